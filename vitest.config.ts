@@ -1,0 +1,50 @@
+// One Vitest config for the whole workspace. Each project gets a "-unit" suite (pure logic, no
+// servers) and, where it needs the local stack, an "-int" suite (real PostgreSQL/Redis/Kafka).
+// SWC (unplugin-swc) compiles TS so NestJS gets decorator metadata, which esbuild does not emit.
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+import path from 'node:path';
+
+const alias = {
+  '@sluice/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
+  '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
+  '@sluice/query-plan': path.resolve(__dirname, 'libs/query-plan/src/index.ts'),
+  '@sluice/scaling': path.resolve(__dirname, 'libs/scaling/src/index.ts'),
+};
+
+const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling'].map((name) => {
+  const root = name === 'control-plane' || name === 'engine' ? `apps/${name}` : `libs/${name}`;
+  return { name, root };
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...projects.map(({ name, root }) => ({
+        plugins: [swc.vite({ tsconfigFile: path.resolve(__dirname, 'tsconfig.base.json') })],
+        resolve: { alias },
+        test: {
+          name: `${name}-unit`,
+          root,
+          include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+          environment: 'node',
+        },
+      })),
+      ...projects.map(({ name, root }) => ({
+        plugins: [swc.vite({ tsconfigFile: path.resolve(__dirname, 'tsconfig.base.json') })],
+        resolve: { alias },
+        test: {
+          name: `${name}-int`,
+          root,
+          include: ['test/**/*.int.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Integration suites share one broker/database; running files one at a time keeps
+          // them from fighting over the 2 cores and over shared topics.
+          fileParallelism: false,
+        },
+      })),
+    ],
+  },
+});
