@@ -1,0 +1,26 @@
+// Loads Prisma's WASM schema engine in Node. The package's entry imports the .wasm file the way a
+// bundler would, which Node refuses, so we instantiate it by hand (see DEVELOPERS.md).
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SchemaEngine } from '@prisma/schema-engine-wasm';
+
+type WasmGlue = {
+  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+  SchemaEngine: typeof SchemaEngine;
+};
+
+export async function openSchemaEngine(schemaPath: string, connectionString: string): Promise<SchemaEngine> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as WasmGlue;
+  const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
+  const bytes = fs.readFileSync(path.join(pkgDir, 'schema_engine_bg.wasm'));
+  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports });
+  glue.__wbg_set_wasm(instance.exports);
+  (instance.exports.__wbindgen_start as () => void)();
+  const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }));
+  const datamodel = fs.readFileSync(schemaPath, 'utf8');
+  const quiet = () => undefined;
+  return glue.SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, quiet, factory);
+}

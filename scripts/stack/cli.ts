@@ -1,0 +1,44 @@
+// `npm run stack:up | stack:down | stack:status`
+import { components, stackDown, stackUp } from './stack';
+import { loadStackConfig } from './config';
+
+const log = (msg: string) => process.stdout.write(`[stack] ${msg}\n`);
+
+async function status(): Promise<number> {
+  let allUp = true;
+  for (const c of components(loadStackConfig())) {
+    const s = await c.state();
+    if (s !== 'up') allUp = false;
+    const label = s === 'foreign' ? 'taken (not ours)' : s;
+    process.stdout.write(`${c.name.padEnd(11)} 127.0.0.1:${String(c.port).padEnd(6)} ${label.padEnd(17)} ${c.dataDir}\n`);
+  }
+  return allUp ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  const cmd = process.argv[2];
+  const t0 = Date.now();
+  switch (cmd) {
+    case 'up':
+      await stackUp(log);
+      log(`stack is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return 0;
+    case 'down':
+      await stackDown(log);
+      log(`stack is down (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return 0;
+    case 'status':
+      return status();
+    default:
+      process.stderr.write('usage: stack (up|down|status)\n');
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`[stack] error: ${err.message}\n`);
+    process.exit(1);
+  },
+);

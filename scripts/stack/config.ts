@@ -1,0 +1,49 @@
+// Ports and directories of the local stack. Every value can be overridden by the environment so
+// two checkouts (or CI beside a developer's stack) never collide.
+import path from 'node:path';
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new Error(`${name} must be a TCP port (1-65535), got "${raw}"`);
+  }
+  return n;
+}
+
+export interface StackConfig {
+  home: string;
+  host: string;
+  postgresPort: number;
+  redisPort: number;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  apiPort: number;
+  dashboardPort: number;
+}
+
+export function loadStackConfig(): StackConfig {
+  const root = path.resolve(__dirname, '..', '..');
+  return {
+    home: path.resolve(process.env.SLUICE_HOME ?? path.join(root, '.sluice')),
+    host: '127.0.0.1',
+    postgresPort: port('SLUICE_PG_PORT', 55432),
+    redisPort: port('SLUICE_REDIS_PORT', 56379),
+    kafkaPort: port('SLUICE_KAFKA_PORT', 59092),
+    kafkaControllerPort: port('SLUICE_KAFKA_CONTROLLER_PORT', 59093),
+    apiPort: port('SLUICE_API_PORT', 4400),
+    dashboardPort: port('SLUICE_DASHBOARD_PORT', 4401),
+  };
+}
+
+/** Connection settings the apps read, derived from the stack's ports. */
+export function stackEnv(c: StackConfig = loadStackConfig()): Record<string, string> {
+  return {
+    DATABASE_URL: `postgresql://sluice@${c.host}:${c.postgresPort}/sluice`,
+    REDIS_URL: `redis://${c.host}:${c.redisPort}`,
+    KAFKA_BROKERS: `${c.host}:${c.kafkaPort}`,
+    SLUICE_API_PORT: String(c.apiPort),
+    SLUICE_HOME: c.home,
+  };
+}

@@ -1,0 +1,42 @@
+// Orchestrates the three components: install what is missing, start, stop, report.
+import fs from 'node:fs';
+import { aptInstall } from './apt';
+import type { StackComponent } from './component';
+import { loadStackConfig, type StackConfig } from './config';
+import { KafkaComponent } from './kafka';
+import { PostgresComponent } from './postgres';
+import { RedisComponent } from './redis';
+
+export function components(config: StackConfig = loadStackConfig()): StackComponent[] {
+  return [new PostgresComponent(config), new RedisComponent(config), new KafkaComponent(config)];
+}
+
+export async function stackUp(log: (msg: string) => void, config = loadStackConfig()): Promise<void> {
+  const all = components(config);
+  fs.mkdirSync(config.home, { recursive: true });
+  const missing = [...new Set(all.flatMap((c) => c.missingPackages()))];
+  if (missing.length > 0) {
+    log(`installing Debian packages: ${missing.join(' ')}`);
+    aptInstall(missing, missing.join(', '));
+  }
+  for (const c of all) c.prepare((m) => log(`${c.name}: ${m}`));
+  // Start one after another: each start is a few seconds and sequential output is readable.
+  for (const c of all) {
+    if ((await c.state()) === 'up') {
+      log(`${c.name}: already up on ${c.port}`);
+      continue;
+    }
+    const t0 = Date.now();
+    log(`${c.name}: starting on 127.0.0.1:${c.port}`);
+    await c.start((m) => log(`${c.name}: ${m}`));
+    log(`${c.name}: up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+}
+
+export async function stackDown(log: (msg: string) => void, config = loadStackConfig()): Promise<void> {
+  for (const c of components(config).reverse()) {
+    if ((await c.state()) !== 'up') continue;
+    log(`${c.name}: stopping`);
+    await c.stop();
+  }
+}
