@@ -1,0 +1,57 @@
+// The control plane's environment, validated once at boot into a typed object. Defaults match the
+// local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join(' or ')}// URL`);
+
+export const appConfigSchema = z.object({
+  SLUICE_API_HOST: z.string().min(1).default('127.0.0.1'),
+  SLUICE_API_PORT: port.default(4400),
+  DATABASE_URL: url(['postgresql:', 'postgres:']).default('postgresql://sluice@127.0.0.1:55432/sluice'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:56379'),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^\s*[^:\s,]+:\d{1,5}(\s*,\s*[^:\s,]+:\d{1,5})*\s*$/, 'must be a comma-separated list of host:port')
+    .default('127.0.0.1:59092'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLUICE_RUNTIME: z.enum(['local', 'kubernetes']).default('local'),
+  SLUICE_HOME: z.string().min(1).default('.sluice'),
+  SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+});
+
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every variable at fault. */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings mean "unset" (common in shells and Helm templates).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = appConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.');
+        // Never echo a secret's value back into logs.
+        const shown = name.includes('TOKEN') ? '' : ` (got "${String(env[name] ?? '')}")`;
+        return `${name}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,37 @@
+// kafkajs admin client: cluster checks now, offsets and lag later.
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Admin } from 'kafkajs';
+import { createKafka, parseBrokers } from '@sluice/kafka';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+
+@Injectable()
+export class KafkaAdminRepository implements OnModuleDestroy {
+  readonly admin: Admin;
+  private connected: Promise<void> | undefined;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'sluice-control-plane' });
+    this.admin = kafka.admin({ retry: { retries: 0 } });
+    this.admin.on(this.admin.events.DISCONNECT, () => {
+      this.connected = undefined;
+    });
+  }
+
+  private connect(): Promise<void> {
+    this.connected ??= this.admin.connect().catch((e: unknown) => {
+      this.connected = undefined;
+      throw e;
+    });
+    return this.connected;
+  }
+
+  async describeCluster(): Promise<{ brokers: number; controller: number | null }> {
+    await this.connect();
+    const c = await this.admin.describeCluster();
+    return { brokers: c.brokers.length, controller: c.controller };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.admin.disconnect();
+  }
+}

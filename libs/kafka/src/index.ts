@@ -1,0 +1,2 @@
+export { createKafka, parseBrokers, type KafkaClientOptions } from './client';
+export { ensureTopics, endOffsets } from './topics';
