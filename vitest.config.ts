@@ -38,6 +38,7 @@ export default defineConfig({
           root,
           include: ['test/**/*.int.ts'],
           environment: 'node',
+          globalSetup: [path.resolve(__dirname, 'scripts/test/global-setup.ts')],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Integration suites share one broker/database; running files one at a time keeps

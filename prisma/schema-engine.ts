@@ -11,14 +11,28 @@ type WasmGlue = {
   SchemaEngine: typeof SchemaEngine;
 };
 
+// The wasm-bindgen glue is a process-wide singleton: instantiate it once, then create as many
+// engines as needed (re-instantiating breaks the glue's closures: "FnOnce called more than once").
+let glueReady: Promise<WasmGlue> | undefined;
+
+function loadGlue(): Promise<WasmGlue> {
+  glueReady ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as WasmGlue;
+    const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
+    const bytes = fs.readFileSync(path.join(pkgDir, 'schema_engine_bg.wasm'));
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
+    });
+    glue.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return glue;
+  })();
+  return glueReady;
+}
+
 export async function openSchemaEngine(schemaPath: string, connectionString: string): Promise<SchemaEngine> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as WasmGlue;
-  const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
-  const bytes = fs.readFileSync(path.join(pkgDir, 'schema_engine_bg.wasm'));
-  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports });
-  glue.__wbg_set_wasm(instance.exports);
-  (instance.exports.__wbindgen_start as () => void)();
+  const glue = await loadGlue();
   const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }));
   const datamodel = fs.readFileSync(schemaPath, 'utf8');
   const quiet = () => undefined;

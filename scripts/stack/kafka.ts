@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from './config';
 import { PortTakenError, type ComponentState, type StackComponent } from './component';
+import { waitKafkaCoordinators } from './kafka-ready';
 import { commandExists, pidAlive, portOpen, readPid, run, waitFor } from './proc';
 
 const POM = path.resolve(__dirname, '..', '..', 'tools', 'kafka', 'pom.xml');
@@ -150,6 +151,8 @@ export class KafkaComponent implements StackComponent {
     await waitFor('Kafka', async () => (await this.state()) === 'up', 90_000).catch((e: Error) => {
       throw new Error(`${e.message}; see ${path.join(this.root, 'kafka.log')}`);
     });
+    log('waiting for the group and transaction coordinators');
+    await waitKafkaCoordinators(`${this.config.host}:${this.port}`, 60_000);
   }
 
   async stop(): Promise<void> {

@@ -17,7 +17,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   // Specs are small; anything bigger is a mistake or an attack and gets 413.
   app.useBodyParser('json', { limit: '1mb' });
   app.useBodyParser('text', { limit: '1mb', type: ['text/plain', 'application/yaml', 'application/x-yaml', 'text/yaml'] });
-  app.enableShutdownHooks();
   const doc = new DocumentBuilder()
     .setTitle('Sluice control plane')
     .setDescription('Deploy, supervise, scale and upgrade streaming queries')

@@ -9,7 +9,7 @@ export class MetricsRegistry {
   readonly registry = new Registry();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const info = new Gauge({
       name: 'sluice_build_info',
       help: 'Build information of the Sluice control plane (value is always 1)',

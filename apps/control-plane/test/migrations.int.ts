@@ -1,0 +1,54 @@
+// Migrations apply to an empty database through the WASM schema engine; a second run is a no-op.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../../../prisma/migrate';
+
+const baseUrl = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
+const dbName = `sluice_migrations_it_${process.pid}`;
+const url = new URL(baseUrl);
+url.pathname = `/${dbName}`;
+let admin: Client;
+
+beforeAll(async () => {
+  admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+});
+
+afterAll(async () => {
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+});
+
+describe('prisma migrations', () => {
+  it('apply on an empty database, then a second apply does nothing', async () => {
+    const dirs = fs
+      .readdirSync(path.resolve(__dirname, '../../../prisma/migrations'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    expect(await applyMigrations(url.toString())).toEqual(dirs);
+    expect(await applyMigrations(url.toString())).toEqual([]);
+
+    const db = new Client({ connectionString: url.toString() });
+    await db.connect();
+    try {
+      const tables = await db.query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+      );
+      expect(tables.rows.map((r) => r.table_name)).toEqual([
+        'ApiToken', 'AuditLog', 'Deployment', 'Instance', 'Operation', 'ProgressEvent', 'Query', 'QueryVersion', '_prisma_migrations',
+      ]);
+      const applied = await db.query<{ migration_name: string; finished_at: Date | null }>(
+        'SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name',
+      );
+      expect(applied.rows.map((r) => r.migration_name)).toEqual(dirs);
+      expect(applied.rows.every((r) => r.finished_at !== null)).toBe(true);
+    } finally {
+      await db.end();
+    }
+  });
+});

@@ -1,0 +1,167 @@
+// Proves kafkajs 2.2.4 works against the stack's Kafka 4 broker for everything Sluice relies on:
+// idempotent producer, transactions with sendOffsets, read_committed consumers, group rebalance,
+// admin topic creation and offset fetches.
+import { randomUUID } from 'node:crypto';
+import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, endOffsets, ensureTopics, parseBrokers } from '../src';
+
+const brokers = parseBrokers(process.env.KAFKA_BROKERS ?? '127.0.0.1:59092');
+let kafka: Kafka;
+const cleanup: Array<() => Promise<void>> = [];
+
+beforeAll(() => {
+  kafka = createKafka({ brokers, clientId: 'kafka-broker-int' });
+});
+
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+});
+
+async function collect(consumer: Consumer, until: (seen: EachMessagePayload[]) => boolean, timeoutMs = 30_000) {
+  const seen: EachMessagePayload[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out with ${seen.length} messages`)), timeoutMs);
+    void consumer.run({
+      eachMessage: async (p) => {
+        seen.push(p);
+        if (until(seen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  return seen;
+}
+
+describe('kafkajs against the Kafka 4 broker', () => {
+  it('creates topics idempotently and reports end offsets', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    const topic = `it-admin-${randomUUID()}`;
+    expect(await ensureTopics(admin, [{ topic, numPartitions: 3 }])).toEqual([topic]);
+    expect(await ensureTopics(admin, [{ topic, numPartitions: 3 }])).toEqual([]);
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    await producer.send({ topic, messages: [{ value: 'a', partition: 1 }, { value: 'b', partition: 1 }] });
+    const ends = await endOffsets(admin, topic);
+    expect([...ends.entries()].sort()).toEqual([
+      [0, 0n],
+      [1, 2n],
+      [2, 0n],
+    ]);
+  });
+
+  it('commits a transaction with sendOffsets; read_committed consumers never see aborted records', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    const input = `it-tx-in-${randomUUID()}`;
+    const output = `it-tx-out-${randomUUID()}`;
+    const group = `it-tx-group-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 1 }, { topic: output, numPartitions: 1 }]);
+
+    const producer = kafka.producer({ transactionalId: `it-tx-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+
+    const committed = await producer.transaction();
+    await committed.send({ topic: output, messages: [{ key: 'k', value: 'committed-1' }, { key: 'k', value: 'committed-2' }] });
+    await committed.sendOffsets({ consumerGroupId: group, topics: [{ topic: input, partitions: [{ partition: 0, offset: '42' }] }] });
+    await committed.commit();
+
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: output, messages: [{ value: 'aborted' }] });
+    await aborted.abort();
+
+    const after = await producer.transaction();
+    await after.send({ topic: output, messages: [{ value: 'committed-3' }] });
+    await after.commit();
+
+    const offsets = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(offsets[0]?.partitions[0]?.offset).toBe('42');
+
+    const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: false });
+    await consumer.connect();
+    cleanup.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: output, fromBeginning: true });
+    const seen = await collect(consumer, (s) => s.some((m) => String(m.message.value) === 'committed-3'));
+    expect(seen.map((m) => String(m.message.value))).toEqual(['committed-1', 'committed-2', 'committed-3']);
+  });
+
+  it('fences a zombie producer that shares the transactional id', async () => {
+    const topic = `it-fence-${randomUUID()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
+    const txId = `it-fence-${randomUUID()}`;
+    const zombie = kafka.producer({ transactionalId: txId, idempotent: true, maxInFlightRequests: 1 });
+    await zombie.connect();
+    cleanup.push(() => zombie.disconnect());
+    const zombieTx = await zombie.transaction();
+    await zombieTx.send({ topic, messages: [{ value: 'zombie' }] });
+
+    // kafkajs initialises the transactional producer id at the first transaction, so fencing
+    // happens when the successor begins its first transaction (this is what a task takeover does).
+    const successor = kafka.producer({ transactionalId: txId, idempotent: true, maxInFlightRequests: 1 });
+    await successor.connect();
+    cleanup.push(() => successor.disconnect());
+    const successorTx = await successor.transaction();
+    await successorTx.send({ topic, messages: [{ value: 'successor' }] });
+    await successorTx.commit();
+    await expect(zombieTx.commit()).rejects.toThrow(/old epoch/);
+
+    const consumer = kafka.consumer({ groupId: `it-fence-reader-${randomUUID()}` });
+    await consumer.connect();
+    cleanup.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen = await collect(consumer, (s) => s.length >= 1);
+    await new Promise((r) => setTimeout(r, 1000)); // give a zombie record the chance to show up
+    expect(seen.map((m) => String(m.message.value))).toEqual(['successor']);
+  });
+
+  it('splits partitions across a consumer group and rebalances when a member leaves', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    const topic = `it-group-${randomUUID()}`;
+    const groupId = `it-group-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 4 }]);
+
+    const assignments = new Map<string, number[]>();
+    const member = async (name: string) => {
+      const c = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      c.on(c.events.GROUP_JOIN, (e) => {
+        assignments.set(name, [...(e.payload.memberAssignment[topic] ?? [])].sort());
+      });
+      await c.connect();
+      await c.subscribe({ topic, fromBeginning: true });
+      await c.run({ eachMessage: async () => undefined });
+      return c;
+    };
+    const waitUntil = async (pred: () => boolean) => {
+      const deadline = Date.now() + 45_000;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`assignments: ${JSON.stringify([...assignments])}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    const a = await member('a');
+    cleanup.push(() => a.disconnect());
+    await waitUntil(() => assignments.get('a')?.length === 4);
+
+    const b = await member('b');
+    cleanup.push(() => b.disconnect());
+    await waitUntil(() => (assignments.get('a')?.length ?? 0) === 2 && (assignments.get('b')?.length ?? 0) === 2);
+    expect([...(assignments.get('a') ?? []), ...(assignments.get('b') ?? [])].sort()).toEqual([0, 1, 2, 3]);
+
+    await b.disconnect();
+    await waitUntil(() => assignments.get('a')?.length === 4);
+    expect(assignments.get('a')).toEqual([0, 1, 2, 3]);
+  });
+});
