@@ -61,11 +61,10 @@ async function diff(databaseUrl: string, name: string): Promise<void> {
       from,
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA, content: current }] },
       script: true,
-      shadowDatabaseUrl: null,
       exitCode: null,
       filters,
     });
-    const sql = result.stdout.trim();
+    const sql = (result.stdout ?? '').trim();
     if (sql === '' || sql.startsWith('-- This is an empty migration')) {
       console.log('schema and migrations agree; nothing to write');
       return;

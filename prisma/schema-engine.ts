@@ -6,10 +6,15 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
+type WasmExports = Record<string, unknown>;
 type WasmGlue = {
-  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+  __wbg_set_wasm(exports: WasmExports): void;
   SchemaEngine: typeof SchemaEngine;
 };
+// Node has WebAssembly at run time; the ES2022 lib we compile against does not declare it.
+const wasm = (globalThis as unknown as {
+  WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }> };
+}).WebAssembly;
 
 // The wasm-bindgen glue is a process-wide singleton: instantiate it once, then create as many
 // engines as needed (re-instantiating breaks the glue's closures: "FnOnce called more than once").
@@ -21,9 +26,7 @@ function loadGlue(): Promise<WasmGlue> {
     const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as WasmGlue;
     const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
     const bytes = fs.readFileSync(path.join(pkgDir, 'schema_engine_bg.wasm'));
-    const { instance } = await WebAssembly.instantiate(bytes, {
-      './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
-    });
+    const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': glue });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return glue;

@@ -1,4 +1,5 @@
-// `npm run stack:up | stack:down | stack:status`
+// `npm run stack:up | stack:down | stack:status`, optionally naming components:
+// `npm run stack:down -- redis` stops only Redis (used by the outage tests).
 import { components, stackDown, stackUp } from './stack';
 import { loadStackConfig } from './config';
 
@@ -16,21 +17,21 @@ async function status(): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const cmd = process.argv[2];
+  const [cmd, ...only] = process.argv.slice(2);
   const t0 = Date.now();
   switch (cmd) {
     case 'up':
-      await stackUp(log);
+      await stackUp(log, loadStackConfig(), only);
       log(`stack is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       return 0;
     case 'down':
-      await stackDown(log);
+      await stackDown(log, loadStackConfig(), only);
       log(`stack is down (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       return 0;
     case 'status':
       return status();
     default:
-      process.stderr.write('usage: stack (up|down|status)\n');
+      process.stderr.write('usage: stack (up|down|status) [postgresql|redis|kafka ...]\n');
       return 2;
   }
 }

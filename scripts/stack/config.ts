@@ -38,7 +38,16 @@ export function loadStackConfig(): StackConfig {
 }
 
 /** Connection settings the apps read, derived from the stack's ports. */
-export function stackEnv(c: StackConfig = loadStackConfig()): Record<string, string> {
+export interface StackEnv {
+  [name: string]: string;
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  KAFKA_BROKERS: string;
+  SLUICE_API_PORT: string;
+  SLUICE_HOME: string;
+}
+
+export function stackEnv(c: StackConfig = loadStackConfig()): StackEnv {
   return {
     DATABASE_URL: `postgresql://sluice@${c.host}:${c.postgresPort}/sluice`,
     REDIS_URL: `redis://${c.host}:${c.redisPort}`,

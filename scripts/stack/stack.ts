@@ -11,8 +11,18 @@ export function components(config: StackConfig = loadStackConfig()): StackCompon
   return [new PostgresComponent(config), new RedisComponent(config), new KafkaComponent(config)];
 }
 
-export async function stackUp(log: (msg: string) => void, config = loadStackConfig()): Promise<void> {
+/** Components by name (all when `only` is empty); unknown names are an error naming them. */
+export function selectComponents(only: string[], config: StackConfig): StackComponent[] {
   const all = components(config);
+  const unknown = only.filter((n) => !all.some((c) => c.name === n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown component ${unknown.join(', ')} (known: ${all.map((c) => c.name).join(', ')})`);
+  }
+  return only.length === 0 ? all : all.filter((c) => only.includes(c.name));
+}
+
+export async function stackUp(log: (msg: string) => void, config = loadStackConfig(), only: string[] = []): Promise<void> {
+  const all = selectComponents(only, config);
   fs.mkdirSync(config.home, { recursive: true });
   const missing = [...new Set(all.flatMap((c) => c.missingPackages()))];
   if (missing.length > 0) {
@@ -33,8 +43,8 @@ export async function stackUp(log: (msg: string) => void, config = loadStackConf
   }
 }
 
-export async function stackDown(log: (msg: string) => void, config = loadStackConfig()): Promise<void> {
-  for (const c of components(config).reverse()) {
+export async function stackDown(log: (msg: string) => void, config = loadStackConfig(), only: string[] = []): Promise<void> {
+  for (const c of selectComponents(only, config).reverse()) {
     if ((await c.state()) !== 'up') continue;
     log(`${c.name}: stopping`);
     await c.stop();

@@ -10,5 +10,5 @@ export default async function setup(): Promise<void> {
   const env = stackEnv(config);
   for (const [k, v] of Object.entries(env)) process.env[k] ??= v;
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-  await applyMigrations(process.env.DATABASE_URL ?? env.DATABASE_URL!);
+  await applyMigrations(process.env.DATABASE_URL ?? env.DATABASE_URL);
 }

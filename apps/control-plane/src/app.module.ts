@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { APP_CONFIG, type AppConfig } from './config/app-config';
+import type { AppConfig } from './config/app-config';
 import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';

@@ -1,14 +1,20 @@
 // /readyz against the real stack, including the project's Redis going away and coming back.
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStackConfig } from '../../../scripts/stack/config';
-import { RedisComponent } from '../../../scripts/stack/redis';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { createApp } from '../src/app.factory';
 import { loadAppConfig } from '../src/config/app-config';
 
 let app: NestExpressApplication;
 let base: string;
-const redis = new RedisComponent(loadStackConfig());
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Stops/starts the project's own Redis through the stack CLI, as an operator would. */
+function stack(cmd: 'up' | 'down', component: string): void {
+  const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`stack ${cmd} ${component} failed: ${r.stderr}`);
+}
 
 async function getJson(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${base}${path}`);
@@ -33,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await redis.start(() => undefined); // never leave the shared stack without Redis
+  stack('up', 'redis'); // never leave the shared stack without Redis
   await app?.close();
 });
 
@@ -51,7 +57,7 @@ describe('health endpoints', () => {
   });
 
   it('/readyz is 503 naming Redis when Redis stops, and 200 again after it restarts', async () => {
-    await redis.stop();
+    stack('down', 'redis');
     const down = await eventually(() => getJson('/readyz'), (r) => r.status === 503);
     expect(down.status).toBe(503);
     const error = down.body.error as Record<string, { status: string; message: string }>;
@@ -59,7 +65,7 @@ describe('health endpoints', () => {
     expect(error.redis?.status).toBe('down');
     expect((down.body.info as Record<string, unknown>).postgres).toBeDefined();
 
-    await redis.start(() => undefined);
+    stack('up', 'redis');
     const up = await eventually(() => getJson('/readyz'), (r) => r.status === 200);
     expect(up.status).toBe(200);
   });

@@ -1,0 +1,82 @@
+// Starts the local stack (if it is not up), applies migrations, runs the control plane in the
+// foreground and prints where everything is. Ctrl-C stops what the demo started, cleanly.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { applyMigrations } from '../prisma/migrate';
+import { loadStackConfig, stackEnv } from './stack/config';
+import { components, stackDown, stackUp } from './stack/stack';
+
+const ROOT = path.resolve(__dirname, '..');
+const log = (m: string) => process.stdout.write(`[demo] ${m}\n`);
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const config = loadStackConfig();
+  const wasUp = (await Promise.all(components(config).map((c) => c.state()))).every((s) => s === 'up');
+  await stackUp((m) => log(m), config);
+  const connections = stackEnv(config);
+  const env = { ...process.env, ...connections, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
+  await applyMigrations(connections.DATABASE_URL);
+
+  const logFile = path.join(config.home, 'control-plane.log');
+  const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const fs = await import('node:fs');
+  const out = fs.createWriteStream(logFile, { flags: 'a' });
+  cp.stdout.pipe(out);
+  cp.stderr.pipe(out);
+  cp.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+
+  const api = `http://127.0.0.1:${config.apiPort}`;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping the control plane');
+    cp.kill('SIGTERM');
+    await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+    if (!wasUp) {
+      log('stopping the stack the demo started');
+      await stackDown((m) => log(m), config);
+    } else {
+      log('the stack was already running before the demo; leaving it up (npm run stack:down stops it)');
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  cp.on('exit', (code) => {
+    if (!stopping) {
+      log(`control plane exited with ${code}; see ${logFile}`);
+      void stop(1);
+    }
+  });
+
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${api}/readyz`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const ready = await fetch(`${api}/readyz`).then((r) => r.status === 200, () => false);
+  if (!ready) {
+    log(`control plane did not become ready; see ${logFile}`);
+    await stop(1);
+    return;
+  }
+  log(`Sluice is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(`  API         ${api}/api/v1`);
+  log(`  OpenAPI     ${api}/api/docs`);
+  log(`  readiness   ${api}/readyz`);
+  log(`  metrics     ${api}/metrics`);
+  log(`  logs        ${logFile}`);
+  log('Press Ctrl-C to stop.');
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`[demo] error: ${e.message}\n`);
+  process.exit(1);
+});

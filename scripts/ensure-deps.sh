@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs npm dependencies when node_modules is missing or older than package-lock.json, and
+# generates the Prisma client (offline). Safe to run repeatedly; fast when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error(`Sluice needs Node.js >= 20.19 (found ${process.versions.node})`); process.exit(1) }'
+
+stamp=node_modules/.sluice-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[deps] installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+schema_hash=$(sha256sum prisma/schema.prisma | cut -d' ' -f1)
+client_stamp=apps/control-plane/src/generated/.schema.sha256
+if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$schema_hash" ]; then
+  echo "[deps] generating the Prisma client"
+  npx tsx prisma/generate.ts > /dev/null
+  echo "$schema_hash" > "$client_stamp"
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `npm test`: install what is missing, start the local stack if needed, run every test:
+# lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
+# real PostgreSQL, Redis and Kafka (one file at a time: they share the stack).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KAFKAJS_NO_PARTITIONER_WARNING=1
+t0=$(date +%s)
+
+bash scripts/ensure-deps.sh
+npm run -s stack:up
+npm run -s db:migrate
+
+echo "== lint"
+npx nx show projects > /dev/null   # computes the project graph that module-boundary linting needs
+npx eslint . --max-warnings=0
+echo "== typecheck"
+npx tsc -p tsconfig.json
+echo "== unit tests"
+npx vitest run --project '*-unit'
+echo "== integration tests"
+npx vitest run --project '*-int' --no-file-parallelism
+
+echo "npm test finished in $(( $(date +%s) - t0 )) s"
