@@ -22,6 +22,14 @@ let glueReady: Promise<WasmGlue> | undefined;
 
 function loadGlue(): Promise<WasmGlue> {
   glueReady ??= (async () => {
+    // The glue reports Rust panics through this global; without it a panic crashes the process
+    // instead of rejecting the call.
+    const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void } };
+    g.PRISMA_WASM_PANIC_REGISTRY ??= {
+      set_message: (message: string) => {
+        process.stderr.write(`prisma schema engine panic: ${message}\n`);
+      },
+    };
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as WasmGlue;
     const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));

@@ -1,10 +1,13 @@
-// Vitest global setup for integration suites: make sure the project's stack is up and migrated,
-// and hand its connection settings to the test workers through the environment.
+// Vitest global setup (runs once per `vitest run`): when any integration suite is selected, make
+// sure the project's stack is up and migrated, and hand its connection settings to the workers.
+import type { TestProject } from 'vitest/node';
 import { loadStackConfig, stackEnv } from '../stack/config';
 import { stackUp } from '../stack/stack';
 import { applyMigrations } from '../../prisma/migrate';
 
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<void> {
+  const selected = project.vitest.projects.map((p) => p.name);
+  if (!selected.some((name) => name.endsWith('-int'))) return;
   const config = loadStackConfig();
   await stackUp((m) => process.stderr.write(`[stack] ${m}\n`), config);
   const env = stackEnv(config);

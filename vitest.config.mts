@@ -5,6 +5,8 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 import path from 'node:path';
 
+const __dirname = import.meta.dirname;
+
 const alias = {
   '@sluice/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
@@ -19,6 +21,9 @@ const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan',
 
 export default defineConfig({
   test: {
+    // Root-level so it runs once for all projects (per-project setups would run concurrently).
+    // It only starts/migrates the stack when an integration project is selected.
+    globalSetup: [path.resolve(__dirname, 'scripts/test/global-setup.ts')],
     projects: [
       ...projects.map(({ name, root }) => ({
         plugins: [swc.vite({ tsconfigFile: path.resolve(__dirname, 'tsconfig.base.json') })],
@@ -38,7 +43,6 @@ export default defineConfig({
           root,
           include: ['test/**/*.int.ts'],
           environment: 'node',
-          globalSetup: [path.resolve(__dirname, 'scripts/test/global-setup.ts')],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Integration suites share one broker/database; running files one at a time keeps
