@@ -54,10 +54,15 @@ describe('control-plane process', () => {
       if (!ready) await new Promise((r) => setTimeout(r, 250));
     }
     expect(ready).toBe(true);
+    // A request carrying a token: the secret must not reach the logs.
+    const secret = 'slc_secret-that-must-not-be-logged';
+    await fetch(`http://127.0.0.1:${port}/api/v1/tokens`, { headers: { Authorization: `Bearer ${secret}` } });
     cp.child.kill('SIGTERM');
     expect(await cp.exited).toBe(0);
     const lines = cp.output().stdout.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow(); // pino JSON only
+    expect(cp.output().stdout).toContain('/api/v1/tokens');
+    expect(cp.output().stdout).not.toContain(secret);
   });
 });

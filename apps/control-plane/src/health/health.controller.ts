@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { Public } from '../auth/auth.decorators';
 import { DependencyHealth } from './dependency.health';
 
 @ApiTags('health')
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -1,0 +1,64 @@
+// Every error leaves the API as JSON with a stable `code`: clients branch on the code, people read
+// the message. Body-parser failures (oversized, malformed) become 413/400 instead of 500.
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'INVALID_SPEC',
+  503: 'UNAVAILABLE',
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+  message?: string;
+}
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const raw = exception.getResponse();
+      const body = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : { message: raw };
+      // Terminus puts its whole report in the body; keep it as is.
+      if ('status' in body && 'details' in body) {
+        res.status(status).json(body);
+        return;
+      }
+      res.status(status).json({
+        statusCode: status,
+        code: typeof body.code === 'string' ? body.code : (CODE_BY_STATUS[status] ?? `HTTP_${status}`),
+        message: Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message),
+        ...Object.fromEntries(Object.entries(body).filter(([k]) => !['statusCode', 'code', 'message', 'error'].includes(k))),
+      });
+      return;
+    }
+    const bp = exception as BodyParserError;
+    if (bp?.type === 'entity.too.large') {
+      res.status(HttpStatus.PAYLOAD_TOO_LARGE).json({
+        statusCode: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `request body exceeds the ${bp.limit ?? ''} byte limit`.replace('  ', ' '),
+      });
+      return;
+    }
+    if (bp?.type === 'entity.parse.failed') {
+      res.status(400).json({ statusCode: 400, code: 'INVALID_JSON', message: `malformed JSON body: ${bp.message ?? ''}` });
+      return;
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    res.status(500).json({ statusCode: 500, code: 'INTERNAL', message: 'internal error' });
+  }
+}
