@@ -1,0 +1,40 @@
+// One interface for where engine instances run: local processes (demo, tests) or Kubernetes.
+// Drivers are idempotent by instance name: starting a name that runs is a no-op.
+
+export interface InstanceLaunch {
+  queryId: string;
+  queryName: string;
+  /** Deterministic `<query>-<ordinal>`. */
+  instanceName: string;
+  ordinal: number;
+  version: number;
+  specText: string;
+  checkpointUri: string;
+  brokers: string;
+}
+
+export interface RuntimeInstance {
+  name: string;
+  ref: string;
+  version: number;
+  state: 'running' | 'exited';
+  /** Exit code when known; null for a process we could only watch by pid. */
+  exitCode: number | null;
+  /** True when the exit followed a drain request (a clean stop, not a crash). */
+  drained: boolean;
+  exitedAt: Date | null;
+}
+
+export interface RuntimeDriver {
+  readonly kind: 'local' | 'kubernetes';
+  start(launch: InstanceLaunch): Promise<RuntimeInstance>;
+  /** Asks the instance to finish its batch, commit and exit (SIGTERM for processes). */
+  drain(queryId: string, instanceName: string): Promise<void>;
+  /** Hard stop (used when deleting a query whose instances ignore a drain). */
+  kill(queryId: string, instanceName: string): Promise<void>;
+  list(queryId: string): Promise<RuntimeInstance[]>;
+  /** Forgets an exited instance. */
+  forget(queryId: string, instanceName: string): Promise<void>;
+}
+
+export const RUNTIME_DRIVER = Symbol('RUNTIME_DRIVER');

@@ -1,0 +1,96 @@
+// The local process driver's contract with real child processes. The engine CLI is replaced by a
+// tiny Node program with the same lifecycle (runs until SIGTERM, then exits 0; or crashes on its
+// own), because this test is about spawning, draining, adopting and crash detection — the engine
+// itself is exercised by its own suites.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalProcessRuntime } from '../src/runtime/local-process.runtime';
+import type { InstanceLaunch } from '../src/runtime/runtime-driver';
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-runtime-'));
+const script = path.join(home, 'fake-engine.js');
+fs.writeFileSync(
+  script,
+  `const crash = process.argv.includes('--crash-now');
+   console.log(JSON.stringify({ args: process.argv.slice(2) }));
+   if (crash) process.exit(3);
+   process.on('SIGTERM', () => { console.log('draining'); process.exit(0); });
+   setInterval(() => {}, 1000);`,
+);
+
+const runtime = (extra: string[] = []) =>
+  new LocalProcessRuntime({ home, engineCommand: [process.execPath, script, ...extra], cwd: home });
+
+const launch = (name: string, version = 1): InstanceLaunch => ({
+  queryId: 'q1',
+  queryName: 'demo',
+  instanceName: name,
+  ordinal: Number(name.split('-').pop()),
+  version,
+  specText: 'name: demo\n',
+  checkpointUri: path.join(home, 'ckpt'),
+  brokers: '127.0.0.1:1',
+});
+
+async function until(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+afterAll(async () => {
+  const r = runtime();
+  for (const i of await r.list('q1')) await r.kill('q1', i.name);
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('LocalProcessRuntime', () => {
+  it('starts an instance with the engine CLI flags and is idempotent by name', async () => {
+    const r = runtime();
+    const a = await r.start(launch('demo-0'));
+    const b = await r.start(launch('demo-0'));
+    expect(b.ref).toBe(a.ref);
+    await until(async () => fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').includes('args'));
+    const args = (JSON.parse(fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').split('\n')[0]!) as { args: string[] }).args;
+    expect(args).toEqual([
+      'run', '--spec', path.join(home, 'instances/q1/demo-0/spec.yaml'), '--checkpoint', path.join(home, 'ckpt'),
+      '--instance-id', 'demo-0', '--query-id', 'q1', '--brokers', '127.0.0.1:1',
+    ]);
+    expect((await r.list('q1')).map((i) => [i.name, i.state])).toEqual([['demo-0', 'running']]);
+  });
+
+  it('a fresh driver (control plane restarted) adopts the running process instead of starting another', async () => {
+    const before = (await runtime().list('q1'))[0];
+    const adopted = await runtime().start(launch('demo-0'));
+    expect(adopted.ref).toBe(before?.ref);
+  });
+
+  it('drain sends SIGTERM; the exit is recorded as a clean, drained stop', async () => {
+    const r = runtime();
+    await r.drain('q1', 'demo-0');
+    await until(async () => (await r.list('q1'))[0]?.state === 'exited');
+    const [i] = await r.list('q1');
+    expect(i).toMatchObject({ state: 'exited', exitCode: 0, drained: true });
+    await r.forget('q1', 'demo-0');
+    expect(await r.list('q1')).toEqual([]);
+    expect(fs.readdirSync(path.join(home, 'logs', 'q1')).some((f) => f.startsWith('demo-0-'))).toBe(true);
+  });
+
+  it('records a crash with its exit code and no drain', async () => {
+    const r = runtime(['--crash-now']);
+    await r.start(launch('demo-1'));
+    await until(async () => (await r.list('q1')).find((i) => i.name === 'demo-1')?.state === 'exited');
+    expect((await r.list('q1')).find((i) => i.name === 'demo-1')).toMatchObject({ exitCode: 3, drained: false });
+  });
+
+  it('refuses to forget a running instance', async () => {
+    const r = runtime();
+    await r.start(launch('demo-2'));
+    await expect(r.forget('q1', 'demo-2')).rejects.toThrow('still runs');
+    await r.kill('q1', 'demo-2');
+  });
+});
