@@ -1,0 +1,213 @@
+// The checkpoint layout (DESIGN.md), on top of a BlobStore:
+//   metadata                                   query id, created, plan hash, numShufflePartitions
+//   plan/<version>.json                        compiled plan + state schemas (upgrade checks)
+//   tasks/<task>/offsets/<batchId>             write-ahead log: planned range + watermark
+//   tasks/<task>/commits/<batchId>             the batch is done (sink committed)
+//   tasks/<task>/state/<operator>/<v>.delta|.snapshot
+// A task is one source partition (stateless stage) or one shuffle partition (stateful stage), so
+// ownership of a task can move between instances with its whole history.
+// Every file is checksum-framed and schema-validated: damage is an error naming the file.
+import { z } from 'zod';
+import type { BlobStore } from './blob-store';
+import { CheckpointCorruptError, decodeJsonFrame, encodeJsonFrame } from './checksum-frame';
+
+const metadataSchema = z.object({
+  queryId: z.string().min(1),
+  created: z.string(),
+  planHash: z.string(),
+  numShufflePartitions: z.number().int().positive(),
+});
+export type QueryMetadata = z.infer<typeof metadataSchema>;
+
+const offsetRangeSchema = z.object({
+  topic: z.string(),
+  partition: z.number().int().nonnegative(),
+  start: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+});
+export type OffsetRange = z.infer<typeof offsetRangeSchema>;
+
+const offsetLogSchema = z.object({
+  batchId: z.number().int().nonnegative(),
+  range: offsetRangeSchema,
+  /** Event-time watermark this batch evaluates with (decided before the batch, Spark-style). */
+  watermarkMs: z.number().int(),
+  batchTimestampMs: z.number().int(),
+  planVersion: z.number().int().nonnegative(),
+});
+export type OffsetLogEntry = z.infer<typeof offsetLogSchema>;
+
+const commitLogSchema = z.object({
+  batchId: z.number().int().nonnegative(),
+  /** Highest event time seen by this task so far (for the next batch's watermark). */
+  maxEventTimeMs: z.number().int().nullable(),
+  committedAt: z.string(),
+});
+export type CommitLogEntry = z.infer<typeof commitLogSchema>;
+
+export type StateFileKind = 'delta' | 'snapshot';
+export interface StateFileRef {
+  version: number;
+  kind: StateFileKind;
+}
+
+const BATCH_FILE = /^\d+$/;
+const STATE_FILE = /^(\d+)\.(delta|snapshot)$/;
+const TASK_ID = /^[A-Za-z0-9._-]+$/;
+
+function checkTask(task: string): string {
+  if (!TASK_ID.test(task)) throw new Error(`invalid task id "${task}"`);
+  return task;
+}
+
+export class CheckpointStore {
+  constructor(
+    private readonly blobs: BlobStore,
+    /** Where the checkpoint lives, for logs and errors. */
+    readonly location: string,
+  ) {}
+
+  private async readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const data = await this.blobs.get(path);
+    if (data === undefined) return undefined;
+    const file = this.blobs.describe(path);
+    const parsed = schema.safeParse(decodeJsonFrame(data, file));
+    if (!parsed.success) throw new CheckpointCorruptError(file, `unexpected content (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    return parsed.data;
+  }
+
+  private async batchIds(dir: string): Promise<number[]> {
+    return (await this.blobs.list(dir))
+      .filter((n) => BATCH_FILE.test(n))
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  // ---- query level ----
+
+  readMetadata(): Promise<QueryMetadata | undefined> {
+    return this.readJson('metadata', metadataSchema);
+  }
+
+  /** Creates the metadata file unless present; returns what the checkpoint holds. */
+  async initMetadata(metadata: QueryMetadata): Promise<QueryMetadata> {
+    await this.blobs.putIfAbsent('metadata', encodeJsonFrame(metadataSchema.parse(metadata)));
+    const stored = await this.readMetadata();
+    if (!stored) throw new Error(`checkpoint metadata vanished at ${this.blobs.describe('metadata')}`);
+    return stored;
+  }
+
+  async writePlan(version: number, plan: unknown): Promise<void> {
+    await this.blobs.put(`plan/${version}.json`, encodeJsonFrame(plan));
+  }
+
+  async readPlan(version: number): Promise<unknown> {
+    const path = `plan/${version}.json`;
+    const data = await this.blobs.get(path);
+    return data === undefined ? undefined : decodeJsonFrame(data, this.blobs.describe(path));
+  }
+
+  async planVersions(): Promise<number[]> {
+    return (await this.blobs.list('plan'))
+      .map((n) => /^(\d+)\.json$/.exec(n)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  async tasks(): Promise<string[]> {
+    return (await this.blobs.listDirs('tasks')).sort();
+  }
+
+  // ---- per task: offsets (WAL) and commits ----
+
+  /**
+   * Write-ahead record of batch `entry.batchId` for `task`. Create-exclusive: when the batch is
+   * already planned (a crashed or fenced owner wrote it) the stored plan wins and is returned, so
+   * every owner replays the same offsets.
+   */
+  async writeOffsets(task: string, entry: OffsetLogEntry): Promise<OffsetLogEntry> {
+    const path = `tasks/${checkTask(task)}/offsets/${entry.batchId}`;
+    if (await this.blobs.putIfAbsent(path, encodeJsonFrame(offsetLogSchema.parse(entry)))) return entry;
+    const stored = await this.readJson(path, offsetLogSchema);
+    if (!stored) throw new Error(`offset log ${this.blobs.describe(path)} vanished`);
+    return stored;
+  }
+
+  readOffsets(task: string, batchId: number): Promise<OffsetLogEntry | undefined> {
+    return this.readJson(`tasks/${checkTask(task)}/offsets/${batchId}`, offsetLogSchema);
+  }
+
+  async writeCommit(task: string, entry: CommitLogEntry): Promise<void> {
+    await this.blobs.put(`tasks/${checkTask(task)}/commits/${entry.batchId}`, encodeJsonFrame(commitLogSchema.parse(entry)));
+  }
+
+  readCommit(task: string, batchId: number): Promise<CommitLogEntry | undefined> {
+    return this.readJson(`tasks/${checkTask(task)}/commits/${batchId}`, commitLogSchema);
+  }
+
+  /** The newest planned batch and the newest committed batch of a task (Spark's recovery inputs). */
+  async latest(task: string): Promise<{ offsets?: OffsetLogEntry; commit?: CommitLogEntry }> {
+    const [planned, committed] = await Promise.all([
+      this.batchIds(`tasks/${checkTask(task)}/offsets`),
+      this.batchIds(`tasks/${task}/commits`),
+    ]);
+    const lastPlanned = planned.at(-1);
+    const lastCommitted = committed.at(-1);
+    const [offsets, commit] = await Promise.all([
+      lastPlanned === undefined ? undefined : this.readOffsets(task, lastPlanned),
+      lastCommitted === undefined ? undefined : this.readCommit(task, lastCommitted),
+    ]);
+    return { ...(offsets ? { offsets } : {}), ...(commit ? { commit } : {}) };
+  }
+
+  /** Deletes offsets/commits of batches below `minBatchId` (retention). */
+  async purgeBatches(task: string, minBatchId: number): Promise<number> {
+    const doomed: string[] = [];
+    for (const kind of ['offsets', 'commits']) {
+      for (const id of await this.batchIds(`tasks/${checkTask(task)}/${kind}`)) {
+        if (id < minBatchId) doomed.push(`tasks/${task}/${kind}/${id}`);
+      }
+    }
+    await this.blobs.delete(doomed);
+    return doomed.length;
+  }
+
+  // ---- per task: state files ----
+
+  private statePath(task: string, operator: string, ref: StateFileRef): string {
+    if (!TASK_ID.test(operator)) throw new Error(`invalid operator id "${operator}"`);
+    return `tasks/${checkTask(task)}/state/${operator}/${ref.version}.${ref.kind}`;
+  }
+
+  async writeState(task: string, operator: string, ref: StateFileRef, payload: unknown): Promise<void> {
+    await this.blobs.put(this.statePath(task, operator, ref), encodeJsonFrame(payload));
+  }
+
+  async readState(task: string, operator: string, ref: StateFileRef): Promise<unknown> {
+    const path = this.statePath(task, operator, ref);
+    const data = await this.blobs.get(path);
+    if (data === undefined) throw new Error(`missing state file ${this.blobs.describe(path)}`);
+    return decodeJsonFrame(data, this.blobs.describe(path));
+  }
+
+  describeState(task: string, operator: string, ref: StateFileRef): string {
+    return this.blobs.describe(this.statePath(task, operator, ref));
+  }
+
+  async listState(task: string, operator: string): Promise<StateFileRef[]> {
+    return (await this.blobs.list(`tasks/${checkTask(task)}/state/${operator}`))
+      .map((n) => STATE_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ version: Number(m[1]), kind: m[2] as StateFileKind }))
+      .sort((a, b) => a.version - b.version || (a.kind === b.kind ? 0 : a.kind === 'delta' ? -1 : 1));
+  }
+
+  async deleteState(task: string, operator: string, refs: StateFileRef[]): Promise<void> {
+    await this.blobs.delete(refs.map((r) => this.statePath(task, operator, r)));
+  }
+
+  close(): Promise<void> {
+    return this.blobs.close();
+  }
+}
