@@ -9,7 +9,15 @@
 // Every file is checksum-framed and schema-validated: damage is an error naming the file.
 import { z } from 'zod';
 import type { BlobStore } from './blob-store';
-import { CheckpointCorruptError, decodeJsonFrame, encodeJsonFrame } from './checksum-frame';
+import { CheckpointCorruptError, decodeJsonFrame, encodeFrame, encodeJsonFrame } from './checksum-frame';
+
+/** A state file listed a moment ago is gone (maintenance of another owner removed it). */
+export class StateFileMissingError extends Error {
+  constructor(readonly file: string) {
+    super(`missing state file ${file}`);
+    this.name = 'StateFileMissingError';
+  }
+}
 
 const metadataSchema = z.object({
   queryId: z.string().min(1),
@@ -181,13 +189,18 @@ export class CheckpointStore {
   }
 
   async writeState(task: string, operator: string, ref: StateFileRef, payload: unknown): Promise<void> {
-    await this.blobs.put(this.statePath(task, operator, ref), encodeJsonFrame(payload));
+    await this.writeStateJson(task, operator, ref, JSON.stringify(payload));
+  }
+
+  /** Same as writeState for a payload the caller already serialised. */
+  async writeStateJson(task: string, operator: string, ref: StateFileRef, json: string): Promise<void> {
+    await this.blobs.put(this.statePath(task, operator, ref), encodeFrame(Buffer.from(json, 'utf8')));
   }
 
   async readState(task: string, operator: string, ref: StateFileRef): Promise<unknown> {
     const path = this.statePath(task, operator, ref);
     const data = await this.blobs.get(path);
-    if (data === undefined) throw new Error(`missing state file ${this.blobs.describe(path)}`);
+    if (data === undefined) throw new StateFileMissingError(this.blobs.describe(path));
     return decodeJsonFrame(data, this.blobs.describe(path));
   }
 
