@@ -1,2 +1,3 @@
 export { createKafka, parseBrokers, type KafkaClientOptions } from './client';
 export { ensureTopics, endOffsets } from './topics';
+export { committedGroupOffsets, offsetBounds, type CommittedOffset, type OffsetBounds } from './offsets';

@@ -1,0 +1,96 @@
+// GroupReader against the real broker: exact ranges, ranges ending in transaction markers,
+// re-reading an earlier range (replay), and ownership following Kafka's group assignment.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, ensureTopics, offsetBounds, parseBrokers } from '@sluice/kafka';
+import { GroupReader, PartitionRevokedError } from '../src/source/group-reader';
+
+let kafka: Kafka;
+let admin: Admin;
+const cleanup: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'engine-group-reader-int' });
+  admin = kafka.admin();
+  await admin.connect();
+});
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  await admin.disconnect();
+});
+
+async function startReader(topic: string, groupId: string, onRebalance?: () => void): Promise<GroupReader> {
+  const reader = new GroupReader(kafka, { groupId, topics: [topic], onRebalance });
+  cleanup.push(() => reader.stop());
+  await reader.start();
+  await reader.waitForAssignment();
+  return reader;
+}
+
+describe('GroupReader', () => {
+  it('reads exact ranges, including after seeking back to an earlier start', async () => {
+    const topic = `it-reader-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });
+
+    const reader = await startReader(topic, `it-reader-${randomUUID()}`);
+    expect(reader.assignment()).toEqual([
+      { topic, partition: 0 },
+      { topic, partition: 1 },
+    ]);
+    const first = await reader.read(topic, 0, 0, 10);
+    expect(first.map((r) => r.offset)).toEqual([...Array(10).keys()]);
+    expect(first[3]?.value?.toString()).toBe('v6');
+    const next = await reader.read(topic, 0, 10, 25);
+    expect(next.map((r) => r.offset)).toEqual(Array.from({ length: 15 }, (_, i) => 10 + i));
+    // Replay of an uncommitted batch starts over at its planned start.
+    const replay = await reader.read(topic, 0, 5, 8);
+    expect(replay.map((r) => r.value?.toString())).toEqual(['v10', 'v12', 'v14']);
+    expect((await reader.read(topic, 1, 20, 25)).map((r) => r.offset)).toEqual([20, 21, 22, 23, 24]);
+  });
+
+  it('completes a range whose last offsets are transaction markers and skips aborted records', async () => {
+    const topic = `it-reader-tx-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
+    const producer = kafka.producer({ transactionalId: `it-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    const committed = await producer.transaction();
+    await committed.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic, messages: [{ value: 'x' }] });
+    await aborted.abort();
+    // a, b, marker, x, marker: the last stable offset reaches 5 once the coordinator has written
+    // the abort marker (EndTxn returns before that).
+    let end = 0;
+    while (end < 5) end = (await offsetBounds(admin, topic)).get(0)!.latest;
+    expect(end).toBe(5);
+
+    const reader = await startReader(topic, `it-reader-${randomUUID()}`);
+    const records = await reader.read(topic, 0, 0, end);
+    expect(records.map((r) => r.value?.toString())).toEqual(['a', 'b']);
+    expect(await reader.read(topic, 0, 2, end)).toEqual([]);
+  });
+
+  it('splits partitions between the members of one group and fails reads of revoked partitions', async () => {
+    const topic = `it-reader-group-${randomUUID()}`;
+    const groupId = `it-reader-group-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 4 }]);
+    const a = await startReader(topic, groupId);
+    expect(a.assignment()).toHaveLength(4);
+    const generation = a.generation;
+    const b = await startReader(topic, groupId);
+    // a learns of the rebalance at its next heartbeat.
+    while (a.generation === generation) await new Promise((r) => setTimeout(r, 100));
+    const owned = [...a.assignment(), ...b.assignment()].map((tp) => tp.partition).sort();
+    expect(owned).toEqual([0, 1, 2, 3]);
+    expect(a.assignment()).toHaveLength(2);
+    const revoked = b.assignment()[0]!;
+    await expect(a.read(topic, revoked.partition, 0, 1)).rejects.toThrow(PartitionRevokedError);
+  });
+});
