@@ -1,0 +1,4 @@
+export * from './topics';
+export * from './spark-json';
+export * from './progress';
+export * from './control';

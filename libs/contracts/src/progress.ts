@@ -1,0 +1,104 @@
+// StreamingQueryProgress as Spark writes it, plus Sluice's `sluice` extension. The parser accepts
+// real Spark 3.x/4.x JSON verbatim (unknown fields are kept) and names the JSON path on errors.
+import { z } from 'zod';
+
+const count = z.number().int().nonnegative();
+const rate = z.number();
+/** Source offsets: Kafka `{topic:{partition:offset}}`, a number (rate source), a string, or null. */
+const offset = z.union([z.null(), z.number(), z.string(), z.record(z.string(), z.unknown())]);
+
+const stateOperatorSchema = z.looseObject({
+  operatorName: z.string(),
+  numRowsTotal: count,
+  numRowsUpdated: count,
+  allUpdatesTimeMs: count.optional(),
+  numRowsRemoved: count.optional(),
+  allRemovalsTimeMs: count.optional(),
+  commitTimeMs: count.optional(),
+  memoryUsedBytes: count.optional(),
+  numRowsDroppedByWatermark: count.optional(),
+  numShufflePartitions: count.optional(),
+  numStateStoreInstances: count.optional(),
+  customMetrics: z.record(z.string(), z.number()).optional(),
+});
+
+const sourceSchema = z.looseObject({
+  description: z.string(),
+  startOffset: offset.optional(),
+  endOffset: offset.optional(),
+  latestOffset: offset.optional(),
+  numInputRows: count,
+  inputRowsPerSecond: rate.optional(),
+  processedRowsPerSecond: rate.optional(),
+  metrics: z.record(z.string(), z.string()).optional(),
+});
+
+const sinkSchema = z.looseObject({
+  description: z.string(),
+  // Spark writes -1 when the sink cannot count its output rows.
+  numOutputRows: z.number().int().min(-1).optional(),
+  metrics: z.record(z.string(), z.string()).optional(),
+});
+
+const sluiceSchema = z.looseObject({
+  queryVersion: z.number().int().positive(),
+  instance: z.string().min(1),
+  instances: z.number().int().positive().optional(),
+  rateLimit: z.number().int().positive().nullable(),
+  invalidRows: count,
+  /** Control command ids this instance has applied (acknowledgement). */
+  ackedCommands: z.array(z.string()).optional(),
+  /** Tasks (source or shuffle partitions) this instance processed in the batch. */
+  tasks: z.array(z.string()).optional(),
+});
+
+const isoTimestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp');
+
+export const streamingQueryProgressSchema = z.looseObject({
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  name: z.string().nullable().optional(),
+  timestamp: isoTimestamp,
+  batchId: count,
+  batchDuration: count.optional(),
+  numInputRows: count,
+  inputRowsPerSecond: rate.optional(),
+  processedRowsPerSecond: rate.optional(),
+  durationMs: z.record(z.string(), z.number()).optional(),
+  eventTime: z.record(z.string(), isoTimestamp).optional(),
+  stateOperators: z.array(stateOperatorSchema).optional(),
+  sources: z.array(sourceSchema),
+  sink: sinkSchema.optional(),
+  observedMetrics: z.record(z.string(), z.unknown()).nullable().optional(),
+  sluice: sluiceSchema.optional(),
+});
+
+export type StreamingQueryProgress = z.infer<typeof streamingQueryProgressSchema>;
+export type StateOperatorProgress = z.infer<typeof stateOperatorSchema>;
+export type SourceProgress = z.infer<typeof sourceSchema>;
+export type SinkProgress = z.infer<typeof sinkSchema>;
+export type SluiceProgressExtension = z.infer<typeof sluiceSchema>;
+
+/** Thrown for invalid progress; `path` is a JSONPath such as `$.sources[0].numInputRows`. */
+export class ProgressParseError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+    this.name = 'ProgressParseError';
+  }
+}
+
+export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), '$');
+}
+
+/** Validates one progress event (parsed JSON). Unknown fields are preserved. */
+export function parseStreamingQueryProgress(input: unknown): StreamingQueryProgress {
+  const result = streamingQueryProgressSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw new ProgressParseError('$', 'invalid progress event');
+  throw new ProgressParseError(jsonPath(issue.path), issue.message);
+}
