@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseStreamingQueryProgress, ProgressParseError } from './progress';
 
-const fixturePath = join(import.meta.dirname, '../test/fixtures/spark-progress-kafka.json');
+const fixturePath = join(__dirname, '../test/fixtures/spark-progress-kafka.json');
 const sparkJson = (): Record<string, unknown> => JSON.parse(readFileSync(fixturePath, 'utf8')) as Record<string, unknown>;
 
 function errorOf(input: unknown): ProgressParseError {
@@ -27,7 +27,7 @@ describe('parseStreamingQueryProgress', () => {
   });
 
   it('accepts a null name, numeric offsets and keeps unknown fields', () => {
-    const raw = { ...sparkJson(), name: null, futureField: { x: 1 } };
+    const raw: Record<string, unknown> = { ...sparkJson(), name: null, futureField: { x: 1 } };
     (raw.sources as Array<Record<string, unknown>>)[0] = { description: 'RateStreamV2', startOffset: 10, endOffset: 20, numInputRows: 10 };
     const p = parseStreamingQueryProgress(raw);
     expect(p.name).toBeNull();

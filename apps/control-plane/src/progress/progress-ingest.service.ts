@@ -1,0 +1,114 @@
+// Consumes `sluice.progress` (one consumer group for the control plane), validates each event with
+// the shared contract parser, stores them in batches and updates the query metrics. An invalid
+// event is counted and logged with the JSON path at fault; it never stops ingestion.
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { parseStreamingQueryProgress, PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
+import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { QueryMetrics } from '../metrics/query-metrics';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { ProgressEvents } from './progress-events';
+import { ProgressService, type IngestableProgress } from './progress.service';
+
+export const PROGRESS_GROUP = 'sluice-control-plane-progress';
+
+function finiteOrNull(v: number | undefined): number | null {
+  return v !== undefined && Number.isFinite(v) ? v : null;
+}
+
+function toIngestable(p: StreamingQueryProgress): IngestableProgress {
+  const ext = p.sluice;
+  return {
+    queryId: p.id,
+    runId: p.runId,
+    batchId: p.batchId,
+    instance: ext?.instance ?? null,
+    timestamp: new Date(p.timestamp),
+    numInputRows: p.numInputRows,
+    inputRowsPerSecond: finiteOrNull(p.inputRowsPerSecond),
+    processedRowsPerSecond: finiteOrNull(p.processedRowsPerSecond),
+    batchDurationMs: p.batchDuration ?? p.durationMs?.triggerExecution ?? null,
+    payload: p,
+  };
+}
+
+@Injectable()
+export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ProgressIngestService.name);
+  private consumer: Consumer | undefined;
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly progress: ProgressService,
+    private readonly prisma: PrismaRepository,
+    private readonly metrics: QueryMetrics,
+    private readonly events: ProgressEvents,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Started in the background: the API must come up (and report Kafka down on /readyz) even
+    // while the broker is unreachable; kafkajs keeps retrying the connection.
+    void this.start().catch((e: Error) => this.logger.error(`progress ingest failed to start: ${e.message}`));
+  }
+
+  private async start(): Promise<void> {
+    const kafka = createKafka({ brokers: parseBrokers(this.config.KAFKA_BROKERS), clientId: 'sluice-control-plane-progress' });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
+    await consumer.run({ eachBatchAutoResolve: true, eachBatch: (b) => this.onBatch(b) });
+  }
+
+  private async onBatch({ batch }: EachBatchPayload): Promise<void> {
+    const valid: IngestableProgress[] = [];
+    for (const m of batch.messages) {
+      try {
+        const raw: unknown = JSON.parse(m.value?.toString('utf8') ?? 'null');
+        valid.push(toIngestable(parseStreamingQueryProgress(raw)));
+      } catch (e) {
+        this.metrics.progressEvents.inc({ result: 'invalid' });
+        this.logger.warn(`invalid progress event at ${batch.topic}/${batch.partition}@${m.offset}: ${(e as Error).message}`);
+      }
+    }
+    const stored = await this.progress.store(valid);
+    this.metrics.progressEvents.inc({ result: 'stored' }, stored);
+    if (valid.length > stored) this.metrics.progressEvents.inc({ result: 'unknown_query' }, valid.length - stored);
+    for (const e of valid) await this.observe(e);
+  }
+
+  private async queryName(queryId: string): Promise<string | undefined> {
+    if (!this.names.has(queryId)) {
+      const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { name: true } });
+      if (!q) return undefined;
+      this.names.set(queryId, q.name);
+    }
+    return this.names.get(queryId);
+  }
+
+  private async observe(e: IngestableProgress): Promise<void> {
+    const query = await this.queryName(e.queryId);
+    if (!query) return;
+    const p = e.payload as StreamingQueryProgress;
+    if (e.inputRowsPerSecond !== null) this.metrics.inputRowsPerSecond.set({ query }, e.inputRowsPerSecond);
+    if (e.processedRowsPerSecond !== null) this.metrics.processedRowsPerSecond.set({ query }, e.processedRowsPerSecond);
+    if (e.batchDurationMs !== null) this.metrics.batchDuration.observe({ query }, e.batchDurationMs / 1000);
+    const stateRows = (p.stateOperators ?? []).reduce((n, s) => n + (s.numRowsTotal ?? 0), 0);
+    this.metrics.stateRows.set({ query }, stateRows);
+    if (p.sluice?.rateLimit !== undefined) this.metrics.rateLimit.set({ query }, p.sluice.rateLimit ?? 0);
+    this.events.emit(e.queryId, p);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,79 @@
+// Stores validated progress events in batches and serves them back. Retention is bounded per
+// query (SLUICE_PROGRESS_RETENTION rows), trimmed off the ingest path.
+import { Inject, Injectable } from '@nestjs/common';
+import type { Prisma, ProgressEvent } from '../generated/prisma/client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { PrismaRepository } from '../repositories/prisma.repository';
+
+export interface IngestableProgress {
+  queryId: string;
+  runId: string;
+  batchId: number;
+  instance: string | null;
+  timestamp: Date;
+  numInputRows: number;
+  inputRowsPerSecond: number | null;
+  processedRowsPerSecond: number | null;
+  batchDurationMs: number | null;
+  payload: unknown;
+}
+
+@Injectable()
+export class ProgressService {
+  constructor(
+    private readonly prisma: PrismaRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Inserts events for known queries; returns how many were stored. */
+  async store(events: IngestableProgress[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const ids = [...new Set(events.map((e) => e.queryId))];
+    const known = new Set((await this.prisma.query.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((q) => q.id));
+    const rows = events.filter((e) => known.has(e.queryId));
+    if (rows.length === 0) return 0;
+    await this.prisma.progressEvent.createMany({
+      data: rows.map((e) => ({
+        queryId: e.queryId,
+        runId: e.runId,
+        batchId: BigInt(e.batchId),
+        instance: e.instance,
+        timestamp: e.timestamp,
+        numInputRows: BigInt(Math.round(e.numInputRows)),
+        inputRowsPerSecond: e.inputRowsPerSecond,
+        processedRowsPerSecond: e.processedRowsPerSecond,
+        batchDurationMs: e.batchDurationMs,
+        payload: e.payload as Prisma.InputJsonValue,
+      })),
+    });
+    const latest = new Map<string, Date>();
+    for (const e of rows) if ((latest.get(e.queryId)?.getTime() ?? 0) < e.timestamp.getTime()) latest.set(e.queryId, e.timestamp);
+    for (const [queryId, at] of latest) {
+      await this.prisma.query.updateMany({
+        where: { id: queryId, OR: [{ lastProgressAt: null }, { lastProgressAt: { lt: at } }] },
+        data: { lastProgressAt: at },
+      });
+    }
+    return rows.length;
+  }
+
+  async trim(queryId: string): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid AND id < (
+        SELECT id FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid
+        ORDER BY id DESC OFFSET ${this.config.SLUICE_PROGRESS_RETENTION} LIMIT 1)`;
+  }
+
+  latest(queryId: string): Promise<ProgressEvent | null> {
+    return this.prisma.progressEvent.findFirst({ where: { queryId }, orderBy: { id: 'desc' } });
+  }
+
+  async list(queryId: string, since: Date | undefined, limit: number) {
+    const rows = await this.prisma.progressEvent.findMany({
+      where: { queryId, ...(since ? { timestamp: { gt: since } } : {}) },
+      orderBy: { timestamp: since ? 'asc' : 'desc' },
+      take: limit,
+    });
+    return rows.map((r) => r.payload);
+  }
+}
