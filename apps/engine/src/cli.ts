@@ -1,16 +1,90 @@
 // `npm run -s engine -- <command>`: the streaming engine worker's command line.
-const USAGE = `usage: engine <command>
-  validate --spec FILE                          compile a query spec and print its plan
-  run --spec FILE --checkpoint URI [--instance-id ID]   run a query`;
+//   validate --spec FILE   prints the compiled plan (exit 0) or FILE:LINE:COL errors (exit 1)
+//   run ...                runs the query until drained (exit 0) or a fatal error (exit 1)
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createKafka, parseBrokers } from '@sluice/kafka';
+import { compileSpec, formatErrors } from '@sluice/query-plan';
+import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
+import { QueryRunner } from './exec/query-runner';
+import { parseRunFlags } from './run-options';
 
-function main(argv: string[]): number {
-  const [command] = argv;
+const USAGE = `usage: engine <command>
+  validate --spec FILE
+      compile a query spec; print the plan as JSON (exit 0) or FILE:LINE:COL errors (exit 1)
+  run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
+      [--instance-id ID] [--query-version N] [--rate-limit N]
+      run a query (checkpoint URI: a directory, file://… or postgresql://…)`;
+
+function log(level: 'info' | 'warn' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...extra })}\n`);
+}
+
+function readSpec(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read spec ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function validate(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { spec: { type: 'string' } }, strict: true });
+  if (!values.spec) throw new Error('validate: --spec FILE is required');
+  const result = compileSpec(readSpec(values.spec), values.spec);
+  if (!result.ok) {
+    process.stderr.write(`${formatErrors(result.errors, values.spec)}\n`);
+    return 1;
+  }
+  for (const w of result.warnings) process.stderr.write(`${values.spec}: warning: ${w}\n`);
+  process.stdout.write(`${JSON.stringify({ name: result.spec.name, planHash: result.planHash, plan: result.plan }, null, 2)}\n`);
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const flags = parseRunFlags(argv, process.env);
+  const compiled = compileSpec(readSpec(flags.spec), flags.spec);
+  if (!compiled.ok) {
+    process.stderr.write(`${formatErrors(compiled.errors, flags.spec)}\n`);
+    return 1;
+  }
+  const kafka = createKafka({ brokers: parseBrokers(flags.brokers), clientId: `sluice-engine-${flags['instance-id']}` });
+  const checkpoint = await openCheckpointStore(flags.checkpoint, flags['query-id']);
+  const runner = new QueryRunner({
+    queryId: flags['query-id'],
+    instanceId: flags['instance-id'],
+    queryVersion: flags['query-version'],
+    compiled,
+    kafka,
+    checkpoint,
+    rateLimit: flags['rate-limit'] ?? null,
+    sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL ?? process.env.DATABASE_URL,
+    log,
+  });
+  // SIGTERM = drain: finish and commit the running batch, leave the group, exit 0.
+  process.once('SIGTERM', () => runner.stop('SIGTERM'));
+  process.once('SIGINT', () => runner.stop('SIGINT'));
+  await runner.run();
+  log('info', 'engine stopped cleanly');
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'validate') return validate(rest);
+  if (command === 'run') return run(rest);
   process.stderr.write(`engine: unknown command "${command}"\n${USAGE}\n`);
   return 2;
 }
 
-process.exit(main(process.argv.slice(2)));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`engine: ${err.message}\n`);
+    process.exit(1);
+  },
+);

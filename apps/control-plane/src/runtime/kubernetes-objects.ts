@@ -71,6 +71,7 @@ export function renderQueryObjects(r: KubernetesQueryRender): { configMap: V1Con
                 '--instance-id', '$(POD_NAME)',
                 '--query-id', r.queryId,
                 '--brokers', r.brokers,
+                '--query-version', String(r.version),
               ],
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

@@ -90,7 +90,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
     if (!cmd) throw new Error('engine command is empty');
     const child = spawn(
       cmd,
-      [...pre, 'run', '--spec', f.spec, '--checkpoint', l.checkpointUri, '--instance-id', l.instanceName, '--query-id', l.queryId, '--brokers', l.brokers],
+      [...pre, 'run', '--spec', f.spec, '--checkpoint', l.checkpointUri, '--instance-id', l.instanceName, '--query-id', l.queryId, '--brokers', l.brokers, '--query-version', String(l.version), ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : [])],
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
       { cwd: this.opts.cwd, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', out, out], detached: true },
     );

@@ -11,6 +11,8 @@ export interface InstanceLaunch {
   specText: string;
   checkpointUri: string;
   brokers: string;
+  /** Query-level maxOffsetsPerTrigger at launch (later changes travel as control commands). */
+  rateLimit?: number | null;
 }
 
 export interface RuntimeInstance {

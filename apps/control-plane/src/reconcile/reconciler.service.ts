@@ -1,0 +1,179 @@
+// Applies decideReconcile to the real world: reads desired state (PostgreSQL) and observed
+// instances (runtime driver), performs the idempotent actions, writes status once per pass.
+// Passes for one query are serialised; different queries reconcile independently.
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Prisma } from '../generated/prisma/client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
+import { asStoredConditions, mergeConditions } from './conditions';
+import { decideReconcile, type InstanceStatus, type ObservedInstance, type ReconcileDecision } from './reconcile-decision';
+import { triggerIntervalMs } from '../queries/spec-fields';
+
+export interface ReconcileResult extends ReconcileDecision {
+  running: number;
+  target: number;
+  live: number;
+}
+
+const MAX_CRASH_HISTORY = 20;
+
+@Injectable()
+export class ReconcilerService {
+  private readonly logger = new Logger(ReconcilerService.name);
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly requeue = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly prisma: PrismaRepository,
+    @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    const timer = setInterval(() => void this.resync(), this.config.SLUICE_RECONCILE_INTERVAL_MS);
+    timer.unref();
+    this.scheduler.addInterval('reconcile-resync', timer);
+  }
+
+  /** Level-triggered resync: every query, every interval (API changes also enqueue at once). */
+  async resync(): Promise<void> {
+    if (this.stopped) return;
+    const queries = await this.prisma.query.findMany({ where: { deletedAt: null }, select: { id: true } }).catch(() => []);
+    await Promise.all(queries.map((q) => this.reconcile(q.id).catch((e: Error) => this.logger.warn(`reconcile ${q.id}: ${e.message}`))));
+  }
+
+  enqueue(queryId: string, afterMs = 0): void {
+    if (this.stopped) return;
+    clearTimeout(this.requeue.get(queryId));
+    const t = setTimeout(() => {
+      this.requeue.delete(queryId);
+      void this.reconcile(queryId).catch((e: Error) => this.logger.warn(`reconcile ${queryId}: ${e.message}`));
+    }, afterMs);
+    t.unref();
+    this.requeue.set(queryId, t);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    if (this.scheduler.doesExist('interval', 'reconcile-resync')) this.scheduler.deleteInterval('reconcile-resync');
+    for (const t of this.requeue.values()) clearTimeout(t);
+  }
+
+  reconcile(queryId: string): Promise<ReconcileResult | null> {
+    const prev = this.chains.get(queryId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.pass(queryId));
+    this.chains.set(queryId, next);
+    void next.finally(() => {
+      if (this.chains.get(queryId) === next) this.chains.delete(queryId);
+    });
+    return next;
+  }
+
+  private observedStatus(i: RuntimeInstance): InstanceStatus {
+    if (i.state === 'running') return i.drained ? 'DRAINING' : 'RUNNING';
+    return i.drained || i.exitCode === 0 ? 'EXITED' : 'CRASHED';
+  }
+
+  private async pass(queryId: string): Promise<ReconcileResult | null> {
+    const now = new Date();
+    const q = await this.prisma.query.findUnique({ where: { id: queryId }, include: { instances: true } });
+    if (!q || q.deletedAt) return null;
+    const version = await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version: q.desiredVersion } } });
+    if (!version) throw new Error(`query ${q.name} has no version ${q.desiredVersion}`);
+    const runtimeInstances = await this.runtime.list(queryId);
+
+    // Newly observed crashes extend the crash history (once per instance exit).
+    const crashTimes = ((q.crashTimes as string[] | null) ?? []).map((t) => new Date(t));
+    const rows = new Map(q.instances.map((r) => [r.name, r]));
+    const observed: ObservedInstance[] = [];
+    for (const ri of runtimeInstances) {
+      const status = this.observedStatus(ri);
+      const row = rows.get(ri.name);
+      const ordinal = Number(ri.name.slice(q.name.length + 1));
+      if (status === 'CRASHED' && row && row.status !== 'CRASHED') crashTimes.push(ri.exitedAt ?? now);
+      // A process that is up but has not stayed up for the settle time is still STARTING.
+      const settled = row ? now.getTime() - row.startedAt.getTime() >= this.config.SLUICE_INSTANCE_SETTLE_MS : false;
+      const shown: InstanceStatus = status === 'RUNNING' && !settled ? 'STARTING' : status;
+      observed.push({
+        name: ri.name,
+        ordinal,
+        version: ri.version,
+        status: shown,
+        restarts: row?.restarts ?? 0,
+        crashedAt: status === 'CRASHED' ? (ri.exitedAt ?? now) : null,
+      });
+      if (row) {
+        await this.prisma.instance.update({
+          where: { id: row.id },
+          data: { status: shown, exitCode: ri.exitCode, lastSeenAt: now, runtimeRef: ri.ref },
+        });
+      }
+    }
+
+    const decision = decideReconcile(
+      {
+        name: q.name,
+        generation: q.generation,
+        desiredState: q.desiredState,
+        desiredVersion: q.desiredVersion,
+        desiredInstances: q.desiredInstances,
+        failed: q.phase === 'FAILED',
+        triggerIntervalMs: triggerIntervalMs(version.spec),
+        lastProgressAt: q.lastProgressAt,
+        lagRecords: null,
+      },
+      observed,
+      crashTimes,
+      now,
+    );
+
+    for (const a of decision.actions) {
+      if (a.type === 'start') {
+        const previous = rows.get(a.name);
+        await this.runtime.start({
+          queryId,
+          queryName: q.name,
+          instanceName: a.name,
+          ordinal: a.ordinal,
+          version: a.version,
+          specText: version.specText,
+          checkpointUri: path.resolve(this.config.SLUICE_HOME, 'checkpoints', queryId),
+          brokers: this.config.KAFKA_BROKERS,
+          rateLimit: q.rateLimit,
+        });
+        const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';
+        await this.prisma.instance.upsert({
+          where: { queryId_name: { queryId, name: a.name } },
+          create: { queryId, name: a.name, runtime: this.runtime.kind, status: 'STARTING' },
+          update: { status: 'STARTING', startedAt: now, exitCode: null, restarts: (previous?.restarts ?? 0) + (wasCrash ? 1 : 0) },
+        });
+      } else if (a.type === 'drain') {
+        await this.runtime.drain(queryId, a.name);
+        await this.prisma.instance.updateMany({ where: { queryId, name: a.name }, data: { status: 'DRAINING' } });
+      } else {
+        await this.runtime.forget(queryId, a.name);
+        await this.prisma.instance.deleteMany({ where: { queryId, name: a.name } });
+      }
+    }
+
+    const live = observed.filter((o) => ['STARTING', 'RUNNING', 'DRAINING'].includes(o.status)).length;
+    const target = q.desiredState === 'RUNNING' && decision.phase !== 'FAILED' ? q.desiredInstances : 0;
+    const running = observed.filter((o) => o.status === 'RUNNING' && o.version === q.desiredVersion).length;
+    const converged = decision.actions.length === 0 && decision.requeueAfterMs === null;
+    const data: Prisma.QueryUpdateInput = {
+      phase: decision.phase,
+      conditions: mergeConditions(asStoredConditions(q.conditions), decision.conditions, now) as unknown as Prisma.InputJsonValue,
+      crashTimes: crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
+    };
+    if (converged) data.observedGeneration = q.generation;
+    if (converged && decision.phase === 'RUNNING') data.lastGoodVersion = q.desiredVersion;
+    await this.prisma.query.update({ where: { id: queryId }, data });
+    if (decision.requeueAfterMs !== null) this.enqueue(queryId, decision.requeueAfterMs);
+    return { ...decision, running, target, live };
+  }
+}

@@ -1,0 +1,551 @@
+// The micro-batch loop of one engine instance. Per trigger: apply control commands, plan each
+// owned task's range (WAL first), read exactly that range, run the plan, make the output
+// visible atomically with the task's marker, write the commit log, then publish one progress
+// event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
+// repartition-topic partitions = shuffle partitions for stage 2).
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import { Pool } from 'pg';
+import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, engineGroupId, repartitionTopic } from '@sluice/contracts';
+import { ensureTopics, offsetBounds } from '@sluice/kafka';
+import { comparePlans, instantiate, type CompileResult, type QueryExecutor, type QuerySpec, type SourceSpec } from '@sluice/query-plan';
+import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
+import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
+import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
+import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
+import { ControlListener } from '../control/control-listener';
+import { GroupReader, PartitionRevokedError, type SourceRecord } from '../source/group-reader';
+import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
+import { ensureSinkTables } from '../sinks/postgres-table';
+import { runShuffleStage } from './shuffle-stage';
+import { runSourceStage } from './source-stage';
+import { TaskCommitter, type MarkerKind, type PostgresTarget, type TaskBatchOutput } from './task-committer';
+import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
+
+type Compiled = Extract<CompileResult, { ok: true }>;
+
+export interface RunOptions {
+  queryId: string;
+  instanceId: string;
+  queryVersion: number;
+  compiled: Compiled;
+  kafka: Kafka;
+  checkpoint: CheckpointStore;
+  rateLimit: number | null;
+  sinkPostgresUrl: string | undefined;
+  log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** Errors that must stop the engine (exit 1) instead of being retried. */
+const FATAL = [DataLossError, CheckpointCorruptError];
+const MAX_SHUFFLE_RECORDS_PER_BATCH = 200_000;
+const IDLE_PROGRESS_INTERVAL_MS = 10_000;
+
+interface TriggerStats {
+  sources: Map<string, SourceTrigger>;
+  eventTimes: number[];
+  invalidRows: number;
+  numOutputRows: number;
+  state: StateTrigger | undefined;
+  batchIds: number[];
+  tasks: string[];
+  ran: boolean;
+}
+
+export class QueryRunner {
+  private readonly spec: QuerySpec;
+  private readonly executor: QueryExecutor;
+  private readonly stateful: boolean;
+  private readonly runId = randomUUID();
+  private readonly tasks = new Map<string, TaskRuntime>();
+  private readonly sourceByTopic = new Map<string, SourceSpec>();
+  private readonly columns: OutputColumn[];
+  private admin!: Admin;
+  private progressProducer!: Producer;
+  private sourceReader!: GroupReader;
+  private shuffleReader: GroupReader | undefined;
+  private control!: ControlListener;
+  private pool: Pool | undefined;
+  private postgres: PostgresTarget | undefined;
+  private rateLimit: number | null;
+  private stopping = false;
+  private stopReason = '';
+  private fatal: Error | undefined;
+  private wake: (() => void) | undefined;
+  private acked: string[] = [];
+  private previousTriggerStartMs: number | undefined;
+  private lastProgressMs = 0;
+  private lastTriggerMs = 0;
+  private lastBatchId = 0;
+  private consecutiveFailures = 0;
+
+  constructor(private readonly opts: RunOptions) {
+    this.spec = opts.compiled.spec;
+    this.executor = instantiate(opts.compiled.plan);
+    this.stateful = this.executor.kind !== 'stateless';
+    this.columns = this.executor.output;
+    this.rateLimit = opts.rateLimit ?? this.spec.options.maxOffsetsPerTrigger ?? null;
+    for (const s of Object.values(this.spec.sources)) this.sourceByTopic.set(s.kafka.topic, s);
+  }
+
+  private get sourceGroup(): string {
+    return engineGroupId(this.opts.queryId);
+  }
+
+  private get shuffleGroup(): string {
+    return `${engineGroupId(this.opts.queryId)}-shuffle`;
+  }
+
+  /** Requests a clean stop: the running trigger finishes and commits first. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopReason = reason;
+    this.wake?.();
+  }
+
+  async run(): Promise<void> {
+    await this.prepare();
+    try {
+      await this.loop();
+    } finally {
+      await this.shutdown();
+    }
+    if (this.fatal) throw this.fatal;
+  }
+
+  private async prepare(): Promise<void> {
+    const { kafka, checkpoint, queryId, compiled } = this.opts;
+    const n = this.spec.options.numShufflePartitions;
+    const meta = await checkpoint.initMetadata({ queryId, created: new Date().toISOString(), planHash: compiled.planHash, numShufflePartitions: n });
+    if (meta.queryId !== queryId) throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
+    if (meta.numShufflePartitions !== n) {
+      throw new Error(`checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`);
+    }
+    const versions = await checkpoint.planVersions();
+    const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
+    if (previous !== undefined) {
+      const before = await checkpoint.readPlan(previous);
+      const verdict = comparePlans(before as Compiled['plan'], compiled.plan);
+      if (!verdict.compatible) throw new Error(`version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`);
+    }
+    await checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash });
+
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    const topics = [
+      { topic: PROGRESS_TOPIC, numPartitions: 3 },
+      { topic: CONTROL_TOPIC, numPartitions: 1 },
+      { topic: dlqTopic(queryId), numPartitions: 1 },
+    ];
+    if (this.stateful) topics.push({ topic: repartitionTopic(queryId), numPartitions: n });
+    if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
+    await ensureTopics(this.admin, topics);
+    for (const topic of this.sourceByTopic.keys()) {
+      if (!(await this.admin.listTopics()).includes(topic)) this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
+    }
+    if ('postgres' in this.spec.sink) {
+      if (!this.opts.sinkPostgresUrl) throw new Error('the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL (or DATABASE_URL) for the engine');
+      this.pool = new Pool({ connectionString: this.opts.sinkPostgresUrl, max: 4 });
+      const { table, key } = this.spec.sink.postgres;
+      await ensureSinkTables(this.pool, table, this.columns, key);
+      this.postgres = { pool: this.pool, table, columns: this.columns, key };
+    }
+    this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.progressProducer.connect();
+
+    this.control = new ControlListener(kafka, queryId, this.opts.instanceId, (m) => this.opts.log('warn', m), () => this.wake?.());
+    await this.control.start();
+
+    const onFatal = (err: Error): void => {
+      this.fatal = err;
+      this.stop(`consumer crashed: ${err.message}`);
+    };
+    this.sourceReader = new GroupReader(kafka, { groupId: this.sourceGroup, topics: [...this.sourceByTopic.keys()], onFatal, onRebalance: (a, g) => this.onRebalance('source', a.length, g) });
+    await this.sourceReader.start();
+    if (this.stateful) {
+      this.shuffleReader = new GroupReader(kafka, { groupId: this.shuffleGroup, topics: [repartitionTopic(queryId)], onFatal, onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g) });
+      await this.shuffleReader.start();
+    }
+    this.opts.log('info', 'engine started', { runId: this.runId, stateful: this.stateful, rateLimit: this.rateLimit, planHash: compiled.planHash });
+  }
+
+  private onRebalance(stage: Stage, partitions: number, generation: number): void {
+    this.opts.log('info', `${stage} group assignment: ${partitions} partition(s)`, { generation });
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    const trigger = this.spec.trigger;
+    const intervalMs = 'processingTimeMs' in trigger ? trigger.processingTimeMs : 0;
+    while (!this.stopping) {
+      const started = Date.now();
+      const stats = await this.trigger();
+      if (this.stopping) break;
+      if ('once' in trigger) return this.stop('trigger once: done');
+      if ('availableNow' in trigger && !stats.ran && this.tasks.size > 0 && [...this.tasks.values()].every((t) => !t.replay)) {
+        return this.stop('trigger availableNow: no more data');
+      }
+      const wait = Math.max(intervalMs - (Date.now() - started), stats.ran ? 0 : Math.max(intervalMs, 200) - (Date.now() - started));
+      if (wait > 0) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private applyCommands(): void {
+    for (const c of this.control.take()) {
+      if (c.type === 'setRateLimit') {
+        this.rateLimit = c.maxOffsetsPerTrigger;
+        this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, { commandId: c.commandId });
+      } else {
+        this.opts.log('info', 'drain requested', { commandId: c.commandId });
+        this.stop('drain command');
+      }
+      this.acked.push(c.commandId);
+    }
+  }
+
+  private async trigger(): Promise<TriggerStats> {
+    const startMs = Date.now();
+    const durations: Record<string, number> = {};
+    const stats: TriggerStats = { sources: new Map(), eventTimes: [], invalidRows: 0, numOutputRows: 0, state: undefined, batchIds: [], tasks: [], ran: false };
+    this.applyCommands();
+    try {
+      let t = Date.now();
+      await this.syncTasks();
+      const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
+      for (const topic of new Set([...this.tasks.values()].map((r) => r.topic))) bounds.set(topic, await offsetBounds(this.admin, topic));
+      durations.latestOffset = Date.now() - t;
+      t = Date.now();
+      const plans = this.planTasks(bounds, startMs);
+      durations.queryPlanning = Date.now() - t;
+      for (const [task, entry] of plans) {
+        await this.runTask(task, entry, stats, durations);
+      }
+      this.consecutiveFailures = 0;
+    } catch (err) {
+      const e = err as Error;
+      if (FATAL.some((f) => e instanceof f)) {
+        this.fatal = e;
+        this.stop(e.message);
+      } else if (++this.consecutiveFailures >= 5) {
+        this.fatal = new Error(`5 consecutive triggers failed; last error: ${e.message}`);
+        this.stop(this.fatal.message);
+      } else {
+        this.opts.log('warn', `trigger failed (will retry): ${e.message}`);
+      }
+    }
+    durations.triggerExecution = Date.now() - startMs;
+    await this.report(stats, startMs, durations);
+    return stats;
+  }
+
+  /** Creates runtimes for newly assigned partitions and drops revoked ones. */
+  private async syncTasks(): Promise<void> {
+    const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
+    for (const tp of this.sourceReader.assignment()) wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
+    for (const tp of this.shuffleReader?.assignment() ?? []) wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
+    for (const [id, rt] of this.tasks) {
+      if (!wanted.has(id)) await this.dropTask(rt, 'revoked');
+    }
+    for (const [id, w] of wanted) {
+      if (this.tasks.has(id)) continue;
+      const marker = this.markerFor(w.stage);
+      const committer = new TaskCommitter(this.opts.kafka, this.opts.queryId, id, marker, w.stage === 'source' ? this.sourceGroup : this.shuffleGroup, this.opts.checkpoint, this.postgres);
+      const source = this.sourceByTopic.get(w.topic);
+      const rt = await recoverTask({
+        checkpoint: this.opts.checkpoint,
+        admin: this.admin,
+        committer,
+        stage: w.stage,
+        topic: w.topic,
+        partition: w.partition,
+        stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+        watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
+      });
+      if (rt.replay) this.opts.log('info', `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`);
+      void source;
+      this.tasks.set(id, rt);
+    }
+  }
+
+  private watermarkDelayMs(): number | undefined {
+    for (const s of this.sourceByTopic.values()) if (s.watermark) return s.watermark.delayMs;
+    return undefined;
+  }
+
+  private markerFor(stage: Stage): MarkerKind {
+    if (stage === 'source' && this.stateful) return 'kafka-group'; // output = repartition topic
+    if ('kafka' in this.spec.sink) return 'kafka-group';
+    if ('postgres' in this.spec.sink) return 'postgres';
+    return 'checkpoint';
+  }
+
+  private async dropTask(rt: TaskRuntime, why: string): Promise<void> {
+    this.tasks.delete(rt.task);
+    rt.state?.abort();
+    await rt.state?.flushMaintenance().catch(() => undefined);
+    await rt.committer.close();
+    this.opts.log('info', `task ${rt.task} released (${why})`);
+  }
+
+  /** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
+  private planTasks(bounds: Map<string, Map<number, { earliest: number; latest: number }>>, nowMs: number): Array<[TaskRuntime, OffsetLogEntry]> {
+    const out: Array<[TaskRuntime, OffsetLogEntry]> = [];
+    const positions: PartitionPosition[] = [];
+    const fresh = new Map<string, TaskRuntime>();
+    for (const rt of this.tasks.values()) {
+      if (rt.replay) {
+        out.push([rt, rt.replay]);
+        continue;
+      }
+      const b = bounds.get(rt.topic)?.get(rt.partition);
+      if (!b) continue;
+      if (rt.nextStart === undefined) {
+        rt.nextStart =
+          rt.stage === 'source'
+            ? resolveStartingOffset(parseStartingOffsets(this.sourceByTopic.get(rt.topic)?.kafka.startingOffsets), rt.topic, rt.partition, b.earliest, b.latest)
+            : b.earliest;
+      }
+      const pos = { topic: rt.topic, partition: rt.partition, start: rt.nextStart, earliest: b.earliest, latest: b.latest };
+      if (rt.stage === 'source') {
+        positions.push(pos);
+        fresh.set(`${rt.topic}:${rt.partition}`, rt);
+      } else {
+        const end = Math.min(b.latest, pos.start + MAX_SHUFFLE_RECORDS_PER_BATCH);
+        const wm = rt.watermark?.watermarkMs ?? 0;
+        // A no-data batch is worth running when the watermark moved: it evicts (and, in append
+        // mode, emits) state that just expired, as Spark's no-data micro-batches do.
+        if (end > pos.start || wm > rt.lastBatchWatermarkMs) out.push([rt, this.entry(rt, { ...pos, end }, wm, nowMs)]);
+      }
+    }
+    if (positions.length > 0) {
+      const total = [...this.sourceByTopic.keys()].reduce((n, topic) => n + (bounds.get(topic)?.size ?? 0), 0);
+      const plan = planBatch({
+        positions,
+        limits: {
+          maxOffsetsPerTrigger: instanceShare(this.rateLimit, positions.length, total),
+          minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
+          maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
+        },
+        failOnDataLoss: this.spec.options.failOnDataLoss,
+        nowMs,
+        lastTriggerMs: this.lastTriggerMs,
+      });
+      for (const loss of plan.dataLoss) this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
+      if (plan.kind === 'run') {
+        this.lastTriggerMs = nowMs;
+        for (const r of plan.ranges) {
+          const rt = fresh.get(`${r.topic}:${r.partition}`);
+          if (rt && r.end > r.start) out.push([rt, this.entry(rt, r, 0, nowMs)]);
+          else if (rt && r.start !== rt.nextStart) rt.nextStart = r.start; // skipped lost offsets
+        }
+      }
+    }
+    return out;
+  }
+
+  private entry(rt: TaskRuntime, r: { topic: string; partition: number; start: number; end: number }, watermarkMs: number, nowMs: number): OffsetLogEntry {
+    return { batchId: rt.nextBatchId, range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end }, watermarkMs, batchTimestampMs: nowMs, planVersion: this.opts.queryVersion };
+  }
+
+  private async runTask(rt: TaskRuntime, planned: OffsetLogEntry, stats: TriggerStats, durations: Record<string, number>): Promise<void> {
+    const add = (k: string, ms: number): void => {
+      durations[k] = (durations[k] ?? 0) + ms;
+    };
+    let t = Date.now();
+    // Create-exclusive: if another owner already planned this batch, its plan wins.
+    const entry = await this.opts.checkpoint.writeOffsets(rt.task, planned);
+    add('walCommit', Date.now() - t);
+    t = Date.now();
+    try {
+      const reader = rt.stage === 'source' ? this.sourceReader : this.shuffleReader!;
+      const records = entry.range.end > entry.range.start ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end) : [];
+      add('getBatch', Date.now() - t);
+      t = Date.now();
+      const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
+      let maxEventTimeMs: number | null = null;
+      if (rt.stage === 'source') {
+        const source = this.sourceByTopic.get(rt.topic)!;
+        const res = runSourceStage({ queryId: this.opts.queryId, source, executor: this.executor, numShufflePartitions: this.spec.options.numShufflePartitions, records });
+        stats.invalidRows += res.invalidRows;
+        stats.eventTimes.push(...res.eventTimes);
+        this.recordSource(stats, entry, records.length);
+        output.kafka.push({ topic: dlqTopic(this.opts.queryId), messages: res.deadLetters });
+        if (this.stateful) output.kafka.push({ topic: repartitionTopic(this.opts.queryId), messages: res.shuffled });
+        else this.toSink(res.rows, output, stats);
+      } else {
+        const state = rt.state!;
+        const wm = entry.watermarkMs;
+        const res = runShuffleStage({ executor: this.executor, outputMode: this.spec.outputMode, state, records, watermarkMs: wm, watermarkEnabled: rt.watermark !== undefined });
+        if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
+        maxEventTimeMs = res.maxEventTimeMs ?? null;
+        this.toSink(res.rows, output, stats);
+        const c = Date.now();
+        const m = await state.commit(entry.batchId);
+        this.recordState(stats, m, res, Date.now() - c);
+      }
+      add('addBatch', Date.now() - t);
+      t = Date.now();
+      await rt.committer.commit(entry, output);
+      if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
+        // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
+        await this.sourceReader.commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }]).catch(() => undefined);
+      }
+      const prevCommit = entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
+      await this.opts.checkpoint.writeCommit(rt.task, {
+        batchId: entry.batchId,
+        maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
+        committedAt: new Date().toISOString(),
+      });
+      add('commitOffsets', Date.now() - t);
+      rt.replay = undefined;
+      rt.nextStart = entry.range.end;
+      rt.nextBatchId = entry.batchId + 1;
+      rt.lastBatchWatermarkMs = entry.watermarkMs;
+      if (rt.watermark) rt.watermark.advance();
+      stats.ran = true;
+      stats.batchIds.push(entry.batchId);
+      stats.tasks.push(rt.task);
+      if (entry.batchId % 10 === 0 && entry.batchId >= 100) await this.opts.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
+    } catch (err) {
+      rt.watermark?.discardBatch();
+      if (err instanceof PartitionRevokedError) {
+        await this.dropTask(rt, 'revoked during batch');
+        return;
+      }
+      // Anything else: forget the in-memory task; it is recovered from the checkpoint and its
+      // marker on the next trigger (or by the next owner), re-running this batch if needed.
+      await this.dropTask(rt, `batch ${entry.batchId} failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private toSink(rows: Array<Record<string, unknown>>, output: TaskBatchOutput, stats: TriggerStats): void {
+    stats.numOutputRows += rows.length;
+    const sink = this.spec.sink;
+    if ('kafka' in sink) {
+      const messages: Message[] = rows.map((row) => ({ key: rowKey(row, sink.kafka.key) ?? null, value: JSON.stringify(toJsonRow(row, this.columns)) }));
+      output.kafka.push({ topic: sink.kafka.topic, messages });
+    } else if ('postgres' in sink) {
+      output.pgRows.push(...rows);
+    } else {
+      for (const row of rows) output.consoleLines.push(JSON.stringify(toJsonRow(row, this.columns)));
+    }
+  }
+
+  private recordSource(stats: TriggerStats, entry: OffsetLogEntry, rows: number): void {
+    const { topic, partition, start, end } = entry.range;
+    let s = stats.sources.get(topic);
+    if (!s) {
+      s = { topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
+      stats.sources.set(topic, s);
+    }
+    s.start[String(partition)] = start;
+    s.end[String(partition)] = end;
+    s.numInputRows += rows;
+  }
+
+  private recordState(stats: TriggerStats, m: { numRowsTotal: number; numRowsUpdated: number; numRowsRemoved: number; memoryUsedBytes: number; commitTimeMs: number }, res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number }, commitMs: number): void {
+    const s = (stats.state ??= {
+      numRowsTotal: 0,
+      numRowsUpdated: 0,
+      numRowsRemoved: 0,
+      allUpdatesTimeMs: 0,
+      allRemovalsTimeMs: 0,
+      commitTimeMs: 0,
+      memoryUsedBytes: 0,
+      numRowsDroppedByWatermark: 0,
+      numShufflePartitions: this.spec.options.numShufflePartitions,
+      numStateStoreInstances: 0,
+    });
+    s.numRowsUpdated += m.numRowsUpdated;
+    s.numRowsRemoved += m.numRowsRemoved;
+    s.allUpdatesTimeMs += res.updateTimeMs;
+    s.allRemovalsTimeMs += res.removalTimeMs;
+    s.commitTimeMs += commitMs;
+    s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
+  }
+
+  private async report(stats: TriggerStats, startMs: number, durations: Record<string, number>): Promise<void> {
+    const now = Date.now();
+    if (!stats.ran && now - this.lastProgressMs < IDLE_PROGRESS_INTERVAL_MS && this.acked.length === 0) return;
+    // Latest offsets and the state totals cover every owned task, not only those that ran.
+    for (const rt of this.tasks.values()) {
+      if (rt.stage !== 'source') continue;
+      const s = stats.sources.get(rt.topic) ?? { topic: rt.topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
+      stats.sources.set(rt.topic, s);
+      const p = String(rt.partition);
+      if (s.end[p] === undefined && rt.nextStart !== undefined) {
+        s.start[p] = rt.nextStart;
+        s.end[p] = rt.nextStart;
+      }
+    }
+    for (const topic of stats.sources.keys()) {
+      const b = await offsetBounds(this.admin, topic).catch(() => undefined);
+      const s = stats.sources.get(topic)!;
+      for (const p of Object.keys(s.end)) s.latest[p] = b?.get(Number(p))?.latest ?? s.end[p]!;
+    }
+    const stores = [...this.tasks.values()].filter((t) => t.state);
+    if (stores.length > 0) {
+      const s = stats.state ?? {
+        numRowsTotal: 0, numRowsUpdated: 0, numRowsRemoved: 0, allUpdatesTimeMs: 0, allRemovalsTimeMs: 0, commitTimeMs: 0,
+        memoryUsedBytes: 0, numRowsDroppedByWatermark: 0, numShufflePartitions: this.spec.options.numShufflePartitions, numStateStoreInstances: 0,
+      };
+      s.numRowsTotal = stores.reduce((n, t) => n + (t.state?.size ?? 0), 0);
+      s.memoryUsedBytes = stores.reduce((n, t) => n + (t.state?.metrics().memoryUsedBytes ?? 0), 0);
+      s.numStateStoreInstances = stores.length;
+      stats.state = s;
+    }
+    const watermarks = [...this.tasks.values()].map((t) => t.watermark?.watermarkMs).filter((w): w is number => w !== undefined && w > 0);
+    if (stats.batchIds.length > 0) this.lastBatchId = Math.max(...stats.batchIds);
+    const progress = buildProgress({
+      queryId: this.opts.queryId,
+      runId: this.runId,
+      name: this.spec.name,
+      batchId: this.lastBatchId,
+      triggerStartMs: startMs,
+      previousTriggerStartMs: this.previousTriggerStartMs,
+      durationMs: durations,
+      eventTimes: stats.eventTimes,
+      watermarkMs: watermarks.length > 0 ? Math.min(...watermarks) : this.watermarkDelayMs() !== undefined ? 0 : undefined,
+      sources: [...stats.sources.values()],
+      state: stats.state,
+      operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
+      sinkDescription: this.sinkDescription(),
+      numOutputRows: stats.numOutputRows,
+      sluice: { queryVersion: this.opts.queryVersion, instance: this.opts.instanceId, rateLimit: this.rateLimit, invalidRows: stats.invalidRows, ackedCommands: this.acked.splice(0), tasks: stats.tasks },
+    });
+    this.previousTriggerStartMs = startMs;
+    this.lastProgressMs = now;
+    await this.progressProducer
+      .send({ topic: PROGRESS_TOPIC, messages: [{ key: this.opts.queryId, value: JSON.stringify(progress) }] })
+      .catch((e: Error) => this.opts.log('warn', `progress not published: ${e.message}`));
+  }
+
+  private sinkDescription(): string {
+    const sink = this.spec.sink;
+    if ('kafka' in sink) return `KafkaSink[${sink.kafka.topic}]`;
+    if ('postgres' in sink) return `PostgresSink[${sink.postgres.table}]`;
+    return 'ConsoleSink';
+  }
+
+  private async shutdown(): Promise<void> {
+    this.opts.log('info', `stopping: ${this.stopReason}`);
+    await this.sourceReader?.stop().catch(() => undefined);
+    await this.shuffleReader?.stop().catch(() => undefined);
+    for (const rt of [...this.tasks.values()]) await this.dropTask(rt, 'shutdown');
+    await this.control?.stop();
+    await this.progressProducer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    await this.pool?.end().catch(() => undefined);
+    await this.opts.checkpoint.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,93 @@
+// Stage 2 of stateful plans, one task per shuffle partition: fold the keyed rows into the state
+// store, drop rows older than the watermark, evict expired state and emit by output mode
+// (Spark's rules: append emits a group once, when the watermark passes its window end; update
+// emits groups changed in this batch; complete emits every group every batch and never evicts).
+import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
+import type { SourceRecord } from '../source/group-reader';
+import type { JsonValue, StateStore } from '../state/state-store';
+import type { ShuffledRow } from './source-stage';
+
+interface AggregateEntry {
+  v: Row;
+  b: unknown;
+  e?: number;
+}
+
+interface DedupeEntry {
+  t: number | null;
+}
+
+export interface ShuffleStageResult {
+  rows: Row[];
+  numInputRows: number;
+  numRowsDroppedByWatermark: number;
+  maxEventTimeMs: number | undefined;
+  updateTimeMs: number;
+  removalTimeMs: number;
+}
+
+export function runShuffleStage(args: {
+  executor: QueryExecutor;
+  outputMode: OutputMode;
+  state: StateStore;
+  records: SourceRecord[];
+  /** The watermark in force for this batch (decided before it; 0 = none yet). */
+  watermarkMs: number;
+  watermarkEnabled: boolean;
+}): ShuffleStageResult {
+  const { executor, state, watermarkMs, watermarkEnabled } = args;
+  const result: ShuffleStageResult = { rows: [], numInputRows: args.records.length, numRowsDroppedByWatermark: 0, maxEventTimeMs: undefined, updateTimeMs: 0, removalTimeMs: 0 };
+  // Captured before eviction: a group updated and evicted in the same batch is still emitted.
+  const updated = new Map<string, AggregateEntry>();
+  const started = Date.now();
+  for (const record of args.records) {
+    const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow;
+    const t = executor.eventTimeMs(body.r);
+    if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
+    if (watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs) {
+      result.numRowsDroppedByWatermark++;
+      continue;
+    }
+    if (executor.kind === 'dedupe') {
+      if (state.has(body.k)) continue;
+      state.put(body.k, { t: t ?? null } satisfies DedupeEntry as unknown as JsonValue);
+      result.rows.push(executor.project(body.r));
+      continue;
+    }
+    const prev = state.get(body.k) as unknown as AggregateEntry | undefined;
+    const entry: AggregateEntry = prev ? { ...prev } : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
+    entry.b = executor.update(entry.b, body.r);
+    state.put(body.k, entry as unknown as JsonValue);
+    updated.set(body.k, entry);
+  }
+  result.updateTimeMs = Date.now() - started;
+
+  const removalStarted = Date.now();
+  let evicted: Array<[string, JsonValue]> = [];
+  if (watermarkEnabled && watermarkMs > 0 && args.outputMode !== 'complete') {
+    evicted =
+      executor.kind === 'dedupe'
+        ? state.removeWhere((_k, v) => {
+            const t = (v as unknown as DedupeEntry).t;
+            return t !== null && t < watermarkMs;
+          })
+        : state.removeWhere((_k, v) => {
+            const e = (v as unknown as AggregateEntry).e;
+            return e !== undefined && e <= watermarkMs;
+          });
+  }
+  result.removalTimeMs = Date.now() - removalStarted;
+  if (executor.kind === 'dedupe') return result;
+
+  const emit = (entry: AggregateEntry): void => {
+    result.rows.push(executor.finalize(entry.v, entry.b));
+  };
+  if (args.outputMode === 'append') {
+    for (const [, v] of evicted) emit(v as unknown as AggregateEntry);
+  } else if (args.outputMode === 'update') {
+    for (const entry of updated.values()) emit(entry);
+  } else {
+    for (const [, v] of state.entries()) emit(v as unknown as AggregateEntry);
+  }
+  return result;
+}

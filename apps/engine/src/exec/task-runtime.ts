@@ -1,0 +1,85 @@
+// One task's live state inside an instance, and its recovery from the checkpoint + marker
+// (Spark's rule: the newest planned batch that is not committed is re-run with the same offsets).
+import type { Admin } from 'kafkajs';
+import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { WatermarkTracker } from '../offsets/watermark-tracker';
+import { StateStore } from '../state/state-store';
+import type { TaskCommitter } from './task-committer';
+
+export type Stage = 'source' | 'shuffle';
+
+export interface TaskRuntime {
+  task: string;
+  stage: Stage;
+  topic: string;
+  partition: number;
+  committer: TaskCommitter;
+  nextBatchId: number;
+  /** Where the next new batch starts (unknown until the first plan when the task has no history). */
+  nextStart: number | undefined;
+  /** A planned batch whose output is not visible yet: it is re-run before anything new. */
+  replay: OffsetLogEntry | undefined;
+  state: StateStore | undefined;
+  watermark: WatermarkTracker | undefined;
+  /** Watermark the last batch ran with; a higher one makes a no-data batch worthwhile. */
+  lastBatchWatermarkMs: number;
+}
+
+export const sourceTaskId = (topic: string, partition: number): string => `src.${topic}.${partition}`;
+export const shuffleTaskId = (partition: number): string => `shuffle.${partition}`;
+
+export async function recoverTask(args: {
+  checkpoint: CheckpointStore;
+  admin: Admin;
+  committer: TaskCommitter;
+  stage: Stage;
+  topic: string;
+  partition: number;
+  stateOperator: string | undefined;
+  watermarkDelayMs: number | undefined;
+}): Promise<TaskRuntime> {
+  const { checkpoint, committer } = args;
+  const task = committer.task;
+  await committer.open();
+  const { offsets: wal, commit } = await checkpoint.latest(task);
+  let lastCommitted = -1;
+  let nextStart: number | undefined;
+  let replay: OffsetLogEntry | undefined;
+  if (wal) {
+    if (await committer.isCommitted(args.admin, wal)) {
+      lastCommitted = wal.batchId;
+      nextStart = wal.range.end;
+      if (!commit || commit.batchId < wal.batchId) {
+        // The output became visible but the commit log write was lost: complete it now.
+        await checkpoint.writeCommit(task, { batchId: wal.batchId, maxEventTimeMs: commit?.maxEventTimeMs ?? null, committedAt: new Date().toISOString() });
+      }
+    } else {
+      lastCommitted = wal.batchId - 1;
+      replay = wal;
+    }
+  }
+  const lastCommit = commit && commit.batchId <= lastCommitted ? commit : lastCommitted >= 0 ? await checkpoint.readCommit(task, lastCommitted) : undefined;
+  const state = args.stateOperator ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted) : undefined;
+  const watermark =
+    args.watermarkDelayMs !== undefined
+      ? new WatermarkTracker([{ source: 'rows', delayMs: args.watermarkDelayMs }], {
+          maxEventTimeMs: lastCommit?.maxEventTimeMs != null ? { rows: lastCommit.maxEventTimeMs } : {},
+          watermarkMs: wal && !replay ? wal.watermarkMs : (replay?.watermarkMs ?? 0),
+        })
+      : undefined;
+  // Re-derive the watermark for the next batch from what the last committed batch saw.
+  if (watermark && !replay) watermark.advance();
+  return {
+    task,
+    stage: args.stage,
+    topic: args.topic,
+    partition: args.partition,
+    committer,
+    nextBatchId: lastCommitted + 1,
+    nextStart,
+    replay,
+    state,
+    watermark,
+    lastBatchWatermarkMs: wal?.watermarkMs ?? 0,
+  };
+}

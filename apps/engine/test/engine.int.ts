@@ -1,0 +1,315 @@
+// The engine end to end on the real broker and PostgreSQL: exactly-once output with dead
+// letters and progress, recovery after SIGKILL, scale-out across instances, control commands,
+// the validate CLI and refusal of a damaged checkpoint.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import { ensureTopics } from '@sluice/kafka';
+import { eventually, readAll, runEngineCli, startEngine, tempDir, testKafka, writeSpec, type EngineProcess } from './support/engine-harness';
+
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+let pool: Pool;
+const engines: EngineProcess[] = [];
+
+beforeAll(async () => {
+  kafka = testKafka('engine-int');
+  admin = kafka.admin();
+  await admin.connect();
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  pool = new Pool({ connectionString: process.env.DATABASE_URL });
+});
+
+afterAll(async () => {
+  for (const e of engines) if (e.child.exitCode === null) e.child.kill('SIGKILL');
+  await producer.disconnect();
+  await admin.disconnect();
+  await pool.end();
+});
+
+function launch(o: Parameters<typeof startEngine>[0]): EngineProcess {
+  const e = startEngine(o);
+  engines.push(e);
+  return e;
+}
+
+/** Collects progress events of one query from `sluice.progress`. */
+async function progressOf(queryId: string): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
+  await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
+  const events: StreamingQueryProgress[] = [];
+  const consumer = kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === queryId) events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
+}
+
+const click = (id: number, users = 10) => ({
+  id,
+  user_id: `u${id % users}`,
+  url: id % 3 === 0 ? `/product/${id % 7}` : '/home',
+  bytes: id % 100,
+  ts: new Date(Date.UTC(2026, 0, 1, 0, 0, 0) + id * 150).toISOString(),
+});
+
+async function produceClicks(topic: string, from: number, to: number): Promise<void> {
+  const messages = [];
+  for (let id = from; id < to; id++) messages.push({ key: String(id), value: JSON.stringify(click(id)) });
+  for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
+}
+
+const schema = '{ id: long, user_id: string, url: string, bytes: long, ts: timestamp }';
+
+describe('engine', () => {
+  it('runs a stateless query exactly once, dead-letters bad records and reports Spark-shaped progress', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const output = `it-out-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
+    await produceClicks(input, 0, 300);
+    await producer.send({ topic: input, messages: [{ value: 'not json' }, { value: '{"id":"abc","user_id":"x","url":"/","bytes":1,"ts":"2026-01-01T00:00:00Z"}' }, { value: null }, { value: '[1,2]' }] });
+    const dir = tempDir('stateless');
+    const spec = writeSpec(dir, `name: it-stateless
+sources:
+  clicks:
+    kafka: { topic: ${input}, startingOffsets: earliest }
+    format: json
+    schema: ${schema}
+sql: |
+  SELECT id, upper(user_id) AS user_upper, bytes * 2 AS double_bytes FROM clicks WHERE url LIKE '/product/%'
+sink:
+  kafka: { topic: ${output} }
+outputMode: append
+trigger: { processingTime: 200 milliseconds }
+`);
+    const progress = await progressOf(queryId);
+    const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
+    const rows = (await readAll(kafka, output, 100)).map((r) => JSON.parse(r.value) as { id: number; user_upper: string; double_bytes: number });
+    expect(rows).toHaveLength(100);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(100);
+    const r3 = rows.find((r) => r.id === 3);
+    expect(r3).toEqual({ id: 3, user_upper: 'U3', double_bytes: 6 });
+
+    const dead = (await readAll(kafka, dlqTopic(queryId), 4)).map((r) => JSON.parse(r.value) as { reason: string; source: { topic: string; offset: number } });
+    expect(dead).toHaveLength(4);
+    expect(dead.every((d) => d.source.topic === input && d.reason.length > 0)).toBe(true);
+
+    await eventually(async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= 304, 30_000, 'progress for every input row');
+    const events = progress.events;
+    expect(events.reduce((n, e) => n + e.numInputRows, 0)).toBe(304);
+    expect(events.reduce((n, e) => n + (e.sluice?.invalidRows ?? 0), 0)).toBe(4);
+    const withData = events.find((e) => e.numInputRows > 0)!;
+    expect(withData.sources[0]?.description).toBe(`KafkaV2[Subscribe[${input}]]`);
+    expect(Object.keys(withData.durationMs ?? {})).toEqual([...Object.keys(withData.durationMs ?? {})].sort());
+    expect(withData.sources[0]?.metrics?.maxOffsetsBehindLatest).toMatch(/^\d+$/);
+    await progress.stop();
+
+    engine.child.kill('SIGTERM');
+    expect(await engine.exited).toBe(0);
+  }, 120_000);
+
+  it('keeps a windowed aggregation in PostgreSQL exact across a SIGKILL and restart', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    const table = `it_agg_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 3 }]);
+    const total = 3000;
+    await produceClicks(input, 0, total);
+    const dir = tempDir('agg');
+    const spec = writeSpec(dir, `name: it-agg
+sources:
+  clicks:
+    kafka: { topic: ${input}, startingOffsets: earliest }
+    format: json
+    schema: ${schema}
+sql: |
+  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes
+  FROM clicks
+  GROUP BY window(ts, '1 minute'), user_id
+sink:
+  postgres: { table: ${table}, key: [window_start, user_id] }
+outputMode: update
+trigger: { processingTime: 100 milliseconds }
+options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
+`);
+    const checkpoint = path.join(dir, 'checkpoint');
+    const first = launch({ spec, checkpoint, queryId, instance: 'a' });
+    await eventually(async () => {
+      const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`).catch(() => undefined);
+      return r && Number(r.rows[0]!.n) > 300;
+    }, 60_000, 'first aggregates');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = launch({ spec, checkpoint, queryId, instance: 'a' });
+    await eventually(async () => {
+      const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`);
+      return Number(r.rows[0]!.n) >= total;
+    }, 90_000, 'all clicks aggregated');
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const expected = new Map<string, { clicks: number; bytes: number }>();
+    for (let id = 0; id < total; id++) {
+      const c = click(id);
+      const ms = Date.parse(c.ts);
+      const key = `${new Date(ms - (ms % 60_000)).toISOString()}|${c.user_id}`;
+      const e = expected.get(key) ?? { clicks: 0, bytes: 0 };
+      e.clicks++;
+      e.bytes += c.bytes;
+      expected.set(key, e);
+    }
+    const got = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(`SELECT * FROM ${table}`);
+    expect(got.rows).toHaveLength(expected.size);
+    for (const row of got.rows) {
+      expect({ clicks: Number(row.clicks), bytes: Number(row.bytes) }).toEqual(expected.get(`${row.window_start.toISOString()}|${row.user_id}`));
+    }
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+
+  it('shares partitions between instances and loses or duplicates nothing when one joins and one drains', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const output = `it-out-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
+    const dir = tempDir('scale');
+    const spec = writeSpec(dir, `name: it-scale
+sources:
+  clicks:
+    kafka: { topic: ${input}, startingOffsets: earliest }
+    format: json
+    schema: ${schema}
+sql: SELECT id, user_id FROM clicks
+sink:
+  kafka: { topic: ${output} }
+outputMode: append
+trigger: { processingTime: 100 milliseconds }
+options: { maxOffsetsPerTrigger: 100 }
+`);
+    const checkpoint = path.join(dir, 'checkpoint');
+    const progress = await progressOf(queryId);
+    await produceClicks(input, 0, 1000);
+    const a = launch({ spec, checkpoint, queryId, instance: 'a' });
+    await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'a' && e.numInputRows > 0), 60_000, 'instance a progress');
+    const b = launch({ spec, checkpoint, queryId, instance: 'b' });
+    await produceClicks(input, 1000, 2000);
+    await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'b' && e.numInputRows > 0), 60_000, 'instance b progress');
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await produceClicks(input, 2000, 3000);
+    const rows = (await readAll(kafka, output, 3000, 90_000)).map((r) => (JSON.parse(r.value) as { id: number }).id);
+    expect(rows).toHaveLength(3000);
+    expect(new Set(rows).size).toBe(3000);
+    await progress.stop();
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  }, 240_000);
+
+  it('applies setRateLimit from the next batch, acknowledges it, and drains on command', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const output = `it-out-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 2 }, { topic: CONTROL_TOPIC, numPartitions: 1 }]);
+    const dir = tempDir('control');
+    const spec = writeSpec(dir, `name: it-control
+sources:
+  clicks:
+    kafka: { topic: ${input}, startingOffsets: earliest }
+    format: json
+    schema: ${schema}
+sql: SELECT id FROM clicks
+sink:
+  kafka: { topic: ${output} }
+outputMode: append
+trigger: { processingTime: 300 milliseconds }
+options: { maxOffsetsPerTrigger: 1000 }
+`);
+    const progress = await progressOf(queryId);
+    const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
+    await eventually(async () => progress.events.length > 0, 60_000, 'first progress');
+    const commandId = randomUUID();
+    await producer.send({ topic: CONTROL_TOPIC, messages: [{ key: queryId, value: JSON.stringify({ type: 'setRateLimit', commandId, queryId, maxOffsetsPerTrigger: 40 }) }] });
+    const acked = await eventually(async () => progress.events.find((e) => e.sluice?.ackedCommands?.includes(commandId)), 30_000, 'ack');
+    expect(acked.sluice?.rateLimit).toBe(40);
+    const ackIndex = progress.events.indexOf(acked);
+    await produceClicks(input, 0, 400);
+    await eventually(async () => progress.events.slice(ackIndex + 1).filter((e) => e.numInputRows > 0).length >= 3, 60_000, 'limited batches');
+    const limited = progress.events.slice(ackIndex + 1).filter((e) => e.numInputRows > 0);
+    expect(Math.max(...limited.map((e) => e.numInputRows))).toBeLessThanOrEqual(40);
+
+    await producer.send({ topic: CONTROL_TOPIC, messages: [{ key: queryId, value: JSON.stringify({ type: 'drain', commandId: randomUUID(), queryId }) }] });
+    expect(await engine.exited).toBe(0);
+    expect(engine.output()).toContain('drain command');
+    await progress.stop();
+  }, 150_000);
+
+  it('validate prints the plan or FILE:LINE:COL errors', async () => {
+    const dir = tempDir('validate');
+    const good = writeSpec(dir, `name: ok
+sources:
+  clicks:
+    kafka: { topic: clicks }
+    format: json
+    schema: ${schema}
+sql: SELECT id FROM clicks
+sink:
+  console: {}
+`);
+    const ok = runEngineCli(['validate', '--spec', good]);
+    expect(await ok.exited).toBe(0);
+    expect(JSON.parse(ok.output().slice(ok.output().indexOf('{'))).name).toBe('ok');
+
+    const bad = writeSpec(dir, `name: bad
+sources:
+  clicks:
+    kafka: { topic: clicks }
+    format: json
+    schema: ${schema}
+sql: SELECT nope FROM clicks
+sink:
+  console: {}
+`);
+    const err = runEngineCli(['validate', '--spec', bad]);
+    expect(await err.exited).toBe(1);
+    expect(err.output()).toMatch(new RegExp(`${bad.replaceAll('.', '\\.')}:7:\\d+ .*nope`));
+  }, 60_000);
+
+  it('stops with an error naming a damaged checkpoint file instead of reprocessing', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const output = `it-out-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
+    await produceClicks(input, 0, 50);
+    const dir = tempDir('corrupt');
+    const spec = writeSpec(dir, `name: it-corrupt
+sources:
+  clicks:
+    kafka: { topic: ${input}, startingOffsets: earliest }
+    format: json
+    schema: ${schema}
+sql: SELECT id FROM clicks
+sink:
+  kafka: { topic: ${output} }
+trigger: { availableNow: true }
+`);
+    const checkpoint = path.join(dir, 'checkpoint');
+    const first = launch({ spec, checkpoint, queryId, instance: 'a' });
+    expect(await first.exited).toBe(0);
+    expect(await readAll(kafka, output, 50)).toHaveLength(50);
+    const offsetsDir = path.join(checkpoint, 'tasks', `src.${input}.0`, 'offsets');
+    const file = path.join(offsetsDir, fs.readdirSync(offsetsDir).sort().at(-1)!);
+    fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 10));
+    const second = launch({ spec, checkpoint, queryId, instance: 'a' });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(file);
+  }, 120_000);
+});
