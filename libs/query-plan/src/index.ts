@@ -1,0 +1,24 @@
+// @sluice/query-plan: the query spec compiler shared by the control plane and the engine, and the
+// row-level runtime of compiled plans.
+export type { ColumnType, OutputMode, QueryOptions, QuerySpec, Row, SinkSpec, SourceSpec, SpecError, StartingOffsets, TriggerSpec } from './types';
+export { compileSpec, type CompileResult } from './compile-spec';
+export { formatErrors } from './format-errors';
+export { comparePlans } from './plan/compare-plans';
+export type { AggregateCall, AggregateFunction, Expr, ExprType } from './plan/expr';
+export type {
+  AggregateOperator,
+  DedupeOperator,
+  FilterOperator,
+  LogicalPlan,
+  OutputColumn,
+  PlanOperator,
+  ProjectOperator,
+  ScanOperator,
+  StateSchema,
+  StatefulOperator,
+  WindowSpec,
+} from './plan/logical-plan';
+export { parseDuration } from './spec/duration';
+export { decodeRecord, type DecodeResult } from './runtime/decode-record';
+export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
+export { windowsFor, type TimeWindow } from './runtime/windows';

@@ -1,0 +1,95 @@
+// Assembles the operator chain of a compiled query and hashes every operator.
+import type { OutputMode, SourceSpec } from '../types';
+import type { AggregateCall, Expr } from './expr';
+import { displayAggregate } from './expr-display';
+import { outputType } from './expr-types';
+import { withHash } from './hash';
+import {
+  PLAN_VERSION,
+  type AggregateOperator,
+  type DedupeOperator,
+  type FilterOperator,
+  type LogicalPlan,
+  type PlanOperator,
+  type ProjectOperator,
+  type ScanOperator,
+  type StateSchema,
+} from './logical-plan';
+import type { Grouping } from './grouping';
+
+export interface PlanInput {
+  sourceName: string;
+  source: SourceSpec;
+  outputMode: OutputMode;
+  numShufflePartitions: number;
+  where?: Expr;
+  /** Output columns; expressions read the source row, or group values/aggregates after an aggregation. */
+  columns: Array<{ name: string; expr: Expr }>;
+  aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
+  dedupe?: { keys: Array<{ name: string; expr: Expr }> };
+}
+
+export function buildPlan(input: PlanInput): LogicalPlan {
+  const { source } = input;
+  const operators: PlanOperator[] = [scanOperator(input.sourceName, source)];
+  if (input.where) operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
+  if (input.aggregation) operators.push(aggregateOperator(input.aggregation));
+  if (input.dedupe) operators.push(dedupeOperator(input.dedupe.keys, source.watermark));
+  operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
+  return {
+    version: PLAN_VERSION,
+    kind: input.aggregation ? 'aggregate' : input.dedupe ? 'dedupe' : 'stateless',
+    outputMode: input.outputMode,
+    numShufflePartitions: input.numShufflePartitions,
+    sourceTopics: [source.kafka.topic],
+    operators,
+    output: input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
+  };
+}
+
+function scanOperator(name: string, source: SourceSpec): ScanOperator {
+  const scan: Omit<ScanOperator, 'hash'> = {
+    id: 'scan',
+    op: 'scan',
+    source: name,
+    topic: source.kafka.topic,
+    format: source.format,
+    schema: Object.entries(source.schema).map(([column, type]) => ({ name: column, type })),
+  };
+  return withHash<ScanOperator>(source.watermark ? { ...scan, watermark: source.watermark } : scan);
+}
+
+function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): AggregateOperator {
+  const { grouping, aggregates, eventTimeKey } = aggregation;
+  const windowKey = grouping.window
+    ? [
+        { name: 'window.start', type: 'timestamp' },
+        { name: 'window.end', type: 'timestamp' },
+      ]
+    : [];
+  const stateSchema: StateSchema = {
+    key: [...windowKey, ...grouping.keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) }))],
+    value: aggregates.map((call) => ({ name: displayAggregate(call), type: bufferType(call) })),
+  };
+  const op: Omit<AggregateOperator, 'hash'> = { id: 'aggregate', op: 'aggregate', keys: grouping.keys, aggregates, stateSchema };
+  if (grouping.window) op.window = grouping.window;
+  if (eventTimeKey !== undefined) op.eventTimeKey = eventTimeKey;
+  return withHash<AggregateOperator>(op);
+}
+
+function dedupeOperator(keys: Array<{ name: string; expr: Expr }>, watermark: SourceSpec['watermark']): DedupeOperator {
+  const stateSchema: StateSchema = {
+    key: keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) })),
+    value: watermark ? [{ name: 'expiresAtMs', type: 'timestamp' }] : [],
+  };
+  const op: Omit<DedupeOperator, 'hash'> = { id: 'dedupe', op: 'dedupe', keys, stateSchema };
+  if (watermark) op.expiry = { eventTimeColumn: watermark.column, delayMs: watermark.delayMs };
+  return withHash<DedupeOperator>(op);
+}
+
+/** The JSON shape of an aggregate's buffer in the state store. */
+function bufferType(call: AggregateCall): string {
+  if (call.fn === 'count') return 'long';
+  if (call.fn === 'avg') return 'struct<sum:double,count:long>';
+  return outputType(call.type);
+}

@@ -1,0 +1,93 @@
+// The compiled query: a linear chain of operators (scan → filter? → aggregate|dedupe? → project).
+// Each operator's `hash` covers only its own definition, not its upstream, so a changed filter or
+// projection leaves the hash of a stateful operator (and so its checkpointed state) untouched.
+import type { ColumnType, OutputMode } from '../types';
+import type { AggregateCall, Expr } from './expr';
+
+export const PLAN_VERSION = 1;
+
+export interface OutputColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/** Layout of a stateful operator's state, compared across upgrades. Types are Spark-ish names. */
+export interface StateSchema {
+  key: Array<{ name: string; type: string }>;
+  value: Array<{ name: string; type: string }>;
+}
+
+export interface ScanOperator {
+  id: 'scan';
+  op: 'scan';
+  hash: string;
+  source: string;
+  topic: string;
+  format: 'json' | 'csv' | 'raw';
+  schema: OutputColumn[];
+  watermark?: { column: string; delayMs: number };
+}
+
+export interface FilterOperator {
+  id: 'filter';
+  op: 'filter';
+  hash: string;
+  condition: Expr;
+}
+
+export interface WindowSpec {
+  column: string;
+  sizeMs: number;
+  slideMs: number;
+}
+
+export interface AggregateOperator {
+  id: 'aggregate';
+  op: 'aggregate';
+  hash: string;
+  window?: WindowSpec;
+  /** Grouping keys; `name` is the key of the value in a group's `values`. */
+  keys: Array<{ name: string; expr: Expr }>;
+  aggregates: AggregateCall[];
+  /** Grouping key that is the watermarked event-time column itself (Spark evicts such groups too). */
+  eventTimeKey?: string;
+  stateSchema: StateSchema;
+}
+
+export interface DedupeOperator {
+  id: 'dedupe';
+  op: 'dedupe';
+  hash: string;
+  /** Evaluated on the filtered source row. */
+  keys: Array<{ name: string; expr: Expr }>;
+  /**
+   * Present when the source has a watermark: a key's state may be dropped once the watermark
+   * passes the row's event time + delayMs (Spark's dropDuplicatesWithinWatermark).
+   */
+  expiry?: { eventTimeColumn: string; delayMs: number };
+  stateSchema: StateSchema;
+}
+
+export interface ProjectOperator {
+  id: 'project';
+  op: 'project';
+  hash: string;
+  columns: Array<{ name: string; expr: Expr }>;
+}
+
+export type PlanOperator = ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
+export type StatefulOperator = AggregateOperator | DedupeOperator;
+
+export interface LogicalPlan {
+  version: typeof PLAN_VERSION;
+  kind: 'stateless' | 'aggregate' | 'dedupe';
+  outputMode: OutputMode;
+  numShufflePartitions: number;
+  sourceTopics: string[];
+  operators: PlanOperator[];
+  output: OutputColumn[];
+}
+
+export function isStateful(op: PlanOperator): op is StatefulOperator {
+  return op.op === 'aggregate' || op.op === 'dedupe';
+}

@@ -1,0 +1,111 @@
+// Row-level execution of a compiled plan for the engine. The engine owns batching, state and
+// watermarks; this is the pure per-row logic: filter, project, group assignment, aggregation
+// buffers and deduplication keys.
+import type { ColumnType, Row } from '../types';
+import { PLAN_VERSION, type AggregateOperator, type DedupeOperator, type FilterOperator, type LogicalPlan, type ProjectOperator, type ScanOperator } from '../plan/logical-plan';
+import { createAggregator, type AggregationBuffer } from './aggregates';
+import { compileExpr, type Evaluator } from './evaluate';
+import { windowsFor } from './windows';
+
+export interface GroupAssignment {
+  /** Stable string identifying the group (window start + key values). */
+  key: string;
+  /** Grouping key values by name, plus "window.start"/"window.end" when windowed. */
+  values: Row;
+  /** When the watermark reaches this, the group is final and its state can go (absent: never). */
+  expiresAtMs?: number;
+}
+
+export interface QueryExecutor {
+  kind: 'stateless' | 'aggregate' | 'dedupe';
+  output: Array<{ name: string; type: ColumnType }>;
+  filter(row: Row): boolean;
+  project(row: Row): Row;
+  groups(row: Row): GroupAssignment[];
+  initBuffer(): unknown;
+  update(buffer: unknown, row: Row): unknown;
+  finalize(values: Row, buffer: unknown): Row;
+  dedupeKey(row: Row): string;
+  eventTimeMs(row: Row): number | undefined;
+}
+
+export function instantiate(plan: LogicalPlan): QueryExecutor {
+  if (plan.version !== PLAN_VERSION) throw new Error(`unsupported plan version ${String(plan.version)} (this engine runs version ${PLAN_VERSION})`);
+  const scan = find<ScanOperator>(plan, 'scan');
+  const filterOp = find<FilterOperator>(plan, 'filter');
+  const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
+  const dedupeOp = find<DedupeOperator>(plan, 'dedupe');
+  const projectOp = find<ProjectOperator>(plan, 'project');
+  if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
+
+  const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
+  const columns = projectOp.columns.map((c) => [c.name, compileExpr(c.expr)] as const);
+  const evaluateColumns = (row: Row, aggregates?: readonly unknown[]): Row => {
+    const out: Row = {};
+    for (const [name, evaluate] of columns) out[name] = evaluate(row, aggregates);
+    return out;
+  };
+  const watermarkColumn = scan.watermark?.column;
+  const misuse = (method: string): never => {
+    throw new Error(`${method}() does not apply to a ${plan.kind} plan`);
+  };
+  const aggregation = aggregateOp ? aggregationParts(aggregateOp, plan, watermarkColumn) : undefined;
+  const dedupeKeys = dedupeOp?.keys.map((k) => compileExpr(k.expr));
+
+  return {
+    kind: plan.kind,
+    output: plan.output,
+    filter: (row) => (condition ? condition(row) === true : true),
+    project: (row) => (plan.kind === 'aggregate' ? misuse('project') : evaluateColumns(row)),
+    groups: (row) => (aggregation ? aggregation.groups(row) : misuse('groups')),
+    initBuffer: () => (aggregation ? aggregation.aggregator.init() : misuse('initBuffer')),
+    update: (buffer, row) => (aggregation ? aggregation.aggregator.update(buffer as AggregationBuffer, row) : misuse('update')),
+    finalize: (values, buffer) => (aggregation ? evaluateColumns(values, aggregation.aggregator.finish(buffer as AggregationBuffer)) : misuse('finalize')),
+    dedupeKey: (row) => (dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey')),
+    eventTimeMs: (row) => {
+      if (watermarkColumn === undefined) return undefined;
+      const value = row[watermarkColumn];
+      return typeof value === 'number' ? value : undefined;
+    },
+  };
+}
+
+function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkColumn: string | undefined) {
+  const keys: Array<[string, Evaluator]> = op.keys.map((k) => [k.name, compileExpr(k.expr)]);
+  const aggregator = createAggregator(op.aggregates);
+  // Complete mode re-emits every group, so (as in Spark) nothing is evicted there.
+  const evicts = plan.outputMode !== 'complete' && watermarkColumn !== undefined;
+  const windowExpires = evicts && op.window?.column === watermarkColumn;
+  const keyExpires = evicts && op.eventTimeKey !== undefined ? op.eventTimeKey : undefined;
+  const window = op.window;
+
+  const groups = (row: Row): GroupAssignment[] => {
+    const values: Row = {};
+    const keyValues: unknown[] = [];
+    for (const [name, evaluate] of keys) {
+      const value = evaluate(row);
+      values[name] = value;
+      keyValues.push(value);
+    }
+    const keyExpiry = keyExpires === undefined ? undefined : values[keyExpires];
+    const expiresAtMs = typeof keyExpiry === 'number' ? keyExpiry : undefined;
+    if (!window) return [withExpiry({ key: JSON.stringify(keyValues), values }, expiresAtMs)];
+    const time = row[window.column];
+    if (typeof time !== 'number') return []; // Spark drops rows whose window column is NULL
+    return windowsFor(time, window.sizeMs, window.slideMs).map(({ start, end }) =>
+      withExpiry(
+        { key: JSON.stringify([start, ...keyValues]), values: { 'window.start': start, 'window.end': end, ...values } },
+        windowExpires ? end : expiresAtMs,
+      ),
+    );
+  };
+  return { groups, aggregator };
+}
+
+function withExpiry(group: GroupAssignment, expiresAtMs: number | undefined): GroupAssignment {
+  return expiresAtMs === undefined ? group : { ...group, expiresAtMs };
+}
+
+function find<T extends { id: string }>(plan: LogicalPlan, id: T['id']): T | undefined {
+  return plan.operators.find((op) => op.id === id) as T | undefined;
+}

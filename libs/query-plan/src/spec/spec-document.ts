@@ -1,0 +1,101 @@
+// The spec text parsed with `yaml` (JSON is YAML too), kept as a document so that every value
+// can be traced back to its line and column, including characters inside the `sql:` scalar.
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar } from 'yaml';
+import type { SpecError } from '../types';
+import { scalarSourceOffsets } from './scalar-offsets';
+
+export type PathSegment = string | number;
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** "sink.postgres.key[1]" from ['sink', 'postgres', 'key', 1]. */
+export function formatPath(path: readonly PathSegment[]): string {
+  return path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? seg : `${out}.${seg}`), '');
+}
+
+export type ParsedDocument = { ok: true; document: SpecDocument; value: unknown } | { ok: false; errors: SpecError[] };
+
+export class SpecDocument {
+  private sqlOffsets: number[] | undefined;
+
+  private constructor(
+    private readonly text: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  static parse(text: string): ParsedDocument {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const position = (offset: number): Position => toPosition(lines, offset);
+    if (doc.errors.length > 0) {
+      return { ok: false, errors: doc.errors.map((e) => ({ path: '', ...position(e.pos[0]), message: firstLine(e.message) })) };
+    }
+    if (doc.contents === null) return { ok: false, errors: [{ path: '', line: 1, column: 1, message: 'the spec is empty' }] };
+    if (!isMap(doc.contents)) {
+      const start = doc.contents.range?.[0] ?? 0;
+      return { ok: false, errors: [{ path: '', ...position(start), message: 'the spec must be a mapping (YAML) or an object (JSON)' }] };
+    }
+    try {
+      return { ok: true, document: new SpecDocument(text, doc, lines), value: doc.toJS({ maxAliasCount: 100 }) as unknown };
+    } catch (error) {
+      // e.g. an alias bomb or a reference to an undefined anchor
+      return { ok: false, errors: [{ path: '', line: 1, column: 1, message: error instanceof Error ? error.message : String(error) }] };
+    }
+  }
+
+  /** Position of the value at `path`, or of its nearest existing ancestor; `key` points at the map key instead. */
+  locate(path: readonly PathSegment[], options: { key?: boolean } = {}): Position {
+    let node: unknown = this.doc.contents;
+    let best = this.startOf(node) ?? 0;
+    for (const [i, seg] of path.entries()) {
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        const keyStart = this.startOf(pair.key);
+        if (last && options.key && keyStart !== undefined) return this.position(keyStart);
+        best = this.startOf(pair.value) ?? keyStart ?? best;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item: unknown = node.items[seg];
+        if (item === undefined) break;
+        best = this.startOf(item) ?? best;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return this.position(best);
+  }
+
+  /** Position in the spec file of character `offset` of the `sql` string. */
+  sqlPosition(offset: number): Position {
+    const node = this.doc.get('sql', true);
+    if (!isScalar(node) || !node.range) return this.locate(['sql']);
+    this.sqlOffsets ??= scalarSourceOffsets(this.text, node as Scalar);
+    const offsets = this.sqlOffsets;
+    const mapped = offsets[Math.min(Math.max(offset, 0), offsets.length - 1)];
+    return this.position(mapped ?? node.range[0]);
+  }
+
+  private startOf(node: unknown): number | undefined {
+    return node && typeof node === 'object' && 'range' in node ? (node as Node).range?.[0] : undefined;
+  }
+
+  private position(offset: number): Position {
+    return toPosition(this.lines, offset);
+  }
+}
+
+function toPosition(lines: LineCounter, offset: number): Position {
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}

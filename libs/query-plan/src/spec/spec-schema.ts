@@ -1,0 +1,154 @@
+// zod v4 schema of the spec as users write it (DESIGN.md "Query spec"), normalising it into
+// QuerySpec: durations become milliseconds, defaults are Spark's. The `…Ms` spellings are accepted
+// too, so a normalised QuerySpec serialised as JSON compiles to the same spec again.
+import { z } from 'zod';
+import { COLUMN_TYPES, type ColumnType, type QuerySpec, type SinkSpec, type SourceSpec, type StartingOffsets, type TriggerSpec } from '../types';
+import { DURATION_HINT, parseDuration } from './duration';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const identifier = (what: string) => z.string().regex(IDENTIFIER, `${what} must start with a letter or _ and contain only letters, digits and _`);
+const columnName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'column names must start with a letter or _ and contain only letters, digits, _ and -');
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name is 1-249 characters of letters, digits, ".", "_" and "-"');
+const columnType = z.custom<ColumnType>((v) => typeof v === 'string' && (COLUMN_TYPES as readonly string[]).includes(v), {
+  message: `expected a column type: ${COLUMN_TYPES.join(', ')}`,
+});
+
+const duration = z.unknown().transform((value, ctx) => {
+  const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const millis = z.int().min(0);
+const positiveInt = z.int().min(1);
+
+/** "earliest", "latest" or Spark's {"topic":{"partition":offset}} (an object or its JSON text); -2 = earliest, -1 = latest. */
+const startingOffsets = z.unknown().transform((value, ctx): StartingOffsets => {
+  if (value === 'earliest' || value === 'latest') return value;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value) as unknown;
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const offsets: Record<string, Record<string, number>> = {};
+  const fail = (message: string): never => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  if (!isPlainObject(parsed)) return fail('expected "earliest", "latest" or {topic: {partition: offset}}');
+  for (const [topic, partitions] of Object.entries(parsed)) {
+    if (!isPlainObject(partitions)) return fail(`topic "${topic}" must map partition numbers to offsets`);
+    const entries: Record<string, number> = {};
+    for (const [partition, offset] of Object.entries(partitions)) {
+      if (!/^\d+$/.test(partition)) return fail(`"${partition}" is not a partition number`);
+      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < -2) {
+        return fail(`offset of ${topic}/${partition} must be an integer ≥ -2 (-2 = earliest, -1 = latest)`);
+      }
+      entries[partition] = offset;
+    }
+    offsets[topic] = entries;
+  }
+  return offsets;
+});
+
+const sourceSchema = z
+  .strictObject({
+    kafka: z.strictObject({ topic: topicName, startingOffsets: startingOffsets.optional() }),
+    format: z.enum(['json', 'csv', 'raw']).default('json'),
+    schema: z.record(columnName, columnType).optional(),
+    watermark: z.strictObject({ column: columnName, delay: duration.optional(), delayMs: millis.optional() }).optional(),
+  })
+  .superRefine((source, ctx) => {
+    if (source.watermark && (source.watermark.delay === undefined) === (source.watermark.delayMs === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['watermark'], message: 'watermark needs a delay, e.g. { column: ts, delay: 10 seconds }' });
+    }
+  })
+  .transform((source): SourceSpec => {
+    const spec: SourceSpec = {
+      kafka: { topic: source.kafka.topic, startingOffsets: source.kafka.startingOffsets ?? 'latest' },
+      format: source.format,
+      schema: source.schema ?? (source.format === 'raw' ? { value: 'string' } : {}),
+    };
+    if (source.watermark) spec.watermark = { column: source.watermark.column, delayMs: source.watermark.delay ?? source.watermark.delayMs ?? 0 };
+    return spec;
+  });
+
+const keyColumns = z.array(z.string().min(1)).min(1, 'list at least one column');
+
+const sinkSchema = z
+  .strictObject({
+    kafka: z.strictObject({ topic: topicName, key: keyColumns.optional() }).optional(),
+    postgres: z
+      .strictObject({
+        table: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, 'expected a table name, optionally schema-qualified'),
+        key: keyColumns,
+      })
+      .optional(),
+    console: z.union([z.null(), z.strictObject({})]).optional(),
+  })
+  .superRefine((sink, ctx) => {
+    const kinds = Object.keys(sink).filter((k) => k === 'console' || sink[k as keyof typeof sink] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `a sink is exactly one of kafka, postgres or console${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}` });
+  })
+  .transform((sink): SinkSpec => {
+    if (sink.kafka) return { kafka: sink.kafka.key ? { topic: sink.kafka.topic, key: sink.kafka.key } : { topic: sink.kafka.topic } };
+    if (sink.postgres) return { postgres: { table: sink.postgres.table, key: sink.postgres.key } };
+    return { console: {} };
+  });
+
+const triggerSchema = z
+  .strictObject({
+    processingTime: duration.optional(),
+    processingTimeMs: millis.optional(),
+    availableNow: z.literal(true).optional(),
+    once: z.literal(true).optional(),
+  })
+  .superRefine((trigger, ctx) => {
+    const set = Object.values(trigger).filter((v) => v !== undefined).length;
+    if (set !== 1) ctx.addIssue({ code: 'custom', message: 'a trigger is exactly one of { processingTime: 2 seconds }, { availableNow: true } or { once: true }' });
+  })
+  .transform((trigger): TriggerSpec => {
+    if (trigger.availableNow) return { availableNow: true };
+    if (trigger.once) return { once: true };
+    return { processingTimeMs: trigger.processingTime ?? trigger.processingTimeMs ?? 0 };
+  });
+
+const optionsSchema = z
+  .strictObject({
+    maxOffsetsPerTrigger: positiveInt.optional(),
+    minOffsetsPerTrigger: positiveInt.optional(),
+    maxTriggerDelay: duration.optional(),
+    maxTriggerDelayMs: millis.optional(),
+    numShufflePartitions: z.int().min(1).max(1024).default(8),
+    failOnDataLoss: z.boolean().default(true),
+    dedupe: z.strictObject({ columns: keyColumns }).optional(),
+  })
+  .transform((o): QuerySpec['options'] => {
+    const options: QuerySpec['options'] = { numShufflePartitions: o.numShufflePartitions, failOnDataLoss: o.failOnDataLoss };
+    if (o.maxOffsetsPerTrigger !== undefined) options.maxOffsetsPerTrigger = o.maxOffsetsPerTrigger;
+    if (o.minOffsetsPerTrigger !== undefined) options.minOffsetsPerTrigger = o.minOffsetsPerTrigger;
+    const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
+    if (delay !== undefined) options.maxTriggerDelayMs = delay;
+    if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    return options;
+  });
+
+export const querySpecSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a query name is 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit'),
+  sources: z.record(identifier('a source name (the table name in SQL)'), sourceSchema),
+  sql: z.string().refine((sql) => sql.trim() !== '', 'sql must be a SELECT statement'),
+  sink: sinkSchema,
+  outputMode: z.enum(['append', 'update', 'complete']).default('append'),
+  trigger: triggerSchema.prefault({ processingTimeMs: 0 }),
+  options: optionsSchema.prefault({}),
+}) satisfies z.ZodType<QuerySpec, unknown>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,53 @@
+// Public shapes shared by the control plane and the engine. The spec types are the *normalised*
+// spec: durations are milliseconds and defaults are filled in.
+
+/** One problem in a spec file. `path` is like "sink.postgres.key[1]" or "sql"; line/column are 1-based. */
+export interface SpecError {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type ColumnType = 'string' | 'long' | 'int' | 'double' | 'boolean' | 'timestamp';
+
+export const COLUMN_TYPES: readonly ColumnType[] = ['string', 'long', 'int', 'double', 'boolean', 'timestamp'];
+
+export type StartingOffsets = 'earliest' | 'latest' | Record<string, Record<string, number>>;
+
+export interface SourceSpec {
+  kafka: { topic: string; startingOffsets: StartingOffsets };
+  format: 'json' | 'csv' | 'raw';
+  schema: Record<string, ColumnType>;
+  watermark?: { column: string; delayMs: number };
+}
+
+export type SinkSpec = { kafka: { topic: string; key?: string[] } } | { postgres: { table: string; key: string[] } } | { console: Record<string, never> };
+
+export type OutputMode = 'append' | 'update' | 'complete';
+
+export type TriggerSpec = { processingTimeMs: number } | { availableNow: true } | { once: true };
+
+export interface QueryOptions {
+  maxOffsetsPerTrigger?: number;
+  minOffsetsPerTrigger?: number;
+  maxTriggerDelayMs?: number;
+  /** Fixed for the life of a checkpoint. Default 8. */
+  numShufflePartitions: number;
+  /** Default true, as in Spark. */
+  failOnDataLoss: boolean;
+  dedupe?: { columns: string[] };
+}
+
+export interface QuerySpec {
+  name: string;
+  sources: Record<string, SourceSpec>;
+  sql: string;
+  sink: SinkSpec;
+  outputMode: OutputMode;
+  trigger: TriggerSpec;
+  options: QueryOptions;
+}
+
+/** A decoded source record or an output row. Timestamps are epoch milliseconds (number). */
+export type Row = Record<string, unknown>;
