@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { compileSpec, type SpecError } from '../index';
+
+function errorsOf(text: string): SpecError[] {
+  const result = compileSpec(text);
+  if (result.ok) throw new Error('expected the spec to be rejected');
+  return result.errors;
+}
+
+const VALID_TAIL = `sql: SELECT a FROM s
+sink: { console: {} }
+`;
+
+describe('spec errors name the line and column', () => {
+  it('reports YAML syntax errors where the parser stopped', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s: { kafka: { topic: t }, schema: { a: string }
+sql: SELECT a FROM s
+`);
+    expect(errors[0]).toMatchObject({ path: '', line: 4 });
+  });
+
+  it('reports duplicate keys at the second key', () => {
+    const errors = errorsOf(`name: q
+name: r
+${VALID_TAIL}`);
+    expect(errors[0]).toMatchObject({ line: 2, column: 1, message: expect.stringMatching(/unique/) });
+  });
+
+  it('reports an empty spec and a spec that is not a mapping', () => {
+    expect(errorsOf('')[0]).toMatchObject({ line: 1, column: 1, message: 'the spec is empty' });
+    expect(errorsOf('\n- a\n')[0]).toMatchObject({ line: 2, column: 1 });
+  });
+
+  it('points schema errors at the offending value', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s:
+    kafka: { topic: t, startingOffsets: earliest }
+    format: xml
+    schema: { a: string, b: strin }
+    watermark: { column: a, delay: 10 parsecs }
+sql: SELECT a FROM s
+sink:
+  postgres: { table: out, key: [a, 3] }
+outputMode: upsert
+trigger: { processingTime: 2 seconds, once: true }
+`);
+    expect(errors).toEqual([
+      { path: 'sources.s.format', line: 5, column: 13, message: expect.stringContaining('"json"|"csv"|"raw"') },
+      { path: 'sources.s.schema.b', line: 6, column: 29, message: expect.stringContaining('column type') },
+      { path: 'sources.s.watermark.delay', line: 7, column: 36, message: expect.stringContaining('duration') },
+      { path: 'sink.postgres.key[1]', line: 10, column: 36, message: expect.stringContaining('expected string') },
+      { path: 'outputMode', line: 11, column: 13, message: expect.stringContaining('append') },
+      { path: 'trigger', line: 12, column: 10, message: expect.stringContaining('exactly one') },
+    ]);
+  });
+
+  it('points at unknown keys themselves and names missing keys', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s: { kafka: { topic: t, partitions: 3 }, schema: { a: string } }
+sink: { console: {} }
+`);
+    expect(errors).toContainEqual({ path: 'sources.s.kafka.partitions', line: 3, column: 27, message: 'unknown key "partitions"' });
+    expect(errors).toContainEqual({ path: 'sql', line: 1, column: 1, message: 'missing required key "sql"' });
+  });
+
+  it('checks the watermark column against the schema', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s:
+    kafka: { topic: t }
+    schema: { a: string }
+    watermark: { column: a, delay: 5 seconds }
+${VALID_TAIL}`);
+    expect(errors).toEqual([{ path: 'sources.s.watermark.column', line: 6, column: 26, message: 'the watermark column must be a timestamp, "a" is string' }]);
+  });
+
+  it('checks startingOffsets against the source topic', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s:
+    kafka: { topic: t, startingOffsets: '{"other":{"0":5}}' }
+    schema: { a: string }
+${VALID_TAIL}`);
+    expect(errors[0]).toMatchObject({ path: 'sources.s.kafka.startingOffsets', line: 4, column: 41 });
+  });
+
+  it('accepts Spark startingOffsets JSON, as an object or as text', () => {
+    const result = compileSpec(`name: q
+sources:
+  s:
+    kafka: { topic: t, startingOffsets: { t: { "0": 23, "1": -2 } } }
+    schema: { a: string }
+${VALID_TAIL}`);
+    expect(result.ok && result.spec.sources['s']?.kafka.startingOffsets).toEqual({ t: { '0': 23, '1': -2 } });
+  });
+
+  it('requires exactly one sink', () => {
+    const errors = errorsOf(`name: q
+sources: { s: { kafka: { topic: t }, schema: { a: string } } }
+sql: SELECT a FROM s
+sink: { console: {}, kafka: { topic: out } }
+`);
+    expect(errors).toEqual([{ path: 'sink', line: 4, column: 7, message: 'a sink is exactly one of kafka, postgres or console (got kafka, console)' }]);
+  });
+});
