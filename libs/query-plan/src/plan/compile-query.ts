@@ -49,7 +49,7 @@ export function compileQuery(spec: QuerySpec, sql: string, select: SelectNode, i
 
   if (isAggregate) items = items.map((item) => ({ ...item, expr: bindToGrouping(item.expr, grouping, builder, item.offset) }));
   checkWindowBounds(items, grouping, builder);
-  checkUniqueNames(items, builder);
+  if (builder.issues.length === 0) checkUniqueNames(items, builder); // failed items would all be named "NULL"
   for (const issue of builder.issues) report.sql(issue.offset, issue.message);
 
   const outputNames = items.map((i) => i.name);
