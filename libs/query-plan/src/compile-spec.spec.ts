@@ -27,7 +27,11 @@ describe('compileSpec: the DESIGN.md example', () => {
     expect(spec.sink).toEqual({ postgres: { table: 'clicks_per_user', key: ['window_start', 'user_id'] } });
     expect(spec.outputMode).toBe('update');
     expect(spec.trigger).toEqual({ processingTimeMs: 2000 });
-    expect(spec.options).toEqual({ maxOffsetsPerTrigger: 100000, numShufflePartitions: 8, failOnDataLoss: true });
+    expect(spec.options).toEqual({
+      maxOffsetsPerTrigger: 100000,
+      numShufflePartitions: 8,
+      failOnDataLoss: true,
+    });
     expect(warnings).toEqual([]);
   });
 

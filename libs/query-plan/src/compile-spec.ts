@@ -8,7 +8,9 @@ import { parseSpec, specError } from './spec/parse-spec';
 import { parseSql } from './sql/parse-sql';
 import type { QuerySpec, SpecError } from './types';
 
-export type CompileResult = { ok: true; spec: QuerySpec; plan: LogicalPlan; planHash: string; warnings: string[] } | { ok: false; errors: SpecError[] };
+export type CompileResult =
+  | { ok: true; spec: QuerySpec; plan: LogicalPlan; planHash: string; warnings: string[] }
+  | { ok: false; errors: SpecError[] };
 
 /** `fileName` is accepted for symmetry with formatErrors; positions do not depend on it. */
 export function compileSpec(text: string, _fileName?: string): CompileResult {
@@ -16,7 +18,17 @@ export function compileSpec(text: string, _fileName?: string): CompileResult {
     return compile(text);
   } catch (error) {
     // A bug in the compiler must still surface as a spec error, never as a stack trace.
-    return { ok: false, errors: [{ path: '', line: 1, column: 1, message: `internal compiler error: ${error instanceof Error ? error.message : String(error)}` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '',
+          line: 1,
+          column: 1,
+          message: `internal compiler error: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      ],
+    };
   }
 }
 
@@ -24,7 +36,8 @@ function compile(text: string): CompileResult {
   const parsed = parseSpec(text);
   if (!parsed.ok) return parsed;
   const { spec, document } = parsed;
-  const sqlError = (offset: number, message: string): SpecError => sqlSpecError(document, spec.sql, offset, message);
+  const sqlError = (offset: number, message: string): SpecError =>
+    sqlSpecError(document, spec.sql, offset, message);
   const sql = parseSql(spec.sql);
   if (!sql.ok) return { ok: false, errors: [sqlError(sql.offset, sql.message)] };
   const errors: SpecError[] = [];
@@ -33,7 +46,13 @@ function compile(text: string): CompileResult {
     spec: (path, message) => errors.push(specError(document, path, message)),
   });
   if (!compiled || errors.length > 0) return { ok: false, errors: sortErrors(errors) };
-  return { ok: true, spec, plan: compiled.plan, planHash: sha256(canonicalJson(compiled.plan)), warnings: compiled.warnings };
+  return {
+    ok: true,
+    spec,
+    plan: compiled.plan,
+    planHash: sha256(canonicalJson(compiled.plan)),
+    warnings: compiled.warnings,
+  };
 }
 
 function sortErrors(errors: SpecError[]): SpecError[] {

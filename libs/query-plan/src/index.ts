@@ -1,6 +1,17 @@
 // @sluice/query-plan: the query spec compiler shared by the control plane and the engine, and the
 // row-level runtime of compiled plans.
-export type { ColumnType, OutputMode, QueryOptions, QuerySpec, Row, SinkSpec, SourceSpec, SpecError, StartingOffsets, TriggerSpec } from './types';
+export type {
+  ColumnType,
+  OutputMode,
+  QueryOptions,
+  QuerySpec,
+  Row,
+  SinkSpec,
+  SourceSpec,
+  SpecError,
+  StartingOffsets,
+  TriggerSpec,
+} from './types';
 export { compileSpec, type CompileResult } from './compile-spec';
 export { formatErrors } from './format-errors';
 export { comparePlans } from './plan/compare-plans';

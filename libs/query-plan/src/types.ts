@@ -11,7 +11,14 @@ export interface SpecError {
 
 export type ColumnType = 'string' | 'long' | 'int' | 'double' | 'boolean' | 'timestamp';
 
-export const COLUMN_TYPES: readonly ColumnType[] = ['string', 'long', 'int', 'double', 'boolean', 'timestamp'];
+export const COLUMN_TYPES: readonly ColumnType[] = [
+  'string',
+  'long',
+  'int',
+  'double',
+  'boolean',
+  'timestamp',
+];
 
 export type StartingOffsets = 'earliest' | 'latest' | Record<string, Record<string, number>>;
 
@@ -22,7 +29,10 @@ export interface SourceSpec {
   watermark?: { column: string; delayMs: number };
 }
 
-export type SinkSpec = { kafka: { topic: string; key?: string[] } } | { postgres: { table: string; key: string[] } } | { console: Record<string, never> };
+export type SinkSpec =
+  | { kafka: { topic: string; key?: string[] } }
+  | { postgres: { table: string; key: string[] } }
+  | { console: Record<string, never> };
 
 export type OutputMode = 'append' | 'update' | 'complete';
 

@@ -32,7 +32,8 @@ export interface PlanInput {
 export function buildPlan(input: PlanInput): LogicalPlan {
   const { source } = input;
   const operators: PlanOperator[] = [scanOperator(input.sourceName, source)];
-  if (input.where) operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
+  if (input.where)
+    operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
   if (input.aggregation) operators.push(aggregateOperator(input.aggregation));
   if (input.dedupe) operators.push(dedupeOperator(input.dedupe.keys, source.watermark));
   operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
@@ -71,16 +72,25 @@ function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): 
     key: [...windowKey, ...grouping.keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) }))],
     value: aggregates.map((call) => ({ name: displayAggregate(call), type: bufferType(call) })),
   };
-  const op: Omit<AggregateOperator, 'hash'> = { id: 'aggregate', op: 'aggregate', keys: grouping.keys, aggregates, stateSchema };
+  const op: Omit<AggregateOperator, 'hash'> = {
+    id: 'aggregate',
+    op: 'aggregate',
+    keys: grouping.keys,
+    aggregates,
+    stateSchema,
+  };
   if (grouping.window) op.window = grouping.window;
   if (eventTimeKey !== undefined) op.eventTimeKey = eventTimeKey;
   return withHash<AggregateOperator>(op);
 }
 
-function dedupeOperator(keys: Array<{ name: string; expr: Expr }>, watermark: SourceSpec['watermark']): DedupeOperator {
+function dedupeOperator(
+  keys: Array<{ name: string; expr: Expr }>,
+  watermark: SourceSpec['watermark'],
+): DedupeOperator {
   const stateSchema: StateSchema = {
     key: keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) })),
-    value: watermark ? [{ name: 'expiresAtMs', type: 'timestamp' }] : [],
+    value: watermark ? [{ name: 'eventTime', type: 'timestamp' }] : [],
   };
   const op: Omit<DedupeOperator, 'hash'> = { id: 'dedupe', op: 'dedupe', keys, stateSchema };
   if (watermark) op.expiry = { eventTimeColumn: watermark.column, delayMs: watermark.delayMs };

@@ -8,11 +8,14 @@ export function comparePlans(a: LogicalPlan, b: LogicalPlan): { compatible: bool
   const reasons: string[] = [];
   if (a.version !== b.version) reasons.push(`plan format version changed (${a.version} → ${b.version})`);
   if (a.numShufflePartitions !== b.numShufflePartitions) {
-    reasons.push(`numShufflePartitions changed (${a.numShufflePartitions} → ${b.numShufflePartitions}); it is fixed for the life of a checkpoint`);
+    reasons.push(
+      `numShufflePartitions changed (${a.numShufflePartitions} → ${b.numShufflePartitions}); it is fixed for the life of a checkpoint`,
+    );
   }
   const topicsA = [...a.sourceTopics].sort();
   const topicsB = [...b.sourceTopics].sort();
-  if (canonicalJson(topicsA) !== canonicalJson(topicsB)) reasons.push(`source topics changed (${topicsA.join(', ')} → ${topicsB.join(', ')})`);
+  if (canonicalJson(topicsA) !== canonicalJson(topicsB))
+    reasons.push(`source topics changed (${topicsA.join(', ')} → ${topicsB.join(', ')})`);
   const statefulA = a.operators.filter(isStateful);
   const statefulB = b.operators.filter(isStateful);
   const ids = [...new Set([...statefulA, ...statefulB].map((op) => op.id))];
@@ -22,15 +25,23 @@ export function comparePlans(a: LogicalPlan, b: LogicalPlan): { compatible: bool
     if (!before) reasons.push(`stateful operator "${id}" was added`);
     else if (!after) reasons.push(`stateful operator "${id}" was removed`);
     else if (canonicalJson(before.stateSchema) !== canonicalJson(after.stateSchema)) {
-      reasons.push(`state schema of "${id}" changed (${describe(before.stateSchema)} → ${describe(after.stateSchema)})`);
+      reasons.push(
+        `state schema of "${id}" changed (${describe(before.stateSchema)} → ${describe(after.stateSchema)})`,
+      );
     } else if (before.hash !== after.hash) {
-      reasons.push(`stateful operator "${id}" changed (hash ${before.hash.slice(0, 12)} → ${after.hash.slice(0, 12)})`);
+      reasons.push(
+        `stateful operator "${id}" changed (hash ${before.hash.slice(0, 12)} → ${after.hash.slice(0, 12)})`,
+      );
     }
   }
   return { compatible: reasons.length === 0, reasons };
 }
 
-function describe(schema: { key: Array<{ name: string; type: string }>; value: Array<{ name: string; type: string }> }): string {
-  const fields = (list: Array<{ name: string; type: string }>): string => list.map((f) => `${f.name}: ${f.type}`).join(', ');
+function describe(schema: {
+  key: Array<{ name: string; type: string }>;
+  value: Array<{ name: string; type: string }>;
+}): string {
+  const fields = (list: Array<{ name: string; type: string }>): string =>
+    list.map((f) => `${f.name}: ${f.type}`).join(', ');
   return `key [${fields(schema.key)}], value [${fields(schema.value)}]`;
 }

@@ -24,7 +24,12 @@ interface SelectItem {
   offset: number;
 }
 
-export function compileQuery(spec: QuerySpec, sql: string, select: SelectNode, issues: QueryIssues): { plan: LogicalPlan; warnings: string[] } | undefined {
+export function compileQuery(
+  spec: QuerySpec,
+  sql: string,
+  select: SelectNode,
+  issues: QueryIssues,
+): { plan: LogicalPlan; warnings: string[] } | undefined {
   let failed = false;
   const report: QueryIssues = {
     sql: (offset, message) => ((failed = true), issues.sql(offset, message)),
@@ -36,32 +41,66 @@ export function compileQuery(spec: QuerySpec, sql: string, select: SelectNode, i
   const { name: sourceName, source } = from;
   const builder = new ExprBuilder({ name: sourceName, alias: from.alias, schema: source.schema });
 
-  const where = select.where ? builder.build(select.where, 'where', nodeOffset(select.where) ?? 0) : undefined;
-  if (where && where.type !== 'boolean' && where.type !== 'null') builder.error(builder.offsetOf(where, 0), `WHERE needs a boolean condition, got ${where.type}`);
+  const where = select.where
+    ? builder.build(select.where, 'where', nodeOffset(select.where) ?? 0)
+    : undefined;
+  if (where && where.type !== 'boolean' && where.type !== 'null')
+    builder.error(builder.offsetOf(where, 0), `WHERE needs a boolean condition, got ${where.type}`);
 
   let items = selectItems(select, builder, source);
-  const aliases = new Map(items.filter((i) => collect(i.expr, (e) => e.kind === 'aggregate').length === 0).map((i) => [i.name, i.expr]));
+  const aliases = new Map(
+    items
+      .filter((i) => collect(i.expr, (e) => e.kind === 'aggregate').length === 0)
+      .map((i) => [i.name, i.expr]),
+  );
   const grouping = analyzeGroupBy(select.groupby?.columns ?? [], builder, aliases, 0);
-  const isAggregate = grouping.window !== undefined || grouping.keys.length > 0 || builder.aggregates.length > 0;
+  const isAggregate =
+    grouping.window !== undefined || grouping.keys.length > 0 || builder.aggregates.length > 0;
   const distinct = (select.distinct ?? '').toUpperCase() === 'DISTINCT';
-  if (distinct && isAggregate) report.sql(keywordOffset(sql, 'DISTINCT') ?? 0, 'SELECT DISTINCT cannot be combined with GROUP BY or aggregate functions');
-  if (spec.options.dedupe && (isAggregate || distinct)) report.spec(['options', 'dedupe'], 'options.dedupe applies to queries without GROUP BY, aggregates or DISTINCT');
+  if (distinct && isAggregate)
+    report.sql(
+      keywordOffset(sql, 'DISTINCT') ?? 0,
+      'SELECT DISTINCT cannot be combined with GROUP BY or aggregate functions',
+    );
+  if (spec.options.dedupe && (isAggregate || distinct))
+    report.spec(
+      ['options', 'dedupe'],
+      'options.dedupe applies to queries without GROUP BY, aggregates or DISTINCT',
+    );
 
-  if (isAggregate) items = items.map((item) => ({ ...item, expr: bindToGrouping(item.expr, grouping, builder, item.offset) }));
+  if (isAggregate)
+    items = items.map((item) => ({
+      ...item,
+      expr: bindToGrouping(item.expr, grouping, builder, item.offset),
+    }));
   checkWindowBounds(items, grouping, builder);
   if (builder.issues.length === 0) checkUniqueNames(items, builder); // failed items would all be named "NULL"
   for (const issue of builder.issues) report.sql(issue.offset, issue.message);
 
   const outputNames = items.map((i) => i.name);
   checkSinkKeys(spec, outputNames, report);
-  const dedupeKeys = distinct ? items.map(({ name, expr }) => ({ name, expr })) : dedupeOptionKeys(spec, builder, report);
+  const dedupeKeys = distinct
+    ? items.map(({ name, expr }) => ({ name, expr }))
+    : dedupeOptionKeys(spec, builder, report);
 
   const kind = isAggregate ? 'aggregate' : dedupeKeys ? 'dedupe' : 'stateless';
-  const eventTimeKey = grouping.keys.find((k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column)?.name;
-  const verdict = checkOutputMode({ kind, outputMode: spec.outputMode, source: sourceName, watermark: source.watermark, window: grouping.window, eventTimeKey });
+  const eventTimeKey = grouping.keys.find(
+    (k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column,
+  )?.name;
+  const verdict = checkOutputMode({
+    kind,
+    outputMode: spec.outputMode,
+    source: sourceName,
+    watermark: source.watermark,
+    window: grouping.window,
+    eventTimeKey,
+  });
   if (verdict.error) report.spec(['outputMode'], verdict.error);
   const unused = Object.keys(spec.sources).filter((name) => name !== sourceName);
-  const warnings = [...verdict.warnings, ...unused.map((name) => `source "${name}" is declared but the SQL does not read it`)];
+  const warnings = [
+    ...verdict.warnings,
+    ...unused.map((name) => `source "${name}" is declared but the SQL does not read it`),
+  ];
   if (failed) return undefined;
 
   const plan = buildPlan({
@@ -71,7 +110,15 @@ export function compileQuery(spec: QuerySpec, sql: string, select: SelectNode, i
     numShufflePartitions: spec.options.numShufflePartitions,
     ...(where ? { where } : {}),
     columns: items.map(({ name, expr }) => ({ name, expr })),
-    ...(isAggregate ? { aggregation: { grouping, aggregates: builder.aggregates, ...(eventTimeKey !== undefined ? { eventTimeKey } : {}) } } : {}),
+    ...(isAggregate
+      ? {
+          aggregation: {
+            grouping,
+            aggregates: builder.aggregates,
+            ...(eventTimeKey !== undefined ? { eventTimeKey } : {}),
+          },
+        }
+      : {}),
     ...(!isAggregate && dedupeKeys ? { dedupe: { keys: dedupeKeys } } : {}),
   });
   return { plan, warnings };
@@ -80,14 +127,21 @@ export function compileQuery(spec: QuerySpec, sql: string, select: SelectNode, i
 function rejectUnsupportedClauses(select: SelectNode, sql: string, report: QueryIssues): void {
   const at = (keyword: string): number => keywordOffset(sql, keyword) ?? 0;
   if (select.with) report.sql(at('WITH'), 'WITH (common table expressions) is not supported');
-  if (select._next) report.sql(at('UNION|INTERSECT|EXCEPT|MINUS'), 'UNION / INTERSECT / EXCEPT are not supported');
-  if (select.having) report.sql(at('HAVING'), 'HAVING is not supported; filter rows with WHERE before aggregating');
+  if (select._next)
+    report.sql(at('UNION|INTERSECT|EXCEPT|MINUS'), 'UNION / INTERSECT / EXCEPT are not supported');
+  if (select.having)
+    report.sql(at('HAVING'), 'HAVING is not supported; filter rows with WHERE before aggregating');
   if (select.orderby) report.sql(at('ORDER'), 'ORDER BY is not supported in a streaming query');
-  if (select.limit && (select.limit.value?.length ?? 0) > 0) report.sql(at('LIMIT'), 'LIMIT is not supported in a streaming query');
+  if (select.limit && (select.limit.value?.length ?? 0) > 0)
+    report.sql(at('LIMIT'), 'LIMIT is not supported in a streaming query');
   if (select.window) report.sql(at('WINDOW'), 'named WINDOW clauses are not supported');
 }
 
-function resolveSource(select: SelectNode, spec: QuerySpec, report: QueryIssues): { name: string; alias: string | null; source: SourceSpec } | undefined {
+function resolveSource(
+  select: SelectNode,
+  spec: QuerySpec,
+  report: QueryIssues,
+): { name: string; alias: string | null; source: SourceSpec } | undefined {
   const [first, ...others] = select.from ?? [];
   const declared = Object.keys(spec.sources);
   if (!first) {
@@ -104,7 +158,8 @@ function resolveSource(select: SelectNode, spec: QuerySpec, report: QueryIssues)
   }
   const offset = first.loc?.start.offset ?? 0;
   const table = first.table;
-  const name = declared.find((n) => n === table) ?? declared.find((n) => n.toLowerCase() === table.toLowerCase());
+  const name =
+    declared.find((n) => n === table) ?? declared.find((n) => n.toLowerCase() === table.toLowerCase());
   const source = name === undefined ? undefined : spec.sources[name];
   if (name === undefined || !source) {
     report.sql(offset, `unknown table "${table}" (sources: ${declared.join(', ')})`);
@@ -116,7 +171,11 @@ function resolveSource(select: SelectNode, spec: QuerySpec, report: QueryIssues)
 
 function selectItems(select: SelectNode, builder: ExprBuilder, source: SourceSpec): SelectItem[] {
   const star = (offset: number): SelectItem[] =>
-    Object.entries(source.schema).map(([name, type]) => ({ name, expr: { kind: 'column', name, type }, offset }));
+    Object.entries(source.schema).map(([name, type]) => ({
+      name,
+      expr: { kind: 'column', name, type },
+      offset,
+    }));
   if (typeof select.columns === 'string') return star(0);
   return select.columns.flatMap((column): SelectItem[] => {
     const offset = nodeOffset(column.expr) ?? 0;
@@ -138,7 +197,10 @@ function checkWindowBounds(items: readonly SelectItem[], grouping: Grouping, bui
   if (grouping.window) return;
   for (const item of items) {
     for (const bound of collect(item.expr, (e) => e.kind === 'windowBound')) {
-      builder.error(builder.offsetOf(bound, item.offset), "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')");
+      builder.error(
+        builder.offsetOf(bound, item.offset),
+        "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')",
+      );
     }
   }
 }
@@ -146,19 +208,33 @@ function checkWindowBounds(items: readonly SelectItem[], grouping: Grouping, bui
 function checkUniqueNames(items: readonly SelectItem[], builder: ExprBuilder): void {
   const seen = new Set<string>();
   for (const item of items) {
-    if (seen.has(item.name)) builder.error(item.offset, `duplicate output column "${item.name}"; give it a different alias`);
+    if (seen.has(item.name))
+      builder.error(item.offset, `duplicate output column "${item.name}"; give it a different alias`);
     seen.add(item.name);
   }
 }
 
 function checkSinkKeys(spec: QuerySpec, outputNames: readonly string[], report: QueryIssues): void {
-  const [kind, keys] = 'postgres' in spec.sink ? ['postgres', spec.sink.postgres.key] : 'kafka' in spec.sink ? ['kafka', spec.sink.kafka.key ?? []] : ['console', []];
+  const [kind, keys] =
+    'postgres' in spec.sink
+      ? ['postgres', spec.sink.postgres.key]
+      : 'kafka' in spec.sink
+        ? ['kafka', spec.sink.kafka.key ?? []]
+        : ['console', []];
   keys.forEach((key, i) => {
-    if (!outputNames.includes(key)) report.spec(['sink', kind, 'key', i], `key column "${key}" is not an output column of the query (${outputNames.join(', ')})`);
+    if (!outputNames.includes(key))
+      report.spec(
+        ['sink', kind, 'key', i],
+        `key column "${key}" is not an output column of the query (${outputNames.join(', ')})`,
+      );
   });
 }
 
-function dedupeOptionKeys(spec: QuerySpec, builder: ExprBuilder, report: QueryIssues): Array<{ name: string; expr: Expr }> | undefined {
+function dedupeOptionKeys(
+  spec: QuerySpec,
+  builder: ExprBuilder,
+  report: QueryIssues,
+): Array<{ name: string; expr: Expr }> | undefined {
   const columns = spec.options.dedupe?.columns;
   if (!columns) return undefined;
   return columns.flatMap((column, i) => {

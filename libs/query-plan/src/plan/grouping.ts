@@ -15,7 +15,12 @@ export interface Grouping {
 }
 
 /** Resolves GROUP BY items; `aliases` lets a key name a SELECT alias, as Spark allows. */
-export function analyzeGroupBy(nodes: readonly SqlNode[], builder: ExprBuilder, aliases: ReadonlyMap<string, Expr>, sqlStart: number): Grouping {
+export function analyzeGroupBy(
+  nodes: readonly SqlNode[],
+  builder: ExprBuilder,
+  aliases: ReadonlyMap<string, Expr>,
+  sqlStart: number,
+): Grouping {
   const grouping: Grouping = { keys: [] };
   const seen = new Set<string>();
   for (const node of nodes) {
@@ -39,7 +44,12 @@ export function analyzeGroupBy(nodes: readonly SqlNode[], builder: ExprBuilder, 
   return grouping;
 }
 
-function groupKeyExpr(node: SqlNode, builder: ExprBuilder, aliases: ReadonlyMap<string, Expr>, offset: number): Expr {
+function groupKeyExpr(
+  node: SqlNode,
+  builder: ExprBuilder,
+  aliases: ReadonlyMap<string, Expr>,
+  offset: number,
+): Expr {
   if (node.type === 'column_ref') {
     const ref = node as SqlNode & { table: string | null; column: unknown };
     const alias = typeof ref.column === 'string' && !ref.table ? aliases.get(ref.column) : undefined;
@@ -60,7 +70,11 @@ function analyzeWindow(node: FunctionNode, builder: ExprBuilder, offset: number)
   }
   const column = builder.build(columnNode, 'group by', offset);
   if (column.kind !== 'column' || column.type !== 'timestamp') {
-    if (column.kind === 'column') builder.error(builder.offsetOf(column, offset), `window() needs a timestamp column, "${column.name}" is ${column.type}`);
+    if (column.kind === 'column')
+      builder.error(
+        builder.offsetOf(column, offset),
+        `window() needs a timestamp column, "${column.name}" is ${column.type}`,
+      );
     else if (column.type !== 'null') builder.error(offset, 'window() needs a timestamp column');
     return undefined;
   }
@@ -74,11 +88,19 @@ function analyzeWindow(node: FunctionNode, builder: ExprBuilder, offset: number)
   return { column: column.name, sizeMs, slideMs };
 }
 
-function windowDuration(node: SqlNode, builder: ExprBuilder, offset: number, what: string): number | undefined {
+function windowDuration(
+  node: SqlNode,
+  builder: ExprBuilder,
+  offset: number,
+  what: string,
+): number | undefined {
   const value = (node as ValueNode).value;
   const ms = typeof value === 'string' && node.type.endsWith('string') ? parseDuration(value) : undefined;
   if (ms === undefined || ms <= 0) {
-    builder.error(node.loc?.start.offset ?? offset, `window ${what} must be a positive duration string such as '1 minute'`);
+    builder.error(
+      node.loc?.start.offset ?? offset,
+      `window ${what} must be a positive duration string such as '1 minute'`,
+    );
     return undefined;
   }
   return ms;
@@ -88,7 +110,12 @@ function windowDuration(node: SqlNode, builder: ExprBuilder, offset: number, wha
  * Rewrites a SELECT expression of an aggregation so that grouping-key subtrees read the group's
  * values; reports every column left over, which is neither grouped nor aggregated.
  */
-export function bindToGrouping(expr: Expr, grouping: Grouping, builder: ExprBuilder, fallbackOffset: number): Expr {
+export function bindToGrouping(
+  expr: Expr,
+  grouping: Grouping,
+  builder: ExprBuilder,
+  fallbackOffset: number,
+): Expr {
   const keys = new Map(grouping.keys.map((k) => [canonicalJson(k.expr), k.name]));
   const bound = rewrite(expr, (e) => {
     if (e.kind === 'literal') return undefined;
@@ -97,7 +124,10 @@ export function bindToGrouping(expr: Expr, grouping: Grouping, builder: ExprBuil
   });
   for (const column of collect(bound, (e) => e.kind === 'column')) {
     const name = column.kind === 'column' ? column.name : '';
-    builder.error(builder.offsetOf(column, fallbackOffset), `column "${name}" is neither in GROUP BY nor inside an aggregate function such as max(${name})`);
+    builder.error(
+      builder.offsetOf(column, fallbackOffset),
+      `column "${name}" is neither in GROUP BY nor inside an aggregate function such as max(${name})`,
+    );
   }
   return bound;
 }

@@ -61,8 +61,8 @@ export interface DedupeOperator {
   /** Evaluated on the filtered source row. */
   keys: Array<{ name: string; expr: Expr }>;
   /**
-   * Present when the source has a watermark: a key's state may be dropped once the watermark
-   * passes the row's event time + delayMs (Spark's dropDuplicatesWithinWatermark).
+   * Present when the source has a watermark: as in Spark's dropDuplicates with a watermark, a
+   * key's state may be evicted once the watermark passes the event time of the row that created it.
    */
   expiry?: { eventTimeColumn: string; delayMs: number };
   stateSchema: StateSchema;
@@ -75,7 +75,8 @@ export interface ProjectOperator {
   columns: Array<{ name: string; expr: Expr }>;
 }
 
-export type PlanOperator = ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
+export type PlanOperator =
+  ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
 export type StatefulOperator = AggregateOperator | DedupeOperator;
 
 export interface LogicalPlan {

@@ -26,21 +26,36 @@ export function checkOutputMode(input: ModeInput): ModeVerdict {
   const warnings: string[] = [];
   if (kind !== 'aggregate') {
     if (outputMode === 'complete') {
-      return { error: 'complete output mode needs an aggregation (GROUP BY or an aggregate function); use append or update', warnings };
+      return {
+        error:
+          'complete output mode needs an aggregation (GROUP BY or an aggregate function); use append or update',
+        warnings,
+      };
     }
     if (kind === 'dedupe' && !watermark) {
-      warnings.push(`deduplication without a watermark keeps every key in state forever; add sources.${source}.watermark`);
+      warnings.push(
+        `deduplication without a watermark keeps every key in state forever; add sources.${source}.watermark`,
+      );
     }
     return { warnings };
   }
-  const evictable = watermark !== undefined && (input.window?.column === watermark.column || input.eventTimeKey !== undefined);
+  const evictable =
+    watermark !== undefined &&
+    (input.window?.column === watermark.column || input.eventTimeKey !== undefined);
   if (outputMode === 'append' && !evictable) {
     const how = watermark
       ? `group by window(${watermark.column}, …) or by ${watermark.column} itself`
       : `add sources.${source}.watermark on the column used in window(...)`;
-    return { error: `append output mode with an aggregation needs a watermark on its event-time grouping column: ${how}; or use update or complete`, warnings };
+    return {
+      error: `append output mode with an aggregation needs a watermark on its event-time grouping column: ${how}; or use update or complete`,
+      warnings,
+    };
   }
-  if (outputMode === 'complete') warnings.push('complete output mode keeps every group in state and re-emits all of them each batch');
-  else if (!evictable) warnings.push(`the aggregation state grows without bound: group by window(<event-time column>, …) with sources.${source}.watermark so old groups can be evicted`);
+  if (outputMode === 'complete')
+    warnings.push('complete output mode keeps every group in state and re-emits all of them each batch');
+  else if (!evictable)
+    warnings.push(
+      `the aggregation state grows without bound: group by window(<event-time column>, …) with sources.${source}.watermark so old groups can be evicted`,
+    );
   return { warnings };
 }

@@ -14,7 +14,9 @@ export interface Aggregator {
 }
 
 export function createAggregator(calls: readonly AggregateCall[]): Aggregator {
-  const args: Array<Evaluator | undefined> = calls.map((call) => (call.arg ? compileExpr(call.arg) : undefined));
+  const args: Array<Evaluator | undefined> = calls.map((call) =>
+    call.arg ? compileExpr(call.arg) : undefined,
+  );
   return {
     init: () => calls.map((call) => (call.fn === 'count' ? 0 : call.fn === 'avg' ? [0, 0] : null)),
     // Returns a new buffer: callers may keep the previous one (e.g. as the last committed state).
@@ -30,9 +32,13 @@ export function createAggregator(calls: readonly AggregateCall[]): Aggregator {
           case 'sum':
             return slot === null ? (value as number) : (slot as number) + (value as number);
           case 'min':
-            return slot === null || (value as number | string) < (slot as number | string) ? (value as BufferSlot) : slot;
+            return slot === null || (value as number | string) < (slot as number | string)
+              ? (value as BufferSlot)
+              : slot;
           case 'max':
-            return slot === null || (value as number | string) > (slot as number | string) ? (value as BufferSlot) : slot;
+            return slot === null || (value as number | string) > (slot as number | string)
+              ? (value as BufferSlot)
+              : slot;
           case 'avg': {
             const [sum, count] = Array.isArray(slot) ? slot : [0, 0];
             return [sum + (value as number), count + 1];

@@ -25,18 +25,26 @@ export function coerceJsonValue(type: ColumnType, value: unknown): Coerced {
   switch (type) {
     case 'string':
       // Spark's JSON reader keeps the text of scalar values in string columns.
-      return typeof value === 'string' ? ok(value) : typeof value === 'number' || typeof value === 'boolean' ? ok(String(value)) : bad('a string');
+      return typeof value === 'string'
+        ? ok(value)
+        : typeof value === 'number' || typeof value === 'boolean'
+          ? ok(String(value))
+          : bad('a string');
     case 'long':
       return typeof value === 'number' && Number.isSafeInteger(value) ? ok(value) : bad('an integer');
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX ? ok(value) : bad('a 32-bit integer');
+      return typeof value === 'number' && Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX
+        ? ok(value)
+        : bad('a 32-bit integer');
     case 'double':
       return typeof value === 'number' && Number.isFinite(value) ? ok(value) : bad('a number');
     case 'boolean':
       return typeof value === 'boolean' ? ok(value) : bad('true or false');
     case 'timestamp':
       if (typeof value === 'number' && Number.isFinite(value)) return ok(Math.floor(value));
-      return typeof value === 'string' ? coerceText('timestamp', value) : bad('a timestamp (ISO-8601 text or epoch milliseconds)');
+      return typeof value === 'string'
+        ? coerceText('timestamp', value)
+        : bad('a timestamp (ISO-8601 text or epoch milliseconds)');
   }
 }
 
@@ -94,11 +102,28 @@ export function castValue(value: unknown, to: ColumnType, fromTimestamp: boolean
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (typeof value === 'number') return value !== 0;
-      return ({ true: true, t: true, yes: true, y: true, '1': true, false: false, f: false, no: false, n: false, '0': false } as Record<string, boolean>)[String(value).trim().toLowerCase()] ?? null;
+      return (
+        (
+          {
+            true: true,
+            t: true,
+            yes: true,
+            y: true,
+            '1': true,
+            false: false,
+            f: false,
+            no: false,
+            n: false,
+            '0': false,
+          } as Record<string, boolean>
+        )[String(value).trim().toLowerCase()] ?? null
+      );
     case 'timestamp':
       if (typeof value === 'number') return Math.floor(value * 1000);
       if (typeof value !== 'string') return null;
-      return /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Math.floor(Number(value) * 1000) : (parseTimestamp(value) ?? null);
+      return /^\s*-?\d+(\.\d+)?\s*$/.test(value)
+        ? Math.floor(Number(value) * 1000)
+        : (parseTimestamp(value) ?? null);
   }
 }
 

@@ -1,18 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, type SourceSpec } from '../index';
 
-const schema: SourceSpec['schema'] = { user_id: 'string', n: 'int', bytes: 'long', score: 'double', ok: 'boolean', ts: 'timestamp' };
-const source = (format: SourceSpec['format']): SourceSpec => ({ kafka: { topic: 't', startingOffsets: 'latest' }, format, schema: format === 'raw' ? { value: 'string' } : schema });
+const schema: SourceSpec['schema'] = {
+  user_id: 'string',
+  n: 'int',
+  bytes: 'long',
+  score: 'double',
+  ok: 'boolean',
+  ts: 'timestamp',
+};
+const source = (format: SourceSpec['format']): SourceSpec => ({
+  kafka: { topic: 't', startingOffsets: 'latest' },
+  format,
+  schema: format === 'raw' ? { value: 'string' } : schema,
+});
 const buf = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 describe('decodeRecord json', () => {
   it('coerces values to the schema; timestamps become epoch milliseconds', () => {
-    const record = { user_id: 'u1', n: 3, bytes: 1234567890123, score: 0.5, ok: true, ts: '2026-01-01T00:00:01.500Z', extra: 'ignored' };
+    const record = {
+      user_id: 'u1',
+      n: 3,
+      bytes: 1234567890123,
+      score: 0.5,
+      ok: true,
+      ts: '2026-01-01T00:00:01.500Z',
+      extra: 'ignored',
+    };
     expect(decodeRecord(source('json'), buf(JSON.stringify(record)))).toEqual({
       ok: true,
-      row: { user_id: 'u1', n: 3, bytes: 1234567890123, score: 0.5, ok: true, ts: Date.UTC(2026, 0, 1, 0, 0, 1, 500) },
+      row: {
+        user_id: 'u1',
+        n: 3,
+        bytes: 1234567890123,
+        score: 0.5,
+        ok: true,
+        ts: Date.UTC(2026, 0, 1, 0, 0, 1, 500),
+      },
     });
-    const epoch = decodeRecord(source('json'), buf(JSON.stringify({ ...record, ts: 1767225600000, user_id: 42 })));
+    const epoch = decodeRecord(
+      source('json'),
+      buf(JSON.stringify({ ...record, ts: 1767225600000, user_id: 42 })),
+    );
     expect(epoch).toMatchObject({ ok: true, row: { ts: 1767225600000, user_id: '42' } });
     const local = decodeRecord(source('json'), buf(JSON.stringify({ ...record, ts: '2026-01-01 00:00:00' })));
     expect(local).toMatchObject({ ok: true, row: { ts: Date.UTC(2026, 0, 1) } });
@@ -23,8 +52,14 @@ describe('decodeRecord json', () => {
     ['[1,2]', /^expected a JSON object/],
     ['{"n":1,"bytes":1,"score":1,"ok":true,"ts":1}', /^column "user_id" is missing/],
     ['{"user_id":null,"n":1,"bytes":1,"score":1,"ok":true,"ts":1}', /^column "user_id" is null/],
-    ['{"user_id":"u","n":1.5,"bytes":1,"score":1,"ok":true,"ts":1}', /^column "n" \(int\): expected a 32-bit integer, got 1.5/],
-    ['{"user_id":"u","n":1,"bytes":"7","score":1,"ok":true,"ts":1}', /^column "bytes" \(long\): expected an integer, got "7"/],
+    [
+      '{"user_id":"u","n":1.5,"bytes":1,"score":1,"ok":true,"ts":1}',
+      /^column "n" \(int\): expected a 32-bit integer, got 1.5/,
+    ],
+    [
+      '{"user_id":"u","n":1,"bytes":"7","score":1,"ok":true,"ts":1}',
+      /^column "bytes" \(long\): expected an integer, got "7"/,
+    ],
     ['{"user_id":"u","n":1,"bytes":1,"score":1,"ok":"yes","ts":1}', /^column "ok" \(boolean\)/],
     ['{"user_id":"u","n":1,"bytes":1,"score":1,"ok":true,"ts":"yesterday"}', /^column "ts" \(timestamp\)/],
   ])('rejects %s', (text, reason) => {
@@ -59,6 +94,7 @@ describe('decodeRecord raw', () => {
   });
 
   it('rejects a null value (tombstone) in every format', () => {
-    for (const format of ['raw', 'json', 'csv'] as const) expect(decodeRecord(source(format), null)).toEqual({ ok: false, reason: 'record value is null' });
+    for (const format of ['raw', 'json', 'csv'] as const)
+      expect(decodeRecord(source(format), null)).toEqual({ ok: false, reason: 'record value is null' });
   });
 });

@@ -28,12 +28,14 @@ function decodeJson(text: string, columns: Array<[string, ColumnType]>): DecodeR
   } catch (error) {
     return { ok: false, reason: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, reason: 'expected a JSON object' };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return { ok: false, reason: 'expected a JSON object' };
   const record = parsed as Record<string, unknown>;
   const row: Row = {};
   for (const [name, type] of columns) {
     const raw = record[name];
-    if (raw === undefined || raw === null) return { ok: false, reason: `column "${name}" is ${raw === null ? 'null' : 'missing'}` };
+    if (raw === undefined || raw === null)
+      return { ok: false, reason: `column "${name}" is ${raw === null ? 'null' : 'missing'}` };
     const coerced = coerceJsonValue(type, raw);
     if (!coerced.ok) return mistyped(name, type, coerced, raw);
     row[name] = coerced.value;
@@ -45,7 +47,10 @@ function decodeCsv(text: string, columns: Array<[string, ColumnType]>): DecodeRe
   const fields = parseCsvLine(text.replace(/\r?\n$/, ''));
   if (!fields) return { ok: false, reason: 'invalid CSV: unterminated quoted field' };
   if (fields.length !== columns.length) {
-    return { ok: false, reason: `expected ${columns.length} CSV fields (${columns.map(([n]) => n).join(', ')}), got ${fields.length}` };
+    return {
+      ok: false,
+      reason: `expected ${columns.length} CSV fields (${columns.map(([n]) => n).join(', ')}), got ${fields.length}`,
+    };
   }
   const row: Row = {};
   for (const [index, [name, type]] of columns.entries()) {
@@ -57,7 +62,15 @@ function decodeCsv(text: string, columns: Array<[string, ColumnType]>): DecodeRe
   return { ok: true, row };
 }
 
-function mistyped(name: string, type: ColumnType, coerced: Extract<Coerced, { ok: false }>, raw: unknown): DecodeResult {
+function mistyped(
+  name: string,
+  type: ColumnType,
+  coerced: Extract<Coerced, { ok: false }>,
+  raw: unknown,
+): DecodeResult {
   const shown = JSON.stringify(raw) ?? String(raw);
-  return { ok: false, reason: `column "${name}" (${type}): expected ${coerced.expected}, got ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}` };
+  return {
+    ok: false,
+    reason: `column "${name}" (${type}): expected ${coerced.expected}, got ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}`,
+  };
 }

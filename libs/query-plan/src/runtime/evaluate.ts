@@ -96,11 +96,15 @@ export function compileExpr(expr: Expr): Evaluator {
 
 function arithmetic(op: string, left: Evaluator, right: Evaluator): Evaluator {
   const apply: (a: number, b: number) => number | null =
-    op === '+' ? (a, b) => a + b
-    : op === '-' ? (a, b) => a - b
-    : op === '*' ? (a, b) => a * b
-    : op === '/' ? (a, b) => (b === 0 ? null : a / b) // Spark (non-ANSI): x / 0 is NULL
-    : (a, b) => (b === 0 ? null : a % b);
+    op === '+'
+      ? (a, b) => a + b
+      : op === '-'
+        ? (a, b) => a - b
+        : op === '*'
+          ? (a, b) => a * b
+          : op === '/'
+            ? (a, b) => (b === 0 ? null : a / b) // Spark (non-ANSI): x / 0 is NULL
+            : (a, b) => (b === 0 ? null : a % b);
   return (row, aggs) => {
     const a = left(row, aggs);
     const b = right(row, aggs);
@@ -110,12 +114,17 @@ function arithmetic(op: string, left: Evaluator, right: Evaluator): Evaluator {
 
 function compare(op: string, left: Evaluator, right: Evaluator): Evaluator {
   const test: (a: Scalar, b: Scalar) => boolean =
-    op === '=' ? (a, b) => a === b
-    : op === '<>' ? (a, b) => a !== b
-    : op === '<' ? (a, b) => a < b
-    : op === '<=' ? (a, b) => a <= b
-    : op === '>' ? (a, b) => a > b
-    : (a, b) => a >= b;
+    op === '='
+      ? (a, b) => a === b
+      : op === '<>'
+        ? (a, b) => a !== b
+        : op === '<'
+          ? (a, b) => a < b
+          : op === '<='
+            ? (a, b) => a <= b
+            : op === '>'
+              ? (a, b) => a > b
+              : (a, b) => a >= b;
   return (row, aggs) => {
     const a = left(row, aggs) as Scalar | null;
     const b = right(row, aggs) as Scalar | null;
@@ -179,7 +188,9 @@ function stringFunction(expr: Extract<Expr, { kind: 'call' }>): Evaluator {
       };
     }
     case 'concat': {
-      const show = expr.args.map((a) => (a.type === 'timestamp' ? (v: unknown) => new Date(v as number).toISOString() : String));
+      const show = expr.args.map((a) =>
+        a.type === 'timestamp' ? (v: unknown) => new Date(v as number).toISOString() : String,
+      );
       return (row, aggs) => {
         let out = '';
         for (const [i, arg] of args.entries()) {

@@ -10,7 +10,13 @@ function executorFor(text: string): QueryExecutor {
 
 const query = (parts: SpecParts): QueryExecutor => executorFor(querySpec(parts));
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const click = (user_id: string, url: string, secondsAfterT0: number, bytes = 100): Row => ({ user_id, url, ts: T0 + secondsAfterT0 * 1000, bytes, ok: true });
+const click = (user_id: string, url: string, secondsAfterT0: number, bytes = 100): Row => ({
+  user_id,
+  url,
+  ts: T0 + secondsAfterT0 * 1000,
+  bytes,
+  ok: true,
+});
 
 /** Runs rows through filter → groups → update → finalize, as the engine does within one batch. */
 function aggregate(executor: QueryExecutor, rows: Row[]): Row[] {
@@ -23,7 +29,9 @@ function aggregate(executor: QueryExecutor, rows: Row[]): Row[] {
       state.set(group.key, entry);
     }
   }
-  return [...state.values()].map(({ values, buffer }) => executor.finalize(values, JSON.parse(JSON.stringify(buffer)) as unknown));
+  return [...state.values()].map(({ values, buffer }) =>
+    executor.finalize(values, JSON.parse(JSON.stringify(buffer)) as unknown),
+  );
 }
 
 describe('tumbling window aggregation (the DESIGN.md query)', () => {
@@ -35,7 +43,13 @@ describe('tumbling window aggregation (the DESIGN.md query)', () => {
   });
 
   it('counts and sums per minute and user, after the WHERE filter', () => {
-    const rows = [click('a', '/product/1', 5, 10), click('a', '/product/2', 59, 20), click('a', '/home', 30, 999), click('b', '/product/1', 61, 5), click('a', '/product/3', 60, 1)];
+    const rows = [
+      click('a', '/product/1', 5, 10),
+      click('a', '/product/2', 59, 20),
+      click('a', '/home', 30, 999),
+      click('b', '/product/1', 61, 5),
+      click('a', '/product/3', 60, 1),
+    ];
     expect(aggregate(executor, rows)).toEqual([
       { window_start: T0, user_id: 'a', clicks: 2, bytes: 30 },
       { window_start: T0 + 60_000, user_id: 'b', clicks: 1, bytes: 5 },
@@ -45,7 +59,13 @@ describe('tumbling window aggregation (the DESIGN.md query)', () => {
 
   it('assigns one group per row, expiring at the window end, with a stable key', () => {
     const groups = executor.groups(click('a', '/product/1', 75));
-    expect(groups).toEqual([{ key: JSON.stringify([T0 + 60_000, 'a']), values: { 'window.start': T0 + 60_000, 'window.end': T0 + 120_000, user_id: 'a' }, expiresAtMs: T0 + 120_000 }]);
+    expect(groups).toEqual([
+      {
+        key: JSON.stringify([T0 + 60_000, 'a']),
+        values: { 'window.start': T0 + 60_000, 'window.end': T0 + 120_000, user_id: 'a' },
+        expiresAtMs: T0 + 120_000,
+      },
+    ]);
     expect(executor.groups(click('a', '/x', 61))[0]?.key).toBe(groups[0]?.key);
   });
 
@@ -55,14 +75,27 @@ describe('tumbling window aggregation (the DESIGN.md query)', () => {
   });
 
   it('works on decoded records', () => {
-    const decoded = decodeRecord({ kafka: { topic: 'clicks', startingOffsets: 'earliest' }, format: 'json', schema: { user_id: 'string', url: 'string', ts: 'timestamp', bytes: 'long' } }, Buffer.from(JSON.stringify({ user_id: 'z', url: '/product/9', ts: new Date(T0).toISOString(), bytes: 7 })));
+    const decoded = decodeRecord(
+      {
+        kafka: { topic: 'clicks', startingOffsets: 'earliest' },
+        format: 'json',
+        schema: { user_id: 'string', url: 'string', ts: 'timestamp', bytes: 'long' },
+      },
+      Buffer.from(
+        JSON.stringify({ user_id: 'z', url: '/product/9', ts: new Date(T0).toISOString(), bytes: 7 }),
+      ),
+    );
     if (!decoded.ok) throw new Error(decoded.reason);
-    expect(aggregate(executor, [decoded.row])).toEqual([{ window_start: T0, user_id: 'z', clicks: 1, bytes: 7 }]);
+    expect(aggregate(executor, [decoded.row])).toEqual([
+      { window_start: T0, user_id: 'z', clicks: 1, bytes: 7 },
+    ]);
   });
 });
 
 describe('sliding window aggregation', () => {
-  const executor = query({ sql: "SELECT window.start AS ws, window.end AS we, count(*) AS n, avg(bytes) AS mean, min(url) AS first, max(bytes) AS biggest\nFROM clicks GROUP BY window(ts, '10 minutes', '5 minutes')" });
+  const executor = query({
+    sql: "SELECT window.start AS ws, window.end AS we, count(*) AS n, avg(bytes) AS mean, min(url) AS first, max(bytes) AS biggest\nFROM clicks GROUP BY window(ts, '10 minutes', '5 minutes')",
+  });
 
   it('puts a row into every window that contains it', () => {
     const groups = executor.groups(click('a', '/', 7 * 60));
@@ -93,14 +126,20 @@ describe('sliding window aggregation', () => {
 
 describe('aggregation without a window', () => {
   it('groups by plain keys, skips NULLs in count(col)/sum, and never expires without a watermark', () => {
-    const executor = query({ sql: 'SELECT upper(user_id) AS u, count(url) AS urls, sum(bytes) AS total FROM clicks GROUP BY upper(user_id)', watermark: false });
+    const executor = query({
+      sql: 'SELECT upper(user_id) AS u, count(url) AS urls, sum(bytes) AS total FROM clicks GROUP BY upper(user_id)',
+      watermark: false,
+    });
     const rows = [click('a', '/x', 1, 5), { ...click('a', '/y', 2), url: null, bytes: null }];
     expect(aggregate(executor, rows)).toEqual([{ u: 'A', urls: 1, total: 5 }]);
     expect(executor.groups(rows[0] ?? {})[0]).toEqual({ key: '["A"]', values: { $k0: 'A' } });
   });
 
   it('does not evict groups in complete mode', () => {
-    const executor = query({ sql: "SELECT window.start AS ws, count(*) AS n FROM clicks GROUP BY window(ts, '1 minute')", outputMode: 'complete' });
+    const executor = query({
+      sql: "SELECT window.start AS ws, count(*) AS n FROM clicks GROUP BY window(ts, '1 minute')",
+      outputMode: 'complete',
+    });
     expect(executor.groups(click('a', '/', 1))[0]?.expiresAtMs).toBeUndefined();
   });
 });
@@ -121,7 +160,15 @@ describe('stateless filter and projection', () => {
   });
 
   it('projects expressions with Spark semantics', () => {
-    expect(executor.project(click('a', '/p_123', 1, 20))).toEqual({ u: 'A', c: 'a:/p_123', s: 'p_1', b: 41, z: null, bs: '20', secs: T0 / 1000 + 1 });
+    expect(executor.project(click('a', '/p_123', 1, 20))).toEqual({
+      u: 'A',
+      c: 'a:/p_123',
+      s: 'p_1',
+      b: 41,
+      z: null,
+      bs: '20',
+      secs: T0 / 1000 + 1,
+    });
     expect(executor.project({ ...click('a', '/p_1', 1), user_id: null })).toMatchObject({ u: null, c: null });
   });
 

@@ -2,7 +2,15 @@
 // watermarks; this is the pure per-row logic: filter, project, group assignment, aggregation
 // buffers and deduplication keys.
 import type { ColumnType, Row } from '../types';
-import { PLAN_VERSION, type AggregateOperator, type DedupeOperator, type FilterOperator, type LogicalPlan, type ProjectOperator, type ScanOperator } from '../plan/logical-plan';
+import {
+  PLAN_VERSION,
+  type AggregateOperator,
+  type DedupeOperator,
+  type FilterOperator,
+  type LogicalPlan,
+  type ProjectOperator,
+  type ScanOperator,
+} from '../plan/logical-plan';
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
@@ -30,7 +38,10 @@ export interface QueryExecutor {
 }
 
 export function instantiate(plan: LogicalPlan): QueryExecutor {
-  if (plan.version !== PLAN_VERSION) throw new Error(`unsupported plan version ${String(plan.version)} (this engine runs version ${PLAN_VERSION})`);
+  if (plan.version !== PLAN_VERSION)
+    throw new Error(
+      `unsupported plan version ${String(plan.version)} (this engine runs version ${PLAN_VERSION})`,
+    );
   const scan = find<ScanOperator>(plan, 'scan');
   const filterOp = find<FilterOperator>(plan, 'filter');
   const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
@@ -59,9 +70,14 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
     project: (row) => (plan.kind === 'aggregate' ? misuse('project') : evaluateColumns(row)),
     groups: (row) => (aggregation ? aggregation.groups(row) : misuse('groups')),
     initBuffer: () => (aggregation ? aggregation.aggregator.init() : misuse('initBuffer')),
-    update: (buffer, row) => (aggregation ? aggregation.aggregator.update(buffer as AggregationBuffer, row) : misuse('update')),
-    finalize: (values, buffer) => (aggregation ? evaluateColumns(values, aggregation.aggregator.finish(buffer as AggregationBuffer)) : misuse('finalize')),
-    dedupeKey: (row) => (dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey')),
+    update: (buffer, row) =>
+      aggregation ? aggregation.aggregator.update(buffer as AggregationBuffer, row) : misuse('update'),
+    finalize: (values, buffer) =>
+      aggregation
+        ? evaluateColumns(values, aggregation.aggregator.finish(buffer as AggregationBuffer))
+        : misuse('finalize'),
+    dedupeKey: (row) =>
+      dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey'),
     eventTimeMs: (row) => {
       if (watermarkColumn === undefined) return undefined;
       const value = row[watermarkColumn];
@@ -94,7 +110,10 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
     if (typeof time !== 'number') return []; // Spark drops rows whose window column is NULL
     return windowsFor(time, window.sizeMs, window.slideMs).map(({ start, end }) =>
       withExpiry(
-        { key: JSON.stringify([start, ...keyValues]), values: { 'window.start': start, 'window.end': end, ...values } },
+        {
+          key: JSON.stringify([start, ...keyValues]),
+          values: { 'window.start': start, 'window.end': end, ...values },
+        },
         windowExpires ? end : expiresAtMs,
       ),
     );

@@ -9,6 +9,7 @@ export interface TimeWindow {
 export function windowsFor(eventTimeMs: number, sizeMs: number, slideMs: number): TimeWindow[] {
   const lastStart = eventTimeMs - (((eventTimeMs % slideMs) + slideMs) % slideMs);
   const windows: TimeWindow[] = [];
-  for (let start = lastStart; start > eventTimeMs - sizeMs; start -= slideMs) windows.push({ start, end: start + sizeMs });
+  for (let start = lastStart; start > eventTimeMs - sizeMs; start -= slideMs)
+    windows.push({ start, end: start + sizeMs });
   return windows.reverse();
 }

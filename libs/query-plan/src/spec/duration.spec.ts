@@ -11,5 +11,7 @@ describe('parseDuration', () => {
     [250, 250],
   ])('%s → %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
 
-  it.each(['', 'soon', '10', '10 parsecs', '-1 second'])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
+  it.each(['', 'soon', '10', '10 parsecs', '-1 second'])('rejects %j', (input) =>
+    expect(parseDuration(input)).toBeUndefined(),
+  );
 });

@@ -48,10 +48,25 @@ outputMode: upsert
 trigger: { processingTime: 2 seconds, once: true }
 `);
     expect(errors).toEqual([
-      { path: 'sources.s.format', line: 5, column: 13, message: expect.stringContaining('"json"|"csv"|"raw"') },
+      {
+        path: 'sources.s.format',
+        line: 5,
+        column: 13,
+        message: expect.stringContaining('"json"|"csv"|"raw"'),
+      },
       { path: 'sources.s.schema.b', line: 6, column: 29, message: expect.stringContaining('column type') },
-      { path: 'sources.s.watermark.delay', line: 7, column: 36, message: expect.stringContaining('duration') },
-      { path: 'sink.postgres.key[1]', line: 10, column: 36, message: expect.stringContaining('expected string') },
+      {
+        path: 'sources.s.watermark.delay',
+        line: 7,
+        column: 36,
+        message: expect.stringContaining('duration'),
+      },
+      {
+        path: 'sink.postgres.key[1]',
+        line: 10,
+        column: 36,
+        message: expect.stringContaining('expected string'),
+      },
       { path: 'outputMode', line: 11, column: 13, message: expect.stringContaining('append') },
       { path: 'trigger', line: 12, column: 10, message: expect.stringContaining('exactly one') },
     ]);
@@ -63,7 +78,12 @@ sources:
   s: { kafka: { topic: t, partitions: 3 }, schema: { a: string } }
 sink: { console: {} }
 `);
-    expect(errors).toContainEqual({ path: 'sources.s.kafka.partitions', line: 3, column: 27, message: 'unknown key "partitions"' });
+    expect(errors).toContainEqual({
+      path: 'sources.s.kafka.partitions',
+      line: 3,
+      column: 27,
+      message: 'unknown key "partitions"',
+    });
     expect(errors).toContainEqual({ path: 'sql', line: 1, column: 1, message: 'missing required key "sql"' });
   });
 
@@ -75,7 +95,14 @@ sources:
     schema: { a: string }
     watermark: { column: a, delay: 5 seconds }
 ${VALID_TAIL}`);
-    expect(errors).toEqual([{ path: 'sources.s.watermark.column', line: 6, column: 26, message: 'the watermark column must be a timestamp, "a" is string' }]);
+    expect(errors).toEqual([
+      {
+        path: 'sources.s.watermark.column',
+        line: 6,
+        column: 26,
+        message: 'the watermark column must be a timestamp, "a" is string',
+      },
+    ]);
   });
 
   it('checks startingOffsets against the source topic', () => {
@@ -104,6 +131,13 @@ sources: { s: { kafka: { topic: t }, schema: { a: string } } }
 sql: SELECT a FROM s
 sink: { console: {}, kafka: { topic: out } }
 `);
-    expect(errors).toEqual([{ path: 'sink', line: 4, column: 7, message: 'a sink is exactly one of kafka, postgres or console (got kafka, console)' }]);
+    expect(errors).toEqual([
+      {
+        path: 'sink',
+        line: 4,
+        column: 7,
+        message: 'a sink is exactly one of kafka, postgres or console (got kafka, console)',
+      },
+    ]);
   });
 });

@@ -4,30 +4,48 @@ import type { QuerySpec, SpecError } from '../types';
 import { formatPath, SpecDocument, type PathSegment } from './spec-document';
 import { querySpecSchema } from './spec-schema';
 
-export type ParsedSpec = { ok: true; spec: QuerySpec; document: SpecDocument } | { ok: false; errors: SpecError[] };
+export type ParsedSpec =
+  { ok: true; spec: QuerySpec; document: SpecDocument } | { ok: false; errors: SpecError[] };
 
 export function parseSpec(text: string): ParsedSpec {
   const parsed = SpecDocument.parse(text);
   if (!parsed.ok) return parsed;
   const { document, value } = parsed;
   const result = querySpecSchema.safeParse(value);
-  if (!result.success) return { ok: false, errors: result.error.issues.flatMap((issue) => toSpecErrors(issue, value, document)) };
+  if (!result.success)
+    return {
+      ok: false,
+      errors: result.error.issues.flatMap((issue) => toSpecErrors(issue, value, document)),
+    };
   const errors = checkSpec(result.data).map(({ path, message }) => specError(document, path, message));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, spec: result.data, document };
 }
 
-export function specError(document: SpecDocument, path: readonly PathSegment[], message: string, options: { key?: boolean } = {}): SpecError {
+export function specError(
+  document: SpecDocument,
+  path: readonly PathSegment[],
+  message: string,
+  options: { key?: boolean } = {},
+): SpecError {
   return { path: formatPath(path), ...document.locate(path, options), message };
 }
 
 function toSpecErrors(issue: z.core.$ZodIssue, input: unknown, document: SpecDocument): SpecError[] {
   const path = issue.path.filter((seg): seg is PathSegment => typeof seg !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => specError(document, [...path, key], `unknown key "${key}"`, { key: true }));
+    return issue.keys.map((key) =>
+      specError(document, [...path, key], `unknown key "${key}"`, { key: true }),
+    );
   }
   if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
     const key = path.at(-1);
-    return [specError(document, path, key === undefined ? 'missing value' : `missing required key "${String(key)}"`)];
+    return [
+      specError(
+        document,
+        path,
+        key === undefined ? 'missing value' : `missing required key "${String(key)}"`,
+      ),
+    ];
   }
   return [specError(document, path, issue.message)];
 }
@@ -52,19 +70,38 @@ function checkSpec(spec: QuerySpec): Array<{ path: PathSegment[]; message: strin
     const at = (...rest: PathSegment[]): PathSegment[] => ['sources', name, ...rest];
     const columns = Object.keys(source.schema);
     if (source.format === 'raw') {
-      if (columns.length !== 1 || source.schema['value'] !== 'string') problems.push({ path: at('schema'), message: 'a raw source has exactly one column: { value: string }' });
+      if (columns.length !== 1 || source.schema['value'] !== 'string')
+        problems.push({
+          path: at('schema'),
+          message: 'a raw source has exactly one column: { value: string }',
+        });
     } else if (columns.length === 0) {
-      problems.push({ path: at('schema'), message: `a ${source.format} source needs a schema, e.g. { id: string, ts: timestamp }` });
+      problems.push({
+        path: at('schema'),
+        message: `a ${source.format} source needs a schema, e.g. { id: string, ts: timestamp }`,
+      });
     }
     if (source.watermark) {
       const type = source.schema[source.watermark.column];
-      if (type === undefined) problems.push({ path: at('watermark', 'column'), message: `unknown column "${source.watermark.column}" (schema has ${columns.join(', ')})` });
-      else if (type !== 'timestamp') problems.push({ path: at('watermark', 'column'), message: `the watermark column must be a timestamp, "${source.watermark.column}" is ${type}` });
+      if (type === undefined)
+        problems.push({
+          path: at('watermark', 'column'),
+          message: `unknown column "${source.watermark.column}" (schema has ${columns.join(', ')})`,
+        });
+      else if (type !== 'timestamp')
+        problems.push({
+          path: at('watermark', 'column'),
+          message: `the watermark column must be a timestamp, "${source.watermark.column}" is ${type}`,
+        });
     }
     const offsets = source.kafka.startingOffsets;
     if (typeof offsets === 'object') {
       for (const topic of Object.keys(offsets)) {
-        if (topic !== source.kafka.topic) problems.push({ path: at('kafka', 'startingOffsets'), message: `startingOffsets names topic "${topic}" but the source reads "${source.kafka.topic}"` });
+        if (topic !== source.kafka.topic)
+          problems.push({
+            path: at('kafka', 'startingOffsets'),
+            message: `startingOffsets names topic "${topic}" but the source reads "${source.kafka.topic}"`,
+          });
       }
     }
   }

@@ -46,7 +46,7 @@ function decodeBlock(source: string, start: number, end: number, folded: boolean
   const headerEnd = source.indexOf('\n', start);
   if (headerEnd < 0) return out;
   const lines: Array<{ start: number; end: number }> = [];
-  for (let pos = headerEnd + 1; pos < end; ) {
+  for (let pos = headerEnd + 1; pos < end;) {
     let eol = source.indexOf('\n', pos);
     if (eol < 0 || eol > end) eol = end;
     lines.push({ start: pos, end: source[eol - 1] === '\r' ? eol - 1 : eol });
@@ -70,12 +70,33 @@ function decodeBlock(source: string, start: number, end: number, folded: boolean
 }
 
 const ESCAPES: Record<string, string> = {
-  '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b',
-  ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  '/': '/',
+  '\\': '\\',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
 };
 const HEX_ESCAPE_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
 
-function decodeFlow(source: string, start: number, end: number, style: 'double' | 'single' | 'plain'): Decoded {
+function decodeFlow(
+  source: string,
+  start: number,
+  end: number,
+  style: 'double' | 'single' | 'plain',
+): Decoded {
   const out: Decoded = { chars: [], offsets: [] };
   let i = start;
   while (i < end) {

@@ -1,6 +1,16 @@
 // The spec text parsed with `yaml` (JSON is YAML too), kept as a document so that every value
 // can be traced back to its line and column, including characters inside the `sql:` scalar.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type Scalar,
+} from 'yaml';
 import type { SpecError } from '../types';
 import { scalarSourceOffsets } from './scalar-offsets';
 
@@ -13,10 +23,14 @@ export interface Position {
 
 /** "sink.postgres.key[1]" from ['sink', 'postgres', 'key', 1]. */
 export function formatPath(path: readonly PathSegment[]): string {
-  return path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? seg : `${out}.${seg}`), '');
+  return path.reduce<string>(
+    (out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? seg : `${out}.${seg}`),
+    '',
+  );
 }
 
-export type ParsedDocument = { ok: true; document: SpecDocument; value: unknown } | { ok: false; errors: SpecError[] };
+export type ParsedDocument =
+  { ok: true; document: SpecDocument; value: unknown } | { ok: false; errors: SpecError[] };
 
 export class SpecDocument {
   private sqlOffsets: number[] | undefined;
@@ -32,18 +46,36 @@ export class SpecDocument {
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const position = (offset: number): Position => toPosition(lines, offset);
     if (doc.errors.length > 0) {
-      return { ok: false, errors: doc.errors.map((e) => ({ path: '', ...position(e.pos[0]), message: firstLine(e.message) })) };
+      return {
+        ok: false,
+        errors: doc.errors.map((e) => ({ path: '', ...position(e.pos[0]), message: firstLine(e.message) })),
+      };
     }
-    if (doc.contents === null) return { ok: false, errors: [{ path: '', line: 1, column: 1, message: 'the spec is empty' }] };
+    if (doc.contents === null)
+      return { ok: false, errors: [{ path: '', line: 1, column: 1, message: 'the spec is empty' }] };
     if (!isMap(doc.contents)) {
       const start = doc.contents.range?.[0] ?? 0;
-      return { ok: false, errors: [{ path: '', ...position(start), message: 'the spec must be a mapping (YAML) or an object (JSON)' }] };
+      return {
+        ok: false,
+        errors: [
+          { path: '', ...position(start), message: 'the spec must be a mapping (YAML) or an object (JSON)' },
+        ],
+      };
     }
     try {
-      return { ok: true, document: new SpecDocument(text, doc, lines), value: doc.toJS({ maxAliasCount: 100 }) as unknown };
+      return {
+        ok: true,
+        document: new SpecDocument(text, doc, lines),
+        value: doc.toJS({ maxAliasCount: 100 }) as unknown,
+      };
     } catch (error) {
       // e.g. an alias bomb or a reference to an undefined anchor
-      return { ok: false, errors: [{ path: '', line: 1, column: 1, message: error instanceof Error ? error.message : String(error) }] };
+      return {
+        ok: false,
+        errors: [
+          { path: '', line: 1, column: 1, message: error instanceof Error ? error.message : String(error) },
+        ],
+      };
     }
   }
 
@@ -54,7 +86,9 @@ export class SpecDocument {
     for (const [i, seg] of path.entries()) {
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
         if (!pair) break;
         const keyStart = this.startOf(pair.key);
         if (last && options.key && keyStart !== undefined) return this.position(keyStart);

@@ -2,17 +2,41 @@
 // QuerySpec: durations become milliseconds, defaults are Spark's. The `…Ms` spellings are accepted
 // too, so a normalised QuerySpec serialised as JSON compiles to the same spec again.
 import { z } from 'zod';
-import { COLUMN_TYPES, type ColumnType, type QuerySpec, type SinkSpec, type SourceSpec, type StartingOffsets, type TriggerSpec } from '../types';
+import {
+  COLUMN_TYPES,
+  type ColumnType,
+  type QuerySpec,
+  type SinkSpec,
+  type SourceSpec,
+  type StartingOffsets,
+  type TriggerSpec,
+} from '../types';
 import { DURATION_HINT, parseDuration } from './duration';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const identifier = (what: string) => z.string().regex(IDENTIFIER, `${what} must start with a letter or _ and contain only letters, digits and _`);
-const columnName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'column names must start with a letter or _ and contain only letters, digits, _ and -');
-const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name is 1-249 characters of letters, digits, ".", "_" and "-"');
-const columnType = z.custom<ColumnType>((v) => typeof v === 'string' && (COLUMN_TYPES as readonly string[]).includes(v), {
-  message: `expected a column type: ${COLUMN_TYPES.join(', ')}`,
-});
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(IDENTIFIER, `${what} must start with a letter or _ and contain only letters, digits and _`);
+const columnName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_-]*$/,
+    'column names must start with a letter or _ and contain only letters, digits, _ and -',
+  );
+const topicName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9._-]{1,249}$/,
+    'a Kafka topic name is 1-249 characters of letters, digits, ".", "_" and "-"',
+  );
+const columnType = z.custom<ColumnType>(
+  (v) => typeof v === 'string' && (COLUMN_TYPES as readonly string[]).includes(v),
+  {
+    message: `expected a column type: ${COLUMN_TYPES.join(', ')}`,
+  },
+);
 
 const duration = z.unknown().transform((value, ctx) => {
   const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
@@ -62,11 +86,20 @@ const sourceSchema = z
     kafka: z.strictObject({ topic: topicName, startingOffsets: startingOffsets.optional() }),
     format: z.enum(['json', 'csv', 'raw']).default('json'),
     schema: z.record(columnName, columnType).optional(),
-    watermark: z.strictObject({ column: columnName, delay: duration.optional(), delayMs: millis.optional() }).optional(),
+    watermark: z
+      .strictObject({ column: columnName, delay: duration.optional(), delayMs: millis.optional() })
+      .optional(),
   })
   .superRefine((source, ctx) => {
-    if (source.watermark && (source.watermark.delay === undefined) === (source.watermark.delayMs === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['watermark'], message: 'watermark needs a delay, e.g. { column: ts, delay: 10 seconds }' });
+    if (
+      source.watermark &&
+      (source.watermark.delay === undefined) === (source.watermark.delayMs === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['watermark'],
+        message: 'watermark needs a delay, e.g. { column: ts, delay: 10 seconds }',
+      });
     }
   })
   .transform((source): SourceSpec => {
@@ -75,7 +108,11 @@ const sourceSchema = z
       format: source.format,
       schema: source.schema ?? (source.format === 'raw' ? { value: 'string' } : {}),
     };
-    if (source.watermark) spec.watermark = { column: source.watermark.column, delayMs: source.watermark.delay ?? source.watermark.delayMs ?? 0 };
+    if (source.watermark)
+      spec.watermark = {
+        column: source.watermark.column,
+        delayMs: source.watermark.delay ?? source.watermark.delayMs ?? 0,
+      };
     return spec;
   });
 
@@ -86,18 +123,34 @@ const sinkSchema = z
     kafka: z.strictObject({ topic: topicName, key: keyColumns.optional() }).optional(),
     postgres: z
       .strictObject({
-        table: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, 'expected a table name, optionally schema-qualified'),
+        table: z
+          .string()
+          .regex(
+            /^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/,
+            'expected a table name, optionally schema-qualified',
+          ),
         key: keyColumns,
       })
       .optional(),
     console: z.union([z.null(), z.strictObject({})]).optional(),
   })
   .superRefine((sink, ctx) => {
-    const kinds = Object.keys(sink).filter((k) => k === 'console' || sink[k as keyof typeof sink] !== undefined);
-    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `a sink is exactly one of kafka, postgres or console${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}` });
+    const kinds = Object.keys(sink).filter(
+      (k) => k === 'console' || sink[k as keyof typeof sink] !== undefined,
+    );
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `a sink is exactly one of kafka, postgres or console${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}`,
+      });
   })
   .transform((sink): SinkSpec => {
-    if (sink.kafka) return { kafka: sink.kafka.key ? { topic: sink.kafka.topic, key: sink.kafka.key } : { topic: sink.kafka.topic } };
+    if (sink.kafka)
+      return {
+        kafka: sink.kafka.key
+          ? { topic: sink.kafka.topic, key: sink.kafka.key }
+          : { topic: sink.kafka.topic },
+      };
     if (sink.postgres) return { postgres: { table: sink.postgres.table, key: sink.postgres.key } };
     return { console: {} };
   });
@@ -111,7 +164,12 @@ const triggerSchema = z
   })
   .superRefine((trigger, ctx) => {
     const set = Object.values(trigger).filter((v) => v !== undefined).length;
-    if (set !== 1) ctx.addIssue({ code: 'custom', message: 'a trigger is exactly one of { processingTime: 2 seconds }, { availableNow: true } or { once: true }' });
+    if (set !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a trigger is exactly one of { processingTime: 2 seconds }, { availableNow: true } or { once: true }',
+      });
   })
   .transform((trigger): TriggerSpec => {
     if (trigger.availableNow) return { availableNow: true };
@@ -130,7 +188,10 @@ const optionsSchema = z
     dedupe: z.strictObject({ columns: keyColumns }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
-    const options: QuerySpec['options'] = { numShufflePartitions: o.numShufflePartitions, failOnDataLoss: o.failOnDataLoss };
+    const options: QuerySpec['options'] = {
+      numShufflePartitions: o.numShufflePartitions,
+      failOnDataLoss: o.failOnDataLoss,
+    };
     if (o.maxOffsetsPerTrigger !== undefined) options.maxOffsetsPerTrigger = o.maxOffsetsPerTrigger;
     if (o.minOffsetsPerTrigger !== undefined) options.minOffsetsPerTrigger = o.minOffsetsPerTrigger;
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
@@ -140,7 +201,12 @@ const optionsSchema = z
   });
 
 export const querySpecSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a query name is 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit'),
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      'a query name is 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',
+    ),
   sources: z.record(identifier('a source name (the table name in SQL)'), sourceSchema),
   sql: z.string().refine((sql) => sql.trim() !== '', 'sql must be a SELECT statement'),
   sink: sinkSchema,

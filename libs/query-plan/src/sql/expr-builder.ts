@@ -33,8 +33,22 @@ export interface SourceScope {
 
 export type Clause = 'select' | 'where' | 'group by';
 
-const AGGREGATES: Record<string, AggregateFunction> = { COUNT: 'count', SUM: 'sum', MIN: 'min', MAX: 'max', AVG: 'avg' };
-const COMPARISONS: Record<string, ComparisonOp> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+const AGGREGATES: Record<string, AggregateFunction> = {
+  COUNT: 'count',
+  SUM: 'sum',
+  MIN: 'min',
+  MAX: 'max',
+  AVG: 'avg',
+};
+const COMPARISONS: Record<string, ComparisonOp> = {
+  '=': '=',
+  '<>': '<>',
+  '!=': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+};
 const STRING_LITERALS = new Set(['single_quote_string', 'double_quote_string', 'string', 'natural_string']);
 const nullLiteral = (): Expr => ({ kind: 'literal', value: null, type: 'null' });
 
@@ -82,18 +96,29 @@ export class ExprBuilder {
     return expr;
   }
 
-  private convertNode(node: SqlNode, ctx: { clause: Clause; insideAggregate: boolean; offset: number }): Expr {
+  private convertNode(
+    node: SqlNode,
+    ctx: { clause: Clause; insideAggregate: boolean; offset: number },
+  ): Expr {
     const sub = (child: SqlNode): Expr => this.convert(child, ctx);
     const fail = (message: string): Expr => {
       this.error(ctx.offset, message);
       return nullLiteral();
     };
-    if (STRING_LITERALS.has(node.type)) return { kind: 'literal', value: unquote(String((node as ValueNode).value), node.type), type: 'string' };
+    if (STRING_LITERALS.has(node.type))
+      return {
+        kind: 'literal',
+        value: unquote(String((node as ValueNode).value), node.type),
+        type: 'string',
+      };
     switch (node.type) {
       case 'column_ref':
         return this.column(node as ColumnRefNode, ctx.offset);
       case 'number':
-        return numberLiteral(Number((node as ValueNode).value)) ?? fail(`invalid number ${String((node as ValueNode).value)}`);
+        return (
+          numberLiteral(Number((node as ValueNode).value)) ??
+          fail(`invalid number ${String((node as ValueNode).value)}`)
+        );
       case 'bool':
       case 'boolean':
         return { kind: 'literal', value: Boolean((node as ValueNode).value), type: 'boolean' };
@@ -136,7 +161,10 @@ export class ExprBuilder {
     const resolved = this.resolveColumn(name);
     const type = resolved === undefined ? undefined : this.scope.schema[resolved];
     if (resolved === undefined || type === undefined) {
-      this.error(offset, `unknown column "${name}" (${this.scope.name} has ${Object.keys(this.scope.schema).join(', ')})`);
+      this.error(
+        offset,
+        `unknown column "${name}" (${this.scope.name} has ${Object.keys(this.scope.schema).join(', ')})`,
+      );
       return nullLiteral();
     }
     return { kind: 'column', name: resolved, type };
@@ -154,9 +182,11 @@ export class ExprBuilder {
     }
     if (op === 'IN' || op === 'NOT IN' || op === 'BETWEEN' || op === 'NOT BETWEEN') {
       const arg = sub(node.left);
-      const items = node.right.type === 'expr_list' ? (node.right as ExprListNode).value.map(sub) : [sub(node.right)];
+      const items =
+        node.right.type === 'expr_list' ? (node.right as ExprListNode).value.map(sub) : [sub(node.right)];
       const list = items.map((item) => this.coerceLiteral(item, arg.type));
-      for (const item of list) if (!comparable(arg.type, item.type)) return fail(`${op} compares ${arg.type} with ${item.type}`);
+      for (const item of list)
+        if (!comparable(arg.type, item.type)) return fail(`${op} compares ${arg.type} with ${item.type}`);
       if (op.endsWith('IN')) return { kind: 'in', arg, list, negated: op === 'NOT IN', type: 'boolean' };
       const [low, high] = list;
       if (!low || !high || list.length !== 2) return fail('BETWEEN needs two bounds');
@@ -173,16 +203,21 @@ export class ExprBuilder {
     if (comparison) {
       left = this.coerceLiteral(left, right.type);
       right = this.coerceLiteral(right, left.type);
-      if (!comparable(left.type, right.type)) return fail(`cannot compare ${left.type} with ${right.type}; use CAST`);
+      if (!comparable(left.type, right.type))
+        return fail(`cannot compare ${left.type} with ${right.type}; use CAST`);
       return { kind: 'compare', op: comparison, left, right, type: 'boolean' };
     }
     if (op === 'AND' || op === 'OR' || op === '&&') {
-      for (const side of [left, right]) if (side.type !== 'boolean' && side.type !== 'null') return fail(`${op} needs boolean operands, got ${side.type}`);
+      for (const side of [left, right])
+        if (side.type !== 'boolean' && side.type !== 'null')
+          return fail(`${op} needs boolean operands, got ${side.type}`);
       return { kind: 'logic', op: op === 'OR' ? 'or' : 'and', left, right, type: 'boolean' };
     }
     if (op === '||') return { kind: 'call', fn: 'concat', args: [left, right], type: 'string' }; // Spark: || concatenates
     if (op === 'LIKE' || op === 'NOT LIKE') {
-      for (const side of [left, right]) if (side.type !== 'string' && side.type !== 'null') return fail(`LIKE needs strings, got ${side.type}`);
+      for (const side of [left, right])
+        if (side.type !== 'string' && side.type !== 'null')
+          return fail(`LIKE needs strings, got ${side.type}`);
       return { kind: 'like', arg: left, pattern: right, negated: op === 'NOT LIKE', type: 'boolean' };
     }
     return fail(`operator ${node.operator} is not supported`);
@@ -229,27 +264,38 @@ export class ExprBuilder {
       case 'upper': {
         const [arg] = args;
         if (!arg || args.length !== 1) return fail(`${name}() takes one argument`);
-        if (arg.type !== 'string' && arg.type !== 'null') return fail(`${name}() needs a string, got ${arg.type}; use CAST(… AS STRING)`);
+        if (arg.type !== 'string' && arg.type !== 'null')
+          return fail(`${name}() needs a string, got ${arg.type}; use CAST(… AS STRING)`);
         return { kind: 'call', fn: name, args, type: 'string' };
       }
       case 'concat':
-        return args.length > 0 ? { kind: 'call', fn: 'concat', args, type: 'string' } : fail('concat() needs at least one argument');
+        return args.length > 0
+          ? { kind: 'call', fn: 'concat', args, type: 'string' }
+          : fail('concat() needs at least one argument');
       case 'substring':
       case 'substr': {
         const [str, ...numbers] = args;
         if (!str || !arity(2, 3)) return fail(`${name}() takes (string, position[, length])`);
-        if (str.type !== 'string' && str.type !== 'null') return fail(`${name}() needs a string, got ${str.type}`);
-        for (const n of numbers) if (n.type !== 'int' && n.type !== 'long' && n.type !== 'null') return fail(`${name}() position and length must be integers, got ${n.type}`);
+        if (str.type !== 'string' && str.type !== 'null')
+          return fail(`${name}() needs a string, got ${str.type}`);
+        for (const n of numbers)
+          if (n.type !== 'int' && n.type !== 'long' && n.type !== 'null')
+            return fail(`${name}() position and length must be integers, got ${n.type}`);
         return { kind: 'call', fn: 'substring', args, type: 'string' };
       }
       case 'window':
         return fail('window(...) belongs in GROUP BY; select window.start / window.end');
       default:
-        return fail(`unknown function "${functionName(node)}" (supported: lower, upper, concat, substring, CAST and count, sum, min, max, avg)`);
+        return fail(
+          `unknown function "${functionName(node)}" (supported: lower, upper, concat, substring, CAST and count, sum, min, max, avg)`,
+        );
     }
   }
 
-  private aggregate(node: AggrFuncNode, ctx: { clause: Clause; insideAggregate: boolean; offset: number }): Expr {
+  private aggregate(
+    node: AggrFuncNode,
+    ctx: { clause: Clause; insideAggregate: boolean; offset: number },
+  ): Expr {
     const fail = (message: string): Expr => {
       this.error(ctx.offset, message);
       return nullLiteral();
@@ -257,7 +303,8 @@ export class ExprBuilder {
     const fn = AGGREGATES[node.name.toUpperCase()];
     if (!fn) return fail(`unknown aggregate function "${node.name}" (supported: count, sum, min, max, avg)`);
     if (node.over) return fail('window functions (OVER) are not supported');
-    if (ctx.clause !== 'select') return fail(`aggregate functions are not allowed in ${ctx.clause.toUpperCase()}`);
+    if (ctx.clause !== 'select')
+      return fail(`aggregate functions are not allowed in ${ctx.clause.toUpperCase()}`);
     if (ctx.insideAggregate) return fail('aggregate functions cannot be nested');
     if (node.args?.distinct) return fail(`${fn}(DISTINCT …) is not supported`);
     const argNode = node.args?.expr;
@@ -269,7 +316,8 @@ export class ExprBuilder {
       const arg = this.convert(argNode, { ...ctx, insideAggregate: true });
       if (fn === 'count') {
         // count(1) counts rows like count(*); count(col) counts non-null values.
-        call = arg.kind === 'literal' && arg.value !== null ? { fn, type: 'long' } : { fn, arg, type: 'long' };
+        call =
+          arg.kind === 'literal' && arg.value !== null ? { fn, type: 'long' } : { fn, arg, type: 'long' };
       } else if (fn === 'sum' || fn === 'avg') {
         if (!isNumeric(arg.type)) return fail(`${fn}() needs a number, got ${arg.type}`);
         call = { fn, arg, type: fn === 'avg' || arg.type === 'double' ? 'double' : 'long' };
@@ -288,7 +336,10 @@ export class ExprBuilder {
     const target = node.target[0]?.dataType.toUpperCase() ?? '';
     const type = CAST_TYPES[target];
     if (!type) {
-      this.error(offset, `CAST to ${target} is not supported (use STRING, LONG/BIGINT, INT, DOUBLE, BOOLEAN or TIMESTAMP)`);
+      this.error(
+        offset,
+        `CAST to ${target} is not supported (use STRING, LONG/BIGINT, INT, DOUBLE, BOOLEAN or TIMESTAMP)`,
+      );
       return nullLiteral();
     }
     return arg.type === type ? arg : { kind: 'cast', arg, type };
@@ -317,5 +368,9 @@ function numberLiteral(value: number): Expr | undefined {
 /** node-sql-parser keeps quotes doubled/escaped inside string literals. */
 function unquote(raw: string, type: string): string {
   const quote = type === 'double_quote_string' ? '"' : "'";
-  return raw.split(quote + quote).join(quote).split(`\\${quote}`).join(quote);
+  return raw
+    .split(quote + quote)
+    .join(quote)
+    .split(`\\${quote}`)
+    .join(quote);
 }

@@ -5,9 +5,16 @@ import { Parser } from 'node-sql-parser';
 import type { SelectNode } from './sql-ast';
 import { insideQuotes } from './sql-text';
 
-export type ParsedSql = { ok: true; select: SelectNode; originalOffset: (offset: number) => number } | { ok: false; offset: number; message: string };
+export type ParsedSql =
+  | { ok: true; select: SelectNode; originalOffset: (offset: number) => number }
+  | { ok: false; offset: number; message: string };
 
-const SPARK_CAST_TYPES: Record<string, string> = { STRING: 'VARCHAR', LONG: 'BIGINT', SHORT: 'SMALLINT', BYTE: 'TINYINT' };
+const SPARK_CAST_TYPES: Record<string, string> = {
+  STRING: 'VARCHAR',
+  LONG: 'BIGINT',
+  SHORT: 'SMALLINT',
+  BYTE: 'TINYINT',
+};
 
 const parser = new Parser();
 
@@ -21,18 +28,30 @@ export function parseSql(sql: string): ParsedSql {
   }
   const statements = Array.isArray(ast) ? ast : [ast];
   const statement = statements[0] as { type: string } | undefined;
-  if (statements.length !== 1 || !statement) return { ok: false, offset: 0, message: 'sql must be exactly one SELECT statement' };
-  if (statement.type !== 'select') return { ok: false, offset: 0, message: `sql must be a SELECT statement, not ${statement.type.toUpperCase()}` };
+  if (statements.length !== 1 || !statement)
+    return { ok: false, offset: 0, message: 'sql must be exactly one SELECT statement' };
+  if (statement.type !== 'select')
+    return {
+      ok: false,
+      offset: 0,
+      message: `sql must be a SELECT statement, not ${statement.type.toUpperCase()}`,
+    };
   return { ok: true, select: statement as SelectNode, originalOffset };
 }
 
-function describeParseError(error: unknown, originalOffset: (offset: number) => number): { offset: number; message: string } {
+function describeParseError(
+  error: unknown,
+  originalOffset: (offset: number) => number,
+): { offset: number; message: string } {
   const location = (error as { location?: { start?: { offset?: number } } } | null)?.location?.start?.offset;
   const message = error instanceof Error ? error.message : String(error);
   if (location === undefined) return { offset: 0, message: `SQL not understood: ${message}` };
   // peg.js messages list every expected token; the unexpected one is what a user needs.
   const found = /but (.+) found\.?$/.exec(message)?.[1];
-  return { offset: originalOffset(location), message: found ? `SQL syntax error: unexpected ${found}` : `SQL syntax error: ${message}` };
+  return {
+    offset: originalOffset(location),
+    message: found ? `SQL syntax error: unexpected ${found}` : `SQL syntax error: ${message}`,
+  };
 }
 
 /** Replaces `AS STRING)` and friends outside string literals; keeps a map back to original offsets. */

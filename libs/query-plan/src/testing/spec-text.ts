@@ -31,7 +31,13 @@ export interface SpecParts {
   options?: string;
 }
 
-export function querySpec({ sql, watermark = true, sink = '{ console: {} }', outputMode = 'update', options = '{}' }: SpecParts): string {
+export function querySpec({
+  sql,
+  watermark = true,
+  sink = '{ console: {} }',
+  outputMode = 'update',
+  options = '{}',
+}: SpecParts): string {
   return [
     'name: q',
     'sources:',
