@@ -1,0 +1,217 @@
+// Deterministic autoscaling simulation: a profile's traffic into a topic, an engine group reading
+// it, and a policy deciding every control tick, with optional PID backpressure. Same profile and
+// seed, same result.
+import { PidRateEstimator } from '../pid-rate-estimator';
+import type { LagSample, ProgressSample, ScalingPolicy } from '../types';
+import { clampInstances } from '../policies/limits';
+import { EngineGroup } from './engine-group';
+import { KafkaTopic } from './kafka-topic';
+import { countActionsToConverge, countOscillations, type ScaleAction } from './outcome';
+import { nominalRateAt, stepTime, type Profile } from './profile';
+import { jitterFactor, seededRandom } from './prng';
+import { ProgressAggregator } from './progress-aggregator';
+
+export interface SimulationOptions {
+  /** PID backpressure (Spark's estimator on aggregated progress); default on. */
+  pid?: boolean;
+  tickSeconds?: number;
+  /** How often the policy is asked (the HPA's sync period); default 15 s. */
+  decisionIntervalSeconds?: number;
+  /** History handed to the policy; default 20 min (Flink's window plus margin). */
+  windowSeconds?: number;
+  /** Record a timeline every this many seconds, for inspection (off when absent). */
+  timelineEverySeconds?: number;
+}
+
+/** The benchmark's JSON line. */
+export interface SimulationSummary {
+  policy: string;
+  profile: string;
+  sloViolationSeconds: number;
+  instanceSeconds: number;
+  scaleActions: number;
+  oscillations: number;
+  actionsToConverge: number | null;
+  maxLagSeconds: number;
+  maxBatchDurationSeconds: number;
+  lostRecords: number;
+}
+
+export interface TimelinePoint {
+  t: number;
+  inputRate: number;
+  instances: number;
+  ready: number;
+  lagSeconds: number;
+  lagRecords: number;
+  processedRecords: number;
+  rateLimit: number | null;
+}
+
+export interface SimulationResult {
+  summary: SimulationSummary;
+  actions: ScaleAction[];
+  producedRecords: number;
+  processedRecords: number;
+  backlogRecords: number;
+  abandonedRecords: number;
+  timeline: TimelinePoint[];
+}
+
+const INPUT_NOISE_BLOCK_SECONDS = 10;
+
+export function simulate(profile: Profile, policy: ScalingPolicy, options: SimulationOptions = {}): SimulationResult {
+  const pidEnabled = options.pid ?? true;
+  const dt = options.tickSeconds ?? 0.1;
+  const decisionEvery = options.decisionIntervalSeconds ?? 15;
+  const windowSeconds = options.windowSeconds ?? 1200;
+  const { instance, noise } = profile;
+  const limits = { minInstances: instance.minInstances, maxInstances: instance.maxInstances, partitions: profile.partitions };
+
+  // Independent streams: traffic and topology are identical whatever the policy does.
+  const topologyRandom = seededRandom(noise.seed);
+  const inputRandom = seededRandom(noise.seed ^ 0x5bd1e995);
+  const engineRandom = seededRandom(noise.seed ^ 0x27d4eb2f);
+  const partitionSkew = noise.partitionSkew ?? 0.1;
+  const weights = Array.from({ length: profile.partitions }, () => jitterFactor(topologyRandom, partitionSkew));
+  const topic = new KafkaTopic(weights, profile.durationSeconds);
+  const aggregator = new ProgressAggregator(profile.triggerSeconds);
+  const group = new EngineGroup(
+    {
+      capacity: instance.capacity,
+      startupSeconds: instance.startupSeconds,
+      rebalancePauseSeconds: instance.rebalancePauseSeconds,
+      batchOverheadSeconds: instance.batchOverheadSeconds ?? 0.5,
+      triggerSeconds: profile.triggerSeconds,
+      capacityJitter: noise.capacityJitter,
+      instanceSkew: noise.instanceSkew ?? noise.capacityJitter,
+    },
+    topic,
+    engineRandom,
+    aggregator,
+  );
+  const firstRate = nominalRateAt(profile.input, 0);
+  let target = clampInstances(instance.initialInstances ?? Math.ceil(firstRate / (instance.capacity * 0.75)), limits);
+  group.bootstrap(target);
+
+  const pid = pidEnabled ? new PidRateEstimator({ batchIntervalMs: profile.triggerSeconds * 1000 }) : undefined;
+  let pidRate: number | undefined;
+  let policyRate: number | undefined;
+  const samples: ProgressSample[] = [];
+  const lag: LagSample[] = [];
+  const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
+  const producedBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
+  const actions: ScaleAction[] = [];
+  const timeline: TimelinePoint[] = [];
+  let inputNoise = 1;
+  let noiseBlock = -1;
+  let instanceSeconds = 0;
+  let sloViolationSeconds = 0;
+  let maxLagSeconds = 0;
+  let sampleStart = 0;
+  let lagStart = 0;
+
+  topic.recordSecond(0);
+  lag.push({ timeMs: 0, records: 0, seconds: 0, endOffsets: 0 });
+  const ticks = Math.round(profile.durationSeconds / dt);
+  for (let tick = 1; tick <= ticks; tick++) {
+    const now = tick * dt;
+    const block = Math.floor((now - dt) / INPUT_NOISE_BLOCK_SECONDS + 1e-9);
+    if (block !== noiseBlock) {
+      noiseBlock = block;
+      inputNoise = jitterFactor(inputRandom, noise.inputJitter ?? 0.03);
+    }
+    topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
+
+    const rateLimit = pidEnabled ? Math.min(pidRate ?? Infinity, policyRate ?? Infinity) : Infinity;
+    group.step(now, rateLimit);
+    instanceSeconds += group.size * dt;
+    for (const sample of aggregator.drain(now)) {
+      samples.push(sample);
+      const estimate = pid?.compute(sample.timeMs, sample.numInputRows, sample.batchDurationMs, sample.schedulingDelayMs ?? 0);
+      if (estimate !== undefined) pidRate = estimate;
+    }
+
+    const second = Math.round(now);
+    if (Math.abs(now - second) < dt / 2) {
+      topic.recordSecond(second);
+      const lagSeconds = topic.timeLagSeconds();
+      lagBySecond[second] = lagSeconds;
+      producedBySecond[second] = topic.producedTotal;
+      maxLagSeconds = Math.max(maxLagSeconds, lagSeconds);
+      if (lagSeconds > profile.slo.maxLagSeconds) sloViolationSeconds++;
+      lag.push({ timeMs: second * 1000, records: topic.lagRecords(), seconds: lagSeconds, endOffsets: topic.producedTotal });
+
+      if (second % decisionEvery === 0) {
+        const nowMs = second * 1000;
+        while ((samples[sampleStart]?.timeMs ?? Infinity) < nowMs - windowSeconds * 1000) sampleStart++;
+        while ((lag[lagStart]?.timeMs ?? Infinity) < nowMs - windowSeconds * 1000) lagStart++;
+        const decision = policy.decide({
+          nowMs,
+          samples: samples.slice(sampleStart),
+          lag: lag.slice(lagStart),
+          currentInstances: target,
+          readyInstances: group.readyCount,
+          limits,
+          sloMaxLagSeconds: profile.slo.maxLagSeconds,
+        });
+        policyRate = decision.rateLimit;
+        const next = clampInstances(decision.instances, limits);
+        if (next !== target) {
+          const back = Math.max(0, second - 60);
+          const inputRate = (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
+          actions.push({ timeSeconds: second, from: target, to: next, reason: decision.reason, inputRate });
+          target = next;
+          group.scaleTo(target, now);
+        }
+      }
+      if (options.timelineEverySeconds && second % options.timelineEverySeconds === 0) {
+        timeline.push({
+          t: second,
+          inputRate: nominalRateAt(profile.input, second),
+          instances: group.size,
+          ready: group.readyCount,
+          lagSeconds,
+          lagRecords: topic.lagRecords(),
+          processedRecords: aggregator.processedRows,
+          rateLimit: Number.isFinite(rateLimit) ? Math.round(rateLimit) : null,
+        });
+      }
+    }
+  }
+
+  const summary: SimulationSummary = {
+    policy: policy.name,
+    profile: profile.name,
+    sloViolationSeconds,
+    instanceSeconds: Math.round(instanceSeconds),
+    scaleActions: actions.length,
+    oscillations: countOscillations(actions),
+    actionsToConverge: countActionsToConverge(
+      actions,
+      lagBySecond,
+      profile.slo.maxLagSeconds,
+      profile.input,
+      stepTime(profile),
+      profile.durationSeconds,
+    ),
+    maxLagSeconds: round2(maxLagSeconds),
+    maxBatchDurationSeconds: round2(aggregator.maxBatchDurationSeconds),
+    // Conservation, from three independent counts: what producers wrote, what completed batches
+    // reported, and what the offsets say is still waiting in the topic.
+    lostRecords: topic.producedTotal - aggregator.processedRows - topic.lagRecords(),
+  };
+  return {
+    summary,
+    actions,
+    producedRecords: topic.producedTotal,
+    processedRecords: aggregator.processedRows,
+    backlogRecords: topic.lagRecords(),
+    abandonedRecords: group.abandonedRows,
+    timeline,
+  };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,79 @@
+// The contract between a control loop (live or simulated) and a scaling policy. Policies are pure
+// decision logic: they see aggregated progress and Kafka lag, never engines or databases.
+
+/**
+ * One aggregated progress sample: every engine instance's micro-batches that started in the same
+ * trigger interval, folded into one record (rows summed, the slowest batch's duration).
+ */
+export interface ProgressSample {
+  /** When the last batch of the interval completed (ms). */
+  timeMs: number;
+  /** Rows read by the interval's batches, per second of trigger interval. */
+  inputRowsPerSecond: number;
+  /** Sum over instances of rows / busy time: what the query processes while busy. */
+  processedRowsPerSecond: number;
+  /** Duration of the slowest batch of the interval (ms); it bounds how fresh the output is. */
+  batchDurationMs: number;
+  /** Rows processed by the interval's batches, all instances together. */
+  numInputRows: number;
+  /** Trigger interval the engines run with (ms). */
+  triggerMs: number;
+  /** Engine instances that were consuming when the interval's batches ran. */
+  instances?: number;
+  /** Total busy time of all instances' batches in the interval (ms). */
+  busyMs?: number;
+  /** Largest delay between a batch's trigger time and its actual start (ms). */
+  schedulingDelayMs?: number;
+}
+
+/** Consumer lag of the query's group, measured at one instant. */
+export interface LagSample {
+  timeMs: number;
+  /** Sum over partitions of log-end offset minus committed offset. */
+  records: number;
+  /** Age of the oldest record not yet committed (s). */
+  seconds: number;
+  /** Sum of log-end offsets, when known: its slope is the true produce rate. */
+  endOffsets?: number;
+}
+
+export interface ScalingLimits {
+  minInstances: number;
+  maxInstances: number;
+  /** Partitions of the source topic(s); more instances than this would sit idle. */
+  partitions: number;
+}
+
+export interface ScalingInput {
+  nowMs: number;
+  /** Aggregated progress, oldest first; the window length is the control loop's choice. */
+  samples: readonly ProgressSample[];
+  /** Lag history, oldest first; the last entry is the current lag. */
+  lag: readonly LagSample[];
+  /** Instances the query is currently scaled to (the last applied target). */
+  currentInstances: number;
+  /** Instances that are up and consuming; lower than `currentInstances` while new ones start. */
+  readyInstances?: number;
+  limits: ScalingLimits;
+  /** Lag objective the query should stay under, when the user set one (s). */
+  sloMaxLagSeconds?: number;
+}
+
+export type DecisionInputs = Record<string, number | string | boolean | null>;
+
+export interface ScalingDecision {
+  /** Target instance count; equal to `currentInstances` means "no action". */
+  instances: number;
+  /** Cap on the query's total read rate (records/s); undefined = no cap from the policy. */
+  rateLimit?: number;
+  /** Human-readable why, recorded with the decision. */
+  reason: string;
+  /** The numbers the decision was based on, recorded for audit and debugging. */
+  inputs: DecisionInputs;
+}
+
+/** A stateful policy instance serves one query; `decide` is called on every control tick. */
+export interface ScalingPolicy {
+  readonly name: string;
+  decide(input: ScalingInput): ScalingDecision;
+}
