@@ -1,9 +1,13 @@
 // Starts the local stack (if it is not up), applies migrations, runs the control plane in the
 // foreground and prints where everything is. Ctrl-C stops what the demo started, cleanly.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseBrokers } from '@sluice/kafka';
 import { applyMigrations } from '../prisma/migrate';
 import { loadStackConfig, stackEnv } from './stack/config';
+import { startGenerator, type RunningGenerator } from './load/generator';
 import { components, stackDown, stackUp } from './stack/stack';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -15,7 +19,9 @@ async function main(): Promise<void> {
   const wasUp = (await Promise.all(components(config).map((c) => c.state()))).every((s) => s === 'up');
   await stackUp((m) => log(m), config);
   const connections = stackEnv(config);
-  const env = { ...process.env, ...connections, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
+  // A demo admin token, printed below, so the user can call the API right away.
+  const token = process.env.SLUICE_BOOTSTRAP_TOKEN ?? `slc_demo_${randomBytes(16).toString('hex')}`;
+  const env = { ...process.env, ...connections, SLUICE_BOOTSTRAP_TOKEN: token, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
   await applyMigrations(connections.DATABASE_URL);
 
   const logFile = path.join(config.home, 'control-plane.log');
@@ -24,7 +30,6 @@ async function main(): Promise<void> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const fs = await import('node:fs');
   const out = fs.createWriteStream(logFile, { flags: 'a' });
   cp.stdout.pipe(out);
   cp.stderr.pipe(out);
@@ -32,9 +37,23 @@ async function main(): Promise<void> {
 
   const api = `http://127.0.0.1:${config.apiPort}`;
   let stopping = false;
+  let generator: RunningGenerator | undefined;
+  let demoQueryId: string | undefined;
+  const call = (method: string, url: string, body?: string) =>
+    fetch(`${api}${url}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/yaml' } : {}) }, body });
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await generator?.stop().catch(() => undefined);
+    if (demoQueryId) {
+      log('stopping the demo query (drain)');
+      await call('POST', `/api/v1/queries/${demoQueryId}/stop`).catch(() => undefined);
+      for (let i = 0; i < 60; i++) {
+        const q = (await call('GET', `/api/v1/queries/${demoQueryId}`).then((r) => r.json(), () => null)) as { instances?: unknown[] } | null;
+        if (!q || (q.instances ?? []).length === 0) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     log('stopping the control plane');
     cp.kill('SIGTERM');
     await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
@@ -67,7 +86,22 @@ async function main(): Promise<void> {
     await stop(1);
     return;
   }
+  generator = await startGenerator({ brokers: parseBrokers(connections.KAFKA_BROKERS), topic: 'demo.clicks', partitions: 4, rate: 200 });
+  const specText = fs.readFileSync(path.join(ROOT, 'scripts/demo-assets/clicks-per-user.yaml'), 'utf8');
+  const list = (await (await call('GET', '/api/v1/queries')).json()) as { items?: Array<{ id: string; name: string }> } | Array<{ id: string; name: string }>;
+  const items = Array.isArray(list) ? list : (list.items ?? []);
+  demoQueryId = items.find((q) => q.name === 'demo-clicks-per-user')?.id;
+  if (!demoQueryId) {
+    const created = await call('POST', '/api/v1/queries', specText);
+    if (created.status !== 201) throw new Error(`registering the demo query failed: ${created.status} ${await created.text()}`);
+    demoQueryId = ((await created.json()) as { id: string }).id;
+  } else {
+    await call('POST', `/api/v1/queries/${demoQueryId}/start`);
+  }
   log(`Sluice is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(`  demo query  ${api}/api/v1/queries/${demoQueryId}  (generator: 200 clicks/s on demo.clicks)`);
+  log(`              lag: ${api}/api/v1/queries/${demoQueryId}/lag   results: table demo_clicks_per_user`);
+  log(`  API token   ${token}  (Authorization: Bearer …)`);
   log(`  API         ${api}/api/v1`);
   log(`  OpenAPI     ${api}/api/docs`);
   log(`  readiness   ${api}/readyz`);

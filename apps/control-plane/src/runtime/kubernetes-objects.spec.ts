@@ -28,7 +28,7 @@ describe('renderQueryObjects', () => {
     const c = deployment.spec?.template.spec?.containers[0];
     expect(c?.args).toEqual([
       'run', '--spec', '/etc/sluice/spec.yaml', '--checkpoint', 'postgresql://checkpoints',
-      '--instance-id', '$(POD_NAME)', '--query-id', base.queryId, '--brokers', 'kafka:9092',
+      '--instance-id', '$(POD_NAME)', '--query-id', base.queryId, '--brokers', 'kafka:9092', '--query-version', String(base.version),
     ]);
     expect(c?.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'sluice-db', key: 'DATABASE_URL' });
     expect(deployment.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('3');

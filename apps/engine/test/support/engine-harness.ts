@@ -71,6 +71,14 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
 /** Every committed record of `topic` (read_committed, from the beginning). */
 export async function readAll(kafka: Kafka, topic: string, expectAtLeast: number, timeoutMs = 60_000): Promise<Array<{ key: string | null; value: string; partition: number }>> {
   const out: Array<{ key: string | null; value: string; partition: number }> = [];
+  // The engine creates its output topics; wait for them instead of racing it.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await eventually(async () => (await admin.listTopics()).includes(topic), timeoutMs, `topic ${topic}`);
+  } finally {
+    await admin.disconnect();
+  }
   const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
