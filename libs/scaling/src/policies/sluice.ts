@@ -13,8 +13,9 @@
 // - hysteresis by direction: no reversal within the oscillation window unless demand really moved;
 // - while new instances start it caps the read rate at what the ready ones sustain, so batches
 //   stay short and the rebalance abandons little work.
-import { CapacityModel, sustainableRate, type CapacityEstimate } from '../capacity-model';
+import { CapacityModel, sustainableRate } from '../capacity-model';
 import { alignedInstanceCounts } from '../partition-alignment';
+import { RestartCost } from '../restart-cost';
 import type { DecisionInputs, ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
 import { linearFit, produceRate, produceRateSeries, slope } from '../window-stats';
 import { assertValidLimits, upperBound } from './limits';
@@ -58,6 +59,8 @@ const TREND_T_STAT = 3;
 const CATCH_UP_SLO_PERIODS = 5;
 /** Extra cost accepted for target (rather than merely sufficient) headroom. */
 const HEADROOM_COST_LIMIT = 1.25;
+/** Share of the lag objective a scale-down's pause may use up. */
+const DOWN_LAG_BUDGET = 0.9;
 
 export class SluicePolicy implements ScalingPolicy {
   readonly name = 'sluice';
@@ -65,8 +68,7 @@ export class SluicePolicy implements ScalingPolicy {
   private model: CapacityModel | undefined;
   private lastAction: LastAction | undefined;
   private downSinceMs: number | undefined;
-  private startupSeconds: number;
-  private pendingSinceMs: number | undefined;
+  private readonly restart: RestartCost;
 
   constructor(options: SluiceOptions = {}) {
     this.o = {
@@ -85,7 +87,7 @@ export class SluicePolicy implements ScalingPolicy {
     if (!(this.o.targetUtilization > 0 && this.o.targetUtilization < this.o.scaleUpUtilization)) {
       throw new RangeError('targetUtilization must be > 0 and below scaleUpUtilization');
     }
-    this.startupSeconds = this.o.startupSecondsPrior;
+    this.restart = new RestartCost(this.o.startupSecondsPrior, this.o.rebalancePauseSecondsPrior);
   }
 
   decide(input: ScalingInput): ScalingDecision {
@@ -93,7 +95,7 @@ export class SluicePolicy implements ScalingPolicy {
     const { limits, nowMs } = input;
     const current = input.currentInstances;
     const ready = input.readyInstances ?? current;
-    this.learnStartup(nowMs, current, ready);
+    this.restart.observe(nowMs, current, ready, this.lastAction?.timeMs, input.samples);
     this.model ??= new CapacityModel(limits.partitions);
     this.model.observe(input.samples);
     const estimate = this.model.estimate();
@@ -113,20 +115,26 @@ export class SluicePolicy implements ScalingPolicy {
       candidates.find((n) => rateAt(n, busy) >= rate) ?? candidates[candidates.length - 1] ?? current;
 
     const trend = this.trend(input, nowMs);
-    const restartSeconds = this.startupSeconds + this.o.rebalancePauseSecondsPrior;
-    const leadDemand = Math.max(demandNow, demand) + trend * (restartSeconds + this.o.lookaheadSeconds);
+    const { startupSeconds, pauseSeconds } = this.restart;
+    const restartSeconds = startupSeconds + pauseSeconds;
+    // Act on the demand expected once new instances could be up; size for a while beyond that so
+    // a ramp does not need an action every restart time.
+    const triggerDemand = Math.max(demandNow, demand) + trend * restartSeconds;
+    const leadDemand = triggerDemand + trend * this.o.lookaheadSeconds;
     const readyRate = rateAt(ready, 1);
     const inputs: DecisionInputs = {
       demand: round(demand),
       demandNow: round(demandNow),
       trend: round(trend, 3),
+      triggerDemand: round(triggerDemand),
       leadDemand: round(leadDemand),
       perInstanceRate: round(estimate.perInstanceRate),
       overheadSeconds: round(estimate.overheadSeconds, 3),
       readyRate: round(readyRate),
       lagSeconds: round(lastLag.seconds, 1),
       lagRecords: lastLag.records,
-      startupSeconds: round(this.startupSeconds),
+      startupSeconds: round(startupSeconds),
+      pauseSeconds: round(pauseSeconds, 1),
     };
     // While instances start, read no faster than the ready ones finish within one trigger.
     const rateLimit = ready < current ? Math.max(1, readyRate) : undefined;
@@ -135,9 +143,9 @@ export class SluicePolicy implements ScalingPolicy {
     // Lag expected when new capacity would arrive: it keeps growing while demand exceeds what is
     // ready (until instances already starting are up, or a full start-up for new ones), then
     // every instance pauses for the rebalance.
-    const untilArrival = ready < current ? this.remainingStartup(nowMs) : this.startupSeconds;
+    const untilArrival = ready < current ? this.restart.remainingStartup(nowMs) : startupSeconds;
     const growth = Math.max(0, 1 - readyRate / Math.max(demandNow, 1));
-    const lagOnArrival = lastLag.seconds + growth * untilArrival + this.o.rebalancePauseSecondsPrior;
+    const lagOnArrival = lastLag.seconds + growth * untilArrival + pauseSeconds;
     inputs.lagOnArrival = round(lagOnArrival, 1);
     // Drain what exceeds a normal trigger's worth within a few objective periods: faster would
     // buy instances that are given back minutes later.
@@ -154,7 +162,7 @@ export class SluicePolicy implements ScalingPolicy {
 
     const lagGrowing = demandNow > readyRate;
     const needsUp =
-      leadDemand > rateAt(current, this.o.scaleUpUtilization) ||
+      triggerDemand > rateAt(current, this.o.scaleUpUtilization) ||
       (lastLag.seconds > slo / 2 && lagGrowing) ||
       lagOnArrival > slo;
     if (needsUp && upTarget > current) {
@@ -165,12 +173,11 @@ export class SluicePolicy implements ScalingPolicy {
     }
     if (ready < current) return hold('waiting for new instances');
 
-    return this.considerDown(input, estimate, candidates, rateAt, slo, triggerSeconds, demand, trend, inputs, hold);
+    return this.considerDown(input, candidates, rateAt, slo, triggerSeconds, demand, trend, inputs, hold);
   }
 
   private considerDown(
     input: ScalingInput,
-    estimate: CapacityEstimate,
     candidates: readonly number[],
     rateAt: (n: number, busy: number) => number,
     slo: number,
@@ -182,7 +189,9 @@ export class SluicePolicy implements ScalingPolicy {
   ): ScalingDecision {
     const { nowMs } = input;
     const current = input.currentInstances;
-    const lagSeconds = input.lag[input.lag.length - 1]?.seconds ?? 0;
+    // The lag saw-tooths over a trigger interval; judge by its recent top, not by where the
+    // sample happened to fall.
+    const lagSeconds = Math.max(0, ...input.lag.filter((l) => l.timeMs >= nowMs - RATE_SPAN_MS).map((l) => l.seconds));
     const peak = Math.max(
       demand,
       ...produceRateSeries(input.samples, input.lag, nowMs, this.o.peakWindowSeconds * 1000, TREND_STEP_MS).map((p) => p.rate),
@@ -196,7 +205,7 @@ export class SluicePolicy implements ScalingPolicy {
     }
     // Price the restart: the pause (plus an abandoned batch) adds to the lag, and the smaller
     // group must drain the records that piled up with its spare capacity, soon.
-    const pause = this.o.rebalancePauseSecondsPrior;
+    const pause = this.restart.pauseSeconds;
     const spare = rateAt(downTarget, 1) - peak;
     const drainSeconds = spare > 0 ? (peak * (pause + triggerSeconds)) / spare : Number.POSITIVE_INFINITY;
     const worstLag = lagSeconds + pause + triggerSeconds;
@@ -204,14 +213,13 @@ export class SluicePolicy implements ScalingPolicy {
     const cost = downTarget * (pause + triggerSeconds);
     inputs.worstLagAfterDown = round(worstLag, 1);
     inputs.drainSeconds = round(drainSeconds);
-    if (worstLag > 0.6 * slo || drainSeconds > CATCH_UP_SLO_PERIODS * slo || saving < 2 * cost) {
+    if (worstLag > DOWN_LAG_BUDGET * slo || drainSeconds > CATCH_UP_SLO_PERIODS * slo || saving < 2 * cost) {
       this.downSinceMs = undefined;
       return hold('scale-down not worth its restart');
     }
     this.downSinceMs ??= nowMs;
     if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000) return hold('scale-down pending hold time');
     if (this.reversalBlocked(nowMs, -1, demand)) return hold('scale-down held: would reverse the last action');
-    void estimate;
     this.downSinceMs = undefined;
     return this.act(nowMs, current, downTarget, demand, inputs, undefined, 'demand well below capacity');
   }
@@ -256,22 +264,6 @@ export class SluicePolicy implements ScalingPolicy {
     const significant =
       whole.slope > TREND_T_STAT * whole.slopeError && rise * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level;
     return rise > 0 && significant ? Math.min(rise, whole.slope) : 0;
-  }
-
-  private remainingStartup(nowMs: number): number {
-    const since = this.pendingSinceMs ?? nowMs;
-    return Math.max(0, this.startupSeconds - (nowMs - since) / 1000);
-  }
-
-  /** Measures how long new instances take to become ready, to price the next restart. */
-  private learnStartup(nowMs: number, current: number, ready: number): void {
-    if (ready < current) {
-      this.pendingSinceMs ??= this.lastAction?.timeMs ?? nowMs;
-    } else if (this.pendingSinceMs !== undefined) {
-      const observed = (nowMs - this.pendingSinceMs) / 1000;
-      this.startupSeconds = 0.5 * this.startupSeconds + 0.5 * observed;
-      this.pendingSinceMs = undefined;
-    }
   }
 }
 
