@@ -53,3 +53,14 @@ export function steadyLag(fromS: number, toS: number, rate: number, lagSeconds =
 export function input(overrides: Partial<ScalingInput> & Pick<ScalingInput, 'nowMs' | 'currentInstances'>): ScalingInput {
   return { samples: [], lag: [], limits: LIMITS, ...overrides };
 }
+
+/** Per-second lag whose end offsets follow `rateAt(second)`. */
+export function lagFollowing(fromS: number, toS: number, rateAt: (s: number) => number, lagSeconds = 10): LagSample[] {
+  const out: LagSample[] = [];
+  let end = 0;
+  for (let s = fromS; s <= toS; s++) {
+    if (s > fromS) end += rateAt(s);
+    out.push({ timeMs: s * 1000, records: rateAt(s) * lagSeconds, seconds: lagSeconds, endOffsets: end });
+  }
+  return out;
+}

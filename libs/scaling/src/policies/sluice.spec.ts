@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { input, lagFollowing, steadySamples } from '../test-support/inputs';
+import { SluicePolicy } from './sluice';
+
+const SLO = 60;
+
+/** Ten minutes of 3000/s on 4 instances with overhead visible (some 6000/s minutes), then `after`. */
+function history(nowS: number, rateAt: (s: number) => number, instances: number) {
+  const samples = [
+    ...steadySamples(nowS - 900, nowS - 600, { rate: 6000, instances: 8 }),
+    ...steadySamples(nowS - 600, nowS, { rate: 3000, instances }),
+  ];
+  return { samples, lag: lagFollowing(nowS - 1200, nowS, rateAt) };
+}
+
+describe('sluice policy', () => {
+  it('learns before acting', () => {
+    const policy = new SluicePolicy();
+    const d = policy.decide(input({ nowMs: 20_000, currentInstances: 4, samples: steadySamples(0, 20, { rate: 3000, instances: 4 }) }));
+    expect(d.instances).toBe(4);
+    expect(d.reason).toMatch(/learning/);
+  });
+
+  it('holds when the group carries the demand', () => {
+    const policy = new SluicePolicy();
+    const { samples, lag } = history(1200, () => 3000, 4);
+    const d = policy.decide(input({ nowMs: 1_200_000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    expect(d.instances).toBe(4);
+    expect(d.rateLimit).toBeUndefined();
+  });
+
+  it('answers a step with one partition-aligned action and caps reads while instances start', () => {
+    const policy = new SluicePolicy();
+    const now = 1200;
+    const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
+    const up = policy.decide(input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    expect([12, 16]).toContain(up.instances);
+    expect(up.reason).toMatch(/demand above capacity/);
+
+    const later = history(now + 15, (s) => (s > now - 15 ? 9000 : 3000), 4);
+    const waiting = policy.decide(
+      input({ nowMs: (now + 15) * 1000, currentInstances: up.instances, readyInstances: 4, ...later, sloMaxLagSeconds: SLO }),
+    );
+    expect(waiting.instances).toBe(up.instances);
+    expect(waiting.reason).toMatch(/waiting/);
+    // Four ready instances sustain about 4 * 1000 * (10 - 0.5) / 10 rows/s.
+    expect(waiting.rateLimit).toBeGreaterThan(3000);
+    expect(waiting.rateLimit).toBeLessThan(4000);
+  });
+
+  it('scales down only after demand stayed low for the hold time, in one step to an aligned count', () => {
+    const policy = new SluicePolicy({ downHoldSeconds: 120 });
+    const decideAt = (s: number) => {
+      const { samples, lag } = history(s, () => 3000, 16);
+      return policy.decide(input({ nowMs: s * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }));
+    };
+    expect(decideAt(1200).instances).toBe(16);
+    expect(decideAt(1260).reason).toMatch(/hold/);
+    const down = decideAt(1320);
+    expect([4, 5]).toContain(down.instances);
+  });
+
+  it('does not reverse its last action within the guard window while demand is unchanged', () => {
+    const policy = new SluicePolicy({ downHoldSeconds: 0 });
+    const now = 1200;
+    const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
+    const up = policy.decide(input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    expect(up.instances).toBeGreaterThan(4);
+    // Five minutes later the same demand reads as plenty of spare capacity; a down step is held.
+    const s = now + 300;
+    const calm = {
+      samples: steadySamples(s - 900, s, { rate: 9000, instances: up.instances }),
+      lag: lagFollowing(s - 1200, s, () => 9000),
+    };
+    const d = policy.decide(input({ nowMs: s * 1000, currentInstances: 48, ...calm, sloMaxLagSeconds: SLO }));
+    expect(d.instances).toBe(48);
+    expect(d.reason).toMatch(/reverse/);
+  });
+
+  it('rejects a target utilisation at or above the scale-up threshold', () => {
+    expect(() => new SluicePolicy({ targetUtilization: 0.95, scaleUpUtilization: 0.9 })).toThrow(RangeError);
+  });
+});

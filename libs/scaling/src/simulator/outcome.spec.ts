@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { countActionsToConverge, countOscillations, type ScaleAction } from './outcome';
+
+const action = (timeSeconds: number, from: number, to: number, inputRate: number): ScaleAction => ({
+  timeSeconds,
+  from,
+  to,
+  inputRate,
+  reason: '',
+});
+
+describe('oscillation counter', () => {
+  it('counts a reversal within 10 minutes while the input moved less than 10 %', () => {
+    expect(countOscillations([action(0, 4, 8, 5000), action(300, 8, 4, 5200)])).toBe(1);
+  });
+
+  it('does not count a reversal after 10 minutes', () => {
+    expect(countOscillations([action(0, 4, 8, 5000), action(601, 8, 4, 5000)])).toBe(0);
+  });
+
+  it('does not count a reversal that follows a 10 % change in input', () => {
+    expect(countOscillations([action(0, 4, 8, 5000), action(300, 8, 4, 4500)])).toBe(0);
+    expect(countOscillations([action(0, 8, 4, 5000), action(300, 4, 8, 5600)])).toBe(0);
+  });
+
+  it('does not count moves in the same direction, and judges each action against the previous one', () => {
+    expect(countOscillations([action(0, 4, 6, 5000), action(60, 6, 8, 5000)])).toBe(0);
+    expect(countOscillations([action(0, 4, 8, 5000), action(100, 8, 4, 5000), action(200, 4, 8, 5000)])).toBe(2);
+  });
+});
+
+describe('actions to converge', () => {
+  const input = [
+    { at: 0, rate: 1000 },
+    { at: 100, rate: 1000 },
+    { at: 101, rate: 3000 },
+    { at: 400, rate: 3000 },
+    { at: 401, rate: 1000 },
+  ];
+
+  it('counts actions from the step until the lag is back under the objective for good', () => {
+    const lag = new Float64Array(500).fill(10);
+    for (let s = 110; s < 200; s++) lag[s] = 90;
+    const actions = [action(105, 2, 4, 3000), action(150, 4, 6, 3000), action(250, 6, 5, 3000), action(450, 5, 2, 1000)];
+    expect(countActionsToConverge(actions, lag, 60, input, 100, 500)).toBe(2);
+  });
+
+  it('is zero when the lag never left the objective, and null without a step', () => {
+    const lag = new Float64Array(500).fill(10);
+    expect(countActionsToConverge([action(105, 2, 4, 3000)], lag, 60, input, 100, 500)).toBe(0);
+    expect(countActionsToConverge([], lag, 60, input, undefined, 500)).toBeNull();
+  });
+});
