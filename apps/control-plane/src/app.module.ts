@@ -1,5 +1,7 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { BullModule } from '@nestjs/bullmq';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app-config';
 import { AuditModule } from './audit/audit.module';
@@ -9,7 +11,9 @@ import { HealthModule } from './health/health.module';
 import { requestContextMiddleware } from './logging/request-context';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
+import { QueriesModule } from './queries/queries.module';
 import { RepositoriesModule } from './repositories/repositories.module';
+import { RuntimeModule } from './runtime/runtime.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -27,8 +31,23 @@ export class AppModule implements NestModule {
         HealthModule,
         AuditModule,
         AuthModule,
+        ScheduleModule.forRoot(),
+        BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: 'sluice' }),
+        RuntimeModule,
+        QueriesModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }
+}
+
+/** BullMQ takes ioredis options rather than a URL. */
+function redisConnection(url: string) {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+  };
 }

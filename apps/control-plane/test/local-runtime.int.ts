@@ -58,7 +58,7 @@ describe('LocalProcessRuntime', () => {
     const args = (JSON.parse(fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').split('\n')[0]!) as { args: string[] }).args;
     expect(args).toEqual([
       'run', '--spec', path.join(home, 'instances/q1/demo-0/spec.yaml'), '--checkpoint', path.join(home, 'ckpt'),
-      '--instance-id', 'demo-0', '--query-id', 'q1', '--brokers', '127.0.0.1:1',
+      '--instance-id', 'demo-0', '--query-id', 'q1', '--brokers', '127.0.0.1:1', '--query-version', '1',
     ]);
     expect((await r.list('q1')).map((i) => [i.name, i.state])).toEqual([['demo-0', 'running']]);
   });

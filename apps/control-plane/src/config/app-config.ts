@@ -26,6 +26,24 @@ export const appConfigSchema = z.object({
   SLUICE_HOME: z.string().min(1).default('.sluice'),
   SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** JSON array: the command that runs the engine CLI for local instances. */
+  SLUICE_ENGINE_COMMAND: z
+    .string()
+    .refine((v) => {
+      try {
+        const a: unknown = JSON.parse(v);
+        return Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string');
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON array of strings, e.g. ["node","engine.js"]')
+    .optional(),
+  SLUICE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
+  SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
+  /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
+  SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
+  SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
+  SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
 });
 
 export type AppConfig = z.infer<typeof appConfigSchema>;

@@ -7,22 +7,28 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 @Injectable()
 export class KafkaAdminRepository implements OnModuleDestroy {
   readonly admin: Admin;
-  private connected: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'sluice-control-plane' });
     this.admin = kafka.admin({ retry: { retries: 0 } });
     this.admin.on(this.admin.events.DISCONNECT, () => {
-      this.connected = undefined;
+      this.connecting = undefined;
     });
   }
 
   private connect(): Promise<void> {
-    this.connected ??= this.admin.connect().catch((e: unknown) => {
-      this.connected = undefined;
+    this.connecting ??= this.admin.connect().catch((e: unknown) => {
+      this.connecting = undefined;
       throw e;
     });
-    return this.connected;
+    return this.connecting;
+  }
+
+  /** The shared admin client, connected. */
+  async connected(): Promise<Admin> {
+    await this.connect();
+    return this.admin;
   }
 
   async describeCluster(): Promise<{ brokers: number; controller: number | null }> {

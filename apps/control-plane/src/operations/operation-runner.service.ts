@@ -1,0 +1,189 @@
+// Executes one operation: walks its steps, reports progress, and finishes SUCCEEDED or FAILED.
+// Every step is idempotent (desired state is already recorded; reconcile is level-triggered), so
+// a job re-run after a control-plane crash or a Redis outage simply continues.
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Operation, Prisma } from '../generated/prisma/client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ControlPublisher } from '../control/control-publisher.service';
+import { QueryMetrics } from '../metrics/query-metrics';
+import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler.service';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
+import { OperationRepository } from './operation.repository';
+import type { OperationStep, OperationType } from './operation-types';
+import { OperationEvents } from './operation-events';
+
+/** A failure that retrying cannot fix; the operation ends FAILED at once. */
+export class OperationFailed extends Error {}
+
+@Injectable()
+export class OperationRunner {
+  private readonly logger = new Logger(OperationRunner.name);
+
+  constructor(
+    private readonly operations: OperationRepository,
+    private readonly reconciler: ReconcilerService,
+    private readonly prisma: PrismaRepository,
+    private readonly control: ControlPublisher,
+    private readonly metrics: QueryMetrics,
+    private readonly events: OperationEvents,
+    @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(operationId: string, finalAttempt: boolean): Promise<void> {
+    const op = await this.operations.get(operationId);
+    if (!op || op.state === 'SUCCEEDED' || op.state === 'FAILED') return;
+    await this.save(op.id, { state: 'RUNNING', startedAt: op.startedAt ?? new Date(), attempts: { increment: 1 } });
+    try {
+      await this.execute(op);
+      await this.finish(op, 'SUCCEEDED');
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof OperationFailed || finalAttempt) {
+        await this.finish(op, 'FAILED', message);
+        return;
+      }
+      this.logger.warn(`operation ${op.id} (${op.type}) attempt failed, will retry: ${message}`);
+      throw e;
+    }
+  }
+
+  private async finish(op: Operation, state: 'SUCCEEDED' | 'FAILED', error?: string): Promise<void> {
+    const current = await this.operations.get(op.id);
+    const steps = (current?.steps as unknown as OperationStep[]) ?? [];
+    const finishedSteps = steps.map((s) =>
+      s.state === 'done' ? s : state === 'SUCCEEDED' ? { ...s, state: 'done' as const } : s.state === 'running' ? { ...s, state: 'failed' as const, message: error } : s,
+    );
+    await this.save(op.id, {
+      state,
+      finishedAt: new Date(),
+      error: error ?? null,
+      progress: state === 'SUCCEEDED' ? 100 : (current?.progress ?? 0),
+      steps: finishedSteps as unknown as Prisma.InputJsonValue,
+    });
+    this.metrics.operations.inc({ type: op.type, result: state.toLowerCase() });
+  }
+
+  private async save(id: string, data: Prisma.OperationUpdateInput): Promise<void> {
+    const updated = await this.operations.update(id, data);
+    this.events.emit(updated);
+  }
+
+  private async step(op: Operation, name: string, state: OperationStep['state'], progress?: number, message?: string): Promise<void> {
+    const current = await this.operations.get(op.id);
+    const steps = ((current?.steps as unknown as OperationStep[]) ?? []).map((s) => {
+      if (s.name !== name) return s;
+      const now = new Date().toISOString();
+      return {
+        ...s,
+        state,
+        startedAt: s.startedAt ?? now,
+        ...(state === 'done' || state === 'failed' ? { finishedAt: now } : {}),
+        ...(message !== undefined ? { message } : {}),
+      };
+    });
+    await this.save(op.id, { steps: steps as unknown as Prisma.InputJsonValue, ...(progress !== undefined ? { progress } : {}) });
+  }
+
+  private async execute(op: Operation): Promise<void> {
+    const queryId = op.queryId;
+    if (!queryId) throw new OperationFailed('operation has no query');
+    const type = op.type as OperationType;
+    const first = ['deploy', 'scale', 'rate-limit', 'stop', 'start'].includes(type);
+    if (first) {
+      // The desired state was written with the operation row; this step only records that.
+      const name = { deploy: 'record desired version', scale: 'record desired instances', 'rate-limit': 'record rate limit', stop: 'record stop', start: 'record start' }[
+        type as Exclude<OperationType, 'delete'>
+      ];
+      await this.step(op, name, 'done', 10);
+    }
+    switch (type) {
+      case 'rate-limit': {
+        await this.step(op, 'send setRateLimit command', 'running', 50);
+        const q = await this.prisma.query.findUnique({ where: { id: queryId } });
+        const commandId = await this.control.setRateLimit(queryId, q?.rateLimit ?? null);
+        await this.step(op, 'send setRateLimit command', 'done', 100, `command ${commandId}`);
+        return;
+      }
+      case 'deploy':
+        await this.step(op, 'drain old instances', 'running', 20);
+        await this.waitFor(op, (r) => r.live <= r.target && r.actions.every((a) => a.type !== 'drain'), 'drain old instances', 20, 40);
+        await this.step(op, 'start instances', 'running', 40);
+        await this.waitForRunning(op, 'start instances', 'wait until running');
+        return;
+      case 'scale':
+        await this.step(op, 'reconcile instances', 'running', 20);
+        await this.waitForRunning(op, 'reconcile instances', 'wait until running');
+        return;
+      case 'start':
+        await this.step(op, 'start instances', 'running', 20);
+        await this.waitForRunning(op, 'start instances', 'wait until running');
+        return;
+      case 'stop':
+        await this.step(op, 'drain instances', 'running', 20);
+        await this.waitFor(op, (r) => r.phase === 'STOPPED', 'drain instances', 20, 90);
+        await this.step(op, 'wait until stopped', 'done', 100);
+        return;
+      case 'delete':
+        await this.step(op, 'drain instances', 'running', 10);
+        await this.waitFor(op, (r) => r.phase === 'STOPPED', 'drain instances', 10, 80, true);
+        await this.step(op, 'wait until stopped', 'done', 80);
+        await this.step(op, 'delete query', 'running', 90);
+        for (const i of await this.runtime.list(queryId)) await this.runtime.forget(queryId, i.name);
+        await this.prisma.query.update({ where: { id: queryId }, data: { deletedAt: new Date(), name: `deleted-${queryId}` } });
+        await this.step(op, 'delete query', 'done', 100);
+        return;
+      default:
+        throw new OperationFailed(`unknown operation type ${op.type}`);
+    }
+  }
+
+  private async waitForRunning(op: Operation, startStep: string, waitStep: string): Promise<void> {
+    await this.waitFor(op, (r) => r.phase === 'RUNNING' && r.running === r.target, startStep, 40, 90);
+    await this.step(op, startStep, 'done');
+    await this.step(op, waitStep, 'done', 100);
+  }
+
+  /**
+   * Reconciles until `done` holds, reporting progress between `from` and `to` as the share of
+   * target instances running. A FAILED query fails the operation; so does the timeout.
+   */
+  private async waitFor(
+    op: Operation,
+    done: (r: ReconcileResult) => boolean,
+    stepName: string,
+    from: number,
+    to: number,
+    killOnTimeout = false,
+  ): Promise<void> {
+    const deadline = Date.now() + this.config.SLUICE_OPERATION_TIMEOUT_MS;
+    let lastProgress = -1;
+    for (;;) {
+      const r = await this.reconciler.reconcile(op.queryId!);
+      if (!r) throw new OperationFailed('query no longer exists');
+      if (done(r)) {
+        await this.step(op, stepName, 'done', to);
+        return;
+      }
+      if (r.phase === 'FAILED') {
+        const reason = r.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+        throw new OperationFailed(`query failed: ${reason?.reason ?? 'unknown'}: ${reason?.message ?? ''}`.trim());
+      }
+      const share = r.target === 0 ? 1 - Math.min(r.live, 1) : r.running / r.target;
+      const progress = Math.round(from + (to - from) * share);
+      if (progress !== lastProgress) {
+        await this.save(op.id, { progress });
+        lastProgress = progress;
+      }
+      if (Date.now() > deadline) {
+        if (killOnTimeout) {
+          for (const i of await this.runtime.list(op.queryId!)) if (i.state === 'running') await this.runtime.kill(op.queryId!, i.name);
+          continue;
+        }
+        throw new OperationFailed(`timed out after ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s in step "${stepName}" (${r.running}/${r.target} instances running)`);
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { LagService } from '../lag/lag.service';
+import { OperationsModule } from '../operations/operations.module';
+import { ProgressModule } from '../progress/progress.module';
+import { ReconcileModule } from '../reconcile/reconcile.module';
+import { QueriesController } from './queries.controller';
+import { QueriesService } from './queries.service';
+import { QueryStreamsController } from './query-streams.controller';
+
+@Module({
+  imports: [AuditModule, OperationsModule, ReconcileModule, ProgressModule],
+  controllers: [QueriesController, QueryStreamsController],
+  providers: [QueriesService, LagService],
+})
+export class QueriesModule {}

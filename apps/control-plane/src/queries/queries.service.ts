@@ -1,0 +1,171 @@
+// Query lifecycle: every change of desired state is one transaction that (1) locks the query row,
+// (2) refuses when another operation is active (409 naming it), (3) bumps `generation`,
+// (4) creates the Operation row and (5) writes the audit entry. The BullMQ job is enqueued after
+// commit; if that fails the recovery sweep enqueues it.
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Prisma, Query } from '../generated/prisma/client';
+import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { OperationQueueService } from '../operations/operation-queue.service';
+import { OperationRepository } from '../operations/operation.repository';
+import { STEPS, type OperationType } from '../operations/operation-types';
+import { operationView } from '../operations/operation-view';
+import { ReconcilerService } from '../reconcile/reconciler.service';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { querySummary } from './query-view';
+import { compileOrReject } from './spec-compiler';
+
+type Tx = Prisma.TransactionClient;
+
+@Injectable()
+export class QueriesService {
+  constructor(
+    private readonly prisma: PrismaRepository,
+    private readonly operations: OperationRepository,
+    private readonly queue: OperationQueueService,
+    private readonly reconciler: ReconcilerService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(body: unknown, actor: string, deploy: boolean) {
+    const compiled = compileOrReject(body);
+    const result = await this.prisma.$transaction(async (tx) => {
+      const existing = await tx.query.findUnique({ where: { name: compiled.name } });
+      if (existing) throw new ConflictException({ code: 'QUERY_EXISTS', message: `a query named "${compiled.name}" already exists (${existing.id})` });
+      const q = await tx.query.create({
+        data: { name: compiled.name, desiredState: deploy ? 'RUNNING' : 'STOPPED', phase: deploy ? 'DEPLOYING' : 'STOPPED' },
+      });
+      await tx.queryVersion.create({
+        data: {
+          queryId: q.id,
+          version: 1,
+          specText: compiled.specText,
+          spec: compiled.spec as Prisma.InputJsonValue,
+          plan: compiled.plan as Prisma.InputJsonValue,
+          planHash: compiled.planHash,
+          createdBy: actor,
+        },
+      });
+      await this.audit.record({ actor, action: 'query.create', target: `query/${q.id}`, after: { name: q.name, version: 1 } }, tx);
+      const op = deploy
+        ? await this.operations.create({ queryId: q.id, type: 'deploy', params: { version: 1 }, requestedBy: actor, steps: steps('deploy') }, tx)
+        : null;
+      return { q, op };
+    });
+    if (result.op) await this.queue.enqueue(result.op.id);
+    this.reconciler.enqueue(result.q.id);
+    return { id: result.q.id, name: result.q.name, version: 1, operation: result.op ? operationView(result.op) : null, warnings: compiled.warnings };
+  }
+
+  list() {
+    return this.prisma.query.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } }).then((qs) => qs.map(querySummary));
+  }
+
+  async getOrThrow(id: string, tx: Tx = this.prisma) {
+    const q = await tx.query.findUnique({ where: { id }, include: { instances: true } });
+    if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
+    return q;
+  }
+
+  async addVersion(id: string, body: unknown, actor: string) {
+    const compiled = compileOrReject(body);
+    return this.prisma.$transaction(async (tx) => {
+      const q = await this.lock(id, tx);
+      if (compiled.name !== q.name) {
+        throw new ConflictException({ code: 'NAME_MISMATCH', message: `spec name "${compiled.name}" does not match query "${q.name}"` });
+      }
+      const last = await tx.queryVersion.findFirst({ where: { queryId: id }, orderBy: { version: 'desc' } });
+      const version = (last?.version ?? 0) + 1;
+      await tx.queryVersion.create({
+        data: {
+          queryId: id,
+          version,
+          specText: compiled.specText,
+          spec: compiled.spec as Prisma.InputJsonValue,
+          plan: compiled.plan as Prisma.InputJsonValue,
+          planHash: compiled.planHash,
+          createdBy: actor,
+        },
+      });
+      await this.audit.record({ actor, action: 'query.version.create', target: `query/${id}`, after: { version, planHash: compiled.planHash } }, tx);
+      return { queryId: id, version, planHash: compiled.planHash, samePlanAsPrevious: last?.planHash === compiled.planHash, warnings: compiled.warnings };
+    });
+  }
+
+  async versions(id: string) {
+    await this.getOrThrow(id);
+    const rows = await this.prisma.queryVersion.findMany({ where: { queryId: id }, orderBy: { version: 'asc' } });
+    return rows.map((v) => ({ version: v.version, planHash: v.planHash, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy, specText: v.specText }));
+  }
+
+  deploy(id: string, version: number, actor: string) {
+    return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
+      const v = await tx.queryVersion.findUnique({ where: { queryId_version: { queryId: id, version } } });
+      if (!v) throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${version}` });
+      return { desiredVersion: version, desiredState: 'RUNNING', phase: 'DEPLOYING' };
+    });
+  }
+
+  scale(id: string, instances: number, actor: string) {
+    return this.mutate(id, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
+  }
+
+  rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: string) {
+    return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({ rateLimit: maxOffsetsPerTrigger }));
+  }
+
+  stop(id: string, actor: string) {
+    return this.mutate(id, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  }
+
+  start(id: string, actor: string) {
+    // Starting clears a FAILED crash loop: the operator asked for another try.
+    return this.mutate(id, 'start', {}, actor, async () => ({ desiredState: 'RUNNING', phase: 'DEPLOYING', crashTimes: [] }));
+  }
+
+  remove(id: string, actor: string) {
+    return this.mutate(id, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  }
+
+  private async lock(id: string, tx: Tx): Promise<Query> {
+    // Row lock: concurrent mutations of one query serialise here, so the 409 check is race-free.
+    await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
+    return this.getOrThrow(id, tx);
+  }
+
+  private async mutate(
+    id: string,
+    type: OperationType,
+    params: Record<string, unknown>,
+    actor: string,
+    apply: (q: Query, tx: Tx) => Promise<Prisma.QueryUpdateInput>,
+  ) {
+    const op = await this.prisma.$transaction(async (tx) => {
+      const q = await this.lock(id, tx);
+      const active = await this.operations.findActiveForQuery(id, tx);
+      if (active) {
+        throw new ConflictException({
+          code: 'OPERATION_IN_PROGRESS',
+          message: `query ${q.name} already has operation ${active.id} (${active.type}, ${active.state}); wait for it to finish`,
+          operationId: active.id,
+        });
+      }
+      const change = await apply(q, tx);
+      const after = await tx.query.update({ where: { id }, data: { ...change, generation: { increment: 1 } } });
+      await this.audit.record({ actor, action: `query.${type}`, target: `query/${id}`, before: querySummary(q), after: querySummary(after) }, tx);
+      return this.operations.create({ queryId: id, type, params, requestedBy: actor, steps: steps(type) }, tx);
+    });
+    await this.queue.enqueue(op.id);
+    this.reconciler.enqueue(id);
+    return operationView(op);
+  }
+
+  get maxInstances(): number {
+    return this.config.SLUICE_MAX_INSTANCES;
+  }
+}
+
+function steps(type: OperationType) {
+  return STEPS[type].map((name) => ({ name, state: 'pending' as const }));
+}

@@ -1,0 +1,68 @@
+// Lag and the live event stream of one query.
+import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Observable } from 'rxjs';
+import { RequireRole } from '../auth/auth.decorators';
+import { LagService } from '../lag/lag.service';
+import { OperationEvents } from '../operations/operation-events';
+import { operationView } from '../operations/operation-view';
+import { ProgressEvents } from '../progress/progress-events';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { QueriesService } from './queries.service';
+
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
+
+@ApiTags('queries')
+@ApiBearerAuth()
+@Controller('api/v1/queries')
+export class QueryStreamsController {
+  constructor(
+    private readonly queries: QueriesService,
+    private readonly lag: LagService,
+    private readonly progress: ProgressEvents,
+    private readonly operations: OperationEvents,
+    private readonly prisma: PrismaRepository,
+  ) {}
+
+  @Get(':id/lag')
+  @RequireRole('viewer')
+  async lagOf(@Param('id', uuid) id: string) {
+    await this.queries.getOrThrow(id);
+    const partitions = await this.lag.lagOf(id);
+    return {
+      queryId: id,
+      totalRecordsBehind: partitions.reduce((n, p) => n + p.recordsBehind, 0),
+      maxSecondsBehind: partitions.reduce<number | null>((m, p) => (p.secondsBehind === null ? m : Math.max(m ?? 0, p.secondsBehind)), null),
+      partitions,
+    };
+  }
+
+  /** Server-sent events: `progress`, `status` (phase/conditions changes) and `operation`. */
+  @Sse(':id/events')
+  @RequireRole('viewer')
+  async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
+    await this.queries.getOrThrow(id);
+    return new Observable<MessageEvent>((sub) => {
+      const offProgress = this.progress.subscribe(id, (p) => sub.next({ type: 'progress', data: p as object }));
+      const offOps = this.operations.subscribe((op) => {
+        if (op.queryId === id) sub.next({ type: 'operation', data: operationView(op) });
+      });
+      let last = '';
+      const poll = setInterval(() => {
+        void this.prisma.query.findUnique({ where: { id } }).then((q) => {
+          if (!q) return;
+          const status = JSON.stringify({ phase: q.phase, conditions: q.conditions, observedGeneration: q.observedGeneration });
+          if (status !== last) {
+            last = status;
+            sub.next({ type: 'status', data: JSON.parse(status) as object });
+          }
+        });
+      }, 1000);
+      return () => {
+        offProgress();
+        offOps();
+        clearInterval(poll);
+      };
+    });
+  }
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+export const deployBody = z.object({ version: z.number().int().min(1) });
+export const scaleBody = (max: number) => z.object({ instances: z.number().int().min(1).max(max) });
+export const rateLimitBody = z.object({ maxOffsetsPerTrigger: z.number().int().min(1).nullable() });
+export const listQuery = z.object({
+  since: z.iso.datetime().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export type DeployBody = z.infer<typeof deployBody>;
+export type RateLimitBody = z.infer<typeof rateLimitBody>;
+export type ListQuery = z.infer<typeof listQuery>;

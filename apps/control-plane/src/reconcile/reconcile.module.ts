@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { ReconcilerService } from './reconciler.service';
+
+@Module({ providers: [ReconcilerService], exports: [ReconcilerService] })
+export class ReconcileModule {}

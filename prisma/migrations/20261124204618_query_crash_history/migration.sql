@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Query" ADD COLUMN     "crashTimes" JSONB NOT NULL DEFAULT '[]',
+ADD COLUMN     "lastGoodVersion" INTEGER;

@@ -1,0 +1,71 @@
+// A load generator for demos and live benchmarks: writes JSON click events to a Kafka topic at a
+// target rate (records/s, changeable while running), in small batches paced by wall-clock time.
+import { createKafka, ensureTopics } from '@sluice/kafka';
+
+export interface GeneratorOptions {
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  rate: number;
+  users?: number;
+  /** Stop after this many records (unbounded when omitted). */
+  limit?: number;
+}
+
+export interface RunningGenerator {
+  setRate(rate: number): void;
+  readonly produced: number;
+  stop(): Promise<void>;
+}
+
+const PATHS = ['/product/1', '/product/2', '/product/3', '/cart', '/checkout', '/home'];
+
+export async function startGenerator(o: GeneratorOptions): Promise<RunningGenerator> {
+  const kafka = createKafka({ brokers: o.brokers, clientId: 'sluice-load-generator' });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: o.topic, numPartitions: o.partitions }]);
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+
+  let rate = o.rate;
+  let produced = 0;
+  let running = true;
+  let owed = 0;
+  let last = Date.now();
+  const users = o.users ?? 50;
+  const loop = (async () => {
+    while (running && (o.limit === undefined || produced < o.limit)) {
+      const now = Date.now();
+      owed += ((now - last) / 1000) * rate;
+      last = now;
+      let n = Math.floor(owed);
+      if (o.limit !== undefined) n = Math.min(n, o.limit - produced);
+      if (n > 0) {
+        owed -= n;
+        const messages = Array.from({ length: n }, (_, i) => {
+          const user = `user-${(produced + i) % users}`;
+          const event = { user_id: user, url: PATHS[(produced + i) % PATHS.length], ts: new Date(now).toISOString(), bytes: 200 + ((produced + i) % 800) };
+          return { key: user, value: JSON.stringify(event) };
+        });
+        await producer.send({ topic: o.topic, messages });
+        produced += n;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    setRate(r: number) {
+      rate = Math.max(0, r);
+    },
+    get produced() {
+      return produced;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      await producer.disconnect();
+    },
+  };
+}
