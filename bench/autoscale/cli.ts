@@ -107,14 +107,16 @@ function sectionBody(matrix: ReturnType<typeof runMatrix>, report: ReturnType<ty
     '  duration = overhead + rows / (capacity × per-instance skew × per-batch jitter). A membership change rebalances the group:',
     '  in-flight batches are abandoned (re-read later) and every instance pauses. New instances cost from the request on.',
     '- Policies are asked every 15 s with 20 min of aggregated progress and per-second lag. PID (Spark’s estimator on aggregated',
-    '  progress) caps the read rate, split over instances by partition share.',
+    '  progress) caps the read rate, split over instances by partition share; a limit computed for one membership is rescaled',
+    '  by effective instances when the group changes. Policy rate limits (sluice’s, while instances start) apply only with PID on.',
     '- Baselines use their projects’ defaults: spark-ratio 60 s interval, ratios 0.9/0.3; ds2 utilisation 0.7 ± 0.3, 15 min',
     '  window, 5 min stabilisation, 30 min catch-up, 5 min restart, 1 h scale-down interval, max scale-down 0.6, partition',
     '  alignment; keda-lag HPA tolerance 0.1, 300 s down-stabilisation, up by max(100 %, 4) per 15 s, lag threshold = one',
     '  trigger of one instance’s capacity.',
     '- SLO violation = seconds with time lag (age of the oldest uncommitted record) above the objective. Oscillation = an action',
     '  reversing the previous one within 10 min while the 60 s input rate changed < 10 %. Actions to converge = actions from the',
-    '  step until the lag stays under the objective up to the next input change. Lost = produced − processed − backlog.',
+    '  step until the lag stays under the objective and no further action follows, up to the next input change (step and',
+    '  spike profiles; the largest rise). Lost = produced − processed − backlog, from three independent counters.',
   ].join('\n');
 }
 

@@ -34,9 +34,11 @@ export function countOscillations(actions: readonly ScaleAction[]): number {
 }
 
 /**
- * Actions from the step until the lag is back under the objective for good, "for good" meaning
- * until the input next moves by 10 % from its post-step level (or the run ends). `lagBySecond[s]`
- * is the time lag at second s. Null when the profile has no step.
+ * Actions from the step until the query has converged: the lag is back under the objective for
+ * good and no further action follows, "for good" meaning until the input next moves by 10 % from
+ * its post-step level (or the run ends). An action after the lag recovered (trimming an
+ * overshoot, say) still counts: convergence was not over. `lagBySecond[s]` is the time lag at
+ * second s. Null when the profile has no step.
  */
 export function countActionsToConverge(
   actions: readonly ScaleAction[],
@@ -58,6 +60,9 @@ export function countActionsToConverge(
   let convergedAt = stepAt;
   for (let s = Math.ceil(stepAt); s < Math.min(windowEnd, lagBySecond.length); s++) {
     if ((lagBySecond[s] ?? 0) > sloSeconds) convergedAt = s + 1;
+  }
+  for (const a of actions) {
+    if (a.timeSeconds >= stepAt && a.timeSeconds < windowEnd) convergedAt = Math.max(convergedAt, a.timeSeconds);
   }
   return actions.filter((a) => a.timeSeconds >= stepAt && a.timeSeconds <= convergedAt).length;
 }

@@ -3,6 +3,7 @@
 // seed, same result.
 import { PidRateEstimator } from '../pid-rate-estimator';
 import type { LagSample, ProgressSample, ScalingPolicy } from '../types';
+import { effectiveInstances } from '../partition-alignment';
 import { clampInstances } from '../policies/limits';
 import { EngineGroup } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
@@ -95,8 +96,15 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
   group.bootstrap(target);
 
   const pid = pidEnabled ? new PidRateEstimator({ batchIntervalMs: profile.triggerSeconds * 1000 }) : undefined;
-  let pidRate: number | undefined;
-  let policyRate: number | undefined;
+  // Rate limits are query-wide but only right for the membership they were computed for: each
+  // remembers its consumer count and is rescaled when the group changes (a shrunk group must not
+  // inherit a rate that sized batches for more instances).
+  let pidRate: { rate: number; consumers: number } | undefined;
+  let policyRate: { rate: number; consumers: number } | undefined;
+  const forMembership = (limit: { rate: number; consumers: number } | undefined, consumers: number) =>
+    limit === undefined
+      ? Infinity
+      : (limit.rate * effectiveInstances(profile.partitions, consumers)) / effectiveInstances(profile.partitions, limit.consumers);
   const samples: ProgressSample[] = [];
   const lag: LagSample[] = [];
   const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
@@ -123,13 +131,14 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
     }
     topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
 
-    const rateLimit = pidEnabled ? Math.min(pidRate ?? Infinity, policyRate ?? Infinity) : Infinity;
+    const consumers = group.readyCount;
+    const rateLimit = pidEnabled ? Math.min(forMembership(pidRate, consumers), forMembership(policyRate, consumers)) : Infinity;
     group.step(now, rateLimit);
     instanceSeconds += group.size * dt;
     for (const sample of aggregator.drain(now)) {
       samples.push(sample);
       const estimate = pid?.compute(sample.timeMs, sample.numInputRows, sample.batchDurationMs, sample.schedulingDelayMs ?? 0);
-      if (estimate !== undefined) pidRate = estimate;
+      if (estimate !== undefined) pidRate = { rate: estimate, consumers: Math.max(1, sample.instances ?? consumers) };
     }
 
     const second = Math.round(now);
@@ -155,7 +164,8 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
           limits,
           sloMaxLagSeconds: profile.slo.maxLagSeconds,
         });
-        policyRate = decision.rateLimit;
+        policyRate =
+          decision.rateLimit === undefined ? undefined : { rate: decision.rateLimit, consumers: Math.max(1, group.readyCount) };
         const next = clampInstances(decision.instances, limits);
         if (next !== target) {
           const back = Math.max(0, second - 60);
