@@ -2,22 +2,22 @@
 // - a capacity model learned online (overhead + per-instance rate), so one action sizes the group
 //   for the demand instead of stepping one instance at a time;
 // - demand from Kafka offsets over the last control tick (reacts within one tick) plus a trend
-//   that is only trusted when both halves of the recent past agree (a ramp, not a step);
+//   believed only when it looks like a ramp;
 // - the lag and its projected growth until new instances are up decide how much catch-up
 //   capacity to add;
 // - only partition-aligned counts (the busiest instance's partition count drops), since any other
 //   count pays for an instance that does not raise throughput;
-// - the restart (start-up, rebalance pause) is priced: scale-up is sized to be the last one, and
-//   scale-down only happens when the saving outweighs the pause and the pause cannot breach the
-//   lag objective;
+// - the restart (start-up, rebalance pause, both measured) is priced: a scale-up is sized to be
+//   the last one, a scale-down happens only when the saving outweighs the pause and the pause
+//   cannot breach the lag objective;
 // - hysteresis by direction: no reversal within the oscillation window unless demand really moved;
 // - while new instances start it caps the read rate at what the ready ones sustain, so batches
 //   stay short and the rebalance abandons little work.
 import { CapacityModel, sustainableRate } from '../capacity-model';
+import { demandOutlook, peakDemand, type DemandOutlook } from '../demand-outlook';
 import { alignedInstanceCounts } from '../partition-alignment';
 import { RestartCost } from '../restart-cost';
-import type { DecisionInputs, ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
-import { linearFit, produceRate, produceRateSeries, slope } from '../window-stats';
+import type { DecisionInputs, LagSample, ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
 import { assertValidLimits, upperBound } from './limits';
 
 export interface SluiceOptions {
@@ -35,12 +35,24 @@ export interface SluiceOptions {
   reversalGuardSeconds?: number;
   /** ...unless demand moved by at least this fraction since that action. */
   reversalRateChange?: number;
-  /** Restart time assumed until one is observed (s). */
+  /** Restart costs assumed until observed (s). */
   startupSecondsPrior?: number;
   rebalancePauseSecondsPrior?: number;
   /** Lag objective when the input does not carry one (s). */
   defaultSloSeconds?: number;
 }
+
+/** Excess lag is drained within this many objective periods; faster buys instances given back soon. */
+const CATCH_UP_SLO_PERIODS = 5;
+/** Extra cost accepted for target (rather than merely sufficient) headroom. */
+const HEADROOM_COST_LIMIT = 1.25;
+/** Share of the lag objective a scale-down's pause may use up. */
+const DOWN_LAG_BUDGET = 0.9;
+/** A scale-down must save at least this many times its restart cost over the peak window. */
+const DOWN_SAVING_FACTOR = 2;
+/** Above this share of the objective with the lag growing, scale up even against the guard. */
+const EMERGENCY_LAG_SHARE = 0.75;
+const MINUTE_MS = 60_000;
 
 interface LastAction {
   timeMs: number;
@@ -48,27 +60,30 @@ interface LastAction {
   demand: number;
 }
 
-const TICK_RATE_SPAN_MS = 15_000;
-const RATE_SPAN_MS = 60_000;
-const TREND_SPAN_MS = 360_000;
-const TREND_STEP_MS = 30_000;
-/** A trend must add at least this fraction of demand over the trend span to count. */
-const TREND_SIGNIFICANCE = 0.05;
-/** ...and be this many standard errors above zero. */
-const TREND_T_STAT = 3;
-const CATCH_UP_SLO_PERIODS = 5;
-/** Extra cost accepted for target (rather than merely sufficient) headroom. */
-const HEADROOM_COST_LIMIT = 1.25;
-/** Share of the lag objective a scale-down's pause may use up. */
-const DOWN_LAG_BUDGET = 0.9;
+/** Everything one decision looks at, computed once. */
+interface Situation {
+  input: ScalingInput;
+  current: number;
+  ready: number;
+  slo: number;
+  triggerSeconds: number;
+  demand: DemandOutlook;
+  lag: LagSample;
+  /** Records/s that `n` instances sustain when batches take `busy` of the trigger interval. */
+  rateAt: (n: number, busy: number) => number;
+  /** Smallest aligned count sustaining `rate` at `busy` (the largest allowed if none does). */
+  smallestFitting: (rate: number, busy: number) => number;
+  inputs: DecisionInputs;
+  rateLimit: number | undefined;
+}
 
 export class SluicePolicy implements ScalingPolicy {
   readonly name = 'sluice';
   private readonly o: Required<SluiceOptions>;
+  private readonly restart: RestartCost;
   private model: CapacityModel | undefined;
   private lastAction: LastAction | undefined;
   private downSinceMs: number | undefined;
-  private readonly restart: RestartCost;
 
   constructor(options: SluiceOptions = {}) {
     this.o = {
@@ -92,150 +107,143 @@ export class SluicePolicy implements ScalingPolicy {
 
   decide(input: ScalingInput): ScalingDecision {
     assertValidLimits(input.limits);
-    const { limits, nowMs } = input;
     const current = input.currentInstances;
     const ready = input.readyInstances ?? current;
-    this.restart.observe(nowMs, current, ready, this.lastAction?.timeMs, input.samples);
+    this.restart.observe(input.nowMs, current, ready, this.lastAction?.timeMs, input.samples);
+    const situation = this.assess(input, current, ready);
+    if (!situation) return { instances: current, reason: 'learning capacity', inputs: {} };
+    return (
+      this.considerUp(situation) ??
+      (ready < current ? this.hold(situation, 'waiting for new instances') : this.considerDown(situation))
+    );
+  }
+
+  private assess(input: ScalingInput, current: number, ready: number): Situation | undefined {
+    const { limits } = input;
     this.model ??= new CapacityModel(limits.partitions);
     this.model.observe(input.samples);
     const estimate = this.model.estimate();
-    const lastLag = input.lag[input.lag.length - 1];
+    const lag = input.lag[input.lag.length - 1];
     const triggerSeconds = (input.samples[input.samples.length - 1]?.triggerMs ?? 0) / 1000;
-    const demandNow = produceRate(input.samples, input.lag, nowMs, TICK_RATE_SPAN_MS);
-    const demand = produceRate(input.samples, input.lag, nowMs, RATE_SPAN_MS);
-    if (!estimate || !lastLag || triggerSeconds <= 0 || demandNow === undefined || demand === undefined) {
-      return { instances: current, reason: 'learning capacity', inputs: {} };
-    }
+    const demand = demandOutlook(input);
+    if (!estimate || !lag || triggerSeconds <= 0 || !demand) return undefined;
 
-    const slo = input.sloMaxLagSeconds ?? this.o.defaultSloSeconds;
-    const P = limits.partitions;
-    const rateAt = (n: number, busy: number) => sustainableRate(estimate, n, P, triggerSeconds, busy);
-    const candidates = alignedInstanceCounts(P, limits.minInstances, upperBound(limits));
+    const rateAt = (n: number, busy: number) => sustainableRate(estimate, n, limits.partitions, triggerSeconds, busy);
+    const candidates = alignedInstanceCounts(limits.partitions, limits.minInstances, upperBound(limits));
     const smallestFitting = (rate: number, busy: number) =>
       candidates.find((n) => rateAt(n, busy) >= rate) ?? candidates[candidates.length - 1] ?? current;
-
-    const trend = this.trend(input, nowMs);
-    const { startupSeconds, pauseSeconds } = this.restart;
-    const restartSeconds = startupSeconds + pauseSeconds;
-    // Act on the demand expected once new instances could be up; size for a while beyond that so
-    // a ramp does not need an action every restart time.
-    const triggerDemand = Math.max(demandNow, demand) + trend * restartSeconds;
-    const leadDemand = triggerDemand + trend * this.o.lookaheadSeconds;
     const readyRate = rateAt(ready, 1);
     const inputs: DecisionInputs = {
-      demand: round(demand),
-      demandNow: round(demandNow),
-      trend: round(trend, 3),
-      triggerDemand: round(triggerDemand),
-      leadDemand: round(leadDemand),
+      demandNow: round(demand.now),
+      demand: round(demand.minute),
+      trend: round(demand.trend, 3),
       perInstanceRate: round(estimate.perInstanceRate),
       overheadSeconds: round(estimate.overheadSeconds, 3),
       readyRate: round(readyRate),
-      lagSeconds: round(lastLag.seconds, 1),
-      lagRecords: lastLag.records,
-      startupSeconds: round(startupSeconds),
-      pauseSeconds: round(pauseSeconds, 1),
+      lagSeconds: round(lag.seconds, 1),
+      lagRecords: lag.records,
+      startupSeconds: round(this.restart.startupSeconds),
+      pauseSeconds: round(this.restart.pauseSeconds, 1),
     };
-    // While instances start, read no faster than the ready ones finish within one trigger.
-    const rateLimit = ready < current ? Math.max(1, readyRate) : undefined;
-    const hold = (reason: string): ScalingDecision => ({ instances: current, rateLimit, reason, inputs });
-
-    // Lag expected when new capacity would arrive: it keeps growing while demand exceeds what is
-    // ready (until instances already starting are up, or a full start-up for new ones), then
-    // every instance pauses for the rebalance.
-    const untilArrival = ready < current ? this.restart.remainingStartup(nowMs) : startupSeconds;
-    const growth = Math.max(0, 1 - readyRate / Math.max(demandNow, 1));
-    const lagOnArrival = lastLag.seconds + growth * untilArrival + pauseSeconds;
-    inputs.lagOnArrival = round(lagOnArrival, 1);
-    // Drain what exceeds a normal trigger's worth within a few objective periods: faster would
-    // buy instances that are given back minutes later.
-    const excess = Math.max(0, lagOnArrival - 2 * triggerSeconds);
-    const catchUpDemand = Math.max(demandNow, demand) * (1 + excess / (CATCH_UP_SLO_PERIODS * slo));
-    // Size for the target utilisation, unless the aligned count that merely stays below the
-    // scale-up threshold is much cheaper: a 50 % jump in cost for a few points of headroom is
-    // not worth it (the next scale-up, if demand keeps rising, is sized again).
-    const comfortable = smallestFitting(leadDemand, this.o.targetUtilization);
-    const sufficient = smallestFitting(leadDemand, this.o.scaleUpUtilization);
-    const sized = comfortable > HEADROOM_COST_LIMIT * sufficient ? sufficient : comfortable;
-    const upTarget = Math.max(sized, smallestFitting(catchUpDemand, 1));
-    inputs.upTarget = upTarget;
-
-    const lagGrowing = demandNow > readyRate;
-    const needsUp =
-      triggerDemand > rateAt(current, this.o.scaleUpUtilization) ||
-      (lastLag.seconds > slo / 2 && lagGrowing) ||
-      lagOnArrival > slo;
-    if (needsUp && upTarget > current) {
-      this.downSinceMs = undefined;
-      const emergency = lastLag.seconds > 0.75 * slo && lagGrowing;
-      if (!emergency && this.reversalBlocked(nowMs, 1, demand)) return hold('scale-up held: would reverse the last action');
-      return this.act(nowMs, current, upTarget, Math.max(demand, demandNow), inputs, rateLimit, 'demand above capacity');
-    }
-    if (ready < current) return hold('waiting for new instances');
-
-    return this.considerDown(input, candidates, rateAt, slo, triggerSeconds, demand, trend, inputs, hold);
+    return {
+      input,
+      current,
+      ready,
+      slo: input.sloMaxLagSeconds ?? this.o.defaultSloSeconds,
+      triggerSeconds,
+      demand,
+      lag,
+      rateAt,
+      smallestFitting,
+      inputs,
+      // While instances start, read no faster than the ready ones finish within one trigger.
+      rateLimit: ready < current ? Math.max(1, readyRate) : undefined,
+    };
   }
 
-  private considerDown(
-    input: ScalingInput,
-    candidates: readonly number[],
-    rateAt: (n: number, busy: number) => number,
-    slo: number,
-    triggerSeconds: number,
-    demand: number,
-    trend: number,
-    inputs: DecisionInputs,
-    hold: (reason: string) => ScalingDecision,
-  ): ScalingDecision {
-    const { nowMs } = input;
-    const current = input.currentInstances;
+  private considerUp(s: Situation): ScalingDecision | undefined {
+    const { startupSeconds, pauseSeconds } = this.restart;
+    const level = Math.max(s.demand.now, s.demand.minute);
+    // Act on the demand expected once new instances could be up; size for a while beyond that so
+    // a ramp does not need an action every restart time.
+    const triggerDemand = level + s.demand.trend * (startupSeconds + pauseSeconds);
+    const leadDemand = triggerDemand + s.demand.trend * this.o.lookaheadSeconds;
+    // Lag expected when new capacity would arrive: it grows while demand exceeds what is ready
+    // (until instances already starting are up, or a full start-up for new ones), then every
+    // instance pauses for the rebalance.
+    const readyRate = s.rateAt(s.ready, 1);
+    const untilArrival = s.ready < s.current ? this.restart.remainingStartup(s.input.nowMs) : startupSeconds;
+    const growth = Math.max(0, 1 - readyRate / Math.max(s.demand.now, 1));
+    const lagOnArrival = s.lag.seconds + growth * untilArrival + pauseSeconds;
+    const excess = Math.max(0, lagOnArrival - 2 * s.triggerSeconds);
+    const catchUpDemand = level * (1 + excess / (CATCH_UP_SLO_PERIODS * s.slo));
+    // Size for the target utilisation, unless the aligned count that merely stays below the
+    // scale-up threshold is much cheaper: a 50 % jump in cost for a few points of headroom is not
+    // worth it (if demand keeps rising, the next scale-up is sized again).
+    const comfortable = s.smallestFitting(leadDemand, this.o.targetUtilization);
+    const sufficient = s.smallestFitting(leadDemand, this.o.scaleUpUtilization);
+    const sized = comfortable > HEADROOM_COST_LIMIT * sufficient ? sufficient : comfortable;
+    const target = Math.max(sized, s.smallestFitting(catchUpDemand, 1));
+    Object.assign(s.inputs, {
+      triggerDemand: round(triggerDemand),
+      leadDemand: round(leadDemand),
+      lagOnArrival: round(lagOnArrival, 1),
+      upTarget: target,
+    });
+
+    const lagGrowing = s.demand.now > readyRate;
+    const needed =
+      triggerDemand > s.rateAt(s.current, this.o.scaleUpUtilization) ||
+      (s.lag.seconds > s.slo / 2 && lagGrowing) ||
+      lagOnArrival > s.slo;
+    if (!needed || target <= s.current) return undefined;
+    this.downSinceMs = undefined;
+    const emergency = s.lag.seconds > EMERGENCY_LAG_SHARE * s.slo && lagGrowing;
+    if (!emergency && this.reversalBlocked(s.input.nowMs, 1, s.demand.minute)) {
+      return this.hold(s, 'scale-up held: would reverse the last action');
+    }
+    return this.act(s, target, level, s.rateLimit, 'demand above capacity');
+  }
+
+  private considerDown(s: Situation): ScalingDecision {
+    const nowMs = s.input.nowMs;
     // The lag saw-tooths over a trigger interval; judge by its recent top, not by where the
     // sample happened to fall.
-    const lagSeconds = Math.max(0, ...input.lag.filter((l) => l.timeMs >= nowMs - RATE_SPAN_MS).map((l) => l.seconds));
-    const peak = Math.max(
-      demand,
-      ...produceRateSeries(input.samples, input.lag, nowMs, this.o.peakWindowSeconds * 1000, TREND_STEP_MS).map((p) => p.rate),
-    );
-    const downTarget = candidates.find((n) => rateAt(n, this.o.targetUtilization) >= peak) ?? current;
-    inputs.peakDemand = round(peak);
-    inputs.downTarget = downTarget;
-    if (downTarget >= current || trend > 0 || lagSeconds > slo / 2) {
+    const recentLag = Math.max(0, ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS).map((l) => l.seconds));
+    const peak = peakDemand(s.input, this.o.peakWindowSeconds * 1000, s.demand.minute);
+    const target = s.smallestFitting(peak, this.o.targetUtilization);
+    Object.assign(s.inputs, { peakDemand: round(peak), downTarget: target });
+    if (target >= s.current || s.demand.trend > 0 || recentLag > s.slo / 2) {
       this.downSinceMs = undefined;
-      return hold('capacity fits demand');
+      return this.hold(s, 'capacity fits demand');
     }
-    // Price the restart: the pause (plus an abandoned batch) adds to the lag, and the smaller
-    // group must drain the records that piled up with its spare capacity, soon.
-    const pause = this.restart.pauseSeconds;
-    const spare = rateAt(downTarget, 1) - peak;
-    const drainSeconds = spare > 0 ? (peak * (pause + triggerSeconds)) / spare : Number.POSITIVE_INFINITY;
-    const worstLag = lagSeconds + pause + triggerSeconds;
-    const saving = (current - downTarget) * this.o.peakWindowSeconds;
-    const cost = downTarget * (pause + triggerSeconds);
-    inputs.worstLagAfterDown = round(worstLag, 1);
-    inputs.drainSeconds = round(drainSeconds);
-    if (worstLag > DOWN_LAG_BUDGET * slo || drainSeconds > CATCH_UP_SLO_PERIODS * slo || saving < 2 * cost) {
+    // Price the restart: the pause (plus an abandoned batch) adds to the lag, the smaller group
+    // must drain what piled up with its spare capacity, and the saving must outweigh the pause.
+    const pause = this.restart.pauseSeconds + s.triggerSeconds;
+    const spare = s.rateAt(target, 1) - peak;
+    const drainSeconds = spare > 0 ? (peak * pause) / spare : Number.POSITIVE_INFINITY;
+    const worstLag = recentLag + pause;
+    const saving = (s.current - target) * this.o.peakWindowSeconds;
+    const cost = target * pause;
+    Object.assign(s.inputs, { worstLagAfterDown: round(worstLag, 1), drainSeconds: round(drainSeconds) });
+    if (worstLag > DOWN_LAG_BUDGET * s.slo || drainSeconds > CATCH_UP_SLO_PERIODS * s.slo || saving < DOWN_SAVING_FACTOR * cost) {
       this.downSinceMs = undefined;
-      return hold('scale-down not worth its restart');
+      return this.hold(s, 'scale-down not worth its restart');
     }
     this.downSinceMs ??= nowMs;
-    if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000) return hold('scale-down pending hold time');
-    if (this.reversalBlocked(nowMs, -1, demand)) return hold('scale-down held: would reverse the last action');
+    if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000) return this.hold(s, 'scale-down pending hold time');
+    if (this.reversalBlocked(nowMs, -1, s.demand.minute)) return this.hold(s, 'scale-down held: would reverse the last action');
     this.downSinceMs = undefined;
-    return this.act(nowMs, current, downTarget, demand, inputs, undefined, 'demand well below capacity');
+    return this.act(s, target, s.demand.minute, undefined, 'demand well below capacity');
   }
 
-  private act(
-    nowMs: number,
-    current: number,
-    target: number,
-    demand: number,
-    inputs: DecisionInputs,
-    rateLimit: number | undefined,
-    why: string,
-  ): ScalingDecision {
-    const direction = target > current ? 1 : -1;
-    this.lastAction = { timeMs: nowMs, direction, demand };
-    return { instances: target, rateLimit, reason: `${why}: ${current} -> ${target}`, inputs };
+  private hold(s: Situation, reason: string): ScalingDecision {
+    return { instances: s.current, rateLimit: s.rateLimit, reason, inputs: s.inputs };
+  }
+
+  private act(s: Situation, target: number, demand: number, rateLimit: number | undefined, why: string): ScalingDecision {
+    this.lastAction = { timeMs: s.input.nowMs, direction: target > s.current ? 1 : -1, demand };
+    return { instances: target, rateLimit, reason: `${why}: ${s.current} -> ${target}`, inputs: s.inputs };
   }
 
   /** Reversing within the guard window is allowed only when demand moved enough since. */
@@ -244,26 +252,6 @@ export class SluicePolicy implements ScalingPolicy {
     if (!last || last.direction === direction) return false;
     if (nowMs - last.timeMs > this.o.reversalGuardSeconds * 1000) return false;
     return Math.abs(demand - last.demand) < this.o.reversalRateChange * Math.max(last.demand, 1);
-  }
-
-  /**
-   * Upward demand trend (records/s per s), trusted only when it is a ramp: the older and the newer
-   * half of the recent past both rise, the whole fit is well clear of noise, and it adds a
-   * noticeable share of demand. A step rises in one half only and is handled as a level.
-   */
-  private trend(input: ScalingInput, nowMs: number): number {
-    const points = produceRateSeries(input.samples, input.lag, nowMs, TREND_SPAN_MS, TREND_STEP_MS).map((p) => ({
-      x: p.timeMs / 1000,
-      y: p.rate,
-    }));
-    if (points.length < 6) return 0;
-    const half = Math.floor(points.length / 2);
-    const rise = Math.min(slope(points.slice(0, half)), slope(points.slice(half)));
-    const whole = linearFit(points);
-    const level = points[points.length - 1]?.y ?? 0;
-    const significant =
-      whole.slope > TREND_T_STAT * whole.slopeError && rise * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level;
-    return rise > 0 && significant ? Math.min(rise, whole.slope) : 0;
   }
 }
 
