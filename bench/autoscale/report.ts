@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { SimulationSummary } from '@sluice/scaling';
 import type { Matrix, TargetReport } from './run-matrix';
+import type { VariantResult } from './variants';
 
 const COLUMNS: { title: string; value: (r: SimulationSummary) => string }[] = [
   { title: 'profile', value: (r) => r.profile },
@@ -69,6 +70,22 @@ export function targetSummary(report: TargetReport): string[] {
     `- Lost records (every run, PID on and off): ${report.lostRecords} — ${mark(report.lostRecords === 0)}`,
     `- Max batch duration with PID backpressure: ${report.maxBatchOverTrigger.toFixed(2)}× the trigger — ${mark(report.pidMet)}`,
   ];
+}
+
+export function variantsTable(variants: readonly VariantResult[]): string {
+  const rows = variants.map((v) => [
+    `${v.name} (${v.describe})`,
+    `${v.report.profilesMet}/${v.report.profiles.length}`,
+    v.report.profiles.filter((p) => !p.met).map((p) => p.profile).join(', ') || '–',
+    v.report.actionsToConverge === null ? '–' : String(v.report.actionsToConverge),
+    String(v.report.oscillations),
+    String(v.report.lostRecords),
+    `${v.report.maxBatchOverTrigger.toFixed(2)}×`,
+  ]);
+  return markdownTable(
+    ['variant of all four profiles', 'profiles meeting both ratios', 'missed', 'actions to converge (step)', 'oscillations', 'lost', 'max batch / trigger'],
+    rows,
+  );
 }
 
 /** Plain-text table for the terminal. */

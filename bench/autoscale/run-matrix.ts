@@ -38,13 +38,17 @@ export interface Matrix {
   withoutPid: SimulationSummary[];
 }
 
-export function runMatrix(profiles: readonly Profile[], policies: readonly string[] = POLICY_NAMES): Matrix {
+export function runMatrix(
+  profiles: readonly Profile[],
+  policies: readonly string[] = POLICY_NAMES,
+  options: { withoutPid?: boolean } = {},
+): Matrix {
   const withPid: SimulationSummary[] = [];
   const withoutPid: SimulationSummary[] = [];
   for (const profile of profiles) {
     for (const policy of policies) {
       withPid.push(runOne(profile, policy, true));
-      withoutPid.push(runOne(profile, policy, false));
+      if (options.withoutPid ?? true) withoutPid.push(runOne(profile, policy, false));
     }
   }
   return { profiles: [...profiles], withPid, withoutPid };
