@@ -37,14 +37,14 @@ async function main(): Promise<void> {
 
   const api = `http://127.0.0.1:${config.apiPort}`;
   let stopping = false;
-  let generator: RunningGenerator | undefined;
+  const demo: { generator?: RunningGenerator } = {};
   let demoQueryId: string | undefined;
   const call = (method: string, url: string, body?: string) =>
     fetch(`${api}${url}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/yaml' } : {}) }, body });
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    await generator?.stop().catch(() => undefined);
+    await demo.generator?.stop().catch(() => undefined);
     if (demoQueryId) {
       log('stopping the demo query (drain)');
       await call('POST', `/api/v1/queries/${demoQueryId}/stop`).catch(() => undefined);
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await stop(1);
     return;
   }
-  generator = await startGenerator({ brokers: parseBrokers(connections.KAFKA_BROKERS), topic: 'demo.clicks', partitions: 4, rate: 200 });
+  demo.generator = await startGenerator({ brokers: parseBrokers(connections.KAFKA_BROKERS), topic: 'demo.clicks', partitions: 4, rate: 200 });
   const specText = fs.readFileSync(path.join(ROOT, 'scripts/demo-assets/clicks-per-user.yaml'), 'utf8');
   const list = (await (await call('GET', '/api/v1/queries')).json()) as { items?: Array<{ id: string; name: string }> } | Array<{ id: string; name: string }>;
   const items = Array.isArray(list) ? list : (list.items ?? []);

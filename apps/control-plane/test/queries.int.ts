@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
+import { eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
 
 type Op = { id: string; state: string; progress: number; type: string; error: string | null; steps: Array<{ name: string; state: string }> };
 type Detail = {
@@ -71,6 +71,7 @@ afterAll(async () => {
     }
   }
   await t?.close();
+  await forgetTestQueries(suffix);
 });
 
 describe('query specs', () => {
@@ -190,7 +191,9 @@ describe('progress, lag and metrics', () => {
     const producer = kafka.producer();
     await producer.connect();
     const events = [1, 2, 3].map((n) => ({ ...fixture, id, batchId: n, timestamp: new Date(Date.now() - (3 - n) * 1000).toISOString() }));
-    await producer.send({ topic: 'sluice.progress', messages: [...events.map((e) => ({ key: id, value: JSON.stringify(e) })), { key: id, value: '{"id": 42}' }] });
+    // A valid event of a query id that is not a UUID (a foreign engine) must not stall ingestion.
+    const foreign = { key: 'not-a-uuid', value: JSON.stringify({ ...fixture, id: 'not-a-uuid' }) };
+    await producer.send({ topic: 'sluice.progress', messages: [foreign, ...events.map((e) => ({ key: id, value: JSON.stringify(e) })), { key: id, value: '{"id": 42}' }] });
     await producer.disconnect();
     const stored = await eventually(
       () => t.call<Array<{ batchId: number; unknownFieldsKept?: unknown }>>('GET', `/api/v1/queries/${id}/progress?limit=10`).then((r) => r.body),

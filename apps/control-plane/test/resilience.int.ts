@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, eventually, ROOT, STAND_IN_ENGINE } from './support/test-app';
+import { createToken, eventually, forgetTestQueries, ROOT, STAND_IN_ENGINE } from './support/test-app';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-resilience-'));
 let port: number;
@@ -89,6 +89,7 @@ afterAll(async () => {
   stack('up', 'redis');
   cp?.kill('SIGKILL');
   spawnSync('pkill', ['-9', '-f', `stand-in-engine.cjs.*${home}`]);
+  await forgetTestQueries(suffix);
 });
 
 describe('control plane resilience', () => {

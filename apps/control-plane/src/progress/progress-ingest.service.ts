@@ -9,7 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { ProgressEvents } from './progress-events';
-import { ProgressService, type IngestableProgress } from './progress.service';
+import { isUuid, ProgressService, type IngestableProgress } from './progress.service';
 
 export const PROGRESS_GROUP = 'sluice-control-plane-progress';
 
@@ -37,6 +37,8 @@ function toIngestable(p: StreamingQueryProgress): IngestableProgress {
 export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ProgressIngestService.name);
   private consumer: Consumer | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closing = false;
   private readonly names = new Map<string, string>();
 
   constructor(
@@ -50,7 +52,22 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   async onApplicationBootstrap(): Promise<void> {
     // Started in the background: the API must come up (and report Kafka down on /readyz) even
     // while the broker is unreachable; kafkajs keeps retrying the connection.
-    void this.start().catch((e: Error) => this.logger.error(`progress ingest failed to start: ${e.message}`));
+    this.launch();
+  }
+
+  private launch(): void {
+    void this.start().catch((e: Error) => {
+      this.logger.error(`progress ingest failed to start (retrying in 5 s): ${e.message}`);
+      this.retryLater();
+    });
+  }
+
+  private retryLater(): void {
+    if (this.closing) return;
+    const old = this.consumer;
+    this.consumer = undefined;
+    void old?.disconnect().catch(() => undefined);
+    this.retryTimer = setTimeout(() => this.launch(), 5000);
   }
 
   private async start(): Promise<void> {
@@ -64,6 +81,12 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     }
     const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000 });
     this.consumer = consumer;
+    // kafkajs gives up on non-retriable errors (e.g. a metadata race right after topic creation)
+    // without restarting: start over so ingest never silently stops.
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.logger.error(`progress consumer crashed: ${e.payload.error.message}`);
+      if (!e.payload.restart) this.retryLater();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
     await consumer.run({ eachBatchAutoResolve: true, eachBatch: (b) => this.onBatch(b) });
@@ -87,6 +110,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async queryName(queryId: string): Promise<string | undefined> {
+    if (!isUuid(queryId)) return undefined;
     if (!this.names.has(queryId)) {
       const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { name: true } });
       if (!q) return undefined;
@@ -109,6 +133,8 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.consumer?.disconnect().catch(() => undefined);
   }
 }

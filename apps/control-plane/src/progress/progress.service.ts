@@ -5,6 +5,9 @@ import type { Prisma, ProgressEvent } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { PrismaRepository } from '../repositories/prisma.repository';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string): boolean => UUID.test(id);
+
 export interface IngestableProgress {
   queryId: string;
   runId: string;
@@ -28,7 +31,10 @@ export class ProgressService {
   /** Inserts events for known queries; returns how many were stored. */
   async store(events: IngestableProgress[]): Promise<number> {
     if (events.length === 0) return 0;
-    const ids = [...new Set(events.map((e) => e.queryId))];
+    // Only UUIDs can name a query here; anything else (a foreign engine, a typo) is an unknown
+    // query, not a database error that would stall ingestion on a poison message.
+    const ids = [...new Set(events.map((e) => e.queryId))].filter((id) => UUID.test(id));
+    if (ids.length === 0) return 0;
     const known = new Set((await this.prisma.query.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((q) => q.id));
     const rows = events.filter((e) => known.has(e.queryId));
     if (rows.length === 0) return 0;

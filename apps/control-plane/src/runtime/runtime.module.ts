@@ -9,7 +9,9 @@ import { RUNTIME_DRIVER } from './runtime-driver';
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 export function defaultEngineCommand(): string[] {
-  return [process.execPath, require.resolve('tsx/cli'), path.join(REPO_ROOT, 'apps/engine/src/cli.ts')];
+  // `--import tsx` rather than the tsx CLI: the CLI is a wrapper process, so the pid we record
+  // (and a hard kill) would miss the engine itself. Resolved from `cwd` = the repository root.
+  return [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/cli.ts')];
 }
 
 @Global()

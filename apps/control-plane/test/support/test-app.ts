@@ -65,3 +65,17 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
   return last;
 }
+
+/**
+ * Removes the queries a test registered (names containing `suffix`), so that a control plane
+ * started later on the same database (the demo, another suite) does not reconcile them.
+ */
+export async function forgetTestQueries(suffix: string): Promise<void> {
+  const { Pool } = await import('pg');
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+  try {
+    await pool.query(`DELETE FROM "Query" WHERE name LIKE $1`, [`%${suffix}%`]);
+  } finally {
+    await pool.end();
+  }
+}

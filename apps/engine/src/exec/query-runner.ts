@@ -15,7 +15,7 @@ import { DataLossError, instanceShare, planBatch, type PartitionPosition } from 
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
 import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
-import { GroupReader, PartitionRevokedError, type SourceRecord } from '../source/group-reader';
+import { GroupReader, PartitionRevokedError } from '../source/group-reader';
 import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
 import { ensureSinkTables } from '../sinks/postgres-table';
 import { runShuffleStage } from './shuffle-stage';
@@ -259,7 +259,6 @@ export class QueryRunner {
       if (this.tasks.has(id)) continue;
       const marker = this.markerFor(w.stage);
       const committer = new TaskCommitter(this.opts.kafka, this.opts.queryId, id, marker, w.stage === 'source' ? this.sourceGroup : this.shuffleGroup, this.opts.checkpoint, this.postgres);
-      const source = this.sourceByTopic.get(w.topic);
       const rt = await recoverTask({
         checkpoint: this.opts.checkpoint,
         admin: this.admin,
@@ -271,7 +270,6 @@ export class QueryRunner {
         watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
       });
       if (rt.replay) this.opts.log('info', `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`);
-      void source;
       this.tasks.set(id, rt);
     }
   }

@@ -31,7 +31,8 @@ export interface EngineProcess {
 }
 
 export function runEngineCli(args: string[], env: Record<string, string> = {}): EngineProcess {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), CLI, ...args], {
+  // `--import tsx` (not the tsx CLI wrapper): the child *is* the engine, so SIGKILL kills it.
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
