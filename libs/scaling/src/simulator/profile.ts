@@ -67,7 +67,7 @@ export function parseProfile(value: unknown): Profile {
     durationSeconds: num(obj.durationSeconds, 'durationSeconds', 1),
     partitions: int(obj.partitions, 'partitions', 1),
     instance: {
-      capacity: num(instance.capacity, 'instance.capacity', Number.MIN_VALUE),
+      capacity: positive(instance.capacity, 'instance.capacity'),
       startupSeconds: num(instance.startupSeconds, 'instance.startupSeconds', 0),
       rebalancePauseSeconds: num(instance.rebalancePauseSeconds, 'instance.rebalancePauseSeconds', 0),
       minInstances: int(instance.minInstances, 'instance.minInstances', 1),
@@ -75,7 +75,7 @@ export function parseProfile(value: unknown): Profile {
       batchOverheadSeconds: optionalNum(instance.batchOverheadSeconds, 'instance.batchOverheadSeconds', 0),
       initialInstances: optionalInt(instance.initialInstances, 'instance.initialInstances', 1),
     },
-    triggerSeconds: num(obj.triggerSeconds, 'triggerSeconds', Number.MIN_VALUE),
+    triggerSeconds: positive(obj.triggerSeconds, 'triggerSeconds'),
     slo: { maxLagSeconds: num(slo.maxLagSeconds, 'slo.maxLagSeconds', 0) },
     input,
     noise: {
@@ -142,6 +142,11 @@ function str(v: unknown, what: string): string {
 
 function num(v: unknown, what: string, min: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${what} must be a number >= ${min}`);
+  return v;
+}
+
+function positive(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what} must be a number > 0`);
   return v;
 }
 
