@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateProgress } from './aggregate-progress';
+
+describe('aggregateProgress', () => {
+  it('folds the instances of one trigger interval into one sample', () => {
+    const samples = aggregateProgress(
+      [
+        { startMs: 10_000, instance: 'a', numInputRows: 4000, batchDurationMs: 4000 },
+        { startMs: 10_020, instance: 'b', numInputRows: 6000, batchDurationMs: 5000 },
+        { startMs: 20_000, instance: 'a', numInputRows: 1000, batchDurationMs: 1000 },
+      ],
+      10_000,
+    );
+    expect(samples).toHaveLength(2);
+    expect(samples[0]).toEqual({
+      timeMs: 15_020,
+      inputRowsPerSecond: 1000,
+      processedRowsPerSecond: 1000 + 1200,
+      batchDurationMs: 5000,
+      numInputRows: 10_000,
+      triggerMs: 10_000,
+      instances: 2,
+      busyMs: 9000,
+    });
+    expect(samples[1]?.instances).toBe(1);
+  });
+
+  it('skips intervals without rows and rejects a bad trigger', () => {
+    expect(aggregateProgress([{ startMs: 0, instance: 'a', numInputRows: 0, batchDurationMs: 10 }], 1000)).toEqual([]);
+    expect(() => aggregateProgress([], 0)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,41 @@
+// Folds per-instance progress (one event per engine batch, as engines report it) into the
+// aggregated samples policies read: one per trigger interval, rows summed, slowest batch kept.
+// The live control loop and the simulator produce the same shape this way.
+import type { ProgressSample } from './types';
+
+export interface InstanceBatch {
+  /** Batch start (Spark's progress `timestamp`), ms. */
+  startMs: number;
+  instance: string;
+  numInputRows: number;
+  batchDurationMs: number;
+}
+
+export function aggregateProgress(batches: readonly InstanceBatch[], triggerMs: number): ProgressSample[] {
+  if (!(triggerMs > 0)) throw new RangeError(`triggerMs must be > 0, got ${triggerMs}`);
+  const buckets = new Map<number, InstanceBatch[]>();
+  for (const b of batches) {
+    const key = Math.floor(b.startMs / triggerMs);
+    const list = buckets.get(key) ?? [];
+    list.push(b);
+    buckets.set(key, list);
+  }
+  const samples: ProgressSample[] = [];
+  for (const list of buckets.values()) {
+    const withRows = list.filter((b) => b.numInputRows > 0 && b.batchDurationMs > 0);
+    if (withRows.length === 0) continue;
+    const rows = withRows.reduce((n, b) => n + b.numInputRows, 0);
+    const busyMs = withRows.reduce((n, b) => n + b.batchDurationMs, 0);
+    samples.push({
+      timeMs: Math.max(...withRows.map((b) => b.startMs + b.batchDurationMs)),
+      inputRowsPerSecond: (rows * 1000) / triggerMs,
+      processedRowsPerSecond: withRows.reduce((n, b) => n + (b.numInputRows * 1000) / b.batchDurationMs, 0),
+      batchDurationMs: Math.max(...withRows.map((b) => b.batchDurationMs)),
+      numInputRows: rows,
+      triggerMs,
+      instances: new Set(list.map((b) => b.instance)).size,
+      busyMs,
+    });
+  }
+  return samples.sort((a, b) => a.timeMs - b.timeMs);
+}
