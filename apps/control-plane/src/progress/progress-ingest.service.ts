@@ -2,7 +2,7 @@
 // the shared contract parser, stores them in batches and updates the query metrics. An invalid
 // event is counted and logged with the JSON path at fault; it never stops ingestion.
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseStreamingQueryProgress, PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -12,6 +12,9 @@ import { ProgressEvents } from './progress-events';
 import { isUuid, ProgressService, type IngestableProgress } from './progress.service';
 
 export const PROGRESS_GROUP = 'sluice-control-plane-progress';
+const INGEST_CHUNK = 1000;
+/** How long an unknown query id is remembered as unknown (it may be registered any moment). */
+const UNKNOWN_TTL_MS = 10_000;
 
 function finiteOrNull(v: number | undefined): number | null {
   return v !== undefined && Number.isFinite(v) ? v : null;
@@ -40,6 +43,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly names = new Map<string, string>();
+  private readonly unknown = new Map<string, number>();
 
   constructor(
     private readonly progress: ProgressService,
@@ -79,7 +83,8 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     } finally {
       await admin.disconnect();
     }
-    const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000 });
+    // Large fetches: ingest cost is per batch (two SQL statements), so bigger batches go faster.
+    const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
     this.consumer = consumer;
     // kafkajs gives up on non-retriable errors (e.g. a metadata race right after topic creation)
     // without restarting: start over so ingest never silently stops.
@@ -92,18 +97,40 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     await consumer.run({ eachBatchAutoResolve: true, eachBatch: (b) => this.onBatch(b) });
   }
 
-  private async onBatch({ batch }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    // Chunks keep each synchronous stretch (JSON parsing + validation) short, so API requests
+    // are served in between even when a fetch brings thousands of events. Up to two chunks are
+    // written at once: parsing the next chunk overlaps the database insert of the previous one.
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 0; i < batch.messages.length; i += INGEST_CHUNK) {
+      const valid = this.parseChunk(batch.topic, batch.partition, batch.messages.slice(i, i + INGEST_CHUNK));
+      const previous = inFlight.at(-1) ?? Promise.resolve();
+      inFlight.push(this.storeChunk(valid, previous));
+      if (inFlight.length >= 2) await inFlight.shift();
+      await heartbeat();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(inFlight);
+  }
+
+  private parseChunk(topic: string, partition: number, messages: KafkaMessage[]): IngestableProgress[] {
     const valid: IngestableProgress[] = [];
-    for (const m of batch.messages) {
+    for (const m of messages) {
       try {
         const raw: unknown = JSON.parse(m.value?.toString('utf8') ?? 'null');
         valid.push(toIngestable(parseStreamingQueryProgress(raw)));
       } catch (e) {
         this.metrics.progressEvents.inc({ result: 'invalid' });
-        this.logger.warn(`invalid progress event at ${batch.topic}/${batch.partition}@${m.offset}: ${(e as Error).message}`);
+        this.logger.warn(`invalid progress event at ${topic}/${partition}@${m.offset}: ${(e as Error).message}`);
       }
     }
+    return valid;
+  }
+
+  /** Stores a chunk; observes it (metrics, SSE) only after the previous chunk, to keep order. */
+  private async storeChunk(valid: IngestableProgress[], previous: Promise<void>): Promise<void> {
     const stored = await this.progress.store(valid);
+    await previous;
     this.metrics.progressEvents.inc({ result: 'stored' }, stored);
     if (valid.length > stored) this.metrics.progressEvents.inc({ result: 'unknown_query' }, valid.length - stored);
     for (const e of valid) await this.observe(e);
@@ -112,8 +139,12 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   private async queryName(queryId: string): Promise<string | undefined> {
     if (!isUuid(queryId)) return undefined;
     if (!this.names.has(queryId)) {
+      if ((this.unknown.get(queryId) ?? 0) > Date.now()) return undefined;
       const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { name: true } });
-      if (!q) return undefined;
+      if (!q) {
+        this.unknown.set(queryId, Date.now() + UNKNOWN_TTL_MS);
+        return undefined;
+      }
       this.names.set(queryId, q.name);
     }
     return this.names.get(queryId);
