@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { QueriesModule } from './queries/queries.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { RuntimeModule } from './runtime/runtime.module';
+import { ScalingModule } from './scaling/scaling.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: 'sluice' }),
         RuntimeModule,
         QueriesModule,
+        ScalingModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };

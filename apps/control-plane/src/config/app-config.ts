@@ -44,6 +44,22 @@ export const appConfigSchema = z.object({
   SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
   SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
   SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+  /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
+  SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
+  SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+  /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
+  SLUICE_SCALING_POLICY_SETTINGS: z
+    .string()
+    .refine((v) => {
+      try {
+        const o: unknown = JSON.parse(v);
+        return typeof o === 'object' && o !== null && !Array.isArray(o);
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON object keyed by policy name')
+    .optional(),
 });
 
 export type AppConfig = z.infer<typeof appConfigSchema>;

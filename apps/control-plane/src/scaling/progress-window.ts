@@ -1,0 +1,58 @@
+// Turns stored progress rows and lag polls into the shapes @sluice/scaling policies read.
+import { aggregateProgress, type InstanceBatch, type LagSample, type ProgressSample } from '@sluice/scaling';
+import type { PartitionLag } from '../lag/lag.service';
+
+export interface StoredBatch {
+  timestamp: Date;
+  instance: string | null;
+  runId: string;
+  numInputRows: bigint | number;
+  batchDurationMs: number | null;
+  payload: unknown;
+}
+
+/** Spark's batch duration: the column when the ingest found one, else from the payload. */
+function durationOf(row: StoredBatch): number {
+  if (row.batchDurationMs !== null) return row.batchDurationMs;
+  const p = row.payload as { batchDuration?: unknown; durationMs?: { triggerExecution?: unknown } } | null;
+  const d = p?.batchDuration ?? p?.durationMs?.triggerExecution;
+  return typeof d === 'number' && Number.isFinite(d) ? d : 0;
+}
+
+/** One aggregated sample per trigger interval, all instances' batches folded together. */
+export function progressSamples(rows: readonly StoredBatch[], triggerMs: number): ProgressSample[] {
+  const batches: InstanceBatch[] = rows.map((r) => ({
+    startMs: r.timestamp.getTime(),
+    // Engines tag their progress with the instance name; a run id tells instances apart otherwise.
+    instance: r.instance ?? r.runId,
+    numInputRows: Number(r.numInputRows),
+    batchDurationMs: durationOf(r),
+  }));
+  return aggregateProgress(batches, triggerMs > 0 ? triggerMs : 1000);
+}
+
+/** Sums a lag poll over partitions into one sample (seconds = the partition furthest behind). */
+export function lagSample(partitions: readonly PartitionLag[], timeMs: number): LagSample {
+  return {
+    timeMs,
+    records: partitions.reduce((n, p) => n + p.recordsBehind, 0),
+    seconds: partitions.reduce((s, p) => Math.max(s, p.secondsBehind ?? 0), 0),
+    endOffsets: partitions.reduce((n, p) => n + p.endOffset, 0),
+  };
+}
+
+/** Partitions of the widest source topic: more instances than that would sit idle. */
+export function partitionCount(partitions: readonly PartitionLag[]): number {
+  const perTopic = new Map<string, number>();
+  for (const p of partitions) perTopic.set(p.topic, (perTopic.get(p.topic) ?? 0) + 1);
+  return Math.max(0, ...perTopic.values());
+}
+
+/** Query-wide maxOffsetsPerTrigger for a read-rate cap in records/s. */
+export function offsetsPerTrigger(rateLimit: number, triggerMs: number): number {
+  return Math.max(1, Math.ceil((rateLimit * Math.max(triggerMs, 1)) / 1000));
+}
+
+export function directionOf(from: number, to: number): 'up' | 'down' | 'none' {
+  return to > from ? 'up' : to < from ? 'down' : 'none';
+}

@@ -1,0 +1,252 @@
+// The live control loop (issue 6): every SLUICE_SCALING_INTERVAL_MS, for each RUNNING query, it
+// reads the recent stored progress and the consumer lag, asks the query's policy for a decision,
+// clamps it to [minInstances, min(maxInstances, partitions)] and records it as a ScalingEvent.
+// In mode 'auto' an instance change becomes the ordinary scale operation (so it is audited,
+// serialised with other operations and reconciled like a manual one) and, with backpressure on,
+// the decided read-rate cap goes to the engines as a setRateLimit command when it changed.
+import { ConflictException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { clampInstances, policyByName, type LagSample, type PolicySettings, type ScalingPolicy } from '@sluice/scaling';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ControlPublisher } from '../control/control-publisher.service';
+import type { Prisma, Query } from '../generated/prisma/client';
+import { LagService } from '../lag/lag.service';
+import { OperationRepository } from '../operations/operation.repository';
+import { QueriesService } from '../queries/queries.service';
+import { triggerIntervalMs } from '../queries/spec-fields';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { directionOf, lagSample, offsetsPerTrigger, partitionCount, progressSamples } from './progress-window';
+import { ScalingMetrics } from './scaling-metrics';
+
+export const SCALING_ACTOR = 'scaling-loop';
+const INTERVAL_NAME = 'scaling-loop';
+/** Upper bound of progress rows read per query and tick (newest first). */
+const MAX_PROGRESS_ROWS = 5000;
+/** Decisions older than this are trimmed (once an hour). */
+const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
+const TRIM_EVERY_MS = 3_600_000;
+
+type DecisionValue = number | string | boolean | null;
+
+interface PolicySlot {
+  name: string;
+  policy: ScalingPolicy;
+}
+
+export interface LoopOutcome {
+  direction: 'up' | 'down' | 'none';
+  fromInstances: number;
+  toInstances: number;
+  acted: boolean;
+  reason: string;
+}
+
+@Injectable()
+export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ScalingLoopService.name);
+  private readonly policies = new Map<string, PolicySlot>();
+  private readonly lagHistory = new Map<string, LagSample[]>();
+  /** maxOffsetsPerTrigger this process last sent per query (absent = never sent). */
+  private readonly sentRateLimit = new Map<string, number | null>();
+  private readonly settings: PolicySettings;
+  private ticking = false;
+  private lastTrimMs = 0;
+
+  constructor(
+    private readonly prisma: PrismaRepository,
+    private readonly lag: LagService,
+    private readonly queries: QueriesService,
+    private readonly operations: OperationRepository,
+    private readonly control: ControlPublisher,
+    private readonly metrics: ScalingMetrics,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.settings = config.SLUICE_SCALING_POLICY_SETTINGS ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings) : {};
+  }
+
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => void this.tick(), this.config.SLUICE_SCALING_INTERVAL_MS);
+    timer.unref();
+    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+  }
+
+  /** One pass over every running query; a pass still under way makes the next tick a no-op. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const running = await this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING' } });
+      const ids = new Set(running.map((q) => q.id));
+      for (const map of [this.policies, this.lagHistory, this.sentRateLimit]) {
+        for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+      }
+      for (const q of running) {
+        try {
+          await this.evaluate(q);
+        } catch (e) {
+          this.logger.warn(`scaling decision for ${q.name} failed: ${(e as Error).message}`);
+        }
+      }
+      await this.trim();
+    } catch (e) {
+      this.logger.debug(`scaling tick failed: ${(e as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Decides (and in 'auto' acts) for one query; undefined when there is nothing to decide on. */
+  async evaluate(q: Query): Promise<LoopOutcome | undefined> {
+    const nowMs = Date.now();
+    const version = await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId: q.id, version: q.desiredVersion } } });
+    const triggerMs = triggerIntervalMs(version?.spec) || 1000;
+    const partitionLag = await this.lag.lagOf(q.id);
+    const partitions = partitionCount(partitionLag);
+    if (partitions === 0) return undefined; // source topic not created yet: no lag, no partition cap
+
+    const lag = this.recordLag(q.id, lagSample(partitionLag, nowMs), nowMs);
+    const rows = await this.prisma.progressEvent.findMany({
+      where: { queryId: q.id, timestamp: { gte: new Date(nowMs - this.config.SLUICE_SCALING_WINDOW_MS) } },
+      orderBy: { timestamp: 'desc' },
+      take: MAX_PROGRESS_ROWS,
+      select: { timestamp: true, instance: true, runId: true, numInputRows: true, batchDurationMs: true, payload: true },
+    });
+    const samples = progressSamples(rows.reverse(), triggerMs);
+    const ready = await this.prisma.instance.count({ where: { queryId: q.id, status: 'RUNNING' } });
+
+    const upper = Math.max(1, Math.min(q.maxInstances ?? this.config.SLUICE_MAX_INSTANCES, partitions));
+    const limits = { minInstances: Math.min(q.minInstances, upper), maxInstances: upper, partitions };
+    const current = q.desiredInstances;
+    const slot = this.policyFor(q);
+    const decision = slot.policy.decide({
+      nowMs,
+      samples,
+      lag,
+      currentInstances: current,
+      readyInstances: Math.min(ready, current),
+      limits,
+    });
+    const target = clampInstances(decision.instances, limits);
+    const direction = directionOf(current, target);
+    const notes: string[] = [];
+    if (target !== decision.instances) notes.push(`clamped ${decision.instances} to ${target} (min ${limits.minInstances}, max ${upper}, ${partitions} partitions)`);
+
+    let acted = false;
+    let scaled = false;
+    if (q.scalingMode === 'auto' && direction !== 'none') {
+      const blocked = await this.scaleBlocked(q.id, nowMs);
+      if (blocked) {
+        notes.push(blocked);
+      } else {
+        try {
+          await this.queries.scale(q.id, target, SCALING_ACTOR);
+          acted = scaled = true;
+          // New instances start with the query's own limit: re-send ours on the next decision.
+          this.sentRateLimit.delete(q.id);
+        } catch (e) {
+          if (!(e instanceof ConflictException)) throw e;
+          notes.push('skipped: another operation is in progress');
+        }
+      }
+    }
+
+    // The PID cap, bounded by the operator's own limit; without one the operator's limit (or none) applies.
+    const pid = q.scalingMode === 'auto' && q.backpressure && decision.rateLimit !== undefined ? offsetsPerTrigger(decision.rateLimit, triggerMs) : undefined;
+    const wanted = pid === undefined ? q.rateLimit : Math.min(pid, q.rateLimit ?? Number.POSITIVE_INFINITY);
+    const sent = this.sentRateLimit.get(q.id);
+    if ((sent === undefined && pid !== undefined) || (sent !== undefined && sent !== wanted)) {
+      await this.control.setRateLimit(q.id, wanted);
+      this.sentRateLimit.set(q.id, wanted);
+      notes.push(`rate limit ${wanted ?? 'lifted'} offsets/trigger`);
+      acted = true;
+    }
+
+    const last = samples[samples.length - 1];
+    const latest = lag[lag.length - 1];
+    const inputs: Record<string, DecisionValue> = {
+      partitions,
+      currentInstances: current,
+      readyInstances: ready,
+      minInstances: limits.minInstances,
+      maxInstances: upper,
+      triggerMs,
+      samples: samples.length,
+      inputRowsPerSecond: last?.inputRowsPerSecond ?? null,
+      processedRowsPerSecond: last?.processedRowsPerSecond ?? null,
+      batchDurationMs: last?.batchDurationMs ?? null,
+      lagRecords: latest?.records ?? null,
+      lagSeconds: latest?.seconds ?? null,
+      ...decision.inputs,
+      decidedInstances: decision.instances,
+      rateLimitRecordsPerSecond: decision.rateLimit ?? null,
+      scaled,
+    };
+    const reason = [decision.reason, ...notes].join('; ');
+    await this.prisma.scalingEvent.create({
+      data: {
+        queryId: q.id,
+        at: new Date(nowMs),
+        policy: slot.name,
+        mode: q.scalingMode,
+        direction,
+        fromInstances: current,
+        toInstances: target,
+        rateLimit: pid ?? null,
+        reason,
+        inputs: jsonSafe(inputs),
+        acted,
+      },
+    });
+    this.metrics.decisions.inc({ query: q.name, policy: slot.name, direction });
+    return { direction, fromInstances: current, toInstances: target, acted, reason };
+  }
+
+  /** Why a scale action may not happen now: the cooldown or a running operation. */
+  private async scaleBlocked(queryId: string, nowMs: number): Promise<string | undefined> {
+    const cooldown = this.config.SLUICE_SCALING_COOLDOWN_MS;
+    if (cooldown > 0) {
+      const previous = await this.prisma.scalingEvent.findFirst({
+        where: { queryId, acted: true, at: { gt: new Date(nowMs - cooldown) }, inputs: { path: ['scaled'], equals: true } },
+        orderBy: { at: 'desc' },
+        select: { at: true },
+      });
+      if (previous) return `cooldown: last scale action ${Math.round((nowMs - previous.at.getTime()) / 1000)} s ago (< ${cooldown / 1000} s)`;
+    }
+    const active = await this.operations.findActiveForQuery(queryId);
+    return active ? `skipped: operation ${active.id} (${active.type}) is in progress` : undefined;
+  }
+
+  /** Policies keep state (capacity model, hysteresis), so each query keeps its instance. */
+  private policyFor(q: Query): PolicySlot {
+    const existing = this.policies.get(q.id);
+    if (existing?.name === q.scalingPolicy) return existing;
+    const slot = { name: q.scalingPolicy, policy: policyByName(q.scalingPolicy, this.settings) };
+    this.policies.set(q.id, slot);
+    return slot;
+  }
+
+  private recordLag(queryId: string, sample: LagSample, nowMs: number): LagSample[] {
+    const since = nowMs - this.config.SLUICE_SCALING_WINDOW_MS;
+    const history = (this.lagHistory.get(queryId) ?? []).filter((s) => s.timeMs >= since);
+    history.push(sample);
+    this.lagHistory.set(queryId, history);
+    return history;
+  }
+
+  private async trim(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastTrimMs < TRIM_EVERY_MS) return;
+    this.lastTrimMs = now;
+    await this.prisma.scalingEvent.deleteMany({ where: { at: { lt: new Date(now - EVENT_RETENTION_MS) } } });
+  }
+}
+
+/** Non-finite numbers (a policy dividing by zero) are stored as null rather than failing the row. */
+function jsonSafe(inputs: Record<string, DecisionValue>): Prisma.InputJsonObject {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
+}

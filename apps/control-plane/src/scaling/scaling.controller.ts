@@ -1,0 +1,38 @@
+import { Body, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
+import { ZodPipe } from '../validation/zod-body.pipe';
+import { scalingBody, scalingEventsQuery, type ScalingEventsQuery } from './scaling.dto';
+import { ScalingSettingsService } from './scaling-settings.service';
+
+// A malformed id cannot name a query: answer 404 like any unknown id.
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
+
+@ApiTags('scaling')
+@ApiBearerAuth()
+@Controller('api/v1/queries')
+export class ScalingController {
+  constructor(private readonly scaling: ScalingSettingsService) {}
+
+  @Get(':id/scaling-events')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Decisions of the scaling loop for a query, newest first' })
+  events(@Param('id', uuid) id: string, @Q(new ZodPipe(scalingEventsQuery)) q: ScalingEventsQuery) {
+    return this.scaling.events(id, q.limit);
+  }
+
+  @Get(':id/scaling')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Scaling settings of a query' })
+  settings(@Param('id', uuid) id: string) {
+    return this.scaling.get(id);
+  }
+
+  @Post(':id/scaling')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Change the scaling policy, mode (auto | observe), instance limits or backpressure of a query' })
+  update(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
+    const body = new ZodPipe(scalingBody(this.scaling.maxInstances)).transform(raw);
+    return this.scaling.update(id, body, who.name);
+  }
+}
