@@ -1,4 +1,4 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
 import { ZodPipe } from '../validation/zod-body.pipe';
@@ -29,6 +29,7 @@ export class ScalingController {
   }
 
   @Post(':id/scaling')
+  @HttpCode(200)
   @RequireRole('operator')
   @ApiOperation({ summary: 'Change the scaling policy, mode (auto | observe), instance limits or backpressure of a query' })
   update(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
