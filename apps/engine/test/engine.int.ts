@@ -197,18 +197,30 @@ options: { maxOffsetsPerTrigger: 100 }
 `);
     const checkpoint = path.join(dir, 'checkpoint');
     const progress = await progressOf(queryId);
-    await produceClicks(input, 0, 1000);
+    // A steady trickle of input for the whole scenario, so every membership change happens
+    // while data flows.
+    let produced = 0;
+    let producing = true;
+    const trickle = (async () => {
+      while (producing) {
+        await produceClicks(input, produced, produced + 50);
+        produced += 50;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     const a = launch({ spec, checkpoint, queryId, instance: 'a' });
     await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'a' && e.numInputRows > 0), 60_000, 'instance a progress');
     const b = launch({ spec, checkpoint, queryId, instance: 'b' });
-    await produceClicks(input, 1000, 2000);
     await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'b' && e.numInputRows > 0), 60_000, 'instance b progress');
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
-    await produceClicks(input, 2000, 3000);
-    const rows = (await readAll(kafka, output, 3000, 90_000)).map((r) => (JSON.parse(r.value) as { id: number }).id);
-    expect(rows).toHaveLength(3000);
-    expect(new Set(rows).size).toBe(3000);
+    const afterDrain = produced;
+    await eventually(async () => produced >= afterDrain + 500, 30_000, 'more input after the drain');
+    producing = false;
+    await trickle;
+    const rows = (await readAll(kafka, output, produced, 90_000)).map((r) => (JSON.parse(r.value) as { id: number }).id);
+    expect(rows).toHaveLength(produced);
+    expect(new Set(rows).size).toBe(produced);
     await progress.stop();
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);

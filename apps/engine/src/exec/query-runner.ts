@@ -226,9 +226,11 @@ export class QueryRunner {
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
       durations.queryPlanning = Date.now() - t;
-      for (const [task, entry] of plans) {
-        await this.runTask(task, entry, stats, durations);
-      }
+      // Tasks are independent (own range, producer, marker, state): run them concurrently so a
+      // trigger costs one transaction round-trip, not one per owned partition.
+      const results = await Promise.allSettled(plans.map(([task, entry]) => this.runTask(task, entry, stats, durations)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       this.consecutiveFailures = 0;
     } catch (err) {
       const e = err as Error;
@@ -355,8 +357,9 @@ export class QueryRunner {
   }
 
   private async runTask(rt: TaskRuntime, planned: OffsetLogEntry, stats: TriggerStats, durations: Record<string, number>): Promise<void> {
+    // Tasks run concurrently: a phase's duration is the slowest task's, like a Spark stage.
     const add = (k: string, ms: number): void => {
-      durations[k] = (durations[k] ?? 0) + ms;
+      durations[k] = Math.max(durations[k] ?? 0, ms);
     };
     let t = Date.now();
     // Create-exclusive: if another owner already planned this batch, its plan wins.

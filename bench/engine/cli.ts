@@ -1,0 +1,167 @@
+// `npm run bench:engine -- [--records N] [--json]` — engine throughput on the real broker, all in
+// one run so the ratios compare like with like:
+//  (a) baseline: a bare kafkajs consume→produce pipe over the input topic;
+//  (b) Sluice stateless filter + projection, exactly-once Kafka sink;
+//  (c) Sluice 1-minute windowed count by key (repartition + state store), exactly-once Kafka sink;
+//  plus batch p50 latency for 1k-row batches at trigger 0 and state memory per key.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Kafka } from 'kafkajs';
+import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+import { stackUp } from '../../scripts/stack/stack';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false } } });
+const N = Number(values.records);
+const PARTITIONS = 4;
+const log = (m: string): void => {
+  if (!values.json) process.stderr.write(`[bench:engine] ${m}\n`);
+};
+
+async function produceInput(kafka: Kafka, topic: string): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const base = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < N; i += 2000) {
+    const messages = [];
+    for (let j = i; j < Math.min(N, i + 2000); j++) {
+      messages.push({ value: JSON.stringify({ id: j, user_id: `user-${j % 5000}`, url: j % 3 === 0 ? '/product/1' : '/home', bytes: j % 1000, ts: new Date(base + j * 10).toISOString() }) });
+    }
+    await producer.send({ topic, messages });
+  }
+  await producer.disconnect();
+}
+
+/** (a) consume every record and produce it unchanged to another topic; records/s. */
+async function rawPipe(kafka: Kafka, input: string): Promise<number> {
+  const output = `bench-raw-out-${randomUUID()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: output, numPartitions: PARTITIONS }]);
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  let seen = 0;
+  let start = 0;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (start === 0) start = performance.now();
+      const messages = batch.messages.map((m) => {
+        const row = JSON.parse(m.value?.toString() ?? 'null') as Record<string, unknown>;
+        return { value: JSON.stringify(row) };
+      });
+      await producer.send({ topic: output, messages });
+      seen += batch.messages.length;
+    },
+  });
+  while (seen < N) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (performance.now() - start) / 1000;
+  await consumer.disconnect();
+  await producer.disconnect();
+  return N / seconds;
+}
+
+interface EngineRun {
+  rowsPerSecond: number;
+  batchP50Ms: number;
+  batches: number;
+  bytesPerKey: number | undefined;
+}
+
+async function engineRun(kafka: Kafka, brokers: string, input: string, name: string, sql: string, options: string, trigger: string): Promise<EngineRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-engine-'));
+  const queryId = `bench-${randomUUID()}`;
+  const spec = path.join(dir, 'spec.yaml');
+  fs.writeFileSync(
+    spec,
+    `name: ${name}\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: ${trigger}\noptions: ${options}\n`,
+  );
+  const events: StreamingQueryProgress[] = [];
+  const consumer = kafka.consumer({ groupId: `bench-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === queryId) events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/engine/src/cli.ts', 'run', '--spec', spec, '--checkpoint', path.join(dir, 'ckpt'), '--query-id', queryId, '--brokers', brokers], {
+    cwd: ROOT,
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`engine exited with ${code}`);
+  await new Promise((r) => setTimeout(r, 1500));
+  await consumer.disconnect();
+  const withData = events.filter((e) => e.numInputRows > 0);
+  const rows = withData.reduce((n, e) => n + e.numInputRows, 0);
+  if (rows < N) throw new Error(`engine progress reports ${rows} of ${N} rows`);
+  const first = Date.parse(withData[0]!.timestamp);
+  const lastEvent = withData.at(-1)!;
+  const seconds = (Date.parse(lastEvent.timestamp) + (lastEvent.batchDuration ?? 0) - first) / 1000;
+  const durations = withData.map((e) => e.batchDuration ?? 0).sort((a, b) => a - b);
+  const state = lastEvent.stateOperators?.[0];
+  return {
+    rowsPerSecond: rows / seconds,
+    batchP50Ms: durations[Math.floor(durations.length / 2)] ?? Number.NaN,
+    batches: withData.length,
+    bytesPerKey: state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadStackConfig();
+  await stackUp(log, config);
+  const env = stackEnv(config);
+  const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-engine' });
+  const input = `bench-engine-in-${randomUUID()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: input, numPartitions: PARTITIONS }, { topic: PROGRESS_TOPIC, numPartitions: 3 }]);
+  await admin.disconnect();
+  log(`producing ${N} records`);
+  await produceInput(kafka, input);
+  log('(a) raw consume→produce pipe');
+  const raw = await rawPipe(kafka, input);
+  log('(b) stateless filter + projection');
+  const stateless = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-stateless', `SELECT id, upper(user_id) AS user_id, bytes * 2 AS bytes FROM clicks WHERE url LIKE '/product/%' OR bytes > 500`, '{ maxOffsetsPerTrigger: 50000 }', '{ availableNow: true }');
+  log('(c) 1-minute windowed count by key');
+  const windowed = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-windowed', `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`, '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }', '{ availableNow: true }');
+  log('batch latency: 1k-row batches at trigger 0');
+  const latency = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-latency', `SELECT id, user_id FROM clicks WHERE bytes > 100`, '{ maxOffsetsPerTrigger: 1000 }', '{ availableNow: true }');
+  const result = {
+    records: N,
+    partitions: PARTITIONS,
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? 'cpu'}`,
+    rawPipeRowsPerSecond: Math.round(raw),
+    statelessRowsPerSecond: Math.round(stateless.rowsPerSecond),
+    windowedRowsPerSecond: Math.round(windowed.rowsPerSecond),
+    statelessVsRaw: +(stateless.rowsPerSecond / raw).toFixed(3),
+    windowedVsRaw: +(windowed.rowsPerSecond / raw).toFixed(3),
+    batchP50MsAt1kRows: latency.batchP50Ms,
+    stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),
+    targets: {
+      statelessVsRawAtLeast0_6: stateless.rowsPerSecond / raw >= 0.6,
+      windowedVsRawAtLeast0_4: windowed.rowsPerSecond / raw >= 0.4,
+      batchP50AtMost50Ms: latency.batchP50Ms <= 50,
+      stateAtMost200BytesPerKey: windowed.bytesPerKey !== undefined && windowed.bytesPerKey <= 200,
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench:engine failed: ${e.message}\n`);
+  process.exit(1);
+});
