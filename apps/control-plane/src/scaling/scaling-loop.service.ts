@@ -10,12 +10,12 @@ import { clampInstances, policyByName, type LagSample, type PolicySettings, type
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import type { Prisma, Query } from '../generated/prisma/client';
-import { LagService } from '../lag/lag.service';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
 import { triggerIntervalMs } from '../queries/spec-fields';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { directionOf, lagSample, offsetsPerTrigger, partitionCount, progressSamples } from './progress-window';
+import { ScalingLagReader } from './scaling-lag';
 import { ScalingMetrics } from './scaling-metrics';
 
 export const SCALING_ACTOR = 'scaling-loop';
@@ -54,7 +54,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
 
   constructor(
     private readonly prisma: PrismaRepository,
-    private readonly lag: LagService,
+    private readonly lag: ScalingLagReader,
     private readonly queries: QueriesService,
     private readonly operations: OperationRepository,
     private readonly control: ControlPublisher,
