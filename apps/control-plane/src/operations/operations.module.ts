@@ -15,6 +15,6 @@ import { OPERATIONS_QUEUE } from './operation-types';
   imports: [BullModule.registerQueue({ name: OPERATIONS_QUEUE }), ReconcileModule],
   controllers: [OperationsController],
   providers: [OperationRepository, OperationQueueService, OperationRunner, OperationProcessor, OperationRecovery, OperationEvents, ControlPublisher],
-  exports: [OperationRepository, OperationQueueService, OperationEvents],
+  exports: [OperationRepository, OperationQueueService, OperationEvents, ControlPublisher],
 })
 export class OperationsModule {}

@@ -12,5 +12,6 @@ import { QueryStreamsController } from './query-streams.controller';
   imports: [AuditModule, OperationsModule, ReconcileModule, ProgressModule],
   controllers: [QueriesController, QueryStreamsController],
   providers: [QueriesService, LagService],
+  exports: [QueriesService, LagService],
 })
 export class QueriesModule {}

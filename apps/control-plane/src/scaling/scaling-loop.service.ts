@@ -15,7 +15,7 @@ import { QueriesService } from '../queries/queries.service';
 import { triggerIntervalMs } from '../queries/spec-fields';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { directionOf, lagSample, offsetsPerTrigger, partitionCount, progressSamples } from './progress-window';
-import { ScalingLagReader } from './scaling-lag';
+import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
 
 export const SCALING_ACTOR = 'scaling-loop';
@@ -54,7 +54,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
 
   constructor(
     private readonly prisma: PrismaRepository,
-    private readonly lag: ScalingLagReader,
+    private readonly lag: LagService,
     private readonly queries: QueriesService,
     private readonly operations: OperationRepository,
     private readonly control: ControlPublisher,

@@ -1,21 +1,19 @@
-// The live scaling loop and its API. QueriesService (stateless) and a lag reader are provided here
-// as well: QueriesModule does not export them.
+// The live scaling loop and its API. Scale changes go through QueriesService (the ordinary scale
+// operation), lag comes from the shared LagService, rate limits from OperationsModule's publisher.
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ControlPublisher } from '../control/control-publisher.service';
 import { OperationsModule } from '../operations/operations.module';
-import { QueriesService } from '../queries/queries.service';
+import { QueriesModule } from '../queries/queries.module';
 import { ReconcileModule } from '../reconcile/reconcile.module';
 import { ScalingController } from './scaling.controller';
-import { ScalingLagReader } from './scaling-lag';
 import { ScalingLoopService } from './scaling-loop.service';
 import { ScalingMetrics } from './scaling-metrics';
 import { ScalingSettingsService } from './scaling-settings.service';
 
 @Module({
-  imports: [AuditModule, OperationsModule, ReconcileModule],
+  imports: [AuditModule, OperationsModule, ReconcileModule, QueriesModule],
   controllers: [ScalingController],
-  providers: [ScalingLoopService, ScalingSettingsService, ScalingMetrics, QueriesService, ScalingLagReader, ControlPublisher],
+  providers: [ScalingLoopService, ScalingSettingsService, ScalingMetrics],
   exports: [ScalingLoopService],
 })
 export class ScalingModule {}

@@ -1,0 +1,22 @@
+// The crash benchmark at CI size: random SIGKILLs, an added and a drained instance, two queries
+// (Kafka and PostgreSQL sinks); the outputs must equal the independently computed result.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+describe('bench:crash (CI size)', () => {
+  it('loses, duplicates and corrupts nothing across SIGKILLs, a join and a drain', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/crash/cli.ts', '--kills', '3', '--records', '10000', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { kills: number; lost: number; duplicated: number; wrong: number; expected: { filterRows: number } };
+    expect(result.kills).toBe(3);
+    expect(result.expected.filterRows).toBeGreaterThan(4000);
+    expect({ lost: result.lost, duplicated: result.duplicated, wrong: result.wrong }).toEqual({ lost: 0, duplicated: 0, wrong: 0 });
+  }, 660_000);
+});
