@@ -3,6 +3,7 @@
 //   run ...                runs the query until drained (exit 0) or a fatal error (exit 1)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
@@ -16,8 +17,11 @@ const USAGE = `usage: engine <command>
       [--instance-id ID] [--query-version N] [--rate-limit N]
       run a query (checkpoint URI: a directory, file://… or postgresql://…)`;
 
+// Structured JSON logs (pino) on stdout; the runtime driver captures them per instance.
+const logger = pino({ base: { service: 'sluice-engine' }, timestamp: pino.stdTimeFunctions.isoTime });
+
 function log(level: 'info' | 'warn' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...extra })}\n`);
+  logger[level](extra, msg);
 }
 
 function readSpec(file: string): string {

@@ -70,6 +70,17 @@ async function produceClicks(topic: string, from: number, to: number): Promise<v
 
 const schema = '{ id: long, user_id: string, url: string, bytes: long, ts: timestamp }';
 
+/** A spec over the clicks schema; `rest` is everything after the source (sql, sink, …). */
+function clickSpec(name: string, topic: string, rest: string, fromEarliest = true): string {
+  return `name: ${name}
+sources:
+  clicks:
+    kafka: { topic: ${topic}${fromEarliest ? ', startingOffsets: earliest' : ''} }
+    format: json
+    schema: ${schema}
+${rest}`;
+}
+
 describe('engine', () => {
   it('runs a stateless query exactly once, dead-letters bad records and reports Spark-shaped progress', async () => {
     const input = `it-in-${randomUUID()}`;
@@ -79,19 +90,13 @@ describe('engine', () => {
     await produceClicks(input, 0, 300);
     await producer.send({ topic: input, messages: [{ value: 'not json' }, { value: '{"id":"abc","user_id":"x","url":"/","bytes":1,"ts":"2026-01-01T00:00:00Z"}' }, { value: null }, { value: '[1,2]' }] });
     const dir = tempDir('stateless');
-    const spec = writeSpec(dir, `name: it-stateless
-sources:
-  clicks:
-    kafka: { topic: ${input}, startingOffsets: earliest }
-    format: json
-    schema: ${schema}
-sql: |
+    const spec = writeSpec(dir, clickSpec('it-stateless', input, `sql: |
   SELECT id, upper(user_id) AS user_upper, bytes * 2 AS double_bytes FROM clicks WHERE url LIKE '/product/%'
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 200 milliseconds }
-`);
+`));
     const progress = await progressOf(queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     const rows = (await readAll(kafka, output, 100)).map((r) => JSON.parse(r.value) as { id: number; user_upper: string; double_bytes: number });
@@ -126,13 +131,7 @@ trigger: { processingTime: 200 milliseconds }
     const total = 3000;
     await produceClicks(input, 0, total);
     const dir = tempDir('agg');
-    const spec = writeSpec(dir, `name: it-agg
-sources:
-  clicks:
-    kafka: { topic: ${input}, startingOffsets: earliest }
-    format: json
-    schema: ${schema}
-sql: |
+    const spec = writeSpec(dir, clickSpec('it-agg', input, `sql: |
   SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes
   FROM clicks
   GROUP BY window(ts, '1 minute'), user_id
@@ -141,7 +140,7 @@ sink:
 outputMode: update
 trigger: { processingTime: 100 milliseconds }
 options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
-`);
+`));
     const checkpoint = path.join(dir, 'checkpoint');
     const first = launch({ spec, checkpoint, queryId, instance: 'a' });
     await eventually(async () => {
@@ -182,19 +181,13 @@ options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
     const dir = tempDir('scale');
-    const spec = writeSpec(dir, `name: it-scale
-sources:
-  clicks:
-    kafka: { topic: ${input}, startingOffsets: earliest }
-    format: json
-    schema: ${schema}
-sql: SELECT id, user_id FROM clicks
+    const spec = writeSpec(dir, clickSpec('it-scale', input, `sql: SELECT id, user_id FROM clicks
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 100 milliseconds }
 options: { maxOffsetsPerTrigger: 100 }
-`);
+`));
     const checkpoint = path.join(dir, 'checkpoint');
     const progress = await progressOf(queryId);
     // A steady trickle of input for the whole scenario, so every membership change happens
@@ -232,19 +225,13 @@ options: { maxOffsetsPerTrigger: 100 }
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 2 }, { topic: CONTROL_TOPIC, numPartitions: 1 }]);
     const dir = tempDir('control');
-    const spec = writeSpec(dir, `name: it-control
-sources:
-  clicks:
-    kafka: { topic: ${input}, startingOffsets: earliest }
-    format: json
-    schema: ${schema}
-sql: SELECT id FROM clicks
+    const spec = writeSpec(dir, clickSpec('it-control', input, `sql: SELECT id FROM clicks
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 300 milliseconds }
 options: { maxOffsetsPerTrigger: 1000 }
-`);
+`));
     const progress = await progressOf(queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     await eventually(async () => progress.events.length > 0, 60_000, 'first progress');
@@ -264,32 +251,94 @@ options: { maxOffsetsPerTrigger: 1000 }
     await progress.stop();
   }, 150_000);
 
-  it('validate prints the plan or FILE:LINE:COL errors', async () => {
-    const dir = tempDir('validate');
-    const good = writeSpec(dir, `name: ok
+  it('append mode emits each window once after the watermark passes it, drops late rows, on a PostgreSQL checkpoint', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const output = `it-out-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
+    const dir = tempDir('append');
+    const spec = writeSpec(dir, `name: it-append
 sources:
   clicks:
-    kafka: { topic: clicks }
+    kafka: { topic: ${input}, startingOffsets: earliest }
     format: json
-    schema: ${schema}
-sql: SELECT id FROM clicks
+    schema: { user_id: string, ts: timestamp }
+    watermark: { column: ts, delay: 5 seconds }
+sql: |
+  SELECT window.start AS window_start, window.end AS window_end, user_id, count(*) AS clicks
+  FROM clicks GROUP BY window(ts, '10 seconds'), user_id
+sink:
+  kafka: { topic: ${output} }
+outputMode: append
+trigger: { processingTime: 100 milliseconds }
+options: { numShufflePartitions: 1 }
+`);
+    const at = (s: number) => ({ value: JSON.stringify({ user_id: 'u', ts: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString() }) });
+    const progress = await progressOf(queryId);
+    const engine = launch({ spec, checkpoint: process.env.DATABASE_URL!, queryId, instance: 'a' });
+    const phase = async (messages: Array<{ value: string }>) => {
+      const before = progress.events.reduce((n, e) => n + e.numInputRows, 0);
+      await producer.send({ topic: input, messages });
+      await eventually(async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= before + messages.length, 60_000, 'batch processed');
+    };
+    await phase(Array.from({ length: 10 }, (_, i) => at(i))); // window [0,10)
+    await phase([at(12)]); // watermark 7 s: [0,10) still open
+    await phase([at(20)]); // watermark 15 s: [0,10) closes
+    await phase([at(3)]); // late: 3 s < watermark 15 s → dropped
+    await phase([at(40)]); // watermark 35 s: [10,20) and [20,30) close
+    const rows = (await readAll(kafka, output, 3)).map((r) => JSON.parse(r.value) as { window_start: string; clicks: number });
+    expect(rows.map((r) => [r.window_start.slice(11, 19), r.clicks]).sort()).toEqual([
+      ['00:00:00', 10],
+      ['00:00:10', 1],
+      ['00:00:20', 1],
+    ]);
+    const dropped = progress.events.reduce((n, e) => n + (e.stateOperators?.[0]?.numRowsDroppedByWatermark ?? 0), 0);
+    expect(dropped).toBe(1);
+    expect(progress.events.some((e) => e.eventTime?.watermark === '2026-01-01T00:00:35.000Z')).toBe(true);
+    await progress.stop();
+    engine.child.kill('SIGTERM');
+    expect(await engine.exited).toBe(0);
+  }, 150_000);
+
+  it('complete mode writes every group every batch to the console sink', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
+    await produceClicks(input, 0, 100);
+    const dir = tempDir('complete');
+    const spec = writeSpec(dir, clickSpec('it-complete', input, `sql: SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id
 sink:
   console: {}
-`);
+outputMode: complete
+trigger: { availableNow: true }
+options: { numShufflePartitions: 2 }
+`));
+    const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
+    expect(await engine.exited).toBe(0);
+    const lines = engine.output().split('\n').filter((l) => l.startsWith('{') && !l.includes('"level"'));
+    const last = new Map<string, number>();
+    for (const l of lines) {
+      const row = JSON.parse(l) as { user_id: string; clicks: number };
+      last.set(row.user_id, row.clicks);
+    }
+    expect(last.size).toBe(10);
+    expect([...last.values()].every((n) => n === 10)).toBe(true);
+  }, 120_000);
+
+  it('validate prints the plan or FILE:LINE:COL errors', async () => {
+    const dir = tempDir('validate');
+    const good = writeSpec(dir, clickSpec('ok', 'clicks', `sql: SELECT id FROM clicks
+sink:
+  console: {}
+`, false));
     const ok = runEngineCli(['validate', '--spec', good]);
     expect(await ok.exited).toBe(0);
     expect(JSON.parse(ok.output().slice(ok.output().indexOf('{'))).name).toBe('ok');
 
-    const bad = writeSpec(dir, `name: bad
-sources:
-  clicks:
-    kafka: { topic: clicks }
-    format: json
-    schema: ${schema}
-sql: SELECT nope FROM clicks
+    const bad = writeSpec(dir, clickSpec('bad', 'clicks', `sql: SELECT nope FROM clicks
 sink:
   console: {}
-`);
+`, false));
     const err = runEngineCli(['validate', '--spec', bad]);
     expect(await err.exited).toBe(1);
     expect(err.output()).toMatch(new RegExp(`${bad.replaceAll('.', '\\.')}:7:\\d+ .*nope`));
@@ -302,17 +351,11 @@ sink:
     await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
     await produceClicks(input, 0, 50);
     const dir = tempDir('corrupt');
-    const spec = writeSpec(dir, `name: it-corrupt
-sources:
-  clicks:
-    kafka: { topic: ${input}, startingOffsets: earliest }
-    format: json
-    schema: ${schema}
-sql: SELECT id FROM clicks
+    const spec = writeSpec(dir, clickSpec('it-corrupt', input, `sql: SELECT id FROM clicks
 sink:
   kafka: { topic: ${output} }
 trigger: { availableNow: true }
-`);
+`));
     const checkpoint = path.join(dir, 'checkpoint');
     const first = launch({ spec, checkpoint, queryId, instance: 'a' });
     expect(await first.exited).toBe(0);

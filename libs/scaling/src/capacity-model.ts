@@ -4,6 +4,7 @@
 // the rate the query can rely on, not the average instance's.
 import { busiestShare, effectiveInstances } from './partition-alignment';
 import type { ProgressSample } from './types';
+import { moments } from './window-stats';
 
 export interface CapacityEstimate {
   /** Rows per second one instance processes while busy. */
@@ -42,23 +43,8 @@ export class CapacityModel {
   }
 
   estimate(): CapacityEstimate | undefined {
-    const pts = this.points;
-    const n = pts.length;
-    if (n < this.minPoints) return undefined;
-    let sx = 0;
-    let sy = 0;
-    for (const p of pts) {
-      sx += p.x;
-      sy += p.y;
-    }
-    const mx = sx / n;
-    const my = sy / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (const p of pts) {
-      sxx += (p.x - mx) ** 2;
-      sxy += (p.x - mx) * (p.y - my);
-    }
+    if (this.points.length < this.minPoints) return undefined;
+    const { n, mx, my, sxx, sxy } = moments(this.points);
     // The overhead is only identifiable when batch sizes vary (catch-up, rate changes); otherwise
     // keep the last identified value (initially 0, which underestimates the rate: the safe side).
     const spread = Math.sqrt(sxx / n) / Math.max(mx, 1e-9);

@@ -43,24 +43,31 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   return linearFit(points).slope;
 }
 
-/** Least-squares line with the slope's standard error (infinite when it cannot be estimated). */
-export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; slopeError: number } {
+/** Means and centred second moments of (x, y) points: the sums a least-squares fit needs. */
+export function moments(points: readonly { x: number; y: number }[]): { n: number; mx: number; my: number; sxx: number; sxy: number } {
   const n = points.length;
-  if (n < 2) return { slope: 0, intercept: points[0]?.y ?? 0, slopeError: Number.POSITIVE_INFINITY };
   let sx = 0;
   let sy = 0;
   for (const p of points) {
     sx += p.x;
     sy += p.y;
   }
-  const mx = sx / n;
-  const my = sy / n;
+  const mx = n > 0 ? sx / n : 0;
+  const my = n > 0 ? sy / n : 0;
   let sxx = 0;
   let sxy = 0;
   for (const p of points) {
     sxx += (p.x - mx) ** 2;
     sxy += (p.x - mx) * (p.y - my);
   }
+  return { n, mx, my, sxx, sxy };
+}
+
+/** Least-squares line with the slope's standard error (infinite when it cannot be estimated). */
+export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; slopeError: number } {
+  const n = points.length;
+  if (n < 2) return { slope: 0, intercept: points[0]?.y ?? 0, slopeError: Number.POSITIVE_INFINITY };
+  const { mx, my, sxx, sxy } = moments(points);
   if (sxx === 0) return { slope: 0, intercept: my, slopeError: Number.POSITIVE_INFINITY };
   const b = sxy / sxx;
   const a = my - b * mx;

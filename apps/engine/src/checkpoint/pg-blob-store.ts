@@ -4,6 +4,7 @@
 // lock because concurrent `CREATE ... IF NOT EXISTS` can still race in PostgreSQL.
 import { Pool } from 'pg';
 import type { BlobStore } from './blob-store';
+import { withTransaction } from '../pg/with-transaction';
 
 const DDL = [
   'CREATE SCHEMA IF NOT EXISTS sluice_engine',
@@ -18,18 +19,10 @@ const DDL = [
 const DDL_LOCK_KEY = 0x51c3_0001;
 
 export async function ensureEngineSchema(pool: Pool, ddl: string[] = DDL): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
     for (const statement of ddl) await client.query(statement);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export class PgBlobStore implements BlobStore {

@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { committedGroupOffsets } from '@sluice/kafka';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { OutputColumn } from '../sinks/format-row';
+import { withTransaction } from '../pg/with-transaction';
 import { committedBatch, upsertBatch } from '../sinks/postgres-table';
 
 export type MarkerKind = 'kafka-group' | 'postgres' | 'checkpoint';
@@ -99,17 +100,9 @@ export class TaskCommitter {
     }
     if (this.marker === 'postgres' && this.postgres) {
       const pg = this.postgres;
-      const client = await pg.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await upsertBatch(client, { queryId: this.queryId, task: this.task, batchId: entry.batchId, table: pg.table, columns: pg.columns, key: pg.key, rows: output.pgRows });
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      await withTransaction(pg.pool, (client) =>
+        upsertBatch(client, { queryId: this.queryId, task: this.task, batchId: entry.batchId, table: pg.table, columns: pg.columns, key: pg.key, rows: output.pgRows }),
+      );
     }
     for (const line of output.consoleLines) process.stdout.write(`${line}\n`);
   }
