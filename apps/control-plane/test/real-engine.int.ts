@@ -42,9 +42,22 @@ describe('control plane with the real engine', () => {
       'trigger: { processingTime: 500 milliseconds }',
       '',
     ].join('\n');
-    const created = await t.call<{ id: string }>('POST', '/api/v1/queries', spec);
+    const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', spec);
     expect(created.status).toBe(201);
     const id = created.body.id;
+    // Watch the query's server-sent events from before the deploy.
+    const sse = await fetch(`${t.base}/api/v1/queries/${id}/events`, { headers: { Authorization: `Bearer ${t.token}` } });
+    expect(sse.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = sse.body!.getReader();
+    let streamed = '';
+    const seen = (async () => {
+      while (!['event: progress', 'event: operation', 'event: status'].every((e) => streamed.includes(e))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += Buffer.from(value).toString('utf8');
+      }
+    })();
+    expect((await t.call('POST', `/api/v1/queries/${id}/deploy`, { version: 1 })).status).toBe(202);
     const withProgress = await eventually(
       () => t.call<{ phase: string; lastProgress: { numInputRows: number; sluice?: { instance: string } } | null }>('GET', `/api/v1/queries/${id}`).then((r) => r.body),
       (q) => q.lastProgress !== null,
@@ -53,6 +66,9 @@ describe('control plane with the real engine', () => {
     );
     expect(withProgress.phase).toBe('RUNNING');
     expect(withProgress.lastProgress?.sluice?.instance).toBe(`real-${suffix}-0`);
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 30_000))]);
+    await reader.cancel();
+    for (const e of ['event: progress', 'event: operation', 'event: status']) expect(streamed).toContain(e);
 
     const lag = await eventually(
       () => t.call<{ totalRecordsBehind: number; partitions: Array<{ committedOffset: number | null }> }>('GET', `/api/v1/queries/${id}/lag`).then((r) => r.body),
