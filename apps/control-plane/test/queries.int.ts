@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
+import { eventsSpec, eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
 
 type Op = { id: string; state: string; progress: number; type: string; error: string | null; steps: Array<{ name: string; state: string }> };
 type Detail = {
@@ -23,23 +23,7 @@ let t: TestApp;
 const suffix = randomUUID().slice(0, 8);
 const brokers = parseBrokers(process.env.KAFKA_BROKERS ?? '127.0.0.1:59092');
 
-function spec(name: string, topic = `it-src-${suffix}`): string {
-  return [
-    `name: ${name}`,
-    'sources:',
-    '  events:',
-    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-    '    format: json',
-    '    schema: { user_id: string, amount: long }',
-    'sql: |',
-    '  SELECT user_id, amount FROM events WHERE amount > 10',
-    'sink:',
-    `  kafka: { topic: it-out-${suffix} }`,
-    'outputMode: append',
-    'trigger: { processingTime: 1 second }',
-    '',
-  ].join('\n');
-}
+const spec = (name: string, topic = `it-src-${suffix}`): string => eventsSpec(name, topic, `it-out-${suffix}`);
 
 const opDone = (id: string) =>
   eventually(

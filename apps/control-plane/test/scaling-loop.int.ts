@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
+import { eventsSpec, eventually, forgetTestQueries, STAND_IN_ENGINE, startTestApp, type TestApp } from './support/test-app';
 
 type ScalingEvent = {
   id: string;
@@ -39,23 +39,7 @@ let batchId = 0;
 
 const fixture = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../libs/contracts/test/fixtures/spark-progress-kafka.json'), 'utf8')) as Record<string, unknown>;
 
-function spec(): string {
-  return [
-    `name: ${name}`,
-    'sources:',
-    '  events:',
-    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-    '    format: json',
-    '    schema: { user_id: string, amount: long }',
-    'sql: |',
-    '  SELECT user_id, amount FROM events WHERE amount > 10',
-    'sink:',
-    `  kafka: { topic: it-scale-out-${suffix} }`,
-    'outputMode: append',
-    'trigger: { processingTime: 1 second }',
-    '',
-  ].join('\n');
-}
+const spec = (): string => eventsSpec(name, topic, `it-scale-out-${suffix}`);
 
 /** One synthetic batch per second: 3 s batches of 5000 rows (overloaded) or 50 ms of 10 rows (idle). */
 async function emit(): Promise<void> {

@@ -79,3 +79,22 @@ export async function forgetTestQueries(suffix: string): Promise<void> {
     await pool.end();
   }
 }
+
+/** A small valid stateless spec (events → filter → Kafka) for lifecycle tests. */
+export function eventsSpec(name: string, sourceTopic: string, sinkTopic: string): string {
+  return [
+    `name: ${name}`,
+    'sources:',
+    '  events:',
+    `    kafka: { topic: ${sourceTopic}, startingOffsets: earliest }`,
+    '    format: json',
+    '    schema: { user_id: string, amount: long }',
+    'sql: |',
+    '  SELECT user_id, amount FROM events WHERE amount > 10',
+    'sink:',
+    `  kafka: { topic: ${sinkTopic} }`,
+    'outputMode: append',
+    'trigger: { processingTime: 1 second }',
+    '',
+  ].join('\n');
+}
