@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventsSpec, eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
+import { eventsSpec, eventually, forgetTestQueries, startTestApp, STAND_IN_ENGINE, type TestApp, killTestInstances } from './support/test-app';
 
 type Op = { id: string; state: string; progress: number; type: string; error: string | null; steps: Array<{ name: string; state: string }> };
 type Detail = {
@@ -41,19 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Leave no engine processes behind.
-  const instances = path.join(t.home, 'instances');
-  if (fs.existsSync(instances)) {
-    for (const q of fs.readdirSync(instances)) {
-      for (const i of fs.readdirSync(path.join(instances, q))) {
-        const pid = Number(fs.readFileSync(path.join(instances, q, i, 'pid'), 'utf8'));
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-  }
+  if (t) killTestInstances(t.home);
   await t?.close();
   await forgetTestQueries(suffix);
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventsSpec, eventually, forgetTestQueries, STAND_IN_ENGINE, startTestApp, type TestApp } from './support/test-app';
+import { eventsSpec, eventually, forgetTestQueries, STAND_IN_ENGINE, startTestApp, type TestApp, killTestInstances } from './support/test-app';
 
 type ScalingEvent = {
   id: string;
@@ -94,18 +94,7 @@ afterAll(async () => {
   clearInterval(timer);
   await producer?.disconnect();
   // Leave no engine processes behind.
-  const instances = path.join(t.home, 'instances');
-  if (fs.existsSync(instances)) {
-    for (const q of fs.readdirSync(instances)) {
-      for (const i of fs.readdirSync(path.join(instances, q))) {
-        try {
-          process.kill(Number(fs.readFileSync(path.join(instances, q, i, 'pid'), 'utf8')), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-  }
+  if (t) killTestInstances(t.home);
   await t?.close();
   await forgetTestQueries(suffix);
 });

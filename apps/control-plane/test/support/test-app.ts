@@ -98,3 +98,20 @@ export function eventsSpec(name: string, sourceTopic: string, sinkTopic: string)
     '',
   ].join('\n');
 }
+
+/** SIGKILLs every engine process a test control plane started under `home` (test cleanup). */
+export function killTestInstances(home: string): void {
+  const instances = path.join(home, 'instances');
+  if (!fs.existsSync(instances)) return;
+  for (const q of fs.readdirSync(instances)) {
+    for (const i of fs.readdirSync(path.join(instances, q))) {
+      const pidFile = path.join(instances, q, i, 'pid');
+      if (!fs.existsSync(pidFile)) continue;
+      try {
+        process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
