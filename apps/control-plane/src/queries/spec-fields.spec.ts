@@ -11,6 +11,8 @@ describe('spec fields', () => {
   });
   it('reads the trigger interval with a 1 s floor for unspecified triggers', () => {
     expect(triggerIntervalMs({ trigger: { processingTime: '2 seconds' } })).toBe(2000);
+    // The form stored by the control plane (the compiler's normalised spec).
+    expect(triggerIntervalMs({ trigger: { processingTimeMs: 250 } })).toBe(250);
     expect(triggerIntervalMs({ trigger: { availableNow: true } })).toBe(1000);
     expect(triggerIntervalMs(null)).toBe(1000);
   });

@@ -17,7 +17,10 @@ export function durationMs(text: string): number | undefined {
 
 /** The processing-time trigger interval; Spark runs as fast as it can (0) when none is set. */
 export function triggerIntervalMs(spec: unknown): number {
-  const trigger = (spec as { trigger?: { processingTime?: unknown } } | null)?.trigger;
+  // Stored specs are the compiler's normalised form (`processingTimeMs`); raw specs say
+  // `processingTime: "2 seconds"`.
+  const trigger = (spec as { trigger?: { processingTime?: unknown; processingTimeMs?: unknown } } | null)?.trigger;
+  if (typeof trigger?.processingTimeMs === 'number') return trigger.processingTimeMs;
   const raw = trigger?.processingTime;
   if (typeof raw === 'number') return raw;
   if (typeof raw === 'string') return durationMs(raw) ?? 1000;

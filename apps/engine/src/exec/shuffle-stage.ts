@@ -13,6 +13,29 @@ interface AggregateEntry {
   e?: number;
 }
 
+/**
+ * Stored form of an aggregate group: `[buffer]` or `[buffer, expiresAtMs]`. The group values are
+ * recovered from the state key (executor.groupValues), so they are not stored twice.
+ */
+type StoredAggregate = [unknown] | [unknown, number];
+
+function toStored(entry: AggregateEntry): JsonValue {
+  return (entry.e === undefined ? [entry.b] : [entry.b, entry.e]) as unknown as JsonValue;
+}
+
+/** The expiry of a stored group without rebuilding its values (eviction scans every group). */
+function expiryOf(stored: JsonValue): number | undefined {
+  const e = Array.isArray(stored) ? stored[1] : (stored as unknown as AggregateEntry).e;
+  return typeof e === 'number' ? e : undefined;
+}
+
+function fromStored(executor: QueryExecutor, key: string, stored: JsonValue): AggregateEntry {
+  // Checkpoints written before the compact form hold {v, b, e} objects.
+  if (!Array.isArray(stored)) return stored as unknown as AggregateEntry;
+  const [b, e] = stored as unknown as StoredAggregate;
+  return { v: executor.groupValues(key), b, ...(e !== undefined ? { e } : {}) };
+}
+
 interface DedupeEntry {
   t: number | null;
 }
@@ -54,10 +77,10 @@ export function runShuffleStage(args: {
       result.rows.push(executor.project(body.r));
       continue;
     }
-    const prev = state.get(body.k) as unknown as AggregateEntry | undefined;
-    const entry: AggregateEntry = prev ? { ...prev } : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
+    const stored = state.get(body.k);
+    const entry: AggregateEntry = stored !== undefined ? fromStored(executor, body.k, stored) : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
     entry.b = executor.update(entry.b, body.r);
-    state.put(body.k, entry as unknown as JsonValue);
+    state.put(body.k, toStored(entry));
     updated.set(body.k, entry);
   }
   result.updateTimeMs = Date.now() - started;
@@ -72,7 +95,7 @@ export function runShuffleStage(args: {
             return t !== null && t < watermarkMs;
           })
         : state.removeWhere((_k, v) => {
-            const e = (v as unknown as AggregateEntry).e;
+            const e = expiryOf(v);
             return e !== undefined && e <= watermarkMs;
           });
   }
@@ -83,11 +106,11 @@ export function runShuffleStage(args: {
     result.rows.push(executor.finalize(entry.v, entry.b));
   };
   if (args.outputMode === 'append') {
-    for (const [, v] of evicted) emit(v as unknown as AggregateEntry);
+    for (const [k, v] of evicted) emit(fromStored(executor, k, v));
   } else if (args.outputMode === 'update') {
     for (const entry of updated.values()) emit(entry);
   } else {
-    for (const [, v] of state.entries()) emit(v as unknown as AggregateEntry);
+    for (const [k, v] of state.entries()) emit(fromStored(executor, k, v));
   }
   return result;
 }

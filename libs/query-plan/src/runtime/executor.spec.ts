@@ -67,6 +67,7 @@ describe('tumbling window aggregation (the DESIGN.md query)', () => {
       },
     ]);
     expect(executor.groups(click('a', '/x', 61))[0]?.key).toBe(groups[0]?.key);
+    expect(executor.groupValues(groups[0]!.key)).toEqual(groups[0]?.values);
   });
 
   it('drops rows without an event time from windows, and reads the event time', () => {
@@ -133,6 +134,7 @@ describe('aggregation without a window', () => {
     const rows = [click('a', '/x', 1, 5), { ...click('a', '/y', 2), url: null, bytes: null }];
     expect(aggregate(executor, rows)).toEqual([{ u: 'A', urls: 1, total: 5 }]);
     expect(executor.groups(rows[0] ?? {})[0]).toEqual({ key: '["A"]', values: { $k0: 'A' } });
+    expect(executor.groupValues('["A"]')).toEqual({ $k0: 'A' });
   });
 
   it('does not evict groups in complete mode', () => {

@@ -30,6 +30,8 @@ export interface QueryExecutor {
   filter(row: Row): boolean;
   project(row: Row): Row;
   groups(row: Row): GroupAssignment[];
+  /** The group values of a `key` from groups(): lets state keep only the key, not the values too. */
+  groupValues(key: string): Row;
   initBuffer(): unknown;
   update(buffer: unknown, row: Row): unknown;
   finalize(values: Row, buffer: unknown): Row;
@@ -69,6 +71,7 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
     filter: (row) => (condition ? condition(row) === true : true),
     project: (row) => (plan.kind === 'aggregate' ? misuse('project') : evaluateColumns(row)),
     groups: (row) => (aggregation ? aggregation.groups(row) : misuse('groups')),
+    groupValues: (key) => (aggregation ? aggregation.valuesOf(key) : misuse('groupValues')),
     initBuffer: () => (aggregation ? aggregation.aggregator.init() : misuse('initBuffer')),
     update: (buffer, row) =>
       aggregation ? aggregation.aggregator.update(buffer as AggregationBuffer, row) : misuse('update'),
@@ -118,7 +121,20 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
       ),
     );
   };
-  return { groups, aggregator };
+  // Inverse of the key built above: [windowStart?, ...keyValues] in key order.
+  const valuesOf = (key: string): Row => {
+    const parsed = JSON.parse(key) as unknown[];
+    const values: Row = {};
+    let i = 0;
+    if (window) {
+      const start = parsed[i++] as number;
+      values['window.start'] = start;
+      values['window.end'] = start + window.sizeMs;
+    }
+    for (const [name] of keys) values[name] = parsed[i++];
+    return values;
+  };
+  return { groups, aggregator, valuesOf };
 }
 
 function withExpiry(group: GroupAssignment, expiresAtMs: number | undefined): GroupAssignment {
