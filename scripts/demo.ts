@@ -4,10 +4,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseBrokers } from '@sluice/kafka';
+import { parseBrokers, startGenerator, type RunningGenerator } from '@sluice/kafka';
 import { applyMigrations } from '../prisma/migrate';
 import { loadStackConfig, stackEnv } from './stack/config';
-import { startGenerator, type RunningGenerator } from './load/generator';
 import { components, stackDown, stackUp } from './stack/stack';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { createKafka, ensureTopics, parseBrokers, startGenerator } from '@sluice/kafka';
 import { Pool } from 'pg';
 import {
   countActionsToConverge,
@@ -26,7 +26,6 @@ import {
   type SimulationSummary,
 } from '@sluice/scaling';
 import { applyMigrations } from '../../prisma/migrate';
-import { startGenerator } from '../../scripts/load/generator';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 

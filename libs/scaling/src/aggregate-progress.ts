@@ -23,7 +23,21 @@ export function aggregateProgress(batches: readonly InstanceBatch[], triggerMs: 
   const samples: ProgressSample[] = [];
   for (const list of buckets.values()) {
     const withRows = list.filter((b) => b.numInputRows > 0 && b.batchDurationMs > 0);
-    if (withRows.length === 0) continue;
+    if (withRows.length === 0) {
+      // An idle interval is still a completed batch (as Spark Streaming's empty batches are):
+      // without it a query whose input stopped would never look under-used and never scale in.
+      samples.push({
+        timeMs: Math.max(...list.map((b) => b.startMs + b.batchDurationMs)),
+        inputRowsPerSecond: 0,
+        processedRowsPerSecond: 0,
+        batchDurationMs: Math.max(...list.map((b) => b.batchDurationMs)),
+        numInputRows: 0,
+        triggerMs,
+        instances: new Set(list.map((b) => b.instance)).size,
+        busyMs: list.reduce((n, b) => n + b.batchDurationMs, 0),
+      });
+      continue;
+    }
     const rows = withRows.reduce((n, b) => n + b.numInputRows, 0);
     const busyMs = withRows.reduce((n, b) => n + b.batchDurationMs, 0);
     samples.push({

@@ -65,14 +65,20 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     this.settings = config.SLUICE_SCALING_POLICY_SETTINGS ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings) : {};
   }
 
+  private inFlight: Promise<void> = Promise.resolve();
+
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => void this.tick(), this.config.SLUICE_SCALING_INTERVAL_MS);
+    const timer = setInterval(() => {
+      this.inFlight = this.tick();
+    }, this.config.SLUICE_SCALING_INTERVAL_MS);
     timer.unref();
     this.scheduler.addInterval(INTERVAL_NAME, timer);
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    // Let a pass that is under way finish before the database connections close.
+    await this.inFlight;
   }
 
   /** One pass over every running query; a pass still under way makes the next tick a no-op. */

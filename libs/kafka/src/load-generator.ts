@@ -1,6 +1,7 @@
 // A load generator for demos and live benchmarks: writes JSON click events to a Kafka topic at a
 // target rate (records/s, changeable while running), in small batches paced by wall-clock time.
-import { createKafka, ensureTopics } from '@sluice/kafka';
+import { createKafka } from './client';
+import { ensureTopics } from './topics';
 
 export interface GeneratorOptions {
   brokers: string[];
@@ -18,6 +19,7 @@ export interface RunningGenerator {
   stop(): Promise<void>;
 }
 
+const MAX_PER_SEND = 2000;
 const PATHS = ['/product/1', '/product/2', '/product/3', '/cart', '/checkout', '/home'];
 
 export async function startGenerator(o: GeneratorOptions): Promise<RunningGenerator> {
@@ -42,6 +44,8 @@ export async function startGenerator(o: GeneratorOptions): Promise<RunningGenera
       last = now;
       let n = Math.floor(owed);
       if (o.limit !== undefined) n = Math.min(n, o.limit - produced);
+      // Bounded requests: a loop that fell behind must not build one request over the broker's limit.
+      n = Math.min(n, MAX_PER_SEND);
       if (n > 0) {
         owed -= n;
         const messages = Array.from({ length: n }, (_, i) => {
