@@ -1,6 +1,6 @@
 // Starts the local stack (if it is not up), applies migrations, runs the control plane in the
 // foreground and prints where everything is. Ctrl-C stops what the demo started, cleanly.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,31 @@ import { components, stackDown, stackUp } from './stack/stack';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (m: string) => process.stdout.write(`[demo] ${m}\n`);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Engines are detached processes (they outlive control-plane restarts). Before the stack goes
+ * down, every engine this control plane started (its spec lives under `<home>/instances/`, found
+ * by command line) gets SIGTERM — a drain while Kafka is still up — then SIGKILL. That includes
+ * engines of other queries registered in the same database.
+ */
+async function stopLeftoverEngines(home: string): Promise<void> {
+  const found = spawnSync('pgrep', ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`], { encoding: 'utf8' });
+  const pids = found.stdout.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0 && alive(pid));
+  if (pids.length === 0) return;
+  log(`draining ${pids.length} engine process(es) directly`);
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 30 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 500));
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -28,6 +53,9 @@ async function main(): Promise<void> {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: a terminal Ctrl-C reaches only the demo, which stops things in order
+    // (query drained while the control plane and Kafka are still up).
+    detached: true,
   });
   const out = fs.createWriteStream(logFile, { flags: 'a' });
   cp.stdout.pipe(out);
@@ -56,6 +84,7 @@ async function main(): Promise<void> {
     log('stopping the control plane');
     cp.kill('SIGTERM');
     await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+    await stopLeftoverEngines(config.home);
     if (!wasUp) {
       log('stopping the stack the demo started');
       await stackDown((m) => log(m), config);
