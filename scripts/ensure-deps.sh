@@ -14,6 +14,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Fixes to dependencies that upstream has not released (patches/, applied with patch-package):
+# kafkajs 2.2.4 lets aborted transactions through to read_committed consumers when several
+# transactional producers write one partition (see patches/kafkajs+2.2.4.patch).
+patch_stamp=node_modules/.sluice-patches.sha256
+patch_want=$( (cat package-lock.json; cat patches/*.patch) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$patch_stamp" ] || [ "$(cat "$patch_stamp")" != "$patch_want" ]; then
+  echo "[deps] applying dependency patches (patch-package)"
+  npx patch-package --error-on-fail > /dev/null
+  echo "$patch_want" > "$patch_stamp"
+fi
+
 schema_hash=$(sha256sum prisma/schema.prisma | cut -d' ' -f1)
 client_stamp=apps/control-plane/src/generated/.schema.sha256
 if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$schema_hash" ]; then

@@ -16,11 +16,21 @@ import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const { values } = parseArgs({ options: { kills: { type: 'string', default: '20' }, records: { type: 'string', default: '200000' }, seed: { type: 'string', default: '7' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '20' },
+    records: { type: 'string', default: '200000' },
+    seed: { type: 'string', default: '7' },
+    // How long the outputs may take to settle after the last record is produced.
+    'settle-seconds': { type: 'string', default: '300' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const KILLS = Number(values.kills);
 const RECORDS = Number(values.records);
+// Progress goes to stderr in every mode (stdout carries only the result).
 const log = (m: string): void => {
-  if (!values.json) process.stderr.write(`[bench:crash] ${m}\n`);
+  process.stderr.write(`[bench:crash] ${m}\n`);
 };
 
 // Deterministic PRNG (mulberry32) so a run can be repeated.
@@ -43,7 +53,22 @@ function record(id: number): string {
   return JSON.stringify(c);
 }
 
-interface Instance { name: string; query: 'filter' | 'agg'; proc: ChildProcess }
+interface Instance { name: string; query: 'filter' | 'agg'; proc: ChildProcess; expectedExit: boolean; logFile: string; logFrom: number }
+
+const exited = (proc: ChildProcess): boolean => proc.exitCode !== null || proc.signalCode !== null;
+
+/** Waits for `proc` to exit; after `graceMs` it is SIGKILLed (an engine that ignores a drain is a finding, not a hang). */
+async function waitExit(proc: ChildProcess, graceMs: number): Promise<{ code: number | null; forced: boolean }> {
+  if (exited(proc)) return { code: proc.exitCode, forced: false };
+  let forced = false;
+  const timer = setTimeout(() => {
+    forced = true;
+    proc.kill('SIGKILL');
+  }, graceMs);
+  await new Promise((r) => proc.once('exit', r));
+  clearTimeout(timer);
+  return { code: proc.exitCode, forced };
+}
 
 async function main(): Promise<void> {
   const config = loadStackConfig();
@@ -66,14 +91,41 @@ async function main(): Promise<void> {
   };
   const queryIds = { filter: `crash-filter-${tag}`, agg: `crash-agg-${tag}` };
   for (const q of ['filter', 'agg'] as const) fs.writeFileSync(path.join(dir, `${q}.yaml`), specs[q]);
+  // Engine logs (pino JSON on stdout, errors on stderr) go to one file per instance name,
+  // appended across restarts, so a failed run can be explained afterwards.
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir);
+  const unexpectedExits: Array<{ name: string; code: number | null; signal: string | null }> = [];
   const start = (query: 'filter' | 'agg', name: string): Instance => {
+    const logFile = path.join(logDir, `${name}.log`);
+    const logFrom = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    const out = fs.openSync(logFile, 'a');
     const proc = spawn(
       process.execPath,
       ['--import', 'tsx', 'apps/engine/src/cli.ts', 'run', '--spec', path.join(dir, `${query}.yaml`), '--checkpoint', path.join(dir, `ckpt-${query}`), '--query-id', queryIds[query], '--instance-id', name, '--brokers', env.KAFKA_BROKERS],
-      { cwd: ROOT, env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: ROOT, env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, stdio: ['ignore', out, out] },
     );
-    proc.stderr?.on('data', (d: Buffer) => log(`${name}: ${d.toString().trim()}`));
-    return { name, query, proc };
+    fs.closeSync(out);
+    const instance: Instance = { name, query, proc, expectedExit: false, logFile, logFrom };
+    // An engine that exits on its own is restarted, as the control plane would do, and reported.
+    proc.once('exit', (code, signal) => {
+      if (instance.expectedExit || finished) return;
+      unexpectedExits.push({ name, code, signal });
+      log(`${name} exited on its own (code ${code}, signal ${signal}); restarting it`);
+      const i = live.indexOf(instance);
+      if (i >= 0) live.splice(i, 1, start(query, name));
+    });
+    return instance;
+  };
+  let finished = false;
+  // A drain is only meaningful once the engine runs (before that, SIGTERM just ends node).
+  const waitStarted = async (i: Instance): Promise<void> => {
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && !exited(i.proc)) {
+      const text = fs.readFileSync(i.logFile, 'utf8').slice(i.logFrom);
+      if (text.includes('"msg":"engine started"')) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   };
   const live: Instance[] = [start('filter', 'f-0'), start('filter', 'f-1'), start('agg', 'a-0'), start('agg', 'a-1')];
 
@@ -96,8 +148,9 @@ async function main(): Promise<void> {
   for (let k = 0; k < KILLS; k++) {
     await new Promise((r) => setTimeout(r, 1500 + random() * 2500));
     const victim = live[Math.floor(random() * live.length)]!;
+    victim.expectedExit = true;
     victim.proc.kill('SIGKILL');
-    await new Promise((r) => victim.proc.once('exit', r));
+    await waitExit(victim.proc, 10_000);
     kills++;
     live.splice(live.indexOf(victim), 1, start(victim.query, victim.name));
     log(`kill ${kills}/${KILLS}: ${victim.name}`);
@@ -107,10 +160,13 @@ async function main(): Promise<void> {
     }
     if (k === Math.floor((2 * KILLS) / 3)) {
       const leaving = live.find((i) => i.query === 'filter')!;
+      await waitStarted(leaving);
+      leaving.expectedExit = true;
       leaving.proc.kill('SIGTERM');
-      const code = await new Promise<number | null>((r) => leaving.proc.once('exit', r));
+      const { code, forced } = await waitExit(leaving.proc, 60_000);
       live.splice(live.indexOf(leaving), 1);
-      log(`drained ${leaving.name} (exit ${code})`);
+      if (forced || code !== 0) unexpectedExits.push({ name: leaving.name, code, signal: forced ? 'SIGKILL after a 60 s drain' : null });
+      log(`drained ${leaving.name} (exit ${code}${forced ? ', killed after 60 s' : ''})`);
     }
   }
   await producing;
@@ -143,8 +199,16 @@ async function main(): Promise<void> {
   } });
   const pool = new Pool({ connectionString: env.DATABASE_URL });
   const aggTotal = async (): Promise<number> => Number((await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`).catch(() => ({ rows: [{ n: '0' }] }))).rows[0]!.n);
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline && (seen.size < expectedIds.size || (await aggTotal()) < totalValid)) await new Promise((r) => setTimeout(r, 1000));
+  const deadline = Date.now() + Number(values['settle-seconds']) * 1000;
+  let settled = false;
+  while (Date.now() < deadline) {
+    if (seen.size >= expectedIds.size && (await aggTotal()) >= totalValid) {
+      settled = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!settled) log(`outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`);
   await new Promise((r) => setTimeout(r, 5000)); // let duplicates, if any, arrive
   await consumer.disconnect();
 
@@ -160,15 +224,24 @@ async function main(): Promise<void> {
   const got = new Map(rows.rows.map((r) => [`${r.window_start.toISOString()}|${r.user_id}`, { clicks: Number(r.clicks), bytes: Number(r.bytes) }]));
   let aggLost = 0;
   let aggWrong = 0;
+  const wrongSamples: string[] = [];
   for (const [key, e] of expectedAgg) {
     const g = got.get(key);
     if (!g) aggLost++;
-    else if (g.clicks !== e.clicks || g.bytes !== e.bytes) aggWrong++;
+    else if (g.clicks !== e.clicks || g.bytes !== e.bytes) {
+      aggWrong++;
+      if (wrongSamples.length < 5) wrongSamples.push(`${key}: ${g.clicks} clicks/${g.bytes} bytes, expected ${e.clicks}/${e.bytes}`);
+    }
   }
   for (const key of got.keys()) if (!expectedAgg.has(key)) aggWrong++;
   await pool.end();
-  for (const i of live) i.proc.kill('SIGTERM');
-  await Promise.all(live.map((i) => new Promise((r) => (i.proc.exitCode !== null ? r(null) : i.proc.once('exit', r)))));
+  finished = true;
+  for (const i of live) {
+    i.expectedExit = true;
+    i.proc.kill('SIGTERM');
+  }
+  const drains = await Promise.all(live.map(async (i) => ({ name: i.name, ...(await waitExit(i.proc, 60_000)) })));
+  for (const d of drains) if (d.forced || d.code !== 0) unexpectedExits.push({ name: d.name, code: d.code, signal: d.forced ? 'SIGKILL after a 60 s drain' : null });
 
   const result = {
     kills,
@@ -177,10 +250,16 @@ async function main(): Promise<void> {
     lost: lost + aggLost,
     duplicated,
     wrong: wrong + aggWrong,
-    detail: { filter: { lost, duplicated, wrong }, aggregate: { lostGroups: aggLost, wrongGroups: aggWrong } },
+    settled,
+    unexpectedExits,
+    detail: { filter: { lost, duplicated, wrong }, aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples } },
+    logs: logDir,
   };
   process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
-  if (result.lost + result.duplicated + result.wrong > 0) process.exitCode = 1;
+  if (result.lost + result.duplicated + result.wrong > 0 || !settled || unexpectedExits.length > 0) {
+    process.stderr.write(`bench:crash: FAILED; engine logs are in ${logDir}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((e: Error) => {

@@ -46,6 +46,15 @@ function validate(argv: string[]): number {
 }
 
 async function run(argv: string[]): Promise<number> {
+  // SIGTERM = drain: finish and commit the running batch, leave the group, exit 0. Installed
+  // first, so a drain that arrives while the engine is still starting also ends cleanly.
+  const started: { runner?: QueryRunner; stopRequested?: string } = {};
+  const requestStop = (signal: string): void => {
+    started.stopRequested = signal;
+    started.runner?.stop(signal);
+  };
+  process.once('SIGTERM', () => requestStop('SIGTERM'));
+  process.once('SIGINT', () => requestStop('SIGINT'));
   const flags = parseRunFlags(argv, process.env);
   const compiled = compileSpec(readSpec(flags.spec), flags.spec);
   if (!compiled.ok) {
@@ -65,9 +74,8 @@ async function run(argv: string[]): Promise<number> {
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL ?? process.env.DATABASE_URL,
     log,
   });
-  // SIGTERM = drain: finish and commit the running batch, leave the group, exit 0.
-  process.once('SIGTERM', () => runner.stop('SIGTERM'));
-  process.once('SIGINT', () => runner.stop('SIGINT'));
+  started.runner = runner;
+  if (started.stopRequested) runner.stop(started.stopRequested);
   await runner.run();
   log('info', 'engine stopped cleanly');
   return 0;

@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 describe('bench:crash (CI size)', () => {
   it('loses, duplicates and corrupts nothing across SIGKILLs, a join and a drain', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/crash/cli.ts', '--kills', '3', '--records', '10000', '--json'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/crash/cli.ts', '--kills', '3', '--records', '10000', '--settle-seconds', '240', '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 600_000,

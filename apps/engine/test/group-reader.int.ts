@@ -77,6 +77,37 @@ describe('GroupReader', () => {
     expect(await reader.read(topic, 0, 2, end)).toEqual([]);
   });
 
+  it('skips aborted transactions that interleave with others on one partition (kafkajs patch)', async () => {
+    // Two source tasks of one killed instance leave two aborted transactions in a repartition
+    // partition. The broker lists aborted transactions by where they ended, so P2 (started
+    // second, aborted first) comes before P1; unpatched kafkajs then let all of P1 through.
+    const topic = `it-reader-interleaved-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
+    const producers = await Promise.all(
+      ['p1', 'p2', 'p3'].map(async () => {
+        const p = kafka.producer({ transactionalId: `it-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+        await p.connect();
+        cleanup.push(() => p.disconnect());
+        return p;
+      }),
+    );
+    const [t1, t2, t3] = await Promise.all(producers.map((p) => p.transaction()));
+    await t1!.send({ topic, messages: [{ value: 'p1-a' }] }); // offset 0
+    await t2!.send({ topic, messages: [{ value: 'p2-a' }] }); // offset 1
+    await t3!.send({ topic, messages: [{ value: 'c1' }] }); // offset 2
+    await t3!.commit(); // marker 3
+    await t2!.abort(); // marker 4
+    await t1!.send({ topic, messages: [{ value: 'p1-b' }] }); // offset 5
+    await t1!.abort(); // marker 6
+    let end = 0;
+    while (end < 7) end = (await offsetBounds(admin, topic)).get(0)!.latest;
+
+    const reader = await startReader(topic, `it-reader-${randomUUID()}`);
+    expect((await reader.read(topic, 0, 0, end)).map((r) => r.value?.toString())).toEqual(['c1']);
+    // A replay that starts inside both aborted transactions sees the same.
+    expect((await reader.read(topic, 0, 1, end)).map((r) => r.value?.toString())).toEqual(['c1']);
+  });
+
   it('splits partitions between the members of one group and fails reads of revoked partitions', async () => {
     const topic = `it-reader-group-${randomUUID()}`;
     const groupId = `it-reader-group-${randomUUID()}`;

@@ -17,7 +17,7 @@ import { buildProgress, type SourceTrigger, type StateTrigger } from '../progres
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
 import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
-import { ensureSinkTables } from '../sinks/postgres-table';
+import { BatchAlreadyCommittedError, ensureSinkTables } from '../sinks/postgres-table';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStage } from './source-stage';
 import { TaskCommitter, type MarkerKind, type PostgresTarget, type TaskBatchOutput } from './task-committer';
@@ -420,6 +420,12 @@ export class QueryRunner {
       rt.watermark?.discardBatch();
       if (err instanceof PartitionRevokedError) {
         await this.dropTask(rt, 'revoked during batch');
+        return;
+      }
+      if (err instanceof BatchAlreadyCommittedError) {
+        // Another owner got there first (we lost the partition and have not heard yet): nothing
+        // of ours landed. Recover from the marker on the next trigger if we still own the task.
+        await this.dropTask(rt, err.message);
         return;
       }
       // Anything else: forget the in-memory task; it is recovered from the checkpoint and its

@@ -46,11 +46,34 @@ function toPgValue(v: unknown, type: ColumnType): unknown {
   return v;
 }
 
-/** Upserts rows and the batch marker atomically. Rows are chunked to stay under PG's 65535 parameters. */
+/**
+ * Another writer (an earlier run of this task, or a previous owner that has not noticed it lost
+ * the partition) already committed this batch or a later one: this attempt must not land.
+ */
+export class BatchAlreadyCommittedError extends Error {
+  constructor(readonly task: string, readonly batchId: number) {
+    super(`task ${task}: batch ${batchId} (or a later one) is already committed in PostgreSQL`);
+    this.name = 'BatchAlreadyCommittedError';
+  }
+}
+
+/**
+ * Upserts rows and the batch marker atomically. The marker is claimed first and only moves
+ * forward: its row lock serialises concurrent owners of the task, and a stale owner (whose batch
+ * is not newer than the marker) rolls back instead of overwriting newer results with older ones.
+ * Rows are chunked to stay under PG's 65535 parameters.
+ */
 export async function upsertBatch(
   client: PoolClient,
   args: { queryId: string; task: string; batchId: number; table: string; columns: OutputColumn[]; key: string[]; rows: Array<Record<string, unknown>> },
 ): Promise<void> {
+  const claimed = await client.query(
+    `INSERT INTO sluice_engine.sink_commits (query_id, task, batch_id) VALUES ($1, $2, $3)
+     ON CONFLICT (query_id, task) DO UPDATE SET batch_id = EXCLUDED.batch_id, committed_at = now()
+     WHERE sink_commits.batch_id < EXCLUDED.batch_id`,
+    [args.queryId, args.task, args.batchId],
+  );
+  if (claimed.rowCount === 0) throw new BatchAlreadyCommittedError(args.task, args.batchId);
   const { columns, key } = args;
   const names = columns.map((c) => quoteIdent(c.name)).join(', ');
   const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
@@ -62,9 +85,4 @@ export async function upsertBatch(
     const tuples = chunk.map((row) => `(${columns.map((c) => `$${params.push(toPgValue(row[c.name], c.type))}`).join(', ')})`);
     await client.query(`INSERT INTO ${quoteTable(args.table)} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
   }
-  await client.query(
-    `INSERT INTO sluice_engine.sink_commits (query_id, task, batch_id) VALUES ($1, $2, $3)
-     ON CONFLICT (query_id, task) DO UPDATE SET batch_id = EXCLUDED.batch_id, committed_at = now()`,
-    [args.queryId, args.task, args.batchId],
-  );
 }
