@@ -40,6 +40,39 @@ describe('loadAppConfig', () => {
     }
   });
 
+  it('defaults the Kubernetes runtime settings', () => {
+    const c = loadAppConfig({});
+    expect(c.SLUICE_K8S_NAMESPACE).toBe('default');
+    expect(c.SLUICE_ENGINE_IMAGE).toBe('ghcr.io/sluice/engine:latest');
+    expect(c.SLUICE_K8S_DATABASE_SECRET).toBeUndefined();
+  });
+
+  it('accepts image references with registry port, tag and digest', () => {
+    for (const image of ['localhost:5000/sluice/engine:v0.1.0-rc.1', `ghcr.io/sluice/engine@sha256:${'a'.repeat(64)}`, 'engine']) {
+      expect(loadAppConfig({ SLUICE_ENGINE_IMAGE: image }).SLUICE_ENGINE_IMAGE).toBe(image);
+    }
+  });
+
+  it('names bad Kubernetes runtime settings', () => {
+    try {
+      loadAppConfig({ SLUICE_K8S_NAMESPACE: 'Streaming_NS', SLUICE_ENGINE_IMAGE: 'Has Space:1', SLUICE_K8S_DATABASE_SECRET: '-db', SLUICE_K8S_ENGINE_MEMORY: '1 GB' });
+      expect.unreachable();
+    } catch (e) {
+      const issues = (e as ConfigError).issues.join('\n');
+      expect(issues).toMatch(/^SLUICE_K8S_NAMESPACE: must be a DNS-1123 label.*Streaming_NS/m);
+      expect(issues).toMatch(/^SLUICE_ENGINE_IMAGE: must be a container image reference/m);
+      expect(issues).toMatch(/^SLUICE_K8S_DATABASE_SECRET: must be a Secret name/m);
+      expect(issues).toMatch(/^SLUICE_K8S_ENGINE_MEMORY: must be a Kubernetes quantity/m);
+    }
+  });
+
+  it('requires the database secret for SLUICE_RUNTIME=kubernetes', () => {
+    expect(() => loadAppConfig({ SLUICE_RUNTIME: 'kubernetes' })).toThrow(/SLUICE_K8S_DATABASE_SECRET: required when SLUICE_RUNTIME=kubernetes/);
+    const c = loadAppConfig({ SLUICE_RUNTIME: 'kubernetes', SLUICE_K8S_DATABASE_SECRET: 'sluice-db', SLUICE_K8S_ENGINE_CPU: '500m' });
+    expect(c.SLUICE_K8S_DATABASE_SECRET).toBe('sluice-db');
+    expect(c.SLUICE_K8S_ENGINE_CPU).toBe('500m');
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadAppConfig({ SLUICE_API_PORT: '' }).SLUICE_API_PORT).toBe(4400);
   });

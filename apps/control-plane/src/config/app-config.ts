@@ -12,6 +12,12 @@ const url = (protocols: string[]) =>
     }
   }, `must be a ${protocols.join(' or ')}// URL`);
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+// registry/path[:tag][@sha256:digest]; lower-case repository, tag of word characters, . and -.
+const IMAGE_REF = /^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?(:\w[\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
 export const appConfigSchema = z.object({
   SLUICE_API_HOST: z.string().min(1).default('127.0.0.1'),
   SLUICE_API_PORT: port.default(4400),
@@ -23,6 +29,12 @@ export const appConfigSchema = z.object({
     .default('127.0.0.1:59092'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLUICE_RUNTIME: z.enum(['local', 'kubernetes']).default('local'),
+  /** Kubernetes runtime: namespace of the engine StatefulSets, engine image, DATABASE_URL secret, engine requests. */
+  SLUICE_K8S_NAMESPACE: z.string().max(63).regex(DNS_LABEL, 'must be a DNS-1123 label (lower-case letters, digits, -)').default('default'),
+  SLUICE_ENGINE_IMAGE: z.string().max(512).regex(IMAGE_REF, 'must be a container image reference, e.g. ghcr.io/sluice/engine:0.1.0').default('ghcr.io/sluice/engine:latest'),
+  SLUICE_K8S_DATABASE_SECRET: z.string().max(253).regex(DNS_SUBDOMAIN, 'must be a Secret name (DNS-1123 subdomain)').optional(),
+  SLUICE_K8S_ENGINE_CPU: z.string().regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 500m or 2').optional(),
+  SLUICE_K8S_ENGINE_MEMORY: z.string().regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi').optional(),
   SLUICE_HOME: z.string().min(1).default('.sluice'),
   SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
@@ -60,6 +72,12 @@ export const appConfigSchema = z.object({
       }
     }, 'must be a JSON object keyed by policy name')
     .optional(),
+}).superRefine((c, ctx) => {
+  // The reconciler's checkpoint location is a path on this machine; engine pods can only keep
+  // their checkpoints in PostgreSQL, reached through the secret's DATABASE_URL.
+  if (c.SLUICE_RUNTIME === 'kubernetes' && !c.SLUICE_K8S_DATABASE_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['SLUICE_K8S_DATABASE_SECRET'], message: 'required when SLUICE_RUNTIME=kubernetes (engine pods keep checkpoints in PostgreSQL)' });
+  }
 });
 
 export type AppConfig = z.infer<typeof appConfigSchema>;

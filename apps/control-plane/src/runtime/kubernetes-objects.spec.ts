@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectName, renderQueryObjects, type KubernetesQueryRender } from './kubernetes-objects';
+import { ANNOTATION_TEMPLATE_HASH, objectName, podName, renderQueryObjects, type KubernetesQueryRender } from './kubernetes-objects';
 
 const base: KubernetesQueryRender = {
   namespace: 'streaming',
@@ -21,45 +21,89 @@ describe('renderQueryObjects', () => {
     expect(configMap.data?.['spec.yaml']).toBe(base.specText);
   });
 
-  it('renders a Deployment with the desired replicas, Recreate strategy and the engine CLI', () => {
-    const { deployment } = renderQueryObjects(base);
-    expect(deployment.spec?.replicas).toBe(4);
-    expect(deployment.spec?.strategy?.type).toBe('Recreate');
-    const c = deployment.spec?.template.spec?.containers[0];
+  it('renders a StatefulSet: desired replicas, parallel pods, OnDelete updates, the engine CLI', () => {
+    const { statefulSet } = renderQueryObjects(base);
+    expect(statefulSet.kind).toBe('StatefulSet');
+    expect(statefulSet.spec?.replicas).toBe(4);
+    expect(statefulSet.spec?.serviceName).toBe('sluice-clicks-per-user');
+    expect(statefulSet.spec?.podManagementPolicy).toBe('Parallel');
+    expect(statefulSet.spec?.updateStrategy).toEqual({ type: 'OnDelete' });
+    const c = statefulSet.spec?.template.spec?.containers[0];
     expect(c?.args).toEqual([
       'run', '--spec', '/etc/sluice/spec.yaml', '--checkpoint', 'postgresql://checkpoints',
       '--instance-id', '$(POD_NAME)', '--query-id', base.queryId, '--brokers', 'kafka:9092', '--query-version', String(base.version),
     ]);
+    expect(c?.env?.find((e) => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(c?.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'sluice-db', key: 'DATABASE_URL' });
-    expect(deployment.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('3');
+    expect(statefulSet.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('3');
+    expect(statefulSet.spec?.template.metadata?.annotations?.['sluice.dev/query-name']).toBe('clicks-per-user');
+    expect(statefulSet.spec?.template.spec?.terminationGracePeriodSeconds).toBe(60);
   });
 
-  it('runs as non-root with a read-only root filesystem', () => {
-    const pod = renderQueryObjects(base).deployment.spec?.template.spec;
-    expect(pod?.securityContext?.runAsNonRoot).toBe(true);
-    expect(pod?.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  it('mounts the version ConfigMap read-only and a writable /tmp', () => {
+    const { statefulSet, configMap } = renderQueryObjects(base);
+    const pod = statefulSet.spec?.template.spec;
+    expect(pod?.volumes).toEqual([
+      { name: 'spec', configMap: { name: configMap.metadata?.name } },
+      { name: 'tmp', emptyDir: {} },
+    ]);
+    expect(pod?.containers[0]?.volumeMounts).toEqual([
+      { name: 'spec', mountPath: '/etc/sluice', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
   });
 
-  it('selects its pods consistently from the Deployment and the headless Service', () => {
-    const { deployment, service } = renderQueryObjects(base);
+  it('passes the rate limit and resources when given', () => {
+    const c = renderQueryObjects({ ...base, rateLimit: 500, resources: { cpu: '500m', memory: '1Gi' } }).statefulSet.spec?.template.spec?.containers[0];
+    expect(c?.args?.slice(-2)).toEqual(['--rate-limit', '500']);
+    expect(c?.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } });
+    expect(renderQueryObjects(base).statefulSet.spec?.template.spec?.containers[0]?.resources).toBeUndefined();
+  });
+
+  it('fingerprints the pod template, so a new version or setting changes the hash', () => {
+    const hashOf = (r: KubernetesQueryRender) => renderQueryObjects(r).statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    expect(hashOf(base)).toBe(hashOf({ ...base, instances: 9 }));
+    expect(hashOf(base)).not.toBe(hashOf({ ...base, version: 4 }));
+    expect(hashOf(base)).not.toBe(hashOf({ ...base, image: 'ghcr.io/example/sluice-engine:0.2.0' }));
+  });
+
+  it('runs as non-root with a read-only root filesystem and no service-account token', () => {
+    const pod = renderQueryObjects(base).statefulSet.spec?.template.spec;
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.containers[0]?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('selects its pods consistently from the StatefulSet and the headless Service', () => {
+    const { statefulSet, service } = renderQueryObjects(base);
+    expect(service.metadata?.name).toBe(statefulSet.spec?.serviceName);
     expect(service.spec?.clusterIP).toBe('None');
-    expect(service.spec?.selector).toEqual(deployment.spec?.selector.matchLabels);
+    expect(service.spec?.selector).toEqual(statefulSet.spec?.selector.matchLabels);
     for (const [k, v] of Object.entries(service.spec?.selector ?? {})) {
-      expect(deployment.spec?.template.metadata?.labels?.[k]).toBe(v);
+      expect(statefulSet.spec?.template.metadata?.labels?.[k]).toBe(v);
     }
   });
 
   it('omits the database secret when none is configured', () => {
-    const { deployment } = renderQueryObjects({ ...base, databaseSecretName: undefined });
-    expect(deployment.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(['POD_NAME']);
+    const { statefulSet } = renderQueryObjects({ ...base, databaseSecretName: undefined });
+    expect(statefulSet.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(['POD_NAME']);
   });
 });
 
 describe('objectName', () => {
-  it('is a DNS-1123 label of at most 63 characters', () => {
+  it('is a DNS-1123 label short enough for StatefulSet pod labels (52 characters)', () => {
     expect(objectName('Orders_Per_Minute')).toBe('sluice-orders-per-minute');
     const long = objectName('x'.repeat(100));
-    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long.length).toBeLessThanOrEqual(52);
     expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  });
+
+  it('keeps two long names with a common prefix apart', () => {
+    const prefix = 'a'.repeat(60);
+    expect(objectName(`${prefix}-one`)).not.toBe(objectName(`${prefix}-two`));
+  });
+
+  it('names pods <objectName>-<ordinal>', () => {
+    expect(podName('clicks-per-user', 2)).toBe('sluice-clicks-per-user-2');
   });
 });

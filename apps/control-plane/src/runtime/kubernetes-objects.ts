@@ -1,7 +1,10 @@
-// Renders the Kubernetes objects for one query: a ConfigMap with the spec, a Deployment of engine
-// pods (the pods of one query form one Kafka consumer group, so Kafka assigns partitions and the
-// pods need no identity of their own), and a headless Service for metrics scraping.
-import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
+// Renders the Kubernetes objects for one query: a ConfigMap with the spec (one per version), a
+// StatefulSet of engine pods and its headless Service (also the metrics scrape target). A
+// StatefulSet rather than a Deployment: pod names are `<objectName>-<ordinal>`, so every pod is
+// one Sluice instance `<query>-<ordinal>` and the driver can drain or kill exactly that one.
+// Partitions are still assigned by Kafka (the pods of one query form one consumer group).
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap, V1PodTemplateSpec, V1ResourceRequirements, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 
 export interface KubernetesQueryRender {
   namespace: string;
@@ -11,89 +14,143 @@ export interface KubernetesQueryRender {
   instances: number;
   specText: string;
   image: string;
+  /** Passed to `--checkpoint`; may reference a container variable, e.g. `$(DATABASE_URL)`. */
   checkpointUri: string;
   brokers: string;
+  /** Query-level maxOffsetsPerTrigger for pods started from this template. */
+  rateLimit?: number | null;
   /** Secret holding DATABASE_URL for the PostgreSQL checkpoint store. */
   databaseSecretName?: string;
-  resources?: { cpu: string; memory: string };
+  resources?: { cpu?: string; memory?: string };
+}
+
+export interface KubernetesQueryObjects {
+  configMap: V1ConfigMap;
+  statefulSet: V1StatefulSet;
+  service: V1Service;
 }
 
 const MANAGED_BY = 'sluice-control-plane';
+export const LABEL_QUERY_ID = 'sluice.dev/query-id';
+export const LABEL_VERSION = 'sluice.dev/version';
+export const ANNOTATION_QUERY_NAME = 'sluice.dev/query-name';
+export const ANNOTATION_TEMPLATE_HASH = 'sluice.dev/template-hash';
+export const ENGINE_CONTAINER = 'engine';
+/** Time the engine gets after SIGTERM to finish and commit its batch. */
+export const TERMINATION_GRACE_SECONDS = 60;
 
-/** DNS-1123 label, ≤ 63 characters, stable for a query. */
+// A StatefulSet's pods carry `controller-revision-hash: <name>-<10 chars>`, a label value of at
+// most 63 characters, so the StatefulSet name must stay within 52.
+const MAX_NAME = 52;
+
+const hash = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
+
+/** DNS-1123 label, ≤ 52 characters, stable for a query; truncated names get a hash suffix so two long names stay apart. */
 export function objectName(queryName: string): string {
-  const base = `sluice-${queryName}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
-  return base.slice(0, 63).replace(/-+$/, '');
+  const base = `sluice-${queryName}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/-+$/, '');
+  if (base.length <= MAX_NAME) return base;
+  return `${base.slice(0, MAX_NAME - 9).replace(/-+$/, '')}-${hash(queryName, 8)}`;
 }
+
+export const podName = (queryName: string, ordinal: number) => `${objectName(queryName)}-${ordinal}`;
 
 function labels(r: KubernetesQueryRender): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'sluice-engine',
     'app.kubernetes.io/instance': objectName(r.queryName),
     'app.kubernetes.io/managed-by': MANAGED_BY,
-    'sluice.dev/query-id': r.queryId,
+    [LABEL_QUERY_ID]: r.queryId,
   };
 }
 
-export function renderQueryObjects(r: KubernetesQueryRender): { configMap: V1ConfigMap; deployment: V1Deployment; service: V1Service } {
+function resources(r: KubernetesQueryRender): V1ResourceRequirements | undefined {
+  const { cpu, memory } = r.resources ?? {};
+  if (!cpu && !memory) return undefined;
+  const requests = { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) };
+  // No CPU limit (throttling stretches batches); a memory limit equal to the request.
+  return { requests, ...(memory ? { limits: { memory } } : {}) };
+}
+
+function podTemplate(r: KubernetesQueryRender, name: string, common: Record<string, string>): V1PodTemplateSpec {
+  return {
+    metadata: {
+      labels: { ...common, [LABEL_VERSION]: String(r.version) },
+      // The driver maps a pod back to the Sluice instance `<query>-<ordinal>` with this.
+      annotations: { [ANNOTATION_QUERY_NAME]: r.queryName },
+    },
+    spec: {
+      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: ENGINE_CONTAINER,
+          image: r.image,
+          args: [
+            'run',
+            '--spec', '/etc/sluice/spec.yaml',
+            '--checkpoint', r.checkpointUri,
+            // The pod name is the engine's instance id (Kubernetes expands $(POD_NAME) from env).
+            '--instance-id', '$(POD_NAME)',
+            '--query-id', r.queryId,
+            '--brokers', r.brokers,
+            '--query-version', String(r.version),
+            ...(r.rateLimit ? ['--rate-limit', String(r.rateLimit)] : []),
+          ],
+          env: [
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ...(r.databaseSecretName
+              ? [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: r.databaseSecretName, key: 'DATABASE_URL' } } }]
+              : []),
+          ],
+          ports: [{ name: 'metrics', containerPort: 9464 }],
+          resources: resources(r),
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [
+            { name: 'spec', mountPath: '/etc/sluice', readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'spec', configMap: { name: `${name}-v${r.version}` } },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    },
+  };
+}
+
+export function renderQueryObjects(r: KubernetesQueryRender): KubernetesQueryObjects {
   const name = objectName(r.queryName);
-  const selector = { 'app.kubernetes.io/instance': name, 'sluice.dev/query-id': r.queryId };
+  const selector = { 'app.kubernetes.io/instance': name, [LABEL_QUERY_ID]: r.queryId };
   const common = labels(r);
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `${name}-v${r.version}`, namespace: r.namespace, labels: { ...common, 'sluice.dev/version': String(r.version) } },
+    metadata: { name: `${name}-v${r.version}`, namespace: r.namespace, labels: { ...common, [LABEL_VERSION]: String(r.version) } },
     data: { 'spec.yaml': r.specText },
   };
-  const deployment: V1Deployment = {
+  const template = podTemplate(r, name, common);
+  const statefulSet: V1StatefulSet = {
     apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: r.namespace, labels: common },
+    kind: 'StatefulSet',
+    metadata: {
+      name,
+      namespace: r.namespace,
+      labels: common,
+      // Lets the driver skip a write when the template it would apply is the one in place.
+      annotations: { [ANNOTATION_TEMPLATE_HASH]: hash(JSON.stringify(template), 16) },
+    },
     spec: {
       replicas: r.instances,
+      serviceName: name,
       selector: { matchLabels: selector },
-      // Recreate, not RollingUpdate: an upgrade must drain the old version (commit its last batch)
-      // before the new one reads the checkpoint.
-      strategy: { type: 'Recreate' },
-      template: {
-        metadata: { labels: { ...common, 'sluice.dev/version': String(r.version) } },
-        spec: {
-          terminationGracePeriodSeconds: 60,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'engine',
-              image: r.image,
-              args: [
-                'run',
-                '--spec', '/etc/sluice/spec.yaml',
-                '--checkpoint', r.checkpointUri,
-                '--instance-id', '$(POD_NAME)',
-                '--query-id', r.queryId,
-                '--brokers', r.brokers,
-                '--query-version', String(r.version),
-              ],
-              env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                ...(r.databaseSecretName
-                  ? [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: r.databaseSecretName, key: 'DATABASE_URL' } } }]
-                  : []),
-              ],
-              ports: [{ name: 'metrics', containerPort: 9464 }],
-              resources: r.resources ? { requests: r.resources, limits: { memory: r.resources.memory } } : undefined,
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [
-                { name: 'spec', mountPath: '/etc/sluice', readOnly: true },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'spec', configMap: { name: `${name}-v${r.version}` } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
+      // Parallel: a scale-out starts all new pods at once, not one after another becoming ready.
+      podManagementPolicy: 'Parallel',
+      // OnDelete (the StatefulSet form of Recreate): a template change never restarts a pod. An
+      // upgrade drains the old pods itself (commit of their last batch) before new ones start.
+      updateStrategy: { type: 'OnDelete' },
+      template,
     },
   };
   const service: V1Service = {
@@ -102,5 +159,5 @@ export function renderQueryObjects(r: KubernetesQueryRender): { configMap: V1Con
     metadata: { name, namespace: r.namespace, labels: common },
     spec: { clusterIP: 'None', selector, ports: [{ name: 'metrics', port: 9464, targetPort: 'metrics' }] },
   };
-  return { configMap, deployment, service };
+  return { configMap, statefulSet, service };
 }

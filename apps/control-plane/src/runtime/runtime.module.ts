@@ -1,10 +1,11 @@
-// Chooses the runtime driver from config. Only the local driver can run instances today; the
-// Kubernetes driver renders objects (see kubernetes-objects.ts) but does not apply them yet.
+// Chooses the runtime driver from config: local processes, or one StatefulSet per query applied
+// through the Kubernetes API (kubernetes.runtime.ts).
 import path from 'node:path';
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { KubernetesRuntime } from './kubernetes.runtime';
 import { LocalProcessRuntime } from './local-process.runtime';
-import { RUNTIME_DRIVER } from './runtime-driver';
+import { RUNTIME_DRIVER, type RuntimeDriver } from './runtime-driver';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -14,25 +15,30 @@ export function defaultEngineCommand(): string[] {
   return [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/cli.ts')];
 }
 
+export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDriver> {
+  if (config.SLUICE_RUNTIME === 'kubernetes') {
+    // Loaded on demand: @kubernetes/client-node is large and local runs never need it.
+    const { ClientNodeKubernetesApi } = await import('./kubernetes-api');
+    const cpu = config.SLUICE_K8S_ENGINE_CPU;
+    const memory = config.SLUICE_K8S_ENGINE_MEMORY;
+    return new KubernetesRuntime(new ClientNodeKubernetesApi(), {
+      namespace: config.SLUICE_K8S_NAMESPACE,
+      image: config.SLUICE_ENGINE_IMAGE,
+      databaseSecretName: config.SLUICE_K8S_DATABASE_SECRET,
+      resources: cpu || memory ? { cpu, memory } : undefined,
+    });
+  }
+  return new LocalProcessRuntime({
+    home: path.resolve(config.SLUICE_HOME),
+    engineCommand: config.SLUICE_ENGINE_COMMAND ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[]) : defaultEngineCommand(),
+    cwd: REPO_ROOT,
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+  });
+}
+
 @Global()
 @Module({
-  providers: [
-    {
-      provide: RUNTIME_DRIVER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
-        if (config.SLUICE_RUNTIME === 'kubernetes') {
-          throw new Error('SLUICE_RUNTIME=kubernetes: applying objects to a cluster is not implemented yet; use local');
-        }
-        return new LocalProcessRuntime({
-          home: path.resolve(config.SLUICE_HOME),
-          engineCommand: config.SLUICE_ENGINE_COMMAND ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[]) : defaultEngineCommand(),
-          cwd: REPO_ROOT,
-          env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-        });
-      },
-    },
-  ],
+  providers: [{ provide: RUNTIME_DRIVER, inject: [APP_CONFIG], useFactory: createRuntimeDriver }],
   exports: [RUNTIME_DRIVER],
 })
 export class RuntimeModule {}

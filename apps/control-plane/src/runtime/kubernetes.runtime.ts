@@ -1,0 +1,177 @@
+// Runs engine instances as the pods of one StatefulSet per query. Instance `<query>-<ordinal>` is
+// pod `<objectName>-<ordinal>`; the driver keeps no state of its own, everything is read back
+// from the API server, so a restarted control plane simply sees the pods that run.
+import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  ANNOTATION_QUERY_NAME,
+  ANNOTATION_TEMPLATE_HASH,
+  ENGINE_CONTAINER,
+  LABEL_QUERY_ID,
+  LABEL_VERSION,
+  objectName,
+  podName,
+  renderQueryObjects,
+} from './kubernetes-objects';
+import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-driver';
+
+/** The few API calls the driver makes; `kubernetes-api.ts` implements them with @kubernetes/client-node. */
+export interface KubernetesApi {
+  /** Create-or-replace; the namespace comes from the object's metadata. */
+  applyConfigMap(configMap: V1ConfigMap): Promise<void>;
+  applyService(service: V1Service): Promise<void>;
+  applyStatefulSet(statefulSet: V1StatefulSet): Promise<void>;
+  /** null when it does not exist. */
+  getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null>;
+  /** Sets spec.replicas; with resourceVersion the change fails (409) if the set changed since it was read. */
+  scaleStatefulSet(namespace: string, name: string, replicas: number, resourceVersion?: string): Promise<void>;
+  listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /** Absent pods are not an error. gracePeriodSeconds undefined = the pod's own grace period. */
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
+}
+
+export interface KubernetesRuntimeOptions {
+  namespace: string;
+  image: string;
+  /** Secret with DATABASE_URL; engines then keep their checkpoints in that PostgreSQL database. */
+  databaseSecretName?: string;
+  resources?: { cpu?: string; memory?: string };
+}
+
+/** Waiting reasons that mean the container is not going to run without help. */
+const FAILED_WAITING = new Set([
+  'CrashLoopBackOff',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+function parseInstance(instanceName: string): { queryName: string; ordinal: number } {
+  const m = /^(.+)-(\d+)$/.exec(instanceName);
+  if (!m?.[1] || !m[2]) throw new Error(`not an instance name: ${instanceName}`);
+  return { queryName: m[1], ordinal: Number(m[2]) };
+}
+
+const podOrdinal = (pod: V1Pod): number => Number(/-(\d+)$/.exec(pod.metadata?.name ?? '')?.[1] ?? NaN);
+const terminating = (pod: V1Pod): boolean => pod.metadata?.deletionTimestamp != null;
+
+/** How a pod reads as a Sluice instance; undefined for a pod this driver did not render. */
+export function describePod(pod: V1Pod): RuntimeInstance | undefined {
+  const queryName = pod.metadata?.annotations?.[ANNOTATION_QUERY_NAME];
+  const ordinal = podOrdinal(pod);
+  if (!queryName || !Number.isInteger(ordinal)) return undefined;
+  const base = { name: `${queryName}-${ordinal}`, ref: `pod:${pod.metadata?.name}`, version: Number(pod.metadata?.labels?.[LABEL_VERSION] ?? 0) };
+  // Deleting a pod (or scaling it away) is how this driver asks for a drain.
+  const drainRequested = terminating(pod);
+  const c = pod.status?.containerStatuses?.find((s) => s.name === ENGINE_CONTAINER);
+  const stuck = c?.state?.waiting?.reason !== undefined && FAILED_WAITING.has(c.state.waiting.reason);
+  const ended = c?.state?.terminated ?? (stuck ? c?.lastState?.terminated : undefined);
+  const phase = pod.status?.phase ?? 'Pending';
+  if ((phase === 'Running' || phase === 'Pending') && !ended && !stuck) {
+    return { ...base, state: 'running', exitCode: null, drained: drainRequested, exitedAt: null };
+  }
+  const exitCode = ended?.exitCode ?? null;
+  return { ...base, state: 'exited', exitCode, drained: drainRequested || exitCode === 0, exitedAt: ended?.finishedAt ? new Date(ended.finishedAt) : null };
+}
+
+export class KubernetesRuntime implements RuntimeDriver {
+  readonly kind = 'kubernetes' as const;
+
+  constructor(
+    private readonly api: KubernetesApi,
+    private readonly opts: KubernetesRuntimeOptions,
+  ) {}
+
+  private pods(queryId: string): Promise<V1Pod[]> {
+    return this.api.listPods(this.opts.namespace, `${LABEL_QUERY_ID}=${queryId}`);
+  }
+
+  async start(l: InstanceLaunch): Promise<RuntimeInstance> {
+    const ns = this.opts.namespace;
+    const name = objectName(l.queryName);
+    const current = await this.api.getStatefulSet(ns, name);
+    const owner = current?.metadata?.labels?.[LABEL_QUERY_ID];
+    if (current && owner !== l.queryId) throw new Error(`StatefulSet ${ns}/${name} belongs to query ${owner ?? '(none)'}, not ${l.queryId}`);
+    const replicas = Math.max(current?.spec?.replicas ?? 0, l.ordinal + 1);
+    const objects = renderQueryObjects({
+      namespace: ns,
+      queryId: l.queryId,
+      queryName: l.queryName,
+      version: l.version,
+      instances: replicas,
+      specText: l.specText,
+      image: this.opts.image,
+      // The launch's checkpoint location is a path on the control plane's machine; pods use the
+      // database from the secret (Kubernetes expands $(DATABASE_URL) from the container env).
+      checkpointUri: this.opts.databaseSecretName ? '$(DATABASE_URL)' : l.checkpointUri,
+      brokers: l.brokers,
+      rateLimit: l.rateLimit,
+      databaseSecretName: this.opts.databaseSecretName,
+      resources: this.opts.resources,
+    });
+    const sameTemplate = current?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] === objects.statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    if (!current || !sameTemplate || current.spec?.replicas !== replicas) {
+      // ConfigMap and Service first: the pods mount the one and the set names the other.
+      await this.api.applyConfigMap(objects.configMap);
+      await this.api.applyService(objects.service);
+      if (current?.metadata?.resourceVersion && objects.statefulSet.metadata) {
+        objects.statefulSet.metadata.resourceVersion = current.metadata.resourceVersion; // conflict, not overwrite
+      }
+      await this.api.applyStatefulSet(objects.statefulSet);
+    }
+    // A pod that exited stays as it is (restart backoff, old template under OnDelete). The
+    // reconciler's start means "run it again now": delete it and the set recreates it.
+    const pod = podName(l.queryName, l.ordinal);
+    const existing = current ? (await this.pods(l.queryId)).find((p) => p.metadata?.name === pod) : undefined;
+    if (existing && !terminating(existing) && describePod(existing)?.state === 'exited') await this.api.deletePod(ns, pod, 0);
+    return { name: l.instanceName, ref: `pod:${pod}`, version: l.version, state: 'running', exitCode: null, drained: false, exitedAt: null };
+  }
+
+  /**
+   * Kubernetes sends SIGTERM (= engine drain: finish the batch, commit, exit) whenever a pod goes
+   * away, and kills it after the grace period (60 s). A StatefulSet has no holes, so:
+   * - the highest ordinal is drained by scaling the set down (otherwise it would be recreated);
+   *   lower ordinals that are already terminating go with it, so they are not recreated either
+   *   (an upgrade drains every old pod in one reconcile pass, lowest first);
+   * - a lower ordinal is drained by deleting its pod with its default grace period; the set
+   *   recreates it from the current template.
+   */
+  async drain(queryId: string, instanceName: string): Promise<void> {
+    const ns = this.opts.namespace;
+    const { queryName, ordinal } = parseInstance(instanceName);
+    const name = objectName(queryName);
+    const set = await this.api.getStatefulSet(ns, name);
+    const replicas = set?.spec?.replicas ?? 0;
+    if (ordinal >= replicas) return; // already outside the set: the controller is removing it
+    const pods = await this.pods(queryId);
+    const leaving = new Set(pods.filter(terminating).map(podOrdinal));
+    let above = ordinal + 1;
+    while (above < replicas && leaving.has(above)) above++;
+    if (above < replicas) {
+      await this.api.deletePod(ns, podName(queryName, ordinal));
+      return;
+    }
+    let keep = ordinal;
+    while (keep > 0 && leaving.has(keep - 1)) keep--;
+    await this.api.scaleStatefulSet(ns, name, keep, set?.metadata?.resourceVersion);
+  }
+
+  /** Hard stop: no grace period (SIGKILL). The set may recreate the pod unless it was scaled away. */
+  async kill(_queryId: string, instanceName: string): Promise<void> {
+    const { queryName, ordinal } = parseInstance(instanceName);
+    await this.api.deletePod(this.opts.namespace, podName(queryName, ordinal), 0);
+  }
+
+  async list(queryId: string): Promise<RuntimeInstance[]> {
+    return (await this.pods(queryId))
+      .map((p) => ({ ordinal: podOrdinal(p), instance: describePod(p) }))
+      .filter((x): x is { ordinal: number; instance: RuntimeInstance } => x.instance !== undefined)
+      .sort((a, b) => a.ordinal - b.ordinal)
+      .map((x) => x.instance);
+  }
+
+  /** Nothing to clean up: Kubernetes removes pods that are gone from the set. */
+  async forget(_queryId: string, _instanceName: string): Promise<void> {}
+}
