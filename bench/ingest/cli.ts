@@ -1,14 +1,18 @@
-// `npm run bench:ingest -- [--events N] [--queries Q] [--json]`
+// `npm run bench:ingest -- [--events N] [--queries Q] [--rate EVENTS_PER_S] [--json]`
 // Measures progress ingest of the real control plane (child process, real Kafka/PostgreSQL):
 //  - ingest rate: N Spark progress events blasted onto `sluice.progress`, time until the control
 //    plane has stored them all (its sluice_progress_events_total counter);
 //  - baseline in the same run: a bare kafkajs consumer reading the same events (no storage);
-//  - API latency (GET /api/v1/queries/:id, 4 concurrent clients) idle vs during the ingest.
+//  - API latency (GET /api/v1/queries/:id, 4 concurrent clients in a separate probe process)
+//    idle vs during the ingest.
+// Without --rate the events are produced as fast as kafkajs can (a flood: measures capacity);
+// with --rate they are paced at that many events/s (steady load, as a fleet of engines sends).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Client } from 'pg';
 import { PROGRESS_TOPIC } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { applyMigrations } from '../../prisma/migrate';
@@ -16,8 +20,11 @@ import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const { values } = parseArgs({ options: { events: { type: 'string', default: '50000' }, queries: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '50000' }, queries: { type: 'string', default: '20' }, rate: { type: 'string' }, json: { type: 'boolean', default: false } },
+});
 const EVENTS = Number(values.events);
+const RATE = values.rate === undefined ? undefined : Number(values.rate);
 const QUERIES = Number(values.queries);
 const log = (m: string): void => {
   if (!values.json) process.stderr.write(`[bench:ingest] ${m}\n`);
@@ -28,19 +35,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function apiLatencies(base: string, token: string, ids: string[], until: () => boolean, minRequests: number): Promise<number[]> {
-  const out: number[] = [];
-  const worker = async (w: number): Promise<void> => {
-    for (let i = w; !until() || out.length < minRequests; i += 4) {
-      const t = performance.now();
-      const r = await fetch(`${base}/api/v1/queries/${ids[i % ids.length]}`, { headers: { Authorization: `Bearer ${token}` } });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`GET query → ${r.status}`);
-      out.push(performance.now() - t);
-    }
+/** Starts the API probe (own process); `stop()` ends it and returns its sorted latencies. */
+function startProbe(base: string, token: string, ids: string[]): { stop: () => Promise<number[]> } {
+  const probe = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'api-probe.ts'), base, token, ids.join(',')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => probe.once('exit', r));
+  return {
+    stop: async () => {
+      probe.stdin.end();
+      const code = await exited;
+      if (code !== 0) throw new Error(`api probe exited with ${code}`);
+      return JSON.parse(out) as number[];
+    },
   };
-  await Promise.all([0, 1, 2, 3].map(worker));
-  return out.sort((a, b) => a - b);
 }
 
 async function storedCount(base: string): Promise<number> {
@@ -53,6 +61,16 @@ async function main(): Promise<void> {
   const config = loadStackConfig();
   await stackUp(log, config);
   const env = stackEnv(config);
+  // A database of its own: queries other runs left in the shared one (desired RUNNING) would be
+  // deployed by this control plane and compete for the CPU being measured.
+  const admin0 = new Client({ connectionString: env.DATABASE_URL });
+  await admin0.connect();
+  await admin0.query('DROP DATABASE IF EXISTS sluice_bench_ingest WITH (FORCE)');
+  await admin0.query('CREATE DATABASE sluice_bench_ingest');
+  await admin0.end();
+  const dbUrl = new URL(env.DATABASE_URL);
+  dbUrl.pathname = '/sluice_bench_ingest';
+  env.DATABASE_URL = dbUrl.toString();
   await applyMigrations(env.DATABASE_URL);
   const token = `slc_bench_${randomBytes(16).toString('hex')}`;
   const port = 4490;
@@ -80,9 +98,9 @@ async function main(): Promise<void> {
     // Let the control plane's progress consumer join its group before measuring.
     await new Promise((r) => setTimeout(r, 5000));
     log('measuring idle API latency');
-    let idleDone = false;
-    setTimeout(() => (idleDone = true), 5000);
-    const idle = await apiLatencies(base, token, ids, () => idleDone, 500);
+    const idleProbe = startProbe(base, token, ids);
+    await new Promise((r) => setTimeout(r, 8000));
+    const idle = await idleProbe.stop();
 
     const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'libs/contracts/test/fixtures/spark-progress-kafka.json'), 'utf8')) as Record<string, unknown>;
     const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-ingest' });
@@ -93,9 +111,8 @@ async function main(): Promise<void> {
     await producer.connect();
     const before = await storedCount(base);
     const t0 = performance.now();
-    let ingestDone = false;
-    const during = apiLatencies(base, token, ids, () => ingestDone, 200);
-    log(`producing ${EVENTS} progress events`);
+    const duringProbe = startProbe(base, token, ids);
+    log(`producing ${EVENTS} progress events${RATE ? ` at ${RATE}/s` : ''}`);
     const startTs = Date.now();
     for (let i = 0; i < EVENTS; i += 1000) {
       const messages = [];
@@ -104,6 +121,11 @@ async function main(): Promise<void> {
         messages.push({ key: id, value: JSON.stringify({ ...fixture, id, batchId: j, timestamp: new Date(startTs + j).toISOString() }) });
       }
       await producer.send({ topic: PROGRESS_TOPIC, messages });
+      if (RATE) {
+        const due = t0 + ((i + messages.length) / RATE) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
     }
     const produceSeconds = (performance.now() - t0) / 1000;
     while ((await storedCount(base)) - before < EVENTS) {
@@ -111,8 +133,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const ingestSeconds = (performance.now() - t0) / 1000;
-    ingestDone = true;
-    const busy = await during;
+    const busy = await duringProbe.stop();
 
     log('baseline: bare consumer over the same events');
     const consumer = kafka.consumer({ groupId: `bench-ingest-raw-${tag}`, maxBytes: 10 * 1024 * 1024 });
@@ -140,6 +161,7 @@ async function main(): Promise<void> {
     const result = {
       events: EVENTS,
       queries: QUERIES,
+      offeredEventsPerSecond: RATE ?? null,
       produceSeconds: +produceSeconds.toFixed(2),
       ingestSeconds: +ingestSeconds.toFixed(2),
       ingestEventsPerSecond: Math.round(ingestRate),
