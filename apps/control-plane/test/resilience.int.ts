@@ -71,8 +71,9 @@ function liveInstances(queryId: string): string[] {
   });
 }
 
-function standInProcessCount(): number {
-  const r = spawnSync('pgrep', ['-f', `stand-in-engine.cjs.*${home}`], { encoding: 'utf8' });
+/** Stand-in engines of one query (the shared database may hold other runs' queries too). */
+function standInProcessCount(queryId: string): number {
+  const r = spawnSync('pgrep', ['-f', `stand-in-engine.cjs.*${path.join(home, 'instances', queryId)}/`], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean).length;
 }
 
@@ -115,7 +116,7 @@ describe('control plane resilience', () => {
     );
     expect(op).toMatchObject({ state: 'SUCCEEDED' });
     expect(liveInstances(id).sort()).toEqual([`res-${suffix}-0`, `res-${suffix}-1`, `res-${suffix}-2`]);
-    expect(standInProcessCount()).toBe(3);
+    expect(standInProcessCount(id)).toBe(3);
   });
 
   it('with Redis down, /readyz names Redis and a requested operation runs once Redis returns', async () => {

@@ -2,6 +2,7 @@
 // so enqueueing the same operation twice (API + recovery sweep) never runs it twice.
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { throttledErrorLog } from './throttled-error-log';
 import type { Queue } from 'bullmq';
 import { OPERATIONS_QUEUE } from './operation-types';
 
@@ -13,7 +14,10 @@ export interface OperationJob {
 export class OperationQueueService {
   private readonly logger = new Logger(OperationQueueService.name);
 
-  constructor(@InjectQueue(OPERATIONS_QUEUE) private readonly queue: Queue<OperationJob>) {}
+  constructor(@InjectQueue(OPERATIONS_QUEUE) private readonly queue: Queue<OperationJob>) {
+    const logError = throttledErrorLog((m) => this.logger.warn(`operations queue: ${m}`));
+    queue.on('error', logError);
+  }
 
   /**
    * Enqueues without blocking the caller for long: while Redis is down the row stays QUEUED and
