@@ -40,9 +40,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Leave no engine processes behind.
-  if (t) killTestInstances(t.home);
+  // Leave no engine processes behind. Close first: a running control plane would restart the
+  // engines we kill.
   await t?.close();
+  if (t) killTestInstances(t.home);
   await forgetTestQueries(suffix);
 });
 

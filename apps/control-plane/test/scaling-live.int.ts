@@ -23,8 +23,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await generator?.stop();
-  if (t) killTestInstances(t.home);
+  // Close first: a running control plane would restart the engines we kill.
   await t?.close();
+  if (t) killTestInstances(t.home);
   await forgetTestQueries(suffix);
 });
 

@@ -93,9 +93,9 @@ beforeAll(async () => {
 afterAll(async () => {
   clearInterval(timer);
   await producer?.disconnect();
-  // Leave no engine processes behind.
-  if (t) killTestInstances(t.home);
+  // Leave no engine processes behind. Close first: a running control plane would restart the engines we kill.
   await t?.close();
+  if (t) killTestInstances(t.home);
   await forgetTestQueries(suffix);
 });
 
