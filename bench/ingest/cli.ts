@@ -1,15 +1,17 @@
-// `npm run bench:ingest -- [--events N] [--queries Q] [--rate EVENTS_PER_S] [--json]`
+// `npm run bench:ingest -- [--events N] [--queries Q] [--rate EVENTS_PER_S] [--api-rate REQUESTS_PER_S] [--generator-nice N] [--cpu-profile DIR] [--json]`
 // Measures progress ingest of the real control plane (child process, real Kafka/PostgreSQL):
 //  - ingest rate: N Spark progress events blasted onto `sluice.progress`, time until the control
 //    plane has stored them all (its sluice_progress_events_total counter);
 //  - baseline in the same run: a bare kafkajs consumer reading the same events (no storage);
-//  - API latency (GET /api/v1/queries/:id, 4 concurrent clients in a separate probe process)
-//    idle vs during the ingest.
+//  - API latency (GET /api/v1/queries/:id at a fixed --api-rate, default 40/s: a few dashboards
+//    and a Prometheus scrape, in a separate probe process) idle vs during the ingest.
+// Events come from a separate load-generator process at niceness --generator-nice (default 10).
 // Without --rate the events are produced as fast as kafkajs can (a flood: measures capacity);
 // with --rate they are paced at that many events/s (steady load, as a fleet of engines sends).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
@@ -21,11 +23,14 @@ import { stackUp } from '../../scripts/stack/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '50000' }, queries: { type: 'string', default: '20' }, rate: { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: { events: { type: 'string', default: '50000' }, queries: { type: 'string', default: '20' }, rate: { type: 'string' }, 'api-rate': { type: 'string', default: '40' }, 'generator-nice': { type: 'string', default: '10' }, 'cpu-profile': { type: 'string' }, json: { type: 'boolean', default: false } },
 });
 const EVENTS = Number(values.events);
 const RATE = values.rate === undefined ? undefined : Number(values.rate);
 const QUERIES = Number(values.queries);
+const API_RATE = Number(values['api-rate']);
+/** The generator yields the CPU to the control plane, PostgreSQL and Kafka when they need it. */
+const GENERATOR_NICENESS = Number(values['generator-nice']);
 const log = (m: string): void => {
   if (!values.json) process.stderr.write(`[bench:ingest] ${m}\n`);
 };
@@ -35,9 +40,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+function latencySummary(sorted: number[]) {
+  const at = (p: number) => +percentile(sorted, p).toFixed(1);
+  return { requests: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
+}
+
 /** Starts the API probe (own process); `stop()` ends it and returns its sorted latencies. */
 function startProbe(base: string, token: string, ids: string[]): { stop: () => Promise<number[]> } {
-  const probe = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'api-probe.ts'), base, token, ids.join(',')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const probe = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'api-probe.ts'), base, token, String(API_RATE), ids.join(',')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => probe.once('exit', r));
@@ -51,9 +61,36 @@ function startProbe(base: string, token: string, ids: string[]): { stop: () => P
   };
 }
 
+/** Starts the load generator at lower CPU priority; resolves with its produce time (s). */
+async function generateLoad(brokers: string, events: number, rate: number, ids: string[]): Promise<number> {
+  const gen = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-generator.ts'), brokers, String(events), String(rate), ids.join(',')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (gen.pid !== undefined) os.setPriority(gen.pid, GENERATOR_NICENESS);
+  let out = '';
+  gen.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => gen.once('exit', r));
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  return (JSON.parse(out) as { produceSeconds: number }).produceSeconds;
+}
+
+async function lastReceivedAt(databaseUrl: string): Promise<number> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    // receivedAt is the start of the inserting transaction; measured as "how long ago" so the
+    // column's time zone does not matter.
+    const r = await db.query<{ ago: number }>(`SELECT extract(epoch FROM now() - max("receivedAt")::timestamptz)::float8 * 1000 AS ago FROM "ProgressEvent"`);
+    return Date.now() - r.rows[0]!.ago;
+  } finally {
+    await db.end();
+  }
+}
+
 async function storedCount(base: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const m = /^sluice_progress_events_total\{result="stored"\} (\d+)/m.exec(text);
+  // Every event the bench sends is valid and names a known query; anything else is a bench bug.
+  const rejected = /^sluice_progress_events_total\{result="(invalid|unknown_query)"\} (\d+)/m.exec(text);
+  if (rejected) throw new Error(`the control plane counted ${rejected[2]} progress events as ${rejected[1]}`);
   return m ? Number(m[1]) : 0;
 }
 
@@ -76,7 +113,9 @@ async function main(): Promise<void> {
   const port = 4490;
   const home = path.join(config.home, 'bench-ingest');
   fs.mkdirSync(home, { recursive: true });
-  const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
+  // --cpu-profile writes a V8 CPU profile of the control plane (on its exit) for chrome://inspect.
+  const profile = values['cpu-profile'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-profile'])}`] : [];
+  const cp = spawn(process.execPath, [...profile, '-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env, SLUICE_API_PORT: String(port), SLUICE_BOOTSTRAP_TOKEN: token, LOG_LEVEL: 'warn', SLUICE_HOME: home, SLUICE_PROGRESS_RETENTION: '1000000', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -102,58 +141,48 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 8000));
     const idle = await idleProbe.stop();
 
-    const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'libs/contracts/test/fixtures/spark-progress-kafka.json'), 'utf8')) as Record<string, unknown>;
     const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-ingest' });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     const before = await storedCount(base);
     const t0 = performance.now();
+    const t0Wall = Date.now();
     const duringProbe = startProbe(base, token, ids);
-    log(`producing ${EVENTS} progress events${RATE ? ` at ${RATE}/s` : ''}`);
-    const startTs = Date.now();
-    for (let i = 0; i < EVENTS; i += 1000) {
-      const messages = [];
-      for (let j = i; j < Math.min(EVENTS, i + 1000); j++) {
-        const id = ids[j % ids.length]!;
-        messages.push({ key: id, value: JSON.stringify({ ...fixture, id, batchId: j, timestamp: new Date(startTs + j).toISOString() }) });
-      }
-      await producer.send({ topic: PROGRESS_TOPIC, messages });
-      if (RATE) {
-        const due = t0 + ((i + messages.length) / RATE) * 1000;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-    }
-    const produceSeconds = (performance.now() - t0) / 1000;
+    log(`producing ${EVENTS} progress events${RATE ? ` at ${RATE}/s` : ''} (generator at niceness ${GENERATOR_NICENESS})`);
+    const produceSeconds = await generateLoad(env.KAFKA_BROKERS, EVENTS, RATE ?? 0, ids);
+    // Paced: what was stored while the load lasted is the rate ingest sustained.
+    const storedByEndOfLoad = (await storedCount(base)) - before;
+    // Polled slowly (a /metrics render costs the control plane CPU); the exact end is the
+    // commit time of the last stored event, from the database.
     while ((await storedCount(base)) - before < EVENTS) {
       if (performance.now() - t0 > 600_000) throw new Error('ingest did not finish within 10 minutes');
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
     }
-    const ingestSeconds = (performance.now() - t0) / 1000;
+    const lastStored = await lastReceivedAt(env.DATABASE_URL);
+    const ingestSeconds = (lastStored - t0Wall) / 1000;
     const busy = await duringProbe.stop();
 
     log('baseline: bare consumer over the same events');
     const consumer = kafka.consumer({ groupId: `bench-ingest-raw-${tag}`, maxBytes: 10 * 1024 * 1024 });
     await consumer.connect();
     await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
-    const offsets = await admin.fetchTopicOffsets(PROGRESS_TOPIC);
-    const totalInTopic = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-    let seen = 0;
+    // Done when nothing has arrived for 2 s: offsets are not a message count (transactional
+    // producers leave control records in the log), so the count comes from what was read.
+    let totalInTopic = 0;
     let rawStart = 0;
+    let rawLast = 0;
     await consumer.run({
       eachBatch: async ({ batch }) => {
         if (rawStart === 0) rawStart = performance.now();
         for (const m of batch.messages) JSON.parse(m.value?.toString() ?? 'null');
-        seen += batch.messages.length;
+        totalInTopic += batch.messages.length;
+        rawLast = performance.now();
       },
     });
-    while (seen < totalInTopic) await new Promise((r) => setTimeout(r, 50));
-    const rawSeconds = (performance.now() - rawStart) / 1000;
+    while (rawLast === 0 || performance.now() - rawLast < 2000) await new Promise((r) => setTimeout(r, 100));
+    const rawSeconds = (rawLast - rawStart) / 1000;
     await consumer.disconnect();
-    await producer.disconnect();
     await admin.disconnect();
 
     const ingestRate = EVENTS / ingestSeconds;
@@ -162,15 +191,24 @@ async function main(): Promise<void> {
       events: EVENTS,
       queries: QUERIES,
       offeredEventsPerSecond: RATE ?? null,
+      apiRequestsPerSecond: API_RATE,
+      generatorNiceness: GENERATOR_NICENESS,
       produceSeconds: +produceSeconds.toFixed(2),
       ingestSeconds: +ingestSeconds.toFixed(2),
       ingestEventsPerSecond: Math.round(ingestRate),
+      storedWhileProducingPerSecond: Math.round(storedByEndOfLoad / produceSeconds),
+      backlogAfterLoadSeconds: +(ingestSeconds - produceSeconds).toFixed(2),
       baselineRawConsumeEventsPerSecond: Math.round(rawRate),
       ingestVsRawConsume: +(ingestRate / rawRate).toFixed(3),
-      apiIdleMs: { requests: idle.length, p50: +percentile(idle, 50).toFixed(1), p99: +percentile(idle, 99).toFixed(1) },
-      apiDuringIngestMs: { requests: busy.length, p50: +percentile(busy, 50).toFixed(1), p99: +percentile(busy, 99).toFixed(1) },
+      apiIdleMs: latencySummary(idle),
+      apiDuringIngestMs: latencySummary(busy),
       p99DuringVsIdle: +(percentile(busy, 99) / percentile(idle, 99)).toFixed(2),
-      targets: { ingestAtLeast5000PerSecond: ingestRate >= 5000, apiP99AtMost50Ms: percentile(busy, 99) <= 50 },
+      // Flood: capacity is the ingest rate. Paced: ingest cannot outrun the offered rate, so it
+      // meets the target when it keeps up with >= 5,000/s (done within 1 s of the load's end).
+      targets: {
+        ingestAtLeast5000PerSecond: RATE ? RATE >= 5000 && ingestSeconds - produceSeconds <= 1 : ingestRate >= 5000,
+        apiP99AtMost50Ms: percentile(busy, 99) <= 50,
+      },
     };
     process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
   } finally {

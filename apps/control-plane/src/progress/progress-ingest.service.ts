@@ -1,143 +1,90 @@
-// Consumes `sluice.progress` (one consumer group for the control plane), validates each event with
-// the shared contract parser, stores them in batches and updates the query metrics. An invalid
-// event is counted and logged with the JSON path at fault; it never stops ingestion.
+// Runs progress ingest (ProgressConsumer) in a worker thread and applies what it reports to the
+// metrics and the SSE fan-out. A thread of its own because ingest is CPU work (JSON parsing and
+// validation of thousands of events per second): on the API's event loop it held every request
+// back behind it, while a thread runs on the second core and leaves the loop to the API.
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { parseStreamingQueryProgress, PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
+import type { IngestWorkerConfig, MainToWorker, QueryChunkSummary, WorkerToMain } from './ingest-messages';
 import { ProgressEvents } from './progress-events';
-import { isUuid, ProgressService, type IngestableProgress } from './progress.service';
 
-export const PROGRESS_GROUP = 'sluice-control-plane-progress';
-const INGEST_CHUNK = 1000;
 /** How long an unknown query id is remembered as unknown (it may be registered any moment). */
 const UNKNOWN_TTL_MS = 10_000;
+const RESTART_DELAY_MS = 5000;
+const STOP_TIMEOUT_MS = 10_000;
 
-function finiteOrNull(v: number | undefined): number | null {
-  return v !== undefined && Number.isFinite(v) ? v : null;
-}
-
-function toIngestable(p: StreamingQueryProgress): IngestableProgress {
-  const ext = p.sluice;
-  return {
-    queryId: p.id,
-    runId: p.runId,
-    batchId: p.batchId,
-    instance: ext?.instance ?? null,
-    timestamp: new Date(p.timestamp),
-    numInputRows: p.numInputRows,
-    inputRowsPerSecond: finiteOrNull(p.inputRowsPerSecond),
-    processedRowsPerSecond: finiteOrNull(p.processedRowsPerSecond),
-    batchDurationMs: p.batchDuration ?? p.durationMs?.triggerExecution ?? null,
-    payload: p,
-  };
+/** The worker's file next to this one: .ts when run from source (tests, `npm run`), else .js. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const ext = path.extname(__filename);
+  const file = path.join(__dirname, `progress-ingest.worker${ext}`);
+  return { file, execArgv: ext === '.ts' ? ['--require', '@swc-node/register'] : [] };
 }
 
 @Injectable()
 export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ProgressIngestService.name);
-  private consumer: Consumer | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private worker: Worker | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly names = new Map<string, string>();
   private readonly unknown = new Map<string, number>();
+  private readonly unwatch: () => void;
 
   constructor(
-    private readonly progress: ProgressService,
     private readonly prisma: PrismaRepository,
     private readonly metrics: QueryMetrics,
     private readonly events: ProgressEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    // Started in the background: the API must come up (and report Kafka down on /readyz) even
-    // while the broker is unreachable; kafkajs keeps retrying the connection.
-    this.launch();
+  ) {
+    this.unwatch = this.events.onWatchedChange((queryIds) => this.send({ type: 'watch', queryIds }));
   }
 
-  private launch(): void {
-    void this.start().catch((e: Error) => {
-      this.logger.error(`progress ingest failed to start (retrying in 5 s): ${e.message}`);
-      this.retryLater();
+  onApplicationBootstrap(): void {
+    // The worker connects in the background: the API must come up (and report Kafka down on
+    // /readyz) even while the broker is unreachable; kafkajs keeps retrying the connection.
+    this.startWorker();
+  }
+
+  private startWorker(): void {
+    const { file, execArgv } = workerEntry();
+    const workerData: IngestWorkerConfig = { brokers: this.config.KAFKA_BROKERS, databaseUrl: this.config.DATABASE_URL };
+    const worker = new Worker(file, { workerData, execArgv, env: process.env });
+    this.worker = worker;
+    worker.on('message', (m: WorkerToMain) => void this.onMessage(m));
+    worker.on('error', (e) => this.logger.error(`progress ingest worker failed: ${e.message}`));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      if (this.closing) return;
+      this.logger.error(`progress ingest worker exited (code ${code}); restarting in ${RESTART_DELAY_MS / 1000} s`);
+      this.restartTimer = setTimeout(() => this.startWorker(), RESTART_DELAY_MS);
     });
+    this.send({ type: 'watch', queryIds: this.events.watched() });
   }
 
-  private retryLater(): void {
-    if (this.closing) return;
-    const old = this.consumer;
-    this.consumer = undefined;
-    void old?.disconnect().catch(() => undefined);
-    this.retryTimer = setTimeout(() => this.launch(), 5000);
+  private send(m: MainToWorker): void {
+    this.worker?.postMessage(m);
   }
 
-  private async start(): Promise<void> {
-    const kafka = createKafka({ brokers: parseBrokers(this.config.KAFKA_BROKERS), clientId: 'sluice-control-plane-progress' });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-    } finally {
-      await admin.disconnect();
+  private async onMessage(m: WorkerToMain): Promise<void> {
+    if (m.type === 'log') {
+      if (m.level === 'error') this.logger.error(m.message);
+      else this.logger.warn(m.message);
+    } else if (m.type === 'invalid') {
+      this.metrics.progressEvents.inc({ result: 'invalid' }, m.count);
+      for (const s of m.samples) this.logger.warn(s);
+      if (m.count > m.samples.length) this.logger.warn(`... and ${m.count - m.samples.length} more invalid progress events in the same fetch`);
+    } else if (m.type === 'chunk') {
+      this.metrics.progressEvents.inc({ result: 'stored' }, m.stored);
+      if (m.unknownQuery > 0) this.metrics.progressEvents.inc({ result: 'unknown_query' }, m.unknownQuery);
+      for (const q of m.queries) await this.observe(q);
+      for (const e of m.events) this.events.emit(e.id, e);
     }
-    // Large fetches: ingest cost is per batch (two SQL statements), so bigger batches go faster.
-    const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
-    this.consumer = consumer;
-    // kafkajs gives up on non-retriable errors (e.g. a metadata race right after topic creation)
-    // without restarting: start over so ingest never silently stops.
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.logger.error(`progress consumer crashed: ${e.payload.error.message}`);
-      if (!e.payload.restart) this.retryLater();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
-    await consumer.run({ eachBatchAutoResolve: true, eachBatch: (b) => this.onBatch(b) });
-  }
-
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
-    // Chunks keep each synchronous stretch (JSON parsing + validation) short, so API requests
-    // are served in between even when a fetch brings thousands of events. Up to two chunks are
-    // written at once: parsing the next chunk overlaps the database insert of the previous one.
-    const inFlight: Array<Promise<void>> = [];
-    for (let i = 0; i < batch.messages.length; i += INGEST_CHUNK) {
-      const valid = this.parseChunk(batch.topic, batch.partition, batch.messages.slice(i, i + INGEST_CHUNK));
-      const previous = inFlight.at(-1) ?? Promise.resolve();
-      inFlight.push(this.storeChunk(valid, previous));
-      if (inFlight.length >= 2) await inFlight.shift();
-      await heartbeat();
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    await Promise.all(inFlight);
-  }
-
-  private parseChunk(topic: string, partition: number, messages: KafkaMessage[]): IngestableProgress[] {
-    const valid: IngestableProgress[] = [];
-    for (const m of messages) {
-      try {
-        const raw: unknown = JSON.parse(m.value?.toString('utf8') ?? 'null');
-        valid.push(toIngestable(parseStreamingQueryProgress(raw)));
-      } catch (e) {
-        this.metrics.progressEvents.inc({ result: 'invalid' });
-        this.logger.warn(`invalid progress event at ${topic}/${partition}@${m.offset}: ${(e as Error).message}`);
-      }
-    }
-    return valid;
-  }
-
-  /** Stores a chunk; observes it (metrics, SSE) only after the previous chunk, to keep order. */
-  private async storeChunk(valid: IngestableProgress[], previous: Promise<void>): Promise<void> {
-    const stored = await this.progress.store(valid);
-    await previous;
-    this.metrics.progressEvents.inc({ result: 'stored' }, stored);
-    if (valid.length > stored) this.metrics.progressEvents.inc({ result: 'unknown_query' }, valid.length - stored);
-    for (const e of valid) await this.observe(e);
   }
 
   private async queryName(queryId: string): Promise<string | undefined> {
-    if (!isUuid(queryId)) return undefined;
     if (!this.names.has(queryId)) {
       if ((this.unknown.get(queryId) ?? 0) > Date.now()) return undefined;
       const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { name: true } });
@@ -150,22 +97,29 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     return this.names.get(queryId);
   }
 
-  private async observe(e: IngestableProgress): Promise<void> {
-    const query = await this.queryName(e.queryId);
+  private async observe(s: QueryChunkSummary): Promise<void> {
+    const query = await this.queryName(s.queryId);
     if (!query) return;
-    const p = e.payload as StreamingQueryProgress;
-    if (e.inputRowsPerSecond !== null) this.metrics.inputRowsPerSecond.set({ query }, e.inputRowsPerSecond);
-    if (e.processedRowsPerSecond !== null) this.metrics.processedRowsPerSecond.set({ query }, e.processedRowsPerSecond);
-    if (e.batchDurationMs !== null) this.metrics.batchDuration.observe({ query }, e.batchDurationMs / 1000);
-    const stateRows = (p.stateOperators ?? []).reduce((n, s) => n + (s.numRowsTotal ?? 0), 0);
-    this.metrics.stateRows.set({ query }, stateRows);
-    if (p.sluice?.rateLimit !== undefined) this.metrics.rateLimit.set({ query }, p.sluice.rateLimit ?? 0);
-    this.events.emit(e.queryId, p);
+    if (s.inputRowsPerSecond !== undefined) this.metrics.inputRowsPerSecond.set({ query }, s.inputRowsPerSecond);
+    if (s.processedRowsPerSecond !== undefined) this.metrics.processedRowsPerSecond.set({ query }, s.processedRowsPerSecond);
+    for (const d of s.batchDurations) this.metrics.batchDuration.observe({ query }, d);
+    if (s.stateRows !== undefined) this.metrics.stateRows.set({ query }, s.stateRows);
+    if (s.rateLimit !== undefined) this.metrics.rateLimit.set({ query }, s.rateLimit ?? 0);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.consumer?.disconnect().catch(() => undefined);
+    this.unwatch();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (!worker) return;
+    // A clean stop leaves the consumer group at once (no session timeout for the next owner).
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (m: WorkerToMain) => m.type === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage({ type: 'stop' } satisfies MainToWorker);
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
+    await worker.terminate();
   }
 }

@@ -2,6 +2,7 @@
 // instances (runtime driver), performs the idempotent actions, writes status once per pass.
 // Passes for one query are serialised; different queries reconcile independently.
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Prisma } from '../generated/prisma/client';
@@ -19,6 +20,7 @@ export interface ReconcileResult extends ReconcileDecision {
 }
 
 const MAX_CRASH_HISTORY = 20;
+const RESYNC_CONCURRENCY = 4;
 
 @Injectable()
 export class ReconcilerService {
@@ -44,7 +46,15 @@ export class ReconcilerService {
   async resync(): Promise<void> {
     if (this.stopped) return;
     const queries = await this.prisma.query.findMany({ where: { deletedAt: null }, select: { id: true } }).catch(() => []);
-    await Promise.all(queries.map((q) => this.reconcile(q.id).catch((e: Error) => this.logger.warn(`reconcile ${q.id}: ${e.message}`))));
+    // A few passes at a time: all of them at once took every pooled database connection for a
+    // moment each interval, and API requests queued behind them.
+    const pending = queries.map((q) => q.id);
+    const worker = async (): Promise<void> => {
+      for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
+        await this.reconcile(id).catch((e: Error) => this.logger.warn(`reconcile ${id}: ${e.message}`));
+      }
+    };
+    await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, worker));
   }
 
   enqueue(queryId: string, afterMs = 0): void {
@@ -172,7 +182,15 @@ export class ReconcilerService {
     };
     if (converged) data.observedGeneration = q.generation;
     if (converged && decision.phase === 'RUNNING') data.lastGoodVersion = q.desiredVersion;
-    await this.prisma.query.update({ where: { id: queryId }, data });
+    // Status is written only when it changed (as Kubernetes controllers do): a resync of a
+    // settled query is then reads only, and updatedAt keeps meaning "status last changed".
+    const unchanged =
+      data.phase === q.phase &&
+      isDeepStrictEqual(data.conditions, q.conditions) &&
+      isDeepStrictEqual(data.crashTimes, q.crashTimes ?? []) &&
+      (data.observedGeneration === undefined || data.observedGeneration === q.observedGeneration) &&
+      (data.lastGoodVersion === undefined || data.lastGoodVersion === q.lastGoodVersion);
+    if (!unchanged) await this.prisma.query.update({ where: { id: queryId }, data });
     if (decision.requeueAfterMs !== null) this.enqueue(queryId, decision.requeueAfterMs);
     return { ...decision, running, target, live };
   }

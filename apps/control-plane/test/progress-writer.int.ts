@@ -1,0 +1,79 @@
+// ProgressWriter on the real database: payloads are stored byte for byte as received, rows of
+// unknown queries are skipped, poison rows are refused alone, lastProgressAt only moves forward.
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressWriter, type IngestableProgress } from '../src/progress/progress-writer';
+
+const url = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
+let db: Client;
+let writer: ProgressWriter;
+const queryId = randomUUID();
+
+function event(batchId: number, timestamp: string, payloadJson: string, id: string = queryId): IngestableProgress {
+  return { queryId: id, runId: 'run-1', batchId, instance: 'i-0', timestamp: new Date(timestamp), numInputRows: 10, inputRowsPerSecond: 2.5, processedRowsPerSecond: null, batchDurationMs: 12.4, payloadJson };
+}
+
+beforeAll(async () => {
+  db = new Client({ connectionString: url });
+  await db.connect();
+  await db.query(
+    `INSERT INTO "Query" (id, name, "desiredState", "desiredVersion", "desiredInstances", "updatedAt") VALUES ($1, $2, 'STOPPED', 1, 1, now())`,
+    [queryId, `writer-it-${queryId.slice(0, 8)}`],
+  );
+  writer = new ProgressWriter(url, 1);
+});
+
+afterAll(async () => {
+  await writer.close();
+  await db.query('DELETE FROM "Query" WHERE id = $1', [queryId]);
+  await db.end();
+});
+
+describe('ProgressWriter', () => {
+  it('stores the received text verbatim and counts stored rows per query', async () => {
+    // Spacing, key order, escapes and unicode survive exactly (json, not jsonb).
+    const text = '{ "id": "x",  "b": 1, "a": "é \\u00e9 \\"q\\"", "n": 1.50 }';
+    const { stored, rejected } = await writer.insert([
+      event(1, '2026-01-01T00:00:01.000Z', text),
+      event(2, '2026-01-01T00:00:02.000Z', '{"second": true}'),
+      event(3, '2026-01-01T00:00:03.000Z', '{}', randomUUID()), // a query that does not exist
+      event(4, '2026-01-01T00:00:04.000Z', '{}', 'not-a-uuid'),
+    ]);
+    expect([...stored]).toEqual([[queryId, 2]]);
+    expect(rejected).toEqual([]);
+    const rows = await db.query<{ batchId: string; payload: string; batchDurationMs: number }>(
+      `SELECT "batchId", payload::text AS payload, "batchDurationMs" FROM "ProgressEvent" WHERE "queryId" = $1 ORDER BY "batchId"`,
+      [queryId],
+    );
+    expect(rows.rows).toEqual([
+      { batchId: '1', payload: text, batchDurationMs: 12 },
+      { batchId: '2', payload: '{"second": true}', batchDurationMs: 12 },
+    ]);
+  });
+
+  it('refuses only the poison events of a chunk PostgreSQL cannot store, and stores the rest', async () => {
+    const { stored, rejected } = await writer.insert([
+      event(10, '2026-01-01T00:00:10.000Z', '{"ok": 1}'),
+      event(11, '2026-01-01T00:00:11.000Z', '{"nul": "a\\u0000b"}'), // PostgreSQL json cannot hold NUL
+      { ...event(12, '2026-01-01T00:00:12.000Z', '{"big": 1}'), batchDurationMs: 1e12 }, // beyond integer
+      event(13, '2026-01-01T00:00:13.000Z', '{"ok": 2}'),
+    ]);
+    expect([...stored]).toEqual([[queryId, 2]]);
+    expect(rejected.map((r) => [r.event.batchId, r.reason])).toEqual([
+      [11, expect.stringMatching(/unicode/i)],
+      [12, expect.stringMatching(/out of range/i)],
+    ]);
+    const rows = await db.query<{ batchId: string }>(`SELECT "batchId" FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" >= 10 ORDER BY "batchId"`, [queryId]);
+    expect(rows.rows.map((r) => r.batchId)).toEqual(['10', '13']);
+  });
+
+  it('moves lastProgressAt forward only', async () => {
+    const last = async () => (await db.query<{ at: Date }>('SELECT "lastProgressAt" AS at FROM "Query" WHERE id = $1', [queryId])).rows[0]!.at.getTime();
+    const before = await last();
+    await writer.insert([event(5, '2025-06-01T00:00:00.000Z', '{}')]); // an older, late event
+    expect(await last()).toBe(before);
+    await writer.insert([event(6, '2026-02-01T00:00:00.000Z', '{}')]);
+    expect(await last()).toBeGreaterThan(before);
+  });
+});
