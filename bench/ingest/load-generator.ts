@@ -2,7 +2,7 @@
 // CPU priority (it shares the 2 cores with the system it measures; in production the engines that
 // emit progress run elsewhere). Produces EVENTS Spark progress events round-robin over the query
 // ids (paced at RATE/s, or as fast as possible with RATE 0), then prints
-// `{"produceSeconds": n}` on stdout.
+// `{"startedAt": epochMs}` when the first event goes out and `{"produceSeconds": n}` at the end.
 // `tsx bench/ingest/load-generator.ts BROKERS EVENTS RATE ID[,ID...]`
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   await producer.connect();
   const t0 = performance.now();
   const startTs = Date.now();
+  process.stdout.write(`${JSON.stringify({ startedAt: startTs })}\n`);
   for (let i = 0; i < events; i += SEND_SIZE) {
     const messages = [];
     for (let j = i; j < Math.min(events, i + SEND_SIZE); j++) {
