@@ -130,7 +130,7 @@ export class OperationRunner {
         await this.waitFor(op, (r) => r.phase === 'STOPPED', 'drain instances', 10, 80, true);
         await this.step(op, 'wait until stopped', 'done', 80);
         await this.step(op, 'delete query', 'running', 90);
-        for (const i of await this.runtime.list(queryId)) await this.runtime.forget(queryId, i.name);
+        await this.runtime.remove(queryId, (await this.prisma.query.findUniqueOrThrow({ where: { id: queryId }, select: { name: true } })).name);
         await this.prisma.query.update({ where: { id: queryId }, data: { deletedAt: new Date(), name: `deleted-${queryId}` } });
         await this.step(op, 'delete query', 'done', 100);
         return;

@@ -106,4 +106,19 @@ describe('ClientNodeKubernetesApi', () => {
     await api.deletePod('ns', 'sluice-q-2');
     expect(calls()).toEqual(['DELETE /api/v1/namespaces/ns/pods/sluice-q-1?gracePeriodSeconds=0', 'DELETE /api/v1/namespaces/ns/pods/sluice-q-2']);
   });
+
+  it('removes a query\'s StatefulSet (pods in the background), Service and ConfigMaps, ignoring ones that are gone', async () => {
+    routes.set('DELETE /apis/apps/v1/namespaces/ns/statefulsets/sluice-q', { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+    routes.set('DELETE /api/v1/namespaces/ns/configmaps', { kind: 'ConfigMapList', apiVersion: 'v1', items: [] });
+    await api.deleteStatefulSet('ns', 'sluice-q');
+    await api.deleteService('ns', 'sluice-q');
+    await api.deleteConfigMaps('ns', 'sluice.dev/query-id=abc');
+    expect(calls().map((c) => c.split('?')[0])).toEqual([
+      'DELETE /apis/apps/v1/namespaces/ns/statefulsets/sluice-q',
+      'DELETE /api/v1/namespaces/ns/services/sluice-q',
+      'DELETE /api/v1/namespaces/ns/configmaps',
+    ]);
+    expect(new URL(seen[0]?.url ?? '', 'http://x').searchParams.get('propagationPolicy')).toBe('Background');
+    expect(new URL(seen[2]?.url ?? '', 'http://x').searchParams.get('labelSelector')).toBe('sluice.dev/query-id=abc');
+  });
 });

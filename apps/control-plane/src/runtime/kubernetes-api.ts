@@ -18,6 +18,14 @@ import type { KubernetesApi } from './kubernetes.runtime';
 
 const notFound = (e: unknown): boolean => e instanceof ApiException && e.code === 404;
 
+async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (e) {
+    if (!notFound(e)) throw e;
+  }
+}
+
 function target(obj: { metadata?: V1ObjectMeta }): { name: string; namespace: string } {
   const { name, namespace } = obj.metadata ?? {};
   if (!name || !namespace) throw new Error('object to apply needs metadata.name and metadata.namespace');
@@ -111,10 +119,18 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
   }
 
   async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
-    try {
-      await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds });
-    } catch (e) {
-      if (!notFound(e)) throw e;
-    }
+    await ignoreNotFound(this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds }));
+  }
+
+  async deleteStatefulSet(namespace: string, name: string): Promise<void> {
+    await ignoreNotFound(this.apps.deleteNamespacedStatefulSet({ name, namespace, propagationPolicy: 'Background' }));
+  }
+
+  async deleteService(namespace: string, name: string): Promise<void> {
+    await ignoreNotFound(this.core.deleteNamespacedService({ name, namespace }));
+  }
+
+  async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
+    await this.core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector });
   }
 }

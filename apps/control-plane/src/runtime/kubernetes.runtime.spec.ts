@@ -75,6 +75,22 @@ class FakeKubernetesApi implements KubernetesApi {
     else pod.metadata.deletionTimestamp = new Date();
   }
 
+  async deleteStatefulSet(namespace: string, name: string): Promise<void> {
+    this.writes.push(`delete StatefulSet ${name}`);
+    this.statefulSets.delete(`${namespace}/${name}`);
+  }
+
+  async deleteService(namespace: string, name: string): Promise<void> {
+    this.writes.push(`delete Service ${name}`);
+    this.services.delete(`${namespace}/${name}`);
+  }
+
+  async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
+    this.writes.push(`delete ConfigMaps ${labelSelector}`);
+    const [k, v] = labelSelector.split('=');
+    for (const [key, cm] of this.configMaps) if (cm.metadata?.namespace === namespace && k && cm.metadata?.labels?.[k] === v) this.configMaps.delete(key);
+  }
+
   replicas(): number | undefined {
     return this.statefulSets.get(`${NS}/${SET}`)?.spec?.replicas;
   }
@@ -228,6 +244,17 @@ describe('KubernetesRuntime', () => {
     it('forget changes nothing', async () => {
       await runtime.forget(QUERY_ID, 'clicks-1');
       expect(api.writes).toEqual([]);
+    });
+
+    it('remove deletes the StatefulSet, the Service and every version\'s ConfigMap of the query only', async () => {
+      await runtime.start(launch(0, 1));
+      await runtime.start(launch(0, 2));
+      await api.applyConfigMap({ metadata: { name: 'other-v1', namespace: NS, labels: { 'sluice.dev/query-id': 'someone-else' } } });
+      api.writes.length = 0;
+      await runtime.remove(QUERY_ID, 'clicks');
+      expect(api.writes).toEqual([`delete StatefulSet ${SET}`, `delete Service ${SET}`, `delete ConfigMaps sluice.dev/query-id=${QUERY_ID}`]);
+      expect([...api.statefulSets.keys(), ...api.services.keys()]).toEqual([]);
+      expect([...api.configMaps.keys()]).toEqual([`${NS}/other-v1`]);
     });
   });
 

@@ -27,6 +27,10 @@ export interface KubernetesApi {
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
   /** Absent pods are not an error. gracePeriodSeconds undefined = the pod's own grace period. */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
+  /** Absent objects are not an error; dependents (the set's pods) are deleted in the background. */
+  deleteStatefulSet(namespace: string, name: string): Promise<void>;
+  deleteService(namespace: string, name: string): Promise<void>;
+  deleteConfigMaps(namespace: string, labelSelector: string): Promise<void>;
 }
 
 export interface KubernetesRuntimeOptions {
@@ -174,4 +178,12 @@ export class KubernetesRuntime implements RuntimeDriver {
 
   /** Nothing to clean up: Kubernetes removes pods that are gone from the set. */
   async forget(_queryId: string, _instanceName: string): Promise<void> {}
+
+  /** Deletes the query's StatefulSet, Service and every version's ConfigMap. */
+  async remove(queryId: string, queryName: string): Promise<void> {
+    const ns = this.opts.namespace;
+    await this.api.deleteStatefulSet(ns, objectName(queryName));
+    await this.api.deleteService(ns, objectName(queryName));
+    await this.api.deleteConfigMaps(ns, `${LABEL_QUERY_ID}=${queryId}`);
+  }
 }

@@ -135,6 +135,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
       .filter((i): i is RuntimeInstance => i !== undefined);
   }
 
+  async remove(queryId: string): Promise<void> {
+    for (const i of await this.list(queryId)) await this.forget(queryId, i.name);
+  }
+
   async forget(queryId: string, name: string): Promise<void> {
     const f = this.files(queryId, name);
     if (this.describe(name, f)?.state === 'running') throw new Error(`instance ${name} still runs; drain it first`);

@@ -37,6 +37,8 @@ export interface RuntimeDriver {
   list(queryId: string): Promise<RuntimeInstance[]>;
   /** Forgets an exited instance. */
   forget(queryId: string, instanceName: string): Promise<void>;
+  /** Removes everything the driver created for a deleted query whose instances have stopped. */
+  remove(queryId: string, queryName: string): Promise<void>;
 }
 
 export const RUNTIME_DRIVER = Symbol('RUNTIME_DRIVER');
