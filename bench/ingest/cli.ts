@@ -4,7 +4,8 @@
 //    plane has stored them all (its sluice_progress_events_total counter);
 //  - baseline in the same run: a bare kafkajs consumer reading the same events (no storage);
 //  - API latency (GET /api/v1/queries/:id at a fixed --api-rate, default 40/s: a few dashboards
-//    and a Prometheus scrape, in a separate probe process) idle vs during the ingest.
+//    and a Prometheus scrape, in a separate probe process; its first 2 s are warm-up) idle vs
+//    during the ingest.
 // Events come from a separate load-generator process at niceness --generator-nice (default 10).
 // Without --rate the events are produced as fast as kafkajs can (a flood: measures capacity);
 // with --rate they are paced at that many events/s (steady load, as a fleet of engines sends).
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5000));
     log('measuring idle API latency');
     const idleProbe = startProbe(base, token, ids);
-    await new Promise((r) => setTimeout(r, 8000));
+    await new Promise((r) => setTimeout(r, 10_000));
     const idle = await idleProbe.stop();
 
     const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-ingest' });

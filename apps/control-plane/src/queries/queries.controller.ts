@@ -39,8 +39,8 @@ export class QueriesController {
   @Get(':id')
   @RequireRole('viewer')
   async get(@Param('id', uuid) id: string) {
-    // Independent reads, issued together: the response waits for one round trip, not two.
-    const [q, latest] = await Promise.all([this.queries.getOrThrow(id), this.progress.latest(id)]);
+    // Independent reads, issued together: the response waits for one round trip, not three.
+    const [q, latest] = await Promise.all([this.queries.getWithInstancesOrThrow(id), this.progress.latest(id)]);
     return queryDetail(q, latest);
   }
 

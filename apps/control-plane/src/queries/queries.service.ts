@@ -62,6 +62,13 @@ export class QueriesService {
     return this.prisma.query.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } }).then((qs) => qs.map(querySummary));
   }
 
+  /** The query with its instances, read as two parallel statements (one round trip of latency). */
+  async getWithInstancesOrThrow(id: string) {
+    const [q, instances] = await Promise.all([this.prisma.query.findUnique({ where: { id } }), this.prisma.instance.findMany({ where: { queryId: id } })]);
+    if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
+    return { ...q, instances };
+  }
+
   async getOrThrow(id: string, tx: Tx = this.prisma) {
     const q = await tx.query.findUnique({ where: { id }, include: { instances: true } });
     if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import type { Prisma } from '../generated/prisma/client';
+import { LRUCache } from 'lru-cache';
+import type { Prisma, QueryVersion } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
@@ -27,6 +28,7 @@ export class ReconcilerService {
   private readonly logger = new Logger(ReconcilerService.name);
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly requeue = new Map<string, NodeJS.Timeout>();
+  private readonly versions = new LRUCache<string, QueryVersion>({ max: 1000 });
   private stopped = false;
 
   constructor(
@@ -84,6 +86,17 @@ export class ReconcilerService {
     return next;
   }
 
+  /** Versions are immutable rows, so a pass reads each one from the database once. */
+  private async version(queryId: string, version: number): Promise<QueryVersion | undefined> {
+    const key = `${queryId}/${version}`;
+    let row = this.versions.get(key);
+    if (!row) {
+      row = (await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version } } })) ?? undefined;
+      if (row) this.versions.set(key, row);
+    }
+    return row;
+  }
+
   private observedStatus(i: RuntimeInstance): InstanceStatus {
     if (i.state === 'running') return i.drained ? 'DRAINING' : 'RUNNING';
     return i.drained || i.exitCode === 0 ? 'EXITED' : 'CRASHED';
@@ -93,7 +106,7 @@ export class ReconcilerService {
     const now = new Date();
     const q = await this.prisma.query.findUnique({ where: { id: queryId }, include: { instances: true } });
     if (!q || q.deletedAt) return null;
-    const version = await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version: q.desiredVersion } } });
+    const version = await this.version(queryId, q.desiredVersion);
     if (!version) throw new Error(`query ${q.name} has no version ${q.desiredVersion}`);
     const runtimeInstances = await this.runtime.list(queryId);
 
