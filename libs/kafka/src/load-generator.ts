@@ -1,7 +1,7 @@
 // A load generator for demos and live benchmarks: writes JSON click events to a Kafka topic at a
 // target rate (records/s, changeable while running), in small batches paced by wall-clock time.
 import { createKafka } from './client';
-import { ensureTopics } from './topics';
+import { ensureTopicsWith } from './topics';
 
 export interface GeneratorOptions {
   brokers: string[];
@@ -24,10 +24,7 @@ const PATHS = ['/product/1', '/product/2', '/product/3', '/cart', '/checkout', '
 
 export async function startGenerator(o: GeneratorOptions): Promise<RunningGenerator> {
   const kafka = createKafka({ brokers: o.brokers, clientId: 'sluice-load-generator' });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic: o.topic, numPartitions: o.partitions }]);
-  await admin.disconnect();
+  await ensureTopicsWith(kafka, [{ topic: o.topic, numPartitions: o.partitions }]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 

@@ -1,5 +1,5 @@
 // Idempotent topic creation: create-if-absent, never fail because a topic already exists.
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 
 export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
@@ -13,6 +13,17 @@ export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promis
   }
   await waitForMetadata(admin, missing.map((t) => t.topic));
   return missing.map((t) => t.topic);
+}
+
+/** ensureTopics on a short-lived admin client of its own (connected, then always closed). */
+export async function ensureTopicsWith(kafka: Kafka, topics: ITopicConfig[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await ensureTopics(admin, topics);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**

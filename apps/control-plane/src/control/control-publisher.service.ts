@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import { CONTROL_TOPIC, type ControlCommand } from '@sluice/contracts';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { createKafka, ensureTopicsWith, parseBrokers } from '@sluice/kafka';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 
 @Injectable()
@@ -16,13 +16,7 @@ export class ControlPublisher implements OnModuleDestroy {
   private connect(): Promise<Producer> {
     this.ready ??= (async () => {
       const kafka = createKafka({ brokers: parseBrokers(this.config.KAFKA_BROKERS), clientId: 'sluice-control-plane-commands' });
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, [{ topic: CONTROL_TOPIC, numPartitions: 1 }]);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopicsWith(kafka, [{ topic: CONTROL_TOPIC, numPartitions: 1 }]);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       this.producer = producer;

@@ -4,7 +4,7 @@
 // reported with the JSON path at fault; it never stops ingestion.
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseStreamingQueryProgress, PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { createKafka, ensureTopicsWith, parseBrokers } from '@sluice/kafka';
 import type { IngestWorkerConfig, QueryChunkSummary, WorkerToMain } from './ingest-messages';
 import { ProgressWriter, type IngestableProgress } from './progress-writer';
 
@@ -99,13 +99,7 @@ export class ProgressConsumer {
 
   private async start(): Promise<void> {
     const kafka = createKafka({ brokers: parseBrokers(this.config.brokers), clientId: 'sluice-control-plane-progress' });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopicsWith(kafka, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
     const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 });
     this.consumer = consumer;
     // kafkajs gives up on non-retriable errors (e.g. a metadata race right after topic creation)
