@@ -1,5 +1,6 @@
 // ProgressWriter on the real database: payloads are stored byte for byte as received, rows of
-// unknown queries are skipped, poison rows are refused alone, lastProgressAt only moves forward.
+// unknown or concurrently deleted queries are skipped, poison rows are refused alone,
+// lastProgressAt only moves forward.
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,40 +33,67 @@ afterAll(async () => {
 
 describe('ProgressWriter', () => {
   it('stores the received text verbatim and counts stored rows per query', async () => {
-    // Spacing, key order, escapes and unicode survive exactly (json, not jsonb).
-    const text = '{ "id": "x",  "b": 1, "a": "é \\u00e9 \\"q\\"", "n": 1.50 }';
+    // Spacing (tabs and newlines too: COPY's own separators), key order, escapes and unicode
+    // survive exactly (json, not jsonb); a \u0000 escape is valid JSON and is kept as written.
+    const text = '{ "id": "x",\r\n\t"b": 1, "a": "é \\u00e9 \\"q\\" \\\\ \\u0000", "n": 1.50 }';
     const { stored, rejected } = await writer.insert([
       event(1, '2026-01-01T00:00:01.000Z', text),
-      event(2, '2026-01-01T00:00:02.000Z', '{"second": true}'),
+      { ...event(2, '2026-01-01T00:00:02.000Z', '{"second": true}'), runId: 'run\t\\N\n2', instance: null },
       event(3, '2026-01-01T00:00:03.000Z', '{}', randomUUID()), // a query that does not exist
       event(4, '2026-01-01T00:00:04.000Z', '{}', 'not-a-uuid'),
     ]);
     expect([...stored]).toEqual([[queryId, 2]]);
     expect(rejected).toEqual([]);
-    const rows = await db.query<{ batchId: string; payload: string; batchDurationMs: number }>(
-      `SELECT "batchId", payload::text AS payload, "batchDurationMs" FROM "ProgressEvent" WHERE "queryId" = $1 ORDER BY "batchId"`,
+    const rows = await db.query<{ batchId: string; runId: string; instance: string | null; payload: string; batchDurationMs: number }>(
+      `SELECT "batchId", "runId", instance, payload::text AS payload, "batchDurationMs" FROM "ProgressEvent" WHERE "queryId" = $1 ORDER BY "batchId"`,
       [queryId],
     );
     expect(rows.rows).toEqual([
-      { batchId: '1', payload: text, batchDurationMs: 12 },
-      { batchId: '2', payload: '{"second": true}', batchDurationMs: 12 },
+      { batchId: '1', runId: 'run-1', instance: 'i-0', payload: text, batchDurationMs: 12 },
+      { batchId: '2', runId: 'run\t\\N\n2', instance: null, payload: '{"second": true}', batchDurationMs: 12 },
     ]);
   });
 
   it('refuses only the poison events of a chunk PostgreSQL cannot store, and stores the rest', async () => {
     const { stored, rejected } = await writer.insert([
       event(10, '2026-01-01T00:00:10.000Z', '{"ok": 1}'),
-      event(11, '2026-01-01T00:00:11.000Z', '{"nul": "a\\u0000b"}'), // PostgreSQL json cannot hold NUL
+      { ...event(11, '2026-01-01T00:00:11.000Z', '{}'), runId: 'a\u0000b' }, // PostgreSQL text cannot hold NUL
       { ...event(12, '2026-01-01T00:00:12.000Z', '{"big": 1}'), batchDurationMs: 1e12 }, // beyond integer
       event(13, '2026-01-01T00:00:13.000Z', '{"ok": 2}'),
     ]);
     expect([...stored]).toEqual([[queryId, 2]]);
     expect(rejected.map((r) => [r.event.batchId, r.reason])).toEqual([
-      [11, expect.stringMatching(/unicode/i)],
+      [11, expect.stringMatching(/0x00/)],
       [12, expect.stringMatching(/out of range/i)],
     ]);
     const rows = await db.query<{ batchId: string }>(`SELECT "batchId" FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" >= 10 ORDER BY "batchId"`, [queryId]);
     expect(rows.rows.map((r) => r.batchId)).toEqual(['10', '13']);
+  });
+
+  it('skips the events of a query deleted while they are being stored', async () => {
+    const doomed = randomUUID();
+    await db.query(
+      `INSERT INTO "Query" (id, name, "desiredState", "desiredVersion", "desiredInstances", "updatedAt") VALUES ($1, $2, 'STOPPED', 1, 1, now())`,
+      [doomed, `writer-it-${doomed.slice(0, 8)}`],
+    );
+    const deleter = new Client({ connectionString: url });
+    await deleter.connect();
+    try {
+      await deleter.query('BEGIN');
+      await deleter.query('DELETE FROM "Query" WHERE id = $1', [doomed]);
+      // The writer now waits for the deleting transaction; once it commits, the query is gone and
+      // its rows must be dropped, not fail the chunk on the foreign key.
+      const insert = writer.insert([event(20, '2026-01-01T00:00:20.000Z', '{}'), event(1, '2026-01-01T00:00:20.000Z', '{}', doomed)]);
+      await new Promise((r) => setTimeout(r, 200));
+      await deleter.query('COMMIT');
+      const { stored, rejected } = await insert;
+      expect([...stored]).toEqual([[queryId, 1]]);
+      expect(rejected).toEqual([]);
+      const orphans = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1', [doomed]);
+      expect(orphans.rowCount).toBe(0);
+    } finally {
+      await deleter.end();
+    }
   });
 
   it('moves lastProgressAt forward only', async () => {

@@ -10,9 +10,9 @@ import { ProgressWriter, type IngestableProgress } from './progress-writer';
 
 export const PROGRESS_GROUP = 'sluice-control-plane-progress';
 /**
- * Events per insert statement. Small on purpose: a 1,000-row statement keeps a PostgreSQL
+ * Events per insert transaction. Small on purpose: a 1,000-row statement kept a PostgreSQL
  * backend busy for ~100 ms, and while two or three of those ran, API reads on the same 2 cores
- * stalled for as long (bench:ingest: API p99 108-250 ms with 1,000 rows at 3 partitions, 38 ms
+ * stalled for as long (bench:ingest, before COPY: API p99 108-250 ms with 1,000 rows at 3 partitions, 38 ms
  * with 250 rows at 2, at the same or better ingest rate).
  */
 const INGEST_CHUNK = 250;
