@@ -12,8 +12,8 @@ export const PROGRESS_GROUP = 'sluice-control-plane-progress';
 /**
  * Events per insert transaction. Small on purpose: a 1,000-row statement kept a PostgreSQL
  * backend busy for ~100 ms, and while two or three of those ran, API reads on the same 2 cores
- * stalled for as long (bench:ingest, before COPY: API p99 108-250 ms with 1,000 rows at 3 partitions, 38 ms
- * with 250 rows at 2, at the same or better ingest rate).
+ * stalled for as long (bench:ingest, before COPY: API p99 108-250 ms with 1,000 rows at 3
+ * partitions, 38 ms with 250 rows at 2, at the same or better ingest rate).
  */
 const INGEST_CHUNK = 250;
 /** Partitions of the progress topic processed at once (one insert connection each). */

@@ -52,7 +52,7 @@ const COPY_PROGRESS = `COPY "ProgressEvent" ("queryId", "runId", "batchId", "ins
   "inputRowsPerSecond", "processedRowsPerSecond", "batchDurationMs", "payload") FROM STDIN`;
 
 // FOR KEY SHARE: a query cannot be deleted between this check and the commit (its foreign key
-// would fail the whole COPY), while status updates of the same rows go on unblocked.
+// would fail the whole COPY); the lock does not block status updates of the same rows.
 const LOCK_KNOWN_QUERIES = `SELECT id FROM "Query" WHERE id = ANY($1::uuid[]) FOR KEY SHARE`;
 
 const ADVANCE_LAST_PROGRESS = `
@@ -91,8 +91,9 @@ export class ProgressWriter {
    * Inserts the events of existing queries: `stored` counts rows per query id. Events whose
    * query id is not a UUID are skipped (a foreign engine or a typo is an unknown query, not a
    * database error). If PostgreSQL refuses the chunk for its data (a NUL character in a text
-   * field, a number out of range), the rows are retried one by one and the refused ones come back in `rejected`, so
-   * one poison event can neither stall ingest nor take valid neighbours down with it.
+   * field, a number out of range), the rows are retried one by one and the refused ones come
+   * back in `rejected`, so one poison event can neither stall ingest nor take valid neighbours
+   * down with it.
    */
   async insert(events: IngestableProgress[]): Promise<InsertResult> {
     const rows = events.filter((e) => isUuid(e.queryId));
