@@ -1,6 +1,6 @@
 // ProgressWriter on the real database: payloads are stored byte for byte as received, rows of
-// unknown or concurrently deleted queries are skipped, poison rows are refused alone,
-// lastProgressAt only moves forward.
+// unknown or concurrently deleted queries are skipped, poison rows are refused alone, a chunk
+// aborted by a deadlock is retried, lastProgressAt only moves forward.
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,29 @@ describe('ProgressWriter', () => {
       expect(orphans.rowCount).toBe(0);
     } finally {
       await deleter.end();
+    }
+  });
+
+  it('retries a chunk PostgreSQL aborted to break a deadlock, storing it once', async () => {
+    const other = new Client({ connectionString: url });
+    await other.connect();
+    try {
+      // A cycle on purpose: `other` blocks the COPY (table lock) after the writer has locked the
+      // query's key, then wants that key itself. The writer waited first, so its deadlock check
+      // fires first and PostgreSQL aborts the writer's transaction.
+      await other.query('BEGIN');
+      await other.query('LOCK TABLE "ProgressEvent" IN SHARE MODE');
+      const insert = writer.insert([event(30, '2026-01-01T00:00:30.000Z', '{"deadlock": true}')]);
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('SELECT id FROM "Query" WHERE id = $1 FOR UPDATE', [queryId]); // returns once the writer is aborted
+      await other.query('COMMIT');
+      const { stored, rejected } = await insert;
+      expect([...stored]).toEqual([[queryId, 1]]);
+      expect(rejected).toEqual([]);
+      const rows = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" = 30', [queryId]);
+      expect(rows.rowCount).toBe(1);
+    } finally {
+      await other.end();
     }
   });
 
