@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProgressWriter, type IngestableProgress } from '../src/progress/progress-writer';
+import { ProgressWriter, type IngestableProgress, type InsertResult } from '../src/progress/progress-writer';
 
 const url = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
 let db: Client;
@@ -13,6 +13,28 @@ const queryId = randomUUID();
 
 function event(batchId: number, timestamp: string, payloadJson: string, id: string = queryId): IngestableProgress {
   return { queryId: id, runId: 'run-1', batchId, instance: 'i-0', timestamp: new Date(timestamp), numInputRows: 10, inputRowsPerSecond: 2.5, processedRowsPerSecond: null, batchDurationMs: 12.4, payloadJson };
+}
+
+/** Runs `fn` in a transaction on a second session, to hold locks against the writer. */
+async function inOtherSession<T>(fn: (other: Client) => Promise<T>): Promise<T> {
+  const other = new Client({ connectionString: url });
+  await other.connect();
+  try {
+    await other.query('BEGIN');
+    const value = await fn(other);
+    await other.query('COMMIT');
+    return value;
+  } finally {
+    await other.end();
+  }
+}
+
+/** Starts an insert and gives it 200 ms to block on the other session's locks. */
+async function blockedInsert(events: IngestableProgress[]): Promise<{ result: Promise<InsertResult> }> {
+  const result = writer.insert(events);
+  result.catch(() => undefined); // awaited by the test once the other session has committed
+  await new Promise((r) => setTimeout(r, 200));
+  return { result };
 }
 
 beforeAll(async () => {
@@ -76,47 +98,34 @@ describe('ProgressWriter', () => {
       `INSERT INTO "Query" (id, name, "desiredState", "desiredVersion", "desiredInstances", "updatedAt") VALUES ($1, $2, 'STOPPED', 1, 1, now())`,
       [doomed, `writer-it-${doomed.slice(0, 8)}`],
     );
-    const deleter = new Client({ connectionString: url });
-    await deleter.connect();
-    try {
-      await deleter.query('BEGIN');
+    const insert = await inOtherSession(async (deleter) => {
       await deleter.query('DELETE FROM "Query" WHERE id = $1', [doomed]);
       // The writer now waits for the deleting transaction; once it commits, the query is gone and
       // its rows must be dropped, not fail the chunk on the foreign key.
-      const insert = writer.insert([event(20, '2026-01-01T00:00:20.000Z', '{}'), event(1, '2026-01-01T00:00:20.000Z', '{}', doomed)]);
-      await new Promise((r) => setTimeout(r, 200));
-      await deleter.query('COMMIT');
-      const { stored, rejected } = await insert;
-      expect([...stored]).toEqual([[queryId, 1]]);
-      expect(rejected).toEqual([]);
-      const orphans = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1', [doomed]);
-      expect(orphans.rowCount).toBe(0);
-    } finally {
-      await deleter.end();
-    }
+      return blockedInsert([event(20, '2026-01-01T00:00:20.000Z', '{}'), event(1, '2026-01-01T00:00:20.000Z', '{}', doomed)]);
+    });
+    const { stored, rejected } = await insert.result;
+    expect([...stored]).toEqual([[queryId, 1]]);
+    expect(rejected).toEqual([]);
+    const orphans = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1', [doomed]);
+    expect(orphans.rowCount).toBe(0);
   });
 
   it('retries a chunk PostgreSQL aborted to break a deadlock, storing it once', async () => {
-    const other = new Client({ connectionString: url });
-    await other.connect();
-    try {
+    const insert = await inOtherSession(async (other) => {
       // A cycle on purpose: `other` blocks the COPY (table lock) after the writer has locked the
       // query's key, then wants that key itself. The writer waited first, so its deadlock check
       // fires first and PostgreSQL aborts the writer's transaction.
-      await other.query('BEGIN');
       await other.query('LOCK TABLE "ProgressEvent" IN SHARE MODE');
-      const insert = writer.insert([event(30, '2026-01-01T00:00:30.000Z', '{"deadlock": true}')]);
-      await new Promise((r) => setTimeout(r, 200));
+      const blocked = await blockedInsert([event(30, '2026-01-01T00:00:30.000Z', '{"deadlock": true}')]);
       await other.query('SELECT id FROM "Query" WHERE id = $1 FOR UPDATE', [queryId]); // returns once the writer is aborted
-      await other.query('COMMIT');
-      const { stored, rejected } = await insert;
-      expect([...stored]).toEqual([[queryId, 1]]);
-      expect(rejected).toEqual([]);
-      const rows = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" = 30', [queryId]);
-      expect(rows.rowCount).toBe(1);
-    } finally {
-      await other.end();
-    }
+      return blocked;
+    });
+    const { stored, rejected } = await insert.result;
+    expect([...stored]).toEqual([[queryId, 1]]);
+    expect(rejected).toEqual([]);
+    const rows = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" = 30', [queryId]);
+    expect(rows.rowCount).toBe(1);
   });
 
   it('moves lastProgressAt forward only', async () => {
