@@ -1,9 +1,11 @@
 // The project's own PostgreSQL cluster under .sluice/postgres (never the system service).
-// PostgreSQL refuses to run as root, so as root we run its binaries as the `postgres` user.
+// PostgreSQL refuses to run as root, so as root we run its binaries as the `postgres` user; when
+// that user cannot reach SLUICE_HOME the cluster lives under /var/lib/sluice (pg-location.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from './config';
 import { PortTakenError, type ComponentState, type StackComponent } from './component';
+import { placePgCluster, postgresCanReach, readPgLocation, type PgLocation } from './pg-location';
 import { isRoot, pidAlive, portOpen, readPid, run, waitFor } from './proc';
 
 function findBinDir(): string | undefined {
@@ -16,16 +18,29 @@ function findBinDir(): string | undefined {
   return versions[0] ? path.join(base, versions[0], 'bin') : undefined;
 }
 
+// pg_ctl hands `-o` to /bin/sh, so a path with a space or quote must be quoted.
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+// sun_path holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH = 107;
+
 export class PostgresComponent implements StackComponent {
   readonly name = 'postgresql';
   readonly port: number;
-  readonly dataDir: string;
-  private readonly root: string;
+  private location: PgLocation;
 
   constructor(private readonly config: StackConfig) {
     this.port = config.postgresPort;
-    this.root = path.join(config.home, 'postgres');
-    this.dataDir = path.join(this.root, 'data');
+    this.location = readPgLocation(config.home);
+  }
+
+  /** data/, run/ and postgres.log: `<home>/postgres`, or a slot under /var/lib/sluice. */
+  private get root(): string {
+    return this.location.root;
+  }
+
+  get dataDir(): string {
+    return path.join(this.root, 'data');
   }
 
   missingPackages(): string[] {
@@ -46,8 +61,8 @@ export class PostgresComponent implements StackComponent {
     return run(this.bin(name), args);
   }
 
-  private ownedPid(): number | undefined {
-    const pid = readPid(path.join(this.dataDir, 'postmaster.pid'));
+  private ownedPid(dataDir = this.dataDir): number | undefined {
+    const pid = readPid(path.join(dataDir, 'postmaster.pid'));
     return pidAlive(pid) ? pid : undefined;
   }
 
@@ -61,16 +76,26 @@ export class PostgresComponent implements StackComponent {
     const s = await this.state();
     if (s === 'up') return;
     if (s === 'foreign') throw new PortTakenError(this.name, this.port, 'SLUICE_PG_PORT');
+    if (isRoot()) {
+      this.location = placePgCluster(this.config.home, {
+        reachable: postgresCanReach,
+        running: (dataDir) => this.ownedPid(dataDir) !== undefined,
+        log,
+      });
+    }
     const runDir = path.join(this.root, 'run');
     fs.mkdirSync(runDir, { recursive: true });
     if (isRoot()) run('chown', ['-R', 'postgres:postgres', this.root]);
+    // Sluice connects over TCP only; the socket is a convenience for psql on the machine, and
+    // a deep home would make its path too long for PostgreSQL to start at all.
+    const socketDir = Buffer.byteLength(path.join(runDir, `.s.PGSQL.${this.port}`)) <= MAX_SOCKET_PATH ? runDir : '';
     if (!fs.existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
       log('initialising cluster');
       this.pg('initdb', ['-D', this.dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--locale=C']);
     }
     const opts = [
       `-p ${this.port}`,
-      `-k ${runDir}`,
+      `-k ${shellQuote(socketDir)}`,
       '-c listen_addresses=127.0.0.1',
       '-c max_connections=300',
       // Local development stack: durability across OS crashes is not needed, speed is.
