@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const proc = spawn(
       process.execPath,
       ['--import', 'tsx', 'apps/engine/src/cli.ts', 'run', '--spec', path.join(dir, `${query}.yaml`), '--checkpoint', path.join(dir, `ckpt-${query}`), '--query-id', queryIds[query], '--instance-id', name, '--brokers', env.KAFKA_BROKERS],
-      { cwd: ROOT, env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, stdio: ['ignore', out, out] },
+      { cwd: ROOT, env: { ...process.env, ...env, SLUICE_SINK_POSTGRES_URL: env.DATABASE_URL, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, stdio: ['ignore', out, out] },
     );
     fs.closeSync(out);
     const instance: Instance = { name, query, proc, expectedExit: false, logFile, logFrom };

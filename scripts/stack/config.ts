@@ -1,6 +1,7 @@
 // Ports and directories of the local stack. Every value can be overridden by the environment so
 // two checkouts (or CI beside a developer's stack) never collide.
 import path from 'node:path';
+import { sinkDatabaseUrl } from './sink-database';
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -45,6 +46,7 @@ export interface StackEnv {
   KAFKA_BROKERS: string;
   SLUICE_API_PORT: string;
   SLUICE_HOME: string;
+  SLUICE_SINK_DATABASE_URL: string;
 }
 
 export function stackEnv(c: StackConfig = loadStackConfig()): StackEnv {
@@ -54,5 +56,7 @@ export function stackEnv(c: StackConfig = loadStackConfig()): StackEnv {
     KAFKA_BROKERS: `${c.host}:${c.kafkaPort}`,
     SLUICE_API_PORT: String(c.apiPort),
     SLUICE_HOME: c.home,
+    // The default sink connection: a database and role that own only sink tables (sink-database.ts).
+    SLUICE_SINK_DATABASE_URL: sinkDatabaseUrl(c),
   };
 }

@@ -6,6 +6,7 @@ import { loadStackConfig, type StackConfig } from './config';
 import { KafkaComponent } from './kafka';
 import { PostgresComponent } from './postgres';
 import { RedisComponent } from './redis';
+import { ensureSinkDatabase } from './sink-database';
 
 export function components(config: StackConfig = loadStackConfig()): StackComponent[] {
   return [new PostgresComponent(config), new RedisComponent(config), new KafkaComponent(config)];
@@ -41,6 +42,7 @@ export async function stackUp(log: (msg: string) => void, config = loadStackConf
     await c.start((m) => log(`${c.name}: ${m}`));
     log(`${c.name}: up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
+  if (all.some((c) => c instanceof PostgresComponent)) await ensureSinkDatabase(config, (m) => log(`postgresql: ${m}`));
 }
 
 export async function stackDown(log: (msg: string) => void, config = loadStackConfig(), only: string[] = []): Promise<void> {

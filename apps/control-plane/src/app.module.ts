@@ -15,6 +15,7 @@ import { QueriesModule } from './queries/queries.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { RuntimeModule } from './runtime/runtime.module';
 import { ScalingModule } from './scaling/scaling.module';
+import { SinkConnectionsModule } from './sinks/sink-connections.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         ScheduleModule.forRoot(),
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: 'sluice' }),
         RuntimeModule,
+        SinkConnectionsModule,
         QueriesModule,
         ScalingModule,
       ],

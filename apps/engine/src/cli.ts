@@ -71,7 +71,9 @@ async function run(argv: string[]): Promise<number> {
     kafka,
     checkpoint,
     rateLimit: flags['rate-limit'] ?? null,
-    sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL ?? process.env.DATABASE_URL,
+    // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
+    // in the environment (that was how a sink could reach the control plane's own tables).
+    sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,
     log,
   });
   started.runner = runner;

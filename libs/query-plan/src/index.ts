@@ -30,6 +30,14 @@ export type {
   WindowSpec,
 } from './plan/logical-plan';
 export { parseDuration } from './spec/duration';
+export { querySpecSchema } from './spec/spec-schema';
+export {
+  DEFAULT_SINK_CONNECTION,
+  ENGINE_SINK_SCHEMA,
+  isReservedSinkSchema,
+  RESERVED_SINK_SCHEMAS,
+} from './spec/sink-names';
+export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';

@@ -31,7 +31,7 @@ export interface SourceSpec {
 
 export type SinkSpec =
   | { kafka: { topic: string; key?: string[] } }
-  | { postgres: { table: string; key: string[] } }
+  | { postgres: { table: string; key: string[]; connection: string } }
   | { console: Record<string, never> };
 
 export type OutputMode = 'append' | 'update' | 'complete';

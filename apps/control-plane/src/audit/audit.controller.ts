@@ -1,8 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '../auth/auth.decorators';
-import { ZodPipe } from '../validation/zod-body.pipe';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { zodParam } from '../validation/zod-param';
+import { auditEntrySchema } from './audit.dto';
 import { AuditService } from './audit.service';
 
 const auditQuery = z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
@@ -15,7 +17,10 @@ export class AuditController {
 
   @Get()
   @RequireRole('admin')
-  async list(@Query(new ZodPipe(auditQuery)) q: z.infer<typeof auditQuery>) {
+  @ApiOperation({ summary: 'Audit entries, newest first; ?target= filters by target (e.g. query/<id>)' })
+  @ApiResponse({ status: 200, description: 'Audit entries', standardSchema: z.array(auditEntrySchema) })
+  @ApiErrors(400, 401, 403)
+  async list(@Query(zodParam(auditQuery)) q: z.infer<typeof auditQuery>) {
     const rows = await this.audit.list(q.target, q.limit);
     return rows.map((r) => ({ ...r, id: r.id.toString(), createdAt: r.createdAt.toISOString() }));
   }

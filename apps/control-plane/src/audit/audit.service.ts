@@ -3,9 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { ClsRequestId } from '../logging/request-context';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import type { Prisma } from '../generated/prisma/client';
+import type { Actor } from './actor';
 
 export interface AuditEntry {
-  actor: string;
+  actor: Actor;
   action: string;
   target?: string;
   before?: unknown;
@@ -22,7 +23,8 @@ export class AuditService {
   async record(entry: AuditEntry, tx: Prisma.TransactionClient = this.prisma): Promise<void> {
     await tx.auditLog.create({
       data: {
-        actor: entry.actor,
+        actor: entry.actor.name,
+        actorId: entry.actor.id,
         action: entry.action,
         target: entry.target ?? null,
         before: toJson(entry.before),

@@ -1,4 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { Actor } from '../audit/actor';
 import type { RoleName } from './roles';
 
 export const PUBLIC_KEY = 'sluice:public';
@@ -14,6 +15,11 @@ export interface Principal {
   tokenId: string;
   name: string;
   role: RoleName;
+}
+
+/** The audit identity of a request's token. */
+export function actorOf(p: Principal): Actor {
+  return { id: `token/${p.tokenId}`, name: p.name };
 }
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

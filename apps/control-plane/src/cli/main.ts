@@ -1,11 +1,28 @@
 // `npm run cli -- <command>`: administrative commands that work without a running API.
 //   token create --role admin|operator|viewer [--name NAME]   prints the new token once
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
+import type { Actor } from '../audit/actor';
 import { isRole } from '../auth/roles';
+import { publicView } from '../auth/token-view';
 import { hashToken, newTokenSecret, tokenPrefix } from '../auth/token-secret';
 import { ConfigError, loadAppConfig } from '../config/app-config';
+
+/**
+ * The CLI talks to the database directly, with no token: the audit row names the operating-system
+ * account that ran it (from the process's uid, not $USER, which is often unset under sudo or CI).
+ */
+function osActor(): Actor {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+  return { id: `os/${user}`, name: `cli:${user}` };
+}
 
 const USAGE = 'usage: cli token create --role admin|operator|viewer [--name NAME]';
 
@@ -21,10 +38,11 @@ async function tokenCreate(args: string[]): Promise<number> {
     const secret = newTokenSecret();
     const name = values.name ?? `cli-${values.role}`;
     const token = await prisma.apiToken.create({
-      data: { name, role: values.role, tokenHash: hashToken(secret), prefix: tokenPrefix(secret) },
+      data: { name, role: values.role, tokenHash: hashToken(secret), prefix: tokenPrefix(secret), origin: 'cli' },
     });
+    const actor = osActor();
     await prisma.auditLog.create({
-      data: { actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'token.create', target: `token/${token.id}`, after: { name, role: values.role } },
+      data: { actor: actor.name, actorId: actor.id, action: 'token.create', target: `token/${token.id}`, after: publicView(token) },
     });
     process.stdout.write(`${secret}\n`);
     process.stderr.write(`created ${values.role} token "${name}" (${token.id}); store it now, it is not shown again\n`);

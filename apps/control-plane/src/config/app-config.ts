@@ -1,6 +1,8 @@
 // The control plane's environment, validated once at boot into a typed object. Defaults match the
 // local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
 import { z } from 'zod';
+import { sameDatabase } from '../sinks/postgres-url';
+import { secretsKeyBytes } from '../sinks/secret-box';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = (protocols: string[]) =>
@@ -37,6 +39,16 @@ export const appConfigSchema = z.object({
   SLUICE_K8S_ENGINE_MEMORY: z.string().regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi').optional(),
   SLUICE_HOME: z.string().min(1).default('.sluice'),
   SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /**
+   * The built-in sink connection `default`: a database (and role) that owns only sink tables.
+   * Never the control plane's own database — that would let a query's sink rewrite tokens.
+   */
+  SLUICE_SINK_DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
+  /** 32 random bytes (64 hex digits or base64) sealing sink-connection URLs stored in PostgreSQL. */
+  SLUICE_SECRETS_KEY: z
+    .string()
+    .refine((v) => secretsKeyBytes(v) !== undefined, 'must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)')
+    .optional(),
   SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** JSON array: the command that runs the engine CLI for local instances. */
   SLUICE_ENGINE_COMMAND: z
@@ -73,6 +85,9 @@ export const appConfigSchema = z.object({
     }, 'must be a JSON object keyed by policy name')
     .optional(),
 }).superRefine((c, ctx) => {
+  if (c.SLUICE_SINK_DATABASE_URL && sameDatabase(c.SLUICE_SINK_DATABASE_URL, c.DATABASE_URL)) {
+    ctx.addIssue({ code: 'custom', path: ['SLUICE_SINK_DATABASE_URL'], message: "must not be the control plane's own database (DATABASE_URL): sinks would reach its tables" });
+  }
   // The reconciler's checkpoint location is a path on this machine; engine pods can only keep
   // their checkpoints in PostgreSQL, reached through the secret's DATABASE_URL.
   if (c.SLUICE_RUNTIME === 'kubernetes' && !c.SLUICE_K8S_DATABASE_SECRET) {
@@ -98,7 +113,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
         // Never echo a secret's value back into logs.
-        const shown = name.includes('TOKEN') ? '' : ` (got "${String(env[name] ?? '')}")`;
+        const shown = /TOKEN|KEY|URL/.test(name) ? '' : ` (got "${String(env[name] ?? '')}")`;
         return `${name}: ${i.message}${shown}`;
       }),
     );

@@ -4,12 +4,13 @@ import { LagService } from '../lag/lag.service';
 import { OperationsModule } from '../operations/operations.module';
 import { ProgressModule } from '../progress/progress.module';
 import { ReconcileModule } from '../reconcile/reconcile.module';
+import { SinkConnectionsModule } from '../sinks/sink-connections.module';
 import { QueriesController } from './queries.controller';
 import { QueriesService } from './queries.service';
 import { QueryStreamsController } from './query-streams.controller';
 
 @Module({
-  imports: [AuditModule, OperationsModule, ReconcileModule, ProgressModule],
+  imports: [AuditModule, OperationsModule, ReconcileModule, ProgressModule, SinkConnectionsModule],
   controllers: [QueriesController, QueryStreamsController],
   providers: [QueriesService, LagService],
   exports: [QueriesService, LagService],

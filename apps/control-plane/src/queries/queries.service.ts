@@ -14,6 +14,8 @@ import { ReconcilerService } from '../reconcile/reconciler.service';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
+import { SinkConnectionsService } from '../sinks/sink-connections.service';
+import type { Actor } from '../audit/actor';
 
 type Tx = Prisma.TransactionClient;
 
@@ -25,11 +27,19 @@ export class QueriesService {
     private readonly queue: OperationQueueService,
     private readonly reconciler: ReconcilerService,
     private readonly audit: AuditService,
+    private readonly sinkConnections: SinkConnectionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(body: unknown, actor: string, deploy: boolean) {
+  /** Compiles the spec (422 with positions) and checks what only the control plane knows: its sink connection. */
+  private async accept(body: unknown) {
     const compiled = compileOrReject(body);
+    await this.sinkConnections.checkSpec(compiled.spec, compiled.specText);
+    return compiled;
+  }
+
+  async create(body: unknown, actor: Actor, deploy: boolean) {
+    const compiled = await this.accept(body);
     const result = await this.prisma.$transaction(async (tx) => {
       const existing = await tx.query.findUnique({ where: { name: compiled.name } });
       if (existing) throw new ConflictException({ code: 'QUERY_EXISTS', message: `a query named "${compiled.name}" already exists (${existing.id})` });
@@ -41,15 +51,15 @@ export class QueriesService {
           queryId: q.id,
           version: 1,
           specText: compiled.specText,
-          spec: compiled.spec as Prisma.InputJsonValue,
+          spec: compiled.spec as unknown as Prisma.InputJsonValue,
           plan: compiled.plan as Prisma.InputJsonValue,
           planHash: compiled.planHash,
-          createdBy: actor,
+          createdBy: actor.name,
         },
       });
       await this.audit.record({ actor, action: 'query.create', target: `query/${q.id}`, after: { name: q.name, version: 1 } }, tx);
       const op = deploy
-        ? await this.operations.create({ queryId: q.id, type: 'deploy', params: { version: 1 }, requestedBy: actor, steps: steps('deploy') }, tx)
+        ? await this.operations.create({ queryId: q.id, type: 'deploy', params: { version: 1 }, requestedBy: actor.name, steps: steps('deploy') }, tx)
         : null;
       return { q, op };
     });
@@ -75,8 +85,8 @@ export class QueriesService {
     return q;
   }
 
-  async addVersion(id: string, body: unknown, actor: string) {
-    const compiled = compileOrReject(body);
+  async addVersion(id: string, body: unknown, actor: Actor) {
+    const compiled = await this.accept(body);
     return this.prisma.$transaction(async (tx) => {
       const q = await this.lock(id, tx);
       if (compiled.name !== q.name) {
@@ -89,10 +99,10 @@ export class QueriesService {
           queryId: id,
           version,
           specText: compiled.specText,
-          spec: compiled.spec as Prisma.InputJsonValue,
+          spec: compiled.spec as unknown as Prisma.InputJsonValue,
           plan: compiled.plan as Prisma.InputJsonValue,
           planHash: compiled.planHash,
-          createdBy: actor,
+          createdBy: actor.name,
         },
       });
       await this.audit.record({ actor, action: 'query.version.create', target: `query/${id}`, after: { version, planHash: compiled.planHash } }, tx);
@@ -106,7 +116,7 @@ export class QueriesService {
     return rows.map((v) => ({ version: v.version, planHash: v.planHash, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy, specText: v.specText }));
   }
 
-  deploy(id: string, version: number, actor: string) {
+  deploy(id: string, version: number, actor: Actor) {
     return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
       const v = await tx.queryVersion.findUnique({ where: { queryId_version: { queryId: id, version } } });
       if (!v) throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${version}` });
@@ -114,24 +124,24 @@ export class QueriesService {
     });
   }
 
-  scale(id: string, instances: number, actor: string) {
+  scale(id: string, instances: number, actor: Actor) {
     return this.mutate(id, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
   }
 
-  rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: string) {
+  rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: Actor) {
     return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({ rateLimit: maxOffsetsPerTrigger }));
   }
 
-  stop(id: string, actor: string) {
+  stop(id: string, actor: Actor) {
     return this.mutate(id, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
-  start(id: string, actor: string) {
+  start(id: string, actor: Actor) {
     // Starting clears a FAILED crash loop: the operator asked for another try.
     return this.mutate(id, 'start', {}, actor, async () => ({ desiredState: 'RUNNING', phase: 'DEPLOYING', crashTimes: [] }));
   }
 
-  remove(id: string, actor: string) {
+  remove(id: string, actor: Actor) {
     return this.mutate(id, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
@@ -145,7 +155,7 @@ export class QueriesService {
     id: string,
     type: OperationType,
     params: Record<string, unknown>,
-    actor: string,
+    actor: Actor,
     apply: (q: Query, tx: Tx) => Promise<Prisma.QueryUpdateInput>,
   ) {
     const op = await this.prisma.$transaction(async (tx) => {
@@ -161,7 +171,7 @@ export class QueriesService {
       const change = await apply(q, tx);
       const after = await tx.query.update({ where: { id }, data: { ...change, generation: { increment: 1 } } });
       await this.audit.record({ actor, action: `query.${type}`, target: `query/${id}`, before: querySummary(q), after: querySummary(after) }, tx);
-      return this.operations.create({ queryId: id, type, params, requestedBy: actor, steps: steps(type) }, tx);
+      return this.operations.create({ queryId: id, type, params, requestedBy: actor.name, steps: steps(type) }, tx);
     });
     await this.queue.enqueue(op.id);
     this.reconciler.enqueue(id);

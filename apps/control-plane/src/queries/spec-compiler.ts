@@ -2,12 +2,12 @@
 // so a spec the API accepts is a spec the engine can run. Errors come back with spec positions.
 import { createHash } from 'node:crypto';
 import { UnprocessableEntityException } from '@nestjs/common';
-import { compileSpec } from '@sluice/query-plan';
+import { compileSpec, type QuerySpec } from '@sluice/query-plan';
 
 export interface CompiledSpec {
   name: string;
   specText: string;
-  spec: unknown;
+  spec: QuerySpec;
   plan: unknown;
   planHash: string;
   warnings: string[];

@@ -49,7 +49,8 @@ export type ReconcileAction =
   | { type: 'drain'; name: string; reason: string }
   | { type: 'forget'; name: string };
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'Degraded';
+/** SinkReady is added by the reconciler when a sink connection cannot be resolved at launch. */
+export type ConditionType = 'Ready' | 'Reconciling' | 'Degraded' | 'SinkReady';
 export interface Condition {
   type: ConditionType;
   status: 'True' | 'False';

@@ -13,6 +13,8 @@ import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../run
 import { asStoredConditions, mergeConditions } from './conditions';
 import { decideReconcile, type InstanceStatus, type ObservedInstance, type ReconcileDecision } from './reconcile-decision';
 import { triggerIntervalMs } from '../queries/spec-fields';
+import type { QuerySpec } from '@sluice/query-plan';
+import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 
 export interface ReconcileResult extends ReconcileDecision {
   running: number;
@@ -36,6 +38,7 @@ export class ReconcilerService {
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
+    private readonly sinkConnections: SinkConnectionsService,
   ) {}
 
   onModuleInit(): void {
@@ -97,6 +100,15 @@ export class ReconcilerService {
     return row;
   }
 
+  private async sinkTarget(version: QueryVersion): Promise<{ url: string | null; error?: string }> {
+    try {
+      return { url: await this.sinkConnections.sinkUrlFor(version.spec as unknown as QuerySpec) };
+    } catch (e) {
+      if (e instanceof SinkConnectionUnavailable) return { url: null, error: e.message };
+      throw e;
+    }
+  }
+
   private observedStatus(i: RuntimeInstance): InstanceStatus {
     if (i.state === 'running') return i.drained ? 'DRAINING' : 'RUNNING';
     return i.drained || i.exitCode === 0 ? 'EXITED' : 'CRASHED';
@@ -155,6 +167,14 @@ export class ReconcilerService {
       now,
     );
 
+    // Where a PostgreSQL sink writes is resolved at launch (a connection's variable may change);
+    // when it cannot be, nothing starts and the condition says why.
+    const sink = decision.actions.some((a) => a.type === 'start') ? await this.sinkTarget(version) : { url: null };
+    if (sink.error) {
+      decision.conditions.push({ type: 'SinkReady', status: 'False', reason: 'SinkConnectionUnavailable', message: sink.error });
+      decision.actions = decision.actions.filter((a) => a.type !== 'start');
+    }
+
     for (const a of decision.actions) {
       if (a.type === 'start') {
         const previous = rows.get(a.name);
@@ -168,6 +188,7 @@ export class ReconcilerService {
           checkpointUri: path.resolve(this.config.SLUICE_HOME, 'checkpoints', queryId),
           brokers: this.config.KAFKA_BROKERS,
           rateLimit: q.rateLimit,
+          sinkPostgresUrl: sink.url,
         });
         const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';
         await this.prisma.instance.upsert({

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { engineEnvironment } from './engine-env';
 import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-driver';
 
 interface InstanceFiles {
@@ -92,7 +93,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       cmd,
       [...pre, 'run', '--spec', f.spec, '--checkpoint', l.checkpointUri, '--instance-id', l.instanceName, '--query-id', l.queryId, '--brokers', l.brokers, '--query-version', String(l.version), ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : [])],
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
-      { cwd: this.opts.cwd, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', out, out], detached: true },
+      { cwd: this.opts.cwd, env: engineEnvironment(process.env, this.opts.env, l.sinkPostgresUrl), stdio: ['ignore', out, out], detached: true },
     );
     fs.closeSync(out);
     if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);

@@ -13,6 +13,11 @@ export interface InstanceLaunch {
   brokers: string;
   /** Query-level maxOffsetsPerTrigger at launch (later changes travel as control commands). */
   rateLimit?: number | null;
+  /**
+   * The resolved sink connection of a PostgreSQL sink (SLUICE_SINK_POSTGRES_URL of the engine);
+   * null for other sinks. Never the control plane's own database.
+   */
+  sinkPostgresUrl?: string | null;
 }
 
 export interface RuntimeInstance {

@@ -17,8 +17,10 @@ import { PrismaRepository } from '../repositories/prisma.repository';
 import { directionOf, lagSample, offsetsPerTrigger, partitionCount, progressSamples } from './progress-window';
 import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
+import type { Actor } from '../audit/actor';
 
-export const SCALING_ACTOR = 'scaling-loop';
+/** The live loop acts as itself in the audit log (no token). */
+export const SCALING_ACTOR: Actor = { id: 'system/scaling-loop', name: 'scaling-loop' };
 const INTERVAL_NAME = 'scaling-loop';
 /** Upper bound of progress rows read per query and tick (newest first). */
 const MAX_PROGRESS_ROWS = 5000;

@@ -6,6 +6,7 @@ import type { Query, ScalingEvent } from '../generated/prisma/client';
 import { QueriesService } from '../queries/queries.service';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import type { ScalingBody } from './scaling.dto';
+import type { Actor } from '../audit/actor';
 
 export function scalingSettings(q: Pick<Query, 'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure'>) {
   return {
@@ -56,7 +57,7 @@ export class ScalingSettingsService {
     return rows.map(scalingEventView);
   }
 
-  async update(id: string, body: ScalingBody, actor: string) {
+  async update(id: string, body: ScalingBody, actor: Actor) {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
       const q = await this.queries.getOrThrow(id, tx);

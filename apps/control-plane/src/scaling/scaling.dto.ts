@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { isPolicyName, POLICY_NAMES } from '@sluice/scaling';
+import { POLICY_NAMES } from '@sluice/scaling';
+import { bigintId, isoDateTime } from '../openapi/common-schemas';
 
 export const SCALING_MODES = ['auto', 'observe'] as const;
 
 export const scalingBody = (maxInstances: number) =>
   z
     .object({
-      policy: z.string().refine(isPolicyName, { message: `unknown scaling policy (known: ${POLICY_NAMES.join(', ')})` }).optional(),
+      // An enum rather than a refined string, so the OpenAPI document lists the policies.
+      policy: z.enum(POLICY_NAMES, { error: `unknown scaling policy (known: ${POLICY_NAMES.join(', ')})` }).optional(),
       mode: z.enum(SCALING_MODES).optional(),
       minInstances: z.number().int().min(1).max(maxInstances).optional(),
       maxInstances: z.number().int().min(1).max(maxInstances).nullable().optional(),
@@ -18,3 +20,30 @@ export const scalingEventsQuery = z.object({ limit: z.coerce.number().int().min(
 
 export type ScalingBody = z.infer<ReturnType<typeof scalingBody>>;
 export type ScalingEventsQuery = z.infer<typeof scalingEventsQuery>;
+
+// Response schemas (scalingSettings, scalingEventView), documented in the OpenAPI document.
+export const scalingSettingsSchema = z
+  .looseObject({
+    policy: z.enum(POLICY_NAMES),
+    mode: z.enum(SCALING_MODES),
+    minInstances: z.int().min(1),
+    maxInstances: z.int().min(1).nullable(),
+    backpressure: z.boolean(),
+  })
+  .meta({ id: 'ScalingSettings' });
+
+export const scalingEventSchema = z
+  .looseObject({
+    id: bigintId,
+    at: isoDateTime,
+    policy: z.string(),
+    mode: z.enum(SCALING_MODES),
+    direction: z.enum(['up', 'down', 'none']),
+    fromInstances: z.int(),
+    toInstances: z.int(),
+    rateLimit: z.int().nullable(),
+    reason: z.string(),
+    inputs: z.unknown().describe('What the policy saw (JSON)'),
+    acted: z.boolean(),
+  })
+  .meta({ id: 'ScalingEvent' });

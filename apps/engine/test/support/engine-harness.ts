@@ -34,7 +34,9 @@ export function runEngineCli(args: string[], env: Record<string, string> = {}): 
   // `--import tsx` (not the tsx CLI wrapper): the child *is* the engine, so SIGKILL kills it.
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    // Engine-level tests write PostgreSQL sinks into the test database they read back from; the
+    // engine only ever uses the sink URL it is given (the control plane resolves connections).
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', SLUICE_SINK_POSTGRES_URL: process.env.DATABASE_URL ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

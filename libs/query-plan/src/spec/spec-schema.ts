@@ -2,6 +2,7 @@
 // QuerySpec: durations become milliseconds, defaults are Spark's. The `…Ms` spellings are accepted
 // too, so a normalised QuerySpec serialised as JSON compiles to the same spec again.
 import { z } from 'zod';
+import { DEFAULT_SINK_CONNECTION, isReservedSinkSchema, RESERVED_SINK_SCHEMAS } from './sink-names';
 import {
   COLUMN_TYPES,
   type ColumnType,
@@ -118,18 +119,31 @@ const sourceSchema = z
 
 const keyColumns = z.array(z.string().min(1)).min(1, 'list at least one column');
 
+/**
+ * A sink table: an unquoted PostgreSQL identifier (at most 63 bytes, PostgreSQL's NAMEDATALEN - 1),
+ * optionally `schema.table`. Whether a connection accepts schema-qualified names is the control
+ * plane's call; schemas that belong to PostgreSQL or to the engine's own bookkeeping are never a
+ * sink (a sink writing `sluice_engine.sink_commits` could forge exactly-once markers).
+ */
+const sinkTableName = z
+  .string()
+  .regex(
+    /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+    'expected a table name (letters, digits, _; at most 63 characters), optionally schema-qualified',
+  )
+  .refine((table) => {
+    const schema = table.includes('.') ? table.split('.')[0]!.toLowerCase() : undefined;
+    return schema === undefined || !isReservedSinkSchema(schema);
+  }, `a sink table cannot live in a reserved schema (${RESERVED_SINK_SCHEMAS.join(', ')}, pg_*)`);
+
 const sinkSchema = z
   .strictObject({
     kafka: z.strictObject({ topic: topicName, key: keyColumns.optional() }).optional(),
     postgres: z
       .strictObject({
-        table: z
-          .string()
-          .regex(
-            /^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/,
-            'expected a table name, optionally schema-qualified',
-          ),
+        table: sinkTableName,
         key: keyColumns,
+        connection: identifier('a sink connection name').optional(),
       })
       .optional(),
     console: z.union([z.null(), z.strictObject({})]).optional(),
@@ -151,7 +165,14 @@ const sinkSchema = z
           ? { topic: sink.kafka.topic, key: sink.kafka.key }
           : { topic: sink.kafka.topic },
       };
-    if (sink.postgres) return { postgres: { table: sink.postgres.table, key: sink.postgres.key } };
+    if (sink.postgres)
+      return {
+        postgres: {
+          table: sink.postgres.table,
+          key: sink.postgres.key,
+          connection: sink.postgres.connection ?? DEFAULT_SINK_CONNECTION,
+        },
+      };
     return { console: {} };
   });
 
