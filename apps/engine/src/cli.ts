@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
+import { retryWhileUnavailable, StoppedWhileWaitingError } from './exec/database-outage';
 import { QueryRunner } from './exec/query-runner';
 import { parseRunFlags } from './run-options';
 
@@ -62,7 +63,19 @@ async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const kafka = createKafka({ brokers: parseBrokers(flags.brokers), clientId: `sluice-engine-${flags['instance-id']}` });
-  const checkpoint = await openCheckpointStore(flags.checkpoint, flags['query-id']);
+  const warn = (m: string): void => log('warn', m);
+  let checkpoint;
+  try {
+    checkpoint = await retryWhileUnavailable(() => openCheckpointStore(flags.checkpoint, flags['query-id'], warn), {
+      what: 'checkpoint database',
+      warn,
+      stopped: () => started.stopRequested !== undefined,
+    });
+  } catch (err) {
+    if (!(err instanceof StoppedWhileWaitingError)) throw err;
+    log('info', `engine stopped: ${err.message}`);
+    return 0;
+  }
   const runner = new QueryRunner({
     queryId: flags['query-id'],
     instanceId: flags['instance-id'],
@@ -78,7 +91,13 @@ async function run(argv: string[]): Promise<number> {
   });
   started.runner = runner;
   if (started.stopRequested) runner.stop(started.stopRequested);
-  await runner.run();
+  try {
+    await runner.run();
+  } catch (err) {
+    if (!(err instanceof StoppedWhileWaitingError)) throw err;
+    log('info', `engine stopped: ${err.message}`);
+    return 0;
+  }
   log('info', 'engine stopped cleanly');
   return 0;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from './checkpoint-store';
 import { FileBlobStore } from './file-blob-store';
+import type { PoolWarn } from '../pg/create-pool';
 import { PgBlobStore } from './pg-blob-store';
 
 export type CheckpointLocation = { kind: 'file'; dir: string } | { kind: 'postgres'; connectionString: string };
@@ -17,9 +18,9 @@ export function parseCheckpointUri(uri: string): CheckpointLocation {
   return { kind: 'file', dir: path.resolve(uri) };
 }
 
-export async function openCheckpointStore(uri: string, queryId: string): Promise<CheckpointStore> {
+export async function openCheckpointStore(uri: string, queryId: string, warn?: PoolWarn): Promise<CheckpointStore> {
   const location = parseCheckpointUri(uri);
   if (location.kind === 'file') return new CheckpointStore(new FileBlobStore(location.dir), location.dir);
-  const blobs = await PgBlobStore.open(location.connectionString, queryId);
+  const blobs = await PgBlobStore.open(location.connectionString, queryId, warn);
   return new CheckpointStore(blobs, blobs.describe(''));
 }

@@ -2,8 +2,9 @@
 // sluice_engine.checkpoint_files, keyed by (namespace, path). The engine creates its own schema
 // (it does not go through the control plane's Prisma migrations); DDL runs under an advisory
 // lock because concurrent `CREATE ... IF NOT EXISTS` can still race in PostgreSQL.
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { BlobStore } from './blob-store';
+import { createPool, type PoolWarn } from '../pg/create-pool';
 import { withTransaction } from '../pg/with-transaction';
 
 const DDL = [
@@ -32,8 +33,8 @@ export class PgBlobStore implements BlobStore {
     private readonly displayUrl: string,
   ) {}
 
-  static async open(connectionString: string, namespace: string): Promise<PgBlobStore> {
-    const pool = new Pool({ connectionString, max: 4 });
+  static async open(connectionString: string, namespace: string, warn?: PoolWarn): Promise<PgBlobStore> {
+    const pool = createPool(connectionString, 'checkpoint', warn);
     try {
       await ensureEngineSchema(pool);
     } catch (err) {

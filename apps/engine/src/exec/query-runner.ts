@@ -5,7 +5,7 @@
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, engineGroupId, repartitionTopic } from '@sluice/contracts';
 import { ensureTopics, offsetBounds } from '@sluice/kafka';
 import { comparePlans, instantiate, type CompileResult, type QueryExecutor, type QuerySpec, type SourceSpec } from '@sluice/query-plan';
@@ -18,6 +18,12 @@ import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
 import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
 import { BatchAlreadyCommittedError, ensureSinkTables } from '../sinks/postgres-table';
+import { createPool } from '../pg/create-pool';
+import { isDatabaseUnavailable } from '../pg/pg-errors';
+import { OutageBackoff, retryWhileUnavailable } from './database-outage';
+import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
+import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStage } from './source-stage';
 import { TaskCommitter, type MarkerKind, type PostgresTarget, type TaskBatchOutput } from './task-committer';
@@ -79,6 +85,13 @@ export class QueryRunner {
   private lastTriggerMs = 0;
   private lastBatchId = 0;
   private consecutiveFailures = 0;
+  /** An unreachable database: triggers back off instead of counting as failures. */
+  private readonly outage = new OutageBackoff();
+  private retryAfterMs = 0;
+  /** max.message.bytes of every topic the engine writes (DLQ, repartition, Kafka sink). */
+  private topicLimits = new Map<string, number>();
+  /** The sink's per-row checks (undefined for the console sink). */
+  private guard: RowGuard | undefined;
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -118,19 +131,21 @@ export class QueryRunner {
   private async prepare(): Promise<void> {
     const { kafka, checkpoint, queryId, compiled } = this.opts;
     const n = this.spec.options.numShufflePartitions;
-    const meta = await checkpoint.initMetadata({ queryId, created: new Date().toISOString(), planHash: compiled.planHash, numShufflePartitions: n });
+    const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
+      retryWhileUnavailable(work, { what, warn: (m) => this.opts.log('warn', m), stopped: () => this.stopping });
+    const meta = await waitFor('checkpoint database', () => checkpoint.initMetadata({ queryId, created: new Date().toISOString(), planHash: compiled.planHash, numShufflePartitions: n }));
     if (meta.queryId !== queryId) throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
     if (meta.numShufflePartitions !== n) {
       throw new Error(`checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`);
     }
-    const versions = await checkpoint.planVersions();
+    const versions = await waitFor('checkpoint database', () => checkpoint.planVersions());
     const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
     if (previous !== undefined) {
-      const before = await checkpoint.readPlan(previous);
+      const before = await waitFor('checkpoint database', () => checkpoint.readPlan(previous));
       const verdict = comparePlans(before as Compiled['plan'], compiled.plan);
       if (!verdict.compatible) throw new Error(`version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`);
     }
-    await checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash });
+    await waitFor('checkpoint database', () => checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }));
 
     this.admin = kafka.admin();
     await this.admin.connect();
@@ -142,15 +157,21 @@ export class QueryRunner {
     if (this.stateful) topics.push({ topic: repartitionTopic(queryId), numPartitions: n });
     if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
     await ensureTopics(this.admin, topics);
+    this.topicLimits = await readMaxMessageBytes(this.admin, topics.filter((t) => t.topic !== PROGRESS_TOPIC && t.topic !== CONTROL_TOPIC).map((t) => t.topic));
     for (const topic of this.sourceByTopic.keys()) {
       if (!(await this.admin.listTopics()).includes(topic)) this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
     }
     if ('postgres' in this.spec.sink) {
-      if (!this.opts.sinkPostgresUrl) throw new Error('the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL (or DATABASE_URL) for the engine');
-      this.pool = new Pool({ connectionString: this.opts.sinkPostgresUrl, max: 4 });
+      if (!this.opts.sinkPostgresUrl) throw new Error('the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL for the engine (the control plane passes the resolved sink connection)');
+      const pool = createPool(this.opts.sinkPostgresUrl, 'sink', (m) => this.opts.log('warn', m));
+      this.pool = pool;
       const { table, key } = this.spec.sink.postgres;
-      await ensureSinkTables(this.pool, table, this.columns, key);
-      this.postgres = { pool: this.pool, table, columns: this.columns, key };
+      await waitFor('sink database', () => ensureSinkTables(pool, table, this.columns, key));
+      this.postgres = { pool, table, columns: this.columns, key };
+      this.guard = postgresRowGuard(this.columns, key);
+    } else if ('kafka' in this.spec.sink) {
+      const topic = this.spec.sink.kafka.topic;
+      this.guard = kafkaRowGuard(topic, (row) => this.kafkaSinkMessage(row), this.topicLimit(topic));
     }
     this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.progressProducer.connect();
@@ -187,7 +208,11 @@ export class QueryRunner {
       if ('availableNow' in trigger && !stats.ran && this.tasks.size > 0 && [...this.tasks.values()].every((t) => !t.replay)) {
         return this.stop('trigger availableNow: no more data');
       }
-      const wait = Math.max(intervalMs - (Date.now() - started), stats.ran ? 0 : Math.max(intervalMs, 200) - (Date.now() - started));
+      const wait = Math.max(
+        intervalMs - (Date.now() - started),
+        stats.ran ? 0 : Math.max(intervalMs, 200) - (Date.now() - started),
+        this.retryAfterMs - (Date.now() - started),
+      );
       if (wait > 0) await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
         this.wake = () => {
@@ -232,9 +257,19 @@ export class QueryRunner {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       this.consecutiveFailures = 0;
+      this.retryAfterMs = 0;
+      const outage = this.outage.recover(Date.now());
+      if (outage !== undefined) this.opts.log('warn', `database reachable again after ${Math.round(outage / 1000)} s; processing resumed`);
     } catch (err) {
       const e = err as Error;
-      if (FATAL.some((f) => e instanceof f)) {
+      if (isDatabaseUnavailable(e)) {
+        // Waited out, not counted: the outage is not this batch's fault, and the batch re-runs
+        // from its write-ahead log entry once the database answers.
+        this.retryAfterMs = this.outage.fail(Date.now());
+        this.opts.log('warn', `database unreachable (${e.message}); retrying in ${(this.retryAfterMs / 1000).toFixed(1)} s`, {
+          outageSeconds: Math.round(this.outage.elapsedMs(Date.now()) / 1000),
+        });
+      } else if (FATAL.some((f) => e instanceof f)) {
         this.fatal = e;
         this.stop(e.message);
       } else if (++this.consecutiveFailures >= 5) {
@@ -260,7 +295,7 @@ export class QueryRunner {
     for (const [id, w] of wanted) {
       if (this.tasks.has(id)) continue;
       const marker = this.markerFor(w.stage);
-      const committer = new TaskCommitter(this.opts.kafka, this.opts.queryId, id, marker, w.stage === 'source' ? this.sourceGroup : this.shuffleGroup, this.opts.checkpoint, this.postgres);
+      const committer = new TaskCommitter(this.opts.kafka, this.opts.queryId, id, marker, w.stage === 'source' ? this.sourceGroup : this.shuffleGroup, this.opts.checkpoint, this.postgres, this.topicLimits);
       const rt = await recoverTask({
         checkpoint: this.opts.checkpoint,
         admin: this.admin,
@@ -372,30 +407,61 @@ export class QueryRunner {
       add('getBatch', Date.now() - t);
       t = Date.now();
       const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
+      const dlq = dlqTopic(this.opts.queryId);
+      const dlqMax = maxRecordBytes(this.topicLimit(dlq));
       let maxEventTimeMs: number | null = null;
       if (rt.stage === 'source') {
         const source = this.sourceByTopic.get(rt.topic)!;
-        const res = runSourceStage({ queryId: this.opts.queryId, source, executor: this.executor, numShufflePartitions: this.spec.options.numShufflePartitions, records });
+        const repartition = repartitionTopic(this.opts.queryId);
+        const res = runSourceStage({
+          queryId: this.opts.queryId,
+          source,
+          executor: this.executor,
+          numShufflePartitions: this.spec.options.numShufflePartitions,
+          records,
+          guard: this.guard,
+          repartition: this.stateful ? { topic: repartition, maxMessageBytes: this.topicLimit(repartition) } : undefined,
+          dlqMaxRecordBytes: dlqMax,
+        });
         stats.invalidRows += res.invalidRows;
         stats.eventTimes.push(...res.eventTimes);
         this.recordSource(stats, entry, records.length);
-        output.kafka.push({ topic: dlqTopic(this.opts.queryId), messages: res.deadLetters });
-        if (this.stateful) output.kafka.push({ topic: repartitionTopic(this.opts.queryId), messages: res.shuffled });
-        else this.toSink(res.rows, output, stats);
+        output.kafka.push({ topic: dlq, messages: res.deadLetters });
+        if (this.stateful) output.kafka.push({ topic: repartition, messages: res.shuffled });
+        else this.toSink(res.rows, output, stats, (i, reason) => deadLetterMessage(this.opts.queryId, res.origins[i]!, reason, dlqMax, 'output'));
       } else {
         const state = rt.state!;
         const wm = entry.watermarkMs;
         const res = runShuffleStage({ executor: this.executor, outputMode: this.spec.outputMode, state, records, watermarkMs: wm, watermarkEnabled: rt.watermark !== undefined });
         if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
         maxEventTimeMs = res.maxEventTimeMs ?? null;
-        this.toSink(res.rows, output, stats);
+        // Output rows are checked again here: aggregate values (a max() over text, say) are only
+        // known now. A refused row is a dead letter carrying the row itself.
+        const batch = { task: rt.task, batchId: entry.batchId };
+        const dead: Message[] = [
+          ...res.failedRecords.map((f) => deadLetterMessage(this.opts.queryId, f.record, f.reason, dlqMax)),
+          ...res.failedGroups.map((f) => outputRowDeadLetter(this.opts.queryId, batch, f.row, f.reason, dlqMax)),
+        ];
+        const rows: Array<Record<string, unknown>> = [];
+        for (const row of res.rows) {
+          const refused = this.guard?.(row);
+          if (refused) dead.push(outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(row, this.columns), refused, dlqMax));
+          else rows.push(row);
+        }
+        stats.invalidRows += dead.length;
+        output.kafka.push({ topic: dlq, messages: dead });
+        this.toSink(rows, output, stats, (i, reason) => outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(rows[i]!, this.columns), reason, dlqMax));
         const c = Date.now();
         const m = await state.commit(entry.batchId);
         this.recordState(stats, m, res, Date.now() - c);
       }
       add('addBatch', Date.now() - t);
       t = Date.now();
-      await rt.committer.commit(entry, output);
+      const committed = await rt.committer.commit(entry, output);
+      if (committed.refusedRows > 0) {
+        stats.invalidRows += committed.refusedRows;
+        this.opts.log('warn', `task ${rt.task} batch ${entry.batchId}: PostgreSQL refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`);
+      }
       if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
         // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
         await this.sourceReader.commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }]).catch(() => undefined);
@@ -435,17 +501,30 @@ export class QueryRunner {
     }
   }
 
-  private toSink(rows: Array<Record<string, unknown>>, output: TaskBatchOutput, stats: TriggerStats): void {
+  /**
+   * `deadLetter(i, reason)`: the dead letter for rows[i] should the sink refuse it. Called once
+   * per batch, so rows[i] is output.pgRows[i].
+   */
+  private toSink(rows: Array<Record<string, unknown>>, output: TaskBatchOutput, stats: TriggerStats, deadLetter: (index: number, reason: string) => Message): void {
     stats.numOutputRows += rows.length;
     const sink = this.spec.sink;
     if ('kafka' in sink) {
-      const messages: Message[] = rows.map((row) => ({ key: rowKey(row, sink.kafka.key) ?? null, value: JSON.stringify(toJsonRow(row, this.columns)) }));
-      output.kafka.push({ topic: sink.kafka.topic, messages });
+      output.kafka.push({ topic: sink.kafka.topic, messages: rows.map((row) => this.kafkaSinkMessage(row)) });
     } else if ('postgres' in sink) {
       output.pgRows.push(...rows);
+      output.pgRefused = { topic: dlqTopic(this.opts.queryId), deadLetter };
     } else {
       for (const row of rows) output.consoleLines.push(JSON.stringify(toJsonRow(row, this.columns)));
     }
+  }
+
+  private kafkaSinkMessage(row: Record<string, unknown>): Message {
+    const key = 'kafka' in this.spec.sink ? this.spec.sink.kafka.key : undefined;
+    return { key: rowKey(row, key) ?? null, value: JSON.stringify(toJsonRow(row, this.columns)) };
+  }
+
+  private topicLimit(topic: string): number {
+    return this.topicLimits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   private recordSource(stats: TriggerStats, entry: OffsetLogEntry, rows: number): void {

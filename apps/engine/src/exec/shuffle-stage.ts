@@ -42,6 +42,10 @@ interface DedupeEntry {
 
 export interface ShuffleStageResult {
   rows: Row[];
+  /** Repartition records this stage could not fold (an aggregate failed on the row). */
+  failedRecords: Array<{ record: SourceRecord; reason: string }>;
+  /** Groups whose output row could not be computed (the group values stand in for the row). */
+  failedGroups: Array<{ row: Row; reason: string }>;
   numInputRows: number;
   numRowsDroppedByWatermark: number;
   maxEventTimeMs: number | undefined;
@@ -59,7 +63,7 @@ export function runShuffleStage(args: {
   watermarkEnabled: boolean;
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
-  const result: ShuffleStageResult = { rows: [], numInputRows: args.records.length, numRowsDroppedByWatermark: 0, maxEventTimeMs: undefined, updateTimeMs: 0, removalTimeMs: 0 };
+  const result: ShuffleStageResult = { rows: [], failedRecords: [], failedGroups: [], numInputRows: args.records.length, numRowsDroppedByWatermark: 0, maxEventTimeMs: undefined, updateTimeMs: 0, removalTimeMs: 0 };
   // Captured before eviction: a group updated and evicted in the same batch is still emitted.
   const updated = new Map<string, AggregateEntry>();
   const started = Date.now();
@@ -71,17 +75,24 @@ export function runShuffleStage(args: {
       result.numRowsDroppedByWatermark++;
       continue;
     }
-    if (executor.kind === 'dedupe') {
-      if (state.has(body.k)) continue;
-      state.put(body.k, { t: t ?? null } satisfies DedupeEntry as unknown as JsonValue);
-      result.rows.push(executor.project(body.r));
-      continue;
+    // State changes only after the row was evaluated, so a row that fails leaves no trace but
+    // its dead letter.
+    try {
+      if (executor.kind === 'dedupe') {
+        if (state.has(body.k)) continue;
+        const row = executor.project(body.r);
+        state.put(body.k, { t: t ?? null } satisfies DedupeEntry as unknown as JsonValue);
+        result.rows.push(row);
+        continue;
+      }
+      const stored = state.get(body.k);
+      const entry: AggregateEntry = stored !== undefined ? fromStored(executor, body.k, stored) : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
+      entry.b = executor.update(entry.b, body.r);
+      state.put(body.k, toStored(entry));
+      updated.set(body.k, entry);
+    } catch (err) {
+      result.failedRecords.push({ record, reason: `aggregation failed: ${(err as Error).message}` });
     }
-    const stored = state.get(body.k);
-    const entry: AggregateEntry = stored !== undefined ? fromStored(executor, body.k, stored) : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
-    entry.b = executor.update(entry.b, body.r);
-    state.put(body.k, toStored(entry));
-    updated.set(body.k, entry);
   }
   result.updateTimeMs = Date.now() - started;
 
@@ -103,7 +114,11 @@ export function runShuffleStage(args: {
   if (executor.kind === 'dedupe') return result;
 
   const emit = (entry: AggregateEntry): void => {
-    result.rows.push(executor.finalize(entry.v, entry.b));
+    try {
+      result.rows.push(executor.finalize(entry.v, entry.b));
+    } catch (err) {
+      result.failedGroups.push({ row: entry.v, reason: `computing the output row failed: ${(err as Error).message}` });
+    }
   };
   if (args.outputMode === 'append') {
     for (const [k, v] of evicted) emit(fromStored(executor, k, v));

@@ -1,15 +1,20 @@
 // Stage 1 of every query, one task per source partition: decode → WHERE → either the whole
 // stateless plan (rows for the sink) or, for stateful plans, the rows keyed by group and routed
-// to their shuffle partition through the repartition topic.
+// to their shuffle partition through the repartition topic. Every per-record failure — invalid
+// text, undecodable or unevaluable input, output the sink or a topic cannot take — makes that
+// record a dead letter; the records around it carry on.
 import type { Message } from 'kafkajs';
 import { decodeRecord, type QueryExecutor, type Row, type SourceSpec } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage } from './dead-letter';
+import { invalidTextReason, oversizeRecordReason, type RowGuard } from './record-guards';
 import { shufflePartition } from './shuffle-partition';
 
 export interface SourceStageResult {
   /** Stateless output rows (before sink formatting). */
   rows: Row[];
+  /** The source record of each of `rows` (same index), for dead letters the sink causes later. */
+  origins: SourceRecord[];
   /** Keyed rows for the repartition topic (stateful plans). */
   shuffled: Message[];
   deadLetters: Message[];
@@ -26,21 +31,64 @@ export interface ShuffledRow {
   r: Row;
 }
 
-export function runSourceStage(args: {
+export interface SourceStageArgs {
   queryId: string;
   source: SourceSpec;
   executor: QueryExecutor;
   numShufflePartitions: number;
   records: SourceRecord[];
-}): SourceStageResult {
-  const { executor } = args;
-  const out: SourceStageResult = { rows: [], shuffled: [], deadLetters: [], numInputRows: args.records.length, invalidRows: 0, eventTimes: [] };
+  /**
+   * The sink's checks of an output row. Stateless plans check each projected row; aggregations
+   * check the row a group would produce (its key columns are known before any aggregate is),
+   * so a group the sink could never store is refused with its first record.
+   */
+  guard?: RowGuard;
+  /** Stateful plans: the repartition topic and its max.message.bytes. */
+  repartition?: { topic: string; maxMessageBytes: number };
+  /** Largest dead letter the DLQ topic takes (kafka-limits.maxRecordBytes). */
+  dlqMaxRecordBytes: number;
+}
+
+export function runSourceStage(args: SourceStageArgs): SourceStageResult {
+  const { executor, guard } = args;
+  const out: SourceStageResult = { rows: [], origins: [], shuffled: [], deadLetters: [], numInputRows: args.records.length, invalidRows: 0, eventTimes: [] };
+  const dead = (record: SourceRecord, reason: string, stage: 'input' | 'output' = 'input'): void => {
+    out.invalidRows++;
+    out.deadLetters.push(deadLetterMessage(args.queryId, record, reason, args.dlqMaxRecordBytes, stage));
+  };
+  // One verdict per group and batch: most records of a batch fall into groups seen before.
+  const groupVerdicts = new Map<string, string | undefined>();
+  const groupReason = (key: string, values: Row): string | undefined => {
+    if (!guard) return undefined;
+    if (groupVerdicts.has(key)) return groupVerdicts.get(key);
+    let reason: string | undefined;
+    try {
+      reason = guard(executor.finalize(values, executor.initBuffer()));
+    } catch {
+      reason = undefined; // not knowable before aggregating; the stage-2 check covers it
+    }
+    groupVerdicts.set(key, reason);
+    return reason;
+  };
+  const shuffle = (record: SourceRecord, bodies: ShuffledRow[]): void => {
+    const messages = bodies.map((b) => shuffleMessage(b, args.numShufflePartitions));
+    for (const m of messages) {
+      const tooLarge = args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
+      if (tooLarge) return dead(record, tooLarge);
+    }
+    out.shuffled.push(...messages);
+  };
+
   for (const record of args.records) {
     try {
+      const invalidText = invalidTextReason(record.value);
+      if (invalidText) {
+        dead(record, invalidText);
+        continue;
+      }
       const decoded = decodeRecord(args.source, record.value);
       if (!decoded.ok) {
-        out.invalidRows++;
-        out.deadLetters.push(deadLetterMessage(args.queryId, record, decoded.reason));
+        dead(record, decoded.reason);
         continue;
       }
       const row = decoded.row;
@@ -48,21 +96,38 @@ export function runSourceStage(args: {
       if (t !== undefined) out.eventTimes.push(t);
       if (!executor.filter(row)) continue;
       if (executor.kind === 'stateless') {
-        out.rows.push(executor.project(row));
+        const projected = executor.project(row);
+        const refused = guard?.(projected);
+        if (refused) {
+          dead(record, refused, 'output');
+          continue;
+        }
+        out.rows.push(projected);
+        out.origins.push(record);
       } else if (executor.kind === 'dedupe') {
-        const k = executor.dedupeKey(row);
-        out.shuffled.push(shuffleMessage({ k, v: {}, r: row }, args.numShufflePartitions));
+        const refused = guard?.(executor.project(row));
+        if (refused) {
+          dead(record, refused, 'output');
+          continue;
+        }
+        shuffle(record, [{ k: executor.dedupeKey(row), v: {}, r: row }]);
       } else {
+        const bodies: ShuffledRow[] = [];
+        let refused: string | undefined;
         for (const g of executor.groups(row)) {
+          refused = groupReason(g.key, g.values);
+          if (refused) break;
           const body: ShuffledRow = { k: g.key, v: g.values, r: row };
           if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
-          out.shuffled.push(shuffleMessage(body, args.numShufflePartitions));
+          bodies.push(body);
         }
+        // All of a record's groups or none: a record half-counted would be wrong everywhere.
+        if (refused) dead(record, refused, 'output');
+        else shuffle(record, bodies);
       }
     } catch (err) {
       // An expression that fails on this row (bad cast, overflow…) is this record's problem only.
-      out.invalidRows++;
-      out.deadLetters.push(deadLetterMessage(args.queryId, record, `evaluation failed: ${(err as Error).message}`));
+      dead(record, `evaluation failed: ${(err as Error).message}`);
     }
   }
   return out;

@@ -10,8 +10,10 @@ import type { Pool } from 'pg';
 import { committedGroupOffsets } from '@sluice/kafka';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { OutputColumn } from '../sinks/format-row';
+import { isRowDataError } from '../pg/pg-errors';
 import { withTransaction } from '../pg/with-transaction';
-import { committedBatch, upsertBatch } from '../sinks/postgres-table';
+import { committedBatch, upsertBatch, upsertBatchIsolating, type SinkBatch } from '../sinks/postgres-table';
+import { chunkBySize, DEFAULT_MAX_MESSAGE_BYTES } from './kafka-limits';
 
 export type MarkerKind = 'kafka-group' | 'postgres' | 'checkpoint';
 
@@ -20,6 +22,11 @@ export interface TaskBatchOutput {
   kafka: Array<{ topic: string; messages: Message[] }>;
   /** Rows for the PostgreSQL sink (already in output-column form). */
   pgRows: Array<Record<string, unknown>>;
+  /**
+   * Where a row PostgreSQL refuses for its data goes instead: the dead letter for pgRows[index].
+   * Without it such a refusal fails the batch.
+   */
+  pgRefused?: { topic: string; deadLetter: (index: number, reason: string) => Message };
   /** Lines for the console sink. */
   consoleLines: string[];
 }
@@ -45,6 +52,8 @@ export class TaskCommitter {
     private readonly groupId: string,
     private readonly checkpoint: CheckpointStore,
     private readonly postgres: PostgresTarget | undefined,
+    /** max.message.bytes per output topic (kafka-limits.readMaxMessageBytes). */
+    private readonly maxMessageBytes: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   /**
@@ -79,32 +88,71 @@ export class TaskCommitter {
     return (await this.checkpoint.readCommit(this.task, entry.batchId)) !== undefined;
   }
 
-  async commit(entry: OffsetLogEntry, output: TaskBatchOutput): Promise<void> {
-    const producer = this.producer;
-    if (!producer) throw new Error(`task ${this.task}: committer not opened`);
-    const hasKafka = output.kafka.some((t) => t.messages.length > 0);
-    if (this.marker === 'kafka-group' || hasKafka) {
-      const txn = await producer.transaction();
-      try {
-        for (const batch of output.kafka) if (batch.messages.length > 0) await txn.send({ topic: batch.topic, messages: batch.messages });
-        if (this.marker === 'kafka-group') {
-          // kafkajs passes `metadata` through to TxnOffsetCommit although its types omit it.
-          const partition = { partition: entry.range.partition, offset: String(entry.range.end), metadata: `${MARKER_PREFIX}${entry.batchId}` };
-          await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: entry.range.topic, partitions: [partition] }] });
-        }
-        await txn.commit();
-      } catch (err) {
-        await txn.abort().catch(() => undefined);
-        throw err;
-      }
-    }
+  /**
+   * Makes the batch's output visible with its marker. Returns how many sink rows were refused
+   * for their data and became dead letters instead.
+   */
+  async commit(entry: OffsetLogEntry, output: TaskBatchOutput): Promise<{ refusedRows: number }> {
+    let refusedRows = 0;
     if (this.marker === 'postgres' && this.postgres) {
       const pg = this.postgres;
-      await withTransaction(pg.pool, (client) =>
-        upsertBatch(client, { queryId: this.queryId, task: this.task, batchId: entry.batchId, table: pg.table, columns: pg.columns, key: pg.key, rows: output.pgRows }),
-      );
+      const batch: SinkBatch = { queryId: this.queryId, task: this.task, batchId: entry.batchId, table: pg.table, columns: pg.columns, key: pg.key, rows: output.pgRows };
+      const refusal = output.pgRefused;
+      // The batch's dead letters are committed to Kafka inside the DB transaction, just before
+      // its COMMIT: a failure before that point (the database unreachable, say) sends none, and
+      // a crash between the two commits can repeat a dead letter but never lose one.
+      const attempt = (isolate: boolean): Promise<number> =>
+        withTransaction(pg.pool, async (client) => {
+          const batches = [...output.kafka];
+          let refused = 0;
+          if (isolate && refusal) {
+            const rows = await upsertBatchIsolating(client, batch);
+            refused = rows.length;
+            batches.push({ topic: refusal.topic, messages: rows.map((r) => refusal.deadLetter(r.index, r.reason)) });
+          } else {
+            await upsertBatch(client, batch);
+          }
+          if (batches.some((b) => b.messages.length > 0)) await this.kafkaTransaction(batches, undefined);
+          return refused;
+        });
+      try {
+        refusedRows = await attempt(false);
+      } catch (err) {
+        // A row refused for its data: find it and commit everything else with the marker.
+        if (!refusal || !isRowDataError(err)) throw err;
+        refusedRows = await attempt(true);
+      }
+    } else if (this.marker === 'kafka-group' || output.kafka.some((t) => t.messages.length > 0)) {
+      await this.kafkaTransaction(output.kafka, this.marker === 'kafka-group' ? entry : undefined);
     }
     for (const line of output.consoleLines) process.stdout.write(`${line}\n`);
+    return { refusedRows };
+  }
+
+  /** One Kafka transaction with `batches` and, for the kafka-group marker, the batch's offsets. */
+  private async kafkaTransaction(batches: TaskBatchOutput['kafka'], markerOf: OffsetLogEntry | undefined): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new Error(`task ${this.task}: committer not opened`);
+    const txn = await producer.transaction();
+    try {
+      for (const batch of batches) {
+        if (batch.messages.length === 0) continue;
+        // Kafka refuses a record batch above the topic's max.message.bytes; kafkajs sends all of a
+        // partition's messages of one send() as one batch, so large outputs go in several sends.
+        for (const messages of chunkBySize(batch.messages, this.maxMessageBytes.get(batch.topic) ?? DEFAULT_MAX_MESSAGE_BYTES)) {
+          await txn.send({ topic: batch.topic, messages });
+        }
+      }
+      if (markerOf) {
+        // kafkajs passes `metadata` through to TxnOffsetCommit although its types omit it.
+        const partition = { partition: markerOf.range.partition, offset: String(markerOf.range.end), metadata: `${MARKER_PREFIX}${markerOf.batchId}` };
+        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: markerOf.range.topic, partitions: [partition] }] });
+      }
+      await txn.commit();
+    } catch (err) {
+      await txn.abort().catch(() => undefined);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

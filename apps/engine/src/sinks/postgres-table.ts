@@ -3,6 +3,7 @@
 // batch B", so a replayed batch either finds its marker (skip) or rewrites the same rows.
 import type { ColumnType } from '@sluice/query-plan';
 import type { Pool, PoolClient } from 'pg';
+import { describePgError, isRowDataError } from '../pg/pg-errors';
 import type { OutputColumn } from './format-row';
 
 const PG_TYPES: Record<ColumnType, string> = {
@@ -57,16 +58,28 @@ export class BatchAlreadyCommittedError extends Error {
   }
 }
 
+export interface SinkBatch {
+  queryId: string;
+  task: string;
+  batchId: number;
+  table: string;
+  columns: OutputColumn[];
+  key: string[];
+  rows: Array<Record<string, unknown>>;
+}
+
+/** A row PostgreSQL refused for its data; `index` points into SinkBatch.rows. */
+export interface RefusedRow {
+  index: number;
+  reason: string;
+}
+
 /**
- * Upserts rows and the batch marker atomically. The marker is claimed first and only moves
- * forward: its row lock serialises concurrent owners of the task, and a stale owner (whose batch
- * is not newer than the marker) rolls back instead of overwriting newer results with older ones.
- * Rows are chunked to stay under PG's 65535 parameters.
+ * Claims the batch marker: it only moves forward, and its row lock serialises concurrent owners
+ * of the task, so a stale owner (whose batch is not newer than the marker) rolls back instead of
+ * overwriting newer results with older ones.
  */
-export async function upsertBatch(
-  client: PoolClient,
-  args: { queryId: string; task: string; batchId: number; table: string; columns: OutputColumn[]; key: string[]; rows: Array<Record<string, unknown>> },
-): Promise<void> {
+async function claimMarker(client: PoolClient, args: SinkBatch): Promise<void> {
   const claimed = await client.query(
     `INSERT INTO sluice_engine.sink_commits (query_id, task, batch_id) VALUES ($1, $2, $3)
      ON CONFLICT (query_id, task) DO UPDATE SET batch_id = EXCLUDED.batch_id, committed_at = now()
@@ -74,15 +87,82 @@ export async function upsertBatch(
     [args.queryId, args.task, args.batchId],
   );
   if (claimed.rowCount === 0) throw new BatchAlreadyCommittedError(args.task, args.batchId);
+}
+
+interface IndexedRow {
+  index: number;
+  row: Record<string, unknown>;
+}
+
+/**
+ * The rows to write, one per key: the last row of a key wins, as it would if they were upserted
+ * one by one. (PostgreSQL refuses one INSERT … ON CONFLICT DO UPDATE that touches a row twice —
+ * "cannot affect row a second time" — so two rows with one key in a batch failed it.)
+ */
+function lastPerKey(rows: Array<Record<string, unknown>>, key: string[]): IndexedRow[] {
+  const byKey = new Map<string, IndexedRow>();
+  rows.forEach((row, index) => {
+    const k = JSON.stringify(key.map((c) => row[c] ?? null));
+    byKey.delete(k); // re-insert: keeps output order by the row that wins
+    byKey.set(k, { index, row });
+  });
+  return [...byKey.values()];
+}
+
+function insertStatement(args: SinkBatch): { perChunk: number; run: (client: PoolClient, rows: IndexedRow[]) => Promise<unknown> } {
   const { columns, key } = args;
   const names = columns.map((c) => quoteIdent(c.name)).join(', ');
   const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
   const conflict = key.length === 0 ? '' : updates.length ? ` ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}` : ` ON CONFLICT DO NOTHING`;
-  const perChunk = Math.max(1, Math.floor(60_000 / columns.length));
-  for (let i = 0; i < args.rows.length; i += perChunk) {
-    const chunk = args.rows.slice(i, i + perChunk);
-    const params: unknown[] = [];
-    const tuples = chunk.map((row) => `(${columns.map((c) => `$${params.push(toPgValue(row[c.name], c.type))}`).join(', ')})`);
-    await client.query(`INSERT INTO ${quoteTable(args.table)} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
-  }
+  return {
+    // Chunked to stay under PostgreSQL's 65535 parameters per statement.
+    perChunk: Math.max(1, Math.floor(60_000 / columns.length)),
+    run: (client, rows) => {
+      const params: unknown[] = [];
+      const tuples = rows.map(({ row }) => `(${columns.map((c) => `$${params.push(toPgValue(row[c.name], c.type))}`).join(', ')})`);
+      return client.query(`INSERT INTO ${quoteTable(args.table)} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
+    },
+  };
+}
+
+/** Upserts rows and the batch marker in the caller's transaction; any refusal fails it all. */
+export async function upsertBatch(client: PoolClient, args: SinkBatch): Promise<void> {
+  await claimMarker(client, args);
+  const rows = lastPerKey(args.rows, args.key);
+  const insert = insertStatement(args);
+  for (let i = 0; i < rows.length; i += insert.perChunk) await insert.run(client, rows.slice(i, i + insert.perChunk));
+}
+
+/**
+ * The same, for a batch PostgreSQL refused for its data: every chunk runs under a savepoint and
+ * a refused chunk is halved until the refused rows stand alone, so the other rows and the marker
+ * still commit together. Returns the refused rows. Costs about 2·log2(chunk) statements per
+ * refused row, paid only by batches that hold one.
+ */
+export async function upsertBatchIsolating(client: PoolClient, args: SinkBatch): Promise<RefusedRow[]> {
+  await claimMarker(client, args);
+  const rows = lastPerKey(args.rows, args.key);
+  const insert = insertStatement(args);
+  const refused: RefusedRow[] = [];
+  const attempt = async (part: IndexedRow[]): Promise<void> => {
+    await client.query('SAVEPOINT sluice_sink_rows');
+    try {
+      await insert.run(client, part);
+      await client.query('RELEASE SAVEPOINT sluice_sink_rows');
+      return;
+    } catch (err) {
+      if (!isRowDataError(err)) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT sluice_sink_rows');
+      await client.query('RELEASE SAVEPOINT sluice_sink_rows');
+      if (part.length === 1) {
+        refused.push({ index: part[0]!.index, reason: `PostgreSQL refused the row: ${describePgError(err)}` });
+        return;
+      }
+    }
+    const mid = Math.ceil(part.length / 2);
+    await attempt(part.slice(0, mid));
+    await attempt(part.slice(mid));
+  };
+  for (let i = 0; i < rows.length; i += insert.perChunk) await attempt(rows.slice(i, i + insert.perChunk));
+  return refused.sort((a, b) => a.index - b.index);
 }
