@@ -1,12 +1,13 @@
 // The PostgreSQL sink's batch marker against the real database: rows and marker land together,
 // and a writer whose batch is not newer than the marker (a replay after an ambiguous commit, or
-// an owner that lost the partition without noticing) rolls back without touching the rows.
+// an owner that lost the partition without noticing) rolls back without touching the rows; rows
+// the database refuses for their data are isolated so the rest of the batch still lands.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/pg/with-transaction';
 import type { OutputColumn } from '../src/sinks/format-row';
-import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables, upsertBatch } from '../src/sinks/postgres-table';
+import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables, upsertBatch, upsertBatchIsolating } from '../src/sinks/postgres-table';
 
 let pool: Pool;
 const table = `it_sink_${randomUUID().slice(0, 8)}`;
@@ -51,5 +52,55 @@ describe('PostgreSQL sink marker', () => {
     expect(rejected?.reason).toBeInstanceOf(BatchAlreadyCommittedError);
     expect(await committedBatch(pool, queryId, 'shuffle.0')).toBe(2);
     expect(await clicksOf()).toBe(7);
+  });
+});
+
+describe('PostgreSQL sink rows refused for their data', () => {
+  const refusingTable = `it_refuse_${randomUUID().slice(0, 8)}`;
+  const cols: OutputColumn[] = [
+    { name: 'id', type: 'long' },
+    { name: 'note', type: 'string' },
+    { name: 'bytes', type: 'long' },
+  ];
+  const batch = (batchId: number, rows: Array<Record<string, unknown>>) => ({ queryId, task: 'src.t.0', batchId, table: refusingTable, columns: cols, key: ['id'], rows });
+
+  beforeAll(async () => {
+    // The sink creates missing tables only; an operator's table may refuse rows by constraint.
+    await pool.query(`CREATE TABLE ${refusingTable} (id bigint PRIMARY KEY, note text, bytes bigint CHECK (bytes >= 0))`);
+  });
+  afterAll(async () => {
+    await pool.query(`DROP TABLE IF EXISTS ${refusingTable}`);
+  });
+
+  it('isolates the refused rows; the others land with the marker in one transaction', async () => {
+    const rows = [
+      { id: 1, note: 'a', bytes: 1 },
+      { id: 2, note: 'b', bytes: -5 }, // CHECK violation (23514)
+      { id: 3, note: 'c', bytes: 3 },
+      { id: 4, note: 'x'.repeat(10), bytes: 9_223_372_036_854_775_807n * 2n }, // bigint out of range (22003)
+      { id: 5, note: 'e', bytes: 5 },
+    ];
+    await expect(withTransaction(pool, (c) => upsertBatch(c, batch(0, rows)))).rejects.toMatchObject({ code: expect.stringMatching(/^2[23]/) });
+    expect(await committedBatch(pool, queryId, 'src.t.0')).toBeUndefined();
+
+    const refused = await withTransaction(pool, (c) => upsertBatchIsolating(c, batch(0, rows)));
+    expect(refused.map((r) => r.index)).toEqual([1, 3]);
+    expect(refused[0]?.reason).toMatch(/^PostgreSQL refused the row: SQLSTATE 23514: .*check constraint/);
+    expect(refused[1]?.reason).toContain('SQLSTATE 22003');
+    const landed = await pool.query<{ id: string }>(`SELECT id FROM ${refusingTable} ORDER BY id`);
+    expect(landed.rows.map((r) => Number(r.id))).toEqual([1, 3, 5]);
+    expect(await committedBatch(pool, queryId, 'src.t.0')).toBe(0);
+  });
+
+  it('writes one row per key when a batch holds a key twice: the last one wins', async () => {
+    await withTransaction(pool, (c) =>
+      upsertBatch(c, batch(1, [
+        { id: 10, note: 'first', bytes: 1 },
+        { id: 11, note: 'other', bytes: 1 },
+        { id: 10, note: 'second', bytes: 2 },
+      ])),
+    );
+    const r = await pool.query<{ id: string; note: string }>(`SELECT id, note FROM ${refusingTable} WHERE id IN (10, 11) ORDER BY id`);
+    expect(r.rows).toEqual([{ id: '10', note: 'second' }, { id: '11', note: 'other' }]);
   });
 });
