@@ -50,6 +50,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       })),
+      {
+        // The local-stack scripts themselves (stack CLI, demo) from a fresh clone; plain TS.
+        test: {
+          name: 'scripts-int',
+          root: 'scripts',
+          include: ['test/**/*.int.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
