@@ -111,7 +111,11 @@ export class PostgresComponent implements StackComponent {
   }
 
   async stop(): Promise<void> {
-    if (this.ownedPid() === undefined) return;
+    const pid = this.ownedPid();
+    if (pid === undefined) return;
     this.pg('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
+    // pg_ctl returns once postmaster.pid is gone, which the postmaster removes on its way out;
+    // "down" means the process is gone too (a start right after must not race it).
+    await waitFor('PostgreSQL to exit', async () => !pidAlive(pid), 15_000);
   }
 }
