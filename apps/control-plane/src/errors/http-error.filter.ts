@@ -1,13 +1,15 @@
 // Every error leaves the API as JSON with a stable `code`: clients branch on the code, people read
 // the message. Body-parser failures (oversized, malformed) become 413/400 instead of 500.
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundException, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { answerUnroutedMethod } from '../routing/method-not-allowed';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
@@ -28,6 +30,8 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    // A known path asked with another method: 405 with Allow rather than Nest's routing 404.
+    if (exception instanceof NotFoundException && answerUnroutedMethod(host.switchToHttp().getRequest<Request>(), res)) return;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators';
 import { DependencyHealth } from './dependency.health';
@@ -15,6 +16,7 @@ export class HealthController {
 
   @Get('healthz')
   @ApiOperation({ summary: 'Liveness: the process is running' })
+  @ApiResponse({ status: 200, description: 'Alive', standardSchema: z.object({ status: z.literal('ok') }) })
   healthz(): { status: 'ok' } {
     return { status: 'ok' };
   }

@@ -1,12 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
+import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { ApiIdParam } from '../openapi/api-id-param.decorator';
+import { ApiConfiguredBody, ApiSpecBody } from '../openapi/document-schemas';
+import { operationSchema } from '../operations/operation.dto';
 import { ZodPipe } from '../validation/zod-body.pipe';
+import { zodParam } from '../validation/zod-param';
 import { ProgressService } from '../progress/progress.service';
 import { queryDetail } from './query-view';
 import { deployBody, listQuery, rateLimitBody, scaleBody, type DeployBody, type ListQuery, type RateLimitBody } from './query.dto';
 import { QueriesService } from './queries.service';
+import { progressEventSchema, queryCreatedSchema, queryDetailSchema, querySummarySchema, queryVersionSchema, versionCreatedSchema } from './query-responses.dto';
 
 // A malformed id cannot name a query: answer 404 like any unknown id.
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
@@ -24,20 +30,28 @@ export class QueriesController {
   @Post()
   @RequireRole('operator')
   @ApiOperation({ summary: 'Register a query (spec as YAML text or JSON) and deploy version 1 unless ?deploy=false' })
-  @ApiConsumes('application/yaml', 'application/json', 'text/plain')
-  @ApiBody({ description: 'Query spec (see DESIGN.md)', schema: { type: 'string' } })
-  create(@Body() body: unknown, @Q(new ZodPipe(createOptions)) opts: z.infer<typeof createOptions>, @CurrentPrincipal() who: Principal) {
-    return this.queries.create(body, who.name, opts.deploy === 'true');
+  @ApiSpecBody()
+  @ApiResponse({ status: 201, description: 'Registered; `operation` is the deploy of version 1', standardSchema: queryCreatedSchema })
+  @ApiErrors(400, 401, 403, [409, 'A query with this name exists (QUERY_EXISTS)'], 413, 415, 422)
+  create(@Body() body: unknown, @Q(zodParam(createOptions)) opts: z.infer<typeof createOptions>, @CurrentPrincipal() who: Principal) {
+    return this.queries.create(body, actorOf(who), opts.deploy === 'true');
   }
 
   @Get()
   @RequireRole('viewer')
+  @ApiOperation({ summary: 'Every query (not deleted), oldest first' })
+  @ApiResponse({ status: 200, description: 'The queries', standardSchema: z.array(querySummarySchema) })
+  @ApiErrors(401, 403)
   list() {
     return this.queries.list();
   }
 
   @Get(':id')
   @RequireRole('viewer')
+  @ApiOperation({ summary: 'A query: desired and observed state, conditions, instances, latest progress' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 200, description: 'The query', standardSchema: queryDetailSchema })
+  @ApiErrors(401, 403, 404)
   async get(@Param('id', uuid) id: string) {
     // Independent reads, issued together: the response waits for one round trip, not three.
     const [q, latest] = await Promise.all([this.queries.getWithInstancesOrThrow(id), this.progress.latest(id)]);
@@ -46,63 +60,100 @@ export class QueriesController {
 
   @Get(':id/versions')
   @RequireRole('viewer')
+  @ApiOperation({ summary: 'Every version of a query spec, oldest first' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 200, description: 'The versions', standardSchema: z.array(queryVersionSchema) })
+  @ApiErrors(401, 403, 404)
   versions(@Param('id', uuid) id: string) {
     return this.queries.versions(id);
   }
 
   @Post(':id/versions')
   @RequireRole('operator')
-  @ApiConsumes('application/yaml', 'application/json', 'text/plain')
+  @ApiOperation({ summary: 'Add a spec version (not deployed: POST /deploy does that)' })
+  @ApiIdParam('query')
+  @ApiSpecBody()
+  @ApiResponse({ status: 201, description: 'The new version', standardSchema: versionCreatedSchema })
+  @ApiErrors(400, 401, 403, 404, [409, "The spec's name is not the query's (NAME_MISMATCH)"], 413, 415, 422)
   addVersion(@Param('id', uuid) id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal) {
-    return this.queries.addVersion(id, body, who.name);
+    return this.queries.addVersion(id, body, actorOf(who));
   }
 
   @Post(':id/deploy')
   @HttpCode(202)
   @RequireRole('operator')
-  deploy(@Param('id', uuid) id: string, @Body(new ZodPipe(deployBody)) body: DeployBody, @CurrentPrincipal() who: Principal) {
-    return this.queries.deploy(id, body.version, who.name);
+  @ApiOperation({ summary: 'Deploy a version (rolling upgrade when running)' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 202, description: 'The deploy operation', standardSchema: operationSchema })
+  @ApiErrors(400, 401, 403, [404, 'No such query, or no such version (VERSION_NOT_FOUND)'], [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
+  deploy(@Param('id', uuid) id: string, @Body(zodParam(deployBody)) body: DeployBody, @CurrentPrincipal() who: Principal) {
+    return this.queries.deploy(id, body.version, actorOf(who));
   }
 
   @Post(':id/scale')
   @HttpCode(202)
   @RequireRole('operator')
+  @ApiOperation({ summary: 'Set the number of engine instances (at most SLUICE_MAX_INSTANCES)' })
+  @ApiIdParam('query')
+  @ApiConfiguredBody('ScaleRequest')
+  @ApiResponse({ status: 202, description: 'The scale operation', standardSchema: operationSchema })
+  @ApiErrors(400, 401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
   scale(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
     const body = new ZodPipe(scaleBody(this.queries.maxInstances)).transform(raw);
-    return this.queries.scale(id, body.instances, who.name);
+    return this.queries.scale(id, body.instances, actorOf(who));
   }
 
   @Post(':id/rate-limit')
   @HttpCode(202)
   @RequireRole('operator')
-  rateLimit(@Param('id', uuid) id: string, @Body(new ZodPipe(rateLimitBody)) body: RateLimitBody, @CurrentPrincipal() who: Principal) {
-    return this.queries.rateLimit(id, body.maxOffsetsPerTrigger, who.name);
+  @ApiOperation({ summary: 'Set maxOffsetsPerTrigger of the running instances (null removes the limit)' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 202, description: 'The rate-limit operation', standardSchema: operationSchema })
+  @ApiErrors(400, 401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
+  rateLimit(@Param('id', uuid) id: string, @Body(zodParam(rateLimitBody)) body: RateLimitBody, @CurrentPrincipal() who: Principal) {
+    return this.queries.rateLimit(id, body.maxOffsetsPerTrigger, actorOf(who));
   }
 
   @Post(':id/stop')
   @HttpCode(202)
   @RequireRole('operator')
+  @ApiOperation({ summary: 'Stop a query (its instances drain)' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 202, description: 'The stop operation', standardSchema: operationSchema })
+  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
   stop(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.stop(id, who.name);
+    return this.queries.stop(id, actorOf(who));
   }
 
   @Post(':id/start')
   @HttpCode(202)
   @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a stopped or failed query' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 202, description: 'The start operation', standardSchema: operationSchema })
+  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
   start(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.start(id, who.name);
+    return this.queries.start(id, actorOf(who));
   }
 
   @Delete(':id')
   @HttpCode(202)
   @RequireRole('admin')
+  @ApiOperation({ summary: 'Delete a query: drain its instances, then remove it' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 202, description: 'The delete operation', standardSchema: operationSchema })
+  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
   remove(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.remove(id, who.name);
+    return this.queries.remove(id, actorOf(who));
   }
 
   @Get(':id/progress')
   @RequireRole('viewer')
-  async progressList(@Param('id', uuid) id: string, @Q(new ZodPipe(listQuery)) q: ListQuery) {
+  @ApiOperation({ summary: 'Stored progress events: newest first, or oldest first after ?since' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 200, description: 'Progress events', standardSchema: z.array(progressEventSchema) })
+  @ApiErrors(400, 401, 403, 404)
+  async progressList(@Param('id', uuid) id: string, @Q(zodParam(listQuery)) q: ListQuery) {
     await this.queries.getOrThrow(id);
     return this.progress.list(id, q.since ? new Date(q.since) : undefined, q.limit);
   }

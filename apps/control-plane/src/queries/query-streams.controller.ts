@@ -1,14 +1,17 @@
 // Lag and the live event stream of one query.
 import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
 import { LagService } from '../lag/lag.service';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { ApiIdParam } from '../openapi/api-id-param.decorator';
 import { OperationEvents } from '../operations/operation-events';
 import { operationView } from '../operations/operation-view';
 import { ProgressEvents } from '../progress/progress-events';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { QueriesService } from './queries.service';
+import { queryLagSchema } from './query-responses.dto';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
 
@@ -26,6 +29,10 @@ export class QueryStreamsController {
 
   @Get(':id/lag')
   @RequireRole('viewer')
+  @ApiOperation({ summary: "Consumer lag of a query's engine group per source partition: records and seconds behind" })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 200, description: 'Lag per partition and totals', standardSchema: queryLagSchema })
+  @ApiErrors(401, 403, 404)
   async lagOf(@Param('id', uuid) id: string) {
     await this.queries.getOrThrow(id);
     const partitions = await this.lag.lagOf(id);
@@ -40,6 +47,14 @@ export class QueryStreamsController {
   /** Server-sent events: `progress`, `status` (phase/conditions changes) and `operation`. */
   @Sse(':id/events')
   @RequireRole('viewer')
+  @ApiOperation({ summary: 'Live server-sent events of a query: `progress`, `status` and `operation`' })
+  @ApiIdParam('query')
+  @ApiResponse({
+    status: 200,
+    description: 'An endless text/event-stream; each event carries JSON data',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(401, 403, 404)
   async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
     await this.queries.getOrThrow(id);
     return new Observable<MessageEvent>((sub) => {

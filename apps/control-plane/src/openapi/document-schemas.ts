@@ -1,0 +1,60 @@
+// Request schemas that cannot be attached to a route parameter, so they are documented as named
+// components built when the document is: the spec (validated by the spec compiler, not a pipe)
+// and bodies whose limits come from the configuration (SLUICE_MAX_INSTANCES), which handlers
+// validate with the same factory and the same configured value.
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, ApiOperation, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { querySpecSchema } from '@sluice/query-plan';
+import { z, type ZodType } from 'zod';
+import type { AppConfig } from '../config/app-config';
+import { scaleBody } from '../queries/query.dto';
+import { scalingBody } from '../scaling/scaling.dto';
+
+const DOCUMENT_SCHEMAS = {
+  QuerySpec: () => querySpecSchema,
+  ScaleRequest: (c: AppConfig) => scaleBody(c.SLUICE_MAX_INSTANCES),
+  ScalingRequest: (c: AppConfig) => scalingBody(c.SLUICE_MAX_INSTANCES),
+} satisfies Record<string, (config: AppConfig) => ZodType>;
+
+export type DocumentSchemaName = keyof typeof DOCUMENT_SCHEMAS;
+
+export const schemaRef = (name: DocumentSchemaName): ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
+
+/** The components above as OpenAPI 3.0 schemas of what a client sends (zod's input side). */
+export function documentSchemas(config: AppConfig): Record<string, SchemaObject> {
+  return Object.fromEntries(
+    Object.entries(DOCUMENT_SCHEMAS).map(([name, build]) => {
+      // Durations and column types are checked by code, not by shape: `unrepresentable: 'any'`
+      // documents them as "any value" instead of failing.
+      const { $schema: _, ...schema } = z.toJSONSchema(build(config), { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+      return [name, schema as SchemaObject];
+    }),
+  );
+}
+
+/** A JSON body validated against one of the configured components. */
+export function ApiConfiguredBody(name: Exclude<DocumentSchemaName, 'QuerySpec'>) {
+  return ApiBody({ schema: schemaRef(name) });
+}
+
+/** The spec body of POST /queries and POST /queries/{id}/versions: YAML or plain text, or JSON. */
+export function ApiSpecBody() {
+  const text = { schema: { type: 'string', description: 'The query spec as YAML (JSON is YAML too)' } satisfies SchemaObject };
+  return applyDecorators(
+    // `summary: undefined` keeps a summary set by another @ApiOperation on the same handler.
+    ApiOperation({
+      summary: undefined,
+      requestBody: {
+        required: true,
+        description: 'Query spec (DESIGN.md "Query spec"); at most 1 MB',
+        content: {
+          'application/yaml': text,
+          'application/x-yaml': text,
+          'text/yaml': text,
+          'text/plain': text,
+          'application/json': { schema: schemaRef('QuerySpec') },
+        },
+      },
+    }),
+  );
+}
