@@ -12,11 +12,13 @@ import { publicView } from './token-view';
 
 const createTokenSchema = z.object({
   // Printable text only: names are shown in lists, logs and audit rows (and PostgreSQL text refuses NUL).
+  // The control characters (Unicode Cc) spelled as ranges, not \p{Cc}: the pattern is published in
+  // the OpenAPI document, and clients and fuzzers outside JavaScript (Python's re) lack \p{...}.
   name: z
     .string()
     .min(1)
     .max(100)
-    .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'),
+    .regex(/^[^\x00-\x1F\x7F-\x9F]+$/, 'must not contain control characters'),
   role: z.enum(ROLES),
 });
 
