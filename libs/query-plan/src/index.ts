@@ -36,6 +36,8 @@ export {
   ENGINE_SINK_SCHEMA,
   isReservedSinkSchema,
   RESERVED_SINK_SCHEMAS,
+  SINK_CONNECTION_NAME,
+  SINK_CONNECTION_NAME_HINT,
 } from './spec/sink-names';
 export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';

@@ -166,6 +166,8 @@ export class OperationRunner {
         await this.step(op, stepName, 'done', to);
         return;
       }
+      const sink = r.conditions.find((c) => c.type === 'SinkReady' && c.status === 'False');
+      if (sink && r.target > 0) throw new OperationFailed(`cannot start instances: ${sink.message}`);
       if (r.phase === 'FAILED') {
         const reason = r.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
         throw new OperationFailed(`query failed: ${reason?.reason ?? 'unknown'}: ${reason?.message ?? ''}`.trim());

@@ -19,11 +19,13 @@ export function postgresTarget(raw: string): PostgresTarget | undefined {
     return undefined;
   }
   if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') return undefined;
-  // libpq reads `?host=` (a unix socket directory, or a host) over the authority part.
-  const host = (u.searchParams.get('host') ?? u.hostname).toLowerCase();
-  const user = decodeURIComponent(u.username) || (u.searchParams.get('user') ?? '');
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || (u.searchParams.get('dbname') ?? '') || user;
-  const port = Number(u.searchParams.get('port') ?? (u.port || DEFAULT_PORT));
+  // Query parameters override the authority and path (libpq, and pg-connection-string, which the
+  // engine uses, both apply them last), so they decide which database a URL reaches.
+  const q = u.searchParams;
+  const host = (q.get('host') ?? u.hostname).toLowerCase();
+  const user = q.get('user') ?? decodeURIComponent(u.username);
+  const database = q.get('dbname') ?? q.get('database') ?? (decodeURIComponent(u.pathname.replace(/^\//, '')) || user);
+  const port = Number(q.get('port') ?? (u.port || DEFAULT_PORT));
   return { host: normaliseHost(host), port, database, user };
 }
 

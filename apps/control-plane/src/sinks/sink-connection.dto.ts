@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_SINK_CONNECTION } from '@sluice/query-plan';
+import { DEFAULT_SINK_CONNECTION, SINK_CONNECTION_NAME, SINK_CONNECTION_NAME_HINT } from '@sluice/query-plan';
 
 /** Environment variables a connection may reference: only these, never DATABASE_URL or a token. */
 export const SINK_URL_ENV_PREFIX = 'SLUICE_SINK_URL_';
 
 export const sinkConnectionName = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -, starting with a letter, at most 63 characters')
+  .regex(SINK_CONNECTION_NAME, SINK_CONNECTION_NAME_HINT)
   .refine((n) => n !== DEFAULT_SINK_CONNECTION, `"${DEFAULT_SINK_CONNECTION}" is built in (SLUICE_SINK_DATABASE_URL)`);
 
 export const createSinkConnectionBody = z

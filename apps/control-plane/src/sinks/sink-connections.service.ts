@@ -5,6 +5,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 import { DEFAULT_SINK_CONNECTION, specErrorAt, type QuerySpec } from '@sluice/query-plan';
 import type { Actor } from '../audit/actor';
+import { Prisma } from '../generated/prisma/client';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { describeTarget, postgresTarget, sameDatabase } from './postgres-url';
@@ -26,6 +27,9 @@ export interface SinkConnectionView {
 
 /** Thrown when a connection cannot give a URL (unknown, unset variable, wrong key). */
 export class SinkConnectionUnavailable extends Error {}
+
+/** The control plane's tables (Prisma models and the migrations ledger), lower-cased. */
+const CONTROL_PLANE_TABLES = new Set([...Object.values(Prisma.ModelName), '_prisma_migrations'].map((n) => n.toLowerCase()));
 
 @Injectable()
 export class SinkConnectionsService {
@@ -123,6 +127,13 @@ export class SinkConnectionsService {
       const row = await this.repo.findByName(connection);
       if (!row) errors.push(specErrorAt(specText, ['sink', 'postgres', 'connection'], `unknown sink connection "${connection}" (an admin registers it: POST /api/v1/sink-connections)`));
       allowSchemaQualified = row?.allowSchemaQualified ?? false;
+    }
+    const bare = table.split('.').at(-1)!.toLowerCase();
+    if (CONTROL_PLANE_TABLES.has(bare)) {
+      // Defence in depth: the sink database is not the control plane's (checked at boot and at
+      // every launch), but a name that is one of its tables is refused outright, so a connection
+      // misconfigured by hand still cannot be aimed at tokens, queries or the audit log.
+      errors.push(specErrorAt(specText, ['sink', 'postgres', 'table'], `"${table}" is one of the control plane's own tables; choose another sink table name`));
     }
     if (table.includes('.') && !allowSchemaQualified) {
       errors.push(specErrorAt(specText, ['sink', 'postgres', 'table'], `schema-qualified table "${table}" is not allowed by sink connection "${connection}"; use an unqualified name`));

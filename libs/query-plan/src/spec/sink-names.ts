@@ -1,6 +1,10 @@
 // Names that decide where a PostgreSQL sink may write. One place, used by the spec schema (which
 // refuses reserved schemas), the control plane (which resolves connections) and the engine.
 
+/** A sink connection's name: what the control plane registers and what a spec may name. */
+export const SINK_CONNECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+export const SINK_CONNECTION_NAME_HINT = 'lower-case letters, digits, _ and -, starting with a letter, at most 63 characters';
+
 /** The connection a PostgreSQL sink uses when its spec names none. */
 export const DEFAULT_SINK_CONNECTION = 'default';
 

@@ -2,7 +2,13 @@
 // QuerySpec: durations become milliseconds, defaults are Spark's. The `…Ms` spellings are accepted
 // too, so a normalised QuerySpec serialised as JSON compiles to the same spec again.
 import { z } from 'zod';
-import { DEFAULT_SINK_CONNECTION, isReservedSinkSchema, RESERVED_SINK_SCHEMAS } from './sink-names';
+import {
+  DEFAULT_SINK_CONNECTION,
+  isReservedSinkSchema,
+  RESERVED_SINK_SCHEMAS,
+  SINK_CONNECTION_NAME,
+  SINK_CONNECTION_NAME_HINT,
+} from './sink-names';
 import {
   COLUMN_TYPES,
   type ColumnType,
@@ -143,7 +149,7 @@ const sinkSchema = z
       .strictObject({
         table: sinkTableName,
         key: keyColumns,
-        connection: identifier('a sink connection name').optional(),
+        connection: z.string().regex(SINK_CONNECTION_NAME, `a sink connection name has ${SINK_CONNECTION_NAME_HINT}`).optional(),
       })
       .optional(),
     console: z.union([z.null(), z.strictObject({})]).optional(),
