@@ -1,7 +1,7 @@
 // The local process driver's contract with real child processes. The engine CLI is replaced by a
 // tiny Node program with the same lifecycle (runs until SIGTERM, then exits 0; or crashes on its
-// own), because this test is about spawning, draining, adopting and crash detection — the engine
-// itself is exercised by its own suites.
+// own), because this test is about spawning, draining, adopting, crash detection and the logs
+// that must survive restarts — the engine itself is exercised by its own suites.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +16,20 @@ fs.writeFileSync(
   `const crash = process.argv.includes('--crash-now');
    console.log(JSON.stringify({ args: process.argv.slice(2) }));
    if (crash) process.exit(3);
+   if (process.argv.includes('--fail-with')) {
+     // Like the engine: JSON log lines, then its fatal error line on stderr, exit 1.
+     console.log(JSON.stringify({ level: 30, msg: 'engine started' }));
+     console.error('engine: ' + process.argv[process.argv.indexOf('--fail-with') + 1]);
+     console.log(JSON.stringify({ level: 30, msg: 'stopping' }));
+     process.exit(1);
+   }
+   if (process.argv.includes('--chatty')) setInterval(() => console.log(JSON.stringify({ level: 30, msg: 'x'.repeat(1000) })), 5);
    process.on('SIGTERM', () => { console.log('draining'); process.exit(0); });
    setInterval(() => {}, 1000);`,
 );
 
-const runtime = (extra: string[] = []) =>
-  new LocalProcessRuntime({ home, engineCommand: [process.execPath, script, ...extra], cwd: home });
+const runtime = (extra: string[] = [], logs: { logFiles?: number; logMaxBytes?: number } = {}) =>
+  new LocalProcessRuntime({ home, engineCommand: [process.execPath, script, ...extra], cwd: home, ...logs });
 
 const launch = (name: string, version = 1): InstanceLaunch => ({
   queryId: 'q1',
@@ -92,5 +100,63 @@ describe('LocalProcessRuntime', () => {
     await r.start(launch('demo-2'));
     await expect(r.forget('q1', 'demo-2')).rejects.toThrow('still runs');
     await r.kill('q1', 'demo-2');
+  });
+
+  it('keeps the logs of earlier runs across restarts, the last N of them', async () => {
+    const r = runtime(['--crash-now'], { logFiles: 3 });
+    const exited = async () => (await r.list('q1')).find((i) => i.name === 'demo-3')?.state === 'exited';
+    for (const version of [1, 2, 3, 4]) {
+      await r.start(launch('demo-3', version));
+      await until(exited);
+    }
+    const log = r.logPath('q1', 'demo-3');
+    const versionIn = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]!) as { args: string[] }).args.at(-1);
+    expect([versionIn(log), versionIn(`${log}.1`), versionIn(`${log}.2`)]).toEqual(['4', '3', '2']);
+    expect(fs.existsSync(`${log}.3`)).toBe(false);
+
+    // Forgetting the instance archives the whole set beside the instances folder.
+    await r.forget('q1', 'demo-3');
+    const archived = fs.readdirSync(path.join(home, 'logs', 'q1')).filter((f) => f.startsWith('demo-3-'));
+    expect(archived.map((f) => f.replace(/^demo-3-\d+/, '')).sort()).toEqual(['.log', '.log.1', '.log.2']);
+  });
+
+  it("reports why a crashed instance exited: its log's error line, not a clean stop's", async () => {
+    const r = runtime(['--fail-with', 'index row requires 10024 bytes, maximum size is 8191']);
+    await r.start(launch('demo-4'));
+    await until(async () => (await r.list('q1')).find((i) => i.name === 'demo-4')?.state === 'exited');
+    expect((await r.list('q1')).find((i) => i.name === 'demo-4')).toMatchObject({
+      exitCode: 1,
+      drained: false,
+      lastError: 'engine: index row requires 10024 bytes, maximum size is 8191',
+    });
+
+    const clean = runtime();
+    await clean.start(launch('demo-5'));
+    await until(async () => fs.readFileSync(clean.logPath('q1', 'demo-5'), 'utf8').includes('args'));
+    await clean.drain('q1', 'demo-5');
+    await until(async () => (await clean.list('q1')).find((i) => i.name === 'demo-5')?.state === 'exited');
+    expect((await clean.list('q1')).find((i) => i.name === 'demo-5')).toMatchObject({ exitCode: 0, drained: true, lastError: null });
+  });
+
+  it('bounds the log of a running engine: copied aside and truncated, while the engine keeps writing', async () => {
+    const r = runtime(['--chatty'], { logFiles: 3, logMaxBytes: 50_000 });
+    await r.start(launch('demo-6'));
+    const log = r.logPath('q1', 'demo-6');
+    let largest = 0;
+    const deadline = Date.now() + 4000;
+    while (Date.now() < deadline) {
+      await r.list('q1'); // what every reconcile pass does
+      largest = Math.max(largest, fs.statSync(log).size);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    // ~200 KB/s of output: many rotations, each file near the bound, never all of it kept.
+    expect(fs.existsSync(`${log}.2`)).toBe(true);
+    expect(fs.existsSync(`${log}.3`)).toBe(false);
+    expect(largest).toBeLessThan(50_000 + 100_000);
+    for (const f of [`${log}.1`, `${log}.2`]) expect(fs.statSync(f).size).toBeLessThan(50_000 + 100_000);
+    const before = fs.statSync(log).size;
+    await new Promise((res) => setTimeout(res, 300));
+    expect(fs.statSync(log).size).toBeGreaterThan(before); // the engine writes on into the emptied file
+    await r.kill('q1', 'demo-6');
   });
 });

@@ -38,6 +38,8 @@ describe('renderQueryObjects', () => {
     expect(statefulSet.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('3');
     expect(statefulSet.spec?.template.metadata?.annotations?.['sluice.dev/query-name']).toBe('clicks-per-user');
     expect(statefulSet.spec?.template.spec?.terminationGracePeriodSeconds).toBe(60);
+    // A crashed engine's last log lines become its termination message (the crash reason).
+    expect(c?.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
   it('mounts the version ConfigMap read-only and a writable /tmp', () => {

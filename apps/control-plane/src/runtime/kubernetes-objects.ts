@@ -104,6 +104,9 @@ function podTemplate(r: KubernetesQueryRender, name: string, common: Record<stri
               : []),
           ],
           ports: [{ name: 'metrics', containerPort: 9464 }],
+          // A failed container's termination message is the tail of its log, so the control
+          // plane can say why it crashed (the engine ends with its error line on stderr).
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           resources: resources(r),
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
           volumeMounts: [

@@ -295,6 +295,20 @@ describe('KubernetesRuntime', () => {
       expect((await runtime.list(QUERY_ID)).map((i) => [i.name, i.version])).toEqual([['clicks-0', 1], ['clicks-1', 2]]);
     });
 
+    it("says why a container crashed: the error line of its termination message, the kubelet's reason, or why it cannot start", async () => {
+      await runtime.start(launch(3));
+      const log = ['{"level":30,"msg":"engine started"}', 'engine: index row requires 10024 bytes, maximum size is 8191', '{"level":30,"msg":"stopping"}'].join('\n');
+      api.addPod(0, { phase: 'Running', containerStatuses: [{ ...running(), state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: log } } }] });
+      api.addPod(1, { phase: 'Running', containerStatuses: [{ ...running(), state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
+      api.addPod(2, { phase: 'Pending', containerStatuses: [{ ...running(), state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied for sluice/engine' } } }] });
+      api.addPod(3, { phase: 'Running', containerStatuses: [{ ...running(), state: { terminated: { exitCode: 0, reason: 'Completed', message: 'engine: drained' } } }] });
+      const byName = new Map((await runtime.list(QUERY_ID)).map((i) => [i.name, i]));
+      expect(byName.get('clicks-0')?.lastError).toBe('engine: index row requires 10024 bytes, maximum size is 8191');
+      expect(byName.get('clicks-1')?.lastError).toBe('OOMKilled');
+      expect(byName.get('clicks-2')).toMatchObject({ state: 'exited', lastError: 'ErrImagePull: pull access denied for sluice/engine' });
+      expect(byName.get('clicks-3')?.lastError).toBeNull(); // a clean exit has nothing to explain
+    });
+
     it('is empty when the query has no pods', async () => {
       expect(await runtime.list(QUERY_ID)).toEqual([]);
     });

@@ -1,7 +1,8 @@
 // Runs engine instances as the pods of one StatefulSet per query. Instance `<query>-<ordinal>` is
 // pod `<objectName>-<ordinal>`; the driver keeps no state of its own, everything is read back
 // from the API server, so a restarted control plane simply sees the pods that run.
-import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ContainerStateTerminated, V1ContainerStateWaiting, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import { bounded, crashReasonFromLog } from './crash-reason';
 import {
   ANNOTATION_QUERY_NAME,
   ANNOTATION_TEMPLATE_HASH,
@@ -77,7 +78,21 @@ export function describePod(pod: V1Pod): RuntimeInstance | undefined {
     return { ...base, state: 'running', exitCode: null, drained: drainRequested, exitedAt: null };
   }
   const exitCode = ended?.exitCode ?? null;
-  return { ...base, state: 'exited', exitCode, drained: drainRequested || exitCode === 0, exitedAt: ended?.finishedAt ? new Date(ended.finishedAt) : null };
+  const drained = drainRequested || exitCode === 0;
+  return { ...base, state: 'exited', exitCode, drained, exitedAt: ended?.finishedAt ? new Date(ended.finishedAt) : null, lastError: drained ? null : terminationReason(ended, c?.state?.waiting) };
+}
+
+/**
+ * Why the container ended: its termination message — with `FallbackToLogsOnError` (see
+ * kubernetes-objects.ts) the tail of its log, from which the error line is taken — else the
+ * kubelet's reason (OOMKilled, Error, …) or why it cannot start (ErrImagePull, …).
+ */
+function terminationReason(ended: V1ContainerStateTerminated | undefined, waiting: V1ContainerStateWaiting | undefined): string | null {
+  const fromLog = ended?.message ? crashReasonFromLog(ended.message) : undefined;
+  if (fromLog) return ended?.reason && ended.reason !== 'Error' ? `${ended.reason}: ${fromLog}` : fromLog;
+  if (ended?.reason) return ended.reason;
+  if (waiting?.reason) return bounded(waiting.message ? `${waiting.reason}: ${waiting.message}` : waiting.reason);
+  return null;
 }
 
 export class KubernetesRuntime implements RuntimeDriver {

@@ -1,9 +1,13 @@
 // Runs engine instances as local processes (demo and tests). Each instance has a state folder
-// `.sluice/instances/<queryId>/<name>/` with its spec, pid file and log, so a restarted control
-// plane adopts the processes that still run instead of starting duplicates.
+// `.sluice/instances/<queryId>/<name>/` with its spec, pid file and logs, so a restarted control
+// plane adopts the processes that still run instead of starting duplicates. Logs outlive
+// restarts (engine.log, engine.log.1, … see engine-log.ts): a restart after a crash must not
+// delete the only record of why it crashed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { crashReasonFromLog } from './crash-reason';
+import { capLog, ENGINE_LOG_FILES, ENGINE_LOG_MAX_BYTES, logFiles, readTail, rotateLog } from './engine-log';
 import { engineEnvironment } from './engine-env';
 import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-driver';
 
@@ -27,7 +31,14 @@ export interface LocalRuntimeOptions {
   engineCommand: string[];
   cwd: string;
   env?: Record<string, string>;
+  /** Log files kept per instance (engine.log and the rotated ones); default ENGINE_LOG_FILES. */
+  logFiles?: number;
+  /** Bound of each log file; default ENGINE_LOG_MAX_BYTES. */
+  logMaxBytes?: number;
 }
+
+/** Archived logs kept per query after its instances are forgotten (oldest removed first). */
+const ARCHIVED_LOGS_PER_QUERY = 50;
 
 function alive(pid: number): boolean {
   try {
@@ -42,6 +53,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
   readonly kind = 'local' as const;
 
   constructor(private readonly opts: LocalRuntimeOptions) {}
+
+  private get keepLogs(): number {
+    return Math.max(1, this.opts.logFiles ?? ENGINE_LOG_FILES);
+  }
 
   private files(queryId: string, name: string): InstanceFiles {
     const dir = path.join(this.opts.home, 'instances', queryId, name);
@@ -75,15 +90,19 @@ export class LocalProcessRuntime implements RuntimeDriver {
     } else {
       exitedAt = fs.statSync(f.meta).mtime; // adopted process died while nobody watched
     }
-    return { name, ref: `pid:${pid ?? '?'}`, version: meta.version, state: 'exited', exitCode, drained, exitedAt };
+    // Read only for an abnormal exit: a drained or clean stop has no crash to explain.
+    const lastError = !drained && exitCode !== 0 ? (crashReasonFromLog(readTail(f.log)) ?? null) : null;
+    return { name, ref: `pid:${pid ?? '?'}`, version: meta.version, state: 'exited', exitCode, drained, exitedAt, lastError };
   }
 
   async start(l: InstanceLaunch): Promise<RuntimeInstance> {
     const f = this.files(l.queryId, l.instanceName);
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
-    fs.rmSync(f.dir, { recursive: true, force: true });
+    // A fresh run: the previous run's state files go, its log is rotated (kept).
+    for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec]) fs.rmSync(file, { force: true });
     fs.mkdirSync(f.dir, { recursive: true });
+    rotateLog(f.log, this.keepLogs);
     fs.writeFileSync(f.spec, l.specText);
     fs.writeFileSync(f.meta, JSON.stringify({ version: l.version } satisfies Meta));
     const out = fs.openSync(f.log, 'a');
@@ -129,11 +148,16 @@ export class LocalProcessRuntime implements RuntimeDriver {
   async list(queryId: string): Promise<RuntimeInstance[]> {
     const dir = path.join(this.opts.home, 'instances', queryId);
     if (!fs.existsSync(dir)) return [];
-    return fs
-      .readdirSync(dir)
-      .sort()
-      .map((name) => this.describe(name, this.files(queryId, name)))
-      .filter((i): i is RuntimeInstance => i !== undefined);
+    const out: RuntimeInstance[] = [];
+    for (const name of fs.readdirSync(dir).sort()) {
+      const f = this.files(queryId, name);
+      const i = this.describe(name, f);
+      if (!i) continue;
+      // The reconciler lists every query each interval: a good moment to bound running logs.
+      if (i.state === 'running') capLog(f.log, this.opts.logMaxBytes ?? ENGINE_LOG_MAX_BYTES, this.keepLogs);
+      out.push(i);
+    }
+    return out;
   }
 
   async remove(queryId: string): Promise<void> {
@@ -143,13 +167,26 @@ export class LocalProcessRuntime implements RuntimeDriver {
   async forget(queryId: string, name: string): Promise<void> {
     const f = this.files(queryId, name);
     if (this.describe(name, f)?.state === 'running') throw new Error(`instance ${name} still runs; drain it first`);
-    // Keep the log beside the instances folder so a crash can still be read after cleanup.
-    if (fs.existsSync(f.log)) {
+    // Keep the logs beside the instances folder so a crash can still be read after cleanup:
+    // `<name>-<ms>.log` and, for older runs, `<name>-<ms>.log.1` ….
+    const logs = logFiles(f.log, this.keepLogs);
+    if (logs.length > 0) {
       const keep = path.join(this.opts.home, 'logs', queryId);
       fs.mkdirSync(keep, { recursive: true });
-      fs.renameSync(f.log, path.join(keep, `${name}-${Date.now()}.log`));
+      const stamp = `${name}-${Date.now()}.log`;
+      for (const file of logs) fs.renameSync(file, path.join(keep, stamp + file.slice(f.log.length)));
+      this.pruneArchive(keep);
     }
     fs.rmSync(f.dir, { recursive: true, force: true });
+  }
+
+  /** Bounds a query's archived logs: a query that scales in and out often would pile them up. */
+  private pruneArchive(dir: string): void {
+    const files = fs
+      .readdirSync(dir)
+      .map((n) => ({ file: path.join(dir, n), mtime: fs.statSync(path.join(dir, n)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of files.slice(ARCHIVED_LOGS_PER_QUERY)) fs.rmSync(old.file, { force: true });
   }
 
   logPath(queryId: string, name: string): string {

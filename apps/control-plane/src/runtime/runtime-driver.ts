@@ -30,6 +30,11 @@ export interface RuntimeInstance {
   /** True when the exit followed a drain request (a clean stop, not a crash). */
   drained: boolean;
   exitedAt: Date | null;
+  /**
+   * Why an exited instance stopped, when it did not stop cleanly: the last error line of its
+   * log (local) or its container's termination message (Kubernetes), bounded; null if unknown.
+   */
+  lastError?: string | null;
 }
 
 export interface RuntimeDriver {
