@@ -1,11 +1,16 @@
 // Entry point: spec text (YAML or JSON) → normalised spec + logical plan, or positioned errors.
-// Nothing here throws on bad input; every problem becomes a SpecError.
+// Nothing here throws on bad input; every problem becomes a SpecError. Input limits (limits.ts)
+// are checked before the stage each protects: text and YAML limits in parseSpec, SQL limits
+// before node-sql-parser.
+import { capErrors } from './error-cap';
 import { sqlSpecError } from './sql/sql-errors';
 import { canonicalJson, sha256 } from './plan/hash';
 import { compileQuery } from './plan/compile-query';
 import type { LogicalPlan } from './plan/logical-plan';
 import { parseSpec, specError } from './spec/parse-spec';
-import { parseSql } from './sql/parse-sql';
+import type { SpecDocument } from './spec/spec-document';
+import { parseSql, SQL_TOO_COMPLEX } from './sql/parse-sql';
+import { checkSqlLimits } from './sql/sql-limits';
 import type { QuerySpec, SpecError } from './types';
 
 export type CompileResult =
@@ -17,18 +22,13 @@ export function compileSpec(text: string, _fileName?: string): CompileResult {
   try {
     return compile(text);
   } catch (error) {
-    // A bug in the compiler must still surface as a spec error, never as a stack trace.
-    return {
-      ok: false,
-      errors: [
-        {
-          path: '',
-          line: 1,
-          column: 1,
-          message: `internal compiler error: ${error instanceof Error ? error.message : String(error)}`,
-        },
-      ],
-    };
+    // A bug in the compiler must still surface as a spec error, never as a stack trace. A
+    // RangeError is the stack or memory running out: input the limits should have refused.
+    const message =
+      error instanceof RangeError
+        ? 'the spec is too complex to compile (limits SPEC_MAX_DEPTH, SPEC_MAX_VALUES)'
+        : `internal compiler error: ${error instanceof Error ? error.message : String(error)}`;
+    return { ok: false, errors: [{ path: '', line: 1, column: 1, message }] };
   }
 }
 
@@ -38,6 +38,21 @@ function compile(text: string): CompileResult {
   const { spec, document } = parsed;
   const sqlError = (offset: number, message: string): SpecError =>
     sqlSpecError(document, spec.sql, offset, message);
+  const overLimit = checkSqlLimits(spec.sql);
+  if (overLimit) return { ok: false, errors: [sqlError(overLimit.offset, overLimit.message)] };
+  try {
+    return compileSql(spec, document, sqlError);
+  } catch (error) {
+    if (error instanceof RangeError) return { ok: false, errors: [sqlError(0, SQL_TOO_COMPLEX)] };
+    throw error;
+  }
+}
+
+function compileSql(
+  spec: QuerySpec,
+  document: SpecDocument,
+  sqlError: (offset: number, message: string) => SpecError,
+): CompileResult {
   const sql = parseSql(spec.sql);
   if (!sql.ok) return { ok: false, errors: [sqlError(sql.offset, sql.message)] };
   const errors: SpecError[] = [];
@@ -45,16 +60,24 @@ function compile(text: string): CompileResult {
     sql: (offset, message) => errors.push(sqlError(sql.originalOffset(offset), message)),
     spec: (path, message) => errors.push(specError(document, path, message)),
   });
-  if (!compiled || errors.length > 0) return { ok: false, errors: sortErrors(errors) };
+  if (!compiled || errors.length > 0) return { ok: false, errors: capErrors(errors) };
+  const planJson = canonicalJson(compiled.plan);
+  // Backstop for the checks on string literals: PostgreSQL's json/text cannot hold these.
+  if (UNSTORABLE_ESCAPE.test(planJson))
+    return {
+      ok: false,
+      errors: [
+        sqlError(0, 'the SQL yields a NUL character or an unpaired surrogate, which cannot be stored'),
+      ],
+    };
   return {
     ok: true,
     spec,
     plan: compiled.plan,
-    planHash: sha256(canonicalJson(compiled.plan)),
+    planHash: sha256(planJson),
     warnings: compiled.warnings,
   };
 }
 
-function sortErrors(errors: SpecError[]): SpecError[] {
-  return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
-}
+/** In JSON.stringify output: \u0000 or an escaped (hence unpaired) surrogate, not preceded by an escaped backslash. */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f])/i;

@@ -54,7 +54,10 @@ export function rewrite(expr: Expr, replace: (e: Expr) => Expr | undefined): Exp
 }
 
 /** All nodes of `expr` (pre-order) that satisfy `test`. */
-export function collect(expr: Expr, test: (e: Expr) => boolean): Expr[] {
-  const found = test(expr) ? [expr] : [];
-  return found.concat(...children(expr).map((child) => collect(child, test)));
+export function collect(expr: Expr, test: (e: Expr) => boolean, found: Expr[] = []): Expr[] {
+  // One array for the whole walk: concatenating each subtree's results would copy them once per
+  // level above, quadratic for the deep trees of long AND/OR or arithmetic chains.
+  if (test(expr)) found.push(expr);
+  for (const child of children(expr)) collect(child, test, found);
+  return found;
 }

@@ -5,7 +5,7 @@ import { parseDuration } from '../spec/duration';
 import type { ExprBuilder } from '../sql/expr-builder';
 import { functionName, type FunctionNode, type SqlNode, type ValueNode } from '../sql/sql-ast';
 import type { Expr } from './expr';
-import { collect, rewrite } from './expr-walk';
+import { children, collect, rewrite } from './expr-walk';
 import { canonicalJson } from './hash';
 import type { WindowSpec } from './logical-plan';
 
@@ -117,8 +117,12 @@ export function bindToGrouping(
   fallbackOffset: number,
 ): Expr {
   const keys = new Map(grouping.keys.map((k) => [canonicalJson(k.expr), k.name]));
+  // Only subtrees no larger than some key can equal it: serialising every subtree of a deep
+  // expression would be quadratic.
+  const sizes = subtreeSizes(expr);
+  const largestKey = Math.max(0, ...grouping.keys.map((k) => subtreeSizes(k.expr).get(k.expr) ?? 0));
   const bound = rewrite(expr, (e) => {
-    if (e.kind === 'literal') return undefined;
+    if (e.kind === 'literal' || (sizes.get(e) ?? 0) > largestKey) return undefined;
     const name = keys.get(canonicalJson(e));
     return name === undefined ? undefined : { kind: 'groupKey', name, type: e.type };
   });
@@ -130,4 +134,17 @@ export function bindToGrouping(
     );
   }
   return bound;
+}
+
+/** Node count of every subtree of `expr`, in one walk. */
+function subtreeSizes(expr: Expr): WeakMap<Expr, number> {
+  const sizes = new WeakMap<Expr, number>();
+  const size = (e: Expr): number => {
+    let n = 1;
+    for (const child of children(e)) n += size(child);
+    sizes.set(e, n);
+    return n;
+  };
+  size(expr);
+  return sizes;
 }

@@ -3,13 +3,38 @@
 import { createHash } from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
-    return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // Parts are collected and joined once: building each level's string from its children's would
+  // copy a subtree once per level above it, quadratic for the deep trees of long AND/OR chains.
+  const parts: string[] = [];
+  write(value, parts);
+  return parts.join('');
+}
+
+function write(value: unknown, parts: string[]): void {
+  if (value === null || typeof value !== 'object') {
+    parts.push(JSON.stringify(value) ?? 'null');
+  } else if (Array.isArray(value)) {
+    parts.push('[');
+    value.forEach((item: unknown, i) => {
+      if (i > 0) parts.push(',');
+      write(item === undefined ? null : item, parts);
+    });
+    parts.push(']');
+  } else {
+    const record = value as Record<string, unknown>;
+    // The default sort compares UTF-16 code units, the order `<` gives strings.
+    const keys = Object.keys(record).sort();
+    parts.push('{');
+    let first = true;
+    for (const key of keys) {
+      const v = record[key];
+      if (v === undefined) continue;
+      parts.push(first ? '' : ',', JSON.stringify(key), ':');
+      first = false;
+      write(v, parts);
+    }
+    parts.push('}');
+  }
 }
 
 export function sha256(text: string): string {

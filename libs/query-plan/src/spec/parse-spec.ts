@@ -1,5 +1,7 @@
 // Spec text → normalised QuerySpec, or errors that each name a path and a line/column.
 import type { z } from 'zod';
+import { capErrors } from '../error-cap';
+import { MAX_REPORTED_ERRORS } from '../limits';
 import type { QuerySpec, SpecError } from '../types';
 import { formatPath, SpecDocument, type PathSegment } from './spec-document';
 import { querySpecSchema } from './spec-schema';
@@ -12,11 +14,16 @@ export function parseSpec(text: string): ParsedSpec {
   if (!parsed.ok) return parsed;
   const { document, value } = parsed;
   const result = querySpecSchema.safeParse(value);
-  if (!result.success)
-    return {
-      ok: false,
-      errors: result.error.issues.flatMap((issue) => toSpecErrors(issue, value, document)),
-    };
+  if (!result.success) {
+    // Located one by one (a walk of the document each), so only as many as will be reported.
+    const errors: SpecError[] = [];
+    let total = 0;
+    for (const issue of result.error.issues) {
+      total += issue.code === 'unrecognized_keys' ? issue.keys.length : 1;
+      if (errors.length <= MAX_REPORTED_ERRORS) errors.push(...toSpecErrors(issue, value, document));
+    }
+    return { ok: false, errors: capErrors(errors.slice(0, MAX_REPORTED_ERRORS + 1), total) };
+  }
   const errors = checkSpec(result.data).map(({ path, message }) => specError(document, path, message));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, spec: result.data, document };
 }
@@ -33,9 +40,9 @@ export function specError(
 function toSpecErrors(issue: z.core.$ZodIssue, input: unknown, document: SpecDocument): SpecError[] {
   const path = issue.path.filter((seg): seg is PathSegment => typeof seg !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) =>
-      specError(document, [...path, key], `unknown key "${key}"`, { key: true }),
-    );
+    return issue.keys
+      .slice(0, MAX_REPORTED_ERRORS + 1)
+      .map((key) => specError(document, [...path, key], `unknown key "${key}"`, { key: true }));
   }
   if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
     const key = path.at(-1);

@@ -1,18 +1,14 @@
 // The spec text parsed with `yaml` (JSON is YAML too), kept as a document so that every value
 // can be traced back to its line and column, including characters inside the `sql:` scalar.
-import {
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Document,
-  type Node,
-  type Scalar,
-} from 'yaml';
+// The input limits (limits.ts) are checked on the way: text size and characters first, token
+// count, nesting and aliases while tokenising, the expanded size of the value after.
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Scalar } from 'yaml';
+import { SPEC_MAX_ALIASES } from '../limits';
 import type { SpecError } from '../types';
+import { duplicateKeyErrors, parseBoundedDocument } from './bounded-yaml';
 import { scalarSourceOffsets } from './scalar-offsets';
+import { checkSpecText } from './text-checks';
+import { checkSpecValues } from './value-checks';
 
 export type PathSegment = string | number;
 
@@ -42,13 +38,25 @@ export class SpecDocument {
   ) {}
 
   static parse(text: string): ParsedDocument {
+    const textError = checkSpecText(text);
+    if (textError) return { ok: false, errors: [textError] };
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const position = (offset: number): Position => toPosition(lines, offset);
-    if (doc.errors.length > 0) {
+    const parsed = parseBoundedDocument(text, lines);
+    if (!parsed.ok)
       return {
         ok: false,
-        errors: doc.errors.map((e) => ({ path: '', ...position(e.pos[0]), message: firstLine(e.message) })),
+        errors: [{ path: '', ...position(parsed.error.offset), message: parsed.error.message }],
+      };
+    const doc = parsed.doc;
+    const syntaxErrors = [
+      ...doc.errors.map((e) => ({ offset: e.pos[0], message: firstLine(e.message) })),
+      ...duplicateKeyErrors(doc),
+    ].sort((a, b) => a.offset - b.offset);
+    if (syntaxErrors.length > 0) {
+      return {
+        ok: false,
+        errors: syntaxErrors.map((e) => ({ path: '', ...position(e.offset), message: e.message })),
       };
     }
     if (doc.contents === null)
@@ -62,21 +70,44 @@ export class SpecDocument {
         ],
       };
     }
+    const document = new SpecDocument(text, doc, lines);
+    let value: unknown;
     try {
-      return {
-        ok: true,
-        document: new SpecDocument(text, doc, lines),
-        value: doc.toJS({ maxAliasCount: 100 }) as unknown,
-      };
+      // yaml's own guard against nested aliases expanding exponentially; the alias count itself
+      // was checked while tokenising, and checkSpecValues bounds the expanded size.
+      // (yaml counts the anchor itself as one use, hence the + 1.)
+      value = doc.toJS({ maxAliasCount: SPEC_MAX_ALIASES + 1 }) as unknown;
     } catch (error) {
-      // e.g. an alias bomb or a reference to an undefined anchor
+      // e.g. a reference to an undefined anchor, or the alias expansion guard
+      const message = error instanceof Error ? error.message : String(error);
       return {
         ok: false,
         errors: [
-          { path: '', line: 1, column: 1, message: error instanceof Error ? error.message : String(error) },
+          {
+            path: '',
+            line: 1,
+            column: 1,
+            message: /excessive alias/i.test(message)
+              ? `aliases nested too deeply (limit SPEC_MAX_ALIASES)`
+              : message,
+          },
         ],
       };
     }
+    const problem = checkSpecValues(value);
+    if (problem) {
+      return {
+        ok: false,
+        errors: [
+          {
+            path: formatPath(problem.path),
+            ...document.locate(problem.path, { key: problem.key ?? false }),
+            message: problem.message,
+          },
+        ],
+      };
+    }
+    return { ok: true, document, value };
   }
 
   /** Position of the value at `path`, or of its nearest existing ancestor; `key` points at the map key instead. */

@@ -5,6 +5,7 @@ import { parseTimestamp } from '../runtime/coerce';
 import type { AggregateCall, AggregateFunction, ComparisonOp, Expr, ExprType } from '../plan/expr';
 import { arithmeticType, CAST_TYPES, comparable, isNumeric } from '../plan/expr-types';
 import { canonicalJson } from '../plan/hash';
+import { unstorable } from '../spec/value-checks';
 import {
   columnName,
   functionName,
@@ -58,6 +59,8 @@ export class ExprBuilder {
   readonly offsets = new WeakMap<Expr, number>();
   /** Aggregate calls found in the SELECT list, deduplicated; `aggregate` nodes index into it. */
   readonly aggregates: AggregateCall[] = [];
+  /** Index in `aggregates` by canonical JSON: a lookup per call, where comparing with each would be quadratic. */
+  private readonly aggregateIndex = new Map<string, number>();
 
   constructor(private readonly scope: SourceScope) {}
 
@@ -105,12 +108,14 @@ export class ExprBuilder {
       this.error(ctx.offset, message);
       return nullLiteral();
     };
-    if (STRING_LITERALS.has(node.type))
-      return {
-        kind: 'literal',
-        value: unquote(String((node as ValueNode).value), node.type),
-        type: 'string',
-      };
+    if (STRING_LITERALS.has(node.type)) {
+      const value = unquote(String((node as ValueNode).value), node.type);
+      // node-sql-parser decodes escapes such as \u0000; the plan is stored where these cannot be.
+      const problem = unstorable(value);
+      return problem
+        ? fail(`the string literal contains ${problem}`)
+        : { kind: 'literal', value, type: 'string' };
+    }
     switch (node.type) {
       case 'column_ref':
         return this.column(node as ColumnRefNode, ctx.offset);
@@ -326,8 +331,11 @@ export class ExprBuilder {
       }
     }
     const key = canonicalJson(call);
-    let index = this.aggregates.findIndex((existing) => canonicalJson(existing) === key);
-    if (index < 0) index = this.aggregates.push(call) - 1;
+    let index = this.aggregateIndex.get(key);
+    if (index === undefined) {
+      index = this.aggregates.push(call) - 1;
+      this.aggregateIndex.set(key, index);
+    }
     return { kind: 'aggregate', index, type: call.type };
   }
 

@@ -3,7 +3,7 @@
 // Every offset handed out refers to the SQL text as written.
 import { Parser } from 'node-sql-parser';
 import type { SelectNode } from './sql-ast';
-import { insideQuotes } from './sql-text';
+import { quoteTracker } from './sql-text';
 
 export type ParsedSql =
   | { ok: true; select: SelectNode; originalOffset: (offset: number) => number }
@@ -17,6 +17,10 @@ const SPARK_CAST_TYPES: Record<string, string> = {
 };
 
 const parser = new Parser();
+
+/** For a RangeError (stack or memory exhausted) while parsing or compiling the SQL. */
+export const SQL_TOO_COMPLEX =
+  'the SQL is too complex to compile: simplify its nesting (limit SQL_MAX_DEPTH) or its AND/OR chains (limit SQL_MAX_BOOLEAN_TERMS)';
 
 export function parseSql(sql: string): ParsedSql {
   const { text, originalOffset } = rewriteSparkCasts(sql);
@@ -43,6 +47,9 @@ function describeParseError(
   error: unknown,
   originalOffset: (offset: number) => number,
 ): { offset: number; message: string } {
+  // The grammar recurses a dozen frames per nesting level; the limits (sql-limits.ts) keep real
+  // input far from the stack's end, and this keeps anything they miss an ordinary error.
+  if (error instanceof RangeError) return { offset: 0, message: SQL_TOO_COMPLEX };
   const location = (error as { location?: { start?: { offset?: number } } } | null)?.location?.start?.offset;
   const message = error instanceof Error ? error.message : String(error);
   if (location === undefined) return { offset: 0, message: `SQL not understood: ${message}` };
@@ -60,8 +67,9 @@ function rewriteSparkCasts(sql: string): { text: string; originalOffset: (offset
   let text = '';
   let last = 0;
   const pattern = /\bAS(\s+)(STRING|LONG|SHORT|BYTE)(?=\s*\))/gi;
+  const insideQuotes = quoteTracker(sql);
   for (let match = pattern.exec(sql); match; match = pattern.exec(sql)) {
-    if (insideQuotes(sql, match.index)) continue;
+    if (insideQuotes(match.index)) continue;
     const typeStart = match.index + 2 + (match[1]?.length ?? 0);
     const original = match[2] ?? '';
     const replacement = SPARK_CAST_TYPES[original.toUpperCase()] ?? original;
