@@ -169,7 +169,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     log(`Sluice is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     log(`  demo query  ${api}/api/v1/queries/${run.queryId}  (generator: 200 clicks/s on demo.clicks)`);
-    log(`              lag: ${api}/api/v1/queries/${run.queryId}/lag   results: table demo_clicks_per_user`);
+    log(`              lag: ${api}/api/v1/queries/${run.queryId}/lag`);
+    log(`              results: table demo_clicks_per_user in ${connections.SLUICE_SINK_DATABASE_URL}`);
     log(`  API token   ${token}  (Authorization: Bearer …)`);
     log(`  API         ${api}/api/v1`);
     log(`  OpenAPI     ${api}/api/docs`);

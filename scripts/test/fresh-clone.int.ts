@@ -227,8 +227,12 @@ describe('a fresh clone in a folder only its owner can enter', () => {
     expect(pidAlive(cpPid)).toBe(true);
     // The demo query runs: engines were started and results reach PostgreSQL.
     await until('an engine process', () => enginePids().length > 0, 60_000);
+    // Results go to the sink database the demo names (not the control plane's own).
+    const sinkUrl = /results: table demo_clicks_per_user in (\S+)/.exec(out)?.[1];
+    expect(sinkUrl).toContain(`:${ports.pg}/`);
     await until('rows in demo_clicks_per_user', async () => {
-      const c = await pgClient();
+      const c = new Client({ connectionString: sinkUrl });
+      await c.connect();
       try {
         const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM demo_clicks_per_user').catch(() => ({ rows: [{ n: '0' }] }));
         return Number(r.rows[0]?.n) > 0;
