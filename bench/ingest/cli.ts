@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const profile = values['cpu-profile'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-profile'])}`] : [];
   const cp = spawn(process.execPath, [...profile, '-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, SLUICE_API_PORT: String(port), SLUICE_BOOTSTRAP_TOKEN: token, LOG_LEVEL: 'warn', SLUICE_HOME: home, SLUICE_PROGRESS_RETENTION: '1000000', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    env: { ...process.env, ...env, SLUICE_API_PORT: String(port), SLUICE_BOOTSTRAP_TOKEN: token, SLUICE_METRICS_ACCESS: 'open', LOG_LEVEL: 'warn', SLUICE_HOME: home, SLUICE_PROGRESS_RETENTION: '1000000', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

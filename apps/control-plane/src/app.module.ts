@@ -29,7 +29,7 @@ export class AppModule implements NestModule {
       imports: [
         LoggerModule.forRoot(loggerOptions(config)),
         RepositoriesModule.forRoot(config),
-        MetricsModule,
+        MetricsModule.forRoot(config),
         HealthModule,
         AuditModule,
         AuthModule,

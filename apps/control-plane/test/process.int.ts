@@ -57,6 +57,9 @@ describe('control-plane process', () => {
     // A request carrying a token: the secret must not reach the logs.
     const secret = 'slc_secret-that-must-not-be-logged';
     await fetch(`http://127.0.0.1:${port}/api/v1/tokens`, { headers: { Authorization: `Bearer ${secret}` } });
+    // … nor a token put in the query string (never accepted, but a client may send one).
+    const inUrl = 'slc_url-secret-that-must-not-be-logged';
+    await fetch(`http://127.0.0.1:${port}/api/v1/queries?access_token=${inUrl}&limit=3`);
     cp.child.kill('SIGTERM');
     expect(await cp.exited).toBe(0);
     const lines = cp.output().stdout.split('\n').filter((l) => l.startsWith('{'));
@@ -64,5 +67,7 @@ describe('control-plane process', () => {
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow(); // pino JSON only
     expect(cp.output().stdout).toContain('/api/v1/tokens');
     expect(cp.output().stdout).not.toContain(secret);
+    expect(cp.output().stdout).toContain('access_token=[redacted]&limit=3');
+    expect(cp.output().stdout).not.toContain(inUrl);
   });
 });

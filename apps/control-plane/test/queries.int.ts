@@ -175,7 +175,7 @@ describe('progress, lag and metrics', () => {
       'progress rows',
     );
     expect(stored.map((p) => p.batchId)).toEqual([3, 2, 1]);
-    const metrics = await fetch(`${t.base}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } }).then((r) => r.text());
     expect(metrics).toContain(`sluice_query_input_rows_per_second{query="progress-${suffix}"} 2560`);
     expect(metrics).toMatch(/sluice_progress_events_total\{result="invalid"\} [1-9]/);
     const d = await t.call<{ lastProgress: { batchId: number } }>('GET', `/api/v1/queries/${id}`);

@@ -32,7 +32,7 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 }
 
 beforeAll(async () => {
-  app = await createApp(loadAppConfig({ ...process.env, SLUICE_API_PORT: '1', LOG_LEVEL: 'silent' }));
+  app = await createApp(loadAppConfig({ ...process.env, SLUICE_API_PORT: '1', LOG_LEVEL: 'silent', SLUICE_METRICS_ACCESS: 'open' }));
   await app.listen(0, '127.0.0.1');
   const addr = app.getHttpServer().address() as { port: number };
   base = `http://127.0.0.1:${addr.port}`;
@@ -63,6 +63,9 @@ describe('health endpoints', () => {
     const error = down.body.error as Record<string, { status: string; message: string }>;
     expect(Object.keys(error)).toEqual(['redis']);
     expect(error.redis?.status).toBe('down');
+    // Unauthenticated: what is down, never where it lives or the driver's text.
+    expect(error.redis?.message).toMatch(/^(not reachable|did not answer within \d+ ms)$/);
+    expect(JSON.stringify(down.body)).not.toMatch(/127\.0\.0\.1|:56379|ECONNREFUSED|Prisma/);
     expect((down.body.info as Record<string, unknown>).postgres).toBeDefined();
 
     stack('up', 'redis');

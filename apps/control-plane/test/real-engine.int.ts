@@ -78,7 +78,7 @@ describe('control plane with the real engine', () => {
     );
     expect(lag.partitions.every((p) => p.committedOffset !== null)).toBe(true);
     // (Spark omits the input rate of a run's first batch, so the processed rate is the one to expect.)
-    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    const metrics = await (await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } })).text();
     expect(metrics).toMatch(new RegExp(`sluice_query_processed_rows_per_second\\{query="real-${suffix}"\\} [0-9.]+`));
 
     const stopped = await t.call<{ id: string }>('POST', `/api/v1/queries/${id}/stop`);

@@ -160,7 +160,7 @@ describe('scaling loop', () => {
     const actions = history.filter((e) => e.inputs.scaled === true).map((e) => Date.parse(e.at)).sort((a, b) => a - b);
     for (let i = 1; i < actions.length; i++) expect(actions[i]! - actions[i - 1]!).toBeGreaterThanOrEqual(2000);
 
-    const metrics = await fetch(`${t.base}/metrics`).then((m) => m.text());
+    const metrics = await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } }).then((m) => m.text());
     expect(metrics).toMatch(new RegExp(`sluice_scaling_decisions_total\\{query="${name}",policy="spark-ratio",direction="up"\\} [1-9]`));
     expect(metrics).toMatch(new RegExp(`sluice_scaling_decisions_total\\{query="${name}",policy="sluice",direction="none"\\} [1-9]`));
   }, 180_000);

@@ -49,6 +49,14 @@ export const appConfigSchema = z.object({
     .string()
     .refine((v) => secretsKeyBytes(v) !== undefined, 'must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)')
     .optional(),
+  /**
+   * Who may read /metrics, which names every query and topic: `token` (any API token, viewer or
+   * above; Prometheus sends it with `authorization`), `open` (no token), or `port` (only on
+   * SLUICE_METRICS_HOST:SLUICE_METRICS_PORT, without a token, and not on the API port).
+   */
+  SLUICE_METRICS_ACCESS: z.enum(['token', 'open', 'port']).default('token'),
+  SLUICE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  SLUICE_METRICS_PORT: port.default(4402),
   SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** JSON array: the command that runs the engine CLI for local instances. */
   SLUICE_ENGINE_COMMAND: z

@@ -3,6 +3,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundException, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { answerUnroutedMethod } from '../routing/method-not-allowed';
+import { isDependencyUnavailable, RETRY_AFTER_SECONDS } from './dependency-unavailable';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -60,6 +61,17 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (bp?.type === 'entity.parse.failed') {
       res.status(400).json({ statusCode: 400, code: 'INVALID_JSON', message: `malformed JSON body: ${bp.message ?? ''}` });
+      return;
+    }
+    if (isDependencyUnavailable(exception)) {
+      // Not a bug and not the client's fault: a server we depend on is down or restarting.
+      this.logger.warn(`dependency unavailable: ${exception instanceof Error ? exception.message.split('\n').filter(Boolean).at(-1) : String(exception)}`);
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(HttpStatus.SERVICE_UNAVAILABLE).json({
+        statusCode: 503,
+        code: 'UNAVAILABLE',
+        message: `a server the control plane depends on is not answering; retry in ${RETRY_AFTER_SECONDS} s (see /readyz)`,
+      });
       return;
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));

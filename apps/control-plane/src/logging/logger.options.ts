@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
+import { redactQuery, redactUrl } from './redact-url';
 
 export function loggerOptions(config: AppConfig): Params {
   return {
@@ -15,8 +16,15 @@ export function loggerOptions(config: AppConfig): Params {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // Tokens must never reach the logs.
+      // Tokens must never reach the logs: not from headers, nor from a query string.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { url?: unknown; query?: unknown }) => ({
+          ...req,
+          ...(typeof req.url === 'string' ? { url: redactUrl(req.url) } : {}),
+          ...('query' in req ? { query: redactQuery(req.query) } : {}),
+        }),
+      },
       autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
     },
   };

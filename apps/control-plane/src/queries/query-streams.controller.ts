@@ -51,8 +51,16 @@ export class QueryStreamsController {
   @ApiIdParam('query')
   @ApiResponse({
     status: 200,
-    description: 'An endless text/event-stream; each event carries JSON data',
-    content: { 'text/event-stream': { schema: { type: 'string' } } },
+    description: 'An endless text/event-stream; `data` of each event is JSON (a progress event, {phase, conditions, observedGeneration}, or an Operation)',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'object',
+          required: ['event', 'data'],
+          properties: { event: { type: 'string', enum: ['progress', 'status', 'operation'] }, id: { type: 'string' }, data: { type: 'string' } },
+        },
+      },
+    },
   })
   @ApiErrors(401, 403, 404)
   async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
@@ -71,6 +79,9 @@ export class QueryStreamsController {
             last = status;
             sub.next({ type: 'status', data: JSON.parse(status) as object });
           }
+        }, () => {
+          // Database away for a moment: this poll is skipped and the next one, a second later,
+          // tries again; requests meanwhile get 503. Logging here would repeat every second.
         });
       }, 1000);
       return () => {

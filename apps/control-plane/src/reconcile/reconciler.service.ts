@@ -83,9 +83,12 @@ export class ReconcilerService {
     const prev = this.chains.get(queryId) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(() => this.pass(queryId));
     this.chains.set(queryId, next);
-    void next.finally(() => {
+    // Cleanup on either outcome; the pass's own error belongs to whoever awaits `next` (a
+    // `finally` here would re-reject into nowhere: an unhandled rejection per failed pass).
+    const forget = (): void => {
       if (this.chains.get(queryId) === next) this.chains.delete(queryId);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 
@@ -141,6 +144,8 @@ export class ReconcilerService {
         status: shown,
         restarts: row?.restarts ?? 0,
         crashedAt: status === 'CRASHED' ? (ri.exitedAt ?? now) : null,
+        lastError: status === 'CRASHED' ? (ri.lastError ?? null) : null,
+        exitCode: ri.exitCode,
       });
       if (row) {
         await this.prisma.instance.update({
@@ -161,6 +166,8 @@ export class ReconcilerService {
         triggerIntervalMs: triggerIntervalMs(version.spec),
         lastProgressAt: q.lastProgressAt,
         lagRecords: null,
+        failureMessage:
+          q.phase === 'FAILED' ? (asStoredConditions(q.conditions).find((c) => c.type === 'Degraded' && c.reason === 'CrashLoop')?.message ?? null) : null,
       },
       observed,
       crashTimes,
@@ -209,10 +216,12 @@ export class ReconcilerService {
     const target = q.desiredState === 'RUNNING' && decision.phase !== 'FAILED' ? q.desiredInstances : 0;
     const running = observed.filter((o) => o.status === 'RUNNING' && o.version === q.desiredVersion).length;
     const converged = decision.actions.length === 0 && decision.requeueAfterMs === null;
-    const data: Prisma.QueryUpdateInput = {
+    const data: Prisma.QueryUpdateManyMutationInput = {
       phase: decision.phase,
       conditions: mergeConditions(asStoredConditions(q.conditions), decision.conditions, now) as unknown as Prisma.InputJsonValue,
-      crashTimes: crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
+      // A stopped query has nothing to restart, so no crash loop to detect: its history goes,
+      // and a later deploy or start begins counting afresh.
+      crashTimes: decision.phase === 'STOPPED' ? [] : crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
     };
     if (converged) data.observedGeneration = q.generation;
     if (converged && decision.phase === 'RUNNING') data.lastGoodVersion = q.desiredVersion;
@@ -224,7 +233,16 @@ export class ReconcilerService {
       isDeepStrictEqual(data.crashTimes, q.crashTimes ?? []) &&
       (data.observedGeneration === undefined || data.observedGeneration === q.observedGeneration) &&
       (data.lastGoodVersion === undefined || data.lastGoodVersion === q.lastGoodVersion);
-    if (!unchanged) await this.prisma.query.update({ where: { id: queryId }, data });
+    if (!unchanged) {
+      // Only if no mutation (stop, start, deploy … each bumps generation) landed since this pass
+      // read the query: a pass working from the old desired state must not write over what the
+      // mutation just set (a start clearing FAILED, say). The next pass decides afresh.
+      const written = await this.prisma.query.updateMany({ where: { id: queryId, generation: q.generation }, data });
+      if (written.count === 0) {
+        this.enqueue(queryId);
+        return { ...decision, running, target, live };
+      }
+    }
     if (decision.requeueAfterMs !== null) this.enqueue(queryId, decision.requeueAfterMs);
     return { ...decision, running, target, live };
   }

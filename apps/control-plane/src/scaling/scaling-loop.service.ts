@@ -102,7 +102,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       }
       await this.trim();
     } catch (e) {
-      this.logger.debug(`scaling tick failed: ${(e as Error).message}`);
+      this.logger.warn(`scaling tick failed (next tick retries): ${(e as Error).message}`);
     } finally {
       this.ticking = false;
     }
