@@ -105,6 +105,46 @@ describe('decideReconcile', () => {
     expect(condition(d, 'Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoop' });
   });
 
+  it("names the last crash's error line in the FAILED message", () => {
+    const crashes = [1, 2, 3, 4, 5].map((m) => ago(m * 60_000));
+    const crashed = inst(0, { status: 'CRASHED', restarts: 5, crashedAt: ago(60_000), exitCode: 1, lastError: 'engine: index row requires 10024 bytes, maximum size is 8191' });
+    const d = decideReconcile(query({ desiredInstances: 1 }), [crashed], crashes, now);
+    expect(condition(d, 'Degraded')?.message).toBe(
+      '5 crashes within 10 minutes; last: engine: index row requires 10024 bytes, maximum size is 8191; restarts stopped (deploy or start the query to retry)',
+    );
+    const silent = decideReconcile(query({ desiredInstances: 1 }), [{ ...crashed, lastError: null, exitCode: 137 }], crashes, now);
+    expect(condition(silent, 'Degraded')?.message).toContain('; last: exit code 137 (no error line in its log);');
+  });
+
+  it('keeps the FAILED message as written, not "0 crashes" once the window has passed', () => {
+    const message = '5 crashes within 10 minutes; last: engine: boom; restarts stopped (deploy or start the query to retry)';
+    const d = decideReconcile(query({ desiredInstances: 1, failed: true, failureMessage: message }), [], [ago(3_600_000)], now);
+    expect(d.phase).toBe('FAILED');
+    expect(d.markFailed).toBe(false);
+    expect(condition(d, 'Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoop', message });
+  });
+
+  it('says why an instance is being restarted while it crashes, before any crash loop', () => {
+    const crashed = inst(0, { status: 'CRASHED', restarts: 1, crashedAt: ago(500), exitCode: 1, lastError: 'engine: database unreachable' });
+    const d = decideReconcile(query({ desiredInstances: 1 }), [crashed], [ago(500)], now);
+    expect(d.phase).toBe('DEPLOYING');
+    expect(condition(d, 'Degraded')).toMatchObject({ status: 'True', reason: 'CrashBackoff', message: 'q-0 crashed: engine: database unreachable; 1 crash within 10 minutes, restarting with backoff' });
+  });
+
+  it('stops a FAILED query: STOPPED with no restarts, the crash loop no longer in force', () => {
+    const crashes = [1, 2, 3, 4, 5].map((m) => ago(m * 1000));
+    const d = decideReconcile(query({ desiredInstances: 1, desiredState: 'STOPPED', failed: true, failureMessage: 'x' }), [], crashes, now);
+    expect(d.phase).toBe('STOPPED');
+    expect(d.actions).toEqual([]);
+    expect(d.markFailed).toBe(false);
+    expect(condition(d, 'Degraded')).toMatchObject({ status: 'False', reason: 'Healthy' });
+    expect(condition(d, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
+    // A crashed instance still listed is forgotten, not restarted.
+    const withDead = decideReconcile(query({ desiredInstances: 1, desiredState: 'STOPPED', failed: true }), [inst(0, { status: 'CRASHED', crashedAt: ago(1000) })], crashes, now);
+    expect(withDead.actions).toEqual([{ type: 'forget', name: 'q-0' }]);
+    expect(withDead.phase).toBe('STOPPED');
+  });
+
   it('does not count crashes older than the window', () => {
     const crashes = [1, 2, 3, 4].map((m) => ago(m * 60_000)).concat([ago(11 * 60_000)]);
     const d = decideReconcile(query({ desiredInstances: 1 }), [inst(0, { status: 'CRASHED', restarts: 5, crashedAt: ago(120_000) })], crashes, now);

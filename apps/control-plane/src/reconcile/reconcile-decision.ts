@@ -16,6 +16,12 @@ export interface DesiredQuery {
   lastProgressAt: Date | null;
   /** Records behind across partitions; null when unknown. */
   lagRecords: number | null;
+  /**
+   * The CrashLoop message written when the query went FAILED. Kept as it was while the query
+   * stays FAILED: recounting later would read "0 crashes" once the window has passed, and the
+   * instance whose log said why is gone by then.
+   */
+  failureMessage?: string | null;
 }
 
 export interface ObservedInstance {
@@ -26,6 +32,9 @@ export interface ObservedInstance {
   restarts: number;
   /** When it last exited abnormally. */
   crashedAt: Date | null;
+  /** Why it last exited abnormally (the runtime's lastError), when known. */
+  lastError?: string | null;
+  exitCode?: number | null;
 }
 
 export interface ReconcileOptions {
@@ -74,6 +83,12 @@ export const instanceName = (query: string, ordinal: number) => `${query}-${ordi
 
 const LIVE: ReadonlySet<InstanceStatus> = new Set(['STARTING', 'RUNNING', 'DRAINING']);
 
+/** An instance's crash in words: its last error line, else its exit code. */
+function crashReason(i: ObservedInstance): string {
+  if (i.lastError) return i.lastError;
+  return i.exitCode != null ? `exit code ${i.exitCode} (no error line in its log)` : 'exited (no error line in its log)';
+}
+
 export function backoffMs(restarts: number, o: ReconcileOptions): number {
   return Math.min(o.backoffBaseMs * 2 ** Math.max(restarts - 1, 0), o.backoffMaxMs);
 }
@@ -88,8 +103,11 @@ export function decideReconcile(
   const actions: ReconcileAction[] = [];
   const live = observed.filter((i) => LIVE.has(i.status));
   const recentCrashes = crashTimes.filter((t) => now.getTime() - t.getTime() <= o.crashLoopWindowMs).length;
-  const crashLoop = recentCrashes >= o.crashLoopLimit;
-  const failed = q.failed || crashLoop;
+  // A crash loop stops restarts of a query that should run. A stopped (or deleted) query has
+  // nothing to restart: asking to stop a FAILED query is obeyed — it reads STOPPED once its
+  // instances are gone — instead of staying FAILED and failing the stop.
+  const crashLoop = q.desiredState === 'RUNNING' && recentCrashes >= o.crashLoopLimit;
+  const failed = q.desiredState === 'RUNNING' && (q.failed || crashLoop);
   const target = q.desiredState === 'RUNNING' && !failed ? q.desiredInstances : 0;
   let requeueAfterMs: number | null = null;
   const requeue = (ms: number) => {
@@ -137,14 +155,19 @@ export function decideReconcile(
     q.lastProgressAt !== null &&
     now.getTime() - q.lastProgressAt.getTime() > o.stalledTriggers * q.triggerIntervalMs;
 
+  const window = `within ${Math.round(o.crashLoopWindowMs / 60_000)} minutes`;
+  const lastCrash = observed
+    .filter((i) => i.status === 'CRASHED')
+    .sort((a, b) => (b.crashedAt?.getTime() ?? 0) - (a.crashedAt?.getTime() ?? 0))[0];
   let phase: Phase;
   if (failed) {
     phase = 'FAILED';
+    const last = lastCrash ? `; last: ${crashReason(lastCrash)}` : '';
     conditions.push({
       type: 'Degraded',
       status: 'True',
       reason: 'CrashLoop',
-      message: `${recentCrashes} crashes within ${Math.round(o.crashLoopWindowMs / 60_000)} minutes; restarts stopped (deploy or start the query to retry)`,
+      message: (q.failed && q.failureMessage) || `${recentCrashes} crashes ${window}${last}; restarts stopped (deploy or start the query to retry)`,
     });
   } else if (q.desiredState === 'STOPPED') {
     phase = live.length === 0 ? 'STOPPED' : 'DEPLOYING';
@@ -158,6 +181,15 @@ export function decideReconcile(
     });
   } else {
     phase = converged ? 'RUNNING' : 'DEPLOYING';
+    const restarting = lastCrash && lastCrash.ordinal < target ? lastCrash : undefined;
+    if (restarting) {
+      conditions.push({
+        type: 'Degraded',
+        status: 'True',
+        reason: 'CrashBackoff',
+        message: `${restarting.name} crashed: ${crashReason(restarting)}; ${recentCrashes} crash${recentCrashes === 1 ? '' : 'es'} ${window}, restarting with backoff`,
+      });
+    }
   }
   if (!conditions.some((c) => c.type === 'Degraded')) {
     conditions.push({ type: 'Degraded', status: 'False', reason: 'Healthy', message: '' });
