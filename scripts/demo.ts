@@ -47,6 +47,7 @@ interface DemoRun {
   startedComponents: string[];
   /** Settles when the stack start is over, successful or not; stopping waits for it. */
   stackStart?: Promise<unknown>;
+  stackStartDone?: boolean;
   controlPlane?: Supervised;
   api: string;
   call: (method: string, url: string, body?: string) => Promise<Response>;
@@ -74,6 +75,9 @@ async function stopDemo(run: DemoRun): Promise<void> {
     if (end.signal === 'SIGKILL') log('the control plane did not stop within 35 s and was killed');
   }
   await stopLeftoverEngines(run.config.home);
+  // A component half-way through its start (Kafka waiting for its coordinators) would be missed
+  // by stackDown, which stops what is up; let the start finish, then stop it.
+  if (run.stackStart && !run.stackStartDone) log('waiting for the stack start under way to finish, to stop it');
   await run.stackStart?.catch(() => undefined);
   if (run.startedComponents.length > 0) {
     log(`stopping what the demo started: ${run.startedComponents.join(', ')}`);
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    run.stackStart = stackUp((m) => log(m), config);
+    run.stackStart = stackUp((m) => log(m), config).finally(() => (run.stackStartDone = true));
     await run.stackStart;
     if (stopping) return;
     const connections = stackEnv(config);
