@@ -73,6 +73,8 @@ export function placePgCluster(home: string, opts: PlaceOptions): PgLocation {
   const base = opts.base ?? SLOT_BASE;
   const current = readPgLocation(home);
   if (current.slot) {
+    // Slot removed by hand (e.g. after deleting a clone, see DEVELOPERS.md): start a fresh one.
+    if (!fs.existsSync(current.slot)) return newSlot(home, base, opts);
     const owner = readLine(ownerFile(current.slot));
     if (owner === home) return current;
     if (owner !== undefined && owner !== home && readLine(pointerFile(owner)) === current.slot) {

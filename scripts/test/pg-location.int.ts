@@ -92,6 +92,16 @@ describe('placePgCluster', () => {
     expect(owner(second.slot!)).toBe(h);
   });
 
+  it('starts a fresh slot when the recorded one was removed by hand', () => {
+    const h = home('slot-removed');
+    const first = placePgCluster(h, opts());
+    fs.rmSync(first.slot!, { recursive: true });
+    const second = placePgCluster(h, opts());
+    expect(fs.statSync(second.root).isDirectory()).toBe(true);
+    expect(owner(second.slot!)).toBe(h);
+    expect(readPgLocation(h)).toEqual(second);
+  });
+
   it('stops with both fixes spelled out when a cluster inside the home became unreachable', () => {
     const h = home('in-home');
     fs.mkdirSync(path.join(h, 'postgres', 'data'), { recursive: true });
