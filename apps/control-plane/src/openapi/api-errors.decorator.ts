@@ -15,13 +15,19 @@ const DEFAULT_DESCRIPTION: Record<ErrorStatus, string> = {
   413: 'Request body over the 1 MB limit (PAYLOAD_TOO_LARGE)',
   415: 'Content-Type not accepted by this operation (UNSUPPORTED_MEDIA_TYPE)',
   422: 'The query spec does not compile (INVALID_SPEC); `errors` give a path, line and column each',
-  503: 'A dependency (PostgreSQL, Redis or Kafka) is unavailable (UNAVAILABLE)',
+  503: 'PostgreSQL, Redis or Kafka is not answering (UNAVAILABLE, with Retry-After); /readyz says which',
 };
 
-/** `ApiErrors(401, 403, [404, 'query not found'])`: one response per status, ApiError body. */
+/**
+ * `ApiErrors(401, 403, [404, 'query not found'])`: one response per status, ApiError body. 503 is
+ * always added: every operation that uses this reads PostgreSQL (tokens, at least), and the error
+ * filter answers 503 + Retry-After while a dependency is not answering.
+ */
 export function ApiErrors(...entries: Array<ErrorStatus | [ErrorStatus, string]>): MethodDecorator {
+  const listed = entries.map((e) => (Array.isArray(e) ? e[0] : e));
+  const all = listed.includes(503) ? entries : [...entries, 503 as const];
   return applyDecorators(
-    ...entries.map((entry) => {
+    ...all.map((entry) => {
       const [status, description] = Array.isArray(entry) ? entry : [entry, DEFAULT_DESCRIPTION[entry]];
       return ApiResponse({ status, description, standardSchema: apiErrorSchema });
     }),

@@ -37,9 +37,36 @@ export function ApiConfiguredBody(name: Exclude<DocumentSchemaName, 'QuerySpec'>
   return ApiBody({ schema: schemaRef(name) });
 }
 
+/** A spec that compiles, shown in the document (and sent by schemathesis' examples phase). */
+const EXAMPLE_SPEC = {
+  name: 'big-clicks',
+  sources: { clicks: { kafka: { topic: 'clicks', startingOffsets: 'earliest' }, format: 'json', schema: { user_id: 'string', amount: 'long' } } },
+  sql: 'SELECT user_id, amount FROM clicks WHERE amount > 10',
+  sink: { kafka: { topic: 'big-clicks' } },
+  outputMode: 'append',
+  trigger: { processingTime: '1 second' },
+};
+const EXAMPLE_SPEC_YAML = [
+  'name: big-clicks',
+  'sources:',
+  '  clicks:',
+  '    kafka: { topic: clicks, startingOffsets: earliest }',
+  '    format: json',
+  '    schema: { user_id: string, amount: long }',
+  'sql: SELECT user_id, amount FROM clicks WHERE amount > 10',
+  'sink:',
+  '  kafka: { topic: big-clicks }',
+  'outputMode: append',
+  'trigger: { processingTime: 1 second }',
+  '',
+].join('\n');
+
 /** The spec body of POST /queries and POST /queries/{id}/versions: YAML or plain text, or JSON. */
 export function ApiSpecBody() {
-  const text = { schema: { type: 'string', description: 'The query spec as YAML (JSON is YAML too)' } satisfies SchemaObject };
+  const text = {
+    schema: { type: 'string', description: 'The query spec as YAML (JSON is YAML too)' } satisfies SchemaObject,
+    example: EXAMPLE_SPEC_YAML,
+  };
   return applyDecorators(
     // `summary: undefined` keeps a summary set by another @ApiOperation on the same handler.
     ApiOperation({
@@ -52,7 +79,7 @@ export function ApiSpecBody() {
           'application/x-yaml': text,
           'text/yaml': text,
           'text/plain': text,
-          'application/json': { schema: schemaRef('QuerySpec') },
+          'application/json': { schema: schemaRef('QuerySpec'), example: EXAMPLE_SPEC },
         },
       },
     }),

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 
-export const deployBody = z.object({ version: z.number().int().min(1) });
+/** Versions and rate limits are PostgreSQL `integer` columns: a larger number cannot be stored. */
+const INT4_MAX = 2_147_483_647;
+
+export const deployBody = z.object({ version: z.number().int().min(1).max(INT4_MAX) });
 export const scaleBody = (max: number) => z.object({ instances: z.number().int().min(1).max(max) });
-export const rateLimitBody = z.object({ maxOffsetsPerTrigger: z.number().int().min(1).nullable() });
+export const rateLimitBody = z.object({ maxOffsetsPerTrigger: z.number().int().min(1).max(INT4_MAX).nullable() });
 export const listQuery = z.object({
   since: z.iso.datetime().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
