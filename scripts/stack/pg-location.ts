@@ -73,27 +73,35 @@ export function placePgCluster(home: string, opts: PlaceOptions): PgLocation {
   const base = opts.base ?? SLOT_BASE;
   const current = readPgLocation(home);
   if (current.slot) {
-    // Slot removed by hand (e.g. after deleting a clone, see DEVELOPERS.md): start a fresh one.
-    if (!fs.existsSync(current.slot)) return newSlot(home, base, opts);
     const owner = readLine(ownerFile(current.slot));
     if (owner === home) return current;
-    if (owner !== undefined && owner !== home && readLine(pointerFile(owner)) === current.slot) {
-      // This `.sluice` was copied from `owner`, which still uses the slot: start our own.
-      opts.log(`the PostgreSQL data in ${current.slot} belongs to ${owner} (this .sluice is a copy); creating one for ${home}`);
-      return newSlot(home, base, opts);
+    if (!fs.existsSync(current.slot)) {
+      // Removed by hand (e.g. after deleting a clone, see DEVELOPERS.md): decide afresh.
+      opts.log(`${current.slot} no longer exists; placing a new cluster`);
+      fs.rmSync(pointerFile(home));
+    } else if (owner !== undefined && readLine(pointerFile(owner)) === current.slot) {
+      // This `.sluice` was copied from `owner`, which still uses the slot: decide afresh.
+      opts.log(`the PostgreSQL data in ${current.slot} belongs to ${owner} (this .sluice is a copy); placing a new cluster`);
+      fs.rmSync(pointerFile(home));
+    } else {
+      // Moved (the old path no longer points here) or the owner file was lost: adopt the slot.
+      fs.writeFileSync(ownerFile(current.slot), `${home}\n`);
+      return current;
     }
-    // Moved (the old path no longer points here) or the owner file was lost: adopt the slot.
-    fs.writeFileSync(ownerFile(current.slot), `${home}\n`);
-    return current;
   }
-  if (opts.reachable(home)) return current;
-  if (fs.existsSync(path.join(current.root, 'data', 'PG_VERSION'))) throw unreachableCluster(home, current.root, opts.reachable);
+  const inHome = readPgLocation(home);
+  if (opts.reachable(home)) return inHome;
+  if (fs.existsSync(path.join(inHome.root, 'data', 'PG_VERSION'))) throw unreachableCluster(home, inHome.root, opts.reachable);
   return newSlot(home, base, opts);
 }
 
 function newSlot(home: string, base: string, opts: PlaceOptions): PgLocation {
   try {
-    fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+    // Explicit modes: a umask of 077 would otherwise close the way to the slot for postgres.
+    if (!fs.existsSync(base)) {
+      fs.mkdirSync(base, { recursive: true });
+      fs.chmodSync(base, 0o755);
+    }
   } catch (e) {
     throw new Error(
       `the postgres user cannot reach ${home}, and ${base} (where its cluster would go instead) cannot be created: ` +
@@ -119,6 +127,7 @@ function newSlot(home: string, base: string, opts: PlaceOptions): PgLocation {
     slot = `${slot}-${randomBytes(3).toString('hex')}`;
   }
   fs.mkdirSync(path.join(slot, 'postgres'), { recursive: true });
+  fs.chmodSync(slot, 0o755);
   fs.chmodSync(path.join(slot, 'postgres'), 0o700);
   fs.writeFileSync(ownerFile(slot), `${home}\n`);
   fs.mkdirSync(path.dirname(pointerFile(home)), { recursive: true });

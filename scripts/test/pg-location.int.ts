@@ -48,6 +48,19 @@ describe('placePgCluster', () => {
     expect(fs.statSync(closed).mode & 0o777).toBe(0o700); // the user's folder is left alone
   });
 
+  it('opens the way to the slot for postgres whatever the umask (077 would leave it closed)', () => {
+    const nested = path.join(base, 'created-here');
+    const old = process.umask(0o077);
+    try {
+      const loc = placePgCluster(home('umask'), { ...opts(), base: nested });
+      expect(fs.statSync(nested).mode & 0o777).toBe(0o755);
+      expect(fs.statSync(loc.slot!).mode & 0o777).toBe(0o755);
+      expect(fs.statSync(loc.root).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(old);
+    }
+  });
+
   it('gives a copied .sluice its own slot and leaves the original with its own', () => {
     const a = home('copy-from');
     const original = placePgCluster(a, opts());
