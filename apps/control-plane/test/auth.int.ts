@@ -2,9 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.factory';
 import { loadAppConfig } from '../src/config/app-config';
+import { applyMigrations } from '../../../prisma/migrate';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 let app: NestExpressApplication;
@@ -72,6 +74,34 @@ describe('authentication and roles', () => {
     expect(rows[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('audits with the token id, before and after, and a second revoke changes nothing', async () => {
+    const created = await call('POST', '/api/v1/tokens', admin, { name: 'twice', role: 'viewer' });
+    const first = await call('DELETE', `/api/v1/tokens/${created.body.id}`, admin);
+    const second = await call('DELETE', `/api/v1/tokens/${created.body.id}`, admin);
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body.revokedAt).toBe(first.body.revokedAt);
+    const audit = await fetch(`${base}/api/v1/audit?target=token/${created.body.id}`, { headers: { Authorization: `Bearer ${admin}` } });
+    const rows = (await audit.json()) as Array<{ action: string; actor: string; actorId: string; before: { revokedAt: string | null } | null; after: { revokedAt: string | null } }>;
+    expect(rows.map((r) => r.action)).toEqual(['token.revoke', 'token.create']);
+    const revoke = rows[0]!;
+    expect(revoke.actor).toBe('auth-it');
+    expect(revoke.actorId).toMatch(/^token\/[0-9a-f-]{36}$/);
+    expect(revoke.before?.revokedAt).toBeNull();
+    expect(revoke.after.revokedAt).toBe(first.body.revokedAt);
+    // The CLI that made the admin token is audited with the operating-system user.
+    const adminId = revoke.actorId.slice('token/'.length);
+    const cliRows = (await (await fetch(`${base}/api/v1/audit?target=token/${adminId}`, { headers: { Authorization: `Bearer ${admin}` } })).json()) as Array<{ actor: string; actorId: string }>;
+    expect(cliRows[0]?.actor).toMatch(/^cli:\S+$/);
+    expect(cliRows[0]?.actorId).toMatch(/^os\/\S+$/);
+    expect(cliRows[0]?.actor).not.toBe('cli:unknown');
+  });
+
+  it('refuses control characters in token names and in audit filters with 400, not 500', async () => {
+    expect((await call('POST', '/api/v1/tokens', admin, { name: 'bad\u0000name', role: 'viewer' })).status).toBe(400);
+    expect((await call('GET', '/api/v1/audit?target=%00', admin)).status).toBe(400);
+  });
+
   it('a revoked token stops working', async () => {
     const created = await call('POST', '/api/v1/tokens', admin, { name: 'short-lived', role: 'admin' });
     const secret = created.body.token as string;
@@ -97,5 +127,64 @@ describe('error shapes', () => {
     const missing = await call('DELETE', '/api/v1/tokens/00000000-0000-4000-8000-000000000000', admin);
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('bootstrap token', () => {
+  // Its own database: rotating the bootstrap token revokes the previous one, which must not touch
+  // the demo's or another suite's bootstrap token in the shared database.
+  const dbName = `sluice_bootstrap_it_${process.pid}`;
+  const dbUrl = new URL(process.env.DATABASE_URL!);
+  dbUrl.pathname = `/${dbName}`;
+  let pg: Client;
+
+  beforeAll(async () => {
+    pg = new Client({ connectionString: process.env.DATABASE_URL });
+    await pg.connect();
+    await pg.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await pg.query(`CREATE DATABASE "${dbName}"`);
+    await applyMigrations(dbUrl.toString());
+  });
+
+  afterAll(async () => {
+    await pg.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await pg.end();
+  });
+
+  it('is registered once (hashed), stays revoked across restarts, and is replaced when the variable changes', async () => {
+    const first = `slc_boot_${Date.now()}_${'a'.repeat(24)}`;
+    const boot = async (secret: string) => {
+      const a = await createApp(loadAppConfig({ ...process.env, DATABASE_URL: dbUrl.toString(), LOG_LEVEL: 'silent', SLUICE_BOOTSTRAP_TOKEN: secret }));
+      await a.listen(0, '127.0.0.1');
+      return { a, url: `http://127.0.0.1:${(a.getHttpServer().address() as { port: number }).port}` };
+    };
+    const probe = (url: string, token: string) => fetch(`${url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.status);
+
+    let cp = await boot(first);
+    expect(await probe(cp.url, first)).toBe(200);
+    const rows = (await (await fetch(`${cp.url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${first}` } })).json()) as Array<{ id: string; origin: string; revokedAt: string | null }>;
+    const mine = rows.filter((r) => r.origin === 'bootstrap' && r.revokedAt === null);
+    expect(mine).toHaveLength(1);
+    const id = mine[0]!.id;
+    expect(JSON.stringify(rows)).not.toContain(first);
+    const revoked = await fetch(`${cp.url}/api/v1/tokens/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${first}` } });
+    expect(revoked.status).toBe(200);
+    await cp.a.close();
+
+    // A restart with the same value does not bring the revoked token back.
+    cp = await boot(first);
+    expect(await probe(cp.url, first)).toBe(401);
+    await cp.a.close();
+
+    // A new value works, and a still-active token of an earlier value is revoked.
+    const second = `slc_boot2_${Date.now()}_${'b'.repeat(24)}`;
+    cp = await boot(second);
+    expect(await probe(cp.url, second)).toBe(200);
+    await cp.a.close();
+    const third = `slc_boot3_${Date.now()}_${'c'.repeat(24)}`;
+    cp = await boot(third);
+    expect(await probe(cp.url, third)).toBe(200);
+    expect(await probe(cp.url, second)).toBe(401);
+    await cp.a.close();
   });
 });

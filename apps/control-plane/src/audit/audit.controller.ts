@@ -6,8 +6,9 @@ import { ApiErrors } from '../openapi/api-errors.decorator';
 import { zodParam } from '../validation/zod-param';
 import { auditEntrySchema } from './audit.dto';
 import { AuditService } from './audit.service';
+import { printableText } from '../validation/printable-text';
 
-const auditQuery = z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const auditQuery = z.object({ target: printableText(300).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 @ApiTags('audit')
 @ApiBearerAuth()

@@ -9,16 +9,10 @@ import { ROLES } from './roles';
 import { createdTokenSchema, tokenSchema } from './token.dto';
 import { TokenService } from './token.service';
 import { publicView } from './token-view';
+import { printableText } from '../validation/printable-text';
 
 const createTokenSchema = z.object({
-  // Printable text only: names are shown in lists, logs and audit rows (and PostgreSQL text refuses NUL).
-  // The control characters (Unicode Cc) spelled as ranges, not \p{Cc}: the pattern is published in
-  // the OpenAPI document, and clients and fuzzers outside JavaScript (Python's re) lack \p{...}.
-  name: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[^\x00-\x1F\x7F-\x9F]+$/, 'must not contain control characters'),
+  name: printableText(100).min(1),
   role: z.enum(ROLES),
 });
 

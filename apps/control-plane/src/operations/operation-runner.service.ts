@@ -2,11 +2,13 @@
 // Every step is idempotent (desired state is already recorded; reconcile is level-triggered), so
 // a job re-run after a control-plane crash or a Redis outage simply continues.
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { dlqTopic, repartitionTopic } from '@sluice/contracts';
 import type { Operation, Prisma } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler.service';
+import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
 import { OperationRepository } from './operation.repository';
@@ -27,6 +29,7 @@ export class OperationRunner {
     private readonly control: ControlPublisher,
     private readonly metrics: QueryMetrics,
     private readonly events: OperationEvents,
+    private readonly kafka: KafkaAdminRepository,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -131,6 +134,10 @@ export class OperationRunner {
         await this.step(op, 'wait until stopped', 'done', 80);
         await this.step(op, 'delete query', 'running', 90);
         await this.runtime.remove(queryId, (await this.prisma.query.findUniqueOrThrow({ where: { id: queryId }, select: { name: true } })).name);
+        // The query's internal topics go with it (dead letters included: they belong to the
+        // query, and a later query never has the same id). Re-running this step is a no-op.
+        const deleted = await this.kafka.deleteTopicsIfPresent([dlqTopic(queryId), repartitionTopic(queryId)]);
+        if (deleted.length > 0) await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);
         await this.prisma.query.update({ where: { id: queryId }, data: { deletedAt: new Date(), name: `deleted-${queryId}` } });
         await this.step(op, 'delete query', 'done', 100);
         return;

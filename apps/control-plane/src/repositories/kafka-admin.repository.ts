@@ -37,6 +37,18 @@ export class KafkaAdminRepository implements OnModuleDestroy {
     return { brokers: c.brokers.length, controller: c.controller };
   }
 
+  /**
+   * Deletes the topics that exist among `topics` (others are skipped, so a re-run is a no-op).
+   * Returns the names deleted.
+   */
+  async deleteTopicsIfPresent(topics: string[]): Promise<string[]> {
+    const admin = await this.connected();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 10_000 });
+    return present;
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.admin.disconnect();
   }
