@@ -6,6 +6,8 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { setupOpenApi } from './openapi/openapi-document';
+import { isSpecUpload } from './queries/spec-upload';
+import { refuseDeepJson } from './validation/json-depth';
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
@@ -13,9 +15,13 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  // Specs are small; anything bigger is a mistake or an attack and gets 413.
-  app.useBodyParser('json', { limit: '1mb' });
-  app.useBodyParser('text', { limit: '1mb', type: ['text/plain', 'application/yaml', 'application/x-yaml', 'text/yaml'] });
+  // Specs are small; anything bigger is a mistake or an attack and gets 413. Spec uploads, JSON
+  // included, are read as text first (spec-upload.ts): the compiler's limits apply before any parse.
+  app.useBodyParser('text', { limit: '1mb', type: isSpecUpload });
+  // A variable, not a literal: Nest's option type leaves out `verify` (it sets its own when
+  // rawBody is on, which it is not here) but passes it through to body-parser.
+  const jsonOptions = { limit: '1mb', verify: refuseDeepJson };
+  app.useBodyParser('json', jsonOptions);
   setupOpenApi(app, config);
   return app;
 }

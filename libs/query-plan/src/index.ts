@@ -14,6 +14,7 @@ export type {
 } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';
 export { formatErrors } from './format-errors';
+export * as limits from './limits';
 export { comparePlans } from './plan/compare-plans';
 export type { AggregateCall, AggregateFunction, Expr, ExprType } from './plan/expr';
 export type {

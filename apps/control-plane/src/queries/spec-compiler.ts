@@ -1,8 +1,9 @@
 // The control plane validates specs with the very compiler the engine uses (@sluice/query-plan),
-// so a spec the API accepts is a spec the engine can run. Errors come back with spec positions.
-import { createHash } from 'node:crypto';
-import { UnprocessableEntityException } from '@nestjs/common';
+// so a spec the API accepts is a spec the engine can run, with the same input limits and the same
+// plan hash. Errors come back with spec positions.
+import { UnprocessableEntityException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { compileSpec, type QuerySpec } from '@sluice/query-plan';
+import { SPEC_MEDIA_TYPES } from './spec-upload';
 
 export interface CompiledSpec {
   name: string;
@@ -13,16 +14,28 @@ export interface CompiledSpec {
   warnings: string[];
 }
 
-/** Accepts YAML text or an already-parsed JSON object. Throws 422 with positioned errors. */
+/**
+ * `body` is the spec text as sent (see spec-upload.ts); anything else means the request had no
+ * body or a media type the text parser did not take: 415. Throws 422 with positioned errors.
+ */
 export function compileOrReject(body: unknown): CompiledSpec {
-  const specText = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
-  if (specText.trim() === '' || specText === '{}') {
+  if (typeof body !== 'string') {
+    throw new UnsupportedMediaTypeException({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: `send the query spec as the request body with Content-Type ${SPEC_MEDIA_TYPES.join(', ')}`,
+      accepted: SPEC_MEDIA_TYPES,
+    });
+  }
+  const specText = body;
+  if (specText.trim() === '' || specText.trim() === '{}') {
     throw new UnprocessableEntityException({
       code: 'INVALID_SPEC',
-      message: 'empty spec: send the query spec as YAML (text/yaml) or JSON',
+      message: 'empty spec: send the query spec as YAML (application/yaml) or JSON',
       errors: [{ path: '', line: 1, column: 1, message: 'empty spec' }],
     });
   }
+  // Limits (spec size, nesting, tokens, SQL complexity) are checked inside, before any parsing
+  // work they protect; a spec over one is an ordinary 422 naming the limit.
   const result = compileSpec(specText, 'spec');
   if (!result.ok) {
     const errors = result.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message }));
@@ -32,13 +45,13 @@ export function compileOrReject(body: unknown): CompiledSpec {
       errors,
     });
   }
-  const plan: unknown = result.plan;
   return {
     name: result.spec.name,
     specText,
     spec: result.spec,
-    plan,
-    planHash: createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
-    warnings: result.warnings.map((w: unknown) => (typeof w === 'string' ? w : JSON.stringify(w))),
+    plan: result.plan,
+    // The library's hash (canonical JSON), so the API and the engine agree on it.
+    planHash: result.planHash,
+    warnings: result.warnings,
   };
 }
