@@ -12,6 +12,7 @@ const alias = {
   '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
   '@sluice/query-plan': path.resolve(__dirname, 'libs/query-plan/src/index.ts'),
   '@sluice/scaling': path.resolve(__dirname, 'libs/scaling/src/index.ts'),
+  '@sluice/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
 };
 
 const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling'].map((name) => {

@@ -6,7 +6,6 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.factory';
 import { loadAppConfig } from '../src/config/app-config';
-import { applyMigrations } from '../../../prisma/migrate';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 let app: NestExpressApplication;
@@ -143,7 +142,8 @@ describe('bootstrap token', () => {
     await pg.connect();
     await pg.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     await pg.query(`CREATE DATABASE "${dbName}"`);
-    await applyMigrations(dbUrl.toString());
+    const migrated = spawnSync('npm', ['run', '-s', 'db:migrate'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: dbUrl.toString() } });
+    expect(migrated.status, migrated.stderr).toBe(0);
   });
 
   afterAll(async () => {

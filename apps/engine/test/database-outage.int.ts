@@ -8,7 +8,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '@sluice/kafka';
 import { eventually, startEngine, tempDir, testKafka, writeSpec, type EngineProcess } from './support/engine-harness';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy } from '@sluice/testing';
 
 let kafka: Kafka;
 let admin: Admin;

@@ -1,0 +1,2 @@
+// @sluice/testing: support for integration tests that several apps share.
+export { TcpProxy } from './tcp-proxy';
