@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { compileSpec, instantiate } from '@sluice/query-plan';
+import type { SourceRecord } from '../source/group-reader';
+import type { DeadLetter } from './dead-letter';
+import { postgresRowGuard } from './record-guards';
+import { runSourceStage } from './source-stage';
+
+const SPEC = `name: t
+sources:
+  clicks:
+    kafka: { topic: in }
+    format: json
+    schema: { user_id: string, bytes: long }
+sql: SELECT user_id, count(*) AS clicks, sum(bytes) AS bytes FROM clicks GROUP BY user_id
+sink:
+  postgres: { table: t, key: [user_id] }
+outputMode: update
+`;
+
+function setup() {
+  const compiled = compileSpec(SPEC, 't.yaml');
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+  const executor = instantiate(compiled.plan);
+  return { compiled, executor, guard: postgresRowGuard(executor.output, ['user_id']) };
+}
+
+let offset = 0;
+const rec = (value: string | Buffer): SourceRecord => ({ topic: 'in', partition: 0, offset: offset++, key: null, value: Buffer.isBuffer(value) ? value : Buffer.from(value), timestampMs: 0, headers: {} });
+const click = (user: string, bytes = 1) => rec(JSON.stringify({ user_id: user, bytes }));
+
+describe('runSourceStage (aggregation into PostgreSQL)', () => {
+  it('routes good records and makes each bad one a dead letter with its reason', () => {
+    const { compiled, executor, guard } = setup();
+    const records = [click('a'), click('k'.repeat(3000)), rec(Buffer.from([0x7b, 0xff, 0x7d])), click('nul\u0000'), click('b'), rec('not json')];
+    const res = runSourceStage({ queryId: 'q', source: compiled.spec.sources.clicks!, executor, numShufflePartitions: 4, records, guard, repartition: { topic: 'rep', maxMessageBytes: 1_048_588 }, dlqMaxRecordBytes: 1_000_000 });
+    expect(res.shuffled.map((m) => m.key)).toEqual(['["a"]', '["b"]']);
+    expect(res.invalidRows).toBe(4);
+    const dead = res.deadLetters.map((m) => JSON.parse(String(m.value)) as DeadLetter);
+    expect(dead[0]?.reason).toContain('is 3000 bytes');
+    expect(dead.map((d) => [d.source?.offset, d.stage, d.reason.slice(0, 20)])).toEqual([
+      [records[1]!.offset, 'output', 'sink key (user_id) i'],
+      [records[2]!.offset, 'input', 'value is not valid U'],
+      [records[3]!.offset, 'output', 'column "user_id" con'],
+      [records[5]!.offset, 'input', 'invalid JSON: Unexpe'],
+    ]);
+  });
+
+  it('refuses a record whose repartition record would not fit its topic', () => {
+    const { compiled, executor } = setup();
+    const res = runSourceStage({ queryId: 'q', source: compiled.spec.sources.clicks!, executor, numShufflePartitions: 4, records: [click('x'.repeat(5000)), click('y')], repartition: { topic: 'rep', maxMessageBytes: 4096 }, dlqMaxRecordBytes: 1_000_000 });
+    expect(res.shuffled).toHaveLength(1);
+    expect((JSON.parse(String(res.deadLetters[0]?.value)) as DeadLetter).reason).toMatch(/^record is \d+ bytes in rep, which takes at most/);
+  });
+});
