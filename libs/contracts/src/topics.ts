@@ -1,4 +1,4 @@
-// Kafka names shared by the engine and the control plane (DESIGN.md "Names").
+// Kafka names shared by the engine and the control plane (ARCHITECTURE.md "Names").
 
 /** One Spark-shaped progress event per micro-batch per engine instance; key = query id. */
 export const PROGRESS_TOPIC = 'sluice.progress';

@@ -14,7 +14,7 @@ function errorsOf(text: string): SpecError[] {
   return result.errors;
 }
 
-describe('compileSpec: the DESIGN.md example', () => {
+describe('compileSpec: the ARCHITECTURE.md example', () => {
   it('compiles to a normalised spec', () => {
     const { spec, warnings } = compiled(DESIGN_SPEC);
     expect(spec.name).toBe('clicks-per-user');

@@ -23,7 +23,7 @@ export const SPEC_MAX_DEPTH = 32;
  * Lexical tokens of the YAML/JSON text (yaml's lexer: scalars, indicators, spaces, newlines,
  * comments). yaml's cost is per token, not per byte — a 64 KB block scalar is one token, a 64 KB
  * `[1,1,1,…]` is 64,000 — so this, not SPEC_MAX_BYTES, bounds parsing time (~4 µs a token).
- * DESIGN.md's example is ~170 tokens; each schema column is ~8, so ~550 columns fit.
+ * ARCHITECTURE.md's example spec is ~170 tokens; each schema column is ~8, so ~550 columns fit.
  */
 export const SPEC_MAX_TOKENS = 5_000;
 

@@ -1,4 +1,4 @@
-// Publishes commands for engines on `sluice.control` (key = query id), per DESIGN.md.
+// Publishes commands for engines on `sluice.control` (key = query id), per ARCHITECTURE.md.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Producer } from 'kafkajs';

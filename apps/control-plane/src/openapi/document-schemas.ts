@@ -73,7 +73,7 @@ export function ApiSpecBody() {
       summary: undefined,
       requestBody: {
         required: true,
-        description: 'Query spec (DESIGN.md "Query spec"); at most 1 MB',
+        description: 'Query spec (ARCHITECTURE.md "Query spec"); at most 1 MB',
         content: {
           'application/yaml': text,
           'application/x-yaml': text,

@@ -1,4 +1,4 @@
-// The checkpoint layout (DESIGN.md), on top of a BlobStore:
+// The checkpoint layout (ARCHITECTURE.md), on top of a BlobStore:
 //   metadata                                   query id, created, plan hash, numShufflePartitions
 //   plan/<version>.json                        compiled plan + state schemas (upgrade checks)
 //   tasks/<task>/offsets/<batchId>             write-ahead log: planned range + watermark

@@ -34,7 +34,7 @@ function aggregate(executor: QueryExecutor, rows: Row[]): Row[] {
   );
 }
 
-describe('tumbling window aggregation (the DESIGN.md query)', () => {
+describe('tumbling window aggregation (the ARCHITECTURE.md query)', () => {
   const executor = executorFor(DESIGN_SPEC);
 
   it('describes its output', () => {

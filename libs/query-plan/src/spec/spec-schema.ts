@@ -1,4 +1,4 @@
-// zod v4 schema of the spec as users write it (DESIGN.md "Query spec"), normalising it into
+// zod v4 schema of the spec as users write it (ARCHITECTURE.md "Query spec"), normalising it into
 // QuerySpec: durations become milliseconds, defaults are Spark's. The `…Ms` spellings are accepted
 // too, so a normalised QuerySpec serialised as JSON compiles to the same spec again.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// node-sql-parser with the mysql grammar (see ../shared/notes/sql-parsing.md), plus the Spark type
+// node-sql-parser with the mysql grammar (why this grammar: ARCHITECTURE.md, "Query spec"), plus the Spark type
 // names mysql lacks in CAST (STRING, LONG, SHORT, BYTE), which are rewritten before parsing.
 // Every offset handed out refers to the SQL text as written.
 import { Parser } from 'node-sql-parser';
