@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, start the local stack if needed, run every test:
 # lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
-# real PostgreSQL, Redis and Kafka (one file at a time: they share the stack).
+# real PostgreSQL, Redis and Kafka (one file at a time: they share the stack), then schemathesis
+# against the OpenAPI document of a real control plane (scripts/schemathesis/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KAFKAJS_NO_PARTITIONER_WARNING=1
@@ -20,5 +21,7 @@ echo "== unit tests"
 npx vitest run --project '*-unit'
 echo "== integration tests"
 npx vitest run --project '*-int' --no-file-parallelism
+echo "== API fuzzing (schemathesis)"
+npx tsx scripts/schemathesis/cli.ts
 
 echo "npm test finished in $(( $(date +%s) - t0 )) s"
