@@ -79,16 +79,18 @@ describe('PostgreSQL sink rows refused for their data', () => {
       { id: 3, note: 'c', bytes: 3 },
       { id: 4, note: 'x'.repeat(10), bytes: 9_223_372_036_854_775_807n * 2n }, // bigint out of range (22003)
       { id: 5, note: 'e', bytes: 5 },
+      { id: 6, note: 'f', bytes: 6 },
+      { id: 6, note: 'f again', bytes: -6 }, // refused; the earlier row of its key stands
     ];
     await expect(withTransaction(pool, (c) => upsertBatch(c, batch(0, rows)))).rejects.toMatchObject({ code: expect.stringMatching(/^2[23]/) });
     expect(await committedBatch(pool, queryId, 'src.t.0')).toBeUndefined();
 
     const refused = await withTransaction(pool, (c) => upsertBatchIsolating(c, batch(0, rows)));
-    expect(refused.map((r) => r.index)).toEqual([1, 3]);
+    expect(refused.map((r) => r.index)).toEqual([1, 3, 6]);
     expect(refused[0]?.reason).toMatch(/^PostgreSQL refused the row: SQLSTATE 23514: .*check constraint/);
     expect(refused[1]?.reason).toContain('SQLSTATE 22003');
-    const landed = await pool.query<{ id: string }>(`SELECT id FROM ${refusingTable} ORDER BY id`);
-    expect(landed.rows.map((r) => Number(r.id))).toEqual([1, 3, 5]);
+    const landed = await pool.query<{ id: string; note: string }>(`SELECT id, note FROM ${refusingTable} ORDER BY id`);
+    expect(landed.rows.map((r) => [Number(r.id), r.note])).toEqual([[1, 'a'], [3, 'c'], [5, 'e'], [6, 'f']]);
     expect(await committedBatch(pool, queryId, 'src.t.0')).toBe(0);
   });
 

@@ -95,18 +95,22 @@ interface IndexedRow {
 }
 
 /**
- * The rows to write, one per key: the last row of a key wins, as it would if they were upserted
- * one by one. (PostgreSQL refuses one INSERT … ON CONFLICT DO UPDATE that touches a row twice —
- * "cannot affect row a second time" — so two rows with one key in a batch failed it.)
+ * The rows in rounds holding one row per key, in output order: round 0 has every key's first
+ * row, round 1 the second ones, and so on. Written round after round, each key ends with its
+ * last row, exactly as if the rows were upserted one by one — and should the database refuse a
+ * later row, the earlier one still stands. (One INSERT … ON CONFLICT DO UPDATE may not touch a
+ * row twice, "cannot affect row a second time": two rows of one key in a batch failed it.)
  */
-function lastPerKey(rows: Array<Record<string, unknown>>, key: string[]): IndexedRow[] {
-  const byKey = new Map<string, IndexedRow>();
+function roundsPerKey(rows: Array<Record<string, unknown>>, key: string[]): IndexedRow[][] {
+  const seen = new Map<string, number>();
+  const rounds: IndexedRow[][] = [];
   rows.forEach((row, index) => {
     const k = JSON.stringify(key.map((c) => row[c] ?? null));
-    byKey.delete(k); // re-insert: keeps output order by the row that wins
-    byKey.set(k, { index, row });
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    (rounds[n] ??= []).push({ index, row });
   });
-  return [...byKey.values()];
+  return rounds;
 }
 
 function insertStatement(args: SinkBatch): { perChunk: number; run: (client: PoolClient, rows: IndexedRow[]) => Promise<unknown> } {
@@ -128,9 +132,10 @@ function insertStatement(args: SinkBatch): { perChunk: number; run: (client: Poo
 /** Upserts rows and the batch marker in the caller's transaction; any refusal fails it all. */
 export async function upsertBatch(client: PoolClient, args: SinkBatch): Promise<void> {
   await claimMarker(client, args);
-  const rows = lastPerKey(args.rows, args.key);
   const insert = insertStatement(args);
-  for (let i = 0; i < rows.length; i += insert.perChunk) await insert.run(client, rows.slice(i, i + insert.perChunk));
+  for (const rows of roundsPerKey(args.rows, args.key)) {
+    for (let i = 0; i < rows.length; i += insert.perChunk) await insert.run(client, rows.slice(i, i + insert.perChunk));
+  }
 }
 
 /**
@@ -141,7 +146,6 @@ export async function upsertBatch(client: PoolClient, args: SinkBatch): Promise<
  */
 export async function upsertBatchIsolating(client: PoolClient, args: SinkBatch): Promise<RefusedRow[]> {
   await claimMarker(client, args);
-  const rows = lastPerKey(args.rows, args.key);
   const insert = insertStatement(args);
   const refused: RefusedRow[] = [];
   const attempt = async (part: IndexedRow[]): Promise<void> => {
@@ -163,6 +167,8 @@ export async function upsertBatchIsolating(client: PoolClient, args: SinkBatch):
     await attempt(part.slice(0, mid));
     await attempt(part.slice(mid));
   };
-  for (let i = 0; i < rows.length; i += insert.perChunk) await attempt(rows.slice(i, i + insert.perChunk));
+  for (const rows of roundsPerKey(args.rows, args.key)) {
+    for (let i = 0; i < rows.length; i += insert.perChunk) await attempt(rows.slice(i, i + insert.perChunk));
+  }
   return refused.sort((a, b) => a.index - b.index);
 }
