@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z, type ZodType } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../src/config/app-config';
 import { apiErrorSchema } from '../src/errors/api-error.dto';
+import { refusedDataCode } from '../src/errors/refused-data';
 import { deployBody, listQuery, scaleBody } from '../src/queries/query.dto';
+import { PrismaRepository } from '../src/repositories/prisma.repository';
 import { scalingBody } from '../src/scaling/scaling.dto';
-import { startTestApp, type TestApp } from './support/test-app';
+import { eventsSpec, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
 interface Operation {
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: unknown }>;
@@ -46,8 +48,11 @@ beforeAll(async () => {
   doc = (await res.json()) as OpenApi;
 });
 
+const suffix = `openapi-it-${process.pid}`;
+
 afterAll(async () => {
   await t?.close();
+  await forgetTestQueries(suffix);
 });
 
 describe('OpenAPI document', () => {
@@ -101,6 +106,24 @@ describe('OpenAPI document', () => {
     const missing = await t.call('GET', `/api/v1/queries/${crypto.randomUUID()}`);
     expect(missing.status).toBe(404);
     expect(apiErrorSchema.parse(missing.body).code).toBe('NOT_FOUND');
+  });
+
+  it('refuses values PostgreSQL cannot hold with 400, not 500', async () => {
+    const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', eventsSpec(`q-${suffix}`, 'sluice.openapi-it.in', 'sluice.openapi-it.out'));
+    expect(created.status).toBe(201);
+    // Year 0000 is ISO 8601 but no PostgreSQL timestamp (found by the schemathesis suite as a 500).
+    const since = await t.call('GET', `/api/v1/queries/${created.body.id}/progress?since=0000-01-01T00:00:00Z`);
+    expect(since.status).toBe(400);
+    expect(apiErrorSchema.parse(since.body)).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'since' }] });
+    const big = await t.call('POST', `/api/v1/queries/${created.body.id}/deploy`, { version: 2 ** 31 });
+    expect(big.status).toBe(400);
+    // What the error filter's safety net recognises, as the database really reports it.
+    const prisma = t.app.get(PrismaRepository);
+    const refused = await prisma.progressEvent.findMany({ where: { timestamp: { gt: new Date('0000-01-01T00:00:00Z') } } }).then(
+      () => undefined,
+      (e: unknown) => refusedDataCode(e),
+    );
+    expect(refused).toBe('22008');
   });
 });
 

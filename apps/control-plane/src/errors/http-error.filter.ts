@@ -4,6 +4,7 @@ import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundExcept
 import type { Request, Response } from 'express';
 import { answerUnroutedMethod } from '../routing/method-not-allowed';
 import { isDependencyUnavailable, RETRY_AFTER_SECONDS } from './dependency-unavailable';
+import { refusedDataCode } from './refused-data';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -72,6 +73,14 @@ export class HttpErrorFilter implements ExceptionFilter {
         code: 'UNAVAILABLE',
         message: `a server the control plane depends on is not answering; retry in ${RETRY_AFTER_SECONDS} s (see /readyz)`,
       });
+      return;
+    }
+    const refused = refusedDataCode(exception);
+    if (refused) {
+      // A value validation let through that the database cannot hold or compare: the request's
+      // fault, so 400; logged, because validation should have said so with a field name.
+      this.logger.warn(`database refused a request value (${refused}): ${exception instanceof Error ? exception.message.split('\n').filter(Boolean).at(-1) : String(exception)}`);
+      res.status(400).json({ statusCode: 400, code: 'INVALID_VALUE', message: `a value in the request is outside what the database accepts (${refused})` });
       return;
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));
