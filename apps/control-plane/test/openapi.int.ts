@@ -103,6 +103,13 @@ describe('OpenAPI document', () => {
     const bad = await t.call('POST', `/api/v1/queries/${crypto.randomUUID()}/deploy`, { version: 0 });
     expect(bad.status).toBe(400);
     expect(apiErrorSchema.parse(bad.body)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'version' }] });
+    const malformed = await fetch(`${t.base}/api/v1/queries/${crypto.randomUUID()}/deploy`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/json' },
+      body: '{"version": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(apiErrorSchema.parse(await malformed.json()).code).toBe('INVALID_JSON');
     const missing = await t.call('GET', `/api/v1/queries/${crypto.randomUUID()}`);
     expect(missing.status).toBe(404);
     expect(apiErrorSchema.parse(missing.body).code).toBe('NOT_FOUND');

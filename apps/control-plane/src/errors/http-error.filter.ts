@@ -43,9 +43,11 @@ export class HttpErrorFilter implements ExceptionFilter {
         res.status(status).json(body);
         return;
       }
+      // Nest hands body-parser's JSON syntax errors over as a plain 400; keep their own code.
+      const invalidJson = (exception.cause as BodyParserError | undefined)?.type === 'entity.parse.failed';
       res.status(status).json({
         statusCode: status,
-        code: typeof body.code === 'string' ? body.code : (CODE_BY_STATUS[status] ?? `HTTP_${status}`),
+        code: typeof body.code === 'string' ? body.code : invalidJson ? 'INVALID_JSON' : (CODE_BY_STATUS[status] ?? `HTTP_${status}`),
         message: Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message),
         ...Object.fromEntries(Object.entries(body).filter(([k]) => !['statusCode', 'code', 'message', 'error'].includes(k))),
       });
