@@ -61,8 +61,15 @@ describe('a FAILED query', () => {
 
     // Every restart rotated the log instead of deleting it; FAILED forgot the instance and
     // archived the whole set.
+    // (The archive is written by the pass that forgets the instance, which may come after the
+    // one that wrote FAILED: wait for it rather than race it.)
     const archive = path.join(t.home, 'logs', id);
-    const logs = fs.readdirSync(archive);
+    const logs = await eventually(
+      async () => (fs.existsSync(archive) ? fs.readdirSync(archive) : []),
+      (files) => files.length >= 5,
+      20_000,
+      'five archived logs',
+    );
     expect(logs.length).toBeGreaterThanOrEqual(5);
     const withReason = logs.filter((f) => fs.readFileSync(path.join(archive, f), 'utf8').includes('simulated startup failure'));
     expect(withReason.length).toBeGreaterThanOrEqual(5);
@@ -95,5 +102,17 @@ describe('a FAILED query', () => {
     expect((await detail(id)).status).toBe(404);
     const instances = path.join(t.home, 'instances', id);
     expect(fs.existsSync(instances) ? fs.readdirSync(instances) : []).toEqual([]);
+  });
+
+  it('can be deployed again: a fresh start, not FAILED again at once', async () => {
+    const id = await failedQuery('redeploy');
+    const dep = await t.call<Op>('POST', `/api/v1/queries/${id}/deploy`, { version: 1 });
+    expect(dep.status).toBe(202);
+    // The earlier run's crash history no longer counts: engines are started again.
+    const d = await eventually(() => detail(id).then((r) => r.body), (b) => b.instances.length > 0, 30_000, 'instances started again');
+    expect(d.instances.length).toBeGreaterThan(0);
+    await opDone(dep.body.id);
+    const stop = await t.call<Op>('POST', `/api/v1/queries/${id}/stop`);
+    await opDone(stop.body.id);
   });
 });

@@ -120,7 +120,9 @@ export class QueriesService {
     return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
       const v = await tx.queryVersion.findUnique({ where: { queryId_version: { queryId: id, version } } });
       if (!v) throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${version}` });
-      return { desiredVersion: version, desiredState: 'RUNNING', phase: 'DEPLOYING' };
+      // A deploy is a fresh start, as `start` is: the crash history of what ran before (perhaps
+      // a FAILED version) must not put the new rollout straight back into FAILED.
+      return { desiredVersion: version, desiredState: 'RUNNING', phase: 'DEPLOYING', crashTimes: [] };
     });
   }
 
