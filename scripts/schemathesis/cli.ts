@@ -29,7 +29,8 @@ const int = (name: string, fallback: number): number => {
 const PORT = int('SLUICE_FUZZ_PORT', 4470);
 const MAX_EXAMPLES = int('SLUICE_FUZZ_MAX_EXAMPLES', 25);
 const SEED = int('SLUICE_FUZZ_SEED', 20261201);
-const TIME_LIMIT_S = int('SLUICE_FUZZ_TIME_LIMIT_S', 240);
+// A guard against a hang, not a speed test: generous, because the 2 cores are often shared.
+const TIME_LIMIT_S = int('SLUICE_FUZZ_TIME_LIMIT_S', 300);
 /** Redis database index of the fuzzed control plane: its BullMQ jobs stay away from everyone else's. */
 const REDIS_DB = 15;
 const DATABASE = 'sluice_schemathesis';

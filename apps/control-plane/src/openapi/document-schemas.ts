@@ -8,6 +8,7 @@ import { querySpecSchema } from '@sluice/query-plan';
 import { z, type ZodType } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import { scaleBody } from '../queries/query.dto';
+import { SPEC_MEDIA_TYPES } from '../queries/spec-upload';
 import { scalingBody } from '../scaling/scaling.dto';
 
 const DOCUMENT_SCHEMAS = {
@@ -74,13 +75,10 @@ export function ApiSpecBody() {
       requestBody: {
         required: true,
         description: 'Query spec (ARCHITECTURE.md "Query spec"); at most 1 MB',
-        content: {
-          'application/yaml': text,
-          'application/x-yaml': text,
-          'text/yaml': text,
-          'text/plain': text,
-          'application/json': { schema: schemaRef('QuerySpec'), example: EXAMPLE_SPEC },
-        },
+        // The media types the spec upload parser accepts (anything else is 415).
+        content: Object.fromEntries(
+          SPEC_MEDIA_TYPES.map((type) => [type, type === 'application/json' ? { schema: schemaRef('QuerySpec'), example: EXAMPLE_SPEC } : text]),
+        ),
       },
     }),
   );
