@@ -204,7 +204,7 @@ export function attacks(): BenchCase[] {
       text: spec(where(repeat(2_000, (i) => `bytes = ${i}`, ' OR '))),
     },
     {
-      name: 'attack-20000-keys',
+      name: 'attack-15000-keys',
       probes: 'refused: SPEC_MAX_TOKENS',
       text: repeat(15_000, (i) => `k${i}: 1`, '\n'),
     },

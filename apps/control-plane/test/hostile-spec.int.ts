@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import readline from 'node:readline';
 import { compileSpec } from '@sluice/query-plan';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsSpec, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
@@ -181,6 +182,14 @@ describe('responsiveness under a flood of hostile specs', () => {
     for (const { body, type } of payloads) await post('/api/v1/queries?deploy=false', body, type);
     for (let i = 0; i < 5; i++) await (await fetch(`${t.base}/healthz`)).text();
 
+    // The attacker is another process, as it would be: its work is not this event loop's. It
+    // starts and prepares its requests before the probes begin.
+    const client = spawn(process.execPath, [FLOOD_CLIENT], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const output = readline.createInterface({ input: client.stdout })[Symbol.asyncIterator]();
+    const exited = new Promise<number | null>((resolve) => client.on('exit', resolve));
+    client.stdin.write(`${JSON.stringify({ url: `${t.base}/api/v1/queries?deploy=false`, token: t.token, total: 50, concurrency: 4, payloads })}\n`);
+    expect((await output.next()).value).toBe('ready');
+
     let flooding = true;
     const latencies: number[] = [];
     const probe = (async () => {
@@ -191,18 +200,14 @@ describe('responsiveness under a flood of hostile specs', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    // The attacker is another process, as it would be: its work is not this event loop's.
-    const client = spawn(process.execPath, [FLOOD_CLIENT], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    client.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => client.on('exit', resolve));
-    client.stdin.end(JSON.stringify({ url: `${t.base}/api/v1/queries?deploy=false`, token: t.token, total: 50, concurrency: 4, payloads }));
+    client.stdin.write('go\n');
+    const statusLine = (await output.next()).value as string;
     const code = await exited;
     flooding = false;
     await probe;
 
     expect(code).toBe(0);
-    const statuses = JSON.parse(out) as number[];
+    const statuses = JSON.parse(statusLine) as number[];
     expect(statuses).toHaveLength(50);
     expect(statuses.every((s) => s === 415 || s === 422)).toBe(true);
     expect(latencies.length).toBeGreaterThan(3);

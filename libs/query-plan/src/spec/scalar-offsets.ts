@@ -9,39 +9,44 @@ interface Decoded {
   offsets: number[];
 }
 
-/** Source offset for every index of `node.value` (plus one past the end). */
-export function scalarSourceOffsets(source: string, node: Scalar): number[] {
+/**
+ * Source offset for every index of `node.value` (plus one past the end), or only for the first
+ * `upTo` indexes (plus the next): an error early in a long SQL need not map all of it.
+ */
+export function scalarSourceOffsets(source: string, node: Scalar, upTo = Infinity): number[] {
   const value = String(node.value);
+  const count = Math.min(value.length, upTo);
   const [start, end] = node.range ?? [0, 0];
-  const decoded = decode(source, node.type, start, end);
+  const decoded = decode(source, node.type, start, end, count + 1);
   const offsets: number[] = [];
   let last = start;
   let trusted = true;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = 0; i < count; i++) {
     trusted &&= decoded.chars[i] === value[i];
     if (trusted) last = decoded.offsets[i] ?? last;
     offsets.push(last);
   }
-  offsets.push(trusted ? (decoded.offsets[value.length] ?? last) : last);
+  offsets.push(trusted ? (decoded.offsets[count] ?? last) : last);
   return offsets;
 }
 
-function decode(source: string, type: Scalar['type'], start: number, end: number): Decoded {
+/** Decodes at least `limit` characters (all of them when there are fewer). */
+function decode(source: string, type: Scalar['type'], start: number, end: number, limit: number): Decoded {
   switch (type) {
     case 'BLOCK_LITERAL':
-      return decodeBlock(source, start, end, false);
+      return decodeBlock(source, start, end, false, limit);
     case 'BLOCK_FOLDED':
-      return decodeBlock(source, start, end, true);
+      return decodeBlock(source, start, end, true, limit);
     case 'QUOTE_DOUBLE':
-      return decodeFlow(source, start + 1, end - 1, 'double');
+      return decodeFlow(source, start + 1, end - 1, 'double', limit);
     case 'QUOTE_SINGLE':
-      return decodeFlow(source, start + 1, end - 1, 'single');
+      return decodeFlow(source, start + 1, end - 1, 'single', limit);
     default:
-      return decodeFlow(source, start, end, 'plain');
+      return decodeFlow(source, start, end, 'plain', limit);
   }
 }
 
-function decodeBlock(source: string, start: number, end: number, folded: boolean): Decoded {
+function decodeBlock(source: string, start: number, end: number, folded: boolean, limit: number): Decoded {
   const out: Decoded = { chars: [], offsets: [] };
   const headerEnd = source.indexOf('\n', start);
   if (headerEnd < 0) return out;
@@ -56,16 +61,17 @@ function decodeBlock(source: string, start: number, end: number, folded: boolean
   const firstContent = lines.find((l) => text(l).trim() !== '');
   const indent = firstContent ? text(firstContent).length - text(firstContent).trimStart().length : 0;
   const isNormal = (s: string): boolean => s !== '' && s[0] !== ' ' && s[0] !== '\t';
-  lines.forEach((line, i) => {
+  for (const [i, line] of lines.entries()) {
     const from = Math.min(line.start + indent, line.end);
-    for (let j = from; j < line.end; j++) push(out, source[j] ?? '', j);
+    for (let j = from; j < line.end && out.chars.length < limit; j++) push(out, source[j] ?? '', j);
+    if (out.chars.length >= limit) break;
     const here = source.slice(from, line.end);
     const nextLine = lines[i + 1];
     const next = nextLine ? source.slice(Math.min(nextLine.start + indent, nextLine.end), nextLine.end) : '';
     if (!folded || !nextLine) push(out, '\n', line.end);
     else if (isNormal(here) && isNormal(next)) push(out, ' ', line.end);
     else if (!(isNormal(here) && next === '')) push(out, '\n', line.end);
-  });
+  }
   return out;
 }
 
@@ -96,10 +102,11 @@ function decodeFlow(
   start: number,
   end: number,
   style: 'double' | 'single' | 'plain',
+  limit: number,
 ): Decoded {
   const out: Decoded = { chars: [], offsets: [] };
   let i = start;
-  while (i < end) {
+  while (i < end && out.chars.length < limit) {
     const c = source[i] ?? '';
     if (c === '\n' || c === '\r') {
       // Folding: trailing blanks are dropped, one break becomes a space, n breaks become n-1 newlines.
@@ -137,7 +144,7 @@ function decodeFlow(
     push(out, c, i);
     i++;
   }
-  push(out, '', end);
+  if (i >= end) push(out, '', end);
   return out;
 }
 

@@ -141,9 +141,15 @@ export class SpecDocument {
   sqlPosition(offset: number): Position {
     const node = this.doc.get('sql', true);
     if (!isScalar(node) || !node.range) return this.locate(['sql']);
-    this.sqlOffsets ??= scalarSourceOffsets(this.text, node as Scalar);
+    const wanted = Math.max(offset, 0);
+    const complete = (this.sqlOffsets?.length ?? 0) > String(node.value).length;
+    if (!this.sqlOffsets || (wanted >= this.sqlOffsets.length && !complete)) {
+      // Mapped only as far as needed, doubling: the first error of a long SQL is often early.
+      const upTo = Math.max(wanted + 1, 2 * (this.sqlOffsets?.length ?? 512));
+      this.sqlOffsets = scalarSourceOffsets(this.text, node as Scalar, upTo);
+    }
     const offsets = this.sqlOffsets;
-    const mapped = offsets[Math.min(Math.max(offset, 0), offsets.length - 1)];
+    const mapped = offsets[Math.min(wanted, offsets.length - 1)];
     return this.position(mapped ?? node.range[0]);
   }
 

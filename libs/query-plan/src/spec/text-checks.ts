@@ -18,11 +18,19 @@ export function positionAt(text: string, offset: number): Position {
 export function checkSpecText(text: string): SpecError | undefined {
   // UTF-8 never takes fewer bytes than UTF-16 units, so the cheap length test can only let
   // through texts the byte count then decides on.
-  if (text.length > SPEC_MAX_BYTES || Buffer.byteLength(text, 'utf8') > SPEC_MAX_BYTES) {
+  const bytes = text.length > SPEC_MAX_BYTES ? undefined : Buffer.byteLength(text, 'utf8');
+  if (bytes === undefined || bytes > SPEC_MAX_BYTES) {
+    // Only the head of an oversized text is looked at (and flattened: a request body arrives
+    // as a rope of chunks, slow to index into character by character).
+    const head = text.slice(0, SPEC_MAX_BYTES + 1);
+    const offset =
+      Buffer.byteLength(head, 'utf8') === head.length
+        ? SPEC_MAX_BYTES
+        : firstOffsetBeyond(head, SPEC_MAX_BYTES);
     return {
       path: '',
-      ...positionAt(text, firstOffsetBeyond(text, SPEC_MAX_BYTES)),
-      message: `the spec is ${formatLimit(Buffer.byteLength(text, 'utf8'))} bytes, more than ${formatLimit(SPEC_MAX_BYTES)} (limit SPEC_MAX_BYTES)`,
+      ...positionAt(head, offset),
+      message: `the spec is ${formatLimit(bytes ?? Buffer.byteLength(text, 'utf8'))} bytes, more than ${formatLimit(SPEC_MAX_BYTES)} (limit SPEC_MAX_BYTES)`,
     };
   }
   // YAML forbids U+0000 outright (it is outside the printable set) and PostgreSQL text columns,
