@@ -21,14 +21,21 @@ async function getJson(path: string): Promise<{ status: number; body: Record<str
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Polls until `ok`. A request that fails outright counts as "not yet": the stack CLI runs through
+ * spawnSync, which blocks this process (and the app inside it) for seconds, after which the
+ * server closes the keep-alive socket the next fetch is about to reuse (ECONNRESET).
+ */
 async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last = await fn();
-  while (!ok(last) && Date.now() < deadline) {
+  const attempt = () => fn().then((v) => ({ v }), (error: unknown) => ({ error }));
+  let last = await attempt();
+  while (!('v' in last && ok(last.v)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    last = await fn();
+    last = await attempt();
   }
-  return last;
+  if ('error' in last) throw last.error;
+  return last.v;
 }
 
 beforeAll(async () => {

@@ -36,8 +36,9 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
     if (typeof adapter.kind === 'string' && ADAPTER_UNAVAILABLE.has(adapter.kind)) return true;
     if (typeof adapter.originalCode === 'string' && SQLSTATE_UNAVAILABLE.test(adapter.originalCode)) return true;
   }
-  // Without a code: pg (a socket gone mid-query), ioredis (disconnected, retries exhausted).
-  if (typeof e.message === 'string' && /Connection terminated|Can't reach database server|connection timeout|Connection is closed|max retries per request/i.test(e.message)) return true;
+  // Without a code: pg (a socket gone mid-query), ioredis (disconnected, retries exhausted, offline
+  // queue disabled while reconnecting).
+  if (typeof e.message === 'string' && /Connection terminated|Can't reach database server|connection timeout|Connection is closed|max retries per request|Stream isn't writeable/i.test(e.message)) return true;
   // kafkajs names its errors rather than coding them.
   const name = (error as { name?: unknown }).name;
   if (typeof name === 'string' && /^KafkaJS(Connection|ConnectionClosed|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound)Error$/.test(name)) return true;
