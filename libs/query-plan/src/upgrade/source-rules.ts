@@ -134,6 +134,7 @@ function schemaChanges({ before, after }: UpgradePair, path: string): UpgradeCha
 }
 
 function readOptionChanges(oldSource: SourceSpec, newSource: SourceSpec, path: string): UpgradeChange[] {
+  if (!('kafka' in oldSource) || !('kafka' in newSource)) return [];
   const was = JSON.stringify(oldSource.kafka.startingOffsets);
   const now = JSON.stringify(newSource.kafka.startingOffsets);
   if (was === now) return [];

@@ -60,9 +60,10 @@ function comparable(op: StatefulOperator): string {
 
 function describeKey(key: { name: string; expr: Expr }): string {
   const type = outputType(key.expr.type);
-  return key.expr.kind === 'column' && key.expr.name === key.name
-    ? `${key.name} ${type}`
-    : `${key.name} = ${displayExpr(key.expr)} ${type}`;
+  // Expression keys get internal names ("$k0"): show the expression alone then.
+  if (key.name.startsWith('$') || (key.expr.kind === 'column' && key.expr.name === key.name))
+    return `${key.expr.kind === 'column' ? key.expr.name : displayExpr(key.expr)} ${type}`;
+  return `${key.name} = ${displayExpr(key.expr)} ${type}`;
 }
 
 const list = (items: string[]): string => `[${items.join(', ')}]`;
