@@ -1,5 +1,6 @@
 // `npm run -s engine -- <command>`: the streaming engine worker's command line.
 //   validate --spec FILE   prints the compiled plan (exit 0) or FILE:LINE:COL errors (exit 1)
+//   compat --from F --to F upgrade compatibility report (exit 0 / 3 incompatible / 1 invalid)
 //   run ...                runs the query until drained (exit 0) or a fatal error (exit 1)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -7,6 +8,7 @@ import pino from 'pino';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
+import { compatCommand, COMPAT_USAGE } from './compat-command';
 import { retryWhileUnavailable, StoppedWhileWaitingError } from './exec/database-outage';
 import { QueryRunner } from './exec/query-runner';
 import { parseRunFlags } from './run-options';
@@ -14,6 +16,7 @@ import { parseRunFlags } from './run-options';
 const USAGE = `usage: engine <command>
   validate --spec FILE
       compile a query spec; print the plan as JSON (exit 0) or FILE:LINE:COL errors (exit 1)
+${COMPAT_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
       [--instance-id ID] [--query-version N] [--rate-limit N]
       run a query (checkpoint URI: a directory, file://… or postgresql://…)`;
@@ -109,6 +112,12 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'validate') return validate(rest);
+  if (command === 'compat')
+    return compatCommand(rest, {
+      readSpec,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
   if (command === 'run') return run(rest);
   process.stderr.write(`engine: unknown command "${command}"\n${USAGE}\n`);
   return 2;
