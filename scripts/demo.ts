@@ -10,19 +10,11 @@ import { applyMigrations } from '../prisma/migrate';
 import { loadStackConfig, stackEnv, type StackConfig } from './stack/config';
 import { components, stackDown, stackUp } from './stack/stack';
 import { describeExit, supervise, type Supervised } from './supervise';
+import { pidAlive as alive } from './stack/proc';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (m: string) => process.stdout.write(`[demo] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Engines are detached processes (they outlive control-plane restarts). Before the stack goes

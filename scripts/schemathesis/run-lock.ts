@@ -1,15 +1,7 @@
 // One fuzz run at a time per checkout: runs share a port, a database name and a Redis database
 // index. A second run waits for the first; a lock left by a dead process is taken over.
 import fs from 'node:fs';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { pidAlive as alive } from '../stack/proc';
 
 export async function acquireRunLock(file: string, timeoutMs: number, log: (m: string) => void): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;

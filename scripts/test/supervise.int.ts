@@ -4,15 +4,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeExit, supervise } from '../supervise';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { pidAlive as alive } from '../stack/proc';
 
 const started: number[] = [];
 afterEach(() => {

@@ -1,21 +1,10 @@
 // /metrics names every query and topic, so who may read it is a setting (SLUICE_METRICS_ACCESS):
 // `token` (default) needs any API token; `port` serves it only on a listener of its own.
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createToken, startTestApp, type TestApp } from './support/test-app';
+import { freePort } from '@sluice/testing';
 
 const apps: TestApp[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 afterAll(async () => {
   for (const t of apps) await t.close();

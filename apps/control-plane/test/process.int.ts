@@ -1,9 +1,9 @@
 // The control plane as a real process: a bad config exits 1 naming the variable; SIGTERM stops
 // it cleanly (exit 0) after it served requests.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '@sluice/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'apps/control-plane/src/main.ts');
@@ -20,17 +20,6 @@ function startControlPlane(env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, output: () => ({ stdout, stderr }) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 describe('control-plane process', () => {

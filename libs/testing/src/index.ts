@@ -1,2 +1,3 @@
 // @sluice/testing: support for integration tests that several apps share.
 export { TcpProxy } from './tcp-proxy';
+export { freePort } from './free-port';
