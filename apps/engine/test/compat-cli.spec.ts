@@ -24,7 +24,8 @@ sink:
 outputMode: update
 options: { maxOffsetsPerTrigger: ${maxOffsets} }
 `;
-const SQL = "SELECT window.start AS ws, user_id, sum(bytes) AS b FROM clicks GROUP BY window(ts, '1 minute'), user_id";
+const SQL =
+  "SELECT window.start AS ws, user_id, sum(bytes) AS b FROM clicks GROUP BY window(ts, '1 minute'), user_id";
 
 function write(name: string, text: string): string {
   const file = path.join(dir, name);
@@ -34,10 +35,15 @@ function write(name: string, text: string): string {
 
 function compat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, 'compat', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'compat', ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -47,20 +53,28 @@ describe('engine compat', () => {
   it('exits 0 for a compatible upgrade and prints one line per change', async () => {
     const next = write('rate.yaml', spec(SQL, 50));
     // Concurrent: each run starts a Node process with tsx, which takes seconds.
-    const [human, json] = await Promise.all([compat('--from', old, '--to', next), compat('--from', old, '--to', next, '--json')]);
+    const [human, json] = await Promise.all([
+      compat('--from', old, '--to', next),
+      compat('--from', old, '--to', next, '--json'),
+    ]);
     expect(human).toMatchObject({ code: 0, stderr: '' });
     expect(human.stdout).toMatch(/^allowed +options\.rate \(options\.maxOffsetsPerTrigger\): /m);
     expect(human.stdout).toMatch(/^compatible: /m);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       compatible: true,
-      changes: [expect.objectContaining({ kind: 'options.rate', severity: 'allowed', before: '1000', after: '50' })],
+      changes: [
+        expect.objectContaining({ kind: 'options.rate', severity: 'allowed', before: '1000', after: '50' }),
+      ],
     });
   }, 60_000);
 
   it('exits 3 for an incompatible upgrade; --json is exactly the report', async () => {
     const next = write('window.yaml', spec(SQL.replace("'1 minute'", "'5 minutes'")));
-    const [json, human] = await Promise.all([compat('--from', old, '--to', next, '--json'), compat('--from', old, '--to', next)]);
+    const [json, human] = await Promise.all([
+      compat('--from', old, '--to', next, '--json'),
+      compat('--from', old, '--to', next),
+    ]);
     expect(json.code).toBe(3);
     const report = JSON.parse(json.stdout) as UpgradeReport;
     expect(Object.keys(report).sort()).toEqual(['changes', 'compatible']);

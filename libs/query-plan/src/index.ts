@@ -18,12 +18,7 @@ export * as limits from './limits';
 export { comparePlans } from './plan/compare-plans';
 export { checkUpgrade, checkUpgradeText, type CheckUpgradeTextResult } from './upgrade/check-upgrade';
 export { formatUpgradeReport } from './upgrade/format-report';
-export type {
-  ChangeSeverity,
-  CompiledVersion,
-  UpgradeChange,
-  UpgradeReport,
-} from './upgrade/upgrade-types';
+export type { ChangeSeverity, CompiledVersion, UpgradeChange, UpgradeReport } from './upgrade/upgrade-types';
 export type { AggregateCall, AggregateFunction, Expr, ExprType } from './plan/expr';
 export type {
   AggregateOperator,

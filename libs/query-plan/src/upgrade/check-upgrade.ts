@@ -13,7 +13,12 @@ import type { CompiledVersion, UpgradeReport } from './upgrade-types';
 
 export function checkUpgrade(before: CompiledVersion, after: CompiledVersion): UpgradeReport {
   const pair = { before, after };
-  const changes = [...queryChanges(pair), ...sourceChanges(pair), ...statefulChanges(pair), ...outputChanges(pair)];
+  const changes = [
+    ...queryChanges(pair),
+    ...sourceChanges(pair),
+    ...statefulChanges(pair),
+    ...outputChanges(pair),
+  ];
   return { compatible: !changes.some((c) => c.severity === 'incompatible'), changes };
 }
 

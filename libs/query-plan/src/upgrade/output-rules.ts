@@ -30,13 +30,19 @@ export function outputChanges({ before, after }: UpgradePair): UpgradeChange[] {
   return changes;
 }
 
-const columns = (output: OutputColumn[]): string => `[${output.map((c) => `${c.name} ${c.type}`).join(', ')}]`;
+const columns = (output: OutputColumn[]): string =>
+  `[${output.map((c) => `${c.name} ${c.type}`).join(', ')}]`;
 
 function sinkType(sink: SinkSpec): 'kafka' | 'postgres' | 'console' {
   return 'kafka' in sink ? 'kafka' : 'postgres' in sink ? 'postgres' : 'console';
 }
 
-function sinkChanges(was: SinkSpec, now: SinkSpec, outBefore: OutputColumn[], outAfter: OutputColumn[]): UpgradeChange[] {
+function sinkChanges(
+  was: SinkSpec,
+  now: SinkSpec,
+  outBefore: OutputColumn[],
+  outAfter: OutputColumn[],
+): UpgradeChange[] {
   const typeBefore = sinkType(was);
   const typeAfter = sinkType(now);
   if (typeBefore !== typeAfter) {
@@ -63,20 +69,50 @@ function sinkChanges(was: SinkSpec, now: SinkSpec, outBefore: OutputColumn[], ou
   const changes: UpgradeChange[] = [];
   if ('kafka' in was && 'kafka' in now) {
     if (was.kafka.topic !== now.kafka.topic)
-      changes.push({ kind: 'sink.topic', severity: 'allowed', path: 'sink.kafka.topic', before: was.kafka.topic, after: now.kafka.topic, message: `sink topic changed (${was.kafka.topic} → ${now.kafka.topic}); earlier output stays in the old topic` });
+      changes.push({
+        kind: 'sink.topic',
+        severity: 'allowed',
+        path: 'sink.kafka.topic',
+        before: was.kafka.topic,
+        after: now.kafka.topic,
+        message: `sink topic changed (${was.kafka.topic} → ${now.kafka.topic}); earlier output stays in the old topic`,
+      });
     const keyBefore = (was.kafka.key ?? []).join(', ');
     const keyAfter = (now.kafka.key ?? []).join(', ');
     if (keyBefore !== keyAfter)
-      changes.push({ kind: 'sink.key', severity: 'caveat', path: 'sink.kafka.key', before: `[${keyBefore}]`, after: `[${keyAfter}]`, message: 'Kafka record key changed; records of one group may land in another partition than before, so per-key order across the switch is lost and compacted topics keep both keys' });
+      changes.push({
+        kind: 'sink.key',
+        severity: 'caveat',
+        path: 'sink.kafka.key',
+        before: `[${keyBefore}]`,
+        after: `[${keyAfter}]`,
+        message:
+          'Kafka record key changed; records of one group may land in another partition than before, so per-key order across the switch is lost and compacted topics keep both keys',
+      });
   }
   if ('postgres' in was && 'postgres' in now) {
     const a = was.postgres;
     const b = now.postgres;
     if (a.connection !== b.connection)
-      changes.push({ kind: 'sink.connection', severity: 'caveat', path: 'sink.postgres.connection', before: a.connection, after: b.connection, message: `sink connection changed (${a.connection} → ${b.connection}); rows now go to another database, earlier results stay in the old one` });
+      changes.push({
+        kind: 'sink.connection',
+        severity: 'caveat',
+        path: 'sink.postgres.connection',
+        before: a.connection,
+        after: b.connection,
+        message: `sink connection changed (${a.connection} → ${b.connection}); rows now go to another database, earlier results stay in the old one`,
+      });
     if (a.table !== b.table)
-      changes.push({ kind: 'sink.table', severity: 'allowed', path: 'sink.postgres.table', before: a.table, after: b.table, message: `sink table changed (${a.table} → ${b.table}); the new table is created with the new columns, earlier results stay in the old one` });
-    else if (a.connection === b.connection) changes.push(...sameTableChanges(a.key, b.key, outBefore, outAfter));
+      changes.push({
+        kind: 'sink.table',
+        severity: 'allowed',
+        path: 'sink.postgres.table',
+        before: a.table,
+        after: b.table,
+        message: `sink table changed (${a.table} → ${b.table}); the new table is created with the new columns, earlier results stay in the old one`,
+      });
+    else if (a.connection === b.connection)
+      changes.push(...sameTableChanges(a.key, b.key, outBefore, outAfter));
   }
   return changes;
 }
@@ -86,10 +122,23 @@ function sinkChanges(was: SinkSpec, now: SinkSpec, outBefore: OutputColumn[], ou
  * with ON CONFLICT on the key: on an existing table a new column, a new type or a new key fails
  * every batch.
  */
-function sameTableChanges(keyBefore: string[], keyAfter: string[], outBefore: OutputColumn[], outAfter: OutputColumn[]): UpgradeChange[] {
+function sameTableChanges(
+  keyBefore: string[],
+  keyAfter: string[],
+  outBefore: OutputColumn[],
+  outAfter: OutputColumn[],
+): UpgradeChange[] {
   const changes: UpgradeChange[] = [];
   if (keyBefore.join(',') !== keyAfter.join(','))
-    changes.push({ kind: 'sink.key', severity: 'incompatible', path: 'sink.postgres.key', before: `[${keyBefore.join(', ')}]`, after: `[${keyAfter.join(', ')}]`, message: 'sink key changed on the same table; its primary key is the old one, so the upserts fail: write to a new table (allowed) or change the primary key first' });
+    changes.push({
+      kind: 'sink.key',
+      severity: 'incompatible',
+      path: 'sink.postgres.key',
+      before: `[${keyBefore.join(', ')}]`,
+      after: `[${keyAfter.join(', ')}]`,
+      message:
+        'sink key changed on the same table; its primary key is the old one, so the upserts fail: write to a new table (allowed) or change the primary key first',
+    });
   const old = new Map(outBefore.map((c) => [c.name, c.type]));
   const next = new Map(outAfter.map((c) => [c.name, c.type]));
   for (const name of new Set([...old.keys(), ...next.keys()])) {
@@ -98,9 +147,22 @@ function sameTableChanges(keyBefore: string[], keyAfter: string[], outBefore: Ou
     if (was === now) continue;
     const path = 'sink.postgres.table';
     if (now === undefined)
-      changes.push({ kind: 'sink.columns', severity: 'caveat', path, before: `${name} ${was}`, message: `output column "${name}" removed; the table keeps it, and new rows leave it NULL (or fail if it is NOT NULL)` });
+      changes.push({
+        kind: 'sink.columns',
+        severity: 'caveat',
+        path,
+        before: `${name} ${was}`,
+        message: `output column "${name}" removed; the table keeps it, and new rows leave it NULL (or fail if it is NOT NULL)`,
+      });
     else
-      changes.push({ kind: 'sink.columns', severity: 'incompatible', path, ...(was !== undefined ? { before: `${name} ${was}` } : {}), after: `${name} ${now}`, message: `output column "${name}" ${was === undefined ? 'added' : `changed type (${was} → ${now})`}; the existing table is not altered, so the inserts fail: write to a new table (allowed) or ALTER the table first` });
+      changes.push({
+        kind: 'sink.columns',
+        severity: 'incompatible',
+        path,
+        ...(was !== undefined ? { before: `${name} ${was}` } : {}),
+        after: `${name} ${now}`,
+        message: `output column "${name}" ${was === undefined ? 'added' : `changed type (${was} → ${now})`}; the existing table is not altered, so the inserts fail: write to a new table (allowed) or ALTER the table first`,
+      });
   }
   return changes;
 }

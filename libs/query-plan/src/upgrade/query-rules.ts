@@ -29,21 +29,40 @@ export function queryChanges({ before, after }: UpgradePair): UpgradeChange[] {
       message: `numShufflePartitions changed (${before.plan.numShufflePartitions} → ${after.plan.numShufflePartitions}); it is fixed for the life of a checkpoint${stateful ? ': state is partitioned by hash(key) mod numShufflePartitions' : ' (the engine refuses a checkpoint created with another value)'}`,
     });
   }
-  if (before.plan.outputMode !== after.plan.outputMode) changes.push(outputModeChange(before.plan.outputMode, after.plan.outputMode, stateful));
+  if (before.plan.outputMode !== after.plan.outputMode)
+    changes.push(outputModeChange(before.plan.outputMode, after.plan.outputMode, stateful));
   changes.push(...optionChanges(before.spec.options, after.spec.options));
   const triggerBefore = JSON.stringify(before.spec.trigger);
   const triggerAfter = JSON.stringify(after.spec.trigger);
   if (triggerBefore !== triggerAfter)
-    changes.push({ kind: 'trigger', severity: 'allowed', path: 'trigger', before: triggerBefore, after: triggerAfter, message: 'trigger changed; it only decides when batches run' });
+    changes.push({
+      kind: 'trigger',
+      severity: 'allowed',
+      path: 'trigger',
+      before: triggerBefore,
+      after: triggerAfter,
+      message: 'trigger changed; it only decides when batches run',
+    });
   if (before.spec.name !== after.spec.name)
-    changes.push({ kind: 'name', severity: 'allowed', path: 'name', before: before.spec.name, after: after.spec.name, message: 'query name changed; the checkpoint belongs to the query id' });
+    changes.push({
+      kind: 'name',
+      severity: 'allowed',
+      path: 'name',
+      before: before.spec.name,
+      after: after.spec.name,
+      message: 'query name changed; the checkpoint belongs to the query id',
+    });
   return changes;
 }
 
 function outputModeChange(was: string, now: string, stateful: boolean): UpgradeChange {
   const base = { kind: 'plan.outputMode', path: 'outputMode', before: was, after: now };
   if (!stateful)
-    return { ...base, severity: 'allowed', message: `output mode changed (${was} → ${now}); a stateless query emits each row once in either mode` };
+    return {
+      ...base,
+      severity: 'allowed',
+      message: `output mode changed (${was} → ${now}); a stateless query emits each row once in either mode`,
+    };
   // The state store holds the same entries in every mode (state-store/shuffle-stage), so the
   // checkpoint stays readable, but what was already emitted does not match the new mode.
   const why =
@@ -57,7 +76,12 @@ function outputModeChange(was: string, now: string, stateful: boolean): UpgradeC
   return { ...base, severity: 'caveat', message: `output mode changed (${was} → ${now}); ${why}` };
 }
 
-const RATE_OPTIONS = ['maxOffsetsPerTrigger', 'minOffsetsPerTrigger', 'maxTriggerDelayMs', 'failOnDataLoss'] as const;
+const RATE_OPTIONS = [
+  'maxOffsetsPerTrigger',
+  'minOffsetsPerTrigger',
+  'maxTriggerDelayMs',
+  'failOnDataLoss',
+] as const;
 
 function optionChanges(before: QueryOptions, after: QueryOptions): UpgradeChange[] {
   const changes: UpgradeChange[] = [];

@@ -80,11 +80,16 @@ export function sourceChanges({ before, after }: UpgradePair): UpgradeChange[] {
   changes.push(...schemaChanges(pairOf(before, after), path));
   if (oldSource && newSource) changes.push(...readOptionChanges(oldSource, newSource, path));
   const read = [scanBefore.source, scanAfter.source];
-  changes.push(...unreadSourceChanges(Object.keys(before.spec.sources), Object.keys(after.spec.sources), read));
+  changes.push(
+    ...unreadSourceChanges(Object.keys(before.spec.sources), Object.keys(after.spec.sources), read),
+  );
   return changes;
 }
 
-const pairOf = (before: UpgradePair['before'], after: UpgradePair['after']): UpgradePair => ({ before, after });
+const pairOf = (before: UpgradePair['before'], after: UpgradePair['after']): UpgradePair => ({
+  before,
+  after,
+});
 
 /** The source system: the one key of a source spec that is not about decoding. */
 function sourceType(source: SourceSpec): string {
@@ -98,15 +103,22 @@ function schemaChanges({ before, after }: UpgradePair, path: string): UpgradeCha
   const oldSchema = new Map((scanOf(before.plan)?.schema ?? []).map((c) => [c.name, c.type]));
   const newSchema = new Map((scanOf(after.plan)?.schema ?? []).map((c) => [c.name, c.type]));
   const state = new Set([...stateColumns(before.plan), ...stateColumns(after.plan)]);
-  const filter = new Set([...filterColumnsFeedingState(before.plan), ...filterColumnsFeedingState(after.plan)]);
+  const filter = new Set([
+    ...filterColumnsFeedingState(before.plan),
+    ...filterColumnsFeedingState(after.plan),
+  ]);
   const changes: UpgradeChange[] = [];
   for (const name of new Set([...oldSchema.keys(), ...newSchema.keys()])) {
     const was = oldSchema.get(name);
     const now = newSchema.get(name);
     if (was === now) continue;
-    const what = was === undefined ? 'added' : now === undefined ? 'removed' : `type changed (${was} → ${now})`;
+    const what =
+      was === undefined ? 'added' : now === undefined ? 'removed' : `type changed (${was} → ${now})`;
     const base = { kind: 'source.schema', operator: 'scan', path: `${path}.schema.${name}` };
-    const values = { ...(was !== undefined ? { before: was } : {}), ...(now !== undefined ? { after: now } : {}) };
+    const values = {
+      ...(was !== undefined ? { before: was } : {}),
+      ...(now !== undefined ? { after: now } : {}),
+    };
     if (state.has(name)) {
       changes.push({
         ...base,
@@ -147,7 +159,8 @@ function readOptionChanges(oldSource: SourceSpec, newSource: SourceSpec, path: s
       path: `${path}.kafka.startingOffsets`,
       before: was,
       after: now,
-      message: 'startingOffsets changed; it is ignored when resuming: the query continues from the checkpointed offsets',
+      message:
+        'startingOffsets changed; it is ignored when resuming: the query continues from the checkpointed offsets',
     },
   ];
 }
@@ -155,8 +168,20 @@ function readOptionChanges(oldSource: SourceSpec, newSource: SourceSpec, path: s
 function unreadSourceChanges(before: string[], after: string[], read: string[]): UpgradeChange[] {
   const changes: UpgradeChange[] = [];
   for (const name of after.filter((n) => !before.includes(n) && !read.includes(n)))
-    changes.push({ kind: 'source.unread', severity: 'allowed', path: `sources.${name}`, after: name, message: `source "${name}" declared; the SQL does not read it` });
+    changes.push({
+      kind: 'source.unread',
+      severity: 'allowed',
+      path: `sources.${name}`,
+      after: name,
+      message: `source "${name}" declared; the SQL does not read it`,
+    });
   for (const name of before.filter((n) => !after.includes(n) && !read.includes(n)))
-    changes.push({ kind: 'source.unread', severity: 'allowed', path: `sources.${name}`, before: name, message: `source "${name}" removed; the SQL did not read it` });
+    changes.push({
+      kind: 'source.unread',
+      severity: 'allowed',
+      path: `sources.${name}`,
+      before: name,
+      message: `source "${name}" removed; the SQL did not read it`,
+    });
   return changes;
 }

@@ -54,7 +54,8 @@ export function statefulChanges(pair: UpgradePair): UpgradeChange[] {
 /** The operator without what may change freely (its hash, the watermark delay). */
 function comparable(op: StatefulOperator): string {
   const { hash: _hash, ...rest } = op;
-  if (rest.op === 'dedupe' && rest.expiry) return canonicalJson({ ...rest, expiry: { eventTimeColumn: rest.expiry.eventTimeColumn } });
+  if (rest.op === 'dedupe' && rest.expiry)
+    return canonicalJson({ ...rest, expiry: { eventTimeColumn: rest.expiry.eventTimeColumn } });
   return canonicalJson(rest);
 }
 
@@ -84,7 +85,8 @@ function aggregateChanges(before: AggregateOperator, after: AggregateOperator): 
     });
   }
   // The state value is one buffer per aggregate call ("sum(bytes): long", avg keeps sum and count).
-  const buffers = (op: AggregateOperator): string => list(op.stateSchema.value.map((v) => `${v.name}: ${v.type}`));
+  const buffers = (op: AggregateOperator): string =>
+    list(op.stateSchema.value.map((v) => `${v.name}: ${v.type}`));
   if (buffers(before) !== buffers(after)) {
     changes.push({
       kind: 'aggregate.functions',
@@ -171,7 +173,10 @@ function watermarkChanges({ before, after }: UpgradePair, op: StatefulOperator |
 }
 
 /** The filter decides which rows reach the state: changing it in a stateful plan mixes logics. */
-function filterChanges({ before, after }: UpgradePair, stateful: StatefulOperator | undefined): UpgradeChange[] {
+function filterChanges(
+  { before, after }: UpgradePair,
+  stateful: StatefulOperator | undefined,
+): UpgradeChange[] {
   const filterOf = (ops: typeof before.plan.operators): Expr | undefined => {
     const filter = ops.find((o) => o.op === 'filter');
     return filter?.op === 'filter' ? filter.condition : undefined;
@@ -182,6 +187,18 @@ function filterChanges({ before, after }: UpgradePair, stateful: StatefulOperato
   const show = (e: Expr | undefined): string => (e ? displayExpr(e) : 'none');
   const base = { kind: 'filter', operator: 'filter', path: 'sql', before: show(was), after: show(now) };
   if (stateful)
-    return [{ ...base, severity: 'caveat', message: `filter changed (${show(was)} → ${show(now)}); it feeds "${stateful.id}", whose state mixes rows selected by the old and the new filter` }];
-  return [{ ...base, severity: 'allowed', message: `filter changed (${show(was)} → ${show(now)}); it applies to new batches` }];
+    return [
+      {
+        ...base,
+        severity: 'caveat',
+        message: `filter changed (${show(was)} → ${show(now)}); it feeds "${stateful.id}", whose state mixes rows selected by the old and the new filter`,
+      },
+    ];
+  return [
+    {
+      ...base,
+      severity: 'allowed',
+      message: `filter changed (${show(was)} → ${show(now)}); it applies to new batches`,
+    },
+  ];
 }
