@@ -8,6 +8,7 @@ import path from 'node:path';
 const __dirname = import.meta.dirname;
 
 const alias = {
+  '@sluice/alerting': path.resolve(__dirname, 'libs/alerting/src/index.ts'),
   '@sluice/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
   '@sluice/query-plan': path.resolve(__dirname, 'libs/query-plan/src/index.ts'),
@@ -15,7 +16,7 @@ const alias = {
   '@sluice/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
 };
 
-const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling'].map((name) => {
+const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling', 'alerting'].map((name) => {
   const root = name === 'control-plane' || name === 'engine' ? `apps/${name}` : `libs/${name}`;
   return { name, root };
 });

@@ -1,0 +1,52 @@
+// Share of a time window during which lag was above the objective, from irregular samples.
+//
+// Samples are read as a step function: each value holds from its timestamp until the next sample
+// (or `nowMs`), but never longer than `staleAfterMs`, so a gap in the data counts as unknown
+// rather than as the last value repeated forever (the same idea as Prometheus' 5-minute lookback).
+// The bad fraction is bad time over *covered* time, so a window that is only partly covered by
+// data (a query deployed 20 minutes ago, a 1 h window) is judged on what is known.
+
+export interface LagSample {
+  readonly timestampMs: number;
+  readonly lagSeconds: number;
+}
+
+export const DEFAULT_STALE_AFTER_MS = 5 * 60_000;
+
+export interface WindowShare {
+  readonly windowMs: number;
+  /** Time inside the window covered by (non-stale) samples. */
+  readonly coveredMs: number;
+  /** Covered time during which lag was strictly above the objective. */
+  readonly badMs: number;
+  /** badMs / coveredMs; 0 when nothing is covered (no data is not evidence of a breach). */
+  readonly badFraction: number;
+}
+
+/** Sorts once so callers may pass samples in any order; same-timestamp duplicates keep the last. */
+export function sortSamples(samples: readonly LagSample[]): LagSample[] {
+  return [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+}
+
+export function timeAboveObjective(
+  sorted: readonly LagSample[],
+  maxLagSeconds: number,
+  windowMs: number,
+  nowMs: number,
+  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
+): WindowShare {
+  const from = nowMs - windowMs;
+  let coveredMs = 0;
+  let badMs = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const sample = sorted[i]!;
+    if (sample.timestampMs >= nowMs) break;
+    const next = sorted[i + 1];
+    const holdsUntil = Math.min(next ? next.timestampMs : nowMs, sample.timestampMs + staleAfterMs, nowMs);
+    const overlap = Math.min(holdsUntil, nowMs) - Math.max(sample.timestampMs, from);
+    if (overlap <= 0) continue;
+    coveredMs += overlap;
+    if (sample.lagSeconds > maxLagSeconds) badMs += overlap;
+  }
+  return { windowMs, coveredMs, badMs, badFraction: coveredMs > 0 ? badMs / coveredMs : 0 };
+}
