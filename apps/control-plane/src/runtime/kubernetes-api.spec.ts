@@ -121,4 +121,19 @@ describe('ClientNodeKubernetesApi', () => {
     expect(new URL(seen[0]?.url ?? '', 'http://x').searchParams.get('propagationPolicy')).toBe('Background');
     expect(new URL(seen[2]?.url ?? '', 'http://x').searchParams.get('labelSelector')).toBe('sluice.dev/query-id=abc');
   });
+
+  it("applies a query's sink Secret and deletes the query's Secrets by label", async () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sluice-q-sink', namespace: 'ns' }, type: 'Opaque', stringData: { url: 'postgresql://s@db/sinks' } };
+    routes.set('POST /api/v1/namespaces/ns/secrets', secret);
+    routes.set('DELETE /api/v1/namespaces/ns/secrets', { kind: 'SecretList', apiVersion: 'v1', items: [] });
+    await api.applySecret(secret);
+    await api.deleteSecrets('ns', 'sluice.dev/query-id=abc');
+    expect(calls().map((c) => c.split('?')[0])).toEqual([
+      'GET /api/v1/namespaces/ns/secrets/sluice-q-sink',
+      'POST /api/v1/namespaces/ns/secrets',
+      'DELETE /api/v1/namespaces/ns/secrets',
+    ]);
+    expect(seen[1]?.body).toMatchObject({ stringData: { url: 'postgresql://s@db/sinks' } });
+    expect(new URL(seen[2]?.url ?? '', 'http://x').searchParams.get('labelSelector')).toBe('sluice.dev/query-id=abc');
+  });
 });

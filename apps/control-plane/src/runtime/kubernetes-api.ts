@@ -11,6 +11,7 @@ import {
   type V1ConfigMap,
   type V1ObjectMeta,
   type V1Pod,
+  type V1Secret,
   type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -78,6 +79,16 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
     );
   }
 
+  async applySecret(secret: V1Secret): Promise<void> {
+    const { name, namespace } = target(secret);
+    await apply(
+      secret,
+      () => this.core.readNamespacedSecret({ name, namespace }),
+      (body) => this.core.createNamespacedSecret({ namespace, body }),
+      (body) => this.core.replaceNamespacedSecret({ name, namespace, body }),
+    );
+  }
+
   async applyService(service: V1Service): Promise<void> {
     const { name, namespace } = target(service);
     await apply(
@@ -132,5 +143,9 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
 
   async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
     await this.core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector });
+  }
+
+  async deleteSecrets(namespace: string, labelSelector: string): Promise<void> {
+    await this.core.deleteCollectionNamespacedSecret({ namespace, labelSelector });
   }
 }

@@ -4,7 +4,7 @@
 // one Sluice instance `<query>-<ordinal>` and the driver can drain or kill exactly that one.
 // Partitions are still assigned by Kafka (the pods of one query form one consumer group).
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1PodTemplateSpec, V1ResourceRequirements, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PodTemplateSpec, V1ResourceRequirements, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 
 export interface KubernetesQueryRender {
   namespace: string;
@@ -21,11 +21,19 @@ export interface KubernetesQueryRender {
   rateLimit?: number | null;
   /** Secret holding DATABASE_URL for the PostgreSQL checkpoint store. */
   databaseSecretName?: string;
+  /**
+   * The resolved sink connection of a PostgreSQL sink. It travels in a Secret of its own per
+   * query (never in the pod template or a ConfigMap) and reaches the engine as
+   * SLUICE_SINK_POSTGRES_URL; null for sinks that need none.
+   */
+  sinkPostgresUrl?: string | null;
   resources?: { cpu?: string; memory?: string };
 }
 
 export interface KubernetesQueryObjects {
   configMap: V1ConfigMap;
+  /** The sink connection's URL, when the query has a PostgreSQL sink. */
+  sinkSecret: V1Secret | null;
   statefulSet: V1StatefulSet;
   service: V1Service;
 }
@@ -53,6 +61,10 @@ export function objectName(queryName: string): string {
 }
 
 export const podName = (queryName: string, ordinal: number) => `${objectName(queryName)}-${ordinal}`;
+
+/** The Secret holding a query's sink URL (≤ 57 characters: a valid Secret name). */
+export const sinkSecretName = (objectName: string) => `${objectName}-sink`;
+export const SINK_SECRET_KEY = 'url';
 
 function labels(r: KubernetesQueryRender): Record<string, string> {
   return {
@@ -102,6 +114,9 @@ function podTemplate(r: KubernetesQueryRender, name: string, common: Record<stri
             ...(r.databaseSecretName
               ? [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: r.databaseSecretName, key: 'DATABASE_URL' } } }]
               : []),
+            ...(r.sinkPostgresUrl
+              ? [{ name: 'SLUICE_SINK_POSTGRES_URL', valueFrom: { secretKeyRef: { name: sinkSecretName(name), key: SINK_SECRET_KEY } } }]
+              : []),
           ],
           ports: [{ name: 'metrics', containerPort: 9464 }],
           // A failed container's termination message is the tail of its log, so the control
@@ -133,6 +148,15 @@ export function renderQueryObjects(r: KubernetesQueryRender): KubernetesQueryObj
     metadata: { name: `${name}-v${r.version}`, namespace: r.namespace, labels: { ...common, [LABEL_VERSION]: String(r.version) } },
     data: { 'spec.yaml': r.specText },
   };
+  const sinkSecret: V1Secret | null = r.sinkPostgresUrl
+    ? {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: sinkSecretName(name), namespace: r.namespace, labels: common },
+        type: 'Opaque',
+        stringData: { [SINK_SECRET_KEY]: r.sinkPostgresUrl },
+      }
+    : null;
   const template = podTemplate(r, name, common);
   const statefulSet: V1StatefulSet = {
     apiVersion: 'apps/v1',
@@ -162,5 +186,5 @@ export function renderQueryObjects(r: KubernetesQueryRender): KubernetesQueryObj
     metadata: { name, namespace: r.namespace, labels: common },
     spec: { clusterIP: 'None', selector, ports: [{ name: 'metrics', port: 9464, targetPort: 'metrics' }] },
   };
-  return { configMap, statefulSet, service };
+  return { configMap, sinkSecret, statefulSet, service };
 }

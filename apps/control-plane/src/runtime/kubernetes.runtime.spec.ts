@@ -2,7 +2,7 @@
 // The fake keeps objects like the API server would: resourceVersions with conflicts, graceful
 // deletes that leave the pod terminating; it does not run a StatefulSet controller, so tests
 // place the pods they need.
-import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesRuntime, type KubernetesApi } from './kubernetes.runtime';
 import type { InstanceLaunch } from './runtime-driver';
@@ -13,6 +13,7 @@ const SET = 'sluice-clicks';
 
 class FakeKubernetesApi implements KubernetesApi {
   readonly configMaps = new Map<string, V1ConfigMap>();
+  readonly secrets = new Map<string, V1Secret>();
   readonly services = new Map<string, V1Service>();
   readonly statefulSets = new Map<string, V1StatefulSet>();
   readonly pods = new Map<string, V1Pod>();
@@ -34,6 +35,11 @@ class FakeKubernetesApi implements KubernetesApi {
   async applyConfigMap(cm: V1ConfigMap): Promise<void> {
     this.writes.push(`apply ConfigMap ${cm.metadata?.name}`);
     this.configMaps.set(this.key(cm), this.stored(cm));
+  }
+
+  async applySecret(secret: V1Secret): Promise<void> {
+    this.writes.push(`apply Secret ${secret.metadata?.name}`);
+    this.secrets.set(this.key(secret), secret);
   }
 
   async applyService(svc: V1Service): Promise<void> {
@@ -83,6 +89,12 @@ class FakeKubernetesApi implements KubernetesApi {
   async deleteService(namespace: string, name: string): Promise<void> {
     this.writes.push(`delete Service ${name}`);
     this.services.delete(`${namespace}/${name}`);
+  }
+
+  async deleteSecrets(namespace: string, labelSelector: string): Promise<void> {
+    this.writes.push(`delete Secrets ${labelSelector}`);
+    const [k, v] = labelSelector.split('=');
+    for (const [key, secret] of this.secrets) if (secret.metadata?.namespace === namespace && k && secret.metadata?.labels?.[k] === v) this.secrets.delete(key);
   }
 
   async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
@@ -154,6 +166,25 @@ describe('KubernetesRuntime', () => {
         { name: 'tmp', emptyDir: {} },
       ]);
       expect(sts?.spec?.template.metadata?.labels?.['sluice.dev/query-id']).toBe(QUERY_ID);
+    });
+
+    it('hands a PostgreSQL sink its connection through a Secret of its own, never the template', async () => {
+      const url = 'postgresql://sink:pw@sinks.db:5432/sinks';
+      await runtime.start({ ...launch(0), sinkPostgresUrl: url });
+      expect(api.writes[0]).toBe('apply Secret sluice-clicks-sink');
+      expect(api.secrets.get(`${NS}/sluice-clicks-sink`)?.stringData).toEqual({ url });
+      expect(api.secrets.get(`${NS}/sluice-clicks-sink`)?.metadata?.labels?.['sluice.dev/query-id']).toBe(QUERY_ID);
+      const sts = api.statefulSets.get(`${NS}/${SET}`);
+      expect(sts?.spec?.template.spec?.containers[0]?.env).toContainEqual({
+        name: 'SLUICE_SINK_POSTGRES_URL',
+        valueFrom: { secretKeyRef: { name: 'sluice-clicks-sink', key: 'url' } },
+      });
+      expect(JSON.stringify(sts)).not.toContain('pw@');
+      // A Kafka-sink query gets neither.
+      const other = new FakeKubernetesApi();
+      await new KubernetesRuntime(other, { namespace: NS, image: 'x', databaseSecretName: 'sluice-db' }).start(launch(0));
+      expect(other.secrets.size).toBe(0);
+      expect(JSON.stringify(other.statefulSets.get(`${NS}/${SET}`))).not.toContain('SLUICE_SINK_POSTGRES_URL');
     });
 
     it('is idempotent: starting a running ordinal again writes nothing', async () => {
@@ -252,7 +283,7 @@ describe('KubernetesRuntime', () => {
       await api.applyConfigMap({ metadata: { name: 'other-v1', namespace: NS, labels: { 'sluice.dev/query-id': 'someone-else' } } });
       api.writes.length = 0;
       await runtime.remove(QUERY_ID, 'clicks');
-      expect(api.writes).toEqual([`delete StatefulSet ${SET}`, `delete Service ${SET}`, `delete ConfigMaps sluice.dev/query-id=${QUERY_ID}`]);
+      expect(api.writes).toEqual([`delete StatefulSet ${SET}`, `delete Service ${SET}`, `delete ConfigMaps sluice.dev/query-id=${QUERY_ID}`, `delete Secrets sluice.dev/query-id=${QUERY_ID}`]);
       expect([...api.statefulSets.keys(), ...api.services.keys()]).toEqual([]);
       expect([...api.configMaps.keys()]).toEqual([`${NS}/other-v1`]);
     });

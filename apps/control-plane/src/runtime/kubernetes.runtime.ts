@@ -1,7 +1,7 @@
 // Runs engine instances as the pods of one StatefulSet per query. Instance `<query>-<ordinal>` is
 // pod `<objectName>-<ordinal>`; the driver keeps no state of its own, everything is read back
 // from the API server, so a restarted control plane simply sees the pods that run.
-import type { V1ConfigMap, V1ContainerStateTerminated, V1ContainerStateWaiting, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ContainerStateTerminated, V1ContainerStateWaiting, V1Pod, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { bounded, crashReasonFromLog } from './crash-reason';
 import {
   ANNOTATION_QUERY_NAME,
@@ -19,6 +19,7 @@ import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-d
 export interface KubernetesApi {
   /** Create-or-replace; the namespace comes from the object's metadata. */
   applyConfigMap(configMap: V1ConfigMap): Promise<void>;
+  applySecret(secret: V1Secret): Promise<void>;
   applyService(service: V1Service): Promise<void>;
   applyStatefulSet(statefulSet: V1StatefulSet): Promise<void>;
   /** null when it does not exist. */
@@ -32,6 +33,7 @@ export interface KubernetesApi {
   deleteStatefulSet(namespace: string, name: string): Promise<void>;
   deleteService(namespace: string, name: string): Promise<void>;
   deleteConfigMaps(namespace: string, labelSelector: string): Promise<void>;
+  deleteSecrets(namespace: string, labelSelector: string): Promise<void>;
 }
 
 export interface KubernetesRuntimeOptions {
@@ -129,7 +131,11 @@ export class KubernetesRuntime implements RuntimeDriver {
       rateLimit: l.rateLimit,
       databaseSecretName: this.opts.databaseSecretName,
       resources: this.opts.resources,
+      sinkPostgresUrl: l.sinkPostgresUrl,
     });
+    // Applied at every start, whatever the template: the connection's URL may have changed (a
+    // rotated password), and pods read it when they start.
+    if (objects.sinkSecret) await this.api.applySecret(objects.sinkSecret);
     const sameTemplate = current?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] === objects.statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
     if (!current || !sameTemplate || current.spec?.replicas !== replicas) {
       // ConfigMap and Service first: the pods mount the one and the set names the other.
@@ -200,5 +206,6 @@ export class KubernetesRuntime implements RuntimeDriver {
     await this.api.deleteStatefulSet(ns, objectName(queryName));
     await this.api.deleteService(ns, objectName(queryName));
     await this.api.deleteConfigMaps(ns, `${LABEL_QUERY_ID}=${queryId}`);
+    await this.api.deleteSecrets(ns, `${LABEL_QUERY_ID}=${queryId}`);
   }
 }
