@@ -48,7 +48,12 @@ export interface AlertStep {
   readonly transition: AlertTransition;
 }
 
-export const INACTIVE: AlertState = { phase: 'inactive', activeAtMs: null, firedAtMs: null, resolvedAtMs: null };
+export const INACTIVE: AlertState = {
+  phase: 'inactive',
+  activeAtMs: null,
+  firedAtMs: null,
+  resolvedAtMs: null,
+};
 
 export function alertKey(queryId: string, ruleName: string): string {
   return JSON.stringify([queryId, ruleName]);
@@ -59,7 +64,9 @@ export function step(state: AlertState, conditionTrue: boolean, nowMs: number, r
     if (state.phase === 'firing') return { state, transition: 'none' };
     // Inactive and resolved both start a new episode; pending keeps its activeAt.
     const pending: AlertState =
-      state.phase === 'pending' ? state : { phase: 'pending', activeAtMs: nowMs, firedAtMs: null, resolvedAtMs: null };
+      state.phase === 'pending'
+        ? state
+        : { phase: 'pending', activeAtMs: nowMs, firedAtMs: null, resolvedAtMs: null };
     if (nowMs - pending.activeAtMs! >= rule.forMs) {
       return { state: { ...pending, phase: 'firing', firedAtMs: nowMs }, transition: 'firing' };
     }

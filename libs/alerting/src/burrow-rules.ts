@@ -59,7 +59,10 @@ export function lagNotDecreasing(window: readonly OffsetCommit[]): boolean {
 /** Burrow's guard on STOP (checkIfRecentLagZero, added for slow topics, Burrow PR #338): if any
  * recently observed log-end offset is at or below the last committed offset, the consumer was up to
  * date moments ago and a new message has simply not been committed yet, so STOP is held back. */
-export function recentLagZero(window: readonly OffsetCommit[], recentLogEndOffsets: readonly number[]): boolean {
+export function recentLagZero(
+  window: readonly OffsetCommit[],
+  recentLogEndOffsets: readonly number[],
+): boolean {
   const lastOffset = window[window.length - 1]!.offset;
   return recentLogEndOffsets.some((logEnd) => logEnd <= lastOffset);
 }

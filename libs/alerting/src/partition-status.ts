@@ -60,7 +60,11 @@ export interface PartitionEvaluation {
   readonly end: OffsetCommit | null;
 }
 
-export function partitionStatus(input: PartitionInput, nowMs: number, options: WindowOptions = {}): PartitionEvaluation {
+export function partitionStatus(
+  input: PartitionInput,
+  nowMs: number,
+  options: WindowOptions = {},
+): PartitionEvaluation {
   const windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
   if (!Number.isInteger(windowSize) || windowSize < 1) {
     throw new RangeError(`windowSize must be a positive integer, got ${windowSize}`);

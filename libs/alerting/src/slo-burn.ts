@@ -7,7 +7,13 @@
 // exactly the budget over the SLO period. An alert fires only when BOTH its long window and its
 // short window (1/12 of the long one in the workbook) burn faster than its threshold: the long
 // window gives significance, the short one makes the alert stop soon after the breach ends.
-import { sortSamples, timeAboveObjective, DEFAULT_STALE_AFTER_MS, type LagSample, type WindowShare } from './time-above-objective';
+import {
+  sortSamples,
+  timeAboveObjective,
+  DEFAULT_STALE_AFTER_MS,
+  type LagSample,
+  type WindowShare,
+} from './time-above-objective';
 
 export interface LagObjective {
   readonly maxLagSeconds: number;
@@ -88,6 +94,10 @@ export function sloBurn(
 
 /** The workbook's derivation of a threshold: the burn rate that spends `budgetShare` of the
  * budget of `periodMs` within `windowMs` (0.02 of 30 days in 1 h → 14.4). */
-export function burnRateFor(budgetShare: number, windowMs: number, periodMs: number = 30 * 24 * HOUR): number {
+export function burnRateFor(
+  budgetShare: number,
+  windowMs: number,
+  periodMs: number = 30 * 24 * HOUR,
+): number {
   return (budgetShare * periodMs) / windowMs;
 }

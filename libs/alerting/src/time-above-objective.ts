@@ -43,7 +43,7 @@ export function timeAboveObjective(
     if (sample.timestampMs >= nowMs) break;
     const next = sorted[i + 1];
     const holdsUntil = Math.min(next ? next.timestampMs : nowMs, sample.timestampMs + staleAfterMs, nowMs);
-    const overlap = Math.min(holdsUntil, nowMs) - Math.max(sample.timestampMs, from);
+    const overlap = holdsUntil - Math.max(sample.timestampMs, from);
     if (overlap <= 0) continue;
     coveredMs += overlap;
     if (sample.lagSeconds > maxLagSeconds) badMs += overlap;

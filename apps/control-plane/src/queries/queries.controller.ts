@@ -10,9 +10,29 @@ import { ZodPipe } from '../validation/zod-body.pipe';
 import { zodParam } from '../validation/zod-param';
 import { ProgressService } from '../progress/progress.service';
 import { queryDetail } from './query-view';
-import { deployBody, listQuery, rateLimitBody, scaleBody, type DeployBody, type ListQuery, type RateLimitBody } from './query.dto';
+import {
+  compatibilityQuery,
+  deployBody,
+  listQuery,
+  rateLimitBody,
+  scaleBody,
+  versionPathParams,
+  type CompatibilityQuery,
+  type DeployBody,
+  type ListQuery,
+  type RateLimitBody,
+  type VersionPathParams,
+} from './query.dto';
 import { QueriesService } from './queries.service';
-import { progressEventSchema, queryCreatedSchema, queryDetailSchema, querySummarySchema, queryVersionSchema, versionCreatedSchema } from './query-responses.dto';
+import {
+  progressEventSchema,
+  queryCreatedSchema,
+  queryDetailSchema,
+  querySummarySchema,
+  queryVersionSchema,
+  versionCompatibilitySchema,
+  versionCreatedSchema,
+} from './query-responses.dto';
 
 // A malformed id cannot name a query: answer 404 like any unknown id.
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
@@ -70,13 +90,29 @@ export class QueriesController {
 
   @Post(':id/versions')
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Add a spec version (not deployed: POST /deploy does that)' })
+  @ApiOperation({ summary: 'Add a spec version (not deployed: POST /deploy does that); `compatibility` checks it against the running version' })
   @ApiIdParam('query')
   @ApiSpecBody()
-  @ApiResponse({ status: 201, description: 'The new version', standardSchema: versionCreatedSchema })
+  @ApiResponse({ status: 201, description: 'The new version and its compatibility with the desired (running) version', standardSchema: versionCreatedSchema })
   @ApiErrors(400, 401, 403, 404, [409, "The spec's name is not the query's (NAME_MISMATCH)"], 413, 415, 422)
   addVersion(@Param('id', uuid) id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal) {
     return this.queries.addVersion(id, body, actorOf(who));
+  }
+
+  @Get(':id/versions/:v/compatibility')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'May version v resume from the checkpoint of version ?against (default: the desired version)? Every change with its severity' })
+  @ApiIdParam('query')
+  @ApiResponse({ status: 200, description: 'The compatibility report', standardSchema: versionCompatibilitySchema })
+  @ApiErrors(
+    400,
+    401,
+    403,
+    [404, 'No such query, or no such version (VERSION_NOT_FOUND, naming it)'],
+    [409, "A stored version no longer compiles with today's compiler (VERSION_NOT_COMPILABLE, naming it; `errors` point into its spec text)"],
+  )
+  compatibility(@Param('id', uuid) id: string, @Param(zodParam(versionPathParams)) params: VersionPathParams, @Q(zodParam(compatibilityQuery)) q: CompatibilityQuery) {
+    return this.queries.compatibility(id, params.v, q.against);
   }
 
   @Post(':id/deploy')

@@ -12,6 +12,8 @@ import { STEPS, type OperationType } from '../operations/operation-types';
 import { operationView } from '../operations/operation-view';
 import { ReconcilerService } from '../reconcile/reconciler.service';
 import { PrismaRepository } from '../repositories/prisma.repository';
+import type { LogicalPlan } from '@sluice/query-plan';
+import { compatibilityOf, compileStored, type StoredVersion } from './compatibility';
 import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
@@ -87,7 +89,7 @@ export class QueriesService {
 
   async addVersion(id: string, body: unknown, actor: Actor) {
     const compiled = await this.accept(body);
-    return this.prisma.$transaction(async (tx) => {
+    const { created, running } = await this.prisma.$transaction(async (tx) => {
       const q = await this.lock(id, tx);
       if (compiled.name !== q.name) {
         throw new ConflictException({ code: 'NAME_MISMATCH', message: `spec name "${compiled.name}" does not match query "${q.name}"` });
@@ -106,8 +108,48 @@ export class QueriesService {
         },
       });
       await this.audit.record({ actor, action: 'query.version.create', target: `query/${id}`, after: { version, planHash: compiled.planHash } }, tx);
-      return { queryId: id, version, planHash: compiled.planHash, samePlanAsPrevious: last?.planHash === compiled.planHash, warnings: compiled.warnings };
+      // The version the query runs (or would run when started): the checkpoint the new one would resume from.
+      const running = await tx.queryVersion.findUnique({
+        where: { queryId_version: { queryId: id, version: q.desiredVersion } },
+        select: { version: true, specText: true },
+      });
+      const created = { queryId: id, version, planHash: compiled.planHash, samePlanAsPrevious: last?.planHash === compiled.planHash, warnings: compiled.warnings };
+      return { created, running };
     });
+    // Compiled after commit: the row lock is not held while the running version compiles again.
+    const base = running && compileStored(compiled.name, running);
+    if (!base) return { ...created, compatibility: null };
+    if (!base.ok) {
+      const warning = `compatibility not checked: ${(base.error.getResponse() as { message: string }).message}`;
+      return { ...created, warnings: [...created.warnings, warning], compatibility: null };
+    }
+    const compatibility = compatibilityOf(running.version, base.compiled, { spec: compiled.spec, plan: compiled.plan as LogicalPlan });
+    return { ...created, compatibility };
+  }
+
+  /**
+   * May `version` resume from the checkpoint of `against` (the desired version by default)? 404
+   * naming every missing version; 409 naming a stored version that no longer compiles.
+   */
+  async compatibility(id: string, version: number, against?: number) {
+    const q = await this.getOrThrow(id);
+    const base = against ?? q.desiredVersion;
+    const rows = await this.prisma.queryVersion.findMany({
+      where: { queryId: id, version: { in: [base, version] } },
+      select: { version: true, specText: true },
+    });
+    const missing = [...new Set([version, base])].filter((n) => !rows.some((r) => r.version === n));
+    if (missing.length > 0) {
+      throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${missing.join(' nor ')}` });
+    }
+    const compile = (n: number) => {
+      const result = compileStored(q.name, rows.find((r) => r.version === n) as StoredVersion);
+      if (!result.ok) throw result.error;
+      return result.compiled;
+    };
+    const before = compile(base);
+    const after = compile(version);
+    return { queryId: id, version, ...compatibilityOf(base, before, after) };
   }
 
   async versions(id: string) {

@@ -73,6 +73,33 @@ export const queryCreatedSchema = z
   })
   .meta({ id: 'QueryCreated' });
 
+export const upgradeChangeSchema = z
+  .looseObject({
+    kind: z.string().describe('Stable identifier of the rule, e.g. aggregate.keys, window.size, sink.type'),
+    severity: z.enum(['allowed', 'caveat', 'incompatible']),
+    operator: z.string().optional().describe('Plan operator the change concerns (scan, filter, aggregate, dedupe, project)'),
+    path: z.string().optional().describe('Spec path, e.g. sources.clicks.kafka.topic'),
+    before: z.string().optional(),
+    after: z.string().optional(),
+    message: z.string(),
+  })
+  .meta({ id: 'UpgradeChange' });
+
+export const compatibilityReportSchema = z
+  .looseObject({
+    against: z.int().min(1).describe('The version whose checkpoint the report is about'),
+    compatible: z.boolean().describe('True when no change is incompatible'),
+    changes: z.array(upgradeChangeSchema),
+  })
+  .meta({
+    id: 'CompatibilityReport',
+    description: "May the version resume from the checkpoint of `against`? Every change with its severity (ARCHITECTURE.md, 'Upgrade compatibility')",
+  });
+
+export const versionCompatibilitySchema = compatibilityReportSchema
+  .extend({ queryId: z.uuid(), version: z.int().min(1) })
+  .meta({ id: 'VersionCompatibility' });
+
 export const versionCreatedSchema = z
   .looseObject({
     queryId: z.uuid(),
@@ -80,6 +107,9 @@ export const versionCreatedSchema = z
     planHash: z.string(),
     samePlanAsPrevious: z.boolean(),
     warnings: z.array(z.string()),
+    compatibility: compatibilityReportSchema
+      .nullable()
+      .describe("The new version against the query's desired (running) version; null, with a warning, when that version no longer compiles"),
   })
   .meta({ id: 'QueryVersionCreated' });
 
