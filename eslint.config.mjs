@@ -19,7 +19,10 @@ export default [
           depConstraints: [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'] },
+            {
+              sourceTag: 'scope:control-plane',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'],
+            },
             { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:shared', 'scope:engine'] },
             { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: ['scope:shared', 'scope:dashboard'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -16,10 +16,12 @@ const alias = {
   '@sluice/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
 };
 
-const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling', 'alerting'].map((name) => {
-  const root = name === 'control-plane' || name === 'engine' ? `apps/${name}` : `libs/${name}`;
-  return { name, root };
-});
+const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling', 'alerting'].map(
+  (name) => {
+    const root = name === 'control-plane' || name === 'engine' ? `apps/${name}` : `libs/${name}`;
+    return { name, root };
+  },
+);
 
 export default defineConfig({
   test: {

@@ -3,6 +3,9 @@
 // that would otherwise be downloaded.
 import { spawnSync } from 'node:child_process';
 
-const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath };
+const env = {
+  ...process.env,
+  PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+};
 const r = spawnSync('npx', ['prisma', 'generate'], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

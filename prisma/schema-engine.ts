@@ -12,9 +12,13 @@ type WasmGlue = {
   SchemaEngine: typeof SchemaEngine;
 };
 // Node has WebAssembly at run time; the ES2022 lib we compile against does not declare it.
-const wasm = (globalThis as unknown as {
-  WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }> };
-}).WebAssembly;
+const wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }>;
+    };
+  }
+).WebAssembly;
 
 // The wasm-bindgen glue is a process-wide singleton: instantiate it once, then create as many
 // engines as needed (re-instantiating breaks the glue's closures: "FnOnce called more than once").

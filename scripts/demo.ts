@@ -23,8 +23,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * engines of other queries registered in the same database.
  */
 async function stopLeftoverEngines(home: string): Promise<void> {
-  const found = spawnSync('pgrep', ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`], { encoding: 'utf8' });
-  const pids = found.stdout.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0 && alive(pid));
+  const found = spawnSync(
+    'pgrep',
+    ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`],
+    { encoding: 'utf8' },
+  );
+  const pids = found.stdout
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0 && alive(pid));
   if (pids.length === 0) return;
   log(`draining ${pids.length} engine process(es) directly`);
   for (const pid of pids) process.kill(pid, 'SIGTERM');
@@ -55,7 +62,10 @@ async function stopDemo(run: DemoRun): Promise<void> {
     log('stopping the demo query (drain)');
     await run.call('POST', `/api/v1/queries/${run.queryId}/stop`).catch(() => undefined);
     for (let i = 0; i < 60 && !cp.exit; i++) {
-      const q = (await run.call('GET', `/api/v1/queries/${run.queryId}`).then((r) => r.json(), () => null)) as { instances?: unknown[] } | null;
+      const q = (await run.call('GET', `/api/v1/queries/${run.queryId}`).then(
+        (r) => r.json(),
+        () => null,
+      )) as { instances?: unknown[] } | null;
       if (!q || (q.instances ?? []).length === 0) break;
       await sleep(500);
     }
@@ -69,20 +79,26 @@ async function stopDemo(run: DemoRun): Promise<void> {
   await stopLeftoverEngines(run.config.home);
   // A component half-way through its start (Kafka waiting for its coordinators) would be missed
   // by stackDown, which stops what is up; let the start finish, then stop it.
-  if (run.stackStart && !run.stackStartDone) log('waiting for the stack start under way to finish, to stop it');
+  if (run.stackStart && !run.stackStartDone)
+    log('waiting for the stack start under way to finish, to stop it');
   await run.stackStart?.catch(() => undefined);
   if (run.startedComponents.length > 0) {
     log(`stopping what the demo started: ${run.startedComponents.join(', ')}`);
     await stackDown((m) => log(m), run.config, run.startedComponents);
   }
-  const left = components(run.config).filter((c) => !run.startedComponents.includes(c.name)).map((c) => c.name);
-  if (left.length > 0) log(`${left.join(', ')} ran before the demo and stay up (npm run stack:down stops them)`);
+  const left = components(run.config)
+    .filter((c) => !run.startedComponents.includes(c.name))
+    .map((c) => c.name);
+  if (left.length > 0)
+    log(`${left.join(', ')} ran before the demo and stay up (npm run stack:down stops them)`);
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
   const config = loadStackConfig();
-  const states = await Promise.all(components(config).map(async (c) => ({ name: c.name, state: await c.state() })));
+  const states = await Promise.all(
+    components(config).map(async (c) => ({ name: c.name, state: await c.state() })),
+  );
   const api = `http://127.0.0.1:${config.apiPort}`;
   // A demo admin token, printed below, so the user can call the API right away.
   const token = process.env.SLUICE_BOOTSTRAP_TOKEN ?? `slc_demo_${randomBytes(16).toString('hex')}`;
@@ -91,7 +107,14 @@ async function main(): Promise<void> {
     startedComponents: states.filter((s) => s.state !== 'up').map((s) => s.name),
     api,
     call: (method, url, body) =>
-      fetch(`${api}${url}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/yaml' } : {}) }, body }),
+      fetch(`${api}${url}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(body ? { 'Content-Type': 'application/yaml' } : {}),
+        },
+        body,
+      }),
   };
 
   // One shutdown, whoever asks first (Ctrl-C, the control plane ending, a failed step).
@@ -112,7 +135,12 @@ async function main(): Promise<void> {
     await run.stackStart;
     if (stopping) return;
     const connections = stackEnv(config);
-    const env = { ...process.env, ...connections, SLUICE_BOOTSTRAP_TOKEN: token, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
+    const env = {
+      ...process.env,
+      ...connections,
+      SLUICE_BOOTSTRAP_TOKEN: token,
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+    };
     await applyMigrations(connections.DATABASE_URL);
     if (stopping) return;
 
@@ -140,7 +168,10 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 120_000;
     let ready = false;
     while (!ready && !cp.exit && Date.now() < deadline) {
-      ready = await fetch(`${api}/readyz`).then((r) => r.status === 200, () => false);
+      ready = await fetch(`${api}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (!ready) await sleep(500);
     }
     if (stopping || cp.exit) return; // the exit handler above reports and stops
@@ -149,15 +180,22 @@ async function main(): Promise<void> {
       await shutdown(1);
     }
 
-    run.generator = await startGenerator({ brokers: parseBrokers(connections.KAFKA_BROKERS), topic: 'demo.clicks', partitions: 4, rate: 200 });
+    run.generator = await startGenerator({
+      brokers: parseBrokers(connections.KAFKA_BROKERS),
+      topic: 'demo.clicks',
+      partitions: 4,
+      rate: 200,
+    });
     if (stopping) return;
     const specText = fs.readFileSync(path.join(ROOT, 'scripts/demo-assets/clicks-per-user.yaml'), 'utf8');
-    const list = (await (await run.call('GET', '/api/v1/queries')).json()) as { items?: Array<{ id: string; name: string }> } | Array<{ id: string; name: string }>;
+    const list = (await (await run.call('GET', '/api/v1/queries')).json()) as
+      { items?: Array<{ id: string; name: string }> } | Array<{ id: string; name: string }>;
     const items = Array.isArray(list) ? list : (list.items ?? []);
     run.queryId = items.find((q) => q.name === 'demo-clicks-per-user')?.id;
     if (!run.queryId) {
       const created = await run.call('POST', '/api/v1/queries', specText);
-      if (created.status !== 201) throw new Error(`registering the demo query failed: ${created.status} ${await created.text()}`);
+      if (created.status !== 201)
+        throw new Error(`registering the demo query failed: ${created.status} ${await created.text()}`);
       run.queryId = ((await created.json()) as { id: string }).id;
     } else {
       await run.call('POST', `/api/v1/queries/${run.queryId}/start`);
@@ -178,7 +216,9 @@ async function main(): Promise<void> {
     // A step that failed because the control plane died (the API went away) is reported by the
     // exit handler, with how it died; the 'exit' event can come a moment after the failed call.
     const cp = run.controlPlane;
-    const cpEnded = cp ? await Promise.race([cp.exited.then(() => true), sleep(2000).then(() => false)]) : false;
+    const cpEnded = cp
+      ? await Promise.race([cp.exited.then(() => true), sleep(2000).then(() => false)])
+      : false;
     if (stopping || (cpEnded && !cp?.stopRequested)) return;
     process.stderr.write(`[demo] error: ${(e as Error).message}\n`);
     await shutdown(1);

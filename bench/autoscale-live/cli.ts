@@ -109,8 +109,15 @@ function num(v: string | undefined, what: string, min: number): number | undefin
 }
 
 /** Records a read_committed consumer sees in `topic`, once it has been quiet for 5 s. */
-async function countCommitted(kafka: ReturnType<typeof createKafka>, topic: string, tag: string): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-autoscale-live-count-${tag}`, maxBytes: 10 * 1024 * 1024 });
+async function countCommitted(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  tag: string,
+): Promise<number> {
+  const consumer = kafka.consumer({
+    groupId: `bench-autoscale-live-count-${tag}`,
+    maxBytes: 10 * 1024 * 1024,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -137,9 +144,14 @@ async function main(): Promise<void> {
   const profile = parseProfile(JSON.parse(fs.readFileSync(path.resolve(values.profile), 'utf8')));
   const speedup = num(values.speedup, 'speedup', 1) ?? 10;
   const peak = Math.max(...profile.input.map((p) => p.rate));
-  const rateScale = num(values['rate-scale'], 'rate-scale', 0) ?? Math.min(1, DEFAULT_PEAK_RATE / Math.max(peak, 1));
+  const rateScale =
+    num(values['rate-scale'], 'rate-scale', 0) ?? Math.min(1, DEFAULT_PEAK_RATE / Math.max(peak, 1));
   const partitions = num(values.partitions, 'partitions', 1) ?? profile.partitions;
-  const maxInstances = Math.min(num(values['max-instances'], 'max-instances', 1) ?? DEFAULT_MAX_INSTANCES, profile.instance.maxInstances, partitions);
+  const maxInstances = Math.min(
+    num(values['max-instances'], 'max-instances', 1) ?? DEFAULT_MAX_INSTANCES,
+    profile.instance.maxInstances,
+    partitions,
+  );
   const minInstances = Math.min(profile.instance.minInstances, maxInstances);
   const triggerMs = Math.max(100, Math.round((profile.triggerSeconds * 1000) / speedup));
   const liveDurationMs = (profile.durationSeconds * 1000) / speedup;
@@ -190,7 +202,12 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  const call = async <T>(method: string, url: string, body?: string, type = 'application/json'): Promise<{ status: number; body: T }> => {
+  const call = async <T>(
+    method: string,
+    url: string,
+    body?: string,
+    type = 'application/json',
+  ): Promise<{ status: number; body: T }> => {
     const r = await fetch(`${base}${url}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': type }) },
@@ -206,7 +223,10 @@ async function main(): Promise<void> {
   try {
     let ready = false;
     for (let i = 0; i < 240 && !ready; i++) {
-      ready = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
+      ready = await fetch(`${base}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (!ready) await sleep(500);
     }
     if (!ready) throw new Error('control plane not ready within 120 s');
@@ -234,10 +254,15 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     const created = await call<{ id: string }>('POST', '/api/v1/queries', spec, 'application/yaml');
-    if (created.status !== 201) throw new Error(`create query → ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`create query → ${created.status} ${JSON.stringify(created.body)}`);
     id = created.body.id;
     const qid = id;
-    const set = await call('POST', `/api/v1/queries/${qid}/scaling`, JSON.stringify({ policy, mode: 'auto', minInstances, maxInstances }));
+    const set = await call(
+      'POST',
+      `/api/v1/queries/${qid}/scaling`,
+      JSON.stringify({ policy, mode: 'auto', minInstances, maxInstances }),
+    );
     if (set.status !== 200) throw new Error(`scaling settings → ${set.status} ${JSON.stringify(set.body)}`);
     const detail = async () => (await call<Detail>('GET', `/api/v1/queries/${qid}`)).body;
     const lagOf = async () => (await call<Lag>('GET', `/api/v1/queries/${qid}/lag`)).body;
@@ -299,7 +324,8 @@ async function main(): Promise<void> {
     const sinkEndOffsets = sinkOffsets.reduce((n, o) => n + Number(o.high), 0);
     const sinkRecords = await countCommitted(kafka, sink, tag);
 
-    const events = (await call<ScalingEventView[]>('GET', `/api/v1/queries/${qid}/scaling-events?limit=1000`)).body;
+    const events = (await call<ScalingEventView[]>('GET', `/api/v1/queries/${qid}/scaling-events?limit=1000`))
+      .body;
     const producedAt = (liveMs: number): number => {
       let last = 0;
       for (const s of samples) {
@@ -351,7 +377,14 @@ async function main(): Promise<void> {
       instanceSeconds: Math.round(instanceSeconds),
       scaleActions: actions.length,
       oscillations: countOscillations(actions),
-      actionsToConverge: countActionsToConverge(actions, lagBySecond, profile.slo.maxLagSeconds, profile.input, stepTime(profile), profile.durationSeconds),
+      actionsToConverge: countActionsToConverge(
+        actions,
+        lagBySecond,
+        profile.slo.maxLagSeconds,
+        profile.input,
+        stepTime(profile),
+        profile.durationSeconds,
+      ),
       maxLagSeconds: +(Math.max(0, ...samples.map((s) => s.lagSeconds)) * speedup).toFixed(2),
       maxBatchDurationSeconds: +((maxBatchMs / 1000) * speedup).toFixed(2),
       lostRecords: produced - sinkRecords,
@@ -363,7 +396,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(summary, null, values.json ? 0 : 2)}\n`);
   } finally {
     if (id !== undefined) {
-      const r = await call('DELETE', `/api/v1/queries/${id}`).catch((e: Error) => ({ status: 0, body: e.message }));
+      const r = await call('DELETE', `/api/v1/queries/${id}`).catch((e: Error) => ({
+        status: 0,
+        body: e.message,
+      }));
       if (r.status >= 300 || r.status === 0) log(`DELETE query → ${r.status}`);
       // Let the control plane stop the engines before it goes away itself.
       for (let i = 0; i < 60; i++) {

@@ -16,7 +16,15 @@ import {
   writeBenchmarksSection,
 } from './report';
 import { loadReplayProfile } from './replay';
-import { checkTargets, loadProfile, loadShippedProfiles, runMatrix, runOne, type Matrix, type TargetReport } from './run-matrix';
+import {
+  checkTargets,
+  loadProfile,
+  loadShippedProfiles,
+  runMatrix,
+  runOne,
+  type Matrix,
+  type TargetReport,
+} from './run-matrix';
 import { runVariants, type VariantResult } from './variants';
 
 const BENCHMARKS_FILE = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
@@ -43,7 +51,8 @@ async function main(): Promise<void> {
   if (values.help) return console.log(USAGE);
   if (values.pid !== 'on' && values.pid !== 'off') throw new UsageError('--pid must be on or off');
   const pid = values.pid === 'on';
-  if (values.policy !== undefined && !isPolicyName(values.policy)) throw new UsageError(`unknown policy "${values.policy}"`);
+  if (values.policy !== undefined && !isPolicyName(values.policy))
+    throw new UsageError(`unknown policy "${values.policy}"`);
 
   if (values.all) return runAll(pid);
   if (values.replay !== undefined) {
@@ -51,7 +60,8 @@ async function main(): Promise<void> {
     if (!(slo > 0)) throw new UsageError('--slo must be a positive number of seconds');
     return runProfile(await loadReplayProfile(values.replay, slo), values.policy, pid, values.json);
   }
-  if (values.profile === undefined || values.policy === undefined) throw new UsageError('--profile and --policy are required');
+  if (values.profile === undefined || values.policy === undefined)
+    throw new UsageError('--profile and --policy are required');
   return runProfile(loadProfile(values.profile), values.policy, pid, values.json);
 }
 
@@ -72,12 +82,23 @@ function runAll(pid: boolean): void {
   const report = checkTargets(matrix);
   console.log(`\n${targetSummary(report).join('\n')}`);
   const variants = runVariants(profiles);
-  for (const v of variants) console.log(`variant ${v.name}: ${v.report.profilesMet}/${v.report.profiles.length} profiles meet the targets`);
+  for (const v of variants)
+    console.log(
+      `variant ${v.name}: ${v.report.profilesMet}/${v.report.profiles.length} profiles meet the targets`,
+    );
   writeBenchmarksSection(BENCHMARKS_FILE, sectionBody(matrix, report, variants, profiles, pid));
-  console.log(`\nwrote the Autoscaling section of ${path.relative(process.cwd(), BENCHMARKS_FILE) || BENCHMARKS_FILE}`);
+  console.log(
+    `\nwrote the Autoscaling section of ${path.relative(process.cwd(), BENCHMARKS_FILE) || BENCHMARKS_FILE}`,
+  );
 }
 
-function sectionBody(matrix: Matrix, report: TargetReport, variants: VariantResult[], profiles: Profile[], pid: boolean): string {
+function sectionBody(
+  matrix: Matrix,
+  report: TargetReport,
+  variants: VariantResult[],
+  profiles: Profile[],
+  pid: boolean,
+): string {
   const profileRows = profiles.map((p) => [
     p.name,
     `${Math.round(p.durationSeconds / 60)} min`,
@@ -118,7 +139,10 @@ function sectionBody(matrix: Matrix, report: TargetReport, variants: VariantResu
     '',
     '### Profiles',
     '',
-    markdownTable(['profile', 'duration', 'partitions', 'instance', 'trigger', 'lag SLO', 'input'], profileRows),
+    markdownTable(
+      ['profile', 'duration', 'partitions', 'instance', 'trigger', 'lag SLO', 'input'],
+      profileRows,
+    ),
     '',
     '### Model and definitions',
     '',

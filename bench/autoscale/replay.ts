@@ -25,7 +25,8 @@ export async function loadReplayProfile(queryId: string, sloMaxLagSeconds: numbe
          FROM "ProgressEvent" WHERE "queryId" = $1 ORDER BY "timestamp", "id"`,
       [queryId],
     );
-    if (rows.length < 2) throw new Error(`query ${queryId} has ${rows.length} stored progress events; need at least 2`);
+    if (rows.length < 2)
+      throw new Error(`query ${queryId} has ${rows.length} stored progress events; need at least 2`);
     const events: RecordedProgress[] = rows.map((r) => ({
       timeMs: r.timestamp.getTime(),
       instance: r.instance ?? 'default',
@@ -50,5 +51,7 @@ function latestOffsetsOf(payload: unknown): unknown[] {
   if (typeof payload !== 'object' || payload === null) return [];
   const sources = (payload as { sources?: unknown }).sources;
   if (!Array.isArray(sources)) return [];
-  return sources.map((s: unknown) => (typeof s === 'object' && s !== null ? (s as { latestOffset?: unknown }).latestOffset : undefined));
+  return sources.map((s: unknown) =>
+    typeof s === 'object' && s !== null ? (s as { latestOffset?: unknown }).latestOffset : undefined,
+  );
 }

@@ -12,7 +12,10 @@ const COLUMNS: { title: string; value: (r: SimulationSummary) => string }[] = [
   { title: 'instance·s', value: (r) => String(r.instanceSeconds) },
   { title: 'actions', value: (r) => String(r.scaleActions) },
   { title: 'oscillations', value: (r) => String(r.oscillations) },
-  { title: 'actions to converge', value: (r) => (r.actionsToConverge === null ? '–' : String(r.actionsToConverge)) },
+  {
+    title: 'actions to converge',
+    value: (r) => (r.actionsToConverge === null ? '–' : String(r.actionsToConverge)),
+  },
   { title: 'max lag s', value: (r) => r.maxLagSeconds.toFixed(1) },
   { title: 'max batch s', value: (r) => r.maxBatchDurationSeconds.toFixed(1) },
   { title: 'lost', value: (r) => String(r.lostRecords) },
@@ -38,14 +41,24 @@ export function pidTable(matrix: Matrix): string {
       on.profile,
       on.policy,
       `${on.maxBatchDurationSeconds.toFixed(1)} (${(on.maxBatchDurationSeconds / trigger).toFixed(1)}×)`,
-      off ? `${off.maxBatchDurationSeconds.toFixed(1)} (${(off.maxBatchDurationSeconds / trigger).toFixed(1)}×)` : '–',
+      off
+        ? `${off.maxBatchDurationSeconds.toFixed(1)} (${(off.maxBatchDurationSeconds / trigger).toFixed(1)}×)`
+        : '–',
       String(on.sloViolationSeconds),
       off ? String(off.sloViolationSeconds) : '–',
       off ? off.maxLagSeconds.toFixed(1) : '–',
     ];
   });
   return markdownTable(
-    ['profile', 'policy', 'max batch s, PID on (× trigger)', 'max batch s, PID off', 'SLO viol. s, on', 'SLO viol. s, off', 'max lag s, off'],
+    [
+      'profile',
+      'policy',
+      'max batch s, PID on (× trigger)',
+      'max batch s, PID off',
+      'SLO viol. s, on',
+      'SLO viol. s, off',
+      'max lag s, off',
+    ],
     rows,
   );
 }
@@ -54,7 +67,9 @@ export function targetsTable(report: TargetReport): string {
   const fmt = (n: number | null) => (n === null ? '0 / 0' : `${n.toFixed(2)}×`);
   const rows = report.profiles.map((v) => [
     v.profile,
-    ...v.comparisons.map((c) => `${fmt(c.violationRatio)} viol., ${c.instanceRatio.toFixed(2)}× inst.·s ${c.met ? '✅' : '❌'}`),
+    ...v.comparisons.map(
+      (c) => `${fmt(c.violationRatio)} viol., ${c.instanceRatio.toFixed(2)}× inst.·s ${c.met ? '✅' : '❌'}`,
+    ),
     v.met ? 'met' : 'missed',
   ]);
   const baselines = report.profiles[0]?.comparisons.map((c) => `sluice vs ${c.baseline}`) ?? [];
@@ -76,14 +91,25 @@ export function variantsTable(variants: readonly VariantResult[]): string {
   const rows = variants.map((v) => [
     `${v.name} (${v.describe})`,
     `${v.report.profilesMet}/${v.report.profiles.length}`,
-    v.report.profiles.filter((p) => !p.met).map((p) => p.profile).join(', ') || '–',
+    v.report.profiles
+      .filter((p) => !p.met)
+      .map((p) => p.profile)
+      .join(', ') || '–',
     v.report.actionsToConverge === null ? '–' : String(v.report.actionsToConverge),
     String(v.report.oscillations),
     String(v.report.lostRecords),
     `${v.report.maxBatchOverTrigger.toFixed(2)}×`,
   ]);
   return markdownTable(
-    ['variant of all four profiles', 'profiles meeting both ratios', 'missed', 'actions to converge (step)', 'oscillations', 'lost', 'max batch / trigger'],
+    [
+      'variant of all four profiles',
+      'profiles meeting both ratios',
+      'missed',
+      'actions to converge (step)',
+      'oscillations',
+      'lost',
+      'max batch / trigger',
+    ],
     rows,
   );
 }

@@ -1,7 +1,15 @@
 // Runs policies over profiles in the simulator and checks the targets against the results.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseProfile, policyByName, POLICY_NAMES, simulate, type Profile, type ScalingPolicy, type SimulationSummary } from '@sluice/scaling';
+import {
+  parseProfile,
+  policyByName,
+  POLICY_NAMES,
+  simulate,
+  type Profile,
+  type ScalingPolicy,
+  type SimulationSummary,
+} from '@sluice/scaling';
 
 export const PROFILE_DIR = path.resolve(__dirname, '..', 'profiles');
 /** The shipped profiles, in the order the report lists them. */
@@ -13,7 +21,8 @@ export function loadProfile(file: string): Profile {
 
 export function loadShippedProfiles(): Profile[] {
   const files = readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.json'));
-  const order = (name: string) => (SHIPPED_PROFILES.includes(name) ? SHIPPED_PROFILES.indexOf(name) : SHIPPED_PROFILES.length);
+  const order = (name: string) =>
+    SHIPPED_PROFILES.includes(name) ? SHIPPED_PROFILES.indexOf(name) : SHIPPED_PROFILES.length;
   return files
     .map((f) => loadProfile(path.join(PROFILE_DIR, f)))
     .sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));
@@ -25,7 +34,9 @@ export function loadShippedProfiles(): Profile[] {
  * 10 records would scale to the partition count on any traffic).
  */
 export function benchPolicy(name: string, profile: Profile): ScalingPolicy {
-  return policyByName(name, { 'keda-lag': { lagThreshold: profile.instance.capacity * profile.triggerSeconds } });
+  return policyByName(name, {
+    'keda-lag': { lagThreshold: profile.instance.capacity * profile.triggerSeconds },
+  });
 }
 
 export function runOne(profile: Profile, policy: string, pid: boolean): SimulationSummary {
@@ -84,7 +95,8 @@ const INSTANCE_BUDGET = 1.05;
 
 /** The targets, evaluated on the PID-on runs (the default configuration). */
 export function checkTargets(matrix: Matrix): TargetReport {
-  const find = (profile: string, policy: string) => matrix.withPid.find((r) => r.profile === profile && r.policy === policy);
+  const find = (profile: string, policy: string) =>
+    matrix.withPid.find((r) => r.profile === profile && r.policy === policy);
   const verdicts: ProfileVerdict[] = [];
   for (const profile of matrix.profiles) {
     const sluice = find(profile.name, 'sluice');
@@ -92,18 +104,27 @@ export function checkTargets(matrix: Matrix): TargetReport {
     const comparisons = Object.entries(VIOLATION_TARGETS).flatMap(([baseline, factor]) => {
       const base = find(profile.name, baseline);
       if (!base) return [];
-      const violationRatio = base.sloViolationSeconds > 0 ? sluice.sloViolationSeconds / base.sloViolationSeconds : null;
+      const violationRatio =
+        base.sloViolationSeconds > 0 ? sluice.sloViolationSeconds / base.sloViolationSeconds : null;
       const instanceRatio = sluice.instanceSeconds / base.instanceSeconds;
-      const met = sluice.sloViolationSeconds <= factor * base.sloViolationSeconds && instanceRatio <= INSTANCE_BUDGET;
+      const met =
+        sluice.sloViolationSeconds <= factor * base.sloViolationSeconds && instanceRatio <= INSTANCE_BUDGET;
       return [{ baseline, violationRatio, instanceRatio, met }];
     });
-    verdicts.push({ profile: profile.name, comparisons, met: comparisons.length > 0 && comparisons.every((c) => c.met) });
+    verdicts.push({
+      profile: profile.name,
+      comparisons,
+      met: comparisons.length > 0 && comparisons.every((c) => c.met),
+    });
   }
   const sluiceRuns = matrix.withPid.filter((r) => r.policy === 'sluice');
   const step = sluiceRuns.find((r) => r.profile === 'step');
   const all = [...matrix.withPid, ...matrix.withoutPid];
   const maxBatchOverTrigger = Math.max(
-    ...matrix.withPid.map((r) => r.maxBatchDurationSeconds / (matrix.profiles.find((p) => p.name === r.profile)?.triggerSeconds ?? 1)),
+    ...matrix.withPid.map(
+      (r) =>
+        r.maxBatchDurationSeconds / (matrix.profiles.find((p) => p.name === r.profile)?.triggerSeconds ?? 1),
+    ),
   );
   const profilesMet = verdicts.filter((v) => v.met).length;
   return {
@@ -111,7 +132,10 @@ export function checkTargets(matrix: Matrix): TargetReport {
     profilesMet,
     beatsBaselines: profilesMet >= 3,
     actionsToConverge: step?.actionsToConverge ?? null,
-    convergeMet: step?.actionsToConverge !== null && step?.actionsToConverge !== undefined && step.actionsToConverge <= 2,
+    convergeMet:
+      step?.actionsToConverge !== null &&
+      step?.actionsToConverge !== undefined &&
+      step.actionsToConverge <= 2,
     oscillations: sluiceRuns.reduce((n, r) => n + r.oscillations, 0),
     lostRecords: all.reduce((n, r) => n + Math.abs(r.lostRecords), 0),
     maxBatchOverTrigger,

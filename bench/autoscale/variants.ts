@@ -5,7 +5,11 @@ import type { Profile } from '@sluice/scaling';
 import { checkTargets, runMatrix, type TargetReport } from './run-matrix';
 
 export const VARIANTS: { name: string; describe: string; apply: (p: Profile) => Profile }[] = [
-  { name: 'seed', describe: 'other noise seed', apply: (p) => ({ ...p, noise: { ...p.noise, seed: p.noise.seed + 1000 } }) },
+  {
+    name: 'seed',
+    describe: 'other noise seed',
+    apply: (p) => ({ ...p, noise: { ...p.noise, seed: p.noise.seed + 1000 } }),
+  },
   {
     name: 'p24',
     describe: '24 partitions',
@@ -19,7 +23,12 @@ export const VARIANTS: { name: string; describe: string; apply: (p: Profile) => 
   {
     name: 'trigger5-slo30',
     describe: '5 s trigger, 30 s objective, 0.3 s overhead',
-    apply: (p) => ({ ...p, triggerSeconds: 5, slo: { maxLagSeconds: 30 }, instance: { ...p.instance, batchOverheadSeconds: 0.3 } }),
+    apply: (p) => ({
+      ...p,
+      triggerSeconds: 5,
+      slo: { maxLagSeconds: 30 },
+      instance: { ...p.instance, batchOverheadSeconds: 0.3 },
+    }),
   },
   {
     name: 'trigger30-slo180',
@@ -34,7 +43,10 @@ export const VARIANTS: { name: string; describe: string; apply: (p: Profile) => 
   {
     name: 'noisy',
     describe: 'capacity jitter 15 %, input noise 8 %, partition skew 30 %',
-    apply: (p) => ({ ...p, noise: { ...p.noise, capacityJitter: 0.15, inputJitter: 0.08, partitionSkew: 0.3 } }),
+    apply: (p) => ({
+      ...p,
+      noise: { ...p.noise, capacityJitter: 0.15, inputJitter: 0.08, partitionSkew: 0.3 },
+    }),
   },
 ];
 

@@ -44,7 +44,12 @@ const random = (): number => {
 };
 
 const BASE = Date.UTC(2026, 0, 1);
-interface Click { id: number; user_id: string; bytes: number; ts: string }
+interface Click {
+  id: number;
+  user_id: string;
+  bytes: number;
+  ts: string;
+}
 function record(id: number): string {
   if (id % 997 === 0) return `{"id": ${id}, "user_id": "broken`; // malformed
   // Every 50th record is late: 5 minutes behind its neighbours (no watermark, so it still counts).
@@ -53,12 +58,22 @@ function record(id: number): string {
   return JSON.stringify(c);
 }
 
-interface Instance { name: string; query: 'filter' | 'agg'; proc: ChildProcess; expectedExit: boolean; logFile: string; logFrom: number }
+interface Instance {
+  name: string;
+  query: 'filter' | 'agg';
+  proc: ChildProcess;
+  expectedExit: boolean;
+  logFile: string;
+  logFrom: number;
+}
 
 const exited = (proc: ChildProcess): boolean => proc.exitCode !== null || proc.signalCode !== null;
 
 /** Waits for `proc` to exit; after `graceMs` it is SIGKILLed (an engine that ignores a drain is a finding, not a hang). */
-async function waitExit(proc: ChildProcess, graceMs: number): Promise<{ code: number | null; forced: boolean }> {
+async function waitExit(
+  proc: ChildProcess,
+  graceMs: number,
+): Promise<{ code: number | null; forced: boolean }> {
   if (exited(proc)) return { code: proc.exitCode, forced: false };
   let forced = false;
   const timer = setTimeout(() => {
@@ -102,8 +117,32 @@ async function main(): Promise<void> {
     const out = fs.openSync(logFile, 'a');
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', 'apps/engine/src/cli.ts', 'run', '--spec', path.join(dir, `${query}.yaml`), '--checkpoint', path.join(dir, `ckpt-${query}`), '--query-id', queryIds[query], '--instance-id', name, '--brokers', env.KAFKA_BROKERS],
-      { cwd: ROOT, env: { ...process.env, ...env, SLUICE_SINK_POSTGRES_URL: env.DATABASE_URL, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, stdio: ['ignore', out, out] },
+      [
+        '--import',
+        'tsx',
+        'apps/engine/src/cli.ts',
+        'run',
+        '--spec',
+        path.join(dir, `${query}.yaml`),
+        '--checkpoint',
+        path.join(dir, `ckpt-${query}`),
+        '--query-id',
+        queryIds[query],
+        '--instance-id',
+        name,
+        '--brokers',
+        env.KAFKA_BROKERS,
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...env,
+          SLUICE_SINK_POSTGRES_URL: env.DATABASE_URL,
+          KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        },
+        stdio: ['ignore', out, out],
+      },
     );
     fs.closeSync(out);
     const instance: Instance = { name, query, proc, expectedExit: false, logFile, logFrom };
@@ -127,7 +166,12 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
   };
-  const live: Instance[] = [start('filter', 'f-0'), start('filter', 'f-1'), start('agg', 'a-0'), start('agg', 'a-1')];
+  const live: Instance[] = [
+    start('filter', 'f-0'),
+    start('filter', 'f-1'),
+    start('agg', 'a-0'),
+    start('agg', 'a-1'),
+  ];
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -137,7 +181,13 @@ async function main(): Promise<void> {
     const chunk = Math.max(500, Math.ceil(RECORDS / Math.max(20, KILLS * 3)));
     while (produced < RECORDS) {
       const n = Math.min(chunk, RECORDS - produced);
-      await producer.send({ topic: input, messages: Array.from({ length: n }, (_, i) => ({ key: `k${(produced + i) % 500}`, value: record(produced + i) })) });
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: n }, (_, i) => ({
+          key: `k${(produced + i) % 500}`,
+          value: record(produced + i),
+        })),
+      });
       produced += n;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -165,7 +215,12 @@ async function main(): Promise<void> {
       leaving.proc.kill('SIGTERM');
       const { code, forced } = await waitExit(leaving.proc, 60_000);
       live.splice(live.indexOf(leaving), 1);
-      if (forced || code !== 0) unexpectedExits.push({ name: leaving.name, code, signal: forced ? 'SIGKILL after a 60 s drain' : null });
+      if (forced || code !== 0)
+        unexpectedExits.push({
+          name: leaving.name,
+          code,
+          signal: forced ? 'SIGKILL after a 60 s drain' : null,
+        });
       log(`drained ${leaving.name} (exit ${code}${forced ? ', killed after 60 s' : ''})`);
     }
   }
@@ -193,12 +248,21 @@ async function main(): Promise<void> {
   const consumer = kafka.consumer({ groupId: `crash-check-${tag}`, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic: output, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => {
-    const id = (JSON.parse(message.value!.toString()) as { id: number }).id;
-    seen.set(id, (seen.get(id) ?? 0) + 1);
-  } });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const id = (JSON.parse(message.value!.toString()) as { id: number }).id;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    },
+  });
   const pool = new Pool({ connectionString: env.DATABASE_URL });
-  const aggTotal = async (): Promise<number> => Number((await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`).catch(() => ({ rows: [{ n: '0' }] }))).rows[0]!.n);
+  const aggTotal = async (): Promise<number> =>
+    Number(
+      (
+        await pool
+          .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`)
+          .catch(() => ({ rows: [{ n: '0' }] }))
+      ).rows[0]!.n,
+    );
   const deadline = Date.now() + Number(values['settle-seconds']) * 1000;
   let settled = false;
   while (Date.now() < deadline) {
@@ -208,7 +272,10 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  if (!settled) log(`outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`);
+  if (!settled)
+    log(
+      `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`,
+    );
   await new Promise((r) => setTimeout(r, 5000)); // let duplicates, if any, arrive
   await consumer.disconnect();
 
@@ -220,8 +287,15 @@ async function main(): Promise<void> {
     if (!expectedIds.has(id)) wrong++;
     if (n > 1) duplicated += n - 1;
   }
-  const rows = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(`SELECT * FROM ${table}`);
-  const got = new Map(rows.rows.map((r) => [`${r.window_start.toISOString()}|${r.user_id}`, { clicks: Number(r.clicks), bytes: Number(r.bytes) }]));
+  const rows = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(
+    `SELECT * FROM ${table}`,
+  );
+  const got = new Map(
+    rows.rows.map((r) => [
+      `${r.window_start.toISOString()}|${r.user_id}`,
+      { clicks: Number(r.clicks), bytes: Number(r.bytes) },
+    ]),
+  );
   let aggLost = 0;
   let aggWrong = 0;
   const wrongSamples: string[] = [];
@@ -230,7 +304,8 @@ async function main(): Promise<void> {
     if (!g) aggLost++;
     else if (g.clicks !== e.clicks || g.bytes !== e.bytes) {
       aggWrong++;
-      if (wrongSamples.length < 5) wrongSamples.push(`${key}: ${g.clicks} clicks/${g.bytes} bytes, expected ${e.clicks}/${e.bytes}`);
+      if (wrongSamples.length < 5)
+        wrongSamples.push(`${key}: ${g.clicks} clicks/${g.bytes} bytes, expected ${e.clicks}/${e.bytes}`);
     }
   }
   for (const key of got.keys()) if (!expectedAgg.has(key)) aggWrong++;
@@ -240,8 +315,16 @@ async function main(): Promise<void> {
     i.expectedExit = true;
     i.proc.kill('SIGTERM');
   }
-  const drains = await Promise.all(live.map(async (i) => ({ name: i.name, ...(await waitExit(i.proc, 60_000)) })));
-  for (const d of drains) if (d.forced || d.code !== 0) unexpectedExits.push({ name: d.name, code: d.code, signal: d.forced ? 'SIGKILL after a 60 s drain' : null });
+  const drains = await Promise.all(
+    live.map(async (i) => ({ name: i.name, ...(await waitExit(i.proc, 60_000)) })),
+  );
+  for (const d of drains)
+    if (d.forced || d.code !== 0)
+      unexpectedExits.push({
+        name: d.name,
+        code: d.code,
+        signal: d.forced ? 'SIGKILL after a 60 s drain' : null,
+      });
 
   const result = {
     kills,
@@ -252,7 +335,10 @@ async function main(): Promise<void> {
     wrong: wrong + aggWrong,
     settled,
     unexpectedExits,
-    detail: { filter: { lost, duplicated, wrong }, aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples } },
+    detail: {
+      filter: { lost, duplicated, wrong },
+      aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples },
+    },
     logs: logDir,
   };
   process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);

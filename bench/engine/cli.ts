@@ -17,7 +17,9 @@ import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false } },
+});
 const N = Number(values.records);
 const PARTITIONS = 4;
 const log = (m: string): void => {
@@ -31,7 +33,15 @@ async function produceInput(kafka: Kafka, topic: string): Promise<void> {
   for (let i = 0; i < N; i += 2000) {
     const messages = [];
     for (let j = i; j < Math.min(N, i + 2000); j++) {
-      messages.push({ value: JSON.stringify({ id: j, user_id: `user-${j % 5000}`, url: j % 3 === 0 ? '/product/1' : '/home', bytes: j % 1000, ts: new Date(base + j * 10).toISOString() }) });
+      messages.push({
+        value: JSON.stringify({
+          id: j,
+          user_id: `user-${j % 5000}`,
+          url: j % 3 === 0 ? '/product/1' : '/home',
+          bytes: j % 1000,
+          ts: new Date(base + j * 10).toISOString(),
+        }),
+      });
     }
     await producer.send({ topic, messages });
   }
@@ -47,7 +57,10 @@ async function rawPipe(kafka: Kafka, input: string): Promise<number> {
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `bench-raw-${randomUUID()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: input, fromBeginning: true });
   let seen = 0;
@@ -77,7 +90,15 @@ interface EngineRun {
   bytesPerKey: number | undefined;
 }
 
-async function engineRun(kafka: Kafka, brokers: string, input: string, name: string, sql: string, options: string, trigger: string): Promise<EngineRun> {
+async function engineRun(
+  kafka: Kafka,
+  brokers: string,
+  input: string,
+  name: string,
+  sql: string,
+  options: string,
+  trigger: string,
+): Promise<EngineRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-engine-'));
   const queryId = `bench-${randomUUID()}`;
   const spec = path.join(dir, 'spec.yaml');
@@ -91,15 +112,33 @@ async function engineRun(kafka: Kafka, brokers: string, input: string, name: str
   await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId) events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+      if (message.key?.toString() === queryId)
+        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
     },
   });
   await new Promise((r) => setTimeout(r, 2000));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/engine/src/cli.ts', 'run', '--spec', spec, '--checkpoint', path.join(dir, 'ckpt'), '--query-id', queryId, '--brokers', brokers], {
-    cwd: ROOT,
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'apps/engine/src/cli.ts',
+      'run',
+      '--spec',
+      spec,
+      '--checkpoint',
+      path.join(dir, 'ckpt'),
+      '--query-id',
+      queryId,
+      '--brokers',
+      brokers,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`engine exited with ${code}`);
   await new Promise((r) => setTimeout(r, 1500));
@@ -116,7 +155,8 @@ async function engineRun(kafka: Kafka, brokers: string, input: string, name: str
     rowsPerSecond: rows / seconds,
     batchP50Ms: durations[Math.floor(durations.length / 2)] ?? Number.NaN,
     batches: withData.length,
-    bytesPerKey: state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
+    bytesPerKey:
+      state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
   };
 }
 
@@ -128,18 +168,45 @@ async function main(): Promise<void> {
   const input = `bench-engine-in-${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [{ topic: input, numPartitions: PARTITIONS }, { topic: PROGRESS_TOPIC, numPartitions: 3 }]);
+  await ensureTopics(admin, [
+    { topic: input, numPartitions: PARTITIONS },
+    { topic: PROGRESS_TOPIC, numPartitions: 3 },
+  ]);
   await admin.disconnect();
   log(`producing ${N} records`);
   await produceInput(kafka, input);
   log('(a) raw consume→produce pipe');
   const raw = await rawPipe(kafka, input);
   log('(b) stateless filter + projection');
-  const stateless = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-stateless', `SELECT id, upper(user_id) AS user_id, bytes * 2 AS bytes FROM clicks WHERE url LIKE '/product/%' OR bytes > 500`, '{ maxOffsetsPerTrigger: 50000 }', '{ availableNow: true }');
+  const stateless = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    input,
+    'bench-stateless',
+    `SELECT id, upper(user_id) AS user_id, bytes * 2 AS bytes FROM clicks WHERE url LIKE '/product/%' OR bytes > 500`,
+    '{ maxOffsetsPerTrigger: 50000 }',
+    '{ availableNow: true }',
+  );
   log('(c) 1-minute windowed count by key');
-  const windowed = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-windowed', `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`, '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }', '{ availableNow: true }');
+  const windowed = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    input,
+    'bench-windowed',
+    `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`,
+    '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }',
+    '{ availableNow: true }',
+  );
   log('batch latency: 1k-row batches at trigger 0');
-  const latency = await engineRun(kafka, env.KAFKA_BROKERS, input, 'bench-latency', `SELECT id, user_id FROM clicks WHERE bytes > 100`, '{ maxOffsetsPerTrigger: 1000 }', '{ availableNow: true }');
+  const latency = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    input,
+    'bench-latency',
+    `SELECT id, user_id FROM clicks WHERE bytes > 100`,
+    '{ maxOffsetsPerTrigger: 1000 }',
+    '{ availableNow: true }',
+  );
   const result = {
     records: N,
     partitions: PARTITIONS,

@@ -12,12 +12,19 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET_MAX_MS = 50;
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, requests: { type: 'string', default: '500' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '500' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error('--runs must be 1-50');
 // The test floods with 50 requests; a longer flood gives the latency figures more probes.
 const requests = Number(values.requests);
-if (!Number.isInteger(requests) || requests < 10 || requests > 5000) throw new Error('--requests must be 10-5000');
+if (!Number.isInteger(requests) || requests < 10 || requests > 5000)
+  throw new Error('--requests must be 10-5000');
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,13 +35,35 @@ const round = (x: number): number => Math.round(x * 10) / 10;
 const results = [];
 for (let i = 0; i < runs; i++) {
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-flood-')), 'report.json');
-  const r = spawnSync('npx', ['vitest', 'run', '--project', 'control-plane-int', 'apps/control-plane/test/hostile-spec.int.ts', '-t', 'keeps answering /healthz'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, SLUICE_FLOOD_REPORT: report, SLUICE_FLOOD_TOTAL: String(requests), KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-  });
-  if (r.status !== 0 || !fs.existsSync(report)) throw new Error(`flood run ${i + 1} failed:\n${r.stdout}\n${r.stderr}`);
-  const { idle, during, statuses } = JSON.parse(fs.readFileSync(report, 'utf8')) as { idle: number[]; during: number[]; statuses: number[] };
+  const r = spawnSync(
+    'npx',
+    [
+      'vitest',
+      'run',
+      '--project',
+      'control-plane-int',
+      'apps/control-plane/test/hostile-spec.int.ts',
+      '-t',
+      'keeps answering /healthz',
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        SLUICE_FLOOD_REPORT: report,
+        SLUICE_FLOOD_TOTAL: String(requests),
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      },
+    },
+  );
+  if (r.status !== 0 || !fs.existsSync(report))
+    throw new Error(`flood run ${i + 1} failed:\n${r.stdout}\n${r.stderr}`);
+  const { idle, during, statuses } = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+    idle: number[];
+    during: number[];
+    statuses: number[];
+  };
   results.push({
     requests: statuses.length,
     refused4xx: statuses.filter((s) => s >= 400 && s < 500).length,
@@ -49,4 +78,8 @@ for (let i = 0; i < runs; i++) {
 }
 const out = { targetMaxMs: TARGET_MAX_MS, loadAverage: os.loadavg().map(round), runs: results };
 if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-else for (const r of results) process.stdout.write(`healthz during flood: p50 ${r.duringP50Ms} ms, p99 ${r.duringP99Ms} ms, max ${r.duringMaxMs} ms (idle p50 ${r.idleP50Ms}, max ${r.idleMaxMs}); ${r.refused4xx}/${r.requests} refused with 4xx; target ≤ ${TARGET_MAX_MS} ms: ${r.meetsTarget ? 'met' : 'missed'}\n`);
+else
+  for (const r of results)
+    process.stdout.write(
+      `healthz during flood: p50 ${r.duringP50Ms} ms, p99 ${r.duringP99Ms} ms, max ${r.duringMaxMs} ms (idle p50 ${r.idleP50Ms}, max ${r.idleMaxMs}); ${r.refused4xx}/${r.requests} refused with 4xx; target ≤ ${TARGET_MAX_MS} ms: ${r.meetsTarget ? 'met' : 'missed'}\n`,
+    );

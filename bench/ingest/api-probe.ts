@@ -17,7 +17,9 @@ process.stdin.on('data', () => undefined);
 process.stdin.on('end', () => (stopping = true));
 
 async function request(i: number, scheduled: number, out: number[]): Promise<void> {
-  const r = await fetch(`${base}/api/v1/queries/${ids[i % ids.length]}`, { headers: { Authorization: `Bearer ${token}` } });
+  const r = await fetch(`${base}/api/v1/queries/${ids[i % ids.length]}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
   await r.arrayBuffer();
   if (r.status !== 200) throw new Error(`GET query → ${r.status}`);
   out.push(performance.now() - scheduled);

@@ -24,7 +24,15 @@ import { stackUp } from '../../scripts/stack/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '150000' }, queries: { type: 'string', default: '20' }, rate: { type: 'string' }, 'api-rate': { type: 'string', default: '40' }, 'generator-nice': { type: 'string', default: '10' }, 'cpu-profile': { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: {
+    events: { type: 'string', default: '150000' },
+    queries: { type: 'string', default: '20' },
+    rate: { type: 'string' },
+    'api-rate': { type: 'string', default: '40' },
+    'generator-nice': { type: 'string', default: '10' },
+    'cpu-profile': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
 });
 // 150,000 by default: a flood of 50,000 lasted ~4 s on a fast box, so "p99 during ingest" was the
 // second-slowest of ~120 probe requests; 150,000 sustains the load for 10-15 s (~450 requests).
@@ -50,7 +58,11 @@ function latencySummary(sorted: number[]) {
 
 /** Starts the API probe (own process); `stop()` ends it and returns its sorted latencies. */
 function startProbe(base: string, token: string, ids: string[]): { stop: () => Promise<number[]> } {
-  const probe = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'api-probe.ts'), base, token, String(API_RATE), ids.join(',')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const probe = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'api-probe.ts'), base, token, String(API_RATE), ids.join(',')],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   let out = '';
   probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => probe.once('exit', r));
@@ -65,15 +77,38 @@ function startProbe(base: string, token: string, ids: string[]): { stop: () => P
 }
 
 /** Runs the load generator at lower CPU priority: when it started producing, for how long (s). */
-async function generateLoad(brokers: string, events: number, rate: number, ids: string[]): Promise<{ startedAt: number; produceSeconds: number }> {
-  const gen = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-generator.ts'), brokers, String(events), String(rate), ids.join(',')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+async function generateLoad(
+  brokers: string,
+  events: number,
+  rate: number,
+  ids: string[],
+): Promise<{ startedAt: number; produceSeconds: number }> {
+  const gen = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(__dirname, 'load-generator.ts'),
+      brokers,
+      String(events),
+      String(rate),
+      ids.join(','),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   if (gen.pid !== undefined) os.setPriority(gen.pid, GENERATOR_NICENESS);
   let out = '';
   gen.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => gen.once('exit', r));
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { startedAt?: number; produceSeconds?: number });
-  return { startedAt: lines[0]?.startedAt ?? Number.NaN, produceSeconds: lines[1]?.produceSeconds ?? Number.NaN };
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { startedAt?: number; produceSeconds?: number });
+  return {
+    startedAt: lines[0]?.startedAt ?? Number.NaN,
+    produceSeconds: lines[1]?.produceSeconds ?? Number.NaN,
+  };
 }
 
 async function lastReceivedAt(databaseUrl: string): Promise<number> {
@@ -82,7 +117,9 @@ async function lastReceivedAt(databaseUrl: string): Promise<number> {
   try {
     // receivedAt is the start of the inserting transaction; measured as "how long ago" so the
     // column's time zone does not matter.
-    const r = await db.query<{ ago: number }>(`SELECT extract(epoch FROM now() - max("receivedAt")::timestamptz)::float8 * 1000 AS ago FROM "ProgressEvent"`);
+    const r = await db.query<{ ago: number }>(
+      `SELECT extract(epoch FROM now() - max("receivedAt")::timestamptz)::float8 * 1000 AS ago FROM "ProgressEvent"`,
+    );
     return Date.now() - r.rows[0]!.ago;
   } finally {
     await db.end();
@@ -118,23 +155,49 @@ async function main(): Promise<void> {
   const home = path.join(config.home, 'bench-ingest');
   fs.mkdirSync(home, { recursive: true });
   // --cpu-profile writes a V8 CPU profile of the control plane (on its exit) for chrome://inspect.
-  const profile = values['cpu-profile'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-profile'])}`] : [];
-  const cp = spawn(process.execPath, [...profile, '-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, SLUICE_API_PORT: String(port), SLUICE_BOOTSTRAP_TOKEN: token, SLUICE_METRICS_ACCESS: 'open', LOG_LEVEL: 'warn', SLUICE_HOME: home, SLUICE_PROGRESS_RETENTION: '1000000', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const profile = values['cpu-profile']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-profile'])}`]
+    : [];
+  const cp = spawn(
+    process.execPath,
+    [...profile, '-r', '@swc-node/register', 'apps/control-plane/src/main.ts'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...env,
+        SLUICE_API_PORT: String(port),
+        SLUICE_BOOTSTRAP_TOKEN: token,
+        SLUICE_METRICS_ACCESS: 'open',
+        LOG_LEVEL: 'warn',
+        SLUICE_HOME: home,
+        SLUICE_PROGRESS_RETENTION: '1000000',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; i < 240; i++) {
-      if (await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false)) break;
+      if (
+        await fetch(`${base}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const ids: string[] = [];
     const tag = randomBytes(3).toString('hex');
     for (let q = 0; q < QUERIES; q++) {
       const spec = `name: bench-ingest-${tag}-${q}\nsources:\n  s:\n    kafka: { topic: bench-ingest-src }\n    format: json\n    schema: { id: long }\nsql: SELECT id FROM s\nsink:\n  console: {}\n`;
-      const r = await fetch(`${base}/api/v1/queries?deploy=false`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' }, body: spec });
+      const r = await fetch(`${base}/api/v1/queries?deploy=false`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' },
+        body: spec,
+      });
       if (r.status !== 201) throw new Error(`create query → ${r.status} ${await r.text()}`);
       ids.push(((await r.json()) as { id: string }).id);
     }
@@ -152,7 +215,9 @@ async function main(): Promise<void> {
     const before = await storedCount(base);
     const t0 = performance.now();
     const duringProbe = startProbe(base, token, ids);
-    log(`producing ${EVENTS} progress events${RATE ? ` at ${RATE}/s` : ''} (generator at niceness ${GENERATOR_NICENESS})`);
+    log(
+      `producing ${EVENTS} progress events${RATE ? ` at ${RATE}/s` : ''} (generator at niceness ${GENERATOR_NICENESS})`,
+    );
     // Timed from the generator's first event, not its start-up (tsx compiles it first).
     const { startedAt, produceSeconds } = await generateLoad(env.KAFKA_BROKERS, EVENTS, RATE ?? 0, ids);
     // Paced: what was stored while the load lasted is the rate ingest sustained.
@@ -210,7 +275,9 @@ async function main(): Promise<void> {
       // Flood: capacity is the ingest rate. Paced: ingest cannot outrun the offered rate, so it
       // meets the target when it keeps up with >= 5,000/s (done within 1 s of the load's end).
       targets: {
-        ingestAtLeast5000PerSecond: RATE ? RATE >= 5000 && ingestSeconds - produceSeconds <= 1 : ingestRate >= 5000,
+        ingestAtLeast5000PerSecond: RATE
+          ? RATE >= 5000 && ingestSeconds - produceSeconds <= 1
+          : ingestRate >= 5000,
         apiP99AtMost50Ms: percentile(busy, 99) <= 50,
       },
     };

@@ -13,11 +13,22 @@ const FIXTURE = path.resolve(__dirname, '..', '..', 'libs/contracts/test/fixture
 const SEND_SIZE = 1000;
 
 /** `(id, batchId, timestamp) => JSON text` of the fixture with those three fields replaced. */
-export function eventTemplate(fixture: Record<string, unknown>): (id: string, batchId: number, timestamp: string) => string {
+export function eventTemplate(
+  fixture: Record<string, unknown>,
+): (id: string, batchId: number, timestamp: string) => string {
   // split() with a capture group alternates literal text and marker names, in document order.
-  const parts = JSON.stringify({ ...fixture, id: '@id@', batchId: '@batchId@', timestamp: '@timestamp@' }).split(/"@(id|batchId|timestamp)@"/);
+  const parts = JSON.stringify({
+    ...fixture,
+    id: '@id@',
+    batchId: '@batchId@',
+    timestamp: '@timestamp@',
+  }).split(/"@(id|batchId|timestamp)@"/);
   return (id, batchId, timestamp) => {
-    const values: Record<string, string> = { id: JSON.stringify(id), batchId: String(batchId), timestamp: JSON.stringify(timestamp) };
+    const values: Record<string, string> = {
+      id: JSON.stringify(id),
+      batchId: String(batchId),
+      timestamp: JSON.stringify(timestamp),
+    };
     return parts.map((p, i) => (i % 2 === 1 ? values[p] : p)).join('');
   };
 }
@@ -26,10 +37,14 @@ async function main(): Promise<void> {
   const [brokers, eventsArg, rateArg, idList] = process.argv.slice(2);
   const events = Number(eventsArg);
   const rate = Number(rateArg);
-  if (!brokers || !idList || !(events > 0) || !(rate >= 0)) throw new Error('usage: load-generator BROKERS EVENTS RATE ID[,ID...]');
+  if (!brokers || !idList || !(events > 0) || !(rate >= 0))
+    throw new Error('usage: load-generator BROKERS EVENTS RATE ID[,ID...]');
   const ids = idList.split(',');
   const event = eventTemplate(JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>);
-  const producer = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-ingest-load' }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-ingest-load' }).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const t0 = performance.now();
   const startTs = Date.now();

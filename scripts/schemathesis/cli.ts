@@ -83,7 +83,10 @@ async function main(): Promise<number> {
         SLUICE_API_PORT: String(PORT),
         SLUICE_HOME: home,
         SLUICE_BOOTSTRAP_TOKEN: token,
-        SLUICE_ENGINE_COMMAND: JSON.stringify([process.execPath, path.join(ROOT, 'apps/control-plane/test/fixtures/stand-in-engine.cjs')]),
+        SLUICE_ENGINE_COMMAND: JSON.stringify([
+          process.execPath,
+          path.join(ROOT, 'apps/control-plane/test/fixtures/stand-in-engine.cjs'),
+        ]),
         LOG_LEVEL: 'warn',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
       },
@@ -93,11 +96,15 @@ async function main(): Promise<number> {
       await cp.stop();
       log(`control plane stopped (${Math.round((Date.now() - t) / 1000)} s)`);
     });
-    log(`control plane up on ${cp.base} (database ${DATABASE}, redis db ${REDIS_DB}); ${MAX_EXAMPLES} examples per operation, seed ${SEED}`);
+    log(
+      `control plane up on ${cp.base} (database ${DATABASE}, redis db ${REDIS_DB}); ${MAX_EXAMPLES} examples per operation, seed ${SEED}`,
+    );
     const ids = await seed(cp.base, token);
     const config = path.join(work, 'run.toml');
     writeRunConfig(config, ids);
-    log(`seeded ${ids.queries.length} queries, ${ids.operations.length} operations and ${ids.tokens.length} token for {id} parameters`);
+    log(
+      `seeded ${ids.queries.length} queries, ${ids.operations.length} operations and ${ids.tokens.length} token for {id} parameters`,
+    );
     const code = await runSchemathesis(bin, config, cp.base, token, reports);
     const summary = summarise(reports);
     log(
@@ -108,26 +115,44 @@ async function main(): Promise<number> {
     if (code !== 0) log(`FAILED (schemathesis exited ${code}; reports in ${path.relative(ROOT, reports)})`);
     return code === 0 && summary.failures.length === 0 && summary.errors.length === 0 ? 0 : 1;
   } finally {
-    for (const c of cleanups) await Promise.resolve(c()).catch((e: unknown) => log(`cleanup failed: ${String(e)}`));
+    for (const c of cleanups)
+      await Promise.resolve(c()).catch((e: unknown) => log(`cleanup failed: ${String(e)}`));
   }
 }
 
-function runSchemathesis(bin: string, config: string, base: string, token: string, reports: string): Promise<number> {
+function runSchemathesis(
+  bin: string,
+  config: string,
+  base: string,
+  token: string,
+  reports: string,
+): Promise<number> {
   const args = [
-    '--config-file', config,
-    'run', `${base}/api/docs/openapi.json`,
-    '--header', `Authorization: Bearer ${token}`,
-    '--checks', CHECKS.join(','),
-    '--max-examples', String(MAX_EXAMPLES),
-    '--seed', String(SEED),
+    '--config-file',
+    config,
+    'run',
+    `${base}/api/docs/openapi.json`,
+    '--header',
+    `Authorization: Bearer ${token}`,
+    '--checks',
+    CHECKS.join(','),
+    '--max-examples',
+    String(MAX_EXAMPLES),
+    '--seed',
+    String(SEED),
     // One worker: with two, hypothesis sometimes died in Python 3.11's ast.parse ("AST constructor
     // recursion depth mismatch") while describing strategies in both threads at once.
-    '--workers', '1',
-    '--request-timeout', '15',
+    '--workers',
+    '1',
+    '--request-timeout',
+    '15',
     // No example database: every run generates from the seed alone, so runs are reproducible.
-    '--generation-database', 'none',
-    '--report', 'junit,ndjson',
-    '--report-dir', reports,
+    '--generation-database',
+    'none',
+    '--report',
+    'junit,ndjson',
+    '--report-dir',
+    reports,
     '--no-color',
   ];
   return new Promise((resolve, reject) => {

@@ -11,7 +11,13 @@ export interface ControlPlaneProcess {
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(opts: { env: NodeJS.ProcessEnv; port: number; home: string; logFile: string; readyTimeoutMs: number }): Promise<ControlPlaneProcess> {
+export async function startControlPlane(opts: {
+  env: NodeJS.ProcessEnv;
+  port: number;
+  home: string;
+  logFile: string;
+  readyTimeoutMs: number;
+}): Promise<ControlPlaneProcess> {
   const log = fs.openSync(opts.logFile, 'w');
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
@@ -34,12 +40,18 @@ export async function startControlPlane(opts: { env: NodeJS.ProcessEnv; port: nu
   return { base, stop };
 }
 
-async function waitUntilReady(base: string, exited: Promise<number | null>, timeoutMs: number, logFile: string): Promise<void> {
+async function waitUntilReady(
+  base: string,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+  logFile: string,
+): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => (gone = code));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(`control plane exited with code ${gone} before it was ready (log: ${logFile})`);
+    if (gone !== undefined)
+      throw new Error(`control plane exited with code ${gone} before it was ready (log: ${logFile})`);
     const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.status === 200,
       () => false,

@@ -27,7 +27,8 @@ export function ensureSchemathesis(venv: string, log: (m: string) => void): stri
   if (fs.existsSync(bin) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return bin;
   // schemathesis 4 needs Python 3.11 or later.
   const version = run('python3', ['-c', 'import sys; print(sys.version_info >= (3, 11))']);
-  if (!version.ok || version.output !== 'True') throw new Error('the schemathesis suite needs python3 >= 3.11 on PATH');
+  if (!version.ok || version.output !== 'True')
+    throw new Error('the schemathesis suite needs python3 >= 3.11 on PATH');
   log(`installing schemathesis into ${path.relative(process.cwd(), venv)} (python3 -m venv, pip)`);
   fs.rmSync(venv, { recursive: true, force: true });
   let created = run('python3', ['-m', 'venv', venv]);
@@ -38,7 +39,14 @@ export function ensureSchemathesis(venv: string, log: (m: string) => void): stri
     created = run('python3', ['-m', 'venv', venv]);
   }
   if (!created.ok) throw new Error(`python3 -m venv failed\n${created.output}`);
-  must(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-input', '-r', REQUIREMENTS]);
+  must(path.join(venv, 'bin', 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-input',
+    '-r',
+    REQUIREMENTS,
+  ]);
   // Written last: an interrupted install is redone next time rather than trusted.
   fs.writeFileSync(stamp, wanted);
   return bin;

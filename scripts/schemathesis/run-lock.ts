@@ -3,7 +3,11 @@
 import fs from 'node:fs';
 import { pidAlive as alive } from '../stack/proc';
 
-export async function acquireRunLock(file: string, timeoutMs: number, log: (m: string) => void): Promise<() => void> {
+export async function acquireRunLock(
+  file: string,
+  timeoutMs: number,
+  log: (m: string) => void,
+): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
@@ -18,7 +22,8 @@ export async function acquireRunLock(file: string, timeoutMs: number, log: (m: s
       fs.rmSync(file, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`another schemathesis run (pid ${holder}) still holds ${file}`);
+    if (Date.now() > deadline)
+      throw new Error(`another schemathesis run (pid ${holder}) still holds ${file}`);
     if (!told) log(`waiting for the schemathesis run of pid ${holder} to finish`);
     told = true;
     await new Promise((r) => setTimeout(r, 1000));

@@ -19,7 +19,12 @@ interface CheckResult {
 }
 
 interface ScenarioFinished {
-  recorder: { label: string; cases?: Record<string, unknown>; interactions?: Record<string, unknown>; checks?: Record<string, CheckResult[]> };
+  recorder: {
+    label: string;
+    cases?: Record<string, unknown>;
+    interactions?: Record<string, unknown>;
+    checks?: Record<string, CheckResult[]>;
+  };
 }
 
 interface NonFatalError {
@@ -50,7 +55,9 @@ export function summarise(reportDir: string): RunSummary {
         if (r.status !== 'failure') continue;
         const f = r.failure_info?.failure;
         const detail = (f?.message ?? '').split('\n')[0];
-        failures.add(`${recorder.label}: ${f?.code ?? r.name} ${f?.title ?? ''}${detail ? ` (${detail})` : ''}`);
+        failures.add(
+          `${recorder.label}: ${f?.code ?? r.name} ${f?.title ?? ''}${detail ? ` (${detail})` : ''}`,
+        );
       }
     }
   }

@@ -28,22 +28,40 @@ export interface SeedIds {
 }
 
 export async function seed(base: string, token: string): Promise<SeedIds> {
-  const call = async (method: string, url: string, body: string, contentType: string): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${base}${url}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType }, body });
+  const call = async (
+    method: string,
+    url: string,
+    body: string,
+    contentType: string,
+  ): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+      body,
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`seeding: ${method} ${url} answered ${res.status}: ${text}`);
     return JSON.parse(text) as Record<string, unknown>;
   };
   const ids: SeedIds = { queries: [], operations: [], tokens: [] };
   // One deployed (stand-in engines run it), one registered only, one with a second version.
-  for (const [name, deploy] of [['fuzz-seed-running', true], ['fuzz-seed-stopped', false], ['fuzz-seed-versions', true]] as const) {
+  for (const [name, deploy] of [
+    ['fuzz-seed-running', true],
+    ['fuzz-seed-stopped', false],
+    ['fuzz-seed-versions', true],
+  ] as const) {
     const created = await call('POST', `/api/v1/queries?deploy=${deploy}`, SPEC(name), 'application/yaml');
     ids.queries.push(String(created.id));
     const op = created.operation as { id?: string } | null;
     if (op?.id) ids.operations.push(op.id);
   }
   await call('POST', `/api/v1/queries/${ids.queries[2]}/versions`, SPEC('fuzz-seed-versions'), 'text/yaml');
-  const viewer = await call('POST', '/api/v1/tokens', JSON.stringify({ name: 'fuzz-seed-viewer', role: 'viewer' }), 'application/json');
+  const viewer = await call(
+    'POST',
+    '/api/v1/tokens',
+    JSON.stringify({ name: 'fuzz-seed-viewer', role: 'viewer' }),
+    'application/json',
+  );
   ids.tokens.push(String(viewer.id));
   return ids;
 }

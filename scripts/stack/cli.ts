@@ -11,7 +11,9 @@ async function status(): Promise<number> {
     const s = await c.state();
     if (s !== 'up') allUp = false;
     const label = s === 'foreign' ? 'taken (not ours)' : s;
-    process.stdout.write(`${c.name.padEnd(11)} 127.0.0.1:${String(c.port).padEnd(6)} ${label.padEnd(17)} ${c.dataDir}\n`);
+    process.stdout.write(
+      `${c.name.padEnd(11)} 127.0.0.1:${String(c.port).padEnd(6)} ${label.padEnd(17)} ${c.dataDir}\n`,
+    );
   }
   return allUp ? 0 : 1;
 }

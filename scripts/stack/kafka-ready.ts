@@ -9,7 +9,11 @@ export async function waitKafkaCoordinators(broker: string, timeoutMs: number): 
   let lastError: unknown;
   while (Date.now() < deadline) {
     const admin = kafka.admin();
-    const producer = kafka.producer({ transactionalId: 'sluice-stack-ready', idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: 'sluice-stack-ready',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     try {
       await admin.connect();
       await admin.fetchOffsets({ groupId: 'sluice-stack-ready', topics: [] });
@@ -23,5 +27,7 @@ export async function waitKafkaCoordinators(broker: string, timeoutMs: number): 
       await admin.disconnect().catch(() => undefined);
     }
   }
-  throw new Error(`Kafka coordinators not ready: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  throw new Error(
+    `Kafka coordinators not ready: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+  );
 }

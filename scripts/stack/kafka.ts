@@ -99,7 +99,12 @@ export class KafkaComponent implements StackComponent {
       'log.retention.hours': '24',
       'log.segment.bytes': String(64 * 1024 * 1024),
     };
-    fs.writeFileSync(file, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      Object.entries(props)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     fs.writeFileSync(
       path.join(this.root, 'log4j2.properties'),
       [
@@ -121,7 +126,11 @@ export class KafkaComponent implements StackComponent {
     if (s === 'up') return;
     if (s === 'foreign') throw new PortTakenError(this.name, this.port, 'SLUICE_KAFKA_PORT');
     if (await portOpen(this.config.kafkaControllerPort)) {
-      throw new PortTakenError('kafka controller', this.config.kafkaControllerPort, 'SLUICE_KAFKA_CONTROLLER_PORT');
+      throw new PortTakenError(
+        'kafka controller',
+        this.config.kafkaControllerPort,
+        'SLUICE_KAFKA_CONTROLLER_PORT',
+      );
     }
     fs.mkdirSync(this.dataDir, { recursive: true });
     const props = this.writeConfig();
@@ -159,6 +168,8 @@ export class KafkaComponent implements StackComponent {
     const pid = this.ownedPid();
     if (pid === undefined) return;
     process.kill(pid, 'SIGTERM');
-    await waitFor('Kafka to stop', async () => !pidAlive(pid), 60_000).catch(() => process.kill(pid, 'SIGKILL'));
+    await waitFor('Kafka to stop', async () => !pidAlive(pid), 60_000).catch(() =>
+      process.kill(pid, 'SIGKILL'),
+    );
   }
 }

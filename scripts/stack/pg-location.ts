@@ -38,7 +38,10 @@ export interface PlaceOptions {
 
 /** Whether the postgres user can walk down to `dir` (asked of the kernel, so ACLs count too). */
 export function postgresCanReach(dir: string): boolean {
-  return spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir], { cwd: '/', stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir], { cwd: '/', stdio: 'ignore' })
+      .status === 0
+  );
 }
 
 export const pointerFile = (home: string): string => path.join(home, 'postgres', 'location');
@@ -81,7 +84,9 @@ export function placePgCluster(home: string, opts: PlaceOptions): PgLocation {
       fs.rmSync(pointerFile(home));
     } else if (owner !== undefined && readLine(pointerFile(owner)) === current.slot) {
       // This `.sluice` was copied from `owner`, which still uses the slot: decide afresh.
-      opts.log(`the PostgreSQL data in ${current.slot} belongs to ${owner} (this .sluice is a copy); placing a new cluster`);
+      opts.log(
+        `the PostgreSQL data in ${current.slot} belongs to ${owner} (this .sluice is a copy); placing a new cluster`,
+      );
       fs.rmSync(pointerFile(home));
     } else {
       // Moved (the old path no longer points here) or the owner file was lost: adopt the slot.
@@ -91,7 +96,8 @@ export function placePgCluster(home: string, opts: PlaceOptions): PgLocation {
   }
   const inHome = readPgLocation(home);
   if (opts.reachable(home)) return inHome;
-  if (fs.existsSync(path.join(inHome.root, 'data', 'PG_VERSION'))) throw unreachableCluster(home, inHome.root, opts.reachable);
+  if (fs.existsSync(path.join(inHome.root, 'data', 'PG_VERSION')))
+    throw unreachableCluster(home, inHome.root, opts.reachable);
   return newSlot(home, base, opts);
 }
 
@@ -132,7 +138,9 @@ function newSlot(home: string, base: string, opts: PlaceOptions): PgLocation {
   fs.writeFileSync(ownerFile(slot), `${home}\n`);
   fs.mkdirSync(path.dirname(pointerFile(home)), { recursive: true });
   fs.writeFileSync(pointerFile(home), `${slot}\n`);
-  opts.log(`the postgres user cannot reach ${home}; its cluster lives in ${slot} (recorded in ${pointerFile(home)})`);
+  opts.log(
+    `the postgres user cannot reach ${home}; its cluster lives in ${slot} (recorded in ${pointerFile(home)})`,
+  );
   return { root: path.join(slot, 'postgres'), slot };
 }
 

@@ -88,7 +88,8 @@ export class PostgresComponent implements StackComponent {
     if (isRoot()) run('chown', ['-R', 'postgres:postgres', this.root]);
     // Sluice connects over TCP only; the socket is a convenience for psql on the machine, and
     // a deep home would make its path too long for PostgreSQL to start at all.
-    const socketDir = Buffer.byteLength(path.join(runDir, `.s.PGSQL.${this.port}`)) <= MAX_SOCKET_PATH ? runDir : '';
+    const socketDir =
+      Buffer.byteLength(path.join(runDir, `.s.PGSQL.${this.port}`)) <= MAX_SOCKET_PATH ? runDir : '';
     if (!fs.existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
       log('initialising cluster');
       this.pg('initdb', ['-D', this.dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--locale=C']);
@@ -101,12 +102,44 @@ export class PostgresComponent implements StackComponent {
       // Local development stack: durability across OS crashes is not needed, speed is.
       '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
     ].join(' ');
-    this.pg('pg_ctl', ['-D', this.dataDir, '-l', path.join(this.root, 'postgres.log'), '-o', opts, '-w', '-t', '60', 'start']);
+    this.pg('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-l',
+      path.join(this.root, 'postgres.log'),
+      '-o',
+      opts,
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
     await waitFor('PostgreSQL', () => portOpen(this.port), 30_000);
-    const exists = run('psql', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'sluice', '-d', 'postgres', '-tAc',
-      "SELECT 1 FROM pg_database WHERE datname = 'sluice'"]).trim();
+    const exists = run('psql', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '-U',
+      'sluice',
+      '-d',
+      'postgres',
+      '-tAc',
+      "SELECT 1 FROM pg_database WHERE datname = 'sluice'",
+    ]).trim();
     if (exists !== '1') {
-      run('psql', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'sluice', '-d', 'postgres', '-c', 'CREATE DATABASE sluice']);
+      run('psql', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-U',
+        'sluice',
+        '-d',
+        'postgres',
+        '-c',
+        'CREATE DATABASE sluice',
+      ]);
     }
   }
 

@@ -40,15 +40,23 @@ export class RedisComponent implements StackComponent {
     if (s === 'foreign') throw new PortTakenError(this.name, this.port, 'SLUICE_REDIS_PORT');
     fs.mkdirSync(this.dataDir, { recursive: true });
     run('redis-server', [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dataDir,
-      '--daemonize', 'yes',
-      '--pidfile', this.pidFile,
-      '--logfile', path.join(this.dataDir, 'redis.log'),
-      '--appendonly', 'yes',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dataDir,
+      '--daemonize',
+      'yes',
+      '--pidfile',
+      this.pidFile,
+      '--logfile',
+      path.join(this.dataDir, 'redis.log'),
+      '--appendonly',
+      'yes',
       // BullMQ requires that Redis never evicts its keys.
-      '--maxmemory-policy', 'noeviction',
+      '--maxmemory-policy',
+      'noeviction',
     ]);
     await waitFor('Redis', async () => (await this.state()) === 'up', 15_000);
   }

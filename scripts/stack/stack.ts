@@ -22,7 +22,11 @@ export function selectComponents(only: string[], config: StackConfig): StackComp
   return only.length === 0 ? all : all.filter((c) => only.includes(c.name));
 }
 
-export async function stackUp(log: (msg: string) => void, config = loadStackConfig(), only: string[] = []): Promise<void> {
+export async function stackUp(
+  log: (msg: string) => void,
+  config = loadStackConfig(),
+  only: string[] = [],
+): Promise<void> {
   const all = selectComponents(only, config);
   fs.mkdirSync(config.home, { recursive: true });
   const missing = [...new Set(all.flatMap((c) => c.missingPackages()))];
@@ -42,10 +46,15 @@ export async function stackUp(log: (msg: string) => void, config = loadStackConf
     await c.start((m) => log(`${c.name}: ${m}`));
     log(`${c.name}: up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  if (all.some((c) => c instanceof PostgresComponent)) await ensureSinkDatabase(config, (m) => log(`postgresql: ${m}`));
+  if (all.some((c) => c instanceof PostgresComponent))
+    await ensureSinkDatabase(config, (m) => log(`postgresql: ${m}`));
 }
 
-export async function stackDown(log: (msg: string) => void, config = loadStackConfig(), only: string[] = []): Promise<void> {
+export async function stackDown(
+  log: (msg: string) => void,
+  config = loadStackConfig(),
+  only: string[] = [],
+): Promise<void> {
   for (const c of selectComponents(only, config).reverse()) {
     if ((await c.state()) !== 'up') continue;
     log(`${c.name}: stopping`);

@@ -31,10 +31,14 @@ let demo: ChildProcess | undefined;
 /** Ports free right now (the OS picks them), distinct from each other. */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const found = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -90,8 +94,13 @@ function serverPids(): number[] {
 
 /** Engine processes started for this home (the runtime puts their specs under <home>/instances). */
 function enginePids(): number[] {
-  const r = spawnSync('pgrep', ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`], { encoding: 'utf8' });
-  return r.stdout.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0);
+  const r = spawnSync('pgrep', ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`], {
+    encoding: 'utf8',
+  });
+  return r.stdout
+    .split('\n')
+    .map(Number)
+    .filter((p) => Number.isInteger(p) && p > 0);
 }
 
 async function openPorts(): Promise<number[]> {
@@ -121,7 +130,9 @@ beforeAll(async () => {
   ports = { pg: pg!, redis: redis!, kafka: kafka!, controller: controller!, api: api! };
   env = Object.fromEntries(
     // Nothing of the shared stack's settings (the global setup exported them to this worker).
-    Object.entries(process.env).filter(([k]) => !/^(SLUICE_|DATABASE_URL$|REDIS_URL$|KAFKA_BROKERS$)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) => !/^(SLUICE_|DATABASE_URL$|REDIS_URL$|KAFKA_BROKERS$)/.test(k),
+    ),
   );
   Object.assign(env, {
     SLUICE_HOME: home,
@@ -145,7 +156,9 @@ afterAll(async () => {
   if (!clone || !fs.existsSync(clone)) return;
   for (const pid of enginePids()) process.kill(pid, 'SIGKILL');
   if (serverPids().some(pidAlive)) npm(['stack:down']);
-  const slot = fs.existsSync(pointerFile(home)) ? fs.readFileSync(pointerFile(home), 'utf8').trim() : undefined;
+  const slot = fs.existsSync(pointerFile(home))
+    ? fs.readFileSync(pointerFile(home), 'utf8').trim()
+    : undefined;
   if (slot?.startsWith(`${SLOT_BASE}/`)) fs.rmSync(slot, { recursive: true, force: true });
   try {
     fs.rmdirSync(SLOT_BASE); // only when no other home keeps a slot there
@@ -164,7 +177,8 @@ describe('a fresh clone in a folder only its owner can enter', () => {
     // As root the cluster lives in this home's slot, owned by postgres and closed to others;
     // otherwise PostgreSQL runs as the user and stays in the home.
     const c = await pgClient();
-    const dataDir = (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0]?.d;
+    const dataDir = (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0]
+      ?.d;
     await c.end();
     if (isRoot()) {
       const slot = fs.readFileSync(pointerFile(home), 'utf8').trim();
@@ -201,7 +215,12 @@ describe('a fresh clone in a folder only its owner can enter', () => {
   it('npm run demo comes up; when its control plane is killed with SIGKILL it says so, stops what it started and exits 1', async () => {
     const t0 = Date.now();
     // Its own process group, so that afterAll can stop all of it if this test fails midway.
-    demo = spawn('npm', ['run', 'demo'], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    demo = spawn('npm', ['run', 'demo'], {
+      cwd: clone,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     demo.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -215,7 +234,8 @@ describe('a fresh clone in a folder only its owner can enter', () => {
     const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: number) => {
       const deadline = Date.now() + ms;
       while (!(await ok())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; demo output:\n${out.slice(-4000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; demo output:\n${out.slice(-4000)}`);
         await sleep(250);
       }
     };
@@ -230,16 +250,22 @@ describe('a fresh clone in a folder only its owner can enter', () => {
     // Results go to the sink database the demo names (not the control plane's own).
     const sinkUrl = /results: table demo_clicks_per_user in (\S+)/.exec(out)?.[1];
     expect(sinkUrl).toContain(`:${ports.pg}/`);
-    await until('rows in demo_clicks_per_user', async () => {
-      const c = new Client({ connectionString: sinkUrl });
-      await c.connect();
-      try {
-        const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM demo_clicks_per_user').catch(() => ({ rows: [{ n: '0' }] }));
-        return Number(r.rows[0]?.n) > 0;
-      } finally {
-        await c.end();
-      }
-    }, 90_000);
+    await until(
+      'rows in demo_clicks_per_user',
+      async () => {
+        const c = new Client({ connectionString: sinkUrl });
+        await c.connect();
+        try {
+          const r = await c
+            .query<{ n: string }>('SELECT count(*) AS n FROM demo_clicks_per_user')
+            .catch(() => ({ rows: [{ n: '0' }] }));
+          return Number(r.rows[0]?.n) > 0;
+        } finally {
+          await c.end();
+        }
+      },
+      90_000,
+    );
     const engines = enginePids();
     const servers = serverPids();
     expect(servers).toHaveLength(3);

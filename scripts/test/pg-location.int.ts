@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placePgCluster, pointerFile, postgresCanReach, readPgLocation, slotName, type PlaceOptions } from '../stack/pg-location';
+import {
+  placePgCluster,
+  pointerFile,
+  postgresCanReach,
+  readPgLocation,
+  slotName,
+  type PlaceOptions,
+} from '../stack/pg-location';
 import { isRoot, pidAlive, readPid } from '../stack/proc';
 
 let closed: string; // mode 0700, like /root or mktemp -d
@@ -119,7 +126,9 @@ describe('placePgCluster', () => {
     const h = home('in-home');
     fs.mkdirSync(path.join(h, 'postgres', 'data'), { recursive: true });
     fs.writeFileSync(path.join(h, 'postgres', 'data', 'PG_VERSION'), '15\n');
-    const expected = isRoot() ? new RegExp(`${closed} does not let it through.*chmod o\\+x ${closed}.*rm -rf`) : /chmod o\+x .*rm -rf/;
+    const expected = isRoot()
+      ? new RegExp(`${closed} does not let it through.*chmod o\\+x ${closed}.*rm -rf`)
+      : /chmod o\+x .*rm -rf/;
     expect(() => placePgCluster(h, opts())).toThrow(expected);
     expect(fs.existsSync(pointerFile(h))).toBe(false);
   });

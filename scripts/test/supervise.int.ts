@@ -53,7 +53,9 @@ describe('supervise', () => {
   });
 
   it('stop() sends SIGTERM and a child that honours it ends within the grace period', async () => {
-    const child = node("process.on('SIGTERM', () => process.exit(0)); console.log('ready'); setInterval(() => {}, 1000)");
+    const child = node(
+      "process.on('SIGTERM', () => process.exit(0)); console.log('ready'); setInterval(() => {}, 1000)",
+    );
     await firstLine(child);
     const sup = supervise(child);
     const t0 = Date.now();

@@ -32,11 +32,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
   await app.listen(config.SLUICE_API_PORT, config.SLUICE_API_HOST);
   process.stdout.write(
-    JSON.stringify({ level: 30, msg: 'control plane listening', url: `http://${config.SLUICE_API_HOST}:${config.SLUICE_API_PORT}` }) + '\n',
+    JSON.stringify({
+      level: 30,
+      msg: 'control plane listening',
+      url: `http://${config.SLUICE_API_HOST}:${config.SLUICE_API_PORT}`,
+    }) + '\n',
   );
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`sluice control-plane: failed to start: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.stderr.write(
+    `sluice control-plane: failed to start: ${e instanceof Error ? e.stack : String(e)}\n`,
+  );
   process.exit(1);
 });

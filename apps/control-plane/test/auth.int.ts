@@ -21,15 +21,22 @@ async function call(method: string, url: string, token?: string, body?: unknown)
     },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { token?: string; id?: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & { token?: string; id?: string },
+  };
 }
 
 beforeAll(async () => {
   // The CLI is how a fresh install gets its first admin token.
-  const r = spawnSync('npm', ['run', '-s', 'cli', '--', 'token', 'create', '--role', 'admin', '--name', 'auth-it'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'npm',
+    ['run', '-s', 'cli', '--', 'token', 'create', '--role', 'admin', '--name', 'auth-it'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   admin = r.stdout.trim();
   expect(admin).toMatch(/^slc_/);
@@ -66,8 +73,15 @@ describe('authentication and roles', () => {
     const created = await call('POST', '/api/v1/tokens', admin, { name: 'audited', role: 'operator' });
     const list = await call('GET', '/api/v1/tokens', admin);
     expect(JSON.stringify(list.body)).not.toContain(created.body.token as string);
-    const audit = await fetch(`${base}/api/v1/audit?target=token/${created.body.id}`, { headers: { Authorization: `Bearer ${admin}` } });
-    const rows = (await audit.json()) as Array<{ actor: string; action: string; after: { role: string }; requestId: string }>;
+    const audit = await fetch(`${base}/api/v1/audit?target=token/${created.body.id}`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    });
+    const rows = (await audit.json()) as Array<{
+      actor: string;
+      action: string;
+      after: { role: string };
+      requestId: string;
+    }>;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'auth-it', action: 'token.create', after: { role: 'operator' } });
     expect(rows[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -80,8 +94,16 @@ describe('authentication and roles', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body.revokedAt).toBe(first.body.revokedAt);
-    const audit = await fetch(`${base}/api/v1/audit?target=token/${created.body.id}`, { headers: { Authorization: `Bearer ${admin}` } });
-    const rows = (await audit.json()) as Array<{ action: string; actor: string; actorId: string; before: { revokedAt: string | null } | null; after: { revokedAt: string | null } }>;
+    const audit = await fetch(`${base}/api/v1/audit?target=token/${created.body.id}`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    });
+    const rows = (await audit.json()) as Array<{
+      action: string;
+      actor: string;
+      actorId: string;
+      before: { revokedAt: string | null } | null;
+      after: { revokedAt: string | null };
+    }>;
     expect(rows.map((r) => r.action)).toEqual(['token.revoke', 'token.create']);
     const revoke = rows[0]!;
     expect(revoke.actor).toBe('auth-it');
@@ -90,14 +112,20 @@ describe('authentication and roles', () => {
     expect(revoke.after.revokedAt).toBe(first.body.revokedAt);
     // The CLI that made the admin token is audited with the operating-system user.
     const adminId = revoke.actorId.slice('token/'.length);
-    const cliRows = (await (await fetch(`${base}/api/v1/audit?target=token/${adminId}`, { headers: { Authorization: `Bearer ${admin}` } })).json()) as Array<{ actor: string; actorId: string }>;
+    const cliRows = (await (
+      await fetch(`${base}/api/v1/audit?target=token/${adminId}`, {
+        headers: { Authorization: `Bearer ${admin}` },
+      })
+    ).json()) as Array<{ actor: string; actorId: string }>;
     expect(cliRows[0]?.actor).toMatch(/^cli:\S+$/);
     expect(cliRows[0]?.actorId).toMatch(/^os\/\S+$/);
     expect(cliRows[0]?.actor).not.toBe('cli:unknown');
   });
 
   it('refuses control characters in token names and in audit filters with 400, not 500', async () => {
-    expect((await call('POST', '/api/v1/tokens', admin, { name: 'bad\u0000name', role: 'viewer' })).status).toBe(400);
+    expect(
+      (await call('POST', '/api/v1/tokens', admin, { name: 'bad\u0000name', role: 'viewer' })).status,
+    ).toBe(400);
     expect((await call('GET', '/api/v1/audit?target=%00', admin)).status).toBe(400);
   });
 
@@ -120,7 +148,10 @@ describe('error shapes', () => {
 
   it('malformed JSON is 400, an oversized body 413, an unknown id 404', async () => {
     expect((await call('POST', '/api/v1/tokens', admin, '{bad')).status).toBe(400);
-    const big = await call('POST', '/api/v1/tokens', admin, { name: 'x'.repeat(2 * 1024 * 1024), role: 'viewer' });
+    const big = await call('POST', '/api/v1/tokens', admin, {
+      name: 'x'.repeat(2 * 1024 * 1024),
+      role: 'viewer',
+    });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
     const missing = await call('DELETE', '/api/v1/tokens/00000000-0000-4000-8000-000000000000', admin);
@@ -142,7 +173,11 @@ describe('bootstrap token', () => {
     await pg.connect();
     await pg.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     await pg.query(`CREATE DATABASE "${dbName}"`);
-    const migrated = spawnSync('npm', ['run', '-s', 'db:migrate'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: dbUrl.toString() } });
+    const migrated = spawnSync('npm', ['run', '-s', 'db:migrate'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: dbUrl.toString() },
+    });
     expect(migrated.status, migrated.stderr).toBe(0);
   });
 
@@ -154,20 +189,33 @@ describe('bootstrap token', () => {
   it('is registered once (hashed), stays revoked across restarts, and is replaced when the variable changes', async () => {
     const first = `slc_boot_${Date.now()}_${'a'.repeat(24)}`;
     const boot = async (secret: string) => {
-      const a = await createApp(loadAppConfig({ ...process.env, DATABASE_URL: dbUrl.toString(), LOG_LEVEL: 'silent', SLUICE_BOOTSTRAP_TOKEN: secret }));
+      const a = await createApp(
+        loadAppConfig({
+          ...process.env,
+          DATABASE_URL: dbUrl.toString(),
+          LOG_LEVEL: 'silent',
+          SLUICE_BOOTSTRAP_TOKEN: secret,
+        }),
+      );
       await a.listen(0, '127.0.0.1');
       return { a, url: `http://127.0.0.1:${(a.getHttpServer().address() as { port: number }).port}` };
     };
-    const probe = (url: string, token: string) => fetch(`${url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.status);
+    const probe = (url: string, token: string) =>
+      fetch(`${url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.status);
 
     let cp = await boot(first);
     expect(await probe(cp.url, first)).toBe(200);
-    const rows = (await (await fetch(`${cp.url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${first}` } })).json()) as Array<{ id: string; origin: string; revokedAt: string | null }>;
+    const rows = (await (
+      await fetch(`${cp.url}/api/v1/tokens`, { headers: { Authorization: `Bearer ${first}` } })
+    ).json()) as Array<{ id: string; origin: string; revokedAt: string | null }>;
     const mine = rows.filter((r) => r.origin === 'bootstrap' && r.revokedAt === null);
     expect(mine).toHaveLength(1);
     const id = mine[0]!.id;
     expect(JSON.stringify(rows)).not.toContain(first);
-    const revoked = await fetch(`${cp.url}/api/v1/tokens/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${first}` } });
+    const revoked = await fetch(`${cp.url}/api/v1/tokens/${id}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${first}` },
+    });
     expect(revoked.status).toBe(200);
     await cp.a.close();
 

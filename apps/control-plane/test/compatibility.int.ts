@@ -12,7 +12,15 @@ import { versionCompatibilitySchema, versionCreatedSchema } from '../src/queries
 import { PrismaRepository } from '../src/repositories/prisma.repository';
 import { createToken, eventsSpec, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
-type Change = { kind: string; severity: string; operator?: string; path?: string; before?: string; after?: string; message: string };
+type Change = {
+  kind: string;
+  severity: string;
+  operator?: string;
+  path?: string;
+  before?: string;
+  after?: string;
+  message: string;
+};
 type Report = { against: number; compatible: boolean; changes: Change[] };
 type Created = { version: number; warnings: string[]; compatibility: Report | null };
 type Compat = Report & { queryId: string; version: number };
@@ -56,7 +64,12 @@ async function addVersion(id: string, spec: string): Promise<Created> {
 }
 
 const compat = (id: string, v: string | number, query = '', as = viewer) =>
-  t.call<Compat & ApiError>('GET', `/api/v1/queries/${id}/versions/${v}/compatibility${query}`, undefined, as);
+  t.call<Compat & ApiError>(
+    'GET',
+    `/api/v1/queries/${id}/versions/${v}/compatibility${query}`,
+    undefined,
+    as,
+  );
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -81,7 +94,13 @@ describe('POST /queries/:id/versions reports compatibility with the running vers
     expect(v2.version).toBe(2);
     expect(v2.compatibility).toMatchObject({ against: 1, compatible: true });
     expect(v2.compatibility?.changes).toEqual([
-      expect.objectContaining({ kind: 'filter', severity: 'allowed', operator: 'filter', before: expect.stringContaining('10'), after: expect.stringContaining('20') }),
+      expect.objectContaining({
+        kind: 'filter',
+        severity: 'allowed',
+        operator: 'filter',
+        before: expect.stringContaining('10'),
+        after: expect.stringContaining('20'),
+      }),
     ]);
   });
 
@@ -90,7 +109,12 @@ describe('POST /queries/:id/versions reports compatibility with the running vers
     const v3 = await addVersion(id, base().replace(`topic: ${source}`, `topic: ${source}.other`));
     expect(v3.compatibility).toMatchObject({ against: 1, compatible: false });
     expect(v3.compatibility?.changes).toContainEqual(
-      expect.objectContaining({ kind: 'source.topic', severity: 'incompatible', before: expect.stringContaining(source), after: expect.stringContaining(`${source}.other`) }),
+      expect.objectContaining({
+        kind: 'source.topic',
+        severity: 'incompatible',
+        before: expect.stringContaining(source),
+        after: expect.stringContaining(`${source}.other`),
+      }),
     );
   });
 
@@ -98,7 +122,9 @@ describe('POST /queries/:id/versions reports compatibility with the running vers
     const wid = await register(windowedSpec(`windowed-${suffix}`, '1 minute'));
     const v2 = await addVersion(wid, windowedSpec(`windowed-${suffix}`, '2 minutes'));
     expect(v2.compatibility).toMatchObject({ against: 1, compatible: false });
-    expect(v2.compatibility?.changes).toContainEqual(expect.objectContaining({ kind: 'aggregate.window', severity: 'incompatible', operator: 'aggregate' }));
+    expect(v2.compatibility?.changes).toContainEqual(
+      expect.objectContaining({ kind: 'aggregate.window', severity: 'incompatible', operator: 'aggregate' }),
+    );
   });
 
   it('compares with the desired version, not the latest', async () => {
@@ -106,7 +132,12 @@ describe('POST /queries/:id/versions reports compatibility with the running vers
     const prisma = t.app.get(PrismaRepository);
     await prisma.query.update({ where: { id }, data: { desiredVersion: 2 } });
     try {
-      const v4 = await addVersion(id, base().replace('amount > 10', 'amount > 20').replace('SELECT user_id, amount', 'SELECT amount, user_id'));
+      const v4 = await addVersion(
+        id,
+        base()
+          .replace('amount > 10', 'amount > 20')
+          .replace('SELECT user_id, amount', 'SELECT amount, user_id'),
+      );
       expect(v4.compatibility?.against).toBe(2);
       expect(v4.compatibility?.compatible).toBe(true);
       expect(v4.compatibility?.changes.map((c) => c.kind)).toEqual(['projection']);
@@ -129,14 +160,24 @@ describe('GET /queries/:id/versions/:v/compatibility', () => {
   it('reports a pair, for a viewer', async () => {
     const r = await compat(id, 3, '?against=2');
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(versionCompatibilitySchema.parse(r.body)).toMatchObject({ queryId: id, version: 3, against: 2, compatible: false });
+    expect(versionCompatibilitySchema.parse(r.body)).toMatchObject({
+      queryId: id,
+      version: 3,
+      against: 2,
+      compatible: false,
+    });
     expect(r.body.changes.map((c) => c.kind).sort()).toEqual(['filter', 'source.topic']);
   });
 
   it('defaults `against` to the desired version', async () => {
     const r = await compat(id, 2);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ version: 2, against: 1, compatible: true, changes: [expect.objectContaining({ kind: 'filter', severity: 'allowed' })] });
+    expect(r.body).toMatchObject({
+      version: 2,
+      against: 1,
+      compatible: true,
+      changes: [expect.objectContaining({ kind: 'filter', severity: 'allowed' })],
+    });
     const same = await compat(id, 1);
     expect(same.body).toMatchObject({ version: 1, against: 1, compatible: true, changes: [] });
   });
@@ -144,7 +185,10 @@ describe('GET /queries/:id/versions/:v/compatibility', () => {
   it('404 names the missing version; a malformed or unknown query id is a 404 too', async () => {
     const missing = await compat(id, 9);
     expect(missing.status).toBe(404);
-    expect(apiErrorSchema.parse(missing.body)).toMatchObject({ code: 'VERSION_NOT_FOUND', message: expect.stringMatching(/no version 9\b/) });
+    expect(apiErrorSchema.parse(missing.body)).toMatchObject({
+      code: 'VERSION_NOT_FOUND',
+      message: expect.stringMatching(/no version 9\b/),
+    });
     const against = await compat(id, 2, '?against=7');
     expect(against.status).toBe(404);
     expect(against.body.message).toMatch(/no version 7\b/);
@@ -158,7 +202,10 @@ describe('GET /queries/:id/versions/:v/compatibility', () => {
     for (const v of ['0', 'abc', '1.5', '1e3', '0x10', '-1', '2147483648', '99999999999999999999']) {
       const r = await compat(id, v);
       expect(r.status, `v=${v}`).toBe(400);
-      expect(apiErrorSchema.parse(r.body)).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ path: 'v' })] });
+      expect(apiErrorSchema.parse(r.body)).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [expect.objectContaining({ path: 'v' })],
+      });
     }
     for (const against of ['0', 'x', '2.0', '2147483648', '']) {
       const r = await compat(id, 2, `?against=${against}`);
@@ -183,7 +230,17 @@ describe('a stored version that no longer compiles', () => {
   beforeAll(async () => {
     id = await register(base());
     const prisma = t.app.get(PrismaRepository);
-    await prisma.queryVersion.create({ data: { queryId: id, version: 2, specText: stale, spec: {}, plan: {}, planHash: 'stale', createdBy: 'test' } });
+    await prisma.queryVersion.create({
+      data: {
+        queryId: id,
+        version: 2,
+        specText: stale,
+        spec: {},
+        plan: {},
+        planHash: 'stale',
+        createdBy: 'test',
+      },
+    });
   });
 
   it('GET answers 409 naming the version, never a 500', async () => {
@@ -193,7 +250,10 @@ describe('a stored version that no longer compiles', () => {
     ] as const) {
       const r = await compat(id, v, query);
       expect(r.status, JSON.stringify(r.body)).toBe(409);
-      expect(apiErrorSchema.parse(r.body)).toMatchObject({ code: 'VERSION_NOT_COMPILABLE', message: expect.stringContaining('version 2 ') });
+      expect(apiErrorSchema.parse(r.body)).toMatchObject({
+        code: 'VERSION_NOT_COMPILABLE',
+        message: expect.stringContaining('version 2 '),
+      });
       expect(r.body.errors?.length).toBeGreaterThan(0);
     }
   });
@@ -204,30 +264,60 @@ describe('a stored version that no longer compiles', () => {
     const v3 = await addVersion(id, base().replace('amount > 10', 'amount > 20'));
     expect(v3.version).toBe(3);
     expect(v3.compatibility).toBeNull();
-    expect(v3.warnings).toContainEqual(expect.stringMatching(/^compatibility not checked: version 2 of query/));
+    expect(v3.warnings).toContainEqual(
+      expect.stringMatching(/^compatibility not checked: version 2 of query/),
+    );
   });
 });
 
 describe('OpenAPI', () => {
   type Param = { name: string; in: string; required?: boolean; schema?: unknown };
-  type Op = { parameters?: Param[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+  type Op = {
+    parameters?: Param[];
+    responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+  };
 
   it('documents the parameters with the schemas the API validates with, and the report responses', async () => {
     const res = await fetch(`${t.base}/api/docs/openapi.json`);
-    const doc = (await res.json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, Op>>;
+      components: { schemas: Record<string, unknown> };
+    };
     const op = doc.paths['/api/v1/queries/{id}/versions/{v}/compatibility']?.get;
     expect(op).toBeDefined();
     const props = (schema: z.ZodType) =>
-      (z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as { properties: Record<string, unknown> }).properties;
-    const param = (name: string, where: string) => op?.parameters?.find((p) => p.name === name && p.in === where);
+      (
+        z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as {
+          properties: Record<string, unknown>;
+        }
+      ).properties;
+    const param = (name: string, where: string) =>
+      op?.parameters?.find((p) => p.name === name && p.in === where);
     expect(param('id', 'path')).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } });
     expect(param('v', 'path')).toMatchObject({ required: true, schema: props(versionPathParams).v });
     expect(param('v', 'path')?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 });
-    expect(param('against', 'query')).toMatchObject({ required: false, schema: props(compatibilityQuery).against });
-    expect(Object.keys(op?.responses ?? {}).sort()).toEqual(['200', '400', '401', '403', '404', '409', '503']);
-    expect(op?.responses['200']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/VersionCompatibility' });
-    expect(doc.components.schemas.QueryVersionCreated).toMatchObject({ properties: { compatibility: expect.anything() } });
+    expect(param('against', 'query')).toMatchObject({
+      required: false,
+      schema: props(compatibilityQuery).against,
+    });
+    expect(Object.keys(op?.responses ?? {}).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '503',
+    ]);
+    expect(op?.responses['200']?.content?.['application/json']?.schema).toEqual({
+      $ref: '#/components/schemas/VersionCompatibility',
+    });
+    expect(doc.components.schemas.QueryVersionCreated).toMatchObject({
+      properties: { compatibility: expect.anything() },
+    });
     expect(doc.components.schemas.CompatibilityReport).toBeDefined();
-    expect(doc.components.schemas.UpgradeChange).toMatchObject({ properties: { severity: { enum: ['allowed', 'caveat', 'incompatible'] } } });
+    expect(doc.components.schemas.UpgradeChange).toMatchObject({
+      properties: { severity: { enum: ['allowed', 'caveat', 'incompatible'] } },
+    });
   });
 });

@@ -33,7 +33,10 @@ describe('database outage', () => {
     ] as const) {
       const res = await fetch(`${t.base}${url}`, {
         method,
-        headers: { Authorization: `Bearer ${t.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        headers: {
+          Authorization: `Bearer ${t.token}`,
+          ...(body ? { 'Content-Type': 'application/json' } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
       });
       expect(res.status, `${method} ${url}`).toBe(503);
@@ -47,7 +50,12 @@ describe('database outage', () => {
     expect(JSON.stringify(report)).not.toMatch(/127\.0\.0\.1|Prisma|invocation/);
 
     await proxy.restore();
-    const back = await eventually(() => t.call('GET', '/api/v1/queries'), (r) => r.status === 200, 30_000, 'API back after the outage');
+    const back = await eventually(
+      () => t.call('GET', '/api/v1/queries'),
+      (r) => r.status === 200,
+      30_000,
+      'API back after the outage',
+    );
     expect(back.status).toBe(200);
     expect((await fetch(`${t.base}/readyz`)).status).toBe(200);
   });

@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsSpec, eventually, forgetTestQueries, killTestInstances, startTestApp, STAND_IN_ENGINE, type TestApp } from './support/test-app';
+import {
+  eventsSpec,
+  eventually,
+  forgetTestQueries,
+  killTestInstances,
+  startTestApp,
+  STAND_IN_ENGINE,
+  type TestApp,
+} from './support/test-app';
 
 type Op = { id: string; state: string; error: string | null };
 type Detail = {
@@ -31,11 +39,20 @@ const detail = (id: string) => t.call<Detail>('GET', `/api/v1/queries/${id}`);
 
 /** Creates a crash-looping query and waits until it reads FAILED. */
 async function failedQuery(name: string): Promise<string> {
-  const r = await t.call<{ id: string; operation: Op }>('POST', '/api/v1/queries', eventsSpec(`crashloop-${name}-${suffix}`, `it-src-${suffix}`, `it-out-${suffix}`));
+  const r = await t.call<{ id: string; operation: Op }>(
+    'POST',
+    '/api/v1/queries',
+    eventsSpec(`crashloop-${name}-${suffix}`, `it-src-${suffix}`, `it-out-${suffix}`),
+  );
   expect(r.status).toBe(201);
   // Polled rather than read from the deploy operation: on a loaded machine the stand-in can
   // outlive the settle time before it exits, and the deploy then succeeds before the crashes.
-  await eventually(() => detail(r.body.id).then((d) => d.body.phase), (phase) => phase === 'FAILED', 90_000, `${name} FAILED`);
+  await eventually(
+    () => detail(r.body.id).then((d) => d.body.phase),
+    (phase) => phase === 'FAILED',
+    90_000,
+    `${name} FAILED`,
+  );
   await opDone(r.body.operation.id);
   return r.body.id;
 }
@@ -57,7 +74,9 @@ describe('a FAILED query', () => {
     expect(d.phase).toBe('FAILED');
     const degraded = d.conditions.find((c) => c.type === 'Degraded');
     expect(degraded).toMatchObject({ status: 'True', reason: 'CrashLoop' });
-    expect(degraded?.message).toMatch(/^5 crashes within 10 minutes; last: simulated startup failure; restarts stopped/);
+    expect(degraded?.message).toMatch(
+      /^5 crashes within 10 minutes; last: simulated startup failure; restarts stopped/,
+    );
 
     // Every restart rotated the log instead of deleting it; FAILED forgot the instance and
     // archived the whole set.
@@ -71,12 +90,16 @@ describe('a FAILED query', () => {
       'five archived logs',
     );
     expect(logs.length).toBeGreaterThanOrEqual(5);
-    const withReason = logs.filter((f) => fs.readFileSync(path.join(archive, f), 'utf8').includes('simulated startup failure'));
+    const withReason = logs.filter((f) =>
+      fs.readFileSync(path.join(archive, f), 'utf8').includes('simulated startup failure'),
+    );
     expect(withReason.length).toBeGreaterThanOrEqual(5);
 
     // Later passes keep the message as written (it used to be recounted as "0 crashes").
     await new Promise((r) => setTimeout(r, 2500));
-    expect((await detail(id)).body.conditions.find((c) => c.type === 'Degraded')?.message).toBe(degraded?.message);
+    expect((await detail(id)).body.conditions.find((c) => c.type === 'Degraded')?.message).toBe(
+      degraded?.message,
+    );
   });
 
   it('can be stopped: STOPPED, and nothing restarts', async () => {
@@ -109,7 +132,12 @@ describe('a FAILED query', () => {
     const dep = await t.call<Op>('POST', `/api/v1/queries/${id}/deploy`, { version: 1 });
     expect(dep.status).toBe(202);
     // The earlier run's crash history no longer counts: engines are started again.
-    const d = await eventually(() => detail(id).then((r) => r.body), (b) => b.instances.length > 0, 30_000, 'instances started again');
+    const d = await eventually(
+      () => detail(id).then((r) => r.body),
+      (b) => b.instances.length > 0,
+      30_000,
+      'instances started again',
+    );
     expect(d.instances.length).toBeGreaterThan(0);
     await opDone(dep.body.id);
     const stop = await t.call<Op>('POST', `/api/v1/queries/${id}/stop`);

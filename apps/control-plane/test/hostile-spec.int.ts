@@ -23,7 +23,11 @@ let t: TestApp;
 const suffix = randomUUID().slice(0, 8);
 
 /** POST with an exact Content-Type (or none): the test app's `call` always picks one. */
-async function post(path: string, body: string | undefined, contentType?: string): Promise<{ status: number; body: ApiError }> {
+async function post(
+  path: string,
+  body: string | undefined,
+  contentType?: string,
+): Promise<{ status: number; body: ApiError }> {
   const res = await fetch(`${t.base}${path}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${t.token}`, ...(contentType ? { 'Content-Type': contentType } : {}) },
@@ -39,7 +43,10 @@ const JSON_TYPE = 'application/json';
 
 /** A valid spec whose WHERE is `condition` (SQL on line 8, from column 3). */
 const specWhere = (name: string, condition: string): string =>
-  eventsSpec(name, `hostile-src-${suffix}`, `hostile-out-${suffix}`).replace('WHERE amount > 10', `WHERE ${condition}`);
+  eventsSpec(name, `hostile-src-${suffix}`, `hostile-out-${suffix}`).replace(
+    'WHERE amount > 10',
+    `WHERE ${condition}`,
+  );
 const ors = (n: number): string => Array.from({ length: n }, (_, i) => `amount = ${i}`).join(' OR ');
 
 // The payloads of the issue: built once, before anything is timed.
@@ -77,7 +84,12 @@ describe('hostile spec uploads get 4xx naming the limit', () => {
     const r = await post('/api/v1/queries', bracketsUnderSize, JSON_TYPE);
     expect(r.status).toBe(422);
     expect(r.body.errors).toEqual([
-      { path: '', line: 1, column: '{"name": "x", "sources": '.length + 32, message: 'nesting deeper than 32 levels (limit SPEC_MAX_DEPTH)' },
+      {
+        path: '',
+        line: 1,
+        column: '{"name": "x", "sources": '.length + 32,
+        message: 'nesting deeper than 32 levels (limit SPEC_MAX_DEPTH)',
+      },
     ]);
   });
 
@@ -96,7 +108,11 @@ describe('hostile spec uploads get 4xx naming the limit', () => {
     expect(huge.body.message).toContain('limit SPEC_MAX_BYTES');
     const many = await post('/api/v1/queries?deploy=false', ors2k, YAML);
     expect(many.status).toBe(422);
-    expect(many.body.errors?.[0]).toMatchObject({ path: 'sql', line: 8, message: expect.stringMatching(/limit SQL_MAX_(TOKENS|BOOLEAN_TERMS)/) });
+    expect(many.body.errors?.[0]).toMatchObject({
+      path: 'sql',
+      line: 8,
+      message: expect.stringMatching(/limit SQL_MAX_(TOKENS|BOOLEAN_TERMS)/),
+    });
     expect(many.body.message).not.toContain('internal');
   });
 
@@ -117,20 +133,30 @@ describe('hostile spec uploads get 4xx naming the limit', () => {
     const inComment = `# a comment with a \0 in it\n${specWhere(`hostile-nul1-${suffix}`, 'amount > 10')}`;
     const r1 = await post('/api/v1/queries?deploy=false', inComment, YAML);
     expect(r1.status).toBe(422);
-    expect(r1.body.errors).toEqual([{ path: '', line: 1, column: 20, message: expect.stringContaining('NUL') }]);
+    expect(r1.body.errors).toEqual([
+      { path: '', line: 1, column: 20, message: expect.stringContaining('NUL') },
+    ]);
 
     const inSql = specWhere(`hostile-nul2-${suffix}`, "user_id = 'a\0b'");
     const r2 = await post('/api/v1/queries?deploy=false', inSql, YAML);
     expect(r2.status).toBe(422);
     const line = inSql.slice(0, inSql.indexOf('\0')).split('\n');
     expect(r2.body.errors).toEqual([
-      { path: '', line: line.length, column: (line.at(-1)?.length ?? 0) + 1, message: expect.stringContaining('NUL') },
+      {
+        path: '',
+        line: line.length,
+        column: (line.at(-1)?.length ?? 0) + 1,
+        message: expect.stringContaining('NUL'),
+      },
     ]);
   });
 
   it('escapes PostgreSQL cannot store (\\u0000, an unpaired surrogate) in a JSON spec: 422, not 500', async () => {
     for (const bad of ['\\u0000', '\\ud800']) {
-      const json = JSON.stringify({ name: `hostile-esc-${suffix}`, sources: {}, sql: 'x', sink: {} }).replace(`hostile-esc-${suffix}`, `hostile-${bad}`);
+      const json = JSON.stringify({ name: `hostile-esc-${suffix}`, sources: {}, sql: 'x', sink: {} }).replace(
+        `hostile-esc-${suffix}`,
+        `hostile-${bad}`,
+      );
       const r = await post('/api/v1/queries?deploy=false', json, JSON_TYPE);
       expect(r.status, bad).toBe(422);
       expect(r.body.errors?.[0]).toMatchObject({ path: 'name', line: 1 });
@@ -159,7 +185,10 @@ describe('hostile spec uploads get 4xx naming the limit', () => {
     const created = await post('/api/v1/queries?deploy=false', json, JSON_TYPE);
     expect(created.status).toBe(201);
     const id = (created.body as unknown as { id: string }).id;
-    const versions = await t.call<Array<{ planHash: string; specText: string }>>('GET', `/api/v1/queries/${id}/versions`);
+    const versions = await t.call<Array<{ planHash: string; specText: string }>>(
+      'GET',
+      `/api/v1/queries/${id}/versions`,
+    );
     expect(versions.body[0]?.specText).toBe(json);
     const library = compileSpec(json); // what the engine computes from the same text
     expect(library.ok && library.planHash).toBe(versions.body[0]?.planHash);
@@ -200,7 +229,9 @@ describe('responsiveness under a flood of hostile specs', () => {
     const client = spawn(process.execPath, [FLOOD_CLIENT], { stdio: ['pipe', 'pipe', 'inherit'] });
     const output = readline.createInterface({ input: client.stdout })[Symbol.asyncIterator]();
     const exited = new Promise<number | null>((resolve) => client.on('exit', resolve));
-    client.stdin.write(`${JSON.stringify({ url: `${t.base}/api/v1/queries?deploy=false`, token: t.token, total: floodTotal, concurrency: 4, payloads })}\n`);
+    client.stdin.write(
+      `${JSON.stringify({ url: `${t.base}/api/v1/queries?deploy=false`, token: t.token, total: floodTotal, concurrency: 4, payloads })}\n`,
+    );
     expect((await output.next()).value).toBe('ready');
 
     let flooding = true;
@@ -228,6 +259,10 @@ describe('responsiveness under a flood of hostile specs', () => {
     expect(statuses.every((s) => s === 415 || s === 422)).toBe(true);
     expect(latencies.length).toBeGreaterThan(3);
     expect(probeStatuses.every((status) => status === 200)).toBe(true);
-    if (process.env.SLUICE_FLOOD_REPORT) fs.writeFileSync(process.env.SLUICE_FLOOD_REPORT, JSON.stringify({ idle, during: latencies, statuses }));
+    if (process.env.SLUICE_FLOOD_REPORT)
+      fs.writeFileSync(
+        process.env.SLUICE_FLOOD_REPORT,
+        JSON.stringify({ idle, during: latencies, statuses }),
+      );
   });
 });

@@ -63,10 +63,23 @@ describe('LocalProcessRuntime', () => {
     const b = await r.start(launch('demo-0'));
     expect(b.ref).toBe(a.ref);
     await until(async () => fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').includes('args'));
-    const args = (JSON.parse(fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').split('\n')[0]!) as { args: string[] }).args;
+    const args = (
+      JSON.parse(fs.readFileSync(r.logPath('q1', 'demo-0'), 'utf8').split('\n')[0]!) as { args: string[] }
+    ).args;
     expect(args).toEqual([
-      'run', '--spec', path.join(home, 'instances/q1/demo-0/spec.yaml'), '--checkpoint', path.join(home, 'ckpt'),
-      '--instance-id', 'demo-0', '--query-id', 'q1', '--brokers', '127.0.0.1:1', '--query-version', '1',
+      'run',
+      '--spec',
+      path.join(home, 'instances/q1/demo-0/spec.yaml'),
+      '--checkpoint',
+      path.join(home, 'ckpt'),
+      '--instance-id',
+      'demo-0',
+      '--query-id',
+      'q1',
+      '--brokers',
+      '127.0.0.1:1',
+      '--query-version',
+      '1',
     ]);
     expect((await r.list('q1')).map((i) => [i.name, i.state])).toEqual([['demo-0', 'running']]);
   });
@@ -92,7 +105,10 @@ describe('LocalProcessRuntime', () => {
     const r = runtime(['--crash-now']);
     await r.start(launch('demo-1'));
     await until(async () => (await r.list('q1')).find((i) => i.name === 'demo-1')?.state === 'exited');
-    expect((await r.list('q1')).find((i) => i.name === 'demo-1')).toMatchObject({ exitCode: 3, drained: false });
+    expect((await r.list('q1')).find((i) => i.name === 'demo-1')).toMatchObject({
+      exitCode: 3,
+      drained: false,
+    });
   });
 
   it('refuses to forget a running instance', async () => {
@@ -110,7 +126,8 @@ describe('LocalProcessRuntime', () => {
       await until(exited);
     }
     const log = r.logPath('q1', 'demo-3');
-    const versionIn = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]!) as { args: string[] }).args.at(-1);
+    const versionIn = (file: string) =>
+      (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]!) as { args: string[] }).args.at(-1);
     expect([versionIn(log), versionIn(`${log}.1`), versionIn(`${log}.2`)]).toEqual(['4', '3', '2']);
     expect(fs.existsSync(`${log}.3`)).toBe(false);
 
@@ -135,7 +152,11 @@ describe('LocalProcessRuntime', () => {
     await until(async () => fs.readFileSync(clean.logPath('q1', 'demo-5'), 'utf8').includes('args'));
     await clean.drain('q1', 'demo-5');
     await until(async () => (await clean.list('q1')).find((i) => i.name === 'demo-5')?.state === 'exited');
-    expect((await clean.list('q1')).find((i) => i.name === 'demo-5')).toMatchObject({ exitCode: 0, drained: true, lastError: null });
+    expect((await clean.list('q1')).find((i) => i.name === 'demo-5')).toMatchObject({
+      exitCode: 0,
+      drained: true,
+      lastError: null,
+    });
   });
 
   it('bounds the log of a running engine: copied aside and truncated, while the engine keeps writing', async () => {

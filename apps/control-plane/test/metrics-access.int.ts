@@ -26,7 +26,9 @@ describe('/metrics access', () => {
     const port = await freePort();
     const t = await startTestApp({ SLUICE_METRICS_ACCESS: 'port', SLUICE_METRICS_PORT: String(port) });
     apps.push(t);
-    expect((await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } })).status).toBe(404);
+    expect(
+      (await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } })).status,
+    ).toBe(404);
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('sluice_build_info');

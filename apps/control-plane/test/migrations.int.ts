@@ -52,7 +52,17 @@ describe('npm run db:migrate', () => {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
       expect(tables.rows.map((r) => r.table_name)).toEqual([
-        'ApiToken', 'AuditLog', 'Deployment', 'Instance', 'Operation', 'ProgressEvent', 'Query', 'QueryVersion', 'ScalingEvent', 'SinkConnection', '_prisma_migrations',
+        'ApiToken',
+        'AuditLog',
+        'Deployment',
+        'Instance',
+        'Operation',
+        'ProgressEvent',
+        'Query',
+        'QueryVersion',
+        'ScalingEvent',
+        'SinkConnection',
+        '_prisma_migrations',
       ]);
       const applied = await db.query<{ migration_name: string; finished_at: Date | null }>(
         'SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name',

@@ -30,7 +30,11 @@ let config: AppConfig;
 
 /** A schema as the document shows a request side: zod's input JSON Schema, OpenAPI 3.0 flavour. */
 const requestSide = (schema: ZodType): unknown => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io: 'input',
+    unrepresentable: 'any',
+  });
   return rest;
 };
 const op = (method: string, path: string): Operation => {
@@ -39,7 +43,9 @@ const op = (method: string, path: string): Operation => {
   return found;
 };
 const operations = () =>
-  Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, o]) => ({ label: `${method.toUpperCase()} ${path}`, path, o })));
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, o]) => ({ label: `${method.toUpperCase()} ${path}`, path, o })),
+  );
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -58,27 +64,40 @@ afterAll(async () => {
 
 describe('OpenAPI document', () => {
   it('documents bodies and query parameters with the schemas the API validates with', () => {
-    expect(op('post', '/api/v1/queries/{id}/deploy').requestBody?.content['application/json']?.schema).toEqual(requestSide(deployBody));
+    expect(
+      op('post', '/api/v1/queries/{id}/deploy').requestBody?.content['application/json']?.schema,
+    ).toEqual(requestSide(deployBody));
     // Limits that come from the configuration are the configured ones.
     expect(doc.components.schemas.ScaleRequest).toEqual(requestSide(scaleBody(config.SLUICE_MAX_INSTANCES)));
-    expect(doc.components.schemas.ScalingRequest).toEqual(requestSide(scalingBody(config.SLUICE_MAX_INSTANCES)));
+    expect(doc.components.schemas.ScalingRequest).toEqual(
+      requestSide(scalingBody(config.SLUICE_MAX_INSTANCES)),
+    );
     expect(doc.components.schemas.QuerySpec).toEqual(requestSide(querySpecSchema));
     const listed = requestSide(listQuery) as { properties: Record<string, unknown> };
     const params = op('get', '/api/v1/queries/{id}/progress').parameters ?? [];
     for (const name of ['since', 'limit']) {
-      expect(params.find((p) => p.in === 'query' && p.name === name)?.schema).toEqual(listed.properties[name]);
+      expect(params.find((p) => p.in === 'query' && p.name === name)?.schema).toEqual(
+        listed.properties[name],
+      );
     }
-    expect(params.find((p) => p.in === 'path' && p.name === 'id')).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } });
+    expect(params.find((p) => p.in === 'path' && p.name === 'id')).toMatchObject({
+      required: true,
+      schema: { type: 'string', format: 'uuid' },
+    });
   });
 
   it('documents the spec endpoints as YAML, plain text or JSON', () => {
     for (const path of ['/api/v1/queries', '/api/v1/queries/{id}/versions']) {
       const content = op('post', path).requestBody?.content ?? {};
       expect(Object.keys(content).sort()).toEqual([...SPEC_MEDIA_TYPES].sort());
-      expect(SPEC_MEDIA_TYPES).toEqual(expect.arrayContaining(['application/yaml', 'text/yaml', 'text/plain', 'application/json']));
+      expect(SPEC_MEDIA_TYPES).toEqual(
+        expect.arrayContaining(['application/yaml', 'text/yaml', 'text/plain', 'application/json']),
+      );
       expect(content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/QuerySpec' });
       expect(content['text/yaml']?.schema).toMatchObject({ type: 'string' });
-      expect(Object.keys(op('post', path).responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '503']));
+      expect(Object.keys(op('post', path).responses)).toEqual(
+        expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '503']),
+      );
     }
   });
 
@@ -92,19 +111,32 @@ describe('OpenAPI document', () => {
       expect(statuses, label).toEqual(expect.arrayContaining(['401', '403', '503']));
       if (path.includes('{')) expect(statuses, label).toContain('404');
       for (const status of statuses.filter((s) => s >= '400')) {
-        expect(o.responses[status]?.content?.['application/json']?.schema, `${label} ${status}`).toEqual({ $ref: '#/components/schemas/ApiError' });
+        expect(o.responses[status]?.content?.['application/json']?.schema, `${label} ${status}`).toEqual({
+          $ref: '#/components/schemas/ApiError',
+        });
       }
       const success = statuses.find((s) => s.startsWith('2'));
       expect(success, label).toBeDefined();
-      if (success !== '204') expect(Object.values(o.responses[success!]?.content ?? {})[0]?.schema, `${label} ${success}`).toBeDefined();
+      if (success !== '204')
+        expect(
+          Object.values(o.responses[success!]?.content ?? {})[0]?.schema,
+          `${label} ${success}`,
+        ).toBeDefined();
     }
-    expect(doc.components.schemas.ApiError).toMatchObject({ type: 'object', required: ['statusCode', 'code', 'message'] });
+    expect(doc.components.schemas.ApiError).toMatchObject({
+      type: 'object',
+      required: ['statusCode', 'code', 'message'],
+    });
   });
 
   it('describes the error bodies the API really sends', async () => {
     const bad = await t.call('POST', `/api/v1/queries/${crypto.randomUUID()}/deploy`, { version: 0 });
     expect(bad.status).toBe(400);
-    expect(apiErrorSchema.parse(bad.body)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'version' }] });
+    expect(apiErrorSchema.parse(bad.body)).toMatchObject({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: 'version' }],
+    });
     const malformed = await fetch(`${t.base}/api/v1/queries/${crypto.randomUUID()}/deploy`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/json' },
@@ -118,20 +150,32 @@ describe('OpenAPI document', () => {
   });
 
   it('refuses values PostgreSQL cannot hold with 400, not 500', async () => {
-    const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', eventsSpec(`q-${suffix}`, 'sluice.openapi-it.in', 'sluice.openapi-it.out'));
+    const created = await t.call<{ id: string }>(
+      'POST',
+      '/api/v1/queries?deploy=false',
+      eventsSpec(`q-${suffix}`, 'sluice.openapi-it.in', 'sluice.openapi-it.out'),
+    );
     expect(created.status).toBe(201);
     // Year 0000 is ISO 8601 but no PostgreSQL timestamp (found by the schemathesis suite as a 500).
-    const since = await t.call('GET', `/api/v1/queries/${created.body.id}/progress?since=0000-01-01T00:00:00Z`);
+    const since = await t.call(
+      'GET',
+      `/api/v1/queries/${created.body.id}/progress?since=0000-01-01T00:00:00Z`,
+    );
     expect(since.status).toBe(400);
-    expect(apiErrorSchema.parse(since.body)).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'since' }] });
+    expect(apiErrorSchema.parse(since.body)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: 'since' }],
+    });
     const big = await t.call('POST', `/api/v1/queries/${created.body.id}/deploy`, { version: 2 ** 31 });
     expect(big.status).toBe(400);
     // What the error filter's safety net recognises, as the database really reports it.
     const prisma = t.app.get(PrismaRepository);
-    const refused = await prisma.progressEvent.findMany({ where: { timestamp: { gt: new Date('0000-01-01T00:00:00Z') } } }).then(
-      () => undefined,
-      (e: unknown) => refusedDataCode(e),
-    );
+    const refused = await prisma.progressEvent
+      .findMany({ where: { timestamp: { gt: new Date('0000-01-01T00:00:00Z') } } })
+      .then(
+        () => undefined,
+        (e: unknown) => refusedDataCode(e),
+      );
     expect(refused).toBe('22008');
   });
 });
@@ -144,7 +188,10 @@ describe('methods a path does not serve', () => {
     const res = await send('PUT', '/api/v1/queries');
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
-    expect(apiErrorSchema.parse(await res.json())).toMatchObject({ statusCode: 405, code: 'METHOD_NOT_ALLOWED' });
+    expect(apiErrorSchema.parse(await res.json())).toMatchObject({
+      statusCode: 405,
+      code: 'METHOD_NOT_ALLOWED',
+    });
 
     const withParam = await send('PATCH', `/api/v1/queries/${crypto.randomUUID()}`, t.token);
     expect(withParam.status).toBe(405);

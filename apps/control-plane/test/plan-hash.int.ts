@@ -25,13 +25,19 @@ describe('plan hash', () => {
     const spec = eventsSpec(`hash-${suffix}`, `it-hash-in-${suffix}`, `it-hash-out-${suffix}`);
     const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', spec);
     expect(created.status).toBe(201);
-    const versions = await t.call<Array<{ version: number; planHash: string }>>('GET', `/api/v1/queries/${created.body.id}/versions`);
+    const versions = await t.call<Array<{ version: number; planHash: string }>>(
+      'GET',
+      `/api/v1/queries/${created.body.id}/versions`,
+    );
     const apiHash = versions.body[0]?.planHash;
     expect(apiHash).toMatch(/^[0-9a-f]{64}$/);
 
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-hash-')), 'spec.yaml');
     fs.writeFileSync(file, spec);
-    const r = spawnSync('npm', ['run', '-s', 'engine', '--', 'validate', '--spec', file], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('npm', ['run', '-s', 'engine', '--', 'validate', '--spec', file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { planHash: string }).planHash).toBe(apiHash);
   });

@@ -39,7 +39,10 @@ describe('control-plane process', () => {
     const deadline = Date.now() + 60_000;
     let ready = false;
     while (!ready && Date.now() < deadline) {
-      ready = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      ready = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!ready) await new Promise((r) => setTimeout(r, 250));
     }
     expect(ready).toBe(true);
@@ -51,7 +54,10 @@ describe('control-plane process', () => {
     await fetch(`http://127.0.0.1:${port}/api/v1/queries?access_token=${inUrl}&limit=3`);
     cp.child.kill('SIGTERM');
     expect(await cp.exited).toBe(0);
-    const lines = cp.output().stdout.split('\n').filter((l) => l.startsWith('{'));
+    const lines = cp
+      .output()
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow(); // pino JSON only
     expect(cp.output().stdout).toContain('/api/v1/tokens');

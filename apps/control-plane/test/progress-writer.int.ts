@@ -11,8 +11,24 @@ let db: Client;
 let writer: ProgressWriter;
 const queryId = randomUUID();
 
-function event(batchId: number, timestamp: string, payloadJson: string, id: string = queryId): IngestableProgress {
-  return { queryId: id, runId: 'run-1', batchId, instance: 'i-0', timestamp: new Date(timestamp), numInputRows: 10, inputRowsPerSecond: 2.5, processedRowsPerSecond: null, batchDurationMs: 12.4, payloadJson };
+function event(
+  batchId: number,
+  timestamp: string,
+  payloadJson: string,
+  id: string = queryId,
+): IngestableProgress {
+  return {
+    queryId: id,
+    runId: 'run-1',
+    batchId,
+    instance: 'i-0',
+    timestamp: new Date(timestamp),
+    numInputRows: 10,
+    inputRowsPerSecond: 2.5,
+    processedRowsPerSecond: null,
+    batchDurationMs: 12.4,
+    payloadJson,
+  };
 }
 
 /** Runs `fn` in a transaction on a second session, to hold locks against the writer. */
@@ -66,13 +82,25 @@ describe('ProgressWriter', () => {
     ]);
     expect([...stored]).toEqual([[queryId, 2]]);
     expect(rejected).toEqual([]);
-    const rows = await db.query<{ batchId: string; runId: string; instance: string | null; payload: string; batchDurationMs: number }>(
+    const rows = await db.query<{
+      batchId: string;
+      runId: string;
+      instance: string | null;
+      payload: string;
+      batchDurationMs: number;
+    }>(
       `SELECT "batchId", "runId", instance, payload::text AS payload, "batchDurationMs" FROM "ProgressEvent" WHERE "queryId" = $1 ORDER BY "batchId"`,
       [queryId],
     );
     expect(rows.rows).toEqual([
       { batchId: '1', runId: 'run-1', instance: 'i-0', payload: text, batchDurationMs: 12 },
-      { batchId: '2', runId: 'run\t\\N\n2', instance: null, payload: '{"second": true}', batchDurationMs: 12 },
+      {
+        batchId: '2',
+        runId: 'run\t\\N\n2',
+        instance: null,
+        payload: '{"second": true}',
+        batchDurationMs: 12,
+      },
     ]);
   });
 
@@ -88,7 +116,10 @@ describe('ProgressWriter', () => {
       [11, expect.stringMatching(/0x00/)],
       [12, expect.stringMatching(/out of range/i)],
     ]);
-    const rows = await db.query<{ batchId: string }>(`SELECT "batchId" FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" >= 10 ORDER BY "batchId"`, [queryId]);
+    const rows = await db.query<{ batchId: string }>(
+      `SELECT "batchId" FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" >= 10 ORDER BY "batchId"`,
+      [queryId],
+    );
     expect(rows.rows.map((r) => r.batchId)).toEqual(['10', '13']);
   });
 
@@ -102,7 +133,10 @@ describe('ProgressWriter', () => {
       await deleter.query('DELETE FROM "Query" WHERE id = $1', [doomed]);
       // The writer now waits for the deleting transaction; once it commits, the query is gone and
       // its rows must be dropped, not fail the chunk on the foreign key.
-      return blockedInsert([event(20, '2026-01-01T00:00:20.000Z', '{}'), event(1, '2026-01-01T00:00:20.000Z', '{}', doomed)]);
+      return blockedInsert([
+        event(20, '2026-01-01T00:00:20.000Z', '{}'),
+        event(1, '2026-01-01T00:00:20.000Z', '{}', doomed),
+      ]);
     });
     const { stored, rejected } = await insert.result;
     expect([...stored]).toEqual([[queryId, 1]]);
@@ -124,12 +158,17 @@ describe('ProgressWriter', () => {
     const { stored, rejected } = await insert.result;
     expect([...stored]).toEqual([[queryId, 1]]);
     expect(rejected).toEqual([]);
-    const rows = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" = 30', [queryId]);
+    const rows = await db.query('SELECT 1 FROM "ProgressEvent" WHERE "queryId" = $1 AND "batchId" = 30', [
+      queryId,
+    ]);
     expect(rows.rowCount).toBe(1);
   });
 
   it('moves lastProgressAt forward only', async () => {
-    const last = async () => (await db.query<{ at: Date }>('SELECT "lastProgressAt" AS at FROM "Query" WHERE id = $1', [queryId])).rows[0]!.at.getTime();
+    const last = async () =>
+      (
+        await db.query<{ at: Date }>('SELECT "lastProgressAt" AS at FROM "Query" WHERE id = $1', [queryId])
+      ).rows[0]!.at.getTime();
     const before = await last();
     await writer.insert([event(5, '2025-06-01T00:00:00.000Z', '{}')]); // an older, late event
     expect(await last()).toBe(before);

@@ -7,7 +7,10 @@ import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventsSpec, eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
 const suffix = randomUUID().slice(0, 8);
-const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-query-delete' });
+const kafka = createKafka({
+  brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+  clientId: 'it-query-delete',
+});
 let t: TestApp;
 
 beforeAll(async () => {
@@ -21,7 +24,11 @@ afterAll(async () => {
 
 describe('query delete', () => {
   it("deletes the query's .dlq and .repartition topics", async () => {
-    const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', eventsSpec(`del-${suffix}`, `it-del-in-${suffix}`, `it-del-out-${suffix}`));
+    const created = await t.call<{ id: string }>(
+      'POST',
+      '/api/v1/queries?deploy=false',
+      eventsSpec(`del-${suffix}`, `it-del-in-${suffix}`, `it-del-out-${suffix}`),
+    );
     expect(created.status).toBe(201);
     const id = created.body.id;
     const admin = kafka.admin();
@@ -35,7 +42,13 @@ describe('query delete', () => {
       const del = await t.call<{ id: string }>('DELETE', `/api/v1/queries/${id}`);
       expect(del.status).toBe(202);
       const op = await eventually(
-        () => t.call<{ state: string; steps: Array<{ name: string; message?: string }> }>('GET', `/api/v1/operations/${del.body.id}`).then((r) => r.body),
+        () =>
+          t
+            .call<{ state: string; steps: Array<{ name: string; message?: string }> }>(
+              'GET',
+              `/api/v1/operations/${del.body.id}`,
+            )
+            .then((r) => r.body),
         (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
         60_000,
         'delete operation finished',

@@ -12,7 +12,10 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Stops/starts the project's own Redis through the stack CLI, as an operator would. */
 function stack(cmd: 'up' | 'down', component: string): void {
-  const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`stack ${cmd} ${component} failed: ${r.stderr}`);
 }
 
@@ -28,7 +31,11 @@ async function getJson(path: string): Promise<{ status: number; body: Record<str
  */
 async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  const attempt = () => fn().then((v) => ({ v }), (error: unknown) => ({ error }));
+  const attempt = () =>
+    fn().then(
+      (v) => ({ v }),
+      (error: unknown) => ({ error }),
+    );
   let last = await attempt();
   while (!('v' in last && ok(last.v)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
@@ -39,7 +46,14 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 }
 
 beforeAll(async () => {
-  app = await createApp(loadAppConfig({ ...process.env, SLUICE_API_PORT: '1', LOG_LEVEL: 'silent', SLUICE_METRICS_ACCESS: 'open' }));
+  app = await createApp(
+    loadAppConfig({
+      ...process.env,
+      SLUICE_API_PORT: '1',
+      LOG_LEVEL: 'silent',
+      SLUICE_METRICS_ACCESS: 'open',
+    }),
+  );
   await app.listen(0, '127.0.0.1');
   const addr = app.getHttpServer().address() as { port: number };
   base = `http://127.0.0.1:${addr.port}`;
@@ -58,14 +72,20 @@ describe('health endpoints', () => {
   });
 
   it('/readyz is 200 with PostgreSQL, Redis and Kafka up', async () => {
-    const { status, body } = await eventually(() => getJson('/readyz'), (r) => r.status === 200);
+    const { status, body } = await eventually(
+      () => getJson('/readyz'),
+      (r) => r.status === 200,
+    );
     expect(status).toBe(200);
     expect(Object.keys(body.info as object).sort()).toEqual(['kafka', 'postgres', 'redis']);
   });
 
   it('/readyz is 503 naming Redis when Redis stops, and 200 again after it restarts', async () => {
     stack('down', 'redis');
-    const down = await eventually(() => getJson('/readyz'), (r) => r.status === 503);
+    const down = await eventually(
+      () => getJson('/readyz'),
+      (r) => r.status === 503,
+    );
     expect(down.status).toBe(503);
     const error = down.body.error as Record<string, { status: string; message: string }>;
     expect(Object.keys(error)).toEqual(['redis']);
@@ -76,7 +96,10 @@ describe('health endpoints', () => {
     expect((down.body.info as Record<string, unknown>).postgres).toBeDefined();
 
     stack('up', 'redis');
-    const up = await eventually(() => getJson('/readyz'), (r) => r.status === 200);
+    const up = await eventually(
+      () => getJson('/readyz'),
+      (r) => r.status === 200,
+    );
     expect(up.status).toBe(200);
   });
 

@@ -10,14 +10,22 @@ const suffix = randomUUID().slice(0, 8);
 const topic = `it-real-${suffix}`;
 
 beforeAll(async () => {
-  const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-real-engine' });
+  const kafka = createKafka({
+    brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+    clientId: 'it-real-engine',
+  });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic, messages: Array.from({ length: 500 }, (_, i) => ({ value: JSON.stringify({ user_id: `u${i % 5}`, amount: i }) })) });
+  await producer.send({
+    topic,
+    messages: Array.from({ length: 500 }, (_, i) => ({
+      value: JSON.stringify({ user_id: `u${i % 5}`, amount: i }),
+    })),
+  });
   await producer.disconnect();
   t = await startTestApp();
 });
@@ -46,7 +54,9 @@ describe('control plane with the real engine', () => {
     expect(created.status).toBe(201);
     const id = created.body.id;
     // Watch the query's server-sent events from before the deploy.
-    const sse = await fetch(`${t.base}/api/v1/queries/${id}/events`, { headers: { Authorization: `Bearer ${t.token}` } });
+    const sse = await fetch(`${t.base}/api/v1/queries/${id}/events`, {
+      headers: { Authorization: `Bearer ${t.token}` },
+    });
     expect(sse.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = sse.body!.getReader();
     let streamed = '';
@@ -59,7 +69,13 @@ describe('control plane with the real engine', () => {
     })();
     expect((await t.call('POST', `/api/v1/queries/${id}/deploy`, { version: 1 })).status).toBe(202);
     const withProgress = await eventually(
-      () => t.call<{ phase: string; lastProgress: { numInputRows: number; sluice?: { instance: string } } | null }>('GET', `/api/v1/queries/${id}`).then((r) => r.body),
+      () =>
+        t
+          .call<{
+            phase: string;
+            lastProgress: { numInputRows: number; sluice?: { instance: string } } | null;
+          }>('GET', `/api/v1/queries/${id}`)
+          .then((r) => r.body),
       (q) => q.lastProgress !== null,
       90_000,
       'engine progress in the API',
@@ -71,20 +87,31 @@ describe('control plane with the real engine', () => {
     for (const e of ['event: progress', 'event: operation', 'event: status']) expect(streamed).toContain(e);
 
     const lag = await eventually(
-      () => t.call<{ totalRecordsBehind: number; partitions: Array<{ committedOffset: number | null }> }>('GET', `/api/v1/queries/${id}/lag`).then((r) => r.body),
+      () =>
+        t
+          .call<{ totalRecordsBehind: number; partitions: Array<{ committedOffset: number | null }> }>(
+            'GET',
+            `/api/v1/queries/${id}/lag`,
+          )
+          .then((r) => r.body),
       (l) => l.totalRecordsBehind === 0 && l.partitions.length === 2,
       60_000,
       'lag drained to 0',
     );
     expect(lag.partitions.every((p) => p.committedOffset !== null)).toBe(true);
     // (Spark omits the input rate of a run's first batch, so the processed rate is the one to expect.)
-    const metrics = await (await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } })).text();
-    expect(metrics).toMatch(new RegExp(`sluice_query_processed_rows_per_second\\{query="real-${suffix}"\\} [0-9.]+`));
+    const metrics = await (
+      await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } })
+    ).text();
+    expect(metrics).toMatch(
+      new RegExp(`sluice_query_processed_rows_per_second\\{query="real-${suffix}"\\} [0-9.]+`),
+    );
 
     const stopped = await t.call<{ id: string }>('POST', `/api/v1/queries/${id}/stop`);
     expect(stopped.status).toBe(202);
     await eventually(
-      () => t.call<{ phase: string; instances: unknown[] }>('GET', `/api/v1/queries/${id}`).then((r) => r.body),
+      () =>
+        t.call<{ phase: string; instances: unknown[] }>('GET', `/api/v1/queries/${id}`).then((r) => r.body),
       (q) => q.phase === 'STOPPED' && q.instances.length === 0,
       60_000,
       'drained',

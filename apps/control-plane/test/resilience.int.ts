@@ -39,20 +39,37 @@ async function startControlPlane(): Promise<void> {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await eventually(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0), (s) => s === 200, 60_000, 'control plane ready');
+  await eventually(
+    () =>
+      fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    (s) => s === 200,
+    60_000,
+    'control plane ready',
+  );
 }
 
 async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
     method,
-    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json' } : {}) },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(body !== undefined
+        ? { 'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json' }
+        : {}),
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
 function stack(cmd: 'up' | 'down', component: string): void {
-  const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`stack ${cmd} ${component}: ${r.stderr}`);
 }
 
@@ -73,7 +90,9 @@ function liveInstances(queryId: string): string[] {
 
 /** Stand-in engines of one query (the shared database may hold other runs' queries too). */
 function standInProcessCount(queryId: string): number {
-  const r = spawnSync('pgrep', ['-f', `stand-in-engine.cjs.*${path.join(home, 'instances', queryId)}/`], { encoding: 'utf8' });
+  const r = spawnSync('pgrep', ['-f', `stand-in-engine.cjs.*${path.join(home, 'instances', queryId)}/`], {
+    encoding: 'utf8',
+  });
   return r.stdout.split('\n').filter(Boolean).length;
 }
 
@@ -95,21 +114,41 @@ afterAll(async () => {
 
 describe('control plane resilience', () => {
   it('finishes an operation after being SIGKILLed mid-way, without orphan or duplicate instances', async () => {
-    const created = await call<{ id: string; operation: { id: string } }>('POST', '/api/v1/queries', spec(`res-${suffix}`));
+    const created = await call<{ id: string; operation: { id: string } }>(
+      'POST',
+      '/api/v1/queries',
+      spec(`res-${suffix}`),
+    );
     expect(created.status).toBe(201);
     const id = created.body.id;
-    await eventually(() => call<{ state: string }>('GET', `/api/v1/operations/${created.body.operation.id}`).then((r) => r.body.state), (s) => s === 'SUCCEEDED', 60_000, 'deploy');
+    await eventually(
+      () =>
+        call<{ state: string }>('GET', `/api/v1/operations/${created.body.operation.id}`).then(
+          (r) => r.body.state,
+        ),
+      (s) => s === 'SUCCEEDED',
+      60_000,
+      'deploy',
+    );
 
     const scale = await call<{ id: string }>('POST', `/api/v1/queries/${id}/scale`, { instances: 3 });
     expect(scale.status).toBe(202);
     // Kill as soon as the operation is running (instances are starting but not yet settled).
-    await eventually(() => call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`).then((r) => r.body.state), (s) => s === 'RUNNING', 30_000, 'scale running');
+    await eventually(
+      () => call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`).then((r) => r.body.state),
+      (s) => s === 'RUNNING',
+      30_000,
+      'scale running',
+    );
     cp?.kill('SIGKILL');
     await new Promise((r) => cp?.once('exit', r));
 
     await startControlPlane();
     const op = await eventually(
-      () => call<{ state: string; error: string | null }>('GET', `/api/v1/operations/${scale.body.id}`).then((r) => r.body),
+      () =>
+        call<{ state: string; error: string | null }>('GET', `/api/v1/operations/${scale.body.id}`).then(
+          (r) => r.body,
+        ),
       (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
       90_000,
       'scale after restart',
@@ -124,17 +163,40 @@ describe('control plane resilience', () => {
     const id = list.body.find((q) => q.name === `res-${suffix}`)!.id;
     stack('down', 'redis');
     try {
-      const ready = await eventually(() => fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: Record<string, unknown> } })), (r) => r.status === 503, 30_000, 'readyz 503');
+      const ready = await eventually(
+        () =>
+          fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({
+            status: r.status,
+            body: (await r.json()) as { error: Record<string, unknown> },
+          })),
+        (r) => r.status === 503,
+        30_000,
+        'readyz 503',
+      );
       expect(Object.keys(ready.body.error)).toEqual(['redis']);
-      const scale = await call<{ id: string; state: string }>('POST', `/api/v1/queries/${id}/scale`, { instances: 1 });
+      const scale = await call<{ id: string; state: string }>('POST', `/api/v1/queries/${id}/scale`, {
+        instances: 1,
+      });
       expect(scale.status).toBe(202);
       expect(scale.body.state).toBe('QUEUED');
       await new Promise((r) => setTimeout(r, 2000));
-      expect((await call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`)).body.state).toBe('QUEUED');
+      expect((await call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`)).body.state).toBe(
+        'QUEUED',
+      );
       stack('up', 'redis');
-      const op = await eventually(() => call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`).then((r) => r.body.state), (s) => s === 'SUCCEEDED' || s === 'FAILED', 90_000, 'scale after Redis');
+      const op = await eventually(
+        () => call<{ state: string }>('GET', `/api/v1/operations/${scale.body.id}`).then((r) => r.body.state),
+        (s) => s === 'SUCCEEDED' || s === 'FAILED',
+        90_000,
+        'scale after Redis',
+      );
       expect(op).toBe('SUCCEEDED');
-      await eventually(async () => liveInstances(id), (l) => l.length === 1, 30_000, 'scale-in');
+      await eventually(
+        async () => liveInstances(id),
+        (l) => l.length === 1,
+        30_000,
+        'scale-in',
+      );
     } finally {
       stack('up', 'redis');
     }

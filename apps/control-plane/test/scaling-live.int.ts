@@ -4,9 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBrokers, startGenerator, type RunningGenerator } from '@sluice/kafka';
-import { eventually, forgetTestQueries, killTestInstances, startTestApp, type TestApp } from './support/test-app';
+import {
+  eventually,
+  forgetTestQueries,
+  killTestInstances,
+  startTestApp,
+  type TestApp,
+} from './support/test-app';
 
-type Detail = { phase: string; desired: { instances: number }; instances: Array<{ name: string; status: string }> };
+type Detail = {
+  phase: string;
+  desired: { instances: number };
+  instances: Array<{ name: string; status: string }>;
+};
 
 let t: TestApp;
 let generator: RunningGenerator | undefined;
@@ -32,7 +42,12 @@ afterAll(async () => {
 
 describe('live scaling loop with real engines', () => {
   it('scales the engine group out on a rate step and back in when the input stops', async () => {
-    generator = await startGenerator({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), topic, partitions: 4, rate: 50 });
+    generator = await startGenerator({
+      brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+      topic,
+      partitions: 4,
+      rate: 50,
+    });
     const spec = [
       `name: live-${suffix}`,
       'sources:',
@@ -50,8 +65,18 @@ describe('live scaling loop with real engines', () => {
     expect(created.status).toBe(201);
     const id = created.body.id;
     const detail = () => t.call<Detail>('GET', `/api/v1/queries/${id}`).then((r) => r.body);
-    await eventually(detail, (d) => d.instances.some((i) => i.status === 'RUNNING'), 60_000, 'first engine running');
-    const setup = await t.call('POST', `/api/v1/queries/${id}/scaling`, { policy: 'spark-ratio', mode: 'auto', minInstances: 1, maxInstances: 4 });
+    await eventually(
+      detail,
+      (d) => d.instances.some((i) => i.status === 'RUNNING'),
+      60_000,
+      'first engine running',
+    );
+    const setup = await t.call('POST', `/api/v1/queries/${id}/scaling`, {
+      policy: 'spark-ratio',
+      mode: 'auto',
+      minInstances: 1,
+      maxInstances: 4,
+    });
     expect(setup.status).toBe(200);
 
     // The step: more than one engine finishes within its 100 ms trigger. How much that is depends
@@ -64,7 +89,12 @@ describe('live scaling loop with real engines', () => {
     for (const rate of STEP_RATES) {
       generator.setRate(rate);
       try {
-        out = await eventually(detail, (d) => d.desired.instances > 1, 30_000, `scale-out decision at ${rate} rows/s`);
+        out = await eventually(
+          detail,
+          (d) => d.desired.instances > 1,
+          30_000,
+          `scale-out decision at ${rate} rows/s`,
+        );
         break;
       } catch (err) {
         if (rate === STEP_RATES[STEP_RATES.length - 1]) throw err;
@@ -72,15 +102,31 @@ describe('live scaling loop with real engines', () => {
     }
     generator.setRate(0);
     if (!out) throw new Error('no scale-out decision');
-    await eventually(detail, (d) => d.instances.filter((i) => i.status === 'RUNNING').length > 1, 60_000, 'second engine running');
+    await eventually(
+      detail,
+      (d) => d.instances.filter((i) => i.status === 'RUNNING').length > 1,
+      60_000,
+      'second engine running',
+    );
     expect(out.desired.instances).toBeLessThanOrEqual(4);
-    const events = await t.call<Array<{ direction: string; acted: boolean; reason: string }>>('GET', `/api/v1/queries/${id}/scaling-events?limit=200`);
+    const events = await t.call<Array<{ direction: string; acted: boolean; reason: string }>>(
+      'GET',
+      `/api/v1/queries/${id}/scaling-events?limit=200`,
+    );
     expect(events.body.some((e) => e.direction === 'up' && e.acted)).toBe(true);
 
     try {
-      await eventually(detail, (d) => d.desired.instances === 1 && d.instances.length === 1, 180_000, 'scale-in');
+      await eventually(
+        detail,
+        (d) => d.desired.instances === 1 && d.instances.length === 1,
+        180_000,
+        'scale-in',
+      );
     } catch (err) {
-      const last = await t.call<Array<{ at: string; direction: string; reason: string }>>('GET', `/api/v1/queries/${id}/scaling-events?limit=5`);
+      const last = await t.call<Array<{ at: string; direction: string; reason: string }>>(
+        'GET',
+        `/api/v1/queries/${id}/scaling-events?limit=5`,
+      );
       throw new Error(`${(err as Error).message}\nlast decisions: ${JSON.stringify(last.body)}`);
     }
   }, 360_000);

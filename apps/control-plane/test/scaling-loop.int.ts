@@ -8,7 +8,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventsSpec, eventually, forgetTestQueries, STAND_IN_ENGINE, startTestApp, type TestApp, killTestInstances } from './support/test-app';
+import {
+  eventsSpec,
+  eventually,
+  forgetTestQueries,
+  STAND_IN_ENGINE,
+  startTestApp,
+  type TestApp,
+  killTestInstances,
+} from './support/test-app';
 
 type ScalingEvent = {
   id: string;
@@ -37,7 +45,12 @@ let load: 'overload' | 'idle' = 'overload';
 let timer: NodeJS.Timeout | undefined;
 let batchId = 0;
 
-const fixture = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../libs/contracts/test/fixtures/spark-progress-kafka.json'), 'utf8')) as Record<string, unknown>;
+const fixture = JSON.parse(
+  fs.readFileSync(
+    path.resolve(__dirname, '../../../libs/contracts/test/fixtures/spark-progress-kafka.json'),
+    'utf8',
+  ),
+) as Record<string, unknown>;
 
 const spec = (): string => eventsSpec(name, topic, `it-scale-out-${suffix}`);
 
@@ -61,13 +74,20 @@ async function emit(): Promise<void> {
   await producer.send({ topic: 'sluice.progress', messages: [{ key: id, value: JSON.stringify(event) }] });
   if (overloaded) {
     // Nothing consumes the source topic (stand-in engines), so its lag keeps growing.
-    await producer.send({ topic, messages: Array.from({ length: 200 }, (_, i) => ({ value: JSON.stringify({ user_id: `u${i}`, amount: i }) })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 200 }, (_, i) => ({
+        value: JSON.stringify({ user_id: `u${i}`, amount: i }),
+      })),
+    });
   }
 }
 
 const detail = () => t.call<Detail>('GET', `/api/v1/queries/${id}`).then((r) => r.body);
-const events = (limit = 200) => t.call<ScalingEvent[]>('GET', `/api/v1/queries/${id}/scaling-events?limit=${limit}`).then((r) => r.body);
-const operations = () => t.call<Op[]>('GET', `/api/v1/queries/${id}/operations?limit=100`).then((r) => r.body);
+const events = (limit = 200) =>
+  t.call<ScalingEvent[]>('GET', `/api/v1/queries/${id}/scaling-events?limit=${limit}`).then((r) => r.body);
+const operations = () =>
+  t.call<Op[]>('GET', `/api/v1/queries/${id}/operations?limit=100`).then((r) => r.body);
 
 beforeAll(async () => {
   t = await startTestApp({
@@ -101,11 +121,29 @@ afterAll(async () => {
 
 describe('scaling loop', () => {
   it('observe mode records decisions with reason and inputs and never scales', async () => {
-    const settings = await t.call<{ policy: string; mode: string; minInstances: number; maxInstances: number | null; backpressure: boolean }>('GET', `/api/v1/queries/${id}/scaling`);
-    expect(settings.body).toEqual({ policy: 'sluice', mode: 'observe', minInstances: 1, maxInstances: null, backpressure: true });
+    const settings = await t.call<{
+      policy: string;
+      mode: string;
+      minInstances: number;
+      maxInstances: number | null;
+      backpressure: boolean;
+    }>('GET', `/api/v1/queries/${id}/scaling`);
+    expect(settings.body).toEqual({
+      policy: 'sluice',
+      mode: 'observe',
+      minInstances: 1,
+      maxInstances: null,
+      backpressure: true,
+    });
     const rows = await eventually(
       () => events(),
-      (es) => es.filter((e) => e.inputs.samples !== 0 && typeof e.inputs.lagRecords === 'number' && (e.inputs.lagRecords as number) > 0).length >= 3,
+      (es) =>
+        es.filter(
+          (e) =>
+            e.inputs.samples !== 0 &&
+            typeof e.inputs.lagRecords === 'number' &&
+            (e.inputs.lagRecords as number) > 0,
+        ).length >= 3,
       60_000,
       'observe-mode scaling events with progress and lag',
     );
@@ -120,11 +158,19 @@ describe('scaling loop', () => {
   }, 90_000);
 
   it('rejects an unknown policy naming the field, and limits below the minimum', async () => {
-    const bad = await t.call<{ code: string; errors: Array<{ path: string; message: string }> }>('POST', `/api/v1/queries/${id}/scaling`, { policy: 'magic' });
+    const bad = await t.call<{ code: string; errors: Array<{ path: string; message: string }> }>(
+      'POST',
+      `/api/v1/queries/${id}/scaling`,
+      { policy: 'magic' },
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
     expect(bad.body.errors[0]?.path).toBe('policy');
-    const inverted = await t.call<{ errors: Array<{ path: string }> }>('POST', `/api/v1/queries/${id}/scaling`, { minInstances: 3, maxInstances: 2 });
+    const inverted = await t.call<{ errors: Array<{ path: string }> }>(
+      'POST',
+      `/api/v1/queries/${id}/scaling`,
+      { minInstances: 3, maxInstances: 2 },
+    );
     expect(inverted.status).toBe(400);
     expect(inverted.body.errors[0]?.path).toBe('maxInstances');
     const missing = await t.call('GET', `/api/v1/queries/${randomUUID()}/scaling-events`);
@@ -132,14 +178,21 @@ describe('scaling loop', () => {
   });
 
   it('auto mode scales out within the partition cap, then back in when the input goes idle', async () => {
-    const r = await t.call<{ policy: string; mode: string; maxInstances: number }>('POST', `/api/v1/queries/${id}/scaling`, {
-      policy: 'spark-ratio',
-      mode: 'auto',
-      maxInstances: 16,
-    });
+    const r = await t.call<{ policy: string; mode: string; maxInstances: number }>(
+      'POST',
+      `/api/v1/queries/${id}/scaling`,
+      {
+        policy: 'spark-ratio',
+        mode: 'auto',
+        maxInstances: 16,
+      },
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ policy: 'spark-ratio', mode: 'auto', maxInstances: 16 });
-    const audit = await t.call<Array<{ action: string; target: string }>>('GET', `/api/v1/audit?target=${encodeURIComponent(`query/${id}`)}`);
+    const audit = await t.call<Array<{ action: string; target: string }>>(
+      'GET',
+      `/api/v1/audit?target=${encodeURIComponent(`query/${id}`)}`,
+    );
     expect(audit.body.some((a) => a.action === 'query.scaling')).toBe(true);
 
     const up = await eventually(detail, (d) => d.desired.instances > 1, 60_000, 'scale-out');
@@ -157,11 +210,25 @@ describe('scaling loop', () => {
     const history = await events(500);
     expect(history.some((e) => e.direction === 'down' && e.acted)).toBe(true);
     // Cooldown: two scale actions are never closer than SLUICE_SCALING_COOLDOWN_MS.
-    const actions = history.filter((e) => e.inputs.scaled === true).map((e) => Date.parse(e.at)).sort((a, b) => a - b);
-    for (let i = 1; i < actions.length; i++) expect(actions[i]! - actions[i - 1]!).toBeGreaterThanOrEqual(2000);
+    const actions = history
+      .filter((e) => e.inputs.scaled === true)
+      .map((e) => Date.parse(e.at))
+      .sort((a, b) => a - b);
+    for (let i = 1; i < actions.length; i++)
+      expect(actions[i]! - actions[i - 1]!).toBeGreaterThanOrEqual(2000);
 
-    const metrics = await fetch(`${t.base}/metrics`, { headers: { Authorization: `Bearer ${t.token}` } }).then((m) => m.text());
-    expect(metrics).toMatch(new RegExp(`sluice_scaling_decisions_total\\{query="${name}",policy="spark-ratio",direction="up"\\} [1-9]`));
-    expect(metrics).toMatch(new RegExp(`sluice_scaling_decisions_total\\{query="${name}",policy="sluice",direction="none"\\} [1-9]`));
+    const metrics = await fetch(`${t.base}/metrics`, {
+      headers: { Authorization: `Bearer ${t.token}` },
+    }).then((m) => m.text());
+    expect(metrics).toMatch(
+      new RegExp(
+        `sluice_scaling_decisions_total\\{query="${name}",policy="spark-ratio",direction="up"\\} [1-9]`,
+      ),
+    );
+    expect(metrics).toMatch(
+      new RegExp(
+        `sluice_scaling_decisions_total\\{query="${name}",policy="sluice",direction="none"\\} [1-9]`,
+      ),
+    );
   }, 180_000);
 });

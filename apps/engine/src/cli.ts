@@ -32,7 +32,9 @@ function readSpec(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read spec ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read spec ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -45,7 +47,9 @@ function validate(argv: string[]): number {
     return 1;
   }
   for (const w of result.warnings) process.stderr.write(`${values.spec}: warning: ${w}\n`);
-  process.stdout.write(`${JSON.stringify({ name: result.spec.name, planHash: result.planHash, plan: result.plan }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ name: result.spec.name, planHash: result.planHash, plan: result.plan }, null, 2)}\n`,
+  );
   return 0;
 }
 
@@ -65,15 +69,21 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${formatErrors(compiled.errors, flags.spec)}\n`);
     return 1;
   }
-  const kafka = createKafka({ brokers: parseBrokers(flags.brokers), clientId: `sluice-engine-${flags['instance-id']}` });
+  const kafka = createKafka({
+    brokers: parseBrokers(flags.brokers),
+    clientId: `sluice-engine-${flags['instance-id']}`,
+  });
   const warn = (m: string): void => log('warn', m);
   let checkpoint;
   try {
-    checkpoint = await retryWhileUnavailable(() => openCheckpointStore(flags.checkpoint, flags['query-id'], warn), {
-      what: 'checkpoint database',
-      warn,
-      stopped: () => started.stopRequested !== undefined,
-    });
+    checkpoint = await retryWhileUnavailable(
+      () => openCheckpointStore(flags.checkpoint, flags['query-id'], warn),
+      {
+        what: 'checkpoint database',
+        warn,
+        stopped: () => started.stopRequested !== undefined,
+      },
+    );
   } catch (err) {
     if (!(err instanceof StoppedWhileWaitingError)) throw err;
     log('info', `engine stopped: ${err.message}`);

@@ -38,7 +38,9 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
   const parsed = runFlagsSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(issue ? `${issue.path.length ? `--${issue.path.join('.')}: ` : ''}${issue.message}` : 'invalid flags');
+    throw new Error(
+      issue ? `${issue.path.length ? `--${issue.path.join('.')}: ` : ''}${issue.message}` : 'invalid flags',
+    );
   }
   return parsed.data;
 }

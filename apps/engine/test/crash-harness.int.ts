@@ -8,15 +8,40 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 describe('bench:crash (CI size)', () => {
   it('loses, duplicates and corrupts nothing across SIGKILLs, a join and a drain', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/crash/cli.ts', '--kills', '3', '--records', '10000', '--settle-seconds', '240', '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/crash/cli.ts',
+        '--kills',
+        '3',
+        '--records',
+        '10000',
+        '--settle-seconds',
+        '240',
+        '--json',
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { kills: number; lost: number; duplicated: number; wrong: number; expected: { filterRows: number } };
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      kills: number;
+      lost: number;
+      duplicated: number;
+      wrong: number;
+      expected: { filterRows: number };
+    };
     expect(result.kills).toBe(3);
     expect(result.expected.filterRows).toBeGreaterThan(4000);
-    expect({ lost: result.lost, duplicated: result.duplicated, wrong: result.wrong }).toEqual({ lost: 0, duplicated: 0, wrong: 0 });
+    expect({ lost: result.lost, duplicated: result.duplicated, wrong: result.wrong }).toEqual({
+      lost: 0,
+      duplicated: 0,
+      wrong: 0,
+    });
   }, 660_000);
 });

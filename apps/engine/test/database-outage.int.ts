@@ -7,7 +7,14 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '@sluice/kafka';
-import { eventually, startEngine, tempDir, testKafka, writeSpec, type EngineProcess } from './support/engine-harness';
+import {
+  eventually,
+  startEngine,
+  tempDir,
+  testKafka,
+  writeSpec,
+  type EngineProcess,
+} from './support/engine-harness';
 import { TcpProxy } from '@sluice/testing';
 
 let kafka: Kafka;
@@ -46,7 +53,9 @@ const viaProxy = (): string => {
 };
 
 const sumClicks = async (): Promise<number> => {
-  const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`).catch(() => undefined);
+  const r = await pool
+    .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`)
+    .catch(() => undefined);
   return Number(r?.rows[0]?.n ?? 0);
 };
 
@@ -56,7 +65,9 @@ describe('database outage', () => {
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
     const dir = tempDir('outage');
-    const spec = writeSpec(dir, `name: it-outage
+    const spec = writeSpec(
+      dir,
+      `name: it-outage
 sources:
   clicks:
     kafka: { topic: ${input}, startingOffsets: earliest }
@@ -68,10 +79,13 @@ sink:
 outputMode: update
 trigger: { processingTime: 100 milliseconds }
 options: { numShufflePartitions: 2, maxOffsetsPerTrigger: 200 }
-`);
+`,
+    );
     let produced = 0;
     const produce = async (n: number) => {
-      const messages = Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ id: produced + i, user_id: `u${(produced + i) % 7}` }) }));
+      const messages = Array.from({ length: n }, (_, i) => ({
+        value: JSON.stringify({ id: produced + i, user_id: `u${(produced + i) % 7}` }),
+      }));
       produced += n;
       await producer.send({ topic: input, messages });
     };
@@ -80,8 +94,18 @@ options: { numShufflePartitions: 2, maxOffsetsPerTrigger: 200 }
     // Down before the engine even starts: it must wait, not exit.
     await proxy.cut();
     const url = viaProxy();
-    engine = startEngine({ spec, checkpoint: url, queryId, instance: 'a', env: { SLUICE_SINK_POSTGRES_URL: url } });
-    await eventually(async () => engine!.output().includes('checkpoint database unreachable'), 30_000, 'a start-up warning');
+    engine = startEngine({
+      spec,
+      checkpoint: url,
+      queryId,
+      instance: 'a',
+      env: { SLUICE_SINK_POSTGRES_URL: url },
+    });
+    await eventually(
+      async () => engine!.output().includes('checkpoint database unreachable'),
+      30_000,
+      'a start-up warning',
+    );
     await new Promise((r) => setTimeout(r, 3000));
     expect(engine.child.exitCode).toBeNull();
     await proxy.restore();
@@ -102,10 +126,14 @@ options: { numShufflePartitions: 2, maxOffsetsPerTrigger: 200 }
 
     await eventually(async () => (await sumClicks()) >= produced, 60_000, `all ${produced} records counted`);
     await new Promise((r) => setTimeout(r, 1500)); // a duplicate would show up now
-    const rows = await pool.query<{ user_id: string; clicks: string }>(`SELECT user_id, clicks FROM ${table} ORDER BY user_id`);
+    const rows = await pool.query<{ user_id: string; clicks: string }>(
+      `SELECT user_id, clicks FROM ${table} ORDER BY user_id`,
+    );
     const expected = new Map<string, number>();
     for (let id = 0; id < produced; id++) expected.set(`u${id % 7}`, (expected.get(`u${id % 7}`) ?? 0) + 1);
-    expect(Object.fromEntries(rows.rows.map((r) => [r.user_id, Number(r.clicks)]))).toEqual(Object.fromEntries([...expected].sort()));
+    expect(Object.fromEntries(rows.rows.map((r) => [r.user_id, Number(r.clicks)]))).toEqual(
+      Object.fromEntries([...expected].sort()),
+    );
     expect(engine.output()).toContain('reachable again');
     expect(engine.child.exitCode).toBeNull();
 

@@ -7,9 +7,24 @@ import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import {
+  CONTROL_TOPIC,
+  PROGRESS_TOPIC,
+  dlqTopic,
+  parseStreamingQueryProgress,
+  type StreamingQueryProgress,
+} from '@sluice/contracts';
 import { ensureTopics } from '@sluice/kafka';
-import { eventually, readAll, runEngineCli, startEngine, tempDir, testKafka, writeSpec, type EngineProcess } from './support/engine-harness';
+import {
+  eventually,
+  readAll,
+  runEngineCli,
+  startEngine,
+  tempDir,
+  testKafka,
+  writeSpec,
+  type EngineProcess,
+} from './support/engine-harness';
 
 let kafka: Kafka;
 let admin: Admin;
@@ -40,7 +55,9 @@ function launch(o: Parameters<typeof startEngine>[0]): EngineProcess {
 }
 
 /** Collects progress events of one query from `sluice.progress`. */
-async function progressOf(queryId: string): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
+async function progressOf(
+  queryId: string,
+): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
   await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
   const events: StreamingQueryProgress[] = [];
   const consumer = kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
@@ -48,7 +65,8 @@ async function progressOf(queryId: string): Promise<{ events: StreamingQueryProg
   await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId) events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+      if (message.key?.toString() === queryId)
+        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
     },
   });
   return { events, stop: () => consumer.disconnect() };
@@ -65,7 +83,8 @@ const click = (id: number, users = 10) => ({
 async function produceClicks(topic: string, from: number, to: number): Promise<void> {
   const messages = [];
   for (let id = from; id < to; id++) messages.push({ key: String(id), value: JSON.stringify(click(id)) });
-  for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
+  for (let i = 0; i < messages.length; i += 500)
+    await producer.send({ topic, messages: messages.slice(i, i + 500) });
 }
 
 const schema = '{ id: long, user_id: string, url: string, bytes: long, ts: timestamp }';
@@ -88,34 +107,59 @@ describe('engine', () => {
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
     await produceClicks(input, 0, 300);
-    await producer.send({ topic: input, messages: [{ value: 'not json' }, { value: '{"id":"abc","user_id":"x","url":"/","bytes":1,"ts":"2026-01-01T00:00:00Z"}' }, { value: null }, { value: '[1,2]' }] });
+    await producer.send({
+      topic: input,
+      messages: [
+        { value: 'not json' },
+        { value: '{"id":"abc","user_id":"x","url":"/","bytes":1,"ts":"2026-01-01T00:00:00Z"}' },
+        { value: null },
+        { value: '[1,2]' },
+      ],
+    });
     const dir = tempDir('stateless');
-    const spec = writeSpec(dir, clickSpec('it-stateless', input, `sql: |
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-stateless',
+        input,
+        `sql: |
   SELECT id, upper(user_id) AS user_upper, bytes * 2 AS double_bytes FROM clicks WHERE url LIKE '/product/%'
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 200 milliseconds }
-`));
+`,
+      ),
+    );
     const progress = await progressOf(queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
-    const rows = (await readAll(kafka, output, 100)).map((r) => JSON.parse(r.value) as { id: number; user_upper: string; double_bytes: number });
+    const rows = (await readAll(kafka, output, 100)).map(
+      (r) => JSON.parse(r.value) as { id: number; user_upper: string; double_bytes: number },
+    );
     expect(rows).toHaveLength(100);
     expect(new Set(rows.map((r) => r.id)).size).toBe(100);
     const r3 = rows.find((r) => r.id === 3);
     expect(r3).toEqual({ id: 3, user_upper: 'U3', double_bytes: 6 });
 
-    const dead = (await readAll(kafka, dlqTopic(queryId), 4)).map((r) => JSON.parse(r.value) as { reason: string; source: { topic: string; offset: number } });
+    const dead = (await readAll(kafka, dlqTopic(queryId), 4)).map(
+      (r) => JSON.parse(r.value) as { reason: string; source: { topic: string; offset: number } },
+    );
     expect(dead).toHaveLength(4);
     expect(dead.every((d) => d.source.topic === input && d.reason.length > 0)).toBe(true);
 
-    await eventually(async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= 304, 30_000, 'progress for every input row');
+    await eventually(
+      async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= 304,
+      30_000,
+      'progress for every input row',
+    );
     const events = progress.events;
     expect(events.reduce((n, e) => n + e.numInputRows, 0)).toBe(304);
     expect(events.reduce((n, e) => n + (e.sluice?.invalidRows ?? 0), 0)).toBe(4);
     const withData = events.find((e) => e.numInputRows > 0)!;
     expect(withData.sources[0]?.description).toBe(`KafkaV2[Subscribe[${input}]]`);
-    expect(Object.keys(withData.durationMs ?? {})).toEqual([...Object.keys(withData.durationMs ?? {})].sort());
+    expect(Object.keys(withData.durationMs ?? {})).toEqual(
+      [...Object.keys(withData.durationMs ?? {})].sort(),
+    );
     expect(withData.sources[0]?.metrics?.maxOffsetsBehindLatest).toMatch(/^\d+$/);
     await progress.stop();
 
@@ -131,7 +175,12 @@ trigger: { processingTime: 200 milliseconds }
     const total = 3000;
     await produceClicks(input, 0, total);
     const dir = tempDir('agg');
-    const spec = writeSpec(dir, clickSpec('it-agg', input, `sql: |
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-agg',
+        input,
+        `sql: |
   SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes
   FROM clicks
   GROUP BY window(ts, '1 minute'), user_id
@@ -140,20 +189,32 @@ sink:
 outputMode: update
 trigger: { processingTime: 100 milliseconds }
 options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
-`));
+`,
+      ),
+    );
     const checkpoint = path.join(dir, 'checkpoint');
     const first = launch({ spec, checkpoint, queryId, instance: 'a' });
-    await eventually(async () => {
-      const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`).catch(() => undefined);
-      return r && Number(r.rows[0]!.n) > 300;
-    }, 60_000, 'first aggregates');
+    await eventually(
+      async () => {
+        const r = await pool
+          .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`)
+          .catch(() => undefined);
+        return r && Number(r.rows[0]!.n) > 300;
+      },
+      60_000,
+      'first aggregates',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const second = launch({ spec, checkpoint, queryId, instance: 'a' });
-    await eventually(async () => {
-      const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`);
-      return Number(r.rows[0]!.n) >= total;
-    }, 90_000, 'all clicks aggregated');
+    await eventually(
+      async () => {
+        const r = await pool.query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`);
+        return Number(r.rows[0]!.n) >= total;
+      },
+      90_000,
+      'all clicks aggregated',
+    );
     await new Promise((r) => setTimeout(r, 1500));
 
     const expected = new Map<string, { clicks: number; bytes: number }>();
@@ -166,10 +227,14 @@ options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
       e.bytes += c.bytes;
       expected.set(key, e);
     }
-    const got = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(`SELECT * FROM ${table}`);
+    const got = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(
+      `SELECT * FROM ${table}`,
+    );
     expect(got.rows).toHaveLength(expected.size);
     for (const row of got.rows) {
-      expect({ clicks: Number(row.clicks), bytes: Number(row.bytes) }).toEqual(expected.get(`${row.window_start.toISOString()}|${row.user_id}`));
+      expect({ clicks: Number(row.clicks), bytes: Number(row.bytes) }).toEqual(
+        expected.get(`${row.window_start.toISOString()}|${row.user_id}`),
+      );
     }
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -181,13 +246,20 @@ options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
     const dir = tempDir('scale');
-    const spec = writeSpec(dir, clickSpec('it-scale', input, `sql: SELECT id, user_id FROM clicks
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-scale',
+        input,
+        `sql: SELECT id, user_id FROM clicks
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 100 milliseconds }
 options: { maxOffsetsPerTrigger: 100 }
-`));
+`,
+      ),
+    );
     const checkpoint = path.join(dir, 'checkpoint');
     const progress = await progressOf(queryId);
     // A steady trickle of input for the whole scenario, so every membership change happens
@@ -202,16 +274,26 @@ options: { maxOffsetsPerTrigger: 100 }
       }
     })();
     const a = launch({ spec, checkpoint, queryId, instance: 'a' });
-    await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'a' && e.numInputRows > 0), 60_000, 'instance a progress');
+    await eventually(
+      async () => progress.events.some((e) => e.sluice?.instance === 'a' && e.numInputRows > 0),
+      60_000,
+      'instance a progress',
+    );
     const b = launch({ spec, checkpoint, queryId, instance: 'b' });
-    await eventually(async () => progress.events.some((e) => e.sluice?.instance === 'b' && e.numInputRows > 0), 60_000, 'instance b progress');
+    await eventually(
+      async () => progress.events.some((e) => e.sluice?.instance === 'b' && e.numInputRows > 0),
+      60_000,
+      'instance b progress',
+    );
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     const afterDrain = produced;
     await eventually(async () => produced >= afterDrain + 500, 30_000, 'more input after the drain');
     producing = false;
     await trickle;
-    const rows = (await readAll(kafka, output, produced, 90_000)).map((r) => (JSON.parse(r.value) as { id: number }).id);
+    const rows = (await readAll(kafka, output, produced, 90_000)).map(
+      (r) => (JSON.parse(r.value) as { id: number }).id,
+    );
     expect(rows).toHaveLength(produced);
     expect(new Set(rows).size).toBe(produced);
     await progress.stop();
@@ -223,29 +305,60 @@ options: { maxOffsetsPerTrigger: 100 }
     const input = `it-in-${randomUUID()}`;
     const output = `it-out-${randomUUID()}`;
     const queryId = `it-${randomUUID()}`;
-    await ensureTopics(admin, [{ topic: input, numPartitions: 2 }, { topic: CONTROL_TOPIC, numPartitions: 1 }]);
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 2 },
+      { topic: CONTROL_TOPIC, numPartitions: 1 },
+    ]);
     const dir = tempDir('control');
-    const spec = writeSpec(dir, clickSpec('it-control', input, `sql: SELECT id FROM clicks
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-control',
+        input,
+        `sql: SELECT id FROM clicks
 sink:
   kafka: { topic: ${output} }
 outputMode: append
 trigger: { processingTime: 300 milliseconds }
 options: { maxOffsetsPerTrigger: 1000 }
-`));
+`,
+      ),
+    );
     const progress = await progressOf(queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     await eventually(async () => progress.events.length > 0, 60_000, 'first progress');
     const commandId = randomUUID();
-    await producer.send({ topic: CONTROL_TOPIC, messages: [{ key: queryId, value: JSON.stringify({ type: 'setRateLimit', commandId, queryId, maxOffsetsPerTrigger: 40 }) }] });
-    const acked = await eventually(async () => progress.events.find((e) => e.sluice?.ackedCommands?.includes(commandId)), 30_000, 'ack');
+    await producer.send({
+      topic: CONTROL_TOPIC,
+      messages: [
+        {
+          key: queryId,
+          value: JSON.stringify({ type: 'setRateLimit', commandId, queryId, maxOffsetsPerTrigger: 40 }),
+        },
+      ],
+    });
+    const acked = await eventually(
+      async () => progress.events.find((e) => e.sluice?.ackedCommands?.includes(commandId)),
+      30_000,
+      'ack',
+    );
     expect(acked.sluice?.rateLimit).toBe(40);
     const ackIndex = progress.events.indexOf(acked);
     await produceClicks(input, 0, 400);
-    await eventually(async () => progress.events.slice(ackIndex + 1).filter((e) => e.numInputRows > 0).length >= 3, 60_000, 'limited batches');
+    await eventually(
+      async () => progress.events.slice(ackIndex + 1).filter((e) => e.numInputRows > 0).length >= 3,
+      60_000,
+      'limited batches',
+    );
     const limited = progress.events.slice(ackIndex + 1).filter((e) => e.numInputRows > 0);
     expect(Math.max(...limited.map((e) => e.numInputRows))).toBeLessThanOrEqual(40);
 
-    await producer.send({ topic: CONTROL_TOPIC, messages: [{ key: queryId, value: JSON.stringify({ type: 'drain', commandId: randomUUID(), queryId }) }] });
+    await producer.send({
+      topic: CONTROL_TOPIC,
+      messages: [
+        { key: queryId, value: JSON.stringify({ type: 'drain', commandId: randomUUID(), queryId }) },
+      ],
+    });
     expect(await engine.exited).toBe(0);
     expect(engine.output()).toContain('drain command');
     await progress.stop();
@@ -257,7 +370,9 @@ options: { maxOffsetsPerTrigger: 1000 }
     const queryId = `it-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
     const dir = tempDir('append');
-    const spec = writeSpec(dir, `name: it-append
+    const spec = writeSpec(
+      dir,
+      `name: it-append
 sources:
   clicks:
     kafka: { topic: ${input}, startingOffsets: earliest }
@@ -272,27 +387,39 @@ sink:
 outputMode: append
 trigger: { processingTime: 100 milliseconds }
 options: { numShufflePartitions: 1 }
-`);
-    const at = (s: number) => ({ value: JSON.stringify({ user_id: 'u', ts: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString() }) });
+`,
+    );
+    const at = (s: number) => ({
+      value: JSON.stringify({ user_id: 'u', ts: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString() }),
+    });
     const progress = await progressOf(queryId);
     const engine = launch({ spec, checkpoint: process.env.DATABASE_URL!, queryId, instance: 'a' });
     const phase = async (messages: Array<{ value: string }>) => {
       const before = progress.events.reduce((n, e) => n + e.numInputRows, 0);
       await producer.send({ topic: input, messages });
-      await eventually(async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= before + messages.length, 60_000, 'batch processed');
+      await eventually(
+        async () => progress.events.reduce((n, e) => n + e.numInputRows, 0) >= before + messages.length,
+        60_000,
+        'batch processed',
+      );
     };
     await phase(Array.from({ length: 10 }, (_, i) => at(i))); // window [0,10)
     await phase([at(12)]); // watermark 7 s: [0,10) still open
     await phase([at(20)]); // watermark 15 s: [0,10) closes
     await phase([at(3)]); // late: 3 s < watermark 15 s → dropped
     await phase([at(40)]); // watermark 35 s: [10,20) and [20,30) close
-    const rows = (await readAll(kafka, output, 3)).map((r) => JSON.parse(r.value) as { window_start: string; clicks: number });
+    const rows = (await readAll(kafka, output, 3)).map(
+      (r) => JSON.parse(r.value) as { window_start: string; clicks: number },
+    );
     expect(rows.map((r) => [r.window_start.slice(11, 19), r.clicks]).sort()).toEqual([
       ['00:00:00', 10],
       ['00:00:10', 1],
       ['00:00:20', 1],
     ]);
-    const dropped = progress.events.reduce((n, e) => n + (e.stateOperators?.[0]?.numRowsDroppedByWatermark ?? 0), 0);
+    const dropped = progress.events.reduce(
+      (n, e) => n + (e.stateOperators?.[0]?.numRowsDroppedByWatermark ?? 0),
+      0,
+    );
     expect(dropped).toBe(1);
     expect(progress.events.some((e) => e.eventTime?.watermark === '2026-01-01T00:00:35.000Z')).toBe(true);
     await progress.stop();
@@ -306,16 +433,26 @@ options: { numShufflePartitions: 1 }
     await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
     await produceClicks(input, 0, 100);
     const dir = tempDir('complete');
-    const spec = writeSpec(dir, clickSpec('it-complete', input, `sql: SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-complete',
+        input,
+        `sql: SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id
 sink:
   console: {}
 outputMode: complete
 trigger: { availableNow: true }
 options: { numShufflePartitions: 2 }
-`));
+`,
+      ),
+    );
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     expect(await engine.exited).toBe(0);
-    const lines = engine.output().split('\n').filter((l) => l.startsWith('{') && !l.includes('"level"'));
+    const lines = engine
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{') && !l.includes('"level"'));
     const last = new Map<string, number>();
     for (const l of lines) {
       const row = JSON.parse(l) as { user_id: string; clicks: number };
@@ -327,18 +464,34 @@ options: { numShufflePartitions: 2 }
 
   it('validate prints the plan or FILE:LINE:COL errors', async () => {
     const dir = tempDir('validate');
-    const good = writeSpec(dir, clickSpec('ok', 'clicks', `sql: SELECT id FROM clicks
+    const good = writeSpec(
+      dir,
+      clickSpec(
+        'ok',
+        'clicks',
+        `sql: SELECT id FROM clicks
 sink:
   console: {}
-`, false));
+`,
+        false,
+      ),
+    );
     const ok = runEngineCli(['validate', '--spec', good]);
     expect(await ok.exited).toBe(0);
     expect(JSON.parse(ok.output().slice(ok.output().indexOf('{'))).name).toBe('ok');
 
-    const bad = writeSpec(dir, clickSpec('bad', 'clicks', `sql: SELECT nope FROM clicks
+    const bad = writeSpec(
+      dir,
+      clickSpec(
+        'bad',
+        'clicks',
+        `sql: SELECT nope FROM clicks
 sink:
   console: {}
-`, false));
+`,
+        false,
+      ),
+    );
     const err = runEngineCli(['validate', '--spec', bad]);
     expect(await err.exited).toBe(1);
     expect(err.output()).toMatch(new RegExp(`${bad.replaceAll('.', '\\.')}:7:\\d+ .*nope`));
@@ -351,11 +504,18 @@ sink:
     await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
     await produceClicks(input, 0, 50);
     const dir = tempDir('corrupt');
-    const spec = writeSpec(dir, clickSpec('it-corrupt', input, `sql: SELECT id FROM clicks
+    const spec = writeSpec(
+      dir,
+      clickSpec(
+        'it-corrupt',
+        input,
+        `sql: SELECT id FROM clicks
 sink:
   kafka: { topic: ${output} }
 trigger: { availableNow: true }
-`));
+`,
+      ),
+    );
     const checkpoint = path.join(dir, 'checkpoint');
     const first = launch({ spec, checkpoint, queryId, instance: 'a' });
     expect(await first.exited).toBe(0);

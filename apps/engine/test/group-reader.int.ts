@@ -11,7 +11,10 @@ let admin: Admin;
 const cleanup: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'engine-group-reader-int' });
+  kafka = createKafka({
+    brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+    clientId: 'engine-group-reader-int',
+  });
   admin = kafka.admin();
   await admin.connect();
 });
@@ -35,7 +38,10 @@ describe('GroupReader', () => {
     const producer = kafka.producer();
     await producer.connect();
     cleanup.push(() => producer.disconnect());
-    await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `v${i}` })),
+    });
 
     const reader = await startReader(topic, `it-reader-${randomUUID()}`);
     expect(reader.assignment()).toEqual([
@@ -56,7 +62,11 @@ describe('GroupReader', () => {
   it('completes a range whose last offsets are transaction markers and skips aborted records', async () => {
     const topic = `it-reader-tx-${randomUUID()}`;
     await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
-    const producer = kafka.producer({ transactionalId: `it-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `it-${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
     const committed = await producer.transaction();
@@ -85,7 +95,11 @@ describe('GroupReader', () => {
     await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
     const producers = await Promise.all(
       ['p1', 'p2', 'p3'].map(async () => {
-        const p = kafka.producer({ transactionalId: `it-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+        const p = kafka.producer({
+          transactionalId: `it-${randomUUID()}`,
+          idempotent: true,
+          maxInFlightRequests: 1,
+        });
         await p.connect();
         cleanup.push(() => p.disconnect());
         return p;

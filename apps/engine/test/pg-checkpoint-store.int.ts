@@ -89,6 +89,8 @@ describe('PostgreSQL checkpoint store', () => {
        WHERE namespace = $1 AND path = 'tasks/t/commits/7'`,
       [queryId],
     );
-    await expect(store.readCommit('t', 7)).rejects.toThrow(`sluice_engine.checkpoint_files[${queryId}:tasks/t/commits/7]: expected`);
+    await expect(store.readCommit('t', 7)).rejects.toThrow(
+      `sluice_engine.checkpoint_files[${queryId}:tasks/t/commits/7]: expected`,
+    );
   });
 });

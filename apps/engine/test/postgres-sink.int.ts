@@ -7,7 +7,13 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/pg/with-transaction';
 import type { OutputColumn } from '../src/sinks/format-row';
-import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables, upsertBatch, upsertBatchIsolating } from '../src/sinks/postgres-table';
+import {
+  BatchAlreadyCommittedError,
+  committedBatch,
+  ensureSinkTables,
+  upsertBatch,
+  upsertBatchIsolating,
+} from '../src/sinks/postgres-table';
 
 let pool: Pool;
 const table = `it_sink_${randomUUID().slice(0, 8)}`;
@@ -18,8 +24,22 @@ const columns: OutputColumn[] = [
 ];
 
 const write = (batchId: number, clicks: number) =>
-  withTransaction(pool, (client) => upsertBatch(client, { queryId, task: 'shuffle.0', batchId, table, columns, key: ['user_id'], rows: [{ user_id: 'u1', clicks }] }));
-const clicksOf = async () => Number((await pool.query<{ clicks: string }>(`SELECT clicks FROM ${table} WHERE user_id = 'u1'`)).rows[0]?.clicks);
+  withTransaction(pool, (client) =>
+    upsertBatch(client, {
+      queryId,
+      task: 'shuffle.0',
+      batchId,
+      table,
+      columns,
+      key: ['user_id'],
+      rows: [{ user_id: 'u1', clicks }],
+    }),
+  );
+const clicksOf = async () =>
+  Number(
+    (await pool.query<{ clicks: string }>(`SELECT clicks FROM ${table} WHERE user_id = 'u1'`)).rows[0]
+      ?.clicks,
+  );
 
 beforeAll(async () => {
   pool = new Pool({ connectionString: process.env.DATABASE_URL });
@@ -62,11 +82,21 @@ describe('PostgreSQL sink rows refused for their data', () => {
     { name: 'note', type: 'string' },
     { name: 'bytes', type: 'long' },
   ];
-  const batch = (batchId: number, rows: Array<Record<string, unknown>>) => ({ queryId, task: 'src.t.0', batchId, table: refusingTable, columns: cols, key: ['id'], rows });
+  const batch = (batchId: number, rows: Array<Record<string, unknown>>) => ({
+    queryId,
+    task: 'src.t.0',
+    batchId,
+    table: refusingTable,
+    columns: cols,
+    key: ['id'],
+    rows,
+  });
 
   beforeAll(async () => {
     // The sink creates missing tables only; an operator's table may refuse rows by constraint.
-    await pool.query(`CREATE TABLE ${refusingTable} (id bigint PRIMARY KEY, note text, bytes bigint CHECK (bytes >= 0))`);
+    await pool.query(
+      `CREATE TABLE ${refusingTable} (id bigint PRIMARY KEY, note text, bytes bigint CHECK (bytes >= 0))`,
+    );
   });
   afterAll(async () => {
     await pool.query(`DROP TABLE IF EXISTS ${refusingTable}`);
@@ -82,27 +112,44 @@ describe('PostgreSQL sink rows refused for their data', () => {
       { id: 6, note: 'f', bytes: 6 },
       { id: 6, note: 'f again', bytes: -6 }, // refused; the earlier row of its key stands
     ];
-    await expect(withTransaction(pool, (c) => upsertBatch(c, batch(0, rows)))).rejects.toMatchObject({ code: expect.stringMatching(/^2[23]/) });
+    await expect(withTransaction(pool, (c) => upsertBatch(c, batch(0, rows)))).rejects.toMatchObject({
+      code: expect.stringMatching(/^2[23]/),
+    });
     expect(await committedBatch(pool, queryId, 'src.t.0')).toBeUndefined();
 
     const refused = await withTransaction(pool, (c) => upsertBatchIsolating(c, batch(0, rows)));
     expect(refused.map((r) => r.index)).toEqual([1, 3, 6]);
     expect(refused[0]?.reason).toMatch(/^PostgreSQL refused the row: SQLSTATE 23514: .*check constraint/);
     expect(refused[1]?.reason).toContain('SQLSTATE 22003');
-    const landed = await pool.query<{ id: string; note: string }>(`SELECT id, note FROM ${refusingTable} ORDER BY id`);
-    expect(landed.rows.map((r) => [Number(r.id), r.note])).toEqual([[1, 'a'], [3, 'c'], [5, 'e'], [6, 'f']]);
+    const landed = await pool.query<{ id: string; note: string }>(
+      `SELECT id, note FROM ${refusingTable} ORDER BY id`,
+    );
+    expect(landed.rows.map((r) => [Number(r.id), r.note])).toEqual([
+      [1, 'a'],
+      [3, 'c'],
+      [5, 'e'],
+      [6, 'f'],
+    ]);
     expect(await committedBatch(pool, queryId, 'src.t.0')).toBe(0);
   });
 
   it('writes one row per key when a batch holds a key twice: the last one wins', async () => {
     await withTransaction(pool, (c) =>
-      upsertBatch(c, batch(1, [
-        { id: 10, note: 'first', bytes: 1 },
-        { id: 11, note: 'other', bytes: 1 },
-        { id: 10, note: 'second', bytes: 2 },
-      ])),
+      upsertBatch(
+        c,
+        batch(1, [
+          { id: 10, note: 'first', bytes: 1 },
+          { id: 11, note: 'other', bytes: 1 },
+          { id: 10, note: 'second', bytes: 2 },
+        ]),
+      ),
     );
-    const r = await pool.query<{ id: string; note: string }>(`SELECT id, note FROM ${refusingTable} WHERE id IN (10, 11) ORDER BY id`);
-    expect(r.rows).toEqual([{ id: '10', note: 'second' }, { id: '11', note: 'other' }]);
+    const r = await pool.query<{ id: string; note: string }>(
+      `SELECT id, note FROM ${refusingTable} WHERE id IN (10, 11) ORDER BY id`,
+    );
+    expect(r.rows).toEqual([
+      { id: '10', note: 'second' },
+      { id: '11', note: 'other' },
+    ]);
   });
 });

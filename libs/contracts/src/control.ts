@@ -26,5 +26,7 @@ export function parseControlCommand(input: unknown): ControlCommand {
   const result = controlCommandSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new Error(`invalid control command at ${issue ? jsonPath(issue.path) : '$'}: ${issue?.message ?? 'invalid'}`);
+  throw new Error(
+    `invalid control command at ${issue ? jsonPath(issue.path) : '$'}: ${issue?.message ?? 'invalid'}`,
+  );
 }

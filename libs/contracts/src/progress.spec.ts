@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseStreamingQueryProgress, ProgressParseError } from './progress';
 
 const fixturePath = join(__dirname, '../test/fixtures/spark-progress-kafka.json');
-const sparkJson = (): Record<string, unknown> => JSON.parse(readFileSync(fixturePath, 'utf8')) as Record<string, unknown>;
+const sparkJson = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(fixturePath, 'utf8')) as Record<string, unknown>;
 
 function errorOf(input: unknown): ProgressParseError {
   try {
@@ -28,7 +29,12 @@ describe('parseStreamingQueryProgress', () => {
 
   it('accepts a null name, numeric offsets and keeps unknown fields', () => {
     const raw: Record<string, unknown> = { ...sparkJson(), name: null, futureField: { x: 1 } };
-    (raw.sources as Array<Record<string, unknown>>)[0] = { description: 'RateStreamV2', startOffset: 10, endOffset: 20, numInputRows: 10 };
+    (raw.sources as Array<Record<string, unknown>>)[0] = {
+      description: 'RateStreamV2',
+      startOffset: 10,
+      endOffset: 20,
+      numInputRows: 10,
+    };
     const p = parseStreamingQueryProgress(raw);
     expect(p.name).toBeNull();
     expect(p.sources[0]?.startOffset).toBe(10);
@@ -64,8 +70,11 @@ describe('parseStreamingQueryProgress', () => {
       sluice: { queryVersion: 2, instance: 'q-0', instances: 2, rateLimit: null, invalidRows: 4 },
     });
     expect(ok.sluice?.invalidRows).toBe(4);
-    expect(errorOf({ ...sparkJson(), sluice: { queryVersion: 0, instance: 'q-0', rateLimit: null, invalidRows: 0 } }).path).toBe(
-      '$.sluice.queryVersion',
-    );
+    expect(
+      errorOf({
+        ...sparkJson(),
+        sluice: { queryVersion: 0, instance: 'q-0', rateLimit: null, invalidRows: 0 },
+      }).path,
+    ).toBe('$.sluice.queryVersion');
   });
 });

@@ -91,7 +91,10 @@ export class ProgressParseError extends Error {
 }
 
 export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), '$');
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
+    '$',
+  );
 }
 
 /** Validates one progress event (parsed JSON). Unknown fields are preserved. */

@@ -49,7 +49,12 @@ export async function startGenerator(o: GeneratorOptions): Promise<RunningGenera
         owed -= n;
         const messages = Array.from({ length: n }, (_, i) => {
           const user = `user-${(produced + i) % users}`;
-          const event = { user_id: user, url: PATHS[(produced + i) % PATHS.length], ts: new Date(now).toISOString(), bytes: 200 + ((produced + i) % 800) };
+          const event = {
+            user_id: user,
+            url: PATHS[(produced + i) % PATHS.length],
+            ts: new Date(now).toISOString(),
+            bytes: 200 + ((produced + i) % 800),
+          };
           return { key: user, value: JSON.stringify(event) };
         });
         await producer.send({ topic: o.topic, messages });

@@ -18,7 +18,13 @@ function toSafeNumber(value: string, what: string): number {
 export async function offsetBounds(admin: Admin, topic: string): Promise<Map<number, OffsetBounds>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return new Map(
-    offsets.map((o) => [o.partition, { earliest: toSafeNumber(o.low, `${topic}-${o.partition} low`), latest: toSafeNumber(o.high, `${topic}-${o.partition} high`) }]),
+    offsets.map((o) => [
+      o.partition,
+      {
+        earliest: toSafeNumber(o.low, `${topic}-${o.partition} low`),
+        latest: toSafeNumber(o.high, `${topic}-${o.partition} high`),
+      },
+    ]),
   );
 }
 
@@ -29,13 +35,20 @@ export interface CommittedOffset {
 }
 
 /** A consumer group's committed offsets, keyed `topic:partition`. */
-export async function committedGroupOffsets(admin: Admin, groupId: string, topics: string[]): Promise<Map<string, CommittedOffset>> {
+export async function committedGroupOffsets(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+): Promise<Map<string, CommittedOffset>> {
   const result = new Map<string, CommittedOffset>();
   if (topics.length === 0) return result;
   for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
     for (const p of partitions) {
       const offset = Number(p.offset);
-      result.set(`${topic}:${p.partition}`, { offset: offset >= 0 ? offset : null, metadata: p.metadata ?? null });
+      result.set(`${topic}:${p.partition}`, {
+        offset: offset >= 0 ? offset : null,
+        metadata: p.metadata ?? null,
+      });
     }
   }
   return result;

@@ -11,7 +11,10 @@ export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promis
     // Another client may have created it between listTopics and createTopics.
     if (!(err instanceof Error) || !/already exists/i.test(err.message)) throw err;
   }
-  await waitForMetadata(admin, missing.map((t) => t.topic));
+  await waitForMetadata(
+    admin,
+    missing.map((t) => t.topic),
+  );
   return missing.map((t) => t.topic);
 }
 
@@ -35,11 +38,13 @@ async function waitForMetadata(admin: Admin, topics: string[], timeoutMs = 15_00
   for (;;) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -18,7 +18,11 @@ afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
 });
 
-async function collect(consumer: Consumer, until: (seen: EachMessagePayload[]) => boolean, timeoutMs = 30_000) {
+async function collect(
+  consumer: Consumer,
+  until: (seen: EachMessagePayload[]) => boolean,
+  timeoutMs = 30_000,
+) {
   const seen: EachMessagePayload[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out with ${seen.length} messages`)), timeoutMs);
@@ -46,7 +50,13 @@ describe('kafkajs against the Kafka 4 broker', () => {
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
-    await producer.send({ topic, messages: [{ value: 'a', partition: 1 }, { value: 'b', partition: 1 }] });
+    await producer.send({
+      topic,
+      messages: [
+        { value: 'a', partition: 1 },
+        { value: 'b', partition: 1 },
+      ],
+    });
     const ends = await endOffsets(admin, topic);
     expect([...ends.entries()].sort()).toEqual([
       [0, 0n],
@@ -62,15 +72,31 @@ describe('kafkajs against the Kafka 4 broker', () => {
     const input = `it-tx-in-${randomUUID()}`;
     const output = `it-tx-out-${randomUUID()}`;
     const group = `it-tx-group-${randomUUID()}`;
-    await ensureTopics(admin, [{ topic: input, numPartitions: 1 }, { topic: output, numPartitions: 1 }]);
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 1 },
+    ]);
 
-    const producer = kafka.producer({ transactionalId: `it-tx-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `it-tx-${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
 
     const committed = await producer.transaction();
-    await committed.send({ topic: output, messages: [{ key: 'k', value: 'committed-1' }, { key: 'k', value: 'committed-2' }] });
-    await committed.sendOffsets({ consumerGroupId: group, topics: [{ topic: input, partitions: [{ partition: 0, offset: '42' }] }] });
+    await committed.send({
+      topic: output,
+      messages: [
+        { key: 'k', value: 'committed-1' },
+        { key: 'k', value: 'committed-2' },
+      ],
+    });
+    await committed.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '42' }] }],
+    });
     await committed.commit();
 
     const aborted = await producer.transaction();
@@ -157,7 +183,9 @@ describe('kafkajs against the Kafka 4 broker', () => {
 
     const b = await member('b');
     cleanup.push(() => b.disconnect());
-    await waitUntil(() => (assignments.get('a')?.length ?? 0) === 2 && (assignments.get('b')?.length ?? 0) === 2);
+    await waitUntil(
+      () => (assignments.get('a')?.length ?? 0) === 2 && (assignments.get('b')?.length ?? 0) === 2,
+    );
     expect([...(assignments.get('a') ?? []), ...(assignments.get('b') ?? [])].sort()).toEqual([0, 1, 2, 3]);
 
     await b.disconnect();

@@ -24,7 +24,9 @@ describe('compileSpec: the ARCHITECTURE.md example', () => {
       schema: { user_id: 'string', url: 'string', ts: 'timestamp', bytes: 'long' },
       watermark: { column: 'ts', delayMs: 10_000 },
     });
-    expect(spec.sink).toEqual({ postgres: { table: 'clicks_per_user', key: ['window_start', 'user_id'], connection: 'default' } });
+    expect(spec.sink).toEqual({
+      postgres: { table: 'clicks_per_user', key: ['window_start', 'user_id'], connection: 'default' },
+    });
     expect(spec.outputMode).toBe('update');
     expect(spec.trigger).toEqual({ processingTimeMs: 2000 });
     expect(spec.options).toEqual({

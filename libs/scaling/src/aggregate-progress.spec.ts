@@ -26,8 +26,19 @@ describe('aggregateProgress', () => {
   });
 
   it('keeps idle intervals as zero-row samples (they are completed batches) and rejects a bad trigger', () => {
-    expect(aggregateProgress([{ startMs: 0, instance: 'a', numInputRows: 0, batchDurationMs: 10 }], 1000)).toEqual([
-      { timeMs: 10, inputRowsPerSecond: 0, processedRowsPerSecond: 0, batchDurationMs: 10, numInputRows: 0, triggerMs: 1000, instances: 1, busyMs: 10 },
+    expect(
+      aggregateProgress([{ startMs: 0, instance: 'a', numInputRows: 0, batchDurationMs: 10 }], 1000),
+    ).toEqual([
+      {
+        timeMs: 10,
+        inputRowsPerSecond: 0,
+        processedRowsPerSecond: 0,
+        batchDurationMs: 10,
+        numInputRows: 0,
+        triggerMs: 1000,
+        instances: 1,
+        busyMs: 10,
+      },
     ]);
     expect(() => aggregateProgress([], 0)).toThrow(RangeError);
   });

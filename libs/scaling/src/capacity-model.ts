@@ -71,6 +71,8 @@ export function sustainableRate(
   triggerSeconds: number,
   busyFraction: number,
 ): number {
-  const perInstance = (estimate.perInstanceRate * Math.max(0, busyFraction * triggerSeconds - estimate.overheadSeconds)) / triggerSeconds;
+  const perInstance =
+    (estimate.perInstanceRate * Math.max(0, busyFraction * triggerSeconds - estimate.overheadSeconds)) /
+    triggerSeconds;
   return perInstance * effectiveInstances(partitions, instances);
 }

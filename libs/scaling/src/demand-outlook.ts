@@ -40,16 +40,19 @@ export function peakDemand(input: ScalingInput, spanMs: number, minute: number):
  * only: it is a new level, not a trend to extrapolate.
  */
 function rampTrend(input: ScalingInput): number {
-  const points = produceRateSeries(input.samples, input.lag, input.nowMs, TREND_SPAN_MS, SLICE_MS).map((p) => ({
-    x: p.timeMs / 1000,
-    y: p.rate,
-  }));
+  const points = produceRateSeries(input.samples, input.lag, input.nowMs, TREND_SPAN_MS, SLICE_MS).map(
+    (p) => ({
+      x: p.timeMs / 1000,
+      y: p.rate,
+    }),
+  );
   if (points.length < 6) return 0;
   const half = Math.floor(points.length / 2);
   const rise = Math.min(slope(points.slice(0, half)), slope(points.slice(half)));
   const whole = linearFit(points);
   const level = points[points.length - 1]?.y ?? 0;
   const significant =
-    whole.slope > TREND_T_STAT * whole.slopeError && rise * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level;
+    whole.slope > TREND_T_STAT * whole.slopeError &&
+    rise * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level;
   return rise > 0 && significant ? Math.min(rise, whole.slope) : 0;
 }

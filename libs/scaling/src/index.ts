@@ -7,14 +7,41 @@ export { RestartCost } from './restart-cost';
 export { aggregateProgress, type InstanceBatch } from './aggregate-progress';
 export { demandOutlook, peakDemand, type DemandOutlook } from './demand-outlook';
 export { alignedInstanceCounts, busiestShare, effectiveInstances, isAligned } from './partition-alignment';
-export { lagAt, linearFit, produceRate, produceRateSeries, rowsBetween, slope, trueProcessingRate } from './window-stats';
-export { SparkRatioPolicy, sparkKillTarget, sparkRequestTotal, type SparkRatioOptions } from './policies/spark-ratio';
+export {
+  lagAt,
+  linearFit,
+  produceRate,
+  produceRateSeries,
+  rowsBetween,
+  slope,
+  trueProcessingRate,
+} from './window-stats';
+export {
+  SparkRatioPolicy,
+  sparkKillTarget,
+  sparkRequestTotal,
+  type SparkRatioOptions,
+} from './policies/spark-ratio';
 export { Ds2Policy, alignToPartitions, type Ds2Options } from './policies/ds2';
 export { KedaLagPolicy, type KedaLagOptions } from './policies/keda-lag';
 export { SluicePolicy, type SluiceOptions } from './policies/sluice';
-export { POLICY_NAMES, isPolicyName, policyByName, type PolicyName, type PolicySettings } from './policies/registry';
+export {
+  POLICY_NAMES,
+  isPolicyName,
+  policyByName,
+  type PolicyName,
+  type PolicySettings,
+} from './policies/registry';
 export { assertValidLimits, clampInstances, upperBound } from './policies/limits';
-export { nominalRateAt, parseProfile, stepTime, type InstanceSpec, type NoiseSpec, type Profile, type RatePoint } from './simulator/profile';
+export {
+  nominalRateAt,
+  parseProfile,
+  stepTime,
+  type InstanceSpec,
+  type NoiseSpec,
+  type Profile,
+  type RatePoint,
+} from './simulator/profile';
 export {
   simulate,
   type SimulationOptions,
@@ -23,5 +50,10 @@ export {
   type TimelinePoint,
 } from './simulator/simulate';
 export { countActionsToConverge, countOscillations, type ScaleAction } from './simulator/outcome';
-export { kafkaOffsets, profileFromProgress, type RecordedProgress, type ReplayDefaults } from './simulator/replay-profile';
+export {
+  kafkaOffsets,
+  profileFromProgress,
+  type RecordedProgress,
+  type ReplayDefaults,
+} from './simulator/replay-profile';
 export { seededRandom, type Random } from './simulator/prng';

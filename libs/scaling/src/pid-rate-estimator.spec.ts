@@ -15,24 +15,66 @@ describe('PidRateEstimator', () => {
   });
 
   it('checks ranges', () => {
-    expect(() => new PidRateEstimator({ batchIntervalMs: 0, proportional: 1, integral: 2, derivative: 3, minRate: 10 })).toThrow(
-      RangeError,
-    );
-    expect(() => new PidRateEstimator({ batchIntervalMs: 100, proportional: -1, integral: 2, derivative: 3, minRate: 10 })).toThrow(
-      RangeError,
-    );
-    expect(() => new PidRateEstimator({ batchIntervalMs: 100, proportional: 0, integral: -1, derivative: 3, minRate: 10 })).toThrow(
-      RangeError,
-    );
-    expect(() => new PidRateEstimator({ batchIntervalMs: 100, proportional: 0, integral: 0, derivative: -1, minRate: 10 })).toThrow(
-      RangeError,
-    );
-    expect(() => new PidRateEstimator({ batchIntervalMs: 100, proportional: 0, integral: 0, derivative: 0, minRate: 0 })).toThrow(
-      RangeError,
-    );
-    expect(() => new PidRateEstimator({ batchIntervalMs: 100, proportional: 0, integral: 0, derivative: 0, minRate: -10 })).toThrow(
-      RangeError,
-    );
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 0,
+          proportional: 1,
+          integral: 2,
+          derivative: 3,
+          minRate: 10,
+        }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 100,
+          proportional: -1,
+          integral: 2,
+          derivative: 3,
+          minRate: 10,
+        }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 100,
+          proportional: 0,
+          integral: -1,
+          derivative: 3,
+          minRate: 10,
+        }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 100,
+          proportional: 0,
+          integral: 0,
+          derivative: -1,
+          minRate: 10,
+        }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 100,
+          proportional: 0,
+          integral: 0,
+          derivative: 0,
+          minRate: 0,
+        }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new PidRateEstimator({
+          batchIntervalMs: 100,
+          proportional: 0,
+          integral: 0,
+          derivative: 0,
+          minRate: -10,
+        }),
+    ).toThrow(RangeError);
     expect(() => new PidRateEstimator({ batchIntervalMs: Number.NaN })).toThrow(RangeError);
   });
 
@@ -69,7 +111,13 @@ describe('PidRateEstimator', () => {
 
   it('estimate is never less than min rate', () => {
     const minRate = 5;
-    const p = new PidRateEstimator({ batchIntervalMs: 20, proportional: 1, integral: 1, derivative: 0, minRate });
+    const p = new PidRateEstimator({
+      batchIntervalMs: 20,
+      proportional: 1,
+      integral: 1,
+      derivative: 0,
+      minRate,
+    });
     // One batch every 20 ms, 1 element, 20 ms of processing, strictly positive accumulation.
     const res = range(50).map((i) => p.compute(i * 20, 1, 20, 100));
     expect(res[0]).toBeUndefined();
@@ -77,23 +125,49 @@ describe('PidRateEstimator', () => {
   });
 
   it('with no accumulated or positive error, |I| > 0, follows the processing speed', () => {
-    const p = new PidRateEstimator({ batchIntervalMs: 20, proportional: 1, integral: 1, derivative: 0, minRate: 10 });
+    const p = new PidRateEstimator({
+      batchIntervalMs: 20,
+      proportional: 1,
+      integral: 1,
+      derivative: 0,
+      minRate: 10,
+    });
     // Increasing element counts at constant processing time and no scheduling delay: only the
     // proportional term acts even though the integral weight is non-zero.
     const res = range(50).map((i) => p.compute(i * 20, (i + 1) * 20, 20, 0));
     expect(res[0]).toBeUndefined();
-    expect(res.slice(1)).toEqual(range(50).map((x) => (x + 1) * 1000).slice(1));
+    expect(res.slice(1)).toEqual(
+      range(50)
+        .map((x) => (x + 1) * 1000)
+        .slice(1),
+    );
   });
 
   it('with no accumulated but some positive error, |I| > 0, follows the processing speed', () => {
-    const p = new PidRateEstimator({ batchIntervalMs: 20, proportional: 1, integral: 1, derivative: 0, minRate: 10 });
+    const p = new PidRateEstimator({
+      batchIntervalMs: 20,
+      proportional: 1,
+      integral: 1,
+      derivative: 0,
+      minRate: 10,
+    });
     const res = range(50).map((i) => p.compute(i * 20, (50 - i) * 20, 20, 0));
     expect(res[0]).toBeUndefined();
-    expect(res.slice(1)).toEqual(range(50).map((x) => (50 - x) * 1000).slice(1));
+    expect(res.slice(1)).toEqual(
+      range(50)
+        .map((x) => (50 - x) * 1000)
+        .slice(1),
+    );
   });
 
   it('with some accumulated and some positive error, |I| > 0, stays below the processing speed', () => {
-    const p = new PidRateEstimator({ batchIntervalMs: 20, proportional: 1, integral: 0.01, derivative: 0, minRate: 10 });
+    const p = new PidRateEstimator({
+      batchIntervalMs: 20,
+      proportional: 1,
+      integral: 0.01,
+      derivative: 0,
+      minRate: 10,
+    });
     const random = seededRandom(42);
     const elements = range(50).map(() => Math.floor(random() * 1000));
     const procDelayMs = 20;

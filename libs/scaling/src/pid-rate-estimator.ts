@@ -39,7 +39,8 @@ export class PidRateEstimator {
     if (!(proportional >= 0)) {
       throw new RangeError(`Proportional term ${proportional} in PidRateEstimator should be >= 0.`);
     }
-    if (!(integral >= 0)) throw new RangeError(`Integral term ${integral} in PidRateEstimator should be >= 0.`);
+    if (!(integral >= 0))
+      throw new RangeError(`Integral term ${integral} in PidRateEstimator should be >= 0.`);
     if (!(derivative >= 0)) {
       throw new RangeError(`Derivative term ${derivative} in PidRateEstimator should be >= 0.`);
     }
@@ -56,7 +57,12 @@ export class PidRateEstimator {
    * when Spark would not estimate: the first batch (it only seeds the state), a batch that is not
    * newer than the previous one, an empty batch, or one without a positive processing delay.
    */
-  compute(timeMs: number, numElements: number, processingDelayMs: number, schedulingDelayMs: number): number | undefined {
+  compute(
+    timeMs: number,
+    numElements: number,
+    processingDelayMs: number,
+    schedulingDelayMs: number,
+  ): number | undefined {
     if (!(timeMs > this.latestTime && numElements > 0 && processingDelayMs > 0)) return undefined;
 
     // Seconds since the previous estimate; close to the batch interval in steady state.
@@ -68,7 +74,10 @@ export class PidRateEstimator {
     const historicalError = (schedulingDelayMs * processingRate) / this.batchIntervalMs;
     const dError = (error - this.latestError) / delaySinceUpdate;
     const newRate = Math.max(
-      this.latestRate - this.proportional * error - this.integral * historicalError - this.derivative * dError,
+      this.latestRate -
+        this.proportional * error -
+        this.integral * historicalError -
+        this.derivative * dError,
       this.minRate,
     );
 

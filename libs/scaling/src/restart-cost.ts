@@ -21,7 +21,13 @@ export class RestartCost {
    * to the tick that saw them all ready. Pause: between the last batch of the old membership
    * ending and the first batch of the new one starting.
    */
-  observe(nowMs: number, current: number, ready: number, lastActionMs: number | undefined, samples: readonly ProgressSample[]): void {
+  observe(
+    nowMs: number,
+    current: number,
+    ready: number,
+    lastActionMs: number | undefined,
+    samples: readonly ProgressSample[],
+  ): void {
     if (ready < current) {
       this.pendingSinceMs ??= lastActionMs ?? nowMs;
     } else if (this.pendingSinceMs !== undefined) {
@@ -31,7 +37,12 @@ export class RestartCost {
     for (const sample of samples) {
       const prev = this.previous;
       if (prev && sample.timeMs <= prev.timeMs) continue;
-      if (prev && sample.instances !== undefined && prev.instances !== undefined && sample.instances !== prev.instances) {
+      if (
+        prev &&
+        sample.instances !== undefined &&
+        prev.instances !== undefined &&
+        sample.instances !== prev.instances
+      ) {
         const gapMs = sample.timeMs - sample.batchDurationMs - prev.timeMs;
         if (gapMs >= 0) this.pauseSeconds = blend(this.pauseSeconds, gapMs / 1000);
       }

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { LagSample, ProgressSample } from './types';
 import { linearFit, produceRate, trueProcessingRate } from './window-stats';
 
-const sample = (timeMs: number, numInputRows: number, batchDurationMs: number, instances = 1, busyMs?: number): ProgressSample => ({
+const sample = (
+  timeMs: number,
+  numInputRows: number,
+  batchDurationMs: number,
+  instances = 1,
+  busyMs?: number,
+): ProgressSample => ({
   timeMs,
   numInputRows,
   batchDurationMs,

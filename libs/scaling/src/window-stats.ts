@@ -44,7 +44,13 @@ export function slope(points: readonly { x: number; y: number }[]): number {
 }
 
 /** Means and centred second moments of (x, y) points: the sums a least-squares fit needs. */
-export function moments(points: readonly { x: number; y: number }[]): { n: number; mx: number; my: number; sxx: number; sxy: number } {
+export function moments(points: readonly { x: number; y: number }[]): {
+  n: number;
+  mx: number;
+  my: number;
+  sxx: number;
+  sxy: number;
+} {
   const n = points.length;
   let sx = 0;
   let sy = 0;
@@ -64,7 +70,11 @@ export function moments(points: readonly { x: number; y: number }[]): { n: numbe
 }
 
 /** Least-squares line with the slope's standard error (infinite when it cannot be estimated). */
-export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; slopeError: number } {
+export function linearFit(points: readonly { x: number; y: number }[]): {
+  slope: number;
+  intercept: number;
+  slopeError: number;
+} {
   const n = points.length;
   if (n < 2) return { slope: 0, intercept: points[0]?.y ?? 0, slopeError: Number.POSITIVE_INFINITY };
   const { mx, my, sxx, sxy } = moments(points);

@@ -8,7 +8,10 @@ import { auditEntrySchema } from './audit.dto';
 import { AuditService } from './audit.service';
 import { printableText } from '../validation/printable-text';
 
-const auditQuery = z.object({ target: printableText(300).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const auditQuery = z.object({
+  target: printableText(300).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
 @ApiTags('audit')
 @ApiBearerAuth()

@@ -8,13 +8,18 @@ export const tokenSchema = z
     id: z.uuid(),
     name: z.string(),
     role: z.enum(ROLES),
-    prefix: z.string().describe('First characters of the secret, to recognise a token; "(env)" for the bootstrap token'),
+    prefix: z
+      .string()
+      .describe('First characters of the secret, to recognise a token; "(env)" for the bootstrap token'),
     createdAt: isoDateTime,
     lastUsedAt: isoDateTime.nullable(),
     revokedAt: isoDateTime.nullable(),
     origin: z.string().optional().describe('How the token was made (api, bootstrap, ...)'),
   })
-  .meta({ id: 'ApiToken', description: 'An API token as the API shows it: never its hash; the secret only once, at creation' });
+  .meta({
+    id: 'ApiToken',
+    description: 'An API token as the API shows it: never its hash; the secret only once, at creation',
+  });
 
 export const createdTokenSchema = tokenSchema
   .extend({ token: z.string().describe('The secret, shown only in this response') })

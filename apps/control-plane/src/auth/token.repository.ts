@@ -34,16 +34,23 @@ export class TokenRepository {
   }
 
   /** Creates the bootstrap row once; a revoked one stays revoked (the row is never touched). */
-  async ensureBootstrap(input: { name: string; tokenHash: string }): Promise<{ token: StoredToken; created: boolean }> {
+  async ensureBootstrap(input: {
+    name: string;
+    tokenHash: string;
+  }): Promise<{ token: StoredToken; created: boolean }> {
     const found = await this.findByHash(input.tokenHash);
     if (found) return { token: found, created: false };
-    const token = await this.prisma.apiToken.create({ data: { ...input, role: 'admin', prefix: '(env)', origin: 'bootstrap' } });
+    const token = await this.prisma.apiToken.create({
+      data: { ...input, role: 'admin', prefix: '(env)', origin: 'bootstrap' },
+    });
     return { token, created: true };
   }
 
   /** Bootstrap tokens from earlier values of the variable, still active. */
   staleBootstraps(currentHash: string): Promise<StoredToken[]> {
-    return this.prisma.apiToken.findMany({ where: { origin: 'bootstrap', revokedAt: null, NOT: { tokenHash: currentHash } } });
+    return this.prisma.apiToken.findMany({
+      where: { origin: 'bootstrap', revokedAt: null, NOT: { tokenHash: currentHash } },
+    });
   }
 
   list(): Promise<StoredToken[]> {
@@ -61,7 +68,10 @@ export class TokenRepository {
   async revoke(id: string): Promise<{ before: StoredToken; after: StoredToken; changed: boolean } | null> {
     const before = await this.findById(id);
     if (!before) return null;
-    const { count } = await this.prisma.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
     const after = (await this.findById(id)) ?? before;
     return { before, after, changed: count === 1 };
   }

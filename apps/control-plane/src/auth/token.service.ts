@@ -27,7 +27,10 @@ export class TokenService implements OnApplicationBootstrap {
   private readonly logger = new Logger(TokenService.name);
   // Keyed by token hash. Unknown tokens are cached too (bounded), so a client retrying a bad
   // token cannot turn every request into a database query.
-  private readonly verified = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: AUTH_CACHE_MS });
+  private readonly verified = new LRUCache<string, { principal: Principal | null }>({
+    max: 10_000,
+    ttl: AUTH_CACHE_MS,
+  });
   private readonly touched = new LRUCache<string, true>({ max: 10_000, ttl: TOUCH_EVERY_MS });
   /** Bumped by every revocation: a look-up that started before one must not be cached. */
   private revocations = 0;
@@ -49,8 +52,17 @@ export class TokenService implements OnApplicationBootstrap {
     if (!secret) return;
     const hash = hashToken(secret);
     const { token, created } = await this.tokens.ensureBootstrap({ name: 'bootstrap', tokenHash: hash });
-    if (created) await this.audit.record({ actor: BOOTSTRAP_ACTOR, action: 'token.create', target: `token/${token.id}`, after: publicView(token) });
-    if (token.revokedAt) this.logger.warn(`SLUICE_BOOTSTRAP_TOKEN was revoked at ${token.revokedAt.toISOString()} and stays revoked; set a new value to bootstrap again`);
+    if (created)
+      await this.audit.record({
+        actor: BOOTSTRAP_ACTOR,
+        action: 'token.create',
+        target: `token/${token.id}`,
+        after: publicView(token),
+      });
+    if (token.revokedAt)
+      this.logger.warn(
+        `SLUICE_BOOTSTRAP_TOKEN was revoked at ${token.revokedAt.toISOString()} and stays revoked; set a new value to bootstrap again`,
+      );
     for (const stale of await this.tokens.staleBootstraps(hash)) {
       await this.revokeAs(stale.id, BOOTSTRAP_ACTOR);
       this.logger.log(`revoked the bootstrap token of an earlier SLUICE_BOOTSTRAP_TOKEN value (${stale.id})`);
@@ -70,15 +82,29 @@ export class TokenService implements OnApplicationBootstrap {
     if (principal && !this.touched.has(principal.tokenId)) {
       this.touched.set(principal.tokenId, true);
       // Best effort: a failed timestamp update must not fail the request.
-      void this.tokens.touch(principal.tokenId).catch((e: Error) => this.logger.warn(`lastUsedAt of token ${principal.tokenId} not written: ${e.message}`));
+      void this.tokens
+        .touch(principal.tokenId)
+        .catch((e: Error) =>
+          this.logger.warn(`lastUsedAt of token ${principal.tokenId} not written: ${e.message}`),
+        );
     }
     return principal;
   }
 
   async create(name: string, role: RoleName, actor: Actor): Promise<{ token: StoredToken; secret: string }> {
     const secret = newTokenSecret();
-    const token = await this.tokens.create({ name, role, tokenHash: hashToken(secret), prefix: tokenPrefix(secret) });
-    await this.audit.record({ actor, action: 'token.create', target: `token/${token.id}`, after: publicView(token) });
+    const token = await this.tokens.create({
+      name,
+      role,
+      tokenHash: hashToken(secret),
+      prefix: tokenPrefix(secret),
+    });
+    await this.audit.record({
+      actor,
+      action: 'token.create',
+      target: `token/${token.id}`,
+      after: publicView(token),
+    });
     return { token, secret };
   }
 
@@ -94,10 +120,17 @@ export class TokenService implements OnApplicationBootstrap {
   private async revokeAs(id: string, actor: Actor): Promise<StoredToken | null> {
     const result = await this.tokens.revoke(id);
     this.revocations++;
-    for (const [hash, entry] of this.verified.entries()) if (entry.principal?.tokenId === id) this.verified.delete(hash);
+    for (const [hash, entry] of this.verified.entries())
+      if (entry.principal?.tokenId === id) this.verified.delete(hash);
     if (!result) return null;
     if (result.changed) {
-      await this.audit.record({ actor, action: 'token.revoke', target: `token/${id}`, before: publicView(result.before), after: publicView(result.after) });
+      await this.audit.record({
+        actor,
+        action: 'token.revoke',
+        target: `token/${id}`,
+        before: publicView(result.before),
+        after: publicView(result.after),
+      });
     }
     return result.after;
   }

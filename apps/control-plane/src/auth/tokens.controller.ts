@@ -27,7 +27,10 @@ export class TokensController {
   @ApiOperation({ summary: 'Create an API token; the secret is returned once' })
   @ApiResponse({ status: 201, description: 'The token, with its secret', standardSchema: createdTokenSchema })
   @ApiErrors(400, 401, 403, 413)
-  async create(@Body(zodParam(createTokenSchema)) body: z.infer<typeof createTokenSchema>, @CurrentPrincipal() who: Principal) {
+  async create(
+    @Body(zodParam(createTokenSchema)) body: z.infer<typeof createTokenSchema>,
+    @CurrentPrincipal() who: Principal,
+  ) {
     const { token, secret } = await this.tokens.create(body.name, body.role, actorOf(who));
     return { ...publicView(token), token: secret };
   }

@@ -27,9 +27,15 @@ function osActor(): Actor {
 const USAGE = 'usage: cli token create --role admin|operator|viewer [--name NAME]';
 
 async function tokenCreate(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' }, name: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { role: { type: 'string' }, name: { type: 'string' } },
+    strict: true,
+  });
   if (!values.role || !isRole(values.role)) {
-    process.stderr.write(`cli: --role must be admin, operator or viewer (got ${values.role ?? 'nothing'})\n${USAGE}\n`);
+    process.stderr.write(
+      `cli: --role must be admin, operator or viewer (got ${values.role ?? 'nothing'})\n${USAGE}\n`,
+    );
     return 2;
   }
   const config = loadAppConfig();
@@ -38,14 +44,28 @@ async function tokenCreate(args: string[]): Promise<number> {
     const secret = newTokenSecret();
     const name = values.name ?? `cli-${values.role}`;
     const token = await prisma.apiToken.create({
-      data: { name, role: values.role, tokenHash: hashToken(secret), prefix: tokenPrefix(secret), origin: 'cli' },
+      data: {
+        name,
+        role: values.role,
+        tokenHash: hashToken(secret),
+        prefix: tokenPrefix(secret),
+        origin: 'cli',
+      },
     });
     const actor = osActor();
     await prisma.auditLog.create({
-      data: { actor: actor.name, actorId: actor.id, action: 'token.create', target: `token/${token.id}`, after: publicView(token) },
+      data: {
+        actor: actor.name,
+        actorId: actor.id,
+        action: 'token.create',
+        target: `token/${token.id}`,
+        after: publicView(token),
+      },
     });
     process.stdout.write(`${secret}\n`);
-    process.stderr.write(`created ${values.role} token "${name}" (${token.id}); store it now, it is not shown again\n`);
+    process.stderr.write(
+      `created ${values.role} token "${name}" (${token.id}); store it now, it is not shown again\n`,
+    );
     return 0;
   } finally {
     await prisma.$disconnect();

@@ -27,7 +27,9 @@ describe('loadAppConfig', () => {
   });
 
   it('rejects a malformed broker list', () => {
-    expect(() => loadAppConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: must be a comma-separated list/);
+    expect(() => loadAppConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(
+      /KAFKA_BROKERS: must be a comma-separated list/,
+    );
   });
 
   it('does not print a short bootstrap token back', () => {
@@ -48,14 +50,23 @@ describe('loadAppConfig', () => {
   });
 
   it('accepts image references with registry port, tag and digest', () => {
-    for (const image of ['localhost:5000/sluice/engine:v0.1.0-rc.1', `ghcr.io/sluice/engine@sha256:${'a'.repeat(64)}`, 'engine']) {
+    for (const image of [
+      'localhost:5000/sluice/engine:v0.1.0-rc.1',
+      `ghcr.io/sluice/engine@sha256:${'a'.repeat(64)}`,
+      'engine',
+    ]) {
       expect(loadAppConfig({ SLUICE_ENGINE_IMAGE: image }).SLUICE_ENGINE_IMAGE).toBe(image);
     }
   });
 
   it('names bad Kubernetes runtime settings', () => {
     try {
-      loadAppConfig({ SLUICE_K8S_NAMESPACE: 'Streaming_NS', SLUICE_ENGINE_IMAGE: 'Has Space:1', SLUICE_K8S_DATABASE_SECRET: '-db', SLUICE_K8S_ENGINE_MEMORY: '1 GB' });
+      loadAppConfig({
+        SLUICE_K8S_NAMESPACE: 'Streaming_NS',
+        SLUICE_ENGINE_IMAGE: 'Has Space:1',
+        SLUICE_K8S_DATABASE_SECRET: '-db',
+        SLUICE_K8S_ENGINE_MEMORY: '1 GB',
+      });
       expect.unreachable();
     } catch (e) {
       const issues = (e as ConfigError).issues.join('\n');
@@ -67,8 +78,14 @@ describe('loadAppConfig', () => {
   });
 
   it('requires the database secret for SLUICE_RUNTIME=kubernetes', () => {
-    expect(() => loadAppConfig({ SLUICE_RUNTIME: 'kubernetes' })).toThrow(/SLUICE_K8S_DATABASE_SECRET: required when SLUICE_RUNTIME=kubernetes/);
-    const c = loadAppConfig({ SLUICE_RUNTIME: 'kubernetes', SLUICE_K8S_DATABASE_SECRET: 'sluice-db', SLUICE_K8S_ENGINE_CPU: '500m' });
+    expect(() => loadAppConfig({ SLUICE_RUNTIME: 'kubernetes' })).toThrow(
+      /SLUICE_K8S_DATABASE_SECRET: required when SLUICE_RUNTIME=kubernetes/,
+    );
+    const c = loadAppConfig({
+      SLUICE_RUNTIME: 'kubernetes',
+      SLUICE_K8S_DATABASE_SECRET: 'sluice-db',
+      SLUICE_K8S_ENGINE_CPU: '500m',
+    });
     expect(c.SLUICE_K8S_DATABASE_SECRET).toBe('sluice-db');
     expect(c.SLUICE_K8S_ENGINE_CPU).toBe('500m');
   });

@@ -6,13 +6,16 @@ import { secretsKeyBytes } from '../sinks/secret-box';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a ${protocols.join(' or ')}// URL`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a ${protocols.join(' or ')}// URL`,
+  );
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -20,88 +23,122 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const IMAGE_REF = /^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?(:\w[\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
-export const appConfigSchema = z.object({
-  SLUICE_API_HOST: z.string().min(1).default('127.0.0.1'),
-  SLUICE_API_PORT: port.default(4400),
-  DATABASE_URL: url(['postgresql:', 'postgres:']).default('postgresql://sluice@127.0.0.1:55432/sluice'),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:56379'),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^\s*[^:\s,]+:\d{1,5}(\s*,\s*[^:\s,]+:\d{1,5})*\s*$/, 'must be a comma-separated list of host:port')
-    .default('127.0.0.1:59092'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SLUICE_RUNTIME: z.enum(['local', 'kubernetes']).default('local'),
-  /** Kubernetes runtime: namespace of the engine StatefulSets, engine image, DATABASE_URL secret, engine requests. */
-  SLUICE_K8S_NAMESPACE: z.string().max(63).regex(DNS_LABEL, 'must be a DNS-1123 label (lower-case letters, digits, -)').default('default'),
-  SLUICE_ENGINE_IMAGE: z.string().max(512).regex(IMAGE_REF, 'must be a container image reference, e.g. ghcr.io/sluice/engine:0.1.0').default('ghcr.io/sluice/engine:latest'),
-  SLUICE_K8S_DATABASE_SECRET: z.string().max(253).regex(DNS_SUBDOMAIN, 'must be a Secret name (DNS-1123 subdomain)').optional(),
-  SLUICE_K8S_ENGINE_CPU: z.string().regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 500m or 2').optional(),
-  SLUICE_K8S_ENGINE_MEMORY: z.string().regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi').optional(),
-  SLUICE_HOME: z.string().min(1).default('.sluice'),
-  SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  /**
-   * The built-in sink connection `default`: a database (and role) that owns only sink tables.
-   * Never the control plane's own database — that would let a query's sink rewrite tokens.
-   */
-  SLUICE_SINK_DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
-  /** 32 random bytes (64 hex digits or base64) sealing sink-connection URLs stored in PostgreSQL. */
-  SLUICE_SECRETS_KEY: z
-    .string()
-    .refine((v) => secretsKeyBytes(v) !== undefined, 'must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)')
-    .optional(),
-  /**
-   * Who may read /metrics, which names every query and topic: `token` (any API token, viewer or
-   * above; Prometheus sends it with `authorization`), `open` (no token), or `port` (only on
-   * SLUICE_METRICS_HOST:SLUICE_METRICS_PORT, without a token, and not on the API port).
-   */
-  SLUICE_METRICS_ACCESS: z.enum(['token', 'open', 'port']).default('token'),
-  SLUICE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  SLUICE_METRICS_PORT: port.default(4402),
-  SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
-  /** JSON array: the command that runs the engine CLI for local instances. */
-  SLUICE_ENGINE_COMMAND: z
-    .string()
-    .refine((v) => {
-      try {
-        const a: unknown = JSON.parse(v);
-        return Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string');
-      } catch {
-        return false;
-      }
-    }, 'must be a JSON array of strings, e.g. ["node","engine.js"]')
-    .optional(),
-  SLUICE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
-  SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
-  /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
-  SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
-  SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
-  SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
-  /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
-  SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
-  SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
-  SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
-  /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
-  SLUICE_SCALING_POLICY_SETTINGS: z
-    .string()
-    .refine((v) => {
-      try {
-        const o: unknown = JSON.parse(v);
-        return typeof o === 'object' && o !== null && !Array.isArray(o);
-      } catch {
-        return false;
-      }
-    }, 'must be a JSON object keyed by policy name')
-    .optional(),
-}).superRefine((c, ctx) => {
-  if (c.SLUICE_SINK_DATABASE_URL && sameDatabase(c.SLUICE_SINK_DATABASE_URL, c.DATABASE_URL)) {
-    ctx.addIssue({ code: 'custom', path: ['SLUICE_SINK_DATABASE_URL'], message: "must not be the control plane's own database (DATABASE_URL): sinks would reach its tables" });
-  }
-  // The reconciler's checkpoint location is a path on this machine; engine pods can only keep
-  // their checkpoints in PostgreSQL, reached through the secret's DATABASE_URL.
-  if (c.SLUICE_RUNTIME === 'kubernetes' && !c.SLUICE_K8S_DATABASE_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['SLUICE_K8S_DATABASE_SECRET'], message: 'required when SLUICE_RUNTIME=kubernetes (engine pods keep checkpoints in PostgreSQL)' });
-  }
-});
+export const appConfigSchema = z
+  .object({
+    SLUICE_API_HOST: z.string().min(1).default('127.0.0.1'),
+    SLUICE_API_PORT: port.default(4400),
+    DATABASE_URL: url(['postgresql:', 'postgres:']).default('postgresql://sluice@127.0.0.1:55432/sluice'),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:56379'),
+    KAFKA_BROKERS: z
+      .string()
+      .regex(
+        /^\s*[^:\s,]+:\d{1,5}(\s*,\s*[^:\s,]+:\d{1,5})*\s*$/,
+        'must be a comma-separated list of host:port',
+      )
+      .default('127.0.0.1:59092'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SLUICE_RUNTIME: z.enum(['local', 'kubernetes']).default('local'),
+    /** Kubernetes runtime: namespace of the engine StatefulSets, engine image, DATABASE_URL secret, engine requests. */
+    SLUICE_K8S_NAMESPACE: z
+      .string()
+      .max(63)
+      .regex(DNS_LABEL, 'must be a DNS-1123 label (lower-case letters, digits, -)')
+      .default('default'),
+    SLUICE_ENGINE_IMAGE: z
+      .string()
+      .max(512)
+      .regex(IMAGE_REF, 'must be a container image reference, e.g. ghcr.io/sluice/engine:0.1.0')
+      .default('ghcr.io/sluice/engine:latest'),
+    SLUICE_K8S_DATABASE_SECRET: z
+      .string()
+      .max(253)
+      .regex(DNS_SUBDOMAIN, 'must be a Secret name (DNS-1123 subdomain)')
+      .optional(),
+    SLUICE_K8S_ENGINE_CPU: z
+      .string()
+      .regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 500m or 2')
+      .optional(),
+    SLUICE_K8S_ENGINE_MEMORY: z
+      .string()
+      .regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi')
+      .optional(),
+    SLUICE_HOME: z.string().min(1).default('.sluice'),
+    SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    /**
+     * The built-in sink connection `default`: a database (and role) that owns only sink tables.
+     * Never the control plane's own database — that would let a query's sink rewrite tokens.
+     */
+    SLUICE_SINK_DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
+    /** 32 random bytes (64 hex digits or base64) sealing sink-connection URLs stored in PostgreSQL. */
+    SLUICE_SECRETS_KEY: z
+      .string()
+      .refine(
+        (v) => secretsKeyBytes(v) !== undefined,
+        'must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)',
+      )
+      .optional(),
+    /**
+     * Who may read /metrics, which names every query and topic: `token` (any API token, viewer or
+     * above; Prometheus sends it with `authorization`), `open` (no token), or `port` (only on
+     * SLUICE_METRICS_HOST:SLUICE_METRICS_PORT, without a token, and not on the API port).
+     */
+    SLUICE_METRICS_ACCESS: z.enum(['token', 'open', 'port']).default('token'),
+    SLUICE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    SLUICE_METRICS_PORT: port.default(4402),
+    SLUICE_READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+    /** JSON array: the command that runs the engine CLI for local instances. */
+    SLUICE_ENGINE_COMMAND: z
+      .string()
+      .refine((v) => {
+        try {
+          const a: unknown = JSON.parse(v);
+          return Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string');
+        } catch {
+          return false;
+        }
+      }, 'must be a JSON array of strings, e.g. ["node","engine.js"]')
+      .optional(),
+    SLUICE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
+    SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
+    /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
+    SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
+    SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
+    SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+    /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
+    SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
+    SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+    /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
+    SLUICE_SCALING_POLICY_SETTINGS: z
+      .string()
+      .refine((v) => {
+        try {
+          const o: unknown = JSON.parse(v);
+          return typeof o === 'object' && o !== null && !Array.isArray(o);
+        } catch {
+          return false;
+        }
+      }, 'must be a JSON object keyed by policy name')
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.SLUICE_SINK_DATABASE_URL && sameDatabase(c.SLUICE_SINK_DATABASE_URL, c.DATABASE_URL)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLUICE_SINK_DATABASE_URL'],
+        message: "must not be the control plane's own database (DATABASE_URL): sinks would reach its tables",
+      });
+    }
+    // The reconciler's checkpoint location is a path on this machine; engine pods can only keep
+    // their checkpoints in PostgreSQL, reached through the secret's DATABASE_URL.
+    if (c.SLUICE_RUNTIME === 'kubernetes' && !c.SLUICE_K8S_DATABASE_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLUICE_K8S_DATABASE_SECRET'],
+        message: 'required when SLUICE_RUNTIME=kubernetes (engine pods keep checkpoints in PostgreSQL)',
+      });
+    }
+  });
 
 export type AppConfig = z.infer<typeof appConfigSchema>;
 

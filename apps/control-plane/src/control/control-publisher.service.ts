@@ -15,7 +15,10 @@ export class ControlPublisher implements OnModuleDestroy {
 
   private connect(): Promise<Producer> {
     this.ready ??= (async () => {
-      const kafka = createKafka({ brokers: parseBrokers(this.config.KAFKA_BROKERS), clientId: 'sluice-control-plane-commands' });
+      const kafka = createKafka({
+        brokers: parseBrokers(this.config.KAFKA_BROKERS),
+        clientId: 'sluice-control-plane-commands',
+      });
       await ensureTopicsWith(kafka, [{ topic: CONTROL_TOPIC, numPartitions: 1 }]);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
@@ -33,12 +36,20 @@ export class ControlPublisher implements OnModuleDestroy {
   }
 
   async drain(queryId: string, instance?: string): Promise<string> {
-    return this.publish({ type: 'drain', commandId: randomUUID(), queryId, ...(instance ? { instance } : {}) });
+    return this.publish({
+      type: 'drain',
+      commandId: randomUUID(),
+      queryId,
+      ...(instance ? { instance } : {}),
+    });
   }
 
   private async publish(command: ControlCommand): Promise<string> {
     const producer = await this.connect();
-    await producer.send({ topic: CONTROL_TOPIC, messages: [{ key: command.queryId, value: JSON.stringify(command) }] });
+    await producer.send({
+      topic: CONTROL_TOPIC,
+      messages: [{ key: command.queryId, value: JSON.stringify(command) }],
+    });
     return command.commandId;
   }
 

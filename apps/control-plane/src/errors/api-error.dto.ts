@@ -15,9 +15,14 @@ export const apiErrorDetailSchema = z.looseObject({
 export const apiErrorSchema = z
   .looseObject({
     statusCode: z.int().min(400).max(599),
-    code: z.string().describe('Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, OPERATION_IN_PROGRESS'),
+    code: z
+      .string()
+      .describe('Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, OPERATION_IN_PROGRESS'),
     message: z.string().describe('Human-readable explanation'),
-    errors: z.array(apiErrorDetailSchema).optional().describe('Every field at fault (400 validation, 422 spec errors)'),
+    errors: z
+      .array(apiErrorDetailSchema)
+      .optional()
+      .describe('Every field at fault (400 validation, 422 spec errors)'),
   })
   .meta({ id: 'ApiError' });
 

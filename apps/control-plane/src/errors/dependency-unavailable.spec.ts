@@ -4,11 +4,24 @@ import { isDependencyUnavailable } from './dependency-unavailable';
 describe('isDependencyUnavailable', () => {
   it('recognises outages of PostgreSQL, Redis and Kafka as the drivers report them', () => {
     expect(isDependencyUnavailable({ code: 'P1001' })).toBe(true);
-    expect(isDependencyUnavailable({ code: 'P2010', meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } } })).toBe(true);
+    expect(
+      isDependencyUnavailable({
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } },
+      }),
+    ).toBe(true);
     expect(isDependencyUnavailable({ code: '57P01' })).toBe(true);
-    expect(isDependencyUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(isDependencyUnavailable(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
-    expect(isDependencyUnavailable(Object.assign(new Error('x'), { name: 'KafkaJSConnectionError' }))).toBe(true);
+    expect(
+      isDependencyUnavailable(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      ),
+    ).toBe(true);
+    expect(
+      isDependencyUnavailable(new Error("Stream isn't writeable and enableOfflineQueue options is false")),
+    ).toBe(true);
+    expect(isDependencyUnavailable(Object.assign(new Error('x'), { name: 'KafkaJSConnectionError' }))).toBe(
+      true,
+    );
     expect(isDependencyUnavailable(new Error('wrapper', { cause: { code: 'ECONNRESET' } }))).toBe(true);
   });
 

@@ -12,12 +12,25 @@ const PRISMA_UNAVAILABLE = new Set([
 ]);
 
 /** @prisma/driver-adapter-utils error kinds with the same meaning. */
-const ADAPTER_UNAVAILABLE = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionAlreadyClosed']);
+const ADAPTER_UNAVAILABLE = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionAlreadyClosed',
+]);
 
 /** SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention: shutdown). */
 const SQLSTATE_UNAVAILABLE = /^(08|53|57P)/;
 
-const SOCKET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SOCKET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 interface ErrorLike {
   code?: unknown;
@@ -30,18 +43,35 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 4 || typeof error !== 'object' || error === null) return false;
   const e = error as ErrorLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
-  if (code && (PRISMA_UNAVAILABLE.has(code) || SOCKET_UNAVAILABLE.has(code) || SQLSTATE_UNAVAILABLE.test(code))) return true;
+  if (
+    code &&
+    (PRISMA_UNAVAILABLE.has(code) || SOCKET_UNAVAILABLE.has(code) || SQLSTATE_UNAVAILABLE.test(code))
+  )
+    return true;
   const adapter = e.meta?.driverAdapterError?.cause;
   if (adapter) {
     if (typeof adapter.kind === 'string' && ADAPTER_UNAVAILABLE.has(adapter.kind)) return true;
-    if (typeof adapter.originalCode === 'string' && SQLSTATE_UNAVAILABLE.test(adapter.originalCode)) return true;
+    if (typeof adapter.originalCode === 'string' && SQLSTATE_UNAVAILABLE.test(adapter.originalCode))
+      return true;
   }
   // Without a code: pg (a socket gone mid-query), ioredis (disconnected, retries exhausted, offline
   // queue disabled while reconnecting).
-  if (typeof e.message === 'string' && /Connection terminated|Can't reach database server|connection timeout|Connection is closed|max retries per request|Stream isn't writeable/i.test(e.message)) return true;
+  if (
+    typeof e.message === 'string' &&
+    /Connection terminated|Can't reach database server|connection timeout|Connection is closed|max retries per request|Stream isn't writeable/i.test(
+      e.message,
+    )
+  )
+    return true;
   // kafkajs names its errors rather than coding them.
   const name = (error as { name?: unknown }).name;
-  if (typeof name === 'string' && /^KafkaJS(Connection|ConnectionClosed|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound)Error$/.test(name)) return true;
+  if (
+    typeof name === 'string' &&
+    /^KafkaJS(Connection|ConnectionClosed|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound)Error$/.test(
+      name,
+    )
+  )
+    return true;
   return isDependencyUnavailable(e.cause, depth + 1);
 }
 

@@ -18,7 +18,8 @@ interface ErrorLike {
 export function refusedDataCode(error: unknown, depth = 0): string | undefined {
   if (depth > 4 || typeof error !== 'object' || error === null) return undefined;
   const e = error as ErrorLike;
-  if (typeof e.code === 'string' && (PRISMA_REFUSED.has(e.code) || SQLSTATE_DATA_EXCEPTION.test(e.code))) return e.code;
+  if (typeof e.code === 'string' && (PRISMA_REFUSED.has(e.code) || SQLSTATE_DATA_EXCEPTION.test(e.code)))
+    return e.code;
   const sqlstate = e.meta?.driverAdapterError?.cause?.originalCode;
   if (typeof sqlstate === 'string' && SQLSTATE_DATA_EXCEPTION.test(sqlstate)) return sqlstate;
   return refusedDataCode(e.cause, depth + 1);

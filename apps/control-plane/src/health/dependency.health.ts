@@ -30,7 +30,10 @@ export class DependencyHealth {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private async probe(key: string, fn: () => Promise<Record<string, unknown> | void>): Promise<HealthIndicatorResult> {
+  private async probe(
+    key: string,
+    fn: () => Promise<Record<string, unknown> | void>,
+  ): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
     try {
       const details = await withTimeout(Promise.resolve(fn()), this.config.SLUICE_READY_TIMEOUT_MS, key);
@@ -40,7 +43,12 @@ export class DependencyHealth {
       // server lives (host:port, Prisma's invocation text). The details go to the log.
       const detail = e instanceof Error ? e.message : String(e);
       this.logger.warn(`readiness check ${key} failed: ${detail}`);
-      const message = e instanceof CheckTimeout ? `did not answer within ${this.config.SLUICE_READY_TIMEOUT_MS} ms` : isDependencyUnavailable(e) ? 'not reachable' : 'check failed (see the control plane log)';
+      const message =
+        e instanceof CheckTimeout
+          ? `did not answer within ${this.config.SLUICE_READY_TIMEOUT_MS} ms`
+          : isDependencyUnavailable(e)
+            ? 'not reachable'
+            : 'check failed (see the control plane log)';
       return indicator.down({ message });
     }
   }

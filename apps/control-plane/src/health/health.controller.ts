@@ -25,6 +25,10 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: PostgreSQL, Redis and Kafka answer (503 names what is down)' })
   readyz() {
-    return this.health.check([() => this.deps.postgres(), () => this.deps.redisCheck(), () => this.deps.kafkaCheck()]);
+    return this.health.check([
+      () => this.deps.postgres(),
+      () => this.deps.redisCheck(),
+      () => this.deps.kafkaCheck(),
+    ]);
   }
 }

@@ -1,6 +1,12 @@
 // Per-partition lag of a query's consumer group: records behind from kafkajs admin (committed vs
 // log-end offsets) and seconds behind from offset→time tables sampled by a background poller.
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
@@ -55,7 +61,9 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Samples log-end offsets of every running query's topics and refreshes the lag gauges. */
   async poll(): Promise<void> {
     try {
-      const queries = await this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING' } });
+      const queries = await this.prisma.query.findMany({
+        where: { deletedAt: null, desiredState: 'RUNNING' },
+      });
       for (const q of queries) {
         const lag = await this.lagOf(q.id);
         for (const p of lag) {
@@ -72,7 +80,9 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   async lagOf(queryId: string): Promise<PartitionLag[]> {
     const q = await this.prisma.query.findUnique({ where: { id: queryId } });
     if (!q) return [];
-    const version = await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version: q.desiredVersion } } });
+    const version = await this.prisma.queryVersion.findUnique({
+      where: { queryId_version: { queryId, version: q.desiredVersion } },
+    });
     const topics = sourceTopics(version?.spec);
     const admin = await this.kafka.connected();
     const existing = new Set(await admin.listTopics());

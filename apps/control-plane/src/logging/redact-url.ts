@@ -1,7 +1,8 @@
 // Request URLs are logged; some clients put credentials in the query string (`?access_token=`,
 // as OAuth 2.0 bearer-token usage allows). Sluice never reads a token from a URL, but a client
 // that sends one must not get it written to the logs.
-const SECRET_PARAM = /^(access_token|token|api_key|apikey|key|secret|password|passwd|auth|authorization|signature|sig)$/i;
+const SECRET_PARAM =
+  /^(access_token|token|api_key|apikey|key|secret|password|passwd|auth|authorization|signature|sig)$/i;
 
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
@@ -27,5 +28,7 @@ export function redactUrl(url: string): string {
 /** The parsed query object, as Express logs it next to the URL, with the same names hidden. */
 export function redactQuery(query: unknown): unknown {
   if (typeof query !== 'object' || query === null) return query;
-  return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, SECRET_PARAM.test(k) ? '[redacted]' : v]));
+  return Object.fromEntries(
+    Object.entries(query).map(([k, v]) => [k, SECRET_PARAM.test(k) ? '[redacted]' : v]),
+  );
 }

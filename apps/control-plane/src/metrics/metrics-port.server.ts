@@ -2,7 +2,13 @@
 // cluster's Prometheus through a NetworkPolicy), so the API port never shows query names to
 // callers without a token, and scrapes need no token either.
 import http from 'node:http';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';

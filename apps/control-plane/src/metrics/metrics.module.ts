@@ -13,7 +13,8 @@ export class MetricsModule {
     const access = config.SLUICE_METRICS_ACCESS;
     return {
       module: MetricsModule,
-      controllers: access === 'open' ? [OpenMetricsController] : access === 'token' ? [TokenMetricsController] : [],
+      controllers:
+        access === 'open' ? [OpenMetricsController] : access === 'token' ? [TokenMetricsController] : [],
       providers: [MetricsRegistry, QueryMetrics, ...(access === 'port' ? [MetricsPortServer] : [])],
       exports: [MetricsRegistry, QueryMetrics],
     };

@@ -3,5 +3,9 @@
 import { ApiParam } from '@nestjs/swagger';
 
 export function ApiIdParam(what: string) {
-  return ApiParam({ name: 'id', description: `Id of the ${what} (UUID)`, schema: { type: 'string', format: 'uuid' } });
+  return ApiParam({
+    name: 'id',
+    description: `Id of the ${what} (UUID)`,
+    schema: { type: 'string', format: 'uuid' },
+  });
 }

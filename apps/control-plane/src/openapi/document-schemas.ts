@@ -19,7 +19,9 @@ const DOCUMENT_SCHEMAS = {
 
 export type DocumentSchemaName = keyof typeof DOCUMENT_SCHEMAS;
 
-export const schemaRef = (name: DocumentSchemaName): ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
+export const schemaRef = (name: DocumentSchemaName): ReferenceObject => ({
+  $ref: `#/components/schemas/${name}`,
+});
 
 /** The components above as OpenAPI 3.0 schemas of what a client sends (zod's input side). */
 export function documentSchemas(config: AppConfig): Record<string, SchemaObject> {
@@ -27,7 +29,11 @@ export function documentSchemas(config: AppConfig): Record<string, SchemaObject>
     Object.entries(DOCUMENT_SCHEMAS).map(([name, build]) => {
       // Durations and column types are checked by code, not by shape: `unrepresentable: 'any'`
       // documents them as "any value" instead of failing.
-      const { $schema: _, ...schema } = z.toJSONSchema(build(config), { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+      const { $schema: _, ...schema } = z.toJSONSchema(build(config), {
+        target: 'openapi-3.0',
+        io: 'input',
+        unrepresentable: 'any',
+      });
       return [name, schema as SchemaObject];
     }),
   );
@@ -41,7 +47,13 @@ export function ApiConfiguredBody(name: Exclude<DocumentSchemaName, 'QuerySpec'>
 /** A spec that compiles, shown in the document (and sent by schemathesis' examples phase). */
 const EXAMPLE_SPEC = {
   name: 'big-clicks',
-  sources: { clicks: { kafka: { topic: 'clicks', startingOffsets: 'earliest' }, format: 'json', schema: { user_id: 'string', amount: 'long' } } },
+  sources: {
+    clicks: {
+      kafka: { topic: 'clicks', startingOffsets: 'earliest' },
+      format: 'json',
+      schema: { user_id: 'string', amount: 'long' },
+    },
+  },
   sql: 'SELECT user_id, amount FROM clicks WHERE amount > 10',
   sink: { kafka: { topic: 'big-clicks' } },
   outputMode: 'append',
@@ -65,7 +77,10 @@ const EXAMPLE_SPEC_YAML = [
 /** The spec body of POST /queries and POST /queries/{id}/versions: YAML or plain text, or JSON. */
 export function ApiSpecBody() {
   const text = {
-    schema: { type: 'string', description: 'The query spec as YAML (JSON is YAML too)' } satisfies SchemaObject,
+    schema: {
+      type: 'string',
+      description: 'The query spec as YAML (JSON is YAML too)',
+    } satisfies SchemaObject,
     example: EXAMPLE_SPEC_YAML,
   };
   return applyDecorators(
@@ -77,7 +92,10 @@ export function ApiSpecBody() {
         description: 'Query spec (ARCHITECTURE.md "Query spec"); at most 1 MB',
         // The media types the spec upload parser accepts (anything else is 415).
         content: Object.fromEntries(
-          SPEC_MEDIA_TYPES.map((type) => [type, type === 'application/json' ? { schema: schemaRef('QuerySpec'), example: EXAMPLE_SPEC } : text]),
+          SPEC_MEDIA_TYPES.map((type) => [
+            type,
+            type === 'application/json' ? { schema: schemaRef('QuerySpec'), example: EXAMPLE_SPEC } : text,
+          ]),
         ),
       },
     }),

@@ -21,10 +21,15 @@ export function buildOpenApiDocument(app: NestExpressApplication, config: AppCon
     .addBearerAuth()
     .build();
   const document = SwaggerModule.createDocument(app, info);
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...documentSchemas(config) } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...documentSchemas(config) },
+  };
   return document;
 }
 
 export function setupOpenApi(app: NestExpressApplication, config: AppConfig): void {
-  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app, config), { jsonDocumentUrl: OPENAPI_JSON_PATH });
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app, config), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+  });
 }

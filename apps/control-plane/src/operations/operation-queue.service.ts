@@ -27,7 +27,13 @@ export class OperationQueueService {
     const add = this.queue.add(
       'run',
       { operationId },
-      { jobId: operationId, attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 },
+      {
+        jobId: operationId,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: 1000,
+        removeOnFail: 1000,
+      },
     );
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
     try {
@@ -48,6 +54,6 @@ export class OperationQueueService {
 
   async removeFinished(operationId: string): Promise<void> {
     const job = await this.queue.getJob(operationId);
-    if (job && (await job.isCompleted() || await job.isFailed())) await job.remove();
+    if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
   }
 }

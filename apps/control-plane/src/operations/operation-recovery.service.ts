@@ -30,7 +30,8 @@ export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestro
       for (const op of await this.operations.listActive()) {
         if (await this.queue.isPending(op.id)) continue;
         await this.queue.removeFinished(op.id); // a finished job with this id would block re-adding
-        if (await this.queue.enqueue(op.id)) this.logger.log(`re-enqueued operation ${op.id} (${op.type}, ${op.state})`);
+        if (await this.queue.enqueue(op.id))
+          this.logger.log(`re-enqueued operation ${op.id} (${op.type}, ${op.state})`);
       }
     } catch (e) {
       this.logger.warn(`operation recovery sweep failed: ${(e as Error).message}`);

@@ -37,7 +37,11 @@ export class OperationRunner {
   async run(operationId: string, finalAttempt: boolean): Promise<void> {
     const op = await this.operations.get(operationId);
     if (!op || op.state === 'SUCCEEDED' || op.state === 'FAILED') return;
-    await this.save(op.id, { state: 'RUNNING', startedAt: op.startedAt ?? new Date(), attempts: { increment: 1 } });
+    await this.save(op.id, {
+      state: 'RUNNING',
+      startedAt: op.startedAt ?? new Date(),
+      attempts: { increment: 1 },
+    });
     try {
       await this.execute(op);
       await this.finish(op, 'SUCCEEDED');
@@ -56,7 +60,13 @@ export class OperationRunner {
     const current = await this.operations.get(op.id);
     const steps = (current?.steps as unknown as OperationStep[]) ?? [];
     const finishedSteps = steps.map((s) =>
-      s.state === 'done' ? s : state === 'SUCCEEDED' ? { ...s, state: 'done' as const } : s.state === 'running' ? { ...s, state: 'failed' as const, message: error } : s,
+      s.state === 'done'
+        ? s
+        : state === 'SUCCEEDED'
+          ? { ...s, state: 'done' as const }
+          : s.state === 'running'
+            ? { ...s, state: 'failed' as const, message: error }
+            : s,
     );
     await this.save(op.id, {
       state,
@@ -73,7 +83,13 @@ export class OperationRunner {
     this.events.emit(updated);
   }
 
-  private async step(op: Operation, name: string, state: OperationStep['state'], progress?: number, message?: string): Promise<void> {
+  private async step(
+    op: Operation,
+    name: string,
+    state: OperationStep['state'],
+    progress?: number,
+    message?: string,
+  ): Promise<void> {
     const current = await this.operations.get(op.id);
     const steps = ((current?.steps as unknown as OperationStep[]) ?? []).map((s) => {
       if (s.name !== name) return s;
@@ -86,7 +102,10 @@ export class OperationRunner {
         ...(message !== undefined ? { message } : {}),
       };
     });
-    await this.save(op.id, { steps: steps as unknown as Prisma.InputJsonValue, ...(progress !== undefined ? { progress } : {}) });
+    await this.save(op.id, {
+      steps: steps as unknown as Prisma.InputJsonValue,
+      ...(progress !== undefined ? { progress } : {}),
+    });
   }
 
   private async execute(op: Operation): Promise<void> {
@@ -96,9 +115,13 @@ export class OperationRunner {
     const first = ['deploy', 'scale', 'rate-limit', 'stop', 'start'].includes(type);
     if (first) {
       // The desired state was written with the operation row; this step only records that.
-      const name = { deploy: 'record desired version', scale: 'record desired instances', 'rate-limit': 'record rate limit', stop: 'record stop', start: 'record start' }[
-        type as Exclude<OperationType, 'delete'>
-      ];
+      const name = {
+        deploy: 'record desired version',
+        scale: 'record desired instances',
+        'rate-limit': 'record rate limit',
+        stop: 'record stop',
+        start: 'record start',
+      }[type as Exclude<OperationType, 'delete'>];
       await this.step(op, name, 'done', 10);
     }
     switch (type) {
@@ -111,7 +134,13 @@ export class OperationRunner {
       }
       case 'deploy':
         await this.step(op, 'drain old instances', 'running', 20);
-        await this.waitFor(op, (r) => r.live <= r.target && r.actions.every((a) => a.type !== 'drain'), 'drain old instances', 20, 40);
+        await this.waitFor(
+          op,
+          (r) => r.live <= r.target && r.actions.every((a) => a.type !== 'drain'),
+          'drain old instances',
+          20,
+          40,
+        );
         await this.step(op, 'start instances', 'running', 40);
         await this.waitForRunning(op, 'start instances', 'wait until running');
         return;
@@ -133,12 +162,23 @@ export class OperationRunner {
         await this.waitFor(op, (r) => r.phase === 'STOPPED', 'drain instances', 10, 80, true);
         await this.step(op, 'wait until stopped', 'done', 80);
         await this.step(op, 'delete query', 'running', 90);
-        await this.runtime.remove(queryId, (await this.prisma.query.findUniqueOrThrow({ where: { id: queryId }, select: { name: true } })).name);
+        await this.runtime.remove(
+          queryId,
+          (await this.prisma.query.findUniqueOrThrow({ where: { id: queryId }, select: { name: true } }))
+            .name,
+        );
         // The query's internal topics go with it (dead letters included: they belong to the
         // query, and a later query never has the same id). Re-running this step is a no-op.
-        const deleted = await this.kafka.deleteTopicsIfPresent([dlqTopic(queryId), repartitionTopic(queryId)]);
-        if (deleted.length > 0) await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);
-        await this.prisma.query.update({ where: { id: queryId }, data: { deletedAt: new Date(), name: `deleted-${queryId}` } });
+        const deleted = await this.kafka.deleteTopicsIfPresent([
+          dlqTopic(queryId),
+          repartitionTopic(queryId),
+        ]);
+        if (deleted.length > 0)
+          await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);
+        await this.prisma.query.update({
+          where: { id: queryId },
+          data: { deletedAt: new Date(), name: `deleted-${queryId}` },
+        });
         await this.step(op, 'delete query', 'done', 100);
         return;
       default:
@@ -177,7 +217,9 @@ export class OperationRunner {
       if (sink && r.target > 0) throw new OperationFailed(`cannot start instances: ${sink.message}`);
       if (r.phase === 'FAILED') {
         const reason = r.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
-        throw new OperationFailed(`query failed: ${reason?.reason ?? 'unknown'}: ${reason?.message ?? ''}`.trim());
+        throw new OperationFailed(
+          `query failed: ${reason?.reason ?? 'unknown'}: ${reason?.message ?? ''}`.trim(),
+        );
       }
       const share = r.target === 0 ? 1 - Math.min(r.live, 1) : r.running / r.target;
       const progress = Math.round(from + (to - from) * share);
@@ -187,10 +229,13 @@ export class OperationRunner {
       }
       if (Date.now() > deadline) {
         if (killOnTimeout) {
-          for (const i of await this.runtime.list(op.queryId!)) if (i.state === 'running') await this.runtime.kill(op.queryId!, i.name);
+          for (const i of await this.runtime.list(op.queryId!))
+            if (i.state === 'running') await this.runtime.kill(op.queryId!, i.name);
           continue;
         }
-        throw new OperationFailed(`timed out after ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s in step "${stepName}" (${r.running}/${r.target} instances running)`);
+        throw new OperationFailed(
+          `timed out after ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s in step "${stepName}" (${r.running}/${r.target} instances running)`,
+        );
       }
       await new Promise((res) => setTimeout(res, 500));
     }

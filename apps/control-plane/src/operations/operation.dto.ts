@@ -28,4 +28,8 @@ export const operationSchema = z
     startedAt: isoDateTime.nullable(),
     finishedAt: isoDateTime.nullable(),
   })
-  .meta({ id: 'Operation', description: 'A long change (deploy, scale, ...) executed in the background; poll GET /api/v1/operations/{id}' });
+  .meta({
+    id: 'Operation',
+    description:
+      'A long change (deploy, scale, ...) executed in the background; poll GET /api/v1/operations/{id}',
+  });

@@ -10,11 +10,20 @@ export class OperationRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
   findActiveForQuery(queryId: string, tx: Prisma.TransactionClient = this.prisma) {
-    return tx.operation.findFirst({ where: { queryId, state: { in: [...ACTIVE] } }, orderBy: { createdAt: 'asc' } });
+    return tx.operation.findFirst({
+      where: { queryId, state: { in: [...ACTIVE] } },
+      orderBy: { createdAt: 'asc' },
+    });
   }
 
   create(
-    input: { queryId: string; type: OperationType; params: Record<string, unknown>; requestedBy: string; steps: OperationStep[] },
+    input: {
+      queryId: string;
+      type: OperationType;
+      params: Record<string, unknown>;
+      requestedBy: string;
+      steps: OperationStep[];
+    },
     tx: Prisma.TransactionClient = this.prisma,
   ) {
     return tx.operation.create({
@@ -33,11 +42,18 @@ export class OperationRepository {
   }
 
   listForQuery(queryId: string, limit: number) {
-    return this.prisma.operation.findMany({ where: { queryId }, orderBy: { createdAt: 'desc' }, take: limit });
+    return this.prisma.operation.findMany({
+      where: { queryId },
+      orderBy: { createdAt: 'desc' },
+      take: limit,
+    });
   }
 
   listActive() {
-    return this.prisma.operation.findMany({ where: { state: { in: [...ACTIVE] } }, orderBy: { createdAt: 'asc' } });
+    return this.prisma.operation.findMany({
+      where: { state: { in: [...ACTIVE] } },
+      orderBy: { createdAt: 'asc' },
+    });
   }
 
   update(id: string, data: Prisma.OperationUpdateInput) {

@@ -9,7 +9,9 @@ import { operationSchema } from './operation.dto';
 import { OperationRepository } from './operation.repository';
 import { operationView } from './operation-view';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'not found' }) });
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'not found' }),
+});
 const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 @ApiTags('operations')
@@ -34,7 +36,11 @@ export class OperationsController {
   @RequireRole('viewer')
   @ApiOperation({ summary: "A query's operations, newest first" })
   @ApiIdParam('query')
-  @ApiResponse({ status: 200, description: 'Operations (an unknown query has none)', standardSchema: z.array(operationSchema) })
+  @ApiResponse({
+    status: 200,
+    description: 'Operations (an unknown query has none)',
+    standardSchema: z.array(operationSchema),
+  })
   @ApiErrors(400, 401, 403, 404)
   async forQuery(@Param('id', uuid) id: string, @Q(zodParam(limitQuery)) q: z.infer<typeof limitQuery>) {
     return (await this.operations.listForQuery(id, q.limit)).map(operationView);

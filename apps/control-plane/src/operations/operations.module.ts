@@ -14,7 +14,15 @@ import { OPERATIONS_QUEUE } from './operation-types';
 @Module({
   imports: [BullModule.registerQueue({ name: OPERATIONS_QUEUE }), ReconcileModule],
   controllers: [OperationsController],
-  providers: [OperationRepository, OperationQueueService, OperationRunner, OperationProcessor, OperationRecovery, OperationEvents, ControlPublisher],
+  providers: [
+    OperationRepository,
+    OperationQueueService,
+    OperationRunner,
+    OperationProcessor,
+    OperationRecovery,
+    OperationEvents,
+    ControlPublisher,
+  ],
   exports: [OperationRepository, OperationQueueService, OperationEvents, ControlPublisher],
 })
 export class OperationsModule {}

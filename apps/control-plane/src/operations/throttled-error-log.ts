@@ -2,7 +2,10 @@
 // reconnect attempt. While Redis is down that is a line every few hundred ms (the readiness
 // probe already reports it), so the queue and the worker log the first error and then at most
 // one summary per interval.
-export function throttledErrorLog(report: (message: string) => void, intervalMs = 30_000): (err: Error) => void {
+export function throttledErrorLog(
+  report: (message: string) => void,
+  intervalMs = 30_000,
+): (err: Error) => void {
   let lastAt = 0;
   let suppressed = 0;
   return (err: Error) => {

@@ -20,7 +20,13 @@ export interface QueryChunkSummary {
 }
 
 export type WorkerToMain =
-  | { type: 'chunk'; stored: number; unknownQuery: number; queries: QueryChunkSummary[]; events: StreamingQueryProgress[] }
+  | {
+      type: 'chunk';
+      stored: number;
+      unknownQuery: number;
+      queries: QueryChunkSummary[];
+      events: StreamingQueryProgress[];
+    }
   | { type: 'invalid'; count: number; samples: string[] }
   | { type: 'log'; level: 'error' | 'warn'; message: string }
   | { type: 'stopped' };

@@ -84,7 +84,11 @@ export class ProgressConsumer {
 
   launch(): void {
     void this.start().catch((e: Error) => {
-      this.report({ type: 'log', level: 'error', message: `progress ingest failed to start (retrying in 5 s): ${e.message}` });
+      this.report({
+        type: 'log',
+        level: 'error',
+        message: `progress ingest failed to start (retrying in 5 s): ${e.message}`,
+      });
       this.retryLater();
     });
   }
@@ -98,20 +102,37 @@ export class ProgressConsumer {
   }
 
   private async start(): Promise<void> {
-    const kafka = createKafka({ brokers: parseBrokers(this.config.brokers), clientId: 'sluice-control-plane-progress' });
+    const kafka = createKafka({
+      brokers: parseBrokers(this.config.brokers),
+      clientId: 'sluice-control-plane-progress',
+    });
     await ensureTopicsWith(kafka, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-    const consumer = kafka.consumer({ groupId: PROGRESS_GROUP, sessionTimeout: 15_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 });
+    const consumer = kafka.consumer({
+      groupId: PROGRESS_GROUP,
+      sessionTimeout: 15_000,
+      heartbeatInterval: 1000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+    });
     this.consumer = consumer;
     // kafkajs gives up on non-retriable errors (e.g. a metadata race right after topic creation)
     // without restarting: start over so ingest never silently stops.
     consumer.on(consumer.events.CRASH, (e) => {
-      this.report({ type: 'log', level: 'error', message: `progress consumer crashed: ${e.payload.error.message}` });
+      this.report({
+        type: 'log',
+        level: 'error',
+        message: `progress consumer crashed: ${e.payload.error.message}`,
+      });
       if (!e.payload.restart) this.retryLater();
     });
     await consumer.connect();
     await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
     // Partitions in parallel: one partition's insert overlaps another's fetch and parsing.
-    await consumer.run({ eachBatchAutoResolve: true, partitionsConsumedConcurrently: CONCURRENT_PARTITIONS, eachBatch: (b) => this.onBatch(b) });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: CONCURRENT_PARTITIONS,
+      eachBatch: (b) => this.onBatch(b),
+    });
   }
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
@@ -133,7 +154,10 @@ export class ProgressConsumer {
         valid.push({ event, row: toIngestable(event, text) });
       } catch (e) {
         invalidCount++;
-        if (invalid.length < INVALID_SAMPLES) invalid.push(`invalid progress event at ${topic}/${partition}@${m.offset}: ${(e as Error).message}`);
+        if (invalid.length < INVALID_SAMPLES)
+          invalid.push(
+            `invalid progress event at ${topic}/${partition}@${m.offset}: ${(e as Error).message}`,
+          );
       }
     }
     if (invalidCount > 0) this.report({ type: 'invalid', count: invalidCount, samples: invalid });
@@ -143,7 +167,12 @@ export class ProgressConsumer {
   private async storeChunk(valid: ParsedProgress[]): Promise<void> {
     const { stored: storedPerQuery, rejected } = await this.writer.insert(valid.map((v) => v.row));
     if (rejected.length > 0) {
-      const samples = rejected.slice(0, INVALID_SAMPLES).map((r) => `progress event of query ${r.event.queryId} batch ${r.event.batchId} refused by PostgreSQL: ${r.reason}`);
+      const samples = rejected
+        .slice(0, INVALID_SAMPLES)
+        .map(
+          (r) =>
+            `progress event of query ${r.event.queryId} batch ${r.event.batchId} refused by PostgreSQL: ${r.reason}`,
+        );
       this.report({ type: 'invalid', count: rejected.length, samples });
     }
     const stored = [...storedPerQuery.values()].reduce((a, b) => a + b, 0);
@@ -153,7 +182,10 @@ export class ProgressConsumer {
       stored,
       unknownQuery: valid.length - stored - rejected.length,
       queries: summarise(valid, storedIds),
-      events: this.watched.size === 0 ? [] : valid.filter((v) => this.watched.has(v.row.queryId.toLowerCase())).map((v) => v.event),
+      events:
+        this.watched.size === 0
+          ? []
+          : valid.filter((v) => this.watched.has(v.row.queryId.toLowerCase())).map((v) => v.event),
     });
   }
 

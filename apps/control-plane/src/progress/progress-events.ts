@@ -22,7 +22,9 @@ export class ProgressEvents {
 
   /** Query ids that have at least one subscriber (ingest sends full events only for these). */
   watched(): string[] {
-    return this.emitter.eventNames().filter((n): n is string => typeof n === 'string' && this.emitter.listenerCount(n) > 0);
+    return this.emitter
+      .eventNames()
+      .filter((n): n is string => typeof n === 'string' && this.emitter.listenerCount(n) > 0);
   }
 
   /** Calls `fn` with the watched query ids whenever the set may have changed. */

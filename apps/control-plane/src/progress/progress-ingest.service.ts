@@ -4,7 +4,13 @@
 // back behind it, while a thread runs on the second core and leaves the loop to the API.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
@@ -50,7 +56,10 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
 
   private startWorker(): void {
     const { file, execArgv } = workerEntry();
-    const workerData: IngestWorkerConfig = { brokers: this.config.KAFKA_BROKERS, databaseUrl: this.config.DATABASE_URL };
+    const workerData: IngestWorkerConfig = {
+      brokers: this.config.KAFKA_BROKERS,
+      databaseUrl: this.config.DATABASE_URL,
+    };
     const worker = new Worker(file, { workerData, execArgv, env: process.env });
     this.worker = worker;
     worker.on('message', (m: WorkerToMain) => void this.onMessage(m));
@@ -58,7 +67,9 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
       if (this.closing) return;
-      this.logger.error(`progress ingest worker exited (code ${code}); restarting in ${RESTART_DELAY_MS / 1000} s`);
+      this.logger.error(
+        `progress ingest worker exited (code ${code}); restarting in ${RESTART_DELAY_MS / 1000} s`,
+      );
       this.restartTimer = setTimeout(() => this.startWorker(), RESTART_DELAY_MS);
     });
     this.send({ type: 'watch', queryIds: this.events.watched() });
@@ -75,7 +86,10 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     } else if (m.type === 'invalid') {
       this.metrics.progressEvents.inc({ result: 'invalid' }, m.count);
       for (const s of m.samples) this.logger.warn(s);
-      if (m.count > m.samples.length) this.logger.warn(`... and ${m.count - m.samples.length} more invalid progress events in the same fetch`);
+      if (m.count > m.samples.length)
+        this.logger.warn(
+          `... and ${m.count - m.samples.length} more invalid progress events in the same fetch`,
+        );
     } else if (m.type === 'chunk') {
       this.metrics.progressEvents.inc({ result: 'stored' }, m.stored);
       if (m.unknownQuery > 0) this.metrics.progressEvents.inc({ result: 'unknown_query' }, m.unknownQuery);
@@ -100,8 +114,10 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   private async observe(s: QueryChunkSummary): Promise<void> {
     const query = await this.queryName(s.queryId);
     if (!query) return;
-    if (s.inputRowsPerSecond !== undefined) this.metrics.inputRowsPerSecond.set({ query }, s.inputRowsPerSecond);
-    if (s.processedRowsPerSecond !== undefined) this.metrics.processedRowsPerSecond.set({ query }, s.processedRowsPerSecond);
+    if (s.inputRowsPerSecond !== undefined)
+      this.metrics.inputRowsPerSecond.set({ query }, s.inputRowsPerSecond);
+    if (s.processedRowsPerSecond !== undefined)
+      this.metrics.processedRowsPerSecond.set({ query }, s.processedRowsPerSecond);
     for (const d of s.batchDurations) this.metrics.batchDuration.observe({ query }, d);
     if (s.stateRows !== undefined) this.metrics.stateRows.set({ query }, s.stateRows);
     if (s.rateLimit !== undefined) this.metrics.rateLimit.set({ query }, s.rateLimit ?? 0);

@@ -23,9 +23,12 @@ const INGEST_NICENESS = 10;
 const port = parentPort;
 if (!port) throw new Error('progress-ingest.worker must run as a worker thread');
 lowerThreadPriority(INGEST_NICENESS);
-const consumer = new ProgressConsumer(workerData as IngestWorkerConfig, (m: WorkerToMain) => port.postMessage(m));
+const consumer = new ProgressConsumer(workerData as IngestWorkerConfig, (m: WorkerToMain) =>
+  port.postMessage(m),
+);
 port.on('message', (m: MainToWorker) => {
   if (m.type === 'watch') consumer.watch(m.queryIds);
-  else if (m.type === 'stop') void consumer.stop().finally(() => port.postMessage({ type: 'stopped' } satisfies WorkerToMain));
+  else if (m.type === 'stop')
+    void consumer.stop().finally(() => port.postMessage({ type: 'stopped' } satisfies WorkerToMain));
 });
 consumer.launch();

@@ -26,7 +26,8 @@ export const isUuid = (id: string): boolean => UUID.test(id);
 /** COPY text format: backslash, tab, newline and carriage return are escaped; `\N` is NULL. */
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
-const copyValue = (v: string | number | null): string => (v === null ? '\\N' : typeof v === 'number' ? String(v) : copyText(v));
+const copyValue = (v: string | number | null): string =>
+  v === null ? '\\N' : typeof v === 'number' ? String(v) : copyText(v);
 
 /** One COPY line; the payload text goes in unchanged (escaped for COPY, not re-serialised). */
 function copyLine(e: IngestableProgress): string {
@@ -81,7 +82,12 @@ export class ProgressWriter {
 
   /** `connections`: one per insert the caller keeps in flight. */
   constructor(databaseUrl: string, connections: number) {
-    this.pool = new Pool({ connectionString: databaseUrl, max: connections, connectionTimeoutMillis: 3000, application_name: 'sluice-progress-ingest' });
+    this.pool = new Pool({
+      connectionString: databaseUrl,
+      max: connections,
+      connectionTimeoutMillis: 3000,
+      application_name: 'sluice-progress-ingest',
+    });
     // An idle client that loses its connection emits 'error' on the pool; the next insert
     // reconnects, so this must not crash the process.
     this.pool.on('error', () => undefined);
@@ -138,7 +144,9 @@ export class ProgressWriter {
       await client.query('BEGIN');
       try {
         const ids = [...new Set(rows.map((r) => r.queryId.toLowerCase()))].sort();
-        const known = new Set((await client.query<{ id: string }>(LOCK_KNOWN_QUERIES, [ids])).rows.map((r) => r.id));
+        const known = new Set(
+          (await client.query<{ id: string }>(LOCK_KNOWN_QUERIES, [ids])).rows.map((r) => r.id),
+        );
         const kept = rows.filter((r) => known.has(r.queryId.toLowerCase()));
         const counts = new Map<string, number>();
         const latest = new Map<string, Date>();
@@ -148,9 +156,15 @@ export class ProgressWriter {
           if ((latest.get(id)?.getTime() ?? -Infinity) < r.timestamp.getTime()) latest.set(id, r.timestamp);
         }
         if (kept.length > 0) {
-          await pipeline(Readable.from([`${kept.map(copyLine).join('\n')}\n`]), client.query(copyFrom(COPY_PROGRESS)));
+          await pipeline(
+            Readable.from([`${kept.map(copyLine).join('\n')}\n`]),
+            client.query(copyFrom(COPY_PROGRESS)),
+          );
           const advanced = ids.filter((id) => latest.has(id)); // in id order, as locked
-          await client.query(ADVANCE_LAST_PROGRESS, [advanced, advanced.map((id) => latest.get(id)!.toISOString())]);
+          await client.query(ADVANCE_LAST_PROGRESS, [
+            advanced,
+            advanced.map((id) => latest.get(id)!.toISOString()),
+          ]);
         }
         await client.query('COMMIT');
         return counts;

@@ -22,7 +22,10 @@ export class ProgressService {
   latest(queryId: string): Promise<ProgressEvent | null> {
     // Ordered by the indexed (queryId, timestamp) pair: ordering by id alone scans every row of
     // the query, which made GET /queries/:id slow under ingest.
-    return this.prisma.progressEvent.findFirst({ where: { queryId }, orderBy: [{ timestamp: 'desc' }, { id: 'desc' }] });
+    return this.prisma.progressEvent.findFirst({
+      where: { queryId },
+      orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
+    });
   }
 
   async list(queryId: string, since: Date | undefined, limit: number) {

@@ -11,15 +11,23 @@ export interface StoredVersion {
   specText: string;
 }
 
-export type CompileStoredResult = { ok: true; compiled: CompiledVersion } | { ok: false; error: ConflictException };
+export type CompileStoredResult =
+  { ok: true; compiled: CompiledVersion } | { ok: false; error: ConflictException };
 
 /** Compiles a stored version; the error (not thrown) is the 409 to answer when it no longer compiles. */
 export function compileStored(queryName: string, stored: StoredVersion): CompileStoredResult {
   const result = compileSpec(stored.specText, `v${stored.version}`);
   if (result.ok) return { ok: true, compiled: { spec: result.spec, plan: result.plan } };
-  const errors = result.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message }));
+  const errors = result.errors.map((e) => ({
+    path: e.path,
+    line: e.line,
+    column: e.column,
+    message: e.message,
+  }));
   const first = errors[0];
-  const detail = first ? `${first.line}:${first.column} ${first.path ? `${first.path}: ` : ''}${first.message}` : 'no detail';
+  const detail = first
+    ? `${first.line}:${first.column} ${first.path ? `${first.path}: ` : ''}${first.message}`
+    : 'no detail';
   return {
     ok: false,
     error: new ConflictException({
@@ -32,7 +40,11 @@ export function compileStored(queryName: string, stored: StoredVersion): Compile
 }
 
 /** `{ against, compatible, changes }`: may `after` resume from the checkpoint of `against`? */
-export function compatibilityOf(against: number, before: CompiledVersion, after: CompiledVersion): { against: number } & UpgradeReport {
+export function compatibilityOf(
+  against: number,
+  before: CompiledVersion,
+  after: CompiledVersion,
+): { against: number } & UpgradeReport {
   const report = checkUpgrade(before, after);
   return { against, compatible: report.compatible, changes: report.changes };
 }

@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query as Q,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
@@ -35,7 +46,9 @@ import {
 } from './query-responses.dto';
 
 // A malformed id cannot name a query: answer 404 like any unknown id.
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }),
+});
 const createOptions = z.object({ deploy: z.enum(['true', 'false']).default('true') });
 
 @ApiTags('queries')
@@ -49,11 +62,21 @@ export class QueriesController {
 
   @Post()
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Register a query (spec as YAML text or JSON) and deploy version 1 unless ?deploy=false' })
+  @ApiOperation({
+    summary: 'Register a query (spec as YAML text or JSON) and deploy version 1 unless ?deploy=false',
+  })
   @ApiSpecBody()
-  @ApiResponse({ status: 201, description: 'Registered; `operation` is the deploy of version 1', standardSchema: queryCreatedSchema })
+  @ApiResponse({
+    status: 201,
+    description: 'Registered; `operation` is the deploy of version 1',
+    standardSchema: queryCreatedSchema,
+  })
   @ApiErrors(400, 401, 403, [409, 'A query with this name exists (QUERY_EXISTS)'], 413, 415, 422)
-  create(@Body() body: unknown, @Q(zodParam(createOptions)) opts: z.infer<typeof createOptions>, @CurrentPrincipal() who: Principal) {
+  create(
+    @Body() body: unknown,
+    @Q(zodParam(createOptions)) opts: z.infer<typeof createOptions>,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.queries.create(body, actorOf(who), opts.deploy === 'true');
   }
 
@@ -74,7 +97,10 @@ export class QueriesController {
   @ApiErrors(401, 403, 404)
   async get(@Param('id', uuid) id: string) {
     // Independent reads, issued together: the response waits for one round trip, not three.
-    const [q, latest] = await Promise.all([this.queries.getWithInstancesOrThrow(id), this.progress.latest(id)]);
+    const [q, latest] = await Promise.all([
+      this.queries.getWithInstancesOrThrow(id),
+      this.progress.latest(id),
+    ]);
     return queryDetail(q, latest);
   }
 
@@ -90,10 +116,17 @@ export class QueriesController {
 
   @Post(':id/versions')
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Add a spec version (not deployed: POST /deploy does that); `compatibility` checks it against the running version' })
+  @ApiOperation({
+    summary:
+      'Add a spec version (not deployed: POST /deploy does that); `compatibility` checks it against the running version',
+  })
   @ApiIdParam('query')
   @ApiSpecBody()
-  @ApiResponse({ status: 201, description: 'The new version and its compatibility with the desired (running) version', standardSchema: versionCreatedSchema })
+  @ApiResponse({
+    status: 201,
+    description: 'The new version and its compatibility with the desired (running) version',
+    standardSchema: versionCreatedSchema,
+  })
   @ApiErrors(400, 401, 403, 404, [409, "The spec's name is not the query's (NAME_MISMATCH)"], 413, 415, 422)
   addVersion(@Param('id', uuid) id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal) {
     return this.queries.addVersion(id, body, actorOf(who));
@@ -101,17 +134,31 @@ export class QueriesController {
 
   @Get(':id/versions/:v/compatibility')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'May version v resume from the checkpoint of version ?against (default: the desired version)? Every change with its severity' })
+  @ApiOperation({
+    summary:
+      'May version v resume from the checkpoint of version ?against (default: the desired version)? Every change with its severity',
+  })
   @ApiIdParam('query')
-  @ApiResponse({ status: 200, description: 'The compatibility report', standardSchema: versionCompatibilitySchema })
+  @ApiResponse({
+    status: 200,
+    description: 'The compatibility report',
+    standardSchema: versionCompatibilitySchema,
+  })
   @ApiErrors(
     400,
     401,
     403,
     [404, 'No such query, or no such version (VERSION_NOT_FOUND, naming it)'],
-    [409, "A stored version no longer compiles with today's compiler (VERSION_NOT_COMPILABLE, naming it; `errors` point into its spec text)"],
+    [
+      409,
+      "A stored version no longer compiles with today's compiler (VERSION_NOT_COMPILABLE, naming it; `errors` point into its spec text)",
+    ],
   )
-  compatibility(@Param('id', uuid) id: string, @Param(zodParam(versionPathParams)) params: VersionPathParams, @Q(zodParam(compatibilityQuery)) q: CompatibilityQuery) {
+  compatibility(
+    @Param('id', uuid) id: string,
+    @Param(zodParam(versionPathParams)) params: VersionPathParams,
+    @Q(zodParam(compatibilityQuery)) q: CompatibilityQuery,
+  ) {
     return this.queries.compatibility(id, params.v, q.against);
   }
 
@@ -121,8 +168,19 @@ export class QueriesController {
   @ApiOperation({ summary: 'Deploy a version (rolling upgrade when running)' })
   @ApiIdParam('query')
   @ApiResponse({ status: 202, description: 'The deploy operation', standardSchema: operationSchema })
-  @ApiErrors(400, 401, 403, [404, 'No such query, or no such version (VERSION_NOT_FOUND)'], [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
-  deploy(@Param('id', uuid) id: string, @Body(zodParam(deployBody)) body: DeployBody, @CurrentPrincipal() who: Principal) {
+  @ApiErrors(
+    400,
+    401,
+    403,
+    [404, 'No such query, or no such version (VERSION_NOT_FOUND)'],
+    [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'],
+    413,
+  )
+  deploy(
+    @Param('id', uuid) id: string,
+    @Body(zodParam(deployBody)) body: DeployBody,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.queries.deploy(id, body.version, actorOf(who));
   }
 
@@ -133,7 +191,14 @@ export class QueriesController {
   @ApiIdParam('query')
   @ApiConfiguredBody('ScaleRequest')
   @ApiResponse({ status: 202, description: 'The scale operation', standardSchema: operationSchema })
-  @ApiErrors(400, 401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
+  @ApiErrors(
+    400,
+    401,
+    403,
+    404,
+    [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'],
+    413,
+  )
   scale(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
     const body = new ZodPipe(scaleBody(this.queries.maxInstances)).transform(raw);
     return this.queries.scale(id, body.instances, actorOf(who));
@@ -145,8 +210,19 @@ export class QueriesController {
   @ApiOperation({ summary: 'Set maxOffsetsPerTrigger of the running instances (null removes the limit)' })
   @ApiIdParam('query')
   @ApiResponse({ status: 202, description: 'The rate-limit operation', standardSchema: operationSchema })
-  @ApiErrors(400, 401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'], 413)
-  rateLimit(@Param('id', uuid) id: string, @Body(zodParam(rateLimitBody)) body: RateLimitBody, @CurrentPrincipal() who: Principal) {
+  @ApiErrors(
+    400,
+    401,
+    403,
+    404,
+    [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'],
+    413,
+  )
+  rateLimit(
+    @Param('id', uuid) id: string,
+    @Body(zodParam(rateLimitBody)) body: RateLimitBody,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.queries.rateLimit(id, body.maxOffsetsPerTrigger, actorOf(who));
   }
 
@@ -156,7 +232,10 @@ export class QueriesController {
   @ApiOperation({ summary: 'Stop a query (its instances drain)' })
   @ApiIdParam('query')
   @ApiResponse({ status: 202, description: 'The stop operation', standardSchema: operationSchema })
-  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
+  @ApiErrors(401, 403, 404, [
+    409,
+    'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
+  ])
   stop(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
     return this.queries.stop(id, actorOf(who));
   }
@@ -167,7 +246,10 @@ export class QueriesController {
   @ApiOperation({ summary: 'Start a stopped or failed query' })
   @ApiIdParam('query')
   @ApiResponse({ status: 202, description: 'The start operation', standardSchema: operationSchema })
-  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
+  @ApiErrors(401, 403, 404, [
+    409,
+    'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
+  ])
   start(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
     return this.queries.start(id, actorOf(who));
   }
@@ -178,7 +260,10 @@ export class QueriesController {
   @ApiOperation({ summary: 'Delete a query: drain its instances, then remove it' })
   @ApiIdParam('query')
   @ApiResponse({ status: 202, description: 'The delete operation', standardSchema: operationSchema })
-  @ApiErrors(401, 403, 404, [409, 'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)'])
+  @ApiErrors(401, 403, 404, [
+    409,
+    'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
+  ])
   remove(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
     return this.queries.remove(id, actorOf(who));
   }

@@ -44,9 +44,17 @@ export class QueriesService {
     const compiled = await this.accept(body);
     const result = await this.prisma.$transaction(async (tx) => {
       const existing = await tx.query.findUnique({ where: { name: compiled.name } });
-      if (existing) throw new ConflictException({ code: 'QUERY_EXISTS', message: `a query named "${compiled.name}" already exists (${existing.id})` });
+      if (existing)
+        throw new ConflictException({
+          code: 'QUERY_EXISTS',
+          message: `a query named "${compiled.name}" already exists (${existing.id})`,
+        });
       const q = await tx.query.create({
-        data: { name: compiled.name, desiredState: deploy ? 'RUNNING' : 'STOPPED', phase: deploy ? 'DEPLOYING' : 'STOPPED' },
+        data: {
+          name: compiled.name,
+          desiredState: deploy ? 'RUNNING' : 'STOPPED',
+          phase: deploy ? 'DEPLOYING' : 'STOPPED',
+        },
       });
       await tx.queryVersion.create({
         data: {
@@ -59,31 +67,56 @@ export class QueriesService {
           createdBy: actor.name,
         },
       });
-      await this.audit.record({ actor, action: 'query.create', target: `query/${q.id}`, after: { name: q.name, version: 1 } }, tx);
+      await this.audit.record(
+        { actor, action: 'query.create', target: `query/${q.id}`, after: { name: q.name, version: 1 } },
+        tx,
+      );
       const op = deploy
-        ? await this.operations.create({ queryId: q.id, type: 'deploy', params: { version: 1 }, requestedBy: actor.name, steps: steps('deploy') }, tx)
+        ? await this.operations.create(
+            {
+              queryId: q.id,
+              type: 'deploy',
+              params: { version: 1 },
+              requestedBy: actor.name,
+              steps: steps('deploy'),
+            },
+            tx,
+          )
         : null;
       return { q, op };
     });
     if (result.op) await this.queue.enqueue(result.op.id);
     this.reconciler.enqueue(result.q.id);
-    return { id: result.q.id, name: result.q.name, version: 1, operation: result.op ? operationView(result.op) : null, warnings: compiled.warnings };
+    return {
+      id: result.q.id,
+      name: result.q.name,
+      version: 1,
+      operation: result.op ? operationView(result.op) : null,
+      warnings: compiled.warnings,
+    };
   }
 
   list() {
-    return this.prisma.query.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } }).then((qs) => qs.map(querySummary));
+    return this.prisma.query
+      .findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } })
+      .then((qs) => qs.map(querySummary));
   }
 
   /** The query with its instances, read as two parallel statements (one round trip of latency). */
   async getWithInstancesOrThrow(id: string) {
-    const [q, instances] = await Promise.all([this.prisma.query.findUnique({ where: { id } }), this.prisma.instance.findMany({ where: { queryId: id } })]);
-    if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
+    const [q, instances] = await Promise.all([
+      this.prisma.query.findUnique({ where: { id } }),
+      this.prisma.instance.findMany({ where: { queryId: id } }),
+    ]);
+    if (!q || q.deletedAt)
+      throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
     return { ...q, instances };
   }
 
   async getOrThrow(id: string, tx: Tx = this.prisma) {
     const q = await tx.query.findUnique({ where: { id }, include: { instances: true } });
-    if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
+    if (!q || q.deletedAt)
+      throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
     return q;
   }
 
@@ -92,7 +125,10 @@ export class QueriesService {
     const { created, running } = await this.prisma.$transaction(async (tx) => {
       const q = await this.lock(id, tx);
       if (compiled.name !== q.name) {
-        throw new ConflictException({ code: 'NAME_MISMATCH', message: `spec name "${compiled.name}" does not match query "${q.name}"` });
+        throw new ConflictException({
+          code: 'NAME_MISMATCH',
+          message: `spec name "${compiled.name}" does not match query "${q.name}"`,
+        });
       }
       const last = await tx.queryVersion.findFirst({ where: { queryId: id }, orderBy: { version: 'desc' } });
       const version = (last?.version ?? 0) + 1;
@@ -107,13 +143,27 @@ export class QueriesService {
           createdBy: actor.name,
         },
       });
-      await this.audit.record({ actor, action: 'query.version.create', target: `query/${id}`, after: { version, planHash: compiled.planHash } }, tx);
+      await this.audit.record(
+        {
+          actor,
+          action: 'query.version.create',
+          target: `query/${id}`,
+          after: { version, planHash: compiled.planHash },
+        },
+        tx,
+      );
       // The version the query runs (or would run when started): the checkpoint the new one would resume from.
       const running = await tx.queryVersion.findUnique({
         where: { queryId_version: { queryId: id, version: q.desiredVersion } },
         select: { version: true, specText: true },
       });
-      const created = { queryId: id, version, planHash: compiled.planHash, samePlanAsPrevious: last?.planHash === compiled.planHash, warnings: compiled.warnings };
+      const created = {
+        queryId: id,
+        version,
+        planHash: compiled.planHash,
+        samePlanAsPrevious: last?.planHash === compiled.planHash,
+        warnings: compiled.warnings,
+      };
       return { created, running };
     });
     // Compiled after commit: the row lock is not held while the running version compiles again.
@@ -123,7 +173,10 @@ export class QueriesService {
       const warning = `compatibility not checked: ${(base.error.getResponse() as { message: string }).message}`;
       return { ...created, warnings: [...created.warnings, warning], compatibility: null };
     }
-    const compatibility = compatibilityOf(running.version, base.compiled, { spec: compiled.spec, plan: compiled.plan as LogicalPlan });
+    const compatibility = compatibilityOf(running.version, base.compiled, {
+      spec: compiled.spec,
+      plan: compiled.plan as LogicalPlan,
+    });
     return { ...created, compatibility };
   }
 
@@ -140,7 +193,10 @@ export class QueriesService {
     });
     const missing = [...new Set([version, base])].filter((n) => !rows.some((r) => r.version === n));
     if (missing.length > 0) {
-      throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${missing.join(' nor ')}` });
+      throw new NotFoundException({
+        code: 'VERSION_NOT_FOUND',
+        message: `query ${q.name} has no version ${missing.join(' nor ')}`,
+      });
     }
     const compile = (n: number) => {
       const result = compileStored(q.name, rows.find((r) => r.version === n) as StoredVersion);
@@ -154,14 +210,27 @@ export class QueriesService {
 
   async versions(id: string) {
     await this.getOrThrow(id);
-    const rows = await this.prisma.queryVersion.findMany({ where: { queryId: id }, orderBy: { version: 'asc' } });
-    return rows.map((v) => ({ version: v.version, planHash: v.planHash, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy, specText: v.specText }));
+    const rows = await this.prisma.queryVersion.findMany({
+      where: { queryId: id },
+      orderBy: { version: 'asc' },
+    });
+    return rows.map((v) => ({
+      version: v.version,
+      planHash: v.planHash,
+      createdAt: v.createdAt.toISOString(),
+      createdBy: v.createdBy,
+      specText: v.specText,
+    }));
   }
 
   deploy(id: string, version: number, actor: Actor) {
     return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
       const v = await tx.queryVersion.findUnique({ where: { queryId_version: { queryId: id, version } } });
-      if (!v) throw new NotFoundException({ code: 'VERSION_NOT_FOUND', message: `query ${q.name} has no version ${version}` });
+      if (!v)
+        throw new NotFoundException({
+          code: 'VERSION_NOT_FOUND',
+          message: `query ${q.name} has no version ${version}`,
+        });
       // A deploy is a fresh start, as `start` is: the crash history of what ran before (perhaps
       // a FAILED version) must not put the new rollout straight back into FAILED.
       return { desiredVersion: version, desiredState: 'RUNNING', phase: 'DEPLOYING', crashTimes: [] };
@@ -173,7 +242,9 @@ export class QueriesService {
   }
 
   rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: Actor) {
-    return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({ rateLimit: maxOffsetsPerTrigger }));
+    return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({
+      rateLimit: maxOffsetsPerTrigger,
+    }));
   }
 
   stop(id: string, actor: Actor) {
@@ -182,7 +253,11 @@ export class QueriesService {
 
   start(id: string, actor: Actor) {
     // Starting clears a FAILED crash loop: the operator asked for another try.
-    return this.mutate(id, 'start', {}, actor, async () => ({ desiredState: 'RUNNING', phase: 'DEPLOYING', crashTimes: [] }));
+    return this.mutate(id, 'start', {}, actor, async () => ({
+      desiredState: 'RUNNING',
+      phase: 'DEPLOYING',
+      crashTimes: [],
+    }));
   }
 
   remove(id: string, actor: Actor) {
@@ -213,9 +288,24 @@ export class QueriesService {
         });
       }
       const change = await apply(q, tx);
-      const after = await tx.query.update({ where: { id }, data: { ...change, generation: { increment: 1 } } });
-      await this.audit.record({ actor, action: `query.${type}`, target: `query/${id}`, before: querySummary(q), after: querySummary(after) }, tx);
-      return this.operations.create({ queryId: id, type, params, requestedBy: actor.name, steps: steps(type) }, tx);
+      const after = await tx.query.update({
+        where: { id },
+        data: { ...change, generation: { increment: 1 } },
+      });
+      await this.audit.record(
+        {
+          actor,
+          action: `query.${type}`,
+          target: `query/${id}`,
+          before: querySummary(q),
+          after: querySummary(after),
+        },
+        tx,
+      );
+      return this.operations.create(
+        { queryId: id, type, params, requestedBy: actor.name, steps: steps(type) },
+        tx,
+      );
     });
     await this.queue.enqueue(op.id);
     this.reconciler.enqueue(id);

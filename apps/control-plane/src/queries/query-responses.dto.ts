@@ -8,7 +8,8 @@ import { operationSchema } from '../operations/operation.dto';
 
 export const progressEventSchema = streamingQueryProgressSchema.meta({
   id: 'StreamingQueryProgress',
-  description: "One micro-batch's progress as the engine reported it (Spark's StreamingQueryProgress plus `sluice`)",
+  description:
+    "One micro-batch's progress as the engine reported it (Spark's StreamingQueryProgress plus `sluice`)",
 });
 
 const conditionSchema = z.looseObject({
@@ -77,7 +78,10 @@ export const upgradeChangeSchema = z
   .looseObject({
     kind: z.string().describe('Stable identifier of the rule, e.g. aggregate.keys, window.size, sink.type'),
     severity: z.enum(['allowed', 'caveat', 'incompatible']),
-    operator: z.string().optional().describe('Plan operator the change concerns (scan, filter, aggregate, dedupe, project)'),
+    operator: z
+      .string()
+      .optional()
+      .describe('Plan operator the change concerns (scan, filter, aggregate, dedupe, project)'),
     path: z.string().optional().describe('Spec path, e.g. sources.clicks.kafka.topic'),
     before: z.string().optional(),
     after: z.string().optional(),
@@ -93,7 +97,8 @@ export const compatibilityReportSchema = z
   })
   .meta({
     id: 'CompatibilityReport',
-    description: "May the version resume from the checkpoint of `against`? Every change with its severity (ARCHITECTURE.md, 'Upgrade compatibility')",
+    description:
+      "May the version resume from the checkpoint of `against`? Every change with its severity (ARCHITECTURE.md, 'Upgrade compatibility')",
   });
 
 export const versionCompatibilitySchema = compatibilityReportSchema
@@ -109,7 +114,9 @@ export const versionCreatedSchema = z
     warnings: z.array(z.string()),
     compatibility: compatibilityReportSchema
       .nullable()
-      .describe("The new version against the query's desired (running) version; null, with a warning, when that version no longer compiles"),
+      .describe(
+        "The new version against the query's desired (running) version; null, with a warning, when that version no longer compiles",
+      ),
   })
   .meta({ id: 'QueryVersionCreated' });
 

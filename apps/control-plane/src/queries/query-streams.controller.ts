@@ -1,5 +1,13 @@
 // Lag and the live event stream of one query.
-import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Sse, type MessageEvent } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Sse,
+  type MessageEvent,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
@@ -13,7 +21,9 @@ import { PrismaRepository } from '../repositories/prisma.repository';
 import { QueriesService } from './queries.service';
 import { queryLagSchema } from './query-responses.dto';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }),
+});
 
 @ApiTags('queries')
 @ApiBearerAuth()
@@ -29,7 +39,9 @@ export class QueryStreamsController {
 
   @Get(':id/lag')
   @RequireRole('viewer')
-  @ApiOperation({ summary: "Consumer lag of a query's engine group per source partition: records and seconds behind" })
+  @ApiOperation({
+    summary: "Consumer lag of a query's engine group per source partition: records and seconds behind",
+  })
   @ApiIdParam('query')
   @ApiResponse({ status: 200, description: 'Lag per partition and totals', standardSchema: queryLagSchema })
   @ApiErrors(401, 403, 404)
@@ -39,7 +51,10 @@ export class QueryStreamsController {
     return {
       queryId: id,
       totalRecordsBehind: partitions.reduce((n, p) => n + p.recordsBehind, 0),
-      maxSecondsBehind: partitions.reduce<number | null>((m, p) => (p.secondsBehind === null ? m : Math.max(m ?? 0, p.secondsBehind)), null),
+      maxSecondsBehind: partitions.reduce<number | null>(
+        (m, p) => (p.secondsBehind === null ? m : Math.max(m ?? 0, p.secondsBehind)),
+        null,
+      ),
       partitions,
     };
   }
@@ -51,13 +66,18 @@ export class QueryStreamsController {
   @ApiIdParam('query')
   @ApiResponse({
     status: 200,
-    description: 'An endless text/event-stream; `data` of each event is JSON (a progress event, {phase, conditions, observedGeneration}, or an Operation)',
+    description:
+      'An endless text/event-stream; `data` of each event is JSON (a progress event, {phase, conditions, observedGeneration}, or an Operation)',
     content: {
       'text/event-stream': {
         schema: {
           type: 'object',
           required: ['event', 'data'],
-          properties: { event: { type: 'string', enum: ['progress', 'status', 'operation'] }, id: { type: 'string' }, data: { type: 'string' } },
+          properties: {
+            event: { type: 'string', enum: ['progress', 'status', 'operation'] },
+            id: { type: 'string' },
+            data: { type: 'string' },
+          },
         },
       },
     },
@@ -66,23 +86,32 @@ export class QueryStreamsController {
   async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
     await this.queries.getOrThrow(id);
     return new Observable<MessageEvent>((sub) => {
-      const offProgress = this.progress.subscribe(id, (p) => sub.next({ type: 'progress', data: p as object }));
+      const offProgress = this.progress.subscribe(id, (p) =>
+        sub.next({ type: 'progress', data: p as object }),
+      );
       const offOps = this.operations.subscribe((op) => {
         if (op.queryId === id) sub.next({ type: 'operation', data: operationView(op) });
       });
       let last = '';
       const poll = setInterval(() => {
-        void this.prisma.query.findUnique({ where: { id } }).then((q) => {
-          if (!q) return;
-          const status = JSON.stringify({ phase: q.phase, conditions: q.conditions, observedGeneration: q.observedGeneration });
-          if (status !== last) {
-            last = status;
-            sub.next({ type: 'status', data: JSON.parse(status) as object });
-          }
-        }, () => {
-          // Database away for a moment: this poll is skipped and the next one, a second later,
-          // tries again; requests meanwhile get 503. Logging here would repeat every second.
-        });
+        void this.prisma.query.findUnique({ where: { id } }).then(
+          (q) => {
+            if (!q) return;
+            const status = JSON.stringify({
+              phase: q.phase,
+              conditions: q.conditions,
+              observedGeneration: q.observedGeneration,
+            });
+            if (status !== last) {
+              last = status;
+              sub.next({ type: 'status', data: JSON.parse(status) as object });
+            }
+          },
+          () => {
+            // Database away for a moment: this poll is skipped and the next one, a second later,
+            // tries again; requests meanwhile get 503. Logging here would repeat every second.
+          },
+        );
       }, 1000);
       return () => {
         offProgress();

@@ -5,7 +5,12 @@ export function querySummary(q: Query) {
     id: q.id,
     name: q.name,
     phase: q.phase,
-    desired: { state: q.desiredState, version: q.desiredVersion, instances: q.desiredInstances, rateLimit: q.rateLimit },
+    desired: {
+      state: q.desiredState,
+      version: q.desiredVersion,
+      instances: q.desiredInstances,
+      rateLimit: q.rateLimit,
+    },
     generation: q.generation,
     observedGeneration: q.observedGeneration,
     lastProgressAt: q.lastProgressAt?.toISOString() ?? null,

@@ -7,16 +7,23 @@ const INT4_MAX = 2_147_483_647;
  * A version number in a path or query string: decimal digits only (no `1e3`, `0x10`, spaces or
  * sign), then the same 1..2^31-1 bound as a body. Documented as the integer it stands for.
  */
-const versionText = z.preprocess((s) => (typeof s === 'string' && /^\d{1,10}$/.test(s) ? Number(s) : s), z.int().min(1).max(INT4_MAX));
+const versionText = z.preprocess(
+  (s) => (typeof s === 'string' && /^\d{1,10}$/.test(s) ? Number(s) : s),
+  z.int().min(1).max(INT4_MAX),
+);
 /** `:v` of /queries/:id/versions/:v/...; `id` is checked apart (a malformed id is a 404). */
 export const versionPathParams = z.object({ v: versionText.describe('Version number (1..2^31-1)') });
 export const compatibilityQuery = z.object({
-  against: versionText.optional().describe("Version the checkpoint would come from; the query's desired (running) version when absent"),
+  against: versionText
+    .optional()
+    .describe("Version the checkpoint would come from; the query's desired (running) version when absent"),
 });
 
 export const deployBody = z.object({ version: z.number().int().min(1).max(INT4_MAX) });
 export const scaleBody = (max: number) => z.object({ instances: z.number().int().min(1).max(max) });
-export const rateLimitBody = z.object({ maxOffsetsPerTrigger: z.number().int().min(1).max(INT4_MAX).nullable() });
+export const rateLimitBody = z.object({
+  maxOffsetsPerTrigger: z.number().int().min(1).max(INT4_MAX).nullable(),
+});
 /** Year 0000 is valid ISO 8601 but not a PostgreSQL timestamp (it has no year 0): a 500 before. */
 const FIRST_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00Z');
 

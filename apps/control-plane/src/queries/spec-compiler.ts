@@ -39,10 +39,17 @@ export function compileOrReject(body: unknown): CompiledSpec {
   // work they protect; a spec over one is an ordinary 422 naming the limit.
   const result = compileSpec(specText, 'spec');
   if (!result.ok) {
-    const errors = result.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message }));
+    const errors = result.errors.map((e) => ({
+      path: e.path,
+      line: e.line,
+      column: e.column,
+      message: e.message,
+    }));
     throw new UnprocessableEntityException({
       code: 'INVALID_SPEC',
-      message: errors.map((e) => `${e.line}:${e.column} ${e.path ? `${e.path}: ` : ''}${e.message}`).join('; '),
+      message: errors
+        .map((e) => `${e.line}:${e.column} ${e.path ? `${e.path}: ` : ''}${e.message}`)
+        .join('; '),
       errors,
     });
   }

@@ -17,6 +17,8 @@ describe('spec fields', () => {
     expect(triggerIntervalMs(null)).toBe(1000);
   });
   it('lists the Kafka source topics', () => {
-    expect(sourceTopics({ sources: { a: { kafka: { topic: 'clicks' } }, b: { kafka: { topic: 'views' } } } })).toEqual(['clicks', 'views']);
+    expect(
+      sourceTopics({ sources: { a: { kafka: { topic: 'clicks' } }, b: { kafka: { topic: 'views' } } } }),
+    ).toEqual(['clicks', 'views']);
   });
 });

@@ -2,10 +2,21 @@
 // Duration strings follow Spark ("2 seconds", "500 milliseconds", "1 minute").
 
 const UNITS_MS: Record<string, number> = {
-  millisecond: 1, milliseconds: 1, ms: 1,
-  second: 1000, seconds: 1000, s: 1000, sec: 1000, secs: 1000,
-  minute: 60_000, minutes: 60_000, min: 60_000, mins: 60_000,
-  hour: 3_600_000, hours: 3_600_000, h: 3_600_000,
+  millisecond: 1,
+  milliseconds: 1,
+  ms: 1,
+  second: 1000,
+  seconds: 1000,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  minute: 60_000,
+  minutes: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  h: 3_600_000,
 };
 
 export function durationMs(text: string): number | undefined {
@@ -19,7 +30,8 @@ export function durationMs(text: string): number | undefined {
 export function triggerIntervalMs(spec: unknown): number {
   // Stored specs are the compiler's normalised form (`processingTimeMs`); raw specs say
   // `processingTime: "2 seconds"`.
-  const trigger = (spec as { trigger?: { processingTime?: unknown; processingTimeMs?: unknown } } | null)?.trigger;
+  const trigger = (spec as { trigger?: { processingTime?: unknown; processingTimeMs?: unknown } } | null)
+    ?.trigger;
   if (typeof trigger?.processingTimeMs === 'number') return trigger.processingTimeMs;
   const raw = trigger?.processingTime;
   if (typeof raw === 'number') return raw;
@@ -28,7 +40,8 @@ export function triggerIntervalMs(spec: unknown): number {
 }
 
 export function sourceTopics(spec: unknown): string[] {
-  const sources = (spec as { sources?: Record<string, { kafka?: { topic?: unknown } }> } | null)?.sources ?? {};
+  const sources =
+    (spec as { sources?: Record<string, { kafka?: { topic?: unknown } }> } | null)?.sources ?? {};
   return Object.values(sources)
     .map((s) => s.kafka?.topic)
     .filter((t): t is string => typeof t === 'string');

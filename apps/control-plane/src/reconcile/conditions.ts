@@ -5,10 +5,17 @@ export interface StoredCondition extends Condition {
 }
 
 /** Keeps lastTransitionTime when a condition's status did not change (Kubernetes semantics). */
-export function mergeConditions(previous: StoredCondition[], next: Condition[], now: Date): StoredCondition[] {
+export function mergeConditions(
+  previous: StoredCondition[],
+  next: Condition[],
+  now: Date,
+): StoredCondition[] {
   return next.map((c) => {
     const old = previous.find((p) => p.type === c.type);
-    return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now.toISOString() };
+    return {
+      ...c,
+      lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now.toISOString(),
+    };
   });
 }
 

@@ -86,7 +86,9 @@ const LIVE: ReadonlySet<InstanceStatus> = new Set(['STARTING', 'RUNNING', 'DRAIN
 /** An instance's crash in words: its last error line, else its exit code. */
 function crashReason(i: ObservedInstance): string {
   if (i.lastError) return i.lastError;
-  return i.exitCode != null ? `exit code ${i.exitCode} (no error line in its log)` : 'exited (no error line in its log)';
+  return i.exitCode != null
+    ? `exit code ${i.exitCode} (no error line in its log)`
+    : 'exited (no error line in its log)';
 }
 
 export function backoffMs(restarts: number, o: ReconcileOptions): number {
@@ -117,8 +119,10 @@ export function decideReconcile(
   // Instances that must go: beyond the desired count, or running an old version.
   for (const i of live) {
     if (i.status === 'DRAINING') continue;
-    if (i.ordinal >= target) actions.push({ type: 'drain', name: i.name, reason: target === 0 ? 'query stopped' : 'scaled in' });
-    else if (i.version !== q.desiredVersion) actions.push({ type: 'drain', name: i.name, reason: `upgrade to version ${q.desiredVersion}` });
+    if (i.ordinal >= target)
+      actions.push({ type: 'drain', name: i.name, reason: target === 0 ? 'query stopped' : 'scaled in' });
+    else if (i.version !== q.desiredVersion)
+      actions.push({ type: 'drain', name: i.name, reason: `upgrade to version ${q.desiredVersion}` });
   }
   // Dead instances beyond the target are forgotten so they stop counting.
   for (const i of observed) {
@@ -144,8 +148,11 @@ export function decideReconcile(
     actions.push({ type: 'start', name, ordinal, version: q.desiredVersion });
   }
 
-  const running = live.filter((i) => i.status === 'RUNNING' && i.version === q.desiredVersion && i.ordinal < target).length;
-  const converged = actions.length === 0 && requeueAfterMs === null && live.length === target && running === target;
+  const running = live.filter(
+    (i) => i.status === 'RUNNING' && i.version === q.desiredVersion && i.ordinal < target,
+  ).length;
+  const converged =
+    actions.length === 0 && requeueAfterMs === null && live.length === target && running === target;
   const conditions: Condition[] = [];
   const stalled =
     !failed &&
@@ -167,7 +174,9 @@ export function decideReconcile(
       type: 'Degraded',
       status: 'True',
       reason: 'CrashLoop',
-      message: (q.failed && q.failureMessage) || `${recentCrashes} crashes ${window}${last}; restarts stopped (deploy or start the query to retry)`,
+      message:
+        (q.failed && q.failureMessage) ||
+        `${recentCrashes} crashes ${window}${last}; restarts stopped (deploy or start the query to retry)`,
     });
   } else if (q.desiredState === 'STOPPED') {
     phase = live.length === 0 ? 'STOPPED' : 'DEPLOYING';
@@ -198,7 +207,13 @@ export function decideReconcile(
     {
       type: 'Ready',
       status: converged && q.desiredState === 'RUNNING' && !failed && !stalled ? 'True' : 'False',
-      reason: failed ? 'Failed' : q.desiredState === 'STOPPED' ? 'Stopped' : converged ? 'AllInstancesRunning' : 'InstancesPending',
+      reason: failed
+        ? 'Failed'
+        : q.desiredState === 'STOPPED'
+          ? 'Stopped'
+          : converged
+            ? 'AllInstancesRunning'
+            : 'InstancesPending',
       message: `${running}/${target} instances running version ${q.desiredVersion}`,
     },
     {

@@ -11,7 +11,12 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
 import { asStoredConditions, mergeConditions } from './conditions';
-import { decideReconcile, type InstanceStatus, type ObservedInstance, type ReconcileDecision } from './reconcile-decision';
+import {
+  decideReconcile,
+  type InstanceStatus,
+  type ObservedInstance,
+  type ReconcileDecision,
+} from './reconcile-decision';
 import { triggerIntervalMs } from '../queries/spec-fields';
 import type { QuerySpec } from '@sluice/query-plan';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
@@ -50,7 +55,9 @@ export class ReconcilerService {
   /** Level-triggered resync: every query, every interval (API changes also enqueue at once). */
   async resync(): Promise<void> {
     if (this.stopped) return;
-    const queries = await this.prisma.query.findMany({ where: { deletedAt: null }, select: { id: true } }).catch(() => []);
+    const queries = await this.prisma.query
+      .findMany({ where: { deletedAt: null }, select: { id: true } })
+      .catch(() => []);
     // A few passes at a time: all of them at once took every pooled database connection for a
     // moment each interval, and API requests queued behind them.
     const pending = queries.map((q) => q.id);
@@ -67,7 +74,9 @@ export class ReconcilerService {
     clearTimeout(this.requeue.get(queryId));
     const t = setTimeout(() => {
       this.requeue.delete(queryId);
-      void this.reconcile(queryId).catch((e: Error) => this.logger.warn(`reconcile ${queryId}: ${e.message}`));
+      void this.reconcile(queryId).catch((e: Error) =>
+        this.logger.warn(`reconcile ${queryId}: ${e.message}`),
+      );
     }, afterMs);
     t.unref();
     this.requeue.set(queryId, t);
@@ -75,7 +84,8 @@ export class ReconcilerService {
 
   onModuleDestroy(): void {
     this.stopped = true;
-    if (this.scheduler.doesExist('interval', 'reconcile-resync')) this.scheduler.deleteInterval('reconcile-resync');
+    if (this.scheduler.doesExist('interval', 'reconcile-resync'))
+      this.scheduler.deleteInterval('reconcile-resync');
     for (const t of this.requeue.values()) clearTimeout(t);
   }
 
@@ -97,7 +107,9 @@ export class ReconcilerService {
     const key = `${queryId}/${version}`;
     let row = this.versions.get(key);
     if (!row) {
-      row = (await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version } } })) ?? undefined;
+      row =
+        (await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version } } })) ??
+        undefined;
       if (row) this.versions.set(key, row);
     }
     return row;
@@ -135,7 +147,9 @@ export class ReconcilerService {
       const ordinal = Number(ri.name.slice(q.name.length + 1));
       if (status === 'CRASHED' && row && row.status !== 'CRASHED') crashTimes.push(ri.exitedAt ?? now);
       // A process that is up but has not stayed up for the settle time is still STARTING.
-      const settled = row ? now.getTime() - row.startedAt.getTime() >= this.config.SLUICE_INSTANCE_SETTLE_MS : false;
+      const settled = row
+        ? now.getTime() - row.startedAt.getTime() >= this.config.SLUICE_INSTANCE_SETTLE_MS
+        : false;
       const shown: InstanceStatus = status === 'RUNNING' && !settled ? 'STARTING' : status;
       observed.push({
         name: ri.name,
@@ -167,7 +181,10 @@ export class ReconcilerService {
         lastProgressAt: q.lastProgressAt,
         lagRecords: null,
         failureMessage:
-          q.phase === 'FAILED' ? (asStoredConditions(q.conditions).find((c) => c.type === 'Degraded' && c.reason === 'CrashLoop')?.message ?? null) : null,
+          q.phase === 'FAILED'
+            ? (asStoredConditions(q.conditions).find((c) => c.type === 'Degraded' && c.reason === 'CrashLoop')
+                ?.message ?? null)
+            : null,
       },
       observed,
       crashTimes,
@@ -176,9 +193,16 @@ export class ReconcilerService {
 
     // Where a PostgreSQL sink writes is resolved at launch (a connection's variable may change);
     // when it cannot be, nothing starts and the condition says why.
-    const sink = decision.actions.some((a) => a.type === 'start') ? await this.sinkTarget(version) : { url: null };
+    const sink = decision.actions.some((a) => a.type === 'start')
+      ? await this.sinkTarget(version)
+      : { url: null };
     if (sink.error) {
-      decision.conditions.push({ type: 'SinkReady', status: 'False', reason: 'SinkConnectionUnavailable', message: sink.error });
+      decision.conditions.push({
+        type: 'SinkReady',
+        status: 'False',
+        reason: 'SinkConnectionUnavailable',
+        message: sink.error,
+      });
       decision.actions = decision.actions.filter((a) => a.type !== 'start');
     }
 
@@ -201,11 +225,19 @@ export class ReconcilerService {
         await this.prisma.instance.upsert({
           where: { queryId_name: { queryId, name: a.name } },
           create: { queryId, name: a.name, runtime: this.runtime.kind, status: 'STARTING' },
-          update: { status: 'STARTING', startedAt: now, exitCode: null, restarts: (previous?.restarts ?? 0) + (wasCrash ? 1 : 0) },
+          update: {
+            status: 'STARTING',
+            startedAt: now,
+            exitCode: null,
+            restarts: (previous?.restarts ?? 0) + (wasCrash ? 1 : 0),
+          },
         });
       } else if (a.type === 'drain') {
         await this.runtime.drain(queryId, a.name);
-        await this.prisma.instance.updateMany({ where: { queryId, name: a.name }, data: { status: 'DRAINING' } });
+        await this.prisma.instance.updateMany({
+          where: { queryId, name: a.name },
+          data: { status: 'DRAINING' },
+        });
       } else {
         await this.runtime.forget(queryId, a.name);
         await this.prisma.instance.deleteMany({ where: { queryId, name: a.name } });
@@ -218,10 +250,15 @@ export class ReconcilerService {
     const converged = decision.actions.length === 0 && decision.requeueAfterMs === null;
     const data: Prisma.QueryUpdateManyMutationInput = {
       phase: decision.phase,
-      conditions: mergeConditions(asStoredConditions(q.conditions), decision.conditions, now) as unknown as Prisma.InputJsonValue,
+      conditions: mergeConditions(
+        asStoredConditions(q.conditions),
+        decision.conditions,
+        now,
+      ) as unknown as Prisma.InputJsonValue,
       // A stopped query has nothing to restart, so no crash loop to detect: its history goes,
       // and a later deploy or start begins counting afresh.
-      crashTimes: decision.phase === 'STOPPED' ? [] : crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
+      crashTimes:
+        decision.phase === 'STOPPED' ? [] : crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
     };
     if (converged) data.observedGeneration = q.generation;
     if (converged && decision.phase === 'RUNNING') data.lastGoodVersion = q.desiredVersion;
@@ -237,7 +274,10 @@ export class ReconcilerService {
       // Only if no mutation (stop, start, deploy … each bumps generation) landed since this pass
       // read the query: a pass working from the old desired state must not write over what the
       // mutation just set (a start clearing FAILED, say). The next pass decides afresh.
-      const written = await this.prisma.query.updateMany({ where: { id: queryId, generation: q.generation }, data });
+      const written = await this.prisma.query.updateMany({
+        where: { id: queryId, generation: q.generation },
+        data,
+      });
       if (written.count === 0) {
         this.enqueue(queryId);
         return { ...decision, running, target, live };

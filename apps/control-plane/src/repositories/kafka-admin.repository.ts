@@ -10,7 +10,10 @@ export class KafkaAdminRepository implements OnModuleDestroy {
   private connecting: Promise<void> | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'sluice-control-plane' });
+    const kafka = createKafka({
+      brokers: parseBrokers(config.KAFKA_BROKERS),
+      clientId: 'sluice-control-plane',
+    });
     this.admin = kafka.admin({ retry: { retries: 0 } });
     this.admin.on(this.admin.events.DISCONNECT, () => {
       this.connecting = undefined;

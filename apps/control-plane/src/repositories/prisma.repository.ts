@@ -7,7 +7,9 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 @Injectable()
 export class PrismaRepository extends PrismaClient implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 3000 }) });
+    super({
+      adapter: new PrismaPg({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 3000 }),
+    });
   }
 
   async ping(): Promise<void> {

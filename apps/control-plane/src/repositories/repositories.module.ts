@@ -9,7 +9,12 @@ import { RedisRepository } from './redis.repository';
 @Module({})
 export class RepositoriesModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const providers = [{ provide: APP_CONFIG, useValue: config }, PrismaRepository, RedisRepository, KafkaAdminRepository];
+    const providers = [
+      { provide: APP_CONFIG, useValue: config },
+      PrismaRepository,
+      RedisRepository,
+      KafkaAdminRepository,
+    ];
     return { module: RepositoriesModule, providers, exports: providers };
   }
 }

@@ -5,12 +5,20 @@ const info = (msg: string) => JSON.stringify({ level: 30, time: '2026-12-01T00:0
 
 describe('crashReasonFromLog', () => {
   it("prefers the engine's fatal stderr line over the info lines after it", () => {
-    const log = [info('engine started'), 'engine: index row requires 10024 bytes, maximum size is 8191', info('stopping')].join('\n');
+    const log = [
+      info('engine started'),
+      'engine: index row requires 10024 bytes, maximum size is 8191',
+      info('stopping'),
+    ].join('\n');
     expect(crashReasonFromLog(log)).toBe('engine: index row requires 10024 bytes, maximum size is 8191');
   });
 
   it('reads a JSON log line at level error, with its err.message', () => {
-    const log = [info('a'), JSON.stringify({ level: 50, msg: 'batch failed', err: { message: 'boom' } }), info('b')].join('\n');
+    const log = [
+      info('a'),
+      JSON.stringify({ level: 50, msg: 'batch failed', err: { message: 'boom' } }),
+      info('b'),
+    ].join('\n');
     expect(crashReasonFromLog(log)).toBe('batch failed: boom');
   });
 
@@ -32,11 +40,15 @@ describe('crashReasonFromLog', () => {
   });
 
   it('falls back to the last line that is not an ordinary log line', () => {
-    expect(crashReasonFromLog([info('started'), 'simulated startup failure', ''].join('\n'))).toBe('simulated startup failure');
+    expect(crashReasonFromLog([info('started'), 'simulated startup failure', ''].join('\n'))).toBe(
+      'simulated startup failure',
+    );
   });
 
   it('says nothing when the log holds only ordinary lines (a SIGKILL leaves no reason)', () => {
-    expect(crashReasonFromLog([info('started'), JSON.stringify({ level: 40, msg: 'slow' })].join('\n'))).toBeUndefined();
+    expect(
+      crashReasonFromLog([info('started'), JSON.stringify({ level: 40, msg: 'slow' })].join('\n')),
+    ).toBeUndefined();
     expect(crashReasonFromLog('')).toBeUndefined();
   });
 

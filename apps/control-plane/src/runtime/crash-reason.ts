@@ -24,7 +24,8 @@ function jsonLogLine(line: string): string | null | undefined {
     if (typeof o.level !== 'number') return undefined;
     if (o.level < 50) return null;
     const msg = typeof o.msg === 'string' ? o.msg : '';
-    const err = typeof o.err?.message === 'string' && !msg.includes(o.err.message) ? `: ${o.err.message}` : '';
+    const err =
+      typeof o.err?.message === 'string' && !msg.includes(o.err.message) ? `: ${o.err.message}` : '';
     return `${msg}${err}` || null;
   } catch {
     return undefined;

@@ -2,7 +2,18 @@
 // control plane's own database), SLUICE_BOOTSTRAP_TOKEN and SLUICE_SECRETS_KEY, and an engine
 // runs user-written queries. Until this allow-list existed, the engine used the inherited
 // DATABASE_URL for its PostgreSQL sink, so a sink could write into the token table.
-const PASSED_THROUGH = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS', 'NODE_PATH', 'NODE_EXTRA_CA_CERTS'];
+const PASSED_THROUGH = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'NODE_EXTRA_CA_CERTS',
+];
 
 export function engineEnvironment(
   parent: NodeJS.ProcessEnv,

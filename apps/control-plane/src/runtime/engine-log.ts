@@ -16,7 +16,9 @@ const rotated = (base: string, n: number): string => `${base}.${n}`;
 
 /** `base` and its rotated files that exist, newest first. */
 export function logFiles(base: string, files = ENGINE_LOG_FILES): string[] {
-  return [base, ...Array.from({ length: files - 1 }, (_, i) => rotated(base, i + 1))].filter((f) => fs.existsSync(f));
+  return [base, ...Array.from({ length: files - 1 }, (_, i) => rotated(base, i + 1))].filter((f) =>
+    fs.existsSync(f),
+  );
 }
 
 /** Moves base.1 → base.2 … making room for a new base.1; the oldest beyond `files` goes. */

@@ -118,11 +118,19 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
     }
   }
 
-  async scaleStatefulSet(namespace: string, name: string, replicas: number, resourceVersion?: string): Promise<void> {
+  async scaleStatefulSet(
+    namespace: string,
+    name: string,
+    replicas: number,
+    resourceVersion?: string,
+  ): Promise<void> {
     // A merge patch of the scale subresource, as `kubectl scale` sends; a resourceVersion in the
     // patch is a precondition.
     const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), spec: { replicas } };
-    await this.apps.patchNamespacedStatefulSetScale({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await this.apps.patchNamespacedStatefulSetScale(
+      { name, namespace, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
@@ -134,7 +142,9 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
   }
 
   async deleteStatefulSet(namespace: string, name: string): Promise<void> {
-    await ignoreNotFound(this.apps.deleteNamespacedStatefulSet({ name, namespace, propagationPolicy: 'Background' }));
+    await ignoreNotFound(
+      this.apps.deleteNamespacedStatefulSet({ name, namespace, propagationPolicy: 'Background' }),
+    );
   }
 
   async deleteService(namespace: string, name: string): Promise<void> {

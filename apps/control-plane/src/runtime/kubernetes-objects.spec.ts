@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION_TEMPLATE_HASH, objectName, podName, renderQueryObjects, type KubernetesQueryRender } from './kubernetes-objects';
+import {
+  ANNOTATION_TEMPLATE_HASH,
+  objectName,
+  podName,
+  renderQueryObjects,
+  type KubernetesQueryRender,
+} from './kubernetes-objects';
 
 const base: KubernetesQueryRender = {
   namespace: 'streaming',
@@ -30,13 +36,29 @@ describe('renderQueryObjects', () => {
     expect(statefulSet.spec?.updateStrategy).toEqual({ type: 'OnDelete' });
     const c = statefulSet.spec?.template.spec?.containers[0];
     expect(c?.args).toEqual([
-      'run', '--spec', '/etc/sluice/spec.yaml', '--checkpoint', 'postgresql://checkpoints',
-      '--instance-id', '$(POD_NAME)', '--query-id', base.queryId, '--brokers', 'kafka:9092', '--query-version', String(base.version),
+      'run',
+      '--spec',
+      '/etc/sluice/spec.yaml',
+      '--checkpoint',
+      'postgresql://checkpoints',
+      '--instance-id',
+      '$(POD_NAME)',
+      '--query-id',
+      base.queryId,
+      '--brokers',
+      'kafka:9092',
+      '--query-version',
+      String(base.version),
     ]);
     expect(c?.env?.find((e) => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
-    expect(c?.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'sluice-db', key: 'DATABASE_URL' });
+    expect(c?.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sluice-db',
+      key: 'DATABASE_URL',
+    });
     expect(statefulSet.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('3');
-    expect(statefulSet.spec?.template.metadata?.annotations?.['sluice.dev/query-name']).toBe('clicks-per-user');
+    expect(statefulSet.spec?.template.metadata?.annotations?.['sluice.dev/query-name']).toBe(
+      'clicks-per-user',
+    );
     expect(statefulSet.spec?.template.spec?.terminationGracePeriodSeconds).toBe(60);
     // A crashed engine's last log lines become its termination message (the crash reason).
     expect(c?.terminationMessagePolicy).toBe('FallbackToLogsOnError');
@@ -56,14 +78,18 @@ describe('renderQueryObjects', () => {
   });
 
   it('passes the rate limit and resources when given', () => {
-    const c = renderQueryObjects({ ...base, rateLimit: 500, resources: { cpu: '500m', memory: '1Gi' } }).statefulSet.spec?.template.spec?.containers[0];
+    const c = renderQueryObjects({ ...base, rateLimit: 500, resources: { cpu: '500m', memory: '1Gi' } })
+      .statefulSet.spec?.template.spec?.containers[0];
     expect(c?.args?.slice(-2)).toEqual(['--rate-limit', '500']);
     expect(c?.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } });
-    expect(renderQueryObjects(base).statefulSet.spec?.template.spec?.containers[0]?.resources).toBeUndefined();
+    expect(
+      renderQueryObjects(base).statefulSet.spec?.template.spec?.containers[0]?.resources,
+    ).toBeUndefined();
   });
 
   it('fingerprints the pod template, so a new version or setting changes the hash', () => {
-    const hashOf = (r: KubernetesQueryRender) => renderQueryObjects(r).statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    const hashOf = (r: KubernetesQueryRender) =>
+      renderQueryObjects(r).statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
     expect(hashOf(base)).toBe(hashOf({ ...base, instances: 9 }));
     expect(hashOf(base)).not.toBe(hashOf({ ...base, version: 4 }));
     expect(hashOf(base)).not.toBe(hashOf({ ...base, image: 'ghcr.io/example/sluice-engine:0.2.0' }));
@@ -71,9 +97,17 @@ describe('renderQueryObjects', () => {
 
   it('runs as non-root with a read-only root filesystem and no service-account token', () => {
     const pod = renderQueryObjects(base).statefulSet.spec?.template.spec;
-    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(pod?.automountServiceAccountToken).toBe(false);
-    expect(pod?.containers[0]?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod?.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   it('selects its pods consistently from the StatefulSet and the headless Service', () => {

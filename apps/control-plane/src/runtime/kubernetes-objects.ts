@@ -4,7 +4,14 @@
 // one Sluice instance `<query>-<ordinal>` and the driver can drain or kill exactly that one.
 // Partitions are still assigned by Kafka (the pods of one query form one consumer group).
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1PodTemplateSpec, V1ResourceRequirements, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1PodTemplateSpec,
+  V1ResourceRequirements,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 
 export interface KubernetesQueryRender {
   namespace: string;
@@ -55,7 +62,11 @@ const hash = (s: string, n: number) => createHash('sha256').update(s).digest('he
 
 /** DNS-1123 label, ≤ 52 characters, stable for a query; truncated names get a hash suffix so two long names stay apart. */
 export function objectName(queryName: string): string {
-  const base = `sluice-${queryName}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/-+$/, '');
+  const base = `sluice-${queryName}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/-+$/, '');
   if (base.length <= MAX_NAME) return base;
   return `${base.slice(0, MAX_NAME - 9).replace(/-+$/, '')}-${hash(queryName, 8)}`;
 }
@@ -83,7 +94,11 @@ function resources(r: KubernetesQueryRender): V1ResourceRequirements | undefined
   return { requests, ...(memory ? { limits: { memory } } : {}) };
 }
 
-function podTemplate(r: KubernetesQueryRender, name: string, common: Record<string, string>): V1PodTemplateSpec {
+function podTemplate(
+  r: KubernetesQueryRender,
+  name: string,
+  common: Record<string, string>,
+): V1PodTemplateSpec {
   return {
     metadata: {
       labels: { ...common, [LABEL_VERSION]: String(r.version) },
@@ -93,29 +108,50 @@ function podTemplate(r: KubernetesQueryRender, name: string, common: Record<stri
     spec: {
       terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
       automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: ENGINE_CONTAINER,
           image: r.image,
           args: [
             'run',
-            '--spec', '/etc/sluice/spec.yaml',
-            '--checkpoint', r.checkpointUri,
+            '--spec',
+            '/etc/sluice/spec.yaml',
+            '--checkpoint',
+            r.checkpointUri,
             // The pod name is the engine's instance id (Kubernetes expands $(POD_NAME) from env).
-            '--instance-id', '$(POD_NAME)',
-            '--query-id', r.queryId,
-            '--brokers', r.brokers,
-            '--query-version', String(r.version),
+            '--instance-id',
+            '$(POD_NAME)',
+            '--query-id',
+            r.queryId,
+            '--brokers',
+            r.brokers,
+            '--query-version',
+            String(r.version),
             ...(r.rateLimit ? ['--rate-limit', String(r.rateLimit)] : []),
           ],
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             ...(r.databaseSecretName
-              ? [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: r.databaseSecretName, key: 'DATABASE_URL' } } }]
+              ? [
+                  {
+                    name: 'DATABASE_URL',
+                    valueFrom: { secretKeyRef: { name: r.databaseSecretName, key: 'DATABASE_URL' } },
+                  },
+                ]
               : []),
             ...(r.sinkPostgresUrl
-              ? [{ name: 'SLUICE_SINK_POSTGRES_URL', valueFrom: { secretKeyRef: { name: sinkSecretName(name), key: SINK_SECRET_KEY } } }]
+              ? [
+                  {
+                    name: 'SLUICE_SINK_POSTGRES_URL',
+                    valueFrom: { secretKeyRef: { name: sinkSecretName(name), key: SINK_SECRET_KEY } },
+                  },
+                ]
               : []),
           ],
           ports: [{ name: 'metrics', containerPort: 9464 }],
@@ -123,7 +159,11 @@ function podTemplate(r: KubernetesQueryRender, name: string, common: Record<stri
           // plane can say why it crashed (the engine ends with its error line on stderr).
           terminationMessagePolicy: 'FallbackToLogsOnError',
           resources: resources(r),
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
           volumeMounts: [
             { name: 'spec', mountPath: '/etc/sluice', readOnly: true },
             { name: 'tmp', mountPath: '/tmp' },
@@ -145,7 +185,11 @@ export function renderQueryObjects(r: KubernetesQueryRender): KubernetesQueryObj
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `${name}-v${r.version}`, namespace: r.namespace, labels: { ...common, [LABEL_VERSION]: String(r.version) } },
+    metadata: {
+      name: `${name}-v${r.version}`,
+      namespace: r.namespace,
+      labels: { ...common, [LABEL_VERSION]: String(r.version) },
+    },
     data: { 'spec.yaml': r.specText },
   };
   const sinkSecret: V1Secret | null = r.sinkPostgresUrl

@@ -59,7 +59,12 @@ class FakeKubernetesApi implements KubernetesApi {
     return structuredClone(this.statefulSets.get(`${namespace}/${name}`) ?? null);
   }
 
-  async scaleStatefulSet(namespace: string, name: string, replicas: number, resourceVersion?: string): Promise<void> {
+  async scaleStatefulSet(
+    namespace: string,
+    name: string,
+    replicas: number,
+    resourceVersion?: string,
+  ): Promise<void> {
     const sts = this.statefulSets.get(`${namespace}/${name}`);
     if (!sts?.spec) throw new Error('404 Not Found');
     if (resourceVersion && resourceVersion !== sts.metadata?.resourceVersion) throw new Error('409 Conflict');
@@ -70,7 +75,9 @@ class FakeKubernetesApi implements KubernetesApi {
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
     this.selectors.push(labelSelector);
     const [k, v] = labelSelector.split('=');
-    return [...this.pods.values()].filter((p) => p.metadata?.namespace === namespace && k && p.metadata?.labels?.[k] === v).map((p) => structuredClone(p));
+    return [...this.pods.values()]
+      .filter((p) => p.metadata?.namespace === namespace && k && p.metadata?.labels?.[k] === v)
+      .map((p) => structuredClone(p));
   }
 
   async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
@@ -94,13 +101,17 @@ class FakeKubernetesApi implements KubernetesApi {
   async deleteSecrets(namespace: string, labelSelector: string): Promise<void> {
     this.writes.push(`delete Secrets ${labelSelector}`);
     const [k, v] = labelSelector.split('=');
-    for (const [key, secret] of this.secrets) if (secret.metadata?.namespace === namespace && k && secret.metadata?.labels?.[k] === v) this.secrets.delete(key);
+    for (const [key, secret] of this.secrets)
+      if (secret.metadata?.namespace === namespace && k && secret.metadata?.labels?.[k] === v)
+        this.secrets.delete(key);
   }
 
   async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
     this.writes.push(`delete ConfigMaps ${labelSelector}`);
     const [k, v] = labelSelector.split('=');
-    for (const [key, cm] of this.configMaps) if (cm.metadata?.namespace === namespace && k && cm.metadata?.labels?.[k] === v) this.configMaps.delete(key);
+    for (const [key, cm] of this.configMaps)
+      if (cm.metadata?.namespace === namespace && k && cm.metadata?.labels?.[k] === v)
+        this.configMaps.delete(key);
   }
 
   replicas(): number | undefined {
@@ -108,15 +119,29 @@ class FakeKubernetesApi implements KubernetesApi {
   }
 
   /** A pod as the StatefulSet controller would create it from the stored template. */
-  addPod(ordinal: number, status: V1Pod['status'] = { phase: 'Running', containerStatuses: [running()] }): V1Pod {
+  addPod(
+    ordinal: number,
+    status: V1Pod['status'] = { phase: 'Running', containerStatuses: [running()] },
+  ): V1Pod {
     const template = this.statefulSets.get(`${NS}/${SET}`)?.spec?.template;
-    const pod: V1Pod = { metadata: { ...structuredClone(template?.metadata), name: `${SET}-${ordinal}`, namespace: NS }, spec: template?.spec, status };
+    const pod: V1Pod = {
+      metadata: { ...structuredClone(template?.metadata), name: `${SET}-${ordinal}`, namespace: NS },
+      spec: template?.spec,
+      status,
+    };
     this.pods.set(`${SET}-${ordinal}`, pod);
     return pod;
   }
 }
 
-const running = () => ({ name: 'engine', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } });
+const running = () => ({
+  name: 'engine',
+  image: 'x',
+  imageID: '',
+  ready: true,
+  restartCount: 0,
+  state: { running: { startedAt: new Date() } },
+});
 
 const launch = (ordinal: number, version = 1): InstanceLaunch => ({
   queryId: QUERY_ID,
@@ -136,14 +161,30 @@ describe('KubernetesRuntime', () => {
 
   beforeEach(() => {
     api = new FakeKubernetesApi();
-    runtime = new KubernetesRuntime(api, { namespace: NS, image: 'ghcr.io/sluice/engine:0.1.0', databaseSecretName: 'sluice-db' });
+    runtime = new KubernetesRuntime(api, {
+      namespace: NS,
+      image: 'ghcr.io/sluice/engine:0.1.0',
+      databaseSecretName: 'sluice-db',
+    });
   });
 
   describe('start', () => {
     it('applies the version ConfigMap, the headless Service and a StatefulSet with one replica', async () => {
       const i = await runtime.start(launch(0));
-      expect(i).toEqual({ name: 'clicks-0', ref: `pod:${SET}-0`, version: 1, state: 'running', exitCode: null, drained: false, exitedAt: null });
-      expect(api.writes).toEqual(['apply ConfigMap sluice-clicks-v1', 'apply Service sluice-clicks', 'apply StatefulSet sluice-clicks replicas=1']);
+      expect(i).toEqual({
+        name: 'clicks-0',
+        ref: `pod:${SET}-0`,
+        version: 1,
+        state: 'running',
+        exitCode: null,
+        drained: false,
+        exitedAt: null,
+      });
+      expect(api.writes).toEqual([
+        'apply ConfigMap sluice-clicks-v1',
+        'apply Service sluice-clicks',
+        'apply StatefulSet sluice-clicks replicas=1',
+      ]);
       expect(api.configMaps.get(`${NS}/sluice-clicks-v1`)?.data?.['spec.yaml']).toBe('name: clicks # v1\n');
       expect(api.services.get(`${NS}/${SET}`)?.spec?.clusterIP).toBe('None');
     });
@@ -173,7 +214,9 @@ describe('KubernetesRuntime', () => {
       await runtime.start({ ...launch(0), sinkPostgresUrl: url });
       expect(api.writes[0]).toBe('apply Secret sluice-clicks-sink');
       expect(api.secrets.get(`${NS}/sluice-clicks-sink`)?.stringData).toEqual({ url });
-      expect(api.secrets.get(`${NS}/sluice-clicks-sink`)?.metadata?.labels?.['sluice.dev/query-id']).toBe(QUERY_ID);
+      expect(api.secrets.get(`${NS}/sluice-clicks-sink`)?.metadata?.labels?.['sluice.dev/query-id']).toBe(
+        QUERY_ID,
+      );
       const sts = api.statefulSets.get(`${NS}/${SET}`);
       expect(sts?.spec?.template.spec?.containers[0]?.env).toContainEqual({
         name: 'SLUICE_SINK_POSTGRES_URL',
@@ -182,9 +225,15 @@ describe('KubernetesRuntime', () => {
       expect(JSON.stringify(sts)).not.toContain('pw@');
       // A Kafka-sink query gets neither.
       const other = new FakeKubernetesApi();
-      await new KubernetesRuntime(other, { namespace: NS, image: 'x', databaseSecretName: 'sluice-db' }).start(launch(0));
+      await new KubernetesRuntime(other, {
+        namespace: NS,
+        image: 'x',
+        databaseSecretName: 'sluice-db',
+      }).start(launch(0));
       expect(other.secrets.size).toBe(0);
-      expect(JSON.stringify(other.statefulSets.get(`${NS}/${SET}`))).not.toContain('SLUICE_SINK_POSTGRES_URL');
+      expect(JSON.stringify(other.statefulSets.get(`${NS}/${SET}`))).not.toContain(
+        'SLUICE_SINK_POSTGRES_URL',
+      );
     });
 
     it('is idempotent: starting a running ordinal again writes nothing', async () => {
@@ -214,21 +263,39 @@ describe('KubernetesRuntime', () => {
       api.addPod(1);
       api.writes.length = 0;
       await runtime.start(launch(0, 2));
-      expect(api.writes).toEqual(['apply ConfigMap sluice-clicks-v2', 'apply Service sluice-clicks', 'apply StatefulSet sluice-clicks replicas=2']);
-      expect(api.statefulSets.get(`${NS}/${SET}`)?.spec?.template.metadata?.labels?.['sluice.dev/version']).toBe('2');
+      expect(api.writes).toEqual([
+        'apply ConfigMap sluice-clicks-v2',
+        'apply Service sluice-clicks',
+        'apply StatefulSet sluice-clicks replicas=2',
+      ]);
+      expect(
+        api.statefulSets.get(`${NS}/${SET}`)?.spec?.template.metadata?.labels?.['sluice.dev/version'],
+      ).toBe('2');
       expect(api.pods.get(`${SET}-1`)?.metadata?.labels?.['sluice.dev/version']).toBe('1');
     });
 
     it('restarts an exited pod by deleting it, so the StatefulSet recreates it now', async () => {
       await runtime.start(launch(0));
-      api.addPod(0, { phase: 'Running', containerStatuses: [{ ...running(), state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }] });
+      api.addPod(0, {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            ...running(),
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1 } },
+          },
+        ],
+      });
       api.writes.length = 0;
       await runtime.start(launch(0));
       expect(api.writes).toEqual([`delete Pod ${SET}-0 grace=0`]);
     });
 
     it('refuses a StatefulSet of the same name that belongs to another query', async () => {
-      await new KubernetesRuntime(api, { namespace: NS, image: 'img' }).start({ ...launch(0), queryId: 'other' });
+      await new KubernetesRuntime(api, { namespace: NS, image: 'img' }).start({
+        ...launch(0),
+        queryId: 'other',
+      });
       await expect(runtime.start(launch(0))).rejects.toThrow(/belongs to query other/);
     });
   });
@@ -255,7 +322,11 @@ describe('KubernetesRuntime', () => {
 
     it('drains every pod of an upgrade without the lower ones being recreated from the old template', async () => {
       for (const o of [0, 1, 2]) await runtime.drain(QUERY_ID, `clicks-${o}`);
-      expect(api.writes).toEqual([`delete Pod ${SET}-0 grace=default`, `delete Pod ${SET}-1 grace=default`, `scale ${SET} 0`]);
+      expect(api.writes).toEqual([
+        `delete Pod ${SET}-0 grace=default`,
+        `delete Pod ${SET}-1 grace=default`,
+        `scale ${SET} 0`,
+      ]);
       expect(api.replicas()).toBe(0);
     });
 
@@ -277,13 +348,20 @@ describe('KubernetesRuntime', () => {
       expect(api.writes).toEqual([]);
     });
 
-    it('remove deletes the StatefulSet, the Service and every version\'s ConfigMap of the query only', async () => {
+    it("remove deletes the StatefulSet, the Service and every version's ConfigMap of the query only", async () => {
       await runtime.start(launch(0, 1));
       await runtime.start(launch(0, 2));
-      await api.applyConfigMap({ metadata: { name: 'other-v1', namespace: NS, labels: { 'sluice.dev/query-id': 'someone-else' } } });
+      await api.applyConfigMap({
+        metadata: { name: 'other-v1', namespace: NS, labels: { 'sluice.dev/query-id': 'someone-else' } },
+      });
       api.writes.length = 0;
       await runtime.remove(QUERY_ID, 'clicks');
-      expect(api.writes).toEqual([`delete StatefulSet ${SET}`, `delete Service ${SET}`, `delete ConfigMaps sluice.dev/query-id=${QUERY_ID}`, `delete Secrets sluice.dev/query-id=${QUERY_ID}`]);
+      expect(api.writes).toEqual([
+        `delete StatefulSet ${SET}`,
+        `delete Service ${SET}`,
+        `delete ConfigMaps sluice.dev/query-id=${QUERY_ID}`,
+        `delete Secrets sluice.dev/query-id=${QUERY_ID}`,
+      ]);
       expect([...api.statefulSets.keys(), ...api.services.keys()]).toEqual([]);
       expect([...api.configMaps.keys()]).toEqual([`${NS}/other-v1`]);
     });
@@ -293,14 +371,28 @@ describe('KubernetesRuntime', () => {
     it('maps pod phases and exit codes to instances, by the query-id label, in ordinal order', async () => {
       await runtime.start(launch(5));
       const finishedAt = new Date('2026-01-02T03:04:05Z');
-      api.addPod(3, { phase: 'Running', containerStatuses: [{ ...running(), state: { terminated: { exitCode: 0, finishedAt } } }] });
+      api.addPod(3, {
+        phase: 'Running',
+        containerStatuses: [{ ...running(), state: { terminated: { exitCode: 0, finishedAt } } }],
+      });
       api.addPod(0);
       api.addPod(1, { phase: 'Pending' });
       const draining = api.addPod(2);
       if (draining.metadata) draining.metadata.deletionTimestamp = new Date();
-      api.addPod(4, { phase: 'Running', containerStatuses: [{ ...running(), state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 137, finishedAt } } }] });
+      api.addPod(4, {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            ...running(),
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 137, finishedAt } },
+          },
+        ],
+      });
       api.addPod(5, { phase: 'Failed' });
-      api.pods.set('unrelated', { metadata: { name: 'unrelated', namespace: NS, labels: { 'sluice.dev/query-id': 'other' } } });
+      api.pods.set('unrelated', {
+        metadata: { name: 'unrelated', namespace: NS, labels: { 'sluice.dev/query-id': 'other' } },
+      });
 
       const list = await runtime.list(QUERY_ID);
       expect(api.selectors).toContain(`sluice.dev/query-id=${QUERY_ID}`);
@@ -323,20 +415,60 @@ describe('KubernetesRuntime', () => {
       api.addPod(0);
       await runtime.start(launch(1, 2));
       api.addPod(1);
-      expect((await runtime.list(QUERY_ID)).map((i) => [i.name, i.version])).toEqual([['clicks-0', 1], ['clicks-1', 2]]);
+      expect((await runtime.list(QUERY_ID)).map((i) => [i.name, i.version])).toEqual([
+        ['clicks-0', 1],
+        ['clicks-1', 2],
+      ]);
     });
 
     it("says why a container crashed: the error line of its termination message, the kubelet's reason, or why it cannot start", async () => {
       await runtime.start(launch(3));
-      const log = ['{"level":30,"msg":"engine started"}', 'engine: index row requires 10024 bytes, maximum size is 8191', '{"level":30,"msg":"stopping"}'].join('\n');
-      api.addPod(0, { phase: 'Running', containerStatuses: [{ ...running(), state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: log } } }] });
-      api.addPod(1, { phase: 'Running', containerStatuses: [{ ...running(), state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
-      api.addPod(2, { phase: 'Pending', containerStatuses: [{ ...running(), state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied for sluice/engine' } } }] });
-      api.addPod(3, { phase: 'Running', containerStatuses: [{ ...running(), state: { terminated: { exitCode: 0, reason: 'Completed', message: 'engine: drained' } } }] });
+      const log = [
+        '{"level":30,"msg":"engine started"}',
+        'engine: index row requires 10024 bytes, maximum size is 8191',
+        '{"level":30,"msg":"stopping"}',
+      ].join('\n');
+      api.addPod(0, {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            ...running(),
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error', message: log } },
+          },
+        ],
+      });
+      api.addPod(1, {
+        phase: 'Running',
+        containerStatuses: [{ ...running(), state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }],
+      });
+      api.addPod(2, {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            ...running(),
+            state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied for sluice/engine' } },
+          },
+        ],
+      });
+      api.addPod(3, {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            ...running(),
+            state: { terminated: { exitCode: 0, reason: 'Completed', message: 'engine: drained' } },
+          },
+        ],
+      });
       const byName = new Map((await runtime.list(QUERY_ID)).map((i) => [i.name, i]));
-      expect(byName.get('clicks-0')?.lastError).toBe('engine: index row requires 10024 bytes, maximum size is 8191');
+      expect(byName.get('clicks-0')?.lastError).toBe(
+        'engine: index row requires 10024 bytes, maximum size is 8191',
+      );
       expect(byName.get('clicks-1')?.lastError).toBe('OOMKilled');
-      expect(byName.get('clicks-2')).toMatchObject({ state: 'exited', lastError: 'ErrImagePull: pull access denied for sluice/engine' });
+      expect(byName.get('clicks-2')).toMatchObject({
+        state: 'exited',
+        lastError: 'ErrImagePull: pull access denied for sluice/engine',
+      });
       expect(byName.get('clicks-3')?.lastError).toBeNull(); // a clean exit has nothing to explain
     });
 

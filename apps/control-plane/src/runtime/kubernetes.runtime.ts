@@ -1,7 +1,15 @@
 // Runs engine instances as the pods of one StatefulSet per query. Instance `<query>-<ordinal>` is
 // pod `<objectName>-<ordinal>`; the driver keeps no state of its own, everything is read back
 // from the API server, so a restarted control plane simply sees the pods that run.
-import type { V1ConfigMap, V1ContainerStateTerminated, V1ContainerStateWaiting, V1Pod, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1ContainerStateTerminated,
+  V1ContainerStateWaiting,
+  V1Pod,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { bounded, crashReasonFromLog } from './crash-reason';
 import {
   ANNOTATION_QUERY_NAME,
@@ -25,7 +33,12 @@ export interface KubernetesApi {
   /** null when it does not exist. */
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | null>;
   /** Sets spec.replicas; with resourceVersion the change fails (409) if the set changed since it was read. */
-  scaleStatefulSet(namespace: string, name: string, replicas: number, resourceVersion?: string): Promise<void>;
+  scaleStatefulSet(
+    namespace: string,
+    name: string,
+    replicas: number,
+    resourceVersion?: string,
+  ): Promise<void>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
   /** Absent pods are not an error. gracePeriodSeconds undefined = the pod's own grace period. */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
@@ -69,7 +82,11 @@ export function describePod(pod: V1Pod): RuntimeInstance | undefined {
   const queryName = pod.metadata?.annotations?.[ANNOTATION_QUERY_NAME];
   const ordinal = podOrdinal(pod);
   if (!queryName || !Number.isInteger(ordinal)) return undefined;
-  const base = { name: `${queryName}-${ordinal}`, ref: `pod:${pod.metadata?.name}`, version: Number(pod.metadata?.labels?.[LABEL_VERSION] ?? 0) };
+  const base = {
+    name: `${queryName}-${ordinal}`,
+    ref: `pod:${pod.metadata?.name}`,
+    version: Number(pod.metadata?.labels?.[LABEL_VERSION] ?? 0),
+  };
   // Deleting a pod (or scaling it away) is how this driver asks for a drain.
   const drainRequested = terminating(pod);
   const c = pod.status?.containerStatuses?.find((s) => s.name === ENGINE_CONTAINER);
@@ -81,7 +98,14 @@ export function describePod(pod: V1Pod): RuntimeInstance | undefined {
   }
   const exitCode = ended?.exitCode ?? null;
   const drained = drainRequested || exitCode === 0;
-  return { ...base, state: 'exited', exitCode, drained, exitedAt: ended?.finishedAt ? new Date(ended.finishedAt) : null, lastError: drained ? null : terminationReason(ended, c?.state?.waiting) };
+  return {
+    ...base,
+    state: 'exited',
+    exitCode,
+    drained,
+    exitedAt: ended?.finishedAt ? new Date(ended.finishedAt) : null,
+    lastError: drained ? null : terminationReason(ended, c?.state?.waiting),
+  };
 }
 
 /**
@@ -89,11 +113,15 @@ export function describePod(pod: V1Pod): RuntimeInstance | undefined {
  * kubernetes-objects.ts) the tail of its log, from which the error line is taken — else the
  * kubelet's reason (OOMKilled, Error, …) or why it cannot start (ErrImagePull, …).
  */
-function terminationReason(ended: V1ContainerStateTerminated | undefined, waiting: V1ContainerStateWaiting | undefined): string | null {
+function terminationReason(
+  ended: V1ContainerStateTerminated | undefined,
+  waiting: V1ContainerStateWaiting | undefined,
+): string | null {
   const fromLog = ended?.message ? crashReasonFromLog(ended.message) : undefined;
   if (fromLog) return ended?.reason && ended.reason !== 'Error' ? `${ended.reason}: ${fromLog}` : fromLog;
   if (ended?.reason) return ended.reason;
-  if (waiting?.reason) return bounded(waiting.message ? `${waiting.reason}: ${waiting.message}` : waiting.reason);
+  if (waiting?.reason)
+    return bounded(waiting.message ? `${waiting.reason}: ${waiting.message}` : waiting.reason);
   return null;
 }
 
@@ -114,7 +142,8 @@ export class KubernetesRuntime implements RuntimeDriver {
     const name = objectName(l.queryName);
     const current = await this.api.getStatefulSet(ns, name);
     const owner = current?.metadata?.labels?.[LABEL_QUERY_ID];
-    if (current && owner !== l.queryId) throw new Error(`StatefulSet ${ns}/${name} belongs to query ${owner ?? '(none)'}, not ${l.queryId}`);
+    if (current && owner !== l.queryId)
+      throw new Error(`StatefulSet ${ns}/${name} belongs to query ${owner ?? '(none)'}, not ${l.queryId}`);
     const replicas = Math.max(current?.spec?.replicas ?? 0, l.ordinal + 1);
     const objects = renderQueryObjects({
       namespace: ns,
@@ -136,7 +165,9 @@ export class KubernetesRuntime implements RuntimeDriver {
     // Applied at every start, whatever the template: the connection's URL may have changed (a
     // rotated password), and pods read it when they start.
     if (objects.sinkSecret) await this.api.applySecret(objects.sinkSecret);
-    const sameTemplate = current?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] === objects.statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    const sameTemplate =
+      current?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] ===
+      objects.statefulSet.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
     if (!current || !sameTemplate || current.spec?.replicas !== replicas) {
       // ConfigMap and Service first: the pods mount the one and the set names the other.
       await this.api.applyConfigMap(objects.configMap);
@@ -150,8 +181,17 @@ export class KubernetesRuntime implements RuntimeDriver {
     // reconciler's start means "run it again now": delete it and the set recreates it.
     const pod = podName(l.queryName, l.ordinal);
     const existing = current ? (await this.pods(l.queryId)).find((p) => p.metadata?.name === pod) : undefined;
-    if (existing && !terminating(existing) && describePod(existing)?.state === 'exited') await this.api.deletePod(ns, pod, 0);
-    return { name: l.instanceName, ref: `pod:${pod}`, version: l.version, state: 'running', exitCode: null, drained: false, exitedAt: null };
+    if (existing && !terminating(existing) && describePod(existing)?.state === 'exited')
+      await this.api.deletePod(ns, pod, 0);
+    return {
+      name: l.instanceName,
+      ref: `pod:${pod}`,
+      version: l.version,
+      state: 'running',
+      exitCode: null,
+      drained: false,
+      exitedAt: null,
+    };
   }
 
   /**

@@ -61,7 +61,15 @@ export class LocalProcessRuntime implements RuntimeDriver {
   private files(queryId: string, name: string): InstanceFiles {
     const dir = path.join(this.opts.home, 'instances', queryId, name);
     const f = (n: string) => path.join(dir, n);
-    return { dir, pid: f('pid'), meta: f('meta.json'), log: f('engine.log'), spec: f('spec.yaml'), exit: f('exit'), drain: f('drain-requested') };
+    return {
+      dir,
+      pid: f('pid'),
+      meta: f('meta.json'),
+      log: f('engine.log'),
+      spec: f('spec.yaml'),
+      exit: f('exit'),
+      drain: f('drain-requested'),
+    };
   }
 
   private readPid(f: InstanceFiles): number | undefined {
@@ -79,7 +87,15 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const pid = this.readPid(f);
     const drained = fs.existsSync(f.drain);
     if (pid !== undefined && alive(pid)) {
-      return { name, ref: `pid:${pid}`, version: meta.version, state: 'running', exitCode: null, drained, exitedAt: null };
+      return {
+        name,
+        ref: `pid:${pid}`,
+        version: meta.version,
+        state: 'running',
+        exitCode: null,
+        drained,
+        exitedAt: null,
+      };
     }
     let exitCode: number | null = null;
     let exitedAt: Date | null = null;
@@ -92,7 +108,16 @@ export class LocalProcessRuntime implements RuntimeDriver {
     }
     // Read only for an abnormal exit: a drained or clean stop has no crash to explain.
     const lastError = !drained && exitCode !== 0 ? (crashReasonFromLog(readTail(f.log)) ?? null) : null;
-    return { name, ref: `pid:${pid ?? '?'}`, version: meta.version, state: 'exited', exitCode, drained, exitedAt, lastError };
+    return {
+      name,
+      ref: `pid:${pid ?? '?'}`,
+      version: meta.version,
+      state: 'exited',
+      exitCode,
+      drained,
+      exitedAt,
+      lastError,
+    };
   }
 
   async start(l: InstanceLaunch): Promise<RuntimeInstance> {
@@ -110,15 +135,39 @@ export class LocalProcessRuntime implements RuntimeDriver {
     if (!cmd) throw new Error('engine command is empty');
     const child = spawn(
       cmd,
-      [...pre, 'run', '--spec', f.spec, '--checkpoint', l.checkpointUri, '--instance-id', l.instanceName, '--query-id', l.queryId, '--brokers', l.brokers, '--query-version', String(l.version), ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : [])],
+      [
+        ...pre,
+        'run',
+        '--spec',
+        f.spec,
+        '--checkpoint',
+        l.checkpointUri,
+        '--instance-id',
+        l.instanceName,
+        '--query-id',
+        l.queryId,
+        '--brokers',
+        l.brokers,
+        '--query-version',
+        String(l.version),
+        ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : []),
+      ],
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
-      { cwd: this.opts.cwd, env: engineEnvironment(process.env, this.opts.env, l.sinkPostgresUrl), stdio: ['ignore', out, out], detached: true },
+      {
+        cwd: this.opts.cwd,
+        env: engineEnvironment(process.env, this.opts.env, l.sinkPostgresUrl),
+        stdio: ['ignore', out, out],
+        detached: true,
+      },
     );
     fs.closeSync(out);
     if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
     fs.writeFileSync(f.pid, String(child.pid));
     child.on('exit', (code, signal) => {
-      const rec = { code: code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : null), at: new Date().toISOString() };
+      const rec = {
+        code: code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : null),
+        at: new Date().toISOString(),
+      };
       try {
         fs.writeFileSync(f.exit, JSON.stringify(rec));
       } catch {
@@ -126,7 +175,15 @@ export class LocalProcessRuntime implements RuntimeDriver {
       }
     });
     child.unref();
-    return { name: l.instanceName, ref: `pid:${child.pid}`, version: l.version, state: 'running', exitCode: null, drained: false, exitedAt: null };
+    return {
+      name: l.instanceName,
+      ref: `pid:${child.pid}`,
+      version: l.version,
+      state: 'running',
+      exitCode: null,
+      drained: false,
+      exitedAt: null,
+    };
   }
 
   private signal(queryId: string, name: string, sig: NodeJS.Signals): void {
@@ -166,7 +223,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
 
   async forget(queryId: string, name: string): Promise<void> {
     const f = this.files(queryId, name);
-    if (this.describe(name, f)?.state === 'running') throw new Error(`instance ${name} still runs; drain it first`);
+    if (this.describe(name, f)?.state === 'running')
+      throw new Error(`instance ${name} still runs; drain it first`);
     // Keep the logs beside the instances folder so a crash can still be read after cleanup:
     // `<name>-<ms>.log` and, for older runs, `<name>-<ms>.log.1` ….
     const logs = logFiles(f.log, this.keepLogs);

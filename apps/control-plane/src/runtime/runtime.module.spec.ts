@@ -10,7 +10,9 @@ describe('createRuntimeDriver', () => {
   });
 
   it('builds the Kubernetes driver for SLUICE_RUNTIME=kubernetes (no API call at construction)', async () => {
-    const driver = await createRuntimeDriver(loadAppConfig({ SLUICE_RUNTIME: 'kubernetes', SLUICE_K8S_DATABASE_SECRET: 'sluice-db' }));
+    const driver = await createRuntimeDriver(
+      loadAppConfig({ SLUICE_RUNTIME: 'kubernetes', SLUICE_K8S_DATABASE_SECRET: 'sluice-db' }),
+    );
     expect(driver).toBeInstanceOf(KubernetesRuntime);
     expect(driver.kind).toBe('kubernetes');
   });

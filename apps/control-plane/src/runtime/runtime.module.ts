@@ -30,7 +30,9 @@ export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDri
   }
   return new LocalProcessRuntime({
     home: path.resolve(config.SLUICE_HOME),
-    engineCommand: config.SLUICE_ENGINE_COMMAND ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[]) : defaultEngineCommand(),
+    engineCommand: config.SLUICE_ENGINE_COMMAND
+      ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[])
+      : defaultEngineCommand(),
     cwd: REPO_ROOT,
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
   });

@@ -6,9 +6,22 @@ import type { Query } from '../generated/prisma/client';
 import type { PartitionLag } from '../lag/lag.service';
 import { ScalingLoopService } from './scaling-loop.service';
 
-type Row = { at: Date; acted: boolean; inputs: Record<string, unknown>; direction: string; toInstances: number; rateLimit: number | null; reason: string };
+type Row = {
+  at: Date;
+  acted: boolean;
+  inputs: Record<string, unknown>;
+  direction: string;
+  toInstances: number;
+  rateLimit: number | null;
+  reason: string;
+};
 
-function harness(opts: { decisions: ScalingDecision[]; partitions?: number; conflict?: boolean; cooldownMs?: number }) {
+function harness(opts: {
+  decisions: ScalingDecision[];
+  partitions?: number;
+  conflict?: boolean;
+  cooldownMs?: number;
+}) {
   const rows: Row[] = [];
   const scaled: number[] = [];
   const rateLimits: Array<number | null> = [];
@@ -41,7 +54,18 @@ function harness(opts: { decisions: ScalingDecision[]; partitions?: number; conf
       return opts.decisions[Math.min(i++, opts.decisions.length - 1)]!;
     },
   };
-  const query = { id: 'q1', name: 'q', desiredVersion: 1, desiredInstances: 1, rateLimit: null, scalingPolicy: 'sluice', scalingMode: 'auto', minInstances: 1, maxInstances: null, backpressure: true } as unknown as Query;
+  const query = {
+    id: 'q1',
+    name: 'q',
+    desiredVersion: 1,
+    desiredInstances: 1,
+    rateLimit: null,
+    scalingPolicy: 'sluice',
+    scalingMode: 'auto',
+    minInstances: 1,
+    maxInstances: null,
+    backpressure: true,
+  } as unknown as Query;
   const config = loadAppConfig({ SLUICE_SCALING_COOLDOWN_MS: String(opts.cooldownMs ?? 60_000) });
   const loop = new ScalingLoopService(
     prisma as never,
@@ -59,7 +83,10 @@ function harness(opts: { decisions: ScalingDecision[]; partitions?: number; conf
     {} as never,
     config,
   );
-  (loop as unknown as { policies: Map<string, { name: string; policy: ScalingPolicy }> }).policies.set('q1', { name: 'sluice', policy });
+  (loop as unknown as { policies: Map<string, { name: string; policy: ScalingPolicy }> }).policies.set('q1', {
+    name: 'sluice',
+    policy,
+  });
   const realNow = Date.now;
   const tick = async (advanceMs = 10_000) => {
     nowMs += advanceMs;
@@ -75,7 +102,14 @@ function harness(opts: { decisions: ScalingDecision[]; partitions?: number; conf
 
 describe('ScalingLoopService.evaluate', () => {
   it('clamps to the partitions, scales once per cooldown and records every decision', async () => {
-    const h = harness({ decisions: [{ instances: 9, reason: 'more', inputs: { x: 1 } }, { instances: 2, reason: 'less', inputs: {} }], partitions: 4, cooldownMs: 30_000 });
+    const h = harness({
+      decisions: [
+        { instances: 9, reason: 'more', inputs: { x: 1 } },
+        { instances: 2, reason: 'less', inputs: {} },
+      ],
+      partitions: 4,
+      cooldownMs: 30_000,
+    });
     const first = await h.tick();
     expect(first).toMatchObject({ direction: 'up', fromInstances: 1, toInstances: 4, acted: true });
     expect(h.seen[0]?.limits).toEqual({ minInstances: 1, maxInstances: 4, partitions: 4 });
@@ -86,7 +120,13 @@ describe('ScalingLoopService.evaluate', () => {
     await h.tick(25_000);
     expect(h.scaled).toEqual([4, 2]);
     expect(h.rows).toHaveLength(3);
-    expect(h.rows[0]?.inputs).toMatchObject({ x: 1, partitions: 4, lagRecords: 400, decidedInstances: 9, scaled: true });
+    expect(h.rows[0]?.inputs).toMatchObject({
+      x: 1,
+      partitions: 4,
+      lagRecords: 400,
+      decidedInstances: 9,
+      scaled: true,
+    });
     expect(h.rows[0]?.reason).toMatch(/^more; clamped 9 to 4/);
   });
 

@@ -4,9 +4,22 @@
 // In mode 'auto' an instance change becomes the ordinary scale operation (so it is audited,
 // serialised with other operations and reconciled like a manual one) and, with backpressure on,
 // the decided read-rate cap goes to the engines as a setRateLimit command when it changed.
-import { ConflictException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { clampInstances, policyByName, type LagSample, type PolicySettings, type ScalingPolicy } from '@sluice/scaling';
+import {
+  clampInstances,
+  policyByName,
+  type LagSample,
+  type PolicySettings,
+  type ScalingPolicy,
+} from '@sluice/scaling';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import type { Prisma, Query } from '../generated/prisma/client';
@@ -14,7 +27,13 @@ import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
 import { triggerIntervalMs } from '../queries/spec-fields';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import { directionOf, lagSample, offsetsPerTrigger, partitionCount, progressSamples } from './progress-window';
+import {
+  directionOf,
+  lagSample,
+  offsetsPerTrigger,
+  partitionCount,
+  progressSamples,
+} from './progress-window';
 import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
 import type { Actor } from '../audit/actor';
@@ -64,7 +83,9 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.settings = config.SLUICE_SCALING_POLICY_SETTINGS ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings) : {};
+    this.settings = config.SLUICE_SCALING_POLICY_SETTINGS
+      ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings)
+      : {};
   }
 
   private inFlight: Promise<void> = Promise.resolve();
@@ -88,7 +109,9 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const running = await this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING' } });
+      const running = await this.prisma.query.findMany({
+        where: { deletedAt: null, desiredState: 'RUNNING' },
+      });
       const ids = new Set(running.map((q) => q.id));
       for (const map of [this.policies, this.lagHistory, this.sentRateLimit]) {
         for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
@@ -111,7 +134,9 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   /** Decides (and in 'auto' acts) for one query; undefined when there is nothing to decide on. */
   async evaluate(q: Query): Promise<LoopOutcome | undefined> {
     const nowMs = Date.now();
-    const version = await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId: q.id, version: q.desiredVersion } } });
+    const version = await this.prisma.queryVersion.findUnique({
+      where: { queryId_version: { queryId: q.id, version: q.desiredVersion } },
+    });
     const triggerMs = triggerIntervalMs(version?.spec) || 1000;
     const partitionLag = await this.lag.lagOf(q.id);
     const partitions = partitionCount(partitionLag);
@@ -122,7 +147,14 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       where: { queryId: q.id, timestamp: { gte: new Date(nowMs - this.config.SLUICE_SCALING_WINDOW_MS) } },
       orderBy: { timestamp: 'desc' },
       take: MAX_PROGRESS_ROWS,
-      select: { timestamp: true, instance: true, runId: true, numInputRows: true, batchDurationMs: true, payload: true },
+      select: {
+        timestamp: true,
+        instance: true,
+        runId: true,
+        numInputRows: true,
+        batchDurationMs: true,
+        payload: true,
+      },
     });
     const samples = progressSamples(rows.reverse(), triggerMs);
     const ready = await this.prisma.instance.count({ where: { queryId: q.id, status: 'RUNNING' } });
@@ -142,7 +174,10 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const target = clampInstances(decision.instances, limits);
     const direction = directionOf(current, target);
     const notes: string[] = [];
-    if (target !== decision.instances) notes.push(`clamped ${decision.instances} to ${target} (min ${limits.minInstances}, max ${upper}, ${partitions} partitions)`);
+    if (target !== decision.instances)
+      notes.push(
+        `clamped ${decision.instances} to ${target} (min ${limits.minInstances}, max ${upper}, ${partitions} partitions)`,
+      );
 
     let acted = false;
     let scaled = false;
@@ -164,7 +199,10 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     }
 
     // The PID cap, bounded by the operator's own limit; without one the operator's limit (or none) applies.
-    const pid = q.scalingMode === 'auto' && q.backpressure && decision.rateLimit !== undefined ? offsetsPerTrigger(decision.rateLimit, triggerMs) : undefined;
+    const pid =
+      q.scalingMode === 'auto' && q.backpressure && decision.rateLimit !== undefined
+        ? offsetsPerTrigger(decision.rateLimit, triggerMs)
+        : undefined;
     const wanted = pid === undefined ? q.rateLimit : Math.min(pid, q.rateLimit ?? Number.POSITIVE_INFINITY);
     const sent = this.sentRateLimit.get(q.id);
     if ((sent === undefined && pid !== undefined) || (sent !== undefined && sent !== wanted)) {
@@ -219,11 +257,17 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const cooldown = this.config.SLUICE_SCALING_COOLDOWN_MS;
     if (cooldown > 0) {
       const previous = await this.prisma.scalingEvent.findFirst({
-        where: { queryId, acted: true, at: { gt: new Date(nowMs - cooldown) }, inputs: { path: ['scaled'], equals: true } },
+        where: {
+          queryId,
+          acted: true,
+          at: { gt: new Date(nowMs - cooldown) },
+          inputs: { path: ['scaled'], equals: true },
+        },
         orderBy: { at: 'desc' },
         select: { at: true },
       });
-      if (previous) return `cooldown: last scale action ${Math.round((nowMs - previous.at.getTime()) / 1000)} s ago (< ${cooldown / 1000} s)`;
+      if (previous)
+        return `cooldown: last scale action ${Math.round((nowMs - previous.at.getTime()) / 1000)} s ago (< ${cooldown / 1000} s)`;
     }
     const active = await this.operations.findActiveForQuery(queryId);
     return active ? `skipped: operation ${active.id} (${active.type}) is in progress` : undefined;
@@ -256,5 +300,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
 
 /** Non-finite numbers (a policy dividing by zero) are stored as null rather than failing the row. */
 function jsonSafe(inputs: Record<string, DecisionValue>): Prisma.InputJsonObject {
-  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]),
+  );
 }

@@ -8,7 +8,9 @@ import { PrismaRepository } from '../repositories/prisma.repository';
 import type { ScalingBody } from './scaling.dto';
 import type { Actor } from '../audit/actor';
 
-export function scalingSettings(q: Pick<Query, 'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure'>) {
+export function scalingSettings(
+  q: Pick<Query, 'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure'>,
+) {
   return {
     policy: q.scalingPolicy,
     mode: q.scalingMode,
@@ -53,7 +55,11 @@ export class ScalingSettingsService {
 
   async events(id: string, limit: number) {
     await this.queries.getOrThrow(id);
-    const rows = await this.prisma.scalingEvent.findMany({ where: { queryId: id }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: limit });
+    const rows = await this.prisma.scalingEvent.findMany({
+      where: { queryId: id },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
     return rows.map(scalingEventView);
   }
 
@@ -66,7 +72,11 @@ export class ScalingSettingsService {
       if (maxInstances !== null && maxInstances < minInstances) {
         const field = body.maxInstances !== undefined ? 'maxInstances' : 'minInstances';
         const message = `maxInstances (${maxInstances}) must be >= minInstances (${minInstances})`;
-        throw new BadRequestException({ code: 'VALIDATION_FAILED', message: `${field}: ${message}`, errors: [{ path: field, message }] });
+        throw new BadRequestException({
+          code: 'VALIDATION_FAILED',
+          message: `${field}: ${message}`,
+          errors: [{ path: field, message }],
+        });
       }
       const after = await tx.query.update({
         where: { id },
@@ -78,7 +88,16 @@ export class ScalingSettingsService {
           ...(body.backpressure !== undefined ? { backpressure: body.backpressure } : {}),
         },
       });
-      await this.audit.record({ actor, action: 'query.scaling', target: `query/${id}`, before: scalingSettings(q), after: scalingSettings(after) }, tx);
+      await this.audit.record(
+        {
+          actor,
+          action: 'query.scaling',
+          target: `query/${id}`,
+          before: scalingSettings(q),
+          after: scalingSettings(after),
+        },
+        tx,
+      );
       return scalingSettings(after);
     });
   }

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query as Q } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query as Q,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
@@ -7,11 +17,19 @@ import { ApiIdParam } from '../openapi/api-id-param.decorator';
 import { ApiConfiguredBody } from '../openapi/document-schemas';
 import { ZodPipe } from '../validation/zod-body.pipe';
 import { zodParam } from '../validation/zod-param';
-import { scalingBody, scalingEventSchema, scalingEventsQuery, scalingSettingsSchema, type ScalingEventsQuery } from './scaling.dto';
+import {
+  scalingBody,
+  scalingEventSchema,
+  scalingEventsQuery,
+  scalingSettingsSchema,
+  type ScalingEventsQuery,
+} from './scaling.dto';
 import { ScalingSettingsService } from './scaling-settings.service';
 
 // A malformed id cannot name a query: answer 404 like any unknown id.
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }) });
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }),
+});
 
 @ApiTags('scaling')
 @ApiBearerAuth()
@@ -42,10 +60,16 @@ export class ScalingController {
   @Post(':id/scaling')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Change the scaling policy, mode (auto | observe), instance limits or backpressure of a query' })
+  @ApiOperation({
+    summary: 'Change the scaling policy, mode (auto | observe), instance limits or backpressure of a query',
+  })
   @ApiIdParam('query')
   @ApiConfiguredBody('ScalingRequest')
-  @ApiResponse({ status: 200, description: 'The settings after the change', standardSchema: scalingSettingsSchema })
+  @ApiResponse({
+    status: 200,
+    description: 'The settings after the change',
+    standardSchema: scalingSettingsSchema,
+  })
   @ApiErrors(400, 401, 403, 404, 413)
   update(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
     const body = new ZodPipe(scalingBody(this.scaling.maxInstances)).transform(raw);

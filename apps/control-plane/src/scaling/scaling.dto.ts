@@ -8,7 +8,9 @@ export const scalingBody = (maxInstances: number) =>
   z
     .object({
       // An enum rather than a refined string, so the OpenAPI document lists the policies.
-      policy: z.enum(POLICY_NAMES, { error: `unknown scaling policy (known: ${POLICY_NAMES.join(', ')})` }).optional(),
+      policy: z
+        .enum(POLICY_NAMES, { error: `unknown scaling policy (known: ${POLICY_NAMES.join(', ')})` })
+        .optional(),
       mode: z.enum(SCALING_MODES).optional(),
       minInstances: z.number().int().min(1).max(maxInstances).optional(),
       maxInstances: z.number().int().min(1).max(maxInstances).nullable().optional(),

@@ -24,7 +24,8 @@ export function postgresTarget(raw: string): PostgresTarget | undefined {
   const q = u.searchParams;
   const host = (q.get('host') ?? u.hostname).toLowerCase();
   const user = q.get('user') ?? decodeURIComponent(u.username);
-  const database = q.get('dbname') ?? q.get('database') ?? (decodeURIComponent(u.pathname.replace(/^\//, '')) || user);
+  const database =
+    q.get('dbname') ?? q.get('database') ?? (decodeURIComponent(u.pathname.replace(/^\//, '')) || user);
   const port = Number(q.get('port') ?? (u.port || DEFAULT_PORT));
   return { host: normaliseHost(host), port, database, user };
 }
@@ -46,5 +47,7 @@ export function sameDatabase(a: string, b: string): boolean {
 /** `user@host:port/database`: enough to recognise a connection, never its password. */
 export function describeTarget(raw: string): string {
   const t = postgresTarget(raw);
-  return t ? `${t.user || '(default user)'}@${t.host === 'loopback' ? '127.0.0.1' : t.host}:${t.port}/${t.database}` : '(invalid URL)';
+  return t
+    ? `${t.user || '(default user)'}@${t.host === 'loopback' ? '127.0.0.1' : t.host}:${t.port}/${t.database}`
+    : '(invalid URL)';
 }

@@ -6,7 +6,10 @@ export const sinkConnectionSchema = z
   .looseObject({
     name: z.string(),
     kind: z.literal('postgres'),
-    target: z.string().nullable().describe('user@host:port/database when the URL resolves now; never a password'),
+    target: z
+      .string()
+      .nullable()
+      .describe('user@host:port/database when the URL resolves now; never a password'),
     source: z.enum(['built-in', 'sealed', 'env']),
     urlEnv: z.string().nullable(),
     allowSchemaQualified: z.boolean(),

@@ -6,7 +6,11 @@ import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { zodParam } from '../validation/zod-param';
 import { sinkConnectionSchema } from './sink-connection-responses.dto';
-import { createSinkConnectionBody, sinkConnectionName, type CreateSinkConnectionBody } from './sink-connection.dto';
+import {
+  createSinkConnectionBody,
+  sinkConnectionName,
+  type CreateSinkConnectionBody,
+} from './sink-connection.dto';
 import { SinkConnectionsService } from './sink-connections.service';
 
 // A name that could never have been registered names nothing: 404, and it never reaches SQL.
@@ -19,7 +23,12 @@ const nameParam = {
 };
 
 // Names that could never be registered answer 404 (nameParam), so any string is a valid request.
-const ApiSinkConnectionName = () => ApiParam({ name: 'name', description: 'Name of the sink connection (`default` is built in)', schema: { type: 'string' } });
+const ApiSinkConnectionName = () =>
+  ApiParam({
+    name: 'name',
+    description: 'Name of the sink connection (`default` is built in)',
+    schema: { type: 'string' },
+  });
 
 @ApiTags('sink-connections')
 @ApiBearerAuth()
@@ -29,10 +38,22 @@ export class SinkConnectionsController {
 
   @Post()
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Register where PostgreSQL sinks may write (URL sealed at rest, or an environment variable)' })
-  @ApiResponse({ status: 201, description: 'The connection (never its URL)', standardSchema: sinkConnectionSchema })
-  @ApiErrors(400, 401, 403, [409, 'A connection with this name exists (SINK_CONNECTION_EXISTS)'], 413, [422, 'The URL cannot be used (INVALID_SINK_CONNECTION)'])
-  create(@Body(zodParam(createSinkConnectionBody)) body: CreateSinkConnectionBody, @CurrentPrincipal() who: Principal) {
+  @ApiOperation({
+    summary: 'Register where PostgreSQL sinks may write (URL sealed at rest, or an environment variable)',
+  })
+  @ApiResponse({
+    status: 201,
+    description: 'The connection (never its URL)',
+    standardSchema: sinkConnectionSchema,
+  })
+  @ApiErrors(400, 401, 403, [409, 'A connection with this name exists (SINK_CONNECTION_EXISTS)'], 413, [
+    422,
+    'The URL cannot be used (INVALID_SINK_CONNECTION)',
+  ])
+  create(
+    @Body(zodParam(createSinkConnectionBody)) body: CreateSinkConnectionBody,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.connections.create(body, actorOf(who));
   }
 
@@ -62,7 +83,13 @@ export class SinkConnectionsController {
   @ApiOperation({ summary: 'Delete a sink connection no query uses' })
   @ApiSinkConnectionName()
   @ApiResponse({ status: 204, description: 'Deleted' })
-  @ApiErrors(401, 403, 404, [409, 'Queries still use it (SINK_CONNECTION_IN_USE)'], [422, '`default` is built in (INVALID_SINK_CONNECTION)'])
+  @ApiErrors(
+    401,
+    403,
+    404,
+    [409, 'Queries still use it (SINK_CONNECTION_IN_USE)'],
+    [422, '`default` is built in (INVALID_SINK_CONNECTION)'],
+  )
   async remove(@Param('name', nameParam) name: string, @CurrentPrincipal() who: Principal) {
     await this.connections.remove(name, actorOf(who));
   }

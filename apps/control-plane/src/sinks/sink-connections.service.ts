@@ -2,7 +2,13 @@
 // built-in `default`); the control plane resolves it to a URL only when it launches an engine, and
 // never to its own database. This is what keeps a query author (an operator) from writing into
 // the control plane's tables (tokens, audit, queries) through a sink.
-import { ConflictException, Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { DEFAULT_SINK_CONNECTION, specErrorAt, type QuerySpec } from '@sluice/query-plan';
 import type { Actor } from '../audit/actor';
 import { Prisma } from '../generated/prisma/client';
@@ -29,7 +35,9 @@ export interface SinkConnectionView {
 export class SinkConnectionUnavailable extends Error {}
 
 /** The control plane's tables (Prisma models and the migrations ledger), lower-cased. */
-const CONTROL_PLANE_TABLES = new Set([...Object.values(Prisma.ModelName), '_prisma_migrations'].map((n) => n.toLowerCase()));
+const CONTROL_PLANE_TABLES = new Set(
+  [...Object.values(Prisma.ModelName), '_prisma_migrations'].map((n) => n.toLowerCase()),
+);
 
 @Injectable()
 export class SinkConnectionsService {
@@ -61,7 +69,8 @@ export class SinkConnectionsService {
       if (!this.box) {
         throw new UnprocessableEntityException({
           code: 'SECRETS_KEY_MISSING',
-          message: 'url: storing a sink URL needs SLUICE_SECRETS_KEY on the control plane (or reference an environment variable with urlEnv)',
+          message:
+            'url: storing a sink URL needs SLUICE_SECRETS_KEY on the control plane (or reference an environment variable with urlEnv)',
         });
       }
       this.assertNotControlPlane(body.url, 'url');
@@ -71,13 +80,17 @@ export class SinkConnectionsService {
       // Registering a name that is not set yet is allowed (set it, then restart); a value that
       // points at the control plane's database is refused now and again at every launch.
       if (value) {
-        if (!postgresTarget(value)) throw invalid('urlEnv', `${body.urlEnv} does not hold a postgresql:// URL`);
+        if (!postgresTarget(value))
+          throw invalid('urlEnv', `${body.urlEnv} does not hold a postgresql:// URL`);
         this.assertNotControlPlane(value, 'urlEnv');
       }
     }
     return this.repo.transaction(async (tx) => {
       if (await this.repo.findByName(body.name, tx)) {
-        throw new ConflictException({ code: 'SINK_CONNECTION_EXISTS', message: `sink connection "${body.name}" already exists` });
+        throw new ConflictException({
+          code: 'SINK_CONNECTION_EXISTS',
+          message: `sink connection "${body.name}" already exists`,
+        });
       }
       const row = await this.repo.create(
         {
@@ -91,22 +104,38 @@ export class SinkConnectionsService {
         tx,
       );
       const view = this.view(row);
-      await this.audit.record({ actor, action: 'sink-connection.create', target: `sink-connection/${row.name}`, after: view }, tx);
+      await this.audit.record(
+        { actor, action: 'sink-connection.create', target: `sink-connection/${row.name}`, after: view },
+        tx,
+      );
       return view;
     });
   }
 
   async remove(name: string, actor: Actor): Promise<void> {
-    if (name === DEFAULT_SINK_CONNECTION) throw invalid('name', `"${DEFAULT_SINK_CONNECTION}" is built in and cannot be deleted`);
+    if (name === DEFAULT_SINK_CONNECTION)
+      throw invalid('name', `"${DEFAULT_SINK_CONNECTION}" is built in and cannot be deleted`);
     await this.repo.transaction(async (tx) => {
       const row = await this.repo.findByName(name, tx);
       if (!row) throw notFound(name);
       const users = await this.repo.queriesUsing(name, tx);
       if (users.length > 0) {
-        throw new ConflictException({ code: 'SINK_CONNECTION_IN_USE', message: `sink connection "${name}" is used by ${users.join(', ')}`, queries: users });
+        throw new ConflictException({
+          code: 'SINK_CONNECTION_IN_USE',
+          message: `sink connection "${name}" is used by ${users.join(', ')}`,
+          queries: users,
+        });
       }
       await this.repo.delete(name, tx);
-      await this.audit.record({ actor, action: 'sink-connection.delete', target: `sink-connection/${name}`, before: this.view(row) }, tx);
+      await this.audit.record(
+        {
+          actor,
+          action: 'sink-connection.delete',
+          target: `sink-connection/${name}`,
+          before: this.view(row),
+        },
+        tx,
+      );
     });
   }
 
@@ -121,11 +150,24 @@ export class SinkConnectionsService {
     let allowSchemaQualified = false;
     if (connection === DEFAULT_SINK_CONNECTION) {
       if (!this.config.SLUICE_SINK_DATABASE_URL) {
-        errors.push(specErrorAt(specText, ['sink', 'postgres'], `no default sink database is configured (SLUICE_SINK_DATABASE_URL): name a registered connection with sink.postgres.connection`));
+        errors.push(
+          specErrorAt(
+            specText,
+            ['sink', 'postgres'],
+            `no default sink database is configured (SLUICE_SINK_DATABASE_URL): name a registered connection with sink.postgres.connection`,
+          ),
+        );
       }
     } else {
       const row = await this.repo.findByName(connection);
-      if (!row) errors.push(specErrorAt(specText, ['sink', 'postgres', 'connection'], `unknown sink connection "${connection}" (an admin registers it: POST /api/v1/sink-connections)`));
+      if (!row)
+        errors.push(
+          specErrorAt(
+            specText,
+            ['sink', 'postgres', 'connection'],
+            `unknown sink connection "${connection}" (an admin registers it: POST /api/v1/sink-connections)`,
+          ),
+        );
       allowSchemaQualified = row?.allowSchemaQualified ?? false;
     }
     const bare = table.split('.').at(-1)!.toLowerCase();
@@ -133,10 +175,22 @@ export class SinkConnectionsService {
       // Defence in depth: the sink database is not the control plane's (checked at boot and at
       // every launch), but a name that is one of its tables is refused outright, so a connection
       // misconfigured by hand still cannot be aimed at tokens, queries or the audit log.
-      errors.push(specErrorAt(specText, ['sink', 'postgres', 'table'], `"${table}" is one of the control plane's own tables; choose another sink table name`));
+      errors.push(
+        specErrorAt(
+          specText,
+          ['sink', 'postgres', 'table'],
+          `"${table}" is one of the control plane's own tables; choose another sink table name`,
+        ),
+      );
     }
     if (table.includes('.') && !allowSchemaQualified) {
-      errors.push(specErrorAt(specText, ['sink', 'postgres', 'table'], `schema-qualified table "${table}" is not allowed by sink connection "${connection}"; use an unqualified name`));
+      errors.push(
+        specErrorAt(
+          specText,
+          ['sink', 'postgres', 'table'],
+          `schema-qualified table "${table}" is not allowed by sink connection "${connection}"; use an unqualified name`,
+        ),
+      );
     }
     if (errors.length > 0) {
       throw new UnprocessableEntityException({
@@ -159,7 +213,10 @@ export class SinkConnectionsService {
     let url: string | undefined;
     if (name === DEFAULT_SINK_CONNECTION) {
       url = this.config.SLUICE_SINK_DATABASE_URL;
-      if (!url) throw new SinkConnectionUnavailable('no default sink database is configured (SLUICE_SINK_DATABASE_URL)');
+      if (!url)
+        throw new SinkConnectionUnavailable(
+          'no default sink database is configured (SLUICE_SINK_DATABASE_URL)',
+        );
     } else {
       const row = await this.repo.findByName(name);
       if (!row) throw new SinkConnectionUnavailable(`sink connection "${name}" does not exist`);
@@ -167,7 +224,9 @@ export class SinkConnectionsService {
     }
     // Checked again here, not only at registration: an environment variable can change.
     if (sameDatabase(url, this.config.DATABASE_URL)) {
-      throw new SinkConnectionUnavailable(`sink connection "${name}" points at the control plane's own database; refusing to hand it to an engine`);
+      throw new SinkConnectionUnavailable(
+        `sink connection "${name}" points at the control plane's own database; refusing to hand it to an engine`,
+      );
     }
     return url;
   }
@@ -175,22 +234,33 @@ export class SinkConnectionsService {
   private urlOf(row: SinkConnectionRow): string {
     if (row.urlEnv) {
       const v = process.env[row.urlEnv];
-      if (!v) throw new SinkConnectionUnavailable(`sink connection "${row.name}": environment variable ${row.urlEnv} is not set on the control plane`);
+      if (!v)
+        throw new SinkConnectionUnavailable(
+          `sink connection "${row.name}": environment variable ${row.urlEnv} is not set on the control plane`,
+        );
       return v;
     }
     if (!row.urlSealed) throw new SinkConnectionUnavailable(`sink connection "${row.name}" has no URL`);
-    if (!this.box) throw new SinkConnectionUnavailable(`sink connection "${row.name}" is sealed but SLUICE_SECRETS_KEY is not set`);
+    if (!this.box)
+      throw new SinkConnectionUnavailable(
+        `sink connection "${row.name}" is sealed but SLUICE_SECRETS_KEY is not set`,
+      );
     try {
       return this.box.open(row.urlSealed, row.name);
     } catch {
-      throw new SinkConnectionUnavailable(`sink connection "${row.name}" cannot be opened with this SLUICE_SECRETS_KEY (was the key changed?)`);
+      throw new SinkConnectionUnavailable(
+        `sink connection "${row.name}" cannot be opened with this SLUICE_SECRETS_KEY (was the key changed?)`,
+      );
     }
   }
 
   private assertNotControlPlane(url: string, field: string): void {
     if (!postgresTarget(url)) throw invalid(field, 'must be a postgresql:// URL');
     if (sameDatabase(url, this.config.DATABASE_URL)) {
-      throw invalid(field, "must not be the control plane's own database: sinks would reach its tables (use a separate database and role that owns only sink tables)");
+      throw invalid(
+        field,
+        "must not be the control plane's own database: sinks would reach its tables (use a separate database and role that owns only sink tables)",
+      );
     }
   }
 
@@ -228,6 +298,11 @@ export class SinkConnectionsService {
   }
 }
 
-const notFound = (name: string) => new NotFoundException({ code: 'NOT_FOUND', message: `sink connection "${name}" not found` });
+const notFound = (name: string) =>
+  new NotFoundException({ code: 'NOT_FOUND', message: `sink connection "${name}" not found` });
 const invalid = (field: string, message: string) =>
-  new UnprocessableEntityException({ code: 'INVALID_SINK_CONNECTION', message: `${field}: ${message}`, errors: [{ path: field, message }] });
+  new UnprocessableEntityException({
+    code: 'INVALID_SINK_CONNECTION',
+    message: `${field}: ${message}`,
+    errors: [{ path: field, message }],
+  });

@@ -10,14 +10,18 @@ describe('postgres URLs of sink connections', () => {
     expect(sameDatabase(cp, 'postgresql://sluice@127.0.0.1:55432/sluice_sinks')).toBe(false);
     expect(sameDatabase(cp, 'postgresql://sluice@127.0.0.1:5432/sluice')).toBe(false);
     // libpq's query parameters win over the authority part.
-    expect(sameDatabase(cp, 'postgresql://u@db.example:1/other?host=127.0.0.1&port=55432&dbname=sluice')).toBe(true);
+    expect(
+      sameDatabase(cp, 'postgresql://u@db.example:1/other?host=127.0.0.1&port=55432&dbname=sluice'),
+    ).toBe(true);
     // No database in the path: libpq uses the user name.
     expect(postgresTarget('postgresql://sluice@127.0.0.1:55432')?.database).toBe('sluice');
     expect(sameDatabase(cp, 'not a url')).toBe(false);
   });
 
   it('are shown without the password', () => {
-    expect(describeTarget('postgresql://writer:s3cret@db.internal:6432/warehouse')).toBe('writer@db.internal:6432/warehouse');
+    expect(describeTarget('postgresql://writer:s3cret@db.internal:6432/warehouse')).toBe(
+      'writer@db.internal:6432/warehouse',
+    );
     expect(describeTarget('mysql://x')).toBe('(invalid URL)');
   });
 });

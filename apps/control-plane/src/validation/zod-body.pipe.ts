@@ -8,7 +8,10 @@ export class ZodPipe<T> implements PipeTransform<unknown, T> {
   transform(value: unknown): T {
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
-    const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+    const errors = parsed.error.issues.map((i) => ({
+      path: i.path.join('.') || '(body)',
+      message: i.message,
+    }));
     throw new BadRequestException({
       code: 'VALIDATION_FAILED',
       message: errors.map((e) => `${e.path}: ${e.message}`).join('; '),

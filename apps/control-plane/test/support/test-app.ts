@@ -15,12 +15,20 @@ export interface TestApp {
   base: string;
   home: string;
   token: string;
-  call<T = Record<string, unknown>>(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
+  call<T = Record<string, unknown>>(
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
 export function createToken(role: 'admin' | 'operator' | 'viewer', name: string): string {
-  const r = spawnSync('npm', ['run', '-s', 'cli', '--', 'token', 'create', '--role', role, '--name', name], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('npm', ['run', '-s', 'cli', '--', 'token', 'create', '--role', role, '--name', name], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -55,11 +63,17 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   return { app, base, home, token, call, close: () => app.close() };
 }
 
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await fn();
   while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 250));
     last = await fn();
   }

@@ -26,7 +26,12 @@ const entry = (batchId: number, start: number, end: number): OffsetLogEntry => (
 
 describe('CheckpointStore on a local directory', () => {
   it('keeps the first metadata written and reports it to later instances', async () => {
-    const first = { queryId: 'q1', created: '2026-01-01T00:00:00.000Z', planHash: 'abc', numShufflePartitions: 8 };
+    const first = {
+      queryId: 'q1',
+      created: '2026-01-01T00:00:00.000Z',
+      planHash: 'abc',
+      numShufflePartitions: 8,
+    };
     expect(await store.initMetadata(first)).toEqual(first);
     expect(await store.initMetadata({ ...first, planHash: 'other', numShufflePartitions: 4 })).toEqual(first);
     expect(await store.readMetadata()).toEqual(first);
@@ -47,7 +52,8 @@ describe('CheckpointStore on a local directory', () => {
   it('reports the newest planned and committed batch of a task', async () => {
     expect(await store.latest('t')).toEqual({});
     for (const id of [0, 1, 2, 10]) await store.writeOffsets('t', entry(id, id, id + 1));
-    for (const id of [0, 1, 2]) await store.writeCommit('t', { batchId: id, maxEventTimeMs: null, committedAt: 'now' });
+    for (const id of [0, 1, 2])
+      await store.writeCommit('t', { batchId: id, maxEventTimeMs: null, committedAt: 'now' });
     const latest = await store.latest('t');
     expect(latest.offsets?.batchId).toBe(10);
     expect(latest.commit?.batchId).toBe(2);
@@ -98,7 +104,9 @@ describe('checkpoint corruption is an error naming the file', () => {
     const bytes = readFileSync(file);
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x01;
     writeFileSync(file, bytes);
-    await expect(store.readOffsets('t', 0)).rejects.toThrow(`corrupt checkpoint file ${file}: checksum mismatch`);
+    await expect(store.readOffsets('t', 0)).rejects.toThrow(
+      `corrupt checkpoint file ${file}: checksum mismatch`,
+    );
   });
 
   it('a file without the frame header (e.g. hand-edited JSON)', async () => {
@@ -128,7 +136,10 @@ describe('parseCheckpointUri', () => {
     expect(parseCheckpointUri('/var/ckpt/q1')).toEqual({ kind: 'file', dir: '/var/ckpt/q1' });
     expect(parseCheckpointUri('file:///var/ckpt/q1')).toEqual({ kind: 'file', dir: '/var/ckpt/q1' });
     expect(parseCheckpointUri('relative/dir')).toEqual({ kind: 'file', dir: path.resolve('relative/dir') });
-    expect(parseCheckpointUri('postgresql://u@h:5432/db')).toEqual({ kind: 'postgres', connectionString: 'postgresql://u@h:5432/db' });
+    expect(parseCheckpointUri('postgresql://u@h:5432/db')).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgresql://u@h:5432/db',
+    });
   });
   it('rejects other schemes', () => {
     expect(() => parseCheckpointUri('s3://bucket/x')).toThrow('unsupported checkpoint URI "s3://bucket/x"');

@@ -80,7 +80,11 @@ export class CheckpointStore {
     if (data === undefined) return undefined;
     const file = this.blobs.describe(path);
     const parsed = schema.safeParse(decodeJsonFrame(data, file));
-    if (!parsed.success) throw new CheckpointCorruptError(file, `unexpected content (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    if (!parsed.success)
+      throw new CheckpointCorruptError(
+        file,
+        `unexpected content (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+      );
     return parsed.data;
   }
 
@@ -147,7 +151,10 @@ export class CheckpointStore {
   }
 
   async writeCommit(task: string, entry: CommitLogEntry): Promise<void> {
-    await this.blobs.put(`tasks/${checkTask(task)}/commits/${entry.batchId}`, encodeJsonFrame(commitLogSchema.parse(entry)));
+    await this.blobs.put(
+      `tasks/${checkTask(task)}/commits/${entry.batchId}`,
+      encodeJsonFrame(commitLogSchema.parse(entry)),
+    );
   }
 
   readCommit(task: string, batchId: number): Promise<CommitLogEntry | undefined> {

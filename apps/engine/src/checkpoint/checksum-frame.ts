@@ -32,10 +32,14 @@ export function decodeFrame(data: Buffer, file: string): Buffer {
   const expectedLength = Number(lengthText);
   const payload = data.subarray(newline + 1);
   if (!Number.isSafeInteger(expectedLength) || payload.length !== expectedLength) {
-    throw new CheckpointCorruptError(file, `expected ${lengthText} payload bytes, found ${payload.length} (truncated?)`);
+    throw new CheckpointCorruptError(
+      file,
+      `expected ${lengthText} payload bytes, found ${payload.length} (truncated?)`,
+    );
   }
   const actualCrc = crc32(payload).toString(16).padStart(8, '0');
-  if (actualCrc !== crcText) throw new CheckpointCorruptError(file, `checksum mismatch (header ${crcText}, content ${actualCrc})`);
+  if (actualCrc !== crcText)
+    throw new CheckpointCorruptError(file, `checksum mismatch (header ${crcText}, content ${actualCrc})`);
   return payload;
 }
 

@@ -26,7 +26,8 @@ export class FileBlobStore implements BlobStore {
 
   private resolve(relative: string): string {
     const parts = relative.split('/');
-    if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new Error(`invalid checkpoint path "${relative}"`);
+    if (parts.some((p) => p === '' || p === '.' || p === '..'))
+      throw new Error(`invalid checkpoint path "${relative}"`);
     return path.join(this.root, ...parts);
   }
 
@@ -90,7 +91,9 @@ export class FileBlobStore implements BlobStore {
   }
 
   async list(dir: string): Promise<string[]> {
-    return (await this.entries(dir)).filter((e) => e.isFile() && !e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
+    return (await this.entries(dir))
+      .filter((e) => e.isFile() && !e.name.startsWith(TEMP_PREFIX))
+      .map((e) => e.name);
   }
 
   async listDirs(dir: string): Promise<string[]> {

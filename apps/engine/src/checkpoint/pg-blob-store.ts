@@ -99,7 +99,10 @@ export class PgBlobStore implements BlobStore {
 
   async delete(paths: string[]): Promise<void> {
     if (paths.length === 0) return;
-    await this.pool.query('DELETE FROM sluice_engine.checkpoint_files WHERE namespace = $1 AND path = ANY($2)', [this.namespace, paths]);
+    await this.pool.query(
+      'DELETE FROM sluice_engine.checkpoint_files WHERE namespace = $1 AND path = ANY($2)',
+      [this.namespace, paths],
+    );
   }
 
   async close(): Promise<void> {

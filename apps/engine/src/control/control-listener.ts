@@ -18,7 +18,12 @@ export class ControlListener {
   ) {}
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `sluice-${this.queryId}-control-${this.instance}-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200 });
+    const consumer = this.kafka.consumer({
+      groupId: `sluice-${this.queryId}-control-${this.instance}-${randomUUID()}`,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 200,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: CONTROL_TOPIC, fromBeginning: false });
@@ -27,7 +32,12 @@ export class ControlListener {
         if (message.key?.toString('utf8') !== this.queryId) return;
         try {
           const command = parseControlCommand(JSON.parse(message.value?.toString('utf8') ?? 'null'));
-          if (command.type === 'drain' && command.instance !== undefined && command.instance !== this.instance) return;
+          if (
+            command.type === 'drain' &&
+            command.instance !== undefined &&
+            command.instance !== this.instance
+          )
+            return;
           this.pending.push(command);
           this.onCommand();
         } catch (err) {

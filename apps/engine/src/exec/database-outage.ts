@@ -64,16 +64,20 @@ export async function retryWhileUnavailable<T>(
     try {
       const result = await work();
       const outage = backoff.recover(Date.now());
-      if (outage !== undefined) opts.warn(`${opts.what} reachable again after ${Math.round(outage / 1000)} s`);
+      if (outage !== undefined)
+        opts.warn(`${opts.what} reachable again after ${Math.round(outage / 1000)} s`);
       return result;
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       if (opts.stopped()) throw new StoppedWhileWaitingError(opts.what);
       const waitMs = backoff.fail(Date.now());
-      opts.warn(`${opts.what} unreachable (${(err as Error).message}); retrying in ${(waitMs / 1000).toFixed(1)} s`);
+      opts.warn(
+        `${opts.what} unreachable (${(err as Error).message}); retrying in ${(waitMs / 1000).toFixed(1)} s`,
+      );
       const deadline = Date.now() + waitMs;
       // Sleep in short steps so a stop request does not wait out the whole backoff.
-      while (Date.now() < deadline && !opts.stopped()) await new Promise((r) => setTimeout(r, Math.min(200, deadline - Date.now())));
+      while (Date.now() < deadline && !opts.stopped())
+        await new Promise((r) => setTimeout(r, Math.min(200, deadline - Date.now())));
       if (opts.stopped()) throw new StoppedWhileWaitingError(opts.what);
     }
   }

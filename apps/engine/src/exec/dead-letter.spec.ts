@@ -3,7 +3,15 @@ import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage, outputRowDeadLetter, type DeadLetter } from './dead-letter';
 import { maxRecordBytes, messageBytes } from './kafka-limits';
 
-const record = (value: Buffer | null, key: Buffer | null = Buffer.from('k1')): SourceRecord => ({ topic: 'in', partition: 2, offset: 41, key, value, timestampMs: Date.UTC(2026, 0, 1), headers: {} });
+const record = (value: Buffer | null, key: Buffer | null = Buffer.from('k1')): SourceRecord => ({
+  topic: 'in',
+  partition: 2,
+  offset: 41,
+  key,
+  value,
+  timestampMs: Date.UTC(2026, 0, 1),
+  headers: {},
+});
 const body = (m: { value?: unknown }) => JSON.parse(String(m.value)) as DeadLetter;
 const LIMIT = maxRecordBytes(1_048_588);
 
@@ -46,7 +54,12 @@ describe('dead letters', () => {
     const m = deadLetterMessage('q', record(text, Buffer.alloc(50_000, 0x61)), 'too large', LIMIT);
     expect(messageBytes(m)).toBeLessThanOrEqual(LIMIT);
     const d = body(m);
-    expect(d).toMatchObject({ truncated: true, originalBytes: text.length, originalKeyBytes: 50_000, encoding: 'utf8' });
+    expect(d).toMatchObject({
+      truncated: true,
+      originalBytes: text.length,
+      originalKeyBytes: 50_000,
+      encoding: 'utf8',
+    });
     expect(d.key).toHaveLength(1024);
     expect(d.value!.length % 2).toBe(0); // whole surrogate pairs only
     expect(text.toString('utf8').startsWith(d.value!)).toBe(true);
@@ -59,9 +72,20 @@ describe('dead letters', () => {
   });
 
   it('describe an aggregated output row by task and batch', () => {
-    const m = outputRowDeadLetter('q', { task: 'shuffle.3', batchId: 7 }, { user_id: 'a\u0000b', clicks: 2 }, 'NUL', LIMIT);
+    const m = outputRowDeadLetter(
+      'q',
+      { task: 'shuffle.3', batchId: 7 },
+      { user_id: 'a\u0000b', clicks: 2 },
+      'NUL',
+      LIMIT,
+    );
     expect(m.key).toBe('shuffle.3:7');
-    expect(body(m)).toMatchObject({ stage: 'output', source: null, batch: { task: 'shuffle.3', batchId: 7 }, encoding: 'json' });
+    expect(body(m)).toMatchObject({
+      stage: 'output',
+      source: null,
+      batch: { task: 'shuffle.3', batchId: 7 },
+      encoding: 'json',
+    });
     expect(JSON.parse(body(m).value!)).toEqual({ user_id: 'a\u0000b', clicks: 2 });
   });
 });

@@ -45,7 +45,9 @@ type Payload = { kind: 'text'; text: string; encoding: 'utf8' | 'json' } | { kin
 function payloadOf(buf: Buffer): Payload {
   const s = buf.toString('utf8');
   // Round trip: invalid UTF-8 would have been replaced by U+FFFD and not come back equal.
-  return Buffer.byteLength(s, 'utf8') === buf.length && Buffer.from(s, 'utf8').equals(buf) ? { kind: 'text', text: s, encoding: 'utf8' } : { kind: 'binary', raw: buf };
+  return Buffer.byteLength(s, 'utf8') === buf.length && Buffer.from(s, 'utf8').equals(buf)
+    ? { kind: 'text', text: s, encoding: 'utf8' }
+    : { kind: 'binary', raw: buf };
 }
 
 function payloadBytes(p: Payload): number {
@@ -54,7 +56,8 @@ function payloadBytes(p: Payload): number {
 
 /** The longest prefix of `text` whose JSON string form takes at most `maxBytes` bytes. */
 function jsonPrefix(text: string, maxBytes: number): string {
-  const fits = (n: number): boolean => Buffer.byteLength(JSON.stringify(text.slice(0, n)), 'utf8') <= maxBytes;
+  const fits = (n: number): boolean =>
+    Buffer.byteLength(JSON.stringify(text.slice(0, n)), 'utf8') <= maxBytes;
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
@@ -85,7 +88,8 @@ function build(args: {
   messageKey: string;
   maxRecordBytes: number;
 }): Message {
-  const reason = args.reason.length > MAX_REASON_CHARS ? `${args.reason.slice(0, MAX_REASON_CHARS - 3)}...` : args.reason;
+  const reason =
+    args.reason.length > MAX_REASON_CHARS ? `${args.reason.slice(0, MAX_REASON_CHARS - 3)}...` : args.reason;
   const headers = { 'sluice-reason': reason.slice(0, 200) };
   const body: DeadLetter = {
     ...args.base,
@@ -95,8 +99,10 @@ function build(args: {
     value: args.value ? encoded(args.value) : null,
     encoding: args.value ? encodingOf(args.value) : 'utf8',
   };
-  const size = (b: DeadLetter): number => messageBytes({ key: args.messageKey, value: JSON.stringify(b), headers });
-  if (size(body) <= args.maxRecordBytes) return { key: args.messageKey, value: JSON.stringify(body), headers };
+  const size = (b: DeadLetter): number =>
+    messageBytes({ key: args.messageKey, value: JSON.stringify(b), headers });
+  if (size(body) <= args.maxRecordBytes)
+    return { key: args.messageKey, value: JSON.stringify(body), headers };
 
   body.truncated = true;
   if (args.key && payloadBytes(args.key) > KEY_KEEP_BYTES) {
@@ -113,12 +119,23 @@ function build(args: {
 }
 
 /** A source record that failed before producing output (decoding, evaluation, invalid text). */
-export function deadLetterMessage(queryId: string, record: SourceRecord, reason: string, maxRecordBytes: number, stage: 'input' | 'output' = 'input'): Message {
+export function deadLetterMessage(
+  queryId: string,
+  record: SourceRecord,
+  reason: string,
+  maxRecordBytes: number,
+  stage: 'input' | 'output' = 'input',
+): Message {
   return build({
     base: {
       queryId,
       stage,
-      source: { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: new Date(record.timestampMs).toISOString() },
+      source: {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: new Date(record.timestampMs).toISOString(),
+      },
     },
     reason,
     key: record.key ? payloadOf(record.key) : null,
@@ -129,7 +146,13 @@ export function deadLetterMessage(queryId: string, record: SourceRecord, reason:
 }
 
 /** An aggregated output row the sink cannot take: there is no single source record to show. */
-export function outputRowDeadLetter(queryId: string, batch: { task: string; batchId: number }, row: Record<string, unknown>, reason: string, maxRecordBytes: number): Message {
+export function outputRowDeadLetter(
+  queryId: string,
+  batch: { task: string; batchId: number },
+  row: Record<string, unknown>,
+  reason: string,
+  maxRecordBytes: number,
+): Message {
   return build({
     base: { queryId, stage: 'output', source: null, batch },
     reason,

@@ -15,14 +15,16 @@ const BATCH_OVERHEAD_BYTES = 1024;
 const RECORD_OVERHEAD_BYTES = 40;
 const HEADER_OVERHEAD_BYTES = 10;
 
-const bytes = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length);
+const bytes = (v: Buffer | string | null | undefined): number =>
+  v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
 
 /** Upper bound of the bytes `m` takes inside a record batch (no compression). */
 export function messageBytes(m: Message): number {
   let n = RECORD_OVERHEAD_BYTES + bytes(m.key) + bytes(m.value);
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     const values = Array.isArray(v) ? v : [v];
-    for (const one of values) n += HEADER_OVERHEAD_BYTES + bytes(k) + bytes(one as Buffer | string | undefined);
+    for (const one of values)
+      n += HEADER_OVERHEAD_BYTES + bytes(k) + bytes(one as Buffer | string | undefined);
   }
   return n;
 }
@@ -65,7 +67,11 @@ export async function readMaxMessageBytes(admin: Admin, topics: string[]): Promi
   if (topics.length === 0) return limits;
   try {
     const res = await admin.describeConfigs({
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['max.message.bytes'],
+      })),
       includeSynonyms: false,
     });
     for (const r of res.resources) {

@@ -8,7 +8,14 @@ import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import type { Pool } from 'pg';
 import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, engineGroupId, repartitionTopic } from '@sluice/contracts';
 import { ensureTopics, offsetBounds } from '@sluice/kafka';
-import { comparePlans, instantiate, type CompileResult, type QueryExecutor, type QuerySpec, type SourceSpec } from '@sluice/query-plan';
+import {
+  comparePlans,
+  instantiate,
+  type CompileResult,
+  type QueryExecutor,
+  type QuerySpec,
+  type SourceSpec,
+} from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
 import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
@@ -132,20 +139,39 @@ export class QueryRunner {
     const { kafka, checkpoint, queryId, compiled } = this.opts;
     const n = this.spec.options.numShufflePartitions;
     const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
-      retryWhileUnavailable(work, { what, warn: (m) => this.opts.log('warn', m), stopped: () => this.stopping });
-    const meta = await waitFor('checkpoint database', () => checkpoint.initMetadata({ queryId, created: new Date().toISOString(), planHash: compiled.planHash, numShufflePartitions: n }));
-    if (meta.queryId !== queryId) throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
+      retryWhileUnavailable(work, {
+        what,
+        warn: (m) => this.opts.log('warn', m),
+        stopped: () => this.stopping,
+      });
+    const meta = await waitFor('checkpoint database', () =>
+      checkpoint.initMetadata({
+        queryId,
+        created: new Date().toISOString(),
+        planHash: compiled.planHash,
+        numShufflePartitions: n,
+      }),
+    );
+    if (meta.queryId !== queryId)
+      throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
     if (meta.numShufflePartitions !== n) {
-      throw new Error(`checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`);
+      throw new Error(
+        `checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`,
+      );
     }
     const versions = await waitFor('checkpoint database', () => checkpoint.planVersions());
     const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
     if (previous !== undefined) {
       const before = await waitFor('checkpoint database', () => checkpoint.readPlan(previous));
       const verdict = comparePlans(before as Compiled['plan'], compiled.plan);
-      if (!verdict.compatible) throw new Error(`version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`);
+      if (!verdict.compatible)
+        throw new Error(
+          `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
+        );
     }
-    await waitFor('checkpoint database', () => checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }));
+    await waitFor('checkpoint database', () =>
+      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
+    );
 
     this.admin = kafka.admin();
     await this.admin.connect();
@@ -157,12 +183,19 @@ export class QueryRunner {
     if (this.stateful) topics.push({ topic: repartitionTopic(queryId), numPartitions: n });
     if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
     await ensureTopics(this.admin, topics);
-    this.topicLimits = await readMaxMessageBytes(this.admin, topics.filter((t) => t.topic !== PROGRESS_TOPIC && t.topic !== CONTROL_TOPIC).map((t) => t.topic));
+    this.topicLimits = await readMaxMessageBytes(
+      this.admin,
+      topics.filter((t) => t.topic !== PROGRESS_TOPIC && t.topic !== CONTROL_TOPIC).map((t) => t.topic),
+    );
     for (const topic of this.sourceByTopic.keys()) {
-      if (!(await this.admin.listTopics()).includes(topic)) this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
+      if (!(await this.admin.listTopics()).includes(topic))
+        this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
     }
     if ('postgres' in this.spec.sink) {
-      if (!this.opts.sinkPostgresUrl) throw new Error('the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL for the engine (the control plane passes the resolved sink connection)');
+      if (!this.opts.sinkPostgresUrl)
+        throw new Error(
+          'the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL for the engine (the control plane passes the resolved sink connection)',
+        );
       const pool = createPool(this.opts.sinkPostgresUrl, 'sink', (m) => this.opts.log('warn', m));
       this.pool = pool;
       const { table, key } = this.spec.sink.postgres;
@@ -176,20 +209,41 @@ export class QueryRunner {
     this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.progressProducer.connect();
 
-    this.control = new ControlListener(kafka, queryId, this.opts.instanceId, (m) => this.opts.log('warn', m), () => this.wake?.());
+    this.control = new ControlListener(
+      kafka,
+      queryId,
+      this.opts.instanceId,
+      (m) => this.opts.log('warn', m),
+      () => this.wake?.(),
+    );
     await this.control.start();
 
     const onFatal = (err: Error): void => {
       this.fatal = err;
       this.stop(`consumer crashed: ${err.message}`);
     };
-    this.sourceReader = new GroupReader(kafka, { groupId: this.sourceGroup, topics: [...this.sourceByTopic.keys()], onFatal, onRebalance: (a, g) => this.onRebalance('source', a.length, g) });
+    this.sourceReader = new GroupReader(kafka, {
+      groupId: this.sourceGroup,
+      topics: [...this.sourceByTopic.keys()],
+      onFatal,
+      onRebalance: (a, g) => this.onRebalance('source', a.length, g),
+    });
     await this.sourceReader.start();
     if (this.stateful) {
-      this.shuffleReader = new GroupReader(kafka, { groupId: this.shuffleGroup, topics: [repartitionTopic(queryId)], onFatal, onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g) });
+      this.shuffleReader = new GroupReader(kafka, {
+        groupId: this.shuffleGroup,
+        topics: [repartitionTopic(queryId)],
+        onFatal,
+        onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g),
+      });
       await this.shuffleReader.start();
     }
-    this.opts.log('info', 'engine started', { runId: this.runId, stateful: this.stateful, rateLimit: this.rateLimit, planHash: compiled.planHash });
+    this.opts.log('info', 'engine started', {
+      runId: this.runId,
+      stateful: this.stateful,
+      rateLimit: this.rateLimit,
+      planHash: compiled.planHash,
+    });
   }
 
   private onRebalance(stage: Stage, partitions: number, generation: number): void {
@@ -205,7 +259,12 @@ export class QueryRunner {
       const stats = await this.trigger();
       if (this.stopping) break;
       if ('once' in trigger) return this.stop('trigger once: done');
-      if ('availableNow' in trigger && !stats.ran && this.tasks.size > 0 && [...this.tasks.values()].every((t) => !t.replay)) {
+      if (
+        'availableNow' in trigger &&
+        !stats.ran &&
+        this.tasks.size > 0 &&
+        [...this.tasks.values()].every((t) => !t.replay)
+      ) {
         return this.stop('trigger availableNow: no more data');
       }
       const wait = Math.max(
@@ -213,13 +272,14 @@ export class QueryRunner {
         stats.ran ? 0 : Math.max(intervalMs, 200) - (Date.now() - started),
         this.retryAfterMs - (Date.now() - started),
       );
-      if (wait > 0) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (wait > 0)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       this.wake = undefined;
     }
   }
@@ -228,7 +288,9 @@ export class QueryRunner {
     for (const c of this.control.take()) {
       if (c.type === 'setRateLimit') {
         this.rateLimit = c.maxOffsetsPerTrigger;
-        this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, { commandId: c.commandId });
+        this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, {
+          commandId: c.commandId,
+        });
       } else {
         this.opts.log('info', 'drain requested', { commandId: c.commandId });
         this.stop('drain command');
@@ -240,35 +302,55 @@ export class QueryRunner {
   private async trigger(): Promise<TriggerStats> {
     const startMs = Date.now();
     const durations: Record<string, number> = {};
-    const stats: TriggerStats = { sources: new Map(), eventTimes: [], invalidRows: 0, numOutputRows: 0, state: undefined, batchIds: [], tasks: [], ran: false };
+    const stats: TriggerStats = {
+      sources: new Map(),
+      eventTimes: [],
+      invalidRows: 0,
+      numOutputRows: 0,
+      state: undefined,
+      batchIds: [],
+      tasks: [],
+      ran: false,
+    };
     this.applyCommands();
     try {
       let t = Date.now();
       await this.syncTasks();
       const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
-      for (const topic of new Set([...this.tasks.values()].map((r) => r.topic))) bounds.set(topic, await offsetBounds(this.admin, topic));
+      for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
+        bounds.set(topic, await offsetBounds(this.admin, topic));
       durations.latestOffset = Date.now() - t;
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
       durations.queryPlanning = Date.now() - t;
       // Tasks are independent (own range, producer, marker, state): run them concurrently so a
       // trigger costs one transaction round-trip, not one per owned partition.
-      const results = await Promise.allSettled(plans.map(([task, entry]) => this.runTask(task, entry, stats, durations)));
+      const results = await Promise.allSettled(
+        plans.map(([task, entry]) => this.runTask(task, entry, stats, durations)),
+      );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       this.consecutiveFailures = 0;
       this.retryAfterMs = 0;
       const outage = this.outage.recover(Date.now());
-      if (outage !== undefined) this.opts.log('warn', `database reachable again after ${Math.round(outage / 1000)} s; processing resumed`);
+      if (outage !== undefined)
+        this.opts.log(
+          'warn',
+          `database reachable again after ${Math.round(outage / 1000)} s; processing resumed`,
+        );
     } catch (err) {
       const e = err as Error;
       if (isDatabaseUnavailable(e)) {
         // Waited out, not counted: the outage is not this batch's fault, and the batch re-runs
         // from its write-ahead log entry once the database answers.
         this.retryAfterMs = this.outage.fail(Date.now());
-        this.opts.log('warn', `database unreachable (${e.message}); retrying in ${(this.retryAfterMs / 1000).toFixed(1)} s`, {
-          outageSeconds: Math.round(this.outage.elapsedMs(Date.now()) / 1000),
-        });
+        this.opts.log(
+          'warn',
+          `database unreachable (${e.message}); retrying in ${(this.retryAfterMs / 1000).toFixed(1)} s`,
+          {
+            outageSeconds: Math.round(this.outage.elapsedMs(Date.now()) / 1000),
+          },
+        );
       } else if (FATAL.some((f) => e instanceof f)) {
         this.fatal = e;
         this.stop(e.message);
@@ -287,15 +369,26 @@ export class QueryRunner {
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
   private async syncTasks(): Promise<void> {
     const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
-    for (const tp of this.sourceReader.assignment()) wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
-    for (const tp of this.shuffleReader?.assignment() ?? []) wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
+    for (const tp of this.sourceReader.assignment())
+      wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
+    for (const tp of this.shuffleReader?.assignment() ?? [])
+      wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
     for (const [id, rt] of this.tasks) {
       if (!wanted.has(id)) await this.dropTask(rt, 'revoked');
     }
     for (const [id, w] of wanted) {
       if (this.tasks.has(id)) continue;
       const marker = this.markerFor(w.stage);
-      const committer = new TaskCommitter(this.opts.kafka, this.opts.queryId, id, marker, w.stage === 'source' ? this.sourceGroup : this.shuffleGroup, this.opts.checkpoint, this.postgres, this.topicLimits);
+      const committer = new TaskCommitter(
+        this.opts.kafka,
+        this.opts.queryId,
+        id,
+        marker,
+        w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
+        this.opts.checkpoint,
+        this.postgres,
+        this.topicLimits,
+      );
       const rt = await recoverTask({
         checkpoint: this.opts.checkpoint,
         admin: this.admin,
@@ -306,7 +399,11 @@ export class QueryRunner {
         stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
         watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
       });
-      if (rt.replay) this.opts.log('info', `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`);
+      if (rt.replay)
+        this.opts.log(
+          'info',
+          `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`,
+        );
       this.tasks.set(id, rt);
     }
   }
@@ -332,7 +429,10 @@ export class QueryRunner {
   }
 
   /** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
-  private planTasks(bounds: Map<string, Map<number, { earliest: number; latest: number }>>, nowMs: number): Array<[TaskRuntime, OffsetLogEntry]> {
+  private planTasks(
+    bounds: Map<string, Map<number, { earliest: number; latest: number }>>,
+    nowMs: number,
+  ): Array<[TaskRuntime, OffsetLogEntry]> {
     const out: Array<[TaskRuntime, OffsetLogEntry]> = [];
     const positions: PartitionPosition[] = [];
     const fresh = new Map<string, TaskRuntime>();
@@ -346,10 +446,22 @@ export class QueryRunner {
       if (rt.nextStart === undefined) {
         rt.nextStart =
           rt.stage === 'source'
-            ? resolveStartingOffset(parseStartingOffsets(this.sourceByTopic.get(rt.topic)?.kafka.startingOffsets), rt.topic, rt.partition, b.earliest, b.latest)
+            ? resolveStartingOffset(
+                parseStartingOffsets(this.sourceByTopic.get(rt.topic)?.kafka.startingOffsets),
+                rt.topic,
+                rt.partition,
+                b.earliest,
+                b.latest,
+              )
             : b.earliest;
       }
-      const pos = { topic: rt.topic, partition: rt.partition, start: rt.nextStart, earliest: b.earliest, latest: b.latest };
+      const pos = {
+        topic: rt.topic,
+        partition: rt.partition,
+        start: rt.nextStart,
+        earliest: b.earliest,
+        latest: b.latest,
+      };
       if (rt.stage === 'source') {
         positions.push(pos);
         fresh.set(`${rt.topic}:${rt.partition}`, rt);
@@ -358,11 +470,15 @@ export class QueryRunner {
         const wm = rt.watermark?.watermarkMs ?? 0;
         // A no-data batch is worth running when the watermark moved: it evicts (and, in append
         // mode, emits) state that just expired, as Spark's no-data micro-batches do.
-        if (end > pos.start || wm > rt.lastBatchWatermarkMs) out.push([rt, this.entry(rt, { ...pos, end }, wm, nowMs)]);
+        if (end > pos.start || wm > rt.lastBatchWatermarkMs)
+          out.push([rt, this.entry(rt, { ...pos, end }, wm, nowMs)]);
       }
     }
     if (positions.length > 0) {
-      const total = [...this.sourceByTopic.keys()].reduce((n, topic) => n + (bounds.get(topic)?.size ?? 0), 0);
+      const total = [...this.sourceByTopic.keys()].reduce(
+        (n, topic) => n + (bounds.get(topic)?.size ?? 0),
+        0,
+      );
       const plan = planBatch({
         positions,
         limits: {
@@ -374,7 +490,8 @@ export class QueryRunner {
         nowMs,
         lastTriggerMs: this.lastTriggerMs,
       });
-      for (const loss of plan.dataLoss) this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
+      for (const loss of plan.dataLoss)
+        this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
       if (plan.kind === 'run') {
         this.lastTriggerMs = nowMs;
         for (const r of plan.ranges) {
@@ -387,11 +504,27 @@ export class QueryRunner {
     return out;
   }
 
-  private entry(rt: TaskRuntime, r: { topic: string; partition: number; start: number; end: number }, watermarkMs: number, nowMs: number): OffsetLogEntry {
-    return { batchId: rt.nextBatchId, range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end }, watermarkMs, batchTimestampMs: nowMs, planVersion: this.opts.queryVersion };
+  private entry(
+    rt: TaskRuntime,
+    r: { topic: string; partition: number; start: number; end: number },
+    watermarkMs: number,
+    nowMs: number,
+  ): OffsetLogEntry {
+    return {
+      batchId: rt.nextBatchId,
+      range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end },
+      watermarkMs,
+      batchTimestampMs: nowMs,
+      planVersion: this.opts.queryVersion,
+    };
   }
 
-  private async runTask(rt: TaskRuntime, planned: OffsetLogEntry, stats: TriggerStats, durations: Record<string, number>): Promise<void> {
+  private async runTask(
+    rt: TaskRuntime,
+    planned: OffsetLogEntry,
+    stats: TriggerStats,
+    durations: Record<string, number>,
+  ): Promise<void> {
     // Tasks run concurrently: a phase's duration is the slowest task's, like a Spark stage.
     const add = (k: string, ms: number): void => {
       durations[k] = Math.max(durations[k] ?? 0, ms);
@@ -403,7 +536,10 @@ export class QueryRunner {
     t = Date.now();
     try {
       const reader = rt.stage === 'source' ? this.sourceReader : this.shuffleReader!;
-      const records = entry.range.end > entry.range.start ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end) : [];
+      const records =
+        entry.range.end > entry.range.start
+          ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end)
+          : [];
       add('getBatch', Date.now() - t);
       t = Date.now();
       const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
@@ -420,7 +556,9 @@ export class QueryRunner {
           numShufflePartitions: this.spec.options.numShufflePartitions,
           records,
           guard: this.guard,
-          repartition: this.stateful ? { topic: repartition, maxMessageBytes: this.topicLimit(repartition) } : undefined,
+          repartition: this.stateful
+            ? { topic: repartition, maxMessageBytes: this.topicLimit(repartition) }
+            : undefined,
           dlqMaxRecordBytes: dlqMax,
         });
         stats.invalidRows += res.invalidRows;
@@ -428,11 +566,21 @@ export class QueryRunner {
         this.recordSource(stats, entry, records.length);
         output.kafka.push({ topic: dlq, messages: res.deadLetters });
         if (this.stateful) output.kafka.push({ topic: repartition, messages: res.shuffled });
-        else this.toSink(res.rows, output, stats, (i, reason) => deadLetterMessage(this.opts.queryId, res.origins[i]!, reason, dlqMax, 'output'));
+        else
+          this.toSink(res.rows, output, stats, (i, reason) =>
+            deadLetterMessage(this.opts.queryId, res.origins[i]!, reason, dlqMax, 'output'),
+          );
       } else {
         const state = rt.state!;
         const wm = entry.watermarkMs;
-        const res = runShuffleStage({ executor: this.executor, outputMode: this.spec.outputMode, state, records, watermarkMs: wm, watermarkEnabled: rt.watermark !== undefined });
+        const res = runShuffleStage({
+          executor: this.executor,
+          outputMode: this.spec.outputMode,
+          state,
+          records,
+          watermarkMs: wm,
+          watermarkEnabled: rt.watermark !== undefined,
+        });
         if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
         maxEventTimeMs = res.maxEventTimeMs ?? null;
         // Output rows are checked again here: aggregate values (a max() over text, say) are only
@@ -440,17 +588,24 @@ export class QueryRunner {
         const batch = { task: rt.task, batchId: entry.batchId };
         const dead: Message[] = [
           ...res.failedRecords.map((f) => deadLetterMessage(this.opts.queryId, f.record, f.reason, dlqMax)),
-          ...res.failedGroups.map((f) => outputRowDeadLetter(this.opts.queryId, batch, f.row, f.reason, dlqMax)),
+          ...res.failedGroups.map((f) =>
+            outputRowDeadLetter(this.opts.queryId, batch, f.row, f.reason, dlqMax),
+          ),
         ];
         const rows: Array<Record<string, unknown>> = [];
         for (const row of res.rows) {
           const refused = this.guard?.(row);
-          if (refused) dead.push(outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(row, this.columns), refused, dlqMax));
+          if (refused)
+            dead.push(
+              outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(row, this.columns), refused, dlqMax),
+            );
           else rows.push(row);
         }
         stats.invalidRows += dead.length;
         output.kafka.push({ topic: dlq, messages: dead });
-        this.toSink(rows, output, stats, (i, reason) => outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(rows[i]!, this.columns), reason, dlqMax));
+        this.toSink(rows, output, stats, (i, reason) =>
+          outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(rows[i]!, this.columns), reason, dlqMax),
+        );
         const c = Date.now();
         const m = await state.commit(entry.batchId);
         this.recordState(stats, m, res, Date.now() - c);
@@ -460,13 +615,19 @@ export class QueryRunner {
       const committed = await rt.committer.commit(entry, output);
       if (committed.refusedRows > 0) {
         stats.invalidRows += committed.refusedRows;
-        this.opts.log('warn', `task ${rt.task} batch ${entry.batchId}: PostgreSQL refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`);
+        this.opts.log(
+          'warn',
+          `task ${rt.task} batch ${entry.batchId}: PostgreSQL refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
+        );
       }
       if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
         // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
-        await this.sourceReader.commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }]).catch(() => undefined);
+        await this.sourceReader
+          .commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }])
+          .catch(() => undefined);
       }
-      const prevCommit = entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
+      const prevCommit =
+        entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
       await this.opts.checkpoint.writeCommit(rt.task, {
         batchId: entry.batchId,
         maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
@@ -481,7 +642,8 @@ export class QueryRunner {
       stats.ran = true;
       stats.batchIds.push(entry.batchId);
       stats.tasks.push(rt.task);
-      if (entry.batchId % 10 === 0 && entry.batchId >= 100) await this.opts.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
+      if (entry.batchId % 10 === 0 && entry.batchId >= 100)
+        await this.opts.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
     } catch (err) {
       rt.watermark?.discardBatch();
       if (err instanceof PartitionRevokedError) {
@@ -505,7 +667,12 @@ export class QueryRunner {
    * `deadLetter(i, reason)`: the dead letter for rows[i] should the sink refuse it. Called once
    * per batch, so rows[i] is output.pgRows[i].
    */
-  private toSink(rows: Array<Record<string, unknown>>, output: TaskBatchOutput, stats: TriggerStats, deadLetter: (index: number, reason: string) => Message): void {
+  private toSink(
+    rows: Array<Record<string, unknown>>,
+    output: TaskBatchOutput,
+    stats: TriggerStats,
+    deadLetter: (index: number, reason: string) => Message,
+  ): void {
     stats.numOutputRows += rows.length;
     const sink = this.spec.sink;
     if ('kafka' in sink) {
@@ -539,7 +706,18 @@ export class QueryRunner {
     s.numInputRows += rows;
   }
 
-  private recordState(stats: TriggerStats, m: { numRowsTotal: number; numRowsUpdated: number; numRowsRemoved: number; memoryUsedBytes: number; commitTimeMs: number }, res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number }, commitMs: number): void {
+  private recordState(
+    stats: TriggerStats,
+    m: {
+      numRowsTotal: number;
+      numRowsUpdated: number;
+      numRowsRemoved: number;
+      memoryUsedBytes: number;
+      commitTimeMs: number;
+    },
+    res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number },
+    commitMs: number,
+  ): void {
     const s = (stats.state ??= {
       numRowsTotal: 0,
       numRowsUpdated: 0,
@@ -560,13 +738,24 @@ export class QueryRunner {
     s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
   }
 
-  private async report(stats: TriggerStats, startMs: number, durations: Record<string, number>): Promise<void> {
+  private async report(
+    stats: TriggerStats,
+    startMs: number,
+    durations: Record<string, number>,
+  ): Promise<void> {
     const now = Date.now();
-    if (!stats.ran && now - this.lastProgressMs < IDLE_PROGRESS_INTERVAL_MS && this.acked.length === 0) return;
+    if (!stats.ran && now - this.lastProgressMs < IDLE_PROGRESS_INTERVAL_MS && this.acked.length === 0)
+      return;
     // Latest offsets and the state totals cover every owned task, not only those that ran.
     for (const rt of this.tasks.values()) {
       if (rt.stage !== 'source') continue;
-      const s = stats.sources.get(rt.topic) ?? { topic: rt.topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
+      const s = stats.sources.get(rt.topic) ?? {
+        topic: rt.topic,
+        start: {},
+        end: {},
+        latest: {},
+        numInputRows: 0,
+      };
       stats.sources.set(rt.topic, s);
       const p = String(rt.partition);
       if (s.end[p] === undefined && rt.nextStart !== undefined) {
@@ -582,15 +771,25 @@ export class QueryRunner {
     const stores = [...this.tasks.values()].filter((t) => t.state);
     if (stores.length > 0) {
       const s = stats.state ?? {
-        numRowsTotal: 0, numRowsUpdated: 0, numRowsRemoved: 0, allUpdatesTimeMs: 0, allRemovalsTimeMs: 0, commitTimeMs: 0,
-        memoryUsedBytes: 0, numRowsDroppedByWatermark: 0, numShufflePartitions: this.spec.options.numShufflePartitions, numStateStoreInstances: 0,
+        numRowsTotal: 0,
+        numRowsUpdated: 0,
+        numRowsRemoved: 0,
+        allUpdatesTimeMs: 0,
+        allRemovalsTimeMs: 0,
+        commitTimeMs: 0,
+        memoryUsedBytes: 0,
+        numRowsDroppedByWatermark: 0,
+        numShufflePartitions: this.spec.options.numShufflePartitions,
+        numStateStoreInstances: 0,
       };
       s.numRowsTotal = stores.reduce((n, t) => n + (t.state?.size ?? 0), 0);
       s.memoryUsedBytes = stores.reduce((n, t) => n + (t.state?.metrics().memoryUsedBytes ?? 0), 0);
       s.numStateStoreInstances = stores.length;
       stats.state = s;
     }
-    const watermarks = [...this.tasks.values()].map((t) => t.watermark?.watermarkMs).filter((w): w is number => w !== undefined && w > 0);
+    const watermarks = [...this.tasks.values()]
+      .map((t) => t.watermark?.watermarkMs)
+      .filter((w): w is number => w !== undefined && w > 0);
     if (stats.batchIds.length > 0) this.lastBatchId = Math.max(...stats.batchIds);
     const progress = buildProgress({
       queryId: this.opts.queryId,
@@ -601,18 +800,33 @@ export class QueryRunner {
       previousTriggerStartMs: this.previousTriggerStartMs,
       durationMs: durations,
       eventTimes: stats.eventTimes,
-      watermarkMs: watermarks.length > 0 ? Math.min(...watermarks) : this.watermarkDelayMs() !== undefined ? 0 : undefined,
+      watermarkMs:
+        watermarks.length > 0
+          ? Math.min(...watermarks)
+          : this.watermarkDelayMs() !== undefined
+            ? 0
+            : undefined,
       sources: [...stats.sources.values()],
       state: stats.state,
       operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
       sinkDescription: this.sinkDescription(),
       numOutputRows: stats.numOutputRows,
-      sluice: { queryVersion: this.opts.queryVersion, instance: this.opts.instanceId, rateLimit: this.rateLimit, invalidRows: stats.invalidRows, ackedCommands: this.acked.splice(0), tasks: stats.tasks },
+      sluice: {
+        queryVersion: this.opts.queryVersion,
+        instance: this.opts.instanceId,
+        rateLimit: this.rateLimit,
+        invalidRows: stats.invalidRows,
+        ackedCommands: this.acked.splice(0),
+        tasks: stats.tasks,
+      },
     });
     this.previousTriggerStartMs = startMs;
     this.lastProgressMs = now;
     await this.progressProducer
-      .send({ topic: PROGRESS_TOPIC, messages: [{ key: this.opts.queryId, value: JSON.stringify(progress) }] })
+      .send({
+        topic: PROGRESS_TOPIC,
+        messages: [{ key: this.opts.queryId, value: JSON.stringify(progress) }],
+      })
       .catch((e: Error) => this.opts.log('warn', `progress not published: ${e.message}`));
   }
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './kafka-limits';
-import { firstInvalidUtf8Byte, invalidTextReason, kafkaRowGuard, oversizeRecordReason, PG_MAX_KEY_BYTES, postgresRowGuard } from './record-guards';
+import {
+  firstInvalidUtf8Byte,
+  invalidTextReason,
+  kafkaRowGuard,
+  oversizeRecordReason,
+  PG_MAX_KEY_BYTES,
+  postgresRowGuard,
+} from './record-guards';
 
 describe('UTF-8 check', () => {
   it('accepts valid text, including 4-byte characters', () => {
@@ -13,7 +20,9 @@ describe('UTF-8 check', () => {
     expect(firstInvalidUtf8Byte(Buffer.from([0x61, 0x62, 0xc0, 0xaf]))).toBe(2); // overlong "/"
     expect(firstInvalidUtf8Byte(Buffer.from([0xed, 0xa0, 0x80]))).toBe(0); // U+D800 encoded
     expect(firstInvalidUtf8Byte(Buffer.from([0x61, 0xe2, 0x82]))).toBe(1); // cut-off "€"
-    expect(invalidTextReason(Buffer.from([0x7b, 0xff, 0x7d]))).toBe('value is not valid UTF-8 (first invalid byte at offset 1 of 3)');
+    expect(invalidTextReason(Buffer.from([0x7b, 0xff, 0x7d]))).toBe(
+      'value is not valid UTF-8 (first invalid byte at offset 1 of 3)',
+    );
   });
 });
 
@@ -41,13 +50,21 @@ describe('PostgreSQL row guard', () => {
   });
 
   it('counts key bytes as UTF-8, not characters', () => {
-    expect(guard({ user_id: 'é'.repeat(1000), window_start: 0, note: '', clicks: 1 })).toContain('2008 bytes');
+    expect(guard({ user_id: 'é'.repeat(1000), window_start: 0, note: '', clicks: 1 })).toContain(
+      '2008 bytes',
+    );
   });
 
   it('refuses NUL characters and unpaired surrogates in any text column, but not valid pairs', () => {
-    expect(guard({ user_id: 'u', window_start: 0, note: 'a\u0000b', clicks: 1 })).toBe('column "note" contains a NUL character, which PostgreSQL text cannot store');
-    expect(guard({ user_id: 'u\ud800', window_start: 0, note: '', clicks: 1 })).toContain('unpaired surrogate');
-    expect(guard({ user_id: 'u\udc00x', window_start: 0, note: '', clicks: 1 })).toContain('unpaired surrogate');
+    expect(guard({ user_id: 'u', window_start: 0, note: 'a\u0000b', clicks: 1 })).toBe(
+      'column "note" contains a NUL character, which PostgreSQL text cannot store',
+    );
+    expect(guard({ user_id: 'u\ud800', window_start: 0, note: '', clicks: 1 })).toContain(
+      'unpaired surrogate',
+    );
+    expect(guard({ user_id: 'u\udc00x', window_start: 0, note: '', clicks: 1 })).toContain(
+      'unpaired surrogate',
+    );
     expect(guard({ user_id: '🙂', window_start: 0, note: '', clicks: 1 })).toBeUndefined();
   });
 });
@@ -58,7 +75,9 @@ describe('Kafka size guards', () => {
   it('refuses an output record above the topic limit and lets one below it through', () => {
     const guard = kafkaRowGuard('out', format, 10_000);
     expect(guard({ v: 'x'.repeat(1000) })).toBeUndefined();
-    expect(guard({ v: 'x'.repeat(20_000) })).toMatch(/^output record is \d+ bytes; topic out takes at most \d+ bytes per record \(max\.message\.bytes 10000\)$/);
+    expect(guard({ v: 'x'.repeat(20_000) })).toMatch(
+      /^output record is \d+ bytes; topic out takes at most \d+ bytes per record \(max\.message\.bytes 10000\)$/,
+    );
   });
 
   it('measures escaped JSON, not characters', () => {
@@ -68,7 +87,11 @@ describe('Kafka size guards', () => {
   });
 
   it('refuses a repartition record that cannot fit', () => {
-    expect(oversizeRecordReason({ key: 'k', value: 'x'.repeat(2_000_000) }, 'rep', DEFAULT_MAX_MESSAGE_BYTES)).toContain('in rep, which takes at most');
-    expect(oversizeRecordReason({ key: 'k', value: 'x'.repeat(1000) }, 'rep', DEFAULT_MAX_MESSAGE_BYTES)).toBeUndefined();
+    expect(
+      oversizeRecordReason({ key: 'k', value: 'x'.repeat(2_000_000) }, 'rep', DEFAULT_MAX_MESSAGE_BYTES),
+    ).toContain('in rep, which takes at most');
+    expect(
+      oversizeRecordReason({ key: 'k', value: 'x'.repeat(1000) }, 'rep', DEFAULT_MAX_MESSAGE_BYTES),
+    ).toBeUndefined();
   });
 });

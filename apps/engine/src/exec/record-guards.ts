@@ -51,7 +51,9 @@ export function firstInvalidUtf8Byte(buf: Buffer): number | undefined {
 export function invalidTextReason(value: Buffer | null): string | undefined {
   if (value === null) return undefined;
   const at = firstInvalidUtf8Byte(value);
-  return at === undefined ? undefined : `value is not valid UTF-8 (first invalid byte at offset ${at} of ${value.length})`;
+  return at === undefined
+    ? undefined
+    : `value is not valid UTF-8 (first invalid byte at offset ${at} of ${value.length})`;
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -78,8 +80,10 @@ export function postgresRowGuard(columns: OutputColumn[], key: string[]): RowGua
     for (const c of textColumns) {
       const v = row[c];
       if (typeof v !== 'string') continue;
-      if (v.includes('\u0000')) return `column "${c}" contains a NUL character, which PostgreSQL text cannot store`;
-      if (LONE_SURROGATE.test(v)) return `column "${c}" is not valid Unicode (an unpaired surrogate), which PostgreSQL text cannot store`;
+      if (v.includes('\u0000'))
+        return `column "${c}" contains a NUL character, which PostgreSQL text cannot store`;
+      if (LONE_SURROGATE.test(v))
+        return `column "${c}" is not valid Unicode (an unpaired surrogate), which PostgreSQL text cannot store`;
     }
     return undefined;
   };
@@ -88,7 +92,8 @@ export function postgresRowGuard(columns: OutputColumn[], key: string[]): RowGua
 /** Bytes the JSON form of `row` can take at most: every UTF-16 unit escapes to ≤ 6 bytes. */
 function jsonUpperBound(row: Row): number {
   let n = 2;
-  for (const [k, v] of Object.entries(row)) n += 6 * k.length + 4 + (typeof v === 'string' ? 6 * v.length + 2 : 32);
+  for (const [k, v] of Object.entries(row))
+    n += 6 * k.length + 4 + (typeof v === 'string' ? 6 * v.length + 2 : 32);
   return n;
 }
 
@@ -96,19 +101,31 @@ function jsonUpperBound(row: Row): number {
  * Kafka sink: the formatted record must fit the topic's max.message.bytes. Rows far below the
  * limit are let through on an upper bound, without formatting them twice.
  */
-export function kafkaRowGuard(topic: string, format: (row: Row) => Message, topicMaxMessageBytes: number): RowGuard {
+export function kafkaRowGuard(
+  topic: string,
+  format: (row: Row) => Message,
+  topicMaxMessageBytes: number,
+): RowGuard {
   const max = maxRecordBytes(topicMaxMessageBytes);
   return (row) => {
     // The key repeats at most every column, hence twice the bound.
     if (2 * jsonUpperBound(row) + 64 <= max) return undefined;
     const n = messageBytes(format(row));
-    return n > max ? `output record is ${n} bytes; topic ${topic} takes at most ${max} bytes per record (max.message.bytes ${topicMaxMessageBytes})` : undefined;
+    return n > max
+      ? `output record is ${n} bytes; topic ${topic} takes at most ${max} bytes per record (max.message.bytes ${topicMaxMessageBytes})`
+      : undefined;
   };
 }
 
 /** A repartition record must fit its topic too (it carries the whole filtered input row). */
-export function oversizeRecordReason(m: Message, topic: string, topicMaxMessageBytes: number): string | undefined {
+export function oversizeRecordReason(
+  m: Message,
+  topic: string,
+  topicMaxMessageBytes: number,
+): string | undefined {
   const max = maxRecordBytes(topicMaxMessageBytes);
   const n = messageBytes(m);
-  return n > max ? `record is ${n} bytes in ${topic}, which takes at most ${max} bytes per record (max.message.bytes ${topicMaxMessageBytes})` : undefined;
+  return n > max
+    ? `record is ${n} bytes in ${topic}, which takes at most ${max} bytes per record (max.message.bytes ${topicMaxMessageBytes})`
+    : undefined;
 }

@@ -63,7 +63,16 @@ export function runShuffleStage(args: {
   watermarkEnabled: boolean;
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
-  const result: ShuffleStageResult = { rows: [], failedRecords: [], failedGroups: [], numInputRows: args.records.length, numRowsDroppedByWatermark: 0, maxEventTimeMs: undefined, updateTimeMs: 0, removalTimeMs: 0 };
+  const result: ShuffleStageResult = {
+    rows: [],
+    failedRecords: [],
+    failedGroups: [],
+    numInputRows: args.records.length,
+    numRowsDroppedByWatermark: 0,
+    maxEventTimeMs: undefined,
+    updateTimeMs: 0,
+    removalTimeMs: 0,
+  };
   // Captured before eviction: a group updated and evicted in the same batch is still emitted.
   const updated = new Map<string, AggregateEntry>();
   const started = Date.now();
@@ -86,7 +95,10 @@ export function runShuffleStage(args: {
         continue;
       }
       const stored = state.get(body.k);
-      const entry: AggregateEntry = stored !== undefined ? fromStored(executor, body.k, stored) : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
+      const entry: AggregateEntry =
+        stored !== undefined
+          ? fromStored(executor, body.k, stored)
+          : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
       entry.b = executor.update(entry.b, body.r);
       state.put(body.k, toStored(entry));
       updated.set(body.k, entry);
@@ -117,7 +129,10 @@ export function runShuffleStage(args: {
     try {
       result.rows.push(executor.finalize(entry.v, entry.b));
     } catch (err) {
-      result.failedGroups.push({ row: entry.v, reason: `computing the output row failed: ${(err as Error).message}` });
+      result.failedGroups.push({
+        row: entry.v,
+        reason: `computing the output row failed: ${(err as Error).message}`,
+      });
     }
   };
   if (args.outputMode === 'append') {

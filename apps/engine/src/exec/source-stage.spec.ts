@@ -25,14 +25,38 @@ function setup() {
 }
 
 let offset = 0;
-const rec = (value: string | Buffer): SourceRecord => ({ topic: 'in', partition: 0, offset: offset++, key: null, value: Buffer.isBuffer(value) ? value : Buffer.from(value), timestampMs: 0, headers: {} });
+const rec = (value: string | Buffer): SourceRecord => ({
+  topic: 'in',
+  partition: 0,
+  offset: offset++,
+  key: null,
+  value: Buffer.isBuffer(value) ? value : Buffer.from(value),
+  timestampMs: 0,
+  headers: {},
+});
 const click = (user: string, bytes = 1) => rec(JSON.stringify({ user_id: user, bytes }));
 
 describe('runSourceStage (aggregation into PostgreSQL)', () => {
   it('routes good records and makes each bad one a dead letter with its reason', () => {
     const { compiled, executor, guard } = setup();
-    const records = [click('a'), click('k'.repeat(3000)), rec(Buffer.from([0x7b, 0xff, 0x7d])), click('nul\u0000'), click('b'), rec('not json')];
-    const res = runSourceStage({ queryId: 'q', source: compiled.spec.sources.clicks!, executor, numShufflePartitions: 4, records, guard, repartition: { topic: 'rep', maxMessageBytes: 1_048_588 }, dlqMaxRecordBytes: 1_000_000 });
+    const records = [
+      click('a'),
+      click('k'.repeat(3000)),
+      rec(Buffer.from([0x7b, 0xff, 0x7d])),
+      click('nul\u0000'),
+      click('b'),
+      rec('not json'),
+    ];
+    const res = runSourceStage({
+      queryId: 'q',
+      source: compiled.spec.sources.clicks!,
+      executor,
+      numShufflePartitions: 4,
+      records,
+      guard,
+      repartition: { topic: 'rep', maxMessageBytes: 1_048_588 },
+      dlqMaxRecordBytes: 1_000_000,
+    });
     expect(res.shuffled.map((m) => m.key)).toEqual(['["a"]', '["b"]']);
     expect(res.invalidRows).toBe(4);
     const dead = res.deadLetters.map((m) => JSON.parse(String(m.value)) as DeadLetter);
@@ -47,8 +71,18 @@ describe('runSourceStage (aggregation into PostgreSQL)', () => {
 
   it('refuses a record whose repartition record would not fit its topic', () => {
     const { compiled, executor } = setup();
-    const res = runSourceStage({ queryId: 'q', source: compiled.spec.sources.clicks!, executor, numShufflePartitions: 4, records: [click('x'.repeat(5000)), click('y')], repartition: { topic: 'rep', maxMessageBytes: 4096 }, dlqMaxRecordBytes: 1_000_000 });
+    const res = runSourceStage({
+      queryId: 'q',
+      source: compiled.spec.sources.clicks!,
+      executor,
+      numShufflePartitions: 4,
+      records: [click('x'.repeat(5000)), click('y')],
+      repartition: { topic: 'rep', maxMessageBytes: 4096 },
+      dlqMaxRecordBytes: 1_000_000,
+    });
     expect(res.shuffled).toHaveLength(1);
-    expect((JSON.parse(String(res.deadLetters[0]?.value)) as DeadLetter).reason).toMatch(/^record is \d+ bytes in rep, which takes at most/);
+    expect((JSON.parse(String(res.deadLetters[0]?.value)) as DeadLetter).reason).toMatch(
+      /^record is \d+ bytes in rep, which takes at most/,
+    );
   });
 });

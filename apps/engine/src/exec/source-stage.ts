@@ -51,7 +51,15 @@ export interface SourceStageArgs {
 
 export function runSourceStage(args: SourceStageArgs): SourceStageResult {
   const { executor, guard } = args;
-  const out: SourceStageResult = { rows: [], origins: [], shuffled: [], deadLetters: [], numInputRows: args.records.length, invalidRows: 0, eventTimes: [] };
+  const out: SourceStageResult = {
+    rows: [],
+    origins: [],
+    shuffled: [],
+    deadLetters: [],
+    numInputRows: args.records.length,
+    invalidRows: 0,
+    eventTimes: [],
+  };
   const dead = (record: SourceRecord, reason: string, stage: 'input' | 'output' = 'input'): void => {
     out.invalidRows++;
     out.deadLetters.push(deadLetterMessage(args.queryId, record, reason, args.dlqMaxRecordBytes, stage));
@@ -73,7 +81,8 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
   const shuffle = (record: SourceRecord, bodies: ShuffledRow[]): void => {
     const messages = bodies.map((b) => shuffleMessage(b, args.numShufflePartitions));
     for (const m of messages) {
-      const tooLarge = args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
+      const tooLarge =
+        args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
       if (tooLarge) return dead(record, tooLarge);
     }
     out.shuffled.push(...messages);

@@ -74,7 +74,10 @@ export class TaskCommitter {
   }
 
   /** Has `entry` (a planned batch) already been made visible? */
-  async isCommitted(admin: Parameters<typeof committedGroupOffsets>[0], entry: OffsetLogEntry): Promise<boolean> {
+  async isCommitted(
+    admin: Parameters<typeof committedGroupOffsets>[0],
+    entry: OffsetLogEntry,
+  ): Promise<boolean> {
     if (this.marker === 'kafka-group') {
       const offsets = await committedGroupOffsets(admin, this.groupId, [entry.range.topic]);
       const meta = offsets.get(`${entry.range.topic}:${entry.range.partition}`)?.metadata ?? '';
@@ -96,7 +99,15 @@ export class TaskCommitter {
     let refusedRows = 0;
     if (this.marker === 'postgres' && this.postgres) {
       const pg = this.postgres;
-      const batch: SinkBatch = { queryId: this.queryId, task: this.task, batchId: entry.batchId, table: pg.table, columns: pg.columns, key: pg.key, rows: output.pgRows };
+      const batch: SinkBatch = {
+        queryId: this.queryId,
+        task: this.task,
+        batchId: entry.batchId,
+        table: pg.table,
+        columns: pg.columns,
+        key: pg.key,
+        rows: output.pgRows,
+      };
       const refusal = output.pgRefused;
       // The batch's dead letters are committed to Kafka inside the DB transaction, just before
       // its COMMIT: a failure before that point (the database unreachable, say) sends none, and
@@ -108,7 +119,10 @@ export class TaskCommitter {
           if (isolate && refusal) {
             const rows = await upsertBatchIsolating(client, batch);
             refused = rows.length;
-            batches.push({ topic: refusal.topic, messages: rows.map((r) => refusal.deadLetter(r.index, r.reason)) });
+            batches.push({
+              topic: refusal.topic,
+              messages: rows.map((r) => refusal.deadLetter(r.index, r.reason)),
+            });
           } else {
             await upsertBatch(client, batch);
           }
@@ -130,7 +144,10 @@ export class TaskCommitter {
   }
 
   /** One Kafka transaction with `batches` and, for the kafka-group marker, the batch's offsets. */
-  private async kafkaTransaction(batches: TaskBatchOutput['kafka'], markerOf: OffsetLogEntry | undefined): Promise<void> {
+  private async kafkaTransaction(
+    batches: TaskBatchOutput['kafka'],
+    markerOf: OffsetLogEntry | undefined,
+  ): Promise<void> {
     const producer = this.producer;
     if (!producer) throw new Error(`task ${this.task}: committer not opened`);
     const txn = await producer.transaction();
@@ -139,14 +156,24 @@ export class TaskCommitter {
         if (batch.messages.length === 0) continue;
         // Kafka refuses a record batch above the topic's max.message.bytes; kafkajs sends all of a
         // partition's messages of one send() as one batch, so large outputs go in several sends.
-        for (const messages of chunkBySize(batch.messages, this.maxMessageBytes.get(batch.topic) ?? DEFAULT_MAX_MESSAGE_BYTES)) {
+        for (const messages of chunkBySize(
+          batch.messages,
+          this.maxMessageBytes.get(batch.topic) ?? DEFAULT_MAX_MESSAGE_BYTES,
+        )) {
           await txn.send({ topic: batch.topic, messages });
         }
       }
       if (markerOf) {
         // kafkajs passes `metadata` through to TxnOffsetCommit although its types omit it.
-        const partition = { partition: markerOf.range.partition, offset: String(markerOf.range.end), metadata: `${MARKER_PREFIX}${markerOf.batchId}` };
-        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: markerOf.range.topic, partitions: [partition] }] });
+        const partition = {
+          partition: markerOf.range.partition,
+          offset: String(markerOf.range.end),
+          metadata: `${MARKER_PREFIX}${markerOf.batchId}`,
+        };
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic: markerOf.range.topic, partitions: [partition] }],
+        });
       }
       await txn.commit();
     } catch (err) {

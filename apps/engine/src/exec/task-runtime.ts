@@ -51,15 +51,26 @@ export async function recoverTask(args: {
       nextStart = wal.range.end;
       if (!commit || commit.batchId < wal.batchId) {
         // The output became visible but the commit log write was lost: complete it now.
-        await checkpoint.writeCommit(task, { batchId: wal.batchId, maxEventTimeMs: commit?.maxEventTimeMs ?? null, committedAt: new Date().toISOString() });
+        await checkpoint.writeCommit(task, {
+          batchId: wal.batchId,
+          maxEventTimeMs: commit?.maxEventTimeMs ?? null,
+          committedAt: new Date().toISOString(),
+        });
       }
     } else {
       lastCommitted = wal.batchId - 1;
       replay = wal;
     }
   }
-  const lastCommit = commit && commit.batchId <= lastCommitted ? commit : lastCommitted >= 0 ? await checkpoint.readCommit(task, lastCommitted) : undefined;
-  const state = args.stateOperator ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted) : undefined;
+  const lastCommit =
+    commit && commit.batchId <= lastCommitted
+      ? commit
+      : lastCommitted >= 0
+        ? await checkpoint.readCommit(task, lastCommitted)
+        : undefined;
+  const state = args.stateOperator
+    ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted)
+    : undefined;
   const watermark =
     args.watermarkDelayMs !== undefined
       ? new WatermarkTracker([{ source: 'rows', delayMs: args.watermarkDelayMs }], {

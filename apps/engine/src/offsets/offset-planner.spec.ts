@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { DataLossError, instanceShare, offsetsBehindLatest, planBatch, prorate, resolveDataLoss, type PartitionPosition } from './offset-planner';
+import {
+  DataLossError,
+  instanceShare,
+  offsetsBehindLatest,
+  planBatch,
+  prorate,
+  resolveDataLoss,
+  type PartitionPosition,
+} from './offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from './starting-offsets';
 
-const pos = (partition: number, start: number, latest: number, earliest = 0): PartitionPosition => ({ topic: 't', partition, start, latest, earliest });
-const ends = (plan: ReturnType<typeof planBatch>) => (plan.kind === 'run' ? plan.ranges.map((r) => r.end - r.start) : []);
+const pos = (partition: number, start: number, latest: number, earliest = 0): PartitionPosition => ({
+  topic: 't',
+  partition,
+  start,
+  latest,
+  earliest,
+});
+const ends = (plan: ReturnType<typeof planBatch>) =>
+  plan.kind === 'run' ? plan.ranges.map((r) => r.end - r.start) : [];
 
 describe('maxOffsetsPerTrigger', () => {
   it('splits the limit across partitions in proportion to their backlog', () => {
@@ -28,7 +43,13 @@ describe('maxOffsetsPerTrigger', () => {
   });
 
   it('reads all available offsets without a limit', () => {
-    const plan = planBatch({ positions: [pos(0, 0, 500), pos(1, 0, 7)], limits: { maxTriggerDelayMs: 0 }, failOnDataLoss: true, nowMs: 10, lastTriggerMs: 0 });
+    const plan = planBatch({
+      positions: [pos(0, 0, 500), pos(1, 0, 7)],
+      limits: { maxTriggerDelayMs: 0 },
+      failOnDataLoss: true,
+      nowMs: 10,
+      lastTriggerMs: 0,
+    });
     expect(ends(plan)).toEqual([500, 7]);
   });
 
@@ -44,17 +65,35 @@ describe('minOffsetsPerTrigger and maxTriggerDelay', () => {
   const limits = { minOffsetsPerTrigger: 100, maxTriggerDelayMs: 15_000 };
 
   it('delays the batch while fewer offsets than the minimum are available', () => {
-    const plan = planBatch({ positions: [pos(0, 0, 40), pos(1, 0, 50)], limits, failOnDataLoss: true, nowMs: 20_000, lastTriggerMs: 10_000 });
+    const plan = planBatch({
+      positions: [pos(0, 0, 40), pos(1, 0, 50)],
+      limits,
+      failOnDataLoss: true,
+      nowMs: 20_000,
+      lastTriggerMs: 10_000,
+    });
     expect(plan).toEqual({ kind: 'delay', available: 90, dataLoss: [] });
   });
 
   it('runs once the minimum is available', () => {
-    const plan = planBatch({ positions: [pos(0, 0, 60), pos(1, 0, 50)], limits, failOnDataLoss: true, nowMs: 20_000, lastTriggerMs: 10_000 });
+    const plan = planBatch({
+      positions: [pos(0, 0, 60), pos(1, 0, 50)],
+      limits,
+      failOnDataLoss: true,
+      nowMs: 20_000,
+      lastTriggerMs: 10_000,
+    });
     expect(plan.kind).toBe('run');
   });
 
   it('runs with whatever is available once maxTriggerDelay has passed', () => {
-    const plan = planBatch({ positions: [pos(0, 0, 3)], limits, failOnDataLoss: true, nowMs: 25_000, lastTriggerMs: 10_000 });
+    const plan = planBatch({
+      positions: [pos(0, 0, 3)],
+      limits,
+      failOnDataLoss: true,
+      nowMs: 25_000,
+      lastTriggerMs: 10_000,
+    });
     expect(ends(plan)).toEqual([3]);
   });
 
@@ -73,7 +112,9 @@ describe('minOffsetsPerTrigger and maxTriggerDelay', () => {
 describe('failOnDataLoss', () => {
   it('fails with a clear error naming the partition when offsets aged out', () => {
     expect(() => resolveDataLoss([pos(3, 10, 500, 120)], true)).toThrow(DataLossError);
-    expect(() => resolveDataLoss([pos(3, 10, 500, 120)], true)).toThrow(/t-3: offsets 10\.\.119 are no longer available.*failOnDataLoss/);
+    expect(() => resolveDataLoss([pos(3, 10, 500, 120)], true)).toThrow(
+      /t-3: offsets 10\.\.119 are no longer available.*failOnDataLoss/,
+    );
   });
 
   it('skips to the earliest offset and counts the loss when allowed', () => {
@@ -111,6 +152,14 @@ describe('offsets behind latest', () => {
       ['t:0', 100],
       ['t:1', 50],
     ]);
-    expect(offsetsBehindLatest([{ topic: 't', partition: 0, start: 0, end: 90 }, { topic: 't', partition: 1, start: 0, end: 50 }], latest)).toEqual({ min: 0, max: 10, avg: 5 });
+    expect(
+      offsetsBehindLatest(
+        [
+          { topic: 't', partition: 0, start: 0, end: 90 },
+          { topic: 't', partition: 1, start: 0, end: 50 },
+        ],
+        latest,
+      ),
+    ).toEqual({ min: 0, max: 10, avg: 5 });
   });
 });

@@ -54,7 +54,10 @@ export class DataLossError extends Error {
 }
 
 /** Moves starts that point at deleted or non-existent offsets to the earliest available one. */
-export function resolveDataLoss(partitions: PartitionPosition[], failOnDataLoss: boolean): { positions: PartitionPosition[]; dataLoss: DataLossEvent[] } {
+export function resolveDataLoss(
+  partitions: PartitionPosition[],
+  failOnDataLoss: boolean,
+): { positions: PartitionPosition[]; dataLoss: DataLossEvent[] } {
   const dataLoss: DataLossEvent[] = [];
   const positions = partitions.map((p) => {
     const where = `${p.topic}-${p.partition}`;
@@ -88,10 +91,16 @@ export function prorate(positions: PartitionPosition[], limit: number): PlannedR
   const total = backlog.reduce((a, b) => a + b, 0);
   return positions.map((p, i) => {
     const size = backlog[i] ?? 0;
-    if (total < 1 || size === 0) return { topic: p.topic, partition: p.partition, start: p.start, end: p.latest };
+    if (total < 1 || size === 0)
+      return { topic: p.topic, partition: p.partition, start: p.start, end: p.latest };
     const share = limit * (size / total);
     const offsets = share < 1 ? Math.ceil(share) : Math.floor(share);
-    return { topic: p.topic, partition: p.partition, start: p.start, end: Math.min(p.latest, p.start + offsets) };
+    return {
+      topic: p.topic,
+      partition: p.partition,
+      start: p.start,
+      end: Math.min(p.latest, p.start + offsets),
+    };
   });
 }
 
@@ -108,7 +117,11 @@ export function planBatch(input: PlanInput): BatchPlan {
   const { positions, dataLoss } = resolveDataLoss(input.positions, input.failOnDataLoss);
   const available = positions.reduce((sum, p) => sum + Math.max(0, p.latest - p.start), 0);
   const { maxOffsetsPerTrigger, minOffsetsPerTrigger, maxTriggerDelayMs } = input.limits;
-  if (minOffsetsPerTrigger != null && input.nowMs - input.lastTriggerMs < maxTriggerDelayMs && available < minOffsetsPerTrigger) {
+  if (
+    minOffsetsPerTrigger != null &&
+    input.nowMs - input.lastTriggerMs < maxTriggerDelayMs &&
+    available < minOffsetsPerTrigger
+  ) {
     return { kind: 'delay', available, dataLoss };
   }
   const ranges =
@@ -129,8 +142,15 @@ export function instanceShare(limit: number | null | undefined, owned: number, t
 }
 
 /** Kafka source metrics as Spark reports them: offsets behind latest per partition. */
-export function offsetsBehindLatest(ends: PlannedRange[], latest: Map<string, number>): { min: number; max: number; avg: number } | undefined {
+export function offsetsBehindLatest(
+  ends: PlannedRange[],
+  latest: Map<string, number>,
+): { min: number; max: number; avg: number } | undefined {
   const behind = ends.map((r) => (latest.get(`${r.topic}:${r.partition}`) ?? r.end) - r.end);
   if (behind.length === 0) return undefined;
-  return { min: Math.min(...behind), max: Math.max(...behind), avg: behind.reduce((a, b) => a + b, 0) / behind.length };
+  return {
+    min: Math.min(...behind),
+    max: Math.max(...behind),
+    avg: behind.reduce((a, b) => a + b, 0) / behind.length,
+  };
 }

@@ -35,7 +35,10 @@ describe('WatermarkTracker', () => {
   });
 
   it('restores from checkpointed state and discards a failed batch', () => {
-    const t = new WatermarkTracker([{ source: 's', delayMs: 10 }], { maxEventTimeMs: { s: 500 }, watermarkMs: 490 });
+    const t = new WatermarkTracker([{ source: 's', delayMs: 10 }], {
+      maxEventTimeMs: { s: 500 },
+      watermarkMs: 490,
+    });
     t.observe('s', 10_000);
     t.discardBatch();
     expect(t.advance()).toBe(490);

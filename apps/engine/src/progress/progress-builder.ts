@@ -1,7 +1,13 @@
 // Builds one Spark-shaped StreamingQueryProgress per trigger per instance, with Spark's
 // serialisation rules (rates rounded HALF_UP to one decimal and omitted when undefined, sorted
 // maps, empty maps omitted) plus the `sluice` extension.
-import { sortedMap, sparkRate, sparkTimestamp, withoutUndefined, type StreamingQueryProgress } from '@sluice/contracts';
+import {
+  sortedMap,
+  sparkRate,
+  sparkTimestamp,
+  withoutUndefined,
+  type StreamingQueryProgress,
+} from '@sluice/contracts';
 
 export interface SourceTrigger {
   topic: string;
@@ -41,7 +47,14 @@ export interface TriggerReport {
   operatorName: string;
   sinkDescription: string;
   numOutputRows: number;
-  sluice: { queryVersion: number; instance: string; rateLimit: number | null; invalidRows: number; ackedCommands: string[]; tasks: string[] };
+  sluice: {
+    queryVersion: number;
+    instance: string;
+    rateLimit: number | null;
+    invalidRows: number;
+    ackedCommands: string[];
+    tasks: string[];
+  };
 }
 
 function offsetsBehind(s: SourceTrigger): Record<string, string> | undefined {
@@ -49,12 +62,17 @@ function offsetsBehind(s: SourceTrigger): Record<string, string> | undefined {
   if (behind.length === 0) return undefined;
   const avg = behind.reduce((a, b) => a + b, 0) / behind.length;
   // Spark's Kafka source reports these as strings of Scala Double/Long values.
-  return { avgOffsetsBehindLatest: Number.isInteger(avg) ? avg.toFixed(1) : String(avg), maxOffsetsBehindLatest: String(Math.max(...behind)), minOffsetsBehindLatest: String(Math.min(...behind)) };
+  return {
+    avgOffsetsBehindLatest: Number.isInteger(avg) ? avg.toFixed(1) : String(avg),
+    maxOffsetsBehindLatest: String(Math.max(...behind)),
+    minOffsetsBehindLatest: String(Math.min(...behind)),
+  };
 }
 
 export function buildProgress(r: TriggerReport): StreamingQueryProgress {
   const triggerMs = r.durationMs.triggerExecution ?? 0;
-  const inputSeconds = r.previousTriggerStartMs === undefined ? 0 : (r.triggerStartMs - r.previousTriggerStartMs) / 1000;
+  const inputSeconds =
+    r.previousTriggerStartMs === undefined ? 0 : (r.triggerStartMs - r.previousTriggerStartMs) / 1000;
   const rates = (rows: number) => ({
     // Spark: NaN (omitted) when no time has elapsed; 0 rows over time is 0.0.
     inputRowsPerSecond: sparkRate(inputSeconds > 0 ? rows / inputSeconds : Number.NaN),
@@ -71,12 +89,14 @@ export function buildProgress(r: TriggerReport): StreamingQueryProgress {
       max = Math.max(max, t);
       sum += t;
     }
-    Object.assign(eventTime, { min: sparkTimestamp(min), max: sparkTimestamp(max), avg: sparkTimestamp(Math.round(sum / r.eventTimes.length)) });
+    Object.assign(eventTime, {
+      min: sparkTimestamp(min),
+      max: sparkTimestamp(max),
+      avg: sparkTimestamp(Math.round(sum / r.eventTimes.length)),
+    });
   }
   if (r.watermarkMs !== undefined) eventTime.watermark = sparkTimestamp(r.watermarkMs);
-  const stateOperators = r.state
-    ? [{ operatorName: r.operatorName, ...r.state }]
-    : [];
+  const stateOperators = r.state ? [{ operatorName: r.operatorName, ...r.state }] : [];
   return withoutUndefined({
     id: r.queryId,
     runId: r.runId,

@@ -22,7 +22,12 @@ export function quoteTable(table: string): string {
   return table.split('.').map(quoteIdent).join('.');
 }
 
-export async function ensureSinkTables(pool: Pool, table: string, columns: OutputColumn[], key: string[]): Promise<void> {
+export async function ensureSinkTables(
+  pool: Pool,
+  table: string,
+  columns: OutputColumn[],
+  key: string[],
+): Promise<void> {
   const cols = columns.map((c) => `${quoteIdent(c.name)} ${PG_TYPES[c.type]}`);
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${cols.join(', ')}${key.length ? `, PRIMARY KEY (${key.map(quoteIdent).join(', ')})` : ''})`,
@@ -36,7 +41,10 @@ export async function ensureSinkTables(pool: Pool, table: string, columns: Outpu
 }
 
 export async function committedBatch(pool: Pool, queryId: string, task: string): Promise<number | undefined> {
-  const r = await pool.query<{ batch_id: string }>('SELECT batch_id FROM sluice_engine.sink_commits WHERE query_id = $1 AND task = $2', [queryId, task]);
+  const r = await pool.query<{ batch_id: string }>(
+    'SELECT batch_id FROM sluice_engine.sink_commits WHERE query_id = $1 AND task = $2',
+    [queryId, task],
+  );
   const row = r.rows[0];
   return row ? Number(row.batch_id) : undefined;
 }
@@ -52,7 +60,10 @@ function toPgValue(v: unknown, type: ColumnType): unknown {
  * the partition) already committed this batch or a later one: this attempt must not land.
  */
 export class BatchAlreadyCommittedError extends Error {
-  constructor(readonly task: string, readonly batchId: number) {
+  constructor(
+    readonly task: string,
+    readonly batchId: number,
+  ) {
     super(`task ${task}: batch ${batchId} (or a later one) is already committed in PostgreSQL`);
     this.name = 'BatchAlreadyCommittedError';
   }
@@ -113,18 +124,33 @@ function roundsPerKey(rows: Array<Record<string, unknown>>, key: string[]): Inde
   return rounds;
 }
 
-function insertStatement(args: SinkBatch): { perChunk: number; run: (client: PoolClient, rows: IndexedRow[]) => Promise<unknown> } {
+function insertStatement(args: SinkBatch): {
+  perChunk: number;
+  run: (client: PoolClient, rows: IndexedRow[]) => Promise<unknown>;
+} {
   const { columns, key } = args;
   const names = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
-  const conflict = key.length === 0 ? '' : updates.length ? ` ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}` : ` ON CONFLICT DO NOTHING`;
+  const updates = columns
+    .filter((c) => !key.includes(c.name))
+    .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+  const conflict =
+    key.length === 0
+      ? ''
+      : updates.length
+        ? ` ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}`
+        : ` ON CONFLICT DO NOTHING`;
   return {
     // Chunked to stay under PostgreSQL's 65535 parameters per statement.
     perChunk: Math.max(1, Math.floor(60_000 / columns.length)),
     run: (client, rows) => {
       const params: unknown[] = [];
-      const tuples = rows.map(({ row }) => `(${columns.map((c) => `$${params.push(toPgValue(row[c.name], c.type))}`).join(', ')})`);
-      return client.query(`INSERT INTO ${quoteTable(args.table)} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
+      const tuples = rows.map(
+        ({ row }) => `(${columns.map((c) => `$${params.push(toPgValue(row[c.name], c.type))}`).join(', ')})`,
+      );
+      return client.query(
+        `INSERT INTO ${quoteTable(args.table)} (${names}) VALUES ${tuples.join(', ')}${conflict}`,
+        params,
+      );
     },
   };
 }
@@ -134,7 +160,8 @@ export async function upsertBatch(client: PoolClient, args: SinkBatch): Promise<
   await claimMarker(client, args);
   const insert = insertStatement(args);
   for (const rows of roundsPerKey(args.rows, args.key)) {
-    for (let i = 0; i < rows.length; i += insert.perChunk) await insert.run(client, rows.slice(i, i + insert.perChunk));
+    for (let i = 0; i < rows.length; i += insert.perChunk)
+      await insert.run(client, rows.slice(i, i + insert.perChunk));
   }
 }
 
@@ -159,7 +186,10 @@ export async function upsertBatchIsolating(client: PoolClient, args: SinkBatch):
       await client.query('ROLLBACK TO SAVEPOINT sluice_sink_rows');
       await client.query('RELEASE SAVEPOINT sluice_sink_rows');
       if (part.length === 1) {
-        refused.push({ index: part[0]!.index, reason: `PostgreSQL refused the row: ${describePgError(err)}` });
+        refused.push({
+          index: part[0]!.index,
+          reason: `PostgreSQL refused the row: ${describePgError(err)}`,
+        });
         return;
       }
     }

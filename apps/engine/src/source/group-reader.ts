@@ -22,7 +22,10 @@ export interface TopicPartition {
 }
 
 export class PartitionRevokedError extends Error {
-  constructor(readonly topic: string, readonly partition: number) {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {
     super(`partition ${topic}-${partition} was revoked by a rebalance`);
     this.name = 'PartitionRevokedError';
   }
@@ -63,7 +66,15 @@ function toRecord(topic: string, partition: number, m: KafkaMessage): SourceReco
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
   }
-  return { topic, partition, offset: Number(m.offset), key: m.key ?? null, value: m.value ?? null, timestampMs: Number(m.timestamp), headers };
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestampMs: Number(m.timestamp),
+    headers,
+  };
 }
 
 export class GroupReader {
@@ -226,7 +237,14 @@ export class GroupReader {
   /** Best-effort, non-transactional commit (keeps group lag meaningful for non-Kafka sinks). */
   async commit(offsets: Array<TopicPartition & { offset: number; metadata?: string }>): Promise<void> {
     if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata ?? null })));
+    await this.consumer.commitOffsets(
+      offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        offset: String(o.offset),
+        metadata: o.metadata ?? null,
+      })),
+    );
   }
 
   async stop(): Promise<void> {

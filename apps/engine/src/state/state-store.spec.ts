@@ -89,7 +89,15 @@ describe('StateStore', () => {
     }
     // Snapshots at 2, 5 and 8. The cleanup at 8 keeps versions ≥ 7 restorable, whose base is
     // snapshot 5: everything older goes.
-    expect(readdirSync(stateDir()).sort()).toEqual(['10.delta', '5.snapshot', '6.delta', '7.delta', '8.delta', '8.snapshot', '9.delta']);
+    expect(readdirSync(stateDir()).sort()).toEqual([
+      '10.delta',
+      '5.snapshot',
+      '6.delta',
+      '7.delta',
+      '8.delta',
+      '8.snapshot',
+      '9.delta',
+    ]);
     expect(contents(await load(10))).toEqual({ k10: 10 });
     expect(contents(await load(7))).toEqual({ k7: 7 });
   });

@@ -4,7 +4,11 @@
 // the deltas after it into `<v>.snapshot` every `snapshotEvery` deltas and deletes files no
 // retained version needs. Restore = newest snapshot ≤ v, then the deltas after it, in order.
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
-import { StateFileMissingError, type CheckpointStore, type StateFileRef } from '../checkpoint/checkpoint-store';
+import {
+  StateFileMissingError,
+  type CheckpointStore,
+  type StateFileRef,
+} from '../checkpoint/checkpoint-store';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -48,7 +52,8 @@ function entrySize(key: string, valueJson: string): number {
 
 function asDelta(raw: unknown, file: string): DeltaFile {
   const d = raw as Partial<DeltaFile> | null;
-  if (!d || !Array.isArray(d.puts) || !Array.isArray(d.removes)) throw new CheckpointCorruptError(file, 'not a state delta');
+  if (!d || !Array.isArray(d.puts) || !Array.isArray(d.removes))
+    throw new CheckpointCorruptError(file, 'not a state delta');
   return d as DeltaFile;
 }
 
@@ -117,7 +122,14 @@ export class StateStore {
     this.map = map;
     for (const [k, v] of map) this.track(k, JSON.stringify(v));
     this.deltasSinceSnapshot = deltasSinceSnapshot;
-    this.lastMetrics = { numRowsTotal: map.size, numRowsUpdated: 0, numRowsRemoved: 0, memoryUsedBytes: this.bytes, commitTimeMs: 0, deltaBytes: 0 };
+    this.lastMetrics = {
+      numRowsTotal: map.size,
+      numRowsUpdated: 0,
+      numRowsRemoved: 0,
+      memoryUsedBytes: this.bytes,
+      commitTimeMs: 0,
+      deltaBytes: 0,
+    };
   }
 
   /** Restores the state as of `version` (-1 = empty, before the first batch). */
@@ -164,7 +176,8 @@ export class StateStore {
   }
 
   private remember(key: string): void {
-    if (!this.undo.has(key)) this.undo.set(key, this.map.has(key) ? (this.map.get(key) as JsonValue) : ABSENT);
+    if (!this.undo.has(key))
+      this.undo.set(key, this.map.has(key) ? (this.map.get(key) as JsonValue) : ABSENT);
   }
 
   put(key: string, value: JsonValue): void {
@@ -200,7 +213,10 @@ export class StateStore {
 
   /** Persists the open batch's changes as version `version` and makes them the committed state. */
   async commit(version: number): Promise<StateStoreMetrics> {
-    if (version <= this.committedVersion) throw new Error(`state ${this.task}/${this.operator}: commit of version ${version} after ${this.committedVersion}`);
+    if (version <= this.committedVersion)
+      throw new Error(
+        `state ${this.task}/${this.operator}: commit of version ${version} after ${this.committedVersion}`,
+      );
     const started = Date.now();
     const puts: string[] = [];
     const removes: string[] = [];
@@ -253,7 +269,9 @@ export class StateStore {
   }
 
   private scheduleMaintenance(version: number): void {
-    this.maintenanceChain = this.maintenanceChain.then(() => this.snapshotAndClean(version)).catch(() => undefined);
+    this.maintenanceChain = this.maintenanceChain
+      .then(() => this.snapshotAndClean(version))
+      .catch(() => undefined);
   }
 
   /** Writes `<version>.snapshot` from the files (not the live map) and deletes obsolete files. */

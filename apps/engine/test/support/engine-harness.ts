@@ -12,7 +12,8 @@ const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'apps/engine/src/cli.ts');
 
 export const brokers = (): string => process.env.KAFKA_BROKERS ?? '';
-export const testKafka = (clientId: string): Kafka => createKafka({ brokers: parseBrokers(brokers()), clientId });
+export const testKafka = (clientId: string): Kafka =>
+  createKafka({ brokers: parseBrokers(brokers()), clientId });
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sluice-${prefix}-`));
@@ -36,7 +37,12 @@ export function runEngineCli(args: string[], env: Record<string, string> = {}): 
     cwd: ROOT,
     // Engine-level tests write PostgreSQL sinks into the test database they read back from; the
     // engine only ever uses the sink URL it is given (the control plane resolves connections).
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', SLUICE_SINK_POSTGRES_URL: process.env.DATABASE_URL ?? '', ...env },
+    env: {
+      ...process.env,
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      SLUICE_SINK_POSTGRES_URL: process.env.DATABASE_URL ?? '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -46,17 +52,41 @@ export function runEngineCli(args: string[], env: Record<string, string> = {}): 
   return { child, output: () => out, exited };
 }
 
-export function startEngine(o: { spec: string; checkpoint: string; queryId: string; instance: string; version?: number; rateLimit?: number; env?: Record<string, string> }): EngineProcess {
+export function startEngine(o: {
+  spec: string;
+  checkpoint: string;
+  queryId: string;
+  instance: string;
+  version?: number;
+  rateLimit?: number;
+  env?: Record<string, string>;
+}): EngineProcess {
   return runEngineCli(
     [
-      'run', '--spec', o.spec, '--checkpoint', o.checkpoint, '--query-id', o.queryId, '--instance-id', o.instance, '--brokers', brokers(),
-      '--query-version', String(o.version ?? 1), ...(o.rateLimit ? ['--rate-limit', String(o.rateLimit)] : []),
+      'run',
+      '--spec',
+      o.spec,
+      '--checkpoint',
+      o.checkpoint,
+      '--query-id',
+      o.queryId,
+      '--instance-id',
+      o.instance,
+      '--brokers',
+      brokers(),
+      '--query-version',
+      String(o.version ?? 1),
+      ...(o.rateLimit ? ['--rate-limit', String(o.rateLimit)] : []),
     ],
     o.env,
   );
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -72,7 +102,12 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
 }
 
 /** Every committed record of `topic` (read_committed, from the beginning). */
-export async function readAll(kafka: Kafka, topic: string, expectAtLeast: number, timeoutMs = 60_000): Promise<Array<{ key: string | null; value: string; partition: number }>> {
+export async function readAll(
+  kafka: Kafka,
+  topic: string,
+  expectAtLeast: number,
+  timeoutMs = 60_000,
+): Promise<Array<{ key: string | null; value: string; partition: number }>> {
   const out: Array<{ key: string | null; value: string; partition: number }> = [];
   // The engine creates its output topics; wait for them instead of racing it.
   const admin = kafka.admin();
@@ -82,7 +117,11 @@ export async function readAll(kafka: Kafka, topic: string, expectAtLeast: number
   } finally {
     await admin.disconnect();
   }
-  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: `it-reader-${randomUUID()}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -91,7 +130,11 @@ export async function readAll(kafka: Kafka, topic: string, expectAtLeast: number
     },
   });
   try {
-    await eventually(async () => out.length >= expectAtLeast, timeoutMs, `${expectAtLeast} records on ${topic} (have ${out.length})`);
+    await eventually(
+      async () => out.length >= expectAtLeast,
+      timeoutMs,
+      `${expectAtLeast} records on ${topic} (have ${out.length})`,
+    );
     // A little longer, so duplicates (if any) would show up too.
     await new Promise((r) => setTimeout(r, 1500));
   } finally {

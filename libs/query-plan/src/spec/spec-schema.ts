@@ -137,10 +137,13 @@ const sinkTableName = z
     /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/,
     'expected a table name (letters, digits, _; at most 63 characters), optionally schema-qualified',
   )
-  .refine((table) => {
-    const schema = table.includes('.') ? table.split('.')[0]!.toLowerCase() : undefined;
-    return schema === undefined || !isReservedSinkSchema(schema);
-  }, `a sink table cannot live in a reserved schema (${RESERVED_SINK_SCHEMAS.join(', ')}, pg_*)`);
+  .refine(
+    (table) => {
+      const schema = table.includes('.') ? table.split('.')[0]!.toLowerCase() : undefined;
+      return schema === undefined || !isReservedSinkSchema(schema);
+    },
+    `a sink table cannot live in a reserved schema (${RESERVED_SINK_SCHEMAS.join(', ')}, pg_*)`,
+  );
 
 const sinkSchema = z
   .strictObject({
@@ -149,7 +152,10 @@ const sinkSchema = z
       .strictObject({
         table: sinkTableName,
         key: keyColumns,
-        connection: z.string().regex(SINK_CONNECTION_NAME, `a sink connection name has ${SINK_CONNECTION_NAME_HINT}`).optional(),
+        connection: z
+          .string()
+          .regex(SINK_CONNECTION_NAME, `a sink connection name has ${SINK_CONNECTION_NAME_HINT}`)
+          .optional(),
       })
       .optional(),
     console: z.union([z.null(), z.strictObject({})]).optional(),

@@ -53,7 +53,11 @@ describe('ds2 policy', () => {
   });
 
   it('delays a scale-down by the scale-down interval and then uses the highest recommendation', () => {
-    const policy = new Ds2Policy({ stabilizationSeconds: 0, metricsWindowSeconds: 60, scaleDownIntervalSeconds: 600 });
+    const policy = new Ds2Policy({
+      stabilizationSeconds: 0,
+      metricsWindowSeconds: 60,
+      scaleDownIntervalSeconds: 600,
+    });
     policy.decide(input({ nowMs: 0, currentInstances: 16 }));
     const decideAt = (s: number, rate: number) =>
       policy.decide(

@@ -59,7 +59,11 @@ export class Ds2Policy implements ScalingPolicy {
     const stableMs = this.lastRescaleMs + o.stabilizationSeconds * 1000;
     const fullMs = stableMs + o.metricsWindowSeconds * 1000;
     if (now < fullMs) {
-      return { instances: current, reason: now < stableMs ? 'stabilizing' : 'collecting metric window', inputs: {} };
+      return {
+        instances: current,
+        reason: now < stableMs ? 'stabilizing' : 'collecting metric window',
+        inputs: {},
+      };
     }
     const windowStart = Math.max(stableMs, now - o.metricsWindowSeconds * 1000);
     const samples = input.samples.filter((s) => s.timeMs > windowStart && s.timeMs <= now);
@@ -82,9 +86,19 @@ export class Ds2Policy implements ScalingPolicy {
     const lower = processingBacklog ? 0 : o.targetUtilization - o.utilizationBoundary;
     const scaleUpThreshold = capacityAt(upper, false);
     const scaleDownThreshold = capacityAt(lower, true);
-    const inputs = { tpr, inputRate, lagRecords: lag.records, targetCapacity, scaleUpThreshold, scaleDownThreshold };
+    const inputs = {
+      tpr,
+      inputRate,
+      lagRecords: lag.records,
+      targetCapacity,
+      scaleUpThreshold,
+      scaleDownThreshold,
+    };
 
-    const scaleFactor = Math.min(Math.max(targetCapacity / tpr, 1 - o.maxScaleDownFactor), 1 + o.maxScaleUpFactor);
+    const scaleFactor = Math.min(
+      Math.max(targetCapacity / tpr, 1 - o.maxScaleDownFactor),
+      1 + o.maxScaleUpFactor,
+    );
     const target = alignToPartitions(
       current,
       scaleFactor,
@@ -102,7 +116,11 @@ export class Ds2Policy implements ScalingPolicy {
     } else {
       const afterInterval = this.applyScaleDownInterval(now, target);
       if (afterInterval === undefined) {
-        return { instances: current, reason: `scale down to ${target} delayed by the scale-down interval`, inputs };
+        return {
+          instances: current,
+          reason: `scale down to ${target} delayed by the scale-down interval`,
+          inputs,
+        };
       }
       candidate = afterInterval;
     }

@@ -11,7 +11,9 @@ describe('keda-lag', () => {
     const policy = new KedaLagPolicy({ lagThreshold: 1000, scaleUpPods: 100 });
     expect(policy.decide(input({ nowMs: 0, currentInstances: 1, lag: lag(4500), limits })).instances).toBe(5);
     const capped = new KedaLagPolicy({ lagThreshold: 1000, scaleUpPods: 100 });
-    expect(capped.decide(input({ nowMs: 0, currentInstances: 1, lag: lag(90_000), limits })).instances).toBe(12);
+    expect(capped.decide(input({ nowMs: 0, currentInstances: 1, lag: lag(90_000), limits })).instances).toBe(
+      12,
+    );
   });
 
   it('ignores changes within the HPA tolerance', () => {
@@ -22,14 +24,20 @@ describe('keda-lag', () => {
   it('limits a scale-up to max(100 %, 4 pods) per period', () => {
     const policy = new KedaLagPolicy({ lagThreshold: 100 });
     expect(policy.decide(input({ nowMs: 0, currentInstances: 2, lag: lag(1200), limits })).instances).toBe(6);
-    expect(policy.decide(input({ nowMs: 5_000, currentInstances: 6, lag: lag(1200, 5_000), limits })).instances).toBe(6);
-    expect(policy.decide(input({ nowMs: 15_000, currentInstances: 6, lag: lag(1200, 15_000), limits })).instances).toBe(12);
+    expect(
+      policy.decide(input({ nowMs: 5_000, currentInstances: 6, lag: lag(1200, 5_000), limits })).instances,
+    ).toBe(6);
+    expect(
+      policy.decide(input({ nowMs: 15_000, currentInstances: 6, lag: lag(1200, 15_000), limits })).instances,
+    ).toBe(12);
   });
 
   it('scales down only to the highest recommendation of the last 300 s', () => {
     const policy = new KedaLagPolicy({ lagThreshold: 1000 });
     const at = (s: number, records: number, current: number) =>
-      policy.decide(input({ nowMs: s * 1000, currentInstances: current, lag: lag(records, s * 1000), limits })).instances;
+      policy.decide(
+        input({ nowMs: s * 1000, currentInstances: current, lag: lag(records, s * 1000), limits }),
+      ).instances;
     expect(at(0, 8000, 8)).toBe(8);
     expect(at(100, 2000, 8)).toBe(8);
     expect(at(299, 2000, 8)).toBe(8);

@@ -23,7 +23,8 @@ export class KedaLagPolicy implements ScalingPolicy {
   private lastScaleUpMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: KedaLagOptions) {
-    if (!(options.lagThreshold > 0)) throw new RangeError(`lagThreshold must be > 0, got ${options.lagThreshold}`);
+    if (!(options.lagThreshold > 0))
+      throw new RangeError(`lagThreshold must be > 0, got ${options.lagThreshold}`);
     this.o = {
       tolerance: 0.1,
       scaleDownStabilizationSeconds: 300,
@@ -61,7 +62,11 @@ export class KedaLagPolicy implements ScalingPolicy {
       return { instances, reason: `lag ${Math.round(lag.records)} needs ${desired} replicas`, inputs };
     }
     if (stabilized < current) {
-      return { instances: stabilized, reason: `highest recommendation over stabilization window is ${stabilized}`, inputs };
+      return {
+        instances: stabilized,
+        reason: `highest recommendation over stabilization window is ${stabilized}`,
+        inputs,
+      };
     }
     return { instances: current, reason: 'no change', inputs };
   }

@@ -24,7 +24,8 @@ export function isPolicyName(name: string): name is PolicyName {
 }
 
 export function policyByName(name: string, settings: PolicySettings = {}): ScalingPolicy {
-  if (!isPolicyName(name)) throw new Error(`unknown scaling policy "${name}" (known: ${POLICY_NAMES.join(', ')})`);
+  if (!isPolicyName(name))
+    throw new Error(`unknown scaling policy "${name}" (known: ${POLICY_NAMES.join(', ')})`);
   switch (name) {
     case 'spark-ratio':
       return new SparkRatioPolicy(settings['spark-ratio']);

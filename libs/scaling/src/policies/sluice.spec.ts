@@ -16,7 +16,13 @@ function history(nowS: number, rateAt: (s: number) => number, instances: number)
 describe('sluice policy', () => {
   it('learns before acting', () => {
     const policy = new SluicePolicy();
-    const d = policy.decide(input({ nowMs: 20_000, currentInstances: 4, samples: steadySamples(0, 20, { rate: 3000, instances: 4 }) }));
+    const d = policy.decide(
+      input({
+        nowMs: 20_000,
+        currentInstances: 4,
+        samples: steadySamples(0, 20, { rate: 3000, instances: 4 }),
+      }),
+    );
     expect(d.instances).toBe(4);
     expect(d.reason).toMatch(/learning/);
   });
@@ -24,7 +30,9 @@ describe('sluice policy', () => {
   it('holds when the group carries the demand', () => {
     const policy = new SluicePolicy();
     const { samples, lag } = history(1200, () => 3000, 4);
-    const d = policy.decide(input({ nowMs: 1_200_000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    const d = policy.decide(
+      input({ nowMs: 1_200_000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }),
+    );
     expect(d.instances).toBe(4);
     expect(d.rateLimit).toBeUndefined();
   });
@@ -33,13 +41,21 @@ describe('sluice policy', () => {
     const policy = new SluicePolicy();
     const now = 1200;
     const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
-    const up = policy.decide(input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    const up = policy.decide(
+      input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }),
+    );
     expect([12, 16]).toContain(up.instances);
     expect(up.reason).toMatch(/demand above capacity/);
 
     const later = history(now + 15, (s) => (s > now - 15 ? 9000 : 3000), 4);
     const waiting = policy.decide(
-      input({ nowMs: (now + 15) * 1000, currentInstances: up.instances, readyInstances: 4, ...later, sloMaxLagSeconds: SLO }),
+      input({
+        nowMs: (now + 15) * 1000,
+        currentInstances: up.instances,
+        readyInstances: 4,
+        ...later,
+        sloMaxLagSeconds: SLO,
+      }),
     );
     expect(waiting.instances).toBe(up.instances);
     expect(waiting.reason).toMatch(/waiting/);
@@ -52,7 +68,9 @@ describe('sluice policy', () => {
     const policy = new SluicePolicy({ downHoldSeconds: 120 });
     const decideAt = (s: number) => {
       const { samples, lag } = history(s, () => 3000, 16);
-      return policy.decide(input({ nowMs: s * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }));
+      return policy.decide(
+        input({ nowMs: s * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
+      );
     };
     expect(decideAt(1200).instances).toBe(16);
     expect(decideAt(1260).reason).toMatch(/hold/);
@@ -64,7 +82,9 @@ describe('sluice policy', () => {
     const policy = new SluicePolicy({ downHoldSeconds: 0 });
     const now = 1200;
     const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
-    const up = policy.decide(input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }));
+    const up = policy.decide(
+      input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }),
+    );
     expect(up.instances).toBeGreaterThan(4);
     // Five minutes later the same demand reads as plenty of spare capacity; a down step is held.
     const s = now + 300;

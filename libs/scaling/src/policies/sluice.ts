@@ -128,7 +128,8 @@ export class SluicePolicy implements ScalingPolicy {
     const demand = demandOutlook(input);
     if (!estimate || !lag || triggerSeconds <= 0 || !demand) return undefined;
 
-    const rateAt = (n: number, busy: number) => sustainableRate(estimate, n, limits.partitions, triggerSeconds, busy);
+    const rateAt = (n: number, busy: number) =>
+      sustainableRate(estimate, n, limits.partitions, triggerSeconds, busy);
     const candidates = alignedInstanceCounts(limits.partitions, limits.minInstances, upperBound(limits));
     const smallestFitting = (rate: number, busy: number) =>
       candidates.find((n) => rateAt(n, busy) >= rate) ?? candidates[candidates.length - 1] ?? current;
@@ -209,7 +210,10 @@ export class SluicePolicy implements ScalingPolicy {
     const nowMs = s.input.nowMs;
     // The lag saw-tooths over a trigger interval; judge by its recent top, not by where the
     // sample happened to fall.
-    const recentLag = Math.max(0, ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS).map((l) => l.seconds));
+    const recentLag = Math.max(
+      0,
+      ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS).map((l) => l.seconds),
+    );
     const peak = peakDemand(s.input, this.o.peakWindowSeconds * 1000, s.demand.minute);
     const target = s.smallestFitting(peak, this.o.targetUtilization);
     Object.assign(s.inputs, { peakDemand: round(peak), downTarget: target });
@@ -226,13 +230,19 @@ export class SluicePolicy implements ScalingPolicy {
     const saving = (s.current - target) * this.o.peakWindowSeconds;
     const cost = target * pause;
     Object.assign(s.inputs, { worstLagAfterDown: round(worstLag, 1), drainSeconds: round(drainSeconds) });
-    if (worstLag > DOWN_LAG_BUDGET * s.slo || drainSeconds > CATCH_UP_SLO_PERIODS * s.slo || saving < DOWN_SAVING_FACTOR * cost) {
+    if (
+      worstLag > DOWN_LAG_BUDGET * s.slo ||
+      drainSeconds > CATCH_UP_SLO_PERIODS * s.slo ||
+      saving < DOWN_SAVING_FACTOR * cost
+    ) {
       this.downSinceMs = undefined;
       return this.hold(s, 'scale-down not worth its restart');
     }
     this.downSinceMs ??= nowMs;
-    if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000) return this.hold(s, 'scale-down pending hold time');
-    if (this.reversalBlocked(nowMs, -1, s.demand.minute)) return this.hold(s, 'scale-down held: would reverse the last action');
+    if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000)
+      return this.hold(s, 'scale-down pending hold time');
+    if (this.reversalBlocked(nowMs, -1, s.demand.minute))
+      return this.hold(s, 'scale-down held: would reverse the last action');
     this.downSinceMs = undefined;
     return this.act(s, target, s.demand.minute, undefined, 'demand well below capacity');
   }
@@ -241,7 +251,13 @@ export class SluicePolicy implements ScalingPolicy {
     return { instances: s.current, rateLimit: s.rateLimit, reason, inputs: s.inputs };
   }
 
-  private act(s: Situation, target: number, demand: number, rateLimit: number | undefined, why: string): ScalingDecision {
+  private act(
+    s: Situation,
+    target: number,
+    demand: number,
+    rateLimit: number | undefined,
+    why: string,
+  ): ScalingDecision {
     this.lastAction = { timeMs: s.input.nowMs, direction: target > s.current ? 1 : -1, demand };
     return { instances: target, rateLimit, reason: `${why}: ${s.current} -> ${target}`, inputs: s.inputs };
   }

@@ -30,7 +30,13 @@ describe('spark-ratio', () => {
       const policy = new SparkRatioPolicy();
       policy.decide({ nowMs: now, samples: [], lag: [], currentInstances: 2, limits });
       now += 60_001;
-      const decision = policy.decide({ nowMs: now, samples: [sample(now - 1, procMs)], lag: [], currentInstances: 2, limits });
+      const decision = policy.decide({
+        nowMs: now,
+        samples: [sample(now - 1, procMs)],
+        lag: [],
+        currentInstances: 2,
+        limits,
+      });
       expect(decision.instances, `batch ${procMs} ms`).toBe(expected);
     }
   });
@@ -51,8 +57,12 @@ describe('spark-ratio', () => {
     const policy = new SparkRatioPolicy({ scalingIntervalSeconds: 60 });
     policy.decide({ nowMs: 0, samples: [], lag: [], currentInstances: 2, limits });
     const slow = [sample(5_000, 5000)];
-    expect(policy.decide({ nowMs: 30_000, samples: slow, lag: [], currentInstances: 2, limits }).instances).toBe(2);
-    expect(policy.decide({ nowMs: 60_000, samples: slow, lag: [], currentInstances: 2, limits }).instances).toBe(7);
+    expect(
+      policy.decide({ nowMs: 30_000, samples: slow, lag: [], currentInstances: 2, limits }).instances,
+    ).toBe(2);
+    expect(
+      policy.decide({ nowMs: 60_000, samples: slow, lag: [], currentInstances: 2, limits }).instances,
+    ).toBe(7);
   });
 
   it('requestExecutors policy (min and max clamps)', () => {
@@ -77,7 +87,9 @@ describe('spark-ratio', () => {
       [2, 2, 1, 2, 2],
     ];
     for (const [current, numNew, min, max, expected] of table) {
-      expect(sparkRequestTotal(current, numNew, min, max), `${current}+${numNew} in [${min},${max}]`).toBe(expected);
+      expect(sparkRequestTotal(current, numNew, min, max), `${current}+${numNew} in [${min},${max}]`).toBe(
+        expected,
+      );
     }
   });
 
@@ -90,7 +102,12 @@ describe('spark-ratio', () => {
   });
 
   it('parameter validation', () => {
-    for (const ok of [{ scalingIntervalSeconds: 1 }, { scalingUpRatio: 1.1 }, { scalingDownRatio: 0.1 }, { scalingUpRatio: 1.1, scalingDownRatio: 0.1 }]) {
+    for (const ok of [
+      { scalingIntervalSeconds: 1 },
+      { scalingUpRatio: 1.1 },
+      { scalingDownRatio: 0.1 },
+      { scalingUpRatio: 1.1, scalingDownRatio: 0.1 },
+    ]) {
       expect(() => new SparkRatioPolicy(ok)).not.toThrow();
     }
     const bad = [
@@ -103,7 +120,8 @@ describe('spark-ratio', () => {
       { scalingUpRatio: 0.5, scalingDownRatio: 0.5 },
       { scalingUpRatio: 0.3, scalingDownRatio: 0.5 },
     ];
-    for (const options of bad) expect(() => new SparkRatioPolicy(options), JSON.stringify(options)).toThrow(RangeError);
+    for (const options of bad)
+      expect(() => new SparkRatioPolicy(options), JSON.stringify(options)).toThrow(RangeError);
     const policy = new SparkRatioPolicy();
     for (const l of [
       { minInstances: 0, maxInstances: 3, partitions: 3 },
@@ -111,7 +129,10 @@ describe('spark-ratio', () => {
       { minInstances: 1, maxInstances: 0, partitions: 3 },
       { minInstances: 4, maxInstances: 3, partitions: 8 },
     ]) {
-      expect(() => policy.decide({ nowMs: 0, samples: [], lag: [], currentInstances: 1, limits: l }), JSON.stringify(l)).toThrow(RangeError);
+      expect(
+        () => policy.decide({ nowMs: 0, samples: [], lag: [], currentInstances: 1, limits: l }),
+        JSON.stringify(l),
+      ).toThrow(RangeError);
     }
   });
 });

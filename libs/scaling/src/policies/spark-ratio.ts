@@ -31,9 +31,11 @@ export class SparkRatioPolicy implements ScalingPolicy {
 
   constructor(options: SparkRatioOptions = {}) {
     const { scalingIntervalSeconds = 60, scalingUpRatio = 0.9, scalingDownRatio = 0.3 } = options;
-    if (!(scalingIntervalSeconds > 0)) throw new RangeError(`scalingInterval must be > 0, got ${scalingIntervalSeconds}`);
+    if (!(scalingIntervalSeconds > 0))
+      throw new RangeError(`scalingInterval must be > 0, got ${scalingIntervalSeconds}`);
     if (!(scalingUpRatio > 0)) throw new RangeError(`scalingUpRatio must be > 0, got ${scalingUpRatio}`);
-    if (!(scalingDownRatio > 0)) throw new RangeError(`scalingDownRatio must be > 0, got ${scalingDownRatio}`);
+    if (!(scalingDownRatio > 0))
+      throw new RangeError(`scalingDownRatio must be > 0, got ${scalingDownRatio}`);
     if (!(scalingUpRatio > scalingDownRatio)) {
       throw new RangeError('scalingUpRatio must be more than scalingDownRatio');
     }
@@ -58,7 +60,8 @@ export class SparkRatioPolicy implements ScalingPolicy {
   private evaluate(input: ScalingInput, sinceMs: number): ScalingDecision {
     const current = input.currentInstances;
     const batches = input.samples.filter((s) => s.timeMs > sinceMs && s.timeMs <= input.nowMs);
-    if (batches.length === 0) return { instances: current, reason: 'no completed batches in the interval', inputs: {} };
+    if (batches.length === 0)
+      return { instances: current, reason: 'no completed batches in the interval', inputs: {} };
     const triggerMs = batches[batches.length - 1]?.triggerMs ?? 1;
     // Spark keeps the sum in a Long and divides as integers.
     const sum = batches.reduce((acc, s) => acc + Math.round(s.batchDurationMs), 0);
@@ -69,7 +72,11 @@ export class SparkRatioPolicy implements ScalingPolicy {
     if (ratio >= this.scalingUpRatio) {
       const numNew = Math.max(Math.round(ratio), 1);
       const instances = sparkRequestTotal(current, numNew, bounds.min, bounds.max);
-      return { instances, reason: `ratio ${ratio.toFixed(2)} >= ${this.scalingUpRatio}: request ${numNew} more`, inputs };
+      return {
+        instances,
+        reason: `ratio ${ratio.toFixed(2)} >= ${this.scalingUpRatio}: request ${numNew} more`,
+        inputs,
+      };
     }
     if (ratio <= this.scalingDownRatio) {
       const instances = sparkKillTarget(current, bounds.min);

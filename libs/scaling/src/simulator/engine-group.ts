@@ -90,7 +90,8 @@ export class EngineGroup {
 
   /** Scales to `target` instances: new ones start up; removals take starting ones first. */
   scaleTo(target: number, now: number): void {
-    while (this.instances.length < target) this.instances.push(this.newInstance(now + this.spec.startupSeconds, false));
+    while (this.instances.length < target)
+      this.instances.push(this.newInstance(now + this.spec.startupSeconds, false));
     while (this.instances.length > target) {
       const starting = this.instances.map((i) => !i.ready).lastIndexOf(true);
       const index = starting >= 0 ? starting : this.instances.length - 1;
@@ -148,16 +149,29 @@ export class EngineGroup {
     // The rate limit is split by partition count, then prorated over partitions by their lag,
     // like maxOffsetsPerTrigger.
     const share = instance.partitions.length / this.topic.partitions;
-    const cap = Number.isFinite(rateLimit) ? Math.max(1, Math.floor(rateLimit * share * triggerSeconds)) : available;
+    const cap = Number.isFinite(rateLimit)
+      ? Math.max(1, Math.floor(rateLimit * share * triggerSeconds))
+      : available;
     const take = Math.min(cap, available);
     const counts = instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available));
     const rows = counts.reduce((a, b) => a + b, 0);
     if (rows <= 0) return;
-    const speed = this.spec.capacity * instance.speedFactor * jitterFactor(this.random, this.spec.capacityJitter);
+    const speed =
+      this.spec.capacity * instance.speedFactor * jitterFactor(this.random, this.spec.capacityJitter);
     const duration = this.spec.batchOverheadSeconds + rows / speed;
     const bucket = Math.floor(now / triggerSeconds + 1e-9);
     const partitions = [...instance.partitions];
-    instance.batch = { consumers, startAt: now, endAt: now + duration, scheduledAt, bucket, partitions, counts, rows, duration };
+    instance.batch = {
+      consumers,
+      startAt: now,
+      endAt: now + duration,
+      scheduledAt,
+      bucket,
+      partitions,
+      counts,
+      rows,
+      duration,
+    };
     this.listener.started(bucket);
   }
 

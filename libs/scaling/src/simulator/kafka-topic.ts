@@ -52,7 +52,8 @@ export class KafkaTopic {
 
   /** Snapshot of produced offsets at whole second `s` (call once per second, in order). */
   recordSecond(s: number): void {
-    for (let p = 0; p < this.partitions; p++) (this.history[p] as Float64Array)[s] = this.produced[p] as number;
+    for (let p = 0; p < this.partitions; p++)
+      (this.history[p] as Float64Array)[s] = this.produced[p] as number;
     this.recordedSeconds = s;
   }
 

@@ -25,7 +25,9 @@ describe('oscillation counter', () => {
 
   it('does not count moves in the same direction, and judges each action against the previous one', () => {
     expect(countOscillations([action(0, 4, 6, 5000), action(60, 6, 8, 5000)])).toBe(0);
-    expect(countOscillations([action(0, 4, 8, 5000), action(100, 8, 4, 5000), action(200, 4, 8, 5000)])).toBe(2);
+    expect(countOscillations([action(0, 4, 8, 5000), action(100, 8, 4, 5000), action(200, 4, 8, 5000)])).toBe(
+      2,
+    );
   });
 });
 
@@ -42,7 +44,12 @@ describe('actions to converge', () => {
     const lag = new Float64Array(500).fill(10);
     for (let s = 110; s < 200; s++) lag[s] = 90;
     // The trim at 250 (after the lag recovered) counts; the one after the next input change does not.
-    const actions = [action(105, 2, 4, 3000), action(150, 4, 6, 3000), action(250, 6, 5, 3000), action(450, 5, 2, 1000)];
+    const actions = [
+      action(105, 2, 4, 3000),
+      action(150, 4, 6, 3000),
+      action(250, 6, 5, 3000),
+      action(450, 5, 2, 1000),
+    ];
     expect(countActionsToConverge(actions, lag, 60, input, 100, 500)).toBe(3);
   });
 

@@ -62,7 +62,8 @@ export function countActionsToConverge(
     if ((lagBySecond[s] ?? 0) > sloSeconds) convergedAt = s + 1;
   }
   for (const a of actions) {
-    if (a.timeSeconds >= stepAt && a.timeSeconds < windowEnd) convergedAt = Math.max(convergedAt, a.timeSeconds);
+    if (a.timeSeconds >= stepAt && a.timeSeconds < windowEnd)
+      convergedAt = Math.max(convergedAt, a.timeSeconds);
   }
   return actions.filter((a) => a.timeSeconds >= stepAt && a.timeSeconds <= convergedAt).length;
 }

@@ -9,14 +9,23 @@ describe('profiles', () => {
   it('parses every shipped profile', () => {
     const names = readdirSync(PROFILES).filter((f) => f.endsWith('.json'));
     expect(names.sort()).toEqual(['diurnal.json', 'ramp.json', 'spike.json', 'step.json']);
-    for (const name of names) expect(() => parseProfile(JSON.parse(readFileSync(path.join(PROFILES, name), 'utf8')))).not.toThrow();
+    for (const name of names)
+      expect(() => parseProfile(JSON.parse(readFileSync(path.join(PROFILES, name), 'utf8')))).not.toThrow();
   });
 
   it('names the bad field', () => {
     expect(() => parseProfile({ name: 'x' })).toThrow(/instance must be an object/);
     const ok = JSON.parse(readFileSync(path.join(PROFILES, 'step.json'), 'utf8')) as Record<string, unknown>;
     expect(() => parseProfile({ ...ok, partitions: 2.5 })).toThrow(/partitions must be an integer/);
-    expect(() => parseProfile({ ...ok, input: [{ at: 10, rate: 1 }, { at: 5, rate: 1 }] })).toThrow(/sorted/);
+    expect(() =>
+      parseProfile({
+        ...ok,
+        input: [
+          { at: 10, rate: 1 },
+          { at: 5, rate: 1 },
+        ],
+      }),
+    ).toThrow(/sorted/);
   });
 
   it('interpolates the input rate and finds the step', () => {

@@ -141,7 +141,8 @@ function str(v: unknown, what: string): string {
 }
 
 function num(v: unknown, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${what} must be a number >= ${min}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+    throw new Error(`${what} must be a number >= ${min}`);
   return v;
 }
 

@@ -72,7 +72,17 @@ export class ProgressAggregator implements BatchListener {
   private interval(bucket: number): Interval {
     let interval = this.open.get(bucket);
     if (!interval) {
-      interval = { pending: 0, completed: 0, rows: 0, busySeconds: 0, maxDuration: 0, lastEnd: 0, schedulingDelay: 0, processedRate: 0, consumers: 0 };
+      interval = {
+        pending: 0,
+        completed: 0,
+        rows: 0,
+        busySeconds: 0,
+        maxDuration: 0,
+        lastEnd: 0,
+        schedulingDelay: 0,
+        processedRate: 0,
+        consumers: 0,
+      };
       this.open.set(bucket, interval);
     }
     return interval;

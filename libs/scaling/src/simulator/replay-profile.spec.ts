@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaOffsets, profileFromProgress, type RecordedProgress } from './replay-profile';
 
-const defaults = { name: 'replay', sloMaxLagSeconds: 60, startupSeconds: 45, rebalancePauseSeconds: 10, bucketSeconds: 60 };
+const defaults = {
+  name: 'replay',
+  sloMaxLagSeconds: 60,
+  startupSeconds: 45,
+  rebalancePauseSeconds: 10,
+  bucketSeconds: 60,
+};
 
 describe('replay profile', () => {
   it('reads Kafka offsets as objects or JSON text', () => {

@@ -9,7 +9,13 @@ const profile: Profile = parseProfile({
   name: 'test-step',
   durationSeconds: 1800,
   partitions: 12,
-  instance: { capacity: 1000, startupSeconds: 30, rebalancePauseSeconds: 10, minInstances: 1, maxInstances: 12 },
+  instance: {
+    capacity: 1000,
+    startupSeconds: 30,
+    rebalancePauseSeconds: 10,
+    minInstances: 1,
+    maxInstances: 12,
+  },
   triggerSeconds: 10,
   slo: { maxLagSeconds: 60 },
   input: [
@@ -32,17 +38,20 @@ class Flapper implements ScalingPolicy {
 }
 
 describe('simulator', () => {
-  it.each(['spark-ratio', 'ds2', 'keda-lag', 'sluice'])('conserves records with %s, PID on and off', (name) => {
-    for (const pid of [true, false]) {
-      const policy = policyByName(name, { 'keda-lag': { lagThreshold: 10_000 } });
-      const result = simulate(profile, policy, { pid });
-      expect(result.summary.lostRecords).toBe(0);
-      expect(result.producedRecords).toBe(result.processedRecords + result.backlogRecords);
-      // Roughly the profile's volume was produced: 2000/s for 1200 s + 6000/s for 600 s, ±3 % noise.
-      expect(result.producedRecords).toBeGreaterThan(0.95 * 6_000_000);
-      expect(result.producedRecords).toBeLessThan(1.05 * 6_000_000);
-    }
-  });
+  it.each(['spark-ratio', 'ds2', 'keda-lag', 'sluice'])(
+    'conserves records with %s, PID on and off',
+    (name) => {
+      for (const pid of [true, false]) {
+        const policy = policyByName(name, { 'keda-lag': { lagThreshold: 10_000 } });
+        const result = simulate(profile, policy, { pid });
+        expect(result.summary.lostRecords).toBe(0);
+        expect(result.producedRecords).toBe(result.processedRecords + result.backlogRecords);
+        // Roughly the profile's volume was produced: 2000/s for 1200 s + 6000/s for 600 s, ±3 % noise.
+        expect(result.producedRecords).toBeGreaterThan(0.95 * 6_000_000);
+        expect(result.producedRecords).toBeLessThan(1.05 * 6_000_000);
+      }
+    },
+  );
 
   it('conserves records when rebalances abandon batches all the time', () => {
     const result = simulate(profile, new Flapper(), { pid: false });
@@ -52,7 +61,8 @@ describe('simulator', () => {
   });
 
   it('is deterministic for a seed and differs across seeds', () => {
-    const run = (seed: number) => simulate({ ...profile, noise: { ...profile.noise, seed } }, policyByName('sluice'));
+    const run = (seed: number) =>
+      simulate({ ...profile, noise: { ...profile.noise, seed } }, policyByName('sluice'));
     const a = run(7);
     const b = run(7);
     expect(b.summary).toEqual(a.summary);

@@ -61,20 +61,30 @@ export interface SimulationResult {
 
 const INPUT_NOISE_BLOCK_SECONDS = 10;
 
-export function simulate(profile: Profile, policy: ScalingPolicy, options: SimulationOptions = {}): SimulationResult {
+export function simulate(
+  profile: Profile,
+  policy: ScalingPolicy,
+  options: SimulationOptions = {},
+): SimulationResult {
   const pidEnabled = options.pid ?? true;
   const dt = options.tickSeconds ?? 0.1;
   const decisionEvery = options.decisionIntervalSeconds ?? 15;
   const windowSeconds = options.windowSeconds ?? 1200;
   const { instance, noise } = profile;
-  const limits = { minInstances: instance.minInstances, maxInstances: instance.maxInstances, partitions: profile.partitions };
+  const limits = {
+    minInstances: instance.minInstances,
+    maxInstances: instance.maxInstances,
+    partitions: profile.partitions,
+  };
 
   // Independent streams: traffic and topology are identical whatever the policy does.
   const topologyRandom = seededRandom(noise.seed);
   const inputRandom = seededRandom(noise.seed ^ 0x5bd1e995);
   const engineRandom = seededRandom(noise.seed ^ 0x27d4eb2f);
   const partitionSkew = noise.partitionSkew ?? 0.1;
-  const weights = Array.from({ length: profile.partitions }, () => jitterFactor(topologyRandom, partitionSkew));
+  const weights = Array.from({ length: profile.partitions }, () =>
+    jitterFactor(topologyRandom, partitionSkew),
+  );
   const topic = new KafkaTopic(weights, profile.durationSeconds);
   const aggregator = new ProgressAggregator(profile.triggerSeconds);
   const group = new EngineGroup(
@@ -92,10 +102,15 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
     aggregator,
   );
   const firstRate = nominalRateAt(profile.input, 0);
-  let target = clampInstances(instance.initialInstances ?? Math.ceil(firstRate / (instance.capacity * 0.75)), limits);
+  let target = clampInstances(
+    instance.initialInstances ?? Math.ceil(firstRate / (instance.capacity * 0.75)),
+    limits,
+  );
   group.bootstrap(target);
 
-  const pid = pidEnabled ? new PidRateEstimator({ batchIntervalMs: profile.triggerSeconds * 1000 }) : undefined;
+  const pid = pidEnabled
+    ? new PidRateEstimator({ batchIntervalMs: profile.triggerSeconds * 1000 })
+    : undefined;
   // Rate limits are query-wide but only right for the membership they were computed for: each
   // remembers its consumer count and is rescaled when the group changes (a shrunk group must not
   // inherit a rate that sized batches for more instances).
@@ -104,7 +119,8 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
   const forMembership = (limit: { rate: number; consumers: number } | undefined, consumers: number) =>
     limit === undefined
       ? Infinity
-      : (limit.rate * effectiveInstances(profile.partitions, consumers)) / effectiveInstances(profile.partitions, limit.consumers);
+      : (limit.rate * effectiveInstances(profile.partitions, consumers)) /
+        effectiveInstances(profile.partitions, limit.consumers);
   const samples: ProgressSample[] = [];
   const lag: LagSample[] = [];
   const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
@@ -132,13 +148,21 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
     topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
 
     const consumers = group.readyCount;
-    const rateLimit = pidEnabled ? Math.min(forMembership(pidRate, consumers), forMembership(policyRate, consumers)) : Infinity;
+    const rateLimit = pidEnabled
+      ? Math.min(forMembership(pidRate, consumers), forMembership(policyRate, consumers))
+      : Infinity;
     group.step(now, rateLimit);
     instanceSeconds += group.size * dt;
     for (const sample of aggregator.drain(now)) {
       samples.push(sample);
-      const estimate = pid?.compute(sample.timeMs, sample.numInputRows, sample.batchDurationMs, sample.schedulingDelayMs ?? 0);
-      if (estimate !== undefined) pidRate = { rate: estimate, consumers: Math.max(1, sample.instances ?? consumers) };
+      const estimate = pid?.compute(
+        sample.timeMs,
+        sample.numInputRows,
+        sample.batchDurationMs,
+        sample.schedulingDelayMs ?? 0,
+      );
+      if (estimate !== undefined)
+        pidRate = { rate: estimate, consumers: Math.max(1, sample.instances ?? consumers) };
     }
 
     const second = Math.round(now);
@@ -149,7 +173,12 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
       producedBySecond[second] = topic.producedTotal;
       maxLagSeconds = Math.max(maxLagSeconds, lagSeconds);
       if (lagSeconds > profile.slo.maxLagSeconds) sloViolationSeconds++;
-      lag.push({ timeMs: second * 1000, records: topic.lagRecords(), seconds: lagSeconds, endOffsets: topic.producedTotal });
+      lag.push({
+        timeMs: second * 1000,
+        records: topic.lagRecords(),
+        seconds: lagSeconds,
+        endOffsets: topic.producedTotal,
+      });
 
       if (second % decisionEvery === 0) {
         const nowMs = second * 1000;
@@ -165,11 +194,14 @@ export function simulate(profile: Profile, policy: ScalingPolicy, options: Simul
           sloMaxLagSeconds: profile.slo.maxLagSeconds,
         });
         policyRate =
-          decision.rateLimit === undefined ? undefined : { rate: decision.rateLimit, consumers: Math.max(1, group.readyCount) };
+          decision.rateLimit === undefined
+            ? undefined
+            : { rate: decision.rateLimit, consumers: Math.max(1, group.readyCount) };
         const next = clampInstances(decision.instances, limits);
         if (next !== target) {
           const back = Math.max(0, second - 60);
-          const inputRate = (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
+          const inputRate =
+            (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
           actions.push({ timeSeconds: second, from: target, to: next, reason: decision.reason, inputRate });
           target = next;
           group.scaleTo(target, now);

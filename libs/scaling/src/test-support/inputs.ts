@@ -42,20 +42,38 @@ export function steadySamples(fromS: number, toS: number, t: SteadyTraffic): Pro
 }
 
 /** Per-second lag with exact end offsets for a constant produce rate. */
-export function steadyLag(fromS: number, toS: number, rate: number, lagSeconds = 10, startOffset = 0): LagSample[] {
+export function steadyLag(
+  fromS: number,
+  toS: number,
+  rate: number,
+  lagSeconds = 10,
+  startOffset = 0,
+): LagSample[] {
   const out: LagSample[] = [];
   for (let s = fromS; s <= toS; s++) {
-    out.push({ timeMs: s * 1000, records: rate * lagSeconds, seconds: lagSeconds, endOffsets: startOffset + rate * (s - fromS) });
+    out.push({
+      timeMs: s * 1000,
+      records: rate * lagSeconds,
+      seconds: lagSeconds,
+      endOffsets: startOffset + rate * (s - fromS),
+    });
   }
   return out;
 }
 
-export function input(overrides: Partial<ScalingInput> & Pick<ScalingInput, 'nowMs' | 'currentInstances'>): ScalingInput {
+export function input(
+  overrides: Partial<ScalingInput> & Pick<ScalingInput, 'nowMs' | 'currentInstances'>,
+): ScalingInput {
   return { samples: [], lag: [], limits: LIMITS, ...overrides };
 }
 
 /** Per-second lag whose end offsets follow `rateAt(second)`. */
-export function lagFollowing(fromS: number, toS: number, rateAt: (s: number) => number, lagSeconds = 10): LagSample[] {
+export function lagFollowing(
+  fromS: number,
+  toS: number,
+  rateAt: (s: number) => number,
+  lagSeconds = 10,
+): LagSample[] {
   const out: LagSample[] = [];
   let end = 0;
   for (let s = fromS; s <= toS; s++) {
