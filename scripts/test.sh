@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: install what is missing, start the local stack if needed, run every test:
-# lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
+# `npm test`: install what is missing, start the local stack if needed, run every check: format
+# (Prettier), lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
 # real PostgreSQL, Redis and Kafka (one file at a time: they share the stack), then schemathesis
 # against the OpenAPI document of a real control plane (scripts/schemathesis/).
 set -euo pipefail
@@ -12,6 +12,8 @@ bash scripts/ensure-deps.sh
 npm run -s stack:up
 npm run -s db:migrate
 
+echo "== format"
+npx prettier --check . > /dev/null || { npx prettier --list-different .; echo "files above are not formatted: npm run format"; exit 1; }
 echo "== lint"
 npx nx show projects > /dev/null   # computes the project graph that module-boundary linting needs
 npx eslint . --max-warnings=0
