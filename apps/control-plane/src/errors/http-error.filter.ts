@@ -110,13 +110,11 @@ export class HttpErrorFilter implements ExceptionFilter {
       this.logger.warn(
         `database refused a request value (${refused}): ${exception instanceof Error ? exception.message.split('\n').filter(Boolean).at(-1) : String(exception)}`,
       );
-      res
-        .status(400)
-        .json({
-          statusCode: 400,
-          code: 'INVALID_VALUE',
-          message: `a value in the request is outside what the database accepts (${refused})`,
-        });
+      res.status(400).json({
+        statusCode: 400,
+        code: 'INVALID_VALUE',
+        message: `a value in the request is outside what the database accepts (${refused})`,
+      });
       return;
     }
     this.logger.error(exception instanceof Error ? exception.stack : String(exception));
