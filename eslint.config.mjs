@@ -26,6 +26,26 @@ export default [
             { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:shared', 'scope:engine'] },
             { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: ['scope:shared', 'scope:dashboard'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // Pure libraries (policies, planner, contracts, alert evaluation) are logic only:
+            // no framework, database, broker or queue client, so they run anywhere and unit
+            // tests need no server. I/O belongs to the apps' repositories and adapters.
+            {
+              sourceTag: 'purity:pure',
+              bannedExternalImports: [
+                '@nestjs/*',
+                '@prisma/*',
+                'prisma',
+                'kafkajs',
+                'bullmq',
+                'ioredis',
+                'pg',
+                'pg-*',
+                '@kubernetes/*',
+                'express',
+                'pino*',
+                'prom-client',
+              ],
+            },
           ],
         },
       ],

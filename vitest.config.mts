@@ -55,6 +55,15 @@ export default defineConfig({
         },
       })),
       {
+        // Checks of the repository itself (documentation that names files), no servers.
+        test: {
+          name: 'scripts-unit',
+          root: 'scripts',
+          include: ['test/**/*.spec.ts'],
+          environment: 'node',
+        },
+      },
+      {
         // The local-stack scripts themselves (stack CLI, demo) from a fresh clone; plain TS.
         test: {
           name: 'scripts-int',

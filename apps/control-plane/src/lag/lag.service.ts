@@ -13,9 +13,8 @@ import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { sourceTopics } from '../queries/spec-fields';
 import { OffsetTimeTable } from './offset-time-table';
-
-/** The consumer group the engine instances of a query join (one group per query). */
-export const engineGroupId = (queryId: string) => `sluice-${queryId}`;
+// The consumer group the engine instances of a query join: the contract's name, as the engine uses it.
+import { engineGroupId } from '@sluice/contracts';
 
 export interface PartitionLag {
   topic: string;
