@@ -163,18 +163,22 @@ describe('LocalProcessRuntime', () => {
     const r = runtime(['--chatty'], { logFiles: 3, logMaxBytes: 50_000 });
     await r.start(launch('demo-6'));
     const log = r.logPath('q1', 'demo-6');
-    let largest = 0;
+    // Measured right after each check (what every reconcile pass does): then the live log is at
+    // most the bound plus what the engine wrote in between. Rotated files hold what accumulated
+    // since the previous check, which on a loaded machine can be a few hundred ms of output, so
+    // they are held to a looser bound (1 s of the ~200 KB/s output): bounded, not exact.
+    let largestAfterCheck = 0;
     const deadline = Date.now() + 4000;
     while (Date.now() < deadline) {
-      await r.list('q1'); // what every reconcile pass does
-      largest = Math.max(largest, fs.statSync(log).size);
+      await r.list('q1');
+      largestAfterCheck = Math.max(largestAfterCheck, fs.statSync(log).size);
       await new Promise((res) => setTimeout(res, 100));
     }
-    // ~200 KB/s of output: many rotations, each file near the bound, never all of it kept.
+    // Many rotations, never all of it kept.
     expect(fs.existsSync(`${log}.2`)).toBe(true);
     expect(fs.existsSync(`${log}.3`)).toBe(false);
-    expect(largest).toBeLessThan(50_000 + 100_000);
-    for (const f of [`${log}.1`, `${log}.2`]) expect(fs.statSync(f).size).toBeLessThan(50_000 + 100_000);
+    expect(largestAfterCheck).toBeLessThan(50_000 + 50_000);
+    for (const f of [`${log}.1`, `${log}.2`]) expect(fs.statSync(f).size).toBeLessThan(50_000 + 200_000);
     const before = fs.statSync(log).size;
     await new Promise((res) => setTimeout(res, 300));
     expect(fs.statSync(log).size).toBeGreaterThan(before); // the engine writes on into the emptied file
