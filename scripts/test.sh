@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, start the local stack if needed, run every check: format
 # (Prettier), lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
-# real PostgreSQL, Redis and Kafka (one file at a time: they share the stack), then schemathesis
-# against the OpenAPI document of a real control plane (scripts/schemathesis/).
+# real PostgreSQL, Redis and Kafka (one file at a time: they share the stack). Schemathesis (against the
+# OpenAPI document of a real control plane, scripts/schemathesis/) runs before the integration tests so
+# that the run ends with the test runner's own summary: CI reads the tests it ran from that summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KAFKAJS_NO_PARTITIONER_WARNING=1
@@ -21,9 +22,9 @@ echo "== typecheck"
 npx tsc -p tsconfig.json
 echo "== unit tests"
 npx vitest run --project '*-unit'
-echo "== integration tests"
-npx vitest run --project '*-int' --no-file-parallelism
 echo "== API fuzzing (schemathesis)"
 npx tsx scripts/schemathesis/cli.ts
+echo "== integration tests"
+npx vitest run --project '*-int' --no-file-parallelism
 
 echo "npm test finished in $(( $(date +%s) - t0 )) s"
