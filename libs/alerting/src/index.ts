@@ -4,3 +4,4 @@ export * from './consumer-status';
 export * from './time-above-objective';
 export * from './slo-burn';
 export * from './alert-lifecycle';
+export * from './rule-definitions';
