@@ -52,15 +52,22 @@ describe('npm run db:migrate', () => {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
       expect(tables.rows.map((r) => r.table_name)).toEqual([
+        'Alert',
+        'AlertRule',
+        'AlertTransition',
         'ApiToken',
         'AuditLog',
         'Deployment',
         'Instance',
+        'NotificationDelivery',
+        'NotificationGroup',
         'Operation',
         'ProgressEvent',
         'Query',
         'QueryVersion',
+        'Receiver',
         'ScalingEvent',
+        'Silence',
         'SinkConnection',
         '_prisma_migrations',
       ]);
