@@ -5,3 +5,8 @@ export * from './time-above-objective';
 export * from './slo-burn';
 export * from './alert-lifecycle';
 export * from './rule-definitions';
+export * from './rule-evaluation';
+export * from './query-history';
+export * from './matchers';
+export * from './notification-group';
+export * from './payloads';

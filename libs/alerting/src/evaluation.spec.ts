@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideFlush,
+  defaultRule,
+  EMPTY_GROUP,
+  evaluateRule,
+  matchesAll,
+  QueryHistory,
+  slackPayload,
+  webhookPayload,
+  type GroupAlert,
+  type QuerySnapshot,
+} from './index';
+
+const T0 = 1_700_000_000_000;
+const S = 1000;
+
+function snapshot(extra: Partial<QuerySnapshot> = {}): QuerySnapshot {
+  return {
+    queryId: 'id-1',
+    name: 'clicks',
+    phase: 'RUNNING',
+    desiredState: 'RUNNING',
+    message: null,
+    lastProgressAtMs: T0,
+    crashTimesMs: [],
+    partitions: [],
+    commits: [],
+    lagSamples: [],
+    ...extra,
+  };
+}
+
+describe('evaluateRule', () => {
+  it('timeLag: max over partitions against the threshold, strictly above', () => {
+    const rule = defaultRule('SluiceQueryTimeLagHigh')!;
+    const parts = [
+      { topic: 't', partition: 0, recordsBehind: 10, secondsBehind: 12 },
+      { topic: 't', partition: 1, recordsBehind: 900, secondsBehind: 300 },
+    ];
+    const at = evaluateRule(rule, snapshot({ partitions: parts }), T0);
+    expect(at).toMatchObject({
+      active: false,
+      value: 300,
+      figures: { partition: 't/1', totalLagRecords: 910 },
+    });
+    const above = evaluateRule(rule, snapshot({ partitions: [{ ...parts[1]!, secondsBehind: 300.5 }] }), T0);
+    expect(above.active).toBe(true);
+  });
+
+  it('timeLag: no time estimate yet is not a breach', () => {
+    const r = evaluateRule(
+      defaultRule('SluiceQueryTimeLagHigh')!,
+      snapshot({ partitions: [{ topic: 't', partition: 0, recordsBehind: 5, secondsBehind: null }] }),
+      T0,
+    );
+    expect(r.active).toBe(false);
+  });
+
+  it('consumerStatus: a stopped consumer (no commits, lag) is STOP for the error rule', () => {
+    const history = new QueryHistory({ windowSize: 10, sampleRetentionMs: 3600 * S, objectives: [60] });
+    for (let i = 0; i < 3; i++) {
+      history.observe(T0 + i * 10 * S, T0 + i * 10 * S, [
+        {
+          topic: 't',
+          partition: 0,
+          committedOffset: 100 * (i + 1),
+          endOffset: 100 * (i + 1) + 5,
+          secondsBehind: 1,
+        },
+      ]);
+    }
+    // The engine stops: no progress, the offset stays, the log grows.
+    for (let i = 3; i < 8; i++) {
+      history.observe(T0 + i * 10 * S, T0 + 20 * S, [
+        { topic: 't', partition: 0, committedOffset: 300, endOffset: 300 + i * 50, secondsBehind: 30 },
+      ]);
+    }
+    const q = snapshot({ commits: history.commitWindows() });
+    const r = evaluateRule(defaultRule('SluiceConsumerStatusError')!, q, T0 + 70 * S);
+    expect(r.figures.status).toBe('STOP');
+    expect(r.active).toBe(true);
+  });
+
+  it('consumerStatus: progress events without offset movement while lag grows is STALL', () => {
+    const history = new QueryHistory({ windowSize: 5, sampleRetentionMs: 3600 * S, objectives: [60] });
+    for (let i = 0; i < 5; i++) {
+      history.observe(T0 + i * 10 * S, T0 + i * 10 * S, [
+        { topic: 't', partition: 0, committedOffset: 500, endOffset: 510 + i * 10, secondsBehind: 5 },
+      ]);
+    }
+    const r = evaluateRule(
+      defaultRule('SluiceConsumerStatusError')!,
+      snapshot({ commits: history.commitWindows() }),
+      T0 + 41 * S,
+    );
+    expect(r.figures.status).toBe('STALL');
+    expect(r.active).toBe(true);
+  });
+
+  it('sloBurn: fires only when both windows burn faster than the threshold', () => {
+    const rule = defaultRule('SluiceLagSloBurnFast')!;
+    const history = new QueryHistory({ windowSize: 10, sampleRetentionMs: 7200 * S, objectives: [60] });
+    // 50 minutes within the objective, then 10 minutes far above it.
+    for (let m = 0; m <= 60; m++) {
+      history.observe(T0 + m * 60 * S, T0 + m * 60 * S, [
+        { topic: 't', partition: 0, committedOffset: 1, endOffset: 2, secondsBehind: m > 50 ? 600 : 5 },
+      ]);
+    }
+    const r = evaluateRule(rule, snapshot({ lagSamples: history.lagSamples() }), T0 + 60 * 60 * S);
+    expect(r.figures.longBadPercent).toBeCloseTo(15, 0);
+    expect(r.figures.shortBadPercent).toBe(100);
+    expect(r.active).toBe(true);
+    // Samples were thinned to crossings and heartbeats, not one per observation.
+    expect(history.lagSamples().length).toBeLessThanOrEqual(62);
+  });
+
+  it('queryHealth: FAILED, crash loop, stalled and no progress', () => {
+    const failed = evaluateRule(
+      defaultRule('SluiceQueryFailed')!,
+      snapshot({ phase: 'FAILED', message: 'boom' }),
+      T0,
+    );
+    expect(failed).toMatchObject({ active: true, figures: { message: 'boom' } });
+    const crashes = [T0 - 10 * S, T0 - 20 * S, T0 - 30 * S];
+    expect(
+      evaluateRule(defaultRule('SluiceQueryCrashLooping')!, snapshot({ crashTimesMs: crashes }), T0).active,
+    ).toBe(true);
+    expect(
+      evaluateRule(defaultRule('SluiceQueryCrashLooping')!, snapshot({ crashTimesMs: crashes.slice(1) }), T0)
+        .active,
+    ).toBe(false);
+    const lagging = [{ topic: 't', partition: 0, recordsBehind: 7, secondsBehind: 3 }];
+    const stalled = defaultRule('SluiceQueryStalled')!;
+    expect(evaluateRule(stalled, snapshot({ partitions: lagging }), T0 + 121 * S).active).toBe(true);
+    expect(evaluateRule(stalled, snapshot({ partitions: [] }), T0 + 121 * S).active).toBe(false);
+    const none = defaultRule('SluiceQueryNoProgress')!;
+    expect(evaluateRule(none, snapshot(), T0 + 901 * S).active).toBe(true);
+    expect(
+      evaluateRule(none, snapshot({ desiredState: 'STOPPED', phase: 'STOPPED' }), T0 + 901 * S).active,
+    ).toBe(false);
+  });
+});
+
+describe('matchers (Alertmanager semantics)', () => {
+  it('equality, negation, anchored regex, missing label is empty', () => {
+    const labels = { query: 'clicks-eu', severity: 'critical' };
+    expect(matchesAll(labels, [{ name: 'query', value: 'clicks-eu', isRegex: false, isEqual: true }])).toBe(
+      true,
+    );
+    expect(matchesAll(labels, [{ name: 'query', value: 'clicks', isRegex: true, isEqual: true }])).toBe(
+      false,
+    );
+    expect(matchesAll(labels, [{ name: 'query', value: 'clicks-.*', isRegex: true, isEqual: true }])).toBe(
+      true,
+    );
+    expect(
+      matchesAll(labels, [{ name: 'severity', value: 'critical', isRegex: false, isEqual: false }]),
+    ).toBe(false);
+    expect(matchesAll(labels, [{ name: 'team', value: '', isRegex: false, isEqual: true }])).toBe(true);
+  });
+});
+
+describe('decideFlush (group_wait, group_interval, repeat_interval)', () => {
+  const timing = { groupWaitMs: 30 * S, groupIntervalMs: 300 * S, repeatIntervalMs: 3600 * S };
+  const firing = (id: string): GroupAlert => ({
+    id,
+    status: 'firing',
+    resolvedAtMs: null,
+    acknowledged: false,
+  });
+
+  it('waits group_wait before the first notification, then sends everything', () => {
+    const a = decideFlush(EMPTY_GROUP, [firing('a')], T0, timing);
+    expect(a.action).toBe('wait');
+    const b = decideFlush(
+      (a as { state: typeof EMPTY_GROUP }).state,
+      [firing('a'), firing('b')],
+      T0 + 30 * S,
+      timing,
+    );
+    expect(b.action).toBe('send');
+    expect(b.action === 'send' && b.alerts.map((x) => x.id)).toEqual(['a', 'b']);
+  });
+
+  it('a change waits for group_interval; an unchanged group repeats after repeat_interval unless acknowledged', () => {
+    const sent = { firstSeenAtMs: T0, lastSentAtMs: T0, lastHash: 'a:firing' };
+    const resolved: GroupAlert = {
+      id: 'a',
+      status: 'resolved',
+      resolvedAtMs: T0 + 10 * S,
+      acknowledged: false,
+    };
+    expect(decideFlush(sent, [resolved], T0 + 100 * S, timing).action).toBe('wait');
+    expect(decideFlush(sent, [resolved], T0 + 300 * S, timing).action).toBe('send');
+    expect(decideFlush(sent, [firing('a')], T0 + 3599 * S, timing).action).toBe('wait');
+    expect(decideFlush(sent, [firing('a')], T0 + 3600 * S, timing).action).toBe('send');
+    expect(decideFlush(sent, [{ ...firing('a'), acknowledged: true }], T0 + 3600 * S, timing).action).toBe(
+      'wait',
+    );
+  });
+
+  it('a reported resolution leaves the group, which is then dropped', () => {
+    const sent = { firstSeenAtMs: T0, lastSentAtMs: T0 + 20 * S, lastHash: 'a:resolved' };
+    const resolved: GroupAlert = {
+      id: 'a',
+      status: 'resolved',
+      resolvedAtMs: T0 + 10 * S,
+      acknowledged: false,
+    };
+    expect(decideFlush(sent, [resolved], T0 + 400 * S, timing).action).toBe('drop');
+  });
+});
+
+describe('payloads', () => {
+  const alert = {
+    status: 'firing' as const,
+    labels: { alertname: 'SluiceQueryTimeLagHigh', query: 'clicks', severity: 'warning' },
+    annotations: { summary: 's', description: 'd', dashboard: 'http://dash/queries/clicks' },
+    startsAtMs: T0,
+    endsAtMs: null,
+    generatorURL: 'http://cp/api/v1/alerts?query=clicks',
+    fingerprint: 'f1',
+  };
+
+  it("webhook v4 has Alertmanager's fields, group key and common labels", () => {
+    const p = webhookPayload({
+      receiver: 'ops',
+      groupLabels: { query: 'clicks' },
+      alerts: [
+        alert,
+        { ...alert, status: 'resolved', labels: { ...alert.labels, alertname: 'X' }, endsAtMs: T0 + S },
+      ],
+      externalURL: 'http://cp',
+    });
+    expect(p).toMatchObject({
+      version: '4',
+      groupKey: '{}:{query="clicks"}',
+      status: 'firing',
+      receiver: 'ops',
+      truncatedAlerts: 0,
+      commonLabels: { query: 'clicks', severity: 'warning' },
+    });
+    expect(p.alerts[0]!.endsAt).toBe('0001-01-01T00:00:00Z');
+    expect(p.alerts[1]!.endsAt).toBe(new Date(T0 + S).toISOString());
+    expect(slackPayload(p).text).toBe('[FIRING:1] clicks');
+  });
+});

@@ -1,0 +1,132 @@
+// What the evaluator remembers between evaluations of one query: Burrow's window of offset
+// commits per partition and the lag samples the SLO burn rates are computed from. Bounded.
+//
+// Commits: Sluice engines commit their group offsets once per micro-batch and publish one
+// progress event per batch (or every 10 s when idle), so a commit is observed when the query's
+// last progress time advanced since the previous observation, at that progress time, with the
+// committed offset and lag seen now. A committed offset that moved without a progress event is a
+// commit too (an external reset: Burrow's REWIND). No progress and no movement = no commit, which
+// is what lets Burrow's STOP rule see a stopped consumer; progress without movement while there
+// is lag is Burrow's STALL.
+//
+// Lag samples: only whether a sample is above an objective matters to time-above-objective, so a
+// sample is kept when it crosses one of the objectives relative to the last one kept, and
+// otherwise at most every `heartbeatMs` (well under the 5-minute staleness, so coverage holds).
+// That is exact for the bad fraction and keeps 6 hours in a few hundred samples.
+import type { OffsetCommit } from './burrow-rules';
+import type { PartitionInput } from './partition-status';
+import type { LagSample } from './time-above-objective';
+
+export interface PartitionObservation {
+  readonly topic: string;
+  readonly partition: number;
+  /** null while the group has not committed on this partition. */
+  readonly committedOffset: number | null;
+  readonly endOffset: number;
+  readonly secondsBehind: number | null;
+}
+
+export interface HistoryOptions {
+  /** Commits kept per partition (the largest Burrow window of the rules). */
+  readonly windowSize: number;
+  /** Oldest lag sample kept (the longest SLO window). */
+  readonly sampleRetentionMs: number;
+  /** Lag objectives (seconds) of the SLO rules: crossings are always kept. */
+  readonly objectives: readonly number[];
+  readonly heartbeatMs?: number;
+  /** Log-end offsets kept per partition for Burrow's STOP guard. */
+  readonly recentEnds?: number;
+}
+
+interface PartitionHistory {
+  commits: OffsetCommit[];
+  lastOffset: number | null;
+  ends: number[];
+  endOffset: number;
+}
+
+export class QueryHistory {
+  private readonly partitions = new Map<string, PartitionHistory>();
+  private samples: LagSample[] = [];
+  private lastProgressMs: number | null = null;
+
+  constructor(private options: HistoryOptions) {}
+
+  /** Rules changed: new bounds apply from the next observation. */
+  reconfigure(options: HistoryOptions): void {
+    this.options = options;
+  }
+
+  observe(nowMs: number, lastProgressAtMs: number | null, partitions: readonly PartitionObservation[]): void {
+    const progressed =
+      lastProgressAtMs !== null && (this.lastProgressMs === null || lastProgressAtMs > this.lastProgressMs);
+    const seen = new Set<string>();
+    for (const p of partitions) {
+      const key = `${p.topic}\u0000${p.partition}`;
+      seen.add(key);
+      let h = this.partitions.get(key);
+      if (!h) {
+        h = { commits: [], lastOffset: null, ends: [], endOffset: p.endOffset };
+        this.partitions.set(key, h);
+      }
+      h.endOffset = p.endOffset;
+      h.ends.push(p.endOffset);
+      if (h.ends.length > (this.options.recentEnds ?? 3)) h.ends.shift();
+      if (p.committedOffset === null) continue;
+      const moved = h.lastOffset !== null && p.committedOffset !== h.lastOffset;
+      if (progressed || moved || h.lastOffset === null) {
+        const at = progressed && !moved ? lastProgressAtMs : nowMs;
+        h.commits.push({ offset: p.committedOffset, lag: p.endOffset - p.committedOffset, timestampMs: at });
+        if (h.commits.length > this.options.windowSize)
+          h.commits.splice(0, h.commits.length - this.options.windowSize);
+      }
+      h.lastOffset = p.committedOffset;
+    }
+    for (const key of this.partitions.keys()) if (!seen.has(key)) this.partitions.delete(key);
+    if (lastProgressAtMs !== null) this.lastProgressMs = lastProgressAtMs;
+    this.sample(nowMs, partitions);
+  }
+
+  private sample(nowMs: number, partitions: readonly PartitionObservation[]): void {
+    let max: number | null = null;
+    for (const p of partitions) {
+      if (p.secondsBehind !== null) max = Math.max(max ?? 0, p.secondsBehind);
+      // Lag in records with no time estimate yet still means "not caught up"; 0 records means 0 s.
+      else if (p.committedOffset !== null && p.endOffset - p.committedOffset === 0)
+        max = Math.max(max ?? 0, 0);
+    }
+    if (max === null) return;
+    const last = this.samples[this.samples.length - 1];
+    const heartbeat = this.options.heartbeatMs ?? 60_000;
+    const crossed =
+      last !== undefined && this.options.objectives.some((o) => last.lagSeconds > o !== max! > o);
+    if (last === undefined || crossed || nowMs - last.timestampMs >= heartbeat) {
+      this.samples.push({ timestampMs: nowMs, lagSeconds: max });
+    }
+    const oldest = nowMs - this.options.sampleRetentionMs;
+    let drop = 0;
+    // Keep one sample older than the window: it holds into the window's start.
+    while (drop + 1 < this.samples.length && this.samples[drop + 1]!.timestampMs <= oldest) drop++;
+    if (drop > 0) this.samples = this.samples.slice(drop);
+  }
+
+  /** Burrow inputs, one per partition. */
+  commitWindows(): PartitionInput[] {
+    const out: PartitionInput[] = [];
+    for (const [key, h] of this.partitions) {
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      out.push({
+        topic,
+        partition: Number(partition),
+        commits: h.commits,
+        logEndOffset: h.endOffset,
+        recentLogEndOffsets: h.ends,
+      });
+    }
+    return out;
+  }
+
+  lagSamples(): readonly LagSample[] {
+    return this.samples;
+  }
+}
