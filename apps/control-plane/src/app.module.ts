@@ -8,6 +8,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { HealthModule } from './health/health.module';
+import { LeadershipModule } from './leadership/leadership.module';
 import { requestContextMiddleware } from './logging/request-context';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
@@ -31,6 +32,7 @@ export class AppModule implements NestModule {
         RepositoriesModule.forRoot(config),
         MetricsModule.forRoot(config),
         HealthModule,
+        LeadershipModule,
         AuditModule,
         AuthModule,
         ScheduleModule.forRoot(),

@@ -99,6 +99,18 @@ export const appConfigSchema = z
       }, 'must be a JSON array of strings, e.g. ["node","engine.js"]')
       .optional(),
     SLUICE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
+    /**
+     * Control planes that share a database and a runtime form one cluster; exactly one of them (the
+     * leader) reconciles, runs operations and scales. By default the cluster is named after the
+     * runtime the replicas share (the Kubernetes namespace, or the local runtime's SLUICE_HOME), so
+     * control planes of different runtimes on one database never wait for each other.
+     */
+    SLUICE_CLUSTER_NAME: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63')
+      .optional(),
+    /** How often a follower tries to become leader, and a leader checks that it still is. */
+    SLUICE_LEADER_RETRY_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
     SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
     /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
     SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),

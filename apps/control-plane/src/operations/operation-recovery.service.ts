@@ -2,6 +2,7 @@
 // with no BullMQ job behind them. This sweep (at boot and periodically) enqueues them again; the
 // job id is the operation id, so a job that does exist is never duplicated.
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { LeaderElection } from '../leadership/leader-election.service';
 import { OperationQueueService } from './operation-queue.service';
 import { OperationRepository } from './operation.repository';
 
@@ -13,6 +14,7 @@ export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly operations: OperationRepository,
     private readonly queue: OperationQueueService,
+    private readonly leadership: LeaderElection,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -26,6 +28,8 @@ export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async sweep(): Promise<void> {
+    // Only the leader runs operations, so only it brings lost ones back.
+    if (!this.leadership.isLeader) return;
     try {
       for (const op of await this.operations.listActive()) {
         if (await this.queue.isPending(op.id)) continue;

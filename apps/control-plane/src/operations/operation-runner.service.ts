@@ -11,6 +11,7 @@ import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
+import { NotLeaderError } from '../leadership/not-leader.error';
 import { OperationRepository } from './operation.repository';
 import type { OperationStep, OperationType } from './operation-types';
 import { OperationEvents } from './operation-events';
@@ -47,6 +48,12 @@ export class OperationRunner {
       await this.finish(op, 'SUCCEEDED');
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
+      // Leadership moved mid-way: the operation stays RUNNING in PostgreSQL and the new leader's
+      // recovery sweep runs it again from its step (every step is idempotent).
+      if (e instanceof NotLeaderError) {
+        this.logger.warn(`operation ${op.id} (${op.type}) left to the next leader: ${message}`);
+        throw e;
+      }
       if (e instanceof OperationFailed || finalAttempt) {
         await this.finish(op, 'FAILED', message);
         return;

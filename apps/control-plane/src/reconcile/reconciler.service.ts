@@ -20,6 +20,8 @@ import {
 import { triggerIntervalMs } from '../queries/spec-fields';
 import type { QuerySpec } from '@sluice/query-plan';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
+import { LeaderElection } from '../leadership/leader-election.service';
+import { NotLeaderError } from '../leadership/not-leader.error';
 
 export interface ReconcileResult extends ReconcileDecision {
   running: number;
@@ -44,6 +46,7 @@ export class ReconcilerService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     private readonly sinkConnections: SinkConnectionsService,
+    private readonly leadership: LeaderElection,
   ) {}
 
   onModuleInit(): void {
@@ -54,7 +57,8 @@ export class ReconcilerService {
 
   /** Level-triggered resync: every query, every interval (API changes also enqueue at once). */
   async resync(): Promise<void> {
-    if (this.stopped) return;
+    // Followers never act on the runtime: two replicas starting instances would double-deploy.
+    if (this.stopped || !this.leadership.isLeader) return;
     const queries = await this.prisma.query
       .findMany({ where: { deletedAt: null }, select: { id: true } })
       .catch(() => []);
@@ -69,8 +73,9 @@ export class ReconcilerService {
     await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, worker));
   }
 
+  /** On a follower this does nothing: the leader's resync picks the change up within an interval. */
   enqueue(queryId: string, afterMs = 0): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.leadership.isLeader) return;
     clearTimeout(this.requeue.get(queryId));
     const t = setTimeout(() => {
       this.requeue.delete(queryId);
@@ -130,6 +135,7 @@ export class ReconcilerService {
   }
 
   private async pass(queryId: string): Promise<ReconcileResult | null> {
+    if (!this.leadership.isLeader) throw new NotLeaderError(`reconcile ${queryId}`);
     const now = new Date();
     const q = await this.prisma.query.findUnique({ where: { id: queryId }, include: { instances: true } });
     if (!q || q.deletedAt) return null;

@@ -82,6 +82,7 @@ function harness(opts: {
     { decisions: { inc: () => undefined } } as never,
     {} as never,
     config,
+    { isLeader: true } as never,
   );
   (loop as unknown as { policies: Map<string, { name: string; policy: ScalingPolicy }> }).policies.set('q1', {
     name: 'sluice',

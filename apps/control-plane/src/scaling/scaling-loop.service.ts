@@ -13,6 +13,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { LeaderElection } from '../leadership/leader-election.service';
 import {
   clampInstances,
   policyByName,
@@ -82,6 +83,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     private readonly metrics: ScalingMetrics,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly leadership: LeaderElection,
   ) {
     this.settings = config.SLUICE_SCALING_POLICY_SETTINGS
       ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings)
@@ -92,7 +94,8 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
 
   onApplicationBootstrap(): void {
     const timer = setInterval(() => {
-      this.inFlight = this.tick();
+      // Only the leader scales: two replicas would each act on the same rate step.
+      if (this.leadership.isLeader) this.inFlight = this.tick();
     }, this.config.SLUICE_SCALING_INTERVAL_MS);
     timer.unref();
     this.scheduler.addInterval(INTERVAL_NAME, timer);
