@@ -34,6 +34,7 @@ export type {
   WindowSpec,
 } from './plan/logical-plan';
 export { parseDuration } from './spec/duration';
+export { DEFAULT_TRIGGER_INTERVAL_MS, sourceTopics, triggerIntervalMs } from './spec/stored-spec-fields';
 export { querySpecSchema } from './spec/spec-schema';
 export {
   DEFAULT_SINK_CONNECTION,

@@ -114,6 +114,8 @@ export const appConfigSchema = z
     SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
     /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
     SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
+    /** A running query is Stalled after no progress for 3 triggers and at least this long while behind. */
+    SLUICE_STALLED_MIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
     SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
     /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */

@@ -1,5 +1,6 @@
 // Per-partition lag of a query's consumer group: records behind from kafkajs admin (committed vs
 // log-end offsets) and seconds behind from offset→time tables sampled by a background poller.
+import { sourceTopics } from '@sluice/query-plan';
 import {
   Inject,
   Injectable,
@@ -11,10 +12,12 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import { sourceTopics } from '../queries/spec-fields';
+import { throttledErrorLog } from '../operations/throttled-error-log';
 import { OffsetTimeTable } from './offset-time-table';
 // The consumer group the engine instances of a query join: the contract's name, as the engine uses it.
-import { engineGroupId } from '@sluice/contracts';
+import { checkpointScope, engineGroupId } from '@sluice/contracts';
+
+const POLL_INTERVAL_MS = 5000;
 
 export interface PartitionLag {
   topic: string;
@@ -29,6 +32,9 @@ export interface PartitionLag {
 export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LagService.name);
   private readonly tables = new Map<string, OffsetTimeTable>();
+  /** Records behind per query as of the last poll, for readers that must not call Kafka themselves. */
+  private readonly lastTotals = new Map<string, { records: number; at: number }>();
+  private readonly logPollError = throttledErrorLog((m) => this.logger.warn(`lag poll failed: ${m}`));
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -39,7 +45,7 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.poll(), 5000);
+    this.timer = setInterval(() => void this.poll(), POLL_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -63,8 +69,11 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
       const queries = await this.prisma.query.findMany({
         where: { deletedAt: null, desiredState: 'RUNNING' },
       });
+      const live = new Set(queries.map((q) => q.id));
+      for (const id of this.lastTotals.keys()) if (!live.has(id)) this.lastTotals.delete(id);
       for (const q of queries) {
         const lag = await this.lagOf(q.id);
+        this.lastTotals.set(q.id, { records: lag.reduce((n, p) => n + p.recordsBehind, 0), at: Date.now() });
         for (const p of lag) {
           const labels = { query: q.name, topic: p.topic, partition: String(p.partition) };
           this.metrics.lagRecords.set(labels, p.recordsBehind);
@@ -72,8 +81,18 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
         }
       }
     } catch (e) {
-      this.logger.debug(`lag poll failed: ${(e as Error).message}`);
+      // Lag feeds Stalled, the scaling loop and alerts: an operator must see that it is missing.
+      this.logPollError(e as Error);
     }
+  }
+
+  /**
+   * Records behind across the query's partitions as of the last poll; null when unknown or older
+   * than three polls (Kafka unreachable, or the query just started), so nothing acts on stale lag.
+   */
+  recordsBehind(queryId: string): number | null {
+    const t = this.lastTotals.get(queryId);
+    return t && Date.now() - t.at <= 3 * POLL_INTERVAL_MS ? t.records : null;
   }
 
   async lagOf(queryId: string): Promise<PartitionLag[]> {
@@ -87,7 +106,10 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
     if (present.length === 0) return [];
-    const committed = await admin.fetchOffsets({ groupId: engineGroupId(queryId), topics: present });
+    // The group of the checkpoint lineage the desired version runs on (a new-checkpoint upgrade
+    // starts a group of its own).
+    const groupId = engineGroupId(checkpointScope(queryId, q.checkpointEpoch));
+    const committed = await admin.fetchOffsets({ groupId, topics: present });
     const now = Date.now();
     const out: PartitionLag[] = [];
     for (const topic of present) {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { LagService } from '../lag/lag.service';
+import { LagModule } from '../lag/lag.module';
 import { OperationsModule } from '../operations/operations.module';
 import { ProgressModule } from '../progress/progress.module';
 import { ReconcileModule } from '../reconcile/reconcile.module';
@@ -10,9 +10,9 @@ import { QueriesService } from './queries.service';
 import { QueryStreamsController } from './query-streams.controller';
 
 @Module({
-  imports: [AuditModule, OperationsModule, ReconcileModule, ProgressModule, SinkConnectionsModule],
+  imports: [AuditModule, LagModule, OperationsModule, ReconcileModule, ProgressModule, SinkConnectionsModule],
   controllers: [QueriesController, QueryStreamsController],
-  providers: [QueriesService, LagService],
-  exports: [QueriesService, LagService],
+  providers: [QueriesService],
+  exports: [QueriesService],
 })
 export class QueriesModule {}

@@ -237,11 +237,13 @@ describe('decideReconcile', () => {
   });
 
   it('reports a stalled query: no progress for 3 trigger intervals while input is behind', () => {
+    const fast = { ...O, stalledMinMs: 0 };
     const stalled = decideReconcile(
       query({ lastProgressAt: ago(7000), lagRecords: 500 }),
       [inst(0), inst(1)],
       [],
       now,
+      fast,
     );
     expect(stalled.phase).toBe('DEGRADED');
     expect(condition(stalled, 'Degraded')).toMatchObject({ status: 'True', reason: 'Stalled' });
@@ -251,7 +253,36 @@ describe('decideReconcile', () => {
       [inst(0), inst(1)],
       [],
       now,
+      fast,
     );
     expect(idle.phase).toBe('RUNNING');
+    const unknownLag = decideReconcile(
+      query({ lastProgressAt: ago(7000), lagRecords: null }),
+      [inst(0), inst(1)],
+      [],
+      now,
+      fast,
+    );
+    expect(unknownLag.phase).toBe('RUNNING');
+  });
+
+  it('does not call a long batch stalled before the minimum time has passed', () => {
+    const options = { ...O, stalledMinMs: 30_000 };
+    const working = decideReconcile(
+      query({ lastProgressAt: ago(20_000), lagRecords: 500 }),
+      [inst(0), inst(1)],
+      [],
+      now,
+      options,
+    );
+    expect(working.phase).toBe('RUNNING');
+    const stalled = decideReconcile(
+      query({ lastProgressAt: ago(31_000), lagRecords: 500 }),
+      [inst(0), inst(1)],
+      [],
+      now,
+      options,
+    );
+    expect(condition(stalled, 'Degraded')).toMatchObject({ status: 'True', reason: 'Stalled' });
   });
 });

@@ -42,7 +42,12 @@ export interface ReconcileOptions {
   crashLoopWindowMs: number; // … within this window mark the query FAILED
   backoffBaseMs: number;
   backoffMaxMs: number;
-  stalledTriggers: number; // no progress for this many trigger intervals while behind = stalled
+  stalledTriggers: number; // no progress for this many trigger intervals while behind = stalled …
+  /**
+   * … and for at least this long: a batch that works through a backlog can outlast several short
+   * triggers without anything being wrong (the engine reports progress once per batch).
+   */
+  stalledMinMs: number;
 }
 
 export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = {
@@ -51,6 +56,7 @@ export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = {
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,
   stalledTriggers: 3,
+  stalledMinMs: 30_000,
 };
 
 export type ReconcileAction =
@@ -160,7 +166,8 @@ export function decideReconcile(
     running > 0 &&
     (q.lagRecords ?? 0) > 0 &&
     q.lastProgressAt !== null &&
-    now.getTime() - q.lastProgressAt.getTime() > o.stalledTriggers * q.triggerIntervalMs;
+    now.getTime() - q.lastProgressAt.getTime() >
+      Math.max(o.stalledTriggers * q.triggerIntervalMs, o.stalledMinMs);
 
   const window = `within ${Math.round(o.crashLoopWindowMs / 60_000)} minutes`;
   const lastCrash = observed

@@ -13,13 +13,14 @@ import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../run
 import { asStoredConditions, mergeConditions } from './conditions';
 import {
   decideReconcile,
+  DEFAULT_RECONCILE_OPTIONS,
   type InstanceStatus,
   type ObservedInstance,
   type ReconcileDecision,
 } from './reconcile-decision';
-import { triggerIntervalMs } from '../queries/spec-fields';
-import type { QuerySpec } from '@sluice/query-plan';
+import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
+import { LagService } from '../lag/lag.service';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { NotLeaderError } from '../leadership/not-leader.error';
 
@@ -47,6 +48,7 @@ export class ReconcilerService {
     private readonly scheduler: SchedulerRegistry,
     private readonly sinkConnections: SinkConnectionsService,
     private readonly leadership: LeaderElection,
+    private readonly lag: LagService,
   ) {}
 
   onModuleInit(): void {
@@ -185,7 +187,7 @@ export class ReconcilerService {
         failed: q.phase === 'FAILED',
         triggerIntervalMs: triggerIntervalMs(version.spec),
         lastProgressAt: q.lastProgressAt,
-        lagRecords: null,
+        lagRecords: this.lag.recordsBehind(queryId),
         failureMessage:
           q.phase === 'FAILED'
             ? (asStoredConditions(q.conditions).find((c) => c.type === 'Degraded' && c.reason === 'CrashLoop')
@@ -195,6 +197,7 @@ export class ReconcilerService {
       observed,
       crashTimes,
       now,
+      { ...DEFAULT_RECONCILE_OPTIONS, stalledMinMs: this.config.SLUICE_STALLED_MIN_MS },
     );
 
     // Where a PostgreSQL sink writes is resolved at launch (a connection's variable may change);

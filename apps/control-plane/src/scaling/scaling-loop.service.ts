@@ -4,6 +4,7 @@
 // In mode 'auto' an instance change becomes the ordinary scale operation (so it is audited,
 // serialised with other operations and reconciled like a manual one) and, with backpressure on,
 // the decided read-rate cap goes to the engines as a setRateLimit command when it changed.
+import { triggerIntervalMs } from '@sluice/query-plan';
 import {
   ConflictException,
   Inject,
@@ -26,7 +27,6 @@ import { ControlPublisher } from '../control/control-publisher.service';
 import type { Prisma, Query } from '../generated/prisma/client';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
-import { triggerIntervalMs } from '../queries/spec-fields';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import {
   directionOf,

@@ -1,7 +1,8 @@
 // The live scaling loop and its API. Scale changes go through QueriesService (the ordinary scale
-// operation), lag comes from the shared LagService, rate limits from OperationsModule's publisher.
+// operation), lag comes from LagModule, rate limits from OperationsModule's publisher.
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { LagModule } from '../lag/lag.module';
 import { OperationsModule } from '../operations/operations.module';
 import { QueriesModule } from '../queries/queries.module';
 import { ReconcileModule } from '../reconcile/reconcile.module';
@@ -11,7 +12,7 @@ import { ScalingMetrics } from './scaling-metrics';
 import { ScalingSettingsService } from './scaling-settings.service';
 
 @Module({
-  imports: [AuditModule, OperationsModule, ReconcileModule, QueriesModule],
+  imports: [AuditModule, LagModule, OperationsModule, ReconcileModule, QueriesModule],
   controllers: [ScalingController],
   providers: [ScalingLoopService, ScalingSettingsService, ScalingMetrics],
   exports: [ScalingLoopService],
