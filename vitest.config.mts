@@ -16,12 +16,19 @@ const alias = {
   '@sluice/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
 };
 
-const projects = ['control-plane', 'engine', 'contracts', 'kafka', 'query-plan', 'scaling', 'alerting'].map(
-  (name) => {
-    const root = name === 'control-plane' || name === 'engine' ? `apps/${name}` : `libs/${name}`;
-    return { name, root };
-  },
-);
+const projects = [
+  'control-plane',
+  'engine',
+  'cli',
+  'contracts',
+  'kafka',
+  'query-plan',
+  'scaling',
+  'alerting',
+].map((name) => {
+  const root = ['control-plane', 'engine', 'cli'].includes(name) ? `apps/${name}` : `libs/${name}`;
+  return { name, root };
+});
 
 export default defineConfig({
   test: {
@@ -60,6 +67,31 @@ export default defineConfig({
           name: 'scripts-unit',
           root: 'scripts',
           include: ['test/**/*.spec.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        // The dashboard in Debian's Chromium (playwright-core) against a real control plane, engines
+        // and the local stack (e2e/); it builds the dashboard itself when the build is stale.
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          root: 'e2e',
+          include: ['**/*.e2e.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Pure logic of the dashboard (session cookie, CSRF check, fleet rows); no server.
+        resolve: { alias },
+        test: {
+          name: 'dashboard-unit',
+          root: 'apps/dashboard',
+          include: ['**/*.spec.ts'],
+          exclude: ['**/node_modules/**', '**/.next/**'],
           environment: 'node',
         },
       },

@@ -1,0 +1,233 @@
+// `sluice queries list|get|versions|diff|validate|deploy`: reading queries and registering new ones.
+import type { Command } from 'commander';
+import { ApiRequestError } from '../api/api-error';
+import type { CompatibilityReport, Operation, QueryDetail, QuerySummary } from '../api/types';
+import { CliError, EXIT } from '../exit-codes';
+import { renderCompatibility } from '../output/compatibility';
+import { renderSpecErrors } from '../output/spec-errors';
+import { renderFields, renderTable } from '../output/table';
+import { positiveInt, Session, type Io, type WaitOptions } from '../session';
+import { readSpecFile, type SpecFile } from '../spec-file';
+import { addWaitOptions, registerQueryActions } from './query-actions';
+
+export function registerQueries(program: Command, io: Io): void {
+  const queries = program
+    .command('queries')
+    .alias('query')
+    .description('list, inspect, deploy and change queries');
+
+  queries
+    .command('list')
+    .alias('ls')
+    .description('every query with its phase, version and instances')
+    .action(async (_o: unknown, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const rows = await s.client().get<QuerySummary[]>('/api/v1/queries', { signal: io.signal });
+      s.print(rows, () =>
+        rows.length === 0
+          ? 'no queries; deploy one with `sluice queries deploy -f spec.yaml`\n'
+          : renderTable(rows, [
+              { header: 'name', value: (q) => q.name },
+              { header: 'phase', value: (q) => q.phase },
+              { header: 'desired', value: (q) => q.desired.state },
+              { header: 'version', value: (q) => q.desired.version, right: true },
+              { header: 'instances', value: (q) => q.desired.instances, right: true },
+              { header: 'rate limit', value: (q) => q.desired.rateLimit, right: true },
+              { header: 'last progress', value: (q) => q.lastProgressAt },
+              { header: 'id', value: (q) => q.id },
+            ]),
+      );
+    });
+
+  queries
+    .command('get')
+    .description('one query: desired and observed state, conditions, instances, latest progress')
+    .argument('<query>', 'query name or id')
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const id = await s.queryId(ref);
+      const q = await s.client().get<QueryDetail>(`/api/v1/queries/${id}`, { signal: io.signal });
+      s.print(q, () => renderQuery(q));
+    });
+
+  queries
+    .command('versions')
+    .description('every version of a query spec')
+    .argument('<query>', 'query name or id')
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const id = await s.queryId(ref);
+      const rows = await s
+        .client()
+        .get<Array<{ version: number; planHash: string; createdAt: string; createdBy: string | null }>>(
+          `/api/v1/queries/${id}/versions`,
+          { signal: io.signal },
+        );
+      s.print(rows, () =>
+        renderTable(rows, [
+          { header: 'version', value: (v) => v.version, right: true },
+          { header: 'plan hash', value: (v) => v.planHash.slice(0, 12) },
+          { header: 'created', value: (v) => v.createdAt },
+          { header: 'by', value: (v) => v.createdBy },
+        ]),
+      );
+    });
+
+  queries
+    .command('diff')
+    .description(
+      'may version --to resume from the checkpoint of version --from? every change with its severity',
+    )
+    .argument('<query>', 'query name or id')
+    .requiredOption(
+      '--from <version>',
+      'the version whose checkpoint it would resume from',
+      positiveInt('--from'),
+    )
+    .requiredOption('--to <version>', 'the new version', positiveInt('--to'))
+    .action(async (ref: string, opts: { from: number; to: number }, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const id = await s.queryId(ref);
+      const report = await s
+        .client()
+        .get<CompatibilityReport & { version: number }>(
+          `/api/v1/queries/${id}/versions/${opts.to}/compatibility`,
+          {
+            query: { against: opts.from },
+            signal: io.signal,
+          },
+        );
+      s.print(report, () => renderCompatibility(opts.to, report));
+    });
+
+  queries
+    .command('validate')
+    .description('compile a spec locally (no control plane needed): the plan hash, or FILE:LINE:COL errors')
+    .requiredOption('-f, --file <spec>', 'query spec (YAML or JSON)')
+    .action(async (opts: { file: string }, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const spec = readSpecFile(opts.file);
+      // Loaded here only: the SQL parser takes a moment to load and no other command needs it.
+      // (require, not import(): the bin shim's tsx hook covers CommonJS loading.)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { compileSpec } = require('@sluice/query-plan') as typeof import('@sluice/query-plan');
+      const result = compileSpec(spec.text, spec.file);
+      if (!result.ok) {
+        if (s.format === 'table') io.stderr(renderSpecErrors(spec.file, spec.text, result.errors));
+        else s.print({ valid: false, errors: result.errors }, () => '');
+        throw new CliError(`${spec.file}: invalid spec (${result.errors.length} error(s))`, EXIT.ERROR);
+      }
+      for (const w of result.warnings) s.warn(`${spec.file}: ${w}`);
+      s.print(
+        { valid: true, name: result.spec.name, planHash: result.planHash, warnings: result.warnings },
+        () => `${spec.file}: valid (query "${result.spec.name}", plan ${result.planHash.slice(0, 12)})\n`,
+      );
+    });
+
+  addWaitOptions(
+    queries
+      .command('deploy')
+      .description(
+        'register a new query from a spec file and start it (an existing query: `queries upgrade`)',
+      )
+      .requiredOption('-f, --file <spec>', 'query spec (YAML or JSON)')
+      .option('--no-start', 'register version 1 without deploying it'),
+  ).action(async (opts: WaitOptions & { file: string; start: boolean }, cmd: Command) => {
+    const s = Session.of(cmd, io);
+    const spec = readSpecFile(opts.file);
+    const created = await uploadSpec(s, spec, () =>
+      s
+        .client()
+        .post<{ id: string; name: string; operation: Operation | null; warnings: string[] }>(
+          '/api/v1/queries',
+          { yaml: spec.text, query: { deploy: String(opts.start) }, signal: io.signal },
+        ),
+    ).catch((e: unknown) => {
+      if (e instanceof ApiRequestError && e.body.code === 'QUERY_EXISTS')
+        throw new CliError(
+          `${e.body.message ?? 'the query exists'}: change it with \`sluice queries upgrade <name> -f ${spec.file}\``,
+          EXIT.REFUSED,
+        );
+      throw e;
+    });
+    for (const w of created.warnings) s.warn(w);
+    if (!created.operation) {
+      s.print(created, () => `registered query "${created.name}" (${created.id}), version 1, not deployed\n`);
+      return;
+    }
+    if (s.format === 'table') io.stderr(`registered query "${created.name}" (${created.id}), version 1\n`);
+    await s.finishOperation(created.operation, opts);
+  });
+
+  registerQueryActions(queries, io);
+}
+
+/** Uploads spec text; a 422 prints each error with its line and a caret, then exits 1. */
+export async function uploadSpec<T>(s: Session, spec: SpecFile, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (e) {
+    if (e instanceof ApiRequestError && e.status === 422) {
+      const errors = e.body.errors ?? [];
+      s.io.stderr(
+        renderSpecErrors(
+          spec.file,
+          spec.text,
+          errors.length ? errors : [{ message: e.body.message ?? 'invalid spec' }],
+        ),
+      );
+      throw new CliError(
+        `${spec.file}: the control plane refused the spec (${errors.length} error(s))`,
+        EXIT.ERROR,
+      );
+    }
+    throw e;
+  }
+}
+
+function renderQuery(q: QueryDetail): string {
+  const out = renderFields([
+    ['Name', q.name],
+    ['Id', q.id],
+    ['Phase', q.phase],
+    ['Desired', `${q.desired.state}, version ${q.desired.version}, ${q.desired.instances} instance(s)`],
+    ['Rate limit', q.desired.rateLimit ?? 'none'],
+    [
+      'Observed',
+      `${q.observed.runningInstances} running, last good version ${q.observed.lastGoodVersion ?? '-'}`,
+    ],
+    ['Generation', `${q.observedGeneration}/${q.generation} observed`],
+    ['Last progress', q.lastProgressAt],
+  ]);
+  const parts = [out];
+  if (q.conditions.length)
+    parts.push(
+      '\nConditions:\n' +
+        renderTable(q.conditions, [
+          { header: 'type', value: (c) => c.type },
+          { header: 'status', value: (c) => c.status },
+          { header: 'reason', value: (c) => c.reason },
+          { header: 'message', value: (c) => c.message },
+        ]),
+    );
+  if (q.instances.length)
+    parts.push(
+      '\nInstances:\n' +
+        renderTable(q.instances, [
+          { header: 'name', value: (i) => i.name },
+          { header: 'status', value: (i) => i.status },
+          { header: 'restarts', value: (i) => i.restarts, right: true },
+          { header: 'started', value: (i) => i.startedAt },
+        ]),
+    );
+  const p = q.lastProgress;
+  if (p)
+    parts.push(
+      `\nLast batch: ${p.batchId} at ${p.timestamp}, ${p.numInputRows} rows, ${fmtRate(p.processedRowsPerSecond)} rows/s processed\n`,
+    );
+  return parts.join('');
+}
+
+export function fmtRate(n: number | undefined): string {
+  return n === undefined ? '-' : n.toFixed(1);
+}

@@ -1,0 +1,158 @@
+// What every command needs: its output streams and format, the API client for the chosen
+// context, the Ctrl-C signal, and the helpers that print results and follow operations.
+import type { Command } from 'commander';
+import { ApiClient } from './api/client';
+import { followOperation } from './api/follow-operation';
+import type { Operation } from './api/types';
+import { configPath, readConfig } from './config/config-file';
+import { resolveTarget } from './config/resolve-context';
+import { CliError, EXIT, usageError } from './exit-codes';
+import { parseOutputFormat, serialize, type OutputFormat } from './output/output-format';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  stdoutTTY: boolean;
+  stderrTTY: boolean;
+  /** Aborted by Ctrl-C: waits and streams end, nothing in the control plane is cancelled. */
+  signal: AbortSignal;
+}
+
+export interface WaitOptions {
+  wait?: boolean;
+  timeout: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class Session {
+  readonly format: OutputFormat;
+  private readonly contextName: string | undefined;
+  private cachedClient: ApiClient | undefined;
+
+  constructor(
+    readonly io: Io,
+    globals: { output?: string; context?: string },
+  ) {
+    this.format = parseOutputFormat(globals.output ?? 'table');
+    this.contextName = globals.context;
+  }
+
+  static of(cmd: Command, io: Io): Session {
+    return new Session(io, cmd.optsWithGlobals<{ output?: string; context?: string }>());
+  }
+
+  get configFile(): string {
+    return configPath(this.io.env);
+  }
+
+  warn(message: string): void {
+    this.io.stderr(`warning: ${message}\n`);
+  }
+
+  client(): ApiClient {
+    this.cachedClient ??= new ApiClient(
+      resolveTarget(
+        readConfig(this.configFile, (m) => this.warn(m)),
+        this.io.env,
+        this.contextName,
+      ),
+    );
+    return this.cachedClient;
+  }
+
+  /** Prints `data` as JSON/YAML, or as the command's table/text for people. */
+  print(data: unknown, human: () => string): void {
+    this.io.stdout(this.format === 'table' ? human() : serialize(data, this.format));
+  }
+
+  /** A query named by id or by name (names are unique among live queries). */
+  async queryId(ref: string): Promise<string> {
+    if (UUID.test(ref)) return ref;
+    const all = await this.client().get<Array<{ id: string; name: string }>>('/api/v1/queries', {
+      signal: this.io.signal,
+    });
+    const found = all.find((q) => q.name === ref);
+    if (!found) throw new CliError(`no query named "${ref}" (see \`sluice queries list\`)`, EXIT.NOT_FOUND);
+    return found.id;
+  }
+
+  /**
+   * After a request that started an operation: follow it when --wait, or by default on a
+   * terminal; otherwise print it and return. Exit status follows the operation's outcome.
+   */
+  async finishOperation(op: Operation, opts: WaitOptions): Promise<void> {
+    const wait = opts.wait ?? (this.io.stderrTTY && this.format === 'table');
+    if (!wait) {
+      this.print(
+        op,
+        () =>
+          `${op.type} operation ${op.id} ${op.state.toLowerCase()}; follow it with \`sluice operations wait ${op.id}\`\n`,
+      );
+      return;
+    }
+    const done = await followOperation(this.client(), op, {
+      timeoutMs: parseTimeout(opts.timeout) * 1000,
+      signal: this.io.signal,
+      write: this.io.stderr,
+      tty: this.io.stderrTTY,
+    });
+    this.print(done, () => `${done.type} ${done.id} succeeded\n`);
+  }
+
+  /** Yes/no on a terminal; scripts must say --yes (a prompt would hang them). */
+  async confirm(question: string, yes: boolean | undefined): Promise<void> {
+    if (yes) return;
+    if (!this.io.stdin.isTTY || !this.io.stderrTTY)
+      throw usageError(`${question} — not a terminal, so nothing was asked: add --yes to proceed`);
+    const answer = await this.ask(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('cancelled; nothing was changed');
+  }
+
+  ask(prompt: string): Promise<string> {
+    this.io.stderr(prompt);
+    return new Promise((resolve, reject) => {
+      let buf = '';
+      const onData = (chunk: Buffer | string) => {
+        buf += chunk.toString();
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) finish(buf.slice(0, nl));
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new CliError('cancelled; nothing was changed', EXIT.INTERRUPTED));
+      };
+      const finish = (s: string) => {
+        cleanup();
+        resolve(s);
+      };
+      const cleanup = () => {
+        this.io.stdin.off('data', onData);
+        this.io.stdin.off('end', onEnd);
+        this.io.signal.removeEventListener('abort', onAbort);
+        (this.io.stdin as NodeJS.ReadStream).pause?.();
+      };
+      const onEnd = () => finish(buf);
+      this.io.stdin.on('data', onData);
+      this.io.stdin.once('end', onEnd);
+      this.io.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+export function parseTimeout(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400)
+    throw usageError(`--timeout takes seconds between 1 and 86400 (got "${text}")`);
+  return n;
+}
+
+export function positiveInt(name: string, max = 2_147_483_647) {
+  return (text: string): number => {
+    if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > max)
+      throw usageError(`${name} must be a whole number from 1 to ${max} (got "${text}")`);
+    return Number(text);
+  };
+}
