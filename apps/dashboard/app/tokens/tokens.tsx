@@ -1,0 +1,126 @@
+'use client';
+// Tokens (admins): create one (its secret is shown once), revoke one.
+import { useState } from 'react';
+import useSWR from 'swr';
+import { ConfirmButton } from '@/components/confirm-button';
+import { Empty, ErrorState, Loading } from '@/components/states';
+import { api, ApiCallError, fetcher } from '@/lib/client-api';
+import { when } from '@/lib/format';
+
+interface Token {
+  id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export function Tokens() {
+  const tokens = useSWR<Token[]>('/api/cp/tokens', fetcher);
+  const [name, setName] = useState('');
+  const [role, setRole] = useState('viewer');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      <form
+        className="panel actions"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            const t = await api<{ token: string }>('/api/cp/tokens', {
+              method: 'POST',
+              json: { name, role },
+            });
+            setSecret(t.token);
+            setName('');
+            void tokens.mutate();
+          } catch (err) {
+            setError(err instanceof ApiCallError ? err.message : String(err));
+          }
+        }}
+      >
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(e) => setRole(e.target.value)}>
+            <option>viewer</option>
+            <option>operator</option>
+            <option>admin</option>
+          </select>
+        </label>
+        <button type="submit" className="primary">
+          Create token
+        </button>
+        {error && (
+          <span role="alert" style={{ color: 'var(--danger)' }}>
+            {error}
+          </span>
+        )}
+      </form>
+      {secret && (
+        <div className="panel" role="status">
+          New token (shown once, copy it now): <code data-testid="new-token">{secret}</code>
+        </div>
+      )}
+      {tokens.error ? (
+        <ErrorState error={tokens.error} what="tokens" />
+      ) : !tokens.data ? (
+        <Loading what="tokens" />
+      ) : tokens.data.length === 0 ? (
+        <Empty>No tokens.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Prefix</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Revoked</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.data.map((t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>{t.role}</td>
+                <td>
+                  <code>{t.prefix}</code>
+                </td>
+                <td>{when(t.createdAt)}</td>
+                <td>{when(t.lastUsedAt)}</td>
+                <td>{when(t.revokedAt)}</td>
+                <td>
+                  {!t.revokedAt && (
+                    <ConfirmButton
+                      label="Revoke"
+                      title={`Revoke token ${t.name}`}
+                      description="Requests with this token fail from now on."
+                      confirmLabel="Revoke"
+                      danger
+                      onConfirm={async () => {
+                        await api(`/api/cp/tokens/${t.id}`, { method: 'DELETE' });
+                        void tokens.mutate();
+                      }}
+                    />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

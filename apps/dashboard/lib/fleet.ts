@@ -1,0 +1,212 @@
+// The queries page's live data. The control plane streams events per query; a page of 500 queries
+// cannot hold 500 streams, so the dashboard server keeps one poller per session token: every
+// second it lists the queries (one request) and refreshes the details (instances, rates, lag) of
+// the queries that run or changed, a bounded number of requests at a time. Every browser tab of
+// that token shares the poller through one SSE stream each (app/api/stream/queries).
+import 'server-only';
+import { createHash } from 'node:crypto';
+import { cpFetch } from './control-plane';
+import {
+  pushBounded,
+  sumRates,
+  type FleetRow,
+  type LagLike,
+  type ProgressLike,
+  type QuerySummary,
+} from './fleet-row';
+
+const TICK_MS = 1000;
+/** Detail requests in flight at once, per token (the control plane serves other clients too). */
+const CONCURRENCY = 8;
+/** A query that is neither running nor changed has its details refreshed this rarely. */
+const IDLE_REFRESH_MS = 30_000;
+/** A poller with no subscriber stops after this long (a page load reuses a warm one). */
+const IDLE_STOP_MS = 20_000;
+/** Bounds what a token can make the dashboard hold (rows beyond this are not shown). */
+const MAX_QUERIES = 5000;
+
+export type FleetState =
+  | { kind: 'ok'; rows: FleetRow[]; at: string }
+  | { kind: 'error'; status: number | null; message: string; at: string };
+
+type Listener = (s: FleetState) => void;
+
+interface Detail {
+  runningInstances: number;
+  fetchedAt: number;
+  key: string;
+}
+
+class Fleet {
+  private rows = new Map<string, FleetRow>();
+  private details = new Map<string, Detail>();
+  private listeners = new Set<Listener>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private lastUse = Date.now();
+  state: FleetState | null = null;
+  private firstTick: Promise<void> | null = null;
+
+  constructor(
+    private readonly token: string,
+    private readonly onIdle: () => void,
+  ) {}
+
+  /** The current state, after the first poll if none has happened yet. */
+  async snapshot(): Promise<FleetState> {
+    this.lastUse = Date.now();
+    this.ensureRunning();
+    if (!this.state) await this.firstTick;
+    return this.state!;
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    this.lastUse = Date.now();
+    this.ensureRunning();
+    if (this.state) l(this.state);
+    return () => {
+      this.listeners.delete(l);
+      this.lastUse = Date.now();
+    };
+  }
+
+  private ensureRunning(): void {
+    if (this.timer) return;
+    this.firstTick = this.tick();
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return; // a slow control plane: skip a beat rather than pile up requests
+    if (this.listeners.size === 0 && Date.now() - this.lastUse > IDLE_STOP_MS) {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      this.onIdle();
+      return;
+    }
+    this.running = true;
+    try {
+      await this.poll();
+    } catch (e) {
+      this.publish({
+        kind: 'error',
+        status: null,
+        message: (e as Error).message,
+        at: new Date().toISOString(),
+      });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const res = await cpFetch('/api/v1/queries', { token: this.token });
+    if (!res.ok) {
+      this.publish({
+        kind: 'error',
+        status: res.status,
+        message: await res.text(),
+        at: new Date().toISOString(),
+      });
+      return;
+    }
+    const list = ((await res.json()) as QuerySummary[]).slice(0, MAX_QUERIES);
+    const ids = new Set(list.map((q) => q.id));
+    for (const id of [...this.rows.keys()]) if (!ids.has(id)) this.rows.delete(id);
+    const now = Date.now();
+    const work: (() => Promise<void>)[] = [];
+    for (const q of list) {
+      const active = q.desired.state === 'RUNNING' || q.phase !== 'STOPPED';
+      const key = `${q.phase}|${q.updatedAt}|${q.lastProgressAt ?? ''}`;
+      const d = this.details.get(q.id);
+      const stale =
+        !d || d.key !== key || (active && q.phase !== 'PENDING') || now - d.fetchedAt > IDLE_REFRESH_MS;
+      this.rows.set(q.id, this.merge(q, this.rows.get(q.id)));
+      if (stale) work.push(() => this.refresh(q, key));
+    }
+    await runBounded(work, CONCURRENCY);
+    this.publish({ kind: 'ok', rows: list.map((q) => this.rows.get(q.id)!), at: new Date().toISOString() });
+  }
+
+  private merge(q: QuerySummary, prev: FleetRow | undefined): FleetRow {
+    return {
+      id: q.id,
+      name: q.name,
+      phase: q.phase,
+      desiredState: q.desired.state,
+      version: q.desired.version,
+      desiredInstances: q.desired.instances,
+      rateLimit: q.desired.rateLimit,
+      lastProgressAt: q.lastProgressAt,
+      runningInstances: prev?.runningInstances ?? null,
+      inputRowsPerSecond: prev?.inputRowsPerSecond ?? null,
+      processedRowsPerSecond: prev?.processedRowsPerSecond ?? null,
+      lagRecords: prev?.lagRecords ?? null,
+      lagSeconds: prev?.lagSeconds ?? null,
+      lagHistory: prev?.lagHistory ?? [],
+      firingAlerts: prev?.firingAlerts ?? null,
+    };
+  }
+
+  /** Instances, rates (newest event per instance) and lag of one query. */
+  private async refresh(q: QuerySummary, key: string): Promise<void> {
+    const base = `/api/v1/queries/${q.id}`;
+    const limit = Math.min(100, Math.max(4, q.desired.instances * 3));
+    const [detail, progress, lag] = await Promise.all([
+      cpFetch(base, { token: this.token }).then((r) => (r.ok ? r.json() : null)),
+      q.lastProgressAt
+        ? cpFetch(`${base}/progress?limit=${limit}`, { token: this.token }).then((r) =>
+            r.ok ? r.json() : null,
+          )
+        : Promise.resolve([]),
+      cpFetch(`${base}/lag`, { token: this.token }).then((r) => (r.ok ? r.json() : null)),
+    ]);
+    const row = this.rows.get(q.id);
+    if (!row) return;
+    const running = (detail as { observed?: { runningInstances?: number } } | null)?.observed
+      ?.runningInstances;
+    if (typeof running === 'number') row.runningInstances = running;
+    const rates = Array.isArray(progress) ? sumRates(progress as ProgressLike[]) : null;
+    const live = row.phase === 'RUNNING' || row.phase === 'DEGRADED' || row.phase === 'DEPLOYING';
+    row.inputRowsPerSecond = rates && live ? rates.input : rates ? 0 : null;
+    row.processedRowsPerSecond = rates && live ? rates.processed : rates ? 0 : null;
+    const l = lag as LagLike | null;
+    if (l && typeof l.totalRecordsBehind === 'number') {
+      row.lagRecords = l.totalRecordsBehind;
+      row.lagSeconds = l.maxSecondsBehind;
+      row.lagHistory = pushBounded(row.lagHistory, l.totalRecordsBehind);
+    }
+    this.details.set(q.id, { runningInstances: row.runningInstances ?? 0, fetchedAt: Date.now(), key });
+  }
+
+  private publish(s: FleetState): void {
+    this.state = s;
+    for (const l of this.listeners) l(s);
+  }
+}
+
+async function runBounded(work: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const job = work[next++]!;
+      await job().catch(() => undefined); // one query's detail failing leaves its last values
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, work.length) }, worker));
+}
+
+const fleets = new Map<string, Fleet>();
+
+/** The poller of this token (by hash: the token itself is not kept as a map key). */
+export function fleetFor(token: string): Fleet {
+  const key = createHash('sha256').update(token).digest('hex');
+  let f = fleets.get(key);
+  if (!f) {
+    f = new Fleet(token, () => fleets.delete(key));
+    fleets.set(key, f);
+  }
+  return f;
+}
