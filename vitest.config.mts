@@ -107,6 +107,23 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // Packaging: generated chart files in sync with their sources (no tools, no servers).
+        test: { name: 'helm-unit', root: 'helm', include: ['test/**/*.spec.ts'], environment: 'node' },
+      },
+      {
+        // Packaging with the pinned Go tools (helm, helm-docs, promtool; scripts/tools/go-tools.sh):
+        // chart rendering and lint, the values schema, the README, the alert rules. No API server.
+        test: {
+          name: 'helm-int',
+          root: 'helm',
+          include: ['test/**/*.int.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
