@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
+import { documentSchemas } from './openapi-components';
 import { setupOpenApi } from './openapi/openapi-document';
 import { isSpecUpload } from './queries/spec-upload';
 import { refuseDeepJson } from './validation/json-depth';
@@ -22,6 +23,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   // rawBody is on, which it is not here) but passes it through to body-parser.
   const jsonOptions = { limit: '1mb', verify: refuseDeepJson };
   app.useBodyParser('json', jsonOptions);
-  setupOpenApi(app, config);
+  setupOpenApi(app, documentSchemas(config));
   return app;
 }

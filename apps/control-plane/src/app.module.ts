@@ -17,6 +17,7 @@ import { RepositoriesModule } from './repositories/repositories.module';
 import { RuntimeModule } from './runtime/runtime.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SinkConnectionsModule } from './sinks/sink-connections.module';
+import { TokensModule } from './tokens/tokens.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         LeadershipModule,
         AuditModule,
         AuthModule,
+        TokensModule,
         ScheduleModule.forRoot(),
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: 'sluice' }),
         RuntimeModule,

@@ -1,8 +1,2 @@
-/**
- * Who acted, as the audit log records it. `id` is stable and unique (`token/<uuid>` for API calls,
- * `os/<user>` for the offline CLI); `name` is what people read (token names are not unique).
- */
-export interface Actor {
-  id: string;
-  name: string;
-}
+// Who acted is decided by authentication (auth/actor.ts); the audit log only records it.
+export type { Actor } from '../auth/actor';

@@ -1,5 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import type { Actor } from '../audit/actor';
+import type { Actor } from './actor';
 import type { RoleName } from './roles';
 
 export const PUBLIC_KEY = 'sluice:public';

@@ -10,13 +10,13 @@ import {
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_KEY, ROLE_KEY, type Principal } from './auth.decorators';
 import { roleAllows, type RoleName } from './roles';
-import { TokenService } from './token.service';
+import { TokenVerifier } from './token-verifier.service';
 
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenService,
+    private readonly tokens: TokenVerifier,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {

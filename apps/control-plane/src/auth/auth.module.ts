@@ -1,15 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AuditModule } from '../audit/audit.module';
 import { AuthGuard } from './auth.guard';
 import { TokenRepository } from './token.repository';
-import { TokenService } from './token.service';
-import { TokensController } from './tokens.controller';
+import { TokenVerifier } from './token-verifier.service';
 
+/** Every request's token is checked here (a global guard); managing tokens is TokensModule. */
+@Global()
 @Module({
-  imports: [AuditModule],
-  controllers: [TokensController],
-  providers: [TokenRepository, TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [TokenService],
+  providers: [TokenRepository, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [TokenRepository, TokenVerifier],
 })
 export class AuthModule {}

@@ -4,9 +4,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
-import type { Actor } from '../audit/actor';
+import type { Actor } from '../auth/actor';
 import { isRole } from '../auth/roles';
-import { publicView } from '../auth/token-view';
+import { publicView } from '../tokens/token-view';
 import { hashToken, newTokenSecret, tokenPrefix } from '../auth/token-secret';
 import { ConfigError, loadAppConfig } from '../config/app-config';
 

@@ -1,8 +1,8 @@
 // The control plane's environment, validated once at boot into a typed object. Defaults match the
 // local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
 import { z } from 'zod';
-import { sameDatabase } from '../sinks/postgres-url';
-import { secretsKeyBytes } from '../sinks/secret-box';
+import { sameDatabase } from './postgres-url';
+import { secretsKeyBytes } from '../secrets/secret-box';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = (protocols: string[]) =>

@@ -12,7 +12,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import { throttledErrorLog } from '../operations/throttled-error-log';
+import { throttledErrorLog } from '../logging/throttled-error-log';
 import { OffsetTimeTable } from './offset-time-table';
 // The consumer group the engine instances of a query join: the contract's name, as the engine uses it.
 import { checkpointScope, engineGroupId } from '@sluice/contracts';

@@ -1,16 +1,18 @@
 // Serves the OpenAPI document at /api/docs/openapi.json (Swagger UI at /api/docs). Request bodies
 // and query parameters come from the zod schemas the API validates with (@Body/@Query `schema`
-// options, see validation/zod-param.ts, plus the components of document-schemas.ts); responses
+// options, see validation/zod-param.ts, plus the named components the caller builds:
+// openapi-components.ts); responses
 // from the zod response schemas in the *.dto.ts files; errors share the ApiError schema.
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type SchemaObject } from '@nestjs/swagger';
 import { BUILD_INFO } from '../build-info';
-import type { AppConfig } from '../config/app-config';
-import { documentSchemas } from './document-schemas';
 
 export const OPENAPI_JSON_PATH = 'api/docs/openapi.json';
 
-export function buildOpenApiDocument(app: NestExpressApplication, config: AppConfig): OpenAPIObject {
+export function buildOpenApiDocument(
+  app: NestExpressApplication,
+  components: Record<string, SchemaObject>,
+): OpenAPIObject {
   const info = new DocumentBuilder()
     .setTitle('Sluice control plane')
     .setDescription(
@@ -23,13 +25,13 @@ export function buildOpenApiDocument(app: NestExpressApplication, config: AppCon
   const document = SwaggerModule.createDocument(app, info);
   document.components = {
     ...document.components,
-    schemas: { ...document.components?.schemas, ...documentSchemas(config) },
+    schemas: { ...document.components?.schemas, ...components },
   };
   return document;
 }
 
-export function setupOpenApi(app: NestExpressApplication, config: AppConfig): void {
-  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app, config), {
+export function setupOpenApi(app: NestExpressApplication, components: Record<string, SchemaObject>): void {
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app, components), {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
   });
 }

@@ -2,7 +2,7 @@
 // so enqueueing the same operation twice (API + recovery sweep) never runs it twice.
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import { throttledErrorLog } from './throttled-error-log';
+import { throttledErrorLog } from '../logging/throttled-error-log';
 import type { Queue } from 'bullmq';
 import { OPERATIONS_QUEUE } from './operation-types';
 

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { OperationRunner } from './operation-runner.service';
 import type { OperationJob } from './operation-queue.service';
 import { OPERATIONS_QUEUE } from './operation-types';
-import { throttledErrorLog } from './throttled-error-log';
+import { throttledErrorLog } from '../logging/throttled-error-log';
 
 // autorun off: the worker takes jobs only while this replica leads (operations act on the runtime,
 // which only the leader may touch); it pauses when leadership moves away.

@@ -14,8 +14,8 @@ import type { Actor } from '../audit/actor';
 import { Prisma } from '../generated/prisma/client';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { describeTarget, postgresTarget, sameDatabase } from './postgres-url';
-import { SecretBox, secretsKeyBytes } from './secret-box';
+import { describeTarget, postgresTarget, sameDatabase } from '../config/postgres-url';
+import { SecretBox, secretsKeyBytes } from '../secrets/secret-box';
 import type { CreateSinkConnectionBody } from './sink-connection.dto';
 import { SinkConnectionRepository, type SinkConnectionRow } from './sink-connection.repository';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeTarget, postgresTarget, sameDatabase } from './postgres-url';
-import { SecretBox, secretsKeyBytes } from './secret-box';
+import { describeTarget, postgresTarget, sameDatabase } from '../config/postgres-url';
+import { SecretBox, secretsKeyBytes } from '../secrets/secret-box';
 
 describe('postgres URLs of sink connections', () => {
   it('see through spellings of the same database', () => {

@@ -1,7 +1,7 @@
 // Response schemas of the tokens API (token-view.ts publicView), documented in the OpenAPI document.
 import { z } from 'zod';
 import { isoDateTime } from '../openapi/common-schemas';
-import { ROLES } from './roles';
+import { ROLES } from '../auth/roles';
 
 export const tokenSchema = z
   .looseObject({

@@ -1,5 +1,5 @@
 // A token as the API shows it: never the hash or the secret.
-import type { StoredToken } from './token.repository';
+import type { StoredToken } from '../auth/token.repository';
 
 export function publicView(t: StoredToken) {
   return {
