@@ -321,6 +321,7 @@ describe('default values', () => {
       { name: 'SLUICE_API_URL', value: `http://${RELEASE}-sluice:4400` },
       { name: 'SLUICE_DASHBOARD_PORT', value: '4401' },
     ]);
+    expect(c!.readinessProbe?.httpGet).toEqual({ path: '/api/health', port: 'http' });
     expect(one(objects, 'Service', `${RELEASE}-sluice-dashboard`)).toMatchObject({
       spec: { ports: [{ name: 'http', port: 4401, targetPort: 'http' }] },
     });
@@ -364,7 +365,7 @@ describe('several namespaces', () => {
 });
 
 describe('ingress on', () => {
-  it('routes /api to the control plane and / to the dashboard, never /metrics', () => {
+  it('routes the API to the control plane and the rest to the dashboard (its own /api/… handlers too), never /metrics', () => {
     const objects = render({
       ...BASE,
       ingress: {
@@ -391,7 +392,8 @@ describe('ingress on', () => {
     expect(
       rule!.http.paths.map((p) => [p.path, p.backend.service.name, p.backend.service.port.name]),
     ).toEqual([
-      ['/api', `${RELEASE}-sluice`, 'http'],
+      ['/api/v1', `${RELEASE}-sluice`, 'http'],
+      ['/api/docs', `${RELEASE}-sluice`, 'http'],
       ['/', `${RELEASE}-sluice-dashboard`, 'http'],
     ]);
   });

@@ -10,6 +10,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="${SLUICE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/tools}/bin"
 mkdir -p "$bin"
 command -v go > /dev/null || { echo "go-tools: Go is not installed (needed to build helm, helm-docs, promtool)" >&2; exit 1; }
+# One build at a time per cache (a second caller waits, then finds the tool built).
+exec 9> "$bin/.lock"
+flock 9
 
 wanted=("$@")
 while IFS=$'\t' read -r name pkg version; do
