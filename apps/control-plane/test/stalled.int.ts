@@ -100,7 +100,7 @@ describe('a stalled query', () => {
     const recovered = await eventually(view, (q) => q.phase === 'RUNNING', 90_000, 'RUNNING again');
     expect(recovered.conditions.find((c) => c.type === 'Degraded')?.status).not.toBe('True');
 
-    expect((await t.call('POST', `/api/v1/queries/${id}/stop`)).status).toBe(202);
+    expect(await t.call('POST', `/api/v1/queries/${id}/stop`)).toMatchObject({ status: 202 });
     await eventually(view, (q) => q.phase === 'STOPPED', 60_000, 'stopped');
   }, 240_000);
 });
