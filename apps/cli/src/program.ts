@@ -2,6 +2,7 @@
 // completion generator see exactly the tree users run.
 import { Command, Option } from 'commander';
 import { registerAdmin } from './commands/admin';
+import { registerAlerts } from './commands/alerts';
 import { registerCompletion } from './commands/completion';
 import { registerLogin } from './commands/login';
 import { registerObserve } from './commands/observe';
@@ -25,6 +26,7 @@ export function buildProgram(io: Io): Command {
   registerLogin(program, io);
   registerQueries(program, io);
   registerObserve(program, io);
+  registerAlerts(program, io);
   registerAdmin(program, io);
   registerCompletion(program, io);
   // Every subcommand reports usage errors through main's handler (exit 2), with the same output.

@@ -1,6 +1,7 @@
 // Pure rendering: tables, spec errors with a caret, operation steps, compatibility reports.
 import { describe, expect, it } from 'vitest';
 import type { Operation } from '../src/api/types';
+import { progressKey, SeenKeys } from '../src/api/progress-tail';
 import { renderCompatibility } from '../src/output/compatibility';
 import { renderSpecErrors } from '../src/output/spec-errors';
 import { changeLines, stepLines } from '../src/output/step-display';
@@ -123,5 +124,17 @@ describe('renderCompatibility', () => {
       'version 3 against version 2: INCOMPATIBLE: it cannot resume from the checkpoint (strategy new-checkpoint starts over)',
     );
     expect(out).toMatch(/incompatible\s+window\.size\s+sql\s+window 1 min → 5 min/);
+  });
+});
+
+describe('progress tail de-duplication', () => {
+  it('lets each event through once, whichever source brings it, and forgets the oldest keys', () => {
+    const seen = new SeenKeys(2);
+    const p = { runId: 'r', batchId: 3, timestamp: 't', numInputRows: 0, sluice: { instance: 'q-0' } };
+    expect(seen.add(progressKey(p))).toBe(true);
+    expect(seen.add(progressKey({ ...p }))).toBe(false);
+    expect(seen.add(progressKey({ ...p, sluice: { instance: 'q-1' } }))).toBe(true);
+    expect(seen.add('x')).toBe(true); // the first key is forgotten now
+    expect(seen.add(progressKey(p))).toBe(true);
   });
 });

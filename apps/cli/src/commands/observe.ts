@@ -1,6 +1,7 @@
 // `sluice lag`, `sluice progress [--follow]`, `sluice events [--follow]`: what a query is doing.
 // --follow reads the query's server-sent events until Ctrl-C, which ends the command with 0.
 import type { Command } from 'commander';
+import { tailProgress } from '../api/progress-tail';
 import { streamEvents, type StreamEvent } from '../api/sse';
 import type { Operation, ProgressEvent } from '../api/types';
 import { renderTable } from '../output/table';
@@ -64,9 +65,8 @@ export function registerObserve(program: Command, io: Io): void {
       const id = await s.queryId(ref);
       if (opts.follow) {
         let header = false;
-        return follow(s, id, (e) => {
-          if (e.event !== 'progress') return;
-          const p = e.data as ProgressEvent;
+        if (s.format === 'table' && io.stderrTTY) io.stderr('following progress; Ctrl-C to stop\n');
+        return tailProgress(s.client(), id, io.signal, (p) => {
           if (s.format !== 'table') return io.stdout(`${JSON.stringify(p)}\n`);
           // A table that grows: the header once, then one row per event with the same widths.
           const text = renderTable([p], progressColumns).split('\n');

@@ -77,11 +77,25 @@ export function registerQueryActions(queries: Command, io: Io): void {
   );
   act(
     'rollback',
-    'go back to the last good version',
-    (c) => c.option('-y, --yes', 'do not ask for confirmation'),
+    'go back to the last good version (on its checkpoint)',
+    (c) =>
+      c
+        .option('--force', 'even when that version is incompatible with the checkpoint')
+        .option('-y, --yes', 'do not ask for confirmation'),
     async (s, id, _a, opts) => {
       await s.confirm(`roll query ${id} back to its last good version?`, opts.yes as boolean | undefined);
-      return s.client().post(`/api/v1/queries/${id}/rollback`, { body: {}, signal: s.io.signal });
+      try {
+        return await s.client().post<Operation>(`/api/v1/queries/${id}/rollback`, {
+          body: opts.force ? { force: true } : {},
+          signal: s.io.signal,
+        });
+      } catch (e) {
+        if (e instanceof ApiRequestError && e.status === 409 && e.body.compatibility) {
+          const report = e.body.compatibility as CompatibilityReport & { version?: number };
+          s.io.stderr(renderCompatibility(report.version ?? 0, report));
+        }
+        throw e;
+      }
     },
   );
   act(
@@ -99,10 +113,10 @@ export function registerQueryActions(queries: Command, io: Io): void {
             .default('in-place'),
         )
         .addOption(
-          new Option('--starting-offsets <where>', 'with new-checkpoint: where reading starts').choices([
-            'earliest',
-            'latest',
-          ]),
+          new Option(
+            '--starting-offsets <where>',
+            "with new-checkpoint: continue from the old version's offsets (default), earliest or latest",
+          ).choices(['continue', 'earliest', 'latest']),
         )
         .option('--force', 'deploy even though the report says incompatible (admin)')
         .option('-y, --yes', 'do not ask for confirmation'),

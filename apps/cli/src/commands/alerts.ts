@@ -1,0 +1,133 @@
+// `sluice alerts list|silence|ack`: the alerting API (/api/v1/alerts, /api/v1/silences).
+// Alerts carry Prometheus-style labels (alertname, query, severity); silences match on them.
+import { Option, type Command } from 'commander';
+import { usageError } from '../exit-codes';
+import { renderTable } from '../output/table';
+import { positiveInt, Session, type Io } from '../session';
+
+interface Alert {
+  id: string;
+  rule: string;
+  query: string;
+  state: string;
+  activeAt: string | null;
+  firedAt: string | null;
+  value: number | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  silencedBy: string[];
+  acknowledged: { at: string; by: string; comment: string } | null;
+}
+
+interface Silence {
+  id: string;
+  endsAt: string;
+  state: string;
+}
+
+/** A silence's length: 30m, 2h, 1d (at most a year, as the API allows). */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 };
+  const seconds = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : NaN;
+  if (!(seconds > 0) || seconds > 366 * 86_400)
+    throw usageError(
+      `--duration takes a number and a unit s, m, h or d, at most a year, e.g. 2h (got "${text}")`,
+    );
+  return seconds;
+}
+
+/** `name=value` (equal) or `name=~regex` (regex) → the API's matcher. */
+export function parseMatcher(text: string): { name: string; value: string; isRegex: boolean } {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(=~|=)(.*)$/.exec(text);
+  if (!m) throw usageError(`--match takes label=value or label=~regex (got "${text}")`);
+  return { name: m[1]!, value: m[3]!, isRegex: m[2] === '=~' };
+}
+
+export function registerAlerts(program: Command, io: Io): void {
+  const alerts = program
+    .command('alerts')
+    .alias('alert')
+    .description('lag and health alerts: list, silence, acknowledge');
+
+  alerts
+    .command('list')
+    .alias('ls')
+    .description('alerts, one per rule and query')
+    .addOption(
+      new Option('--state <state>', 'only alerts in this state').choices(['pending', 'firing', 'resolved']),
+    )
+    .option('--query <name>', 'only alerts of this query')
+    .option('--rule <name>', 'only alerts of this rule')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit', 1000), 100)
+    .action(async (opts: { state?: string; query?: string; rule?: string; limit: number }, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const rows = await s.client().get<Alert[]>('/api/v1/alerts', {
+        query: { state: opts.state, query: opts.query, rule: opts.rule, limit: opts.limit },
+        signal: io.signal,
+      });
+      s.print(rows, () =>
+        rows.length === 0
+          ? 'no alerts\n'
+          : renderTable(rows, [
+              { header: 'state', value: (a) => a.state },
+              { header: 'rule', value: (a) => a.rule },
+              { header: 'query', value: (a) => a.query },
+              { header: 'severity', value: (a) => a.labels.severity },
+              { header: 'value', value: (a) => a.value, right: true },
+              { header: 'since', value: (a) => a.firedAt ?? a.activeAt },
+              { header: 'silenced', value: (a) => (a.silencedBy.length ? 'yes' : '') },
+              { header: 'acked by', value: (a) => a.acknowledged?.by },
+              { header: 'id', value: (a) => a.id },
+            ]),
+      );
+    });
+
+  alerts
+    .command('silence')
+    .description('mute matching alerts for a while (notifications stop; alerts still show)')
+    .option('--query <name>', 'alerts of this query (label query)')
+    .option('--rule <name>', 'alerts of this rule (label alertname)')
+    .option('--match <label=value>', 'another label matcher, =~ for a regex (repeatable)', collect, [])
+    .requiredOption('--duration <d>', 'how long, e.g. 30m, 2h, 1d')
+    .requiredOption('--comment <text>', 'why (shown with the silence)')
+    .action(
+      async (
+        opts: { query?: string; rule?: string; match: string[]; duration: string; comment: string },
+        cmd: Command,
+      ) => {
+        const s = Session.of(cmd, io);
+        const matchers = [
+          ...(opts.query ? [{ name: 'query', value: opts.query, isRegex: false }] : []),
+          ...(opts.rule ? [{ name: 'alertname', value: opts.rule, isRegex: false }] : []),
+          ...opts.match.map(parseMatcher),
+        ];
+        if (matchers.length === 0)
+          throw usageError('say what to silence: --query, --rule or --match label=value');
+        const endsAt = new Date(Date.now() + parseDuration(opts.duration) * 1000).toISOString();
+        const silence = await s.client().post<Silence>('/api/v1/silences', {
+          body: { matchers, endsAt, comment: opts.comment },
+          signal: io.signal,
+        });
+        s.print(silence, () => `silence ${silence.id} ${silence.state} until ${silence.endsAt}\n`);
+      },
+    );
+
+  alerts
+    .command('ack')
+    .description('acknowledge a firing alert: no repeat notifications for this episode')
+    .argument('<id>', 'alert id (see `sluice alerts list`)')
+    .option('--comment <text>', 'a note for the others', '')
+    .action(async (id: string, opts: { comment: string }, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const alert = await s.client().post<Alert>(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, {
+        body: { comment: opts.comment },
+        signal: io.signal,
+      });
+      s.print(alert, () => `acknowledged alert ${alert.id} (${alert.rule} on ${alert.query})\n`);
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

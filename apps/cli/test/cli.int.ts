@@ -1,0 +1,172 @@
+// The `sluice` binary (node apps/cli/bin/sluice.js, as `npx sluice` runs it) against a real
+// control plane, real engines and Kafka: log in, deploy until RUNNING, scale with --wait, a bad
+// spec's position, -o json/yaml, a viewer refused, progress --follow ended by Ctrl-C, stop.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import {
+  createToken,
+  eventsSpec,
+  forgetQueries,
+  produceEvents,
+  sluice,
+  spawnSluice,
+  startControlPlane,
+  type ControlPlane,
+} from './support/cli-stack';
+
+const suffix = randomUUID().slice(0, 8);
+const name = `cli-it-${suffix}`;
+const topic = `cli-it-in-${suffix}`;
+let cp: ControlPlane;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let viewerToken: string;
+let specFile: string;
+
+interface QueryJson {
+  name: string;
+  phase: string;
+  desired: { instances: number };
+  observed: { runningInstances: number };
+}
+
+beforeAll(async () => {
+  await produceEvents(topic, 200);
+  cp = await startControlPlane();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cli-it-'));
+  env = { XDG_CONFIG_HOME: path.join(dir, 'xdg') };
+  specFile = path.join(dir, 'query.yaml');
+  fs.writeFileSync(specFile, eventsSpec(name, topic, `cli-it-out-${suffix}`));
+  const admin = createToken('admin', `cli-it-admin-${suffix}`);
+  viewerToken = createToken('viewer', `cli-it-viewer-${suffix}`);
+  const login = await sluice(['login', '--url', cp.base, '--token-stdin', '--name', 'it'], env, `${admin}\n`);
+  expect(login.stderr).toBe('');
+  expect(login.code).toBe(0);
+});
+
+afterAll(async () => {
+  await cp?.stop();
+  await forgetQueries(suffix);
+});
+
+describe('sluice against a real control plane', () => {
+  it('stores the login in a 0600 config file and lists it as the current context', async () => {
+    const file = path.join(env.XDG_CONFIG_HOME!, 'sluice', 'config.yaml');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const config = YAML.parse(fs.readFileSync(file, 'utf8')) as { 'current-context': string };
+    expect(config['current-context']).toBe('it');
+    const listed = await sluice(['context'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^\\*\\s+it\\s+${cp.base.replace(/\./g, '\\.')}`, 'm'));
+    expect(listed.stdout).not.toContain(config['current-context'] === 'it' ? 'slc_' + 'x'.repeat(40) : '');
+  });
+
+  it('refuses an invalid spec with exit 1, FILE:LINE:COL, the line and a caret', async () => {
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, fs.readFileSync(specFile, 'utf8').replace('WHERE amount', 'WHERE amout'));
+    for (const args of [
+      ['queries', 'deploy', '-f', bad, '--wait'],
+      ['queries', 'validate', '-f', bad],
+    ]) {
+      const r = await sluice(args, env);
+      expect(r.code).toBe(1);
+      const lines = r.stderr.split('\n');
+      const at = lines.findIndex((l) => l.startsWith(`${bad}:7:47 `));
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(lines[at]).toContain('unknown column "amout"');
+      expect(lines[at + 1]).toBe('  sql: SELECT user_id, amount FROM events WHERE amout > 10');
+      expect(lines[at + 2]).toBe(`  ${' '.repeat(46)}^`);
+    }
+  });
+
+  it('deploys a spec and waits until the query is RUNNING', async () => {
+    const r = await sluice(['queries', 'deploy', '-f', specFile, '--wait'], env);
+    expect(r.stderr).toContain(`registered query "${name}"`);
+    expect(r.code).toBe(0);
+    // Not a terminal: one plain line per step, ending with the operation's success.
+    expect(r.stderr).toMatch(/^deploy [0-9a-f]{8}: start instances: done$/m);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^deploy [0-9a-f]{8}: succeeded$/);
+    const got = await sluice(['queries', 'get', name, '-o', 'json'], env);
+    expect(got.code).toBe(0);
+    const q = JSON.parse(got.stdout) as QueryJson;
+    expect(q.name).toBe(name);
+    expect(q.phase).toBe('RUNNING');
+  });
+
+  it('prints JSON and YAML that parse, and a table for people', async () => {
+    const json = await sluice(['-o', 'json', 'queries', 'list'], env);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as QueryJson[]).map((q) => q.name)).toContain(name);
+    const yaml = await sluice(['queries', 'list', '-o', 'yaml'], env);
+    expect((YAML.parse(yaml.stdout) as QueryJson[]).map((q) => q.name)).toContain(name);
+    const table = await sluice(['queries', 'list'], env);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+DESIRED\s+VERSION\s+INSTANCES/);
+    expect(table.stdout).toMatch(new RegExp(`^${name}\\s+RUNNING\\s+RUNNING\\s+1\\s+1\\s`, 'm'));
+  });
+
+  it('scales with --wait: the command returns once both instances run', async () => {
+    const r = await sluice(['queries', 'scale', name, '2', '--wait', '-o', 'json'], env);
+    expect(r.code).toBe(0);
+    const op = JSON.parse(r.stdout) as { type: string; state: string };
+    expect(op).toMatchObject({ type: 'scale', state: 'SUCCEEDED' });
+    const q = JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as QueryJson;
+    expect(q.desired.instances).toBe(2);
+    expect(q.observed.runningInstances).toBe(2);
+  });
+
+  it('refuses a viewer token with the role it needs, exit 1 (SLUICE_URL/SLUICE_TOKEN override the file)', async () => {
+    const r = await sluice(['queries', 'scale', name, '1', '--wait'], {
+      ...env,
+      SLUICE_URL: cp.base,
+      SLUICE_TOKEN: viewerToken,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error: permission denied: this action needs role operator; token "cli-it-viewer-[0-9a-f]+" has viewer$/m,
+    );
+  });
+
+  it('exits 4 for an unknown query, 3 for a refusal, 2 for a usage error', async () => {
+    const missing = await sluice(['queries', 'get', `nope-${suffix}`], env);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain(`no query named "nope-${suffix}"`);
+    const exists = await sluice(['queries', 'deploy', '-f', specFile], env);
+    expect(exists.code).toBe(3);
+    expect(exists.stderr).toContain(`sluice queries upgrade`);
+    const usage = await sluice(['queries', 'scale', name, 'two'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('instances must be a whole number');
+  });
+
+  it('progress --follow prints progress events as they come and exits 0 on Ctrl-C', async () => {
+    const child = spawnSluice(['progress', name, '--follow'], env);
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Two rows: the header, then one event of one of the instances (batches run every 500 ms).
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (new RegExp(`^\\s*\\d+\\s+\\S+\\s+${name}-[01]\\s`, 'm').test(out)) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited early: ${err}`)));
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out.split('\n')[0]).toMatch(/^BATCH\s+TIME\s+INSTANCE\s+ROWS/);
+    expect(err).toBe('');
+  });
+
+  it('stops the query, following the operation to STOPPED', async () => {
+    const r = await sluice(['queries', 'stop', name, '--wait'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^stop [0-9a-f-]{36} succeeded$/m);
+    const q = JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as QueryJson;
+    expect(q.phase).toBe('STOPPED');
+  });
+});
