@@ -31,6 +31,8 @@ export interface ReconcileResult extends ReconcileDecision {
 }
 
 const MAX_CRASH_HISTORY = 20;
+/** An instance's lastSeenAt (shown by the API) is refreshed at most this often while nothing changes. */
+const LAST_SEEN_REFRESH_MS = 60_000;
 const RESYNC_CONCURRENCY = 4;
 
 @Injectable()
@@ -169,7 +171,13 @@ export class ReconcilerService {
         lastError: status === 'CRASHED' ? (ri.lastError ?? null) : null,
         exitCode: ri.exitCode,
       });
-      if (row) {
+      // Written only when something changed, or to refresh lastSeenAt once per LAST_SEEN_REFRESH_MS:
+      // a resync of settled queries is then reads only.
+      const stale = !row?.lastSeenAt || now.getTime() - row.lastSeenAt.getTime() >= LAST_SEEN_REFRESH_MS;
+      if (
+        row &&
+        (stale || row.status !== shown || row.exitCode !== ri.exitCode || row.runtimeRef !== ri.ref)
+      ) {
         await this.prisma.instance.update({
           where: { id: row.id },
           data: { status: shown, exitCode: ri.exitCode, lastSeenAt: now, runtimeRef: ri.ref },
