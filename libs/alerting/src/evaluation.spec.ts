@@ -48,13 +48,13 @@ describe('evaluateRule', () => {
     expect(above.active).toBe(true);
   });
 
-  it('timeLag: no time estimate yet is not a breach', () => {
+  it('timeLag: no time estimate yet while records wait is unknown (the alert keeps its state)', () => {
     const r = evaluateRule(
       defaultRule('SluiceQueryTimeLagHigh')!,
       snapshot({ partitions: [{ topic: 't', partition: 0, recordsBehind: 5, secondsBehind: null }] }),
       T0,
     );
-    expect(r.active).toBe(false);
+    expect(r).toMatchObject({ active: false, unknown: true });
   });
 
   it('consumerStatus: a stopped consumer (no commits, lag) is STOP for the error rule', () => {

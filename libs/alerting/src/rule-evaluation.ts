@@ -40,18 +40,21 @@ export type Figures = Readonly<Record<string, string | number | null>>;
 
 export interface Evaluation {
   readonly active: boolean;
+  /** No evidence either way (e.g. no time estimate yet): the alert keeps its state. */
+  readonly unknown?: boolean;
   /** The alert's `$value`: the figure the threshold is compared with. */
   readonly value: number | null;
   readonly figures: Figures;
 }
 
 const INACTIVE: Evaluation = { active: false, value: null, figures: {} };
+const UNKNOWN: Evaluation = { active: false, unknown: true, value: null, figures: {} };
 
 export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: number): Evaluation {
   switch (rule.kind) {
     case 'timeLag': {
       const worst = maxBy(q.partitions, (p) => p.secondsBehind);
-      if (!worst || worst.secondsBehind === null) return INACTIVE;
+      if (!worst || worst.secondsBehind === null) return total(q) > 0 ? UNKNOWN : INACTIVE;
       const value = round(worst.secondsBehind, 1);
       return {
         active: worst.secondsBehind > rule.params.thresholdSeconds,

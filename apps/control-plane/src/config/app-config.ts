@@ -122,6 +122,32 @@ export const appConfigSchema = z
     SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
     SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+    /** Built-in alerting (ARCHITECTURE.md, "Alerting"): how often the leader evaluates the rules. */
+    SLUICE_ALERT_EVAL_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
+    /**
+     * Key receivers' HMAC-SHA256 signing secrets are derived from (each receiver's secret is
+     * HMAC(key, receiver id and version), shown once when the receiver is created). At least 32
+     * characters. Without it, receivers cannot be created and this process sends no notification.
+     */
+    SLUICE_ALERT_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+    /**
+     * Allow-list of receiver hosts, comma-separated: exact names/addresses or `*.example.com`.
+     * When set, a receiver whose URL names another host is refused (422) and never called, so the
+     * control plane cannot be made to send requests to internal addresses.
+     */
+    SLUICE_ALERT_RECEIVER_HOSTS: z
+      .string()
+      .max(4096)
+      .regex(
+        /^\s*[A-Za-z0-9*.:[\]-]+(\s*,\s*[A-Za-z0-9*.:[\]-]+)*\s*$/,
+        'must be a comma-separated list of host names',
+      )
+      .optional(),
+    /** First retry delay of a failed notification (doubles per attempt) and the number of attempts. */
+    SLUICE_ALERT_RETRY_BASE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+    SLUICE_ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(20),
+    /** Base URL of the dashboard, for the link to the query in every alert's annotations. */
+    SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
     /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
     SLUICE_SCALING_POLICY_SETTINGS: z
       .string()

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/app-config';
 import { OpenMetricsController, TokenMetricsController } from './metrics.controller';
 import { MetricsPortServer } from './metrics-port.server';
 import { MetricsRegistry } from './metrics.registry';
+import { AlertMetrics } from './alert-metrics';
 import { QueryMetrics } from './query-metrics';
 
 /** Where /metrics is served follows SLUICE_METRICS_ACCESS (see app-config.ts). */
@@ -15,8 +16,13 @@ export class MetricsModule {
       module: MetricsModule,
       controllers:
         access === 'open' ? [OpenMetricsController] : access === 'token' ? [TokenMetricsController] : [],
-      providers: [MetricsRegistry, QueryMetrics, ...(access === 'port' ? [MetricsPortServer] : [])],
-      exports: [MetricsRegistry, QueryMetrics],
+      providers: [
+        MetricsRegistry,
+        QueryMetrics,
+        AlertMetrics,
+        ...(access === 'port' ? [MetricsPortServer] : []),
+      ],
+      exports: [MetricsRegistry, QueryMetrics, AlertMetrics],
     };
   }
 }

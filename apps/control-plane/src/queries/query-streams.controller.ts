@@ -11,6 +11,7 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
+import { transitionView } from '../alerting/alerting-api.service';
 import { LagService } from '../lag/lag.service';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { ApiIdParam } from '../openapi/api-id-param.decorator';
@@ -59,22 +60,29 @@ export class QueryStreamsController {
     };
   }
 
-  /** Server-sent events: `progress`, `status` (phase/conditions changes) and `operation`. */
+  /**
+   * Server-sent events: `progress`, `status` (phase/conditions changes), `operation` and `alert`
+   * (alert transitions). Alert transitions are read from AlertTransition rather than from an
+   * in-process emitter: only the leader evaluates, and a client may be connected to any replica.
+   */
   @Sse(':id/events')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'Live server-sent events of a query: `progress`, `status` and `operation`' })
+  @ApiOperation({
+    summary:
+      'Live server-sent events of a query: `progress`, `status`, `operation` and `alert` (transitions)',
+  })
   @ApiIdParam('query')
   @ApiResponse({
     status: 200,
     description:
-      'An endless text/event-stream; `data` of each event is JSON (a progress event, {phase, conditions, observedGeneration}, or an Operation)',
+      'An endless text/event-stream; `data` of each event is JSON (a progress event, {phase, conditions, observedGeneration}, an Operation, or an AlertTransition)',
     content: {
       'text/event-stream': {
         schema: {
           type: 'object',
           required: ['event', 'data'],
           properties: {
-            event: { type: 'string', enum: ['progress', 'status', 'operation'] },
+            event: { type: 'string', enum: ['progress', 'status', 'operation', 'alert'] },
             id: { type: 'string' },
             data: { type: 'string' },
           },
@@ -84,8 +92,15 @@ export class QueryStreamsController {
   })
   @ApiErrors(401, 403, 404)
   async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
-    await this.queries.getOrThrow(id);
+    const query = await this.queries.getOrThrow(id);
+    // Transitions from now on: the newest id at subscription is the starting point.
+    const newest = await this.prisma.alertTransition.findFirst({
+      where: { queryName: query.name },
+      orderBy: { id: 'desc' },
+      select: { id: true },
+    });
     return new Observable<MessageEvent>((sub) => {
+      let lastTransition = newest?.id ?? 0n;
       const offProgress = this.progress.subscribe(id, (p) =>
         sub.next({ type: 'progress', data: p as object }),
       );
@@ -112,6 +127,21 @@ export class QueryStreamsController {
             // tries again; requests meanwhile get 503. Logging here would repeat every second.
           },
         );
+        void this.prisma.alertTransition
+          .findMany({
+            where: { queryName: query.name, id: { gt: lastTransition } },
+            orderBy: { id: 'asc' },
+            take: 100,
+          })
+          .then(
+            (rows) => {
+              for (const t of rows) {
+                lastTransition = t.id;
+                sub.next({ type: 'alert', id: String(t.id), data: transitionView(t) });
+              }
+            },
+            () => undefined, // as above: the next poll tries again
+          );
       }, 1000);
       return () => {
         offProgress();

@@ -1,0 +1,187 @@
+// Routing, after every evaluation (Alertmanager's dispatcher, reduced to what Sluice needs):
+// every enabled receiver whose matchers an alert's labels satisfy gets that alert, grouped per
+// query (group_by: [query]); silenced alerts are left out; each (receiver, query) group follows
+// group_wait / group_interval / repeat_interval (decideFlush). A flush writes a
+// NotificationDelivery row (the delivery log, its id the idempotency key) and enqueues it.
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  compileMatchers,
+  decideFlush,
+  EMPTY_GROUP,
+  slackPayload,
+  webhookPayload,
+  type GroupAlert,
+  type GroupState,
+  type LabelMatcher,
+} from '@sluice/alerting';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { DeliveryQueue } from './receivers/delivery-queue.service';
+import { signingKey } from './receivers/signing-key';
+
+/** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
+const REQUEUE_AFTER_MS = 30_000;
+
+@Injectable()
+export class NotificationRouter {
+  private readonly logger = new Logger(NotificationRouter.name);
+
+  constructor(
+    private readonly prisma: PrismaRepository,
+    private readonly queue: DeliveryQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async route(nowMs: number): Promise<number> {
+    // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
+    if (!signingKey(this.config)) return 0;
+    const receivers = await this.prisma.receiver.findMany({ where: { enabled: true } });
+    if (receivers.length === 0) return 0;
+    const now = new Date(nowMs);
+    const [alerts, silences, groups] = await Promise.all([
+      this.prisma.alert.findMany({ where: { state: { in: ['firing', 'resolved'] } } }),
+      this.prisma.silence.findMany({
+        where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
+      }),
+      this.prisma.notificationGroup.findMany(),
+    ]);
+    const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
+    const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
+    const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
+    let sent = 0;
+    for (const receiver of receivers) {
+      const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
+      const byQuery = new Map<string, Alert[]>();
+      for (const a of audible) {
+        if (!routes(a.labels as Record<string, string>)) continue;
+        const list = byQuery.get(a.queryName) ?? [];
+        list.push(a);
+        byQuery.set(a.queryName, list);
+      }
+      // Groups with stored state but no alerts left still need their decision (drop).
+      for (const g of groups)
+        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey)) byQuery.set(g.groupKey, []);
+      for (const [query, list] of byQuery) {
+        const stored = stateOf.get(`${receiver.id}/${query}`);
+        sent += await this.flush(receiver, query, list, stored, nowMs);
+      }
+    }
+    await this.requeueStale(nowMs);
+    return sent;
+  }
+
+  private async flush(
+    receiver: Receiver,
+    query: string,
+    alerts: readonly Alert[],
+    stored: { firstSeenAt: Date | null; lastSentAt: Date | null; lastHash: string | null } | undefined,
+    nowMs: number,
+  ): Promise<number> {
+    const state: GroupState = stored
+      ? {
+          firstSeenAtMs: stored.firstSeenAt?.getTime() ?? null,
+          lastSentAtMs: stored.lastSentAt?.getTime() ?? null,
+          lastHash: stored.lastHash,
+        }
+      : EMPTY_GROUP;
+    const groupAlerts: GroupAlert[] = alerts.map((a) => ({
+      id: a.id,
+      status: a.state === 'firing' ? 'firing' : 'resolved',
+      resolvedAtMs: a.resolvedAt?.getTime() ?? null,
+      acknowledged: a.acknowledgedAt !== null,
+    }));
+    const decision = decideFlush(state, groupAlerts, nowMs, {
+      groupWaitMs: receiver.groupWaitSeconds * 1000,
+      groupIntervalMs: receiver.groupIntervalSeconds * 1000,
+      repeatIntervalMs: receiver.repeatIntervalSeconds * 1000,
+    });
+    const where = { receiverId_groupKey: { receiverId: receiver.id, groupKey: query } };
+    if (decision.action === 'drop') {
+      if (stored)
+        await this.prisma.notificationGroup.deleteMany({
+          where: { receiverId: receiver.id, groupKey: query },
+        });
+      return 0;
+    }
+    const data = {
+      firstSeenAt: decision.state.firstSeenAtMs === null ? null : new Date(decision.state.firstSeenAtMs),
+      lastSentAt: decision.state.lastSentAtMs === null ? null : new Date(decision.state.lastSentAtMs),
+      lastHash: decision.state.lastHash,
+    };
+    if (decision.action === 'wait') {
+      if (!stored || stored.firstSeenAt?.getTime() !== data.firstSeenAt?.getTime()) {
+        await this.prisma.notificationGroup.upsert({
+          where,
+          create: { receiverId: receiver.id, groupKey: query, ...data },
+          update: data,
+        });
+      }
+      return 0;
+    }
+    const ids = new Set(decision.alerts.map((a) => a.id));
+    const included = alerts.filter((a) => ids.has(a.id) && (receiver.sendResolved || a.state === 'firing'));
+    const deliveryId = included.length > 0 ? this.newDeliveryId() : null;
+    const writes: Prisma.PrismaPromise<unknown>[] = [
+      this.prisma.notificationGroup.upsert({
+        where,
+        create: { receiverId: receiver.id, groupKey: query, ...data },
+        update: data,
+      }),
+    ];
+    if (deliveryId) {
+      writes.push(
+        this.prisma.notificationDelivery.create({
+          data: {
+            id: deliveryId,
+            receiverId: receiver.id,
+            groupKey: query,
+            payload: this.payload(receiver, query, included) as unknown as Prisma.InputJsonValue,
+          },
+        }),
+      );
+    }
+    await this.prisma.$transaction(writes);
+    if (deliveryId) await this.queue.enqueue(deliveryId);
+    return deliveryId ? 1 : 0;
+  }
+
+  private newDeliveryId(): string {
+    return randomUUID();
+  }
+
+  payload(receiver: Pick<Receiver, 'name' | 'kind'>, query: string, alerts: readonly Alert[]): object {
+    const external = `http://${this.config.SLUICE_API_HOST}:${this.config.SLUICE_API_PORT}`;
+    const v4 = webhookPayload({
+      receiver: receiver.name,
+      groupLabels: { query },
+      externalURL: external,
+      alerts: alerts.map((a) => ({
+        status: a.state === 'firing' ? 'firing' : 'resolved',
+        labels: a.labels as Record<string, string>,
+        annotations: a.annotations as Record<string, string>,
+        startsAtMs: (a.firedAt ?? a.activeAt ?? new Date()).getTime(),
+        endsAtMs: a.state === 'resolved' ? (a.resolvedAt?.getTime() ?? null) : null,
+        generatorURL: `${external}/api/v1/alerts/${a.id}`,
+        fingerprint: a.id,
+      })),
+    });
+    return receiver.kind === 'slack' ? slackPayload(v4) : v4;
+  }
+
+  /** Rows left `queued` (Redis refused the job): BullMQ dedups by job id, so adding again is safe. */
+  private async requeueStale(nowMs: number): Promise<void> {
+    const stale = await this.prisma.notificationDelivery.findMany({
+      where: { status: 'queued', createdAt: { lt: new Date(nowMs - REQUEUE_AFTER_MS) } },
+      select: { id: true },
+      take: 100,
+    });
+    for (const d of stale) {
+      if (!(await this.queue.enqueue(d.id))) {
+        this.logger.debug('alert queue unavailable; requeue retried next tick');
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// Notifications go out through BullMQ so a receiver that is down delays them (retries with
+// exponential backoff) instead of losing them, and a control plane that restarts picks them up.
+// The job id is the delivery id, which is also the Idempotency-Key the receiver sees: enqueueing
+// the same delivery twice (evaluator + sweep) never sends it twice.
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+
+export const ALERT_DELIVERY_QUEUE = 'alert-notifications';
+
+export interface DeliveryJob {
+  deliveryId: string;
+}
+
+@Injectable()
+export class DeliveryQueue {
+  private readonly logger = new Logger(DeliveryQueue.name);
+
+  constructor(
+    @InjectQueue(ALERT_DELIVERY_QUEUE) private readonly queue: Queue<DeliveryJob>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    queue.on('error', (e) => this.logger.debug(`alert queue: ${e.message}`));
+  }
+
+  /** False when Redis did not take it: the row stays `queued` and the evaluator's sweep retries. */
+  async enqueue(deliveryId: string): Promise<boolean> {
+    try {
+      await this.queue.add(
+        'deliver',
+        { deliveryId },
+        {
+          jobId: deliveryId,
+          attempts: this.config.SLUICE_ALERT_DELIVERY_ATTEMPTS,
+          backoff: { type: 'exponential', delay: this.config.SLUICE_ALERT_RETRY_BASE_MS },
+          removeOnComplete: 1000,
+          removeOnFail: 1000,
+        },
+      );
+      return true;
+    } catch (e) {
+      this.logger.warn(`enqueue delivery ${deliveryId} failed: ${(e as Error).message}`);
+      return false;
+    }
+  }
+}

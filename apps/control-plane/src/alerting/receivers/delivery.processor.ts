@@ -1,0 +1,102 @@
+// Sends one notification: signs the stored body, POSTs it, records the outcome in the delivery
+// log. Any replica may run it: the row's status makes a redelivery of a delivered notification a
+// no-op, and the Idempotency-Key lets a receiver drop the duplicate a crash between "receiver
+// answered 2xx" and "row marked delivered" could still cause.
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { AlertMetrics } from '../../metrics/alert-metrics';
+import { PrismaRepository } from '../../repositories/prisma.repository';
+import { BUILD_INFO } from '../../build-info';
+import { ALERT_DELIVERY_QUEUE, type DeliveryJob } from './delivery-queue.service';
+import { checkReceiverUrl, parseAllowList } from './receiver-url';
+import { IDEMPOTENCY_HEADER, receiverSecret, sign, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signature';
+import { signingKey } from './signing-key';
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A failure that retrying cannot fix (receiver gone, URL no longer allowed). */
+class Permanent extends Error {}
+
+// autorun off: the worker runs only where SLUICE_ALERT_SIGNING_KEY is set (signing-key.ts).
+@Processor(ALERT_DELIVERY_QUEUE, { concurrency: 8, autorun: false })
+export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DeliveryProcessor.name);
+
+  constructor(
+    private readonly prisma: PrismaRepository,
+    private readonly metrics: AlertMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // run() settles only when the worker closes (at shutdown).
+    if (signingKey(this.config)) this.worker.run().catch((e: Error) => this.onError(e));
+  }
+
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.debug(`alert delivery worker: ${err.message}`);
+  }
+
+  async process(job: Job<DeliveryJob>): Promise<void> {
+    const delivery = await this.prisma.notificationDelivery.findUnique({
+      where: { id: job.data.deliveryId },
+      include: { receiver: true },
+    });
+    if (!delivery || delivery.status === 'delivered' || delivery.status === 'failed') return;
+    const receiver = delivery.receiver;
+    const attempt = delivery.attempts + 1;
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    try {
+      const verdict = checkReceiverUrl(receiver.url, parseAllowList(this.config.SLUICE_ALERT_RECEIVER_HOSTS));
+      if (!verdict.ok) throw new Permanent(verdict.reason);
+      const key = signingKey(this.config);
+      if (!key) throw new Permanent('no signing key (SLUICE_ALERT_SIGNING_KEY)');
+      const body = JSON.stringify(delivery.payload);
+      const ts = Math.floor(Date.now() / 1000);
+      const res = await fetch(verdict.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': `sluice-alerting/${BUILD_INFO.version}`,
+          [TIMESTAMP_HEADER]: String(ts),
+          [SIGNATURE_HEADER]: sign(receiverSecret(key, receiver.id, receiver.secretVersion), ts, body),
+          [IDEMPOTENCY_HEADER]: delivery.id,
+        },
+        body,
+      });
+      await res.arrayBuffer().catch(() => undefined); // drain so the socket is reused
+      if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
+      await this.prisma.notificationDelivery.update({
+        where: { id: delivery.id },
+        data: {
+          status: 'delivered',
+          attempts: attempt,
+          httpStatus: res.status,
+          deliveredAt: new Date(),
+          lastError: null,
+        },
+      });
+      this.metrics.notifications.inc({ receiver: receiver.name, outcome: 'delivered' });
+    } catch (e) {
+      const permanent = e instanceof Permanent;
+      const message = (e as Error).message.slice(0, 500);
+      const status = permanent || finalAttempt ? 'failed' : 'retrying';
+      await this.prisma.notificationDelivery.update({
+        where: { id: delivery.id },
+        data: { status, attempts: attempt, lastError: message },
+      });
+      this.metrics.notifications.inc({
+        receiver: receiver.name,
+        outcome: status === 'failed' ? 'failed' : 'retry',
+      });
+      if (!permanent) throw e; // BullMQ retries with backoff
+    }
+  }
+}
