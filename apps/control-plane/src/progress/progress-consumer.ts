@@ -97,6 +97,7 @@ export class ProgressConsumer {
     if (this.closing) return;
     const old = this.consumer;
     this.consumer = undefined;
+    // The consumer being replaced has already failed; a failing disconnect has nothing left to tell.
     void old?.disconnect().catch(() => undefined);
     this.retryTimer = setTimeout(() => this.launch(), 5000);
   }
@@ -192,7 +193,15 @@ export class ProgressConsumer {
   async stop(): Promise<void> {
     this.closing = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.writer.close().catch(() => undefined);
+    await this.consumer
+      ?.disconnect()
+      .catch((e: Error) =>
+        this.report({ type: 'log', level: 'warn', message: `progress consumer disconnect: ${e.message}` }),
+      );
+    await this.writer
+      .close()
+      .catch((e: Error) =>
+        this.report({ type: 'log', level: 'warn', message: `progress writer close: ${e.message}` }),
+      );
   }
 }

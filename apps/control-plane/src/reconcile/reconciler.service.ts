@@ -21,6 +21,7 @@ import {
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 import { LagService } from '../lag/lag.service';
+import { throttledErrorLog } from '../logging/throttled-error-log';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { NotLeaderError } from '../leadership/not-leader.error';
 
@@ -42,6 +43,9 @@ export class ReconcilerService {
   private readonly requeue = new Map<string, NodeJS.Timeout>();
   private readonly versions = new LRUCache<string, QueryVersion>({ max: 1000 });
   private stopped = false;
+  private readonly logResyncError = throttledErrorLog((m) =>
+    this.logger.warn(`resync could not list queries: ${m}`),
+  );
 
   constructor(
     private readonly prisma: PrismaRepository,
@@ -65,7 +69,11 @@ export class ReconcilerService {
     if (this.stopped || !this.leadership.isLeader) return;
     const queries = await this.prisma.query
       .findMany({ where: { deletedAt: null }, select: { id: true } })
-      .catch(() => []);
+      .catch((e: Error) => {
+        // The next interval retries; /readyz already reports a database that is down.
+        this.logResyncError(e);
+        return [];
+      });
     // A few passes at a time: all of them at once took every pooled database connection for a
     // moment each interval, and API requests queued behind them.
     const pending = queries.map((q) => q.id);
@@ -100,6 +108,7 @@ export class ReconcilerService {
 
   reconcile(queryId: string): Promise<ReconcileResult | null> {
     const prev = this.chains.get(queryId) ?? Promise.resolve();
+    // The previous pass's failure belongs to its own caller (already reported there); it only orders this one.
     const next = prev.catch(() => undefined).then(() => this.pass(queryId));
     this.chains.set(queryId, next);
     // Cleanup on either outcome; the pass's own error belongs to whoever awaits `next` (a
