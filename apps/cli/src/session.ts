@@ -102,11 +102,16 @@ export class Session {
     this.print(done, () => `${done.type} ${done.id} succeeded\n`);
   }
 
+  /** Refuses at once when a confirmation will be needed and cannot be asked (no terminal). */
+  requireConfirmable(what: string, yes: boolean | undefined): void {
+    if (!yes && !(this.io.stdin.isTTY && this.io.stderrTTY))
+      throw usageError(`${what} asks for confirmation, and this is not a terminal: add --yes to proceed`);
+  }
+
   /** Yes/no on a terminal; scripts must say --yes (a prompt would hang them). */
   async confirm(question: string, yes: boolean | undefined): Promise<void> {
     if (yes) return;
-    if (!this.io.stdin.isTTY || !this.io.stderrTTY)
-      throw usageError(`${question} — not a terminal, so nothing was asked: add --yes to proceed`);
+    this.requireConfirmable(question, yes);
     const answer = await this.ask(`${question} [y/N] `);
     if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('cancelled; nothing was changed');
   }

@@ -25,6 +25,7 @@ let cp: ControlPlane;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let viewerToken: string;
+let adminToken: string;
 let specFile: string;
 
 interface QueryJson {
@@ -42,6 +43,7 @@ beforeAll(async () => {
   specFile = path.join(dir, 'query.yaml');
   fs.writeFileSync(specFile, eventsSpec(name, topic, `cli-it-out-${suffix}`));
   const admin = createToken('admin', `cli-it-admin-${suffix}`);
+  adminToken = admin;
   viewerToken = createToken('viewer', `cli-it-viewer-${suffix}`);
   const login = await sluice(['login', '--url', cp.base, '--token-stdin', '--name', 'it'], env, `${admin}\n`);
   expect(login.stderr).toBe('');
@@ -61,18 +63,18 @@ describe('sluice against a real control plane', () => {
     expect(config['current-context']).toBe('it');
     const listed = await sluice(['context'], env);
     expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(adminToken); // only the token's first characters
     expect(listed.stdout).toMatch(new RegExp(`^\\*\\s+it\\s+${cp.base.replace(/\./g, '\\.')}`, 'm'));
-    expect(listed.stdout).not.toContain(config['current-context'] === 'it' ? 'slc_' + 'x'.repeat(40) : '');
   });
 
   it('refuses an invalid spec with exit 1, FILE:LINE:COL, the line and a caret', async () => {
     const bad = path.join(dir, 'bad.yaml');
     fs.writeFileSync(bad, fs.readFileSync(specFile, 'utf8').replace('WHERE amount', 'WHERE amout'));
-    for (const args of [
-      ['queries', 'deploy', '-f', bad, '--wait'],
-      ['queries', 'validate', '-f', bad],
-    ]) {
-      const r = await sluice(args, env);
+    const runs = await Promise.all([
+      sluice(['queries', 'deploy', '-f', bad, '--wait'], env), // the API's 422
+      sluice(['queries', 'validate', '-f', bad], env), // compiled locally
+    ]);
+    for (const r of runs) {
       expect(r.code).toBe(1);
       const lines = r.stderr.split('\n');
       const at = lines.findIndex((l) => l.startsWith(`${bad}:7:47 `));
@@ -98,12 +100,15 @@ describe('sluice against a real control plane', () => {
   });
 
   it('prints JSON and YAML that parse, and a table for people', async () => {
-    const json = await sluice(['-o', 'json', 'queries', 'list'], env);
+    // Independent runs, started together (each is a node process starting up).
+    const [json, yaml, table] = await Promise.all([
+      sluice(['-o', 'json', 'queries', 'list'], env),
+      sluice(['queries', 'list', '-o', 'yaml'], env),
+      sluice(['queries', 'list'], env),
+    ]);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.stdout) as QueryJson[]).map((q) => q.name)).toContain(name);
-    const yaml = await sluice(['queries', 'list', '-o', 'yaml'], env);
     expect((YAML.parse(yaml.stdout) as QueryJson[]).map((q) => q.name)).toContain(name);
-    const table = await sluice(['queries', 'list'], env);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+DESIRED\s+VERSION\s+INSTANCES/);
     expect(table.stdout).toMatch(new RegExp(`^${name}\\s+RUNNING\\s+RUNNING\\s+1\\s+1\\s`, 'm'));
   });
@@ -131,13 +136,15 @@ describe('sluice against a real control plane', () => {
   });
 
   it('exits 4 for an unknown query, 3 for a refusal, 2 for a usage error', async () => {
-    const missing = await sluice(['queries', 'get', `nope-${suffix}`], env);
+    const [missing, exists, usage] = await Promise.all([
+      sluice(['queries', 'get', `nope-${suffix}`], env),
+      sluice(['queries', 'deploy', '-f', specFile], env),
+      sluice(['queries', 'scale', name, 'two'], env),
+    ]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain(`no query named "nope-${suffix}"`);
-    const exists = await sluice(['queries', 'deploy', '-f', specFile], env);
     expect(exists.code).toBe(3);
     expect(exists.stderr).toContain(`sluice queries upgrade`);
-    const usage = await sluice(['queries', 'scale', name, 'two'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('instances must be a whole number');
   });

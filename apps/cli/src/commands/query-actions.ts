@@ -137,6 +137,8 @@ async function upgrade(s: Session, id: string, opts: UpgradeOptions): Promise<Op
     throw usageError(
       '--starting-offsets goes with --strategy new-checkpoint (in-place resumes where it stopped)',
     );
+  // Before anything is stored: the version would be added and then not deployed.
+  s.requireConfirmable('upgrade', opts.yes);
   const spec = readSpecFile(opts.file);
   const created = await uploadSpec(s, spec, () =>
     s
