@@ -34,6 +34,16 @@ export {
 } from './policies/registry';
 export { assertValidLimits, clampInstances, upperBound } from './policies/limits';
 export {
+  decideScaleAction,
+  directionOf,
+  offsetsPerTrigger,
+  wantsToScale,
+  type ScaleActionInput,
+  type ScaleActionPlan,
+  type ScaleDirection,
+  type ScalingMode,
+} from './scale-action';
+export {
   nominalRateAt,
   parseProfile,
   stepTime,

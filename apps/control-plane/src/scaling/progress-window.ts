@@ -47,12 +47,3 @@ export function partitionCount(partitions: readonly PartitionLag[]): number {
   for (const p of partitions) perTopic.set(p.topic, (perTopic.get(p.topic) ?? 0) + 1);
   return Math.max(0, ...perTopic.values());
 }
-
-/** Query-wide maxOffsetsPerTrigger for a read-rate cap in records/s. */
-export function offsetsPerTrigger(rateLimit: number, triggerMs: number): number {
-  return Math.max(1, Math.ceil((rateLimit * Math.max(triggerMs, 1)) / 1000));
-}
-
-export function directionOf(from: number, to: number): 'up' | 'down' | 'none' {
-  return to > from ? 'up' : to < from ? 'down' : 'none';
-}

@@ -113,7 +113,8 @@ describe('ScalingLoopService.evaluate', () => {
     });
     const first = await h.tick();
     expect(first).toMatchObject({ direction: 'up', fromInstances: 1, toInstances: 4, acted: true });
-    expect(h.seen[0]?.limits).toEqual({ minInstances: 1, maxInstances: 4, partitions: 4 });
+    // The policy gets the configured limits; the partition cap is applied by upperBound (libs/scaling).
+    expect(h.seen[0]?.limits).toEqual({ minInstances: 1, maxInstances: 64, partitions: 4 });
     expect(h.scaled).toEqual([4]);
     const second = await h.tick(10_000);
     expect(second).toMatchObject({ direction: 'down', acted: false });

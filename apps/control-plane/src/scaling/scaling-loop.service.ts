@@ -17,9 +17,13 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { LeaderElection } from '../leadership/leader-election.service';
 import {
   clampInstances,
+  decideScaleAction,
   policyByName,
+  upperBound,
+  wantsToScale,
   type LagSample,
   type PolicySettings,
+  type ScalingMode,
   type ScalingPolicy,
 } from '@sluice/scaling';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -28,13 +32,7 @@ import type { Prisma, Query } from '../generated/prisma/client';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import {
-  directionOf,
-  lagSample,
-  offsetsPerTrigger,
-  partitionCount,
-  progressSamples,
-} from './progress-window';
+import { lagSample, partitionCount, progressSamples } from './progress-window';
 import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
 import type { Actor } from '../audit/actor';
@@ -162,9 +160,13 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const samples = progressSamples(rows.reverse(), triggerMs);
     const ready = await this.prisma.instance.count({ where: { queryId: q.id, status: 'RUNNING' } });
 
-    const upper = Math.max(1, Math.min(q.maxInstances ?? this.config.SLUICE_MAX_INSTANCES, partitions));
-    const limits = { minInstances: Math.min(q.minInstances, upper), maxInstances: upper, partitions };
+    const limits = {
+      minInstances: q.minInstances,
+      maxInstances: q.maxInstances ?? this.config.SLUICE_MAX_INSTANCES,
+      partitions,
+    };
     const current = q.desiredInstances;
+    const mode: ScalingMode = q.scalingMode === 'auto' ? 'auto' : 'observe';
     const slot = this.policyFor(q);
     const decision = slot.policy.decide({
       nowMs,
@@ -174,46 +176,45 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       readyInstances: Math.min(ready, current),
       limits,
     });
-    const target = clampInstances(decision.instances, limits);
-    const direction = directionOf(current, target);
-    const notes: string[] = [];
-    if (target !== decision.instances)
-      notes.push(
-        `clamped ${decision.instances} to ${target} (min ${limits.minInstances}, max ${upper}, ${partitions} partitions)`,
-      );
+    // The cooldown and operation facts cost two reads: only a move in auto mode needs them.
+    const moving = wantsToScale(mode, current, clampInstances(decision.instances, limits));
+    const action = decideScaleAction({
+      mode,
+      backpressure: q.backpressure,
+      currentInstances: current,
+      decision,
+      limits,
+      triggerMs,
+      nowMs,
+      cooldownMs: this.config.SLUICE_SCALING_COOLDOWN_MS,
+      lastScaledAtMs: moving ? await this.lastScaledAtMs(q.id, nowMs) : null,
+      activeOperation: moving ? await this.operations.findActiveForQuery(q.id) : null,
+      operatorRateLimit: q.rateLimit,
+      sentRateLimit: this.sentRateLimit.get(q.id),
+    });
+    const { target, direction } = action;
+    const upper = upperBound(limits);
+    const notes = [...action.notes];
 
     let acted = false;
     let scaled = false;
-    if (q.scalingMode === 'auto' && direction !== 'none') {
-      const blocked = await this.scaleBlocked(q.id, nowMs);
-      if (blocked) {
-        notes.push(blocked);
-      } else {
-        try {
-          await this.queries.scale(q.id, target, SCALING_ACTOR);
-          acted = scaled = true;
-          // New instances start with the query's own limit: re-send ours on the next decision.
-          this.sentRateLimit.delete(q.id);
-        } catch (e) {
-          if (!(e instanceof ConflictException)) throw e;
-          notes.push('skipped: another operation is in progress');
-        }
+    if (action.scale) {
+      try {
+        await this.queries.scale(q.id, target, SCALING_ACTOR);
+        acted = scaled = true;
+        // New instances start with the query's own limit: re-send ours on the next decision.
+        this.sentRateLimit.delete(q.id);
+      } catch (e) {
+        if (!(e instanceof ConflictException)) throw e;
+        notes.push('skipped: another operation is in progress');
       }
     }
-
-    // The PID cap, bounded by the operator's own limit; without one the operator's limit (or none) applies.
-    const pid =
-      q.scalingMode === 'auto' && q.backpressure && decision.rateLimit !== undefined
-        ? offsetsPerTrigger(decision.rateLimit, triggerMs)
-        : undefined;
-    const wanted = pid === undefined ? q.rateLimit : Math.min(pid, q.rateLimit ?? Number.POSITIVE_INFINITY);
-    const sent = this.sentRateLimit.get(q.id);
-    if ((sent === undefined && pid !== undefined) || (sent !== undefined && sent !== wanted)) {
-      await this.control.setRateLimit(q.id, wanted);
-      this.sentRateLimit.set(q.id, wanted);
-      notes.push(`rate limit ${wanted ?? 'lifted'} offsets/trigger`);
+    if (action.sendRateLimit) {
+      await this.control.setRateLimit(q.id, action.sendRateLimit.value);
+      this.sentRateLimit.set(q.id, action.sendRateLimit.value);
       acted = true;
     }
+    const pid = action.pidOffsetsPerTrigger;
 
     const last = samples[samples.length - 1];
     const latest = lag[lag.length - 1];
@@ -255,25 +256,21 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     return { direction, fromInstances: current, toInstances: target, acted, reason };
   }
 
-  /** Why a scale action may not happen now: the cooldown or a running operation. */
-  private async scaleBlocked(queryId: string, nowMs: number): Promise<string | undefined> {
+  /** When the loop last changed this query's instance count, within the cooldown window. */
+  private async lastScaledAtMs(queryId: string, nowMs: number): Promise<number | null> {
     const cooldown = this.config.SLUICE_SCALING_COOLDOWN_MS;
-    if (cooldown > 0) {
-      const previous = await this.prisma.scalingEvent.findFirst({
-        where: {
-          queryId,
-          acted: true,
-          at: { gt: new Date(nowMs - cooldown) },
-          inputs: { path: ['scaled'], equals: true },
-        },
-        orderBy: { at: 'desc' },
-        select: { at: true },
-      });
-      if (previous)
-        return `cooldown: last scale action ${Math.round((nowMs - previous.at.getTime()) / 1000)} s ago (< ${cooldown / 1000} s)`;
-    }
-    const active = await this.operations.findActiveForQuery(queryId);
-    return active ? `skipped: operation ${active.id} (${active.type}) is in progress` : undefined;
+    if (cooldown <= 0) return null;
+    const previous = await this.prisma.scalingEvent.findFirst({
+      where: {
+        queryId,
+        acted: true,
+        at: { gt: new Date(nowMs - cooldown) },
+        inputs: { path: ['scaled'], equals: true },
+      },
+      orderBy: { at: 'desc' },
+      select: { at: true },
+    });
+    return previous?.at.getTime() ?? null;
   }
 
   /** Policies keep state (capacity model, hysteresis), so each query keeps its instance. */
