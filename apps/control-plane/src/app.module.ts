@@ -19,6 +19,7 @@ import { RuntimeModule } from './runtime/runtime.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SinkConnectionsModule } from './sinks/sink-connections.module';
 import { TokensModule } from './tokens/tokens.module';
+import { UpgradesModule } from './upgrades/upgrades.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -43,6 +44,7 @@ export class AppModule implements NestModule {
         RuntimeModule,
         SinkConnectionsModule,
         QueriesModule,
+        UpgradesModule,
         ScalingModule,
         AlertingModule,
       ],

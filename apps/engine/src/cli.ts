@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { checkpointScope } from '@sluice/contracts';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
@@ -18,8 +19,11 @@ const USAGE = `usage: engine <command>
       compile a query spec; print the plan as JSON (exit 0) or FILE:LINE:COL errors (exit 1)
 ${COMPAT_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
-      [--instance-id ID] [--query-version N] [--rate-limit N]
-      run a query (checkpoint URI: a directory, file://… or postgresql://…)`;
+      [--instance-id ID] [--query-version N] [--rate-limit N] [--checkpoint-epoch N]
+      [--starting-offsets earliest|latest | --continue-from-epoch N [--continue-from URI]]
+      run a query (checkpoint URI: a directory, file://… or postgresql://…); a later checkpoint
+      epoch is a fresh checkpoint beside the old ones (new-checkpoint upgrades), starting where
+      --continue-from-epoch committed, or at --starting-offsets`;
 
 // Structured JSON logs (pino) on stdout; the runtime driver captures them per instance.
 const logger = pino({ base: { service: 'sluice-engine' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -74,16 +78,20 @@ async function run(argv: string[]): Promise<number> {
     clientId: `sluice-engine-${flags['instance-id']}`,
   });
   const warn = (m: string): void => log('warn', m);
+  const queryId = flags['query-id'];
+  const open = (uri: string, epoch: number) =>
+    retryWhileUnavailable(() => openCheckpointStore(uri, checkpointScope(queryId, epoch), warn), {
+      what: 'checkpoint database',
+      warn,
+      stopped: () => started.stopRequested !== undefined,
+    });
   let checkpoint;
+  let continueFrom;
   try {
-    checkpoint = await retryWhileUnavailable(
-      () => openCheckpointStore(flags.checkpoint, flags['query-id'], warn),
-      {
-        what: 'checkpoint database',
-        warn,
-        stopped: () => started.stopRequested !== undefined,
-      },
-    );
+    checkpoint = await open(flags.checkpoint, flags['checkpoint-epoch']);
+    const from = flags['continue-from-epoch'];
+    if (from !== undefined)
+      continueFrom = { epoch: from, store: await open(flags['continue-from'] ?? flags.checkpoint, from) };
   } catch (err) {
     if (!(err instanceof StoppedWhileWaitingError)) throw err;
     log('info', `engine stopped: ${err.message}`);
@@ -97,6 +105,9 @@ async function run(argv: string[]): Promise<number> {
     kafka,
     checkpoint,
     rateLimit: flags['rate-limit'] ?? null,
+    checkpointEpoch: flags['checkpoint-epoch'],
+    startingOffsets: flags['starting-offsets'],
+    continueFrom,
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,

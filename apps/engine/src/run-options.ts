@@ -10,6 +10,17 @@ const runFlagsSchema = z.object({
   brokers: z.string().min(1, '--brokers host:port[,host:port] is required'),
   'query-version': z.coerce.number().int().positive(),
   'rate-limit': z.coerce.number().int().positive().optional(),
+  /** Checkpoint lineage (ARCHITECTURE.md, "Upgrades"): 0 is the query's first checkpoint. */
+  'checkpoint-epoch': z.coerce.number().int().nonnegative().default(0),
+  /** Where a task with no checkpoint history starts, overriding the spec's startingOffsets. */
+  'starting-offsets': z.enum(['earliest', 'latest']).optional(),
+  /**
+   * Start a fresh checkpoint where the checkpoint of this epoch committed (a `continue`
+   * upgrade): source partitions it never read start at their earliest offset.
+   */
+  'continue-from-epoch': z.coerce.number().int().nonnegative().optional(),
+  /** Location of that checkpoint; the --checkpoint URI when absent (a PostgreSQL store). */
+  'continue-from': z.string().min(1).optional(),
 });
 
 export type RunFlags = z.infer<typeof runFlagsSchema>;
@@ -25,6 +36,10 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
       brokers: { type: 'string' },
       'query-version': { type: 'string' },
       'rate-limit': { type: 'string' },
+      'checkpoint-epoch': { type: 'string' },
+      'starting-offsets': { type: 'string' },
+      'continue-from-epoch': { type: 'string' },
+      'continue-from': { type: 'string' },
     },
     strict: true,
   });
@@ -35,7 +50,23 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
     'query-version': values['query-version'] ?? env.SLUICE_QUERY_VERSION ?? '1',
     'rate-limit': values['rate-limit'] ?? env.SLUICE_RATE_LIMIT,
   };
-  const parsed = runFlagsSchema.safeParse(merged);
+  const parsed = runFlagsSchema
+    .refine((f) => f['continue-from-epoch'] === undefined || f['starting-offsets'] === undefined, {
+      message: '--starting-offsets and --continue-from-epoch exclude each other',
+      path: ['starting-offsets'],
+    })
+    .refine(
+      (f) => f['continue-from-epoch'] === undefined || f['continue-from-epoch'] !== f['checkpoint-epoch'],
+      {
+        message: 'a checkpoint cannot continue from itself',
+        path: ['continue-from-epoch'],
+      },
+    )
+    .refine((f) => f['continue-from'] === undefined || f['continue-from-epoch'] !== undefined, {
+      message: '--continue-from needs --continue-from-epoch',
+      path: ['continue-from'],
+    })
+    .safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(

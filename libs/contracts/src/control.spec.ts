@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseControlCommand } from './control';
-import { dlqTopic, engineGroupId, repartitionTopic } from './topics';
+import { checkpointScope, dlqTopic, engineGroupId, repartitionTopic } from './topics';
 
 describe('control commands', () => {
   it('parses setRateLimit (number or null) and drain', () => {
@@ -27,5 +27,15 @@ describe('control commands', () => {
     expect(dlqTopic('abc')).toBe('sluice.abc.dlq');
     expect(repartitionTopic('abc')).toBe('sluice.abc.repartition');
     expect(engineGroupId('abc')).toBe('sluice-abc');
+  });
+
+  it('keeps the plain query id for checkpoint epoch 0 and suffixes later epochs', () => {
+    expect(checkpointScope('abc')).toBe('abc');
+    expect(checkpointScope('abc', 0)).toBe('abc');
+    expect(checkpointScope('abc', 2)).toBe('abc.c2');
+    expect(repartitionTopic(checkpointScope('abc', 2))).toBe('sluice.abc.c2.repartition');
+    expect(engineGroupId(checkpointScope('abc', 2))).toBe('sluice-abc.c2');
+    expect(() => checkpointScope('abc', -1)).toThrow(/epoch/);
+    expect(() => checkpointScope('abc', 1.5)).toThrow(/epoch/);
   });
 });

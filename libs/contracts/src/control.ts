@@ -18,6 +18,22 @@ export const controlCommandSchema = z.discriminatedUnion('type', [
     /** Only this instance drains; all instances of the query when absent. */
     instance: z.string().min(1).optional(),
   }),
+  /**
+   * Stop planning new source batches (a write-ahead batch already planned still runs); the
+   * shuffle stage goes on until it has consumed what the source stage repartitioned. Sent before
+   * a `new-checkpoint` upgrade with `startingOffsets: continue` drains a stateful query, so that
+   * no row is left in the old repartition topic. `resumeSources` undoes it.
+   */
+  z.object({
+    type: z.literal('pauseSources'),
+    commandId: z.string().min(1),
+    queryId: z.string().min(1),
+  }),
+  z.object({
+    type: z.literal('resumeSources'),
+    commandId: z.string().min(1),
+    queryId: z.string().min(1),
+  }),
 ]);
 
 export type ControlCommand = z.infer<typeof controlCommandSchema>;

@@ -50,6 +50,12 @@ const sluiceSchema = z.looseObject({
   ackedCommands: z.array(z.string()).optional(),
   /** Tasks (source or shuffle partitions) this instance processed in the batch. */
   tasks: z.array(z.string()).optional(),
+  /** The checkpoint lineage the instance runs on (0 = the query's first checkpoint). */
+  checkpointEpoch: z.number().int().nonnegative().optional(),
+  /** True while a `pauseSources` command holds the source stage. */
+  sourcesPaused: z.boolean().optional(),
+  /** Stateful plans: repartitioned rows the instance's shuffle tasks have not consumed yet. */
+  shuffleBacklog: count.optional(),
 });
 
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp');

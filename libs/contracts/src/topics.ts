@@ -19,3 +19,15 @@ export function repartitionTopic(queryId: string): string {
 export function engineGroupId(queryId: string): string {
   return `sluice-${queryId}`;
 }
+
+/**
+ * The name a query's checkpoint lineage goes by: its consumer groups, repartition topic,
+ * transactional ids, PostgreSQL sink markers and PostgreSQL checkpoint rows are all named after
+ * it. Epoch 0 is the query's first checkpoint and keeps the plain query id (the names every
+ * query had before upgrades); a `new-checkpoint` upgrade starts epoch 1, 2, … beside the kept
+ * old one, so the two never share a marker, a group or a shuffle topic.
+ */
+export function checkpointScope(queryId: string, epoch = 0): string {
+  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`invalid checkpoint epoch ${epoch}`);
+  return epoch === 0 ? queryId : `${queryId}.c${epoch}`;
+}

@@ -44,6 +44,15 @@ export class ControlPublisher implements OnModuleDestroy {
     });
   }
 
+  /** Holds (or releases) the source stage of every instance; see the contract's `pauseSources`. */
+  async pauseSources(queryId: string, paused: boolean): Promise<string> {
+    return this.publish({
+      type: paused ? 'pauseSources' : 'resumeSources',
+      commandId: randomUUID(),
+      queryId,
+    });
+  }
+
   private async publish(command: ControlCommand): Promise<string> {
     const producer = await this.connect();
     await producer.send({

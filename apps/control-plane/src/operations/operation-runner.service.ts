@@ -2,7 +2,7 @@
 // Every step is idempotent (desired state is already recorded; reconcile is level-triggered), so
 // a job re-run after a control-plane crash or a Redis outage simply continues.
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { dlqTopic, repartitionTopic } from '@sluice/contracts';
+import { checkpointScope, dlqTopic, repartitionTopic } from '@sluice/contracts';
 import type { Operation, Prisma } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
@@ -12,12 +12,16 @@ import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
 import { NotLeaderError } from '../leadership/not-leader.error';
+import { checkpointRecords } from '../upgrades/checkpoint-lineage';
+import { markGood } from '../upgrades/good-versions';
+import { UpgradeExecutor } from '../upgrades/upgrade-executor';
 import { OperationRepository } from './operation.repository';
+import type { OperationContext } from './operation-context';
+import { OperationFailed } from './operation-failed';
 import type { OperationStep, OperationType } from './operation-types';
 import { OperationEvents } from './operation-events';
 
-/** A failure that retrying cannot fix; the operation ends FAILED at once. */
-export class OperationFailed extends Error {}
+export { OperationFailed } from './operation-failed';
 
 @Injectable()
 export class OperationRunner {
@@ -31,6 +35,7 @@ export class OperationRunner {
     private readonly metrics: QueryMetrics,
     private readonly events: OperationEvents,
     private readonly kafka: KafkaAdminRepository,
+    private readonly upgrades: UpgradeExecutor,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -96,6 +101,7 @@ export class OperationRunner {
     state: OperationStep['state'],
     progress?: number,
     message?: string,
+    figures?: Record<string, unknown>,
   ): Promise<void> {
     const current = await this.operations.get(op.id);
     const steps = ((current?.steps as unknown as OperationStep[]) ?? []).map((s) => {
@@ -107,6 +113,7 @@ export class OperationRunner {
         startedAt: s.startedAt ?? now,
         ...(state === 'done' || state === 'failed' ? { finishedAt: now } : {}),
         ...(message !== undefined ? { message } : {}),
+        ...(figures !== undefined ? { figures } : {}),
       };
     });
     await this.save(op.id, {
@@ -115,10 +122,25 @@ export class OperationRunner {
     });
   }
 
+  /** The executor's handle on this operation's row (upgrades walk their own steps). */
+  private context(op: Operation): OperationContext {
+    return {
+      step: (name, state, progress, message, figures) =>
+        this.step(op, name, state, progress, message, figures),
+      setSteps: (steps) => this.save(op.id, { steps: steps as unknown as Prisma.InputJsonValue }),
+      current: async () => {
+        const current = await this.operations.get(op.id);
+        if (!current) throw new OperationFailed(`operation ${op.id} vanished`);
+        return current;
+      },
+    };
+  }
+
   private async execute(op: Operation): Promise<void> {
     const queryId = op.queryId;
     if (!queryId) throw new OperationFailed('operation has no query');
     const type = op.type as OperationType;
+    if (type === 'upgrade' || type === 'rollback') return this.upgrades.execute(op, this.context(op));
     const first = ['deploy', 'scale', 'rate-limit', 'stop', 'start'].includes(type);
     if (first) {
       // The desired state was written with the operation row; this step only records that.
@@ -128,7 +150,7 @@ export class OperationRunner {
         'rate-limit': 'record rate limit',
         stop: 'record stop',
         start: 'record start',
-      }[type as Exclude<OperationType, 'delete'>];
+      }[type as Exclude<OperationType, 'delete' | 'upgrade' | 'rollback'>];
       await this.step(op, name, 'done', 10);
     }
     switch (type) {
@@ -150,6 +172,7 @@ export class OperationRunner {
         );
         await this.step(op, 'start instances', 'running', 40);
         await this.waitForRunning(op, 'start instances', 'wait until running');
+        await this.markRunningGood(queryId);
         return;
       case 'scale':
         await this.step(op, 'reconcile instances', 'running', 20);
@@ -158,6 +181,7 @@ export class OperationRunner {
       case 'start':
         await this.step(op, 'start instances', 'running', 20);
         await this.waitForRunning(op, 'start instances', 'wait until running');
+        await this.markRunningGood(queryId);
         return;
       case 'stop':
         await this.step(op, 'drain instances', 'running', 20);
@@ -175,10 +199,16 @@ export class OperationRunner {
             .name,
         );
         // The query's internal topics go with it (dead letters included: they belong to the
-        // query, and a later query never has the same id). Re-running this step is a no-op.
+        // query, and a later query never has the same id), the repartition topic of every
+        // checkpoint lineage too. Re-running this step is a no-op.
+        const { checkpoints } = await this.prisma.query.findUniqueOrThrow({
+          where: { id: queryId },
+          select: { checkpoints: true },
+        });
+        const epochs = [0, ...checkpointRecords(checkpoints).map((c) => c.epoch)];
         const deleted = await this.kafka.deleteTopicsIfPresent([
           dlqTopic(queryId),
-          repartitionTopic(queryId),
+          ...epochs.map((e) => repartitionTopic(checkpointScope(queryId, e))),
         ]);
         if (deleted.length > 0)
           await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);
@@ -191,6 +221,13 @@ export class OperationRunner {
       default:
         throw new OperationFailed(`unknown operation type ${op.type}`);
     }
+  }
+
+  /** A deploy or start that reached RUNNING makes its version the last good one (no gate). */
+  private async markRunningGood(queryId: string): Promise<void> {
+    const q = await this.prisma.query.findUnique({ where: { id: queryId } });
+    if (q)
+      await markGood(this.prisma, queryId, { version: q.desiredVersion, checkpointEpoch: q.checkpointEpoch });
   }
 
   private async waitForRunning(op: Operation, startStep: string, waitStep: string): Promise<void> {

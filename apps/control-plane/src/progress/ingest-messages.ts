@@ -1,9 +1,22 @@
 // Messages between the control plane's main thread and its progress-ingest worker thread.
 import type { StreamingQueryProgress } from '@sluice/contracts';
 
+export const PROGRESS_GROUP = 'sluice-control-plane-progress';
+
+/**
+ * The ingest group of a cluster. Clusters that share a broker but not a database (SLUICE_CLUSTER_NAME
+ * set) must not share it: a shared group splits the partitions of `sluice.progress` between their
+ * control planes, and each drops the events of queries it does not know.
+ */
+export function progressGroupId(clusterName: string | undefined): string {
+  return clusterName ? `${PROGRESS_GROUP}-${clusterName}` : PROGRESS_GROUP;
+}
+
 export interface IngestWorkerConfig {
   brokers: string;
   databaseUrl: string;
+  /** Kafka consumer group of this cluster's ingest (progressGroupId). */
+  groupId?: string;
 }
 
 /** What one stored chunk changes in the metrics, per query (the worker does the per-event work). */

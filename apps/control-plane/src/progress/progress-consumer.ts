@@ -5,10 +5,14 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseStreamingQueryProgress, PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopicsWith, parseBrokers } from '@sluice/kafka';
-import type { IngestWorkerConfig, QueryChunkSummary, WorkerToMain } from './ingest-messages';
+import {
+  PROGRESS_GROUP,
+  type IngestWorkerConfig,
+  type QueryChunkSummary,
+  type WorkerToMain,
+} from './ingest-messages';
 import { ProgressWriter, type IngestableProgress } from './progress-writer';
 
-export const PROGRESS_GROUP = 'sluice-control-plane-progress';
 /**
  * Events per insert transaction. Small on purpose: a 1,000-row statement kept a PostgreSQL
  * backend busy for ~100 ms, and while two or three of those ran, API reads on the same 2 cores
@@ -109,7 +113,7 @@ export class ProgressConsumer {
     });
     await ensureTopicsWith(kafka, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
     const consumer = kafka.consumer({
-      groupId: PROGRESS_GROUP,
+      groupId: this.config.groupId ?? PROGRESS_GROUP,
       sessionTimeout: 15_000,
       heartbeatInterval: 1000,
       maxBytesPerPartition: 4 * 1024 * 1024,

@@ -14,7 +14,13 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import type { IngestWorkerConfig, MainToWorker, QueryChunkSummary, WorkerToMain } from './ingest-messages';
+import {
+  progressGroupId,
+  type IngestWorkerConfig,
+  type MainToWorker,
+  type QueryChunkSummary,
+  type WorkerToMain,
+} from './ingest-messages';
 import { ProgressEvents } from './progress-events';
 
 /** How long an unknown query id is remembered as unknown (it may be registered any moment). */
@@ -58,6 +64,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     const { file, execArgv } = workerEntry();
     const workerData: IngestWorkerConfig = {
       brokers: this.config.KAFKA_BROKERS,
+      groupId: progressGroupId(this.config.SLUICE_CLUSTER_NAME),
       databaseUrl: this.config.DATABASE_URL,
     };
     const worker = new Worker(file, { workerData, execArgv, env: process.env });

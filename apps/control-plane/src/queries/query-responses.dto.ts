@@ -30,6 +30,12 @@ export const querySummarySchema = z
       version: z.int(),
       instances: z.int(),
       rateLimit: z.int().nullable(),
+      checkpointEpoch: z
+        .int()
+        .min(0)
+        .describe(
+          'Checkpoint lineage the desired version runs on (0 = the first; new-checkpoint upgrades start the next)',
+        ),
     }),
     generation: z.int(),
     observedGeneration: z.int(),
@@ -45,7 +51,15 @@ export const queryDetailSchema = querySummarySchema
       phase: z.enum(QueryPhase),
       observedGeneration: z.int(),
       runningInstances: z.int(),
-      lastGoodVersion: z.int().nullable(),
+      lastGoodVersion: z.int().nullable().describe('Where a failed upgrade rolls back to'),
+      lastGoodCheckpointEpoch: z.int().min(0).nullable(),
+      previousGoodVersion: z
+        .int()
+        .nullable()
+        .describe(
+          'The good version before the last good one (a rollback by hand goes there when the query runs the last good one)',
+        ),
+      previousGoodCheckpointEpoch: z.int().min(0).nullable(),
     }),
     conditions: z.array(conditionSchema),
     instances: z.array(

@@ -10,6 +10,7 @@ export function querySummary(q: Query) {
       version: q.desiredVersion,
       instances: q.desiredInstances,
       rateLimit: q.rateLimit,
+      checkpointEpoch: q.checkpointEpoch,
     },
     generation: q.generation,
     observedGeneration: q.observedGeneration,
@@ -27,6 +28,10 @@ export function queryDetail(q: Query & { instances: Instance[] }, lastProgress: 
       observedGeneration: q.observedGeneration,
       runningInstances: q.instances.filter((i) => i.status === 'RUNNING').length,
       lastGoodVersion: q.lastGoodVersion,
+      lastGoodCheckpointEpoch: q.lastGoodVersion === null ? null : (q.lastGoodCheckpointEpoch ?? 0),
+      previousGoodVersion: q.previousGoodVersion,
+      previousGoodCheckpointEpoch:
+        q.previousGoodVersion === null ? null : (q.previousGoodCheckpointEpoch ?? 0),
     },
     conditions: q.conditions,
     instances: q.instances

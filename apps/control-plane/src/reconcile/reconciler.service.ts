@@ -1,7 +1,6 @@
 // Applies decideReconcile to the real world: reads desired state (PostgreSQL) and observed
 // instances (runtime driver), performs the idempotent actions, writes status once per pass.
 // Passes for one query are serialised; different queries reconcile independently.
-import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
@@ -19,6 +18,7 @@ import {
   type ReconcileDecision,
 } from './reconcile-decision';
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
+import { checkpointLaunch } from '../upgrades/checkpoint-lineage';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 import { LagService } from '../lag/lag.service';
 import { throttledErrorLog } from '../logging/throttled-error-log';
@@ -242,7 +242,8 @@ export class ReconcilerService {
           ordinal: a.ordinal,
           version: a.version,
           specText: version.specText,
-          checkpointUri: path.resolve(this.config.SLUICE_HOME, 'checkpoints', queryId),
+          // The desired checkpoint lineage: where it lives and, when fresh, where it starts.
+          ...checkpointLaunch(q, this.config.SLUICE_HOME),
           brokers: this.config.KAFKA_BROKERS,
           rateLimit: q.rateLimit,
           sinkPostgresUrl: sink.url,
@@ -287,15 +288,15 @@ export class ReconcilerService {
         decision.phase === 'STOPPED' ? [] : crashTimes.slice(-MAX_CRASH_HISTORY).map((t) => t.toISOString()),
     };
     if (converged) data.observedGeneration = q.generation;
-    if (converged && decision.phase === 'RUNNING') data.lastGoodVersion = q.desiredVersion;
+    // lastGoodVersion is not written here: a version is good once its operation says so (an
+    // upgrade after its health gate, a deploy once running; upgrades/good-versions.ts).
     // Status is written only when it changed (as Kubernetes controllers do): a resync of a
     // settled query is then reads only, and updatedAt keeps meaning "status last changed".
     const unchanged =
       data.phase === q.phase &&
       isDeepStrictEqual(data.conditions, q.conditions) &&
       isDeepStrictEqual(data.crashTimes, q.crashTimes ?? []) &&
-      (data.observedGeneration === undefined || data.observedGeneration === q.observedGeneration) &&
-      (data.lastGoodVersion === undefined || data.lastGoodVersion === q.lastGoodVersion);
+      (data.observedGeneration === undefined || data.observedGeneration === q.observedGeneration);
     if (!unchanged) {
       // Only if no mutation (stop, start, deploy … each bumps generation) landed since this pass
       // read the query: a pass working from the old desired state must not write over what the

@@ -26,6 +26,8 @@ export interface KubernetesQueryRender {
   brokers: string;
   /** Query-level maxOffsetsPerTrigger for pods started from this template. */
   rateLimit?: number | null;
+  /** Engine flags of the checkpoint lineage (runtime-driver.ts checkpointLineageArgs). */
+  checkpointArgs?: string[];
   /** Secret holding DATABASE_URL for the PostgreSQL checkpoint store. */
   databaseSecretName?: string;
   /**
@@ -134,6 +136,7 @@ function podTemplate(
             '--query-version',
             String(r.version),
             ...(r.rateLimit ? ['--rate-limit', String(r.rateLimit)] : []),
+            ...(r.checkpointArgs ?? []),
           ],
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

@@ -21,7 +21,12 @@ import {
   podName,
   renderQueryObjects,
 } from './kubernetes-objects';
-import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-driver';
+import {
+  checkpointLineageArgs,
+  type InstanceLaunch,
+  type RuntimeDriver,
+  type RuntimeInstance,
+} from './runtime-driver';
 
 /** The few API calls the driver makes; `kubernetes-api.ts` implements them with @kubernetes/client-node. */
 export interface KubernetesApi {
@@ -158,6 +163,9 @@ export class KubernetesRuntime implements RuntimeDriver {
       checkpointUri: this.opts.databaseSecretName ? '$(DATABASE_URL)' : l.checkpointUri,
       brokers: l.brokers,
       rateLimit: l.rateLimit,
+      // Every lineage lives in the one checkpoint database (rows namespaced per lineage), so a
+      // continuing checkpoint reads the old one through the same --checkpoint URI.
+      checkpointArgs: checkpointLineageArgs(l, this.opts.databaseSecretName ? null : undefined),
       databaseSecretName: this.opts.databaseSecretName,
       resources: this.opts.resources,
       sinkPostgresUrl: l.sinkPostgresUrl,

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { crashReasonFromLog } from './crash-reason';
 import { capLog, ENGINE_LOG_FILES, ENGINE_LOG_MAX_BYTES, logFiles, readTail, rotateLog } from './engine-log';
 import { engineEnvironment } from './engine-env';
-import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from './runtime-driver';
+import {
+  checkpointLineageArgs,
+  type InstanceLaunch,
+  type RuntimeDriver,
+  type RuntimeInstance,
+} from './runtime-driver';
 
 interface InstanceFiles {
   dir: string;
@@ -23,6 +28,7 @@ interface InstanceFiles {
 
 interface Meta {
   version: number;
+  checkpointEpoch?: number;
 }
 
 export interface LocalRuntimeOptions {
@@ -91,6 +97,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
         name,
         ref: `pid:${pid}`,
         version: meta.version,
+        checkpointEpoch: meta.checkpointEpoch ?? 0,
         state: 'running',
         exitCode: null,
         drained,
@@ -112,6 +119,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       name,
       ref: `pid:${pid ?? '?'}`,
       version: meta.version,
+      checkpointEpoch: meta.checkpointEpoch ?? 0,
       state: 'exited',
       exitCode,
       drained,
@@ -129,7 +137,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
     fs.mkdirSync(f.dir, { recursive: true });
     rotateLog(f.log, this.keepLogs);
     fs.writeFileSync(f.spec, l.specText);
-    fs.writeFileSync(f.meta, JSON.stringify({ version: l.version } satisfies Meta));
+    fs.writeFileSync(
+      f.meta,
+      JSON.stringify({ version: l.version, checkpointEpoch: l.checkpointEpoch ?? 0 } satisfies Meta),
+    );
     const out = fs.openSync(f.log, 'a');
     const [cmd, ...pre] = this.opts.engineCommand;
     if (!cmd) throw new Error('engine command is empty');
@@ -151,6 +162,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
         '--query-version',
         String(l.version),
         ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : []),
+        ...checkpointLineageArgs(l),
       ],
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
       {
@@ -179,6 +191,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       name: l.instanceName,
       ref: `pid:${child.pid}`,
       version: l.version,
+      checkpointEpoch: l.checkpointEpoch ?? 0,
       state: 'running',
       exitCode: null,
       drained: false,

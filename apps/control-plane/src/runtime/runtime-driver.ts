@@ -18,12 +18,36 @@ export interface InstanceLaunch {
    * null for other sinks. Never the control plane's own database.
    */
   sinkPostgresUrl?: string | null;
+  /** Checkpoint lineage the instance runs on (0 when absent; see upgrades/checkpoint-lineage.ts). */
+  checkpointEpoch?: number;
+  /** A fresh checkpoint's first offsets instead of the spec's startingOffsets. */
+  startingOffsets?: 'earliest' | 'latest' | null;
+  /** A fresh checkpoint continuing where the checkpoint of `epoch` (at `checkpointUri`) committed. */
+  continueFrom?: { epoch: number; checkpointUri: string } | null;
+}
+
+/**
+ * The engine flags that pick the checkpoint lineage (`engine run --help`). `continueFromUri`
+ * replaces the launch's own location of the old checkpoint (pods reach every checkpoint through
+ * one database; the engine then reads it from its --checkpoint URI).
+ */
+export function checkpointLineageArgs(l: InstanceLaunch, continueFromUri?: string | null): string[] {
+  const epoch = l.checkpointEpoch ?? 0;
+  const from = l.continueFrom;
+  const uri = continueFromUri === undefined ? from?.checkpointUri : continueFromUri;
+  return [
+    ...(epoch > 0 ? ['--checkpoint-epoch', String(epoch)] : []),
+    ...(l.startingOffsets ? ['--starting-offsets', l.startingOffsets] : []),
+    ...(from ? ['--continue-from-epoch', String(from.epoch), ...(uri ? ['--continue-from', uri] : [])] : []),
+  ];
 }
 
 export interface RuntimeInstance {
   name: string;
   ref: string;
   version: number;
+  /** Checkpoint lineage it runs on, when the driver knows (0 for instances started before lineages). */
+  checkpointEpoch?: number;
   state: 'running' | 'exited';
   /** Exit code when known; null for a process we could only watch by pid. */
   exitCode: number | null;

@@ -6,8 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import type { Pool } from 'pg';
-import { CONTROL_TOPIC, PROGRESS_TOPIC, dlqTopic, engineGroupId, repartitionTopic } from '@sluice/contracts';
-import { ensureTopics, offsetBounds } from '@sluice/kafka';
+import {
+  CONTROL_TOPIC,
+  PROGRESS_TOPIC,
+  checkpointScope,
+  dlqTopic,
+  engineGroupId,
+  repartitionTopic,
+} from '@sluice/contracts';
+import { committedGroupOffsets, ensureTopics, offsetBounds } from '@sluice/kafka';
 import {
   comparePlans,
   instantiate,
@@ -18,13 +25,14 @@ import {
 } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
+import { continuePoint, offsetsJson, partitionKey } from '../offsets/continue-offsets';
 import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
 import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
 import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
-import { BatchAlreadyCommittedError, ensureSinkTables } from '../sinks/postgres-table';
+import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables } from '../sinks/postgres-table';
 import { createPool } from '../pg/create-pool';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable } from './database-outage';
@@ -33,7 +41,13 @@ import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from '
 import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStage } from './source-stage';
-import { TaskCommitter, type MarkerKind, type PostgresTarget, type TaskBatchOutput } from './task-committer';
+import {
+  markerBatch,
+  TaskCommitter,
+  type MarkerKind,
+  type PostgresTarget,
+  type TaskBatchOutput,
+} from './task-committer';
 import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
@@ -47,6 +61,15 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /**
+   * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
+   * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
+   */
+  checkpointEpoch?: number;
+  /** Overrides the spec's startingOffsets for tasks with no checkpoint history. */
+  startingOffsets?: 'earliest' | 'latest';
+  /** A fresh checkpoint continuing where the checkpoint of `epoch` (opened as `store`) committed. */
+  continueFrom?: { epoch: number; store: CheckpointStore };
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -74,6 +97,12 @@ export class QueryRunner {
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly sourceByTopic = new Map<string, SourceSpec>();
   private readonly columns: OutputColumn[];
+  /** Name of this checkpoint lineage (checkpointScope). */
+  private readonly scope: string;
+  /** First offsets of a continuing checkpoint (`topic:partition`), from the old checkpoint. */
+  private continueOffsets: Map<string, number> | undefined;
+  /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
+  private sourcesPaused = false;
   private admin!: Admin;
   private progressProducer!: Producer;
   private sourceReader!: GroupReader;
@@ -106,15 +135,16 @@ export class QueryRunner {
     this.stateful = this.executor.kind !== 'stateless';
     this.columns = this.executor.output;
     this.rateLimit = opts.rateLimit ?? this.spec.options.maxOffsetsPerTrigger ?? null;
+    this.scope = checkpointScope(opts.queryId, opts.checkpointEpoch ?? 0);
     for (const s of Object.values(this.spec.sources)) this.sourceByTopic.set(s.kafka.topic, s);
   }
 
   private get sourceGroup(): string {
-    return engineGroupId(this.opts.queryId);
+    return engineGroupId(this.scope);
   }
 
   private get shuffleGroup(): string {
-    return `${engineGroupId(this.opts.queryId)}-shuffle`;
+    return `${engineGroupId(this.scope)}-shuffle`;
   }
 
   /** Requests a clean stop: the running trigger finishes and commits first. */
@@ -162,8 +192,12 @@ export class QueryRunner {
     const versions = await waitFor('checkpoint database', () => checkpoint.planVersions());
     const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
     if (previous !== undefined) {
-      const before = await waitFor('checkpoint database', () => checkpoint.readPlan(previous));
-      const verdict = comparePlans(before as Compiled['plan'], compiled.plan);
+      const stored = await waitFor('checkpoint database', () => checkpoint.readPlan(previous));
+      // Stored as { plan, planHash } (below); a bare plan is accepted too.
+      const before = (
+        stored && typeof stored === 'object' && 'plan' in stored ? stored.plan : stored
+      ) as Compiled['plan'];
+      const verdict = comparePlans(before, compiled.plan);
       if (!verdict.compatible)
         throw new Error(
           `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
@@ -180,7 +214,7 @@ export class QueryRunner {
       { topic: CONTROL_TOPIC, numPartitions: 1 },
       { topic: dlqTopic(queryId), numPartitions: 1 },
     ];
-    if (this.stateful) topics.push({ topic: repartitionTopic(queryId), numPartitions: n });
+    if (this.stateful) topics.push({ topic: repartitionTopic(this.scope), numPartitions: n });
     if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
     await ensureTopics(this.admin, topics);
     this.topicLimits = await readMaxMessageBytes(
@@ -206,6 +240,7 @@ export class QueryRunner {
       const topic = this.spec.sink.kafka.topic;
       this.guard = kafkaRowGuard(topic, (row) => this.kafkaSinkMessage(row), this.topicLimit(topic));
     }
+    if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
     this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.progressProducer.connect();
 
@@ -232,7 +267,7 @@ export class QueryRunner {
     if (this.stateful) {
       this.shuffleReader = new GroupReader(kafka, {
         groupId: this.shuffleGroup,
-        topics: [repartitionTopic(queryId)],
+        topics: [repartitionTopic(this.scope)],
         onFatal,
         onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g),
       });
@@ -244,6 +279,34 @@ export class QueryRunner {
       rateLimit: this.rateLimit,
       planHash: compiled.planHash,
     });
+  }
+
+  /** Reads where the old checkpoint stopped (continuePoint); its store is closed afterwards. */
+  private async loadContinuePoint(
+    from: { epoch: number; store: CheckpointStore },
+    waitFor: <T>(what: string, work: () => Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const oldScope = checkpointScope(this.opts.queryId, from.epoch);
+    const visible = async (task: string, wal: OffsetLogEntry): Promise<boolean> => {
+      // Whichever marker the old version used: the group offset committed in its batch
+      // transaction (Kafka outputs) or its row in sink_commits (a PostgreSQL sink).
+      const group = await committedGroupOffsets(this.admin, engineGroupId(oldScope), [wal.range.topic]);
+      const meta = group.get(`${wal.range.topic}:${wal.range.partition}`)?.metadata ?? '';
+      if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
+      if (!this.pool) return false;
+      const batch = await committedBatch(this.pool, oldScope, task).catch(() => undefined);
+      return batch !== undefined && batch >= wal.batchId;
+    };
+    try {
+      const point = await waitFor('checkpoint database', () => continuePoint(from.store, visible));
+      this.continueOffsets = point.offsets;
+      this.opts.log('info', `continuing from checkpoint epoch ${from.epoch} (${from.store.location})`, {
+        startingOffsets: offsetsJson(point.offsets),
+        ...(point.replanned.length > 0 ? { replannedTasks: point.replanned } : {}),
+      });
+    } finally {
+      await from.store.close().catch(() => undefined);
+    }
   }
 
   private onRebalance(stage: Stage, partitions: number, generation: number): void {
@@ -289,6 +352,11 @@ export class QueryRunner {
       if (c.type === 'setRateLimit') {
         this.rateLimit = c.maxOffsetsPerTrigger;
         this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, {
+          commandId: c.commandId,
+        });
+      } else if (c.type === 'pauseSources' || c.type === 'resumeSources') {
+        this.sourcesPaused = c.type === 'pauseSources';
+        this.opts.log('info', this.sourcesPaused ? 'source stage paused' : 'source stage resumed', {
           commandId: c.commandId,
         });
       } else {
@@ -381,7 +449,7 @@ export class QueryRunner {
       const marker = this.markerFor(w.stage);
       const committer = new TaskCommitter(
         this.opts.kafka,
-        this.opts.queryId,
+        this.scope,
         id,
         marker,
         w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
@@ -443,17 +511,10 @@ export class QueryRunner {
       }
       const b = bounds.get(rt.topic)?.get(rt.partition);
       if (!b) continue;
+      // A paused source stage plans nothing new (an already planned batch above still runs).
+      if (rt.stage === 'source' && this.sourcesPaused) continue;
       if (rt.nextStart === undefined) {
-        rt.nextStart =
-          rt.stage === 'source'
-            ? resolveStartingOffset(
-                parseStartingOffsets(this.sourceByTopic.get(rt.topic)?.kafka.startingOffsets),
-                rt.topic,
-                rt.partition,
-                b.earliest,
-                b.latest,
-              )
-            : b.earliest;
+        rt.nextStart = rt.stage === 'source' ? this.firstOffset(rt.topic, rt.partition, b) : b.earliest;
       }
       const pos = {
         topic: rt.topic,
@@ -504,6 +565,14 @@ export class QueryRunner {
     return out;
   }
 
+  /** Where a source partition with no checkpoint history starts. */
+  private firstOffset(topic: string, partition: number, b: { earliest: number; latest: number }): number {
+    // Continuing: where the old checkpoint stopped; a partition it never read from its start.
+    if (this.continueOffsets) return this.continueOffsets.get(partitionKey(topic, partition)) ?? b.earliest;
+    const configured = this.opts.startingOffsets ?? this.sourceByTopic.get(topic)?.kafka.startingOffsets;
+    return resolveStartingOffset(parseStartingOffsets(configured), topic, partition, b.earliest, b.latest);
+  }
+
   private entry(
     rt: TaskRuntime,
     r: { topic: string; partition: number; start: number; end: number },
@@ -548,7 +617,7 @@ export class QueryRunner {
       let maxEventTimeMs: number | null = null;
       if (rt.stage === 'source') {
         const source = this.sourceByTopic.get(rt.topic)!;
-        const repartition = repartitionTopic(this.opts.queryId);
+        const repartition = repartitionTopic(this.scope);
         const res = runSourceStage({
           queryId: this.opts.queryId,
           source,
@@ -744,7 +813,13 @@ export class QueryRunner {
     durations: Record<string, number>,
   ): Promise<void> {
     const now = Date.now();
-    if (!stats.ran && now - this.lastProgressMs < IDLE_PROGRESS_INTERVAL_MS && this.acked.length === 0)
+    // While paused every trigger reports: the control plane waits for the shuffle backlog to reach 0.
+    if (
+      !stats.ran &&
+      !this.sourcesPaused &&
+      now - this.lastProgressMs < IDLE_PROGRESS_INTERVAL_MS &&
+      this.acked.length === 0
+    )
       return;
     // Latest offsets and the state totals cover every owned task, not only those that ran.
     for (const rt of this.tasks.values()) {
@@ -818,6 +893,10 @@ export class QueryRunner {
         invalidRows: stats.invalidRows,
         ackedCommands: this.acked.splice(0),
         tasks: stats.tasks,
+        checkpointEpoch: this.opts.checkpointEpoch ?? 0,
+        ...(this.sourcesPaused
+          ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
+          : {}),
       },
     });
     this.previousTriggerStartMs = startMs;
@@ -828,6 +907,19 @@ export class QueryRunner {
         messages: [{ key: this.opts.queryId, value: JSON.stringify(progress) }],
       })
       .catch((e: Error) => this.opts.log('warn', `progress not published: ${e.message}`));
+  }
+
+  /** Repartitioned rows this instance's shuffle tasks have not consumed yet. */
+  private async shuffleBacklog(): Promise<number> {
+    const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
+    if (!bounds) return 0;
+    let backlog = 0;
+    for (const rt of this.tasks.values()) {
+      if (rt.stage !== 'shuffle') continue;
+      const b = bounds.get(rt.partition);
+      if (b) backlog += Math.max(0, b.latest - (rt.replay?.range.start ?? rt.nextStart ?? b.earliest));
+    }
+    return backlog;
   }
 
   private sinkDescription(): string {

@@ -40,6 +40,13 @@ export interface PostgresTarget {
 
 const MARKER_PREFIX = 'sluice-batch:';
 
+/** The batch id a kafka-group marker's offset metadata names, if it is one. */
+export function markerBatch(metadata: string | null | undefined): number | undefined {
+  if (!metadata?.startsWith(MARKER_PREFIX)) return undefined;
+  const batch = Number(metadata.slice(MARKER_PREFIX.length));
+  return Number.isInteger(batch) ? batch : undefined;
+}
+
 export class TaskCommitter {
   private producer: Producer | undefined;
 
@@ -80,9 +87,8 @@ export class TaskCommitter {
   ): Promise<boolean> {
     if (this.marker === 'kafka-group') {
       const offsets = await committedGroupOffsets(admin, this.groupId, [entry.range.topic]);
-      const meta = offsets.get(`${entry.range.topic}:${entry.range.partition}`)?.metadata ?? '';
-      const batch = meta.startsWith(MARKER_PREFIX) ? Number(meta.slice(MARKER_PREFIX.length)) : -1;
-      return batch >= entry.batchId;
+      const meta = offsets.get(`${entry.range.topic}:${entry.range.partition}`)?.metadata;
+      return (markerBatch(meta) ?? -1) >= entry.batchId;
     }
     if (this.marker === 'postgres' && this.postgres) {
       const batch = await committedBatch(this.postgres.pool, this.queryId, this.task);

@@ -54,6 +54,9 @@ export interface TriggerReport {
     invalidRows: number;
     ackedCommands: string[];
     tasks: string[];
+    checkpointEpoch?: number;
+    sourcesPaused?: boolean;
+    shuffleBacklog?: number;
   };
 }
 

@@ -4,6 +4,7 @@
 import type { ColumnType } from '@sluice/query-plan';
 import type { Pool, PoolClient } from 'pg';
 import { describePgError, isRowDataError } from '../pg/pg-errors';
+import { withTransaction } from '../pg/with-transaction';
 import type { OutputColumn } from './format-row';
 
 const PG_TYPES: Record<ColumnType, string> = {
@@ -22,6 +23,9 @@ export function quoteTable(table: string): string {
   return table.split('.').map(quoteIdent).join('.');
 }
 
+/** Advisory lock that serialises the engines' sink DDL in one database. */
+const SINK_DDL_LOCK_KEY = 0x51c3_0002;
+
 export async function ensureSinkTables(
   pool: Pool,
   table: string,
@@ -29,15 +33,21 @@ export async function ensureSinkTables(
   key: string[],
 ): Promise<void> {
   const cols = columns.map((c) => `${quoteIdent(c.name)} ${PG_TYPES[c.type]}`);
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${cols.join(', ')}${key.length ? `, PRIMARY KEY (${key.map(quoteIdent).join(', ')})` : ''})`,
-  );
-  await pool.query('CREATE SCHEMA IF NOT EXISTS sluice_engine');
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS sluice_engine.sink_commits (
-       query_id text NOT NULL, task text NOT NULL, batch_id bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(),
-       PRIMARY KEY (query_id, task))`,
-  );
+  // Under a lock: instances starting together on a new table (a deploy with several instances,
+  // an upgrade to a renamed table) would otherwise race in `CREATE … IF NOT EXISTS`, which
+  // PostgreSQL does not make atomic (the loser fails on pg_type's unique index).
+  await withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SINK_DDL_LOCK_KEY]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${cols.join(', ')}${key.length ? `, PRIMARY KEY (${key.map(quoteIdent).join(', ')})` : ''})`,
+    );
+    await client.query('CREATE SCHEMA IF NOT EXISTS sluice_engine');
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS sluice_engine.sink_commits (
+         query_id text NOT NULL, task text NOT NULL, batch_id bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (query_id, task))`,
+    );
+  });
 }
 
 export async function committedBatch(pool: Pool, queryId: string, task: string): Promise<number | undefined> {

@@ -1,0 +1,18 @@
+import type { Operation } from '../generated/prisma/client';
+import type { OperationStep } from './operation-types';
+
+/** What an operation's executor may do to its own row: steps, progress and figures, all saved and streamed. */
+export interface OperationContext {
+  /** Sets a step's state (startedAt/finishedAt follow), the operation's progress, a message and figures. */
+  step(
+    name: string,
+    state: OperationStep['state'],
+    progress?: number,
+    message?: string,
+    figures?: Record<string, unknown>,
+  ): Promise<void>;
+  /** Replaces the step list (an upgrade whose gate failed appends its rollback steps). */
+  setSteps(steps: OperationStep[]): Promise<void>;
+  /** The operation as stored now. */
+  current(): Promise<Operation>;
+}

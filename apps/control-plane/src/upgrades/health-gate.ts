@@ -1,0 +1,90 @@
+// The health gate of an upgrade, as a pure function: given what was observed of the new version
+// since it started, say pass, fail (with the reason) or wait. Modelled on the Flink Kubernetes
+// Operator, which rolls back a job that is not stable within a readiness timeout; Sluice judges
+// stability by what a streaming query owes its users: batches that commit, no crash, no more
+// invalid rows than before, and lag that does not run away.
+
+export interface HealthGateSettings {
+  /** Batches the new version must commit (every instance at least one) … */
+  batches: number;
+  /** … within this many seconds of the gate opening. */
+  windowSeconds: number;
+  /** Largest growth of the time lag (max seconds behind over partitions) while judging. */
+  maxLagGrowthSeconds: number;
+  /**
+   * How much higher (a fraction of input rows, 0.01 = 1 percentage point) the new version's
+   * invalid-row rate may be than the old version's before the upgrade.
+   */
+  maxInvalidRateIncrease: number;
+}
+
+export const DEFAULT_HEALTH_GATE: HealthGateSettings = {
+  batches: 3,
+  windowSeconds: 60,
+  maxLagGrowthSeconds: 30,
+  maxInvalidRateIncrease: 0.01,
+};
+
+export interface GateObservation {
+  elapsedMs: number;
+  /** Batches committed by the new version (triggers that ran tasks, plus idle reports of a caught-up source). */
+  batches: number;
+  /** Instances of the new version that should run, and those that committed a batch (or reported idle). */
+  instances: number;
+  instancesReporting: number;
+  /** Abnormal exits of new-version instances since they started, with the reason of the last one. */
+  crashes: number;
+  lastCrash?: string | null;
+  /** Invalid rows / input rows of the old version before the upgrade; null when it read nothing. */
+  invalidRateBefore: number | null;
+  invalidRows: number;
+  inputRows: number;
+  /** Max seconds behind when the gate opened, and now; null when unknown. */
+  lagSecondsAtStart: number | null;
+  lagSecondsNow: number | null;
+}
+
+export type GateVerdict =
+  { verdict: 'wait' } | { verdict: 'pass'; summary: string } | { verdict: 'fail'; reason: string };
+
+const pct = (r: number): string => `${(r * 100).toFixed(2)} %`;
+
+export function invalidRate(invalidRows: number, inputRows: number): number | null {
+  return inputRows > 0 ? invalidRows / inputRows : invalidRows > 0 ? 1 : null;
+}
+
+export function judgeGate(o: GateObservation, s: HealthGateSettings): GateVerdict {
+  if (o.crashes > 0)
+    return {
+      verdict: 'fail',
+      reason: `an instance of the new version crashed${o.lastCrash ? `: ${o.lastCrash}` : ''}`,
+    };
+  const after = invalidRate(o.invalidRows, o.inputRows);
+  const before = o.invalidRateBefore ?? 0;
+  // Judged as soon as it is certain: a version whose sink refuses everything need not wait for
+  // the window (its batches commit, as dead letters).
+  if (after !== null && o.batches > 0 && after > before + s.maxInvalidRateIncrease)
+    return {
+      verdict: 'fail',
+      reason: `invalid-row rate ${pct(after)} (${o.invalidRows} of ${o.inputRows} rows) against ${pct(before)} before the upgrade (at most ${pct(s.maxInvalidRateIncrease)} more allowed)`,
+    };
+  const enough = o.batches >= s.batches && o.instancesReporting >= o.instances;
+  if (!enough) {
+    if (o.elapsedMs < s.windowSeconds * 1000) return { verdict: 'wait' };
+    return {
+      verdict: 'fail',
+      reason: `${o.batches} of ${s.batches} batches committed (${o.instancesReporting} of ${o.instances} instances) within ${s.windowSeconds} s`,
+    };
+  }
+  const growth =
+    o.lagSecondsAtStart !== null && o.lagSecondsNow !== null ? o.lagSecondsNow - o.lagSecondsAtStart : null;
+  if (growth !== null && growth > s.maxLagGrowthSeconds)
+    return {
+      verdict: 'fail',
+      reason: `time lag grew by ${growth.toFixed(1)} s (${o.lagSecondsAtStart!.toFixed(1)} → ${o.lagSecondsNow!.toFixed(1)} s; at most ${s.maxLagGrowthSeconds} s)`,
+    };
+  return {
+    verdict: 'pass',
+    summary: `${o.batches} batches committed in ${(o.elapsedMs / 1000).toFixed(1)} s by ${o.instances} instance(s), no crash, invalid-row rate ${after === null ? 'n/a' : pct(after)} (before ${pct(before)}), time lag ${growth === null ? 'unknown' : `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} s`}`,
+  };
+}

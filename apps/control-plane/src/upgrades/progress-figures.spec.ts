@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { acknowledgements, pausedBacklogs, versionFigures, type ProgressRow } from './progress-figures';
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+const row = (
+  s: number,
+  instance: string,
+  sluice: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): ProgressRow => ({
+  instance,
+  timestamp: at(s),
+  payload: {
+    numInputRows: 0,
+    sources: [{ endOffset: { t: { '0': 5 } }, latestOffset: { t: { '0': 9 } } }],
+    ...extra,
+    sluice: { instance, invalidRows: 0, tasks: [], ...sluice },
+  },
+});
+
+describe('versionFigures', () => {
+  it('counts the batches, rows and instances of one version on one checkpoint', () => {
+    const rows = [
+      row(1, 'q-0', { queryVersion: 1, tasks: ['src.t.0'] }, { numInputRows: 100 }), // old version
+      row(2, 'q-0', { queryVersion: 2, tasks: ['src.t.0'], invalidRows: 3 }, { numInputRows: 50 }),
+      row(3, 'q-1', { queryVersion: 2, tasks: ['src.t.1'] }, { numInputRows: 40 }),
+      row(4, 'q-1', { queryVersion: 2, tasks: [] }), // idle, not caught up: not a batch
+      row(5, 'q-0', { queryVersion: 2, checkpointEpoch: 1, tasks: ['src.t.0'] }), // other checkpoint
+      row(6, 'q-0', { queryVersion: 2, tasks: ['src.t.0'] }, { numInputRows: 10 }),
+    ];
+    expect(versionFigures(rows, { version: 2, checkpointEpoch: 0 })).toEqual({
+      batches: 3,
+      instances: ['q-0', 'q-1'],
+      invalidRows: 3,
+      inputRows: 100,
+      firstBatchAt: at(2),
+      lastBatchAt: at(6),
+    });
+  });
+
+  it('counts the idle report of a caught-up source as a healthy trigger', () => {
+    const idle = row(
+      1,
+      'q-0',
+      { queryVersion: 3, tasks: [] },
+      { sources: [{ endOffset: { t: { '0': 9 } }, latestOffset: { t: { '0': 9 } } }] },
+    );
+    const f = versionFigures([idle], { version: 3, checkpointEpoch: 0 });
+    expect(f.batches).toBe(1);
+    expect(f.instances).toEqual(['q-0']);
+    expect(f.firstBatchAt).toBeNull();
+  });
+});
+
+describe('acknowledgements and paused backlogs', () => {
+  it('finds who acknowledged a command, first event each', () => {
+    const rows = [
+      row(1, 'q-0', { ackedCommands: ['c1'] }),
+      row(2, 'q-1', { ackedCommands: ['c0', 'c1'] }),
+      row(3, 'q-0', { ackedCommands: ['c1'] }),
+    ];
+    expect([...acknowledgements(rows, 'c1')]).toEqual([
+      ['q-0', at(1)],
+      ['q-1', at(2)],
+    ]);
+  });
+
+  it('keeps the last paused backlog each instance reported after a moment', () => {
+    const rows = [
+      row(1, 'q-0', { sourcesPaused: true, shuffleBacklog: 50 }),
+      row(3, 'q-0', { sourcesPaused: true, shuffleBacklog: 7 }),
+      row(4, 'q-1', { sourcesPaused: true, shuffleBacklog: 0 }),
+      row(5, 'q-1', { shuffleBacklog: 9 }), // not paused: ignored
+    ];
+    expect([...pausedBacklogs(rows, at(2).getTime())]).toEqual([
+      ['q-0', 7],
+      ['q-1', 0],
+    ]);
+  });
+});

@@ -1,0 +1,100 @@
+// What the stored progress events say about one version of a query: the figures an upgrade's
+// drain, flush and health gate judge. Pure, over rows of ProgressEvent.
+import type { VersionOnCheckpoint } from './checkpoint-lineage';
+
+export interface ProgressRow {
+  instance: string | null;
+  timestamp: Date;
+  payload: unknown;
+}
+
+interface Payload {
+  numInputRows?: number;
+  sources?: Array<{ endOffset?: unknown; latestOffset?: unknown }>;
+  sluice?: {
+    queryVersion?: number;
+    instance?: string;
+    invalidRows?: number;
+    ackedCommands?: string[];
+    tasks?: string[];
+    checkpointEpoch?: number;
+    sourcesPaused?: boolean;
+    shuffleBacklog?: number;
+  };
+}
+
+const payloadOf = (row: ProgressRow): Payload => (row.payload ?? {}) as Payload;
+const instanceOf = (row: ProgressRow): string => payloadOf(row).sluice?.instance ?? row.instance ?? '?';
+
+/** Is the event from this version on this checkpoint? (Events before lineages carry no epoch: 0.) */
+export function isFrom(row: ProgressRow, target: VersionOnCheckpoint): boolean {
+  const s = payloadOf(row).sluice;
+  return s?.queryVersion === target.version && (s.checkpointEpoch ?? 0) === target.checkpointEpoch;
+}
+
+/** Every source at its latest offset: an idle trigger of a caught-up query. */
+function caughtUp(p: Payload): boolean {
+  return (p.sources ?? []).every((s) => JSON.stringify(s.endOffset) === JSON.stringify(s.latestOffset));
+}
+
+export interface VersionFigures {
+  /** Triggers that committed at least one task's batch, plus idle reports of a caught-up source. */
+  batches: number;
+  instances: string[];
+  invalidRows: number;
+  inputRows: number;
+  firstBatchAt: Date | null;
+  lastBatchAt: Date | null;
+}
+
+/** The figures of `target`'s events among `rows` (the caller bounds them in time). */
+export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint): VersionFigures {
+  const out: VersionFigures = {
+    batches: 0,
+    instances: [],
+    invalidRows: 0,
+    inputRows: 0,
+    firstBatchAt: null,
+    lastBatchAt: null,
+  };
+  const instances = new Set<string>();
+  for (const row of rows) {
+    if (!isFrom(row, target)) continue;
+    const p = payloadOf(row);
+    out.invalidRows += p.sluice?.invalidRows ?? 0;
+    out.inputRows += p.numInputRows ?? 0;
+    const ran = (p.sluice?.tasks?.length ?? 0) > 0;
+    if (!ran && !caughtUp(p)) continue;
+    out.batches++;
+    instances.add(instanceOf(row));
+    if (ran) {
+      out.firstBatchAt ??= row.timestamp;
+      out.lastBatchAt = row.timestamp;
+    }
+  }
+  out.instances = [...instances].sort();
+  return out;
+}
+
+/** Instances that acknowledged a control command, with the time of their acknowledging event. */
+export function acknowledgements(rows: ProgressRow[], commandId: string): Map<string, Date> {
+  const out = new Map<string, Date>();
+  for (const row of rows)
+    if (payloadOf(row).sluice?.ackedCommands?.includes(commandId) && !out.has(instanceOf(row)))
+      out.set(instanceOf(row), row.timestamp);
+  return out;
+}
+
+/**
+ * The shuffle backlog each instance reported last in an event that started after `afterMs` while
+ * its sources were paused (an instance absent has not reported since).
+ */
+export function pausedBacklogs(rows: ProgressRow[], afterMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const row of rows) {
+    const s = payloadOf(row).sluice;
+    if (row.timestamp.getTime() <= afterMs || !s?.sourcesPaused) continue;
+    out.set(instanceOf(row), s.shuffleBacklog ?? 0);
+  }
+  return out;
+}

@@ -1,0 +1,601 @@
+// Executes `upgrade` and `rollback` operations (ARCHITECTURE.md, "Upgrades"). An upgrade walks
+//   check compatibility → [pause sources and flush state] → drain old version → start new version
+//   → health gate → mark last good version
+// and, when the new version crashes, does not start or fails its gate, rolls back to the last good
+// version on its checkpoint (two more steps). Every step reads what it needs from the operation
+// row (its figures, the time it started) and changes desired state only by idempotent writes, so
+// a control plane that dies mid-way resumes the operation at its step (OperationRecovery).
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { UpgradeChange } from '@sluice/query-plan';
+import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ControlPublisher } from '../control/control-publisher.service';
+import type { Operation, Prisma } from '../generated/prisma/client';
+import { LagService } from '../lag/lag.service';
+import type { OperationContext } from '../operations/operation-context';
+import { OperationFailed } from '../operations/operation-failed';
+import {
+  STEPS,
+  UPGRADE_PAUSE_STEP,
+  UPGRADE_ROLLBACK_STEPS,
+  type OperationStep,
+} from '../operations/operation-types';
+import { ReconcilerService } from '../reconcile/reconciler.service';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
+import {
+  checkpointRecords,
+  describeTarget,
+  type CheckpointRecord,
+  type StartingOffsetsChoice,
+  type VersionOnCheckpoint,
+} from './checkpoint-lineage';
+import { lastGood, markGood } from './good-versions';
+import { invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
+import { acknowledgements, pausedBacklogs, versionFigures, type ProgressRow } from './progress-figures';
+
+export interface UpgradeParams {
+  version: number;
+  strategy: 'in-place' | 'new-checkpoint';
+  /** new-checkpoint only: where the fresh checkpoint starts. */
+  startingOffsets: StartingOffsetsChoice | null;
+  healthGate: HealthGateSettings;
+  force: boolean;
+  /** What ran when the upgrade was asked for, and what it moves to. */
+  from: VersionOnCheckpoint;
+  to: VersionOnCheckpoint;
+  instances: number;
+  /** A stateful query continuing on a new checkpoint: its sources pause and the shuffle stage drains first. */
+  flush: boolean;
+  compatibility: { against: number; compatible: boolean; changes: UpgradeChange[] };
+}
+
+export interface RollbackParams {
+  from: VersionOnCheckpoint;
+  to: VersionOnCheckpoint;
+}
+
+/** A failure after the old version was drained: the upgrade rolls back. */
+class RollbackNeeded extends OperationFailed {
+  constructor(
+    readonly step: string,
+    message: string,
+    readonly figures?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const [CHECK, DRAIN, START, GATE, MARK] = STEPS.upgrade as [string, string, string, string, string];
+const [ROLLBACK_DRAIN, ROLLBACK_START] = UPGRADE_ROLLBACK_STEPS as [string, string];
+const [MANUAL_DRAIN, MANUAL_START, MANUAL_MARK] = STEPS.rollback as [string, string, string];
+const SYSTEM_ACTOR = { id: 'system/upgrade', name: 'upgrade health gate' };
+const POLL_MS = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stepsOf = (op: Operation): OperationStep[] => (op.steps as unknown as OperationStep[]) ?? [];
+const round = (n: number | null, digits = 1): number | null =>
+  n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
+
+@Injectable()
+export class UpgradeExecutor {
+  private readonly logger = new Logger(UpgradeExecutor.name);
+
+  constructor(
+    private readonly prisma: PrismaRepository,
+    private readonly reconciler: ReconcilerService,
+    private readonly control: ControlPublisher,
+    private readonly lag: LagService,
+    private readonly audit: AuditService,
+    @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async execute(op: Operation, ctx: OperationContext): Promise<void> {
+    if (op.type === 'rollback') return this.manualRollback(op, ctx);
+    return this.upgrade(op, ctx);
+  }
+
+  // ---- upgrade ----
+
+  private async upgrade(op: Operation, ctx: OperationContext): Promise<void> {
+    const queryId = op.queryId!;
+    const p = op.params as unknown as UpgradeParams;
+    const steps = stepsOf(await ctx.current());
+    const done = (name: string) => steps.find((s) => s.name === name)?.state === 'done';
+    // A control plane that died while rolling back resumes the rollback.
+    if (steps.some((s) => s.name === ROLLBACK_DRAIN)) return this.rollBack(ctx, queryId, p);
+    try {
+      if (!done(CHECK)) await this.check(ctx, p);
+      if (p.flush && !done(UPGRADE_PAUSE_STEP)) await this.pauseAndFlush(ctx, queryId, p.from);
+      if (!done(DRAIN)) await this.drainOld(ctx, queryId, p);
+      if (!done(START)) await this.startNew(ctx, queryId, p);
+      if (!done(GATE)) await this.gate(ctx, queryId, p);
+      await ctx.step(MARK, 'running', 97);
+      await markGood(this.prisma, queryId, p.to);
+      await ctx.step(MARK, 'done', 100, `${describeTarget(p.to)} is the last good version`);
+    } catch (e) {
+      if (!(e instanceof RollbackNeeded)) throw e;
+      await this.beginRollback(ctx, queryId, e);
+      await this.rollBack(ctx, queryId, p);
+    }
+  }
+
+  private async check(ctx: OperationContext, p: UpgradeParams): Promise<void> {
+    const count = (severity: UpgradeChange['severity']) =>
+      p.compatibility.changes.filter((c) => c.severity === severity).length;
+    const figures = {
+      compatible: p.compatibility.compatible,
+      allowed: count('allowed'),
+      caveats: count('caveat'),
+      incompatible: count('incompatible'),
+    };
+    const verdict = p.compatibility.compatible
+      ? `compatible with version ${p.compatibility.against}`
+      : `incompatible with version ${p.compatibility.against}`;
+    const how =
+      p.strategy === 'in-place'
+        ? `in place on ${describeTarget(p.from).replace(/^version \d+/, 'the same checkpoint')}${p.force && !p.compatibility.compatible ? ' (forced)' : ''}`
+        : `on new checkpoint c${p.to.checkpointEpoch} (startingOffsets ${p.startingOffsets})`;
+    await ctx.step(
+      CHECK,
+      'done',
+      5,
+      `${verdict} (${figures.caveats} caveat(s), ${figures.incompatible} incompatible change(s)); upgrading ${how}`,
+      figures,
+    );
+  }
+
+  /**
+   * A stateful query continuing on a new checkpoint: rows the old source stage repartitioned but
+   * the old shuffle stage has not aggregated would be in neither checkpoint. Its sources pause,
+   * and the drain starts once every instance reports an empty shuffle backlog.
+   */
+  private async pauseAndFlush(
+    ctx: OperationContext,
+    queryId: string,
+    from: VersionOnCheckpoint,
+  ): Promise<void> {
+    const step = await this.stepState(ctx, UPGRADE_PAUSE_STEP);
+    const figures = { ...(step?.figures ?? {}) } as { pauseCommand?: string };
+    if (step?.state !== 'running') await ctx.step(UPGRADE_PAUSE_STEP, 'running', 8);
+    const startedAt =
+      Date.parse((await this.stepState(ctx, UPGRADE_PAUSE_STEP))?.startedAt ?? '') || Date.now();
+    const instances = await this.live(queryId, (i) => i.version === from.version);
+    if (instances.length === 0) {
+      await ctx.step(UPGRADE_PAUSE_STEP, 'done', 15, 'no instance runs: nothing to flush');
+      return;
+    }
+    figures.pauseCommand ??= await this.control.pauseSources(queryId, true);
+    await ctx.step(UPGRADE_PAUSE_STEP, 'running', 8, 'pausing sources', figures);
+    const deadline = startedAt + this.config.SLUICE_OPERATION_TIMEOUT_MS;
+    let last = '';
+    for (;;) {
+      const names = (await this.live(queryId, (i) => i.version === from.version)).map((i) => i.name);
+      const rows = await this.events(queryId, new Date(startedAt - 1000));
+      const acked = acknowledgements(rows, figures.pauseCommand);
+      const lastAck = Math.max(0, ...[...acked.values()].map((d) => d.getTime()));
+      // Once every instance has acknowledged, no source batch commits any more; an instance's
+      // backlog counts only from a trigger that started after the last acknowledgement.
+      const backlogs = names.every((n) => acked.has(n)) ? pausedBacklogs(rows, lastAck) : new Map();
+      const backlog = names.reduce((n, name) => n + (backlogs.get(name) ?? Number.NaN), 0);
+      const state = {
+        ...figures,
+        instances: names.length,
+        acknowledged: names.filter((n) => acked.has(n)).length,
+        shuffleBacklog: Number.isNaN(backlog) ? null : backlog,
+      };
+      if (names.length === 0 || backlog === 0) {
+        await ctx.step(
+          UPGRADE_PAUSE_STEP,
+          'done',
+          15,
+          `sources paused on ${state.acknowledged} instance(s); shuffle stage caught up`,
+          state,
+        );
+        return;
+      }
+      const message = `sources paused on ${state.acknowledged}/${names.length} instance(s); shuffle backlog ${state.shuffleBacklog ?? 'not reported yet'}`;
+      if (message !== last) await ctx.step(UPGRADE_PAUSE_STEP, 'running', 10, message, state);
+      last = message;
+      if (Date.now() > deadline) {
+        await this.control.pauseSources(queryId, false);
+        throw new OperationFailed(
+          `the shuffle stage did not catch up within ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s (${message}); sources resumed, nothing was changed`,
+        );
+      }
+      await sleep(POLL_MS * 2);
+    }
+  }
+
+  private async drainOld(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
+    const step = await this.stepState(ctx, DRAIN);
+    if (step?.state !== 'running') await ctx.step(DRAIN, 'running', 15, `draining ${describeTarget(p.from)}`);
+    const figures = { ...((await this.stepState(ctx, DRAIN))?.figures ?? {}) };
+    if (!('invalidRateBefore' in figures)) {
+      // The gate compares the new version with what the old one did just before: measured now,
+      // before anything changes, and kept with the step for a resumed operation.
+      const windowMs = p.healthGate.windowSeconds * 1000;
+      const before = versionFigures(await this.events(queryId, new Date(Date.now() - windowMs)), p.from);
+      figures.invalidRateBefore = invalidRate(before.invalidRows, before.inputRows);
+      figures.inputRowsBefore = before.inputRows;
+      await ctx.step(DRAIN, 'running', 15, undefined, figures);
+    }
+    // In place, the reconciler replaces instance after instance, each successor starting once its
+    // predecessor has committed its last batch (both use the same checkpoint, fenced per task).
+    // A new checkpoint must not start before every old instance has stopped (its start reads
+    // where the old checkpoint ended), so the query is held stopped in between.
+    await this.setDesired(
+      queryId,
+      p.strategy === 'in-place' ? { state: 'RUNNING', target: p.to } : { state: 'STOPPED' },
+    );
+    await this.drainInstances(ctx, DRAIN, queryId, (i) => i.version !== p.to.version, [15, 40], figures);
+  }
+
+  private async startNew(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
+    const step = await this.stepState(ctx, START);
+    if (step?.state !== 'running')
+      await ctx.step(START, 'running', 40, `starting ${describeTarget(p.to)} on ${p.instances} instance(s)`);
+    const record: CheckpointRecord | undefined =
+      p.strategy === 'new-checkpoint'
+        ? {
+            epoch: p.to.checkpointEpoch,
+            createdAt: new Date().toISOString(),
+            version: p.to.version,
+            startingOffsets: p.startingOffsets ?? 'continue',
+            ...(p.startingOffsets === 'continue' ? { continueFromEpoch: p.from.checkpointEpoch } : {}),
+          }
+        : undefined;
+    await this.setDesired(queryId, { state: 'RUNNING', target: p.to, record });
+    const since = await this.stepStart(ctx, START);
+    await this.waitRunning(
+      ctx,
+      START,
+      queryId,
+      p.to,
+      since,
+      [40, 60],
+      (message) => new RollbackNeeded(START, message),
+    );
+  }
+
+  private async gate(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
+    const step = await this.stepState(ctx, GATE);
+    if (step?.state !== 'running') await ctx.step(GATE, 'running', 60, 'judging the new version');
+    const openedAt = await this.stepStart(ctx, GATE);
+    const since = await this.stepStart(ctx, START);
+    const stored = (await this.stepState(ctx, GATE))?.figures ?? {};
+    const invalidRateBefore = ((await this.stepState(ctx, DRAIN))?.figures?.invalidRateBefore ?? null) as
+      number | null;
+    const lagSecondsAtStart =
+      'lagSecondsAtStart' in stored
+        ? (stored.lagSecondsAtStart as number | null)
+        : await this.maxLagSeconds(queryId);
+    const s = p.healthGate;
+    let last = '';
+    for (;;) {
+      const f = versionFigures(await this.events(queryId, new Date(since)), p.to);
+      const crash = await this.crashSince(queryId, p.to, since);
+      const lagSecondsNow = await this.maxLagSeconds(queryId);
+      const elapsedMs = Date.now() - openedAt;
+      const after = invalidRate(f.invalidRows, f.inputRows);
+      const figures = {
+        batches: f.batches,
+        requiredBatches: s.batches,
+        instances: p.instances,
+        instancesReporting: f.instances.length,
+        windowSeconds: s.windowSeconds,
+        elapsedSeconds: round(elapsedMs / 1000),
+        crashes: crash ? 1 : 0,
+        inputRows: f.inputRows,
+        invalidRows: f.invalidRows,
+        invalidRateBefore: round(invalidRateBefore, 6),
+        invalidRateAfter: round(after, 6),
+        maxInvalidRateIncrease: s.maxInvalidRateIncrease,
+        lagSecondsAtStart: round(lagSecondsAtStart),
+        lagSecondsNow: round(lagSecondsNow),
+        lagGrowthSeconds:
+          lagSecondsAtStart !== null && lagSecondsNow !== null
+            ? round(lagSecondsNow - lagSecondsAtStart)
+            : null,
+        maxLagGrowthSeconds: s.maxLagGrowthSeconds,
+        firstBatchAt: f.firstBatchAt?.toISOString() ?? null,
+      };
+      const verdict = judgeGate(
+        {
+          elapsedMs,
+          batches: f.batches,
+          instances: p.instances,
+          instancesReporting: f.instances.length,
+          crashes: crash ? 1 : 0,
+          lastCrash: crash,
+          invalidRateBefore,
+          invalidRows: f.invalidRows,
+          inputRows: f.inputRows,
+          lagSecondsAtStart,
+          lagSecondsNow,
+        },
+        s,
+      );
+      if (verdict.verdict === 'pass') {
+        await ctx.step(GATE, 'done', 95, `passed: ${verdict.summary}`, figures);
+        return;
+      }
+      if (verdict.verdict === 'fail')
+        throw new RollbackNeeded(GATE, `health gate failed: ${verdict.reason}`, figures);
+      const message = `${f.batches}/${s.batches} batches from ${f.instances.length}/${p.instances} instance(s) after ${Math.floor(elapsedMs / 1000)} s of ${s.windowSeconds} s`;
+      const progress = 60 + Math.round(35 * Math.min(1, f.batches / s.batches));
+      if (message !== last) await ctx.step(GATE, 'running', progress, message, figures);
+      last = message;
+      await sleep(POLL_MS * 2);
+    }
+  }
+
+  // ---- rollback ----
+
+  /** Marks the step that failed and appends the rollback steps (once; a resumed operation finds them). */
+  private async beginRollback(
+    ctx: OperationContext,
+    queryId: string,
+    failure: RollbackNeeded,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    const steps = stepsOf(await ctx.current()).map((s) =>
+      s.name === failure.step
+        ? {
+            ...s,
+            state: 'failed' as const,
+            startedAt: s.startedAt ?? now,
+            finishedAt: now,
+            message: failure.message,
+            ...(failure.figures ? { figures: failure.figures } : {}),
+          }
+        : s,
+    );
+    steps.push(
+      { name: ROLLBACK_DRAIN, state: 'pending', message: failure.message },
+      { name: ROLLBACK_START, state: 'pending' },
+    );
+    await ctx.setSteps(steps);
+    this.logger.warn(`upgrade of query ${queryId} rolls back: ${failure.message}`);
+    await this.audit.record({
+      actor: SYSTEM_ACTOR,
+      action: 'query.rollback.automatic',
+      target: `query/${queryId}`,
+      after: { reason: failure.message },
+    });
+  }
+
+  /** Back to the last good version on its checkpoint (what ran before, if none was ever good). */
+  private async rollBack(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<never> {
+    const steps = stepsOf(await ctx.current());
+    const reason = steps.find((s) => s.name === ROLLBACK_DRAIN)?.message ?? 'upgrade failed';
+    const q = await this.prisma.query.findUniqueOrThrow({ where: { id: queryId } });
+    const target = lastGood(q) ?? p.from;
+    const failed = (message: string) =>
+      new OperationFailed(`${reason}; rollback to ${describeTarget(target)} failed: ${message}`);
+    await this.switchTo(ctx, queryId, target, [ROLLBACK_DRAIN, ROLLBACK_START], [70, 85, 99], failed);
+    throw new OperationFailed(`${reason}; rolled back to ${describeTarget(target)}, which is running`);
+  }
+
+  private async manualRollback(op: Operation, ctx: OperationContext): Promise<void> {
+    const queryId = op.queryId!;
+    const p = op.params as unknown as RollbackParams;
+    const failed = (message: string) =>
+      new OperationFailed(`rollback to ${describeTarget(p.to)} failed: ${message}`);
+    await this.switchTo(ctx, queryId, p.to, [MANUAL_DRAIN, MANUAL_START], [10, 50, 90], failed);
+    await ctx.step(MANUAL_MARK, 'running', 95);
+    await markGood(this.prisma, queryId, p.to);
+    await ctx.step(MANUAL_MARK, 'done', 100, `${describeTarget(p.to)} is the last good version`);
+  }
+
+  /** Drains whatever runs and starts `target` (held stopped in between when the checkpoint changes). */
+  private async switchTo(
+    ctx: OperationContext,
+    queryId: string,
+    target: VersionOnCheckpoint,
+    [drainStep, startStep]: [string, string],
+    [p0, p1, p2]: [number, number, number],
+    failure: (message: string) => OperationFailed,
+  ): Promise<void> {
+    const steps = stepsOf(await ctx.current());
+    const state = (name: string) => steps.find((s) => s.name === name)?.state;
+    if (state(drainStep) !== 'done') {
+      if (state(drainStep) !== 'running')
+        await ctx.step(drainStep, 'running', p0, `draining what runs, to start ${describeTarget(target)}`);
+      const q = await this.prisma.query.findUniqueOrThrow({ where: { id: queryId } });
+      const sameCheckpoint = q.checkpointEpoch === target.checkpointEpoch;
+      await this.setDesired(queryId, sameCheckpoint ? { state: 'RUNNING', target } : { state: 'STOPPED' });
+      await this.drainInstances(ctx, drainStep, queryId, (i) => i.version !== target.version, [p0, p1], {});
+    }
+    if (state(startStep) !== 'done') {
+      if (state(startStep) !== 'running')
+        await ctx.step(startStep, 'running', p1, `starting ${describeTarget(target)}`);
+      await this.setDesired(queryId, { state: 'RUNNING', target });
+      const since = await this.stepStart(ctx, startStep);
+      await this.waitRunning(ctx, startStep, queryId, target, since, [p1, p2], failure);
+    }
+  }
+
+  // ---- shared ----
+
+  /**
+   * Writes desired state when it differs (a resumed step writes the same again: no-op). Like a
+   * deploy, switching to a version clears the crash history and reads DEPLOYING until it runs.
+   */
+  private async setDesired(
+    queryId: string,
+    change: { state: 'RUNNING' | 'STOPPED'; target?: VersionOnCheckpoint; record?: CheckpointRecord },
+  ): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${queryId}::uuid FOR UPDATE`;
+      const q = await tx.query.findUniqueOrThrow({ where: { id: queryId } });
+      const records = checkpointRecords(q.checkpoints);
+      const addRecord = change.record && !records.some((r) => r.epoch === change.record!.epoch);
+      const sameTarget =
+        !change.target ||
+        (q.desiredVersion === change.target.version && q.checkpointEpoch === change.target.checkpointEpoch);
+      if (q.desiredState === change.state && sameTarget && !addRecord) return;
+      const data: Prisma.QueryUpdateInput = {
+        desiredState: change.state,
+        generation: { increment: 1 },
+        ...(change.target
+          ? { desiredVersion: change.target.version, checkpointEpoch: change.target.checkpointEpoch }
+          : {}),
+        ...(addRecord
+          ? { checkpoints: [...records, change.record!] as unknown as Prisma.InputJsonValue }
+          : {}),
+        ...(change.state === 'RUNNING' && (!sameTarget || q.desiredState !== 'RUNNING')
+          ? { phase: 'DEPLOYING', crashTimes: [] }
+          : {}),
+      };
+      await tx.query.update({ where: { id: queryId }, data });
+    });
+    this.reconciler.enqueue(queryId);
+  }
+
+  /**
+   * Waits until no instance matching `old` runs. The engines get a drain command on the control
+   * topic (and the reconciler's SIGTERM, which means the same: finish the batch, commit, exit);
+   * instances still running after the operation timeout are killed, which exactly-once survives
+   * (their open batch is replayed from the write-ahead log).
+   */
+  private async drainInstances(
+    ctx: OperationContext,
+    stepName: string,
+    queryId: string,
+    old: (i: RuntimeInstance) => boolean,
+    [from, to]: [number, number],
+    figures: Record<string, unknown>,
+  ): Promise<void> {
+    const startedAt = Date.now();
+    const names = (await this.live(queryId, old)).map((i) => i.name);
+    if (names.length > 0 && typeof figures.drainCommand !== 'string') {
+      figures.drainCommand = await this.control.drain(queryId);
+      figures.instances = names.length;
+      await ctx.step(stepName, 'running', from, `drain requested from ${names.length} instance(s)`, figures);
+    }
+    const command = figures.drainCommand as string | undefined;
+    const killed: string[] = [];
+    let acked = new Map<string, Date>();
+    for (let i = 0; ; i++) {
+      await this.reconciler.reconcile(queryId);
+      const remaining = await this.live(queryId, old);
+      if (command && (remaining.length === 0 || i % 4 === 0))
+        acked = acknowledgements(await this.events(queryId, new Date(startedAt - 60_000)), command);
+      if (remaining.length === 0) break;
+      if (Date.now() - startedAt > this.config.SLUICE_OPERATION_TIMEOUT_MS && killed.length === 0) {
+        for (const r of remaining) await this.runtime.kill(queryId, r.name);
+        killed.push(...remaining.map((r) => r.name));
+      }
+      const total = Math.max(names.length, 1);
+      await ctx.step(
+        stepName,
+        'running',
+        Math.round(from + ((to - from) * (total - remaining.length)) / total),
+        `waiting for ${remaining.map((r) => r.name).join(', ')} to finish its batch and exit`,
+      );
+      await sleep(POLL_MS);
+    }
+    const drainMs = Date.now() - startedAt;
+    await ctx.step(
+      stepName,
+      'done',
+      to,
+      names.length === 0
+        ? 'no instance was running'
+        : `${names.length} instance(s) drained in ${(drainMs / 1000).toFixed(1)} s (${acked.size} acknowledged the drain command${killed.length ? `; killed after the timeout: ${killed.join(', ')}` : ''})`,
+      { ...figures, acknowledged: acked.size, killed, drainMs },
+    );
+  }
+
+  /** Reconciles until `target` runs on every desired instance; a crash or the timeout is `failure`. */
+  private async waitRunning(
+    ctx: OperationContext,
+    stepName: string,
+    queryId: string,
+    target: VersionOnCheckpoint,
+    since: number,
+    [from, to]: [number, number],
+    failure: (message: string) => OperationFailed,
+  ): Promise<void> {
+    let lastProgress = -1;
+    for (;;) {
+      const r = await this.reconciler.reconcile(queryId);
+      if (!r) throw new OperationFailed('query no longer exists');
+      const crash = await this.crashSince(queryId, target, since);
+      if (crash) throw failure(`an instance of ${describeTarget(target)} crashed: ${crash}`);
+      const sink = r.conditions.find((c) => c.type === 'SinkReady' && c.status === 'False');
+      if (sink) throw failure(`cannot start instances: ${sink.message}`);
+      if (r.phase === 'FAILED') throw failure('the query failed');
+      if (r.phase === 'RUNNING' && r.target > 0 && r.running === r.target) {
+        await ctx.step(
+          stepName,
+          'done',
+          to,
+          `${r.running} instance(s) of ${describeTarget(target)} running after ${((Date.now() - since) / 1000).toFixed(1)} s`,
+          { instances: r.running, startMs: Date.now() - since },
+        );
+        return;
+      }
+      if (Date.now() - since > this.config.SLUICE_OPERATION_TIMEOUT_MS)
+        throw failure(
+          `not running after ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s (${r.running}/${r.target} instances)`,
+        );
+      const progress = Math.round(from + ((to - from) * r.running) / Math.max(r.target, 1));
+      if (progress !== lastProgress) await ctx.step(stepName, 'running', progress);
+      lastProgress = progress;
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Why an instance of `target` crashed since `since` (its last error line), or null if none did. */
+  private async crashSince(
+    queryId: string,
+    target: VersionOnCheckpoint,
+    since: number,
+  ): Promise<string | null> {
+    const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { crashTimes: true } });
+    const recorded = ((q?.crashTimes as string[] | null) ?? []).filter((t) => Date.parse(t) >= since);
+    const exited = (await this.runtime.list(queryId)).filter(
+      (i) =>
+        i.version === target.version &&
+        i.state === 'exited' &&
+        !i.drained &&
+        i.exitCode !== 0 &&
+        (i.exitedAt?.getTime() ?? Date.now()) >= since,
+    );
+    if (recorded.length === 0 && exited.length === 0) return null;
+    const why = exited.find((i) => i.lastError)?.lastError;
+    return why ?? `${Math.max(recorded.length, exited.length)} abnormal exit(s)`;
+  }
+
+  private async live(queryId: string, match: (i: RuntimeInstance) => boolean): Promise<RuntimeInstance[]> {
+    return (await this.runtime.list(queryId)).filter((i) => i.state === 'running' && match(i));
+  }
+
+  private events(queryId: string, since: Date): Promise<ProgressRow[]> {
+    return this.prisma.progressEvent.findMany({
+      where: { queryId, timestamp: { gte: since } },
+      orderBy: { timestamp: 'asc' },
+      select: { instance: true, timestamp: true, payload: true },
+      take: 20_000,
+    });
+  }
+
+  private async maxLagSeconds(queryId: string): Promise<number | null> {
+    const partitions = await this.lag.lagOf(queryId).catch(() => []);
+    const known = partitions.map((p) => p.secondsBehind).filter((s): s is number => s !== null);
+    return known.length > 0 ? Math.max(...known) : null;
+  }
+
+  private async stepState(ctx: OperationContext, name: string): Promise<OperationStep | undefined> {
+    return stepsOf(await ctx.current()).find((s) => s.name === name);
+  }
+
+  /** When a step started (persisted with it, so a resumed operation keeps its clocks). */
+  private async stepStart(ctx: OperationContext, name: string): Promise<number> {
+    const started = (await this.stepState(ctx, name))?.startedAt;
+    return started ? Date.parse(started) : Date.now();
+  }
+}

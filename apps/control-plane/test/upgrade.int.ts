@@ -1,0 +1,438 @@
+// Upgrades on the real stack (PostgreSQL, Redis, Kafka, real engines): one windowed query goes
+// through every kind of upgrade while records keep arriving, and after each one the sink tables
+// are compared with counts recomputed here from the records themselves.
+//   1. in place (a filter change): the counts stay continuous and exactly once;
+//   2. an incompatible version (window size) is refused with its report;
+//   3. a version whose sink table it cannot write crashes, fails its gate and is rolled back
+//      automatically: the query ends RUNNING on the last good version, nothing lost or doubled;
+//   4. the incompatible version on a new checkpoint, continuing from the old offsets: every
+//      record is counted once, by the old version or by the new one;
+//   5. a rollback by hand goes back to the old version on its old checkpoint, which reads on
+//      from where it stopped.
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
+
+const suffix = randomUUID().slice(0, 8);
+const topic = `it-upgrade-${suffix}`;
+const tables = { main: `upg_${suffix}`, bad: `upg_bad_${suffix}`, next: `upg_next_${suffix}` };
+const BASE = Date.UTC(2026, 0, 1);
+const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-upgrade' });
+
+interface Click {
+  id: number;
+  user_id: string;
+  amount: number;
+  ts: string;
+}
+const click = (id: number): Click => ({
+  id,
+  user_id: `u${id % 7}`,
+  amount: id % 100,
+  ts: new Date(BASE + id * 50).toISOString(),
+});
+
+function spec(o: { table: string; where: string; window: string }): string {
+  return [
+    `name: upgrade-${suffix}`,
+    'sources:',
+    '  clicks:',
+    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
+    '    format: json',
+    '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
+    'sql: |',
+    '  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(amount) AS amount',
+    `  FROM clicks WHERE ${o.where}`,
+    `  GROUP BY window(ts, '${o.window}'), user_id`,
+    'sink:',
+    `  postgres: { table: ${o.table}, key: [window_start, user_id] }`,
+    'outputMode: update',
+    'trigger: { processingTime: 500 milliseconds }',
+    'options: { numShufflePartitions: 4 }',
+    '',
+  ].join('\n');
+}
+
+let t: TestApp;
+let stack: IsolatedStack;
+const sharedEnv = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL };
+let sinkDb: Pool;
+let queryId: string;
+let produced = 0;
+
+interface Step {
+  name: string;
+  state: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  figures?: Record<string, unknown>;
+}
+interface Op {
+  id: string;
+  type: string;
+  state: string;
+  error: string | null;
+  steps: Step[];
+}
+interface QueryView {
+  phase: string;
+  desired: { version: number; checkpointEpoch: number; instances: number };
+  observed: { lastGoodVersion: number | null; previousGoodVersion: number | null };
+}
+
+/** Produces `n` more records, about `perSecond` a second, keyed by user (so spread over partitions). */
+async function produce(n: number, perSecond: number): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const chunk = Math.max(1, Math.round(perSecond / 5));
+  for (let sent = 0; sent < n; sent += chunk) {
+    const ids = Array.from({ length: Math.min(chunk, n - sent) }, (_, i) => produced + i);
+    await producer.send({
+      topic,
+      messages: ids.map((id) => ({ key: click(id).user_id, value: JSON.stringify(click(id)) })),
+    });
+    produced += ids.length;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await producer.disconnect();
+}
+
+/** Count and sum per (window start, user), recomputed from the records. */
+function expected(ids: number[], windowMs: number): Map<string, { clicks: number; amount: number }> {
+  const out = new Map<string, { clicks: number; amount: number }>();
+  for (const id of ids) {
+    const c = click(id);
+    const ms = Date.parse(c.ts);
+    const key = `${new Date(ms - (ms % windowMs)).toISOString()}|${c.user_id}`;
+    const e = out.get(key) ?? { clicks: 0, amount: 0 };
+    e.clicks++;
+    e.amount += c.amount;
+    out.set(key, e);
+  }
+  return out;
+}
+
+async function sinkRows(table: string): Promise<Map<string, { clicks: number; amount: number }>> {
+  const r = await sinkDb
+    .query<{ window_start: Date; user_id: string; clicks: string; amount: string }>(`SELECT * FROM ${table}`)
+    .catch(() => ({ rows: [] }));
+  return new Map(
+    r.rows.map((row) => [
+      `${row.window_start.toISOString()}|${row.user_id}`,
+      { clicks: Number(row.clicks), amount: Number(row.amount) },
+    ]),
+  );
+}
+
+const total = (rows: Map<string, { clicks: number }>) => [...rows.values()].reduce((n, r) => n + r.clicks, 0);
+
+async function settle(table: string, clicks: number, what: string) {
+  return eventually(
+    () => sinkRows(table),
+    (rows) => total(rows) >= clicks,
+    90_000,
+    what,
+  );
+}
+
+async function finished(op: { id: string }): Promise<Op> {
+  return eventually(
+    () => t.call<Op>('GET', `/api/v1/operations/${op.id}`).then((r) => r.body),
+    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
+    240_000,
+    `operation ${op.id}`,
+  );
+}
+
+const query = () => t.call<QueryView>('GET', `/api/v1/queries/${queryId}`).then((r) => r.body);
+
+/** The first offset a version read from each partition (its events since `since`, oldest first). */
+async function firstOffsets(version: number, since: string): Promise<Map<number, number>> {
+  const events = await t
+    .call<
+      Array<{
+        sources: Array<{ startOffset: Record<string, Record<string, number>> | null }>;
+        sluice: { queryVersion: number; tasks: string[] };
+      }>
+    >('GET', `/api/v1/queries/${queryId}/progress?limit=1000&since=${encodeURIComponent(since)}`)
+    .then((r) => r.body);
+  const out = new Map<number, number>();
+  for (const e of events.filter((e) => e.sluice.queryVersion === version && e.sluice.tasks.length > 0))
+    for (const [p, o] of Object.entries(e.sources[0]?.startOffset?.[topic] ?? {}))
+      out.set(Number(p), Math.min(out.get(Number(p)) ?? Infinity, o));
+  return out;
+}
+
+/** Every record of the topic with its partition and offset. */
+async function readTopic(): Promise<Array<{ id: number; partition: number; offset: number }>> {
+  const out: Array<{ id: number; partition: number; offset: number }> = [];
+  const consumer = kafka.consumer({ groupId: `it-upgrade-check-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      out.push({
+        id: (JSON.parse(message.value!.toString()) as Click).id,
+        partition,
+        offset: Number(message.offset),
+      });
+    },
+  });
+  await eventually(
+    async () => out.length,
+    (n) => n >= produced,
+    60_000,
+    'the whole topic read back',
+  );
+  await consumer.disconnect();
+  return out;
+}
+
+beforeAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
+  await admin.disconnect();
+  sinkDb = new Pool({ connectionString: process.env.SLUICE_SINK_DATABASE_URL });
+  // The table the failing version writes to: its `clicks` is a generated column, which no INSERT
+  // may write (SQLSTATE 428C9, not a data error: every batch fails and the engine exits).
+  await sinkDb.query(
+    `CREATE TABLE ${tables.bad} (window_start timestamptz, user_id text, clicks bigint GENERATED ALWAYS AS (0) STORED, amount bigint, PRIMARY KEY (window_start, user_id))`,
+  );
+  // This suite's control plane has a database and a Redis index of its own (upgrade-support.ts).
+  stack = await isolatedStack('sluice_it_upgrade', 13);
+  Object.assign(process.env, stack.env);
+  // A cluster of its own: its progress ingest group is its own too (progressGroupId).
+  t = await startTestApp({ SLUICE_CLUSTER_NAME: `it-upgrade-${suffix}` });
+});
+
+afterAll(async () => {
+  await t?.close();
+  if (t) killTestInstances(t.home);
+  for (const table of Object.values(tables))
+    await sinkDb?.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+  await sinkDb?.end();
+  Object.assign(process.env, sharedEnv);
+  await stack?.drop();
+});
+
+describe('upgrades on the real stack', () => {
+  it('upgrades in place (a filter change) with windowed counts continuous and exactly once', async () => {
+    const created = await t.call<{ id: string; operation: { id: string } }>(
+      'POST',
+      '/api/v1/queries',
+      spec({ table: tables.main, where: 'amount >= 0', window: '1 minute' }),
+    );
+    expect(created.status).toBe(201);
+    queryId = created.body.id;
+    expect((await finished(created.body.operation)).state).toBe('SUCCEEDED');
+    const scaled = await t.call<{ id: string }>('POST', `/api/v1/queries/${queryId}/scale`, { instances: 2 });
+    expect((await finished(scaled.body)).state).toBe('SUCCEEDED');
+    const q1 = await query();
+    expect(q1.observed.lastGoodVersion).toBe(1);
+
+    // Watch the operation through the query's server-sent events, as the dashboard and CLI do.
+    const sse = await fetch(`${t.base}/api/v1/queries/${queryId}/events`, {
+      headers: { Authorization: `Bearer ${t.token}` },
+    });
+    const reader = sse.body!.getReader();
+    let streamed = '';
+    const streaming = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        streamed += Buffer.from(value).toString('utf8');
+      }
+    })().catch(() => undefined);
+
+    const producing = produce(3000, 300);
+    await new Promise((r) => setTimeout(r, 3000));
+    const v2 = await t.call<{
+      version: number;
+      compatibility: { compatible: boolean; changes: Array<{ severity: string }> };
+    }>(
+      'POST',
+      `/api/v1/queries/${queryId}/versions`,
+      spec({ table: tables.main, where: 'amount >= 0 AND amount < 1000', window: '1 minute' }),
+    );
+    expect(v2.body.version).toBe(2);
+    expect(v2.body.compatibility.compatible).toBe(true);
+    expect(v2.body.compatibility.changes.map((c) => c.severity)).toContain('caveat');
+
+    const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
+      version: 2,
+      healthGate: { batches: 3, windowSeconds: 60 },
+    });
+    expect(upgrade.status).toBe(202);
+    expect(upgrade.body.type).toBe('upgrade');
+    expect(upgrade.body.steps.map((s) => s.name)).toEqual([
+      'check compatibility',
+      'drain old version',
+      'start new version',
+      'health gate',
+      'mark last good version',
+    ]);
+    // One operation per query at a time.
+    const busy = await t.call<{ code: string }>('POST', `/api/v1/queries/${queryId}/upgrade`, { version: 2 });
+    expect(busy.status).toBe(409);
+    expect(busy.body.code).toBe('OPERATION_IN_PROGRESS');
+
+    const op = await finished(upgrade.body);
+    expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+    expect(op.steps.every((s) => s.state === 'done')).toBe(true);
+    const drain = op.steps.find((s) => s.name === 'drain old version')!;
+    expect(drain.figures).toMatchObject({ instances: 2, killed: [] });
+    const gate = op.steps.find((s) => s.name === 'health gate')!;
+    expect(gate.message).toMatch(/^passed: /);
+    expect(gate.figures).toMatchObject({
+      crashes: 0,
+      requiredBatches: 3,
+      instances: 2,
+      instancesReporting: 2,
+    });
+    expect(gate.figures!.batches as number).toBeGreaterThanOrEqual(3);
+    const q2 = await query();
+    expect(q2).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0, instances: 2 } });
+    expect(q2.observed.lastGoodVersion).toBe(2);
+
+    await producing;
+    const rows = await settle(tables.main, produced, 'every record counted');
+    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    // The audit log has the request.
+    const audit = await t.call<Array<{ action: string }>>('GET', `/api/v1/audit?target=query/${queryId}`);
+    expect(audit.body.map((a) => a.action)).toContain('query.upgrade');
+
+    await new Promise((r) => setTimeout(r, 1500));
+    await reader.cancel();
+    await streaming;
+    const ops = streamed
+      .split('\n\n')
+      .filter((e) => e.includes('event: operation'))
+      .map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as Op)
+      .filter((o) => o.id === op.id);
+    const gateSeen = ops.map((o) => o.steps.find((s) => s.name === 'health gate')).filter((s) => s?.figures);
+    expect(gateSeen.length).toBeGreaterThan(0);
+    expect(ops.at(-1)?.state).toBe('SUCCEEDED');
+  }, 300_000);
+
+  it('refuses an incompatible version in place, answering with the compatibility report', async () => {
+    const v3 = await t.call<{ version: number; compatibility: { compatible: boolean } }>(
+      'POST',
+      `/api/v1/queries/${queryId}/versions`,
+      spec({ table: tables.next, where: 'amount >= 0', window: '2 minutes' }),
+    );
+    expect(v3.body.version).toBe(3);
+    expect(v3.body.compatibility.compatible).toBe(false);
+    const refused = await t.call<{
+      code: string;
+      message: string;
+      compatibility: {
+        against: number;
+        compatible: boolean;
+        changes: Array<{ kind: string; severity: string; before?: string; after?: string }>;
+      };
+    }>('POST', `/api/v1/queries/${queryId}/upgrade`, { version: 3 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('UPGRADE_INCOMPATIBLE');
+    expect(refused.body.message).toMatch(/new-checkpoint/);
+    expect(refused.body.compatibility).toMatchObject({ against: 2, compatible: false });
+    expect(refused.body.compatibility.changes).toContainEqual(
+      expect.objectContaining({ kind: 'aggregate.window', severity: 'incompatible' }),
+    );
+    // Where a new checkpoint starts is not a question for an in-place upgrade.
+    const bad = await t.call<{ code: string }>('POST', `/api/v1/queries/${queryId}/upgrade`, {
+      version: 3,
+      startingOffsets: 'earliest',
+    });
+    expect(bad.status).toBe(400);
+    expect((await query()).desired.version).toBe(2);
+  }, 60_000);
+
+  it('rolls a version that fails its gate back automatically: RUNNING on the last good version, nothing lost', async () => {
+    const v4 = await t.call<{ version: number; compatibility: { compatible: boolean } }>(
+      'POST',
+      `/api/v1/queries/${queryId}/versions`,
+      spec({ table: tables.bad, where: 'amount >= 0 AND amount < 1000', window: '1 minute' }),
+    );
+    expect(v4.body.version).toBe(4);
+    expect(v4.body.compatibility.compatible).toBe(true); // a table rename is allowed
+    const producing = produce(2000, 300);
+    const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, { version: 4 });
+    expect(upgrade.status).toBe(202);
+    const op = await finished(upgrade.body);
+    expect(op.state).toBe('FAILED');
+    expect(op.error).toMatch(/crashed/);
+    expect(op.error).toMatch(/rolled back to version 2, which is running/);
+    const failedStep = op.steps.find((s) => s.state === 'failed')!;
+    expect(['start new version', 'health gate']).toContain(failedStep.name);
+    expect(op.steps.slice(-2).map((s) => [s.name, s.state])).toEqual([
+      ['roll back: drain new version', 'done'],
+      ['roll back: start last good version', 'done'],
+    ]);
+    const q = await query();
+    expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0 } });
+    expect(q.observed.lastGoodVersion).toBe(2);
+    await producing;
+    const rows = await settle(tables.main, produced, 'every record counted after the rollback');
+    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    expect(total(await sinkRows(tables.bad))).toBe(0);
+  }, 300_000);
+
+  it('upgrades to the incompatible version on a new checkpoint continuing from the old offsets: nothing lost, nothing twice', async () => {
+    const before = produced;
+    const producing = produce(2000, 300);
+    await new Promise((r) => setTimeout(r, 1500));
+    const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
+      version: 3,
+      strategy: 'new-checkpoint',
+    });
+    expect(upgrade.status).toBe(202);
+    // A stateful query continuing on a new checkpoint first lets its shuffle stage catch up.
+    expect(upgrade.body.steps.map((s) => s.name)).toContain('pause sources and flush state');
+    const op = await finished(upgrade.body);
+    expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+    expect(op.steps.find((s) => s.name === 'pause sources and flush state')?.figures).toMatchObject({
+      shuffleBacklog: 0,
+    });
+    const q = await query();
+    expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 3, checkpointEpoch: 1 } });
+    expect(q.observed).toMatchObject({ lastGoodVersion: 3, previousGoodVersion: 2 });
+    await producing;
+
+    // Records below the new version's first offsets were the old version's, the rest are the new one's.
+    const started = op.steps.find((s) => s.name === 'start new version')!.startedAt!;
+    const split = await firstOffsets(3, started);
+    expect(split.size).toBe(3);
+    const records = await readTopic();
+    const oldIds = records.filter((r) => r.offset < split.get(r.partition)!).map((r) => r.id);
+    const newIds = records.filter((r) => r.offset >= split.get(r.partition)!).map((r) => r.id);
+    expect(oldIds.length).toBeGreaterThanOrEqual(before);
+    expect(oldIds.length + newIds.length).toBe(produced);
+    const next = await settle(tables.next, newIds.length, 'the new version counted what it read');
+    expect(next).toEqual(expected(newIds, 120_000));
+    expect(await sinkRows(tables.main)).toEqual(expected(oldIds, 60_000));
+  }, 300_000);
+
+  it('rolls back by hand to the version before, on its own checkpoint, which reads on from where it stopped', async () => {
+    const rollback = await t.call<Op>('POST', `/api/v1/queries/${queryId}/rollback`, {});
+    expect(rollback.status).toBe(202);
+    expect(rollback.body.type).toBe('rollback');
+    const op = await finished(rollback.body);
+    expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+    const q = await query();
+    expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0 } });
+    expect(q.observed).toMatchObject({ lastGoodVersion: 2, previousGoodVersion: 3 });
+    // Version 2's checkpoint continues: every record ends up counted in its table, once.
+    const rows = await settle(tables.main, produced, 'the old checkpoint caught up');
+    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    // A body the API does not know is refused before anything happens.
+    const none = await t.call<{ code: string }>('POST', `/api/v1/queries/${queryId}/rollback`, {
+      force: 'yes',
+    });
+    expect(none.status).toBe(400);
+  }, 300_000);
+});
