@@ -24,6 +24,8 @@ echo "== unit tests"
 npx vitest run --project '*-unit'
 echo "== API fuzzing (schemathesis)"
 npx tsx scripts/schemathesis/cli.ts
+echo "== Go tools for the packaging tests (helm, helm-docs, promtool: built once per machine, minutes when cold)"
+bash scripts/tools/go-tools.sh > /dev/null
 echo "== integration tests"
 npx vitest run --project '*-int' --no-file-parallelism
 
