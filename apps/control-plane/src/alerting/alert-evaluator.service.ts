@@ -19,6 +19,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   CONSUMER_STATUS_VALUE,
   consumerStatus,
+  DEFAULT_WINDOW_SIZE,
   evaluateRule,
   INACTIVE,
   QueryHistory,
@@ -109,7 +110,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async evaluate(nowMs: number): Promise<TickResult> {
     const [rules, queries, alerts] = await Promise.all([
-      this.prisma.alertRule.findMany({ where: { enabled: true } }),
+      this.prisma.alertRule.findMany({
+        where: { enabled: true, OR: [{ cluster: null }, { cluster: this.config.SLUICE_CLUSTER_NAME }] },
+      }),
       this.prisma.query.findMany({ where: { deletedAt: null } }),
       this.prisma.alert.findMany(),
     ]);
@@ -297,7 +300,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       m.recentCrashes.set({ query: q.name }, snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length);
       if (snap.lastProgressAtMs !== null) m.lastProgress.set({ query: q.name }, snap.lastProgressAtMs / 1000);
       if (snap.commits.length === 0) continue;
-      const status = consumerStatus({ partitions: snap.commits, nowMs });
+      // Burrow's status over its default window (10 commits, as the default rules use).
+      const status = consumerStatus({ partitions: snap.commits, nowMs }, { windowSize: DEFAULT_WINDOW_SIZE });
       for (const p of status.partitions) {
         m.consumerStatus.set(
           { query: q.name, topic: p.topic, partition: String(p.partition) },

@@ -365,6 +365,7 @@ function ruleData(body: AlertRuleBody) {
     annotations: body.annotations,
     queries: body.queries,
     enabled: body.enabled,
+    cluster: body.cluster,
   };
 }
 

@@ -22,6 +22,7 @@ export const alertRuleSchema = z
     annotations: strings,
     queries: z.array(z.string()),
     enabled: z.boolean(),
+    cluster: z.string().nullable(),
     builtIn: z.boolean().describe('One of the default rules created on deploy'),
     createdAt: z.string(),
     updatedAt: z.string(),

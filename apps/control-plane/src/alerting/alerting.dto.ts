@@ -30,6 +30,12 @@ const common = {
   annotations: templates,
   queries: z.array(queryName).max(100).default([]).describe('Query names the rule applies to; empty = all'),
   enabled: z.boolean().default(true),
+  cluster: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a SLUICE_CLUSTER_NAME')
+    .nullable()
+    .default(null)
+    .describe('Only the leader of this cluster evaluates the rule; null = every cluster'),
 };
 
 export const alertRuleBody = z.discriminatedUnion('kind', [

@@ -41,6 +41,7 @@ export function ruleView(row: AlertRule) {
     annotations: row.annotations as Record<string, string>,
     queries: row.queries,
     enabled: row.enabled,
+    cluster: row.cluster,
     builtIn: row.builtIn,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
