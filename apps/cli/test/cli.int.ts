@@ -36,16 +36,22 @@ interface QueryJson {
 }
 
 beforeAll(async () => {
-  await produceEvents(topic, 200);
-  cp = await startControlPlane();
+  // Independent set-up, done together: records, the control plane, two tokens made offline.
+  [, cp, adminToken, viewerToken] = await Promise.all([
+    produceEvents(topic, 200),
+    startControlPlane(),
+    createToken('admin', `cli-it-admin-${suffix}`),
+    createToken('viewer', `cli-it-viewer-${suffix}`),
+  ]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cli-it-'));
   env = { XDG_CONFIG_HOME: path.join(dir, 'xdg') };
   specFile = path.join(dir, 'query.yaml');
   fs.writeFileSync(specFile, eventsSpec(name, topic, `cli-it-out-${suffix}`));
-  const admin = createToken('admin', `cli-it-admin-${suffix}`);
-  adminToken = admin;
-  viewerToken = createToken('viewer', `cli-it-viewer-${suffix}`);
-  const login = await sluice(['login', '--url', cp.base, '--token-stdin', '--name', 'it'], env, `${admin}\n`);
+  const login = await sluice(
+    ['login', '--url', cp.base, '--token-stdin', '--name', 'it'],
+    env,
+    `${adminToken}\n`,
+  );
   expect(login.stderr).toBe('');
   expect(login.code).toBe(0);
 });
@@ -167,6 +173,58 @@ describe('sluice against a real control plane', () => {
     expect(await exited).toBe(0);
     expect(out.split('\n')[0]).toMatch(/^BATCH\s+TIME\s+INSTANCE\s+ROWS/);
     expect(err).toBe('');
+  });
+
+  it('diff shows what changed in the spec text and whether the new version may resume', async () => {
+    const id = (
+      JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as { id: string }
+    ).id;
+    const v2 = fs.readFileSync(specFile, 'utf8').replace('amount > 10', 'amount > 20');
+    const added = await fetch(`${cp.base}/api/v1/queries/${id}/versions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/yaml' },
+      body: v2,
+    });
+    expect(added.status).toBe(201);
+    const [text, json, missing] = await Promise.all([
+      sluice(['queries', 'diff', name, '--from', '1', '--to', '2'], env),
+      sluice(['queries', 'diff', name, '--from', '1', '--to', '2', '-o', 'json'], env),
+      sluice(['queries', 'diff', name, '--from', '1', '--to', '9'], env),
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('-sql: SELECT user_id, amount FROM events WHERE amount > 10\n');
+    expect(text.stdout).toContain('+sql: SELECT user_id, amount FROM events WHERE amount > 20\n');
+    expect(text.stdout).toContain('version 2 against version 1: compatible');
+    expect(text.stdout).toMatch(/^allowed\s+filter\s+sql\s/m);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      from: 1,
+      to: 2,
+      compatibility: { against: 1, compatible: true },
+    });
+    expect(missing.code).toBe(4);
+  });
+
+  it("lists alerts, silences a query's alerts and names an unknown alert with exit 4", async () => {
+    const [list, silence, unknown, nothing] = await Promise.all([
+      sluice(['alerts', 'list', '--query', name, '-o', 'json'], env),
+      sluice(['alerts', 'silence', '--query', name, '--duration', '1h', '--comment', 'cli test'], env),
+      sluice(['alerts', 'ack', randomUUID()], env),
+      sluice(['alerts', 'silence', '--duration', '1h', '--comment', 'what?'], env),
+    ]);
+    expect(list.code).toBe(0);
+    expect(Array.isArray(JSON.parse(list.stdout))).toBe(true);
+    expect(silence.code, silence.stderr).toBe(0);
+    const silenceId = /^silence (\S+) active until /m.exec(silence.stdout)?.[1];
+    const stored = (await (
+      await fetch(`${cp.base}/api/v1/silences/${silenceId}`, {
+        headers: { Authorization: `Bearer ${adminToken}` },
+      })
+    ).json()) as { comment: string; matchers: Array<{ name: string; value: string }> };
+    expect(stored.comment).toBe('cli test');
+    expect(stored.matchers).toEqual([expect.objectContaining({ name: 'query', value: name })]);
+    expect(unknown.code).toBe(4);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('say what to silence');
   });
 
   it('stops the query, following the operation to STOPPED', async () => {

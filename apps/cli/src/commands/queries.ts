@@ -1,5 +1,6 @@
 // `sluice queries list|get|versions|diff|validate|deploy`: reading queries and registering new ones.
 import type { Command } from 'commander';
+import { createTwoFilesPatch } from 'diff';
 import { ApiRequestError } from '../api/api-error';
 import type { CompatibilityReport, Operation, QueryDetail, QuerySummary } from '../api/types';
 import { CliError, EXIT } from '../exit-codes';
@@ -76,28 +77,44 @@ export function registerQueries(program: Command, io: Io): void {
   queries
     .command('diff')
     .description(
-      'may version --to resume from the checkpoint of version --from? every change with its severity',
+      'what changed from version --from to --to: the spec texts, and whether --to may resume from the checkpoint of --from',
     )
     .argument('<query>', 'query name or id')
     .requiredOption(
       '--from <version>',
-      'the version whose checkpoint it would resume from',
+      'the older version (whose checkpoint it would resume from)',
       positiveInt('--from'),
     )
-    .requiredOption('--to <version>', 'the new version', positiveInt('--to'))
+    .requiredOption('--to <version>', 'the newer version', positiveInt('--to'))
     .action(async (ref: string, opts: { from: number; to: number }, cmd: Command) => {
       const s = Session.of(cmd, io);
       const id = await s.queryId(ref);
-      const report = await s
-        .client()
-        .get<CompatibilityReport & { version: number }>(
-          `/api/v1/queries/${id}/versions/${opts.to}/compatibility`,
-          {
-            query: { against: opts.from },
-            signal: io.signal,
-          },
-        );
-      s.print(report, () => renderCompatibility(opts.to, report));
+      const [versions, compatibility] = await Promise.all([
+        s.client().get<Array<{ version: number; specText: string }>>(`/api/v1/queries/${id}/versions`, {
+          signal: io.signal,
+        }),
+        s
+          .client()
+          .get<CompatibilityReport & { version: number }>(
+            `/api/v1/queries/${id}/versions/${opts.to}/compatibility`,
+            { query: { against: opts.from }, signal: io.signal },
+          ),
+      ]);
+      const text = (v: number) => {
+        const found = versions.find((x) => x.version === v);
+        if (!found) throw new CliError(`query ${ref} has no version ${v}`, EXIT.NOT_FOUND);
+        return found.specText;
+      };
+      const specDiff = createTwoFilesPatch(
+        `version ${opts.from}`,
+        `version ${opts.to}`,
+        text(opts.from),
+        text(opts.to),
+      );
+      s.print(
+        { from: opts.from, to: opts.to, specDiff, compatibility },
+        () => `${specDiff.split('\n').slice(1).join('\n')}\n${renderCompatibility(opts.to, compatibility)}`,
+      );
     });
 
   queries

@@ -2,7 +2,7 @@
 // same entry point as `npm run control-plane`) on a free port with its own SLUICE_HOME, tokens
 // made by the offline `npm run cli -- token create`, Kafka topics with records, and the built
 // `sluice` binary spawned with a temporary XDG_CONFIG_HOME.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,13 +91,25 @@ function killEngines(home: string): void {
 }
 
 /** A token made offline, as the first admin token is (`npm run cli -- token create`). */
-export function createToken(role: 'admin' | 'operator' | 'viewer', name: string): string {
-  const r = spawnSync('npm', ['run', '-s', 'cli', '--', 'token', 'create', '--role', role, '--name', name], {
-    cwd: ROOT,
-    encoding: 'utf8',
+export function createToken(role: 'admin' | 'operator' | 'viewer', name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'npm',
+      ['run', '-s', 'cli', '--', 'token', 'create', '--role', role, '--name', name],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`token create failed: ${err}`)),
+    );
   });
-  if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 export async function produceEvents(topic: string, count: number, partitions = 2): Promise<void> {
