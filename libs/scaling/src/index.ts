@@ -33,6 +33,7 @@ export {
   type PolicySettings,
 } from './policies/registry';
 export { assertValidLimits, clampInstances, upperBound } from './policies/limits';
+export { parsePolicySettings, type ParsedPolicySettings } from './policies/parse-settings';
 export {
   decideScaleAction,
   directionOf,

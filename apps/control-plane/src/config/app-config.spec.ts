@@ -93,4 +93,15 @@ describe('loadAppConfig', () => {
   it('treats empty strings as unset', () => {
     expect(loadAppConfig({ SLUICE_API_PORT: '' }).SLUICE_API_PORT).toBe(4400);
   });
+
+  it('checks the scaling policy settings: names the unknown option', () => {
+    expect(() =>
+      loadAppConfig({ SLUICE_SCALING_POLICY_SETTINGS: JSON.stringify({ sluice: { downHold: 60 } }) }),
+    ).toThrow(/SLUICE_SCALING_POLICY_SETTINGS.*sluice\.downHold: unknown option/);
+    expect(() => loadAppConfig({ SLUICE_SCALING_POLICY_SETTINGS: '{' })).toThrow(/must be JSON/);
+    expect(
+      loadAppConfig({ SLUICE_SCALING_POLICY_SETTINGS: JSON.stringify({ sluice: { downHoldSeconds: 60 } }) })
+        .SLUICE_SCALING_POLICY_SETTINGS,
+    ).toBe('{"sluice":{"downHoldSeconds":60}}');
+  });
 });

@@ -1,5 +1,6 @@
 // The control plane's environment, validated once at boot into a typed object. Defaults match the
 // local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
+import { parsePolicySettings } from '@sluice/scaling';
 import { z } from 'zod';
 import { sameDatabase } from './postgres-url';
 import { secretsKeyBytes } from '../secrets/secret-box';
@@ -147,18 +148,21 @@ export const appConfigSchema = z
     SLUICE_ALERT_RETRY_BASE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
     SLUICE_ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(20),
     /** Base URL of the dashboard, for the link to the query in every alert's annotations. */
-    SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:4401'),
+    SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
     /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
     SLUICE_SCALING_POLICY_SETTINGS: z
       .string()
-      .refine((v) => {
+      .superRefine((v, ctx) => {
+        let settings: unknown;
         try {
-          const o: unknown = JSON.parse(v);
-          return typeof o === 'object' && o !== null && !Array.isArray(o);
+          settings = JSON.parse(v);
         } catch {
-          return false;
+          ctx.addIssue({ code: 'custom', message: 'must be JSON: an object keyed by policy name' });
+          return;
         }
-      }, 'must be a JSON object keyed by policy name')
+        const parsed = parsePolicySettings(settings);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+      })
       .optional(),
   })
   .superRefine((c, ctx) => {

@@ -18,6 +18,7 @@ import { LeaderElection } from '../leadership/leader-election.service';
 import {
   clampInstances,
   decideScaleAction,
+  parsePolicySettings,
   policyByName,
   upperBound,
   wantsToScale,
@@ -83,9 +84,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly leadership: LeaderElection,
   ) {
-    this.settings = config.SLUICE_SCALING_POLICY_SETTINGS
-      ? (JSON.parse(config.SLUICE_SCALING_POLICY_SETTINGS) as PolicySettings)
-      : {};
+    this.settings = scalingPolicySettings(config.SLUICE_SCALING_POLICY_SETTINGS);
   }
 
   private inFlight: Promise<void> = Promise.resolve();
@@ -303,4 +302,12 @@ function jsonSafe(inputs: Record<string, DecisionValue>): Prisma.InputJsonObject
   return Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]),
   );
+}
+
+/** The settings app-config already checked (parsePolicySettings), parsed again to get them typed. */
+function scalingPolicySettings(text: string | undefined): PolicySettings {
+  if (!text) return {};
+  const parsed = parsePolicySettings(JSON.parse(text));
+  if (!parsed.ok) throw new Error(`SLUICE_SCALING_POLICY_SETTINGS: ${parsed.error}`);
+  return parsed.settings;
 }
