@@ -25,6 +25,20 @@ if [ ! -f "$patch_stamp" ] || [ "$(cat "$patch_stamp")" != "$patch_want" ]; then
   echo "$patch_want" > "$patch_stamp"
 fi
 
+# Debian's Chromium for the dashboard's browser tests and bench:dashboard (playwright-core drives
+# it; no browser is ever downloaded by npm). Installed like the stack's Debian packages: as root,
+# without starting services.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "[deps] installing Debian's chromium (dashboard browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -q > /dev/null
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends chromium > /dev/null
+  else
+    echo "[deps] /usr/bin/chromium is missing and installing it needs root: apt-get install chromium" >&2
+  fi
+fi
+
 schema_hash=$(sha256sum prisma/schema.prisma | cut -d' ' -f1)
 client_stamp=apps/control-plane/src/generated/.schema.sha256
 if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$schema_hash" ]; then

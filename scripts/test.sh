@@ -2,7 +2,8 @@
 # `npm test`: install what is missing, start the local stack if needed, run every check: format
 # (Prettier), lint (with Nx module boundaries), type-check, unit tests, then integration tests against the
 # real PostgreSQL, Redis and Kafka (one file at a time: they share the stack). Schemathesis (against the
-# OpenAPI document of a real control plane, scripts/schemathesis/) runs before the integration tests so
+# OpenAPI document of a real control plane, scripts/schemathesis/) runs before the integration tests (and
+# the dashboard's browser tests, e2e/, which run with them) so
 # that the run ends with the test runner's own summary: CI reads the tests it ran from that summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ npx nx show projects > /dev/null   # computes the project graph that module-boun
 npx eslint . --max-warnings=0
 echo "== typecheck"
 npx tsc -p tsconfig.json
+npx tsc -p apps/dashboard/tsconfig.json   # Next/React settings of its own (jsx, bundler resolution)
 echo "== unit tests"
 npx vitest run --project '*-unit'
 echo "== API fuzzing (schemathesis)"
@@ -27,6 +29,6 @@ npx tsx scripts/schemathesis/cli.ts
 echo "== Go tools for the packaging tests (helm, helm-docs, promtool: built once per machine, minutes when cold)"
 bash scripts/tools/go-tools.sh > /dev/null
 echo "== integration tests"
-npx vitest run --project '*-int' --no-file-parallelism
+npx vitest run --project '*-int' --project e2e --no-file-parallelism
 
 echo "npm test finished in $(( $(date +%s) - t0 )) s"

@@ -11,6 +11,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
   const session = await currentSession();
   const links = [
     { href: '/queries', label: 'Queries' },
+    { href: '/alerts', label: 'Alerts' },
     ...(session && roleAtLeast(session.role, 'operator') ? [{ href: '/deploy', label: 'Deploy' }] : []),
     ...(session && roleAtLeast(session.role, 'admin')
       ? [

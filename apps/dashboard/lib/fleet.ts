@@ -18,6 +18,8 @@ import {
 const TICK_MS = 1000;
 /** Detail requests in flight at once, per token (the control plane serves other clients too). */
 const CONCURRENCY = 8;
+/** Queries whose details (3 requests each) are refreshed in one tick, at most. */
+const MAX_REFRESH_PER_TICK = 40;
 /** A query that is neither running nor changed has its details refreshed this rarely. */
 const IDLE_REFRESH_MS = 30_000;
 /** A poller with no subscriber stops after this long (a page load reuses a warm one). */
@@ -32,7 +34,6 @@ export type FleetState =
 type Listener = (s: FleetState) => void;
 
 interface Detail {
-  runningInstances: number;
   fetchedAt: number;
   key: string;
 }
@@ -113,21 +114,51 @@ class Fleet {
       return;
     }
     const list = ((await res.json()) as QuerySummary[]).slice(0, MAX_QUERIES);
+    const firing = await this.firingAlerts();
     const ids = new Set(list.map((q) => q.id));
-    for (const id of [...this.rows.keys()]) if (!ids.has(id)) this.rows.delete(id);
+    for (const id of [...this.rows.keys()])
+      if (!ids.has(id)) {
+        this.rows.delete(id);
+        this.details.delete(id);
+      }
     const now = Date.now();
-    const work: (() => Promise<void>)[] = [];
+    const due: { q: QuerySummary; key: string; since: number }[] = [];
     for (const q of list) {
-      const active = q.desired.state === 'RUNNING' || q.phase !== 'STOPPED';
+      const live = q.phase === 'RUNNING' || q.phase === 'DEGRADED' || q.phase === 'DEPLOYING';
       const key = `${q.phase}|${q.updatedAt}|${q.lastProgressAt ?? ''}`;
       const d = this.details.get(q.id);
-      const stale =
-        !d || d.key !== key || (active && q.phase !== 'PENDING') || now - d.fetchedAt > IDLE_REFRESH_MS;
-      this.rows.set(q.id, this.merge(q, this.rows.get(q.id)));
-      if (stale) work.push(() => this.refresh(q, key));
+      const row = this.merge(q, this.rows.get(q.id));
+      if (firing) row.firingAlerts = firing.get(q.id) ?? 0;
+      this.rows.set(q.id, row);
+      // Never fetched or changed: first; running: every tick; the rest now and then.
+      const since = d ? now - d.fetchedAt : Infinity;
+      if (!d || d.key !== key) due.push({ q, key, since: Infinity });
+      else if (live || since > IDLE_REFRESH_MS) due.push({ q, key, since });
     }
-    await runBounded(work, CONCURRENCY);
+    // A bounded number per tick, most overdue first: 500 idle queries are refreshed a slice at a
+    // time instead of in one burst every IDLE_REFRESH_MS.
+    due.sort((a, b) => b.since - a.since);
+    await runBounded(
+      due.slice(0, MAX_REFRESH_PER_TICK).map(
+        ({ q, key }) =>
+          () =>
+            this.refresh(q, key),
+      ),
+      CONCURRENCY,
+    );
     this.publish({ kind: 'ok', rows: list.map((q) => this.rows.get(q.id)!), at: new Date().toISOString() });
+  }
+
+  /** Firing alerts per query id (one request), or null when the control plane has no alerting API. */
+  private async firingAlerts(): Promise<Map<string, number> | null> {
+    const res = await cpFetch('/api/v1/alerts?state=firing&limit=1000', { token: this.token }).catch(
+      () => null,
+    );
+    if (!res?.ok) return null;
+    const counts = new Map<string, number>();
+    for (const a of (await res.json()) as { queryId: string }[])
+      counts.set(a.queryId, (counts.get(a.queryId) ?? 0) + 1);
+    return counts;
   }
 
   private merge(q: QuerySummary, prev: FleetRow | undefined): FleetRow {
@@ -178,7 +209,7 @@ class Fleet {
       row.lagSeconds = l.maxSecondsBehind;
       row.lagHistory = pushBounded(row.lagHistory, l.totalRecordsBehind);
     }
-    this.details.set(q.id, { runningInstances: row.runningInstances ?? 0, fetchedAt: Date.now(), key });
+    this.details.set(q.id, { fetchedAt: Date.now(), key });
   }
 
   private publish(s: FleetState): void {

@@ -11,6 +11,7 @@ import type { Role } from '@/lib/session-codec';
 import { ActionsPanel } from './actions-panel';
 import { LiveCharts } from './live-charts';
 import { OperationsPanel } from './operations-panel';
+import { QueryAlerts } from './query-alerts';
 import { ScalingPanel } from './scaling-panel';
 import type { Operation, Progress, QueryDetailData } from './types';
 import { VersionsPanel } from './versions-panel';
@@ -172,12 +173,7 @@ export function QueryDetail({ id, role }: { id: string; role: Role }) {
       <OperationsPanel ops={ops} />
       <ScalingPanel id={id} />
       <VersionsPanel id={id} desired={q.desired.version} />
-      <section aria-labelledby="alerts-h">
-        <h2 id="alerts-h">Alerts</h2>
-        <p className="muted">
-          Alerts of this query appear here once the control plane serves /api/v1/alerts.
-        </p>
-      </section>
+      <QueryAlerts name={q.name} />
     </>
   );
 }

@@ -43,7 +43,9 @@ export function ScalingPanel({ id }: { id: string }) {
                 </td>
                 <td>{e.reason}</td>
                 <td>
-                  <code style={{ fontSize: 11 }}>{JSON.stringify(e.inputs).slice(0, 300)}</code>
+                  <code style={{ fontSize: 11, wordBreak: 'break-all' }}>
+                    {JSON.stringify(e.inputs).slice(0, 300)}
+                  </code>
                 </td>
               </tr>
             ))}
