@@ -3,7 +3,7 @@
 // once its instances run. The pair it replaces is kept as the previous good one, so a rollback by
 // hand can undo an upgrade that passed its gate.
 import type { Prisma, Query } from '../generated/prisma/client';
-import { sameTarget, type VersionOnCheckpoint } from './checkpoint-lineage';
+import { sameTarget, type VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
 
 type Db = Pick<Prisma.TransactionClient, 'query'>;
 

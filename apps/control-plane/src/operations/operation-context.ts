@@ -1,6 +1,14 @@
 import type { Operation } from '../generated/prisma/client';
 import type { OperationStep } from './operation-types';
 
+/**
+ * Runs the operation types a feature module owns (upgrades register `upgrade` and `rollback`),
+ * so the operations folder depends on no feature: the feature registers with OperationRunner.
+ */
+export interface OperationExecutor {
+  execute(op: Operation, ctx: OperationContext): Promise<void>;
+}
+
 /** What an operation's executor may do to its own row: steps, progress and figures, all saved and streamed. */
 export interface OperationContext {
   /** Sets a step's state (startedAt/finishedAt follow), the operation's progress, a message and figures. */

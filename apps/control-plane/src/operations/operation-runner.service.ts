@@ -12,11 +12,10 @@ import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
 import { NotLeaderError } from '../leadership/not-leader.error';
-import { checkpointRecords } from '../upgrades/checkpoint-lineage';
-import { markGood } from '../upgrades/good-versions';
-import { UpgradeExecutor } from '../upgrades/upgrade-executor';
+import { checkpointRecords } from '../runtime/checkpoint-lineage';
+import { markGood } from './good-versions';
 import { OperationRepository } from './operation.repository';
-import type { OperationContext } from './operation-context';
+import type { OperationContext, OperationExecutor } from './operation-context';
 import { OperationFailed } from './operation-failed';
 import type { OperationStep, OperationType } from './operation-types';
 import { OperationEvents } from './operation-events';
@@ -35,10 +34,16 @@ export class OperationRunner {
     private readonly metrics: QueryMetrics,
     private readonly events: OperationEvents,
     private readonly kafka: KafkaAdminRepository,
-    private readonly upgrades: UpgradeExecutor,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private readonly executors = new Map<OperationType, OperationExecutor>();
+
+  /** A feature module's executor takes over these operation types (registered at module init). */
+  register(types: OperationType[], executor: OperationExecutor): void {
+    for (const type of types) this.executors.set(type, executor);
+  }
 
   async run(operationId: string, finalAttempt: boolean): Promise<void> {
     const op = await this.operations.get(operationId);
@@ -140,7 +145,8 @@ export class OperationRunner {
     const queryId = op.queryId;
     if (!queryId) throw new OperationFailed('operation has no query');
     const type = op.type as OperationType;
-    if (type === 'upgrade' || type === 'rollback') return this.upgrades.execute(op, this.context(op));
+    const executor = this.executors.get(type);
+    if (executor) return executor.execute(op, this.context(op));
     const first = ['deploy', 'scale', 'rate-limit', 'stop', 'start'].includes(type);
     if (first) {
       // The desired state was written with the operation row; this step only records that.

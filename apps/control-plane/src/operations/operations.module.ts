@@ -1,10 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
 import { ControlPublisher } from '../control/control-publisher.service';
-import { LagModule } from '../lag/lag.module';
 import { ReconcileModule } from '../reconcile/reconcile.module';
-import { UpgradeExecutor } from '../upgrades/upgrade-executor';
 import { OperationEvents } from './operation-events';
 import { OperationProcessor } from './operation.processor';
 import { OperationQueueService } from './operation-queue.service';
@@ -15,7 +12,7 @@ import { OperationsController } from './operations.controller';
 import { OPERATIONS_QUEUE } from './operation-types';
 
 @Module({
-  imports: [BullModule.registerQueue({ name: OPERATIONS_QUEUE }), ReconcileModule, LagModule, AuditModule],
+  imports: [BullModule.registerQueue({ name: OPERATIONS_QUEUE }), ReconcileModule],
   controllers: [OperationsController],
   providers: [
     OperationRepository,
@@ -25,8 +22,7 @@ import { OPERATIONS_QUEUE } from './operation-types';
     OperationRecovery,
     OperationEvents,
     ControlPublisher,
-    UpgradeExecutor,
   ],
-  exports: [OperationRepository, OperationQueueService, OperationEvents, ControlPublisher],
+  exports: [OperationRepository, OperationQueueService, OperationEvents, ControlPublisher, OperationRunner],
 })
 export class OperationsModule {}

@@ -18,7 +18,7 @@ import {
   type ReconcileDecision,
 } from './reconcile-decision';
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
-import { checkpointLaunch } from '../upgrades/checkpoint-lineage';
+import { checkpointLaunch } from '../runtime/checkpoint-lineage';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 import { LagService } from '../lag/lag.service';
 import { throttledErrorLog } from '../logging/throttled-error-log';
@@ -289,7 +289,7 @@ export class ReconcilerService {
     };
     if (converged) data.observedGeneration = q.generation;
     // lastGoodVersion is not written here: a version is good once its operation says so (an
-    // upgrade after its health gate, a deploy once running; upgrades/good-versions.ts).
+    // upgrade after its health gate, a deploy once running; operations/good-versions.ts).
     // Status is written only when it changed (as Kubernetes controllers do): a resync of a
     // settled query is then reads only, and updatedAt keeps meaning "status last changed".
     const unchanged =

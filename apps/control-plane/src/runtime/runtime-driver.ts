@@ -18,7 +18,7 @@ export interface InstanceLaunch {
    * null for other sinks. Never the control plane's own database.
    */
   sinkPostgresUrl?: string | null;
-  /** Checkpoint lineage the instance runs on (0 when absent; see upgrades/checkpoint-lineage.ts). */
+  /** Checkpoint lineage the instance runs on (0 when absent; see checkpoint-lineage.ts). */
   checkpointEpoch?: number;
   /** A fresh checkpoint's first offsets instead of the spec's startingOffsets. */
   startingOffsets?: 'earliest' | 'latest' | null;

@@ -1,6 +1,6 @@
 // What the stored progress events say about one version of a query: the figures an upgrade's
 // drain, flush and health gate judge. Pure, over rows of ProgressEvent.
-import type { VersionOnCheckpoint } from './checkpoint-lineage';
+import type { VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
 
 export interface ProgressRow {
   instance: string | null;

@@ -5,14 +5,15 @@
 // version on its checkpoint (two more steps). Every step reads what it needs from the operation
 // row (its figures, the time it started) and changes desired state only by idempotent writes, so
 // a control plane that dies mid-way resumes the operation at its step (OperationRecovery).
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { UpgradeChange } from '@sluice/query-plan';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import type { Operation, Prisma } from '../generated/prisma/client';
 import { LagService } from '../lag/lag.service';
-import type { OperationContext } from '../operations/operation-context';
+import type { OperationContext, OperationExecutor } from '../operations/operation-context';
+import { OperationRunner } from '../operations/operation-runner.service';
 import { OperationFailed } from '../operations/operation-failed';
 import {
   STEPS,
@@ -29,8 +30,8 @@ import {
   type CheckpointRecord,
   type StartingOffsetsChoice,
   type VersionOnCheckpoint,
-} from './checkpoint-lineage';
-import { lastGood, markGood } from './good-versions';
+} from '../runtime/checkpoint-lineage';
+import { lastGood, markGood } from '../operations/good-versions';
 import { invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
 import { acknowledgements, pausedBacklogs, versionFigures, type ProgressRow } from './progress-figures';
 
@@ -78,7 +79,7 @@ const round = (n: number | null, digits = 1): number | null =>
   n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
 
 @Injectable()
-export class UpgradeExecutor {
+export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   private readonly logger = new Logger(UpgradeExecutor.name);
 
   constructor(
@@ -89,7 +90,12 @@ export class UpgradeExecutor {
     private readonly audit: AuditService,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runner: OperationRunner,
   ) {}
+
+  onModuleInit(): void {
+    this.runner.register(['upgrade', 'rollback'], this);
+  }
 
   async execute(op: Operation, ctx: OperationContext): Promise<void> {
     if (op.type === 'rollback') return this.manualRollback(op, ctx);

@@ -20,8 +20,8 @@ import {
   describeTarget,
   nextCheckpointEpoch,
   type VersionOnCheckpoint,
-} from './checkpoint-lineage';
-import { desiredTarget, rollbackTarget } from './good-versions';
+} from '../runtime/checkpoint-lineage';
+import { desiredTarget, rollbackTarget } from '../operations/good-versions';
 import { DEFAULT_HEALTH_GATE } from './health-gate';
 import type { RollbackParams, UpgradeParams } from './upgrade-executor';
 import type { RollbackBody, UpgradeBody } from './upgrade.dto';
