@@ -16,9 +16,9 @@ import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { ApiIdParam } from '../openapi/api-id-param.decorator';
 import { ApiConfiguredBody } from '../openapi/document-schemas';
+import { scaleCommand } from './scale-command';
 import { ApiSpecBody } from './spec-body.decorator';
 import { operationSchema } from '../operations/operation.dto';
-import { ZodPipe } from '../validation/zod-body.pipe';
 import { zodParam } from '../validation/zod-param';
 import { ProgressService } from '../progress/progress.service';
 import { queryDetail } from './query-view';
@@ -27,7 +27,6 @@ import {
   deployBody,
   listQuery,
   rateLimitBody,
-  scaleBody,
   versionPathParams,
   type CompatibilityQuery,
   type DeployBody,
@@ -201,8 +200,7 @@ export class QueriesController {
     413,
   )
   scale(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
-    const body = new ZodPipe(scaleBody(this.queries.maxInstances)).transform(raw);
-    return this.queries.scale(id, body.instances, actorOf(who));
+    return this.queries.scale(id, scaleCommand(raw, this.queries.maxInstances), actorOf(who));
   }
 
   @Post(':id/rate-limit')

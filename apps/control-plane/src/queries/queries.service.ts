@@ -18,6 +18,7 @@ import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
 import type { Actor } from '../audit/actor';
+import type { ScaleCommand } from './scale-command';
 
 type Tx = Prisma.TransactionClient;
 
@@ -237,7 +238,8 @@ export class QueriesService {
     });
   }
 
-  scale(id: string, instances: number, actor: Actor) {
+  scale(id: string, command: ScaleCommand, actor: Actor) {
+    const { instances } = command;
     return this.mutate(id, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
   }
 

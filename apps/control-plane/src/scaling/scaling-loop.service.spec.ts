@@ -71,10 +71,11 @@ function harness(opts: {
     prisma as never,
     { lagOf: async () => lag } as never,
     {
-      scale: async (_id: string, n: number) => {
+      maxInstances: 64,
+      scale: async (_id: string, command: { instances: number }) => {
         if (opts.conflict) throw new ConflictException('busy');
-        scaled.push(n);
-        query.desiredInstances = n;
+        scaled.push(command.instances);
+        query.desiredInstances = command.instances;
       },
     } as never,
     { findActiveForQuery: async () => null } as never,

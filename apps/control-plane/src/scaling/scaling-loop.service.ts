@@ -32,6 +32,7 @@ import { ControlPublisher } from '../control/control-publisher.service';
 import type { Prisma, Query } from '../generated/prisma/client';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
+import { scaleCommand } from '../queries/scale-command';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { lagSample, partitionCount, progressSamples } from './progress-window';
 import { LagService } from '../lag/lag.service';
@@ -199,7 +200,11 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     let scaled = false;
     if (action.scale) {
       try {
-        await this.queries.scale(q.id, target, SCALING_ACTOR);
+        await this.queries.scale(
+          q.id,
+          scaleCommand({ instances: target }, this.queries.maxInstances),
+          SCALING_ACTOR,
+        );
         acted = scaled = true;
         // New instances start with the query's own limit: re-send ours on the next decision.
         this.sentRateLimit.delete(q.id);
