@@ -209,6 +209,21 @@ describe('KubernetesRuntime', () => {
       expect(sts?.spec?.template.metadata?.labels?.['sluice.dev/query-id']).toBe(QUERY_ID);
     });
 
+    it('runs a new checkpoint lineage continuing an old one through the one checkpoint database', async () => {
+      await runtime.start({
+        ...launch(0, 3),
+        checkpointEpoch: 2,
+        continueFrom: { epoch: 1, checkpointUri: '/var/lib/sluice/checkpoints/q.c1' },
+      });
+      const args = api.statefulSets.get(`${NS}/${SET}`)?.spec?.template.spec?.containers[0]?.args ?? [];
+      const after = (flag: string) => args[args.indexOf(flag) + 1];
+      expect(after('--checkpoint')).toBe('$(DATABASE_URL)');
+      expect(after('--checkpoint-epoch')).toBe('2');
+      expect(after('--continue-from-epoch')).toBe('1');
+      // The engine reads the old lineage from its own --checkpoint database, not a local path.
+      expect(args).not.toContain('--continue-from');
+    });
+
     it('hands a PostgreSQL sink its connection through a Secret of its own, never the template', async () => {
       const url = 'postgresql://sink:pw@sinks.db:5432/sinks';
       await runtime.start({ ...launch(0), sinkPostgresUrl: url });
