@@ -227,10 +227,24 @@ describe('sluice against a real control plane', () => {
     expect(nothing.stderr).toContain('say what to silence');
   });
 
-  it('stops the query, following the operation to STOPPED', async () => {
-    const r = await sluice(['queries', 'stop', name, '--wait'], env);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^stop [0-9a-f-]{36} succeeded$/m);
+  it('Ctrl-C while waiting for stop ends the wait (130), not the stop; operations wait resumes it', async () => {
+    const child = spawnSluice(['queries', 'stop', name, '--wait'], env);
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/^stop [0-9a-f]{8}: /m.test(err)) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited before following: ${err}`)));
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toMatch(/stopped waiting; operation [0-9a-f-]{36} \(stop\) goes on in the control plane/);
+    const opId = /operation ([0-9a-f-]{36}) \(stop\)/.exec(err)![1]!;
+    const waited = await sluice(['operations', 'wait', opId, '-o', 'json'], env);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ id: opId, type: 'stop', state: 'SUCCEEDED' });
     const q = JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as QueryJson;
     expect(q.phase).toBe('STOPPED');
   });

@@ -4,7 +4,7 @@ import type { Operation } from '../src/api/types';
 import { progressKey, SeenKeys } from '../src/api/progress-tail';
 import { renderCompatibility } from '../src/output/compatibility';
 import { renderSpecErrors } from '../src/output/spec-errors';
-import { changeLines, stepLines } from '../src/output/step-display';
+import { changeLines, createStepDisplay, stepLines } from '../src/output/step-display';
 import { cellText, renderTable } from '../src/output/table';
 
 describe('renderTable', () => {
@@ -136,5 +136,28 @@ describe('progress tail de-duplication', () => {
     expect(seen.add(progressKey({ ...p, sluice: { instance: 'q-1' } }))).toBe(true);
     expect(seen.add('x')).toBe(true); // the first key is forgotten now
     expect(seen.add(progressKey(p))).toBe(true);
+  });
+});
+
+describe('step display', () => {
+  it('on a terminal, redraws the steps in place: cursor up over the last drawing, clear, draw', () => {
+    let out = '';
+    const display = createStepDisplay((t) => (out += t), true);
+    const running = op('RUNNING', [{ name: 'a', state: 'running' }]);
+    display.update(running);
+    expect(out).toBe('scale 01234567  running  50%\n  ⠋ a\n');
+    out = '';
+    display.update({ ...running, state: 'SUCCEEDED', progress: 100, steps: [{ name: 'a', state: 'done' }] });
+    expect(out).toBe('\x1b[2A\r\x1b[Jscale 01234567  succeeded  100%\n  ✓ a\n');
+  });
+
+  it('elsewhere, writes plain lines with no control characters', () => {
+    let out = '';
+    const display = createStepDisplay((t) => (out += t), false);
+    display.update(op('RUNNING', [{ name: 'a', state: 'running' }]));
+    display.update(op('SUCCEEDED', [{ name: 'a', state: 'done' }]));
+    expect(out).toBe(
+      'scale 01234567: running\nscale 01234567: a: running\nscale 01234567: a: done\nscale 01234567: succeeded\n',
+    );
   });
 });

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+// `sluice completion bash|zsh`: prints the completion script generated from the command tree.
+import { Argument, type Command } from 'commander';
 import { bashCompletion, zshCompletion } from '../completion';
 import type { Io } from '../session';
 
@@ -6,10 +7,8 @@ export function registerCompletion(program: Command, io: Io): void {
   program
     .command('completion')
     .description('print a shell completion script: source <(sluice completion bash)')
-    .argument('<shell>', 'bash or zsh')
-    .action((shell: string) => {
-      if (shell === 'bash') return io.stdout(bashCompletion(program));
-      if (shell === 'zsh') return io.stdout(zshCompletion(program));
-      program.error(`completion: unknown shell "${shell}" (bash or zsh)`, { exitCode: 2 });
-    });
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') =>
+      io.stdout(shell === 'bash' ? bashCompletion(program) : zshCompletion(program)),
+    );
 }
