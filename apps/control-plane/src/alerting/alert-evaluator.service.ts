@@ -44,6 +44,9 @@ const INTERVAL_NAME = 'alert-evaluation';
 /** Kinds whose condition needs the lag: without a fresh reading their alerts keep their state. */
 const LAG_KINDS = new Set(['timeLag', 'recordsLag', 'consumerStatus', 'sloBurn']);
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
+/** The API shares this event loop: a pass over 1,000 queries gives way this often. */
+const YIELD_EVERY = 200;
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export interface TickResult {
   readonly queries: number;
@@ -122,8 +125,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const snapshots = new Map<string, { snap: QuerySnapshot; lagKnown: boolean }>();
     const live = new Set(queries.map((q) => q.id));
     for (const id of this.histories.keys()) if (!live.has(id)) this.histories.delete(id);
-    for (const q of queries) snapshots.set(q.id, this.snapshot(q, lags.get(q.id), nowMs, options));
-    this.updateQueryGauges(queries, snapshots, nowMs);
+    let work = 0;
+    for (const q of queries) {
+      snapshots.set(q.id, this.snapshot(q, lags.get(q.id), nowMs, options));
+      if (++work % YIELD_EVERY === 0) await yieldToEventLoop();
+    }
+    await this.updateQueryGauges(queries, snapshots, nowMs);
 
     const byKey = new Map(alerts.map((a) => [`${a.ruleId}/${a.queryId}`, a]));
     const seen = new Set<string>();
@@ -142,6 +149,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         // No lag reading this tick: no evidence either way, the alert keeps its state.
         if (LAG_KINDS.has(rule.kind) && !lagKnown && q.desiredState === 'RUNNING') continue;
         evaluations++;
+        if (evaluations % YIELD_EVERY === 0) await yieldToEventLoop();
         const ev = evaluateRule(def, snap, nowMs);
         if (ev.unknown) continue;
         const active = ev.active && (q.desiredState === 'RUNNING' || rule.kind === 'queryHealth');
@@ -284,17 +292,19 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     return writes;
   }
 
-  private updateQueryGauges(
+  private async updateQueryGauges(
     queries: readonly Query[],
     snapshots: Map<string, { snap: QuerySnapshot; lagKnown: boolean }>,
     nowMs: number,
-  ): void {
+  ): Promise<void> {
     const m = this.metrics;
     m.consumerStatus.reset();
     m.queryPhase.reset();
     m.recentCrashes.reset();
     m.lastProgress.reset();
+    let work = 0;
     for (const q of queries) {
+      if (++work % YIELD_EVERY === 0) await yieldToEventLoop();
       const { snap } = snapshots.get(q.id)!;
       for (const phase of PHASES) m.queryPhase.set({ query: q.name, phase }, q.phase === phase ? 1 : 0);
       m.recentCrashes.set({ query: q.name }, snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length);

@@ -1,0 +1,125 @@
+// The control plane's alerting with the rest of the app left out (no reconciler, runtime, progress
+// ingest or scaling: nothing would run 1,000 engines), its lag from a synthetic source, and each
+// evaluation's start and end recorded. Same modules, guards and body parsing as the real app.
+import 'reflect-metadata';
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { LoggerModule } from 'nestjs-pino';
+import { AlertEvaluator } from '../../apps/control-plane/src/alerting/alert-evaluator.service';
+import { AlertingModule } from '../../apps/control-plane/src/alerting/alerting.module';
+import { LagSource } from '../../apps/control-plane/src/alerting/lag-source';
+import { AuthModule } from '../../apps/control-plane/src/auth/auth.module';
+import { loadAppConfig, type AppConfig } from '../../apps/control-plane/src/config/app-config';
+import { HttpErrorFilter } from '../../apps/control-plane/src/errors/http-error.filter';
+import type { PartitionLag } from '../../apps/control-plane/src/lag/lag.service';
+import { LagService } from '../../apps/control-plane/src/lag/lag.service';
+import { LeadershipModule } from '../../apps/control-plane/src/leadership/leadership.module';
+import { loggerOptions } from '../../apps/control-plane/src/logging/logger.options';
+import { MetricsModule } from '../../apps/control-plane/src/metrics/metrics.module';
+import { RepositoriesModule } from '../../apps/control-plane/src/repositories/repositories.module';
+
+export interface BenchApp {
+  base: string;
+  evaluations: Array<{ startMs: number; endMs: number }>;
+  close(): Promise<void>;
+}
+
+/** Synthetic lag: P partitions, seconds from the profile, records and offsets consistent with it. */
+class SyntheticLag extends LagSource {
+  private readonly offsets = new Map<string, number>();
+
+  constructor(
+    private readonly partitions: number,
+    private readonly lagSeconds: (queryId: string, nowMs: number) => number,
+  ) {
+    super();
+  }
+
+  lagOf(queryIds: readonly string[]): Promise<Map<string, PartitionLag[]>> {
+    const now = Date.now();
+    const out = new Map<string, PartitionLag[]>();
+    for (const id of queryIds) {
+      const seconds = this.lagSeconds(id, now);
+      // Committed offsets advance ~100 records/s per partition; lag in records follows the seconds.
+      const base = this.offsets.get(id) ?? 0;
+      const committed = base + 1000;
+      this.offsets.set(id, committed);
+      const list: PartitionLag[] = [];
+      for (let p = 0; p < this.partitions; p++) {
+        const behind = Math.round(seconds * 100) + ((p * 13 + Math.floor(now / 1000)) % 7);
+        list.push({
+          topic: 'bench',
+          partition: p,
+          committedOffset: committed,
+          endOffset: committed + behind,
+          recordsBehind: behind,
+          secondsBehind: seconds,
+        });
+      }
+      out.set(id, list);
+    }
+    return Promise.resolve(out);
+  }
+}
+
+export async function startBenchApp(o: {
+  databaseUrl: string;
+  intervalMs: number;
+  partitions: number;
+  lagSeconds: (queryId: string, nowMs: number) => number;
+}): Promise<BenchApp> {
+  const config: AppConfig = loadAppConfig({
+    ...process.env,
+    DATABASE_URL: o.databaseUrl,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+    SLUICE_CLUSTER_NAME: `bench-alerts-${process.pid}`,
+    SLUICE_ALERT_EVAL_INTERVAL_MS: String(o.intervalMs),
+    SLUICE_ALERT_SIGNING_KEY: 'bench-alerts-signing-key-0123456789abcdef',
+    SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
+  });
+
+  @Module({
+    imports: [
+      LoggerModule.forRoot(loggerOptions(config)),
+      RepositoriesModule.forRoot(config),
+      MetricsModule.forRoot(config),
+      LeadershipModule,
+      AuthModule,
+      ScheduleModule.forRoot(),
+      BullModule.forRoot({ connection: redis(config.REDIS_URL), prefix: `sluice-bench-${process.pid}` }),
+      AlertingModule,
+    ],
+    providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+  })
+  class BenchModule {}
+
+  const moduleRef = await Test.createTestingModule({ imports: [BenchModule] })
+    .overrideProvider(LagSource)
+    .useValue(new SyntheticLag(o.partitions, o.lagSeconds))
+    // LagService polls Kafka for every running query on its own: nothing here reads it.
+    .overrideProvider(LagService)
+    .useValue({})
+    .compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: true });
+  const evaluations: BenchApp['evaluations'] = [];
+  const evaluator = app.get(AlertEvaluator);
+  const tick = evaluator.tick.bind(evaluator);
+  evaluator.tick = async (nowMs?: number) => {
+    const startMs = performance.now();
+    const r = await tick(nowMs);
+    if (r) evaluations.push({ startMs, endMs: performance.now() });
+    return r;
+  };
+  await app.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  return { base, evaluations, close: () => app.close() };
+}
+
+function redis(url: string) {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}

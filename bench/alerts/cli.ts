@@ -1,0 +1,259 @@
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --json]`
+//
+// The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
+// database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
+// synthetic LagSource (so the figure is the evaluator's, not Kafka's), every default rule plus a
+// bench timeLag rule (threshold 60 s, for 30 s), a real HTTP receiver on loopback.
+//
+// The lag profile: a small baseline; 5 % of the queries get one long spike (120 s behind for
+// 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
+// `for` - an interval: must not fire). Figures:
+//   evaluationMsP50/P99   duration of one evaluation of every rule on every query (+ routing)
+//   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs
+//   apiP99DuringMs        the same while an evaluation runs
+//   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
+//                         webhook's arrival; target ≤ for + 2 × interval
+//   missed / falseAlerts  long spikes never notified / notifications of queries without one
+//
+// Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
+import http from 'node:http';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    queries: { type: 'string', default: '1000' },
+    partitions: { type: 'string', default: '16' },
+    'interval-ms': { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '240' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const QUERIES = int(values.queries, 1, 20_000, '--queries');
+const PARTITIONS = int(values.partitions, 1, 256, '--partitions');
+const INTERVAL_MS = int(values['interval-ms'], 200, 60_000, '--interval-ms');
+const SECONDS = int(values.seconds, 60, 3600, '--seconds');
+const THRESHOLD_S = 60;
+const FOR_S = 30;
+const LONG_SPIKE_MS = 70_000;
+const SHORT_SPIKE_MS = 15_000;
+const SPIKE_LAG_S = 120;
+
+function int(v: string | undefined, min: number, max: number, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+const pct = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const round = (x: number): number => Math.round(x * 10) / 10;
+const log = (m: string) => {
+  if (!values.json) console.error(m);
+};
+
+interface Spike {
+  startMs: number;
+  endMs: number;
+  long: boolean;
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
+  const dbName = `sluice_bench_alerts_${process.pid}`;
+  const url = new URL(baseUrl);
+  url.pathname = `/${dbName}`;
+  const admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const env = { ...process.env, DATABASE_URL: url.toString() };
+  try {
+    const migrated = spawnSync('npm', ['run', '-s', 'db:migrate'], { cwd: ROOT, env, encoding: 'utf8' });
+    if (migrated.status !== 0) throw new Error(`db:migrate: ${migrated.stderr}`);
+    const token = spawnSync(
+      'npm',
+      ['run', '-s', 'cli', '--', 'token', 'create', '--role', 'admin', '--name', 'bench'],
+      {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+      },
+    );
+    if (token.status !== 0) throw new Error(`token create: ${token.stderr}`);
+    process.env.DATABASE_URL = url.toString();
+    await run(url.toString(), token.stdout.trim());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+async function run(databaseUrl: string, token: string): Promise<void> {
+  // Queries: rows only (nothing reconciles them in this bench's module).
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  const ids: string[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < QUERIES; i += 500) {
+    const batch = Array.from({ length: Math.min(500, QUERIES - i) }, (_, k) => `bench-q${i + k}`);
+    const r = await db.query<{ id: string; name: string }>(
+      `INSERT INTO "Query" (id, name, "desiredState", phase, "updatedAt")
+       SELECT gen_random_uuid(), n, 'RUNNING', 'RUNNING', now() FROM unnest($1::text[]) n RETURNING id, name`,
+      [batch],
+    );
+    for (const row of r.rows) {
+      ids.push(row.id);
+      names.push(row.name);
+    }
+  }
+  await db.end();
+
+  const spikes = new Map<string, Spike>();
+  // Receiver on loopback.
+  const received: Array<{ atMs: number; query: string; status: string }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const j = JSON.parse(body) as { status: string; groupLabels: { query: string } };
+      received.push({ atMs: Date.now(), query: j.groupLabels.query, status: j.status });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const receiverPort = (server.address() as { port: number }).port;
+
+  const { startBenchApp } = await import('./bench-app');
+  const app = await startBenchApp({
+    databaseUrl,
+    intervalMs: INTERVAL_MS,
+    partitions: PARTITIONS,
+    lagSeconds: (queryId, nowMs) => {
+      const s = spikes.get(queryId);
+      if (s && nowMs >= s.startMs && nowMs < s.endMs) return SPIKE_LAG_S;
+      return ((queryId.charCodeAt(0) + Math.floor(nowMs / 1000)) % 10) + 0.5;
+    },
+  });
+  const call = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${app.base}${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  await call('POST', '/api/v1/alert-rules', {
+    name: 'BenchTimeLag',
+    kind: 'timeLag',
+    params: { thresholdSeconds: THRESHOLD_S },
+    forSeconds: FOR_S,
+    severity: 'warning',
+    annotations: { summary: '{{ $labels.query }} {{ $value }} s behind' },
+  });
+  await call('POST', '/api/v1/receivers', {
+    name: 'bench',
+    kind: 'webhook',
+    url: `http://127.0.0.1:${receiverPort}/`,
+    matchers: [{ name: 'alertname', value: 'BenchTimeLag' }],
+    groupWaitSeconds: 0,
+    groupIntervalSeconds: 1,
+    repeatIntervalSeconds: 86400,
+  });
+  // Spike schedule from now on (the app is up), deterministic per query index.
+  const t0 = Date.now();
+  const span = SECONDS * 1000 - LONG_SPIKE_MS - 2 * INTERVAL_MS - 20_000;
+  ids.forEach((id, i) => {
+    const bucket = i % 20;
+    if (bucket !== 0 && bucket !== 1) return;
+    const long = bucket === 0;
+    const startMs = t0 + 20_000 + Math.floor((((i * 7919) % 1000) / 1000) * Math.max(span, 1000));
+    spikes.set(id, { startMs, endMs: startMs + (long ? LONG_SPIKE_MS : SHORT_SPIKE_MS), long });
+  });
+  log(
+    `bench:alerts ${QUERIES} queries × ${PARTITIONS} partitions, evaluation every ${INTERVAL_MS} ms, ${SECONDS} s`,
+  );
+
+  // API probes every 25 ms for the whole run, classified by overlap with an evaluation.
+  const probes: Array<{ startMs: number; endMs: number }> = [];
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const startMs = performance.now();
+      await call('GET', '/api/v1/alerts?state=firing&limit=50');
+      probes.push({ startMs, endMs: performance.now() });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  const endAt = t0 + SECONDS * 1000;
+  while (Date.now() < endAt) {
+    await new Promise((r) => setTimeout(r, 1000));
+    log(
+      `  t+${Math.round((Date.now() - t0) / 1000)} s: ${app.evaluations.length} evaluations, ${received.length} notifications`,
+    );
+  }
+  probing = false;
+  await prober;
+  await app.close();
+  server.close();
+
+  const evals = app.evaluations;
+  const during = (p: { startMs: number; endMs: number }) =>
+    evals.some((e) => p.startMs < e.endMs && p.endMs > e.startMs);
+  const lat = (ps: typeof probes) => ps.map((p) => p.endMs - p.startMs);
+  const byQuery = new Map<string, number>();
+  for (const r of received) if (r.status === 'firing' && !byQuery.has(r.query)) byQuery.set(r.query, r.atMs);
+  let missed = 0;
+  let falseAlerts = 0;
+  const delays: number[] = [];
+  ids.forEach((id, i) => {
+    const s = spikes.get(id);
+    const notifiedAt = byQuery.get(names[i]!);
+    if (s?.long) {
+      if (notifiedAt === undefined) missed++;
+      else delays.push((notifiedAt - s.startMs) / 1000);
+    } else if (notifiedAt !== undefined) {
+      falseAlerts++;
+    }
+  });
+  // The first evaluations fill the in-memory windows (and the first includes connection set-up).
+  const warm = evals.slice(2).map((e) => e.endMs - e.startMs);
+  const result = {
+    queries: QUERIES,
+    partitionsPerQuery: PARTITIONS,
+    evaluationMsP50: round(pct(warm, 50)),
+    evaluationMsP99: round(pct(warm, 99)),
+    apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
+    apiP99DuringMs: round(pct(lat(probes.filter(during)), 99)),
+    detectionDelaySeconds: round(Math.max(...delays)),
+    missed,
+    falseAlerts,
+    evaluations: evals.length,
+    longSpikes: [...spikes.values()].filter((s) => s.long).length,
+    shortSpikes: [...spikes.values()].filter((s) => !s.long).length,
+    detectionDelayP50Seconds: round(pct(delays, 50)),
+    detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
+    probesIdle: probes.filter((p) => !during(p)).length,
+    probesDuring: probes.filter(during).length,
+    cpus: os.cpus().length,
+    date: new Date().toISOString().slice(0, 10),
+  };
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(path.join(os.tmpdir(), 'sluice-bench-alerts.json'), JSON.stringify(result));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
