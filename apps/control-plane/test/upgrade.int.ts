@@ -8,7 +8,8 @@
 //   4. the incompatible version on a new checkpoint, continuing from the old offsets: every
 //      record is counted once, by the old version or by the new one;
 //   5. a rollback by hand goes back to the old version on its old checkpoint, which reads on
-//      from where it stopped.
+//      from where it stopped;
+//   6. a new checkpoint from the earliest offsets rebuilds the state from the whole topic.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,12 @@ import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-${suffix}`;
-const tables = { main: `upg_${suffix}`, bad: `upg_bad_${suffix}`, next: `upg_next_${suffix}` };
+const tables = {
+  main: `upg_${suffix}`,
+  bad: `upg_bad_${suffix}`,
+  next: `upg_next_${suffix}`,
+  full: `upg_full_${suffix}`,
+};
 const BASE = Date.UTC(2026, 0, 1);
 const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-upgrade' });
 
@@ -434,5 +440,27 @@ describe('upgrades on the real stack', () => {
       force: 'yes',
     });
     expect(none.status).toBe(400);
+  }, 300_000);
+
+  it('upgrades on a new checkpoint from the earliest offsets, rebuilding the state from the whole topic', async () => {
+    const v5 = await t.call<{ version: number }>(
+      'POST',
+      `/api/v1/queries/${queryId}/versions`,
+      spec({ table: tables.full, where: 'amount >= 0', window: '2 minutes' }),
+    );
+    expect(v5.body.version).toBe(5);
+    const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
+      version: 5,
+      strategy: 'new-checkpoint',
+      startingOffsets: 'earliest',
+    });
+    expect(upgrade.status).toBe(202);
+    // Nothing is carried over, so nothing needs flushing first.
+    expect(upgrade.body.steps.map((s) => s.name)).not.toContain('pause sources and flush state');
+    const op = await finished(upgrade.body);
+    expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+    expect((await query()).desired).toMatchObject({ version: 5, checkpointEpoch: 2 });
+    const rows = await settle(tables.full, produced, 'the whole topic counted again');
+    expect(rows).toEqual(expected([...Array(produced).keys()], 120_000));
   }, 300_000);
 });
