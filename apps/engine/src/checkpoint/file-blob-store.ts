@@ -66,6 +66,7 @@ export class FileBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
     } finally {
+      // The temporary name is unique to this write; one left behind is garbage, never read.
       await fs.unlink(temp).catch(() => undefined);
     }
     await fsyncDir(path.dirname(target));

@@ -53,6 +53,7 @@ export class ControlListener {
   }
 
   async stop(): Promise<void> {
+    // Stopping: commands not yet taken are re-read by the next instance (the group has not committed them).
     await this.consumer?.disconnect().catch(() => undefined);
   }
 }

@@ -294,7 +294,11 @@ export class QueryRunner {
       const meta = group.get(`${wal.range.topic}:${wal.range.partition}`)?.metadata ?? '';
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
       if (!this.pool) return false;
-      const batch = await committedBatch(this.pool, oldScope, task).catch(() => undefined);
+      // Unreadable marker = not visible: the batch is replayed, which the sink's idempotence absorbs.
+      const batch = await committedBatch(this.pool, oldScope, task).catch((e: Error) => {
+        this.opts.log('warn', `could not read the old checkpoint's sink marker of ${task}: ${e.message}`);
+        return undefined;
+      });
       return batch !== undefined && batch >= wal.batchId;
     };
     try {
@@ -305,7 +309,10 @@ export class QueryRunner {
         ...(point.replanned.length > 0 ? { replannedTasks: point.replanned } : {}),
       });
     } finally {
-      await from.store.close().catch(() => undefined);
+      // Read-only use of the old checkpoint is over; a failing close leaks nothing we still need.
+      await from.store
+        .close()
+        .catch((e: Error) => this.opts.log('warn', `closing the old checkpoint: ${e.message}`));
     }
   }
 
@@ -491,7 +498,12 @@ export class QueryRunner {
   private async dropTask(rt: TaskRuntime, why: string): Promise<void> {
     this.tasks.delete(rt.task);
     rt.state?.abort();
-    await rt.state?.flushMaintenance().catch(() => undefined);
+    // Maintenance (compaction) is an optimisation the next owner of the task redoes; losing it is safe.
+    await rt.state
+      ?.flushMaintenance()
+      .catch((e: Error) =>
+        this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
+      );
     await rt.committer.close();
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }
@@ -693,7 +705,9 @@ export class QueryRunner {
         // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
         await this.sourceReader
           .commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }])
-          .catch(() => undefined);
+          // Only the lag shown to operators depends on it (exactly-once rests on the sink's marker);
+          // the next batch commits a later offset anyway.
+          .catch((e: Error) => this.opts.log('warn', `group offset for lag not committed: ${e.message}`));
       }
       const prevCommit =
         entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
@@ -839,6 +853,7 @@ export class QueryRunner {
       }
     }
     for (const topic of stats.sources.keys()) {
+      // Progress then reports the end offsets as latest (no lag figure this batch) rather than failing.
       const b = await offsetBounds(this.admin, topic).catch(() => undefined);
       const s = stats.sources.get(topic)!;
       for (const p of Object.keys(s.end)) s.latest[p] = b?.get(Number(p))?.latest ?? s.end[p]!;
@@ -911,6 +926,7 @@ export class QueryRunner {
 
   /** Repartitioned rows this instance's shuffle tasks have not consumed yet. */
   private async shuffleBacklog(): Promise<number> {
+    // Unknown backlog reads as 0 for this progress event; the next one asks the broker again.
     const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
     if (!bounds) return 0;
     let backlog = 0;
@@ -931,13 +947,16 @@ export class QueryRunner {
 
   private async shutdown(): Promise<void> {
     this.opts.log('info', `stopping: ${this.stopReason}`);
-    await this.sourceReader?.stop().catch(() => undefined);
-    await this.shuffleReader?.stop().catch(() => undefined);
+    // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
+    // checkpoint already holds everything a restart needs (nothing here writes state).
+    const quietly = (what: string) => (e: Error) => this.opts.log('warn', `shutdown: ${what}: ${e.message}`);
+    await this.sourceReader?.stop().catch(quietly('source reader'));
+    await this.shuffleReader?.stop().catch(quietly('shuffle reader'));
     for (const rt of [...this.tasks.values()]) await this.dropTask(rt, 'shutdown');
     await this.control?.stop();
-    await this.progressProducer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
-    await this.pool?.end().catch(() => undefined);
-    await this.opts.checkpoint.close().catch(() => undefined);
+    await this.progressProducer?.disconnect().catch(quietly('progress producer'));
+    await this.admin?.disconnect().catch(quietly('Kafka admin'));
+    await this.pool?.end().catch(quietly('sink pool'));
+    await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

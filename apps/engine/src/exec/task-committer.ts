@@ -183,12 +183,15 @@ export class TaskCommitter {
       }
       await txn.commit();
     } catch (err) {
+      // The commit's own error is the one to report; an abort that fails leaves the transaction to
+      // time out on the broker, and the next batch's producer fences it anyway.
       await txn.abort().catch(() => undefined);
       throw err;
     }
   }
 
   async close(): Promise<void> {
+    // Closing at a task's release or shutdown: the batch is committed or aborted by now, nothing to lose.
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
   }

@@ -18,6 +18,8 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    // The work's error is the one to report; if ROLLBACK fails too, the connection is broken and the
+    // pool discards it (PostgreSQL rolls the transaction back when the session ends).
     if (!broken && !isDatabaseUnavailable(err)) await client.query('ROLLBACK').catch(() => undefined);
     if (isDatabaseUnavailable(err)) broken ??= err as Error;
     throw err;

@@ -108,6 +108,7 @@ export class StateStore {
   private readonly undo = new Map<string, JsonValue | typeof ABSENT>();
   private lastMetrics: StateStoreMetrics;
   private maintenanceChain: Promise<void> = Promise.resolve();
+  private maintenanceError: Error | undefined;
   private deltasSinceSnapshot: number;
 
   private constructor(
@@ -269,9 +270,14 @@ export class StateStore {
   }
 
   private scheduleMaintenance(version: number): void {
+    // A failed snapshot costs only restore time: the deltas stay until a later snapshot covers
+    // them. The chain must not reject (the next maintenance waits on it); the error is kept for
+    // flushMaintenance to report.
     this.maintenanceChain = this.maintenanceChain
       .then(() => this.snapshotAndClean(version))
-      .catch(() => undefined);
+      .catch((e: Error) => {
+        this.maintenanceError = e;
+      });
   }
 
   /** Writes `<version>.snapshot` from the files (not the live map) and deletes obsolete files. */
@@ -290,7 +296,11 @@ export class StateStore {
   }
 
   /** Waits for background maintenance (used on shutdown and in tests). */
+  /** Waits for background snapshots; rejects with the last one's error if it failed. */
   async flushMaintenance(): Promise<void> {
     await this.maintenanceChain;
+    const error = this.maintenanceError;
+    this.maintenanceError = undefined;
+    if (error) throw error;
   }
 }
