@@ -1,6 +1,8 @@
 // The `sluice` binary (node apps/cli/bin/sluice.js, as `npx sluice` runs it) against a real
-// control plane, real engines and Kafka: log in, deploy until RUNNING, scale with --wait, a bad
-// spec's position, -o json/yaml, a viewer refused, progress --follow ended by Ctrl-C, stop.
+// control plane, real engines and Kafka, one query through its life: log in, a bad spec's
+// position, deploy until RUNNING, -o json/yaml, scale with --wait, a viewer refused, exit codes,
+// progress --follow ended by Ctrl-C, diff, alerts, upgrade (report, --yes, exit 3), rollback,
+// and a stop whose wait is interrupted and resumed.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,6 +36,24 @@ interface QueryJson {
   desired: { instances: number };
   observed: { runningInstances: number };
 }
+
+/** The query's spec with another filter (allowed in place) or another source topic (not). */
+function variant(file: string, opts: { threshold: number; topic?: string }): string {
+  const text = eventsSpec(name, opts.topic ?? topic, `cli-it-out-${suffix}`).replace(
+    'amount > 10',
+    `amount > ${opts.threshold}`,
+  );
+  const p = path.join(dir, file);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+const desiredVersion = async () =>
+  (
+    JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as {
+      desired: { version: number };
+    }
+  ).desired.version;
 
 beforeAll(async () => {
   // Independent set-up, done together: records, the control plane, two tokens made offline.
@@ -225,6 +245,45 @@ describe('sluice against a real control plane', () => {
     expect(unknown.code).toBe(4);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('say what to silence');
+  });
+
+  it('upgrade without a terminal and without --yes exits 2 before storing a version', async () => {
+    const r = await sluice(['queries', 'upgrade', name, '-f', variant('v3.yaml', { threshold: 30 })], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('add --yes');
+    const versions = JSON.parse(
+      (await sluice(['queries', 'versions', name, '-o', 'json'], env)).stdout,
+    ) as unknown[];
+    expect(versions).toHaveLength(2); // version 1 and the one the diff test added
+  });
+
+  it('upgrade prints the compatibility report, then upgrades with --yes --wait', async () => {
+    const r = await sluice(
+      ['queries', 'upgrade', name, '-f', variant('v3.yaml', { threshold: 30 }), '--yes', '--wait'],
+      env,
+    );
+    expect(r.stderr).toContain('version 3 against version 1: compatible');
+    expect(r.stderr).toMatch(/^upgrade [0-9a-f]{8}: health gate: done/m);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^upgrade [0-9a-f-]{36} succeeded$/m);
+    expect(await desiredVersion()).toBe(3);
+  });
+
+  it('refuses an incompatible in-place upgrade with exit 3 and the incompatible change', async () => {
+    const other = variant('v4.yaml', { threshold: 30, topic: `cli-it-other-${suffix}` });
+    const r = await sluice(['queries', 'upgrade', name, '-f', other, '--yes'], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('version 4 against version 3: INCOMPATIBLE');
+    expect(r.stderr).toMatch(/^incompatible\s+source\.topic\s+sources\.events\.kafka\.topic\s/m);
+    expect(r.stderr).toContain('--strategy new-checkpoint');
+    expect(await desiredVersion()).toBe(3);
+  });
+
+  it('rolls back to the good version before with --yes --wait', async () => {
+    const r = await sluice(['queries', 'rollback', name, '--yes', '--wait', '-o', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await desiredVersion()).toBe(1);
   });
 
   it('Ctrl-C while waiting for stop ends the wait (130), not the stop; operations wait resumes it', async () => {
