@@ -115,6 +115,8 @@ export async function startBenchApp(o: {
     return r;
   };
   await app.listen(0, '127.0.0.1');
+  // Longer than any pause of the event loop, so a probe never reuses a socket the server just closed.
+  (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   return { base, evaluations, close: () => app.close() };
 }

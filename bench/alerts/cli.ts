@@ -185,11 +185,16 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   // API probes every 25 ms for the whole run, classified by overlap with an evaluation.
   const probes: Array<{ startMs: number; endMs: number }> = [];
   let probing = true;
+  let probeErrors = 0;
   const prober = (async () => {
     while (probing) {
       const startMs = performance.now();
-      await call('GET', '/api/v1/alerts?state=firing&limit=50');
-      probes.push({ startMs, endMs: performance.now() });
+      try {
+        await call('GET', '/api/v1/alerts?state=firing&limit=50');
+        probes.push({ startMs, endMs: performance.now() });
+      } catch {
+        probeErrors++;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
@@ -243,6 +248,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
+    probeErrors,
     cpus: os.cpus().length,
     date: new Date().toISOString().slice(0, 10),
   };

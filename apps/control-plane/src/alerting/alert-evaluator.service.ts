@@ -46,6 +46,8 @@ const LAG_KINDS = new Set(['timeLag', 'recordsLag', 'consumerStatus', 'sloBurn']
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
 /** The API shares this event loop: a pass over 1,000 queries gives way this often. */
 const YIELD_EVERY = 200;
+/** Alerts written per transaction. */
+const WRITE_CHUNK = 100;
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export interface TickResult {
@@ -134,7 +136,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
     const byKey = new Map(alerts.map((a) => [`${a.ruleId}/${a.queryId}`, a]));
     const seen = new Set<string>();
-    const writes: Prisma.PrismaPromise<unknown>[] = [];
+    const writes: Prisma.PrismaPromise<unknown>[][] = [];
     let evaluations = 0;
     let transitions = 0;
     for (const rule of rules) {
@@ -156,7 +158,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         const r = step(stateOf(existing), active, nowMs, { name: rule.name, forMs: rule.forSeconds * 1000 });
         if (r.transition === 'none') continue;
         transitions++;
-        writes.push(...this.persist(rule, def, q, existing, r.state, r.transition, ev.value, ev.figures));
+        writes.push(this.persist(rule, def, q, existing, r.state, r.transition, ev.value, ev.figures));
       }
     }
     // Alerts whose rule was disabled/deleted or whose query is gone: resolve what fired, drop the rest.
@@ -167,15 +169,20 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       if (r.transition === 'none') continue;
       transitions++;
       if (!rule) {
-        writes.push(this.prisma.alert.deleteMany({ where: { id: a.id } }));
+        writes.push([this.prisma.alert.deleteMany({ where: { id: a.id } })]);
         continue;
       }
       const q = queries.find((x) => x.id === a.queryId);
       writes.push(
-        ...this.persist(rule, definitionOf(rule), q ?? null, a, r.state, r.transition, a.value, a.figures),
+        this.persist(rule, definitionOf(rule), q ?? null, a, r.state, r.transition, a.value, a.figures),
       );
     }
-    if (writes.length > 0) await this.prisma.$transaction(writes);
+    // One transaction per chunk of alerts (an alert's row and its transition always together):
+    // when a thousand alerts change at once, the API keeps getting turns in between.
+    for (let i = 0; i < writes.length; i += WRITE_CHUNK) {
+      await this.prisma.$transaction(writes.slice(i, i + WRITE_CHUNK).flat());
+      if (i + WRITE_CHUNK < writes.length) await yieldToEventLoop();
+    }
     await this.updateAlertGauge();
     return { queries: queries.length, evaluations, transitions };
   }
