@@ -247,6 +247,36 @@ describe('sluice against a real control plane', () => {
     expect(nothing.stderr).toContain('say what to silence');
   });
 
+  it('shows lag, operations and audit, and creates, lists and revokes a token', async () => {
+    const id = (
+      JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as { id: string }
+    ).id;
+    const [lag, events, audit, created] = await Promise.all([
+      sluice(['lag', name, '-o', 'json'], env),
+      sluice(['events', name, '-o', 'json'], env),
+      sluice(['audit', '--target', `query/${id}`, '-o', 'json'], env),
+      sluice(['tokens', 'create', '--name', `cli-it-made-${suffix}`, '--role', 'viewer'], env),
+    ]);
+    expect((JSON.parse(lag.stdout) as { partitions: unknown[] }).partitions).toHaveLength(2);
+    expect((JSON.parse(events.stdout) as Array<{ type: string }>).map((o) => o.type)).toEqual(
+      expect.arrayContaining(['deploy', 'scale']),
+    );
+    expect((JSON.parse(audit.stdout) as Array<{ action: string }>).map((a) => a.action)).toContain(
+      'query.create',
+    );
+    // The secret alone on stdout (T=$(sluice tokens create ...)), the rest on stderr.
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^\S{20,}$/);
+    const tokenId = /\(([0-9a-f-]{36})\)/.exec(created.stderr)![1]!;
+    const revoked = await sluice(['tokens', 'revoke', tokenId], env);
+    expect(revoked.stdout).toBe(`revoked token "cli-it-made-${suffix}" (${tokenId})\n`);
+    const tokens = JSON.parse((await sluice(['tokens', 'list', '-o', 'json'], env)).stdout) as Array<{
+      id: string;
+      revokedAt: string | null;
+    }>;
+    expect(tokens.find((t) => t.id === tokenId)?.revokedAt).not.toBeNull();
+  });
+
   it('upgrade without a terminal and without --yes exits 2 before storing a version', async () => {
     const r = await sluice(['queries', 'upgrade', name, '-f', variant('v3.yaml', { threshold: 30 })], env);
     expect(r.code).toBe(2);
