@@ -56,6 +56,11 @@ const sluiceSchema = z.looseObject({
   sourcesPaused: z.boolean().optional(),
   /** Stateful plans: repartitioned rows the instance's shuffle tasks have not consumed yet. */
   shuffleBacklog: count.optional(),
+  /**
+   * Why the trigger failed (bounded); absent when it succeeded. A failed trigger is retried from
+   * its write-ahead log (5 in a row stop the engine); tasks it lists may have committed.
+   */
+  error: z.string().optional(),
 });
 
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp');

@@ -35,6 +35,20 @@ describe('judgeGate', () => {
       verdict: 'fail',
       reason: '1 of 3 batches committed (1 of 2 instances) within 60 s',
     });
+    // Failed triggers are not batches; the last one's error says why the window ran out.
+    const failing = judgeGate(
+      {
+        ...healthy,
+        batches: 0,
+        instancesReporting: 0,
+        elapsedMs: 60_000,
+        lastTriggerError: 'relation "t" does not exist',
+      },
+      s,
+    );
+    expect(failing.verdict === 'fail' && failing.reason).toBe(
+      '0 of 3 batches committed (0 of 2 instances) within 60 s; last failed trigger: relation "t" does not exist',
+    );
   });
 
   it('fails at once on a crash, with its reason', () => {

@@ -35,6 +35,8 @@ export interface GateObservation {
   /** Abnormal exits of new-version instances since they started, with the reason of the last one. */
   crashes: number;
   lastCrash?: string | null;
+  /** Why the new version's last failed trigger failed (failed triggers are not batches). */
+  lastTriggerError?: string | null;
   /** Invalid rows / input rows of the old version before the upgrade; null when it read nothing. */
   invalidRateBefore: number | null;
   invalidRows: number;
@@ -73,7 +75,7 @@ export function judgeGate(o: GateObservation, s: HealthGateSettings): GateVerdic
     if (o.elapsedMs < s.windowSeconds * 1000) return { verdict: 'wait' };
     return {
       verdict: 'fail',
-      reason: `${o.batches} of ${s.batches} batches committed (${o.instancesReporting} of ${o.instances} instances) within ${s.windowSeconds} s`,
+      reason: `${o.batches} of ${s.batches} batches committed (${o.instancesReporting} of ${o.instances} instances) within ${s.windowSeconds} s${o.lastTriggerError ? `; last failed trigger: ${o.lastTriggerError}` : ''}`,
     };
   }
   const growth =

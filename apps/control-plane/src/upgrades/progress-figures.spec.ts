@@ -27,6 +27,13 @@ describe('versionFigures', () => {
       row(4, 'q-1', { queryVersion: 2, tasks: [] }), // idle, not caught up: not a batch
       row(5, 'q-0', { queryVersion: 2, checkpointEpoch: 1, tasks: ['src.t.0'] }), // other checkpoint
       row(6, 'q-0', { queryVersion: 2, tasks: ['src.t.0'] }, { numInputRows: 10 }),
+      // A failed trigger (its source task committed, the sink did not): not a batch, rows read again.
+      row(
+        7,
+        'q-1',
+        { queryVersion: 2, tasks: ['src.t.1'], error: 'column "clicks" can only be updated to DEFAULT' },
+        { numInputRows: 99 },
+      ),
     ];
     expect(versionFigures(rows, { version: 2, checkpointEpoch: 0 })).toEqual({
       batches: 3,
@@ -35,6 +42,8 @@ describe('versionFigures', () => {
       inputRows: 100,
       firstBatchAt: at(2),
       lastBatchAt: at(6),
+      failedTriggers: 1,
+      lastTriggerError: 'column "clicks" can only be updated to DEFAULT',
     });
   });
 

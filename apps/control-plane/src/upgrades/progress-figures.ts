@@ -20,6 +20,7 @@ interface Payload {
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
+    error?: string;
   };
 }
 
@@ -45,6 +46,9 @@ export interface VersionFigures {
   inputRows: number;
   firstBatchAt: Date | null;
   lastBatchAt: Date | null;
+  /** Triggers that failed (retried by the engine; their rows are read again): not batches. */
+  failedTriggers: number;
+  lastTriggerError: string | null;
 }
 
 /** The figures of `target`'s events among `rows` (the caller bounds them in time). */
@@ -56,11 +60,18 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     inputRows: 0,
     firstBatchAt: null,
     lastBatchAt: null,
+    failedTriggers: 0,
+    lastTriggerError: null,
   };
   const instances = new Set<string>();
   for (const row of rows) {
     if (!isFrom(row, target)) continue;
     const p = payloadOf(row);
+    if (p.sluice?.error !== undefined) {
+      out.failedTriggers++;
+      out.lastTriggerError = p.sluice.error;
+      continue;
+    }
     out.invalidRows += p.sluice?.invalidRows ?? 0;
     out.inputRows += p.numInputRows ?? 0;
     const ran = (p.sluice?.tasks?.length ?? 0) > 0;

@@ -87,6 +87,8 @@ interface TriggerStats {
   batchIds: number[];
   tasks: string[];
   ran: boolean;
+  /** Why the trigger failed, when it did (reported in progress). */
+  error?: string;
 }
 
 export class QueryRunner {
@@ -415,6 +417,7 @@ export class QueryRunner {
         );
     } catch (err) {
       const e = err as Error;
+      stats.error = e.message.slice(0, 500);
       if (isDatabaseUnavailable(e)) {
         // Waited out, not counted: the outage is not this batch's fault, and the batch re-runs
         // from its write-ahead log entry once the database answers.
@@ -909,6 +912,7 @@ export class QueryRunner {
         ackedCommands: this.acked.splice(0),
         tasks: stats.tasks,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
+        ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(this.sourcesPaused
           ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
           : {}),

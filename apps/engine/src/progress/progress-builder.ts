@@ -57,6 +57,7 @@ export interface TriggerReport {
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
+    error?: string;
   };
 }
 
