@@ -54,16 +54,23 @@ async function registerQueries(base: string, token: string): Promise<void> {
   const worker = async () => {
     while (next < QUERIES) {
       const i = next++;
-      const r = await fetch(`${base}/api/v1/queries?deploy=false`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' },
-        body: spec(i),
-      });
-      if (r.status !== 201) throw new Error(`register query ${i}: ${r.status} ${await r.text()}`);
+      // A loaded box can make the control plane answer 5xx (a transaction that could not start in
+      // time); those are retried, a few times, with a pause.
+      for (let attempt = 1; ; attempt++) {
+        const r = await fetch(`${base}/api/v1/queries?deploy=false`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' },
+          body: spec(i),
+        });
+        if (r.status === 201) break;
+        const text = await r.text();
+        if (r.status < 500 || attempt === 5) throw new Error(`register query ${i}: ${r.status} ${text}`);
+        await new Promise((res) => setTimeout(res, 1000 * attempt));
+      }
       if (++done % 100 === 0) log(`registered ${done}/${QUERIES} queries`);
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(Array.from({ length: 4 }, worker));
 }
 
 async function main(): Promise<void> {
@@ -71,7 +78,7 @@ async function main(): Promise<void> {
   ensureDashboardBuilt(log);
   const cp = await startE2EControlPlane({
     database: 'sluice_bench_dashboard',
-    redisDb: 13,
+    redisDb: 12,
     workDir: WORK,
     log,
   });

@@ -56,6 +56,9 @@ export async function startE2EControlPlane(opts: {
         SLUICE_RECONCILE_INTERVAL_MS: '1000',
         SLUICE_INSTANCE_SETTLE_MS: '500',
         SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
+        // Its own progress-ingest group: control planes without a cluster name share one group on
+        // the shared broker and split each other's progress events between them.
+        SLUICE_CLUSTER_NAME: opts.database.replace(/_/g, '-'),
         LOG_LEVEL: 'warn',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
         ...opts.env,

@@ -1,6 +1,7 @@
-// Builds the dashboard (`next build`) when its build is missing or older than any of its sources,
+// Builds the dashboard (`next build`) when its build is missing or made from other sources,
 // and starts it (`next start`) on a port. Shared by the e2e suite and bench:dashboard.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -9,29 +10,40 @@ export const DASHBOARD = path.join(ROOT, 'apps', 'dashboard');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const BUILD_ID = path.join(DASHBOARD, '.next', 'BUILD_ID');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === '.next' || entry.name === 'node_modules') continue;
+const STAMP = path.join(DASHBOARD, '.next', 'sluice-sources.sha256');
+
+/** Paths and contents of every source file under dir, into the hash (not .next or node_modules). */
+function hashSources(dir: string, hash: crypto.Hash): void {
+  for (const entry of fs
+    .readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name === '.next' || entry.name === 'node_modules' || entry.name === 'next-env.d.ts') continue;
     const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+    if (entry.isDirectory()) hashSources(p, hash);
+    else
+      hash
+        .update(`${path.relative(ROOT, p)}\0`)
+        .update(fs.readFileSync(p))
+        .update('\0');
   }
-  return newest;
 }
 
-/** `next build` unless the last build is newer than every source file (and the shared query-plan lib). */
+/**
+ * `next build` unless the last build was made from exactly these sources (the dashboard, the
+ * query-plan library it compiles, the lockfile). A content hash, taken before the build starts:
+ * a file edited during a build makes the next run build again (file times would not).
+ */
 export function ensureDashboardBuilt(log: (m: string) => void): void {
-  const built = fs.existsSync(BUILD_ID) ? fs.statSync(BUILD_ID).mtimeMs : 0;
-  const sources = Math.max(
-    newestSource(DASHBOARD),
-    newestSource(path.join(ROOT, 'libs', 'query-plan', 'src')),
-    fs.statSync(path.join(ROOT, 'package-lock.json')).mtimeMs,
-  );
-  if (built > sources) {
+  const hash = crypto.createHash('sha256');
+  hashSources(DASHBOARD, hash);
+  hashSources(path.join(ROOT, 'libs', 'query-plan', 'src'), hash);
+  hash.update(fs.readFileSync(path.join(ROOT, 'package-lock.json')));
+  const want = hash.digest('hex');
+  if (fs.existsSync(BUILD_ID) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8') === want) {
     log('dashboard build is up to date');
     return;
   }
-  log('building the dashboard (next build; about a minute)');
+  log('building the dashboard (next build; one to several minutes)');
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [NEXT_BIN, 'build'], {
     cwd: DASHBOARD,
@@ -40,6 +52,7 @@ export function ensureDashboardBuilt(log: (m: string) => void): void {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (r.status !== 0) throw new Error(`next build failed:\n${r.stdout}\n${r.stderr}`);
+  fs.writeFileSync(STAMP, want);
   log(`dashboard built in ${Math.round((Date.now() - t0) / 1000)} s`);
 }
 

@@ -166,31 +166,16 @@ function Form({ queryId, initial }: { queryId: string | null; initial: string })
           ) : (
             <p className="muted">No compatibility report (the running version no longer compiles).</p>
           )}
-          <ConfirmButton
-            label={`Deploy version ${created.version}`}
-            title={`Deploy version ${created.version}`}
-            description={
-              created.compatibility && !created.compatibility.compatible
-                ? 'This version is NOT compatible with the running version’s checkpoint; the deploy may fail or lose state.'
-                : 'A rolling upgrade of the running instances.'
-            }
-            confirmLabel="Deploy"
-            danger={created.compatibility?.compatible === false}
-            onConfirm={async () => {
-              try {
-                const op = await api<Operation>(`/api/cp/queries/${queryId}/deploy`, {
-                  method: 'POST',
-                  json: { version: created.version },
-                });
-                setOperationId(op.id);
-              } catch (e) {
-                fail(e);
-              }
-            }}
+          <UpgradeControls
+            queryId={queryId}
+            version={created.version}
+            compatible={created.compatibility?.compatible ?? null}
+            onOperation={setOperationId}
+            onError={fail}
           />
         </section>
       )}
-      {operationId && <WatchOperation id={operationId} />}
+      {operationId && queryId && <WatchOperation id={operationId} queryId={queryId} />}
       {plan?.ok && (
         <section aria-labelledby="plan-h">
           <h2 id="plan-h">
@@ -210,16 +195,116 @@ function Form({ queryId, initial }: { queryId: string | null; initial: string })
   );
 }
 
-export function WatchOperation({ id }: { id: string }) {
+export function WatchOperation({ id, queryId }: { id: string; queryId: string }) {
+  const [rollbackId, setRollbackId] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
   const op = useSWR<Operation>(`/api/cp/operations/${id}`, fetcher, {
     refreshInterval: (d) => (d && ['SUCCEEDED', 'FAILED'].includes(d.state) ? 0 : 1000),
   });
   if (op.error) return <ErrorState error={op.error} what="the operation" />;
   if (!op.data) return <Loading what="the operation" />;
+  const done = ['SUCCEEDED', 'FAILED'].includes(op.data.state);
   return (
     <section aria-labelledby="watch-h">
       <h2 id="watch-h">Operation</h2>
       <OperationCard op={op.data} />
+      {done && op.data.type === 'upgrade' && !rollbackId && (
+        <ConfirmButton
+          label="Roll back"
+          title="Roll back"
+          description="Return to the last good version on its checkpoint."
+          confirmLabel="Roll back"
+          danger
+          onConfirm={async () => {
+            try {
+              const r = await api<Operation>(`/api/cp/queries/${queryId}/rollback`, {
+                method: 'POST',
+                json: {},
+              });
+              setRollbackId(r.id);
+            } catch (e) {
+              setError(e instanceof ApiCallError ? e.message : String(e));
+            }
+          }}
+        />
+      )}
+      {error && (
+        <p role="alert" style={{ color: 'var(--danger)' }}>
+          {error}
+        </p>
+      )}
+      {rollbackId && <WatchOperation id={rollbackId} queryId={queryId} />}
     </section>
+  );
+}
+
+/** Upgrade (checks, drain, start, health gate, automatic rollback) or a plain deploy of the version. */
+function UpgradeControls(props: {
+  queryId: string;
+  version: number;
+  compatible: boolean | null;
+  onOperation: (id: string) => void;
+  onError: (e: unknown) => void;
+}) {
+  const [strategy, setStrategy] = useState<'in-place' | 'new-checkpoint'>(
+    props.compatible === false ? 'new-checkpoint' : 'in-place',
+  );
+  const [startingOffsets, setStartingOffsets] = useState<'continue' | 'earliest' | 'latest'>('continue');
+  const start = (path: string, body: unknown) => async () => {
+    try {
+      props.onOperation(
+        (await api<Operation>(`/api/cp/queries/${props.queryId}/${path}`, { method: 'POST', json: body })).id,
+      );
+    } catch (e) {
+      props.onError(e);
+    }
+  };
+  return (
+    <div className="actions" data-testid="upgrade-controls">
+      <label>
+        Strategy
+        <select value={strategy} onChange={(e) => setStrategy(e.target.value as typeof strategy)}>
+          <option value="in-place">in-place (same checkpoint)</option>
+          <option value="new-checkpoint">new checkpoint (old one kept for rollback)</option>
+        </select>
+      </label>
+      {strategy === 'new-checkpoint' && (
+        <label>
+          Start from
+          <select
+            value={startingOffsets}
+            onChange={(e) => setStartingOffsets(e.target.value as typeof startingOffsets)}
+          >
+            <option value="continue">where the old version stopped</option>
+            <option value="earliest">earliest (rebuild state)</option>
+            <option value="latest">latest (new data only)</option>
+          </select>
+        </label>
+      )}
+      <ConfirmButton
+        label={`Upgrade to version ${props.version}`}
+        title={`Upgrade to version ${props.version}`}
+        description={
+          strategy === 'in-place'
+            ? 'Drain, start this version on the same checkpoint, then a health gate; a failing version is rolled back automatically.'
+            : `Drain, start this version on a new checkpoint (from: ${startingOffsets}), then a health gate; the old checkpoint is kept for rollback.`
+        }
+        confirmLabel="Upgrade"
+        danger={props.compatible === false && strategy === 'in-place'}
+        onConfirm={start(
+          'upgrade',
+          strategy === 'in-place'
+            ? { version: props.version, strategy }
+            : { version: props.version, strategy, startingOffsets },
+        )}
+      />
+      <ConfirmButton
+        label={`Deploy version ${props.version}`}
+        title={`Deploy version ${props.version}`}
+        description="A plain deploy (also for a stopped query): no health gate, no automatic rollback."
+        confirmLabel="Deploy"
+        onConfirm={start('deploy', { version: props.version })}
+      />
+    </div>
   );
 }

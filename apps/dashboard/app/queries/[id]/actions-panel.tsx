@@ -114,6 +114,16 @@ export function ActionsPanel({
             onConfirm={() => run('stop', () => api(`${base}/stop`, { method: 'POST' }))}
           />
         )}
+        {q.observed.lastGoodVersion !== null && !stopped && (
+          <ConfirmButton
+            label="Roll back"
+            title={`Roll back ${q.name}`}
+            description={`Return ${q.name} to its last good version (v${q.observed.lastGoodVersion}) on that version's checkpoint.`}
+            confirmLabel="Roll back"
+            danger
+            onConfirm={() => run('rollback', () => api(`${base}/rollback`, { method: 'POST', json: {} }))}
+          />
+        )}
         <a className="button" href={`/deploy?query=${q.id}`}>
           New version…
         </a>
