@@ -253,7 +253,6 @@ export class QueryRunner {
       (m) => this.opts.log('warn', m),
       () => this.wake?.(),
     );
-    await this.control.start();
 
     const onFatal = (err: Error): void => {
       this.fatal = err;
@@ -265,7 +264,6 @@ export class QueryRunner {
       onFatal,
       onRebalance: (a, g) => this.onRebalance('source', a.length, g),
     });
-    await this.sourceReader.start();
     if (this.stateful) {
       this.shuffleReader = new GroupReader(kafka, {
         groupId: this.shuffleGroup,
@@ -273,8 +271,10 @@ export class QueryRunner {
         onFatal,
         onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g),
       });
-      await this.shuffleReader.start();
     }
+    // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
+    // upgrade) is not processing until all three have joined.
+    await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
     this.opts.log('info', 'engine started', {
       runId: this.runId,
       stateful: this.stateful,
@@ -454,36 +454,45 @@ export class QueryRunner {
     for (const [id, rt] of this.tasks) {
       if (!wanted.has(id)) await this.dropTask(rt, 'revoked');
     }
-    for (const [id, w] of wanted) {
-      if (this.tasks.has(id)) continue;
-      const marker = this.markerFor(w.stage);
-      const committer = new TaskCommitter(
-        this.opts.kafka,
-        this.scope,
-        id,
-        marker,
-        w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
-        this.opts.checkpoint,
-        this.postgres,
-        this.topicLimits,
+    // New tasks are recovered side by side (each opens its own transactional producer, which
+    // fences the previous owner, and reads its own checkpoint files): after a start or a
+    // rebalance the first batch waits for the slowest task, not for all of them in turn.
+    const recovered = await Promise.allSettled(
+      [...wanted].filter(([id]) => !this.tasks.has(id)).map(([id, w]) => this.recover(id, w)),
+    );
+    const failed = recovered.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Takes over one task: opens its committer (fencing the previous owner) and recovers it from the checkpoint. */
+  private async recover(id: string, w: { stage: Stage; topic: string; partition: number }): Promise<void> {
+    const marker = this.markerFor(w.stage);
+    const committer = new TaskCommitter(
+      this.opts.kafka,
+      this.scope,
+      id,
+      marker,
+      w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
+      this.opts.checkpoint,
+      this.postgres,
+      this.topicLimits,
+    );
+    const rt = await recoverTask({
+      checkpoint: this.opts.checkpoint,
+      admin: this.admin,
+      committer,
+      stage: w.stage,
+      topic: w.topic,
+      partition: w.partition,
+      stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+      watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
+    });
+    if (rt.replay)
+      this.opts.log(
+        'info',
+        `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`,
       );
-      const rt = await recoverTask({
-        checkpoint: this.opts.checkpoint,
-        admin: this.admin,
-        committer,
-        stage: w.stage,
-        topic: w.topic,
-        partition: w.partition,
-        stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
-        watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
-      });
-      if (rt.replay)
-        this.opts.log(
-          'info',
-          `task ${id}: re-running uncommitted batch ${rt.replay.batchId} [${rt.replay.range.start}, ${rt.replay.range.end})`,
-        );
-      this.tasks.set(id, rt);
-    }
+    this.tasks.set(id, rt);
   }
 
   private watermarkDelayMs(): number | undefined {
@@ -954,11 +963,15 @@ export class QueryRunner {
     // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
     // checkpoint already holds everything a restart needs (nothing here writes state).
     const quietly = (what: string) => (e: Error) => this.opts.log('warn', `shutdown: ${what}: ${e.message}`);
-    await this.sourceReader?.stop().catch(quietly('source reader'));
-    await this.shuffleReader?.stop().catch(quietly('shuffle reader'));
-    for (const rt of [...this.tasks.values()]) await this.dropTask(rt, 'shutdown');
-    await this.control?.stop();
-    await this.progressProducer?.disconnect().catch(quietly('progress producer'));
+    // Side by side: nothing runs any more, and the successor of a drained instance (an upgrade,
+    // a scale-in) starts only once this process has exited, so every second here is output gap.
+    await Promise.all([
+      this.sourceReader?.stop().catch(quietly('source reader')),
+      this.shuffleReader?.stop().catch(quietly('shuffle reader')),
+      ...[...this.tasks.values()].map((rt) => this.dropTask(rt, 'shutdown')),
+      this.control?.stop(),
+      this.progressProducer?.disconnect().catch(quietly('progress producer')),
+    ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.pool?.end().catch(quietly('sink pool'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
