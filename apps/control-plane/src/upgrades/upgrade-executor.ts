@@ -71,7 +71,7 @@ const [CHECK, DRAIN, START, GATE, MARK] = STEPS.upgrade as [string, string, stri
 const [ROLLBACK_DRAIN, ROLLBACK_START] = UPGRADE_ROLLBACK_STEPS as [string, string];
 const [MANUAL_DRAIN, MANUAL_START, MANUAL_MARK] = STEPS.rollback as [string, string, string];
 const SYSTEM_ACTOR = { id: 'system/upgrade', name: 'upgrade health gate' };
-const POLL_MS = 500;
+const POLL_MS = 250;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stepsOf = (op: Operation): OperationStep[] => (op.steps as unknown as OperationStep[]) ?? [];
