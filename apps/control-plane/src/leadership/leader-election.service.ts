@@ -8,7 +8,6 @@
 // steps down at once, before it could be replaced. On Kubernetes a Lease would do the same job;
 // the database is the one thing every replica shares wherever it runs, so it is used everywhere.
 import os from 'node:os';
-import path from 'node:path';
 import {
   Inject,
   Injectable,
@@ -21,6 +20,7 @@ import { Gauge } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MetricsRegistry } from '../metrics/metrics.registry';
 import { advisoryLockKey, leaderLockName } from './advisory-lock-key';
+import { clusterName } from './cluster-name';
 
 export type LeadershipListener = (leading: boolean) => void | Promise<void>;
 
@@ -44,7 +44,7 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsRegistry,
   ) {
-    this.cluster = config.SLUICE_CLUSTER_NAME ?? runtimeScope(config);
+    this.cluster = clusterName(config);
     this.key = advisoryLockKey(leaderLockName(this.cluster));
     this.gauge = new Gauge({
       name: 'sluice_leader',
@@ -162,11 +162,4 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn(`leadership listener failed: ${(e as Error).message}`);
     }
   }
-}
-
-/** What replicas must share to act on the same engines: the namespace, or the local runtime's home. */
-export function runtimeScope(config: AppConfig): string {
-  return config.SLUICE_RUNTIME === 'kubernetes'
-    ? `kubernetes/${config.SLUICE_K8S_NAMESPACE}`
-    : `local/${path.resolve(config.SLUICE_HOME)}`;
 }

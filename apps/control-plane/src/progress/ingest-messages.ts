@@ -1,15 +1,16 @@
 // Messages between the control plane's main thread and its progress-ingest worker thread.
 import type { StreamingQueryProgress } from '@sluice/contracts';
+import { clusterSlug } from '../leadership/cluster-name';
 
 export const PROGRESS_GROUP = 'sluice-control-plane-progress';
 
 /**
- * The ingest group of a cluster. Clusters that share a broker but not a database (SLUICE_CLUSTER_NAME
- * set) must not share it: a shared group splits the partitions of `sluice.progress` between their
- * control planes, and each drops the events of queries it does not know.
+ * The ingest group of a cluster (leadership/cluster-name.ts). Its replicas share it, so each event is
+ * stored once; other clusters must not: a shared group splits the partitions of `sluice.progress`
+ * between their control planes, and each drops the events of queries it does not know.
  */
-export function progressGroupId(clusterName: string | undefined): string {
-  return clusterName ? `${PROGRESS_GROUP}-${clusterName}` : PROGRESS_GROUP;
+export function progressGroupId(cluster: string): string {
+  return `${PROGRESS_GROUP}-${clusterSlug(cluster)}`;
 }
 
 export interface IngestWorkerConfig {

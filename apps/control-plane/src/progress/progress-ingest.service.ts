@@ -22,6 +22,7 @@ import {
   type WorkerToMain,
 } from './ingest-messages';
 import { ProgressEvents } from './progress-events';
+import { clusterName } from '../leadership/cluster-name';
 
 /** How long an unknown query id is remembered as unknown (it may be registered any moment). */
 const UNKNOWN_TTL_MS = 10_000;
@@ -64,7 +65,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     const { file, execArgv } = workerEntry();
     const workerData: IngestWorkerConfig = {
       brokers: this.config.KAFKA_BROKERS,
-      groupId: progressGroupId(this.config.SLUICE_CLUSTER_NAME),
+      groupId: progressGroupId(clusterName(this.config)),
       databaseUrl: this.config.DATABASE_URL,
     };
     const worker = new Worker(file, { workerData, execArgv, env: process.env });
