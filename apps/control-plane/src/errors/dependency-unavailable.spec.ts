@@ -4,6 +4,8 @@ import { isDependencyUnavailable } from './dependency-unavailable';
 describe('isDependencyUnavailable', () => {
   it('recognises outages of PostgreSQL, Redis and Kafka as the drivers report them', () => {
     expect(isDependencyUnavailable({ code: 'P1001' })).toBe(true);
+    // "Unable to start a transaction in the given time": the pool is saturated, retry shortly.
+    expect(isDependencyUnavailable({ code: 'P2028' })).toBe(true);
     expect(
       isDependencyUnavailable({
         code: 'P2010',

@@ -9,6 +9,7 @@ const PRISMA_UNAVAILABLE = new Set([
   'P1008', // operations timed out
   'P1017', // server closed the connection
   'P2024', // timed out fetching a connection from the pool
+  'P2028', // transaction could not start in time: every pooled connection busy (seen under load)
 ]);
 
 /** @prisma/driver-adapter-utils error kinds with the same meaning. */
