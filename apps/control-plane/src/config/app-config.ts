@@ -148,7 +148,7 @@ export const appConfigSchema = z
     SLUICE_ALERT_RETRY_BASE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
     SLUICE_ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(20),
     /** Base URL of the dashboard, for the link to the query in every alert's annotations. */
-    SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
+    SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:4401'),
     /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */
     SLUICE_SCALING_POLICY_SETTINGS: z
       .string()
