@@ -392,9 +392,11 @@ describe('upgrades on the real stack', () => {
     const before = produced;
     const producing = produce(2000, 300);
     await new Promise((r) => setTimeout(r, 1500));
+    // Forced, as the CLI's --force sends it: a new checkpoint needs no force and ignores it.
     const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
       version: 3,
       strategy: 'new-checkpoint',
+      force: true,
     });
     expect(upgrade.status).toBe(202);
     // A stateful query continuing on a new checkpoint first lets its shuffle stage catch up.

@@ -55,7 +55,7 @@ export const upgradeBody = z
       .boolean()
       .default(false)
       .describe(
-        'in-place only: upgrade even when the analyzer finds the version incompatible (Spark-like; the engine still refuses what it cannot resume, and the gate rolls back)',
+        'in-place: upgrade even when the analyzer finds the version incompatible (Spark-like; the engine still refuses what it cannot resume, and the gate rolls back). A new-checkpoint upgrade needs none and ignores it',
       ),
   })
   .strict()

@@ -45,12 +45,6 @@ export class UpgradesService {
         message: 'startingOffsets: only a new-checkpoint upgrade chooses where it starts',
         errors: [{ path: 'startingOffsets', message: 'only with strategy new-checkpoint' }],
       });
-    if (body.strategy === 'new-checkpoint' && body.force)
-      throw new BadRequestException({
-        code: 'VALIDATION_FAILED',
-        message: 'force: a new-checkpoint upgrade needs no force (its state starts afresh)',
-        errors: [{ path: 'force', message: 'only with strategy in-place' }],
-      });
     const q = await this.getOrThrow(id);
     await this.assertIdle(q);
     this.assertRunnable(q);
