@@ -1,4 +1,5 @@
-// `npm run -s bench:upgrade -- [--json] [--rate 1000] [--trigger-ms 1000] [--instances 2] [--engine tsx|bundle]`
+// `npm run -s bench:upgrade -- [--json] [--strategy in-place|new-checkpoint] [--rate 1000] [--trigger-ms 1000]
+//   [--instances 2] [--engine tsx|bundle]`
 // Issue 14 §3 on the real stack: a control plane (child process, database and Redis index of its
 // own), real engines, a windowed count per user into PostgreSQL under a steady load.
 //   1. upgraded in place to a version with another filter (same results): gapMs is the time from
@@ -11,6 +12,10 @@
 //   3. the load stops, the sink settles, and every (window, user) count is compared with the
 //      counts recomputed here from the records: lost/duplicated count rows missing or extra,
 //      stateContinuous says every group is exact (the state carried across both changes).
+// --strategy new-checkpoint: both upgrades go to versions with 2-minute windows into another
+// table, on new checkpoints continuing from the old offsets; the records below the new version's
+// first offsets (per partition) are the old version's, the others the new one's, and each table
+// is compared with the counts of its share.
 // A commit time is a progress event's trigger start plus its duration (batch committed).
 // --engine tsx runs engines as the control plane ships them (`node --import tsx`, TypeScript
 // compiled at every start); --engine bundle runs one esbuild bundle of the engine CLI instead, to
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     'warmup-seconds': { type: 'string', default: '20' },
     port: { type: 'string', default: '4492' },
     engine: { type: 'string', default: 'tsx' },
+    strategy: { type: 'string', default: 'in-place' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +51,9 @@ const INSTANCES = Number(values.instances);
 const WARMUP_MS = Number(values['warmup-seconds']) * 1000;
 const ENGINE = values.engine;
 if (ENGINE !== 'tsx' && ENGINE !== 'bundle') throw new Error('--engine must be tsx or bundle');
+const STRATEGY = values.strategy;
+if (STRATEGY !== 'in-place' && STRATEGY !== 'new-checkpoint')
+  throw new Error('--strategy must be in-place or new-checkpoint');
 const log = (m: string): void => {
   process.stderr.write(`[bench:upgrade] ${m}\n`);
 };
@@ -80,6 +89,7 @@ interface Op {
 interface Progress {
   timestamp: string;
   batchDuration?: number;
+  sources: Array<{ startOffset?: Record<string, Record<string, number>> }>;
   sluice: { queryVersion: number; instance: string; tasks?: string[] };
 }
 
@@ -99,7 +109,7 @@ async function freshDatabase(url: string): Promise<string> {
   return own.toString();
 }
 
-function spec(tag: string, table: string, where: string): string {
+function spec(tag: string, table: string, where: string, window = '1 minute'): string {
   return [
     `name: bench-upgrade-${tag}`,
     'sources:',
@@ -110,7 +120,7 @@ function spec(tag: string, table: string, where: string): string {
     'sql: |',
     '  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(amount) AS amount',
     `  FROM clicks WHERE ${where}`,
-    "  GROUP BY window(ts, '1 minute'), user_id",
+    `  GROUP BY window(ts, '${window}'), user_id`,
     'sink:',
     `  postgres: { table: ${table}, key: [window_start, user_id] }`,
     'outputMode: update',
@@ -144,6 +154,29 @@ function engineBundle(dir: string): string[] {
   );
   if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`);
   return [process.execPath, out];
+}
+
+/** Partition and offset of every record of the topic (ids 0..n-1), read back from Kafka. */
+async function readPositions(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  n: number,
+): Promise<Map<number, { partition: number; offset: number }>> {
+  const out = new Map<number, { partition: number; offset: number }>();
+  const consumer = kafka.consumer({ groupId: `bench-upgrade-check-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const id = (JSON.parse(message.value!.toString()) as { id: number }).id;
+      out.set(id, { partition, offset: Number(message.offset) });
+    },
+  });
+  const deadline = Date.now() + 120_000;
+  while (out.size < n && Date.now() < deadline) await sleep(250);
+  await consumer.disconnect();
+  if (out.size < n) throw new Error(`read back ${out.size} of ${n} records`);
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -223,7 +256,22 @@ async function main(): Promise<void> {
     );
 
   const sinkDb = new Pool({ connectionString: env.SLUICE_SINK_DATABASE_URL });
-  const tables = { main: `bench_upgrade_${tag}`, bad: `bench_upgrade_bad_${tag}` };
+  const tables = {
+    main: `bench_upgrade_${tag}`,
+    next: `bench_upgrade_next_${tag}`,
+    bad: `bench_upgrade_bad_${tag}`,
+  };
+  // In place: another filter (same rows). New checkpoint: 2-minute windows, which the old
+  // checkpoint cannot take, into a table of their own.
+  const v2 =
+    STRATEGY === 'in-place'
+      ? spec(tag, tables.main, 'amount >= 0 AND amount < 1000000')
+      : spec(tag, tables.next, 'amount >= 0', '2 minutes');
+  const v3 =
+    STRATEGY === 'in-place'
+      ? spec(tag, tables.bad, 'amount >= 0 AND amount < 1000000')
+      : spec(tag, tables.bad, 'amount >= 0', '2 minutes');
+  const body = (version: number) => ({ version, ...(STRATEGY === 'in-place' ? {} : { strategy: STRATEGY }) });
   const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-upgrade' });
   let producing = true;
   let produced = 0;
@@ -281,13 +329,9 @@ async function main(): Promise<void> {
     const started = new Date().toISOString();
     await sleep(WARMUP_MS);
 
-    // 1. in place: another filter, the same rows.
-    await call(
-      'POST',
-      `/api/v1/queries/${queryId}/versions`,
-      spec(tag, tables.main, 'amount >= 0 AND amount < 1000000'),
-    );
-    const up = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, { version: 2 });
+    // 1. the upgrade.
+    await call('POST', `/api/v1/queries/${queryId}/versions`, v2);
+    const up = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, body(2));
     if (up.status !== 202) throw new Error(`upgrade: ${JSON.stringify(up.body)}`);
     const upgrade = await finished(up.body);
     log(
@@ -297,12 +341,8 @@ async function main(): Promise<void> {
     await sleep(15_000);
 
     // 2. a version that cannot write its sink table: the gate fails, the rollback is automatic.
-    await call(
-      'POST',
-      `/api/v1/queries/${queryId}/versions`,
-      spec(tag, tables.bad, 'amount >= 0 AND amount < 1000000'),
-    );
-    const bad = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, { version: 3 });
+    await call('POST', `/api/v1/queries/${queryId}/versions`, v3);
+    const bad = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, body(3));
     if (bad.status !== 202) throw new Error(`upgrade to the failing version: ${JSON.stringify(bad.body)}`);
     const failed = await finished(bad.body);
     log(`upgrade to version 3: ${failed.state}: ${failed.error}`);
@@ -312,45 +352,23 @@ async function main(): Promise<void> {
     await feeding;
     await producer.disconnect();
     log(`${produced} records produced; waiting for the sink to settle`);
-    const counts = async () =>
-      (
-        await sinkDb.query<{ window_start: Date; user_id: string; clicks: string; amount: string }>(
-          `SELECT * FROM ${tables.main}`,
-        )
-      ).rows;
+    type Row = { window_start: Date; user_id: string; clicks: string; amount: string };
+    const rows = (table: string) =>
+      sinkDb.query<Row>(`SELECT * FROM ${table}`).then(
+        (r) => r.rows,
+        () => [] as Row[],
+      );
+    const clicksIn = async (table: string) => (await rows(table)).reduce((n, r) => n + Number(r.clicks), 0);
+    const sinkTables = STRATEGY === 'in-place' ? [tables.main] : [tables.main, tables.next];
     await until(
       'the sink to count every record',
-      async () => (await counts()).reduce((n, r) => n + Number(r.clicks), 0),
+      async () => (await Promise.all(sinkTables.map(clicksIn))).reduce((a, b) => a + b, 0),
       (n) => n >= produced,
       300_000,
     ).catch((e: Error) => log(e.message));
     await sleep(3000);
 
-    // Counts recomputed from the records.
-    const expected = new Map<string, { clicks: number; amount: number }>();
-    for (let id = 0; id < produced; id++) {
-      const c = click(id);
-      const ms = Date.parse(c.ts);
-      const key = `${new Date(ms - (ms % 60_000)).toISOString()}|${c.user_id}`;
-      const e = expected.get(key) ?? { clicks: 0, amount: 0 };
-      e.clicks++;
-      e.amount += c.amount;
-      expected.set(key, e);
-    }
-    const got = new Map((await counts()).map((r) => [`${r.window_start.toISOString()}|${r.user_id}`, r]));
-    let lost = 0;
-    let duplicated = 0;
-    let wrongGroups = 0;
-    for (const [key, e] of expected) {
-      const g = got.get(key);
-      const clicks = g ? Number(g.clicks) : 0;
-      lost += Math.max(0, e.clicks - clicks);
-      duplicated += Math.max(0, clicks - e.clicks);
-      if (!g || clicks !== e.clicks || Number(g.amount) !== e.amount) wrongGroups++;
-    }
-    for (const [key, g] of got) if (!expected.has(key)) duplicated += Number(g.clicks);
-
-    // Gaps from the progress events (oldest first, paged by time).
+    // Progress events, oldest first, paged by time.
     const events: Progress[] = [];
     for (let since = started; ;) {
       const page = (
@@ -363,6 +381,57 @@ async function main(): Promise<void> {
       if (page.length < 1000) break;
       since = page.at(-1)!.timestamp;
     }
+
+    // Which records each table owes: all of them in place; on a new checkpoint, those below the
+    // new version's first offset of their partition to the old table, the others to the new one.
+    const ids = [...Array(produced).keys()];
+    let owed: Array<{ table: string; ids: number[]; windowMs: number }> = [
+      { table: tables.main, ids, windowMs: 60_000 },
+    ];
+    if (STRATEGY === 'new-checkpoint') {
+      const split = new Map<number, number>();
+      for (const e of events.filter((e) => ran(e) && e.sluice.queryVersion === 2))
+        for (const [p, o] of Object.entries(e.sources[0]?.startOffset?.[`bench-upgrade-${tag}`] ?? {}))
+          split.set(Number(p), Math.min(split.get(Number(p)) ?? Infinity, o));
+      const position = await readPositions(kafka, `bench-upgrade-${tag}`, produced);
+      const old = ids.filter(
+        (id) => position.get(id)!.offset < (split.get(position.get(id)!.partition) ?? 0),
+      );
+      const oldSet = new Set(old);
+      owed = [
+        { table: tables.main, ids: old, windowMs: 60_000 },
+        { table: tables.next, ids: ids.filter((id) => !oldSet.has(id)), windowMs: 120_000 },
+      ];
+    }
+    let lost = 0;
+    let duplicated = 0;
+    let wrongGroups = 0;
+    let groups = 0;
+    for (const o of owed) {
+      const expected = new Map<string, { clicks: number; amount: number }>();
+      for (const id of o.ids) {
+        const c = click(id);
+        const ms = Date.parse(c.ts);
+        const key = `${new Date(ms - (ms % o.windowMs)).toISOString()}|${c.user_id}`;
+        const e = expected.get(key) ?? { clicks: 0, amount: 0 };
+        e.clicks++;
+        e.amount += c.amount;
+        expected.set(key, e);
+      }
+      groups += expected.size;
+      const got = new Map(
+        (await rows(o.table)).map((r) => [`${r.window_start.toISOString()}|${r.user_id}`, r]),
+      );
+      for (const [key, e] of expected) {
+        const g = got.get(key);
+        const clicks = g ? Number(g.clicks) : 0;
+        lost += Math.max(0, e.clicks - clicks);
+        duplicated += Math.max(0, clicks - e.clicks);
+        if (!g || clicks !== e.clicks || Number(g.amount) !== e.amount) wrongGroups++;
+      }
+      for (const [key, g] of got) if (!expected.has(key)) duplicated += Number(g.clicks);
+    }
+
     const commits = (version: number, from: number, to: number) =>
       events
         .filter((e) => ran(e) && e.sluice.queryVersion === version)
@@ -380,7 +449,7 @@ async function main(): Promise<void> {
     const firstAfter = Math.min(...commits(2, restartedAt, Infinity));
     const gate = upgrade.steps.find((s) => s.name === 'health gate');
     const result = {
-      strategy: 'in-place',
+      strategy: STRATEGY,
       triggerMs: TRIGGER_MS,
       gapMs: Math.round(firstNew - lastOld),
       rollbackGapMs: Math.round(firstAfter - lastBefore),
@@ -393,7 +462,7 @@ async function main(): Promise<void> {
         records: produced,
         rate: RATE,
         instances: INSTANCES,
-        groups: expected.size,
+        groups,
         wrongGroups,
         upgradeMs: Math.round(at(upgrade.finishedAt ?? undefined) - at(upgrade.createdAt)),
         drainMs: upgrade.steps.find((s) => s.name === 'drain old version')?.figures?.drainMs,
