@@ -141,7 +141,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       : `incompatible with version ${p.compatibility.against}`;
     const how =
       p.strategy === 'in-place'
-        ? `in place on ${describeTarget(p.from).replace(/^version \d+/, 'the same checkpoint')}${p.force && !p.compatibility.compatible ? ' (forced)' : ''}`
+        ? `in place on the same checkpoint${p.from.checkpointEpoch > 0 ? ` (c${p.from.checkpointEpoch})` : ''}${p.force && !p.compatibility.compatible ? ' (forced)' : ''}`
         : `on new checkpoint c${p.to.checkpointEpoch} (startingOffsets ${p.startingOffsets})`;
     await ctx.step(
       CHECK,

@@ -25,6 +25,15 @@ const entry = (batchId: number, start: number, end: number): OffsetLogEntry => (
 });
 
 describe('CheckpointStore on a local directory', () => {
+  it('fixes the start offsets of a continuing lineage once: the first writer wins', async () => {
+    expect(await store.readStartOffsets()).toBeUndefined();
+    const first = await store.initStartOffsets({ continuedFrom: 0, offsets: { 'clicks:0': 25 } });
+    const second = await store.initStartOffsets({ continuedFrom: 0, offsets: { 'clicks:0': 99 } });
+    expect(first).toEqual({ continuedFrom: 0, offsets: { 'clicks:0': 25 } });
+    expect(second).toEqual(first);
+    expect(await store.readStartOffsets()).toEqual(first);
+  });
+
   it('keeps the first metadata written and reports it to later instances', async () => {
     const first = {
       queryId: 'q1',

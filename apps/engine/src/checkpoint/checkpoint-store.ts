@@ -1,5 +1,6 @@
 // The checkpoint layout (ARCHITECTURE.md), on top of a BlobStore:
 //   metadata                                   query id, created, plan hash, numShufflePartitions
+//   start-offsets                              a continuing lineage's first offsets (fixed once)
 //   plan/<version>.json                        compiled plan + state schemas (upgrade checks)
 //   tasks/<task>/offsets/<batchId>             write-ahead log: planned range + watermark
 //   tasks/<task>/commits/<batchId>             the batch is done (sink committed)
@@ -26,6 +27,14 @@ const metadataSchema = z.object({
   numShufflePartitions: z.number().int().positive(),
 });
 export type QueryMetadata = z.infer<typeof metadataSchema>;
+
+const startOffsetsSchema = z.object({
+  /** The checkpoint epoch these offsets were read from. */
+  continuedFrom: z.number().int().nonnegative(),
+  /** `topic:partition` → first offset. */
+  offsets: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type StartOffsets = z.infer<typeof startOffsetsSchema>;
 
 const offsetRangeSchema = z.object({
   topic: z.string(),
@@ -107,6 +116,22 @@ export class CheckpointStore {
     const stored = await this.readMetadata();
     if (!stored) throw new Error(`checkpoint metadata vanished at ${this.blobs.describe('metadata')}`);
     return stored;
+  }
+
+  /**
+   * The first offsets of a lineage that continues another one, fixed by whoever writes them first:
+   * every instance, and every later start, begins from the same point even though the old
+   * checkpoint may move on (a rollback runs the old version again).
+   */
+  async initStartOffsets(start: StartOffsets): Promise<StartOffsets> {
+    await this.blobs.putIfAbsent('start-offsets', encodeJsonFrame(startOffsetsSchema.parse(start)));
+    const stored = await this.readStartOffsets();
+    if (!stored) throw new Error(`start offsets vanished at ${this.blobs.describe('start-offsets')}`);
+    return stored;
+  }
+
+  readStartOffsets(): Promise<StartOffsets | undefined> {
+    return this.readJson('start-offsets', startOffsetsSchema);
   }
 
   async writePlan(version: number, plan: unknown): Promise<void> {

@@ -283,11 +283,20 @@ export class QueryRunner {
     });
   }
 
-  /** Reads where the old checkpoint stopped (continuePoint); its store is closed afterwards. */
+  /**
+   * Where this lineage starts: fixed in its own checkpoint on its first start (from where the old
+   * checkpoint stopped, continuePoint) and read from there afterwards. The old store is closed.
+   */
   private async loadContinuePoint(
     from: { epoch: number; store: CheckpointStore },
     waitFor: <T>(what: string, work: () => Promise<T>) => Promise<T>,
   ): Promise<void> {
+    const fixed = await waitFor('checkpoint database', () => this.opts.checkpoint.readStartOffsets());
+    if (fixed) {
+      await from.store.close().catch(() => undefined);
+      this.continueOffsets = new Map(Object.entries(fixed.offsets));
+      return;
+    }
     const oldScope = checkpointScope(this.opts.queryId, from.epoch);
     const visible = async (task: string, wal: OffsetLogEntry): Promise<boolean> => {
       // Whichever marker the old version used: the group offset committed in its batch
@@ -305,9 +314,15 @@ export class QueryRunner {
     };
     try {
       const point = await waitFor('checkpoint database', () => continuePoint(from.store, visible));
-      this.continueOffsets = point.offsets;
+      const start = await waitFor('checkpoint database', () =>
+        this.opts.checkpoint.initStartOffsets({
+          continuedFrom: from.epoch,
+          offsets: Object.fromEntries(point.offsets),
+        }),
+      );
+      this.continueOffsets = new Map(Object.entries(start.offsets));
       this.opts.log('info', `continuing from checkpoint epoch ${from.epoch} (${from.store.location})`, {
-        startingOffsets: offsetsJson(point.offsets),
+        startingOffsets: offsetsJson(this.continueOffsets),
         ...(point.replanned.length > 0 ? { replannedTasks: point.replanned } : {}),
       });
     } finally {
