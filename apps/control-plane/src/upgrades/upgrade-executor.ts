@@ -235,7 +235,15 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       queryId,
       p.strategy === 'in-place' ? { state: 'RUNNING', target: p.to } : { state: 'STOPPED' },
     );
-    await this.drainInstances(ctx, DRAIN, queryId, (i) => i.version !== p.to.version, [15, 40], figures);
+    await this.drainInstances(
+      ctx,
+      DRAIN,
+      queryId,
+      (i) => i.version !== p.to.version,
+      [15, 40],
+      figures,
+      (message) => new RollbackNeeded(DRAIN, message),
+    );
   }
 
   private async startNew(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
@@ -415,7 +423,16 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       const q = await this.prisma.query.findUniqueOrThrow({ where: { id: queryId } });
       const sameCheckpoint = q.checkpointEpoch === target.checkpointEpoch;
       await this.setDesired(queryId, sameCheckpoint ? { state: 'RUNNING', target } : { state: 'STOPPED' });
-      await this.drainInstances(ctx, drainStep, queryId, (i) => i.version !== target.version, [p0, p1], {});
+      const figures = { ...(steps.find((s) => s.name === drainStep)?.figures ?? {}) };
+      await this.drainInstances(
+        ctx,
+        drainStep,
+        queryId,
+        (i) => i.version !== target.version,
+        [p0, p1],
+        figures,
+        failure,
+      );
     }
     if (state(startStep) !== 'done') {
       if (state(startStep) !== 'running')
@@ -464,10 +481,11 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   }
 
   /**
-   * Waits until no instance matching `old` runs. The engines get a drain command on the control
-   * topic (and the reconciler's SIGTERM, which means the same: finish the batch, commit, exit);
-   * instances still running after the operation timeout are killed, which exactly-once survives
-   * (their open batch is replayed from the write-ahead log).
+   * Waits until no instance matching `old` runs. Each gets a drain command of its own on the
+   * control topic (the reconciler's SIGTERM means the same: finish the batch, commit, exit;
+   * instances of the version that stays are not addressed). Instances still running after the
+   * operation timeout are killed, which exactly-once survives (their open batch is replayed from
+   * the write-ahead log); any left after twice the timeout are `failure`.
    */
   private async drainInstances(
     ctx: OperationContext,
@@ -476,27 +494,36 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     old: (i: RuntimeInstance) => boolean,
     [from, to]: [number, number],
     figures: Record<string, unknown>,
+    failure: (message: string) => OperationFailed,
   ): Promise<void> {
     const startedAt = Date.now();
     const names = (await this.live(queryId, old)).map((i) => i.name);
-    if (names.length > 0 && typeof figures.drainCommand !== 'string') {
-      figures.drainCommand = await this.control.drain(queryId);
+    // Sent once (kept in the step's figures): a resumed step does not address them again.
+    if (names.length > 0 && !Array.isArray(figures.drainCommands)) {
+      const commands: string[] = [];
+      for (const name of names) commands.push(await this.control.drain(queryId, name));
+      figures.drainCommands = commands;
       figures.instances = names.length;
       await ctx.step(stepName, 'running', from, `drain requested from ${names.length} instance(s)`, figures);
     }
-    const command = figures.drainCommand as string | undefined;
+    const commands = (figures.drainCommands as string[] | undefined) ?? [];
+    const timeoutMs = this.config.SLUICE_OPERATION_TIMEOUT_MS;
     const killed: string[] = [];
     let acked = new Map<string, Date>();
     for (let i = 0; ; i++) {
       await this.reconciler.reconcile(queryId);
       const remaining = await this.live(queryId, old);
-      if (command && (remaining.length === 0 || i % 4 === 0))
-        acked = acknowledgements(await this.events(queryId, new Date(startedAt - 60_000)), command);
+      if (commands.length > 0 && (remaining.length === 0 || i % 4 === 0)) {
+        const rows = await this.events(queryId, new Date(startedAt - 60_000));
+        acked = new Map(commands.flatMap((c) => [...acknowledgements(rows, c)]));
+      }
       if (remaining.length === 0) break;
-      if (Date.now() - startedAt > this.config.SLUICE_OPERATION_TIMEOUT_MS && killed.length === 0) {
+      if (Date.now() - startedAt > timeoutMs && killed.length === 0) {
         for (const r of remaining) await this.runtime.kill(queryId, r.name);
         killed.push(...remaining.map((r) => r.name));
       }
+      if (Date.now() - startedAt > 2 * timeoutMs)
+        throw failure(`${remaining.map((r) => r.name).join(', ')} still running after a drain and a kill`);
       const total = Math.max(names.length, 1);
       await ctx.step(
         stepName,
