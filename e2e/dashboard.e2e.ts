@@ -1,13 +1,16 @@
 // The dashboard end to end: Debian's Chromium against the built dashboard (next start), a real
 // control plane with its own database, real engines (local runtime) and the local Kafka. One
 // browser, one query, run in order: each test builds on the state the previous one left.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseBrokers, startGenerator, type RunningGenerator } from '@sluice/kafka';
 import { freePort } from '@sluice/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verify } from '../apps/control-plane/src/alerting/receivers/signature';
 import { launchChromium, screenshot, seriousA11yViolations } from './support/browser';
 import { startE2EControlPlane, type E2EControlPlane } from './support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard, type RunningDashboard } from './support/dashboard-build';
@@ -42,6 +45,16 @@ let page: Page;
 let generator: RunningGenerator | undefined;
 let queryId = '';
 
+/** A loopback webhook receiver: every request it gets, with its signature headers and body. */
+interface Received {
+  path: string;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  body: string;
+}
+const received: Received[] = [];
+let hook: http.Server;
+
 async function login(ctx: BrowserContext, token: string): Promise<Page> {
   const p = await ctx.newPage();
   await p.goto(`${dash.base}/login`);
@@ -67,7 +80,31 @@ async function expectAccessible(p: Page): Promise<void> {
 beforeAll(async () => {
   fs.mkdirSync(WORK, { recursive: true });
   ensureDashboardBuilt(log);
-  cp = await startE2EControlPlane({ database: 'sluice_e2e_dashboard', redisDb: 11, workDir: WORK, log });
+  hook = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      if (body.length < 1_000_000) body += c;
+    });
+    req.on('end', () => {
+      received.push({
+        path: req.url ?? '',
+        signature: req.headers['x-sluice-signature'] as string | undefined,
+        timestamp: req.headers['x-sluice-timestamp'] as string | undefined,
+        body,
+      });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  cp = await startE2EControlPlane({
+    database: 'sluice_e2e_dashboard',
+    redisDb: 11,
+    workDir: WORK,
+    log,
+    // Receivers deliver only with a signing key (the delivery worker does not run without one).
+    env: { SLUICE_ALERT_SIGNING_KEY: randomBytes(32).toString('hex') },
+  });
   dash = await startDashboard({
     port: await freePort(),
     apiUrl: cp.base,
@@ -84,6 +121,7 @@ afterAll(async () => {
   await generator?.stop();
   await dash?.stop();
   await cp?.stop();
+  await new Promise((resolve) => (hook ? hook.close(resolve) : resolve(undefined)));
 });
 
 describe('dashboard', () => {
@@ -173,6 +211,47 @@ describe('dashboard', () => {
     await screenshot(page, 'queries');
   });
 
+  it('sorts, filters and searches the queries page', async () => {
+    // Two more queries, registered without deploying (no engines): they stay out of RUNNING.
+    const others = [`e2e-aaa-${suffix}`, `e2e-zzz-${suffix}`];
+    for (const other of others) {
+      const r = await fetch(`${cp.base}/api/v1/queries?deploy=false`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${cp.tokens.admin}`, 'Content-Type': 'application/yaml' },
+        body: spec('bytes > 1').replace(`name: ${name}`, `name: ${other}`),
+      });
+      expect(r.status, await r.text()).toBe(201);
+    }
+    const names = () =>
+      page
+        .locator('[data-testid="queries-table"] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-query')));
+    const ours = [others[0]!, name, others[1]!]; // e2e-aaa < e2e-clicks < e2e-zzz
+    await expect.poll(names, { timeout: 30_000 }).toEqual(ours);
+    const nameHeader = page.getByRole('columnheader', { name: 'Name' });
+    expect(await nameHeader.getAttribute('aria-sort')).toBe('ascending');
+    await nameHeader.getByRole('button').click();
+    expect(await nameHeader.getAttribute('aria-sort')).toBe('descending');
+    expect(await names()).toEqual([...ours].reverse());
+    // By input rate, highest first: the running query (rows/s > 0) before the two never deployed.
+    const input = page.getByRole('columnheader', { name: 'Input rows/s' });
+    await input.getByRole('button').click();
+    await input.getByRole('button').click();
+    expect(await input.getAttribute('aria-sort')).toBe('descending');
+    expect((await names())[0]).toBe(name);
+    // Filter by phase, then search by name; then no match at all.
+    await page.getByLabel('Phase').selectOption('RUNNING');
+    expect(await names()).toEqual([name]);
+    await page.getByLabel('Phase').selectOption('');
+    await page.getByLabel('Search').fill('zzz');
+    expect(await names()).toEqual([others[1]]);
+    await page.getByLabel('Search').fill('no-such-query-name');
+    expect(await page.getByText('No query matches the search or filter.').count()).toBe(1);
+    await expectAccessible(page);
+    await page.getByLabel('Search').fill('');
+    await expect.poll(names).toHaveLength(3);
+  });
+
   it('scales to 2 instances after a confirmation and shows both running', async () => {
     await page.goto(`${dash.base}/queries/${queryId}`);
     await page.getByRole('spinbutton', { name: 'Instances' }).fill('2');
@@ -189,6 +268,49 @@ describe('dashboard', () => {
       .toBeGreaterThan(0);
     await expectAccessible(page);
     await screenshot(page, 'query-detail');
+  });
+
+  it('draws the live charts from real progress and lag', async () => {
+    await page.goto(`${dash.base}/queries/${queryId}`);
+    const rates = page.getByTestId('chart-rates');
+    // Points from the progress history and the SSE stream; the newest input rate is not zero.
+    await expect
+      .poll(async () => Number(await rates.getAttribute('data-points')), { timeout: 60_000 })
+      .toBeGreaterThan(3);
+    await expect
+      .poll(async () => (JSON.parse((await rates.getAttribute('data-last')) ?? '[]') as number[])[0], {
+        timeout: 60_000,
+      })
+      .toBeGreaterThan(0);
+    const batch = page.getByTestId('chart-batch');
+    const [duration, trigger] = JSON.parse((await batch.getAttribute('data-last')) ?? '[]') as number[];
+    expect(duration).toBeGreaterThan(0);
+    expect(trigger).toBe(1000); // the spec's processingTime: 1 second, through the plan compiler
+    const lag = page.getByTestId('chart-lag-records');
+    await expect
+      .poll(async () => Number(await lag.getAttribute('data-points')), { timeout: 30_000 })
+      .toBeGreaterThan(1);
+    // Two partitions, two series, each with a newest value.
+    const lagLast = JSON.parse((await lag.getAttribute('data-last')) ?? '[]') as (number | null)[];
+    expect(lagLast).toHaveLength(2);
+    expect(lagLast.every((v) => typeof v === 'number')).toBe(true);
+    // And the canvas really has the input series drawn: pixels of its colour (#0b5cad).
+    const drawn = await rates.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4)
+        if (
+          Math.abs(d[i]! - 11) < 40 &&
+          Math.abs(d[i + 1]! - 92) < 40 &&
+          Math.abs(d[i + 2]! - 173) < 40 &&
+          d[i + 3]! > 128
+        )
+          n++;
+      return n;
+    });
+    expect(drawn).toBeGreaterThan(20);
+    await expectAccessible(page);
+    await screenshot(page, 'query-charts');
   });
 
   it('upgrades in place to a compatible version and shows its steps completing', async () => {
@@ -211,6 +333,23 @@ describe('dashboard', () => {
     expect(await page.getByRole('button', { name: 'Roll back' }).count()).toBe(1);
     await expectAccessible(page);
     await screenshot(page, 'upgrade');
+  });
+
+  it('rolls back by hand to the previous version and shows the steps', async () => {
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    const dialog = page.getByRole('alertdialog');
+    expect(await dialog.textContent()).toContain('version 1');
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    const op = page.locator('[data-op-type="rollback"]').first();
+    await op.waitFor({ timeout: 30_000 });
+    await expect.poll(() => op.getAttribute('data-op-state'), { timeout: 150_000 }).toBe('SUCCEEDED');
+    expect(await op.locator('.step-done').count()).toBe(3);
+    expect(await op.locator('.step-failed').count()).toBe(0);
+    await expect
+      .poll(() => page.locator('dd').nth(1).textContent(), { timeout: 30_000 })
+      .toContain('version 1');
+    await expectAccessible(page);
+    await screenshot(page, 'rollback');
   });
 
   it('shows the report of an incompatible version and the API refusing it in place', async () => {
@@ -264,6 +403,13 @@ describe('dashboard', () => {
     const firing = page.locator(`[data-testid="alerts-firing"] tr[data-rule="${rule}"]`);
     await firing.waitFor({ timeout: 120_000 });
     expect(await firing.getAttribute('data-query')).toBe(name);
+    await expectAccessible(page);
+    await firing.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Acknowledge' }).click();
+    await expect
+      .poll(() => firing.getByTestId('muted').textContent(), { timeout: 30_000 })
+      .toContain('acknowledged by');
+    expect(await firing.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
     await firing.getByRole('button', { name: 'Silence…' }).click();
     const form = page.getByTestId('silence-form');
     expect(await form.locator('input').nth(1).inputValue()).toBe(rule);
@@ -277,6 +423,35 @@ describe('dashboard', () => {
     await screenshot(page, 'alerts');
   });
 
+  it('adds a receiver, sends it a test notification and shows the delivery', async () => {
+    const receiver = `e2e-hook-${suffix}`;
+    const port = (hook.address() as AddressInfo).port;
+    const form = page.getByRole('form', { name: 'New receiver' });
+    await form.getByLabel('Receiver name').fill(receiver);
+    await form.getByLabel('URL').fill(`http://127.0.0.1:${port}/hook`);
+    await form.getByRole('button', { name: 'Add receiver' }).click();
+    const secret = (await page.getByTestId('receiver-secret').textContent())!;
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const panel = page.locator(`[data-receiver="${receiver}"]`);
+    await panel.getByRole('button', { name: 'Send test' }).click();
+    const delivered = panel.locator(
+      '[data-testid="deliveries"] tr[data-status="delivered"][data-test="true"]',
+    );
+    await delivered.waitFor({ timeout: 60_000 });
+    expect(await delivered.getByTestId('http-status').textContent()).toBe('200');
+    // The loopback receiver got it, signed with the secret the page showed once.
+    const got = received.find((r) => r.path === '/hook');
+    expect(got).toBeDefined();
+    expect(
+      verify(secret, { signature: got!.signature, timestamp: got!.timestamp }, got!.body, Date.now() / 1000),
+    ).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'alerts-receivers');
+    await page.reload();
+    await panel.waitFor();
+    expect(await page.getByTestId('receiver-secret').count()).toBe(0);
+  });
+
   it('audit log and tokens pages (admin)', async () => {
     await page.goto(`${dash.base}/audit`);
     await page.getByTestId('audit').waitFor();
@@ -287,6 +462,40 @@ describe('dashboard', () => {
     await page.getByText('e2e-viewer').waitFor();
     await expectAccessible(page);
     await screenshot(page, 'tokens');
+  });
+
+  it('creates a token shown once, and a revoked token no longer logs in', async () => {
+    const tokenName = `e2e-temp-${suffix}`;
+    await page.getByLabel('Name').fill(tokenName);
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.getByTestId('new-token').textContent())!;
+    expect(secret.length).toBeGreaterThan(20);
+    const row = page.locator(`[data-testid="tokens"] tr[data-token="${tokenName}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).not.toContain(secret);
+    await expectAccessible(page);
+    await screenshot(page, 'tokens-created');
+    await page.reload();
+    await row.waitFor();
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+
+    // The new token logs in (as a viewer) ...
+    const ctx = await browser.newContext();
+    const t = await login(ctx, secret);
+    expect(await t.getByTestId('who').textContent()).toContain('viewer');
+    await ctx.close();
+    // ... until it is revoked.
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => row.getAttribute('data-revoked')).toBe('true');
+    const again = await browser.newContext();
+    const p = await again.newPage();
+    await p.goto(`${dash.base}/login`);
+    await p.getByLabel('API token').fill(secret);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => p.locator('p.errors').textContent()).toContain('unknown or revoked token');
+    await again.close();
   });
 
   it('offers a viewer no mutating control', async () => {
@@ -307,6 +516,36 @@ describe('dashboard', () => {
     await v.waitForURL(`${dash.base}/login`);
     expect((await ctx.cookies()).find((c) => c.name === 'sluice_session')).toBeUndefined();
     await ctx.close();
+  });
+
+  it('stops, starts and deletes the query, each after a confirmation', async () => {
+    await page.goto(`${dash.base}/queries/${queryId}`);
+    const phase = page.locator('h1 .phase');
+    const confirm = async (button: string) => {
+      await page.getByRole('button', { name: button, exact: true }).click();
+      const dialog = page.getByRole('alertdialog');
+      expect(await dialog.textContent()).toContain(name);
+      await dialog.getByRole('button', { name: button, exact: true }).click();
+      await dialog.waitFor({ state: 'detached' });
+    };
+    await confirm('Stop');
+    await expect.poll(() => phase.textContent(), { timeout: 120_000, interval: 500 }).toBe('STOPPED');
+    expect(await page.locator('[data-testid="instances-table"] tr[data-status="RUNNING"]').count()).toBe(0);
+    await confirm('Start');
+    await expect.poll(() => phase.textContent(), { timeout: 120_000, interval: 500 }).toBe('RUNNING');
+    await confirm('Delete');
+    await page.waitForURL(`${dash.base}/queries`);
+    await expect
+      .poll(() => page.locator(`tr[data-query="${name}"]`).count(), { timeout: 120_000, interval: 500 })
+      .toBe(0);
+    await page.goto(`${dash.base}/queries/${queryId}`);
+    await page.getByText('No such query.').waitFor({ timeout: 30_000 });
+    await expectAccessible(page);
+    await screenshot(page, 'query-not-found');
+    await page.goto(`${dash.base}/no-such-page`);
+    expect(await page.locator('h1').textContent()).toBe('Page not found');
+    await expectAccessible(page);
+    await screenshot(page, 'not-found');
   });
 
   it('shows a banner, not a blank page, when the control plane is down', async () => {

@@ -2,8 +2,11 @@ import Link from 'next/link';
 
 export default function NotFound() {
   return (
-    <div className="state">
-      Nothing here. <Link href="/queries">All queries</Link>
-    </div>
+    <>
+      <h1>Page not found</h1>
+      <div className="state">
+        Nothing here. <Link href="/queries">All queries</Link>
+      </div>
+    </>
   );
 }

@@ -1,7 +1,9 @@
 'use client';
 // Every action is confirmed first (Radix AlertDialog: focus trap, Escape, labelled by its title).
+// A failed action keeps the dialog open with the API's message, instead of closing silently.
 import * as AlertDialog from '@radix-ui/react-alert-dialog';
 import { useState } from 'react';
+import { ApiCallError } from '@/lib/client-api';
 
 export function ConfirmButton(props: {
   label: string;
@@ -14,8 +16,15 @@ export function ConfirmButton(props: {
 }) {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   return (
-    <AlertDialog.Root open={open} onOpenChange={setOpen}>
+    <AlertDialog.Root
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o);
+        setError(null);
+      }}
+    >
       <AlertDialog.Trigger asChild>
         <button type="button" className={props.danger ? 'danger' : undefined} disabled={props.disabled}>
           {props.label}
@@ -30,6 +39,11 @@ export function ConfirmButton(props: {
           <AlertDialog.Description asChild>
             <div>{props.description}</div>
           </AlertDialog.Description>
+          {error && (
+            <p role="alert" style={{ color: 'var(--danger)' }}>
+              {error}
+            </p>
+          )}
           <div className="buttons">
             <AlertDialog.Cancel asChild>
               <button type="button">Cancel</button>
@@ -40,11 +54,14 @@ export function ConfirmButton(props: {
               disabled={busy}
               onClick={async () => {
                 setBusy(true);
+                setError(null);
                 try {
                   await props.onConfirm();
+                  setOpen(false);
+                } catch (e) {
+                  setError(e instanceof ApiCallError ? e.message : String(e));
                 } finally {
                   setBusy(false);
-                  setOpen(false);
                 }
               }}
             >

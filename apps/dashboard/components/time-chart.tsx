@@ -72,8 +72,17 @@ export function TimeChart(props: {
     plot.current?.setData([props.x, ...props.series.map((s) => s.values)] as uPlot.AlignedData);
   }, [props.x, props.series]);
 
+  // What the chart draws, readable by tests and tools without decoding the canvas: the number of
+  // points and each series' newest value.
+  const last = props.series.map((s) => s.values.filter((v) => v !== null).at(-1) ?? null);
   return (
-    <figure className="panel" style={{ margin: 0 }} data-testid={props.testId}>
+    <figure
+      className="panel"
+      style={{ margin: 0 }}
+      data-testid={props.testId}
+      data-points={props.x.length}
+      data-last={JSON.stringify(last)}
+    >
       <figcaption>
         <strong>{props.title}</strong>
         {props.x.length === 0 && <span className="muted"> · no data yet</span>}

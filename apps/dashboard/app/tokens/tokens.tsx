@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
+import { DataTable } from '@/components/data-table';
 import { Empty, ErrorState, Loading } from '@/components/states';
 import { api, ApiCallError, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
@@ -76,50 +77,38 @@ export function Tokens() {
       ) : tokens.data.length === 0 ? (
         <Empty>No tokens.</Empty>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Revoked</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>{t.role}</td>
-                <td>
-                  <code>{t.prefix}</code>
-                </td>
-                <td>{when(t.createdAt)}</td>
-                <td>{when(t.lastUsedAt)}</td>
-                <td>{when(t.revokedAt)}</td>
-                <td>
-                  {!t.revokedAt && (
-                    <ConfirmButton
-                      label="Revoke"
-                      title={`Revoke token ${t.name}`}
-                      description="Requests with this token fail from now on."
-                      confirmLabel="Revoke"
-                      danger
-                      onConfirm={async () => {
-                        await api(`/api/cp/tokens/${t.id}`, { method: 'DELETE' });
-                        void tokens.mutate();
-                      }}
-                    />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={tokens.data}
+          rowKey={(t) => t.id}
+          rowAttributes={(t) => ({ 'data-token': t.name, 'data-revoked': String(t.revokedAt !== null) })}
+          testId="tokens"
+          columns={[
+            { header: 'Name', cell: (t) => t.name },
+            { header: 'Role', cell: (t) => t.role },
+            { header: 'Prefix', cell: (t) => <code>{t.prefix}</code> },
+            { header: 'Created', cell: (t) => when(t.createdAt) },
+            { header: 'Last used', cell: (t) => when(t.lastUsedAt) },
+            { header: 'Revoked', cell: (t) => when(t.revokedAt), testId: 'revoked' },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              cell: (t) =>
+                !t.revokedAt && (
+                  <ConfirmButton
+                    label="Revoke"
+                    title={`Revoke token ${t.name}`}
+                    description="Requests with this token fail from now on."
+                    confirmLabel="Revoke"
+                    danger
+                    onConfirm={async () => {
+                      await api(`/api/cp/tokens/${t.id}`, { method: 'DELETE' });
+                      void tokens.mutate();
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
     </>
   );

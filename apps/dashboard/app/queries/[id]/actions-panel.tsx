@@ -41,6 +41,12 @@ export function ActionsPanel({
   const r = rate.trim() === '' ? null : Number(rate);
   const rateValid = r === null || (Number.isInteger(r) && r >= 1 && r <= MAX_RATE_LIMIT);
   const stopped = q.desired.state === 'STOPPED';
+  // The API's choice (good-versions.ts): the last good version, or the one before it when the
+  // last good one is what runs now (right after a successful upgrade).
+  const rollbackTo =
+    q.observed.lastGoodVersion !== null && q.observed.lastGoodVersion !== q.desired.version
+      ? q.observed.lastGoodVersion
+      : q.observed.previousGoodVersion;
 
   return (
     <section aria-labelledby="actions-h" className="panel" data-testid="actions">
@@ -114,11 +120,11 @@ export function ActionsPanel({
             onConfirm={() => run('stop', () => api(`${base}/stop`, { method: 'POST' }))}
           />
         )}
-        {q.observed.lastGoodVersion !== null && !stopped && (
+        {rollbackTo !== null && rollbackTo !== q.desired.version && !stopped && (
           <ConfirmButton
             label="Roll back"
             title={`Roll back ${q.name}`}
-            description={`Return ${q.name} to its last good version (v${q.observed.lastGoodVersion}) on that version's checkpoint.`}
+            description={`Return ${q.name} to version ${rollbackTo}, its previous good version, on that version's checkpoint.`}
             confirmLabel="Roll back"
             danger
             onConfirm={() => run('rollback', () => api(`${base}/rollback`, { method: 'POST', json: {} }))}

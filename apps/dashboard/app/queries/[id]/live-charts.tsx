@@ -72,14 +72,22 @@ export function LiveCharts({ id, events, version }: { id: string; events: Progre
           yLabel="records"
           x={lagCharts.x}
           series={lagCharts.records}
+          testId="chart-lag-records"
         />
         <TimeChart
           title="Lag per partition (seconds)"
           yLabel="s"
           x={lagCharts.x}
           series={lagCharts.seconds}
+          testId="chart-lag-seconds"
         />
-        <TimeChart title="Instances and rate limit" yLabel="instances" x={charts.x} series={charts.scale} />
+        <TimeChart
+          title="Instances and rate limit"
+          yLabel="instances"
+          x={charts.x}
+          series={charts.scale}
+          testId="chart-scale"
+        />
       </div>
     </section>
   );

@@ -37,7 +37,12 @@ export interface QueryDetailData {
   generation: number;
   observedGeneration: number;
   lastProgressAt: string | null;
-  observed: { phase: string; runningInstances: number; lastGoodVersion: number | null };
+  observed: {
+    phase: string;
+    runningInstances: number;
+    lastGoodVersion: number | null;
+    previousGoodVersion: number | null;
+  };
   conditions: Condition[];
   instances: Instance[];
   lastProgress: Progress | null;
