@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pushBounded, sumRates } from './fleet-row';
+import { pushBounded, sortRows, sumRates, type FleetRow } from './fleet-row';
 
 describe('sumRates', () => {
   it('sums the newest event of each instance and ignores instances gone quiet', () => {
@@ -23,5 +23,31 @@ describe('pushBounded', () => {
   it('keeps the newest values up to the bound', () => {
     expect(pushBounded([1, 2, 3], 4, 3)).toEqual([2, 3, 4]);
     expect(pushBounded([], 1, 3)).toEqual([1]);
+  });
+});
+
+describe('sortRows', () => {
+  const row = (name: string, input: number | null): FleetRow => ({
+    id: name,
+    name,
+    phase: 'RUNNING',
+    desiredState: 'RUNNING',
+    version: 1,
+    desiredInstances: 1,
+    runningInstances: 1,
+    rateLimit: null,
+    inputRowsPerSecond: input,
+    processedRowsPerSecond: input,
+    lagRecords: null,
+    lagSeconds: null,
+    lagHistory: [],
+    firingAlerts: null,
+    lastProgressAt: null,
+  });
+  it('orders by name or by a figure, either way, with missing figures lowest', () => {
+    const rows = [row('b', 5), row('a', null), row('c', 7)];
+    expect(sortRows(rows, 'name', 1).map((r) => r.name)).toEqual(['a', 'b', 'c']);
+    expect(sortRows(rows, 'input', -1).map((r) => r.name)).toEqual(['c', 'b', 'a']);
+    expect(rows.map((r) => r.name)).toEqual(['b', 'a', 'c']); // the input is left as it was
   });
 });

@@ -72,3 +72,28 @@ export function pushBounded(history: number[], value: number, max = LAG_HISTORY)
   next.push(value);
   return next;
 }
+
+export type SortKey = 'name' | 'phase' | 'version' | 'input' | 'processed' | 'lagRecords' | 'lagSeconds';
+
+const sortValue: Record<SortKey, (r: FleetRow) => string | number> = {
+  name: (r) => r.name,
+  phase: (r) => r.phase,
+  version: (r) => r.version,
+  input: (r) => r.inputRowsPerSecond ?? -1,
+  processed: (r) => r.processedRowsPerSecond ?? -1,
+  lagRecords: (r) => r.lagRecords ?? -1,
+  lagSeconds: (r) => r.lagSeconds ?? -1,
+};
+
+/**
+ * Rows in the queries page's order (code-unit order for text; a missing figure sorts as -1). The
+ * server renders the first rows of the default order with the same function the table sorts with.
+ */
+export function sortRows(rows: readonly FleetRow[], key: SortKey, dir: 1 | -1): FleetRow[] {
+  const value = sortValue[key];
+  return [...rows].sort((a, b) => {
+    const x = value(a);
+    const y = value(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir;
+  });
+}

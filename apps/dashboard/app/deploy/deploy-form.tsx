@@ -212,7 +212,7 @@ export function WatchOperation({ id, queryId }: { id: string; queryId: string })
         <ConfirmButton
           label="Roll back"
           title="Roll back"
-          description="Return to the last good version on its checkpoint."
+          description="Return to the previous good version (the one before this upgrade) on its checkpoint."
           confirmLabel="Roll back"
           danger
           onConfirm={async () => {

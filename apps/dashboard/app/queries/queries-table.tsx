@@ -4,25 +4,14 @@ import Link from 'next/link';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Sparkline } from '@/components/sparkline';
 import { Empty, Loading } from '@/components/states';
-import type { FleetRow } from '@/lib/fleet-row';
+import { sortRows, type FleetRow, type SortKey } from '@/lib/fleet-row';
 import { num, seconds } from '@/lib/format';
 
 type FleetState =
-  | { kind: 'ok'; rows: FleetRow[]; at: string }
+  | { kind: 'ok'; rows: FleetRow[]; at: string; total?: number }
   | { kind: 'error'; status: number | null; message: string; at: string };
 
-type SortKey = 'name' | 'phase' | 'version' | 'input' | 'processed' | 'lagRecords' | 'lagSeconds';
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'DEGRADED', 'STOPPED', 'FAILED'];
-
-const sortValue: Record<SortKey, (r: FleetRow) => string | number> = {
-  name: (r) => r.name,
-  phase: (r) => r.phase,
-  version: (r) => r.version,
-  input: (r) => r.inputRowsPerSecond ?? -1,
-  processed: (r) => r.processedRowsPerSecond ?? -1,
-  lagRecords: (r) => r.lagRecords ?? -1,
-  lagSeconds: (r) => r.lagSeconds ?? -1,
-};
 
 export function QueriesTable({ initial }: { initial: FleetState | null }) {
   const [state, setState] = useState<FleetState | null>(initial);
@@ -47,12 +36,7 @@ export function QueriesTable({ initial }: { initial: FleetState | null }) {
     const picked = state.rows.filter(
       (r) => (!q || r.name.toLowerCase().includes(q) || r.id.startsWith(q)) && (!phase || r.phase === phase),
     );
-    const value = sortValue[sort.key];
-    return picked.sort((a, b) => {
-      const x = value(a);
-      const y = value(b);
-      return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
-    });
+    return sortRows(picked, sort.key, sort.dir);
   }, [state, search, phase, sort]);
 
   const header = (key: SortKey, label: string, numeric = false) => (
@@ -94,7 +78,7 @@ export function QueriesTable({ initial }: { initial: FleetState | null }) {
         </label>
         <span className="muted" role="status" aria-live="off" data-testid="live">
           {live ? 'live' : 'connecting…'}
-          {state?.kind === 'ok' && ` · ${state.rows.length} queries`}
+          {state?.kind === 'ok' && ` · ${state.total ?? state.rows.length} queries`}
         </span>
       </div>
       {state === null ? (
