@@ -17,3 +17,8 @@ export function when(iso: string | null | undefined): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').slice(0, 19);
 }
+
+/** "1 query", "3 queries". */
+export function plural(n: number, one: string, many: string): string {
+  return `${nf.format(n)} ${n === 1 ? one : many}`;
+}

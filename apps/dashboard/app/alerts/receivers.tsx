@@ -5,6 +5,7 @@ import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
+import { ShownOnce } from '@/components/shown-once';
 import { Empty, ErrorState, Loading } from '@/components/states';
 import { api, ApiCallError, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
@@ -150,10 +151,11 @@ function NewReceiver({ onCreated }: { onCreated: (name: string) => void }) {
         )}
       </form>
       {secret && (
-        <div className="panel" role="status">
-          Signing secret (shown once; the receiver checks X-Sluice-Signature with it):{' '}
-          <code data-testid="receiver-secret">{secret}</code>
-        </div>
+        <ShownOnce
+          label="Signing secret (shown once; the receiver checks X-Sluice-Signature with it)"
+          value={secret}
+          testId="receiver-secret"
+        />
       )}
     </>
   );

@@ -5,7 +5,7 @@ import { memo, useEffect, useMemo, useState } from 'react';
 import { Sparkline } from '@/components/sparkline';
 import { Empty, Loading } from '@/components/states';
 import { sortRows, type FleetRow, type SortKey } from '@/lib/fleet-row';
-import { num, seconds } from '@/lib/format';
+import { num, plural, seconds } from '@/lib/format';
 
 type FleetState =
   | { kind: 'ok'; rows: FleetRow[]; at: string; total?: number }
@@ -78,7 +78,7 @@ export function QueriesTable({ initial }: { initial: FleetState | null }) {
         </label>
         <span className="muted" role="status" aria-live="off" data-testid="live">
           {live ? 'live' : 'connecting…'}
-          {state?.kind === 'ok' && ` · ${state.total ?? state.rows.length} queries`}
+          {state?.kind === 'ok' && ` · ${plural(state.total ?? state.rows.length, 'query', 'queries')}`}
         </span>
       </div>
       {state === null ? (

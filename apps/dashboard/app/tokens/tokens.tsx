@@ -4,6 +4,7 @@ import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
+import { ShownOnce } from '@/components/shown-once';
 import { Empty, ErrorState, Loading } from '@/components/states';
 import { api, ApiCallError, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
@@ -65,11 +66,7 @@ export function Tokens() {
           </span>
         )}
       </form>
-      {secret && (
-        <div className="panel" role="status">
-          New token (shown once, copy it now): <code data-testid="new-token">{secret}</code>
-        </div>
-      )}
+      {secret && <ShownOnce label="New token (shown once, copy it now)" value={secret} testId="new-token" />}
       {tokens.error ? (
         <ErrorState error={tokens.error} what="tokens" />
       ) : !tokens.data ? (
