@@ -408,7 +408,9 @@ describe('dashboard', () => {
         timeout: 60_000,
       })
       .toBeGreaterThan(0);
-    await expect.poll(() => page.locator('dd').nth(1).textContent()).toContain('rate limit 5');
+    await expect
+      .poll(() => page.locator('dd').nth(1).textContent(), { timeout: 30_000 })
+      .toContain('rate limit 5');
 
     // 200 records/s in, 5 offsets per trigger out: the lag grows past the threshold and fires.
     await page.getByRole('link', { name: 'Alerts', exact: true }).click();
@@ -439,6 +441,7 @@ describe('dashboard', () => {
   it('adds a receiver, sends it a test notification and shows the delivery', async () => {
     const receiver = `e2e-hook-${suffix}`;
     const port = (hook.address() as AddressInfo).port;
+    await page.goto(`${dash.base}/alerts`);
     const form = page.getByRole('form', { name: 'New receiver' });
     await form.getByLabel('Receiver name').fill(receiver);
     await form.getByLabel('URL').fill(`http://127.0.0.1:${port}/hook`);
