@@ -109,11 +109,15 @@ export class Session {
   }
 
   /** Yes/no on a terminal; scripts must say --yes (a prompt would hang them). */
-  async confirm(question: string, yes: boolean | undefined): Promise<void> {
+  async confirm(
+    question: string,
+    yes: boolean | undefined,
+    cancelled = 'cancelled; nothing was changed',
+  ): Promise<void> {
     if (yes) return;
     this.requireConfirmable(question, yes);
     const answer = await this.ask(`${question} [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('cancelled; nothing was changed');
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError(cancelled);
   }
 
   ask(prompt: string): Promise<string> {
@@ -143,6 +147,45 @@ export class Session {
       this.io.stdin.on('data', onData);
       this.io.stdin.once('end', onEnd);
       this.io.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+  /**
+   * A line typed on the terminal with echo off (a secret). Raw mode turns the echo off; it also
+   * turns off the terminal's own line editing and Ctrl-C, so those few keys are handled here.
+   */
+  askHidden(prompt: string, maxLength: number): Promise<string> {
+    const stdin = this.io.stdin as NodeJS.ReadStream;
+    // Echo off before the prompt shows: keys typed the moment it appears must not be echoed.
+    stdin.setRawMode(true);
+    this.io.stderr(prompt);
+    return new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const done = (settle: () => void) => {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        stdin.setRawMode(false);
+        stdin.pause();
+        this.io.stderr('\n');
+        settle();
+      };
+      const onEnd = () => done(() => resolve(typed));
+      const onData = (chunk: Buffer | string) => {
+        for (const ch of chunk.toString()) {
+          if (ch === '\r' || ch === '\n') return done(() => resolve(typed));
+          if (ch === '\x03')
+            return done(() => reject(new CliError('cancelled; nothing was changed', EXIT.INTERRUPTED)));
+          if (ch === '\x04' && typed === '') return done(() => resolve(''));
+          if (ch === '\x7f' || ch === '\b') typed = typed.slice(0, -1);
+          else if (ch === '\x15')
+            typed = ''; // Ctrl-U: start over
+          else if (ch >= ' ') typed += ch;
+          if (typed.length > maxLength)
+            return done(() => reject(usageError(`that is longer than ${maxLength} characters`)));
+        }
+      };
+      stdin.on('data', onData);
+      stdin.once('end', onEnd);
+      stdin.resume();
     });
   }
 }

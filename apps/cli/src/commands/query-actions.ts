@@ -160,6 +160,8 @@ async function upgrade(s: Session, id: string, opts: UpgradeOptions): Promise<Op
   await s.confirm(
     `deploy version ${created.version} (${opts.strategy}${report ? `, against version ${report.against}` : ''})?`,
     opts.yes,
+    // The version was stored to get its report (the API has no dry run); only the deploy is skipped.
+    `cancelled; version ${created.version} is stored but not deployed`,
   );
   try {
     return await s.client().post<Operation>(`/api/v1/queries/${id}/upgrade`, {
