@@ -1,9 +1,9 @@
 // What every command needs: its output streams and format, the API client for the chosen
 // context, the Ctrl-C signal, and the helpers that print results and follow operations.
 import type { Command } from 'commander';
+import type { Operation } from '@sluice/contracts';
 import { ApiClient } from './api/client';
 import { followOperation } from './api/follow-operation';
-import type { Operation } from './api/types';
 import { configPath, readConfig } from './config/config-file';
 import { resolveTarget } from './config/resolve-context';
 import { CliError, EXIT, usageError } from './exit-codes';

@@ -63,7 +63,6 @@ zpty -d z
     const at = chunk.lastIndexOf('@B:');
     return {
       buffer: chunk.slice(at + 3, chunk.lastIndexOf(':B@')),
-      // eslint-disable-next-line no-control-regex -- escape sequences of the terminal
       shown: chunk.slice(0, at).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''),
     };
   });

@@ -1,8 +1,8 @@
 // The changes that start an operation: upgrade, rollback, scale, rate-limit, stop, start, delete.
 // Each one follows its operation's steps (on a terminal, or with --wait) until it ends.
 import { Option, type Command } from 'commander';
+import type { CompatibilityReport, Operation } from '@sluice/contracts';
 import { ApiRequestError } from '../api/api-error';
-import type { CompatibilityReport, Operation } from '../api/types';
 import { CliError, EXIT, usageError } from '../exit-codes';
 import { renderCompatibility } from '../output/compatibility';
 import { positiveInt, Session, type Io, type WaitOptions } from '../session';
