@@ -21,6 +21,7 @@ import {
   sluice,
   spawnSluice,
   startControlPlane,
+  type CliResult,
   type ControlPlane,
 } from './support/cli-stack';
 import { plainText, Terminal } from './support/terminal';
@@ -79,11 +80,18 @@ beforeAll(async () => {
   );
   expect(login.stderr).toBe('');
   expect(login.code).toBe(0);
+  alertPrep = prepareAlerting();
+  alertPrep.catch(() => undefined); // its test awaits it and reports a failure
 });
 
 afterAll(async () => {
+  await stopProducing();
   await cp?.stop();
   await forgetQueries(suffix);
+  const { Pool } = await import('pg');
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+  await pool.query(`DELETE FROM "AlertRule" WHERE name = $1`, [rule]);
+  await pool.end();
 });
 
 describe('sluice against a real control plane', () => {
@@ -467,74 +475,71 @@ describe('sluice against a real control plane', () => {
   });
 });
 
+// The alert block's query (independent of the first block's) deploys and gets its low rate limit
+// while the first block runs: its backlog needs most of a minute to make the alert fire.
+const alerting = `cli-it-alert-${suffix}`;
+const alertTopic = `cli-it-alert-in-${suffix}`;
+const rule = `CliItTimeLag_${suffix}`;
+let alertPrep: Promise<{ deployed: CliResult; limited: CliResult }>;
+let stopProducing = async () => {};
+
+async function prepareAlerting(): Promise<{ deployed: CliResult; limited: CliResult }> {
+  // ~100 records/s until the end: the input the rate limit is lowered below.
+  const kafka = createKafka({
+    brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+    clientId: 'cli-it-alert',
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: alertTopic, numPartitions: 1 }]);
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  let n = 0;
+  const producing = setInterval(() => {
+    const messages = Array.from({ length: 10 }, () => ({
+      value: JSON.stringify({ user_id: `u${n % 7}`, amount: n++ }),
+    }));
+    producer.send({ topic: alertTopic, messages }).catch(() => undefined);
+  }, 100);
+  stopProducing = async () => {
+    clearInterval(producing);
+    await producer.disconnect();
+  };
+  // A rule quick to fire (the built-in ones wait minutes), evaluated by this control plane only.
+  const created = await fetch(`${cp.base}/api/v1/alert-rules`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      name: rule,
+      kind: 'timeLag',
+      params: { thresholdSeconds: 3 },
+      forSeconds: 3,
+      severity: 'warning',
+      annotations: { summary: '{{ $labels.query }} is {{ $value }} s behind' },
+      queries: [alerting],
+      cluster: cp.cluster,
+    }),
+  });
+  if (created.status !== 201) throw new Error(`alert rule not created: ${await created.text()}`);
+  const specPath = path.join(dir, 'alerting.yaml');
+  fs.writeFileSync(
+    specPath,
+    eventsSpec(alerting, alertTopic, `cli-it-alert-out-${suffix}`)
+      .replace('startingOffsets: earliest', 'startingOffsets: latest')
+      .replace('500 milliseconds', '1 second'),
+  );
+  // The admin token named outright: the first block switches the current context meanwhile.
+  const asAdmin = { ...env, SLUICE_URL: cp.base, SLUICE_TOKEN: adminToken };
+  const deployed = await sluice(['queries', 'deploy', '-f', specPath, '--wait'], asAdmin);
+  const limited = await sluice(['queries', 'rate-limit', alerting, '10', '--wait'], asAdmin);
+  return { deployed, limited };
+}
+
 describe('a real firing alert, through the CLI', () => {
-  const alerting = `cli-it-alert-${suffix}`;
-  const alertTopic = `cli-it-alert-in-${suffix}`;
-  const rule = `CliItTimeLag_${suffix}`;
-  let producing: NodeJS.Timeout | undefined;
-  let stopProducing = async () => {};
-
-  beforeAll(async () => {
-    // ~100 records/s for the whole block: the input the rate limit is lowered below.
-    const kafka = createKafka({
-      brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
-      clientId: 'cli-it-alert',
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [{ topic: alertTopic, numPartitions: 1 }]);
-    await admin.disconnect();
-    const producer = kafka.producer();
-    await producer.connect();
-    let n = 0;
-    producing = setInterval(() => {
-      const messages = Array.from({ length: 10 }, () => ({
-        value: JSON.stringify({ user_id: `u${n % 7}`, amount: n++ }),
-      }));
-      producer.send({ topic: alertTopic, messages }).catch(() => undefined);
-    }, 100);
-    stopProducing = async () => {
-      clearInterval(producing);
-      await producer.disconnect();
-    };
-    // A rule quick to fire (the built-in ones wait minutes), evaluated by this control plane only.
-    const created = await fetch(`${cp.base}/api/v1/alert-rules`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        name: rule,
-        kind: 'timeLag',
-        params: { thresholdSeconds: 3 },
-        forSeconds: 3,
-        severity: 'warning',
-        annotations: { summary: '{{ $labels.query }} is {{ $value }} s behind' },
-        queries: [alerting],
-        cluster: cp.cluster,
-      }),
-    });
-    expect(created.status, await created.text()).toBe(201);
-  });
-
-  afterAll(async () => {
-    await stopProducing();
-    const { Pool } = await import('pg');
-    const pool = new Pool({ connectionString: process.env.DATABASE_URL });
-    await pool.query(`DELETE FROM "AlertRule" WHERE name = $1`, [rule]);
-    await pool.end();
-  });
-
   it('rate-limit below the input makes timeLag fire; alerts ack acknowledges it; rate-limit none lifts the limit', async () => {
-    const specPath = path.join(dir, 'alerting.yaml');
-    fs.writeFileSync(
-      specPath,
-      eventsSpec(alerting, alertTopic, `cli-it-alert-out-${suffix}`)
-        .replace('startingOffsets: earliest', 'startingOffsets: latest')
-        .replace('500 milliseconds', '1 second'),
-    );
-    const deployed = await sluice(['queries', 'deploy', '-f', specPath, '--wait'], env);
+    const { deployed, limited } = await alertPrep;
     expect(deployed.code, deployed.stderr).toBe(0);
-
-    const limited = await sluice(['queries', 'rate-limit', alerting, '10', '--wait'], env);
     expect(limited.code, limited.stderr).toBe(0);
     expect(limited.stderr.trimEnd().split('\n').at(-1)).toMatch(/^rate-limit [0-9a-f]{8}: succeeded$/);
     const got = JSON.parse((await sluice(['queries', 'get', alerting, '-o', 'json'], env)).stdout) as {
