@@ -59,6 +59,7 @@ export class Session {
         this.io.env,
         this.contextName,
       ),
+      (m) => this.warn(m),
     );
     return this.cachedClient;
   }
