@@ -290,7 +290,7 @@ describe('sluice against a real control plane', () => {
     expect(nothing.stderr).toContain('say what to silence');
   });
 
-  it('shows lag, operations and audit, and creates, lists and revokes a token', async () => {
+  it('shows lag, operations (list and get), stored progress and audit, and creates, lists and revokes a token', async () => {
     const id = (
       JSON.parse((await sluice(['queries', 'get', name, '-o', 'json'], env)).stdout) as { id: string }
     ).id;
@@ -307,6 +307,17 @@ describe('sluice against a real control plane', () => {
     expect((JSON.parse(audit.stdout) as Array<{ action: string }>).map((a) => a.action)).toContain(
       'query.create',
     );
+    const deployOp = (JSON.parse(events.stdout) as Array<{ id: string; type: string }>).find(
+      (o) => o.type === 'deploy',
+    )!;
+    const [opGet, stored] = await Promise.all([
+      sluice(['operations', 'get', deployOp.id, '-o', 'json'], env),
+      sluice(['progress', name, '--limit', '3', '-o', 'json'], env),
+    ]);
+    expect(JSON.parse(opGet.stdout)).toMatchObject({ id: deployOp.id, type: 'deploy', state: 'SUCCEEDED' });
+    const batches = JSON.parse(stored.stdout) as Array<{ batchId: number }>;
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.length).toBeLessThanOrEqual(3);
     // The secret alone on stdout (T=$(sluice tokens create ...)), the rest on stderr.
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout.trim()).toMatch(/^\S{20,}$/);
