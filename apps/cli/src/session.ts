@@ -150,6 +150,7 @@ export class Session {
       this.io.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+
   /**
    * A line typed on the terminal with echo off (a secret). Raw mode turns the echo off; it also
    * turns off the terminal's own line editing and Ctrl-C, so those few keys are handled here.
@@ -176,9 +177,9 @@ export class Session {
           if (ch === '\x03')
             return done(() => reject(new CliError('cancelled; nothing was changed', EXIT.INTERRUPTED)));
           if (ch === '\x04' && typed === '') return done(() => resolve(''));
+          // Backspace drops a character, Ctrl-U the whole line; other control keys are ignored.
           if (ch === '\x7f' || ch === '\b') typed = typed.slice(0, -1);
-          else if (ch === '\x15')
-            typed = ''; // Ctrl-U: start over
+          else if (ch === '\x15') typed = '';
           else if (ch >= ' ') typed += ch;
           if (typed.length > maxLength)
             return done(() => reject(usageError(`that is longer than ${maxLength} characters`)));

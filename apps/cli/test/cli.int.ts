@@ -139,10 +139,23 @@ describe('sluice against a real control plane', () => {
   });
 
   it('login on a terminal reads the token with echo off; context use switches which token is sent', async () => {
+    // Ctrl-C at the prompt: 130, nothing stored.
+    const cancelled = new Terminal(['login', '--url', cp.base, '--name', 'viewer'], env);
+    try {
+      await cancelled.waitFor('API token (input hidden): ');
+      cancelled.type('abc\x03');
+      expect(await cancelled.exited).toBe(130);
+    } finally {
+      cancelled.close();
+    }
+    expect(plainText(cancelled.output)).toBe(
+      'API token (input hidden): \nerror: cancelled; nothing was changed\n',
+    );
     const t = new Terminal(['login', '--url', cp.base, '--name', 'viewer'], env);
     try {
       await t.waitFor('API token (input hidden): ');
-      t.type(`${viewerToken}\r`);
+      // A slip corrected with backspace: the token sent is the one meant.
+      t.type(`${viewerToken}x\x7f\r`);
       expect(await t.exited).toBe(0);
     } finally {
       t.close();
