@@ -14,6 +14,8 @@
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
+//   phasesMsP50           median ms per phase of an evaluation (read, snapshots, rules, writes,
+//                         gauges, route)
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
 import http from 'node:http';
@@ -246,6 +248,11 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     shortSpikes: [...spikes.values()].filter((s) => !s.long).length,
     detectionDelayP50Seconds: round(pct(delays, 50)),
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
+    // Median time per phase of an evaluation (where a slow pass spends it).
+    phasesMsP50: Object.fromEntries(
+      Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [k, round(pct(evals.slice(2).map((e) => e.phasesMs[k] ?? 0), 50))]),
+    ),
+    transitionsFirstEvaluation: evals[0]?.transitions,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
     probeErrors,
