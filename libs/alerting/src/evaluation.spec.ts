@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  consumerStatus,
+  consumerStatusOf,
   decideFlush,
   defaultRule,
   EMPTY_GROUP,
@@ -80,6 +82,30 @@ describe('evaluateRule', () => {
     const r = evaluateRule(defaultRule('SluiceConsumerStatusError')!, q, T0 + 70 * S);
     expect(r.figures.status).toBe('STOP');
     expect(r.active).toBe(true);
+  });
+
+  it('consumerStatusOf: computed once per snapshot, instant and window, equal to consumerStatus', () => {
+    const commits = [
+      {
+        topic: 't',
+        partition: 0,
+        commits: [
+          { offset: 100, lag: 5, timestampMs: T0 },
+          { offset: 100, lag: 9, timestampMs: T0 + 10 * S },
+        ],
+        logEndOffset: 120,
+      },
+    ];
+    const q = snapshot({ commits });
+    const a = consumerStatusOf(q, T0 + 25 * S, { windowSize: 10 });
+    expect(consumerStatusOf(q, T0 + 25 * S, { windowSize: 10 })).toBe(a);
+    expect(a).toEqual(consumerStatus({ partitions: commits, nowMs: T0 + 25 * S }, { windowSize: 10 }));
+    expect(a.status).toBe('STOP');
+    // Another instant or window is another computation.
+    const later = consumerStatusOf(q, T0 + 11 * S, { windowSize: 10 });
+    expect(later).not.toBe(a);
+    expect(later.status).toBe('STALL');
+    expect(consumerStatusOf(q, T0 + 25 * S, { windowSize: 1 })).not.toBe(a);
   });
 
   it('consumerStatus: progress events without offset movement while lag grows is STALL', () => {

@@ -72,7 +72,10 @@ export function partitionStatus(
   const minimumComplete = options.minimumComplete ?? 0;
   // Burrow's stored lag is clamped at zero (broker offsets are fetched on their own interval, so
   // the raw difference can be negative); clamp here too so callers can pass raw differences.
-  const window = input.commits.slice(-windowSize).map((c) => ({ ...c, lag: Math.max(0, c.lag) }));
+  // Negative lags (a commit seen before the log-end offset it belongs to) count as 0. Copied only
+  // when there is one: this runs for every partition of every query on every evaluation.
+  const last = input.commits.slice(-windowSize);
+  const window = last.some((c) => c.lag < 0) ? last.map((c) => ({ ...c, lag: Math.max(0, c.lag) })) : last;
   const complete = window.length / windowSize;
   const base = { topic: input.topic, partition: input.partition, complete };
 

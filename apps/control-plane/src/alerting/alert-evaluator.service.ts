@@ -453,23 +453,23 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     for (const q of queries) {
       if (slicer.due()) await slicer.yield();
       const { snap } = snapshots.get(q.id)!;
-      for (const phase of PHASES) {
-        g.queryPhase.set(`${q.name}\u0000${phase}`, { query: q.name, phase }, q.phase === phase ? 1 : 0);
-      }
+      g.queryPhase.group(q.name, q.phase, () =>
+        PHASES.map((phase) => [phase, { query: q.name, phase }, q.phase === phase ? 1 : 0]),
+      );
       g.recentCrashes.set(q.name, { query: q.name }, snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length);
       if (snap.lastProgressAtMs !== null) g.lastProgress.set(q.name, { query: q.name }, snap.lastProgressAtMs / 1000);
       if (snap.commits.length === 0) continue;
       // Burrow's status over its default window (10 commits, as the default rules use): the same
       // computation the rules made, memoised per snapshot.
       const status = consumerStatusOf(snap, nowMs, { windowSize: DEFAULT_WINDOW_SIZE });
-      for (const p of status.partitions) {
-        const partition = String(p.partition);
-        g.consumerStatus.set(
-          `${q.name}\u0000${p.topic}\u0000${partition}`,
-          { query: q.name, topic: p.topic, partition },
-          CONSUMER_STATUS_VALUE[p.status],
-        );
-      }
+      let signature = '';
+      for (const p of status.partitions) signature += `${p.topic}/${p.partition}=${p.status};`;
+      g.consumerStatus.group(q.name, signature, () =>
+        status.partitions.map((p) => {
+          const partition = String(p.partition);
+          return [`${p.topic}\u0000${partition}`, { query: q.name, topic: p.topic, partition }, CONSUMER_STATUS_VALUE[p.status]];
+        }),
+      );
     }
     for (const a of after.values()) {
       g.alerts.set(`${a.state}\u0000${a.rule}\u0000${a.query}`, { state: a.state, rule: a.rule, query: a.query }, 1);

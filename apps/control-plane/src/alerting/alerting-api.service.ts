@@ -467,6 +467,7 @@ function deliveryView(d: {
   test: boolean;
   createdAt: Date;
   deliveredAt: Date | null;
+  nextAttemptAt: Date | null;
 }) {
   return {
     id: d.id,
@@ -478,5 +479,6 @@ function deliveryView(d: {
     test: d.test,
     createdAt: d.createdAt.toISOString(),
     deliveredAt: iso(d.deliveredAt),
+    nextAttemptAt: iso(d.nextAttemptAt),
   };
 }
