@@ -457,6 +457,62 @@ describe('alerting on the real stack', () => {
       'STOP resolved',
     );
   }, 180_000);
+
+  it("a new leader continues the stored history (Burrow's windows, SLO samples) instead of starting empty", async () => {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+    type State = {
+      partitions: Array<{
+        topic: string;
+        partition: number;
+        commits: Array<{ offset: number; timestampMs: number }>;
+      }>;
+      samples: Array<{ timestampMs: number }>;
+    };
+    const stored = async () =>
+      (
+        await pool.query<{ state: State; savedAt: Date }>(
+          `SELECT state, "savedAt" FROM "AlertQueryHistory" WHERE "queryId" = $1`,
+          [queryId],
+        )
+      ).rows[0];
+    try {
+      // The leader saves every few evaluations (1 s here).
+      const before = await eventually(
+        stored,
+        (r) => (r?.state.partitions[0]?.commits.length ?? 0) >= 3 && (r?.state.samples.length ?? 0) >= 1,
+        60_000,
+        'a saved history',
+      );
+      const lastCommit = before!.state.partitions[0]!.commits.at(-1)!;
+      // Change of leader: this control plane stops (its advisory lock goes), another one of the
+      // same cluster and home takes over.
+      await t.close();
+      const takeoverMs = Date.now();
+      t = await startTestApp({
+        SLUICE_HOME: t.home,
+        SLUICE_CLUSTER_NAME: cluster,
+        SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
+        SLUICE_ALERT_SIGNING_KEY: `it-signing-key-${suffix}-0123456789abcdef`,
+        SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
+        SLUICE_ALERT_RETRY_BASE_MS: '1000',
+        SLUICE_METRICS_ACCESS: 'open',
+      });
+      const after = await eventually(
+        stored,
+        (r) => r !== undefined && r.savedAt.getTime() > takeoverMs,
+        90_000,
+        'a history saved by the new leader',
+      );
+      // What the new leader saved still holds what the old one observed: the last commit of the
+      // old window, and lag samples older than the new leader (its own are all newer).
+      const commits = after!.state.partitions[0]!.commits;
+      expect(commits).toContainEqual(expect.objectContaining(lastCommit));
+      expect(Math.min(...after!.state.samples.map((x) => x.timestampMs))).toBeLessThan(takeoverMs);
+    } finally {
+      await pool.end();
+    }
+  }, 180_000);
 });
 
 function enginePids(home: string): number[] {

@@ -141,7 +141,11 @@ const statusMemo = new WeakMap<QuerySnapshot, Map<string, ConsumerStatus>>();
  * options): the ERROR and WARNING rules and the `sluice_consumer_status` gauge all ask for the same
  * one (16 partitions × 1,000 queries three times per tick otherwise).
  */
-export function consumerStatusOf(q: QuerySnapshot, nowMs: number, options: WindowOptions = {}): ConsumerStatus {
+export function consumerStatusOf(
+  q: QuerySnapshot,
+  nowMs: number,
+  options: WindowOptions = {},
+): ConsumerStatus {
   const key = `${nowMs}/${options.windowSize ?? DEFAULT_WINDOW_SIZE}/${options.minimumComplete ?? 0}`;
   let memo = statusMemo.get(q);
   if (!memo) {

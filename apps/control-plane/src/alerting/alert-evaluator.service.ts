@@ -5,8 +5,9 @@
 // the alerting metrics, and hands the result to the notification router.
 //
 // Alert state lives in PostgreSQL (the Alert row keeps activeAt, so a `for` timer survives a
-// change of leader); what only this process knows is the per-query history (Burrow's commit
-// windows, SLO lag samples), which a new leader rebuilds from its own observations.
+// change of leader). The per-query history (Burrow's commit windows, SLO lag samples) is kept in
+// memory and saved to AlertQueryHistory every HISTORY_SAVE_EVERY evaluations; a new leader loads
+// it on its first evaluation, so it loses at most the observations since the last save.
 //
 // Cost at 1,000 queries × 16 partitions (BENCHMARKS.md has the profile): the pass shares the
 // event loop with the API, so it gives way every SLICE_MS of work; its writes are a few
@@ -55,6 +56,10 @@ const LAG_KINDS = new Set(['timeLag', 'recordsLag', 'consumerStatus', 'sloBurn']
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
 /** The API shares this event loop: the pass never holds it longer than this before giving way. */
 const SLICE_MS = 4;
+/** The histories are saved every this many evaluations (once a minute at the default 10 s). */
+const HISTORY_SAVE_EVERY = 6;
+/** Histories per save statement. */
+const HISTORY_CHUNK = 200;
 /** Changed alerts written per transaction (each a handful of set-based statements). */
 const WRITE_CHUNK = 2000;
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -143,6 +148,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   };
   private inFlight: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  /** Whether this leadership loaded the stored histories yet. */
+  private loaded = false;
+  /** Histories observed since the last save, and evaluations since then. */
+  private readonly dirty = new Set<string>();
+  private sinceSave = 0;
 
   constructor(
     private readonly prisma: PrismaRepository,
@@ -180,6 +190,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private forget(): void {
     this.histories.clear();
     this.observedAt.clear();
+    this.dirty.clear();
+    this.loaded = false;
     for (const g of Object.values(this.gauges)) g.clear();
   }
 
@@ -219,15 +231,18 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const inScope = { OR: [{ cluster: null }, { cluster: this.config.SLUICE_CLUSTER_NAME }] };
     const [rules, queries, alerts] = await Promise.all([
       this.prisma.alertRule.findMany({ where: { enabled: true, ...inScope } }),
-      this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<QueryRow[]>,
+      this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
+        QueryRow[]
+      >,
       // Only this cluster's rules' alerts: another cluster's leader on the same database owns its own.
       this.prisma.alert.findMany({ where: { rule: inScope }, select: ALERT_COLUMNS }) as Promise<AlertRow[]>,
     ]);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
+    const options = historyOptions(rules);
+    if (!this.loaded) await this.loadHistories(options);
     lap('read');
 
-    const options = historyOptions(rules);
     const snapshots = new Map<string, Snapshot>();
     const live = new Set(queries.map((q) => q.id));
     for (const id of this.histories.keys()) {
@@ -248,7 +263,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const after = new Map<string, { state: string; rule: string; query: string }>();
     for (const a of alerts) {
       const rule = ruleById.get(a.ruleId);
-      if (rule) after.set(`${a.ruleId}/${a.queryId}`, { state: a.state, rule: rule.name, query: a.queryName });
+      if (rule)
+        after.set(`${a.ruleId}/${a.queryId}`, { state: a.state, rule: rule.name, query: a.queryName });
     }
     const seen = new Set<string>();
     const writes = emptyWrites();
@@ -277,7 +293,19 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         const r = step(stateOf(existing), active, nowMs, { name: rule.name, forMs: rule.forSeconds * 1000 });
         if (r.transition === 'none') continue;
         transitions++;
-        this.persist(writes, rule, def, q.id, q.name, existing, r.state, r.transition, ev.value, ev.figures, nowMs);
+        this.persist(
+          writes,
+          rule,
+          def,
+          q.id,
+          q.name,
+          existing,
+          r.state,
+          r.transition,
+          ev.value,
+          ev.figures,
+          nowMs,
+        );
         note(rule, key, q.name, r.state.phase);
       }
     }
@@ -296,7 +324,19 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       }
       const q = queryById.get(a.queryId);
       const figures = a.figures as Figures;
-      this.persist(writes, rule, definitionOf(rule), a.queryId, q?.name ?? a.queryName, a, r.state, r.transition, a.value, figures, nowMs);
+      this.persist(
+        writes,
+        rule,
+        definitionOf(rule),
+        a.queryId,
+        q?.name ?? a.queryName,
+        a,
+        r.state,
+        r.transition,
+        a.value,
+        figures,
+        nowMs,
+      );
       note(rule, key, q?.name ?? a.queryName, r.state.phase);
     }
     lap('rules');
@@ -304,7 +344,54 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     lap('writes');
     await this.updateGauges(queries, snapshots, after, nowMs, slicer);
     lap('gauges');
+    if (++this.sinceSave >= HISTORY_SAVE_EVERY) {
+      await this.saveHistories(live, slicer);
+      this.sinceSave = 0;
+      lap('saveHistories');
+    }
     return { queries: queries.length, evaluations, transitions };
+  }
+
+  /** A new leader continues the histories the previous one saved (its own observations win). */
+  private async loadHistories(options: HistoryOptions): Promise<void> {
+    const rows = await this.prisma.alertQueryHistory.findMany();
+    for (const row of rows) {
+      if (this.histories.has(row.queryId)) continue;
+      this.histories.set(row.queryId, QueryHistory.fromState(options, row.state));
+      const observedAtMs = (row.state as { observedAtMs?: unknown }).observedAtMs;
+      if (typeof observedAtMs === 'number') this.observedAt.set(row.queryId, observedAtMs);
+    }
+    this.loaded = true;
+  }
+
+  /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
+   * of queries that are gone. */
+  private async saveHistories(live: ReadonlySet<string>, slicer: Slicer): Promise<void> {
+    const ids = [...this.dirty].filter((id) => this.histories.has(id));
+    this.dirty.clear();
+    const savedAt = new Date().toISOString();
+    for (let i = 0; i < ids.length; i += HISTORY_CHUNK) {
+      const rows = ids.slice(i, i + HISTORY_CHUNK).map((queryId) => ({
+        queryId,
+        state: {
+          ...this.histories.get(queryId)!.toState(),
+          observedAtMs: this.observedAt.get(queryId) ?? null,
+        },
+        savedAt,
+      }));
+      await this.prisma.$executeRawUnsafe(
+        `INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
+         SELECT "queryId", "state", "savedAt"
+         FROM jsonb_to_recordset($1::jsonb) AS x("queryId" uuid, "state" jsonb, "savedAt" timestamp(3))
+         ON CONFLICT ("queryId") DO UPDATE SET "state" = EXCLUDED."state", "savedAt" = EXCLUDED."savedAt"`,
+        JSON.stringify(rows),
+      );
+      if (slicer.due()) await slicer.yield();
+    }
+    await this.prisma.$executeRawUnsafe(
+      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
+      [...live],
+    );
   }
 
   /** One transaction per chunk: an alert's row and its transition are always written together. */
@@ -352,6 +439,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (lag && lag.readAtMs > (this.observedAt.get(q.id) ?? -Infinity)) {
       history.observe(lag.readAtMs, lastProgressAtMs, lag.partitions);
       this.observedAt.set(q.id, lag.readAtMs);
+      this.dirty.add(q.id);
     }
     // The reason a FAILED query failed is in its conditions (the reconciler names the last crash).
     const failed = (q.conditions as Array<{ status?: string; message?: string }> | null)?.find(
@@ -366,7 +454,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         desiredState: q.desiredState as QuerySnapshot['desiredState'],
         message: failed?.message ?? null,
         lastProgressAtMs,
-        crashTimesMs: ((q.crashTimes as string[] | null) ?? []).map((t) => Date.parse(t)).filter(Number.isFinite),
+        crashTimesMs: ((q.crashTimes as string[] | null) ?? [])
+          .map((t) => Date.parse(t))
+          .filter(Number.isFinite),
         partitions: (lag?.partitions ?? []).map((p) => ({
           topic: p.topic,
           partition: p.partition,
@@ -456,8 +546,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       g.queryPhase.group(q.name, q.phase, () =>
         PHASES.map((phase) => [phase, { query: q.name, phase }, q.phase === phase ? 1 : 0]),
       );
-      g.recentCrashes.set(q.name, { query: q.name }, snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length);
-      if (snap.lastProgressAtMs !== null) g.lastProgress.set(q.name, { query: q.name }, snap.lastProgressAtMs / 1000);
+      g.recentCrashes.set(
+        q.name,
+        { query: q.name },
+        snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length,
+      );
+      if (snap.lastProgressAtMs !== null)
+        g.lastProgress.set(q.name, { query: q.name }, snap.lastProgressAtMs / 1000);
       if (snap.commits.length === 0) continue;
       // Burrow's status over its default window (10 commits, as the default rules use): the same
       // computation the rules made, memoised per snapshot.
@@ -467,12 +562,20 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       g.consumerStatus.group(q.name, signature, () =>
         status.partitions.map((p) => {
           const partition = String(p.partition);
-          return [`${p.topic}\u0000${partition}`, { query: q.name, topic: p.topic, partition }, CONSUMER_STATUS_VALUE[p.status]];
+          return [
+            `${p.topic}\u0000${partition}`,
+            { query: q.name, topic: p.topic, partition },
+            CONSUMER_STATUS_VALUE[p.status],
+          ];
         }),
       );
     }
     for (const a of after.values()) {
-      g.alerts.set(`${a.state}\u0000${a.rule}\u0000${a.query}`, { state: a.state, rule: a.rule, query: a.query }, 1);
+      g.alerts.set(
+        `${a.state}\u0000${a.rule}\u0000${a.query}`,
+        { state: a.state, rule: a.rule, query: a.query },
+        1,
+      );
     }
     for (const s of Object.values(g)) s.commit();
   }

@@ -18,7 +18,11 @@ describe('GaugeSync', () => {
     let calls = 0;
     const partitions = (q: string, values: number[]) => () => {
       calls++;
-      return values.map((v, i): [string, { q: string; p: string }, number] => [String(i), { q, p: String(i) }, v]);
+      return values.map((v, i): [string, { q: string; p: string }, number] => [
+        String(i),
+        { q, p: String(i) },
+        v,
+      ]);
     };
     sync.group('a', '1,2', partitions('a', [1, 2]));
     sync.group('b', '5', partitions('b', [5]));
