@@ -444,7 +444,8 @@ describe('alerting on the real stack', () => {
       await eventually(
         () => fetch(`${t.base}/metrics`).then((r) => r.text()),
         (m) => m.includes(gauge),
-        30_000,
+        // The lag poll's readings (every 5 s) are the commits: 10 of them span ~50 s.
+        120_000,
         'sluice_consumer_status STOP',
       );
     } finally {
@@ -456,7 +457,7 @@ describe('alerting on the real stack', () => {
       90_000,
       'STOP resolved',
     );
-  }, 180_000);
+  }, 300_000);
 
   it("a new leader continues the stored history (Burrow's windows, SLO samples) instead of starting empty", async () => {
     const { Pool } = await import('pg');
@@ -485,19 +486,21 @@ describe('alerting on the real stack', () => {
         'a saved history',
       );
       const lastCommit = before!.state.partitions[0]!.commits.at(-1)!;
-      // Change of leader: this control plane stops (its advisory lock goes), another one of the
-      // same cluster and home takes over.
-      await t.close();
-      const takeoverMs = Date.now();
-      t = await startTestApp({
+      // Change of leader: a second control plane of the same cluster and home starts (a
+      // follower), the leader stops (its advisory lock goes) and the follower takes over.
+      const next = await startTestApp({
         SLUICE_HOME: t.home,
         SLUICE_CLUSTER_NAME: cluster,
+        SLUICE_LEADER_RETRY_MS: '500',
         SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
         SLUICE_ALERT_SIGNING_KEY: `it-signing-key-${suffix}-0123456789abcdef`,
         SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
         SLUICE_ALERT_RETRY_BASE_MS: '1000',
         SLUICE_METRICS_ACCESS: 'open',
       });
+      const takeoverMs = Date.now();
+      await t.close();
+      t = next;
       const after = await eventually(
         stored,
         (r) => r !== undefined && r.savedAt.getTime() > takeoverMs,
