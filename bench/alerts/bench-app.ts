@@ -24,7 +24,13 @@ import { RepositoriesModule } from '../../apps/control-plane/src/repositories/re
 
 export interface BenchApp {
   base: string;
-  evaluations: Array<{ startMs: number; endMs: number; phasesMs: Readonly<Record<string, number>>; transitions: number; cpuMs: number }>;
+  evaluations: Array<{
+    startMs: number;
+    endMs: number;
+    phasesMs: Readonly<Record<string, number>>;
+    transitions: number;
+    cpuMs: number;
+  }>;
   close(): Promise<void>;
 }
 

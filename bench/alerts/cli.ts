@@ -247,8 +247,18 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     missed,
     falseAlerts,
     evaluations: evals.length,
-    evaluationCpuMsP50: round(pct(evals.slice(2).map((e) => e.cpuMs), 50)),
-    evaluationCpuMsP99: round(pct(evals.slice(2).map((e) => e.cpuMs), 99)),
+    evaluationCpuMsP50: round(
+      pct(
+        evals.slice(2).map((e) => e.cpuMs),
+        50,
+      ),
+    ),
+    evaluationCpuMsP99: round(
+      pct(
+        evals.slice(2).map((e) => e.cpuMs),
+        99,
+      ),
+    ),
     loadAverageStart: loadStart,
     loadAverageEnd: os.loadavg().map(round),
     longSpikes: [...spikes.values()].filter((s) => s.long).length,
@@ -257,7 +267,15 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
     // Median time per phase of an evaluation (where a slow pass spends it).
     phasesMsP50: Object.fromEntries(
-      Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [k, round(pct(evals.slice(2).map((e) => e.phasesMs[k] ?? 0), 50))]),
+      Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [
+        k,
+        round(
+          pct(
+            evals.slice(2).map((e) => e.phasesMs[k] ?? 0),
+            50,
+          ),
+        ),
+      ]),
     ),
     transitionsFirstEvaluation: evals[0]?.transitions,
     probesIdle: probes.filter((p) => !during(p)).length,
