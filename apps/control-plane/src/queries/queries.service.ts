@@ -19,7 +19,14 @@ import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
 import type { Actor } from '../audit/actor';
-import type { ScaleCommand } from './scale-command';
+import type {
+  DeleteCommand,
+  DeployCommand,
+  RateLimitCommand,
+  ScaleCommand,
+  StartCommand,
+  StopCommand,
+} from './query-commands';
 
 @Injectable()
 export class QueriesService {
@@ -203,7 +210,8 @@ export class QueriesService {
     }));
   }
 
-  deploy(id: string, version: number, actor: Actor) {
+  deploy(command: DeployCommand, actor: Actor) {
+    const { queryId: id, version } = command;
     return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
       const v = await this.repository.findVersion(id, version, tx);
       if (!v)
@@ -217,32 +225,33 @@ export class QueriesService {
     });
   }
 
-  scale(id: string, command: ScaleCommand, actor: Actor) {
-    const { instances } = command;
-    return this.mutate(id, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
+  scale(command: ScaleCommand, actor: Actor) {
+    const { queryId, instances } = command;
+    return this.mutate(queryId, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
   }
 
-  rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: Actor) {
-    return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({
+  rateLimit(command: RateLimitCommand, actor: Actor) {
+    const { queryId, maxOffsetsPerTrigger } = command;
+    return this.mutate(queryId, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({
       rateLimit: maxOffsetsPerTrigger,
     }));
   }
 
-  stop(id: string, actor: Actor) {
-    return this.mutate(id, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  stop(command: StopCommand, actor: Actor) {
+    return this.mutate(command.queryId, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
-  start(id: string, actor: Actor) {
+  start(command: StartCommand, actor: Actor) {
     // Starting clears a FAILED crash loop: the operator asked for another try.
-    return this.mutate(id, 'start', {}, actor, async () => ({
+    return this.mutate(command.queryId, 'start', {}, actor, async () => ({
       desiredState: 'RUNNING',
       phase: 'DEPLOYING',
       crashTimes: [],
     }));
   }
 
-  remove(id: string, actor: Actor) {
-    return this.mutate(id, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  remove(command: DeleteCommand, actor: Actor) {
+    return this.mutate(command.queryId, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
   private async lock(id: string, tx: Tx): Promise<Query> {

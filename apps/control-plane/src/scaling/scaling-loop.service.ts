@@ -30,7 +30,7 @@ import type { Query } from '../generated/prisma/client';
 import { Clock } from '../clock/clock';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
-import { scaleCommand } from '../queries/scale-command';
+import { scaleCommand } from '../queries/query-commands';
 import { InstanceRepository } from '../repositories/instance.repository';
 import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository } from '../repositories/query.repository';
@@ -192,8 +192,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     if (action.scale) {
       try {
         await this.queries.scale(
-          q.id,
-          scaleCommand({ instances: target }, this.queries.maxInstances),
+          scaleCommand(q.id, { instances: target }, this.queries.maxInstances),
           SCALING_ACTOR,
         );
         acted = scaled = true;

@@ -9,7 +9,7 @@ import type { PartitionLag } from '../../src/lag/lag.service';
 import { Clock } from '../../src/clock/clock';
 import { operationView } from '../../src/operations/operation-view';
 import type { QueriesService } from '../../src/queries/queries.service';
-import type { ScaleCommand } from '../../src/queries/scale-command';
+import type { ScaleCommand } from '../../src/queries/query-commands';
 import type { ScalingPolicies } from '../../src/scaling/scaling-policies';
 import type { Instance, Operation, Query, QueryVersion } from '../../src/generated/prisma/client';
 import type { ControlPublisher } from '../../src/control/control-publisher.service';
@@ -400,7 +400,8 @@ export class FakeScaler implements Pick<QueriesService, 'scale' | 'maxInstances'
     readonly maxInstances = 64,
   ) {}
 
-  async scale(id: string, command: ScaleCommand, actor: Actor): ReturnType<QueriesService['scale']> {
+  async scale(command: ScaleCommand, actor: Actor): ReturnType<QueriesService['scale']> {
+    const id = command.queryId;
     if (this.busy) throw new ConflictException({ code: 'OPERATION_IN_PROGRESS', message: 'busy' });
     this.requests.push({ queryId: id, instances: command.instances, actor: actor.id });
     const q = this.queries.queries.get(id);
