@@ -34,6 +34,8 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly tables = new Map<string, OffsetTimeTable>();
   /** Records behind per query as of the last poll, for readers that must not call Kafka themselves. */
   private readonly lastTotals = new Map<string, { records: number; at: number }>();
+  /** Source topics of each query found missing by its last lag read (the engine waits for them). */
+  private readonly missingTopics = new Map<string, { topics: string[]; at: number }>();
   private readonly logPollError = throttledErrorLog((m) => this.logger.warn(`lag poll failed: ${m}`));
   private timer: NodeJS.Timeout | undefined;
 
@@ -70,7 +72,8 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
         where: { deletedAt: null, desiredState: 'RUNNING' },
       });
       const live = new Set(queries.map((q) => q.id));
-      for (const id of this.lastTotals.keys()) if (!live.has(id)) this.lastTotals.delete(id);
+      for (const map of [this.lastTotals, this.missingTopics])
+        for (const id of map.keys()) if (!live.has(id)) map.delete(id);
       for (const q of queries) {
         const lag = await this.lagOf(q.id);
         this.lastTotals.set(q.id, { records: lag.reduce((n, p) => n + p.recordsBehind, 0), at: Date.now() });
@@ -95,6 +98,16 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
     return t && Date.now() - t.at <= 3 * POLL_INTERVAL_MS ? t.records : null;
   }
 
+  /**
+   * The query's source topics that did not exist at the last poll; null when unknown or older than
+   * three polls. An engine waits for a missing topic and says so only in its log, so the reconciler
+   * shows it as a condition the user can act on.
+   */
+  missingSourceTopics(queryId: string): string[] | null {
+    const m = this.missingTopics.get(queryId);
+    return m && Date.now() - m.at <= 3 * POLL_INTERVAL_MS ? m.topics : null;
+  }
+
   async lagOf(queryId: string): Promise<PartitionLag[]> {
     const q = await this.prisma.query.findUnique({ where: { id: queryId } });
     if (!q) return [];
@@ -105,6 +118,7 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
     const admin = await this.kafka.connected();
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
+    this.missingTopics.set(queryId, { topics: topics.filter((t) => !existing.has(t)), at: Date.now() });
     if (present.length === 0) return [];
     // The group of the checkpoint lineage the desired version runs on (a new-checkpoint upgrade
     // starts a group of its own).

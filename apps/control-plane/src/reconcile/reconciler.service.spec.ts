@@ -24,6 +24,7 @@ function harness() {
   const queries = new InMemoryQueryRepository(instances);
   const runtime = new FakeRuntime();
   const leadership = new FakeLeadership();
+  const lag = new FakeLag();
   const reconciler = new ReconcilerService(
     queries,
     instances,
@@ -32,11 +33,11 @@ function harness() {
     new SchedulerRegistry(),
     new FakeSinkConnections(),
     leadership,
-    new FakeLag(),
+    lag,
     clock,
   );
   const query = queries.add(queryRow({ name: 'orders', desiredInstances: 2, phase: 'DEPLOYING' }), SPEC);
-  return { clock, instances, queries, runtime, leadership, reconciler, query };
+  return { clock, instances, queries, runtime, leadership, lag, reconciler, query };
 }
 
 describe('ReconcilerService.reconcile', () => {
@@ -125,5 +126,19 @@ describe('ReconcilerService.reconcile', () => {
     h.leadership.isLeader = false;
     await expect(h.reconciler.reconcile(h.query.id)).rejects.toThrow(/leader/i);
     expect(h.runtime.calls).toEqual([]);
+  });
+
+  it('names a missing source topic in SourceReady=False while the query should run, and drops it once it exists', async () => {
+    const h = harness();
+    h.lag.missing.set(h.query.id, ['orders-in']);
+    await h.reconciler.reconcile(h.query.id);
+    const shown = JSON.stringify((await h.queries.find(h.query.id))?.conditions);
+    expect(shown).toContain('"type":"SourceReady","status":"False","reason":"SourceTopicMissing"');
+    expect(shown).toContain('source topic \\"orders-in\\" does not exist');
+
+    h.lag.missing.set(h.query.id, []);
+    h.clock.advance(1000);
+    await h.reconciler.reconcile(h.query.id);
+    expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SourceReady');
   });
 });

@@ -15,6 +15,7 @@ import { asStoredConditions, mergeConditions } from './conditions';
 import {
   decideReconcile,
   DEFAULT_RECONCILE_OPTIONS,
+  type Condition,
   type InstanceStatus,
   type ObservedInstance,
   type ReconcileDecision,
@@ -68,7 +69,7 @@ export class ReconcilerService {
     @Inject(SinkConnectionsService)
     private readonly sinkConnections: Pick<SinkConnectionsService, 'sinkUrlFor'>,
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
-    @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind'>,
+    @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
     private readonly clock: Clock,
   ) {}
 
@@ -244,6 +245,11 @@ export class ReconcilerService {
       decision.actions = decision.actions.filter((a) => a.type !== 'start');
     }
 
+    // A missing source topic is only in the engine's log (it waits for the topic): the user can act
+    // on it (create the topic, or fix the spec), so it is shown where they look.
+    const missing = q.desiredState === 'RUNNING' ? this.lag.missingSourceTopics(queryId) : null;
+    if (missing && missing.length > 0) decision.conditions.push(sourceTopicMissing(missing));
+
     for (const a of decision.actions) {
       if (a.type === 'start') {
         const previous = rows.get(a.name);
@@ -310,4 +316,17 @@ export class ReconcilerService {
     if (decision.requeueAfterMs !== null) this.enqueue(queryId, decision.requeueAfterMs);
     return { ...decision, running, target, live };
   }
+}
+
+function sourceTopicMissing(topics: string[]): Condition {
+  const named = topics.map((t) => `"${t}"`).join(', ');
+  return {
+    type: 'SourceReady',
+    status: 'False',
+    reason: 'SourceTopicMissing',
+    message:
+      topics.length === 1
+        ? `source topic ${named} does not exist; the engines wait for it (create it, or correct the spec)`
+        : `source topics ${named} do not exist; the engines wait for them (create them, or correct the spec)`,
+  };
 }

@@ -280,8 +280,12 @@ export class FakeOperations implements Pick<OperationRepository, 'findActiveForQ
 }
 
 /** Consumer lag per query, as a test sets it. */
-export class FakeLag implements Pick<LagService, 'lagOf' | 'recordsBehind'> {
+export class FakeLag implements Pick<LagService, 'lagOf' | 'recordsBehind' | 'missingSourceTopics'> {
   readonly partitions = new Map<string, PartitionLag[]>();
+  readonly missing = new Map<string, string[]>();
+  missingSourceTopics(queryId: string): string[] | null {
+    return this.missing.get(queryId) ?? null;
+  }
   async lagOf(queryId: string): Promise<PartitionLag[]> {
     return this.partitions.get(queryId) ?? [];
   }
