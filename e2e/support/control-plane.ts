@@ -5,8 +5,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@sluice/testing';
-import { startControlPlane } from '../../scripts/schemathesis/control-plane-process';
-import { createThrowawayDatabase, emptyRedisDatabase } from '../../scripts/schemathesis/throwaway-database';
+import { startControlPlane } from '../../apps/control-plane/test/support/control-plane-process';
+import {
+  createThrowawayDatabase,
+  emptyRedisDatabase,
+} from '../../apps/control-plane/test/support/throwaway-database';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 

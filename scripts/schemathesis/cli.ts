@@ -8,13 +8,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadStackConfig, stackEnv } from '../stack/config';
-import { startControlPlane } from './control-plane-process';
+import { startControlPlane } from '../../apps/control-plane/test/support/control-plane-process';
 import { ensureSchemathesis } from './python-env';
 import { acquireRunLock } from './run-lock';
 import { writeRunConfig } from './run-config';
 import { summarise } from './run-report';
 import { seed } from './seed-data';
-import { createThrowawayDatabase, emptyRedisDatabase } from './throwaway-database';
+import {
+  createThrowawayDatabase,
+  emptyRedisDatabase,
+} from '../../apps/control-plane/test/support/throwaway-database';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const log = (m: string) => process.stdout.write(`[schemathesis] ${m}\n`);

@@ -3,62 +3,41 @@
 // the API but never evaluates. SIGKILL the evaluating process and the other takes over.
 // "Evaluates" is observed through each process's own /metrics: the evaluation histogram's count
 // and the per-query gauges only the evaluator sets.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '@sluice/testing';
-import { createToken, eventually, forgetTestQueries, ROOT } from './support/test-app';
+import { startControlPlane, type ControlPlaneProcess } from './support/control-plane-process';
+import { createToken, eventually, forgetTestQueries } from './support/test-app';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-alert-leader-'));
 const suffix = randomUUID().slice(0, 8);
 const cluster = `it-alert-leader-${suffix}`;
 const queryName = `alert-leader-${suffix}`;
 
-interface Replica {
-  name: string;
-  port: number;
-  proc: ChildProcess;
-}
-const replicas: Replica[] = [];
+const replicas: ControlPlaneProcess[] = [];
 
-async function startReplica(name: string): Promise<Replica> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
+async function startReplica(name: string): Promise<ControlPlaneProcess> {
+  const replica = await startControlPlane({
+    name,
+    home,
     env: {
       ...process.env,
-      POD_NAME: name,
-      SLUICE_API_PORT: String(port),
-      SLUICE_HOME: home,
       SLUICE_CLUSTER_NAME: cluster,
       SLUICE_LEADER_RETRY_MS: '500',
       SLUICE_ALERT_EVAL_INTERVAL_MS: '300',
       SLUICE_METRICS_ACCESS: 'open',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const replica = { name, port, proc };
   replicas.push(replica);
-  await eventually(
-    () =>
-      fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (s) => s === 200,
-    90_000,
-    `${name} ready`,
-  );
   return replica;
 }
 
 /** Evaluations this process ran, and whether it exports the per-query gauge of our query. */
-async function evaluations(r: Replica): Promise<{ count: number; seesQuery: boolean }> {
-  const text = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
+async function evaluations(r: ControlPlaneProcess): Promise<{ count: number; seesQuery: boolean }> {
+  const text = await (await fetch(`${r.base}/metrics`)).text();
   const m = /^sluice_alert_evaluation_duration_seconds_count (\d+)$/m.exec(text);
   return {
     count: m ? Number(m[1]) : 0,
@@ -67,7 +46,7 @@ async function evaluations(r: Replica): Promise<{ count: number; seesQuery: bool
 }
 
 afterAll(async () => {
-  for (const r of replicas) r.proc.kill('SIGKILL');
+  for (const r of replicas) await r.kill();
   await forgetTestQueries(suffix);
 });
 
@@ -87,7 +66,7 @@ describe('alert evaluation with two control planes', () => {
       `  kafka: { topic: it-alert-leader-out-${suffix} }`,
       '',
     ].join('\n');
-    const created = await fetch(`http://127.0.0.1:${b.port}/api/v1/queries?deploy=false`, {
+    const created = await fetch(`${b.base}/api/v1/queries?deploy=false`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' },
       body: spec,
@@ -108,7 +87,7 @@ describe('alert evaluation with two control planes', () => {
     expect(again[1 - leaderIndex]).toEqual({ count: 0, seesQuery: false });
     expect(again[leaderIndex]!.seesQuery).toBe(true);
 
-    leader.proc.kill('SIGKILL');
+    await leader.kill();
     const took = await eventually(
       () => evaluations(follower),
       (e) => e.count >= 3 && e.seesQuery,

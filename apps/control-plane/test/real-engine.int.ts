@@ -2,31 +2,15 @@
 // progress arrives through Kafka and shows up in the API, lag and metrics; stop drains it.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
+import { createEventsTopic } from './support/events-topic';
+import { eventsSpec, eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-real-${suffix}`;
 
 beforeAll(async () => {
-  const kafka = createKafka({
-    brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
-    clientId: 'it-real-engine',
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
-  await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic,
-    messages: Array.from({ length: 500 }, (_, i) => ({
-      value: JSON.stringify({ user_id: `u${i % 5}`, amount: i }),
-    })),
-  });
-  await producer.disconnect();
+  await createEventsTopic(topic, 2, 500);
   t = await startTestApp();
 });
 
@@ -37,19 +21,7 @@ afterAll(async () => {
 
 describe('control plane with the real engine', () => {
   it('deploys, receives progress, reports lag and metrics, and stops by draining', async () => {
-    const spec = [
-      `name: real-${suffix}`,
-      'sources:',
-      '  events:',
-      `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-      '    format: json',
-      '    schema: { user_id: string, amount: long }',
-      'sql: SELECT user_id, amount FROM events WHERE amount > 10',
-      'sink:',
-      `  kafka: { topic: it-real-out-${suffix} }`,
-      'trigger: { processingTime: 500 milliseconds }',
-      '',
-    ].join('\n');
+    const spec = eventsSpec(`real-${suffix}`, topic, `it-real-out-${suffix}`, '500 milliseconds');
     const created = await t.call<{ id: string }>('POST', '/api/v1/queries?deploy=false', spec);
     expect(created.status).toBe(201);
     const id = created.body.id;

@@ -1,69 +1,48 @@
 // The control plane as a real process: SIGKILL it in the middle of an operation and restart it
 // (the operation must finish, with no orphan or duplicate instance); stop Redis while an
 // operation is requested (readyz says so; the operation runs once Redis is back).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, eventually, forgetTestQueries, ROOT, STAND_IN_ENGINE } from './support/test-app';
+import { freePort } from '@sluice/testing';
+import {
+  apiCall,
+  engineProcessCount,
+  killEngines,
+  liveEngines,
+  startControlPlane,
+  STAND_IN_ENGINE_ENV,
+  type ControlPlaneProcess,
+} from './support/control-plane-process';
+import { createToken, eventually, forgetTestQueries, ROOT } from './support/test-app';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-resilience-'));
 let port: number;
-let cp: ChildProcess | undefined;
+let cp: ControlPlaneProcess | undefined;
 let token: string;
 const suffix = randomUUID().slice(0, 8);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-async function startControlPlane(): Promise<void> {
-  cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
+/** (Re)starts the control plane on the same port and home, as a restarted pod would be. */
+async function start(): Promise<void> {
+  cp = await startControlPlane({
+    port,
+    home,
+    readyTimeoutMs: 60_000,
     env: {
       ...process.env,
-      SLUICE_API_PORT: String(port),
-      SLUICE_HOME: home,
-      SLUICE_ENGINE_COMMAND: JSON.stringify([process.execPath, STAND_IN_ENGINE]),
+      ...STAND_IN_ENGINE_ENV,
       SLUICE_RECONCILE_INTERVAL_MS: '1000',
       SLUICE_INSTANCE_SETTLE_MS: '1500',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await eventually(
-    () =>
-      fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (s) => s === 200,
-    60_000,
-    'control plane ready',
-  );
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body !== undefined
-        ? { 'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json' }
-        : {}),
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const call = <T>(method: string, url: string, body?: unknown) =>
+  apiCall<T>(`http://127.0.0.1:${port}`, token, method, url, body);
 
 function stack(cmd: 'up' | 'down', component: string): void {
   const r = spawnSync('npx', ['tsx', 'scripts/stack/cli.ts', cmd, component], {
@@ -73,28 +52,7 @@ function stack(cmd: 'up' | 'down', component: string): void {
   if (r.status !== 0) throw new Error(`stack ${cmd} ${component}: ${r.stderr}`);
 }
 
-/** Engine processes of this test's home that are alive, by instance name. */
-function liveInstances(queryId: string): string[] {
-  const dir = path.join(home, 'instances', queryId);
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((name) => {
-    const pid = Number(fs.readFileSync(path.join(dir, name, 'pid'), 'utf8'));
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Stand-in engines of one query (the shared database may hold other runs' queries too). */
-function standInProcessCount(queryId: string): number {
-  const r = spawnSync('pgrep', ['-f', `stand-in-engine.cjs.*${path.join(home, 'instances', queryId)}/`], {
-    encoding: 'utf8',
-  });
-  return r.stdout.split('\n').filter(Boolean).length;
-}
+const liveInstances = (queryId: string): string[] => Object.keys(liveEngines(home, queryId));
 
 const spec = (name: string) =>
   `name: ${name}\nsources:\n  events:\n    kafka: { topic: it-res-${suffix}, startingOffsets: earliest }\n    format: json\n    schema: { user_id: string, amount: long }\nsql: |\n  SELECT user_id, amount FROM events WHERE amount > 10\nsink:\n  kafka: { topic: it-res-out-${suffix} }\noutputMode: append\ntrigger: { processingTime: 1 second }\n`;
@@ -102,13 +60,13 @@ const spec = (name: string) =>
 beforeAll(async () => {
   port = await freePort();
   token = createToken('admin', `resilience-${suffix}`);
-  await startControlPlane();
+  await start();
 });
 
 afterAll(async () => {
   stack('up', 'redis');
-  cp?.kill('SIGKILL');
-  spawnSync('pkill', ['-9', '-f', `stand-in-engine.cjs.*${home}`]);
+  await cp?.kill();
+  killEngines(home);
   await forgetTestQueries(suffix);
 });
 
@@ -140,10 +98,9 @@ describe('control plane resilience', () => {
       30_000,
       'scale running',
     );
-    cp?.kill('SIGKILL');
-    await new Promise((r) => cp?.once('exit', r));
+    await cp?.kill();
 
-    await startControlPlane();
+    await start();
     const op = await eventually(
       () =>
         call<{ state: string; error: string | null }>('GET', `/api/v1/operations/${scale.body.id}`).then(
@@ -155,7 +112,7 @@ describe('control plane resilience', () => {
     );
     expect(op).toMatchObject({ state: 'SUCCEEDED' });
     expect(liveInstances(id).sort()).toEqual([`res-${suffix}-0`, `res-${suffix}-1`, `res-${suffix}-2`]);
-    expect(standInProcessCount(id)).toBe(3);
+    expect(engineProcessCount(home, id, 'stand-in')).toBe(3);
   });
 
   it('with Redis down, /readyz names Redis and a requested operation runs once Redis returns', async () => {

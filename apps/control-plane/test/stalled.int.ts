@@ -5,26 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
+import { createEventsTopic, produceEvents } from './support/events-topic';
+import { eventsSpec, eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-stall-${suffix}`;
-const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-stalled' });
 let frozenPid: number | undefined;
-
-async function produce(count: number): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic,
-    messages: Array.from({ length: count }, (_, i) => ({
-      value: JSON.stringify({ user_id: `u${i % 5}`, amount: i }),
-    })),
-  });
-  await producer.disconnect();
-}
 
 interface QueryView {
   phase: string;
@@ -33,11 +20,7 @@ interface QueryView {
 }
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
-  await admin.disconnect();
-  await produce(100);
+  await createEventsTopic(topic, 1, 100);
   t = await startTestApp({ SLUICE_STALLED_MIN_MS: '3000' });
 });
 
@@ -55,19 +38,7 @@ afterAll(async () => {
 
 describe('a stalled query', () => {
   it('turns DEGRADED/Stalled while its engine is frozen with records behind, and RUNNING once it resumes', async () => {
-    const spec = [
-      `name: stall-${suffix}`,
-      'sources:',
-      '  events:',
-      `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-      '    format: json',
-      '    schema: { user_id: string, amount: long }',
-      'sql: SELECT user_id, amount FROM events WHERE amount > 10',
-      'sink:',
-      `  kafka: { topic: it-stall-out-${suffix} }`,
-      'trigger: { processingTime: 500 milliseconds }',
-      '',
-    ].join('\n');
+    const spec = eventsSpec(`stall-${suffix}`, topic, `it-stall-out-${suffix}`, '500 milliseconds');
     const created = await t.call<{ id: string }>('POST', '/api/v1/queries', spec);
     expect(created.status).toBe(201);
     const id = created.body.id;
@@ -89,7 +60,7 @@ describe('a stalled query', () => {
       fs.readFileSync(path.join(t.home, 'instances', id, `stall-${suffix}-0`, 'pid'), 'utf8'),
     );
     process.kill(frozenPid, 'SIGSTOP');
-    await produce(200);
+    await produceEvents(topic, 200);
     const stalled = await eventually(view, (q) => q.phase === 'DEGRADED', 60_000, 'DEGRADED');
     const degraded = stalled.conditions.find((c) => c.type === 'Degraded');
     expect(degraded).toMatchObject({ status: 'True', reason: 'Stalled' });

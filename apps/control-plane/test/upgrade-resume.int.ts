@@ -1,7 +1,6 @@
 // A control plane SIGKILLed in the middle of an upgrade's health gate: the restarted one adopts
 // the running engines, resumes the operation at its step (the gate keeps its clock and counts
 // the batches committed while nobody watched) and completes it; the sink saw every record once.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +8,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { freePort } from '@sluice/testing';
-import { eventually, killTestInstances, ROOT } from './support/test-app';
+import {
+  apiCall,
+  engineProcessCount,
+  killEngines,
+  startControlPlane,
+  type ControlPlaneProcess,
+} from './support/control-plane-process';
+import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
 const suffix = randomUUID().slice(0, 8);
@@ -23,7 +29,7 @@ const kafka = createKafka({
 let stack: IsolatedStack;
 let port: number;
 let token: string;
-let cp: ChildProcess | undefined;
+let cp: ControlPlaneProcess | undefined;
 
 const spec = (where: string) =>
   [
@@ -40,44 +46,25 @@ const spec = (where: string) =>
     '',
   ].join('\n');
 
-async function startControlPlane(): Promise<void> {
-  cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
+/** (Re)starts the control plane on the same port and home, as a restarted pod would be. */
+async function start(): Promise<void> {
+  cp = await startControlPlane({
+    port,
+    home,
+    readyTimeoutMs: 60_000,
     env: {
       ...process.env,
       ...stack.env,
-      SLUICE_API_PORT: String(port),
-      SLUICE_HOME: home,
       SLUICE_CLUSTER_NAME: `it-upgrade-resume-${suffix}`,
       SLUICE_RECONCILE_INTERVAL_MS: '1000',
       SLUICE_INSTANCE_SETTLE_MS: '1500',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await eventually(
-    () =>
-      fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (s) => s === 200,
-    60_000,
-    'control plane ready',
-  );
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json',
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const call = <T>(method: string, url: string, body?: unknown) =>
+  apiCall<T>(`http://127.0.0.1:${port}`, token, method, url, body);
 
 interface Op {
   id: string;
@@ -88,18 +75,6 @@ interface Op {
 }
 const operation = (id: string) => call<Op>('GET', `/api/v1/operations/${id}`).then((r) => r.body);
 
-/** Engine processes running this query (by its state folder), to catch duplicates after a restart. */
-function engineProcesses(queryId: string): number {
-  const r = spawnSync(
-    'pgrep',
-    ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances', queryId)}/`],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return r.stdout.split('\n').filter(Boolean).length;
-}
-
 beforeAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
@@ -108,12 +83,12 @@ beforeAll(async () => {
   stack = await isolatedStack('sluice_it_upgrade_resume', 14);
   token = stack.token('admin', `upgrade-resume-${suffix}`);
   port = await freePort();
-  await startControlPlane();
+  await start();
 });
 
 afterAll(async () => {
-  cp?.kill('SIGKILL');
-  killTestInstances(home);
+  await cp?.kill();
+  killEngines(home);
   await stack?.drop();
 });
 
@@ -166,10 +141,9 @@ describe('an upgrade survives the control plane', () => {
       120_000,
       'the health gate running',
     );
-    cp?.kill('SIGKILL');
-    await new Promise((r) => cp?.once('exit', r));
+    await cp?.kill();
     await new Promise((r) => setTimeout(r, 2000));
-    await startControlPlane();
+    await start();
 
     const op = await eventually(
       () => operation(upgrade.body.id),
@@ -194,7 +168,7 @@ describe('an upgrade survives the control plane', () => {
       observed: { lastGoodVersion: 2 },
     });
     // The restarted control plane adopted the engine: one process, not two.
-    expect(engineProcesses(id)).toBe(1);
+    expect(engineProcessCount(home, id, 'real')).toBe(1);
 
     producing = false;
     await feeding;

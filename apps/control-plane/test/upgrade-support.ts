@@ -4,9 +4,8 @@
 // too and start engines of its own, and a shared BullMQ queue would hand its operations to
 // whichever control plane leads. Kafka and the sink database are shared (names are unique).
 import { spawnSync } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { ROOT } from './support/test-app';
+import { createThrowawayDatabase, emptyRedisDatabase } from './support/throwaway-database';
 
 export interface IsolatedStack {
   /** DATABASE_URL and REDIS_URL of this suite's control plane. */
@@ -16,34 +15,11 @@ export interface IsolatedStack {
 }
 
 export async function isolatedStack(name: string, redisDb: number): Promise<IsolatedStack> {
-  const shared = process.env.DATABASE_URL ?? '';
-  const admin = async (sql: string): Promise<void> => {
-    const c = new Client({ connectionString: shared });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  const drop = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await drop();
-  await admin(`CREATE DATABASE "${name}"`);
-  const db = new URL(shared);
-  db.pathname = `/${name}`;
-  const migrated = spawnSync('npm', ['run', '-s', 'db:migrate'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: db.toString() },
-  });
-  if (migrated.status !== 0) throw new Error(`db:migrate failed: ${migrated.stderr}`);
+  const db = await createThrowawayDatabase(process.env.DATABASE_URL ?? '', name);
   const redis = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:56379');
   redis.pathname = `/${redisDb}`;
-  const r = new Redis(redis.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  await r.flushdb();
-  r.disconnect();
-  const env = { DATABASE_URL: db.toString(), REDIS_URL: redis.toString() };
+  await emptyRedisDatabase(redis.toString());
+  const env = { DATABASE_URL: db.url, REDIS_URL: redis.toString() };
   return {
     env,
     token: (role, tokenName) => {
@@ -55,6 +31,6 @@ export async function isolatedStack(name: string, redisDb: number): Promise<Isol
       if (out.status !== 0) throw new Error(`token create failed: ${out.stderr}`);
       return out.stdout.trim();
     },
-    drop,
+    drop: db.drop,
   };
 }

@@ -40,6 +40,8 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly tables = new Map<string, OffsetTimeTable>();
   /** Records behind per query as of the last poll, for readers that must not call Kafka themselves. */
   private readonly lastTotals = new Map<string, { records: number; at: number }>();
+  /** Source topics of each query found missing by its last lag read (the engine waits for them). */
+  private readonly missingTopics = new Map<string, { topics: string[]; at: number }>();
   /** Per-partition lag of each query as of the last poll: the alert evaluator reads it from here
    * instead of asking Kafka a second time. */
   private readonly lastLag = new Map<string, LagReading>();
@@ -79,8 +81,8 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
         where: { deletedAt: null, desiredState: 'RUNNING' },
       });
       const live = new Set(queries.map((q) => q.id));
-      for (const id of this.lastTotals.keys()) if (!live.has(id)) this.lastTotals.delete(id);
-      for (const id of this.lastLag.keys()) if (!live.has(id)) this.lastLag.delete(id);
+      for (const map of [this.lastTotals, this.lastLag, this.missingTopics])
+        for (const id of map.keys()) if (!live.has(id)) map.delete(id);
       for (const q of queries) {
         const lag = await this.lagOf(q.id);
         const at = Date.now();
@@ -107,6 +109,16 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
     return t && Date.now() - t.at <= 3 * POLL_INTERVAL_MS ? t.records : null;
   }
 
+  /**
+   * The query's source topics that did not exist at the last poll; null when unknown or older than
+   * three polls. An engine waits for a missing topic and says so only in its log, so the reconciler
+   * shows it as a condition the user can act on.
+   */
+  missingSourceTopics(queryId: string): string[] | null {
+    const m = this.missingTopics.get(queryId);
+    return m && Date.now() - m.at <= 3 * POLL_INTERVAL_MS ? m.topics : null;
+  }
+
   /** The per-partition lag of the last poll; undefined when unknown or older than three polls. */
   recentLag(queryId: string, nowMs = Date.now()): LagReading | undefined {
     const r = this.lastLag.get(queryId);
@@ -123,6 +135,7 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
     const admin = await this.kafka.connected();
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
+    this.missingTopics.set(queryId, { topics: topics.filter((t) => !existing.has(t)), at: Date.now() });
     if (present.length === 0) return [];
     // The group of the checkpoint lineage the desired version runs on (a new-checkpoint upgrade
     // starts a group of its own).

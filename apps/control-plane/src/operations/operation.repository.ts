@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client';
+import type { Operation, Prisma } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import type { OperationStep, OperationType } from './operation-types';
 
@@ -9,14 +9,18 @@ const ACTIVE = ['QUEUED', 'RUNNING'] as const;
 export class OperationRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
-  findActiveForQuery(queryId: string, tx: Prisma.TransactionClient = this.prisma) {
+  /** The query's oldest queued or running operation; null when none is active. */
+  async findActiveForQuery(
+    queryId: string,
+    tx: Prisma.TransactionClient = this.prisma,
+  ): Promise<Operation | null> {
     return tx.operation.findFirst({
       where: { queryId, state: { in: [...ACTIVE] } },
       orderBy: { createdAt: 'asc' },
     });
   }
 
-  create(
+  async create(
     input: {
       queryId: string;
       type: OperationType;
@@ -25,7 +29,7 @@ export class OperationRepository {
       steps: OperationStep[];
     },
     tx: Prisma.TransactionClient = this.prisma,
-  ) {
+  ): Promise<Operation> {
     return tx.operation.create({
       data: {
         queryId: input.queryId,

@@ -9,14 +9,22 @@ import {
   ParseUUIDPipe,
   Post,
   Query as Q,
+  type ParameterDecoratorOptions,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { z } from 'zod';
+import { z, type ZodType } from 'zod';
 import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/auth.decorators';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { ApiIdParam } from '../openapi/api-id-param.decorator';
 import { ApiConfiguredBody } from '../openapi/document-schemas';
-import { scaleCommand } from './scale-command';
+import {
+  deleteCommand,
+  deployCommand,
+  rateLimitCommand,
+  scaleCommand,
+  startCommand,
+  stopCommand,
+} from './query-commands';
 import { ApiSpecBody } from './spec-body.decorator';
 import { operationSchema } from '../operations/operation.dto';
 import { zodParam } from '../validation/zod-param';
@@ -29,9 +37,7 @@ import {
   rateLimitBody,
   versionPathParams,
   type CompatibilityQuery,
-  type DeployBody,
   type ListQuery,
-  type RateLimitBody,
   type VersionPathParams,
 } from './query.dto';
 import { QueriesService } from './queries.service';
@@ -50,6 +56,9 @@ const uuid = new ParseUUIDPipe({
   exceptionFactory: () => new NotFoundException({ code: 'NOT_FOUND', message: 'query not found' }),
 });
 const createOptions = z.object({ deploy: z.enum(['true', 'false']).default('true') });
+// Bodies of the operations are documented from their schema here and validated by the command
+// (query-commands.ts) built from them, the one path every caller takes.
+const documented = (schema: ZodType): ParameterDecoratorOptions => ({ schema });
 
 @ApiTags('queries')
 @ApiBearerAuth()
@@ -178,10 +187,10 @@ export class QueriesController {
   )
   deploy(
     @Param('id', uuid) id: string,
-    @Body(zodParam(deployBody)) body: DeployBody,
+    @Body(documented(deployBody)) raw: unknown,
     @CurrentPrincipal() who: Principal,
   ) {
-    return this.queries.deploy(id, body.version, actorOf(who));
+    return this.queries.deploy(deployCommand(id, raw), actorOf(who));
   }
 
   @Post(':id/scale')
@@ -200,7 +209,7 @@ export class QueriesController {
     413,
   )
   scale(@Param('id', uuid) id: string, @Body() raw: unknown, @CurrentPrincipal() who: Principal) {
-    return this.queries.scale(id, scaleCommand(raw, this.queries.maxInstances), actorOf(who));
+    return this.queries.scale(scaleCommand(id, raw, this.queries.maxInstances), actorOf(who));
   }
 
   @Post(':id/rate-limit')
@@ -219,10 +228,10 @@ export class QueriesController {
   )
   rateLimit(
     @Param('id', uuid) id: string,
-    @Body(zodParam(rateLimitBody)) body: RateLimitBody,
+    @Body(documented(rateLimitBody)) raw: unknown,
     @CurrentPrincipal() who: Principal,
   ) {
-    return this.queries.rateLimit(id, body.maxOffsetsPerTrigger, actorOf(who));
+    return this.queries.rateLimit(rateLimitCommand(id, raw), actorOf(who));
   }
 
   @Post(':id/stop')
@@ -236,7 +245,7 @@ export class QueriesController {
     'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
   ])
   stop(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.stop(id, actorOf(who));
+    return this.queries.stop(stopCommand(id), actorOf(who));
   }
 
   @Post(':id/start')
@@ -250,7 +259,7 @@ export class QueriesController {
     'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
   ])
   start(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.start(id, actorOf(who));
+    return this.queries.start(startCommand(id), actorOf(who));
   }
 
   @Delete(':id')
@@ -264,7 +273,7 @@ export class QueriesController {
     'Another operation of this query is active (OPERATION_IN_PROGRESS, with its operationId)',
   ])
   remove(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
-    return this.queries.remove(id, actorOf(who));
+    return this.queries.remove(deleteCommand(id), actorOf(who));
   }
 
   @Get(':id/progress')

@@ -11,21 +11,28 @@ import { OperationRepository } from '../operations/operation.repository';
 import { STEPS, type OperationType } from '../operations/operation-types';
 import { operationView } from '../operations/operation-view';
 import { ReconcilerService } from '../reconcile/reconciler.service';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { InstanceRepository } from '../repositories/instance.repository';
+import { QueryRepository, type QueryWithInstances, type Tx } from '../repositories/query.repository';
 import type { LogicalPlan } from '@sluice/query-plan';
 import { compatibilityOf, compileStored, type StoredVersion } from './compatibility';
 import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
 import type { Actor } from '../audit/actor';
-import type { ScaleCommand } from './scale-command';
-
-type Tx = Prisma.TransactionClient;
+import type {
+  DeleteCommand,
+  DeployCommand,
+  RateLimitCommand,
+  ScaleCommand,
+  StartCommand,
+  StopCommand,
+} from './query-commands';
 
 @Injectable()
 export class QueriesService {
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly repository: QueryRepository,
+    private readonly instances: InstanceRepository,
     private readonly operations: OperationRepository,
     private readonly queue: OperationQueueService,
     private readonly reconciler: ReconcilerService,
@@ -43,31 +50,26 @@ export class QueriesService {
 
   async create(body: unknown, actor: Actor, deploy: boolean) {
     const compiled = await this.accept(body);
-    const result = await this.prisma.$transaction(async (tx) => {
-      const existing = await tx.query.findUnique({ where: { name: compiled.name } });
+    const result = await this.repository.transaction(async (tx) => {
+      const existing = await this.repository.findByName(compiled.name, tx);
       if (existing)
         throw new ConflictException({
           code: 'QUERY_EXISTS',
           message: `a query named "${compiled.name}" already exists (${existing.id})`,
         });
-      const q = await tx.query.create({
-        data: {
-          name: compiled.name,
-          desiredState: deploy ? 'RUNNING' : 'STOPPED',
-          phase: deploy ? 'DEPLOYING' : 'STOPPED',
-        },
-      });
-      await tx.queryVersion.create({
-        data: {
+      const q = await this.repository.register(compiled.name, deploy, tx);
+      await this.repository.addVersion(
+        {
           queryId: q.id,
           version: 1,
           specText: compiled.specText,
-          spec: compiled.spec as unknown as Prisma.InputJsonValue,
-          plan: compiled.plan as Prisma.InputJsonValue,
+          spec: compiled.spec,
+          plan: compiled.plan,
           planHash: compiled.planHash,
           createdBy: actor.name,
         },
-      });
+        tx,
+      );
       await this.audit.record(
         { actor, action: 'query.create', target: `query/${q.id}`, after: { name: q.name, version: 1 } },
         tx,
@@ -98,32 +100,24 @@ export class QueriesService {
   }
 
   list() {
-    return this.prisma.query
-      .findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } })
-      .then((qs) => qs.map(querySummary));
+    return this.repository.listLive().then((qs) => qs.map(querySummary));
   }
 
   /** The query with its instances, read as two parallel statements (one round trip of latency). */
   async getWithInstancesOrThrow(id: string) {
-    const [q, instances] = await Promise.all([
-      this.prisma.query.findUnique({ where: { id } }),
-      this.prisma.instance.findMany({ where: { queryId: id } }),
-    ]);
+    const [q, instances] = await Promise.all([this.repository.find(id), this.instances.listForQuery(id)]);
     if (!q || q.deletedAt)
       throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
     return { ...q, instances };
   }
 
-  async getOrThrow(id: string, tx: Tx = this.prisma) {
-    const q = await tx.query.findUnique({ where: { id }, include: { instances: true } });
-    if (!q || q.deletedAt)
-      throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
-    return q;
+  async getOrThrow(id: string, tx?: Tx): Promise<QueryWithInstances> {
+    return liveOrThrow(id, await this.repository.findWithInstances(id, tx));
   }
 
   async addVersion(id: string, body: unknown, actor: Actor) {
     const compiled = await this.accept(body);
-    const { created, running } = await this.prisma.$transaction(async (tx) => {
+    const { created, running } = await this.repository.transaction(async (tx) => {
       const q = await this.lock(id, tx);
       if (compiled.name !== q.name) {
         throw new ConflictException({
@@ -131,19 +125,20 @@ export class QueriesService {
           message: `spec name "${compiled.name}" does not match query "${q.name}"`,
         });
       }
-      const last = await tx.queryVersion.findFirst({ where: { queryId: id }, orderBy: { version: 'desc' } });
+      const last = await this.repository.latestVersion(id, tx);
       const version = (last?.version ?? 0) + 1;
-      await tx.queryVersion.create({
-        data: {
+      await this.repository.addVersion(
+        {
           queryId: id,
           version,
           specText: compiled.specText,
-          spec: compiled.spec as unknown as Prisma.InputJsonValue,
-          plan: compiled.plan as Prisma.InputJsonValue,
+          spec: compiled.spec,
+          plan: compiled.plan,
           planHash: compiled.planHash,
           createdBy: actor.name,
         },
-      });
+        tx,
+      );
       await this.audit.record(
         {
           actor,
@@ -154,10 +149,7 @@ export class QueriesService {
         tx,
       );
       // The version the query runs (or would run when started): the checkpoint the new one would resume from.
-      const running = await tx.queryVersion.findUnique({
-        where: { queryId_version: { queryId: id, version: q.desiredVersion } },
-        select: { version: true, specText: true },
-      });
+      const running = await this.repository.findVersion(id, q.desiredVersion, tx);
       const created = {
         queryId: id,
         version,
@@ -188,10 +180,7 @@ export class QueriesService {
   async compatibility(id: string, version: number, against?: number) {
     const q = await this.getOrThrow(id);
     const base = against ?? q.desiredVersion;
-    const rows = await this.prisma.queryVersion.findMany({
-      where: { queryId: id, version: { in: [base, version] } },
-      select: { version: true, specText: true },
-    });
+    const rows = await this.repository.findVersions(id, [base, version]);
     const missing = [...new Set([version, base])].filter((n) => !rows.some((r) => r.version === n));
     if (missing.length > 0) {
       throw new NotFoundException({
@@ -211,10 +200,7 @@ export class QueriesService {
 
   async versions(id: string) {
     await this.getOrThrow(id);
-    const rows = await this.prisma.queryVersion.findMany({
-      where: { queryId: id },
-      orderBy: { version: 'asc' },
-    });
+    const rows = await this.repository.listVersions(id);
     return rows.map((v) => ({
       version: v.version,
       planHash: v.planHash,
@@ -224,9 +210,10 @@ export class QueriesService {
     }));
   }
 
-  deploy(id: string, version: number, actor: Actor) {
+  deploy(command: DeployCommand, actor: Actor) {
+    const { queryId: id, version } = command;
     return this.mutate(id, 'deploy', { version }, actor, async (q, tx) => {
-      const v = await tx.queryVersion.findUnique({ where: { queryId_version: { queryId: id, version } } });
+      const v = await this.repository.findVersion(id, version, tx);
       if (!v)
         throw new NotFoundException({
           code: 'VERSION_NOT_FOUND',
@@ -238,38 +225,38 @@ export class QueriesService {
     });
   }
 
-  scale(id: string, command: ScaleCommand, actor: Actor) {
-    const { instances } = command;
-    return this.mutate(id, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
+  scale(command: ScaleCommand, actor: Actor) {
+    const { queryId, instances } = command;
+    return this.mutate(queryId, 'scale', { instances }, actor, async () => ({ desiredInstances: instances }));
   }
 
-  rateLimit(id: string, maxOffsetsPerTrigger: number | null, actor: Actor) {
-    return this.mutate(id, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({
+  rateLimit(command: RateLimitCommand, actor: Actor) {
+    const { queryId, maxOffsetsPerTrigger } = command;
+    return this.mutate(queryId, 'rate-limit', { maxOffsetsPerTrigger }, actor, async () => ({
       rateLimit: maxOffsetsPerTrigger,
     }));
   }
 
-  stop(id: string, actor: Actor) {
-    return this.mutate(id, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  stop(command: StopCommand, actor: Actor) {
+    return this.mutate(command.queryId, 'stop', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
-  start(id: string, actor: Actor) {
+  start(command: StartCommand, actor: Actor) {
     // Starting clears a FAILED crash loop: the operator asked for another try.
-    return this.mutate(id, 'start', {}, actor, async () => ({
+    return this.mutate(command.queryId, 'start', {}, actor, async () => ({
       desiredState: 'RUNNING',
       phase: 'DEPLOYING',
       crashTimes: [],
     }));
   }
 
-  remove(id: string, actor: Actor) {
-    return this.mutate(id, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
+  remove(command: DeleteCommand, actor: Actor) {
+    return this.mutate(command.queryId, 'delete', {}, actor, async () => ({ desiredState: 'STOPPED' }));
   }
 
   private async lock(id: string, tx: Tx): Promise<Query> {
     // Row lock: concurrent mutations of one query serialise here, so the 409 check is race-free.
-    await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
-    return this.getOrThrow(id, tx);
+    return liveOrThrow(id, await this.repository.lockForUpdate(id, tx));
   }
 
   private async mutate(
@@ -279,7 +266,7 @@ export class QueriesService {
     actor: Actor,
     apply: (q: Query, tx: Tx) => Promise<Prisma.QueryUpdateInput>,
   ) {
-    const op = await this.prisma.$transaction(async (tx) => {
+    const op = await this.repository.transaction(async (tx) => {
       const q = await this.lock(id, tx);
       const active = await this.operations.findActiveForQuery(id, tx);
       if (active) {
@@ -290,10 +277,7 @@ export class QueriesService {
         });
       }
       const change = await apply(q, tx);
-      const after = await tx.query.update({
-        where: { id },
-        data: { ...change, generation: { increment: 1 } },
-      });
+      const after = await this.repository.changeDesired(id, change, tx);
       await this.audit.record(
         {
           actor,
@@ -321,4 +305,10 @@ export class QueriesService {
 
 function steps(type: OperationType) {
   return STEPS[type].map((name) => ({ name, state: 'pending' as const }));
+}
+
+/** Throws 404 unless `q` is a query that is not deleted. */
+function liveOrThrow(id: string, q: QueryWithInstances | null): QueryWithInstances {
+  if (!q || q.deletedAt) throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
+  return q;
 }

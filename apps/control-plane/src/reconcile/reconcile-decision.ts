@@ -65,7 +65,7 @@ export type ReconcileAction =
   | { type: 'forget'; name: string };
 
 /** SinkReady is added by the reconciler when a sink connection cannot be resolved at launch. */
-export type ConditionType = 'Ready' | 'Reconciling' | 'Degraded' | 'SinkReady';
+export type ConditionType = 'Ready' | 'Reconciling' | 'Degraded' | 'SinkReady' | 'SourceReady';
 export interface Condition {
   type: ConditionType;
   status: 'True' | 'False';

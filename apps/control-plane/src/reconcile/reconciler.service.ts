@@ -5,14 +5,17 @@ import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { LRUCache } from 'lru-cache';
-import type { Prisma, QueryVersion } from '../generated/prisma/client';
+import type { QueryVersion } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { Clock } from '../clock/clock';
+import { InstanceRepository } from '../repositories/instance.repository';
+import { QueryRepository, type QueryStatus } from '../repositories/query.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
 import { asStoredConditions, mergeConditions } from './conditions';
 import {
   decideReconcile,
   DEFAULT_RECONCILE_OPTIONS,
+  type Condition,
   type InstanceStatus,
   type ObservedInstance,
   type ReconcileDecision,
@@ -47,14 +50,27 @@ export class ReconcilerService {
     this.logger.warn(`resync could not list queries: ${m}`),
   );
 
+  // Collaborators are typed by the part this service uses (the token stays the class), so a unit
+  // test can hand in small typed fakes.
   constructor(
-    private readonly prisma: PrismaRepository,
+    @Inject(QueryRepository)
+    private readonly queries: Pick<
+      QueryRepository,
+      'listLiveIds' | 'findWithInstances' | 'findVersion' | 'recordStatus'
+    >,
+    @Inject(InstanceRepository)
+    private readonly instances: Pick<
+      InstanceRepository,
+      'recordObserved' | 'recordStarting' | 'recordDraining' | 'forget'
+    >,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
-    private readonly sinkConnections: SinkConnectionsService,
-    private readonly leadership: LeaderElection,
-    private readonly lag: LagService,
+    @Inject(SinkConnectionsService)
+    private readonly sinkConnections: Pick<SinkConnectionsService, 'sinkUrlFor'>,
+    @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
+    @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
+    private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
@@ -67,16 +83,13 @@ export class ReconcilerService {
   async resync(): Promise<void> {
     // Followers never act on the runtime: two replicas starting instances would double-deploy.
     if (this.stopped || !this.leadership.isLeader) return;
-    const queries = await this.prisma.query
-      .findMany({ where: { deletedAt: null }, select: { id: true } })
-      .catch((e: Error) => {
-        // The next interval retries; /readyz already reports a database that is down.
-        this.logResyncError(e);
-        return [];
-      });
+    const pending = await this.queries.listLiveIds().catch((e: Error) => {
+      // The next interval retries; /readyz already reports a database that is down.
+      this.logResyncError(e);
+      return [];
+    });
     // A few passes at a time: all of them at once took every pooled database connection for a
     // moment each interval, and API requests queued behind them.
-    const pending = queries.map((q) => q.id);
     const worker = async (): Promise<void> => {
       for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
         await this.reconcile(id).catch((e: Error) => this.logger.warn(`reconcile ${id}: ${e.message}`));
@@ -125,9 +138,7 @@ export class ReconcilerService {
     const key = `${queryId}/${version}`;
     let row = this.versions.get(key);
     if (!row) {
-      row =
-        (await this.prisma.queryVersion.findUnique({ where: { queryId_version: { queryId, version } } })) ??
-        undefined;
+      row = (await this.queries.findVersion(queryId, version)) ?? undefined;
       if (row) this.versions.set(key, row);
     }
     return row;
@@ -149,8 +160,8 @@ export class ReconcilerService {
 
   private async pass(queryId: string): Promise<ReconcileResult | null> {
     if (!this.leadership.isLeader) throw new NotLeaderError(`reconcile ${queryId}`);
-    const now = new Date();
-    const q = await this.prisma.query.findUnique({ where: { id: queryId }, include: { instances: true } });
+    const now = this.clock.now();
+    const q = await this.queries.findWithInstances(queryId);
     if (!q || q.deletedAt) return null;
     const version = await this.version(queryId, q.desiredVersion);
     if (!version) throw new Error(`query ${q.name} has no version ${q.desiredVersion}`);
@@ -187,9 +198,11 @@ export class ReconcilerService {
         row &&
         (stale || row.status !== shown || row.exitCode !== ri.exitCode || row.runtimeRef !== ri.ref)
       ) {
-        await this.prisma.instance.update({
-          where: { id: row.id },
-          data: { status: shown, exitCode: ri.exitCode, lastSeenAt: now, runtimeRef: ri.ref },
+        await this.instances.recordObserved(row.id, {
+          status: shown,
+          exitCode: ri.exitCode,
+          lastSeenAt: now,
+          runtimeRef: ri.ref,
         });
       }
     }
@@ -232,6 +245,11 @@ export class ReconcilerService {
       decision.actions = decision.actions.filter((a) => a.type !== 'start');
     }
 
+    // A missing source topic is only in the engine's log (it waits for the topic): the user can act
+    // on it (create the topic, or fix the spec), so it is shown where they look.
+    const missing = q.desiredState === 'RUNNING' ? this.lag.missingSourceTopics(queryId) : null;
+    if (missing && missing.length > 0) decision.conditions.push(sourceTopicMissing(missing));
+
     for (const a of decision.actions) {
       if (a.type === 'start') {
         const previous = rows.get(a.name);
@@ -249,25 +267,17 @@ export class ReconcilerService {
           sinkPostgresUrl: sink.url,
         });
         const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';
-        await this.prisma.instance.upsert({
-          where: { queryId_name: { queryId, name: a.name } },
-          create: { queryId, name: a.name, runtime: this.runtime.kind, status: 'STARTING' },
-          update: {
-            status: 'STARTING',
-            startedAt: now,
-            exitCode: null,
-            restarts: (previous?.restarts ?? 0) + (wasCrash ? 1 : 0),
-          },
+        await this.instances.recordStarting(queryId, a.name, {
+          runtime: this.runtime.kind,
+          at: now,
+          restarts: (previous?.restarts ?? 0) + (wasCrash ? 1 : 0),
         });
       } else if (a.type === 'drain') {
         await this.runtime.drain(queryId, a.name);
-        await this.prisma.instance.updateMany({
-          where: { queryId, name: a.name },
-          data: { status: 'DRAINING' },
-        });
+        await this.instances.recordDraining(queryId, a.name);
       } else {
         await this.runtime.forget(queryId, a.name);
-        await this.prisma.instance.deleteMany({ where: { queryId, name: a.name } });
+        await this.instances.forget(queryId, a.name);
       }
     }
 
@@ -275,13 +285,9 @@ export class ReconcilerService {
     const target = q.desiredState === 'RUNNING' && decision.phase !== 'FAILED' ? q.desiredInstances : 0;
     const running = observed.filter((o) => o.status === 'RUNNING' && o.version === q.desiredVersion).length;
     const converged = decision.actions.length === 0 && decision.requeueAfterMs === null;
-    const data: Prisma.QueryUpdateManyMutationInput = {
+    const data: QueryStatus = {
       phase: decision.phase,
-      conditions: mergeConditions(
-        asStoredConditions(q.conditions),
-        decision.conditions,
-        now,
-      ) as unknown as Prisma.InputJsonValue,
+      conditions: mergeConditions(asStoredConditions(q.conditions), decision.conditions, now),
       // A stopped query has nothing to restart, so no crash loop to detect: its history goes,
       // and a later deploy or start begins counting afresh.
       crashTimes:
@@ -301,11 +307,8 @@ export class ReconcilerService {
       // Only if no mutation (stop, start, deploy … each bumps generation) landed since this pass
       // read the query: a pass working from the old desired state must not write over what the
       // mutation just set (a start clearing FAILED, say). The next pass decides afresh.
-      const written = await this.prisma.query.updateMany({
-        where: { id: queryId, generation: q.generation },
-        data,
-      });
-      if (written.count === 0) {
+      const written = await this.queries.recordStatus(queryId, q.generation, data);
+      if (!written) {
         this.enqueue(queryId);
         return { ...decision, running, target, live };
       }
@@ -313,4 +316,17 @@ export class ReconcilerService {
     if (decision.requeueAfterMs !== null) this.enqueue(queryId, decision.requeueAfterMs);
     return { ...decision, running, target, live };
   }
+}
+
+function sourceTopicMissing(topics: string[]): Condition {
+  const named = topics.map((t) => `"${t}"`).join(', ');
+  return {
+    type: 'SourceReady',
+    status: 'False',
+    reason: 'SourceTopicMissing',
+    message:
+      topics.length === 1
+        ? `source topic ${named} does not exist; the engines wait for it (create it, or correct the spec)`
+        : `source topics ${named} do not exist; the engines wait for them (create them, or correct the spec)`,
+  };
 }

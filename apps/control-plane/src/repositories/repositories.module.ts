@@ -1,10 +1,18 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Clock, SystemClock } from '../clock/clock';
+import { InstanceRepository } from './instance.repository';
 import { KafkaAdminRepository } from './kafka-admin.repository';
 import { PrismaRepository } from './prisma.repository';
+import { ProgressRepository } from './progress.repository';
+import { QueryRepository } from './query.repository';
 import { RedisRepository } from './redis.repository';
+import { ScalingEventRepository } from './scaling-event.repository';
 
-/** All I/O adapters; global so feature modules inject only what they use. */
+/**
+ * All I/O adapters (the clients, the domain repositories over them, the clock); global so feature
+ * modules inject only what they use.
+ */
 @Global()
 @Module({})
 export class RepositoriesModule {
@@ -14,6 +22,11 @@ export class RepositoriesModule {
       PrismaRepository,
       RedisRepository,
       KafkaAdminRepository,
+      QueryRepository,
+      InstanceRepository,
+      ProgressRepository,
+      ScalingEventRepository,
+      { provide: Clock, useClass: SystemClock },
     ];
     return { module: RepositoriesModule, providers, exports: providers };
   }

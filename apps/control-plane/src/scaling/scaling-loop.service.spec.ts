@@ -1,33 +1,33 @@
-import { ConflictException } from '@nestjs/common';
+// The loop over in-memory typed fakes (test/support/fakes.ts) and a fake clock: what it gathers,
+// what it records, and when it acts. The post-policy rules themselves are scale-action.spec.ts's.
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { describe, expect, it } from 'vitest';
-import type { ScalingDecision, ScalingInput, ScalingPolicy } from '@sluice/scaling';
+import type { ScalingDecision, ScalingInput } from '@sluice/scaling';
 import { loadAppConfig } from '../config/app-config';
-import type { Query } from '../generated/prisma/client';
 import type { PartitionLag } from '../lag/lag.service';
+import { MetricsRegistry } from '../metrics/metrics.registry';
+import {
+  FakeClock,
+  FakeControl,
+  FakeLag,
+  FakeLeadership,
+  FakeOperations,
+  FakePolicies,
+  FakeScaler,
+  InMemoryInstanceRepository,
+  InMemoryProgressRepository,
+  InMemoryQueryRepository,
+  InMemoryScalingEventRepository,
+  operationRow,
+  queryRow,
+} from '../../test/support/fakes';
 import { ScalingLoopService } from './scaling-loop.service';
+import { ScalingMetrics } from './scaling-metrics';
 
-type Row = {
-  at: Date;
-  acted: boolean;
-  inputs: Record<string, unknown>;
-  direction: string;
-  toInstances: number;
-  rateLimit: number | null;
-  reason: string;
-};
+const SPEC = { specText: 'name: q', spec: { trigger: { processingTime: '2 seconds' } } };
 
-function harness(opts: {
-  decisions: ScalingDecision[];
-  partitions?: number;
-  conflict?: boolean;
-  cooldownMs?: number;
-}) {
-  const rows: Row[] = [];
-  const scaled: number[] = [];
-  const rateLimits: Array<number | null> = [];
-  const seen: ScalingInput[] = [];
-  let nowMs = 1_000_000;
-  const lag: PartitionLag[] = Array.from({ length: opts.partitions ?? 4 }, (_, p) => ({
+function partitions(n: number): PartitionLag[] {
+  return Array.from({ length: n }, (_, p) => ({
     topic: 'src',
     partition: p,
     committedOffset: 0,
@@ -35,71 +35,59 @@ function harness(opts: {
     recordsBehind: 100,
     secondsBehind: 2,
   }));
-  const prisma = {
-    queryVersion: { findUnique: async () => ({ spec: { trigger: { processingTime: '2 seconds' } } }) },
-    progressEvent: { findMany: async () => [] },
-    instance: { count: async () => 1 },
-    scalingEvent: {
-      create: async ({ data }: { data: Row }) => void rows.push(data),
-      findFirst: async ({ where }: { where: { at: { gt: Date } } }) =>
-        [...rows].reverse().find((r) => r.acted && r.inputs.scaled === true && r.at > where.at.gt),
-      deleteMany: async () => ({ count: 0 }),
-    },
-  };
+}
+
+function harness(opts: { decisions: ScalingDecision[]; partitions?: number; cooldownMs?: number }) {
+  const clock = new FakeClock();
+  const instances = new InMemoryInstanceRepository(clock);
+  const queries = new InMemoryQueryRepository(instances);
+  const events = new InMemoryScalingEventRepository();
+  const lag = new FakeLag();
+  const scaler = new FakeScaler(queries);
+  const operations = new FakeOperations();
+  const control = new FakeControl();
+  const policies = new FakePolicies();
+  const metrics = new MetricsRegistry();
+  const seen: ScalingInput[] = [];
   let i = 0;
-  const policy: ScalingPolicy = {
+  policies.byName.set('sluice', {
     name: 'sluice',
     decide: (input) => {
       seen.push(input);
       return opts.decisions[Math.min(i++, opts.decisions.length - 1)]!;
     },
-  };
-  const query = {
-    id: 'q1',
-    name: 'q',
-    desiredVersion: 1,
-    desiredInstances: 1,
-    rateLimit: null,
-    scalingPolicy: 'sluice',
-    scalingMode: 'auto',
-    minInstances: 1,
-    maxInstances: null,
-    backpressure: true,
-  } as unknown as Query;
+  });
+  const query = queries.add(queryRow({ name: 'q', scalingMode: 'auto' }), SPEC);
+  lag.partitions.set(query.id, partitions(opts.partitions ?? 4));
   const config = loadAppConfig({ SLUICE_SCALING_COOLDOWN_MS: String(opts.cooldownMs ?? 60_000) });
   const loop = new ScalingLoopService(
-    prisma as never,
-    { lagOf: async () => lag } as never,
-    {
-      maxInstances: 64,
-      scale: async (_id: string, command: { instances: number }) => {
-        if (opts.conflict) throw new ConflictException('busy');
-        scaled.push(command.instances);
-        query.desiredInstances = command.instances;
-      },
-    } as never,
-    { findActiveForQuery: async () => null } as never,
-    { setRateLimit: async (_id: string, v: number | null) => void rateLimits.push(v) } as never,
-    { decisions: { inc: () => undefined } } as never,
-    {} as never,
+    queries,
+    instances,
+    new InMemoryProgressRepository(),
+    events,
+    lag,
+    scaler,
+    operations,
+    control,
+    new ScalingMetrics(metrics),
+    new SchedulerRegistry(),
     config,
-    { isLeader: true } as never,
+    new FakeLeadership(),
+    clock,
+    policies,
   );
-  (loop as unknown as { policies: Map<string, { name: string; policy: ScalingPolicy }> }).policies.set('q1', {
-    name: 'sluice',
-    policy,
-  });
-  const realNow = Date.now;
+  /** One decision for the query as it is stored now, `advanceMs` after the previous one. */
   const tick = async (advanceMs = 10_000) => {
-    nowMs += advanceMs;
-    Date.now = () => nowMs;
-    try {
-      return await loop.evaluate(query);
-    } finally {
-      Date.now = realNow;
-    }
+    clock.advance(advanceMs);
+    const q = await queries.find(query.id);
+    if (!q) throw new Error('query vanished');
+    return loop.evaluate(q);
   };
-  return { tick, rows, scaled, rateLimits, seen, query };
+  const setQuery = (fields: Partial<typeof query>) => {
+    const q = queries.queries.get(query.id);
+    if (q) queries.queries.set(query.id, { ...q, ...fields });
+  };
+  return { tick, loop, events, scaler, control, operations, seen, query, setQuery, lag, metrics };
 }
 
 describe('ScalingLoopService.evaluate', () => {
@@ -116,36 +104,52 @@ describe('ScalingLoopService.evaluate', () => {
     expect(first).toMatchObject({ direction: 'up', fromInstances: 1, toInstances: 4, acted: true });
     // The policy gets the configured limits; the partition cap is applied by upperBound (libs/scaling).
     expect(h.seen[0]?.limits).toEqual({ minInstances: 1, maxInstances: 64, partitions: 4 });
-    expect(h.scaled).toEqual([4]);
+    expect(h.scaler.requests).toEqual([{ queryId: h.query.id, instances: 4, actor: 'system/scaling-loop' }]);
     const second = await h.tick(10_000);
     expect(second).toMatchObject({ direction: 'down', acted: false });
     expect(second?.reason).toMatch(/cooldown/);
     await h.tick(25_000);
-    expect(h.scaled).toEqual([4, 2]);
-    expect(h.rows).toHaveLength(3);
-    expect(h.rows[0]?.inputs).toMatchObject({
+    expect(h.scaler.requests.map((r) => r.instances)).toEqual([4, 2]);
+    expect(h.events.events).toHaveLength(3);
+    expect(h.events.events[0]?.inputs).toMatchObject({
       x: 1,
       partitions: 4,
       lagRecords: 400,
       decidedInstances: 9,
       scaled: true,
     });
-    expect(h.rows[0]?.reason).toMatch(/^more; clamped 9 to 4/);
+    expect(h.events.events[0]?.reason).toMatch(/^more; clamped 9 to 4/);
+    // Each decision is stamped with the clock's time, 10 s and then 25 s apart.
+    const at = h.events.events.map((e) => e.at.getTime());
+    expect([at[1]! - at[0]!, at[2]! - at[1]!]).toEqual([10_000, 25_000]);
   });
 
   it('observe mode never acts', async () => {
     const h = harness({ decisions: [{ instances: 3, rateLimit: 500, reason: 'more', inputs: {} }] });
-    h.query.scalingMode = 'observe';
+    h.setQuery({ scalingMode: 'observe' });
     expect(await h.tick()).toMatchObject({ direction: 'up', acted: false });
-    expect(h.scaled).toEqual([]);
-    expect(h.rateLimits).toEqual([]);
+    expect(h.scaler.requests).toEqual([]);
+    expect(h.control.sent).toEqual([]);
+    expect(h.events.events[0]).toMatchObject({ mode: 'observe', direction: 'up', acted: false });
   });
 
   it('skips a scale when another operation is running (409)', async () => {
-    const h = harness({ decisions: [{ instances: 3, reason: 'more', inputs: {} }], conflict: true });
+    const h = harness({ decisions: [{ instances: 3, reason: 'more', inputs: {} }] });
+    h.scaler.busy = true;
     const out = await h.tick();
     expect(out).toMatchObject({ direction: 'up', acted: false });
     expect(out?.reason).toMatch(/another operation/);
+  });
+
+  it('holds back while an operation of the query is active, without asking to scale', async () => {
+    const h = harness({ decisions: [{ instances: 3, reason: 'more', inputs: {} }] });
+    h.operations.active.set(
+      h.query.id,
+      operationRow({ queryId: h.query.id, type: 'deploy', state: 'RUNNING' }),
+    );
+    const out = await h.tick();
+    expect(out).toMatchObject({ direction: 'up', acted: false });
+    expect(h.scaler.requests).toEqual([]);
   });
 
   it('sends the PID rate limit as offsets per trigger only when it changes, and lifts it', async () => {
@@ -160,14 +164,32 @@ describe('ScalingLoopService.evaluate', () => {
     });
     for (let n = 0; n < 5; n++) await h.tick();
     // 2 s trigger: 500 records/s = 1000 offsets per trigger.
-    expect(h.rateLimits).toEqual([1000, 1600, null]);
-    expect(h.rows.map((r) => r.rateLimit)).toEqual([1000, 1000, 1600, null, null]);
+    expect(h.control.sent.map((c) => c.maxOffsetsPerTrigger)).toEqual([1000, 1600, null]);
+    expect(h.events.events.map((r) => r.rateLimit)).toEqual([1000, 1000, 1600, null, null]);
   });
 
   it('with backpressure off no rate limit is sent', async () => {
     const h = harness({ decisions: [{ instances: 1, rateLimit: 500, reason: 'cap', inputs: {} }] });
-    h.query.backpressure = false;
+    h.setQuery({ backpressure: false });
     await h.tick();
-    expect(h.rateLimits).toEqual([]);
+    expect(h.control.sent).toEqual([]);
+  });
+
+  it('decides nothing before the source topic exists (no partitions)', async () => {
+    const h = harness({ decisions: [{ instances: 3, reason: 'more', inputs: {} }], partitions: 0 });
+    expect(await h.tick()).toBeUndefined();
+    expect(h.events.events).toEqual([]);
+    expect(h.seen).toEqual([]);
+  });
+
+  it('a tick decides for every query meant to run, counts decisions and trims a week-old history', async () => {
+    const h = harness({ decisions: [{ instances: 1, reason: 'steady', inputs: {} }] });
+    await h.tick();
+    // A week and an hour later: the first decision is past the retention and goes on the next trim.
+    await h.tick(7 * 24 * 3_600_000 + 3_600_000);
+    await h.loop.tick();
+    expect(h.events.events.map((e) => e.reason)).toEqual(['steady', 'steady']);
+    const counted = await h.metrics.registry.getSingleMetric('sluice_scaling_decisions_total')?.get();
+    expect(counted?.values.find((v) => v.labels.direction === 'none')?.value).toBe(3);
   });
 });

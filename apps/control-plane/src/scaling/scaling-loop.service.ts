@@ -18,25 +18,27 @@ import { LeaderElection } from '../leadership/leader-election.service';
 import {
   clampInstances,
   decideScaleAction,
-  parsePolicySettings,
-  policyByName,
   upperBound,
   wantsToScale,
   type LagSample,
-  type PolicySettings,
   type ScalingMode,
   type ScalingPolicy,
 } from '@sluice/scaling';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
-import type { Prisma, Query } from '../generated/prisma/client';
+import type { Query } from '../generated/prisma/client';
+import { Clock } from '../clock/clock';
 import { OperationRepository } from '../operations/operation.repository';
 import { QueriesService } from '../queries/queries.service';
-import { scaleCommand } from '../queries/scale-command';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { scaleCommand } from '../queries/query-commands';
+import { InstanceRepository } from '../repositories/instance.repository';
+import { ProgressRepository } from '../repositories/progress.repository';
+import { QueryRepository } from '../repositories/query.repository';
+import { ScalingEventRepository, type DecisionValue } from '../repositories/scaling-event.repository';
 import { lagSample, partitionCount, progressSamples } from './progress-window';
 import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
+import { ScalingPolicies } from './scaling-policies';
 import type { Actor } from '../audit/actor';
 
 /** The live loop acts as itself in the audit log (no token). */
@@ -47,8 +49,6 @@ const MAX_PROGRESS_ROWS = 5000;
 /** Decisions older than this are trimmed (once an hour). */
 const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
 const TRIM_EVERY_MS = 3_600_000;
-
-type DecisionValue = number | string | boolean | null;
 
 interface PolicySlot {
   name: string;
@@ -66,27 +66,33 @@ export interface LoopOutcome {
 @Injectable()
 export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ScalingLoopService.name);
-  private readonly policies = new Map<string, PolicySlot>();
+  private readonly slots = new Map<string, PolicySlot>();
   private readonly lagHistory = new Map<string, LagSample[]>();
   /** maxOffsetsPerTrigger this process last sent per query (absent = never sent). */
   private readonly sentRateLimit = new Map<string, number | null>();
-  private readonly settings: PolicySettings;
   private ticking = false;
   private lastTrimMs = 0;
 
+  // Collaborators are typed by the part this service uses (the token stays the class), so a unit
+  // test can hand in small typed fakes (test/support/fakes.ts).
   constructor(
-    private readonly prisma: PrismaRepository,
-    private readonly lag: LagService,
-    private readonly queries: QueriesService,
-    private readonly operations: OperationRepository,
-    private readonly control: ControlPublisher,
+    @Inject(QueryRepository)
+    private readonly queryRepository: Pick<QueryRepository, 'listWantedRunning' | 'findVersion'>,
+    @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'countRunning'>,
+    @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'batchesSince'>,
+    @Inject(ScalingEventRepository)
+    private readonly events: Pick<ScalingEventRepository, 'record' | 'lastScaledAt' | 'deleteBefore'>,
+    @Inject(LagService) private readonly lag: Pick<LagService, 'lagOf'>,
+    @Inject(QueriesService) private readonly queries: Pick<QueriesService, 'scale' | 'maxInstances'>,
+    @Inject(OperationRepository) private readonly operations: Pick<OperationRepository, 'findActiveForQuery'>,
+    @Inject(ControlPublisher) private readonly control: Pick<ControlPublisher, 'setRateLimit'>,
     private readonly metrics: ScalingMetrics,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly leadership: LeaderElection,
-  ) {
-    this.settings = scalingPolicySettings(config.SLUICE_SCALING_POLICY_SETTINGS);
-  }
+    @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
+    private readonly clock: Clock,
+    @Inject(ScalingPolicies) private readonly policies: Pick<ScalingPolicies, 'create'>,
+  ) {}
 
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -110,11 +116,9 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const running = await this.prisma.query.findMany({
-        where: { deletedAt: null, desiredState: 'RUNNING' },
-      });
+      const running = await this.queryRepository.listWantedRunning();
       const ids = new Set(running.map((q) => q.id));
-      for (const map of [this.policies, this.lagHistory, this.sentRateLimit]) {
+      for (const map of [this.slots, this.lagHistory, this.sentRateLimit]) {
         for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
       }
       for (const q of running) {
@@ -134,31 +138,18 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
 
   /** Decides (and in 'auto' acts) for one query; undefined when there is nothing to decide on. */
   async evaluate(q: Query): Promise<LoopOutcome | undefined> {
-    const nowMs = Date.now();
-    const version = await this.prisma.queryVersion.findUnique({
-      where: { queryId_version: { queryId: q.id, version: q.desiredVersion } },
-    });
+    const nowMs = this.clock.now().getTime();
+    const version = await this.queryRepository.findVersion(q.id, q.desiredVersion);
     const triggerMs = triggerIntervalMs(version?.spec) || 1000;
     const partitionLag = await this.lag.lagOf(q.id);
     const partitions = partitionCount(partitionLag);
     if (partitions === 0) return undefined; // source topic not created yet: no lag, no partition cap
 
     const lag = this.recordLag(q.id, lagSample(partitionLag, nowMs), nowMs);
-    const rows = await this.prisma.progressEvent.findMany({
-      where: { queryId: q.id, timestamp: { gte: new Date(nowMs - this.config.SLUICE_SCALING_WINDOW_MS) } },
-      orderBy: { timestamp: 'desc' },
-      take: MAX_PROGRESS_ROWS,
-      select: {
-        timestamp: true,
-        instance: true,
-        runId: true,
-        numInputRows: true,
-        batchDurationMs: true,
-        payload: true,
-      },
-    });
-    const samples = progressSamples(rows.reverse(), triggerMs);
-    const ready = await this.prisma.instance.count({ where: { queryId: q.id, status: 'RUNNING' } });
+    const since = new Date(nowMs - this.config.SLUICE_SCALING_WINDOW_MS);
+    const rows = await this.progress.batchesSince(q.id, since, MAX_PROGRESS_ROWS);
+    const samples = progressSamples(rows, triggerMs);
+    const ready = await this.instances.countRunning(q.id);
 
     const limits = {
       minInstances: q.minInstances,
@@ -201,8 +192,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     if (action.scale) {
       try {
         await this.queries.scale(
-          q.id,
-          scaleCommand({ instances: target }, this.queries.maxInstances),
+          scaleCommand(q.id, { instances: target }, this.queries.maxInstances),
           SCALING_ACTOR,
         );
         acted = scaled = true;
@@ -241,20 +231,18 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       scaled,
     };
     const reason = [decision.reason, ...notes].join('; ');
-    await this.prisma.scalingEvent.create({
-      data: {
-        queryId: q.id,
-        at: new Date(nowMs),
-        policy: slot.name,
-        mode: q.scalingMode,
-        direction,
-        fromInstances: current,
-        toInstances: target,
-        rateLimit: pid ?? null,
-        reason,
-        inputs: jsonSafe(inputs),
-        acted,
-      },
+    await this.events.record({
+      queryId: q.id,
+      at: new Date(nowMs),
+      policy: slot.name,
+      mode: q.scalingMode,
+      direction,
+      fromInstances: current,
+      toInstances: target,
+      rateLimit: pid ?? null,
+      reason,
+      inputs,
+      acted,
     });
     this.metrics.decisions.inc({ query: q.name, policy: slot.name, direction });
     return { direction, fromInstances: current, toInstances: target, acted, reason };
@@ -264,25 +252,16 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   private async lastScaledAtMs(queryId: string, nowMs: number): Promise<number | null> {
     const cooldown = this.config.SLUICE_SCALING_COOLDOWN_MS;
     if (cooldown <= 0) return null;
-    const previous = await this.prisma.scalingEvent.findFirst({
-      where: {
-        queryId,
-        acted: true,
-        at: { gt: new Date(nowMs - cooldown) },
-        inputs: { path: ['scaled'], equals: true },
-      },
-      orderBy: { at: 'desc' },
-      select: { at: true },
-    });
-    return previous?.at.getTime() ?? null;
+    const previous = await this.events.lastScaledAt(queryId, new Date(nowMs - cooldown));
+    return previous?.getTime() ?? null;
   }
 
   /** Policies keep state (capacity model, hysteresis), so each query keeps its instance. */
   private policyFor(q: Query): PolicySlot {
-    const existing = this.policies.get(q.id);
+    const existing = this.slots.get(q.id);
     if (existing?.name === q.scalingPolicy) return existing;
-    const slot = { name: q.scalingPolicy, policy: policyByName(q.scalingPolicy, this.settings) };
-    this.policies.set(q.id, slot);
+    const slot = { name: q.scalingPolicy, policy: this.policies.create(q.scalingPolicy) };
+    this.slots.set(q.id, slot);
     return slot;
   }
 
@@ -295,24 +274,9 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async trim(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     if (now - this.lastTrimMs < TRIM_EVERY_MS) return;
     this.lastTrimMs = now;
-    await this.prisma.scalingEvent.deleteMany({ where: { at: { lt: new Date(now - EVENT_RETENTION_MS) } } });
+    await this.events.deleteBefore(new Date(now - EVENT_RETENTION_MS));
   }
-}
-
-/** Non-finite numbers (a policy dividing by zero) are stored as null rather than failing the row. */
-function jsonSafe(inputs: Record<string, DecisionValue>): Prisma.InputJsonObject {
-  return Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]),
-  );
-}
-
-/** The settings app-config already checked (parsePolicySettings), parsed again to get them typed. */
-function scalingPolicySettings(text: string | undefined): PolicySettings {
-  if (!text) return {};
-  const parsed = parsePolicySettings(JSON.parse(text));
-  if (!parsed.ok) throw new Error(`SLUICE_SCALING_POLICY_SETTINGS: ${parsed.error}`);
-  return parsed.settings;
 }

@@ -9,12 +9,13 @@ import { ReconcileModule } from '../reconcile/reconcile.module';
 import { ScalingController } from './scaling.controller';
 import { ScalingLoopService } from './scaling-loop.service';
 import { ScalingMetrics } from './scaling-metrics';
+import { ScalingPolicies } from './scaling-policies';
 import { ScalingSettingsService } from './scaling-settings.service';
 
 @Module({
   imports: [AuditModule, LagModule, OperationsModule, ReconcileModule, QueriesModule],
   controllers: [ScalingController],
-  providers: [ScalingLoopService, ScalingSettingsService, ScalingMetrics],
+  providers: [ScalingLoopService, ScalingSettingsService, ScalingMetrics, ScalingPolicies],
   exports: [ScalingLoopService],
 })
 export class ScalingModule {}

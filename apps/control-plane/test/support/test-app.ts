@@ -95,7 +95,12 @@ export async function forgetTestQueries(suffix: string): Promise<void> {
 }
 
 /** A small valid stateless spec (events → filter → Kafka) for lifecycle tests. */
-export function eventsSpec(name: string, sourceTopic: string, sinkTopic: string): string {
+export function eventsSpec(
+  name: string,
+  sourceTopic: string,
+  sinkTopic: string,
+  trigger = '1 second',
+): string {
   return [
     `name: ${name}`,
     'sources:',
@@ -108,7 +113,7 @@ export function eventsSpec(name: string, sourceTopic: string, sinkTopic: string)
     'sink:',
     `  kafka: { topic: ${sinkTopic} }`,
     'outputMode: append',
-    'trigger: { processingTime: 1 second }',
+    `trigger: { processingTime: ${trigger} }`,
     '',
   ].join('\n');
 }

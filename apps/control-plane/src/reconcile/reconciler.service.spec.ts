@@ -1,0 +1,144 @@
+// The reconciler's I/O around decideReconcile, over in-memory typed fakes (test/support/fakes.ts)
+// and a fake clock: what it starts, what it writes and when it writes nothing. The decision rules
+// are reconcile-decision.spec.ts's; the real runtime and database are reconcile's integration tests.
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../config/app-config';
+import {
+  FakeClock,
+  FakeLag,
+  FakeLeadership,
+  FakeRuntime,
+  FakeSinkConnections,
+  InMemoryInstanceRepository,
+  InMemoryQueryRepository,
+  queryRow,
+} from '../../test/support/fakes';
+import { ReconcilerService } from './reconciler.service';
+
+const SPEC = { specText: 'name: orders', spec: { trigger: { processingTime: '1 second' } } };
+
+function harness() {
+  const clock = new FakeClock();
+  const instances = new InMemoryInstanceRepository(clock);
+  const queries = new InMemoryQueryRepository(instances);
+  const runtime = new FakeRuntime();
+  const leadership = new FakeLeadership();
+  const lag = new FakeLag();
+  const reconciler = new ReconcilerService(
+    queries,
+    instances,
+    runtime,
+    loadAppConfig({ SLUICE_INSTANCE_SETTLE_MS: '3000' }),
+    new SchedulerRegistry(),
+    new FakeSinkConnections(),
+    leadership,
+    lag,
+    clock,
+  );
+  const query = queries.add(queryRow({ name: 'orders', desiredInstances: 2, phase: 'DEPLOYING' }), SPEC);
+  return { clock, instances, queries, runtime, leadership, lag, reconciler, query };
+}
+
+describe('ReconcilerService.reconcile', () => {
+  it('starts the desired instances and records them STARTING', async () => {
+    const h = harness();
+    const result = await h.reconciler.reconcile(h.query.id);
+    expect(h.runtime.calls).toEqual(['start orders-0', 'start orders-1']);
+    expect((await h.instances.listForQuery(h.query.id)).map((r) => [r.name, r.status])).toEqual([
+      ['orders-0', 'STARTING'],
+      ['orders-1', 'STARTING'],
+    ]);
+    expect(result).toMatchObject({ target: 2 });
+    expect(h.queries.statusWrites).toHaveLength(1);
+  });
+
+  it('shows an instance RUNNING once it stayed up for the settle time, then a settled pass writes nothing', async () => {
+    const h = harness();
+    await h.reconciler.reconcile(h.query.id);
+    h.clock.advance(1000);
+    await h.reconciler.reconcile(h.query.id);
+    expect((await h.instances.listForQuery(h.query.id)).map((r) => r.status)).toEqual([
+      'STARTING',
+      'STARTING',
+    ]);
+
+    h.clock.advance(5000);
+    await h.reconciler.reconcile(h.query.id);
+    expect((await h.instances.listForQuery(h.query.id)).map((r) => r.status)).toEqual(['RUNNING', 'RUNNING']);
+    expect((await h.queries.find(h.query.id))?.phase).toBe('RUNNING');
+
+    // Nothing changed and lastSeenAt is fresh: the pass only reads.
+    const instanceWrites = h.instances.writes.length;
+    const statusWrites = h.queries.statusWrites.length;
+    h.clock.advance(5000);
+    await h.reconciler.reconcile(h.query.id);
+    expect(h.instances.writes).toHaveLength(instanceWrites);
+    expect(h.queries.statusWrites).toHaveLength(statusWrites);
+
+    // A minute on, lastSeenAt is refreshed (the API shows it), still without a status write.
+    h.clock.advance(60_000);
+    await h.reconciler.reconcile(h.query.id);
+    expect(h.instances.writes.slice(instanceWrites)).toHaveLength(2);
+    expect(h.queries.statusWrites).toHaveLength(statusWrites);
+  });
+
+  it('restarts a crashed instance and counts the restart and the crash time', async () => {
+    const h = harness();
+    await h.reconciler.reconcile(h.query.id);
+    h.clock.advance(5000);
+    await h.reconciler.reconcile(h.query.id);
+    h.clock.advance(1000);
+    const crashedAt = h.clock.now();
+    h.runtime.exit('orders-1', 1, crashedAt, 'boom');
+    const seen = await h.reconciler.reconcile(h.query.id);
+    const row = async () => (await h.instances.listForQuery(h.query.id)).find((r) => r.name === 'orders-1');
+    // First the crash is recorded and the restart waits out its backoff (1 s after a first crash).
+    expect(await row()).toMatchObject({ status: 'CRASHED', exitCode: 1, restarts: 0 });
+    expect(seen?.requeueAfterMs).toBe(1000);
+    const stored = await h.queries.find(h.query.id);
+    expect(stored?.crashTimes).toEqual([crashedAt.toISOString()]);
+    expect(JSON.stringify(stored?.conditions)).toContain('orders-1 crashed: boom');
+
+    h.clock.advance(1000);
+    await h.reconciler.reconcile(h.query.id);
+    h.reconciler.onModuleDestroy();
+    expect(await row()).toMatchObject({ status: 'STARTING', restarts: 1 });
+    expect(h.runtime.calls.filter((c) => c === 'start orders-1')).toHaveLength(2);
+  });
+
+  it('does not write a status computed from a desired state a mutation has since changed', async () => {
+    const h = harness();
+    // A mutation bumps the generation between the pass's read and its write.
+    const original = h.queries.findWithInstances.bind(h.queries);
+    h.queries.findWithInstances = async (id: string) => {
+      const q = await original(id);
+      const stored = h.queries.queries.get(id);
+      if (stored) h.queries.queries.set(id, { ...stored, generation: stored.generation + 1 });
+      return q;
+    };
+    await h.reconciler.reconcile(h.query.id);
+    expect(h.queries.statusWrites).toEqual([]);
+  });
+
+  it('a follower does not act: the pass refuses and nothing starts', async () => {
+    const h = harness();
+    h.leadership.isLeader = false;
+    await expect(h.reconciler.reconcile(h.query.id)).rejects.toThrow(/leader/i);
+    expect(h.runtime.calls).toEqual([]);
+  });
+
+  it('names a missing source topic in SourceReady=False while the query should run, and drops it once it exists', async () => {
+    const h = harness();
+    h.lag.missing.set(h.query.id, ['orders-in']);
+    await h.reconciler.reconcile(h.query.id);
+    const shown = JSON.stringify((await h.queries.find(h.query.id))?.conditions);
+    expect(shown).toContain('"type":"SourceReady","status":"False","reason":"SourceTopicMissing"');
+    expect(shown).toContain('source topic \\"orders-in\\" does not exist');
+
+    h.lag.missing.set(h.query.id, []);
+    h.clock.advance(1000);
+    await h.reconciler.reconcile(h.query.id);
+    expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SourceReady');
+  });
+});

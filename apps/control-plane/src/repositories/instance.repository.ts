@@ -1,0 +1,55 @@
+// Engine instance rows: what the reconciler observed of each instance, and what it started,
+// drained or forgot.
+import { Injectable } from '@nestjs/common';
+import type { Instance, InstanceStatus } from '../generated/prisma/client';
+import { PrismaRepository } from './prisma.repository';
+
+export interface ObservedInstanceRow {
+  status: InstanceStatus;
+  exitCode: number | null;
+  runtimeRef: string | null;
+  lastSeenAt: Date;
+}
+
+@Injectable()
+export class InstanceRepository {
+  constructor(private readonly prisma: PrismaRepository) {}
+
+  async listForQuery(queryId: string): Promise<Instance[]> {
+    return this.prisma.instance.findMany({ where: { queryId } });
+  }
+
+  /** Instances of the query whose engine is up and settled. */
+  async countRunning(queryId: string): Promise<number> {
+    return this.prisma.instance.count({ where: { queryId, status: 'RUNNING' } });
+  }
+
+  /** What the runtime showed of an instance this pass. */
+  async recordObserved(id: string, observed: ObservedInstanceRow): Promise<void> {
+    await this.prisma.instance.update({ where: { id }, data: observed });
+  }
+
+  /**
+   * An instance just (re)started: STARTING since `at`. `restarts` counts restarts after a crash;
+   * a first start creates the row.
+   */
+  async recordStarting(
+    queryId: string,
+    name: string,
+    start: { runtime: string; at: Date; restarts: number },
+  ): Promise<void> {
+    await this.prisma.instance.upsert({
+      where: { queryId_name: { queryId, name } },
+      create: { queryId, name, runtime: start.runtime, status: 'STARTING' },
+      update: { status: 'STARTING', startedAt: start.at, exitCode: null, restarts: start.restarts },
+    });
+  }
+
+  async recordDraining(queryId: string, name: string): Promise<void> {
+    await this.prisma.instance.updateMany({ where: { queryId, name }, data: { status: 'DRAINING' } });
+  }
+
+  async forget(queryId: string, name: string): Promise<void> {
+    await this.prisma.instance.deleteMany({ where: { queryId, name } });
+  }
+}

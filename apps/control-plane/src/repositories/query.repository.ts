@@ -1,0 +1,134 @@
+// Queries and their versions, read and written in the terms the domain uses (the reconciler, the
+// scaling loop and the queries service name what they need here instead of calling Prisma).
+// Methods that run inside a caller's transaction take it as the last argument.
+import { Injectable } from '@nestjs/common';
+import type { Instance, Prisma, Query, QueryPhase, QueryVersion } from '../generated/prisma/client';
+import { PrismaRepository } from './prisma.repository';
+
+export type Tx = Prisma.TransactionClient;
+export type QueryWithInstances = Query & { instances: Instance[] };
+
+/** What a new version stores: the compiled spec, its plan and the plan hash (libs/query-plan). */
+export interface NewVersion {
+  queryId: string;
+  version: number;
+  specText: string;
+  spec: unknown;
+  plan: unknown;
+  planHash: string;
+  createdBy: string;
+}
+
+/** A reconcile pass's status write (phase, conditions, crash history, observed generation). */
+export interface QueryStatus {
+  phase: QueryPhase;
+  /** Kubernetes-style conditions as stored (reconcile/conditions.ts defines them). */
+  conditions: readonly object[];
+  /** Recent abnormal exits, ISO timestamps. */
+  crashTimes: string[];
+  observedGeneration?: number;
+}
+
+@Injectable()
+export class QueryRepository {
+  constructor(private readonly prisma: PrismaRepository) {}
+
+  /** Runs `work` in one database transaction; the repositories' `tx` arguments take its client. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work);
+  }
+
+  /** Every query not deleted, oldest first. */
+  async listLive(): Promise<Query[]> {
+    return this.prisma.query.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } });
+  }
+
+  /** Ids of every query not deleted: what a resync reconciles. */
+  async listLiveIds(): Promise<string[]> {
+    const rows = await this.prisma.query.findMany({ where: { deletedAt: null }, select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+
+  /** Queries meant to run (not deleted, desired RUNNING): what the scaling loop decides for. */
+  async listWantedRunning(): Promise<Query[]> {
+    return this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING' } });
+  }
+
+  /** The query (deleted or not) with its instance rows; null when there is none. */
+  async findWithInstances(id: string, tx: Tx = this.prisma): Promise<QueryWithInstances | null> {
+    return tx.query.findUnique({ where: { id }, include: { instances: true } });
+  }
+
+  async find(id: string): Promise<Query | null> {
+    return this.prisma.query.findUnique({ where: { id } });
+  }
+
+  async findByName(name: string, tx: Tx = this.prisma): Promise<Query | null> {
+    return tx.query.findUnique({ where: { name } });
+  }
+
+  /**
+   * Locks the query row until `tx` ends (concurrent mutations of one query serialise here, so a
+   * check made after it, such as "no active operation", is race-free) and reads it.
+   */
+  async lockForUpdate(id: string, tx: Tx): Promise<QueryWithInstances | null> {
+    await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
+    return this.findWithInstances(id, tx);
+  }
+
+  /** Registers a query by name; deployed (desired RUNNING) or not. */
+  async register(name: string, deploy: boolean, tx: Tx): Promise<Query> {
+    return tx.query.create({
+      data: { name, desiredState: deploy ? 'RUNNING' : 'STOPPED', phase: deploy ? 'DEPLOYING' : 'STOPPED' },
+    });
+  }
+
+  /** Applies a change of desired state and bumps `generation` (what the reconciler converges to). */
+  async changeDesired(id: string, change: Prisma.QueryUpdateInput, tx: Tx): Promise<Query> {
+    return tx.query.update({ where: { id }, data: { ...change, generation: { increment: 1 } } });
+  }
+
+  /**
+   * Writes a reconcile pass's status, only if the query is still at `generation` (no mutation landed
+   * since the pass read it). False when a mutation did: the pass worked from an old desired state.
+   */
+  async recordStatus(id: string, generation: number, status: QueryStatus): Promise<boolean> {
+    const written = await this.prisma.query.updateMany({
+      where: { id, generation },
+      data: { ...status, conditions: status.conditions as Prisma.InputJsonArray },
+    });
+    return written.count > 0;
+  }
+
+  async addVersion(v: NewVersion, tx: Tx): Promise<void> {
+    await tx.queryVersion.create({
+      data: {
+        queryId: v.queryId,
+        version: v.version,
+        specText: v.specText,
+        spec: v.spec as Prisma.InputJsonValue,
+        plan: v.plan as Prisma.InputJsonValue,
+        planHash: v.planHash,
+        createdBy: v.createdBy,
+      },
+    });
+  }
+
+  async findVersion(queryId: string, version: number, tx: Tx = this.prisma): Promise<QueryVersion | null> {
+    return tx.queryVersion.findUnique({ where: { queryId_version: { queryId, version } } });
+  }
+
+  async latestVersion(queryId: string, tx: Tx = this.prisma): Promise<QueryVersion | null> {
+    return tx.queryVersion.findFirst({ where: { queryId }, orderBy: { version: 'desc' } });
+  }
+
+  /** The named versions of a query that exist (a missing one is simply absent). */
+  async findVersions(queryId: string, versions: number[]): Promise<QueryVersion[]> {
+    return this.prisma.queryVersion.findMany({ where: { queryId, version: { in: versions } } });
+  }
+
+  /** Every version of a query, oldest first. */
+  async listVersions(queryId: string): Promise<QueryVersion[]> {
+    return this.prisma.queryVersion.findMany({ where: { queryId }, orderBy: { version: 'asc' } });
+  }
+}

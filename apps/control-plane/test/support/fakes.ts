@@ -1,0 +1,422 @@
+// In-memory fakes of the control plane's repositories and collaborators, for unit tests of the
+// services over them (as immich's service specs run over typed repository mocks). Each fake
+// `implements` the public shape of the real class (Port<T>), so a method added or changed there
+// fails to compile here instead of drifting; nothing is cast.
+import { ConflictException } from '@nestjs/common';
+import type { ScalingPolicy } from '@sluice/scaling';
+import type { Actor } from '../../src/audit/actor';
+import type { PartitionLag } from '../../src/lag/lag.service';
+import { Clock } from '../../src/clock/clock';
+import { operationView } from '../../src/operations/operation-view';
+import type { QueriesService } from '../../src/queries/queries.service';
+import type { ScaleCommand } from '../../src/queries/query-commands';
+import type { ScalingPolicies } from '../../src/scaling/scaling-policies';
+import type { Instance, Operation, Query, QueryVersion } from '../../src/generated/prisma/client';
+import type { ControlPublisher } from '../../src/control/control-publisher.service';
+import type { InstanceRepository, ObservedInstanceRow } from '../../src/repositories/instance.repository';
+import type { LagService } from '../../src/lag/lag.service';
+import type { LeaderElection } from '../../src/leadership/leader-election.service';
+import type { OperationRepository } from '../../src/operations/operation.repository';
+import type { ProgressBatchRow, ProgressRepository } from '../../src/repositories/progress.repository';
+import type {
+  NewVersion,
+  QueryRepository,
+  QueryStatus,
+  QueryWithInstances,
+} from '../../src/repositories/query.repository';
+import type {
+  ScalingDecisionRecord,
+  ScalingEventRepository,
+} from '../../src/repositories/scaling-event.repository';
+import type { InstanceLaunch, RuntimeDriver, RuntimeInstance } from '../../src/runtime/runtime-driver';
+import type { SinkConnectionsService } from '../../src/sinks/sink-connections.service';
+
+/** The public members of T (what a caller can use), without its private fields. */
+export type Port<T> = { [K in keyof T]: T[K] };
+
+/** A clock that moves only when told. */
+export class FakeClock extends Clock {
+  constructor(private ms = Date.parse('2026-01-01T00:00:00Z')) {
+    super();
+  }
+  now(): Date {
+    return new Date(this.ms);
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+let nextId = 1;
+const newId = (): string => `00000000-0000-4000-8000-${String(nextId++).padStart(12, '0')}`;
+
+/** A query row with the schema's defaults, overridden by `fields`. */
+export function queryRow(fields: Partial<Query> & { name: string }): Query {
+  const at = new Date('2026-01-01T00:00:00Z');
+  return {
+    id: newId(),
+    generation: 1,
+    observedGeneration: 0,
+    desiredState: 'RUNNING',
+    desiredVersion: 1,
+    desiredInstances: 1,
+    rateLimit: null,
+    phase: 'PENDING',
+    conditions: [],
+    lastProgressAt: null,
+    crashTimes: [],
+    lastGoodVersion: null,
+    checkpointEpoch: 0,
+    checkpoints: [],
+    lastGoodCheckpointEpoch: null,
+    previousGoodVersion: null,
+    previousGoodCheckpointEpoch: null,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    scalingPolicy: 'sluice',
+    scalingMode: 'observe',
+    minInstances: 1,
+    maxInstances: null,
+    backpressure: true,
+    ...fields,
+  };
+}
+
+/** Queries and versions in memory; transactions are the one part left to the real database. */
+export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'transaction'> {
+  readonly queries = new Map<string, Query>();
+  readonly versions: QueryVersion[] = [];
+  /** Every status write, in order (what the reconciler wrote). */
+  readonly statusWrites: Array<{ id: string; status: QueryStatus }> = [];
+
+  constructor(private readonly instances: InMemoryInstanceRepository) {}
+
+  /** Adds a query with its version 1 (spec text and parsed spec as given). */
+  add(query: Query, spec: { specText: string; spec: unknown }): Query {
+    this.queries.set(query.id, query);
+    this.versions.push({
+      id: newId(),
+      queryId: query.id,
+      version: query.desiredVersion,
+      specText: spec.specText,
+      spec: spec.spec as QueryVersion['spec'],
+      plan: {},
+      planHash: 'test',
+      createdAt: query.createdAt,
+      createdBy: 'test',
+    });
+    return query;
+  }
+
+  private live(): Query[] {
+    return [...this.queries.values()].filter((q) => q.deletedAt === null);
+  }
+
+  async listLive(): Promise<Query[]> {
+    return this.live().sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+  async listLiveIds(): Promise<string[]> {
+    return this.live().map((q) => q.id);
+  }
+  async listWantedRunning(): Promise<Query[]> {
+    return this.live().filter((q) => q.desiredState === 'RUNNING');
+  }
+  async findWithInstances(id: string): Promise<QueryWithInstances | null> {
+    const q = this.queries.get(id);
+    return q ? { ...q, instances: await this.instances.listForQuery(id) } : null;
+  }
+  async find(id: string): Promise<Query | null> {
+    return this.queries.get(id) ?? null;
+  }
+  async findByName(name: string): Promise<Query | null> {
+    return [...this.queries.values()].find((q) => q.name === name) ?? null;
+  }
+  async lockForUpdate(id: string): Promise<QueryWithInstances | null> {
+    return this.findWithInstances(id);
+  }
+  async register(name: string, deploy: boolean): Promise<Query> {
+    const q = queryRow({
+      name,
+      desiredState: deploy ? 'RUNNING' : 'STOPPED',
+      phase: deploy ? 'DEPLOYING' : 'STOPPED',
+    });
+    this.queries.set(q.id, q);
+    return q;
+  }
+  async changeDesired(): Promise<Query> {
+    throw new Error(
+      'InMemoryQueryRepository.changeDesired: mutations run on the real database (queries.int.ts)',
+    );
+  }
+  async recordStatus(id: string, generation: number, status: QueryStatus): Promise<boolean> {
+    const q = this.queries.get(id);
+    if (!q || q.generation !== generation) return false;
+    this.statusWrites.push({ id, status });
+    this.queries.set(id, {
+      ...q,
+      phase: status.phase,
+      conditions: structuredClone(status.conditions) as Query['conditions'],
+      crashTimes: [...status.crashTimes],
+      observedGeneration: status.observedGeneration ?? q.observedGeneration,
+    });
+    return true;
+  }
+  async addVersion(v: NewVersion): Promise<void> {
+    this.versions.push({
+      id: newId(),
+      ...v,
+      spec: v.spec as QueryVersion['spec'],
+      plan: v.plan as QueryVersion['plan'],
+      createdAt: new Date(),
+    });
+  }
+  async findVersion(queryId: string, version: number): Promise<QueryVersion | null> {
+    return this.versions.find((v) => v.queryId === queryId && v.version === version) ?? null;
+  }
+  async latestVersion(queryId: string): Promise<QueryVersion | null> {
+    return (await this.listVersions(queryId)).at(-1) ?? null;
+  }
+  async findVersions(queryId: string, versions: number[]): Promise<QueryVersion[]> {
+    return this.versions.filter((v) => v.queryId === queryId && versions.includes(v.version));
+  }
+  async listVersions(queryId: string): Promise<QueryVersion[]> {
+    return this.versions.filter((v) => v.queryId === queryId).sort((a, b) => a.version - b.version);
+  }
+}
+
+export class InMemoryInstanceRepository implements Port<InstanceRepository> {
+  readonly rows: Instance[] = [];
+  /** Every write, in order, named by method (how a test sees that a pass wrote nothing). */
+  readonly writes: string[] = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  async listForQuery(queryId: string): Promise<Instance[]> {
+    return this.rows.filter((r) => r.queryId === queryId).map((r) => ({ ...r }));
+  }
+  async countRunning(queryId: string): Promise<number> {
+    return this.rows.filter((r) => r.queryId === queryId && r.status === 'RUNNING').length;
+  }
+  async recordObserved(id: string, observed: ObservedInstanceRow): Promise<void> {
+    this.writes.push(`observed ${id}`);
+    const row = this.rows.find((r) => r.id === id);
+    if (row) Object.assign(row, observed);
+  }
+  async recordStarting(
+    queryId: string,
+    name: string,
+    start: { runtime: string; at: Date; restarts: number },
+  ): Promise<void> {
+    this.writes.push(`starting ${name}`);
+    const row = this.rows.find((r) => r.queryId === queryId && r.name === name);
+    if (row) {
+      Object.assign(row, {
+        status: 'STARTING',
+        startedAt: start.at,
+        exitCode: null,
+        restarts: start.restarts,
+      });
+      return;
+    }
+    this.rows.push({
+      id: newId(),
+      queryId,
+      deploymentId: null,
+      name,
+      runtime: start.runtime,
+      runtimeRef: null,
+      status: 'STARTING',
+      restarts: 0,
+      exitCode: null,
+      startedAt: this.clock.now(),
+      lastSeenAt: null,
+    });
+  }
+  async recordDraining(queryId: string, name: string): Promise<void> {
+    this.writes.push(`draining ${name}`);
+    for (const r of this.rows) if (r.queryId === queryId && r.name === name) r.status = 'DRAINING';
+  }
+  async forget(queryId: string, name: string): Promise<void> {
+    this.writes.push(`forget ${name}`);
+    const i = this.rows.findIndex((r) => r.queryId === queryId && r.name === name);
+    if (i >= 0) this.rows.splice(i, 1);
+  }
+}
+
+export class InMemoryProgressRepository implements Port<ProgressRepository> {
+  readonly batches = new Map<string, ProgressBatchRow[]>();
+
+  async batchesSince(queryId: string, since: Date, limit: number): Promise<ProgressBatchRow[]> {
+    const rows = (this.batches.get(queryId) ?? []).filter((b) => b.timestamp >= since);
+    return rows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime()).slice(-limit);
+  }
+}
+
+export class InMemoryScalingEventRepository implements Port<ScalingEventRepository> {
+  readonly events: ScalingDecisionRecord[] = [];
+
+  async record(decision: ScalingDecisionRecord): Promise<void> {
+    this.events.push(decision);
+  }
+  async lastScaledAt(queryId: string, since: Date): Promise<Date | null> {
+    const scaled = this.events.filter(
+      (e) => e.queryId === queryId && e.acted && e.inputs.scaled === true && e.at > since,
+    );
+    return scaled.at(-1)?.at ?? null;
+  }
+  async deleteBefore(before: Date): Promise<void> {
+    const kept = this.events.filter((e) => e.at >= before);
+    this.events.splice(0, this.events.length, ...kept);
+  }
+}
+
+/** The active operation per query, as a test sets it. */
+export class FakeOperations implements Pick<OperationRepository, 'findActiveForQuery'> {
+  readonly active = new Map<string, Operation>();
+  async findActiveForQuery(queryId: string): Promise<Operation | null> {
+    return this.active.get(queryId) ?? null;
+  }
+}
+
+/** Consumer lag per query, as a test sets it. */
+export class FakeLag implements Pick<LagService, 'lagOf' | 'recordsBehind' | 'missingSourceTopics'> {
+  readonly partitions = new Map<string, PartitionLag[]>();
+  readonly missing = new Map<string, string[]>();
+  missingSourceTopics(queryId: string): string[] | null {
+    return this.missing.get(queryId) ?? null;
+  }
+  async lagOf(queryId: string): Promise<PartitionLag[]> {
+    return this.partitions.get(queryId) ?? [];
+  }
+  recordsBehind(queryId: string): number | null {
+    const lag = this.partitions.get(queryId);
+    return lag ? lag.reduce((n, p) => n + p.recordsBehind, 0) : null;
+  }
+}
+
+/** Records the rate limits sent to a query's engines. */
+export class FakeControl implements Pick<ControlPublisher, 'setRateLimit'> {
+  readonly sent: Array<{ queryId: string; maxOffsetsPerTrigger: number | null }> = [];
+  async setRateLimit(queryId: string, maxOffsetsPerTrigger: number | null): Promise<string> {
+    this.sent.push({ queryId, maxOffsetsPerTrigger });
+    return `command-${this.sent.length}`;
+  }
+}
+
+export class FakeLeadership implements Pick<LeaderElection, 'isLeader'> {
+  isLeader = true;
+}
+
+/** Sinks that are not PostgreSQL need no connection: every spec resolves to none. */
+export class FakeSinkConnections implements Pick<SinkConnectionsService, 'sinkUrlFor'> {
+  async sinkUrlFor(): Promise<string | null> {
+    return null;
+  }
+}
+
+/** Instances as a runtime driver would show them; start/drain/forget change them as processes would. */
+export class FakeRuntime implements RuntimeDriver {
+  readonly kind = 'local';
+  readonly instances = new Map<string, RuntimeInstance & { queryId: string }>();
+  readonly calls: string[] = [];
+
+  async start(launch: InstanceLaunch): Promise<RuntimeInstance> {
+    this.calls.push(`start ${launch.instanceName}`);
+    const i = {
+      queryId: launch.queryId,
+      name: launch.instanceName,
+      ref: `pid-${launch.instanceName}`,
+      version: launch.version,
+      state: 'running' as const,
+      exitCode: null,
+      drained: false,
+      exitedAt: null,
+    };
+    this.instances.set(launch.instanceName, i);
+    return i;
+  }
+  async drain(_queryId: string, name: string): Promise<void> {
+    this.calls.push(`drain ${name}`);
+    const i = this.instances.get(name);
+    if (i) i.drained = true;
+  }
+  async kill(_queryId: string, name: string): Promise<void> {
+    this.calls.push(`kill ${name}`);
+    this.instances.delete(name);
+  }
+  async list(queryId: string): Promise<RuntimeInstance[]> {
+    return [...this.instances.values()].filter((i) => i.queryId === queryId).map((i) => ({ ...i }));
+  }
+  async forget(_queryId: string, name: string): Promise<void> {
+    this.calls.push(`forget ${name}`);
+    this.instances.delete(name);
+  }
+  async remove(queryId: string): Promise<void> {
+    this.calls.push(`remove ${queryId}`);
+  }
+  /** The instance's process exits with `code` at `at` (a crash unless drained or code 0). */
+  exit(name: string, code: number, at: Date, lastError: string | null = null): void {
+    const i = this.instances.get(name);
+    if (i) Object.assign(i, { state: 'exited', exitCode: code, exitedAt: at, lastError });
+  }
+}
+
+/** The policy each query name gets; a test scripts their decisions. */
+export class FakePolicies implements Port<ScalingPolicies> {
+  readonly byName = new Map<string, ScalingPolicy>();
+  create(name: string): ScalingPolicy {
+    const policy = this.byName.get(name);
+    if (!policy) throw new Error(`FakePolicies: no policy named ${name}`);
+    return policy;
+  }
+}
+
+/** An operation row with the schema's defaults. */
+export function operationRow(fields: Partial<Operation> & Pick<Operation, 'queryId' | 'type'>): Operation {
+  return {
+    id: newId(),
+    state: 'QUEUED',
+    progress: 0,
+    steps: [],
+    params: {},
+    error: null,
+    requestedBy: 'test',
+    attempts: 0,
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    startedAt: null,
+    finishedAt: null,
+    ...fields,
+  };
+}
+
+/**
+ * The scale operation as QueriesService runs it, reduced to its effect on the query row (the
+ * transaction, audit and job are covered by queries.int.ts). `busy` answers 409 as an active
+ * operation would.
+ */
+export class FakeScaler implements Pick<QueriesService, 'scale' | 'maxInstances'> {
+  readonly requests: Array<{ queryId: string; instances: number; actor: string }> = [];
+  busy = false;
+
+  constructor(
+    private readonly queries: InMemoryQueryRepository,
+    readonly maxInstances = 64,
+  ) {}
+
+  async scale(command: ScaleCommand, actor: Actor): ReturnType<QueriesService['scale']> {
+    const id = command.queryId;
+    if (this.busy) throw new ConflictException({ code: 'OPERATION_IN_PROGRESS', message: 'busy' });
+    this.requests.push({ queryId: id, instances: command.instances, actor: actor.id });
+    const q = this.queries.queries.get(id);
+    if (q)
+      this.queries.queries.set(id, {
+        ...q,
+        desiredInstances: command.instances,
+        generation: q.generation + 1,
+      });
+    return operationView(
+      operationRow({ queryId: id, type: 'scale', params: { instances: command.instances } }),
+    );
+  }
+}
