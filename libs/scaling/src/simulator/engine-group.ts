@@ -88,8 +88,20 @@ export class EngineGroup {
     return this.instances.filter((i) => i.ready).length;
   }
 
-  /** Scales to `target` instances: new ones start up; removals take starting ones first. */
-  scaleTo(target: number, now: number): void {
+  /**
+   * Scales to `target` instances: new ones start up; removals take starting ones first. With
+   * `fullRestart` (Flink) every instance stops, abandoning its batch, and starts again.
+   */
+  scaleTo(target: number, now: number, fullRestart = false): void {
+    if (fullRestart) {
+      for (const instance of this.instances) {
+        this.abandon(instance);
+        if (instance.ready) this.rebalanceDue = true;
+        instance.ready = false;
+        instance.readyAt = now + this.spec.startupSeconds;
+        instance.nextTriggerAt = instance.readyAt;
+      }
+    }
     while (this.instances.length < target)
       this.instances.push(this.newInstance(now + this.spec.startupSeconds, false));
     while (this.instances.length > target) {

@@ -204,7 +204,7 @@ export function simulate(
             (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
           actions.push({ timeSeconds: second, from: target, to: next, reason: decision.reason, inputRate });
           target = next;
-          group.scaleTo(target, now);
+          group.scaleTo(target, now, policy.restartMode === 'full');
         }
       }
       if (options.timelineEverySeconds && second % options.timelineEverySeconds === 0) {
