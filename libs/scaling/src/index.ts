@@ -60,7 +60,13 @@ export {
   type SimulationSummary,
   type TimelinePoint,
 } from './simulator/simulate';
-export { countActionsToConverge, countOscillations, type ScaleAction } from './simulator/outcome';
+export {
+  countActionsToConverge,
+  countOscillations,
+  countReversals,
+  REVERSAL_WINDOW_SECONDS,
+  type ScaleAction,
+} from './simulator/outcome';
 export {
   kafkaOffsets,
   profileFromProgress,

@@ -7,7 +7,7 @@ import { effectiveInstances } from '../partition-alignment';
 import { clampInstances } from '../policies/limits';
 import { EngineGroup } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
-import { countActionsToConverge, countOscillations, type ScaleAction } from './outcome';
+import { countActionsToConverge, countOscillations, countReversals, type ScaleAction } from './outcome';
 import { nominalRateAt, stepTime, type Profile } from './profile';
 import { jitterFactor, seededRandom } from './prng';
 import { ProgressAggregator } from './progress-aggregator';
@@ -32,6 +32,8 @@ export interface SimulationSummary {
   instanceSeconds: number;
   scaleActions: number;
   oscillations: number;
+  /** Reversals within 15 min while the measured input stayed within 10 % (see countReversals). */
+  reversals: number;
   actionsToConverge: number | null;
   maxLagSeconds: number;
   maxBatchDurationSeconds: number;
@@ -229,6 +231,7 @@ export function simulate(
     instanceSeconds: Math.round(instanceSeconds),
     scaleActions: actions.length,
     oscillations: countOscillations(actions),
+    reversals: countReversals(actions, inputRateBySecond(producedBySecond)),
     actionsToConverge: countActionsToConverge(
       actions,
       lagBySecond,
@@ -252,6 +255,17 @@ export function simulate(
     abandonedRecords: group.abandonedRows,
     timeline,
   };
+}
+
+/** Produce rate over the 60 s before each second (from the start, before 60 s). */
+function inputRateBySecond(producedBySecond: Float64Array): Float64Array {
+  const out = new Float64Array(producedBySecond.length);
+  for (let s = 1; s < producedBySecond.length; s++) {
+    const back = Math.max(0, s - 60);
+    out[s] = ((producedBySecond[s] ?? 0) - (producedBySecond[back] ?? 0)) / (s - back);
+  }
+  out[0] = out[1] ?? 0;
+  return out;
 }
 
 function round2(n: number): number {
