@@ -2,6 +2,11 @@
 //   --profile FILE --policy NAME [--json] [--pid on|off]   one run
 //   --all [--pid on|off]                                   every policy × shipped profile; writes BENCHMARKS.md
 //   --replay QUERY_ID [--policy NAME] [--json] [--slo S]  what-if on a query's stored progress
+//   --profile FILE --frontier --seeds N [--coarse] [--json]  knob sweeps, medians over seeds
+//   --all --frontier --seeds N [--coarse] [--family shipped|new]
+//                                       frontier of a profile family, stored as JSON next to this
+//                                       file; the BENCHMARKS.md frontier section is rendered from
+//                                       every stored family
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPolicyName, POLICY_NAMES, type Profile, type SimulationSummary } from '@sluice/scaling';
@@ -26,6 +31,11 @@ import {
   type TargetReport,
 } from './run-matrix';
 import { runVariants, type VariantResult } from './variants';
+import { runFrontier } from './frontier';
+import { FAMILIES, frontierText, isFamily, progressLine, runFrontierFamily } from './frontier-report';
+
+/** Bounds the work one command can ask for (each seed is a full sweep). */
+const MAX_SEEDS = 100;
 
 const BENCHMARKS_FILE = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
 
@@ -33,6 +43,8 @@ const USAGE = `usage:
   npm run -s bench:autoscale -- --profile FILE --policy NAME [--json] [--pid on|off]
   npm run -s bench:autoscale -- --all [--pid on|off]
   npm run -s bench:autoscale -- --replay QUERY_ID [--policy NAME] [--json] [--slo SECONDS]
+  npm run -s bench:autoscale -- --profile FILE --frontier --seeds N [--coarse] [--json]
+  npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new]
 policies: ${POLICY_NAMES.join(', ')}`;
 
 async function main(): Promise<void> {
@@ -45,6 +57,10 @@ async function main(): Promise<void> {
       pid: { type: 'string', default: 'on' },
       replay: { type: 'string' },
       slo: { type: 'string', default: '60' },
+      frontier: { type: 'boolean', default: false },
+      seeds: { type: 'string', default: '10' },
+      coarse: { type: 'boolean', default: false },
+      family: { type: 'string', default: 'shipped' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -54,6 +70,23 @@ async function main(): Promise<void> {
   if (values.policy !== undefined && !isPolicyName(values.policy))
     throw new UsageError(`unknown policy "${values.policy}"`);
 
+  if (values.frontier) {
+    const seeds = Number(values.seeds);
+    if (!Number.isInteger(seeds) || seeds < 1 || seeds > MAX_SEEDS)
+      throw new UsageError(`--seeds must be an integer from 1 to ${MAX_SEEDS}`);
+    if (values.all) {
+      if (!isFamily(values.family)) throw new UsageError(`--family must be one of ${FAMILIES.join(', ')}`);
+      return runFrontierFamily(values.family, seeds, values.coarse, BENCHMARKS_FILE);
+    }
+    if (values.profile === undefined) throw new UsageError('--frontier needs --profile FILE or --all');
+    const run = runFrontier(loadProfile(values.profile), {
+      seeds,
+      coarse: values.coarse,
+      onRun: progressLine(path.basename(values.profile)),
+    });
+    if (values.json) return console.log(JSON.stringify(run.frontier));
+    return console.log(frontierText(run.frontier));
+  }
   if (values.all) return runAll(pid);
   if (values.replay !== undefined) {
     const slo = Number(values.slo);

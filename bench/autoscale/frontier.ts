@@ -26,8 +26,8 @@ export const KNOBS: Record<string, Knob> = {
   // scalingDownRatio scales with it (benchPolicy), keeping Spark's 0.9 : 0.3 proportion.
   'spark-ratio': { name: 'scalingUpRatio', values: () => [0.6, 0.7, 0.8, 0.9, 0.95] },
   // A decade of lag per replica: 5 % to 50 % of what one instance processes in one objective period.
-  'keda-lag': { name: 'lagThresholdShare', values: () => [0.05, 0.1, 0.17, 0.3, 0.5] },
-  sluice: { name: 'targetUtilization', values: () => [0.65, 0.75, 0.85, 0.9, 0.95] },
+  'keda-lag': { name: 'lagThreshold', values: () => [0.05, 0.1, 0.17, 0.3, 0.5] },
+  sluice: { name: 'targetUtilization', values: () => [0.6, 0.7, 0.8, 0.85, 0.9] },
 };
 
 export interface FrontierPoint {
@@ -119,7 +119,9 @@ export function sweepValues(policy: string, profile: Profile, coarse: boolean): 
   const knob = KNOBS[policy];
   if (!knob) throw new Error(`no knob defined for policy "${policy}"`);
   const values = knob.values(profile);
-  return coarse ? [values[0], values[Math.floor(values.length / 2)], values[values.length - 1]].map(Number) : values;
+  return coarse
+    ? [values[0], values[Math.floor(values.length / 2)], values[values.length - 1]].map(Number)
+    : values;
 }
 
 export interface FrontierRun {
@@ -130,14 +132,17 @@ export interface FrontierRun {
 
 export function runFrontier(profile: Profile, options: FrontierOptions): FrontierRun {
   const { seeds } = options;
-  if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`seeds must be an integer >= 1, got ${seeds}`);
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new RangeError(`seeds must be an integer >= 1, got ${seeds}`);
   const policies = options.policies ?? Object.keys(KNOBS);
   const budget = Math.floor(SLO_VIOLATION_BUDGET_SHARE * profile.durationSeconds);
   const seeded = Array.from({ length: seeds }, (_, k) => withSeed(profile, k));
-  const plan = policies.map((policy) => ({ policy, values: sweepValues(policy, profile, options.coarse ?? false) }));
+  const plan = policies.map((policy) => ({
+    policy,
+    values: sweepValues(policy, profile, options.coarse ?? false),
+  }));
   const runsPerValue = (policy: string) => (policy === 'spark-ratio' ? 2 : 1);
-  const total =
-    plan.reduce((n, p) => n + p.values.length * runsPerValue(p.policy), 0) * seeds + seeds; // + sluice default
+  const total = plan.reduce((n, p) => n + p.values.length * runsPerValue(p.policy), 0) * seeds + seeds; // + sluice default
   let done = 0;
   const tick = () => options.onRun?.(++done, total);
 
@@ -170,7 +175,10 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
     const knob = KNOBS[policy] as Knob;
     result[policy] = {
       knob: knob.name,
-      points: policy === 'keda-lag' ? points.map((p) => ({ ...p, value: kedaThreshold(profile, p.value) })) : points,
+      points:
+        policy === 'keda-lag'
+          ? points.map((p) => ({ ...p, value: kedaThreshold(profile, p.value) }))
+          : points,
       costToMeetSlo: costToMeetSlo(points, budget),
     };
   }

@@ -75,7 +75,10 @@ export function runBaseline(
   knob?: number,
 ): { summary: SimulationSummary; backpressure: boolean } {
   if (policy !== 'spark-ratio')
-    return { summary: simulate(profile, benchPolicy(policy, profile, knob), { pid: true }).summary, backpressure: true };
+    return {
+      summary: simulate(profile, benchPolicy(policy, profile, knob), { pid: true }).summary,
+      backpressure: true,
+    };
   const off = simulate(profile, benchPolicy(policy, profile, knob), { pid: false }).summary;
   const on = simulate(profile, benchPolicy(policy, profile, knob), { pid: true }).summary;
   const better =

@@ -121,13 +121,21 @@ export class Ds2Policy implements ScalingPolicy {
         inputs: {},
       };
     }
-    if (this.lastEvaluationMs !== undefined && now - this.lastEvaluationMs < o.evaluationIntervalSeconds * 1000)
+    if (
+      this.lastEvaluationMs !== undefined &&
+      now - this.lastEvaluationMs < o.evaluationIntervalSeconds * 1000
+    )
       return { instances: current, reason: 'waiting for the reconcile interval', inputs: {} };
     this.lastEvaluationMs = now;
     const windowStart = Math.max(stableMs, now - o.metricsWindowSeconds * 1000);
     const samples = input.samples.filter((s) => s.timeMs > windowStart && s.timeMs <= now);
     const busyTpr = o.busyTimeAggregatorMax === 1 ? maxBusyTimeTpr(samples) : trueProcessingRate(samples);
-    const observed = observedTpr(samples, input.lag, o.observedTprLagThresholdSeconds, o.observedTprMinObservations);
+    const observed = observedTpr(
+      samples,
+      input.lag,
+      o.observedTprLagThresholdSeconds,
+      o.observedTprMinObservations,
+    );
     const useObserved =
       observed !== undefined &&
       (busyTpr === undefined || busyTpr > observed * (1 + o.observedTprSwitchThreshold));

@@ -88,6 +88,22 @@ export function simulate(
     jitterFactor(topologyRandom, partitionSkew),
   );
   const topic = new KafkaTopic(weights, profile.durationSeconds);
+  // Hot partitions move on their own seeded stream, so every policy sees the same traffic.
+  const hot = profile.model?.hotPartitions;
+  const hotRandom = seededRandom(noise.seed ^ 0x1b873593);
+  let hotEpoch = -1;
+  const moveHotPartitions = (now: number) => {
+    if (!hot) return;
+    const epoch = Math.floor(now / hot.moveEverySeconds);
+    if (epoch === hotEpoch) return;
+    hotEpoch = epoch;
+    const next = [...weights];
+    const chosen = new Set<number>();
+    while (chosen.size < Math.min(hot.count, profile.partitions))
+      chosen.add(Math.floor(hotRandom() * profile.partitions));
+    for (const p of chosen) next[p] = (next[p] as number) * hot.factor;
+    topic.setWeights(next);
+  };
   const aggregator = new ProgressAggregator(profile.triggerSeconds);
   const group = new EngineGroup(
     {
@@ -98,6 +114,7 @@ export function simulate(
       triggerSeconds: profile.triggerSeconds,
       capacityJitter: noise.capacityJitter,
       instanceSkew: noise.instanceSkew ?? noise.capacityJitter,
+      ...(profile.model && { model: profile.model }),
     },
     topic,
     engineRandom,
@@ -147,6 +164,7 @@ export function simulate(
       noiseBlock = block;
       inputNoise = jitterFactor(inputRandom, noise.inputJitter ?? 0.03);
     }
+    moveHotPartitions(now - dt);
     topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
 
     const consumers = group.readyCount;
