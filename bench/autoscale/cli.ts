@@ -32,10 +32,19 @@ import {
 } from './run-matrix';
 import { runVariants, type VariantResult } from './variants';
 import { runFrontier } from './frontier';
-import { FAMILIES, frontierText, isFamily, progressLine, runFrontierFamily } from './frontier-report';
+import {
+  FAMILIES,
+  frontierText,
+  isFamily,
+  progressLine,
+  runChunk,
+  runFrontierFamily,
+} from './frontier-report';
 
 /** Bounds the work one command can ask for (each seed is a full sweep). */
 const MAX_SEEDS = 100;
+/** Child processes of a parallel frontier run (each nice'd). */
+const MAX_JOBS = 8;
 
 const BENCHMARKS_FILE = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
 
@@ -44,7 +53,7 @@ const USAGE = `usage:
   npm run -s bench:autoscale -- --all [--pid on|off]
   npm run -s bench:autoscale -- --replay QUERY_ID [--policy NAME] [--json] [--slo SECONDS]
   npm run -s bench:autoscale -- --profile FILE --frontier --seeds N [--coarse] [--json]
-  npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new]
+  npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new] [--jobs J]
 policies: ${POLICY_NAMES.join(', ')}`;
 
 async function main(): Promise<void> {
@@ -61,6 +70,8 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '10' },
       coarse: { type: 'boolean', default: false },
       family: { type: 'string', default: 'shipped' },
+      jobs: { type: 'string', default: '1' },
+      chunk: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -76,9 +87,14 @@ async function main(): Promise<void> {
       throw new UsageError(`--seeds must be an integer from 1 to ${MAX_SEEDS}`);
     if (values.all) {
       if (!isFamily(values.family)) throw new UsageError(`--family must be one of ${FAMILIES.join(', ')}`);
-      return runFrontierFamily(values.family, seeds, values.coarse, BENCHMARKS_FILE);
+      const jobs = Number(values.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
+        throw new UsageError(`--jobs must be an integer from 1 to ${MAX_JOBS}`);
+      return runFrontierFamily(values.family, seeds, values.coarse, jobs, BENCHMARKS_FILE);
     }
     if (values.profile === undefined) throw new UsageError('--frontier needs --profile FILE or --all');
+    if (values.chunk !== undefined)
+      return console.log(JSON.stringify(runChunk(values.profile, values.chunk, seeds, values.coarse)));
     const run = runFrontier(loadProfile(values.profile), {
       seeds,
       coarse: values.coarse,

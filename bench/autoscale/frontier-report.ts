@@ -3,11 +3,13 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Profile } from '@sluice/scaling';
+import { execFile } from 'node:child_process';
 import {
   CONVERGE_TARGET,
   COST_TARGET_RATIO,
   judgeProfile,
+  KNOBS,
+  mergeRuns,
   PROFILES_TO_MEET,
   runFrontier,
   type Frontier,
@@ -25,12 +27,23 @@ export const isFamily = (v: string): v is Family => (FAMILIES as readonly string
 export const NEW_PROFILE_DIR = path.join(PROFILE_DIR, 'unseen');
 const SECTION_TITLE = '## Autoscaling — cost to meet the SLO (frontier)';
 
-export function familyProfiles(family: Family): Profile[] {
-  if (family === 'shipped') return loadShippedProfiles();
+/** The family's profile files, in report order. */
+export function familyFiles(family: Family): string[] {
+  if (family === 'shipped') {
+    const names = loadShippedProfiles().map((p) => p.name);
+    return names.map((n) => path.join(PROFILE_DIR, `${n}.json`)).filter((f) => existsSync(f));
+  }
   return readdirSync(NEW_PROFILE_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => loadProfile(path.join(NEW_PROFILE_DIR, f)));
+    .map((f) => path.join(NEW_PROFILE_DIR, f));
+}
+
+/** One chunk of a parallel run, printed as JSON on stdout for the parent. */
+export function runChunk(file: string, policy: string, seeds: number, coarse: boolean): FrontierRun {
+  if (!(policy in KNOBS)) throw new Error(`unknown policy "${policy}" for --chunk`);
+  const profile = loadProfile(file);
+  return runFrontier(profile, { seeds, coarse, policies: [policy], sluiceDefault: policy === 'sluice' });
 }
 
 export interface StoredFamily {
@@ -58,17 +71,76 @@ export function progressLine(label: string): (done: number, total: number) => vo
   };
 }
 
-export function runFrontierFamily(
+/** One child process: one profile, one policy (the sluice sweep chunk also runs its default). */
+interface Chunk {
+  file: string;
+  policy: string;
+}
+
+/** Runs the chunks `jobs` at a time as nice'd child processes of this CLI (`--chunk`). */
+async function runChunks(
+  chunks: readonly Chunk[],
+  seeds: number,
+  coarse: boolean,
+  jobs: number,
+): Promise<FrontierRun[]> {
+  const results: FrontierRun[] = new Array<FrontierRun>(chunks.length);
+  let next = 0;
+  let finished = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const index = next++;
+      const chunk = chunks[index] as Chunk;
+      const args = [
+        '-n',
+        '10',
+        process.execPath,
+        ...process.execArgv,
+        path.resolve(__dirname, 'cli.ts'),
+        '--profile',
+        chunk.file,
+        '--frontier',
+        '--chunk',
+        chunk.policy,
+        '--seeds',
+        String(seeds),
+        ...(coarse ? ['--coarse'] : []),
+      ];
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile('nice', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+          err
+            ? reject(new Error(`${path.basename(chunk.file)} ${chunk.policy}: ${stderr || err.message}`))
+            : resolve(stdout),
+        );
+      });
+      results[index] = JSON.parse(out) as FrontierRun;
+      finished++;
+      process.stderr.write(
+        `frontier: ${finished}/${chunks.length} chunks done (${path.basename(chunk.file)} ${chunk.policy})\n`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  return results;
+}
+
+export async function runFrontierFamily(
   family: Family,
   seeds: number,
   coarse: boolean,
+  jobs: number,
   benchmarksFile: string,
-): void {
+): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadStart = os.loadavg()[0] ?? 0;
-  const runs = familyProfiles(family).map((profile) =>
-    runFrontier(profile, { seeds, coarse, onRun: progressLine(`${family}/${profile.name}`) }),
-  );
+  const files = familyFiles(family);
+  // Longest profiles first, so the last chunks to finish are short ones.
+  const duration = new Map(files.map((f) => [f, loadProfile(f).durationSeconds]));
+  const chunks = files
+    .flatMap((file) => Object.keys(KNOBS).map((policy) => ({ file, policy })))
+    .sort((a, b) => (duration.get(b.file) ?? 0) - (duration.get(a.file) ?? 0));
+  const done = await runChunks(chunks, seeds, coarse, jobs);
+  const runs = files.map((file) => mergeRuns(done.filter((_, i) => chunks[i]?.file === file)));
   const stored: StoredFamily = {
     family,
     seeds,

@@ -69,6 +69,8 @@ export interface FrontierOptions {
   seeds: number;
   coarse?: boolean;
   policies?: readonly string[];
+  /** Run sluice at its default setting too (default true); chunks of a parallel run set it once. */
+  sluiceDefault?: boolean;
   /** Called after every simulation, for progress output. */
   onRun?: (done: number, total: number) => void;
 }
@@ -142,7 +144,10 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
     values: sweepValues(policy, profile, options.coarse ?? false),
   }));
   const runsPerValue = (policy: string) => (policy === 'spark-ratio' ? 2 : 1);
-  const total = plan.reduce((n, p) => n + p.values.length * runsPerValue(p.policy), 0) * seeds + seeds; // + sluice default
+  const withDefault = options.sluiceDefault ?? true;
+  const total =
+    plan.reduce((n, p) => n + p.values.length * runsPerValue(p.policy), 0) * seeds +
+    (withDefault ? seeds : 0);
   let done = 0;
   const tick = () => options.onRun?.(++done, total);
 
@@ -183,11 +188,26 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
     };
   }
 
-  const defaults = seeded.map((p) => {
-    const r = runBaseline(p, 'sluice').summary;
-    tick();
-    return r;
-  });
+  const defaults = withDefault
+    ? seeded.map((p) => {
+        const r = runBaseline(p, 'sluice').summary;
+        tick();
+        return r;
+      })
+    : [];
+  if (defaults.length === 0) {
+    // A chunk of a parallel run: the sluice default comes from another chunk (see mergeRuns).
+    return {
+      frontier: {
+        profile: profile.name,
+        seeds,
+        sloViolationBudgetSeconds: budget,
+        policies: result,
+        sluiceDefault: EMPTY_DEFAULT,
+      },
+      sluiceReversalsAllSeeds: 0,
+    };
+  }
   const d = medianPoint(0, defaults);
   const frontier: Frontier = {
     profile: profile.name,
@@ -252,5 +272,37 @@ export function judgeProfile(run: FrontierRun, family: string): ProfileVerdict {
     reversals: run.sluiceReversalsAllSeeds,
     lostRecords: d.lostRecords,
     met: violationsMet && costMet,
+  };
+}
+
+const EMPTY_DEFAULT: SluiceDefault = {
+  sloViolationSeconds: Number.NaN,
+  instanceSeconds: Number.NaN,
+  scaleActions: Number.NaN,
+  oscillations: Number.NaN,
+  actionsToConverge: null,
+  lostRecords: Number.NaN,
+};
+
+/**
+ * Joins chunks of one profile's frontier run in parallel: each chunk holds some policies, exactly
+ * one holds the sluice default. Policies keep the order of KNOBS.
+ */
+export function mergeRuns(chunks: readonly FrontierRun[]): FrontierRun {
+  const first = chunks[0];
+  if (!first) throw new RangeError('no chunks to merge');
+  // NaN travels through JSON as null: a chunk without the default has no finite instance-seconds.
+  const withDefault = chunks.filter((c) => Number.isFinite(c.frontier.sluiceDefault.instanceSeconds));
+  if (withDefault.length !== 1)
+    throw new Error(`${first.frontier.profile}: expected one chunk with the sluice default`);
+  const policies: Record<string, PolicyFrontier> = {};
+  for (const name of Object.keys(KNOBS)) {
+    const found = chunks.find((c) => c.frontier.policies[name] !== undefined)?.frontier.policies[name];
+    if (found) policies[name] = found;
+  }
+  const d = withDefault[0] as FrontierRun;
+  return {
+    frontier: { ...first.frontier, policies, sluiceDefault: d.frontier.sluiceDefault },
+    sluiceReversalsAllSeeds: d.sluiceReversalsAllSeeds,
   };
 }
