@@ -53,7 +53,7 @@ const USAGE = `usage:
   npm run -s bench:autoscale -- --all [--pid on|off]
   npm run -s bench:autoscale -- --replay QUERY_ID [--policy NAME] [--json] [--slo SECONDS]
   npm run -s bench:autoscale -- --profile FILE --frontier --seeds N [--coarse] [--json]
-  npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new] [--jobs J]
+  npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new] [--jobs J] [--tick S]
 policies: ${POLICY_NAMES.join(', ')}`;
 
 async function main(): Promise<void> {
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
       family: { type: 'string', default: 'shipped' },
       jobs: { type: 'string', default: '1' },
       chunk: { type: 'string' },
+      tick: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,6 +83,9 @@ async function main(): Promise<void> {
     throw new UsageError(`unknown policy "${values.policy}"`);
 
   if (values.frontier) {
+    const tick = values.tick === undefined ? undefined : Number(values.tick);
+    if (tick !== undefined && !(tick >= 0.05 && tick <= 1))
+      throw new UsageError('--tick must be a number of seconds from 0.05 to 1');
     const seeds = Number(values.seeds);
     if (!Number.isInteger(seeds) || seeds < 1 || seeds > MAX_SEEDS)
       throw new UsageError(`--seeds must be an integer from 1 to ${MAX_SEEDS}`);
@@ -90,14 +94,15 @@ async function main(): Promise<void> {
       const jobs = Number(values.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
         throw new UsageError(`--jobs must be an integer from 1 to ${MAX_JOBS}`);
-      return runFrontierFamily(values.family, seeds, values.coarse, jobs, BENCHMARKS_FILE);
+      return runFrontierFamily(values.family, seeds, values.coarse, jobs, tick, BENCHMARKS_FILE);
     }
     if (values.profile === undefined) throw new UsageError('--frontier needs --profile FILE or --all');
     if (values.chunk !== undefined)
-      return console.log(JSON.stringify(runChunk(values.profile, values.chunk, seeds, values.coarse)));
+      return console.log(JSON.stringify(runChunk(values.profile, values.chunk, seeds, values.coarse, tick)));
     const run = runFrontier(loadProfile(values.profile), {
       seeds,
       coarse: values.coarse,
+      ...(tick !== undefined && { tickSeconds: tick }),
       onRun: progressLine(path.basename(values.profile)),
     });
     if (values.json) return console.log(JSON.stringify(run.frontier));

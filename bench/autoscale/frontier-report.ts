@@ -26,6 +26,8 @@ export const isFamily = (v: string): v is Family => (FAMILIES as readonly string
 /** Profiles nobody tuned on: new shapes and engine-model mismatches (issue 19 §2). */
 export const NEW_PROFILE_DIR = path.join(PROFILE_DIR, 'unseen');
 const SECTION_TITLE = '## Autoscaling — cost to meet the SLO (frontier)';
+/** Niceness of the simulation children: the machine is shared. */
+const CHILD_NICE = 10;
 
 /** The family's profile files, in report order. */
 export function familyFiles(family: Family): string[] {
@@ -40,16 +42,30 @@ export function familyFiles(family: Family): string[] {
 }
 
 /** One chunk of a parallel run, printed as JSON on stdout for the parent. */
-export function runChunk(file: string, policy: string, seeds: number, coarse: boolean): FrontierRun {
+export function runChunk(
+  file: string,
+  policy: string,
+  seeds: number,
+  coarse: boolean,
+  tickSeconds?: number,
+): FrontierRun {
   if (!(policy in KNOBS)) throw new Error(`unknown policy "${policy}" for --chunk`);
   const profile = loadProfile(file);
-  return runFrontier(profile, { seeds, coarse, policies: [policy], sluiceDefault: policy === 'sluice' });
+  return runFrontier(profile, {
+    seeds,
+    coarse,
+    policies: [policy],
+    sluiceDefault: policy === 'sluice',
+    ...(tickSeconds !== undefined && { tickSeconds }),
+  });
 }
 
 export interface StoredFamily {
   family: Family;
   seeds: number;
   coarse: boolean;
+  /** Simulator tick (s) the family ran with. */
+  tickSeconds: number;
   startedAt: string;
   finishedAt: string;
   /** 1-minute load averages at the start and the end (2-core machine shared with other work). */
@@ -83,6 +99,7 @@ async function runChunks(
   seeds: number,
   coarse: boolean,
   jobs: number,
+  tickSeconds: number | undefined,
 ): Promise<FrontierRun[]> {
   const results: FrontierRun[] = new Array<FrontierRun>(chunks.length);
   let next = 0;
@@ -92,9 +109,6 @@ async function runChunks(
       const index = next++;
       const chunk = chunks[index] as Chunk;
       const args = [
-        '-n',
-        '10',
-        process.execPath,
         ...process.execArgv,
         path.resolve(__dirname, 'cli.ts'),
         '--profile',
@@ -105,9 +119,14 @@ async function runChunks(
         '--seeds',
         String(seeds),
         ...(coarse ? ['--coarse'] : []),
+        ...(tickSeconds !== undefined ? ['--tick', String(tickSeconds)] : []),
       ];
+      // Children run at nice 10 (the parent may already be there: nice adds up to 19 otherwise).
+      const bump = Math.max(0, CHILD_NICE - os.getPriority());
+      const [cmd, argv] =
+        bump > 0 ? ['nice', ['-n', String(bump), process.execPath, ...args]] : [process.execPath, args];
       const out = await new Promise<string>((resolve, reject) => {
-        execFile('nice', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        execFile(cmd, argv, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
           err
             ? reject(new Error(`${path.basename(chunk.file)} ${chunk.policy}: ${stderr || err.message}`))
             : resolve(stdout),
@@ -129,6 +148,7 @@ export async function runFrontierFamily(
   seeds: number,
   coarse: boolean,
   jobs: number,
+  tickSeconds: number | undefined,
   benchmarksFile: string,
 ): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -139,12 +159,13 @@ export async function runFrontierFamily(
   const chunks = files
     .flatMap((file) => Object.keys(KNOBS).map((policy) => ({ file, policy })))
     .sort((a, b) => (duration.get(b.file) ?? 0) - (duration.get(a.file) ?? 0));
-  const done = await runChunks(chunks, seeds, coarse, jobs);
+  const done = await runChunks(chunks, seeds, coarse, jobs, tickSeconds);
   const runs = files.map((file) => mergeRuns(done.filter((_, i) => chunks[i]?.file === file)));
   const stored: StoredFamily = {
     family,
     seeds,
     coarse,
+    tickSeconds: tickSeconds ?? 0.1,
     startedAt,
     finishedAt: new Date().toISOString(),
     loadStart: round2(loadStart),
@@ -228,7 +249,7 @@ export function frontierSection(all: readonly StoredFamily[]): string {
   ];
   for (const s of all) {
     out.push(
-      `### ${s.family} profiles — ${s.seeds} seeds${s.coarse ? ', 3 points per knob' : ''}; load average ${s.loadStart} → ${s.loadEnd} (2 cores, shared), ${s.startedAt.slice(0, 16)}–${s.finishedAt.slice(11, 16)} UTC`,
+      `### ${s.family} profiles — ${s.seeds} seeds${s.coarse ? ', 3 points per knob' : ''}, tick ${s.tickSeconds} s; load average ${s.loadStart} → ${s.loadEnd} (2 cores, shared), ${s.startedAt.slice(0, 16)}–${s.finishedAt.slice(11, 16)} UTC`,
       '',
     );
     const rows = s.runs.flatMap(({ frontier: f }) =>

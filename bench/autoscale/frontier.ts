@@ -69,6 +69,8 @@ export interface FrontierOptions {
   seeds: number;
   coarse?: boolean;
   policies?: readonly string[];
+  /** Simulator tick (s); default the simulator's 0.1 s. A coarser tick trades batch timing for speed. */
+  tickSeconds?: number;
   /** Run sluice at its default setting too (default true); chunks of a parallel run set it once. */
   sluiceDefault?: boolean;
   /** Called after every simulation, for progress output. */
@@ -145,6 +147,7 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
   }));
   const runsPerValue = (policy: string) => (policy === 'spark-ratio' ? 2 : 1);
   const withDefault = options.sluiceDefault ?? true;
+  const tickOption = options.tickSeconds === undefined ? {} : { tickSeconds: options.tickSeconds };
   const total =
     plan.reduce((n, p) => n + p.values.length * runsPerValue(p.policy), 0) * seeds +
     (withDefault ? seeds : 0);
@@ -156,7 +159,7 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
     const points = values.map((value) => {
       if (policy !== 'spark-ratio') {
         const runs = seeded.map((p) => {
-          const r = runBaseline(p, policy, value).summary;
+          const r = runBaseline(p, policy, value, options.tickSeconds).summary;
           tick();
           return r;
         });
@@ -164,12 +167,12 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
       }
       // Spark: backpressure off (its default) and on, each the median over seeds; the better one.
       const off = seeded.map((p) => {
-        const r = simulate(p, benchPolicy(policy, p, value), { pid: false }).summary;
+        const r = simulate(p, benchPolicy(policy, p, value), { pid: false, ...tickOption }).summary;
         tick();
         return r;
       });
       const on = seeded.map((p) => {
-        const r = simulate(p, benchPolicy(policy, p, value), { pid: true }).summary;
+        const r = simulate(p, benchPolicy(policy, p, value), { pid: true, ...tickOption }).summary;
         tick();
         return r;
       });
@@ -190,7 +193,7 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
 
   const defaults = withDefault
     ? seeded.map((p) => {
-        const r = runBaseline(p, 'sluice').summary;
+        const r = runBaseline(p, 'sluice', undefined, options.tickSeconds).summary;
         tick();
         return r;
       })

@@ -73,14 +73,16 @@ export function runBaseline(
   profile: Profile,
   policy: string,
   knob?: number,
+  tickSeconds?: number,
 ): { summary: SimulationSummary; backpressure: boolean } {
+  const tick = tickSeconds === undefined ? {} : { tickSeconds };
   if (policy !== 'spark-ratio')
     return {
-      summary: simulate(profile, benchPolicy(policy, profile, knob), { pid: true }).summary,
+      summary: simulate(profile, benchPolicy(policy, profile, knob), { pid: true, ...tick }).summary,
       backpressure: true,
     };
-  const off = simulate(profile, benchPolicy(policy, profile, knob), { pid: false }).summary;
-  const on = simulate(profile, benchPolicy(policy, profile, knob), { pid: true }).summary;
+  const off = simulate(profile, benchPolicy(policy, profile, knob), { pid: false, ...tick }).summary;
+  const on = simulate(profile, benchPolicy(policy, profile, knob), { pid: true, ...tick }).summary;
   const better =
     on.sloViolationSeconds < off.sloViolationSeconds ||
     (on.sloViolationSeconds === off.sloViolationSeconds && on.instanceSeconds < off.instanceSeconds);
