@@ -172,7 +172,7 @@ export async function runFrontierFamily(
     loadEnd: round2(os.loadavg()[0] ?? 0),
     runs,
   };
-  writeFileSync(storedFile(family), `${JSON.stringify(stored, null, 1)}\n`);
+  writeFileSync(storedFile(family), `${JSON.stringify(stored, null, 2)}\n`);
   const all = FAMILIES.map((f) => (f === family ? stored : readStored(f))).filter(
     (s): s is StoredFamily => s !== undefined,
   );
