@@ -18,6 +18,7 @@ import { Pool } from 'pg';
 import {
   countActionsToConverge,
   countOscillations,
+  countReversals,
   isPolicyName,
   nominalRateAt,
   parseProfile,
@@ -377,6 +378,11 @@ async function main(): Promise<void> {
       instanceSeconds: Math.round(instanceSeconds),
       scaleActions: actions.length,
       oscillations: countOscillations(actions),
+      // Live runs have no per-second produce history here; the profile's nominal rate stands in.
+      reversals: countReversals(
+        actions,
+        Float64Array.from({ length: lagBySecond.length }, (_, s) => nominalRateAt(profile.input, s)),
+      ),
       actionsToConverge: countActionsToConverge(
         actions,
         lagBySecond,

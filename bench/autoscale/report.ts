@@ -125,8 +125,9 @@ export function textTable(results: readonly SimulationSummary[]): string {
 
 const SECTION_TITLE = '## Autoscaling';
 
-/** Replaces (or appends) the "## Autoscaling" section; the body should not include the title. */
-export function writeBenchmarksSection(file: string, body: string): void {
+/** Replaces (or appends) a "## ..." section (default "## Autoscaling"); the body has no title. */
+export function writeBenchmarksSection(file: string, body: string, title = SECTION_TITLE): void {
+  const SECTION_TITLE = title;
   const original = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const lines = original.split('\n');
   const start = lines.findIndex((l) => l.trim() === SECTION_TITLE);

@@ -48,7 +48,9 @@ export {
   nominalRateAt,
   parseProfile,
   stepTime,
+  type HotPartitions,
   type InstanceSpec,
+  type ModelSpec,
   type NoiseSpec,
   type Profile,
   type RatePoint,
@@ -60,7 +62,13 @@ export {
   type SimulationSummary,
   type TimelinePoint,
 } from './simulator/simulate';
-export { countActionsToConverge, countOscillations, type ScaleAction } from './simulator/outcome';
+export {
+  countActionsToConverge,
+  countOscillations,
+  countReversals,
+  REVERSAL_WINDOW_SECONDS,
+  type ScaleAction,
+} from './simulator/outcome';
 export {
   kafkaOffsets,
   profileFromProgress,

@@ -75,5 +75,10 @@ export interface ScalingDecision {
 /** A stateful policy instance serves one query; `decide` is called on every control tick. */
 export interface ScalingPolicy {
   readonly name: string;
+  /**
+   * How the real system applies a new instance count: 'incremental' (default) starts or stops
+   * only the difference; 'full' restarts every instance (Flink's rescale restarts the job).
+   */
+  readonly restartMode?: 'full' | 'incremental';
   decide(input: ScalingInput): ScalingDecision;
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { applyCpuLimit, checkCpuLimit, removeCpuGroup } from './cpu-limit';
 import { crashReasonFromLog } from './crash-reason';
 import { capLog, ENGINE_LOG_FILES, ENGINE_LOG_MAX_BYTES, logFiles, readTail, rotateLog } from './engine-log';
 import { engineEnvironment } from './engine-env';
@@ -41,6 +42,12 @@ export interface LocalRuntimeOptions {
   logFiles?: number;
   /** Bound of each log file; default ENGINE_LOG_MAX_BYTES. */
   logMaxBytes?: number;
+  /**
+   * CPU limit per engine instance in cores (e.g. 0.25), applied with a cgroup CFS quota
+   * (cpu-limit.ts); unset = unlimited. Where no cgroup is usable the instance runs unlimited and
+   * `cpu-limit.json` in its folder says why.
+   */
+  cpuLimit?: number;
 }
 
 /** Archived logs kept per query after its instances are forgotten (oldest removed first). */
@@ -133,7 +140,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
     // A fresh run: the previous run's state files go, its log is rotated (kept).
-    for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec]) fs.rmSync(file, { force: true });
+    for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec, path.join(f.dir, 'cpu-limit.json')])
+      fs.rmSync(file, { force: true });
     fs.mkdirSync(f.dir, { recursive: true });
     rotateLog(f.log, this.keepLogs);
     fs.writeFileSync(f.spec, l.specText);
@@ -175,7 +183,13 @@ export class LocalProcessRuntime implements RuntimeDriver {
     fs.closeSync(out);
     if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
     fs.writeFileSync(f.pid, String(child.pid));
+    const limit =
+      this.opts.cpuLimit === undefined
+        ? undefined
+        : applyCpuLimit(child.pid, checkCpuLimit(this.opts.cpuLimit), `${l.queryId}-${l.instanceName}`);
+    if (limit) fs.writeFileSync(path.join(f.dir, 'cpu-limit.json'), JSON.stringify(limit));
     child.on('exit', (code, signal) => {
+      if (limit?.applied) removeCpuGroup(limit.group);
       const rec = {
         code: code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : null),
         at: new Date().toISOString(),

@@ -1,7 +1,11 @@
 // KEDA's Kafka scaler driving a Kubernetes HPA with an AverageValue target: desired replicas =
-// ceil(total lag / lagThreshold), capped at the partition count (idle consumers are useless). The
-// HPA ignores changes within its 10 % tolerance, scales up by at most max(100 %, 4 pods) per
-// period, and scales down only to the highest recommendation of the last 300 s.
+// ceil(total lag / lagThreshold), capped at the partition count (idle consumers are useless;
+// kedacore/keda pkg/scalers/kafka_scaler.go, `lagThreshold` default 10, `allowIdleConsumers`
+// false). The HPA (kubernetes pkg/controller/podautoscaler/horizontal.go and
+// replica_calculator.go) ignores changes within its 10 % tolerance, scales up by at most
+// max(100 %, 4 pods) per 15 s period, and scales down only to the highest recommendation of the
+// last 300 s (the default behavior's stabilisation window). The lag threshold is the one number a
+// deployment must tune; the benchmark sweeps it over a decade.
 import type { ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
 import { assertValidLimits, clampInstances } from './limits';
 

@@ -26,6 +26,11 @@ const OPTIONS = {
     scaleDownIntervalSeconds: true,
     maxScaleDownFactor: true,
     maxScaleUpFactor: true,
+    evaluationIntervalSeconds: true,
+    busyTimeAggregatorMax: true,
+    observedTprLagThresholdSeconds: true,
+    observedTprMinObservations: true,
+    observedTprSwitchThreshold: true,
   } satisfies OptionNames<Ds2Options>,
   'keda-lag': {
     lagThreshold: true,

@@ -1,7 +1,13 @@
-// Spark Streaming's dynamic allocation (ExecutorAllocationManager): every scaling interval, the
-// average batch processing time over the interval divided by the batch interval decides. At or
-// above the up ratio it adds max(round(ratio), 1) instances; at or below the down ratio it removes
-// one. Batches are forgotten after each evaluation, and an interval without batches does nothing.
+// Spark Streaming's dynamic allocation (apache/spark streaming/src/main/scala/org/apache/spark/
+// streaming/scheduler/ExecutorAllocationManager.scala): every scaling interval, the average batch
+// processing time over the interval divided by the batch interval decides. At or above
+// `spark.streaming.dynamicAllocation.scalingUpRatio` (0.9) it adds max(round(ratio), 1) instances;
+// at or below `scalingDownRatio` (0.3) it removes one. Batches are forgotten after each evaluation,
+// and an interval without batches does nothing.
+// This rule exists only for DStreams (Spark Streaming); Structured Streaming has no streaming
+// dynamic allocation. Spark's PID backpressure (streaming/.../scheduler/RateController.scala,
+// `spark.streaming.backpressure.enabled`) defaults to false, so the benchmark runs this policy with
+// backpressure off and on and takes the better of the two as the baseline.
 import type { ScalingDecision, ScalingInput, ScalingLimits, ScalingPolicy } from '../types';
 import { assertValidLimits, upperBound } from './limits';
 

@@ -15,7 +15,29 @@ export interface EngineSpec {
   triggerSeconds: number;
   capacityJitter: number;
   instanceSkew: number;
+  /** Model mismatches no policy is told about (issue 19 §2); all default to the ideal engine. */
+  model?: EngineModel;
 }
+
+export interface EngineModel {
+  /**
+   * 'eager' (default): every member stops for `rebalancePauseSeconds` and every in-flight batch is
+   * abandoned. 'cooperative' (Kafka's incremental cooperative protocol): partitions stay where they
+   * are unless they must move; only members losing or gaining partitions pause, for
+   * `cooperativePauseSeconds`, and only those losing partitions abandon their batch.
+   */
+  rebalance?: 'eager' | 'cooperative';
+  cooperativePauseSeconds?: number;
+  /** Per-instance speed falls as n^-exponent with n consuming instances (coordination, shuffles). */
+  sublinearExponent?: number;
+  /** Batch work grows as (rows / one trigger of capacity)^exponent: big catch-up batches cost more. */
+  batchCostExponent?: number;
+  /** Start-up time is log-normal around `startupSeconds` with this sigma (0 = fixed). */
+  startupSigma?: number;
+}
+
+/** Default pause of a cooperative rebalance: one extra join round, about 1-2 s in Kafka. */
+export const COOPERATIVE_PAUSE_SECONDS = 1.5;
 
 interface Batch {
   consumers: number;
@@ -88,10 +110,25 @@ export class EngineGroup {
     return this.instances.filter((i) => i.ready).length;
   }
 
-  /** Scales to `target` instances: new ones start up; removals take starting ones first. */
-  scaleTo(target: number, now: number): void {
+  /**
+   * Scales to `target` instances: new ones start up; removals take starting ones first. With
+   * `fullRestart` (Flink) every instance stops, abandoning its batch, and starts again.
+   */
+  scaleTo(target: number, now: number, fullRestart = false): void {
+    if (fullRestart) {
+      // The job restarts as a whole: one start-up for every instance, old and new.
+      const readyAt = now + this.drawStartup();
+      for (const instance of this.instances) {
+        this.abandon(instance);
+        if (instance.ready) this.rebalanceDue = true;
+        instance.ready = false;
+        instance.readyAt = readyAt;
+        instance.nextTriggerAt = readyAt;
+      }
+      while (this.instances.length < target) this.instances.push(this.newInstance(readyAt, false));
+    }
     while (this.instances.length < target)
-      this.instances.push(this.newInstance(now + this.spec.startupSeconds, false));
+      this.instances.push(this.newInstance(now + this.drawStartup(), false));
     while (this.instances.length > target) {
       const starting = this.instances.map((i) => !i.ready).lastIndexOf(true);
       const index = starting >= 0 ? starting : this.instances.length - 1;
@@ -124,10 +161,14 @@ export class EngineGroup {
     if (this.rebalanceDue) {
       this.rebalanceDue = false;
       this.rebalances++;
-      for (const instance of this.instances) this.abandon(instance);
-      this.pauseUntil = now + this.spec.rebalancePauseSeconds;
-      this.assign();
-      for (const instance of this.instances) instance.nextTriggerAt = this.pauseUntil;
+      if (this.spec.model?.rebalance === 'cooperative') {
+        this.rebalanceCooperatively(now);
+      } else {
+        for (const instance of this.instances) this.abandon(instance);
+        this.pauseUntil = now + this.spec.rebalancePauseSeconds;
+        this.assign();
+        for (const instance of this.instances) instance.nextTriggerAt = this.pauseUntil;
+      }
     }
     if (now < this.pauseUntil) return;
     const consumers = this.readyCount;
@@ -156,9 +197,17 @@ export class EngineGroup {
     const counts = instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available));
     const rows = counts.reduce((a, b) => a + b, 0);
     if (rows <= 0) return;
+    const model = this.spec.model;
     const speed =
-      this.spec.capacity * instance.speedFactor * jitterFactor(this.random, this.spec.capacityJitter);
-    const duration = this.spec.batchOverheadSeconds + rows / speed;
+      this.spec.capacity *
+      instance.speedFactor *
+      jitterFactor(this.random, this.spec.capacityJitter) *
+      Math.max(1, consumers) ** -(model?.sublinearExponent ?? 0);
+    // Work in units of one trigger at full speed; an exponent above 1 makes large batches dearer.
+    const work = rows / (speed * triggerSeconds);
+    const exponent = model?.batchCostExponent ?? 1;
+    const duration =
+      this.spec.batchOverheadSeconds + (exponent === 1 ? rows / speed : triggerSeconds * work ** exponent);
     const bucket = Math.floor(now / triggerSeconds + 1e-9);
     const partitions = [...instance.partitions];
     instance.batch = {
@@ -182,6 +231,52 @@ export class EngineGroup {
     instance.batch = undefined;
     // Reported with zero rows so the interval it belonged to is not waited for forever.
     this.listener.completed({ instance: instance.id, ...batch, rows: 0, duration: 0 });
+  }
+
+  /**
+   * Kafka's cooperative sticky assignment: every ready member keeps what it owns up to its fair
+   * share; only partitions of departed members and the excess of overloaded ones move. Members that
+   * lose partitions abandon their batch; members whose assignment changed pause for the extra round.
+   */
+  private rebalanceCooperatively(now: number): void {
+    const ready = this.instances.filter((i) => i.ready);
+    const before = new Map(this.instances.map((i) => [i, [...i.partitions]]));
+    for (const instance of this.instances) if (!instance.ready) instance.partitions = [];
+    const n = ready.length;
+    if (n === 0) return;
+    const P = this.topic.partitions;
+    // Larger current holders get the ceil shares, so fewer partitions move.
+    const order = [...ready].sort((a, b) => b.partitions.length - a.partitions.length || a.id - b.id);
+    const quota = new Map(order.map((inst, k) => [inst, Math.floor(P / n) + (k < P % n ? 1 : 0)]));
+    const owned = new Set<number>();
+    for (const inst of order) {
+      inst.partitions = inst.partitions.filter((p) => !owned.has(p)).slice(0, quota.get(inst));
+      for (const p of inst.partitions) owned.add(p);
+    }
+    const pool: number[] = [];
+    for (let p = 0; p < P; p++) if (!owned.has(p)) pool.push(p);
+    for (const inst of order) {
+      while (inst.partitions.length < (quota.get(inst) ?? 0) && pool.length > 0)
+        inst.partitions.push(pool.shift() as number);
+      inst.partitions.sort((a, b) => a - b);
+    }
+    const pause = this.spec.model?.cooperativePauseSeconds ?? COOPERATIVE_PAUSE_SECONDS;
+    for (const inst of ready) {
+      const old = before.get(inst) ?? [];
+      const lost = old.some((p) => !inst.partitions.includes(p));
+      const changed = lost || old.length !== inst.partitions.length;
+      if (lost) this.abandon(inst);
+      if (changed) inst.nextTriggerAt = Math.max(inst.nextTriggerAt, now + pause);
+    }
+  }
+
+  /** Start-up time of one instance: fixed, or log-normal around it with the model's sigma. */
+  private drawStartup(): number {
+    const sigma = this.spec.model?.startupSigma ?? 0;
+    if (sigma <= 0) return this.spec.startupSeconds;
+    // Box-Muller; 1 - u keeps the logarithm finite.
+    const z = Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
+    return this.spec.startupSeconds * Math.exp(sigma * z - (sigma * sigma) / 2);
   }
 
   /** Range-style assignment over ready instances: shares differ by at most one partition. */

@@ -25,6 +25,13 @@ export class KafkaTopic {
     this.cursor = new Int32Array(this.partitions);
   }
 
+  /** New relative partition weights from now on (hot partitions moving). */
+  setWeights(weights: readonly number[]): void {
+    if (weights.length !== this.partitions) throw new RangeError('one weight per partition');
+    const total = weights.reduce((a, b) => a + b, 0);
+    weights.forEach((w, p) => (this.weights[p] = w / total));
+  }
+
   /** Appends `rate * dt` records spread by partition weight, carrying fractions forward. */
   produce(rate: number, dt: number): void {
     for (let p = 0; p < this.partitions; p++) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countActionsToConverge, countOscillations, type ScaleAction } from './outcome';
+import { countActionsToConverge, countOscillations, countReversals, type ScaleAction } from './outcome';
 
 const action = (timeSeconds: number, from: number, to: number, inputRate: number): ScaleAction => ({
   timeSeconds,
@@ -58,5 +58,29 @@ describe('actions to converge', () => {
     expect(countActionsToConverge([action(105, 2, 4, 3000)], lag, 60, input, 100, 500)).toBe(1);
     expect(countActionsToConverge([], lag, 60, input, 100, 500)).toBe(0);
     expect(countActionsToConverge([], lag, 60, input, undefined, 500)).toBeNull();
+  });
+});
+
+describe('reversal counter (the frontier definition)', () => {
+  const flat = (n: number, rate: number) => new Float64Array(n).fill(rate);
+
+  it('counts opposite actions within 15 minutes while the input stayed within 10 %', () => {
+    expect(countReversals([action(0, 4, 8, 5000), action(800, 8, 4, 5000)], flat(2000, 5000))).toBe(1);
+  });
+
+  it('looks past an action in between, unlike the consecutive-only oscillation count', () => {
+    const actions = [action(0, 4, 8, 5000), action(100, 8, 10, 5000), action(700, 10, 6, 5000)];
+    expect(countReversals(actions, flat(2000, 5000))).toBe(2);
+    expect(countOscillations(actions)).toBe(1);
+  });
+
+  it('does not count when the input moved 10 % at any second in between, even if it came back', () => {
+    const rates = flat(2000, 5000);
+    rates[400] = 5600;
+    expect(countReversals([action(0, 4, 8, 5000), action(800, 8, 4, 5000)], rates)).toBe(0);
+  });
+
+  it('does not count after 15 minutes', () => {
+    expect(countReversals([action(0, 4, 8, 5000), action(901, 8, 4, 5000)], flat(2000, 5000))).toBe(0);
   });
 });

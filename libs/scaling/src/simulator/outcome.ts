@@ -67,3 +67,41 @@ export function countActionsToConverge(
   }
   return actions.filter((a) => a.timeSeconds >= stepAt && a.timeSeconds <= convergedAt).length;
 }
+
+/** The frontier's stricter reversal test: any two opposite actions within 15 minutes... */
+export const REVERSAL_WINDOW_SECONDS = 900;
+
+/**
+ * Reversals the frontier counts: every pair of actions in opposite directions (not only
+ * consecutive ones) at most 15 minutes apart while the measured input never moved 10 % away from
+ * its level at the first action at any second in between. `inputRateBySecond[s]` is the produce
+ * rate measured over the 60 s before second s, from the topic's offsets; the policy never sees
+ * this series, and its guard compares only the two endpoints within 10 minutes.
+ */
+export function countReversals(
+  actions: readonly ScaleAction[],
+  inputRateBySecond: ArrayLike<number>,
+): number {
+  let count = 0;
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i] as ScaleAction;
+    for (let j = i + 1; j < actions.length; j++) {
+      const b = actions[j] as ScaleAction;
+      if (b.timeSeconds - a.timeSeconds > REVERSAL_WINDOW_SECONDS) break;
+      if (Math.sign(b.to - b.from) !== -Math.sign(a.to - a.from)) continue;
+      const base = Math.max(inputRateBySecond[a.timeSeconds] ?? 0, 1e-9);
+      let steady = true;
+      for (let s = a.timeSeconds; s <= b.timeSeconds && s < inputRateBySecond.length; s++) {
+        if (Math.abs((inputRateBySecond[s] ?? 0) - base) / base >= OSCILLATION_RATE_CHANGE) {
+          steady = false;
+          break;
+        }
+      }
+      if (steady) {
+        count++;
+        break;
+      }
+    }
+  }
+  return count;
+}

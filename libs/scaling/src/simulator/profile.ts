@@ -1,5 +1,6 @@
 // Traffic profiles for the autoscaling simulator: a piecewise-linear input rate plus the query's
 // partitions, per-instance behaviour, trigger, lag objective and noise.
+import type { EngineModel } from './engine-group';
 
 export interface RatePoint {
   /** Seconds from the start of the run. */
@@ -35,6 +36,18 @@ export interface NoiseSpec {
   inputJitter?: number;
 }
 
+/** Hot partitions that move: every `moveEverySeconds`, `count` other partitions get `factor` × weight. */
+export interface HotPartitions {
+  count: number;
+  factor: number;
+  moveEverySeconds: number;
+}
+
+/** What the engine does that no policy's model says (issue 19 §2); every field optional. */
+export interface ModelSpec extends EngineModel {
+  hotPartitions?: HotPartitions;
+}
+
 export interface Profile {
   name: string;
   durationSeconds: number;
@@ -46,6 +59,8 @@ export interface Profile {
   noise: NoiseSpec;
   /** When "the step" happens, for actionsToConverge; default: the sharpest rise in `input`. */
   stepAt?: number;
+  /** Model mismatches; absent = the ideal engine the shipped profiles use. */
+  model?: ModelSpec;
 }
 
 /** Validates a parsed JSON value as a profile, with messages that point at the bad field. */
@@ -86,6 +101,7 @@ export function parseProfile(value: unknown): Profile {
       inputJitter: optionalNum(noise.inputJitter, 'noise.inputJitter', 0),
     },
     stepAt: optionalNum(obj.stepAt, 'stepAt', 0),
+    ...(obj.model !== undefined && { model: parseModel(obj.model) }),
   };
   if (profile.instance.maxInstances < profile.instance.minInstances) {
     throw new Error('instance.maxInstances must be >= instance.minInstances');
@@ -94,6 +110,41 @@ export function parseProfile(value: unknown): Profile {
     if (j !== undefined && j >= 1) throw new Error('noise spreads must be < 1');
   }
   return profile;
+}
+
+function parseModel(value: unknown): ModelSpec {
+  const m = record(value, 'model');
+  const known = [
+    'rebalance',
+    'cooperativePauseSeconds',
+    'sublinearExponent',
+    'batchCostExponent',
+    'startupSigma',
+    'hotPartitions',
+  ];
+  for (const key of Object.keys(m))
+    if (!known.includes(key)) throw new Error(`model.${key}: unknown field (known: ${known.join(', ')})`);
+  if (m.rebalance !== undefined && m.rebalance !== 'eager' && m.rebalance !== 'cooperative')
+    throw new Error('model.rebalance must be "eager" or "cooperative"');
+  const model: ModelSpec = {
+    ...(m.rebalance !== undefined && { rebalance: m.rebalance as 'eager' | 'cooperative' }),
+    cooperativePauseSeconds: optionalNum(m.cooperativePauseSeconds, 'model.cooperativePauseSeconds', 0),
+    sublinearExponent: optionalNum(m.sublinearExponent, 'model.sublinearExponent', 0),
+    batchCostExponent: optionalNum(m.batchCostExponent, 'model.batchCostExponent', 1),
+    startupSigma: optionalNum(m.startupSigma, 'model.startupSigma', 0),
+  };
+  if ((model.sublinearExponent ?? 0) > 1) throw new Error('model.sublinearExponent must be <= 1');
+  if ((model.batchCostExponent ?? 1) > 3) throw new Error('model.batchCostExponent must be <= 3');
+  if ((model.startupSigma ?? 0) > 2) throw new Error('model.startupSigma must be <= 2');
+  if (m.hotPartitions !== undefined) {
+    const h = record(m.hotPartitions, 'model.hotPartitions');
+    model.hotPartitions = {
+      count: int(h.count, 'model.hotPartitions.count', 1),
+      factor: num(h.factor, 'model.hotPartitions.factor', 1),
+      moveEverySeconds: positive(h.moveEverySeconds, 'model.hotPartitions.moveEverySeconds'),
+    };
+  }
+  return model;
 }
 
 /** Nominal input rate at `t` seconds: linear between points, flat before the first and after the last. */

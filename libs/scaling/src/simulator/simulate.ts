@@ -7,7 +7,7 @@ import { effectiveInstances } from '../partition-alignment';
 import { clampInstances } from '../policies/limits';
 import { EngineGroup } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
-import { countActionsToConverge, countOscillations, type ScaleAction } from './outcome';
+import { countActionsToConverge, countOscillations, countReversals, type ScaleAction } from './outcome';
 import { nominalRateAt, stepTime, type Profile } from './profile';
 import { jitterFactor, seededRandom } from './prng';
 import { ProgressAggregator } from './progress-aggregator';
@@ -32,6 +32,8 @@ export interface SimulationSummary {
   instanceSeconds: number;
   scaleActions: number;
   oscillations: number;
+  /** Reversals within 15 min while the measured input stayed within 10 % (see countReversals). */
+  reversals: number;
   actionsToConverge: number | null;
   maxLagSeconds: number;
   maxBatchDurationSeconds: number;
@@ -86,6 +88,22 @@ export function simulate(
     jitterFactor(topologyRandom, partitionSkew),
   );
   const topic = new KafkaTopic(weights, profile.durationSeconds);
+  // Hot partitions move on their own seeded stream, so every policy sees the same traffic.
+  const hot = profile.model?.hotPartitions;
+  const hotRandom = seededRandom(noise.seed ^ 0x1b873593);
+  let hotEpoch = -1;
+  const moveHotPartitions = (now: number) => {
+    if (!hot) return;
+    const epoch = Math.floor(now / hot.moveEverySeconds);
+    if (epoch === hotEpoch) return;
+    hotEpoch = epoch;
+    const next = [...weights];
+    const chosen = new Set<number>();
+    while (chosen.size < Math.min(hot.count, profile.partitions))
+      chosen.add(Math.floor(hotRandom() * profile.partitions));
+    for (const p of chosen) next[p] = (next[p] as number) * hot.factor;
+    topic.setWeights(next);
+  };
   const aggregator = new ProgressAggregator(profile.triggerSeconds);
   const group = new EngineGroup(
     {
@@ -96,6 +114,7 @@ export function simulate(
       triggerSeconds: profile.triggerSeconds,
       capacityJitter: noise.capacityJitter,
       instanceSkew: noise.instanceSkew ?? noise.capacityJitter,
+      ...(profile.model && { model: profile.model }),
     },
     topic,
     engineRandom,
@@ -145,6 +164,7 @@ export function simulate(
       noiseBlock = block;
       inputNoise = jitterFactor(inputRandom, noise.inputJitter ?? 0.03);
     }
+    moveHotPartitions(now - dt);
     topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
 
     const consumers = group.readyCount;
@@ -204,7 +224,7 @@ export function simulate(
             (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
           actions.push({ timeSeconds: second, from: target, to: next, reason: decision.reason, inputRate });
           target = next;
-          group.scaleTo(target, now);
+          group.scaleTo(target, now, policy.restartMode === 'full');
         }
       }
       if (options.timelineEverySeconds && second % options.timelineEverySeconds === 0) {
@@ -229,6 +249,7 @@ export function simulate(
     instanceSeconds: Math.round(instanceSeconds),
     scaleActions: actions.length,
     oscillations: countOscillations(actions),
+    reversals: countReversals(actions, inputRateBySecond(producedBySecond)),
     actionsToConverge: countActionsToConverge(
       actions,
       lagBySecond,
@@ -252,6 +273,17 @@ export function simulate(
     abandonedRecords: group.abandonedRows,
     timeline,
   };
+}
+
+/** Produce rate over the 60 s before each second (from the start, before 60 s). */
+function inputRateBySecond(producedBySecond: Float64Array): Float64Array {
+  const out = new Float64Array(producedBySecond.length);
+  for (let s = 1; s < producedBySecond.length; s++) {
+    const back = Math.max(0, s - 60);
+    out[s] = ((producedBySecond[s] ?? 0) - (producedBySecond[back] ?? 0)) / (s - back);
+  }
+  out[0] = out[1] ?? 0;
+  return out;
 }
 
 function round2(n: number): number {

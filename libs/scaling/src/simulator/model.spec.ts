@@ -1,0 +1,175 @@
+// The simulator's model mismatches (issue 19 §2): each one changes what the engine does in the
+// direction it claims, keeps every record, and is off unless the profile asks for it.
+import { describe, expect, it } from 'vitest';
+import type { ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
+import { EngineGroup, type BatchListener, type CompletedBatch, type EngineSpec } from './engine-group';
+import { KafkaTopic } from './kafka-topic';
+import { seededRandom } from './prng';
+import { parseProfile, type Profile } from './profile';
+import { simulate } from './simulate';
+
+const base = {
+  name: 'model',
+  durationSeconds: 1200,
+  partitions: 12,
+  instance: {
+    capacity: 1000,
+    startupSeconds: 30,
+    rebalancePauseSeconds: 10,
+    minInstances: 1,
+    maxInstances: 12,
+  },
+  triggerSeconds: 10,
+  slo: { maxLagSeconds: 60 },
+  input: [
+    { at: 0, rate: 3000 },
+    { at: 1200, rate: 3000 },
+  ],
+  noise: { seed: 5, capacityJitter: 0.05 },
+};
+const withModel = (model: Record<string, unknown>): Profile => parseProfile({ ...base, model });
+
+/** Holds a fixed count, or switches once: enough to exercise the engine without a policy's logic. */
+class Fixed implements ScalingPolicy {
+  readonly name = 'fixed';
+  constructor(
+    private readonly before: number,
+    private readonly after = before,
+    private readonly atMs = Infinity,
+    readonly restartMode: 'full' | 'incremental' = 'incremental',
+  ) {}
+  decide(input: ScalingInput): ScalingDecision {
+    return { instances: input.nowMs >= this.atMs ? this.after : this.before, reason: 'fixed', inputs: {} };
+  }
+}
+
+const run = (p: Profile, policy: ScalingPolicy) => simulate(p, policy, { timelineEverySeconds: 5 });
+const conserved = (r: ReturnType<typeof simulate>) =>
+  expect(r.producedRecords - r.processedRecords - r.backlogRecords).toBe(0);
+
+class Recorder implements BatchListener {
+  completedBatches: CompletedBatch[] = [];
+  started(): void {}
+  completed(batch: CompletedBatch): void {
+    this.completedBatches.push(batch);
+  }
+}
+
+function group(model: EngineSpec['model'], count: number) {
+  const topic = new KafkaTopic(
+    Array.from({ length: 12 }, () => 1),
+    600,
+  );
+  const listener = new Recorder();
+  const g = new EngineGroup(
+    {
+      capacity: 100,
+      startupSeconds: 30,
+      rebalancePauseSeconds: 10,
+      batchOverheadSeconds: 0.5,
+      triggerSeconds: 10,
+      capacityJitter: 0,
+      instanceSkew: 0,
+      ...(model && { model }),
+    },
+    topic,
+    seededRandom(3),
+    listener,
+  );
+  g.bootstrap(count);
+  return { topic, g, listener };
+}
+
+describe('simulator model mismatches', () => {
+  it('cooperative rebalance keeps untouched members consuming; eager stops everyone', () => {
+    const outcome = (mode: 'eager' | 'cooperative') => {
+      const { topic, g } = group({ rebalance: mode }, 4);
+      let t = 0;
+      const advance = (to: number) => {
+        for (; t < to; t += 0.1) {
+          topic.produce(600, 0.1);
+          g.step(t, Infinity);
+        }
+      };
+      advance(25);
+      g.scaleTo(6, t);
+      advance(80);
+      return g.abandonedRows;
+    };
+    // Going 4 -> 6 over 12 partitions: shares 3 -> 2, every member loses a partition in both modes,
+    // but the eager group also pauses 10 s while the cooperative one pauses only the moving members.
+    expect(outcome('cooperative')).toBeLessThanOrEqual(outcome('eager'));
+    const eager = run(withModel({ rebalance: 'eager' }), new Fixed(3, 4, 300_000));
+    const coop = run(withModel({ rebalance: 'cooperative' }), new Fixed(3, 4, 300_000));
+    conserved(eager);
+    conserved(coop);
+    expect(coop.summary.maxLagSeconds).toBeLessThan(eager.summary.maxLagSeconds);
+  });
+
+  it('sublinear scaling: the same group processes less, so the lag grows', () => {
+    const ideal = run(parseProfile(base), new Fixed(4));
+    const sub = run(withModel({ sublinearExponent: 0.5 }), new Fixed(4));
+    conserved(sub);
+    // 4 instances at 1000 × 4^-0.5 = 500/s each: 2000/s against 3000/s produced.
+    expect(ideal.summary.maxLagSeconds).toBeLessThan(60);
+    expect(sub.summary.maxLagSeconds).toBeGreaterThan(200);
+  });
+
+  it('non-linear batch cost makes large (catch-up) batches slower than linear', () => {
+    // Two instances fall behind for 5 minutes (no backpressure), then six catch up in big batches.
+    const catchUp = () => new Fixed(2, 6, 300_000);
+    const lin = simulate(parseProfile(base), catchUp(), { pid: false });
+    const steep = simulate(withModel({ batchCostExponent: 1.5 }), catchUp(), { pid: false });
+    conserved(steep);
+    expect(steep.summary.maxBatchDurationSeconds).toBeGreaterThan(lin.summary.maxBatchDurationSeconds);
+  });
+
+  it('start-up times drawn from a distribution: new instances become ready at different times', () => {
+    const { g } = group({ startupSigma: 0.8 }, 1);
+    g.scaleTo(9, 0);
+    const readyAt: number[] = [];
+    for (let t = 0; t < 600; t += 1) {
+      g.step(t, Infinity);
+      readyAt.push(g.readyCount);
+    }
+    const distinct = new Set(readyAt);
+    expect(distinct.size).toBeGreaterThan(3);
+    const fixed = group(undefined, 1).g;
+    fixed.scaleTo(9, 0);
+    fixed.step(29, Infinity);
+    expect(fixed.readyCount).toBe(1);
+    fixed.step(30, Infinity);
+    expect(fixed.readyCount).toBe(9);
+  });
+
+  it('hot partitions move on their own seed: traffic is the same whatever the policy does', () => {
+    const p = withModel({ hotPartitions: { count: 2, factor: 4, moveEverySeconds: 120 } });
+    const a = run(p, new Fixed(3));
+    const b = run(p, new Fixed(6));
+    conserved(a);
+    conserved(b);
+    expect(a.producedRecords).toBe(b.producedRecords);
+    const topic = new KafkaTopic([1, 1, 1, 1], 10);
+    topic.setWeights([4, 1, 1, 2]);
+    topic.produce(800, 1);
+    expect([...topic.produced]).toEqual([400, 100, 100, 200]);
+  });
+
+  it('a full restart (Flink) takes every instance down for the start-up, not only the new ones', () => {
+    const full = run(parseProfile(base), new Fixed(3, 4, 300_000, 'full'));
+    const incremental = run(parseProfile(base), new Fixed(3, 4, 300_000));
+    conserved(full);
+    const readyAfter = (r: ReturnType<typeof simulate>) => r.timeline.find((x) => x.t === 310)?.ready;
+    expect(readyAfter(full)).toBe(0);
+    expect(readyAfter(incremental)).toBe(3);
+  });
+
+  it('rejects unknown or out-of-range model fields, naming them', () => {
+    expect(() => withModel({ rebalance: 'sticky' })).toThrow(/model.rebalance/);
+    expect(() => withModel({ warp: 1 })).toThrow(/model.warp: unknown field/);
+    expect(() => withModel({ sublinearExponent: 2 })).toThrow(/sublinearExponent/);
+    expect(() => withModel({ hotPartitions: { count: 0, factor: 2, moveEverySeconds: 60 } })).toThrow(
+      /hotPartitions.count/,
+    );
+  });
+});
