@@ -28,6 +28,9 @@ echo "== API fuzzing (schemathesis)"
 npx tsx scripts/schemathesis/cli.ts
 echo "== Go tools for the packaging tests (helm, helm-docs, promtool: built once per machine, minutes when cold)"
 bash scripts/tools/go-tools.sh > /dev/null
+echo "== Kubernetes API server for the chart and runtime tests (etcd, kube-apiserver, controller-manager, scheduler, kwok; built once per machine: ≈ 22 min cold)"
+bash scripts/tools/kube-tools.sh > /dev/null
+npm run -s stack:up -- kube
 echo "== integration tests"
 npx vitest run --project '*-int' --project e2e --no-file-parallelism
 
