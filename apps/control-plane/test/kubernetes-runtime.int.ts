@@ -9,15 +9,19 @@
 // patching a pod's status through the API server to what a kubelet reports for a container in
 // CrashLoopBackOff (waiting CrashLoopBackOff, last state terminated with exit code 1 and the
 // engine's error line as termination message).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@sluice/testing';
 import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster';
-import { createToken, eventsSpec, eventually, forgetTestQueries, ROOT } from './support/test-app';
+import {
+  prepareNamespace,
+  startKubeControlPlane,
+  TEST_ENGINE_IMAGE as IMAGE,
+  type KubeControlPlane,
+} from './support/kube-control-plane';
+import { createToken, eventsSpec, eventually, forgetTestQueries } from './support/test-app';
 
 interface Pod {
   metadata: {
@@ -42,12 +46,11 @@ interface QueryView {
 
 const suffix = randomUUID().slice(0, 8);
 const NS = `kr-${suffix}`;
-const IMAGE = 'registry.invalid/sluice/engine:test';
 const QUERY = `kr-${suffix}`;
 const SET = `sluice-${QUERY}`;
 let kube: KubeCluster;
 let token: string;
-let cp: ChildProcess;
+let cp: KubeControlPlane;
 let api: string;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kube-runtime-'));
 
@@ -92,52 +95,16 @@ async function get<T>(p: string): Promise<{ status: number; body: T }> {
 beforeAll(
   async () => {
     kube = await startKube();
-    expect((await kube.kubeFetch('POST', '/api/v1/namespaces', { metadata: { name: NS } })).status).toBe(201);
-    // The Secret the engine pods would read DATABASE_URL from (required by the runtime's config);
-    // no pod ever reads it: nothing runs in kwok's pods.
-    const secret = await kube.kubeFetch('POST', `/api/v1/namespaces/${NS}/secrets`, {
-      metadata: { name: 'sluice-db' },
-      stringData: { DATABASE_URL: 'postgresql://unused@db.invalid/sluice' },
-    });
-    expect(secret.status).toBe(201);
+    await prepareNamespace(kube, NS);
     token = createToken('admin', `kube-runtime-${suffix}`);
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        KUBECONFIG: kube.kubeconfig,
-        SLUICE_RUNTIME: 'kubernetes',
-        SLUICE_K8S_NAMESPACE: NS,
-        SLUICE_ENGINE_IMAGE: IMAGE,
-        SLUICE_K8S_DATABASE_SECRET: 'sluice-db',
-        SLUICE_API_PORT: String(port),
-        SLUICE_HOME: home,
-        POD_NAME: `cp-${suffix}`,
-        SLUICE_RECONCILE_INTERVAL_MS: '1000',
-        SLUICE_INSTANCE_SETTLE_MS: '1000',
-        SLUICE_LEADER_RETRY_MS: '1000',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await eventually(
-      () =>
-        fetch(`${api}/readyz`).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (s) => s === 200,
-      90_000,
-      'control plane ready',
-    );
+    cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home });
+    api = cp.api;
   },
   60 * 60 * 1000,
 );
 
 afterAll(async () => {
-  cp?.kill('SIGKILL');
+  cp?.proc.kill('SIGKILL');
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
   await forgetTestQueries(suffix);
 });
