@@ -194,6 +194,13 @@ export class ReconcilerService {
       }
     }
 
+    // A drained instance the runtime no longer lists is gone for good: a Kubernetes pod is deleted
+    // once it has drained (local processes stay listed as exited until forgotten). Its row goes
+    // too, or the query would show it DRAINING forever.
+    const listed = new Set(runtimeInstances.map((i) => i.name));
+    const gone = q.instances.filter((r) => r.status === 'DRAINING' && !listed.has(r.name)).map((r) => r.name);
+    if (gone.length > 0) await this.prisma.instance.deleteMany({ where: { queryId, name: { in: gone } } });
+
     const decision = decideReconcile(
       {
         name: q.name,
