@@ -39,6 +39,19 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Debian's zsh: the CLI's zsh completion is tested in a real interactive zsh (cli-unit), as the
+# bash one is in bash. Installed the same way as chromium.
+if ! command -v zsh > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "[deps] installing Debian's zsh (CLI completion tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -q > /dev/null
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends zsh > /dev/null
+  else
+    echo "[deps] zsh is missing and installing it needs root: apt-get install zsh" >&2
+  fi
+fi
+
 schema_hash=$(sha256sum prisma/schema.prisma | cut -d' ' -f1)
 client_stamp=apps/control-plane/src/generated/.schema.sha256
 if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$schema_hash" ]; then

@@ -1,9 +1,9 @@
 // What every command needs: its output streams and format, the API client for the chosen
 // context, the Ctrl-C signal, and the helpers that print results and follow operations.
 import type { Command } from 'commander';
+import type { Operation } from '@sluice/contracts';
 import { ApiClient } from './api/client';
 import { followOperation } from './api/follow-operation';
-import type { Operation } from './api/types';
 import { configPath, readConfig } from './config/config-file';
 import { resolveTarget } from './config/resolve-context';
 import { CliError, EXIT, usageError } from './exit-codes';
@@ -59,6 +59,7 @@ export class Session {
         this.io.env,
         this.contextName,
       ),
+      (m) => this.warn(m),
     );
     return this.cachedClient;
   }
@@ -109,11 +110,15 @@ export class Session {
   }
 
   /** Yes/no on a terminal; scripts must say --yes (a prompt would hang them). */
-  async confirm(question: string, yes: boolean | undefined): Promise<void> {
+  async confirm(
+    question: string,
+    yes: boolean | undefined,
+    cancelled = 'cancelled; nothing was changed',
+  ): Promise<void> {
     if (yes) return;
     this.requireConfirmable(question, yes);
     const answer = await this.ask(`${question} [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('cancelled; nothing was changed');
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError(cancelled);
   }
 
   ask(prompt: string): Promise<string> {
@@ -143,6 +148,46 @@ export class Session {
       this.io.stdin.on('data', onData);
       this.io.stdin.once('end', onEnd);
       this.io.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * A line typed on the terminal with echo off (a secret). Raw mode turns the echo off; it also
+   * turns off the terminal's own line editing and Ctrl-C, so those few keys are handled here.
+   */
+  askHidden(prompt: string, maxLength: number): Promise<string> {
+    const stdin = this.io.stdin as NodeJS.ReadStream;
+    // Echo off before the prompt shows: keys typed the moment it appears must not be echoed.
+    stdin.setRawMode(true);
+    this.io.stderr(prompt);
+    return new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const done = (settle: () => void) => {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        stdin.setRawMode(false);
+        stdin.pause();
+        this.io.stderr('\n');
+        settle();
+      };
+      const onEnd = () => done(() => resolve(typed));
+      const onData = (chunk: Buffer | string) => {
+        for (const ch of chunk.toString()) {
+          if (ch === '\r' || ch === '\n') return done(() => resolve(typed));
+          if (ch === '\x03')
+            return done(() => reject(new CliError('cancelled; nothing was changed', EXIT.INTERRUPTED)));
+          if (ch === '\x04' && typed === '') return done(() => resolve(''));
+          // Backspace drops a character, Ctrl-U the whole line; other control keys are ignored.
+          if (ch === '\x7f' || ch === '\b') typed = typed.slice(0, -1);
+          else if (ch === '\x15') typed = '';
+          else if (ch >= ' ') typed += ch;
+          if (typed.length > maxLength)
+            return done(() => reject(usageError(`that is longer than ${maxLength} characters`)));
+        }
+      };
+      stdin.on('data', onData);
+      stdin.once('end', onEnd);
+      stdin.resume();
     });
   }
 }

@@ -1,6 +1,6 @@
 // Pure rendering: tables, spec errors with a caret, operation steps, compatibility reports.
 import { describe, expect, it } from 'vitest';
-import type { Operation } from '../src/api/types';
+import type { Operation } from '@sluice/contracts';
 import { progressKey, SeenKeys } from '../src/api/progress-tail';
 import { renderCompatibility } from '../src/output/compatibility';
 import { renderSpecErrors } from '../src/output/spec-errors';
@@ -73,6 +73,7 @@ const op = (state: Operation['state'], steps: Operation['steps']): Operation => 
   state,
   progress: 50,
   steps,
+  params: {},
   error: null,
   requestedBy: null,
   createdAt: '2026-01-01T00:00:00Z',

@@ -6,6 +6,13 @@ import type { Target } from '../config/resolve-context';
 
 /** One request may take this long; the operations they start are followed separately. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A GET answered 503 (a server the control plane depends on is restarting or overloaded) is asked
+ * again this many times, after the answer's Retry-After (at most MAX_RETRY_WAIT_S). A GET changes
+ * nothing; other methods are never repeated, since their first attempt may have acted.
+ */
+const GET_RETRIES = 3;
+const MAX_RETRY_WAIT_S = 10;
 
 export interface RequestOptions {
   /** JSON body (an object), or spec text sent as YAML. */
@@ -16,7 +23,11 @@ export interface RequestOptions {
 }
 
 export class ApiClient {
-  constructor(readonly target: Target) {}
+  constructor(
+    readonly target: Target,
+    /** Told about each retry (the CLI prints it as a warning). */
+    private readonly onRetry: (message: string) => void = () => undefined,
+  ) {}
 
   get<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     return this.request<T>('GET', path, opts);
@@ -51,13 +62,22 @@ export class ApiClient {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
-    const signal = opts.signal
-      ? AbortSignal.any([opts.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
-      : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-    const res = await this.send(method, this.url(path, opts.query), headers, body, signal);
-    const text = await res.text();
-    if (!res.ok) throw apiRequestError(res.status, parseBody(text), `${method} ${path}`);
-    return (text ? JSON.parse(text) : null) as T;
+    for (let attempt = 1; ; attempt++) {
+      const signal = opts.signal
+        ? AbortSignal.any([opts.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
+        : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      const res = await this.send(method, this.url(path, opts.query), headers, body, signal);
+      const text = await res.text();
+      if (res.status === 503 && method === 'GET' && attempt <= GET_RETRIES) {
+        const wait = Math.min(Math.max(Number(res.headers.get('retry-after')) || 1, 1), MAX_RETRY_WAIT_S);
+        this.onRetry(`the control plane is unavailable (${method} ${path}); asking again in ${wait} s`);
+        await sleep(wait * 1000, opts.signal);
+        opts.signal?.throwIfAborted();
+        continue;
+      }
+      if (!res.ok) throw apiRequestError(res.status, parseBody(text), `${method} ${path}`);
+      return (text ? JSON.parse(text) : null) as T;
+    }
   }
 
   private async send(
@@ -97,4 +117,16 @@ function parseBody(text: string): ApiErrorBody {
   } catch {
     return { message: text.slice(0, 200) || undefined };
   }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -1,12 +1,13 @@
 // Waits for an operation to finish, showing its steps. Polls GET /api/v1/operations/:id (a
 // missed server-sent event would leave a waiter hanging; a poll cannot). Ctrl-C or the timeout
 // stop the waiting only: the operation runs in the control plane and goes on.
+import type { Operation, OperationState } from '@sluice/contracts';
 import { CliError, EXIT } from '../exit-codes';
 import { createStepDisplay } from '../output/step-display';
 import type { ApiClient } from './client';
-import { TERMINAL_STATES, type Operation } from './types';
 
 const POLL_MS = 500;
+const TERMINAL_STATES: ReadonlySet<OperationState> = new Set(['SUCCEEDED', 'FAILED']);
 
 export interface FollowOptions {
   timeoutMs: number;

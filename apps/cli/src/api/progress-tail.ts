@@ -3,9 +3,9 @@
 // its replicas share the `sluice.progress` partitions, so through one replica's stream some
 // queries' events never come. Every stored event does reach the database; the poll finds those
 // (a few seconds later) and the two sources are merged without duplicates.
-import { streamEvents } from './sse';
+import type { ProgressEvent } from '@sluice/contracts';
 import type { ApiClient } from './client';
-import type { ProgressEvent } from './types';
+import { streamEvents } from './sse';
 
 const POLL_MS = 2000;
 /** Events of several instances are stored out of timestamp order; look back this far. */

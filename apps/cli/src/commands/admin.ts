@@ -1,7 +1,7 @@
 // `sluice operations get|wait`, `sluice tokens create|list|revoke`, `sluice audit`.
 import { Option, type Command } from 'commander';
+import type { Operation } from '@sluice/contracts';
 import { followOperation } from '../api/follow-operation';
-import type { Operation } from '../api/types';
 import { renderFields, renderTable } from '../output/table';
 import { parseTimeout, positiveInt, Session, type Io } from '../session';
 

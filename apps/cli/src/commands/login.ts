@@ -112,10 +112,5 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 async function promptToken(s: Session): Promise<string> {
   if (!s.io.stdin.isTTY) throw usageError('not a terminal: pass the token on stdin with --token-stdin');
-  // Echo off while the token is typed.
-  const stdin = s.io.stdin as NodeJS.ReadStream;
-  stdin.setRawMode?.(false);
-  const answer = await s.ask('API token (input hidden): \x1b[8m');
-  s.io.stderr('\x1b[28m\n');
-  return answer.trim();
+  return (await s.askHidden('API token (input hidden): ', MAX_TOKEN_BYTES)).trim();
 }

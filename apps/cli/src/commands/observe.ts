@@ -1,25 +1,12 @@
 // `sluice lag`, `sluice progress [--follow]`, `sluice events [--follow]`: what a query is doing.
 // --follow reads the query's server-sent events until Ctrl-C, which ends the command with 0.
 import type { Command } from 'commander';
+import type { Operation, ProgressEvent, QueryLag } from '@sluice/contracts';
 import { tailProgress } from '../api/progress-tail';
 import { streamEvents, type StreamEvent } from '../api/sse';
-import type { Operation, ProgressEvent } from '../api/types';
 import { renderTable } from '../output/table';
 import { positiveInt, Session, type Io } from '../session';
 import { fmtRate } from './queries';
-
-interface Lag {
-  totalRecordsBehind: number;
-  maxSecondsBehind: number | null;
-  partitions: Array<{
-    topic: string;
-    partition: number;
-    committedOffset: number | null;
-    endOffset: number;
-    recordsBehind: number;
-    secondsBehind: number | null;
-  }>;
-}
 
 const progressColumns = [
   { header: 'batch', value: (p: ProgressEvent) => p.batchId, right: true },
@@ -39,7 +26,7 @@ export function registerObserve(program: Command, io: Io): void {
     .action(async (ref: string, _o: unknown, cmd: Command) => {
       const s = Session.of(cmd, io);
       const id = await s.queryId(ref);
-      const lag = await s.client().get<Lag>(`/api/v1/queries/${id}/lag`, { signal: io.signal });
+      const lag = await s.client().get<QueryLag>(`/api/v1/queries/${id}/lag`, { signal: io.signal });
       s.print(
         lag,
         () =>

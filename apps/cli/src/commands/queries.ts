@@ -1,8 +1,14 @@
 // `sluice queries list|get|versions|diff|validate|deploy`: reading queries and registering new ones.
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
+import type {
+  CompatibilityReport,
+  Operation,
+  QueryDetail,
+  QuerySummary,
+  QueryVersion,
+} from '@sluice/contracts';
 import { ApiRequestError } from '../api/api-error';
-import type { CompatibilityReport, Operation, QueryDetail, QuerySummary } from '../api/types';
 import { CliError, EXIT } from '../exit-codes';
 import { renderCompatibility } from '../output/compatibility';
 import { renderSpecErrors } from '../output/spec-errors';
@@ -60,10 +66,7 @@ export function registerQueries(program: Command, io: Io): void {
       const id = await s.queryId(ref);
       const rows = await s
         .client()
-        .get<Array<{ version: number; planHash: string; createdAt: string; createdBy: string | null }>>(
-          `/api/v1/queries/${id}/versions`,
-          { signal: io.signal },
-        );
+        .get<QueryVersion[]>(`/api/v1/queries/${id}/versions`, { signal: io.signal });
       s.print(rows, () =>
         renderTable(rows, [
           { header: 'version', value: (v) => v.version, right: true },
@@ -90,7 +93,7 @@ export function registerQueries(program: Command, io: Io): void {
       const s = Session.of(cmd, io);
       const id = await s.queryId(ref);
       const [versions, compatibility] = await Promise.all([
-        s.client().get<Array<{ version: number; specText: string }>>(`/api/v1/queries/${id}/versions`, {
+        s.client().get<QueryVersion[]>(`/api/v1/queries/${id}/versions`, {
           signal: io.signal,
         }),
         s

@@ -1,8 +1,8 @@
 // The changes that start an operation: upgrade, rollback, scale, rate-limit, stop, start, delete.
 // Each one follows its operation's steps (on a terminal, or with --wait) until it ends.
 import { Option, type Command } from 'commander';
+import type { CompatibilityReport, Operation } from '@sluice/contracts';
 import { ApiRequestError } from '../api/api-error';
-import type { CompatibilityReport, Operation } from '../api/types';
 import { CliError, EXIT, usageError } from '../exit-codes';
 import { renderCompatibility } from '../output/compatibility';
 import { positiveInt, Session, type Io, type WaitOptions } from '../session';
@@ -160,6 +160,8 @@ async function upgrade(s: Session, id: string, opts: UpgradeOptions): Promise<Op
   await s.confirm(
     `deploy version ${created.version} (${opts.strategy}${report ? `, against version ${report.against}` : ''})?`,
     opts.yes,
+    // The version was stored to get its report (the API has no dry run); only the deploy is skipped.
+    `cancelled; version ${created.version} is stored but not deployed`,
   );
   try {
     return await s.client().post<Operation>(`/api/v1/queries/${id}/upgrade`, {

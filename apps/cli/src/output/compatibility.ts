@@ -1,6 +1,6 @@
 // The compatibility report of an upgrade (POST /versions, GET /versions/:v/compatibility) for
 // people: the verdict first, then every change with its severity.
-import type { CompatibilityReport } from '../api/types';
+import type { CompatibilityReport } from '@sluice/contracts';
 import { renderTable } from './table';
 
 export function renderCompatibility(version: number, report: CompatibilityReport): string {

@@ -1,7 +1,7 @@
+import type { Operation } from '@sluice/contracts';
 // How an operation's steps look while it runs. On a terminal: one line per step, redrawn in place
 // (✓ done, spinner running, · pending, ✗ failed). Elsewhere (CI logs, pipes): one plain line per
 // change, so logs stay readable and nothing is printed twice.
-import type { Operation } from '../api/types';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const MARK = { done: '✓', failed: '✗', pending: '·' } as const;

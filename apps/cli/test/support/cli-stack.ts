@@ -3,6 +3,7 @@
 // made by the offline `npm run cli -- token create`, Kafka topics with records, and the built
 // `sluice` binary spawned with a temporary XDG_CONFIG_HOME.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,12 +16,15 @@ export const SLUICE_BIN = path.join(ROOT, 'apps', 'cli', 'bin', 'sluice.js');
 export interface ControlPlane {
   base: string;
   home: string;
+  /** SLUICE_CLUSTER_NAME: alert rules made by a test name it, so only this leader evaluates them. */
+  cluster: string;
   stop(): Promise<void>;
 }
 
 export async function startControlPlane(): Promise<ControlPlane> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cli-cp-'));
   const port = await freePort();
+  const cluster = `cli-it-${randomUUID().slice(0, 8)}`;
   const logFile = path.join(home, 'control-plane.log');
   const log = fs.openSync(logFile, 'w');
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
@@ -33,6 +37,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
       SLUICE_METRICS_ACCESS: 'token',
       SLUICE_RECONCILE_INTERVAL_MS: '1000',
       SLUICE_INSTANCE_SETTLE_MS: '500',
+      SLUICE_CLUSTER_NAME: cluster,
+      // Alert rules are evaluated every second (default 10 s), so a test's alert fires quickly.
+      SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
     },
     stdio: ['ignore', log, log],
   });
@@ -60,7 +67,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { base, home, stop };
+  return { base, home, cluster, stop };
 }
 
 async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
