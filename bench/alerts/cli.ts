@@ -9,11 +9,15 @@
 // 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
 // `for` - an interval: must not fire). Figures:
 //   evaluationMsP50/P99   duration of one evaluation of every rule on every query (+ routing)
+//   evaluationCpuMsP50/P99 CPU time of this process during one evaluation (load-insensitive)
+//   loadAverageStart/End  os.loadavg() (1, 5, 15 min): the box is shared, figures depend on it
 //   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs
 //   apiP99DuringMs        the same while an evaluation runs
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
+//   phasesMsP50           median ms per phase of an evaluation (read, snapshots, rules, writes,
+//                         gauges, route)
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
 import http from 'node:http';
@@ -170,6 +174,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   });
   // Spike schedule from now on (the app is up), deterministic per query index.
   const t0 = Date.now();
+  const loadStart = os.loadavg().map(round);
   const span = SECONDS * 1000 - LONG_SPIKE_MS - 2 * INTERVAL_MS - 20_000;
   ids.forEach((id, i) => {
     const bucket = i % 20;
@@ -242,10 +247,37 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     missed,
     falseAlerts,
     evaluations: evals.length,
+    evaluationCpuMsP50: round(
+      pct(
+        evals.slice(2).map((e) => e.cpuMs),
+        50,
+      ),
+    ),
+    evaluationCpuMsP99: round(
+      pct(
+        evals.slice(2).map((e) => e.cpuMs),
+        99,
+      ),
+    ),
+    loadAverageStart: loadStart,
+    loadAverageEnd: os.loadavg().map(round),
     longSpikes: [...spikes.values()].filter((s) => s.long).length,
     shortSpikes: [...spikes.values()].filter((s) => !s.long).length,
     detectionDelayP50Seconds: round(pct(delays, 50)),
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
+    // Median time per phase of an evaluation (where a slow pass spends it).
+    phasesMsP50: Object.fromEntries(
+      Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [
+        k,
+        round(
+          pct(
+            evals.slice(2).map((e) => e.phasesMs[k] ?? 0),
+            50,
+          ),
+        ),
+      ]),
+    ),
+    transitionsFirstEvaluation: evals[0]?.transitions,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
     probeErrors,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  consumerStatus,
+  consumerStatusOf,
   decideFlush,
   defaultRule,
   EMPTY_GROUP,
@@ -80,6 +82,77 @@ describe('evaluateRule', () => {
     const r = evaluateRule(defaultRule('SluiceConsumerStatusError')!, q, T0 + 70 * S);
     expect(r.figures.status).toBe('STOP');
     expect(r.active).toBe(true);
+  });
+
+  it('consumerStatusOf: computed once per snapshot, instant and window, equal to consumerStatus', () => {
+    const commits = [
+      {
+        topic: 't',
+        partition: 0,
+        commits: [
+          { offset: 100, lag: 5, timestampMs: T0 },
+          { offset: 100, lag: 9, timestampMs: T0 + 10 * S },
+        ],
+        logEndOffset: 120,
+      },
+    ];
+    const q = snapshot({ commits });
+    const a = consumerStatusOf(q, T0 + 25 * S, { windowSize: 10 });
+    expect(consumerStatusOf(q, T0 + 25 * S, { windowSize: 10 })).toBe(a);
+    expect(a).toEqual(consumerStatus({ partitions: commits, nowMs: T0 + 25 * S }, { windowSize: 10 }));
+    expect(a.status).toBe('STOP');
+    // Another instant or window is another computation.
+    const later = consumerStatusOf(q, T0 + 11 * S, { windowSize: 10 });
+    expect(later).not.toBe(a);
+    expect(later.status).toBe('STALL');
+    expect(consumerStatusOf(q, T0 + 25 * S, { windowSize: 1 })).not.toBe(a);
+  });
+
+  it('QueryHistory: a history restored from its stored state (JSON) continues as the original would', () => {
+    const options = { windowSize: 10, sampleRetentionMs: 3600 * S, objectives: [60] };
+    const original = new QueryHistory(options);
+    for (let i = 0; i < 3; i++) {
+      original.observe(T0 + i * 10 * S, T0 + i * 10 * S, [
+        {
+          topic: 't',
+          partition: 0,
+          committedOffset: 100 * (i + 1),
+          endOffset: 100 * (i + 1) + 5,
+          secondsBehind: 1,
+        },
+        {
+          topic: 't',
+          partition: 1,
+          committedOffset: 50 * (i + 1),
+          endOffset: 50 * (i + 1),
+          secondsBehind: 0,
+        },
+      ]);
+    }
+    // Through JSON, as PostgreSQL stores it; a new leader restores it.
+    const restored = QueryHistory.fromState(options, JSON.parse(JSON.stringify(original.toState())));
+    expect(restored.commitWindows()).toEqual(original.commitWindows());
+    expect(restored.lagSamples()).toEqual(original.lagSamples());
+    // The engine stops on both: the same STOP from the same windows.
+    for (const h of [original, restored]) {
+      for (let i = 3; i < 8; i++) {
+        h.observe(T0 + i * 10 * S, T0 + 20 * S, [
+          { topic: 't', partition: 0, committedOffset: 300, endOffset: 300 + i * 50, secondsBehind: 90 },
+          { topic: 't', partition: 1, committedOffset: 150, endOffset: 150, secondsBehind: 0 },
+        ]);
+      }
+    }
+    expect(restored.commitWindows()).toEqual(original.commitWindows());
+    expect(restored.lagSamples()).toEqual(original.lagSamples());
+    const r = evaluateRule(
+      defaultRule('SluiceConsumerStatusError')!,
+      snapshot({ commits: restored.commitWindows() }),
+      T0 + 70 * S,
+    );
+    expect(r.figures.status).toBe('STOP');
+    // A state this version cannot read starts an empty history instead of failing the evaluation.
+    expect(QueryHistory.fromState(options, { v: 99 }).commitWindows()).toEqual([]);
+    expect(QueryHistory.fromState(options, null).lagSamples()).toEqual([]);
   });
 
   it('consumerStatus: progress events without offset movement while lag grows is STALL', () => {

@@ -72,21 +72,25 @@ export function partitionStatus(
   const minimumComplete = options.minimumComplete ?? 0;
   // Burrow's stored lag is clamped at zero (broker offsets are fetched on their own interval, so
   // the raw difference can be negative); clamp here too so callers can pass raw differences.
-  const window = input.commits.slice(-windowSize).map((c) => ({ ...c, lag: Math.max(0, c.lag) }));
+  // Copied only when a lag is negative: this runs for every partition of every query per evaluation.
+  const last = input.commits.slice(-windowSize);
+  const window = last.some((c) => c.lag < 0) ? last.map((c) => ({ ...c, lag: Math.max(0, c.lag) })) : last;
   const complete = window.length / windowSize;
-  const base = { topic: input.topic, partition: input.partition, complete };
+  const { topic, partition } = input;
 
   // No commits at all: Burrow cannot say anything and reports OK.
   if (window.length === 0) {
-    return { ...base, status: 'OK', currentLag: null, start: null, end: null };
+    return { topic, partition, complete, status: 'OK', currentLag: null, start: null, end: null };
   }
   const start = window[0]!;
   const end = window[window.length - 1]!;
   const currentLag = Math.max(0, input.logEndOffset - end.offset);
-  const evaluated = { ...base, currentLag, start, end };
-
-  if (complete < minimumComplete) return { ...evaluated, status: 'OK' };
-  return { ...evaluated, status: applyRules(window, currentLag, nowMs, input.recentLogEndOffsets ?? []) };
+  // One object literal, no spreads: this runs for 16,000 partitions per evaluation at scale.
+  const status =
+    complete < minimumComplete
+      ? 'OK'
+      : applyRules(window, currentLag, nowMs, input.recentLogEndOffsets ?? []);
+  return { topic, partition, complete, status, currentLag, start, end };
 }
 
 // The order is Burrow's current one (caching.go after the fix for Burrow issue #290): a partition

@@ -39,10 +39,21 @@ export interface HistoryOptions {
 }
 
 interface PartitionHistory {
+  topic: string;
+  partition: number;
   commits: OffsetCommit[];
   lastOffset: number | null;
   ends: number[];
   endOffset: number;
+}
+
+/** What a QueryHistory knows, as JSON: the leader stores it so that a new leader continues from it
+ * instead of starting Burrow's windows and the SLO samples from nothing. */
+export interface HistoryState {
+  readonly v: 1;
+  readonly lastProgressMs: number | null;
+  readonly partitions: readonly PartitionHistory[];
+  readonly samples: readonly LagSample[];
 }
 
 export class QueryHistory {
@@ -51,6 +62,35 @@ export class QueryHistory {
   private lastProgressMs: number | null = null;
 
   constructor(private options: HistoryOptions) {}
+
+  toState(): HistoryState {
+    return {
+      v: 1,
+      lastProgressMs: this.lastProgressMs,
+      partitions: [...this.partitions.values()],
+      samples: this.samples,
+    };
+  }
+
+  /** A history continued from a stored state; a state this version cannot read starts empty. */
+  static fromState(options: HistoryOptions, state: unknown): QueryHistory {
+    const h = new QueryHistory(options);
+    const s = state as Partial<HistoryState> | null;
+    if (!s || s.v !== 1 || !Array.isArray(s.partitions) || !Array.isArray(s.samples)) return h;
+    h.lastProgressMs = typeof s.lastProgressMs === 'number' ? s.lastProgressMs : null;
+    for (const p of s.partitions) {
+      h.partitions.set(`${p.topic}\u0000${p.partition}`, {
+        topic: p.topic,
+        partition: p.partition,
+        commits: p.commits.slice(-options.windowSize),
+        lastOffset: p.lastOffset,
+        ends: [...p.ends],
+        endOffset: p.endOffset,
+      });
+    }
+    h.samples = [...s.samples];
+    return h;
+  }
 
   /** Rules changed: new bounds apply from the next observation. */
   reconfigure(options: HistoryOptions): void {
@@ -66,7 +106,14 @@ export class QueryHistory {
       seen.add(key);
       let h = this.partitions.get(key);
       if (!h) {
-        h = { commits: [], lastOffset: null, ends: [], endOffset: p.endOffset };
+        h = {
+          topic: p.topic,
+          partition: p.partition,
+          commits: [],
+          lastOffset: null,
+          ends: [],
+          endOffset: p.endOffset,
+        };
         this.partitions.set(key, h);
       }
       h.endOffset = p.endOffset;
@@ -113,11 +160,10 @@ export class QueryHistory {
   /** Burrow inputs, one per partition. */
   commitWindows(): PartitionInput[] {
     const out: PartitionInput[] = [];
-    for (const [key, h] of this.partitions) {
-      const [topic, partition] = key.split('\u0000') as [string, string];
+    for (const h of this.partitions.values()) {
       out.push({
-        topic,
-        partition: Number(partition),
+        topic: h.topic,
+        partition: h.partition,
         commits: h.commits,
         logEndOffset: h.endOffset,
         recentLogEndOffsets: h.ends,

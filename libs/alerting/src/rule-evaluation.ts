@@ -3,8 +3,8 @@
 // phase, crashes, last progress) and `evaluateRule` says whether the condition holds, with the
 // value and figures the annotations quote. `step()` (alert-lifecycle.ts) turns the conditions
 // into pending/firing/resolved.
-import { consumerStatus } from './consumer-status';
-import type { PartitionInput } from './partition-status';
+import { consumerStatus, type ConsumerStatus } from './consumer-status';
+import { DEFAULT_WINDOW_SIZE, type PartitionInput, type WindowOptions } from './partition-status';
 import type { AnyRuleDefinition, HealthCheck, QueryHealthParams } from './rule-definitions';
 import { promDuration } from './rule-definitions';
 import { sloBurn } from './slo-burn';
@@ -83,10 +83,10 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
     }
     case 'consumerStatus': {
       if (q.commits.length === 0) return INACTIVE;
-      const s = consumerStatus(
-        { partitions: q.commits, nowMs },
-        { windowSize: rule.params.windowSize, minimumComplete: rule.params.minimumComplete },
-      );
+      const s = consumerStatusOf(q, nowMs, {
+        windowSize: rule.params.windowSize,
+        minimumComplete: rule.params.minimumComplete,
+      });
       const worst = s.partitions.find((p) => p.status === s.status) ?? s.maxLag;
       const statuses: readonly string[] = rule.params.statuses;
       return {
@@ -132,6 +132,32 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
     case 'queryHealth':
       return evaluateHealth(rule.params, q, nowMs);
   }
+}
+
+const statusMemo = new WeakMap<QuerySnapshot, Map<string, ConsumerStatus>>();
+
+/**
+ * Burrow's status of a snapshot's commit windows, computed once per (snapshot, instant, window
+ * options): the ERROR and WARNING rules and the `sluice_consumer_status` gauge all ask for the same
+ * one (16 partitions × 1,000 queries three times per tick otherwise).
+ */
+export function consumerStatusOf(
+  q: QuerySnapshot,
+  nowMs: number,
+  options: WindowOptions = {},
+): ConsumerStatus {
+  const key = `${nowMs}/${options.windowSize ?? DEFAULT_WINDOW_SIZE}/${options.minimumComplete ?? 0}`;
+  let memo = statusMemo.get(q);
+  if (!memo) {
+    memo = new Map();
+    statusMemo.set(q, memo);
+  }
+  let s = memo.get(key);
+  if (!s) {
+    s = consumerStatus({ partitions: q.commits, nowMs }, options);
+    memo.set(key, s);
+  }
+  return s;
 }
 
 function evaluateHealth(p: QueryHealthParams, q: QuerySnapshot, nowMs: number): Evaluation {

@@ -1,7 +1,14 @@
 // Multi-window, multi-burn-rate alerts (Google SRE workbook, "Alerting on SLOs") on synthetic lag
 // series sampled every 30 s. Objective: lag ≤ 60 s for 99 % of the time (budget 1 %).
 import { describe, expect, it } from 'vitest';
-import { burnRateFor, sloBurn, timeAboveObjective, WORKBOOK_BURN_RATE_ALERTS, type LagSample } from './index';
+import {
+  burnRateFor,
+  sloBurn,
+  sortSamples,
+  timeAboveObjective,
+  WORKBOOK_BURN_RATE_ALERTS,
+  type LagSample,
+} from './index';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -184,5 +191,20 @@ describe('timeAboveObjective', () => {
       { timestampMs: NOW + MIN, lagSeconds: 100 },
     ];
     expect(timeAboveObjective(samples, 60, 5 * MIN, NOW)).toMatchObject({ coveredMs: MIN, badMs: 0 });
+  });
+});
+
+describe('sortSamples', () => {
+  it('returns samples already in order as they are and sorts the others into a copy', () => {
+    const inOrder = [
+      { timestampMs: 1, lagSeconds: 1 },
+      { timestampMs: 2, lagSeconds: 5 },
+    ];
+    expect(sortSamples(inOrder)).toBe(inOrder);
+    const shuffled = [inOrder[1]!, inOrder[0]!];
+    const sorted = sortSamples(shuffled);
+    expect(sorted).not.toBe(shuffled);
+    expect(sorted.map((s) => s.timestampMs)).toEqual([1, 2]);
+    expect(shuffled.map((s) => s.timestampMs)).toEqual([2, 1]);
   });
 });

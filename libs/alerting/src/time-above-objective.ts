@@ -23,9 +23,16 @@ export interface WindowShare {
   readonly badFraction: number;
 }
 
-/** Sorts once so callers may pass samples in any order; same-timestamp duplicates keep the last. */
-export function sortSamples(samples: readonly LagSample[]): LagSample[] {
-  return [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+/** Sorts once so callers may pass samples in any order; same-timestamp duplicates keep the last.
+ * Samples already in order (what QueryHistory keeps) are returned as they are: the evaluator
+ * calls this for every SLO rule of every query on every tick, and a copy + sort each time showed
+ * in its profile. */
+export function sortSamples(samples: readonly LagSample[]): readonly LagSample[] {
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i]!.timestampMs < samples[i - 1]!.timestampMs)
+      return [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+  }
+  return samples;
 }
 
 export function timeAboveObjective(

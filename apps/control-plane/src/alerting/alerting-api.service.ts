@@ -17,7 +17,7 @@ import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Alert, Prisma, Receiver, Silence } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import type { AlertRuleBody, ReceiverBody, SilenceBody } from './alerting.dto';
+import type { AlertRuleBody, ReceiverBody, ReceiverReplaceBody, SilenceBody } from './alerting.dto';
 import { NotificationRouter } from './notification-router.service';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
 import { checkReceiverUrl, displayUrl, parseAllowList } from './receivers/receiver-url';
@@ -250,27 +250,14 @@ export class AlertingApi implements OnApplicationBootstrap {
   }
 
   async createReceiver(body: ReceiverBody, actor: Actor) {
-    const verdict = checkReceiverUrl(body.url, parseAllowList(this.config.SLUICE_ALERT_RECEIVER_HOSTS));
-    if (!verdict.ok) {
-      throw new UnprocessableEntityException({
-        code: 'INVALID_RECEIVER_URL',
-        message: verdict.reason,
-        errors: [{ path: 'url', message: verdict.reason.replace(/^url: /, '') }],
-      });
-    }
-    const key = signingKey(this.config);
-    if (!key) {
-      throw new UnprocessableEntityException({
-        code: 'SIGNING_KEY_MISSING',
-        message: 'receivers sign every notification: set SLUICE_ALERT_SIGNING_KEY on the control plane',
-      });
-    }
+    const url = this.receiverUrl(body.url);
+    const key = this.requireSigningKey();
     const row = await this.prisma.receiver
       .create({
         data: {
           name: body.name,
           kind: body.kind,
-          url: verdict.url.toString(),
+          url: url.toString(),
           matchers: json(body.matchers),
           sendResolved: body.sendResolved,
           groupWaitSeconds: body.groupWaitSeconds,
@@ -293,6 +280,86 @@ export class AlertingApi implements OnApplicationBootstrap {
     });
     // The signing secret is shown once; it can be recomputed only from the key.
     return { ...view, signingSecret: receiverSecret(key, row.id, row.secretVersion) };
+  }
+
+  async replaceReceiver(name: string, body: ReceiverReplaceBody, actor: Actor) {
+    if (body.name !== name) {
+      throw new UnprocessableEntityException({
+        code: 'VALIDATION_FAILED',
+        message: 'name: must be the name in the path (receivers are not renamed)',
+        errors: [{ path: 'name', message: 'must be the name in the path' }],
+      });
+    }
+    const verdict = this.receiverUrl(body.url);
+    const before = await this.receiverRow(name);
+    const row = await this.prisma.receiver.update({
+      where: { id: before.id },
+      data: {
+        kind: body.kind,
+        url: verdict.toString(),
+        matchers: json(body.matchers),
+        sendResolved: body.sendResolved,
+        groupWaitSeconds: body.groupWaitSeconds,
+        groupIntervalSeconds: body.groupIntervalSeconds,
+        repeatIntervalSeconds: body.repeatIntervalSeconds,
+        enabled: body.enabled,
+      },
+    });
+    const view = receiverView(row);
+    await this.audit.record({
+      actor,
+      action: 'receiver.update',
+      target: `receiver/${name}`,
+      before: receiverView(before),
+      after: view,
+    });
+    return view;
+  }
+
+  /**
+   * A new signing secret (the version in the derivation goes up): notifications sent from now on,
+   * including retries of queued ones, are signed with it; the old one stops verifying. Shown once.
+   */
+  async rotateReceiverSecret(name: string, actor: Actor) {
+    const key = this.requireSigningKey();
+    const before = await this.receiverRow(name);
+    const row = await this.prisma.receiver.update({
+      where: { id: before.id },
+      data: { secretVersion: { increment: 1 } },
+    });
+    const view = receiverView(row);
+    await this.audit.record({
+      actor,
+      action: 'receiver.rotate-secret',
+      target: `receiver/${name}`,
+      // The secret itself never goes to the audit log; its version does.
+      before: { secretVersion: before.secretVersion },
+      after: { secretVersion: row.secretVersion },
+    });
+    return { ...view, signingSecret: receiverSecret(key, row.id, row.secretVersion) };
+  }
+
+  private receiverUrl(url: string): URL {
+    const verdict = checkReceiverUrl(url, parseAllowList(this.config.SLUICE_ALERT_RECEIVER_HOSTS));
+    if (!verdict.ok) {
+      throw new UnprocessableEntityException({
+        code: 'INVALID_RECEIVER_URL',
+        message: verdict.reason,
+        errors: [{ path: 'url', message: verdict.reason.replace(/^url: /, '') }],
+      });
+    }
+    return verdict.url;
+  }
+
+  private requireSigningKey(): string {
+    const key = signingKey(this.config);
+    if (!key) {
+      throw new UnprocessableEntityException({
+        code: 'SIGNING_KEY_MISSING',
+        message: 'receivers sign every notification: set SLUICE_ALERT_SIGNING_KEY on the control plane',
+      });
+    }
+    return key;
   }
 
   async deleteReceiver(name: string, actor: Actor) {
@@ -467,6 +534,7 @@ function deliveryView(d: {
   test: boolean;
   createdAt: Date;
   deliveredAt: Date | null;
+  nextAttemptAt: Date | null;
 }) {
   return {
     id: d.id,
@@ -478,5 +546,6 @@ function deliveryView(d: {
     test: d.test,
     createdAt: d.createdAt.toISOString(),
     deliveredAt: iso(d.deliveredAt),
+    nextAttemptAt: iso(d.nextAttemptAt),
   };
 }

@@ -103,12 +103,18 @@ export const deliverySchema = z
   .object({
     id: z.string().describe('Also the Idempotency-Key header the receiver gets'),
     groupKey: z.string(),
-    status: z.enum(['queued', 'retrying', 'delivered', 'failed']),
+    status: z
+      .enum(['queued', 'retrying', 'deferred', 'delivered', 'failed'])
+      .describe(
+        'deferred: a round of attempts failed, the next round starts at nextAttemptAt (a delivery is never ' +
+          'given up while its receiver exists); failed: retrying cannot help (URL no longer allowed)',
+      ),
     attempts: z.number().int(),
     httpStatus: z.number().int().nullable(),
     lastError: z.string().nullable(),
     test: z.boolean(),
     createdAt: z.string(),
     deliveredAt: when,
+    nextAttemptAt: when,
   })
   .meta({ id: 'NotificationDelivery' });

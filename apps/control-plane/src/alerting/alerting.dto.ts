@@ -157,6 +157,11 @@ export const receiverBody = z.strictObject({
 });
 export type ReceiverBody = z.infer<typeof receiverBody>;
 
+/** PUT /receivers/:name: the whole receiver again, plus whether it is enabled. The signing secret
+ * is not part of it (POST /receivers/:name/rotate-secret replaces it). */
+export const receiverReplaceBody = receiverBody.extend({ enabled: z.boolean().default(true) });
+export type ReceiverReplaceBody = z.infer<typeof receiverReplaceBody>;
+
 export const ackBody = z.strictObject({ comment: z.string().trim().max(1000).default('') });
 
 export const alertsQuery = z.strictObject({

@@ -21,6 +21,16 @@ import { PrismaRepository } from '../repositories/prisma.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
 import { signingKey } from './receivers/signing-key';
 
+const ROUTED_COLUMNS = {
+  id: true,
+  state: true,
+  labels: true,
+  queryName: true,
+  resolvedAt: true,
+  acknowledgedAt: true,
+} as const;
+type RoutedAlert = Pick<Alert, keyof typeof ROUTED_COLUMNS>;
+
 /** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
 const REQUEUE_AFTER_MS = 30_000;
 
@@ -41,7 +51,11 @@ export class NotificationRouter {
     if (receivers.length === 0) return 0;
     const now = new Date(nowMs);
     const [alerts, silences, groups] = await Promise.all([
-      this.prisma.alert.findMany({ where: { state: { in: ['firing', 'resolved'] } } }),
+      // What grouping and matching need; the full rows (annotations…) only of what is sent.
+      this.prisma.alert.findMany({
+        where: { state: { in: ['firing', 'resolved'] } },
+        select: ROUTED_COLUMNS,
+      }) as Promise<RoutedAlert[]>,
       this.prisma.silence.findMany({
         where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
       }),
@@ -53,7 +67,7 @@ export class NotificationRouter {
     let sent = 0;
     for (const receiver of receivers) {
       const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
-      const byQuery = new Map<string, Alert[]>();
+      const byQuery = new Map<string, RoutedAlert[]>();
       for (const a of audible) {
         if (!routes(a.labels as Record<string, string>)) continue;
         const list = byQuery.get(a.queryName) ?? [];
@@ -75,7 +89,7 @@ export class NotificationRouter {
   private async flush(
     receiver: Receiver,
     query: string,
-    alerts: readonly Alert[],
+    alerts: readonly RoutedAlert[],
     stored: { firstSeenAt: Date | null; lastSentAt: Date | null; lastHash: string | null } | undefined,
     nowMs: number,
   ): Promise<number> {
@@ -121,7 +135,11 @@ export class NotificationRouter {
       return 0;
     }
     const ids = new Set(decision.alerts.map((a) => a.id));
-    const included = alerts.filter((a) => ids.has(a.id) && (receiver.sendResolved || a.state === 'firing'));
+    const includedIds = alerts
+      .filter((a) => ids.has(a.id) && (receiver.sendResolved || a.state === 'firing'))
+      .map((a) => a.id);
+    const included =
+      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
     const deliveryId = included.length > 0 ? this.newDeliveryId() : null;
     const writes: Prisma.PrismaPromise<unknown>[] = [
       this.prisma.notificationGroup.upsert({
@@ -170,15 +188,35 @@ export class NotificationRouter {
     return receiver.kind === 'slack' ? slackPayload(v4) : v4;
   }
 
-  /** Rows left `queued` (Redis refused the job): BullMQ dedups by job id, so adding again is safe. */
+  /**
+   * Deferred deliveries whose next round is due go back to `queued` with a job of their own (one
+   * replica wins the status change); rows left `queued` (Redis refused the job) are enqueued
+   * again under the same job id, which BullMQ deduplicates, so adding again is safe.
+   */
   private async requeueStale(nowMs: number): Promise<void> {
-    const stale = await this.prisma.notificationDelivery.findMany({
-      where: { status: 'queued', createdAt: { lt: new Date(nowMs - REQUEUE_AFTER_MS) } },
+    const due = await this.prisma.notificationDelivery.findMany({
+      where: { status: 'deferred', nextAttemptAt: { lte: new Date(nowMs) } },
       select: { id: true },
+      orderBy: { nextAttemptAt: 'asc' },
       take: 100,
     });
+    for (const d of due) {
+      await this.prisma.notificationDelivery.updateMany({
+        where: { id: d.id, status: 'deferred' },
+        data: { status: 'queued', nextAttemptAt: null },
+      });
+    }
+    const stale = await this.prisma.notificationDelivery.findMany({
+      where: {
+        status: 'queued',
+        OR: [{ createdAt: { lt: new Date(nowMs - REQUEUE_AFTER_MS) } }, { id: { in: due.map((d) => d.id) } }],
+      },
+      select: { id: true, attempts: true },
+      take: 200,
+    });
     for (const d of stale) {
-      if (!(await this.queue.enqueue(d.id))) {
+      // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
+      if (!(await this.queue.enqueue(d.id, d.attempts))) {
         this.logger.debug('alert queue unavailable; requeue retried next tick');
         return;
       }

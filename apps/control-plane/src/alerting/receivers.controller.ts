@@ -7,6 +7,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Put,
   Query,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -15,7 +16,14 @@ import { actorOf, CurrentPrincipal, RequireRole, type Principal } from '../auth/
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { zodParam } from '../validation/zod-param';
 import { AlertingApi } from './alerting-api.service';
-import { deliveriesQuery, receiverBody, receiverName, type ReceiverBody } from './alerting.dto';
+import {
+  deliveriesQuery,
+  receiverBody,
+  receiverName,
+  receiverReplaceBody,
+  type ReceiverBody,
+  type ReceiverReplaceBody,
+} from './alerting.dto';
 import { createdReceiverSchema, deliverySchema, receiverSchema } from './alerting-responses.dto';
 
 const nameParam = {
@@ -69,6 +77,43 @@ export class ReceiversController {
   @ApiErrors(401, 403, 404)
   get(@Param('name', nameParam) name: string) {
     return this.api.receiver(name);
+  }
+
+  @Put(':name')
+  @RequireRole('admin')
+  @ApiOperation({
+    summary: 'Replace a receiver (URL, kind, matchers, timings, enabled); its signing secret stays',
+  })
+  @ApiReceiverName()
+  @ApiResponse({ status: 200, description: 'The receiver', standardSchema: receiverSchema })
+  @ApiErrors(400, 401, 403, 404, 413, [
+    422,
+    'The body names another receiver (VALIDATION_FAILED); URL not http(s) or host not allowed (INVALID_RECEIVER_URL)',
+  ])
+  replace(
+    @Param('name', nameParam) name: string,
+    @Body(zodParam(receiverReplaceBody)) body: ReceiverReplaceBody,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    return this.api.replaceReceiver(name, body, actorOf(who));
+  }
+
+  @Post(':name/rotate-secret')
+  @HttpCode(200)
+  @RequireRole('admin')
+  @ApiOperation({
+    summary:
+      'Replace the signing secret: everything sent from now on (retries included) is signed with the new one, shown only once',
+  })
+  @ApiReceiverName()
+  @ApiResponse({
+    status: 200,
+    description: 'The receiver and its new signing secret',
+    standardSchema: createdReceiverSchema,
+  })
+  @ApiErrors(401, 403, 404, [422, 'No signing key (SIGNING_KEY_MISSING)'])
+  rotateSecret(@Param('name', nameParam) name: string, @CurrentPrincipal() who: Principal) {
+    return this.api.rotateReceiverSecret(name, actorOf(who));
   }
 
   @Delete(':name')

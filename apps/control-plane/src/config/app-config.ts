@@ -159,6 +159,12 @@ export const appConfigSchema = z
     /** First retry delay of a failed notification (doubles per attempt) and the number of attempts. */
     SLUICE_ALERT_RETRY_BASE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
     SLUICE_ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(20),
+    /**
+     * A delivery whose attempts all failed is `deferred`, not given up: it gets a new round of
+     * attempts this long after the last one, again and again, until its receiver answers or is
+     * deleted (a receiver that is down delays a notification, never loses it).
+     */
+    SLUICE_ALERT_DEFERRED_RETRY_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
     /** Base URL of the dashboard, for the link to the query in every alert's annotations. */
     SLUICE_DASHBOARD_URL: url(['http:', 'https:']).default('http://127.0.0.1:4401'),
     /** JSON object of per-policy settings (@sluice/scaling PolicySettings), e.g. {"sluice":{"downHoldSeconds":60}}. */

@@ -19,6 +19,12 @@ import { checkpointScope, engineGroupId } from '@sluice/contracts';
 
 const POLL_INTERVAL_MS = 5000;
 
+export interface LagReading {
+  readonly partitions: PartitionLag[];
+  /** When the offsets were read. */
+  readonly readAtMs: number;
+}
+
 export interface PartitionLag {
   topic: string;
   partition: number;
@@ -34,6 +40,9 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly tables = new Map<string, OffsetTimeTable>();
   /** Records behind per query as of the last poll, for readers that must not call Kafka themselves. */
   private readonly lastTotals = new Map<string, { records: number; at: number }>();
+  /** Per-partition lag of each query as of the last poll: the alert evaluator reads it from here
+   * instead of asking Kafka a second time. */
+  private readonly lastLag = new Map<string, LagReading>();
   private readonly logPollError = throttledErrorLog((m) => this.logger.warn(`lag poll failed: ${m}`));
   private timer: NodeJS.Timeout | undefined;
 
@@ -71,9 +80,12 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
       });
       const live = new Set(queries.map((q) => q.id));
       for (const id of this.lastTotals.keys()) if (!live.has(id)) this.lastTotals.delete(id);
+      for (const id of this.lastLag.keys()) if (!live.has(id)) this.lastLag.delete(id);
       for (const q of queries) {
         const lag = await this.lagOf(q.id);
-        this.lastTotals.set(q.id, { records: lag.reduce((n, p) => n + p.recordsBehind, 0), at: Date.now() });
+        const at = Date.now();
+        this.lastTotals.set(q.id, { records: lag.reduce((n, p) => n + p.recordsBehind, 0), at });
+        this.lastLag.set(q.id, { partitions: lag, readAtMs: at });
         for (const p of lag) {
           const labels = { query: q.name, topic: p.topic, partition: String(p.partition) };
           this.metrics.lagRecords.set(labels, p.recordsBehind);
@@ -93,6 +105,12 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   recordsBehind(queryId: string): number | null {
     const t = this.lastTotals.get(queryId);
     return t && Date.now() - t.at <= 3 * POLL_INTERVAL_MS ? t.records : null;
+  }
+
+  /** The per-partition lag of the last poll; undefined when unknown or older than three polls. */
+  recentLag(queryId: string, nowMs = Date.now()): LagReading | undefined {
+    const r = this.lastLag.get(queryId);
+    return r && nowMs - r.readAtMs <= 3 * POLL_INTERVAL_MS ? r : undefined;
   }
 
   async lagOf(queryId: string): Promise<PartitionLag[]> {

@@ -9,6 +9,11 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 
 export const ALERT_DELIVERY_QUEUE = 'alert-notifications';
 
+/** Round 0 is the delivery id itself (what an enqueue after a restart deduplicates against). */
+export function deliveryJobId(deliveryId: string, round: number): string {
+  return round === 0 ? deliveryId : `${deliveryId}-r${round}`;
+}
+
 export interface DeliveryJob {
   deliveryId: string;
 }
@@ -24,14 +29,18 @@ export class DeliveryQueue {
     queue.on('error', (e) => this.logger.debug(`alert queue: ${e.message}`));
   }
 
-  /** False when Redis did not take it: the row stays `queued` and the evaluator's sweep retries. */
-  async enqueue(deliveryId: string): Promise<boolean> {
+  /**
+   * False when Redis did not take it: the row stays `queued` and the evaluator's sweep retries.
+   * `round` > 0 is a deferred delivery's next round of attempts: a job id of its own, since BullMQ
+   * keeps the failed job of the previous round under the delivery's id and would drop the add.
+   */
+  async enqueue(deliveryId: string, round = 0): Promise<boolean> {
     try {
       await this.queue.add(
         'deliver',
         { deliveryId },
         {
-          jobId: deliveryId,
+          jobId: deliveryJobId(deliveryId, round),
           attempts: this.config.SLUICE_ALERT_DELIVERY_ATTEMPTS,
           backoff: { type: 'exponential', delay: this.config.SLUICE_ALERT_RETRY_BASE_MS },
           removeOnComplete: 1000,

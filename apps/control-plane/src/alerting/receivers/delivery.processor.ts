@@ -47,7 +47,8 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       where: { id: job.data.deliveryId },
       include: { receiver: true },
     });
-    if (!delivery || delivery.status === 'delivered' || delivery.status === 'failed') return;
+    // Deferred: waiting for its next round (the sweep re-enqueues it), not this stale job.
+    if (!delivery || ['delivered', 'failed', 'deferred'].includes(delivery.status)) return;
     const receiver = delivery.receiver;
     const attempt = delivery.attempts + 1;
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -87,16 +88,24 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     } catch (e) {
       const permanent = e instanceof Permanent;
       const message = (e as Error).message.slice(0, 500);
-      const status = permanent || finalAttempt ? 'failed' : 'retrying';
+      // The last attempt of a round defers the delivery to a later round: only what retrying
+      // cannot fix fails it for good.
+      const status = permanent ? 'failed' : finalAttempt ? 'deferred' : 'retrying';
       await this.prisma.notificationDelivery.update({
         where: { id: delivery.id },
-        data: { status, attempts: attempt, lastError: message },
+        data: {
+          status,
+          attempts: attempt,
+          lastError: message,
+          nextAttemptAt:
+            status === 'deferred' ? new Date(Date.now() + this.config.SLUICE_ALERT_DEFERRED_RETRY_MS) : null,
+        },
       });
       this.metrics.notifications.inc({
         receiver: receiver.name,
         outcome: status === 'failed' ? 'failed' : 'retry',
       });
-      if (!permanent) throw e; // BullMQ retries with backoff
+      if (status === 'retrying') throw e; // BullMQ retries with backoff
     }
   }
 }

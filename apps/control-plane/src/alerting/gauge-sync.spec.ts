@@ -1,0 +1,47 @@
+import { Gauge, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { GaugeSync } from './gauge-sync';
+
+async function series(registry: Registry): Promise<string[]> {
+  const text = await registry.metrics();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('g{'))
+    .sort();
+}
+
+describe('GaugeSync', () => {
+  it('exports what the last pass set, removes what disappeared and keeps unchanged groups', async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: 'g', help: 'h', labelNames: ['q', 'p'], registers: [registry] });
+    const sync = new GaugeSync(gauge);
+    let calls = 0;
+    const partitions = (q: string, values: number[]) => () => {
+      calls++;
+      return values.map((v, i): [string, { q: string; p: string }, number] => [
+        String(i),
+        { q, p: String(i) },
+        v,
+      ]);
+    };
+    sync.group('a', '1,2', partitions('a', [1, 2]));
+    sync.group('b', '5', partitions('b', [5]));
+    sync.commit();
+    expect(await series(registry)).toEqual(['g{q="a",p="0"} 1', 'g{q="a",p="1"} 2', 'g{q="b",p="0"} 5']);
+
+    // Same signature: the entries are not even computed; b is gone; a loses a partition.
+    calls = 0;
+    sync.group('a', '1,2', partitions('a', [1, 2]));
+    sync.commit();
+    expect(calls).toBe(0);
+    expect(await series(registry)).toEqual(['g{q="a",p="0"} 1', 'g{q="a",p="1"} 2']);
+
+    sync.group('a', '4', partitions('a', [4]));
+    sync.set('c', { q: 'c', p: 'x' }, 7);
+    sync.commit();
+    expect(await series(registry)).toEqual(['g{q="a",p="0"} 4', 'g{q="c",p="x"} 7']);
+
+    sync.clear();
+    expect(await series(registry)).toEqual([]);
+  });
+});
