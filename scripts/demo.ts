@@ -87,7 +87,7 @@ async function stopDemo(run: DemoRun): Promise<void> {
     await stackDown((m) => log(m), run.config, run.startedComponents);
   }
   const left = components(run.config)
-    .filter((c) => !run.startedComponents.includes(c.name))
+    .filter((c) => !c.optional && !run.startedComponents.includes(c.name))
     .map((c) => c.name);
   if (left.length > 0)
     log(`${left.join(', ')} ran before the demo and stay up (npm run stack:down stops them)`);
@@ -97,7 +97,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const config = loadStackConfig();
   const states = await Promise.all(
-    components(config).map(async (c) => ({ name: c.name, state: await c.state() })),
+    components(config)
+      .filter((c) => !c.optional) // the demo runs local engines; Kubernetes is not part of it
+      .map(async (c) => ({ name: c.name, state: await c.state() })),
   );
   const api = `http://127.0.0.1:${config.apiPort}`;
   // A demo admin token, printed below, so the user can call the API right away.

@@ -28,6 +28,9 @@ echo "== API fuzzing (schemathesis)"
 npx tsx scripts/schemathesis/cli.ts
 echo "== Go tools for the packaging tests (helm, helm-docs, promtool: built once per machine, minutes when cold)"
 bash scripts/tools/go-tools.sh > /dev/null
+echo "== Kubernetes API server for the chart and runtime tests (etcd, kube-apiserver, controller-manager, scheduler, kwok; built once per machine: ≈ 22 min cold on idle cores)"
+bash scripts/tools/kube-tools.sh > /dev/null
+npm run -s stack:up -- kube
 echo "== checks took $(( $(date +%s) - t0 )) s; now every test: unit, integration and browser (one file at a time)"
 # NO_COLOR: vitest colours its output whenever CI is set; CI=true here.
 NO_COLOR=1 npx vitest run --project '*-unit' --project '*-int' --project e2e --no-file-parallelism

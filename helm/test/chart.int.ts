@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { appConfigSchema, loadAppConfig } from '../../apps/control-plane/src/config/app-config';
 import { renderPrometheusRulesFile } from '../../scripts/generate/prometheus-rules-file';
+import { permissionsFromRuntimeSource } from './support/runtime-permissions';
 import { CHART, KUBE_VERSION, ROOT, TOOL_BUILD_TIMEOUT_MS, goTool, run } from './support/tools';
 
 interface K8sObject {
@@ -97,46 +98,6 @@ function one(objects: K8sObject[], kind: string, name?: string): K8sObject {
 }
 const podSpec = (o: K8sObject) =>
   (o as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
-
-/**
- * The permissions the runtime needs, read from the calls kubernetes-api.ts makes on
- * @kubernetes/client-node (`this.core.readNamespacedConfigMap` → configmaps get), so a new call
- * there fails this test until the chart grants it.
- */
-function permissionsFromRuntimeSource(): Map<string, Set<string>> {
-  const source = fs.readFileSync(path.join(ROOT, 'apps/control-plane/src/runtime/kubernetes-api.ts'), 'utf8');
-  const verbs: Record<string, string> = {
-    read: 'get',
-    create: 'create',
-    replace: 'update',
-    delete: 'delete',
-    deleteCollection: 'deletecollection',
-    list: 'list',
-    patch: 'patch',
-  };
-  const resources: Record<string, string> = {
-    ConfigMap: 'configmaps',
-    Secret: 'secrets',
-    Service: 'services',
-    Pod: 'pods',
-    StatefulSet: 'statefulsets',
-    StatefulSetScale: 'statefulsets/scale',
-  };
-  const out = new Map<string, Set<string>>();
-  const calls = [
-    ...source.matchAll(
-      /this\.(core|apps)\.(read|create|replace|deleteCollection|delete|list|patch)Namespaced(\w+?)\(/g,
-    ),
-  ];
-  expect(calls.length).toBeGreaterThan(10);
-  for (const [, api, verb, kind] of calls) {
-    const resource = resources[kind!];
-    expect(resource, `unknown resource of ${verb}Namespaced${kind}`).toBeDefined();
-    const key = `${api === 'core' ? '' : 'apps'}/${resource}`;
-    out.set(key, (out.get(key) ?? new Set()).add(verbs[verb!]!));
-  }
-  return out;
-}
 
 function granted(rules: Rule[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();

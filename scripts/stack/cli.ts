@@ -1,5 +1,6 @@
 // `npm run stack:up | stack:down | stack:status`, optionally naming components:
-// `npm run stack:down -- redis` stops only Redis (used by the outage tests).
+// `npm run stack:down -- redis` stops only Redis (used by the outage tests); `npm run stack:up -- kube`
+// starts the local Kubernetes API server, which a plain `stack:up` leaves out.
 import { components, stackDown, stackUp } from './stack';
 import { loadStackConfig } from './config';
 
@@ -9,8 +10,9 @@ async function status(): Promise<number> {
   let allUp = true;
   for (const c of components(loadStackConfig())) {
     const s = await c.state();
-    if (s !== 'up') allUp = false;
-    const label = s === 'foreign' ? 'taken (not ours)' : s;
+    if (s !== 'up' && !c.optional) allUp = false;
+    const label =
+      (s === 'foreign' ? 'taken (not ours)' : s) + (c.optional && s === 'down' ? ' (optional)' : '');
     process.stdout.write(
       `${c.name.padEnd(11)} 127.0.0.1:${String(c.port).padEnd(6)} ${label.padEnd(17)} ${c.dataDir}\n`,
     );
@@ -33,7 +35,9 @@ async function main(): Promise<number> {
     case 'status':
       return status();
     default:
-      process.stderr.write('usage: stack (up|down|status) [postgresql|redis|kafka ...]\n');
+      process.stderr.write(
+        'usage: stack (up|down|status) [postgresql|redis|kafka|kube ...]  (kube only when named)\n',
+      );
       return 2;
   }
 }

@@ -1,10 +1,12 @@
-// The contract each local-stack component (PostgreSQL, Redis, Kafka) implements.
+// The contract each local-stack component (PostgreSQL, Redis, Kafka, the optional Kubernetes) implements.
 export type ComponentState = 'up' | 'down' | 'foreign';
 
 export interface StackComponent {
   readonly name: string;
   readonly port: number;
   readonly dataDir: string;
+  /** Started only when named (`stack:up -- kube`), never by a plain `stack:up`; status does not require it. */
+  readonly optional?: boolean;
   /** Debian packages (or other prerequisites) that are missing; empty when installed. */
   missingPackages(): string[];
   /** Fetches anything not from apt (e.g. Kafka jars). Idempotent. */

@@ -22,6 +22,14 @@ export interface StackConfig {
   kafkaControllerPort: number;
   apiPort: number;
   dashboardPort: number;
+  /** The `kube` component (kube.ts): etcd client/peer, kube-apiserver, controller-manager, scheduler. */
+  kube: {
+    etcdPort: number;
+    etcdPeerPort: number;
+    apiPort: number;
+    controllerManagerPort: number;
+    schedulerPort: number;
+  };
 }
 
 export function loadStackConfig(): StackConfig {
@@ -35,6 +43,13 @@ export function loadStackConfig(): StackConfig {
     kafkaControllerPort: port('SLUICE_KAFKA_CONTROLLER_PORT', 59093),
     apiPort: port('SLUICE_API_PORT', 4400),
     dashboardPort: port('SLUICE_DASHBOARD_PORT', 4401),
+    kube: {
+      etcdPort: port('SLUICE_ETCD_PORT', 52379),
+      etcdPeerPort: port('SLUICE_ETCD_PEER_PORT', 52380),
+      apiPort: port('SLUICE_KUBE_API_PORT', 56443),
+      controllerManagerPort: port('SLUICE_KUBE_CONTROLLER_MANAGER_PORT', 56257),
+      schedulerPort: port('SLUICE_KUBE_SCHEDULER_PORT', 56259),
+    },
   };
 }
 

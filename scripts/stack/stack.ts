@@ -1,25 +1,32 @@
-// Orchestrates the three components: install what is missing, start, stop, report.
+// Orchestrates the components: install what is missing, start, stop, report. PostgreSQL, Redis and
+// Kafka are the default stack; `kube` (a local Kubernetes API server) only starts when named.
 import fs from 'node:fs';
 import { aptInstall } from './apt';
 import type { StackComponent } from './component';
 import { loadStackConfig, type StackConfig } from './config';
 import { KafkaComponent } from './kafka';
+import { KubeComponent } from './kube';
 import { PostgresComponent } from './postgres';
 import { RedisComponent } from './redis';
 import { ensureSinkDatabase } from './sink-database';
 
 export function components(config: StackConfig = loadStackConfig()): StackComponent[] {
-  return [new PostgresComponent(config), new RedisComponent(config), new KafkaComponent(config)];
+  return [
+    new PostgresComponent(config),
+    new RedisComponent(config),
+    new KafkaComponent(config),
+    new KubeComponent(config),
+  ];
 }
 
-/** Components by name (all when `only` is empty); unknown names are an error naming them. */
+/** Components by name (the default, non-optional ones when `only` is empty); unknown names are an error naming them. */
 export function selectComponents(only: string[], config: StackConfig): StackComponent[] {
   const all = components(config);
   const unknown = only.filter((n) => !all.some((c) => c.name === n));
   if (unknown.length > 0) {
     throw new Error(`unknown component ${unknown.join(', ')} (known: ${all.map((c) => c.name).join(', ')})`);
   }
-  return only.length === 0 ? all : all.filter((c) => only.includes(c.name));
+  return only.length === 0 ? all.filter((c) => !c.optional) : all.filter((c) => only.includes(c.name));
 }
 
 export async function stackUp(
@@ -55,7 +62,9 @@ export async function stackDown(
   config = loadStackConfig(),
   only: string[] = [],
 ): Promise<void> {
-  for (const c of selectComponents(only, config).reverse()) {
+  // A plain `stack:down` stops whatever is up, the optional Kubernetes included.
+  const chosen = only.length === 0 ? components(config) : selectComponents(only, config);
+  for (const c of chosen.reverse()) {
     if ((await c.state()) !== 'up') continue;
     log(`${c.name}: stopping`);
     await c.stop();

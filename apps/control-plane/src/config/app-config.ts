@@ -112,6 +112,18 @@ export const appConfigSchema = z
       .optional(),
     /** How often a follower tries to become leader, and a leader checks that it still is. */
     SLUICE_LEADER_RETRY_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+    /**
+     * How the leader is elected: `lease` (a coordination.k8s.io Lease in SLUICE_K8S_NAMESPACE),
+     * `advisory-lock` (a PostgreSQL session lock), or `auto`: the Lease with the Kubernetes runtime,
+     * the advisory lock otherwise.
+     */
+    SLUICE_LEADER_ELECTION: z.enum(['auto', 'lease', 'advisory-lock']).default('auto'),
+    /**
+     * Lease election: a Lease not renewed for this long may be taken over by another replica; the
+     * leader steps down when it could not renew for two thirds of it. A killed leader is replaced
+     * within this plus SLUICE_LEADER_RETRY_MS.
+     */
+    SLUICE_LEADER_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
     SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
     /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
     SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
@@ -181,6 +193,22 @@ export const appConfigSchema = z
     }
     // The reconciler's checkpoint location is a path on this machine; engine pods can only keep
     // their checkpoints in PostgreSQL, reached through the secret's DATABASE_URL.
+    // The leader renews every SLUICE_LEADER_RETRY_MS and steps down after 2/3 of the lease without a
+    // renewal: at least two tries must fit in that window, or one slow request costs the leadership.
+    if (c.SLUICE_LEADER_RETRY_MS * 3 > c.SLUICE_LEADER_LEASE_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLUICE_LEADER_LEASE_MS'],
+        message: `must be at least 3 × SLUICE_LEADER_RETRY_MS (${c.SLUICE_LEADER_RETRY_MS * 3} ms)`,
+      });
+    }
+    if (c.SLUICE_LEADER_ELECTION === 'lease' && c.SLUICE_RUNTIME !== 'kubernetes') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLUICE_LEADER_ELECTION'],
+        message: 'lease needs SLUICE_RUNTIME=kubernetes (the Lease lives in SLUICE_K8S_NAMESPACE)',
+      });
+    }
     if (c.SLUICE_RUNTIME === 'kubernetes' && !c.SLUICE_K8S_DATABASE_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -12,6 +12,9 @@ const clusterSchema = z.object({
   isLeader: z.boolean().describe('Whether the replica that answered leads'),
   leaderSince: z.string().nullable(),
   leader: z.string().nullable().describe('The replica holding the leader lock, or null during a change-over'),
+  election: z
+    .enum(['lease', 'advisory-lock'])
+    .describe('How the leader is elected: a Kubernetes Lease, or a PostgreSQL advisory lock'),
 });
 
 @ApiTags('cluster')
@@ -28,11 +31,19 @@ export class ClusterController {
   @ApiOperation({ summary: 'Which control-plane replica leads (reconciles, runs operations, scales)' })
   @ApiResponse({
     status: 200,
-    description: 'Leadership as seen from PostgreSQL',
+    description: 'Leadership as seen from the Lease or from PostgreSQL',
     standardSchema: clusterSchema,
   })
   @ApiErrors(401, 403)
   async get(): Promise<z.infer<typeof clusterSchema>> {
+    const own = {
+      cluster: this.election.cluster,
+      replica: this.election.replica,
+      isLeader: this.election.isLeader,
+      leaderSince: this.election.since?.toISOString() ?? null,
+      election: this.election.mechanism,
+    };
+    if (this.election.mechanism === 'lease') return { ...own, leader: await this.election.leaseHolder() };
     // Any replica can name the leader: the lock's holder is a session whose application_name the
     // leader set to its replica name.
     const [classid, objid] = this.election.key;
@@ -44,10 +55,7 @@ export class ClusterController {
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
     const holder = rows[0]?.name;
     return {
-      cluster: this.election.cluster,
-      replica: this.election.replica,
-      isLeader: this.election.isLeader,
-      leaderSince: this.election.since?.toISOString() ?? null,
+      ...own,
       leader: holder?.startsWith('sluice:') ? holder.slice('sluice:'.length) : null,
     };
   }

@@ -5,8 +5,11 @@
 // retries every SLUICE_LEADER_RETRY_MS, takes over on its next try.
 //
 // The lock is as good as the session: a leader whose connection fails (or whose check times out)
-// steps down at once, before it could be replaced. On Kubernetes a Lease would do the same job;
-// the database is the one thing every replica shares wherever it runs, so it is used everywhere.
+// steps down at once, before it could be replaced.
+//
+// With the Kubernetes runtime the leader holds a coordination.k8s.io Lease instead (lease-lock.ts;
+// SLUICE_LEADER_ELECTION picks): the way Kubernetes controllers elect, visible with kubectl, and
+// independent of how the database's sessions behave behind a pooler or a managed failover.
 import os from 'node:os';
 import {
   Inject,
@@ -20,7 +23,8 @@ import { Gauge } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MetricsRegistry } from '../metrics/metrics.registry';
 import { advisoryLockKey, leaderLockName } from './advisory-lock-key';
-import { clusterName } from './cluster-name';
+import { clusterName, clusterSlug } from './cluster-name';
+import { LeaseLock, type LeaseApi } from './lease-lock';
 
 export type LeadershipListener = (leading: boolean) => void | Promise<void>;
 
@@ -31,6 +35,12 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
   readonly replica = (process.env.POD_NAME ?? `${os.hostname()}/${process.pid}`).slice(0, 48);
   readonly key: [number, number];
   readonly cluster: string;
+  /** `lease` with the Kubernetes runtime (unless SLUICE_LEADER_ELECTION says otherwise). */
+  readonly mechanism: 'lease' | 'advisory-lock';
+  /** The Lease (namespace/name) when the mechanism is `lease`. */
+  readonly lease: { namespace: string; name: string } | null;
+  private leaseApi: LeaseApi | null = null;
+  private leaseLock: LeaseLock | null = null;
   private client: Client | null = null;
   private leading = false;
   private leadingSince: Date | null = null;
@@ -46,6 +56,15 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     this.cluster = clusterName(config);
     this.key = advisoryLockKey(leaderLockName(this.cluster));
+    const election = config.SLUICE_LEADER_ELECTION;
+    this.mechanism =
+      election === 'lease' || (election === 'auto' && config.SLUICE_RUNTIME === 'kubernetes')
+        ? 'lease'
+        : 'advisory-lock';
+    this.lease =
+      this.mechanism === 'lease'
+        ? { namespace: config.SLUICE_K8S_NAMESPACE, name: `sluice-leader-${clusterSlug(this.cluster)}` }
+        : null;
     this.gauge = new Gauge({
       name: 'sluice_leader',
       help: 'Whether this control-plane replica is the leader of its cluster (1) or a follower (0)',
@@ -71,15 +90,47 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The first try happens before the app serves, so a lone replica leads from its first request. */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.lease) {
+      // Loaded on demand, like the Kubernetes runtime: local runs never need the client.
+      const { ClientNodeLeaseApi } = await import('./kubernetes-lease-api');
+      this.useLeaseApi(new ClientNodeLeaseApi());
+    }
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.config.SLUICE_LEADER_RETRY_MS);
     this.timer.unref();
+  }
+
+  /** Who holds the Lease now (by its renew time), when the mechanism is `lease`. */
+  async leaseHolder(): Promise<string | null> {
+    if (!this.lease || !this.leaseApi) return null;
+    return LeaseLock.holderOf(await this.leaseApi.read(this.lease.namespace, this.lease.name));
+  }
+
+  /** The Lease's API; the constructor's default is @kubernetes/client-node. */
+  useLeaseApi(api: LeaseApi): void {
+    if (!this.lease) throw new Error('leader election does not use a Lease');
+    this.leaseApi = api;
+    this.leaseLock = new LeaseLock(api, {
+      ...this.lease,
+      identity: this.replica,
+      leaseMs: this.config.SLUICE_LEADER_LEASE_MS,
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.ticking;
+    if (this.leaseLock) {
+      if (this.leading) {
+        // Give the Lease up: a follower takes over on its next try instead of after the duration.
+        this.setLeading(false);
+        await this.leaseLock.release().catch((e: Error) => {
+          this.logger.warn(`Lease release failed (it expires by itself): ${e.message}`);
+        });
+      }
+      return;
+    }
     const client = this.client;
     this.client = null;
     if (this.leading) {
@@ -100,6 +151,7 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async attempt(): Promise<void> {
+    if (this.leaseLock) return this.attemptLease(this.leaseLock);
     try {
       const client = this.client ?? (await this.connect());
       if (this.leading) {
@@ -111,6 +163,25 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
       if (r.rows[0]?.ok) this.setLeading(true);
     } catch (e) {
       this.lose(`leader election: ${(e as Error).message}`);
+    }
+  }
+
+  private async attemptLease(lock: LeaseLock): Promise<void> {
+    try {
+      const holding = await lock.tryHold();
+      if (!holding && this.leading) this.logger.warn(`the Lease ${this.lease?.name} has another holder`);
+      this.setLeading(holding);
+    } catch (e) {
+      // The API server did not answer: a leader keeps leading until its renew deadline, then steps
+      // down before any follower may take the Lease over.
+      if (this.leading && !lock.stillValid()) {
+        this.logger.warn(
+          `leader election: ${(e as Error).message}: stepping down as leader of cluster ${this.cluster}`,
+        );
+        this.setLeading(false);
+      } else if (!this.leading) {
+        this.logger.warn(`leader election: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -151,7 +222,8 @@ export class LeaderElection implements OnApplicationBootstrap, OnModuleDestroy {
     this.leading = leading;
     this.leadingSince = leading ? new Date() : null;
     this.gauge.set(leading ? 1 : 0);
-    if (leading) this.logger.log(`${this.replica} is now the leader of cluster ${this.cluster}`);
+    if (leading)
+      this.logger.log(`${this.replica} is now the leader of cluster ${this.cluster} (${this.mechanism})`);
     for (const l of this.listeners) void this.notify(l, leading);
   }
 

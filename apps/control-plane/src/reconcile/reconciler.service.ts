@@ -207,6 +207,18 @@ export class ReconcilerService {
       }
     }
 
+    // An instance the runtime no longer lists is gone for good when it was draining or is not
+    // wanted any more: a Kubernetes pod is deleted once it has drained or was scaled away (local
+    // processes stay listed as exited until forgotten). Its row goes too, or the query would show
+    // it DRAINING (or, after a pass that raced the deletion, RUNNING) forever.
+    const listed = new Set(runtimeInstances.map((i) => i.name));
+    const wanted = q.desiredState === 'RUNNING' ? q.desiredInstances : 0;
+    const gone = q.instances
+      .filter((r) => !listed.has(r.name))
+      .filter((r) => r.status === 'DRAINING' || Number(r.name.slice(q.name.length + 1)) >= wanted)
+      .map((r) => r.name);
+    if (gone.length > 0) await this.prisma.instance.deleteMany({ where: { queryId, name: { in: gone } } });
+
     const decision = decideReconcile(
       {
         name: q.name,

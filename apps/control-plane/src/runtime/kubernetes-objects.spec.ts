@@ -42,7 +42,7 @@ describe('renderQueryObjects', () => {
       '--checkpoint',
       'postgresql://checkpoints',
       '--instance-id',
-      '$(POD_NAME)',
+      'clicks-per-user-$(POD_INDEX)',
       '--query-id',
       base.queryId,
       '--brokers',
@@ -50,7 +50,9 @@ describe('renderQueryObjects', () => {
       '--query-version',
       String(base.version),
     ]);
-    expect(c?.env?.find((e) => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(c?.env?.find((e) => e.name === 'POD_INDEX')?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.labels['apps.kubernetes.io/pod-index']",
+    );
     expect(c?.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
       name: 'sluice-db',
       key: 'DATABASE_URL',
@@ -122,7 +124,7 @@ describe('renderQueryObjects', () => {
 
   it('omits the database secret when none is configured', () => {
     const { statefulSet } = renderQueryObjects({ ...base, databaseSecretName: undefined });
-    expect(statefulSet.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(['POD_NAME']);
+    expect(statefulSet.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(['POD_INDEX']);
   });
 });
 

@@ -53,6 +53,8 @@ export const LABEL_VERSION = 'sluice.dev/version';
 export const ANNOTATION_QUERY_NAME = 'sluice.dev/query-name';
 export const ANNOTATION_TEMPLATE_HASH = 'sluice.dev/template-hash';
 export const ENGINE_CONTAINER = 'engine';
+/** Set by the StatefulSet controller on every pod it creates (Kubernetes ≥ 1.28): the pod's ordinal. */
+export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** Time the engine gets after SIGTERM to finish and commit its batch. */
 export const TERMINATION_GRACE_SECONDS = 60;
 
@@ -126,9 +128,12 @@ function podTemplate(
             '/etc/sluice/spec.yaml',
             '--checkpoint',
             r.checkpointUri,
-            // The pod name is the engine's instance id (Kubernetes expands $(POD_NAME) from env).
+            // The instance id is the control plane's `<query>-<ordinal>` (progress and drain
+            // commands are addressed by it), not the pod name `sluice-<query>-<ordinal>`: the
+            // StatefulSet controller labels each pod with its ordinal, and Kubernetes expands
+            // $(POD_INDEX) from the env below.
             '--instance-id',
-            '$(POD_NAME)',
+            `${r.queryName}-$(POD_INDEX)`,
             '--query-id',
             r.queryId,
             '--brokers',
@@ -139,7 +144,10 @@ function podTemplate(
             ...(r.checkpointArgs ?? []),
           ],
           env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            {
+              name: 'POD_INDEX',
+              valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } },
+            },
             ...(r.databaseSecretName
               ? [
                   {

@@ -196,7 +196,7 @@ describe('KubernetesRuntime', () => {
       const args = pod?.containers[0]?.args ?? [];
       const after = (flag: string) => args[args.indexOf(flag) + 1];
       expect(sts?.metadata?.namespace).toBe(NS);
-      expect(after('--instance-id')).toBe('$(POD_NAME)');
+      expect(after('--instance-id')).toBe('clicks-$(POD_INDEX)');
       expect(after('--query-version')).toBe('4');
       expect(after('--query-id')).toBe(QUERY_ID);
       // Not the control plane's local path: the pod reads DATABASE_URL from the secret.
