@@ -71,6 +71,16 @@ export default defineConfig({
         },
       },
       {
+        // Pure arithmetic of the benchmarks (the autoscaling frontier's medians and verdicts); no servers.
+        resolve: { alias },
+        test: {
+          name: 'bench-unit',
+          root: 'bench',
+          include: ['**/*.spec.ts'],
+          environment: 'node',
+        },
+      },
+      {
         // The dashboard in Debian's Chromium (playwright-core) against a real control plane, engines
         // and the local stack (e2e/); it builds the dashboard itself when the build is stale.
         resolve: { alias },

@@ -217,7 +217,7 @@ export class ReconcilerService {
       .filter((r) => !listed.has(r.name))
       .filter((r) => r.status === 'DRAINING' || Number(r.name.slice(q.name.length + 1)) >= wanted)
       .map((r) => r.name);
-    if (gone.length > 0) await this.prisma.instance.deleteMany({ where: { queryId, name: { in: gone } } });
+    for (const name of gone) await this.instances.forget(queryId, name);
 
     const decision = decideReconcile(
       {

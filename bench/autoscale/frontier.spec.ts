@@ -1,6 +1,5 @@
 // The frontier's arithmetic (bench/autoscale/frontier.ts): medians over seeds, the cost to meet the
-// SLO, the per-profile verdict and the merge of a parallel run. Tested here so it runs with the
-// scaling unit tests; the bench module itself only adds I/O around these.
+// SLO, the per-profile verdict and the merge of a parallel run (vitest project bench-unit).
 import { describe, expect, it } from 'vitest';
 import {
   costToMeetSlo,
@@ -13,9 +12,8 @@ import {
   withSeed,
   type FrontierPoint,
   type FrontierRun,
-} from '../../../../bench/autoscale/frontier';
-import type { SimulationSummary } from './simulate';
-import { parseProfile } from './profile';
+} from './frontier';
+import { parseProfile, type SimulationSummary } from '@sluice/scaling';
 
 const profile = parseProfile({
   name: 'p',
