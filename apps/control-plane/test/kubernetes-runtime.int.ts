@@ -21,7 +21,8 @@ import {
   TEST_ENGINE_IMAGE as IMAGE,
   type KubeControlPlane,
 } from './support/kube-control-plane';
-import { createToken, eventsSpec, eventually, forgetTestQueries } from './support/test-app';
+import { eventsSpec, eventually } from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
 interface Pod {
   metadata: {
@@ -50,6 +51,7 @@ const QUERY = `kr-${suffix}`;
 const SET = `sluice-${QUERY}`;
 let kube: KubeCluster;
 let token: string;
+let stack: IsolatedStack | undefined;
 let cp: KubeControlPlane;
 let api: string;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kube-runtime-'));
@@ -70,12 +72,15 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<T> 
 }
 
 async function waitOperation(id: string, what: string): Promise<{ state: string; error: string | null }> {
-  return eventually(
+  const op = await eventually(
     () => call<{ state: string; error: string | null }>('GET', `/api/v1/operations/${id}`),
     (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
     150_000,
     what,
   );
+  // A failed operation's steps say why; the assertion's diff alone would hide them.
+  if (op.state === 'FAILED') console.error(`${what} failed:`, JSON.stringify(op));
+  return op;
 }
 
 async function pods(queryId: string): Promise<Pod[]> {
@@ -96,8 +101,12 @@ beforeAll(
   async () => {
     kube = await startKube();
     await prepareNamespace(kube, NS);
-    token = createToken('admin', `kube-runtime-${suffix}`);
-    cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home });
+    // A database and Redis index of its own: a control plane on the shared database (another
+    // suite's, or a developer's) reconciles every query there and would start local engines for
+    // this one, whose phase it then writes (seen in CI: a scale-in FAILED).
+    stack = await isolatedStack('sluice_it_kube_runtime', 11);
+    token = stack.token('admin', `kube-runtime-${suffix}`);
+    cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home, env: stack.env });
     api = cp.api;
   },
   60 * 60 * 1000,
@@ -106,7 +115,7 @@ beforeAll(
 afterAll(async () => {
   cp?.proc.kill('SIGKILL');
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
-  await forgetTestQueries(suffix);
+  await stack?.drop();
 });
 
 describe('KubernetesRuntime against a real API server', () => {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster';
 import { prepareNamespace, startKubeControlPlane, type KubeControlPlane } from './support/kube-control-plane';
-import { createToken, eventsSpec, eventually, forgetTestQueries } from './support/test-app';
+import { eventsSpec, eventually } from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
 interface ClusterView {
   cluster: string;
@@ -35,6 +36,7 @@ const SET = `sluice-${QUERY}`;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-lease-'));
 let kube: KubeCluster;
 let token: string;
+let stack: IsolatedStack | undefined;
 const replicas: KubeControlPlane[] = [];
 
 async function call<T>(r: KubeControlPlane, method: string, url: string, body?: unknown): Promise<T> {
@@ -82,9 +84,17 @@ beforeAll(
   async () => {
     kube = await startKube();
     await prepareNamespace(kube, NS);
-    token = createToken('admin', `lease-${suffix}`);
-    replicas.push(await startKubeControlPlane(kube, { name: `cp-a-${suffix}`, namespace: NS, home }));
-    replicas.push(await startKubeControlPlane(kube, { name: `cp-b-${suffix}`, namespace: NS, home }));
+    // A database and Redis index of its own: a control plane on the shared database (another
+    // suite's, or a developer's) reconciles every query there and would start local engines for
+    // this one, whose phase it then writes (seen in CI: a scale-in FAILED).
+    stack = await isolatedStack('sluice_it_kube_lease', 12);
+    token = stack.token('admin', `lease-${suffix}`);
+    replicas.push(
+      await startKubeControlPlane(kube, { name: `cp-a-${suffix}`, namespace: NS, home, env: stack.env }),
+    );
+    replicas.push(
+      await startKubeControlPlane(kube, { name: `cp-b-${suffix}`, namespace: NS, home, env: stack.env }),
+    );
   },
   60 * 60 * 1000,
 );
@@ -92,7 +102,7 @@ beforeAll(
 afterAll(async () => {
   for (const r of replicas) r.proc.kill('SIGKILL');
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
-  await forgetTestQueries(suffix);
+  await stack?.drop();
 });
 
 describe('two control planes on Kubernetes', () => {

@@ -53,6 +53,7 @@ describe('npm run db:migrate', () => {
       );
       expect(tables.rows.map((r) => r.table_name)).toEqual([
         'Alert',
+        'AlertQueryHistory',
         'AlertRule',
         'AlertTransition',
         'ApiToken',

@@ -82,6 +82,26 @@ function parseInstance(instanceName: string): { queryName: string; ordinal: numb
 const podOrdinal = (pod: V1Pod): number => Number(/-(\d+)$/.exec(pod.metadata?.name ?? '')?.[1] ?? NaN);
 const terminating = (pod: V1Pod): boolean => pod.metadata?.deletionTimestamp != null;
 
+/** The API server refused a write made against a resourceVersion that has moved on (409). */
+const isConflict = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 409;
+
+/**
+ * client-go's RetryOnConflict: the StatefulSet controller bumps the set's resourceVersion with every
+ * status write, so a decision made on a read can meet a 409. The whole read-decide-write is run
+ * again on a fresh read (a few times, briefly apart); any other error, or a 5th conflict, is thrown.
+ */
+async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isConflict(e) || i >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 10 * 2 ** i));
+    }
+  }
+}
+
 /** How a pod reads as a Sluice instance; undefined for a pod this driver did not render. */
 export function describePod(pod: V1Pod): RuntimeInstance | undefined {
   const queryName = pod.metadata?.annotations?.[ANNOTATION_QUERY_NAME];
@@ -142,7 +162,11 @@ export class KubernetesRuntime implements RuntimeDriver {
     return this.api.listPods(this.opts.namespace, `${LABEL_QUERY_ID}=${queryId}`);
   }
 
-  async start(l: InstanceLaunch): Promise<RuntimeInstance> {
+  start(l: InstanceLaunch): Promise<RuntimeInstance> {
+    return retryOnConflict(() => this.startOnce(l));
+  }
+
+  private async startOnce(l: InstanceLaunch): Promise<RuntimeInstance> {
     const ns = this.opts.namespace;
     const name = objectName(l.queryName);
     const current = await this.api.getStatefulSet(ns, name);
@@ -211,7 +235,11 @@ export class KubernetesRuntime implements RuntimeDriver {
    * - a lower ordinal is drained by deleting its pod with its default grace period; the set
    *   recreates it from the current template.
    */
-  async drain(queryId: string, instanceName: string): Promise<void> {
+  drain(queryId: string, instanceName: string): Promise<void> {
+    return retryOnConflict(() => this.drainOnce(queryId, instanceName));
+  }
+
+  private async drainOnce(queryId: string, instanceName: string): Promise<void> {
     const ns = this.opts.namespace;
     const { queryName, ordinal } = parseInstance(instanceName);
     const name = objectName(queryName);
