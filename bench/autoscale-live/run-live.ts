@@ -53,6 +53,8 @@ export interface LiveResult {
   summary: SimulationSummary;
   produced: number;
   sinkRecords: number;
+  /** False when the lag did not reach 0 in the drain timeout: lostRecords then counts the backlog. */
+  drained: boolean;
   rateScale: number;
   partitions: number;
   minInstances: number;
@@ -488,6 +490,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       summary,
       produced,
       sinkRecords,
+      drained,
       rateScale,
       partitions,
       minInstances,

@@ -46,6 +46,7 @@ describe('live vs simulator comparison', () => {
         loadAfter: '2',
         produced: 10,
         sinkRecords: 10,
+        drained: true,
         live: summary({ sloViolationSeconds: 120, actionsToConverge: 2 }),
         sim: summary({ sloViolationSeconds: 12, actionsToConverge: null }),
       },

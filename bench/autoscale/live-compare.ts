@@ -25,6 +25,7 @@ export interface LiveComparison {
   loadAfter: string;
   produced: number;
   sinkRecords: number;
+  drained: boolean;
   live: SimulationSummary;
   sim: SimulationSummary;
 }
@@ -83,6 +84,7 @@ export async function compareLive(
       loadAfter: live.loadAfter,
       produced: live.produced,
       sinkRecords: live.sinkRecords,
+      drained: live.drained,
       live: live.summary,
       sim,
     });
@@ -110,7 +112,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; produced ${r.produced}, sink ${r.sinkRecords}; load ${r.loadBefore} → ${r.loadAfter}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
         '',
         table,
       ].join('\n');
