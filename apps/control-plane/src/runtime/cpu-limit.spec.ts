@@ -121,8 +121,10 @@ describe('cpu limits for local engine processes', () => {
       const used = processCpuSeconds(pid) - cpu0;
       const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
       const share = used / elapsed;
+      // The quota is the upper bound. No lower bound beyond "it ran": on a shared, loaded machine
+      // contention alone holds it under the quota (0.033 CPU measured at load average 45 on 2 cores).
       expect(share).toBeLessThanOrEqual(0.35);
-      expect(share).toBeGreaterThanOrEqual(0.1);
+      expect(share).toBeGreaterThan(0);
     } finally {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
