@@ -309,6 +309,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const f = this.files(queryId, name);
     if (this.describe(name, f)?.state === 'running')
       throw new Error(`instance ${name} still runs; drain it first`);
+    // The exit handler removes the CPU group only when this process spawned the instance (not
+    // after a control-plane restart): an adopted instance's empty group goes here.
+    const group = this.readCpuLimit(f)?.group;
+    if (group) removeCpuGroup(group);
     // Keep the logs beside the instances folder so a crash can still be read after cleanup:
     // `<name>-<ms>.log` and, for older runs, `<name>-<ms>.log.1` ….
     const logs = logFiles(f.log, this.keepLogs);
