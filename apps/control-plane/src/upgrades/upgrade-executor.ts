@@ -208,6 +208,19 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
         acknowledged: names.filter((n) => acked.has(n)).length,
         shuffleBacklog: Number.isNaN(backlog) ? null : backlog,
       };
+      // A failed trigger first: a shuffle task whose batch failed is dropped until the next
+      // trigger recovers it, so the backlog that trigger reports leaves that partition out.
+      if (errors.size > 0) {
+        const [instance, error] = [...errors][0]!;
+        await ctx.step(
+          UPGRADE_PAUSE_STEP,
+          'done',
+          15,
+          `the shuffle stage cannot flush (${instance}: ${error.slice(0, 200)}); the new version reads the source records of its backlog again`,
+          { ...state, flushed: false, failingInstances: errors.size },
+        );
+        return;
+      }
       if (names.length === 0 || backlog === 0) {
         await ctx.step(
           UPGRADE_PAUSE_STEP,
@@ -217,17 +230,6 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
             ? 'every instance stopped: the new version reads the source records of any shuffle backlog again'
             : `sources paused on ${state.acknowledged} instance(s); shuffle stage caught up`,
           { ...state, flushed: names.length > 0 },
-        );
-        return;
-      }
-      if (errors.size > 0) {
-        const [instance, error] = [...errors][0]!;
-        await ctx.step(
-          UPGRADE_PAUSE_STEP,
-          'done',
-          15,
-          `the shuffle stage cannot flush (${instance}: ${error.slice(0, 200)}); the new version reads the source records of its backlog of ${state.shuffleBacklog ?? '?'} row(s) again`,
-          { ...state, flushed: false, failingInstances: errors.size },
         );
         return;
       }

@@ -1046,10 +1046,22 @@ export class QueryRunner {
     const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
     if (!bounds) return 0;
     let backlog = 0;
-    for (const rt of this.tasks.values()) {
-      if (rt.stage !== 'shuffle') continue;
-      const b = bounds.get(rt.partition);
-      if (b) backlog += Math.max(0, b.latest - (rt.replay?.range.start ?? rt.nextStart ?? b.earliest));
+    for (const { partition } of this.shuffleReader?.assignment() ?? []) {
+      const b = bounds.get(partition);
+      if (!b) continue;
+      const rt = this.tasks.get(shuffleTaskId(partition));
+      // A task whose batch just failed is dropped until the next trigger recovers it: its
+      // position is then where its checkpoint says (the failed batch's start).
+      const position = rt
+        ? (rt.replay?.range.start ?? rt.nextStart)
+        : await this.opts.checkpoint.latest(shuffleTaskId(partition)).then(
+            ({ offsets, commit }) =>
+              offsets && (commit?.batchId ?? -1) >= offsets.batchId
+                ? offsets.range.end
+                : offsets?.range.start,
+            () => undefined,
+          );
+      backlog += Math.max(0, b.latest - (position ?? b.earliest));
     }
     return backlog;
   }
