@@ -24,6 +24,7 @@ import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
 interface Pod {
   metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string };
+  spec: { containers: Array<{ name: string; args: string[] }> };
   status: { phase?: string };
 }
 interface List<T> {
@@ -106,7 +107,7 @@ const configMapStatus = async (version: number) =>
   (await kube.kubeFetch('GET', `/api/v1/namespaces/${NS}/configmaps/${SET}-v${version}`)).status;
 
 /** The second-by-second progress a caught-up engine of `version` in each Running pod would publish. */
-function progressOf(queryId: string, version: number) {
+function progressOf(queryId: string, version: number, checkpointEpoch = 0) {
   const producer = kafka.producer();
   let running = true;
   let batchId = 0;
@@ -153,7 +154,7 @@ function progressOf(queryId: string, version: number) {
               invalidRows: 0,
               ackedCommands: [],
               tasks: [`src.${SOURCE}.0`],
-              checkpointEpoch: 0,
+              checkpointEpoch,
             },
           }),
         };
@@ -324,5 +325,69 @@ describe('an upgrade on the Kubernetes runtime', () => {
       desired: { version: 1 },
       observed: { lastGoodVersion: 1 },
     });
+  }, 900_000);
+
+  it('resumes a new-checkpoint upgrade after a SIGKILL once the old pods are drained: the pods continue the old lineage', async () => {
+    const v3 = await call<{ version: number }>(
+      'POST',
+      `/api/v1/queries/${queryId}/versions`,
+      eventsSpec(QUERY, SOURCE, `it-ku-out-${suffix}`).replace('amount > 10', 'amount > 30'),
+    );
+    expect(v3.body.version).toBe(3);
+    const seen = new Map<string, string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const p of await pods(queryId).catch(() => []))
+          seen.set(p.metadata.uid, p.metadata.labels['sluice.dev/version'] ?? '?');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const progress = progressOf(queryId, 3, 1);
+    try {
+      const upgrade = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
+        version: 3,
+        strategy: 'new-checkpoint',
+        startingOffsets: 'continue',
+        healthGate: { batches: 3, windowSeconds: 120 },
+      });
+      expect(upgrade.status, JSON.stringify(upgrade.body)).toBe(202);
+      // Killed once every old pod is gone (the query is held stopped until then).
+      await eventually(
+        () => operation(upgrade.body.id),
+        (o) => o.steps.find((s) => s.name === 'drain old version')?.state === 'done',
+        120_000,
+        'the drain step done',
+      );
+      cp!.proc.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      cp = await startKubeControlPlane(kube, { name: `cp3-${suffix}`, namespace: NS, home, env: env() });
+      const op = await finished(upgrade.body.id, 'the new-checkpoint upgrade after the restart');
+      expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+      expect(op.attempts).toBeGreaterThanOrEqual(2);
+      expect(op.steps.every((s) => s.state === 'done')).toBe(true);
+    } finally {
+      await progress.stop();
+    }
+    sampling = false;
+    await sampler;
+    const set = await statefulSet();
+    expect(specConfigMap(set.body)).toBe(`${SET}-v3`);
+    for (const v of [1, 2, 3]) expect(await configMapStatus(v)).toBe(200);
+    const running = live(await pods(queryId));
+    expect(running.map((p) => [p.metadata.name, p.metadata.labels['sluice.dev/version']])).toEqual([
+      [`${SET}-0`, '3'],
+      [`${SET}-1`, '3'],
+    ]);
+    // The pods run the new lineage, continuing where the old one's batches ended.
+    const args = running[0]!.spec.containers.find((c) => c.name === 'engine')!.args.join(' ');
+    expect(args).toContain('--checkpoint-epoch 1');
+    expect(args).toContain('--continue-from-epoch 0');
+    expect([...seen].filter(([, v]) => v === '3')).toHaveLength(2);
+    const q = await call<{ phase: string; desired: { version: number; checkpointEpoch: number } }>(
+      'GET',
+      `/api/v1/queries/${queryId}`,
+    );
+    expect(q.body).toMatchObject({ phase: 'RUNNING', desired: { version: 3, checkpointEpoch: 1 } });
   }, 900_000);
 });
