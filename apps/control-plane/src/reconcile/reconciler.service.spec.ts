@@ -13,6 +13,7 @@ import {
   InMemoryInstanceRepository,
   InMemoryQueryRepository,
   queryRow,
+  FAKE_CLUSTER,
 } from '../../test/support/fakes';
 import { ReconcilerService } from './reconciler.service';
 
@@ -29,7 +30,7 @@ function harness() {
     queries,
     instances,
     runtime,
-    loadAppConfig({ SLUICE_INSTANCE_SETTLE_MS: '3000' }),
+    loadAppConfig({ SLUICE_INSTANCE_SETTLE_MS: '3000', SLUICE_CLUSTER_NAME: FAKE_CLUSTER }),
     new SchedulerRegistry(),
     new FakeSinkConnections(),
     leadership,
@@ -140,5 +141,33 @@ describe('ReconcilerService.reconcile', () => {
     h.clock.advance(1000);
     await h.reconciler.reconcile(h.query.id);
     expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SourceReady');
+  });
+});
+
+describe('ReconcilerService and cluster ownership', () => {
+  it("leaves another cluster's query alone, on a pass and on a resync", async () => {
+    const h = harness();
+    const other = h.queries.add(queryRow({ name: 'theirs', cluster: 'other-cluster' }), SPEC);
+    expect(await h.reconciler.reconcile(other.id)).toBeNull();
+    await h.reconciler.resync();
+    expect(h.runtime.calls).toEqual(['start orders-0', 'start orders-1']);
+    expect(await h.instances.listForQuery(other.id)).toEqual([]);
+    expect(h.queries.statusWrites.map((w) => w.id)).not.toContain(other.id);
+  });
+
+  it('adopts a query from before ownership on a resync, unless its instances ran on another runtime', async () => {
+    const h = harness();
+    const legacy = h.queries.add(queryRow({ name: 'legacy', cluster: null }), SPEC);
+    const kube = h.queries.add(queryRow({ name: 'kube', cluster: null }), SPEC);
+    await h.instances.recordStarting(kube.id, 'kube-0', {
+      runtime: 'kubernetes',
+      at: h.clock.now(),
+      restarts: 0,
+    });
+    await h.reconciler.resync();
+    expect((await h.queries.find(legacy.id))?.cluster).toBe(FAKE_CLUSTER);
+    expect((await h.queries.find(kube.id))?.cluster).toBeNull();
+    expect(h.runtime.calls).toContain('start legacy-0');
+    expect(h.runtime.calls.some((c) => c.startsWith('start kube'))).toBe(false);
   });
 });

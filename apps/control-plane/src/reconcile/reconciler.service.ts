@@ -27,6 +27,7 @@ import { LagService } from '../lag/lag.service';
 import { throttledErrorLog } from '../logging/throttled-error-log';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { NotLeaderError } from '../leadership/not-leader.error';
+import { clusterName } from '../leadership/cluster-name';
 
 export interface ReconcileResult extends ReconcileDecision {
   running: number;
@@ -56,7 +57,7 @@ export class ReconcilerService {
     @Inject(QueryRepository)
     private readonly queries: Pick<
       QueryRepository,
-      'listLiveIds' | 'findWithInstances' | 'findVersion' | 'recordStatus'
+      'listLiveIds' | 'adoptUnowned' | 'findWithInstances' | 'findVersion' | 'recordStatus'
     >,
     @Inject(InstanceRepository)
     private readonly instances: Pick<
@@ -71,7 +72,16 @@ export class ReconcilerService {
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.cluster = clusterName(config);
+  }
+
+  /**
+   * The cluster this control plane belongs to. Only its queries are reconciled here: control
+   * planes of other clusters may share the database, and two reconcilers of one query would each
+   * start engines in their own runtime.
+   */
+  private readonly cluster: string;
 
   onModuleInit(): void {
     const timer = setInterval(() => void this.resync(), this.config.SLUICE_RECONCILE_INTERVAL_MS);
@@ -83,7 +93,7 @@ export class ReconcilerService {
   async resync(): Promise<void> {
     // Followers never act on the runtime: two replicas starting instances would double-deploy.
     if (this.stopped || !this.leadership.isLeader) return;
-    const pending = await this.queries.listLiveIds().catch((e: Error) => {
+    const pending = await this.ownQueryIds().catch((e: Error) => {
       // The next interval retries; /readyz already reports a database that is down.
       this.logResyncError(e);
       return [];
@@ -96,6 +106,13 @@ export class ReconcilerService {
       }
     };
     await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, worker));
+  }
+
+  /** Adopts queries from before ownership that fit this runtime, then lists this cluster's. */
+  private async ownQueryIds(): Promise<string[]> {
+    const adopted = await this.queries.adoptUnowned(this.cluster, this.runtime.kind);
+    if (adopted > 0) this.logger.log(`adopted ${adopted} queries registered before clusters owned queries`);
+    return this.queries.listLiveIds(this.cluster);
   }
 
   /** On a follower this does nothing: the leader's resync picks the change up within an interval. */
@@ -162,7 +179,8 @@ export class ReconcilerService {
     if (!this.leadership.isLeader) throw new NotLeaderError(`reconcile ${queryId}`);
     const now = this.clock.now();
     const q = await this.queries.findWithInstances(queryId);
-    if (!q || q.deletedAt) return null;
+    // Another cluster's query (an enqueue from a shared path, or a stale id) is its reconciler's.
+    if (!q || q.deletedAt || q.cluster !== this.cluster) return null;
     const version = await this.version(queryId, q.desiredVersion);
     if (!version) throw new Error(`query ${q.name} has no version ${q.desiredVersion}`);
     const runtimeInstances = await this.runtime.list(queryId);

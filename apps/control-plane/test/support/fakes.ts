@@ -50,7 +50,10 @@ export class FakeClock extends Clock {
 let nextId = 1;
 const newId = (): string => `00000000-0000-4000-8000-${String(nextId++).padStart(12, '0')}`;
 
-/** A query row with the schema's defaults, overridden by `fields`. */
+/** The cluster the fakes' queries belong to; a service under test runs with SLUICE_CLUSTER_NAME set to it. */
+export const FAKE_CLUSTER = 'fake-cluster';
+
+/** A query row with the schema's defaults (owned by FAKE_CLUSTER), overridden by `fields`. */
 export function queryRow(fields: Partial<Query> & { name: string }): Query {
   const at = new Date('2026-01-01T00:00:00Z');
   return {
@@ -79,6 +82,7 @@ export function queryRow(fields: Partial<Query> & { name: string }): Query {
     minInstances: 1,
     maxInstances: null,
     backpressure: true,
+    cluster: FAKE_CLUSTER,
     ...fields,
   };
 }
@@ -113,14 +117,30 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
     return [...this.queries.values()].filter((q) => q.deletedAt === null);
   }
 
-  async listLive(): Promise<Query[]> {
-    return this.live().sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  async listLive(cluster: string): Promise<Query[]> {
+    return this.live()
+      .filter((q) => q.cluster === cluster)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
-  async listLiveIds(): Promise<string[]> {
-    return this.live().map((q) => q.id);
+  async listLiveIds(cluster: string): Promise<string[]> {
+    return this.live()
+      .filter((q) => q.cluster === cluster)
+      .map((q) => q.id);
   }
-  async listWantedRunning(): Promise<Query[]> {
-    return this.live().filter((q) => q.desiredState === 'RUNNING');
+  async listWantedRunning(cluster: string): Promise<Query[]> {
+    return this.live().filter((q) => q.cluster === cluster && q.desiredState === 'RUNNING');
+  }
+  /** As the real one: unowned queries whose instances all ran on `runtime` become `cluster`'s. */
+  async adoptUnowned(cluster: string, runtime: string): Promise<number> {
+    let adopted = 0;
+    for (const q of this.queries.values()) {
+      if (q.cluster !== null) continue;
+      const instances = await this.instances.listForQuery(q.id);
+      if (instances.some((i) => i.runtime !== runtime)) continue;
+      this.queries.set(q.id, { ...q, cluster });
+      adopted++;
+    }
+    return adopted;
   }
   async findWithInstances(id: string): Promise<QueryWithInstances | null> {
     const q = this.queries.get(id);
@@ -135,9 +155,10 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
   async lockForUpdate(id: string): Promise<QueryWithInstances | null> {
     return this.findWithInstances(id);
   }
-  async register(name: string, deploy: boolean): Promise<Query> {
+  async register(name: string, deploy: boolean, cluster: string): Promise<Query> {
     const q = queryRow({
       name,
+      cluster,
       desiredState: deploy ? 'RUNNING' : 'STOPPED',
       phase: deploy ? 'DEPLOYING' : 'STOPPED',
     });
