@@ -11,6 +11,7 @@ import {
   FakeRuntime,
   FakeSinkConnections,
   InMemoryInstanceRepository,
+  InMemoryProgressRepository,
   InMemoryQueryRepository,
   queryRow,
   FAKE_CLUSTER,
@@ -26,6 +27,7 @@ function harness() {
   const runtime = new FakeRuntime();
   const leadership = new FakeLeadership();
   const lag = new FakeLag();
+  const progress = new InMemoryProgressRepository();
   const reconciler = new ReconcilerService(
     queries,
     instances,
@@ -36,9 +38,10 @@ function harness() {
     leadership,
     lag,
     clock,
+    progress,
   );
   const query = queries.add(queryRow({ name: 'orders', desiredInstances: 2, phase: 'DEPLOYING' }), SPEC);
-  return { clock, instances, queries, runtime, leadership, lag, reconciler, query };
+  return { clock, instances, queries, runtime, leadership, lag, progress, reconciler, query };
 }
 
 describe('ReconcilerService.reconcile', () => {
@@ -141,6 +144,49 @@ describe('ReconcilerService.reconcile', () => {
     h.clock.advance(1000);
     await h.reconciler.reconcile(h.query.id);
     expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SourceReady');
+  });
+
+  it("shows SinkReady=False/SinkRefused with the engine's error while an instance's newest progress has one, and clears it once batches commit", async () => {
+    const h = harness();
+    const event = (sinkError?: string) => ({
+      timestamp: h.clock.now(),
+      instance: 'orders-0',
+      runId: 'run-1',
+      numInputRows: 0,
+      batchDurationMs: null,
+      payload: { sluice: sinkError === undefined ? {} : { sinkError } },
+    });
+    h.progress.batches.set(h.query.id, [event('sink database: password authentication failed for user "x"')]);
+    await h.reconciler.reconcile(h.query.id);
+    const conditions = (await h.queries.find(h.query.id))?.conditions as Array<Record<string, string>>;
+    const sink = conditions.find((c) => c.type === 'SinkReady');
+    expect(sink).toMatchObject({ status: 'False', reason: 'SinkRefused' });
+    expect(sink?.message).toContain('password authentication failed for user "x"');
+    expect(sink?.message).toContain('instance orders-0');
+
+    h.clock.advance(1000);
+    h.progress.batches.get(h.query.id)!.push(event());
+    await h.reconciler.reconcile(h.query.id);
+    expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SinkReady');
+  });
+
+  it('bounds the quoted engine error', async () => {
+    const h = harness();
+    h.progress.batches.set(h.query.id, [
+      {
+        timestamp: h.clock.now(),
+        instance: 'orders-0',
+        runId: 'run-1',
+        numInputRows: 0,
+        batchDurationMs: null,
+        payload: { sluice: { sinkError: 'x'.repeat(5000) } },
+      },
+    ]);
+    await h.reconciler.reconcile(h.query.id);
+    const conditions = (await h.queries.find(h.query.id))?.conditions as Array<Record<string, string>>;
+    const message = conditions.find((c) => c.type === 'SinkReady')?.message ?? '';
+    expect(message).toContain('x'.repeat(500));
+    expect(message).not.toContain('x'.repeat(501));
   });
 });
 

@@ -9,6 +9,7 @@ import type { QueryVersion } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Clock } from '../clock/clock';
 import { InstanceRepository } from '../repositories/instance.repository';
+import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository, type QueryStatus } from '../repositories/query.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
 import { asStoredConditions, mergeConditions } from './conditions';
@@ -39,6 +40,10 @@ const MAX_CRASH_HISTORY = 20;
 /** An instance's lastSeenAt (shown by the API) is refreshed at most this often while nothing changes. */
 const LAST_SEEN_REFRESH_MS = 60_000;
 const RESYNC_CONCURRENCY = 4;
+/** How far back the reconciler looks for an instance's newest progress (engines report at least every 10 s). */
+const SINK_ERROR_WINDOW_MS = 60_000;
+/** Longest engine error quoted in the SinkRefused condition. */
+const MAX_SINK_MESSAGE = 500;
 
 @Injectable()
 export class ReconcilerService {
@@ -72,6 +77,7 @@ export class ReconcilerService {
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
     private readonly clock: Clock,
+    @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'latestSinkErrors'>,
   ) {
     this.cluster = clusterName(config);
   }
@@ -168,6 +174,23 @@ export class ReconcilerService {
       if (e instanceof SinkConnectionUnavailable) return { url: null, error: e.message };
       throw e;
     }
+  }
+
+  /** SinkReady=False when an instance's newest progress (of the last minute) says its sink refuses. */
+  private async sinkRefusal(queryId: string, now: Date): Promise<Condition | null> {
+    const since = new Date(now.getTime() - SINK_ERROR_WINDOW_MS);
+    const refused = (await this.progress.latestSinkErrors(queryId, since)).filter(
+      (r) => r.sinkError !== null,
+    );
+    if (refused.length === 0) return null;
+    const first = refused[0]!;
+    const who = refused.length === 1 ? `instance ${first.instance ?? '?'}` : `${refused.length} instances`;
+    return {
+      type: 'SinkReady',
+      status: 'False',
+      reason: 'SinkRefused',
+      message: `the sink refuses (${who}): ${first.sinkError!.slice(0, MAX_SINK_MESSAGE)}; the engines retry until it accepts (check the sink's table, credentials or topic)`,
+    };
   }
 
   private observedStatus(i: RuntimeInstance): InstanceStatus {
@@ -279,6 +302,13 @@ export class ReconcilerService {
     // on it (create the topic, or fix the spec), so it is shown where they look.
     const missing = q.desiredState === 'RUNNING' ? this.lag.missingSourceTopics(queryId) : null;
     if (missing && missing.length > 0) decision.conditions.push(sourceTopicMissing(missing));
+
+    // A sink that refuses (unreachable, credentials, table, missing topic) is otherwise only in the
+    // engines' logs while they retry and the query reads Healthy: their progress says so.
+    if (q.desiredState === 'RUNNING' && !decision.conditions.some((c) => c.type === 'SinkReady')) {
+      const refused = await this.sinkRefusal(queryId, now);
+      if (refused) decision.conditions.push(refused);
+    }
 
     for (const a of decision.actions) {
       if (a.type === 'start') {

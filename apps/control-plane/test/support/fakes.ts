@@ -272,6 +272,25 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
     const rows = (this.batches.get(queryId) ?? []).filter((b) => b.timestamp >= since);
     return rows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime()).slice(-limit);
   }
+
+  async latestSinkErrors(
+    queryId: string,
+    since: Date,
+  ): Promise<Array<{ instance: string | null; sinkError: string | null }>> {
+    const newest = new Map<string | null, ProgressBatchRow>();
+    for (const b of this.batches.get(queryId) ?? []) {
+      if (b.timestamp < since) continue;
+      const seen = newest.get(b.instance);
+      if (!seen || seen.timestamp < b.timestamp) newest.set(b.instance, b);
+    }
+    return [...newest.values()].map((b) => {
+      const sluice = (b.payload as { sluice?: { sinkError?: unknown } } | null)?.sluice;
+      return {
+        instance: b.instance,
+        sinkError: typeof sluice?.sinkError === 'string' ? sluice.sinkError : null,
+      };
+    });
+  }
 }
 
 export class InMemoryScalingEventRepository implements Port<ScalingEventRepository> {
