@@ -17,7 +17,11 @@ import type { InstanceRepository, ObservedInstanceRow } from '../../src/reposito
 import type { LagService } from '../../src/lag/lag.service';
 import type { LeaderElection } from '../../src/leadership/leader-election.service';
 import type { OperationRepository } from '../../src/operations/operation.repository';
-import type { ProgressBatchRow, ProgressRepository } from '../../src/repositories/progress.repository';
+import type {
+  ProgressBatchRow,
+  ProgressEventRow,
+  ProgressRepository,
+} from '../../src/repositories/progress.repository';
 import type {
   NewVersion,
   QueryRepository,
@@ -290,6 +294,10 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
         sinkError: typeof sluice?.sinkError === 'string' ? sluice.sinkError : null,
       };
     });
+  }
+
+  async eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
+    return (await this.batchesSince(queryId, since, Number.MAX_SAFE_INTEGER)).slice(0, limit);
   }
 }
 
