@@ -35,14 +35,34 @@ export class QueriesService {
   /** The cluster this control plane belongs to: it registers queries for it and changes only its own. */
   private readonly cluster: string;
 
+  // Collaborators are typed by the part this service uses (the token stays the class), so a unit
+  // test can hand in typed fakes (test/support/fakes.ts, queries.service.spec.ts).
   constructor(
-    private readonly repository: QueryRepository,
-    private readonly instances: InstanceRepository,
-    private readonly operations: OperationRepository,
-    private readonly queue: OperationQueueService,
-    private readonly reconciler: ReconcilerService,
-    private readonly audit: AuditService,
-    private readonly sinkConnections: SinkConnectionsService,
+    @Inject(QueryRepository)
+    private readonly repository: Pick<
+      QueryRepository,
+      | 'transaction'
+      | 'findByName'
+      | 'register'
+      | 'addVersion'
+      | 'listLive'
+      | 'find'
+      | 'findWithInstances'
+      | 'lockForUpdate'
+      | 'latestVersion'
+      | 'findVersion'
+      | 'findVersions'
+      | 'listVersions'
+      | 'changeDesired'
+    >,
+    @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'listForQuery'>,
+    @Inject(OperationRepository)
+    private readonly operations: Pick<OperationRepository, 'create' | 'findActiveForQuery'>,
+    @Inject(OperationQueueService) private readonly queue: Pick<OperationQueueService, 'enqueue'>,
+    @Inject(ReconcilerService) private readonly reconciler: Pick<ReconcilerService, 'enqueue'>,
+    @Inject(AuditService) private readonly audit: Pick<AuditService, 'record'>,
+    @Inject(SinkConnectionsService)
+    private readonly sinkConnections: Pick<SinkConnectionsService, 'checkSpec'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.cluster = clusterName(config);

@@ -320,10 +320,25 @@ export class InMemoryScalingEventRepository implements Port<ScalingEventReposito
 }
 
 /** The active operation per query, as a test sets it. */
-export class FakeOperations implements Pick<OperationRepository, 'findActiveForQuery'> {
+export class FakeOperations implements Pick<OperationRepository, 'findActiveForQuery' | 'create'> {
   readonly active = new Map<string, Operation>();
+  /** Every operation created, in order. */
+  readonly created: Operation[] = [];
   async findActiveForQuery(queryId: string): Promise<Operation | null> {
     return this.active.get(queryId) ?? null;
+  }
+  async create(input: Parameters<OperationRepository['create']>[0]): Promise<Operation> {
+    const op = operationRow({
+      queryId: input.queryId,
+      type: input.type,
+      requestedBy: input.requestedBy,
+      // Stored as JSON, as the real repository stores them.
+      params: JSON.parse(JSON.stringify(input.params)) as Operation['params'],
+      steps: JSON.parse(JSON.stringify(input.steps)) as Operation['steps'],
+    });
+    this.created.push(op);
+    this.active.set(input.queryId, op);
+    return op;
   }
 }
 
