@@ -121,6 +121,14 @@ export class QueryRepository {
     return written.count > 0;
   }
 
+  /**
+   * Marks the query deleted (its delete operation's last step) and frees its name for a new query:
+   * the row stays, renamed `deleted-<id>`, for the audit log and operations that refer to it.
+   */
+  async markDeleted(id: string): Promise<void> {
+    await this.prisma.query.update({ where: { id }, data: { deletedAt: new Date(), name: `deleted-${id}` } });
+  }
+
   async addVersion(v: NewVersion, tx: Tx): Promise<void> {
     await tx.queryVersion.create({
       data: {

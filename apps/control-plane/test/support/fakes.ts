@@ -174,6 +174,10 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
       'InMemoryQueryRepository.changeDesired: mutations run on the real database (queries.int.ts)',
     );
   }
+  async markDeleted(id: string): Promise<void> {
+    const q = this.queries.get(id);
+    if (q) this.queries.set(id, { ...q, deletedAt: new Date(), name: `deleted-${id}` });
+  }
   async recordStatus(id: string, generation: number, status: QueryStatus): Promise<boolean> {
     const q = this.queries.get(id);
     if (!q || q.generation !== generation) return false;
