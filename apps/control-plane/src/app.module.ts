@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { clusterName, clusterSlug } from './leadership/cluster-name';
 import { BullModule } from '@nestjs/bullmq';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
@@ -40,7 +41,13 @@ export class AppModule implements NestModule {
         AuthModule,
         TokensModule,
         ScheduleModule.forRoot(),
-        BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: 'sluice' }),
+        // A key prefix per cluster: clusters sharing one Redis must not take each other's jobs (an
+        // operation runs in its query's cluster's runtime). Jobs left under another prefix (after an
+        // upgrade or a rename) are re-enqueued from PostgreSQL by the recovery sweeps.
+        BullModule.forRoot({
+          connection: redisConnection(config.REDIS_URL),
+          prefix: `sluice-${clusterSlug(clusterName(config))}`,
+        }),
         RuntimeModule,
         SinkConnectionsModule,
         QueriesModule,

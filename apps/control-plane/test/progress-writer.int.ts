@@ -60,7 +60,8 @@ beforeAll(async () => {
     `INSERT INTO "Query" (id, name, "desiredState", "desiredVersion", "desiredInstances", "updatedAt") VALUES ($1, $2, 'STOPPED', 1, 1, now())`,
     [queryId, `writer-it-${queryId.slice(0, 8)}`],
   );
-  writer = new ProgressWriter(url, 1);
+  // The query row has no cluster (as a row from before ownership): any cluster's writer stores it.
+  writer = new ProgressWriter(url, 1, 'progress-writer-it');
 });
 
 afterAll(async () => {

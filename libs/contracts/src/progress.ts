@@ -61,6 +61,12 @@ const sluiceSchema = z.looseObject({
    * its write-ahead log (5 in a row stop the engine); tasks it lists may have committed.
    */
   error: z.string().optional(),
+  /**
+   * The sink refuses (bounded): the PostgreSQL sink is unreachable, refuses the credentials or the
+   * table, or the Kafka sink topic is missing. Present while the engine waits for its sink at start
+   * or after a trigger that failed while the sink refused; absent once batches commit again.
+   */
+  sinkError: z.string().optional(),
 });
 
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp');

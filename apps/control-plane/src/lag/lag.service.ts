@@ -11,7 +11,8 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { QueryRepository } from '../repositories/query.repository';
+import { clusterName } from '../leadership/cluster-name';
 import { throttledErrorLog } from '../logging/throttled-error-log';
 import { OffsetTimeTable } from './offset-time-table';
 // The consumer group the engine instances of a query join: the contract's name, as the engine uses it.
@@ -50,7 +51,7 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly kafka: KafkaAdminRepository,
-    private readonly prisma: PrismaRepository,
+    private readonly queries: QueryRepository,
     private readonly metrics: QueryMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -77,9 +78,8 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Samples log-end offsets of every running query's topics and refreshes the lag gauges. */
   async poll(): Promise<void> {
     try {
-      const queries = await this.prisma.query.findMany({
-        where: { deletedAt: null, desiredState: 'RUNNING' },
-      });
+      // This cluster's running queries: another cluster's control planes poll their own.
+      const queries = await this.queries.listWantedRunning(clusterName(this.config));
       const live = new Set(queries.map((q) => q.id));
       for (const map of [this.lastTotals, this.lastLag, this.missingTopics])
         for (const id of map.keys()) if (!live.has(id)) map.delete(id);
@@ -126,11 +126,9 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async lagOf(queryId: string): Promise<PartitionLag[]> {
-    const q = await this.prisma.query.findUnique({ where: { id: queryId } });
+    const q = await this.queries.find(queryId);
     if (!q) return [];
-    const version = await this.prisma.queryVersion.findUnique({
-      where: { queryId_version: { queryId, version: q.desiredVersion } },
-    });
+    const version = await this.queries.findVersion(queryId, q.desiredVersion);
     const topics = sourceTopics(version?.spec);
     const admin = await this.kafka.connected();
     const existing = new Set(await admin.listTopics());

@@ -1,7 +1,15 @@
 // After a control-plane restart or a Redis outage, operations may be QUEUED/RUNNING in PostgreSQL
 // with no BullMQ job behind them. This sweep (at boot and periodically) enqueues them again; the
 // job id is the operation id, so a job that does exist is never duplicated.
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { clusterName } from '../leadership/cluster-name';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { OperationQueueService } from './operation-queue.service';
 import { OperationRepository } from './operation.repository';
@@ -15,6 +23,7 @@ export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestro
     private readonly operations: OperationRepository,
     private readonly queue: OperationQueueService,
     private readonly leadership: LeaderElection,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -31,7 +40,8 @@ export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestro
     // Only the leader runs operations, so only it brings lost ones back.
     if (!this.leadership.isLeader) return;
     try {
-      for (const op of await this.operations.listActive()) {
+      // Only this cluster's: the other clusters' leaders bring back their own.
+      for (const op of await this.operations.listActive(clusterName(this.config))) {
         if (await this.queue.isPending(op.id)) continue;
         await this.queue.removeFinished(op.id); // a finished job with this id would block re-adding
         if (await this.queue.enqueue(op.id))

@@ -11,6 +11,7 @@ import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { ProgressRepository } from '../repositories/progress.repository';
+import { QueryRepository } from '../repositories/query.repository';
 import { acknowledgements } from '../progress/command-acknowledgements';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
 import { NotLeaderError } from '../leadership/not-leader.error';
@@ -40,6 +41,7 @@ export class OperationRunner {
     private readonly events: OperationEvents,
     private readonly kafka: KafkaAdminRepository,
     private readonly progress: ProgressRepository,
+    private readonly queries: QueryRepository,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -200,18 +202,13 @@ export class OperationRunner {
         await this.waitFor(op, (r) => r.phase === 'STOPPED', 'drain instances', 10, 80, true);
         await this.step(op, 'wait until stopped', 'done', 80);
         await this.step(op, 'delete query', 'running', 90);
-        await this.runtime.remove(
-          queryId,
-          (await this.prisma.query.findUniqueOrThrow({ where: { id: queryId }, select: { name: true } }))
-            .name,
-        );
+        const doomed = await this.queries.find(queryId);
+        if (!doomed) throw new OperationFailed(`query ${queryId} no longer exists`);
+        await this.runtime.remove(queryId, doomed.name);
         // The query's internal topics go with it (dead letters included: they belong to the
         // query, and a later query never has the same id), the repartition topic of every
         // checkpoint lineage too. Re-running this step is a no-op.
-        const { checkpoints } = await this.prisma.query.findUniqueOrThrow({
-          where: { id: queryId },
-          select: { checkpoints: true },
-        });
+        const { checkpoints } = doomed;
         const epochs = [0, ...checkpointRecords(checkpoints).map((c) => c.epoch)];
         const deleted = await this.kafka.deleteTopicsIfPresent([
           dlqTopic(queryId),
@@ -219,10 +216,7 @@ export class OperationRunner {
         ]);
         if (deleted.length > 0)
           await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);
-        await this.prisma.query.update({
-          where: { id: queryId },
-          data: { deletedAt: new Date(), name: `deleted-${queryId}` },
-        });
+        await this.queries.markDeleted(queryId);
         await this.step(op, 'delete query', 'done', 100);
         return;
       default:
@@ -243,7 +237,7 @@ export class OperationRunner {
     const waitStep = 'wait for acknowledgement';
     const since = new Date(Date.now() - 1000);
     const deadline = Date.now() + this.config.SLUICE_OPERATION_TIMEOUT_MS;
-    const limit = (await this.prisma.query.findUnique({ where: { id: queryId } }))?.rateLimit ?? null;
+    const limit = (await this.queries.find(queryId))?.rateLimit ?? null;
     await this.step(op, step, 'running', 30);
     const sent = [await this.control.setRateLimit(queryId, limit)];
     await this.step(op, step, 'done', 50, `command ${sent[0]}`);
@@ -280,7 +274,7 @@ export class OperationRunner {
 
   /** A deploy or start that reached RUNNING makes its version the last good one (no gate). */
   private async markRunningGood(queryId: string): Promise<void> {
-    const q = await this.prisma.query.findUnique({ where: { id: queryId } });
+    const q = await this.queries.find(queryId);
     if (q)
       await markGood(this.prisma, queryId, { version: q.desiredVersion, checkpointEpoch: q.checkpointEpoch });
   }

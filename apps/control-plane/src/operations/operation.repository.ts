@@ -53,9 +53,13 @@ export class OperationRepository {
     });
   }
 
-  listActive() {
+  /**
+   * Queued or running operations of `cluster`'s queries, oldest first: what its recovery sweep
+   * brings back (another cluster's operations run in that cluster's runtime, by its leader).
+   */
+  listActive(cluster: string) {
     return this.prisma.operation.findMany({
-      where: { state: { in: [...ACTIVE] } },
+      where: { state: { in: [...ACTIVE] }, query: { cluster } },
       orderBy: { createdAt: 'asc' },
     });
   }

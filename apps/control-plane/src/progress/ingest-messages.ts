@@ -18,6 +18,8 @@ export interface IngestWorkerConfig {
   databaseUrl: string;
   /** Kafka consumer group of this cluster's ingest (progressGroupId). */
   groupId?: string;
+  /** The cluster (leadership/cluster-name.ts) whose queries' events this ingest stores. */
+  cluster: string;
 }
 
 /** What one stored chunk changes in the metrics, per query (the worker does the per-event work). */

@@ -78,7 +78,7 @@ export class ProgressConsumer {
     private readonly config: IngestWorkerConfig,
     private readonly report: (message: WorkerToMain) => void,
   ) {
-    this.writer = new ProgressWriter(config.databaseUrl, CONCURRENT_PARTITIONS);
+    this.writer = new ProgressWriter(config.databaseUrl, CONCURRENT_PARTITIONS, config.cluster);
   }
 
   /** Query ids whose events go back to the main thread in full (for SSE subscribers). */

@@ -66,6 +66,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
     const workerData: IngestWorkerConfig = {
       brokers: this.config.KAFKA_BROKERS,
       groupId: progressGroupId(clusterName(this.config)),
+      cluster: clusterName(this.config),
       databaseUrl: this.config.DATABASE_URL,
     };
     const worker = new Worker(file, { workerData, execArgv, env: process.env });

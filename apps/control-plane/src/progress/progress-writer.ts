@@ -54,7 +54,9 @@ const COPY_PROGRESS = `COPY "ProgressEvent" ("queryId", "runId", "batchId", "ins
 
 // FOR KEY SHARE: a query cannot be deleted between this check and the commit (its foreign key
 // would fail the whole COPY); the lock does not block status updates of the same rows.
-const LOCK_KNOWN_QUERIES = `SELECT id FROM "Query" WHERE id = ANY($1::uuid[]) FOR KEY SHARE`;
+// Only this cluster's queries (and those no cluster has adopted yet): every cluster's ingest reads
+// every event of the topic, and another cluster stores its own queries' events.
+const LOCK_KNOWN_QUERIES = `SELECT id FROM "Query" WHERE id = ANY($1::uuid[]) AND (cluster = $2 OR cluster IS NULL) FOR KEY SHARE`;
 
 const ADVANCE_LAST_PROGRESS = `
 UPDATE "Query" q SET "lastProgressAt" = m.at
@@ -80,8 +82,12 @@ function isDataException(e: unknown): boolean {
 export class ProgressWriter {
   private readonly pool: Pool;
 
-  /** `connections`: one per insert the caller keeps in flight. */
-  constructor(databaseUrl: string, connections: number) {
+  /** `connections`: one per insert the caller keeps in flight; `cluster`: whose queries' events it stores. */
+  constructor(
+    databaseUrl: string,
+    connections: number,
+    private readonly cluster: string,
+  ) {
     this.pool = new Pool({
       connectionString: databaseUrl,
       max: connections,
@@ -145,7 +151,7 @@ export class ProgressWriter {
       try {
         const ids = [...new Set(rows.map((r) => r.queryId.toLowerCase()))].sort();
         const known = new Set(
-          (await client.query<{ id: string }>(LOCK_KNOWN_QUERIES, [ids])).rows.map((r) => r.id),
+          (await client.query<{ id: string }>(LOCK_KNOWN_QUERIES, [ids, this.cluster])).rows.map((r) => r.id),
         );
         const kept = rows.filter((r) => known.has(r.queryId.toLowerCase()));
         const counts = new Map<string, number>();

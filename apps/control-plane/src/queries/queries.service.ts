@@ -18,6 +18,8 @@ import { compatibilityOf, compileStored, type StoredVersion } from './compatibil
 import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
+import { clusterName } from '../leadership/cluster-name';
+import { ownedOrConflict } from './query-ownership';
 import type { Actor } from '../audit/actor';
 import type {
   DeleteCommand,
@@ -30,16 +32,41 @@ import type {
 
 @Injectable()
 export class QueriesService {
+  /** The cluster this control plane belongs to: it registers queries for it and changes only its own. */
+  private readonly cluster: string;
+
+  // Collaborators are typed by the part this service uses (the token stays the class), so a unit
+  // test can hand in typed fakes (test/support/fakes.ts, queries.service.spec.ts).
   constructor(
-    private readonly repository: QueryRepository,
-    private readonly instances: InstanceRepository,
-    private readonly operations: OperationRepository,
-    private readonly queue: OperationQueueService,
-    private readonly reconciler: ReconcilerService,
-    private readonly audit: AuditService,
-    private readonly sinkConnections: SinkConnectionsService,
+    @Inject(QueryRepository)
+    private readonly repository: Pick<
+      QueryRepository,
+      | 'transaction'
+      | 'findByName'
+      | 'register'
+      | 'addVersion'
+      | 'listLive'
+      | 'find'
+      | 'findWithInstances'
+      | 'lockForUpdate'
+      | 'latestVersion'
+      | 'findVersion'
+      | 'findVersions'
+      | 'listVersions'
+      | 'changeDesired'
+    >,
+    @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'listForQuery'>,
+    @Inject(OperationRepository)
+    private readonly operations: Pick<OperationRepository, 'create' | 'findActiveForQuery'>,
+    @Inject(OperationQueueService) private readonly queue: Pick<OperationQueueService, 'enqueue'>,
+    @Inject(ReconcilerService) private readonly reconciler: Pick<ReconcilerService, 'enqueue'>,
+    @Inject(AuditService) private readonly audit: Pick<AuditService, 'record'>,
+    @Inject(SinkConnectionsService)
+    private readonly sinkConnections: Pick<SinkConnectionsService, 'checkSpec'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.cluster = clusterName(config);
+  }
 
   /** Compiles the spec (422 with positions) and checks what only the control plane knows: its sink connection. */
   private async accept(body: unknown) {
@@ -55,9 +82,12 @@ export class QueriesService {
       if (existing)
         throw new ConflictException({
           code: 'QUERY_EXISTS',
-          message: `a query named "${compiled.name}" already exists (${existing.id})`,
+          message:
+            existing.cluster === this.cluster
+              ? `a query named "${compiled.name}" already exists (${existing.id})`
+              : `a query named "${compiled.name}" already exists (${existing.id}) in cluster "${existing.cluster ?? '(not adopted yet)'}"; names are unique across the clusters of one database`,
         });
-      const q = await this.repository.register(compiled.name, deploy, tx);
+      const q = await this.repository.register(compiled.name, deploy, this.cluster, tx);
       await this.repository.addVersion(
         {
           queryId: q.id,
@@ -99,8 +129,9 @@ export class QueriesService {
     };
   }
 
+  /** This cluster's queries (another cluster's are listed by its own control planes). */
   list() {
-    return this.repository.listLive().then((qs) => qs.map(querySummary));
+    return this.repository.listLive(this.cluster).then((qs) => qs.map(querySummary));
   }
 
   /** The query with its instances, read as two parallel statements (one round trip of latency). */
@@ -255,8 +286,8 @@ export class QueriesService {
   }
 
   private async lock(id: string, tx: Tx): Promise<Query> {
-    // Row lock: concurrent mutations of one query serialise here, so the 409 check is race-free.
-    return liveOrThrow(id, await this.repository.lockForUpdate(id, tx));
+    // Row lock: concurrent mutations of one query serialise here, so the 409 checks are race-free.
+    return ownedOrConflict(liveOrThrow(id, await this.repository.lockForUpdate(id, tx)), this.cluster);
   }
 
   private async mutate(

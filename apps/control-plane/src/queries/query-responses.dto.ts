@@ -24,6 +24,12 @@ export const querySummarySchema = z
   .looseObject({
     id: z.uuid(),
     name: z.string(),
+    cluster: z
+      .string()
+      .nullable()
+      .describe(
+        'The cluster whose control planes reconcile and change this query (null: registered before ownership, not adopted yet)',
+      ),
     phase: z.enum(QueryPhase),
     desired: z.looseObject({
       state: z.enum(DesiredState),

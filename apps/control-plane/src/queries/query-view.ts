@@ -4,6 +4,7 @@ export function querySummary(q: Query) {
   return {
     id: q.id,
     name: q.name,
+    cluster: q.cluster,
     phase: q.phase,
     desired: {
       state: q.desiredState,

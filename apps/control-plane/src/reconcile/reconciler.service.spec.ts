@@ -11,8 +11,10 @@ import {
   FakeRuntime,
   FakeSinkConnections,
   InMemoryInstanceRepository,
+  InMemoryProgressRepository,
   InMemoryQueryRepository,
   queryRow,
+  FAKE_CLUSTER,
 } from '../../test/support/fakes';
 import { ReconcilerService } from './reconciler.service';
 
@@ -25,19 +27,21 @@ function harness() {
   const runtime = new FakeRuntime();
   const leadership = new FakeLeadership();
   const lag = new FakeLag();
+  const progress = new InMemoryProgressRepository();
   const reconciler = new ReconcilerService(
     queries,
     instances,
     runtime,
-    loadAppConfig({ SLUICE_INSTANCE_SETTLE_MS: '3000' }),
+    loadAppConfig({ SLUICE_INSTANCE_SETTLE_MS: '3000', SLUICE_CLUSTER_NAME: FAKE_CLUSTER }),
     new SchedulerRegistry(),
     new FakeSinkConnections(),
     leadership,
     lag,
     clock,
+    progress,
   );
   const query = queries.add(queryRow({ name: 'orders', desiredInstances: 2, phase: 'DEPLOYING' }), SPEC);
-  return { clock, instances, queries, runtime, leadership, lag, reconciler, query };
+  return { clock, instances, queries, runtime, leadership, lag, progress, reconciler, query };
 }
 
 describe('ReconcilerService.reconcile', () => {
@@ -140,5 +144,76 @@ describe('ReconcilerService.reconcile', () => {
     h.clock.advance(1000);
     await h.reconciler.reconcile(h.query.id);
     expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SourceReady');
+  });
+
+  it("shows SinkReady=False/SinkRefused with the engine's error while an instance's newest progress has one, and clears it once batches commit", async () => {
+    const h = harness();
+    const event = (sinkError?: string) => ({
+      timestamp: h.clock.now(),
+      instance: 'orders-0',
+      runId: 'run-1',
+      numInputRows: 0,
+      batchDurationMs: null,
+      payload: { sluice: sinkError === undefined ? {} : { sinkError } },
+    });
+    h.progress.batches.set(h.query.id, [event('sink database: password authentication failed for user "x"')]);
+    await h.reconciler.reconcile(h.query.id);
+    const conditions = (await h.queries.find(h.query.id))?.conditions as Array<Record<string, string>>;
+    const sink = conditions.find((c) => c.type === 'SinkReady');
+    expect(sink).toMatchObject({ status: 'False', reason: 'SinkRefused' });
+    expect(sink?.message).toContain('password authentication failed for user "x"');
+    expect(sink?.message).toContain('instance orders-0');
+
+    h.clock.advance(1000);
+    h.progress.batches.get(h.query.id)!.push(event());
+    await h.reconciler.reconcile(h.query.id);
+    expect(JSON.stringify((await h.queries.find(h.query.id))?.conditions)).not.toContain('SinkReady');
+  });
+
+  it('bounds the quoted engine error', async () => {
+    const h = harness();
+    h.progress.batches.set(h.query.id, [
+      {
+        timestamp: h.clock.now(),
+        instance: 'orders-0',
+        runId: 'run-1',
+        numInputRows: 0,
+        batchDurationMs: null,
+        payload: { sluice: { sinkError: 'x'.repeat(5000) } },
+      },
+    ]);
+    await h.reconciler.reconcile(h.query.id);
+    const conditions = (await h.queries.find(h.query.id))?.conditions as Array<Record<string, string>>;
+    const message = conditions.find((c) => c.type === 'SinkReady')?.message ?? '';
+    expect(message).toContain('x'.repeat(500));
+    expect(message).not.toContain('x'.repeat(501));
+  });
+});
+
+describe('ReconcilerService and cluster ownership', () => {
+  it("leaves another cluster's query alone, on a pass and on a resync", async () => {
+    const h = harness();
+    const other = h.queries.add(queryRow({ name: 'theirs', cluster: 'other-cluster' }), SPEC);
+    expect(await h.reconciler.reconcile(other.id)).toBeNull();
+    await h.reconciler.resync();
+    expect(h.runtime.calls).toEqual(['start orders-0', 'start orders-1']);
+    expect(await h.instances.listForQuery(other.id)).toEqual([]);
+    expect(h.queries.statusWrites.map((w) => w.id)).not.toContain(other.id);
+  });
+
+  it('adopts a query from before ownership on a resync, unless its instances ran on another runtime', async () => {
+    const h = harness();
+    const legacy = h.queries.add(queryRow({ name: 'legacy', cluster: null }), SPEC);
+    const kube = h.queries.add(queryRow({ name: 'kube', cluster: null }), SPEC);
+    await h.instances.recordStarting(kube.id, 'kube-0', {
+      runtime: 'kubernetes',
+      at: h.clock.now(),
+      restarts: 0,
+    });
+    await h.reconciler.resync();
+    expect((await h.queries.find(legacy.id))?.cluster).toBe(FAKE_CLUSTER);
+    expect((await h.queries.find(kube.id))?.cluster).toBeNull();
+    expect(h.runtime.calls).toContain('start legacy-0');
+    expect(h.runtime.calls.some((c) => c.startsWith('start kube'))).toBe(false);
   });
 });

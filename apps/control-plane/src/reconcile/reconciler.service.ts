@@ -9,6 +9,7 @@ import type { QueryVersion } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Clock } from '../clock/clock';
 import { InstanceRepository } from '../repositories/instance.repository';
+import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository, type QueryStatus } from '../repositories/query.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
 import { asStoredConditions, mergeConditions } from './conditions';
@@ -28,6 +29,7 @@ import { LagService } from '../lag/lag.service';
 import { throttledErrorLog } from '../logging/throttled-error-log';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { NotLeaderError } from '../leadership/not-leader.error';
+import { clusterName } from '../leadership/cluster-name';
 
 export interface ReconcileResult extends ReconcileDecision {
   running: number;
@@ -39,6 +41,10 @@ const MAX_CRASH_HISTORY = 20;
 /** An instance's lastSeenAt (shown by the API) is refreshed at most this often while nothing changes. */
 const LAST_SEEN_REFRESH_MS = 60_000;
 const RESYNC_CONCURRENCY = 4;
+/** How far back the reconciler looks for an instance's newest progress (engines report at least every 10 s). */
+const SINK_ERROR_WINDOW_MS = 60_000;
+/** Longest engine error quoted in the SinkRefused condition. */
+const MAX_SINK_MESSAGE = 500;
 
 @Injectable()
 export class ReconcilerService {
@@ -57,7 +63,7 @@ export class ReconcilerService {
     @Inject(QueryRepository)
     private readonly queries: Pick<
       QueryRepository,
-      'listLiveIds' | 'findWithInstances' | 'findVersion' | 'recordStatus'
+      'listLiveIds' | 'adoptUnowned' | 'findWithInstances' | 'findVersion' | 'recordStatus'
     >,
     @Inject(InstanceRepository)
     private readonly instances: Pick<
@@ -72,7 +78,17 @@ export class ReconcilerService {
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
     private readonly clock: Clock,
-  ) {}
+    @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'latestSinkErrors'>,
+  ) {
+    this.cluster = clusterName(config);
+  }
+
+  /**
+   * The cluster this control plane belongs to. Only its queries are reconciled here: control
+   * planes of other clusters may share the database, and two reconcilers of one query would each
+   * start engines in their own runtime.
+   */
+  private readonly cluster: string;
 
   onModuleInit(): void {
     const timer = setInterval(() => void this.resync(), this.config.SLUICE_RECONCILE_INTERVAL_MS);
@@ -84,7 +100,7 @@ export class ReconcilerService {
   async resync(): Promise<void> {
     // Followers never act on the runtime: two replicas starting instances would double-deploy.
     if (this.stopped || !this.leadership.isLeader) return;
-    const pending = await this.queries.listLiveIds().catch((e: Error) => {
+    const pending = await this.ownQueryIds().catch((e: Error) => {
       // The next interval retries; /readyz already reports a database that is down.
       this.logResyncError(e);
       return [];
@@ -97,6 +113,13 @@ export class ReconcilerService {
       }
     };
     await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, worker));
+  }
+
+  /** Adopts queries from before ownership that fit this runtime, then lists this cluster's. */
+  private async ownQueryIds(): Promise<string[]> {
+    const adopted = await this.queries.adoptUnowned(this.cluster, this.runtime.kind);
+    if (adopted > 0) this.logger.log(`adopted ${adopted} queries registered before clusters owned queries`);
+    return this.queries.listLiveIds(this.cluster);
   }
 
   /** On a follower this does nothing: the leader's resync picks the change up within an interval. */
@@ -178,6 +201,23 @@ export class ReconcilerService {
     return ri.cpuLimit ?? null;
   }
 
+  /** SinkReady=False when an instance's newest progress (of the last minute) says its sink refuses. */
+  private async sinkRefusal(queryId: string, now: Date): Promise<Condition | null> {
+    const since = new Date(now.getTime() - SINK_ERROR_WINDOW_MS);
+    const refused = (await this.progress.latestSinkErrors(queryId, since)).filter(
+      (r) => r.sinkError !== null,
+    );
+    if (refused.length === 0) return null;
+    const first = refused[0]!;
+    const who = refused.length === 1 ? `instance ${first.instance ?? '?'}` : `${refused.length} instances`;
+    return {
+      type: 'SinkReady',
+      status: 'False',
+      reason: 'SinkRefused',
+      message: `the sink refuses (${who}): ${first.sinkError!.slice(0, MAX_SINK_MESSAGE)}; the engines retry until it accepts (check the sink's table, credentials or topic)`,
+    };
+  }
+
   private observedStatus(i: RuntimeInstance): InstanceStatus {
     if (i.state === 'running') return i.drained ? 'DRAINING' : 'RUNNING';
     return i.drained || i.exitCode === 0 ? 'EXITED' : 'CRASHED';
@@ -187,7 +227,8 @@ export class ReconcilerService {
     if (!this.leadership.isLeader) throw new NotLeaderError(`reconcile ${queryId}`);
     const now = this.clock.now();
     const q = await this.queries.findWithInstances(queryId);
-    if (!q || q.deletedAt) return null;
+    // Another cluster's query (an enqueue from a shared path, or a stale id) is its reconciler's.
+    if (!q || q.deletedAt || q.cluster !== this.cluster) return null;
     const version = await this.version(queryId, q.desiredVersion);
     if (!version) throw new Error(`query ${q.name} has no version ${q.desiredVersion}`);
     const runtimeInstances = await this.runtime.list(queryId);
@@ -292,6 +333,13 @@ export class ReconcilerService {
     // on it (create the topic, or fix the spec), so it is shown where they look.
     const missing = q.desiredState === 'RUNNING' ? this.lag.missingSourceTopics(queryId) : null;
     if (missing && missing.length > 0) decision.conditions.push(sourceTopicMissing(missing));
+
+    // A sink that refuses (unreachable, credentials, table, missing topic) is otherwise only in the
+    // engines' logs while they retry and the query reads Healthy: their progress says so.
+    if (q.desiredState === 'RUNNING' && !decision.conditions.some((c) => c.type === 'SinkReady')) {
+      const refused = await this.sinkRefusal(queryId, now);
+      if (refused) decision.conditions.push(refused);
+    }
 
     for (const a of decision.actions) {
       if (a.type === 'start') {

@@ -1,4 +1,4 @@
-// Stored engine progress, read as the scaling loop needs it.
+// Stored engine progress, read as the scaling loop and the reconciler need it.
 import { Injectable } from '@nestjs/common';
 import { PrismaRepository } from './prisma.repository';
 
@@ -39,6 +39,22 @@ export class ProgressRepository {
       },
     });
     return rows.reverse();
+  }
+
+  /**
+   * The sink error (`sluice.sinkError`) of each instance's newest event since `since`; null for an
+   * instance whose newest event has none (its batches commit). Instances silent since then are
+   * absent. Read inside the json in PostgreSQL, so payloads are not shipped.
+   */
+  async latestSinkErrors(
+    queryId: string,
+    since: Date,
+  ): Promise<Array<{ instance: string | null; sinkError: string | null }>> {
+    return this.prisma.$queryRaw<Array<{ instance: string | null; sinkError: string | null }>>`
+      SELECT DISTINCT ON (instance) instance, payload -> 'sluice' ->> 'sinkError' AS "sinkError"
+      FROM "ProgressEvent"
+      WHERE "queryId" = ${queryId}::uuid AND "timestamp" >= ${since}
+      ORDER BY instance, "timestamp" DESC`;
   }
 
   /** The query's events since `since`, oldest first, what an acknowledgement check reads. */

@@ -38,20 +38,36 @@ export class QueryRepository {
     return this.prisma.$transaction(work);
   }
 
-  /** Every query not deleted, oldest first. */
-  async listLive(): Promise<Query[]> {
-    return this.prisma.query.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } });
+  /** Every query of `cluster` not deleted, oldest first. */
+  async listLive(cluster: string): Promise<Query[]> {
+    return this.prisma.query.findMany({ where: { deletedAt: null, cluster }, orderBy: { createdAt: 'asc' } });
   }
 
-  /** Ids of every query not deleted: what a resync reconciles. */
-  async listLiveIds(): Promise<string[]> {
-    const rows = await this.prisma.query.findMany({ where: { deletedAt: null }, select: { id: true } });
+  /** Ids of every query of `cluster` not deleted: what its resync reconciles. */
+  async listLiveIds(cluster: string): Promise<string[]> {
+    const rows = await this.prisma.query.findMany({
+      where: { deletedAt: null, cluster },
+      select: { id: true },
+    });
     return rows.map((r) => r.id);
   }
 
-  /** Queries meant to run (not deleted, desired RUNNING): what the scaling loop decides for. */
-  async listWantedRunning(): Promise<Query[]> {
-    return this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING' } });
+  /** Queries of `cluster` meant to run (not deleted, desired RUNNING): what its scaling loop and lag poll watch. */
+  async listWantedRunning(cluster: string): Promise<Query[]> {
+    return this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING', cluster } });
+  }
+
+  /**
+   * Makes `cluster` the owner of the queries registered before queries had one (cluster null) whose
+   * instances, if any, all ran on `runtime`: a local cluster does not take a Kubernetes cluster's
+   * queries. One statement, so of two leaders adopting at once each query goes to exactly one.
+   * Returns how many were adopted.
+   */
+  async adoptUnowned(cluster: string, runtime: string): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE "Query" q SET cluster = ${cluster}
+      WHERE q.cluster IS NULL
+        AND NOT EXISTS (SELECT 1 FROM "Instance" i WHERE i."queryId" = q.id AND i.runtime <> ${runtime})`;
   }
 
   /** The query (deleted or not) with its instance rows; null when there is none. */
@@ -76,10 +92,15 @@ export class QueryRepository {
     return this.findWithInstances(id, tx);
   }
 
-  /** Registers a query by name; deployed (desired RUNNING) or not. */
-  async register(name: string, deploy: boolean, tx: Tx): Promise<Query> {
+  /** Registers a query by name, owned by `cluster`; deployed (desired RUNNING) or not. */
+  async register(name: string, deploy: boolean, cluster: string, tx: Tx): Promise<Query> {
     return tx.query.create({
-      data: { name, desiredState: deploy ? 'RUNNING' : 'STOPPED', phase: deploy ? 'DEPLOYING' : 'STOPPED' },
+      data: {
+        name,
+        cluster,
+        desiredState: deploy ? 'RUNNING' : 'STOPPED',
+        phase: deploy ? 'DEPLOYING' : 'STOPPED',
+      },
     });
   }
 
@@ -98,6 +119,14 @@ export class QueryRepository {
       data: { ...status, conditions: status.conditions as Prisma.InputJsonArray },
     });
     return written.count > 0;
+  }
+
+  /**
+   * Marks the query deleted (its delete operation's last step) and frees its name for a new query:
+   * the row stays, renamed `deleted-<id>`, for the audit log and operations that refer to it.
+   */
+  async markDeleted(id: string): Promise<void> {
+    await this.prisma.query.update({ where: { id }, data: { deletedAt: new Date(), name: `deleted-${id}` } });
   }
 
   async addVersion(v: NewVersion, tx: Tx): Promise<void> {

@@ -20,6 +20,7 @@ import {
   InMemoryScalingEventRepository,
   operationRow,
   queryRow,
+  FAKE_CLUSTER,
 } from '../../test/support/fakes';
 import { ScalingLoopService } from './scaling-loop.service';
 import { ScalingMetrics } from './scaling-metrics';
@@ -59,7 +60,10 @@ function harness(opts: { decisions: ScalingDecision[]; partitions?: number; cool
   });
   const query = queries.add(queryRow({ name: 'q', scalingMode: 'auto' }), SPEC);
   lag.partitions.set(query.id, partitions(opts.partitions ?? 4));
-  const config = loadAppConfig({ SLUICE_SCALING_COOLDOWN_MS: String(opts.cooldownMs ?? 60_000) });
+  const config = loadAppConfig({
+    SLUICE_SCALING_COOLDOWN_MS: String(opts.cooldownMs ?? 60_000),
+    SLUICE_CLUSTER_NAME: FAKE_CLUSTER,
+  });
   const loop = new ScalingLoopService(
     queries,
     instances,

@@ -24,6 +24,7 @@ import {
   type ScalingMode,
   type ScalingPolicy,
 } from '@sluice/scaling';
+import { clusterName } from '../leadership/cluster-name';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import type { Query } from '../generated/prisma/client';
@@ -116,7 +117,8 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const running = await this.queryRepository.listWantedRunning();
+      // This cluster's queries only: another cluster's loop scales its own.
+      const running = await this.queryRepository.listWantedRunning(clusterName(this.config));
       const ids = new Set(running.map((q) => q.id));
       for (const map of [this.slots, this.lagHistory, this.sentRateLimit]) {
         for (const id of map.keys()) if (!ids.has(id)) map.delete(id);

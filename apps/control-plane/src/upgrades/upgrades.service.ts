@@ -2,7 +2,13 @@
 // rollback target), then record the operation in one transaction with the same guards as every
 // mutation (row lock, one active operation per query, audit). The operation does the rest
 // (upgrade-executor.ts).
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { instantiate, type CompiledVersion, type LogicalPlan } from '@sluice/query-plan';
 import type { Prisma, Query } from '../generated/prisma/client';
 import type { Actor } from '../audit/actor';
@@ -13,6 +19,9 @@ import { STEPS, UPGRADE_PAUSE_STEP, type OperationType } from '../operations/ope
 import { operationView } from '../operations/operation-view';
 import { compatibilityOf, compileStored } from '../queries/compatibility';
 import { querySummary } from '../queries/query-view';
+import { ownedOrConflict } from '../queries/query-ownership';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { clusterName } from '../leadership/cluster-name';
 import { ReconcilerService } from '../reconcile/reconciler.service';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import {
@@ -36,6 +45,7 @@ export class UpgradesService {
     private readonly queue: OperationQueueService,
     private readonly reconciler: ReconcilerService,
     private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async upgrade(id: string, body: UpgradeBody, actor: Actor) {
@@ -221,6 +231,7 @@ export class UpgradesService {
     const q = await tx.query.findUnique({ where: { id } });
     if (!q || q.deletedAt)
       throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
-    return q;
+    // Only the owning cluster's control planes run its operations (query-ownership.ts).
+    return ownedOrConflict(q, clusterName(this.config));
   }
 }

@@ -54,7 +54,10 @@ export class FakeClock extends Clock {
 let nextId = 1;
 const newId = (): string => `00000000-0000-4000-8000-${String(nextId++).padStart(12, '0')}`;
 
-/** A query row with the schema's defaults, overridden by `fields`. */
+/** The cluster the fakes' queries belong to; a service under test runs with SLUICE_CLUSTER_NAME set to it. */
+export const FAKE_CLUSTER = 'fake-cluster';
+
+/** A query row with the schema's defaults (owned by FAKE_CLUSTER), overridden by `fields`. */
 export function queryRow(fields: Partial<Query> & { name: string }): Query {
   const at = new Date('2026-01-01T00:00:00Z');
   return {
@@ -84,6 +87,7 @@ export function queryRow(fields: Partial<Query> & { name: string }): Query {
     minInstances: 1,
     maxInstances: null,
     backpressure: true,
+    cluster: FAKE_CLUSTER,
     ...fields,
   };
 }
@@ -118,14 +122,30 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
     return [...this.queries.values()].filter((q) => q.deletedAt === null);
   }
 
-  async listLive(): Promise<Query[]> {
-    return this.live().sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  async listLive(cluster: string): Promise<Query[]> {
+    return this.live()
+      .filter((q) => q.cluster === cluster)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
-  async listLiveIds(): Promise<string[]> {
-    return this.live().map((q) => q.id);
+  async listLiveIds(cluster: string): Promise<string[]> {
+    return this.live()
+      .filter((q) => q.cluster === cluster)
+      .map((q) => q.id);
   }
-  async listWantedRunning(): Promise<Query[]> {
-    return this.live().filter((q) => q.desiredState === 'RUNNING');
+  async listWantedRunning(cluster: string): Promise<Query[]> {
+    return this.live().filter((q) => q.cluster === cluster && q.desiredState === 'RUNNING');
+  }
+  /** As the real one: unowned queries whose instances all ran on `runtime` become `cluster`'s. */
+  async adoptUnowned(cluster: string, runtime: string): Promise<number> {
+    let adopted = 0;
+    for (const q of this.queries.values()) {
+      if (q.cluster !== null) continue;
+      const instances = await this.instances.listForQuery(q.id);
+      if (instances.some((i) => i.runtime !== runtime)) continue;
+      this.queries.set(q.id, { ...q, cluster });
+      adopted++;
+    }
+    return adopted;
   }
   async findWithInstances(id: string): Promise<QueryWithInstances | null> {
     const q = this.queries.get(id);
@@ -140,9 +160,10 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
   async lockForUpdate(id: string): Promise<QueryWithInstances | null> {
     return this.findWithInstances(id);
   }
-  async register(name: string, deploy: boolean): Promise<Query> {
+  async register(name: string, deploy: boolean, cluster: string): Promise<Query> {
     const q = queryRow({
       name,
+      cluster,
       desiredState: deploy ? 'RUNNING' : 'STOPPED',
       phase: deploy ? 'DEPLOYING' : 'STOPPED',
     });
@@ -153,6 +174,10 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
     throw new Error(
       'InMemoryQueryRepository.changeDesired: mutations run on the real database (queries.int.ts)',
     );
+  }
+  async markDeleted(id: string): Promise<void> {
+    const q = this.queries.get(id);
+    if (q) this.queries.set(id, { ...q, deletedAt: new Date(), name: `deleted-${id}` });
   }
   async recordStatus(id: string, generation: number, status: QueryStatus): Promise<boolean> {
     const q = this.queries.get(id);
@@ -257,6 +282,26 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
     const rows = (this.batches.get(queryId) ?? []).filter((b) => b.timestamp >= since);
     return rows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime()).slice(-limit);
   }
+
+  async latestSinkErrors(
+    queryId: string,
+    since: Date,
+  ): Promise<Array<{ instance: string | null; sinkError: string | null }>> {
+    const newest = new Map<string | null, ProgressBatchRow>();
+    for (const b of this.batches.get(queryId) ?? []) {
+      if (b.timestamp < since) continue;
+      const seen = newest.get(b.instance);
+      if (!seen || seen.timestamp < b.timestamp) newest.set(b.instance, b);
+    }
+    return [...newest.values()].map((b) => {
+      const sluice = (b.payload as { sluice?: { sinkError?: unknown } } | null)?.sluice;
+      return {
+        instance: b.instance,
+        sinkError: typeof sluice?.sinkError === 'string' ? sluice.sinkError : null,
+      };
+    });
+  }
+
   async eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
     return (await this.batchesSince(queryId, since, Number.MAX_SAFE_INTEGER)).slice(0, limit);
   }
@@ -281,10 +326,25 @@ export class InMemoryScalingEventRepository implements Port<ScalingEventReposito
 }
 
 /** The active operation per query, as a test sets it. */
-export class FakeOperations implements Pick<OperationRepository, 'findActiveForQuery'> {
+export class FakeOperations implements Pick<OperationRepository, 'findActiveForQuery' | 'create'> {
   readonly active = new Map<string, Operation>();
+  /** Every operation created, in order. */
+  readonly created: Operation[] = [];
   async findActiveForQuery(queryId: string): Promise<Operation | null> {
     return this.active.get(queryId) ?? null;
+  }
+  async create(input: Parameters<OperationRepository['create']>[0]): Promise<Operation> {
+    const op = operationRow({
+      queryId: input.queryId,
+      type: input.type,
+      requestedBy: input.requestedBy,
+      // Stored as JSON, as the real repository stores them.
+      params: JSON.parse(JSON.stringify(input.params)) as Operation['params'],
+      steps: JSON.parse(JSON.stringify(input.steps)) as Operation['steps'],
+    });
+    this.created.push(op);
+    this.active.set(input.queryId, op);
+    return op;
   }
 }
 

@@ -40,10 +40,15 @@ import { buildProgress, type SourceTrigger, type StateTrigger } from '../progres
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
 import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
-import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables } from '../sinks/postgres-table';
+import {
+  BatchAlreadyCommittedError,
+  committedBatch,
+  ensureSinkTables,
+  quoteTable,
+} from '../sinks/postgres-table';
 import { createPool } from '../pg/create-pool';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
-import { OutageBackoff, retryWhileUnavailable } from './database-outage';
+import { OutageBackoff, retryWhileUnavailable, StoppedWhileWaitingError } from './database-outage';
 import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
 import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
@@ -98,7 +103,14 @@ interface TriggerStats {
   ran: boolean;
   /** Why the trigger failed, when it did (reported in progress). */
   error?: string;
+  /** Why the sink refused, when a failed trigger found it refusing (reported in progress). */
+  sinkError?: string;
 }
+
+/** Longest sink error reported in progress (the control plane shows it in a condition). */
+const MAX_SINK_ERROR = 500;
+/** A sink check after a failed trigger gives up after this long (a hung sink counts as refusing). */
+const SINK_PROBE_TIMEOUT_MS = 5000;
 
 export class QueryRunner {
   private readonly spec: QuerySpec;
@@ -238,6 +250,10 @@ export class QueryRunner {
       if (!(await this.admin.listTopics()).includes(topic))
         this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
     }
+    // Connected before the sink is prepared, so that a sink that refuses shows in progress (and
+    // from there in the query's conditions) rather than only in this log.
+    this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.progressProducer.connect();
     if ('postgres' in this.spec.sink) {
       if (!this.opts.sinkPostgresUrl)
         throw new Error(
@@ -246,7 +262,20 @@ export class QueryRunner {
       const pool = createPool(this.opts.sinkPostgresUrl, 'sink', (m) => this.opts.log('warn', m));
       this.pool = pool;
       const { table, key } = this.spec.sink.postgres;
-      await waitFor('sink database', () => ensureSinkTables(pool, table, this.columns, key));
+      const what = 'sink database';
+      await retryWhileUnavailable(() => ensureSinkTables(pool, table, this.columns, key), {
+        what,
+        warn: (m) => {
+          this.opts.log('warn', m);
+          void this.reportSinkRefused(m);
+        },
+        stopped: () => this.stopping,
+      }).catch(async (e: Error) => {
+        // Refused outright (credentials, permissions, a table of another shape): reported before
+        // the engine exits on it, so the crash comes with its reason.
+        if (!(e instanceof StoppedWhileWaitingError)) await this.reportSinkRefused(`${what}: ${e.message}`);
+        throw e;
+      });
       this.postgres = { pool, table, columns: this.columns, key };
       this.guard = postgresRowGuard(this.columns, key);
     } else if ('kafka' in this.spec.sink) {
@@ -254,8 +283,6 @@ export class QueryRunner {
       this.guard = kafkaRowGuard(topic, (row) => this.kafkaSinkMessage(row), this.topicLimit(topic));
     }
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
-    this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await this.progressProducer.connect();
 
     this.control = new ControlListener(
       kafka,
@@ -515,6 +542,9 @@ export class QueryRunner {
     } catch (err) {
       const e = err as Error;
       stats.error = e.message.slice(0, 500);
+      // Whether the sink is to blame: the user can act on that (the table, the credentials, the
+      // topic), and the query shows it as a condition instead of running on as Healthy.
+      stats.sinkError = await this.probeSink();
       if (isDatabaseUnavailable(e)) {
         // Waited out, not counted: the outage is not this batch's fault, and the batch re-runs
         // from its write-ahead log entry once the database answers.
@@ -936,6 +966,65 @@ export class QueryRunner {
     s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
   }
 
+  /**
+   * After a failed trigger: does the sink refuse? Its error, bounded; undefined when it answers.
+   * PostgreSQL: the table must exist and take INSERTs from this role; Kafka: the topic must exist.
+   */
+  private async probeSink(): Promise<string | undefined> {
+    const sink = this.spec.sink;
+    const check = async (): Promise<string | undefined> => {
+      if ('postgres' in sink && this.pool) {
+        const r = await this.pool.query<{ ok: boolean }>(`SELECT has_table_privilege($1, 'INSERT') AS ok`, [
+          quoteTable(sink.postgres.table),
+        ]);
+        return r.rows[0]?.ok ? undefined : `no INSERT privilege on table ${sink.postgres.table}`;
+      }
+      if ('kafka' in sink) {
+        const topics = await this.admin.listTopics();
+        return topics.includes(sink.kafka.topic)
+          ? undefined
+          : `sink topic "${sink.kafka.topic}" does not exist and was not created`;
+      }
+      return undefined;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve(`sink did not answer within ${SINK_PROBE_TIMEOUT_MS / 1000} s`),
+        SINK_PROBE_TIMEOUT_MS,
+      );
+    });
+    try {
+      const found = await Promise.race([check(), timeout]);
+      return found?.slice(0, MAX_SINK_ERROR);
+    } catch (e) {
+      const where = 'postgres' in sink ? 'sink database' : 'sink';
+      return `${where}: ${(e as Error).message}`.slice(0, MAX_SINK_ERROR);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Progress with no batch that says why the sink refuses (while the engine waits for it at start). */
+  private async reportSinkRefused(message: string): Promise<void> {
+    const stats: TriggerStats = {
+      sources: new Map(),
+      eventTimes: [],
+      invalidRows: 0,
+      numOutputRows: 0,
+      state: undefined,
+      batchIds: [],
+      tasks: [],
+      ran: false,
+      error: message.slice(0, 500),
+      sinkError: message.slice(0, MAX_SINK_ERROR),
+    };
+    const now = Date.now();
+    await this.report(stats, now, { triggerExecution: 0 }).catch((e: Error) =>
+      this.opts.log('warn', `sink refusal not reported: ${e.message}`),
+    );
+  }
+
   private async report(
     stats: TriggerStats,
     startMs: number,
@@ -1025,6 +1114,7 @@ export class QueryRunner {
         tasks: stats.tasks,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
         ...(stats.error !== undefined ? { error: stats.error } : {}),
+        ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
         ...(this.sourcesPaused
           ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
           : {}),

@@ -1,0 +1,204 @@
+// Two clusters on ONE database and one Redis (real PostgreSQL, Redis, Kafka; two control-plane
+// processes, each with its own cluster name and local runtime home). Each deploys a query; neither
+// starts, stops or reconciles the other's: each lists only its own, refuses a change of the other's
+// (409 naming the owner), runs only its own operations (separate queue prefixes on one Redis);
+// and once one cluster's control plane is killed, the other still leaves its query alone.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  apiCall,
+  engineProcessCount,
+  killEngines,
+  liveEngines,
+  startControlPlane,
+  STAND_IN_ENGINE_ENV,
+  type ControlPlaneProcess,
+} from './support/control-plane-process';
+import { eventually } from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
+
+const suffix = randomUUID().slice(0, 8);
+let stack: IsolatedStack;
+let token: string;
+const homes: string[] = [];
+const planes: ControlPlaneProcess[] = [];
+
+interface QueryView {
+  id: string;
+  name: string;
+  cluster: string | null;
+  phase: string;
+  instances: Array<{ name: string; status: string; ref: string | null }>;
+}
+
+async function startCluster(cluster: string): Promise<{ cp: ControlPlaneProcess; home: string }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `sluice-${cluster}-`));
+  homes.push(home);
+  const cp = await startControlPlane({
+    home,
+    name: `${cluster}-0`,
+    readyTimeoutMs: 90_000,
+    env: {
+      ...process.env,
+      ...stack.env,
+      ...STAND_IN_ENGINE_ENV,
+      SLUICE_CLUSTER_NAME: cluster,
+      SLUICE_RECONCILE_INTERVAL_MS: '1000',
+      SLUICE_INSTANCE_SETTLE_MS: '1000',
+      SLUICE_LEADER_RETRY_MS: '1000',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  planes.push(cp);
+  return { cp, home };
+}
+
+async function call<T>(cp: ControlPlaneProcess, method: string, url: string, body?: unknown) {
+  return apiCall<T>(cp.base, token, method, url, body);
+}
+
+async function ok<T>(cp: ControlPlaneProcess, method: string, url: string, body?: unknown): Promise<T> {
+  const res = await call<T>(cp, method, url, body);
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+const spec = (name: string) =>
+  `name: ${name}\nsources:\n  events:\n    kafka: { topic: it-own-${suffix}, startingOffsets: earliest }\n    format: json\n    schema: { user_id: string, amount: long }\nsql: |\n  SELECT user_id, amount FROM events WHERE amount > 10\nsink:\n  kafka: { topic: it-own-out-${suffix} }\noutputMode: append\ntrigger: { processingTime: 1 second }\n`;
+
+async function waitOperation(cp: ControlPlaneProcess, id: string, what: string): Promise<{ state: string }> {
+  return eventually(
+    () => ok<{ state: string; error: string | null }>(cp, 'GET', `/api/v1/operations/${id}`),
+    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
+    120_000,
+    what,
+  );
+}
+
+const east = `east-${suffix}`;
+const west = `west-${suffix}`;
+let a: { cp: ControlPlaneProcess; home: string };
+let b: { cp: ControlPlaneProcess; home: string };
+
+beforeAll(async () => {
+  // A database and Redis index of their own: a control plane of this branch on the shared one
+  // would adopt (and run) queries other suites left there without a cluster.
+  stack = await isolatedStack('sluice_it_ownership', 15);
+  token = stack.token('admin', `ownership-${suffix}`);
+  a = await startCluster(east);
+  b = await startCluster(west);
+}, 240_000);
+
+afterAll(async () => {
+  for (const cp of planes) await cp.kill();
+  for (const home of homes) killEngines(home);
+  await stack?.drop();
+});
+
+describe('queries owned by a cluster, two clusters on one database', () => {
+  let qa: string;
+  let qb: string;
+
+  it('each cluster runs the query deployed through it, in its own runtime only', async () => {
+    const ca = await ok<{ id: string; operation: { id: string } }>(
+      a.cp,
+      'POST',
+      '/api/v1/queries',
+      spec(`own-a-${suffix}`),
+    );
+    const cb = await ok<{ id: string; operation: { id: string } }>(
+      b.cp,
+      'POST',
+      '/api/v1/queries',
+      spec(`own-b-${suffix}`),
+    );
+    qa = ca.id;
+    qb = cb.id;
+    expect(await waitOperation(a.cp, ca.operation.id, 'deploy on east')).toMatchObject({
+      state: 'SUCCEEDED',
+    });
+    expect(await waitOperation(b.cp, cb.operation.id, 'deploy on west')).toMatchObject({
+      state: 'SUCCEEDED',
+    });
+
+    expect(Object.keys(liveEngines(a.home, qa))).toEqual([`own-a-${suffix}-0`]);
+    expect(Object.keys(liveEngines(b.home, qb))).toEqual([`own-b-${suffix}-0`]);
+    // Neither started the other's query in its runtime.
+    expect(liveEngines(a.home, qb)).toEqual({});
+    expect(liveEngines(b.home, qa)).toEqual({});
+    expect(engineProcessCount(a.home, qb, 'stand-in')).toBe(0);
+    expect(engineProcessCount(b.home, qa, 'stand-in')).toBe(0);
+
+    const viewA = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qa}`);
+    const viewB = await ok<QueryView>(b.cp, 'GET', `/api/v1/queries/${qb}`);
+    expect(viewA.cluster).toBe(east);
+    expect(viewB.cluster).toBe(west);
+    // One instance row each, in its own runtime (no pod ref or second row written by the other).
+    expect(viewA.instances.map((i) => i.name)).toEqual([`own-a-${suffix}-0`]);
+    expect(viewB.instances.map((i) => i.name)).toEqual([`own-b-${suffix}-0`]);
+  }, 300_000);
+
+  it("lists only its own queries, shows the other's read-only and refuses to change it (409 naming the owner)", async () => {
+    const listA = await ok<QueryView[]>(a.cp, 'GET', '/api/v1/queries');
+    expect(listA.map((q) => q.id)).toContain(qa);
+    expect(listA.map((q) => q.id)).not.toContain(qb);
+
+    const theirs = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qb}`);
+    expect(theirs.cluster).toBe(west);
+
+    for (const [method, url, body] of [
+      ['POST', `/api/v1/queries/${qb}/stop`, undefined],
+      ['POST', `/api/v1/queries/${qb}/scale`, { instances: 2 }],
+      ['DELETE', `/api/v1/queries/${qb}`, undefined],
+    ] as const) {
+      const res = await call<{ code: string; message: string; cluster: string }>(a.cp, method, url, body);
+      expect(res.status, `${method} ${url}`).toBe(409);
+      expect(res.body).toMatchObject({ code: 'QUERY_OF_OTHER_CLUSTER', cluster: west });
+      expect(res.body.message).toContain(`"${west}"`);
+    }
+    // A name is unique across the clusters of one database: the conflict names the owner.
+    const dup = await call<{ message: string }>(a.cp, 'POST', '/api/v1/queries', spec(`own-b-${suffix}`));
+    expect(dup.status).toBe(409);
+    expect(dup.body.message).toContain(west);
+
+    // The refused changes changed nothing: west's query still runs the same engine.
+    const view = await ok<QueryView>(b.cp, 'GET', `/api/v1/queries/${qb}`);
+    expect(view.phase).toBe('RUNNING');
+    expect(Object.keys(liveEngines(b.home, qb))).toEqual([`own-b-${suffix}-0`]);
+  }, 120_000);
+
+  it("after west's control plane is killed, east still leaves west's query alone", async () => {
+    const westEngine = liveEngines(b.home, qb);
+    const westRow = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qb}`);
+    await b.cp.kill();
+
+    // East keeps reconciling its own query (stop, then start again: two operations, each needing
+    // several resyncs); by then it has had every chance to touch west's.
+    const stop = await ok<{ id: string }>(a.cp, 'POST', `/api/v1/queries/${qa}/stop`);
+    expect(await waitOperation(a.cp, stop.id, 'stop on east')).toMatchObject({ state: 'SUCCEEDED' });
+    expect(liveEngines(a.home, qa)).toEqual({});
+    const start = await ok<{ id: string }>(a.cp, 'POST', `/api/v1/queries/${qa}/start`);
+    expect(await waitOperation(a.cp, start.id, 'start on east')).toMatchObject({ state: 'SUCCEEDED' });
+    await eventually(
+      () => ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qa}`),
+      (q) => q.phase === 'RUNNING',
+      60_000,
+      'east query RUNNING again',
+    );
+
+    // West's engine was neither stopped nor duplicated, nothing of it started in east's runtime,
+    // and its row is as west last wrote it.
+    expect(liveEngines(b.home, qb)).toEqual(westEngine);
+    expect(engineProcessCount(b.home, qb, 'stand-in')).toBe(1);
+    expect(liveEngines(a.home, qb)).toEqual({});
+    expect(engineProcessCount(a.home, qb, 'stand-in')).toBe(0);
+    const after = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qb}`);
+    expect(after.cluster).toBe(west);
+    const shape = (q: QueryView) => q.instances.map((i) => ({ name: i.name, status: i.status, ref: i.ref }));
+    expect(shape(after)).toEqual(shape(westRow));
+    expect(after.phase).toBe(westRow.phase);
+  }, 300_000);
+});
