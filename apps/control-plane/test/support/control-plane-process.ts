@@ -174,7 +174,8 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (code !== undefined)
       throw new Error(`control plane exited with code ${code} before it was ready${where}`);
-    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+    // A slow answer is waited for (a loaded machine answers /readyz in seconds), a hung one not.
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) }).then(
       (r) => r.status === 200,
       () => false,
     );
