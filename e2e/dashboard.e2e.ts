@@ -100,7 +100,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   cp = await startE2EControlPlane({
     database: 'sluice_e2e_dashboard',
-    redisDb: 11,
+    // An index no integration suite empties (kubernetes-runtime.int.ts has 11): suites run one at a
+    // time in npm test, but a developer running two at once must not wipe the other's queues.
+    redisDb: 15,
     workDir: WORK,
     log,
     // Receivers deliver only with a signing key (the delivery worker does not run without one).
