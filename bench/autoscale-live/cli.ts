@@ -1,423 +1,50 @@
-// `npm run bench:autoscale:live -- --profile bench/profiles/step.json --speedup 10 [--policy sluice] [--json]`
-// The live counterpart of `bench:autoscale` (issue 6 part 4): the real stack, the real control
-// plane (child process) with its scaling loop, real engines, and a load generator following the
-// profile compressed in time. Prints the simulator's JSON keys, with times converted back to
-// profile seconds (live seconds × speedup).
-//  - profile times divide by --speedup; so do the trigger, the loop's interval, cooldown and
-//    window, and the sluice policy's time settings;
-//  - rates are the profile's times --rate-scale (default: the peak becomes ≤ 3000 records/s);
-//  - lostRecords = produced − records in the sink topic, after the generator stopped and the lag
-//    drained (the SQL is a projection, one output row per input row; negative = duplicates).
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// `npm run bench:autoscale:live -- --profile bench/profiles/step.json --speedup 10 [--policy sluice]
+//   [--cpu-limit CORES] [--rate-scale X] [--json]`
+// One live run (run-live.ts) printed as the simulator's JSON keys. `bench:autoscale -- --live`
+// runs the same and sets it beside the simulation of the same profile.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKafka, ensureTopics, parseBrokers, startGenerator } from '@sluice/kafka';
-import { Pool } from 'pg';
-import {
-  countActionsToConverge,
-  countOscillations,
-  countReversals,
-  isPolicyName,
-  nominalRateAt,
-  parseProfile,
-  stepTime,
-  type ScaleAction,
-  type SimulationSummary,
-} from '@sluice/scaling';
-import { applyMigrations } from '../../prisma/migrate';
-import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
-import { stackUp } from '../../scripts/stack/stack';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const { values } = parseArgs({
-  options: {
-    profile: { type: 'string' },
-    speedup: { type: 'string', default: '10' },
-    policy: { type: 'string', default: 'sluice' },
-    'rate-scale': { type: 'string' },
-    'max-instances': { type: 'string' },
-    partitions: { type: 'string' },
-    port: { type: 'string', default: '4491' },
-    'drain-timeout': { type: 'string', default: '180' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const log = (m: string): void => {
-  if (!values.json) process.stderr.write(`[bench:autoscale:live] ${m}\n`);
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Real engines on a small machine: live peak ≤ this by default. */
-const DEFAULT_PEAK_RATE = 3000;
-/** Default cap on live instances (each engine is a process on this machine). */
-const DEFAULT_MAX_INSTANCES = 4;
-/**
- * A database of its own: other control planes (dev servers, integration tests) share the stack's
- * `sluice` database and would reconcile this query's instances too.
- */
-const BENCH_DATABASE = 'sluice_bench_live';
-
-async function ensureDatabase(url: string, name: string): Promise<string> {
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const pool = new Pool({ connectionString: admin.toString() });
-  try {
-    const found = await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await pool.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await pool.end();
-  }
-  const own = new URL(url);
-  own.pathname = `/${name}`;
-  return own.toString();
-}
-
-interface Detail {
-  phase: string;
-  desired: { instances: number };
-  instances: { status: string }[];
-  lastProgress: { batchDuration?: number } | null;
-}
-interface Lag {
-  totalRecordsBehind: number;
-  maxSecondsBehind: number | null;
-}
-interface ScalingEventView {
-  at: string;
-  fromInstances: number;
-  toInstances: number;
-  reason: string;
-  inputs: { scaled?: boolean } | null;
-  acted: boolean;
-}
-interface Sample {
-  liveMs: number;
-  produced: number;
-  desired: number;
-  running: number;
-  lagSeconds: number;
-  lagRecords: number;
-  batchDurationMs: number | null;
-}
-
-function num(v: string | undefined, what: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${what} must be a number >= ${min}`);
-  return n;
-}
-
-/** Records a read_committed consumer sees in `topic`, once it has been quiet for 5 s. */
-async function countCommitted(
-  kafka: ReturnType<typeof createKafka>,
-  topic: string,
-  tag: string,
-): Promise<number> {
-  const consumer = kafka.consumer({
-    groupId: `bench-autoscale-live-count-${tag}`,
-    maxBytes: 10 * 1024 * 1024,
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let count = 0;
-    let changedAt = Date.now();
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        count += batch.messages.length;
-        changedAt = Date.now();
-      },
-    });
-    const start = Date.now();
-    while (Date.now() - changedAt < 5000 && Date.now() - start < 180_000) await sleep(500);
-    return count;
-  } finally {
-    await consumer.disconnect();
-  }
-}
+import { isPolicyName, parseProfile } from '@sluice/scaling';
+import { liveNumber } from './live-args';
+import { runLive } from './run-live';
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string' },
+      speedup: { type: 'string', default: '10' },
+      policy: { type: 'string', default: 'sluice' },
+      'rate-scale': { type: 'string' },
+      'max-instances': { type: 'string' },
+      partitions: { type: 'string' },
+      'cpu-limit': { type: 'string' },
+      port: { type: 'string', default: '4491' },
+      'drain-timeout': { type: 'string', default: '180' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   if (!values.profile) throw new Error('--profile FILE is required');
   const policy = values.policy;
   if (!isPolicyName(policy)) throw new Error(`unknown policy "${policy}"`);
   const profile = parseProfile(JSON.parse(fs.readFileSync(path.resolve(values.profile), 'utf8')));
-  const speedup = num(values.speedup, 'speedup', 1) ?? 10;
-  const peak = Math.max(...profile.input.map((p) => p.rate));
-  const rateScale =
-    num(values['rate-scale'], 'rate-scale', 0) ?? Math.min(1, DEFAULT_PEAK_RATE / Math.max(peak, 1));
-  const partitions = num(values.partitions, 'partitions', 1) ?? profile.partitions;
-  const maxInstances = Math.min(
-    num(values['max-instances'], 'max-instances', 1) ?? DEFAULT_MAX_INSTANCES,
-    profile.instance.maxInstances,
-    partitions,
-  );
-  const minInstances = Math.min(profile.instance.minInstances, maxInstances);
-  const triggerMs = Math.max(100, Math.round((profile.triggerSeconds * 1000) / speedup));
-  const liveDurationMs = (profile.durationSeconds * 1000) / speedup;
-  const sloLive = profile.slo.maxLagSeconds / speedup;
-  const port = num(values.port, 'port', 1) ?? 4491;
-  const drainTimeoutMs = (num(values['drain-timeout'], 'drain-timeout', 1) ?? 180) * 1000;
-  log(
-    `${profile.name}: ${liveDurationMs / 1000} s live (speedup ${speedup}), rates × ${rateScale.toFixed(3)} (peak ${Math.round(peak * rateScale)}/s), ` +
-      `${partitions} partitions, instances ${minInstances}..${maxInstances}, trigger ${triggerMs} ms, policy ${policy}`,
-  );
-
-  const config = loadStackConfig();
-  await stackUp(log, config);
-  const env = { ...stackEnv(config) };
-  env.DATABASE_URL = await ensureDatabase(env.DATABASE_URL, BENCH_DATABASE);
-  await applyMigrations(env.DATABASE_URL);
-  const token = `slc_bench_${randomBytes(16).toString('hex')}`;
-  const home = path.join(config.home, 'bench-autoscale-live');
-  fs.mkdirSync(home, { recursive: true });
-  const scaled = (s: number) => s / speedup;
-  // The sluice policy's own clocks are in seconds; compress them like the profile.
-  const policySettings = {
-    sluice: {
-      lookaheadSeconds: scaled(180),
-      peakWindowSeconds: scaled(300),
-      downHoldSeconds: scaled(120),
-      reversalGuardSeconds: scaled(600),
-      startupSecondsPrior: scaled(60),
-      rebalancePauseSecondsPrior: scaled(15),
-      defaultSloSeconds: sloLive,
-    },
-  };
-  const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      SLUICE_API_PORT: String(port),
-      SLUICE_BOOTSTRAP_TOKEN: token,
-      LOG_LEVEL: 'warn',
-      SLUICE_HOME: home,
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      SLUICE_SCALING_INTERVAL_MS: String(Math.max(200, Math.round(10_000 / speedup))),
-      SLUICE_SCALING_COOLDOWN_MS: String(Math.round(60_000 / speedup)),
-      SLUICE_SCALING_WINDOW_MS: String(Math.max(10_000, Math.round(600_000 / speedup))),
-      SLUICE_SCALING_POLICY_SETTINGS: JSON.stringify(policySettings),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const call = async <T>(
-    method: string,
-    url: string,
-    body?: string,
-    type = 'application/json',
-  ): Promise<{ status: number; body: T }> => {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': type }) },
-      body,
-    });
-    const text = await r.text();
-    return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
-  };
-  const brokers = parseBrokers(env.KAFKA_BROKERS);
-  const kafka = createKafka({ brokers, clientId: 'bench-autoscale-live' });
-  const admin = kafka.admin();
-  let id: string | undefined;
-  try {
-    let ready = false;
-    for (let i = 0; i < 240 && !ready; i++) {
-      ready = await fetch(`${base}/readyz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (!ready) await sleep(500);
-    }
-    if (!ready) throw new Error('control plane not ready within 120 s');
-
-    const tag = randomBytes(3).toString('hex');
-    const source = `bench-live-clicks-${tag}`;
-    const sink = `bench-live-out-${tag}`;
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: source, numPartitions: partitions },
-      { topic: sink, numPartitions: 1 },
-    ]);
-    const spec = [
-      `name: bench-autoscale-live-${tag}`,
-      'sources:',
-      '  clicks:',
-      `    kafka: { topic: ${source}, startingOffsets: earliest }`,
-      '    format: json',
-      '    schema: { user_id: string, url: string, ts: timestamp, bytes: long }',
-      'sql: SELECT user_id, bytes FROM clicks',
-      'sink:',
-      `  kafka: { topic: ${sink} }`,
-      'outputMode: append',
-      `trigger: { processingTime: ${triggerMs} milliseconds }`,
-      '',
-    ].join('\n');
-    const created = await call<{ id: string }>('POST', '/api/v1/queries', spec, 'application/yaml');
-    if (created.status !== 201)
-      throw new Error(`create query → ${created.status} ${JSON.stringify(created.body)}`);
-    id = created.body.id;
-    const qid = id;
-    const set = await call(
-      'POST',
-      `/api/v1/queries/${qid}/scaling`,
-      JSON.stringify({ policy, mode: 'auto', minInstances, maxInstances }),
-    );
-    if (set.status !== 200) throw new Error(`scaling settings → ${set.status} ${JSON.stringify(set.body)}`);
-    const detail = async () => (await call<Detail>('GET', `/api/v1/queries/${qid}`)).body;
-    const lagOf = async () => (await call<Lag>('GET', `/api/v1/queries/${qid}/lag`)).body;
-    const startWait = Date.now();
-    while ((await detail()).phase !== 'RUNNING') {
-      if (Date.now() - startWait > 180_000) throw new Error('query not RUNNING within 180 s');
-      await sleep(500);
-    }
-    log(`query ${qid} running after ${((Date.now() - startWait) / 1000).toFixed(1)} s; starting the load`);
-
-    const rateAt = (liveMs: number) => nominalRateAt(profile.input, (liveMs / 1000) * speedup) * rateScale;
-    const gen = await startGenerator({ brokers, topic: source, partitions, rate: rateAt(0) });
-    const t0 = Date.now();
-    const pacer = setInterval(() => gen.setRate(rateAt(Date.now() - t0)), 100);
-    const samples: Sample[] = [];
-    try {
-      for (let k = 1; Date.now() - t0 < liveDurationMs; k++) {
-        await sleep(Math.max(0, t0 + k * 1000 - Date.now()));
-        const [d, l] = await Promise.all([detail(), lagOf()]);
-        const s: Sample = {
-          liveMs: Date.now() - t0,
-          produced: gen.produced,
-          desired: d.desired.instances,
-          running: d.instances.filter((i) => i.status === 'RUNNING').length,
-          lagSeconds: l.maxSecondsBehind ?? 0,
-          lagRecords: l.totalRecordsBehind,
-          batchDurationMs: d.lastProgress?.batchDuration ?? null,
-        };
-        samples.push(s);
-        if (k % 10 === 0) {
-          log(
-            `t=${((s.liveMs / 1000) * speedup).toFixed(0)} s (profile) rate ${Math.round(rateAt(s.liveMs))}/s instances ${s.desired} (running ${s.running}) ` +
-              `lag ${s.lagRecords} rec / ${s.lagSeconds.toFixed(1)} s`,
-          );
-        }
-      }
-    } finally {
-      clearInterval(pacer);
-      await gen.stop();
-    }
-    const produced = gen.produced;
-    log(`load done (${produced} records); waiting for the lag to drain`);
-    const drainStart = Date.now();
-    let drained = false;
-    while (Date.now() - drainStart < drainTimeoutMs) {
-      const l = await lagOf();
-      if (l.totalRecordsBehind === 0) {
-        drained = true;
-        break;
-      }
-      await sleep(1000);
-    }
-    if (!drained) log(`lag did not reach 0 within ${drainTimeoutMs / 1000} s`);
-    // The last batch's output may still be in flight when the committed offsets caught up.
-    await sleep(Math.max(2000, 4 * triggerMs));
-    // End offsets overcount a transactional sink (commit markers and aborted batches take
-    // offsets): count the committed records with a read_committed consumer; log both.
-    const sinkOffsets = await admin.fetchTopicOffsets(sink);
-    const sinkEndOffsets = sinkOffsets.reduce((n, o) => n + Number(o.high), 0);
-    const sinkRecords = await countCommitted(kafka, sink, tag);
-
-    const events = (await call<ScalingEventView[]>('GET', `/api/v1/queries/${qid}/scaling-events?limit=1000`))
-      .body;
-    const producedAt = (liveMs: number): number => {
-      let last = 0;
-      for (const s of samples) {
-        if (s.liveMs > liveMs) break;
-        last = s.produced;
-      }
-      return last;
-    };
-    const actions: ScaleAction[] = events
-      .filter((e) => e.acted && e.inputs?.scaled === true)
-      .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0 }))
-      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs)
-      .sort((a, b) => a.liveMs - b.liveMs)
-      .map((e) => {
-        // Produce rate over the 60 profile seconds before the action, in profile records/s.
-        const backMs = Math.max(0, e.liveMs - (60 * 1000) / speedup);
-        const span = Math.max(1, ((e.liveMs - backMs) / 1000) * speedup);
-        return {
-          timeSeconds: (e.liveMs / 1000) * speedup,
-          from: e.fromInstances,
-          to: e.toInstances,
-          reason: e.reason,
-          inputRate: (producedAt(e.liveMs) - producedAt(backMs)) / span / rateScale,
-        };
-      });
-
-    // Each 1 s live sample stands for `speedup` profile seconds.
-    const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
-    let from = 0;
-    for (const s of samples) {
-      const to = Math.min(lagBySecond.length, Math.round((s.liveMs / 1000) * speedup) + 1);
-      lagBySecond.fill(s.lagSeconds * speedup, from, to);
-      from = to;
-    }
-    let prevMs = 0;
-    let instanceSeconds = 0;
-    let sloViolationSeconds = 0;
-    for (const s of samples) {
-      const dt = ((s.liveMs - prevMs) / 1000) * speedup;
-      instanceSeconds += s.desired * dt;
-      if (s.lagSeconds > sloLive) sloViolationSeconds += dt;
-      prevMs = s.liveMs;
-    }
-    const maxBatchMs = Math.max(0, ...samples.map((s) => s.batchDurationMs ?? 0));
-    const summary: SimulationSummary = {
+  const result = await runLive(
+    {
+      profile,
       policy,
-      profile: profile.name,
-      sloViolationSeconds: Math.round(sloViolationSeconds),
-      instanceSeconds: Math.round(instanceSeconds),
-      scaleActions: actions.length,
-      oscillations: countOscillations(actions),
-      // Live runs have no per-second produce history here; the profile's nominal rate stands in.
-      reversals: countReversals(
-        actions,
-        Float64Array.from({ length: lagBySecond.length }, (_, s) => nominalRateAt(profile.input, s)),
-      ),
-      actionsToConverge: countActionsToConverge(
-        actions,
-        lagBySecond,
-        profile.slo.maxLagSeconds,
-        profile.input,
-        stepTime(profile),
-        profile.durationSeconds,
-      ),
-      maxLagSeconds: +(Math.max(0, ...samples.map((s) => s.lagSeconds)) * speedup).toFixed(2),
-      maxBatchDurationSeconds: +((maxBatchMs / 1000) * speedup).toFixed(2),
-      lostRecords: produced - sinkRecords,
-    };
-    log(
-      `produced ${produced}, sink ${sinkRecords} committed records (end offsets ${sinkEndOffsets}), drained ${drained}, actions ${actions.map((a) => `${Math.round(a.timeSeconds)}s:${a.from}→${a.to}`).join(' ') || 'none'}, ` +
-        `max live batch ${maxBatchMs} ms (trigger ${triggerMs} ms), max live lag ${Math.max(0, ...samples.map((s) => s.lagSeconds)).toFixed(2)} s`,
-    );
-    process.stdout.write(`${JSON.stringify(summary, null, values.json ? 0 : 2)}\n`);
-  } finally {
-    if (id !== undefined) {
-      const r = await call('DELETE', `/api/v1/queries/${id}`).catch((e: Error) => ({
-        status: 0,
-        body: e.message,
-      }));
-      if (r.status >= 300 || r.status === 0) log(`DELETE query → ${r.status}`);
-      // Let the control plane stop the engines before it goes away itself.
-      for (let i = 0; i < 60; i++) {
-        const d = await call<Detail>('GET', `/api/v1/queries/${id}`).catch(() => undefined);
-        if (!d || d.status === 404 || d.body.instances.every((x) => x.status !== 'RUNNING')) break;
-        await sleep(500);
-      }
-    }
-    await admin.disconnect().catch(() => undefined);
-    cp.kill('SIGTERM');
-    await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
-  }
+      speedup: liveNumber(values.speedup, 'speedup', 1, 1000) ?? 10,
+      rateScale: liveNumber(values['rate-scale'], 'rate-scale', 0.0001, 100),
+      maxInstances: liveNumber(values['max-instances'], 'max-instances', 1, 64),
+      partitions: liveNumber(values.partitions, 'partitions', 1, 256),
+      cpuLimit: liveNumber(values['cpu-limit'], 'cpu-limit', 0.01, 64),
+      port: liveNumber(values.port, 'port', 1, 65535) ?? 4491,
+      drainTimeoutMs: (liveNumber(values['drain-timeout'], 'drain-timeout', 1, 3600) ?? 180) * 1000,
+    },
+    (m) => {
+      if (!values.json) process.stderr.write(`[bench:autoscale:live] ${m}\n`);
+    },
+  );
+  process.stdout.write(`${JSON.stringify(result.summary, null, values.json ? 0 : 2)}\n`);
 }
 
 main().catch((e: Error) => {

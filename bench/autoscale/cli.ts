@@ -7,6 +7,9 @@
 //                                       frontier of a profile family, stored as JSON next to this
 //                                       file; the BENCHMARKS.md frontier section is rendered from
 //                                       every stored family
+//   --live [--profile FILE] [--policy NAME] [--cpu-limit CORES] [--speedup N] [--json]
+//                                       the short live profiles (or FILE) on the real stack with
+//                                       CPU-limited engines, beside the simulation of each
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPolicyName, POLICY_NAMES, type Profile, type SimulationSummary } from '@sluice/scaling';
@@ -31,6 +34,8 @@ import {
   type TargetReport,
 } from './run-matrix';
 import { runVariants, type VariantResult } from './variants';
+import { comparisonTables, compareLive, LIVE_PROFILES } from './live-compare';
+import { liveNumber } from '../autoscale-live/live-args';
 import { runFrontier } from './frontier';
 import {
   FAMILIES,
@@ -54,6 +59,7 @@ const USAGE = `usage:
   npm run -s bench:autoscale -- --replay QUERY_ID [--policy NAME] [--json] [--slo SECONDS]
   npm run -s bench:autoscale -- --profile FILE --frontier --seeds N [--coarse] [--json]
   npm run -s bench:autoscale -- --all --frontier --seeds N [--coarse] [--family shipped|new] [--jobs J] [--tick S]
+  npm run -s bench:autoscale -- --live [--profile FILE] [--policy NAME] [--cpu-limit CORES] [--speedup N] [--json]
 policies: ${POLICY_NAMES.join(', ')}`;
 
 async function main(): Promise<void> {
@@ -73,6 +79,10 @@ async function main(): Promise<void> {
       jobs: { type: 'string', default: '1' },
       chunk: { type: 'string' },
       tick: { type: 'string' },
+      live: { type: 'boolean', default: false },
+      'cpu-limit': { type: 'string', default: '0.1' },
+      speedup: { type: 'string', default: '10' },
+      port: { type: 'string', default: '4491' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,6 +92,29 @@ async function main(): Promise<void> {
   if (values.policy !== undefined && !isPolicyName(values.policy))
     throw new UsageError(`unknown policy "${values.policy}"`);
 
+  if (values.live) {
+    const policy = values.policy ?? 'sluice';
+    if (!isPolicyName(policy)) throw new UsageError(`unknown policy "${policy}"`);
+    const num = (v: string, what: string, min: number, max: number) => {
+      try {
+        return liveNumber(v, what, min, max) as number;
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    };
+    const rows = await compareLive(
+      values.profile === undefined ? LIVE_PROFILES : [values.profile],
+      {
+        policy,
+        cpuLimit: num(values['cpu-limit'], 'cpu-limit', 0.01, 64),
+        speedup: num(values.speedup, 'speedup', 1, 1000),
+        port: num(values.port, 'port', 1, 65535),
+      },
+      (m) => console.error(`[bench:autoscale --live] ${m}`),
+    );
+    if (values.json) return console.log(JSON.stringify(rows));
+    return console.log(comparisonTables(rows));
+  }
   if (values.frontier) {
     const tick = values.tick === undefined ? undefined : Number(values.tick);
     if (tick !== undefined && !(tick >= 0.05 && tick <= 1))

@@ -73,6 +73,14 @@ describe('OpenAPI document', () => {
       requestSide(scalingBody(config.SLUICE_MAX_INSTANCES)),
     );
     expect(doc.components.schemas.QuerySpec).toEqual(requestSide(querySpecSchema));
+    // The per-query CPU limit is documented with its bounds, on the request and on the settings.
+    for (const name of ['ScalingRequest', 'ScalingSettings']) {
+      const cpu = JSON.stringify(
+        (doc.components.schemas[name] as { properties: Record<string, unknown> }).properties.cpuLimit,
+      );
+      expect(cpu, name).toContain('"minimum":0.01');
+      expect(cpu, name).toContain('"maximum":64');
+    }
     const listed = requestSide(listQuery) as { properties: Record<string, unknown> };
     const params = op('get', '/api/v1/queries/{id}/progress').parameters ?? [];
     for (const name of ['since', 'limit']) {

@@ -134,6 +134,7 @@ describe('scaling loop', () => {
       minInstances: 1,
       maxInstances: null,
       backpressure: true,
+      cpuLimit: null,
     });
     const rows = await eventually(
       () => events(),
@@ -173,6 +174,46 @@ describe('scaling loop', () => {
     );
     expect(inverted.status).toBe(400);
     expect(inverted.body.errors[0]?.path).toBe('maxInstances');
+    // The CPU limit is bounded (a quota below 1 ms per 100 ms period is refused by the kernel).
+    for (const cpuLimit of [0, 0.001, 1000, 'lots', true]) {
+      const r = await t.call<{ code: string; errors: Array<{ path: string }> }>(
+        'POST',
+        `/api/v1/queries/${id}/scaling`,
+        { cpuLimit },
+      );
+      expect(r.status, `cpuLimit ${String(cpuLimit)}`).toBe(400);
+      expect(r.body.errors[0]?.path).toBe('cpuLimit');
+    }
+    const limited = await t.call<{ cpuLimit: number | null }>('POST', `/api/v1/queries/${id}/scaling`, {
+      cpuLimit: 0.5,
+    });
+    expect(limited.status).toBe(200);
+    expect(limited.body.cpuLimit).toBe(0.5);
+    // The running instance gets it in place; the instance view says whether the cgroup took it
+    // (it does where /sys/fs/cgroup is writable; elsewhere the reason is shown, never a pretence).
+    type Limits = { instances: Array<{ cpuLimit: Record<string, unknown> | null }> };
+    const instanceView = () => t.call<Limits>('GET', `/api/v1/queries/${id}`).then((r) => r.body);
+    const shown = await eventually(
+      instanceView,
+      (d) => d.instances.length > 0 && d.instances.every((i) => i.cpuLimit?.requested === 0.5),
+      30_000,
+      'cpu limit shown on the instances',
+    );
+    for (const i of shown.instances) {
+      const c = i.cpuLimit ?? {};
+      if (c.applied === true) expect(c).toMatchObject({ quotaUs: 50_000, periodUs: 100_000 });
+      else expect(typeof c.reason).toBe('string');
+    }
+    const lifted = await t.call<{ cpuLimit: number | null }>('POST', `/api/v1/queries/${id}/scaling`, {
+      cpuLimit: null,
+    });
+    expect(lifted.body.cpuLimit).toBeNull();
+    await eventually(
+      instanceView,
+      (d) => d.instances.every((i) => i.cpuLimit === null || i.cpuLimit.requested === null),
+      30_000,
+      'cpu limit lifted from the instances',
+    );
     const missing = await t.call('GET', `/api/v1/queries/${randomUUID()}/scaling-events`);
     expect(missing.status).toBe(404);
   });

@@ -72,6 +72,17 @@ export const queryDetailSchema = querySummarySchema
         exitCode: z.int().nullable(),
         startedAt: isoDateTime,
         lastSeenAt: isoDateTime.nullable(),
+        cpuLimit: z
+          .looseObject({
+            requested: z.number().nullable(),
+            applied: z.boolean(),
+            version: z.enum(['v1', 'v2']).optional(),
+            quotaUs: z.int().optional(),
+            periodUs: z.int().optional(),
+            reason: z.string().optional().describe('Why the limit is not applied'),
+          })
+          .nullable()
+          .describe("The query's CPU limit as the runtime applied it to this instance, or why not"),
       }),
     ),
     lastProgress: progressEventSchema.nullable(),

@@ -45,6 +45,7 @@ export function queryDetail(q: Query & { instances: Instance[] }, lastProgress: 
         exitCode: i.exitCode,
         startedAt: i.startedAt.toISOString(),
         lastSeenAt: i.lastSeenAt?.toISOString() ?? null,
+        cpuLimit: i.cpuLimit ?? null,
       })),
     lastProgress: lastProgress?.payload ?? null,
   };

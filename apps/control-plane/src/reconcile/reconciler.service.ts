@@ -22,6 +22,7 @@ import {
 } from './reconcile-decision';
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
 import { checkpointLaunch } from '../runtime/checkpoint-lineage';
+import type { CpuLimitReport } from '../runtime/cpu-limit';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 import { LagService } from '../lag/lag.service';
 import { throttledErrorLog } from '../logging/throttled-error-log';
@@ -153,6 +154,30 @@ export class ReconcilerService {
     }
   }
 
+  /**
+   * The CPU limit to show for an instance. A running instance whose limit differs from the
+   * query's gets the query's in place (the next pass shows the outcome); a driver without
+   * per-query limits (Kubernetes: pods get SLUICE_K8S_ENGINE_CPU) says so instead.
+   */
+  private async cpuLimitOf(
+    queryId: string,
+    wanted: number | null,
+    ri: RuntimeInstance,
+  ): Promise<CpuLimitReport | null> {
+    if (!this.runtime.setCpuLimit) {
+      return wanted === null
+        ? null
+        : {
+            requested: wanted,
+            applied: false,
+            reason: `the ${this.runtime.kind} runtime does not apply per-query CPU limits`,
+          };
+    }
+    if (ri.state === 'running' && (ri.cpuLimit?.requested ?? null) !== wanted)
+      await this.runtime.setCpuLimit(queryId, ri.name, wanted);
+    return ri.cpuLimit ?? null;
+  }
+
   private observedStatus(i: RuntimeInstance): InstanceStatus {
     if (i.state === 'running') return i.drained ? 'DRAINING' : 'RUNNING';
     return i.drained || i.exitCode === 0 ? 'EXITED' : 'CRASHED';
@@ -194,15 +219,21 @@ export class ReconcilerService {
       // Written only when something changed, or to refresh lastSeenAt once per LAST_SEEN_REFRESH_MS:
       // a resync of settled queries is then reads only.
       const stale = !row?.lastSeenAt || now.getTime() - row.lastSeenAt.getTime() >= LAST_SEEN_REFRESH_MS;
+      const cpuLimit = await this.cpuLimitOf(queryId, q.cpuLimit, ri);
       if (
         row &&
-        (stale || row.status !== shown || row.exitCode !== ri.exitCode || row.runtimeRef !== ri.ref)
+        (stale ||
+          row.status !== shown ||
+          row.exitCode !== ri.exitCode ||
+          row.runtimeRef !== ri.ref ||
+          !isDeepStrictEqual(row.cpuLimit ?? null, cpuLimit))
       ) {
         await this.instances.recordObserved(row.id, {
           status: shown,
           exitCode: ri.exitCode,
           lastSeenAt: now,
           runtimeRef: ri.ref,
+          cpuLimit,
         });
       }
     }
@@ -276,6 +307,7 @@ export class ReconcilerService {
           ...checkpointLaunch(q, this.config.SLUICE_HOME),
           brokers: this.config.KAFKA_BROKERS,
           rateLimit: q.rateLimit,
+          cpuLimit: q.cpuLimit,
           sinkPostgresUrl: sink.url,
         });
         const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';

@@ -1,7 +1,8 @@
 // Engine instance rows: what the reconciler observed of each instance, and what it started,
 // drained or forgot.
 import { Injectable } from '@nestjs/common';
-import type { Instance, InstanceStatus } from '../generated/prisma/client';
+import { Prisma, type Instance, type InstanceStatus } from '../generated/prisma/client';
+import type { CpuLimitReport } from '../runtime/cpu-limit';
 import { PrismaRepository } from './prisma.repository';
 
 export interface ObservedInstanceRow {
@@ -9,6 +10,8 @@ export interface ObservedInstanceRow {
   exitCode: number | null;
   runtimeRef: string | null;
   lastSeenAt: Date;
+  /** The CPU limit as the runtime applied it, or why not; null = none asked for. */
+  cpuLimit: CpuLimitReport | null;
 }
 
 @Injectable()
@@ -26,7 +29,11 @@ export class InstanceRepository {
 
   /** What the runtime showed of an instance this pass. */
   async recordObserved(id: string, observed: ObservedInstanceRow): Promise<void> {
-    await this.prisma.instance.update({ where: { id }, data: observed });
+    const { cpuLimit, ...rest } = observed;
+    await this.prisma.instance.update({
+      where: { id },
+      data: { ...rest, cpuLimit: cpuLimit === null ? Prisma.DbNull : { ...cpuLimit } },
+    });
   }
 
   /**

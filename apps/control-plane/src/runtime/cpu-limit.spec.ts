@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   applyCpuLimit,
   checkCpuLimit,
+  clearCpuLimit,
+  cpuLimitReport,
   detectCgroup,
   processCpuSeconds,
   removeCpuGroup,
@@ -55,6 +57,37 @@ describe('cpu limits for local engine processes', () => {
     expect(fs.readFileSync(path.join(r2.group, 'cpu.max'), 'utf8')).toBe('25000 100000');
   });
 
+  it('lifts a limit in place (v1 quota -1, v2 max) and reports what was applied or why not', () => {
+    const v1 = tempDir();
+    fs.mkdirSync(path.join(v1, 'cpu'));
+    fs.writeFileSync(path.join(v1, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
+    const r1 = applyCpuLimit(process.pid, 0.5, 'q-0', v1);
+    if (!r1.applied) throw new Error(r1.reason);
+    expect(clearCpuLimit(r1.group)).toEqual({ cleared: true });
+    expect(fs.readFileSync(path.join(r1.group, 'cpu.cfs_quota_us'), 'utf8')).toBe('-1');
+    const v2 = tempDir();
+    fs.writeFileSync(path.join(v2, 'cgroup.controllers'), 'cpu\n');
+    const r2 = applyCpuLimit(process.pid, 0.5, 'q-0', v2);
+    if (!r2.applied) throw new Error(r2.reason);
+    expect(clearCpuLimit(r2.group)).toEqual({ cleared: true });
+    expect(fs.readFileSync(path.join(r2.group, 'cpu.max'), 'utf8')).toBe('max');
+    expect(clearCpuLimit(path.join(tempDir(), 'gone'))).toMatchObject({ cleared: false });
+
+    expect(cpuLimitReport(0.5, r2)).toEqual({
+      requested: 0.5,
+      applied: true,
+      version: 'v2',
+      quotaUs: 50_000,
+      periodUs: 100_000,
+    });
+    expect(cpuLimitReport(0.5, { applied: false, reason: 'no cgroup' })).toEqual({
+      requested: 0.5,
+      applied: false,
+      reason: 'no cgroup',
+    });
+    expect(cpuLimitReport(null, null)).toEqual({ requested: null, applied: false });
+  });
+
   it('reports why when no cgroup can be used, and rejects bad limits naming the field', () => {
     const result = applyCpuLimit(process.pid, 0.5, 'q-0', tempDir());
     expect(result).toMatchObject({ applied: false });
@@ -88,8 +121,10 @@ describe('cpu limits for local engine processes', () => {
       const used = processCpuSeconds(pid) - cpu0;
       const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
       const share = used / elapsed;
+      // The quota is the upper bound. No lower bound beyond "it ran": on a shared, loaded machine
+      // contention alone holds it under the quota (0.033 CPU measured at load average 45 on 2 cores).
       expect(share).toBeLessThanOrEqual(0.35);
-      expect(share).toBeGreaterThanOrEqual(0.1);
+      expect(share).toBeGreaterThan(0);
     } finally {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

@@ -21,6 +21,31 @@ export type CpuLimitResult =
   | { applied: true; version: 'v1' | 'v2'; group: string; quotaUs: number; periodUs: number }
   | { applied: false; reason: string };
 
+/**
+ * What a user sees of an instance's CPU limit (the instance view of the query): the limit the
+ * query asked for and whether the runtime applied it, or why not. `requested: null` = unlimited.
+ */
+export interface CpuLimitReport {
+  requested: number | null;
+  applied: boolean;
+  version?: 'v1' | 'v2';
+  quotaUs?: number;
+  periodUs?: number;
+  reason?: string;
+}
+
+export function cpuLimitReport(requested: number | null, result: CpuLimitResult | null): CpuLimitReport {
+  if (requested === null || result === null) return { requested: null, applied: false };
+  if (!result.applied) return { requested, applied: false, reason: result.reason };
+  return {
+    requested,
+    applied: true,
+    version: result.version,
+    quotaUs: result.quotaUs,
+    periodUs: result.periodUs,
+  };
+}
+
 /** Which cgroup interface `root` offers for CPU quotas. */
 export function detectCgroup(root = '/sys/fs/cgroup'): CgroupVersion {
   const controllers = path.join(root, 'cgroup.controllers');
@@ -85,6 +110,20 @@ export function applyCpuLimit(
       applied: false,
       reason: `cgroup ${version}: ${err instanceof Error ? err.message : String(err)}`,
     };
+  }
+}
+
+/**
+ * Lifts the quota of a group made by applyCpuLimit (the process stays in it): a query whose limit
+ * is removed runs unlimited without a restart.
+ */
+export function clearCpuLimit(group: string): { cleared: true } | { cleared: false; reason: string } {
+  try {
+    if (fs.existsSync(path.join(group, 'cpu.max'))) fs.writeFileSync(path.join(group, 'cpu.max'), 'max');
+    else fs.writeFileSync(path.join(group, 'cpu.cfs_quota_us'), '-1');
+    return { cleared: true };
+  } catch (err) {
+    return { cleared: false, reason: err instanceof Error ? err.message : String(err) };
   }
 }
 

@@ -6,7 +6,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyCpuLimit, checkCpuLimit, removeCpuGroup } from './cpu-limit';
+import {
+  applyCpuLimit,
+  checkCpuLimit,
+  clearCpuLimit,
+  cpuLimitReport,
+  removeCpuGroup,
+  type CpuLimitReport,
+} from './cpu-limit';
 import { crashReasonFromLog } from './crash-reason';
 import { capLog, ENGINE_LOG_FILES, ENGINE_LOG_MAX_BYTES, logFiles, readTail, rotateLog } from './engine-log';
 import { engineEnvironment } from './engine-env';
@@ -25,6 +32,12 @@ interface InstanceFiles {
   spec: string;
   exit: string;
   drain: string;
+  cpuLimit: string;
+}
+
+/** cpu-limit.json: the report the instance view shows, and the group to lift or remove. */
+interface CpuLimitFile extends CpuLimitReport {
+  group?: string;
 }
 
 interface Meta {
@@ -42,12 +55,6 @@ export interface LocalRuntimeOptions {
   logFiles?: number;
   /** Bound of each log file; default ENGINE_LOG_MAX_BYTES. */
   logMaxBytes?: number;
-  /**
-   * CPU limit per engine instance in cores (e.g. 0.25), applied with a cgroup CFS quota
-   * (cpu-limit.ts); unset = unlimited. Where no cgroup is usable the instance runs unlimited and
-   * `cpu-limit.json` in its folder says why.
-   */
-  cpuLimit?: number;
 }
 
 /** Archived logs kept per query after its instances are forgotten (oldest removed first). */
@@ -82,6 +89,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       spec: f('spec.yaml'),
       exit: f('exit'),
       drain: f('drain-requested'),
+      cpuLimit: f('cpu-limit.json'),
     };
   }
 
@@ -92,6 +100,22 @@ export class LocalProcessRuntime implements RuntimeDriver {
     } catch {
       return undefined;
     }
+  }
+
+  private readCpuLimit(f: InstanceFiles): CpuLimitFile | null {
+    try {
+      return JSON.parse(fs.readFileSync(f.cpuLimit, 'utf8')) as CpuLimitFile;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The report without the cgroup path (an implementation detail of this machine). */
+  private cpuLimitOf(f: InstanceFiles): CpuLimitReport | null {
+    const file = this.readCpuLimit(f);
+    if (!file) return null;
+    const { group: _group, ...report } = file;
+    return report;
   }
 
   private describe(name: string, f: InstanceFiles): RuntimeInstance | undefined {
@@ -109,6 +133,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
         exitCode: null,
         drained,
         exitedAt: null,
+        cpuLimit: this.cpuLimitOf(f),
       };
     }
     let exitCode: number | null = null;
@@ -132,6 +157,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       drained,
       exitedAt,
       lastError,
+      cpuLimit: this.cpuLimitOf(f),
     };
   }
 
@@ -140,8 +166,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
     // A fresh run: the previous run's state files go, its log is rotated (kept).
-    for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec, path.join(f.dir, 'cpu-limit.json')])
-      fs.rmSync(file, { force: true });
+    for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec, f.cpuLimit]) fs.rmSync(file, { force: true });
     fs.mkdirSync(f.dir, { recursive: true });
     rotateLog(f.log, this.keepLogs);
     fs.writeFileSync(f.spec, l.specText);
@@ -183,13 +208,12 @@ export class LocalProcessRuntime implements RuntimeDriver {
     fs.closeSync(out);
     if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
     fs.writeFileSync(f.pid, String(child.pid));
-    const limit =
-      this.opts.cpuLimit === undefined
-        ? undefined
-        : applyCpuLimit(child.pid, checkCpuLimit(this.opts.cpuLimit), `${l.queryId}-${l.instanceName}`);
-    if (limit) fs.writeFileSync(path.join(f.dir, 'cpu-limit.json'), JSON.stringify(limit));
+    const requested = l.cpuLimit ?? null;
+    this.writeCpuLimit(f, child.pid, requested, `${l.queryId}-${l.instanceName}`);
     child.on('exit', (code, signal) => {
-      if (limit?.applied) removeCpuGroup(limit.group);
+      // The group as it is now: a limit set while the instance ran made one after the start.
+      const group = this.readCpuLimit(f)?.group;
+      if (group) removeCpuGroup(group);
       const rec = {
         code: code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : null),
         at: new Date().toISOString(),
@@ -210,7 +234,40 @@ export class LocalProcessRuntime implements RuntimeDriver {
       exitCode: null,
       drained: false,
       exitedAt: null,
+      cpuLimit: this.cpuLimitOf(f),
     };
+  }
+
+  /** Applies (or lifts, for null) the limit of process `pid` and records the outcome. */
+  private writeCpuLimit(f: InstanceFiles, pid: number, cpus: number | null, groupName: string): void {
+    const previous = this.readCpuLimit(f);
+    let file: CpuLimitFile;
+    if (cpus === null) {
+      const lifted = previous?.group ? clearCpuLimit(previous.group) : { cleared: true as const };
+      file = lifted.cleared
+        ? { ...cpuLimitReport(null, null), ...(previous?.group ? { group: previous.group } : {}) }
+        : {
+            ...previous,
+            requested: null,
+            applied: true,
+            reason: `could not lift the limit: ${lifted.reason}`,
+          };
+    } else {
+      const result = applyCpuLimit(pid, checkCpuLimit(cpus), groupName);
+      file = { ...cpuLimitReport(cpus, result), ...(result.applied ? { group: result.group } : {}) };
+    }
+    fs.writeFileSync(f.cpuLimit, JSON.stringify(file));
+  }
+
+  /**
+   * Changes the CPU limit of a running instance in place (as a Kubernetes in-place pod resize
+   * does): the query's limit changed, and a restart would cost a rebalance for nothing.
+   */
+  async setCpuLimit(queryId: string, name: string, cpus: number | null): Promise<void> {
+    const f = this.files(queryId, name);
+    const pid = this.readPid(f);
+    if (pid === undefined || !alive(pid)) return;
+    this.writeCpuLimit(f, pid, cpus, `${queryId}-${name}`);
   }
 
   private signal(queryId: string, name: string, sig: NodeJS.Signals): void {
@@ -252,6 +309,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const f = this.files(queryId, name);
     if (this.describe(name, f)?.state === 'running')
       throw new Error(`instance ${name} still runs; drain it first`);
+    // The exit handler removes the CPU group only when this process spawned the instance (not
+    // after a control-plane restart): an adopted instance's empty group goes here.
+    const group = this.readCpuLimit(f)?.group;
+    if (group) removeCpuGroup(group);
     // Keep the logs beside the instances folder so a crash can still be read after cleanup:
     // `<name>-<ms>.log` and, for older runs, `<name>-<ms>.log.1` ….
     const logs = logFiles(f.log, this.keepLogs);

@@ -1,5 +1,6 @@
 // One interface for where engine instances run: local processes (demo, tests) or Kubernetes.
 // Drivers are idempotent by instance name: starting a name that runs is a no-op.
+import type { CpuLimitReport } from './cpu-limit';
 
 export interface InstanceLaunch {
   queryId: string;
@@ -20,6 +21,8 @@ export interface InstanceLaunch {
   sinkPostgresUrl?: string | null;
   /** Checkpoint lineage the instance runs on (0 when absent; see checkpoint-lineage.ts). */
   checkpointEpoch?: number;
+  /** The query's CPU limit per instance in cores (null/absent = unlimited); see cpu-limit.ts. */
+  cpuLimit?: number | null;
   /** A fresh checkpoint's first offsets instead of the spec's startingOffsets. */
   startingOffsets?: 'earliest' | 'latest' | null;
   /** A fresh checkpoint continuing where the checkpoint of `epoch` (at `checkpointUri`) committed. */
@@ -59,6 +62,8 @@ export interface RuntimeInstance {
    * log (local) or its container's termination message (Kubernetes), bounded; null if unknown.
    */
   lastError?: string | null;
+  /** The CPU limit as the driver applied it, or why not; absent when the driver has none. */
+  cpuLimit?: CpuLimitReport | null;
 }
 
 export interface RuntimeDriver {
@@ -71,6 +76,11 @@ export interface RuntimeDriver {
   list(queryId: string): Promise<RuntimeInstance[]>;
   /** Forgets an exited instance. */
   forget(queryId: string, instanceName: string): Promise<void>;
+  /**
+   * Changes the CPU limit of a running instance without restarting it; drivers without per-query
+   * limits leave it out (the reconciler then reports the limit as not applied).
+   */
+  setCpuLimit?(queryId: string, instanceName: string, cpus: number | null): Promise<void>;
   /** Removes everything the driver created for a deleted query whose instances have stopped. */
   remove(queryId: string, queryName: string): Promise<void>;
 }

@@ -1,4 +1,5 @@
-// Per-query scaling settings (policy, mode, limits, backpressure) and the decision history.
+// Per-query scaling settings (policy, mode, limits, backpressure, CPU limit per instance) and the
+// decision history. A new CPU limit reaches running instances through the reconciler.
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -9,7 +10,10 @@ import type { ScalingBody } from './scaling.dto';
 import type { Actor } from '../audit/actor';
 
 export function scalingSettings(
-  q: Pick<Query, 'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure'>,
+  q: Pick<
+    Query,
+    'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure' | 'cpuLimit'
+  >,
 ) {
   return {
     policy: q.scalingPolicy,
@@ -17,6 +21,7 @@ export function scalingSettings(
     minInstances: q.minInstances,
     maxInstances: q.maxInstances,
     backpressure: q.backpressure,
+    cpuLimit: q.cpuLimit,
   };
 }
 
@@ -86,6 +91,7 @@ export class ScalingSettingsService {
           minInstances,
           maxInstances,
           ...(body.backpressure !== undefined ? { backpressure: body.backpressure } : {}),
+          ...(body.cpuLimit !== undefined ? { cpuLimit: body.cpuLimit } : {}),
         },
       });
       await this.audit.record(

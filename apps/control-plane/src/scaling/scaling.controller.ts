@@ -61,7 +61,8 @@ export class ScalingController {
   @HttpCode(200)
   @RequireRole('operator')
   @ApiOperation({
-    summary: 'Change the scaling policy, mode (auto | observe), instance limits or backpressure of a query',
+    summary:
+      'Change the scaling policy, mode (auto | observe), instance limits, backpressure or CPU limit per instance of a query',
   })
   @ApiIdParam('query')
   @ApiConfiguredBody('ScalingRequest')

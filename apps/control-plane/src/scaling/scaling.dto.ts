@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { POLICY_NAMES } from '@sluice/scaling';
 import { bigintId, isoDateTime } from '../openapi/common-schemas';
+import { MAX_CPU_LIMIT, MIN_CPU_LIMIT } from '../runtime/cpu-limit';
+
+/** The CPU limit field: cores per engine instance, or null for none. */
+const cpuLimitField = z
+  .number()
+  .min(MIN_CPU_LIMIT)
+  .max(MAX_CPU_LIMIT)
+  .nullable()
+  .describe(
+    `CPU limit per engine instance in cores (${MIN_CPU_LIMIT}–${MAX_CPU_LIMIT}; null = unlimited). The local runtime applies it as a cgroup CFS quota, also to running instances; see each instance's cpuLimit for whether it was applied`,
+  );
 
 export const SCALING_MODES = ['auto', 'observe'] as const;
 
@@ -15,6 +26,7 @@ export const scalingBody = (maxInstances: number) =>
       minInstances: z.number().int().min(1).max(maxInstances).optional(),
       maxInstances: z.number().int().min(1).max(maxInstances).nullable().optional(),
       backpressure: z.boolean().optional(),
+      cpuLimit: cpuLimitField.optional(),
     })
     .strict();
 
@@ -31,6 +43,7 @@ export const scalingSettingsSchema = z
     minInstances: z.int().min(1),
     maxInstances: z.int().min(1).nullable(),
     backpressure: z.boolean(),
+    cpuLimit: cpuLimitField,
   })
   .meta({ id: 'ScalingSettings' });
 

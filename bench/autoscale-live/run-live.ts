@@ -1,0 +1,523 @@
+// The live autoscaling run behind `bench:autoscale:live` and `bench:autoscale -- --live`: the real
+// stack, the real control plane (child process) with its scaling loop, real engines (optionally
+// CPU-limited through the query's cpuLimit), and a load generator following the profile compressed
+// in time. Returns the simulator's summary keys, with times converted back to profile seconds
+// (live seconds × speedup).
+//  - profile times divide by the speedup; so do the trigger, the loop's interval, cooldown and
+//    window, and the sluice policy's time settings;
+//  - rates are the profile's times the rate scale. With a CPU limit and no rate scale given, one
+//    limited engine's capacity is measured first (a backlog drained by one instance of a separate
+//    query), and the scale maps the profile's instance capacity onto it, so the live run needs as
+//    many instances as the simulated one;
+//  - lostRecords = produced − records in the sink topic, after the generator stopped and the lag
+//    drained (the SQL is a projection, one output row per input row; negative = duplicates).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createKafka, ensureTopics, parseBrokers, startGenerator } from '@sluice/kafka';
+import { Pool } from 'pg';
+import {
+  countActionsToConverge,
+  countOscillations,
+  countReversals,
+  nominalRateAt,
+  stepTime,
+  type PolicyName,
+  type Profile,
+  type ScaleAction,
+  type SimulationSummary,
+} from '@sluice/scaling';
+import { applyMigrations } from '../../prisma/migrate';
+import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+import { stackUp } from '../../scripts/stack/stack';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface LiveOptions {
+  profile: Profile;
+  policy: PolicyName;
+  speedup: number;
+  /** Live rate = profile rate × this; measured from the CPU limit when omitted and a limit is set. */
+  rateScale?: number;
+  maxInstances?: number;
+  partitions?: number;
+  port: number;
+  drainTimeoutMs: number;
+  /** Cores per engine instance (the query's cpuLimit); unlimited when omitted. */
+  cpuLimit?: number;
+}
+
+export interface LiveResult {
+  summary: SimulationSummary;
+  produced: number;
+  sinkRecords: number;
+  /** False when the lag did not reach 0 in the drain timeout: lostRecords then counts the backlog. */
+  drained: boolean;
+  rateScale: number;
+  partitions: number;
+  minInstances: number;
+  maxInstances: number;
+  /** Records/s one (limited) engine drained in the calibration, live; null when not measured. */
+  measuredCapacity: number | null;
+  /** How each instance's CPU limit was applied (the instance view), or null without a limit. */
+  cpuLimitApplied: unknown;
+  loadBefore: string;
+  loadAfter: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Real engines on a small machine: live peak ≤ this by default. */
+const DEFAULT_PEAK_RATE = 3000;
+/** Default cap on live instances (each engine is a process on this machine). */
+const DEFAULT_MAX_INSTANCES = 4;
+/** Backlog one limited engine drains to measure its capacity (bounded: a few seconds of work). */
+const CALIBRATION_RECORDS = 20_000;
+/**
+ * A database of its own: other control planes (dev servers, integration tests) share the stack's
+ * `sluice` database and would reconcile this query's instances too.
+ */
+const BENCH_DATABASE = 'sluice_bench_live';
+
+async function ensureDatabase(url: string, name: string): Promise<string> {
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const pool = new Pool({ connectionString: admin.toString() });
+  try {
+    const found = await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await pool.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await pool.end();
+  }
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  return own.toString();
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+interface Detail {
+  phase: string;
+  desired: { instances: number };
+  instances: { status: string; cpuLimit?: unknown }[];
+  lastProgress: {
+    batchId?: number;
+    batchDuration?: number;
+    numInputRows?: number;
+    processedRowsPerSecond?: number;
+  } | null;
+}
+interface Lag {
+  totalRecordsBehind: number;
+  maxSecondsBehind: number | null;
+}
+interface ScalingEventView {
+  at: string;
+  fromInstances: number;
+  toInstances: number;
+  reason: string;
+  inputs: { scaled?: boolean } | null;
+  acted: boolean;
+}
+interface Sample {
+  liveMs: number;
+  produced: number;
+  desired: number;
+  running: number;
+  lagSeconds: number;
+  lagRecords: number;
+  batchDurationMs: number | null;
+}
+
+/** Records a read_committed consumer sees in `topic`, once it has been quiet for 5 s. */
+async function countCommitted(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  tag: string,
+): Promise<number> {
+  const consumer = kafka.consumer({
+    groupId: `bench-autoscale-live-count-${tag}`,
+    maxBytes: 10 * 1024 * 1024,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let count = 0;
+    let changedAt = Date.now();
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        count += batch.messages.length;
+        changedAt = Date.now();
+      },
+    });
+    const start = Date.now();
+    while (Date.now() - changedAt < 5000 && Date.now() - start < 180_000) await sleep(500);
+    return count;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+export async function runLive(o: LiveOptions, log: (m: string) => void): Promise<LiveResult> {
+  const { profile, policy, speedup, port, drainTimeoutMs } = o;
+  const loadBefore = loadAverage();
+  const peak = Math.max(...profile.input.map((p) => p.rate));
+  let rateScale = o.rateScale ?? Math.min(1, DEFAULT_PEAK_RATE / Math.max(peak, 1));
+  let measuredCapacity: number | null = null;
+  let cpuLimitApplied: unknown = null;
+  const partitions = o.partitions ?? profile.partitions;
+  const maxInstances = Math.min(
+    o.maxInstances ?? DEFAULT_MAX_INSTANCES,
+    profile.instance.maxInstances,
+    partitions,
+  );
+  const minInstances = Math.min(profile.instance.minInstances, maxInstances);
+  const triggerMs = Math.max(100, Math.round((profile.triggerSeconds * 1000) / speedup));
+  const liveDurationMs = (profile.durationSeconds * 1000) / speedup;
+  const sloLive = profile.slo.maxLagSeconds / speedup;
+
+  const config = loadStackConfig();
+  await stackUp(log, config);
+  const env = { ...stackEnv(config) };
+  env.DATABASE_URL = await ensureDatabase(env.DATABASE_URL, BENCH_DATABASE);
+  await applyMigrations(env.DATABASE_URL);
+  const token = `slc_bench_${randomBytes(16).toString('hex')}`;
+  const home = path.join(config.home, 'bench-autoscale-live');
+  fs.mkdirSync(home, { recursive: true });
+  const scaled = (s: number) => s / speedup;
+  // The sluice policy's own clocks are in seconds; compress them like the profile.
+  const policySettings = {
+    sluice: {
+      lookaheadSeconds: scaled(180),
+      peakWindowSeconds: scaled(300),
+      downHoldSeconds: scaled(120),
+      reversalGuardSeconds: scaled(600),
+      startupSecondsPrior: scaled(60),
+      rebalancePauseSecondsPrior: scaled(15),
+      defaultSloSeconds: sloLive,
+    },
+  };
+  const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      SLUICE_API_PORT: String(port),
+      SLUICE_BOOTSTRAP_TOKEN: token,
+      LOG_LEVEL: 'warn',
+      SLUICE_HOME: home,
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      SLUICE_SCALING_INTERVAL_MS: String(Math.max(200, Math.round(10_000 / speedup))),
+      SLUICE_SCALING_COOLDOWN_MS: String(Math.round(60_000 / speedup)),
+      SLUICE_SCALING_WINDOW_MS: String(Math.max(10_000, Math.round(600_000 / speedup))),
+      SLUICE_SCALING_POLICY_SETTINGS: JSON.stringify(policySettings),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const call = async <T>(
+    method: string,
+    url: string,
+    body?: string,
+    type = 'application/json',
+  ): Promise<{ status: number; body: T }> => {
+    const r = await fetch(`${base}${url}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': type }) },
+      body,
+    });
+    const text = await r.text();
+    return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+  const brokers = parseBrokers(env.KAFKA_BROKERS);
+  const kafka = createKafka({ brokers, clientId: 'bench-autoscale-live' });
+  const admin = kafka.admin();
+  let id: string | undefined;
+  let calibrationId: string | undefined;
+  try {
+    let ready = false;
+    for (let i = 0; i < 240 && !ready; i++) {
+      ready = await fetch(`${base}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (!ready) await sleep(500);
+    }
+    if (!ready) throw new Error('control plane not ready within 120 s');
+
+    const tag = randomBytes(3).toString('hex');
+    await admin.connect();
+    /** A projection query on fresh topics, with the run's scaling settings and CPU limit. */
+    const startQuery = async (name: string, mode: 'auto' | 'observe', maxI: number) => {
+      const source = `bench-live-clicks-${name}`;
+      const sink = `bench-live-out-${name}`;
+      await ensureTopics(admin, [
+        { topic: source, numPartitions: partitions },
+        { topic: sink, numPartitions: 1 },
+      ]);
+      const spec = [
+        `name: bench-autoscale-live-${name}`,
+        'sources:',
+        '  clicks:',
+        `    kafka: { topic: ${source}, startingOffsets: earliest }`,
+        '    format: json',
+        '    schema: { user_id: string, url: string, ts: timestamp, bytes: long }',
+        'sql: SELECT user_id, bytes FROM clicks',
+        'sink:',
+        `  kafka: { topic: ${sink} }`,
+        'outputMode: append',
+        `trigger: { processingTime: ${triggerMs} milliseconds }`,
+        '',
+      ].join('\n');
+      const created = await call<{ id: string }>('POST', '/api/v1/queries', spec, 'application/yaml');
+      if (created.status !== 201)
+        throw new Error(`create query → ${created.status} ${JSON.stringify(created.body)}`);
+      const qid = created.body.id;
+      const set = await call(
+        'POST',
+        `/api/v1/queries/${qid}/scaling`,
+        JSON.stringify({
+          policy,
+          mode,
+          minInstances: Math.min(minInstances, maxI),
+          maxInstances: maxI,
+          ...(o.cpuLimit !== undefined ? { cpuLimit: o.cpuLimit } : {}),
+        }),
+      );
+      if (set.status !== 200) throw new Error(`scaling settings → ${set.status} ${JSON.stringify(set.body)}`);
+      const detail = async () => (await call<Detail>('GET', `/api/v1/queries/${qid}`)).body;
+      const lagOf = async () => (await call<Lag>('GET', `/api/v1/queries/${qid}/lag`)).body;
+      const startWait = Date.now();
+      // Running, and (with a limit) the instance view says how the limit was applied.
+      for (;;) {
+        const d = await detail();
+        if (d.phase === 'RUNNING' && (o.cpuLimit === undefined || d.instances.some((i) => i.cpuLimit))) {
+          if (o.cpuLimit !== undefined) cpuLimitApplied = d.instances.find((i) => i.cpuLimit)?.cpuLimit;
+          break;
+        }
+        if (Date.now() - startWait > 180_000) throw new Error(`query ${name} not RUNNING within 180 s`);
+        await sleep(500);
+      }
+      log(`query ${name} running after ${((Date.now() - startWait) / 1000).toFixed(1)} s`);
+      return { qid, source, sink, detail, lagOf };
+    };
+
+    if (o.cpuLimit !== undefined && o.rateScale === undefined) {
+      // One limited engine drains a backlog; its rate is the live instance capacity.
+      const c = await startQuery(`${tag}-calib`, 'observe', 1);
+      calibrationId = c.qid;
+      log(`calibrating: one engine limited to ${o.cpuLimit} CPU drains ${CALIBRATION_RECORDS} records`);
+      const gen = await startGenerator({
+        brokers,
+        topic: c.source,
+        partitions,
+        rate: 1_000_000,
+        limit: CALIBRATION_RECORDS,
+      });
+      while (gen.produced < CALIBRATION_RECORDS) await sleep(200);
+      await gen.stop();
+      // Each batch while the backlog lasts reads as much as it can (observe mode sets no rate
+      // limit): its processed rows per second is the engine's capacity. The median of the full
+      // batches (the last one is partial) is taken; the lag (polled every 5 s) says when it ends.
+      const rates = new Map<number, { rows: number; rate: number }>();
+      const begin = Date.now();
+      while (Date.now() - begin < 120_000) {
+        const [d, l] = await Promise.all([c.detail(), c.lagOf()]);
+        const p = d.lastProgress;
+        if (p?.batchId !== undefined && (p.numInputRows ?? 0) > 0)
+          rates.set(p.batchId, { rows: p.numInputRows ?? 0, rate: p.processedRowsPerSecond ?? 0 });
+        if (l.totalRecordsBehind === 0 && rates.size > 0) break;
+        await sleep(250);
+      }
+      const biggest = Math.max(0, ...[...rates.values()].map((r) => r.rows));
+      const full = [...rates.values()]
+        .filter((r) => r.rows >= biggest / 2)
+        .map((r) => r.rate)
+        .sort((a, b) => a - b);
+      if (full.length === 0) throw new Error('calibration: no batch progress seen');
+      measuredCapacity = full[Math.floor(full.length / 2)] ?? 0;
+      log(`calibration batches (rows/s): ${full.map((r) => Math.round(r)).join(' ')}`);
+      rateScale = measuredCapacity / profile.instance.capacity;
+      log(
+        `one limited engine drained ${Math.round(measuredCapacity)} records/s; rates × ${rateScale.toFixed(3)} ` +
+          `(profile instance capacity ${profile.instance.capacity}/s)`,
+      );
+      await call('DELETE', `/api/v1/queries/${c.qid}`);
+    }
+    log(
+      `${profile.name}: ${liveDurationMs / 1000} s live (speedup ${speedup}), rates × ${rateScale.toFixed(3)} (peak ${Math.round(peak * rateScale)}/s), ` +
+        `${partitions} partitions, instances ${minInstances}..${maxInstances}, trigger ${triggerMs} ms, policy ${policy}` +
+        (o.cpuLimit !== undefined ? `, ${o.cpuLimit} CPU per engine` : ''),
+    );
+    const q = await startQuery(tag, 'auto', maxInstances);
+    id = q.qid;
+    const { qid, source, sink, detail, lagOf } = q;
+    log('starting the load');
+
+    const rateAt = (liveMs: number) => nominalRateAt(profile.input, (liveMs / 1000) * speedup) * rateScale;
+    const gen = await startGenerator({ brokers, topic: source, partitions, rate: rateAt(0) });
+    const t0 = Date.now();
+    const pacer = setInterval(() => gen.setRate(rateAt(Date.now() - t0)), 100);
+    const samples: Sample[] = [];
+    try {
+      for (let k = 1; Date.now() - t0 < liveDurationMs; k++) {
+        await sleep(Math.max(0, t0 + k * 1000 - Date.now()));
+        const [d, l] = await Promise.all([detail(), lagOf()]);
+        const s: Sample = {
+          liveMs: Date.now() - t0,
+          produced: gen.produced,
+          desired: d.desired.instances,
+          running: d.instances.filter((i) => i.status === 'RUNNING').length,
+          lagSeconds: l.maxSecondsBehind ?? 0,
+          lagRecords: l.totalRecordsBehind,
+          batchDurationMs: d.lastProgress?.batchDuration ?? null,
+        };
+        samples.push(s);
+        if (k % 10 === 0) {
+          log(
+            `t=${((s.liveMs / 1000) * speedup).toFixed(0)} s (profile) rate ${Math.round(rateAt(s.liveMs))}/s instances ${s.desired} (running ${s.running}) ` +
+              `lag ${s.lagRecords} rec / ${s.lagSeconds.toFixed(1)} s`,
+          );
+        }
+      }
+    } finally {
+      clearInterval(pacer);
+      await gen.stop();
+    }
+    const produced = gen.produced;
+    log(`load done (${produced} records); waiting for the lag to drain`);
+    const drainStart = Date.now();
+    let drained = false;
+    while (Date.now() - drainStart < drainTimeoutMs) {
+      const l = await lagOf();
+      if (l.totalRecordsBehind === 0) {
+        drained = true;
+        break;
+      }
+      await sleep(1000);
+    }
+    if (!drained) log(`lag did not reach 0 within ${drainTimeoutMs / 1000} s`);
+    // The last batch's output may still be in flight when the committed offsets caught up.
+    await sleep(Math.max(2000, 4 * triggerMs));
+    // End offsets overcount a transactional sink (commit markers and aborted batches take
+    // offsets): count the committed records with a read_committed consumer; log both.
+    const sinkOffsets = await admin.fetchTopicOffsets(sink);
+    const sinkEndOffsets = sinkOffsets.reduce((n, o) => n + Number(o.high), 0);
+    const sinkRecords = await countCommitted(kafka, sink, tag);
+
+    const events = (await call<ScalingEventView[]>('GET', `/api/v1/queries/${qid}/scaling-events?limit=1000`))
+      .body;
+    const producedAt = (liveMs: number): number => {
+      let last = 0;
+      for (const s of samples) {
+        if (s.liveMs > liveMs) break;
+        last = s.produced;
+      }
+      return last;
+    };
+    const actions: ScaleAction[] = events
+      .filter((e) => e.acted && e.inputs?.scaled === true)
+      .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0 }))
+      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs)
+      .sort((a, b) => a.liveMs - b.liveMs)
+      .map((e) => {
+        // Produce rate over the 60 profile seconds before the action, in profile records/s.
+        const backMs = Math.max(0, e.liveMs - (60 * 1000) / speedup);
+        const span = Math.max(1, ((e.liveMs - backMs) / 1000) * speedup);
+        return {
+          timeSeconds: (e.liveMs / 1000) * speedup,
+          from: e.fromInstances,
+          to: e.toInstances,
+          reason: e.reason,
+          inputRate: (producedAt(e.liveMs) - producedAt(backMs)) / span / rateScale,
+        };
+      });
+
+    // Each 1 s live sample stands for `speedup` profile seconds.
+    const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
+    let from = 0;
+    for (const s of samples) {
+      const to = Math.min(lagBySecond.length, Math.round((s.liveMs / 1000) * speedup) + 1);
+      lagBySecond.fill(s.lagSeconds * speedup, from, to);
+      from = to;
+    }
+    let prevMs = 0;
+    let instanceSeconds = 0;
+    let sloViolationSeconds = 0;
+    for (const s of samples) {
+      const dt = ((s.liveMs - prevMs) / 1000) * speedup;
+      instanceSeconds += s.desired * dt;
+      if (s.lagSeconds > sloLive) sloViolationSeconds += dt;
+      prevMs = s.liveMs;
+    }
+    const maxBatchMs = Math.max(0, ...samples.map((s) => s.batchDurationMs ?? 0));
+    const summary: SimulationSummary = {
+      policy,
+      profile: profile.name,
+      sloViolationSeconds: Math.round(sloViolationSeconds),
+      instanceSeconds: Math.round(instanceSeconds),
+      scaleActions: actions.length,
+      oscillations: countOscillations(actions),
+      // Live runs have no per-second produce history here; the profile's nominal rate stands in.
+      reversals: countReversals(
+        actions,
+        Float64Array.from({ length: lagBySecond.length }, (_, s) => nominalRateAt(profile.input, s)),
+      ),
+      actionsToConverge: countActionsToConverge(
+        actions,
+        lagBySecond,
+        profile.slo.maxLagSeconds,
+        profile.input,
+        stepTime(profile),
+        profile.durationSeconds,
+      ),
+      maxLagSeconds: +(Math.max(0, ...samples.map((s) => s.lagSeconds)) * speedup).toFixed(2),
+      maxBatchDurationSeconds: +((maxBatchMs / 1000) * speedup).toFixed(2),
+      lostRecords: produced - sinkRecords,
+    };
+    log(
+      `produced ${produced}, sink ${sinkRecords} committed records (end offsets ${sinkEndOffsets}), drained ${drained}, actions ${actions.map((a) => `${Math.round(a.timeSeconds)}s:${a.from}→${a.to}`).join(' ') || 'none'}, ` +
+        `max live batch ${maxBatchMs} ms (trigger ${triggerMs} ms), max live lag ${Math.max(0, ...samples.map((s) => s.lagSeconds)).toFixed(2)} s`,
+    );
+    return {
+      summary,
+      produced,
+      sinkRecords,
+      drained,
+      rateScale,
+      partitions,
+      minInstances,
+      maxInstances,
+      measuredCapacity,
+      cpuLimitApplied,
+      loadBefore,
+      loadAfter: loadAverage(),
+    };
+  } finally {
+    if (calibrationId !== undefined)
+      await call('DELETE', `/api/v1/queries/${calibrationId}`).catch(() => undefined);
+    if (id !== undefined) {
+      const r = await call('DELETE', `/api/v1/queries/${id}`).catch((e: Error) => ({
+        status: 0,
+        body: e.message,
+      }));
+      if (r.status >= 300 || r.status === 0) log(`DELETE query → ${r.status}`);
+      // Let the control plane stop the engines before it goes away itself.
+      for (let i = 0; i < 60; i++) {
+        const d = await call<Detail>('GET', `/api/v1/queries/${id}`).catch(() => undefined);
+        if (!d || d.status === 404 || d.body.instances.every((x) => x.status !== 'RUNNING')) break;
+        await sleep(500);
+      }
+    }
+    await admin.disconnect().catch(() => undefined);
+    cp.kill('SIGTERM');
+    await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+  }
+}

@@ -1,0 +1,58 @@
+// The pure parts of `bench:autoscale -- --live`: the simulated counterpart of a live run (the live
+// run's partitions and instance range, nothing else changed) and the side-by-side table.
+import { describe, expect, it } from 'vitest';
+import type { SimulationSummary } from '@sluice/scaling';
+import type { LiveResult } from '../autoscale-live/run-live';
+import { comparisonTables, LIVE_PROFILES, simulatedCounterpart } from './live-compare';
+import { loadProfile } from './run-matrix';
+
+const summary = (over: Partial<SimulationSummary>): SimulationSummary => ({
+  policy: 'sluice',
+  profile: 'step-short',
+  sloViolationSeconds: 0,
+  instanceSeconds: 0,
+  scaleActions: 0,
+  oscillations: 0,
+  reversals: 0,
+  actionsToConverge: null,
+  maxLagSeconds: 0,
+  maxBatchDurationSeconds: 0,
+  lostRecords: 0,
+  ...over,
+});
+
+describe('live vs simulator comparison', () => {
+  it('simulates the profile with the live run’s partitions and instance range only', () => {
+    const profile = loadProfile(LIVE_PROFILES[0] ?? '');
+    const live = { partitions: 3, minInstances: 1, maxInstances: 2 } as LiveResult;
+    const sim = simulatedCounterpart(profile, live);
+    expect(sim.partitions).toBe(3);
+    expect(sim.instance).toEqual({ ...profile.instance, minInstances: 1, maxInstances: 2 });
+    expect(sim.input).toEqual(profile.input);
+    expect(profile.partitions).toBe(4); // the profile itself is not changed
+  });
+
+  it('prints every metric with sim, live and the gap', () => {
+    const text = comparisonTables([
+      {
+        profile: 'step-short',
+        policy: 'sluice',
+        cpuLimit: 0.1,
+        speedup: 10,
+        rateScale: 1.1,
+        measuredCapacity: 1100,
+        cpuLimitApplied: { applied: true },
+        loadBefore: '1',
+        loadAfter: '2',
+        produced: 10,
+        sinkRecords: 10,
+        drained: true,
+        live: summary({ sloViolationSeconds: 120, actionsToConverge: 2 }),
+        sim: summary({ sloViolationSeconds: 12, actionsToConverge: null }),
+      },
+    ]);
+    expect(text).toContain('| sloViolationSeconds | 12 | 120 | 108 |');
+    expect(text).toContain('| actionsToConverge | – | 2 | – |');
+    expect(text).toContain('1100 records/s');
+  });
+});

@@ -1,0 +1,121 @@
+// `bench:autoscale -- --live`: replays short profiles against the real stack with CPU-limited
+// engines (bench/autoscale-live/run-live.ts) and sets each beside the simulation of the same
+// profile, restricted to what the live run had (its partitions and instance range). The live run
+// maps the profile's instance capacity onto one limited engine's measured capacity, so both need
+// the same number of instances for the same demand; the gap column is live − sim.
+import path from 'node:path';
+import type { PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
+import { runLive, type LiveResult } from '../autoscale-live/run-live';
+import { markdownTable } from './report';
+import { loadProfile, runOne } from './run-matrix';
+
+export const LIVE_PROFILES = ['step-short.json', 'ramp-short.json'].map((f) =>
+  path.resolve(__dirname, '..', 'profiles', 'live', f),
+);
+
+export interface LiveComparison {
+  profile: string;
+  policy: PolicyName;
+  cpuLimit: number;
+  speedup: number;
+  rateScale: number;
+  measuredCapacity: number | null;
+  cpuLimitApplied: unknown;
+  loadBefore: string;
+  loadAfter: string;
+  produced: number;
+  sinkRecords: number;
+  drained: boolean;
+  live: SimulationSummary;
+  sim: SimulationSummary;
+}
+
+const METRICS = [
+  'sloViolationSeconds',
+  'instanceSeconds',
+  'scaleActions',
+  'oscillations',
+  'reversals',
+  'actionsToConverge',
+  'maxLagSeconds',
+  'maxBatchDurationSeconds',
+  'lostRecords',
+] as const;
+
+/** The profile as the live run could play it: its partitions and instance range. */
+export function simulatedCounterpart(profile: Profile, live: LiveResult): Profile {
+  return {
+    ...profile,
+    partitions: live.partitions,
+    instance: { ...profile.instance, minInstances: live.minInstances, maxInstances: live.maxInstances },
+  };
+}
+
+export async function compareLive(
+  files: string[],
+  o: { policy: PolicyName; cpuLimit: number; speedup: number; port: number },
+  log: (m: string) => void,
+): Promise<LiveComparison[]> {
+  const out: LiveComparison[] = [];
+  for (const file of files) {
+    const profile = loadProfile(file);
+    log(`${profile.name}: live run (${profile.durationSeconds / o.speedup} s of load after calibration)`);
+    const live = await runLive(
+      {
+        profile,
+        policy: o.policy,
+        speedup: o.speedup,
+        cpuLimit: o.cpuLimit,
+        port: o.port,
+        drainTimeoutMs: 180_000,
+      },
+      (m) => log(`  ${m}`),
+    );
+    const sim = runOne(simulatedCounterpart(profile, live), o.policy, true);
+    out.push({
+      profile: profile.name,
+      policy: o.policy,
+      cpuLimit: o.cpuLimit,
+      speedup: o.speedup,
+      rateScale: live.rateScale,
+      measuredCapacity: live.measuredCapacity,
+      cpuLimitApplied: live.cpuLimitApplied,
+      loadBefore: live.loadBefore,
+      loadAfter: live.loadAfter,
+      produced: live.produced,
+      sinkRecords: live.sinkRecords,
+      drained: live.drained,
+      live: live.summary,
+      sim,
+    });
+  }
+  return out;
+}
+
+function cell(v: unknown): string {
+  return v === null || v === undefined ? '–' : String(v);
+}
+
+/** One Markdown table per profile: metric, sim, live, gap. */
+export function comparisonTables(rows: LiveComparison[]): string {
+  return rows
+    .map((r) => {
+      const table = markdownTable(
+        [r.profile, 'sim', 'live', 'gap (live − sim)'],
+        METRICS.map((m) => {
+          const s = r.sim[m];
+          const l = r.live[m];
+          const gap = typeof s === 'number' && typeof l === 'number' ? +(l - s).toFixed(2) : '–';
+          return [m, cell(s), cell(l), cell(gap)];
+        }),
+      );
+      const capacity =
+        r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
+      return [
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
+        '',
+        table,
+      ].join('\n');
+    })
+    .join('\n\n');
+}
