@@ -14,6 +14,7 @@ import { verify } from '../apps/control-plane/src/alerting/receivers/signature';
 import { launchChromium, screenshot, seriousA11yViolations } from './support/browser';
 import { startE2EControlPlane, type E2EControlPlane } from './support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard, type RunningDashboard } from './support/dashboard-build';
+import { startFaultyProxy } from './support/faulty-proxy';
 
 const suffix = randomUUID().slice(0, 8);
 const name = `e2e-clicks-${suffix}`;
@@ -55,12 +56,12 @@ interface Received {
 const received: Received[] = [];
 let hook: http.Server;
 
-async function login(ctx: BrowserContext, token: string): Promise<Page> {
+async function login(ctx: BrowserContext, token: string, base = dash.base): Promise<Page> {
   const p = await ctx.newPage();
-  await p.goto(`${dash.base}/login`);
+  await p.goto(`${base}/login`);
   await p.getByLabel('API token').fill(token);
   await p.getByRole('button', { name: 'Log in' }).click();
-  await p.waitForURL(`${dash.base}/queries`);
+  await p.waitForURL(`${base}/queries`);
   return p;
 }
 
@@ -99,7 +100,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   cp = await startE2EControlPlane({
     database: 'sluice_e2e_dashboard',
-    redisDb: 11,
+    // An index no integration suite empties (kubernetes-runtime.int.ts has 11): suites run one at a
+    // time in npm test, but a developer running two at once must not wipe the other's queues.
+    redisDb: 15,
     workDir: WORK,
     log,
     // Receivers deliver only with a signing key (the delivery worker does not run without one).
@@ -476,6 +479,18 @@ describe('dashboard', () => {
     await screenshot(page, 'audit');
     await page.goto(`${dash.base}/tokens`);
     await page.getByText('e2e-viewer').waitFor();
+    // The bootstrap token (SLUICE_BOOTSTRAP_TOKEN, the one this page was opened with) is not
+    // offered for revocation: revoking it would lock its users out until the variable changes.
+    const bootstrap = page.locator('[data-testid="tokens"] tr[data-origin="bootstrap"]');
+    expect(await bootstrap.count()).toBe(1);
+    expect(await bootstrap.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    expect(await bootstrap.getByTestId('bootstrap-note').textContent()).toContain(
+      'change that variable and restart the control plane',
+    );
+    // Tokens made through the API still are.
+    const viewerRow = page.locator('[data-testid="tokens"] tr[data-token="e2e-viewer"]');
+    expect(await viewerRow.getAttribute('data-origin')).toBe('api');
+    expect(await viewerRow.getByRole('button', { name: 'Revoke' }).count()).toBe(1);
     await expectAccessible(page);
     await screenshot(page, 'tokens');
   });
@@ -534,6 +549,56 @@ describe('dashboard', () => {
     await v.waitForURL(`${dash.base}/login`);
     expect((await ctx.cookies()).find((c) => c.name === 'sluice_session')).toBeUndefined();
     await ctx.close();
+  });
+
+  it('shows a clear error when the control plane answers 500, and the error page when its answer cannot be rendered', async () => {
+    // A second dashboard, in front of which a proxy answers the query's GET itself; everything
+    // else (login, the other requests of the page) reaches the real control plane.
+    const proxy = await startFaultyProxy(cp.base);
+    const faulty = await startDashboard({
+      port: await freePort(),
+      apiUrl: proxy.base,
+      logFile: path.join(WORK, 'dashboard-faulty.log'),
+    });
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const p = await login(ctx, cp.tokens.admin, faulty.base);
+      const queryPath = `/api/v1/queries/${queryId}`;
+      proxy.answer = (method, url) =>
+        method === 'GET' && url === queryPath
+          ? { status: 500, body: { code: 'INTERNAL', message: 'injected: the database is gone' } }
+          : null;
+      await p.goto(`${faulty.base}/queries/${queryId}`);
+      const failed = p.getByText('Could not load the query');
+      await failed.waitFor({ timeout: 30_000 });
+      expect(await failed.textContent()).toContain('injected: the database is gone');
+      expect(await p.getByTestId('page-error').count()).toBe(0);
+      await expectAccessible(p);
+      await screenshot(p, 'query-load-500');
+
+      // A 200 of the wrong shape (what another API version or a proxy's page would give): the query
+      // page cannot render it, and the error page shows instead of a blank page, in the layout.
+      proxy.answer = (method, url) =>
+        method === 'GET' && url === queryPath ? { status: 200, body: { id: queryId, name } } : null;
+      await p.goto(`${faulty.base}/queries/${queryId}`);
+      const error = p.getByTestId('page-error');
+      await error.waitFor({ timeout: 30_000 });
+      expect(await error.textContent()).toContain('This page failed:');
+      expect(await error.getByRole('button', { name: 'Try again' }).count()).toBe(1);
+      expect(await p.getByRole('link', { name: 'Queries', exact: true }).count()).toBe(1);
+      await expectAccessible(p);
+      await screenshot(p, 'error-page');
+
+      // With the control plane answering properly again, "All queries" leads back.
+      proxy.answer = () => null;
+      await error.getByRole('link', { name: 'All queries' }).click();
+      await p.waitForURL(`${faulty.base}/queries`);
+      await p.locator(`tr[data-query="${name}"]`).waitFor();
+    } finally {
+      await ctx.close();
+      await faulty.stop();
+      await proxy.close();
+    }
   });
 
   it('stops, starts and deletes the query, each after a confirmation', async () => {

@@ -13,21 +13,11 @@ import {
   type FrontierPoint,
   type FrontierRun,
 } from './frontier';
-import { parseProfile, type SimulationSummary } from '@sluice/scaling';
+import { fixtureProfile, type SimulationSummary } from '@sluice/scaling';
 
-const profile = parseProfile({
+const profile = fixtureProfile({
   name: 'p',
   durationSeconds: 3600,
-  partitions: 12,
-  instance: {
-    capacity: 1000,
-    startupSeconds: 30,
-    rebalancePauseSeconds: 10,
-    minInstances: 1,
-    maxInstances: 12,
-  },
-  triggerSeconds: 10,
-  slo: { maxLagSeconds: 60 },
   input: [{ at: 0, rate: 1000 }],
   noise: { seed: 3, capacityJitter: 0.05 },
 });

@@ -2,8 +2,11 @@
 // other users cannot enter (mode 0700, like /root or `mktemp -d`). As root, PostgreSQL runs as
 // the `postgres` user, which cannot reach such a folder; the stack must still come up there
 // (its cluster then lives in a slot under /var/lib/sluice) and go down leaving nothing running.
-// The second test runs `npm run demo` in the same clone and kills its control plane with
-// SIGKILL: the demo must notice, say so, stop everything it started and exit non-zero.
+// The second test runs `npm run demo` in the same clone as a user does: the dashboard answers at
+// the URL it prints, the printed token logs in through Chromium and the demo query is listed
+// RUNNING; Ctrl-C (SIGINT to the process group) stops the dashboard, the control plane and the
+// stack. The third runs it again and kills its control plane with SIGKILL: the demo must notice,
+// say so, stop everything it started (the dashboard too) and exit non-zero.
 //
 // Everything runs on ports asked from the OS and with the clone's own SLUICE_HOME, beside the
 // shared stack the other integration suites use, which is never touched.
@@ -13,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, pidAlive, portOpen, readPid } from '../stack/proc';
 import { pointerFile, SLOT_BASE } from '../stack/pg-location';
@@ -25,7 +29,7 @@ let parent: string;
 let clone: string;
 let home: string;
 let env: NodeJS.ProcessEnv;
-let ports: { pg: number; redis: number; kafka: number; controller: number; api: number };
+let ports: { pg: number; redis: number; kafka: number; controller: number; api: number; dashboard: number };
 let demo: ChildProcess | undefined;
 
 /** Ports free right now (the OS picks them), distinct from each other. */
@@ -103,6 +107,67 @@ function enginePids(): number[] {
     .filter((p) => Number.isInteger(p) && p > 0);
 }
 
+/** Whether any process is left in process group `pgid`. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose working directory is inside `dir` (the demo's dashboard, control plane, engines). */
+function processesIn(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) {
+        const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        found.push(`${entry} ${cmd.slice(0, 200)}`);
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+/**
+ * `npm run demo` in the clone, in a process group of its own (what a terminal's foreground job
+ * is, and so that afterAll can stop all of it if a test fails midway), its output collected.
+ */
+function startDemo() {
+  const child = spawn('npm', ['run', 'demo'], {
+    cwd: clone,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  demo = child;
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  let ended = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      ended = true;
+      resolve({ code, signal });
+    }),
+  );
+  const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; demo output:\n${out.slice(-4000)}`);
+      await sleep(250);
+    }
+  };
+  return { pid: child.pid!, out: () => out, ended: () => ended, exited, until };
+}
+
 async function openPorts(): Promise<number[]> {
   const all = Object.values(ports);
   const open = await Promise.all(all.map((p) => portOpen(p)));
@@ -126,8 +191,15 @@ beforeAll(async () => {
   if (r.status !== 0) throw new Error(`git clone failed: ${r.stderr}`);
   linkNodeModules();
   say(`cloned HEAD into ${clone} and linked node_modules (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  const [pg, redis, kafka, controller, api] = await freePorts(5);
-  ports = { pg: pg!, redis: redis!, kafka: kafka!, controller: controller!, api: api! };
+  const [pg, redis, kafka, controller, api, dashboard] = await freePorts(6);
+  ports = {
+    pg: pg!,
+    redis: redis!,
+    kafka: kafka!,
+    controller: controller!,
+    api: api!,
+    dashboard: dashboard!,
+  };
   env = Object.fromEntries(
     // Nothing of the shared stack's settings (the global setup exported them to this worker).
     Object.entries(process.env).filter(
@@ -141,12 +213,13 @@ beforeAll(async () => {
     SLUICE_KAFKA_PORT: String(ports.kafka),
     SLUICE_KAFKA_CONTROLLER_PORT: String(ports.controller),
     SLUICE_API_PORT: String(ports.api),
+    SLUICE_DASHBOARD_PORT: String(ports.dashboard),
   });
 });
 
 afterAll(async () => {
   // Whatever a failed test left: the demo's process group, engines, then the servers.
-  if (demo?.pid && pidAlive(demo.pid)) {
+  if (demo?.pid && groupAlive(demo.pid)) {
     try {
       process.kill(-demo.pid, 'SIGKILL');
     } catch {
@@ -155,6 +228,14 @@ afterAll(async () => {
   }
   if (!clone || !fs.existsSync(clone)) return;
   for (const pid of enginePids()) process.kill(pid, 'SIGKILL');
+  // The dashboard runs in a session of its own; anything else still working in the clone too.
+  for (const p of processesIn(clone)) {
+    try {
+      process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   if (serverPids().some(pidAlive)) npm(['stack:down']);
   const slot = fs.existsSync(pointerFile(home))
     ? fs.readFileSync(pointerFile(home), 'utf8').trim()
@@ -214,45 +295,78 @@ describe('a fresh clone in a folder only its owner can enter', () => {
     expect(after.out.match(/^(postgresql|redis|kafka) +\S+ +down /gm)).toHaveLength(3);
   });
 
+  it('npm run demo serves the dashboard at its printed URL (log in with the printed token: the demo query RUNNING); Ctrl-C stops the dashboard, the control plane and the stack', async () => {
+    const d = startDemo();
+    await d.until('"Sluice is up"', () => d.out().includes('Sluice is up') || d.ended(), 240_000);
+    expect(d.out()).toContain('Sluice is up');
+    const cpPid = Number(/control plane pid (\d+)/.exec(d.out())?.[1]);
+    const token = /API token {3}(\S+)/.exec(d.out())?.[1];
+    expect(token).toMatch(/^slc_/);
+    // The dashboard is built in the background after the stack is up; its URL is printed when
+    // it answers.
+    await d.until(
+      'the dashboard URL',
+      () => /\[demo\] dashboard: http:\/\//.test(d.out()) || d.ended(),
+      420_000,
+    );
+    const url = /\[demo\] dashboard: (http:\/\/\S+)/.exec(d.out())?.[1];
+    expect(url).toBe(`http://127.0.0.1:${ports.dashboard}`);
+    const health = await fetch(`${url}/api/health`);
+    expect(health.status).toBe(200);
+
+    // A user's first visit, in a real browser: the login page, the printed token, the query list.
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}/queries`);
+      await page.waitForURL(`${url}/login`);
+      await page.getByLabel('API token').fill(token!);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${url}/queries`);
+      const row = page.locator('tr[data-query="demo-clicks-per-user"]');
+      await row.waitFor({ timeout: 60_000 });
+      await expect
+        .poll(() => row.locator('.phase').textContent(), { timeout: 120_000, interval: 500 })
+        .toBe('RUNNING');
+    } finally {
+      await browser.close();
+    }
+
+    const engines = enginePids();
+    const servers = serverPids();
+    expect(engines.length).toBeGreaterThan(0);
+    expect(servers).toHaveLength(3);
+    // What a terminal's Ctrl-C does: SIGINT to the foreground process group (npm and the demo
+    // scripts). The dashboard and the control plane run in groups of their own; the demo stops them.
+    const tInt = Date.now();
+    process.kill(-d.pid, 'SIGINT');
+    await d.until('every process of the demo group to end', () => !groupAlive(d.pid), 180_000);
+    say(`demo group gone ${((Date.now() - tInt) / 1000).toFixed(1)} s after SIGINT`);
+    expect(d.out()).toContain('stopping the control plane');
+    expect(d.out()).toContain('stopping what the demo started: postgresql, redis, kafka');
+    expect([cpPid, ...engines, ...servers].filter(pidAlive)).toEqual([]);
+    expect(processesIn(clone), 'processes still running in the clone').toEqual([]);
+    expect(await openPorts()).toEqual([]);
+  }, 900_000);
+
   it('npm run demo comes up; when its control plane is killed with SIGKILL it says so, stops what it started and exits 1', async () => {
     const t0 = Date.now();
-    // Its own process group, so that afterAll can stop all of it if this test fails midway.
-    demo = spawn('npm', ['run', 'demo'], {
-      cwd: clone,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let out = '';
-    demo.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    demo.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    let ended = false;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      demo?.once('exit', (code, signal) => {
-        ended = true;
-        resolve({ code, signal });
-      }),
-    );
-    const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: number) => {
-      const deadline = Date.now() + ms;
-      while (!(await ok())) {
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${what}; demo output:\n${out.slice(-4000)}`);
-        await sleep(250);
-      }
-    };
-
-    await until('"Sluice is up"', () => out.includes('Sluice is up') || ended, 240_000);
-    expect(out).toContain('Sluice is up');
+    const d = startDemo();
+    await d.until('"Sluice is up"', () => d.out().includes('Sluice is up') || d.ended(), 240_000);
+    expect(d.out()).toContain('Sluice is up');
     say(`npm run demo up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const cpPid = Number(/control plane pid (\d+)/.exec(out)?.[1]);
+    const cpPid = Number(/control plane pid (\d+)/.exec(d.out())?.[1]);
     expect(pidAlive(cpPid)).toBe(true);
     // The demo query runs: engines were started and results reach PostgreSQL.
-    await until('an engine process', () => enginePids().length > 0, 60_000);
+    await d.until('an engine process', () => enginePids().length > 0, 60_000);
     // Results go to the sink database the demo names (not the control plane's own).
-    const sinkUrl = /results: table demo_clicks_per_user in (\S+)/.exec(out)?.[1];
+    const sinkUrl = /results: table demo_clicks_per_user in (\S+)/.exec(d.out())?.[1];
     expect(sinkUrl).toContain(`:${ports.pg}/`);
-    await until(
+    await d.until(
       'rows in demo_clicks_per_user',
       async () => {
         const c = new Client({ connectionString: sinkUrl });
@@ -274,15 +388,24 @@ describe('a fresh clone in a folder only its owner can enter', () => {
 
     const tKill = Date.now();
     process.kill(cpPid, 'SIGKILL');
-    const end = await Promise.race([exited, sleep(120_000).then(() => undefined)]);
+    const end = await Promise.race([d.exited, sleep(120_000).then(() => undefined)]);
     say(`demo exited ${((Date.now() - tKill) / 1000).toFixed(1)} s after the kill`);
-    expect(end, `the demo did not exit within 120 s of the kill; output:\n${out.slice(-4000)}`).toBeDefined();
+    expect(
+      end,
+      `the demo did not exit within 120 s of the kill; output:\n${d.out().slice(-4000)}`,
+    ).toBeDefined();
     expect(end?.code).toBe(1);
-    expect(out).toContain('the control plane was killed by SIGKILL');
-    expect(out).toContain('stopping what the demo started: postgresql, redis, kafka');
+    expect(d.out()).toContain('the control plane was killed by SIGKILL');
+    expect(d.out()).toContain('stopping what the demo started: postgresql, redis, kafka');
 
     expect([cpPid, ...engines, ...servers].filter(pidAlive)).toEqual([]);
     expect(enginePids()).toEqual([]);
+    // The dashboard (built or still building in the background) went with it.
+    await d.until(
+      'the demo group and the dashboard to end',
+      () => !groupAlive(d.pid) && processesIn(clone).length === 0,
+      30_000,
+    );
     expect(await openPorts()).toEqual([]);
   });
 });

@@ -5,47 +5,13 @@
 // - PUT replaces a receiver (validated, admins only, audited) and rotate-secret replaces its
 //   signing secret (the old one stops verifying), audited without the secret.
 // Attempts, backoff and the pause between rounds are shortened by configuration.
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verify } from '../src/alerting/receivers/signature';
+import { alertingEnv, LoopbackReceiver, signedWith } from './support/loopback-receiver';
 import { createToken, eventually, startTestApp, type TestApp } from './support/test-app';
 
 const suffix = randomUUID().slice(0, 8);
 const cluster = `it-receivers-${suffix}`;
-
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json: Record<string, unknown>;
-}
-
-/** An HTTP receiver on loopback that can go down and come back on the same port. */
-class LoopbackReceiver {
-  readonly received: Received[] = [];
-  private server: http.Server | null = null;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) as Record<string, unknown> });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    s?.closeAllConnections();
-    await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
-  }
-}
 
 interface Delivery {
   id: string;
@@ -55,17 +21,6 @@ interface Delivery {
   lastError: string | null;
 }
 
-const signed = (secret: string, r: Received) =>
-  verify(
-    secret,
-    {
-      signature: r.headers['x-sluice-signature'] as string | undefined,
-      timestamp: r.headers['x-sluice-timestamp'] as string | undefined,
-    },
-    r.body,
-    Math.floor(Date.now() / 1000),
-  );
-
 let t: TestApp;
 let viewer = '';
 const hook = new LoopbackReceiver();
@@ -74,15 +29,14 @@ const slack = new LoopbackReceiver();
 beforeAll(async () => {
   await hook.start();
   await slack.start();
-  t = await startTestApp({
-    SLUICE_CLUSTER_NAME: cluster,
-    SLUICE_ALERT_EVAL_INTERVAL_MS: '500',
-    SLUICE_ALERT_SIGNING_KEY: `it-signing-key-${suffix}-0123456789abcdef`,
-    SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
-    SLUICE_ALERT_RETRY_BASE_MS: '200',
-    SLUICE_ALERT_DELIVERY_ATTEMPTS: '2',
-    SLUICE_ALERT_DEFERRED_RETRY_MS: '2000',
-  });
+  t = await startTestApp(
+    alertingEnv(cluster, suffix, {
+      SLUICE_ALERT_EVAL_INTERVAL_MS: '500',
+      SLUICE_ALERT_RETRY_BASE_MS: '200',
+      SLUICE_ALERT_DELIVERY_ATTEMPTS: '2',
+      SLUICE_ALERT_DEFERRED_RETRY_MS: '2000',
+    }),
+  );
   viewer = createToken('viewer', `it-receivers-viewer-${suffix}`);
 }, 60_000);
 
@@ -142,7 +96,7 @@ describe('receivers on the real stack', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const got = hook.received.filter((r) => r.headers['idempotency-key'] === sent.body.id);
     expect(got).toHaveLength(1);
-    expect(signed(created.body.signingSecret, got[0]!)).toBe(true);
+    expect(signedWith(created.body.signingSecret, got[0]!)).toBe(true);
     expect(got[0]!.json).toMatchObject({ version: '4', status: 'firing', receiver: name });
   });
 
@@ -171,7 +125,7 @@ describe('receivers on the real stack', () => {
     expect(blocks[1]!.text.type).toBe('mrkdwn');
     expect(blocks[1]!.text.text).toContain('SluiceTestNotification');
     expect(r1!.headers['content-type']).toBe('application/json');
-    expect(signed(created.body.signingSecret, r1!)).toBe(true);
+    expect(signedWith(created.body.signingSecret, r1!)).toBe(true);
 
     // Rotation: admins only; a new secret, shown once, which signs from now on.
     expect((await t.call('POST', `/api/v1/receivers/${name}/rotate-secret`, undefined, viewer)).status).toBe(
@@ -193,8 +147,8 @@ describe('receivers on the real stack', () => {
       60_000,
       'notification after rotation',
     );
-    expect(signed(rotated.body.signingSecret, r2!)).toBe(true);
-    expect(signed(created.body.signingSecret, r2!)).toBe(false);
+    expect(signedWith(rotated.body.signingSecret, r2!)).toBe(true);
+    expect(signedWith(created.body.signingSecret, r2!)).toBe(false);
 
     // PUT: validated (the field is named), admins only, and it takes effect.
     const body = {

@@ -5,13 +5,12 @@
 // a receiver down for 60 s gets the notification exactly once afterwards; a stopped (SIGSTOP)
 // engine is Burrow's STOP. Evaluation runs every second and `for` is seconds, not minutes.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import type { Producer } from 'kafkajs';
-import { verify } from '../src/alerting/receivers/signature';
+import { alertingEnv, LoopbackReceiver, signedWith } from './support/loopback-receiver';
 import {
   createToken,
   eventually,
@@ -31,44 +30,14 @@ const DOWN_MS = 60_000;
 // concurrent test) leaves them alone.
 const cluster = `it-alert-${suffix}`;
 
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json: {
-    version: string;
-    status: string;
-    groupKey: string;
-    receiver: string;
-    groupLabels: Record<string, string>;
-    alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
-  };
-}
-
-/** A webhook receiver on loopback that can go down and come back on the same port. */
-class LoopbackReceiver {
-  readonly received: Received[] = [];
-  private server: http.Server | null = null;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) as Received['json'] });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    s?.closeAllConnections();
-    await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
-  }
+/** Alertmanager's v4 webhook body, the parts this test reads. */
+interface Notification {
+  version: string;
+  status: string;
+  groupKey: string;
+  receiver: string;
+  groupLabels: Record<string, string>;
+  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
 }
 
 let t: TestApp;
@@ -77,7 +46,7 @@ let producing: NodeJS.Timeout | undefined;
 let queryId = '';
 let secret = '';
 let viewer = '';
-const receiver = new LoopbackReceiver();
+const receiver = new LoopbackReceiver<Notification>();
 
 beforeAll(async () => {
   const kafka = createKafka({
@@ -99,14 +68,13 @@ beforeAll(async () => {
     producer.send({ topic, messages }).catch(() => undefined);
   }, 100);
   await receiver.start();
-  t = await startTestApp({
-    SLUICE_CLUSTER_NAME: cluster,
-    SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
-    SLUICE_ALERT_SIGNING_KEY: `it-signing-key-${suffix}-0123456789abcdef`,
-    SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
-    SLUICE_ALERT_RETRY_BASE_MS: '1000',
-    SLUICE_METRICS_ACCESS: 'open',
-  });
+  t = await startTestApp(
+    alertingEnv(cluster, suffix, {
+      SLUICE_ALERT_EVAL_INTERVAL_MS: '1000',
+      SLUICE_ALERT_RETRY_BASE_MS: '1000',
+      SLUICE_METRICS_ACCESS: 'open',
+    }),
+  );
   // Before any request: the CLI blocks this process, and a kept-alive socket would go stale.
   viewer = createToken('viewer', `it-alert-viewer-${suffix}`);
 }, 60_000);
@@ -316,14 +284,8 @@ describe('alerting on the real stack', () => {
       severity: 'critical',
       team: 'it',
     });
-    const sig = {
-      signature: fired!.headers['x-sluice-signature'] as string,
-      timestamp: fired!.headers['x-sluice-timestamp'] as string,
-    };
-    expect(verify(secret, sig, fired!.body, Math.floor(Date.now() / 1000))).toBe(true);
-    expect(
-      verify(secret, sig, fired!.body.replace('firing', 'resolved'), Math.floor(Date.now() / 1000)),
-    ).toBe(false);
+    expect(signedWith(secret, fired!)).toBe(true);
+    expect(signedWith(secret, fired!, fired!.body.replace('firing', 'resolved'))).toBe(false);
     expect(fired!.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     await Promise.race([watching, new Promise((r) => setTimeout(r, 10_000))]);
     await reader.cancel();

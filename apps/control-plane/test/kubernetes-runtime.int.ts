@@ -21,6 +21,8 @@ import {
   TEST_ENGINE_IMAGE as IMAGE,
   type KubeControlPlane,
 } from './support/kube-control-plane';
+import { apiOk } from './support/control-plane-process';
+import { operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
@@ -53,31 +55,12 @@ let kube: KubeCluster;
 let token: string;
 let stack: IsolatedStack | undefined;
 let cp: KubeControlPlane;
-let api: string;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kube-runtime-'));
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${api}${url}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body !== undefined
-        ? { 'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json' }
-        : {}),
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const call = <T>(method: string, url: string, body?: unknown) => apiOk<T>(cp, token, method, url, body);
 
 async function waitOperation(id: string, what: string): Promise<{ state: string; error: string | null }> {
-  const op = await eventually(
-    () => call<{ state: string; error: string | null }>('GET', `/api/v1/operations/${id}`),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    150_000,
-    what,
-  );
+  const op = await operationOutcome(cp, token, id, what, 150_000);
   // A failed operation's steps say why; the assertion's diff alone would hide them.
   if (op.state === 'FAILED') console.error(`${what} failed:`, JSON.stringify(op));
   return op;
@@ -107,13 +90,12 @@ beforeAll(
     stack = await isolatedStack('sluice_it_kube_runtime', 11);
     token = stack.token('admin', `kube-runtime-${suffix}`);
     cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home, env: stack.env });
-    api = cp.api;
   },
   60 * 60 * 1000,
 );
 
 afterAll(async () => {
-  cp?.proc.kill('SIGKILL');
+  await cp?.kill();
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
   await stack?.drop();
 });

@@ -66,7 +66,7 @@ let cp: KubeControlPlane | undefined;
 const env = () => ({ ...stack!.env, SLUICE_CLUSTER_NAME: `it-kube-upgrade-${suffix}` });
 
 async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${cp!.api}${url}`, {
+  const res = await fetch(`${cp!.base}${url}`, {
     method,
     headers: {
       Authorization: `Bearer ${token}`,
@@ -186,7 +186,7 @@ beforeAll(
 );
 
 afterAll(async () => {
-  cp?.proc.kill('SIGKILL');
+  await cp?.kill();
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
   await stack?.drop();
 });
@@ -239,7 +239,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
         120_000,
         'the ConfigMap of version 2',
       );
-      cp!.proc.kill('SIGKILL');
+      void cp!.kill(); // SIGKILL now; its exit is not waited for
       const atKill = await operation(upgrade.body.id).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1000));
       // No control plane: the StatefulSet goes on by itself; a new control plane on the same
@@ -359,7 +359,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
         120_000,
         'the drain step done',
       );
-      cp!.proc.kill('SIGKILL');
+      void cp!.kill(); // SIGKILL now; its exit is not waited for
       await new Promise((r) => setTimeout(r, 1000));
       cp = await startKubeControlPlane(kube, { name: `cp3-${suffix}`, namespace: NS, home, env: env() });
       const op = await finished(upgrade.body.id, 'the new-checkpoint upgrade after the restart');

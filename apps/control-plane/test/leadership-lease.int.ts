@@ -10,16 +10,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster';
 import { prepareNamespace, startKubeControlPlane, type KubeControlPlane } from './support/kube-control-plane';
+import { apiOk } from './support/control-plane-process';
+import { electedLeader, followerLeads, operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 
-interface ClusterView {
-  cluster: string;
-  replica: string;
-  isLeader: boolean;
-  leader: string | null;
-  election: string;
-}
 interface Lease {
   metadata: { resourceVersion: string };
   spec: { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number };
@@ -39,28 +34,11 @@ let token: string;
 let stack: IsolatedStack | undefined;
 const replicas: KubeControlPlane[] = [];
 
-async function call<T>(r: KubeControlPlane, method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${r.api}${url}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body !== undefined
-        ? { 'Content-Type': typeof body === 'string' ? 'application/yaml' : 'application/json' }
-        : {}),
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url} on ${r.name}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const call = <T>(r: KubeControlPlane, method: string, url: string, body?: unknown) =>
+  apiOk<T>(r, token, method, url, body);
 
 const waitOperation = (r: KubeControlPlane, id: string, what: string) =>
-  eventually(
-    () => call<{ state: string; error: string | null }>(r, 'GET', `/api/v1/operations/${id}`),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    150_000,
-    what,
-  );
+  operationOutcome(r, token, id, what, 150_000);
 
 async function livePods(queryId: string): Promise<Pod[]> {
   const r = await kube.kubeFetch<{ items: Pod[] }>(
@@ -100,7 +78,7 @@ beforeAll(
 );
 
 afterAll(async () => {
-  for (const r of replicas) r.proc.kill('SIGKILL');
+  for (const r of replicas) await r.kill();
   await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
   await stack?.drop();
 });
@@ -111,17 +89,10 @@ describe('two control planes on Kubernetes', () => {
   let queryId: string;
 
   it('elect exactly one leader through a Lease that names it', async () => {
-    const views = await eventually(
-      () => Promise.all(replicas.map((r) => call<ClusterView>(r, 'GET', '/api/v1/cluster'))),
-      (v) => v.filter((x) => x.isLeader).length === 1 && v.every((x) => x.leader !== null),
-      30_000,
-      'one leader',
-    );
-    expect(views.map((v) => v.election)).toEqual(['lease', 'lease']);
-    const leading = views.find((v) => v.isLeader)!;
-    expect(views.map((v) => v.leader)).toEqual([leading.replica, leading.replica]);
-    leader = replicas.find((r) => r.name === leading.replica)!;
-    follower = replicas.find((r) => r !== leader)!;
+    const elected = await electedLeader(replicas, token);
+    ({ leader, follower } = elected);
+    expect(elected.views.map((v) => v.election)).toEqual(['lease', 'lease']);
+    expect(elected.views.map((v) => v.leader)).toEqual([leader.name, leader.name]);
     const all = await leases();
     expect(all).toHaveLength(1);
     expect(all[0]!.name).toMatch(/^sluice-leader-/);
@@ -164,14 +135,8 @@ describe('two control planes on Kubernetes', () => {
   it('hand the Lease to the follower within 15 s of the leader being killed, keeping the running pods', async () => {
     const before = await livePods(queryId);
     const transitions = (await leases())[0]!.lease.spec.leaseTransitions ?? 0;
-    leader.proc.kill('SIGKILL');
-    await new Promise((r) => leader.proc.once('exit', r));
-    const view = await eventually(
-      () => call<ClusterView>(follower, 'GET', '/api/v1/cluster'),
-      (v) => v.isLeader,
-      15_000,
-      'the follower leads within 15 s',
-    );
+    await leader.kill();
+    const view = await followerLeads(follower, token);
     expect(view.leader).toBe(follower.name);
     const [lease] = await leases();
     expect(lease!.lease.spec.holderIdentity).toBe(follower.name);

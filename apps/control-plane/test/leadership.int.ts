@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apiCall,
+  apiOk,
   engineProcessCount,
   killEngines,
   liveEngines,
@@ -16,20 +16,14 @@ import {
   STAND_IN_ENGINE_ENV,
   type ControlPlaneProcess,
 } from './support/control-plane-process';
-import { createToken, eventually, forgetTestQueries } from './support/test-app';
+import { electedLeader, followerLeads, operationOutcome } from './support/leadership';
+import { createToken, forgetTestQueries } from './support/test-app';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-leadership-'));
 const suffix = randomUUID().slice(0, 8);
 let token: string;
 
 const replicas: ControlPlaneProcess[] = [];
-
-interface ClusterView {
-  cluster: string;
-  replica: string;
-  isLeader: boolean;
-  leader: string | null;
-}
 
 async function startReplica(name: string): Promise<ControlPlaneProcess> {
   const replica = await startControlPlane({
@@ -49,28 +43,14 @@ async function startReplica(name: string): Promise<ControlPlaneProcess> {
   return replica;
 }
 
-async function call<T>(r: ControlPlaneProcess, method: string, url: string, body?: unknown): Promise<T> {
-  const res = await apiCall<T>(r.base, token, method, url, body);
-  if (res.status >= 300)
-    throw new Error(`${method} ${url} on ${r.name}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const call = <T>(r: ControlPlaneProcess, method: string, url: string, body?: unknown) =>
+  apiOk<T>(r, token, method, url, body);
 
 const spec = (name: string) =>
   `name: ${name}\nsources:\n  events:\n    kafka: { topic: it-lead-${suffix}, startingOffsets: earliest }\n    format: json\n    schema: { user_id: string, amount: long }\nsql: |\n  SELECT user_id, amount FROM events WHERE amount > 10\nsink:\n  kafka: { topic: it-lead-out-${suffix} }\noutputMode: append\ntrigger: { processingTime: 1 second }\n`;
 
-async function waitOperation(
-  r: ControlPlaneProcess,
-  id: string,
-  what: string,
-): Promise<{ state: string; error: string | null }> {
-  return eventually(
-    () => call<{ state: string; error: string | null }>(r, 'GET', `/api/v1/operations/${id}`),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    90_000,
-    what,
-  );
-}
+const waitOperation = (r: ControlPlaneProcess, id: string, what: string) =>
+  operationOutcome(r, token, id, what, 90_000);
 
 beforeAll(async () => {
   token = createToken('admin', `leadership-${suffix}`);
@@ -90,17 +70,10 @@ describe('two control planes', () => {
   let follower: ControlPlaneProcess;
 
   it('elect exactly one leader, and every replica names it', async () => {
-    const views = await eventually(
-      () => Promise.all(replicas.map((r) => call<ClusterView>(r, 'GET', '/api/v1/cluster'))),
-      (v) => v.filter((x) => x.isLeader).length === 1 && v.every((x) => x.leader !== null),
-      30_000,
-      'one leader',
-    );
-    const leading = views.find((v) => v.isLeader)!;
-    expect(views.map((v) => v.leader)).toEqual([leading.replica, leading.replica]);
-    expect(new Set(views.map((v) => v.cluster)).size).toBe(1);
-    leader = replicas.find((r) => r.name === leading.replica)!;
-    follower = replicas.find((r) => r !== leader)!;
+    const elected = await electedLeader(replicas, token);
+    ({ leader, follower } = elected);
+    expect(elected.views.map((v) => v.leader)).toEqual([leader.name, leader.name]);
+    expect(new Set(elected.views.map((v) => v.cluster)).size).toBe(1);
     expect(follower).toBeDefined();
   });
 
@@ -126,12 +99,7 @@ describe('two control planes', () => {
   it('hand over to the follower when the leader is killed, keeping the running engines', async () => {
     const before = liveEngines(home, queryId);
     await leader.kill();
-    const view = await eventually(
-      () => call<ClusterView>(follower, 'GET', '/api/v1/cluster'),
-      (v) => v.isLeader,
-      15_000,
-      'the follower leads within 15 s',
-    );
+    const view = await followerLeads(follower, token);
     expect(view.leader).toBe(follower.name);
 
     // The new leader adopts what runs: same processes, none started twice.

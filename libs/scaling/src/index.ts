@@ -55,6 +55,8 @@ export {
   type Profile,
   type RatePoint,
 } from './simulator/profile';
+// The tests' base profile (the simulator's and the frontier's in bench/).
+export { fixtureProfile } from './simulator/profile-fixture';
 export {
   simulate,
   type SimulationOptions,

@@ -1,6 +1,7 @@
 // The real control plane (the same entry point as `npm run control-plane`) as a child process,
 // for the suites that must kill, restart or run several of them (leadership, alerting-leader,
-// resilience, upgrade-resume), the schemathesis fuzz run and the e2e suite; plus what those
+// resilience, upgrade-resume, the Kubernetes ones through kube-control-plane.ts), the
+// schemathesis fuzz run and the e2e suite; plus what those
 // suites look at from outside: its HTTP API and the engine processes it started.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -108,6 +109,23 @@ export async function apiCall<T>(
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
+/**
+ * apiCall for a call that must succeed: the parsed body of a 2xx answer, or an error naming the
+ * call, the control plane (by replica name when it has one) and what it answered.
+ */
+export async function apiOk<T>(
+  cp: { base: string; name?: string },
+  token: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await apiCall<T>(cp.base, token, method, url, body);
+  if (res.status >= 300)
+    throw new Error(`${method} ${url} on ${cp.name ?? cp.base}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
 /** Live engines of one query under `home`, by instance name → pid (from their pid files). */
 export function liveEngines(home: string, queryId: string): Record<string, number> {
   const dir = path.join(home, 'instances', queryId);
@@ -156,7 +174,8 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (code !== undefined)
       throw new Error(`control plane exited with code ${code} before it was ready${where}`);
-    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+    // A slow answer is waited for (a loaded machine answers /readyz in seconds), a hung one not.
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) }).then(
       (r) => r.status === 200,
       () => false,
     );

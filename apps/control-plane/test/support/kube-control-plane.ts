@@ -1,20 +1,15 @@
 // A control-plane process with the Kubernetes runtime, pointed at the local API server (the stack's
 // `kube` component): engines become StatefulSet pods there, which kwok runs in simulation only.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '@sluice/testing';
 import type { KubeCluster } from '../../../../scripts/test/kube-cluster';
-import { eventually, ROOT } from './test-app';
+import { startControlPlane, type ControlPlaneProcess } from './control-plane-process';
 
 /** The image the pods name; never pulled (no container runs on kwok's node). */
 export const TEST_ENGINE_IMAGE = 'registry.invalid/sluice/engine:test';
 /** The Secret with DATABASE_URL the engine pods would read (required by the runtime's config). */
 export const TEST_DATABASE_SECRET = 'sluice-db';
 
-export interface KubeControlPlane {
-  name: string;
-  api: string;
-  proc: ChildProcess;
-}
+/** A control plane started by startKubeControlPlane: always named (its POD_NAME). */
+export type KubeControlPlane = ControlPlaneProcess & { name: string };
 
 /** Creates the namespace and the database Secret the runtime's config names. */
 export async function prepareNamespace(kube: KubeCluster, namespace: string): Promise<void> {
@@ -31,9 +26,10 @@ export async function startKubeControlPlane(
   kube: KubeCluster,
   opts: { name: string; namespace: string; home: string; env?: Record<string, string> },
 ): Promise<KubeControlPlane> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
-    cwd: ROOT,
+  const cp = await startControlPlane({
+    name: opts.name,
+    home: opts.home,
+    readyTimeoutMs: 90_000,
     env: {
       ...process.env,
       KUBECONFIG: kube.kubeconfig,
@@ -41,26 +37,11 @@ export async function startKubeControlPlane(
       SLUICE_K8S_NAMESPACE: opts.namespace,
       SLUICE_ENGINE_IMAGE: TEST_ENGINE_IMAGE,
       SLUICE_K8S_DATABASE_SECRET: TEST_DATABASE_SECRET,
-      SLUICE_API_PORT: String(port),
-      SLUICE_HOME: opts.home,
-      POD_NAME: opts.name,
       SLUICE_RECONCILE_INTERVAL_MS: '1000',
       SLUICE_INSTANCE_SETTLE_MS: '1000',
       LOG_LEVEL: 'warn',
       ...opts.env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const api = `http://127.0.0.1:${port}`;
-  await eventually(
-    () =>
-      fetch(`${api}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (s) => s === 200,
-    90_000,
-    `${opts.name} ready`,
-  );
-  return { name: opts.name, api, proc };
+  return { ...cp, name: opts.name };
 }

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
-import { ShownOnce } from '@/components/shown-once';
+import { ShownOnceForm } from '@/components/shown-once';
 import { Empty, ErrorState, Loading } from '@/components/states';
 import { api, ApiCallError, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
@@ -94,70 +94,46 @@ function NewReceiver({ onCreated }: { onCreated: (name: string) => void }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState('webhook');
   const [url, setUrl] = useState('');
-  const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   return (
-    <>
-      <form
-        className="panel actions"
-        aria-label="New receiver"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          setSecret(null);
-          try {
-            const r = await api<{ name: string; signingSecret: string }>('/api/cp/receivers', {
-              method: 'POST',
-              json: { name, kind, url },
-            });
-            setSecret(r.signingSecret);
-            setName('');
-            setUrl('');
-            onCreated(r.name);
-          } catch (err) {
-            setError(message(err));
-          }
-        }}
-      >
-        <label>
-          Receiver name
-          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={63} />
-        </label>
-        <label>
-          Kind
-          <select value={kind} onChange={(e) => setKind(e.target.value)}>
-            <option value="webhook">webhook</option>
-            <option value="slack">slack</option>
-          </select>
-        </label>
-        <label>
-          URL
-          <input
-            type="url"
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            required
-            maxLength={2048}
-            style={{ width: '24rem' }}
-          />
-        </label>
-        <button type="submit" className="primary">
-          Add receiver
-        </button>
-        {error && (
-          <span role="alert" style={{ color: 'var(--danger)' }}>
-            {error}
-          </span>
-        )}
-      </form>
-      {secret && (
-        <ShownOnce
-          label="Signing secret (shown once; the receiver checks X-Sluice-Signature with it)"
-          value={secret}
-          testId="receiver-secret"
+    <ShownOnceForm
+      ariaLabel="New receiver"
+      submitLabel="Add receiver"
+      secretLabel="Signing secret (shown once; the receiver checks X-Sluice-Signature with it)"
+      secretTestId="receiver-secret"
+      create={async () => {
+        const r = await api<{ name: string; signingSecret: string }>('/api/cp/receivers', {
+          method: 'POST',
+          json: { name, kind, url },
+        });
+        setName('');
+        setUrl('');
+        onCreated(r.name);
+        return r.signingSecret;
+      }}
+    >
+      <label>
+        Receiver name
+        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={63} />
+      </label>
+      <label>
+        Kind
+        <select value={kind} onChange={(e) => setKind(e.target.value)}>
+          <option value="webhook">webhook</option>
+          <option value="slack">slack</option>
+        </select>
+      </label>
+      <label>
+        URL
+        <input
+          type="url"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          required
+          maxLength={2048}
+          style={{ width: '24rem' }}
         />
-      )}
-    </>
+      </label>
+    </ShownOnceForm>
   );
 }
 

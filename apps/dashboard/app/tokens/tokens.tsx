@@ -1,12 +1,13 @@
 'use client';
-// Tokens (admins): create one (its secret is shown once), revoke one.
+// Tokens (admins): create one (its secret is shown once), revoke one. The bootstrap token (set by
+// the control plane's SLUICE_BOOTSTRAP_TOKEN) is not offered for revocation here: see below.
 import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
-import { ShownOnce } from '@/components/shown-once';
+import { ShownOnceForm } from '@/components/shown-once';
 import { Empty, ErrorState, Loading } from '@/components/states';
-import { api, ApiCallError, fetcher } from '@/lib/client-api';
+import { api, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 
 interface Token {
@@ -17,32 +18,37 @@ interface Token {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** How the token was made: `api` (this page, the CLI) or `bootstrap` (the environment). */
+  origin?: string;
 }
+
+/**
+ * Why the bootstrap token has no Revoke button. The API would revoke it, and it then stays
+ * revoked across restarts: whoever logged in with it (often the only admin of a fresh install) is
+ * locked out until an operator sets a new SLUICE_BOOTSTRAP_TOKEN. Changing that variable and
+ * restarting is the way to replace it, and the restart revokes the old value's token.
+ */
+const BOOTSTRAP_NOTE =
+  'Set by SLUICE_BOOTSTRAP_TOKEN: to replace it, change that variable and restart the control plane, which revokes this one.';
 
 export function Tokens() {
   const tokens = useSWR<Token[]>('/api/cp/tokens', fetcher);
   const [name, setName] = useState('');
   const [role, setRole] = useState('viewer');
-  const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   return (
     <>
-      <form
-        className="panel actions"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            const t = await api<{ token: string }>('/api/cp/tokens', {
-              method: 'POST',
-              json: { name, role },
-            });
-            setSecret(t.token);
-            setName('');
-            void tokens.mutate();
-          } catch (err) {
-            setError(err instanceof ApiCallError ? err.message : String(err));
-          }
+      <ShownOnceForm
+        submitLabel="Create token"
+        secretLabel="New token (shown once, copy it now)"
+        secretTestId="new-token"
+        create={async () => {
+          const t = await api<{ token: string }>('/api/cp/tokens', {
+            method: 'POST',
+            json: { name, role },
+          });
+          setName('');
+          void tokens.mutate();
+          return t.token;
         }}
       >
         <label>
@@ -57,16 +63,7 @@ export function Tokens() {
             <option>admin</option>
           </select>
         </label>
-        <button type="submit" className="primary">
-          Create token
-        </button>
-        {error && (
-          <span role="alert" style={{ color: 'var(--danger)' }}>
-            {error}
-          </span>
-        )}
-      </form>
-      {secret && <ShownOnce label="New token (shown once, copy it now)" value={secret} testId="new-token" />}
+      </ShownOnceForm>
       {tokens.error ? (
         <ErrorState error={tokens.error} what="tokens" />
       ) : !tokens.data ? (
@@ -77,7 +74,11 @@ export function Tokens() {
         <DataTable
           rows={tokens.data}
           rowKey={(t) => t.id}
-          rowAttributes={(t) => ({ 'data-token': t.name, 'data-revoked': String(t.revokedAt !== null) })}
+          rowAttributes={(t) => ({
+            'data-token': t.name,
+            'data-origin': t.origin ?? 'api',
+            'data-revoked': String(t.revokedAt !== null),
+          })}
           testId="tokens"
           columns={[
             { header: 'Name', cell: (t) => t.name },
@@ -90,7 +91,11 @@ export function Tokens() {
               header: 'Actions',
               hiddenHeader: true,
               cell: (t) =>
-                !t.revokedAt && (
+                t.revokedAt ? null : t.origin === 'bootstrap' ? (
+                  <span className="muted" data-testid="bootstrap-note">
+                    {BOOTSTRAP_NOTE}
+                  </span>
+                ) : (
                   <ConfirmButton
                     label="Revoke"
                     title={`Revoke token ${t.name}`}

@@ -5,29 +5,20 @@ import type { ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
 import { EngineGroup, type BatchListener, type CompletedBatch, type EngineSpec } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
 import { seededRandom } from './prng';
-import { parseProfile, type Profile } from './profile';
+import type { Profile } from './profile';
+import { fixtureProfile } from './profile-fixture';
 import { simulate } from './simulate';
 
 const base = {
   name: 'model',
   durationSeconds: 1200,
-  partitions: 12,
-  instance: {
-    capacity: 1000,
-    startupSeconds: 30,
-    rebalancePauseSeconds: 10,
-    minInstances: 1,
-    maxInstances: 12,
-  },
-  triggerSeconds: 10,
-  slo: { maxLagSeconds: 60 },
   input: [
     { at: 0, rate: 3000 },
     { at: 1200, rate: 3000 },
   ],
   noise: { seed: 5, capacityJitter: 0.05 },
 };
-const withModel = (model: Record<string, unknown>): Profile => parseProfile({ ...base, model });
+const withModel = (model: Record<string, unknown>): Profile => fixtureProfile({ ...base, model });
 
 /** Holds a fixed count, or switches once: enough to exercise the engine without a policy's logic. */
 class Fixed implements ScalingPolicy {
@@ -107,7 +98,7 @@ describe('simulator model mismatches', () => {
   });
 
   it('sublinear scaling: the same group processes less, so the lag grows', () => {
-    const ideal = run(parseProfile(base), new Fixed(4));
+    const ideal = run(fixtureProfile(base), new Fixed(4));
     const sub = run(withModel({ sublinearExponent: 0.5 }), new Fixed(4));
     conserved(sub);
     // 4 instances at 1000 × 4^-0.5 = 500/s each: 2000/s against 3000/s produced.
@@ -118,7 +109,7 @@ describe('simulator model mismatches', () => {
   it('non-linear batch cost makes large (catch-up) batches slower than linear', () => {
     // Two instances fall behind for 5 minutes (no backpressure), then six catch up in big batches.
     const catchUp = () => new Fixed(2, 6, 300_000);
-    const lin = simulate(parseProfile(base), catchUp(), { pid: false });
+    const lin = simulate(fixtureProfile(base), catchUp(), { pid: false });
     const steep = simulate(withModel({ batchCostExponent: 1.5 }), catchUp(), { pid: false });
     conserved(steep);
     expect(steep.summary.maxBatchDurationSeconds).toBeGreaterThan(lin.summary.maxBatchDurationSeconds);
@@ -156,8 +147,8 @@ describe('simulator model mismatches', () => {
   });
 
   it('a full restart (Flink) takes every instance down for the start-up, not only the new ones', () => {
-    const full = run(parseProfile(base), new Fixed(3, 4, 300_000, 'full'));
-    const incremental = run(parseProfile(base), new Fixed(3, 4, 300_000));
+    const full = run(fixtureProfile(base), new Fixed(3, 4, 300_000, 'full'));
+    const incremental = run(fixtureProfile(base), new Fixed(3, 4, 300_000));
     conserved(full);
     const readyAfter = (r: ReturnType<typeof simulate>) => r.timeline.find((x) => x.t === 310)?.ready;
     expect(readyAfter(full)).toBe(0);

@@ -2,22 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { policyByName } from '../policies/registry';
 import type { ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
-import { parseProfile, type Profile } from './profile';
+import type { Profile } from './profile';
+import { fixtureProfile } from './profile-fixture';
 import { simulate } from './simulate';
 
-const profile: Profile = parseProfile({
+const profile: Profile = fixtureProfile({
   name: 'test-step',
   durationSeconds: 1800,
-  partitions: 12,
-  instance: {
-    capacity: 1000,
-    startupSeconds: 30,
-    rebalancePauseSeconds: 10,
-    minInstances: 1,
-    maxInstances: 12,
-  },
-  triggerSeconds: 10,
-  slo: { maxLagSeconds: 60 },
   input: [
     { at: 0, rate: 2000 },
     { at: 600, rate: 2000 },
