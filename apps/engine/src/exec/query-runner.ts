@@ -5,7 +5,6 @@
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import type { Pool } from 'pg';
 import {
   CONTROL_TOPIC,
   PROGRESS_TOPIC,
@@ -14,7 +13,7 @@ import {
   engineGroupId,
   repartitionTopic,
 } from '@sluice/contracts';
-import { committedGroupOffsets, ensureTopics, offsetBounds } from '@sluice/kafka';
+import { ensureTopics, offsetBounds } from '@sluice/kafka';
 import {
   comparePlans,
   instantiate,
@@ -26,28 +25,26 @@ import {
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
 import { continuePoint, offsetsJson, partitionKey } from '../offsets/continue-offsets';
-import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
+import { DataLossError } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
 import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
-import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
-import { BatchAlreadyCommittedError, committedBatch, ensureSinkTables } from '../sinks/postgres-table';
-import { createPool } from '../pg/create-pool';
+import { toJsonRow, type OutputColumn } from '../sinks/format-row';
+import { BatchAlreadyCommittedError } from '../sinks/postgres-table';
+import { createSink } from '../sinks/create-sink';
+import { emptyOutput, kafkaGroupTarget, type Sink, type TaskBatchOutput } from '../sinks/sink';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable } from './database-outage';
 import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
-import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
+import type { RowGuard } from './record-guards';
+import { KafkaOutputLog } from './kafka-output-log';
+import { markerBatch } from './output-log';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStage } from './source-stage';
-import {
-  markerBatch,
-  TaskCommitter,
-  type MarkerKind,
-  type PostgresTarget,
-  type TaskBatchOutput,
-} from './task-committer';
+import { TaskCommitter } from './task-committer';
+import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
@@ -110,8 +107,8 @@ export class QueryRunner {
   private sourceReader!: GroupReader;
   private shuffleReader: GroupReader | undefined;
   private control!: ControlListener;
-  private pool: Pool | undefined;
-  private postgres: PostgresTarget | undefined;
+  private sink!: Sink;
+  private outputLog!: KafkaOutputLog;
   private rateLimit: number | null;
   private stopping = false;
   private stopReason = '';
@@ -217,7 +214,15 @@ export class QueryRunner {
       { topic: dlqTopic(queryId), numPartitions: 1 },
     ];
     if (this.stateful) topics.push({ topic: repartitionTopic(this.scope), numPartitions: n });
-    if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
+    this.sink = createSink({
+      spec: this.spec.sink,
+      columns: this.columns,
+      scope: this.scope,
+      deadLetterTopic: dlqTopic(queryId),
+      sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      warn: (m) => this.opts.log('warn', m),
+    });
+    topics.push(...this.sink.topics);
     await ensureTopics(this.admin, topics);
     this.topicLimits = await readMaxMessageBytes(
       this.admin,
@@ -227,21 +232,9 @@ export class QueryRunner {
       if (!(await this.admin.listTopics()).includes(topic))
         this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
     }
-    if ('postgres' in this.spec.sink) {
-      if (!this.opts.sinkPostgresUrl)
-        throw new Error(
-          'the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL for the engine (the control plane passes the resolved sink connection)',
-        );
-      const pool = createPool(this.opts.sinkPostgresUrl, 'sink', (m) => this.opts.log('warn', m));
-      this.pool = pool;
-      const { table, key } = this.spec.sink.postgres;
-      await waitFor('sink database', () => ensureSinkTables(pool, table, this.columns, key));
-      this.postgres = { pool, table, columns: this.columns, key };
-      this.guard = postgresRowGuard(this.columns, key);
-    } else if ('kafka' in this.spec.sink) {
-      const topic = this.spec.sink.kafka.topic;
-      this.guard = kafkaRowGuard(topic, (row) => this.kafkaSinkMessage(row), this.topicLimit(topic));
-    }
+    await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor });
+    this.guard = this.sink.guard;
+    this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
     this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.progressProducer.connect();
@@ -301,12 +294,15 @@ export class QueryRunner {
     const visible = async (task: string, wal: OffsetLogEntry): Promise<boolean> => {
       // Whichever marker the old version used: the group offset committed in its batch
       // transaction (Kafka outputs) or its row in sink_commits (a PostgreSQL sink).
-      const group = await committedGroupOffsets(this.admin, engineGroupId(oldScope), [wal.range.topic]);
-      const meta = group.get(`${wal.range.topic}:${wal.range.partition}`)?.metadata ?? '';
+      const meta = await this.outputLog.groupMarker(
+        engineGroupId(oldScope),
+        wal.range.topic,
+        wal.range.partition,
+      );
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
-      if (!this.pool) return false;
+      if (!this.sink.committedBatchOf) return false;
       // Unreadable marker = not visible: the batch is replayed, which the sink's idempotence absorbs.
-      const batch = await committedBatch(this.pool, oldScope, task).catch((e: Error) => {
+      const batch = await this.sink.committedBatchOf(oldScope, task).catch((e: Error) => {
         this.opts.log('warn', `could not read the old checkpoint's sink marker of ${task}: ${e.message}`);
         return undefined;
       });
@@ -372,23 +368,15 @@ export class QueryRunner {
   }
 
   private applyCommands(): void {
-    for (const c of this.control.take()) {
-      if (c.type === 'setRateLimit') {
-        this.rateLimit = c.maxOffsetsPerTrigger;
-        this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, {
-          commandId: c.commandId,
-        });
-      } else if (c.type === 'pauseSources' || c.type === 'resumeSources') {
-        this.sourcesPaused = c.type === 'pauseSources';
-        this.opts.log('info', this.sourcesPaused ? 'source stage paused' : 'source stage resumed', {
-          commandId: c.commandId,
-        });
-      } else {
-        this.opts.log('info', 'drain requested', { commandId: c.commandId });
-        this.stop('drain command');
-      }
-      this.acked.push(c.commandId);
-    }
+    const out = applyCommands(
+      { rateLimit: this.rateLimit, sourcesPaused: this.sourcesPaused },
+      this.control.take(),
+    );
+    this.rateLimit = out.rateLimit;
+    this.sourcesPaused = out.sourcesPaused;
+    for (const n of out.notes) this.opts.log('info', n.msg, { commandId: n.commandId });
+    this.acked.push(...out.acked);
+    if (out.drain) this.stop('drain command');
   }
 
   private async trigger(): Promise<TriggerStats> {
@@ -466,35 +454,29 @@ export class QueryRunner {
       wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
     for (const tp of this.shuffleReader?.assignment() ?? [])
       wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
-    for (const [id, rt] of this.tasks) {
-      if (!wanted.has(id)) await this.dropTask(rt, 'revoked');
-    }
+    const { drop, add } = diffAssignment(this.tasks.keys(), wanted);
+    for (const id of drop) await this.dropTask(this.tasks.get(id)!, 'revoked');
     // New tasks are recovered side by side (each opens its own transactional producer, which
     // fences the previous owner, and reads its own checkpoint files): after a start or a
     // rebalance the first batch waits for the slowest task, not for all of them in turn.
-    const recovered = await Promise.allSettled(
-      [...wanted].filter(([id]) => !this.tasks.has(id)).map(([id, w]) => this.recover(id, w)),
-    );
+    const recovered = await Promise.allSettled(add.map(([id, w]) => this.recover(id, w)));
     const failed = recovered.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
   /** Takes over one task: opens its committer (fencing the previous owner) and recovers it from the checkpoint. */
   private async recover(id: string, w: { stage: Stage; topic: string; partition: number }): Promise<void> {
-    const marker = this.markerFor(w.stage);
+    // The source stage of a stateful plan writes the repartition topic; every other task the sink.
+    const target = w.stage === 'source' && this.stateful ? kafkaGroupTarget : this.sink;
     const committer = new TaskCommitter(
-      this.opts.kafka,
-      this.scope,
+      this.outputLog,
       id,
-      marker,
+      target,
       w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
       this.opts.checkpoint,
-      this.postgres,
-      this.topicLimits,
     );
     const rt = await recoverTask({
       checkpoint: this.opts.checkpoint,
-      admin: this.admin,
       committer,
       stage: w.stage,
       topic: w.topic,
@@ -515,13 +497,6 @@ export class QueryRunner {
     return undefined;
   }
 
-  private markerFor(stage: Stage): MarkerKind {
-    if (stage === 'source' && this.stateful) return 'kafka-group'; // output = repartition topic
-    if ('kafka' in this.spec.sink) return 'kafka-group';
-    if ('postgres' in this.spec.sink) return 'postgres';
-    return 'checkpoint';
-  }
-
   private async dropTask(rt: TaskRuntime, why: string): Promise<void> {
     this.tasks.delete(rt.task);
     rt.state?.abort();
@@ -535,73 +510,36 @@ export class QueryRunner {
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }
 
-  /** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
+  /** Plans (or re-plans) every task's next batch (trigger-planner.planTrigger). */
   private planTasks(
     bounds: Map<string, Map<number, { earliest: number; latest: number }>>,
     nowMs: number,
   ): Array<[TaskRuntime, OffsetLogEntry]> {
-    const out: Array<[TaskRuntime, OffsetLogEntry]> = [];
-    const positions: PartitionPosition[] = [];
-    const fresh = new Map<string, TaskRuntime>();
-    for (const rt of this.tasks.values()) {
-      if (rt.replay) {
-        out.push([rt, rt.replay]);
-        continue;
-      }
-      const b = bounds.get(rt.topic)?.get(rt.partition);
-      if (!b) continue;
-      // A paused source stage plans nothing new (an already planned batch above still runs).
-      if (rt.stage === 'source' && this.sourcesPaused) continue;
-      if (rt.nextStart === undefined) {
-        rt.nextStart = rt.stage === 'source' ? this.firstOffset(rt.topic, rt.partition, b) : b.earliest;
-      }
-      const pos = {
-        topic: rt.topic,
-        partition: rt.partition,
-        start: rt.nextStart,
-        earliest: b.earliest,
-        latest: b.latest,
-      };
-      if (rt.stage === 'source') {
-        positions.push(pos);
-        fresh.set(`${rt.topic}:${rt.partition}`, rt);
-      } else {
-        const end = Math.min(b.latest, pos.start + MAX_SHUFFLE_RECORDS_PER_BATCH);
-        const wm = rt.watermark?.watermarkMs ?? 0;
-        // A no-data batch is worth running when the watermark moved: it evicts (and, in append
-        // mode, emits) state that just expired, as Spark's no-data micro-batches do.
-        if (end > pos.start || wm > rt.lastBatchWatermarkMs)
-          out.push([rt, this.entry(rt, { ...pos, end }, wm, nowMs)]);
-      }
-    }
-    if (positions.length > 0) {
-      const total = [...this.sourceByTopic.keys()].reduce(
+    const plan = planTrigger({
+      tasks: [...this.tasks.values()].map((rt) => ({ ...rt, watermarkMs: rt.watermark?.watermarkMs })),
+      bounds,
+      sourcesPaused: this.sourcesPaused,
+      rateLimit: this.rateLimit,
+      totalSourcePartitions: [...this.sourceByTopic.keys()].reduce(
         (n, topic) => n + (bounds.get(topic)?.size ?? 0),
         0,
-      );
-      const plan = planBatch({
-        positions,
-        limits: {
-          maxOffsetsPerTrigger: instanceShare(this.rateLimit, positions.length, total),
-          minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
-          maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
-        },
-        failOnDataLoss: this.spec.options.failOnDataLoss,
-        nowMs,
-        lastTriggerMs: this.lastTriggerMs,
-      });
-      for (const loss of plan.dataLoss)
-        this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
-      if (plan.kind === 'run') {
-        this.lastTriggerMs = nowMs;
-        for (const r of plan.ranges) {
-          const rt = fresh.get(`${r.topic}:${r.partition}`);
-          if (rt && r.end > r.start) out.push([rt, this.entry(rt, r, 0, nowMs)]);
-          else if (rt && r.start !== rt.nextStart) rt.nextStart = r.start; // skipped lost offsets
-        }
-      }
+      ),
+      minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
+      maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
+      failOnDataLoss: this.spec.options.failOnDataLoss,
+      firstOffset: (topic, partition, b) => this.firstOffset(topic, partition, b),
+      maxShuffleRecordsPerBatch: MAX_SHUFFLE_RECORDS_PER_BATCH,
+      queryVersion: this.opts.queryVersion,
+      nowMs,
+      lastTriggerMs: this.lastTriggerMs,
+    });
+    for (const loss of plan.dataLoss) this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
+    this.lastTriggerMs = plan.lastTriggerMs;
+    for (const [task, start] of plan.nextStarts) {
+      const rt = this.tasks.get(task);
+      if (rt) rt.nextStart = start;
     }
-    return out;
+    return plan.runs.map(({ task, entry }) => [this.tasks.get(task)!, entry]);
   }
 
   /** Where a source partition with no checkpoint history starts. */
@@ -610,21 +548,6 @@ export class QueryRunner {
     if (this.continueOffsets) return this.continueOffsets.get(partitionKey(topic, partition)) ?? b.earliest;
     const configured = this.opts.startingOffsets ?? this.sourceByTopic.get(topic)?.kafka.startingOffsets;
     return resolveStartingOffset(parseStartingOffsets(configured), topic, partition, b.earliest, b.latest);
-  }
-
-  private entry(
-    rt: TaskRuntime,
-    r: { topic: string; partition: number; start: number; end: number },
-    watermarkMs: number,
-    nowMs: number,
-  ): OffsetLogEntry {
-    return {
-      batchId: rt.nextBatchId,
-      range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end },
-      watermarkMs,
-      batchTimestampMs: nowMs,
-      planVersion: this.opts.queryVersion,
-    };
   }
 
   private async runTask(
@@ -650,7 +573,7 @@ export class QueryRunner {
           : [];
       add('getBatch', Date.now() - t);
       t = Date.now();
-      const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
+      const output: TaskBatchOutput = emptyOutput();
       const dlq = dlqTopic(this.opts.queryId);
       const dlqMax = maxRecordBytes(this.topicLimit(dlq));
       let maxEventTimeMs: number | null = null;
@@ -725,7 +648,7 @@ export class QueryRunner {
         stats.invalidRows += committed.refusedRows;
         this.opts.log(
           'warn',
-          `task ${rt.task} batch ${entry.batchId}: PostgreSQL refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
+          `task ${rt.task} batch ${entry.batchId}: the sink refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
         );
       }
       if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
@@ -775,7 +698,7 @@ export class QueryRunner {
 
   /**
    * `deadLetter(i, reason)`: the dead letter for rows[i] should the sink refuse it. Called once
-   * per batch, so rows[i] is output.pgRows[i].
+   * per batch, so rows[i] is the sink's i-th row of the batch.
    */
   private toSink(
     rows: Array<Record<string, unknown>>,
@@ -784,20 +707,7 @@ export class QueryRunner {
     deadLetter: (index: number, reason: string) => Message,
   ): void {
     stats.numOutputRows += rows.length;
-    const sink = this.spec.sink;
-    if ('kafka' in sink) {
-      output.kafka.push({ topic: sink.kafka.topic, messages: rows.map((row) => this.kafkaSinkMessage(row)) });
-    } else if ('postgres' in sink) {
-      output.pgRows.push(...rows);
-      output.pgRefused = { topic: dlqTopic(this.opts.queryId), deadLetter };
-    } else {
-      for (const row of rows) output.consoleLines.push(JSON.stringify(toJsonRow(row, this.columns)));
-    }
-  }
-
-  private kafkaSinkMessage(row: Record<string, unknown>): Message {
-    const key = 'kafka' in this.spec.sink ? this.spec.sink.kafka.key : undefined;
-    return { key: rowKey(row, key) ?? null, value: JSON.stringify(toJsonRow(row, this.columns)) };
+    this.sink.stage(rows, output, deadLetter);
   }
 
   private topicLimit(topic: string): number {
@@ -926,7 +836,7 @@ export class QueryRunner {
       sources: [...stats.sources.values()],
       state: stats.state,
       operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
-      sinkDescription: this.sinkDescription(),
+      sinkDescription: this.sink.description,
       numOutputRows: stats.numOutputRows,
       sluice: {
         queryVersion: this.opts.queryVersion,
@@ -966,13 +876,6 @@ export class QueryRunner {
     return backlog;
   }
 
-  private sinkDescription(): string {
-    const sink = this.spec.sink;
-    if ('kafka' in sink) return `KafkaSink[${sink.kafka.topic}]`;
-    if ('postgres' in sink) return `PostgresSink[${sink.postgres.table}]`;
-    return 'ConsoleSink';
-  }
-
   private async shutdown(): Promise<void> {
     this.opts.log('info', `stopping: ${this.stopReason}`);
     // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
@@ -988,7 +891,7 @@ export class QueryRunner {
       this.progressProducer?.disconnect().catch(quietly('progress producer')),
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
-    await this.pool?.end().catch(quietly('sink pool'));
+    await this.sink?.close().catch(quietly('sink'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }
