@@ -4,7 +4,7 @@
 // event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import {
   CONTROL_TOPIC,
   PROGRESS_TOPIC,
@@ -27,23 +27,29 @@ import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
 import { continuePoint, offsetsJson, partitionKey } from '../offsets/continue-offsets';
 import { DataLossError } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
-import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
+import { buildProgress } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
-import { toJsonRow, type OutputColumn } from '../sinks/format-row';
+import type { OutputColumn } from '../sinks/format-row';
 import { BatchAlreadyCommittedError } from '../sinks/postgres-table';
 import { createSink } from '../sinks/create-sink';
-import { emptyOutput, kafkaGroupTarget, type Sink, type TaskBatchOutput } from '../sinks/sink';
+import { kafkaGroupTarget, type Sink } from '../sinks/sink';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable } from './database-outage';
-import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
-import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
+import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
 import { KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
-import { runShuffleStage } from './shuffle-stage';
-import { runSourceStage } from './source-stage';
 import { TaskCommitter } from './task-committer';
+import {
+  emptyStateTrigger,
+  emptyTriggerStats,
+  runTaskBatch,
+  type BatchContext,
+  type TriggerStats,
+} from './task-batch';
+import { KafkaSource } from '../source/kafka-source';
+import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
 
@@ -75,19 +81,6 @@ const FATAL = [DataLossError, CheckpointCorruptError];
 const MAX_SHUFFLE_RECORDS_PER_BATCH = 200_000;
 const IDLE_PROGRESS_INTERVAL_MS = 10_000;
 
-interface TriggerStats {
-  sources: Map<string, SourceTrigger>;
-  eventTimes: number[];
-  invalidRows: number;
-  numOutputRows: number;
-  state: StateTrigger | undefined;
-  batchIds: number[];
-  tasks: string[];
-  ran: boolean;
-  /** Why the trigger failed, when it did (reported in progress). */
-  error?: string;
-}
-
 export class QueryRunner {
   private readonly spec: QuerySpec;
   private readonly executor: QueryExecutor;
@@ -108,6 +101,9 @@ export class QueryRunner {
   private shuffleReader: GroupReader | undefined;
   private control!: ControlListener;
   private sink!: Sink;
+  private source!: Source;
+  /** What every task's batch needs (task-batch.runTaskBatch); set once started. */
+  private batch!: BatchContext;
   private outputLog!: KafkaOutputLog;
   private rateLimit: number | null;
   private stopping = false;
@@ -268,6 +264,23 @@ export class QueryRunner {
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
+    this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.batch = {
+      queryId,
+      checkpoint,
+      source: this.source,
+      sink: this.sink,
+      executor: this.executor,
+      outputMode: this.spec.outputMode,
+      numShufflePartitions: n,
+      sourceByTopic: this.sourceByTopic,
+      columns: this.columns,
+      guard: this.guard,
+      dlqTopic: dlqTopic(queryId),
+      repartitionTopic: this.stateful ? repartitionTopic(this.scope) : undefined,
+      topicLimit: (topic) => this.topicLimit(topic),
+      log: (level, msg) => this.opts.log(level, msg),
+    };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
       stateful: this.stateful,
@@ -382,23 +395,14 @@ export class QueryRunner {
   private async trigger(): Promise<TriggerStats> {
     const startMs = Date.now();
     const durations: Record<string, number> = {};
-    const stats: TriggerStats = {
-      sources: new Map(),
-      eventTimes: [],
-      invalidRows: 0,
-      numOutputRows: 0,
-      state: undefined,
-      batchIds: [],
-      tasks: [],
-      ran: false,
-    };
+    const stats = emptyTriggerStats();
     this.applyCommands();
     try {
       let t = Date.now();
       await this.syncTasks();
       const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
       for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
-        bounds.set(topic, await offsetBounds(this.admin, topic));
+        bounds.set(topic, await this.source.bounds(topic));
       durations.latestOffset = Date.now() - t;
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
@@ -450,9 +454,9 @@ export class QueryRunner {
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
   private async syncTasks(): Promise<void> {
     const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
-    for (const tp of this.sourceReader.assignment())
+    for (const tp of this.source.assignment('source'))
       wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
-    for (const tp of this.shuffleReader?.assignment() ?? [])
+    for (const tp of this.source.assignment('shuffle'))
       wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
     const { drop, add } = diffAssignment(this.tasks.keys(), wanted);
     for (const id of drop) await this.dropTask(this.tasks.get(id)!, 'revoked');
@@ -556,127 +560,8 @@ export class QueryRunner {
     stats: TriggerStats,
     durations: Record<string, number>,
   ): Promise<void> {
-    // Tasks run concurrently: a phase's duration is the slowest task's, like a Spark stage.
-    const add = (k: string, ms: number): void => {
-      durations[k] = Math.max(durations[k] ?? 0, ms);
-    };
-    let t = Date.now();
-    // Create-exclusive: if another owner already planned this batch, its plan wins.
-    const entry = await this.opts.checkpoint.writeOffsets(rt.task, planned);
-    add('walCommit', Date.now() - t);
-    t = Date.now();
     try {
-      const reader = rt.stage === 'source' ? this.sourceReader : this.shuffleReader!;
-      const records =
-        entry.range.end > entry.range.start
-          ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end)
-          : [];
-      add('getBatch', Date.now() - t);
-      t = Date.now();
-      const output: TaskBatchOutput = emptyOutput();
-      const dlq = dlqTopic(this.opts.queryId);
-      const dlqMax = maxRecordBytes(this.topicLimit(dlq));
-      let maxEventTimeMs: number | null = null;
-      if (rt.stage === 'source') {
-        const source = this.sourceByTopic.get(rt.topic)!;
-        const repartition = repartitionTopic(this.scope);
-        const res = runSourceStage({
-          queryId: this.opts.queryId,
-          source,
-          executor: this.executor,
-          numShufflePartitions: this.spec.options.numShufflePartitions,
-          records,
-          guard: this.guard,
-          repartition: this.stateful
-            ? { topic: repartition, maxMessageBytes: this.topicLimit(repartition) }
-            : undefined,
-          dlqMaxRecordBytes: dlqMax,
-        });
-        stats.invalidRows += res.invalidRows;
-        stats.eventTimes.push(...res.eventTimes);
-        this.recordSource(stats, entry, records.length);
-        output.kafka.push({ topic: dlq, messages: res.deadLetters });
-        if (this.stateful) output.kafka.push({ topic: repartition, messages: res.shuffled });
-        else
-          this.toSink(res.rows, output, stats, (i, reason) =>
-            deadLetterMessage(this.opts.queryId, res.origins[i]!, reason, dlqMax, 'output'),
-          );
-      } else {
-        const state = rt.state!;
-        const wm = entry.watermarkMs;
-        const res = runShuffleStage({
-          executor: this.executor,
-          outputMode: this.spec.outputMode,
-          state,
-          records,
-          watermarkMs: wm,
-          watermarkEnabled: rt.watermark !== undefined,
-        });
-        if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
-        maxEventTimeMs = res.maxEventTimeMs ?? null;
-        // Output rows are checked again here: aggregate values (a max() over text, say) are only
-        // known now. A refused row is a dead letter carrying the row itself.
-        const batch = { task: rt.task, batchId: entry.batchId };
-        const dead: Message[] = [
-          ...res.failedRecords.map((f) => deadLetterMessage(this.opts.queryId, f.record, f.reason, dlqMax)),
-          ...res.failedGroups.map((f) =>
-            outputRowDeadLetter(this.opts.queryId, batch, f.row, f.reason, dlqMax),
-          ),
-        ];
-        const rows: Array<Record<string, unknown>> = [];
-        for (const row of res.rows) {
-          const refused = this.guard?.(row);
-          if (refused)
-            dead.push(
-              outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(row, this.columns), refused, dlqMax),
-            );
-          else rows.push(row);
-        }
-        stats.invalidRows += dead.length;
-        output.kafka.push({ topic: dlq, messages: dead });
-        this.toSink(rows, output, stats, (i, reason) =>
-          outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(rows[i]!, this.columns), reason, dlqMax),
-        );
-        const c = Date.now();
-        const m = await state.commit(entry.batchId);
-        this.recordState(stats, m, res, Date.now() - c);
-      }
-      add('addBatch', Date.now() - t);
-      t = Date.now();
-      const committed = await rt.committer.commit(entry, output);
-      if (committed.refusedRows > 0) {
-        stats.invalidRows += committed.refusedRows;
-        this.opts.log(
-          'warn',
-          `task ${rt.task} batch ${entry.batchId}: the sink refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
-        );
-      }
-      if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
-        // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
-        await this.sourceReader
-          .commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }])
-          // Only the lag shown to operators depends on it (exactly-once rests on the sink's marker);
-          // the next batch commits a later offset anyway.
-          .catch((e: Error) => this.opts.log('warn', `group offset for lag not committed: ${e.message}`));
-      }
-      const prevCommit =
-        entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
-      await this.opts.checkpoint.writeCommit(rt.task, {
-        batchId: entry.batchId,
-        maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
-        committedAt: new Date().toISOString(),
-      });
-      add('commitOffsets', Date.now() - t);
-      rt.replay = undefined;
-      rt.nextStart = entry.range.end;
-      rt.nextBatchId = entry.batchId + 1;
-      rt.lastBatchWatermarkMs = entry.watermarkMs;
-      if (rt.watermark) rt.watermark.advance();
-      stats.ran = true;
-      stats.batchIds.push(entry.batchId);
-      stats.tasks.push(rt.task);
-      if (entry.batchId % 10 === 0 && entry.batchId >= 100)
-        await this.opts.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
+      await runTaskBatch(this.batch, rt, planned, stats, durations);
     } catch (err) {
       rt.watermark?.discardBatch();
       if (err instanceof PartitionRevokedError) {
@@ -691,71 +576,13 @@ export class QueryRunner {
       }
       // Anything else: forget the in-memory task; it is recovered from the checkpoint and its
       // marker on the next trigger (or by the next owner), re-running this batch if needed.
-      await this.dropTask(rt, `batch ${entry.batchId} failed: ${(err as Error).message}`);
+      await this.dropTask(rt, `batch ${planned.batchId} failed: ${(err as Error).message}`);
       throw err;
     }
   }
 
-  /**
-   * `deadLetter(i, reason)`: the dead letter for rows[i] should the sink refuse it. Called once
-   * per batch, so rows[i] is the sink's i-th row of the batch.
-   */
-  private toSink(
-    rows: Array<Record<string, unknown>>,
-    output: TaskBatchOutput,
-    stats: TriggerStats,
-    deadLetter: (index: number, reason: string) => Message,
-  ): void {
-    stats.numOutputRows += rows.length;
-    this.sink.stage(rows, output, deadLetter);
-  }
-
   private topicLimit(topic: string): number {
     return this.topicLimits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
-  }
-
-  private recordSource(stats: TriggerStats, entry: OffsetLogEntry, rows: number): void {
-    const { topic, partition, start, end } = entry.range;
-    let s = stats.sources.get(topic);
-    if (!s) {
-      s = { topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
-      stats.sources.set(topic, s);
-    }
-    s.start[String(partition)] = start;
-    s.end[String(partition)] = end;
-    s.numInputRows += rows;
-  }
-
-  private recordState(
-    stats: TriggerStats,
-    m: {
-      numRowsTotal: number;
-      numRowsUpdated: number;
-      numRowsRemoved: number;
-      memoryUsedBytes: number;
-      commitTimeMs: number;
-    },
-    res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number },
-    commitMs: number,
-  ): void {
-    const s = (stats.state ??= {
-      numRowsTotal: 0,
-      numRowsUpdated: 0,
-      numRowsRemoved: 0,
-      allUpdatesTimeMs: 0,
-      allRemovalsTimeMs: 0,
-      commitTimeMs: 0,
-      memoryUsedBytes: 0,
-      numRowsDroppedByWatermark: 0,
-      numShufflePartitions: this.spec.options.numShufflePartitions,
-      numStateStoreInstances: 0,
-    });
-    s.numRowsUpdated += m.numRowsUpdated;
-    s.numRowsRemoved += m.numRowsRemoved;
-    s.allUpdatesTimeMs += res.updateTimeMs;
-    s.allRemovalsTimeMs += res.removalTimeMs;
-    s.commitTimeMs += commitMs;
-    s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
   }
 
   private async report(
@@ -797,18 +624,7 @@ export class QueryRunner {
     }
     const stores = [...this.tasks.values()].filter((t) => t.state);
     if (stores.length > 0) {
-      const s = stats.state ?? {
-        numRowsTotal: 0,
-        numRowsUpdated: 0,
-        numRowsRemoved: 0,
-        allUpdatesTimeMs: 0,
-        allRemovalsTimeMs: 0,
-        commitTimeMs: 0,
-        memoryUsedBytes: 0,
-        numRowsDroppedByWatermark: 0,
-        numShufflePartitions: this.spec.options.numShufflePartitions,
-        numStateStoreInstances: 0,
-      };
+      const s = stats.state ?? emptyStateTrigger(this.spec.options.numShufflePartitions);
       s.numRowsTotal = stores.reduce((n, t) => n + (t.state?.size ?? 0), 0);
       s.memoryUsedBytes = stores.reduce((n, t) => n + (t.state?.metrics().memoryUsedBytes ?? 0), 0);
       s.numStateStoreInstances = stores.length;
