@@ -1,9 +1,37 @@
 // The OutputLog on Kafka: a transactional producer per task (its transactional id belongs to the
 // task, so a new owner fences the old one) and the group offsets read through the admin client.
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { committedGroupOffsets } from '@sluice/kafka';
 import { chunkBySize, DEFAULT_MAX_MESSAGE_BYTES } from './kafka-limits';
 import { markerMetadata, type OutputLog, type TaskOutputWriter } from './output-log';
+
+/**
+ * A task's transactional producer, initialised: Kafka's InitProducerId for the task's
+ * transactional id fences every earlier producer of that id and completes (aborts) its open
+ * transaction, so markers and read_committed ends read afterwards are final.
+ */
+export async function openTaskProducer(kafka: Kafka, scope: string, task: string): Promise<Producer> {
+  const producer = kafka.producer({
+    transactionalId: `sluice-${scope}-${task}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60_000,
+  });
+  await producer.connect();
+  try {
+    const fence = await producer.transaction();
+    await fence.abort();
+  } catch (e) {
+    await producer.disconnect().catch(() => undefined);
+    throw e;
+  }
+  return producer;
+}
+
+/** Fences the tasks of a checkpoint lineage that no longer runs (a continuing lineage reads where it ended). */
+export async function fenceTasks(kafka: Kafka, scope: string, tasks: string[]): Promise<void> {
+  await Promise.all(tasks.map(async (task) => (await openTaskProducer(kafka, scope, task)).disconnect()));
+}
 
 export class KafkaOutputLog implements OutputLog {
   constructor(
@@ -16,15 +44,7 @@ export class KafkaOutputLog implements OutputLog {
   ) {}
 
   async open(task: string): Promise<TaskOutputWriter> {
-    const producer = this.kafka.producer({
-      transactionalId: `sluice-${this.scope}-${task}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-    });
-    await producer.connect();
-    const fence = await producer.transaction();
-    await fence.abort();
+    const producer = await openTaskProducer(this.kafka, this.scope, task);
     const limits = this.maxMessageBytes;
     return {
       async transaction(batches, marker) {

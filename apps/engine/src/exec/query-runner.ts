@@ -24,7 +24,14 @@ import {
 } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
-import { continuePoint, offsetsJson, partitionKey } from '../offsets/continue-offsets';
+import {
+  continuePoint,
+  offsetsJson,
+  partitionKey,
+  withBacklog,
+  type ReplaySet,
+  type RowOrigin,
+} from '../offsets/continue-offsets';
 import { DataLossError } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
 import { buildProgress } from '../progress/progress-builder';
@@ -38,7 +45,7 @@ import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable } from './database-outage';
 import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
-import { KafkaOutputLog } from './kafka-output-log';
+import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
 import { TaskCommitter } from './task-committer';
 import {
@@ -51,6 +58,7 @@ import {
 import { KafkaSource } from '../source/kafka-source';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
+import type { ShuffledRow } from './source-stage';
 import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
@@ -93,6 +101,8 @@ export class QueryRunner {
   private readonly scope: string;
   /** First offsets of a continuing checkpoint (`topic:partition`), from the old checkpoint. */
   private continueOffsets: Map<string, number> | undefined;
+  /** Source records below the old end read again for the old shuffle backlog (`topic:partition`). */
+  private replay = new Map<string, ReplaySet>();
   /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
   private sourcesPaused = false;
   private admin!: Admin;
@@ -280,6 +290,7 @@ export class QueryRunner {
       repartitionTopic: this.stateful ? repartitionTopic(this.scope) : undefined,
       topicLimit: (topic) => this.topicLimit(topic),
       log: (level, msg) => this.opts.log(level, msg),
+      sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
     };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
@@ -301,17 +312,17 @@ export class QueryRunner {
     if (fixed) {
       await from.store.close().catch(() => undefined);
       this.continueOffsets = new Map(Object.entries(fixed.offsets));
+      this.replay = new Map(Object.entries(fixed.replay ?? {}));
       return;
     }
     const oldScope = checkpointScope(this.opts.queryId, from.epoch);
     const visible = async (task: string, wal: OffsetLogEntry): Promise<boolean> => {
       // Whichever marker the old version used: the group offset committed in its batch
       // transaction (Kafka outputs) or its row in sink_commits (a PostgreSQL sink).
-      const meta = await this.outputLog.groupMarker(
-        engineGroupId(oldScope),
-        wal.range.topic,
-        wal.range.partition,
-      );
+      const groupId = task.startsWith('src.')
+        ? engineGroupId(oldScope)
+        : `${engineGroupId(oldScope)}-shuffle`;
+      const meta = await this.outputLog.groupMarker(groupId, wal.range.topic, wal.range.partition);
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
       if (!this.sink.committedBatchOf) return false;
       // Unreadable marker = not visible: the batch is replayed, which the sink's idempotence absorbs.
@@ -322,17 +333,42 @@ export class QueryRunner {
       return batch !== undefined && batch >= wal.batchId;
     };
     try {
+      // The old lineage no longer runs (the upgrade drained or killed it); fencing its tasks'
+      // producers completes any transaction a killed instance left open, so the markers and the
+      // repartition topic's end read below are final.
+      const oldTasks = await waitFor('checkpoint database', () => from.store.tasks());
+      await fenceTasks(this.opts.kafka, oldScope, oldTasks);
       const point = await waitFor('checkpoint database', () => continuePoint(from.store, visible));
+      const backlog = oldTasks.some((t) => t.startsWith('shuffle.'))
+        ? await this.readShuffleBacklog(oldScope, point.shuffle)
+        : { origins: [], rows: 0, withoutOrigin: 0 };
+      const folded = withBacklog(point.offsets, backlog.origins);
       const start = await waitFor('checkpoint database', () =>
         this.opts.checkpoint.initStartOffsets({
           continuedFrom: from.epoch,
-          offsets: Object.fromEntries(point.offsets),
+          offsets: Object.fromEntries(folded.offsets),
+          ...(folded.replay.size > 0 ? { replay: Object.fromEntries(folded.replay) } : {}),
         }),
       );
       this.continueOffsets = new Map(Object.entries(start.offsets));
+      this.replay = new Map(Object.entries(start.replay ?? {}));
+      if (backlog.withoutOrigin > 0)
+        this.opts.log(
+          'warn',
+          `${backlog.withoutOrigin} row(s) of the old shuffle backlog carry no origin (written by an engine before origins were recorded): they are in neither checkpoint`,
+        );
       this.opts.log('info', `continuing from checkpoint epoch ${from.epoch} (${from.store.location})`, {
         startingOffsets: offsetsJson(this.continueOffsets),
         ...(point.replanned.length > 0 ? { replannedTasks: point.replanned } : {}),
+        ...(backlog.rows > 0
+          ? {
+              shuffleBacklogRows: backlog.rows,
+              replayedRecords: [...this.replay.values()].reduce(
+                (n, r) => n + r.ranges.reduce((m, [a, b]) => m + b - a, 0),
+                0,
+              ),
+            }
+          : {}),
       });
     } finally {
       // Read-only use of the old checkpoint is over; a failing close leaks nothing we still need.
@@ -340,6 +376,48 @@ export class QueryRunner {
         .close()
         .catch((e: Error) => this.opts.log('warn', `closing the old checkpoint: ${e.message}`));
     }
+  }
+
+  /**
+   * The rows of the old repartition topic its shuffle stage never aggregated in a visible batch:
+   * read (read_committed) from each partition's old shuffle position to its end by a reader of
+   * its own (a group named after this run, deleted afterwards), keeping only their origins.
+   */
+  private async readShuffleBacklog(
+    oldScope: string,
+    positions: Map<number, number>,
+  ): Promise<{ origins: RowOrigin[]; rows: number; withoutOrigin: number }> {
+    const topic = repartitionTopic(oldScope);
+    if (!(await this.admin.listTopics()).includes(topic)) return { origins: [], rows: 0, withoutOrigin: 0 };
+    const bounds = await offsetBounds(this.admin, topic);
+    const ranges = [...bounds]
+      .map(([partition, b]) => ({
+        partition,
+        start: Math.max(positions.get(partition) ?? b.earliest, b.earliest),
+        end: b.latest,
+      }))
+      .filter((r) => r.end > r.start);
+    const out = { origins: [] as RowOrigin[], rows: 0, withoutOrigin: 0 };
+    if (ranges.length === 0) return out;
+    const groupId = `${engineGroupId(this.scope)}-backlog-${this.runId}`;
+    const reader = new GroupReader(this.opts.kafka, { groupId, topics: [topic] });
+    try {
+      await reader.start();
+      await reader.waitForAssignment();
+      for (const r of ranges) {
+        for (const record of await reader.read(topic, r.partition, r.start, r.end)) {
+          out.rows++;
+          const o = (JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null)?.o;
+          if (Array.isArray(o) && o.length === 3)
+            out.origins.push({ topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) });
+          else out.withoutOrigin++;
+        }
+      }
+    } finally {
+      await reader.stop().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return out;
   }
 
   private onRebalance(stage: Stage, partitions: number, generation: number): void {
@@ -684,10 +762,22 @@ export class QueryRunner {
     const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
     if (!bounds) return 0;
     let backlog = 0;
-    for (const rt of this.tasks.values()) {
-      if (rt.stage !== 'shuffle') continue;
-      const b = bounds.get(rt.partition);
-      if (b) backlog += Math.max(0, b.latest - (rt.replay?.range.start ?? rt.nextStart ?? b.earliest));
+    for (const { partition } of this.shuffleReader?.assignment() ?? []) {
+      const b = bounds.get(partition);
+      if (!b) continue;
+      const rt = this.tasks.get(shuffleTaskId(partition));
+      // A task whose batch just failed is dropped until the next trigger recovers it: its
+      // position is then where its checkpoint says (the failed batch's start).
+      const position = rt
+        ? (rt.replay?.range.start ?? rt.nextStart)
+        : await this.opts.checkpoint.latest(shuffleTaskId(partition)).then(
+            ({ offsets, commit }) =>
+              offsets && (commit?.batchId ?? -1) >= offsets.batchId
+                ? offsets.range.end
+                : offsets?.range.start,
+            () => undefined,
+          );
+      backlog += Math.max(0, b.latest - (position ?? b.earliest));
     }
     return backlog;
   }

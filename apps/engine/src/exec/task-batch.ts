@@ -5,6 +5,7 @@
 import type { Message } from 'kafkajs';
 import type { OutputMode, QueryExecutor, SourceSpec } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { replays, type ReplaySet } from '../offsets/continue-offsets';
 import type { SourceTrigger, StateTrigger } from '../progress/progress-builder';
 import { toJsonRow, type OutputColumn } from '../sinks/format-row';
 import { emptyOutput, type Sink } from '../sinks/sink';
@@ -58,6 +59,8 @@ export interface BatchContext {
   repartitionTopic: string | undefined;
   topicLimit(topic: string): number;
   log(level: 'warn', msg: string): void;
+  /** Source records a continuing lineage reads again below the old end (continue-offsets.ts). */
+  sourceReplay?(topic: string, partition: number): ReplaySet | undefined;
 }
 
 export function emptyStateTrigger(numShufflePartitions: number): StateTrigger {
@@ -94,10 +97,15 @@ export async function runTaskBatch(
   const entry = await ctx.checkpoint.writeOffsets(rt.task, planned);
   add('walCommit', Date.now() - t);
   t = Date.now();
-  const records =
+  const read =
     entry.range.end > entry.range.start
       ? await ctx.source.read(rt.stage, rt.topic, rt.partition, entry.range.start, entry.range.end)
       : [];
+  // Below the old lineage's end a continuing lineage reads only the old shuffle backlog's
+  // records again; the rest were the old version's (deterministic: the replay set is fixed).
+  const replay = rt.stage === 'source' ? ctx.sourceReplay?.(rt.topic, rt.partition) : undefined;
+  const records =
+    replay && entry.range.start < replay.until ? read.filter((r) => replays(replay, r.offset)) : read;
   add('getBatch', Date.now() - t);
   t = Date.now();
   const output = emptyOutput();

@@ -66,7 +66,7 @@ describe('buildProgress', () => {
       latestOffset: { clicks: { '0': 26, '1': 5 } },
       metrics: { avgOffsetsBehindLatest: '3.0', maxOffsetsBehindLatest: '6', minOffsetsBehindLatest: '0' },
     });
-    expect(Object.keys(p.durationMs)).toEqual(['addBatch', 'triggerExecution']);
+    expect(Object.keys(p.durationMs ?? {})).toEqual(['addBatch', 'triggerExecution']);
   });
 
   it('leaves the input rate out on the first trigger, no event times without rows, and names the state operator', () => {
