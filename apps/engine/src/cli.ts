@@ -2,6 +2,7 @@
 //   validate --spec FILE   prints the compiled plan (exit 0) or FILE:LINE:COL errors (exit 1)
 //   compat --from F --to F upgrade compatibility report (exit 0 / 3 incompatible / 1 invalid)
 //   run ...                runs the query until drained (exit 0) or a fatal error (exit 1)
+//   test --spec --input --expect  runs a query on test input with no broker (exit 0 equal / 1)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -13,11 +14,13 @@ import { compatCommand, COMPAT_USAGE } from './compat-command';
 import { retryWhileUnavailable, StoppedWhileWaitingError } from './exec/database-outage';
 import { QueryRunner } from './exec/query-runner';
 import { parseRunFlags } from './run-options';
+import { testCommand, TEST_USAGE } from './query-test/test-command';
 
 const USAGE = `usage: engine <command>
   validate --spec FILE
       compile a query spec; print the plan as JSON (exit 0) or FILE:LINE:COL errors (exit 1)
 ${COMPAT_USAGE}
+${TEST_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
       [--instance-id ID] [--query-version N] [--rate-limit N] [--checkpoint-epoch N]
       [--starting-offsets earliest|latest | --continue-from-epoch N [--continue-from URI]]
@@ -140,6 +143,12 @@ async function main(argv: string[]): Promise<number> {
       stderr: (text) => process.stderr.write(text),
     });
   if (command === 'run') return run(rest);
+  if (command === 'test')
+    return testCommand(rest, {
+      readSpec,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
   process.stderr.write(`engine: unknown command "${command}"\n${USAGE}\n`);
   return 2;
 }

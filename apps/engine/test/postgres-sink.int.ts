@@ -75,6 +75,29 @@ describe('PostgreSQL sink marker', () => {
   });
 });
 
+describe('PostgreSQL sink set-up', () => {
+  it('lets instances starting together create the same new table: all succeed, one table', async () => {
+    // Issue 20: two instances racing in CREATE TABLE IF NOT EXISTS failed on pg_type's unique
+    // index. Each "instance" has its own pool (own connections), as separate engines would.
+    const fresh = `it_race_${randomUUID().slice(0, 8)}`;
+    const pools = Array.from({ length: 6 }, () => new Pool({ connectionString: process.env.DATABASE_URL }));
+    try {
+      const results = await Promise.allSettled(
+        pools.map((p) => ensureSinkTables(p, fresh, columns, ['user_id'])),
+      );
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const tables = await pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_class WHERE relname = $1 AND relkind = 'r'",
+        [fresh],
+      );
+      expect(Number(tables.rows[0]?.n)).toBe(1);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+      await pool.query(`DROP TABLE IF EXISTS ${fresh}`);
+    }
+  });
+});
+
 describe('PostgreSQL sink rows refused for their data', () => {
   const refusingTable = `it_refuse_${randomUUID().slice(0, 8)}`;
   const cols: OutputColumn[] = [

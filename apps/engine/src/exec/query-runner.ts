@@ -4,8 +4,7 @@
 // event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import type { Pool } from 'pg';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import {
   CONTROL_TOPIC,
   PROGRESS_TOPIC,
@@ -14,7 +13,7 @@ import {
   engineGroupId,
   repartitionTopic,
 } from '@sluice/contracts';
-import { committedGroupOffsets, ensureTopics, offsetBounds } from '@sluice/kafka';
+import { ensureTopics, offsetBounds } from '@sluice/kafka';
 import {
   comparePlans,
   instantiate,
@@ -29,39 +28,38 @@ import {
   continuePoint,
   offsetsJson,
   partitionKey,
-  replays,
   withBacklog,
   type ReplaySet,
   type RowOrigin,
 } from '../offsets/continue-offsets';
-import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
+import { DataLossError } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
-import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
+import { buildProgress } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
-import { toJsonRow, rowKey, type OutputColumn } from '../sinks/format-row';
-import {
-  BatchAlreadyCommittedError,
-  committedBatch,
-  ensureSinkTables,
-  quoteTable,
-} from '../sinks/postgres-table';
-import { createPool } from '../pg/create-pool';
+import type { OutputColumn } from '../sinks/format-row';
+import { BatchAlreadyCommittedError } from '../sinks/postgres-table';
+import { createSink } from '../sinks/create-sink';
+import { KafkaSink } from '../sinks/kafka-sink';
+import { kafkaGroupTarget, type Sink } from '../sinks/sink';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable, StoppedWhileWaitingError } from './database-outage';
-import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
-import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
-import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
-import { runShuffleStage } from './shuffle-stage';
-import { runSourceStage, type ShuffledRow } from './source-stage';
+import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './kafka-limits';
+import type { RowGuard } from './record-guards';
+import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
+import { markerBatch } from './output-log';
+import { TaskCommitter } from './task-committer';
 import {
-  fenceTasks,
-  markerBatch,
-  TaskCommitter,
-  type MarkerKind,
-  type PostgresTarget,
-  type TaskBatchOutput,
-} from './task-committer';
+  emptyStateTrigger,
+  emptyTriggerStats,
+  runTaskBatch,
+  type BatchContext,
+  type TriggerStats,
+} from './task-batch';
+import { KafkaSource } from '../source/kafka-source';
+import type { Source } from '../source/source';
+import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
+import type { ShuffledRow } from './source-stage';
 import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
@@ -91,22 +89,6 @@ export interface RunOptions {
 const FATAL = [DataLossError, CheckpointCorruptError];
 const MAX_SHUFFLE_RECORDS_PER_BATCH = 200_000;
 const IDLE_PROGRESS_INTERVAL_MS = 10_000;
-
-interface TriggerStats {
-  sources: Map<string, SourceTrigger>;
-  eventTimes: number[];
-  invalidRows: number;
-  numOutputRows: number;
-  state: StateTrigger | undefined;
-  batchIds: number[];
-  tasks: string[];
-  ran: boolean;
-  /** Why the trigger failed, when it did (reported in progress). */
-  error?: string;
-  /** Why the sink refused, when a failed trigger found it refusing (reported in progress). */
-  sinkError?: string;
-}
-
 /** Longest sink error reported in progress (the control plane shows it in a condition). */
 const MAX_SINK_ERROR = 500;
 /** A sink check after a failed trigger gives up after this long (a hung sink counts as refusing). */
@@ -133,8 +115,11 @@ export class QueryRunner {
   private sourceReader!: GroupReader;
   private shuffleReader: GroupReader | undefined;
   private control!: ControlListener;
-  private pool: Pool | undefined;
-  private postgres: PostgresTarget | undefined;
+  private sink!: Sink;
+  private source!: Source;
+  /** What every task's batch needs (task-batch.runTaskBatch); set once started. */
+  private batch!: BatchContext;
+  private outputLog!: KafkaOutputLog;
   private rateLimit: number | null;
   private stopping = false;
   private stopReason = '';
@@ -240,7 +225,15 @@ export class QueryRunner {
       { topic: dlqTopic(queryId), numPartitions: 1 },
     ];
     if (this.stateful) topics.push({ topic: repartitionTopic(this.scope), numPartitions: n });
-    if ('kafka' in this.spec.sink) topics.push({ topic: this.spec.sink.kafka.topic, numPartitions: 3 });
+    this.sink = createSink({
+      spec: this.spec.sink,
+      columns: this.columns,
+      scope: this.scope,
+      deadLetterTopic: dlqTopic(queryId),
+      sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      warn: (m) => this.opts.log('warn', m),
+    });
+    topics.push(...this.sink.topics);
     await ensureTopics(this.admin, topics);
     this.topicLimits = await readMaxMessageBytes(
       this.admin,
@@ -254,16 +247,8 @@ export class QueryRunner {
     // from there in the query's conditions) rather than only in this log.
     this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.progressProducer.connect();
-    if ('postgres' in this.spec.sink) {
-      if (!this.opts.sinkPostgresUrl)
-        throw new Error(
-          'the spec has a postgres sink: set SLUICE_SINK_POSTGRES_URL for the engine (the control plane passes the resolved sink connection)',
-        );
-      const pool = createPool(this.opts.sinkPostgresUrl, 'sink', (m) => this.opts.log('warn', m));
-      this.pool = pool;
-      const { table, key } = this.spec.sink.postgres;
-      const what = 'sink database';
-      await retryWhileUnavailable(() => ensureSinkTables(pool, table, this.columns, key), {
+    const sinkWaitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
+      retryWhileUnavailable(work, {
         what,
         warn: (m) => {
           this.opts.log('warn', m);
@@ -276,12 +261,9 @@ export class QueryRunner {
         if (!(e instanceof StoppedWhileWaitingError)) await this.reportSinkRefused(`${what}: ${e.message}`);
         throw e;
       });
-      this.postgres = { pool, table, columns: this.columns, key };
-      this.guard = postgresRowGuard(this.columns, key);
-    } else if ('kafka' in this.spec.sink) {
-      const topic = this.spec.sink.kafka.topic;
-      this.guard = kafkaRowGuard(topic, (row) => this.kafkaSinkMessage(row), this.topicLimit(topic));
-    }
+    await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
+    this.guard = this.sink.guard;
+    this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
 
     this.control = new ControlListener(
@@ -313,6 +295,24 @@ export class QueryRunner {
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
+    this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.batch = {
+      queryId,
+      checkpoint,
+      source: this.source,
+      sink: this.sink,
+      executor: this.executor,
+      outputMode: this.spec.outputMode,
+      numShufflePartitions: n,
+      sourceByTopic: this.sourceByTopic,
+      columns: this.columns,
+      guard: this.guard,
+      dlqTopic: dlqTopic(queryId),
+      repartitionTopic: this.stateful ? repartitionTopic(this.scope) : undefined,
+      topicLimit: (topic) => this.topicLimit(topic),
+      log: (level, msg) => this.opts.log(level, msg),
+      sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
+    };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
       stateful: this.stateful,
@@ -343,12 +343,11 @@ export class QueryRunner {
       const groupId = task.startsWith('src.')
         ? engineGroupId(oldScope)
         : `${engineGroupId(oldScope)}-shuffle`;
-      const group = await committedGroupOffsets(this.admin, groupId, [wal.range.topic]);
-      const meta = group.get(`${wal.range.topic}:${wal.range.partition}`)?.metadata ?? '';
+      const meta = await this.outputLog.groupMarker(groupId, wal.range.topic, wal.range.partition);
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
-      if (!this.pool) return false;
+      if (!this.sink.committedBatchOf) return false;
       // Unreadable marker = not visible: the batch is replayed, which the sink's idempotence absorbs.
-      const batch = await committedBatch(this.pool, oldScope, task).catch((e: Error) => {
+      const batch = await this.sink.committedBatchOf(oldScope, task).catch((e: Error) => {
         this.opts.log('warn', `could not read the old checkpoint's sink marker of ${task}: ${e.message}`);
         return undefined;
       });
@@ -481,45 +480,28 @@ export class QueryRunner {
   }
 
   private applyCommands(): void {
-    for (const c of this.control.take()) {
-      if (c.type === 'setRateLimit') {
-        this.rateLimit = c.maxOffsetsPerTrigger;
-        this.opts.log('info', `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`, {
-          commandId: c.commandId,
-        });
-      } else if (c.type === 'pauseSources' || c.type === 'resumeSources') {
-        this.sourcesPaused = c.type === 'pauseSources';
-        this.opts.log('info', this.sourcesPaused ? 'source stage paused' : 'source stage resumed', {
-          commandId: c.commandId,
-        });
-      } else {
-        this.opts.log('info', 'drain requested', { commandId: c.commandId });
-        this.stop('drain command');
-      }
-      this.acked.push(c.commandId);
-    }
+    const out = applyCommands(
+      { rateLimit: this.rateLimit, sourcesPaused: this.sourcesPaused },
+      this.control.take(),
+    );
+    this.rateLimit = out.rateLimit;
+    this.sourcesPaused = out.sourcesPaused;
+    for (const n of out.notes) this.opts.log('info', n.msg, { commandId: n.commandId });
+    this.acked.push(...out.acked);
+    if (out.drain) this.stop('drain command');
   }
 
   private async trigger(): Promise<TriggerStats> {
     const startMs = Date.now();
     const durations: Record<string, number> = {};
-    const stats: TriggerStats = {
-      sources: new Map(),
-      eventTimes: [],
-      invalidRows: 0,
-      numOutputRows: 0,
-      state: undefined,
-      batchIds: [],
-      tasks: [],
-      ran: false,
-    };
+    const stats = emptyTriggerStats();
     this.applyCommands();
     try {
       let t = Date.now();
       await this.syncTasks();
       const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
       for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
-        bounds.set(topic, await offsetBounds(this.admin, topic));
+        bounds.set(topic, await this.source.bounds(topic));
       durations.latestOffset = Date.now() - t;
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
@@ -574,39 +556,33 @@ export class QueryRunner {
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
   private async syncTasks(): Promise<void> {
     const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
-    for (const tp of this.sourceReader.assignment())
+    for (const tp of this.source.assignment('source'))
       wanted.set(sourceTaskId(tp.topic, tp.partition), { stage: 'source', ...tp });
-    for (const tp of this.shuffleReader?.assignment() ?? [])
+    for (const tp of this.source.assignment('shuffle'))
       wanted.set(shuffleTaskId(tp.partition), { stage: 'shuffle', ...tp });
-    for (const [id, rt] of this.tasks) {
-      if (!wanted.has(id)) await this.dropTask(rt, 'revoked');
-    }
+    const { drop, add } = diffAssignment(this.tasks.keys(), wanted);
+    for (const id of drop) await this.dropTask(this.tasks.get(id)!, 'revoked');
     // New tasks are recovered side by side (each opens its own transactional producer, which
     // fences the previous owner, and reads its own checkpoint files): after a start or a
     // rebalance the first batch waits for the slowest task, not for all of them in turn.
-    const recovered = await Promise.allSettled(
-      [...wanted].filter(([id]) => !this.tasks.has(id)).map(([id, w]) => this.recover(id, w)),
-    );
+    const recovered = await Promise.allSettled(add.map(([id, w]) => this.recover(id, w)));
     const failed = recovered.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
   /** Takes over one task: opens its committer (fencing the previous owner) and recovers it from the checkpoint. */
   private async recover(id: string, w: { stage: Stage; topic: string; partition: number }): Promise<void> {
-    const marker = this.markerFor(w.stage);
+    // The source stage of a stateful plan writes the repartition topic; every other task the sink.
+    const target = w.stage === 'source' && this.stateful ? kafkaGroupTarget : this.sink;
     const committer = new TaskCommitter(
-      this.opts.kafka,
-      this.scope,
+      this.outputLog,
       id,
-      marker,
+      target,
       w.stage === 'source' ? this.sourceGroup : this.shuffleGroup,
       this.opts.checkpoint,
-      this.postgres,
-      this.topicLimits,
     );
     const rt = await recoverTask({
       checkpoint: this.opts.checkpoint,
-      admin: this.admin,
       committer,
       stage: w.stage,
       topic: w.topic,
@@ -627,13 +603,6 @@ export class QueryRunner {
     return undefined;
   }
 
-  private markerFor(stage: Stage): MarkerKind {
-    if (stage === 'source' && this.stateful) return 'kafka-group'; // output = repartition topic
-    if ('kafka' in this.spec.sink) return 'kafka-group';
-    if ('postgres' in this.spec.sink) return 'postgres';
-    return 'checkpoint';
-  }
-
   private async dropTask(rt: TaskRuntime, why: string): Promise<void> {
     this.tasks.delete(rt.task);
     rt.state?.abort();
@@ -647,73 +616,36 @@ export class QueryRunner {
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }
 
-  /** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
+  /** Plans (or re-plans) every task's next batch (trigger-planner.planTrigger). */
   private planTasks(
     bounds: Map<string, Map<number, { earliest: number; latest: number }>>,
     nowMs: number,
   ): Array<[TaskRuntime, OffsetLogEntry]> {
-    const out: Array<[TaskRuntime, OffsetLogEntry]> = [];
-    const positions: PartitionPosition[] = [];
-    const fresh = new Map<string, TaskRuntime>();
-    for (const rt of this.tasks.values()) {
-      if (rt.replay) {
-        out.push([rt, rt.replay]);
-        continue;
-      }
-      const b = bounds.get(rt.topic)?.get(rt.partition);
-      if (!b) continue;
-      // A paused source stage plans nothing new (an already planned batch above still runs).
-      if (rt.stage === 'source' && this.sourcesPaused) continue;
-      if (rt.nextStart === undefined) {
-        rt.nextStart = rt.stage === 'source' ? this.firstOffset(rt.topic, rt.partition, b) : b.earliest;
-      }
-      const pos = {
-        topic: rt.topic,
-        partition: rt.partition,
-        start: rt.nextStart,
-        earliest: b.earliest,
-        latest: b.latest,
-      };
-      if (rt.stage === 'source') {
-        positions.push(pos);
-        fresh.set(`${rt.topic}:${rt.partition}`, rt);
-      } else {
-        const end = Math.min(b.latest, pos.start + MAX_SHUFFLE_RECORDS_PER_BATCH);
-        const wm = rt.watermark?.watermarkMs ?? 0;
-        // A no-data batch is worth running when the watermark moved: it evicts (and, in append
-        // mode, emits) state that just expired, as Spark's no-data micro-batches do.
-        if (end > pos.start || wm > rt.lastBatchWatermarkMs)
-          out.push([rt, this.entry(rt, { ...pos, end }, wm, nowMs)]);
-      }
-    }
-    if (positions.length > 0) {
-      const total = [...this.sourceByTopic.keys()].reduce(
+    const plan = planTrigger({
+      tasks: [...this.tasks.values()].map((rt) => ({ ...rt, watermarkMs: rt.watermark?.watermarkMs })),
+      bounds,
+      sourcesPaused: this.sourcesPaused,
+      rateLimit: this.rateLimit,
+      totalSourcePartitions: [...this.sourceByTopic.keys()].reduce(
         (n, topic) => n + (bounds.get(topic)?.size ?? 0),
         0,
-      );
-      const plan = planBatch({
-        positions,
-        limits: {
-          maxOffsetsPerTrigger: instanceShare(this.rateLimit, positions.length, total),
-          minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
-          maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
-        },
-        failOnDataLoss: this.spec.options.failOnDataLoss,
-        nowMs,
-        lastTriggerMs: this.lastTriggerMs,
-      });
-      for (const loss of plan.dataLoss)
-        this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
-      if (plan.kind === 'run') {
-        this.lastTriggerMs = nowMs;
-        for (const r of plan.ranges) {
-          const rt = fresh.get(`${r.topic}:${r.partition}`);
-          if (rt && r.end > r.start) out.push([rt, this.entry(rt, r, 0, nowMs)]);
-          else if (rt && r.start !== rt.nextStart) rt.nextStart = r.start; // skipped lost offsets
-        }
-      }
+      ),
+      minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
+      maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
+      failOnDataLoss: this.spec.options.failOnDataLoss,
+      firstOffset: (topic, partition, b) => this.firstOffset(topic, partition, b),
+      maxShuffleRecordsPerBatch: MAX_SHUFFLE_RECORDS_PER_BATCH,
+      queryVersion: this.opts.queryVersion,
+      nowMs,
+      lastTriggerMs: this.lastTriggerMs,
+    });
+    for (const loss of plan.dataLoss) this.opts.log('warn', loss.message, { lostOffsets: loss.lostOffsets });
+    this.lastTriggerMs = plan.lastTriggerMs;
+    for (const [task, start] of plan.nextStarts) {
+      const rt = this.tasks.get(task);
+      if (rt) rt.nextStart = start;
     }
-    return out;
+    return plan.runs.map(({ task, entry }) => [this.tasks.get(task)!, entry]);
   }
 
   /** Where a source partition with no checkpoint history starts. */
@@ -724,154 +656,14 @@ export class QueryRunner {
     return resolveStartingOffset(parseStartingOffsets(configured), topic, partition, b.earliest, b.latest);
   }
 
-  private entry(
-    rt: TaskRuntime,
-    r: { topic: string; partition: number; start: number; end: number },
-    watermarkMs: number,
-    nowMs: number,
-  ): OffsetLogEntry {
-    return {
-      batchId: rt.nextBatchId,
-      range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end },
-      watermarkMs,
-      batchTimestampMs: nowMs,
-      planVersion: this.opts.queryVersion,
-    };
-  }
-
   private async runTask(
     rt: TaskRuntime,
     planned: OffsetLogEntry,
     stats: TriggerStats,
     durations: Record<string, number>,
   ): Promise<void> {
-    // Tasks run concurrently: a phase's duration is the slowest task's, like a Spark stage.
-    const add = (k: string, ms: number): void => {
-      durations[k] = Math.max(durations[k] ?? 0, ms);
-    };
-    let t = Date.now();
-    // Create-exclusive: if another owner already planned this batch, its plan wins.
-    const entry = await this.opts.checkpoint.writeOffsets(rt.task, planned);
-    add('walCommit', Date.now() - t);
-    t = Date.now();
     try {
-      const reader = rt.stage === 'source' ? this.sourceReader : this.shuffleReader!;
-      const read =
-        entry.range.end > entry.range.start
-          ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end)
-          : [];
-      // Below the old lineage's end a continuing lineage reads only the old shuffle backlog's
-      // records again; the rest were the old version's (deterministic: the replay set is fixed).
-      const replay =
-        rt.stage === 'source' ? this.replay.get(partitionKey(rt.topic, rt.partition)) : undefined;
-      const records =
-        replay && entry.range.start < replay.until ? read.filter((r) => replays(replay, r.offset)) : read;
-      add('getBatch', Date.now() - t);
-      t = Date.now();
-      const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
-      const dlq = dlqTopic(this.opts.queryId);
-      const dlqMax = maxRecordBytes(this.topicLimit(dlq));
-      let maxEventTimeMs: number | null = null;
-      if (rt.stage === 'source') {
-        const source = this.sourceByTopic.get(rt.topic)!;
-        const repartition = repartitionTopic(this.scope);
-        const res = runSourceStage({
-          queryId: this.opts.queryId,
-          source,
-          executor: this.executor,
-          numShufflePartitions: this.spec.options.numShufflePartitions,
-          records,
-          guard: this.guard,
-          repartition: this.stateful
-            ? { topic: repartition, maxMessageBytes: this.topicLimit(repartition) }
-            : undefined,
-          dlqMaxRecordBytes: dlqMax,
-        });
-        stats.invalidRows += res.invalidRows;
-        stats.eventTimes.push(...res.eventTimes);
-        this.recordSource(stats, entry, records.length);
-        output.kafka.push({ topic: dlq, messages: res.deadLetters });
-        if (this.stateful) output.kafka.push({ topic: repartition, messages: res.shuffled });
-        else
-          this.toSink(res.rows, output, stats, (i, reason) =>
-            deadLetterMessage(this.opts.queryId, res.origins[i]!, reason, dlqMax, 'output'),
-          );
-      } else {
-        const state = rt.state!;
-        const wm = entry.watermarkMs;
-        const res = runShuffleStage({
-          executor: this.executor,
-          outputMode: this.spec.outputMode,
-          state,
-          records,
-          watermarkMs: wm,
-          watermarkEnabled: rt.watermark !== undefined,
-        });
-        if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
-        maxEventTimeMs = res.maxEventTimeMs ?? null;
-        // Output rows are checked again here: aggregate values (a max() over text, say) are only
-        // known now. A refused row is a dead letter carrying the row itself.
-        const batch = { task: rt.task, batchId: entry.batchId };
-        const dead: Message[] = [
-          ...res.failedRecords.map((f) => deadLetterMessage(this.opts.queryId, f.record, f.reason, dlqMax)),
-          ...res.failedGroups.map((f) =>
-            outputRowDeadLetter(this.opts.queryId, batch, f.row, f.reason, dlqMax),
-          ),
-        ];
-        const rows: Array<Record<string, unknown>> = [];
-        for (const row of res.rows) {
-          const refused = this.guard?.(row);
-          if (refused)
-            dead.push(
-              outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(row, this.columns), refused, dlqMax),
-            );
-          else rows.push(row);
-        }
-        stats.invalidRows += dead.length;
-        output.kafka.push({ topic: dlq, messages: dead });
-        this.toSink(rows, output, stats, (i, reason) =>
-          outputRowDeadLetter(this.opts.queryId, batch, toJsonRow(rows[i]!, this.columns), reason, dlqMax),
-        );
-        const c = Date.now();
-        const m = await state.commit(entry.batchId);
-        this.recordState(stats, m, res, Date.now() - c);
-      }
-      add('addBatch', Date.now() - t);
-      t = Date.now();
-      const committed = await rt.committer.commit(entry, output);
-      if (committed.refusedRows > 0) {
-        stats.invalidRows += committed.refusedRows;
-        this.opts.log(
-          'warn',
-          `task ${rt.task} batch ${entry.batchId}: PostgreSQL refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
-        );
-      }
-      if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
-        // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
-        await this.sourceReader
-          .commit([{ topic: rt.topic, partition: rt.partition, offset: entry.range.end }])
-          // Only the lag shown to operators depends on it (exactly-once rests on the sink's marker);
-          // the next batch commits a later offset anyway.
-          .catch((e: Error) => this.opts.log('warn', `group offset for lag not committed: ${e.message}`));
-      }
-      const prevCommit =
-        entry.batchId > 0 ? await this.opts.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
-      await this.opts.checkpoint.writeCommit(rt.task, {
-        batchId: entry.batchId,
-        maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
-        committedAt: new Date().toISOString(),
-      });
-      add('commitOffsets', Date.now() - t);
-      rt.replay = undefined;
-      rt.nextStart = entry.range.end;
-      rt.nextBatchId = entry.batchId + 1;
-      rt.lastBatchWatermarkMs = entry.watermarkMs;
-      if (rt.watermark) rt.watermark.advance();
-      stats.ran = true;
-      stats.batchIds.push(entry.batchId);
-      stats.tasks.push(rt.task);
-      if (entry.batchId % 10 === 0 && entry.batchId >= 100)
-        await this.opts.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
+      await runTaskBatch(this.batch, rt, planned, stats, durations);
     } catch (err) {
       rt.watermark?.discardBatch();
       if (err instanceof PartitionRevokedError) {
@@ -886,107 +678,22 @@ export class QueryRunner {
       }
       // Anything else: forget the in-memory task; it is recovered from the checkpoint and its
       // marker on the next trigger (or by the next owner), re-running this batch if needed.
-      await this.dropTask(rt, `batch ${entry.batchId} failed: ${(err as Error).message}`);
+      await this.dropTask(rt, `batch ${planned.batchId} failed: ${(err as Error).message}`);
       throw err;
     }
-  }
-
-  /**
-   * `deadLetter(i, reason)`: the dead letter for rows[i] should the sink refuse it. Called once
-   * per batch, so rows[i] is output.pgRows[i].
-   */
-  private toSink(
-    rows: Array<Record<string, unknown>>,
-    output: TaskBatchOutput,
-    stats: TriggerStats,
-    deadLetter: (index: number, reason: string) => Message,
-  ): void {
-    stats.numOutputRows += rows.length;
-    const sink = this.spec.sink;
-    if ('kafka' in sink) {
-      output.kafka.push({ topic: sink.kafka.topic, messages: rows.map((row) => this.kafkaSinkMessage(row)) });
-    } else if ('postgres' in sink) {
-      output.pgRows.push(...rows);
-      output.pgRefused = { topic: dlqTopic(this.opts.queryId), deadLetter };
-    } else {
-      for (const row of rows) output.consoleLines.push(JSON.stringify(toJsonRow(row, this.columns)));
-    }
-  }
-
-  private kafkaSinkMessage(row: Record<string, unknown>): Message {
-    const key = 'kafka' in this.spec.sink ? this.spec.sink.kafka.key : undefined;
-    return { key: rowKey(row, key) ?? null, value: JSON.stringify(toJsonRow(row, this.columns)) };
   }
 
   private topicLimit(topic: string): number {
     return this.topicLimits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
-  private recordSource(stats: TriggerStats, entry: OffsetLogEntry, rows: number): void {
-    const { topic, partition, start, end } = entry.range;
-    let s = stats.sources.get(topic);
-    if (!s) {
-      s = { topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
-      stats.sources.set(topic, s);
-    }
-    s.start[String(partition)] = start;
-    s.end[String(partition)] = end;
-    s.numInputRows += rows;
-  }
-
-  private recordState(
-    stats: TriggerStats,
-    m: {
-      numRowsTotal: number;
-      numRowsUpdated: number;
-      numRowsRemoved: number;
-      memoryUsedBytes: number;
-      commitTimeMs: number;
-    },
-    res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number },
-    commitMs: number,
-  ): void {
-    const s = (stats.state ??= {
-      numRowsTotal: 0,
-      numRowsUpdated: 0,
-      numRowsRemoved: 0,
-      allUpdatesTimeMs: 0,
-      allRemovalsTimeMs: 0,
-      commitTimeMs: 0,
-      memoryUsedBytes: 0,
-      numRowsDroppedByWatermark: 0,
-      numShufflePartitions: this.spec.options.numShufflePartitions,
-      numStateStoreInstances: 0,
-    });
-    s.numRowsUpdated += m.numRowsUpdated;
-    s.numRowsRemoved += m.numRowsRemoved;
-    s.allUpdatesTimeMs += res.updateTimeMs;
-    s.allRemovalsTimeMs += res.removalTimeMs;
-    s.commitTimeMs += commitMs;
-    s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
-  }
-
-  /**
-   * After a failed trigger: does the sink refuse? Its error, bounded; undefined when it answers.
-   * PostgreSQL: the table must exist and take INSERTs from this role; Kafka: the topic must exist.
-   */
+  /** After a failed trigger: the sink's refusal, bounded; undefined when it answers. */
   private async probeSink(): Promise<string | undefined> {
-    const sink = this.spec.sink;
-    const check = async (): Promise<string | undefined> => {
-      if ('postgres' in sink && this.pool) {
-        const r = await this.pool.query<{ ok: boolean }>(`SELECT has_table_privilege($1, 'INSERT') AS ok`, [
-          quoteTable(sink.postgres.table),
-        ]);
-        return r.rows[0]?.ok ? undefined : `no INSERT privilege on table ${sink.postgres.table}`;
-      }
-      if ('kafka' in sink) {
-        const topics = await this.admin.listTopics();
-        return topics.includes(sink.kafka.topic)
-          ? undefined
-          : `sink topic "${sink.kafka.topic}" does not exist and was not created`;
-      }
-      return undefined;
-    };
+    const sink = this.sink;
+    const check = (): Promise<string | undefined> =>
+      sink instanceof KafkaSink
+        ? sink.probeWith(() => this.admin.listTopics())
+        : (sink.probe?.() ?? Promise.resolve(undefined));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(
@@ -995,11 +702,9 @@ export class QueryRunner {
       );
     });
     try {
-      const found = await Promise.race([check(), timeout]);
-      return found?.slice(0, MAX_SINK_ERROR);
+      return (await Promise.race([check(), timeout]))?.slice(0, MAX_SINK_ERROR);
     } catch (e) {
-      const where = 'postgres' in sink ? 'sink database' : 'sink';
-      return `${where}: ${(e as Error).message}`.slice(0, MAX_SINK_ERROR);
+      return `${sink.description}: ${(e as Error).message}`.slice(0, MAX_SINK_ERROR);
     } finally {
       clearTimeout(timer);
     }
@@ -1008,19 +713,11 @@ export class QueryRunner {
   /** Progress with no batch that says why the sink refuses (while the engine waits for it at start). */
   private async reportSinkRefused(message: string): Promise<void> {
     const stats: TriggerStats = {
-      sources: new Map(),
-      eventTimes: [],
-      invalidRows: 0,
-      numOutputRows: 0,
-      state: undefined,
-      batchIds: [],
-      tasks: [],
-      ran: false,
+      ...emptyTriggerStats(),
       error: message.slice(0, 500),
       sinkError: message.slice(0, MAX_SINK_ERROR),
     };
-    const now = Date.now();
-    await this.report(stats, now, { triggerExecution: 0 }).catch((e: Error) =>
+    await this.report(stats, Date.now(), { triggerExecution: 0 }).catch((e: Error) =>
       this.opts.log('warn', `sink refusal not reported: ${e.message}`),
     );
   }
@@ -1064,18 +761,7 @@ export class QueryRunner {
     }
     const stores = [...this.tasks.values()].filter((t) => t.state);
     if (stores.length > 0) {
-      const s = stats.state ?? {
-        numRowsTotal: 0,
-        numRowsUpdated: 0,
-        numRowsRemoved: 0,
-        allUpdatesTimeMs: 0,
-        allRemovalsTimeMs: 0,
-        commitTimeMs: 0,
-        memoryUsedBytes: 0,
-        numRowsDroppedByWatermark: 0,
-        numShufflePartitions: this.spec.options.numShufflePartitions,
-        numStateStoreInstances: 0,
-      };
+      const s = stats.state ?? emptyStateTrigger(this.spec.options.numShufflePartitions);
       s.numRowsTotal = stores.reduce((n, t) => n + (t.state?.size ?? 0), 0);
       s.memoryUsedBytes = stores.reduce((n, t) => n + (t.state?.metrics().memoryUsedBytes ?? 0), 0);
       s.numStateStoreInstances = stores.length;
@@ -1103,7 +789,7 @@ export class QueryRunner {
       sources: [...stats.sources.values()],
       state: stats.state,
       operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
-      sinkDescription: this.sinkDescription(),
+      sinkDescription: this.sink.description,
       numOutputRows: stats.numOutputRows,
       sluice: {
         queryVersion: this.opts.queryVersion,
@@ -1156,13 +842,6 @@ export class QueryRunner {
     return backlog;
   }
 
-  private sinkDescription(): string {
-    const sink = this.spec.sink;
-    if ('kafka' in sink) return `KafkaSink[${sink.kafka.topic}]`;
-    if ('postgres' in sink) return `PostgresSink[${sink.postgres.table}]`;
-    return 'ConsoleSink';
-  }
-
   private async shutdown(): Promise<void> {
     this.opts.log('info', `stopping: ${this.stopReason}`);
     // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
@@ -1178,7 +857,7 @@ export class QueryRunner {
       this.progressProducer?.disconnect().catch(quietly('progress producer')),
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
-    await this.pool?.end().catch(quietly('sink pool'));
+    await this.sink?.close().catch(quietly('sink'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

@@ -1,6 +1,5 @@
 // One task's live state inside an instance, and its recovery from the checkpoint + marker
 // (Spark's rule: the newest planned batch that is not committed is re-run with the same offsets).
-import type { Admin } from 'kafkajs';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { WatermarkTracker } from '../offsets/watermark-tracker';
 import { StateStore } from '../state/state-store';
@@ -30,7 +29,6 @@ export const shuffleTaskId = (partition: number): string => `shuffle.${partition
 
 export async function recoverTask(args: {
   checkpoint: CheckpointStore;
-  admin: Admin;
   committer: TaskCommitter;
   stage: Stage;
   topic: string;
@@ -46,7 +44,7 @@ export async function recoverTask(args: {
   let nextStart: number | undefined;
   let replay: OffsetLogEntry | undefined;
   if (wal) {
-    if (await committer.isCommitted(args.admin, wal)) {
+    if (await committer.isCommitted(wal)) {
       lastCommitted = wal.batchId;
       nextStart = wal.range.end;
       if (!commit || commit.batchId < wal.batchId) {

@@ -1,0 +1,39 @@
+// Where a task's Kafka output goes (dead letters, the repartition topic, the Kafka sink) and where
+// the kafka-group marker lives: one transaction per batch holding the records and, when asked,
+// the consumer-group offset whose metadata names the batch. The engine uses Kafka
+// (kafka-output-log.ts); the query test harness uses an in-memory log with the same contract.
+import type { Message } from 'kafkajs';
+import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
+
+export type OutputBatches = Array<{ topic: string; messages: Message[] }>;
+
+export const MARKER_PREFIX = 'sluice-batch:';
+
+/** The batch id a kafka-group marker's offset metadata names, if it is one. */
+export function markerBatch(metadata: string | null | undefined): number | undefined {
+  if (!metadata?.startsWith(MARKER_PREFIX)) return undefined;
+  const batch = Number(metadata.slice(MARKER_PREFIX.length));
+  return Number.isInteger(batch) ? batch : undefined;
+}
+
+export const markerMetadata = (batchId: number): string => `${MARKER_PREFIX}${batchId}`;
+
+/** One task's transactional writer. */
+export interface TaskOutputWriter {
+  /**
+   * Commits `batches` atomically; with `marker`, the group offset `marker.entry.range.end` of the
+   * entry's partition (metadata = markerMetadata(batchId)) commits in the same transaction.
+   */
+  transaction(batches: OutputBatches, marker?: { groupId: string; entry: OffsetLogEntry }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OutputLog {
+  /**
+   * Takes ownership of a task's writer: opening fences any previous owner and aborts its open
+   * transaction, so a marker read afterwards is final.
+   */
+  open(task: string): Promise<TaskOutputWriter>;
+  /** The metadata of the group's committed offset for a partition (the kafka-group marker). */
+  groupMarker(groupId: string, topic: string, partition: number): Promise<string | undefined>;
+}

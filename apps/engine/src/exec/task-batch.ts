@@ -1,0 +1,247 @@
+// One task's batch, the same in the engine and in the query test harness: write the planned
+// range to the offset log (WAL, create-exclusive), read exactly that range, run the stage, make
+// the output visible with the marker (task-committer), then write the commit log. Errors are
+// the caller's to handle (the task is dropped and recovered from the checkpoint and its marker).
+import type { Message } from 'kafkajs';
+import type { OutputMode, QueryExecutor, SourceSpec } from '@sluice/query-plan';
+import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { replays, type ReplaySet } from '../offsets/continue-offsets';
+import type { SourceTrigger, StateTrigger } from '../progress/progress-builder';
+import { toJsonRow, type OutputColumn } from '../sinks/format-row';
+import { emptyOutput, type Sink } from '../sinks/sink';
+import type { Source } from '../source/source';
+import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
+import { maxRecordBytes } from './kafka-limits';
+import type { RowGuard } from './record-guards';
+import { runShuffleStage } from './shuffle-stage';
+import { runSourceStage } from './source-stage';
+import type { TaskRuntime } from './task-runtime';
+
+/** What one trigger did, across its tasks (progress-builder turns it into the progress event). */
+export interface TriggerStats {
+  sources: Map<string, SourceTrigger>;
+  eventTimes: number[];
+  invalidRows: number;
+  numOutputRows: number;
+  state: StateTrigger | undefined;
+  batchIds: number[];
+  tasks: string[];
+  ran: boolean;
+  /** Why the trigger failed, when it did (reported in progress). */
+  error?: string;
+  /** Why the sink refused, when a failed trigger found it refusing (reported in progress). */
+  sinkError?: string;
+}
+
+export const emptyTriggerStats = (): TriggerStats => ({
+  sources: new Map(),
+  eventTimes: [],
+  invalidRows: 0,
+  numOutputRows: 0,
+  state: undefined,
+  batchIds: [],
+  tasks: [],
+  ran: false,
+});
+
+export interface BatchContext {
+  queryId: string;
+  checkpoint: CheckpointStore;
+  source: Source;
+  sink: Sink;
+  executor: QueryExecutor;
+  outputMode: OutputMode;
+  numShufflePartitions: number;
+  sourceByTopic: ReadonlyMap<string, SourceSpec>;
+  columns: OutputColumn[];
+  /** The sink's per-row checks. */
+  guard: RowGuard | undefined;
+  dlqTopic: string;
+  /** The repartition topic of a stateful plan (undefined = stateless). */
+  repartitionTopic: string | undefined;
+  topicLimit(topic: string): number;
+  log(level: 'warn', msg: string): void;
+  /** Source records a continuing lineage reads again below the old end (continue-offsets.ts). */
+  sourceReplay?(topic: string, partition: number): ReplaySet | undefined;
+}
+
+export function emptyStateTrigger(numShufflePartitions: number): StateTrigger {
+  return {
+    numRowsTotal: 0,
+    numRowsUpdated: 0,
+    numRowsRemoved: 0,
+    allUpdatesTimeMs: 0,
+    allRemovalsTimeMs: 0,
+    commitTimeMs: 0,
+    memoryUsedBytes: 0,
+    numRowsDroppedByWatermark: 0,
+    numShufflePartitions,
+    numStateStoreInstances: 0,
+  };
+}
+
+/**
+ * Runs `planned` for `rt` and advances the task on success. `durations` collects phase times
+ * (the slowest task's, as a Spark stage's).
+ */
+export async function runTaskBatch(
+  ctx: BatchContext,
+  rt: TaskRuntime,
+  planned: OffsetLogEntry,
+  stats: TriggerStats,
+  durations: Record<string, number>,
+): Promise<void> {
+  const add = (k: string, ms: number): void => {
+    durations[k] = Math.max(durations[k] ?? 0, ms);
+  };
+  let t = Date.now();
+  // Create-exclusive: if another owner already planned this batch, its plan wins.
+  const entry = await ctx.checkpoint.writeOffsets(rt.task, planned);
+  add('walCommit', Date.now() - t);
+  t = Date.now();
+  const read =
+    entry.range.end > entry.range.start
+      ? await ctx.source.read(rt.stage, rt.topic, rt.partition, entry.range.start, entry.range.end)
+      : [];
+  // Below the old lineage's end a continuing lineage reads only the old shuffle backlog's
+  // records again; the rest were the old version's (deterministic: the replay set is fixed).
+  const replay = rt.stage === 'source' ? ctx.sourceReplay?.(rt.topic, rt.partition) : undefined;
+  const records =
+    replay && entry.range.start < replay.until ? read.filter((r) => replays(replay, r.offset)) : read;
+  add('getBatch', Date.now() - t);
+  t = Date.now();
+  const output = emptyOutput();
+  const dlq = ctx.dlqTopic;
+  const dlqMax = maxRecordBytes(ctx.topicLimit(dlq));
+  let maxEventTimeMs: number | null = null;
+  const toSink = (
+    rows: Array<Record<string, unknown>>,
+    deadLetter: (i: number, reason: string) => Message,
+  ) => {
+    stats.numOutputRows += rows.length;
+    ctx.sink.stage(rows, output, deadLetter);
+  };
+  if (rt.stage === 'source') {
+    const source = ctx.sourceByTopic.get(rt.topic)!;
+    const repartition = ctx.repartitionTopic;
+    const res = runSourceStage({
+      queryId: ctx.queryId,
+      source,
+      executor: ctx.executor,
+      numShufflePartitions: ctx.numShufflePartitions,
+      records,
+      guard: ctx.guard,
+      repartition: repartition
+        ? { topic: repartition, maxMessageBytes: ctx.topicLimit(repartition) }
+        : undefined,
+      dlqMaxRecordBytes: dlqMax,
+    });
+    stats.invalidRows += res.invalidRows;
+    stats.eventTimes.push(...res.eventTimes);
+    recordSource(stats, entry, records.length);
+    output.kafka.push({ topic: dlq, messages: res.deadLetters });
+    if (repartition) output.kafka.push({ topic: repartition, messages: res.shuffled });
+    else
+      toSink(res.rows, (i, reason) =>
+        deadLetterMessage(ctx.queryId, res.origins[i]!, reason, dlqMax, 'output'),
+      );
+  } else {
+    const state = rt.state!;
+    const res = runShuffleStage({
+      executor: ctx.executor,
+      outputMode: ctx.outputMode,
+      state,
+      records,
+      watermarkMs: entry.watermarkMs,
+      watermarkEnabled: rt.watermark !== undefined,
+    });
+    if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
+    maxEventTimeMs = res.maxEventTimeMs ?? null;
+    // Output rows are checked again here: aggregate values (a max() over text, say) are only
+    // known now. A refused row is a dead letter carrying the row itself.
+    const batch = { task: rt.task, batchId: entry.batchId };
+    const dead: Message[] = [
+      ...res.failedRecords.map((f) => deadLetterMessage(ctx.queryId, f.record, f.reason, dlqMax)),
+      ...res.failedGroups.map((f) => outputRowDeadLetter(ctx.queryId, batch, f.row, f.reason, dlqMax)),
+    ];
+    const rows: Array<Record<string, unknown>> = [];
+    for (const row of res.rows) {
+      const refused = ctx.guard?.(row);
+      if (refused)
+        dead.push(outputRowDeadLetter(ctx.queryId, batch, toJsonRow(row, ctx.columns), refused, dlqMax));
+      else rows.push(row);
+    }
+    stats.invalidRows += dead.length;
+    output.kafka.push({ topic: dlq, messages: dead });
+    toSink(rows, (i, reason) =>
+      outputRowDeadLetter(ctx.queryId, batch, toJsonRow(rows[i]!, ctx.columns), reason, dlqMax),
+    );
+    const c = Date.now();
+    const m = await state.commit(entry.batchId);
+    recordState(stats, m, res, Date.now() - c, ctx.numShufflePartitions);
+  }
+  add('addBatch', Date.now() - t);
+  t = Date.now();
+  const committed = await rt.committer.commit(entry, output);
+  if (committed.refusedRows > 0) {
+    stats.invalidRows += committed.refusedRows;
+    ctx.log(
+      'warn',
+      `task ${rt.task} batch ${entry.batchId}: the sink refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
+    );
+  }
+  if (rt.committer.marker !== 'kafka-group' && rt.stage === 'source') {
+    // Keeps the group's lag meaningful for sinks whose marker lives elsewhere.
+    await ctx.source
+      .commitPosition(rt.topic, rt.partition, entry.range.end)
+      // Only the lag shown to operators depends on it (exactly-once rests on the sink's marker);
+      // the next batch commits a later offset anyway.
+      .catch((e: Error) => ctx.log('warn', `group offset for lag not committed: ${e.message}`));
+  }
+  const prevCommit =
+    entry.batchId > 0 ? await ctx.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
+  await ctx.checkpoint.writeCommit(rt.task, {
+    batchId: entry.batchId,
+    maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
+    committedAt: new Date().toISOString(),
+  });
+  add('commitOffsets', Date.now() - t);
+  rt.replay = undefined;
+  rt.nextStart = entry.range.end;
+  rt.nextBatchId = entry.batchId + 1;
+  rt.lastBatchWatermarkMs = entry.watermarkMs;
+  if (rt.watermark) rt.watermark.advance();
+  stats.ran = true;
+  stats.batchIds.push(entry.batchId);
+  stats.tasks.push(rt.task);
+  if (entry.batchId % 10 === 0 && entry.batchId >= 100)
+    await ctx.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
+}
+
+function recordSource(stats: TriggerStats, entry: OffsetLogEntry, rows: number): void {
+  const { topic, partition, start, end } = entry.range;
+  let s = stats.sources.get(topic);
+  if (!s) {
+    s = { topic, start: {}, end: {}, latest: {}, numInputRows: 0 };
+    stats.sources.set(topic, s);
+  }
+  s.start[String(partition)] = start;
+  s.end[String(partition)] = end;
+  s.numInputRows += rows;
+}
+
+function recordState(
+  stats: TriggerStats,
+  m: { numRowsUpdated: number; numRowsRemoved: number },
+  res: { numRowsDroppedByWatermark: number; updateTimeMs: number; removalTimeMs: number },
+  commitMs: number,
+  numShufflePartitions: number,
+): void {
+  const s = (stats.state ??= emptyStateTrigger(numShufflePartitions));
+  s.numRowsUpdated += m.numRowsUpdated;
+  s.numRowsRemoved += m.numRowsRemoved;
+  s.allUpdatesTimeMs += res.updateTimeMs;
+  s.allRemovalsTimeMs += res.removalTimeMs;
+  s.commitTimeMs += commitMs;
+  s.numRowsDroppedByWatermark += res.numRowsDroppedByWatermark;
+}

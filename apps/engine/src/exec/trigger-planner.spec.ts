@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import type { ControlCommand } from '@sluice/contracts';
+import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import {
+  applyCommands,
+  diffAssignment,
+  planTrigger,
+  type PlannerTask,
+  type TriggerPlanInput,
+} from './trigger-planner';
+
+const task = (
+  over: Partial<PlannerTask> & Pick<PlannerTask, 'task' | 'stage' | 'topic' | 'partition'>,
+): PlannerTask => ({
+  nextBatchId: 0,
+  nextStart: undefined,
+  replay: undefined,
+  watermarkMs: undefined,
+  lastBatchWatermarkMs: 0,
+  ...over,
+});
+
+const input = (over: Partial<TriggerPlanInput>): TriggerPlanInput => ({
+  tasks: [],
+  bounds: new Map(),
+  sourcesPaused: false,
+  rateLimit: null,
+  totalSourcePartitions: 1,
+  minOffsetsPerTrigger: null,
+  maxTriggerDelayMs: 60_000,
+  failOnDataLoss: true,
+  firstOffset: (_t, _p, b) => b.earliest,
+  maxShuffleRecordsPerBatch: 1000,
+  queryVersion: 3,
+  nowMs: 5000,
+  lastTriggerMs: 0,
+  ...over,
+});
+
+const bounds = (topic: string, ...parts: Array<[number, number]>) =>
+  new Map([[topic, new Map(parts.map(([earliest, latest], p) => [p, { earliest, latest }]))]]);
+
+describe('planTrigger', () => {
+  it('plans a source task with no history from its first offset to the end of the log', () => {
+    const plan = planTrigger(
+      input({
+        tasks: [task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0 })],
+        bounds: bounds('t', [2, 10]),
+        firstOffset: () => 4,
+      }),
+    );
+    expect(plan.runs).toEqual([
+      {
+        task: 'src.t.0',
+        entry: {
+          batchId: 0,
+          range: { topic: 't', partition: 0, start: 4, end: 10 },
+          watermarkMs: 0,
+          batchTimestampMs: 5000,
+          planVersion: 3,
+        },
+      },
+    ]);
+    expect(plan.nextStarts.get('src.t.0')).toBe(4);
+    expect(plan.lastTriggerMs).toBe(5000);
+  });
+
+  it('re-runs a planned batch that is not committed before anything new, with its own range', () => {
+    const replay: OffsetLogEntry = {
+      batchId: 7,
+      range: { topic: 't', partition: 0, start: 3, end: 5 },
+      watermarkMs: 42,
+      batchTimestampMs: 1,
+      planVersion: 2,
+    };
+    const plan = planTrigger(
+      input({
+        tasks: [task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0, nextStart: 3, replay })],
+        bounds: bounds('t', [0, 100]),
+      }),
+    );
+    expect(plan.runs).toEqual([{ task: 'src.t.0', entry: replay }]);
+  });
+
+  it('applies the rate limit, and plans nothing new for a paused source stage', () => {
+    const t = task({
+      task: 'src.t.0',
+      stage: 'source',
+      topic: 't',
+      partition: 0,
+      nextStart: 0,
+      nextBatchId: 2,
+    });
+    const limited = planTrigger(input({ tasks: [t], bounds: bounds('t', [0, 100]), rateLimit: 10 }));
+    expect(limited.runs.map((r) => [r.entry.batchId, r.entry.range.start, r.entry.range.end])).toEqual([
+      [2, 0, 10],
+    ]);
+    const paused = planTrigger(input({ tasks: [t], bounds: bounds('t', [0, 100]), sourcesPaused: true }));
+    expect(paused.runs).toEqual([]);
+  });
+
+  it('runs a shuffle task with new rows, or with none when its watermark moved', () => {
+    const base = { stage: 'shuffle' as const, topic: 'r', nextStart: 5 };
+    const plan = planTrigger(
+      input({
+        tasks: [
+          task({ ...base, task: 'shuffle.0', partition: 0 }),
+          task({ ...base, task: 'shuffle.1', partition: 1, watermarkMs: 900, lastBatchWatermarkMs: 800 }),
+          task({ ...base, task: 'shuffle.2', partition: 2, watermarkMs: 800, lastBatchWatermarkMs: 800 }),
+        ],
+        bounds: bounds('r', [0, 8], [0, 5], [0, 5]),
+        maxShuffleRecordsPerBatch: 2,
+      }),
+    );
+    expect(
+      plan.runs.map((r) => [r.task, r.entry.range.start, r.entry.range.end, r.entry.watermarkMs]),
+    ).toEqual([
+      ['shuffle.0', 5, 7, 0],
+      ['shuffle.1', 5, 5, 900],
+    ]);
+  });
+
+  it('skips offsets that are gone when failOnDataLoss is false, and reports them', () => {
+    const plan = planTrigger(
+      input({
+        tasks: [task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0, nextStart: 3 })],
+        bounds: bounds('t', [10, 10]),
+        failOnDataLoss: false,
+      }),
+    );
+    expect(plan.runs).toEqual([]);
+    expect(plan.nextStarts.get('src.t.0')).toBe(10);
+    expect(plan.dataLoss).toEqual([expect.objectContaining({ topic: 't', partition: 0, lostOffsets: 7 })]);
+  });
+
+  it('waits for minOffsetsPerTrigger until maxTriggerDelay has passed', () => {
+    const t = task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0, nextStart: 0 });
+    const args = {
+      tasks: [t],
+      bounds: bounds('t', [0, 3]),
+      minOffsetsPerTrigger: 10,
+      maxTriggerDelayMs: 1000,
+    };
+    const early = planTrigger(input({ ...args, nowMs: 1500, lastTriggerMs: 1000 }));
+    expect(early.runs).toEqual([]);
+    expect(early.lastTriggerMs).toBe(1000);
+    const late = planTrigger(input({ ...args, nowMs: 2500, lastTriggerMs: 1000 }));
+    expect(late.runs).toHaveLength(1);
+    expect(late.lastTriggerMs).toBe(2500);
+  });
+});
+
+describe('diffAssignment', () => {
+  it('drops tasks no longer assigned and adds new ones', () => {
+    const wanted = new Map([
+      ['a', 1],
+      ['c', 3],
+    ]);
+    expect(diffAssignment(['a', 'b'], wanted)).toEqual({ drop: ['b'], add: [['c', 3]] });
+  });
+});
+
+describe('applyCommands', () => {
+  const cmd = (c: Record<string, unknown>) => ({ queryId: 'q', ...c }) as unknown as ControlCommand;
+  it('applies commands in order and acknowledges each', () => {
+    const out = applyCommands({ rateLimit: null, sourcesPaused: false }, [
+      cmd({ type: 'setRateLimit', commandId: 'c1', maxOffsetsPerTrigger: 500 }),
+      cmd({ type: 'pauseSources', commandId: 'c2' }),
+      cmd({ type: 'resumeSources', commandId: 'c3' }),
+      cmd({ type: 'setRateLimit', commandId: 'c4', maxOffsetsPerTrigger: null }),
+    ]);
+    expect(out).toMatchObject({
+      rateLimit: null,
+      sourcesPaused: false,
+      drain: false,
+      acked: ['c1', 'c2', 'c3', 'c4'],
+    });
+    expect(out.notes.map((n) => n.msg)).toEqual([
+      'rate limit set to 500',
+      'source stage paused',
+      'source stage resumed',
+      'rate limit set to unlimited',
+    ]);
+  });
+
+  it('asks for a drain and keeps the rest of the state', () => {
+    const out = applyCommands({ rateLimit: 7, sourcesPaused: true }, [
+      cmd({ type: 'drain', commandId: 'd' }),
+    ]);
+    expect(out).toMatchObject({ rateLimit: 7, sourcesPaused: true, drain: true, acked: ['d'] });
+  });
+});

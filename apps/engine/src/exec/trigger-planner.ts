@@ -1,0 +1,186 @@
+// The pure decisions of one trigger, kept apart from the I/O shell (query-runner.ts, and the
+// query test harness): which control commands change what, which tasks the assignment adds or
+// drops, and which batch each owned task runs now (a replay first; else a new range from the
+// offsets, the rate limit and the watermark). Nothing here reads a clock, a broker or a file.
+import type { ControlCommand } from '@sluice/contracts';
+import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import {
+  instanceShare,
+  planBatch,
+  type DataLossEvent,
+  type PartitionPosition,
+} from '../offsets/offset-planner';
+import type { Stage } from './task-runtime';
+
+export interface Bounds {
+  earliest: number;
+  latest: number;
+}
+
+/** What the planner needs of a task's live state (task-runtime.TaskRuntime has all of it). */
+export interface PlannerTask {
+  task: string;
+  stage: Stage;
+  topic: string;
+  partition: number;
+  nextBatchId: number;
+  nextStart: number | undefined;
+  replay: OffsetLogEntry | undefined;
+  /** The watermark the next batch would run with (shuffle tasks with a watermark), else undefined. */
+  watermarkMs: number | undefined;
+  lastBatchWatermarkMs: number;
+}
+
+export interface TriggerPlanInput {
+  tasks: Iterable<PlannerTask>;
+  /** Per topic, per partition: the log's bounds now. */
+  bounds: ReadonlyMap<string, ReadonlyMap<number, Bounds>>;
+  sourcesPaused: boolean;
+  rateLimit: number | null;
+  /** Partitions of all source topics (the rate limit is shared across instances by this). */
+  totalSourcePartitions: number;
+  minOffsetsPerTrigger: number | null;
+  maxTriggerDelayMs: number;
+  failOnDataLoss: boolean;
+  /** Where a source partition with no history starts (starting offsets or a continue point). */
+  firstOffset(topic: string, partition: number, bounds: Bounds): number;
+  maxShuffleRecordsPerBatch: number;
+  queryVersion: number;
+  nowMs: number;
+  lastTriggerMs: number;
+}
+
+export interface TriggerPlan {
+  /** Batches to run now, one per task at most. */
+  runs: Array<{ task: string; entry: OffsetLogEntry }>;
+  /** New `nextStart` of tasks (first offsets resolved, lost offsets skipped). */
+  nextStarts: Map<string, number>;
+  lastTriggerMs: number;
+  dataLoss: DataLossEvent[];
+}
+
+function entryOf(
+  t: PlannerTask,
+  r: { topic: string; partition: number; start: number; end: number },
+  watermarkMs: number,
+  input: TriggerPlanInput,
+): OffsetLogEntry {
+  return {
+    batchId: t.nextBatchId,
+    range: { topic: r.topic, partition: r.partition, start: r.start, end: r.end },
+    watermarkMs,
+    batchTimestampMs: input.nowMs,
+    planVersion: input.queryVersion,
+  };
+}
+
+/** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
+export function planTrigger(input: TriggerPlanInput): TriggerPlan {
+  const runs: TriggerPlan['runs'] = [];
+  const nextStarts = new Map<string, number>();
+  const positions: PartitionPosition[] = [];
+  const fresh = new Map<string, PlannerTask>();
+  for (const t of input.tasks) {
+    if (t.replay) {
+      runs.push({ task: t.task, entry: t.replay });
+      continue;
+    }
+    const b = input.bounds.get(t.topic)?.get(t.partition);
+    if (!b) continue;
+    // A paused source stage plans nothing new (an already planned batch above still runs).
+    if (t.stage === 'source' && input.sourcesPaused) continue;
+    let start = t.nextStart;
+    if (start === undefined) {
+      start = t.stage === 'source' ? input.firstOffset(t.topic, t.partition, b) : b.earliest;
+      nextStarts.set(t.task, start);
+    }
+    const pos = { topic: t.topic, partition: t.partition, start, earliest: b.earliest, latest: b.latest };
+    if (t.stage === 'source') {
+      positions.push(pos);
+      fresh.set(`${t.topic}:${t.partition}`, t);
+    } else {
+      const end = Math.min(b.latest, start + input.maxShuffleRecordsPerBatch);
+      const wm = t.watermarkMs ?? 0;
+      // A no-data batch is worth running when the watermark moved: it evicts (and, in append
+      // mode, emits) state that just expired, as Spark's no-data micro-batches do.
+      if (end > start || wm > t.lastBatchWatermarkMs)
+        runs.push({ task: t.task, entry: entryOf(t, { ...pos, end }, wm, input) });
+    }
+  }
+  let lastTriggerMs = input.lastTriggerMs;
+  let dataLoss: DataLossEvent[] = [];
+  if (positions.length > 0) {
+    const plan = planBatch({
+      positions,
+      limits: {
+        maxOffsetsPerTrigger: instanceShare(input.rateLimit, positions.length, input.totalSourcePartitions),
+        minOffsetsPerTrigger: input.minOffsetsPerTrigger,
+        maxTriggerDelayMs: input.maxTriggerDelayMs,
+      },
+      failOnDataLoss: input.failOnDataLoss,
+      nowMs: input.nowMs,
+      lastTriggerMs: input.lastTriggerMs,
+    });
+    dataLoss = plan.dataLoss;
+    if (plan.kind === 'run') {
+      lastTriggerMs = input.nowMs;
+      for (const r of plan.ranges) {
+        const t = fresh.get(`${r.topic}:${r.partition}`);
+        if (!t) continue;
+        if (r.end > r.start) runs.push({ task: t.task, entry: entryOf(t, r, 0, input) });
+        else if (r.start !== (nextStarts.get(t.task) ?? t.nextStart)) nextStarts.set(t.task, r.start); // skipped lost offsets
+      }
+    }
+  }
+  return { runs, nextStarts, lastTriggerMs, dataLoss };
+}
+
+/** Which owned tasks the assignment drops, and which assigned tasks are new. */
+export function diffAssignment<W>(
+  owned: Iterable<string>,
+  wanted: ReadonlyMap<string, W>,
+): { drop: string[]; add: Array<[string, W]> } {
+  const ownedSet = new Set(owned);
+  return {
+    drop: [...ownedSet].filter((id) => !wanted.has(id)),
+    add: [...wanted].filter(([id]) => !ownedSet.has(id)),
+  };
+}
+
+export interface CommandState {
+  rateLimit: number | null;
+  sourcesPaused: boolean;
+}
+
+export interface CommandOutcome extends CommandState {
+  /** A drain was asked for: stop after this trigger. */
+  drain: boolean;
+  acked: string[];
+  /** One line per applied command, for the log. */
+  notes: Array<{ msg: string; commandId: string }>;
+}
+
+/** Applies control commands in order (each acknowledged in the next progress event). */
+export function applyCommands(state: CommandState, commands: ControlCommand[]): CommandOutcome {
+  const out: CommandOutcome = { ...state, drain: false, acked: [], notes: [] };
+  for (const c of commands) {
+    if (c.type === 'setRateLimit') {
+      out.rateLimit = c.maxOffsetsPerTrigger;
+      out.notes.push({
+        msg: `rate limit set to ${c.maxOffsetsPerTrigger ?? 'unlimited'}`,
+        commandId: c.commandId,
+      });
+    } else if (c.type === 'pauseSources' || c.type === 'resumeSources') {
+      out.sourcesPaused = c.type === 'pauseSources';
+      out.notes.push({
+        msg: out.sourcesPaused ? 'source stage paused' : 'source stage resumed',
+        commandId: c.commandId,
+      });
+    } else {
+      out.drain = true;
+      out.notes.push({ msg: 'drain requested', commandId: c.commandId });
+    }
+    out.acked.push(c.commandId);
+  }
+  return out;
+}
