@@ -10,7 +10,9 @@ const core = new EvaluationCore();
 const reply = (m: WorkerToMain) => port.postMessage(m);
 port.on('message', (m: MainToWorker) => {
   try {
-    if (m.type === 'forget') {
+    if (m.type === 'close') {
+      port.close();
+    } else if (m.type === 'forget') {
       core.forget();
       reply({ type: 'forgotten', seq: m.seq });
     } else {

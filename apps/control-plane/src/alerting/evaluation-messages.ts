@@ -99,7 +99,10 @@ export interface EvaluationOutput {
 }
 
 export type MainToWorker =
-  { type: 'evaluate'; seq: number; input: EvaluationInput } | { type: 'forget'; seq: number };
+  | { type: 'evaluate'; seq: number; input: EvaluationInput }
+  | { type: 'forget'; seq: number }
+  /** End the thread: it closes its port and exits once idle. */
+  | { type: 'close'; seq: number };
 
 export type WorkerToMain =
   | { type: 'evaluated'; seq: number; output: EvaluationOutput }

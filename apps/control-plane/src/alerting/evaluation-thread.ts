@@ -16,6 +16,8 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file, execArgv: ext === '.ts' ? ['--require', '@swc-node/register'] : [] };
 }
 
+const CLOSE_TIMEOUT_MS = 5000;
+
 interface Pending {
   resolve(m: WorkerToMain): void;
   reject(e: Error): void;
@@ -48,10 +50,17 @@ export class EvaluationThread {
     await this.send((seq) => ({ type: 'forget', seq }), []);
   }
 
+  /** Asks the thread to end on its own (it closes its port); terminated only if it does not
+   * within CLOSE_TIMEOUT_MS. A thread stopped from outside in the middle of its work is what
+   * `terminate()` does, and it is kept for the thread that does not answer. */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    if (w) await w.terminate();
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ type: 'close', seq: ++this.seq } satisfies MainToWorker);
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), CLOSE_TIMEOUT_MS).unref());
+    if ((await Promise.race([exited, timeout])) === 'timeout') await w.terminate();
   }
 
   private send(message: (seq: number) => MainToWorker, transfer: ArrayBuffer[]): Promise<WorkerToMain> {
