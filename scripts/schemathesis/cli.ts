@@ -90,6 +90,9 @@ async function main(): Promise<number> {
           process.execPath,
           path.join(ROOT, 'apps/control-plane/test/fixtures/stand-in-engine.cjs'),
         ]),
+        // Stand-ins report no progress, so a rate limit is never acknowledged: its operation
+        // fails after this instead of holding one of the four operation workers for minutes.
+        SLUICE_OPERATION_TIMEOUT_MS: '15000',
         LOG_LEVEL: 'warn',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
       },

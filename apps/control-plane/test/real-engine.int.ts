@@ -89,4 +89,67 @@ describe('control plane with the real engine', () => {
       'drained',
     );
   }, 180_000);
+
+  it('a rate limit sent the moment a deploy reaches RUNNING succeeds only once the engine acknowledged it', async () => {
+    type Op = {
+      id: string;
+      state: string;
+      steps: Array<{ name: string; state: string; message?: string }>;
+    };
+    const opDone = (opId: string) =>
+      eventually(
+        () => t.call<Op>('GET', `/api/v1/operations/${opId}`).then((r) => r.body),
+        (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
+        120_000,
+        `operation ${opId} finished`,
+      );
+    const name = `real-limit-${suffix}`;
+    const spec = eventsSpec(name, topic, `it-real-limit-out-${suffix}`, '500 milliseconds');
+    const created = await t.call<{ id: string; operation: { id: string } }>('POST', '/api/v1/queries', spec);
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect((await opDone(created.body.operation.id)).state).toBe('SUCCEEDED');
+    // At once, as `sluice queries deploy --wait && sluice queries rate-limit` does: the engine's
+    // control consumer may still be joining its group.
+    const limited = await t.call<{ id: string }>('POST', `/api/v1/queries/${id}/rate-limit`, {
+      maxOffsetsPerTrigger: 7,
+    });
+    expect(limited.status).toBe(202);
+    const op = await opDone(limited.body.id);
+    expect(op.state).toBe('SUCCEEDED');
+    expect(op.steps.map((s) => [s.name, s.state])).toEqual([
+      ['record rate limit', 'done'],
+      ['send setRateLimit command', 'done'],
+      ['wait for acknowledgement', 'done'],
+    ]);
+    expect(op.steps[2]?.message).toMatch(/^1\/1 instance\(s\) acknowledged \(\d+ command\(s\) sent\)$/);
+    // What the engine itself reports applying.
+    const reported = await eventually(
+      () =>
+        t
+          .call<{ lastProgress: { sluice?: { rateLimit?: number | null } } | null }>(
+            'GET',
+            `/api/v1/queries/${id}`,
+          )
+          .then((r) => r.body.lastProgress?.sluice?.rateLimit),
+      (limit) => limit === 7,
+      30_000,
+      'the engine reports the rate limit',
+    );
+    expect(reported).toBe(7);
+
+    const stop = await t.call<{ id: string }>('POST', `/api/v1/queries/${id}/stop`);
+    expect(stop.status).toBe(202);
+    expect((await opDone(stop.body.id)).state).toBe('SUCCEEDED');
+    // Nothing runs: nothing to wait for, the limit applies at the next start.
+    const idle = await t.call<{ id: string }>('POST', `/api/v1/queries/${id}/rate-limit`, {
+      maxOffsetsPerTrigger: null,
+    });
+    expect(idle.status).toBe(202);
+    const idleOp = await opDone(idle.body.id);
+    expect(idleOp.state, JSON.stringify(idleOp)).toBe('SUCCEEDED');
+    expect(idleOp.steps.at(-1)?.message, JSON.stringify(idleOp)).toBe(
+      'no instance runs: the limit applies at the next start',
+    );
+  }, 240_000);
 });

@@ -10,6 +10,8 @@ import { QueryMetrics } from '../metrics/query-metrics';
 import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler.service';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import { PrismaRepository } from '../repositories/prisma.repository';
+import { ProgressRepository } from '../repositories/progress.repository';
+import { acknowledgements } from '../progress/command-acknowledgements';
 import { RUNTIME_DRIVER, type RuntimeDriver } from '../runtime/runtime-driver';
 import { NotLeaderError } from '../leadership/not-leader.error';
 import { checkpointRecords } from '../runtime/checkpoint-lineage';
@@ -21,6 +23,9 @@ import type { OperationStep, OperationType } from './operation-types';
 import { OperationEvents } from './operation-events';
 
 export { OperationFailed } from './operation-failed';
+
+/** How long an unacknowledged rate-limit command waits before it is sent again. */
+const RATE_LIMIT_RESEND_MS = 5_000;
 
 @Injectable()
 export class OperationRunner {
@@ -34,6 +39,7 @@ export class OperationRunner {
     private readonly metrics: QueryMetrics,
     private readonly events: OperationEvents,
     private readonly kafka: KafkaAdminRepository,
+    private readonly progress: ProgressRepository,
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -160,13 +166,8 @@ export class OperationRunner {
       await this.step(op, name, 'done', 10);
     }
     switch (type) {
-      case 'rate-limit': {
-        await this.step(op, 'send setRateLimit command', 'running', 50);
-        const q = await this.prisma.query.findUnique({ where: { id: queryId } });
-        const commandId = await this.control.setRateLimit(queryId, q?.rateLimit ?? null);
-        await this.step(op, 'send setRateLimit command', 'done', 100, `command ${commandId}`);
-        return;
-      }
+      case 'rate-limit':
+        return this.applyRateLimit(op, queryId);
       case 'deploy':
         await this.step(op, 'drain old instances', 'running', 20);
         await this.waitFor(
@@ -226,6 +227,54 @@ export class OperationRunner {
         return;
       default:
         throw new OperationFailed(`unknown operation type ${op.type}`);
+    }
+  }
+
+  /**
+   * Sends the rate limit and waits until every running instance acknowledged it. The engine's
+   * control consumer may not have joined its group yet when a freshly started instance already
+   * reports RUNNING, so a command can go unseen: it is re-sent (a new id, the same limit;
+   * applying it twice is harmless) until each instance has acknowledged one of the ids. An
+   * instance started after the limit was recorded gets it on its command line and acknowledges
+   * the re-sent command all the same.
+   */
+  private async applyRateLimit(op: Operation, queryId: string): Promise<void> {
+    const step = 'send setRateLimit command';
+    const waitStep = 'wait for acknowledgement';
+    const since = new Date(Date.now() - 1000);
+    const deadline = Date.now() + this.config.SLUICE_OPERATION_TIMEOUT_MS;
+    const limit = (await this.prisma.query.findUnique({ where: { id: queryId } }))?.rateLimit ?? null;
+    await this.step(op, step, 'running', 30);
+    const sent = [await this.control.setRateLimit(queryId, limit)];
+    await this.step(op, step, 'done', 50, `command ${sent[0]}`);
+    await this.step(op, waitStep, 'running', 50);
+    let lastSentAt = Date.now();
+    let last = '';
+    for (;;) {
+      const live = (await this.runtime.list(queryId)).filter((i) => i.state === 'running').map((i) => i.name);
+      if (live.length === 0) {
+        await this.step(op, waitStep, 'done', 100, 'no instance runs: the limit applies at the next start');
+        return;
+      }
+      const acked = acknowledgements(await this.progress.eventsSince(queryId, since), sent);
+      const done = live.filter((n) => acked.has(n)).length;
+      const message = `${done}/${live.length} instance(s) acknowledged (${sent.length} command(s) sent)`;
+      if (done === live.length) {
+        await this.step(op, waitStep, 'done', 100, message);
+        return;
+      }
+      if (message !== last)
+        await this.step(op, waitStep, 'running', 50 + Math.round((50 * done) / live.length), message);
+      last = message;
+      if (Date.now() > deadline)
+        throw new OperationFailed(
+          `the rate limit was not acknowledged within ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s: ${message}`,
+        );
+      if (Date.now() - lastSentAt >= RATE_LIMIT_RESEND_MS) {
+        sent.push(await this.control.setRateLimit(queryId, limit));
+        lastSentAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 

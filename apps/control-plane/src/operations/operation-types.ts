@@ -24,7 +24,7 @@ export interface OperationStep {
 export const STEPS: Record<OperationType, string[]> = {
   deploy: ['record desired version', 'drain old instances', 'start instances', 'wait until running'],
   scale: ['record desired instances', 'reconcile instances', 'wait until running'],
-  'rate-limit': ['record rate limit', 'send setRateLimit command'],
+  'rate-limit': ['record rate limit', 'send setRateLimit command', 'wait for acknowledgement'],
   stop: ['record stop', 'drain instances', 'wait until stopped'],
   start: ['record start', 'start instances', 'wait until running'],
   delete: ['drain instances', 'wait until stopped', 'delete query'],

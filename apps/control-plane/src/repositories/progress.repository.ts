@@ -12,6 +12,13 @@ export interface ProgressBatchRow {
   payload: unknown;
 }
 
+/** One stored event as it was reported: who, when, and the engine's payload. */
+export interface ProgressEventRow {
+  instance: string | null;
+  timestamp: Date;
+  payload: unknown;
+}
+
 @Injectable()
 export class ProgressRepository {
   constructor(private readonly prisma: PrismaRepository) {}
@@ -32,5 +39,15 @@ export class ProgressRepository {
       },
     });
     return rows.reverse();
+  }
+
+  /** The query's events since `since`, oldest first, what an acknowledgement check reads. */
+  eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
+    return this.prisma.progressEvent.findMany({
+      where: { queryId, timestamp: { gte: since } },
+      orderBy: { timestamp: 'asc' },
+      take: limit,
+      select: { instance: true, timestamp: true, payload: true },
+    });
   }
 }

@@ -1,6 +1,9 @@
 // What the stored progress events say about one version of a query: the figures an upgrade's
 // drain, flush and health gate judge. Pure, over rows of ProgressEvent.
 import type { VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
+import { reportingInstance } from '../progress/command-acknowledgements';
+
+export { acknowledgements } from '../progress/command-acknowledgements';
 
 export interface ProgressRow {
   instance: string | null;
@@ -25,7 +28,7 @@ interface Payload {
 }
 
 const payloadOf = (row: ProgressRow): Payload => (row.payload ?? {}) as Payload;
-const instanceOf = (row: ProgressRow): string => payloadOf(row).sluice?.instance ?? row.instance ?? '?';
+const instanceOf = reportingInstance;
 
 /** Is the event from this version on this checkpoint? (Events before lineages carry no epoch: 0.) */
 export function isFrom(row: ProgressRow, target: VersionOnCheckpoint): boolean {
@@ -84,15 +87,6 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     }
   }
   out.instances = [...instances].sort();
-  return out;
-}
-
-/** Instances that acknowledged a control command, with the time of their acknowledging event. */
-export function acknowledgements(rows: ProgressRow[], commandId: string): Map<string, Date> {
-  const out = new Map<string, Date>();
-  for (const row of rows)
-    if (payloadOf(row).sluice?.ackedCommands?.includes(commandId) && !out.has(instanceOf(row)))
-      out.set(instanceOf(row), row.timestamp);
   return out;
 }
 

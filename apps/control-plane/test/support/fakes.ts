@@ -17,7 +17,11 @@ import type { InstanceRepository, ObservedInstanceRow } from '../../src/reposito
 import type { LagService } from '../../src/lag/lag.service';
 import type { LeaderElection } from '../../src/leadership/leader-election.service';
 import type { OperationRepository } from '../../src/operations/operation.repository';
-import type { ProgressBatchRow, ProgressRepository } from '../../src/repositories/progress.repository';
+import type {
+  ProgressBatchRow,
+  ProgressEventRow,
+  ProgressRepository,
+} from '../../src/repositories/progress.repository';
 import type {
   NewVersion,
   QueryRepository,
@@ -250,6 +254,9 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
   async batchesSince(queryId: string, since: Date, limit: number): Promise<ProgressBatchRow[]> {
     const rows = (this.batches.get(queryId) ?? []).filter((b) => b.timestamp >= since);
     return rows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime()).slice(-limit);
+  }
+  async eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
+    return (await this.batchesSince(queryId, since, Number.MAX_SAFE_INTEGER)).slice(0, limit);
   }
 }
 

@@ -25,6 +25,19 @@ export class ControlListener {
       maxWaitTimeInMs: 200,
     });
     this.consumer = consumer;
+    // A fresh group resets to "latest" only at its first fetch, after joining, seconds after this
+    // instance may already report progress: a command sent in between would be skipped. Reading
+    // from the end offsets as they are now closes that gap (the control plane also re-sends an
+    // unacknowledged command).
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(CONTROL_TOPIC).finally(() => admin.disconnect());
+    let joined = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (joined) return; // a later rejoin resumes from the group's own committed offsets
+      joined = true;
+      for (const { partition, offset } of ends) consumer.seek({ topic: CONTROL_TOPIC, partition, offset });
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: CONTROL_TOPIC, fromBeginning: false });
     await consumer.run({
@@ -53,7 +66,8 @@ export class ControlListener {
   }
 
   async stop(): Promise<void> {
-    // Stopping: commands not yet taken are re-read by the next instance (the group has not committed them).
+    // Stopping: commands not yet taken are lost with this instance, whose group is its own; the
+    // control plane re-sends what an instance has not acknowledged.
     await this.consumer?.disconnect().catch(() => undefined);
   }
 }
