@@ -211,4 +211,19 @@ describe('EvaluationThread', { timeout: 120_000 }, () => {
     const out = await thread.evaluate(ok.input, ok.transfer);
     expect(out.evaluations).toBe(1);
   });
+
+  it('serves two evaluators at once, each with its own histories, and outlives one closing', async () => {
+    // A leader change inside one process: the old evaluator closes while the new one starts.
+    const second = new EvaluationThread();
+    const a = input(T0, reading(T0, 1, 100));
+    const started = second.evaluate({ ...a.input, stored: [] }, a.transfer);
+    await thread.close();
+    const first = await started;
+    expect(first.histories![0]!.queryId).toBe(query.id);
+    const b = input(T0 + 5000, reading(T0 + 5000, 1, 200));
+    const next = await second.evaluate(b.input, b.transfer);
+    const state = next.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    expect(state.partitions.map((p) => p.commits.length)).toEqual([2, 2]);
+    await second.close();
+  });
 });

@@ -50,13 +50,6 @@ export class EvaluationCore {
   /** Histories observed since the last save. */
   private readonly dirty = new Set<string>();
 
-  /** A follower drops what it observed. */
-  forget(): void {
-    this.histories.clear();
-    this.observedAt.clear();
-    this.dirty.clear();
-  }
-
   evaluate(input: EvaluationInput): EvaluationOutput {
     const { nowMs, rules, queries, alerts } = input;
     const phasesMs: Record<string, number> = {};

@@ -98,11 +98,11 @@ export interface EvaluationOutput {
   phasesMs: Record<string, number>;
 }
 
+/** `owner`: the evaluator (one per control plane; tests run several in one process). */
 export type MainToWorker =
-  | { type: 'evaluate'; seq: number; input: EvaluationInput }
-  | { type: 'forget'; seq: number }
-  /** End the thread: it closes its port and exits once idle. */
-  | { type: 'close'; seq: number };
+  | { type: 'evaluate'; seq: number; owner: string; input: EvaluationInput }
+  /** Drop the owner's histories (a follower, or a closing evaluator). */
+  | { type: 'forget'; seq: number; owner: string };
 
 export type WorkerToMain =
   | { type: 'evaluated'; seq: number; output: EvaluationOutput }
