@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { acknowledgements, pausedBacklogs, versionFigures, type ProgressRow } from './progress-figures';
+import {
+  acknowledgements,
+  pausedBacklogs,
+  pausedErrors,
+  versionFigures,
+  type ProgressRow,
+} from './progress-figures';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 const row = (
@@ -85,5 +91,16 @@ describe('acknowledgements and paused backlogs', () => {
       ['q-0', 7],
       ['q-1', 0],
     ]);
+  });
+
+  it('names the instances whose last paused trigger failed (their shuffle stage cannot flush)', () => {
+    const rows = [
+      row(1, 'q-0', { sourcesPaused: true, shuffleBacklog: 50, error: 'too early' }),
+      row(3, 'q-0', { sourcesPaused: true, shuffleBacklog: 50, error: 'sink refuses' }),
+      row(3, 'q-1', { sourcesPaused: true, shuffleBacklog: 4, error: 'recovered later' }),
+      row(4, 'q-1', { sourcesPaused: true, shuffleBacklog: 0 }),
+      row(5, 'q-2', { error: 'not paused' }),
+    ];
+    expect([...pausedErrors(rows, at(2).getTime())]).toEqual([['q-0', 'sink refuses']]);
   });
 });

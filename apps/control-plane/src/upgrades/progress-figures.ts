@@ -103,3 +103,17 @@ export function pausedBacklogs(rows: ProgressRow[], afterMs: number): Map<string
   }
   return out;
 }
+
+/**
+ * The error of each instance whose last trigger while paused (started after `afterMs`) failed:
+ * a shuffle stage that fails cannot flush its backlog, so waiting for it is pointless.
+ */
+export function pausedErrors(rows: ProgressRow[], afterMs: number): Map<string, string> {
+  const last = new Map<string, string | undefined>();
+  for (const row of rows) {
+    const s = payloadOf(row).sluice;
+    if (row.timestamp.getTime() <= afterMs || !s?.sourcesPaused) continue;
+    last.set(instanceOf(row), s.error);
+  }
+  return new Map([...last].filter((e): e is [string, string] => e[1] !== undefined));
+}

@@ -33,7 +33,13 @@ import {
 } from '../runtime/checkpoint-lineage';
 import { lastGood, markGood } from '../operations/good-versions';
 import { invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
-import { acknowledgements, pausedBacklogs, versionFigures, type ProgressRow } from './progress-figures';
+import {
+  acknowledgements,
+  pausedBacklogs,
+  pausedErrors,
+  versionFigures,
+  type ProgressRow,
+} from './progress-figures';
 
 export interface UpgradeParams {
   version: number;
@@ -153,9 +159,11 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   }
 
   /**
-   * A stateful query continuing on a new checkpoint: rows the old source stage repartitioned but
-   * the old shuffle stage has not aggregated would be in neither checkpoint. Its sources pause,
-   * and the drain starts once every instance reports an empty shuffle backlog.
+   * A stateful query continuing on a new checkpoint: its sources pause, and the drain starts once
+   * every instance reports an empty shuffle backlog, so the old version's output is complete.
+   * When it cannot flush (no instance runs, its shuffle stage fails, or the timeout passes) the
+   * upgrade goes on: the new version's engines read the source records of whatever the old
+   * shuffle stage never aggregated again (engine continue-offsets.ts), so nothing is lost.
    */
   private async pauseAndFlush(
     ctx: OperationContext,
@@ -169,7 +177,13 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       Date.parse((await this.stepState(ctx, UPGRADE_PAUSE_STEP))?.startedAt ?? '') || Date.now();
     const instances = await this.live(queryId, (i) => i.version === from.version);
     if (instances.length === 0) {
-      await ctx.step(UPGRADE_PAUSE_STEP, 'done', 15, 'no instance runs: nothing to flush');
+      await ctx.step(
+        UPGRADE_PAUSE_STEP,
+        'done',
+        15,
+        'no instance runs: the new version reads the source records of any shuffle backlog again',
+        { instances: 0, flushed: false },
+      );
       return;
     }
     figures.pauseCommand ??= await this.control.pauseSources(queryId, true);
@@ -185,19 +199,37 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       // backlog counts only from a trigger that started after the last acknowledgement.
       const backlogs = names.every((n) => acked.has(n)) ? pausedBacklogs(rows, lastAck) : new Map();
       const backlog = names.reduce((n, name) => n + (backlogs.get(name) ?? Number.NaN), 0);
+      const errors = names.every((n) => acked.has(n))
+        ? pausedErrors(rows, lastAck)
+        : new Map<string, string>();
       const state = {
         ...figures,
         instances: names.length,
         acknowledged: names.filter((n) => acked.has(n)).length,
         shuffleBacklog: Number.isNaN(backlog) ? null : backlog,
       };
+      // A failed trigger first: a shuffle task whose batch failed is dropped until the next
+      // trigger recovers it, so the backlog that trigger reports leaves that partition out.
+      if (errors.size > 0) {
+        const [instance, error] = [...errors][0]!;
+        await ctx.step(
+          UPGRADE_PAUSE_STEP,
+          'done',
+          15,
+          `the shuffle stage cannot flush (${instance}: ${error.slice(0, 200)}); the new version reads the source records of its backlog again`,
+          { ...state, flushed: false, failingInstances: errors.size },
+        );
+        return;
+      }
       if (names.length === 0 || backlog === 0) {
         await ctx.step(
           UPGRADE_PAUSE_STEP,
           'done',
           15,
-          `sources paused on ${state.acknowledged} instance(s); shuffle stage caught up`,
-          state,
+          names.length === 0
+            ? 'every instance stopped: the new version reads the source records of any shuffle backlog again'
+            : `sources paused on ${state.acknowledged} instance(s); shuffle stage caught up`,
+          { ...state, flushed: names.length > 0 },
         );
         return;
       }
@@ -205,10 +237,14 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       if (message !== last) await ctx.step(UPGRADE_PAUSE_STEP, 'running', 10, message, state);
       last = message;
       if (Date.now() > deadline) {
-        await this.control.pauseSources(queryId, false);
-        throw new OperationFailed(
-          `the shuffle stage did not catch up within ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s (${message}); sources resumed, nothing was changed`,
+        await ctx.step(
+          UPGRADE_PAUSE_STEP,
+          'done',
+          15,
+          `the shuffle stage did not catch up within ${Math.round(this.config.SLUICE_OPERATION_TIMEOUT_MS / 1000)} s (${message}); the new version reads the source records of its backlog again`,
+          { ...state, flushed: false },
         );
+        return;
       }
       await sleep(POLL_MS * 2);
     }

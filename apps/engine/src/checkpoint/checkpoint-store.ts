@@ -33,6 +33,19 @@ const startOffsetsSchema = z.object({
   continuedFrom: z.number().int().nonnegative(),
   /** `topic:partition` → first offset. */
   offsets: z.record(z.string(), z.number().int().nonnegative()),
+  /**
+   * `topic:partition` → the offsets below `until` read again for the old shuffle backlog (the
+   * others were the old version's; continue-offsets.ts). Absent when there was no backlog.
+   */
+  replay: z
+    .record(
+      z.string(),
+      z.object({
+        until: z.number().int().nonnegative(),
+        ranges: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+      }),
+    )
+    .optional(),
 });
 export type StartOffsets = z.infer<typeof startOffsetsSchema>;
 

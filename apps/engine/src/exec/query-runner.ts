@@ -25,7 +25,15 @@ import {
 } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
-import { continuePoint, offsetsJson, partitionKey } from '../offsets/continue-offsets';
+import {
+  continuePoint,
+  offsetsJson,
+  partitionKey,
+  replays,
+  withBacklog,
+  type ReplaySet,
+  type RowOrigin,
+} from '../offsets/continue-offsets';
 import { DataLossError, instanceShare, planBatch, type PartitionPosition } from '../offsets/offset-planner';
 import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting-offsets';
 import { buildProgress, type SourceTrigger, type StateTrigger } from '../progress/progress-builder';
@@ -40,8 +48,9 @@ import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
 import { kafkaRowGuard, postgresRowGuard, type RowGuard } from './record-guards';
 import { runShuffleStage } from './shuffle-stage';
-import { runSourceStage } from './source-stage';
+import { runSourceStage, type ShuffledRow } from './source-stage';
 import {
+  fenceTasks,
   markerBatch,
   TaskCommitter,
   type MarkerKind,
@@ -103,6 +112,8 @@ export class QueryRunner {
   private readonly scope: string;
   /** First offsets of a continuing checkpoint (`topic:partition`), from the old checkpoint. */
   private continueOffsets: Map<string, number> | undefined;
+  /** Source records below the old end read again for the old shuffle backlog (`topic:partition`). */
+  private replay = new Map<string, ReplaySet>();
   /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
   private sourcesPaused = false;
   private admin!: Admin;
@@ -295,13 +306,17 @@ export class QueryRunner {
     if (fixed) {
       await from.store.close().catch(() => undefined);
       this.continueOffsets = new Map(Object.entries(fixed.offsets));
+      this.replay = new Map(Object.entries(fixed.replay ?? {}));
       return;
     }
     const oldScope = checkpointScope(this.opts.queryId, from.epoch);
     const visible = async (task: string, wal: OffsetLogEntry): Promise<boolean> => {
       // Whichever marker the old version used: the group offset committed in its batch
       // transaction (Kafka outputs) or its row in sink_commits (a PostgreSQL sink).
-      const group = await committedGroupOffsets(this.admin, engineGroupId(oldScope), [wal.range.topic]);
+      const groupId = task.startsWith('src.')
+        ? engineGroupId(oldScope)
+        : `${engineGroupId(oldScope)}-shuffle`;
+      const group = await committedGroupOffsets(this.admin, groupId, [wal.range.topic]);
       const meta = group.get(`${wal.range.topic}:${wal.range.partition}`)?.metadata ?? '';
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
       if (!this.pool) return false;
@@ -313,17 +328,42 @@ export class QueryRunner {
       return batch !== undefined && batch >= wal.batchId;
     };
     try {
+      // The old lineage no longer runs (the upgrade drained or killed it); fencing its tasks'
+      // producers completes any transaction a killed instance left open, so the markers and the
+      // repartition topic's end read below are final.
+      const oldTasks = await waitFor('checkpoint database', () => from.store.tasks());
+      await fenceTasks(this.opts.kafka, oldScope, oldTasks);
       const point = await waitFor('checkpoint database', () => continuePoint(from.store, visible));
+      const backlog = oldTasks.some((t) => t.startsWith('shuffle.'))
+        ? await this.readShuffleBacklog(oldScope, point.shuffle)
+        : { origins: [], rows: 0, withoutOrigin: 0 };
+      const folded = withBacklog(point.offsets, backlog.origins);
       const start = await waitFor('checkpoint database', () =>
         this.opts.checkpoint.initStartOffsets({
           continuedFrom: from.epoch,
-          offsets: Object.fromEntries(point.offsets),
+          offsets: Object.fromEntries(folded.offsets),
+          ...(folded.replay.size > 0 ? { replay: Object.fromEntries(folded.replay) } : {}),
         }),
       );
       this.continueOffsets = new Map(Object.entries(start.offsets));
+      this.replay = new Map(Object.entries(start.replay ?? {}));
+      if (backlog.withoutOrigin > 0)
+        this.opts.log(
+          'warn',
+          `${backlog.withoutOrigin} row(s) of the old shuffle backlog carry no origin (written by an engine before origins were recorded): they are in neither checkpoint`,
+        );
       this.opts.log('info', `continuing from checkpoint epoch ${from.epoch} (${from.store.location})`, {
         startingOffsets: offsetsJson(this.continueOffsets),
         ...(point.replanned.length > 0 ? { replannedTasks: point.replanned } : {}),
+        ...(backlog.rows > 0
+          ? {
+              shuffleBacklogRows: backlog.rows,
+              replayedRecords: [...this.replay.values()].reduce(
+                (n, r) => n + r.ranges.reduce((m, [a, b]) => m + b - a, 0),
+                0,
+              ),
+            }
+          : {}),
       });
     } finally {
       // Read-only use of the old checkpoint is over; a failing close leaks nothing we still need.
@@ -331,6 +371,48 @@ export class QueryRunner {
         .close()
         .catch((e: Error) => this.opts.log('warn', `closing the old checkpoint: ${e.message}`));
     }
+  }
+
+  /**
+   * The rows of the old repartition topic its shuffle stage never aggregated in a visible batch:
+   * read (read_committed) from each partition's old shuffle position to its end by a reader of
+   * its own (a group named after this run, deleted afterwards), keeping only their origins.
+   */
+  private async readShuffleBacklog(
+    oldScope: string,
+    positions: Map<number, number>,
+  ): Promise<{ origins: RowOrigin[]; rows: number; withoutOrigin: number }> {
+    const topic = repartitionTopic(oldScope);
+    if (!(await this.admin.listTopics()).includes(topic)) return { origins: [], rows: 0, withoutOrigin: 0 };
+    const bounds = await offsetBounds(this.admin, topic);
+    const ranges = [...bounds]
+      .map(([partition, b]) => ({
+        partition,
+        start: Math.max(positions.get(partition) ?? b.earliest, b.earliest),
+        end: b.latest,
+      }))
+      .filter((r) => r.end > r.start);
+    const out = { origins: [] as RowOrigin[], rows: 0, withoutOrigin: 0 };
+    if (ranges.length === 0) return out;
+    const groupId = `${engineGroupId(this.scope)}-backlog-${this.runId}`;
+    const reader = new GroupReader(this.opts.kafka, { groupId, topics: [topic] });
+    try {
+      await reader.start();
+      await reader.waitForAssignment();
+      for (const r of ranges) {
+        for (const record of await reader.read(topic, r.partition, r.start, r.end)) {
+          out.rows++;
+          const o = (JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null)?.o;
+          if (Array.isArray(o) && o.length === 3)
+            out.origins.push({ topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) });
+          else out.withoutOrigin++;
+        }
+      }
+    } finally {
+      await reader.stop().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return out;
   }
 
   private onRebalance(stage: Stage, partitions: number, generation: number): void {
@@ -644,10 +726,16 @@ export class QueryRunner {
     t = Date.now();
     try {
       const reader = rt.stage === 'source' ? this.sourceReader : this.shuffleReader!;
-      const records =
+      const read =
         entry.range.end > entry.range.start
           ? await reader.read(rt.topic, rt.partition, entry.range.start, entry.range.end)
           : [];
+      // Below the old lineage's end a continuing lineage reads only the old shuffle backlog's
+      // records again; the rest were the old version's (deterministic: the replay set is fixed).
+      const replay =
+        rt.stage === 'source' ? this.replay.get(partitionKey(rt.topic, rt.partition)) : undefined;
+      const records =
+        replay && entry.range.start < replay.until ? read.filter((r) => replays(replay, r.offset)) : read;
       add('getBatch', Date.now() - t);
       t = Date.now();
       const output: TaskBatchOutput = { kafka: [], pgRows: [], consoleLines: [] };
@@ -958,10 +1046,22 @@ export class QueryRunner {
     const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
     if (!bounds) return 0;
     let backlog = 0;
-    for (const rt of this.tasks.values()) {
-      if (rt.stage !== 'shuffle') continue;
-      const b = bounds.get(rt.partition);
-      if (b) backlog += Math.max(0, b.latest - (rt.replay?.range.start ?? rt.nextStart ?? b.earliest));
+    for (const { partition } of this.shuffleReader?.assignment() ?? []) {
+      const b = bounds.get(partition);
+      if (!b) continue;
+      const rt = this.tasks.get(shuffleTaskId(partition));
+      // A task whose batch just failed is dropped until the next trigger recovers it: its
+      // position is then where its checkpoint says (the failed batch's start).
+      const position = rt
+        ? (rt.replay?.range.start ?? rt.nextStart)
+        : await this.opts.checkpoint.latest(shuffleTaskId(partition)).then(
+            ({ offsets, commit }) =>
+              offsets && (commit?.batchId ?? -1) >= offsets.batchId
+                ? offsets.range.end
+                : offsets?.range.start,
+            () => undefined,
+          );
+      backlog += Math.max(0, b.latest - (position ?? b.earliest));
     }
     return backlog;
   }

@@ -29,6 +29,12 @@ export interface ShuffledRow {
   v: Row;
   e?: number;
   r: Row;
+  /**
+   * Origin [topic, partition, offset] of the source record: a new checkpoint continuing this one
+   * reads again the records whose rows were never aggregated (continue-offsets.ts). Absent in
+   * rows written by engines before it was added.
+   */
+  o?: [string, number, number];
 }
 
 export interface SourceStageArgs {
@@ -79,7 +85,8 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     return reason;
   };
   const shuffle = (record: SourceRecord, bodies: ShuffledRow[]): void => {
-    const messages = bodies.map((b) => shuffleMessage(b, args.numShufflePartitions));
+    const origin: [string, number, number] = [record.topic, record.partition, record.offset];
+    const messages = bodies.map((b) => shuffleMessage({ ...b, o: origin }, args.numShufflePartitions));
     for (const m of messages) {
       const tooLarge =
         args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);

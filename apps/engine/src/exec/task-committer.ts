@@ -47,6 +47,34 @@ export function markerBatch(metadata: string | null | undefined): number | undef
   return Number.isInteger(batch) ? batch : undefined;
 }
 
+/**
+ * A task's transactional producer, initialised: Kafka's InitProducerId for the task's
+ * transactional id fences every earlier producer of that id and completes (aborts) its open
+ * transaction, so markers and read_committed ends read afterwards are final.
+ */
+export async function openTaskProducer(kafka: Kafka, scope: string, task: string): Promise<Producer> {
+  const producer = kafka.producer({
+    transactionalId: `sluice-${scope}-${task}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60_000,
+  });
+  await producer.connect();
+  try {
+    const fence = await producer.transaction();
+    await fence.abort();
+  } catch (e) {
+    await producer.disconnect().catch(() => undefined);
+    throw e;
+  }
+  return producer;
+}
+
+/** Fences the tasks of a checkpoint lineage that no longer runs (a continuing lineage reads where it ended). */
+export async function fenceTasks(kafka: Kafka, scope: string, tasks: string[]): Promise<void> {
+  await Promise.all(tasks.map(async (task) => (await openTaskProducer(kafka, scope, task)).disconnect()));
+}
+
 export class TaskCommitter {
   private producer: Producer | undefined;
 
@@ -68,16 +96,7 @@ export class TaskCommitter {
    * and aborts its open transaction, so the marker read afterwards is final.
    */
   async open(): Promise<void> {
-    const producer = this.kafka.producer({
-      transactionalId: `sluice-${this.queryId}-${this.task}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-    });
-    await producer.connect();
-    this.producer = producer;
-    const fence = await producer.transaction();
-    await fence.abort();
+    this.producer = await openTaskProducer(this.kafka, this.queryId, this.task);
   }
 
   /** Has `entry` (a planned batch) already been made visible? */

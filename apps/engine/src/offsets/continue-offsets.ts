@@ -4,6 +4,12 @@
 // recovery rule decides "visible": a batch with a commit-log entry is; the newest planned batch
 // without one is visible only if its marker says so (the output committed, the commit-log write
 // was lost), otherwise it starts again from its first offset.
+//
+// A stateful old version also leaves its shuffle backlog: rows its source stage repartitioned
+// (visible) that its shuffle stage never aggregated, because it was stopped, killed or failing.
+// Those rows are in neither checkpoint unless the new version reads their source records again:
+// `withBacklog` moves each source partition's start back to the oldest such record and lists
+// exactly which offsets below the old end are read again (the others were the old version's).
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 
 export interface ContinuePoint {
@@ -11,7 +17,31 @@ export interface ContinuePoint {
   offsets: Map<string, number>;
   /** Source tasks whose newest planned batch was not committed (it is read again). */
   replanned: string[];
+  /**
+   * Old repartition-topic partition → first offset the old shuffle stage did not aggregate in a
+   * visible batch (absent: the shuffle task never planned a batch, so from the earliest offset).
+   */
+  shuffle: Map<number, number>;
 }
+
+/** Offsets below `until` that the new version reads again: [start, end) ranges, ascending. */
+export interface ReplaySet {
+  until: number;
+  ranges: Array<[number, number]>;
+}
+
+/** Where a repartitioned row came from (the `o` of a ShuffledRow). */
+export interface RowOrigin {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Bounds what a continue point may carry (it is stored once in the new checkpoint): a backlog
+ * fragmented into more ranges than this is refused with a clear error rather than stored.
+ */
+export const MAX_REPLAY_RANGES = 200_000;
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
@@ -21,17 +51,80 @@ export async function continuePoint(
   visible: (task: string, entry: OffsetLogEntry) => Promise<boolean>,
 ): Promise<ContinuePoint> {
   const offsets = new Map<string, number>();
+  const shuffle = new Map<number, number>();
   const replanned: string[] = [];
   for (const task of await old.tasks()) {
-    if (!task.startsWith('src.')) continue;
+    const source = task.startsWith('src.');
+    if (!source && !task.startsWith('shuffle.')) continue;
     const { offsets: wal, commit } = await old.latest(task);
     if (!wal) continue;
     const { topic, partition, start, end } = wal.range;
     const done = (commit && commit.batchId >= wal.batchId) || (await visible(task, wal));
+    if (!source) {
+      shuffle.set(partition, done ? end : start);
+      continue;
+    }
     if (!done) replanned.push(task);
     offsets.set(partitionKey(topic, partition), done ? end : start);
   }
-  return { offsets, replanned };
+  return { offsets, replanned, shuffle };
+}
+
+/**
+ * Folds the origins of the old shuffle backlog into the continue point. An origin at or past its
+ * partition's continue offset is read anyway; one below it moves the start back to it and is
+ * listed in the partition's replay set. A record with several groups (sliding windows) whose
+ * groups were partly aggregated is read again whole (its origin is in the backlog).
+ */
+export function withBacklog(
+  offsets: Map<string, number>,
+  origins: Iterable<RowOrigin>,
+): { offsets: Map<string, number>; replay: Map<string, ReplaySet> } {
+  const pending = new Map<string, Set<number>>();
+  for (const o of origins) {
+    const key = partitionKey(o.topic, o.partition);
+    const end = offsets.get(key);
+    if (end === undefined || o.offset >= end) continue;
+    let set = pending.get(key);
+    if (!set) pending.set(key, (set = new Set()));
+    set.add(o.offset);
+  }
+  const out = new Map(offsets);
+  const replay = new Map<string, ReplaySet>();
+  let count = 0;
+  for (const [key, set] of pending) {
+    const sorted = [...set].sort((a, b) => a - b);
+    const ranges: Array<[number, number]> = [];
+    for (const offset of sorted) {
+      const last = ranges.at(-1);
+      if (last && last[1] === offset) last[1] = offset + 1;
+      else ranges.push([offset, offset + 1]);
+    }
+    count += ranges.length;
+    if (count > MAX_REPLAY_RANGES)
+      throw new Error(
+        `the old version's shuffle backlog is too fragmented to continue exactly (more than ${MAX_REPLAY_RANGES} offset ranges); upgrade with startingOffsets earliest instead`,
+      );
+    replay.set(key, { until: offsets.get(key)!, ranges });
+    out.set(key, sorted[0]!);
+  }
+  return { offsets: out, replay };
+}
+
+/** Should the new version process the record at `offset`? (false: the old version did). */
+export function replays(set: ReplaySet | undefined, offset: number): boolean {
+  if (!set || offset >= set.until) return true;
+  // Binary search: the ranges are ascending and disjoint.
+  let lo = 0;
+  let hi = set.ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [start, end] = set.ranges[mid]!;
+    if (offset < start) hi = mid - 1;
+    else if (offset >= end) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 /** Spark's JSON form of starting offsets, for logs and progress: {"topic":{"0":12}}. */
