@@ -2,6 +2,8 @@
 // ingest or scaling: nothing would run 1,000 engines), its lag from a synthetic source, and each
 // evaluation's start and end recorded. Same modules, guards and body parsing as the real app.
 import 'reflect-metadata';
+import fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -30,6 +32,10 @@ export interface BenchApp {
     phasesMs: Readonly<Record<string, number>>;
     transitions: number;
     cpuMs: number;
+    /** CPU of the main thread alone (the API's event loop), from /proc/thread-self/stat. */
+    mainThreadCpuMs: number | null;
+    /** Longest delay of the main event loop during the evaluation. */
+    loopDelayMaxMs: number;
   }>;
   close(): Promise<void>;
 }
@@ -114,13 +120,19 @@ export async function startBenchApp(o: {
   const evaluations: BenchApp['evaluations'] = [];
   const evaluator = app.get(AlertEvaluator);
   const tick = evaluator.tick.bind(evaluator);
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   evaluator.tick = async (nowMs?: number) => {
     const startMs = performance.now();
     const cpu = process.cpuUsage();
+    const mainCpu = mainThreadCpuMs();
+    loopDelay.reset();
     const r = await tick(nowMs);
-    // CPU of this process while the pass ran (the pass, plus the API requests served in its
-    // yields): less sensitive to the shared box's load than the wall-clock duration.
+    // CPU of this process while the pass ran (every thread: the evaluation's worker thread, the
+    // pass's reads and writes, the API requests served meanwhile): less sensitive to the shared
+    // box's load than the wall-clock duration.
     const used = process.cpuUsage(cpu);
+    const mainAfter = mainThreadCpuMs();
     if (r)
       evaluations.push({
         startMs,
@@ -128,6 +140,8 @@ export async function startBenchApp(o: {
         phasesMs: r.phasesMs,
         transitions: r.transitions,
         cpuMs: (used.user + used.system) / 1000,
+        mainThreadCpuMs: mainCpu === null || mainAfter === null ? null : mainAfter - mainCpu,
+        loopDelayMaxMs: loopDelay.max / 1e6,
       });
     return r;
   };
@@ -136,6 +150,18 @@ export async function startBenchApp(o: {
   (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   return { base, evaluations, close: () => app.close() };
+}
+
+/** utime + stime of the calling thread (Linux; clock ticks of 10 ms), null elsewhere. */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 function redis(url: string) {

@@ -9,15 +9,17 @@
 // 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
 // `for` - an interval: must not fire). Figures:
 //   evaluationMsP50/P99   duration of one evaluation of every rule on every query (+ routing)
-//   evaluationCpuMsP50/P99 CPU time of this process during one evaluation (load-insensitive)
+//   evaluationCpuMsP50/P99 CPU time of this process (all threads) during one evaluation
+//   mainThreadCpuMsP50/P99 the same for the main thread alone (the API's event loop; 10 ms ticks)
+//   loopDelayMaxMsP50/P99 longest event-loop delay of the main thread during an evaluation
 //   loadAverageStart/End  os.loadavg() (1, 5, 15 min): the box is shared, figures depend on it
 //   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs
 //   apiP99DuringMs        the same while an evaluation runs
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
-//   phasesMsP50           median ms per phase of an evaluation (read, snapshots, rules, writes,
-//                         gauges, route)
+//   phasesMsP50           median ms per phase of an evaluation (read, prepare, compute (the worker
+//                         thread, with its own compute.* phases), writes, gauges, route)
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
 import http from 'node:http';
@@ -256,6 +258,32 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     evaluationCpuMsP99: round(
       pct(
         evals.slice(2).map((e) => e.cpuMs),
+        99,
+      ),
+    ),
+    // The main thread alone (its event loop serves the API): null where /proc/thread-self is not.
+    mainThreadCpuMsP50: round(
+      pct(
+        evals.slice(2).flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
+        50,
+      ),
+    ),
+    mainThreadCpuMsP99: round(
+      pct(
+        evals.slice(2).flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
+        99,
+      ),
+    ),
+    // Longest event-loop delay of the main thread during an evaluation (what a request waits at worst).
+    loopDelayMaxMsP50: round(
+      pct(
+        evals.slice(2).map((e) => e.loopDelayMaxMs),
+        50,
+      ),
+    ),
+    loopDelayMaxMsP99: round(
+      pct(
+        evals.slice(2).map((e) => e.loopDelayMaxMs),
         99,
       ),
     ),

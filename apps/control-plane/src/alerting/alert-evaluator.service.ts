@@ -9,11 +9,11 @@
 // memory and saved to AlertQueryHistory every HISTORY_SAVE_EVERY evaluations; a new leader loads
 // it on its first evaluation, so it loses at most the observations since the last save.
 //
-// Cost at 1,000 queries × 16 partitions (BENCHMARKS.md has the profile): the pass shares the
-// event loop with the API, so it gives way every SLICE_MS of work; its writes are a few
-// set-based statements (alert-writes.ts); the gauges are set only where a value changed
-// (gauge-sync.ts); Burrow's status is computed once per query; the lag is the lag poll's.
-import { randomUUID } from 'node:crypto';
+// Cost at 1,000 queries × 16 partitions (BENCHMARKS.md has the profile): the computation (the
+// histories, every rule on every query, the gauges' values) runs in a worker thread
+// (evaluation-thread.ts, evaluation-core.ts); this thread does the reads and the writes, each a
+// few set-based statements (alert-writes.ts), and sets the gauges only where a value changed
+// (gauge-sync.ts), giving the event loop a turn every SLICE_MS; the lag is the lag poll's.
 import { performance } from 'node:perf_hooks';
 import {
   Inject,
@@ -23,36 +23,20 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import {
-  CONSUMER_STATUS_VALUE,
-  consumerStatusOf,
-  DEFAULT_WINDOW_SIZE,
-  evaluateRule,
-  INACTIVE,
-  QueryHistory,
-  renderTemplate,
-  step,
-  type AlertState,
-  type AnyRuleDefinition,
-  type Figures,
-  type HistoryOptions,
-  type QuerySnapshot,
-} from '@sluice/alerting';
+import { CONSUMER_STATUS_VALUE, type PartitionStatus } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import type { AlertRule } from '../generated/prisma/client';
-import type { LagReading } from '../lag/lag.service';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { AlertMetrics } from '../metrics/alert-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
+import type { AlertInput, EvaluationOutput, QueryInput, StoredHistory } from './evaluation-messages';
+import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
-import { definitionOf } from './rule-row';
+import { packLags } from './packed-lags';
 
 const INTERVAL_NAME = 'alert-evaluation';
-/** Kinds whose condition needs the lag: without a fresh reading their alerts keep their state. */
-const LAG_KINDS = new Set(['timeLag', 'recordsLag', 'consumerStatus', 'sloBurn']);
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
 /** The API shares this event loop: the pass never holds it longer than this before giving way. */
 const SLICE_MS = 4;
@@ -107,6 +91,18 @@ const ALERT_COLUMNS = {
   value: true,
   figures: true,
 } as const;
+/** The columns of AlertRule the evaluation reads. */
+const RULE_COLUMNS = {
+  id: true,
+  name: true,
+  kind: true,
+  params: true,
+  forSeconds: true,
+  severity: true,
+  labels: true,
+  annotations: true,
+  queries: true,
+} as const;
 interface AlertRow {
   id: string;
   ruleId: string;
@@ -128,17 +124,10 @@ export interface TickResult {
   readonly phasesMs: Readonly<Record<string, number>>;
 }
 
-interface Snapshot {
-  snap: QuerySnapshot;
-  lagKnown: boolean;
-}
-
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertEvaluator.name);
-  private readonly histories = new Map<string, QueryHistory>();
-  /** When the lag reading last fed into each query's history: a reading is observed once. */
-  private readonly observedAt = new Map<string, number>();
+  private readonly thread = new EvaluationThread();
   private readonly gauges: {
     alerts: GaugeSync<'state' | 'rule' | 'query'>;
     consumerStatus: GaugeSync<'query' | 'topic' | 'partition'>;
@@ -148,10 +137,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   };
   private inFlight: Promise<unknown> = Promise.resolve();
   private ticking = false;
-  /** Whether this leadership loaded the stored histories yet. */
-  private loaded = false;
-  /** Histories observed since the last save, and evaluations since then. */
-  private readonly dirty = new Set<string>();
+  /** Whether this process evaluated since it last was (or became) a follower. */
+  private evaluated = false;
+  /** Evaluations since the histories were last saved. */
   private sinceSave = 0;
 
   constructor(
@@ -174,8 +162,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     const timer = setInterval(() => {
+      // A pass still under way is what onModuleDestroy waits for: never replace it.
+      if (this.ticking) return;
       if (this.leadership.isLeader) this.inFlight = this.tick();
-      else if (this.histories.size > 0) this.forget();
+      else if (this.evaluated) this.inFlight = this.forget();
     }, this.config.SLUICE_ALERT_EVAL_INTERVAL_MS);
     timer.unref();
     this.scheduler.addInterval(INTERVAL_NAME, timer);
@@ -184,15 +174,16 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     await this.inFlight;
+    await this.thread.close();
   }
 
   /** A follower drops what it observed and the gauges only the leader keeps. */
-  private forget(): void {
-    this.histories.clear();
-    this.observedAt.clear();
-    this.dirty.clear();
-    this.loaded = false;
+  private async forget(): Promise<void> {
+    if (this.ticking) return;
+    this.evaluated = false;
+    this.sinceSave = 0;
     for (const g of Object.values(this.gauges)) g.clear();
+    await this.thread.forget().catch((e: Error) => this.logger.warn(`alert evaluation thread: ${e.message}`));
   }
 
   /** One evaluation of every rule on every query; a pass still under way makes this a no-op. */
@@ -230,7 +221,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const slicer = new Slicer();
     const inScope = { OR: [{ cluster: null }, { cluster: this.config.SLUICE_CLUSTER_NAME }] };
     const [rules, queries, alerts] = await Promise.all([
-      this.prisma.alertRule.findMany({ where: { enabled: true, ...inScope } }),
+      this.prisma.alertRule.findMany({ where: { enabled: true, ...inScope }, select: RULE_COLUMNS }),
       this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
         QueryRow[]
       >,
@@ -239,146 +230,56 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     ]);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
-    const options = historyOptions(rules);
-    if (!this.loaded) await this.loadHistories(options);
+    // A new thread (or a new leadership) continues from the histories the last leader saved.
+    const stored = this.thread.needsStoredHistories
+      ? ((await this.prisma.alertQueryHistory.findMany({
+          select: { queryId: true, state: true },
+        })) as StoredHistory[])
+      : undefined;
     lap('read');
 
-    const snapshots = new Map<string, Snapshot>();
-    const live = new Set(queries.map((q) => q.id));
-    for (const id of this.histories.keys()) {
-      if (live.has(id)) continue;
-      this.histories.delete(id);
-      this.observedAt.delete(id);
-    }
-    for (const q of queries) {
-      snapshots.set(q.id, this.snapshot(q, lags.get(q.id), options));
-      if (slicer.due()) await slicer.yield();
-    }
-    lap('snapshots');
-
-    const ruleById = new Map(rules.map((r) => [r.id, r]));
-    const queryById = new Map(queries.map((q) => [q.id, q]));
-    const byKey = new Map(alerts.map((a) => [`${a.ruleId}/${a.queryId}`, a]));
-    /** What each alert is after this pass, for the alerts gauge. */
-    const after = new Map<string, { state: string; rule: string; query: string }>();
-    for (const a of alerts) {
-      const rule = ruleById.get(a.ruleId);
-      if (rule)
-        after.set(`${a.ruleId}/${a.queryId}`, { state: a.state, rule: rule.name, query: a.queryName });
-    }
-    const seen = new Set<string>();
-    const writes = emptyWrites();
-    let evaluations = 0;
-    let transitions = 0;
-    const note = (rule: AlertRule, key: string, queryName: string, phase: string) => {
-      if (phase === 'inactive') after.delete(key);
-      else after.set(key, { state: phase, rule: rule.name, query: queryName });
+    const packed = packLags(lags);
+    const saveHistories = this.sinceSave + 1 >= HISTORY_SAVE_EVERY;
+    const input = {
+      nowMs,
+      rules,
+      queries: queries.map(queryInput),
+      alerts: alerts.map(alertInput),
+      lags: packed,
+      dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
+      stored,
+      saveHistories,
     };
-    for (const rule of rules) {
-      const def = definitionOf(rule);
-      const names = new Set(rule.queries);
-      for (const q of queries) {
-        if (slicer.due()) await slicer.yield();
-        if (names.size > 0 && !names.has(q.name)) continue;
-        const key = `${rule.id}/${q.id}`;
-        seen.add(key);
-        const { snap, lagKnown } = snapshots.get(q.id)!;
-        const existing = byKey.get(key);
-        // No lag reading this tick: no evidence either way, the alert keeps its state.
-        if (LAG_KINDS.has(rule.kind) && !lagKnown && q.desiredState === 'RUNNING') continue;
-        evaluations++;
-        const ev = evaluateRule(def, snap, nowMs);
-        if (ev.unknown) continue;
-        const active = ev.active && (q.desiredState === 'RUNNING' || rule.kind === 'queryHealth');
-        const r = step(stateOf(existing), active, nowMs, { name: rule.name, forMs: rule.forSeconds * 1000 });
-        if (r.transition === 'none') continue;
-        transitions++;
-        this.persist(
-          writes,
-          rule,
-          def,
-          q.id,
-          q.name,
-          existing,
-          r.state,
-          r.transition,
-          ev.value,
-          ev.figures,
-          nowMs,
-        );
-        note(rule, key, q.name, r.state.phase);
-      }
-    }
-    // Alerts whose rule was disabled/deleted or whose query is gone: resolve what fired, drop the rest.
-    for (const a of alerts) {
-      const key = `${a.ruleId}/${a.queryId}`;
-      if (seen.has(key)) continue;
-      const rule = ruleById.get(a.ruleId);
-      const r = step(stateOf(a), false, nowMs, { name: rule?.name ?? '', forMs: 0 });
-      if (r.transition === 'none') continue;
-      transitions++;
-      if (!rule) {
-        writes.deletes.push(a.id);
-        after.delete(key);
-        continue;
-      }
-      const q = queryById.get(a.queryId);
-      const figures = a.figures as Figures;
-      this.persist(
-        writes,
-        rule,
-        definitionOf(rule),
-        a.queryId,
-        q?.name ?? a.queryName,
-        a,
-        r.state,
-        r.transition,
-        a.value,
-        figures,
-        nowMs,
-      );
-      note(rule, key, q?.name ?? a.queryName, r.state.phase);
-    }
-    lap('rules');
-    await this.write(writes);
+    const transfer = [packed.readAtMs.buffer, packed.start.buffer, packed.rows.buffer] as ArrayBuffer[];
+    lap('prepare');
+    const out = await this.thread.evaluate(input, transfer);
+    this.evaluated = true;
+    lap('compute');
+    for (const [k, v] of Object.entries(out.phasesMs)) phasesMs[`compute.${k}`] = v;
+
+    await this.write(out.writes);
     lap('writes');
-    await this.updateGauges(queries, snapshots, after, nowMs, slicer);
+    await this.updateGauges(queries, out, slicer);
     lap('gauges');
-    if (++this.sinceSave >= HISTORY_SAVE_EVERY) {
-      await this.saveHistories(live, slicer);
+    this.sinceSave++;
+    if (out.histories) {
+      await this.saveHistories(out.histories, queries, slicer);
       this.sinceSave = 0;
       lap('saveHistories');
     }
-    return { queries: queries.length, evaluations, transitions };
-  }
-
-  /** A new leader continues the histories the previous one saved (its own observations win). */
-  private async loadHistories(options: HistoryOptions): Promise<void> {
-    const rows = await this.prisma.alertQueryHistory.findMany();
-    for (const row of rows) {
-      if (this.histories.has(row.queryId)) continue;
-      this.histories.set(row.queryId, QueryHistory.fromState(options, row.state));
-      const observedAtMs = (row.state as { observedAtMs?: unknown }).observedAtMs;
-      if (typeof observedAtMs === 'number') this.observedAt.set(row.queryId, observedAtMs);
-    }
-    this.loaded = true;
+    return { queries: queries.length, evaluations: out.evaluations, transitions: out.transitions };
   }
 
   /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
    * of queries that are gone. */
-  private async saveHistories(live: ReadonlySet<string>, slicer: Slicer): Promise<void> {
-    const ids = [...this.dirty].filter((id) => this.histories.has(id));
-    this.dirty.clear();
+  private async saveHistories(
+    histories: readonly StoredHistory[],
+    queries: readonly QueryRow[],
+    slicer: Slicer,
+  ): Promise<void> {
     const savedAt = new Date().toISOString();
-    for (let i = 0; i < ids.length; i += HISTORY_CHUNK) {
-      const rows = ids.slice(i, i + HISTORY_CHUNK).map((queryId) => ({
-        queryId,
-        state: {
-          ...this.histories.get(queryId)!.toState(),
-          observedAtMs: this.observedAt.get(queryId) ?? null,
-        },
-        savedAt,
-      }));
+    for (let i = 0; i < histories.length; i += HISTORY_CHUNK) {
+      const rows = histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt }));
       await this.prisma.$executeRawUnsafe(
         `INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
          SELECT "queryId", "state", "savedAt"
@@ -390,7 +291,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     }
     await this.prisma.$executeRawUnsafe(
       `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
-      [...live],
+      queries.map((q) => q.id),
     );
   }
 
@@ -425,183 +326,75 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private snapshot(q: QueryRow, lag: LagReading | undefined, options: HistoryOptions): Snapshot {
-    let history = this.histories.get(q.id);
-    if (!history) {
-      history = new QueryHistory(options);
-      this.histories.set(q.id, history);
-    } else {
-      history.reconfigure(options);
-    }
-    const lastProgressAtMs = q.lastProgressAt?.getTime() ?? null;
-    // The lag poll's reading may be the one already observed (it polls every 5 s): observing it
-    // again would record a commit that did not move (a false STALL).
-    if (lag && lag.readAtMs > (this.observedAt.get(q.id) ?? -Infinity)) {
-      history.observe(lag.readAtMs, lastProgressAtMs, lag.partitions);
-      this.observedAt.set(q.id, lag.readAtMs);
-      this.dirty.add(q.id);
-    }
-    // The reason a FAILED query failed is in its conditions (the reconciler names the last crash).
-    const failed = (q.conditions as Array<{ status?: string; message?: string }> | null)?.find(
-      (c) => typeof c.message === 'string' && c.message !== '',
-    );
-    return {
-      lagKnown: lag !== undefined,
-      snap: {
-        queryId: q.id,
-        name: q.name,
-        phase: q.phase,
-        desiredState: q.desiredState as QuerySnapshot['desiredState'],
-        message: failed?.message ?? null,
-        lastProgressAtMs,
-        crashTimesMs: ((q.crashTimes as string[] | null) ?? [])
-          .map((t) => Date.parse(t))
-          .filter(Number.isFinite),
-        partitions: (lag?.partitions ?? []).map((p) => ({
-          topic: p.topic,
-          partition: p.partition,
-          recordsBehind: p.recordsBehind,
-          secondsBehind: p.secondsBehind,
-        })),
-        commits: history.commitWindows(),
-        lagSamples: history.lagSamples(),
-      },
-    };
-  }
-
-  private persist(
-    writes: AlertWrites,
-    rule: AlertRule,
-    def: AnyRuleDefinition,
-    queryId: string,
-    queryName: string,
-    existing: AlertRow | undefined,
-    state: AlertState,
-    transition: string,
-    value: number | null,
-    figures: Figures,
-    nowMs: number,
-  ): void {
-    const from = existing?.state ?? 'inactive';
-    const id = existing?.id ?? randomUUID();
-    writes.transitions.push({
-      alertId: id,
-      ruleName: rule.name,
-      queryName,
-      from,
-      to: state.phase,
-      value,
-      figures,
-      at: new Date(nowMs).toISOString(),
-    });
-    if (state.phase === 'inactive') {
-      writes.deletes.push(id);
-      return;
-    }
-    const labels: Record<string, string> = {
-      ...(rule.labels as Record<string, string>),
-      alertname: rule.name,
-      query: queryName,
-      severity: rule.severity,
-    };
-    const context = {
-      labels,
-      value: value ?? '',
-      figures: figures as Record<string, string | number | null>,
-      forSeconds: rule.forSeconds,
-      dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
-    };
-    const annotations = Object.fromEntries(
-      Object.entries(def.annotations).map(([k, t]) => [k, renderTemplate(String(t), context)]),
-    );
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    writes.upserts.push({
-      id,
-      ruleId: rule.id,
-      queryId,
-      queryName,
-      state: state.phase,
-      activeAt: iso(state.activeAtMs),
-      firedAt: iso(state.firedAtMs),
-      resolvedAt: iso(state.resolvedAtMs),
-      value,
-      figures,
-      labels,
-      annotations,
-      newEpisode: transition === 'pending' || (transition === 'firing' && from !== 'pending'),
-    });
-  }
-
   private async updateGauges(
     queries: readonly QueryRow[],
-    snapshots: Map<string, Snapshot>,
-    after: Map<string, { state: string; rule: string; query: string }>,
-    nowMs: number,
+    out: EvaluationOutput,
     slicer: Slicer,
   ): Promise<void> {
     const g = this.gauges;
-    for (const q of queries) {
+    for (let i = 0; i < queries.length; i++) {
       if (slicer.due()) await slicer.yield();
-      const { snap } = snapshots.get(q.id)!;
+      const q = queries[i]!;
+      const { recentCrashes, consumerStatus } = out.gauges[i]!;
       g.queryPhase.group(q.name, q.phase, () =>
         PHASES.map((phase) => [phase, { query: q.name, phase }, q.phase === phase ? 1 : 0]),
       );
-      g.recentCrashes.set(
-        q.name,
-        { query: q.name },
-        snap.crashTimesMs.filter((t) => nowMs - t <= 600_000).length,
-      );
-      if (snap.lastProgressAtMs !== null)
-        g.lastProgress.set(q.name, { query: q.name }, snap.lastProgressAtMs / 1000);
-      if (snap.commits.length === 0) continue;
-      // Burrow's status over its default window (10 commits, as the default rules use): the same
-      // computation the rules made, memoised per snapshot.
-      const status = consumerStatusOf(snap, nowMs, { windowSize: DEFAULT_WINDOW_SIZE });
-      let signature = '';
-      for (const p of status.partitions) signature += `${p.topic}/${p.partition}=${p.status};`;
-      g.consumerStatus.group(q.name, signature, () =>
-        status.partitions.map((p) => {
-          const partition = String(p.partition);
-          return [
-            `${p.topic}\u0000${partition}`,
-            { query: q.name, topic: p.topic, partition },
-            CONSUMER_STATUS_VALUE[p.status],
-          ];
-        }),
-      );
+      g.recentCrashes.set(q.name, { query: q.name }, recentCrashes);
+      if (q.lastProgressAt !== null)
+        g.lastProgress.set(q.name, { query: q.name }, q.lastProgressAt.getTime() / 1000);
+      if (consumerStatus === null) continue;
+      g.consumerStatus.group(q.name, consumerStatus, () => consumerStatusEntries(q.name, consumerStatus));
     }
-    for (const a of after.values()) {
-      g.alerts.set(
-        `${a.state}\u0000${a.rule}\u0000${a.query}`,
-        { state: a.state, rule: a.rule, query: a.query },
-        1,
-      );
+    const a = out.alertsAfter;
+    for (let i = 0; i < a.length; i += 3) {
+      const [state, rule, query] = [a[i]!, a[i + 1]!, a[i + 2]!];
+      g.alerts.set(`${state}\u0000${rule}\u0000${query}`, { state, rule, query }, 1);
     }
     for (const s of Object.values(g)) s.commit();
   }
 }
 
-function stateOf(a: AlertRow | undefined): AlertState {
-  if (!a) return INACTIVE;
+/** The label sets of `sluice_consumer_status` from the signature the thread computed. */
+function consumerStatusEntries(
+  query: string,
+  signature: string,
+): Array<[string, Partial<Record<'query' | 'topic' | 'partition', string>>, number]> {
+  const out: Array<[string, Partial<Record<'query' | 'topic' | 'partition', string>>, number]> = [];
+  for (const item of signature.split(';')) {
+    if (item === '') continue;
+    const slash = item.lastIndexOf('/');
+    const eq = item.lastIndexOf('=');
+    const topic = item.slice(0, slash);
+    const partition = item.slice(slash + 1, eq);
+    const status = item.slice(eq + 1) as PartitionStatus;
+    out.push([`${topic}\u0000${partition}`, { query, topic, partition }, CONSUMER_STATUS_VALUE[status]]);
+  }
+  return out;
+}
+
+function queryInput(q: QueryRow): QueryInput {
   return {
-    phase: a.state as AlertState['phase'],
-    activeAtMs: a.activeAt?.getTime() ?? null,
-    firedAtMs: a.firedAt?.getTime() ?? null,
-    resolvedAtMs: a.resolvedAt?.getTime() ?? null,
+    id: q.id,
+    name: q.name,
+    phase: q.phase,
+    desiredState: q.desiredState,
+    lastProgressAtMs: q.lastProgressAt?.getTime() ?? null,
+    conditions: q.conditions,
+    crashTimes: q.crashTimes,
   };
 }
 
-function historyOptions(rules: readonly AlertRule[]): HistoryOptions {
-  let windowSize = 10;
-  let retentionMs = 3600_000;
-  const objectives: number[] = [];
-  for (const r of rules) {
-    const p = r.params as Record<string, number>;
-    if (r.kind === 'consumerStatus') windowSize = Math.max(windowSize, p.windowSize ?? 10);
-    if (r.kind === 'sloBurn') {
-      retentionMs = Math.max(retentionMs, (p.longWindowSeconds ?? 0) * 1000);
-      objectives.push(p.maxLagSeconds ?? 0);
-    }
-  }
-  return { windowSize, sampleRetentionMs: retentionMs, objectives };
+function alertInput(a: AlertRow): AlertInput {
+  return {
+    id: a.id,
+    ruleId: a.ruleId,
+    queryId: a.queryId,
+    queryName: a.queryName,
+    state: a.state,
+    activeAtMs: a.activeAt?.getTime() ?? null,
+    firedAtMs: a.firedAt?.getTime() ?? null,
+    resolvedAtMs: a.resolvedAt?.getTime() ?? null,
+    value: a.value,
+    figures: a.figures,
+  };
 }

@@ -47,10 +47,11 @@ export class NotificationRouter {
   async route(nowMs: number): Promise<number> {
     // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
     if (!signingKey(this.config)) return 0;
-    const receivers = await this.prisma.receiver.findMany({ where: { enabled: true } });
-    if (receivers.length === 0) return 0;
     const now = new Date(nowMs);
-    const [alerts, silences, groups] = await Promise.all([
+    // Every read in one round of parallel statements: on a loaded database each sequential round
+    // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
+    const [receivers, alerts, silences, groups, due] = await Promise.all([
+      this.prisma.receiver.findMany({ where: { enabled: true } }),
       // What grouping and matching need; the full rows (annotations…) only of what is sent.
       this.prisma.alert.findMany({
         where: { state: { in: ['firing', 'resolved'] } },
@@ -60,7 +61,9 @@ export class NotificationRouter {
         where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
       }),
       this.prisma.notificationGroup.findMany(),
+      this.dueDeferred(nowMs),
     ]);
+    if (receivers.length === 0) return 0;
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
@@ -82,7 +85,7 @@ export class NotificationRouter {
         sent += await this.flush(receiver, query, list, stored, nowMs);
       }
     }
-    await this.requeueStale(nowMs);
+    await this.requeueStale(nowMs, due);
     return sent;
   }
 
@@ -193,13 +196,16 @@ export class NotificationRouter {
    * replica wins the status change); rows left `queued` (Redis refused the job) are enqueued
    * again under the same job id, which BullMQ deduplicates, so adding again is safe.
    */
-  private async requeueStale(nowMs: number): Promise<void> {
-    const due = await this.prisma.notificationDelivery.findMany({
+  private dueDeferred(nowMs: number): Promise<Array<{ id: string }>> {
+    return this.prisma.notificationDelivery.findMany({
       where: { status: 'deferred', nextAttemptAt: { lte: new Date(nowMs) } },
       select: { id: true },
       orderBy: { nextAttemptAt: 'asc' },
       take: 100,
     });
+  }
+
+  private async requeueStale(nowMs: number, due: ReadonlyArray<{ id: string }>): Promise<void> {
     for (const d of due) {
       await this.prisma.notificationDelivery.updateMany({
         where: { id: d.id, status: 'deferred' },

@@ -2,7 +2,19 @@
 import { DEFAULT_RULES, type AnyRuleDefinition } from '@sluice/alerting';
 import type { AlertRule, Prisma } from '../generated/prisma/client';
 
-export function definitionOf(row: AlertRule): AnyRuleDefinition {
+/** The columns of an AlertRule row a definition is made of (the evaluation's worker thread gets
+ * them as plain data). */
+export interface RuleColumns {
+  name: string;
+  kind: string;
+  params: unknown;
+  forSeconds: number;
+  severity: string;
+  labels: unknown;
+  annotations: unknown;
+}
+
+export function definitionOf(row: RuleColumns): AnyRuleDefinition {
   return {
     name: row.name,
     kind: row.kind,

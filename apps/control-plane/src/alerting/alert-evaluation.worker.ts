@@ -1,0 +1,25 @@
+// Entry point of the alert evaluation's worker thread (see evaluation-thread.ts for why a
+// thread): one EvaluationCore per evaluator, which keeps its per-query histories between
+// evaluations.
+import { parentPort } from 'node:worker_threads';
+import { EvaluationCore } from './evaluation-core';
+import type { MainToWorker, WorkerToMain } from './evaluation-messages';
+
+const port = parentPort;
+if (!port) throw new Error('alert-evaluation.worker must run as a worker thread');
+const cores = new Map<string, EvaluationCore>();
+const reply = (m: WorkerToMain) => port.postMessage(m);
+port.on('message', (m: MainToWorker) => {
+  try {
+    if (m.type === 'forget') {
+      cores.delete(m.owner);
+      reply({ type: 'forgotten', seq: m.seq });
+    } else {
+      let core = cores.get(m.owner);
+      if (!core) cores.set(m.owner, (core = new EvaluationCore()));
+      reply({ type: 'evaluated', seq: m.seq, output: core.evaluate(m.input) });
+    }
+  } catch (e) {
+    reply({ type: 'failed', seq: m.seq, message: (e as Error).stack ?? String(e) });
+  }
+});

@@ -1,0 +1,229 @@
+// The evaluation's pure part (EvaluationCore) on crafted inputs, in this thread and through the
+// real worker thread (EvaluationThread): the same inputs give the same decisions either way.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LagReading } from '../lag/lag.service';
+import { EvaluationCore } from './evaluation-core';
+import type { EvaluationInput, EvaluationOutput, QueryInput, RuleInput } from './evaluation-messages';
+import { EvaluationThread } from './evaluation-thread';
+import { packLags, unpackLags } from './packed-lags';
+
+const T0 = Date.parse('2026-12-02T08:00:00Z');
+const rule: RuleInput = {
+  id: '00000000-0000-4000-8000-000000000001',
+  name: 'TimeLagHigh',
+  kind: 'timeLag',
+  params: { thresholdSeconds: 60 },
+  forSeconds: 30,
+  severity: 'warning',
+  labels: { team: 'data' },
+  annotations: { summary: '{{ $labels.query }} is {{ $value }} s behind' },
+  queries: [],
+};
+const query: QueryInput = {
+  id: '00000000-0000-4000-8000-0000000000a1',
+  name: 'orders',
+  phase: 'RUNNING',
+  desiredState: 'RUNNING',
+  lastProgressAtMs: T0,
+  conditions: [],
+  crashTimes: [new Date(T0 - 60_000).toISOString(), new Date(T0 - 3_600_000).toISOString(), 'garbage'],
+};
+
+function reading(atMs: number, secondsBehind: number | null, committed: number | null = 100): LagReading {
+  return {
+    readAtMs: atMs,
+    partitions: [0, 1].map((partition) => ({
+      topic: 'orders.in',
+      partition,
+      committedOffset: committed,
+      endOffset: 500,
+      recordsBehind: committed === null ? 500 : 500 - committed,
+      secondsBehind,
+    })),
+  };
+}
+
+function input(nowMs: number, lag: LagReading | undefined, alerts: EvaluationInput['alerts'] = []) {
+  const lags = packLags(new Map(lag ? [[query.id, lag]] : []));
+  const i: EvaluationInput = {
+    nowMs,
+    rules: [rule],
+    queries: [query],
+    alerts,
+    lags,
+    dashboardUrl: 'http://dash.example',
+    saveHistories: true,
+  };
+  return { input: i, transfer: [lags.readAtMs.buffer, lags.start.buffer, lags.rows.buffer] as ArrayBuffer[] };
+}
+
+/** The alert rows as the database would hold them after applying `out`'s writes. */
+function applied(out: EvaluationOutput): EvaluationInput['alerts'] {
+  const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+  return out.writes.upserts.map((u) => ({
+    id: u.id,
+    ruleId: u.ruleId,
+    queryId: u.queryId,
+    queryName: u.queryName,
+    state: u.state,
+    activeAtMs: ms(u.activeAt),
+    firedAtMs: ms(u.firedAt),
+    resolvedAtMs: ms(u.resolvedAt),
+    value: u.value,
+    figures: u.figures,
+  }));
+}
+
+describe('packed lag readings', () => {
+  it('unpack to the readings that were packed, nulls included', () => {
+    const lags = new Map([
+      ['a', reading(T0, 12.5)],
+      ['b', reading(T0 + 1, null, null)],
+      ['c', { readAtMs: T0 + 2, partitions: [] }],
+    ]);
+    const back = unpackLags(packLags(lags));
+    expect([...back.keys()]).toEqual(['a', 'b', 'c']);
+    for (const [id, l] of lags) {
+      expect(back.get(id)!.readAtMs).toBe(l.readAtMs);
+      expect(back.get(id)!.partitions).toEqual(l.partitions);
+    }
+  });
+});
+
+describe('EvaluationCore', () => {
+  it('takes a timeLag alert through pending, firing and resolved', () => {
+    const core = new EvaluationCore();
+    const first = core.evaluate(input(T0, reading(T0, 90)).input);
+    expect(first.evaluations).toBe(1);
+    expect(first.transitions).toBe(1);
+    expect(first.writes.upserts).toHaveLength(1);
+    const pending = first.writes.upserts[0]!;
+    expect(pending).toMatchObject({
+      state: 'pending',
+      queryName: 'orders',
+      value: 90,
+      labels: { team: 'data', alertname: 'TimeLagHigh', query: 'orders', severity: 'warning' },
+      annotations: { summary: 'orders is 90 s behind' },
+      newEpisode: true,
+    });
+    expect(first.writes.transitions[0]).toMatchObject({ from: 'inactive', to: 'pending' });
+    expect(first.alertsAfter).toEqual(['pending', 'TimeLagHigh', 'orders']);
+    // One crash in the last 10 minutes (the hour-old one and the unreadable one do not count);
+    // one commit with lag behind it is a window whose offset never moved: Burrow's STALL.
+    expect(first.gauges).toEqual([
+      { recentCrashes: 1, consumerStatus: 'orders.in/0=STALL;orders.in/1=STALL;' },
+    ]);
+
+    const stillPending = core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
+    expect(stillPending.transitions).toBe(0);
+    const firing = core.evaluate(input(T0 + 31_000, reading(T0 + 31_000, 95), applied(first)).input);
+    expect(firing.writes.upserts[0]).toMatchObject({ id: pending.id, state: 'firing', newEpisode: false });
+    expect(firing.alertsAfter).toEqual(['firing', 'TimeLagHigh', 'orders']);
+    const resolved = core.evaluate(input(T0 + 40_000, reading(T0 + 40_000, 5), applied(firing)).input);
+    expect(resolved.writes.upserts[0]).toMatchObject({ id: pending.id, state: 'resolved' });
+    expect(resolved.writes.transitions[0]).toMatchObject({ from: 'firing', to: 'resolved', value: 5 });
+  });
+
+  it('leaves a lag alert alone without a reading, and resolves one whose rule is gone', () => {
+    const core = new EvaluationCore();
+    const first = core.evaluate(input(T0, reading(T0, 90)).input);
+    const noLag = core.evaluate(input(T0 + 10_000, undefined, applied(first)).input);
+    expect(noLag.evaluations).toBe(0);
+    expect(noLag.transitions).toBe(0);
+    expect(noLag.alertsAfter).toEqual(['pending', 'TimeLagHigh', 'orders']);
+    // The rule deleted: its pending alert has no rule any more and is dropped.
+    const gone = core.evaluate({
+      ...input(T0 + 20_000, reading(T0 + 20_000, 90), applied(first)).input,
+      rules: [],
+    });
+    expect(gone.writes.deletes).toEqual([first.writes.upserts[0]!.id]);
+    expect(gone.alertsAfter).toEqual([]);
+  });
+
+  it('observes a reading once and hands over its histories to a new core', () => {
+    const core = new EvaluationCore();
+    core.evaluate(input(T0, reading(T0, 1, 100)).input);
+    // The same reading again (the lag poll had not read since): no second commit.
+    const again = core.evaluate(input(T0 + 1000, reading(T0, 1, 100)).input);
+    expect(again.histories).toEqual([]);
+    const moved = core.evaluate(input(T0 + 5000, reading(T0 + 5000, 1, 200)).input);
+    const state = moved.histories![0]!.state as {
+      observedAtMs: number;
+      partitions: Array<{ commits: unknown[] }>;
+    };
+    expect(moved.histories![0]!.queryId).toBe(query.id);
+    expect(state.observedAtMs).toBe(T0 + 5000);
+    expect(state.partitions.map((p) => p.commits.length)).toEqual([2, 2]);
+
+    // A new leader's core continues from the stored state: the stored reading is not observed again.
+    const next = new EvaluationCore();
+    const continued = next.evaluate({
+      ...input(T0 + 6000, reading(T0 + 5000, 1, 200)).input,
+      stored: moved.histories,
+    });
+    expect(continued.histories).toEqual([]);
+    const later = next.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 1, 300)).input);
+    const s2 = later.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    expect(s2.partitions.map((p) => p.commits.length)).toEqual([3, 3]);
+  });
+});
+
+// Starting a thread compiles its TypeScript (@swc-node/register): seconds on a loaded machine.
+describe('EvaluationThread', { timeout: 120_000 }, () => {
+  const thread = new EvaluationThread();
+  afterAll(() => thread.close());
+
+  it('decides in its worker thread what the core decides in this one', async () => {
+    expect(thread.needsStoredHistories).toBe(true);
+    const local = new EvaluationCore();
+    const strip = (o: EvaluationOutput) => ({
+      ...o,
+      phasesMs: {},
+      writes: {
+        ...o.writes,
+        upserts: o.writes.upserts.map((u) => ({ ...u, id: '' })),
+        transitions: o.writes.transitions.map((t) => ({ ...t, alertId: '' })),
+      },
+    });
+    const a = input(T0, reading(T0, 90));
+    const inThread = await thread.evaluate({ ...a.input, stored: [] }, a.transfer);
+    expect(thread.needsStoredHistories).toBe(false);
+    const here = local.evaluate(input(T0, reading(T0, 90)).input);
+    expect(strip(inThread)).toEqual(strip(here));
+    expect(inThread.writes.upserts[0]!.state).toBe('pending');
+
+    // After forget() the thread's histories are gone and the stored ones are asked for again.
+    await thread.forget();
+    expect(thread.needsStoredHistories).toBe(true);
+    const b = input(T0 + 5000, reading(T0 + 5000, 1, 200));
+    const afterForget = await thread.evaluate(b.input, b.transfer);
+    const state = afterForget.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    expect(state.partitions.map((p) => p.commits.length)).toEqual([1, 1]);
+  });
+
+  it('reports a failed evaluation as an error and keeps serving', async () => {
+    const bad = input(T0, reading(T0, 90));
+    // A rule whose params are not an object makes the computation throw inside the thread.
+    await expect(
+      thread.evaluate({ ...bad.input, rules: [{ ...rule, kind: 'sloBurn', params: null }] }, bad.transfer),
+    ).rejects.toThrow(/alert evaluation thread/);
+    const ok = input(T0, reading(T0, 90));
+    const out = await thread.evaluate(ok.input, ok.transfer);
+    expect(out.evaluations).toBe(1);
+  });
+
+  it('serves two evaluators at once, each with its own histories, and outlives one closing', async () => {
+    // A leader change inside one process: the old evaluator closes while the new one starts.
+    const second = new EvaluationThread();
+    const a = input(T0, reading(T0, 1, 100));
+    const started = second.evaluate({ ...a.input, stored: [] }, a.transfer);
+    await thread.close();
+    const first = await started;
+    expect(first.histories![0]!.queryId).toBe(query.id);
+    const b = input(T0 + 5000, reading(T0 + 5000, 1, 200));
+    const next = await second.evaluate(b.input, b.transfer);
+    const state = next.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    expect(state.partitions.map((p) => p.commits.length)).toEqual([2, 2]);
+    await second.close();
+  });
+});
