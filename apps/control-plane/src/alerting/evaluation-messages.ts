@@ -3,17 +3,11 @@
 // buffers are transferred, not copied: at 1,000 queries × 16 partitions they are 16,000 readings
 // per tick, and cloning that many objects would itself hold the API's event loop.
 import type { AlertWrites } from './alert-writes';
+import type { RuleColumns } from './rule-row';
 
-/** The columns of AlertRule the evaluation uses. */
-export interface RuleInput {
+/** The columns of AlertRule the evaluation uses: a definition's, plus which rule and queries. */
+export interface RuleInput extends RuleColumns {
   id: string;
-  name: string;
-  kind: string;
-  params: unknown;
-  forSeconds: number;
-  severity: string;
-  labels: unknown;
-  annotations: unknown;
   queries: string[];
 }
 
