@@ -43,6 +43,10 @@ const startOffsetsSchema = z.object({
       z.object({
         until: z.number().int().nonnegative(),
         ranges: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+        /** Offset → the groups still to aggregate of a partly aggregated record (continue-offsets.ts). */
+        partial: z
+          .record(z.string().regex(/^\d+$/), z.object({ h: z.string().max(64), keys: z.array(z.string()) }))
+          .optional(),
       }),
     )
     .optional(),

@@ -388,6 +388,10 @@ export class QueryRunner {
                 (n, r) => n + r.ranges.reduce((m, [a, b]) => m + b - a, 0),
                 0,
               ),
+              partlyAggregatedRecords: [...this.replay.values()].reduce(
+                (n, r) => n + Object.keys(r.partial ?? {}).length,
+                0,
+              ),
             }
           : {}),
       });
@@ -428,10 +432,14 @@ export class QueryRunner {
       for (const r of ranges) {
         for (const record of await reader.read(topic, r.partition, r.start, r.end)) {
           out.rows++;
-          const o = (JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null)?.o;
-          if (Array.isArray(o) && o.length === 3)
-            out.origins.push({ topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) });
-          else out.withoutOrigin++;
+          const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null;
+          const o = body?.o;
+          if (Array.isArray(o) && (o.length === 3 || o.length === 5)) {
+            const origin: RowOrigin = { topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) };
+            // A record of several groups: which of them this row is (continue-offsets.withBacklog).
+            if (o.length === 5) origin.groups = { n: Number(o[3]), h: String(o[4]), key: String(body?.k) };
+            out.origins.push(origin);
+          } else out.withoutOrigin++;
         }
       }
     } finally {
