@@ -92,11 +92,7 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     groupVerdicts.set(key, reason);
     return reason;
   };
-  const shuffle = (
-    record: SourceRecord,
-    bodies: ShuffledRow[],
-    groups?: { n: number; h: string },
-  ): void => {
+  const shuffle = (record: SourceRecord, bodies: ShuffledRow[], groups?: { n: number; h: string }): void => {
     const origin: NonNullable<ShuffledRow['o']> = groups
       ? [record.topic, record.partition, record.offset, groups.n, groups.h]
       : [record.topic, record.partition, record.offset];

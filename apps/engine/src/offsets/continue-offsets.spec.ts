@@ -142,7 +142,10 @@ describe('withBacklog', () => {
   });
 
   it('keeps per record the groups still to aggregate when a record of several groups was partly aggregated', () => {
-    const g = (offset: number, n: number, key: string) => ({ ...o(0, offset), groups: { n, h: `h${offset}`, key } });
+    const g = (offset: number, n: number, key: string) => ({
+      ...o(0, offset),
+      groups: { n, h: `h${offset}`, key },
+    });
     // 10: both of its two windows pending (whole); 11: one of two (partial); 12: two of three; 13: no groups info.
     const folded = withBacklog(new Map([['t:0', 20]]), [
       g(10, 2, 'a'),
@@ -172,7 +175,7 @@ describe('withBacklog', () => {
     );
   });
 
-  it('hashes the set of a record\'s groups regardless of their order', () => {
+  it("hashes the set of a record's groups regardless of their order", () => {
     const a = { 'window.start': 0, user_id: 'u' };
     const b = { 'window.start': 30_000, user_id: 'u' };
     expect(groupsHash([a, b])).toBe(groupsHash([b, a]));
