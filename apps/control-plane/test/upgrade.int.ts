@@ -36,6 +36,8 @@ const tables = {
   backlogNew: `upg_blog_b_${suffix}`,
   slidingOld: `upg_slide_a_${suffix}`,
   slidingNew: `upg_slide_b_${suffix}`,
+  connOld: `upg_conn_a_${suffix}`,
+  connNew: `upg_conn_b_${suffix}`,
 };
 const backlogTopic = `it-upgrade-backlog-${suffix}`;
 const slidingTopic = `it-upgrade-sliding-${suffix}`;
@@ -685,4 +687,79 @@ describe('continuing from a version that cannot flush its shuffle stage', () => 
     windowMs: 60_000,
     slideMs: 30_000,
   });
+});
+
+describe('a sink connection changed between versions', () => {
+  it('reports it per strategy and refuses a new checkpoint continuing from the old offsets; earliest is the way out', async () => {
+    const sinkTopic = `it-upgrade-conn-${suffix}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: sinkTopic, numPartitions: 1 }]);
+    await admin.disconnect();
+    // Another registered connection: the analyzer compares connection names (it cannot see URLs).
+    const conn = `wh-${suffix}`;
+    const registered = await t.call('POST', '/api/v1/sink-connections', {
+      name: conn,
+      url: process.env.SLUICE_SINK_DATABASE_URL,
+    });
+    expect(registered.status).toBe(201);
+    const connSpec = (table: string, connection?: string) =>
+      [
+        `name: upgrade-conn-${suffix}`,
+        'sources:',
+        '  clicks:',
+        `    kafka: { topic: ${sinkTopic}, startingOffsets: earliest }`,
+        '    format: json',
+        '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
+        'sql: SELECT id, user_id FROM clicks',
+        'sink:',
+        `  postgres: { table: ${table}, key: [id]${connection ? `, connection: ${connection}` : ''} }`,
+        'trigger: { processingTime: 500 milliseconds }',
+        '',
+      ].join('\n');
+    const created = await t.call<{ id: string; operation: { id: string } }>(
+      'POST',
+      '/api/v1/queries',
+      connSpec(tables.connOld),
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect((await finished(created.body.operation)).state).toBe('SUCCEEDED');
+
+    const v2 = await t.call<{
+      version: number;
+      compatibility: {
+        compatible: boolean;
+        changes: Array<{ kind: string; severity: string; message: string }>;
+      };
+    }>('POST', `/api/v1/queries/${id}/versions`, connSpec(tables.connNew, conn));
+    expect(v2.status).toBe(201);
+    expect(v2.body.compatibility.compatible).toBe(true);
+    const change = v2.body.compatibility.changes.find((c) => c.kind === 'sink.connection');
+    expect(change?.severity).toBe('caveat');
+    expect(change?.message).toMatch(/In place:.*continuing from the old offsets: refused/);
+
+    const refused = await t.call<{ code: string; message: string; compatibility: unknown }>(
+      'POST',
+      `/api/v1/queries/${id}/upgrade`,
+      { version: 2, strategy: 'new-checkpoint', force: true },
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('SINK_CONNECTION_CHANGED');
+    expect(refused.body.message).toContain(`sink.postgres.connection: default → ${conn}`);
+    expect(refused.body.message).toMatch(/startingOffsets earliest or latest/);
+    expect(refused.body.compatibility).toBeDefined();
+    // Nothing was touched: still version 1, and no operation started.
+    const still = await t.call<QueryView>('GET', `/api/v1/queries/${id}`);
+    expect(still.body.desired.version).toBe(1);
+
+    const earliest = await t.call<Op>('POST', `/api/v1/queries/${id}/upgrade`, {
+      version: 2,
+      strategy: 'new-checkpoint',
+      startingOffsets: 'earliest',
+    });
+    expect(earliest.status, JSON.stringify(earliest.body)).toBe(202);
+    const op = await finished(earliest.body);
+    expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+  }, 300_000);
 });
