@@ -50,6 +50,18 @@ const startOffsetsSchema = z.object({
       }),
     )
     .optional(),
+  /**
+   * What the first start found in the old shuffle backlog (reported in every progress event of
+   * the lineage, so the upgrade's gate shows it): rows read, rows without an origin (counted by
+   * neither version), records re-read for some of their groups only. Absent without a backlog.
+   */
+  backlog: z
+    .object({
+      rows: z.number().int().nonnegative(),
+      withoutOrigin: z.number().int().nonnegative(),
+      partlyAggregatedRecords: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type StartOffsets = z.infer<typeof startOffsetsSchema>;
 

@@ -22,7 +22,7 @@ import {
   type QuerySpec,
   type SourceSpec,
 } from '@sluice/query-plan';
-import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import type { CheckpointStore, OffsetLogEntry, StartOffsets } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
 import {
   continuePoint,
@@ -108,6 +108,8 @@ export class QueryRunner {
   private continueOffsets: Map<string, number> | undefined;
   /** Source records below the old end read again for the old shuffle backlog (`topic:partition`). */
   private replay = new Map<string, ReplaySet>();
+  /** A continuing lineage: where it continued from and what it found in the old backlog (progress). */
+  private continued: { fromEpoch: number; backlog?: NonNullable<StartOffsets['backlog']> } | undefined;
   /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
   private sourcesPaused = false;
   private admin!: Admin;
@@ -334,6 +336,10 @@ export class QueryRunner {
       await from.store.close().catch(() => undefined);
       this.continueOffsets = new Map(Object.entries(fixed.offsets));
       this.replay = new Map(Object.entries(fixed.replay ?? {}));
+      this.continued = {
+        fromEpoch: fixed.continuedFrom,
+        ...(fixed.backlog ? { backlog: fixed.backlog } : {}),
+      };
       return;
     }
     const oldScope = checkpointScope(this.opts.queryId, from.epoch);
@@ -369,8 +375,21 @@ export class QueryRunner {
           continuedFrom: from.epoch,
           offsets: Object.fromEntries(folded.offsets),
           ...(folded.replay.size > 0 ? { replay: Object.fromEntries(folded.replay) } : {}),
+          ...(backlog.rows > 0
+            ? {
+                backlog: {
+                  rows: backlog.rows,
+                  withoutOrigin: backlog.withoutOrigin,
+                  partlyAggregatedRecords: folded.partialRecords,
+                },
+              }
+            : {}),
         }),
       );
+      this.continued = {
+        fromEpoch: start.continuedFrom,
+        ...(start.backlog ? { backlog: start.backlog } : {}),
+      };
       this.continueOffsets = new Map(Object.entries(start.offsets));
       this.replay = new Map(Object.entries(start.replay ?? {}));
       if (backlog.withoutOrigin > 0)
@@ -807,6 +826,7 @@ export class QueryRunner {
         ackedCommands: this.acked.splice(0),
         tasks: stats.tasks,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
+        ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
         ...(this.sourcesPaused
