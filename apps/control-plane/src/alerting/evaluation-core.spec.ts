@@ -3,7 +3,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LagReading } from '../lag/lag.service';
 import { EvaluationCore } from './evaluation-core';
-import type { EvaluationInput, EvaluationOutput, QueryInput, RuleInput } from './evaluation-messages';
+import type {
+  AlertInput,
+  EvaluationInput,
+  EvaluationOutput,
+  QueryInput,
+  RuleInput,
+} from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { packLags, unpackLags } from './packed-lags';
 
@@ -43,13 +49,13 @@ function reading(atMs: number, secondsBehind: number | null, committed: number |
   };
 }
 
-function input(nowMs: number, lag: LagReading | undefined, alerts: EvaluationInput['alerts'] = []) {
+function input(nowMs: number, lag: LagReading | undefined, alerts: AlertInput[] = []) {
   const lags = packLags(new Map(lag ? [[query.id, lag]] : []));
   const i: EvaluationInput = {
     nowMs,
     rules: [rule],
     queries: [query],
-    alerts,
+    alerts: { full: true, upserts: alerts, removed: [] },
     lags,
     dashboardUrl: 'http://dash.example',
     saveHistories: true,
@@ -58,7 +64,7 @@ function input(nowMs: number, lag: LagReading | undefined, alerts: EvaluationInp
 }
 
 /** The alert rows as the database would hold them after applying `out`'s writes. */
-function applied(out: EvaluationOutput): EvaluationInput['alerts'] {
+function applied(out: EvaluationOutput): AlertInput[] {
   const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
   return out.writes.upserts.map((u) => ({
     id: u.id,
@@ -138,6 +144,29 @@ describe('EvaluationCore', () => {
     });
     expect(gone.writes.deletes).toEqual([first.writes.upserts[0]!.id]);
     expect(gone.alertsAfter).toEqual([]);
+  });
+
+  it('keeps its copy of the alert rows between deltas: unchanged rows need not be sent again', () => {
+    const core = new EvaluationCore();
+    const first = core.evaluate(input(T0, reading(T0, 90)).input);
+    // The pending row once (a full hand-over), then nothing: the core still knows it and fires it.
+    core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
+    const empty = { full: false, upserts: [], removed: [] };
+    const firing = core.evaluate({ ...input(T0 + 31_000, reading(T0 + 31_000, 95)).input, alerts: empty });
+    expect(firing.writes.upserts[0]).toMatchObject({ id: first.writes.upserts[0]!.id, state: 'firing' });
+    // The row removed (a rule deleted with its alerts): the core starts a new episode with a new id.
+    const removed = core.evaluate({
+      ...input(T0 + 41_000, reading(T0 + 41_000, 95)).input,
+      alerts: { full: false, upserts: [], removed: [first.writes.upserts[0]!.id] },
+    });
+    expect(removed.writes.upserts[0]).toMatchObject({ state: 'pending', newEpisode: true });
+    expect(removed.writes.upserts[0]!.id).not.toBe(first.writes.upserts[0]!.id);
+    // A full hand-over replaces the copy: with no rows, the alert is new again.
+    const full = core.evaluate({
+      ...input(T0 + 51_000, reading(T0 + 51_000, 95)).input,
+      alerts: { full: true, upserts: [], removed: [] },
+    });
+    expect(full.writes.transitions[0]).toMatchObject({ from: 'inactive', to: 'pending' });
   });
 
   it('observes a reading once and hands over its histories to a new core', () => {

@@ -1,7 +1,8 @@
 // Routing, after every evaluation (Alertmanager's dispatcher, reduced to what Sluice needs):
 // every enabled receiver whose matchers an alert's labels satisfy gets that alert, grouped per
 // query (group_by: [query]); silenced alerts are left out; each (receiver, query) group follows
-// group_wait / group_interval / repeat_interval (decideFlush). A flush writes a
+// group_wait / group_interval / repeat_interval (decideFlush); a pass decides only the groups that
+// changed or came due (routing-scope.ts). A flush writes a
 // NotificationDelivery row (the delivery log, its id the idempotency key) and enqueues it.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -19,6 +20,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
+import { RoutingChain, routingSignature, type GroupTimers } from './routing-scope';
 import { signingKey } from './receivers/signing-key';
 
 const ROUTED_COLUMNS = {
@@ -31,12 +33,26 @@ const ROUTED_COLUMNS = {
 } as const;
 type RoutedAlert = Pick<Alert, keyof typeof ROUTED_COLUMNS>;
 
+/** A NotificationGroup row: its timers in epoch ms (GroupTimers) and the last sent fingerprint. */
+interface GroupRow extends GroupTimers {
+  readonly lastHash: string | null;
+}
+/** Every group's timers in one statement (the due ones are picked in routing-scope.ts). */
+const GROUP_ROWS_SQL = `
+  SELECT "receiverId"::text AS "receiverId", "groupKey",
+    (extract(epoch FROM "firstSeenAt") * 1000)::float8 AS "firstSeenAtMs",
+    (extract(epoch FROM "lastSentAt") * 1000)::float8 AS "lastSentAtMs",
+    "lastHash"
+  FROM "NotificationGroup"`;
+
 /** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
 const REQUEUE_AFTER_MS = 30_000;
 
 @Injectable()
 export class NotificationRouter {
   private readonly logger = new Logger(NotificationRouter.name);
+  /** The last pass's time and signature (which groups the next pass must decide). */
+  private readonly chain = new RoutingChain();
 
   constructor(
     private readonly prisma: PrismaRepository,
@@ -44,30 +60,67 @@ export class NotificationRouter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async route(nowMs: number): Promise<number> {
+  /** Drops what the last pass knew: the next pass decides every group (a new leadership). */
+  reset(): void {
+    this.chain.reset();
+  }
+
+  /**
+   * Decides the groups whose alerts changed (`changedQueries`: the evaluator knows them) or whose
+   * timers came due since the last pass, or every group when the receivers or silences changed
+   * or the chain of passes broke (routing-scope.ts says why that is the same decision).
+   */
+  async route(nowMs: number, changedQueries: ReadonlySet<string>): Promise<{ sent: number; groups: number }> {
     // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
-    if (!signingKey(this.config)) return 0;
+    if (!signingKey(this.config)) return { sent: 0, groups: 0 };
+    try {
+      return await this.pass(nowMs, changedQueries);
+    } catch (e) {
+      // Part of the scope may be undecided: the next pass decides everything.
+      this.chain.reset();
+      throw e;
+    }
+  }
+
+  private async pass(
+    nowMs: number,
+    changedQueries: ReadonlySet<string>,
+  ): Promise<{ sent: number; groups: number }> {
     const now = new Date(nowMs);
     // Every read in one round of parallel statements: on a loaded database each sequential round
     // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
-    const [receivers, alerts, silences, groups, due] = await Promise.all([
+    const [receivers, silences, groups, due] = await Promise.all([
       this.prisma.receiver.findMany({ where: { enabled: true } }),
-      // What grouping and matching need; the full rows (annotations…) only of what is sent.
-      this.prisma.alert.findMany({
-        where: { state: { in: ['firing', 'resolved'] } },
-        select: ROUTED_COLUMNS,
-      }) as Promise<RoutedAlert[]>,
       this.prisma.silence.findMany({
         where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
       }),
-      this.prisma.notificationGroup.findMany(),
+      this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL),
       this.dueDeferred(nowMs),
     ]);
-    if (receivers.length === 0) return 0;
+    const signature = routingSignature(receivers, silences);
+    if (receivers.length === 0) {
+      this.chain.passed(nowMs, signature);
+      return { sent: 0, groups: 0 };
+    }
+    const scope = this.chain.scope(nowMs, signature, changedQueries, groups, receivers);
+    const inScope = (query: string) => scope.all || scope.queries.has(query);
+    // What grouping and matching need, of the groups in scope only; the full rows (annotations…)
+    // only of what is sent.
+    const alerts =
+      !scope.all && scope.queries.size === 0
+        ? []
+        : ((await this.prisma.alert.findMany({
+            where: {
+              state: { in: ['firing', 'resolved'] },
+              ...(scope.all ? {} : { queryName: { in: [...scope.queries] } }),
+            },
+            select: ROUTED_COLUMNS,
+          })) as RoutedAlert[]);
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
     let sent = 0;
+    let decided = 0;
     for (const receiver of receivers) {
       const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
       const byQuery = new Map<string, RoutedAlert[]>();
@@ -79,29 +132,28 @@ export class NotificationRouter {
       }
       // Groups with stored state but no alerts left still need their decision (drop).
       for (const g of groups)
-        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey)) byQuery.set(g.groupKey, []);
+        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey) && inScope(g.groupKey))
+          byQuery.set(g.groupKey, []);
       for (const [query, list] of byQuery) {
         const stored = stateOf.get(`${receiver.id}/${query}`);
         sent += await this.flush(receiver, query, list, stored, nowMs);
+        decided++;
       }
     }
     await this.requeueStale(nowMs, due);
-    return sent;
+    this.chain.passed(nowMs, signature);
+    return { sent, groups: decided };
   }
 
   private async flush(
     receiver: Receiver,
     query: string,
     alerts: readonly RoutedAlert[],
-    stored: { firstSeenAt: Date | null; lastSentAt: Date | null; lastHash: string | null } | undefined,
+    stored: GroupRow | undefined,
     nowMs: number,
   ): Promise<number> {
     const state: GroupState = stored
-      ? {
-          firstSeenAtMs: stored.firstSeenAt?.getTime() ?? null,
-          lastSentAtMs: stored.lastSentAt?.getTime() ?? null,
-          lastHash: stored.lastHash,
-        }
+      ? { firstSeenAtMs: stored.firstSeenAtMs, lastSentAtMs: stored.lastSentAtMs, lastHash: stored.lastHash }
       : EMPTY_GROUP;
     const groupAlerts: GroupAlert[] = alerts.map((a) => ({
       id: a.id,
@@ -128,7 +180,7 @@ export class NotificationRouter {
       lastHash: decision.state.lastHash,
     };
     if (decision.action === 'wait') {
-      if (!stored || stored.firstSeenAt?.getTime() !== data.firstSeenAt?.getTime()) {
+      if (!stored || stored.firstSeenAtMs !== decision.state.firstSeenAtMs) {
         await this.prisma.notificationGroup.upsert({
           where,
           create: { receiverId: receiver.id, groupKey: query, ...data },
