@@ -14,6 +14,7 @@
 // (evaluation-thread.ts, evaluation-core.ts); this thread does the reads and the writes, each a
 // few set-based statements (alert-writes.ts), and sets the gauges only where a value changed
 // (gauge-sync.ts), giving the event loop a turn every SLICE_MS; the lag is the lag poll's.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   Inject,
@@ -133,7 +134,7 @@ export interface TickResult {
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertEvaluator.name);
-  private readonly thread = new EvaluationThread();
+  private readonly thread: EvaluationThread;
   /** The alert rows last handed to the thread (only what changed goes over). */
   private readonly mirror = new AlertMirror();
   private readonly gauges: {
@@ -159,6 +160,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    // The worker's prebuilt bundle (run from source) is kept in the control plane's home.
+    this.thread = new EvaluationThread(path.resolve(config.SLUICE_HOME, 'build', 'workers'));
     this.gauges = {
       alerts: new GaugeSync(metrics.alerts),
       consumerStatus: new GaugeSync(metrics.consumerStatus),

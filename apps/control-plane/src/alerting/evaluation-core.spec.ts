@@ -1,5 +1,7 @@
 // The evaluation's pure part (EvaluationCore) on crafted inputs, in this thread and through the
 // real worker thread (EvaluationThread): the same inputs give the same decisions either way.
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LagReading } from '../lag/lag.service';
 import { EvaluationCore } from './evaluation-core';
@@ -13,6 +15,8 @@ import type {
 import { EvaluationThread } from './evaluation-thread';
 import { packLags, unpackLags } from './packed-lags';
 
+/** The worker's bundle, kept between runs (worker-bundle.ts rebuilds it when a source changed). */
+const BUNDLE_DIR = path.join(os.tmpdir(), 'sluice-worker-bundles');
 const T0 = Date.parse('2026-12-02T08:00:00Z');
 const rule: RuleInput = {
   id: '00000000-0000-4000-8000-000000000001',
@@ -199,7 +203,7 @@ describe('EvaluationCore', () => {
 
 // Starting a thread compiles its TypeScript (@swc-node/register): seconds on a loaded machine.
 describe('EvaluationThread', { timeout: 120_000 }, () => {
-  const thread = new EvaluationThread();
+  const thread = new EvaluationThread(BUNDLE_DIR);
   afterAll(() => thread.close());
 
   it('decides in its worker thread what the core decides in this one', async () => {
@@ -243,7 +247,7 @@ describe('EvaluationThread', { timeout: 120_000 }, () => {
 
   it('serves two evaluators at once, each with its own histories, and outlives one closing', async () => {
     // A leader change inside one process: the old evaluator closes while the new one starts.
-    const second = new EvaluationThread();
+    const second = new EvaluationThread(BUNDLE_DIR);
     const a = input(T0, reading(T0, 1, 100));
     const started = second.evaluate({ ...a.input, stored: [] }, a.transfer);
     await thread.close();
