@@ -1,6 +1,7 @@
 // The worker's prebuilt bundle: built once per content hash, rebuilt when a source changes, and
 // the evaluation thread started from it (not from TypeScript) deciding what the core decides.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,8 @@ import { EvaluationThread } from './evaluation-thread';
 import { packLags } from './packed-lags';
 import { workerBundle } from './worker-bundle';
 
+/** What a bundle exports (loaded as a CommonJS module, as the worker thread loads it). */
+const answerOf = (file: string) => (createRequire(__filename)(file) as { answer: number }).answer;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-worker-bundle-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -27,7 +30,7 @@ describe('workerBundle', () => {
     const first = await workerBundle(entry, out);
     expect(first.built).toBe(true);
     expect(first.file.endsWith('.js')).toBe(true);
-    expect((require(first.file) as { answer: number }).answer).toBe(42);
+    expect(answerOf(first.file)).toBe(42);
 
     const again = await workerBundle(entry, out);
     expect(again).toEqual({ file: first.file, built: false });
@@ -36,7 +39,7 @@ describe('workerBundle', () => {
     const changed = await workerBundle(entry, out);
     expect(changed.built).toBe(true);
     expect(changed.file).not.toBe(first.file);
-    expect((require(changed.file) as { answer: number }).answer).toBe(100);
+    expect(answerOf(changed.file)).toBe(100);
   });
 
   it('refuses an entry that does not compile (the thread then falls back to the source)', async () => {
