@@ -304,6 +304,8 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     ),
     routedGroupsMax: Math.max(0, ...evals.slice(2).map((e) => e.routedGroups)),
     transitionsFirstEvaluation: evals[0]?.transitions,
+    // The first evaluation includes starting the worker thread (from its bundle when run from source).
+    firstEvaluationMs: evals[0] ? round(evals[0].endMs - evals[0].startMs) : null,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
     probeErrors,
