@@ -12,6 +12,7 @@ import {
   EMPTY_GROUP,
   slackPayload,
   webhookPayload,
+  type FlushDecision,
   type GroupAlert,
   type GroupState,
   type LabelMatcher,
@@ -44,6 +45,16 @@ const GROUP_ROWS_SQL = `
     (extract(epoch FROM "lastSentAt") * 1000)::float8 AS "lastSentAtMs",
     "lastHash"
   FROM "NotificationGroup"`;
+
+/** One group's decision in a pass (applied with the others in one transaction). */
+interface Plan {
+  receiver: Receiver;
+  query: string;
+  stored: GroupRow | undefined;
+  decision: FlushDecision;
+  /** Alerts a send carries (sendResolved false leaves resolved ones out). */
+  includedIds: string[];
+}
 
 /** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
 const REQUEUE_AFTER_MS = 30_000;
@@ -119,8 +130,7 @@ export class NotificationRouter {
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
-    let sent = 0;
-    let decided = 0;
+    const plans: Plan[] = [];
     for (const receiver of receivers) {
       const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
       const byQuery = new Map<string, RoutedAlert[]>();
@@ -135,23 +145,23 @@ export class NotificationRouter {
         if (g.receiverId === receiver.id && !byQuery.has(g.groupKey) && inScope(g.groupKey))
           byQuery.set(g.groupKey, []);
       for (const [query, list] of byQuery) {
-        const stored = stateOf.get(`${receiver.id}/${query}`);
-        sent += await this.flush(receiver, query, list, stored, nowMs);
-        decided++;
+        plans.push(this.decide(receiver, query, list, stateOf.get(`${receiver.id}/${query}`), nowMs));
       }
     }
+    const sent = await this.apply(plans);
     await this.requeueStale(nowMs, due);
     this.chain.passed(nowMs, signature);
-    return { sent, groups: decided };
+    return { sent, groups: plans.length };
   }
 
-  private async flush(
+  /** decideFlush for one group, and the ids of the alerts a send includes. */
+  private decide(
     receiver: Receiver,
     query: string,
     alerts: readonly RoutedAlert[],
     stored: GroupRow | undefined,
     nowMs: number,
-  ): Promise<number> {
+  ): Plan {
     const state: GroupState = stored
       ? { firstSeenAtMs: stored.firstSeenAtMs, lastSentAtMs: stored.lastSentAtMs, lastHash: stored.lastHash }
       : EMPTY_GROUP;
@@ -166,58 +176,88 @@ export class NotificationRouter {
       groupIntervalMs: receiver.groupIntervalSeconds * 1000,
       repeatIntervalMs: receiver.repeatIntervalSeconds * 1000,
     });
-    const where = { receiverId_groupKey: { receiverId: receiver.id, groupKey: query } };
-    if (decision.action === 'drop') {
-      if (stored)
-        await this.prisma.notificationGroup.deleteMany({
-          where: { receiverId: receiver.id, groupKey: query },
-        });
-      return 0;
-    }
-    const data = {
-      firstSeenAt: decision.state.firstSeenAtMs === null ? null : new Date(decision.state.firstSeenAtMs),
-      lastSentAt: decision.state.lastSentAtMs === null ? null : new Date(decision.state.lastSentAtMs),
-      lastHash: decision.state.lastHash,
-    };
-    if (decision.action === 'wait') {
-      if (!stored || stored.firstSeenAtMs !== decision.state.firstSeenAtMs) {
-        await this.prisma.notificationGroup.upsert({
-          where,
-          create: { receiverId: receiver.id, groupKey: query, ...data },
-          update: data,
-        });
-      }
-      return 0;
-    }
+    if (decision.action !== 'send') return { receiver, query, stored, decision, includedIds: [] };
     const ids = new Set(decision.alerts.map((a) => a.id));
     const includedIds = alerts
       .filter((a) => ids.has(a.id) && (receiver.sendResolved || a.state === 'firing'))
       .map((a) => a.id);
-    const included =
-      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
-    const deliveryId = included.length > 0 ? this.newDeliveryId() : null;
-    const writes: Prisma.PrismaPromise<unknown>[] = [
-      this.prisma.notificationGroup.upsert({
-        where,
-        create: { receiverId: receiver.id, groupKey: query, ...data },
-        update: data,
-      }),
-    ];
-    if (deliveryId) {
-      writes.push(
-        this.prisma.notificationDelivery.create({
-          data: {
-            id: deliveryId,
-            receiverId: receiver.id,
-            groupKey: query,
-            payload: this.payload(receiver, query, included) as unknown as Prisma.InputJsonValue,
-          },
-        }),
-      );
+    return { receiver, query, stored, decision, includedIds };
+  }
+
+  /**
+   * The pass's decisions as one transaction — dropped groups in one DELETE, changed group states
+   * in one INSERT … ON CONFLICT, the deliveries in one INSERT — then each delivery enqueued. One
+   * transaction per group (up to three round trips each) made routing the longest phase of an
+   * evaluation on a loaded database (BENCHMARKS.md). A group's state and its delivery row are
+   * still written together.
+   */
+  private async apply(plans: readonly Plan[]): Promise<number> {
+    const drops: Array<{ receiverId: string; groupKey: string }> = [];
+    const states: Array<{
+      receiverId: string;
+      groupKey: string;
+      firstSeenAt: string | null;
+      lastSentAt: string | null;
+      lastHash: string | null;
+    }> = [];
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    for (const { receiver, query, stored, decision } of plans) {
+      if (decision.action === 'drop') {
+        if (stored) drops.push({ receiverId: receiver.id, groupKey: query });
+        continue;
+      }
+      // A wait changes nothing stored unless it opened the group (group_wait starts now).
+      if (decision.action === 'wait' && stored && stored.firstSeenAtMs === decision.state.firstSeenAtMs)
+        continue;
+      states.push({
+        receiverId: receiver.id,
+        groupKey: query,
+        firstSeenAt: iso(decision.state.firstSeenAtMs),
+        lastSentAt: iso(decision.state.lastSentAtMs),
+        lastHash: decision.state.lastHash,
+      });
     }
-    await this.prisma.$transaction(writes);
-    if (deliveryId) await this.queue.enqueue(deliveryId);
-    return deliveryId ? 1 : 0;
+    const includedIds = plans.flatMap((p) => p.includedIds);
+    const full =
+      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
+    const byId = new Map(full.map((a) => [a.id, a]));
+    const deliveries: Prisma.NotificationDeliveryCreateManyInput[] = [];
+    for (const p of plans) {
+      const included = p.includedIds.flatMap((id) => byId.get(id) ?? []);
+      if (included.length === 0) continue;
+      deliveries.push({
+        id: this.newDeliveryId(),
+        receiverId: p.receiver.id,
+        groupKey: p.query,
+        payload: this.payload(p.receiver, p.query, included) as unknown as Prisma.InputJsonValue,
+      });
+    }
+    const writes: Prisma.PrismaPromise<unknown>[] = [];
+    if (drops.length > 0)
+      writes.push(
+        this.prisma.$executeRawUnsafe(
+          `DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
+             SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`,
+          JSON.stringify(drops),
+        ),
+      );
+    if (states.length > 0)
+      writes.push(
+        this.prisma.$executeRawUnsafe(
+          `INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
+           SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
+           FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
+             "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
+           ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
+             "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`,
+          JSON.stringify(states),
+        ),
+      );
+    if (deliveries.length > 0) writes.push(this.prisma.notificationDelivery.createMany({ data: deliveries }));
+    if (writes.length > 0) await this.prisma.$transaction(writes);
+    // A delivery Redis refused stays `queued` and is enqueued again by requeueStale.
+    for (const d of deliveries) await this.queue.enqueue(d.id as string);
+    return deliveries.length;
   }
 
   private newDeliveryId(): string {
