@@ -61,7 +61,9 @@ export interface Bundle {
  * The bundle of `entry` (a .ts file) in `dir`, built if no bundle of its current content exists.
  * Throws when esbuild is missing or the build fails (the caller falls back to the source).
  */
-export async function workerBundle(entry: string, dir: string): Promise<Bundle> {
+export async function workerBundle(entry: string, bundleDir: string): Promise<Bundle> {
+  // Worker threads take an absolute path (a relative one would also depend on the cwd).
+  const dir = path.resolve(bundleDir);
   const esbuild = (await import('esbuild')) as unknown as Esbuild;
   const name = path.basename(entry, path.extname(entry));
   const entryKey = createHash('sha256').update(path.resolve(entry)).digest('hex').slice(0, 12);
