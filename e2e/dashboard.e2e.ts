@@ -214,6 +214,27 @@ describe('dashboard', () => {
     await screenshot(page, 'queries');
   });
 
+  it("updates a running row's rate live, without a reload", async () => {
+    // The rows' figures come from the dashboard's one bulk poll (GET /api/v1/live/queries) over SSE:
+    // the input rate of the running query takes new values while the page stays as it was loaded.
+    const row = page.locator(`tr[data-query="${name}"]`);
+    await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          seen.add((await row.getByTestId('input-rate').textContent()) ?? '');
+          return seen.size;
+        },
+        { timeout: 90_000, interval: 250 },
+      )
+      .toBeGreaterThanOrEqual(3);
+    expect([...seen].every((v) => Number(v.replace(/,/g, '')) >= 0)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(
+      true,
+    );
+  });
+
   it('sorts, filters and searches the queries page', async () => {
     // Two more queries, registered without deploying (no engines): they stay out of RUNNING.
     const others = [`e2e-aaa-${suffix}`, `e2e-zzz-${suffix}`];
