@@ -43,16 +43,17 @@ export interface FleetRow {
 
 export const LAG_HISTORY = 60;
 
-const LIVE_PHASES = new Set(['RUNNING', 'DEGRADED', 'DEPLOYING']);
+/** Phases of a query known not to run: its last reported rates are history, not its rate now. */
+const NOT_RUNNING = new Set(['STOPPED', 'FAILED']);
 
 /**
  * The row with the query's newest figures; the row itself when they change nothing (the table
- * re-renders only changed rows). A query that is not running shows rates of 0 rather than the last
+ * re-renders only changed rows). A stopped or failed query shows rates of 0 rather than the last
  * ones it reported. The lag sparkline gains a sample per lag reading (every 5 s), not per update;
  * a query the control plane no longer reads the lag of (stopped) shows none.
  */
 export function withFigures(row: FleetRow, f: LiveFigures): FleetRow {
-  const live = LIVE_PHASES.has(row.phase);
+  const live = !NOT_RUNNING.has(row.phase);
   const input = f.inputRowsPerSecond === null ? null : live ? f.inputRowsPerSecond : 0;
   const processed = f.processedRowsPerSecond === null ? null : live ? f.processedRowsPerSecond : 0;
   const lagChanged = f.lagReadAt !== row.lagReadAt;
