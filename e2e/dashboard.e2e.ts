@@ -604,8 +604,15 @@ describe('dashboard', () => {
       await p.goto(`${faulty.base}/queries/${queryId}`);
       const error = p.getByTestId('page-error');
       await error.waitFor({ timeout: 30_000 });
-      expect(await error.textContent()).toContain('This page failed:');
+      expect(await error.textContent()).toContain('This page could not be shown.');
       expect(await error.getByRole('button', { name: 'Try again' }).count()).toBe(1);
+      // The JavaScript message is behind a disclosure: hidden until the user opens it.
+      const details = error.getByTestId('error-details');
+      const technical = details.locator('pre');
+      expect(await technical.isVisible()).toBe(false);
+      await details.getByText('Technical details').click();
+      expect(await technical.isVisible()).toBe(true);
+      expect((await technical.textContent())?.trim()).toMatch(/^\w*Error: \S/);
       expect(await p.getByRole('link', { name: 'Queries', exact: true }).count()).toBe(1);
       await expectAccessible(p);
       await screenshot(p, 'error-page');
