@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pushBounded, sortRows, withFigures, type FleetRow, type LiveFigures } from './fleet-row';
+import { pushBounded, sortRows, withFigures, type FleetRow, type QueryLiveFigures } from './fleet-row';
 
 describe('pushBounded', () => {
   it('keeps the newest values up to the bound', () => {
@@ -54,11 +54,12 @@ describe('withFigures', () => {
     lastProgressAt: null,
     lagReadAt: null,
   };
-  const figures = (over: Partial<LiveFigures> = {}): LiveFigures => ({
+  const figures = (over: Partial<QueryLiveFigures> = {}): QueryLiveFigures => ({
     id: 'q',
     runningInstances: 2,
     inputRowsPerSecond: 10,
     processedRowsPerSecond: 12,
+    progressAt: '2026-01-01T00:00:04.000Z',
     lagRecords: 100,
     lagSeconds: 3,
     lagReadAt: '2026-01-01T00:00:05.000Z',

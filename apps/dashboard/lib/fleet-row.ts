@@ -1,25 +1,7 @@
 // One row of the queries page, derived from the control plane's answers (pure, unit-tested).
-export interface QuerySummary {
-  id: string;
-  name: string;
-  phase: string;
-  desired: { state: string; version: number; instances: number; rateLimit: number | null };
-  lastProgressAt: string | null;
-  updatedAt: string;
-}
+import type { QueryLiveFigures, QuerySummary } from '@sluice/contracts';
 
-/** One query's newest figures as GET /api/v1/live/queries answers them. */
-export interface LiveFigures {
-  id: string;
-  runningInstances: number;
-  inputRowsPerSecond: number | null;
-  processedRowsPerSecond: number | null;
-  lagRecords: number | null;
-  lagSeconds: number | null;
-  /** When the control plane read the lag (every 5 s): a new reading adds a sparkline sample. */
-  lagReadAt: string | null;
-  firingAlerts: number;
-}
+export type { QueryLiveFigures, QuerySummary };
 
 export interface FleetRow {
   id: string;
@@ -52,7 +34,7 @@ const NOT_RUNNING = new Set(['STOPPED', 'FAILED']);
  * ones it reported. The lag sparkline gains a sample per lag reading (every 5 s), not per update;
  * a query the control plane no longer reads the lag of (stopped) shows none.
  */
-export function withFigures(row: FleetRow, f: LiveFigures): FleetRow {
+export function withFigures(row: FleetRow, f: QueryLiveFigures): FleetRow {
   const live = !NOT_RUNNING.has(row.phase);
   const input = f.inputRowsPerSecond === null ? null : live ? f.inputRowsPerSecond : 0;
   const processed = f.processedRowsPerSecond === null ? null : live ? f.processedRowsPerSecond : 0;

@@ -12,7 +12,8 @@
 import 'server-only';
 import { createHash } from 'node:crypto';
 import { cpFetch } from './control-plane';
-import { withFigures, type FleetRow, type LiveFigures, type QuerySummary } from './fleet-row';
+import type { QueryLiveFiguresPage } from '@sluice/contracts';
+import { withFigures, type FleetRow, type QueryLiveFigures, type QuerySummary } from './fleet-row';
 
 const TICK_MS = 1000;
 /** A poller with no subscriber stops after this long (a page load reuses a warm one). */
@@ -125,15 +126,15 @@ class Fleet {
    * Every query's figures, page after page; null when the control plane refuses them (the rows
    * then keep their last figures, and the list's own error shows if the control plane is away).
    */
-  private async liveFigures(): Promise<Map<string, LiveFigures> | null> {
-    const out = new Map<string, LiveFigures>();
+  private async liveFigures(): Promise<Map<string, QueryLiveFigures> | null> {
+    const out = new Map<string, QueryLiveFigures>();
     let after: string | null = null;
     do {
       const res = await cpFetch(`/api/v1/live/queries?limit=${LIVE_PAGE}${after ? `&after=${after}` : ''}`, {
         token: this.token,
       }).catch(() => null);
       if (!res?.ok) return null;
-      const page = (await res.json()) as { items: LiveFigures[]; next: string | null };
+      const page = (await res.json()) as QueryLiveFiguresPage;
       for (const f of page.items) out.set(f.id, f);
       after = page.next;
     } while (after && out.size < MAX_QUERIES);
