@@ -320,6 +320,16 @@ describe('dashboard', () => {
     const lagLast = JSON.parse((await lag.getAttribute('data-last')) ?? '[]') as (number | null)[];
     expect(lagLast).toHaveLength(2);
     expect(lagLast.every((v) => typeof v === 'number')).toBe(true);
+    // Seconds behind per partition: the same two series (a partition caught up may have no age).
+    const lagSeconds = page.getByTestId('chart-lag-seconds');
+    expect(JSON.parse((await lagSeconds.getAttribute('data-last')) ?? '[]')).toHaveLength(2);
+    // Instances over time, from the engines' own reports: 2 since the scale of the test before.
+    const scale = page.getByTestId('chart-scale');
+    await expect
+      .poll(async () => (JSON.parse((await scale.getAttribute('data-last')) ?? '[]') as number[])[0], {
+        timeout: 60_000,
+      })
+      .toBe(2);
     // And the canvas really has the input series drawn: pixels of its colour (#0b5cad).
     // (The root tsconfig has no DOM types: the canvas is described by what is used of it.)
     type Canvas = {
