@@ -354,6 +354,18 @@ describe('dashboard', () => {
       return n;
     });
     expect(drawn).toBeGreaterThan(20);
+    // Conditions (the reconciler's Ready among them) and the last progress event as formatted JSON.
+    const conditions = page.locator('section[aria-labelledby="conditions-h"] tbody tr');
+    await expect
+      .poll(() => conditions.allTextContents(), { timeout: 30_000 })
+      .toContainEqual(expect.stringContaining('Ready'));
+    const last = page.getByLabel('last progress event as JSON');
+    const lastText = (await last.textContent()) ?? '';
+    expect(lastText).toContain('\n  "'); // indented, not one line
+    expect(JSON.parse(lastText)).toMatchObject({
+      batchId: expect.any(Number),
+      sluice: { instance: expect.any(String) },
+    });
     await expectAccessible(page);
     await screenshot(page, 'query-charts');
   });
@@ -397,6 +409,12 @@ describe('dashboard', () => {
     await expect
       .poll(() => page.locator('dd').nth(1).textContent(), { timeout: 30_000 })
       .toContain('version 1');
+    // The versions panel: the newest version against the one before as a line diff, the added line
+    // the upgrade's new filter.
+    const diff = page.getByLabel('spec diff');
+    await diff.waitFor({ timeout: 30_000 });
+    expect(await diff.locator('.add').first().textContent()).toContain('bytes > 500');
+    expect(await diff.locator('.del').count()).toBeGreaterThan(0);
   });
 
   it('shows the report of an incompatible version and the API refusing it in place', async () => {
