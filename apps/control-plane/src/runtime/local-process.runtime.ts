@@ -75,7 +75,13 @@ function alive(pid: number): boolean {
 export class LocalProcessRuntime implements RuntimeDriver {
   readonly kind = 'local' as const;
 
+  private readonly exitListeners: Array<(queryId: string, instanceName: string) => void> = [];
+
   constructor(private readonly opts: LocalRuntimeOptions) {}
+
+  onExit(listener: (queryId: string, instanceName: string) => void): void {
+    this.exitListeners.push(listener);
+  }
 
   private get keepLogs(): number {
     return Math.max(1, this.opts.logFiles ?? ENGINE_LOG_FILES);
@@ -232,6 +238,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
       } catch {
         // folder removed by forget(); nothing to record
       }
+      // After the exit file: a listener that lists the instance sees how it ended.
+      for (const listener of this.exitListeners) listener(l.queryId, l.instanceName);
     });
     child.unref();
     return {
