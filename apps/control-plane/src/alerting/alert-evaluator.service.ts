@@ -27,8 +27,15 @@ import { CONSUMER_STATUS_VALUE, type PartitionStatus } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LeaderElection } from '../leadership/leader-election.service';
 import { AlertMetrics } from '../metrics/alert-metrics';
-import { PrismaRepository } from '../repositories/prisma.repository';
-import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
+import { clusterName } from '../leadership/cluster-name';
+import {
+  AlertEvaluationRepository,
+  clusterScope,
+  type AlertRow,
+  type ForeignQueries,
+  type QueryRow,
+} from './alert-evaluation.repository';
+import { emptyWrites, type AlertWrites } from './alert-writes';
 import type { AlertInput, EvaluationOutput, QueryInput, StoredHistory } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
@@ -60,62 +67,6 @@ class Slicer {
   }
 }
 
-/** The columns of Query the evaluation reads. */
-const QUERY_COLUMNS = {
-  id: true,
-  name: true,
-  phase: true,
-  desiredState: true,
-  lastProgressAt: true,
-  conditions: true,
-  crashTimes: true,
-} as const;
-interface QueryRow {
-  id: string;
-  name: string;
-  phase: string;
-  desiredState: string;
-  lastProgressAt: Date | null;
-  conditions: unknown;
-  crashTimes: unknown;
-}
-const ALERT_COLUMNS = {
-  id: true,
-  ruleId: true,
-  queryId: true,
-  queryName: true,
-  state: true,
-  activeAt: true,
-  firedAt: true,
-  resolvedAt: true,
-  value: true,
-  figures: true,
-} as const;
-/** The columns of AlertRule the evaluation reads. */
-const RULE_COLUMNS = {
-  id: true,
-  name: true,
-  kind: true,
-  params: true,
-  forSeconds: true,
-  severity: true,
-  labels: true,
-  annotations: true,
-  queries: true,
-} as const;
-interface AlertRow {
-  id: string;
-  ruleId: string;
-  queryId: string;
-  queryName: string;
-  state: string;
-  activeAt: Date | null;
-  firedAt: Date | null;
-  resolvedAt: Date | null;
-  value: number | null;
-  figures: unknown;
-}
-
 export interface TickResult {
   readonly queries: number;
   readonly evaluations: number;
@@ -143,7 +94,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private sinceSave = 0;
 
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly store: AlertEvaluationRepository,
     private readonly lag: LagSource,
     private readonly router: NotificationRouter,
     private readonly metrics: AlertMetrics,
@@ -193,9 +144,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const end = this.metrics.evaluationSeconds.startTimer();
     try {
       const phasesMs: Record<string, number> = {};
-      const result = await this.evaluate(nowMs, phasesMs);
+      const { foreign, ...result } = await this.evaluate(nowMs, phasesMs);
       const t = performance.now();
-      await this.router.route(nowMs);
+      await this.router.route(nowMs, foreign);
       phasesMs.route = Math.round(performance.now() - t);
       this.logger.debug(`alert evaluation: ${JSON.stringify({ ...result, phasesMs })}`);
       return { ...result, phasesMs };
@@ -211,7 +162,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private async evaluate(
     nowMs: number,
     phasesMs: Record<string, number>,
-  ): Promise<Omit<TickResult, 'phasesMs'>> {
+  ): Promise<Omit<TickResult, 'phasesMs'> & { foreign: ForeignQueries }> {
     let t = performance.now();
     const lap = (name: string) => {
       const n = performance.now();
@@ -219,22 +170,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
-    const inScope = { OR: [{ cluster: null }, { cluster: this.config.SLUICE_CLUSTER_NAME }] };
-    const [rules, queries, alerts] = await Promise.all([
-      this.prisma.alertRule.findMany({ where: { enabled: true, ...inScope }, select: RULE_COLUMNS }),
-      this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
-        QueryRow[]
-      >,
-      // Only this cluster's rules' alerts: another cluster's leader on the same database owns its own.
-      this.prisma.alert.findMany({ where: { rule: inScope }, select: ALERT_COLUMNS }) as Promise<AlertRow[]>,
-    ]);
+    const read = await this.store.read(this.config.SLUICE_CLUSTER_NAME);
+    const { rules } = read;
+    // Only this cluster's queries (and the alerts on them): another cluster's leader evaluates its own.
+    const { queries, alerts, foreign } = clusterScope(clusterName(this.config), read.live, read.alerts);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
     // A new thread (or a new leadership) continues from the histories the last leader saved.
     const stored = this.thread.needsStoredHistories
-      ? ((await this.prisma.alertQueryHistory.findMany({
-          select: { queryId: true, state: true },
-        })) as StoredHistory[])
+      ? (await this.store.storedHistories()).filter((h) => !foreign.ids.has(h.queryId))
       : undefined;
     lap('read');
 
@@ -263,36 +207,27 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     lap('gauges');
     this.sinceSave++;
     if (out.histories) {
-      await this.saveHistories(out.histories, queries, slicer);
+      await this.saveHistories(out.histories, read.live, slicer);
       this.sinceSave = 0;
       lap('saveHistories');
     }
-    return { queries: queries.length, evaluations: out.evaluations, transitions: out.transitions };
+    return { queries: queries.length, evaluations: out.evaluations, transitions: out.transitions, foreign };
   }
 
   /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
    * of queries that are gone. */
   private async saveHistories(
     histories: readonly StoredHistory[],
-    queries: readonly QueryRow[],
+    live: readonly QueryRow[],
     slicer: Slicer,
   ): Promise<void> {
     const savedAt = new Date().toISOString();
     for (let i = 0; i < histories.length; i += HISTORY_CHUNK) {
-      const rows = histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt }));
-      await this.prisma.$executeRawUnsafe(
-        `INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
-         SELECT "queryId", "state", "savedAt"
-         FROM jsonb_to_recordset($1::jsonb) AS x("queryId" uuid, "state" jsonb, "savedAt" timestamp(3))
-         ON CONFLICT ("queryId") DO UPDATE SET "state" = EXCLUDED."state", "savedAt" = EXCLUDED."savedAt"`,
-        JSON.stringify(rows),
-      );
+      await this.store.saveHistories(histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt })));
       if (slicer.due()) await slicer.yield();
     }
-    await this.prisma.$executeRawUnsafe(
-      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
-      queries.map((q) => q.id),
-    );
+    // Every live query's history stays, another cluster's too (its leader saves and reads it).
+    await this.store.dropHistoriesExcept(live.map((q) => q.id));
   }
 
   /** One transaction per chunk: an alert's row and its transition are always written together. */
@@ -320,10 +255,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       size++;
     }
     for (const tr of w.transitions) (byAlert.get(tr.alertId) ?? chunk).transitions.push(tr);
-    for (const c of chunks) {
-      const statements = writeStatements(this.prisma, c);
-      if (statements.length > 0) await this.prisma.$transaction(statements);
-    }
+    for (const c of chunks) await this.store.write(c);
   }
 
   private async updateGauges(

@@ -18,11 +18,13 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
+import { NO_FOREIGN_QUERIES, type ForeignQueries } from './alert-evaluation.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
 import { signingKey } from './receivers/signing-key';
 
 const ROUTED_COLUMNS = {
   id: true,
+  queryId: true,
   state: true,
   labels: true,
   queryName: true,
@@ -44,7 +46,11 @@ export class NotificationRouter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async route(nowMs: number): Promise<number> {
+  /**
+   * Sends what is due for the alerts of this cluster's queries. `foreign` names the live queries of
+   * other clusters: their alerts and notification groups are their own leader's to route.
+   */
+  async route(nowMs: number, foreign: ForeignQueries = NO_FOREIGN_QUERIES): Promise<number> {
     // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
     if (!signingKey(this.config)) return 0;
     const now = new Date(nowMs);
@@ -65,7 +71,9 @@ export class NotificationRouter {
     ]);
     if (receivers.length === 0) return 0;
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
-    const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
+    const audible = alerts.filter(
+      (a) => !foreign.ids.has(a.queryId) && !silenced.some((m) => m(a.labels as Record<string, string>)),
+    );
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
     let sent = 0;
     for (const receiver of receivers) {
@@ -79,7 +87,8 @@ export class NotificationRouter {
       }
       // Groups with stored state but no alerts left still need their decision (drop).
       for (const g of groups)
-        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey)) byQuery.set(g.groupKey, []);
+        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey) && !foreign.names.has(g.groupKey))
+          byQuery.set(g.groupKey, []);
       for (const [query, list] of byQuery) {
         const stored = stateOf.get(`${receiver.id}/${query}`);
         sent += await this.flush(receiver, query, list, stored, nowMs);
