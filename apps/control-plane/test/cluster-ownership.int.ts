@@ -21,6 +21,7 @@ import {
 } from './support/control-plane-process';
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 let stack: IsolatedStack;
@@ -115,7 +116,7 @@ let b: { cp: ControlPlaneProcess; home: string };
 beforeAll(async () => {
   // A database and Redis index of their own: a control plane of this branch on the shared one
   // would adopt (and run) queries other suites left there without a cluster.
-  stack = await isolatedStack('sluice_it_ownership', 15);
+  stack = await isolatedStack('sluice_it_ownership', REDIS_INDEXES.clusterOwnership);
   token = stack.token('admin', `ownership-${suffix}`);
   a = await startCluster(east);
   b = await startCluster(west);

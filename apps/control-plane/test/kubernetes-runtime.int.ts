@@ -25,6 +25,7 @@ import { apiOk } from './support/control-plane-process';
 import { operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 interface Pod {
   metadata: {
@@ -87,7 +88,7 @@ beforeAll(
     // A database and Redis index of its own: a control plane on the shared database (another
     // suite's, or a developer's) reconciles every query there and would start local engines for
     // this one, whose phase it then writes (seen in CI: a scale-in FAILED).
-    stack = await isolatedStack('sluice_it_kube_runtime', 11);
+    stack = await isolatedStack('sluice_it_kube_runtime', REDIS_INDEXES.kubernetesRuntime);
     token = stack.token('admin', `kube-runtime-${suffix}`);
     cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home, env: stack.env });
   },

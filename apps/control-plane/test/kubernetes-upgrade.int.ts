@@ -21,6 +21,7 @@ import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster'
 import { prepareNamespace, startKubeControlPlane, type KubeControlPlane } from './support/kube-control-plane';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 interface Pod {
   metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string };
@@ -178,7 +179,7 @@ beforeAll(
     await prepareNamespace(kube, NS);
     // A database and Redis index of its own (upgrade-support.ts): nobody else's control plane may
     // reconcile this query or run its operations.
-    stack = await isolatedStack('sluice_it_kube_upgrade', 15);
+    stack = await isolatedStack('sluice_it_kube_upgrade', REDIS_INDEXES.kubernetesUpgrade);
     token = stack.token('admin', `kube-upgrade-${suffix}`);
     cp = await startKubeControlPlane(kube, { name: `cp1-${suffix}`, namespace: NS, home, env: env() });
   },
