@@ -14,6 +14,7 @@ import type { ScalingPolicies } from '../../src/scaling/scaling-policies';
 import type {
   Instance,
   Operation,
+  ProgressEvent,
   Query,
   QueryVersion,
   ScalingEvent,
@@ -330,6 +331,42 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
 
   async eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
     return (await this.batchesSince(queryId, since, Number.MAX_SAFE_INTEGER)).slice(0, limit);
+  }
+  private ordered(queryId: string): ProgressBatchRow[] {
+    return [...(this.batches.get(queryId) ?? [])].sort(
+      (x, y) => x.timestamp.getTime() - y.timestamp.getTime(),
+    );
+  }
+  async latest(queryId: string): Promise<ProgressEvent | null> {
+    const rows = this.ordered(queryId);
+    const b = rows.at(-1);
+    return b
+      ? {
+          id: BigInt(rows.length),
+          queryId,
+          runId: b.runId,
+          batchId: BigInt(rows.length - 1),
+          instance: b.instance,
+          timestamp: b.timestamp,
+          numInputRows: BigInt(b.numInputRows),
+          inputRowsPerSecond: null,
+          processedRowsPerSecond: null,
+          batchDurationMs: b.batchDurationMs,
+          payload: b.payload as ProgressEvent['payload'],
+          receivedAt: b.timestamp,
+        }
+      : null;
+  }
+  async payloads(queryId: string, since: Date | undefined, limit: number): Promise<unknown[]> {
+    const rows = this.ordered(queryId);
+    const picked = since ? rows.filter((b) => b.timestamp > since) : rows.reverse();
+    return picked.slice(0, limit).map((b) => b.payload);
+  }
+  async trimToNewest(queryId: string, keep: number): Promise<number> {
+    const rows = this.ordered(queryId);
+    const gone = Math.max(0, rows.length - keep);
+    this.batches.set(queryId, rows.slice(gone));
+    return gone;
   }
 }
 
