@@ -14,6 +14,7 @@
 // (evaluation-thread.ts, evaluation-core.ts); this thread does the reads and the writes, each a
 // few set-based statements (alert-writes.ts), and sets the gauges only where a value changed
 // (gauge-sync.ts), giving the event loop a turn every SLICE_MS; the lag is the lag poll's.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   Inject,
@@ -26,17 +27,19 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONSUMER_STATUS_VALUE, type PartitionStatus } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LeaderElection } from '../leadership/leader-election.service';
-import { AlertMetrics } from '../metrics/alert-metrics';
 import { clusterName } from '../leadership/cluster-name';
-import {
-  AlertEvaluationRepository,
-  clusterScope,
-  type AlertRow,
-  type ForeignQueries,
-  type QueryRow,
-} from './alert-evaluation.repository';
-import { emptyWrites, type AlertWrites } from './alert-writes';
-import type { AlertInput, EvaluationOutput, QueryInput, StoredHistory } from './evaluation-messages';
+import { AlertMetrics } from '../metrics/alert-metrics';
+import { clusterScope } from './cluster-scope';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
+import { AlertMirror, type AlertVersion } from './alert-mirror';
+import type {
+  AlertInput,
+  EvaluationOutput,
+  QueryInput,
+  RuleInput,
+  StoredHistory,
+} from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { LagSource } from './lag-source';
@@ -67,10 +70,67 @@ class Slicer {
   }
 }
 
+/** The columns of Query the evaluation reads. */
+const QUERY_COLUMNS = {
+  id: true,
+  cluster: true,
+  name: true,
+  phase: true,
+  desiredState: true,
+  lastProgressAt: true,
+  conditions: true,
+  crashTimes: true,
+} as const;
+interface QueryRow {
+  id: string;
+  cluster: string | null;
+  name: string;
+  phase: string;
+  desiredState: string;
+  lastProgressAt: Date | null;
+  conditions: unknown;
+  crashTimes: unknown;
+}
+/** One Alert row as the evaluation reads it: the thread's columns, times in epoch ms, figures as
+ * JSON text (decoded only when the row changed), and its version for the diff (alert-mirror.ts). */
+interface AlertRow extends AlertVersion {
+  ruleId: string;
+  queryId: string;
+  state: string;
+  activeAtMs: number | null;
+  firedAtMs: number | null;
+  resolvedAtMs: number | null;
+  value: number | null;
+  figures: string;
+}
+/**
+ * Every Alert row in one statement (Prisma's findMany decoded every row's JSON and dates each
+ * tick). Every write of a row sets updatedAt (the evaluator's upsert, an acknowledgement through
+ * Prisma), so updatedAt with state and acknowledgedAt is the row's version. Rows of another
+ * cluster's rules are read too (flagged out of scope): the router routes every cluster's alerts,
+ * so their changes are its changes too.
+ */
+const ALERT_ROWS_SQL = `
+  SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
+    a."queryName", a.state,
+    (extract(epoch FROM a."activeAt") * 1000)::float8 AS "activeAtMs",
+    (extract(epoch FROM a."firedAt") * 1000)::float8 AS "firedAtMs",
+    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
+    a.value, a.figures::text AS figures,
+    (r.cluster IS NULL OR r.cluster = $1) AS "inScope",
+    concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
+  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
+/** The enabled rules of this cluster in one statement. */
+const RULE_ROWS_SQL = `
+  SELECT id::text AS id, name, kind, params, "forSeconds", severity, labels, annotations, queries
+  FROM "AlertRule" WHERE enabled AND (cluster IS NULL OR cluster = $1)`;
+
 export interface TickResult {
   readonly queries: number;
   readonly evaluations: number;
   readonly transitions: number;
+  /** Notification groups the router decided (every group, or those changed or due). */
+  readonly routedGroups: number;
   /** Where the pass spent its time (ms): read, snapshots, rules, writes, gauges, route. */
   readonly phasesMs: Readonly<Record<string, number>>;
 }
@@ -78,7 +138,9 @@ export interface TickResult {
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertEvaluator.name);
-  private readonly thread = new EvaluationThread();
+  private readonly thread: EvaluationThread;
+  /** The alert rows last handed to the thread (only what changed goes over). */
+  private readonly mirror = new AlertMirror();
   private readonly gauges: {
     alerts: GaugeSync<'state' | 'rule' | 'query'>;
     consumerStatus: GaugeSync<'query' | 'topic' | 'partition'>;
@@ -94,7 +156,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private sinceSave = 0;
 
   constructor(
-    private readonly store: AlertEvaluationRepository,
+    private readonly prisma: PrismaRepository,
     private readonly lag: LagSource,
     private readonly router: NotificationRouter,
     private readonly metrics: AlertMetrics,
@@ -102,6 +164,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    // The worker's prebuilt bundle (run from source) is kept in the control plane's home.
+    this.thread = new EvaluationThread(path.resolve(config.SLUICE_HOME, 'build', 'workers'));
     this.gauges = {
       alerts: new GaugeSync(metrics.alerts),
       consumerStatus: new GaugeSync(metrics.consumerStatus),
@@ -133,6 +197,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.ticking) return;
     this.evaluated = false;
     this.sinceSave = 0;
+    this.mirror.reset();
+    this.router.reset();
     for (const g of Object.values(this.gauges)) g.clear();
     await this.thread.forget().catch((e: Error) => this.logger.warn(`alert evaluation thread: ${e.message}`));
   }
@@ -144,12 +210,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const end = this.metrics.evaluationSeconds.startTimer();
     try {
       const phasesMs: Record<string, number> = {};
-      const { foreign, ...result } = await this.evaluate(nowMs, phasesMs);
+      const { changedQueries, ...result } = await this.evaluate(nowMs, phasesMs);
       const t = performance.now();
-      await this.router.route(nowMs, foreign);
+      const routed = await this.router.route(nowMs, changedQueries);
       phasesMs.route = Math.round(performance.now() - t);
-      this.logger.debug(`alert evaluation: ${JSON.stringify({ ...result, phasesMs })}`);
-      return { ...result, phasesMs };
+      const out = { ...result, routedGroups: routed.groups, phasesMs };
+      this.logger.debug(`alert evaluation: ${JSON.stringify(out)}`);
+      return out;
     } catch (e) {
       this.logger.warn(`alert evaluation failed (next tick retries): ${(e as Error).message}`);
       return undefined;
@@ -162,7 +229,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private async evaluate(
     nowMs: number,
     phasesMs: Record<string, number>,
-  ): Promise<Omit<TickResult, 'phasesMs'> & { foreign: ForeignQueries }> {
+  ): Promise<Omit<TickResult, 'phasesMs' | 'routedGroups'> & { changedQueries: Set<string> }> {
     let t = performance.now();
     const lap = (name: string) => {
       const n = performance.now();
@@ -170,15 +237,33 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
-    const read = await this.store.read(this.config.SLUICE_CLUSTER_NAME);
-    const { rules } = read;
-    // Only this cluster's queries (and the alerts on them): another cluster's leader evaluates its own.
-    const { queries, alerts, foreign } = clusterScope(clusterName(this.config), read.live, read.alerts);
+    const cluster = this.config.SLUICE_CLUSTER_NAME;
+    const [rules, live, allAlertRows] = await Promise.all([
+      this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster),
+      this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
+        QueryRow[]
+      >,
+      this.prisma.$queryRawUnsafe<AlertRow[]>(ALERT_ROWS_SQL, cluster),
+    ]);
+    // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
+    // (a rule with no cluster included), so neither reads nor writes the other's.
+    const {
+      queries,
+      alerts: alertRows,
+      foreign,
+    } = clusterScope(clusterName(this.config), live, allAlertRows);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
-    // A new thread (or a new leadership) continues from the histories the last leader saved.
+    // A new thread (or a new leadership) continues from the histories the last leader saved,
+    // and gets every alert row (its copy of the table starts empty).
+    if (this.thread.needsStoredHistories) this.mirror.reset();
+    const diff = this.mirror.diff(alertRows);
     const stored = this.thread.needsStoredHistories
-      ? (await this.store.storedHistories()).filter((h) => !foreign.ids.has(h.queryId))
+      ? (
+          (await this.prisma.alertQueryHistory.findMany({
+            select: { queryId: true, state: true },
+          })) as StoredHistory[]
+        ).filter((h) => !foreign.ids.has(h.queryId))
       : undefined;
     lap('read');
 
@@ -188,7 +273,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       nowMs,
       rules,
       queries: queries.map(queryInput),
-      alerts: alerts.map(alertInput),
+      // Only the rows that changed: the thread keeps the others.
+      alerts: { full: diff.full, upserts: diff.changed.map(alertInput), removed: diff.removed },
       lags: packed,
       dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
       stored,
@@ -197,6 +283,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const transfer = [packed.readAtMs.buffer, packed.start.buffer, packed.rows.buffer] as ArrayBuffer[];
     lap('prepare');
     const out = await this.thread.evaluate(input, transfer);
+    diff.commit();
     this.evaluated = true;
     lap('compute');
     for (const [k, v] of Object.entries(out.phasesMs)) phasesMs[`compute.${k}`] = v;
@@ -207,27 +294,44 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     lap('gauges');
     this.sinceSave++;
     if (out.histories) {
-      await this.saveHistories(out.histories, read.live, slicer);
+      await this.saveHistories(out.histories, live, slicer);
       this.sinceSave = 0;
       lap('saveHistories');
     }
-    return { queries: queries.length, evaluations: out.evaluations, transitions: out.transitions, foreign };
+    // The groups to route: those whose alerts changed since the last read or in this pass.
+    const changedQueries = diff.queries;
+    for (const tr of out.writes.transitions) changedQueries.add(tr.queryName);
+    return {
+      queries: queries.length,
+      evaluations: out.evaluations,
+      transitions: out.transitions,
+      changedQueries,
+    };
   }
 
   /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
    * of queries that are gone. */
   private async saveHistories(
     histories: readonly StoredHistory[],
-    live: readonly QueryRow[],
+    queries: readonly QueryRow[],
     slicer: Slicer,
   ): Promise<void> {
     const savedAt = new Date().toISOString();
     for (let i = 0; i < histories.length; i += HISTORY_CHUNK) {
-      await this.store.saveHistories(histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt })));
+      const rows = histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt }));
+      await this.prisma.$executeRawUnsafe(
+        `INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
+         SELECT "queryId", "state", "savedAt"
+         FROM jsonb_to_recordset($1::jsonb) AS x("queryId" uuid, "state" jsonb, "savedAt" timestamp(3))
+         ON CONFLICT ("queryId") DO UPDATE SET "state" = EXCLUDED."state", "savedAt" = EXCLUDED."savedAt"`,
+        JSON.stringify(rows),
+      );
       if (slicer.due()) await slicer.yield();
     }
-    // Every live query's history stays, another cluster's too (its leader saves and reads it).
-    await this.store.dropHistoriesExcept(live.map((q) => q.id));
+    await this.prisma.$executeRawUnsafe(
+      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
+      queries.map((q) => q.id),
+    );
   }
 
   /** One transaction per chunk: an alert's row and its transition are always written together. */
@@ -255,7 +359,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       size++;
     }
     for (const tr of w.transitions) (byAlert.get(tr.alertId) ?? chunk).transitions.push(tr);
-    for (const c of chunks) await this.store.write(c);
+    for (const c of chunks) {
+      const statements = writeStatements(this.prisma, c);
+      if (statements.length > 0) await this.prisma.$transaction(statements);
+    }
   }
 
   private async updateGauges(
@@ -323,10 +430,10 @@ function alertInput(a: AlertRow): AlertInput {
     queryId: a.queryId,
     queryName: a.queryName,
     state: a.state,
-    activeAtMs: a.activeAt?.getTime() ?? null,
-    firedAtMs: a.firedAt?.getTime() ?? null,
-    resolvedAtMs: a.resolvedAt?.getTime() ?? null,
+    activeAtMs: a.activeAtMs,
+    firedAtMs: a.firedAtMs,
+    resolvedAtMs: a.resolvedAtMs,
     value: a.value,
-    figures: a.figures,
+    figures: JSON.parse(a.figures) as unknown,
   };
 }

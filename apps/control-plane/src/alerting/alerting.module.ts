@@ -4,7 +4,6 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { LagModule } from '../lag/lag.module';
-import { AlertEvaluationRepository } from './alert-evaluation.repository';
 import { AlertEvaluator } from './alert-evaluator.service';
 import { AlertRulesController } from './alert-rules.controller';
 import { AlertingApi } from './alerting-api.service';
@@ -31,7 +30,6 @@ import { SilencesController } from './silences.controller';
     AlertRepository,
     SilenceRepository,
     ReceiverRepository,
-    AlertEvaluationRepository,
     AlertEvaluator,
     NotificationRouter,
     DeliveryQueue,

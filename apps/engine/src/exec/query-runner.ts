@@ -60,7 +60,14 @@ import { KafkaSource } from '../source/kafka-source';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import type { ShuffledRow } from './source-stage';
-import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
+import {
+  flushCommitLog,
+  recoverTask,
+  shuffleTaskId,
+  sourceTaskId,
+  type Stage,
+  type TaskRuntime,
+} from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
 
@@ -612,6 +619,8 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
+    await flushCommitLog(rt);
     await rt.committer.close();
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }

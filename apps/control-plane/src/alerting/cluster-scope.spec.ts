@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterScope } from './alert-evaluation.repository';
+import { clusterScope } from './cluster-scope';
 
 const query = (id: string, cluster: string | null) => ({ id, name: `q-${id}`, cluster });
 const alert = (id: string, queryId: string) => ({ id, queryId });
