@@ -95,8 +95,11 @@ export default defineConfig({
         },
       },
       {
-        // Pure logic of the dashboard (session cookie, CSRF check, fleet rows); no server.
-        resolve: { alias },
+        // Pure logic of the dashboard (session cookie, CSRF check, fleet rows, the shared state
+        // components rendered to HTML); no server. `@/` is the dashboard's own path alias.
+        resolve: { alias: { ...alias, '@': path.resolve(__dirname, 'apps/dashboard') } },
+        // Next's tsconfig keeps JSX for Next to compile ("preserve"); tests compile it themselves.
+        oxc: { jsx: { runtime: 'automatic' } },
         test: {
           name: 'dashboard-unit',
           root: 'apps/dashboard',

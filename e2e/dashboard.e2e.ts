@@ -214,6 +214,27 @@ describe('dashboard', () => {
     await screenshot(page, 'queries');
   });
 
+  it("updates a running row's rate live, without a reload", async () => {
+    // The rows' figures come from the dashboard's one bulk poll (GET /api/v1/live/queries) over SSE:
+    // the input rate of the running query takes new values while the page stays as it was loaded.
+    const row = page.locator(`tr[data-query="${name}"]`);
+    await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          seen.add((await row.getByTestId('input-rate').textContent()) ?? '');
+          return seen.size;
+        },
+        { timeout: 90_000, interval: 250 },
+      )
+      .toBeGreaterThanOrEqual(3);
+    expect([...seen].every((v) => Number(v.replace(/,/g, '')) >= 0)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(
+      true,
+    );
+  });
+
   it('sorts, filters and searches the queries page', async () => {
     // Two more queries, registered without deploying (no engines): they stay out of RUNNING.
     const others = [`e2e-aaa-${suffix}`, `e2e-zzz-${suffix}`];
@@ -299,6 +320,16 @@ describe('dashboard', () => {
     const lagLast = JSON.parse((await lag.getAttribute('data-last')) ?? '[]') as (number | null)[];
     expect(lagLast).toHaveLength(2);
     expect(lagLast.every((v) => typeof v === 'number')).toBe(true);
+    // Seconds behind per partition: the same two series (a partition caught up may have no age).
+    const lagSeconds = page.getByTestId('chart-lag-seconds');
+    expect(JSON.parse((await lagSeconds.getAttribute('data-last')) ?? '[]')).toHaveLength(2);
+    // Instances over time, from the engines' own reports: 2 since the scale of the test before.
+    const scale = page.getByTestId('chart-scale');
+    await expect
+      .poll(async () => (JSON.parse((await scale.getAttribute('data-last')) ?? '[]') as number[])[0], {
+        timeout: 60_000,
+      })
+      .toBe(2);
     // And the canvas really has the input series drawn: pixels of its colour (#0b5cad).
     // (The root tsconfig has no DOM types: the canvas is described by what is used of it.)
     type Canvas = {
@@ -323,6 +354,18 @@ describe('dashboard', () => {
       return n;
     });
     expect(drawn).toBeGreaterThan(20);
+    // Conditions (the reconciler's Ready among them) and the last progress event as formatted JSON.
+    const conditions = page.locator('section[aria-labelledby="conditions-h"] tbody tr');
+    await expect
+      .poll(() => conditions.allTextContents(), { timeout: 30_000 })
+      .toContainEqual(expect.stringContaining('Ready'));
+    const last = page.getByLabel('last progress event as JSON');
+    const lastText = (await last.textContent()) ?? '';
+    expect(lastText).toContain('\n  "'); // indented, not one line
+    expect(JSON.parse(lastText)).toMatchObject({
+      batchId: expect.any(Number),
+      sluice: { instance: expect.any(String) },
+    });
     await expectAccessible(page);
     await screenshot(page, 'query-charts');
   });
@@ -366,6 +409,12 @@ describe('dashboard', () => {
     await expect
       .poll(() => page.locator('dd').nth(1).textContent(), { timeout: 30_000 })
       .toContain('version 1');
+    // The versions panel: the newest version against the one before as a line diff, the added line
+    // the upgrade's new filter.
+    const diff = page.getByLabel('spec diff');
+    await diff.waitFor({ timeout: 30_000 });
+    expect(await diff.locator('.add').first().textContent()).toContain('bytes > 500');
+    expect(await diff.locator('.del').count()).toBeGreaterThan(0);
   });
 
   it('shows the report of an incompatible version and the API refusing it in place', async () => {
@@ -583,8 +632,15 @@ describe('dashboard', () => {
       await p.goto(`${faulty.base}/queries/${queryId}`);
       const error = p.getByTestId('page-error');
       await error.waitFor({ timeout: 30_000 });
-      expect(await error.textContent()).toContain('This page failed:');
+      expect(await error.textContent()).toContain('This page could not be shown.');
       expect(await error.getByRole('button', { name: 'Try again' }).count()).toBe(1);
+      // The JavaScript message is behind a disclosure: hidden until the user opens it.
+      const details = error.getByTestId('error-details');
+      const technical = details.locator('pre');
+      expect(await technical.isVisible()).toBe(false);
+      await details.getByText('Technical details').click();
+      expect(await technical.isVisible()).toBe(true);
+      expect((await technical.textContent())?.trim()).toMatch(/^\w*Error: \S/);
       expect(await p.getByRole('link', { name: 'Queries', exact: true }).count()).toBe(1);
       await expectAccessible(p);
       await screenshot(p, 'error-page');

@@ -27,3 +27,25 @@ export function ErrorState({ error, what }: { error: unknown; what: string }) {
     </div>
   );
 }
+
+/**
+ * What one SWR read shows, the same on every page: its error, "Loading…", `empty` when the data is
+ * an empty list (if given), else `children` with the data.
+ */
+export function Loaded<T>({
+  result,
+  what,
+  empty,
+  children,
+}: {
+  result: { data?: T; error?: unknown };
+  what: string;
+  empty?: React.ReactNode;
+  children: (data: T) => React.ReactNode;
+}) {
+  if (result.error) return <ErrorState error={result.error} what={what} />;
+  if (result.data === undefined) return <Loading what={what} />;
+  if (empty !== undefined && Array.isArray(result.data) && result.data.length === 0)
+    return <Empty>{empty}</Empty>;
+  return <>{children(result.data)}</>;
+}

@@ -1,24 +1,7 @@
 // One row of the queries page, derived from the control plane's answers (pure, unit-tested).
-export interface QuerySummary {
-  id: string;
-  name: string;
-  phase: string;
-  desired: { state: string; version: number; instances: number; rateLimit: number | null };
-  lastProgressAt: string | null;
-  updatedAt: string;
-}
+import type { QueryLiveFigures, QuerySummary } from '@sluice/contracts';
 
-export interface ProgressLike {
-  timestamp: string;
-  inputRowsPerSecond?: number;
-  processedRowsPerSecond?: number;
-  sluice?: { instance?: string };
-}
-
-export interface LagLike {
-  totalRecordsBehind: number;
-  maxSecondsBehind: number | null;
-}
+export type { QueryLiveFigures, QuerySummary };
 
 export interface FleetRow {
   id: string;
@@ -37,34 +20,48 @@ export interface FleetRow {
   lagHistory: number[];
   firingAlerts: number | null;
   lastProgressAt: string | null;
+  lagReadAt: string | null;
 }
 
 export const LAG_HISTORY = 60;
 
+/** Phases of a query known not to run: its last reported rates are history, not its rate now. */
+const NOT_RUNNING = new Set(['STOPPED', 'FAILED']);
+
 /**
- * Rates of a query with several instances: the newest event of each instance, summed. Events
- * older than `staleMs` before the newest one are from instances that have gone (scale-in).
+ * The row with the query's newest figures; the row itself when they change nothing (the table
+ * re-renders only changed rows). A stopped or failed query shows rates of 0 rather than the last
+ * ones it reported. The lag sparkline gains a sample per lag reading (every 5 s), not per update;
+ * a query the control plane no longer reads the lag of (stopped) shows none.
  */
-export function sumRates(
-  events: ProgressLike[],
-  staleMs = 30_000,
-): { input: number; processed: number } | null {
-  if (events.length === 0) return null;
-  const newest = new Map<string, ProgressLike>();
-  for (const e of events) {
-    const key = e.sluice?.instance ?? '';
-    const seen = newest.get(key);
-    if (!seen || Date.parse(seen.timestamp) < Date.parse(e.timestamp)) newest.set(key, e);
-  }
-  const latest = Math.max(...[...newest.values()].map((e) => Date.parse(e.timestamp)));
-  let input = 0;
-  let processed = 0;
-  for (const e of newest.values()) {
-    if (latest - Date.parse(e.timestamp) > staleMs) continue;
-    input += e.inputRowsPerSecond ?? 0;
-    processed += e.processedRowsPerSecond ?? 0;
-  }
-  return { input, processed };
+export function withFigures(row: FleetRow, f: QueryLiveFigures): FleetRow {
+  const live = !NOT_RUNNING.has(row.phase);
+  const input = f.inputRowsPerSecond === null ? null : live ? f.inputRowsPerSecond : 0;
+  const processed = f.processedRowsPerSecond === null ? null : live ? f.processedRowsPerSecond : 0;
+  const lagChanged = f.lagReadAt !== row.lagReadAt;
+  if (
+    !lagChanged &&
+    row.runningInstances === f.runningInstances &&
+    row.inputRowsPerSecond === input &&
+    row.processedRowsPerSecond === processed &&
+    row.firingAlerts === f.firingAlerts
+  )
+    return row;
+  return {
+    ...row,
+    runningInstances: f.runningInstances,
+    inputRowsPerSecond: input,
+    processedRowsPerSecond: processed,
+    firingAlerts: f.firingAlerts,
+    ...(lagChanged
+      ? {
+          lagRecords: f.lagRecords,
+          lagSeconds: f.lagSeconds,
+          lagReadAt: f.lagReadAt,
+          lagHistory: f.lagRecords === null ? row.lagHistory : pushBounded(row.lagHistory, f.lagRecords),
+        }
+      : {}),
+  };
 }
 
 export function pushBounded(history: number[], value: number, max = LAG_HISTORY): number[] {

@@ -12,6 +12,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { Observable } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
 import { transitionView } from '../alerting/alerting-api.service';
+import { lagTotals } from '../lag/lag-totals';
 import { LagService } from '../lag/lag.service';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { ApiIdParam } from '../openapi/api-id-param.decorator';
@@ -49,15 +50,7 @@ export class QueryStreamsController {
   async lagOf(@Param('id', uuid) id: string) {
     await this.queries.getOrThrow(id);
     const partitions = await this.lag.lagOf(id);
-    return {
-      queryId: id,
-      totalRecordsBehind: partitions.reduce((n, p) => n + p.recordsBehind, 0),
-      maxSecondsBehind: partitions.reduce<number | null>(
-        (m, p) => (p.secondsBehind === null ? m : Math.max(m ?? 0, p.secondsBehind)),
-        null,
-      ),
-      partitions,
-    };
+    return { queryId: id, ...lagTotals(partitions), partitions };
   }
 
   /**

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Clock, SystemClock } from '../clock/clock';
 import { InstanceRepository } from './instance.repository';
 import { KafkaAdminRepository } from './kafka-admin.repository';
+import { LiveFiguresRepository } from './live-figures.repository';
 import { PrismaRepository } from './prisma.repository';
 import { ProgressRepository } from './progress.repository';
 import { QueryRepository } from './query.repository';
@@ -26,6 +27,7 @@ export class RepositoriesModule {
       InstanceRepository,
       ProgressRepository,
       ScalingEventRepository,
+      LiveFiguresRepository,
       { provide: Clock, useClass: SystemClock },
     ];
     return { module: RepositoriesModule, providers, exports: providers };

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
-import { Empty, ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { api, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 import { roleAtLeast, type Role } from '@/lib/session-codec';
@@ -43,27 +43,25 @@ export function AlertsView({ role }: { role: Role }) {
     );
   return (
     <>
-      {alerts.error ? (
-        <ErrorState error={alerts.error} what="alerts" />
-      ) : !alerts.data ? (
-        <Loading what="alerts" />
-      ) : (
-        STATES.map((state) => {
-          const list = alerts.data!.filter((a) => a.state === state);
-          return (
-            <section key={state} aria-labelledby={`alerts-${state}`} data-testid={`alerts-${state}`}>
-              <h2 id={`alerts-${state}`}>
-                {state[0]!.toUpperCase() + state.slice(1)} ({list.length})
-              </h2>
-              {list.length === 0 ? (
-                <p className="muted">No {state} alerts.</p>
-              ) : (
-                <AlertTable alerts={list} actions={operator ? actions : undefined} />
-              )}
-            </section>
-          );
-        })
-      )}
+      <Loaded result={alerts} what="alerts">
+        {(all) =>
+          STATES.map((state) => {
+            const list = all.filter((a) => a.state === state);
+            return (
+              <section key={state} aria-labelledby={`alerts-${state}`} data-testid={`alerts-${state}`}>
+                <h2 id={`alerts-${state}`}>
+                  {state[0]!.toUpperCase() + state.slice(1)} ({list.length})
+                </h2>
+                {list.length === 0 ? (
+                  <p className="muted">No {state} alerts.</p>
+                ) : (
+                  <AlertTable alerts={list} actions={operator ? actions : undefined} />
+                )}
+              </section>
+            );
+          })
+        }
+      </Loaded>
       {operator && (
         <SilenceForm
           key={silenceFor?.id ?? 'new'}
@@ -77,53 +75,49 @@ export function AlertsView({ role }: { role: Role }) {
       )}
       <section aria-labelledby="silences-h">
         <h2 id="silences-h">Silences</h2>
-        {silences.error ? (
-          <ErrorState error={silences.error} what="silences" />
-        ) : !silences.data ? (
-          <Loading what="silences" />
-        ) : silences.data.length === 0 ? (
-          <Empty>No silences.</Empty>
-        ) : (
-          <DataTable
-            rows={silences.data}
-            rowKey={(s) => s.id}
-            testId="silences"
-            columns={[
-              { header: 'State', cell: (s) => s.state },
-              {
-                header: 'Matchers',
-                cell: (s) => (
-                  <code>
-                    {s.matchers
-                      .map((m) => `${m.name}${m.isEqual ? '' : '!'}${m.isRegex ? '=~' : '='}"${m.value}"`)
-                      .join(', ')}
-                  </code>
-                ),
-              },
-              { header: 'Until', cell: (s) => when(s.endsAt) },
-              { header: 'By', cell: (s) => s.createdBy },
-              { header: 'Comment', cell: (s) => s.comment },
-              operator && {
-                header: 'Actions',
-                hiddenHeader: true,
-                cell: (s) =>
-                  s.state !== 'expired' && (
-                    <ConfirmButton
-                      label="Expire"
-                      title="Expire this silence"
-                      description="Its alerts notify again from now on."
-                      confirmLabel="Expire"
-                      danger
-                      onConfirm={async () => {
-                        await api(`/api/cp/silences/${s.id}`, { method: 'DELETE' });
-                        void silences.mutate();
-                      }}
-                    />
+        <Loaded result={silences} what="silences" empty="No silences.">
+          {(list) => (
+            <DataTable
+              rows={list}
+              rowKey={(s) => s.id}
+              testId="silences"
+              columns={[
+                { header: 'State', cell: (s) => s.state },
+                {
+                  header: 'Matchers',
+                  cell: (s) => (
+                    <code>
+                      {s.matchers
+                        .map((m) => `${m.name}${m.isEqual ? '' : '!'}${m.isRegex ? '=~' : '='}"${m.value}"`)
+                        .join(', ')}
+                    </code>
                   ),
-              },
-            ]}
-          />
-        )}
+                },
+                { header: 'Until', cell: (s) => when(s.endsAt) },
+                { header: 'By', cell: (s) => s.createdBy },
+                { header: 'Comment', cell: (s) => s.comment },
+                operator && {
+                  header: 'Actions',
+                  hiddenHeader: true,
+                  cell: (s) =>
+                    s.state !== 'expired' && (
+                      <ConfirmButton
+                        label="Expire"
+                        title="Expire this silence"
+                        description="Its alerts notify again from now on."
+                        confirmLabel="Expire"
+                        danger
+                        onConfirm={async () => {
+                          await api(`/api/cp/silences/${s.id}`, { method: 'DELETE' });
+                          void silences.mutate();
+                        }}
+                      />
+                    ),
+                },
+              ]}
+            />
+          )}
+        </Loaded>
       </section>
       <Receivers role={role} />
     </>

@@ -6,7 +6,7 @@ import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
 import { ShownOnceForm } from '@/components/shown-once';
-import { Empty, ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { api, ApiCallError, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 import { roleAtLeast, type Role } from '@/lib/session-codec';
@@ -34,58 +34,58 @@ export function Receivers({ role }: { role: Role }) {
           {status.text}
         </p>
       )}
-      {receivers.error ? (
-        <ErrorState error={receivers.error} what="receivers" />
-      ) : !receivers.data ? (
-        <Loading what="receivers" />
-      ) : receivers.data.length === 0 ? (
-        <Empty>No receivers: alerts are only shown here and in /metrics.</Empty>
-      ) : (
-        receivers.data.map((r) => (
-          <div key={r.id} className="panel" data-receiver={r.name}>
-            <strong>{r.name}</strong> <span className="tag">{r.kind}</span> <code>{r.url}</code>{' '}
-            {!r.enabled && <span className="tag">disabled</span>}{' '}
-            <button
-              type="button"
-              onClick={() => setOpen(open === r.name ? null : r.name)}
-              aria-expanded={open === r.name}
-            >
-              {open === r.name ? 'Hide deliveries' : 'Delivery log'}
-            </button>{' '}
-            {roleAtLeast(role, 'operator') && (
+      <Loaded
+        result={receivers}
+        what="receivers"
+        empty="No receivers: alerts are only shown here and in /metrics."
+      >
+        {(list) =>
+          list.map((r) => (
+            <div key={r.id} className="panel" data-receiver={r.name}>
+              <strong>{r.name}</strong> <span className="tag">{r.kind}</span> <code>{r.url}</code>{' '}
+              {!r.enabled && <span className="tag">disabled</span>}{' '}
               <button
                 type="button"
-                onClick={async () => {
-                  setStatus(null);
-                  try {
-                    await api(`/api/cp/receivers/${encodeURIComponent(r.name)}/test`, { method: 'POST' });
-                    setStatus({ ok: true, text: `test notification to ${r.name} queued` });
-                    setOpen(r.name);
-                  } catch (e) {
-                    setStatus({ ok: false, text: `test notification to ${r.name} failed: ${message(e)}` });
-                  }
-                }}
+                onClick={() => setOpen(open === r.name ? null : r.name)}
+                aria-expanded={open === r.name}
               >
-                Send test
-              </button>
-            )}{' '}
-            {roleAtLeast(role, 'admin') && (
-              <ConfirmButton
-                label="Delete"
-                title={`Delete receiver ${r.name}`}
-                description="It is sent nothing more; its delivery log is deleted with it."
-                confirmLabel="Delete"
-                danger
-                onConfirm={async () => {
-                  await api(`/api/cp/receivers/${encodeURIComponent(r.name)}`, { method: 'DELETE' });
-                  void receivers.mutate();
-                }}
-              />
-            )}
-            {open === r.name && <Deliveries name={r.name} />}
-          </div>
-        ))
-      )}
+                {open === r.name ? 'Hide deliveries' : 'Delivery log'}
+              </button>{' '}
+              {roleAtLeast(role, 'operator') && (
+                <button
+                  type="button"
+                  onClick={async () => {
+                    setStatus(null);
+                    try {
+                      await api(`/api/cp/receivers/${encodeURIComponent(r.name)}/test`, { method: 'POST' });
+                      setStatus({ ok: true, text: `test notification to ${r.name} queued` });
+                      setOpen(r.name);
+                    } catch (e) {
+                      setStatus({ ok: false, text: `test notification to ${r.name} failed: ${message(e)}` });
+                    }
+                  }}
+                >
+                  Send test
+                </button>
+              )}{' '}
+              {roleAtLeast(role, 'admin') && (
+                <ConfirmButton
+                  label="Delete"
+                  title={`Delete receiver ${r.name}`}
+                  description="It is sent nothing more; its delivery log is deleted with it."
+                  confirmLabel="Delete"
+                  danger
+                  onConfirm={async () => {
+                    await api(`/api/cp/receivers/${encodeURIComponent(r.name)}`, { method: 'DELETE' });
+                    void receivers.mutate();
+                  }}
+                />
+              )}
+              {open === r.name && <Deliveries name={r.name} />}
+            </div>
+          ))
+        }
+      </Loaded>
     </section>
   );
 }
@@ -141,23 +141,24 @@ function Deliveries({ name }: { name: string }) {
   const d = useSWR<Delivery[]>(`/api/cp/receivers/${encodeURIComponent(name)}/deliveries?limit=50`, fetcher, {
     refreshInterval: 2000,
   });
-  if (d.error) return <ErrorState error={d.error} what="deliveries" />;
-  if (!d.data) return <Loading what="deliveries" />;
-  if (d.data.length === 0) return <p className="muted">Nothing delivered yet.</p>;
   return (
-    <DataTable
-      rows={d.data}
-      rowKey={(x) => x.id}
-      rowAttributes={(x) => ({ 'data-status': x.status, 'data-test': String(x.test) })}
-      testId="deliveries"
-      columns={[
-        { header: 'Created', cell: (x) => when(x.createdAt) },
-        { header: 'Status', cell: (x) => `${x.status}${x.test ? ' (test)' : ''}` },
-        { header: 'Attempts', numeric: true, cell: (x) => x.attempts },
-        { header: 'HTTP', cell: (x) => x.httpStatus ?? '—', testId: 'http-status' },
-        { header: 'Error', cell: (x) => x.lastError ?? '' },
-        { header: 'Group', cell: (x) => <code>{x.groupKey}</code> },
-      ]}
-    />
+    <Loaded result={d} what="deliveries" empty="Nothing delivered yet.">
+      {(list) => (
+        <DataTable
+          rows={list}
+          rowKey={(x) => x.id}
+          rowAttributes={(x) => ({ 'data-status': x.status, 'data-test': String(x.test) })}
+          testId="deliveries"
+          columns={[
+            { header: 'Created', cell: (x) => when(x.createdAt) },
+            { header: 'Status', cell: (x) => `${x.status}${x.test ? ' (test)' : ''}` },
+            { header: 'Attempts', numeric: true, cell: (x) => x.attempts },
+            { header: 'HTTP', cell: (x) => x.httpStatus ?? '—', testId: 'http-status' },
+            { header: 'Error', cell: (x) => x.lastError ?? '' },
+            { header: 'Group', cell: (x) => <code>{x.groupKey}</code> },
+          ]}
+        />
+      )}
+    </Loaded>
   );
 }

@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
 import useSWR from 'swr';
-import { Empty, ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 
@@ -33,43 +33,43 @@ export function AuditLog() {
           />
         </label>
       </div>
-      {entries.error ? (
-        <ErrorState error={entries.error} what="the audit log" />
-      ) : !entries.data ? (
-        <Loading what="the audit log" />
-      ) : entries.data.length === 0 ? (
-        <Empty>No audit entries{target ? ' for this target' : ''}.</Empty>
-      ) : (
-        <table data-testid="audit">
-          <thead>
-            <tr>
-              <th scope="col">At</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.data.map((e) => (
-              <tr key={e.id}>
-                <td>{when(e.createdAt)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td>{e.target ?? '—'}</td>
-                <td>
-                  <code style={{ fontSize: 11 }}>
-                    {e.before !== null && e.before !== undefined
-                      ? `${JSON.stringify(e.before).slice(0, 120)} → `
-                      : ''}
-                    {e.after !== null && e.after !== undefined ? JSON.stringify(e.after).slice(0, 160) : ''}
-                  </code>
-                </td>
+      <Loaded
+        result={entries}
+        what="the audit log"
+        empty={<>No audit entries{target ? ' for this target' : ''}.</>}
+      >
+        {(list) => (
+          <table data-testid="audit">
+            <thead>
+              <tr>
+                <th scope="col">At</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Change</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {list.map((e) => (
+                <tr key={e.id}>
+                  <td>{when(e.createdAt)}</td>
+                  <td>{e.actor}</td>
+                  <td>{e.action}</td>
+                  <td>{e.target ?? '—'}</td>
+                  <td>
+                    <code style={{ fontSize: 11 }}>
+                      {e.before !== null && e.before !== undefined
+                        ? `${JSON.stringify(e.before).slice(0, 120)} → `
+                        : ''}
+                      {e.after !== null && e.after !== undefined ? JSON.stringify(e.after).slice(0, 160) : ''}
+                    </code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
     </>
   );
 }

@@ -6,7 +6,7 @@ import useSWR from 'swr';
 import { ConfirmButton } from '@/components/confirm-button';
 import { DataTable } from '@/components/data-table';
 import { ShownOnceForm } from '@/components/shown-once';
-import { Empty, ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { api, fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 
@@ -64,54 +64,50 @@ export function Tokens() {
           </select>
         </label>
       </ShownOnceForm>
-      {tokens.error ? (
-        <ErrorState error={tokens.error} what="tokens" />
-      ) : !tokens.data ? (
-        <Loading what="tokens" />
-      ) : tokens.data.length === 0 ? (
-        <Empty>No tokens.</Empty>
-      ) : (
-        <DataTable
-          rows={tokens.data}
-          rowKey={(t) => t.id}
-          rowAttributes={(t) => ({
-            'data-token': t.name,
-            'data-origin': t.origin ?? 'api',
-            'data-revoked': String(t.revokedAt !== null),
-          })}
-          testId="tokens"
-          columns={[
-            { header: 'Name', cell: (t) => t.name },
-            { header: 'Role', cell: (t) => t.role },
-            { header: 'Prefix', cell: (t) => <code>{t.prefix}</code> },
-            { header: 'Created', cell: (t) => when(t.createdAt) },
-            { header: 'Last used', cell: (t) => when(t.lastUsedAt) },
-            { header: 'Revoked', cell: (t) => when(t.revokedAt), testId: 'revoked' },
-            {
-              header: 'Actions',
-              hiddenHeader: true,
-              cell: (t) =>
-                t.revokedAt ? null : t.origin === 'bootstrap' ? (
-                  <span className="muted" data-testid="bootstrap-note">
-                    {BOOTSTRAP_NOTE}
-                  </span>
-                ) : (
-                  <ConfirmButton
-                    label="Revoke"
-                    title={`Revoke token ${t.name}`}
-                    description="Requests with this token fail from now on."
-                    confirmLabel="Revoke"
-                    danger
-                    onConfirm={async () => {
-                      await api(`/api/cp/tokens/${t.id}`, { method: 'DELETE' });
-                      void tokens.mutate();
-                    }}
-                  />
-                ),
-            },
-          ]}
-        />
-      )}
+      <Loaded result={tokens} what="tokens" empty="No tokens.">
+        {(list) => (
+          <DataTable
+            rows={list}
+            rowKey={(t) => t.id}
+            rowAttributes={(t) => ({
+              'data-token': t.name,
+              'data-origin': t.origin ?? 'api',
+              'data-revoked': String(t.revokedAt !== null),
+            })}
+            testId="tokens"
+            columns={[
+              { header: 'Name', cell: (t) => t.name },
+              { header: 'Role', cell: (t) => t.role },
+              { header: 'Prefix', cell: (t) => <code>{t.prefix}</code> },
+              { header: 'Created', cell: (t) => when(t.createdAt) },
+              { header: 'Last used', cell: (t) => when(t.lastUsedAt) },
+              { header: 'Revoked', cell: (t) => when(t.revokedAt), testId: 'revoked' },
+              {
+                header: 'Actions',
+                hiddenHeader: true,
+                cell: (t) =>
+                  t.revokedAt ? null : t.origin === 'bootstrap' ? (
+                    <span className="muted" data-testid="bootstrap-note">
+                      {BOOTSTRAP_NOTE}
+                    </span>
+                  ) : (
+                    <ConfirmButton
+                      label="Revoke"
+                      title={`Revoke token ${t.name}`}
+                      description="Requests with this token fail from now on."
+                      confirmLabel="Revoke"
+                      danger
+                      onConfirm={async () => {
+                        await api(`/api/cp/tokens/${t.id}`, { method: 'DELETE' });
+                        void tokens.mutate();
+                      }}
+                    />
+                  ),
+              },
+            ]}
+          />
+        )}
+      </Loaded>
     </>
   );
 }

@@ -138,3 +138,23 @@ export interface QueryLag {
     secondsBehind: number | null;
   }>;
 }
+
+/** One item of GET /api/v1/live/queries: a query's newest figures. */
+export interface QueryLiveFigures {
+  id: string;
+  runningInstances: number;
+  inputRowsPerSecond: number | null;
+  processedRowsPerSecond: number | null;
+  progressAt: string | null;
+  lagRecords: number | null;
+  lagSeconds: number | null;
+  /** When the control plane read the lag (every 5 s). */
+  lagReadAt: string | null;
+  firingAlerts: number;
+}
+
+/** GET /api/v1/live/queries: a page; `next` is the `after` of the next page, null on the last. */
+export interface QueryLiveFiguresPage {
+  items: QueryLiveFigures[];
+  next: string | null;
+}

@@ -1,6 +1,6 @@
 'use client';
 import type { SWRResponse } from 'swr';
-import { ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { when } from '@/lib/format';
 import type { Operation } from './types';
 
@@ -8,19 +8,15 @@ export function OperationsPanel({ ops }: { ops: SWRResponse<Operation[]> }) {
   return (
     <section aria-labelledby="ops-h">
       <h2 id="ops-h">Operations</h2>
-      {ops.error ? (
-        <ErrorState error={ops.error} what="operations" />
-      ) : !ops.data ? (
-        <Loading what="operations" />
-      ) : ops.data.length === 0 ? (
-        <p className="muted">No operations yet.</p>
-      ) : (
-        <div className="grid2" data-testid="operations">
-          {ops.data.map((op) => (
-            <OperationCard key={op.id} op={op} />
-          ))}
-        </div>
-      )}
+      <Loaded result={ops} what="operations" empty="No operations yet.">
+        {(list) => (
+          <div className="grid2" data-testid="operations">
+            {list.map((op) => (
+              <OperationCard key={op.id} op={op} />
+            ))}
+          </div>
+        )}
+      </Loaded>
     </section>
   );
 }

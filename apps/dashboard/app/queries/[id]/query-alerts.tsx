@@ -1,7 +1,7 @@
 'use client';
 import Link from 'next/link';
 import useSWR from 'swr';
-import { ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { fetcher } from '@/lib/client-api';
 import { AlertTable } from '../../alerts/alert-table';
 import type { Alert } from '../../alerts/types';
@@ -14,15 +14,9 @@ export function QueryAlerts({ name }: { name: string }) {
   return (
     <section aria-labelledby="alerts-h" data-testid="query-alerts">
       <h2 id="alerts-h">Alerts</h2>
-      {alerts.error ? (
-        <ErrorState error={alerts.error} what="alerts" />
-      ) : !alerts.data ? (
-        <Loading what="alerts" />
-      ) : alerts.data.length === 0 ? (
-        <p className="muted">No alerts for this query.</p>
-      ) : (
-        <AlertTable alerts={alerts.data} showState showQuery={false} />
-      )}
+      <Loaded result={alerts} what="alerts" empty="No alerts for this query.">
+        {(list) => <AlertTable alerts={list} showState showQuery={false} />}
+      </Loaded>
       <p>
         <Link href="/alerts">All alerts, silences and receivers</Link>
       </p>

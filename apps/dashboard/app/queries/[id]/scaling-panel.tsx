@@ -1,6 +1,6 @@
 'use client';
 import useSWR from 'swr';
-import { ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 import type { ScalingEvent } from './types';
@@ -12,46 +12,46 @@ export function ScalingPanel({ id }: { id: string }) {
   return (
     <section aria-labelledby="scaling-h">
       <h2 id="scaling-h">Scaling decisions</h2>
-      {events.error ? (
-        <ErrorState error={events.error} what="scaling events" />
-      ) : !events.data ? (
-        <Loading what="scaling events" />
-      ) : events.data.length === 0 ? (
-        <p className="muted">The scaling loop has not decided anything for this query yet.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">At</th>
-              <th scope="col">Policy</th>
-              <th scope="col">Decision</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Inputs</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.data.map((e) => (
-              <tr key={e.id}>
-                <td>{when(e.at)}</td>
-                <td>
-                  {e.policy} ({e.mode})
-                </td>
-                <td>
-                  {e.direction} {e.fromInstances}→{e.toInstances}
-                  {e.rateLimit !== null ? `, rate limit ${e.rateLimit}` : ''}
-                  {e.acted ? '' : ' (not acted on)'}
-                </td>
-                <td>{e.reason}</td>
-                <td>
-                  <code style={{ fontSize: 11, wordBreak: 'break-all' }}>
-                    {JSON.stringify(e.inputs).slice(0, 300)}
-                  </code>
-                </td>
+      <Loaded
+        result={events}
+        what="scaling events"
+        empty="The scaling loop has not decided anything for this query yet."
+      >
+        {(list) => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">At</th>
+                <th scope="col">Policy</th>
+                <th scope="col">Decision</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Inputs</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {list.map((e) => (
+                <tr key={e.id}>
+                  <td>{when(e.at)}</td>
+                  <td>
+                    {e.policy} ({e.mode})
+                  </td>
+                  <td>
+                    {e.direction} {e.fromInstances}→{e.toInstances}
+                    {e.rateLimit !== null ? `, rate limit ${e.rateLimit}` : ''}
+                    {e.acted ? '' : ' (not acted on)'}
+                  </td>
+                  <td>{e.reason}</td>
+                  <td>
+                    <code style={{ fontSize: 11, wordBreak: 'break-all' }}>
+                      {JSON.stringify(e.inputs).slice(0, 300)}
+                    </code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
     </section>
   );
 }

@@ -4,7 +4,7 @@
 import { diffLines } from 'diff';
 import { useState } from 'react';
 import useSWR from 'swr';
-import { ErrorState, Loading } from '@/components/states';
+import { Loaded } from '@/components/states';
 import { fetcher } from '@/lib/client-api';
 import { when } from '@/lib/format';
 import type { CompatibilityReport, Version } from './types';
@@ -12,8 +12,12 @@ import type { CompatibilityReport, Version } from './types';
 export function VersionsPanel({ id, desired }: { id: string; desired: number }) {
   const versions = useSWR<Version[]>(`/api/cp/queries/${id}/versions`, fetcher, { refreshInterval: 10_000 });
   const [picked, setPicked] = useState<number | null>(null);
-  if (versions.error) return <ErrorState error={versions.error} what="versions" />;
-  if (!versions.data) return <Loading what="versions" />;
+  if (versions.error || !versions.data)
+    return (
+      <Loaded result={versions} what="versions">
+        {() => null}
+      </Loaded>
+    );
   const list = versions.data;
   const current = picked ?? list.at(-1)?.version ?? 1;
   const v = list.find((x) => x.version === current);
@@ -84,9 +88,11 @@ function Compatibility({ id, version, against }: { id: string; version: number; 
     `/api/cp/queries/${id}/versions/${version}/compatibility?against=${against}`,
     fetcher,
   );
-  if (r.error) return <ErrorState error={r.error} what="the compatibility report" />;
-  if (!r.data) return <Loading what="the compatibility report" />;
-  return <CompatibilityReportView report={r.data} />;
+  return (
+    <Loaded result={r} what="the compatibility report">
+      {(report) => <CompatibilityReportView report={report} />}
+    </Loaded>
+  );
 }
 
 export function CompatibilityReportView({ report }: { report: CompatibilityReport }) {
