@@ -44,7 +44,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const e of engines) if (e.proc.child.exitCode === null) e.proc.child.kill('SIGKILL');
   await Promise.all(engines.map((e) => e.proc.exited));
-  for (const e of engines) if (e.group) removeCpuGroup(e.group);
+  // The kernel refuses to remove a group while a process is in it; an engine's helper processes
+  // (tsx's esbuild service) can outlive it by a moment.
+  for (const e of engines) {
+    for (let i = 0; e.group && fs.existsSync(e.group) && i < 40; i++) {
+      removeCpuGroup(e.group);
+      if (fs.existsSync(e.group)) await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   await producer.disconnect();
   await admin.disconnect();
 });
