@@ -67,7 +67,14 @@ import {
   recordsPerTask,
 } from './batch-bound';
 import type { ShuffledRow } from './source-stage';
-import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
+import {
+  flushCommitLog,
+  recoverTask,
+  shuffleTaskId,
+  sourceTaskId,
+  type Stage,
+  type TaskRuntime,
+} from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
 
@@ -633,6 +640,8 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
+    await flushCommitLog(rt);
     await rt.committer.close();
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }
