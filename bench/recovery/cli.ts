@@ -30,6 +30,7 @@ import {
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -56,7 +57,7 @@ const log = (m: string): void => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A database and a Redis index of its own: other control planes would reconcile this query too. */
 const DATABASE = 'sluice_bench_recovery';
-const REDIS_DB = 9;
+const REDIS_DB = REDIS_INDEXES.benchRecovery;
 const BASE = Date.UTC(2026, 0, 1);
 
 interface Progress {

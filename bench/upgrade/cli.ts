@@ -36,6 +36,7 @@ import {
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -65,7 +66,7 @@ const log = (m: string): void => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A database and a Redis index of its own: other control planes would reconcile this query too. */
 const DATABASE = 'sluice_bench_upgrade';
-const REDIS_DB = 12;
+const REDIS_DB = REDIS_INDEXES.benchUpgrade;
 
 const BASE = Date.UTC(2026, 0, 1);
 const click = (id: number) => ({

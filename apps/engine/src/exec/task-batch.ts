@@ -14,7 +14,7 @@ import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
 import { runShuffleStage } from './shuffle-stage';
-import { runSourceStage } from './source-stage';
+import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
 
 /** What one trigger did, across its tasks (progress-builder turns it into the progress event). */
@@ -124,7 +124,7 @@ export async function runTaskBatch(
   if (rt.stage === 'source') {
     const source = ctx.sourceByTopic.get(rt.topic)!;
     const repartition = ctx.repartitionTopic;
-    const res = runSourceStage({
+    const res = await runSourceStageInSlices({
       queryId: ctx.queryId,
       source,
       executor: ctx.executor,

@@ -108,6 +108,7 @@ class TestInstance {
         failOnDataLoss: true,
         firstOffset: (_t, _p, b) => b.earliest,
         maxShuffleRecordsPerBatch: 200_000,
+        maxRecordsPerTask: null,
         queryVersion: 1,
         nowMs,
         lastTriggerMs: this.lastTriggerMs,
