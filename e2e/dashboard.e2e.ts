@@ -15,7 +15,7 @@ import { launchChromium, screenshot, seriousA11yViolations } from './support/bro
 import { startE2EControlPlane, type E2EControlPlane } from './support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard, type RunningDashboard } from './support/dashboard-build';
 import { startFaultyProxy } from './support/faulty-proxy';
-import { REDIS_INDEXES } from '../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from '../apps/control-plane/test/support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const name = `e2e-clicks-${suffix}`;
@@ -101,7 +101,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   cp = await startE2EControlPlane({
     database: 'sluice_e2e_dashboard',
-    // Its own index (scripts/test/redis-indexes.ts): a developer running two suites at once must
+    // Its own index (apps/control-plane/test/support/redis-indexes.ts): a developer running two suites at once must
     // not wipe the other's queues.
     redisDb: REDIS_INDEXES.e2eDashboard,
     workDir: WORK,
