@@ -31,6 +31,8 @@ export interface BenchApp {
     endMs: number;
     phasesMs: Readonly<Record<string, number>>;
     transitions: number;
+    /** Notification groups the router decided in this evaluation. */
+    routedGroups: number;
     cpuMs: number;
     /** CPU of the main thread alone (the API's event loop), from /proc/thread-self/stat. */
     mainThreadCpuMs: number | null;
@@ -139,6 +141,7 @@ export async function startBenchApp(o: {
         endMs: performance.now(),
         phasesMs: r.phasesMs,
         transitions: r.transitions,
+        routedGroups: r.routedGroups,
         cpuMs: (used.user + used.system) / 1000,
         mainThreadCpuMs: mainCpu === null || mainAfter === null ? null : mainAfter - mainCpu,
         loopDelayMaxMs: loopDelay.max / 1e6,

@@ -18,8 +18,9 @@
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
-//   phasesMsP50           median ms per phase of an evaluation (read, prepare, compute (the worker
-//                         thread, with its own compute.* phases), writes, gauges, route)
+//   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
+//                         worker thread, with its own compute.* phases), writes, gauges, route)
+//   routedGroupsP50/Max   notification groups the router decided per evaluation
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
 import http from 'node:http';
@@ -293,19 +294,18 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     shortSpikes: [...spikes.values()].filter((s) => !s.long).length,
     detectionDelayP50Seconds: round(pct(delays, 50)),
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
-    // Median time per phase of an evaluation (where a slow pass spends it).
-    phasesMsP50: Object.fromEntries(
-      Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [
-        k,
-        round(
-          pct(
-            evals.slice(2).map((e) => e.phasesMs[k] ?? 0),
-            50,
-          ),
-        ),
-      ]),
+    // Time per phase of an evaluation, median and p99 (where a slow pass spends it).
+    phasesMsP50: phasePercentile(evals, 50),
+    phasesMsP99: phasePercentile(evals, 99),
+    // Notification groups the router decided per evaluation (every group, or the changed and due).
+    routedGroupsP50: pct(
+      evals.slice(2).map((e) => e.routedGroups),
+      50,
     ),
+    routedGroupsMax: Math.max(0, ...evals.slice(2).map((e) => e.routedGroups)),
     transitionsFirstEvaluation: evals[0]?.transitions,
+    // The first evaluation includes starting the worker thread (from its bundle when run from source).
+    firstEvaluationMs: evals[0] ? round(evals[0].endMs - evals[0].startMs) : null,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
     probeErrors,
@@ -314,6 +314,24 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   };
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
   fs.writeFileSync(path.join(os.tmpdir(), 'sluice-bench-alerts.json'), JSON.stringify(result));
+}
+
+function phasePercentile(
+  evals: ReadonlyArray<{ phasesMs: Readonly<Record<string, number>> }>,
+  p: number,
+): Record<string, number> {
+  const warm = evals.slice(2);
+  return Object.fromEntries(
+    Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [
+      k,
+      round(
+        pct(
+          warm.map((e) => e.phasesMs[k] ?? 0),
+          p,
+        ),
+      ),
+    ]),
+  );
 }
 
 main().then(

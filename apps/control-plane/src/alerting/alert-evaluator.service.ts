@@ -14,6 +14,7 @@
 // (evaluation-thread.ts, evaluation-core.ts); this thread does the reads and the writes, each a
 // few set-based statements (alert-writes.ts), and sets the gauges only where a value changed
 // (gauge-sync.ts), giving the event loop a turn every SLICE_MS; the lag is the lag poll's.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   Inject,
@@ -29,7 +30,14 @@ import { LeaderElection } from '../leadership/leader-election.service';
 import { AlertMetrics } from '../metrics/alert-metrics';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
-import type { AlertInput, EvaluationOutput, QueryInput, StoredHistory } from './evaluation-messages';
+import { AlertMirror, type AlertVersion } from './alert-mirror';
+import type {
+  AlertInput,
+  EvaluationOutput,
+  QueryInput,
+  RuleInput,
+  StoredHistory,
+} from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { LagSource } from './lag-source';
@@ -79,47 +87,46 @@ interface QueryRow {
   conditions: unknown;
   crashTimes: unknown;
 }
-const ALERT_COLUMNS = {
-  id: true,
-  ruleId: true,
-  queryId: true,
-  queryName: true,
-  state: true,
-  activeAt: true,
-  firedAt: true,
-  resolvedAt: true,
-  value: true,
-  figures: true,
-} as const;
-/** The columns of AlertRule the evaluation reads. */
-const RULE_COLUMNS = {
-  id: true,
-  name: true,
-  kind: true,
-  params: true,
-  forSeconds: true,
-  severity: true,
-  labels: true,
-  annotations: true,
-  queries: true,
-} as const;
-interface AlertRow {
-  id: string;
+/** One Alert row as the evaluation reads it: the thread's columns, times in epoch ms, figures as
+ * JSON text (decoded only when the row changed), and its version for the diff (alert-mirror.ts). */
+interface AlertRow extends AlertVersion {
   ruleId: string;
   queryId: string;
-  queryName: string;
   state: string;
-  activeAt: Date | null;
-  firedAt: Date | null;
-  resolvedAt: Date | null;
+  activeAtMs: number | null;
+  firedAtMs: number | null;
+  resolvedAtMs: number | null;
   value: number | null;
-  figures: unknown;
+  figures: string;
 }
+/**
+ * Every Alert row in one statement (Prisma's findMany decoded every row's JSON and dates each
+ * tick). Every write of a row sets updatedAt (the evaluator's upsert, an acknowledgement through
+ * Prisma), so updatedAt with state and acknowledgedAt is the row's version. Rows of another
+ * cluster's rules are read too (flagged out of scope): the router routes every cluster's alerts,
+ * so their changes are its changes too.
+ */
+const ALERT_ROWS_SQL = `
+  SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
+    a."queryName", a.state,
+    (extract(epoch FROM a."activeAt") * 1000)::float8 AS "activeAtMs",
+    (extract(epoch FROM a."firedAt") * 1000)::float8 AS "firedAtMs",
+    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
+    a.value, a.figures::text AS figures,
+    (r.cluster IS NULL OR r.cluster = $1) AS "inScope",
+    concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
+  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
+/** The enabled rules of this cluster in one statement. */
+const RULE_ROWS_SQL = `
+  SELECT id::text AS id, name, kind, params, "forSeconds", severity, labels, annotations, queries
+  FROM "AlertRule" WHERE enabled AND (cluster IS NULL OR cluster = $1)`;
 
 export interface TickResult {
   readonly queries: number;
   readonly evaluations: number;
   readonly transitions: number;
+  /** Notification groups the router decided (every group, or those changed or due). */
+  readonly routedGroups: number;
   /** Where the pass spent its time (ms): read, snapshots, rules, writes, gauges, route. */
   readonly phasesMs: Readonly<Record<string, number>>;
 }
@@ -127,7 +134,9 @@ export interface TickResult {
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertEvaluator.name);
-  private readonly thread = new EvaluationThread();
+  private readonly thread: EvaluationThread;
+  /** The alert rows last handed to the thread (only what changed goes over). */
+  private readonly mirror = new AlertMirror();
   private readonly gauges: {
     alerts: GaugeSync<'state' | 'rule' | 'query'>;
     consumerStatus: GaugeSync<'query' | 'topic' | 'partition'>;
@@ -151,6 +160,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    // The worker's prebuilt bundle (run from source) is kept in the control plane's home.
+    this.thread = new EvaluationThread(path.resolve(config.SLUICE_HOME, 'build', 'workers'));
     this.gauges = {
       alerts: new GaugeSync(metrics.alerts),
       consumerStatus: new GaugeSync(metrics.consumerStatus),
@@ -182,6 +193,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.ticking) return;
     this.evaluated = false;
     this.sinceSave = 0;
+    this.mirror.reset();
+    this.router.reset();
     for (const g of Object.values(this.gauges)) g.clear();
     await this.thread.forget().catch((e: Error) => this.logger.warn(`alert evaluation thread: ${e.message}`));
   }
@@ -193,12 +206,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const end = this.metrics.evaluationSeconds.startTimer();
     try {
       const phasesMs: Record<string, number> = {};
-      const result = await this.evaluate(nowMs, phasesMs);
+      const { changedQueries, ...result } = await this.evaluate(nowMs, phasesMs);
       const t = performance.now();
-      await this.router.route(nowMs);
+      const routed = await this.router.route(nowMs, changedQueries);
       phasesMs.route = Math.round(performance.now() - t);
-      this.logger.debug(`alert evaluation: ${JSON.stringify({ ...result, phasesMs })}`);
-      return { ...result, phasesMs };
+      const out = { ...result, routedGroups: routed.groups, phasesMs };
+      this.logger.debug(`alert evaluation: ${JSON.stringify(out)}`);
+      return out;
     } catch (e) {
       this.logger.warn(`alert evaluation failed (next tick retries): ${(e as Error).message}`);
       return undefined;
@@ -211,7 +225,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private async evaluate(
     nowMs: number,
     phasesMs: Record<string, number>,
-  ): Promise<Omit<TickResult, 'phasesMs'>> {
+  ): Promise<Omit<TickResult, 'phasesMs' | 'routedGroups'> & { changedQueries: Set<string> }> {
     let t = performance.now();
     const lap = (name: string) => {
       const n = performance.now();
@@ -219,18 +233,20 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
-    const inScope = { OR: [{ cluster: null }, { cluster: this.config.SLUICE_CLUSTER_NAME }] };
-    const [rules, queries, alerts] = await Promise.all([
-      this.prisma.alertRule.findMany({ where: { enabled: true, ...inScope }, select: RULE_COLUMNS }),
+    const cluster = this.config.SLUICE_CLUSTER_NAME;
+    const [rules, queries, alertRows] = await Promise.all([
+      this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster),
       this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
         QueryRow[]
       >,
-      // Only this cluster's rules' alerts: another cluster's leader on the same database owns its own.
-      this.prisma.alert.findMany({ where: { rule: inScope }, select: ALERT_COLUMNS }) as Promise<AlertRow[]>,
+      this.prisma.$queryRawUnsafe<AlertRow[]>(ALERT_ROWS_SQL, cluster),
     ]);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
-    // A new thread (or a new leadership) continues from the histories the last leader saved.
+    // A new thread (or a new leadership) continues from the histories the last leader saved,
+    // and gets every alert row (its copy of the table starts empty).
+    if (this.thread.needsStoredHistories) this.mirror.reset();
+    const diff = this.mirror.diff(alertRows);
     const stored = this.thread.needsStoredHistories
       ? ((await this.prisma.alertQueryHistory.findMany({
           select: { queryId: true, state: true },
@@ -244,7 +260,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       nowMs,
       rules,
       queries: queries.map(queryInput),
-      alerts: alerts.map(alertInput),
+      // Only the rows that changed: the thread keeps the others.
+      alerts: { full: diff.full, upserts: diff.changed.map(alertInput), removed: diff.removed },
       lags: packed,
       dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
       stored,
@@ -253,6 +270,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const transfer = [packed.readAtMs.buffer, packed.start.buffer, packed.rows.buffer] as ArrayBuffer[];
     lap('prepare');
     const out = await this.thread.evaluate(input, transfer);
+    diff.commit();
     this.evaluated = true;
     lap('compute');
     for (const [k, v] of Object.entries(out.phasesMs)) phasesMs[`compute.${k}`] = v;
@@ -267,7 +285,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       this.sinceSave = 0;
       lap('saveHistories');
     }
-    return { queries: queries.length, evaluations: out.evaluations, transitions: out.transitions };
+    // The groups to route: those whose alerts changed since the last read or in this pass.
+    const changedQueries = diff.queries;
+    for (const tr of out.writes.transitions) changedQueries.add(tr.queryName);
+    return {
+      queries: queries.length,
+      evaluations: out.evaluations,
+      transitions: out.transitions,
+      changedQueries,
+    };
   }
 
   /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
@@ -391,10 +417,10 @@ function alertInput(a: AlertRow): AlertInput {
     queryId: a.queryId,
     queryName: a.queryName,
     state: a.state,
-    activeAtMs: a.activeAt?.getTime() ?? null,
-    firedAtMs: a.firedAt?.getTime() ?? null,
-    resolvedAtMs: a.resolvedAt?.getTime() ?? null,
+    activeAtMs: a.activeAtMs,
+    firedAtMs: a.firedAtMs,
+    resolvedAtMs: a.resolvedAtMs,
     value: a.value,
-    figures: a.figures,
+    figures: JSON.parse(a.figures) as unknown,
   };
 }

@@ -1,12 +1,22 @@
 // The evaluation's pure part (EvaluationCore) on crafted inputs, in this thread and through the
 // real worker thread (EvaluationThread): the same inputs give the same decisions either way.
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LagReading } from '../lag/lag.service';
 import { EvaluationCore } from './evaluation-core';
-import type { EvaluationInput, EvaluationOutput, QueryInput, RuleInput } from './evaluation-messages';
+import type {
+  AlertInput,
+  EvaluationInput,
+  EvaluationOutput,
+  QueryInput,
+  RuleInput,
+} from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { packLags, unpackLags } from './packed-lags';
 
+/** The worker's bundle, kept between runs (worker-bundle.ts rebuilds it when a source changed). */
+const BUNDLE_DIR = path.join(os.tmpdir(), 'sluice-worker-bundles');
 const T0 = Date.parse('2026-12-02T08:00:00Z');
 const rule: RuleInput = {
   id: '00000000-0000-4000-8000-000000000001',
@@ -43,13 +53,13 @@ function reading(atMs: number, secondsBehind: number | null, committed: number |
   };
 }
 
-function input(nowMs: number, lag: LagReading | undefined, alerts: EvaluationInput['alerts'] = []) {
+function input(nowMs: number, lag: LagReading | undefined, alerts: AlertInput[] = []) {
   const lags = packLags(new Map(lag ? [[query.id, lag]] : []));
   const i: EvaluationInput = {
     nowMs,
     rules: [rule],
     queries: [query],
-    alerts,
+    alerts: { full: true, upserts: alerts, removed: [] },
     lags,
     dashboardUrl: 'http://dash.example',
     saveHistories: true,
@@ -58,7 +68,7 @@ function input(nowMs: number, lag: LagReading | undefined, alerts: EvaluationInp
 }
 
 /** The alert rows as the database would hold them after applying `out`'s writes. */
-function applied(out: EvaluationOutput): EvaluationInput['alerts'] {
+function applied(out: EvaluationOutput): AlertInput[] {
   const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
   return out.writes.upserts.map((u) => ({
     id: u.id,
@@ -140,6 +150,29 @@ describe('EvaluationCore', () => {
     expect(gone.alertsAfter).toEqual([]);
   });
 
+  it('keeps its copy of the alert rows between deltas: unchanged rows need not be sent again', () => {
+    const core = new EvaluationCore();
+    const first = core.evaluate(input(T0, reading(T0, 90)).input);
+    // The pending row once (a full hand-over), then nothing: the core still knows it and fires it.
+    core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
+    const empty = { full: false, upserts: [], removed: [] };
+    const firing = core.evaluate({ ...input(T0 + 31_000, reading(T0 + 31_000, 95)).input, alerts: empty });
+    expect(firing.writes.upserts[0]).toMatchObject({ id: first.writes.upserts[0]!.id, state: 'firing' });
+    // The row removed (a rule deleted with its alerts): the core starts a new episode with a new id.
+    const removed = core.evaluate({
+      ...input(T0 + 41_000, reading(T0 + 41_000, 95)).input,
+      alerts: { full: false, upserts: [], removed: [first.writes.upserts[0]!.id] },
+    });
+    expect(removed.writes.upserts[0]).toMatchObject({ state: 'pending', newEpisode: true });
+    expect(removed.writes.upserts[0]!.id).not.toBe(first.writes.upserts[0]!.id);
+    // A full hand-over replaces the copy: with no rows, the alert is new again.
+    const full = core.evaluate({
+      ...input(T0 + 51_000, reading(T0 + 51_000, 95)).input,
+      alerts: { full: true, upserts: [], removed: [] },
+    });
+    expect(full.writes.transitions[0]).toMatchObject({ from: 'inactive', to: 'pending' });
+  });
+
   it('observes a reading once and hands over its histories to a new core', () => {
     const core = new EvaluationCore();
     core.evaluate(input(T0, reading(T0, 1, 100)).input);
@@ -170,7 +203,7 @@ describe('EvaluationCore', () => {
 
 // Starting a thread compiles its TypeScript (@swc-node/register): seconds on a loaded machine.
 describe('EvaluationThread', { timeout: 120_000 }, () => {
-  const thread = new EvaluationThread();
+  const thread = new EvaluationThread(BUNDLE_DIR);
   afterAll(() => thread.close());
 
   it('decides in its worker thread what the core decides in this one', async () => {
@@ -214,7 +247,7 @@ describe('EvaluationThread', { timeout: 120_000 }, () => {
 
   it('serves two evaluators at once, each with its own histories, and outlives one closing', async () => {
     // A leader change inside one process: the old evaluator closes while the new one starts.
-    const second = new EvaluationThread();
+    const second = new EvaluationThread(BUNDLE_DIR);
     const a = input(T0, reading(T0, 1, 100));
     const started = second.evaluate({ ...a.input, stored: [] }, a.transfer);
     await thread.close();

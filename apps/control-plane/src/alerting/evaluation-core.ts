@@ -24,6 +24,7 @@ import { emptyWrites, type AlertWrites } from './alert-writes';
 import { unpackLags, type PartitionReading } from './packed-lags';
 import { definitionOf } from './rule-row';
 import {
+  type AlertDelta,
   type AlertInput,
   type EvaluationInput,
   type EvaluationOutput,
@@ -49,9 +50,12 @@ export class EvaluationCore {
   private readonly observedAt = new Map<string, number>();
   /** Histories observed since the last save. */
   private readonly dirty = new Set<string>();
+  /** The Alert rows as of the main thread's last read, kept up to date by its deltas. */
+  private readonly alertRows = new Map<string, AlertInput>();
 
   evaluate(input: EvaluationInput): EvaluationOutput {
-    const { nowMs, rules, queries, alerts } = input;
+    const { nowMs, rules, queries } = input;
+    const alerts = this.applyAlerts(input.alerts);
     const phasesMs: Record<string, number> = {};
     let t = performance.now();
     const lap = (name: string) => {
@@ -175,6 +179,14 @@ export class EvaluationCore {
     const out: EvaluationOutput = { evaluations, transitions, writes, alertsAfter, gauges, phasesMs };
     if (input.saveHistories) out.histories = this.takeDirty();
     return out;
+  }
+
+  /** The rows after applying a delta (see AlertDelta). */
+  private applyAlerts(delta: AlertDelta): AlertInput[] {
+    if (delta.full) this.alertRows.clear();
+    for (const id of delta.removed) this.alertRows.delete(id);
+    for (const a of delta.upserts) this.alertRows.set(a.id, a);
+    return [...this.alertRows.values()];
   }
 
   /** A new leader continues the histories the previous one saved (its own observations win). */

@@ -54,11 +54,24 @@ export interface StoredHistory {
   state: unknown;
 }
 
+/**
+ * The alert rows that changed since the last evaluation the thread took (alert-mirror.ts): the
+ * thread keeps its copy of the table, so a tick sends only the rows that moved, not every row.
+ */
+export interface AlertDelta {
+  /** Drop the copy first (the first evaluation of a thread or of a leadership). */
+  full: boolean;
+  /** Rows new or changed (replace the copy's row of the same id). */
+  upserts: AlertInput[];
+  /** Ids of rows gone from the table (or from this cluster's scope). */
+  removed: string[];
+}
+
 export interface EvaluationInput {
   nowMs: number;
   rules: RuleInput[];
   queries: QueryInput[];
-  alerts: AlertInput[];
+  alerts: AlertDelta;
   lags: PackedLags;
   /** SLUICE_DASHBOARD_URL without its trailing slash (the annotations link to the query). */
   dashboardUrl: string;

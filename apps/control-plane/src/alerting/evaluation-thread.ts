@@ -9,18 +9,39 @@
 // unref'd, and closing an evaluator drops its core. Ending a thread while another one was loading
 // its TypeScript (@swc-node/register's native binding) crashed the whole process (reproduced in a
 // Vitest fork: close one thread while a second starts), and a leader change in one process does
-// exactly that. A new thread has no history, so `needsStoredHistories` tells the caller to send
+// exactly that (a bundled worker loads no TypeScript, but the source fallback still does). A new
+// thread has no history, so `needsStoredHistories` tells the caller to send
 // the stored ones.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
 import type { EvaluationInput, EvaluationOutput, MainToWorker, WorkerToMain } from './evaluation-messages';
+import { workerBundle } from './worker-bundle';
 
-/** The worker's file next to this one: .ts when run from source (tests, `npm run`), else .js. */
-function workerEntry(): { file: string; execArgv: string[] } {
+const logger = new Logger('EvaluationThread');
+
+/** How a thread was started: from the prebuilt bundle, from TypeScript source, or compiled JS. */
+export type ThreadSource = 'bundle' | 'source' | 'compiled';
+
+/**
+ * The worker's file next to this one: compiled .js as it is; run from source (tests, `npm run`),
+ * the prebuilt bundle of the .ts entry in `bundleDir` (worker-bundle.ts), or the .ts itself
+ * through @swc-node/register when no bundle can be had (no esbuild, a failed build).
+ */
+async function workerEntry(
+  bundleDir: string,
+): Promise<{ file: string; execArgv: string[]; source: ThreadSource }> {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `alert-evaluation.worker${ext}`);
-  return { file, execArgv: ext === '.ts' ? ['--require', '@swc-node/register'] : [] };
+  if (ext !== '.ts') return { file, execArgv: [], source: 'compiled' };
+  try {
+    const bundle = await workerBundle(file, bundleDir);
+    return { file: bundle.file, execArgv: [], source: 'bundle' };
+  } catch (e) {
+    logger.warn(`alert evaluation thread runs from source (no bundle: ${(e as Error).message})`);
+    return { file, execArgv: ['--require', '@swc-node/register'], source: 'source' };
+  }
 }
 
 interface Pending {
@@ -31,22 +52,30 @@ interface Pending {
 /** The process's evaluation thread. */
 class SharedThread {
   private static current: SharedThread | undefined;
+  private static starting: Promise<SharedThread> | undefined;
   private static generations = 0;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   readonly generation = ++SharedThread.generations;
   private readonly worker: Worker;
+  readonly source: ThreadSource;
 
-  static get(): SharedThread {
-    return (SharedThread.current ??= new SharedThread());
+  /** The running thread, or a new one (started once however many evaluators ask at once). */
+  static async get(bundleDir: string): Promise<SharedThread> {
+    if (SharedThread.current) return SharedThread.current;
+    SharedThread.starting ??= workerEntry(bundleDir)
+      .then((entry) => (SharedThread.current = new SharedThread(entry)))
+      .finally(() => (SharedThread.starting = undefined));
+    return SharedThread.starting;
   }
 
   static running(): SharedThread | undefined {
     return SharedThread.current;
   }
 
-  private constructor() {
-    const { file, execArgv } = workerEntry();
+  private constructor(entry: { file: string; execArgv: string[]; source: ThreadSource }) {
+    const { file, execArgv } = entry;
+    this.source = entry.source;
     const worker = new Worker(file, { execArgv, env: process.env });
     // The thread never keeps the process alive on its own (the evaluator's interval is unref'd too).
     worker.unref();
@@ -76,6 +105,14 @@ class SharedThread {
 
 export class EvaluationThread {
   private readonly owner = randomUUID();
+
+  /** `bundleDir`: where the worker's prebuilt bundle is kept (the control plane's SLUICE_HOME). */
+  constructor(private readonly bundleDir: string) {}
+
+  /** How the process's thread was started (undefined: none running). */
+  static runningSource(): ThreadSource | undefined {
+    return SharedThread.running()?.source;
+  }
   /** The thread generation whose core holds this evaluator's stored histories (0: none). */
   private loadedGeneration = 0;
 
@@ -85,7 +122,7 @@ export class EvaluationThread {
   }
 
   async evaluate(input: EvaluationInput, transfer: ArrayBuffer[]): Promise<EvaluationOutput> {
-    const thread = SharedThread.get();
+    const thread = await SharedThread.get(this.bundleDir);
     const m = await thread.send((seq) => ({ type: 'evaluate', seq, owner: this.owner, input }), transfer);
     if (m.type === 'failed') throw new Error(`alert evaluation thread: ${m.message}`);
     if (m.type !== 'evaluated') throw new Error(`alert evaluation thread: unexpected reply ${m.type}`);

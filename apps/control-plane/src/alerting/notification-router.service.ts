@@ -1,7 +1,8 @@
 // Routing, after every evaluation (Alertmanager's dispatcher, reduced to what Sluice needs):
 // every enabled receiver whose matchers an alert's labels satisfy gets that alert, grouped per
 // query (group_by: [query]); silenced alerts are left out; each (receiver, query) group follows
-// group_wait / group_interval / repeat_interval (decideFlush). A flush writes a
+// group_wait / group_interval / repeat_interval (decideFlush); a pass decides only the groups that
+// changed or came due (routing-scope.ts). A flush writes a
 // NotificationDelivery row (the delivery log, its id the idempotency key) and enqueues it.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -11,6 +12,7 @@ import {
   EMPTY_GROUP,
   slackPayload,
   webhookPayload,
+  type FlushDecision,
   type GroupAlert,
   type GroupState,
   type LabelMatcher,
@@ -19,6 +21,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
+import { RoutingChain, routingSignature, type GroupTimers } from './routing-scope';
 import { signingKey } from './receivers/signing-key';
 
 const ROUTED_COLUMNS = {
@@ -31,12 +34,36 @@ const ROUTED_COLUMNS = {
 } as const;
 type RoutedAlert = Pick<Alert, keyof typeof ROUTED_COLUMNS>;
 
+/** A NotificationGroup row: its timers in epoch ms (GroupTimers) and the last sent fingerprint. */
+interface GroupRow extends GroupTimers {
+  readonly lastHash: string | null;
+}
+/** Every group's timers in one statement (the due ones are picked in routing-scope.ts). */
+const GROUP_ROWS_SQL = `
+  SELECT "receiverId"::text AS "receiverId", "groupKey",
+    (extract(epoch FROM "firstSeenAt") * 1000)::float8 AS "firstSeenAtMs",
+    (extract(epoch FROM "lastSentAt") * 1000)::float8 AS "lastSentAtMs",
+    "lastHash"
+  FROM "NotificationGroup"`;
+
+/** One group's decision in a pass (applied with the others in one transaction). */
+interface Plan {
+  receiver: Receiver;
+  query: string;
+  stored: GroupRow | undefined;
+  decision: FlushDecision;
+  /** Alerts a send carries (sendResolved false leaves resolved ones out). */
+  includedIds: string[];
+}
+
 /** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
 const REQUEUE_AFTER_MS = 30_000;
 
 @Injectable()
 export class NotificationRouter {
   private readonly logger = new Logger(NotificationRouter.name);
+  /** The last pass's time and signature (which groups the next pass must decide). */
+  private readonly chain = new RoutingChain();
 
   constructor(
     private readonly prisma: PrismaRepository,
@@ -44,30 +71,66 @@ export class NotificationRouter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async route(nowMs: number): Promise<number> {
+  /** Drops what the last pass knew: the next pass decides every group (a new leadership). */
+  reset(): void {
+    this.chain.reset();
+  }
+
+  /**
+   * Decides the groups whose alerts changed (`changedQueries`: the evaluator knows them) or whose
+   * timers came due since the last pass, or every group when the receivers or silences changed
+   * or the chain of passes broke (routing-scope.ts says why that is the same decision).
+   */
+  async route(nowMs: number, changedQueries: ReadonlySet<string>): Promise<{ sent: number; groups: number }> {
     // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
-    if (!signingKey(this.config)) return 0;
+    if (!signingKey(this.config)) return { sent: 0, groups: 0 };
+    try {
+      return await this.pass(nowMs, changedQueries);
+    } catch (e) {
+      // Part of the scope may be undecided: the next pass decides everything.
+      this.chain.reset();
+      throw e;
+    }
+  }
+
+  private async pass(
+    nowMs: number,
+    changedQueries: ReadonlySet<string>,
+  ): Promise<{ sent: number; groups: number }> {
     const now = new Date(nowMs);
     // Every read in one round of parallel statements: on a loaded database each sequential round
     // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
-    const [receivers, alerts, silences, groups, due] = await Promise.all([
+    const [receivers, silences, groups, due] = await Promise.all([
       this.prisma.receiver.findMany({ where: { enabled: true } }),
-      // What grouping and matching need; the full rows (annotations…) only of what is sent.
-      this.prisma.alert.findMany({
-        where: { state: { in: ['firing', 'resolved'] } },
-        select: ROUTED_COLUMNS,
-      }) as Promise<RoutedAlert[]>,
       this.prisma.silence.findMany({
         where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
       }),
-      this.prisma.notificationGroup.findMany(),
+      this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL),
       this.dueDeferred(nowMs),
     ]);
-    if (receivers.length === 0) return 0;
+    const signature = routingSignature(receivers, silences);
+    if (receivers.length === 0) {
+      this.chain.passed(nowMs, signature);
+      return { sent: 0, groups: 0 };
+    }
+    const scope = this.chain.scope(nowMs, signature, changedQueries, groups, receivers);
+    const inScope = (query: string) => scope.all || scope.queries.has(query);
+    // What grouping and matching need, of the groups in scope only; the full rows (annotations…)
+    // only of what is sent.
+    const alerts =
+      !scope.all && scope.queries.size === 0
+        ? []
+        : ((await this.prisma.alert.findMany({
+            where: {
+              state: { in: ['firing', 'resolved'] },
+              ...(scope.all ? {} : { queryName: { in: [...scope.queries] } }),
+            },
+            select: ROUTED_COLUMNS,
+          })) as RoutedAlert[]);
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
-    let sent = 0;
+    const plans: Plan[] = [];
     for (const receiver of receivers) {
       const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
       const byQuery = new Map<string, RoutedAlert[]>();
@@ -79,29 +142,28 @@ export class NotificationRouter {
       }
       // Groups with stored state but no alerts left still need their decision (drop).
       for (const g of groups)
-        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey)) byQuery.set(g.groupKey, []);
+        if (g.receiverId === receiver.id && !byQuery.has(g.groupKey) && inScope(g.groupKey))
+          byQuery.set(g.groupKey, []);
       for (const [query, list] of byQuery) {
-        const stored = stateOf.get(`${receiver.id}/${query}`);
-        sent += await this.flush(receiver, query, list, stored, nowMs);
+        plans.push(this.decide(receiver, query, list, stateOf.get(`${receiver.id}/${query}`), nowMs));
       }
     }
+    const sent = await this.apply(plans);
     await this.requeueStale(nowMs, due);
-    return sent;
+    this.chain.passed(nowMs, signature);
+    return { sent, groups: plans.length };
   }
 
-  private async flush(
+  /** decideFlush for one group, and the ids of the alerts a send includes. */
+  private decide(
     receiver: Receiver,
     query: string,
     alerts: readonly RoutedAlert[],
-    stored: { firstSeenAt: Date | null; lastSentAt: Date | null; lastHash: string | null } | undefined,
+    stored: GroupRow | undefined,
     nowMs: number,
-  ): Promise<number> {
+  ): Plan {
     const state: GroupState = stored
-      ? {
-          firstSeenAtMs: stored.firstSeenAt?.getTime() ?? null,
-          lastSentAtMs: stored.lastSentAt?.getTime() ?? null,
-          lastHash: stored.lastHash,
-        }
+      ? { firstSeenAtMs: stored.firstSeenAtMs, lastSentAtMs: stored.lastSentAtMs, lastHash: stored.lastHash }
       : EMPTY_GROUP;
     const groupAlerts: GroupAlert[] = alerts.map((a) => ({
       id: a.id,
@@ -114,58 +176,88 @@ export class NotificationRouter {
       groupIntervalMs: receiver.groupIntervalSeconds * 1000,
       repeatIntervalMs: receiver.repeatIntervalSeconds * 1000,
     });
-    const where = { receiverId_groupKey: { receiverId: receiver.id, groupKey: query } };
-    if (decision.action === 'drop') {
-      if (stored)
-        await this.prisma.notificationGroup.deleteMany({
-          where: { receiverId: receiver.id, groupKey: query },
-        });
-      return 0;
-    }
-    const data = {
-      firstSeenAt: decision.state.firstSeenAtMs === null ? null : new Date(decision.state.firstSeenAtMs),
-      lastSentAt: decision.state.lastSentAtMs === null ? null : new Date(decision.state.lastSentAtMs),
-      lastHash: decision.state.lastHash,
-    };
-    if (decision.action === 'wait') {
-      if (!stored || stored.firstSeenAt?.getTime() !== data.firstSeenAt?.getTime()) {
-        await this.prisma.notificationGroup.upsert({
-          where,
-          create: { receiverId: receiver.id, groupKey: query, ...data },
-          update: data,
-        });
-      }
-      return 0;
-    }
+    if (decision.action !== 'send') return { receiver, query, stored, decision, includedIds: [] };
     const ids = new Set(decision.alerts.map((a) => a.id));
     const includedIds = alerts
       .filter((a) => ids.has(a.id) && (receiver.sendResolved || a.state === 'firing'))
       .map((a) => a.id);
-    const included =
-      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
-    const deliveryId = included.length > 0 ? this.newDeliveryId() : null;
-    const writes: Prisma.PrismaPromise<unknown>[] = [
-      this.prisma.notificationGroup.upsert({
-        where,
-        create: { receiverId: receiver.id, groupKey: query, ...data },
-        update: data,
-      }),
-    ];
-    if (deliveryId) {
-      writes.push(
-        this.prisma.notificationDelivery.create({
-          data: {
-            id: deliveryId,
-            receiverId: receiver.id,
-            groupKey: query,
-            payload: this.payload(receiver, query, included) as unknown as Prisma.InputJsonValue,
-          },
-        }),
-      );
+    return { receiver, query, stored, decision, includedIds };
+  }
+
+  /**
+   * The pass's decisions as one transaction — dropped groups in one DELETE, changed group states
+   * in one INSERT … ON CONFLICT, the deliveries in one INSERT — then each delivery enqueued. One
+   * transaction per group (up to three round trips each) made routing the longest phase of an
+   * evaluation on a loaded database (BENCHMARKS.md). A group's state and its delivery row are
+   * still written together.
+   */
+  private async apply(plans: readonly Plan[]): Promise<number> {
+    const drops: Array<{ receiverId: string; groupKey: string }> = [];
+    const states: Array<{
+      receiverId: string;
+      groupKey: string;
+      firstSeenAt: string | null;
+      lastSentAt: string | null;
+      lastHash: string | null;
+    }> = [];
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    for (const { receiver, query, stored, decision } of plans) {
+      if (decision.action === 'drop') {
+        if (stored) drops.push({ receiverId: receiver.id, groupKey: query });
+        continue;
+      }
+      // A wait changes nothing stored unless it opened the group (group_wait starts now).
+      if (decision.action === 'wait' && stored && stored.firstSeenAtMs === decision.state.firstSeenAtMs)
+        continue;
+      states.push({
+        receiverId: receiver.id,
+        groupKey: query,
+        firstSeenAt: iso(decision.state.firstSeenAtMs),
+        lastSentAt: iso(decision.state.lastSentAtMs),
+        lastHash: decision.state.lastHash,
+      });
     }
-    await this.prisma.$transaction(writes);
-    if (deliveryId) await this.queue.enqueue(deliveryId);
-    return deliveryId ? 1 : 0;
+    const includedIds = plans.flatMap((p) => p.includedIds);
+    const full =
+      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
+    const byId = new Map(full.map((a) => [a.id, a]));
+    const deliveries: Prisma.NotificationDeliveryCreateManyInput[] = [];
+    for (const p of plans) {
+      const included = p.includedIds.flatMap((id) => byId.get(id) ?? []);
+      if (included.length === 0) continue;
+      deliveries.push({
+        id: this.newDeliveryId(),
+        receiverId: p.receiver.id,
+        groupKey: p.query,
+        payload: this.payload(p.receiver, p.query, included) as unknown as Prisma.InputJsonValue,
+      });
+    }
+    const writes: Prisma.PrismaPromise<unknown>[] = [];
+    if (drops.length > 0)
+      writes.push(
+        this.prisma.$executeRawUnsafe(
+          `DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
+             SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`,
+          JSON.stringify(drops),
+        ),
+      );
+    if (states.length > 0)
+      writes.push(
+        this.prisma.$executeRawUnsafe(
+          `INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
+           SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
+           FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
+             "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
+           ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
+             "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`,
+          JSON.stringify(states),
+        ),
+      );
+    if (deliveries.length > 0) writes.push(this.prisma.notificationDelivery.createMany({ data: deliveries }));
+    if (writes.length > 0) await this.prisma.$transaction(writes);
+    // A delivery Redis refused stays `queued` and is enqueued again by requeueStale.
+    for (const d of deliveries) await this.queue.enqueue(d.id as string);
+    return deliveries.length;
   }
 
   private newDeliveryId(): string {
