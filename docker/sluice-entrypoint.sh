@@ -7,5 +7,7 @@ cd /app
 case "${1:-control-plane}" in
   control-plane) shift || true; exec node -r @swc-node/register apps/control-plane/src/main.ts "$@" ;;
   migrate) shift; exec node --import tsx prisma/migrate.ts apply "$@" ;;
-  *) exec node --import tsx apps/engine/src/cli.ts "$@" ;;
+  # The bundle the image's build made (scripts/build-engine-bundle.ts); tsx if it is missing.
+  *) if [ -f dist/engine.js ]; then exec node dist/engine.js "$@"; fi
+     exec node --import tsx apps/engine/src/cli.ts "$@" ;;
 esac

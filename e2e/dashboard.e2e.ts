@@ -15,6 +15,7 @@ import { launchChromium, screenshot, seriousA11yViolations } from './support/bro
 import { startE2EControlPlane, type E2EControlPlane } from './support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard, type RunningDashboard } from './support/dashboard-build';
 import { startFaultyProxy } from './support/faulty-proxy';
+import { REDIS_INDEXES } from '../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const name = `e2e-clicks-${suffix}`;
@@ -115,9 +116,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   cp = await startE2EControlPlane({
     database: 'sluice_e2e_dashboard',
-    // An index no integration suite empties (kubernetes-runtime.int.ts has 11): suites run one at a
-    // time in npm test, but a developer running two at once must not wipe the other's queues.
-    redisDb: 15,
+    // Its own index (scripts/test/redis-indexes.ts): a developer running two suites at once must
+    // not wipe the other's queues.
+    redisDb: REDIS_INDEXES.e2eDashboard,
     workDir: WORK,
     log,
     // Receivers deliver only with a signing key (the delivery worker does not run without one).

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseBrokers, startGenerator, type RunningGenerator } from '@sluice/kafka';
+import { ENGINE_PROGRAM_PATTERN } from '../apps/control-plane/src/runtime/engine-bundle';
 import { applyMigrations } from '../prisma/migrate';
 import { loadStackConfig, stackEnv, type StackConfig } from './stack/config';
 import { components, stackDown, stackUp } from './stack/stack';
@@ -25,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function stopLeftoverEngines(home: string): Promise<void> {
   const found = spawnSync(
     'pgrep',
-    ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`],
+    ['-f', `${ENGINE_PROGRAM_PATTERN} run --spec ${path.join(home, 'instances')}/`],
     { encoding: 'utf8' },
   );
   const pids = found.stdout

@@ -22,6 +22,7 @@ import { freePort } from '@sluice/testing';
 import { launchChromium } from '../../e2e/support/browser';
 import { startE2EControlPlane } from '../../e2e/support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard } from '../../e2e/support/dashboard-build';
+import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
 
 const { values } = parseArgs({
   options: {
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
   ensureDashboardBuilt(log);
   const cp = await startE2EControlPlane({
     database: 'sluice_bench_dashboard',
-    redisDb: 12,
+    redisDb: REDIS_INDEXES.benchDashboard,
     workDir: WORK,
     log,
   });

@@ -86,6 +86,8 @@ async function rawPipe(kafka: Kafka, input: string): Promise<number> {
 interface EngineRun {
   rowsPerSecond: number;
   batchP50Ms: number;
+  /** Median of each phase in the progress events' durationMs. */
+  phaseP50Ms: Record<string, number>;
   batches: number;
   bytesPerKey: number | undefined;
 }
@@ -150,10 +152,19 @@ async function engineRun(
   const lastEvent = withData.at(-1)!;
   const seconds = (Date.parse(lastEvent.timestamp) + (lastEvent.batchDuration ?? 0) - first) / 1000;
   const durations = withData.map((e) => e.batchDuration ?? 0).sort((a, b) => a - b);
+  // The median of each phase the engine reports (walCommit, getBatch, addBatch, commitOffsets, …).
+  const phases = [...new Set(withData.flatMap((e) => Object.keys(e.durationMs ?? {})))];
+  const phaseP50Ms = Object.fromEntries(
+    phases.map((k) => {
+      const xs = withData.map((e) => e.durationMs?.[k] ?? 0).sort((a, b) => a - b);
+      return [k, xs[Math.floor(xs.length / 2)] ?? 0];
+    }),
+  );
   const state = lastEvent.stateOperators?.[0];
   return {
     rowsPerSecond: rows / seconds,
     batchP50Ms: durations[Math.floor(durations.length / 2)] ?? Number.NaN,
+    phaseP50Ms,
     batches: withData.length,
     bytesPerKey:
       state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
@@ -217,6 +228,7 @@ async function main(): Promise<void> {
     statelessVsRaw: +(stateless.rowsPerSecond / raw).toFixed(3),
     windowedVsRaw: +(windowed.rowsPerSecond / raw).toFixed(3),
     batchP50MsAt1kRows: latency.batchP50Ms,
+    phaseP50MsAt1kRows: latency.phaseP50Ms,
     stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),
     targets: {
       statelessVsRawAtLeast0_6: stateless.rowsPerSecond / raw >= 0.6,

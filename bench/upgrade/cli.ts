@@ -17,10 +17,10 @@
 // first offsets (per partition) are the old version's, the others the new one's, and each table
 // is compared with the counts of its share.
 // A commit time is a progress event's trigger start plus its duration (batch committed).
-// --engine tsx runs engines as the control plane ships them (`node --import tsx`, TypeScript
-// compiled at every start); --engine bundle runs one esbuild bundle of the engine CLI instead, to
-// show the gap without the compile (the start of the new version's processes dominates it).
-import { spawn, spawnSync } from 'node:child_process';
+// --engine tsx runs engines through tsx (`node --import tsx`, TypeScript compiled at every start,
+// the control plane's fallback); --engine bundle runs the esbuild bundle the control plane runs by
+// default (engine-bundle.ts), to show the gap without the compile.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,9 +28,15 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import {
+  buildEngineBundle,
+  engineBundleDir,
+  tsxEngineCommand,
+} from '../../apps/control-plane/src/runtime/engine-bundle';
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -60,7 +66,7 @@ const log = (m: string): void => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A database and a Redis index of its own: other control planes would reconcile this query too. */
 const DATABASE = 'sluice_bench_upgrade';
-const REDIS_DB = 12;
+const REDIS_DB = REDIS_INDEXES.benchUpgrade;
 
 const BASE = Date.UTC(2026, 0, 1);
 const click = (id: number) => ({
@@ -135,27 +141,6 @@ const committedAt = (e: Progress): number => Date.parse(e.timestamp) + (e.batchD
 const ran = (e: Progress): boolean => (e.sluice.tasks?.length ?? 0) > 0;
 const at = (iso: string | undefined): number => (iso ? Date.parse(iso) : Number.NaN);
 
-/** The engine CLI as one JavaScript file (esbuild, which tsx brings along). */
-function engineBundle(dir: string): string[] {
-  const out = path.join(dir, 'engine.js');
-  const built = spawnSync(
-    path.join(ROOT, 'node_modules', '.bin', 'esbuild'),
-    [
-      'apps/engine/src/cli.ts',
-      '--bundle',
-      '--platform=node',
-      '--target=node20',
-      `--outfile=${out}`,
-      '--tsconfig=tsconfig.base.json',
-      '--external:pg-native',
-      '--log-level=warning',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`);
-  return [process.execPath, out];
-}
-
 /** Partition and offset of every record of the topic (ids 0..n-1), read back from Kafka. */
 async function readPositions(
   kafka: ReturnType<typeof createKafka>,
@@ -195,8 +180,17 @@ async function main(): Promise<void> {
   const home = path.join(config.home, `bench-upgrade-${tag}`);
   fs.mkdirSync(home, { recursive: true });
   const port = Number(values.port);
-  const engineCommand =
-    ENGINE === 'bundle' ? { SLUICE_ENGINE_COMMAND: JSON.stringify(engineBundle(home)) } : {};
+  // The control plane runs the bundle by default; tsx is the command it falls back to.
+  const engineCommand = {
+    SLUICE_ENGINE_COMMAND: JSON.stringify(
+      ENGINE === 'bundle'
+        ? [
+            process.execPath,
+            await buildEngineBundle(ROOT, engineBundleDir(ROOT), (f) => log(`building ${f}`)),
+          ]
+        : tsxEngineCommand(ROOT),
+    ),
+  };
   const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
     env: {

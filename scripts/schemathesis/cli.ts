@@ -18,6 +18,7 @@ import {
   createThrowawayDatabase,
   emptyRedisDatabase,
 } from '../../apps/control-plane/test/support/throwaway-database';
+import { REDIS_INDEXES } from '../test/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const log = (m: string) => process.stdout.write(`[schemathesis] ${m}\n`);
@@ -35,7 +36,7 @@ const SEED = int('SLUICE_FUZZ_SEED', 20261201);
 // A guard against a hang, not a speed test: generous, because the 2 cores are often shared.
 const TIME_LIMIT_S = int('SLUICE_FUZZ_TIME_LIMIT_S', 300);
 /** Redis database index of the fuzzed control plane: its BullMQ jobs stay away from everyone else's. */
-const REDIS_DB = 15;
+const REDIS_DB = REDIS_INDEXES.schemathesis;
 const DATABASE = 'sluice_schemathesis';
 /**
  * Server errors; responses unlike the document (status code, content type, body schema); 405 with

@@ -19,6 +19,7 @@ import { Client } from 'pg';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, pidAlive, portOpen, readPid } from '../stack/proc';
+import { ENGINE_PROGRAM_PATTERN } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { pointerFile, SLOT_BASE } from '../stack/pg-location';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -98,9 +99,13 @@ function serverPids(): number[] {
 
 /** Engine processes started for this home (the runtime puts their specs under <home>/instances). */
 function enginePids(): number[] {
-  const r = spawnSync('pgrep', ['-f', `apps/engine/src/cli.ts run --spec ${path.join(home, 'instances')}/`], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'pgrep',
+    ['-f', `${ENGINE_PROGRAM_PATTERN} run --spec ${path.join(home, 'instances')}/`],
+    {
+      encoding: 'utf8',
+    },
+  );
   return r.stdout
     .split('\n')
     .map(Number)

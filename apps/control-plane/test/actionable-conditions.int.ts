@@ -13,6 +13,7 @@ import { killEngines, STAND_IN_ENGINE_ENV } from './support/control-plane-proces
 import { createEventsTopic, produceEvents } from './support/events-topic';
 import { eventsSpec, eventually, startTestApp, type TestApp } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 // A database of its own: a control plane on the shared one (another suite's, or a developer's)
@@ -34,7 +35,7 @@ async function app(env: Record<string, string>): Promise<TestApp> {
 }
 
 beforeAll(async () => {
-  stack = await isolatedStack('sluice_it_actionable', 10);
+  stack = await isolatedStack('sluice_it_actionable', REDIS_INDEXES.actionableConditions);
   admin = stack.token('admin', `actionable-${suffix}`);
 });
 

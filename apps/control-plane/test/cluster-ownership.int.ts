@@ -2,7 +2,9 @@
 // processes, each with its own cluster name and local runtime home). Each deploys a query; neither
 // starts, stops or reconciles the other's: each lists only its own, refuses a change of the other's
 // (409 naming the owner), runs only its own operations (separate queue prefixes on one Redis);
-// and once one cluster's control plane is killed, the other still leaves its query alone.
+// and once one cluster's control plane is killed, the other still leaves its query alone. Alerting
+// follows the same ownership: each leader evaluates only its own cluster's queries, also for a rule
+// with no cluster (observed through each process's /metrics and the alerts a shared rule raises).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import {
 } from './support/control-plane-process';
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 let stack: IsolatedStack;
@@ -49,6 +52,8 @@ async function startCluster(cluster: string): Promise<{ cp: ControlPlaneProcess;
       SLUICE_RECONCILE_INTERVAL_MS: '1000',
       SLUICE_INSTANCE_SETTLE_MS: '1000',
       SLUICE_LEADER_RETRY_MS: '1000',
+      SLUICE_ALERT_EVAL_INTERVAL_MS: '500',
+      SLUICE_METRICS_ACCESS: 'open',
       LOG_LEVEL: 'warn',
     },
   });
@@ -78,6 +83,31 @@ async function waitOperation(cp: ControlPlaneProcess, id: string, what: string):
   );
 }
 
+/** Evaluations this process ran, and which of `names` it exports a per-query gauge for. */
+async function evaluated(
+  cp: ControlPlaneProcess,
+  names: string[],
+): Promise<{ count: number; sees: string[] }> {
+  const text = await (await fetch(`${cp.base}/metrics`)).text();
+  const m = /^sluice_alert_evaluation_duration_seconds_count (\d+)$/m.exec(text);
+  return {
+    count: m ? Number(m[1]) : 0,
+    sees: names.filter((n) => text.includes(`sluice_query_phase{query="${n}",`)),
+  };
+}
+
+/** Deploys a query whose stand-in engine exits at once, and waits until it reads FAILED. */
+async function failedQuery(cp: ControlPlaneProcess, name: string): Promise<string> {
+  const created = await ok<{ id: string }>(cp, 'POST', '/api/v1/queries', spec(name));
+  await eventually(
+    () => ok<QueryView>(cp, 'GET', `/api/v1/queries/${created.id}`),
+    (q) => q.phase === 'FAILED',
+    120_000,
+    `${name} FAILED`,
+  );
+  return created.id;
+}
+
 const east = `east-${suffix}`;
 const west = `west-${suffix}`;
 let a: { cp: ControlPlaneProcess; home: string };
@@ -86,7 +116,7 @@ let b: { cp: ControlPlaneProcess; home: string };
 beforeAll(async () => {
   // A database and Redis index of their own: a control plane of this branch on the shared one
   // would adopt (and run) queries other suites left there without a cluster.
-  stack = await isolatedStack('sluice_it_ownership', 15);
+  stack = await isolatedStack('sluice_it_ownership', REDIS_INDEXES.clusterOwnership);
   token = stack.token('admin', `ownership-${suffix}`);
   a = await startCluster(east);
   b = await startCluster(west);
@@ -101,6 +131,11 @@ afterAll(async () => {
 describe('queries owned by a cluster, two clusters on one database', () => {
   let qa: string;
   let qb: string;
+  // A crash-looping (so FAILED) query in each cluster: what the shared alert rule below fires on.
+  const failedA = `crashloop-a-${suffix}`;
+  const failedB = `crashloop-b-${suffix}`;
+  let fa: string;
+  let fb: string;
 
   it('each cluster runs the query deployed through it, in its own runtime only', async () => {
     const ca = await ok<{ id: string; operation: { id: string } }>(
@@ -170,6 +205,22 @@ describe('queries owned by a cluster, two clusters on one database', () => {
     expect(Object.keys(liveEngines(b.home, qb))).toEqual([`own-b-${suffix}-0`]);
   }, 120_000);
 
+  it("each cluster's leader evaluates only its own cluster's queries", async () => {
+    [fa, fb] = await Promise.all([failedQuery(a.cp, failedA), failedQuery(b.cp, failedB)]);
+    const ownA = `own-a-${suffix}`;
+    const ownB = `own-b-${suffix}`;
+    const all = [ownA, ownB, failedA, failedB];
+    // Both leaders evaluate (several passes each) and each exports gauges for its own queries only.
+    const [ea, eb] = await eventually(
+      () => Promise.all([evaluated(a.cp, all), evaluated(b.cp, all)]),
+      ([x, y]) => x.count >= 5 && y.count >= 5 && x.sees.length === 2 && y.sees.length === 2,
+      60_000,
+      'both leaders evaluating their own queries',
+    );
+    expect(ea.sees).toEqual([ownA, failedA]);
+    expect(eb.sees).toEqual([ownB, failedB]);
+  }, 300_000);
+
   it("after west's control plane is killed, east still leaves west's query alone", async () => {
     const westEngine = liveEngines(b.home, qb);
     const westRow = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qb}`);
@@ -201,4 +252,42 @@ describe('queries owned by a cluster, two clusters on one database', () => {
     expect(shape(after)).toEqual(shape(westRow));
     expect(after.phase).toBe(westRow.phase);
   }, 300_000);
+
+  it("a rule with no cluster fires on the evaluating cluster's queries only", async () => {
+    // West's control plane is gone (previous test): only east evaluates. West's failed query is
+    // live, FAILED and matched by the rule, so only ownership keeps east from raising its alert.
+    const theirs = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${fb}`);
+    expect(theirs).toMatchObject({ cluster: west, phase: 'FAILED' });
+    const rule = `shared_failed_${suffix.replace(/-/g, '_')}`;
+    const created = await call(a.cp, 'POST', '/api/v1/alert-rules', {
+      name: rule,
+      kind: 'queryHealth',
+      params: { check: 'failed' },
+      forSeconds: 0,
+      severity: 'warning',
+      annotations: { summary: '{{ $labels.query }} failed' },
+      queries: [failedA, failedB],
+      cluster: null,
+    });
+    expect(created.status).toBe(201);
+    type AlertView = { rule: string; queryId: string; state: string };
+    const ofRule = async () =>
+      (await ok<AlertView[]>(a.cp, 'GET', '/api/v1/alerts')).filter((x) => x.rule === rule);
+    await eventually(
+      ofRule,
+      (list) => list.some((x) => x.queryId === fa && x.state === 'firing'),
+      60_000,
+      'east alert',
+    );
+    // Ten more passes of east's evaluation: still no alert on west's query.
+    const from = (await evaluated(a.cp, [])).count;
+    await eventually(
+      () => evaluated(a.cp, []),
+      (e) => e.count >= from + 10,
+      60_000,
+      'ten more evaluations',
+    );
+    const alerts = await ofRule();
+    expect(alerts.map((x) => x.queryId)).toEqual([fa]);
+  }, 180_000);
 });

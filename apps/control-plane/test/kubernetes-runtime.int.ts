@@ -14,17 +14,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster';
+import type { KubeCluster } from '../../../scripts/test/kube-cluster';
 import {
-  prepareNamespace,
-  startKubeControlPlane,
+  startKubeSuite,
+  stopKubeSuite,
   TEST_ENGINE_IMAGE as IMAGE,
   type KubeControlPlane,
 } from './support/kube-control-plane';
 import { apiOk } from './support/control-plane-process';
 import { operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
-import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import type { IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 interface Pod {
   metadata: {
@@ -82,22 +83,23 @@ async function get<T>(p: string): Promise<{ status: number; body: T }> {
 
 beforeAll(
   async () => {
-    kube = await startKube();
-    await prepareNamespace(kube, NS);
     // A database and Redis index of its own: a control plane on the shared database (another
     // suite's, or a developer's) reconciles every query there and would start local engines for
     // this one, whose phase it then writes (seen in CI: a scale-in FAILED).
-    stack = await isolatedStack('sluice_it_kube_runtime', 11);
-    token = stack.token('admin', `kube-runtime-${suffix}`);
-    cp = await startKubeControlPlane(kube, { name: `cp-${suffix}`, namespace: NS, home, env: stack.env });
+    ({ kube, stack, token, cp } = await startKubeSuite({
+      namespace: NS,
+      database: 'sluice_it_kube_runtime',
+      redisIndex: REDIS_INDEXES.kubernetesRuntime,
+      tokenName: `kube-runtime-${suffix}`,
+      cpName: `cp-${suffix}`,
+      home,
+    }));
   },
   60 * 60 * 1000,
 );
 
 afterAll(async () => {
-  await cp?.kill();
-  await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
-  await stack?.drop();
+  await stopKubeSuite({ cp, kube, stack }, NS);
 });
 
 describe('KubernetesRuntime against a real API server', () => {

@@ -17,10 +17,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROGRESS_TOPIC } from '@sluice/contracts';
 import { createKafka, parseBrokers } from '@sluice/kafka';
-import { startKube, type KubeCluster } from '../../../scripts/test/kube-cluster';
-import { prepareNamespace, startKubeControlPlane, type KubeControlPlane } from './support/kube-control-plane';
+import type { KubeCluster } from '../../../scripts/test/kube-cluster';
+import {
+  startKubeControlPlane,
+  startKubeSuite,
+  stopKubeSuite,
+  type KubeControlPlane,
+} from './support/kube-control-plane';
 import { eventsSpec, eventually } from './support/test-app';
-import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import type { IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 interface Pod {
   metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string };
@@ -63,7 +69,8 @@ let token: string;
 let cp: KubeControlPlane | undefined;
 // A cluster of its own: its progress ingest group (and Lease) are its own too, so the progress
 // published below reaches this control plane and no other.
-const env = () => ({ ...stack!.env, SLUICE_CLUSTER_NAME: `it-kube-upgrade-${suffix}` });
+const CLUSTER = `it-kube-upgrade-${suffix}`;
+const env = () => ({ ...stack!.env, SLUICE_CLUSTER_NAME: CLUSTER });
 
 async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${cp!.base}${url}`, {
@@ -174,25 +181,70 @@ function progressOf(queryId: string, version: number, checkpointEpoch = 0) {
 
 beforeAll(
   async () => {
-    kube = await startKube();
-    await prepareNamespace(kube, NS);
     // A database and Redis index of its own (upgrade-support.ts): nobody else's control plane may
     // reconcile this query or run its operations.
-    stack = await isolatedStack('sluice_it_kube_upgrade', 15);
-    token = stack.token('admin', `kube-upgrade-${suffix}`);
-    cp = await startKubeControlPlane(kube, { name: `cp1-${suffix}`, namespace: NS, home, env: env() });
+    ({ kube, stack, token, cp } = await startKubeSuite({
+      namespace: NS,
+      database: 'sluice_it_kube_upgrade',
+      redisIndex: REDIS_INDEXES.kubernetesUpgrade,
+      tokenName: `kube-upgrade-${suffix}`,
+      cpName: `cp1-${suffix}`,
+      home,
+      env: { SLUICE_CLUSTER_NAME: CLUSTER },
+    }));
   },
   60 * 60 * 1000,
 );
 
 afterAll(async () => {
-  await cp?.kill();
-  await kube?.kubeFetch('DELETE', `/api/v1/namespaces/${NS}`);
-  await stack?.drop();
+  await stopKubeSuite({ cp, kube, stack }, NS);
 });
 
 describe('an upgrade on the Kubernetes runtime', () => {
   let queryId: string;
+
+  /** Every pod incarnation of the query seen until `stop` (uid → version), across kills and restarts. */
+  function samplePods(): { seen: Map<string, string>; stop: () => Promise<void> } {
+    const seen = new Map<string, string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const p of await pods(queryId).catch(() => []))
+          seen.set(p.metadata.uid, p.metadata.labels['sluice.dev/version'] ?? '?');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    return {
+      seen,
+      stop: async () => {
+        sampling = false;
+        await sampler;
+      },
+    };
+  }
+
+  /**
+   * A new control plane `name` on the same database and Redis, a second after the old one was
+   * SIGKILLed: it takes over once the old one's Lease expires and resumes the operation.
+   */
+  async function restartControlPlane(name: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, 1000));
+    cp = await startKubeControlPlane(kube, { name, namespace: NS, home, env: env() });
+  }
+
+  /** The query reads RUNNING at `version`, which is also its last good one. */
+  async function expectRunningAt(version: number): Promise<void> {
+    const q = await call<{
+      phase: string;
+      desired: { version: number };
+      observed: { lastGoodVersion: number };
+    }>('GET', `/api/v1/queries/${queryId}`);
+    expect(q.body).toMatchObject({
+      phase: 'RUNNING',
+      desired: { version },
+      observed: { lastGoodVersion: version },
+    });
+  }
 
   it('resumes after the control plane is SIGKILLed once the new ConfigMap exists, and rolls back onto the old one', async () => {
     const created = await call<{ id: string; operation: { id: string } }>(
@@ -215,15 +267,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
     expect(v2.body.version).toBe(2);
 
     // Every pod incarnation seen from here on, across the kill and the restart.
-    const seen = new Map<string, string>(); // uid → version
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const p of await pods(queryId).catch(() => []))
-          seen.set(p.metadata.uid, p.metadata.labels['sluice.dev/version'] ?? '?');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const { seen, stop: stopSampling } = samplePods();
     const progress = progressOf(queryId, 2);
     try {
       const upgrade = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
@@ -241,10 +285,8 @@ describe('an upgrade on the Kubernetes runtime', () => {
       );
       void cp!.kill(); // SIGKILL now; its exit is not waited for
       const atKill = await operation(upgrade.body.id).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 1000));
-      // No control plane: the StatefulSet goes on by itself; a new control plane on the same
-      // database and Redis takes over (after the old one's Lease expires) and resumes the operation.
-      cp = await startKubeControlPlane(kube, { name: `cp2-${suffix}`, namespace: NS, home, env: env() });
+      // No control plane: the StatefulSet goes on by itself until the new one resumes the operation.
+      await restartControlPlane(`cp2-${suffix}`);
 
       const op = await finished(upgrade.body.id, 'the upgrade after the restart');
       expect(op.state, op.error ?? '').toBe('SUCCEEDED');
@@ -275,16 +317,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
       [`${SET}-0`, '2'],
       [`${SET}-1`, '2'],
     ]);
-    const q = await call<{
-      phase: string;
-      desired: { version: number };
-      observed: { lastGoodVersion: number };
-    }>('GET', `/api/v1/queries/${queryId}`);
-    expect(q.body).toMatchObject({
-      phase: 'RUNNING',
-      desired: { version: 2 },
-      observed: { lastGoodVersion: 2 },
-    });
+    await expectRunningAt(2);
 
     // Nothing started twice: one incarnation per ordinal of version 2, and the set's template went
     // through two revisions only (version 1, version 2), not a third written by the resumed step.
@@ -302,8 +335,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
     expect(rollback.status, JSON.stringify(rollback.body)).toBe(202);
     const rolled = await finished(rollback.body.id, 'rollback');
     expect(rolled.state, rolled.error ?? '').toBe('SUCCEEDED');
-    sampling = false;
-    await sampler;
+    await stopSampling();
     const back = await statefulSet();
     expect(specConfigMap(back.body)).toBe(`${SET}-v1`);
     expect(back.body.spec.template.metadata.labels['sluice.dev/version']).toBe('1');
@@ -315,16 +347,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
       'version 1 pods',
     );
     expect(after.map((p) => p.metadata.name)).toEqual([`${SET}-0`, `${SET}-1`]);
-    const q2 = await call<{
-      phase: string;
-      desired: { version: number };
-      observed: { lastGoodVersion: number };
-    }>('GET', `/api/v1/queries/${queryId}`);
-    expect(q2.body).toMatchObject({
-      phase: 'RUNNING',
-      desired: { version: 1 },
-      observed: { lastGoodVersion: 1 },
-    });
+    await expectRunningAt(1);
   }, 900_000);
 
   it('resumes a new-checkpoint upgrade after a SIGKILL once the old pods are drained: the pods continue the old lineage', async () => {
@@ -334,15 +357,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
       eventsSpec(QUERY, SOURCE, `it-ku-out-${suffix}`).replace('amount > 10', 'amount > 30'),
     );
     expect(v3.body.version).toBe(3);
-    const seen = new Map<string, string>();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const p of await pods(queryId).catch(() => []))
-          seen.set(p.metadata.uid, p.metadata.labels['sluice.dev/version'] ?? '?');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const { seen, stop: stopSampling } = samplePods();
     const progress = progressOf(queryId, 3, 1);
     try {
       const upgrade = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
@@ -360,8 +375,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
         'the drain step done',
       );
       void cp!.kill(); // SIGKILL now; its exit is not waited for
-      await new Promise((r) => setTimeout(r, 1000));
-      cp = await startKubeControlPlane(kube, { name: `cp3-${suffix}`, namespace: NS, home, env: env() });
+      await restartControlPlane(`cp3-${suffix}`);
       const op = await finished(upgrade.body.id, 'the new-checkpoint upgrade after the restart');
       expect(op.state, op.error ?? '').toBe('SUCCEEDED');
       expect(op.attempts).toBeGreaterThanOrEqual(2);
@@ -369,8 +383,7 @@ describe('an upgrade on the Kubernetes runtime', () => {
     } finally {
       await progress.stop();
     }
-    sampling = false;
-    await sampler;
+    await stopSampling();
     const set = await statefulSet();
     expect(specConfigMap(set.body)).toBe(`${SET}-v3`);
     for (const v of [1, 2, 3]) expect(await configMapStatus(v)).toBe(200);

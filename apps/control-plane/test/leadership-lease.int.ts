@@ -14,6 +14,7 @@ import { apiOk } from './support/control-plane-process';
 import { electedLeader, followerLeads, operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 interface Lease {
   metadata: { resourceVersion: string };
@@ -65,7 +66,7 @@ beforeAll(
     // A database and Redis index of its own: a control plane on the shared database (another
     // suite's, or a developer's) reconciles every query there and would start local engines for
     // this one, whose phase it then writes (seen in CI: a scale-in FAILED).
-    stack = await isolatedStack('sluice_it_kube_lease', 12);
+    stack = await isolatedStack('sluice_it_kube_lease', REDIS_INDEXES.leadershipLease);
     token = stack.token('admin', `lease-${suffix}`);
     replicas.push(
       await startKubeControlPlane(kube, { name: `cp-a-${suffix}`, namespace: NS, home, env: stack.env }),

@@ -111,6 +111,33 @@ describe('LocalProcessRuntime', () => {
     });
   });
 
+  it('tells exit listeners of a SIGKILL at once, after recording the exit', async () => {
+    // The command resolved at start, as the bundle's is.
+    const r = new LocalProcessRuntime({
+      home,
+      engineCommand: async () => [process.execPath, script],
+      cwd: home,
+    });
+    const seen: Array<{ queryId: string; name: string; state: string | undefined }> = [];
+    const exited = new Promise<void>((resolve) =>
+      r.onExit((queryId, name) => {
+        void r.list(queryId).then((all) => {
+          seen.push({ queryId, name, state: all.find((i) => i.name === name)?.state });
+          resolve();
+        });
+      }),
+    );
+    await r.start(launch('demo-5'));
+    await r.kill('q1', 'demo-5');
+    await exited;
+    expect(seen).toEqual([{ queryId: 'q1', name: 'demo-5', state: 'exited' }]);
+    expect((await r.list('q1')).find((i) => i.name === 'demo-5')).toMatchObject({
+      exitCode: 137,
+      drained: false,
+    });
+    await r.forget('q1', 'demo-5');
+  });
+
   it('refuses to forget a running instance', async () => {
     const r = runtime();
     await r.start(launch('demo-2'));

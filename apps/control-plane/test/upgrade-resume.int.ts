@@ -17,6 +17,7 @@ import {
 } from './support/control-plane-process';
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upg-resume-${suffix}`;
@@ -80,7 +81,7 @@ beforeAll(async () => {
   await admin.connect();
   await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
   await admin.disconnect();
-  stack = await isolatedStack('sluice_it_upgrade_resume', 14);
+  stack = await isolatedStack('sluice_it_upgrade_resume', REDIS_INDEXES.upgradeResume);
   token = stack.token('admin', `upgrade-resume-${suffix}`);
   port = await freePort();
   await start();

@@ -20,6 +20,7 @@ import { engineGroupId } from '@sluice/contracts';
 import { committedGroupOffsets, createKafka, endOffsets, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-${suffix}`;
@@ -220,7 +221,7 @@ beforeAll(async () => {
     `CREATE TABLE ${tables.bad} (window_start timestamptz, user_id text, clicks bigint GENERATED ALWAYS AS (0) STORED, amount bigint, PRIMARY KEY (window_start, user_id))`,
   );
   // This suite's control plane has a database and a Redis index of its own (upgrade-support.ts).
-  stack = await isolatedStack('sluice_it_upgrade', 13);
+  stack = await isolatedStack('sluice_it_upgrade', REDIS_INDEXES.upgrade);
   Object.assign(process.env, stack.env);
   // A cluster of its own: its progress ingest group is its own too (progressGroupId).
   t = await startTestApp({ SLUICE_CLUSTER_NAME: `it-upgrade-${suffix}` });

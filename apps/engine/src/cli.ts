@@ -79,6 +79,15 @@ async function run(argv: string[]): Promise<number> {
   const kafka = createKafka({
     brokers: parseBrokers(flags.brokers),
     clientId: `sluice-engine-${flags['instance-id']}`,
+    // Group membership changes (a member expelled, a rebalance) explain stalls and re-run
+    // batches; the rest of kafkajs' warnings are retried noise.
+    onLog: (level, message, extra) => {
+      if (/group|member|rebalanc/i.test(message))
+        log(level, `kafka: ${message}`, {
+          ...(extra.groupId !== undefined ? { groupId: extra.groupId } : {}),
+          ...(extra.error !== undefined ? { error: String(extra.error) } : {}),
+        });
+    },
   });
   const warn = (m: string): void => log('warn', m);
   const queryId = flags['query-id'];

@@ -27,7 +27,9 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONSUMER_STATUS_VALUE, type PartitionStatus } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LeaderElection } from '../leadership/leader-election.service';
+import { clusterName } from '../leadership/cluster-name';
 import { AlertMetrics } from '../metrics/alert-metrics';
+import { clusterScope } from './cluster-scope';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
 import { AlertMirror, type AlertVersion } from './alert-mirror';
@@ -71,6 +73,7 @@ class Slicer {
 /** The columns of Query the evaluation reads. */
 const QUERY_COLUMNS = {
   id: true,
+  cluster: true,
   name: true,
   phase: true,
   desiredState: true,
@@ -80,6 +83,7 @@ const QUERY_COLUMNS = {
 } as const;
 interface QueryRow {
   id: string;
+  cluster: string | null;
   name: string;
   phase: string;
   desiredState: string;
@@ -234,13 +238,20 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     };
     const slicer = new Slicer();
     const cluster = this.config.SLUICE_CLUSTER_NAME;
-    const [rules, queries, alertRows] = await Promise.all([
+    const [rules, live, allAlertRows] = await Promise.all([
       this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster),
       this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
         QueryRow[]
       >,
       this.prisma.$queryRawUnsafe<AlertRow[]>(ALERT_ROWS_SQL, cluster),
     ]);
+    // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
+    // (a rule with no cluster included), so neither reads nor writes the other's.
+    const {
+      queries,
+      alerts: alertRows,
+      foreign,
+    } = clusterScope(clusterName(this.config), live, allAlertRows);
     const running = queries.filter((q) => q.desiredState === 'RUNNING');
     const lags = await this.lag.lagOf(running.map((q) => q.id));
     // A new thread (or a new leadership) continues from the histories the last leader saved,
@@ -248,9 +259,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.thread.needsStoredHistories) this.mirror.reset();
     const diff = this.mirror.diff(alertRows);
     const stored = this.thread.needsStoredHistories
-      ? ((await this.prisma.alertQueryHistory.findMany({
-          select: { queryId: true, state: true },
-        })) as StoredHistory[])
+      ? (
+          (await this.prisma.alertQueryHistory.findMany({
+            select: { queryId: true, state: true },
+          })) as StoredHistory[]
+        ).filter((h) => !foreign.ids.has(h.queryId))
       : undefined;
     lap('read');
 
@@ -281,7 +294,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     lap('gauges');
     this.sinceSave++;
     if (out.histories) {
-      await this.saveHistories(out.histories, queries, slicer);
+      await this.saveHistories(out.histories, live, slicer);
       this.sinceSave = 0;
       lap('saveHistories');
     }

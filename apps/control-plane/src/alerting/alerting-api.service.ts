@@ -15,8 +15,14 @@ import { compileMatchers, type LabelMatcher } from '@sluice/alerting';
 import type { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import type { Alert, Prisma, Receiver, Silence } from '../generated/prisma/client';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import type { Alert, AlertTransition, Prisma, Receiver, Silence } from '../generated/prisma/client';
+import {
+  AlertRepository,
+  AlertRuleRepository,
+  ReceiverRepository,
+  SilenceRepository,
+  type ReceiverSettings,
+} from './alerting.repository';
 import type { AlertRuleBody, ReceiverBody, ReceiverReplaceBody, SilenceBody } from './alerting.dto';
 import { NotificationRouter } from './notification-router.service';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
@@ -27,23 +33,31 @@ import { defaultRuleRows, ruleView } from './rule-row';
 
 const notFound = (what: string) => new NotFoundException({ code: 'NOT_FOUND', message: `${what} not found` });
 const json = (v: unknown) => v as Prisma.InputJsonValue;
+/** The public members of T (what a caller uses), without its private fields. */
+type Port<T> = { [K in keyof T]: T[K] };
+/** At most this many silences in one listing. */
+const SILENCES_LISTED = 1000;
 
 @Injectable()
 export class AlertingApi implements OnApplicationBootstrap {
   private readonly logger = new Logger(AlertingApi.name);
 
+  // Public shapes (Port) with explicit tokens, so a unit test passes typed fakes (alerting-api.service.spec.ts).
   constructor(
-    private readonly prisma: PrismaRepository,
-    private readonly audit: AuditService,
-    private readonly router: NotificationRouter,
-    private readonly queue: DeliveryQueue,
+    @Inject(AlertRuleRepository) private readonly ruleRows: Port<AlertRuleRepository>,
+    @Inject(AlertRepository) private readonly alertRows: Port<AlertRepository>,
+    @Inject(SilenceRepository) private readonly silenceRows: Port<SilenceRepository>,
+    @Inject(ReceiverRepository) private readonly receiverRows: Port<ReceiverRepository>,
+    @Inject(AuditService) private readonly audit: Pick<AuditService, 'record'>,
+    @Inject(NotificationRouter) private readonly router: Pick<NotificationRouter, 'payload'>,
+    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueue'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Default rules on deploy: created when missing, never overwritten (an admin may have edited them). */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      await this.prisma.alertRule.createMany({ data: defaultRuleRows(), skipDuplicates: true });
+      await this.ruleRows.createMissing(defaultRuleRows());
     } catch (e) {
       this.logger.warn(`default alert rules not written (next start retries): ${(e as Error).message}`);
     }
@@ -51,11 +65,11 @@ export class AlertingApi implements OnApplicationBootstrap {
 
   // ── rules ────────────────────────────────────────────────────────────────────────────────
   async rules() {
-    return (await this.prisma.alertRule.findMany({ orderBy: { name: 'asc' } })).map(ruleView);
+    return (await this.ruleRows.list()).map(ruleView);
   }
 
   async rule(name: string) {
-    const row = await this.prisma.alertRule.findUnique({ where: { name } });
+    const row = await this.ruleRows.findByName(name);
     if (!row) throw notFound(`alert rule "${name}"`);
     return ruleView(row);
   }
@@ -63,8 +77,8 @@ export class AlertingApi implements OnApplicationBootstrap {
   // No interactive transactions here: under load PostgreSQL connections are what the evaluator
   // needs, and a unique violation (P2002) says "exists" as reliably as a look-up first.
   async createRule(body: AlertRuleBody, actor: Actor) {
-    const row = await this.prisma.alertRule
-      .create({ data: { ...ruleData(body), updatedBy: actor.name } })
+    const row = await this.ruleRows
+      .create({ ...ruleData(body), updatedBy: actor.name })
       .catch((e: unknown) => {
         throw uniqueViolation(e)
           ? new ConflictException({ code: 'ALERT_RULE_EXISTS', message: `alert rule "${body.name}" exists` })
@@ -87,12 +101,9 @@ export class AlertingApi implements OnApplicationBootstrap {
         errors: [{ path: 'name', message: 'must be the name in the path' }],
       });
     }
-    const before = await this.prisma.alertRule.findUnique({ where: { name } });
+    const before = await this.ruleRows.findByName(name);
     if (!before) throw notFound(`alert rule "${name}"`);
-    const row = await this.prisma.alertRule.update({
-      where: { name },
-      data: { ...ruleData(body), updatedBy: actor.name },
-    });
+    const row = await this.ruleRows.replace(name, { ...ruleData(body), updatedBy: actor.name });
     await this.audit.record({
       actor,
       action: 'alert-rule.update',
@@ -104,9 +115,9 @@ export class AlertingApi implements OnApplicationBootstrap {
   }
 
   async deleteRule(name: string, actor: Actor) {
-    const before = await this.prisma.alertRule.findUnique({ where: { name } });
+    const before = await this.ruleRows.findByName(name);
     if (!before) throw notFound(`alert rule "${name}"`);
-    await this.prisma.alertRule.deleteMany({ where: { name } });
+    await this.ruleRows.delete(name);
     await this.audit.record({
       actor,
       action: 'alert-rule.delete',
@@ -118,38 +129,23 @@ export class AlertingApi implements OnApplicationBootstrap {
   // ── alerts ───────────────────────────────────────────────────────────────────────────────
   async alerts(q: { state?: string; query?: string; rule?: string; limit: number }) {
     const now = new Date();
-    const [rows, silences] = await Promise.all([
-      this.prisma.alert.findMany({
-        where: {
-          ...(q.state ? { state: q.state } : {}),
-          ...(q.query ? { queryName: q.query } : {}),
-          ...(q.rule ? { rule: { name: q.rule } } : {}),
-        },
-        orderBy: [{ queryName: 'asc' }, { activeAt: 'asc' }],
-        take: q.limit,
-      }),
-      this.activeSilences(now),
-    ]);
+    const [rows, silences] = await Promise.all([this.alertRows.list(q), this.activeSilences(now)]);
     return rows.map((a) => alertView(a, silences));
   }
 
   async alert(id: string) {
-    const row = await this.prisma.alert.findUnique({ where: { id } });
+    const row = await this.alertRows.find(id);
     if (!row) throw notFound('alert');
     return alertView(row, await this.activeSilences(new Date()));
   }
 
   async history(q: { query?: string; limit: number }) {
-    const rows = await this.prisma.alertTransition.findMany({
-      where: q.query ? { queryName: q.query } : {},
-      orderBy: { id: 'desc' },
-      take: q.limit,
-    });
+    const rows = await this.alertRows.transitions(q.query, q.limit);
     return rows.map(transitionView);
   }
 
   async acknowledge(id: string, comment: string, actor: Actor) {
-    const row = await this.prisma.alert.findUnique({ where: { id } });
+    const row = await this.alertRows.find(id);
     if (!row) throw notFound('alert');
     if (row.state !== 'firing') {
       throw new ConflictException({
@@ -157,9 +153,10 @@ export class AlertingApi implements OnApplicationBootstrap {
         message: `only a firing alert can be acknowledged (it is ${row.state})`,
       });
     }
-    const updated = await this.prisma.alert.update({
-      where: { id },
-      data: { acknowledgedAt: new Date(), acknowledgedBy: actor.name, ackComment: comment },
+    const updated = await this.alertRows.setAcknowledgement(id, {
+      acknowledgedAt: new Date(),
+      acknowledgedBy: actor.name,
+      ackComment: comment,
     });
     await this.audit.record({
       actor,
@@ -171,11 +168,12 @@ export class AlertingApi implements OnApplicationBootstrap {
   }
 
   async unacknowledge(id: string, actor: Actor) {
-    const row = await this.prisma.alert.findUnique({ where: { id } });
+    const row = await this.alertRows.find(id);
     if (!row) throw notFound('alert');
-    const updated = await this.prisma.alert.update({
-      where: { id },
-      data: { acknowledgedAt: null, acknowledgedBy: null, ackComment: null },
+    const updated = await this.alertRows.setAcknowledgement(id, {
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      ackComment: null,
     });
     await this.audit.record({ actor, action: 'alert.unacknowledge', target: `alert/${id}` });
     return alertView(updated, await this.activeSilences(new Date()));
@@ -183,41 +181,33 @@ export class AlertingApi implements OnApplicationBootstrap {
 
   // ── silences ─────────────────────────────────────────────────────────────────────────────
   private activeSilences(now: Date) {
-    return this.prisma.silence.findMany({
-      where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
-    });
+    return this.silenceRows.active(now);
   }
 
   async silences(active?: boolean) {
     const now = new Date();
-    const rows = await this.prisma.silence.findMany({
-      where:
-        active === undefined
-          ? {}
-          : active
-            ? { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null }
-            : { OR: [{ endsAt: { lte: now } }, { expiredAt: { not: null } }, { startsAt: { gt: now } }] },
-      orderBy: { createdAt: 'desc' },
-      take: 1000,
-    });
+    const rows =
+      active === undefined
+        ? await this.silenceRows.list(SILENCES_LISTED)
+        : active
+          ? await this.silenceRows.active(now, SILENCES_LISTED)
+          : await this.silenceRows.inactive(now, SILENCES_LISTED);
     return rows.map((s) => silenceView(s, now));
   }
 
   async silence(id: string) {
-    const row = await this.prisma.silence.findUnique({ where: { id } });
+    const row = await this.silenceRows.find(id);
     if (!row) throw notFound('silence');
     return silenceView(row, new Date());
   }
 
   async createSilence(body: SilenceBody, actor: Actor) {
-    const row = await this.prisma.silence.create({
-      data: {
-        matchers: json(body.matchers),
-        startsAt: body.startsAt ? new Date(body.startsAt) : new Date(),
-        endsAt: new Date(body.endsAt),
-        comment: body.comment,
-        createdBy: actor.name,
-      },
+    const row = await this.silenceRows.create({
+      matchers: json(body.matchers),
+      startsAt: body.startsAt ? new Date(body.startsAt) : new Date(),
+      endsAt: new Date(body.endsAt),
+      comment: body.comment,
+      createdBy: actor.name,
     });
     const view = silenceView(row, new Date());
     await this.audit.record({ actor, action: 'silence.create', target: `silence/${row.id}`, after: view });
@@ -225,18 +215,16 @@ export class AlertingApi implements OnApplicationBootstrap {
   }
 
   async expireSilence(id: string, actor: Actor) {
-    const row = await this.prisma.silence.findUnique({ where: { id } });
+    const row = await this.silenceRows.find(id);
     if (!row) throw notFound('silence');
-    const updated = row.expiredAt
-      ? row
-      : await this.prisma.silence.update({ where: { id }, data: { expiredAt: new Date() } });
+    const updated = row.expiredAt ? row : await this.silenceRows.expire(id, new Date());
     await this.audit.record({ actor, action: 'silence.expire', target: `silence/${id}` });
     return silenceView(updated, new Date());
   }
 
   // ── receivers ────────────────────────────────────────────────────────────────────────────
   async receivers() {
-    return (await this.prisma.receiver.findMany({ orderBy: { name: 'asc' } })).map(receiverView);
+    return (await this.receiverRows.list()).map(receiverView);
   }
 
   async receiver(name: string) {
@@ -244,7 +232,7 @@ export class AlertingApi implements OnApplicationBootstrap {
   }
 
   private async receiverRow(name: string): Promise<Receiver> {
-    const row = await this.prisma.receiver.findUnique({ where: { name } });
+    const row = await this.receiverRows.findByName(name);
     if (!row) throw notFound(`receiver "${name}"`);
     return row;
   }
@@ -252,20 +240,8 @@ export class AlertingApi implements OnApplicationBootstrap {
   async createReceiver(body: ReceiverBody, actor: Actor) {
     const url = this.receiverUrl(body.url);
     const key = this.requireSigningKey();
-    const row = await this.prisma.receiver
-      .create({
-        data: {
-          name: body.name,
-          kind: body.kind,
-          url: url.toString(),
-          matchers: json(body.matchers),
-          sendResolved: body.sendResolved,
-          groupWaitSeconds: body.groupWaitSeconds,
-          groupIntervalSeconds: body.groupIntervalSeconds,
-          repeatIntervalSeconds: body.repeatIntervalSeconds,
-          createdBy: actor.name,
-        },
-      })
+    const row = await this.receiverRows
+      .create(body.name, receiverSettings(body, url), actor.name)
       .catch((e: unknown) => {
         throw uniqueViolation(e)
           ? new ConflictException({ code: 'RECEIVER_EXISTS', message: `receiver "${body.name}" exists` })
@@ -292,18 +268,9 @@ export class AlertingApi implements OnApplicationBootstrap {
     }
     const verdict = this.receiverUrl(body.url);
     const before = await this.receiverRow(name);
-    const row = await this.prisma.receiver.update({
-      where: { id: before.id },
-      data: {
-        kind: body.kind,
-        url: verdict.toString(),
-        matchers: json(body.matchers),
-        sendResolved: body.sendResolved,
-        groupWaitSeconds: body.groupWaitSeconds,
-        groupIntervalSeconds: body.groupIntervalSeconds,
-        repeatIntervalSeconds: body.repeatIntervalSeconds,
-        enabled: body.enabled,
-      },
+    const row = await this.receiverRows.replace(before.id, {
+      ...receiverSettings(body, verdict),
+      enabled: body.enabled,
     });
     const view = receiverView(row);
     await this.audit.record({
@@ -323,10 +290,7 @@ export class AlertingApi implements OnApplicationBootstrap {
   async rotateReceiverSecret(name: string, actor: Actor) {
     const key = this.requireSigningKey();
     const before = await this.receiverRow(name);
-    const row = await this.prisma.receiver.update({
-      where: { id: before.id },
-      data: { secretVersion: { increment: 1 } },
-    });
+    const row = await this.receiverRows.bumpSecretVersion(before.id);
     const view = receiverView(row);
     await this.audit.record({
       actor,
@@ -364,7 +328,7 @@ export class AlertingApi implements OnApplicationBootstrap {
 
   async deleteReceiver(name: string, actor: Actor) {
     const row = await this.receiverRow(name);
-    await this.prisma.receiver.delete({ where: { id: row.id } });
+    await this.receiverRows.delete(row.id);
     await this.audit.record({
       actor,
       action: 'receiver.delete',
@@ -391,14 +355,10 @@ export class AlertingApi implements OnApplicationBootstrap {
       firedAt: now,
       resolvedAt: null,
     } as unknown as Alert;
-    const delivery = await this.prisma.notificationDelivery.create({
-      data: {
-        id,
-        receiverId: receiver.id,
-        groupKey: 'test',
-        test: true,
-        payload: json(this.router.payload(receiver, 'test', [fake])),
-      },
+    const delivery = await this.receiverRows.addTestDelivery({
+      id,
+      receiverId: receiver.id,
+      payload: json(this.router.payload(receiver, 'test', [fake])),
     });
     await this.queue.enqueue(delivery.id);
     await this.audit.record({
@@ -412,17 +372,25 @@ export class AlertingApi implements OnApplicationBootstrap {
 
   async deliveries(name: string, limit: number) {
     const receiver = await this.receiverRow(name);
-    const rows = await this.prisma.notificationDelivery.findMany({
-      where: { receiverId: receiver.id },
-      orderBy: { createdAt: 'desc' },
-      take: limit,
-    });
+    const rows = await this.receiverRows.deliveries(receiver.id, limit);
     return rows.map(deliveryView);
   }
 }
 
 function uniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'P2002';
+}
+
+function receiverSettings(body: ReceiverBody | ReceiverReplaceBody, url: URL): ReceiverSettings {
+  return {
+    kind: body.kind,
+    url: url.toString(),
+    matchers: json(body.matchers),
+    sendResolved: body.sendResolved,
+    groupWaitSeconds: body.groupWaitSeconds,
+    groupIntervalSeconds: body.groupIntervalSeconds,
+    repeatIntervalSeconds: body.repeatIntervalSeconds,
+  };
 }
 
 function ruleData(body: AlertRuleBody) {
@@ -467,17 +435,7 @@ export function alertView(a: Alert, silences: readonly Silence[]) {
   };
 }
 
-function transitionView(t: {
-  id: bigint;
-  alertId: string;
-  ruleName: string;
-  queryName: string;
-  from: string;
-  to: string;
-  value: number | null;
-  figures: unknown;
-  at: Date;
-}) {
+function transitionView(t: AlertTransition) {
   return {
     id: String(t.id),
     alertId: t.alertId,

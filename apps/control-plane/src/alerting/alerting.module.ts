@@ -7,6 +7,12 @@ import { LagModule } from '../lag/lag.module';
 import { AlertEvaluator } from './alert-evaluator.service';
 import { AlertRulesController } from './alert-rules.controller';
 import { AlertingApi } from './alerting-api.service';
+import {
+  AlertRepository,
+  AlertRuleRepository,
+  ReceiverRepository,
+  SilenceRepository,
+} from './alerting.repository';
 import { AlertsController } from './alerts.controller';
 import { KafkaLagSource, LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
@@ -20,6 +26,10 @@ import { SilencesController } from './silences.controller';
   controllers: [AlertRulesController, AlertsController, SilencesController, ReceiversController],
   providers: [
     AlertingApi,
+    AlertRuleRepository,
+    AlertRepository,
+    SilenceRepository,
+    ReceiverRepository,
     AlertEvaluator,
     NotificationRouter,
     DeliveryQueue,

@@ -15,7 +15,7 @@ import type {
 import { EvaluationThread } from './evaluation-thread';
 import { packLags, unpackLags } from './packed-lags';
 
-/** The worker's bundle, kept between runs (worker-bundle.ts rebuilds it when a source changed). */
+/** The worker's bundle, kept between runs (build/bundle-cache.ts rebuilds it when a source changed). */
 const BUNDLE_DIR = path.join(os.tmpdir(), 'sluice-worker-bundles');
 const T0 = Date.parse('2026-12-02T08:00:00Z');
 const rule: RuleInput = {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import type { EvaluationInput, EvaluationOutput, MainToWorker, WorkerToMain } from './evaluation-messages';
-import { workerBundle } from './worker-bundle';
+import { bundleOnce } from '../build/bundle-cache';
 
 const logger = new Logger('EvaluationThread');
 
@@ -26,7 +26,7 @@ export type ThreadSource = 'bundle' | 'source' | 'compiled';
 
 /**
  * The worker's file next to this one: compiled .js as it is; run from source (tests, `npm run`),
- * the prebuilt bundle of the .ts entry in `bundleDir` (worker-bundle.ts), or the .ts itself
+ * the prebuilt bundle of the .ts entry in `bundleDir` (build/bundle-cache.ts), or the .ts itself
  * through @swc-node/register when no bundle can be had (no esbuild, a failed build).
  */
 async function workerEntry(
@@ -36,7 +36,7 @@ async function workerEntry(
   const file = path.join(__dirname, `alert-evaluation.worker${ext}`);
   if (ext !== '.ts') return { file, execArgv: [], source: 'compiled' };
   try {
-    const bundle = await workerBundle(file, bundleDir);
+    const bundle = await bundleOnce({ entry: file, dir: bundleDir, name: 'alert-evaluation.worker' });
     return { file: bundle.file, execArgv: [], source: 'bundle' };
   } catch (e) {
     logger.warn(`alert evaluation thread runs from source (no bundle: ${(e as Error).message})`);

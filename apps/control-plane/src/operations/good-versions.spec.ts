@@ -1,6 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Query } from '../generated/prisma/client';
-import { markGood, rollbackTarget } from './good-versions';
+import type { GoodVersionsChange } from '../repositories/query.repository';
+import { markGood, rollbackTarget, type GoodVersionStore } from './good-versions';
 
 const query = (o: Partial<Query>): Query =>
   ({
@@ -48,28 +49,50 @@ describe('rollbackTarget', () => {
 });
 
 describe('markGood', () => {
-  const db = (q: Query) => {
-    const update = vi.fn().mockResolvedValue(q);
-    return { update, query: { findUnique: vi.fn().mockResolvedValue(q), update } };
-  };
+  /** A typed fake of the query repository: one stored row, the writes it was asked for. */
+  class FakeQueries implements GoodVersionStore {
+    readonly writes: Array<{ id: string; change: GoodVersionsChange }> = [];
+    constructor(private row: Query | null) {}
+    async find(id: string): Promise<Query | null> {
+      return this.row?.id === id ? this.row : null;
+    }
+    async recordGoodVersions(id: string, change: GoodVersionsChange): Promise<void> {
+      this.writes.push({ id, change });
+      if (this.row) this.row = { ...this.row, ...change };
+    }
+  }
 
   it('shifts the last good pair to previous when a new one becomes good', async () => {
-    const d = db(query({ lastGoodVersion: 1, lastGoodCheckpointEpoch: 0 }));
-    await markGood(d as never, 'q', { version: 2, checkpointEpoch: 1 });
-    expect(d.update).toHaveBeenCalledWith({
-      where: { id: 'q' },
-      data: {
-        lastGoodVersion: 2,
-        lastGoodCheckpointEpoch: 1,
-        previousGoodVersion: 1,
-        previousGoodCheckpointEpoch: 0,
+    const queries = new FakeQueries(query({ lastGoodVersion: 1, lastGoodCheckpointEpoch: 0 }));
+    await markGood(queries, 'q', { version: 2, checkpointEpoch: 1 });
+    expect(queries.writes).toEqual([
+      {
+        id: 'q',
+        change: {
+          lastGoodVersion: 2,
+          lastGoodCheckpointEpoch: 1,
+          previousGoodVersion: 1,
+          previousGoodCheckpointEpoch: 0,
+        },
       },
-    });
+    ]);
+  });
+
+  it('records the first good pair without a previous one', async () => {
+    const queries = new FakeQueries(query({}));
+    await markGood(queries, 'q', { version: 2, checkpointEpoch: 0 });
+    expect(queries.writes).toEqual([{ id: 'q', change: { lastGoodVersion: 2, lastGoodCheckpointEpoch: 0 } }]);
   });
 
   it('writes nothing when the pair already is the last good one', async () => {
-    const d = db(query({ lastGoodVersion: 2, lastGoodCheckpointEpoch: 1 }));
-    await markGood(d as never, 'q', { version: 2, checkpointEpoch: 1 });
-    expect(d.update).not.toHaveBeenCalled();
+    const queries = new FakeQueries(query({ lastGoodVersion: 2, lastGoodCheckpointEpoch: 1 }));
+    await markGood(queries, 'q', { version: 2, checkpointEpoch: 1 });
+    expect(queries.writes).toEqual([]);
+  });
+
+  it('writes nothing for a query that does not exist', async () => {
+    const queries = new FakeQueries(null);
+    await markGood(queries, 'q', { version: 2, checkpointEpoch: 1 });
+    expect(queries.writes).toEqual([]);
   });
 });

@@ -2,10 +2,9 @@
 // good when its operation says so: an upgrade after its health gate, a deploy, start or rollback
 // once its instances run. The pair it replaces is kept as the previous good one, so a rollback by
 // hand can undo an upgrade that passed its gate.
-import type { Prisma, Query } from '../generated/prisma/client';
+import type { Query } from '../generated/prisma/client';
+import type { GoodVersionsChange, QueryRepository } from '../repositories/query.repository';
 import { sameTarget, type VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
-
-type Db = Pick<Prisma.TransactionClient, 'query'>;
 
 export function lastGood(q: Query): VersionOnCheckpoint | null {
   return q.lastGoodVersion === null
@@ -36,20 +35,30 @@ export function rollbackTarget(q: Query): VersionOnCheckpoint | null {
   return previous && !sameTarget(previous, current) ? previous : null;
 }
 
-/** Records `good` as the last good pair (a no-op when it already is). */
-export async function markGood(db: Db, queryId: string, good: VersionOnCheckpoint): Promise<void> {
-  const q = await db.query.findUnique({ where: { id: queryId } });
-  if (!q) return;
+/**
+ * The write that records `good` as the last good pair, the pair it replaces becoming the previous
+ * one; null when `good` already is the last good pair (nothing to write).
+ */
+export function goodVersionChange(q: Query, good: VersionOnCheckpoint): GoodVersionsChange | null {
   const last = lastGood(q);
-  if (last && sameTarget(last, good)) return;
-  await db.query.update({
-    where: { id: queryId },
-    data: {
-      lastGoodVersion: good.version,
-      lastGoodCheckpointEpoch: good.checkpointEpoch,
-      ...(last
-        ? { previousGoodVersion: last.version, previousGoodCheckpointEpoch: last.checkpointEpoch }
-        : {}),
-    },
-  });
+  if (last && sameTarget(last, good)) return null;
+  return {
+    lastGoodVersion: good.version,
+    lastGoodCheckpointEpoch: good.checkpointEpoch,
+    ...(last ? { previousGoodVersion: last.version, previousGoodCheckpointEpoch: last.checkpointEpoch } : {}),
+  };
+}
+
+/** What markGood reads and writes: the query repository, or a typed fake of it in a unit test. */
+export type GoodVersionStore = Pick<QueryRepository, 'find' | 'recordGoodVersions'>;
+
+/** Records `good` as the last good pair (a no-op when it already is, or the query is gone). */
+export async function markGood(
+  queries: GoodVersionStore,
+  queryId: string,
+  good: VersionOnCheckpoint,
+): Promise<void> {
+  const q = await queries.find(queryId);
+  const change = q && goodVersionChange(q, good);
+  if (change) await queries.recordGoodVersions(queryId, change);
 }

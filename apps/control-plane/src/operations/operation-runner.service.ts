@@ -9,7 +9,6 @@ import { ControlPublisher } from '../control/control-publisher.service';
 import { QueryMetrics } from '../metrics/query-metrics';
 import { ReconcilerService, type ReconcileResult } from '../reconcile/reconciler.service';
 import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
-import { PrismaRepository } from '../repositories/prisma.repository';
 import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository } from '../repositories/query.repository';
 import { acknowledgements } from '../progress/command-acknowledgements';
@@ -35,7 +34,6 @@ export class OperationRunner {
   constructor(
     private readonly operations: OperationRepository,
     private readonly reconciler: ReconcilerService,
-    private readonly prisma: PrismaRepository,
     private readonly control: ControlPublisher,
     private readonly metrics: QueryMetrics,
     private readonly events: OperationEvents,
@@ -276,7 +274,10 @@ export class OperationRunner {
   private async markRunningGood(queryId: string): Promise<void> {
     const q = await this.queries.find(queryId);
     if (q)
-      await markGood(this.prisma, queryId, { version: q.desiredVersion, checkpointEpoch: q.checkpointEpoch });
+      await markGood(this.queries, queryId, {
+        version: q.desiredVersion,
+        checkpointEpoch: q.checkpointEpoch,
+      });
   }
 
   private async waitForRunning(op: Operation, startStep: string, waitStep: string): Promise<void> {

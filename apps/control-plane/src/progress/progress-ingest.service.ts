@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueryMetrics } from '../metrics/query-metrics';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { QueryRepository } from '../repositories/query.repository';
 import {
   progressGroupId,
   type IngestWorkerConfig,
@@ -47,7 +47,7 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   private readonly unwatch: () => void;
 
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly queries: QueryRepository,
     private readonly metrics: QueryMetrics,
     private readonly events: ProgressEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -110,12 +110,12 @@ export class ProgressIngestService implements OnApplicationBootstrap, OnModuleDe
   private async queryName(queryId: string): Promise<string | undefined> {
     if (!this.names.has(queryId)) {
       if ((this.unknown.get(queryId) ?? 0) > Date.now()) return undefined;
-      const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { name: true } });
-      if (!q) {
+      const name = await this.queries.nameOf(queryId);
+      if (name === null) {
         this.unknown.set(queryId, Date.now() + UNKNOWN_TTL_MS);
         return undefined;
       }
-      this.names.set(queryId, q.name);
+      this.names.set(queryId, name);
     }
     return this.names.get(queryId);
   }

@@ -1,5 +1,6 @@
 // Stored engine progress, read as the scaling loop and the reconciler need it.
 import { Injectable } from '@nestjs/common';
+import type { ProgressEvent } from '../generated/prisma/client';
 import { PrismaRepository } from './prisma.repository';
 
 /** One stored micro-batch, the fields a capacity estimate uses. */
@@ -65,5 +66,34 @@ export class ProgressRepository {
       take: limit,
       select: { instance: true, timestamp: true, payload: true },
     });
+  }
+
+  /** The query's newest event, or null. */
+  latest(queryId: string): Promise<ProgressEvent | null> {
+    // Ordered by the indexed (queryId, timestamp) pair: ordering by id alone scans every row of
+    // the query, which made GET /queries/:id slow under ingest.
+    return this.prisma.progressEvent.findFirst({
+      where: { queryId },
+      orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
+    });
+  }
+
+  /** Payloads after `since` oldest first, or without `since` the newest first; at most `limit`. */
+  async payloads(queryId: string, since: Date | undefined, limit: number): Promise<unknown[]> {
+    const rows = await this.prisma.progressEvent.findMany({
+      where: { queryId, ...(since ? { timestamp: { gt: since } } : {}) },
+      orderBy: { timestamp: since ? 'asc' : 'desc' },
+      take: limit,
+      select: { payload: true },
+    });
+    return rows.map((r) => r.payload);
+  }
+
+  /** Deletes all but the query's newest `keep` events; how many went. */
+  trimToNewest(queryId: string, keep: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid AND id < (
+        SELECT id FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid
+        ORDER BY id DESC OFFSET ${keep} LIMIT 1)`;
   }
 }

@@ -29,6 +29,15 @@ export interface QueryStatus {
   observedGeneration?: number;
 }
 
+/** The good-version columns a recorded good pair changes. */
+export type GoodVersionsChange = Pick<Query, 'lastGoodVersion' | 'lastGoodCheckpointEpoch'> &
+  Partial<Pick<Query, 'previousGoodVersion' | 'previousGoodCheckpointEpoch'>>;
+
+/** The scaling settings a request may change; an absent field is left as it is. */
+export type ScalingSettingsChange = Partial<
+  Pick<Query, 'scalingPolicy' | 'scalingMode' | 'minInstances' | 'maxInstances' | 'backpressure' | 'cpuLimit'>
+>;
+
 @Injectable()
 export class QueryRepository {
   constructor(private readonly prisma: PrismaRepository) {}
@@ -75,8 +84,29 @@ export class QueryRepository {
     return tx.query.findUnique({ where: { id }, include: { instances: true } });
   }
 
-  async find(id: string): Promise<Query | null> {
-    return this.prisma.query.findUnique({ where: { id } });
+  async find(id: string, tx: Tx = this.prisma): Promise<Query | null> {
+    return tx.query.findUnique({ where: { id } });
+  }
+
+  /** The query (deleted or not); throws when there is no row (a caller that already knows it exists). */
+  async findOrThrow(id: string, tx: Tx = this.prisma): Promise<Query> {
+    return tx.query.findUniqueOrThrow({ where: { id } });
+  }
+
+  /** The query's name, or null when there is no such query (the progress ingest's metric labels). */
+  async nameOf(id: string): Promise<string | null> {
+    const q = await this.prisma.query.findUnique({ where: { id }, select: { name: true } });
+    return q?.name ?? null;
+  }
+
+  /** Writes the query's last (and previous) good version pairs (operations/good-versions.ts decides them). */
+  async recordGoodVersions(id: string, change: GoodVersionsChange, tx: Tx = this.prisma): Promise<void> {
+    await tx.query.update({ where: { id }, data: change });
+  }
+
+  /** Changes the query's scaling settings (the caller holds its row lock in `tx`). */
+  async updateScaling(id: string, settings: ScalingSettingsChange, tx: Tx): Promise<Query> {
+    return tx.query.update({ where: { id }, data: settings });
   }
 
   async findByName(name: string, tx: Tx = this.prisma): Promise<Query | null> {

@@ -1,6 +1,6 @@
 // The scaling loop's decisions, one row per query and tick (what GET /scaling/events shows).
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client';
+import type { Prisma, ScalingEvent } from '../generated/prisma/client';
 import { PrismaRepository } from './prisma.repository';
 
 export type DecisionValue = number | string | boolean | null;
@@ -36,6 +36,15 @@ export class ScalingEventRepository {
       select: { at: true },
     });
     return previous?.at ?? null;
+  }
+
+  /** The query's newest `limit` decisions, newest first (GET /scaling/events). */
+  async newest(queryId: string, limit: number): Promise<ScalingEvent[]> {
+    return this.prisma.scalingEvent.findMany({
+      where: { queryId },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
   }
 
   async deleteBefore(before: Date): Promise<void> {

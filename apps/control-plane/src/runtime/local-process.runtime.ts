@@ -47,8 +47,11 @@ interface Meta {
 
 export interface LocalRuntimeOptions {
   home: string;
-  /** Command + leading args that run the engine CLI, e.g. [node, -r, ..., apps/engine/src/cli.ts]. */
-  engineCommand: string[];
+  /**
+   * Command + leading args that run the engine CLI, e.g. [node, .sluice/engine-bundle/engine-….js],
+   * or a function resolving it at each start (the bundle of the sources as they are then).
+   */
+  engineCommand: string[] | (() => Promise<string[]>);
   cwd: string;
   env?: Record<string, string>;
   /** Log files kept per instance (engine.log and the rotated ones); default ENGINE_LOG_FILES. */
@@ -72,7 +75,13 @@ function alive(pid: number): boolean {
 export class LocalProcessRuntime implements RuntimeDriver {
   readonly kind = 'local' as const;
 
+  private readonly exitListeners: Array<(queryId: string, instanceName: string) => void> = [];
+
   constructor(private readonly opts: LocalRuntimeOptions) {}
+
+  onExit(listener: (queryId: string, instanceName: string) => void): void {
+    this.exitListeners.push(listener);
+  }
 
   private get keepLogs(): number {
     return Math.max(1, this.opts.logFiles ?? ENGINE_LOG_FILES);
@@ -162,6 +171,12 @@ export class LocalProcessRuntime implements RuntimeDriver {
   }
 
   async start(l: InstanceLaunch): Promise<RuntimeInstance> {
+    // Resolved first (a bundle build takes seconds): the state files below are written and the
+    // process spawned with no wait between, so nobody lists a half-started instance as exited.
+    const command =
+      typeof this.opts.engineCommand === 'function'
+        ? await this.opts.engineCommand()
+        : this.opts.engineCommand;
     const f = this.files(l.queryId, l.instanceName);
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
@@ -175,7 +190,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       JSON.stringify({ version: l.version, checkpointEpoch: l.checkpointEpoch ?? 0 } satisfies Meta),
     );
     const out = fs.openSync(f.log, 'a');
-    const [cmd, ...pre] = this.opts.engineCommand;
+    const [cmd, ...pre] = command;
     if (!cmd) throw new Error('engine command is empty');
     const child = spawn(
       cmd,
@@ -223,6 +238,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
       } catch {
         // folder removed by forget(); nothing to record
       }
+      // After the exit file: a listener that lists the instance sees how it ended.
+      for (const listener of this.exitListeners) listener(l.queryId, l.instanceName);
     });
     child.unref();
     return {

@@ -81,6 +81,12 @@ export interface RuntimeDriver {
    * limits leave it out (the reconciler then reports the limit as not applied).
    */
   setCpuLimit?(queryId: string, instanceName: string, cpus: number | null): Promise<void>;
+  /**
+   * Calls `listener` when an instance this driver started exits, so that a crash is acted on at
+   * once instead of at the next resync. Drivers that cannot see exits leave it out (the resync
+   * still finds them); adopted processes are found by the resync too.
+   */
+  onExit?(listener: (queryId: string, instanceName: string) => void): void;
   /** Removes everything the driver created for a deleted query whose instances have stopped. */
   remove(queryId: string, queryName: string): Promise<void>;
 }

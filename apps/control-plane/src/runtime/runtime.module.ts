@@ -1,18 +1,22 @@
 // Chooses the runtime driver from config: local processes, or one StatefulSet per query applied
 // through the Kubernetes API (kubernetes.runtime.ts).
 import path from 'node:path';
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { EngineCommand, engineBundleDir } from './engine-bundle';
 import { KubernetesRuntime } from './kubernetes.runtime';
 import { LocalProcessRuntime } from './local-process.runtime';
 import { RUNTIME_DRIVER, type RuntimeDriver } from './runtime-driver';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
-export function defaultEngineCommand(): string[] {
-  // `--import tsx` rather than the tsx CLI: the CLI is a wrapper process, so the pid we record
-  // (and a hard kill) would miss the engine itself. Resolved from `cwd` = the repository root.
-  return [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/cli.ts')];
+/** Engines run from the esbuild bundle of the current sources, tsx when it cannot be built. */
+function bundledEngineCommand(): () => Promise<string[]> {
+  const logger = new Logger('EngineBundle');
+  const command = new EngineCommand(REPO_ROOT, engineBundleDir(REPO_ROOT), (level, msg) =>
+    level === 'warn' ? logger.warn(msg) : logger.log(msg),
+  );
+  return () => command.resolve();
 }
 
 export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDriver> {
@@ -32,7 +36,7 @@ export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDri
     home: path.resolve(config.SLUICE_HOME),
     engineCommand: config.SLUICE_ENGINE_COMMAND
       ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[])
-      : defaultEngineCommand(),
+      : bundledEngineCommand(),
     cwd: REPO_ROOT,
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
   });

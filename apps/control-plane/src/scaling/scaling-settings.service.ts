@@ -5,7 +5,8 @@ import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Query, ScalingEvent } from '../generated/prisma/client';
 import { QueriesService } from '../queries/queries.service';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { QueryRepository } from '../repositories/query.repository';
+import { ScalingEventRepository } from '../repositories/scaling-event.repository';
 import type { ScalingBody } from './scaling.dto';
 import type { Actor } from '../audit/actor';
 
@@ -44,7 +45,8 @@ export function scalingEventView(e: ScalingEvent) {
 @Injectable()
 export class ScalingSettingsService {
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly queryRepository: QueryRepository,
+    private readonly scalingEvents: ScalingEventRepository,
     private readonly queries: QueriesService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -60,17 +62,13 @@ export class ScalingSettingsService {
 
   async events(id: string, limit: number) {
     await this.queries.getOrThrow(id);
-    const rows = await this.prisma.scalingEvent.findMany({
-      where: { queryId: id },
-      orderBy: [{ at: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
+    const rows = await this.scalingEvents.newest(id, limit);
     return rows.map(scalingEventView);
   }
 
   async update(id: string, body: ScalingBody, actor: Actor) {
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
+    return this.queryRepository.transaction(async (tx) => {
+      await this.queryRepository.lockForUpdate(id, tx);
       const q = await this.queries.getOrThrow(id, tx);
       const minInstances = body.minInstances ?? q.minInstances;
       const maxInstances = body.maxInstances === undefined ? q.maxInstances : body.maxInstances;
@@ -83,9 +81,9 @@ export class ScalingSettingsService {
           errors: [{ path: field, message }],
         });
       }
-      const after = await tx.query.update({
-        where: { id },
-        data: {
+      const after = await this.queryRepository.updateScaling(
+        id,
+        {
           ...(body.policy !== undefined ? { scalingPolicy: body.policy } : {}),
           ...(body.mode !== undefined ? { scalingMode: body.mode } : {}),
           minInstances,
@@ -93,7 +91,8 @@ export class ScalingSettingsService {
           ...(body.backpressure !== undefined ? { backpressure: body.backpressure } : {}),
           ...(body.cpuLimit !== undefined ? { cpuLimit: body.cpuLimit } : {}),
         },
-      });
+        tx,
+      );
       await this.audit.record(
         {
           actor,

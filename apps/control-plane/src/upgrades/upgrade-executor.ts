@@ -22,7 +22,8 @@ import {
   type OperationStep,
 } from '../operations/operation-types';
 import { ReconcilerService } from '../reconcile/reconciler.service';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { ProgressRepository } from '../repositories/progress.repository';
+import { QueryRepository } from '../repositories/query.repository';
 import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
 import {
   checkpointRecords,
@@ -89,7 +90,8 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   private readonly logger = new Logger(UpgradeExecutor.name);
 
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly queries: QueryRepository,
+    private readonly progress: ProgressRepository,
     private readonly reconciler: ReconcilerService,
     private readonly control: ControlPublisher,
     private readonly lag: LagService,
@@ -124,7 +126,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       if (!done(START)) await this.startNew(ctx, queryId, p);
       if (!done(GATE)) await this.gate(ctx, queryId, p);
       await ctx.step(MARK, 'running', 97);
-      await markGood(this.prisma, queryId, p.to);
+      await markGood(this.queries, queryId, p.to);
       await ctx.step(MARK, 'done', 100, `${describeTarget(p.to)} is the last good version`);
     } catch (e) {
       if (!(e instanceof RollbackNeeded)) throw e;
@@ -423,7 +425,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   private async rollBack(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<never> {
     const steps = stepsOf(await ctx.current());
     const reason = steps.find((s) => s.name === ROLLBACK_DRAIN)?.message ?? 'upgrade failed';
-    const q = await this.prisma.query.findUniqueOrThrow({ where: { id: queryId } });
+    const q = await this.queries.findOrThrow(queryId);
     const target = lastGood(q) ?? p.from;
     const failed = (message: string) =>
       new OperationFailed(`${reason}; rollback to ${describeTarget(target)} failed: ${message}`);
@@ -438,7 +440,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       new OperationFailed(`rollback to ${describeTarget(p.to)} failed: ${message}`);
     await this.switchTo(ctx, queryId, p.to, [MANUAL_DRAIN, MANUAL_START], [10, 50, 90], failed);
     await ctx.step(MANUAL_MARK, 'running', 95);
-    await markGood(this.prisma, queryId, p.to);
+    await markGood(this.queries, queryId, p.to);
     await ctx.step(MANUAL_MARK, 'done', 100, `${describeTarget(p.to)} is the last good version`);
   }
 
@@ -456,7 +458,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     if (state(drainStep) !== 'done') {
       if (state(drainStep) !== 'running')
         await ctx.step(drainStep, 'running', p0, `draining what runs, to start ${describeTarget(target)}`);
-      const q = await this.prisma.query.findUniqueOrThrow({ where: { id: queryId } });
+      const q = await this.queries.findOrThrow(queryId);
       const sameCheckpoint = q.checkpointEpoch === target.checkpointEpoch;
       await this.setDesired(queryId, sameCheckpoint ? { state: 'RUNNING', target } : { state: 'STOPPED' });
       const figures = { ...(steps.find((s) => s.name === drainStep)?.figures ?? {}) };
@@ -489,9 +491,9 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     queryId: string,
     change: { state: 'RUNNING' | 'STOPPED'; target?: VersionOnCheckpoint; record?: CheckpointRecord },
   ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${queryId}::uuid FOR UPDATE`;
-      const q = await tx.query.findUniqueOrThrow({ where: { id: queryId } });
+    await this.queries.transaction(async (tx) => {
+      const q = await this.queries.lockForUpdate(queryId, tx);
+      if (!q) throw new Error(`query ${queryId} not found`);
       const records = checkpointRecords(q.checkpoints);
       const addRecord = change.record && !records.some((r) => r.epoch === change.record!.epoch);
       const sameTarget =
@@ -500,7 +502,6 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       if (q.desiredState === change.state && sameTarget && !addRecord) return;
       const data: Prisma.QueryUpdateInput = {
         desiredState: change.state,
-        generation: { increment: 1 },
         ...(change.target
           ? { desiredVersion: change.target.version, checkpointEpoch: change.target.checkpointEpoch }
           : {}),
@@ -511,7 +512,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
           ? { phase: 'DEPLOYING', crashTimes: [] }
           : {}),
       };
-      await tx.query.update({ where: { id: queryId }, data });
+      await this.queries.changeDesired(queryId, data, tx);
     });
     this.reconciler.enqueue(queryId);
   }
@@ -627,7 +628,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     target: VersionOnCheckpoint,
     since: number,
   ): Promise<string | null> {
-    const q = await this.prisma.query.findUnique({ where: { id: queryId }, select: { crashTimes: true } });
+    const q = await this.queries.find(queryId);
     const recorded = ((q?.crashTimes as string[] | null) ?? []).filter((t) => Date.parse(t) >= since);
     const exited = (await this.runtime.list(queryId)).filter(
       (i) =>
@@ -647,12 +648,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   }
 
   private events(queryId: string, since: Date): Promise<ProgressRow[]> {
-    return this.prisma.progressEvent.findMany({
-      where: { queryId, timestamp: { gte: since } },
-      orderBy: { timestamp: 'asc' },
-      select: { instance: true, timestamp: true, payload: true },
-      take: 20_000,
-    });
+    return this.progress.eventsSince(queryId, since, 20_000);
   }
 
   private async maxLagSeconds(queryId: string): Promise<number | null> {

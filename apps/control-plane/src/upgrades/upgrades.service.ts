@@ -10,7 +10,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { instantiate, type CompiledVersion, type LogicalPlan } from '@sluice/query-plan';
-import type { Prisma, Query } from '../generated/prisma/client';
+import type { Query } from '../generated/prisma/client';
 import type { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
 import { OperationQueueService } from '../operations/operation-queue.service';
@@ -23,7 +23,7 @@ import { ownedOrConflict } from '../queries/query-ownership';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { clusterName } from '../leadership/cluster-name';
 import { ReconcilerService } from '../reconcile/reconciler.service';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { QueryRepository, type Tx } from '../repositories/query.repository';
 import {
   checkpointRecords,
   describeTarget,
@@ -35,12 +35,10 @@ import { DEFAULT_HEALTH_GATE } from './health-gate';
 import type { RollbackParams, UpgradeParams } from './upgrade-executor';
 import type { RollbackBody, UpgradeBody } from './upgrade.dto';
 
-type Tx = Prisma.TransactionClient;
-
 @Injectable()
 export class UpgradesService {
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly queries: QueryRepository,
     private readonly operations: OperationRepository,
     private readonly queue: OperationQueueService,
     private readonly reconciler: ReconcilerService,
@@ -151,7 +149,7 @@ export class UpgradesService {
     actor: Actor,
     after: Record<string, unknown>,
   ) {
-    const op = await this.prisma.$transaction(async (tx) => {
+    const op = await this.queries.transaction(async (tx) => {
       const q = await this.lock(id, tx);
       await this.assertIdle(q, tx);
       if (q.desiredVersion !== decidedFrom.version || q.checkpointEpoch !== decidedFrom.checkpointEpoch)
@@ -180,7 +178,7 @@ export class UpgradesService {
   }
 
   /** One operation per query: checked first (an upgrade in flight changes what else would be said), and again under the lock. */
-  private async assertIdle(q: Query, tx: Tx = this.prisma): Promise<void> {
+  private async assertIdle(q: Query, tx?: Tx): Promise<void> {
     const active = await this.operations.findActiveForQuery(q.id, tx);
     if (active)
       throw new ConflictException({
@@ -199,10 +197,7 @@ export class UpgradesService {
   }
 
   private async compile(q: Query, versions: [number, number]): Promise<[CompiledVersion, CompiledVersion]> {
-    const rows = await this.prisma.queryVersion.findMany({
-      where: { queryId: q.id, version: { in: versions } },
-      select: { version: true, specText: true },
-    });
+    const rows = await this.queries.findVersions(q.id, versions);
     const missing = [...new Set(versions)].filter((n) => !rows.some((r) => r.version === n));
     if (missing.length > 0)
       throw new NotFoundException({
@@ -220,15 +215,14 @@ export class UpgradesService {
   }
 
   private async getOrThrow(id: string): Promise<Query> {
-    const q = await this.prisma.query.findUnique({ where: { id } });
+    const q = await this.queries.find(id);
     if (!q || q.deletedAt)
       throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
     return q;
   }
 
   private async lock(id: string, tx: Tx): Promise<Query> {
-    await tx.$queryRaw`SELECT id FROM "Query" WHERE id = ${id}::uuid FOR UPDATE`;
-    const q = await tx.query.findUnique({ where: { id } });
+    const q = await this.queries.lockForUpdate(id, tx);
     if (!q || q.deletedAt)
       throw new NotFoundException({ code: 'NOT_FOUND', message: `query ${id} not found` });
     // Only the owning cluster's control planes run its operations (query-ownership.ts).

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@sluice/testing';
+import { ENGINE_PROGRAM_PATTERN } from '../../src/runtime/engine-bundle';
 
 // Not imported from test-app.ts: that one loads the whole Nest app, which the schemathesis and
 // e2e runners that use this module do not need.
@@ -151,7 +152,7 @@ export function liveEngines(home: string, queryId: string): Record<string, numbe
  * or the real engine's CLI.
  */
 export function engineProcessCount(home: string, queryId: string, engine: 'stand-in' | 'real'): number {
-  const program = engine === 'stand-in' ? 'stand-in-engine.cjs.*' : 'apps/engine/src/cli.ts run --spec ';
+  const program = engine === 'stand-in' ? 'stand-in-engine.cjs.*' : `${ENGINE_PROGRAM_PATTERN} run --spec `;
   const r = spawnSync('pgrep', ['-f', `${program}${path.join(home, 'instances', queryId)}/`], {
     encoding: 'utf8',
   });

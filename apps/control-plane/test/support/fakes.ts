@@ -11,7 +11,14 @@ import { operationView } from '../../src/operations/operation-view';
 import type { QueriesService } from '../../src/queries/queries.service';
 import type { ScaleCommand } from '../../src/queries/query-commands';
 import type { ScalingPolicies } from '../../src/scaling/scaling-policies';
-import type { Instance, Operation, Query, QueryVersion } from '../../src/generated/prisma/client';
+import type {
+  Instance,
+  Operation,
+  ProgressEvent,
+  Query,
+  QueryVersion,
+  ScalingEvent,
+} from '../../src/generated/prisma/client';
 import type { ControlPublisher } from '../../src/control/control-publisher.service';
 import type { InstanceRepository, ObservedInstanceRow } from '../../src/repositories/instance.repository';
 import type { LagService } from '../../src/lag/lag.service';
@@ -23,8 +30,10 @@ import type {
   ProgressRepository,
 } from '../../src/repositories/progress.repository';
 import type {
+  GoodVersionsChange,
   NewVersion,
   QueryRepository,
+  ScalingSettingsChange,
   QueryStatus,
   QueryWithInstances,
 } from '../../src/repositories/query.repository';
@@ -153,6 +162,24 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
   }
   async find(id: string): Promise<Query | null> {
     return this.queries.get(id) ?? null;
+  }
+  async findOrThrow(id: string): Promise<Query> {
+    const q = this.queries.get(id);
+    if (!q) throw new Error(`no query ${id}`);
+    return q;
+  }
+  async nameOf(id: string): Promise<string | null> {
+    return this.queries.get(id)?.name ?? null;
+  }
+  async recordGoodVersions(id: string, change: GoodVersionsChange): Promise<void> {
+    const q = this.queries.get(id);
+    if (q) this.queries.set(id, { ...q, ...change });
+  }
+  async updateScaling(id: string, settings: ScalingSettingsChange): Promise<Query> {
+    const q = await this.findOrThrow(id);
+    const after = { ...q, ...settings };
+    this.queries.set(id, after);
+    return after;
   }
   async findByName(name: string): Promise<Query | null> {
     return [...this.queries.values()].find((q) => q.name === name) ?? null;
@@ -305,6 +332,42 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
   async eventsSince(queryId: string, since: Date, limit = 5_000): Promise<ProgressEventRow[]> {
     return (await this.batchesSince(queryId, since, Number.MAX_SAFE_INTEGER)).slice(0, limit);
   }
+  private ordered(queryId: string): ProgressBatchRow[] {
+    return [...(this.batches.get(queryId) ?? [])].sort(
+      (x, y) => x.timestamp.getTime() - y.timestamp.getTime(),
+    );
+  }
+  async latest(queryId: string): Promise<ProgressEvent | null> {
+    const rows = this.ordered(queryId);
+    const b = rows.at(-1);
+    return b
+      ? {
+          id: BigInt(rows.length),
+          queryId,
+          runId: b.runId,
+          batchId: BigInt(rows.length - 1),
+          instance: b.instance,
+          timestamp: b.timestamp,
+          numInputRows: BigInt(b.numInputRows),
+          inputRowsPerSecond: null,
+          processedRowsPerSecond: null,
+          batchDurationMs: b.batchDurationMs,
+          payload: b.payload as ProgressEvent['payload'],
+          receivedAt: b.timestamp,
+        }
+      : null;
+  }
+  async payloads(queryId: string, since: Date | undefined, limit: number): Promise<unknown[]> {
+    const rows = this.ordered(queryId);
+    const picked = since ? rows.filter((b) => b.timestamp > since) : rows.reverse();
+    return picked.slice(0, limit).map((b) => b.payload);
+  }
+  async trimToNewest(queryId: string, keep: number): Promise<number> {
+    const rows = this.ordered(queryId);
+    const gone = Math.max(0, rows.length - keep);
+    this.batches.set(queryId, rows.slice(gone));
+    return gone;
+  }
 }
 
 export class InMemoryScalingEventRepository implements Port<ScalingEventRepository> {
@@ -318,6 +381,18 @@ export class InMemoryScalingEventRepository implements Port<ScalingEventReposito
       (e) => e.queryId === queryId && e.acted && e.inputs.scaled === true && e.at > since,
     );
     return scaled.at(-1)?.at ?? null;
+  }
+  async newest(queryId: string, limit: number): Promise<ScalingEvent[]> {
+    return this.events
+      .map((e, i): ScalingEvent => ({
+        ...e,
+        id: BigInt(i + 1),
+        rateLimit: e.rateLimit,
+        inputs: { ...e.inputs },
+      }))
+      .filter((e) => e.queryId === queryId)
+      .sort((a, b) => b.at.getTime() - a.at.getTime() || Number(b.id - a.id))
+      .slice(0, limit);
   }
   async deleteBefore(before: Date): Promise<void> {
     const kept = this.events.filter((e) => e.at >= before);

@@ -1,6 +1,7 @@
 // A control-plane process with the Kubernetes runtime, pointed at the local API server (the stack's
 // `kube` component): engines become StatefulSet pods there, which kwok runs in simulation only.
-import type { KubeCluster } from '../../../../scripts/test/kube-cluster';
+import { startKube, type KubeCluster } from '../../../../scripts/test/kube-cluster';
+import { isolatedStack, type IsolatedStack } from '../upgrade-support';
 import { startControlPlane, type ControlPlaneProcess } from './control-plane-process';
 
 /** The image the pods name; never pulled (no container runs on kwok's node). */
@@ -44,4 +45,51 @@ export async function startKubeControlPlane(
     },
   });
   return { ...cp, name: opts.name };
+}
+
+/** What a suite on the local API server runs against (startKubeSuite). */
+export interface KubeSuite {
+  kube: KubeCluster;
+  /** Its own database and Redis index (a control plane on the shared ones would reconcile its queries). */
+  stack: IsolatedStack;
+  /** An admin token of that database. */
+  token: string;
+  cp: KubeControlPlane;
+}
+
+/**
+ * The API server (started if needed), the suite's namespace with the database Secret, its own
+ * database and Redis index, an admin token, and one control plane on the Kubernetes runtime.
+ */
+export async function startKubeSuite(o: {
+  namespace: string;
+  database: string;
+  redisIndex: number;
+  tokenName: string;
+  cpName: string;
+  home: string;
+  /** Added to the isolated stack's environment. */
+  env?: Record<string, string>;
+}): Promise<KubeSuite> {
+  const kube = await startKube();
+  await prepareNamespace(kube, o.namespace);
+  const stack = await isolatedStack(o.database, o.redisIndex);
+  const token = stack.token('admin', o.tokenName);
+  const cp = await startKubeControlPlane(kube, {
+    name: o.cpName,
+    namespace: o.namespace,
+    home: o.home,
+    env: { ...stack.env, ...o.env },
+  });
+  return { kube, stack, token, cp };
+}
+
+/** Ends what startKubeSuite started (whatever of it exists): the control plane, the namespace, the database. */
+export async function stopKubeSuite(
+  s: { cp?: KubeControlPlane; kube?: KubeCluster; stack?: IsolatedStack },
+  namespace: string,
+): Promise<void> {
+  await s.cp?.kill();
+  await s.kube?.kubeFetch('DELETE', `/api/v1/namespaces/${namespace}`);
+  await s.stack?.drop();
 }

@@ -59,8 +59,22 @@ import {
 import { KafkaSource } from '../source/kafka-source';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
+import {
+  BATCH_TIME_BUDGET_MS,
+  INITIAL_BATCH_RECORDS,
+  MIN_BATCH_RECORDS,
+  ThroughputMeter,
+  recordsPerTask,
+} from './batch-bound';
 import type { ShuffledRow } from './source-stage';
-import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from './task-runtime';
+import {
+  flushCommitLog,
+  recoverTask,
+  shuffleTaskId,
+  sourceTaskId,
+  type Stage,
+  type TaskRuntime,
+} from './task-runtime';
 
 type Compiled = Extract<CompileResult, { ok: true }>;
 
@@ -138,6 +152,8 @@ export class QueryRunner {
   private topicLimits = new Map<string, number>();
   /** The sink's per-row checks (undefined for the console sink). */
   private guard: RowGuard | undefined;
+  /** Records per second this instance has shown; sizes catch-up batches (batch-bound.ts). */
+  private readonly throughput = new ThroughputMeter();
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -282,14 +298,14 @@ export class QueryRunner {
       groupId: this.sourceGroup,
       topics: [...this.sourceByTopic.keys()],
       onFatal,
-      onRebalance: (a, g) => this.onRebalance('source', a.length, g),
+      onRebalance: (a, g, m) => this.onRebalance('source', a.length, g, m),
     });
     if (this.stateful) {
       this.shuffleReader = new GroupReader(kafka, {
         groupId: this.shuffleGroup,
         topics: [repartitionTopic(this.scope)],
         onFatal,
-        onRebalance: (a, g) => this.onRebalance('shuffle', a.length, g),
+        onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),
       });
     }
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
@@ -441,8 +457,13 @@ export class QueryRunner {
     return out;
   }
 
-  private onRebalance(stage: Stage, partitions: number, generation: number): void {
-    this.opts.log('info', `${stage} group assignment: ${partitions} partition(s)`, { generation });
+  private onRebalance(
+    stage: Stage,
+    partitions: number,
+    generation: number,
+    moved: { kept: number; added: number; revoked: number },
+  ): void {
+    this.opts.log('info', `${stage} group assignment: ${partitions} partition(s)`, { generation, ...moved });
     this.wake?.();
   }
 
@@ -508,11 +529,18 @@ export class QueryRunner {
       durations.queryPlanning = Date.now() - t;
       // Tasks are independent (own range, producer, marker, state): run them concurrently so a
       // trigger costs one transaction round-trip, not one per owned partition.
+      t = Date.now();
       const results = await Promise.allSettled(
         plans.map(([task, entry]) => this.runTask(task, entry, stats, durations)),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      // Only batches that committed (a task revoked mid-batch returns without an error).
+      const done = new Set(stats.tasks);
+      this.throughput.observe(
+        plans.reduce((n, [rt, e]) => n + (done.has(rt.task) ? e.range.end - e.range.start : 0), 0),
+        Date.now() - t,
+      );
       this.consecutiveFailures = 0;
       this.retryAfterMs = 0;
       const outage = this.outage.recover(Date.now());
@@ -612,6 +640,8 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
+    await flushCommitLog(rt);
     await rt.committer.close();
     this.opts.log('info', `task ${rt.task} released (${why})`);
   }
@@ -635,6 +665,14 @@ export class QueryRunner {
       failOnDataLoss: this.spec.options.failOnDataLoss,
       firstOffset: (topic, partition, b) => this.firstOffset(topic, partition, b),
       maxShuffleRecordsPerBatch: MAX_SHUFFLE_RECORDS_PER_BATCH,
+      maxRecordsPerTask: recordsPerTask({
+        recordsPerSecond: this.throughput.recordsPerSecond,
+        tasks: this.tasks.size,
+        budgetMs: BATCH_TIME_BUDGET_MS,
+        min: MIN_BATCH_RECORDS,
+        max: null,
+        initial: INITIAL_BATCH_RECORDS,
+      }),
       queryVersion: this.opts.queryVersion,
       nowMs,
       lastTriggerMs: this.lastTriggerMs,

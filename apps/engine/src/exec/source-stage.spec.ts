@@ -3,7 +3,7 @@ import { compileSpec, instantiate } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { DeadLetter } from './dead-letter';
 import { postgresRowGuard } from './record-guards';
-import { runSourceStage } from './source-stage';
+import { runSourceStage, runSourceStageInSlices } from './source-stage';
 
 const SPEC = `name: t
 sources:
@@ -84,5 +84,35 @@ describe('runSourceStage (aggregation into PostgreSQL)', () => {
     expect((JSON.parse(String(res.deadLetters[0]?.value)) as DeadLetter).reason).toMatch(
       /^record is \d+ bytes in rep, which takes at most/,
     );
+  });
+});
+
+describe('runSourceStageInSlices', () => {
+  it('gives the event loop a turn between slices and returns what one call returns', async () => {
+    const { compiled, executor, guard } = setup();
+    const records = Array.from({ length: 25 }, (_, i) => (i % 7 === 3 ? rec('bad') : click(`u${i % 5}`, i)));
+    const args = {
+      queryId: 'q',
+      source: compiled.spec.sources.clicks!,
+      executor,
+      numShufflePartitions: 4,
+      records,
+      guard,
+      repartition: { topic: 'rep', maxMessageBytes: 1_048_588 },
+      dlqMaxRecordBytes: 1_000_000,
+    };
+    let pauses = 0;
+    const sliced = await runSourceStageInSlices(args, 10, async () => {
+      pauses++;
+    });
+    expect(pauses).toBe(2);
+    const whole = runSourceStage(args);
+    expect(sliced.numInputRows).toBe(25);
+    expect(sliced.invalidRows).toBe(whole.invalidRows);
+    expect(sliced.invalidRows).toBeGreaterThan(0);
+    expect(sliced.shuffled.map((m) => [m.key, m.partition])).toEqual(
+      whole.shuffled.map((m) => [m.key, m.partition]),
+    );
+    expect(sliced.deadLetters.map((d) => d.value)).toEqual(whole.deadLetters.map((d) => d.value));
   });
 });

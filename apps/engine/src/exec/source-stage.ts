@@ -152,3 +152,42 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
 function shuffleMessage(body: ShuffledRow, partitions: number): Message {
   return { key: body.k, value: JSON.stringify(body), partition: shufflePartition(body.k, partitions) };
 }
+
+/** Records the source stage handles between two turns of the event loop. */
+export const SOURCE_STAGE_SLICE = 1000;
+
+/**
+ * runSourceStage over `slice`-record pieces, giving the event loop a turn between them: the
+ * consumer group's heartbeats (sent from kafkajs' fetch loop on this same thread) keep going
+ * while a large batch is decoded, as the Java consumer's background heartbeat thread keeps a
+ * member alive while its poll loop processes (KIP-62). On a CPU-starved engine one unbroken
+ * batch can outlast the session timeout and get the member expelled. Same result as one call.
+ */
+export async function runSourceStageInSlices(
+  args: SourceStageArgs,
+  slice = SOURCE_STAGE_SLICE,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<SourceStageResult> {
+  if (args.records.length <= slice) return runSourceStage(args);
+  const out: SourceStageResult = {
+    rows: [],
+    origins: [],
+    shuffled: [],
+    deadLetters: [],
+    numInputRows: 0,
+    invalidRows: 0,
+    eventTimes: [],
+  };
+  for (let i = 0; i < args.records.length; i += slice) {
+    if (i > 0) await pause();
+    const part = runSourceStage({ ...args, records: args.records.slice(i, i + slice) });
+    for (const r of part.rows) out.rows.push(r);
+    for (const o of part.origins) out.origins.push(o);
+    for (const m of part.shuffled) out.shuffled.push(m);
+    for (const d of part.deadLetters) out.deadLetters.push(d);
+    for (const e of part.eventTimes) out.eventTimes.push(e);
+    out.numInputRows += part.numInputRows;
+    out.invalidRows += part.invalidRows;
+  }
+  return out;
+}

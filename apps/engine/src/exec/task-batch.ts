@@ -14,7 +14,7 @@ import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
 import { runShuffleStage } from './shuffle-stage';
-import { runSourceStage } from './source-stage';
+import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
 
 /** What one trigger did, across its tasks (progress-builder turns it into the progress event). */
@@ -124,7 +124,7 @@ export async function runTaskBatch(
   if (rt.stage === 'source') {
     const source = ctx.sourceByTopic.get(rt.topic)!;
     const repartition = ctx.repartitionTopic;
-    const res = runSourceStage({
+    const res = await runSourceStageInSlices({
       queryId: ctx.queryId,
       source,
       executor: ctx.executor,
@@ -198,13 +198,31 @@ export async function runTaskBatch(
       // the next batch commits a later offset anyway.
       .catch((e: Error) => ctx.log('warn', `group offset for lag not committed: ${e.message}`));
   }
-  const prevCommit =
-    entry.batchId > 0 ? await ctx.checkpoint.readCommit(rt.task, entry.batchId - 1) : undefined;
-  await ctx.checkpoint.writeCommit(rt.task, {
+  rt.maxEventTimeMs = maxEventTimeMs ?? rt.maxEventTimeMs;
+  const commitEntry = {
     batchId: entry.batchId,
-    maxEventTimeMs: maxEventTimeMs ?? prevCommit?.maxEventTimeMs ?? null,
+    maxEventTimeMs: rt.maxEventTimeMs,
     committedAt: new Date().toISOString(),
-  });
+  };
+  // After the previous batch's write: entries land in batch order.
+  const written = (rt.commitLogWrites ?? Promise.resolve()).then(() =>
+    ctx.checkpoint.writeCommit(rt.task, commitEntry),
+  );
+  if (rt.committer.marker === 'checkpoint') {
+    // The commit log is this sink's marker: the batch is committed only once it is written.
+    rt.commitLogWrites = undefined;
+    await written;
+  } else {
+    // The sink's marker (the group offset or the sink_commits row, written atomically with the
+    // output above) alone decides at recovery whether this batch committed (task-runtime.ts
+    // recoverTask asks the committer, then writes a missing commit log entry itself), so the
+    // batch does not wait for this write: exactly-once does not rest on it. What rides on it is
+    // the event-time maximum for the watermark after a restart, which a lost write makes one
+    // batch older, as a crash between the marker and the write always could.
+    rt.commitLogWrites = written.catch((e: Error) =>
+      ctx.log('warn', `task ${rt.task} batch ${entry.batchId}: commit log not written: ${e.message}`),
+    );
+  }
   add('commitOffsets', Date.now() - t);
   rt.replay = undefined;
   rt.nextStart = entry.range.end;

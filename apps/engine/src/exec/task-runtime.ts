@@ -22,6 +22,18 @@ export interface TaskRuntime {
   watermark: WatermarkTracker | undefined;
   /** Watermark the last batch ran with; a higher one makes a no-data batch worthwhile. */
   lastBatchWatermarkMs: number;
+  /**
+   * The newest event time the task's batches have seen, carried into each commit log entry (kept
+   * here so a batch does not read the previous entry back).
+   */
+  maxEventTimeMs: number | null;
+  /** The commit log writes not awaited by the batch (task-batch.ts), in order; flushCommitLog waits. */
+  commitLogWrites: Promise<void> | undefined;
+}
+
+/** Waits for the task's pending commit log writes (before the task is released or closed). */
+export async function flushCommitLog(rt: TaskRuntime): Promise<void> {
+  await rt.commitLogWrites;
 }
 
 export const sourceTaskId = (topic: string, partition: number): string => `src.${topic}.${partition}`;
@@ -90,5 +102,7 @@ export async function recoverTask(args: {
     state,
     watermark,
     lastBatchWatermarkMs: wal?.watermarkMs ?? 0,
+    maxEventTimeMs: lastCommit?.maxEventTimeMs ?? null,
+    commitLogWrites: undefined,
   };
 }

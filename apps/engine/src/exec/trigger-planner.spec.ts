@@ -31,6 +31,7 @@ const input = (over: Partial<TriggerPlanInput>): TriggerPlanInput => ({
   failOnDataLoss: true,
   firstOffset: (_t, _p, b) => b.earliest,
   maxShuffleRecordsPerBatch: 1000,
+  maxRecordsPerTask: null,
   queryVersion: 3,
   nowMs: 5000,
   lastTriggerMs: 0,
@@ -117,6 +118,27 @@ describe('planTrigger', () => {
     ).toEqual([
       ['shuffle.0', 5, 7, 0],
       ['shuffle.1', 5, 5, 900],
+    ]);
+  });
+
+  it('bounds each task by maxRecordsPerTask (after the rate limit), source and shuffle alike', () => {
+    const plan = planTrigger(
+      input({
+        tasks: [
+          task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0, nextStart: 0 }),
+          task({ task: 'src.t.1', stage: 'source', topic: 't', partition: 1, nextStart: 0 }),
+          task({ task: 'shuffle.0', stage: 'shuffle', topic: 'r', partition: 0, nextStart: 10 }),
+        ],
+        bounds: new Map([...bounds('t', [0, 1000], [0, 30]), ...bounds('r', [0, 500])]),
+        rateLimit: 400,
+        totalSourcePartitions: 2,
+        maxRecordsPerTask: 100,
+      }),
+    );
+    expect(plan.runs.map((r) => [r.task, r.entry.range.start, r.entry.range.end])).toEqual([
+      ['shuffle.0', 10, 110],
+      ['src.t.0', 0, 100],
+      ['src.t.1', 0, 11], // its share of the rate limit (400 × 30 / 1030), already below the bound
     ]);
   });
 

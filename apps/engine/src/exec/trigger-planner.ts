@@ -45,6 +45,11 @@ export interface TriggerPlanInput {
   /** Where a source partition with no history starts (starting offsets or a continue point). */
   firstOffset(topic: string, partition: number, bounds: Bounds): number;
   maxShuffleRecordsPerBatch: number;
+  /**
+   * At most this many records per task and trigger (batch-bound.ts: keeps a catch-up trigger short
+   * enough that a rebalance does not keep throwing it away); null = no bound.
+   */
+  maxRecordsPerTask: number | null;
   queryVersion: number;
   nowMs: number;
   lastTriggerMs: number;
@@ -99,7 +104,8 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
       positions.push(pos);
       fresh.set(`${t.topic}:${t.partition}`, t);
     } else {
-      const end = Math.min(b.latest, start + input.maxShuffleRecordsPerBatch);
+      const cap = Math.min(input.maxShuffleRecordsPerBatch, input.maxRecordsPerTask ?? Infinity);
+      const end = Math.min(b.latest, start + cap);
       const wm = t.watermarkMs ?? 0;
       // A no-data batch is worth running when the watermark moved: it evicts (and, in append
       // mode, emits) state that just expired, as Spark's no-data micro-batches do.
@@ -127,7 +133,9 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
       for (const r of plan.ranges) {
         const t = fresh.get(`${r.topic}:${r.partition}`);
         if (!t) continue;
-        if (r.end > r.start) runs.push({ task: t.task, entry: entryOf(t, r, 0, input) });
+        // Bounded after planBatch (which spreads the rate limit over partitions): either only lowers.
+        const end = Math.min(r.end, r.start + (input.maxRecordsPerTask ?? Infinity));
+        if (end > r.start) runs.push({ task: t.task, entry: entryOf(t, { ...r, end }, 0, input) });
         else if (r.start !== (nextStarts.get(t.task) ?? t.nextStart)) nextStarts.set(t.task, r.start); // skipped lost offsets
       }
     }

@@ -11,7 +11,14 @@ import { FileBlobStore } from '../checkpoint/file-blob-store';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../exec/kafka-limits';
 import { emptyTriggerStats, runTaskBatch, type BatchContext } from '../exec/task-batch';
 import { TaskCommitter } from '../exec/task-committer';
-import { recoverTask, shuffleTaskId, sourceTaskId, type Stage, type TaskRuntime } from '../exec/task-runtime';
+import {
+  flushCommitLog,
+  recoverTask,
+  shuffleTaskId,
+  sourceTaskId,
+  type Stage,
+  type TaskRuntime,
+} from '../exec/task-runtime';
 import { diffAssignment, planTrigger } from '../exec/trigger-planner';
 import { kafkaGroupTarget } from '../sinks/sink';
 import { MemoryBroker, MemorySource } from './memory-broker';
@@ -101,6 +108,7 @@ class TestInstance {
         failOnDataLoss: true,
         firstOffset: (_t, _p, b) => b.earliest,
         maxShuffleRecordsPerBatch: 200_000,
+        maxRecordsPerTask: null,
         queryVersion: 1,
         nowMs,
         lastTriggerMs: this.lastTriggerMs,
@@ -138,6 +146,7 @@ class TestInstance {
     for (const rt of this.tasks.values()) {
       rt.state?.abort();
       await rt.state?.flushMaintenance();
+      await flushCommitLog(rt);
       await rt.committer.close();
     }
     this.tasks.clear();

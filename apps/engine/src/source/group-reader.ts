@@ -4,7 +4,8 @@
 // prefetching continues up to `maxBufferedRecords` past the current range, and a revoked
 // partition fails the pending read. Offsets are managed by the engine (autoCommit off); the
 // consumer group only decides ownership.
-import type { Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { PartitionAssigners, type Batch, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+import { stickyAssigner } from './sticky-assigner';
 
 export interface SourceRecord {
   topic: string;
@@ -38,7 +39,11 @@ export interface GroupReaderOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   maxWaitTimeMs?: number;
-  onRebalance?: (assignment: TopicPartition[], generation: number) => void;
+  onRebalance?: (
+    assignment: TopicPartition[],
+    generation: number,
+    moved: { kept: number; added: number; revoked: number },
+  ) => void;
   onFatal?: (err: Error) => void;
 }
 
@@ -58,6 +63,10 @@ interface PartitionBuffer {
   paused: boolean;
   waiter?: Waiter;
 }
+
+/** Fetch sizes of the reader's consumer (see the constructor). */
+export const FETCH_MAX_BYTES = 2 * 1024 * 1024;
+export const FETCH_MAX_PARTITION_BYTES = 512 * 1024;
 
 export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
@@ -83,6 +92,8 @@ export class GroupReader {
   private assigned: TopicPartition[] = [];
   private assignedKeys = new Set<string>();
   private generationCount = 0;
+  /** This member's id when it got its current assignment (sticky-assigner's claim). */
+  private assignedAs: string | null = null;
   private joined: Promise<void>;
   private markJoined!: () => void;
   private readonly cap: number;
@@ -97,10 +108,25 @@ export class GroupReader {
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 100,
+      // kafkajs decodes a whole fetch response on this thread and heartbeats only between
+      // batches: its defaults (10 MB a fetch, 1 MB a partition) are seconds of decoding on a
+      // CPU-limited engine, long enough to miss the session timeout during a catch-up. Smaller
+      // fetches keep each turn of its fetch loop short (Kafka's fetch.max.bytes plays this role).
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_MAX_PARTITION_BYTES,
       readUncommitted: false,
+      // Sticky first: a join or a leave moves only the partitions balance needs, so the batches
+      // of the others run on (sticky-assignment.ts). Round robin stays for mixed-version groups.
+      partitionAssigners: [
+        stickyAssigner({ owned: () => this.assigned, ownedAs: () => this.assignedAs }),
+        PartitionAssigners.roundRobin,
+      ],
     });
     this.joined = new Promise((resolve) => (this.markJoined = resolve));
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.assignedAs = e.payload.memberId;
+      this.onJoin(e.payload.memberAssignment);
+    });
     this.consumer.on(this.consumer.events.START_BATCH_PROCESS, (e) => {
       // A fetch holding only control records or aborted transactions never reaches eachBatch,
       // yet those offsets count towards a range's end.
@@ -149,6 +175,9 @@ export class GroupReader {
       for (const partition of partitions) next.push({ topic, partition });
     }
     next.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    const before = this.assignedKeys;
+    const kept = next.filter((tp) => before.has(tpKey(tp.topic, tp.partition))).length;
+    const moved = { kept, added: next.length - kept, revoked: before.size - kept };
     this.assigned = next;
     this.assignedKeys = new Set(next.map((tp) => tpKey(tp.topic, tp.partition)));
     this.generationCount++;
@@ -163,7 +192,7 @@ export class GroupReader {
     }
     const idle = next.filter((tp) => !this.buffers.has(tpKey(tp.topic, tp.partition)));
     for (const tp of idle) this.consumer.pause([{ topic: tp.topic, partitions: [tp.partition] }]);
-    this.opts.onRebalance?.(next, this.generationCount);
+    this.opts.onRebalance?.(next, this.generationCount, moved);
     this.markJoined();
   }
 

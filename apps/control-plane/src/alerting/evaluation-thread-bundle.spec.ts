@@ -1,7 +1,6 @@
-// The worker's prebuilt bundle: built once per content hash, rebuilt when a source changes, and
-// the evaluation thread started from it (not from TypeScript) deciding what the core decides.
+// The evaluation thread started from its prebuilt bundle (build/bundle-cache.ts), not from
+// TypeScript, deciding what the core decides.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,45 +8,9 @@ import { EvaluationCore } from './evaluation-core';
 import type { EvaluationInput, RuleInput } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { packLags } from './packed-lags';
-import { workerBundle } from './worker-bundle';
 
-/** What a bundle exports (loaded as a CommonJS module, as the worker thread loads it). */
-const answerOf = (file: string) => (createRequire(__filename)(file) as { answer: number }).answer;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-worker-bundle-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-describe('workerBundle', () => {
-  it('builds once per content hash and again when an imported file changes', async () => {
-    const src = path.join(tmp, 'src');
-    const out = path.join(tmp, 'out');
-    fs.mkdirSync(src);
-    fs.writeFileSync(path.join(src, 'answer.ts'), 'export const answer: number = 41;\n');
-    fs.writeFileSync(
-      path.join(src, 'entry.ts'),
-      "import { answer } from './answer';\nmodule.exports = { answer: answer + 1 };\n",
-    );
-    const entry = path.join(src, 'entry.ts');
-    const first = await workerBundle(entry, out);
-    expect(first.built).toBe(true);
-    expect(first.file.endsWith('.js')).toBe(true);
-    expect(answerOf(first.file)).toBe(42);
-
-    const again = await workerBundle(entry, out);
-    expect(again).toEqual({ file: first.file, built: false });
-
-    fs.writeFileSync(path.join(src, 'answer.ts'), 'export const answer: number = 99;\n');
-    const changed = await workerBundle(entry, out);
-    expect(changed.built).toBe(true);
-    expect(changed.file).not.toBe(first.file);
-    expect(answerOf(changed.file)).toBe(100);
-  });
-
-  it('refuses an entry that does not compile (the thread then falls back to the source)', async () => {
-    const entry = path.join(tmp, 'broken.ts');
-    fs.writeFileSync(entry, "import { nothing } from './does-not-exist';\nconsole.log(nothing);\n");
-    await expect(workerBundle(entry, path.join(tmp, 'out-broken'))).rejects.toThrow(/does-not-exist/);
-  });
-});
 
 describe('EvaluationThread from the bundle', () => {
   it('starts its thread from the prebuilt JavaScript and evaluates as the core does', async () => {

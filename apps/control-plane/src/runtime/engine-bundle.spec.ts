@@ -1,0 +1,79 @@
+// The engine bundle built for real with esbuild into a temporary folder: it runs the engine (the
+// query test harness, which needs no broker), carries the kafkajs patch, survives concurrent
+// builders, and a build that cannot run falls back to tsx.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildEngineBundle, EngineCommand, tsxEngineCommand } from './engine-bundle';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-bundle-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('engine bundle', () => {
+  it('is built once per content hash by concurrent builders, whole, and runs the engine', async () => {
+    const dir = tempDir();
+    const built = await Promise.all([1, 2, 3].map(() => buildEngineBundle(ROOT, dir)));
+    const file = built[0]!;
+    expect(path.dirname(file)).toBe(dir);
+    expect(path.basename(file)).toMatch(/^engine\.[0-9a-f]{16}\.js$/);
+    expect(new Set(built)).toEqual(new Set([file]));
+    // No temporary file left: each builder renamed its own into place. One bundle and the list
+    // of the files it was made of.
+    const left = fs.readdirSync(dir).sort();
+    expect(left).toHaveLength(2);
+    expect(left).toContain(path.basename(file));
+    expect(left.find((f) => f !== path.basename(file))).toMatch(/^engine\.[0-9a-f]{12}\.inputs\.json$/);
+    const text = fs.readFileSync(file, 'utf8');
+    // patches/kafkajs+2.2.4.patch: aborted transactions sorted by first offset (bundled from the
+    // patched node_modules, so a bundle built before `patch-package` would miss it).
+    expect(text).toContain('Long.fromValue(b.firstOffset)');
+    const example = path.join(ROOT, 'apps/engine/examples/window-count');
+    const run = spawnSync(
+      process.execPath,
+      [file, 'test', '--spec', 'spec.yaml', '--input', 'input.jsonl', '--expect', 'expected.jsonl'],
+      { cwd: example, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(run.stdout + run.stderr).toContain('PASS spec.yaml');
+    expect(run.status).toBe(0);
+    // Present: returned without a build.
+    let rebuilt = false;
+    expect(await buildEngineBundle(ROOT, dir, () => (rebuilt = true))).toBe(file);
+    expect(rebuilt).toBe(false);
+  }, 180_000);
+
+  it('falls back to tsx, logged at warn, when the bundle cannot be built', async () => {
+    // A root without esbuild (no node_modules): the build cannot start.
+    const root = tempDir();
+    const logs: Array<[string, string]> = [];
+    const command = new EngineCommand(root, path.join(root, 'bundles'), (level, msg) =>
+      logs.push([level, msg]),
+    );
+    expect(await command.resolve()).toEqual(tsxEngineCommand(root));
+    expect(logs.some(([level, msg]) => level === 'warn' && msg.includes('build failed'))).toBe(true);
+    // Not retried at every start: the next start within the retry delay says nothing new.
+    const before = logs.length;
+    expect(await command.resolve()).toEqual(tsxEngineCommand(root));
+    expect(logs.length).toBe(before);
+  });
+
+  it('resolves to node on the bundle, sharing one build between concurrent starts', async () => {
+    const dir = tempDir();
+    const logs: string[] = [];
+    const command = new EngineCommand(ROOT, dir, (_level, msg) => logs.push(msg));
+    const [a, b] = await Promise.all([command.resolve(), command.resolve()]);
+    expect(a).toEqual([process.execPath, expect.stringMatching(/engine\.[0-9a-f]{16}\.js$/)]);
+    expect(path.dirname(a[1]!)).toBe(dir);
+    expect(b).toEqual(a);
+    expect(logs.filter((m) => m.startsWith('engine bundle: building'))).toHaveLength(1);
+  }, 180_000);
+});

@@ -1,0 +1,99 @@
+// The engine CLI as one JavaScript file, so that an engine start does not compile TypeScript
+// through tsx every time (issue 20 §5: about 7 s of a local restart under load were tsx's
+// compile). Built and cached per content hash by build/bundle-cache.ts (which also says how
+// concurrent builders stay safe); used by the local runtime, the image build,
+// bench:upgrade/bench:recovery and the tests.
+import path from 'node:path';
+import { bundleOnce } from '../build/bundle-cache';
+
+/** The entry point, relative to the repository root. */
+export const ENGINE_ENTRY = 'apps/engine/src/cli.ts';
+
+/** Where bundles are built: the repository's `.sluice/` (shared by every control plane of it). */
+export const engineBundleDir = (root: string): string => path.join(root, '.sluice', 'engine-bundle');
+
+/**
+ * An engine's program in its command line, bundle or TypeScript, as an extended regular
+ * expression (`pgrep -f`): followed by ` run --spec <home>/instances/…` it finds the engines a
+ * control plane with that home started.
+ */
+export const ENGINE_PROGRAM_PATTERN = '(apps/engine/src/cli\\.ts|engine\\.[0-9a-f]{16}\\.js)';
+
+/**
+ * `dir/engine.<hash>.js` of the current sources, built unless it is there; throws with esbuild's
+ * message when the build fails. `onBuild` is told before a build starts (it takes seconds).
+ */
+export async function buildEngineBundle(
+  root: string,
+  dir: string,
+  onBuild?: (file: string) => void,
+): Promise<string> {
+  const bundle = await bundleOnce({
+    entry: path.join(root, ENGINE_ENTRY),
+    dir,
+    name: 'engine',
+    // The path aliases of the workspace libraries.
+    tsconfig: path.join(root, 'tsconfig.base.json'),
+    // pg-native is an optional binding pg loads only when asked for (never by the engine);
+    // leaving it external keeps the build from failing where it is not installed.
+    external: ['pg-native'],
+    ...(onBuild ? { onBuild } : {}),
+  });
+  return bundle.file;
+}
+
+export type EngineLog = (level: 'info' | 'warn', msg: string) => void;
+
+/** The tsx command: the engine's TypeScript compiled at start (the fallback). */
+export function tsxEngineCommand(root: string): string[] {
+  // `--import tsx` rather than the tsx CLI: the CLI is a wrapper process, so the pid we record
+  // (and a hard kill) would miss the engine itself.
+  return [process.execPath, '--import', 'tsx', path.join(root, ENGINE_ENTRY)];
+}
+
+/** After a failed build, engines start through tsx for this long before a build is tried again. */
+const RETRY_AFTER_FAILURE_MS = 60_000;
+
+/**
+ * The command that starts an engine: node on the bundle of the current sources, built if needed
+ * (concurrent callers in this process share one build), or tsx when the build fails (logged at
+ * warn; the engine still starts, only slower). Sources edited while the control plane runs give a
+ * new content hash, hence a new bundle at the next start, as tsx would have compiled them.
+ */
+export class EngineCommand {
+  private inFlight: Promise<string[]> | undefined;
+  private failedAt = -Infinity;
+
+  constructor(
+    private readonly root: string,
+    private readonly dir: string,
+    private readonly log: EngineLog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  resolve(): Promise<string[]> {
+    // A failed build is not retried at every start (each retry would cost every start the
+    // build's time, and say the same thing again).
+    if (this.now() - this.failedAt < RETRY_AFTER_FAILURE_MS)
+      return Promise.resolve(tsxEngineCommand(this.root));
+    this.inFlight ??= this.build().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async build(): Promise<string[]> {
+    const started = this.now();
+    let building = false;
+    try {
+      const file = await buildEngineBundle(this.root, this.dir, (f) => {
+        building = true;
+        this.log('info', `engine bundle: building ${f}`);
+      });
+      if (building) this.log('info', `engine bundle: built in ${this.now() - started} ms`);
+      return [process.execPath, file];
+    } catch (e) {
+      this.failedAt = this.now();
+      this.log('warn', `engine bundle: build failed, starting engines through tsx: ${(e as Error).message}`);
+      return tsxEngineCommand(this.root);
+    }
+  }
+}
