@@ -27,10 +27,10 @@ import {
   engineBundleDir,
   tsxEngineCommand,
 } from '../../apps/control-plane/src/runtime/engine-bundle';
-import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 import { REDIS_INDEXES } from '../../apps/control-plane/test/support/redis-indexes';
+import { createThrowawayDatabase } from '../../apps/control-plane/test/support/throwaway-database';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -78,22 +78,6 @@ interface Cycle {
 }
 
 const committedAt = (e: Progress): number => Date.parse(e.timestamp) + (e.batchDuration ?? 0);
-
-async function freshDatabase(url: string): Promise<string> {
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const pool = new Pool({ connectionString: admin.toString() });
-  try {
-    await pool.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`);
-    await pool.query(`CREATE DATABASE "${DATABASE}"`);
-  } finally {
-    await pool.end();
-  }
-  const own = new URL(url);
-  own.pathname = `/${DATABASE}`;
-  await applyMigrations(own.toString());
-  return own.toString();
-}
 
 function spec(name: string, topic: string, table: string): string {
   return [
@@ -318,7 +302,7 @@ async function main(): Promise<void> {
   const results: Record<string, { cycles: Cycle[]; median: Cycle }> = {};
   try {
     for (const engine of ENGINES) {
-      const databaseUrl = await freshDatabase(env.DATABASE_URL);
+      const databaseUrl = (await createThrowawayDatabase(env.DATABASE_URL, DATABASE)).url;
       const redis = new Redis(redisUrl.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
       await redis.connect();
       await redis.flushdb();

@@ -25,7 +25,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import {
@@ -33,10 +32,13 @@ import {
   engineBundleDir,
   tsxEngineCommand,
 } from '../../apps/control-plane/src/runtime/engine-bundle';
-import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 import { REDIS_INDEXES } from '../../apps/control-plane/test/support/redis-indexes';
+import {
+  createThrowawayDatabase,
+  emptyRedisDatabase,
+} from '../../apps/control-plane/test/support/throwaway-database';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -99,22 +101,6 @@ interface Progress {
   sluice: { queryVersion: number; instance: string; tasks?: string[] };
 }
 
-async function freshDatabase(url: string): Promise<string> {
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const pool = new Pool({ connectionString: admin.toString() });
-  try {
-    await pool.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`);
-    await pool.query(`CREATE DATABASE "${DATABASE}"`);
-  } finally {
-    await pool.end();
-  }
-  const own = new URL(url);
-  own.pathname = `/${DATABASE}`;
-  await applyMigrations(own.toString());
-  return own.toString();
-}
-
 function spec(tag: string, table: string, where: string, window = '1 minute'): string {
   return [
     `name: bench-upgrade-${tag}`,
@@ -168,13 +154,10 @@ async function main(): Promise<void> {
   const config = loadStackConfig();
   await stackUp(log, config);
   const env = { ...stackEnv(config) };
-  env.DATABASE_URL = await freshDatabase(env.DATABASE_URL);
+  env.DATABASE_URL = (await createThrowawayDatabase(env.DATABASE_URL, DATABASE)).url;
   const redisUrl = new URL(env.REDIS_URL);
   redisUrl.pathname = `/${REDIS_DB}`;
-  const redis = new Redis(redisUrl.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  await redis.flushdb();
-  redis.disconnect();
+  await emptyRedisDatabase(redisUrl.toString());
   const tag = randomBytes(3).toString('hex');
   const token = `slc_bench_${randomBytes(16).toString('hex')}`;
   const home = path.join(config.home, `bench-upgrade-${tag}`);
