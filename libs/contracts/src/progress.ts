@@ -57,6 +57,17 @@ const sluiceSchema = z.looseObject({
   /** Stateful plans: repartitioned rows the instance's shuffle tasks have not consumed yet. */
   shuffleBacklog: count.optional(),
   /**
+   * A checkpoint lineage continuing an older one (a new-checkpoint upgrade with `continue`): the
+   * older epoch and what the lineage's first start found in its shuffle backlog. `withoutOrigin`:
+   * rows written by engines from before origins were recorded, counted by neither version.
+   */
+  continued: z
+    .object({
+      fromEpoch: z.number().int().nonnegative(),
+      backlog: z.object({ rows: count, withoutOrigin: count, partlyAggregatedRecords: count }).optional(),
+    })
+    .optional(),
+  /**
    * Why the trigger failed (bounded); absent when it succeeded. A failed trigger is retried from
    * its write-ahead log (5 in a row stop the engine); tasks it lists may have committed.
    */

@@ -18,6 +18,7 @@ export * as limits from './limits';
 export { comparePlans } from './plan/compare-plans';
 export { checkUpgrade, checkUpgradeText, type CheckUpgradeTextResult } from './upgrade/check-upgrade';
 export { formatUpgradeReport } from './upgrade/format-report';
+export { continueBlockers } from './upgrade/output-rules';
 export type { ChangeSeverity, CompiledVersion, UpgradeChange, UpgradeReport } from './upgrade/upgrade-types';
 export type { AggregateCall, AggregateFunction, Expr, ExprType } from './plan/expr';
 export type {

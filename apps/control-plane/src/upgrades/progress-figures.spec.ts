@@ -50,7 +50,29 @@ describe('versionFigures', () => {
       lastBatchAt: at(6),
       failedTriggers: 1,
       lastTriggerError: 'column "clicks" can only be updated to DEFAULT',
+      oldBacklog: null,
     });
+  });
+
+  it("carries what a continuing lineage's start found in the old backlog, rows without an origin included", () => {
+    const backlog = { rows: 240, withoutOrigin: 7, partlyAggregatedRecords: 12 };
+    const rows = [
+      row(1, 'q-0', {
+        queryVersion: 2,
+        checkpointEpoch: 1,
+        tasks: ['src.t.0'],
+        continued: { fromEpoch: 0, backlog },
+      }),
+      // Another lineage's report is not this version's.
+      row(2, 'q-0', {
+        queryVersion: 2,
+        checkpointEpoch: 2,
+        tasks: [],
+        continued: { fromEpoch: 1, backlog: { rows: 1, withoutOrigin: 1, partlyAggregatedRecords: 0 } },
+      }),
+    ];
+    expect(versionFigures(rows, { version: 2, checkpointEpoch: 1 }).oldBacklog).toEqual(backlog);
+    expect(versionFigures(rows.slice(0, 0), { version: 2, checkpointEpoch: 1 }).oldBacklog).toBeNull();
   });
 
   it('counts the idle report of a caught-up source as a healthy trigger', () => {

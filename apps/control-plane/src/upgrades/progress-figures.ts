@@ -23,6 +23,10 @@ interface Payload {
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
+    continued?: {
+      fromEpoch?: number;
+      backlog?: { rows?: number; withoutOrigin?: number; partlyAggregatedRecords?: number };
+    };
     error?: string;
   };
 }
@@ -52,6 +56,11 @@ export interface VersionFigures {
   /** Triggers that failed (retried by the engine; their rows are read again): not batches. */
   failedTriggers: number;
   lastTriggerError: string | null;
+  /**
+   * What a continuing lineage's start found in the old shuffle backlog (its events all carry it;
+   * null without a backlog or before the new version reported).
+   */
+  oldBacklog: { rows: number; withoutOrigin: number; partlyAggregatedRecords: number } | null;
 }
 
 /** The figures of `target`'s events among `rows` (the caller bounds them in time). */
@@ -65,11 +74,19 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     lastBatchAt: null,
     failedTriggers: 0,
     lastTriggerError: null,
+    oldBacklog: null,
   };
   const instances = new Set<string>();
   for (const row of rows) {
     if (!isFrom(row, target)) continue;
     const p = payloadOf(row);
+    const backlog = p.sluice?.continued?.backlog;
+    if (backlog)
+      out.oldBacklog = {
+        rows: backlog.rows ?? 0,
+        withoutOrigin: backlog.withoutOrigin ?? 0,
+        partlyAggregatedRecords: backlog.partlyAggregatedRecords ?? 0,
+      };
     if (p.sluice?.error !== undefined) {
       out.failedTriggers++;
       out.lastTriggerError = p.sluice.error;

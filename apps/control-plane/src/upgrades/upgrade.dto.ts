@@ -55,7 +55,7 @@ export const upgradeBody = z
       .boolean()
       .default(false)
       .describe(
-        'in-place: upgrade even when the analyzer finds the version incompatible (Spark-like; the engine still refuses what it cannot resume, and the gate rolls back). A new-checkpoint upgrade needs none and ignores it',
+        'in-place: upgrade even when the analyzer finds the version incompatible (Spark-like; the engine still refuses what it cannot resume, and the gate rolls back). A new-checkpoint upgrade needs none and ignores it (a continue into another sink database is refused all the same: 409 SINK_CONNECTION_CHANGED)',
       ),
   })
   .strict()

@@ -40,7 +40,7 @@ export class UpgradesController {
     [404, 'No such query, or no such version (VERSION_NOT_FOUND)'],
     [
       409,
-      `UPGRADE_INCOMPATIBLE (in-place, with the compatibility report in \`compatibility\`), SAME_VERSION, QUERY_NOT_RUNNING, VERSION_NOT_COMPILABLE, ${BUSY}`,
+      `UPGRADE_INCOMPATIBLE (in-place, with the compatibility report in \`compatibility\`), SINK_CONNECTION_CHANGED (new-checkpoint continuing into another sink database, with the report), SAME_VERSION, QUERY_NOT_RUNNING, VERSION_NOT_COMPILABLE, ${BUSY}`,
     ],
     413,
   )

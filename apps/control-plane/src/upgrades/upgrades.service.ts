@@ -9,7 +9,7 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
-import { instantiate, type CompiledVersion, type LogicalPlan } from '@sluice/query-plan';
+import { continueBlockers, instantiate, type CompiledVersion, type LogicalPlan } from '@sluice/query-plan';
 import type { Query } from '../generated/prisma/client';
 import type { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
@@ -75,6 +75,19 @@ export class UpgradesService {
         compatibility,
       });
     const startingOffsets = body.strategy === 'new-checkpoint' ? (body.startingOffsets ?? 'continue') : null;
+    // A continue reads where the old version stopped from its commit markers, which a sink in
+    // another database does not have: refused (force does not apply, it is about the checkpoint).
+    const blockers = startingOffsets === 'continue' ? continueBlockers(compatibility) : [];
+    if (blockers.length > 0)
+      throw new ConflictException({
+        code: 'SINK_CONNECTION_CHANGED',
+        message: `version ${body.version} writes to another sink database (${blockers
+          .map((c) => `${c.path}: ${c.before} → ${c.after}`)
+          .join(
+            '; ',
+          )}) than version ${q.desiredVersion}, whose commit markers stay in the old one: a new checkpoint cannot continue exactly from the old offsets. Upgrade with startingOffsets earliest or latest, or in place`,
+        compatibility,
+      });
     const from = desiredTarget(q);
     const to: VersionOnCheckpoint = {
       version: body.version,

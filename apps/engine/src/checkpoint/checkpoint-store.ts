@@ -43,8 +43,24 @@ const startOffsetsSchema = z.object({
       z.object({
         until: z.number().int().nonnegative(),
         ranges: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+        /** Offset → the groups still to aggregate of a partly aggregated record (continue-offsets.ts). */
+        partial: z
+          .record(z.string().regex(/^\d+$/), z.object({ h: z.string().max(64), keys: z.array(z.string()) }))
+          .optional(),
       }),
     )
+    .optional(),
+  /**
+   * What the first start found in the old shuffle backlog (reported in every progress event of
+   * the lineage, so the upgrade's gate shows it): rows read, rows without an origin (counted by
+   * neither version), records re-read for some of their groups only. Absent without a backlog.
+   */
+  backlog: z
+    .object({
+      rows: z.number().int().nonnegative(),
+      withoutOrigin: z.number().int().nonnegative(),
+      partlyAggregatedRecords: z.number().int().nonnegative(),
+    })
     .optional(),
 });
 export type StartOffsets = z.infer<typeof startOffsetsSchema>;

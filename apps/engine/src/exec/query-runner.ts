@@ -22,7 +22,7 @@ import {
   type QuerySpec,
   type SourceSpec,
 } from '@sluice/query-plan';
-import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import type { CheckpointStore, OffsetLogEntry, StartOffsets } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
 import {
   continuePoint,
@@ -122,6 +122,8 @@ export class QueryRunner {
   private continueOffsets: Map<string, number> | undefined;
   /** Source records below the old end read again for the old shuffle backlog (`topic:partition`). */
   private replay = new Map<string, ReplaySet>();
+  /** A continuing lineage: where it continued from and what it found in the old backlog (progress). */
+  private continued: { fromEpoch: number; backlog?: NonNullable<StartOffsets['backlog']> } | undefined;
   /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
   private sourcesPaused = false;
   private admin!: Admin;
@@ -356,6 +358,10 @@ export class QueryRunner {
         );
       this.continueOffsets = new Map(Object.entries(fixed.offsets));
       this.replay = new Map(Object.entries(fixed.replay ?? {}));
+      this.continued = {
+        fromEpoch: fixed.continuedFrom,
+        ...(fixed.backlog ? { backlog: fixed.backlog } : {}),
+      };
       return;
     }
     const oldScope = checkpointScope(this.opts.queryId, from.epoch);
@@ -391,8 +397,21 @@ export class QueryRunner {
           continuedFrom: from.epoch,
           offsets: Object.fromEntries(folded.offsets),
           ...(folded.replay.size > 0 ? { replay: Object.fromEntries(folded.replay) } : {}),
+          ...(backlog.rows > 0
+            ? {
+                backlog: {
+                  rows: backlog.rows,
+                  withoutOrigin: backlog.withoutOrigin,
+                  partlyAggregatedRecords: folded.partialRecords,
+                },
+              }
+            : {}),
         }),
       );
+      this.continued = {
+        fromEpoch: start.continuedFrom,
+        ...(start.backlog ? { backlog: start.backlog } : {}),
+      };
       this.continueOffsets = new Map(Object.entries(start.offsets));
       this.replay = new Map(Object.entries(start.replay ?? {}));
       if (backlog.withoutOrigin > 0)
@@ -408,6 +427,10 @@ export class QueryRunner {
               shuffleBacklogRows: backlog.rows,
               replayedRecords: [...this.replay.values()].reduce(
                 (n, r) => n + r.ranges.reduce((m, [a, b]) => m + b - a, 0),
+                0,
+              ),
+              partlyAggregatedRecords: [...this.replay.values()].reduce(
+                (n, r) => n + Object.keys(r.partial ?? {}).length,
                 0,
               ),
             }
@@ -450,10 +473,14 @@ export class QueryRunner {
       for (const r of ranges) {
         for (const record of await reader.read(topic, r.partition, r.start, r.end)) {
           out.rows++;
-          const o = (JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null)?.o;
-          if (Array.isArray(o) && o.length === 3)
-            out.origins.push({ topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) });
-          else out.withoutOrigin++;
+          const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null;
+          const o = body?.o;
+          if (Array.isArray(o) && (o.length === 3 || o.length === 5)) {
+            const origin: RowOrigin = { topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) };
+            // A record of several groups: which of them this row is (continue-offsets.withBacklog).
+            if (o.length === 5) origin.groups = { n: Number(o[3]), h: String(o[4]), key: String(body?.k) };
+            out.origins.push(origin);
+          } else out.withoutOrigin++;
         }
       }
     } finally {
@@ -858,6 +885,7 @@ export class QueryRunner {
         ackedCommands: this.acked.splice(0),
         tasks: stats.tasks,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
+        ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
         ...(this.sourcesPaused

@@ -5,6 +5,7 @@
 // record a dead letter; the records around it carry on.
 import type { Message } from 'kafkajs';
 import { decodeRecord, type QueryExecutor, type Row, type SourceSpec } from '@sluice/query-plan';
+import { groupsHash, type PartialReplay } from '../offsets/continue-offsets';
 import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage } from './dead-letter';
 import { invalidTextReason, oversizeRecordReason, type RowGuard } from './record-guards';
@@ -31,10 +32,12 @@ export interface ShuffledRow {
   r: Row;
   /**
    * Origin [topic, partition, offset] of the source record: a new checkpoint continuing this one
-   * reads again the records whose rows were never aggregated (continue-offsets.ts). Absent in
-   * rows written by engines before it was added.
+   * reads again the records whose rows were never aggregated (continue-offsets.ts). A record with
+   * several groups (sliding windows) adds their count and groupsHash, so a record whose groups
+   * were only partly aggregated is re-read for the others only. Absent in rows written by
+   * engines before it was added.
    */
-  o?: [string, number, number];
+  o?: [string, number, number] | [string, number, number, number, string];
 }
 
 export interface SourceStageArgs {
@@ -53,6 +56,11 @@ export interface SourceStageArgs {
   repartition?: { topic: string; maxMessageBytes: number };
   /** Largest dead letter the DLQ topic takes (kafka-limits.maxRecordBytes). */
   dlqMaxRecordBytes: number;
+  /**
+   * A continuing lineage's replay of a partly aggregated record: the groups the old version
+   * never aggregated (continue-offsets.ts). Undefined: every group of the record.
+   */
+  partialReplay?: (record: SourceRecord) => PartialReplay | undefined;
 }
 
 export function runSourceStage(args: SourceStageArgs): SourceStageResult {
@@ -84,8 +92,10 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     groupVerdicts.set(key, reason);
     return reason;
   };
-  const shuffle = (record: SourceRecord, bodies: ShuffledRow[]): void => {
-    const origin: [string, number, number] = [record.topic, record.partition, record.offset];
+  const shuffle = (record: SourceRecord, bodies: ShuffledRow[], groups?: { n: number; h: string }): void => {
+    const origin: NonNullable<ShuffledRow['o']> = groups
+      ? [record.topic, record.partition, record.offset, groups.n, groups.h]
+      : [record.topic, record.partition, record.offset];
     const messages = bodies.map((b) => shuffleMessage({ ...b, o: origin }, args.numShufflePartitions));
     for (const m of messages) {
       const tooLarge =
@@ -139,7 +149,14 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         }
         // All of a record's groups or none: a record half-counted would be wrong everywhere.
         if (refused) dead(record, refused, 'output');
-        else shuffle(record, bodies);
+        else if (bodies.length < 2) shuffle(record, bodies);
+        else {
+          // Count and hash describe all the record's groups, also when a replay keeps only some.
+          const groups = { n: bodies.length, h: groupsHash(bodies.map((b) => b.v)) };
+          const partial = args.partialReplay?.(record);
+          const keep = partial && partial.h === groups.h ? new Set(partial.keys) : undefined;
+          shuffle(record, keep ? bodies.filter((b) => keep.has(b.k)) : bodies, groups);
+        }
       }
     } catch (err) {
       // An expression that fails on this row (bad cast, overflow…) is this record's problem only.

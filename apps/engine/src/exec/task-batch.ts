@@ -5,7 +5,7 @@
 import type { Message } from 'kafkajs';
 import type { OutputMode, QueryExecutor, SourceSpec } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
-import { replays, type ReplaySet } from '../offsets/continue-offsets';
+import { partialReplay, replays, type ReplaySet } from '../offsets/continue-offsets';
 import type { SourceTrigger, StateTrigger } from '../progress/progress-builder';
 import { toJsonRow, type OutputColumn } from '../sinks/format-row';
 import { emptyOutput, type Sink } from '../sinks/sink';
@@ -135,6 +135,7 @@ export async function runTaskBatch(
         ? { topic: repartition, maxMessageBytes: ctx.topicLimit(repartition) }
         : undefined,
       dlqMaxRecordBytes: dlqMax,
+      partialReplay: replay?.partial ? (r) => partialReplay(replay, r.offset) : undefined,
     });
     stats.invalidRows += res.invalidRows;
     stats.eventTimes.push(...res.eventTimes);

@@ -4,7 +4,16 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore, type OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
-import { continuePoint, offsetsJson, replays, withBacklog, MAX_REPLAY_RANGES } from './continue-offsets';
+import {
+  continuePoint,
+  groupsHash,
+  offsetsJson,
+  partialReplay,
+  replays,
+  withBacklog,
+  MAX_PARTIAL_GROUPS,
+  MAX_REPLAY_RANGES,
+} from './continue-offsets';
 
 let dir: string;
 let store: CheckpointStore;
@@ -130,5 +139,47 @@ describe('withBacklog', () => {
     expect(() => withBacklog(new Map([['t:0', (MAX_REPLAY_RANGES + 2) * 2]]), origins)).toThrow(
       /too fragmented.*startingOffsets earliest/,
     );
+  });
+
+  it('keeps per record the groups still to aggregate when a record of several groups was partly aggregated', () => {
+    const g = (offset: number, n: number, key: string) => ({
+      ...o(0, offset),
+      groups: { n, h: `h${offset}`, key },
+    });
+    // 10: both of its two windows pending (whole); 11: one of two (partial); 12: two of three; 13: no groups info.
+    const folded = withBacklog(new Map([['t:0', 20]]), [
+      g(10, 2, 'a'),
+      g(10, 2, 'b'),
+      g(11, 2, 'b'),
+      g(12, 3, 'c'),
+      g(12, 3, 'a'),
+      g(12, 3, 'c'),
+      o(0, 13),
+    ]);
+    expect(folded.partialRecords).toBe(2);
+    const set = folded.replay.get('t:0')!;
+    expect(set.ranges).toEqual([[10, 14]]);
+    expect(set.partial).toEqual({ '11': { h: 'h11', keys: ['b'] }, '12': { h: 'h12', keys: ['a', 'c'] } });
+    expect(partialReplay(set, 10)).toBeUndefined();
+    expect(partialReplay(set, 12)).toEqual({ h: 'h12', keys: ['a', 'c'] });
+    expect(partialReplay(set, 25)).toBeUndefined();
+  });
+
+  it('refuses more partly aggregated groups than it may store, naming the way out', () => {
+    const origins = Array.from({ length: MAX_PARTIAL_GROUPS + 1 }, (_, i) => ({
+      ...o(0, i),
+      groups: { n: 2, h: 'h', key: 'k' },
+    }));
+    expect(() => withBacklog(new Map([['t:0', MAX_PARTIAL_GROUPS + 5]]), origins)).toThrow(
+      /partly aggregated.*startingOffsets earliest/,
+    );
+  });
+
+  it("hashes the set of a record's groups regardless of their order", () => {
+    const a = { 'window.start': 0, user_id: 'u' };
+    const b = { 'window.start': 30_000, user_id: 'u' };
+    expect(groupsHash([a, b])).toBe(groupsHash([b, a]));
+    expect(groupsHash([a, b])).not.toBe(groupsHash([a]));
+    expect(groupsHash([a])).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -10,6 +10,10 @@
 // Those rows are in neither checkpoint unless the new version reads their source records again:
 // `withBacklog` moves each source partition's start back to the oldest such record and lists
 // exactly which offsets below the old end are read again (the others were the old version's).
+// A record with several groups (sliding windows) may have been aggregated for some of its windows
+// and not for others: its replay then carries the groups still to aggregate (PartialReplay), so
+// the windows the old version counted do not count it a second time.
+import { createHash } from 'node:crypto';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 
 export interface ContinuePoint {
@@ -24,10 +28,23 @@ export interface ContinuePoint {
   shuffle: Map<number, number>;
 }
 
+/**
+ * The groups of one replayed record that the old version never aggregated. `h` is the hash of
+ * all the record's groups in the old version (groupsHash): the new version keeps only `keys`
+ * when it computes the same groups for the record, and processes the record whole otherwise
+ * (another grouping or window: its groups are not the old table's, old + new is no sum there).
+ */
+export interface PartialReplay {
+  h: string;
+  keys: string[];
+}
+
 /** Offsets below `until` that the new version reads again: [start, end) ranges, ascending. */
 export interface ReplaySet {
   until: number;
   ranges: Array<[number, number]>;
+  /** Offset (decimal string) → the groups still to aggregate, for partly aggregated records. */
+  partial?: Record<string, PartialReplay>;
 }
 
 /** Where a repartitioned row came from (the `o` of a ShuffledRow). */
@@ -35,6 +52,11 @@ export interface RowOrigin {
   topic: string;
   partition: number;
   offset: number;
+  /**
+   * Records with several groups: how many groups the record had, their hash, and this row's
+   * group key. Absent for one-group records and for rows written before it was recorded.
+   */
+  groups?: { n: number; h: string; key: string };
 }
 
 /**
@@ -42,6 +64,18 @@ export interface RowOrigin {
  * fragmented into more ranges than this is refused with a clear error rather than stored.
  */
 export const MAX_REPLAY_RANGES = 200_000;
+
+/** Bounds the group keys a continue point may carry for partly aggregated records (same reason). */
+export const MAX_PARTIAL_GROUPS = 100_000;
+
+/**
+ * Identifies the set of groups one record falls into (their values: window bounds and key
+ * columns by name), whatever their order: 16 hex digits of SHA-1, collisions are negligible.
+ */
+export function groupsHash(groupValues: ReadonlyArray<Record<string, unknown>>): string {
+  const sorted = groupValues.map((v) => JSON.stringify(v)).sort();
+  return createHash('sha1').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
@@ -73,27 +107,50 @@ export async function continuePoint(
 /**
  * Folds the origins of the old shuffle backlog into the continue point. An origin at or past its
  * partition's continue offset is read anyway; one below it moves the start back to it and is
- * listed in the partition's replay set. A record with several groups (sliding windows) whose
- * groups were partly aggregated is read again whole (its origin is in the backlog).
+ * listed in the partition's replay set. A record with several groups (sliding windows) of which
+ * fewer than all are in the backlog was partly aggregated: its replay keeps only the backlog's
+ * groups (PartialReplay). `partialRecords` counts those records.
  */
 export function withBacklog(
   offsets: Map<string, number>,
   origins: Iterable<RowOrigin>,
-): { offsets: Map<string, number>; replay: Map<string, ReplaySet> } {
-  const pending = new Map<string, Set<number>>();
+): { offsets: Map<string, number>; replay: Map<string, ReplaySet>; partialRecords: number } {
+  interface Groups {
+    n: number;
+    h: string;
+    keys: Set<string>;
+  }
+  const pending = new Map<string, Map<number, Groups | undefined>>();
   for (const o of origins) {
     const key = partitionKey(o.topic, o.partition);
     const end = offsets.get(key);
     if (end === undefined || o.offset >= end) continue;
     let set = pending.get(key);
-    if (!set) pending.set(key, (set = new Set()));
-    set.add(o.offset);
+    if (!set) pending.set(key, (set = new Map()));
+    const seen = set.get(o.offset);
+    if (!o.groups) set.set(o.offset, undefined);
+    else if (seen) seen.keys.add(o.groups.key);
+    else if (!set.has(o.offset))
+      set.set(o.offset, { n: o.groups.n, h: o.groups.h, keys: new Set([o.groups.key]) });
   }
   const out = new Map(offsets);
   const replay = new Map<string, ReplaySet>();
   let count = 0;
+  let partialKeys = 0;
+  let partialRecords = 0;
   for (const [key, set] of pending) {
-    const sorted = [...set].sort((a, b) => a - b);
+    const partial: Record<string, PartialReplay> = {};
+    for (const [offset, groups] of set) {
+      if (!groups || groups.keys.size >= groups.n) continue;
+      partial[String(offset)] = { h: groups.h, keys: [...groups.keys].sort() };
+      partialRecords++;
+      partialKeys += groups.keys.size;
+    }
+    if (partialKeys > MAX_PARTIAL_GROUPS)
+      throw new Error(
+        `the old version's shuffle backlog holds too many partly aggregated records to continue exactly (more than ${MAX_PARTIAL_GROUPS} groups); upgrade with startingOffsets earliest instead`,
+      );
+    const sorted = [...set.keys()].sort((a, b) => a - b);
     const ranges: Array<[number, number]> = [];
     for (const offset of sorted) {
       const last = ranges.at(-1);
@@ -105,10 +162,20 @@ export function withBacklog(
       throw new Error(
         `the old version's shuffle backlog is too fragmented to continue exactly (more than ${MAX_REPLAY_RANGES} offset ranges); upgrade with startingOffsets earliest instead`,
       );
-    replay.set(key, { until: offsets.get(key)!, ranges });
+    replay.set(key, {
+      until: offsets.get(key)!,
+      ranges,
+      ...(Object.keys(partial).length > 0 ? { partial } : {}),
+    });
     out.set(key, sorted[0]!);
   }
-  return { offsets: out, replay };
+  return { offsets: out, replay, partialRecords };
+}
+
+/** The groups still to aggregate of a replayed record (undefined: the whole record). */
+export function partialReplay(set: ReplaySet | undefined, offset: number): PartialReplay | undefined {
+  if (!set?.partial || offset >= set.until) return undefined;
+  return set.partial[String(offset)];
 }
 
 /** Should the new version process the record at `offset`? (false: the old version did). */

@@ -57,6 +57,14 @@ export interface TriggerReport {
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
+    /**
+     * A lineage continuing an older one: its epoch and what its first start found in the old
+     * shuffle backlog (rows without an origin are counted by neither version).
+     */
+    continued?: {
+      fromEpoch: number;
+      backlog?: { rows: number; withoutOrigin: number; partlyAggregatedRecords: number };
+    };
     error?: string;
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  continueBlockers,
   checkUpgrade,
   checkUpgradeText,
   compileSpec,
@@ -550,6 +551,21 @@ describe('sinks', () => {
       after: 'warehouse',
     });
     expect(r.compatible).toBe(true);
+    // Per strategy: in place a caveat; a new checkpoint continuing from the old offsets is refused.
+    expect(ofKind(r, 'sink.connection')[0]!.message).toMatch(
+      /commit markers.*In place:.*written again.*continuing from the old offsets: refused.*earliest or latest/,
+    );
+    expect(continueBlockers(r).map((c) => c.kind)).toEqual(['sink.connection']);
+  });
+
+  it('nothing blocks a continue when the sink stays in its database (a table rename, a Kafka topic rename)', () => {
+    const renamed = upgrade({ sql: WINDOWED, sink: PG }, (t) => t.replace('table: out', 'table: out_v2'));
+    expect(continueBlockers(renamed)).toEqual([]);
+    const retopic = upgrade({ sql: WINDOWED, sink: '{ kafka: { topic: out_t } }' }, (t) =>
+      t.replace('topic: out_t', 'topic: out_t2'),
+    );
+    expect(ofKind(retopic, 'sink.topic')).toHaveLength(1);
+    expect(continueBlockers(retopic)).toEqual([]);
   });
 
   it('a new output column or key on the same table: incompatible (the table is not altered)', () => {

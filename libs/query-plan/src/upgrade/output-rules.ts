@@ -33,6 +33,17 @@ export function outputChanges({ before, after }: UpgradePair): UpgradeChange[] {
 const columns = (output: OutputColumn[]): string =>
   `[${output.map((c) => `${c.name} ${c.type}`).join(', ')}]`;
 
+/**
+ * Changes that make a new checkpoint's `continue` unverifiable: where the old version stopped is
+ * read from its commit markers, and a sink in another database has none of them (the engine would
+ * take the old version's last batch for unwritten and count it again). The Kafka sink has no
+ * connection of its own (it writes to the engine's cluster, where its markers are), so only a
+ * PostgreSQL sink connection qualifies.
+ */
+export function continueBlockers(report: { changes: UpgradeChange[] }): UpgradeChange[] {
+  return report.changes.filter((c) => c.kind === 'sink.connection');
+}
+
 function sinkType(sink: SinkSpec): 'kafka' | 'postgres' | 'console' {
   return 'kafka' in sink ? 'kafka' : 'postgres' in sink ? 'postgres' : 'console';
 }
@@ -100,7 +111,7 @@ function sinkChanges(
         path: 'sink.postgres.connection',
         before: a.connection,
         after: b.connection,
-        message: `sink connection changed (${a.connection} → ${b.connection}); rows now go to another database, earlier results stay in the old one`,
+        message: `sink connection changed (${a.connection} → ${b.connection}); rows now go to another database, earlier results stay in the old one. The old version's commit markers (sluice_engine.sink_commits) stay in the old database, where the new version cannot see them. In place: a batch the old version wrote but did not record in its commit log (a killed instance) is written again, into the new database (an upsert of the same rows). On a new checkpoint continuing from the old offsets: refused, because where the old version stopped cannot be verified; upgrade with startingOffsets earliest or latest, or in place`,
       });
     if (a.table !== b.table)
       changes.push({
