@@ -8,14 +8,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseBrokers, startGenerator, type RunningGenerator } from '@sluice/kafka';
 import { freePort } from '@sluice/testing';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../apps/control-plane/src/alerting/receivers/signature';
 import { launchChromium, screenshot, seriousA11yViolations } from './support/browser';
 import { startE2EControlPlane, type E2EControlPlane } from './support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard, type RunningDashboard } from './support/dashboard-build';
 import { startFaultyProxy } from './support/faulty-proxy';
-import { REDIS_INDEXES } from '../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from '../apps/control-plane/test/support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const name = `e2e-clicks-${suffix}`;
@@ -75,6 +75,21 @@ async function setEditorText(p: Page, text: string): Promise<void> {
   await p.keyboard.insertText(text);
 }
 
+/**
+ * The lag sparkline of a queries-page row: the number of samples its label names and the points
+ * of its polyline as [x, y] (y = 0 is the top: the highest lag of the window).
+ */
+async function sparkline(row: Locator): Promise<{ samples: number; points: [number, number][] }> {
+  const svg = row.getByTestId('lag-trend').locator('svg');
+  if ((await svg.count()) === 0) return { samples: 0, points: [] };
+  const label = (await svg.getAttribute('aria-label')) ?? '';
+  const points = ((await svg.locator('polyline').getAttribute('points')) ?? '')
+    .trim()
+    .split(' ')
+    .map((xy) => xy.split(',').map(Number) as [number, number]);
+  return { samples: Number(/last (\d+) samples/.exec(label)?.[1] ?? -1), points };
+}
+
 async function expectAccessible(p: Page): Promise<void> {
   expect(await seriousA11yViolations(p)).toEqual([]);
 }
@@ -101,7 +116,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   cp = await startE2EControlPlane({
     database: 'sluice_e2e_dashboard',
-    // Its own index (scripts/test/redis-indexes.ts): a developer running two suites at once must
+    // Its own index (apps/control-plane/test/support/redis-indexes.ts): a developer running two suites at once must
     // not wipe the other's queues.
     redisDb: REDIS_INDEXES.e2eDashboard,
     workDir: WORK,
@@ -147,6 +162,25 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByText('No queries yet.').count()).toBe(1);
     await expectAccessible(page);
     await screenshot(page, 'queries-empty');
+
+    // The alerts page before any alert, silence or receiver exists: each list's empty state (the
+    // `Loaded` component's), not a loading line, an error or an empty table.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.waitForURL(`${dash.base}/alerts`);
+    const silences = page.locator('section[aria-labelledby="silences-h"] .state');
+    await expect.poll(() => silences.textContent(), { timeout: 30_000 }).toBe('No silences.');
+    const receivers = page.locator('[data-testid="receivers"] .state');
+    await expect
+      .poll(() => receivers.textContent(), { timeout: 30_000 })
+      .toBe('No receivers: alerts are only shown here and in /metrics.');
+    expect(await page.getByTestId('alerts-firing').textContent()).toContain('No firing alerts.');
+    expect(await page.getByTestId('silences').count()).toBe(0);
+    expect(await page.locator('[data-receiver]').count()).toBe(0);
+    expect(await page.locator('.state.error').count()).toBe(0);
+    await expectAccessible(page);
+    await screenshot(page, 'alerts-empty');
+    await page.getByRole('link', { name: 'Queries', exact: true }).click();
+    await page.waitForURL(`${dash.base}/queries`);
   });
 
   it('refuses a mutation without the CSRF header or from another origin', async () => {
@@ -194,6 +228,10 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page.waitForURL(/\/queries\/[0-9a-f-]{36}$/);
     queryId = page.url().split('/').pop()!;
+    // No rule has fired for the new query: its alerts panel shows its empty state.
+    await expect
+      .poll(() => page.locator('[data-testid="query-alerts"] .state').textContent(), { timeout: 30_000 })
+      .toBe('No alerts for this query.');
   });
 
   it('shows the query RUNNING with non-zero rates on the live queries page', async () => {
@@ -211,6 +249,14 @@ describe('dashboard', () => {
       })
       .toBeGreaterThan(0);
     expect(await page.getByTestId('live').textContent()).toContain('live');
+    // The lag sparkline: drawn once the dashboard has two lag readings of the query (one per 5 s),
+    // one point per sample its label counts.
+    await expect
+      .poll(async () => (await sparkline(row)).samples, { timeout: 60_000, interval: 500 })
+      .toBeGreaterThanOrEqual(2);
+    const drawn = await sparkline(row);
+    expect(drawn.points).toHaveLength(drawn.samples);
+    expect(drawn.points.every(([x, y]) => x >= 0 && x <= 80 && y >= 0 && y <= 18)).toBe(true);
     await expectAccessible(page);
     await screenshot(page, 'queries');
   });
@@ -220,6 +266,7 @@ describe('dashboard', () => {
     // the input rate of the running query takes new values while the page stays as it was loaded.
     const row = page.locator(`tr[data-query="${name}"]`);
     await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
+    const samplesBefore = (await sparkline(row)).samples;
     const seen = new Set<string>();
     await expect
       .poll(
@@ -231,6 +278,10 @@ describe('dashboard', () => {
       )
       .toBeGreaterThanOrEqual(3);
     expect([...seen].every((v) => Number(v.replace(/,/g, '')) >= 0)).toBe(true);
+    // The sparkline takes the new lag samples too (it keeps the last 60).
+    await expect
+      .poll(async () => (await sparkline(row)).samples, { timeout: 60_000, interval: 500 })
+      .toBeGreaterThan(Math.min(samplesBefore, 59));
     expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(
       true,
     );
@@ -367,6 +418,18 @@ describe('dashboard', () => {
       batchId: expect.any(Number),
       sluice: { instance: expect.any(String) },
     });
+    // Scaling decisions: the scaling loop (every 10 s, observe mode) records a decision per tick
+    // with the figures it used and its reason; since the scale of the test before it starts from 2.
+    const decided = page.locator('[data-testid="scaling-events"] tbody tr[data-from="2"]');
+    await expect.poll(() => decided.count(), { timeout: 60_000, interval: 1000 }).toBeGreaterThan(0);
+    const decision = decided.first();
+    expect(await decision.getAttribute('data-direction')).toMatch(/^(up|down|none)$/);
+    expect(((await decision.getByTestId('reason').textContent()) ?? '').trim().length).toBeGreaterThan(0);
+    const inputs = (await decision.getByTestId('inputs').textContent()) ?? '';
+    expect(inputs).toMatch(/(^| )partitions=2( |$)/);
+    expect(inputs).toMatch(/(^| )currentInstances=2( |$)/);
+    expect(inputs).toMatch(/(^| )decidedInstances=\d+( |$)/);
+    expect(await decision.locator('td').nth(1).textContent()).toContain('(observe)');
     await expectAccessible(page);
     await screenshot(page, 'query-charts');
   });
@@ -489,6 +552,30 @@ describe('dashboard', () => {
     expect(await page.getByTestId('silences').textContent()).toContain(`alertname="${rule}"`);
     await expectAccessible(page);
     await screenshot(page, 'alerts');
+
+    // The queries page: the firing alert counts on the query's row (a silenced alert still fires),
+    // and the lag sparkline rises: its newest sample is the highest of its window (y = 0).
+    await page.getByRole('link', { name: 'Queries', exact: true }).click();
+    await page.waitForURL(`${dash.base}/queries`);
+    const row = page.locator(`tr[data-query="${name}"]`);
+    await expect
+      .poll(async () => Number(await row.getByTestId('firing-alerts').textContent()), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => (await sparkline(row)).points.at(-1)?.[1], { timeout: 90_000, interval: 1000 })
+      .toBe(0);
+    expect((await sparkline(row)).points.some(([, y]) => y > 0)).toBe(true);
+    await screenshot(page, 'queries-alert-firing');
+
+    // The query's own alerts panel: the rule firing, silenced and acknowledged.
+    await page.goto(`${dash.base}/queries/${queryId}`);
+    const own = page.locator(`[data-testid="query-alerts"] tr[data-rule="${rule}"]`);
+    await own.waitFor({ timeout: 30_000 });
+    expect(await own.getAttribute('data-state')).toBe('firing');
+    expect(await own.getByTestId('muted').textContent()).toContain('silenced');
+    expect(await own.getByTestId('muted').textContent()).toContain('acknowledged by');
+    expect(await page.locator('[data-testid="query-alerts"] .state').count()).toBe(0);
+    await expectAccessible(page);
   });
 
   it('adds a receiver, sends it a test notification and shows the delivery', async () => {

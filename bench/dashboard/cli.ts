@@ -22,7 +22,7 @@ import { freePort } from '@sluice/testing';
 import { launchChromium } from '../../e2e/support/browser';
 import { startE2EControlPlane } from '../../e2e/support/control-plane';
 import { ensureDashboardBuilt, ROOT, startDashboard } from '../../e2e/support/dashboard-build';
-import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from '../../apps/control-plane/test/support/redis-indexes';
 
 const { values } = parseArgs({
   options: {

@@ -36,7 +36,7 @@ import {
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
-import { REDIS_INDEXES } from '../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from '../../apps/control-plane/test/support/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({

@@ -18,7 +18,7 @@ import {
   createThrowawayDatabase,
   emptyRedisDatabase,
 } from '../../apps/control-plane/test/support/throwaway-database';
-import { REDIS_INDEXES } from '../test/redis-indexes';
+import { REDIS_INDEXES } from '../../apps/control-plane/test/support/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const log = (m: string) => process.stdout.write(`[schemathesis] ${m}\n`);

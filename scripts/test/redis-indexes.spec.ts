@@ -1,11 +1,12 @@
-// One registry of Redis test indexes (redis-indexes.ts): unique, in range, and the only place an
+// One registry of Redis test indexes (apps/control-plane/test/support/redis-indexes.ts): unique, in range, and the only place an
 // index is written as a number.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REDIS_INDEXES, redisIndexProblems } from './redis-indexes';
+import { REDIS_INDEXES, redisIndexProblems } from '../../apps/control-plane/test/support/redis-indexes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const REGISTRY = path.join(ROOT, 'apps/control-plane/test/support/redis-indexes.ts');
 const SCANNED = ['apps', 'bench', 'e2e', 'scripts'];
 const SKIPPED = new Set(['node_modules', 'generated', 'dist', '.next']);
 
@@ -44,7 +45,7 @@ describe('Redis test indexes', () => {
     const offenders: string[] = [];
     for (const top of SCANNED)
       for (const file of sources(path.join(ROOT, top))) {
-        if (file === path.join(__dirname, 'redis-indexes.ts') || file === __filename) continue;
+        if (file === REGISTRY || file === __filename) continue;
         fs.readFileSync(file, 'utf8')
           .split('\n')
           .forEach((line, i) => {

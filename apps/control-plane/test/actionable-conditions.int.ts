@@ -13,7 +13,7 @@ import { killEngines, STAND_IN_ENGINE_ENV } from './support/control-plane-proces
 import { createEventsTopic, produceEvents } from './support/events-topic';
 import { eventsSpec, eventually, startTestApp, type TestApp } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 // A database of its own: a control plane on the shared one (another suite's, or a developer's)

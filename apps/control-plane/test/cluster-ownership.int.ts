@@ -24,7 +24,7 @@ import {
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { LoopbackReceiver } from './support/loopback-receiver';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 let stack: IsolatedStack;

@@ -25,7 +25,7 @@ import { apiOk } from './support/control-plane-process';
 import { operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import type { IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 interface Pod {
   metadata: {

@@ -26,7 +26,7 @@ import {
 } from './support/kube-control-plane';
 import { eventsSpec, eventually } from './support/test-app';
 import type { IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 interface Pod {
   metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string };

@@ -14,7 +14,7 @@ import { apiOk } from './support/control-plane-process';
 import { electedLeader, followerLeads, operationOutcome } from './support/leadership';
 import { eventsSpec, eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 interface Lease {
   metadata: { resourceVersion: string };

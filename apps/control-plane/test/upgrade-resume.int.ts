@@ -17,7 +17,7 @@ import {
 } from './support/control-plane-process';
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upg-resume-${suffix}`;

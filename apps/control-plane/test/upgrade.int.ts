@@ -22,7 +22,7 @@ import { engineGroupId } from '@sluice/contracts';
 import { committedGroupOffsets, createKafka, endOffsets, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
-import { REDIS_INDEXES } from '../../../scripts/test/redis-indexes';
+import { REDIS_INDEXES } from './support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-${suffix}`;

@@ -11,6 +11,9 @@ import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '@sluice/kafka';
+// The very cgroup code the local runtime limits engines with (a test of the engine under it, so
+// the engine project reaches into the control plane's here and nowhere else).
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { applyCpuLimit, removeCpuGroup } from '../../control-plane/src/runtime/cpu-limit';
 import {
   eventually,

@@ -146,10 +146,12 @@ const Row = memo(
         <td className="num">{num(r.processedRowsPerSecond)}</td>
         <td className="num">{num(r.lagRecords)}</td>
         <td className="num">{seconds(r.lagSeconds)}</td>
-        <td>
+        <td data-testid="lag-trend">
           <Sparkline values={r.lagHistory} label={`lag of ${r.name}, last ${r.lagHistory.length} samples`} />
         </td>
-        <td className="num">{r.firingAlerts ?? '—'}</td>
+        <td className="num" data-testid="firing-alerts">
+          {r.firingAlerts ?? '—'}
+        </td>
       </tr>
     );
   },

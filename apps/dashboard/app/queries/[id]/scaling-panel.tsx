@@ -2,6 +2,7 @@
 import useSWR from 'swr';
 import { Loaded } from '@/components/states';
 import { fetcher } from '@/lib/client-api';
+import { inputsText } from '@/lib/decision-inputs';
 import { when } from '@/lib/format';
 import type { ScalingEvent } from './types';
 
@@ -18,7 +19,7 @@ export function ScalingPanel({ id }: { id: string }) {
         empty="The scaling loop has not decided anything for this query yet."
       >
         {(list) => (
-          <table>
+          <table data-testid="scaling-events">
             <thead>
               <tr>
                 <th scope="col">At</th>
@@ -30,7 +31,13 @@ export function ScalingPanel({ id }: { id: string }) {
             </thead>
             <tbody>
               {list.map((e) => (
-                <tr key={e.id}>
+                <tr
+                  key={e.id}
+                  data-direction={e.direction}
+                  data-from={e.fromInstances}
+                  data-to={e.toInstances}
+                  data-acted={String(e.acted)}
+                >
                   <td>{when(e.at)}</td>
                   <td>
                     {e.policy} ({e.mode})
@@ -40,11 +47,9 @@ export function ScalingPanel({ id }: { id: string }) {
                     {e.rateLimit !== null ? `, rate limit ${e.rateLimit}` : ''}
                     {e.acted ? '' : ' (not acted on)'}
                   </td>
-                  <td>{e.reason}</td>
-                  <td>
-                    <code style={{ fontSize: 11, wordBreak: 'break-all' }}>
-                      {JSON.stringify(e.inputs).slice(0, 300)}
-                    </code>
+                  <td data-testid="reason">{e.reason}</td>
+                  <td data-testid="inputs">
+                    <code style={{ fontSize: 11, wordBreak: 'break-all' }}>{inputsText(e.inputs)}</code>
                   </td>
                 </tr>
               ))}
