@@ -11,6 +11,9 @@ const alias = {
   '@sluice/alerting': path.resolve(__dirname, 'libs/alerting/src/index.ts'),
   '@sluice/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
+  // One module of the library, not its index (the CLI loads the duration parser alone): listed
+  // before the package, whose alias would otherwise match the prefix.
+  '@sluice/query-plan/src': path.resolve(__dirname, 'libs/query-plan/src'),
   '@sluice/query-plan': path.resolve(__dirname, 'libs/query-plan/src/index.ts'),
   '@sluice/scaling': path.resolve(__dirname, 'libs/scaling/src/index.ts'),
   '@sluice/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),

@@ -4,7 +4,9 @@
 // (409 naming the owner), runs only its own operations (separate queue prefixes on one Redis);
 // and once one cluster's control plane is killed, the other still leaves its query alone. Alerting
 // follows the same ownership: each leader evaluates only its own cluster's queries, also for a rule
-// with no cluster (observed through each process's /metrics and the alerts a shared rule raises).
+// with no cluster (observed through each process's /metrics and the alerts a shared rule raises),
+// and each leader routes only its own cluster's alerts: with the same receivers, one notification
+// per group reaches a loopback receiver, not one from each leader.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,7 @@ import {
 } from './support/control-plane-process';
 import { eventually } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { LoopbackReceiver } from './support/loopback-receiver';
 import { REDIS_INDEXES } from './support/redis-indexes';
 
 const suffix = randomUUID().slice(0, 8);
@@ -54,6 +57,9 @@ async function startCluster(cluster: string): Promise<{ cp: ControlPlaneProcess;
       SLUICE_LEADER_RETRY_MS: '1000',
       SLUICE_ALERT_EVAL_INTERVAL_MS: '500',
       SLUICE_METRICS_ACCESS: 'open',
+      // Both leaders can send (a signing key) to the test's loopback receivers.
+      SLUICE_ALERT_SIGNING_KEY: `it-signing-key-${suffix}-0123456789abcdef`,
+      SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
       LOG_LEVEL: 'warn',
     },
   });
@@ -122,7 +128,45 @@ beforeAll(async () => {
   b = await startCluster(west);
 }, 240_000);
 
+const hooks: LoopbackReceiver<Notification>[] = [];
+interface Notification {
+  status: string;
+  groupLabels: { query: string };
+  alerts: Array<{ labels: Record<string, string> }>;
+}
+
+/** A loopback receiver, and a receiver row routing every alert to it at once (group_wait 0). */
+async function hookReceiver(cp: ControlPlaneProcess, name: string): Promise<LoopbackReceiver<Notification>> {
+  const hook = new LoopbackReceiver<Notification>();
+  await hook.start();
+  hooks.push(hook);
+  await ok(cp, 'POST', '/api/v1/receivers', {
+    name,
+    kind: 'webhook',
+    url: `http://127.0.0.1:${hook.port}/alerts`,
+    groupWaitSeconds: 0,
+    groupIntervalSeconds: 1,
+    repeatIntervalSeconds: 3600,
+  });
+  return hook;
+}
+
+/** The queries of the notifications a receiver got, in order of arrival. */
+const notified = (hook: LoopbackReceiver<Notification>) => hook.received.map((r) => r.json.groupLabels.query);
+
+/** Waits until each control plane ran `passes` more evaluations. */
+async function morePasses(cps: ControlPlaneProcess[], passes: number): Promise<void> {
+  const from = await Promise.all(cps.map((cp) => evaluated(cp, []).then((e) => e.count)));
+  await eventually(
+    () => Promise.all(cps.map((cp) => evaluated(cp, []))),
+    (es) => es.every((e, i) => e.count >= from[i]! + passes),
+    60_000,
+    `${passes} more evaluations`,
+  );
+}
+
 afterAll(async () => {
+  for (const hook of hooks) await hook.stop();
   for (const cp of planes) await cp.kill();
   for (const home of homes) killEngines(home);
   await stack?.drop();
@@ -221,6 +265,31 @@ describe('queries owned by a cluster, two clusters on one database', () => {
     expect(eb.sees).toEqual([ownB, failedB]);
   }, 300_000);
 
+  it("with the same receiver, each group is notified once: by its own cluster's leader only", async () => {
+    const hook = await hookReceiver(a.cp, `both-${suffix}`);
+    const rule = (c: string) => ({
+      name: `${c.split('-')[0]}_failed_${suffix.replace(/-/g, '_')}`,
+      kind: 'queryHealth',
+      params: { check: 'failed' },
+      forSeconds: 0,
+      severity: 'warning',
+      annotations: { summary: '{{ $labels.query }} failed' },
+      queries: [c === east ? failedA : failedB],
+      cluster: c,
+    });
+    await ok(a.cp, 'POST', '/api/v1/alert-rules', rule(east));
+    await ok(b.cp, 'POST', '/api/v1/alert-rules', rule(west));
+    await eventually(
+      async () => notified(hook),
+      (qs) => qs.includes(failedA) && qs.includes(failedB),
+      60_000,
+      'a notification for each cluster',
+    );
+    // Both leaders route on every pass (500 ms): ten more passes each, and still one per group.
+    await morePasses([a.cp, b.cp], 10);
+    expect(notified(hook).sort()).toEqual([failedA, failedB].sort());
+  }, 180_000);
+
   it("after west's control plane is killed, east still leaves west's query alone", async () => {
     const westEngine = liveEngines(b.home, qb);
     const westRow = await ok<QueryView>(a.cp, 'GET', `/api/v1/queries/${qb}`);
@@ -289,5 +358,23 @@ describe('queries owned by a cluster, two clusters on one database', () => {
     );
     const alerts = await ofRule();
     expect(alerts.map((x) => x.queryId)).toEqual([fa]);
+  }, 180_000);
+
+  it("a new receiver gets east's alerts only, though west's alert still fires and west is gone", async () => {
+    // West's alert on its failed query stays firing (nobody evaluates it any more) and matches the
+    // new receiver: a leader routing every cluster's alerts would send it from east.
+    const westAlert = (
+      await ok<Array<{ queryId: string; state: string }>>(a.cp, 'GET', '/api/v1/alerts')
+    ).find((x) => x.queryId === fb);
+    expect(westAlert?.state).toBe('firing');
+    const hook = await hookReceiver(a.cp, `after-${suffix}`);
+    await eventually(
+      async () => notified(hook),
+      (qs) => qs.includes(failedA),
+      60_000,
+      "east's notification",
+    );
+    await morePasses([a.cp], 10);
+    expect(notified(hook)).toEqual([failedA]);
   }, 180_000);
 });

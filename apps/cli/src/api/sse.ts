@@ -37,6 +37,8 @@ export async function streamEvents(
   const decoder = new TextDecoder();
   const reader = res.body?.getReader();
   if (!reader) return;
+  // The user stopped following (Ctrl-C): a cancel that fails means the stream ended already, and
+  // the command is leaving either way; there is nobody to tell.
   const cancel = () => void reader.cancel().catch(() => undefined);
   signal.addEventListener('abort', cancel, { once: true });
   try {

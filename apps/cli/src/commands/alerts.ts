@@ -1,6 +1,9 @@
 // `sluice alerts list|silence|ack`: the alerting API (/api/v1/alerts, /api/v1/silences).
 // Alerts carry Prometheus-style labels (alertname, query, severity); silences match on them.
 import { Option, type Command } from 'commander';
+// The duration module alone (it imports nothing), not the library's index: loading the SQL parser
+// would slow every command.
+import { parseDuration as durationMs } from '@sluice/query-plan/src/spec/duration';
 import { usageError } from '../exit-codes';
 import { renderTable } from '../output/table';
 import { positiveInt, Session, type Io } from '../session';
@@ -25,16 +28,18 @@ interface Silence {
   state: string;
 }
 
-/** A silence's length: 30m, 2h, 1d (at most a year, as the API allows). */
+/**
+ * A silence's length in seconds: any duration the specs accept (30m, 2h, 1d, 1h30m, '2 days';
+ * the library's parser, one grammar for every duration), more than zero and at most a year, as
+ * the API allows.
+ */
 export function parseDuration(text: string): number {
-  const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400 };
-  const seconds = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : NaN;
-  if (!(seconds > 0) || seconds > 366 * 86_400)
+  const ms = durationMs(text);
+  if (ms === undefined || !(ms >= 1000) || ms > 366 * 86_400_000)
     throw usageError(
-      `--duration takes a number and a unit s, m, h or d, at most a year, e.g. 2h (got "${text}")`,
+      `--duration takes a duration of 1s to a year, e.g. 30m, 2h, 1d or 1h30m (got "${text}")`,
     );
-  return seconds;
+  return Math.floor(ms / 1000);
 }
 
 /** `name=value` (equal) or `name=~regex` (regex) → the API's matcher. */

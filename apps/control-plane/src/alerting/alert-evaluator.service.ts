@@ -107,8 +107,8 @@ interface AlertRow extends AlertVersion {
  * Every Alert row in one statement (Prisma's findMany decoded every row's JSON and dates each
  * tick). Every write of a row sets updatedAt (the evaluator's upsert, an acknowledgement through
  * Prisma), so updatedAt with state and acknowledgedAt is the row's version. Rows of another
- * cluster's rules are read too (flagged out of scope): the router routes every cluster's alerts,
- * so their changes are its changes too.
+ * cluster's rules are read too (flagged out of scope); the router routes only this cluster's
+ * queries' groups (notification-router.service.ts), so another cluster's changes it leaves alone.
  */
 const ALERT_ROWS_SQL = `
   SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",

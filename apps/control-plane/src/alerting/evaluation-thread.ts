@@ -139,6 +139,10 @@ export class EvaluationThread {
 
   /** The evaluator is closing: its core goes, the thread stays (see the top of this file). */
   async close(): Promise<void> {
-    await this.forget().catch(() => undefined);
+    // Closing must not fail the shutdown; a forget that fails leaves this owner's state in a thread
+    // that ends with the process anyway, but say so.
+    await this.forget().catch((e: Error) =>
+      logger.warn(`alert evaluation thread: forgetting this evaluator's state at close failed: ${e.message}`),
+    );
   }
 }

@@ -4,6 +4,11 @@
 // group_wait / group_interval / repeat_interval (decideFlush); a pass decides only the groups that
 // changed or came due (routing-scope.ts). A flush writes a
 // NotificationDelivery row (the delivery log, its id the idempotency key) and enqueues it.
+// A leader routes only its own cluster's groups: a group's key is a query name (unique across the
+// clusters of one database, never reused: queries are soft-deleted), and the cluster owning that
+// query (Query.cluster) is the one whose leader evaluates its alerts (cluster-scope.ts). Two
+// clusters' leaders on one database with the same receivers would otherwise both decide, and both
+// send, the same notification. Groups of a query no cluster has adopted yet wait for its owner.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
@@ -18,33 +23,60 @@ import {
   type LabelMatcher,
 } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { clusterName } from '../leadership/cluster-name';
 import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
 import { RoutingChain, routingSignature, type GroupTimers } from './routing-scope';
 import { signingKey } from './receivers/signing-key';
 
-const ROUTED_COLUMNS = {
-  id: true,
-  state: true,
-  labels: true,
-  queryName: true,
-  resolvedAt: true,
-  acknowledgedAt: true,
-} as const;
-type RoutedAlert = Pick<Alert, keyof typeof ROUTED_COLUMNS>;
+/** What grouping, matching and decideFlush need of an alert (the full row only if it is sent). */
+interface RoutedAlert {
+  readonly id: string;
+  readonly state: string;
+  readonly labels: Record<string, string>;
+  readonly queryName: string;
+  readonly resolvedAtMs: number | null;
+  readonly acknowledged: boolean;
+}
+/**
+ * The firing/resolved alerts on this cluster's queries ($1 the cluster), all of them or ($2, a JSON
+ * array) those of these query names.
+ */
+const routedAlertsSql = (some: boolean) => `
+  SELECT a.id::text AS id, a.state, a.labels, a."queryName",
+    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
+    a."acknowledgedAt" IS NOT NULL AS acknowledged
+  FROM "Alert" a JOIN "Query" q ON q.id = a."queryId"
+  WHERE a.state IN ('firing', 'resolved') AND q.cluster = $1
+  ${some ? `AND a."queryName" IN (SELECT jsonb_array_elements_text($2::jsonb))` : ''}`;
 
 /** A NotificationGroup row: its timers in epoch ms (GroupTimers) and the last sent fingerprint. */
 interface GroupRow extends GroupTimers {
   readonly lastHash: string | null;
 }
-/** Every group's timers in one statement (the due ones are picked in routing-scope.ts). */
+/**
+ * Every group of this cluster's queries ($1) with its timers, in one statement (the due ones are
+ * picked in routing-scope.ts). Another cluster's groups are its leader's to decide, drop included.
+ */
 const GROUP_ROWS_SQL = `
-  SELECT "receiverId"::text AS "receiverId", "groupKey",
-    (extract(epoch FROM "firstSeenAt") * 1000)::float8 AS "firstSeenAtMs",
-    (extract(epoch FROM "lastSentAt") * 1000)::float8 AS "lastSentAtMs",
-    "lastHash"
-  FROM "NotificationGroup"`;
+  SELECT g."receiverId"::text AS "receiverId", g."groupKey",
+    (extract(epoch FROM g."firstSeenAt") * 1000)::float8 AS "firstSeenAtMs",
+    (extract(epoch FROM g."lastSentAt") * 1000)::float8 AS "lastSentAtMs",
+    g."lastHash"
+  FROM "NotificationGroup" g JOIN "Query" q ON q.name = g."groupKey"
+  WHERE q.cluster = $1`;
+/** Deliveries of this cluster's groups ($1) past their deferral ($2), oldest first. */
+const DUE_DEFERRED_SQL = `
+  SELECT d.id::text AS id FROM "NotificationDelivery" d JOIN "Query" q ON q.name = d."groupKey"
+  WHERE q.cluster = $1 AND d.status = 'deferred' AND d."nextAttemptAt" <= $2::timestamp(3)
+  ORDER BY d."nextAttemptAt" LIMIT 100`;
+/** Deliveries of this cluster's groups ($1) still queued since before $2, or among $3 (JSON). */
+const STALE_QUEUED_SQL = `
+  SELECT d.id::text AS id, d.attempts FROM "NotificationDelivery" d JOIN "Query" q ON q.name = d."groupKey"
+  WHERE q.cluster = $1 AND d.status = 'queued'
+    AND (d."createdAt" < $2::timestamp(3) OR d.id::text IN (SELECT jsonb_array_elements_text($3::jsonb)))
+  LIMIT 200`;
 
 /** One group's decision in a pass (applied with the others in one transaction). */
 interface Plan {
@@ -98,6 +130,7 @@ export class NotificationRouter {
     changedQueries: ReadonlySet<string>,
   ): Promise<{ sent: number; groups: number }> {
     const now = new Date(nowMs);
+    const cluster = clusterName(this.config);
     // Every read in one round of parallel statements: on a loaded database each sequential round
     // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
     const [receivers, silences, groups, due] = await Promise.all([
@@ -105,8 +138,8 @@ export class NotificationRouter {
       this.prisma.silence.findMany({
         where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
       }),
-      this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL),
-      this.dueDeferred(nowMs),
+      this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL, cluster),
+      this.dueDeferred(cluster, nowMs),
     ]);
     const signature = routingSignature(receivers, silences);
     if (receivers.length === 0) {
@@ -120,22 +153,22 @@ export class NotificationRouter {
     const alerts =
       !scope.all && scope.queries.size === 0
         ? []
-        : ((await this.prisma.alert.findMany({
-            where: {
-              state: { in: ['firing', 'resolved'] },
-              ...(scope.all ? {} : { queryName: { in: [...scope.queries] } }),
-            },
-            select: ROUTED_COLUMNS,
-          })) as RoutedAlert[]);
+        : scope.all
+          ? await this.prisma.$queryRawUnsafe<RoutedAlert[]>(routedAlertsSql(false), cluster)
+          : await this.prisma.$queryRawUnsafe<RoutedAlert[]>(
+              routedAlertsSql(true),
+              cluster,
+              JSON.stringify([...scope.queries]),
+            );
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
-    const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels as Record<string, string>)));
+    const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
     const plans: Plan[] = [];
     for (const receiver of receivers) {
       const routes = compileMatchers(receiver.matchers as unknown as LabelMatcher[]);
       const byQuery = new Map<string, RoutedAlert[]>();
       for (const a of audible) {
-        if (!routes(a.labels as Record<string, string>)) continue;
+        if (!routes(a.labels)) continue;
         const list = byQuery.get(a.queryName) ?? [];
         list.push(a);
         byQuery.set(a.queryName, list);
@@ -149,7 +182,7 @@ export class NotificationRouter {
       }
     }
     const sent = await this.apply(plans);
-    await this.requeueStale(nowMs, due);
+    await this.requeueStale(cluster, nowMs, due);
     this.chain.passed(nowMs, signature);
     return { sent, groups: plans.length };
   }
@@ -168,8 +201,8 @@ export class NotificationRouter {
     const groupAlerts: GroupAlert[] = alerts.map((a) => ({
       id: a.id,
       status: a.state === 'firing' ? 'firing' : 'resolved',
-      resolvedAtMs: a.resolvedAt?.getTime() ?? null,
-      acknowledged: a.acknowledgedAt !== null,
+      resolvedAtMs: a.resolvedAtMs,
+      acknowledged: a.acknowledged,
     }));
     const decision = decideFlush(state, groupAlerts, nowMs, {
       groupWaitMs: receiver.groupWaitSeconds * 1000,
@@ -288,30 +321,31 @@ export class NotificationRouter {
    * replica wins the status change); rows left `queued` (Redis refused the job) are enqueued
    * again under the same job id, which BullMQ deduplicates, so adding again is safe.
    */
-  private dueDeferred(nowMs: number): Promise<Array<{ id: string }>> {
-    return this.prisma.notificationDelivery.findMany({
-      where: { status: 'deferred', nextAttemptAt: { lte: new Date(nowMs) } },
-      select: { id: true },
-      orderBy: { nextAttemptAt: 'asc' },
-      take: 100,
-    });
+  private dueDeferred(cluster: string, nowMs: number): Promise<Array<{ id: string }>> {
+    return this.prisma.$queryRawUnsafe<Array<{ id: string }>>(
+      DUE_DEFERRED_SQL,
+      cluster,
+      new Date(nowMs).toISOString(),
+    );
   }
 
-  private async requeueStale(nowMs: number, due: ReadonlyArray<{ id: string }>): Promise<void> {
+  private async requeueStale(
+    cluster: string,
+    nowMs: number,
+    due: ReadonlyArray<{ id: string }>,
+  ): Promise<void> {
     for (const d of due) {
       await this.prisma.notificationDelivery.updateMany({
         where: { id: d.id, status: 'deferred' },
         data: { status: 'queued', nextAttemptAt: null },
       });
     }
-    const stale = await this.prisma.notificationDelivery.findMany({
-      where: {
-        status: 'queued',
-        OR: [{ createdAt: { lt: new Date(nowMs - REQUEUE_AFTER_MS) } }, { id: { in: due.map((d) => d.id) } }],
-      },
-      select: { id: true, attempts: true },
-      take: 200,
-    });
+    const stale = await this.prisma.$queryRawUnsafe<Array<{ id: string; attempts: number }>>(
+      STALE_QUEUED_SQL,
+      cluster,
+      new Date(nowMs - REQUEUE_AFTER_MS).toISOString(),
+      JSON.stringify(due.map((d) => d.id)),
+    );
     for (const d of stale) {
       // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
       if (!(await this.queue.enqueue(d.id, d.attempts))) {

@@ -130,7 +130,9 @@ export const appConfigSchema = z
     /** A running query is Stalled after no progress for 3 triggers and at least this long while behind. */
     SLUICE_STALLED_MIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     SLUICE_MAX_INSTANCES: z.coerce.number().int().min(1).max(1024).default(64),
+    /** Progress events kept per query (newest); the leader trims the rest every trim interval. */
     SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+    SLUICE_PROGRESS_TRIM_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
     /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
     SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
     SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),

@@ -1,9 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '../auth/auth.decorators';
 import { ApiErrors } from '../openapi/api-errors.decorator';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { LeadershipRepository } from '../repositories/leadership.repository';
 import { LeaderElection } from './leader-election.service';
 
 const clusterSchema = z.object({
@@ -22,8 +22,13 @@ const clusterSchema = z.object({
 @Controller('api/v1/cluster')
 export class ClusterController {
   constructor(
-    private readonly election: LeaderElection,
-    private readonly prisma: PrismaRepository,
+    @Inject(LeaderElection)
+    private readonly election: Pick<
+      LeaderElection,
+      'cluster' | 'replica' | 'isLeader' | 'since' | 'mechanism' | 'leaseHolder' | 'key'
+    >,
+    @Inject(LeadershipRepository)
+    private readonly leadership: Pick<LeadershipRepository, 'advisoryLockHolder'>,
   ) {}
 
   @Get()
@@ -47,13 +52,7 @@ export class ClusterController {
     // Any replica can name the leader: the lock's holder is a session whose application_name the
     // leader set to its replica name.
     const [classid, objid] = this.election.key;
-    const rows = await this.prisma.$queryRaw<{ name: string }[]>`
-      SELECT a.application_name AS name
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-         AND l.classid = ${classid}::oid AND l.objid = ${objid}::oid
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-    const holder = rows[0]?.name;
+    const holder = await this.leadership.advisoryLockHolder(classid, objid);
     return {
       ...own,
       leader: holder?.startsWith('sluice:') ? holder.slice('sluice:'.length) : null,

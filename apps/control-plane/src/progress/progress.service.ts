@@ -1,20 +1,13 @@
 // Serves stored progress events back (ingest stores them: see ProgressIngestService). Retention
-// is bounded per query (SLUICE_PROGRESS_RETENTION rows), trimmed off the ingest path.
-import { Inject, Injectable } from '@nestjs/common';
+// is bounded per query (SLUICE_PROGRESS_RETENTION rows), trimmed off the ingest path by the
+// leader (progress-retention.service.ts).
+import { Injectable } from '@nestjs/common';
 import type { ProgressEvent } from '../generated/prisma/client';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ProgressRepository } from '../repositories/progress.repository';
 
 @Injectable()
 export class ProgressService {
-  constructor(
-    private readonly progress: ProgressRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  async trim(queryId: string): Promise<number> {
-    return this.progress.trimToNewest(queryId, this.config.SLUICE_PROGRESS_RETENTION);
-  }
+  constructor(private readonly progress: ProgressRepository) {}
 
   latest(queryId: string): Promise<ProgressEvent | null> {
     return this.progress.latest(queryId);

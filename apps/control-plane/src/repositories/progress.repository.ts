@@ -89,11 +89,16 @@ export class ProgressRepository {
     return rows.map((r) => r.payload);
   }
 
-  /** Deletes all but the query's newest `keep` events; how many went. */
-  trimToNewest(queryId: string, keep: number): Promise<number> {
+  /**
+   * Deletes at most `max` of the query's events older than its newest `keep` (newest by event
+   * time, the order every reader uses); how many went. Bounded so that one pass over a query with
+   * a large backlog (retention lowered, the first pass after an upgrade) is a bounded statement: the
+   * next pass deletes the rest.
+   */
+  trimToNewest(queryId: string, keep: number, max: number): Promise<number> {
     return this.prisma.$executeRaw`
-      DELETE FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid AND id < (
+      DELETE FROM "ProgressEvent" WHERE id IN (
         SELECT id FROM "ProgressEvent" WHERE "queryId" = ${queryId}::uuid
-        ORDER BY id DESC OFFSET ${keep} LIMIT 1)`;
+        ORDER BY "timestamp" DESC, id DESC OFFSET ${keep} LIMIT ${max})`;
   }
 }

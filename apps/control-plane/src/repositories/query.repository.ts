@@ -61,6 +61,20 @@ export class QueryRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Ids of `cluster`'s queries after `afterId` (every one, deleted included: a deleted query's
+   * progress stays until the row goes), in id order, at most `limit`: a page of a round-robin pass.
+   */
+  async pageIds(cluster: string, afterId: string | null, limit: number): Promise<string[]> {
+    const rows = await this.prisma.query.findMany({
+      where: { cluster, ...(afterId ? { id: { gt: afterId } } : {}) },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+    return rows.map((r) => r.id);
+  }
+
   /** Queries of `cluster` meant to run (not deleted, desired RUNNING): what its scaling loop and lag poll watch. */
   async listWantedRunning(cluster: string): Promise<Query[]> {
     return this.prisma.query.findMany({ where: { deletedAt: null, desiredState: 'RUNNING', cluster } });

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Clock, SystemClock } from '../clock/clock';
 import { InstanceRepository } from './instance.repository';
 import { KafkaAdminRepository } from './kafka-admin.repository';
+import { LeadershipRepository } from './leadership.repository';
 import { LiveFiguresRepository } from './live-figures.repository';
 import { PrismaRepository } from './prisma.repository';
 import { ProgressRepository } from './progress.repository';
@@ -28,6 +29,7 @@ export class RepositoriesModule {
       ProgressRepository,
       ScalingEventRepository,
       LiveFiguresRepository,
+      LeadershipRepository,
       { provide: Clock, useClass: SystemClock },
     ];
     return { module: RepositoriesModule, providers, exports: providers };

@@ -141,6 +141,13 @@ export class InMemoryQueryRepository implements Omit<Port<QueryRepository>, 'tra
       .filter((q) => q.cluster === cluster)
       .map((q) => q.id);
   }
+  async pageIds(cluster: string, afterId: string | null, limit: number): Promise<string[]> {
+    return [...this.queries.values()]
+      .filter((q) => q.cluster === cluster && (afterId === null || q.id > afterId))
+      .map((q) => q.id)
+      .sort()
+      .slice(0, limit);
+  }
   async listWantedRunning(cluster: string): Promise<Query[]> {
     return this.live().filter((q) => q.cluster === cluster && q.desiredState === 'RUNNING');
   }
@@ -362,10 +369,13 @@ export class InMemoryProgressRepository implements Port<ProgressRepository> {
     const picked = since ? rows.filter((b) => b.timestamp > since) : rows.reverse();
     return picked.slice(0, limit).map((b) => b.payload);
   }
-  async trimToNewest(queryId: string, keep: number): Promise<number> {
+  async trimToNewest(queryId: string, keep: number, max: number): Promise<number> {
     const rows = this.ordered(queryId);
-    const gone = Math.max(0, rows.length - keep);
-    this.batches.set(queryId, rows.slice(gone));
+    const gone = Math.min(max, Math.max(0, rows.length - keep));
+    this.batches.set(
+      queryId,
+      rows.slice(0, rows.length - keep - gone).concat(rows.slice(rows.length - keep)),
+    );
     return gone;
   }
 }

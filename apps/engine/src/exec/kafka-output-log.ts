@@ -22,6 +22,8 @@ export async function openTaskProducer(kafka: Kafka, scope: string, task: string
     const fence = await producer.transaction();
     await fence.abort();
   } catch (e) {
+    // The fencing error is the one to report (the caller retries the task); a disconnect that fails
+    // too only means the connection is gone already, and the producer is dropped either way.
     await producer.disconnect().catch(() => undefined);
     throw e;
   }
@@ -83,7 +85,8 @@ export class KafkaOutputLog implements OutputLog {
         }
       },
       async close() {
-        // At a task's release or shutdown: the batch is committed or aborted by now, nothing to lose.
+        // At a task's release or shutdown: the batch is committed or aborted by now, nothing to lose;
+        // a disconnect that fails leaves nothing to retry (the next producer of the task fences it).
         await producer.disconnect().catch(() => undefined);
       },
     };

@@ -349,7 +349,13 @@ export class QueryRunner {
   ): Promise<void> {
     const fixed = await waitFor('checkpoint database', () => this.opts.checkpoint.readStartOffsets());
     if (fixed) {
-      await from.store.close().catch(() => undefined);
+      // The old lineage's store is only read from here on; a close that fails costs its pool's
+      // connections until the process ends, nothing of the new lineage: logged, not fatal.
+      await from.store
+        .close()
+        .catch((e: Error) =>
+          this.opts.log('warn', `closing the previous checkpoint store failed: ${e.message}`),
+        );
       this.continueOffsets = new Map(Object.entries(fixed.offsets));
       this.replay = new Map(Object.entries(fixed.replay ?? {}));
       this.continued = {
@@ -478,8 +484,22 @@ export class QueryRunner {
         }
       }
     } finally {
-      await reader.stop().catch(() => undefined);
-      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+      // The backlog is read; a reader that fails to stop or a group left behind costs nothing of the
+      // query's data (the group is this run's own and commits nothing), but say so: a group left
+      // behind shows in the broker's group list.
+      await reader
+        .stop()
+        .catch((e: Error) =>
+          this.opts.log('warn', `stopping the backlog reader ${groupId} failed: ${e.message}`),
+        );
+      await this.admin
+        .deleteGroups([groupId])
+        .catch((e: Error) =>
+          this.opts.log(
+            'warn',
+            `deleting the backlog reader's group ${groupId} failed (left behind): ${e.message}`,
+          ),
+        );
     }
     return out;
   }
@@ -819,7 +839,8 @@ export class QueryRunner {
       }
     }
     for (const topic of stats.sources.keys()) {
-      // Progress then reports the end offsets as latest (no lag figure this batch) rather than failing.
+      // Progress then reports the end offsets as latest (no lag figure this batch) rather than failing
+      // the batch, which is committed already; the next batch asks the broker again.
       const b = await offsetBounds(this.admin, topic).catch(() => undefined);
       const s = stats.sources.get(topic)!;
       for (const p of Object.keys(s.end)) s.latest[p] = b?.get(Number(p))?.latest ?? s.end[p]!;
@@ -884,7 +905,8 @@ export class QueryRunner {
 
   /** Repartitioned rows this instance's shuffle tasks have not consumed yet. */
   private async shuffleBacklog(): Promise<number> {
-    // Unknown backlog reads as 0 for this progress event; the next one asks the broker again.
+    // Unknown backlog reads as 0 for this progress event (a figure, not data: nothing is lost); the
+    // next one asks the broker again.
     const bounds = await offsetBounds(this.admin, repartitionTopic(this.scope)).catch(() => undefined);
     if (!bounds) return 0;
     let backlog = 0;
