@@ -55,7 +55,10 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
     case 'timeLag': {
       const worst = maxBy(q.partitions, (p) => p.secondsBehind);
       if (!worst || worst.secondsBehind === null) return total(q) > 0 ? UNKNOWN : INACTIVE;
-      const value = round(worst.secondsBehind, 1);
+      // Up to the next tenth, not to the nearest: a lag of 15.03 s is above a 15 s threshold, and
+      // the figure a firing alert shows must not read 15 (CI caught exactly that).
+      // (less a hair: 1.1 * 10 is 11.000000000000002 in floating point, which would show 1.2).
+      const value = Math.ceil(worst.secondsBehind * 10 - 1e-9) / 10;
       return {
         active: worst.secondsBehind > rule.params.thresholdSeconds,
         value,
