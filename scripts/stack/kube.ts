@@ -169,6 +169,12 @@ export class KubeComponent implements StackComponent {
       `--secure-port=${k.controllerManagerPort}`,
       `--service-account-private-key-file=${pki.saKey}`,
       `--root-ca-file=${pki.caCert}`,
+      // kwok renews the simulated node's heartbeat only every 10–20 min (its stock stage) and
+      // otherwise only after the node is marked unhealthy, so with the default 50 s grace the node
+      // went NotReady for ~5 s every 55 s (the node controller's log, every minute of a CI run);
+      // once in CI a `helm install --wait` then timed out after 5 min while its pods were deleted
+      // and recreated. Longer than any test run.
+      '--node-monitor-grace-period=2h',
     ]);
     this.spawnDaemon('kube-scheduler', [
       `--kubeconfig=${kubeconfig}`,
