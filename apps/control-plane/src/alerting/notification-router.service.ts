@@ -66,15 +66,19 @@ const GROUP_ROWS_SQL = `
     g."lastHash"
   FROM "NotificationGroup" g JOIN "Query" q ON q.name = g."groupKey"
   WHERE q.cluster = $1`;
-/** Deliveries of this cluster's groups ($1) past their deferral ($2), oldest first. */
+/**
+ * Deliveries of this cluster's groups ($1) past their deferral ($2), oldest first, and test
+ * notifications (group "test", no query: every leader re-queues them, so with several clusters on
+ * one database a deferred test notification may arrive once per cluster — never not at all).
+ */
 const DUE_DEFERRED_SQL = `
-  SELECT d.id::text AS id FROM "NotificationDelivery" d JOIN "Query" q ON q.name = d."groupKey"
-  WHERE q.cluster = $1 AND d.status = 'deferred' AND d."nextAttemptAt" <= $2::timestamp(3)
+  SELECT d.id::text AS id FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
+  WHERE (q.cluster = $1 OR d.test) AND d.status = 'deferred' AND d."nextAttemptAt" <= $2::timestamp(3)
   ORDER BY d."nextAttemptAt" LIMIT 100`;
-/** Deliveries of this cluster's groups ($1) still queued since before $2, or among $3 (JSON). */
+/** Deliveries of this cluster's groups ($1) and test notifications still queued since before $2, or among $3 (JSON). */
 const STALE_QUEUED_SQL = `
-  SELECT d.id::text AS id, d.attempts FROM "NotificationDelivery" d JOIN "Query" q ON q.name = d."groupKey"
-  WHERE q.cluster = $1 AND d.status = 'queued'
+  SELECT d.id::text AS id, d.attempts FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
+  WHERE (q.cluster = $1 OR d.test) AND d.status = 'queued'
     AND (d."createdAt" < $2::timestamp(3) OR d.id::text IN (SELECT jsonb_array_elements_text($3::jsonb)))
   LIMIT 200`;
 
