@@ -80,6 +80,9 @@ class SyntheticLag extends LagSource {
   }
 }
 
+/** The cluster the bench's control plane is (its queries must be this cluster's to be evaluated). */
+export const BENCH_CLUSTER = `bench-alerts-${process.pid}`;
+
 export async function startBenchApp(o: {
   databaseUrl: string;
   intervalMs: number;
@@ -90,7 +93,7 @@ export async function startBenchApp(o: {
     ...process.env,
     DATABASE_URL: o.databaseUrl,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
-    SLUICE_CLUSTER_NAME: `bench-alerts-${process.pid}`,
+    SLUICE_CLUSTER_NAME: BENCH_CLUSTER,
     SLUICE_ALERT_EVAL_INTERVAL_MS: String(o.intervalMs),
     SLUICE_ALERT_SIGNING_KEY: 'bench-alerts-signing-key-0123456789abcdef',
     SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',

@@ -104,7 +104,10 @@ async function main(): Promise<void> {
 }
 
 async function run(databaseUrl: string, token: string): Promise<void> {
-  // Queries: rows only (nothing reconciles them in this bench's module).
+  // Queries: rows only (nothing reconciles them in this bench's module), owned by the bench's
+  // cluster: a leader evaluates only its own cluster's queries (cluster-scope.ts), and nothing
+  // here adopts a row without one.
+  const { startBenchApp, BENCH_CLUSTER } = await import('./bench-app');
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   const ids: string[] = [];
@@ -112,9 +115,9 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   for (let i = 0; i < QUERIES; i += 500) {
     const batch = Array.from({ length: Math.min(500, QUERIES - i) }, (_, k) => `bench-q${i + k}`);
     const r = await db.query<{ id: string; name: string }>(
-      `INSERT INTO "Query" (id, name, "desiredState", phase, "updatedAt")
-       SELECT gen_random_uuid(), n, 'RUNNING', 'RUNNING', now() FROM unnest($1::text[]) n RETURNING id, name`,
-      [batch],
+      `INSERT INTO "Query" (id, name, "desiredState", phase, cluster, "updatedAt")
+       SELECT gen_random_uuid(), n, 'RUNNING', 'RUNNING', $2, now() FROM unnest($1::text[]) n RETURNING id, name`,
+      [batch, BENCH_CLUSTER],
     );
     for (const row of r.rows) {
       ids.push(row.id);
@@ -138,7 +141,6 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const receiverPort = (server.address() as { port: number }).port;
 
-  const { startBenchApp } = await import('./bench-app');
   const app = await startBenchApp({
     databaseUrl,
     intervalMs: INTERVAL_MS,
@@ -322,7 +324,7 @@ function phasePercentile(
 ): Record<string, number> {
   const warm = evals.slice(2);
   return Object.fromEntries(
-    Object.keys(evals[0]?.phasesMs ?? {}).map((k) => [
+    [...new Set(warm.flatMap((e) => Object.keys(e.phasesMs)))].map((k) => [
       k,
       round(
         pct(

@@ -1,6 +1,7 @@
 // Entry point of the alert evaluation's worker thread (see evaluation-thread.ts for why a
 // thread): one EvaluationCore per evaluator, which keeps its per-query histories between
 // evaluations.
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { EvaluationCore } from './evaluation-core';
 import type { MainToWorker, WorkerToMain } from './evaluation-messages';
@@ -17,7 +18,11 @@ port.on('message', (m: MainToWorker) => {
     } else {
       let core = cores.get(m.owner);
       if (!core) cores.set(m.owner, (core = new EvaluationCore()));
-      reply({ type: 'evaluated', seq: m.seq, output: core.evaluate(m.input) });
+      // The whole evaluation inside the thread: the caller's `compute` minus this is the hand-over.
+      const t = performance.now();
+      const output = core.evaluate(m.input);
+      output.phasesMs.total = Math.round(performance.now() - t);
+      reply({ type: 'evaluated', seq: m.seq, output });
     }
   } catch (e) {
     reply({ type: 'failed', seq: m.seq, message: (e as Error).stack ?? String(e) });
