@@ -21,12 +21,14 @@ thread
   .evaluate(
     {
       nowMs: Date.now(),
+      full: true,
       rules: [],
-      queries: [],
-      alerts: { full: true, upserts: [], removed: [] },
+      queries: { upserts: [], removed: [] },
+      alerts: { upserts: [], removed: [] },
       lags: packLags(new Map()),
+      lagsGone: [],
       dashboardUrl: '',
-      saveHistories: false,
+      saveHistories: 0,
     },
     [],
   )

@@ -6,14 +6,19 @@
 //
 // Alert state lives in PostgreSQL (the Alert row keeps activeAt, so a `for` timer survives a
 // change of leader). The per-query history (Burrow's commit windows, SLO lag samples) is kept in
-// memory and saved to AlertQueryHistory every HISTORY_SAVE_EVERY evaluations; a new leader loads
-// it on its first evaluation, so it loses at most the observations since the last save.
+// memory and saved to AlertQueryHistory, a share of the queries every evaluation so that each is
+// saved every HISTORY_SAVE_EVERY evaluations; a new leader loads them on its first evaluation, so it
+// loses at most the observations since the last save.
 //
 // Cost at 1,000 queries × 16 partitions (BENCHMARKS.md has the profile): the computation (the
 // histories, every rule on every query, the gauges' values) runs in a worker thread
-// (evaluation-thread.ts, evaluation-core.ts); this thread does the reads and the writes, each a
-// few set-based statements (alert-writes.ts), and sets the gauges only where a value changed
-// (gauge-sync.ts), giving the event loop a turn every SLICE_MS; the lag is the lag poll's.
+// (evaluation-thread.ts, evaluation-core.ts) that keeps its own copy of the rules, queries, alerts
+// and lag readings; a tick is incremental end to end: this thread reads short version rows, then
+// the full rows only of what changed (alert-evaluation.repository.ts), sends the thread only those
+// rows, the ids that went and the lag readings it has not seen (alert-mirror.ts, query-mirror.ts,
+// lag-mirror.ts), gets back only the gauges that changed, writes in a few set-based statements
+// (alert-writes.ts) and sets the gauges only where a value changed (gauge-sync.ts), giving the
+// event loop a turn every SLICE_MS; the lag is the lag poll's.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -30,30 +35,24 @@ import { LeaderElection } from '../leadership/leader-election.service';
 import { clusterName } from '../leadership/cluster-name';
 import { AlertMetrics } from '../metrics/alert-metrics';
 import { clusterScope } from './cluster-scope';
-import { PrismaRepository } from '../repositories/prisma.repository';
-import { emptyWrites, writeStatements, type AlertWrites } from './alert-writes';
-import { AlertMirror, type AlertVersion } from './alert-mirror';
-import type {
-  AlertInput,
-  EvaluationOutput,
-  QueryInput,
-  RuleInput,
-  StoredHistory,
-} from './evaluation-messages';
+import { emptyWrites, type AlertWrites } from './alert-writes';
+import { AlertMirror } from './alert-mirror';
+import { AlertEvaluationRepository, type QueryVersionRow } from './alert-evaluation.repository';
+import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
+import { LagMirror } from './lag-mirror';
 import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
+import { QueryMirror } from './query-mirror';
 
 const INTERVAL_NAME = 'alert-evaluation';
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
 /** The API shares this event loop: the pass never holds it longer than this before giving way. */
 const SLICE_MS = 4;
-/** The histories are saved every this many evaluations (once a minute at the default 10 s). */
+/** Each history is saved every this many evaluations (once a minute at the default 10 s). */
 const HISTORY_SAVE_EVERY = 6;
-/** Histories per save statement. */
-const HISTORY_CHUNK = 200;
 /** Changed alerts written per transaction (each a handful of set-based statements). */
 const WRITE_CHUNK = 2000;
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -70,61 +69,6 @@ class Slicer {
   }
 }
 
-/** The columns of Query the evaluation reads. */
-const QUERY_COLUMNS = {
-  id: true,
-  cluster: true,
-  name: true,
-  phase: true,
-  desiredState: true,
-  lastProgressAt: true,
-  conditions: true,
-  crashTimes: true,
-} as const;
-interface QueryRow {
-  id: string;
-  cluster: string | null;
-  name: string;
-  phase: string;
-  desiredState: string;
-  lastProgressAt: Date | null;
-  conditions: unknown;
-  crashTimes: unknown;
-}
-/** One Alert row as the evaluation reads it: the thread's columns, times in epoch ms, figures as
- * JSON text (decoded only when the row changed), and its version for the diff (alert-mirror.ts). */
-interface AlertRow extends AlertVersion {
-  ruleId: string;
-  queryId: string;
-  state: string;
-  activeAtMs: number | null;
-  firedAtMs: number | null;
-  resolvedAtMs: number | null;
-  value: number | null;
-  figures: string;
-}
-/**
- * Every Alert row in one statement (Prisma's findMany decoded every row's JSON and dates each
- * tick). Every write of a row sets updatedAt (the evaluator's upsert, an acknowledgement through
- * Prisma), so updatedAt with state and acknowledgedAt is the row's version. Rows of another
- * cluster's rules are read too (flagged out of scope); the router routes only this cluster's
- * queries' groups (notification-router.service.ts), so another cluster's changes it leaves alone.
- */
-const ALERT_ROWS_SQL = `
-  SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
-    a."queryName", a.state,
-    (extract(epoch FROM a."activeAt") * 1000)::float8 AS "activeAtMs",
-    (extract(epoch FROM a."firedAt") * 1000)::float8 AS "firedAtMs",
-    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
-    a.value, a.figures::text AS figures,
-    (r.cluster IS NULL OR r.cluster = $1) AS "inScope",
-    concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
-  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
-/** The enabled rules of this cluster in one statement. */
-const RULE_ROWS_SQL = `
-  SELECT id::text AS id, name, kind, params, "forSeconds", severity, labels, annotations, queries
-  FROM "AlertRule" WHERE enabled AND (cluster IS NULL OR cluster = $1)`;
-
 export interface TickResult {
   readonly queries: number;
   readonly evaluations: number;
@@ -139,8 +83,13 @@ export interface TickResult {
 export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertEvaluator.name);
   private readonly thread: EvaluationThread;
-  /** The alert rows last handed to the thread (only what changed goes over). */
+  // What the thread holds (only what changed goes over): alert rows, queries, lag readings, rules
+  // (by their JSON), and the gauge values it reported.
   private readonly mirror = new AlertMirror();
+  private readonly queryMirror = new QueryMirror();
+  private readonly lagMirror = new LagMirror();
+  private sentRules: string | undefined;
+  private readonly gaugeValues = new Map<string, QueryGauges>();
   private readonly gauges: {
     alerts: GaugeSync<'state' | 'rule' | 'query'>;
     consumerStatus: GaugeSync<'query' | 'topic' | 'partition'>;
@@ -152,11 +101,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private ticking = false;
   /** Whether this process evaluated since it last was (or became) a follower. */
   private evaluated = false;
-  /** Evaluations since the histories were last saved. */
+  /** Evaluations since the saved histories of deleted queries were last dropped. */
   private sinceSave = 0;
 
   constructor(
-    private readonly prisma: PrismaRepository,
+    private readonly repo: AlertEvaluationRepository,
     private readonly lag: LagSource,
     private readonly router: NotificationRouter,
     private readonly metrics: AlertMetrics,
@@ -197,10 +146,19 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.ticking) return;
     this.evaluated = false;
     this.sinceSave = 0;
-    this.mirror.reset();
+    this.resetMirrors();
     this.router.reset();
     for (const g of Object.values(this.gauges)) g.clear();
     await this.thread.forget().catch((e: Error) => this.logger.warn(`alert evaluation thread: ${e.message}`));
+  }
+
+  /** The next evaluation hands the thread everything (it starts from nothing). */
+  private resetMirrors(): void {
+    this.mirror.reset();
+    this.queryMirror.reset();
+    this.lagMirror.reset();
+    this.sentRules = undefined;
+    this.gaugeValues.clear();
   }
 
   /** One evaluation of every rule on every query; a pass still under way makes this a no-op. */
@@ -237,101 +195,90 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
-    const cluster = this.config.SLUICE_CLUSTER_NAME;
-    const [rules, live, allAlertRows] = await Promise.all([
-      this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster),
-      this.prisma.query.findMany({ where: { deletedAt: null }, select: QUERY_COLUMNS }) as Promise<
-        QueryRow[]
-      >,
-      this.prisma.$queryRawUnsafe<AlertRow[]>(ALERT_ROWS_SQL, cluster),
+    const cluster = clusterName(this.config);
+    const [rules, live, alertVersions] = await Promise.all([
+      this.repo.rules(cluster),
+      this.repo.queryVersions(),
+      this.repo.alertVersions(cluster),
     ]);
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
-    const {
-      queries,
-      alerts: alertRows,
-      foreign,
-    } = clusterScope(clusterName(this.config), live, allAlertRows);
-    const running = queries.filter((q) => q.desiredState === 'RUNNING');
-    const lags = await this.lag.lagOf(running.map((q) => q.id));
+    const { queries: scoped, alerts: alertRows, foreign } = clusterScope(cluster, live, alertVersions);
     // A new thread (or a new leadership) continues from the histories the last leader saved,
-    // and gets every alert row (its copy of the table starts empty).
-    if (this.thread.needsStoredHistories) this.mirror.reset();
+    // and gets everything (its copies start empty).
+    const full = this.thread.needsStoredHistories;
+    if (full) this.resetMirrors();
+    const [details, stored] = await Promise.all([
+      this.repo.queryDetails(this.queryMirror.missingDetails(scoped)),
+      full ? this.repo.storedHistories([...foreign.ids]) : undefined,
+    ]);
+    this.queryMirror.addDetails(details, scoped);
+    const queryDiff = this.queryMirror.diff(scoped);
     const diff = this.mirror.diff(alertRows);
-    const stored = this.thread.needsStoredHistories
-      ? (
-          (await this.prisma.alertQueryHistory.findMany({
-            select: { queryId: true, state: true },
-          })) as StoredHistory[]
-        ).filter((h) => !foreign.ids.has(h.queryId))
-      : undefined;
+    const alertUpserts = await this.repo.alertRows(diff.changed.map((a) => a.id));
+    const running = scoped.filter((q) => q.desiredState === 'RUNNING');
+    const lagDiff = this.lagMirror.diff(await this.lag.lagOf(running.map((q) => q.id)));
+    const rulesJson = JSON.stringify(rules);
     lap('read');
 
-    const packed = packLags(lags);
-    const saveHistories = this.sinceSave + 1 >= HISTORY_SAVE_EVERY;
+    const packed = packLags(lagDiff.fresh);
+    // A share of the histories every tick: each is saved every HISTORY_SAVE_EVERY ticks.
+    const saveHistories = Math.ceil(scoped.length / HISTORY_SAVE_EVERY);
     const input = {
       nowMs,
-      rules,
-      queries: queries.map(queryInput),
+      full,
+      ...(full || rulesJson !== this.sentRules ? { rules } : {}),
+      queries: { upserts: queryDiff.upserts, removed: queryDiff.removed },
       // Only the rows that changed: the thread keeps the others.
-      alerts: { full: diff.full, upserts: diff.changed.map(alertInput), removed: diff.removed },
+      alerts: { upserts: alertUpserts, removed: diff.removed },
       lags: packed,
+      lagsGone: lagDiff.gone,
       dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
-      stored,
+      ...(stored ? { stored } : {}),
       saveHistories,
     };
     const transfer = [packed.readAtMs.buffer, packed.start.buffer, packed.rows.buffer] as ArrayBuffer[];
     lap('prepare');
-    const out = await this.thread.evaluate(input, transfer);
+    let out: EvaluationOutput;
+    try {
+      out = await this.thread.evaluate(input, transfer);
+    } catch (e) {
+      // The thread may have applied part of the deltas: the next evaluation starts it afresh.
+      this.resetMirrors();
+      throw e;
+    }
     diff.commit();
+    queryDiff.commit();
+    lagDiff.commit();
+    this.sentRules = rulesJson;
+    for (const id of queryDiff.removed) this.gaugeValues.delete(id);
+    for (const g of out.gauges) this.gaugeValues.set(g.queryId, g);
     this.evaluated = true;
     lap('compute');
     for (const [k, v] of Object.entries(out.phasesMs)) phasesMs[`compute.${k}`] = v;
 
     await this.write(out.writes);
     lap('writes');
-    await this.updateGauges(queries, out, slicer);
+    await this.updateGauges(scoped, out, slicer);
     lap('gauges');
-    this.sinceSave++;
-    if (out.histories) {
-      await this.saveHistories(out.histories, live, slicer);
-      this.sinceSave = 0;
-      lap('saveHistories');
+    for (const chunk of out.histories ?? []) {
+      await this.repo.saveHistories(chunk, new Date());
+      if (slicer.due()) await slicer.yield();
     }
+    if (++this.sinceSave >= HISTORY_SAVE_EVERY) {
+      await this.repo.dropHistoriesExcept(live.map((q) => q.id));
+      this.sinceSave = 0;
+    }
+    lap('saveHistories');
     // The groups to route: those whose alerts changed since the last read or in this pass.
     const changedQueries = diff.queries;
     for (const tr of out.writes.transitions) changedQueries.add(tr.queryName);
     return {
-      queries: queries.length,
+      queries: scoped.length,
       evaluations: out.evaluations,
       transitions: out.transitions,
       changedQueries,
     };
-  }
-
-  /** Saves the histories observed since the last save (set-based, in chunks) and drops the rows
-   * of queries that are gone. */
-  private async saveHistories(
-    histories: readonly StoredHistory[],
-    queries: readonly QueryRow[],
-    slicer: Slicer,
-  ): Promise<void> {
-    const savedAt = new Date().toISOString();
-    for (let i = 0; i < histories.length; i += HISTORY_CHUNK) {
-      const rows = histories.slice(i, i + HISTORY_CHUNK).map((h) => ({ ...h, savedAt }));
-      await this.prisma.$executeRawUnsafe(
-        `INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
-         SELECT "queryId", "state", "savedAt"
-         FROM jsonb_to_recordset($1::jsonb) AS x("queryId" uuid, "state" jsonb, "savedAt" timestamp(3))
-         ON CONFLICT ("queryId") DO UPDATE SET "state" = EXCLUDED."state", "savedAt" = EXCLUDED."savedAt"`,
-        JSON.stringify(rows),
-      );
-      if (slicer.due()) await slicer.yield();
-    }
-    await this.prisma.$executeRawUnsafe(
-      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
-      queries.map((q) => q.id),
-    );
   }
 
   /** One transaction per chunk: an alert's row and its transition are always written together. */
@@ -359,14 +306,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       size++;
     }
     for (const tr of w.transitions) (byAlert.get(tr.alertId) ?? chunk).transitions.push(tr);
-    for (const c of chunks) {
-      const statements = writeStatements(this.prisma, c);
-      if (statements.length > 0) await this.prisma.$transaction(statements);
-    }
+    for (const c of chunks) await this.repo.applyWrites(c);
   }
 
   private async updateGauges(
-    queries: readonly QueryRow[],
+    queries: readonly QueryVersionRow[],
     out: EvaluationOutput,
     slicer: Slicer,
   ): Promise<void> {
@@ -374,13 +318,17 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     for (let i = 0; i < queries.length; i++) {
       if (slicer.due()) await slicer.yield();
       const q = queries[i]!;
-      const { recentCrashes, consumerStatus } = out.gauges[i]!;
       g.queryPhase.group(q.name, q.phase, () =>
         PHASES.map((phase) => [phase, { query: q.name, phase }, q.phase === phase ? 1 : 0]),
       );
+      if (q.lastProgressAtMs !== null)
+        g.lastProgress.set(q.name, { query: q.name }, q.lastProgressAtMs / 1000);
+      // The thread reports a query's values when they change; one it has not evaluated yet (its
+      // detail could not be read this tick) has none.
+      const values = this.gaugeValues.get(q.id);
+      if (!values) continue;
+      const { recentCrashes, consumerStatus } = values;
       g.recentCrashes.set(q.name, { query: q.name }, recentCrashes);
-      if (q.lastProgressAt !== null)
-        g.lastProgress.set(q.name, { query: q.name }, q.lastProgressAt.getTime() / 1000);
       if (consumerStatus === null) continue;
       g.consumerStatus.group(q.name, consumerStatus, () => consumerStatusEntries(q.name, consumerStatus));
     }
@@ -409,31 +357,4 @@ function consumerStatusEntries(
     out.push([`${topic}\u0000${partition}`, { query, topic, partition }, CONSUMER_STATUS_VALUE[status]]);
   }
   return out;
-}
-
-function queryInput(q: QueryRow): QueryInput {
-  return {
-    id: q.id,
-    name: q.name,
-    phase: q.phase,
-    desiredState: q.desiredState,
-    lastProgressAtMs: q.lastProgressAt?.getTime() ?? null,
-    conditions: q.conditions,
-    crashTimes: q.crashTimes,
-  };
-}
-
-function alertInput(a: AlertRow): AlertInput {
-  return {
-    id: a.id,
-    ruleId: a.ruleId,
-    queryId: a.queryId,
-    queryName: a.queryName,
-    state: a.state,
-    activeAtMs: a.activeAtMs,
-    firedAtMs: a.firedAtMs,
-    resolvedAtMs: a.resolvedAtMs,
-    value: a.value,
-    figures: JSON.parse(a.figures) as unknown,
-  };
 }

@@ -4,6 +4,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { LagModule } from '../lag/lag.module';
+import { AlertEvaluationRepository } from './alert-evaluation.repository';
 import { AlertEvaluator } from './alert-evaluator.service';
 import { AlertRulesController } from './alert-rules.controller';
 import { AlertingApi } from './alerting-api.service';
@@ -30,6 +31,7 @@ import { SilencesController } from './silences.controller';
     AlertRepository,
     SilenceRepository,
     ReceiverRepository,
+    AlertEvaluationRepository,
     AlertEvaluator,
     NotificationRouter,
     DeliveryQueue,

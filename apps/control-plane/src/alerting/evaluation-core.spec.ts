@@ -11,6 +11,7 @@ import type {
   EvaluationOutput,
   QueryInput,
   RuleInput,
+  StoredHistory,
 } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { packLags, unpackLags } from './packed-lags';
@@ -55,16 +56,24 @@ function reading(atMs: number, secondsBehind: number | null, committed: number |
 
 function input(nowMs: number, lag: LagReading | undefined, alerts: AlertInput[] = []) {
   const lags = packLags(new Map(lag ? [[query.id, lag]] : []));
+  // A full hand-over: the core drops its copies and takes this as the whole state.
   const i: EvaluationInput = {
     nowMs,
+    full: true,
     rules: [rule],
-    queries: [query],
-    alerts: { full: true, upserts: alerts, removed: [] },
+    queries: { upserts: [query], removed: [] },
+    alerts: { upserts: alerts, removed: [] },
     lags,
+    lagsGone: [],
     dashboardUrl: 'http://dash.example',
-    saveHistories: true,
+    saveHistories: 1000,
   };
   return { input: i, transfer: [lags.readAtMs.buffer, lags.start.buffer, lags.rows.buffer] as ArrayBuffer[] };
+}
+
+/** The histories an output returned, parsed from its JSON chunks. */
+function histories(out: EvaluationOutput): StoredHistory[] {
+  return (out.histories ?? []).flatMap((c) => JSON.parse(c) as StoredHistory[]);
 }
 
 /** The alert rows as the database would hold them after applying `out`'s writes. */
@@ -121,7 +130,7 @@ describe('EvaluationCore', () => {
     // One crash in the last 10 minutes (the hour-old one and the unreadable one do not count);
     // one commit with lag behind it is a window whose offset never moved: Burrow's STALL.
     expect(first.gauges).toEqual([
-      { recentCrashes: 1, consumerStatus: 'orders.in/0=STALL;orders.in/1=STALL;' },
+      { queryId: query.id, recentCrashes: 1, consumerStatus: 'orders.in/0=STALL;orders.in/1=STALL;' },
     ]);
 
     const stillPending = core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
@@ -155,20 +164,25 @@ describe('EvaluationCore', () => {
     const first = core.evaluate(input(T0, reading(T0, 90)).input);
     // The pending row once (a full hand-over), then nothing: the core still knows it and fires it.
     core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
-    const empty = { full: false, upserts: [], removed: [] };
-    const firing = core.evaluate({ ...input(T0 + 31_000, reading(T0 + 31_000, 95)).input, alerts: empty });
+    const empty = { upserts: [], removed: [] };
+    const firing = core.evaluate({
+      ...input(T0 + 31_000, reading(T0 + 31_000, 95)).input,
+      full: false,
+      alerts: empty,
+    });
     expect(firing.writes.upserts[0]).toMatchObject({ id: first.writes.upserts[0]!.id, state: 'firing' });
     // The row removed (a rule deleted with its alerts): the core starts a new episode with a new id.
     const removed = core.evaluate({
       ...input(T0 + 41_000, reading(T0 + 41_000, 95)).input,
-      alerts: { full: false, upserts: [], removed: [first.writes.upserts[0]!.id] },
+      full: false,
+      alerts: { upserts: [], removed: [first.writes.upserts[0]!.id] },
     });
     expect(removed.writes.upserts[0]).toMatchObject({ state: 'pending', newEpisode: true });
     expect(removed.writes.upserts[0]!.id).not.toBe(first.writes.upserts[0]!.id);
     // A full hand-over replaces the copy: with no rows, the alert is new again.
     const full = core.evaluate({
       ...input(T0 + 51_000, reading(T0 + 51_000, 95)).input,
-      alerts: { full: true, upserts: [], removed: [] },
+      alerts: { upserts: [], removed: [] },
     });
     expect(full.writes.transitions[0]).toMatchObject({ from: 'inactive', to: 'pending' });
   });
@@ -180,11 +194,11 @@ describe('EvaluationCore', () => {
     const again = core.evaluate(input(T0 + 1000, reading(T0, 1, 100)).input);
     expect(again.histories).toEqual([]);
     const moved = core.evaluate(input(T0 + 5000, reading(T0 + 5000, 1, 200)).input);
-    const state = moved.histories![0]!.state as {
+    const state = histories(moved)[0]!.state as {
       observedAtMs: number;
       partitions: Array<{ commits: unknown[] }>;
     };
-    expect(moved.histories![0]!.queryId).toBe(query.id);
+    expect(histories(moved)[0]!.queryId).toBe(query.id);
     expect(state.observedAtMs).toBe(T0 + 5000);
     expect(state.partitions.map((p) => p.commits.length)).toEqual([2, 2]);
 
@@ -196,8 +210,107 @@ describe('EvaluationCore', () => {
     });
     expect(continued.histories).toEqual([]);
     const later = next.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 1, 300)).input);
-    const s2 = later.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    const s2 = histories(later)[0]!.state as { partitions: Array<{ commits: unknown[] }> };
     expect(s2.partitions.map((p) => p.commits.length)).toEqual([3, 3]);
+  });
+
+  it('keeps queries and lag readings between deltas; a query removed takes its history and reading', () => {
+    const core = new EvaluationCore();
+    const first = core.evaluate(input(T0, reading(T0, 90)).input);
+    expect(first.gauges).toHaveLength(1);
+    // Nothing sent: the core still evaluates the query on its last reading; of the gauges it
+    // reports only what changed (no commit for 10 s: Burrow's STOP), then nothing.
+    const none = { upserts: [], removed: [] };
+    const quiet = {
+      nowMs: T0 + 10_000,
+      full: false,
+      queries: none,
+      alerts: { upserts: applied(first), removed: [] },
+      lags: packLags(new Map()),
+      lagsGone: [],
+      dashboardUrl: 'http://dash.example',
+      saveHistories: 1000,
+    };
+    const kept = core.evaluate(quiet);
+    expect(kept.evaluations).toBe(1);
+    expect(kept.gauges).toEqual([
+      { queryId: query.id, recentCrashes: 1, consumerStatus: 'orders.in/0=STOP;orders.in/1=STOP;' },
+    ]);
+    expect(core.evaluate(quiet).gauges).toEqual([]);
+    expect(kept.alertsAfter).toEqual(['pending', 'TimeLagHigh', 'orders']);
+    // The reading gone (the query's lag is unknown now): the lag alert keeps its state, unevaluated.
+    const unknown = core.evaluate({ ...quiet, nowMs: T0 + 40_000, alerts: none, lagsGone: [query.id] });
+    expect(unknown.evaluations).toBe(0);
+    expect(unknown.transitions).toBe(0);
+    // The query removed (deleted): its alert is dropped (pending, never fired) and its history goes.
+    const removed = core.evaluate({
+      ...quiet,
+      nowMs: T0 + 50_000,
+      alerts: none,
+      queries: { upserts: [], removed: [query.id] },
+    });
+    expect(removed.writes.deletes).toEqual([first.writes.upserts[0]!.id]);
+    expect(histories(removed)).toEqual([]);
+    // Back (a full hand-over without stored state): a new history, observed from this reading on.
+    const back = core.evaluate(input(T0 + 60_000, reading(T0 + 60_000, 1, 300)).input);
+    const state = histories(back)[0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    expect(state.partitions.map((p) => p.commits.length)).toEqual([1, 1]);
+  });
+
+  it('returns at most the histories asked for, the longest unsaved first', () => {
+    const core = new EvaluationCore();
+    const ids = ['b1', 'b2', 'b3'].map((k) => `00000000-0000-4000-8000-0000000000${k}`);
+    const queries = ids.map((id, i) => ({ ...query, id, name: `q${i}` }));
+    const lagsOf = (atMs: number, which: string[]) =>
+      packLags(new Map(which.map((id) => [id, reading(atMs, 1)])));
+    const base = {
+      full: false,
+      rules: [rule],
+      queries: { upserts: [] as QueryInput[], removed: [] },
+      alerts: { upserts: [], removed: [] },
+      lagsGone: [],
+      dashboardUrl: 'http://dash.example',
+    };
+    const ids0 = (out: EvaluationOutput) => histories(out).map((h) => h.queryId);
+    const one = core.evaluate({
+      ...base,
+      full: true,
+      nowMs: T0,
+      queries: { upserts: queries, removed: [] },
+      lags: lagsOf(T0, ids),
+      saveHistories: 2,
+    });
+    expect(ids0(one)).toEqual([ids[0], ids[1]]);
+    // Only the first query observed again: the third (unsaved since T0) goes first.
+    const two = core.evaluate({
+      ...base,
+      nowMs: T0 + 10_000,
+      lags: lagsOf(T0 + 10_000, [ids[0]!]),
+      saveHistories: 2,
+    });
+    expect(ids0(two)).toEqual([ids[2], ids[0]]);
+    const three = core.evaluate({
+      ...base,
+      nowMs: T0 + 20_000,
+      lags: lagsOf(T0 + 20_000, []),
+      saveHistories: 2,
+    });
+    expect(ids0(three)).toEqual([]);
+    // None asked for: nothing returned, and the observed ones wait for the next save.
+    const four = core.evaluate({
+      ...base,
+      nowMs: T0 + 30_000,
+      lags: lagsOf(T0 + 30_000, ids),
+      saveHistories: 0,
+    });
+    expect(four.histories).toBeUndefined();
+    const five = core.evaluate({
+      ...base,
+      nowMs: T0 + 40_000,
+      lags: lagsOf(T0 + 40_000, []),
+      saveHistories: 5,
+    });
+    expect(ids0(five)).toEqual(ids);
   });
 });
 
@@ -230,7 +343,7 @@ describe('EvaluationThread', { timeout: 120_000 }, () => {
     expect(thread.needsStoredHistories).toBe(true);
     const b = input(T0 + 5000, reading(T0 + 5000, 1, 200));
     const afterForget = await thread.evaluate(b.input, b.transfer);
-    const state = afterForget.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    const state = histories(afterForget)[0]!.state as { partitions: Array<{ commits: unknown[] }> };
     expect(state.partitions.map((p) => p.commits.length)).toEqual([1, 1]);
   });
 
@@ -252,10 +365,10 @@ describe('EvaluationThread', { timeout: 120_000 }, () => {
     const started = second.evaluate({ ...a.input, stored: [] }, a.transfer);
     await thread.close();
     const first = await started;
-    expect(first.histories![0]!.queryId).toBe(query.id);
+    expect(histories(first)[0]!.queryId).toBe(query.id);
     const b = input(T0 + 5000, reading(T0 + 5000, 1, 200));
     const next = await second.evaluate(b.input, b.transfer);
-    const state = next.histories![0]!.state as { partitions: Array<{ commits: unknown[] }> };
+    const state = histories(next)[0]!.state as { partitions: Array<{ commits: unknown[] }> };
     expect(state.partitions.map((p) => p.commits.length)).toEqual([2, 2]);
     await second.close();
   });

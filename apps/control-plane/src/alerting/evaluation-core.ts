@@ -24,7 +24,7 @@ import { emptyWrites, type AlertWrites } from './alert-writes';
 import { unpackLags, type PartitionReading } from './packed-lags';
 import { definitionOf } from './rule-row';
 import {
-  type AlertDelta,
+  HISTORY_CHUNK,
   type AlertInput,
   type EvaluationInput,
   type EvaluationOutput,
@@ -50,12 +50,17 @@ export class EvaluationCore {
   private readonly observedAt = new Map<string, number>();
   /** Histories observed since the last save. */
   private readonly dirty = new Set<string>();
-  /** The Alert rows as of the main thread's last read, kept up to date by its deltas. */
+  // The main thread's copies, kept up to date by its deltas (EvaluationInput): the rules, the live
+  // queries, the Alert rows as of its last read, each query's last lag reading.
+  private rules: RuleInput[] = [];
+  private readonly queries = new Map<string, QueryInput>();
   private readonly alertRows = new Map<string, AlertInput>();
+  private readonly lags = new Map<string, { readAtMs: number; partitions: PartitionReading[] }>();
+  /** The gauge values last reported per query (only changes are reported). */
+  private readonly reported = new Map<string, string>();
 
   evaluate(input: EvaluationInput): EvaluationOutput {
-    const { nowMs, rules, queries } = input;
-    const alerts = this.applyAlerts(input.alerts);
+    const { nowMs } = input;
     const phasesMs: Record<string, number> = {};
     let t = performance.now();
     const lap = (name: string) => {
@@ -63,18 +68,21 @@ export class EvaluationCore {
       phasesMs[name] = Math.round(n - t);
       t = n;
     };
+    this.apply(input);
+    const rules = this.rules;
+    const queries = [...this.queries.values()];
+    const alerts = [...this.alertRows.values()];
+    lap('apply');
     const options = historyOptions(rules);
     if (input.stored) this.load(input.stored, options);
 
-    const live = new Set(queries.map((q) => q.id));
     for (const id of this.histories.keys()) {
-      if (live.has(id)) continue;
+      if (this.queries.has(id)) continue;
       this.histories.delete(id);
       this.observedAt.delete(id);
       this.dirty.delete(id);
     }
-    const readings = unpackLags(input.lags);
-    const snapshots: Snapshot[] = queries.map((q) => this.snapshot(q, readings.get(q.id), options));
+    const snapshots: Snapshot[] = queries.map((q) => this.snapshot(q, this.lags.get(q.id), options));
     lap('snapshots');
 
     const ruleById = new Map(rules.map((r) => [r.id, r]));
@@ -172,26 +180,47 @@ export class EvaluationCore {
     }
     lap('rules');
 
-    const gauges = snapshots.map(({ snap }) => queryGauges(snap, nowMs));
+    const gauges: QueryGauges[] = [];
+    for (const { snap } of snapshots) {
+      const g = queryGauges(snap, nowMs);
+      const key = `${g.recentCrashes}|${g.consumerStatus}`;
+      if (this.reported.get(g.queryId) === key) continue;
+      this.reported.set(g.queryId, key);
+      gauges.push(g);
+    }
     const alertsAfter: string[] = [];
     for (const a of after.values()) alertsAfter.push(a.state, a.rule, a.query);
     lap('gauges');
     const out: EvaluationOutput = { evaluations, transitions, writes, alertsAfter, gauges, phasesMs };
-    if (input.saveHistories) out.histories = this.takeDirty();
+    if (input.saveHistories > 0) out.histories = this.takeDirty(input.saveHistories);
     return out;
   }
 
-  /** The rows after applying a delta (see AlertDelta). */
-  private applyAlerts(delta: AlertDelta): AlertInput[] {
-    if (delta.full) this.alertRows.clear();
-    for (const id of delta.removed) this.alertRows.delete(id);
-    for (const a of delta.upserts) this.alertRows.set(a.id, a);
-    return [...this.alertRows.values()];
+  /** Brings the copies up to date with the main thread's read (see EvaluationInput). */
+  private apply(input: EvaluationInput): void {
+    if (input.full) {
+      this.rules = [];
+      this.queries.clear();
+      this.alertRows.clear();
+      this.lags.clear();
+      this.reported.clear();
+    }
+    if (input.rules) this.rules = input.rules;
+    for (const id of input.queries.removed) {
+      this.queries.delete(id);
+      this.lags.delete(id);
+      this.reported.delete(id);
+    }
+    for (const q of input.queries.upserts) this.queries.set(q.id, q);
+    for (const id of input.alerts.removed) this.alertRows.delete(id);
+    for (const a of input.alerts.upserts) this.alertRows.set(a.id, a);
+    for (const id of input.lagsGone) this.lags.delete(id);
+    for (const [id, l] of unpackLags(input.lags)) this.lags.set(id, l);
   }
 
   /** A new leader continues the histories the previous one saved (its own observations win). */
-  private load(stored: readonly StoredHistory[], options: HistoryOptions): void {
-    for (const row of stored) {
+  private load(chunks: readonly string[], options: HistoryOptions): void {
+    for (const row of chunks.flatMap((c) => JSON.parse(c) as StoredHistory[])) {
       if (this.histories.has(row.queryId)) continue;
       this.histories.set(row.queryId, QueryHistory.fromState(options, row.state));
       const observedAtMs = (row.state as { observedAtMs?: unknown } | null)?.observedAtMs;
@@ -199,14 +228,27 @@ export class EvaluationCore {
     }
   }
 
-  private takeDirty(): StoredHistory[] {
-    const out: StoredHistory[] = [];
+  /**
+   * Up to `max` histories observed since their last save, as JSON arrays of HISTORY_CHUNK at most:
+   * `dirty` keeps the order in which they first changed after a save, so the longest unsaved go
+   * first and every changing history is saved at least every (changing histories / max) ticks.
+   */
+  private takeDirty(max: number): string[] {
+    const out: string[] = [];
+    let chunk: StoredHistory[] = [];
+    let taken = 0;
     for (const queryId of this.dirty) {
+      if (taken >= max) break;
+      this.dirty.delete(queryId);
       const h = this.histories.get(queryId);
       if (!h) continue;
-      out.push({ queryId, state: { ...h.toState(), observedAtMs: this.observedAt.get(queryId) ?? null } });
+      taken++;
+      chunk.push({ queryId, state: { ...h.toState(), observedAtMs: this.observedAt.get(queryId) ?? null } });
+      if (chunk.length < HISTORY_CHUNK) continue;
+      out.push(JSON.stringify(chunk));
+      chunk = [];
     }
-    this.dirty.clear();
+    if (chunk.length > 0) out.push(JSON.stringify(chunk));
     return out;
   }
 
@@ -259,13 +301,14 @@ function crashTimesOf(crashTimes: unknown): number[] {
 function queryGauges(snap: QuerySnapshot, nowMs: number): QueryGauges {
   let recentCrashes = 0;
   for (const t of snap.crashTimesMs) if (nowMs - t <= RECENT_CRASHES_MS) recentCrashes++;
-  if (snap.commits.length === 0) return { recentCrashes, consumerStatus: null };
+  const queryId = snap.queryId;
+  if (snap.commits.length === 0) return { queryId, recentCrashes, consumerStatus: null };
   // Burrow's status over its default window (10 commits, as the default rules use): the same
   // computation the rules made, memoised per snapshot.
   const status = consumerStatusOf(snap, nowMs, { windowSize: DEFAULT_WINDOW_SIZE });
   let signature = '';
   for (const p of status.partitions) signature += `${p.topic}/${p.partition}=${p.status};`;
-  return { recentCrashes, consumerStatus: signature };
+  return { queryId, recentCrashes, consumerStatus: signature };
 }
 
 function persist(

@@ -55,33 +55,49 @@ export interface StoredHistory {
 }
 
 /**
- * The alert rows that changed since the last evaluation the thread took (alert-mirror.ts): the
- * thread keeps its copy of the table, so a tick sends only the rows that moved, not every row.
+ * What changed in one of the tables the thread keeps a copy of since the evaluation it last took
+ * (alert-mirror.ts, query-mirror.ts): a tick sends only the rows that moved, not every row.
  */
-export interface AlertDelta {
-  /** Drop the copy first (the first evaluation of a thread or of a leadership). */
-  full: boolean;
+export interface RowDelta<T> {
   /** Rows new or changed (replace the copy's row of the same id). */
-  upserts: AlertInput[];
-  /** Ids of rows gone from the table (or from this cluster's scope). */
+  upserts: T[];
+  /** Ids of rows gone (or out of this cluster's scope). */
   removed: string[];
 }
 
 export interface EvaluationInput {
   nowMs: number;
-  rules: RuleInput[];
-  queries: QueryInput[];
-  alerts: AlertDelta;
+  /**
+   * The thread drops its copies (rules, queries, alerts, lag readings, the gauges it reported) and
+   * takes this input as the whole state: the first evaluation of a thread or of a leadership.
+   */
+  full: boolean;
+  /** The rules, when they changed since the last evaluation (or on a full one). */
+  rules?: RuleInput[];
+  /** The evaluating cluster's live queries. */
+  queries: RowDelta<QueryInput>;
+  alerts: RowDelta<AlertInput>;
+  /** Lag readings newer than the ones the thread holds (lag-mirror.ts). */
   lags: PackedLags;
+  /** Queries whose reading the thread must drop (no reading any more: their lag is unknown). */
+  lagsGone: string[];
   /** SLUICE_DASHBOARD_URL without its trailing slash (the annotations link to the query). */
   dashboardUrl: string;
-  /** The stored histories, on the first evaluation of a leadership (or of a new worker). */
-  stored?: StoredHistory[];
-  /** Return the histories observed since the last save. */
-  saveHistories: boolean;
+  /**
+   * The stored histories, on the first evaluation of a leadership (or of a new worker), as JSON
+   * arrays of StoredHistory (parsed in the thread, not on the API's event loop).
+   */
+  stored?: string[];
+  /**
+   * Return at most this many of the histories observed since their last save, the longest unsaved
+   * first (0: none). The evaluator asks for a share of the queries every tick, so saving costs the
+   * same small amount each tick instead of every history at once every minute.
+   */
+  saveHistories: number;
 }
 
 export interface QueryGauges {
+  queryId: string;
   /** Abnormal exits in the last 10 minutes. */
   recentCrashes: number;
   /**
@@ -97,13 +113,19 @@ export interface EvaluationOutput {
   writes: AlertWrites;
   /** Every alert that is not inactive after this pass, as state, rule name, query name triples. */
   alertsAfter: string[];
-  /** Per query, in the order of `EvaluationInput.queries`. */
+  /** The queries whose gauges' values changed since the last output (every query on a full one). */
   gauges: QueryGauges[];
-  /** When `saveHistories` was asked: the histories observed since the last save. */
-  histories?: StoredHistory[];
+  /**
+   * When `saveHistories` asked for some: histories observed since their last save, as JSON arrays
+   * of StoredHistory of at most HISTORY_CHUNK each (serialised in the thread, saved as they are).
+   */
+  histories?: string[];
   /** Where the computation spent its time (ms): snapshots, rules, gauges. */
   phasesMs: Record<string, number>;
 }
+
+/** Histories per saved JSON array (one statement each). */
+export const HISTORY_CHUNK = 200;
 
 /** `owner`: the evaluator (one per control plane; tests run several in one process). */
 export type MainToWorker =

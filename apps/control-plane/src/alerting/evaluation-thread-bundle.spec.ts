@@ -31,21 +31,26 @@ describe('EvaluationThread from the bundle', () => {
     const make = (): EvaluationInput => ({
       nowMs,
       rules: [rule],
-      queries: [
-        {
-          id: '00000000-0000-4000-8000-0000000000a1',
-          name: 'orders',
-          phase: 'FAILED',
-          desiredState: 'RUNNING',
-          lastProgressAtMs: null,
-          conditions: [{ status: 'False', message: 'exit 1' }],
-          crashTimes: [],
-        },
-      ],
-      alerts: { full: true, upserts: [], removed: [] },
+      full: true,
+      queries: {
+        upserts: [
+          {
+            id: '00000000-0000-4000-8000-0000000000a1',
+            name: 'orders',
+            phase: 'FAILED',
+            desiredState: 'RUNNING',
+            lastProgressAtMs: null,
+            conditions: [{ status: 'False', message: 'exit 1' }],
+            crashTimes: [],
+          },
+        ],
+        removed: [],
+      },
+      alerts: { upserts: [], removed: [] },
       lags: packLags(new Map()),
+      lagsGone: [],
       dashboardUrl: 'http://dash.example',
-      saveHistories: false,
+      saveHistories: 0,
     });
     const out = await thread.evaluate(make(), []);
     expect(EvaluationThread.runningSource()).toBe('bundle');

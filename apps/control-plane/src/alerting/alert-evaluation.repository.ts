@@ -1,0 +1,157 @@
+// What the alert evaluation reads and writes, in its terms (the evaluator names what it needs here
+// instead of calling Prisma). A tick reads each table's rows as short version rows (one statement
+// each, no JSON decoded), and the full columns only of the rows whose version changed since the
+// last tick (alert-mirror.ts, query-mirror.ts): at 1,000 queries the evaluator's main thread then
+// decodes a handful of rows a tick, not every query's and every alert's JSON.
+import { Injectable } from '@nestjs/common';
+import { PrismaRepository } from '../repositories/prisma.repository';
+import { writeStatements, type AlertWrites } from './alert-writes';
+import type { AlertVersion } from './alert-mirror';
+import { HISTORY_CHUNK, type AlertInput, type RuleInput } from './evaluation-messages';
+
+/**
+ * One live query as a tick reads it: what the main thread needs of every query (ownership, the
+ * gauges) and `detail`, a hash of the columns only the thread needs (conditions, crash times),
+ * fetched again only when it changes.
+ */
+export interface QueryVersionRow {
+  id: string;
+  cluster: string | null;
+  name: string;
+  phase: string;
+  desiredState: string;
+  lastProgressAtMs: number | null;
+  detail: string;
+}
+
+/** The columns of a query the thread needs beyond its version row, with their hash. */
+export interface QueryDetail {
+  id: string;
+  detail: string;
+  conditions: unknown;
+  crashTimes: unknown;
+}
+
+/** One Alert row's version (see ALERT_VERSIONS_SQL), with what the cluster scope needs. */
+export interface AlertVersionRow extends AlertVersion {
+  ruleId: string;
+  queryId: string;
+}
+
+const DETAIL_HASH = `md5(q.conditions::text || '|' || q."crashTimes"::text)`;
+
+/** Every live query ($1 unused: all clusters, the scope is split in cluster-scope.ts). */
+const QUERY_VERSIONS_SQL = `
+  SELECT q.id::text AS id, q.cluster, q.name, q.phase::text AS phase,
+    q."desiredState"::text AS "desiredState",
+    (extract(epoch FROM q."lastProgressAt") * 1000)::float8 AS "lastProgressAtMs",
+    ${DETAIL_HASH} AS detail
+  FROM "Query" q WHERE q."deletedAt" IS NULL`;
+
+const QUERY_DETAILS_SQL = `
+  SELECT q.id::text AS id, ${DETAIL_HASH} AS detail, q.conditions, q."crashTimes"
+  FROM "Query" q WHERE q.id = ANY($1::uuid[])`;
+
+/**
+ * Every Alert row's version. Every write of a row sets updatedAt (the evaluator's upsert, an
+ * acknowledgement through Prisma), so updatedAt with state and acknowledgedAt is the row's version.
+ * Rows of another cluster's rules are read too (flagged out of scope, $1 the cluster): the router
+ * routes only this cluster's queries' groups (notification-router.service.ts), so another
+ * cluster's changes it leaves alone.
+ */
+const ALERT_VERSIONS_SQL = `
+  SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
+    a."queryName", (r.cluster IS NULL OR r.cluster = $1) AS "inScope",
+    concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
+  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
+
+/** The columns of the thread's alert rows, times in epoch ms. */
+const ALERT_ROWS_SQL = `
+  SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
+    a."queryName", a.state,
+    (extract(epoch FROM a."activeAt") * 1000)::float8 AS "activeAtMs",
+    (extract(epoch FROM a."firedAt") * 1000)::float8 AS "firedAtMs",
+    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
+    a.value, a.figures
+  FROM "Alert" a WHERE a.id = ANY($1::uuid[])`;
+
+/** The enabled rules of cluster $1 (and those of every cluster), in a stable order. */
+const RULE_ROWS_SQL = `
+  SELECT id::text AS id, name, kind, params, "forSeconds", severity, labels, annotations, queries
+  FROM "AlertRule" WHERE enabled AND (cluster IS NULL OR cluster = $1) ORDER BY name`;
+
+const SAVE_HISTORIES_SQL = `
+  INSERT INTO "AlertQueryHistory" ("queryId", "state", "savedAt")
+  SELECT "queryId", "state", $2::timestamp(3)
+  FROM jsonb_to_recordset($1::jsonb) AS x("queryId" uuid, "state" jsonb)
+  ON CONFLICT ("queryId") DO UPDATE SET "state" = EXCLUDED."state", "savedAt" = EXCLUDED."savedAt"`;
+
+@Injectable()
+export class AlertEvaluationRepository {
+  constructor(private readonly prisma: PrismaRepository) {}
+
+  /** The enabled rules the evaluating cluster evaluates: its own and those with no cluster. */
+  rules(cluster: string): Promise<RuleInput[]> {
+    return this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster);
+  }
+
+  /** Every live (not deleted) query of every cluster, as version rows. */
+  queryVersions(): Promise<QueryVersionRow[]> {
+    return this.prisma.$queryRawUnsafe<QueryVersionRow[]>(QUERY_VERSIONS_SQL);
+  }
+
+  /** Conditions and crash times of these queries (those whose detail hash changed). */
+  async queryDetails(ids: readonly string[]): Promise<QueryDetail[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.$queryRawUnsafe<QueryDetail[]>(QUERY_DETAILS_SQL, ids);
+  }
+
+  /** Every Alert row's version; `inScope` says whether `cluster`'s evaluation owns its rule. */
+  alertVersions(cluster: string): Promise<AlertVersionRow[]> {
+    return this.prisma.$queryRawUnsafe<AlertVersionRow[]>(ALERT_VERSIONS_SQL, cluster);
+  }
+
+  /** The thread's columns of these alerts (those whose version changed); gone ones are left out. */
+  async alertRows(ids: readonly string[]): Promise<AlertInput[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.$queryRawUnsafe<AlertInput[]>(ALERT_ROWS_SQL, ids);
+  }
+
+  /**
+   * The histories the last leader saved (a new leader continues from them), except those of the
+   * queries in `exceptIds` (another cluster's), as JSON arrays of StoredHistory of HISTORY_CHUNK
+   * at most: the thread parses them, this thread only passes the text on.
+   */
+  async storedHistories(exceptIds: readonly string[]): Promise<string[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ chunk: string }>>(
+      `SELECT json_agg(json_build_object('queryId', h."queryId", 'state', h.state))::text AS chunk
+       FROM (SELECT "queryId", state, (row_number() OVER (ORDER BY "queryId") - 1) / ${HISTORY_CHUNK} AS n
+             FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))) h
+       GROUP BY h.n`,
+      exceptIds,
+    );
+    return rows.map((r) => r.chunk);
+  }
+
+  /**
+   * Saves histories: `chunk` is a JSON array of {queryId, state} (the thread serialises them, so
+   * this thread never builds or stringifies ~1,000 histories' objects).
+   */
+  async saveHistories(chunk: string, savedAt: Date): Promise<void> {
+    await this.prisma.$executeRawUnsafe(SAVE_HISTORIES_SQL, chunk, savedAt.toISOString());
+  }
+
+  /** Drops the saved histories of queries not among `liveIds` (deleted ones). */
+  async dropHistoriesExcept(liveIds: readonly string[]): Promise<void> {
+    await this.prisma.$executeRawUnsafe(
+      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
+      liveIds,
+    );
+  }
+
+  /** One transaction: alert rows, their transitions and deletions (alert-writes.ts). */
+  async applyWrites(w: AlertWrites): Promise<void> {
+    const statements = writeStatements(this.prisma, w);
+    if (statements.length > 0) await this.prisma.$transaction(statements);
+  }
+}
