@@ -1,0 +1,119 @@
+// What a tick hands the evaluation thread about queries and lag readings (query-mirror.ts,
+// lag-mirror.ts): only what changed since the last committed hand-over, everything after a reset,
+// and nothing lost when a hand-over is not committed (the thread failed).
+import { describe, expect, it } from 'vitest';
+import type { LagReading } from '../lag/lag.service';
+import type { QueryDetail, QueryVersionRow } from './alert-evaluation.repository';
+import { LagMirror } from './lag-mirror';
+import { QueryMirror } from './query-mirror';
+
+const row = (id: string, over: Partial<QueryVersionRow> = {}): QueryVersionRow => ({
+  id,
+  cluster: 'east',
+  name: `q-${id}`,
+  phase: 'RUNNING',
+  desiredState: 'RUNNING',
+  lastProgressAtMs: 1000,
+  detail: `h-${id}`,
+  ...over,
+});
+const detail = (q: QueryVersionRow, conditions: unknown = []): QueryDetail => ({
+  id: q.id,
+  detail: q.detail,
+  conditions,
+  crashTimes: [],
+});
+
+describe('QueryMirror', () => {
+  it('reads details only for new or changed hashes and hands over only changed queries', () => {
+    const m = new QueryMirror();
+    const rows = [row('a'), row('b')];
+    expect(m.missingDetails(rows)).toEqual(['a', 'b']);
+    m.addDetails(
+      rows.map((q) => detail(q)),
+      rows,
+    );
+    const first = m.diff(rows);
+    expect(first.upserts.map((q) => q.id)).toEqual(['a', 'b']);
+    expect(first.upserts[0]).toMatchObject({ name: 'q-a', lastProgressAtMs: 1000, conditions: [] });
+    first.commit();
+
+    // Progress moved on a: a is handed over again, without reading its detail again.
+    const moved = [row('a', { lastProgressAtMs: 2000 }), row('b')];
+    expect(m.missingDetails(moved)).toEqual([]);
+    const second = m.diff(moved);
+    expect(second.upserts.map((q) => [q.id, q.lastProgressAtMs])).toEqual([['a', 2000]]);
+    expect(second.removed).toEqual([]);
+    second.commit();
+
+    // b's conditions changed (new hash) and a went: b's detail is read again, a removed.
+    const changed = [row('b', { detail: 'h-b2' })];
+    expect(m.missingDetails(changed)).toEqual(['b']);
+    m.addDetails([detail(changed[0]!, [{ message: 'crashed' }])], changed);
+    const third = m.diff(changed);
+    expect(third.upserts).toEqual([
+      expect.objectContaining({ id: 'b', conditions: [{ message: 'crashed' }] }),
+    ]);
+    expect(third.removed).toEqual(['a']);
+    // Not committed (the thread failed): the next diff hands the same over again.
+    expect(m.diff(changed).upserts.map((q) => q.id)).toEqual(['b']);
+  });
+
+  it('leaves out a query whose detail was not read at its hash, until it is', () => {
+    const m = new QueryMirror();
+    const rows = [row('a'), row('b')];
+    m.addDetails([detail(rows[0]!)], rows);
+    const d = m.diff(rows);
+    expect(d.upserts.map((q) => q.id)).toEqual(['a']);
+    d.commit();
+    expect(m.missingDetails(rows)).toEqual(['b']);
+    m.addDetails([detail(rows[1]!)], rows);
+    expect(m.diff(rows).upserts.map((q) => q.id)).toEqual(['b']);
+  });
+
+  it('hands over everything again after a reset', () => {
+    const m = new QueryMirror();
+    const rows = [row('a')];
+    m.addDetails([detail(rows[0]!)], rows);
+    m.diff(rows).commit();
+    expect(m.diff(rows).upserts).toEqual([]);
+    m.reset();
+    expect(m.diff(rows).upserts.map((q) => q.id)).toEqual(['a']);
+  });
+});
+
+const reading = (readAtMs: number): LagReading => ({ readAtMs, partitions: [] });
+
+describe('LagMirror', () => {
+  it('hands over only readings the thread has not seen, and names the queries without one', () => {
+    const m = new LagMirror();
+    const first = m.diff(
+      new Map([
+        ['a', reading(1)],
+        ['b', reading(1)],
+      ]),
+    );
+    expect([...first.fresh.keys()]).toEqual(['a', 'b']);
+    first.commit();
+    // a read again (new readAtMs), b the same reading (the poll has not read since): only a.
+    const second = m.diff(
+      new Map([
+        ['a', reading(2)],
+        ['b', reading(1)],
+      ]),
+    );
+    expect([...second.fresh.keys()]).toEqual(['a']);
+    expect(second.gone).toEqual([]);
+    second.commit();
+    // b has no reading any more (stopped, or its reading went stale).
+    const third = m.diff(new Map([['a', reading(2)]]));
+    expect(third.fresh.size).toBe(0);
+    expect(third.gone).toEqual(['b']);
+    // Not committed: the same again; after a reset, everything.
+    expect(m.diff(new Map([['a', reading(2)]])).gone).toEqual(['b']);
+    m.reset();
+    const full = m.diff(new Map([['a', reading(2)]]));
+    expect([...full.fresh.keys()]).toEqual(['a']);
+    expect(full.gone).toEqual([]);
+  });
+});
