@@ -103,6 +103,14 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private evaluated = false;
   /** Evaluations since the saved histories of deleted queries were last dropped. */
   private sinceSave = 0;
+  /**
+   * The histories' save under way. It runs beside the evaluations (no alert waits for it: the
+   * histories are only a new leader's starting point); while it runs, no new histories are asked
+   * for, so a slow database delays saves instead of queueing them.
+   */
+  private saving: Promise<void> | undefined;
+  /** How long the last save took (ms), reported with the next evaluations' phases. */
+  private lastSaveMs = 0;
 
   constructor(
     private readonly repo: AlertEvaluationRepository,
@@ -138,12 +146,14 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     await this.inFlight;
+    await this.saving;
     await this.thread.close();
   }
 
   /** A follower drops what it observed and the gauges only the leader keeps. */
   private async forget(): Promise<void> {
     if (this.ticking) return;
+    await this.saving;
     this.evaluated = false;
     this.sinceSave = 0;
     this.resetMirrors();
@@ -223,7 +233,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
     const packed = packLags(lagDiff.fresh);
     // A share of the histories every tick: each is saved every HISTORY_SAVE_EVERY ticks.
-    const saveHistories = Math.ceil(scoped.length / HISTORY_SAVE_EVERY);
+    const saveHistories = this.saving ? 0 : Math.ceil(scoped.length / HISTORY_SAVE_EVERY);
     const input = {
       nowMs,
       full,
@@ -261,15 +271,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     lap('writes');
     await this.updateGauges(scoped, out, slicer);
     lap('gauges');
-    for (const chunk of out.histories ?? []) {
-      await this.repo.saveHistories(chunk, new Date());
-      if (slicer.due()) await slicer.yield();
+    this.sinceSave++;
+    if (!this.saving) {
+      const drop = this.sinceSave >= HISTORY_SAVE_EVERY ? live.map((q) => q.id) : undefined;
+      if (drop) this.sinceSave = 0;
+      if (out.histories?.length || drop) {
+        this.saving = this.saveHistories(out.histories ?? [], drop).finally(() => (this.saving = undefined));
+      }
     }
-    if (++this.sinceSave >= HISTORY_SAVE_EVERY) {
-      await this.repo.dropHistoriesExcept(live.map((q) => q.id));
-      this.sinceSave = 0;
-    }
-    lap('saveHistories');
+    phasesMs.lastHistorySave = this.lastSaveMs;
     // The groups to route: those whose alerts changed since the last read or in this pass.
     const changedQueries = diff.queries;
     for (const tr of out.writes.transitions) changedQueries.add(tr.queryName);
@@ -279,6 +289,20 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       transitions: out.transitions,
       changedQueries,
     };
+  }
+
+  /** Saves the histories the thread returned; drops the saved ones of deleted queries (`drop`: the
+   * live ids) when asked. A failure is logged: those histories are saved again once observed again. */
+  private async saveHistories(chunks: readonly string[], drop: string[] | undefined): Promise<void> {
+    const t = performance.now();
+    try {
+      for (const chunk of chunks) await this.repo.saveHistories(chunk, new Date());
+      if (drop) await this.repo.dropHistoriesExcept(drop);
+    } catch (e) {
+      this.logger.warn(`saving the alert histories failed: ${(e as Error).message}`);
+    } finally {
+      this.lastSaveMs = Math.round(performance.now() - t);
+    }
   }
 
   /** One transaction per chunk: an alert's row and its transition are always written together. */
