@@ -1,0 +1,169 @@
+// AlertEvaluationRepository on the real database: the version rows a tick reads move exactly when
+// what the evaluation depends on moved (a progress write moves the query's lastProgressAt, not its
+// detail hash; a condition change moves the hash; an acknowledgement moves the alert's version),
+// the changed rows come back whole, rules follow the cluster, histories round-trip as JSON chunks.
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertEvaluationRepository } from '../src/alerting/alert-evaluation.repository';
+import { loadAppConfig } from '../src/config/app-config';
+import { PrismaRepository } from '../src/repositories/prisma.repository';
+
+const url = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
+const run = randomUUID().slice(0, 8);
+const cluster = `eval-repo-${run}`;
+let db: Client;
+let prisma: PrismaRepository;
+let repo: AlertEvaluationRepository;
+const queryId = randomUUID();
+const otherQueryId = randomUUID();
+const ruleIds: string[] = [];
+
+beforeAll(async () => {
+  db = new Client({ connectionString: url });
+  await db.connect();
+  prisma = new PrismaRepository(loadAppConfig({ ...process.env, DATABASE_URL: url }));
+  repo = new AlertEvaluationRepository(prisma);
+  await db.query(
+    `INSERT INTO "Query" (id, name, "desiredState", phase, cluster, "updatedAt")
+     VALUES ($1, $2, 'RUNNING', 'RUNNING', $3, now()), ($4, $5, 'STOPPED', 'STOPPED', 'elsewhere', now())`,
+    [queryId, `eval-repo-q-${run}`, cluster, otherQueryId, `eval-repo-o-${run}`],
+  );
+  for (const [name, ruleCluster] of [
+    [`EvalRepoMine-${run}`, cluster],
+    [`EvalRepoOther-${run}`, 'elsewhere'],
+  ] as const) {
+    const r = await db.query<{ id: string }>(
+      `INSERT INTO "AlertRule" (id, name, kind, params, "forSeconds", severity, annotations, cluster, "updatedAt", "updatedBy")
+       VALUES (gen_random_uuid(), $1, 'timeLag', '{"thresholdSeconds": 60}', 30, 'warning', '{}', $2, now(), 'test')
+       RETURNING id`,
+      [name, ruleCluster],
+    );
+    ruleIds.push(r.rows[0]!.id);
+  }
+});
+
+afterAll(async () => {
+  await db.query(`DELETE FROM "AlertQueryHistory" WHERE "queryId" = ANY($1::uuid[])`, [
+    [queryId, otherQueryId],
+  ]);
+  await db.query(`DELETE FROM "AlertRule" WHERE id = ANY($1::uuid[])`, [ruleIds]);
+  await db.query(`DELETE FROM "Query" WHERE id = ANY($1::uuid[])`, [[queryId, otherQueryId]]);
+  await db.end();
+  await prisma.$disconnect();
+});
+
+describe('AlertEvaluationRepository', () => {
+  it("reads the cluster's rules and those of every cluster, not another cluster's", async () => {
+    const names = (await repo.rules(cluster)).map((r) => r.name);
+    expect(names).toContain(`EvalRepoMine-${run}`);
+    expect(names).not.toContain(`EvalRepoOther-${run}`);
+    const mine = (await repo.rules(cluster)).find((r) => r.name === `EvalRepoMine-${run}`)!;
+    expect(mine).toMatchObject({ kind: 'timeLag', params: { thresholdSeconds: 60 }, forSeconds: 30 });
+  });
+
+  it('moves a query version with progress and its detail hash only with conditions or crashes', async () => {
+    const versionOf = async () => (await repo.queryVersions()).find((q) => q.id === queryId)!;
+    const before = await versionOf();
+    expect(before).toMatchObject({
+      cluster,
+      phase: 'RUNNING',
+      desiredState: 'RUNNING',
+      lastProgressAtMs: null,
+    });
+    // A progress write (raw SQL, as the progress writer does it) moves lastProgressAt only.
+    await db.query(`UPDATE "Query" SET "lastProgressAt" = '2026-12-02T12:00:00Z' WHERE id = $1`, [queryId]);
+    const progressed = await versionOf();
+    expect(progressed.lastProgressAtMs).toBe(Date.parse('2026-12-02T12:00:00Z'));
+    expect(progressed.detail).toBe(before.detail);
+    // A new condition moves the hash; the detail read by id comes with the same hash.
+    await db.query(`UPDATE "Query" SET conditions = '[{"type":"Ready","message":"exit 1"}]' WHERE id = $1`, [
+      queryId,
+    ]);
+    const failed = await versionOf();
+    expect(failed.detail).not.toBe(before.detail);
+    const [detail] = await repo.queryDetails([queryId]);
+    expect(detail).toEqual({
+      id: queryId,
+      detail: failed.detail,
+      conditions: [{ type: 'Ready', message: 'exit 1' }],
+      crashTimes: [],
+    });
+    expect(await repo.queryDetails([])).toEqual([]);
+  });
+
+  it('writes an alert, reads its version and whole row, and moves the version on an acknowledgement', async () => {
+    const alertId = randomUUID();
+    await repo.applyWrites({
+      upserts: [
+        {
+          id: alertId,
+          ruleId: ruleIds[0]!,
+          queryId,
+          queryName: `eval-repo-q-${run}`,
+          state: 'pending',
+          activeAt: '2026-12-02T12:00:00.000Z',
+          firedAt: null,
+          resolvedAt: null,
+          value: 90,
+          figures: { seconds: 90 },
+          labels: { alertname: `EvalRepoMine-${run}` },
+          annotations: {},
+          newEpisode: true,
+        },
+      ],
+      transitions: [
+        {
+          alertId,
+          ruleName: `EvalRepoMine-${run}`,
+          queryName: `eval-repo-q-${run}`,
+          from: 'inactive',
+          to: 'pending',
+          value: 90,
+          figures: { seconds: 90 },
+          at: '2026-12-02T12:00:00.000Z',
+        },
+      ],
+      deletes: [],
+    });
+    const versionOf = async () => (await repo.alertVersions(cluster)).find((a) => a.id === alertId)!;
+    const v1 = await versionOf();
+    expect(v1).toMatchObject({ ruleId: ruleIds[0], queryId, inScope: true });
+    // For another cluster's evaluation the same row is out of scope (its rule is this cluster's).
+    expect((await repo.alertVersions('elsewhere')).find((a) => a.id === alertId)!.inScope).toBe(false);
+    expect(await repo.alertRows([alertId])).toEqual([
+      {
+        id: alertId,
+        ruleId: ruleIds[0],
+        queryId,
+        queryName: `eval-repo-q-${run}`,
+        state: 'pending',
+        activeAtMs: Date.parse('2026-12-02T12:00:00Z'),
+        firedAtMs: null,
+        resolvedAtMs: null,
+        value: 90,
+        figures: { seconds: 90 },
+      },
+    ]);
+    await db.query(`UPDATE "Alert" SET "acknowledgedAt" = now(), "acknowledgedBy" = 'op' WHERE id = $1`, [
+      alertId,
+    ]);
+    expect((await versionOf()).version).not.toBe(v1.version);
+    await repo.applyWrites({ upserts: [], transitions: [], deletes: [alertId] });
+    expect(await repo.alertRows([alertId])).toEqual([]);
+    await db.query(`DELETE FROM "AlertTransition" WHERE "alertId" = $1`, [alertId]);
+  });
+
+  it('saves histories from JSON chunks and reads them back as chunks, leaving out the excepted', async () => {
+    const chunk = JSON.stringify([
+      { queryId, state: { v: 1, samples: [1] } },
+      { queryId: otherQueryId, state: { v: 1, samples: [2] } },
+    ]);
+    await repo.saveHistories(chunk, new Date());
+    const read = (await repo.storedHistories([otherQueryId])).flatMap(
+      (c) => JSON.parse(c) as Array<{ queryId: string; state: unknown }>,
+    );
+    expect(read.find((h) => h.queryId === queryId)?.state).toEqual({ v: 1, samples: [1] });
+    expect(read.some((h) => h.queryId === otherQueryId)).toBe(false);
+  });
+});
