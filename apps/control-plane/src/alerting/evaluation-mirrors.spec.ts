@@ -59,16 +59,41 @@ describe('QueryMirror', () => {
     expect(m.diff(changed).upserts.map((q) => q.id)).toEqual(['b']);
   });
 
-  it('leaves out a query whose detail was not read at its hash, until it is', () => {
+  it('uses a detail newer than its version row, and never drops a query for a detail not read', () => {
     const m = new QueryMirror();
     const rows = [row('a'), row('b')];
+    // b's detail not read (deleted between the two reads): b waits, a goes over.
     m.addDetails([detail(rows[0]!)], rows);
     const d = m.diff(rows);
     expect(d.upserts.map((q) => q.id)).toEqual(['a']);
     d.commit();
     expect(m.missingDetails(rows)).toEqual(['b']);
     m.addDetails([detail(rows[1]!)], rows);
-    expect(m.diff(rows).upserts.map((q) => q.id)).toEqual(['b']);
+    const withB = m.diff(rows);
+    expect(withB.upserts.map((q) => q.id)).toEqual(['b']);
+    withB.commit();
+    // a crashed between the version read and the detail read: the newer detail is handed over.
+    const stale = [row('a', { detail: 'h-a2' }), row('b')];
+    m.addDetails([{ id: 'a', detail: 'h-a3', conditions: [{ message: 'crash 2' }], crashTimes: [] }], stale);
+    const newer = m.diff(stale);
+    expect(newer.upserts).toEqual([
+      expect.objectContaining({ id: 'a', conditions: [{ message: 'crash 2' }] }),
+    ]);
+    newer.commit();
+    // The next version row carries that hash: nothing to read, nothing to hand over.
+    const caught = [row('a', { detail: 'h-a3' }), row('b')];
+    expect(m.missingDetails(caught)).toEqual([]);
+    expect(m.diff(caught).upserts).toEqual([]);
+    // A known query whose detail is gone from the cache (never the case but after a race) is kept,
+    // not removed: it goes only when its version row does.
+    const m2 = new QueryMirror();
+    m2.addDetails([detail(rows[0]!)], rows);
+    m2.diff([rows[0]!]).commit();
+    m2.addDetails([], []);
+    const kept = m2.diff([rows[0]!]);
+    expect(kept.removed).toEqual([]);
+    kept.commit();
+    expect(m2.diff([]).removed).toEqual(['a']);
   });
 
   it('hands over everything again after a reset', () => {

@@ -47,9 +47,11 @@ export class QueryMirror {
   }
 
   /**
-   * The delta from the committed state to `rows` (the evaluating cluster's live queries). A query
-   * whose detail could not be read at its hash (changed again, or deleted, between the two reads)
-   * is left out of this tick and read again on the next.
+   * The delta from the committed state to `rows` (the evaluating cluster's live queries). A detail
+   * read after the version row may be newer than it (the reconciler wrote a crash in between): it
+   * is used as it is, under its own hash. A query whose detail could not be read at all (deleted
+   * in between) stays as the thread has it: it goes once its version row does, never because of
+   * a race (a query dropped for one tick resolves its alerts and fires them again).
    */
   diff(rows: readonly QueryVersionRow[]): QueryDiff {
     const before = this.known;
@@ -57,8 +59,12 @@ export class QueryMirror {
     const upserts: QueryInput[] = [];
     for (const q of rows) {
       const d = this.details.get(q.id);
-      if (d?.detail !== q.detail) continue;
-      const version = versionOf(q);
+      if (!d) {
+        const held = before?.get(q.id);
+        if (held !== undefined) next.set(q.id, held);
+        continue;
+      }
+      const version = versionOf({ ...q, detail: d.detail });
       next.set(q.id, version);
       if (before?.get(q.id) === version) continue;
       upserts.push({
