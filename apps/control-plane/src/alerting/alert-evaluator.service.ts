@@ -90,6 +90,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly lagMirror = new LagMirror();
   private sentRules: string | undefined;
   private readonly gaugeValues = new Map<string, QueryGauges>();
+  /** False until a hand-over since the last reset succeeded: the next one is then a full one. */
+  private inSync = false;
   private readonly gauges: {
     alerts: GaugeSync<'state' | 'rule' | 'query'>;
     consumerStatus: GaugeSync<'query' | 'topic' | 'partition'>;
@@ -169,6 +171,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.lagMirror.reset();
     this.sentRules = undefined;
     this.gaugeValues.clear();
+    this.inSync = false;
   }
 
   /** One evaluation of every rule on every query; a pass still under way makes this a no-op. */
@@ -214,13 +217,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
     const { queries: scoped, alerts: alertRows, foreign } = clusterScope(cluster, live, alertVersions);
-    // A new thread (or a new leadership) continues from the histories the last leader saved,
-    // and gets everything (its copies start empty).
-    const full = this.thread.needsStoredHistories;
-    if (full) this.resetMirrors();
+    // A new thread (or a new leadership) continues from the histories the last leader saved, and
+    // gets everything (its copies start empty); so does a thread after a failed hand-over (it may
+    // have applied part of it).
+    const needsStored = this.thread.needsStoredHistories;
+    if (needsStored) this.resetMirrors();
+    const full = !this.inSync;
     const [details, stored] = await Promise.all([
       this.repo.queryDetails(this.queryMirror.missingDetails(scoped)),
-      full ? this.repo.storedHistories([...foreign.ids]) : undefined,
+      needsStored ? this.repo.storedHistories([...foreign.ids]) : undefined,
     ]);
     this.queryMirror.addDetails(details, scoped);
     const queryDiff = this.queryMirror.diff(scoped);
@@ -261,6 +266,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     queryDiff.commit();
     lagDiff.commit();
     this.sentRules = rulesJson;
+    this.inSync = true;
     for (const id of queryDiff.removed) this.gaugeValues.delete(id);
     for (const g of out.gauges) this.gaugeValues.set(g.queryId, g);
     this.evaluated = true;
