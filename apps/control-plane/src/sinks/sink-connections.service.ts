@@ -141,9 +141,24 @@ export class SinkConnectionsService {
 
   /**
    * Refuses (422, positioned like a compiler error) a spec whose PostgreSQL sink names an unknown
-   * connection, or a schema-qualified table that its connection does not allow.
+   * connection, or a schema-qualified table that its connection does not allow, or a file sink on
+   * the Kubernetes runtime.
    */
   async checkSpec(spec: QuerySpec, specText: string): Promise<void> {
+    if ('file' in spec.sink && this.config.SLUICE_RUNTIME === 'kubernetes') {
+      // Engine pods share no folder with each other or with readers; a file sink there would
+      // scatter a query's output over pod-local disks that vanish with the pods.
+      const e = specErrorAt(
+        specText,
+        ['sink', 'file'],
+        'file sinks run only under the local runtime (SLUICE_RUNTIME=local): engine pods share no folder to write into; use a kafka or postgres sink',
+      );
+      throw new UnprocessableEntityException({
+        code: 'INVALID_SPEC',
+        message: `${e.line}:${e.column} ${e.path}: ${e.message}`,
+        errors: [e],
+      });
+    }
     if (!('postgres' in spec.sink)) return;
     const { connection, table } = spec.sink.postgres;
     const errors = [];
