@@ -33,7 +33,9 @@ export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDri
       resources: cpu || memory ? { cpu, memory } : undefined,
     });
   }
-  const fileSinkRoot = path.resolve(config.SLUICE_FILE_SINK_ROOT ?? path.join(config.SLUICE_HOME, 'file-sinks'));
+  const fileSinkRoot = path.resolve(
+    config.SLUICE_FILE_SINK_ROOT ?? path.join(config.SLUICE_HOME, 'file-sinks'),
+  );
   // Engines resolve sink paths against its real path, so it must exist before the first one starts.
   fs.mkdirSync(fileSinkRoot, { recursive: true });
   return new LocalProcessRuntime({
