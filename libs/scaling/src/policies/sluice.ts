@@ -53,6 +53,13 @@ const DOWN_SAVING_FACTOR = 2;
 /** Above this share of the objective with the lag growing, scale up even against the guard. */
 const EMERGENCY_LAG_SHARE = 0.75;
 const MINUTE_MS = 60_000;
+/** A lag above this many trigger intervals is a backlog: batches are capped while it drains. */
+const CATCH_UP_CAP_TRIGGERS = 2;
+/**
+ * ...at this multiple of what the model says the group sustains: the cap is split evenly per
+ * instance, so a hot partition (more than its instance's even share) would starve under a tight one.
+ */
+const CATCH_UP_CAP_HEADROOM = 2;
 
 interface LastAction {
   timeMs: number;
@@ -157,8 +164,15 @@ export class SluicePolicy implements ScalingPolicy {
       rateAt,
       smallestFitting,
       inputs,
-      // While instances start, read no faster than the ready ones finish within one trigger.
-      rateLimit: ready < current ? Math.max(1, readyRate) : undefined,
+      // While instances start, and while a backlog is drained, read no faster than the ready ones
+      // finish within one trigger: one huge catch-up batch commits nothing until it ends, so the
+      // lag keeps rising for its whole duration; trigger-sized batches commit as they go.
+      rateLimit:
+        ready < current
+          ? Math.max(1, readyRate)
+          : lag.seconds > CATCH_UP_CAP_TRIGGERS * triggerSeconds
+            ? Math.max(1, CATCH_UP_CAP_HEADROOM * readyRate)
+            : undefined,
     };
   }
 
