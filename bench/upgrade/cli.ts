@@ -39,6 +39,7 @@ import {
   createThrowawayDatabase,
   emptyRedisDatabase,
 } from '../../apps/control-plane/test/support/throwaway-database';
+import { handoverTimeline } from './handover-timeline';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -232,6 +233,22 @@ async function main(): Promise<void> {
       600_000,
     );
 
+  /** Progress events, oldest first, paged by time. */
+  const progressSince = async (from: string): Promise<Progress[]> => {
+    const events: Progress[] = [];
+    for (let since = from; ;) {
+      const page = (
+        await call<Progress[]>(
+          'GET',
+          `/api/v1/queries/${queryId}/progress?limit=1000&since=${encodeURIComponent(since)}`,
+        )
+      ).body;
+      events.push(...page);
+      if (page.length < 1000) return events;
+      since = page.at(-1)!.timestamp;
+    }
+  };
+
   const sinkDb = new Pool({ connectionString: env.SLUICE_SINK_DATABASE_URL });
   const tables = {
     main: `bench_upgrade_${tag}`,
@@ -311,6 +328,15 @@ async function main(): Promise<void> {
     const up = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, body(2));
     if (up.status !== 202) throw new Error(`upgrade: ${JSON.stringify(up.body)}`);
     const upgrade = await finished(up.body);
+    // Read now: the failing upgrade below starts the same instance names again (rotating logs).
+    const handover = handoverTimeline(
+      home,
+      queryId,
+      await progressSince(started),
+      1,
+      2,
+      at(upgrade.createdAt),
+    );
     log(
       `upgrade to version 2: ${upgrade.state} in ${((at(upgrade.finishedAt ?? undefined) - at(upgrade.createdAt)) / 1000).toFixed(1)} s`,
     );
@@ -345,19 +371,7 @@ async function main(): Promise<void> {
     ).catch((e: Error) => log(e.message));
     await sleep(3000);
 
-    // Progress events, oldest first, paged by time.
-    const events: Progress[] = [];
-    for (let since = started; ;) {
-      const page = (
-        await call<Progress[]>(
-          'GET',
-          `/api/v1/queries/${queryId}/progress?limit=1000&since=${encodeURIComponent(since)}`,
-        )
-      ).body;
-      events.push(...page);
-      if (page.length < 1000) break;
-      since = page.at(-1)!.timestamp;
-    }
+    const events = await progressSince(started);
 
     // Which records each table owes: all of them in place; on a new checkpoint, those below the
     // new version's first offset of their partition to the old table, the others to the new one.
@@ -444,6 +458,11 @@ async function main(): Promise<void> {
         upgradeMs: Math.round(at(upgrade.finishedAt ?? undefined) - at(upgrade.createdAt)),
         drainMs: upgrade.steps.find((s) => s.name === 'drain old version')?.figures?.drainMs,
         gate: gate?.figures,
+        upgradeSteps: upgrade.steps.map((s) => ({
+          name: s.name,
+          ms: Math.round(at(s.finishedAt) - at(s.startedAt)),
+        })),
+        handover,
         failedUpgrade: { state: failed.state, error: failed.error, failedStep: failedStep?.name },
       },
     };

@@ -61,6 +61,9 @@ function validate(argv: string[]): number {
 }
 
 async function run(argv: string[]): Promise<number> {
+  // Node's start and the engine's module load, before anything else: the first figure of an
+  // upgrade's hand-over (spawned → process up → connected → groups joined → first batch).
+  log('info', 'engine process up', { uptimeMs: Math.round(process.uptime() * 1000) });
   // SIGTERM = drain: finish and commit the running batch, leave the group, exit 0. Installed
   // first, so a drain that arrives while the engine is still starting also ends cleanly.
   const started: { runner?: QueryRunner; stopRequested?: string } = {};

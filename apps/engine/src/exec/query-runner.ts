@@ -310,6 +310,7 @@ export class QueryRunner {
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),
       });
     }
+    this.opts.log('info', 'engine connected; joining groups');
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
