@@ -66,9 +66,24 @@ const first = (lines: LogLine[], test: (l: LogLine) => boolean): number | null =
   return l ? Date.parse(l.time) : null;
 };
 const last = (lines: LogLine[], test: (l: LogLine) => boolean): number | null => {
-  const l = lines.findLast(test);
+  const l = [...lines].reverse().find(test);
   return l ? Date.parse(l.time) : null;
 };
+
+/**
+ * The log of the run before the current one: engine.log.1, or (a new checkpoint stops the query
+ * in between, and the runtime archives a forgotten instance's logs) the newest archived log.
+ */
+function previousLog(home: string, queryId: string, name: string): string {
+  const rotated = path.join(home, 'instances', queryId, name, 'engine.log.1');
+  if (fs.existsSync(rotated)) return rotated;
+  const archive = path.join(home, 'logs', queryId);
+  const stamp = (f: string) => Number(f.slice(name.length + 1, -'.log'.length));
+  const archived = (fs.existsSync(archive) ? fs.readdirSync(archive) : [])
+    .filter((f) => f.startsWith(`${name}-`) && f.endsWith('.log') && Number.isFinite(stamp(f)))
+    .sort((a, b) => stamp(b) - stamp(a));
+  return archived[0] ? path.join(archive, archived[0]) : rotated;
+}
 
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -96,7 +111,7 @@ export function handoverTimeline(
   const ran = (e: TimelineProgress) => (e.sluice.tasks?.length ?? 0) > 0;
   const absolute = names.map((name) => {
     const now = readLog(path.join(dir, name, 'engine.log'));
-    const before = readLog(path.join(dir, name, 'engine.log.1'));
+    const before = readLog(previousLog(home, queryId, name));
     const mine = events.filter((e) => ran(e) && e.sluice.instance === name);
     const oldCommits = mine.filter((e) => e.sluice.queryVersion === oldVersion).map(committedAt);
     const newEvents = mine
