@@ -29,6 +29,9 @@ export interface InstanceTimeline {
   /** The new run: spawned (process start), its modules loaded, connected, first assignment, ready. */
   newSpawned: number | null;
   newProcessUp: number | null;
+  /** Pre-started only: prepared and waiting; released after the old run's exit. */
+  newStandingBy: number | null;
+  newReleased: number | null;
   newConnected: number | null;
   newSourceAssigned: number | null;
   newStarted: number | null;
@@ -129,6 +132,8 @@ export function handoverTimeline(
       oldExited: last(before, (l) => l.msg.startsWith('engine stopped')),
       newSpawned: up ? Date.parse(up.time) - (up.uptimeMs ?? 0) : null,
       newProcessUp: up ? Date.parse(up.time) : null,
+      newStandingBy: first(now, (l) => l.msg === 'engine standing by'),
+      newReleased: first(now, (l) => l.msg === 'engine released'),
       newConnected: first(now, (l) => l.msg.startsWith('engine connected')),
       newSourceAssigned: first(now, (l) => l.msg.startsWith('source group assignment')),
       newStarted: first(now, (l) => l.msg === 'engine started'),
@@ -147,6 +152,8 @@ export function handoverTimeline(
     oldExited: rel(i.oldExited),
     newSpawned: rel(i.newSpawned),
     newProcessUp: rel(i.newProcessUp),
+    newStandingBy: rel(i.newStandingBy),
+    newReleased: rel(i.newReleased),
     newConnected: rel(i.newConnected),
     newSourceAssigned: rel(i.newSourceAssigned),
     newStarted: rel(i.newStarted),
@@ -167,7 +174,12 @@ export function handoverTimeline(
       'lastOldCommit→oldExited': phase('oldLastCommit', 'oldExited'),
       'oldExited→newSpawned': phase('oldExited', 'newSpawned'),
       'newSpawned→processUp': phase('newSpawned', 'newProcessUp'),
-      'processUp→connected': phase('newProcessUp', 'newConnected'),
+      'processUp→standingBy (pre-started)': phase('newProcessUp', 'newStandingBy'),
+      'oldExited→released (pre-started)': phase('oldExited', 'newReleased'),
+      'processUp→connected (not pre-started)': instances.some((i) => i.newReleased !== null)
+        ? null
+        : phase('newProcessUp', 'newConnected'),
+      'released→connected (pre-started)': phase('newReleased', 'newConnected'),
       'connected→started (groups joined)': phase('newConnected', 'newStarted'),
       'started→firstTrigger': phase('newStarted', 'newFirstTrigger'),
       'firstTrigger→firstCommit': phase('newFirstTrigger', 'newFirstCommit'),

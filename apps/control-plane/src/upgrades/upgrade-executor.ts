@@ -587,11 +587,13 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     failure: (message: string) => OperationFailed,
   ): Promise<void> {
     const startedAt = Date.now();
-    const names = (await this.live(queryId, old)).map((i) => i.name);
-    // Sent once (kept in the step's figures): a resumed step does not address them again.
+    const draining = await this.live(queryId, old);
+    const names = draining.map((i) => i.name);
+    // Sent once (kept in the step's figures): a resumed step does not address them again. Each
+    // names the version it drains: the successor of the same name may already be listening.
     if (names.length > 0 && !Array.isArray(figures.drainCommands)) {
       const commands: string[] = [];
-      for (const name of names) commands.push(await this.control.drain(queryId, name));
+      for (const i of draining) commands.push(await this.control.drain(queryId, i.name, i.version));
       figures.drainCommands = commands;
       figures.instances = names.length;
       await ctx.step(stepName, 'running', from, `drain requested from ${names.length} instance(s)`, figures);

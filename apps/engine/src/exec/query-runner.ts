@@ -304,6 +304,7 @@ export class QueryRunner {
       kafka,
       queryId,
       this.opts.instanceId,
+      this.opts.queryVersion,
       (m) => this.opts.log('warn', m),
       () => this.wake?.(),
     );
