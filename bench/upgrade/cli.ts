@@ -1,5 +1,5 @@
 // `npm run -s bench:upgrade -- [--json] [--strategy in-place|new-checkpoint] [--rate 1000] [--trigger-ms 1000]
-//   [--instances 2] [--engine tsx|bundle]`
+//   [--instances 2] [--engine tsx|bundle] [--prestart on|off]`
 // Issue 14 §3 on the real stack: a control plane (child process, database and Redis index of its
 // own), real engines, a windowed count per user into PostgreSQL under a steady load.
 //   1. upgraded in place to a version with another filter (same results): gapMs is the time from
@@ -51,6 +51,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '4492' },
     engine: { type: 'string', default: 'tsx' },
     strategy: { type: 'string', default: 'in-place' },
+    prestart: { type: 'string', default: 'on' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -60,6 +61,8 @@ const INSTANCES = Number(values.instances);
 const WARMUP_MS = Number(values['warmup-seconds']) * 1000;
 const ENGINE = values.engine;
 if (ENGINE !== 'tsx' && ENGINE !== 'bundle') throw new Error('--engine must be tsx or bundle');
+const PRESTART = values.prestart;
+if (PRESTART !== 'on' && PRESTART !== 'off') throw new Error('--prestart must be on or off');
 const STRATEGY = values.strategy;
 if (STRATEGY !== 'in-place' && STRATEGY !== 'new-checkpoint')
   throw new Error('--strategy must be in-place or new-checkpoint');
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
       SLUICE_HOME: home,
       LOG_LEVEL: 'warn',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      SLUICE_UPGRADE_PRESTART: PRESTART,
       ...engineCommand,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -450,6 +454,7 @@ async function main(): Promise<void> {
       stateContinuous: wrongGroups === 0 && lost === 0 && duplicated === 0,
       detail: {
         engine: ENGINE,
+        prestart: PRESTART,
         records: produced,
         rate: RATE,
         instances: INSTANCES,

@@ -267,7 +267,11 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       figures.inputRowsBefore = before.inputRows;
       await ctx.step(DRAIN, 'running', 15, undefined, figures);
     }
-    if (p.strategy === 'in-place' && !('prestarted' in figures))
+    if (
+      p.strategy === 'in-place' &&
+      this.config.SLUICE_UPGRADE_PRESTART === 'on' &&
+      !('prestarted' in figures)
+    )
       await this.prestart(ctx, queryId, p, figures);
     // In place, the reconciler replaces instance after instance, each successor starting once its
     // predecessor has committed its last batch (both use the same checkpoint, fenced per task).
