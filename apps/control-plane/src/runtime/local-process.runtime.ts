@@ -33,6 +33,8 @@ interface InstanceFiles {
   exit: string;
   drain: string;
   cpuLimit: string;
+  /** The engine's --work-dir (an lmdb state store's files); removed with the instance. */
+  work: string;
 }
 
 /** cpu-limit.json: the report the instance view shows, and the group to lift or remove. */
@@ -99,6 +101,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       exit: f('exit'),
       drain: f('drain-requested'),
       cpuLimit: f('cpu-limit.json'),
+      work: f('work'),
     };
   }
 
@@ -209,6 +212,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
         l.brokers,
         '--query-version',
         String(l.version),
+        '--work-dir',
+        f.work,
         ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : []),
         ...checkpointLineageArgs(l),
       ],
