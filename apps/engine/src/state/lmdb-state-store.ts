@@ -39,7 +39,7 @@ import {
 const ABSENT = Symbol('absent');
 /** LMDB's key limit is 1978 bytes; longer keys are stored under a hash, the key kept in the value. */
 const MAX_PLAIN_KEY_BYTES = 1024;
-const HASHED_PREFIX = '\u0001h:';
+const HASHED_PREFIX = '~#';
 /** Entries per LMDB write transaction while restoring (bounds the transaction's dirty pages). */
 const RESTORE_TXN_ENTRIES = 50_000;
 /** Largest LMDB file (sparse; only what is written takes disk): room for far more than 10 M keys. */
@@ -65,7 +65,14 @@ function bootId(): string {
 }
 
 function storageKey(key: string): string {
-  if (key.startsWith(HASHED_PREFIX.slice(0, 1)) || Buffer.byteLength(key) > MAX_PLAIN_KEY_BYTES)
+  // lmdb's key encoding (ordered-binary) reads a leading byte below 0x1b as a type tag, so such
+  // keys (and the empty key) are hashed too, as is anything that could look like a hashed key.
+  if (
+    key === '' ||
+    key.charCodeAt(0) < 0x20 ||
+    key.startsWith('~') ||
+    Buffer.byteLength(key) > MAX_PLAIN_KEY_BYTES
+  )
     return HASHED_PREFIX + createHash('sha256').update(key).digest('hex');
   return key;
 }
