@@ -72,7 +72,7 @@ async function run(
   }
 }
 
-const mb = (n: number | string): string => `${Number(n).toFixed(0)} MB`;
+const mb = (n: unknown): string => `${Number(n).toFixed(0)} MB`;
 
 async function main(): Promise<void> {
   const uptime = os

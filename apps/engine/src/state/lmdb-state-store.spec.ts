@@ -190,6 +190,25 @@ describe('the LMDB copy is a cache of the checkpoint', () => {
     expect(contents(reopened)).toEqual(await expected(4));
   });
 
+  it('drops its mapped pages (closes and reopens LMDB) over the RSS budget without losing anything', async () => {
+    // A budget of 0: every commit with no snapshot under way reopens the environment.
+    const p = new LmdbStateStoreProvider(
+      checkpoint,
+      path.join(workDir(), 'state'),
+      { snapshotEvery: 3, retainVersions: 100 },
+      0,
+    );
+    providers.push(p);
+    const store = (await open(p, -1)) as LmdbStateStore;
+    await commitUpTo(store, 0, 7);
+    expect(store.remaps).toBeGreaterThan(3);
+    expect(contents(store)).toEqual(await expected(7));
+    await store.close();
+    const reopened = (await open(provider('lmdb'), 7)) as LmdbStateStore;
+    expect(reopened.opened).toBe('cached');
+    expect(contents(reopened)).toEqual(await expected(7));
+  });
+
   it('crash after the delta, before the LMDB write: both readings of the commit log restore exactly', async () => {
     const { store } = await lmdbAt(-1);
     await commitUpTo(store, 0, 3);

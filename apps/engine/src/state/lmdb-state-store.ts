@@ -45,6 +45,22 @@ const RESTORE_TXN_ENTRIES = 50_000;
 /** Largest LMDB file (sparse; only what is written takes disk): room for far more than 10 M keys. */
 const MAP_SIZE_BYTES = 64 * 1024 ** 3;
 
+/**
+ * File-backed RSS of the process above which a store drops its mapped pages after a commit
+ * (dropMappedPagesIfOverBudget): keeps a 10 M-key state's engine under 600 MB (BENCHMARKS.md).
+ */
+const MAPPED_BUDGET_BYTES = 192 * 1024 ** 2;
+
+/** The process's file-backed resident bytes (RssFile; mapped LMDB pages are most of it), or 0. */
+function mappedFileBytes(): number {
+  try {
+    const kb = /^RssFile:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 interface CacheMeta {
   /** The checkpoint this cache copies (its location). */
   checkpoint: string;
@@ -106,15 +122,21 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
     /** Local working folder of this engine instance's state (never inside the checkpoint). */
     readonly dir: string,
     private readonly opts: StateStoreOptions = DEFAULT_STATE_OPTIONS,
+    /** File-backed RSS above which a store drops its mapped pages after a commit. */
+    private readonly mappedBudgetBytes = MAPPED_BUDGET_BYTES,
   ) {}
 
   async getStore(task: string, operator: string, version: number): Promise<LmdbStateStore> {
     const { open } = await import('lmdb');
     const envDir = path.join(this.dir, task, operator);
     fs.mkdirSync(envDir, { recursive: true });
-    const env = open({ path: envDir, noSync: true, maxDbs: 2, mapSize: MAP_SIZE_BYTES });
+    const openEnv = (): RootDatabase =>
+      open({ path: envDir, noSync: true, maxDbs: 2, mapSize: MAP_SIZE_BYTES });
+    const env = openEnv();
     try {
       const store = await LmdbStateStore.load(env, this.checkpoint, task, operator, version, this.opts);
+      store.reopenEnv = openEnv;
+      store.mappedBudgetBytes = this.mappedBudgetBytes;
       this.open.add(store);
       store.onClose = () => this.open.delete(store);
       return store;
@@ -140,12 +162,18 @@ export class LmdbStateStore implements StateStore {
   private maintenanceChain: Promise<void> = Promise.resolve();
   private maintenanceError: Error | undefined;
   private closed = false;
+  private maintaining = false;
   onClose: (() => void) | undefined;
+  /** Opens this store's environment again (set by the provider; used to drop mapped pages). */
+  reopenEnv: (() => RootDatabase) | undefined;
+  mappedBudgetBytes = MAPPED_BUDGET_BYTES;
+  /** How many times the mapped pages were dropped (tests, the benchmark). */
+  remaps = 0;
 
   private constructor(
-    private readonly env: RootDatabase,
-    private readonly db: Database,
-    private readonly meta: Database<CacheMeta, string>,
+    private env: RootDatabase,
+    private db: Database,
+    private meta: Database<CacheMeta, string>,
     private readonly checkpoint: CheckpointStore,
     readonly task: string,
     readonly operator: string,
@@ -400,8 +428,25 @@ export class LmdbStateStore implements StateStore {
       // Taken now, before any later commit: the snapshot reads exactly version `version`.
       const txn = db.useReadTransaction();
       this.scheduleMaintenance(version, txn);
-    }
+    } else await this.dropMappedPagesIfOverBudget();
     return this.lastMetrics;
+  }
+
+  /**
+   * Every page LMDB reads stays mapped, and counts in the process's RSS, until the map goes: with
+   * reads spread over a large state that is the whole file. When the process's file-backed RSS
+   * is over MAPPED_BUDGET_BYTES after a commit (nothing open: no batch, no snapshot reading),
+   * the environment is closed and opened again — a few milliseconds; the pages stay in the page
+   * cache, so the next reads are minor faults, not disk reads.
+   */
+  private async dropMappedPagesIfOverBudget(): Promise<void> {
+    if (!this.reopenEnv || this.maintaining || this.closed) return;
+    if (mappedFileBytes() <= this.mappedBudgetBytes) return;
+    this.remaps++;
+    await this.env.close();
+    this.env = this.reopenEnv();
+    this.db = this.env.openDB<unknown, string>('state', {});
+    this.meta = this.env.openDB<CacheMeta, string>('meta', { encoding: 'json' });
   }
 
   abort(): void {
@@ -417,12 +462,16 @@ export class LmdbStateStore implements StateStore {
   private scheduleMaintenance(version: number, txn: Transaction): void {
     // As the in-memory provider: a failed snapshot costs only restore time; the error is kept
     // for flushMaintenance to report.
+    this.maintaining = true;
     this.maintenanceChain = this.maintenanceChain
       .then(() => this.snapshotAndClean(version, txn))
       .catch((e: Error) => {
         this.maintenanceError = e;
       })
-      .finally(() => txn.done());
+      .finally(() => {
+        txn.done();
+        this.maintaining = false;
+      });
   }
 
   /** Writes `<version>.snapshot` from the read transaction `txn` (at `version`), streamed; cleans up. */
