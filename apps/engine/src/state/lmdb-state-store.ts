@@ -47,7 +47,8 @@ const MAP_SIZE_BYTES = 64 * 1024 ** 3;
 
 /**
  * File-backed RSS of the process above which a store drops its mapped pages after a commit
- * (dropMappedPagesIfOverBudget): keeps a 10 M-key state's engine under 600 MB (BENCHMARKS.md).
+ * (dropMappedPagesIfOverBudget). It bounds what accumulates across batches, not what one batch or
+ * a snapshot's full scan maps (BENCHMARKS.md, "State store": the 10 M-key goal is not met yet).
  */
 const MAPPED_BUDGET_BYTES = 192 * 1024 ** 2;
 
