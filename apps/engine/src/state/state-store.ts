@@ -34,7 +34,7 @@ export interface StateStoreMetrics {
   numRowsUpdated: number;
   /** Keys removed in the last committed batch. */
   numRowsRemoved: number;
-  /** Estimated heap bytes of the state (LMDB: of the open batch only; the rest is on disk). */
+  /** Estimated heap bytes of the state (LMDB: 0; the state is in the memory-mapped file). */
   memoryUsedBytes: number;
   commitTimeMs: number;
   /** Bytes of the last delta written. */
