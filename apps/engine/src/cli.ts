@@ -24,9 +24,11 @@ ${TEST_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
       [--instance-id ID] [--query-version N] [--rate-limit N] [--checkpoint-epoch N]
       [--starting-offsets earliest|latest | --continue-from-epoch N [--continue-from URI]]
+      [--work-dir DIR]
       run a query (checkpoint URI: a directory, file://… or postgresql://…); a later checkpoint
       epoch is a fresh checkpoint beside the old ones (new-checkpoint upgrades), starting where
-      --continue-from-epoch committed, or at --starting-offsets`;
+      --continue-from-epoch committed, or at --starting-offsets; --work-dir holds local files
+      (an lmdb state store), default <tmpdir>/sluice-engine/<query-id>/<instance-id>`;
 
 // Structured JSON logs (pino) on stdout; the runtime driver captures them per instance.
 const logger = pino({ base: { service: 'sluice-engine' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -136,6 +138,7 @@ async function run(argv: string[]): Promise<number> {
     checkpointEpoch: flags['checkpoint-epoch'],
     startingOffsets: flags['starting-offsets'],
     continueFrom,
+    workDir: flags['work-dir'],
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,

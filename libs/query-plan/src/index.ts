@@ -11,6 +11,7 @@ export type {
   SourceSpec,
   SpecError,
   StartingOffsets,
+  StateStoreKind,
   TriggerSpec,
 } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';

@@ -52,7 +52,14 @@ export interface QueryOptions {
   /** Default true, as in Spark. */
   failOnDataLoss: boolean;
   dedupe?: { columns: string[] };
+  /**
+   * Where the engine keeps the working state (absent = `memory`): a Map per task, or an LMDB
+   * environment on local disk for state larger than memory. The checkpoint is the same for both.
+   */
+  stateStore?: StateStoreKind;
 }
+
+export type StateStoreKind = 'memory' | 'lmdb';
 
 export interface QuerySpec {
   name: string;

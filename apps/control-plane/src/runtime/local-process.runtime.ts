@@ -33,6 +33,8 @@ interface InstanceFiles {
   exit: string;
   drain: string;
   cpuLimit: string;
+  /** The engine's --work-dir (an lmdb state store's files); removed with the instance. */
+  work: string;
 }
 
 /** cpu-limit.json: the report the instance view shows, and the group to lift or remove. */
@@ -117,6 +119,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       exit: f('exit'),
       drain: f('drain-requested'),
       cpuLimit: f('cpu-limit.json'),
+      work: f('work'),
     };
   }
 
@@ -350,6 +353,10 @@ export class LocalProcessRuntime implements RuntimeDriver {
         l.queryId,
         '--brokers',
         l.brokers,
+        '--work-dir',
+        // A standby and the instance it succeeds share the folder: the standby opens no state
+        // before its release, which comes after the predecessor has exited.
+        this.files(l.queryId, l.instanceName).work,
         '--query-version',
         String(l.version),
         ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : []),

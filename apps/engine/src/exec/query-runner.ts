@@ -4,6 +4,7 @@
 // event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import {
   CONTROL_TOPIC,
@@ -57,6 +58,7 @@ import {
   type TriggerStats,
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
+import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
@@ -103,6 +105,8 @@ export interface RunOptions {
    * instance could see (plan write, continue point, control listener, group joins, task producers).
    */
   standby?: Promise<void>;
+  /** This instance's local working folder (an `lmdb` state store's files), never in the checkpoint. */
+  workDir: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -140,6 +144,8 @@ export class QueryRunner {
   private control!: ControlListener;
   private sink!: Sink;
   private source!: Source;
+  /** Where the tasks' state lives: the spec's `options.stateStore`. */
+  private stateStores: StateStoreProvider | undefined;
   /** What every task's batch needs (task-batch.runTaskBatch); set once started. */
   private batch!: BatchContext;
   private outputLog!: KafkaOutputLog;
@@ -213,6 +219,12 @@ export class QueryRunner {
 
   private async prepare(): Promise<void> {
     const { kafka, checkpoint, queryId, compiled } = this.opts;
+    this.stateStores = await openStateStoreProvider(
+      this.spec.options.stateStore ?? 'memory',
+      checkpoint,
+      // Per checkpoint lineage: another epoch is another checkpoint, hence other state.
+      path.join(this.opts.workDir, `epoch-${this.opts.checkpointEpoch ?? 0}`),
+    );
     const n = this.spec.options.numShufflePartitions;
     const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryWhileUnavailable(work, {
@@ -699,6 +711,7 @@ export class QueryRunner {
       topic: w.topic,
       partition: w.partition,
       stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+      stateStores: this.stateStores!,
       watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
     });
     if (rt.replay)
@@ -723,6 +736,9 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    await rt.state
+      ?.close()
+      .catch((e: Error) => this.opts.log('warn', `task ${rt.task}: state store not closed: ${e.message}`));
     // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
     await flushCommitLog(rt);
     await rt.committer.close();
@@ -982,6 +998,7 @@ export class QueryRunner {
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.sink?.close().catch(quietly('sink'));
+    await this.stateStores?.close().catch(quietly('state stores'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

@@ -236,6 +236,7 @@ const optionsSchema = z
     numShufflePartitions: z.int().min(1).max(1024).default(8),
     failOnDataLoss: z.boolean().default(true),
     dedupe: z.strictObject({ columns: keyColumns }).optional(),
+    stateStore: z.enum(['memory', 'lmdb'], { error: 'stateStore is "memory" or "lmdb"' }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
     const options: QuerySpec['options'] = {
@@ -247,6 +248,8 @@ const optionsSchema = z
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
     if (delay !== undefined) options.maxTriggerDelayMs = delay;
     if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    // Set only when given, so specs without it keep their plan hash.
+    if (o.stateStore !== undefined) options.stateStore = o.stateStore;
     return options;
   });
 
