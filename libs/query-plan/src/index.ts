@@ -10,6 +10,7 @@ export type {
   SourceSpec,
   SpecError,
   StartingOffsets,
+  TableSpec,
   TriggerSpec,
 } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';
@@ -49,3 +50,5 @@ export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';
+export { staticJoin, type StaticJoin, type StaticTableIndex } from './runtime/static-join';
+export type { JoinType, StaticJoinOperator } from './plan/join-operators';

@@ -16,6 +16,7 @@ import {
   type StateSchema,
 } from './logical-plan';
 import type { Grouping } from './grouping';
+import type { StaticJoinOperator } from './join-operators';
 
 export interface PlanInput {
   sourceName: string;
@@ -23,6 +24,8 @@ export interface PlanInput {
   outputMode: OutputMode;
   numShufflePartitions: number;
   where?: Expr;
+  /** A stream–static join, right after the scan (plan/join.ts). */
+  join?: StaticJoinOperator;
   /** Output columns; expressions read the source row, or group values/aggregates after an aggregation. */
   columns: Array<{ name: string; expr: Expr }>;
   aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
@@ -32,6 +35,7 @@ export interface PlanInput {
 export function buildPlan(input: PlanInput): LogicalPlan {
   const { source } = input;
   const operators: PlanOperator[] = [scanOperator(input.sourceName, source)];
+  if (input.join) operators.push(input.join);
   if (input.where)
     operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
   if (input.aggregation) operators.push(aggregateOperator(input.aggregation));

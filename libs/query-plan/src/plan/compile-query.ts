@@ -12,6 +12,8 @@ import { collect } from './expr-walk';
 import { analyzeGroupBy, bindToGrouping, type Grouping } from './grouping';
 import type { LogicalPlan } from './logical-plan';
 import { checkOutputMode } from './output-mode';
+import { compileStaticJoin, joinScope, resolveStaticJoin, type StaticJoinSide } from './join';
+import type { StaticJoinOperator } from './join-operators';
 
 export interface QueryIssues {
   sql(offset: number, message: string): void;
@@ -39,7 +41,9 @@ export function compileQuery(
   const from = resolveSource(select, spec, report);
   if (!from) return undefined;
   const { name: sourceName, source } = from;
-  const builder = new ExprBuilder({ name: sourceName, alias: from.alias, schema: source.schema });
+  const streamScope = { name: sourceName, alias: from.alias, schema: source.schema };
+  const builder = new ExprBuilder(from.join ? joinScope(streamScope, from.join) : streamScope);
+  const join = from.join ? compileStaticJoin(from.join, builder) : undefined;
 
   const where = select.where
     ? builder.build(select.where, 'where', nodeOffset(select.where) ?? 0)
@@ -47,7 +51,7 @@ export function compileQuery(
   if (where && where.type !== 'boolean' && where.type !== 'null')
     builder.error(builder.offsetOf(where, 0), `WHERE needs a boolean condition, got ${where.type}`);
 
-  let items = selectItems(select, builder, source);
+  let items = selectItems(select, builder, source, from.join);
   const aliases = new Map(
     items
       .filter((i) => collect(i.expr, (e) => e.kind === 'aggregate').length === 0)
@@ -109,6 +113,7 @@ export function compileQuery(
     outputMode: spec.outputMode,
     numShufflePartitions: spec.options.numShufflePartitions,
     ...(where ? { where } : {}),
+    ...(join ? { join } : {}),
     columns: items.map(({ name, expr }) => ({ name, expr })),
     ...(isAggregate
       ? {
@@ -141,17 +146,15 @@ function resolveSource(
   select: SelectNode,
   spec: QuerySpec,
   report: QueryIssues,
-): { name: string; alias: string | null; source: SourceSpec } | undefined {
+): { name: string; alias: string | null; source: SourceSpec; join?: StaticJoinSide } | undefined {
   const [first, ...others] = select.from ?? [];
   const declared = Object.keys(spec.sources);
   if (!first) {
     report.sql(0, `the query needs FROM <source> (sources: ${declared.join(', ')})`);
     return undefined;
   }
-  if (others.length > 0) {
-    report.sql(others[0]?.loc?.start.offset ?? 0, 'joins are not supported: read exactly one source');
-    return undefined;
-  }
+  const join = others.length > 0 ? resolveStaticJoin(others, spec, report) : undefined;
+  if (others.length > 0 && !join) return undefined;
   if (first.expr || !first.table) {
     report.sql(nodeOffset(first) ?? 0, 'subqueries are not supported: read a source by name');
     return undefined;
@@ -166,30 +169,48 @@ function resolveSource(
     return undefined;
   }
   if (first.db) report.sql(offset, `"${first.db}.${table}": sources are not qualified by a database`);
-  return { name, alias: first.as ?? null, source };
+  return { name, alias: first.as ?? null, source, ...(join ? { join } : {}) };
 }
 
-function selectItems(select: SelectNode, builder: ExprBuilder, source: SourceSpec): SelectItem[] {
-  const star = (offset: number): SelectItem[] =>
-    Object.entries(source.schema).map(([name, type]) => ({
+function selectItems(
+  select: SelectNode,
+  builder: ExprBuilder,
+  source: SourceSpec,
+  join: StaticJoinSide | undefined,
+): SelectItem[] {
+  const columnsOf = (schema: SourceSpec['schema'], prefix: string, offset: number): SelectItem[] =>
+    Object.entries(schema).map(([name, type]) => ({
       name,
-      expr: { kind: 'column', name, type },
+      expr: { kind: 'column', name: prefix + name, type },
       offset,
     }));
+  const joinedPrefix = join ? `${join.name}.` : '';
+  const star = (offset: number): SelectItem[] => [
+    ...columnsOf(source.schema, '', offset),
+    ...(join ? columnsOf(join.table.schema, joinedPrefix, offset) : []),
+  ];
   if (typeof select.columns === 'string') return star(0);
   return select.columns.flatMap((column): SelectItem[] => {
     const offset = nodeOffset(column.expr) ?? 0;
     if (column.expr.type === 'column_ref' && columnName(column.expr as ColumnRefNode) === '*') {
       const table = (column.expr as ColumnRefNode).table;
+      const t = table?.toLowerCase();
+      if (join && (t === join.name.toLowerCase() || t === join.alias?.toLowerCase()))
+        return columnsOf(join.table.schema, joinedPrefix, offset);
       if (table && !builder.matchesSource(table)) {
         builder.error(offset, `unknown table "${table}"`);
         return [];
       }
-      return star(offset);
+      return join && table ? columnsOf(source.schema, '', offset) : star(offset);
     }
     const expr = builder.build(column.expr, 'select', offset);
     const alias = typeof column.as === 'string' ? column.as : (column.as?.value ?? null);
-    return [{ name: alias ?? displayExpr(expr, builder.aggregates), expr, offset }];
+    // A joined table's column is named as in its table (Spark: `t.name` → "name").
+    const shown =
+      join && expr.kind === 'column' && expr.name.startsWith(joinedPrefix)
+        ? expr.name.slice(joinedPrefix.length)
+        : displayExpr(expr, builder.aggregates);
+    return [{ name: alias ?? shown, expr, offset }];
   });
 }
 

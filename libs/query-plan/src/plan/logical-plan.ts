@@ -1,8 +1,10 @@
-// The compiled query: a linear chain of operators (scan → filter? → aggregate|dedupe? → project).
+// The compiled query: a linear chain of operators
+// (scan → staticJoin? → filter? → aggregate|dedupe? → project).
 // Each operator's `hash` covers only its own definition, not its upstream, so a changed filter or
 // projection leaves the hash of a stateful operator (and so its checkpointed state) untouched.
 import type { ColumnType, OutputMode } from '../types';
 import type { AggregateCall, Expr } from './expr';
+import type { StaticJoinOperator } from './join-operators';
 
 export const PLAN_VERSION = 1;
 
@@ -76,7 +78,12 @@ export interface ProjectOperator {
 }
 
 export type PlanOperator =
-  ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
+  | ScanOperator
+  | StaticJoinOperator
+  | FilterOperator
+  | AggregateOperator
+  | DedupeOperator
+  | ProjectOperator;
 export type StatefulOperator = AggregateOperator | DedupeOperator;
 
 export interface LogicalPlan {

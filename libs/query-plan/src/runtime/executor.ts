@@ -14,6 +14,8 @@ import {
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
+import { staticJoin, type StaticJoin } from './static-join';
+import type { StaticJoinOperator } from '../plan/join-operators';
 
 export interface GroupAssignment {
   /** Stable string identifying the group (window start + key values). */
@@ -37,6 +39,8 @@ export interface QueryExecutor {
   finalize(values: Row, buffer: unknown): Row;
   dedupeKey(row: Row): string;
   eventTimeMs(row: Row): number | undefined;
+  /** Present for a stream–static join: applied to each decoded row before filter() (static-join.ts). */
+  staticJoin?: StaticJoin;
 }
 
 export function instantiate(plan: LogicalPlan): QueryExecutor {
@@ -49,6 +53,7 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
   const dedupeOp = find<DedupeOperator>(plan, 'dedupe');
   const projectOp = find<ProjectOperator>(plan, 'project');
+  const joinOp = find<StaticJoinOperator>(plan, 'join');
   if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
 
   const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
@@ -66,6 +71,7 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const dedupeKeys = dedupeOp?.keys.map((k) => compileExpr(k.expr));
 
   return {
+    ...(joinOp ? { staticJoin: staticJoin(joinOp) } : {}),
     kind: plan.kind,
     output: plan.output,
     filter: (row) => (condition ? condition(row) === true : true),

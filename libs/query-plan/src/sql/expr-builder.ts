@@ -30,9 +30,14 @@ export interface SourceScope {
   name: string;
   alias: string | null;
   schema: Record<string, ColumnType>;
+  /**
+   * Tables joined to the source (plan/join.ts): their columns are in `schema` as
+   * `<prefix><column>`, and `t.col` or an unambiguous bare `col` resolves to them.
+   */
+  joined?: Array<{ name: string; alias: string | null; prefix: string }>;
 }
 
-export type Clause = 'select' | 'where' | 'group by';
+export type Clause = 'select' | 'where' | 'group by' | 'on';
 
 const AGGREGATES: Record<string, AggregateFunction> = {
   COUNT: 'count',
@@ -159,6 +164,7 @@ export class ExprBuilder {
       this.error(offset, '* is only allowed as a whole SELECT item');
       return nullLiteral();
     }
+    if (this.scope.joined) return this.joinedColumn(node.table, name, offset);
     if (node.table && !this.matchesSource(node.table)) {
       this.error(offset, `unknown table "${node.table}" (the query reads "${this.scope.name}")`);
       return nullLiteral();
@@ -173,6 +179,46 @@ export class ExprBuilder {
       return nullLiteral();
     }
     return { kind: 'column', name: resolved, type };
+  }
+
+  /** A column of a join's scope: qualified by a side, or bare and found on exactly one side. */
+  private joinedColumn(table: string | null, name: string, offset: number): Expr {
+    const sides = [
+      { name: this.scope.name, alias: this.scope.alias, prefix: '' },
+      ...(this.scope.joined ?? []),
+    ];
+    const matches = (side: { name: string; alias: string | null }, t: string): boolean =>
+      t.toLowerCase() === side.name.toLowerCase() || t.toLowerCase() === side.alias?.toLowerCase();
+    const candidates = table === null ? sides : sides.filter((side) => matches(side, table));
+    if (candidates.length === 0) {
+      this.error(
+        offset,
+        `unknown table "${table}" (the query reads ${sides.map((s) => `"${s.alias ?? s.name}"`).join(', ')})`,
+      );
+      return nullLiteral();
+    }
+    const found = candidates.flatMap((side) => {
+      const columns = Object.keys(this.scope.schema).filter(
+        (c) => c.startsWith(side.prefix) && !c.slice(side.prefix.length).includes('.'),
+      );
+      const exact = columns.find((c) => c === side.prefix + name);
+      const loose = columns.filter((c) => c.slice(side.prefix.length).toLowerCase() === name.toLowerCase());
+      const column = exact ?? (loose.length === 1 ? loose[0] : undefined);
+      return column === undefined ? [] : [{ side, column }];
+    });
+    const [first, second] = found;
+    if (!first) {
+      this.error(offset, `unknown column "${table === null ? name : `${table}.${name}`}"`);
+      return nullLiteral();
+    }
+    if (second) {
+      this.error(
+        offset,
+        `column "${name}" is ambiguous: both ${found.map((f) => `"${f.side.alias ?? f.side.name}"`).join(' and ')} have it; qualify it`,
+      );
+      return nullLiteral();
+    }
+    return { kind: 'column', name: first.column, type: this.scope.schema[first.column]! };
   }
 
   private binary(node: BinaryNode, sub: (n: SqlNode) => Expr, offset: number): Expr {
