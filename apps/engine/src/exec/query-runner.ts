@@ -57,6 +57,8 @@ import {
   type TriggerStats,
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
+import { postgresStaticTable, type StaticTableCache } from '../source/static-table';
+import { createPool } from '../pg/create-pool';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
@@ -87,6 +89,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** Connection name → URL for the tables of stream–static joins (SLUICE_TABLE_POSTGRES_URLS). */
+  tablePostgresUrls?: ReadonlyMap<string, string>;
   /**
    * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
    * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
@@ -156,6 +160,8 @@ export class QueryRunner {
   private guard: RowGuard | undefined;
   /** Records per second this instance has shown; sizes catch-up batches (batch-bound.ts). */
   private readonly throughput = new ThroughputMeter();
+  /** The static side of a stream–static join (undefined: the plan has none). */
+  private staticTable: { cache: StaticTableCache; close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -314,6 +320,7 @@ export class QueryRunner {
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
     this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.staticTable = this.openStaticTable();
     this.batch = {
       queryId,
       checkpoint,
@@ -330,6 +337,7 @@ export class QueryRunner {
       topicLimit: (topic) => this.topicLimit(topic),
       log: (level, msg) => this.opts.log(level, msg),
       sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
+      ...(this.staticTable ? { staticTable: () => this.staticTable!.cache.index } : {}),
     };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
@@ -571,6 +579,11 @@ export class QueryRunner {
       for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
         bounds.set(topic, await this.source.bounds(topic));
       durations.latestOffset = Date.now() - t;
+      if (this.staticTable) {
+        t = Date.now();
+        await this.staticTable.cache.ensureFresh(Date.now());
+        durations.staticTableRefresh = Date.now() - t;
+      }
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
       durations.queryPlanning = Date.now() - t;
@@ -626,6 +639,23 @@ export class QueryRunner {
     durations.triggerExecution = Date.now() - startMs;
     await this.report(stats, startMs, durations);
     return stats;
+  }
+
+  private openStaticTable(): { cache: StaticTableCache; close(): Promise<void> } | undefined {
+    const join = this.executor.staticJoin;
+    const spec = join ? this.spec.tables?.[join.table] : undefined;
+    if (!join || !spec) return undefined;
+    const urls = new Map(this.opts.tablePostgresUrls ?? []);
+    if ('postgres' in this.spec.sink && this.opts.sinkPostgresUrl && !urls.has(this.spec.sink.postgres.connection))
+      urls.set(this.spec.sink.postgres.connection, this.opts.sinkPostgresUrl);
+    return postgresStaticTable({
+      name: join.table,
+      spec,
+      join,
+      urls,
+      createPool: (url) => createPool(url, 'static table', (m) => this.opts.log('warn', m)),
+      log: (m) => this.opts.log('warn', m),
+    });
   }
 
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
@@ -888,6 +918,7 @@ export class QueryRunner {
         ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
+        ...(this.staticTable ? { staticTables: [this.staticTable.cache.status()] } : {}),
         ...(this.sourcesPaused
           ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
           : {}),
@@ -946,6 +977,7 @@ export class QueryRunner {
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.sink?.close().catch(quietly('sink'));
+    await this.staticTable?.close().catch(quietly('static table'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

@@ -3,7 +3,7 @@
 // the output visible with the marker (task-committer), then write the commit log. Errors are
 // the caller's to handle (the task is dropped and recovered from the checkpoint and its marker).
 import type { Message } from 'kafkajs';
-import type { OutputMode, QueryExecutor, SourceSpec } from '@sluice/query-plan';
+import type { OutputMode, QueryExecutor, SourceSpec, StaticTableIndex } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { partialReplay, replays, type ReplaySet } from '../offsets/continue-offsets';
 import type { SourceTrigger, StateTrigger } from '../progress/progress-builder';
@@ -63,6 +63,8 @@ export interface BatchContext {
   log(level: 'warn', msg: string): void;
   /** Source records a continuing lineage reads again below the old end (continue-offsets.ts). */
   sourceReplay?(topic: string, partition: number): ReplaySet | undefined;
+  /** A stream–static join's table as cached for the running trigger (source/static-table.ts). */
+  staticTable?(): StaticTableIndex;
 }
 
 export function emptyStateTrigger(numShufflePartitions: number): StateTrigger {
@@ -136,6 +138,7 @@ export async function runTaskBatch(
         : undefined,
       dlqMaxRecordBytes: dlqMax,
       partialReplay: replay?.partial ? (r) => partialReplay(replay, r.offset) : undefined,
+      ...(ctx.staticTable ? { staticTable: ctx.staticTable() } : {}),
     });
     stats.invalidRows += res.invalidRows;
     stats.eventTimes.push(...res.eventTimes);

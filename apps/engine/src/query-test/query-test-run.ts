@@ -5,7 +5,13 @@
 // included, as Spark's testStream does with processAllAvailable — and what the sink committed
 // is that batch's output. `# restart` stops the query (tasks released, in-memory state
 // dropped) and starts a new one on the same checkpoint, which recovers from it.
-import { instantiate, type CompileResult, type QueryExecutor, type SourceSpec } from '@sluice/query-plan';
+import {
+  instantiate,
+  type CompileResult,
+  type QueryExecutor,
+  type Row,
+  type SourceSpec,
+} from '@sluice/query-plan';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../exec/kafka-limits';
@@ -23,6 +29,7 @@ import { diffAssignment, planTrigger } from '../exec/trigger-planner';
 import { kafkaGroupTarget } from '../sinks/sink';
 import { MemoryBroker, MemorySource } from './memory-broker';
 import { MemorySink } from './memory-sink';
+import { StaticTableCache } from '../source/static-table';
 import type { ProducedBatch } from './compare-output';
 import type { InputBatch } from './test-files';
 
@@ -157,6 +164,8 @@ export async function runQueryTest(args: {
   compiled: Compiled;
   batches: InputBatch[];
   checkpointDir: string;
+  /** Rows of the tables of a stream–static join, by the spec's table name (--table). */
+  tables?: ReadonlyMap<string, Row[]>;
   progress: (msg: string) => void;
 }): Promise<QueryTestResult> {
   const { compiled, batches } = args;
@@ -177,6 +186,7 @@ export async function runQueryTest(args: {
   broker.createTopic(DLQ_TOPIC, 1);
   if (stateful) broker.createTopic(REPARTITION_TOPIC, n);
   const sink = new MemorySink(executor.output);
+  const staticTable = staticTableOf(compiled, executor, args.tables, args.progress);
   const checkpoint = new CheckpointStore(new FileBlobStore(args.checkpointDir), args.checkpointDir);
   await checkpoint.initMetadata({
     queryId: QUERY_ID,
@@ -200,6 +210,7 @@ export async function runQueryTest(args: {
     repartitionTopic: stateful ? REPARTITION_TOPIC : undefined,
     topicLimit: () => DEFAULT_MAX_MESSAGE_BYTES,
     log: (_level, msg) => args.progress(`warning: ${msg}`),
+    ...(staticTable ? { staticTable: () => staticTable.index } : {}),
   };
   const newInstance = () =>
     new TestInstance(
@@ -222,6 +233,7 @@ export async function runQueryTest(args: {
         lineOfOffset.set(broker.append(topic, 0, Buffer.from(r.value, 'utf8')), r.line);
       let triggers: number;
       try {
+        await staticTable?.ensureFresh(Date.now());
         triggers = await instance.runUntilIdle();
       } catch (err) {
         throw new Error(`batch ${b}: the query failed: ${(err as Error).message}`);
@@ -256,4 +268,20 @@ export async function runQueryTest(args: {
     await checkpoint.close();
   }
   return { produced, deadLetters };
+}
+
+/** The cache of the plan's joined table over its --table rows (the same cache as the engine's). */
+function staticTableOf(
+  compiled: Compiled,
+  executor: QueryExecutor,
+  tables: ReadonlyMap<string, Row[]> | undefined,
+  progress: (msg: string) => void,
+): StaticTableCache | undefined {
+  const join = executor.staticJoin;
+  if (!join) return undefined;
+  const spec = compiled.spec.tables?.[join.table];
+  const rows = tables?.get(join.table);
+  if (!spec || !rows)
+    throw new Error(`the query joins table "${join.table}": give its rows with --table ${join.table}=ROWS.jsonl`);
+  return new StaticTableCache(join.table, spec, join, () => Promise.resolve(rows), progress);
 }
