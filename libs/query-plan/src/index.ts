@@ -51,4 +51,5 @@ export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';
 export { staticJoin, type StaticJoin, type StaticTableIndex } from './runtime/static-join';
-export type { JoinType, StaticJoinOperator } from './plan/join-operators';
+export type { JoinType, StaticJoinOperator, StreamJoinOperator } from './plan/join-operators';
+export { streamJoin, type JoinSideTag, type JoinStore, type StreamJoin } from './runtime/stream-join';

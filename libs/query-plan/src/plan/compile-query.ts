@@ -12,8 +12,8 @@ import { collect } from './expr-walk';
 import { analyzeGroupBy, bindToGrouping, type Grouping } from './grouping';
 import type { LogicalPlan } from './logical-plan';
 import { checkOutputMode } from './output-mode';
-import { compileStaticJoin, joinScope, resolveStaticJoin, type StaticJoinSide } from './join';
-import type { StaticJoinOperator } from './join-operators';
+import { compileStaticJoin, joinScope, resolveJoin, sideSchema, type JoinSide } from './join';
+import { compileStreamJoin } from './stream-join';
 
 export interface QueryIssues {
   sql(offset: number, message: string): void;
@@ -43,7 +43,11 @@ export function compileQuery(
   const { name: sourceName, source } = from;
   const streamScope = { name: sourceName, alias: from.alias, schema: source.schema };
   const builder = new ExprBuilder(from.join ? joinScope(streamScope, from.join) : streamScope);
-  const join = from.join ? compileStaticJoin(from.join, builder) : undefined;
+  const join = from.join?.kind === 'static' ? compileStaticJoin(from.join, builder) : undefined;
+  const streamJoin =
+    from.join?.kind === 'stream'
+      ? compileStreamJoin({ name: sourceName, alias: from.alias, source }, from.join, builder)
+      : undefined;
 
   const where = select.where
     ? builder.build(select.where, 'where', nodeOffset(select.where) ?? 0)
@@ -87,6 +91,20 @@ export function compileQuery(
     ? items.map(({ name, expr }) => ({ name, expr }))
     : dedupeOptionKeys(spec, builder, report);
 
+  if (from.join?.kind === 'stream') {
+    // Spark runs stateful operators after a stream–stream join only with care (multiple
+    // watermarks, append mode); this engine does not yet.
+    if (isAggregate || dedupeKeys)
+      report.sql(
+        from.join.offset,
+        'aggregation and deduplication after a stream–stream join are not supported yet: write the joined rows to a sink and aggregate them in a second query',
+      );
+    if (spec.outputMode !== 'append')
+      report.spec(
+        ['outputMode'],
+        `a stream–stream join emits each joined row once: outputMode must be append (got ${spec.outputMode}), as in Spark`,
+      );
+  }
   const kind = isAggregate ? 'aggregate' : dedupeKeys ? 'dedupe' : 'stateless';
   const eventTimeKey = grouping.keys.find(
     (k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column,
@@ -99,8 +117,9 @@ export function compileQuery(
     window: grouping.window,
     eventTimeKey,
   });
-  if (verdict.error) report.spec(['outputMode'], verdict.error);
-  const unused = Object.keys(spec.sources).filter((name) => name !== sourceName);
+  if (verdict.error && from.join?.kind !== 'stream') report.spec(['outputMode'], verdict.error);
+  const joinedSource = from.join?.kind === 'stream' ? from.join.name : undefined;
+  const unused = Object.keys(spec.sources).filter((name) => name !== sourceName && name !== joinedSource);
   const warnings = [
     ...verdict.warnings,
     ...unused.map((name) => `source "${name}" is declared but the SQL does not read it`),
@@ -114,6 +133,9 @@ export function compileQuery(
     numShufflePartitions: spec.options.numShufflePartitions,
     ...(where ? { where } : {}),
     ...(join ? { join } : {}),
+    ...(streamJoin && from.join?.kind === 'stream'
+      ? { streamJoin: { operator: streamJoin, rightSource: from.join.source } }
+      : {}),
     columns: items.map(({ name, expr }) => ({ name, expr })),
     ...(isAggregate
       ? {
@@ -146,14 +168,17 @@ function resolveSource(
   select: SelectNode,
   spec: QuerySpec,
   report: QueryIssues,
-): { name: string; alias: string | null; source: SourceSpec; join?: StaticJoinSide } | undefined {
+): { name: string; alias: string | null; source: SourceSpec; join?: JoinSide } | undefined {
   const [first, ...others] = select.from ?? [];
   const declared = Object.keys(spec.sources);
   if (!first) {
     report.sql(0, `the query needs FROM <source> (sources: ${declared.join(', ')})`);
     return undefined;
   }
-  const join = others.length > 0 ? resolveStaticJoin(others, spec, report) : undefined;
+  const leftName = first.table
+    ? Object.keys(spec.sources).find((n) => n.toLowerCase() === first.table!.toLowerCase())
+    : undefined;
+  const join = others.length > 0 ? resolveJoin(others, spec, report, leftName ?? '') : undefined;
   if (others.length > 0 && !join) return undefined;
   if (first.expr || !first.table) {
     report.sql(nodeOffset(first) ?? 0, 'subqueries are not supported: read a source by name');
@@ -176,7 +201,7 @@ function selectItems(
   select: SelectNode,
   builder: ExprBuilder,
   source: SourceSpec,
-  join: StaticJoinSide | undefined,
+  join: JoinSide | undefined,
 ): SelectItem[] {
   const columnsOf = (schema: SourceSpec['schema'], prefix: string, offset: number): SelectItem[] =>
     Object.entries(schema).map(([name, type]) => ({
@@ -187,7 +212,7 @@ function selectItems(
   const joinedPrefix = join ? `${join.name}.` : '';
   const star = (offset: number): SelectItem[] => [
     ...columnsOf(source.schema, '', offset),
-    ...(join ? columnsOf(join.table.schema, joinedPrefix, offset) : []),
+    ...(join ? columnsOf(sideSchema(join), joinedPrefix, offset) : []),
   ];
   if (typeof select.columns === 'string') return star(0);
   return select.columns.flatMap((column): SelectItem[] => {
@@ -196,7 +221,7 @@ function selectItems(
       const table = (column.expr as ColumnRefNode).table;
       const t = table?.toLowerCase();
       if (join && (t === join.name.toLowerCase() || t === join.alias?.toLowerCase()))
-        return columnsOf(join.table.schema, joinedPrefix, offset);
+        return columnsOf(sideSchema(join), joinedPrefix, offset);
       if (table && !builder.matchesSource(table)) {
         builder.error(offset, `unknown table "${table}"`);
         return [];

@@ -87,7 +87,7 @@ describe('stream–static join: compile', () => {
 
   it('refuses an unknown table with its position', () => {
     expect(errors('SELECT o.order_id\nFROM orders o JOIN accounts a ON o.customer_id = a.id')).toEqual([
-      [SQL_LINE + 1, 22, 'unknown table "accounts" (tables: customers)'],
+      [SQL_LINE + 1, 22, 'unknown table "accounts" (tables: customers; sources: orders)'],
     ]);
   });
 

@@ -2,7 +2,7 @@
 // StaticJoinOperator. Spark's rules for a stream–static join (UnsupportedOperationChecker): the
 // stream may be inner- or left-outer-joined with a static table; a right or full outer join
 // would need the whole stream to know which table rows never matched, so it is refused.
-import type { QuerySpec, TableSpec } from '../types';
+import type { ColumnType, QuerySpec, SourceSpec, TableSpec } from '../types';
 import type { ExprBuilder, SourceScope } from '../sql/expr-builder';
 import { nodeOffset, type BinaryNode, type FromItem, type SqlNode } from '../sql/sql-ast';
 import type { Expr } from './expr';
@@ -17,6 +17,7 @@ export interface JoinIssues {
 
 /** The static side of a join, as found in FROM (before its ON condition is compiled). */
 export interface StaticJoinSide {
+  kind: 'static';
   name: string;
   alias: string | null;
   table: TableSpec;
@@ -24,6 +25,21 @@ export interface StaticJoinSide {
   on: SqlNode;
   offset: number;
 }
+
+/** The right side of a stream–stream join (plan/stream-join.ts compiles its ON). */
+export interface StreamJoinSide {
+  kind: 'stream';
+  name: string;
+  alias: string | null;
+  source: SourceSpec;
+  joinType: JoinType;
+  /** The join as written (for messages), e.g. "LEFT JOIN". */
+  written: string;
+  on: SqlNode;
+  offset: number;
+}
+
+export type JoinSide = StaticJoinSide | StreamJoinSide;
 
 const JOIN_TYPES: Record<string, JoinType> = {
   JOIN: 'inner',
@@ -33,11 +49,12 @@ const JOIN_TYPES: Record<string, JoinType> = {
 };
 
 /** The joined side of `FROM first JOIN second ON …`, or undefined (reported) if it cannot be one. */
-export function resolveStaticJoin(
+export function resolveJoin(
   items: readonly FromItem[],
   spec: QuerySpec,
   report: JoinIssues,
-): StaticJoinSide | undefined {
+  leftSource: string,
+): JoinSide | undefined {
   const [second, third] = items;
   if (!second) return undefined;
   const offset = second.loc?.start.offset ?? 0;
@@ -55,17 +72,49 @@ export function resolveStaticJoin(
   const name =
     declared.find((n) => n === wanted) ?? declared.find((n) => n.toLowerCase() === wanted.toLowerCase());
   const table = name === undefined ? undefined : tables[name];
+  const kind = (second.join ?? '').toUpperCase().replace(/\s+/g, ' ');
+  const sourceName = Object.keys(spec.sources).find((n) => n.toLowerCase() === wanted.toLowerCase());
+  const source = sourceName === undefined ? undefined : spec.sources[sourceName];
+  if ((name === undefined || !table) && sourceName !== undefined && source) {
+    if (sourceName === leftSource) {
+      report.sql(
+        offset,
+        `"${sourceName}" is joined with itself: a stream–stream join reads two different sources`,
+      );
+      return undefined;
+    }
+    const joinType = JOIN_TYPES[kind];
+    if (!joinType) {
+      report.sql(
+        offset,
+        kind === ''
+          ? 'comma joins (FROM a, b) are not supported: write FROM a JOIN b ON …'
+          : `${kind} is not supported in a stream–stream join: use JOIN (inner) or LEFT OUTER JOIN`,
+      );
+      return undefined;
+    }
+    if (!second.on) {
+      report.sql(offset, `${kind} needs an ON condition with the join key and a time range`);
+      return undefined;
+    }
+    return {
+      kind: 'stream',
+      name: sourceName,
+      alias: second.as ?? null,
+      source,
+      joinType,
+      written: kind,
+      on: second.on,
+      offset,
+    };
+  }
   if (name === undefined || !table) {
-    const isSource = Object.keys(spec.sources).some((n) => n.toLowerCase() === wanted.toLowerCase());
     report.sql(
       offset,
-      isSource
-        ? `"${wanted}" is a stream source: stream–stream joins are not supported yet; join a table declared under \`tables\``
-        : `unknown table "${wanted}" (tables: ${declared.length > 0 ? declared.join(', ') : 'none declared; add one under `tables`'})`,
+      `unknown table "${wanted}" (tables: ${declared.length > 0 ? declared.join(', ') : 'none declared; add one under `tables`'}; sources: ${Object.keys(spec.sources).join(', ')})`,
     );
     return undefined;
   }
-  const kind = (second.join ?? '').toUpperCase().replace(/\s+/g, ' ');
   const joinType = JOIN_TYPES[kind];
   if (!joinType) {
     report.sql(
@@ -81,13 +130,18 @@ export function resolveStaticJoin(
     return undefined;
   }
   if (second.db) report.sql(offset, `"${second.db}.${wanted}": tables are named by their spec name`);
-  return { name, alias: second.as ?? null, table, joinType, on: second.on, offset };
+  return { kind: 'static', name, alias: second.as ?? null, table, joinType, on: second.on, offset };
 }
 
-/** The expression-builder scope of a join: the stream's columns plus the table's, prefixed. */
-export function joinScope(stream: SourceScope, side: StaticJoinSide): SourceScope {
+/** The columns of a join's second input (a table's or a right source's). */
+export function sideSchema(side: JoinSide): Record<string, ColumnType> {
+  return side.kind === 'static' ? side.table.schema : side.source.schema;
+}
+
+/** The expression-builder scope of a join: the left side's columns plus the other's, prefixed. */
+export function joinScope(stream: SourceScope, side: JoinSide): SourceScope {
   const schema = { ...stream.schema };
-  for (const [column, type] of Object.entries(side.table.schema))
+  for (const [column, type] of Object.entries(sideSchema(side)))
     schema[joinedColumn(side.name, column)] = type;
   return {
     ...stream,
@@ -161,7 +215,7 @@ export function compileStaticJoin(side: StaticJoinSide, builder: ExprBuilder): S
 }
 
 /** The AND-ed parts of a condition, left to right. */
-function conjuncts(node: SqlNode): SqlNode[] {
+export function conjuncts(node: SqlNode): SqlNode[] {
   if (node.type === 'binary_expr' && ['AND', '&&'].includes((node as BinaryNode).operator.toUpperCase())) {
     const { left, right } = node as BinaryNode;
     return [...conjuncts(left), ...conjuncts(right)];

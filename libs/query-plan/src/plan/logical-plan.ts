@@ -1,10 +1,11 @@
 // The compiled query: a linear chain of operators
-// (scan → staticJoin? → filter? → aggregate|dedupe? → project).
+// (scan → staticJoin? → filter? → aggregate|dedupe? → project), or for a stream–stream join
+// (scan, scan → streamJoin → filter? → project): the smallest extension that holds two inputs.
 // Each operator's `hash` covers only its own definition, not its upstream, so a changed filter or
 // projection leaves the hash of a stateful operator (and so its checkpointed state) untouched.
 import type { ColumnType, OutputMode } from '../types';
 import type { AggregateCall, Expr } from './expr';
-import type { StaticJoinOperator } from './join-operators';
+import type { StaticJoinOperator, StreamJoinOperator } from './join-operators';
 
 export const PLAN_VERSION = 1;
 
@@ -80,6 +81,7 @@ export interface ProjectOperator {
 export type PlanOperator =
   | ScanOperator
   | StaticJoinOperator
+  | StreamJoinOperator
   | FilterOperator
   | AggregateOperator
   | DedupeOperator
@@ -88,7 +90,7 @@ export type StatefulOperator = AggregateOperator | DedupeOperator;
 
 export interface LogicalPlan {
   version: typeof PLAN_VERSION;
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
   outputMode: OutputMode;
   numShufflePartitions: number;
   sourceTopics: string[];

@@ -15,7 +15,8 @@ import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
 import { staticJoin, type StaticJoin } from './static-join';
-import type { StaticJoinOperator } from '../plan/join-operators';
+import type { StaticJoinOperator, StreamJoinOperator } from '../plan/join-operators';
+import { streamJoin, type StreamJoin } from './stream-join';
 
 export interface GroupAssignment {
   /** Stable string identifying the group (window start + key values). */
@@ -27,7 +28,7 @@ export interface GroupAssignment {
 }
 
 export interface QueryExecutor {
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
   output: Array<{ name: string; type: ColumnType }>;
   filter(row: Row): boolean;
   project(row: Row): Row;
@@ -41,6 +42,8 @@ export interface QueryExecutor {
   eventTimeMs(row: Row): number | undefined;
   /** Present for a stream–static join: applied to each decoded row before filter() (static-join.ts). */
   staticJoin?: StaticJoin;
+  /** Present for a stream–stream join (kind 'join'): the shuffle stage runs it (stream-join.ts). */
+  streamJoin?: StreamJoin;
 }
 
 export function instantiate(plan: LogicalPlan): QueryExecutor {
@@ -53,7 +56,8 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
   const dedupeOp = find<DedupeOperator>(plan, 'dedupe');
   const projectOp = find<ProjectOperator>(plan, 'project');
-  const joinOp = find<StaticJoinOperator>(plan, 'join');
+  const joinOp = plan.operators.find((op): op is StaticJoinOperator => op.op === 'staticJoin');
+  const streamJoinOp = plan.operators.find((op): op is StreamJoinOperator => op.op === 'streamJoin');
   if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
 
   const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
@@ -72,6 +76,7 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
 
   return {
     ...(joinOp ? { staticJoin: staticJoin(joinOp) } : {}),
+    ...(streamJoinOp ? { streamJoin: streamJoin(streamJoinOp) } : {}),
     kind: plan.kind,
     output: plan.output,
     filter: (row) => (condition ? condition(row) === true : true),

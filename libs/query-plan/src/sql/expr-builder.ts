@@ -55,6 +55,12 @@ const COMPARISONS: Record<string, ComparisonOp> = {
   '>': '>',
   '>=': '>=',
 };
+const INTERVAL_UNITS: Record<string, number> = {
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
 const STRING_LITERALS = new Set(['single_quote_string', 'double_quote_string', 'string', 'natural_string']);
 const nullLiteral = (): Expr => ({ kind: 'literal', value: null, type: 'null' });
 
@@ -66,6 +72,8 @@ export class ExprBuilder {
   readonly aggregates: AggregateCall[] = [];
   /** Index in `aggregates` by canonical JSON: a lookup per call, where comparing with each would be quadratic. */
   private readonly aggregateIndex = new Map<string, number>();
+  /** Literals that came from INTERVAL (milliseconds): `timestamp ± interval` is a timestamp. */
+  private readonly intervals = new WeakSet<Expr>();
 
   constructor(private readonly scope: SourceScope) {}
 
@@ -147,7 +155,7 @@ export class ExprBuilder {
       case 'case':
         return fail('CASE is not supported');
       case 'interval':
-        return fail('INTERVAL expressions are not supported; write durations as strings in window()');
+        return this.interval(node as SqlNode & { expr?: ValueNode; unit?: string }, fail);
       default:
         return fail(`unsupported SQL expression (${node.type})`);
     }
@@ -221,6 +229,20 @@ export class ExprBuilder {
     return { kind: 'column', name: first.column, type: this.scope.schema[first.column]! };
   }
 
+  /**
+   * INTERVAL n UNIT (or Spark's INTERVAL 'n unit') as milliseconds; only `timestamp ± interval`
+   * uses it (the time-range condition of a stream–stream join).
+   */
+  private interval(node: SqlNode & { expr?: ValueNode; unit?: string }, fail: (m: string) => Expr): Expr {
+    const unit = INTERVAL_UNITS[String(node.unit ?? '').toLowerCase()];
+    const n = Number(node.expr?.value);
+    if (unit === undefined || !Number.isSafeInteger(n) || n < 0)
+      return fail("INTERVAL takes a whole number of seconds, minutes, hours or days, e.g. INTERVAL '1 hour'");
+    const literal: Expr = { kind: 'literal', value: n * unit, type: 'long' };
+    this.intervals.add(literal);
+    return literal;
+  }
+
   private binary(node: BinaryNode, sub: (n: SqlNode) => Expr, offset: number): Expr {
     const op = node.operator.toUpperCase();
     const fail = (message: string): Expr => {
@@ -245,6 +267,10 @@ export class ExprBuilder {
     }
     let left = sub(node.left);
     let right = sub(node.right);
+    if ((op === '+' || op === '-') && left.type === 'timestamp' && this.intervals.has(right))
+      return { kind: 'arithmetic', op, left, right, type: 'timestamp' };
+    if (this.intervals.has(left) || this.intervals.has(right))
+      return fail('INTERVAL is only supported as <timestamp> + INTERVAL or <timestamp> - INTERVAL');
     if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%') {
       const type = arithmeticType(op, left.type, right.type);
       if (!type) return fail(`operator ${op} needs numbers, got ${left.type} and ${right.type}`);

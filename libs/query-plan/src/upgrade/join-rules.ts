@@ -4,7 +4,7 @@
 // whose state holds both sides). A stream–static join keeps no state: what its static side is
 // only decides future output. Its join type decides which rows reach what follows, so where a
 // stateful operator follows, a changed join type leaves that state counted under the old one.
-import type { StaticJoinOperator } from '../plan/join-operators';
+import type { StaticJoinOperator, StreamJoinOperator } from '../plan/join-operators';
 import type { LogicalPlan } from '../plan/logical-plan';
 import { canonicalJson } from '../plan/hash';
 import { statefulOf } from './plan-columns';
@@ -13,7 +13,64 @@ import type { UpgradeChange, UpgradePair } from './upgrade-types';
 const staticJoinOf = (plan: LogicalPlan): StaticJoinOperator | undefined =>
   plan.operators.find((op): op is StaticJoinOperator => op.op === 'staticJoin');
 
-export function joinChanges({ before, after }: UpgradePair): UpgradeChange[] {
+const streamJoinOf = (plan: LogicalPlan): StreamJoinOperator | undefined =>
+  plan.operators.find((op): op is StreamJoinOperator => op.op === 'streamJoin');
+
+export function joinChanges(pair: UpgradePair): UpgradeChange[] {
+  return [...staticJoinChanges(pair), ...streamJoinChanges(pair)];
+}
+
+/**
+ * A stream–stream join's state holds both sides' rows under the join key (Spark: "changes in
+ * the schema or equi-joining columns are not allowed", nor in the join type). Its state schema,
+ * keys, join type and time range must stay; other parts of ON only decide future matches.
+ */
+function streamJoinChanges({ before, after }: UpgradePair): UpgradeChange[] {
+  const was = streamJoinOf(before.plan);
+  const now = streamJoinOf(after.plan);
+  if (!was || !now) return []; // a join added or removed changes the number of sources: source.count
+  const changes: UpgradeChange[] = [];
+  const incompatible = (kind: string, what: string, b: string, a: string): void => {
+    changes.push({
+      kind,
+      severity: 'incompatible',
+      operator: 'join',
+      before: b,
+      after: a,
+      message: `stream–stream join ${what} changed (${b} → ${a}); the checkpointed join state was kept for the old one`,
+    });
+  };
+  if (was.joinType !== now.joinType) incompatible('join.type', 'type', was.joinType, now.joinType);
+  const keys = (op: StreamJoinOperator): string =>
+    canonicalJson([op.left, op.right, op.leftKeys, op.rightKeys]);
+  if (keys(was) !== keys(now)) incompatible('join.keys', 'keys', keys(was), keys(now));
+  const schema = (op: StreamJoinOperator): string => canonicalJson(op.stateSchema);
+  if (schema(was) !== schema(now)) incompatible('join.stateSchema', 'state schema', schema(was), schema(now));
+  const range = (op: StreamJoinOperator): string => canonicalJson(op.timeRange);
+  if (range(was) !== range(now))
+    changes.push({
+      kind: 'join.timeRange',
+      severity: 'caveat',
+      operator: 'join',
+      before: range(was),
+      after: range(now),
+      message:
+        'the time range changed; rows kept under the old range are evicted by the new one, so matches near the switch may differ',
+    });
+  if (
+    canonicalJson(was.residual ?? null) !== canonicalJson(now.residual ?? null) &&
+    range(was) === range(now)
+  )
+    changes.push({
+      kind: 'join.condition',
+      severity: 'allowed',
+      operator: 'join',
+      message: 'the join condition changed; it decides matches from the next batch on',
+    });
+  return changes;
+}
+
+function staticJoinChanges({ before, after }: UpgradePair): UpgradeChange[] {
   const was = staticJoinOf(before.plan);
   const now = staticJoinOf(after.plan);
   if (!was && !now) return [];
