@@ -49,6 +49,7 @@ import type { RowGuard } from './record-guards';
 import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
 import { TaskCommitter } from './task-committer';
+import { joinWatermarkSources } from './join-stage';
 import {
   emptyStateTrigger,
   emptyTriggerStats,
@@ -646,7 +647,11 @@ export class QueryRunner {
     const spec = join ? this.spec.tables?.[join.table] : undefined;
     if (!join || !spec) return undefined;
     const urls = new Map(this.opts.tablePostgresUrls ?? []);
-    if ('postgres' in this.spec.sink && this.opts.sinkPostgresUrl && !urls.has(this.spec.sink.postgres.connection))
+    if (
+      'postgres' in this.spec.sink &&
+      this.opts.sinkPostgresUrl &&
+      !urls.has(this.spec.sink.postgres.connection)
+    )
       urls.set(this.spec.sink.postgres.connection, this.opts.sinkPostgresUrl);
     return postgresStaticTable({
       name: join.table,
@@ -694,6 +699,9 @@ export class QueryRunner {
       partition: w.partition,
       stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
       watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
+      ...(w.stage === 'shuffle' && this.executor.streamJoin
+        ? { watermarkSources: joinWatermarkSources(this.executor, this.spec.sources) }
+        : {}),
     });
     if (rt.replay)
       this.opts.log(
@@ -904,7 +912,12 @@ export class QueryRunner {
             : undefined,
       sources: [...stats.sources.values()],
       state: stats.state,
-      operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
+      operatorName:
+        this.executor.kind === 'dedupe'
+          ? 'dedupe'
+          : this.executor.kind === 'join'
+            ? 'symmetricHashJoin'
+            : 'stateStoreSave',
       sinkDescription: this.sink.description,
       numOutputRows: stats.numOutputRows,
       sluice: {

@@ -44,6 +44,8 @@ export interface ShuffledRow {
    * engines before it was added.
    */
   o?: [string, number, number] | [string, number, number, number, string];
+  /** Stream–stream join: the side the row belongs to (its columns are prepared for it). */
+  s?: 'l' | 'r';
 }
 
 export interface SourceStageArgs {
@@ -132,6 +134,19 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
       const decoded = decodeRecord(args.source, record.value);
       if (!decoded.ok) {
         dead(record, decoded.reason);
+        continue;
+      }
+      if (executor.streamJoin) {
+        // Stream–stream join: WHERE applies to joined rows (stage 2); here only routing by key.
+        const join = executor.streamJoin;
+        const side = join.sideOf(args.source.kafka.topic);
+        const row = join.prepare(side, decoded.row);
+        const t = join.eventTimeMs(side, row);
+        if (t !== undefined) out.eventTimes.push(t);
+        const key = join.key(side, row);
+        // A NULL key matches nothing: only a left outer join's left rows still need the state.
+        if (key !== undefined || (side === 'l' && join.outer))
+          shuffle(record, [{ k: key ?? join.nullKey, v: {}, r: row, s: side }]);
         continue;
       }
       const t = executor.eventTimeMs(decoded.row);

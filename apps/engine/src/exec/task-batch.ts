@@ -13,6 +13,7 @@ import type { Source } from '../source/source';
 import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
+import { runJoinStage } from './join-stage';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
@@ -151,15 +152,19 @@ export async function runTaskBatch(
       );
   } else {
     const state = rt.state!;
-    const res = runShuffleStage({
+    const stage = {
       executor: ctx.executor,
       outputMode: ctx.outputMode,
       state,
       records,
       watermarkMs: entry.watermarkMs,
       watermarkEnabled: rt.watermark !== undefined,
-    });
-    if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
+    };
+    const joined = ctx.executor.streamJoin ? runJoinStage(stage) : undefined;
+    const res = joined ?? runShuffleStage(stage);
+    if (joined)
+      for (const [side, t] of Object.entries(joined.sideMaxEventTimeMs)) rt.watermark?.observe(side, t);
+    else if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
     maxEventTimeMs = res.maxEventTimeMs ?? null;
     // Output rows are checked again here: aggregate values (a max() over text, say) are only
     // known now. A refused row is a dead letter carrying the row itself.

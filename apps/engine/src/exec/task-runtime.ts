@@ -1,7 +1,8 @@
 // One task's live state inside an instance, and its recovery from the checkpoint + marker
 // (Spark's rule: the newest planned batch that is not committed is re-run with the same offsets).
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
-import { WatermarkTracker } from '../offsets/watermark-tracker';
+import { WatermarkTracker, type WatermarkSpec } from '../offsets/watermark-tracker';
+import { JOIN_WATERMARK_KEY } from './join-stage';
 import { StateStore } from '../state/state-store';
 import type { TaskCommitter } from './task-committer';
 
@@ -47,6 +48,11 @@ export async function recoverTask(args: {
   partition: number;
   stateOperator: string | undefined;
   watermarkDelayMs: number | undefined;
+  /**
+   * A stream–stream join's task: one watermark source per side (join-stage.ts), whose maxima are
+   * restored from the state store rather than the commit log.
+   */
+  watermarkSources?: WatermarkSpec[];
 }): Promise<TaskRuntime> {
   const { checkpoint, committer } = args;
   const task = committer.task;
@@ -81,8 +87,16 @@ export async function recoverTask(args: {
   const state = args.stateOperator
     ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted)
     : undefined;
-  const watermark =
-    args.watermarkDelayMs !== undefined
+  const restoredWatermarkMs = wal && !replay ? wal.watermarkMs : (replay?.watermarkMs ?? 0);
+  const joinMax = args.watermarkSources
+    ? ((state?.get(JOIN_WATERMARK_KEY) ?? {}) as Record<string, number>)
+    : undefined;
+  const watermark = joinMax
+    ? new WatermarkTracker(args.watermarkSources ?? [], {
+        maxEventTimeMs: joinMax,
+        watermarkMs: restoredWatermarkMs,
+      })
+    : args.watermarkDelayMs !== undefined
       ? new WatermarkTracker([{ source: 'rows', delayMs: args.watermarkDelayMs }], {
           maxEventTimeMs: lastCommit?.maxEventTimeMs != null ? { rows: lastCommit.maxEventTimeMs } : {},
           watermarkMs: wal && !replay ? wal.watermarkMs : (replay?.watermarkMs ?? 0),

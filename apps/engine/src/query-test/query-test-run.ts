@@ -30,6 +30,8 @@ import { kafkaGroupTarget } from '../sinks/sink';
 import { MemoryBroker, MemorySource } from './memory-broker';
 import { MemorySink } from './memory-sink';
 import { StaticTableCache } from '../source/static-table';
+import { joinWatermarkSources } from '../exec/join-stage';
+import type { WatermarkSpec } from '../offsets/watermark-tracker';
 import type { ProducedBatch } from './compare-output';
 import type { InputBatch } from './test-files';
 
@@ -64,6 +66,7 @@ class TestInstance {
     private readonly executor: QueryExecutor,
     private readonly watermarkDelayMs: number | undefined,
     private readonly rateLimit: number | null,
+    private readonly watermarkSources?: WatermarkSpec[],
   ) {}
 
   async start(): Promise<void> {
@@ -91,6 +94,9 @@ class TestInstance {
           partition: w.partition,
           stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
           watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs : undefined,
+          ...(w.stage === 'shuffle' && this.watermarkSources
+            ? { watermarkSources: this.watermarkSources }
+            : {}),
         }),
       );
     }
@@ -171,18 +177,27 @@ export async function runQueryTest(args: {
   const { compiled, batches } = args;
   const spec = compiled.spec;
   const sources = Object.entries(spec.sources);
-  if (sources.length !== 1)
-    throw new Error(
-      `engine test feeds one source; the spec has ${sources.length} (${sources.map(([n]) => n).join(', ')})`,
-    );
   const source = sources[0]![1];
   const executor = instantiate(compiled.plan);
+  // Which topic an input record goes to: its `# source`, or the spec's only source.
+  const topicOf = (name: string | undefined, line: number): string => {
+    if (name === undefined) {
+      if (sources.length === 1) return source.kafka.topic;
+      throw new Error(
+        `input line ${line}: the spec has ${sources.length} sources (${sources.map(([n]) => n).join(', ')}); name one with "# source <name>" above the records`,
+      );
+    }
+    const s = spec.sources[name];
+    if (!s)
+      throw new Error(`input line ${line}: unknown source "${name}" (${sources.map(([n]) => n).join(', ')})`);
+    return s.kafka.topic;
+  };
   const stateful = executor.kind !== 'stateless';
   const n = spec.options.numShufflePartitions;
 
   const broker = new MemoryBroker();
-  const topic = source.kafka.topic;
-  broker.createTopic(topic, 1);
+  const topics = sources.map(([, s]) => s.kafka.topic);
+  for (const topic of topics) broker.createTopic(topic, 1);
   broker.createTopic(DLQ_TOPIC, 1);
   if (stateful) broker.createTopic(REPARTITION_TOPIC, n);
   const sink = new MemorySink(executor.output);
@@ -198,12 +213,12 @@ export async function runQueryTest(args: {
   const ctx: BatchContext = {
     queryId: QUERY_ID,
     checkpoint,
-    source: new MemorySource(broker, [topic], stateful ? REPARTITION_TOPIC : undefined),
+    source: new MemorySource(broker, topics, stateful ? REPARTITION_TOPIC : undefined),
     sink,
     executor,
     outputMode: spec.outputMode,
     numShufflePartitions: n,
-    sourceByTopic: new Map<string, SourceSpec>([[topic, source]]),
+    sourceByTopic: new Map<string, SourceSpec>(sources.map(([, s]) => [s.kafka.topic, s])),
     columns: executor.output,
     guard: sink.guard,
     dlqTopic: DLQ_TOPIC,
@@ -217,11 +232,12 @@ export async function runQueryTest(args: {
       ctx,
       broker,
       executor,
-      source.watermark?.delayMs,
+      sources.find(([, s]) => s.watermark)?.[1].watermark?.delayMs,
       spec.options.maxOffsetsPerTrigger ?? null,
+      joinWatermarkSources(executor, spec.sources),
     );
 
-  const lineOfOffset = new Map<number, number>();
+  const lineOfOffset = new Map<string, number>();
   const produced: ProducedBatch[] = [];
   const deadLetters: DeadLetterNote[] = [];
   let dlqSeen = 0;
@@ -229,8 +245,10 @@ export async function runQueryTest(args: {
   await instance.start();
   try {
     for (const [b, batch] of batches.entries()) {
-      for (const r of batch.records)
-        lineOfOffset.set(broker.append(topic, 0, Buffer.from(r.value, 'utf8')), r.line);
+      for (const r of batch.records) {
+        const topic = topicOf(r.source, r.line);
+        lineOfOffset.set(`${topic}:${broker.append(topic, 0, Buffer.from(r.value, 'utf8'))}`, r.line);
+      }
       let triggers: number;
       try {
         await staticTable?.ensureFresh(Date.now());
@@ -244,11 +262,13 @@ export async function runQueryTest(args: {
       for (const rec of dlq.slice(dlqSeen)) {
         const letter = JSON.parse(rec.value?.toString('utf8') ?? '{}') as {
           reason?: string;
-          source?: { offset: number } | null;
+          source?: { topic: string; offset: number } | null;
         };
         deadLetters.push({
           batch: b,
-          line: letter.source ? lineOfOffset.get(letter.source.offset) : undefined,
+          line: letter.source
+            ? lineOfOffset.get(`${letter.source.topic}:${letter.source.offset}`)
+            : undefined,
           reason: letter.reason ?? '(no reason)',
         });
       }
@@ -282,6 +302,8 @@ function staticTableOf(
   const spec = compiled.spec.tables?.[join.table];
   const rows = tables?.get(join.table);
   if (!spec || !rows)
-    throw new Error(`the query joins table "${join.table}": give its rows with --table ${join.table}=ROWS.jsonl`);
+    throw new Error(
+      `the query joins table "${join.table}": give its rows with --table ${join.table}=ROWS.jsonl`,
+    );
   return new StaticTableCache(join.table, spec, join, () => Promise.resolve(rows), progress);
 }

@@ -76,7 +76,7 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
 
   return {
     ...(joinOp ? { staticJoin: staticJoin(joinOp) } : {}),
-    ...(streamJoinOp ? { streamJoin: streamJoin(streamJoinOp) } : {}),
+    ...(streamJoinOp ? { streamJoin: streamJoin(streamJoinOp, joinTopics(plan)) } : {}),
     kind: plan.kind,
     output: plan.output,
     filter: (row) => (condition ? condition(row) === true : true),
@@ -150,6 +150,12 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
 
 function withExpiry(group: GroupAssignment, expiresAtMs: number | undefined): GroupAssignment {
   return expiresAtMs === undefined ? group : { ...group, expiresAtMs };
+}
+
+/** The topics of a stream–stream join's sides: the plan's first and second scans. */
+function joinTopics(plan: LogicalPlan): { l: string; r: string } {
+  const scans = plan.operators.filter((op): op is ScanOperator => op.op === 'scan');
+  return { l: scans[0]?.topic ?? '', r: scans[1]?.topic ?? '' };
 }
 
 function find<T extends { id: string }>(plan: LogicalPlan, id: T['id']): T | undefined {

@@ -37,6 +37,14 @@ export interface JoinBatchResult {
 export interface StreamJoin {
   left: string;
   right: string;
+  /** Left outer join: unmatched left rows are emitted (so even NULL-key left rows are kept). */
+  outer: boolean;
+  /** Shuffle key of rows whose join key is NULL. */
+  nullKey: string;
+  /** The side a source topic feeds. */
+  sideOf(topic: string): JoinSideTag;
+  /** State keys of the join's rows start with "l:" or "r:"; others are the engine's own. */
+  isRowKey(key: string): boolean;
   /** A decoded row of a side as it travels and is kept: right columns get the right's prefix. */
   prepare(side: JoinSideTag, row: Row): Row;
   /** The join key of a prepared row; undefined when part of it is NULL (it matches nothing). */
@@ -51,7 +59,7 @@ export interface StreamJoin {
 
 const NULL_KEY = '\u0000null';
 
-export function streamJoin(op: StreamJoinOperator): StreamJoin {
+export function streamJoin(op: StreamJoinOperator, topics: { l: string; r: string }): StreamJoin {
   const prefix = joinedColumn(op.right, '');
   const keys: Record<JoinSideTag, Evaluator[]> = {
     l: op.leftKeys.map((e) => compileExpr(e)),
@@ -75,9 +83,18 @@ export function streamJoin(op: StreamJoinOperator): StreamJoin {
   const expired = (side: JoinSideTag, t: number, watermarkMs: number): boolean =>
     watermarkMs > 0 && (side === 'l' ? t + upperMs < watermarkMs : t - lowerMs < watermarkMs);
 
+  const isRowKey = (k: string): boolean => k.startsWith('l:') || k.startsWith('r:');
   return {
     left: op.left,
     right: op.right,
+    outer,
+    nullKey: NULL_KEY,
+    sideOf(topic) {
+      if (topic === topics.l) return 'l';
+      if (topic === topics.r) return 'r';
+      throw new Error(`topic "${topic}" feeds neither side of the join`);
+    },
+    isRowKey,
     prepare(side, row) {
       if (side === 'l') return row;
       const out: Row = {};
@@ -110,6 +127,7 @@ export function streamJoin(op: StreamJoinOperator): StreamJoin {
           continue;
         }
         const k = key(side, row);
+        // (A row shuffled under nullKey has a NULL key part: key() is undefined for it too.)
         let matched = false;
         if (k !== undefined) {
           const other: JoinSideTag = side === 'l' ? 'r' : 'l';
@@ -143,6 +161,7 @@ export function streamJoin(op: StreamJoinOperator): StreamJoin {
       if (watermarkMs > 0) {
         const updates: Array<[string, Kept[]]> = [];
         for (const [k, value] of store.entries()) {
+          if (!isRowKey(k)) continue;
           const side = k[0] as JoinSideTag;
           const list = value as Kept[];
           const keep = list.filter((e) => !expired(side, e[1], watermarkMs));
