@@ -35,6 +35,8 @@ export function parseTableFile(file: string, data: Buffer): Row[] {
 export function parseTableFlag(flag: string): [string, string] {
   const at = flag.indexOf('=');
   if (at <= 0 || at === flag.length - 1)
-    throw new Error(`test: --table takes NAME=FILE (the table's name under \`tables\` in the spec), got "${flag}"`);
+    throw new Error(
+      `test: --table takes NAME=FILE (the table's name under \`tables\` in the spec), got "${flag}"`,
+    );
   return [flag.slice(0, at), flag.slice(at + 1)];
 }

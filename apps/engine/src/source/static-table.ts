@@ -49,7 +49,10 @@ export class StaticTableCache {
       if (this.lastError !== undefined) this.log(`table "${this.name}" refreshed again (${index.rows} rows)`);
       this.lastError = undefined;
     } catch (err) {
-      const message = `table "${this.name}" (${this.spec.table}): ${(err as Error).message}`.slice(0, MAX_ERROR);
+      const message = `table "${this.name}" (${this.spec.table}): ${(err as Error).message}`.slice(
+        0,
+        MAX_ERROR,
+      );
       if (!this.current) throw new Error(message, { cause: err });
       // Keep joining with the last good copy; try again at the next trigger after the interval.
       this.loadedAtMs = nowMs;
@@ -67,7 +70,8 @@ export class StaticTableCache {
     return {
       table: this.name,
       rows: this.current?.rows ?? 0,
-      loadedAt: this.loadedAtMs !== undefined && this.current ? new Date(this.loadedAtMs).toISOString() : null,
+      loadedAt:
+        this.loadedAtMs !== undefined && this.current ? new Date(this.loadedAtMs).toISOString() : null,
       ...(this.lastError !== undefined ? { error: this.lastError } : {}),
     };
   }
@@ -91,7 +95,9 @@ export function postgresTableReader(poolFor: (connection: string) => Pool): Stat
     const n = Number(size.rows[0]?.n ?? 0);
     const bytes = Number(size.rows[0]?.bytes ?? 0);
     if (n > spec.maxRows)
-      throw new Error(`more than maxRows ${spec.maxRows} rows; raise tables.${name}.maxRows or join a smaller table`);
+      throw new Error(
+        `more than maxRows ${spec.maxRows} rows; raise tables.${name}.maxRows or join a smaller table`,
+      );
     if (bytes > spec.maxBytes)
       throw new Error(
         `${bytes} bytes, more than maxBytes ${spec.maxBytes}; raise tables.${name}.maxBytes or select fewer columns`,

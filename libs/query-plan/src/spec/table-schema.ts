@@ -45,14 +45,12 @@ export function staticTableSchema(parts: TableSchemaParts) {
           message: `refresh must be at least ${STATIC_TABLE_MIN_REFRESH_MS / 1000} second(s): each refresh reads the whole table`,
         });
     })
-    .transform(
-      (t): TableSpec => ({
-        table: t.table,
-        connection: t.connection ?? DEFAULT_SINK_CONNECTION,
-        schema: t.schema,
-        refreshMs: t.refresh ?? t.refreshMs ?? STATIC_TABLE_DEFAULT_REFRESH_MS,
-        maxRows: t.maxRows ?? STATIC_TABLE_DEFAULT_MAX_ROWS,
-        maxBytes: t.maxBytes ?? STATIC_TABLE_DEFAULT_MAX_BYTES,
-      }),
-    );
+    .transform((t): TableSpec => ({
+      table: t.table,
+      connection: t.connection ?? DEFAULT_SINK_CONNECTION,
+      schema: t.schema,
+      refreshMs: t.refresh ?? t.refreshMs ?? STATIC_TABLE_DEFAULT_REFRESH_MS,
+      maxRows: t.maxRows ?? STATIC_TABLE_DEFAULT_MAX_ROWS,
+      maxBytes: t.maxBytes ?? STATIC_TABLE_DEFAULT_MAX_BYTES,
+    }));
 }
