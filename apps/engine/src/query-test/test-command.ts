@@ -15,7 +15,8 @@ import { MAX_TEST_FILE_BYTES, parseExpectFile, parseInputFile, TestFileError } f
 export const TEST_USAGE = `  test --spec FILE --input IN.jsonl --expect OUT.jsonl [--table NAME=ROWS.jsonl] [--keep-checkpoint]
       run the query on IN with no broker (in-memory source and sink, checkpoint in a temp
       directory); input batches end at "# batch", "# watermark <ts>" (also checks the watermark)
-      or before "# restart" (recovers from the checkpoint); compare each batch's output with
+      or before "# restart" (recovers from the checkpoint); "# source NAME" sends the records
+      after it to that source (for two-source queries); compare each batch's output with
       OUT (batches end at "# batch"); --table gives a joined table's rows (one JSON object a
       line) in place of its PostgreSQL table; exit 0 equal, 1 different (diff printed) or bad input`;
 
