@@ -125,6 +125,7 @@ async function run(argv: string[]): Promise<number> {
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,
     tablePostgresUrls: parseTableUrls(process.env.SLUICE_TABLE_POSTGRES_URLS),
+    fileSinkRoot: process.env.SLUICE_FILE_SINK_ROOT,
     log,
   });
   started.runner = runner;

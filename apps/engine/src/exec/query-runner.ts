@@ -92,6 +92,8 @@ export interface RunOptions {
   sinkPostgresUrl: string | undefined;
   /** Connection name → URL for the tables of stream–static joins (SLUICE_TABLE_POSTGRES_URLS). */
   tablePostgresUrls?: ReadonlyMap<string, string>;
+  /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
+  fileSinkRoot?: string | undefined;
   /**
    * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
    * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
@@ -256,6 +258,7 @@ export class QueryRunner {
       scope: this.scope,
       deadLetterTopic: dlqTopic(queryId),
       sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      fileSinkRoot: this.opts.fileSinkRoot,
       warn: (m) => this.opts.log('warn', m),
     });
     topics.push(...this.sink.topics);

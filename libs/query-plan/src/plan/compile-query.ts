@@ -118,6 +118,12 @@ export function compileQuery(
     eventTimeKey,
   });
   if (verdict.error && from.join?.kind !== 'stream') report.spec(['outputMode'], verdict.error);
+  // As Spark's FileStreamSink: files are only ever added, so a row can never be updated in place.
+  else if ('file' in spec.sink && spec.outputMode !== 'append')
+    report.spec(
+      ['outputMode'],
+      `the file sink supports only outputMode append (got ${spec.outputMode}): a written file is never rewritten`,
+    );
   const joinedSource = from.join?.kind === 'stream' ? from.join.name : undefined;
   const unused = Object.keys(spec.sources).filter((name) => name !== sourceName && name !== joinedSource);
   const warnings = [
@@ -266,7 +272,7 @@ function checkSinkKeys(spec: QuerySpec, outputNames: readonly string[], report: 
       ? ['postgres', spec.sink.postgres.key]
       : 'kafka' in spec.sink
         ? ['kafka', spec.sink.kafka.key ?? []]
-        : ['console', []];
+        : ['file' in spec.sink ? 'file' : 'console', []];
   keys.forEach((key, i) => {
     if (!outputNames.includes(key))
       report.spec(
