@@ -4,46 +4,15 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '@sluice/kafka';
 import { FileBlobStore } from '../src/checkpoint/file-blob-store';
 import { FileSinkLog } from '../src/sinks/file-sink-log';
-import {
-  eventually,
-  startEngine,
-  tempDir,
-  testKafka,
-  writeSpec,
-  type EngineProcess,
-} from './support/engine-harness';
+import { EngineSuite, eventually, tempDir, writeSpec } from './support/engine-harness';
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-const engines: EngineProcess[] = [];
 const root = tempDir('file-sink-root');
-
-beforeAll(async () => {
-  kafka = testKafka('file-sink-int');
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-});
-
-afterAll(async () => {
-  for (const e of engines) if (e.child.exitCode === null) e.child.kill('SIGKILL');
-  await producer.disconnect();
-  await admin.disconnect();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-function launch(o: Omit<Parameters<typeof startEngine>[0], 'env'>): EngineProcess {
-  const e = startEngine({ ...o, env: { SLUICE_FILE_SINK_ROOT: root } });
-  engines.push(e);
-  return e;
-}
+const suite = new EngineSuite('file-sink-int', { SLUICE_FILE_SINK_ROOT: root });
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** Every committed file of a sink directory, as the metadata log lists them. */
 async function committedFiles(relative: string): Promise<string[]> {
@@ -69,7 +38,7 @@ describe('file sink', () => {
     const queryId = `it-file-${randomUUID()}`;
     const out = `it/${randomUUID()}`;
     const N = 3000;
-    await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
+    await ensureTopics(suite.admin, [{ topic: input, numPartitions: 4 }]);
     const messages = Array.from({ length: N }, (_, id) => ({
       key: String(id),
       value: JSON.stringify({
@@ -79,7 +48,7 @@ describe('file sink', () => {
       }),
     }));
     for (let i = 0; i < N; i += 500)
-      await producer.send({ topic: input, messages: messages.slice(i, i + 500) });
+      await suite.producer.send({ topic: input, messages: messages.slice(i, i + 500) });
     const dir = tempDir('file-sink');
     const spec = writeSpec(
       dir,
@@ -98,14 +67,14 @@ options: { maxOffsetsPerTrigger: 200 }
 `,
     );
     const checkpoint = path.join(dir, 'checkpoint');
-    const first = launch({ spec, checkpoint, queryId, instance: 'a' });
+    const first = suite.launch({ spec, checkpoint, queryId, instance: 'a' });
     await eventually(async () => (await committedFiles(out)).length >= 4, 120_000, 'a few committed files');
     first.child.kill('SIGKILL');
     await first.exited;
     const before = (await committedJsonRows(out)).length;
     expect(before).toBeLessThan(N);
 
-    launch({ spec, checkpoint, queryId, instance: 'a' });
+    suite.launch({ spec, checkpoint, queryId, instance: 'a' });
     await eventually(async () => (await committedJsonRows(out)).length >= N, 180_000, 'every row committed');
     // Give a duplicate a chance to show up: the engine keeps running over an idle topic.
     await new Promise((r) => setTimeout(r, 1500));
@@ -119,7 +88,7 @@ options: { maxOffsetsPerTrigger: 200 }
     const input = `it-file-in-${randomUUID()}`;
     const queryId = `it-file-${randomUUID()}`;
     const out = `it/${randomUUID()}`;
-    await ensureTopics(admin, [{ topic: input, numPartitions: 1 }]);
+    await ensureTopics(suite.admin, [{ topic: input, numPartitions: 1 }]);
     const at = (s: number) => ({
       value: JSON.stringify({ user_id: 'u', ts: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString() }),
     });
@@ -160,15 +129,15 @@ options: { numShufflePartitions: 1 }
       return rows.map((r): [string, bigint] => [r.window_start.toISOString().slice(11, 19), r.clicks]).sort();
     };
     const checkpoint = path.join(dir, 'checkpoint');
-    const first = launch({ spec, checkpoint, queryId, instance: 'a' });
-    await producer.send({ topic: input, messages: Array.from({ length: 10 }, (_, i) => at(i)) });
-    await producer.send({ topic: input, messages: [at(20)] }); // watermark 15 s: [0,10) closes
+    const first = suite.launch({ spec, checkpoint, queryId, instance: 'a' });
+    await suite.producer.send({ topic: input, messages: Array.from({ length: 10 }, (_, i) => at(i)) });
+    await suite.producer.send({ topic: input, messages: [at(20)] }); // watermark 15 s: [0,10) closes
     await eventually(async () => (await windows()).length >= 1, 120_000, 'the first window in a file');
     first.child.kill('SIGKILL');
     await first.exited;
 
-    launch({ spec, checkpoint, queryId, instance: 'a' });
-    await producer.send({ topic: input, messages: [at(40)] }); // watermark 35 s: [20,30) closes
+    suite.launch({ spec, checkpoint, queryId, instance: 'a' });
+    await suite.producer.send({ topic: input, messages: [at(40)] }); // watermark 35 s: [20,30) closes
     await eventually(async () => (await windows()).length >= 2, 120_000, 'the second window in a file');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await windows()).toEqual([
