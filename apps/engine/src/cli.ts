@@ -12,6 +12,7 @@ import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
 import { compatCommand, COMPAT_USAGE } from './compat-command';
 import { retryWhileUnavailable, StoppedWhileWaitingError } from './exec/database-outage';
+import { parseTableUrls } from './source/static-table';
 import { QueryRunner } from './exec/query-runner';
 import { parseRunFlags } from './run-options';
 import { testCommand, TEST_USAGE } from './query-test/test-command';
@@ -142,6 +143,7 @@ async function run(argv: string[]): Promise<number> {
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,
+    tablePostgresUrls: parseTableUrls(process.env.SLUICE_TABLE_POSTGRES_URLS),
     fileSinkRoot: process.env.SLUICE_FILE_SINK_ROOT,
     standby,
     log,

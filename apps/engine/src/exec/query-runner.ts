@@ -50,6 +50,7 @@ import type { RowGuard } from './record-guards';
 import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
 import { TaskCommitter } from './task-committer';
+import { joinWatermarkSources } from './join-stage';
 import {
   emptyStateTrigger,
   emptyTriggerStats,
@@ -59,6 +60,8 @@ import {
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
 import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
+import { postgresStaticTable, type StaticTableCache } from '../source/static-table';
+import { createPool } from '../pg/create-pool';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
@@ -89,6 +92,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** Connection name → URL for the tables of stream–static joins (SLUICE_TABLE_POSTGRES_URLS). */
+  tablePostgresUrls?: ReadonlyMap<string, string>;
   /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
   fileSinkRoot?: string | undefined;
   /**
@@ -169,6 +174,8 @@ export class QueryRunner {
   private guard: RowGuard | undefined;
   /** Records per second this instance has shown; sizes catch-up batches (batch-bound.ts). */
   private readonly throughput = new ThroughputMeter();
+  /** The static side of a stream–static join (undefined: the plan has none). */
+  private staticTable: { cache: StaticTableCache; close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -347,6 +354,7 @@ export class QueryRunner {
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
     this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.staticTable = this.openStaticTable();
     this.batch = {
       queryId,
       checkpoint,
@@ -363,6 +371,7 @@ export class QueryRunner {
       topicLimit: (topic) => this.topicLimit(topic),
       log: (level, msg) => this.opts.log(level, msg),
       sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
+      ...(this.staticTable ? { staticTable: () => this.staticTable!.cache.index } : {}),
     };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
@@ -619,6 +628,11 @@ export class QueryRunner {
       for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
         bounds.set(topic, await this.source.bounds(topic));
       durations.latestOffset = Date.now() - t;
+      if (this.staticTable) {
+        t = Date.now();
+        await this.staticTable.cache.ensureFresh(Date.now());
+        durations.staticTableRefresh = Date.now() - t;
+      }
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
       durations.queryPlanning = Date.now() - t;
@@ -676,6 +690,27 @@ export class QueryRunner {
     return stats;
   }
 
+  private openStaticTable(): { cache: StaticTableCache; close(): Promise<void> } | undefined {
+    const join = this.executor.staticJoin;
+    const spec = join ? this.spec.tables?.[join.table] : undefined;
+    if (!join || !spec) return undefined;
+    const urls = new Map(this.opts.tablePostgresUrls ?? []);
+    if (
+      'postgres' in this.spec.sink &&
+      this.opts.sinkPostgresUrl &&
+      !urls.has(this.spec.sink.postgres.connection)
+    )
+      urls.set(this.spec.sink.postgres.connection, this.opts.sinkPostgresUrl);
+    return postgresStaticTable({
+      name: join.table,
+      spec,
+      join,
+      urls,
+      createPool: (url) => createPool(url, 'static table', (m) => this.opts.log('warn', m)),
+      log: (m) => this.opts.log('warn', m),
+    });
+  }
+
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
   private async syncTasks(): Promise<void> {
     const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
@@ -713,6 +748,9 @@ export class QueryRunner {
       stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
       stateStores: this.stateStores!,
       watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
+      ...(w.stage === 'shuffle' && this.executor.streamJoin
+        ? { watermarkSources: joinWatermarkSources(this.executor, this.spec.sources) }
+        : {}),
     });
     if (rt.replay)
       this.opts.log(
@@ -926,7 +964,12 @@ export class QueryRunner {
             : undefined,
       sources: [...stats.sources.values()],
       state: stats.state,
-      operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
+      operatorName:
+        this.executor.kind === 'dedupe'
+          ? 'dedupe'
+          : this.executor.kind === 'join'
+            ? 'symmetricHashJoin'
+            : 'stateStoreSave',
       sinkDescription: this.sink.description,
       numOutputRows: stats.numOutputRows,
       sluice: {
@@ -940,6 +983,7 @@ export class QueryRunner {
         ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
+        ...(this.staticTable ? { staticTables: [this.staticTable.cache.status()] } : {}),
         ...(this.sourcesPaused
           ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
           : {}),
@@ -999,6 +1043,7 @@ export class QueryRunner {
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.sink?.close().catch(quietly('sink'));
     await this.stateStores?.close().catch(quietly('state stores'));
+    await this.staticTable?.close().catch(quietly('static table'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

@@ -19,6 +19,7 @@ import {
   type TriggerSpec,
 } from '../types';
 import { DURATION_HINT, parseDuration } from './duration';
+import { staticTableSchema } from './table-schema';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -261,6 +262,12 @@ export const querySpecSchema = z.strictObject({
       'a query name is 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',
     ),
   sources: z.record(identifier('a source name (the table name in SQL)'), sourceSchema),
+  tables: z
+    .record(
+      identifier('a table name (the table name in SQL)'),
+      staticTableSchema({ columnName, columnType, duration, tableName: sinkTableName }),
+    )
+    .optional(),
   sql: z.string().refine((sql) => sql.trim() !== '', 'sql must be a SELECT statement'),
   sink: sinkSchema,
   outputMode: z.enum(['append', 'update', 'complete']).default('append'),
