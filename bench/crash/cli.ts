@@ -1,8 +1,9 @@
 // `npm run bench:crash -- [--kills 20] [--records 200000] [--json]`
 // Exactly-once under fire: a producer writes a known sequence (duplicate keys, late and malformed
 // records); two queries run with two engine instances each — a stateless filter into Kafka and a
-// windowed aggregation into PostgreSQL — while the harness SIGKILLs random instances (restarting
-// them), adds a third instance and drains one. The outputs are compared with the exact result
+// windowed aggregation into PostgreSQL — and a third with one instance, a stream–static left outer
+// join with a PostgreSQL table into Kafka, while the harness SIGKILLs random instances (restarting
+// them), adds an instance and drains one. The outputs are compared with the exact result
 // computed independently here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -60,12 +61,16 @@ function record(id: number): string {
 
 interface Instance {
   name: string;
-  query: 'filter' | 'agg';
+  query: Query;
   proc: ChildProcess;
   expectedExit: boolean;
   logFile: string;
   logFrom: number;
 }
+
+type Query = 'filter' | 'agg' | 'join';
+/** The join's table: users u0…u498 (u499 is missing: its rows get a NULL tier). */
+const tierOf = (user: number): string | null => (user === 499 ? null : `t${user % 7}`);
 
 const exited = (proc: ChildProcess): boolean => proc.exitCode !== null || proc.signalCode !== null;
 
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
   const input = `crash-in-${tag}`;
   const output = `crash-out-${tag}`;
   const table = `crash_agg_${tag}`;
+  const joinOutput = `crash-join-out-${tag}`;
+  const usersTable = `crash_users_${tag}`;
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
@@ -104,14 +111,22 @@ async function main(): Promise<void> {
     filter: `name: crash-filter\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\nsql: SELECT id, user_id, bytes FROM clicks WHERE bytes >= 500\nsink:\n  kafka: { topic: ${output} }\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000 }\n`,
     agg: `name: crash-agg\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\nsql: |\n  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes\n  FROM clicks GROUP BY window(ts, '1 minute'), user_id\nsink:\n  postgres: { table: ${table}, key: [window_start, user_id] }\noutputMode: update\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000, numShufflePartitions: 4 }\n`,
   };
-  const queryIds = { filter: `crash-filter-${tag}`, agg: `crash-agg-${tag}` };
-  for (const q of ['filter', 'agg'] as const) fs.writeFileSync(path.join(dir, `${q}.yaml`), specs[q]);
+  const join = `name: crash-join\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\ntables:\n  users:\n    table: ${usersTable}\n    schema: { user_id: string, tier: string }\n    refresh: 5 seconds\nsql: |\n  SELECT c.id, u.tier FROM clicks c LEFT JOIN users u ON c.user_id = u.user_id WHERE c.bytes >= 500\nsink:\n  kafka: { topic: ${joinOutput} }\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000 }\n`;
+  const queryIds = { filter: `crash-filter-${tag}`, agg: `crash-agg-${tag}`, join: `crash-join-${tag}` };
+  for (const [q, text] of Object.entries({ ...specs, join }))
+    fs.writeFileSync(path.join(dir, `${q}.yaml`), text);
+  const setup = new Pool({ connectionString: env.DATABASE_URL });
+  await setup.query(`CREATE TABLE ${usersTable} (user_id text, tier text)`);
+  await setup.query(
+    `INSERT INTO ${usersTable} SELECT 'u' || i, 't' || (i % 7) FROM generate_series(0, 498) i`,
+  );
+  await setup.end();
   // Engine logs (pino JSON on stdout, errors on stderr) go to one file per instance name,
   // appended across restarts, so a failed run can be explained afterwards.
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir);
   const unexpectedExits: Array<{ name: string; code: number | null; signal: string | null }> = [];
-  const start = (query: 'filter' | 'agg', name: string): Instance => {
+  const start = (query: Query, name: string): Instance => {
     const logFile = path.join(logDir, `${name}.log`);
     const logFrom = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
     const out = fs.openSync(logFile, 'a');
@@ -139,6 +154,7 @@ async function main(): Promise<void> {
           ...process.env,
           ...env,
           SLUICE_SINK_POSTGRES_URL: env.DATABASE_URL,
+          SLUICE_TABLE_POSTGRES_URLS: JSON.stringify({ default: env.DATABASE_URL }),
           KAFKAJS_NO_PARTITIONER_WARNING: '1',
         },
         stdio: ['ignore', out, out],
@@ -171,6 +187,7 @@ async function main(): Promise<void> {
     start('filter', 'f-1'),
     start('agg', 'a-0'),
     start('agg', 'a-1'),
+    start('join', 'j-0'),
   ];
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -254,6 +271,18 @@ async function main(): Promise<void> {
       seen.set(id, (seen.get(id) ?? 0) + 1);
     },
   });
+  // The join's output: id → [times seen, tier of the last].
+  const joined = new Map<number, { n: number; tier: string | null }>();
+  const joinConsumer = kafka.consumer({ groupId: `crash-check-join-${tag}`, readUncommitted: false });
+  await joinConsumer.connect();
+  await joinConsumer.subscribe({ topic: joinOutput, fromBeginning: true });
+  await joinConsumer.run({
+    eachMessage: async ({ message }) => {
+      const row = JSON.parse(message.value!.toString()) as { id: number; tier: string | null };
+      const prev = joined.get(row.id);
+      joined.set(row.id, { n: (prev?.n ?? 0) + 1, tier: row.tier });
+    },
+  });
   const pool = new Pool({ connectionString: env.DATABASE_URL });
   const aggTotal = async (): Promise<number> =>
     Number(
@@ -266,7 +295,11 @@ async function main(): Promise<void> {
   const deadline = Date.now() + Number(values['settle-seconds']) * 1000;
   let settled = false;
   while (Date.now() < deadline) {
-    if (seen.size >= expectedIds.size && (await aggTotal()) >= totalValid) {
+    if (
+      seen.size >= expectedIds.size &&
+      joined.size >= expectedIds.size &&
+      (await aggTotal()) >= totalValid
+    ) {
       settled = true;
       break;
     }
@@ -274,10 +307,19 @@ async function main(): Promise<void> {
   }
   if (!settled)
     log(
-      `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`,
+      `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, join ${joined.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`,
     );
   await new Promise((r) => setTimeout(r, 5000)); // let duplicates, if any, arrive
   await consumer.disconnect();
+  await joinConsumer.disconnect();
+  let joinLost = 0;
+  let joinDuplicated = 0;
+  let joinWrong = 0;
+  for (const id of expectedIds) if (!joined.has(id)) joinLost++;
+  for (const [id, j] of joined) {
+    if (!expectedIds.has(id) || j.tier !== tierOf(id % 500)) joinWrong++;
+    if (j.n > 1) joinDuplicated += j.n - 1;
+  }
 
   let lost = 0;
   let duplicated = 0;
@@ -309,6 +351,7 @@ async function main(): Promise<void> {
     }
   }
   for (const key of got.keys()) if (!expectedAgg.has(key)) aggWrong++;
+  await pool.query(`DROP TABLE IF EXISTS ${usersTable}`);
   await pool.end();
   finished = true;
   for (const i of live) {
@@ -330,13 +373,14 @@ async function main(): Promise<void> {
     kills,
     records: RECORDS,
     expected: { filterRows: expectedIds.size, aggregateGroups: expectedAgg.size },
-    lost: lost + aggLost,
-    duplicated,
-    wrong: wrong + aggWrong,
+    lost: lost + aggLost + joinLost,
+    duplicated: duplicated + joinDuplicated,
+    wrong: wrong + aggWrong + joinWrong,
     settled,
     unexpectedExits,
     detail: {
       filter: { lost, duplicated, wrong },
+      join: { lost: joinLost, duplicated: joinDuplicated, wrong: joinWrong },
       aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples },
     },
     logs: logDir,

@@ -3,6 +3,9 @@
 //  (a) baseline: a bare kafkajs consume→produce pipe over the input topic;
 //  (b) Sluice stateless filter + projection, exactly-once Kafka sink;
 //  (c) Sluice 1-minute windowed count by key (repartition + state store), exactly-once Kafka sink;
+//  (d) Sluice stream–static join with a 5,000-row PostgreSQL table, exactly-once Kafka sink;
+//  (e) Sluice stream–stream inner join of the input with a second topic (same rows), on the key
+//      and a 1-minute time range, exactly-once Kafka sink (input rows = both topics);
 //  plus batch p50 latency for 1k-row batches at trigger 0 and state memory per key.
 // With `--peer spark` the same input and queries also run on Apache Spark Structured Streaming
 // (spark-peer.ts) and the result gains Sluice ÷ Spark ratios and each side's peak RSS.
@@ -15,6 +18,7 @@ import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
@@ -133,7 +137,13 @@ interface EngineRun {
   phaseP50Ms: Record<string, number>;
   batches: number;
   bytesPerKey: number | undefined;
+  /** State entries at the last progress event (bounded by the watermark for a join). */
+  stateRowsAtEnd: number | undefined;
 }
+
+const CLICKS = '{ id: long, user_id: string, url: string, bytes: long, ts: timestamp }';
+const source = (name: string, topic: string): string =>
+  `  ${name}:\n    kafka: { topic: ${topic}, startingOffsets: earliest }\n    format: json\n    schema: ${CLICKS}\n    watermark: { column: ts, delay: 10 seconds }\n`;
 
 async function engineRun(
   kafka: Kafka,
@@ -145,13 +155,15 @@ async function engineRun(
   trigger: string,
   engine: string[],
   records = N,
+  /** Joins: another source or a table, and the engine's environment. */
+  extra: { sources?: string; tables?: string; env?: Record<string, string> } = {},
 ): Promise<EngineRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-engine-'));
   const queryId = `bench-${randomUUID()}`;
   const spec = path.join(dir, 'spec.yaml');
   fs.writeFileSync(
     spec,
-    `name: ${name}\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: ${trigger}\noptions: ${options}\n`,
+    `name: ${name}\nsources:\n${source('clicks', input)}${extra.sources ?? ''}${extra.tables ?? ''}sql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: ${extra.sources ? 'append' : 'update'}\ntrigger: ${trigger}\noptions: ${options}\n`,
   );
   const events: StreamingQueryProgress[] = [];
   const consumer = kafka.consumer({ groupId: `bench-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
@@ -180,7 +192,7 @@ async function engineRun(
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...extra.env },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
@@ -214,6 +226,7 @@ async function engineRun(
     batches: withData.length,
     bytesPerKey:
       state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
+    stateRowsAtEnd: state?.numRowsTotal,
   };
 }
 
@@ -308,6 +321,53 @@ async function main(): Promise<void> {
     '{ availableNow: true }',
     engine,
   );
+  log('(d) stream–static join with a 5,000-row PostgreSQL table');
+  const pool = new Pool({ connectionString: env.DATABASE_URL });
+  const table = `bench_users_${randomUUID().slice(0, 8)}`;
+  await pool.query(`CREATE TABLE ${table} (user_id text, tier text)`);
+  await pool.query(
+    `INSERT INTO ${table} SELECT 'user-' || i, CASE WHEN i % 3 = 0 THEN 'gold' ELSE 'basic' END FROM generate_series(0, 4999) i`,
+  );
+  let staticJoin: EngineRun;
+  try {
+    staticJoin = await engineRun(
+      kafka,
+      env.KAFKA_BROKERS,
+      input,
+      'bench-static-join',
+      `SELECT c.id, c.user_id, u.tier FROM clicks c JOIN users u ON c.user_id = u.user_id`,
+      '{ maxOffsetsPerTrigger: 50000 }',
+      '{ availableNow: true }',
+      engine,
+      N,
+      {
+        tables: `tables:\n  users:\n    table: ${table}\n    schema: { user_id: string, tier: string }\n    refresh: 1 minute\n`,
+        env: { SLUICE_TABLE_POSTGRES_URLS: JSON.stringify({ default: env.DATABASE_URL }) },
+      },
+    );
+  } finally {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.end();
+  }
+  log('(e) stream–stream join with a second topic');
+  const views = `bench-engine-views-${randomUUID()}`;
+  const admin2 = kafka.admin();
+  await admin2.connect();
+  await ensureTopics(admin2, [{ topic: views, numPartitions: PARTITIONS }]);
+  await admin2.disconnect();
+  await produceInput(kafka, views);
+  const streamJoin = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    input,
+    'bench-stream-join',
+    `SELECT c.id, v.url FROM clicks c JOIN views v ON c.id = v.id AND v.ts BETWEEN c.ts AND c.ts + INTERVAL '1 minute'`,
+    '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }',
+    '{ availableNow: true }',
+    engine,
+    2 * N,
+    { sources: source('views', views) },
+  );
   log('batch latency: 1k-row batches at trigger 0');
   const latency = await engineRun(
     kafka,
@@ -341,6 +401,12 @@ async function main(): Promise<void> {
     windowedRowsPerSecond: Math.round(windowed.rowsPerSecond),
     statelessVsRaw: +(stateless.rowsPerSecond / raw).toFixed(3),
     windowedVsRaw: +(windowed.rowsPerSecond / raw).toFixed(3),
+    staticJoinRowsPerSecond: Math.round(staticJoin.rowsPerSecond),
+    staticJoinVsRaw: +(staticJoin.rowsPerSecond / raw).toFixed(3),
+    /** Input rows of both topics per second. */
+    streamJoinRowsPerSecond: Math.round(streamJoin.rowsPerSecond),
+    streamJoinVsRaw: +(streamJoin.rowsPerSecond / raw).toFixed(3),
+    streamJoinStateRowsAtEnd: streamJoin.stateRowsAtEnd ?? null,
     batchP50MsAt1kRows: latency.batchP50Ms,
     phaseP50MsAt1kRows: latency.phaseP50Ms,
     stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),

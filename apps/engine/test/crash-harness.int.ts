@@ -1,5 +1,6 @@
-// The crash benchmark at CI size: random SIGKILLs, an added and a drained instance, two queries
-// (Kafka and PostgreSQL sinks); the outputs must equal the independently computed result.
+// The crash benchmark at CI size: random SIGKILLs, an added and a drained instance, three queries
+// (Kafka and PostgreSQL sinks, a stream–static join); the outputs must equal the independently
+// computed result.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +36,7 @@ describe('bench:crash (CI size)', () => {
       duplicated: number;
       wrong: number;
       expected: { filterRows: number };
+      detail: { join: { lost: number; duplicated: number; wrong: number } };
     };
     expect(result.kills).toBe(3);
     expect(result.expected.filterRows).toBeGreaterThan(4000);
@@ -43,5 +45,7 @@ describe('bench:crash (CI size)', () => {
       duplicated: 0,
       wrong: 0,
     });
+    // Counted in the totals above; checked on its own so a join-only failure is named.
+    expect(result.detail.join).toEqual({ lost: 0, duplicated: 0, wrong: 0 });
   }, 660_000);
 });

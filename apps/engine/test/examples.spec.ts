@@ -1,6 +1,6 @@
 // The operator tests of the engine as `engine test` cases (apps/engine/examples/*): filter and
 // projection, a windowed count in update mode across a restart, append-mode windows with
-// watermark checks, deduplication across a restart, complete mode. Each runs in-process through
+// watermark checks, deduplication across a restart, complete mode, a stream–static join, a stream–stream join across a restart. Each runs in-process through
 // the command (the CLI process itself is covered by query-test-cli.spec.ts).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,8 @@ describe('engine examples', () => {
         'append-window',
         'dedup',
         'complete-mode',
+        'static-join',
+        'stream-join',
       ]),
     );
   });
@@ -29,8 +31,22 @@ describe('engine examples', () => {
       const out: string[] = [];
       const err: string[] = [];
       const file = (f: string) => path.join(EXAMPLES, name, f);
+      // table.<name>.jsonl: the rows of a joined table (--table <name>=FILE).
+      const tables = fs
+        .readdirSync(path.join(EXAMPLES, name))
+        .map((f) => /^table\.(\w+)\.jsonl$/.exec(f)?.[1])
+        .filter((t): t is string => t !== undefined)
+        .flatMap((table) => ['--table', `${table}=${file(`table.${table}.jsonl`)}`]);
       const code = await testCommand(
-        ['--spec', file('spec.yaml'), '--input', file('input.jsonl'), '--expect', file('expected.jsonl')],
+        [
+          '--spec',
+          file('spec.yaml'),
+          '--input',
+          file('input.jsonl'),
+          '--expect',
+          file('expected.jsonl'),
+          ...tables,
+        ],
         {
           readSpec: (f) => fs.readFileSync(f, 'utf8'),
           stdout: (t) => out.push(t),

@@ -78,6 +78,20 @@ const sluiceSchema = z.looseObject({
    * or after a trigger that failed while the sink refused; absent once batches commit again.
    */
   sinkError: z.string().optional(),
+  /**
+   * Stream–static joins: each static table as cached — rows, when it was last read, and (bounded)
+   * why the last refresh failed while an older copy is still joined with.
+   */
+  staticTables: z
+    .array(
+      z.object({
+        table: z.string(),
+        rows: count,
+        loadedAt: z.string().nullable(),
+        error: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp');

@@ -11,6 +11,8 @@ export type {
   SourceSpec,
   SpecError,
   StartingOffsets,
+  StateStoreKind,
+  TableSpec,
   TriggerSpec,
 } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';
@@ -50,3 +52,6 @@ export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';
+export { staticJoin, type StaticJoin, type StaticTableIndex } from './runtime/static-join';
+export type { JoinType, StaticJoinOperator, StreamJoinOperator } from './plan/join-operators';
+export { streamJoin, type JoinSideTag, type JoinStore, type StreamJoin } from './runtime/stream-join';

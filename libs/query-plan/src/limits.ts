@@ -71,3 +71,16 @@ export const MAX_REPORTED_ERRORS = 100;
 export function formatLimit(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/**
+ * Static tables of stream–static joins (spec `tables`): the engine holds each one whole in memory,
+ * so every read is capped. Defaults fit a dimension table (customers, products); a spec may lower
+ * or raise them up to the maxima, which keep one engine's cache far below its memory.
+ */
+export const STATIC_TABLE_DEFAULT_MAX_ROWS = 100_000;
+export const STATIC_TABLE_MAX_ROWS = 1_000_000;
+export const STATIC_TABLE_DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+export const STATIC_TABLE_MAX_BYTES = 256 * 1024 * 1024;
+/** Shortest refresh interval: a read of the whole table more often would load the database. */
+export const STATIC_TABLE_MIN_REFRESH_MS = 1_000;
+export const STATIC_TABLE_DEFAULT_REFRESH_MS = 60_000;

@@ -29,6 +29,21 @@ export interface SourceSpec {
   watermark?: { column: string; delayMs: number };
 }
 
+/**
+ * A static table a stream may join (stream–static join): a PostgreSQL table read whole by the
+ * engine, cached and re-read every `refreshMs` (Spark re-reads the static side each batch).
+ */
+export interface TableSpec {
+  /** The PostgreSQL table (optionally schema-qualified) and the named connection it is read through. */
+  table: string;
+  connection: string;
+  schema: Record<string, ColumnType>;
+  refreshMs: number;
+  /** Caps on what one read may load; a table over either is an error, never a partial copy. */
+  maxRows: number;
+  maxBytes: number;
+}
+
 /** What the file sink writes: JSON lines, CSV with a header, or Parquet. */
 export type FileSinkFormat = 'jsonl' | 'csv' | 'parquet';
 
@@ -52,11 +67,20 @@ export interface QueryOptions {
   /** Default true, as in Spark. */
   failOnDataLoss: boolean;
   dedupe?: { columns: string[] };
+  /**
+   * Where the engine keeps the working state (absent = `memory`): a Map per task, or an LMDB
+   * environment on local disk for state larger than memory. The checkpoint is the same for both.
+   */
+  stateStore?: StateStoreKind;
 }
+
+export type StateStoreKind = 'memory' | 'lmdb';
 
 export interface QuerySpec {
   name: string;
   sources: Record<string, SourceSpec>;
+  /** Static tables the SQL may JOIN; absent when there are none. */
+  tables?: Record<string, TableSpec>;
   sql: string;
   sink: SinkSpec;
   outputMode: OutputMode;

@@ -4,6 +4,7 @@
 // event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import {
   CONTROL_TOPIC,
@@ -49,6 +50,7 @@ import type { RowGuard } from './record-guards';
 import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
 import { TaskCommitter } from './task-committer';
+import { joinWatermarkSources } from './join-stage';
 import {
   emptyStateTrigger,
   emptyTriggerStats,
@@ -57,6 +59,9 @@ import {
   type TriggerStats,
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
+import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
+import { postgresStaticTable, type StaticTableCache } from '../source/static-table';
+import { createPool } from '../pg/create-pool';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
@@ -87,6 +92,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** Connection name → URL for the tables of stream–static joins (SLUICE_TABLE_POSTGRES_URLS). */
+  tablePostgresUrls?: ReadonlyMap<string, string>;
   /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
   fileSinkRoot?: string | undefined;
   /**
@@ -98,6 +105,13 @@ export interface RunOptions {
   startingOffsets?: 'earliest' | 'latest';
   /** A fresh checkpoint continuing where the checkpoint of `epoch` (opened as `store`) committed. */
   continueFrom?: { epoch: number; store: CheckpointStore };
+  /**
+   * Pre-started: prepare connects and checks, then waits for this before anything another
+   * instance could see (plan write, continue point, control listener, group joins, task producers).
+   */
+  standby?: Promise<void>;
+  /** This instance's local working folder (an `lmdb` state store's files), never in the checkpoint. */
+  workDir: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -135,6 +149,8 @@ export class QueryRunner {
   private control!: ControlListener;
   private sink!: Sink;
   private source!: Source;
+  /** Where the tasks' state lives: the spec's `options.stateStore`. */
+  private stateStores: StateStoreProvider | undefined;
   /** What every task's batch needs (task-batch.runTaskBatch); set once started. */
   private batch!: BatchContext;
   private outputLog!: KafkaOutputLog;
@@ -158,6 +174,8 @@ export class QueryRunner {
   private guard: RowGuard | undefined;
   /** Records per second this instance has shown; sizes catch-up batches (batch-bound.ts). */
   private readonly throughput = new ThroughputMeter();
+  /** The static side of a stream–static join (undefined: the plan has none). */
+  private staticTable: { cache: StaticTableCache; close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -183,10 +201,21 @@ export class QueryRunner {
     this.stopping = true;
     this.stopReason = reason;
     this.wake?.();
+    this.stopped?.();
   }
 
+  /** Resolves when stop() is called (ends a standby wait). */
+  private stopped?: () => void;
+
   async run(): Promise<void> {
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (e) {
+      // Stopped while standing by: what prepare connected is closed, nothing was written.
+      if (!(e instanceof StoppedWhileWaitingError)) throw e;
+      await this.shutdown();
+      throw e;
+    }
     try {
       await this.loop();
     } finally {
@@ -197,6 +226,12 @@ export class QueryRunner {
 
   private async prepare(): Promise<void> {
     const { kafka, checkpoint, queryId, compiled } = this.opts;
+    this.stateStores = await openStateStoreProvider(
+      this.spec.options.stateStore ?? 'memory',
+      checkpoint,
+      // Per checkpoint lineage: another epoch is another checkpoint, hence other state.
+      path.join(this.opts.workDir, `epoch-${this.opts.checkpointEpoch ?? 0}`),
+    );
     const n = this.spec.options.numShufflePartitions;
     const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryWhileUnavailable(work, {
@@ -233,10 +268,6 @@ export class QueryRunner {
           `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
         );
     }
-    await waitFor('checkpoint database', () =>
-      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
-    );
-
     this.admin = kafka.admin();
     await this.admin.connect();
     const topics = [
@@ -285,12 +316,17 @@ export class QueryRunner {
     await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
     this.guard = this.sink.guard;
     this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
+    if (this.opts.standby) await this.standBy(this.opts.standby);
+    await waitFor('checkpoint database', () =>
+      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
+    );
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
 
     this.control = new ControlListener(
       kafka,
       queryId,
       this.opts.instanceId,
+      this.opts.queryVersion,
       (m) => this.opts.log('warn', m),
       () => this.wake?.(),
     );
@@ -313,10 +349,12 @@ export class QueryRunner {
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),
       });
     }
+    this.opts.log('info', 'engine connected; joining groups');
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
     this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.staticTable = this.openStaticTable();
     this.batch = {
       queryId,
       checkpoint,
@@ -333,6 +371,7 @@ export class QueryRunner {
       topicLimit: (topic) => this.topicLimit(topic),
       log: (level, msg) => this.opts.log(level, msg),
       sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
+      ...(this.staticTable ? { staticTable: () => this.staticTable!.cache.index } : {}),
     };
     this.opts.log('info', 'engine started', {
       runId: this.runId,
@@ -340,6 +379,21 @@ export class QueryRunner {
       rateLimit: this.rateLimit,
       planHash: compiled.planHash,
     });
+  }
+
+  /**
+   * A pre-started engine waits here, connected and prepared, until its predecessor has exited:
+   * everything after this point (the plan write, the control listener, the group joins, the
+   * tasks' transactional producers) is what the old instance could see, so none of it may run
+   * before the old instance's last batch is committed.
+   */
+  private async standBy(release: Promise<void>): Promise<void> {
+    const since = Date.now();
+    this.opts.log('info', 'engine standing by');
+    if (!this.stopping)
+      await Promise.race([release, new Promise<void>((resolve) => (this.stopped = resolve))]);
+    if (this.stopping) throw new StoppedWhileWaitingError(`release (${this.stopReason})`);
+    this.opts.log('info', 'engine released', { waitedMs: Date.now() - since });
   }
 
   /**
@@ -574,6 +628,11 @@ export class QueryRunner {
       for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
         bounds.set(topic, await this.source.bounds(topic));
       durations.latestOffset = Date.now() - t;
+      if (this.staticTable) {
+        t = Date.now();
+        await this.staticTable.cache.ensureFresh(Date.now());
+        durations.staticTableRefresh = Date.now() - t;
+      }
       t = Date.now();
       const plans = this.planTasks(bounds, startMs);
       durations.queryPlanning = Date.now() - t;
@@ -631,6 +690,27 @@ export class QueryRunner {
     return stats;
   }
 
+  private openStaticTable(): { cache: StaticTableCache; close(): Promise<void> } | undefined {
+    const join = this.executor.staticJoin;
+    const spec = join ? this.spec.tables?.[join.table] : undefined;
+    if (!join || !spec) return undefined;
+    const urls = new Map(this.opts.tablePostgresUrls ?? []);
+    if (
+      'postgres' in this.spec.sink &&
+      this.opts.sinkPostgresUrl &&
+      !urls.has(this.spec.sink.postgres.connection)
+    )
+      urls.set(this.spec.sink.postgres.connection, this.opts.sinkPostgresUrl);
+    return postgresStaticTable({
+      name: join.table,
+      spec,
+      join,
+      urls,
+      createPool: (url) => createPool(url, 'static table', (m) => this.opts.log('warn', m)),
+      log: (m) => this.opts.log('warn', m),
+    });
+  }
+
   /** Creates runtimes for newly assigned partitions and drops revoked ones. */
   private async syncTasks(): Promise<void> {
     const wanted = new Map<string, { stage: Stage; topic: string; partition: number }>();
@@ -666,7 +746,11 @@ export class QueryRunner {
       topic: w.topic,
       partition: w.partition,
       stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+      stateStores: this.stateStores!,
       watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
+      ...(w.stage === 'shuffle' && this.executor.streamJoin
+        ? { watermarkSources: joinWatermarkSources(this.executor, this.spec.sources) }
+        : {}),
     });
     if (rt.replay)
       this.opts.log(
@@ -690,6 +774,9 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    await rt.state
+      ?.close()
+      .catch((e: Error) => this.opts.log('warn', `task ${rt.task}: state store not closed: ${e.message}`));
     // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
     await flushCommitLog(rt);
     await rt.committer.close();
@@ -877,7 +964,12 @@ export class QueryRunner {
             : undefined,
       sources: [...stats.sources.values()],
       state: stats.state,
-      operatorName: this.executor.kind === 'dedupe' ? 'dedupe' : 'stateStoreSave',
+      operatorName:
+        this.executor.kind === 'dedupe'
+          ? 'dedupe'
+          : this.executor.kind === 'join'
+            ? 'symmetricHashJoin'
+            : 'stateStoreSave',
       sinkDescription: this.sink.description,
       numOutputRows: stats.numOutputRows,
       sluice: {
@@ -891,6 +983,7 @@ export class QueryRunner {
         ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
+        ...(this.staticTable ? { staticTables: [this.staticTable.cache.status()] } : {}),
         ...(this.sourcesPaused
           ? { sourcesPaused: true, ...(this.stateful ? { shuffleBacklog: await this.shuffleBacklog() } : {}) }
           : {}),
@@ -949,6 +1042,8 @@ export class QueryRunner {
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.sink?.close().catch(quietly('sink'));
+    await this.stateStores?.close().catch(quietly('state stores'));
+    await this.staticTable?.close().catch(quietly('static table'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

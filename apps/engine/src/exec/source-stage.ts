@@ -4,7 +4,13 @@
 // text, undecodable or unevaluable input, output the sink or a topic cannot take — makes that
 // record a dead letter; the records around it carry on.
 import type { Message } from 'kafkajs';
-import { decodeRecord, type QueryExecutor, type Row, type SourceSpec } from '@sluice/query-plan';
+import {
+  decodeRecord,
+  type QueryExecutor,
+  type Row,
+  type SourceSpec,
+  type StaticTableIndex,
+} from '@sluice/query-plan';
 import { groupsHash, type PartialReplay } from '../offsets/continue-offsets';
 import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage } from './dead-letter';
@@ -38,6 +44,8 @@ export interface ShuffledRow {
    * engines before it was added.
    */
   o?: [string, number, number] | [string, number, number, number, string];
+  /** Stream–stream join: the side the row belongs to (its columns are prepared for it). */
+  s?: 'l' | 'r';
 }
 
 export interface SourceStageArgs {
@@ -61,10 +69,21 @@ export interface SourceStageArgs {
    * never aggregated (continue-offsets.ts). Undefined: every group of the record.
    */
   partialReplay?: (record: SourceRecord) => PartialReplay | undefined;
+  /** A stream–static join's table as cached for this trigger (static-table.ts). */
+  staticTable?: StaticTableIndex;
+}
+
+/** The rows a decoded record stands for: itself, or its stream–static join rows. */
+function joinedRows(executor: QueryExecutor, row: Row, table: StaticTableIndex | undefined): Row[] {
+  return executor.staticJoin && table ? executor.staticJoin.join(row, table) : [row];
 }
 
 export function runSourceStage(args: SourceStageArgs): SourceStageResult {
   const { executor, guard } = args;
+  // The whole batch fails (and is retried), never its records: joined with nothing, an inner
+  // join would silently drop them all.
+  if (executor.staticJoin && !args.staticTable)
+    throw new Error(`the plan joins table "${executor.staticJoin.table}" but it is not loaded`);
   const out: SourceStageResult = {
     rows: [],
     origins: [],
@@ -117,35 +136,57 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         dead(record, decoded.reason);
         continue;
       }
-      const row = decoded.row;
-      const t = executor.eventTimeMs(row);
+      if (executor.streamJoin) {
+        // Stream–stream join: WHERE applies to joined rows (stage 2); here only routing by key.
+        const join = executor.streamJoin;
+        const side = join.sideOf(args.source.kafka.topic);
+        const row = join.prepare(side, decoded.row);
+        const t = join.eventTimeMs(side, row);
+        if (t !== undefined) out.eventTimes.push(t);
+        const key = join.key(side, row);
+        // A NULL key matches nothing: only a left outer join's left rows still need the state.
+        if (key !== undefined || (side === 'l' && join.outer))
+          shuffle(record, [{ k: key ?? join.nullKey, v: {}, r: row, s: side }]);
+        continue;
+      }
+      const t = executor.eventTimeMs(decoded.row);
       if (t !== undefined) out.eventTimes.push(t);
-      if (!executor.filter(row)) continue;
+      // A joined record may stand for several rows; all of them or none go on (a dead letter).
+      const rows = joinedRows(executor, decoded.row, args.staticTable).filter((r) => executor.filter(r));
+      if (rows.length === 0) continue;
       if (executor.kind === 'stateless') {
-        const projected = executor.project(row);
-        const refused = guard?.(projected);
+        const projected = rows.map((r) => executor.project(r));
+        const refused = projected.map((p) => guard?.(p)).find((r) => r !== undefined);
         if (refused) {
           dead(record, refused, 'output');
           continue;
         }
-        out.rows.push(projected);
-        out.origins.push(record);
+        for (const p of projected) {
+          out.rows.push(p);
+          out.origins.push(record);
+        }
       } else if (executor.kind === 'dedupe') {
-        const refused = guard?.(executor.project(row));
+        const refused = rows.map((r) => guard?.(executor.project(r))).find((r) => r !== undefined);
         if (refused) {
           dead(record, refused, 'output');
           continue;
         }
-        shuffle(record, [{ k: executor.dedupeKey(row), v: {}, r: row }]);
+        shuffle(
+          record,
+          rows.map((row) => ({ k: executor.dedupeKey(row), v: {}, r: row })),
+        );
       } else {
         const bodies: ShuffledRow[] = [];
         let refused: string | undefined;
-        for (const g of executor.groups(row)) {
-          refused = groupReason(g.key, g.values);
+        for (const row of rows) {
+          for (const g of executor.groups(row)) {
+            refused = groupReason(g.key, g.values);
+            if (refused) break;
+            const body: ShuffledRow = { k: g.key, v: g.values, r: row };
+            if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
+            bodies.push(body);
+          }
           if (refused) break;
-          const body: ShuffledRow = { k: g.key, v: g.values, r: row };
-          if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
-          bodies.push(body);
         }
         // All of a record's groups or none: a record half-counted would be wrong everywhere.
         if (refused) dead(record, refused, 'output');

@@ -3,7 +3,7 @@
 // the output visible with the marker (task-committer), then write the commit log. Errors are
 // the caller's to handle (the task is dropped and recovered from the checkpoint and its marker).
 import type { Message } from 'kafkajs';
-import type { OutputMode, QueryExecutor, SourceSpec } from '@sluice/query-plan';
+import type { OutputMode, QueryExecutor, SourceSpec, StaticTableIndex } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { partialReplay, replays, type ReplaySet } from '../offsets/continue-offsets';
 import type { SourceTrigger, StateTrigger } from '../progress/progress-builder';
@@ -13,6 +13,7 @@ import type { Source } from '../source/source';
 import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
+import { runJoinStage } from './join-stage';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
@@ -63,6 +64,8 @@ export interface BatchContext {
   log(level: 'warn', msg: string): void;
   /** Source records a continuing lineage reads again below the old end (continue-offsets.ts). */
   sourceReplay?(topic: string, partition: number): ReplaySet | undefined;
+  /** A stream–static join's table as cached for the running trigger (source/static-table.ts). */
+  staticTable?(): StaticTableIndex;
 }
 
 export function emptyStateTrigger(numShufflePartitions: number): StateTrigger {
@@ -136,6 +139,7 @@ export async function runTaskBatch(
         : undefined,
       dlqMaxRecordBytes: dlqMax,
       partialReplay: replay?.partial ? (r) => partialReplay(replay, r.offset) : undefined,
+      ...(ctx.staticTable ? { staticTable: ctx.staticTable() } : {}),
     });
     stats.invalidRows += res.invalidRows;
     stats.eventTimes.push(...res.eventTimes);
@@ -148,15 +152,19 @@ export async function runTaskBatch(
       );
   } else {
     const state = rt.state!;
-    const res = runShuffleStage({
+    const stage = {
       executor: ctx.executor,
       outputMode: ctx.outputMode,
       state,
       records,
       watermarkMs: entry.watermarkMs,
       watermarkEnabled: rt.watermark !== undefined,
-    });
-    if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
+    };
+    const joined = ctx.executor.streamJoin ? runJoinStage(stage) : undefined;
+    const res = joined ?? runShuffleStage(stage);
+    if (joined)
+      for (const [side, t] of Object.entries(joined.sideMaxEventTimeMs)) rt.watermark?.observe(side, t);
+    else if (res.maxEventTimeMs !== undefined) rt.watermark?.observe('rows', res.maxEventTimeMs);
     maxEventTimeMs = res.maxEventTimeMs ?? null;
     // Output rows are checked again here: aggregate values (a max() over text, say) are only
     // known now. A refused row is a dead letter carrying the row itself.

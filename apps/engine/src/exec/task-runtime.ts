@@ -1,8 +1,10 @@
 // One task's live state inside an instance, and its recovery from the checkpoint + marker
 // (Spark's rule: the newest planned batch that is not committed is re-run with the same offsets).
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
-import { WatermarkTracker } from '../offsets/watermark-tracker';
-import { StateStore } from '../state/state-store';
+import { WatermarkTracker, type WatermarkSpec } from '../offsets/watermark-tracker';
+import type { StateStore } from '../state/state-store';
+import type { StateStoreProvider } from '../state/state-store-provider';
+import { JOIN_WATERMARK_KEY } from './join-stage';
 import type { TaskCommitter } from './task-committer';
 
 export type Stage = 'source' | 'shuffle';
@@ -46,7 +48,14 @@ export async function recoverTask(args: {
   topic: string;
   partition: number;
   stateOperator: string | undefined;
+  /** Where the task's state lives (the query's `options.stateStore`). */
+  stateStores: StateStoreProvider;
   watermarkDelayMs: number | undefined;
+  /**
+   * A stream–stream join's task: one watermark source per side (join-stage.ts), whose maxima are
+   * restored from the state store rather than the commit log.
+   */
+  watermarkSources?: WatermarkSpec[];
 }): Promise<TaskRuntime> {
   const { checkpoint, committer } = args;
   const task = committer.task;
@@ -79,10 +88,18 @@ export async function recoverTask(args: {
         ? await checkpoint.readCommit(task, lastCommitted)
         : undefined;
   const state = args.stateOperator
-    ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted)
+    ? await args.stateStores.getStore(task, args.stateOperator, lastCommitted)
     : undefined;
-  const watermark =
-    args.watermarkDelayMs !== undefined
+  const restoredWatermarkMs = wal && !replay ? wal.watermarkMs : (replay?.watermarkMs ?? 0);
+  const joinMax = args.watermarkSources
+    ? ((state?.get(JOIN_WATERMARK_KEY) ?? {}) as Record<string, number>)
+    : undefined;
+  const watermark = joinMax
+    ? new WatermarkTracker(args.watermarkSources ?? [], {
+        maxEventTimeMs: joinMax,
+        watermarkMs: restoredWatermarkMs,
+      })
+    : args.watermarkDelayMs !== undefined
       ? new WatermarkTracker([{ source: 'rows', delayMs: args.watermarkDelayMs }], {
           maxEventTimeMs: lastCommit?.maxEventTimeMs != null ? { rows: lastCommit.maxEventTimeMs } : {},
           watermarkMs: wal && !replay ? wal.watermarkMs : (replay?.watermarkMs ?? 0),

@@ -66,6 +66,9 @@ export interface TriggerReport {
       backlog?: { rows: number; withoutOrigin: number; partlyAggregatedRecords: number };
     };
     error?: string;
+    sinkError?: string;
+    /** The tables of stream–static joins as cached (source/static-table.ts). */
+    staticTables?: Array<{ table: string; rows: number; loadedAt: string | null; error?: string }>;
   };
 }
 

@@ -5,7 +5,13 @@
 // included, as Spark's testStream does with processAllAvailable — and what the sink committed
 // is that batch's output. `# restart` stops the query (tasks released, in-memory state
 // dropped) and starts a new one on the same checkpoint, which recovers from it.
-import { instantiate, type CompileResult, type QueryExecutor, type SourceSpec } from '@sluice/query-plan';
+import {
+  instantiate,
+  type CompileResult,
+  type QueryExecutor,
+  type Row,
+  type SourceSpec,
+} from '@sluice/query-plan';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../exec/kafka-limits';
@@ -21,8 +27,12 @@ import {
 } from '../exec/task-runtime';
 import { diffAssignment, planTrigger } from '../exec/trigger-planner';
 import { kafkaGroupTarget } from '../sinks/sink';
+import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
 import { MemoryBroker, MemorySource } from './memory-broker';
 import { MemorySink } from './memory-sink';
+import { StaticTableCache } from '../source/static-table';
+import { joinWatermarkSources } from '../exec/join-stage';
+import type { WatermarkSpec } from '../offsets/watermark-tracker';
 import type { ProducedBatch } from './compare-output';
 import type { InputBatch } from './test-files';
 
@@ -57,6 +67,8 @@ class TestInstance {
     private readonly executor: QueryExecutor,
     private readonly watermarkDelayMs: number | undefined,
     private readonly rateLimit: number | null,
+    private readonly stateStores: StateStoreProvider,
+    private readonly watermarkSources?: WatermarkSpec[],
   ) {}
 
   async start(): Promise<void> {
@@ -83,7 +95,11 @@ class TestInstance {
           topic: w.topic,
           partition: w.partition,
           stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+          stateStores: this.stateStores,
           watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs : undefined,
+          ...(w.stage === 'shuffle' && this.watermarkSources
+            ? { watermarkSources: this.watermarkSources }
+            : {}),
         }),
       );
     }
@@ -146,6 +162,7 @@ class TestInstance {
     for (const rt of this.tasks.values()) {
       rt.state?.abort();
       await rt.state?.flushMaintenance();
+      await rt.state?.close();
       await flushCommitLog(rt);
       await rt.committer.close();
     }
@@ -157,26 +174,40 @@ export async function runQueryTest(args: {
   compiled: Compiled;
   batches: InputBatch[];
   checkpointDir: string;
+  /** The instance's local working folder (an `lmdb` state store's files); never the checkpoint. */
+  workDir: string;
+  /** Rows of the tables of a stream–static join, by the spec's table name (--table). */
+  tables?: ReadonlyMap<string, Row[]>;
   progress: (msg: string) => void;
 }): Promise<QueryTestResult> {
   const { compiled, batches } = args;
   const spec = compiled.spec;
   const sources = Object.entries(spec.sources);
-  if (sources.length !== 1)
-    throw new Error(
-      `engine test feeds one source; the spec has ${sources.length} (${sources.map(([n]) => n).join(', ')})`,
-    );
   const source = sources[0]![1];
   const executor = instantiate(compiled.plan);
+  // Which topic an input record goes to: its `# source`, or the spec's only source.
+  const topicOf = (name: string | undefined, line: number): string => {
+    if (name === undefined) {
+      if (sources.length === 1) return source.kafka.topic;
+      throw new Error(
+        `input line ${line}: the spec has ${sources.length} sources (${sources.map(([n]) => n).join(', ')}); name one with "# source <name>" above the records`,
+      );
+    }
+    const s = spec.sources[name];
+    if (!s)
+      throw new Error(`input line ${line}: unknown source "${name}" (${sources.map(([n]) => n).join(', ')})`);
+    return s.kafka.topic;
+  };
   const stateful = executor.kind !== 'stateless';
   const n = spec.options.numShufflePartitions;
 
   const broker = new MemoryBroker();
-  const topic = source.kafka.topic;
-  broker.createTopic(topic, 1);
+  const topics = sources.map(([, s]) => s.kafka.topic);
+  for (const topic of topics) broker.createTopic(topic, 1);
   broker.createTopic(DLQ_TOPIC, 1);
   if (stateful) broker.createTopic(REPARTITION_TOPIC, n);
   const sink = new MemorySink(executor.output);
+  const staticTable = staticTableOf(compiled, executor, args.tables, args.progress);
   const checkpoint = new CheckpointStore(new FileBlobStore(args.checkpointDir), args.checkpointDir);
   await checkpoint.initMetadata({
     queryId: QUERY_ID,
@@ -188,29 +219,38 @@ export async function runQueryTest(args: {
   const ctx: BatchContext = {
     queryId: QUERY_ID,
     checkpoint,
-    source: new MemorySource(broker, [topic], stateful ? REPARTITION_TOPIC : undefined),
+    source: new MemorySource(broker, topics, stateful ? REPARTITION_TOPIC : undefined),
     sink,
     executor,
     outputMode: spec.outputMode,
     numShufflePartitions: n,
-    sourceByTopic: new Map<string, SourceSpec>([[topic, source]]),
+    sourceByTopic: new Map<string, SourceSpec>(sources.map(([, s]) => [s.kafka.topic, s])),
     columns: executor.output,
     guard: sink.guard,
     dlqTopic: DLQ_TOPIC,
     repartitionTopic: stateful ? REPARTITION_TOPIC : undefined,
     topicLimit: () => DEFAULT_MAX_MESSAGE_BYTES,
     log: (_level, msg) => args.progress(`warning: ${msg}`),
+    ...(staticTable ? { staticTable: () => staticTable.index } : {}),
   };
+  // One provider for the whole run, like one engine process: `# restart` reopens its stores.
+  const stateStores = await openStateStoreProvider(
+    spec.options.stateStore ?? 'memory',
+    checkpoint,
+    args.workDir,
+  );
   const newInstance = () =>
     new TestInstance(
       ctx,
       broker,
       executor,
-      source.watermark?.delayMs,
+      sources.find(([, s]) => s.watermark)?.[1].watermark?.delayMs,
       spec.options.maxOffsetsPerTrigger ?? null,
+      stateStores,
+      joinWatermarkSources(executor, spec.sources),
     );
 
-  const lineOfOffset = new Map<number, number>();
+  const lineOfOffset = new Map<string, number>();
   const produced: ProducedBatch[] = [];
   const deadLetters: DeadLetterNote[] = [];
   let dlqSeen = 0;
@@ -218,10 +258,13 @@ export async function runQueryTest(args: {
   await instance.start();
   try {
     for (const [b, batch] of batches.entries()) {
-      for (const r of batch.records)
-        lineOfOffset.set(broker.append(topic, 0, Buffer.from(r.value, 'utf8')), r.line);
+      for (const r of batch.records) {
+        const topic = topicOf(r.source, r.line);
+        lineOfOffset.set(`${topic}:${broker.append(topic, 0, Buffer.from(r.value, 'utf8'))}`, r.line);
+      }
       let triggers: number;
       try {
+        await staticTable?.ensureFresh(Date.now());
         triggers = await instance.runUntilIdle();
       } catch (err) {
         throw new Error(`batch ${b}: the query failed: ${(err as Error).message}`);
@@ -232,11 +275,13 @@ export async function runQueryTest(args: {
       for (const rec of dlq.slice(dlqSeen)) {
         const letter = JSON.parse(rec.value?.toString('utf8') ?? '{}') as {
           reason?: string;
-          source?: { offset: number } | null;
+          source?: { topic: string; offset: number } | null;
         };
         deadLetters.push({
           batch: b,
-          line: letter.source ? lineOfOffset.get(letter.source.offset) : undefined,
+          line: letter.source
+            ? lineOfOffset.get(`${letter.source.topic}:${letter.source.offset}`)
+            : undefined,
           reason: letter.reason ?? '(no reason)',
         });
       }
@@ -253,7 +298,26 @@ export async function runQueryTest(args: {
     }
   } finally {
     await instance.stop();
+    await stateStores.close();
     await checkpoint.close();
   }
   return { produced, deadLetters };
+}
+
+/** The cache of the plan's joined table over its --table rows (the same cache as the engine's). */
+function staticTableOf(
+  compiled: Compiled,
+  executor: QueryExecutor,
+  tables: ReadonlyMap<string, Row[]> | undefined,
+  progress: (msg: string) => void,
+): StaticTableCache | undefined {
+  const join = executor.staticJoin;
+  if (!join) return undefined;
+  const spec = compiled.spec.tables?.[join.table];
+  const rows = tables?.get(join.table);
+  if (!spec || !rows)
+    throw new Error(
+      `the query joins table "${join.table}": give its rows with --table ${join.table}=ROWS.jsonl`,
+    );
+  return new StaticTableCache(join.table, spec, join, () => Promise.resolve(rows), progress);
 }

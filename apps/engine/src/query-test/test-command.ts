@@ -6,16 +6,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileSpec, formatErrors } from '@sluice/query-plan';
+import { compileSpec, formatErrors, type Row } from '@sluice/query-plan';
 import { compareOutput } from './compare-output';
 import { runQueryTest } from './query-test-run';
+import { parseTableFile, parseTableFlag } from './table-fixture';
 import { MAX_TEST_FILE_BYTES, parseExpectFile, parseInputFile, TestFileError } from './test-files';
 
-export const TEST_USAGE = `  test --spec FILE --input IN.jsonl --expect OUT.jsonl [--keep-checkpoint]
+export const TEST_USAGE = `  test --spec FILE --input IN.jsonl --expect OUT.jsonl [--table NAME=ROWS.jsonl] [--keep-checkpoint]
       run the query on IN with no broker (in-memory source and sink, checkpoint in a temp
       directory); input batches end at "# batch", "# watermark <ts>" (also checks the watermark)
-      or before "# restart" (recovers from the checkpoint); compare each batch's output with
-      OUT (batches end at "# batch"); exit 0 equal, 1 different (diff printed) or bad input`;
+      or before "# restart" (recovers from the checkpoint); "# source NAME" sends the records
+      after it to that source (for two-source queries); compare each batch's output with
+      OUT (batches end at "# batch"); --table gives a joined table's rows (one JSON object a
+      line) in place of its PostgreSQL table; exit 0 equal, 1 different (diff printed) or bad input`;
 
 export interface TestIo {
   readSpec(file: string): string;
@@ -47,6 +50,7 @@ export async function testCommand(argv: string[], io: TestIo): Promise<number> {
       input: { type: 'string' },
       expect: { type: 'string' },
       'keep-checkpoint': { type: 'boolean', default: false },
+      table: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -59,24 +63,36 @@ export async function testCommand(argv: string[], io: TestIo): Promise<number> {
   }
   let input;
   let expected;
+  const tables = new Map<string, Row[]>();
   try {
     input = parseInputFile(values.input, readBounded(values.input));
     expected = parseExpectFile(values.expect, readBounded(values.expect));
+    for (const flag of values.table ?? []) {
+      const [name, file] = parseTableFlag(flag);
+      if (!compiled.spec.tables?.[name])
+        throw new TestFileError(file, undefined, `--table ${name}: the spec declares no table "${name}"`);
+      tables.set(name, parseTableFile(file, readBounded(file)));
+    }
   } catch (err) {
     if (!(err instanceof TestFileError)) throw err;
     io.stderr(`${err.message}\n`);
     return 1;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-engine-test-'));
+  // The working folder (LMDB state) beside the checkpoint, never in it.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-engine-test-work-'));
   let result;
   try {
     result = await runQueryTest({
       compiled,
       batches: input,
       checkpointDir: dir,
+      workDir,
+      tables,
       progress: (m) => io.stderr(`${m}\n`),
     });
   } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
     if (values['keep-checkpoint']) io.stderr(`checkpoint kept in ${dir}\n`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }

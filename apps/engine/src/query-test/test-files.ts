@@ -24,6 +24,8 @@ export interface InputRecord {
   line: number;
   /** The record's value exactly as a producer would send it (JSON text, CSV, …). */
   value: string;
+  /** The source it is for (`# source NAME`); undefined: the spec's only source. */
+  source?: string;
 }
 
 export interface InputBatch {
@@ -80,7 +82,8 @@ export function parseTimestamp(text: string): number | undefined {
 const MARKER = /^#\s*(\S+)\s*(.*)$/;
 
 /**
- * Input: every line that is not blank and does not start with `#` is one record. Markers:
+ * Input: every line that is not blank and does not start with `#` is one record. `# source NAME`
+ * sends the records after it to that source (for queries reading two). Markers:
  * `# batch` closes a batch (an empty one too); `# watermark <ts>` closes a batch and expects
  * the watermark <ts> after it; `# restart` closes the pending records as a batch (if any) and
  * restarts the query from its checkpoint; `#` followed by a space and anything else is a comment.
@@ -88,6 +91,7 @@ const MARKER = /^#\s*(\S+)\s*(.*)$/;
 export function parseInputFile(file: string, data: Buffer): InputBatch[] {
   const batches: InputBatch[] = [];
   let records: InputRecord[] = [];
+  let source: string | undefined;
   const close = (closedAt: number | undefined, extra: Partial<InputBatch> = {}): void => {
     if (batches.length >= MAX_TEST_BATCHES)
       throw new TestFileError(file, closedAt, `more than ${MAX_TEST_BATCHES} batches`);
@@ -98,7 +102,7 @@ export function parseInputFile(file: string, data: Buffer): InputBatch[] {
     const n = i + 1;
     if (line.trim() === '') return;
     if (!line.startsWith('#')) {
-      records.push({ line: n, value: line });
+      records.push(source === undefined ? { line: n, value: line } : { line: n, value: line, source });
       return;
     }
     const m = MARKER.exec(line);
@@ -116,6 +120,11 @@ export function parseInputFile(file: string, data: Buffer): InputBatch[] {
           `"# watermark" needs a timestamp (ISO-8601 with a zone, or epoch milliseconds), got "${arg}"`,
         );
       close(n, { expectWatermarkMs: ms });
+    } else if (word === 'source') {
+      // Records below go to this source (a query reading two, such as a stream–stream join).
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg))
+        throw new TestFileError(file, n, `"# source" needs a source name, got "${arg}"`);
+      source = arg;
     } else if (word === 'restart') {
       if (arg) throw new TestFileError(file, n, `"# restart" takes no argument (got "${arg}")`);
       if (records.length > 0) close(n);
@@ -124,13 +133,13 @@ export function parseInputFile(file: string, data: Buffer): InputBatch[] {
       last.restartAfter = true;
     } else if (line.startsWith('# ') || line === '#') {
       // A comment: "# " followed by anything that is not a marker word.
-      if (/^#\s*(batch|watermark|restart)\b/i.test(line))
+      if (/^#\s*(batch|watermark|restart|source)\b/i.test(line))
         throw new TestFileError(file, n, `malformed marker "${line}"`);
     } else {
       throw new TestFileError(
         file,
         n,
-        `unknown marker "${line}" (markers: "# batch", "# watermark <ts>", "# restart"; comments start with "# ")`,
+        `unknown marker "${line}" (markers: "# batch", "# watermark <ts>", "# restart", "# source <name>"; comments start with "# ")`,
       );
     }
   });

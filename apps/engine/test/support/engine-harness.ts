@@ -60,6 +60,8 @@ export function startEngine(o: {
   instance: string;
   version?: number;
   rateLimit?: number;
+  /** --work-dir (an lmdb state store's files); the engine's default when absent. */
+  workDir?: string;
   env?: Record<string, string>;
 }): EngineProcess {
   return runEngineCli(
@@ -78,6 +80,7 @@ export function startEngine(o: {
       '--query-version',
       String(o.version ?? 1),
       ...(o.rateLimit ? ['--rate-limit', String(o.rateLimit)] : []),
+      ...(o.workDir ? ['--work-dir', o.workDir] : []),
     ],
     o.env,
   );

@@ -16,6 +16,7 @@ import {
   type StateSchema,
 } from './logical-plan';
 import type { Grouping } from './grouping';
+import type { StaticJoinOperator, StreamJoinOperator } from './join-operators';
 
 export interface PlanInput {
   sourceName: string;
@@ -23,6 +24,10 @@ export interface PlanInput {
   outputMode: OutputMode;
   numShufflePartitions: number;
   where?: Expr;
+  /** A stream–static join, right after the scan (plan/join.ts). */
+  join?: StaticJoinOperator;
+  /** A stream–stream join: the right source's scan and the join (plan/stream-join.ts). */
+  streamJoin?: { operator: StreamJoinOperator; rightSource: SourceSpec };
   /** Output columns; expressions read the source row, or group values/aggregates after an aggregation. */
   columns: Array<{ name: string; expr: Expr }>;
   aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
@@ -32,6 +37,12 @@ export interface PlanInput {
 export function buildPlan(input: PlanInput): LogicalPlan {
   const { source } = input;
   const operators: PlanOperator[] = [scanOperator(input.sourceName, source)];
+  if (input.join) operators.push(input.join);
+  if (input.streamJoin)
+    operators.push(
+      scanOperator(input.streamJoin.operator.right, input.streamJoin.rightSource),
+      input.streamJoin.operator,
+    );
   if (input.where)
     operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
   if (input.aggregation) operators.push(aggregateOperator(input.aggregation));
@@ -39,10 +50,12 @@ export function buildPlan(input: PlanInput): LogicalPlan {
   operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
   return {
     version: PLAN_VERSION,
-    kind: input.aggregation ? 'aggregate' : input.dedupe ? 'dedupe' : 'stateless',
+    kind: input.aggregation ? 'aggregate' : input.dedupe ? 'dedupe' : input.streamJoin ? 'join' : 'stateless',
     outputMode: input.outputMode,
     numShufflePartitions: input.numShufflePartitions,
-    sourceTopics: [source.kafka.topic],
+    sourceTopics: input.streamJoin
+      ? [source.kafka.topic, input.streamJoin.rightSource.kafka.topic]
+      : [source.kafka.topic],
     operators,
     output: input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
   };

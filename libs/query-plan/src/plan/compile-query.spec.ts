@@ -90,7 +90,7 @@ describe('SQL errors are positioned in the spec file', () => {
     expect(messages('SELECT user_id FROM clicks ORDER BY user_id')[0]).toMatch(/^ORDER BY/);
     expect(messages('SELECT user_id FROM clicks LIMIT 5')[0]).toMatch(/^LIMIT/);
     expect(messages('SELECT c.user_id FROM clicks c JOIN clicks d ON c.url = d.url')[0]).toMatch(
-      /^joins are not supported/,
+      /^"clicks" is joined with itself/,
     );
     expect(messages('SELECT window.start FROM clicks')[0]).toMatch(
       /^window.start \/ window.end need GROUP BY window/,

@@ -12,6 +12,8 @@ import { collect } from './expr-walk';
 import { analyzeGroupBy, bindToGrouping, type Grouping } from './grouping';
 import type { LogicalPlan } from './logical-plan';
 import { checkOutputMode } from './output-mode';
+import { compileStaticJoin, joinScope, resolveJoin, sideSchema, type JoinSide } from './join';
+import { compileStreamJoin } from './stream-join';
 
 export interface QueryIssues {
   sql(offset: number, message: string): void;
@@ -39,7 +41,13 @@ export function compileQuery(
   const from = resolveSource(select, spec, report);
   if (!from) return undefined;
   const { name: sourceName, source } = from;
-  const builder = new ExprBuilder({ name: sourceName, alias: from.alias, schema: source.schema });
+  const streamScope = { name: sourceName, alias: from.alias, schema: source.schema };
+  const builder = new ExprBuilder(from.join ? joinScope(streamScope, from.join) : streamScope);
+  const join = from.join?.kind === 'static' ? compileStaticJoin(from.join, builder) : undefined;
+  const streamJoin =
+    from.join?.kind === 'stream'
+      ? compileStreamJoin({ name: sourceName, alias: from.alias, source }, from.join, builder)
+      : undefined;
 
   const where = select.where
     ? builder.build(select.where, 'where', nodeOffset(select.where) ?? 0)
@@ -47,7 +55,7 @@ export function compileQuery(
   if (where && where.type !== 'boolean' && where.type !== 'null')
     builder.error(builder.offsetOf(where, 0), `WHERE needs a boolean condition, got ${where.type}`);
 
-  let items = selectItems(select, builder, source);
+  let items = selectItems(select, builder, source, from.join);
   const aliases = new Map(
     items
       .filter((i) => collect(i.expr, (e) => e.kind === 'aggregate').length === 0)
@@ -83,6 +91,20 @@ export function compileQuery(
     ? items.map(({ name, expr }) => ({ name, expr }))
     : dedupeOptionKeys(spec, builder, report);
 
+  if (from.join?.kind === 'stream') {
+    // Spark runs stateful operators after a stream–stream join only with care (multiple
+    // watermarks, append mode); this engine does not yet.
+    if (isAggregate || dedupeKeys)
+      report.sql(
+        from.join.offset,
+        'aggregation and deduplication after a stream–stream join are not supported yet: write the joined rows to a sink and aggregate them in a second query',
+      );
+    if (spec.outputMode !== 'append')
+      report.spec(
+        ['outputMode'],
+        `a stream–stream join emits each joined row once: outputMode must be append (got ${spec.outputMode}), as in Spark`,
+      );
+  }
   const kind = isAggregate ? 'aggregate' : dedupeKeys ? 'dedupe' : 'stateless';
   const eventTimeKey = grouping.keys.find(
     (k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column,
@@ -95,14 +117,15 @@ export function compileQuery(
     window: grouping.window,
     eventTimeKey,
   });
-  if (verdict.error) report.spec(['outputMode'], verdict.error);
+  if (verdict.error && from.join?.kind !== 'stream') report.spec(['outputMode'], verdict.error);
   // As Spark's FileStreamSink: files are only ever added, so a row can never be updated in place.
   else if ('file' in spec.sink && spec.outputMode !== 'append')
     report.spec(
       ['outputMode'],
       `the file sink supports only outputMode append (got ${spec.outputMode}): a written file is never rewritten`,
     );
-  const unused = Object.keys(spec.sources).filter((name) => name !== sourceName);
+  const joinedSource = from.join?.kind === 'stream' ? from.join.name : undefined;
+  const unused = Object.keys(spec.sources).filter((name) => name !== sourceName && name !== joinedSource);
   const warnings = [
     ...verdict.warnings,
     ...unused.map((name) => `source "${name}" is declared but the SQL does not read it`),
@@ -115,6 +138,10 @@ export function compileQuery(
     outputMode: spec.outputMode,
     numShufflePartitions: spec.options.numShufflePartitions,
     ...(where ? { where } : {}),
+    ...(join ? { join } : {}),
+    ...(streamJoin && from.join?.kind === 'stream'
+      ? { streamJoin: { operator: streamJoin, rightSource: from.join.source } }
+      : {}),
     columns: items.map(({ name, expr }) => ({ name, expr })),
     ...(isAggregate
       ? {
@@ -147,17 +174,18 @@ function resolveSource(
   select: SelectNode,
   spec: QuerySpec,
   report: QueryIssues,
-): { name: string; alias: string | null; source: SourceSpec } | undefined {
+): { name: string; alias: string | null; source: SourceSpec; join?: JoinSide } | undefined {
   const [first, ...others] = select.from ?? [];
   const declared = Object.keys(spec.sources);
   if (!first) {
     report.sql(0, `the query needs FROM <source> (sources: ${declared.join(', ')})`);
     return undefined;
   }
-  if (others.length > 0) {
-    report.sql(others[0]?.loc?.start.offset ?? 0, 'joins are not supported: read exactly one source');
-    return undefined;
-  }
+  const leftName = first.table
+    ? Object.keys(spec.sources).find((n) => n.toLowerCase() === first.table!.toLowerCase())
+    : undefined;
+  const join = others.length > 0 ? resolveJoin(others, spec, report, leftName ?? '') : undefined;
+  if (others.length > 0 && !join) return undefined;
   if (first.expr || !first.table) {
     report.sql(nodeOffset(first) ?? 0, 'subqueries are not supported: read a source by name');
     return undefined;
@@ -172,30 +200,48 @@ function resolveSource(
     return undefined;
   }
   if (first.db) report.sql(offset, `"${first.db}.${table}": sources are not qualified by a database`);
-  return { name, alias: first.as ?? null, source };
+  return { name, alias: first.as ?? null, source, ...(join ? { join } : {}) };
 }
 
-function selectItems(select: SelectNode, builder: ExprBuilder, source: SourceSpec): SelectItem[] {
-  const star = (offset: number): SelectItem[] =>
-    Object.entries(source.schema).map(([name, type]) => ({
+function selectItems(
+  select: SelectNode,
+  builder: ExprBuilder,
+  source: SourceSpec,
+  join: JoinSide | undefined,
+): SelectItem[] {
+  const columnsOf = (schema: SourceSpec['schema'], prefix: string, offset: number): SelectItem[] =>
+    Object.entries(schema).map(([name, type]) => ({
       name,
-      expr: { kind: 'column', name, type },
+      expr: { kind: 'column', name: prefix + name, type },
       offset,
     }));
+  const joinedPrefix = join ? `${join.name}.` : '';
+  const star = (offset: number): SelectItem[] => [
+    ...columnsOf(source.schema, '', offset),
+    ...(join ? columnsOf(sideSchema(join), joinedPrefix, offset) : []),
+  ];
   if (typeof select.columns === 'string') return star(0);
   return select.columns.flatMap((column): SelectItem[] => {
     const offset = nodeOffset(column.expr) ?? 0;
     if (column.expr.type === 'column_ref' && columnName(column.expr as ColumnRefNode) === '*') {
       const table = (column.expr as ColumnRefNode).table;
+      const t = table?.toLowerCase();
+      if (join && (t === join.name.toLowerCase() || t === join.alias?.toLowerCase()))
+        return columnsOf(sideSchema(join), joinedPrefix, offset);
       if (table && !builder.matchesSource(table)) {
         builder.error(offset, `unknown table "${table}"`);
         return [];
       }
-      return star(offset);
+      return join && table ? columnsOf(source.schema, '', offset) : star(offset);
     }
     const expr = builder.build(column.expr, 'select', offset);
     const alias = typeof column.as === 'string' ? column.as : (column.as?.value ?? null);
-    return [{ name: alias ?? displayExpr(expr, builder.aggregates), expr, offset }];
+    // A joined table's column is named as in its table (Spark: `t.name` → "name").
+    const shown =
+      join && expr.kind === 'column' && expr.name.startsWith(joinedPrefix)
+        ? expr.name.slice(joinedPrefix.length)
+        : displayExpr(expr, builder.aggregates);
+    return [{ name: alias ?? shown, expr, offset }];
   });
 }
 

@@ -1,8 +1,11 @@
-// The compiled query: a linear chain of operators (scan → filter? → aggregate|dedupe? → project).
+// The compiled query: a linear chain of operators
+// (scan → staticJoin? → filter? → aggregate|dedupe? → project), or for a stream–stream join
+// (scan, scan → streamJoin → filter? → project): the smallest extension that holds two inputs.
 // Each operator's `hash` covers only its own definition, not its upstream, so a changed filter or
 // projection leaves the hash of a stateful operator (and so its checkpointed state) untouched.
 import type { ColumnType, OutputMode } from '../types';
 import type { AggregateCall, Expr } from './expr';
+import type { StaticJoinOperator, StreamJoinOperator } from './join-operators';
 
 export const PLAN_VERSION = 1;
 
@@ -76,12 +79,18 @@ export interface ProjectOperator {
 }
 
 export type PlanOperator =
-  ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
+  | ScanOperator
+  | StaticJoinOperator
+  | StreamJoinOperator
+  | FilterOperator
+  | AggregateOperator
+  | DedupeOperator
+  | ProjectOperator;
 export type StatefulOperator = AggregateOperator | DedupeOperator;
 
 export interface LogicalPlan {
   version: typeof PLAN_VERSION;
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
   outputMode: OutputMode;
   numShufflePartitions: number;
   sourceTopics: string[];

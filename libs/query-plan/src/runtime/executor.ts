@@ -14,6 +14,9 @@ import {
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
+import { staticJoin, type StaticJoin } from './static-join';
+import type { StaticJoinOperator, StreamJoinOperator } from '../plan/join-operators';
+import { streamJoin, type StreamJoin } from './stream-join';
 
 export interface GroupAssignment {
   /** Stable string identifying the group (window start + key values). */
@@ -25,7 +28,7 @@ export interface GroupAssignment {
 }
 
 export interface QueryExecutor {
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
   output: Array<{ name: string; type: ColumnType }>;
   filter(row: Row): boolean;
   project(row: Row): Row;
@@ -37,6 +40,10 @@ export interface QueryExecutor {
   finalize(values: Row, buffer: unknown): Row;
   dedupeKey(row: Row): string;
   eventTimeMs(row: Row): number | undefined;
+  /** Present for a stream–static join: applied to each decoded row before filter() (static-join.ts). */
+  staticJoin?: StaticJoin;
+  /** Present for a stream–stream join (kind 'join'): the shuffle stage runs it (stream-join.ts). */
+  streamJoin?: StreamJoin;
 }
 
 export function instantiate(plan: LogicalPlan): QueryExecutor {
@@ -49,6 +56,8 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
   const dedupeOp = find<DedupeOperator>(plan, 'dedupe');
   const projectOp = find<ProjectOperator>(plan, 'project');
+  const joinOp = plan.operators.find((op): op is StaticJoinOperator => op.op === 'staticJoin');
+  const streamJoinOp = plan.operators.find((op): op is StreamJoinOperator => op.op === 'streamJoin');
   if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
 
   const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
@@ -66,6 +75,8 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const dedupeKeys = dedupeOp?.keys.map((k) => compileExpr(k.expr));
 
   return {
+    ...(joinOp ? { staticJoin: staticJoin(joinOp) } : {}),
+    ...(streamJoinOp ? { streamJoin: streamJoin(streamJoinOp, joinTopics(plan)) } : {}),
     kind: plan.kind,
     output: plan.output,
     filter: (row) => (condition ? condition(row) === true : true),
@@ -139,6 +150,12 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
 
 function withExpiry(group: GroupAssignment, expiresAtMs: number | undefined): GroupAssignment {
   return expiresAtMs === undefined ? group : { ...group, expiresAtMs };
+}
+
+/** The topics of a stream–stream join's sides: the plan's first and second scans. */
+function joinTopics(plan: LogicalPlan): { l: string; r: string } {
+  const scans = plan.operators.filter((op): op is ScanOperator => op.op === 'scan');
+  return { l: scans[0]?.topic ?? '', r: scans[1]?.topic ?? '' };
 }
 
 function find<T extends { id: string }>(plan: LogicalPlan, id: T['id']): T | undefined {

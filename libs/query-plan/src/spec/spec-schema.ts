@@ -19,6 +19,7 @@ import {
   type TriggerSpec,
 } from '../types';
 import { DURATION_HINT, parseDuration } from './duration';
+import { staticTableSchema } from './table-schema';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -236,6 +237,7 @@ const optionsSchema = z
     numShufflePartitions: z.int().min(1).max(1024).default(8),
     failOnDataLoss: z.boolean().default(true),
     dedupe: z.strictObject({ columns: keyColumns }).optional(),
+    stateStore: z.enum(['memory', 'lmdb'], { error: 'stateStore is "memory" or "lmdb"' }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
     const options: QuerySpec['options'] = {
@@ -247,6 +249,8 @@ const optionsSchema = z
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
     if (delay !== undefined) options.maxTriggerDelayMs = delay;
     if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    // Set only when given, so specs without it keep their plan hash.
+    if (o.stateStore !== undefined) options.stateStore = o.stateStore;
     return options;
   });
 
@@ -258,6 +262,12 @@ export const querySpecSchema = z.strictObject({
       'a query name is 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',
     ),
   sources: z.record(identifier('a source name (the table name in SQL)'), sourceSchema),
+  tables: z
+    .record(
+      identifier('a table name (the table name in SQL)'),
+      staticTableSchema({ columnName, columnType, duration, tableName: sinkTableName }),
+    )
+    .optional(),
   sql: z.string().refine((sql) => sql.trim() !== '', 'sql must be a SELECT statement'),
   sink: sinkSchema,
   outputMode: z.enum(['append', 'update', 'complete']).default('append'),

@@ -30,9 +30,14 @@ export interface SourceScope {
   name: string;
   alias: string | null;
   schema: Record<string, ColumnType>;
+  /**
+   * Tables joined to the source (plan/join.ts): their columns are in `schema` as
+   * `<prefix><column>`, and `t.col` or an unambiguous bare `col` resolves to them.
+   */
+  joined?: Array<{ name: string; alias: string | null; prefix: string }>;
 }
 
-export type Clause = 'select' | 'where' | 'group by';
+export type Clause = 'select' | 'where' | 'group by' | 'on';
 
 const AGGREGATES: Record<string, AggregateFunction> = {
   COUNT: 'count',
@@ -50,6 +55,12 @@ const COMPARISONS: Record<string, ComparisonOp> = {
   '>': '>',
   '>=': '>=',
 };
+const INTERVAL_UNITS: Record<string, number> = {
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
 const STRING_LITERALS = new Set(['single_quote_string', 'double_quote_string', 'string', 'natural_string']);
 const nullLiteral = (): Expr => ({ kind: 'literal', value: null, type: 'null' });
 
@@ -61,6 +72,8 @@ export class ExprBuilder {
   readonly aggregates: AggregateCall[] = [];
   /** Index in `aggregates` by canonical JSON: a lookup per call, where comparing with each would be quadratic. */
   private readonly aggregateIndex = new Map<string, number>();
+  /** Literals that came from INTERVAL (milliseconds): `timestamp ± interval` is a timestamp. */
+  private readonly intervals = new WeakSet<Expr>();
 
   constructor(private readonly scope: SourceScope) {}
 
@@ -142,7 +155,7 @@ export class ExprBuilder {
       case 'case':
         return fail('CASE is not supported');
       case 'interval':
-        return fail('INTERVAL expressions are not supported; write durations as strings in window()');
+        return this.interval(node as SqlNode & { expr?: ValueNode; unit?: string }, fail);
       default:
         return fail(`unsupported SQL expression (${node.type})`);
     }
@@ -159,6 +172,7 @@ export class ExprBuilder {
       this.error(offset, '* is only allowed as a whole SELECT item');
       return nullLiteral();
     }
+    if (this.scope.joined) return this.joinedColumn(node.table, name, offset);
     if (node.table && !this.matchesSource(node.table)) {
       this.error(offset, `unknown table "${node.table}" (the query reads "${this.scope.name}")`);
       return nullLiteral();
@@ -173,6 +187,60 @@ export class ExprBuilder {
       return nullLiteral();
     }
     return { kind: 'column', name: resolved, type };
+  }
+
+  /** A column of a join's scope: qualified by a side, or bare and found on exactly one side. */
+  private joinedColumn(table: string | null, name: string, offset: number): Expr {
+    const sides = [
+      { name: this.scope.name, alias: this.scope.alias, prefix: '' },
+      ...(this.scope.joined ?? []),
+    ];
+    const matches = (side: { name: string; alias: string | null }, t: string): boolean =>
+      t.toLowerCase() === side.name.toLowerCase() || t.toLowerCase() === side.alias?.toLowerCase();
+    const candidates = table === null ? sides : sides.filter((side) => matches(side, table));
+    if (candidates.length === 0) {
+      this.error(
+        offset,
+        `unknown table "${table}" (the query reads ${sides.map((s) => `"${s.alias ?? s.name}"`).join(', ')})`,
+      );
+      return nullLiteral();
+    }
+    const found = candidates.flatMap((side) => {
+      const columns = Object.keys(this.scope.schema).filter(
+        (c) => c.startsWith(side.prefix) && !c.slice(side.prefix.length).includes('.'),
+      );
+      const exact = columns.find((c) => c === side.prefix + name);
+      const loose = columns.filter((c) => c.slice(side.prefix.length).toLowerCase() === name.toLowerCase());
+      const column = exact ?? (loose.length === 1 ? loose[0] : undefined);
+      return column === undefined ? [] : [{ side, column }];
+    });
+    const [first, second] = found;
+    if (!first) {
+      this.error(offset, `unknown column "${table === null ? name : `${table}.${name}`}"`);
+      return nullLiteral();
+    }
+    if (second) {
+      this.error(
+        offset,
+        `column "${name}" is ambiguous: both ${found.map((f) => `"${f.side.alias ?? f.side.name}"`).join(' and ')} have it; qualify it`,
+      );
+      return nullLiteral();
+    }
+    return { kind: 'column', name: first.column, type: this.scope.schema[first.column]! };
+  }
+
+  /**
+   * INTERVAL n UNIT (or Spark's INTERVAL 'n unit') as milliseconds; only `timestamp ± interval`
+   * uses it (the time-range condition of a stream–stream join).
+   */
+  private interval(node: SqlNode & { expr?: ValueNode; unit?: string }, fail: (m: string) => Expr): Expr {
+    const unit = INTERVAL_UNITS[String(node.unit ?? '').toLowerCase()];
+    const n = Number(node.expr?.value);
+    if (unit === undefined || !Number.isSafeInteger(n) || n < 0)
+      return fail("INTERVAL takes a whole number of seconds, minutes, hours or days, e.g. INTERVAL '1 hour'");
+    const literal: Expr = { kind: 'literal', value: n * unit, type: 'long' };
+    this.intervals.add(literal);
+    return literal;
   }
 
   private binary(node: BinaryNode, sub: (n: SqlNode) => Expr, offset: number): Expr {
@@ -199,6 +267,10 @@ export class ExprBuilder {
     }
     let left = sub(node.left);
     let right = sub(node.right);
+    if ((op === '+' || op === '-') && left.type === 'timestamp' && this.intervals.has(right))
+      return { kind: 'arithmetic', op, left, right, type: 'timestamp' };
+    if (this.intervals.has(left) || this.intervals.has(right))
+      return fail('INTERVAL is only supported as <timestamp> + INTERVAL or <timestamp> - INTERVAL');
     if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%') {
       const type = arithmeticType(op, left.type, right.type);
       if (!type) return fail(`operator ${op} needs numbers, got ${left.type} and ${right.type}`);

@@ -61,13 +61,36 @@ function describeParseError(
   };
 }
 
-/** Replaces `AS STRING)` and friends outside string literals; keeps a map back to original offsets. */
+/**
+ * Replaces `AS STRING)` and friends, and Spark's `INTERVAL '1 hour'`, outside string literals;
+ * keeps a map back to original offsets.
+ */
 function rewriteSparkCasts(sql: string): { text: string; originalOffset: (offset: number) => number } {
   const edits: Array<{ at: number; delta: number }> = [];
   let text = '';
   let last = 0;
   const pattern = /\bAS(\s+)(STRING|LONG|SHORT|BYTE)(?=\s*\))/gi;
   const insideQuotes = quoteTracker(sql);
+  // Spark's INTERVAL '1 hour' (the unit inside the string) → mysql's INTERVAL 1 HOUR.
+  const interval = /\bINTERVAL\s+'\s*(\d{1,9})\s*(second|minute|hour|day)s?\s*'/gi;
+  for (let match = interval.exec(sql); match; match = interval.exec(sql)) {
+    if (insideQuotes(match.index)) continue;
+    const replacement = `INTERVAL ${match[1]} ${match[2]!.toUpperCase()}`;
+    text += sql.slice(last, match.index) + replacement;
+    last = match.index + match[0].length;
+    edits.push({ at: text.length, delta: replacement.length - match[0].length });
+  }
+  if (edits.length > 0) {
+    // Casts are rewritten in the text the interval pass produced (offsets map through both).
+    text += sql.slice(last);
+    const inner = rewriteSparkCasts(text);
+    const outer = (offset: number): number => {
+      let shift = 0;
+      for (const edit of edits) if (offset >= edit.at) shift += edit.delta;
+      return Math.max(0, offset - shift);
+    };
+    return { text: inner.text, originalOffset: (offset) => outer(inner.originalOffset(offset)) };
+  }
   for (let match = pattern.exec(sql); match; match = pattern.exec(sql)) {
     if (insideQuotes(match.index)) continue;
     const typeStart = match.index + 2 + (match[1]?.length ?? 0);

@@ -69,6 +69,7 @@ export interface FromItem {
   as?: string | null;
   db?: string | null;
   join?: string;
+  on?: SqlNode | null;
   expr?: unknown;
   loc?: SqlLoc;
 }

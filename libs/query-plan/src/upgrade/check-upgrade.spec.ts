@@ -132,6 +132,50 @@ describe('sources', () => {
     expect(r.changes).toHaveLength(2);
   });
 
+  it('stateStore (memory ↔ lmdb, set or unset): allowed, the plan hash unchanged', () => {
+    const toLmdb = upgrade({ sql: WINDOWED, options: '{ stateStore: memory }' }, (t) =>
+      t.replace('stateStore: memory', 'stateStore: lmdb'),
+    );
+    expectOne(toLmdb, 'options.stateStore', {
+      severity: 'allowed',
+      path: 'options.stateStore',
+      before: 'memory',
+      after: 'lmdb',
+    });
+    expect(toLmdb.changes).toHaveLength(1);
+    // Unset is memory: setting memory explicitly is no change; lmdb → unset is a switch back.
+    expect(
+      upgrade({ sql: WINDOWED, options: '{ stateStore: memory }' }, (t) =>
+        t.replace('stateStore: memory', 'numShufflePartitions: 8'),
+      ).changes,
+    ).toEqual([]);
+    expectOne(
+      upgrade({ sql: WINDOWED, options: '{ stateStore: lmdb }' }, (t) =>
+        t.replace('stateStore: lmdb', 'numShufflePartitions: 8'),
+      ),
+      'options.stateStore',
+      { severity: 'allowed', before: 'lmdb', after: 'memory' },
+    );
+    const a = compileSpec(querySpec({ sql: WINDOWED }));
+    const b = compileSpec(querySpec({ sql: WINDOWED, options: '{ stateStore: lmdb }' }));
+    if (!a.ok || !b.ok) throw new Error('does not compile');
+    expect(b.spec.options.stateStore).toBe('lmdb');
+    expect(a.spec.options.stateStore).toBeUndefined();
+    expect(b.planHash).toBe(a.planHash);
+  });
+
+  it('stateStore: anything but memory or lmdb is refused, naming the field', () => {
+    const r = compileSpec(querySpec({ sql: WINDOWED, options: '{ stateStore: rocksdb }' }));
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.errors).toEqual([
+        expect.objectContaining({
+          path: 'options.stateStore',
+          message: expect.stringContaining('"memory" or "lmdb"'),
+        }),
+      ]);
+  });
+
   it('startingOffsets, trigger, failOnDataLoss, query name: allowed', () => {
     const r = report(
       DESIGN_SPEC,

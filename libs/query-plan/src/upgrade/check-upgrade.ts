@@ -5,6 +5,7 @@
 // engine knows more (window size, sink tables, connections); each rules module cites its part.
 import { compileSpec } from '../compile-spec';
 import type { SpecError } from '../types';
+import { joinChanges } from './join-rules';
 import { outputChanges } from './output-rules';
 import { queryChanges } from './query-rules';
 import { sourceChanges } from './source-rules';
@@ -17,6 +18,7 @@ export function checkUpgrade(before: CompiledVersion, after: CompiledVersion): U
     ...queryChanges(pair),
     ...sourceChanges(pair),
     ...statefulChanges(pair),
+    ...joinChanges(pair),
     ...outputChanges(pair),
   ];
   return { compatible: !changes.some((c) => c.severity === 'incompatible'), changes };
