@@ -30,6 +30,7 @@ export type {
   PlanOperator,
   ProjectOperator,
   ScanOperator,
+  SessionWindowSpec,
   StateSchema,
   StatefulOperator,
   WindowSpec,
@@ -49,3 +50,10 @@ export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';
+export {
+  addToSessions,
+  fromStoredSessions,
+  toStoredSessions,
+  type Session,
+  type StoredSessions,
+} from './runtime/sessions';

@@ -5,6 +5,7 @@
 import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue, StateStore } from '../state/state-store';
+import { runSessionStage } from './session-stage';
 import type { ShuffledRow } from './source-stage';
 
 interface AggregateEntry {
@@ -63,6 +64,7 @@ export function runShuffleStage(args: {
   watermarkEnabled: boolean;
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
+  if (executor.kind === 'aggregate' && executor.session) return runSessionStage(args);
   const result: ShuffleStageResult = {
     rows: [],
     failedRecords: [],

@@ -62,10 +62,11 @@ function scanOperator(name: string, source: SourceSpec): ScanOperator {
 
 function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): AggregateOperator {
   const { grouping, aggregates, eventTimeKey } = aggregation;
-  const windowKey = grouping.window
+  const bound = grouping.window ? 'window' : grouping.session ? 'session_window' : undefined;
+  const windowKey = bound
     ? [
-        { name: 'window.start', type: 'timestamp' },
-        { name: 'window.end', type: 'timestamp' },
+        { name: `${bound}.start`, type: 'timestamp' },
+        { name: `${bound}.end`, type: 'timestamp' },
       ]
     : [];
   const stateSchema: StateSchema = {
@@ -80,6 +81,7 @@ function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): 
     stateSchema,
   };
   if (grouping.window) op.window = grouping.window;
+  if (grouping.session) op.session = grouping.session;
   if (eventTimeKey !== undefined) op.eventTimeKey = eventTimeKey;
   return withHash<AggregateOperator>(op);
 }

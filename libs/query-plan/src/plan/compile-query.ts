@@ -55,7 +55,10 @@ export function compileQuery(
   );
   const grouping = analyzeGroupBy(select.groupby?.columns ?? [], builder, aliases, 0);
   const isAggregate =
-    grouping.window !== undefined || grouping.keys.length > 0 || builder.aggregates.length > 0;
+    grouping.window !== undefined ||
+    grouping.session !== undefined ||
+    grouping.keys.length > 0 ||
+    builder.aggregates.length > 0;
   const distinct = (select.distinct ?? '').toUpperCase() === 'DISTINCT';
   if (distinct && isAggregate)
     report.sql(
@@ -93,6 +96,7 @@ export function compileQuery(
     source: sourceName,
     watermark: source.watermark,
     window: grouping.window,
+    session: grouping.session,
     eventTimeKey,
   });
   if (verdict.error) report.spec(['outputMode'], verdict.error);
@@ -194,13 +198,19 @@ function selectItems(select: SelectNode, builder: ExprBuilder, source: SourceSpe
 }
 
 function checkWindowBounds(items: readonly SelectItem[], grouping: Grouping, builder: ExprBuilder): void {
-  if (grouping.window) return;
   for (const item of items) {
     for (const bound of collect(item.expr, (e) => e.kind === 'windowBound')) {
-      builder.error(
-        builder.offsetOf(bound, item.offset),
-        "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')",
-      );
+      const session = bound.kind === 'windowBound' && bound.session === true;
+      if (session && !grouping.session)
+        builder.error(
+          builder.offsetOf(bound, item.offset),
+          "session_window.start / session_window.end need GROUP BY session_window(<timestamp column>, '<gap>')",
+        );
+      else if (!session && !grouping.window)
+        builder.error(
+          builder.offsetOf(bound, item.offset),
+          "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')",
+        );
     }
   }
 }

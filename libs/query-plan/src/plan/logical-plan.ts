@@ -41,11 +41,19 @@ export interface WindowSpec {
   slideMs: number;
 }
 
+/** `session_window(column, gap)`: gap-based sessions per key (plan/session-window.ts). */
+export interface SessionWindowSpec {
+  column: string;
+  gapMs: number;
+}
+
 export interface AggregateOperator {
   id: 'aggregate';
   op: 'aggregate';
   hash: string;
   window?: WindowSpec;
+  /** Exclusive with `window`: the groups are sessions, merged per key (runtime/sessions.ts). */
+  session?: SessionWindowSpec;
   /** Grouping keys; `name` is the key of the value in a group's `values`. */
   keys: Array<{ name: string; expr: Expr }>;
   aggregates: AggregateCall[];

@@ -10,6 +10,7 @@ import {
   type LogicalPlan,
   type ProjectOperator,
   type ScanOperator,
+  type SessionWindowSpec,
 } from '../plan/logical-plan';
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
@@ -37,6 +38,12 @@ export interface QueryExecutor {
   finalize(values: Row, buffer: unknown): Row;
   dedupeKey(row: Row): string;
   eventTimeMs(row: Row): number | undefined;
+  /** Session-window aggregations: the session spec (the stage merges sessions per group key). */
+  session: SessionWindowSpec | undefined;
+  /** The session-window column's time of a row (undefined: NULL, the row is dropped). */
+  sessionTimeMs(row: Row): number | undefined;
+  /** Combines the aggregation buffers of two sessions that merge. */
+  mergeBuffers(a: unknown, b: unknown): unknown;
 }
 
 export function instantiate(plan: LogicalPlan): QueryExecutor {
@@ -81,6 +88,16 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
         : misuse('finalize'),
     dedupeKey: (row) =>
       dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey'),
+    session: aggregateOp?.session,
+    sessionTimeMs: (row) => {
+      if (!aggregateOp?.session) return misuse('sessionTimeMs');
+      const value = row[aggregateOp.session.column];
+      return typeof value === 'number' ? value : undefined;
+    },
+    mergeBuffers: (a, b) =>
+      aggregation
+        ? aggregation.aggregator.merge(a as AggregationBuffer, b as AggregationBuffer)
+        : misuse('mergeBuffers'),
     eventTimeMs: (row) => {
       if (watermarkColumn === undefined) return undefined;
       const value = row[watermarkColumn];
@@ -97,6 +114,7 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
   const windowExpires = evicts && op.window?.column === watermarkColumn;
   const keyExpires = evicts && op.eventTimeKey !== undefined ? op.eventTimeKey : undefined;
   const window = op.window;
+  const session = op.session;
 
   const groups = (row: Row): GroupAssignment[] => {
     const values: Row = {};
@@ -108,6 +126,18 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
     }
     const keyExpiry = keyExpires === undefined ? undefined : values[keyExpires];
     const expiresAtMs = typeof keyExpiry === 'number' ? keyExpiry : undefined;
+    if (session) {
+      // The state key is the grouping key alone: a key's sessions are merged in one state entry.
+      // The values carry the row's own session, for the sink's check of the group's output row.
+      const time = row[session.column];
+      if (typeof time !== 'number') return []; // Spark drops rows whose session column is NULL
+      return [
+        {
+          key: JSON.stringify(keyValues),
+          values: { 'session_window.start': time, 'session_window.end': time + session.gapMs, ...values },
+        },
+      ];
+    }
     if (!window) return [withExpiry({ key: JSON.stringify(keyValues), values }, expiresAtMs)];
     const time = row[window.column];
     if (typeof time !== 'number') return []; // Spark drops rows whose window column is NULL
@@ -121,7 +151,8 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
       ),
     );
   };
-  // Inverse of the key built above: [windowStart?, ...keyValues] in key order.
+  // Inverse of the key built above: [windowStart?, ...keyValues] in key order (a session
+  // window's key has no bounds: the stage adds each session's).
   const valuesOf = (key: string): Row => {
     const parsed = JSON.parse(key) as unknown[];
     const values: Row = {};

@@ -101,8 +101,14 @@ function aggregateChanges(before: AggregateOperator, after: AggregateOperator): 
   // Spark misses this one: its state key is the window struct, whose schema does not depend on
   // the size, so it accepts a new size or slide and mixes old and new windows in one result.
   const windowOf = (op: AggregateOperator): string =>
-    op.window ? `window(${op.window.column}, ${op.window.sizeMs} ms, ${op.window.slideMs} ms)` : 'none';
-  if (windowOf(before) !== windowOf(after)) {
+    op.window
+      ? `window(${op.window.column}, ${op.window.sizeMs} ms, ${op.window.slideMs} ms)`
+      : op.session
+        ? `session_window(${op.session.column}, gap ${op.session.gapMs} ms)`
+        : 'none';
+  if (before.session && after.session && before.session.column === after.session.column) {
+    changes.push(...sessionGapChanges(before.session.gapMs, after.session.gapMs));
+  } else if (windowOf(before) !== windowOf(after)) {
     changes.push({
       kind: 'aggregate.window',
       severity: 'incompatible',
@@ -114,6 +120,25 @@ function aggregateChanges(before: AggregateOperator, after: AggregateOperator): 
     });
   }
   return changes;
+}
+
+/**
+ * Stored sessions were merged under the old gap: under a new one, rows would join or split them
+ * by a rule they were not built with (Spark does not check it; its state schema has no gap).
+ */
+function sessionGapChanges(was: number, now: number): UpgradeChange[] {
+  if (was === now) return [];
+  return [
+    {
+      kind: 'aggregate.sessionGap',
+      severity: 'incompatible',
+      operator: 'aggregate',
+      path: 'sql',
+      before: `${was} ms`,
+      after: `${now} ms`,
+      message: `session_window gap changed (${was} → ${now} ms); the stored sessions were merged under the old gap, so open sessions would be closed or joined by two rules`,
+    },
+  ];
 }
 
 function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
