@@ -46,7 +46,11 @@ export interface QueryOptions {
   numShufflePartitions: number;
   /** Default true, as in Spark. */
   failOnDataLoss: boolean;
-  dedupe?: { columns: string[] };
+  /**
+   * Deduplication on these columns. `withinWatermark`: Spark 3.5's dropDuplicatesWithinWatermark —
+   * a key is remembered until the watermark passes its first row's event time + the delay.
+   */
+  dedupe?: { columns: string[]; withinWatermark?: boolean };
 }
 
 export interface QuerySpec {

@@ -38,7 +38,10 @@ function fromStored(executor: QueryExecutor, key: string, stored: JsonValue): Ag
 }
 
 interface DedupeEntry {
+  /** Event time of the key's first row (plain deduplication evicts by it). */
   t: number | null;
+  /** dropDuplicatesWithinWatermark: the key expires when the watermark passes this. */
+  x?: number;
 }
 
 export interface ShuffleStageResult {
@@ -92,7 +95,10 @@ export function runShuffleStage(args: {
       if (executor.kind === 'dedupe') {
         if (state.has(body.k)) continue;
         const row = executor.project(body.r);
-        state.put(body.k, { t: t ?? null } satisfies DedupeEntry as unknown as JsonValue);
+        const expiresAt = executor.dedupeExpiresAtMs(body.r);
+        const entry: DedupeEntry =
+          expiresAt === undefined ? { t: t ?? null } : { t: t ?? null, x: expiresAt };
+        state.put(body.k, entry as unknown as JsonValue);
         result.rows.push(row);
         continue;
       }
@@ -116,7 +122,8 @@ export function runShuffleStage(args: {
     evicted =
       executor.kind === 'dedupe'
         ? state.removeWhere((_k, v) => {
-            const t = (v as unknown as DedupeEntry).t;
+            const { t, x } = v as unknown as DedupeEntry;
+            if (x !== undefined) return x < watermarkMs;
             return t !== null && t < watermarkMs;
           })
         : state.removeWhere((_k, v) => {

@@ -26,7 +26,7 @@ export interface PlanInput {
   /** Output columns; expressions read the source row, or group values/aggregates after an aggregation. */
   columns: Array<{ name: string; expr: Expr }>;
   aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
-  dedupe?: { keys: Array<{ name: string; expr: Expr }> };
+  dedupe?: { keys: Array<{ name: string; expr: Expr }>; withinWatermark?: boolean };
 }
 
 export function buildPlan(input: PlanInput): LogicalPlan {
@@ -35,7 +35,10 @@ export function buildPlan(input: PlanInput): LogicalPlan {
   if (input.where)
     operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
   if (input.aggregation) operators.push(aggregateOperator(input.aggregation));
-  if (input.dedupe) operators.push(dedupeOperator(input.dedupe.keys, source.watermark));
+  if (input.dedupe)
+    operators.push(
+      dedupeOperator(input.dedupe.keys, source.watermark, input.dedupe.withinWatermark === true),
+    );
   operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
   return {
     version: PLAN_VERSION,
@@ -89,13 +92,16 @@ function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): 
 function dedupeOperator(
   keys: Array<{ name: string; expr: Expr }>,
   watermark: SourceSpec['watermark'],
+  withinWatermark: boolean,
 ): DedupeOperator {
+  const within = withinWatermark && watermark !== undefined;
   const stateSchema: StateSchema = {
     key: keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) })),
-    value: watermark ? [{ name: 'eventTime', type: 'timestamp' }] : [],
+    value: watermark ? [{ name: within ? 'expiresAt' : 'eventTime', type: 'timestamp' }] : [],
   };
   const op: Omit<DedupeOperator, 'hash'> = { id: 'dedupe', op: 'dedupe', keys, stateSchema };
   if (watermark) op.expiry = { eventTimeColumn: watermark.column, delayMs: watermark.delayMs };
+  if (within) op.withinWatermark = true;
   return withHash<DedupeOperator>(op);
 }
 

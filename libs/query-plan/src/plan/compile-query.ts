@@ -82,6 +82,12 @@ export function compileQuery(
 
   const outputNames = items.map((i) => i.name);
   checkSinkKeys(spec, outputNames, report);
+  if (spec.options.dedupe?.withinWatermark && !source.watermark)
+    // As Spark's dropDuplicatesWithinWatermark: without a watermark no key could ever expire.
+    report.spec(
+      ['options', 'dedupe', 'withinWatermark'],
+      `withinWatermark needs a watermark: add sources.${sourceName}.watermark (a key is remembered until the watermark passes its first row's event time + the delay)`,
+    );
   const dedupeKeys = distinct
     ? items.map(({ name, expr }) => ({ name, expr }))
     : dedupeOptionKeys(spec, builder, report);
@@ -123,7 +129,14 @@ export function compileQuery(
           },
         }
       : {}),
-    ...(!isAggregate && dedupeKeys ? { dedupe: { keys: dedupeKeys } } : {}),
+    ...(!isAggregate && dedupeKeys
+      ? {
+          dedupe: {
+            keys: dedupeKeys,
+            ...(spec.options.dedupe?.withinWatermark ? { withinWatermark: true } : {}),
+          },
+        }
+      : {}),
   });
   return { plan, warnings };
 }

@@ -73,6 +73,12 @@ export interface DedupeOperator {
    * key's state may be evicted once the watermark passes the event time of the row that created it.
    */
   expiry?: { eventTimeColumn: string; delayMs: number };
+  /**
+   * dropDuplicatesWithinWatermark (Spark 3.5): the state of a key expires when the watermark
+   * passes its first row's event time + the delay (stored with the key), whether or not the
+   * event time is among the key columns. Needs `expiry`.
+   */
+  withinWatermark?: true;
   stateSchema: StateSchema;
 }
 

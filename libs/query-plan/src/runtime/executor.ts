@@ -37,6 +37,11 @@ export interface QueryExecutor {
   update(buffer: unknown, row: Row): unknown;
   finalize(values: Row, buffer: unknown): Row;
   dedupeKey(row: Row): string;
+  /**
+   * dropDuplicatesWithinWatermark: when a key first seen in `row` expires (its event time + the
+   * watermark delay); undefined for plain deduplication or a row without an event time.
+   */
+  dedupeExpiresAtMs(row: Row): number | undefined;
   eventTimeMs(row: Row): number | undefined;
   /** Session-window aggregations: the session spec (the stage merges sessions per group key). */
   session: SessionWindowSpec | undefined;
@@ -98,6 +103,12 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
       aggregation
         ? aggregation.aggregator.merge(a as AggregationBuffer, b as AggregationBuffer)
         : misuse('mergeBuffers'),
+    dedupeExpiresAtMs: (row) => {
+      if (!dedupeOp) return misuse('dedupeExpiresAtMs');
+      if (!dedupeOp.withinWatermark || !dedupeOp.expiry) return undefined;
+      const value = row[dedupeOp.expiry.eventTimeColumn];
+      return typeof value === 'number' ? value + dedupeOp.expiry.delayMs : undefined;
+    },
     eventTimeMs: (row) => {
       if (watermarkColumn === undefined) return undefined;
       const value = row[watermarkColumn];

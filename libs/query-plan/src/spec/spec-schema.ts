@@ -218,7 +218,7 @@ const optionsSchema = z
     maxTriggerDelayMs: millis.optional(),
     numShufflePartitions: z.int().min(1).max(1024).default(8),
     failOnDataLoss: z.boolean().default(true),
-    dedupe: z.strictObject({ columns: keyColumns }).optional(),
+    dedupe: z.strictObject({ columns: keyColumns, withinWatermark: z.boolean().optional() }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
     const options: QuerySpec['options'] = {
@@ -229,7 +229,10 @@ const optionsSchema = z
     if (o.minOffsetsPerTrigger !== undefined) options.minOffsetsPerTrigger = o.minOffsetsPerTrigger;
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
     if (delay !== undefined) options.maxTriggerDelayMs = delay;
-    if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    if (o.dedupe)
+      options.dedupe = o.dedupe.withinWatermark
+        ? { columns: o.dedupe.columns, withinWatermark: true }
+        : { columns: o.dedupe.columns };
     return options;
   });
 

@@ -142,10 +142,12 @@ function sessionGapChanges(was: number, now: number): UpgradeChange[] {
 }
 
 function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
+  const changes = withinWatermarkChanges(before, after);
   const was = list(before.keys.map(describeKey));
   const now = list(after.keys.map(describeKey));
-  if (was === now) return [];
+  if (was === now) return changes;
   return [
+    ...changes,
     {
       kind: 'dedupe.columns',
       severity: 'incompatible',
@@ -156,6 +158,42 @@ function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeCh
       message: `deduplication columns changed (${was} → ${now}); the keys already seen were stored under the old columns`,
     },
   ];
+}
+
+/**
+ * dropDuplicatesWithinWatermark stores each key's expiry (event time + delay), plain
+ * deduplication its event time: the stored values mean different things, so switching between
+ * them is incompatible. A new delay applies to keys first seen after the upgrade only.
+ */
+function withinWatermarkChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
+  const mode = (op: DedupeOperator): string => (op.withinWatermark ? 'withinWatermark' : 'plain');
+  if (mode(before) !== mode(after))
+    return [
+      {
+        kind: 'dedupe.withinWatermark',
+        severity: 'incompatible',
+        operator: 'dedupe',
+        path: 'options.dedupe.withinWatermark',
+        before: mode(before),
+        after: mode(after),
+        message: `deduplication changed from ${mode(before)} to ${mode(after)}; the stored keys hold ${before.withinWatermark ? 'expiry times (event time + delay)' : 'event times'}, which the new operator would read as ${after.withinWatermark ? 'expiry times' : 'event times'}`,
+      },
+    ];
+  const wasDelay = before.expiry?.delayMs;
+  const nowDelay = after.expiry?.delayMs;
+  if (after.withinWatermark && wasDelay !== undefined && nowDelay !== undefined && wasDelay !== nowDelay)
+    return [
+      {
+        kind: 'dedupe.expiry',
+        severity: 'caveat',
+        operator: 'dedupe',
+        path: 'options.dedupe.withinWatermark',
+        before: `${wasDelay} ms`,
+        after: `${nowDelay} ms`,
+        message: `the watermark delay changed (${wasDelay} → ${nowDelay} ms) under withinWatermark deduplication; keys already stored keep the expiry of the old delay, keys first seen after the upgrade get the new one`,
+      },
+    ];
+  return [];
 }
 
 function watermarkChanges({ before, after }: UpgradePair, op: StatefulOperator | undefined): UpgradeChange[] {
