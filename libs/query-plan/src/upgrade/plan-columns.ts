@@ -31,6 +31,7 @@ export function stateColumns(plan: LogicalPlan): Set<string> {
       ? columnsOf([...op.keys.map((k) => k.expr), ...op.aggregates.map((a) => a.arg)])
       : columnsOf(op.keys.map((k) => k.expr));
   if (op.op === 'aggregate' && op.window) names.add(op.window.column);
+  if (op.op === 'aggregate' && op.session) names.add(op.session.column);
   const watermark = scanOf(plan)?.watermark;
   if (watermark) names.add(watermark.column);
   return names;
