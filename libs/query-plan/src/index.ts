@@ -32,6 +32,7 @@ export type {
   ScanOperator,
   SessionWindowSpec,
   StateSchema,
+  StatefulFunctionOperator,
   StatefulOperator,
   WindowSpec,
 } from './plan/logical-plan';
@@ -50,6 +51,13 @@ export { specErrorAt } from './spec/locate';
 export { decodeRecord, type DecodeResult } from './runtime/decode-record';
 export { instantiate, type GroupAssignment, type QueryExecutor } from './runtime/executor';
 export { windowsFor, type TimeWindow } from './runtime/windows';
+export {
+  createGroupState,
+  type GroupState,
+  type GroupStateResult,
+  type StatefulFunction,
+} from './runtime/group-state';
+export { normaliseModulePath, STATEFUL_MODULE_EXTENSIONS } from './plan/stateful-function';
 export {
   addToSessions,
   fromStoredSessions,

@@ -53,6 +53,22 @@ export interface QueryOptions {
   dedupe?: { columns: string[]; withinWatermark?: boolean };
 }
 
+/**
+ * A stateful function (Spark's flatMapGroupsWithState): `module` (relative to the spec's folder,
+ * inside it) exports `export`, called per key with the batch's rows and the key's state.
+ */
+export interface StatefulFunctionSpec {
+  module: string;
+  export: string;
+  /** Output columns of the SQL that make the key. */
+  key: string[];
+  timeout: 'none' | 'eventTime' | 'processingTime';
+  /** The fields of the state object (compared across upgrades). */
+  stateSchema: Record<string, ColumnType>;
+  /** The function's output rows. */
+  output: Record<string, ColumnType>;
+}
+
 export interface QuerySpec {
   name: string;
   sources: Record<string, SourceSpec>;
@@ -61,6 +77,7 @@ export interface QuerySpec {
   outputMode: OutputMode;
   trigger: TriggerSpec;
   options: QueryOptions;
+  stateful?: StatefulFunctionSpec;
 }
 
 /** A decoded source record or an output row. Timestamps are epoch milliseconds (number). */

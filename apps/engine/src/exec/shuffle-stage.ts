@@ -6,6 +6,7 @@ import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue, StateStore } from '../state/state-store';
 import { runSessionStage } from './session-stage';
+import { runStatefulStage } from './stateful-stage';
 import type { ShuffledRow } from './source-stage';
 
 interface AggregateEntry {
@@ -68,6 +69,7 @@ export function runShuffleStage(args: {
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   if (executor.kind === 'aggregate' && executor.session) return runSessionStage(args);
+  if (executor.kind === 'stateful') return runStatefulStage(args);
   const result: ShuffleStageResult = {
     rows: [],
     failedRecords: [],

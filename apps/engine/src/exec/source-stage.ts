@@ -130,6 +130,9 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         }
         out.rows.push(projected);
         out.origins.push(record);
+      } else if (executor.kind === 'stateful') {
+        // Keyed by the projected row's key columns; stage 2 projects the row again.
+        shuffle(record, [{ k: executor.statefulKey(executor.project(row)), v: {}, r: row }]);
       } else if (executor.kind === 'dedupe') {
         const refused = guard?.(executor.project(row));
         if (refused) {

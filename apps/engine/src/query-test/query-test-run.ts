@@ -23,6 +23,7 @@ import { diffAssignment, planTrigger } from '../exec/trigger-planner';
 import { kafkaGroupTarget } from '../sinks/sink';
 import { MemoryBroker, MemorySource } from './memory-broker';
 import { MemorySink } from './memory-sink';
+import { loadStatefulFunction } from '../exec/stateful-module';
 import type { ProducedBatch } from './compare-output';
 import type { InputBatch } from './test-files';
 
@@ -155,6 +156,8 @@ class TestInstance {
 
 export async function runQueryTest(args: {
   compiled: Compiled;
+  /** The spec's path: a stateful function's module is resolved against its folder. */
+  specFile: string;
   batches: InputBatch[];
   checkpointDir: string;
   progress: (msg: string) => void;
@@ -167,7 +170,8 @@ export async function runQueryTest(args: {
       `engine test feeds one source; the spec has ${sources.length} (${sources.map(([n]) => n).join(', ')})`,
     );
   const source = sources[0]![1];
-  const executor = instantiate(compiled.plan);
+  const statefulFunction = await loadStatefulFunction(compiled.plan, args.specFile);
+  const executor = instantiate(compiled.plan, statefulFunction ? { statefulFunction } : {});
   const stateful = executor.kind !== 'stateless';
   const n = spec.options.numShufflePartitions;
 

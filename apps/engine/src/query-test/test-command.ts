@@ -72,6 +72,7 @@ export async function testCommand(argv: string[], io: TestIo): Promise<number> {
   try {
     result = await runQueryTest({
       compiled,
+      specFile: values.spec,
       batches: input,
       checkpointDir: dir,
       progress: (m) => io.stderr(`${m}\n`),

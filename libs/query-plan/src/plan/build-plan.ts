@@ -1,5 +1,5 @@
 // Assembles the operator chain of a compiled query and hashes every operator.
-import type { OutputMode, SourceSpec } from '../types';
+import type { ColumnType, OutputMode, SourceSpec } from '../types';
 import type { AggregateCall, Expr } from './expr';
 import { displayAggregate } from './expr-display';
 import { outputType } from './expr-types';
@@ -14,6 +14,7 @@ import {
   type ProjectOperator,
   type ScanOperator,
   type StateSchema,
+  type StatefulFunctionOperator,
 } from './logical-plan';
 import type { Grouping } from './grouping';
 
@@ -27,6 +28,8 @@ export interface PlanInput {
   columns: Array<{ name: string; expr: Expr }>;
   aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
   dedupe?: { keys: Array<{ name: string; expr: Expr }>; withinWatermark?: boolean };
+  /** A stateful function after the projection; its output replaces the projection's. */
+  stateful?: { operator: StatefulFunctionOperator; output: Array<{ name: string; type: ColumnType }> };
 }
 
 export function buildPlan(input: PlanInput): LogicalPlan {
@@ -40,14 +43,22 @@ export function buildPlan(input: PlanInput): LogicalPlan {
       dedupeOperator(input.dedupe.keys, source.watermark, input.dedupe.withinWatermark === true),
     );
   operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
+  if (input.stateful) operators.push(input.stateful.operator);
   return {
     version: PLAN_VERSION,
-    kind: input.aggregation ? 'aggregate' : input.dedupe ? 'dedupe' : 'stateless',
+    kind: input.aggregation
+      ? 'aggregate'
+      : input.dedupe
+        ? 'dedupe'
+        : input.stateful
+          ? 'stateful'
+          : 'stateless',
     outputMode: input.outputMode,
     numShufflePartitions: input.numShufflePartitions,
     sourceTopics: [source.kafka.topic],
     operators,
-    output: input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
+    output:
+      input.stateful?.output ?? input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
   };
 }
 

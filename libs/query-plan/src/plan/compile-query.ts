@@ -12,6 +12,8 @@ import { collect } from './expr-walk';
 import { analyzeGroupBy, bindToGrouping, type Grouping } from './grouping';
 import type { LogicalPlan } from './logical-plan';
 import { checkOutputMode } from './output-mode';
+import { outputType } from './expr-types';
+import { compileStatefulFunction } from './stateful-function';
 
 export interface QueryIssues {
   sql(offset: number, message: string): void;
@@ -93,6 +95,14 @@ export function compileQuery(
     : dedupeOptionKeys(spec, builder, report);
 
   const kind = isAggregate ? 'aggregate' : dedupeKeys ? 'dedupe' : 'stateless';
+  const stateful = compileStatefulFunction(
+    spec,
+    sourceName,
+    source,
+    items.map((i) => ({ name: i.name, type: outputType(i.expr.type) })),
+    kind !== 'stateless' || distinct,
+    report.spec,
+  );
   const eventTimeKey = grouping.keys.find(
     (k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column,
   )?.name;
@@ -129,6 +139,7 @@ export function compileQuery(
           },
         }
       : {}),
+    ...(stateful ? { stateful } : {}),
     ...(!isAggregate && dedupeKeys
       ? {
           dedupe: {

@@ -89,13 +89,34 @@ export interface ProjectOperator {
   columns: Array<{ name: string; expr: Expr }>;
 }
 
+/**
+ * A user's stateful function after the projection (Spark's flatMapGroupsWithState): rows grouped
+ * by `key` (output columns of the projection) → the function → rows of `output`.
+ */
+export interface StatefulFunctionOperator {
+  id: 'stateful';
+  op: 'stateful';
+  hash: string;
+  /** Relative to the spec's folder, normalised, inside it. */
+  module: string;
+  export: string;
+  key: string[];
+  timeout: 'none' | 'eventTime' | 'processingTime';
+  stateSchema: StateSchema;
+}
+
 export type PlanOperator =
-  ScanOperator | FilterOperator | AggregateOperator | DedupeOperator | ProjectOperator;
-export type StatefulOperator = AggregateOperator | DedupeOperator;
+  | ScanOperator
+  | FilterOperator
+  | AggregateOperator
+  | DedupeOperator
+  | ProjectOperator
+  | StatefulFunctionOperator;
+export type StatefulOperator = AggregateOperator | DedupeOperator | StatefulFunctionOperator;
 
 export interface LogicalPlan {
   version: typeof PLAN_VERSION;
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'stateful';
   outputMode: OutputMode;
   numShufflePartitions: number;
   sourceTopics: string[];
@@ -104,5 +125,5 @@ export interface LogicalPlan {
 }
 
 export function isStateful(op: PlanOperator): op is StatefulOperator {
-  return op.op === 'aggregate' || op.op === 'dedupe';
+  return op.op === 'aggregate' || op.op === 'dedupe' || op.op === 'stateful';
 }

@@ -11,7 +11,9 @@ import {
   type ProjectOperator,
   type ScanOperator,
   type SessionWindowSpec,
+  type StatefulFunctionOperator,
 } from '../plan/logical-plan';
+import type { StatefulFunction } from './group-state';
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
@@ -26,7 +28,7 @@ export interface GroupAssignment {
 }
 
 export interface QueryExecutor {
-  kind: 'stateless' | 'aggregate' | 'dedupe';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'stateful';
   output: Array<{ name: string; type: ColumnType }>;
   filter(row: Row): boolean;
   project(row: Row): Row;
@@ -49,9 +51,17 @@ export interface QueryExecutor {
   sessionTimeMs(row: Row): number | undefined;
   /** Combines the aggregation buffers of two sessions that merge. */
   mergeBuffers(a: unknown, b: unknown): unknown;
+  /** Stateful-function plans: the operator and the loaded function (instantiate's option). */
+  stateful: { operator: StatefulFunctionOperator; fn: StatefulFunction } | undefined;
+  /** Stateful-function plans: the key of a projected row (JSON of the key columns' values). */
+  statefulKey(projected: Row): string;
 }
 
-export function instantiate(plan: LogicalPlan): QueryExecutor {
+/** `statefulFunction`: the loaded function of a plan with a stateful operator (required there). */
+export function instantiate(
+  plan: LogicalPlan,
+  options: { statefulFunction?: StatefulFunction } = {},
+): QueryExecutor {
   if (plan.version !== PLAN_VERSION)
     throw new Error(
       `unsupported plan version ${String(plan.version)} (this engine runs version ${PLAN_VERSION})`,
@@ -61,6 +71,11 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const aggregateOp = find<AggregateOperator>(plan, 'aggregate');
   const dedupeOp = find<DedupeOperator>(plan, 'dedupe');
   const projectOp = find<ProjectOperator>(plan, 'project');
+  const statefulOp = find<StatefulFunctionOperator>(plan, 'stateful');
+  if (statefulOp && !options.statefulFunction)
+    throw new Error(
+      `the plan calls ${statefulOp.export} from ${statefulOp.module}: load it and pass it as statefulFunction`,
+    );
   if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
 
   const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
@@ -94,6 +109,12 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
     dedupeKey: (row) =>
       dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey'),
     session: aggregateOp?.session,
+    stateful:
+      statefulOp && options.statefulFunction
+        ? { operator: statefulOp, fn: options.statefulFunction }
+        : undefined,
+    statefulKey: (projected) =>
+      statefulOp ? JSON.stringify(statefulOp.key.map((k) => projected[k] ?? null)) : misuse('statefulKey'),
     sessionTimeMs: (row) => {
       if (!aggregateOp?.session) return misuse('sessionTimeMs');
       const value = row[aggregateOp.session.column];

@@ -236,6 +236,17 @@ const optionsSchema = z
     return options;
   });
 
+// Bounded here; that the module stays inside the spec's folder is checked at compile time
+// (plan/stateful-function.ts) and again where it is loaded.
+const statefulSchema = z.strictObject({
+  module: z.string().min(1).max(1024),
+  export: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/, 'export must be a JavaScript identifier'),
+  key: keyColumns,
+  timeout: z.enum(['none', 'eventTime', 'processingTime']).default('none'),
+  stateSchema: z.record(columnName, columnType),
+  output: z.record(columnName, columnType),
+});
+
 export const querySpecSchema = z.strictObject({
   name: z
     .string()
@@ -249,6 +260,7 @@ export const querySpecSchema = z.strictObject({
   outputMode: z.enum(['append', 'update', 'complete']).default('append'),
   trigger: triggerSchema.prefault({ processingTimeMs: 0 }),
   options: optionsSchema.prefault({}),
+  stateful: statefulSchema.optional(),
 }) satisfies z.ZodType<QuerySpec, unknown>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

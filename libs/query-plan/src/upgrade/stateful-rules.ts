@@ -8,7 +8,12 @@ import type { Expr } from '../plan/expr';
 import { displayExpr } from '../plan/expr-display';
 import { outputType } from '../plan/expr-types';
 import { canonicalJson } from '../plan/hash';
-import type { AggregateOperator, DedupeOperator, StatefulOperator } from '../plan/logical-plan';
+import type {
+  AggregateOperator,
+  DedupeOperator,
+  StatefulFunctionOperator,
+  StatefulOperator,
+} from '../plan/logical-plan';
 import { scanOf, statefulOf } from './plan-columns';
 import type { UpgradeChange, UpgradePair } from './upgrade-types';
 
@@ -36,6 +41,8 @@ export function statefulChanges(pair: UpgradePair): UpgradeChange[] {
   }
   if (before.op === 'aggregate' && after.op === 'aggregate') changes.push(...aggregateChanges(before, after));
   if (before.op === 'dedupe' && after.op === 'dedupe') changes.push(...dedupeChanges(before, after));
+  if (before.op === 'stateful' && after.op === 'stateful')
+    changes.push(...statefulFunctionChanges(before, after));
   changes.push(...watermarkChanges(pair, after));
   if (!changes.some((c) => c.severity === 'incompatible') && comparable(before) !== comparable(after)) {
     // Backstop for a definition change no rule above names (e.g. the event-time grouping key).
@@ -54,6 +61,11 @@ export function statefulChanges(pair: UpgradePair): UpgradeChange[] {
 /** The operator without what may change freely (its hash, the watermark delay). */
 function comparable(op: StatefulOperator): string {
   const { hash: _hash, ...rest } = op;
+  if (rest.op === 'stateful') {
+    // The code may change (a caveat, statefulFunctionChanges); the state layout may not.
+    const { module: _m, export: _e, timeout: _t, ...layout } = rest;
+    return canonicalJson(layout);
+  }
   if (rest.op === 'dedupe' && rest.expiry)
     return canonicalJson({ ...rest, expiry: { eventTimeColumn: rest.expiry.eventTimeColumn } });
   return canonicalJson(rest);
@@ -139,6 +151,46 @@ function sessionGapChanges(was: number, now: number): UpgradeChange[] {
       message: `session_window gap changed (${was} → ${now} ms); the stored sessions were merged under the old gap, so open sessions would be closed or joined by two rules`,
     },
   ];
+}
+
+/**
+ * A stateful function's stored state is what its stateSchema declares, keyed by its key columns:
+ * a change to either is incompatible (Spark compares the state schema). A new module, export or
+ * timeout resumes on the old state: a caveat, since new code reads state the old code wrote.
+ */
+function statefulFunctionChanges(
+  before: StatefulFunctionOperator,
+  after: StatefulFunctionOperator,
+): UpgradeChange[] {
+  const changes: UpgradeChange[] = [];
+  const fields = (op: StatefulFunctionOperator, side: 'key' | 'value'): string =>
+    list(op.stateSchema[side].map((f) => `${f.name} ${f.type}`));
+  for (const side of ['key', 'value'] as const) {
+    const was = fields(before, side);
+    const now = fields(after, side);
+    if (was !== now)
+      changes.push({
+        kind: side === 'key' ? 'stateful.key' : 'stateful.stateSchema',
+        severity: 'incompatible',
+        operator: 'stateful',
+        path: side === 'key' ? 'stateful.key' : 'stateful.stateSchema',
+        before: was,
+        after: now,
+        message: `stateful function ${side === 'key' ? 'key' : 'state schema'} changed (${was} → ${now}); the stored state was written under the old one`,
+      });
+  }
+  const code = (op: StatefulFunctionOperator): string => `${op.module}#${op.export} (timeout ${op.timeout})`;
+  if (code(before) !== code(after))
+    changes.push({
+      kind: 'stateful.function',
+      severity: 'caveat',
+      operator: 'stateful',
+      path: 'stateful',
+      before: code(before),
+      after: code(after),
+      message: `stateful function changed (${code(before)} → ${code(after)}); the new code resumes on state the old code wrote`,
+    });
+  return changes;
 }
 
 function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
