@@ -126,6 +126,7 @@ async function run(argv: string[]): Promise<number> {
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,
+    fileSinkRoot: process.env.SLUICE_FILE_SINK_ROOT,
     log,
   });
   started.runner = runner;

@@ -64,6 +64,12 @@ export const appConfigSchema = z
       .regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi')
       .optional(),
     SLUICE_HOME: z.string().min(1).default('.sluice'),
+    /**
+     * Where file sinks write under the local runtime: a spec's `sink.file.path` is relative to it
+     * (default SLUICE_HOME/file-sinks). Engines get it as SLUICE_FILE_SINK_ROOT and never write
+     * outside it. The Kubernetes runtime has no shared folder for it: file sinks are refused there.
+     */
+    SLUICE_FILE_SINK_ROOT: z.string().min(1).max(4096).optional(),
     SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     /**
      * The built-in sink connection `default`: a database (and role) that owns only sink tables.

@@ -90,6 +90,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
+  fileSinkRoot?: string | undefined;
   /**
    * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
    * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
@@ -255,6 +257,7 @@ export class QueryRunner {
       scope: this.scope,
       deadLetterTopic: dlqTopic(queryId),
       sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      fileSinkRoot: this.opts.fileSinkRoot,
       warn: (m) => this.opts.log('warn', m),
     });
     topics.push(...this.sink.topics);
