@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertTransition } from '../generated/prisma/client';
 import type { AlertTransitionRepository } from '../repositories/alert-transition.repository';
 import {
+  FakeClock,
   InMemoryInstanceRepository,
   InMemoryQueryRepository,
   queryRow,
@@ -38,7 +39,7 @@ class InMemoryTransitions implements Port<AlertTransitionRepository> {
 }
 
 function setup() {
-  const queries = new InMemoryQueryRepository(new InMemoryInstanceRepository());
+  const queries = new InMemoryQueryRepository(new InMemoryInstanceRepository(new FakeClock()));
   const q = queries.add(queryRow({ name: 'clicks', phase: 'RUNNING', observedGeneration: 1 }), {
     specText: '',
     spec: {},
