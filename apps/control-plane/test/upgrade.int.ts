@@ -239,8 +239,7 @@ beforeAll(async () => {
     `CREATE TABLE ${tables.bad} (window_start timestamptz, user_id text, clicks bigint GENERATED ALWAYS AS (0) STORED, amount bigint, PRIMARY KEY (window_start, user_id))`,
   );
   // This suite's control plane has a database and a Redis index of its own (upgrade-support.ts).
-  // The database name carries the run's suffix, so two checkouts on one stack each have their own.
-  stack = await isolatedStack(`sluice_it_upgrade_${suffix}`, REDIS_INDEXES.upgrade);
+  stack = await isolatedStack('sluice_it_upgrade', REDIS_INDEXES.upgrade);
   Object.assign(process.env, stack.env);
   // A cluster of its own: its progress ingest group is its own too (progressGroupId).
   t = await startTestApp({ SLUICE_CLUSTER_NAME: `it-upgrade-${suffix}` });
