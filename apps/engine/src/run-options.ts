@@ -21,6 +21,12 @@ const runFlagsSchema = z.object({
   'continue-from-epoch': z.coerce.number().int().nonnegative().optional(),
   /** Location of that checkpoint; the --checkpoint URI when absent (a PostgreSQL store). */
   'continue-from': z.string().min(1).optional(),
+  /**
+   * Pre-started for an upgrade (ARCHITECTURE.md, "Upgrades"): connect and prepare, then wait for
+   * SIGUSR2 (the predecessor has exited) before touching the checkpoint, the groups or a
+   * transactional producer. Exits 0 after this many seconds without it (an upgrade given up).
+   */
+  standby: z.coerce.number().int().positive().max(3600).optional(),
 });
 
 export type RunFlags = z.infer<typeof runFlagsSchema>;
@@ -40,6 +46,7 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
       'starting-offsets': { type: 'string' },
       'continue-from-epoch': { type: 'string' },
       'continue-from': { type: 'string' },
+      standby: { type: 'string' },
     },
     strict: true,
   });

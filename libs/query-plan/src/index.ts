@@ -7,6 +7,7 @@ export type {
   QuerySpec,
   Row,
   SinkSpec,
+  FileSinkFormat,
   SourceSpec,
   SpecError,
   StartingOffsets,

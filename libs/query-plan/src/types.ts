@@ -29,9 +29,14 @@ export interface SourceSpec {
   watermark?: { column: string; delayMs: number };
 }
 
+/** What the file sink writes: JSON lines, CSV with a header, or Parquet. */
+export type FileSinkFormat = 'jsonl' | 'csv' | 'parquet';
+
 export type SinkSpec =
   | { kafka: { topic: string; key?: string[] } }
   | { postgres: { table: string; key: string[]; connection: string } }
+  /** `path` is relative to the engine's file-sink root (SLUICE_FILE_SINK_ROOT), never absolute. */
+  | { file: { path: string; format: FileSinkFormat } }
   | { console: Record<string, never> };
 
 export type OutputMode = 'append' | 'update' | 'complete';

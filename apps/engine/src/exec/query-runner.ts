@@ -87,6 +87,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
+  fileSinkRoot?: string | undefined;
   /**
    * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
    * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
@@ -96,6 +98,11 @@ export interface RunOptions {
   startingOffsets?: 'earliest' | 'latest';
   /** A fresh checkpoint continuing where the checkpoint of `epoch` (opened as `store`) committed. */
   continueFrom?: { epoch: number; store: CheckpointStore };
+  /**
+   * Pre-started: prepare connects and checks, then waits for this before anything another
+   * instance could see (plan write, continue point, control listener, group joins, task producers).
+   */
+  standby?: Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -181,10 +188,21 @@ export class QueryRunner {
     this.stopping = true;
     this.stopReason = reason;
     this.wake?.();
+    this.stopped?.();
   }
 
+  /** Resolves when stop() is called (ends a standby wait). */
+  private stopped?: () => void;
+
   async run(): Promise<void> {
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (e) {
+      // Stopped while standing by: what prepare connected is closed, nothing was written.
+      if (!(e instanceof StoppedWhileWaitingError)) throw e;
+      await this.shutdown();
+      throw e;
+    }
     try {
       await this.loop();
     } finally {
@@ -231,10 +249,6 @@ export class QueryRunner {
           `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
         );
     }
-    await waitFor('checkpoint database', () =>
-      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
-    );
-
     this.admin = kafka.admin();
     await this.admin.connect();
     const topics = [
@@ -249,6 +263,7 @@ export class QueryRunner {
       scope: this.scope,
       deadLetterTopic: dlqTopic(queryId),
       sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      fileSinkRoot: this.opts.fileSinkRoot,
       warn: (m) => this.opts.log('warn', m),
     });
     topics.push(...this.sink.topics);
@@ -282,12 +297,17 @@ export class QueryRunner {
     await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
     this.guard = this.sink.guard;
     this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
+    if (this.opts.standby) await this.standBy(this.opts.standby);
+    await waitFor('checkpoint database', () =>
+      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
+    );
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
 
     this.control = new ControlListener(
       kafka,
       queryId,
       this.opts.instanceId,
+      this.opts.queryVersion,
       (m) => this.opts.log('warn', m),
       () => this.wake?.(),
     );
@@ -310,6 +330,7 @@ export class QueryRunner {
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),
       });
     }
+    this.opts.log('info', 'engine connected; joining groups');
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
@@ -337,6 +358,21 @@ export class QueryRunner {
       rateLimit: this.rateLimit,
       planHash: compiled.planHash,
     });
+  }
+
+  /**
+   * A pre-started engine waits here, connected and prepared, until its predecessor has exited:
+   * everything after this point (the plan write, the control listener, the group joins, the
+   * tasks' transactional producers) is what the old instance could see, so none of it may run
+   * before the old instance's last batch is committed.
+   */
+  private async standBy(release: Promise<void>): Promise<void> {
+    const since = Date.now();
+    this.opts.log('info', 'engine standing by');
+    if (!this.stopping)
+      await Promise.race([release, new Promise<void>((resolve) => (this.stopped = resolve))]);
+    if (this.stopping) throw new StoppedWhileWaitingError(`release (${this.stopReason})`);
+    this.opts.log('info', 'engine released', { waitedMs: Date.now() - since });
   }
 
   /**

@@ -502,6 +502,41 @@ describe('sinks', () => {
     });
   });
 
+  it('file sink: another directory allowed, another format or other columns in the same one a caveat', () => {
+    const file = (path: string, format: string) => `{ file: { path: ${path}, format: ${format} } }`;
+    const base = { sql: STATELESS, sink: file('out', 'jsonl'), outputMode: 'append' };
+    expectOne(
+      upgrade(base, (t) => t.replace('path: out', 'path: out2')),
+      'sink.path',
+      { severity: 'allowed', path: 'sink.file.path', before: 'out', after: 'out2' },
+    );
+    expectOne(
+      upgrade(base, (t) => t.replace('format: jsonl', 'format: parquet')),
+      'sink.format',
+      {
+        severity: 'caveat',
+        before: 'jsonl',
+        after: 'parquet',
+        message: expect.stringContaining('both formats'),
+      },
+    );
+    expectOne(
+      upgrade(base, (t) => t.replace('SELECT user_id, url', 'SELECT user_id')),
+      'sink.columns',
+      { severity: 'caveat', path: 'sink.file.path', message: expect.stringContaining('two schemas') },
+    );
+    expectOne(
+      report(querySpec({ ...base, sink: '{ kafka: { topic: out } }' }), querySpec(base)),
+      'sink.type',
+      {
+        severity: 'caveat',
+        before: 'kafka',
+        after: 'file',
+        message: expect.stringContaining('_sluice_metadata'),
+      },
+    );
+  });
+
   it('sink topic rename: allowed', () => {
     const r = upgrade({ sql: WINDOWED, sink: '{ kafka: { topic: out } }' }, (t) =>
       t.replace('topic: out', 'topic: out-v2'),
