@@ -16,6 +16,7 @@ import {
 import { AlertsController } from './alerts.controller';
 import { KafkaLagSource, LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
+import { DeliveryRepository, RoutingRepository } from './notification.repository';
 import { ALERT_DELIVERY_QUEUE, DeliveryQueue } from './receivers/delivery-queue.service';
 import { DeliveryProcessor } from './receivers/delivery.processor';
 import { ReceiversController } from './receivers.controller';
@@ -32,6 +33,8 @@ import { SilencesController } from './silences.controller';
     ReceiverRepository,
     AlertEvaluator,
     NotificationRouter,
+    RoutingRepository,
+    DeliveryRepository,
     DeliveryQueue,
     DeliveryProcessor,
     { provide: LagSource, useClass: KafkaLagSource },
