@@ -1,0 +1,127 @@
+// Live instance capacity for the live autoscaling bench: what one CPU-limited engine sustains.
+//
+// Why not the batches' own `processedRowsPerSecond`: a batch's rate counts only the time inside
+// the batch. With a 20,000-record backlog the engine ran two batches, the median of the "full"
+// ones was the faster of the two (5,604 and 4,086 rows/s at 0.1 CPU), and the profiles scaled by
+// it drove the engines 4–5× harder than they could go: trigger gaps, offset commits, fetches,
+// garbage collection and the CFS quota's throttling between batches all cost wall time a batch's
+// rate leaves out. So the capacity is measured the way the scaling loop meets it, as wall time:
+//  1. warm-up: a small backlog is drained first (module loading, JIT, connections, first fetches);
+//     its rough rate sizes the measured backlog;
+//  2. a sustained backlog of ~TARGET_SECONDS of work at that rate is produced as fast as the
+//     generator goes (far faster than one limited engine) and the capacity is
+//     records ÷ (time from the start of production to the lag reaching 0).
+// The batch rates seen during step 2 are kept for the report (median), to show the gap.
+
+export interface CalibrationIo {
+  /** Starts producing `records` records into the calibration query's source topic. */
+  produce(records: number): Promise<{ produced: () => number; stop: () => Promise<void> }>;
+  /** Records the calibration query's group is behind (all partitions). */
+  lag(): Promise<number>;
+  /** The calibration query's newest batch progress, or null. */
+  progress(): Promise<{ batchId?: number; numInputRows?: number; processedRowsPerSecond?: number } | null>;
+}
+
+export interface Calibration {
+  /** Records/s of the sustained drain: the live instance capacity. */
+  capacity: number;
+  warmupRecords: number;
+  warmupSeconds: number;
+  records: number;
+  drainSeconds: number;
+  /** Median processedRowsPerSecond of the batches of the sustained drain (for comparison only). */
+  medianBatchRate: number | null;
+  batches: number;
+}
+
+export const WARMUP_RECORDS = 5_000;
+/** Live seconds of work the sustained backlog is sized for. */
+export const TARGET_SECONDS = 60;
+export const MIN_RECORDS = 10_000;
+/** Bounds the backlog (Kafka space, run time) whatever the warm-up suggested. */
+export const MAX_RECORDS = 400_000;
+/** A drain that takes longer than this fails the calibration rather than stalling the run. */
+export const DRAIN_TIMEOUT_MS = 600_000;
+const POLL_MS = 250;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The sustained backlog's size from the warm-up's rough rate, within the bounds. */
+export function sustainedRecords(roughRate: number): number {
+  if (!Number.isFinite(roughRate) || roughRate <= 0) return MIN_RECORDS;
+  return Math.min(MAX_RECORDS, Math.max(MIN_RECORDS, Math.round(roughRate * TARGET_SECONDS)));
+}
+
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Produces `records` and waits until every one is produced and the lag is 0; wall seconds. */
+async function drain(
+  io: CalibrationIo,
+  records: number,
+  onBatch: (b: { batchId: number; rows: number; rate: number }) => void,
+  log: (m: string) => void,
+): Promise<number> {
+  const start = Date.now();
+  const gen = await io.produce(records);
+  let lastLog = start;
+  try {
+    for (;;) {
+      const [behind, p] = await Promise.all([io.lag(), io.progress()]);
+      if (p?.batchId !== undefined && (p.numInputRows ?? 0) > 0)
+        onBatch({ batchId: p.batchId, rows: p.numInputRows ?? 0, rate: p.processedRowsPerSecond ?? 0 });
+      if (gen.produced() >= records && behind === 0) return (Date.now() - start) / 1000;
+      if (Date.now() - start > DRAIN_TIMEOUT_MS)
+        throw new Error(
+          `calibration: ${records} records not drained within ${DRAIN_TIMEOUT_MS / 1000} s (${behind} behind)`,
+        );
+      if (Date.now() - lastLog >= 10_000) {
+        lastLog = Date.now();
+        log(
+          `${gen.produced()}/${records} produced, ${behind} behind after ${((lastLog - start) / 1000).toFixed(0)} s`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+  } finally {
+    await gen.stop();
+  }
+}
+
+export async function calibrateCapacity(io: CalibrationIo, log: (m: string) => void): Promise<Calibration> {
+  let lastWarmupBatch = -1;
+  const warmupSeconds = await drain(io, WARMUP_RECORDS, (b) => (lastWarmupBatch = b.batchId), log);
+  const rough = WARMUP_RECORDS / warmupSeconds;
+  const records = sustainedRecords(rough);
+  log(
+    `warm-up ${WARMUP_RECORDS} records in ${warmupSeconds.toFixed(1)} s (≈ ${Math.round(rough)}/s); sustained backlog ${records} records`,
+  );
+  const batches = new Map<number, { rows: number; rate: number }>();
+  const drainSeconds = await drain(
+    io,
+    records,
+    (b) => {
+      if (b.batchId > lastWarmupBatch) batches.set(b.batchId, b);
+    },
+    log,
+  );
+  const capacity = records / drainSeconds;
+  const medianBatchRate = median([...batches.values()].map((b) => b.rate));
+  log(
+    `${records} records drained in ${drainSeconds.toFixed(1)} s = ${Math.round(capacity)} records/s ` +
+      `(median batch rate ${medianBatchRate === null ? '–' : Math.round(medianBatchRate)} rows/s over ${batches.size} batches)`,
+  );
+  return {
+    capacity,
+    warmupRecords: WARMUP_RECORDS,
+    warmupSeconds,
+    records,
+    drainSeconds,
+    medianBatchRate,
+    batches: batches.size,
+  };
+}
