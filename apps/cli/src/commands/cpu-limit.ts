@@ -3,7 +3,6 @@
 // Kubernetes). The bounds are the contracts' (the same the API validates with).
 import type { Command } from 'commander';
 // The dependency-free bounds module alone, not the library's index (which loads zod).
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { parseCpuLimit } from '@sluice/contracts/src/cpu-limit';
 import { usageError } from '../exit-codes';
 import { Session, type Io } from '../session';

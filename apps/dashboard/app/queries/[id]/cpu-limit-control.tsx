@@ -4,7 +4,6 @@
 import { useState } from 'react';
 import useSWR from 'swr';
 // The dependency-free bounds module alone, not the library's index (which loads zod).
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { cpuLimitProblem, MAX_CPU_LIMIT, MIN_CPU_LIMIT } from '@sluice/contracts/src/cpu-limit';
 import { ConfirmButton } from '@/components/confirm-button';
 import { api, fetcher } from '@/lib/client-api';
