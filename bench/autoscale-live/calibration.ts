@@ -12,6 +12,8 @@
 //     generator goes (far faster than one limited engine) and the capacity is
 //     records ÷ (time from the start of production to the lag reaching 0); a drain shorter than
 //     half the target is re-sized from its own rate and repeated (at most MAX_ROUNDS drains).
+//  3. with the live trigger given: trigger-sized rounds (atTrigger) find the rate at which a batch
+//     of one trigger's input fits the trigger; that is the capacity.
 // The batch rates seen during step 2 are kept for the report (median), to show the gap.
 
 export interface CalibrationIo {
@@ -19,6 +21,8 @@ export interface CalibrationIo {
   produce(records: number): Promise<{ produced: () => number; stop: () => Promise<void> }>;
   /** Records the calibration query's group is behind (all partitions). */
   lag(): Promise<number>;
+  /** Sets the calibration query's maxOffsetsPerTrigger (null: none) and waits until it applies. */
+  setRateLimit(records: number | null): Promise<void>;
   /** The calibration query's newest batch progress, or null. */
   progress(): Promise<{ batchId?: number; numInputRows?: number; processedRowsPerSecond?: number } | null>;
 }
@@ -33,6 +37,10 @@ export interface Calibration {
   /** Median processedRowsPerSecond of the batches of the sustained drain (for comparison only). */
   medianBatchRate: number | null;
   batches: number;
+  /** Records/s of the sustained drain (catch-up batches); `capacity` when no trigger rounds ran. */
+  sustainedCapacity: number;
+  /** Each trigger-sized round: its rate limit (records per batch) and the records/s drained. */
+  triggerRounds: { rateLimit: number; records: number; drainSeconds: number; rate: number }[];
 }
 
 export const WARMUP_RECORDS = 5_000;
@@ -46,6 +54,11 @@ export const DRAIN_TIMEOUT_MS = 600_000;
 const POLL_MS = 250;
 /** Sustained drains at most (each re-sized from the last). */
 export const MAX_ROUNDS = 3;
+/** Trigger-sized rounds at most, and the live seconds of work each drains. */
+export const MAX_TRIGGER_ROUNDS = 3;
+export const TRIGGER_ROUND_SECONDS = 30;
+/** A trigger round whose rate is within this fraction of its estimate has converged. */
+export const CONVERGED = 0.9;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +108,48 @@ async function drain(
   }
 }
 
-export async function calibrateCapacity(io: CalibrationIo, log: (m: string) => void): Promise<Calibration> {
+/**
+ * The capacity at the live trigger: a sustained drain runs catch-up batches of several seconds,
+ * which spread each batch's fixed cost over many records, while the live run's batches are one
+ * trigger's input. So the backlog is drained again with the rate limit at (estimate × trigger)
+ * records per batch: if a batch of that size fits the trigger, the drain rate is the estimate
+ * (batches wait for the trigger) and it has converged; if not, batches run back to back, the
+ * rate is lower, and it becomes the next estimate. The fixed point is the rate at which
+ * trigger-sized batches just fit the trigger — the simulator's instance capacity.
+ */
+async function atTrigger(
+  io: CalibrationIo,
+  estimate: number,
+  triggerSeconds: number,
+  log: (m: string) => void,
+): Promise<Calibration['triggerRounds']> {
+  const rounds: Calibration['triggerRounds'] = [];
+  let c = estimate;
+  try {
+    for (let k = 1; k <= MAX_TRIGGER_ROUNDS; k++) {
+      const rateLimit = Math.max(1, Math.round(c * triggerSeconds));
+      const records = Math.min(MAX_RECORDS, Math.max(MIN_RECORDS, Math.round(c * TRIGGER_ROUND_SECONDS)));
+      await io.setRateLimit(rateLimit);
+      const drainSeconds = await drain(io, records, () => undefined, log);
+      const rate = records / drainSeconds;
+      rounds.push({ rateLimit, records, drainSeconds, rate });
+      log(
+        `trigger round ${k}: ${rateLimit} records per batch, ${records} records in ${drainSeconds.toFixed(1)} s = ${Math.round(rate)}/s (estimate ${Math.round(c)}/s)`,
+      );
+      if (rate >= CONVERGED * c) break;
+      c = rate;
+    }
+  } finally {
+    await io.setRateLimit(null);
+  }
+  return rounds;
+}
+
+export async function calibrateCapacity(
+  io: CalibrationIo,
+  log: (m: string) => void,
+  triggerSeconds?: number,
+): Promise<Calibration> {
   let lastWarmupBatch = -1;
   const warmupSeconds = await drain(io, WARMUP_RECORDS, (b) => (lastWarmupBatch = b.batchId), log);
   const rough = WARMUP_RECORDS / warmupSeconds;
@@ -122,14 +176,19 @@ export async function calibrateCapacity(io: CalibrationIo, log: (m: string) => v
     log(`${records} records drained in ${drainSeconds.toFixed(1)} s: too short to be sustained`);
     records = next;
   }
-  const capacity = records / drainSeconds;
+  const sustainedCapacity = records / drainSeconds;
   const medianBatchRate = median([...batches.values()].map((b) => b.rate));
   log(
-    `${records} records drained in ${drainSeconds.toFixed(1)} s = ${Math.round(capacity)} records/s ` +
+    `${records} records drained in ${drainSeconds.toFixed(1)} s = ${Math.round(sustainedCapacity)} records/s ` +
       `(median batch rate ${medianBatchRate === null ? '–' : Math.round(medianBatchRate)} rows/s over ${batches.size} batches)`,
   );
+  const triggerRounds =
+    triggerSeconds === undefined ? [] : await atTrigger(io, sustainedCapacity, triggerSeconds, log);
+  const capacity = triggerRounds.at(-1)?.rate ?? sustainedCapacity;
   return {
     capacity,
+    sustainedCapacity,
+    triggerRounds,
     warmupRecords: WARMUP_RECORDS,
     warmupSeconds,
     records,

@@ -329,15 +329,32 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
             return { produced: () => gen.produced, stop: () => gen.stop() };
           },
           lag: async () => (await c.lagOf()).totalRecordsBehind,
+          setRateLimit: async (records) => {
+            const op = await call<{ id: string }>(
+              'POST',
+              `/api/v1/queries/${c.qid}/rate-limit`,
+              JSON.stringify({ maxOffsetsPerTrigger: records }),
+            );
+            if (op.status >= 300) throw new Error(`rate limit → ${op.status} ${JSON.stringify(op.body)}`);
+            for (const until = Date.now() + 60_000; Date.now() < until;) {
+              const s = await call<{ state: string }>('GET', `/api/v1/operations/${op.body.id}`);
+              if (s.body.state === 'SUCCEEDED') return;
+              if (s.body.state === 'FAILED') throw new Error(`rate limit operation failed`);
+              await sleep(250);
+            }
+            throw new Error('rate limit not applied within 60 s');
+          },
           progress: async () => (await c.detail()).lastProgress,
         },
         (m) => log(`calibration (one engine at ${o.cpuLimit} CPU): ${m}`),
+        triggerMs / 1000,
       );
       measuredCapacity = cal.capacity;
       calibration = cal;
       rateScale = measuredCapacity / profile.instance.capacity;
       log(
-        `one limited engine drained ${Math.round(measuredCapacity)} records/s sustained; rates × ${rateScale.toFixed(3)} ` +
+        `one limited engine drained ${Math.round(measuredCapacity)} records/s with trigger-sized batches ` +
+          `(${Math.round(cal.sustainedCapacity)}/s catch-up); rates × ${rateScale.toFixed(3)} ` +
           `(profile instance capacity ${profile.instance.capacity}/s)`,
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);
