@@ -4,6 +4,8 @@
 //  (b) Sluice stateless filter + projection, exactly-once Kafka sink;
 //  (c) Sluice 1-minute windowed count by key (repartition + state store), exactly-once Kafka sink;
 //  plus batch p50 latency for 1k-row batches at trigger 0 and state memory per key.
+// With `--peer spark` the same input and queries also run on Apache Spark Structured Streaming
+// (spark-peer.ts) and the result gains Sluice ÷ Spark ratios and each side's peak RSS.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,26 +15,43 @@ import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { runSparkPeer, type SparkPeerResult } from './spark-peer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '200000' }, json: { type: 'boolean', default: false } },
+  options: {
+    records: { type: 'string', default: '200000' },
+    json: { type: 'boolean', default: false },
+    peer: { type: 'string' },
+  },
 });
 const N = Number(values.records);
+if (!Number.isInteger(N) || N < 1000 || N > 10_000_000) {
+  process.stderr.write('bench:engine: --records must be an integer from 1000 to 10000000\n');
+  process.exit(1);
+}
+if (values.peer !== undefined && values.peer !== 'spark') {
+  process.stderr.write(`bench:engine: --peer must be 'spark' (got '${values.peer}')\n`);
+  process.exit(1);
+}
+// The latency input with a peer: 1k-row batches take Spark about a second each, so both engines read
+// a smaller topic of their own for that run (30 batches) instead of N / 1000 batches.
+const LATENCY_RECORDS_WITH_PEER = 30_000;
 const PARTITIONS = 4;
 const log = (m: string): void => {
   if (!values.json) process.stderr.write(`[bench:engine] ${m}\n`);
 };
 
-async function produceInput(kafka: Kafka, topic: string): Promise<void> {
+async function produceInput(kafka: Kafka, topic: string, records = N): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const base = Date.UTC(2026, 0, 1);
-  for (let i = 0; i < N; i += 2000) {
+  for (let i = 0; i < records; i += 2000) {
     const messages = [];
-    for (let j = i; j < Math.min(N, i + 2000); j++) {
+    for (let j = i; j < Math.min(records, i + 2000); j++) {
       messages.push({
         value: JSON.stringify({
           id: j,
@@ -83,8 +102,32 @@ async function rawPipe(kafka: Kafka, input: string): Promise<number> {
   return N / seconds;
 }
 
+/** Rows per second from the first batch's start to the last batch's end. */
+function rateOf(events: StreamingQueryProgress[]): number | undefined {
+  const last = events.at(-1);
+  if (!last) return undefined;
+  const rows = events.reduce((n, e) => n + e.numInputRows, 0);
+  const ms = Date.parse(last.timestamp) + (last.batchDuration ?? 0) - Date.parse(events[0]!.timestamp);
+  return ms > 0 ? (rows * 1000) / ms : undefined;
+}
+
+/** Peak resident set (VmHWM) of a live process in KiB; 0 once it has exited. */
+function vmHwmKiB(pid: number | undefined): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0; // the process has exited between two samples: its last sample stands
+  }
+}
+
 interface EngineRun {
+  /** First batch start to last batch end, every batch (the engine process is new: "cold"). */
   rowsPerSecond: number;
+  /** The same without the first batch (Spark's "warm" figure excludes its first batch too). */
+  warmRowsPerSecond: number | undefined;
+  /** Peak resident set of the engine process (VmHWM, sampled until it exits), KiB. */
+  peakRssKiB: number;
   batchP50Ms: number;
   /** Median of each phase in the progress events' durationMs. */
   phaseP50Ms: Record<string, number>;
@@ -100,6 +143,8 @@ async function engineRun(
   sql: string,
   options: string,
   trigger: string,
+  engine: string[],
+  records = N,
 ): Promise<EngineRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-engine-'));
   const queryId = `bench-${randomUUID()}`;
@@ -122,9 +167,7 @@ async function engineRun(
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'apps/engine/src/cli.ts',
+      ...engine,
       'run',
       '--spec',
       spec,
@@ -141,16 +184,17 @@ async function engineRun(
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  let peakRssKiB = 0;
+  const sampler = setInterval(() => (peakRssKiB = Math.max(peakRssKiB, vmHwmKiB(child.pid))), 200);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sampler);
   if (code !== 0) throw new Error(`engine exited with ${code}`);
   await new Promise((r) => setTimeout(r, 1500));
   await consumer.disconnect();
   const withData = events.filter((e) => e.numInputRows > 0);
   const rows = withData.reduce((n, e) => n + e.numInputRows, 0);
-  if (rows < N) throw new Error(`engine progress reports ${rows} of ${N} rows`);
-  const first = Date.parse(withData[0]!.timestamp);
+  if (rows < records) throw new Error(`engine progress reports ${rows} of ${records} rows`);
   const lastEvent = withData.at(-1)!;
-  const seconds = (Date.parse(lastEvent.timestamp) + (lastEvent.batchDuration ?? 0) - first) / 1000;
   const durations = withData.map((e) => e.batchDuration ?? 0).sort((a, b) => a - b);
   // The median of each phase the engine reports (walCommit, getBatch, addBatch, commitOffsets, …).
   const phases = [...new Set(withData.flatMap((e) => Object.keys(e.durationMs ?? {})))];
@@ -162,12 +206,60 @@ async function engineRun(
   );
   const state = lastEvent.stateOperators?.[0];
   return {
-    rowsPerSecond: rows / seconds,
+    rowsPerSecond: rateOf(withData) ?? Number.NaN,
+    warmRowsPerSecond: rateOf(withData.slice(1)),
+    peakRssKiB,
     batchP50Ms: durations[Math.floor(durations.length / 2)] ?? Number.NaN,
     phaseP50Ms,
     batches: withData.length,
     bytesPerKey:
       state && state.numRowsTotal > 0 ? (state.memoryUsedBytes ?? 0) / state.numRowsTotal : undefined,
+  };
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a && b ? +(a / b).toFixed(3) : null;
+
+/** Sluice ÷ Spark for the same input and queries in this run; issue 20 §5's targets. */
+function peerComparison(
+  spark: SparkPeerResult,
+  stateless: EngineRun,
+  windowed: EngineRun,
+  latency: EngineRun,
+) {
+  const sluiceRssKiB = Math.max(stateless.peakRssKiB, windowed.peakRssKiB, latency.peakRssKiB);
+  const figures = {
+    sparkVersion: spark.sparkVersion,
+    spark: spark.runs,
+    sluice: {
+      stateless: {
+        coldRowsPerSecond: stateless.rowsPerSecond,
+        warmRowsPerSecond: stateless.warmRowsPerSecond ?? null,
+      },
+      windowed: {
+        coldRowsPerSecond: windowed.rowsPerSecond,
+        warmRowsPerSecond: windowed.warmRowsPerSecond ?? null,
+      },
+      latency: { batchP50Ms: latency.batchP50Ms, batches: latency.batches },
+    },
+    statelessWarmVsSpark: ratio(stateless.warmRowsPerSecond, spark.runs.stateless.warmRowsPerSecond),
+    statelessColdVsSpark: ratio(stateless.rowsPerSecond, spark.runs.stateless.coldRowsPerSecond),
+    windowedWarmVsSpark: ratio(windowed.warmRowsPerSecond, spark.runs.windowed.warmRowsPerSecond),
+    windowedColdVsSpark: ratio(windowed.rowsPerSecond, spark.runs.windowed.coldRowsPerSecond),
+    batchP50VsSpark: ratio(latency.batchP50Ms, spark.runs.latency.batchP50Ms),
+    peakRssMiB: {
+      sluiceEngine: Math.round(sluiceRssKiB / 1024),
+      sparkJvm: Math.round(spark.peakRssKiB.jvm / 1024),
+      sparkPython: Math.round(spark.peakRssKiB.python / 1024),
+    },
+  };
+  return {
+    ...figures,
+    targets: {
+      statelessWarmAtLeast1_2xSpark: (figures.statelessWarmVsSpark ?? 0) >= 1.2,
+      windowedWarmAtLeast1_0xSpark: (figures.windowedWarmVsSpark ?? 0) >= 1.0,
+      batchP50AtMost0_1xSpark: figures.batchP50VsSpark !== null && figures.batchP50VsSpark <= 0.1,
+    },
   };
 }
 
@@ -177,15 +269,21 @@ async function main(): Promise<void> {
   const env = stackEnv(config);
   const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'bench-engine' });
   const input = `bench-engine-in-${randomUUID()}`;
+  const latencyInput = values.peer ? `bench-engine-latency-in-${randomUUID()}` : input;
+  const latencyRecords = values.peer ? LATENCY_RECORDS_WITH_PEER : N;
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [
     { topic: input, numPartitions: PARTITIONS },
+    { topic: latencyInput, numPartitions: PARTITIONS },
     { topic: PROGRESS_TOPIC, numPartitions: 3 },
   ]);
   await admin.disconnect();
   log(`producing ${N} records`);
   await produceInput(kafka, input);
+  if (latencyInput !== input) await produceInput(kafka, latencyInput, latencyRecords);
+  // The engine as the control plane runs it: the esbuild bundle (engine-bundle.ts), not tsx.
+  const engine = [await buildEngineBundle(ROOT, engineBundleDir(ROOT), (f) => log(`building ${f}`))];
   log('(a) raw consume→produce pipe');
   const raw = await rawPipe(kafka, input);
   log('(b) stateless filter + projection');
@@ -197,6 +295,7 @@ async function main(): Promise<void> {
     `SELECT id, upper(user_id) AS user_id, bytes * 2 AS bytes FROM clicks WHERE url LIKE '/product/%' OR bytes > 500`,
     '{ maxOffsetsPerTrigger: 50000 }',
     '{ availableNow: true }',
+    engine,
   );
   log('(c) 1-minute windowed count by key');
   const windowed = await engineRun(
@@ -207,17 +306,32 @@ async function main(): Promise<void> {
     `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`,
     '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }',
     '{ availableNow: true }',
+    engine,
   );
   log('batch latency: 1k-row batches at trigger 0');
   const latency = await engineRun(
     kafka,
     env.KAFKA_BROKERS,
-    input,
+    latencyInput,
     'bench-latency',
     `SELECT id, user_id FROM clicks WHERE bytes > 100`,
     '{ maxOffsetsPerTrigger: 1000 }',
     '{ availableNow: true }',
+    engine,
+    latencyRecords,
   );
+  const spark = values.peer
+    ? await runSparkPeer({
+        root: ROOT,
+        brokers: env.KAFKA_BROKERS,
+        input,
+        records: N,
+        latencyInput,
+        latencyRecords,
+        outputPrefix: `bench-spark-out-${randomUUID()}`,
+        log,
+      })
+    : undefined;
   const result = {
     records: N,
     partitions: PARTITIONS,
@@ -236,6 +350,7 @@ async function main(): Promise<void> {
       batchP50AtMost50Ms: latency.batchP50Ms <= 50,
       stateAtMost200BytesPerKey: windowed.bytesPerKey !== undefined && windowed.bytesPerKey <= 200,
     },
+    ...(spark ? { peer: peerComparison(spark, stateless, windowed, latency) } : {}),
   };
   process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
 }

@@ -1,5 +1,5 @@
 // `npm run -s bench:upgrade -- [--json] [--strategy in-place|new-checkpoint] [--rate 1000] [--trigger-ms 1000]
-//   [--instances 2] [--engine tsx|bundle]`
+//   [--instances 2] [--engine tsx|bundle] [--prestart on|off]`
 // Issue 14 §3 on the real stack: a control plane (child process, database and Redis index of its
 // own), real engines, a windowed count per user into PostgreSQL under a steady load.
 //   1. upgraded in place to a version with another filter (same results): gapMs is the time from
@@ -39,6 +39,7 @@ import {
   createThrowawayDatabase,
   emptyRedisDatabase,
 } from '../../apps/control-plane/test/support/throwaway-database';
+import { handoverTimeline } from './handover-timeline';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '4492' },
     engine: { type: 'string', default: 'tsx' },
     strategy: { type: 'string', default: 'in-place' },
+    prestart: { type: 'string', default: 'on' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -59,6 +61,8 @@ const INSTANCES = Number(values.instances);
 const WARMUP_MS = Number(values['warmup-seconds']) * 1000;
 const ENGINE = values.engine;
 if (ENGINE !== 'tsx' && ENGINE !== 'bundle') throw new Error('--engine must be tsx or bundle');
+const PRESTART = values.prestart;
+if (PRESTART !== 'on' && PRESTART !== 'off') throw new Error('--prestart must be on or off');
 const STRATEGY = values.strategy;
 if (STRATEGY !== 'in-place' && STRATEGY !== 'new-checkpoint')
   throw new Error('--strategy must be in-place or new-checkpoint');
@@ -186,6 +190,7 @@ async function main(): Promise<void> {
       SLUICE_HOME: home,
       LOG_LEVEL: 'warn',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      SLUICE_UPGRADE_PRESTART: PRESTART,
       ...engineCommand,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -231,6 +236,22 @@ async function main(): Promise<void> {
       (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
       600_000,
     );
+
+  /** Progress events, oldest first, paged by time. */
+  const progressSince = async (from: string): Promise<Progress[]> => {
+    const events: Progress[] = [];
+    for (let since = from; ;) {
+      const page = (
+        await call<Progress[]>(
+          'GET',
+          `/api/v1/queries/${queryId}/progress?limit=1000&since=${encodeURIComponent(since)}`,
+        )
+      ).body;
+      events.push(...page);
+      if (page.length < 1000) return events;
+      since = page.at(-1)!.timestamp;
+    }
+  };
 
   const sinkDb = new Pool({ connectionString: env.SLUICE_SINK_DATABASE_URL });
   const tables = {
@@ -311,6 +332,15 @@ async function main(): Promise<void> {
     const up = await call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, body(2));
     if (up.status !== 202) throw new Error(`upgrade: ${JSON.stringify(up.body)}`);
     const upgrade = await finished(up.body);
+    // Read now: the failing upgrade below starts the same instance names again (rotating logs).
+    const handover = handoverTimeline(
+      home,
+      queryId,
+      await progressSince(started),
+      1,
+      2,
+      at(upgrade.createdAt),
+    );
     log(
       `upgrade to version 2: ${upgrade.state} in ${((at(upgrade.finishedAt ?? undefined) - at(upgrade.createdAt)) / 1000).toFixed(1)} s`,
     );
@@ -345,19 +375,7 @@ async function main(): Promise<void> {
     ).catch((e: Error) => log(e.message));
     await sleep(3000);
 
-    // Progress events, oldest first, paged by time.
-    const events: Progress[] = [];
-    for (let since = started; ;) {
-      const page = (
-        await call<Progress[]>(
-          'GET',
-          `/api/v1/queries/${queryId}/progress?limit=1000&since=${encodeURIComponent(since)}`,
-        )
-      ).body;
-      events.push(...page);
-      if (page.length < 1000) break;
-      since = page.at(-1)!.timestamp;
-    }
+    const events = await progressSince(started);
 
     // Which records each table owes: all of them in place; on a new checkpoint, those below the
     // new version's first offset of their partition to the old table, the others to the new one.
@@ -436,6 +454,7 @@ async function main(): Promise<void> {
       stateContinuous: wrongGroups === 0 && lost === 0 && duplicated === 0,
       detail: {
         engine: ENGINE,
+        prestart: PRESTART,
         records: produced,
         rate: RATE,
         instances: INSTANCES,
@@ -444,6 +463,11 @@ async function main(): Promise<void> {
         upgradeMs: Math.round(at(upgrade.finishedAt ?? undefined) - at(upgrade.createdAt)),
         drainMs: upgrade.steps.find((s) => s.name === 'drain old version')?.figures?.drainMs,
         gate: gate?.figures,
+        upgradeSteps: upgrade.steps.map((s) => ({
+          name: s.name,
+          ms: Math.round(at(s.finishedAt) - at(s.startedAt)),
+        })),
+        handover,
         failedUpgrade: { state: failed.state, error: failed.error, failedStep: failedStep?.name },
       },
     };

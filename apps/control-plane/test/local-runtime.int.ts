@@ -78,6 +78,9 @@ describe('LocalProcessRuntime', () => {
       'q1',
       '--brokers',
       '127.0.0.1:1',
+      // The instance's working folder (an lmdb state store), removed with the instance.
+      '--work-dir',
+      path.join(home, 'instances/q1/demo-0/work'),
       '--query-version',
       '1',
     ]);

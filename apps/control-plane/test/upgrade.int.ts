@@ -16,6 +16,8 @@
 // a record's two windows can lie in different shuffle partitions, one aggregated and one in the
 // backlog; the new version counts it for the second window only.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGroupId } from '@sluice/contracts';
@@ -198,6 +200,63 @@ async function firstOffsets(version: number, since: string): Promise<Map<number,
   return out;
 }
 
+/** An engine log's lines (JSON, one a line); lines cut by a rotation are skipped. */
+function engineLog(file: string): Array<{ time: string; msg: string }> {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { time: string; msg: string }];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * Per instance, across an in-place upgrade with pre-started successors: the successor stood by
+ * before its predecessor stopped, was released only after the predecessor had exited, and its
+ * first batch started only after the predecessor's last batch had committed (progress events:
+ * trigger start and trigger start + duration).
+ */
+async function expectHandoverOrder(id: string, oldVersion: number, newVersion: number): Promise<void> {
+  const events = (
+    await t.call<
+      Array<{
+        timestamp: string;
+        batchDuration?: number;
+        sluice: { queryVersion: number; instance: string; tasks?: string[] };
+      }>
+    >('GET', `/api/v1/queries/${id}/progress?limit=1000`)
+  ).body.filter((e) => (e.sluice.tasks?.length ?? 0) > 0);
+  const dir = path.join(t.home, 'instances', id);
+  const names = fs.readdirSync(dir).sort();
+  expect(names).toHaveLength(2);
+  for (const name of names) {
+    const now = engineLog(path.join(dir, name, 'engine.log'));
+    const before = engineLog(path.join(dir, name, 'engine.log.1'));
+    const at = (lines: typeof now, msg: string) => {
+      const line = lines.find((l) => l.msg.startsWith(msg));
+      expect(line, `${name}: "${msg}" in its log`).toBeDefined();
+      return Date.parse(line!.time);
+    };
+    expect(at(now, 'engine standing by')).toBeLessThan(at(before, 'stopping:'));
+    expect(at(now, 'engine released')).toBeGreaterThanOrEqual(at(before, 'engine stopped cleanly'));
+    const mine = events.filter((e) => e.sluice.instance === name);
+    const oldCommits = mine
+      .filter((e) => e.sluice.queryVersion === oldVersion)
+      .map((e) => Date.parse(e.timestamp) + (e.batchDuration ?? 0));
+    const newStarts = mine
+      .filter((e) => e.sluice.queryVersion === newVersion)
+      .map((e) => Date.parse(e.timestamp));
+    expect(oldCommits.length, `${name}: batches of version ${oldVersion}`).toBeGreaterThan(0);
+    expect(newStarts.length, `${name}: batches of version ${newVersion}`).toBeGreaterThan(0);
+    expect(Math.min(...newStarts)).toBeGreaterThanOrEqual(Math.max(...oldCommits));
+  }
+}
+
 /** Every record of the topic with its partition and offset. */
 async function readTopic(): Promise<Array<{ id: number; partition: number; offset: number }>> {
   const out: Array<{ id: number; partition: number; offset: number }> = [];
@@ -322,6 +381,10 @@ describe('upgrades on the real stack', () => {
     expect(op.steps.every((s) => s.state === 'done')).toBe(true);
     const drain = op.steps.find((s) => s.name === 'drain old version')!;
     expect(drain.figures).toMatchObject({ instances: 2, killed: [] });
+    // The new version was pre-started beside the old one (local runtime) and released per
+    // instance only after its predecessor had committed its last batch and exited.
+    expect(drain.figures).toMatchObject({ prestarted: 2, prestartReady: 2 });
+    await expectHandoverOrder(queryId, 1, 2);
     const gate = op.steps.find((s) => s.name === 'health gate')!;
     expect(gate.message).toMatch(/^passed: /);
     expect(gate.figures).toMatchObject({

@@ -24,9 +24,11 @@ ${TEST_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
       [--instance-id ID] [--query-version N] [--rate-limit N] [--checkpoint-epoch N]
       [--starting-offsets earliest|latest | --continue-from-epoch N [--continue-from URI]]
+      [--work-dir DIR]
       run a query (checkpoint URI: a directory, file://… or postgresql://…); a later checkpoint
       epoch is a fresh checkpoint beside the old ones (new-checkpoint upgrades), starting where
-      --continue-from-epoch committed, or at --starting-offsets`;
+      --continue-from-epoch committed, or at --starting-offsets; --work-dir holds local files
+      (an lmdb state store), default <tmpdir>/sluice-engine/<query-id>/<instance-id>`;
 
 // Structured JSON logs (pino) on stdout; the runtime driver captures them per instance.
 const logger = pino({ base: { service: 'sluice-engine' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -61,6 +63,9 @@ function validate(argv: string[]): number {
 }
 
 async function run(argv: string[]): Promise<number> {
+  // Node's start and the engine's module load, before anything else: the first figure of an
+  // upgrade's hand-over (spawned → process up → connected → groups joined → first batch).
+  log('info', 'engine process up', { uptimeMs: Math.round(process.uptime() * 1000) });
   // SIGTERM = drain: finish and commit the running batch, leave the group, exit 0. Installed
   // first, so a drain that arrives while the engine is still starting also ends cleanly.
   const started: { runner?: QueryRunner; stopRequested?: string } = {};
@@ -71,6 +76,19 @@ async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', () => requestStop('SIGTERM'));
   process.once('SIGINT', () => requestStop('SIGINT'));
   const flags = parseRunFlags(argv, process.env);
+  // A pre-started engine is released by SIGUSR2 once its predecessor has exited; never released
+  // (the upgrade failed or was given up), it stops cleanly after --standby seconds.
+  let standby: Promise<void> | undefined;
+  if (flags.standby !== undefined) {
+    const seconds = flags.standby;
+    standby = new Promise((resolve) => {
+      const timer = setTimeout(() => requestStop(`not released within ${seconds} s`), seconds * 1000);
+      process.once('SIGUSR2', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   const compiled = compileSpec(readSpec(flags.spec), flags.spec);
   if (!compiled.ok) {
     process.stderr.write(`${formatErrors(compiled.errors, flags.spec)}\n`);
@@ -120,9 +138,12 @@ async function run(argv: string[]): Promise<number> {
     checkpointEpoch: flags['checkpoint-epoch'],
     startingOffsets: flags['starting-offsets'],
     continueFrom,
+    workDir: flags['work-dir'],
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,
+    fileSinkRoot: process.env.SLUICE_FILE_SINK_ROOT,
+    standby,
     log,
   });
   started.runner = runner;

@@ -1,4 +1,6 @@
 // Flags of `engine run`, validated up front so a bad flag is a one-line error, not a crash.
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -21,7 +23,21 @@ const runFlagsSchema = z.object({
   'continue-from-epoch': z.coerce.number().int().nonnegative().optional(),
   /** Location of that checkpoint; the --checkpoint URI when absent (a PostgreSQL store). */
   'continue-from': z.string().min(1).optional(),
+  /**
+   * Pre-started for an upgrade (ARCHITECTURE.md, "Upgrades"): connect and prepare, then wait for
+   * SIGUSR2 (the predecessor has exited) before touching the checkpoint, the groups or a
+   * transactional producer. Exits 0 after this many seconds without it (an upgrade given up).
+   */
+  standby: z.coerce.number().int().positive().max(3600).optional(),
+  /**
+   * This instance's local working folder: an `lmdb` state store's files (a cache of the
+   * checkpoint, rebuilt from it when missing). Default `<tmpdir>/sluice-engine/<query>/<instance>`.
+   */
+  'work-dir': z.string().min(1),
 });
+
+/** An id as one folder name (no separators, never `.` or `..`). */
+const pathSafe = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '_');
 
 export type RunFlags = z.infer<typeof runFlagsSchema>;
 
@@ -40,6 +56,8 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
       'starting-offsets': { type: 'string' },
       'continue-from-epoch': { type: 'string' },
       'continue-from': { type: 'string' },
+      standby: { type: 'string' },
+      'work-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -49,6 +67,15 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
     'instance-id': values['instance-id'] ?? `${values['query-id'] ?? 'query'}-0`,
     'query-version': values['query-version'] ?? env.SLUICE_QUERY_VERSION ?? '1',
     'rate-limit': values['rate-limit'] ?? env.SLUICE_RATE_LIMIT,
+    'work-dir': path.resolve(
+      values['work-dir'] ??
+        path.join(
+          os.tmpdir(),
+          'sluice-engine',
+          pathSafe(values['query-id'] ?? 'query'),
+          pathSafe(values['instance-id'] ?? `${values['query-id'] ?? 'query'}-0`),
+        ),
+    ),
   };
   const parsed = runFlagsSchema
     .refine((f) => f['continue-from-epoch'] === undefined || f['starting-offsets'] === undefined, {

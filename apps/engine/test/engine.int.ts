@@ -240,6 +240,81 @@ options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 4 }
     expect(await second.exited).toBe(0);
   }, 180_000);
 
+  it('stateStore lmdb: exact across a SIGKILL and restart, then a switch to memory on the same checkpoint', async () => {
+    const input = `it-in-${randomUUID()}`;
+    const queryId = `it-${randomUUID()}`;
+    const table = `it_lmdb_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 3 }]);
+    const half = 1500;
+    const total = 3000;
+    await produceClicks(input, 0, half);
+    const dir = tempDir('lmdb');
+    const specOf = (stateStore: string) =>
+      writeSpec(
+        dir,
+        clickSpec(
+          'it-lmdb',
+          input,
+          `sql: |
+  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes
+  FROM clicks
+  GROUP BY window(ts, '1 minute'), user_id
+sink:
+  postgres: { table: ${table}, key: [window_start, user_id] }
+outputMode: update
+trigger: { processingTime: 100 milliseconds }
+options: { maxOffsetsPerTrigger: 150, numShufflePartitions: 2, stateStore: ${stateStore} }
+`,
+        ),
+      );
+    const checkpoint = path.join(dir, 'checkpoint');
+    const workDir = path.join(dir, 'work');
+    const clicksIn = async (): Promise<number> => {
+      const r = await pool
+        .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`)
+        .catch(() => undefined);
+      return r ? Number(r.rows[0]!.n) : 0;
+    };
+    const lmdb = specOf('lmdb');
+    const first = launch({ spec: lmdb, checkpoint, queryId, instance: 'a', workDir });
+    await eventually(async () => (await clicksIn()) > 300, 60_000, 'first aggregates');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The LMDB environments are in the working folder, not in the checkpoint.
+    expect(fs.readdirSync(path.join(workDir, 'epoch-0', 'state')).sort()).toEqual(['shuffle.0', 'shuffle.1']);
+    expect(fs.readdirSync(path.join(workDir, 'epoch-0', 'state', 'shuffle.0'))).toEqual(['aggregate']);
+    const second = launch({ spec: lmdb, checkpoint, queryId, instance: 'a', workDir });
+    await eventually(async () => (await clicksIn()) >= half, 90_000, 'the first half aggregated');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    // An upgrade that switches the provider: the same checkpoint restored into memory.
+    await produceClicks(input, half, total);
+    const third = launch({ spec: specOf('memory'), checkpoint, queryId, instance: 'a', workDir });
+    await eventually(async () => (await clicksIn()) >= total, 90_000, 'all clicks aggregated');
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const expected = new Map<string, { clicks: number; bytes: number }>();
+    for (let id = 0; id < total; id++) {
+      const c = click(id);
+      const ms = Date.parse(c.ts);
+      const key = `${new Date(ms - (ms % 60_000)).toISOString()}|${c.user_id}`;
+      const e = expected.get(key) ?? { clicks: 0, bytes: 0 };
+      e.clicks++;
+      e.bytes += c.bytes;
+      expected.set(key, e);
+    }
+    const got = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(
+      `SELECT * FROM ${table}`,
+    );
+    expect(got.rows).toHaveLength(expected.size);
+    for (const row of got.rows)
+      expect({ clicks: Number(row.clicks), bytes: Number(row.bytes) }).toEqual(
+        expected.get(`${row.window_start.toISOString()}|${row.user_id}`),
+      );
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  }, 300_000);
+
   it('shares partitions between instances and loses or duplicates nothing when one joins and one drains', async () => {
     const input = `it-in-${randomUUID()}`;
     const output = `it-out-${randomUUID()}`;

@@ -1,10 +1,14 @@
 // The PostgreSQL checkpoint backend against the real database: same layout semantics as the local
 // directory, create-exclusive write-ahead entries under concurrency, and corruption detection.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointStore, OffsetLogEntry } from '../src/checkpoint/checkpoint-store';
 import { openCheckpointStore } from '../src/checkpoint/open-checkpoint-store';
+import { openStateStoreProvider } from '../src/state/state-store-provider';
 
 const databaseUrl = process.env.DATABASE_URL ?? '';
 let pool: Pool;
@@ -64,6 +68,33 @@ describe('PostgreSQL checkpoint store', () => {
     expect(await store.tasks()).toEqual(['shuffle-3', 'source-orders-2']);
     expect(await store.purgeBatches('source-orders-2', 1)).toBe(2);
     expect((await store.latest('source-orders-2')).commit).toBeUndefined();
+  });
+
+  it('holds the state of both state store providers (snapshot without streaming: joined, same format)', async () => {
+    const checkpoint = await open(`q-${randomUUID()}`);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-pg-lmdb-'));
+    try {
+      const opts = { snapshotEvery: 2, retainVersions: 10 };
+      const lmdb = await openStateStoreProvider('lmdb', checkpoint, work, opts);
+      const store = await lmdb.getStore('shuffle.1', 'agg', -1);
+      for (let v = 0; v < 4; v++) {
+        for (let i = 0; i < 50; i++) store.put(`k${(v * 31 + i) % 120}`, { v, i });
+        store.remove(`k${v}`);
+        await store.commit(v);
+      }
+      await store.flushMaintenance();
+      const want = Object.fromEntries([...store.entries()].sort());
+      await lmdb.close();
+      expect((await checkpoint.listState('shuffle.1', 'agg')).filter((f) => f.kind === 'snapshot')).toEqual([
+        { version: 1, kind: 'snapshot' },
+        { version: 3, kind: 'snapshot' },
+      ]);
+      const memory = await openStateStoreProvider('memory', checkpoint, work, opts);
+      const restored = await memory.getStore('shuffle.1', 'agg', 3);
+      expect(Object.fromEntries([...restored.entries()].sort())).toEqual(want);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('lets exactly one of several concurrent planners write a batch; all see the same range', async () => {

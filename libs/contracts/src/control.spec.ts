@@ -14,6 +14,12 @@ describe('control commands', () => {
         .type,
     ).toBe('setRateLimit');
     expect(parseControlCommand({ type: 'drain', commandId: 'c3', queryId: 'q' }).type).toBe('drain');
+    expect(
+      parseControlCommand({ type: 'drain', commandId: 'c4', queryId: 'q', instance: 'q-0', version: 2 }),
+    ).toMatchObject({ instance: 'q-0', version: 2 });
+    expect(() =>
+      parseControlCommand({ type: 'drain', commandId: 'c5', queryId: 'q', instance: 'q-0', version: 0 }),
+    ).toThrow(/\$\.version/);
   });
 
   it('names the field at fault', () => {

@@ -17,6 +17,11 @@ export const controlCommandSchema = z.discriminatedUnion('type', [
     queryId: z.string().min(1),
     /** Only this instance drains; all instances of the query when absent. */
     instance: z.string().min(1).optional(),
+    /**
+     * Only while it runs this version: its successor of the same name (an upgrade) may already
+     * be listening when the command arrives, and must not drain in its place.
+     */
+    version: z.number().int().positive().optional(),
   }),
   /**
    * Stop planning new source batches (a write-ahead batch already planned still runs); the

@@ -7,9 +7,11 @@ export type {
   QuerySpec,
   Row,
   SinkSpec,
+  FileSinkFormat,
   SourceSpec,
   SpecError,
   StartingOffsets,
+  StateStoreKind,
   TriggerSpec,
 } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';

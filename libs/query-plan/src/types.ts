@@ -29,9 +29,14 @@ export interface SourceSpec {
   watermark?: { column: string; delayMs: number };
 }
 
+/** What the file sink writes: JSON lines, CSV with a header, or Parquet. */
+export type FileSinkFormat = 'jsonl' | 'csv' | 'parquet';
+
 export type SinkSpec =
   | { kafka: { topic: string; key?: string[] } }
   | { postgres: { table: string; key: string[]; connection: string } }
+  /** `path` is relative to the engine's file-sink root (SLUICE_FILE_SINK_ROOT), never absolute. */
+  | { file: { path: string; format: FileSinkFormat } }
   | { console: Record<string, never> };
 
 export type OutputMode = 'append' | 'update' | 'complete';
@@ -47,7 +52,14 @@ export interface QueryOptions {
   /** Default true, as in Spark. */
   failOnDataLoss: boolean;
   dedupe?: { columns: string[] };
+  /**
+   * Where the engine keeps the working state (absent = `memory`): a Map per task, or an LMDB
+   * environment on local disk for state larger than memory. The checkpoint is the same for both.
+   */
+  stateStore?: StateStoreKind;
 }
+
+export type StateStoreKind = 'memory' | 'lmdb';
 
 export interface QuerySpec {
   name: string;

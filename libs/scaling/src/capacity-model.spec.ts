@@ -37,4 +37,35 @@ describe('CapacityModel', () => {
     expect(sustainableRate(estimate, 12, 48, 10, 1)).toBeCloseTo(12 * 950);
     expect(sustainableRate(estimate, 16, 48, 10, 0.8)).toBeCloseTo(16 * 750);
   });
+
+  it('learns that instances get slower as the group grows, and extrapolates to unseen counts', () => {
+    const model = new CapacityModel(48);
+    // The busiest instance reads 7500 rows per batch in both phases; at 8 instances it is slower.
+    model.observe([
+      ...steadySamples(0, 600, { rate: 3000, instances: 4, capacity: 1000 }),
+      ...steadySamples(600, 1200, { rate: 6000, instances: 8, capacity: 1000 * 2 ** -0.3 }),
+    ]);
+    const estimate = model.estimate();
+    expect(estimate?.scalingExponent).toBeGreaterThan(0.2);
+    expect(estimate?.scalingExponent).toBeLessThan(0.4);
+    const at = (n: number) => estimate?.perInstanceRateAt?.(n) ?? Number.NaN;
+    expect(at(8)).toBeLessThan(at(4));
+    expect(at(16)).toBeLessThan(at(8));
+    // The sustainable rate at 16 prices the fall in: below what 16 instances at the 8-instance rate give.
+    const flat = { perInstanceRate: at(8), overheadSeconds: estimate?.overheadSeconds ?? 0, observations: 1 };
+    if (!estimate) throw new Error('no estimate');
+    expect(sustainableRate(estimate, 16, 48, 10, 1)).toBeLessThan(sustainableRate(flat, 16, 48, 10, 1));
+  });
+
+  it('assumes no fall from one instance count, nor from catch-up batches longer than the trigger', () => {
+    const model = new CapacityModel(48);
+    model.observe([
+      ...steadySamples(0, 600, { rate: 3000, instances: 4, capacity: 1000 }),
+      // 8 instances only ever seen draining: every batch longer than the trigger.
+      ...steadySamples(600, 1200, { rate: 6000, instances: 8, capacity: 600 }),
+    ]);
+    const estimate = model.estimate();
+    expect(estimate?.scalingExponent).toBeUndefined();
+    expect(estimate?.perInstanceRateAt).toBeUndefined();
+  });
 });

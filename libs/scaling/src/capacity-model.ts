@@ -2,16 +2,28 @@
 // by least squares on the busiest instance's share of every aggregated batch. The aggregated
 // duration is the slowest instance's, so the fitted rate already includes skew and jitter: it is
 // the rate the query can rely on, not the average instance's.
+//
+// That rate is not the same at every instance count: coordination makes instances slower as the
+// group grows, and a hot partition weighs more on an instance the fewer partitions it shares with
+// (so the busiest instance's real share grows faster than the even share). Loaded batches are
+// therefore also kept per instance count, and once two counts have been seen under load the rate
+// at a count is what was observed there, or for an unseen count the nearest observed count's rate
+// scaled by a power law n^-e fitted across the observed counts (e >= 0: never assume an instance
+// gets faster in a bigger group).
 import { busiestShare, effectiveInstances } from './partition-alignment';
 import type { ProgressSample } from './types';
 import { moments } from './window-stats';
 
 export interface CapacityEstimate {
-  /** Rows per second one instance processes while busy. */
+  /** Rows per second one instance processes while busy (all instance counts together). */
   perInstanceRate: number;
   /** Fixed cost of a batch (s). */
   overheadSeconds: number;
   observations: number;
+  /** Fitted fall of the per-instance rate with the instance count (rate ∝ n^-e); 0 when unknown. */
+  scalingExponent?: number;
+  /** Per-instance rate at `n` instances; `perInstanceRate` for every n when absent. */
+  perInstanceRateAt?: (instances: number) => number;
 }
 
 interface Point {
@@ -19,10 +31,24 @@ interface Point {
   y: number;
 }
 
+/** Loaded batches kept per instance count (the last ones; older skew may have moved on). */
+const POINTS_PER_COUNT = 30;
+/** A batch counts as loaded when its busy time above the overhead is this share of the trigger. */
+const LOADED_SHARE = 0.25;
+/** Batches after a change of the instance count that are not kept per count. */
+const SETTLE_BATCHES = 3;
+/** Batches longer than this share of the trigger are catch-up batches, not kept per count. */
+const STEADY_BATCH_SHARE = 1.1;
+/** Largest fitted exponent: beyond it the fit is noise (a rate halving with every doubling). */
+const MAX_EXPONENT = 1;
+
 export class CapacityModel {
   private points: Point[] = [];
+  private readonly byCount = new Map<number, { x: number; y: number; trigger: number }[]>();
   private lastSeenMs = Number.NEGATIVE_INFINITY;
   private overhead = 0;
+  private lastInstances = 0;
+  private sinceChange = 0;
 
   constructor(
     private readonly partitions: number,
@@ -38,6 +64,19 @@ export class CapacityModel {
       const instances = Math.max(1, s.instances ?? 1);
       const x = (s.numInputRows * busiestShare(this.partitions, instances)) / this.partitions;
       this.points.push({ x, y: s.batchDurationMs / 1000 });
+      // Right after a membership change batches mix the old and new assignment, and catch-up
+      // batches longer than the trigger carry what the size does to the cost: neither says what
+      // this count sustains in steady state.
+      this.sinceChange = instances === this.lastInstances ? this.sinceChange + 1 : 0;
+      this.lastInstances = instances;
+      const y = s.batchDurationMs / 1000;
+      const trigger = s.triggerMs / 1000;
+      if (this.sinceChange >= SETTLE_BATCHES && y <= STEADY_BATCH_SHARE * trigger) {
+        const kept = this.byCount.get(instances) ?? [];
+        kept.push({ x, y, trigger });
+        if (kept.length > POINTS_PER_COUNT) kept.shift();
+        this.byCount.set(instances, kept);
+      }
     }
     if (this.points.length > this.maxPoints) this.points = this.points.slice(-this.maxPoints);
   }
@@ -55,7 +94,40 @@ export class CapacityModel {
     }
     const perRow = (my - this.overhead) / Math.max(mx, 1e-9);
     if (!(perRow > 0)) return undefined;
-    return { perInstanceRate: 1 / perRow, overheadSeconds: this.overhead, observations: n };
+    const estimate: CapacityEstimate = {
+      perInstanceRate: 1 / perRow,
+      overheadSeconds: this.overhead,
+      observations: n,
+    };
+    return { ...estimate, ...this.byInstanceCount() };
+  }
+
+  /** Per-count rates of loaded batches and the power law across them (needs two counts). */
+  private byInstanceCount(): Pick<CapacityEstimate, 'scalingExponent' | 'perInstanceRateAt'> {
+    const observed: { n: number; rate: number; weight: number }[] = [];
+    for (const [count, kept] of this.byCount) {
+      const loaded = kept.filter((p) => p.y - this.overhead >= LOADED_SHARE * p.trigger);
+      if (loaded.length < this.minPoints) continue;
+      const rows = loaded.reduce((a, p) => a + p.x, 0);
+      const busy = loaded.reduce((a, p) => a + (p.y - this.overhead), 0);
+      observed.push({ n: count, rate: rows / busy, weight: loaded.length });
+    }
+    if (observed.length < 2) return {};
+    const points = observed.map((o) => ({ x: Math.log(o.n), y: Math.log(o.rate), w: o.weight }));
+    const w = points.reduce((a, p) => a + p.w, 0);
+    const mx = points.reduce((a, p) => a + p.w * p.x, 0) / w;
+    const my = points.reduce((a, p) => a + p.w * p.y, 0) / w;
+    const sxx = points.reduce((a, p) => a + p.w * (p.x - mx) ** 2, 0);
+    const sxy = points.reduce((a, p) => a + p.w * (p.x - mx) * (p.y - my), 0);
+    const exponent = sxx > 0 ? Math.min(MAX_EXPONENT, Math.max(0, -sxy / sxx)) : 0;
+    const perInstanceRateAt = (instances: number): number => {
+      // Anchor at the observed count nearest in log scale; scale by the fitted exponent from there.
+      let anchor = observed[0] as (typeof observed)[number];
+      for (const o of observed)
+        if (Math.abs(Math.log(o.n / instances)) < Math.abs(Math.log(anchor.n / instances))) anchor = o;
+      return anchor.rate * (instances / anchor.n) ** -exponent;
+    };
+    return { scalingExponent: exponent, perInstanceRateAt };
   }
 }
 
@@ -71,8 +143,8 @@ export function sustainableRate(
   triggerSeconds: number,
   busyFraction: number,
 ): number {
+  const rate = estimate.perInstanceRateAt?.(Math.max(1, instances)) ?? estimate.perInstanceRate;
   const perInstance =
-    (estimate.perInstanceRate * Math.max(0, busyFraction * triggerSeconds - estimate.overheadSeconds)) /
-    triggerSeconds;
+    (rate * Math.max(0, busyFraction * triggerSeconds - estimate.overheadSeconds)) / triggerSeconds;
   return perInstance * effectiveInstances(partitions, instances);
 }

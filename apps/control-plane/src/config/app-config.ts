@@ -64,6 +64,12 @@ export const appConfigSchema = z
       .regex(QUANTITY, 'must be a Kubernetes quantity, e.g. 512Mi')
       .optional(),
     SLUICE_HOME: z.string().min(1).default('.sluice'),
+    /**
+     * Where file sinks write under the local runtime: a spec's `sink.file.path` is relative to it
+     * (default SLUICE_HOME/file-sinks). Engines get it as SLUICE_FILE_SINK_ROOT and never write
+     * outside it. The Kubernetes runtime has no shared folder for it: file sinks are refused there.
+     */
+    SLUICE_FILE_SINK_ROOT: z.string().min(1).max(4096).optional(),
     SLUICE_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     /**
      * The built-in sink connection `default`: a database (and role) that owns only sink tables.
@@ -125,6 +131,12 @@ export const appConfigSchema = z
      */
     SLUICE_LEADER_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
     SLUICE_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(180_000),
+    /**
+     * In-place upgrades pre-start the new version beside the old one before draining it (where the
+     * runtime can: local). `off` starts each successor only after its predecessor's exit, as
+     * before (bench:upgrade --prestart off measures the difference).
+     */
+    SLUICE_UPGRADE_PRESTART: z.enum(['on', 'off']).default('on'),
     /** An instance counts as running once it has stayed up this long (catches crash-at-start). */
     SLUICE_INSTANCE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
     /** A running query is Stalled after no progress for 3 triggers and at least this long while behind. */

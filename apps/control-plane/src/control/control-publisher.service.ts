@@ -35,12 +35,13 @@ export class ControlPublisher implements OnModuleDestroy {
     return this.publish({ type: 'setRateLimit', commandId: randomUUID(), queryId, maxOffsetsPerTrigger });
   }
 
-  async drain(queryId: string, instance?: string): Promise<string> {
+  async drain(queryId: string, instance?: string, version?: number): Promise<string> {
     return this.publish({
       type: 'drain',
       commandId: randomUUID(),
       queryId,
       ...(instance ? { instance } : {}),
+      ...(version ? { version } : {}),
     });
   }
 

@@ -11,11 +11,17 @@ import { Clock } from '../clock/clock';
 import { InstanceRepository } from '../repositories/instance.repository';
 import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository, type QueryStatus } from '../repositories/query.repository';
-import { RUNTIME_DRIVER, type RuntimeDriver, type RuntimeInstance } from '../runtime/runtime-driver';
+import {
+  RUNTIME_DRIVER,
+  type InstanceLaunch,
+  type RuntimeDriver,
+  type RuntimeInstance,
+} from '../runtime/runtime-driver';
 import { asStoredConditions, mergeConditions } from './conditions';
 import {
   decideReconcile,
   DEFAULT_RECONCILE_OPTIONS,
+  instanceName,
   type Condition,
   type InstanceStatus,
   type ObservedInstance,
@@ -158,6 +164,61 @@ export class ReconcilerService {
     };
     next.then(forget, forget);
     return next;
+  }
+
+  /** What the runtime starts for instance `name` (a pre-start builds the same, to be released). */
+  private launch(
+    q: Parameters<typeof checkpointLaunch>[0] & {
+      id: string;
+      name: string;
+      rateLimit: number | null;
+      cpuLimit: number | null;
+    },
+    version: QueryVersion,
+    name: string,
+    ordinal: number,
+    sinkUrl: string | null,
+  ): InstanceLaunch {
+    return {
+      queryId: q.id,
+      queryName: q.name,
+      instanceName: name,
+      ordinal,
+      version: version.version,
+      specText: version.specText,
+      // The desired checkpoint lineage: where it lives and, when fresh, where it starts.
+      ...checkpointLaunch(q, this.config.SLUICE_HOME),
+      brokers: this.config.KAFKA_BROKERS,
+      rateLimit: q.rateLimit,
+      cpuLimit: q.cpuLimit,
+      sinkPostgresUrl: sinkUrl,
+    };
+  }
+
+  /**
+   * Pre-starts `version` beside every running instance of another version (an in-place upgrade,
+   * before the drain): each successor connects and prepares while its predecessor still works,
+   * and is released by the start that follows the predecessor's exit. The names pre-started;
+   * none when the runtime cannot, or the sink cannot be resolved (the start then reports it).
+   */
+  async prestart(queryId: string, versionNumber: number): Promise<string[]> {
+    if (!this.runtime.prestart) return [];
+    const q = await this.queries.findWithInstances(queryId);
+    if (!q || q.deletedAt || q.cluster !== this.cluster) return [];
+    const version = await this.version(queryId, versionNumber);
+    if (!version) return [];
+    const sink = await this.sinkTarget(version);
+    if (sink.error) return [];
+    const running = await this.runtime.list(queryId);
+    const names: string[] = [];
+    for (let ordinal = 0; ordinal < q.desiredInstances; ordinal++) {
+      const name = instanceName(q.name, ordinal);
+      if (!running.some((i) => i.name === name && i.state === 'running' && i.version !== versionNumber))
+        continue;
+      await this.runtime.prestart(this.launch(q, version, name, ordinal, sink.url));
+      names.push(name);
+    }
+    return names;
   }
 
   /** Versions are immutable rows, so a pass reads each one from the database once. */
@@ -347,20 +408,7 @@ export class ReconcilerService {
     for (const a of decision.actions) {
       if (a.type === 'start') {
         const previous = rows.get(a.name);
-        await this.runtime.start({
-          queryId,
-          queryName: q.name,
-          instanceName: a.name,
-          ordinal: a.ordinal,
-          version: a.version,
-          specText: version.specText,
-          // The desired checkpoint lineage: where it lives and, when fresh, where it starts.
-          ...checkpointLaunch(q, this.config.SLUICE_HOME),
-          brokers: this.config.KAFKA_BROKERS,
-          rateLimit: q.rateLimit,
-          cpuLimit: q.cpuLimit,
-          sinkPostgresUrl: sink.url,
-        });
+        await this.runtime.start(this.launch(q, version, a.name, a.ordinal, sink.url));
         const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';
         await this.instances.recordStarting(queryId, a.name, {
           runtime: this.runtime.kind,

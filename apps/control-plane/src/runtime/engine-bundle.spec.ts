@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildEngineBundle, EngineCommand, tsxEngineCommand } from './engine-bundle';
+import { buildEngineBundle, EngineCommand, engineBundleDir, tsxEngineCommand } from './engine-bundle';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const dirs: string[] = [];
@@ -49,6 +49,36 @@ describe('engine bundle', () => {
     let rebuilt = false;
     expect(await buildEngineBundle(ROOT, dir, () => (rebuilt = true))).toBe(file);
     expect(rebuilt).toBe(false);
+  }, 180_000);
+
+  it('runs a query with the lmdb state store from its real location (lmdb external, loaded at run time)', async () => {
+    // Where the local runtime builds it: lmdb resolves from the repository's node_modules.
+    const file = await buildEngineBundle(ROOT, engineBundleDir(ROOT));
+    const text = fs.readFileSync(file, 'utf8');
+    // Loaded when a query asks for it (a dynamic import esbuild leaves to node).
+    expect(text).toContain('import("lmdb")');
+    // Not bundled: its loader looks for the prebuilt binary next to its own files.
+    expect(text).not.toContain('@lmdb/lmdb-');
+    // The window-count example (state across "# restart") with options.stateStore: lmdb.
+    const example = path.join(ROOT, 'apps/engine/examples/window-count');
+    const dir = tempDir();
+    const spec = fs.readFileSync(path.join(example, 'spec.yaml'), 'utf8');
+    const lmdbSpec = spec.replace(
+      'options: { numShufflePartitions: 1 }',
+      'options: { numShufflePartitions: 1, stateStore: lmdb }',
+    );
+    expect(lmdbSpec).not.toBe(spec);
+    fs.writeFileSync(path.join(dir, 'spec.yaml'), lmdbSpec);
+    for (const f of ['input.jsonl', 'expected.jsonl'])
+      fs.copyFileSync(path.join(example, f), path.join(dir, f));
+    const run = spawnSync(
+      process.execPath,
+      [file, 'test', '--spec', 'spec.yaml', '--input', 'input.jsonl', '--expect', 'expected.jsonl'],
+      { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(run.stdout + run.stderr).toContain('PASS spec.yaml');
+    expect(run.stdout + run.stderr).toContain('restarted from the checkpoint');
+    expect(run.status).toBe(0);
   }, 180_000);
 
   it('falls back to tsx, logged at warn, when the bundle cannot be built', async () => {

@@ -35,8 +35,12 @@ export async function buildEngineBundle(
     // The path aliases of the workspace libraries.
     tsconfig: path.join(root, 'tsconfig.base.json'),
     // pg-native is an optional binding pg loads only when asked for (never by the engine);
-    // leaving it external keeps the build from failing where it is not installed.
-    external: ['pg-native'],
+    // leaving it external keeps the build from failing where it is not installed. lmdb (the
+    // `lmdb` state store) is native: its loader finds the prebuilt binary beside its own files,
+    // so it is required at run time from the bundle's location (<root>/.sluice/engine-bundle →
+    // <root>/node_modules; /app/dist → /app/node_modules in the image), and only by an engine
+    // whose query asks for it.
+    external: ['pg-native', 'lmdb'],
     ...(onBuild ? { onBuild } : {}),
   });
   return bundle.file;

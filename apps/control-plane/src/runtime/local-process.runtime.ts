@@ -3,7 +3,7 @@
 // plane adopts the processes that still run instead of starting duplicates. Logs outlive
 // restarts (engine.log, engine.log.1, … see engine-log.ts): a restart after a crash must not
 // delete the only record of why it crashed.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -33,6 +33,8 @@ interface InstanceFiles {
   exit: string;
   drain: string;
   cpuLimit: string;
+  /** The engine's --work-dir (an lmdb state store's files); removed with the instance. */
+  work: string;
 }
 
 /** cpu-limit.json: the report the instance view shows, and the group to lift or remove. */
@@ -60,6 +62,22 @@ export interface LocalRuntimeOptions {
   logMaxBytes?: number;
 }
 
+/**
+ * A pre-started engine that is never released stops by itself after this long (an upgrade that
+ * failed before its start step, or a control plane that died and spawned afresh).
+ */
+export const STANDBY_TIMEOUT_SECONDS = 600;
+/** The line a pre-started engine logs once prepared (engine query-runner.ts standBy). */
+const STANDBY_READY_LINE = '"msg":"engine standing by"';
+
+/** A pre-started engine of this control plane, waiting in its instance folder (standby.*). */
+interface Standby {
+  child: ChildProcess;
+  /** The launch it was started for: only the same launch releases it. */
+  launch: string;
+  promoted: boolean;
+}
+
 /** Archived logs kept per query after its instances are forgotten (oldest removed first). */
 const ARCHIVED_LOGS_PER_QUERY = 50;
 
@@ -76,6 +94,8 @@ export class LocalProcessRuntime implements RuntimeDriver {
   readonly kind = 'local' as const;
 
   private readonly exitListeners: Array<(queryId: string, instanceName: string) => void> = [];
+  /** Pre-started engines by `<queryId>/<name>` (only this process can release its own). */
+  private readonly standbys = new Map<string, Standby>();
 
   constructor(private readonly opts: LocalRuntimeOptions) {}
 
@@ -99,6 +119,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       exit: f('exit'),
       drain: f('drain-requested'),
       cpuLimit: f('cpu-limit.json'),
+      work: f('work'),
     };
   }
 
@@ -180,16 +201,141 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const f = this.files(l.queryId, l.instanceName);
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
+    const standby = this.takeStandby(l);
     // A fresh run: the previous run's state files go, its log is rotated (kept).
     for (const file of [f.pid, f.exit, f.drain, f.meta, f.spec, f.cpuLimit]) fs.rmSync(file, { force: true });
     fs.mkdirSync(f.dir, { recursive: true });
     rotateLog(f.log, this.keepLogs);
-    fs.writeFileSync(f.spec, l.specText);
-    fs.writeFileSync(
-      f.meta,
-      JSON.stringify({ version: l.version, checkpointEpoch: l.checkpointEpoch ?? 0 } satisfies Meta),
-    );
-    const out = fs.openSync(f.log, 'a');
+    const meta = JSON.stringify({
+      version: l.version,
+      checkpointEpoch: l.checkpointEpoch ?? 0,
+    } satisfies Meta);
+    let child: ChildProcess;
+    if (standby) {
+      // Released: its log (an open descriptor follows the rename) and spec become the instance's.
+      fs.renameSync(this.standbyFile(f, 'log'), f.log);
+      fs.renameSync(this.standbyFile(f, 'spec'), f.spec);
+      fs.writeFileSync(f.meta, meta);
+      child = standby.child;
+      standby.promoted = true;
+      fs.writeFileSync(f.pid, String(child.pid));
+      fs.rmSync(this.standbyFile(f, 'pid'), { force: true });
+      process.kill(child.pid!, 'SIGUSR2');
+    } else {
+      fs.writeFileSync(f.spec, l.specText);
+      fs.writeFileSync(f.meta, meta);
+      child = this.spawnEngine(command, l, f.spec, f.log);
+      fs.writeFileSync(f.pid, String(child.pid));
+      this.watchExit(child, l, f, () => true);
+    }
+    const requested = l.cpuLimit ?? null;
+    this.writeCpuLimit(f, child.pid!, requested, `${l.queryId}-${l.instanceName}`);
+    return {
+      name: l.instanceName,
+      ref: `pid:${child.pid}`,
+      version: l.version,
+      checkpointEpoch: l.checkpointEpoch ?? 0,
+      state: 'running',
+      exitCode: null,
+      drained: false,
+      exitedAt: null,
+      cpuLimit: this.cpuLimitOf(f),
+    };
+  }
+
+  /**
+   * Pre-starts `l` in the folder of the instance that still runs (files standby.*): connected and
+   * prepared, it waits for SIGUSR2, which `start` of the same launch sends once the old instance
+   * has exited (the reconciler starts a successor only then). A standby of another launch goes.
+   */
+  async prestart(l: InstanceLaunch): Promise<void> {
+    const command =
+      typeof this.opts.engineCommand === 'function'
+        ? await this.opts.engineCommand()
+        : this.opts.engineCommand;
+    const key = `${l.queryId}/${l.instanceName}`;
+    const launch = JSON.stringify(l);
+    const current = this.standbys.get(key);
+    if (
+      current &&
+      current.launch === launch &&
+      current.child.exitCode === null &&
+      current.child.signalCode === null
+    )
+      return;
+    this.dropStandby(l.queryId, l.instanceName);
+    const f = this.files(l.queryId, l.instanceName);
+    fs.mkdirSync(f.dir, { recursive: true });
+    fs.writeFileSync(this.standbyFile(f, 'spec'), l.specText);
+    const child = this.spawnEngine(command, l, this.standbyFile(f, 'spec'), this.standbyFile(f, 'log'), [
+      '--standby',
+      String(STANDBY_TIMEOUT_SECONDS),
+    ]);
+    fs.writeFileSync(this.standbyFile(f, 'pid'), String(child.pid));
+    const standby: Standby = { child, launch, promoted: false };
+    this.standbys.set(key, standby);
+    this.watchExit(child, l, f, () => standby.promoted);
+  }
+
+  async standbyReady(queryId: string, name: string): Promise<boolean> {
+    const s = this.standbys.get(`${queryId}/${name}`);
+    if (!s || s.promoted || s.child.exitCode !== null || s.child.signalCode !== null) return false;
+    return readTail(this.standbyFile(this.files(queryId, name), 'log')).includes(STANDBY_READY_LINE);
+  }
+
+  private standbyFile(f: InstanceFiles, kind: 'pid' | 'log' | 'spec'): string {
+    return path.join(f.dir, kind === 'spec' ? 'standby.spec.yaml' : `standby.${kind}`);
+  }
+
+  /** The waiting standby of exactly this launch (removed from the map), else undefined; others stop. */
+  private takeStandby(l: InstanceLaunch): Standby | undefined {
+    const key = `${l.queryId}/${l.instanceName}`;
+    const s = this.standbys.get(key);
+    const waiting =
+      s &&
+      !s.promoted &&
+      s.child.exitCode === null &&
+      s.child.signalCode === null &&
+      s.child.pid !== undefined;
+    // Only once prepared: its SIGUSR2 handler is installed by then (earlier, the signal's default
+    // action would end it), and a standby still connecting would gain nothing over a fresh start.
+    const ready =
+      waiting &&
+      readTail(this.standbyFile(this.files(l.queryId, l.instanceName), 'log')).includes(STANDBY_READY_LINE);
+    if (ready && s.launch === JSON.stringify(l)) {
+      this.standbys.delete(key);
+      return s;
+    }
+    this.dropStandby(l.queryId, l.instanceName);
+    return undefined;
+  }
+
+  /**
+   * Stops a standby that will not be released: ours by its handle, one left by an earlier control
+   * plane by its pid file (SIGTERM: it has joined nothing and written nothing, and exits 0).
+   */
+  private dropStandby(queryId: string, name: string): void {
+    const key = `${queryId}/${name}`;
+    const s = this.standbys.get(key);
+    this.standbys.delete(key);
+    if (s && !s.promoted) s.child.kill('SIGTERM');
+    const f = this.files(queryId, name);
+    const pidFile = this.standbyFile(f, 'pid');
+    if (!s && fs.existsSync(pidFile)) {
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) process.kill(pid, 'SIGTERM');
+    }
+    for (const kind of ['pid', 'spec'] as const) fs.rmSync(this.standbyFile(f, kind), { force: true });
+  }
+
+  private spawnEngine(
+    command: string[],
+    l: InstanceLaunch,
+    specPath: string,
+    logPath: string,
+    extra: string[] = [],
+  ): ChildProcess {
+    const out = fs.openSync(logPath, 'a');
     const [cmd, ...pre] = command;
     if (!cmd) throw new Error('engine command is empty');
     const child = spawn(
@@ -198,7 +344,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
         ...pre,
         'run',
         '--spec',
-        f.spec,
+        specPath,
         '--checkpoint',
         l.checkpointUri,
         '--instance-id',
@@ -207,10 +353,15 @@ export class LocalProcessRuntime implements RuntimeDriver {
         l.queryId,
         '--brokers',
         l.brokers,
+        '--work-dir',
+        // A standby and the instance it succeeds share the folder: the standby opens no state
+        // before its release, which comes after the predecessor has exited.
+        this.files(l.queryId, l.instanceName).work,
         '--query-version',
         String(l.version),
         ...(l.rateLimit ? ['--rate-limit', String(l.rateLimit)] : []),
         ...checkpointLineageArgs(l),
+        ...extra,
       ],
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
       {
@@ -222,10 +373,25 @@ export class LocalProcessRuntime implements RuntimeDriver {
     );
     fs.closeSync(out);
     if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
-    fs.writeFileSync(f.pid, String(child.pid));
-    const requested = l.cpuLimit ?? null;
-    this.writeCpuLimit(f, child.pid, requested, `${l.queryId}-${l.instanceName}`);
+    child.unref();
+    return child;
+  }
+
+  /** Records the exit of `child` as the instance's, once `isInstance()` (a standby: once released). */
+  private watchExit(
+    child: ChildProcess,
+    l: InstanceLaunch,
+    f: InstanceFiles,
+    isInstance: () => boolean,
+  ): void {
     child.on('exit', (code, signal) => {
+      if (!isInstance()) {
+        // A standby that stopped unreleased: its files go, its log stays for reading.
+        const key = `${l.queryId}/${l.instanceName}`;
+        if (this.standbys.get(key)?.child === child) this.standbys.delete(key);
+        for (const kind of ['pid', 'spec'] as const) fs.rmSync(this.standbyFile(f, kind), { force: true });
+        return;
+      }
       // The group as it is now: a limit set while the instance ran made one after the start.
       const group = this.readCpuLimit(f)?.group;
       if (group) removeCpuGroup(group);
@@ -241,18 +407,6 @@ export class LocalProcessRuntime implements RuntimeDriver {
       // After the exit file: a listener that lists the instance sees how it ended.
       for (const listener of this.exitListeners) listener(l.queryId, l.instanceName);
     });
-    child.unref();
-    return {
-      name: l.instanceName,
-      ref: `pid:${child.pid}`,
-      version: l.version,
-      checkpointEpoch: l.checkpointEpoch ?? 0,
-      state: 'running',
-      exitCode: null,
-      drained: false,
-      exitedAt: null,
-      cpuLimit: this.cpuLimitOf(f),
-    };
   }
 
   /** Applies (or lifts, for null) the limit of process `pid` and records the outcome. */
@@ -326,6 +480,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
     const f = this.files(queryId, name);
     if (this.describe(name, f)?.state === 'running')
       throw new Error(`instance ${name} still runs; drain it first`);
+    this.dropStandby(queryId, name);
     // The exit handler removes the CPU group only when this process spawned the instance (not
     // after a control-plane restart): an adopted instance's empty group goes here.
     const group = this.readCpuLimit(f)?.group;

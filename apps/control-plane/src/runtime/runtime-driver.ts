@@ -87,6 +87,14 @@ export interface RuntimeDriver {
    * still finds them); adopted processes are found by the resync too.
    */
   onExit?(listener: (queryId: string, instanceName: string) => void): void;
+  /**
+   * Pre-starts `launch` beside the instance of that name that still runs (an upgrade): the engine
+   * connects and prepares, then waits; `start` of the same launch once the old instance has
+   * exited releases it instead of spawning. Drivers without it start from scratch.
+   */
+  prestart?(launch: InstanceLaunch): Promise<void>;
+  /** True once a pre-started instance is prepared and waiting (false when none runs). */
+  standbyReady?(queryId: string, instanceName: string): Promise<boolean>;
   /** Removes everything the driver created for a deleted query whose instances have stopped. */
   remove(queryId: string, queryName: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // Chooses the runtime driver from config: local processes, or one StatefulSet per query applied
 // through the Kubernetes API (kubernetes.runtime.ts).
+import fs from 'node:fs';
 import path from 'node:path';
 import { Global, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -32,13 +33,18 @@ export async function createRuntimeDriver(config: AppConfig): Promise<RuntimeDri
       resources: cpu || memory ? { cpu, memory } : undefined,
     });
   }
+  const fileSinkRoot = path.resolve(
+    config.SLUICE_FILE_SINK_ROOT ?? path.join(config.SLUICE_HOME, 'file-sinks'),
+  );
+  // Engines resolve sink paths against its real path, so it must exist before the first one starts.
+  fs.mkdirSync(fileSinkRoot, { recursive: true });
   return new LocalProcessRuntime({
     home: path.resolve(config.SLUICE_HOME),
     engineCommand: config.SLUICE_ENGINE_COMMAND
       ? (JSON.parse(config.SLUICE_ENGINE_COMMAND) as string[])
       : bundledEngineCommand(),
     cwd: REPO_ROOT,
-    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1', SLUICE_FILE_SINK_ROOT: fileSinkRoot },
   });
 }
 

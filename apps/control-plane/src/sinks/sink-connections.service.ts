@@ -39,6 +39,24 @@ const CONTROL_PLANE_TABLES = new Set(
   [...Object.values(Prisma.ModelName), '_prisma_migrations'].map((n) => n.toLowerCase()),
 );
 
+/**
+ * A file sink under the Kubernetes runtime, as a positioned spec error: engine pods share no folder
+ * with each other or with readers, so its output would scatter over pod-local disks that vanish
+ * with the pods.
+ */
+export function fileSinkRuntimeError(
+  spec: QuerySpec,
+  specText: string,
+  runtime: AppConfig['SLUICE_RUNTIME'],
+) {
+  if (!('file' in spec.sink) || runtime !== 'kubernetes') return undefined;
+  return specErrorAt(
+    specText,
+    ['sink', 'file'],
+    'file sinks run only under the local runtime (SLUICE_RUNTIME=local): engine pods share no folder to write into; use a kafka or postgres sink',
+  );
+}
+
 @Injectable()
 export class SinkConnectionsService {
   private readonly box: SecretBox | undefined;
@@ -141,9 +159,17 @@ export class SinkConnectionsService {
 
   /**
    * Refuses (422, positioned like a compiler error) a spec whose PostgreSQL sink names an unknown
-   * connection, or a schema-qualified table that its connection does not allow.
+   * connection, or a schema-qualified table that its connection does not allow, or a file sink on
+   * the Kubernetes runtime.
    */
   async checkSpec(spec: QuerySpec, specText: string): Promise<void> {
+    const fileError = fileSinkRuntimeError(spec, specText, this.config.SLUICE_RUNTIME);
+    if (fileError)
+      throw new UnprocessableEntityException({
+        code: 'INVALID_SPEC',
+        message: `${fileError.line}:${fileError.column} ${fileError.path}: ${fileError.message}`,
+        errors: [fileError],
+      });
     if (!('postgres' in spec.sink)) return;
     const { connection, table } = spec.sink.postgres;
     const errors = [];

@@ -79,6 +79,8 @@ const [ROLLBACK_DRAIN, ROLLBACK_START] = UPGRADE_ROLLBACK_STEPS as [string, stri
 const [MANUAL_DRAIN, MANUAL_START, MANUAL_MARK] = STEPS.rollback as [string, string, string];
 const SYSTEM_ACTOR = { id: 'system/upgrade', name: 'upgrade health gate' };
 const POLL_MS = 250;
+/** How long the drain waits for pre-started instances to be prepared (then drains anyway). */
+const PRESTART_WAIT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stepsOf = (op: Operation): OperationStep[] => (op.steps as unknown as OperationStep[]) ?? [];
@@ -265,6 +267,12 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       figures.inputRowsBefore = before.inputRows;
       await ctx.step(DRAIN, 'running', 15, undefined, figures);
     }
+    if (
+      p.strategy === 'in-place' &&
+      this.config.SLUICE_UPGRADE_PRESTART === 'on' &&
+      !('prestarted' in figures)
+    )
+      await this.prestart(ctx, queryId, p, figures);
     // In place, the reconciler replaces instance after instance, each successor starting once its
     // predecessor has committed its last batch (both use the same checkpoint, fenced per task).
     // A new checkpoint must not start before every old instance has stopped (its start reads
@@ -281,6 +289,47 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       [15, 40],
       figures,
       (message) => new RollbackNeeded(DRAIN, message),
+    );
+  }
+
+  /**
+   * In place: the new version's instances are spawned before the drain and wait, prepared, for
+   * their predecessors' exit (the runtime releases each at its start), so the hand-over costs a
+   * group join and a batch instead of a process start. Bounded: whatever is not ready by then
+   * starts from scratch as before. A runtime without pre-start skips this.
+   */
+  private async prestart(
+    ctx: OperationContext,
+    queryId: string,
+    p: UpgradeParams,
+    figures: Record<string, unknown>,
+  ): Promise<void> {
+    const started = Date.now();
+    const names = await this.reconciler.prestart(queryId, p.to.version);
+    figures.prestarted = names.length;
+    if (names.length === 0 || !this.runtime.standbyReady) return;
+    await ctx.step(
+      DRAIN,
+      'running',
+      15,
+      `pre-starting ${names.length} instance(s) of ${describeTarget(p.to)}`,
+      figures,
+    );
+    let ready = 0;
+    while (Date.now() - started < PRESTART_WAIT_MS) {
+      const states = await Promise.all(names.map((n) => this.runtime.standbyReady!(queryId, n)));
+      ready = states.filter(Boolean).length;
+      if (ready === names.length) break;
+      await sleep(POLL_MS);
+    }
+    figures.prestartReady = ready;
+    figures.prestartMs = Date.now() - started;
+    await ctx.step(
+      DRAIN,
+      'running',
+      15,
+      `${ready}/${names.length} pre-started instance(s) of ${describeTarget(p.to)} ready after ${((Date.now() - started) / 1000).toFixed(1)} s; draining ${describeTarget(p.from)}`,
+      figures,
     );
   }
 
@@ -542,11 +591,13 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     failure: (message: string) => OperationFailed,
   ): Promise<void> {
     const startedAt = Date.now();
-    const names = (await this.live(queryId, old)).map((i) => i.name);
-    // Sent once (kept in the step's figures): a resumed step does not address them again.
+    const draining = await this.live(queryId, old);
+    const names = draining.map((i) => i.name);
+    // Sent once (kept in the step's figures): a resumed step does not address them again. Each
+    // names the version it drains: the successor of the same name may already be listening.
     if (names.length > 0 && !Array.isArray(figures.drainCommands)) {
       const commands: string[] = [];
-      for (const name of names) commands.push(await this.control.drain(queryId, name));
+      for (const i of draining) commands.push(await this.control.drain(queryId, i.name, i.version));
       figures.drainCommands = commands;
       figures.instances = names.length;
       await ctx.step(stepName, 'running', from, `drain requested from ${names.length} instance(s)`, figures);

@@ -124,12 +124,14 @@ export function killTestInstances(home: string): void {
   if (!fs.existsSync(instances)) return;
   for (const q of fs.readdirSync(instances)) {
     for (const i of fs.readdirSync(path.join(instances, q))) {
-      const pidFile = path.join(instances, q, i, 'pid');
-      if (!fs.existsSync(pidFile)) continue;
-      try {
-        process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        // already gone
+      // The instance and a pre-started successor waiting beside it (an upgrade in progress).
+      for (const pidFile of ['pid', 'standby.pid'].map((f) => path.join(instances, q, i, f))) {
+        if (!fs.existsSync(pidFile)) continue;
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
     }
   }

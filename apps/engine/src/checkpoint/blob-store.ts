@@ -15,5 +15,18 @@ export interface BlobStore {
   /** Names of the sub-folders directly under `dir`. */
   listDirs(dir: string): Promise<string[]>;
   delete(paths: string[]): Promise<void>;
+  /**
+   * Optional, for blobs too large to hold in memory (state snapshots): writes `reserved` bytes,
+   * then `chunks`, then overwrites the reserved bytes with `header()` (computed from the chunks),
+   * atomically like put. A store without it gets the whole blob through put().
+   */
+  putStreamed?(
+    path: string,
+    chunks: AsyncIterable<Buffer>,
+    reserved: number,
+    header: () => Buffer,
+  ): Promise<void>;
+  /** Optional: the blob in chunks, or undefined when absent. A store without it is read with get(). */
+  getStream?(path: string): Promise<AsyncIterable<Buffer> | undefined>;
   close(): Promise<void>;
 }

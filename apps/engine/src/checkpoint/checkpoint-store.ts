@@ -10,7 +10,16 @@
 // Every file is checksum-framed and schema-validated: damage is an error naming the file.
 import { z } from 'zod';
 import type { BlobStore } from './blob-store';
-import { CheckpointCorruptError, decodeJsonFrame, encodeFrame, encodeJsonFrame } from './checksum-frame';
+import {
+  CheckpointCorruptError,
+  decodeFrame,
+  decodeFrameStream,
+  decodeJsonFrame,
+  encodeFrame,
+  encodeJsonFrame,
+  FrameDigest,
+  STREAMED_HEADER_BYTES,
+} from './checksum-frame';
 
 /** A state file listed a moment ago is gone (maintenance of another owner removed it). */
 export class StateFileMissingError extends Error {
@@ -258,6 +267,56 @@ export class CheckpointStore {
     await this.blobs.put(this.statePath(task, operator, ref), encodeFrame(Buffer.from(json, 'utf8')));
   }
 
+  /**
+   * Writes a state file from text chunks without holding it whole (a snapshot of millions of
+   * keys); returns its payload bytes. On a store without streamed writes the chunks are joined.
+   */
+  async writeStateStream(
+    task: string,
+    operator: string,
+    ref: StateFileRef,
+    chunks: Iterable<string> | AsyncIterable<string>,
+  ): Promise<number> {
+    const path = this.statePath(task, operator, ref);
+    const digest = new FrameDigest();
+    async function* bytes(): AsyncGenerator<Buffer> {
+      for await (const text of chunks) {
+        const chunk = Buffer.from(text, 'utf8');
+        digest.update(chunk);
+        yield chunk;
+      }
+    }
+    if (this.blobs.putStreamed) {
+      await this.blobs.putStreamed(path, bytes(), STREAMED_HEADER_BYTES, () => digest.header());
+    } else {
+      const parts: Buffer[] = [];
+      for await (const chunk of bytes()) parts.push(chunk);
+      await this.blobs.put(path, encodeFrame(Buffer.concat(parts)));
+    }
+    return digest.length;
+  }
+
+  /**
+   * A state file's payload as batches of lines, read in chunks where the store can. Checked as
+   * it is read: damage found at the end (length, checksum) throws after earlier lines were
+   * yielded, so a consumer must treat what it applied as provisional until the iteration ends.
+   */
+  async *readStateLines(task: string, operator: string, ref: StateFileRef): AsyncGenerator<string[]> {
+    const path = this.statePath(task, operator, ref);
+    const file = this.blobs.describe(path);
+    let payload: AsyncIterable<Buffer>;
+    const stream = this.blobs.getStream ? await this.blobs.getStream(path) : undefined;
+    if (stream) payload = decodeFrameStream(stream, file);
+    else {
+      const data = await this.blobs.get(path);
+      if (data === undefined) throw new StateFileMissingError(file);
+      payload = (async function* () {
+        yield decodeFrame(data, file);
+      })();
+    }
+    yield* splitLines(payload);
+  }
+
   async readState(task: string, operator: string, ref: StateFileRef): Promise<unknown> {
     const path = this.statePath(task, operator, ref);
     const data = await this.blobs.get(path);
@@ -284,4 +343,30 @@ export class CheckpointStore {
   close(): Promise<void> {
     return this.blobs.close();
   }
+}
+
+/** Batches of complete lines (without the newline) of a UTF-8 byte stream. */
+async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  // The unfinished line's pieces, joined once its newline arrives (a long line costs no re-copies).
+  let pending: Buffer[] = [];
+  for await (const chunk of chunks) {
+    let nl = chunk.indexOf(0x0a);
+    if (nl < 0) {
+      pending.push(chunk);
+      continue;
+    }
+    const data = pending.length > 0 ? Buffer.concat([...pending, chunk]) : chunk;
+    nl += data.length - chunk.length;
+    pending = [];
+    const lines: string[] = [];
+    let start = 0;
+    for (; nl >= 0; nl = data.indexOf(0x0a, start)) {
+      // A newline byte never occurs inside a multi-byte UTF-8 sequence, so each line decodes alone.
+      lines.push(data.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    if (start < data.length) pending.push(data.subarray(start));
+    yield lines;
+  }
+  if (pending.length > 0) yield [Buffer.concat(pending).toString('utf8')];
 }

@@ -56,6 +56,51 @@ export class FileBlobStore implements BlobStore {
     await fsyncDir(path.dirname(target));
   }
 
+  async putStreamed(
+    relative: string,
+    chunks: AsyncIterable<Buffer>,
+    reserved: number,
+    header: () => Buffer,
+  ): Promise<void> {
+    const target = this.resolve(relative);
+    const dir = path.dirname(target);
+    await fs.mkdir(dir, { recursive: true });
+    const temp = path.join(dir, `${TEMP_PREFIX}${path.basename(target)}-${randomBytes(6).toString('hex')}`);
+    const handle = await fs.open(temp, 'wx');
+    try {
+      let position = reserved;
+      for await (const chunk of chunks) {
+        await handle.write(chunk, 0, chunk.length, position);
+        position += chunk.length;
+      }
+      const head = header();
+      if (head.length !== reserved)
+        throw new Error(`header of ${head.length} bytes for a slot of ${reserved}`);
+      await handle.write(head, 0, head.length, 0);
+      await handle.sync();
+    } catch (err) {
+      await handle.close();
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    await fs.rename(temp, target);
+    await fsyncDir(dir);
+  }
+
+  async getStream(relative: string): Promise<AsyncIterable<Buffer> | undefined> {
+    const file = this.resolve(relative);
+    let handle: import('node:fs/promises').FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    // Opened before returning, so a file deleted afterwards is still read whole (POSIX).
+    return handle.createReadStream({ highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+  }
+
   async putIfAbsent(relative: string, data: Buffer): Promise<boolean> {
     const target = this.resolve(relative);
     const temp = await this.writeTemp(target, data);

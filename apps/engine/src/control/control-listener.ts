@@ -13,6 +13,7 @@ export class ControlListener {
     private readonly kafka: Kafka,
     private readonly queryId: string,
     private readonly instance: string,
+    private readonly version: number,
     private readonly log: (msg: string) => void,
     private readonly onCommand: () => void,
   ) {}
@@ -47,8 +48,8 @@ export class ControlListener {
           const command = parseControlCommand(JSON.parse(message.value?.toString('utf8') ?? 'null'));
           if (
             command.type === 'drain' &&
-            command.instance !== undefined &&
-            command.instance !== this.instance
+            ((command.instance !== undefined && command.instance !== this.instance) ||
+              (command.version !== undefined && command.version !== this.version))
           )
             return;
           this.pending.push(command);

@@ -4,6 +4,7 @@
 // event. Ownership of tasks follows Kafka's group assignment (source partitions for stage 1,
 // repartition-topic partitions = shuffle partitions for stage 2).
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import {
   CONTROL_TOPIC,
@@ -57,6 +58,7 @@ import {
   type TriggerStats,
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
+import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
 import type { Source } from '../source/source';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
@@ -87,6 +89,8 @@ export interface RunOptions {
   checkpoint: CheckpointStore;
   rateLimit: number | null;
   sinkPostgresUrl: string | undefined;
+  /** SLUICE_FILE_SINK_ROOT: where a file sink's relative path lives. */
+  fileSinkRoot?: string | undefined;
   /**
    * Checkpoint lineage (0 = the query's first checkpoint): groups, repartition topic,
    * transactional ids and sink markers are named after checkpointScope(queryId, epoch).
@@ -96,6 +100,13 @@ export interface RunOptions {
   startingOffsets?: 'earliest' | 'latest';
   /** A fresh checkpoint continuing where the checkpoint of `epoch` (opened as `store`) committed. */
   continueFrom?: { epoch: number; store: CheckpointStore };
+  /**
+   * Pre-started: prepare connects and checks, then waits for this before anything another
+   * instance could see (plan write, continue point, control listener, group joins, task producers).
+   */
+  standby?: Promise<void>;
+  /** This instance's local working folder (an `lmdb` state store's files), never in the checkpoint. */
+  workDir: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -133,6 +144,8 @@ export class QueryRunner {
   private control!: ControlListener;
   private sink!: Sink;
   private source!: Source;
+  /** Where the tasks' state lives: the spec's `options.stateStore`. */
+  private stateStores: StateStoreProvider | undefined;
   /** What every task's batch needs (task-batch.runTaskBatch); set once started. */
   private batch!: BatchContext;
   private outputLog!: KafkaOutputLog;
@@ -181,10 +194,21 @@ export class QueryRunner {
     this.stopping = true;
     this.stopReason = reason;
     this.wake?.();
+    this.stopped?.();
   }
 
+  /** Resolves when stop() is called (ends a standby wait). */
+  private stopped?: () => void;
+
   async run(): Promise<void> {
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (e) {
+      // Stopped while standing by: what prepare connected is closed, nothing was written.
+      if (!(e instanceof StoppedWhileWaitingError)) throw e;
+      await this.shutdown();
+      throw e;
+    }
     try {
       await this.loop();
     } finally {
@@ -195,6 +219,12 @@ export class QueryRunner {
 
   private async prepare(): Promise<void> {
     const { kafka, checkpoint, queryId, compiled } = this.opts;
+    this.stateStores = await openStateStoreProvider(
+      this.spec.options.stateStore ?? 'memory',
+      checkpoint,
+      // Per checkpoint lineage: another epoch is another checkpoint, hence other state.
+      path.join(this.opts.workDir, `epoch-${this.opts.checkpointEpoch ?? 0}`),
+    );
     const n = this.spec.options.numShufflePartitions;
     const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryWhileUnavailable(work, {
@@ -231,10 +261,6 @@ export class QueryRunner {
           `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
         );
     }
-    await waitFor('checkpoint database', () =>
-      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
-    );
-
     this.admin = kafka.admin();
     await this.admin.connect();
     const topics = [
@@ -249,6 +275,7 @@ export class QueryRunner {
       scope: this.scope,
       deadLetterTopic: dlqTopic(queryId),
       sinkPostgresUrl: this.opts.sinkPostgresUrl,
+      fileSinkRoot: this.opts.fileSinkRoot,
       warn: (m) => this.opts.log('warn', m),
     });
     topics.push(...this.sink.topics);
@@ -282,12 +309,17 @@ export class QueryRunner {
     await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
     this.guard = this.sink.guard;
     this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
+    if (this.opts.standby) await this.standBy(this.opts.standby);
+    await waitFor('checkpoint database', () =>
+      checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
+    );
     if (this.opts.continueFrom) await this.loadContinuePoint(this.opts.continueFrom, waitFor);
 
     this.control = new ControlListener(
       kafka,
       queryId,
       this.opts.instanceId,
+      this.opts.queryVersion,
       (m) => this.opts.log('warn', m),
       () => this.wake?.(),
     );
@@ -310,6 +342,7 @@ export class QueryRunner {
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),
       });
     }
+    this.opts.log('info', 'engine connected; joining groups');
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
@@ -337,6 +370,21 @@ export class QueryRunner {
       rateLimit: this.rateLimit,
       planHash: compiled.planHash,
     });
+  }
+
+  /**
+   * A pre-started engine waits here, connected and prepared, until its predecessor has exited:
+   * everything after this point (the plan write, the control listener, the group joins, the
+   * tasks' transactional producers) is what the old instance could see, so none of it may run
+   * before the old instance's last batch is committed.
+   */
+  private async standBy(release: Promise<void>): Promise<void> {
+    const since = Date.now();
+    this.opts.log('info', 'engine standing by');
+    if (!this.stopping)
+      await Promise.race([release, new Promise<void>((resolve) => (this.stopped = resolve))]);
+    if (this.stopping) throw new StoppedWhileWaitingError(`release (${this.stopReason})`);
+    this.opts.log('info', 'engine released', { waitedMs: Date.now() - since });
   }
 
   /**
@@ -663,6 +711,7 @@ export class QueryRunner {
       topic: w.topic,
       partition: w.partition,
       stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+      stateStores: this.stateStores!,
       watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs() : undefined,
     });
     if (rt.replay)
@@ -687,6 +736,9 @@ export class QueryRunner {
       .catch((e: Error) =>
         this.opts.log('warn', `task ${rt.task}: state maintenance not flushed: ${e.message}`),
       );
+    await rt.state
+      ?.close()
+      .catch((e: Error) => this.opts.log('warn', `task ${rt.task}: state store not closed: ${e.message}`));
     // The commit log entries its batches did not wait for (task-batch.ts), before a next owner reads it.
     await flushCommitLog(rt);
     await rt.committer.close();
@@ -946,6 +998,7 @@ export class QueryRunner {
     ]);
     await this.admin?.disconnect().catch(quietly('Kafka admin'));
     await this.sink?.close().catch(quietly('sink'));
+    await this.stateStores?.close().catch(quietly('state stores'));
     await this.opts.checkpoint.close().catch(quietly('checkpoint'));
   }
 }

@@ -2,7 +2,8 @@
 // (Spark's rule: the newest planned batch that is not committed is re-run with the same offsets).
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { WatermarkTracker } from '../offsets/watermark-tracker';
-import { StateStore } from '../state/state-store';
+import type { StateStore } from '../state/state-store';
+import type { StateStoreProvider } from '../state/state-store-provider';
 import type { TaskCommitter } from './task-committer';
 
 export type Stage = 'source' | 'shuffle';
@@ -46,6 +47,8 @@ export async function recoverTask(args: {
   topic: string;
   partition: number;
   stateOperator: string | undefined;
+  /** Where the task's state lives (the query's `options.stateStore`). */
+  stateStores: StateStoreProvider;
   watermarkDelayMs: number | undefined;
 }): Promise<TaskRuntime> {
   const { checkpoint, committer } = args;
@@ -79,7 +82,7 @@ export async function recoverTask(args: {
         ? await checkpoint.readCommit(task, lastCommitted)
         : undefined;
   const state = args.stateOperator
-    ? await StateStore.load(checkpoint, task, args.stateOperator, lastCommitted)
+    ? await args.stateStores.getStore(task, args.stateOperator, lastCommitted)
     : undefined;
   const watermark =
     args.watermarkDelayMs !== undefined

@@ -21,6 +21,7 @@ import {
 } from '../exec/task-runtime';
 import { diffAssignment, planTrigger } from '../exec/trigger-planner';
 import { kafkaGroupTarget } from '../sinks/sink';
+import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
 import { MemoryBroker, MemorySource } from './memory-broker';
 import { MemorySink } from './memory-sink';
 import type { ProducedBatch } from './compare-output';
@@ -57,6 +58,7 @@ class TestInstance {
     private readonly executor: QueryExecutor,
     private readonly watermarkDelayMs: number | undefined,
     private readonly rateLimit: number | null,
+    private readonly stateStores: StateStoreProvider,
   ) {}
 
   async start(): Promise<void> {
@@ -83,6 +85,7 @@ class TestInstance {
           topic: w.topic,
           partition: w.partition,
           stateOperator: w.stage === 'shuffle' ? this.executor.kind : undefined,
+          stateStores: this.stateStores,
           watermarkDelayMs: w.stage === 'shuffle' ? this.watermarkDelayMs : undefined,
         }),
       );
@@ -146,6 +149,7 @@ class TestInstance {
     for (const rt of this.tasks.values()) {
       rt.state?.abort();
       await rt.state?.flushMaintenance();
+      await rt.state?.close();
       await flushCommitLog(rt);
       await rt.committer.close();
     }
@@ -157,6 +161,8 @@ export async function runQueryTest(args: {
   compiled: Compiled;
   batches: InputBatch[];
   checkpointDir: string;
+  /** The instance's local working folder (an `lmdb` state store's files); never the checkpoint. */
+  workDir: string;
   progress: (msg: string) => void;
 }): Promise<QueryTestResult> {
   const { compiled, batches } = args;
@@ -201,6 +207,12 @@ export async function runQueryTest(args: {
     topicLimit: () => DEFAULT_MAX_MESSAGE_BYTES,
     log: (_level, msg) => args.progress(`warning: ${msg}`),
   };
+  // One provider for the whole run, like one engine process: `# restart` reopens its stores.
+  const stateStores = await openStateStoreProvider(
+    spec.options.stateStore ?? 'memory',
+    checkpoint,
+    args.workDir,
+  );
   const newInstance = () =>
     new TestInstance(
       ctx,
@@ -208,6 +220,7 @@ export async function runQueryTest(args: {
       executor,
       source.watermark?.delayMs,
       spec.options.maxOffsetsPerTrigger ?? null,
+      stateStores,
     );
 
   const lineOfOffset = new Map<number, number>();
@@ -253,6 +266,7 @@ export async function runQueryTest(args: {
     }
   } finally {
     await instance.stop();
+    await stateStores.close();
     await checkpoint.close();
   }
   return { produced, deadLetters };

@@ -68,15 +68,19 @@ export async function testCommand(argv: string[], io: TestIo): Promise<number> {
     return 1;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-engine-test-'));
+  // The working folder (LMDB state) beside the checkpoint, never in it.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-engine-test-work-'));
   let result;
   try {
     result = await runQueryTest({
       compiled,
       batches: input,
       checkpointDir: dir,
+      workDir,
       progress: (m) => io.stderr(`${m}\n`),
     });
   } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
     if (values['keep-checkpoint']) io.stderr(`checkpoint kept in ${dir}\n`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }

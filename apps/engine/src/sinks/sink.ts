@@ -3,6 +3,7 @@
 //  - kafka-group: one Kafka transaction holds the records and the consumer-group offset whose
 //    metadata names the batch (the Kafka sink, and the repartition topic of stateful plans);
 //  - postgres: the rows and a `sluice_engine.sink_commits` row in one DB transaction;
+//  - file: the sink directory's metadata log (file-sink-log.ts), written after the data file;
 //  - checkpoint: the checkpoint's commit log (console sink: at-least-once);
 //  - memory: the in-memory sink's own per-task marker (the query test harness).
 import type { Message } from 'kafkajs';
@@ -11,7 +12,7 @@ import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { RowGuard } from '../exec/record-guards';
 import type { OutputBatches } from '../exec/output-log';
 
-export type MarkerKind = 'kafka-group' | 'postgres' | 'checkpoint' | 'memory';
+export type MarkerKind = 'kafka-group' | 'postgres' | 'file' | 'checkpoint' | 'memory';
 
 export interface TaskBatchOutput {
   /** Records for Kafka: DLQ, repartition or the Kafka sink. */

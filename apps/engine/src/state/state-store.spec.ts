@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
-import { obsoleteFiles, restorePlan, StateStore } from './state-store';
+import { InMemoryStateStore, obsoleteFiles, restorePlan, type StateStore } from './state-store';
 
 let dir: string;
 let checkpoint: CheckpointStore;
@@ -17,7 +17,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const load = (version: number, snapshotEvery = 10, retainVersions = 100) =>
-  StateStore.load(checkpoint, 'shuffle-0', 'agg', version, { snapshotEvery, retainVersions });
+  InMemoryStateStore.load(checkpoint, 'shuffle-0', 'agg', version, { snapshotEvery, retainVersions });
 
 function contents(store: StateStore): Record<string, unknown> {
   return Object.fromEntries([...store.entries()].sort(([a], [b]) => a.localeCompare(b)));

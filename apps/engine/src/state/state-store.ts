@@ -3,14 +3,21 @@
 // `state/<operator>/<v>.delta`; maintenance (off the hot path) consolidates the newest snapshot and
 // the deltas after it into `<v>.snapshot` every `snapshotEvery` deltas and deletes files no
 // retained version needs. Restore = newest snapshot ≤ v, then the deltas after it, in order.
-import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
+// `StateStore` is the API operators use; a provider (state-store-provider.ts) decides where the
+// working state lives: here in a Map (the in-memory provider), or in LMDB (lmdb-state-store.ts).
+// The checkpoint files are the same for both (state-files.ts).
+import type { CheckpointStore, StateFileRef } from '../checkpoint/checkpoint-store';
 import {
-  StateFileMissingError,
-  type CheckpointStore,
-  type StateFileRef,
-} from '../checkpoint/checkpoint-store';
+  deltaText,
+  obsoleteFiles,
+  restorePlan,
+  restoreVersion,
+  writeSnapshot,
+  type JsonValue,
+} from './state-files';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue } from './state-files';
+export { obsoleteFiles, restorePlan } from './state-files';
 
 export interface StateStoreOptions {
   /** Consolidate into a snapshot after this many deltas (Spark: minDeltasForSnapshot = 10). */
@@ -27,18 +34,41 @@ export interface StateStoreMetrics {
   numRowsUpdated: number;
   /** Keys removed in the last committed batch. */
   numRowsRemoved: number;
+  /** Estimated heap bytes of the state (LMDB: 0; the state is in the memory-mapped file). */
   memoryUsedBytes: number;
   commitTimeMs: number;
   /** Bytes of the last delta written. */
   deltaBytes: number;
 }
 
-interface DeltaFile {
-  puts: Array<[string, JsonValue]>;
-  removes: string[];
-}
-interface SnapshotFile {
-  entries: Array<[string, JsonValue]>;
+/**
+ * One (task, operator)'s state at a version, as every provider serves it (Spark's StateStore).
+ * A value read with get() must be put() again after a change: a provider may hand out a copy.
+ */
+export interface StateStore {
+  readonly task: string;
+  readonly operator: string;
+  /** The committed version the open batch builds on. */
+  readonly version: number;
+  /** Keys in the state, the open batch's changes included. */
+  readonly size: number;
+  get(key: string): JsonValue | undefined;
+  has(key: string): boolean;
+  /** Every entry, the open batch's changes included (order is the provider's). */
+  entries(): IterableIterator<[string, JsonValue]>;
+  put(key: string, value: JsonValue): void;
+  remove(key: string): boolean;
+  /** Removes every entry matching `predicate` (watermark eviction); returns the removed entries. */
+  removeWhere(predicate: (key: string, value: JsonValue) => boolean): Array<[string, JsonValue]>;
+  /** Persists the open batch's changes as version `version` and makes them the committed state. */
+  commit(version: number): Promise<StateStoreMetrics>;
+  /** Drops the open batch's changes (the batch failed and will be replayed). */
+  abort(): void;
+  metrics(): StateStoreMetrics;
+  /** Waits for background snapshots; rejects with the last one's error if it failed. */
+  flushMaintenance(): Promise<void>;
+  /** Releases what the store holds locally (after flushMaintenance; the checkpoint is untouched). */
+  close(): Promise<void>;
 }
 
 const ABSENT = Symbol('absent');
@@ -50,57 +80,28 @@ function entrySize(key: string, valueJson: string): number {
   return ENTRY_OVERHEAD_BYTES + 2 * (key.length + valueJson.length);
 }
 
-function asDelta(raw: unknown, file: string): DeltaFile {
-  const d = raw as Partial<DeltaFile> | null;
-  if (!d || !Array.isArray(d.puts) || !Array.isArray(d.removes))
-    throw new CheckpointCorruptError(file, 'not a state delta');
-  return d as DeltaFile;
-}
-
-function asSnapshot(raw: unknown, file: string): SnapshotFile {
-  const s = raw as Partial<SnapshotFile> | null;
-  if (!s || !Array.isArray(s.entries)) throw new CheckpointCorruptError(file, 'not a state snapshot');
-  return s as SnapshotFile;
-}
-
-/** Files needed to rebuild `version`: the newest snapshot ≤ version and the deltas after it. */
-export function restorePlan(files: StateFileRef[], version: number): StateFileRef[] {
-  const snapshot = files.filter((f) => f.kind === 'snapshot' && f.version <= version).at(-1);
-  const from = snapshot?.version ?? -1;
-  const deltas = files.filter((f) => f.kind === 'delta' && f.version > from && f.version <= version);
-  return [...(snapshot ? [snapshot] : []), ...deltas];
-}
-
-/** Files no restorable version (≥ minVersion) needs: everything older than the base snapshot. */
-export function obsoleteFiles(files: StateFileRef[], minVersion: number): StateFileRef[] {
-  const base = files.filter((f) => f.kind === 'snapshot' && f.version <= minVersion).at(-1);
-  if (!base) return [];
-  return files.filter((f) => f.version < base.version || (f.version === base.version && f.kind === 'delta'));
-}
-
-async function readFiles(
+/** The state of `version` read into a Map (-1 = empty); also the number of deltas after its snapshot. */
+async function readIntoMap(
   checkpoint: CheckpointStore,
   task: string,
   operator: string,
-  plan: StateFileRef[],
-): Promise<Map<string, JsonValue>> {
+  version: number,
+): Promise<{ map: Map<string, JsonValue>; deltas: number }> {
   const map = new Map<string, JsonValue>();
-  for (const ref of plan) {
-    const raw = await checkpoint.readState(task, operator, ref);
-    const file = checkpoint.describeState(task, operator, ref);
-    if (ref.kind === 'snapshot') {
-      map.clear();
-      for (const [k, v] of asSnapshot(raw, file).entries) map.set(k, v);
-    } else {
-      const delta = asDelta(raw, file);
-      for (const [k, v] of delta.puts) map.set(k, v);
-      for (const k of delta.removes) map.delete(k);
-    }
-  }
-  return map;
+  const deltas = await restoreVersion(checkpoint, task, operator, version, {
+    clear: () => map.clear(),
+    put: (entries) => {
+      for (const [k, v] of entries) map.set(k, v);
+    },
+    remove: (keys) => {
+      for (const k of keys) map.delete(k);
+    },
+  });
+  return { map, deltas };
 }
 
-export class StateStore {
+/** The in-memory provider's store: the whole state in a Map. */
+export class InMemoryStateStore implements StateStore {
   private readonly map: Map<string, JsonValue>;
   private readonly sizes = new Map<string, number>();
   private bytes = 0;
@@ -140,20 +141,9 @@ export class StateStore {
     operator: string,
     version: number,
     opts: StateStoreOptions = DEFAULT_STATE_OPTIONS,
-  ): Promise<StateStore> {
-    for (let attempt = 1; ; attempt++) {
-      const files = version < 0 ? [] : await checkpoint.listState(task, operator);
-      const plan = restorePlan(files, version);
-      try {
-        const map = await readFiles(checkpoint, task, operator, plan);
-        const deltas = plan.filter((f) => f.kind === 'delta').length;
-        return new StateStore(checkpoint, task, operator, version, map, deltas, opts);
-      } catch (err) {
-        // A previous owner's maintenance may delete files between our listing and reading them
-        // (after writing a newer snapshot); listing again picks that snapshot up.
-        if (!(err instanceof StateFileMissingError) || attempt >= 3) throw err;
-      }
-    }
+  ): Promise<InMemoryStateStore> {
+    const { map, deltas } = await readIntoMap(checkpoint, task, operator, version);
+    return new InMemoryStateStore(checkpoint, task, operator, version, map, deltas, opts);
   }
 
   get version(): number {
@@ -234,7 +224,7 @@ export class StateStore {
     let deltaBytes = 0;
     if (puts.length + removes.length > 0) {
       // Built by hand so each value is stringified once (also feeding the memory estimate).
-      const text = `{"puts":[${puts.join(',')}],"removes":[${removes.join(',')}]}`;
+      const text = deltaText(puts, removes);
       deltaBytes = text.length;
       await this.checkpoint.writeStateJson(this.task, this.operator, { version, kind: 'delta' }, text);
       this.deltasSinceSnapshot++;
@@ -282,20 +272,9 @@ export class StateStore {
 
   /** Writes `<version>.snapshot` from the files (not the live map) and deletes obsolete files. */
   async snapshotAndClean(version: number): Promise<void> {
-    const files = await this.checkpoint.listState(this.task, this.operator);
-    const plan = restorePlan(files, version);
-    if (plan[0]?.kind !== 'snapshot' || plan[0].version !== version) {
-      const map = await readFiles(this.checkpoint, this.task, this.operator, plan);
-      const snapshot: SnapshotFile = { entries: [...map.entries()] };
-      await this.checkpoint.writeState(this.task, this.operator, { version, kind: 'snapshot' }, snapshot);
-      files.push({ version, kind: 'snapshot' });
-      files.sort((a, b) => a.version - b.version || (a.kind === b.kind ? 0 : a.kind === 'delta' ? -1 : 1));
-    }
-    const doomed = obsoleteFiles(files, version - this.opts.retainVersions + 1);
-    if (doomed.length > 0) await this.checkpoint.deleteState(this.task, this.operator, doomed);
+    await snapshotFromFilesAndClean(this.checkpoint, this.task, this.operator, version, this.opts);
   }
 
-  /** Waits for background maintenance (used on shutdown and in tests). */
   /** Waits for background snapshots; rejects with the last one's error if it failed. */
   async flushMaintenance(): Promise<void> {
     await this.maintenanceChain;
@@ -303,4 +282,48 @@ export class StateStore {
     this.maintenanceError = undefined;
     if (error) throw error;
   }
+
+  async close(): Promise<void> {
+    // Nothing held outside the heap.
+  }
+}
+
+/**
+ * Maintenance from the checkpoint's own files: writes `<version>.snapshot` (newest snapshot +
+ * deltas, read into a Map) unless present, then deletes what no retained version needs.
+ */
+export async function snapshotFromFilesAndClean(
+  checkpoint: CheckpointStore,
+  task: string,
+  operator: string,
+  version: number,
+  opts: StateStoreOptions,
+): Promise<void> {
+  const files = await checkpoint.listState(task, operator);
+  const plan = restorePlan(files, version);
+  if (plan[0]?.kind !== 'snapshot' || plan[0].version !== version) {
+    const { map } = await readIntoMap(checkpoint, task, operator, version);
+    await writeSnapshot(checkpoint, task, operator, version, map.entries());
+    addSnapshot(files, version);
+  }
+  await cleanObsolete(checkpoint, task, operator, files, version, opts);
+}
+
+/** Adds `<version>.snapshot` to a sorted listing. */
+export function addSnapshot(files: StateFileRef[], version: number): void {
+  files.push({ version, kind: 'snapshot' });
+  files.sort((a, b) => a.version - b.version || (a.kind === b.kind ? 0 : a.kind === 'delta' ? -1 : 1));
+}
+
+/** Deletes the files no version ≥ version - retainVersions + 1 needs. */
+export async function cleanObsolete(
+  checkpoint: CheckpointStore,
+  task: string,
+  operator: string,
+  files: StateFileRef[],
+  version: number,
+  opts: StateStoreOptions,
+): Promise<void> {
+  const doomed = obsoleteFiles(files, version - opts.retainVersions + 1);
+  if (doomed.length > 0) await checkpoint.deleteState(task, operator, doomed);
 }

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -59,6 +60,8 @@ export function startEngine(o: {
   instance: string;
   version?: number;
   rateLimit?: number;
+  /** --work-dir (an lmdb state store's files); the engine's default when absent. */
+  workDir?: string;
   env?: Record<string, string>;
 }): EngineProcess {
   return runEngineCli(
@@ -77,9 +80,61 @@ export function startEngine(o: {
       '--query-version',
       String(o.version ?? 1),
       ...(o.rateLimit ? ['--rate-limit', String(o.rateLimit)] : []),
+      ...(o.workDir ? ['--work-dir', o.workDir] : []),
     ],
     o.env,
   );
+}
+
+/**
+ * What an engine suite shares: a Kafka client, admin and idempotent producer connected before its
+ * tests and closed after them, and the engines it launched, SIGKILLed first so that a failed test
+ * leaves none running. Construct it at module level (it registers the suite's hooks).
+ */
+export class EngineSuite {
+  private clients: { kafka: Kafka; admin: Admin; producer: Producer } | undefined;
+  private readonly engines: EngineProcess[] = [];
+
+  constructor(
+    clientId: string,
+    /** Extra environment of every engine the suite launches. */
+    private readonly env: Record<string, string> = {},
+  ) {
+    beforeAll(async () => {
+      const kafka = testKafka(clientId);
+      const admin = kafka.admin();
+      await admin.connect();
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      this.clients = { kafka, admin, producer };
+    });
+    afterAll(async () => {
+      for (const e of this.engines) if (e.child.exitCode === null) e.child.kill('SIGKILL');
+      await this.clients?.producer.disconnect();
+      await this.clients?.admin.disconnect();
+    });
+  }
+
+  private ready(): { kafka: Kafka; admin: Admin; producer: Producer } {
+    if (!this.clients) throw new Error('EngineSuite used outside its tests (before beforeAll ran)');
+    return this.clients;
+  }
+
+  get kafka(): Kafka {
+    return this.ready().kafka;
+  }
+  get admin(): Admin {
+    return this.ready().admin;
+  }
+  get producer(): Producer {
+    return this.ready().producer;
+  }
+
+  launch(o: Parameters<typeof startEngine>[0]): EngineProcess {
+    const e = startEngine({ ...o, env: { ...this.env, ...o.env } });
+    this.engines.push(e);
+    return e;
+  }
 }
 
 export async function eventually<T>(

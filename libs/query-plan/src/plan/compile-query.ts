@@ -96,6 +96,12 @@ export function compileQuery(
     eventTimeKey,
   });
   if (verdict.error) report.spec(['outputMode'], verdict.error);
+  // As Spark's FileStreamSink: files are only ever added, so a row can never be updated in place.
+  else if ('file' in spec.sink && spec.outputMode !== 'append')
+    report.spec(
+      ['outputMode'],
+      `the file sink supports only outputMode append (got ${spec.outputMode}): a written file is never rewritten`,
+    );
   const unused = Object.keys(spec.sources).filter((name) => name !== sourceName);
   const warnings = [
     ...verdict.warnings,
@@ -220,7 +226,7 @@ function checkSinkKeys(spec: QuerySpec, outputNames: readonly string[], report: 
       ? ['postgres', spec.sink.postgres.key]
       : 'kafka' in spec.sink
         ? ['kafka', spec.sink.kafka.key ?? []]
-        : ['console', []];
+        : ['file' in spec.sink ? 'file' : 'console', []];
   keys.forEach((key, i) => {
     if (!outputNames.includes(key))
       report.spec(

@@ -136,8 +136,34 @@ sink: { console: {}, kafka: { topic: out } }
         path: 'sink',
         line: 4,
         column: 7,
-        message: 'a sink is exactly one of kafka, postgres or console (got kafka, console)',
+        message: 'a sink is exactly one of kafka, postgres, file or console (got kafka, console)',
       },
     ]);
+  });
+
+  it('keeps a file sink inside its root and in append mode', () => {
+    const spec = (path: string, mode = 'append') => `name: q
+sources: { s: { kafka: { topic: t }, schema: { a: string } } }
+sql: SELECT a FROM s
+sink: { file: { path: ${path} } }
+outputMode: ${mode}
+`;
+    for (const bad of ['../etc', '/etc/cron.d', 'a/../../b', '.hidden', 'a//b'])
+      expect(errorsOf(spec(JSON.stringify(bad)))).toEqual([
+        expect.objectContaining({
+          path: 'sink.file.path',
+          line: 4,
+          message: expect.stringContaining('expected a relative path'),
+        }),
+      ]);
+    expect(errorsOf(spec('out/clicks', 'update'))).toEqual([
+      expect.objectContaining({
+        path: 'outputMode',
+        message:
+          'the file sink supports only outputMode append (got update): a written file is never rewritten',
+      }),
+    ]);
+    const ok = compileSpec(spec('out/clicks-v1.2'));
+    expect(ok.ok && ok.spec.sink).toEqual({ file: { path: 'out/clicks-v1.2', format: 'jsonl' } });
   });
 });

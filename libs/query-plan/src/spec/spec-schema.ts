@@ -145,6 +145,19 @@ const sinkTableName = z
     `a sink table cannot live in a reserved schema (${RESERVED_SINK_SCHEMAS.join(', ')}, pg_*)`,
   );
 
+/**
+ * A file sink's directory, relative to the file-sink root the engine is given: at most 8 segments of
+ * letters, digits, `.`, `_`, `-`, none of them `.` or `..`, so a query can never write outside that
+ * root (an absolute path or a `..` would let any operator overwrite files of the host).
+ */
+const fileSinkPath = z
+  .string()
+  .max(200, 'a file sink path has at most 200 characters')
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*){0,7}$/,
+    'expected a relative path (at most 8 segments of letters, digits, ., _ and -, each starting with a letter, digit or _; no leading /, no ..)',
+  );
+
 const sinkSchema = z
   .strictObject({
     kafka: z.strictObject({ topic: topicName, key: keyColumns.optional() }).optional(),
@@ -158,6 +171,9 @@ const sinkSchema = z
           .optional(),
       })
       .optional(),
+    file: z
+      .strictObject({ path: fileSinkPath, format: z.enum(['jsonl', 'csv', 'parquet']).optional() })
+      .optional(),
     console: z.union([z.null(), z.strictObject({})]).optional(),
   })
   .superRefine((sink, ctx) => {
@@ -167,7 +183,7 @@ const sinkSchema = z
     if (kinds.length !== 1)
       ctx.addIssue({
         code: 'custom',
-        message: `a sink is exactly one of kafka, postgres or console${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}`,
+        message: `a sink is exactly one of kafka, postgres, file or console${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}`,
       });
   })
   .transform((sink): SinkSpec => {
@@ -185,6 +201,7 @@ const sinkSchema = z
           connection: sink.postgres.connection ?? DEFAULT_SINK_CONNECTION,
         },
       };
+    if (sink.file) return { file: { path: sink.file.path, format: sink.file.format ?? 'jsonl' } };
     return { console: {} };
   });
 
@@ -219,6 +236,7 @@ const optionsSchema = z
     numShufflePartitions: z.int().min(1).max(1024).default(8),
     failOnDataLoss: z.boolean().default(true),
     dedupe: z.strictObject({ columns: keyColumns }).optional(),
+    stateStore: z.enum(['memory', 'lmdb'], { error: 'stateStore is "memory" or "lmdb"' }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
     const options: QuerySpec['options'] = {
@@ -230,6 +248,8 @@ const optionsSchema = z
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
     if (delay !== undefined) options.maxTriggerDelayMs = delay;
     if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    // Set only when given, so specs without it keep their plan hash.
+    if (o.stateStore !== undefined) options.stateStore = o.stateStore;
     return options;
   });
 

@@ -132,6 +132,50 @@ describe('sources', () => {
     expect(r.changes).toHaveLength(2);
   });
 
+  it('stateStore (memory ↔ lmdb, set or unset): allowed, the plan hash unchanged', () => {
+    const toLmdb = upgrade({ sql: WINDOWED, options: '{ stateStore: memory }' }, (t) =>
+      t.replace('stateStore: memory', 'stateStore: lmdb'),
+    );
+    expectOne(toLmdb, 'options.stateStore', {
+      severity: 'allowed',
+      path: 'options.stateStore',
+      before: 'memory',
+      after: 'lmdb',
+    });
+    expect(toLmdb.changes).toHaveLength(1);
+    // Unset is memory: setting memory explicitly is no change; lmdb → unset is a switch back.
+    expect(
+      upgrade({ sql: WINDOWED, options: '{ stateStore: memory }' }, (t) =>
+        t.replace('stateStore: memory', 'numShufflePartitions: 8'),
+      ).changes,
+    ).toEqual([]);
+    expectOne(
+      upgrade({ sql: WINDOWED, options: '{ stateStore: lmdb }' }, (t) =>
+        t.replace('stateStore: lmdb', 'numShufflePartitions: 8'),
+      ),
+      'options.stateStore',
+      { severity: 'allowed', before: 'lmdb', after: 'memory' },
+    );
+    const a = compileSpec(querySpec({ sql: WINDOWED }));
+    const b = compileSpec(querySpec({ sql: WINDOWED, options: '{ stateStore: lmdb }' }));
+    if (!a.ok || !b.ok) throw new Error('does not compile');
+    expect(b.spec.options.stateStore).toBe('lmdb');
+    expect(a.spec.options.stateStore).toBeUndefined();
+    expect(b.planHash).toBe(a.planHash);
+  });
+
+  it('stateStore: anything but memory or lmdb is refused, naming the field', () => {
+    const r = compileSpec(querySpec({ sql: WINDOWED, options: '{ stateStore: rocksdb }' }));
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.errors).toEqual([
+        expect.objectContaining({
+          path: 'options.stateStore',
+          message: expect.stringContaining('"memory" or "lmdb"'),
+        }),
+      ]);
+  });
+
   it('startingOffsets, trigger, failOnDataLoss, query name: allowed', () => {
     const r = report(
       DESIGN_SPEC,
@@ -500,6 +544,41 @@ describe('sinks', () => {
       after: 'kafka',
       message: expect.stringContaining('marker'),
     });
+  });
+
+  it('file sink: another directory allowed, another format or other columns in the same one a caveat', () => {
+    const file = (path: string, format: string) => `{ file: { path: ${path}, format: ${format} } }`;
+    const base = { sql: STATELESS, sink: file('out', 'jsonl'), outputMode: 'append' };
+    expectOne(
+      upgrade(base, (t) => t.replace('path: out', 'path: out2')),
+      'sink.path',
+      { severity: 'allowed', path: 'sink.file.path', before: 'out', after: 'out2' },
+    );
+    expectOne(
+      upgrade(base, (t) => t.replace('format: jsonl', 'format: parquet')),
+      'sink.format',
+      {
+        severity: 'caveat',
+        before: 'jsonl',
+        after: 'parquet',
+        message: expect.stringContaining('both formats'),
+      },
+    );
+    expectOne(
+      upgrade(base, (t) => t.replace('SELECT user_id, url', 'SELECT user_id')),
+      'sink.columns',
+      { severity: 'caveat', path: 'sink.file.path', message: expect.stringContaining('two schemas') },
+    );
+    expectOne(
+      report(querySpec({ ...base, sink: '{ kafka: { topic: out } }' }), querySpec(base)),
+      'sink.type',
+      {
+        severity: 'caveat',
+        before: 'kafka',
+        after: 'file',
+        message: expect.stringContaining('_sluice_metadata'),
+      },
+    );
   });
 
   it('sink topic rename: allowed', () => {

@@ -44,8 +44,8 @@ export function continueBlockers(report: { changes: UpgradeChange[] }): UpgradeC
   return report.changes.filter((c) => c.kind === 'sink.connection');
 }
 
-function sinkType(sink: SinkSpec): 'kafka' | 'postgres' | 'console' {
-  return 'kafka' in sink ? 'kafka' : 'postgres' in sink ? 'postgres' : 'console';
+function sinkType(sink: SinkSpec): 'kafka' | 'postgres' | 'file' | 'console' {
+  return 'kafka' in sink ? 'kafka' : 'postgres' in sink ? 'postgres' : 'file' in sink ? 'file' : 'console';
 }
 
 function sinkChanges(
@@ -65,7 +65,9 @@ function sinkChanges(
         ? 'rows are now upserted by key into a table instead of appended to a log'
         : typeAfter === 'kafka'
           ? 'rows are now appended to a topic; readers see every update instead of the latest row per key'
-          : 'the console sink is at-least-once and keeps nothing';
+          : typeAfter === 'file'
+            ? 'rows are now appended to files in a directory (committed files are listed in its _sluice_metadata log)'
+            : 'the console sink is at-least-once and keeps nothing';
     return [
       {
         kind: 'sink.type',
@@ -101,6 +103,8 @@ function sinkChanges(
           'Kafka record key changed; records of one group may land in another partition than before, so per-key order across the switch is lost and compacted topics keep both keys',
       });
   }
+  if ('file' in was && 'file' in now)
+    changes.push(...fileSinkChanges(was.file, now.file, outBefore, outAfter));
   if ('postgres' in was && 'postgres' in now) {
     const a = was.postgres;
     const b = now.postgres;
@@ -125,6 +129,49 @@ function sinkChanges(
     else if (a.connection === b.connection)
       changes.push(...sameTableChanges(a.key, b.key, outBefore, outAfter));
   }
+  return changes;
+}
+
+/**
+ * A file sink's markers live in its directory (`_sluice_metadata`), so a new path starts with none;
+ * files already written are never rewritten, so new columns or formats only change new files.
+ */
+function fileSinkChanges(
+  was: { path: string; format: string },
+  now: { path: string; format: string },
+  outBefore: OutputColumn[],
+  outAfter: OutputColumn[],
+): UpgradeChange[] {
+  const changes: UpgradeChange[] = [];
+  if (was.path !== now.path)
+    changes.push({
+      kind: 'sink.path',
+      severity: 'allowed',
+      path: 'sink.file.path',
+      before: was.path,
+      after: now.path,
+      message: `file sink directory changed (${was.path} → ${now.path}); earlier files stay in the old directory`,
+    });
+  if (was.format !== now.format)
+    changes.push({
+      kind: 'sink.format',
+      severity: 'caveat',
+      path: 'sink.file.format',
+      before: was.format,
+      after: now.format,
+      message: `file format changed (${was.format} → ${now.format})${was.path === now.path ? '; the directory then holds files of both formats, which one reader of the directory cannot read together' : ''}`,
+    });
+  const columns = (cs: OutputColumn[]): string => cs.map((c) => `${c.name} ${c.type}`).join(', ');
+  if (was.path === now.path && columns(outBefore) !== columns(outAfter))
+    changes.push({
+      kind: 'sink.columns',
+      severity: 'caveat',
+      path: 'sink.file.path',
+      before: columns(outBefore),
+      after: columns(outAfter),
+      message:
+        'output columns changed; earlier files keep the old columns, so a reader of the directory sees two schemas (Spark would need mergeSchema)',
+    });
   return changes;
 }
 

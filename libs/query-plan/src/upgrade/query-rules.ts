@@ -1,5 +1,5 @@
-// Rules for what is not an operator: plan format, shuffle partitions, output mode, trigger and
-// the read-rate options.
+// Rules for what is not an operator: plan format, shuffle partitions, output mode, trigger, the
+// read-rate options and the state store.
 import type { QueryOptions } from '../types';
 import { statefulOf } from './plan-columns';
 import type { UpgradeChange, UpgradePair } from './upgrade-types';
@@ -100,5 +100,15 @@ function optionChanges(before: QueryOptions, after: QueryOptions): UpgradeChange
       message: `${option} changed (${was ?? 'unset'} → ${now ?? 'unset'}); it only applies to batches planned from now on`,
     });
   }
+  if ((before.stateStore ?? 'memory') !== (after.stateStore ?? 'memory'))
+    changes.push({
+      kind: 'options.stateStore',
+      severity: 'allowed',
+      path: 'options.stateStore',
+      before: before.stateStore ?? 'memory',
+      after: after.stateStore ?? 'memory',
+      // Both providers write the same checkpoint files (engine state-files.ts).
+      message: `stateStore changed (${before.stateStore ?? 'memory'} → ${after.stateStore ?? 'memory'}); the checkpoint is the same for every state store, the new version restores its state from it`,
+    });
   return changes;
 }

@@ -97,6 +97,71 @@ describe('sluice policy', () => {
     expect(d.reason).toMatch(/reverse/);
   });
 
+  it('caps reads at twice the modelled capacity while a backlog drains, and lifts the cap after', () => {
+    const policy = new SluicePolicy();
+    const now = 1200;
+    const samples = [
+      ...steadySamples(now - 900, now - 600, { rate: 6000, instances: 8 }),
+      ...steadySamples(now - 600, now, { rate: 3000, instances: 4 }),
+    ];
+    const draining = policy.decide(
+      input({
+        nowMs: now * 1000,
+        currentInstances: 4,
+        samples,
+        lag: lagFollowing(now - 1200, now, () => 3000, 40),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect(draining.instances).toBe(4);
+    // Four instances sustain about 4 * 1000 * (10 - 0.5) / 10 = 3800 rows/s; the cap is twice that.
+    expect(draining.rateLimit).toBeGreaterThan(7000);
+    expect(draining.rateLimit).toBeLessThan(8000);
+    const drained = policy.decide(
+      input({
+        nowMs: (now + 15) * 1000,
+        currentInstances: 4,
+        samples,
+        lag: lagFollowing(now - 1185, now + 15, () => 3000, 10),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect(drained.rateLimit).toBeUndefined();
+  });
+
+  it('does not scale back to a count that fell short of the same demand, whatever the model says', () => {
+    const options = { downHoldSeconds: 0, reversalGuardSeconds: 0 };
+    const samplesAt = (s: number, instances: number) => [
+      ...steadySamples(s - 900, s - 600, { rate: 6000, instances: 8 }),
+      ...steadySamples(s - 600, s, { rate: 3000, instances }),
+    ];
+    // 4 instances carry 3000/s by the model, yet the lag stood at 200 s (a hot partition, say).
+    const policy = new SluicePolicy(options);
+    const up = policy.decide(
+      input({
+        nowMs: 1_200_000,
+        currentInstances: 4,
+        samples: samplesAt(1200, 4),
+        lag: lagFollowing(0, 1200, () => 3000, 200),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect(up.instances).toBeGreaterThan(4);
+    // Ten minutes later the lag is back to normal at the same demand: the model alone would go back to 4.
+    const calm = {
+      nowMs: 1_800_000,
+      currentInstances: up.instances,
+      samples: samplesAt(1800, up.instances),
+      lag: lagFollowing(600, 1800, () => 3000, 10),
+      sloMaxLagSeconds: SLO,
+    };
+    const fresh = new SluicePolicy(options).decide(input(calm));
+    expect(fresh.instances).toBe(4);
+    const held = policy.decide(input(calm));
+    expect(held.instances).toBe(up.instances);
+    expect(held.reason).toMatch(/fell short/);
+  });
+
   it('rejects a target utilisation at or above the scale-up threshold', () => {
     expect(() => new SluicePolicy({ targetUtilization: 0.95, scaleUpUtilization: 0.9 })).toThrow(RangeError);
   });

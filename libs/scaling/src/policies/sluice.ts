@@ -53,6 +53,15 @@ const DOWN_SAVING_FACTOR = 2;
 /** Above this share of the objective with the lag growing, scale up even against the guard. */
 const EMERGENCY_LAG_SHARE = 0.75;
 const MINUTE_MS = 60_000;
+/** How long a count seen falling short of a demand is not scaled back to for that demand. */
+const INSUFFICIENT_MEMORY_MS = 30 * MINUTE_MS;
+/** A lag above this many trigger intervals is a backlog: batches are capped while it drains. */
+const CATCH_UP_CAP_TRIGGERS = 2;
+/**
+ * ...at this multiple of what the model says the group sustains: the cap is split evenly per
+ * instance, so a hot partition (more than its instance's even share) would starve under a tight one.
+ */
+const CATCH_UP_CAP_HEADROOM = 2;
 
 interface LastAction {
   timeMs: number;
@@ -83,6 +92,8 @@ export class SluicePolicy implements ScalingPolicy {
   private readonly restart: RestartCost;
   private model: CapacityModel | undefined;
   private lastAction: LastAction | undefined;
+  /** The count a scale-up last left, at what demand: capacity observed to fall short. */
+  private insufficient: { timeMs: number; instances: number; demand: number } | undefined;
   private downSinceMs: number | undefined;
 
   constructor(options: SluiceOptions = {}) {
@@ -139,6 +150,7 @@ export class SluicePolicy implements ScalingPolicy {
       demand: round(demand.minute),
       trend: round(demand.trend, 3),
       perInstanceRate: round(estimate.perInstanceRate),
+      scalingExponent: round(estimate.scalingExponent ?? 0, 3),
       overheadSeconds: round(estimate.overheadSeconds, 3),
       readyRate: round(readyRate),
       lagSeconds: round(lag.seconds, 1),
@@ -157,8 +169,15 @@ export class SluicePolicy implements ScalingPolicy {
       rateAt,
       smallestFitting,
       inputs,
-      // While instances start, read no faster than the ready ones finish within one trigger.
-      rateLimit: ready < current ? Math.max(1, readyRate) : undefined,
+      // While instances start, and while a backlog is drained, read no faster than the ready ones
+      // finish within one trigger: one huge catch-up batch commits nothing until it ends, so the
+      // lag keeps rising for its whole duration; trigger-sized batches commit as they go.
+      rateLimit:
+        ready < current
+          ? Math.max(1, readyRate)
+          : lag.seconds > CATCH_UP_CAP_TRIGGERS * triggerSeconds
+            ? Math.max(1, CATCH_UP_CAP_HEADROOM * readyRate)
+            : undefined,
     };
   }
 
@@ -243,6 +262,8 @@ export class SluicePolicy implements ScalingPolicy {
       return this.hold(s, 'scale-down pending hold time');
     if (this.reversalBlocked(nowMs, -1, s.demand.minute))
       return this.hold(s, 'scale-down held: would reverse the last action');
+    if (this.knownInsufficient(nowMs, target, peak))
+      return this.hold(s, 'scale-down held: that count fell short of this demand');
     this.downSinceMs = undefined;
     return this.act(s, target, s.demand.minute, undefined, 'demand well below capacity');
   }
@@ -259,7 +280,23 @@ export class SluicePolicy implements ScalingPolicy {
     why: string,
   ): ScalingDecision {
     this.lastAction = { timeMs: s.input.nowMs, direction: target > s.current ? 1 : -1, demand };
+    // A scale-up is evidence that the count it left cannot carry this demand.
+    if (target > s.current)
+      this.insufficient = { timeMs: s.input.nowMs, instances: s.current, demand: s.demand.minute };
     return { instances: target, rateLimit, reason: `${why}: ${s.current} -> ${target}`, inputs: s.inputs };
+  }
+
+  /**
+   * Whether `target` instances were seen falling short of (about) `demand` recently: a scale-up
+   * left that count at a demand this one reaches within the reversal tolerance. What the model
+   * says at that count is overruled by what happened there, until the evidence is old (skew moves,
+   * hot partitions move).
+   */
+  private knownInsufficient(nowMs: number, target: number, demand: number): boolean {
+    const seen = this.insufficient;
+    if (!seen || target > seen.instances) return false;
+    if (nowMs - seen.timeMs > INSUFFICIENT_MEMORY_MS) return false;
+    return demand >= (1 - this.o.reversalRateChange) * seen.demand;
   }
 
   /** Reversing within the guard window is allowed only when demand moved enough since. */

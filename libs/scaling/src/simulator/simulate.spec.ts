@@ -28,11 +28,31 @@ class Flapper implements ScalingPolicy {
   }
 }
 
+/** Fixed size with a fixed read cap: what a policy's own backpressure does. */
+class Capper implements ScalingPolicy {
+  readonly name = 'capper';
+  decide(input: ScalingInput): ScalingDecision {
+    return { instances: input.currentInstances, rateLimit: 1000, reason: 'cap', inputs: {} };
+  }
+}
+
 describe('simulator', () => {
+  it("applies only the policy's own read cap with pid 'policy', none with pid off", () => {
+    const capped = simulate(profile, new Capper(), { pid: 'policy', timelineEverySeconds: 60 });
+    // From the first decision (15 s) on, reads are held to 1000/s whatever the PID would say.
+    const at = (r: typeof capped, t: number) => r.timeline.find((p) => p.t === t);
+    expect(at(capped, 600)?.rateLimit).toBe(1000);
+    expect(capped.processedRecords).toBeLessThan(1000 * 1800 + 2000 * 15 + 50_000);
+    expect(capped.summary.lostRecords).toBe(0);
+    const free = simulate(profile, new Capper(), { pid: false, timelineEverySeconds: 60 });
+    expect(at(free, 600)?.rateLimit).toBeNull();
+    expect(free.processedRecords).toBeGreaterThan(capped.processedRecords * 1.5);
+  });
+
   it.each(['spark-ratio', 'ds2', 'keda-lag', 'sluice'])(
-    'conserves records with %s, PID on and off',
+    'conserves records with %s, PID on, off and policy-only',
     (name) => {
-      for (const pid of [true, false]) {
+      for (const pid of [true, false, 'policy'] as const) {
         const policy = policyByName(name, { 'keda-lag': { lagThreshold: 10_000 } });
         const result = simulate(profile, policy, { pid });
         expect(result.summary.lostRecords).toBe(0);

@@ -13,8 +13,14 @@ import { jitterFactor, seededRandom } from './prng';
 import { ProgressAggregator } from './progress-aggregator';
 
 export interface SimulationOptions {
-  /** PID backpressure (Spark's estimator on aggregated progress); default on. */
-  pid?: boolean;
+  /**
+   * Read-rate caps applied to the engines. true (default): Spark's PID estimator on aggregated
+   * progress, combined with the policy's own cap (the lower wins). false: no cap at all (Spark's
+   * default, and Flink's and KEDA's consumers, which read as fast as they process). 'policy': only
+   * the policy's own cap, which is what the live scaling loop does with backpressure on (it sends
+   * the policy's `rateLimit`; the control plane runs no separate PID estimator).
+   */
+  pid?: boolean | 'policy';
   tickSeconds?: number;
   /** How often the policy is asked (the HPA's sync period); default 15 s. */
   decisionIntervalSeconds?: number;
@@ -68,7 +74,9 @@ export function simulate(
   policy: ScalingPolicy,
   options: SimulationOptions = {},
 ): SimulationResult {
-  const pidEnabled = options.pid ?? true;
+  const pidMode = options.pid ?? true;
+  const pidEnabled = pidMode === true;
+  const capsApplied = pidMode !== false;
   const dt = options.tickSeconds ?? 0.1;
   const decisionEvery = options.decisionIntervalSeconds ?? 15;
   const windowSeconds = options.windowSeconds ?? 1200;
@@ -168,7 +176,7 @@ export function simulate(
     topic.produce(nominalRateAt(profile.input, now - dt / 2) * inputNoise, dt);
 
     const consumers = group.readyCount;
-    const rateLimit = pidEnabled
+    const rateLimit = capsApplied
       ? Math.min(forMembership(pidRate, consumers), forMembership(policyRate, consumers))
       : Infinity;
     group.step(now, rateLimit);
