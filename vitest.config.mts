@@ -9,6 +9,8 @@ const __dirname = import.meta.dirname;
 
 const alias = {
   '@sluice/alerting': path.resolve(__dirname, 'libs/alerting/src/index.ts'),
+  // The CPU limit bounds module alone (CLI, dashboard), listed before the package (prefix match).
+  '@sluice/contracts/src': path.resolve(__dirname, 'libs/contracts/src'),
   '@sluice/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@sluice/kafka': path.resolve(__dirname, 'libs/kafka/src/index.ts'),
   // One module of the library, not its index (the CLI loads the duration parser alone): listed

@@ -346,6 +346,37 @@ describe('dashboard', () => {
     await screenshot(page, 'query-detail');
   });
 
+  it('sets the CPU limit per instance after a confirmation; out of bounds is refused in the form', async () => {
+    const scaling = async () =>
+      (
+        (await (
+          await fetch(`${cp.base}/api/v1/queries/${queryId}/scaling`, {
+            headers: { Authorization: `Bearer ${cp.tokens.admin}` },
+          })
+        ).json()) as { cpuLimit: number | null }
+      ).cpuLimit;
+    await page.goto(`${dash.base}/queries/${queryId}`);
+    const input = page.getByRole('spinbutton', { name: /CPU limit per instance/ });
+    const set = page.getByRole('button', { name: 'Set CPU limit', exact: true });
+    await input.fill('100');
+    expect(await page.getByTestId('cpu-limit-problem').textContent()).toMatch(/cpuLimit .*0\.01 to 64/);
+    expect(await set.isDisabled()).toBe(true);
+    await input.fill('0.5');
+    await set.click();
+    const dialog = page.getByRole('alertdialog');
+    expect(await dialog.textContent()).toContain('to 0.5 core(s) (now none)');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(scaling, { timeout: 30_000 }).toBe(0.5);
+    await page.reload();
+    await expect.poll(() => input.inputValue(), { timeout: 30_000 }).toBe('0.5');
+    // Emptied: the limit is removed (the engines of the tests after this one run unlimited).
+    await input.fill('');
+    await set.click();
+    expect(await dialog.textContent()).toContain('Remove the CPU limit');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(scaling, { timeout: 30_000 }).toBeNull();
+  });
+
   it('draws the live charts from real progress and lag', async () => {
     await page.goto(`${dash.base}/queries/${queryId}`);
     const rates = page.getByTestId('chart-rates');
@@ -677,7 +708,7 @@ describe('dashboard', () => {
     await v.goto(`${dash.base}/queries/${queryId}`);
     await v.getByTestId('observed').waitFor();
     expect(await v.getByTestId('actions').count()).toBe(0);
-    for (const label of ['Scale', 'Stop', 'Start', 'Delete', 'Set rate limit'])
+    for (const label of ['Scale', 'Stop', 'Start', 'Delete', 'Set rate limit', 'Set CPU limit'])
       expect(await v.getByRole('button', { name: label, exact: true }).count()).toBe(0);
     await v.goto(`${dash.base}/deploy`);
     await v.waitForURL(`${dash.base}/queries`);

@@ -17,8 +17,9 @@ function workspaceRoot(): string {
 }
 
 const config: NextConfig = {
-  // The spec compiler is the workspace's TypeScript library (the one the API uses), compiled by Next.
-  transpilePackages: ['@sluice/query-plan'],
+  // The spec compiler is the workspace's TypeScript library (the one the API uses), compiled by Next;
+  // so are the contracts' shared bounds (the CPU limit control).
+  transpilePackages: ['@sluice/query-plan', '@sluice/contracts'],
   // The monorepo root, so that Next traces files from the hoisted node_modules.
   outputFileTracingRoot: workspaceRoot(),
   turbopack: { root: workspaceRoot() },

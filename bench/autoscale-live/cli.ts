@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_CPU_LIMIT, MIN_CPU_LIMIT } from '@sluice/contracts';
 import { isPolicyName, parseProfile } from '@sluice/scaling';
 import { liveNumber } from './live-args';
 import { runLive } from './run-live';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       rateScale: liveNumber(values['rate-scale'], 'rate-scale', 0.0001, 100),
       maxInstances: liveNumber(values['max-instances'], 'max-instances', 1, 64),
       partitions: liveNumber(values.partitions, 'partitions', 1, 256),
-      cpuLimit: liveNumber(values['cpu-limit'], 'cpu-limit', 0.01, 64),
+      cpuLimit: liveNumber(values['cpu-limit'], 'cpu-limit', MIN_CPU_LIMIT, MAX_CPU_LIMIT),
       port: liveNumber(values.port, 'port', 1, 65535) ?? 4491,
       drainTimeoutMs: (liveNumber(values['drain-timeout'], 'drain-timeout', 1, 3600) ?? 180) * 1000,
     },

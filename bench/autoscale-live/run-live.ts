@@ -6,8 +6,8 @@
 //  - profile times divide by the speedup; so do the trigger, the loop's interval, cooldown and
 //    window, and the sluice policy's time settings;
 //  - rates are the profile's times the rate scale. With a CPU limit and no rate scale given, one
-//    limited engine's capacity is measured first (a backlog drained by one instance of a separate
-//    query), and the scale maps the profile's instance capacity onto it, so the live run needs as
+//    limited engine's capacity is measured first (records ÷ drain time of a sustained backlog
+//    drained by one instance of a separate query, after a warm-up: calibration.ts), and the scale maps the profile's instance capacity onto it, so the live run needs as
 //    many instances as the simulated one;
 //  - lostRecords = produced − records in the sink topic, after the generator stopped and the lag
 //    drained (the SQL is a projection, one output row per input row; negative = duplicates).
@@ -32,6 +32,7 @@ import {
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { calibrateCapacity, type Calibration } from './calibration';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -61,6 +62,8 @@ export interface LiveResult {
   maxInstances: number;
   /** Records/s one (limited) engine drained in the calibration, live; null when not measured. */
   measuredCapacity: number | null;
+  /** How the capacity was measured (warm-up, sustained backlog, drain time); null when not. */
+  calibration: Calibration | null;
   /** How each instance's CPU limit was applied (the instance view), or null without a limit. */
   cpuLimitApplied: unknown;
   loadBefore: string;
@@ -73,8 +76,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DEFAULT_PEAK_RATE = 3000;
 /** Default cap on live instances (each engine is a process on this machine). */
 const DEFAULT_MAX_INSTANCES = 4;
-/** Backlog one limited engine drains to measure its capacity (bounded: a few seconds of work). */
-const CALIBRATION_RECORDS = 20_000;
 /**
  * A database of its own: other control planes (dev servers, integration tests) share the stack's
  * `sluice` database and would reconcile this query's instances too.
@@ -171,6 +172,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
   const peak = Math.max(...profile.input.map((p) => p.rate));
   let rateScale = o.rateScale ?? Math.min(1, DEFAULT_PEAK_RATE / Math.max(peak, 1));
   let measuredCapacity: number | null = null;
+  let calibration: Calibration | null = null;
   let cpuLimitApplied: unknown = null;
   const partitions = o.partitions ?? profile.partitions;
   const maxInstances = Math.min(
@@ -310,43 +312,49 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     };
 
     if (o.cpuLimit !== undefined && o.rateScale === undefined) {
-      // One limited engine drains a backlog; its rate is the live instance capacity.
+      // One limited engine drains a sustained backlog; records ÷ drain time is the live instance
+      // capacity (calibration.ts says why not the batches' own rates).
       const c = await startQuery(`${tag}-calib`, 'observe', 1);
       calibrationId = c.qid;
-      log(`calibrating: one engine limited to ${o.cpuLimit} CPU drains ${CALIBRATION_RECORDS} records`);
-      const gen = await startGenerator({
-        brokers,
-        topic: c.source,
-        partitions,
-        rate: 1_000_000,
-        limit: CALIBRATION_RECORDS,
-      });
-      while (gen.produced < CALIBRATION_RECORDS) await sleep(200);
-      await gen.stop();
-      // Each batch while the backlog lasts reads as much as it can (observe mode sets no rate
-      // limit): its processed rows per second is the engine's capacity. The median of the full
-      // batches (the last one is partial) is taken; the lag (polled every 5 s) says when it ends.
-      const rates = new Map<number, { rows: number; rate: number }>();
-      const begin = Date.now();
-      while (Date.now() - begin < 120_000) {
-        const [d, l] = await Promise.all([c.detail(), c.lagOf()]);
-        const p = d.lastProgress;
-        if (p?.batchId !== undefined && (p.numInputRows ?? 0) > 0)
-          rates.set(p.batchId, { rows: p.numInputRows ?? 0, rate: p.processedRowsPerSecond ?? 0 });
-        if (l.totalRecordsBehind === 0 && rates.size > 0) break;
-        await sleep(250);
-      }
-      const biggest = Math.max(0, ...[...rates.values()].map((r) => r.rows));
-      const full = [...rates.values()]
-        .filter((r) => r.rows >= biggest / 2)
-        .map((r) => r.rate)
-        .sort((a, b) => a - b);
-      if (full.length === 0) throw new Error('calibration: no batch progress seen');
-      measuredCapacity = full[Math.floor(full.length / 2)] ?? 0;
-      log(`calibration batches (rows/s): ${full.map((r) => Math.round(r)).join(' ')}`);
+      const cal = await calibrateCapacity(
+        {
+          produce: async (records) => {
+            const gen = await startGenerator({
+              brokers,
+              topic: c.source,
+              partitions,
+              rate: 1_000_000,
+              limit: records,
+            });
+            return { produced: () => gen.produced, stop: () => gen.stop() };
+          },
+          lag: async () => (await c.lagOf()).totalRecordsBehind,
+          setRateLimit: async (records) => {
+            const op = await call<{ id: string }>(
+              'POST',
+              `/api/v1/queries/${c.qid}/rate-limit`,
+              JSON.stringify({ maxOffsetsPerTrigger: records }),
+            );
+            if (op.status >= 300) throw new Error(`rate limit → ${op.status} ${JSON.stringify(op.body)}`);
+            for (const until = Date.now() + 60_000; Date.now() < until;) {
+              const s = await call<{ state: string }>('GET', `/api/v1/operations/${op.body.id}`);
+              if (s.body.state === 'SUCCEEDED') return;
+              if (s.body.state === 'FAILED') throw new Error(`rate limit operation failed`);
+              await sleep(250);
+            }
+            throw new Error('rate limit not applied within 60 s');
+          },
+          progress: async () => (await c.detail()).lastProgress,
+        },
+        (m) => log(`calibration (one engine at ${o.cpuLimit} CPU): ${m}`),
+        triggerMs / 1000,
+      );
+      measuredCapacity = cal.capacity;
+      calibration = cal;
       rateScale = measuredCapacity / profile.instance.capacity;
       log(
-        `one limited engine drained ${Math.round(measuredCapacity)} records/s; rates × ${rateScale.toFixed(3)} ` +
+        `one limited engine drained ${Math.round(measuredCapacity)} records/s with trigger-sized batches ` +
+          `(${Math.round(cal.sustainedCapacity)}/s catch-up); rates × ${rateScale.toFixed(3)} ` +
           `(profile instance capacity ${profile.instance.capacity}/s)`,
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);
@@ -496,6 +504,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       minInstances,
       maxInstances,
       measuredCapacity,
+      calibration,
       cpuLimitApplied,
       loadBefore,
       loadAfter: loadAverage(),

@@ -30,13 +30,14 @@ function hashSources(dir: string, hash: crypto.Hash): void {
 
 /**
  * `next build` unless the last build was made from exactly these sources (the dashboard, the
- * query-plan library it compiles, the lockfile). A content hash, taken before the build starts:
+ * query-plan and contracts libraries it compiles, the lockfile). A content hash, taken before the build starts:
  * a file edited during a build makes the next run build again (file times would not).
  */
 export function ensureDashboardBuilt(log: (m: string) => void): void {
   const hash = crypto.createHash('sha256');
   hashSources(DASHBOARD, hash);
   hashSources(path.join(ROOT, 'libs', 'query-plan', 'src'), hash);
+  hashSources(path.join(ROOT, 'libs', 'contracts', 'src'), hash);
   hash.update(fs.readFileSync(path.join(ROOT, 'package-lock.json')));
   const want = hash.digest('hex');
   if (fs.existsSync(BUILD_ID) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8') === want) {

@@ -205,6 +205,41 @@ describe('sluice against a real control plane', () => {
     expect(q.observed.runningInstances).toBe(2);
   });
 
+  it('cpu-limit sets and removes the CPU limit per instance; deploy --cpu-limit registers a limited query; bad values exit 2', async () => {
+    const set = await sluice(['queries', 'cpu-limit', name, '250m', '-o', 'json'], env);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ cpuLimit: 0.25 });
+    const human = await sluice(['queries', 'cpu-limit', name, 'none'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`${name}: no CPU limit`);
+    const [tooBig, words] = await Promise.all([
+      sluice(['queries', 'cpu-limit', name, '65'], env),
+      sluice(['queries', 'deploy', '-f', specFile, '--cpu-limit', 'half'], env),
+    ]);
+    for (const r of [tooBig, words]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/cpuLimit .*0\.01 to 64/);
+    }
+    // A second query, registered limited and not started (no engines).
+    const other = `${name}-cpu`;
+    const otherFile = path.join(path.dirname(specFile), 'limited.yaml');
+    fs.writeFileSync(otherFile, eventsSpec(other, topic, `cli-it-out-${suffix}`));
+    const deployed = await sluice(
+      ['queries', 'deploy', '-f', otherFile, '--cpu-limit', '0.5', '--no-start'],
+      env,
+    );
+    expect(deployed.code).toBe(0);
+    const q = JSON.parse((await sluice(['queries', 'get', other, '-o', 'json'], env)).stdout) as {
+      id: string;
+      desired: { state: string };
+    };
+    const scaling = await fetch(`${cp.base}/api/v1/queries/${q.id}/scaling`, {
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
+    expect(((await scaling.json()) as { cpuLimit: number | null }).cpuLimit).toBe(0.5);
+    expect(q.desired.state).not.toBe('RUNNING');
+  });
+
   it('refuses a viewer token with the role it needs, exit 1 (SLUICE_URL/SLUICE_TOKEN override the file)', async () => {
     const r = await sluice(['queries', 'scale', name, '1', '--wait'], {
       ...env,

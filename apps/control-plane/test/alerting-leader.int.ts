@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlaneProcess } from './support/control-plane-process';
+import { cleanUp, type CleanupStep } from './support/cleanup';
+import { killEngines, startControlPlane, type ControlPlaneProcess } from './support/control-plane-process';
 import { createToken, eventually, forgetTestQueries } from './support/test-app';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-alert-leader-'));
@@ -46,8 +47,14 @@ async function evaluations(r: ControlPlaneProcess): Promise<{ count: number; see
 }
 
 afterAll(async () => {
-  for (const r of replicas) await r.kill();
-  await forgetTestQueries(suffix);
+  // Engines first (SIGKILL of a replica leaves its detached engines running), every step bounded
+  // (support/cleanup.ts), and engines again after the replicas are gone.
+  killEngines(home);
+  await cleanUp([
+    ...replicas.map((r): CleanupStep => [`kill replica ${r.name}`, () => r.kill()]),
+    ['kill engines started meanwhile', () => killEngines(home)],
+    ['forget the queries', () => forgetTestQueries(suffix)],
+  ]);
 });
 
 describe('alert evaluation with two control planes', () => {

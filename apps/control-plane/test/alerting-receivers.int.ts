@@ -7,6 +7,7 @@
 // Attempts, backoff and the pause between rounds are shortened by configuration.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanUp } from './support/cleanup';
 import { alertingEnv, LoopbackReceiver, signedWith } from './support/loopback-receiver';
 import { createToken, eventually, startTestApp, type TestApp } from './support/test-app';
 
@@ -41,13 +42,24 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await t?.close();
-  await hook.stop();
-  await slack.stop();
-  const { Pool } = await import('pg');
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL });
-  await pool.query(`DELETE FROM "Receiver" WHERE name LIKE $1`, [`%${suffix}`]);
-  await pool.end();
+  // No query, so no engine: every step bounded (support/cleanup.ts) so one that hangs leaves the
+  // rest done.
+  await cleanUp([
+    ['close the control plane', () => t?.close()],
+    ['stop the receivers', () => Promise.all([hook.stop(), slack.stop()])],
+    [
+      'delete the receivers',
+      async () => {
+        const { Pool } = await import('pg');
+        const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+        try {
+          await pool.query(`DELETE FROM "Receiver" WHERE name LIKE $1`, [`%${suffix}`]);
+        } finally {
+          await pool.end();
+        }
+      },
+    ],
+  ]);
 });
 
 const deliveries = (name: string) =>

@@ -10,15 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import type { Producer } from 'kafkajs';
+import { cleanUp } from './support/cleanup';
+import { killEngines } from './support/control-plane-process';
 import { alertingEnv, LoopbackReceiver, signedWith } from './support/loopback-receiver';
-import {
-  createToken,
-  eventually,
-  forgetTestQueries,
-  killTestInstances,
-  startTestApp,
-  type TestApp,
-} from './support/test-app';
+import { createToken, eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-alert-${suffix}`;
@@ -81,27 +76,43 @@ beforeAll(async () => {
 
 afterAll(async () => {
   clearInterval(producing);
-  await producer?.disconnect();
-  // Stop before forgetting: any control plane reconciling this database drains its engines.
-  if (t && queryId) {
-    await t.call('POST', `/api/v1/queries/${queryId}/stop`).catch(() => undefined);
-    await eventually(
-      () => t.call<{ phase: string }>('GET', `/api/v1/queries/${queryId}`).then((r) => r.body.phase),
-      (p) => p === 'STOPPED',
-      30_000,
-      'stopped',
-    ).catch(() => undefined);
-  }
-  if (t) killTestInstances(t.home);
-  await t?.close();
-  await receiver.stop();
-  await forgetTestQueries(suffix);
-  const { Pool } = await import('pg');
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL });
-  await pool.query(`DELETE FROM "AlertRule" WHERE name LIKE $1`, [`%${suffix}`]);
-  await pool.query(`DELETE FROM "Receiver" WHERE name LIKE $1`, [`%${suffix}`]);
-  await pool.query(`DELETE FROM "Silence" WHERE comment LIKE $1`, [`%${suffix}%`]);
-  await pool.end();
+  // Engines first, before any step that can hang (see support/cleanup.ts); every step bounded.
+  if (t) killEngines(t.home);
+  await cleanUp([
+    [
+      // Stopped, this suite's control plane starts no engine again before it closes.
+      'stop the query',
+      async () => {
+        if (!t || !queryId) return;
+        await t.call('POST', `/api/v1/queries/${queryId}/stop`);
+        await eventually(
+          () => t.call<{ phase: string }>('GET', `/api/v1/queries/${queryId}`).then((r) => r.body.phase),
+          (p) => p === 'STOPPED',
+          15_000,
+          'stopped',
+        );
+      },
+    ],
+    ['close the control plane', () => t?.close()],
+    ['kill engines started meanwhile', () => t && killEngines(t.home)],
+    ['disconnect the producer', () => producer?.disconnect()],
+    ['stop the receiver', () => receiver.stop()],
+    ['forget the queries', () => forgetTestQueries(suffix)],
+    [
+      'delete rules, receivers and silences',
+      async () => {
+        const { Pool } = await import('pg');
+        const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+        try {
+          await pool.query(`DELETE FROM "AlertRule" WHERE name LIKE $1`, [`%${suffix}`]);
+          await pool.query(`DELETE FROM "Receiver" WHERE name LIKE $1`, [`%${suffix}`]);
+          await pool.query(`DELETE FROM "Silence" WHERE comment LIKE $1`, [`%${suffix}%`]);
+        } finally {
+          await pool.end();
+        }
+      },
+    ],
+  ]);
 });
 
 type Alert = {

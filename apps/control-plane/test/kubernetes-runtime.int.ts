@@ -1,6 +1,7 @@
 // KubernetesRuntime for real: a control-plane process (SLUICE_RUNTIME=kubernetes) pointed at the
 // local Kubernetes API server (the stack's `kube` component, kwok simulating the node), driven
-// through its HTTP API: deploy, scale 1 → 3 → 1, deploy a new version, a crash loop, delete.
+// through its HTTP API: deploy, scale 1 → 3 → 1, per-query CPU limits on the pods, deploy a new
+// version, a crash loop, delete.
 //
 // What "RUNNING" means here: kwok marks the engine pods Running and Ready, but no container runs in
 // them (no engine, no progress, nothing may connect to them). So a query reads RUNNING when every
@@ -34,7 +35,13 @@ interface Pod {
     labels: Record<string, string>;
     deletionTimestamp?: string;
   };
-  spec: { containers: { name: string; args: string[] }[] };
+  spec: {
+    containers: {
+      name: string;
+      args: string[];
+      resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    }[];
+  };
   status: { phase?: string };
 }
 interface List<T> {
@@ -45,7 +52,13 @@ interface QueryView {
   phase: string;
   desired: { version: number; instances: number };
   conditions: { type: string; status: string; reason: string; message: string }[];
-  instances: { name: string; status: string; runtime: string; ref: string | null }[];
+  instances: {
+    name: string;
+    status: string;
+    runtime: string;
+    ref: string | null;
+    cpuLimit?: { requested: number | null; applied: boolean; reason?: string } | null;
+  }[];
 }
 
 const suffix = randomUUID().slice(0, 8);
@@ -183,6 +196,103 @@ describe('KubernetesRuntime against a real API server', () => {
     );
     expect(one.phase).toBe('RUNNING');
     expect(one.instances.map((i) => [i.name, i.status])).toEqual([[`${QUERY}-0`, 'RUNNING']]);
+  });
+
+  it("applies the query's cpuLimit to the engine pods: the template, new pods, running pods in place", async () => {
+    const podNamed = async (name: string) => (await pods(queryId)).find((p) => p.metadata.name === name);
+    const resources = async (name: string) => (await podNamed(name))?.spec.containers[0]?.resources;
+    // Pod 0 runs without a limit: Kubernetes refuses to add one in place (it would change the
+    // pod's QoS class), so the instance view says the limit waits for the pod to be replaced.
+    const set = await call<{ cpuLimit: number | null }>('POST', `/api/v1/queries/${queryId}/scaling`, {
+      cpuLimit: 0.25,
+    });
+    expect(set.cpuLimit).toBe(0.25);
+    const pending = await eventually(
+      () => call<QueryView>('GET', `/api/v1/queries/${queryId}`),
+      (v) => v.instances[0]?.cpuLimit?.requested === 0.25,
+      30_000,
+      'cpu limit shown on instance 0',
+    );
+    expect(pending.instances[0]?.cpuLimit).toMatchObject({ requested: 0.25, applied: false });
+    expect(pending.instances[0]?.cpuLimit?.reason).toMatch(/no CPU limit until it is replaced/);
+    expect((await resources(`${SET}-0`))?.limits?.cpu).toBeUndefined();
+    const sts = await get<{
+      spec: { template: { spec: { containers: { resources?: Record<string, Record<string, string>> }[] } } };
+    }>(`/apis/apps/v1/namespaces/${NS}/statefulsets/${SET}`);
+    expect(sts.body.spec.template.spec.containers[0]?.resources).toMatchObject({
+      requests: { cpu: '250m' },
+      limits: { cpu: '250m' },
+    });
+
+    // A new pod is created from the template with the limit (read back from the API server).
+    const up = await call<{ id: string }>('POST', `/api/v1/queries/${queryId}/scale`, { instances: 2 });
+    expect(await waitOperation(up.id, 'scale to 2')).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await resources(`${SET}-1`)).toMatchObject({ requests: { cpu: '250m' }, limits: { cpu: '250m' } });
+    await eventually(
+      () => call<QueryView>('GET', `/api/v1/queries/${queryId}`),
+      (v) => v.instances.find((i) => i.name === `${QUERY}-1`)?.cpuLimit?.applied === true,
+      30_000,
+      'instance 1 limited',
+    );
+
+    // A changed limit goes to a limited pod in place, through its resize subresource. The API
+    // server accepts a resize only for a pod whose kubelet reports the resources it applied
+    // (containerStatuses[].resources, a kubelet ≥ 1.35); kwok reports none, so the first change
+    // is refused and shown as waiting for the pod to be replaced...
+    const uid = (await podNamed(`${SET}-1`))?.metadata.uid;
+    await call('POST', `/api/v1/queries/${queryId}/scaling`, { cpuLimit: 0.5 });
+    const refused = await eventually(
+      () => call<QueryView>('GET', `/api/v1/queries/${queryId}`),
+      (v) => v.instances.find((i) => i.name === `${QUERY}-1`)?.cpuLimit?.requested === 0.5,
+      30_000,
+      'instance 1 shows the refused resize',
+    );
+    expect(refused.instances.find((i) => i.name === `${QUERY}-1`)?.cpuLimit).toMatchObject({
+      applied: false,
+      reason: expect.stringMatching(
+        /a CPU limit of 0\.25 until it is replaced: .*without support for resize/,
+      ),
+    });
+    expect((await resources(`${SET}-1`))?.limits?.cpu).toBe('250m');
+    // ...then the pod's status says what a resize-capable kubelet says, and the next change is
+    // made in place: same pod, new limit.
+    const patched = await kube.kubeFetch(
+      'PATCH',
+      `/api/v1/namespaces/${NS}/pods/${SET}-1/status`,
+      {
+        status: {
+          containerStatuses: [
+            { name: 'engine', resources: { requests: { cpu: '250m' }, limits: { cpu: '250m' } } },
+          ],
+        },
+      },
+      { contentType: 'application/strategic-merge-patch+json' },
+    );
+    expect(patched.status).toBe(200);
+    await call('POST', `/api/v1/queries/${queryId}/scaling`, { cpuLimit: 0.75 });
+    const resized = await eventually(
+      () => resources(`${SET}-1`),
+      (r) => r?.limits?.cpu === '750m',
+      30_000,
+      'pod 1 resized in place',
+    );
+    expect(resized).toMatchObject({ requests: { cpu: '750m' }, limits: { cpu: '750m' } });
+    expect((await podNamed(`${SET}-1`))?.metadata.uid).toBe(uid);
+    const view = await eventually(
+      () => call<QueryView>('GET', `/api/v1/queries/${queryId}`),
+      (v) => v.instances.every((i) => i.cpuLimit?.requested === 0.75),
+      30_000,
+      'cpu limit 0.75 on both instances',
+    );
+    expect(view.instances.map((i) => [i.name, i.cpuLimit?.applied])).toEqual([
+      [`${QUERY}-0`, false],
+      [`${QUERY}-1`, true],
+    ]);
+
+    // Back to unlimited and one instance, as the next tests expect.
+    await call('POST', `/api/v1/queries/${queryId}/scaling`, { cpuLimit: null });
+    const down = await call<{ id: string }>('POST', `/api/v1/queries/${queryId}/scale`, { instances: 1 });
+    expect(await waitOperation(down.id, 'scale to 1')).toMatchObject({ state: 'SUCCEEDED' });
   });
 
   it('deploys version 2: a new ConfigMap, every old pod gone before a new one runs', async () => {

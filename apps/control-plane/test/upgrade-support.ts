@@ -4,6 +4,7 @@
 // too and start engines of its own, and a shared BullMQ queue would hand its operations to
 // whichever control plane leads. Kafka and the sink database are shared (names are unique).
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { ROOT } from './support/test-app';
 import { createThrowawayDatabase, emptyRedisDatabase } from './support/throwaway-database';
 
@@ -14,8 +15,16 @@ export interface IsolatedStack {
   drop(): Promise<void>;
 }
 
+/**
+ * `name` is the database's prefix: a random suffix makes it this run's alone, so the same suite run
+ * from two checkouts on one stack never drops or migrates the other's database. (Its Redis index is
+ * still the suite's: REDIS_INDEXES in support/redis-indexes.ts.)
+ */
 export async function isolatedStack(name: string, redisDb: number): Promise<IsolatedStack> {
-  const db = await createThrowawayDatabase(process.env.DATABASE_URL ?? '', name);
+  const db = await createThrowawayDatabase(
+    process.env.DATABASE_URL ?? '',
+    `${name}_${randomBytes(4).toString('hex')}`,
+  );
   const redis = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:56379');
   redis.pathname = `/${redisDb}`;
   await emptyRedisDatabase(redis.toString());

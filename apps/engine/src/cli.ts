@@ -9,6 +9,7 @@ import pino from 'pino';
 import { checkpointScope } from '@sluice/contracts';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
+import { loadStatefulFunction } from './exec/stateful-module';
 import { openCheckpointStore } from './checkpoint/open-checkpoint-store';
 import { compatCommand, COMPAT_USAGE } from './compat-command';
 import { retryWhileUnavailable, StoppedWhileWaitingError } from './exec/database-outage';
@@ -128,7 +129,9 @@ async function run(argv: string[]): Promise<number> {
     log('info', `engine stopped: ${err.message}`);
     return 0;
   }
+  const statefulFunction = await loadStatefulFunction(compiled.plan, flags.spec);
   const runner = new QueryRunner({
+    ...(statefulFunction ? { statefulFunction } : {}),
     queryId: flags['query-id'],
     instanceId: flags['instance-id'],
     queryVersion: flags['query-version'],

@@ -1,6 +1,9 @@
 // The operator tests of the engine as `engine test` cases (apps/engine/examples/*): filter and
 // projection, a windowed count in update mode across a restart, append-mode windows with
-// watermark checks, deduplication across a restart, complete mode, a stream–static join, a stream–stream join across a restart. Each runs in-process through
+// watermark checks, deduplication across a restart, complete mode, a stream–static join, a stream–stream join
+// across a restart, session windows (append with merging across a restart, update),
+// dropDuplicatesWithinWatermark across a restart, a stateful function with eventTime timeouts across a
+// restart. Each runs in-process through
 // the command (the CLI process itself is covered by query-test-cli.spec.ts).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +24,10 @@ describe('engine examples', () => {
         'complete-mode',
         'static-join',
         'stream-join',
+        'session-window',
+        'session-window-update',
+        'dedup-within-watermark',
+        'stateful-sessionize',
       ]),
     );
   });

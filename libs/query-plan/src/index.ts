@@ -33,7 +33,9 @@ export type {
   PlanOperator,
   ProjectOperator,
   ScanOperator,
+  SessionWindowSpec,
   StateSchema,
+  StatefulFunctionOperator,
   StatefulOperator,
   WindowSpec,
 } from './plan/logical-plan';
@@ -55,3 +57,17 @@ export { windowsFor, type TimeWindow } from './runtime/windows';
 export { staticJoin, type StaticJoin, type StaticTableIndex } from './runtime/static-join';
 export type { JoinType, StaticJoinOperator, StreamJoinOperator } from './plan/join-operators';
 export { streamJoin, type JoinSideTag, type JoinStore, type StreamJoin } from './runtime/stream-join';
+export {
+  createGroupState,
+  type GroupState,
+  type GroupStateResult,
+  type StatefulFunction,
+} from './runtime/group-state';
+export { normaliseModulePath, STATEFUL_MODULE_EXTENSIONS } from './plan/stateful-function';
+export {
+  addToSessions,
+  fromStoredSessions,
+  toStoredSessions,
+  type Session,
+  type StoredSessions,
+} from './runtime/sessions';

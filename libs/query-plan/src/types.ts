@@ -66,12 +66,32 @@ export interface QueryOptions {
   numShufflePartitions: number;
   /** Default true, as in Spark. */
   failOnDataLoss: boolean;
-  dedupe?: { columns: string[] };
+  /**
+   * Deduplication on these columns. `withinWatermark`: Spark 3.5's dropDuplicatesWithinWatermark —
+   * a key is remembered until the watermark passes its first row's event time + the delay.
+   */
+  dedupe?: { columns: string[]; withinWatermark?: boolean };
   /**
    * Where the engine keeps the working state (absent = `memory`): a Map per task, or an LMDB
    * environment on local disk for state larger than memory. The checkpoint is the same for both.
    */
   stateStore?: StateStoreKind;
+}
+
+/**
+ * A stateful function (Spark's flatMapGroupsWithState): `module` (relative to the spec's folder,
+ * inside it) exports `export`, called per key with the batch's rows and the key's state.
+ */
+export interface StatefulFunctionSpec {
+  module: string;
+  export: string;
+  /** Output columns of the SQL that make the key. */
+  key: string[];
+  timeout: 'none' | 'eventTime' | 'processingTime';
+  /** The fields of the state object (compared across upgrades). */
+  stateSchema: Record<string, ColumnType>;
+  /** The function's output rows. */
+  output: Record<string, ColumnType>;
 }
 
 export type StateStoreKind = 'memory' | 'lmdb';
@@ -86,6 +106,7 @@ export interface QuerySpec {
   outputMode: OutputMode;
   trigger: TriggerSpec;
   options: QueryOptions;
+  stateful?: StatefulFunctionSpec;
 }
 
 /** A decoded source record or an output row. Timestamps are epoch milliseconds (number). */

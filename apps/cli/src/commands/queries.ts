@@ -15,6 +15,7 @@ import { renderSpecErrors } from '../output/spec-errors';
 import { renderFields, renderTable } from '../output/table';
 import { positiveInt, Session, type Io, type WaitOptions } from '../session';
 import { readSpecFile, type SpecFile } from '../spec-file';
+import { cpuLimitArg, registerCpuLimit, setCpuLimit } from './cpu-limit';
 import { addWaitOptions, registerQueryActions } from './query-actions';
 
 export function registerQueries(program: Command, io: Io): void {
@@ -151,35 +152,57 @@ export function registerQueries(program: Command, io: Io): void {
         'register a new query from a spec file and start it (an existing query: `queries upgrade`)',
       )
       .requiredOption('-f, --file <spec>', 'query spec (YAML or JSON)')
-      .option('--no-start', 'register version 1 without deploying it'),
-  ).action(async (opts: WaitOptions & { file: string; start: boolean }, cmd: Command) => {
-    const s = Session.of(cmd, io);
-    const spec = readSpecFile(opts.file);
-    const created = await uploadSpec(s, spec, () =>
-      s
-        .client()
-        .post<{ id: string; name: string; operation: Operation | null; warnings: string[] }>(
-          '/api/v1/queries',
-          { yaml: spec.text, query: { deploy: String(opts.start) }, signal: io.signal },
-        ),
-    ).catch((e: unknown) => {
-      if (e instanceof ApiRequestError && e.body.code === 'QUERY_EXISTS')
-        throw new CliError(
-          `${e.body.message ?? 'the query exists'}: change it with \`sluice queries upgrade <name> -f ${spec.file}\``,
-          EXIT.REFUSED,
+      .option('--no-start', 'register version 1 without deploying it')
+      .option(
+        '--cpu-limit <cores>',
+        'CPU limit of each engine instance: cores (0.25) or millicores (250m)',
+        cpuLimitArg,
+      ),
+  ).action(
+    async (opts: WaitOptions & { file: string; start: boolean; cpuLimit?: number | null }, cmd: Command) => {
+      const s = Session.of(cmd, io);
+      const spec = readSpecFile(opts.file);
+      // With a CPU limit the query is registered stopped, limited, then deployed: its first engines
+      // start limited (a Kubernetes pod cannot gain a CPU limit in place).
+      const limited = opts.cpuLimit !== undefined && opts.cpuLimit !== null;
+      const created = await uploadSpec(s, spec, () =>
+        s
+          .client()
+          .post<{ id: string; name: string; operation: Operation | null; warnings: string[] }>(
+            '/api/v1/queries',
+            { yaml: spec.text, query: { deploy: String(opts.start && !limited) }, signal: io.signal },
+          ),
+      ).catch((e: unknown) => {
+        if (e instanceof ApiRequestError && e.body.code === 'QUERY_EXISTS')
+          throw new CliError(
+            `${e.body.message ?? 'the query exists'}: change it with \`sluice queries upgrade <name> -f ${spec.file}\``,
+            EXIT.REFUSED,
+          );
+        throw e;
+      });
+      for (const w of created.warnings) s.warn(w);
+      if (limited) {
+        await setCpuLimit(s, created.id, opts.cpuLimit ?? null);
+        if (opts.start)
+          created.operation = await s.client().post<Operation>(`/api/v1/queries/${created.id}/deploy`, {
+            body: { version: 1 },
+            signal: io.signal,
+          });
+      }
+      if (!created.operation) {
+        s.print(
+          created,
+          () => `registered query "${created.name}" (${created.id}), version 1, not deployed\n`,
         );
-      throw e;
-    });
-    for (const w of created.warnings) s.warn(w);
-    if (!created.operation) {
-      s.print(created, () => `registered query "${created.name}" (${created.id}), version 1, not deployed\n`);
-      return;
-    }
-    if (s.format === 'table') io.stderr(`registered query "${created.name}" (${created.id}), version 1\n`);
-    await s.finishOperation(created.operation, opts);
-  });
+        return;
+      }
+      if (s.format === 'table') io.stderr(`registered query "${created.name}" (${created.id}), version 1\n`);
+      await s.finishOperation(created.operation, opts);
+    },
+  );
 
   registerQueryActions(queries, io);
+  registerCpuLimit(queries, io);
 }
 
 /** Uploads spec text; a 422 prints each error with its line and a caret, then exits 1. */

@@ -4,8 +4,15 @@
 // parameter (jsonb_to_recordset), so the statement text never changes and 1,000 changed alerts
 // cost four round trips; Prisma's per-row upserts (compiled one by one) took 15 s for 1,000 alerts
 // at 1,000 queries × 16 partitions (BENCHMARKS.md, issue 15 profile).
+// Only statements are built here; the repository that owns the evaluator's writes runs them in its
+// transaction. This module is also loaded by the evaluation thread (emptyWrites, the types), so it
+// imports no database client: `SqlStatements` is the one method of the client it needs, by shape.
 import type { Prisma } from '../generated/prisma/client';
-import type { PrismaRepository } from '../repositories/prisma.repository';
+
+/** What building the statements needs of the database client (PrismaRepository fits). */
+export interface SqlStatements {
+  $executeRawUnsafe(query: string, ...values: unknown[]): Prisma.PrismaPromise<number>;
+}
 
 export interface AlertUpsert {
   id: string;
@@ -43,7 +50,7 @@ export interface AlertWrites {
 
 export const emptyWrites = (): AlertWrites => ({ upserts: [], transitions: [], deletes: [] });
 
-export function writeStatements(prisma: PrismaRepository, w: AlertWrites): Prisma.PrismaPromise<unknown>[] {
+export function writeStatements(prisma: SqlStatements, w: AlertWrites): Prisma.PrismaPromise<unknown>[] {
   const out: Prisma.PrismaPromise<unknown>[] = [];
   if (w.transitions.length > 0) {
     out.push(

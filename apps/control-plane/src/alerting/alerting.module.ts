@@ -17,6 +17,7 @@ import {
 import { AlertsController } from './alerts.controller';
 import { KafkaLagSource, LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
+import { DeliveryRepository, RoutingRepository } from './notification.repository';
 import { ALERT_DELIVERY_QUEUE, DeliveryQueue } from './receivers/delivery-queue.service';
 import { DeliveryProcessor } from './receivers/delivery.processor';
 import { ReceiversController } from './receivers.controller';
@@ -34,6 +35,8 @@ import { SilencesController } from './silences.controller';
     AlertEvaluationRepository,
     AlertEvaluator,
     NotificationRouter,
+    RoutingRepository,
+    DeliveryRepository,
     DeliveryQueue,
     DeliveryProcessor,
     { provide: LagSource, useClass: KafkaLagSource },

@@ -1,7 +1,7 @@
 // Alert rules, alerts, silences and receivers (with their deliveries) as the alerting API reads and
 // writes them, in the terms it uses (the API service names what it needs here instead of calling
-// Prisma). The evaluator, the notification router and the delivery processor still call Prisma
-// themselves (set-based statements tuned for the evaluation's cost, BENCHMARKS.md).
+// Prisma). The notification router and the delivery processor have theirs in
+// notification.repository.ts (set-based statements tuned for the evaluation's cost, BENCHMARKS.md).
 import { Injectable } from '@nestjs/common';
 import type {
   Alert,

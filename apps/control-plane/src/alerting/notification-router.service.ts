@@ -24,63 +24,18 @@ import {
 } from '@sluice/alerting';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { clusterName } from '../leadership/cluster-name';
+import { Clock } from '../clock/clock';
 import type { Alert, Prisma, Receiver } from '../generated/prisma/client';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import {
+  RoutingRepository,
+  type GroupRow,
+  type GroupStateWrite,
+  type NewDelivery,
+  type RoutedAlert,
+} from './notification.repository';
 import { DeliveryQueue } from './receivers/delivery-queue.service';
-import { RoutingChain, routingSignature, type GroupTimers } from './routing-scope';
+import { RoutingChain, routingSignature } from './routing-scope';
 import { signingKey } from './receivers/signing-key';
-
-/** What grouping, matching and decideFlush need of an alert (the full row only if it is sent). */
-interface RoutedAlert {
-  readonly id: string;
-  readonly state: string;
-  readonly labels: Record<string, string>;
-  readonly queryName: string;
-  readonly resolvedAtMs: number | null;
-  readonly acknowledged: boolean;
-}
-/**
- * The firing/resolved alerts on this cluster's queries ($1 the cluster), all of them or ($2, a JSON
- * array) those of these query names.
- */
-const routedAlertsSql = (some: boolean) => `
-  SELECT a.id::text AS id, a.state, a.labels, a."queryName",
-    (extract(epoch FROM a."resolvedAt") * 1000)::float8 AS "resolvedAtMs",
-    a."acknowledgedAt" IS NOT NULL AS acknowledged
-  FROM "Alert" a JOIN "Query" q ON q.id = a."queryId"
-  WHERE a.state IN ('firing', 'resolved') AND q.cluster = $1
-  ${some ? `AND a."queryName" IN (SELECT jsonb_array_elements_text($2::jsonb))` : ''}`;
-
-/** A NotificationGroup row: its timers in epoch ms (GroupTimers) and the last sent fingerprint. */
-interface GroupRow extends GroupTimers {
-  readonly lastHash: string | null;
-}
-/**
- * Every group of this cluster's queries ($1) with its timers, in one statement (the due ones are
- * picked in routing-scope.ts). Another cluster's groups are its leader's to decide, drop included.
- */
-const GROUP_ROWS_SQL = `
-  SELECT g."receiverId"::text AS "receiverId", g."groupKey",
-    (extract(epoch FROM g."firstSeenAt") * 1000)::float8 AS "firstSeenAtMs",
-    (extract(epoch FROM g."lastSentAt") * 1000)::float8 AS "lastSentAtMs",
-    g."lastHash"
-  FROM "NotificationGroup" g JOIN "Query" q ON q.name = g."groupKey"
-  WHERE q.cluster = $1`;
-/**
- * Deliveries of this cluster's groups ($1) past their deferral ($2), oldest first, and test
- * notifications (group "test", no query: every leader re-queues them, so with several clusters on
- * one database a deferred test notification may arrive once per cluster — never not at all).
- */
-const DUE_DEFERRED_SQL = `
-  SELECT d.id::text AS id FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
-  WHERE (q.cluster = $1 OR d.test) AND d.status = 'deferred' AND d."nextAttemptAt" <= $2::timestamp(3)
-  ORDER BY d."nextAttemptAt" LIMIT 100`;
-/** Deliveries of this cluster's groups ($1) and test notifications still queued since before $2, or among $3 (JSON). */
-const STALE_QUEUED_SQL = `
-  SELECT d.id::text AS id, d.attempts FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
-  WHERE (q.cluster = $1 OR d.test) AND d.status = 'queued'
-    AND (d."createdAt" < $2::timestamp(3) OR d.id::text IN (SELECT jsonb_array_elements_text($3::jsonb)))
-  LIMIT 200`;
 
 /** One group's decision in a pass (applied with the others in one transaction). */
 interface Plan {
@@ -95,6 +50,9 @@ interface Plan {
 /** Deliveries still `queued` this long after creation are enqueued again (Redis was away). */
 const REQUEUE_AFTER_MS = 30_000;
 
+/** The public members of T (what a caller uses): a typed fake can stand in for it. */
+type Port<T> = { [K in keyof T]: T[K] };
+
 @Injectable()
 export class NotificationRouter {
   private readonly logger = new Logger(NotificationRouter.name);
@@ -102,9 +60,10 @@ export class NotificationRouter {
   private readonly chain = new RoutingChain();
 
   constructor(
-    private readonly prisma: PrismaRepository,
-    private readonly queue: DeliveryQueue,
+    @Inject(RoutingRepository) private readonly repo: Port<RoutingRepository>,
+    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueue'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   /** Drops what the last pass knew: the next pass decides every group (a new leadership). */
@@ -138,12 +97,11 @@ export class NotificationRouter {
     // Every read in one round of parallel statements: on a loaded database each sequential round
     // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
     const [receivers, silences, groups, due] = await Promise.all([
-      this.prisma.receiver.findMany({ where: { enabled: true } }),
-      this.prisma.silence.findMany({
-        where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
-      }),
-      this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL, cluster),
-      this.dueDeferred(cluster, nowMs),
+      this.repo.enabledReceivers(),
+      this.repo.activeSilences(now),
+      this.repo.groups(cluster),
+      // Deferred deliveries whose next round is due (requeueStale puts them back).
+      this.repo.dueDeferred(cluster, now),
     ]);
     const signature = routingSignature(receivers, silences);
     if (receivers.length === 0) {
@@ -157,13 +115,7 @@ export class NotificationRouter {
     const alerts =
       !scope.all && scope.queries.size === 0
         ? []
-        : scope.all
-          ? await this.prisma.$queryRawUnsafe<RoutedAlert[]>(routedAlertsSql(false), cluster)
-          : await this.prisma.$queryRawUnsafe<RoutedAlert[]>(
-              routedAlertsSql(true),
-              cluster,
-              JSON.stringify([...scope.queries]),
-            );
+        : await this.repo.routedAlerts(cluster, scope.all ? 'all' : [...scope.queries]);
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
@@ -230,13 +182,7 @@ export class NotificationRouter {
    */
   private async apply(plans: readonly Plan[]): Promise<number> {
     const drops: Array<{ receiverId: string; groupKey: string }> = [];
-    const states: Array<{
-      receiverId: string;
-      groupKey: string;
-      firstSeenAt: string | null;
-      lastSentAt: string | null;
-      lastHash: string | null;
-    }> = [];
+    const states: GroupStateWrite[] = [];
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     for (const { receiver, query, stored, decision } of plans) {
       if (decision.action === 'drop') {
@@ -255,10 +201,9 @@ export class NotificationRouter {
       });
     }
     const includedIds = plans.flatMap((p) => p.includedIds);
-    const full =
-      includedIds.length > 0 ? await this.prisma.alert.findMany({ where: { id: { in: includedIds } } }) : [];
+    const full = await this.repo.alertsByIds(includedIds);
     const byId = new Map(full.map((a) => [a.id, a]));
-    const deliveries: Prisma.NotificationDeliveryCreateManyInput[] = [];
+    const deliveries: NewDelivery[] = [];
     for (const p of plans) {
       const included = p.includedIds.flatMap((id) => byId.get(id) ?? []);
       if (included.length === 0) continue;
@@ -269,31 +214,9 @@ export class NotificationRouter {
         payload: this.payload(p.receiver, p.query, included) as unknown as Prisma.InputJsonValue,
       });
     }
-    const writes: Prisma.PrismaPromise<unknown>[] = [];
-    if (drops.length > 0)
-      writes.push(
-        this.prisma.$executeRawUnsafe(
-          `DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
-             SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`,
-          JSON.stringify(drops),
-        ),
-      );
-    if (states.length > 0)
-      writes.push(
-        this.prisma.$executeRawUnsafe(
-          `INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
-           SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
-           FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
-             "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
-           ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
-             "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`,
-          JSON.stringify(states),
-        ),
-      );
-    if (deliveries.length > 0) writes.push(this.prisma.notificationDelivery.createMany({ data: deliveries }));
-    if (writes.length > 0) await this.prisma.$transaction(writes);
+    await this.repo.applyDecisions({ drops, states, deliveries });
     // A delivery Redis refused stays `queued` and is enqueued again by requeueStale.
-    for (const d of deliveries) await this.queue.enqueue(d.id as string);
+    for (const d of deliveries) await this.queue.enqueue(d.id);
     return deliveries.length;
   }
 
@@ -311,7 +234,7 @@ export class NotificationRouter {
         status: a.state === 'firing' ? 'firing' : 'resolved',
         labels: a.labels as Record<string, string>,
         annotations: a.annotations as Record<string, string>,
-        startsAtMs: (a.firedAt ?? a.activeAt ?? new Date()).getTime(),
+        startsAtMs: (a.firedAt ?? a.activeAt ?? this.clock.now()).getTime(),
         endsAtMs: a.state === 'resolved' ? (a.resolvedAt?.getTime() ?? null) : null,
         generatorURL: `${external}/api/v1/alerts/${a.id}`,
         fingerprint: a.id,
@@ -325,30 +248,16 @@ export class NotificationRouter {
    * replica wins the status change); rows left `queued` (Redis refused the job) are enqueued
    * again under the same job id, which BullMQ deduplicates, so adding again is safe.
    */
-  private dueDeferred(cluster: string, nowMs: number): Promise<Array<{ id: string }>> {
-    return this.prisma.$queryRawUnsafe<Array<{ id: string }>>(
-      DUE_DEFERRED_SQL,
-      cluster,
-      new Date(nowMs).toISOString(),
-    );
-  }
-
   private async requeueStale(
     cluster: string,
     nowMs: number,
     due: ReadonlyArray<{ id: string }>,
   ): Promise<void> {
-    for (const d of due) {
-      await this.prisma.notificationDelivery.updateMany({
-        where: { id: d.id, status: 'deferred' },
-        data: { status: 'queued', nextAttemptAt: null },
-      });
-    }
-    const stale = await this.prisma.$queryRawUnsafe<Array<{ id: string; attempts: number }>>(
-      STALE_QUEUED_SQL,
+    for (const d of due) await this.repo.requeueDeferred(d.id);
+    const stale = await this.repo.staleQueued(
       cluster,
-      new Date(nowMs - REQUEUE_AFTER_MS).toISOString(),
-      JSON.stringify(due.map((d) => d.id)),
+      new Date(nowMs - REQUEUE_AFTER_MS),
+      due.map((d) => d.id),
     );
     for (const d of stale) {
       // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.

@@ -11,44 +11,52 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { clusterName } from '../leadership/cluster-name';
 import { LeaderElection } from '../leadership/leader-election.service';
+import { LeaderTick } from '../leadership/leader-tick';
 import { OperationQueueService } from './operation-queue.service';
 import { OperationRepository } from './operation.repository';
+
+/** How often the leader looks for operations with no job behind them. */
+const SWEEP_INTERVAL_MS = 5000;
 
 @Injectable()
 export class OperationRecovery implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OperationRecovery.name);
-  private timer: NodeJS.Timeout | undefined;
+  /** Only the leader runs operations, so only it brings lost ones back. */
+  private readonly ticker: LeaderTick;
 
   constructor(
     private readonly operations: OperationRepository,
     private readonly queue: OperationQueueService,
-    private readonly leadership: LeaderElection,
+    leadership: LeaderElection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.ticker = new LeaderTick({
+      name: 'operation recovery sweep',
+      everyMs: SWEEP_INTERVAL_MS,
+      leadership,
+      work: () => this.sweep(),
+      warn: (m) => this.logger.warn(m),
+    });
+  }
 
   onApplicationBootstrap(): void {
-    void this.sweep();
-    this.timer = setInterval(() => void this.sweep(), 5000);
-    this.timer.unref();
+    // At boot too, not an interval later: a restarted leader resumes its operations at once.
+    void this.ticker.runOnce();
+    this.ticker.start();
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+  async onModuleDestroy(): Promise<void> {
+    await this.ticker.stop();
   }
 
+  /** One sweep (LeaderTick runs it on the leader only and logs a failure at warn). */
   async sweep(): Promise<void> {
-    // Only the leader runs operations, so only it brings lost ones back.
-    if (!this.leadership.isLeader) return;
-    try {
-      // Only this cluster's: the other clusters' leaders bring back their own.
-      for (const op of await this.operations.listActive(clusterName(this.config))) {
-        if (await this.queue.isPending(op.id)) continue;
-        await this.queue.removeFinished(op.id); // a finished job with this id would block re-adding
-        if (await this.queue.enqueue(op.id))
-          this.logger.log(`re-enqueued operation ${op.id} (${op.type}, ${op.state})`);
-      }
-    } catch (e) {
-      this.logger.warn(`operation recovery sweep failed: ${(e as Error).message}`);
+    // Only this cluster's: the other clusters' leaders bring back their own.
+    for (const op of await this.operations.listActive(clusterName(this.config))) {
+      if (await this.queue.isPending(op.id)) continue;
+      await this.queue.removeFinished(op.id); // a finished job with this id would block re-adding
+      if (await this.queue.enqueue(op.id))
+        this.logger.log(`re-enqueued operation ${op.id} (${op.type}, ${op.state})`);
     }
   }
 }

@@ -14,6 +14,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { clusterName } from '../leadership/cluster-name';
 import { LeaderElection } from '../leadership/leader-election.service';
+import { LeaderTick } from '../leadership/leader-tick';
 import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository } from '../repositories/query.repository';
 
@@ -32,7 +33,6 @@ export class ProgressRetention implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger(ProgressRetention.name);
   /** The last query id of the previous page: the next pass continues after it. */
   private cursor: string | null = null;
-  private inFlight: Promise<unknown> = Promise.resolve();
   private running = false;
 
   constructor(
@@ -41,21 +41,27 @@ export class ProgressRetention implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     private readonly scheduler: SchedulerRegistry,
-  ) {}
+  ) {
+    this.ticker = new LeaderTick({
+      name: INTERVAL_NAME,
+      everyMs: config.SLUICE_PROGRESS_TRIM_INTERVAL_MS,
+      leadership,
+      work: () => this.pass(),
+      warn: (m) => this.logger.warn(m),
+      scheduler,
+    });
+  }
+
+  /** Only the leader trims: replicas would delete the same rows twice over. */
+  private readonly ticker: LeaderTick;
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => {
-      // Only the leader trims: replicas would delete the same rows twice over.
-      if (this.leadership.isLeader) this.inFlight = this.pass();
-    }, this.config.SLUICE_PROGRESS_TRIM_INTERVAL_MS);
-    timer.unref();
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+    this.ticker.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     // A pass under way finishes before the database connections close.
-    await this.inFlight;
+    await this.ticker.stop();
   }
 
   /** One bounded pass; a pass still under way makes this a no-op. Failures are logged, never thrown. */

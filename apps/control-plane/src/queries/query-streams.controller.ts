@@ -11,7 +11,6 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
-import { transitionView } from '../alerting/alerting-api.service';
 import { lagTotals } from '../lag/lag-totals';
 import { LagService } from '../lag/lag.service';
 import { ApiErrors } from '../openapi/api-errors.decorator';
@@ -19,8 +18,10 @@ import { ApiIdParam } from '../openapi/api-id-param.decorator';
 import { OperationEvents } from '../operations/operation-events';
 import { operationView } from '../operations/operation-view';
 import { ProgressEvents } from '../progress/progress-events';
-import { PrismaRepository } from '../repositories/prisma.repository';
+import { AlertTransitionRepository } from '../repositories/alert-transition.repository';
+import { QueryRepository } from '../repositories/query.repository';
 import { QueriesService } from './queries.service';
+import { QueryEventFeed } from './query-event-feed';
 import { queryLagSchema } from './query-responses.dto';
 
 const uuid = new ParseUUIDPipe({
@@ -36,7 +37,8 @@ export class QueryStreamsController {
     private readonly lag: LagService,
     private readonly progress: ProgressEvents,
     private readonly operations: OperationEvents,
-    private readonly prisma: PrismaRepository,
+    private readonly queryRows: QueryRepository,
+    private readonly transitions: AlertTransitionRepository,
   ) {}
 
   @Get(':id/lag')
@@ -87,54 +89,31 @@ export class QueryStreamsController {
   async events(@Param('id', uuid) id: string): Promise<Observable<MessageEvent>> {
     const query = await this.queries.getOrThrow(id);
     // Transitions from now on: the newest id at subscription is the starting point.
-    const newest = await this.prisma.alertTransition.findFirst({
-      where: { queryName: query.name },
-      orderBy: { id: 'desc' },
-      select: { id: true },
-    });
+    const newest = await this.transitions.newestId(query.name);
     return new Observable<MessageEvent>((sub) => {
-      let lastTransition = newest?.id ?? 0n;
+      const feed = new QueryEventFeed(id, query.name, newest, this.queryRows, this.transitions);
       const offProgress = this.progress.subscribe(id, (p) =>
         sub.next({ type: 'progress', data: p as object }),
       );
       const offOps = this.operations.subscribe((op) => {
         if (op.queryId === id) sub.next({ type: 'operation', data: operationView(op) });
       });
-      let last = '';
       const poll = setInterval(() => {
-        void this.prisma.query.findUnique({ where: { id } }).then(
-          (q) => {
-            if (!q) return;
-            const status = JSON.stringify({
-              phase: q.phase,
-              conditions: q.conditions,
-              observedGeneration: q.observedGeneration,
-            });
-            if (status !== last) {
-              last = status;
-              sub.next({ type: 'status', data: JSON.parse(status) as object });
-            }
+        void feed.status().then(
+          (event) => {
+            if (event) sub.next(event);
           },
           () => {
             // Database away for a moment: this poll is skipped and the next one, a second later,
             // tries again; requests meanwhile get 503. Logging here would repeat every second.
           },
         );
-        void this.prisma.alertTransition
-          .findMany({
-            where: { queryName: query.name, id: { gt: lastTransition } },
-            orderBy: { id: 'asc' },
-            take: 100,
-          })
-          .then(
-            (rows) => {
-              for (const t of rows) {
-                lastTransition = t.id;
-                sub.next({ type: 'alert', id: String(t.id), data: transitionView(t) });
-              }
-            },
-            () => undefined, // as above: the next poll tries again
-          );
+        void feed.alerts().then(
+          (events) => {
+            for (const event of events) sub.next(event);
+          },
+          () => undefined, // as above: the next poll tries again
+        );
       }, 1000);
       return () => {
         offProgress();

@@ -243,8 +243,8 @@ export class ReconcilerService {
 
   /**
    * The CPU limit to show for an instance. A running instance whose limit differs from the
-   * query's gets the query's in place (the next pass shows the outcome); a driver without
-   * per-query limits (Kubernetes: pods get SLUICE_K8S_ENGINE_CPU) says so instead.
+   * query's gets the query's in place (the next pass shows the outcome: a cgroup quota locally, a
+   * pod resize on Kubernetes); a driver without per-query limits says so instead.
    */
   private async cpuLimitOf(
     queryId: string,

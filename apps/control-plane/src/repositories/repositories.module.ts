@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Clock, SystemClock } from '../clock/clock';
+import { AlertTransitionRepository } from './alert-transition.repository';
 import { InstanceRepository } from './instance.repository';
 import { KafkaAdminRepository } from './kafka-admin.repository';
 import { LeadershipRepository } from './leadership.repository';
@@ -30,6 +31,7 @@ export class RepositoriesModule {
       ScalingEventRepository,
       LiveFiguresRepository,
       LeadershipRepository,
+      AlertTransitionRepository,
       { provide: Clock, useClass: SystemClock },
     ];
     return { module: RepositoriesModule, providers, exports: providers };

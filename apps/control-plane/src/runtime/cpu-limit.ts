@@ -6,14 +6,15 @@
 // caller gets the reason to log: a limit is never silently pretended.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cpuLimitProblem, MAX_CPU_LIMIT, MIN_CPU_LIMIT } from '@sluice/contracts';
+
+// The bounds are the contracts' (one source for the API, the CLI and the dashboard).
+export { MAX_CPU_LIMIT, MIN_CPU_LIMIT };
 
 /** CFS period used for every limit (the kernel's and Kubernetes' default, 100 ms). */
 export const CPU_PERIOD_US = 100_000;
 /** Parent group for every engine group, so they are easy to find and clean up. */
 export const CGROUP_PARENT = 'sluice-engines';
-/** Smallest and largest limit accepted (cores); below 1 ms per period the kernel refuses. */
-export const MIN_CPU_LIMIT = 0.01;
-export const MAX_CPU_LIMIT = 64;
 
 export type CgroupVersion = 'v2' | 'v1' | 'none';
 
@@ -57,10 +58,8 @@ export function detectCgroup(root = '/sys/fs/cgroup'): CgroupVersion {
 
 /** Validates a limit in cores; throws a RangeError naming the field. */
 export function checkCpuLimit(cpus: number): number {
-  if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus < MIN_CPU_LIMIT || cpus > MAX_CPU_LIMIT)
-    throw new RangeError(
-      `cpuLimit must be a number of cores from ${MIN_CPU_LIMIT} to ${MAX_CPU_LIMIT}, got ${cpus}`,
-    );
+  const problem = cpuLimitProblem(cpus);
+  if (problem) throw new RangeError(problem);
   return cpus;
 }
 

@@ -11,6 +11,7 @@ import {
   type V1ConfigMap,
   type V1ObjectMeta,
   type V1Pod,
+  type V1ResourceRequirements,
   type V1Secret,
   type V1Service,
   type V1StatefulSet,
@@ -135,6 +136,33 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
     return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+  }
+
+  async resizePod(
+    namespace: string,
+    name: string,
+    container: string,
+    resources: V1ResourceRequirements,
+  ): Promise<void> {
+    // The pod's resize subresource (in-place pod resize, GA in Kubernetes 1.35), a strategic merge
+    // patch as `kubectl patch --subresource resize` sends: containers merge by name.
+    await this.core.patchNamespacedPodResize(
+      { name, namespace, body: { spec: { containers: [{ name: container, resources }] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  async annotatePod(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void> {
+    await ignoreNotFound(
+      this.core.patchNamespacedPod(
+        { name, namespace, body: { metadata: { annotations } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
   }
 
   async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {

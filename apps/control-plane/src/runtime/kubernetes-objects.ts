@@ -36,7 +36,10 @@ export interface KubernetesQueryRender {
    * SLUICE_SINK_POSTGRES_URL; null for sinks that need none.
    */
   sinkPostgresUrl?: string | null;
+  /** Cluster-wide engine defaults (SLUICE_K8S_ENGINE_CPU / _MEMORY). */
   resources?: { cpu?: string; memory?: string };
+  /** The query's CPU limit per instance in cores (see cpuResources); null/absent = none. */
+  cpuLimit?: number | null;
 }
 
 export interface KubernetesQueryObjects {
@@ -90,11 +93,40 @@ function labels(r: KubernetesQueryRender): Record<string, string> {
   };
 }
 
-function resources(r: KubernetesQueryRender): V1ResourceRequirements | undefined {
+/** Cores as a Kubernetes CPU quantity in millicores (0.25 → "250m"); the API's own granularity. */
+export function cpuQuantity(cores: number): string {
+  return `${Math.round(cores * 1000)}m`;
+}
+
+/** A CPU quantity ("250m", "0.5", "2") in cores; null for anything else. */
+export function parseCpuQuantity(q: string | undefined): number | null {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q ?? '');
+  if (!m) return null;
+  const n = Number(m[1]);
+  return m[2] === 'm' ? n / 1000 : n;
+}
+
+/**
+ * The engine container's resources. A query's cpuLimit becomes both the CPU request and the CPU
+ * limit (the kubelet turns the limit into the container's CFS quota, as the local runtime does
+ * per process): the scheduler then places the pod only where that CPU is free, and with a memory
+ * default the pod is Guaranteed, which in-place resizes of the limit keep (a resize may not change
+ * a pod's QoS class). Without a cpuLimit: the cluster default as a request only (no CPU limit:
+ * throttling stretches batches) and a memory limit equal to its request.
+ */
+export function engineResources(
+  r: Pick<KubernetesQueryRender, 'resources' | 'cpuLimit'>,
+): V1ResourceRequirements | undefined {
   const { cpu, memory } = r.resources ?? {};
+  if (r.cpuLimit !== null && r.cpuLimit !== undefined) {
+    const limit = cpuQuantity(r.cpuLimit);
+    return {
+      requests: { cpu: limit, ...(memory ? { memory } : {}) },
+      limits: { cpu: limit, ...(memory ? { memory } : {}) },
+    };
+  }
   if (!cpu && !memory) return undefined;
   const requests = { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) };
-  // No CPU limit (throttling stretches batches); a memory limit equal to the request.
   return { requests, ...(memory ? { limits: { memory } } : {}) };
 }
 
@@ -169,7 +201,7 @@ function podTemplate(
           // A failed container's termination message is the tail of its log, so the control
           // plane can say why it crashed (the engine ends with its error line on stderr).
           terminationMessagePolicy: 'FallbackToLogsOnError',
-          resources: resources(r),
+          resources: engineResources(r),
           securityContext: {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,

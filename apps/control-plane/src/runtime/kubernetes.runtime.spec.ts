@@ -2,7 +2,14 @@
 // The fake keeps objects like the API server would: resourceVersions with conflicts, graceful
 // deletes that leave the pod terminating; it does not run a StatefulSet controller, so tests
 // place the pods they need.
-import type { V1ConfigMap, V1Pod, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Pod,
+  V1ResourceRequirements,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesRuntime, type KubernetesApi } from './kubernetes.runtime';
 import type { InstanceLaunch } from './runtime-driver';
@@ -78,6 +85,35 @@ class FakeKubernetesApi implements KubernetesApi {
     return [...this.pods.values()]
       .filter((p) => p.metadata?.namespace === namespace && k && p.metadata?.labels?.[k] === v)
       .map((p) => structuredClone(p));
+  }
+
+  async resizePod(
+    namespace: string,
+    name: string,
+    container: string,
+    resources: V1ResourceRequirements,
+  ): Promise<void> {
+    this.writes.push(`resize Pod ${name} cpu=${resources.limits?.cpu ?? 'none'}`);
+    const c = this.pods.get(name)?.spec?.containers.find((x) => x.name === container);
+    if (!c) throw new Error('404 Not Found');
+    // As the API server: a resize may not change the pod's QoS class (add or remove a CPU limit).
+    if (!c.resources?.limits?.cpu || !resources.limits?.cpu)
+      throw Object.assign(new Error('422'), { body: 'Pod QoS is immutable' });
+    c.resources = { ...c.resources, ...resources };
+  }
+
+  async annotatePod(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void> {
+    this.writes.push(`annotate Pod ${name}`);
+    const pod = this.pods.get(name);
+    if (!pod?.metadata) return;
+    const merged = { ...pod.metadata.annotations, ...annotations };
+    pod.metadata.annotations = Object.fromEntries(
+      Object.entries(merged).filter((e): e is [string, string] => e[1] !== null),
+    );
   }
 
   async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
@@ -489,6 +525,54 @@ describe('KubernetesRuntime', () => {
 
     it('is empty when the query has no pods', async () => {
       expect(await runtime.list(QUERY_ID)).toEqual([]);
+    });
+  });
+
+  describe('cpuLimit', () => {
+    const engine = (p: V1Pod | V1StatefulSet | undefined) =>
+      ('template' in (p?.spec ?? {})
+        ? (p as V1StatefulSet).spec?.template.spec
+        : (p as V1Pod | undefined)?.spec
+      )?.containers.find((c) => c.name === 'engine');
+
+    it("renders the query's limit as the pod's CPU request and limit, and reads it back as applied", async () => {
+      await runtime.start({ ...launch(0), cpuLimit: 0.25 });
+      const set = api.statefulSets.get(`${NS}/${SET}`);
+      expect(engine(set)?.resources).toEqual({ requests: { cpu: '250m' }, limits: { cpu: '250m' } });
+      api.addPod(0);
+      expect((await runtime.list(QUERY_ID))[0]?.cpuLimit).toEqual({ requested: 0.25, applied: true });
+    });
+
+    it('without a limit the pod has none and the instance reports none', async () => {
+      await runtime.start(launch(0));
+      api.addPod(0);
+      expect(engine(api.statefulSets.get(`${NS}/${SET}`))?.resources).toBeUndefined();
+      expect((await runtime.list(QUERY_ID))[0]?.cpuLimit).toBeNull();
+    });
+
+    it('changes a limited pod in place and the template for pods to come', async () => {
+      await runtime.start({ ...launch(0), cpuLimit: 0.25 });
+      api.addPod(0);
+      await runtime.setCpuLimit(QUERY_ID, 'clicks-0', 0.5);
+      expect(engine(api.statefulSets.get(`${NS}/${SET}`))?.resources?.limits?.cpu).toBe('500m');
+      expect(engine(api.pods.get(`${SET}-0`))?.resources?.limits?.cpu).toBe('500m');
+      expect((await runtime.list(QUERY_ID))[0]?.cpuLimit).toEqual({ requested: 0.5, applied: true });
+    });
+
+    it('a refused resize is shown as not applied with the reason, and not retried for the same limit', async () => {
+      await runtime.start(launch(0));
+      api.addPod(0);
+      await runtime.setCpuLimit(QUERY_ID, 'clicks-0', 0.5);
+      const shown = (await runtime.list(QUERY_ID))[0]?.cpuLimit;
+      expect(shown).toMatchObject({ requested: 0.5, applied: false });
+      expect(shown?.reason).toMatch(/no CPU limit until it is replaced: Pod QoS is immutable/);
+      const writes = api.writes.length;
+      await runtime.setCpuLimit(QUERY_ID, 'clicks-0', 0.5);
+      expect(api.writes.slice(writes)).toEqual([]);
+      // The pod the set creates next has the limit.
+      api.pods.clear();
+      api.addPod(0);
+      expect((await runtime.list(QUERY_ID))[0]?.cpuLimit).toEqual({ requested: 0.5, applied: true });
     });
   });
 });

@@ -6,18 +6,22 @@ import type {
   V1ContainerStateTerminated,
   V1ContainerStateWaiting,
   V1Pod,
+  V1ResourceRequirements,
   V1Secret,
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import type { CpuLimitReport } from './cpu-limit';
 import { bounded, crashReasonFromLog } from './crash-reason';
 import {
   ANNOTATION_QUERY_NAME,
   ANNOTATION_TEMPLATE_HASH,
   ENGINE_CONTAINER,
+  engineResources,
   LABEL_QUERY_ID,
   LABEL_VERSION,
   objectName,
+  parseCpuQuantity,
   podName,
   renderQueryObjects,
 } from './kubernetes-objects';
@@ -45,6 +49,15 @@ export interface KubernetesApi {
     resourceVersion?: string,
   ): Promise<void>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /** Changes one container's resources in place (the pod's resize subresource). */
+  resizePod(
+    namespace: string,
+    name: string,
+    container: string,
+    resources: V1ResourceRequirements,
+  ): Promise<void>;
+  /** Merges annotations into a pod's metadata (null removes one); absent pods are not an error. */
+  annotatePod(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void>;
   /** Absent pods are not an error. gracePeriodSeconds undefined = the pod's own grace period. */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
   /** Absent objects are not an error; dependents (the set's pods) are deleted in the background. */
@@ -61,6 +74,13 @@ export interface KubernetesRuntimeOptions {
   databaseSecretName?: string;
   resources?: { cpu?: string; memory?: string };
 }
+
+/**
+ * Set on a pod whose in-place CPU resize the API server refused (JSON `{ wanted, reason }`): the
+ * pod keeps its limit until it is replaced, the instance view says so, and the driver does not
+ * try again for the same limit. State in the API server, like everything else of this driver.
+ */
+export const ANNOTATION_CPU_LIMIT_PENDING = 'sluice.dev/cpu-limit-pending';
 
 /** Waiting reasons that mean the container is not going to run without help. */
 const FAILED_WAITING = new Set([
@@ -102,6 +122,47 @@ async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+function pendingCpuLimit(pod: V1Pod): { wanted: number | null; reason: string } | null {
+  const raw = pod.metadata?.annotations?.[ANNOTATION_CPU_LIMIT_PENDING];
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as { wanted?: unknown; reason?: unknown };
+    const wanted = typeof v.wanted === 'number' ? v.wanted : null;
+    return { wanted, reason: typeof v.reason === 'string' ? v.reason : 'resize refused' };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The CPU limit a pod's engine container runs with, as its spec says (the kubelet applies it as
+ * the container's CFS quota). Not applied while the kubelet is resizing it (PodResizePending /
+ * PodResizeInProgress) or when an in-place change was refused (the pending annotation: the query's
+ * limit is shown as requested, with the API server's reason).
+ */
+export function podCpuLimit(pod: V1Pod): CpuLimitReport | null {
+  const container = pod.spec?.containers.find((c) => c.name === ENGINE_CONTAINER);
+  const cores = parseCpuQuantity(container?.resources?.limits?.cpu);
+  const pending = pendingCpuLimit(pod);
+  if (pending && pending.wanted !== cores)
+    return {
+      requested: pending.wanted,
+      applied: false,
+      reason: `the pod runs with ${cores === null ? 'no CPU limit' : `a CPU limit of ${cores}`} until it is replaced: ${pending.reason}`,
+    };
+  if (cores === null) return null;
+  const resizing = pod.status?.conditions?.find(
+    (c) => (c.type === 'PodResizePending' || c.type === 'PodResizeInProgress') && c.status === 'True',
+  );
+  if (resizing)
+    return {
+      requested: cores,
+      applied: false,
+      reason: bounded(`${resizing.type}${resizing.message ? `: ${resizing.message}` : ''}`),
+    };
+  return { requested: cores, applied: true };
+}
+
 /** How a pod reads as a Sluice instance; undefined for a pod this driver did not render. */
 export function describePod(pod: V1Pod): RuntimeInstance | undefined {
   const queryName = pod.metadata?.annotations?.[ANNOTATION_QUERY_NAME];
@@ -111,6 +172,7 @@ export function describePod(pod: V1Pod): RuntimeInstance | undefined {
     name: `${queryName}-${ordinal}`,
     ref: `pod:${pod.metadata?.name}`,
     version: Number(pod.metadata?.labels?.[LABEL_VERSION] ?? 0),
+    cpuLimit: podCpuLimit(pod),
   };
   // Deleting a pod (or scaling it away) is how this driver asks for a drain.
   const drainRequested = terminating(pod);
@@ -192,6 +254,7 @@ export class KubernetesRuntime implements RuntimeDriver {
       checkpointArgs: checkpointLineageArgs(l, this.opts.databaseSecretName ? null : undefined),
       databaseSecretName: this.opts.databaseSecretName,
       resources: this.opts.resources,
+      cpuLimit: l.cpuLimit,
       sinkPostgresUrl: l.sinkPostgresUrl,
     });
     // Applied at every start, whatever the template: the connection's URL may have changed (a
@@ -257,6 +320,50 @@ export class KubernetesRuntime implements RuntimeDriver {
     let keep = ordinal;
     while (keep > 0 && leaving.has(keep - 1)) keep--;
     await this.api.scaleStatefulSet(ns, name, keep, set?.metadata?.resourceVersion);
+  }
+
+  /**
+   * A query's new CPU limit: the StatefulSet's template (pods it creates from now on) and the
+   * running pod in place through its resize subresource. The API server refuses a resize that
+   * would change the pod's QoS class (adding a limit to a pod without one, or removing it): that
+   * pod keeps its limit until it is replaced (a restart, an upgrade, a scale-in and out), and the
+   * refusal is recorded on it (ANNOTATION_CPU_LIMIT_PENDING) for the instance view.
+   */
+  async setCpuLimit(queryId: string, instanceName: string, cpus: number | null): Promise<void> {
+    const ns = this.opts.namespace;
+    const { queryName, ordinal } = parseInstance(instanceName);
+    const want = engineResources({ resources: this.opts.resources, cpuLimit: cpus });
+    await retryOnConflict(async () => {
+      const set = await this.api.getStatefulSet(ns, objectName(queryName));
+      const c = set?.spec?.template.spec?.containers.find((x) => x.name === ENGINE_CONTAINER);
+      if (!set || !c || parseCpuQuantity(c.resources?.limits?.cpu) === cpus) return;
+      c.resources = want ?? {};
+      await this.api.applyStatefulSet(set);
+    });
+    const name = podName(queryName, ordinal);
+    const pod = (await this.pods(queryId)).find((p) => p.metadata?.name === name);
+    if (!pod || terminating(pod)) return;
+    const pending = pendingCpuLimit(pod);
+    if (pending && pending.wanted === cpus) return; // refused before for this limit
+    try {
+      // Only CPU changes here; memory (the cluster default) stays as the pod has it.
+      await this.api.resizePod(ns, name, ENGINE_CONTAINER, {
+        requests: { cpu: want?.requests?.cpu ?? null },
+        limits: { cpu: want?.limits?.cpu ?? null },
+      } as unknown as V1ResourceRequirements);
+      if (pending) await this.api.annotatePod(ns, name, { [ANNOTATION_CPU_LIMIT_PENDING]: null });
+    } catch (e) {
+      const reason = bounded(
+        (e as { body?: unknown }).body
+          ? String((e as { body?: unknown }).body)
+          : e instanceof Error
+            ? e.message
+            : String(e),
+      );
+      await this.api.annotatePod(ns, name, {
+        [ANNOTATION_CPU_LIMIT_PENDING]: JSON.stringify({ wanted: cpus, reason }),
+      });
+    }
   }
 
   /** Hard stop: no grace period (SIGKILL). The set may recreate the pod unless it was scaled away. */

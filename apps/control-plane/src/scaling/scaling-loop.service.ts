@@ -25,6 +25,7 @@ import {
   type ScalingPolicy,
 } from '@sluice/scaling';
 import { clusterName } from '../leadership/cluster-name';
+import { LeaderTick } from '../leadership/leader-tick';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
 import type { Query } from '../generated/prisma/client';
@@ -93,23 +94,28 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     private readonly clock: Clock,
     @Inject(ScalingPolicies) private readonly policies: Pick<ScalingPolicies, 'create'>,
-  ) {}
+  ) {
+    this.ticker = new LeaderTick({
+      name: INTERVAL_NAME,
+      everyMs: config.SLUICE_SCALING_INTERVAL_MS,
+      leadership,
+      work: () => this.tick(),
+      warn: (m) => this.logger.warn(m),
+      scheduler,
+    });
+  }
 
-  private inFlight: Promise<void> = Promise.resolve();
+  /** Every SLUICE_SCALING_INTERVAL_MS, on the leader only: two replicas would each act on the same
+   * rate step. */
+  private readonly ticker: LeaderTick;
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => {
-      // Only the leader scales: two replicas would each act on the same rate step.
-      if (this.leadership.isLeader) this.inFlight = this.tick();
-    }, this.config.SLUICE_SCALING_INTERVAL_MS);
-    timer.unref();
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+    this.ticker.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
-    // Let a pass that is under way finish before the database connections close.
-    await this.inFlight;
+    // A pass that is under way finishes before the database connections close.
+    await this.ticker.stop();
   }
 
   /** One pass over every running query; a pass still under way makes the next tick a no-op. */

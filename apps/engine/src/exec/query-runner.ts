@@ -18,6 +18,7 @@ import { ensureTopics, offsetBounds } from '@sluice/kafka';
 import {
   comparePlans,
   instantiate,
+  type StatefulFunction,
   type CompileResult,
   type QueryExecutor,
   type QuerySpec,
@@ -88,6 +89,8 @@ export interface RunOptions {
   instanceId: string;
   queryVersion: number;
   compiled: Compiled;
+  /** The function of a plan's stateful operator (exec/stateful-module.ts). */
+  statefulFunction?: StatefulFunction;
   kafka: Kafka;
   checkpoint: CheckpointStore;
   rateLimit: number | null;
@@ -179,7 +182,10 @@ export class QueryRunner {
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
-    this.executor = instantiate(opts.compiled.plan);
+    this.executor = instantiate(
+      opts.compiled.plan,
+      opts.statefulFunction ? { statefulFunction: opts.statefulFunction } : {},
+    );
     this.stateful = this.executor.kind !== 'stateless';
     this.columns = this.executor.output;
     this.rateLimit = opts.rateLimit ?? this.spec.options.maxOffsetsPerTrigger ?? null;

@@ -5,6 +5,8 @@
 import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue, StateStore } from '../state/state-store';
+import { runSessionStage } from './session-stage';
+import { runStatefulStage } from './stateful-stage';
 import type { ShuffledRow } from './source-stage';
 
 interface AggregateEntry {
@@ -37,7 +39,10 @@ function fromStored(executor: QueryExecutor, key: string, stored: JsonValue): Ag
 }
 
 interface DedupeEntry {
+  /** Event time of the key's first row (plain deduplication evicts by it). */
   t: number | null;
+  /** dropDuplicatesWithinWatermark: the key expires when the watermark passes this. */
+  x?: number;
 }
 
 export interface ShuffleStageResult {
@@ -63,6 +68,8 @@ export function runShuffleStage(args: {
   watermarkEnabled: boolean;
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
+  if (executor.kind === 'aggregate' && executor.session) return runSessionStage(args);
+  if (executor.kind === 'stateful') return runStatefulStage(args);
   const result: ShuffleStageResult = {
     rows: [],
     failedRecords: [],
@@ -90,7 +97,10 @@ export function runShuffleStage(args: {
       if (executor.kind === 'dedupe') {
         if (state.has(body.k)) continue;
         const row = executor.project(body.r);
-        state.put(body.k, { t: t ?? null } satisfies DedupeEntry as unknown as JsonValue);
+        const expiresAt = executor.dedupeExpiresAtMs(body.r);
+        const entry: DedupeEntry =
+          expiresAt === undefined ? { t: t ?? null } : { t: t ?? null, x: expiresAt };
+        state.put(body.k, entry as unknown as JsonValue);
         result.rows.push(row);
         continue;
       }
@@ -114,7 +124,8 @@ export function runShuffleStage(args: {
     evicted =
       executor.kind === 'dedupe'
         ? state.removeWhere((_k, v) => {
-            const t = (v as unknown as DedupeEntry).t;
+            const { t, x } = v as unknown as DedupeEntry;
+            if (x !== undefined) return x < watermarkMs;
             return t !== null && t < watermarkMs;
           })
         : state.removeWhere((_k, v) => {

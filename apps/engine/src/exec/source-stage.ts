@@ -165,6 +165,12 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
           out.rows.push(p);
           out.origins.push(record);
         }
+      } else if (executor.kind === 'stateful') {
+        // Keyed by the projected row's key columns; stage 2 projects the row again.
+        shuffle(
+          record,
+          rows.map((row) => ({ k: executor.statefulKey(executor.project(row)), v: {}, r: row })),
+        );
       } else if (executor.kind === 'dedupe') {
         const refused = rows.map((r) => guard?.(executor.project(r))).find((r) => r !== undefined);
         if (refused) {

@@ -33,6 +33,7 @@ import { MemorySink } from './memory-sink';
 import { StaticTableCache } from '../source/static-table';
 import { joinWatermarkSources } from '../exec/join-stage';
 import type { WatermarkSpec } from '../offsets/watermark-tracker';
+import { loadStatefulFunction } from '../exec/stateful-module';
 import type { ProducedBatch } from './compare-output';
 import type { InputBatch } from './test-files';
 
@@ -172,6 +173,8 @@ class TestInstance {
 
 export async function runQueryTest(args: {
   compiled: Compiled;
+  /** The spec's path: a stateful function's module is resolved against its folder. */
+  specFile: string;
   batches: InputBatch[];
   checkpointDir: string;
   /** The instance's local working folder (an `lmdb` state store's files); never the checkpoint. */
@@ -184,7 +187,8 @@ export async function runQueryTest(args: {
   const spec = compiled.spec;
   const sources = Object.entries(spec.sources);
   const source = sources[0]![1];
-  const executor = instantiate(compiled.plan);
+  const statefulFunction = await loadStatefulFunction(compiled.plan, args.specFile);
+  const executor = instantiate(compiled.plan, statefulFunction ? { statefulFunction } : {});
   // Which topic an input record goes to: its `# source`, or the spec's only source.
   const topicOf = (name: string | undefined, line: number): string => {
     if (name === undefined) {

@@ -85,6 +85,7 @@ export async function testCommand(argv: string[], io: TestIo): Promise<number> {
   try {
     result = await runQueryTest({
       compiled,
+      specFile: values.spec,
       batches: input,
       checkpointDir: dir,
       workDir,

@@ -1,5 +1,5 @@
 // Assembles the operator chain of a compiled query and hashes every operator.
-import type { OutputMode, SourceSpec } from '../types';
+import type { ColumnType, OutputMode, SourceSpec } from '../types';
 import type { AggregateCall, Expr } from './expr';
 import { displayAggregate } from './expr-display';
 import { outputType } from './expr-types';
@@ -14,6 +14,7 @@ import {
   type ProjectOperator,
   type ScanOperator,
   type StateSchema,
+  type StatefulFunctionOperator,
 } from './logical-plan';
 import type { Grouping } from './grouping';
 import type { StaticJoinOperator, StreamJoinOperator } from './join-operators';
@@ -31,7 +32,9 @@ export interface PlanInput {
   /** Output columns; expressions read the source row, or group values/aggregates after an aggregation. */
   columns: Array<{ name: string; expr: Expr }>;
   aggregation?: { grouping: Grouping; aggregates: AggregateCall[]; eventTimeKey?: string };
-  dedupe?: { keys: Array<{ name: string; expr: Expr }> };
+  dedupe?: { keys: Array<{ name: string; expr: Expr }>; withinWatermark?: boolean };
+  /** A stateful function after the projection; its output replaces the projection's. */
+  stateful?: { operator: StatefulFunctionOperator; output: Array<{ name: string; type: ColumnType }> };
 }
 
 export function buildPlan(input: PlanInput): LogicalPlan {
@@ -46,18 +49,31 @@ export function buildPlan(input: PlanInput): LogicalPlan {
   if (input.where)
     operators.push(withHash<FilterOperator>({ id: 'filter', op: 'filter', condition: input.where }));
   if (input.aggregation) operators.push(aggregateOperator(input.aggregation));
-  if (input.dedupe) operators.push(dedupeOperator(input.dedupe.keys, source.watermark));
+  if (input.dedupe)
+    operators.push(
+      dedupeOperator(input.dedupe.keys, source.watermark, input.dedupe.withinWatermark === true),
+    );
   operators.push(withHash<ProjectOperator>({ id: 'project', op: 'project', columns: input.columns }));
+  if (input.stateful) operators.push(input.stateful.operator);
   return {
     version: PLAN_VERSION,
-    kind: input.aggregation ? 'aggregate' : input.dedupe ? 'dedupe' : input.streamJoin ? 'join' : 'stateless',
+    kind: input.aggregation
+      ? 'aggregate'
+      : input.dedupe
+        ? 'dedupe'
+        : input.stateful
+          ? 'stateful'
+          : input.streamJoin
+            ? 'join'
+            : 'stateless',
     outputMode: input.outputMode,
     numShufflePartitions: input.numShufflePartitions,
     sourceTopics: input.streamJoin
       ? [source.kafka.topic, input.streamJoin.rightSource.kafka.topic]
       : [source.kafka.topic],
     operators,
-    output: input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
+    output:
+      input.stateful?.output ?? input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
   };
 }
 
@@ -75,10 +91,11 @@ function scanOperator(name: string, source: SourceSpec): ScanOperator {
 
 function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): AggregateOperator {
   const { grouping, aggregates, eventTimeKey } = aggregation;
-  const windowKey = grouping.window
+  const bound = grouping.window ? 'window' : grouping.session ? 'session_window' : undefined;
+  const windowKey = bound
     ? [
-        { name: 'window.start', type: 'timestamp' },
-        { name: 'window.end', type: 'timestamp' },
+        { name: `${bound}.start`, type: 'timestamp' },
+        { name: `${bound}.end`, type: 'timestamp' },
       ]
     : [];
   const stateSchema: StateSchema = {
@@ -93,6 +110,7 @@ function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): 
     stateSchema,
   };
   if (grouping.window) op.window = grouping.window;
+  if (grouping.session) op.session = grouping.session;
   if (eventTimeKey !== undefined) op.eventTimeKey = eventTimeKey;
   return withHash<AggregateOperator>(op);
 }
@@ -100,13 +118,16 @@ function aggregateOperator(aggregation: NonNullable<PlanInput['aggregation']>): 
 function dedupeOperator(
   keys: Array<{ name: string; expr: Expr }>,
   watermark: SourceSpec['watermark'],
+  withinWatermark: boolean,
 ): DedupeOperator {
+  const within = withinWatermark && watermark !== undefined;
   const stateSchema: StateSchema = {
     key: keys.map((k) => ({ name: k.name, type: outputType(k.expr.type) })),
-    value: watermark ? [{ name: 'eventTime', type: 'timestamp' }] : [],
+    value: watermark ? [{ name: within ? 'expiresAt' : 'eventTime', type: 'timestamp' }] : [],
   };
   const op: Omit<DedupeOperator, 'hash'> = { id: 'dedupe', op: 'dedupe', keys, stateSchema };
   if (watermark) op.expiry = { eventTimeColumn: watermark.column, delayMs: watermark.delayMs };
+  if (within) op.withinWatermark = true;
   return withHash<DedupeOperator>(op);
 }
 

@@ -14,6 +14,8 @@ import type { LogicalPlan } from './logical-plan';
 import { checkOutputMode } from './output-mode';
 import { compileStaticJoin, joinScope, resolveJoin, sideSchema, type JoinSide } from './join';
 import { compileStreamJoin } from './stream-join';
+import { outputType } from './expr-types';
+import { compileStatefulFunction } from './stateful-function';
 
 export interface QueryIssues {
   sql(offset: number, message: string): void;
@@ -63,7 +65,10 @@ export function compileQuery(
   );
   const grouping = analyzeGroupBy(select.groupby?.columns ?? [], builder, aliases, 0);
   const isAggregate =
-    grouping.window !== undefined || grouping.keys.length > 0 || builder.aggregates.length > 0;
+    grouping.window !== undefined ||
+    grouping.session !== undefined ||
+    grouping.keys.length > 0 ||
+    builder.aggregates.length > 0;
   const distinct = (select.distinct ?? '').toUpperCase() === 'DISTINCT';
   if (distinct && isAggregate)
     report.sql(
@@ -87,6 +92,12 @@ export function compileQuery(
 
   const outputNames = items.map((i) => i.name);
   checkSinkKeys(spec, outputNames, report);
+  if (spec.options.dedupe?.withinWatermark && !source.watermark)
+    // As Spark's dropDuplicatesWithinWatermark: without a watermark no key could ever expire.
+    report.spec(
+      ['options', 'dedupe', 'withinWatermark'],
+      `withinWatermark needs a watermark: add sources.${sourceName}.watermark (a key is remembered until the watermark passes its first row's event time + the delay)`,
+    );
   const dedupeKeys = distinct
     ? items.map(({ name, expr }) => ({ name, expr }))
     : dedupeOptionKeys(spec, builder, report);
@@ -106,6 +117,14 @@ export function compileQuery(
       );
   }
   const kind = isAggregate ? 'aggregate' : dedupeKeys ? 'dedupe' : 'stateless';
+  const stateful = compileStatefulFunction(
+    spec,
+    sourceName,
+    source,
+    items.map((i) => ({ name: i.name, type: outputType(i.expr.type) })),
+    kind !== 'stateless' || distinct,
+    report.spec,
+  );
   const eventTimeKey = grouping.keys.find(
     (k) => k.expr.kind === 'column' && k.expr.name === source.watermark?.column,
   )?.name;
@@ -115,6 +134,7 @@ export function compileQuery(
     source: sourceName,
     watermark: source.watermark,
     window: grouping.window,
+    session: grouping.session,
     eventTimeKey,
   });
   if (verdict.error && from.join?.kind !== 'stream') report.spec(['outputMode'], verdict.error);
@@ -152,7 +172,15 @@ export function compileQuery(
           },
         }
       : {}),
-    ...(!isAggregate && dedupeKeys ? { dedupe: { keys: dedupeKeys } } : {}),
+    ...(stateful ? { stateful } : {}),
+    ...(!isAggregate && dedupeKeys
+      ? {
+          dedupe: {
+            keys: dedupeKeys,
+            ...(spec.options.dedupe?.withinWatermark ? { withinWatermark: true } : {}),
+          },
+        }
+      : {}),
   });
   return { plan, warnings };
 }
@@ -246,13 +274,19 @@ function selectItems(
 }
 
 function checkWindowBounds(items: readonly SelectItem[], grouping: Grouping, builder: ExprBuilder): void {
-  if (grouping.window) return;
   for (const item of items) {
     for (const bound of collect(item.expr, (e) => e.kind === 'windowBound')) {
-      builder.error(
-        builder.offsetOf(bound, item.offset),
-        "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')",
-      );
+      const session = bound.kind === 'windowBound' && bound.session === true;
+      if (session && !grouping.session)
+        builder.error(
+          builder.offsetOf(bound, item.offset),
+          "session_window.start / session_window.end need GROUP BY session_window(<timestamp column>, '<gap>')",
+        );
+      else if (!session && !grouping.window)
+        builder.error(
+          builder.offsetOf(bound, item.offset),
+          "window.start / window.end need GROUP BY window(<timestamp column>, '<size>')",
+        );
     }
   }
 }

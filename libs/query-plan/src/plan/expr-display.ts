@@ -39,7 +39,7 @@ export function displayExpr(expr: Expr, aggregates: readonly AggregateCall[] = [
       return call ? displayAggregate(call) : `agg${expr.index}`;
     }
     case 'windowBound':
-      return expr.bound;
+      return expr.bound; // Spark names window.start / session_window.start "start"
   }
 }
 

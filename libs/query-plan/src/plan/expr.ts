@@ -29,8 +29,11 @@ export type Expr =
   | { kind: 'groupKey'; name: string; type: ExprType }
   /** After an aggregation: the final value of aggregate number `index`. */
   | { kind: 'aggregate'; index: number; type: ExprType }
-  /** After a windowed aggregation: `window.start` / `window.end`. */
-  | { kind: 'windowBound'; bound: 'start' | 'end'; type: 'timestamp' };
+  /**
+   * After a windowed aggregation: `window.start` / `window.end`; with `session`, after a
+   * session-window aggregation: `session_window.start` / `session_window.end`.
+   */
+  | { kind: 'windowBound'; bound: 'start' | 'end'; session?: true; type: 'timestamp' };
 
 export interface AggregateCall {
   fn: AggregateFunction;

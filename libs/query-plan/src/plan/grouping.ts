@@ -7,10 +7,12 @@ import { functionName, type FunctionNode, type SqlNode, type ValueNode } from '.
 import type { Expr } from './expr';
 import { children, collect, rewrite } from './expr-walk';
 import { canonicalJson } from './hash';
-import type { WindowSpec } from './logical-plan';
+import type { SessionWindowSpec, WindowSpec } from './logical-plan';
+import { analyzeSessionWindow } from './session-window';
 
 export interface Grouping {
   window?: WindowSpec;
+  session?: SessionWindowSpec;
   keys: Array<{ name: string; expr: Expr }>;
 }
 
@@ -25,9 +27,12 @@ export function analyzeGroupBy(
   const seen = new Set<string>();
   for (const node of nodes) {
     const offset = node.loc?.start.offset ?? sqlStart;
-    if (node.type === 'function' && functionName(node as FunctionNode).toLowerCase() === 'window') {
-      if (grouping.window) builder.error(offset, 'only one window(...) per GROUP BY');
-      else grouping.window = analyzeWindow(node as FunctionNode, builder, offset);
+    const fn = node.type === 'function' ? functionName(node as FunctionNode).toLowerCase() : '';
+    if (fn === 'window' || fn === 'session_window') {
+      if (grouping.window || grouping.session)
+        builder.error(offset, 'only one window(...) or session_window(...) per GROUP BY');
+      else if (fn === 'window') grouping.window = analyzeWindow(node as FunctionNode, builder, offset);
+      else grouping.session = analyzeSessionWindow(node as FunctionNode, builder, offset);
       continue;
     }
     if (node.type === 'number') {
@@ -78,8 +83,8 @@ function analyzeWindow(node: FunctionNode, builder: ExprBuilder, offset: number)
     else if (column.type !== 'null') builder.error(offset, 'window() needs a timestamp column');
     return undefined;
   }
-  const sizeMs = windowDuration(sizeNode, builder, offset, 'size');
-  const slideMs = slideNode ? windowDuration(slideNode, builder, offset, 'slide') : sizeMs;
+  const sizeMs = windowDuration(sizeNode, builder, offset, 'window size');
+  const slideMs = slideNode ? windowDuration(slideNode, builder, offset, 'window slide') : sizeMs;
   if (sizeMs === undefined || slideMs === undefined) return undefined;
   if (slideMs > sizeMs) {
     builder.error(offset, 'the window slide must not be longer than the window size');
@@ -88,7 +93,7 @@ function analyzeWindow(node: FunctionNode, builder: ExprBuilder, offset: number)
   return { column: column.name, sizeMs, slideMs };
 }
 
-function windowDuration(
+export function windowDuration(
   node: SqlNode,
   builder: ExprBuilder,
   offset: number,
@@ -99,7 +104,7 @@ function windowDuration(
   if (ms === undefined || ms <= 0) {
     builder.error(
       node.loc?.start.offset ?? offset,
-      `window ${what} must be a positive duration string such as '1 minute'`,
+      `${what} must be a positive duration string such as '1 minute'`,
     );
     return undefined;
   }

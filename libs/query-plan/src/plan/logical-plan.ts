@@ -44,11 +44,19 @@ export interface WindowSpec {
   slideMs: number;
 }
 
+/** `session_window(column, gap)`: gap-based sessions per key (plan/session-window.ts). */
+export interface SessionWindowSpec {
+  column: string;
+  gapMs: number;
+}
+
 export interface AggregateOperator {
   id: 'aggregate';
   op: 'aggregate';
   hash: string;
   window?: WindowSpec;
+  /** Exclusive with `window`: the groups are sessions, merged per key (runtime/sessions.ts). */
+  session?: SessionWindowSpec;
   /** Grouping keys; `name` is the key of the value in a group's `values`. */
   keys: Array<{ name: string; expr: Expr }>;
   aggregates: AggregateCall[];
@@ -68,6 +76,12 @@ export interface DedupeOperator {
    * key's state may be evicted once the watermark passes the event time of the row that created it.
    */
   expiry?: { eventTimeColumn: string; delayMs: number };
+  /**
+   * dropDuplicatesWithinWatermark (Spark 3.5): the state of a key expires when the watermark
+   * passes its first row's event time + the delay (stored with the key), whether or not the
+   * event time is among the key columns. Needs `expiry`.
+   */
+  withinWatermark?: true;
   stateSchema: StateSchema;
 }
 
@@ -78,6 +92,22 @@ export interface ProjectOperator {
   columns: Array<{ name: string; expr: Expr }>;
 }
 
+/**
+ * A user's stateful function after the projection (Spark's flatMapGroupsWithState): rows grouped
+ * by `key` (output columns of the projection) → the function → rows of `output`.
+ */
+export interface StatefulFunctionOperator {
+  id: 'stateful';
+  op: 'stateful';
+  hash: string;
+  /** Relative to the spec's folder, normalised, inside it. */
+  module: string;
+  export: string;
+  key: string[];
+  timeout: 'none' | 'eventTime' | 'processingTime';
+  stateSchema: StateSchema;
+}
+
 export type PlanOperator =
   | ScanOperator
   | StaticJoinOperator
@@ -85,12 +115,13 @@ export type PlanOperator =
   | FilterOperator
   | AggregateOperator
   | DedupeOperator
-  | ProjectOperator;
-export type StatefulOperator = AggregateOperator | DedupeOperator;
+  | ProjectOperator
+  | StatefulFunctionOperator;
+export type StatefulOperator = AggregateOperator | DedupeOperator | StatefulFunctionOperator;
 
 export interface LogicalPlan {
   version: typeof PLAN_VERSION;
-  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join' | 'stateful';
   outputMode: OutputMode;
   numShufflePartitions: number;
   sourceTopics: string[];
@@ -99,5 +130,5 @@ export interface LogicalPlan {
 }
 
 export function isStateful(op: PlanOperator): op is StatefulOperator {
-  return op.op === 'aggregate' || op.op === 'dedupe';
+  return op.op === 'aggregate' || op.op === 'dedupe' || op.op === 'stateful';
 }

@@ -4,7 +4,7 @@
 //   group may only be emitted once it can no longer change;
 // - stateless plans and deduplication allow append and update.
 import type { OutputMode } from '../types';
-import type { WindowSpec } from './logical-plan';
+import type { SessionWindowSpec, WindowSpec } from './logical-plan';
 
 export interface ModeInput {
   kind: 'stateless' | 'aggregate' | 'dedupe';
@@ -12,6 +12,7 @@ export interface ModeInput {
   source: string;
   watermark?: { column: string };
   window?: WindowSpec;
+  session?: SessionWindowSpec;
   /** A plain grouping key that is the watermarked column. */
   eventTimeKey?: string;
 }
@@ -41,7 +42,20 @@ export function checkOutputMode(input: ModeInput): ModeVerdict {
   }
   const evictable =
     watermark !== undefined &&
-    (input.window?.column === watermark.column || input.eventTimeKey !== undefined);
+    (input.window?.column === watermark.column ||
+      input.session?.column === watermark.column ||
+      input.eventTimeKey !== undefined);
+  if (outputMode === 'append' && input.session && !evictable) {
+    // Spark refuses append without a watermark (a session is final only once the watermark passes
+    // its end); with the watermark on another column no session would ever close.
+    const how = watermark
+      ? `the watermark is on ${watermark.column}, the session window on ${input.session.column}: put sources.${source}.watermark on ${input.session.column}`
+      : `add sources.${source}.watermark on ${input.session.column}`;
+    return {
+      error: `append output mode with session_window(${input.session.column}, …) needs a watermark on ${input.session.column}, since a session is emitted once the watermark passes its end: ${how}; or use update or complete`,
+      warnings,
+    };
+  }
   if (outputMode === 'append' && !evictable) {
     const how = watermark
       ? `group by window(${watermark.column}, …) or by ${watermark.column} itself`
@@ -55,7 +69,7 @@ export function checkOutputMode(input: ModeInput): ModeVerdict {
     warnings.push('complete output mode keeps every group in state and re-emits all of them each batch');
   else if (!evictable)
     warnings.push(
-      `the aggregation state grows without bound: group by window(<event-time column>, …) with sources.${source}.watermark so old groups can be evicted`,
+      `the aggregation state grows without bound: group by window(<event-time column>, …) or session_window(<event-time column>, …) with sources.${source}.watermark so old groups can be evicted`,
     );
   return { warnings };
 }

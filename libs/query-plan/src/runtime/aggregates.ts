@@ -11,6 +11,22 @@ export interface Aggregator {
   init(): AggregationBuffer;
   update(buffer: AggregationBuffer, row: Row): AggregationBuffer;
   finish(buffer: AggregationBuffer): unknown[];
+  /** Combines two buffers of the same calls (session windows merge the buffers of two sessions). */
+  merge(a: AggregationBuffer, b: AggregationBuffer): AggregationBuffer;
+}
+
+function mergeSlot(fn: AggregateCall['fn'], a: BufferSlot, b: BufferSlot): BufferSlot {
+  if (fn === 'avg') {
+    const [sa, ca] = Array.isArray(a) ? a : [0, 0];
+    const [sb, cb] = Array.isArray(b) ? b : [0, 0];
+    return [sa + sb, ca + cb];
+  }
+  if (fn === 'count') return ((a as number) ?? 0) + ((b as number) ?? 0);
+  if (a === null) return b;
+  if (b === null) return a;
+  if (fn === 'sum') return (a as number) + (b as number);
+  if (fn === 'min') return (b as number | string) < (a as number | string) ? b : a;
+  return (b as number | string) > (a as number | string) ? b : a;
 }
 
 export function createAggregator(calls: readonly AggregateCall[]): Aggregator {
@@ -45,6 +61,7 @@ export function createAggregator(calls: readonly AggregateCall[]): Aggregator {
           }
         }
       }),
+    merge: (a, b) => calls.map((call, i) => mergeSlot(call.fn, a[i] ?? null, b[i] ?? null)),
     finish: (buffer) =>
       calls.map((call, i) => {
         const slot = buffer[i] ?? null;

@@ -18,7 +18,7 @@ export function compileExpr(expr: Expr): Evaluator {
       return (row) => row[name] ?? null;
     }
     case 'windowBound': {
-      const field = `window.${expr.bound}`;
+      const field = `${expr.session ? 'session_window' : 'window'}.${expr.bound}`;
       return (row) => row[field] ?? null;
     }
     case 'aggregate': {

@@ -10,7 +10,10 @@ import {
   type LogicalPlan,
   type ProjectOperator,
   type ScanOperator,
+  type SessionWindowSpec,
+  type StatefulFunctionOperator,
 } from '../plan/logical-plan';
+import type { StatefulFunction } from './group-state';
 import { createAggregator, type AggregationBuffer } from './aggregates';
 import { compileExpr, type Evaluator } from './evaluate';
 import { windowsFor } from './windows';
@@ -28,7 +31,7 @@ export interface GroupAssignment {
 }
 
 export interface QueryExecutor {
-  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join';
+  kind: 'stateless' | 'aggregate' | 'dedupe' | 'join' | 'stateful';
   output: Array<{ name: string; type: ColumnType }>;
   filter(row: Row): boolean;
   project(row: Row): Row;
@@ -39,14 +42,33 @@ export interface QueryExecutor {
   update(buffer: unknown, row: Row): unknown;
   finalize(values: Row, buffer: unknown): Row;
   dedupeKey(row: Row): string;
+  /**
+   * dropDuplicatesWithinWatermark: when a key first seen in `row` expires (its event time + the
+   * watermark delay); undefined for plain deduplication or a row without an event time.
+   */
+  dedupeExpiresAtMs(row: Row): number | undefined;
   eventTimeMs(row: Row): number | undefined;
   /** Present for a stream–static join: applied to each decoded row before filter() (static-join.ts). */
   staticJoin?: StaticJoin;
   /** Present for a stream–stream join (kind 'join'): the shuffle stage runs it (stream-join.ts). */
   streamJoin?: StreamJoin;
+  /** Session-window aggregations: the session spec (the stage merges sessions per group key). */
+  session: SessionWindowSpec | undefined;
+  /** The session-window column's time of a row (undefined: NULL, the row is dropped). */
+  sessionTimeMs(row: Row): number | undefined;
+  /** Combines the aggregation buffers of two sessions that merge. */
+  mergeBuffers(a: unknown, b: unknown): unknown;
+  /** Stateful-function plans: the operator and the loaded function (instantiate's option). */
+  stateful: { operator: StatefulFunctionOperator; fn: StatefulFunction } | undefined;
+  /** Stateful-function plans: the key of a projected row (JSON of the key columns' values). */
+  statefulKey(projected: Row): string;
 }
 
-export function instantiate(plan: LogicalPlan): QueryExecutor {
+/** `statefulFunction`: the loaded function of a plan with a stateful operator (required there). */
+export function instantiate(
+  plan: LogicalPlan,
+  options: { statefulFunction?: StatefulFunction } = {},
+): QueryExecutor {
   if (plan.version !== PLAN_VERSION)
     throw new Error(
       `unsupported plan version ${String(plan.version)} (this engine runs version ${PLAN_VERSION})`,
@@ -58,6 +80,11 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
   const projectOp = find<ProjectOperator>(plan, 'project');
   const joinOp = plan.operators.find((op): op is StaticJoinOperator => op.op === 'staticJoin');
   const streamJoinOp = plan.operators.find((op): op is StreamJoinOperator => op.op === 'streamJoin');
+  const statefulOp = find<StatefulFunctionOperator>(plan, 'stateful');
+  if (statefulOp && !options.statefulFunction)
+    throw new Error(
+      `the plan calls ${statefulOp.export} from ${statefulOp.module}: load it and pass it as statefulFunction`,
+    );
   if (!scan || !projectOp) throw new Error('invalid plan: it needs a scan and a project operator');
 
   const condition = filterOp ? compileExpr(filterOp.condition) : undefined;
@@ -92,6 +119,28 @@ export function instantiate(plan: LogicalPlan): QueryExecutor {
         : misuse('finalize'),
     dedupeKey: (row) =>
       dedupeKeys ? JSON.stringify(dedupeKeys.map((key) => key(row))) : misuse('dedupeKey'),
+    session: aggregateOp?.session,
+    stateful:
+      statefulOp && options.statefulFunction
+        ? { operator: statefulOp, fn: options.statefulFunction }
+        : undefined,
+    statefulKey: (projected) =>
+      statefulOp ? JSON.stringify(statefulOp.key.map((k) => projected[k] ?? null)) : misuse('statefulKey'),
+    sessionTimeMs: (row) => {
+      if (!aggregateOp?.session) return misuse('sessionTimeMs');
+      const value = row[aggregateOp.session.column];
+      return typeof value === 'number' ? value : undefined;
+    },
+    mergeBuffers: (a, b) =>
+      aggregation
+        ? aggregation.aggregator.merge(a as AggregationBuffer, b as AggregationBuffer)
+        : misuse('mergeBuffers'),
+    dedupeExpiresAtMs: (row) => {
+      if (!dedupeOp) return misuse('dedupeExpiresAtMs');
+      if (!dedupeOp.withinWatermark || !dedupeOp.expiry) return undefined;
+      const value = row[dedupeOp.expiry.eventTimeColumn];
+      return typeof value === 'number' ? value + dedupeOp.expiry.delayMs : undefined;
+    },
     eventTimeMs: (row) => {
       if (watermarkColumn === undefined) return undefined;
       const value = row[watermarkColumn];
@@ -108,6 +157,7 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
   const windowExpires = evicts && op.window?.column === watermarkColumn;
   const keyExpires = evicts && op.eventTimeKey !== undefined ? op.eventTimeKey : undefined;
   const window = op.window;
+  const session = op.session;
 
   const groups = (row: Row): GroupAssignment[] => {
     const values: Row = {};
@@ -119,6 +169,18 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
     }
     const keyExpiry = keyExpires === undefined ? undefined : values[keyExpires];
     const expiresAtMs = typeof keyExpiry === 'number' ? keyExpiry : undefined;
+    if (session) {
+      // The state key is the grouping key alone: a key's sessions are merged in one state entry.
+      // The values carry the row's own session, for the sink's check of the group's output row.
+      const time = row[session.column];
+      if (typeof time !== 'number') return []; // Spark drops rows whose session column is NULL
+      return [
+        {
+          key: JSON.stringify(keyValues),
+          values: { 'session_window.start': time, 'session_window.end': time + session.gapMs, ...values },
+        },
+      ];
+    }
     if (!window) return [withExpiry({ key: JSON.stringify(keyValues), values }, expiresAtMs)];
     const time = row[window.column];
     if (typeof time !== 'number') return []; // Spark drops rows whose window column is NULL
@@ -132,7 +194,8 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
       ),
     );
   };
-  // Inverse of the key built above: [windowStart?, ...keyValues] in key order.
+  // Inverse of the key built above: [windowStart?, ...keyValues] in key order (a session
+  // window's key has no bounds: the stage adds each session's).
   const valuesOf = (key: string): Row => {
     const parsed = JSON.parse(key) as unknown[];
     const values: Row = {};

@@ -236,7 +236,7 @@ const optionsSchema = z
     maxTriggerDelayMs: millis.optional(),
     numShufflePartitions: z.int().min(1).max(1024).default(8),
     failOnDataLoss: z.boolean().default(true),
-    dedupe: z.strictObject({ columns: keyColumns }).optional(),
+    dedupe: z.strictObject({ columns: keyColumns, withinWatermark: z.boolean().optional() }).optional(),
     stateStore: z.enum(['memory', 'lmdb'], { error: 'stateStore is "memory" or "lmdb"' }).optional(),
   })
   .transform((o): QuerySpec['options'] => {
@@ -248,11 +248,25 @@ const optionsSchema = z
     if (o.minOffsetsPerTrigger !== undefined) options.minOffsetsPerTrigger = o.minOffsetsPerTrigger;
     const delay = o.maxTriggerDelay ?? o.maxTriggerDelayMs;
     if (delay !== undefined) options.maxTriggerDelayMs = delay;
-    if (o.dedupe) options.dedupe = { columns: o.dedupe.columns };
+    if (o.dedupe)
+      options.dedupe = o.dedupe.withinWatermark
+        ? { columns: o.dedupe.columns, withinWatermark: true }
+        : { columns: o.dedupe.columns };
     // Set only when given, so specs without it keep their plan hash.
     if (o.stateStore !== undefined) options.stateStore = o.stateStore;
     return options;
   });
+
+// Bounded here; that the module stays inside the spec's folder is checked at compile time
+// (plan/stateful-function.ts) and again where it is loaded.
+const statefulSchema = z.strictObject({
+  module: z.string().min(1).max(1024),
+  export: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/, 'export must be a JavaScript identifier'),
+  key: keyColumns,
+  timeout: z.enum(['none', 'eventTime', 'processingTime']).default('none'),
+  stateSchema: z.record(columnName, columnType),
+  output: z.record(columnName, columnType),
+});
 
 export const querySpecSchema = z.strictObject({
   name: z
@@ -273,6 +287,7 @@ export const querySpecSchema = z.strictObject({
   outputMode: z.enum(['append', 'update', 'complete']).default('append'),
   trigger: triggerSchema.prefault({ processingTimeMs: 0 }),
   options: optionsSchema.prefault({}),
+  stateful: statefulSchema.optional(),
 }) satisfies z.ZodType<QuerySpec, unknown>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -168,6 +168,15 @@ export class ExprBuilder {
       this.error(offset, `unknown window field "${name}": use window.start or window.end`);
       return nullLiteral();
     }
+    if (node.table?.toLowerCase() === 'session_window' && !this.matchesSource('session_window')) {
+      if (name === 'start' || name === 'end')
+        return { kind: 'windowBound', bound: name, session: true, type: 'timestamp' };
+      this.error(
+        offset,
+        `unknown session_window field "${name}": use session_window.start or session_window.end`,
+      );
+      return nullLiteral();
+    }
     if (name === '*') {
       this.error(offset, '* is only allowed as a whole SELECT item');
       return nullLiteral();
@@ -362,6 +371,10 @@ export class ExprBuilder {
       }
       case 'window':
         return fail('window(...) belongs in GROUP BY; select window.start / window.end');
+      case 'session_window':
+        return fail(
+          'session_window(...) belongs in GROUP BY; select session_window.start / session_window.end',
+        );
       default:
         return fail(
           `unknown function "${functionName(node)}" (supported: lower, upper, concat, substring, CAST and count, sum, min, max, avg)`,

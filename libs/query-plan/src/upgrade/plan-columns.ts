@@ -29,8 +29,12 @@ export function stateColumns(plan: LogicalPlan): Set<string> {
   const names =
     op.op === 'aggregate'
       ? columnsOf([...op.keys.map((k) => k.expr), ...op.aggregates.map((a) => a.arg)])
-      : columnsOf(op.keys.map((k) => k.expr));
+      : op.op === 'dedupe'
+        ? columnsOf(op.keys.map((k) => k.expr))
+        : // A stateful function sees every projected column: all of them feed its state.
+          columnsOf(plan.operators.flatMap((o) => (o.op === 'project' ? o.columns.map((c) => c.expr) : [])));
   if (op.op === 'aggregate' && op.window) names.add(op.window.column);
+  if (op.op === 'aggregate' && op.session) names.add(op.session.column);
   const watermark = scanOf(plan)?.watermark;
   if (watermark) names.add(watermark.column);
   return names;

@@ -8,7 +8,12 @@ import type { Expr } from '../plan/expr';
 import { displayExpr } from '../plan/expr-display';
 import { outputType } from '../plan/expr-types';
 import { canonicalJson } from '../plan/hash';
-import type { AggregateOperator, DedupeOperator, StatefulOperator } from '../plan/logical-plan';
+import type {
+  AggregateOperator,
+  DedupeOperator,
+  StatefulFunctionOperator,
+  StatefulOperator,
+} from '../plan/logical-plan';
 import { scanOf, statefulOf } from './plan-columns';
 import type { UpgradeChange, UpgradePair } from './upgrade-types';
 
@@ -36,6 +41,8 @@ export function statefulChanges(pair: UpgradePair): UpgradeChange[] {
   }
   if (before.op === 'aggregate' && after.op === 'aggregate') changes.push(...aggregateChanges(before, after));
   if (before.op === 'dedupe' && after.op === 'dedupe') changes.push(...dedupeChanges(before, after));
+  if (before.op === 'stateful' && after.op === 'stateful')
+    changes.push(...statefulFunctionChanges(before, after));
   changes.push(...watermarkChanges(pair, after));
   if (!changes.some((c) => c.severity === 'incompatible') && comparable(before) !== comparable(after)) {
     // Backstop for a definition change no rule above names (e.g. the event-time grouping key).
@@ -54,6 +61,11 @@ export function statefulChanges(pair: UpgradePair): UpgradeChange[] {
 /** The operator without what may change freely (its hash, the watermark delay). */
 function comparable(op: StatefulOperator): string {
   const { hash: _hash, ...rest } = op;
+  if (rest.op === 'stateful') {
+    // The code may change (a caveat, statefulFunctionChanges); the state layout may not.
+    const { module: _m, export: _e, timeout: _t, ...layout } = rest;
+    return canonicalJson(layout);
+  }
   if (rest.op === 'dedupe' && rest.expiry)
     return canonicalJson({ ...rest, expiry: { eventTimeColumn: rest.expiry.eventTimeColumn } });
   return canonicalJson(rest);
@@ -101,8 +113,14 @@ function aggregateChanges(before: AggregateOperator, after: AggregateOperator): 
   // Spark misses this one: its state key is the window struct, whose schema does not depend on
   // the size, so it accepts a new size or slide and mixes old and new windows in one result.
   const windowOf = (op: AggregateOperator): string =>
-    op.window ? `window(${op.window.column}, ${op.window.sizeMs} ms, ${op.window.slideMs} ms)` : 'none';
-  if (windowOf(before) !== windowOf(after)) {
+    op.window
+      ? `window(${op.window.column}, ${op.window.sizeMs} ms, ${op.window.slideMs} ms)`
+      : op.session
+        ? `session_window(${op.session.column}, gap ${op.session.gapMs} ms)`
+        : 'none';
+  if (before.session && after.session && before.session.column === after.session.column) {
+    changes.push(...sessionGapChanges(before.session.gapMs, after.session.gapMs));
+  } else if (windowOf(before) !== windowOf(after)) {
     changes.push({
       kind: 'aggregate.window',
       severity: 'incompatible',
@@ -116,11 +134,72 @@ function aggregateChanges(before: AggregateOperator, after: AggregateOperator): 
   return changes;
 }
 
-function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
-  const was = list(before.keys.map(describeKey));
-  const now = list(after.keys.map(describeKey));
+/**
+ * Stored sessions were merged under the old gap: under a new one, rows would join or split them
+ * by a rule they were not built with (Spark does not check it; its state schema has no gap).
+ */
+function sessionGapChanges(was: number, now: number): UpgradeChange[] {
   if (was === now) return [];
   return [
+    {
+      kind: 'aggregate.sessionGap',
+      severity: 'incompatible',
+      operator: 'aggregate',
+      path: 'sql',
+      before: `${was} ms`,
+      after: `${now} ms`,
+      message: `session_window gap changed (${was} → ${now} ms); the stored sessions were merged under the old gap, so open sessions would be closed or joined by two rules`,
+    },
+  ];
+}
+
+/**
+ * A stateful function's stored state is what its stateSchema declares, keyed by its key columns:
+ * a change to either is incompatible (Spark compares the state schema). A new module, export or
+ * timeout resumes on the old state: a caveat, since new code reads state the old code wrote.
+ */
+function statefulFunctionChanges(
+  before: StatefulFunctionOperator,
+  after: StatefulFunctionOperator,
+): UpgradeChange[] {
+  const changes: UpgradeChange[] = [];
+  const fields = (op: StatefulFunctionOperator, side: 'key' | 'value'): string =>
+    list(op.stateSchema[side].map((f) => `${f.name} ${f.type}`));
+  for (const side of ['key', 'value'] as const) {
+    const was = fields(before, side);
+    const now = fields(after, side);
+    if (was !== now)
+      changes.push({
+        kind: side === 'key' ? 'stateful.key' : 'stateful.stateSchema',
+        severity: 'incompatible',
+        operator: 'stateful',
+        path: side === 'key' ? 'stateful.key' : 'stateful.stateSchema',
+        before: was,
+        after: now,
+        message: `stateful function ${side === 'key' ? 'key' : 'state schema'} changed (${was} → ${now}); the stored state was written under the old one`,
+      });
+  }
+  const code = (op: StatefulFunctionOperator): string => `${op.module}#${op.export} (timeout ${op.timeout})`;
+  if (code(before) !== code(after))
+    changes.push({
+      kind: 'stateful.function',
+      severity: 'caveat',
+      operator: 'stateful',
+      path: 'stateful',
+      before: code(before),
+      after: code(after),
+      message: `stateful function changed (${code(before)} → ${code(after)}); the new code resumes on state the old code wrote`,
+    });
+  return changes;
+}
+
+function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
+  const changes = withinWatermarkChanges(before, after);
+  const was = list(before.keys.map(describeKey));
+  const now = list(after.keys.map(describeKey));
+  if (was === now) return changes;
+  return [
+    ...changes,
     {
       kind: 'dedupe.columns',
       severity: 'incompatible',
@@ -131,6 +210,42 @@ function dedupeChanges(before: DedupeOperator, after: DedupeOperator): UpgradeCh
       message: `deduplication columns changed (${was} → ${now}); the keys already seen were stored under the old columns`,
     },
   ];
+}
+
+/**
+ * dropDuplicatesWithinWatermark stores each key's expiry (event time + delay), plain
+ * deduplication its event time: the stored values mean different things, so switching between
+ * them is incompatible. A new delay applies to keys first seen after the upgrade only.
+ */
+function withinWatermarkChanges(before: DedupeOperator, after: DedupeOperator): UpgradeChange[] {
+  const mode = (op: DedupeOperator): string => (op.withinWatermark ? 'withinWatermark' : 'plain');
+  if (mode(before) !== mode(after))
+    return [
+      {
+        kind: 'dedupe.withinWatermark',
+        severity: 'incompatible',
+        operator: 'dedupe',
+        path: 'options.dedupe.withinWatermark',
+        before: mode(before),
+        after: mode(after),
+        message: `deduplication changed from ${mode(before)} to ${mode(after)}; the stored keys hold ${before.withinWatermark ? 'expiry times (event time + delay)' : 'event times'}, which the new operator would read as ${after.withinWatermark ? 'expiry times' : 'event times'}`,
+      },
+    ];
+  const wasDelay = before.expiry?.delayMs;
+  const nowDelay = after.expiry?.delayMs;
+  if (after.withinWatermark && wasDelay !== undefined && nowDelay !== undefined && wasDelay !== nowDelay)
+    return [
+      {
+        kind: 'dedupe.expiry',
+        severity: 'caveat',
+        operator: 'dedupe',
+        path: 'options.dedupe.withinWatermark',
+        before: `${wasDelay} ms`,
+        after: `${nowDelay} ms`,
+        message: `the watermark delay changed (${wasDelay} → ${nowDelay} ms) under withinWatermark deduplication; keys already stored keep the expiry of the old delay, keys first seen after the upgrade get the new one`,
+      },
+    ];
+  return [];
 }
 
 function watermarkChanges({ before, after }: UpgradePair, op: StatefulOperator | undefined): UpgradeChange[] {

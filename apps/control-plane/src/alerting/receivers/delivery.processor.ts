@@ -7,7 +7,8 @@ import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { AlertMetrics } from '../../metrics/alert-metrics';
-import { PrismaRepository } from '../../repositories/prisma.repository';
+import { Clock } from '../../clock/clock';
+import { DeliveryRepository } from '../notification.repository';
 import { BUILD_INFO } from '../../build-info';
 import { ALERT_DELIVERY_QUEUE, type DeliveryJob } from './delivery-queue.service';
 import { checkReceiverUrl, parseAllowList } from './receiver-url';
@@ -25,9 +26,14 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   private readonly logger = new Logger(DeliveryProcessor.name);
 
   constructor(
-    private readonly prisma: PrismaRepository,
-    private readonly metrics: AlertMetrics,
+    @Inject(DeliveryRepository)
+    private readonly deliveries: Pick<
+      DeliveryRepository,
+      'findWithReceiver' | 'markDelivered' | 'markFailedAttempt'
+    >,
+    @Inject(AlertMetrics) private readonly metrics: Pick<AlertMetrics, 'notifications'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -42,11 +48,9 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     this.logger.debug(`alert delivery worker: ${err.message}`);
   }
 
-  async process(job: Job<DeliveryJob>): Promise<void> {
-    const delivery = await this.prisma.notificationDelivery.findUnique({
-      where: { id: job.data.deliveryId },
-      include: { receiver: true },
-    });
+  /** One attempt; what it uses of the BullMQ job is its delivery id and its attempt count. */
+  async process(job: Pick<Job<DeliveryJob>, 'data' | 'attemptsMade' | 'opts'>): Promise<void> {
+    const delivery = await this.deliveries.findWithReceiver(job.data.deliveryId);
     // Deferred: waiting for its next round (the sweep re-enqueues it), not this stale job.
     if (!delivery || ['delivered', 'failed', 'deferred'].includes(delivery.status)) return;
     const receiver = delivery.receiver;
@@ -58,7 +62,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       const key = signingKey(this.config);
       if (!key) throw new Permanent('no signing key (SLUICE_ALERT_SIGNING_KEY)');
       const body = JSON.stringify(delivery.payload);
-      const ts = Math.floor(Date.now() / 1000);
+      const ts = Math.floor(this.clock.now().getTime() / 1000);
       const res = await fetch(verdict.url, {
         method: 'POST',
         redirect: 'manual',
@@ -74,16 +78,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       });
       await res.arrayBuffer().catch(() => undefined); // drain so the socket is reused
       if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
-      await this.prisma.notificationDelivery.update({
-        where: { id: delivery.id },
-        data: {
-          status: 'delivered',
-          attempts: attempt,
-          httpStatus: res.status,
-          deliveredAt: new Date(),
-          lastError: null,
-        },
-      });
+      await this.deliveries.markDelivered(delivery.id, attempt, res.status, this.clock.now());
       this.metrics.notifications.inc({ receiver: receiver.name, outcome: 'delivered' });
     } catch (e) {
       const permanent = e instanceof Permanent;
@@ -91,15 +86,14 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       // The last attempt of a round defers the delivery to a later round: only what retrying
       // cannot fix fails it for good.
       const status = permanent ? 'failed' : finalAttempt ? 'deferred' : 'retrying';
-      await this.prisma.notificationDelivery.update({
-        where: { id: delivery.id },
-        data: {
-          status,
-          attempts: attempt,
-          lastError: message,
-          nextAttemptAt:
-            status === 'deferred' ? new Date(Date.now() + this.config.SLUICE_ALERT_DEFERRED_RETRY_MS) : null,
-        },
+      await this.deliveries.markFailedAttempt(delivery.id, {
+        status,
+        attempts: attempt,
+        lastError: message,
+        nextAttemptAt:
+          status === 'deferred'
+            ? new Date(this.clock.now().getTime() + this.config.SLUICE_ALERT_DEFERRED_RETRY_MS)
+            : null,
       });
       this.metrics.notifications.inc({
         receiver: receiver.name,

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { api, ApiCallError } from '@/lib/client-api';
 import { roleAtLeast, type Role } from '@/lib/session-codec';
+import { CpuLimitControl } from './cpu-limit-control';
 import type { QueryDetailData } from './types';
 
 const MAX_INSTANCES_INPUT = 256;
@@ -102,6 +103,7 @@ export function ActionsPanel({
             )
           }
         />
+        <CpuLimitControl id={q.id} name={q.name} run={run} />
         {stopped ? (
           <ConfirmButton
             label="Start"
