@@ -16,7 +16,7 @@ import {
   type Session,
 } from '@sluice/query-plan';
 import type { JsonValue, StateStore } from '../state/state-store';
-import type { ShuffleStageResult } from './shuffle-stage';
+import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
 import type { SourceRecord } from '../source/group-reader';
 import type { ShuffledRow } from './source-stage';
 
@@ -30,16 +30,7 @@ export function runSessionStage(args: {
 }): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   const gapMs = executor.session!.gapMs;
-  const result: ShuffleStageResult = {
-    rows: [],
-    failedRecords: [],
-    failedGroups: [],
-    numInputRows: args.records.length,
-    numRowsDroppedByWatermark: 0,
-    maxEventTimeMs: undefined,
-    updateTimeMs: 0,
-    removalTimeMs: 0,
-  };
+  const result = emptyShuffleResult(args.records.length);
   const late = (t: number | undefined): boolean =>
     watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs;
   // The batch's working copy of every key it touches, written back once at the end.

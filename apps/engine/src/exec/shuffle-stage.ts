@@ -8,6 +8,7 @@ import type { JsonValue, StateStore } from '../state/state-store';
 import { runSessionStage } from './session-stage';
 import { runStatefulStage } from './stateful-stage';
 import type { ShuffledRow } from './source-stage';
+import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
 
 interface AggregateEntry {
   v: Row;
@@ -45,18 +46,7 @@ interface DedupeEntry {
   x?: number;
 }
 
-export interface ShuffleStageResult {
-  rows: Row[];
-  /** Repartition records this stage could not fold (an aggregate failed on the row). */
-  failedRecords: Array<{ record: SourceRecord; reason: string }>;
-  /** Groups whose output row could not be computed (the group values stand in for the row). */
-  failedGroups: Array<{ row: Row; reason: string }>;
-  numInputRows: number;
-  numRowsDroppedByWatermark: number;
-  maxEventTimeMs: number | undefined;
-  updateTimeMs: number;
-  removalTimeMs: number;
-}
+export type { ShuffleStageResult } from './shuffle-result';
 
 export function runShuffleStage(args: {
   executor: QueryExecutor;
@@ -70,16 +60,7 @@ export function runShuffleStage(args: {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   if (executor.kind === 'aggregate' && executor.session) return runSessionStage(args);
   if (executor.kind === 'stateful') return runStatefulStage(args);
-  const result: ShuffleStageResult = {
-    rows: [],
-    failedRecords: [],
-    failedGroups: [],
-    numInputRows: args.records.length,
-    numRowsDroppedByWatermark: 0,
-    maxEventTimeMs: undefined,
-    updateTimeMs: 0,
-    removalTimeMs: 0,
-  };
+  const result = emptyShuffleResult(args.records.length);
   // Captured before eviction: a group updated and evicted in the same batch is still emitted.
   const updated = new Map<string, AggregateEntry>();
   const started = Date.now();

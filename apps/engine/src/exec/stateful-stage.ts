@@ -8,7 +8,7 @@
 import { createGroupState, type QueryExecutor, type Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue, StateStore } from '../state/state-store';
-import type { ShuffleStageResult } from './shuffle-stage';
+import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
 import type { ShuffledRow } from './source-stage';
 
 interface StoredState {
@@ -32,16 +32,7 @@ export function runStatefulStage(args: {
   const nowMs = args.nowMs ?? Date.now();
   const output = executor.output.map((c) => c.name);
   const stateFields = operator.stateSchema.value.map((v) => v.name);
-  const result: ShuffleStageResult = {
-    rows: [],
-    failedRecords: [],
-    failedGroups: [],
-    numInputRows: args.records.length,
-    numRowsDroppedByWatermark: 0,
-    maxEventTimeMs: undefined,
-    updateTimeMs: 0,
-    removalTimeMs: 0,
-  };
+  const result = emptyShuffleResult(args.records.length);
   const started = Date.now();
   const groups = new Map<string, { rows: Row[]; records: SourceRecord[] }>();
   for (const record of args.records) {

@@ -1,0 +1,31 @@
+// What a shuffle (stage-2) task's batch produced, shared by the stages of every stateful operator
+// (aggregation, dedup, session windows, stateful functions, joins).
+import type { Row } from '@sluice/query-plan';
+import type { SourceRecord } from '../source/group-reader';
+
+export interface ShuffleStageResult {
+  rows: Row[];
+  /** Repartition records this stage could not fold (an aggregate failed on the row). */
+  failedRecords: Array<{ record: SourceRecord; reason: string }>;
+  /** Groups whose output row could not be computed (the group values stand in for the row). */
+  failedGroups: Array<{ row: Row; reason: string }>;
+  numInputRows: number;
+  numRowsDroppedByWatermark: number;
+  maxEventTimeMs: number | undefined;
+  updateTimeMs: number;
+  removalTimeMs: number;
+}
+
+/** A result with nothing produced yet, for a batch of `numInputRows` repartition records. */
+export function emptyShuffleResult(numInputRows: number): ShuffleStageResult {
+  return {
+    rows: [],
+    failedRecords: [],
+    failedGroups: [],
+    numInputRows,
+    numRowsDroppedByWatermark: 0,
+    maxEventTimeMs: undefined,
+    updateTimeMs: 0,
+    removalTimeMs: 0,
+  };
+}
