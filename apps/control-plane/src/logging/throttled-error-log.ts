@@ -5,11 +5,13 @@
 export function throttledErrorLog(
   report: (message: string) => void,
   intervalMs = 30_000,
+  /** Milliseconds now; a test passes its own instead of faking the global clock. */
+  nowMs: () => number = Date.now,
 ): (err: Error) => void {
   let lastAt = 0;
   let suppressed = 0;
   return (err: Error) => {
-    const now = Date.now();
+    const now = nowMs();
     if (now - lastAt < intervalMs) {
       suppressed++;
       return;
