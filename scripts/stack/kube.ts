@@ -175,6 +175,14 @@ export class KubeComponent implements StackComponent {
       // once in CI a `helm install --wait` then timed out after 5 min while its pods were deleted
       // and recreated. Longer than any test run.
       '--node-monitor-grace-period=2h',
+      // Every informer re-delivers every object every 30–60 s (default 12–24 h), so a controller
+      // that missed or backed off from an event acts again within a minute. In a CI run the
+      // StatefulSet controller hit ten "read version … is not as new as written version" errors
+      // (the StaleControllerConsistencyStatefulSet check, beta in 1.37) while an upgrade replaced
+      // both pods, then did nothing for 3 min until the next write to the set: the upgrade's
+      // "start new version" step gave up at 1 of 2 instances. A test cluster of a few objects
+      // pays nothing noticeable for the resyncs.
+      '--min-resync-period=30s',
     ]);
     this.spawnDaemon('kube-scheduler', [
       `--kubeconfig=${kubeconfig}`,

@@ -1,7 +1,8 @@
 {{- /*
 The Kubernetes runtime's permissions, verb by verb from apps/control-plane/src/runtime/kubernetes-api.ts
 (see ARCHITECTURE.md "Packaging"): apply = get, then create or update; removal of a query = delete, or
-deletecollection by label; scale = patch of statefulsets/scale; instances = list pods. No watch, no
+deletecollection by label; scale = patch of statefulsets/scale; instances = list pods; a query's CPU limit
+= patch of pods/resize (in place) and of pods (the annotation saying a resize was refused). No watch, no
 cluster-scoped resource. One namespace: a Role. Several: a ClusterRole holding only the rules, bound by a
 RoleBinding in each managed namespace, so the grant never reaches a namespace not listed.
 */ -}}
@@ -14,7 +15,10 @@ RoleBinding in each managed namespace, so the grant never reaches a namespace no
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "delete"]
+  verbs: ["list", "delete", "patch"]
+- apiGroups: [""]
+  resources: ["pods/resize"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "update", "deletecollection"]

@@ -27,6 +27,7 @@ export function permissionsFromRuntimeSource(): Map<string, Set<string>> {
     Secret: 'secrets',
     Service: 'services',
     Pod: 'pods',
+    PodResize: 'pods/resize',
     StatefulSet: 'statefulsets',
     StatefulSetScale: 'statefulsets/scale',
   };
