@@ -175,14 +175,14 @@ export class KubeComponent implements StackComponent {
       // once in CI a `helm install --wait` then timed out after 5 min while its pods were deleted
       // and recreated. Longer than any test run.
       '--node-monitor-grace-period=2h',
-      // Every informer re-delivers every object every 30–60 s (default 12–24 h), so a controller
-      // that missed or backed off from an event acts again within a minute. In a CI run the
-      // StatefulSet controller hit ten "read version … is not as new as written version" errors
-      // (the StaleControllerConsistencyStatefulSet check, beta in 1.37) while an upgrade replaced
-      // both pods, then did nothing for 3 min until the next write to the set: the upgrade's
-      // "start new version" step gave up at 1 of 2 instances. A test cluster of a few objects
-      // pays nothing noticeable for the resyncs.
-      '--min-resync-period=30s',
+      // Kubernetes 1.37's beta StaleControllerConsistencyStatefulSet makes the StatefulSet
+      // controller refuse to sync while its cache is older than its own last write ("read
+      // version … is not as new as written version"), requeuing with exponential backoff. An
+      // upgrade rewrites the set and replaces both pods within a second, so the errors pile up
+      // and the backoff reaches minutes: in CI and once here the controller did nothing for
+      // 3 min and the upgrade gave up at 1 of 2 instances (a 30 s informer resync did not help).
+      // Off, the controller acts on its cache as every release before 1.35 did.
+      '--feature-gates=StaleControllerConsistencyStatefulSet=false',
     ]);
     this.spawnDaemon('kube-scheduler', [
       `--kubeconfig=${kubeconfig}`,
