@@ -4,7 +4,6 @@
 // keeps the last good copy and shows in progress.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
@@ -12,36 +11,25 @@ import { ensureTopics } from '@sluice/kafka';
 import { compileSpec, instantiate, type TableSpec } from '@sluice/query-plan';
 import { postgresTableReader, StaticTableCache } from '../src/source/static-table';
 import {
+  EngineSuite,
   eventually,
   readAll,
-  startEngine,
   tempDir,
   writeSpec,
-  testKafka,
   type EngineProcess,
 } from './support/engine-harness';
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
+const suite = new EngineSuite('static-join-int');
 let pool: Pool;
-const engines: EngineProcess[] = [];
+let engine: EngineProcess | undefined;
 const tables: string[] = [];
 
-beforeAll(async () => {
-  kafka = testKafka('static-join-int');
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+beforeAll(() => {
   pool = new Pool({ connectionString: process.env.DATABASE_URL });
 });
 
 afterAll(async () => {
-  for (const e of engines) if (e.child.exitCode === null) e.child.kill('SIGKILL');
   for (const t of tables) await pool.query(`DROP TABLE IF EXISTS ${t}`);
-  await producer.disconnect();
-  await admin.disconnect();
   await pool.end();
 });
 
@@ -167,18 +155,18 @@ describe('engine: stream–static join', () => {
     const input = `it-orders-${randomUUID()}`;
     const output = `it-orders-out-${randomUUID()}`;
     const queryId = `it-sj-${randomUUID()}`;
-    await ensureTopics(admin, [
+    await ensureTopics(suite.admin, [
       { topic: input, numPartitions: 2 },
       { topic: PROGRESS_TOPIC, numPartitions: 3 },
     ]);
     const send = (ids: number[], customer: (id: number) => number) =>
-      producer.send({
+      suite.producer.send({
         topic: input,
         messages: ids.map((id) => ({ value: JSON.stringify({ order_id: id, customer_id: customer(id) }) })),
       });
     await send([1, 2, 3, 4], (id) => id); // 4 has no customer
     const events: StreamingQueryProgress[] = [];
-    const consumer = kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const consumer = suite.kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
     await consumer.run({
@@ -208,7 +196,7 @@ trigger: { processingTime: 200 milliseconds }
 `,
     );
     try {
-      const engine = startEngine({
+      engine = suite.launch({
         spec,
         checkpoint: path.join(dir, 'checkpoint'),
         queryId,
@@ -216,8 +204,7 @@ trigger: { processingTime: 200 milliseconds }
         // The table's connection as the control plane would resolve it (the sink is Kafka here).
         env: { SLUICE_TABLE_POSTGRES_URLS: JSON.stringify({ default: process.env.DATABASE_URL }) },
       });
-      engines.push(engine);
-      const first = (await readAll(kafka, output, 4)).map((r) => JSON.parse(r.value) as object);
+      const first = (await readAll(suite.kafka, output, 4)).map((r) => JSON.parse(r.value) as object);
       expect(first).toEqual(
         expect.arrayContaining([
           { order_id: 1, tier: 'gold' },
@@ -232,7 +219,7 @@ trigger: { processingTime: 200 milliseconds }
       await pool.query(`UPDATE ${table} SET tier = 'platinum' WHERE id = 1`);
       await new Promise((r) => setTimeout(r, 1500));
       await send([5], () => 1);
-      const second = await readAll(kafka, output, 5);
+      const second = await readAll(suite.kafka, output, 5);
       expect(second.map((r) => JSON.parse(r.value) as object)).toContainEqual({
         order_id: 5,
         tier: 'platinum',
@@ -246,7 +233,7 @@ trigger: { processingTime: 200 milliseconds }
         'progress reporting the failed refresh',
       );
       await send([6], () => 1);
-      const third = await readAll(kafka, output, 6);
+      const third = await readAll(suite.kafka, output, 6);
       expect(third.map((r) => JSON.parse(r.value) as object)).toContainEqual({
         order_id: 6,
         tier: 'platinum',
@@ -256,9 +243,7 @@ trigger: { processingTime: 200 milliseconds }
       expect(last.sluice?.staticTables?.[0]).toMatchObject({ table: 'customers', rows: 3 });
       expect(engine.child.exitCode).toBeNull();
     } catch (err) {
-      throw new Error(
-        `${(err as Error).message}\n--- engine output ---\n${engines.at(-1)?.output().slice(-3000)}`,
-      );
+      throw new Error(`${(err as Error).message}\n--- engine output ---\n${engine?.output().slice(-3000)}`);
     } finally {
       await consumer.disconnect();
     }
