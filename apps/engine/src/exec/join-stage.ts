@@ -6,9 +6,8 @@
 // restores both (the commit log holds one maximum per task).
 import type { QueryExecutor, Row, SourceSpec } from '@sluice/query-plan';
 import type { WatermarkSpec } from '../offsets/watermark-tracker';
-import type { SourceRecord } from '../source/group-reader';
-import type { JsonValue, StateStore } from '../state/state-store';
-import type { ShuffleStageResult } from './shuffle-stage';
+import type { JsonValue } from '../state/state-store';
+import type { ShuffleStageInput, ShuffleStageResult } from './shuffle-result';
 import type { ShuffledRow } from './source-stage';
 
 /** State key of the sides' highest event times ({l, r}); not a row key ("l:…"/"r:…"). */
@@ -19,13 +18,7 @@ export interface JoinStageResult extends ShuffleStageResult {
   sideMaxEventTimeMs: Partial<Record<'l' | 'r', number>>;
 }
 
-export function runJoinStage(args: {
-  executor: QueryExecutor;
-  state: StateStore;
-  records: SourceRecord[];
-  watermarkMs: number;
-  watermarkEnabled: boolean;
-}): JoinStageResult {
+export function runJoinStage(args: Omit<ShuffleStageInput, 'outputMode'>): JoinStageResult {
   const { executor, state } = args;
   const join = executor.streamJoin;
   if (!join) throw new Error('runJoinStage needs a stream–stream join plan');

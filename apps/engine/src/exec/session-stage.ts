@@ -10,24 +10,14 @@ import {
   addToSessions,
   fromStoredSessions,
   toStoredSessions,
-  type OutputMode,
-  type QueryExecutor,
   type Row,
   type Session,
 } from '@sluice/query-plan';
 import type { JsonValue, StateStore } from '../state/state-store';
-import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
-import type { SourceRecord } from '../source/group-reader';
+import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
 import type { ShuffledRow } from './source-stage';
 
-export function runSessionStage(args: {
-  executor: QueryExecutor;
-  outputMode: OutputMode;
-  state: StateStore;
-  records: SourceRecord[];
-  watermarkMs: number;
-  watermarkEnabled: boolean;
-}): ShuffleStageResult {
+export function runSessionStage(args: ShuffleStageInput): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   const gapMs = executor.session!.gapMs;
   const result = emptyShuffleResult(args.records.length);

@@ -1,7 +1,19 @@
 // What a shuffle (stage-2) task's batch produced, shared by the stages of every stateful operator
 // (aggregation, dedup, session windows, stateful functions, joins).
-import type { Row } from '@sluice/query-plan';
+import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
+import type { StateStore } from '../state/state-store';
+
+/** What every shuffle-stage variant is given for one task's batch. */
+export interface ShuffleStageInput {
+  executor: QueryExecutor;
+  outputMode: OutputMode;
+  state: StateStore;
+  records: SourceRecord[];
+  /** The watermark in force for this batch (decided before it; 0 = none yet). */
+  watermarkMs: number;
+  watermarkEnabled: boolean;
+}
 
 export interface ShuffleStageResult {
   rows: Row[];

@@ -2,13 +2,12 @@
 // store, drop rows older than the watermark, evict expired state and emit by output mode
 // (Spark's rules: append emits a group once, when the watermark passes its window end; update
 // emits groups changed in this batch; complete emits every group every batch and never evicts).
-import type { OutputMode, QueryExecutor, Row } from '@sluice/query-plan';
-import type { SourceRecord } from '../source/group-reader';
-import type { JsonValue, StateStore } from '../state/state-store';
+import type { QueryExecutor, Row } from '@sluice/query-plan';
+import type { JsonValue } from '../state/state-store';
 import { runSessionStage } from './session-stage';
 import { runStatefulStage } from './stateful-stage';
 import type { ShuffledRow } from './source-stage';
-import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
+import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
 
 interface AggregateEntry {
   v: Row;
@@ -48,15 +47,7 @@ interface DedupeEntry {
 
 export type { ShuffleStageResult } from './shuffle-result';
 
-export function runShuffleStage(args: {
-  executor: QueryExecutor;
-  outputMode: OutputMode;
-  state: StateStore;
-  records: SourceRecord[];
-  /** The watermark in force for this batch (decided before it; 0 = none yet). */
-  watermarkMs: number;
-  watermarkEnabled: boolean;
-}): ShuffleStageResult {
+export function runShuffleStage(args: ShuffleStageInput): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   if (executor.kind === 'aggregate' && executor.session) return runSessionStage(args);
   if (executor.kind === 'stateful') return runStatefulStage(args);

@@ -5,10 +5,10 @@
 // (processingTime) — and that had no rows in this batch is called again with no rows and
 // hasTimedOut = true, as Spark does. Output rows keep the declared output columns. A function
 // that throws makes the key's rows dead letters and leaves its state as it was.
-import { createGroupState, type QueryExecutor, type Row } from '@sluice/query-plan';
+import { createGroupState, type Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
-import type { JsonValue, StateStore } from '../state/state-store';
-import { emptyShuffleResult, type ShuffleStageResult } from './shuffle-result';
+import type { JsonValue } from '../state/state-store';
+import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
 import type { ShuffledRow } from './source-stage';
 
 interface StoredState {
@@ -19,14 +19,9 @@ interface StoredState {
 /** Rows one call may return at most: a runaway generator must not exhaust memory. */
 export const MAX_OUTPUT_ROWS_PER_CALL = 100_000;
 
-export function runStatefulStage(args: {
-  executor: QueryExecutor;
-  state: StateStore;
-  records: SourceRecord[];
-  watermarkMs: number;
-  watermarkEnabled: boolean;
-  nowMs?: number;
-}): ShuffleStageResult {
+export function runStatefulStage(
+  args: Omit<ShuffleStageInput, 'outputMode'> & { nowMs?: number },
+): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   const { operator, fn } = executor.stateful!;
   const nowMs = args.nowMs ?? Date.now();
