@@ -266,7 +266,6 @@ describe('queries owned by a cluster, two clusters on one database', () => {
   }, 300_000);
 
   it("with the same receiver, each group is notified once: by its own cluster's leader only", async () => {
-    const hook = await hookReceiver(a.cp, `both-${suffix}`);
     const rule = (c: string) => ({
       name: `${c.split('-')[0]}_failed_${suffix.replace(/-/g, '_')}`,
       kind: 'queryHealth',
@@ -279,13 +278,29 @@ describe('queries owned by a cluster, two clusters on one database', () => {
     });
     await ok(a.cp, 'POST', '/api/v1/alert-rules', rule(east));
     await ok(b.cp, 'POST', '/api/v1/alert-rules', rule(west));
+    // Every alert of the two groups fires before the receiver exists (the default rules' too: the
+    // queries went FAILED earlier), so each group's content is settled and one notification each
+    // is the right answer. A receiver created first could see a group before this rule's alert
+    // joined it, and then a second, different notification for that group is correct (CI caught
+    // exactly that race once under load).
+    type AlertView = { rule: string; queryId: string; state: string };
+    await eventually(
+      () => ok<AlertView[]>(a.cp, 'GET', '/api/v1/alerts?state=firing'),
+      (list) =>
+        list.some((x) => x.rule === rule(east).name && x.queryId === fa) &&
+        list.some((x) => x.rule === rule(west).name && x.queryId === fb),
+      60_000,
+      "both rules' alerts firing",
+    );
+    const hook = await hookReceiver(a.cp, `both-${suffix}`);
     await eventually(
       async () => notified(hook),
       (qs) => qs.includes(failedA) && qs.includes(failedB),
       60_000,
       'a notification for each cluster',
     );
-    // Both leaders route on every pass (500 ms): ten more passes each, and still one per group.
+    // Both leaders route on every pass (500 ms): ten more passes each, and still one per group
+    // (a leader routing the other cluster's groups too would have sent each group twice).
     await morePasses([a.cp, b.cp], 10);
     expect(notified(hook).sort()).toEqual([failedA, failedB].sort());
   }, 180_000);
