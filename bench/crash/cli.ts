@@ -1,10 +1,11 @@
 // `npm run bench:crash -- [--kills 20] [--records 200000] [--json]`
 // Exactly-once under fire: a producer writes a known sequence (duplicate keys, late and malformed
 // records); two queries run with two engine instances each — a stateless filter into Kafka and a
-// windowed aggregation into PostgreSQL — and a third with one instance, a stream–static left outer
-// join with a PostgreSQL table into Kafka, while the harness SIGKILLs random instances (restarting
-// them), adds an instance and drains one. The outputs are compared with the exact result
-// computed independently here.
+// windowed aggregation into PostgreSQL — and three with one instance each: a stream–static left
+// outer join with a PostgreSQL table into Kafka, session windows per user into PostgreSQL (update
+// mode), and a stream–stream inner join of the clicks with a second topic of views into Kafka,
+// while the harness SIGKILLs random instances (restarting them), adds an instance and drains
+// one. The outputs are compared with the exact result computed independently here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +16,13 @@ import { Pool } from 'pg';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import {
+  compareOnce,
+  compareRows,
+  expectedSessions,
+  type SessionInput,
+  type SessionRow,
+} from './stateful-checks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -53,10 +61,17 @@ interface Click {
 }
 function record(id: number): string {
   if (id % 997 === 0) return `{"id": ${id}, "user_id": "broken`; // malformed
-  // Every 50th record is late: 5 minutes behind its neighbours (no watermark, so it still counts).
-  const ms = BASE + id * 20 - (id % 50 === 0 ? 300_000 : 0);
-  const c: Click = { id, user_id: `u${id % 500}`, bytes: id % 1000, ts: new Date(ms).toISOString() };
+  const c: Click = { id, user_id: `u${id % 500}`, bytes: id % 1000, ts: clickTs(id) };
   return JSON.stringify(c);
+}
+/**
+ * Every 50th record is late: 5 minutes behind its neighbours (no watermark, so it still counts;
+ * the joins' 10 minute watermark delay keeps it). Those are the records of users u0, u50…, all of
+ * whose records are late: each user's event times still rise with its ids, in the one Kafka
+ * partition its key maps to, so its sessions never merge and the session rows are exact.
+ */
+function clickTs(id: number): string {
+  return new Date(BASE + id * 20 - (id % 50 === 0 ? 300_000 : 0)).toISOString();
 }
 
 interface Instance {
@@ -68,7 +83,19 @@ interface Instance {
   logFrom: number;
 }
 
-type Query = 'filter' | 'agg' | 'join';
+/**
+ * The views topic (the stream–stream join's right side): every third click id is viewed
+ * `id % 40` seconds after the click; the join keeps pairs at most 30 s apart.
+ */
+const VIEW_JOIN_MAX_SECONDS = 30;
+const viewOf = (id: number): { id: number; ts: string } | null =>
+  id % 3 === 0 ? { id, ts: new Date(Date.parse(clickTs(id)) + (id % 40) * 1000).toISOString() } : null;
+const viewJoins = (id: number): boolean => id % 3 === 0 && id % 40 <= VIEW_JOIN_MAX_SECONDS;
+/** The session query's gap, and its filter (a click with id % 7 = 0 is left out: a 20 s hole). */
+const SESSION_GAP_MS = 15_000;
+const inSessions = (id: number): boolean => id % 7 !== 0;
+
+type Query = 'filter' | 'agg' | 'join' | 'session' | 'viewjoin';
 /** The join's table: users u0…u498 (u499 is missing: its rows get a NULL tier). */
 const tierOf = (user: number): string | null => (user === 499 ? null : `t${user % 7}`);
 
@@ -101,9 +128,15 @@ async function main(): Promise<void> {
   const table = `crash_agg_${tag}`;
   const joinOutput = `crash-join-out-${tag}`;
   const usersTable = `crash_users_${tag}`;
+  const views = `crash-views-${tag}`;
+  const sessionTable = `crash_sessions_${tag}`;
+  const viewJoinOutput = `crash-viewjoin-out-${tag}`;
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
+  await ensureTopics(admin, [
+    { topic: input, numPartitions: 4 },
+    { topic: views, numPartitions: 4 },
+  ]);
   await admin.disconnect();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-crash-'));
   const schema = '{ id: long, user_id: string, bytes: long, ts: timestamp }';
@@ -112,8 +145,16 @@ async function main(): Promise<void> {
     agg: `name: crash-agg\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\nsql: |\n  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(bytes) AS bytes\n  FROM clicks GROUP BY window(ts, '1 minute'), user_id\nsink:\n  postgres: { table: ${table}, key: [window_start, user_id] }\noutputMode: update\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000, numShufflePartitions: 4 }\n`,
   };
   const join = `name: crash-join\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\ntables:\n  users:\n    table: ${usersTable}\n    schema: { user_id: string, tier: string }\n    refresh: 5 seconds\nsql: |\n  SELECT c.id, u.tier FROM clicks c LEFT JOIN users u ON c.user_id = u.user_id WHERE c.bytes >= 500\nsink:\n  kafka: { topic: ${joinOutput} }\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000 }\n`;
-  const queryIds = { filter: `crash-filter-${tag}`, agg: `crash-agg-${tag}`, join: `crash-join-${tag}` };
-  for (const [q, text] of Object.entries({ ...specs, join }))
+  const session = `name: crash-session\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\nsql: |\n  SELECT user_id, session_window.start AS session_start, session_window.end AS session_end,\n         count(*) AS clicks, sum(bytes) AS bytes\n  FROM clicks WHERE id % 7 <> 0\n  GROUP BY user_id, session_window(ts, '${SESSION_GAP_MS / 1000} seconds')\nsink:\n  postgres: { table: ${sessionTable}, key: [user_id, session_start] }\noutputMode: update\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000, numShufflePartitions: 4 }\n`;
+  const viewjoin = `name: crash-viewjoin\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: ${schema}\n    watermark: { column: ts, delay: 10 minutes }\n  views:\n    kafka: { topic: ${views}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 minutes }\nsql: |\n  SELECT c.id, v.ts AS viewed FROM clicks c JOIN views v\n  ON c.id = v.id AND v.ts BETWEEN c.ts AND c.ts + INTERVAL '${VIEW_JOIN_MAX_SECONDS} seconds'\nsink:\n  kafka: { topic: ${viewJoinOutput} }\noutputMode: append\ntrigger: { processingTime: 200 milliseconds }\noptions: { maxOffsetsPerTrigger: 5000, numShufflePartitions: 2 }\n`;
+  const queryIds = {
+    filter: `crash-filter-${tag}`,
+    agg: `crash-agg-${tag}`,
+    join: `crash-join-${tag}`,
+    session: `crash-session-${tag}`,
+    viewjoin: `crash-viewjoin-${tag}`,
+  };
+  for (const [q, text] of Object.entries({ ...specs, join, session, viewjoin }))
     fs.writeFileSync(path.join(dir, `${q}.yaml`), text);
   const setup = new Pool({ connectionString: env.DATABASE_URL });
   await setup.query(`CREATE TABLE ${usersTable} (user_id text, tier text)`);
@@ -188,6 +229,8 @@ async function main(): Promise<void> {
     start('agg', 'a-0'),
     start('agg', 'a-1'),
     start('join', 'j-0'),
+    start('session', 's-0'),
+    start('viewjoin', 'v-0'),
   ];
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -198,12 +241,18 @@ async function main(): Promise<void> {
     const chunk = Math.max(500, Math.ceil(RECORDS / Math.max(20, KILLS * 3)));
     while (produced < RECORDS) {
       const n = Math.min(chunk, RECORDS - produced);
-      await producer.send({
-        topic: input,
-        messages: Array.from({ length: n }, (_, i) => ({
-          key: `k${(produced + i) % 500}`,
-          value: record(produced + i),
-        })),
+      const ids = Array.from({ length: n }, (_, i) => produced + i);
+      await producer.sendBatch({
+        topicMessages: [
+          { topic: input, messages: ids.map((id) => ({ key: `k${id % 500}`, value: record(id) })) },
+          {
+            topic: views,
+            messages: ids.flatMap((id) => {
+              const v = viewOf(id);
+              return v ? [{ key: `k${id % 500}`, value: JSON.stringify(v) }] : [];
+            }),
+          },
+        ],
       });
       produced += n;
       await new Promise((r) => setTimeout(r, 300));
@@ -248,10 +297,14 @@ async function main(): Promise<void> {
   // Expected results, computed independently of the engine.
   const expectedIds = new Set<number>();
   const expectedAgg = new Map<string, { clicks: number; bytes: number }>();
+  const sessionInput: SessionInput[] = [];
+  const expectedViews = new Map<number, number>(); // click id → the view's time (ms)
   for (let id = 0; id < RECORDS; id++) {
     if (id % 997 === 0) continue;
     const c = JSON.parse(record(id)) as Click;
     if (c.bytes >= 500) expectedIds.add(id);
+    if (inSessions(id)) sessionInput.push({ user: c.user_id, tsMs: Date.parse(c.ts), bytes: c.bytes });
+    if (viewJoins(id)) expectedViews.set(id, Date.parse(viewOf(id)!.ts));
     const ms = Date.parse(c.ts);
     const key = `${new Date(ms - (ms % 60_000)).toISOString()}|${c.user_id}`;
     const e = expectedAgg.get(key) ?? { clicks: 0, bytes: 0 };
@@ -260,6 +313,7 @@ async function main(): Promise<void> {
     expectedAgg.set(key, e);
   }
   const totalValid = [...expectedAgg.values()].reduce((n, e) => n + e.clicks, 0);
+  const expectedSessionRows = expectedSessions(sessionInput, SESSION_GAP_MS);
 
   const seen = new Map<number, number>();
   const consumer = kafka.consumer({ groupId: `crash-check-${tag}`, readUncommitted: false });
@@ -283,22 +337,39 @@ async function main(): Promise<void> {
       joined.set(row.id, { n: (prev?.n ?? 0) + 1, tier: row.tier });
     },
   });
+  // The stream–stream join's output: click id → times seen and the view time of the last.
+  const viewJoined = new Map<number, { n: number; value: number }>();
+  const viewJoinConsumer = kafka.consumer({ groupId: `crash-check-viewjoin-${tag}`, readUncommitted: false });
+  await viewJoinConsumer.connect();
+  await viewJoinConsumer.subscribe({ topic: viewJoinOutput, fromBeginning: true });
+  await viewJoinConsumer.run({
+    eachMessage: async ({ message }) => {
+      const row = JSON.parse(message.value!.toString()) as { id: number; viewed: string | number };
+      viewJoined.set(row.id, {
+        n: (viewJoined.get(row.id)?.n ?? 0) + 1,
+        value: new Date(row.viewed).getTime(),
+      });
+    },
+  });
   const pool = new Pool({ connectionString: env.DATABASE_URL });
-  const aggTotal = async (): Promise<number> =>
+  const clicksIn = async (t: string): Promise<number> =>
     Number(
       (
         await pool
-          .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${table}`)
+          .query<{ n: string }>(`SELECT coalesce(sum(clicks), 0) AS n FROM ${t}`)
           .catch(() => ({ rows: [{ n: '0' }] }))
       ).rows[0]!.n,
     );
+  const aggTotal = () => clicksIn(table);
   const deadline = Date.now() + Number(values['settle-seconds']) * 1000;
   let settled = false;
   while (Date.now() < deadline) {
     if (
       seen.size >= expectedIds.size &&
       joined.size >= expectedIds.size &&
-      (await aggTotal()) >= totalValid
+      viewJoined.size >= expectedViews.size &&
+      (await aggTotal()) >= totalValid &&
+      (await clicksIn(sessionTable)) >= sessionInput.length
     ) {
       settled = true;
       break;
@@ -307,11 +378,13 @@ async function main(): Promise<void> {
   }
   if (!settled)
     log(
-      `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, join ${joined.size}/${expectedIds.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks`,
+      `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, join ${joined.size}/${expectedIds.size} ids, view join ${viewJoined.size}/${expectedViews.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks, sessions ${await clicksIn(sessionTable)}/${sessionInput.length} clicks`,
     );
   await new Promise((r) => setTimeout(r, 5000)); // let duplicates, if any, arrive
   await consumer.disconnect();
   await joinConsumer.disconnect();
+  await viewJoinConsumer.disconnect();
+  const viewJoin = compareOnce(expectedViews, viewJoined, (a, b) => a === b);
   let joinLost = 0;
   let joinDuplicated = 0;
   let joinWrong = 0;
@@ -351,6 +424,24 @@ async function main(): Promise<void> {
     }
   }
   for (const key of got.keys()) if (!expectedAgg.has(key)) aggWrong++;
+  const sessionRows = await pool.query<{
+    user_id: string;
+    session_start: Date;
+    session_end: Date;
+    clicks: string;
+    bytes: string;
+  }>(`SELECT user_id, session_start, session_end, clicks, bytes FROM ${sessionTable}`);
+  const sessions = compareRows<SessionRow>(
+    expectedSessionRows,
+    new Map(
+      sessionRows.rows.map((r) => [
+        `${r.user_id}|${r.session_start.toISOString()}`,
+        { clicks: Number(r.clicks), bytes: Number(r.bytes), endMs: r.session_end.getTime() },
+      ]),
+    ),
+    (a, b) => a.clicks === b.clicks && a.bytes === b.bytes && a.endMs === b.endMs,
+    (r) => `${r.clicks} clicks/${r.bytes} bytes until ${new Date(r.endMs).toISOString()}`,
+  );
   await pool.query(`DROP TABLE IF EXISTS ${usersTable}`);
   await pool.end();
   finished = true;
@@ -372,16 +463,27 @@ async function main(): Promise<void> {
   const result = {
     kills,
     records: RECORDS,
-    expected: { filterRows: expectedIds.size, aggregateGroups: expectedAgg.size },
-    lost: lost + aggLost + joinLost,
-    duplicated: duplicated + joinDuplicated,
-    wrong: wrong + aggWrong + joinWrong,
+    expected: {
+      filterRows: expectedIds.size,
+      aggregateGroups: expectedAgg.size,
+      sessions: expectedSessionRows.size,
+      viewJoinRows: expectedViews.size,
+    },
+    lost: lost + aggLost + joinLost + viewJoin.lost + sessions.lost,
+    duplicated: duplicated + joinDuplicated + viewJoin.duplicated,
+    wrong: wrong + aggWrong + joinWrong + viewJoin.wrong + sessions.wrong,
     settled,
     unexpectedExits,
     detail: {
       filter: { lost, duplicated, wrong },
       join: { lost: joinLost, duplicated: joinDuplicated, wrong: joinWrong },
       aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples },
+      viewJoin,
+      sessions: {
+        lostSessions: sessions.lost,
+        wrongSessions: sessions.wrong,
+        wrongSamples: sessions.samples,
+      },
     },
     logs: logDir,
   };

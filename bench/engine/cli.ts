@@ -6,6 +6,8 @@
 //  (d) Sluice stream–static join with a 5,000-row PostgreSQL table, exactly-once Kafka sink;
 //  (e) Sluice stream–stream inner join of the input with a second topic (same rows), on the key
 //      and a 1-minute time range, exactly-once Kafka sink (input rows = both topics);
+//  (f) Sluice session windows per user (gap 30 s, update mode: merging sessions in the state
+//      store, eviction by the 10 s watermark), exactly-once Kafka sink;
 //  plus batch p50 latency for 1k-row batches at trigger 0 and state memory per key.
 // With `--peer spark` the same input and queries also run on Apache Spark Structured Streaming
 // (spark-peer.ts) and the result gains Sluice ÷ Spark ratios and each side's peak RSS.
@@ -368,6 +370,17 @@ async function main(): Promise<void> {
     2 * N,
     { sources: source('views', views) },
   );
+  log('(f) session windows per user');
+  const sessions = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    input,
+    'bench-sessions',
+    `SELECT user_id, session_window.start AS session_start, count(*) AS clicks FROM clicks GROUP BY user_id, session_window(ts, '30 seconds')`,
+    '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }',
+    '{ availableNow: true }',
+    engine,
+  );
   log('batch latency: 1k-row batches at trigger 0');
   const latency = await engineRun(
     kafka,
@@ -407,6 +420,8 @@ async function main(): Promise<void> {
     streamJoinRowsPerSecond: Math.round(streamJoin.rowsPerSecond),
     streamJoinVsRaw: +(streamJoin.rowsPerSecond / raw).toFixed(3),
     streamJoinStateRowsAtEnd: streamJoin.stateRowsAtEnd ?? null,
+    sessionRowsPerSecond: Math.round(sessions.rowsPerSecond),
+    sessionVsRaw: +(sessions.rowsPerSecond / raw).toFixed(3),
     batchP50MsAt1kRows: latency.batchP50Ms,
     phaseP50MsAt1kRows: latency.phaseP50Ms,
     stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),

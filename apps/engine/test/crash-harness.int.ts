@@ -1,6 +1,6 @@
-// The crash benchmark at CI size: random SIGKILLs, an added and a drained instance, three queries
-// (Kafka and PostgreSQL sinks, a stream–static join); the outputs must equal the independently
-// computed result.
+// The crash benchmark at CI size: random SIGKILLs, an added and a drained instance, five queries
+// (Kafka and PostgreSQL sinks, a stream–static join, session windows, a stream–stream join); the
+// outputs must equal the independently computed result.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 describe('bench:crash (CI size)', () => {
-  it('loses, duplicates and corrupts nothing across SIGKILLs, a join and a drain', () => {
+  it('loses, duplicates and corrupts nothing across SIGKILLs, joins, sessions and a drain', () => {
     const r = spawnSync(
       process.execPath,
       [
@@ -35,11 +35,17 @@ describe('bench:crash (CI size)', () => {
       lost: number;
       duplicated: number;
       wrong: number;
-      expected: { filterRows: number };
-      detail: { join: { lost: number; duplicated: number; wrong: number } };
+      expected: { filterRows: number; sessions: number; viewJoinRows: number };
+      detail: {
+        join: { lost: number; duplicated: number; wrong: number };
+        viewJoin: { lost: number; duplicated: number; wrong: number };
+        sessions: { lostSessions: number; wrongSessions: number; wrongSamples: string[] };
+      };
     };
     expect(result.kills).toBe(3);
     expect(result.expected.filterRows).toBeGreaterThan(4000);
+    expect(result.expected.sessions).toBeGreaterThan(1000);
+    expect(result.expected.viewJoinRows).toBeGreaterThan(2000);
     expect({ lost: result.lost, duplicated: result.duplicated, wrong: result.wrong }).toEqual({
       lost: 0,
       duplicated: 0,
@@ -47,5 +53,7 @@ describe('bench:crash (CI size)', () => {
     });
     // Counted in the totals above; checked on its own so a join-only failure is named.
     expect(result.detail.join).toEqual({ lost: 0, duplicated: 0, wrong: 0 });
+    expect(result.detail.viewJoin).toEqual({ lost: 0, duplicated: 0, wrong: 0 });
+    expect(result.detail.sessions).toEqual({ lostSessions: 0, wrongSessions: 0, wrongSamples: [] });
   }, 660_000);
 });
