@@ -288,9 +288,10 @@ async function main(): Promise<void> {
   const latencyRecords = values.peer ? LATENCY_RECORDS_WITH_PEER : N;
   const admin = kafka.admin();
   await admin.connect();
+  // Without a peer the latency run reads the main input (one topic: kafkajs refuses a repeated one).
+  const inputs = [...new Set([input, latencyInput])];
   await ensureTopics(admin, [
-    { topic: input, numPartitions: PARTITIONS },
-    { topic: latencyInput, numPartitions: PARTITIONS },
+    ...inputs.map((topic) => ({ topic, numPartitions: PARTITIONS })),
     { topic: PROGRESS_TOPIC, numPartitions: 3 },
   ]);
   await admin.disconnect();
