@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Consumer, Kafka } from 'kafkajs';
 import { Pool } from 'pg';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
@@ -115,6 +116,27 @@ async function waitExit(
   await new Promise((r) => proc.once('exit', r));
   clearTimeout(timer);
   return { code: proc.exitCode, forced };
+}
+
+/** Reads `topic` from the start (read committed) into id → times seen and the last row's value. */
+async function readOnce<V>(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  value: (row: Record<string, unknown>) => V,
+): Promise<{ seen: Map<number, { n: number; value: V }>; consumer: Consumer }> {
+  const seen = new Map<number, { n: number; value: V }>();
+  const consumer = kafka.consumer({ groupId, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const row = JSON.parse(message.value!.toString()) as Record<string, unknown>;
+      const id = row.id as number;
+      seen.set(id, { n: (seen.get(id)?.n ?? 0) + 1, value: value(row) });
+    },
+  });
+  return { seen, consumer };
 }
 
 async function main(): Promise<void> {
@@ -315,42 +337,20 @@ async function main(): Promise<void> {
   const totalValid = [...expectedAgg.values()].reduce((n, e) => n + e.clicks, 0);
   const expectedSessionRows = expectedSessions(sessionInput, SESSION_GAP_MS);
 
-  const seen = new Map<number, number>();
-  const consumer = kafka.consumer({ groupId: `crash-check-${tag}`, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic: output, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const id = (JSON.parse(message.value!.toString()) as { id: number }).id;
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-    },
-  });
-  // The join's output: id → [times seen, tier of the last].
-  const joined = new Map<number, { n: number; tier: string | null }>();
-  const joinConsumer = kafka.consumer({ groupId: `crash-check-join-${tag}`, readUncommitted: false });
-  await joinConsumer.connect();
-  await joinConsumer.subscribe({ topic: joinOutput, fromBeginning: true });
-  await joinConsumer.run({
-    eachMessage: async ({ message }) => {
-      const row = JSON.parse(message.value!.toString()) as { id: number; tier: string | null };
-      const prev = joined.get(row.id);
-      joined.set(row.id, { n: (prev?.n ?? 0) + 1, tier: row.tier });
-    },
-  });
-  // The stream–stream join's output: click id → times seen and the view time of the last.
-  const viewJoined = new Map<number, { n: number; value: number }>();
-  const viewJoinConsumer = kafka.consumer({ groupId: `crash-check-viewjoin-${tag}`, readUncommitted: false });
-  await viewJoinConsumer.connect();
-  await viewJoinConsumer.subscribe({ topic: viewJoinOutput, fromBeginning: true });
-  await viewJoinConsumer.run({
-    eachMessage: async ({ message }) => {
-      const row = JSON.parse(message.value!.toString()) as { id: number; viewed: string | number };
-      viewJoined.set(row.id, {
-        n: (viewJoined.get(row.id)?.n ?? 0) + 1,
-        value: new Date(row.viewed).getTime(),
-      });
-    },
-  });
+  // Each Kafka output, read committed: id → times seen and the value of the last.
+  const filterOut = await readOnce(kafka, `crash-check-${tag}`, output, () => true);
+  const joinOut = await readOnce(
+    kafka,
+    `crash-check-join-${tag}`,
+    joinOutput,
+    (r) => r.tier as string | null,
+  );
+  const viewJoinOut = await readOnce(kafka, `crash-check-viewjoin-${tag}`, viewJoinOutput, (r) =>
+    new Date(r.viewed as string).getTime(),
+  );
+  const seen = filterOut.seen;
+  const joined = joinOut.seen;
+  const viewJoined = viewJoinOut.seen;
   const pool = new Pool({ connectionString: env.DATABASE_URL });
   const clicksIn = async (t: string): Promise<number> =>
     Number(
@@ -381,27 +381,14 @@ async function main(): Promise<void> {
       `outputs did not settle in ${values['settle-seconds']} s: filter ${seen.size}/${expectedIds.size} ids, join ${joined.size}/${expectedIds.size} ids, view join ${viewJoined.size}/${expectedViews.size} ids, aggregate ${await aggTotal()}/${totalValid} clicks, sessions ${await clicksIn(sessionTable)}/${sessionInput.length} clicks`,
     );
   await new Promise((r) => setTimeout(r, 5000)); // let duplicates, if any, arrive
-  await consumer.disconnect();
-  await joinConsumer.disconnect();
-  await viewJoinConsumer.disconnect();
-  const viewJoin = compareOnce(expectedViews, viewJoined, (a, b) => a === b);
-  let joinLost = 0;
-  let joinDuplicated = 0;
-  let joinWrong = 0;
-  for (const id of expectedIds) if (!joined.has(id)) joinLost++;
-  for (const [id, j] of joined) {
-    if (!expectedIds.has(id) || j.tier !== tierOf(id % 500)) joinWrong++;
-    if (j.n > 1) joinDuplicated += j.n - 1;
-  }
-
-  let lost = 0;
-  let duplicated = 0;
-  let wrong = 0;
-  for (const id of expectedIds) if (!seen.has(id)) lost++;
-  for (const [id, n] of seen) {
-    if (!expectedIds.has(id)) wrong++;
-    if (n > 1) duplicated += n - 1;
-  }
+  for (const o of [filterOut, joinOut, viewJoinOut]) await o.consumer.disconnect();
+  const filter = compareOnce(new Map([...expectedIds].map((id) => [id, true])), seen, (x, y) => x === y);
+  const joinCheck = compareOnce(
+    new Map([...expectedIds].map((id) => [id, tierOf(id % 500)])),
+    joined,
+    (x, y) => x === y,
+  );
+  const viewJoin = compareOnce(expectedViews, viewJoined, (x, y) => x === y);
   const rows = await pool.query<{ window_start: Date; user_id: string; clicks: string; bytes: string }>(
     `SELECT * FROM ${table}`,
   );
@@ -469,14 +456,14 @@ async function main(): Promise<void> {
       sessions: expectedSessionRows.size,
       viewJoinRows: expectedViews.size,
     },
-    lost: lost + aggLost + joinLost + viewJoin.lost + sessions.lost,
-    duplicated: duplicated + joinDuplicated + viewJoin.duplicated,
-    wrong: wrong + aggWrong + joinWrong + viewJoin.wrong + sessions.wrong,
+    lost: filter.lost + aggLost + joinCheck.lost + viewJoin.lost + sessions.lost,
+    duplicated: filter.duplicated + joinCheck.duplicated + viewJoin.duplicated,
+    wrong: filter.wrong + aggWrong + joinCheck.wrong + viewJoin.wrong + sessions.wrong,
     settled,
     unexpectedExits,
     detail: {
-      filter: { lost, duplicated, wrong },
-      join: { lost: joinLost, duplicated: joinDuplicated, wrong: joinWrong },
+      filter,
+      join: joinCheck,
       aggregate: { lostGroups: aggLost, wrongGroups: aggWrong, wrongSamples },
       viewJoin,
       sessions: {
