@@ -179,7 +179,8 @@ function statefulFunctionChanges(
         message: `stateful function ${side === 'key' ? 'key' : 'state schema'} changed (${was} → ${now}); the stored state was written under the old one`,
       });
   }
-  const code = (op: StatefulFunctionOperator): string => `${op.module}#${op.export} (timeout ${op.timeout})`;
+  const code = (op: StatefulFunctionOperator): string =>
+    `${op.module}${op.sourceSha256 ? ` sha256:${op.sourceSha256.slice(0, 12)}` : ''}#${op.export} (timeout ${op.timeout})`;
   if (code(before) !== code(after))
     changes.push({
       kind: 'stateful.function',
