@@ -136,8 +136,9 @@ describe('a stateful function deployed through the API', () => {
   it('is refused to operators, refused at create time when its code cannot run, and runs when it can', async () => {
     const topic = `it-modules-in-${suffix}`;
     const out = `it-modules-out-${suffix}`;
-    // 10 events: users u0..u4, two each.
+    // 10 events: users u0..u4, two each. The output topic exists before anyone reads it.
     await createEventsTopic(topic, 2, 10);
+    await createEventsTopic(out, 1);
     const name = `modules-${suffix}`;
     const good = statefulSpec(name, topic, out, COUNT_SOURCE);
 
@@ -158,7 +159,7 @@ describe('a stateful function deployed through the API', () => {
     const syntax = await t.call<{ errors: SpecError[] }>('POST', '/api/v1/queries', broken, admin);
     expect(syntax.status).toBe(422);
     expect(syntax.body.errors[0]).toMatchObject({ path: 'stateful.source' });
-    expect(syntax.body.errors[0]?.message).toMatch(/^count\.ts: 1:\d+ /);
+    expect(syntax.body.errors[0]?.message).toMatch(/^\.\/count\.ts: 1:\d+ /);
 
     const wrongExport = statefulSpec(name, topic, out, ['export const other = () => [];']);
     const missing = await t.call<{ errors: SpecError[] }>('POST', '/api/v1/queries', wrongExport, admin);
@@ -189,6 +190,7 @@ describe('a stream–static join deployed through the API', () => {
     const topic = `it-join-in-${suffix}`;
     const out = `it-join-out-${suffix}`;
     await createEventsTopic(topic, 2, 10);
+    await createEventsTopic(out, 1);
     const name = `join-${suffix}`;
 
     const unknown = await t.call<{ errors: SpecError[] }>(
