@@ -63,7 +63,7 @@ function comparable(op: StatefulOperator): string {
   const { hash: _hash, ...rest } = op;
   if (rest.op === 'stateful') {
     // The code may change (a caveat, statefulFunctionChanges); the state layout may not.
-    const { module: _m, export: _e, timeout: _t, ...layout } = rest;
+    const { module: _m, export: _e, timeout: _t, sourceSha256: _s, ...layout } = rest;
     return canonicalJson(layout);
   }
   if (rest.op === 'dedupe' && rest.expiry)
