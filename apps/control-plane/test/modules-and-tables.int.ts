@@ -1,8 +1,8 @@
 // Queries that need more than their spec's SQL, deployed through the API on the real stack (real
 // engines under the local runtime, Kafka, PostgreSQL): a stateful function whose TypeScript code
 // travels inline in the spec (admins only; a module that cannot run is a 422 at create time), and a
-// stream–static join whose table is read through a named connection the control plane passes to
-// the engine (an unknown connection is a 422). Each reaches RUNNING and writes the expected rows.
+// stream–static join whose table is read through a registered connection the control plane passes
+// to the engine (an unknown connection is a 422; one in use cannot be deleted). Each reaches RUNNING and writes the expected rows.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,11 +203,19 @@ describe('a stream–static join deployed through the API', () => {
     expect(unknown.body.errors[0]).toMatchObject({ path: 'tables.users.connection' });
     expect(unknown.body.errors[0]?.message).toContain('unknown connection "nope"');
 
+    // A registered connection (not the built-in `default`): the same sink database under another
+    // name, through an environment variable of the control plane (this one has no secrets key).
+    const conn = `crm-${suffix}`;
+    const urlEnv = `SLUICE_SINK_URL_MODULES_${suffix.toUpperCase()}`;
+    process.env[urlEnv] = process.env.SLUICE_SINK_DATABASE_URL;
+    const registered = await t.call('POST', '/api/v1/sink-connections', { name: conn, urlEnv }, admin);
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+
     // An operator may deploy a join: it runs no code of its own.
     const created = await t.call<{ id: string }>(
       'POST',
       '/api/v1/queries',
-      joinSpec(name, topic, out),
+      joinSpec(name, topic, out, conn),
       operator,
     );
     expect(created.status).toBe(201);
@@ -223,5 +231,14 @@ describe('a stream–static join deployed through the API', () => {
       { user_id: 'u0', amount: 5, tier: 'gold' },
       { user_id: 'u1', amount: 6, tier: 'silver' },
     ]);
+    // The connection is in use by the query's table: it cannot be deleted from under it.
+    const removed = await t.call<{ code: string }>(
+      'DELETE',
+      `/api/v1/sink-connections/${conn}`,
+      undefined,
+      admin,
+    );
+    expect(removed.status).toBe(409);
+    expect(removed.body.code).toBe('SINK_CONNECTION_IN_USE');
   }, 300_000);
 });

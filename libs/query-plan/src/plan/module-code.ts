@@ -28,8 +28,7 @@ export interface ModuleBundler {
 }
 
 export type ModuleCodeResult =
-  | { ok: true; code: string; exports: string[] }
-  | { ok: false; errors: string[] };
+  { ok: true; code: string; exports: string[] } | { ok: false; errors: string[] };
 
 /** esbuild's failure: its messages, with a position inside the module. */
 interface BuildFailure {
