@@ -2,6 +2,7 @@
 // larger spec anyway, after the upload), and kept as text so error positions point into it.
 import fs from 'node:fs';
 import { CliError } from './exit-codes';
+import { inlineStatefulModule } from './stateful-module-file';
 
 export interface SpecFile {
   file: string;
@@ -29,4 +30,13 @@ export function readSpecFile(file: string): SpecFile {
       `${file} is ${formatLimit(size)} bytes; a spec may have at most ${formatLimit(SPEC_MAX_BYTES)} bytes`,
     );
   return { file, text: fs.readFileSync(file, 'utf8') };
+}
+
+/**
+ * A spec file as uploaded: with its stateful function's module inline (stateful-module-file.ts),
+ * since the control plane never sees files next to the spec. Errors point into this text.
+ */
+export async function readSpecForUpload(file: string): Promise<SpecFile> {
+  const spec = readSpecFile(file);
+  return { file, text: await inlineStatefulModule(file, spec.text) };
 }

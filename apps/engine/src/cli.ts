@@ -129,7 +129,11 @@ async function run(argv: string[]): Promise<number> {
     log('info', `engine stopped: ${err.message}`);
     return 0;
   }
-  const statefulFunction = await loadStatefulFunction(compiled.plan, flags.spec);
+  const statefulFunction = await loadStatefulFunction(
+    compiled.plan,
+    flags.spec,
+    compiled.spec.stateful?.source,
+  );
   const runner = new QueryRunner({
     ...(statefulFunction ? { statefulFunction } : {}),
     queryId: flags['query-id'],

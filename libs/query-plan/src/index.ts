@@ -64,6 +64,7 @@ export {
   type StatefulFunction,
 } from './runtime/group-state';
 export { normaliseModulePath, STATEFUL_MODULE_EXTENSIONS } from './plan/stateful-function';
+export { compileModuleCode, type ModuleBundler, type ModuleCodeResult } from './plan/module-code';
 export {
   addToSessions,
   fromStoredSessions,

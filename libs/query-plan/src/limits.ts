@@ -16,6 +16,12 @@
 /** Size of the spec text in UTF-8 bytes. Real specs: 1-5 KB; room for an SQL_MAX_LENGTH query. */
 export const SPEC_MAX_BYTES = 128 * 1024;
 
+/**
+ * UTF-8 bytes of an inline stateful module (`stateful.source`). A block scalar is one YAML token,
+ * so the parse cost is flat; this keeps a spec with its module well inside SPEC_MAX_BYTES.
+ */
+export const STATEFUL_SOURCE_MAX_BYTES = 64 * 1024;
+
 /** Nesting of YAML/JSON mappings and sequences (the top-level mapping is level 1). Real specs: 6. */
 export const SPEC_MAX_DEPTH = 32;
 

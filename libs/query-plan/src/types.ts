@@ -84,6 +84,12 @@ export interface QueryOptions {
  */
 export interface StatefulFunctionSpec {
   module: string;
+  /**
+   * The module's code, inline: how the control plane ships it to engines (the spec is what it
+   * stores per version and hands to every instance). When set, `module` only names it (its
+   * extension says TypeScript or JavaScript) and no file is read.
+   */
+  source?: string;
   export: string;
   /** Output columns of the SQL that make the key. */
   key: string[];

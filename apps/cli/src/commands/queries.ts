@@ -14,7 +14,7 @@ import { renderCompatibility } from '../output/compatibility';
 import { renderSpecErrors } from '../output/spec-errors';
 import { renderFields, renderTable } from '../output/table';
 import { positiveInt, Session, type Io, type WaitOptions } from '../session';
-import { readSpecFile, type SpecFile } from '../spec-file';
+import { readSpecFile, readSpecForUpload, type SpecFile } from '../spec-file';
 import { cpuLimitArg, registerCpuLimit, setCpuLimit } from './cpu-limit';
 import { addWaitOptions, registerQueryActions } from './query-actions';
 
@@ -161,7 +161,7 @@ export function registerQueries(program: Command, io: Io): void {
   ).action(
     async (opts: WaitOptions & { file: string; start: boolean; cpuLimit?: number | null }, cmd: Command) => {
       const s = Session.of(cmd, io);
-      const spec = readSpecFile(opts.file);
+      const spec = await readSpecForUpload(opts.file);
       // With a CPU limit the query is registered stopped, limited, then deployed: its first engines
       // start limited (a Kubernetes pod cannot gain a CPU limit in place).
       const limited = opts.cpuLimit !== undefined && opts.cpuLimit !== null;

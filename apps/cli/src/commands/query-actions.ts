@@ -6,7 +6,7 @@ import { ApiRequestError } from '../api/api-error';
 import { CliError, EXIT, usageError } from '../exit-codes';
 import { renderCompatibility } from '../output/compatibility';
 import { positiveInt, Session, type Io, type WaitOptions } from '../session';
-import { readSpecFile } from '../spec-file';
+import { readSpecForUpload } from '../spec-file';
 import { uploadSpec } from './queries';
 
 export const UPGRADE_STRATEGIES = ['in-place', 'new-checkpoint'] as const;
@@ -139,7 +139,7 @@ async function upgrade(s: Session, id: string, opts: UpgradeOptions): Promise<Op
     );
   // Before anything is stored: the version would be added and then not deployed.
   s.requireConfirmable('upgrade', opts.yes);
-  const spec = readSpecFile(opts.file);
+  const spec = await readSpecForUpload(opts.file);
   const created = await uploadSpec(s, spec, () =>
     s
       .client()

@@ -76,6 +76,11 @@ export const appConfigSchema = z
      * Never the control plane's own database — that would let a query's sink rewrite tokens.
      */
     SLUICE_SINK_DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
+    /**
+     * Who may create query versions with a stateful function (code the engines run, inline in
+     * the spec): `admin` (default), `operator`, or `off` (refused for everyone).
+     */
+    SLUICE_STATEFUL_MODULES: z.enum(['admin', 'operator', 'off']).default('admin'),
     /** 32 random bytes (64 hex digits or base64) sealing sink-connection URLs stored in PostgreSQL. */
     SLUICE_SECRETS_KEY: z
       .string()

@@ -86,7 +86,7 @@ export class QueriesController {
     @Q(zodParam(createOptions)) opts: z.infer<typeof createOptions>,
     @CurrentPrincipal() who: Principal,
   ) {
-    return this.queries.create(body, actorOf(who), opts.deploy === 'true');
+    return this.queries.create(body, actorOf(who), opts.deploy === 'true', who.role);
   }
 
   @Get()
@@ -138,7 +138,7 @@ export class QueriesController {
   })
   @ApiErrors(400, 401, 403, 404, [409, "The spec's name is not the query's (NAME_MISMATCH)"], 413, 415, 422)
   addVersion(@Param('id', uuid) id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal) {
-    return this.queries.addVersion(id, body, actorOf(who));
+    return this.queries.addVersion(id, body, actorOf(who), who.role);
   }
 
   @Get(':id/versions/:v/compatibility')

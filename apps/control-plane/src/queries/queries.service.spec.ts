@@ -104,7 +104,7 @@ async function refusal(work: Promise<unknown>): Promise<Record<string, unknown>>
 describe('QueriesService', () => {
   it("registers a deployed query owned by this control plane's cluster, audits it and queues its deploy", async () => {
     const h = harness();
-    const created = await h.service.create(spec('orders'), actor, true);
+    const created = await h.service.create(spec('orders'), actor, true, 'operator');
     const stored = await h.queries.find(created.id);
     expect(stored).toMatchObject({ name: 'orders', cluster: FAKE_CLUSTER, desiredState: 'RUNNING' });
     expect((await h.queries.listVersions(created.id)).map((v) => v.version)).toEqual([1]);
@@ -125,7 +125,7 @@ describe('QueriesService', () => {
   it('refuses a name another cluster holds, naming that cluster', async () => {
     const h = harness();
     h.queries.add(queryRow({ name: 'orders', cluster: 'west' }), { specText: spec('orders'), spec: {} });
-    const body = await refusal(h.service.create(spec('orders'), actor, true));
+    const body = await refusal(h.service.create(spec('orders'), actor, true, 'operator'));
     expect(body).toMatchObject({ code: 'QUERY_EXISTS' });
     expect(String(body.message)).toContain('"west"');
     expect(h.audit.entries).toEqual([]);

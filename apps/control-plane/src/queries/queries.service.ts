@@ -17,6 +17,8 @@ import type { LogicalPlan } from '@sluice/query-plan';
 import { compatibilityOf, compileStored, type StoredVersion } from './compatibility';
 import { querySummary } from './query-view';
 import { compileOrReject } from './spec-compiler';
+import { checkStatefulModule } from './stateful-module-check';
+import type { RoleName } from '../auth/roles';
 import { SinkConnectionsService } from '../sinks/sink-connections.service';
 import { clusterName } from '../leadership/cluster-name';
 import { ownedOrConflict } from './query-ownership';
@@ -68,15 +70,19 @@ export class QueriesService {
     this.cluster = clusterName(config);
   }
 
-  /** Compiles the spec (422 with positions) and checks what only the control plane knows: its sink connection. */
-  private async accept(body: unknown) {
+  /**
+   * Compiles the spec (422 with positions) and checks what only the control plane knows: its
+   * sink and table connections, and whether `role` may deploy its stateful function's code.
+   */
+  private async accept(body: unknown, role: RoleName) {
     const compiled = compileOrReject(body);
+    await checkStatefulModule(compiled.spec, compiled.specText, role, this.config.SLUICE_STATEFUL_MODULES);
     await this.sinkConnections.checkSpec(compiled.spec, compiled.specText);
     return compiled;
   }
 
-  async create(body: unknown, actor: Actor, deploy: boolean) {
-    const compiled = await this.accept(body);
+  async create(body: unknown, actor: Actor, deploy: boolean, role: RoleName) {
+    const compiled = await this.accept(body, role);
     const result = await this.repository.transaction(async (tx) => {
       const existing = await this.repository.findByName(compiled.name, tx);
       if (existing)
@@ -146,8 +152,8 @@ export class QueriesService {
     return liveOrThrow(id, await this.repository.findWithInstances(id, tx));
   }
 
-  async addVersion(id: string, body: unknown, actor: Actor) {
-    const compiled = await this.accept(body);
+  async addVersion(id: string, body: unknown, actor: Actor, role: RoleName) {
+    const compiled = await this.accept(body, role);
     const { created, running } = await this.repository.transaction(async (tx) => {
       const q = await this.lock(id, tx);
       if (compiled.name !== q.name) {

@@ -52,6 +52,13 @@ const SINK_ERROR_WINDOW_MS = 60_000;
 /** Longest engine error quoted in the SinkRefused condition. */
 const MAX_SINK_MESSAGE = 500;
 
+/** Where an engine's PostgreSQL sink writes and its join tables are read from (launch.ts fields). */
+interface ConnectionTargets {
+  url: string | null;
+  tableUrls: Record<string, string>;
+  error?: string;
+}
+
 @Injectable()
 export class ReconcilerService {
   private readonly logger = new Logger(ReconcilerService.name);
@@ -80,7 +87,7 @@ export class ReconcilerService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     @Inject(SinkConnectionsService)
-    private readonly sinkConnections: Pick<SinkConnectionsService, 'sinkUrlFor'>,
+    private readonly sinkConnections: Pick<SinkConnectionsService, 'sinkUrlFor' | 'tableUrlsFor'>,
     @Inject(LeaderElection) private readonly leadership: Pick<LeaderElection, 'isLeader'>,
     @Inject(LagService) private readonly lag: Pick<LagService, 'recordsBehind' | 'missingSourceTopics'>,
     private readonly clock: Clock,
@@ -177,7 +184,7 @@ export class ReconcilerService {
     version: QueryVersion,
     name: string,
     ordinal: number,
-    sinkUrl: string | null,
+    connections: ConnectionTargets,
   ): InstanceLaunch {
     return {
       queryId: q.id,
@@ -191,7 +198,8 @@ export class ReconcilerService {
       brokers: this.config.KAFKA_BROKERS,
       rateLimit: q.rateLimit,
       cpuLimit: q.cpuLimit,
-      sinkPostgresUrl: sinkUrl,
+      sinkPostgresUrl: connections.url,
+      tablePostgresUrls: connections.tableUrls,
     };
   }
 
@@ -215,7 +223,7 @@ export class ReconcilerService {
       const name = instanceName(q.name, ordinal);
       if (!running.some((i) => i.name === name && i.state === 'running' && i.version !== versionNumber))
         continue;
-      await this.runtime.prestart(this.launch(q, version, name, ordinal, sink.url));
+      await this.runtime.prestart(this.launch(q, version, name, ordinal, sink));
       names.push(name);
     }
     return names;
@@ -232,11 +240,16 @@ export class ReconcilerService {
     return row;
   }
 
-  private async sinkTarget(version: QueryVersion): Promise<{ url: string | null; error?: string }> {
+  /** The sink's and the join tables' connections of `version`, resolved now (or why not). */
+  private async sinkTarget(version: QueryVersion): Promise<ConnectionTargets> {
+    const spec = version.spec as unknown as QuerySpec;
     try {
-      return { url: await this.sinkConnections.sinkUrlFor(version.spec as unknown as QuerySpec) };
+      return {
+        url: await this.sinkConnections.sinkUrlFor(spec),
+        tableUrls: await this.sinkConnections.tableUrlsFor(spec),
+      };
     } catch (e) {
-      if (e instanceof SinkConnectionUnavailable) return { url: null, error: e.message };
+      if (e instanceof SinkConnectionUnavailable) return { url: null, tableUrls: {}, error: e.message };
       throw e;
     }
   }
@@ -382,7 +395,7 @@ export class ReconcilerService {
     // when it cannot be, nothing starts and the condition says why.
     const sink = decision.actions.some((a) => a.type === 'start')
       ? await this.sinkTarget(version)
-      : { url: null };
+      : { url: null, tableUrls: {} };
     if (sink.error) {
       decision.conditions.push({
         type: 'SinkReady',
@@ -408,7 +421,7 @@ export class ReconcilerService {
     for (const a of decision.actions) {
       if (a.type === 'start') {
         const previous = rows.get(a.name);
-        await this.runtime.start(this.launch(q, version, a.name, a.ordinal, sink.url));
+        await this.runtime.start(this.launch(q, version, a.name, a.ordinal, sink));
         const wasCrash = observed.find((o) => o.name === a.name)?.status === 'CRASHED';
         await this.instances.recordStarting(queryId, a.name, {
           runtime: this.runtime.kind,

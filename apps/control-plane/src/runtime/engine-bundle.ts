@@ -39,8 +39,9 @@ export async function buildEngineBundle(
     // `lmdb` state store) is native: its loader finds the prebuilt binary beside its own files,
     // so it is required at run time from the bundle's location (<root>/.sluice/engine-bundle →
     // <root>/node_modules; /app/dist → /app/node_modules in the image), and only by an engine
-    // whose query asks for it.
-    external: ['pg-native', 'lmdb'],
+    // whose query asks for it. esbuild (which compiles a stateful function's code,
+    // exec/stateful-module.ts) is native too, and loaded the same way.
+    external: ['pg-native', 'lmdb', 'esbuild'],
     ...(onBuild ? { onBuild } : {}),
   });
   return bundle.file;

@@ -19,6 +19,7 @@ export function engineEnvironment(
   parent: NodeJS.ProcessEnv,
   extra: Record<string, string> = {},
   sinkPostgresUrl?: string | null,
+  tablePostgresUrls?: Record<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of PASSED_THROUGH) {
@@ -27,5 +28,7 @@ export function engineEnvironment(
   }
   Object.assign(env, extra);
   if (sinkPostgresUrl) env.SLUICE_SINK_POSTGRES_URL = sinkPostgresUrl;
+  if (tablePostgresUrls && Object.keys(tablePostgresUrls).length > 0)
+    env.SLUICE_TABLE_POSTGRES_URLS = JSON.stringify(tablePostgresUrls);
   return env;
 }

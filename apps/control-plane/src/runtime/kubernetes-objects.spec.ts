@@ -21,6 +21,25 @@ const base: KubernetesQueryRender = {
 };
 
 describe('renderQueryObjects', () => {
+  it("puts a join's table connections in the query's Secret, never in the pod template or ConfigMap", () => {
+    const url = 'postgresql://reader:pw@crm:5432/crm';
+    const { sinkSecret, statefulSet, configMap } = renderQueryObjects({
+      ...base,
+      tablePostgresUrls: { crm: url },
+    });
+    expect(sinkSecret?.stringData).toEqual({ tables: JSON.stringify({ crm: url }) });
+    const env = statefulSet.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'SLUICE_TABLE_POSTGRES_URLS')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sluice-clicks-per-user-sink',
+      key: 'tables',
+    });
+    expect(JSON.stringify([statefulSet, configMap])).not.toContain('pw@crm');
+  });
+
+  it('renders no Secret for a query with neither a PostgreSQL sink nor tables', () => {
+    expect(renderQueryObjects({ ...base, tablePostgresUrls: {} }).sinkSecret).toBeNull();
+  });
+
   it('renders a ConfigMap per version holding the spec', () => {
     const { configMap } = renderQueryObjects(base);
     expect(configMap.metadata?.name).toBe('sluice-clicks-per-user-v3');

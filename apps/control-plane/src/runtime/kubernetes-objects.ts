@@ -36,6 +36,11 @@ export interface KubernetesQueryRender {
    * SLUICE_SINK_POSTGRES_URL; null for sinks that need none.
    */
   sinkPostgresUrl?: string | null;
+  /**
+   * The join tables' connections (name → URL): in the same Secret (key TABLES_SECRET_KEY), as
+   * SLUICE_TABLE_POSTGRES_URLS; empty/absent for a query without `tables:`.
+   */
+  tablePostgresUrls?: Record<string, string>;
   /** Cluster-wide engine defaults (SLUICE_K8S_ENGINE_CPU / _MEMORY). */
   resources?: { cpu?: string; memory?: string };
   /** The query's CPU limit per instance in cores (see cpuResources); null/absent = none. */
@@ -44,7 +49,7 @@ export interface KubernetesQueryRender {
 
 export interface KubernetesQueryObjects {
   configMap: V1ConfigMap;
-  /** The sink connection's URL, when the query has a PostgreSQL sink. */
+  /** The sink's and the join tables' connection URLs, when the query has either. */
   sinkSecret: V1Secret | null;
   statefulSet: V1StatefulSet;
   service: V1Service;
@@ -83,6 +88,8 @@ export const podName = (queryName: string, ordinal: number) => `${objectName(que
 /** The Secret holding a query's sink URL (≤ 57 characters: a valid Secret name). */
 export const sinkSecretName = (objectName: string) => `${objectName}-sink`;
 export const SINK_SECRET_KEY = 'url';
+export const TABLES_SECRET_KEY = 'tables';
+const hasTables = (r: KubernetesQueryRender): boolean => Object.keys(r.tablePostgresUrls ?? {}).length > 0;
 
 function labels(r: KubernetesQueryRender): Record<string, string> {
   return {
@@ -196,6 +203,14 @@ function podTemplate(
                   },
                 ]
               : []),
+            ...(hasTables(r)
+              ? [
+                  {
+                    name: 'SLUICE_TABLE_POSTGRES_URLS',
+                    valueFrom: { secretKeyRef: { name: sinkSecretName(name), key: TABLES_SECRET_KEY } },
+                  },
+                ]
+              : []),
           ],
           ports: [{ name: 'metrics', containerPort: 9464 }],
           // A failed container's termination message is the tail of its log, so the control
@@ -235,15 +250,19 @@ export function renderQueryObjects(r: KubernetesQueryRender): KubernetesQueryObj
     },
     data: { 'spec.yaml': r.specText },
   };
-  const sinkSecret: V1Secret | null = r.sinkPostgresUrl
-    ? {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: sinkSecretName(name), namespace: r.namespace, labels: common },
-        type: 'Opaque',
-        stringData: { [SINK_SECRET_KEY]: r.sinkPostgresUrl },
-      }
-    : null;
+  const sinkSecret: V1Secret | null =
+    r.sinkPostgresUrl || hasTables(r)
+      ? {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: sinkSecretName(name), namespace: r.namespace, labels: common },
+          type: 'Opaque',
+          stringData: {
+            ...(r.sinkPostgresUrl ? { [SINK_SECRET_KEY]: r.sinkPostgresUrl } : {}),
+            ...(hasTables(r) ? { [TABLES_SECRET_KEY]: JSON.stringify(r.tablePostgresUrls) } : {}),
+          },
+        }
+      : null;
   const template = podTemplate(r, name, common);
   const statefulSet: V1StatefulSet = {
     apiVersion: 'apps/v1',

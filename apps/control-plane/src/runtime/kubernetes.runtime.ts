@@ -256,6 +256,7 @@ export class KubernetesRuntime implements RuntimeDriver {
       resources: this.opts.resources,
       cpuLimit: l.cpuLimit,
       sinkPostgresUrl: l.sinkPostgresUrl,
+      tablePostgresUrls: l.tablePostgresUrls ?? {},
     });
     // Applied at every start, whatever the template: the connection's URL may have changed (a
     // rotated password), and pods read it when they start.

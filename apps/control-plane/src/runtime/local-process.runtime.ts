@@ -366,7 +366,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
       // Detached: an instance outlives a control-plane restart and is adopted through its pid file.
       {
         cwd: this.opts.cwd,
-        env: engineEnvironment(process.env, this.opts.env, l.sinkPostgresUrl),
+        env: engineEnvironment(process.env, this.opts.env, l.sinkPostgresUrl, l.tablePostgresUrls),
         stdio: ['ignore', out, out],
         detached: true,
       },

@@ -19,6 +19,11 @@ export interface InstanceLaunch {
    * null for other sinks. Never the control plane's own database.
    */
   sinkPostgresUrl?: string | null;
+  /**
+   * Connection name → URL of the connections a stream–static join's `tables:` read through
+   * (SLUICE_TABLE_POSTGRES_URLS of the engine); resolved as the sink's, never the control plane's.
+   */
+  tablePostgresUrls?: Record<string, string>;
   /** Checkpoint lineage the instance runs on (0 when absent; see checkpoint-lineage.ts). */
   checkpointEpoch?: number;
   /** The query's CPU limit per instance in cores (null/absent = unlimited); see cpu-limit.ts. */

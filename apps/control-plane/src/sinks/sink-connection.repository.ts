@@ -31,7 +31,11 @@ export class SinkConnectionRepository {
     const rows = await tx.$queryRaw<Array<{ name: string }>>`
       SELECT q.name FROM "Query" q
       JOIN LATERAL (SELECT v.spec FROM "QueryVersion" v WHERE v."queryId" = q.id ORDER BY v.version DESC LIMIT 1) v ON true
-      WHERE q."deletedAt" IS NULL AND v.spec #>> '{sink,postgres,connection}' = ${connection}
+      WHERE q."deletedAt" IS NULL
+        AND (v.spec #>> '{sink,postgres,connection}' = ${connection}
+          -- a stream–static join's tables read through the same connections
+          OR EXISTS (SELECT 1 FROM jsonb_each(COALESCE(v.spec -> 'tables', '{}'::jsonb)) t
+                     WHERE t.value ->> 'connection' = ${connection}))
       ORDER BY q.name`;
     return rows.map((r) => r.name);
   }

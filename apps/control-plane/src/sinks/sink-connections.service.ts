@@ -9,7 +9,7 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { DEFAULT_SINK_CONNECTION, specErrorAt, type QuerySpec } from '@sluice/query-plan';
+import { DEFAULT_SINK_CONNECTION, specErrorAt, type QuerySpec, type SpecError } from '@sluice/query-plan';
 import type { Actor } from '../audit/actor';
 import { Prisma } from '../generated/prisma/client';
 import { AuditService } from '../audit/audit.service';
@@ -170,9 +170,12 @@ export class SinkConnectionsService {
         message: `${fileError.line}:${fileError.column} ${fileError.path}: ${fileError.message}`,
         errors: [fileError],
       });
-    if (!('postgres' in spec.sink)) return;
+    const errors = await this.tableConnectionErrors(spec, specText);
+    if (!('postgres' in spec.sink)) {
+      if (errors.length > 0) throw invalidSpec(errors);
+      return;
+    }
     const { connection, table } = spec.sink.postgres;
-    const errors = [];
     let allowSchemaQualified = false;
     if (connection === DEFAULT_SINK_CONNECTION) {
       if (!this.config.SLUICE_SINK_DATABASE_URL) {
@@ -218,13 +221,38 @@ export class SinkConnectionsService {
         ),
       );
     }
-    if (errors.length > 0) {
-      throw new UnprocessableEntityException({
-        code: 'INVALID_SPEC',
-        message: errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`).join('; '),
-        errors,
-      });
+    if (errors.length > 0) throw invalidSpec(errors);
+  }
+
+  /**
+   * The tables of a stream–static join are read through the same named connections as sinks
+   * (one registry, one `default`): each must exist now. Their tables are only read, so there is
+   * no schema-qualification rule, but the control plane's own database is never handed out
+   * (resolve() refuses it at launch as for a sink).
+   */
+  private async tableConnectionErrors(spec: QuerySpec, specText: string): Promise<SpecError[]> {
+    const errors: SpecError[] = [];
+    for (const [name, table] of Object.entries(spec.tables ?? {})) {
+      if (table.connection === DEFAULT_SINK_CONNECTION) {
+        if (!this.config.SLUICE_SINK_DATABASE_URL)
+          errors.push(
+            specErrorAt(
+              specText,
+              ['tables', name],
+              `no default connection is configured (SLUICE_SINK_DATABASE_URL): name a registered connection with tables.${name}.connection`,
+            ),
+          );
+      } else if (!(await this.repo.findByName(table.connection))) {
+        errors.push(
+          specErrorAt(
+            specText,
+            ['tables', name, 'connection'],
+            `unknown connection "${table.connection}" (an admin registers it: POST /api/v1/sink-connections)`,
+          ),
+        );
+      }
     }
+    return errors;
   }
 
   /** The URL an engine of this spec writes to, or null for sinks that need none. */
@@ -232,6 +260,19 @@ export class SinkConnectionsService {
     if (!('postgres' in spec.sink)) return null;
     // Versions stored before connections existed have none: they meant the default.
     return this.resolve(spec.sink.postgres.connection ?? DEFAULT_SINK_CONNECTION);
+  }
+
+  /**
+   * Connection name → URL for every connection the spec's `tables:` read through (the engine's
+   * SLUICE_TABLE_POSTGRES_URLS); empty for a spec without tables.
+   */
+  async tableUrlsFor(spec: QuerySpec): Promise<Record<string, string>> {
+    const urls: Record<string, string> = {};
+    for (const table of Object.values(spec.tables ?? {})) {
+      const name = table.connection ?? DEFAULT_SINK_CONNECTION;
+      urls[name] ??= await this.resolve(name);
+    }
+    return urls;
   }
 
   /** Resolves at launch time: a changed variable or key takes effect on the next start. */
@@ -324,6 +365,12 @@ export class SinkConnectionsService {
   }
 }
 
+const invalidSpec = (errors: SpecError[]) =>
+  new UnprocessableEntityException({
+    code: 'INVALID_SPEC',
+    message: errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`).join('; '),
+    errors,
+  });
 const notFound = (name: string) =>
   new NotFoundException({ code: 'NOT_FOUND', message: `sink connection "${name}" not found` });
 const invalid = (field: string, message: string) =>

@@ -463,9 +463,12 @@ export class FakeLeadership implements Pick<LeaderElection, 'isLeader'> {
 }
 
 /** Sinks that are not PostgreSQL need no connection: every spec resolves to none. */
-export class FakeSinkConnections implements Pick<SinkConnectionsService, 'sinkUrlFor'> {
+export class FakeSinkConnections implements Pick<SinkConnectionsService, 'sinkUrlFor' | 'tableUrlsFor'> {
   async sinkUrlFor(): Promise<string | null> {
     return null;
+  }
+  async tableUrlsFor(): Promise<Record<string, string>> {
+    return {};
   }
 }
 

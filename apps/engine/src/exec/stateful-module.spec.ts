@@ -54,3 +54,31 @@ describe('loadStatefulFunction', () => {
     );
   });
 });
+
+describe('loadStatefulFunction with compiled code', () => {
+  const specFile = () => path.join(dir, 'spec', 'spec.yaml');
+
+  it('compiles a TypeScript file next to the spec (as the plain-Node engine bundle must)', async () => {
+    fs.writeFileSync(
+      path.join(dir, 'spec', 'fn.ts'),
+      'export function count(key: string[], rows: unknown[]): unknown[] { return rows.slice(0, 1); }\n',
+    );
+    const fn = await loadStatefulFunction(plan('./fn.ts'), specFile());
+    expect(fn!(['a'], [{ x: 1 }, { x: 2 }], {} as never)).toEqual([{ x: 1 }]);
+  });
+
+  it('runs inline code (stateful.source) without reading a file', async () => {
+    const source = 'export const count = (key: string[], rows: unknown[]) => [{ n: rows.length }];\n';
+    const fn = await loadStatefulFunction(plan('./absent.ts'), specFile(), source);
+    expect(fn!(['a'], [{}, {}], {} as never)).toEqual([{ n: 2 }]);
+  });
+
+  it('names the field when inline code does not compile or imports another file', async () => {
+    await expect(
+      loadStatefulFunction(plan('./m.ts'), specFile(), 'export function count( {'),
+    ).rejects.toThrow(/stateful\.source \(m\.ts\) does not compile: 1:\d+ /);
+    await expect(
+      loadStatefulFunction(plan('./m.ts'), specFile(), 'import x from "./y"; export const count = x;'),
+    ).rejects.toThrow(/Could not resolve "\.\/y" \(inline code is one file/);
+  });
+});

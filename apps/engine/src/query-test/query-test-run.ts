@@ -187,7 +187,7 @@ export async function runQueryTest(args: {
   const spec = compiled.spec;
   const sources = Object.entries(spec.sources);
   const source = sources[0]![1];
-  const statefulFunction = await loadStatefulFunction(compiled.plan, args.specFile);
+  const statefulFunction = await loadStatefulFunction(compiled.plan, args.specFile, spec.stateful?.source);
   const executor = instantiate(compiled.plan, statefulFunction ? { statefulFunction } : {});
   // Which topic an input record goes to: its `# source`, or the spec's only source.
   const topicOf = (name: string | undefined, line: number): string => {

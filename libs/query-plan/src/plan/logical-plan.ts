@@ -102,6 +102,8 @@ export interface StatefulFunctionOperator {
   hash: string;
   /** Relative to the spec's folder, normalised, inside it. */
   module: string;
+  /** SHA-256 of an inline `stateful.source` (absent for a module read from a file). */
+  sourceSha256?: string;
   export: string;
   key: string[];
   timeout: 'none' | 'eventTime' | 'processingTime';

@@ -141,3 +141,45 @@ describe('stateful function upgrade rules', () => {
     expect(r.changes).toEqual([expect.objectContaining({ kind: 'stateful.function', severity: 'caveat' })]);
   });
 });
+
+describe('inline stateful code (stateful.source)', () => {
+  const spec = (source?: string) => `name: q
+sources:
+  clicks: { kafka: { topic: clicks }, format: json, schema: { user_id: string } }
+sql: SELECT user_id FROM clicks
+stateful:
+  module: ./count.ts
+  export: count
+  key: [user_id]
+  stateSchema: { n: long }
+  output: { user_id: string }
+${source === undefined ? '' : `  source: ${JSON.stringify(source)}\n`}sink: { console: {} }
+outputMode: update
+`;
+  const compiled = (source?: string) => {
+    const r = compileSpec(spec(source));
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return r;
+  };
+
+  it("puts the code's SHA-256 in the plan, so new code is a new plan hash and a caveat", () => {
+    const a = compiled('export const count = () => [];');
+    const b = compiled('export const count = () => [{}];');
+    expect(compiled().planHash).not.toBe(a.planHash);
+    expect(a.planHash).not.toBe(b.planHash);
+    const report = checkUpgradeText(
+      spec('export const count = () => [];'),
+      spec('export const count = () => [{}];'),
+    );
+    if (!report.ok) throw new Error('did not compile');
+    const changes = report.report.changes;
+    expect(changes.map((c) => [c.kind, c.severity])).toEqual([['stateful.function', 'caveat']]);
+  });
+
+  it('refuses code over 64 KiB, naming the field', () => {
+    const r = compileSpec(spec('x'.repeat(64 * 1024 + 1)));
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.errors[0]).toMatchObject({ path: 'stateful.source', message: 'source is at most 64 KiB' });
+  });
+});

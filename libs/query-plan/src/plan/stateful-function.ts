@@ -5,7 +5,7 @@
 // The state schema is the plan's, so an upgrade that changes it is refused (upgrade rules).
 import type { PathSegment } from '../spec/spec-document';
 import type { ColumnType, QuerySpec, SourceSpec } from '../types';
-import { withHash } from './hash';
+import { sha256, withHash } from './hash';
 import type { StatefulFunctionOperator } from './logical-plan';
 
 export const STATEFUL_MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
@@ -68,6 +68,9 @@ export function compileStatefulFunction(
     id: 'stateful',
     op: 'stateful',
     module: module.path,
+    // The code is part of the plan (and its hash) when it travels with the spec: an upgrade that
+    // changes it is reported (upgrade/stateful-rules.ts), and the engine's plan hash is the API's.
+    ...(fn.source !== undefined ? { sourceSha256: sha256(fn.source) } : {}),
     export: fn.export,
     key: fn.key,
     timeout: fn.timeout,

@@ -18,6 +18,7 @@ import {
   type StartingOffsets,
   type TriggerSpec,
 } from '../types';
+import { STATEFUL_SOURCE_MAX_BYTES } from '../limits';
 import { DURATION_HINT, parseDuration } from './duration';
 import { staticTableSchema } from './table-schema';
 
@@ -261,6 +262,13 @@ const optionsSchema = z
 // (plan/stateful-function.ts) and again where it is loaded.
 const statefulSchema = z.strictObject({
   module: z.string().min(1).max(1024),
+  source: z
+    .string()
+    .refine(
+      (s) => new TextEncoder().encode(s).length <= STATEFUL_SOURCE_MAX_BYTES,
+      `source is at most ${STATEFUL_SOURCE_MAX_BYTES / 1024} KiB`,
+    )
+    .optional(),
   export: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/, 'export must be a JavaScript identifier'),
   key: keyColumns,
   timeout: z.enum(['none', 'eventTime', 'processingTime']).default('none'),

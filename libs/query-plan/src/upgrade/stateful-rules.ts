@@ -63,7 +63,7 @@ function comparable(op: StatefulOperator): string {
   const { hash: _hash, ...rest } = op;
   if (rest.op === 'stateful') {
     // The code may change (a caveat, statefulFunctionChanges); the state layout may not.
-    const { module: _m, export: _e, timeout: _t, ...layout } = rest;
+    const { module: _m, export: _e, timeout: _t, sourceSha256: _s, ...layout } = rest;
     return canonicalJson(layout);
   }
   if (rest.op === 'dedupe' && rest.expiry)
@@ -179,7 +179,8 @@ function statefulFunctionChanges(
         message: `stateful function ${side === 'key' ? 'key' : 'state schema'} changed (${was} → ${now}); the stored state was written under the old one`,
       });
   }
-  const code = (op: StatefulFunctionOperator): string => `${op.module}#${op.export} (timeout ${op.timeout})`;
+  const code = (op: StatefulFunctionOperator): string =>
+    `${op.module}${op.sourceSha256 ? ` sha256:${op.sourceSha256.slice(0, 12)}` : ''}#${op.export} (timeout ${op.timeout})`;
   if (code(before) !== code(after))
     changes.push({
       kind: 'stateful.function',
