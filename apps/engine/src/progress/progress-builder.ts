@@ -54,6 +54,11 @@ export interface TriggerReport {
     invalidRows: number;
     ackedCommands: string[];
     tasks: string[];
+    /** Of `tasks`, those that committed a batch to the sink (task-batch.ts). */
+    sinkBatches?: number;
+    /** Output rows the sink committed, and those sent to dead letters instead. */
+    writtenOutputRows?: number;
+    deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
