@@ -20,6 +20,9 @@ interface Payload {
     invalidRows?: number;
     ackedCommands?: string[];
     tasks?: string[];
+    sinkBatches?: number;
+    writtenOutputRows?: number;
+    deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
@@ -46,16 +49,30 @@ function caughtUp(p: Payload): boolean {
 }
 
 export interface VersionFigures {
-  /** Triggers that committed at least one task's batch, plus idle reports of a caught-up source. */
+  /**
+   * Triggers that committed a batch to the sink with at least one row written (or none refused),
+   * plus idle reports of a caught-up source. A stateful plan's source tasks commit to the
+   * repartition topic even when the sink refuses everything, so they alone are no batch.
+   */
   batches: number;
+  /** Instances with at least one of those batches. */
   instances: string[];
   invalidRows: number;
   inputRows: number;
+  /** Output rows the sink committed, and output rows sent to dead letters instead. */
+  writtenOutputRows: number;
+  deadLetteredOutputRows: number;
   firstBatchAt: Date | null;
   lastBatchAt: Date | null;
   /** Triggers that failed (retried by the engine; their rows are read again): not batches. */
   failedTriggers: number;
   lastTriggerError: string | null;
+  /**
+   * The longest run of failed triggers an instance is in now (its batches end a run; triggers
+   * that committed no sink batch neither end nor extend it), and that instance.
+   */
+  failingInARow: number;
+  failingInstance: string | null;
   /**
    * What a continuing lineage's start found in the old shuffle backlog (its events all carry it;
    * null without a backlog or before the new version reported).
@@ -70,13 +87,18 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     instances: [],
     invalidRows: 0,
     inputRows: 0,
+    writtenOutputRows: 0,
+    deadLetteredOutputRows: 0,
     firstBatchAt: null,
     lastBatchAt: null,
     failedTriggers: 0,
     lastTriggerError: null,
+    failingInARow: 0,
+    failingInstance: null,
     oldBacklog: null,
   };
   const instances = new Set<string>();
+  const inARow = new Map<string, number>();
   for (const row of rows) {
     if (!isFrom(row, target)) continue;
     const p = payloadOf(row);
@@ -87,23 +109,40 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
         withoutOrigin: backlog.withoutOrigin ?? 0,
         partlyAggregatedRecords: backlog.partlyAggregatedRecords ?? 0,
       };
+    const instance = instanceOf(row);
     if (p.sluice?.error !== undefined) {
       out.failedTriggers++;
       out.lastTriggerError = p.sluice.error;
+      inARow.set(instance, (inARow.get(instance) ?? 0) + 1);
       continue;
     }
     out.invalidRows += p.sluice?.invalidRows ?? 0;
     out.inputRows += p.numInputRows ?? 0;
+    const written = p.sluice?.writtenOutputRows ?? 0;
+    const deadLettered = p.sluice?.deadLetteredOutputRows ?? 0;
+    out.writtenOutputRows += written;
+    out.deadLetteredOutputRows += deadLettered;
     const ran = (p.sluice?.tasks?.length ?? 0) > 0;
-    if (!ran && !caughtUp(p)) continue;
+    // Engines from before `sinkBatches` count every task that committed, as the gate used to.
+    const sinkBatch =
+      p.sluice?.sinkBatches === undefined
+        ? ran
+        : p.sluice.sinkBatches > 0 && (written > 0 || deadLettered === 0);
+    if (!sinkBatch && (ran || !caughtUp(p))) continue;
     out.batches++;
-    instances.add(instanceOf(row));
+    instances.add(instance);
+    inARow.set(instance, 0);
     if (ran) {
       out.firstBatchAt ??= row.timestamp;
       out.lastBatchAt = row.timestamp;
     }
   }
   out.instances = [...instances].sort();
+  for (const [instance, n] of [...inARow].sort(([a], [b]) => a.localeCompare(b)))
+    if (n > out.failingInARow) {
+      out.failingInARow = n;
+      out.failingInstance = instance;
+    }
   return out;
 }
 
