@@ -90,15 +90,8 @@ export function judgeGate(o: GateObservation, s: HealthGateSettings): GateVerdic
       verdict: 'fail',
       reason: `${failing} triggers in a row failed${o.failingInstance ? ` on ${o.failingInstance}` : ''}${o.lastTriggerError ? `; last error: ${o.lastTriggerError}` : ''}`,
     };
-  const after = invalidRate(o.invalidRows, o.inputRows);
-  const before = o.invalidRateBefore ?? 0;
-  // Judged as soon as it is certain: a version whose sink refuses everything need not wait for
-  // the window (its triggers succeed, with dead letters for output).
-  if (after !== null && after > before + s.maxInvalidRateIncrease)
-    return {
-      verdict: 'fail',
-      reason: `invalid-row rate ${pct(after)} (${o.invalidRows} of ${o.inputRows} rows) against ${pct(before)} before the upgrade (at most ${pct(s.maxInvalidRateIncrease)} more allowed)`,
-    };
+  // Output rows first: the sharper figure (a sink that refuses this version's rows), and the
+  // dead letters of refused output rows also count in the invalid-row rate.
   const dead = o.deadLetteredOutputRows ?? 0;
   const output = (o.writtenOutputRows ?? 0) + dead;
   const deadAfter = invalidRate(dead, output);
@@ -107,6 +100,15 @@ export function judgeGate(o: GateObservation, s: HealthGateSettings): GateVerdic
     return {
       verdict: 'fail',
       reason: `dead-letter rate of output rows ${pct(deadAfter)} (${dead} of ${output} rows) against ${pct(deadBefore)} before the upgrade (at most ${pct(s.maxInvalidRateIncrease)} more allowed)`,
+    };
+  const after = invalidRate(o.invalidRows, o.inputRows);
+  const before = o.invalidRateBefore ?? 0;
+  // Judged as soon as it is certain: a version whose sink refuses everything need not wait for
+  // the window (its triggers succeed, with dead letters for output).
+  if (after !== null && after > before + s.maxInvalidRateIncrease)
+    return {
+      verdict: 'fail',
+      reason: `invalid-row rate ${pct(after)} (${o.invalidRows} of ${o.inputRows} rows) against ${pct(before)} before the upgrade (at most ${pct(s.maxInvalidRateIncrease)} more allowed)`,
     };
   const enough = o.batches >= s.batches && o.instancesReporting >= o.instances;
   if (!enough) {

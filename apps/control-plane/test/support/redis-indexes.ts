@@ -16,6 +16,8 @@ export const REDIS_INDEXES = {
   benchDashboard: 4,
   /** apps/control-plane/test/kubernetes-upgrade.int.ts. */
   kubernetesUpgrade: 5,
+  /** apps/control-plane/test/upgrade-gate.int.ts. */
+  upgradeGate: 6,
   /** bench/recovery. */
   benchRecovery: 9,
   /** apps/control-plane/test/actionable-conditions.int.ts. */
