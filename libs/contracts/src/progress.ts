@@ -85,6 +85,11 @@ const sluiceSchema = z.looseObject({
    */
   error: z.string().optional(),
   /**
+   * With `error`: the failure is waited out (a database the engine cannot reach, or its sink at
+   * start), not counted toward the 5 failed triggers in a row that stop it.
+   */
+  waitedOut: z.boolean().optional(),
+  /**
    * The sink refuses (bounded): the PostgreSQL sink is unreachable, refuses the credentials or the
    * table, or the Kafka sink topic is missing. Present while the engine waits for its sink at start
    * or after a trigger that failed while the sink refused; absent once batches commit again.

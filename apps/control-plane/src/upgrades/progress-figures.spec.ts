@@ -99,6 +99,10 @@ describe('versionFigures', () => {
     );
     expect([f.failingInARow, f.failingInstance, f.failedTriggers]).toEqual([2, 'q-0', 3]);
     expect(versionFigures([fail(1, 'q-0'), good(2, 'q-0')], target).failingInARow).toBe(0);
+    // A database outage the engine waits out neither extends nor ends the run.
+    const outage = row(6, 'q-0', { ...v, tasks: [], error: 'connect ECONNREFUSED', waitedOut: true });
+    const withOutage = versionFigures([fail(1, 'q-0'), outage, outage, fail(7, 'q-0')], target);
+    expect([withOutage.failingInARow, withOutage.failedTriggers]).toEqual([2, 4]);
   });
 
   it("carries what a continuing lineage's start found in the old backlog, rows without an origin included", () => {

@@ -31,6 +31,7 @@ interface Payload {
       backlog?: { rows?: number; withoutOrigin?: number; partlyAggregatedRecords?: number };
     };
     error?: string;
+    waitedOut?: boolean;
   };
 }
 
@@ -113,7 +114,9 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     if (p.sluice?.error !== undefined) {
       out.failedTriggers++;
       out.lastTriggerError = p.sluice.error;
-      inARow.set(instance, (inARow.get(instance) ?? 0) + 1);
+      // A database outage the engine waits out is not the version's failure (the old one would
+      // wait too): left to the window, as the engine leaves it out of its own count.
+      if (!p.sluice.waitedOut) inARow.set(instance, (inARow.get(instance) ?? 0) + 1);
       continue;
     }
     out.invalidRows += p.sluice?.invalidRows ?? 0;

@@ -39,6 +39,8 @@ export interface TriggerStats {
   ran: boolean;
   /** Why the trigger failed, when it did (reported in progress). */
   error?: string;
+  /** The failure is waited out (a database unreachable), not counted toward the 5 in a row. */
+  waitedOut?: boolean;
   /** Why the sink refused, when a failed trigger found it refusing (reported in progress). */
   sinkError?: string;
 }

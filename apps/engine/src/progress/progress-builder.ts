@@ -71,6 +71,8 @@ export interface TriggerReport {
       backlog?: { rows: number; withoutOrigin: number; partlyAggregatedRecords: number };
     };
     error?: string;
+    /** With `error`: a database unreachable, waited out by the engine rather than counted. */
+    waitedOut?: boolean;
     sinkError?: string;
     /** The tables of stream–static joins as cached (source/static-table.ts). */
     staticTables?: Array<{ table: string; rows: number; loadedAt: string | null; error?: string }>;
