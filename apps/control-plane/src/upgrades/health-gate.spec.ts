@@ -204,6 +204,16 @@ describe('judgeGate over progress sequences (versionFigures → judgeGate)', () 
     expect(judge(mostly, { dead: 0.75 }).verdict).toBe('pass');
   });
 
+  it('passes a global aggregation whose one group lies in a shuffle partition of one instance', () => {
+    // q-1 owns no shuffle partition with rows: it commits source tasks only, and still runs.
+    const rows = [1, 2, 3, 4, 5, 6].map((t) =>
+      t % 2
+        ? event(t, 'q-0', { tasks: ['src.t.0', 'shuffle.2'], sinkBatches: 1, writtenOutputRows: 1 }, 500)
+        : event(t, 'q-1', { tasks: ['src.t.1', 'src.t.2'], sinkBatches: 0 }, 500),
+    );
+    expect(judge(rows).verdict).toBe('pass');
+  });
+
   it('passes a healthy version that lost one trigger to the start-up rebalance', () => {
     const good = (t: number, i: string) =>
       event(t, i, { tasks: ['src.t.0', 'shuffle.0'], sinkBatches: 1, writtenOutputRows: 40 }, 1000);

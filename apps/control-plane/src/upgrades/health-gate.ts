@@ -40,7 +40,7 @@ export interface GateObservation {
    * idle reports of a caught-up source (progress-figures.ts versionFigures).
    */
   batches: number;
-  /** Instances of the new version that should run, and those that committed a batch (or reported idle). */
+  /** Instances of the new version that should run, and those that committed a trigger (or reported idle). */
   instances: number;
   instancesReporting: number;
   /** Abnormal exits of new-version instances since they started, with the reason of the last one. */

@@ -77,7 +77,8 @@ describe('versionFigures', () => {
     const f = versionFigures(rows, { version: 2, checkpointEpoch: 0 });
     expect(f).toMatchObject({
       batches: 1,
-      instances: ['q-0'],
+      // Both committed a trigger: they run (whether they write the sink is the batches' count).
+      instances: ['q-0', 'q-1'],
       writtenOutputRows: 40,
       deadLetteredOutputRows: 30,
       invalidRows: 30,

@@ -56,7 +56,7 @@ export interface VersionFigures {
    * repartition topic even when the sink refuses everything, so they alone are no batch.
    */
   batches: number;
-  /** Instances with at least one of those batches. */
+  /** Instances with a trigger that committed (to the sink or not) or an idle report. */
   instances: string[];
   invalidRows: number;
   inputRows: number;
@@ -131,9 +131,13 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
       p.sluice?.sinkBatches === undefined
         ? ran
         : p.sluice.sinkBatches > 0 && (written > 0 || deadLettered === 0);
-    if (!sinkBatch && (ran || !caughtUp(p))) continue;
+    const idle = !ran && caughtUp(p);
+    // Every instance shows it works by a trigger that committed, not necessarily to the sink: in
+    // a stateful plan an instance may own no shuffle partition with rows (a global aggregation
+    // writes from one). Whether the version writes its sink is the batches' count.
+    if (ran || idle) instances.add(instance);
+    if (!sinkBatch && !idle) continue;
     out.batches++;
-    instances.add(instance);
     inARow.set(instance, 0);
     if (ran) {
       out.firstBatchAt ??= row.timestamp;
