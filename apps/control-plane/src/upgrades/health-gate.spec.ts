@@ -121,6 +121,7 @@ describe('judgeGate over progress sequences (versionFigures → judgeGate)', () 
         lastTriggerError: f.lastTriggerError,
         failingInARow: f.failingInARow,
         failingInstance: f.failingInstance,
+        failingError: f.failingError,
         invalidRateBefore: before.invalid ?? 0,
         invalidRows: f.invalidRows,
         inputRows: f.inputRows,

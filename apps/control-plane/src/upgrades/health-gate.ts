@@ -51,6 +51,7 @@ export interface GateObservation {
   /** The longest run of failed triggers an instance of the new version is in now, and which. */
   failingInARow?: number;
   failingInstance?: string | null;
+  failingError?: string | null;
   /** Invalid rows / input rows of the old version before the upgrade; null when it read nothing. */
   invalidRateBefore: number | null;
   invalidRows: number;
@@ -88,7 +89,7 @@ export function judgeGate(o: GateObservation, s: HealthGateSettings): GateVerdic
   if (failing >= FAILED_TRIGGERS_IN_A_ROW)
     return {
       verdict: 'fail',
-      reason: `${failing} triggers in a row failed${o.failingInstance ? ` on ${o.failingInstance}` : ''}${o.lastTriggerError ? `; last error: ${o.lastTriggerError}` : ''}`,
+      reason: `${failing} triggers in a row failed${o.failingInstance ? ` on ${o.failingInstance}` : ''}${o.failingError ? `; last error: ${o.failingError}` : ''}`,
     };
   // Output rows first: the sharper figure (a sink that refuses this version's rows), and the
   // dead letters of refused output rows also count in the invalid-row rate.

@@ -54,6 +54,7 @@ describe('versionFigures', () => {
       lastTriggerError: 'column "clicks" can only be updated to DEFAULT',
       failingInARow: 1,
       failingInstance: 'q-1',
+      failingError: 'column "clicks" can only be updated to DEFAULT',
       oldBacklog: null,
     });
   });
@@ -99,6 +100,14 @@ describe('versionFigures', () => {
       target,
     );
     expect([f.failingInARow, f.failingInstance, f.failedTriggers]).toEqual([2, 'q-0', 3]);
+    // The failing instance's own last error, not the version's last one (q-1's here).
+    const other = row(9, 'q-1', { ...v, tasks: [], error: 'another error' });
+    const mixed = versionFigures([fail(1, 'q-0'), fail(2, 'q-0'), other], target);
+    expect([mixed.failingInstance, mixed.failingError, mixed.lastTriggerError]).toEqual([
+      'q-0',
+      'boom',
+      'another error',
+    ]);
     expect(versionFigures([fail(1, 'q-0'), good(2, 'q-0')], target).failingInARow).toBe(0);
     // A database outage the engine waits out neither extends nor ends the run.
     const outage = row(6, 'q-0', { ...v, tasks: [], error: 'connect ECONNREFUSED', waitedOut: true });

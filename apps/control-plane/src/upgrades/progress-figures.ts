@@ -74,6 +74,8 @@ export interface VersionFigures {
    */
   failingInARow: number;
   failingInstance: string | null;
+  /** The last error of that instance (`lastTriggerError` may be another instance's). */
+  failingError: string | null;
   /**
    * What a continuing lineage's start found in the old shuffle backlog (its events all carry it;
    * null without a backlog or before the new version reported).
@@ -96,10 +98,12 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     lastTriggerError: null,
     failingInARow: 0,
     failingInstance: null,
+    failingError: null,
     oldBacklog: null,
   };
   const instances = new Set<string>();
   const inARow = new Map<string, number>();
+  const lastError = new Map<string, string>();
   for (const row of rows) {
     if (!isFrom(row, target)) continue;
     const p = payloadOf(row);
@@ -114,6 +118,7 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     if (p.sluice?.error !== undefined) {
       out.failedTriggers++;
       out.lastTriggerError = p.sluice.error;
+      lastError.set(instance, p.sluice.error);
       // A database outage the engine waits out is not the version's failure (the old one would
       // wait too): left to the window, as the engine leaves it out of its own count.
       if (!p.sluice.waitedOut) inARow.set(instance, (inARow.get(instance) ?? 0) + 1);
@@ -149,6 +154,7 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     if (n > out.failingInARow) {
       out.failingInARow = n;
       out.failingInstance = instance;
+      out.failingError = lastError.get(instance) ?? null;
     }
   return out;
 }
