@@ -50,6 +50,18 @@ const sluiceSchema = z.looseObject({
   ackedCommands: z.array(z.string()).optional(),
   /** Tasks (source or shuffle partitions) this instance processed in the batch. */
   tasks: z.array(z.string()).optional(),
+  /**
+   * Of `tasks`, how many committed a batch to the query's sink (a stateful plan's source tasks
+   * commit to its repartition topic instead). Absent from engines before it was added.
+   */
+  sinkBatches: count.optional(),
+  /**
+   * Output rows the sink committed, and output rows sent to dead letters instead (refused by the
+   * sink's row checks or by the sink itself; part of `invalidRows`). `sink.numOutputRows` counts
+   * the rows staged for the sink, including those the sink refused. Absent from older engines.
+   */
+  writtenOutputRows: count.optional(),
+  deadLetteredOutputRows: count.optional(),
   /** The checkpoint lineage the instance runs on (0 = the query's first checkpoint). */
   checkpointEpoch: z.number().int().nonnegative().optional(),
   /** True while a `pauseSources` command holds the source stage. */
@@ -72,6 +84,11 @@ const sluiceSchema = z.looseObject({
    * its write-ahead log (5 in a row stop the engine); tasks it lists may have committed.
    */
   error: z.string().optional(),
+  /**
+   * With `error`: the failure is waited out (a database the engine cannot reach, or its sink at
+   * start), not counted toward the 5 failed triggers in a row that stop it.
+   */
+  waitedOut: z.boolean().optional(),
   /**
    * The sink refuses (bounded): the PostgreSQL sink is unreachable, refuses the credentials or the
    * table, or the Kafka sink topic is missing. Present while the engine waits for its sink at start

@@ -46,12 +46,73 @@ describe('versionFigures', () => {
       instances: ['q-0', 'q-1'],
       invalidRows: 3,
       inputRows: 100,
+      writtenOutputRows: 0,
+      deadLetteredOutputRows: 0,
       firstBatchAt: at(2),
       lastBatchAt: at(6),
       failedTriggers: 1,
       lastTriggerError: 'column "clicks" can only be updated to DEFAULT',
+      failingInARow: 1,
+      failingInstance: 'q-1',
+      failingError: 'column "clicks" can only be updated to DEFAULT',
       oldBacklog: null,
     });
+  });
+
+  it("counts only triggers that committed to the sink: a stateful plan's source tasks alone are no batch", () => {
+    const v = { queryVersion: 2 };
+    const rows = [
+      // Source tasks committed to the repartition topic; nothing reached the sink.
+      row(1, 'q-0', { ...v, tasks: ['src.t.0', 'src.t.1'], sinkBatches: 0 }, { numInputRows: 500 }),
+      row(2, 'q-0', { ...v, tasks: ['src.t.0', 'shuffle.0'], sinkBatches: 1, writtenOutputRows: 40 }),
+      // Every output row dead-lettered: committed, but no proof the sink takes this version's rows.
+      row(3, 'q-1', {
+        ...v,
+        tasks: ['shuffle.1'],
+        sinkBatches: 1,
+        writtenOutputRows: 0,
+        deadLetteredOutputRows: 30,
+        invalidRows: 30,
+      }),
+    ];
+    const f = versionFigures(rows, { version: 2, checkpointEpoch: 0 });
+    expect(f).toMatchObject({
+      batches: 1,
+      // Both committed a trigger: they run (whether they write the sink is the batches' count).
+      instances: ['q-0', 'q-1'],
+      writtenOutputRows: 40,
+      deadLetteredOutputRows: 30,
+      invalidRows: 30,
+      inputRows: 500,
+      firstBatchAt: at(2),
+    });
+  });
+
+  it('tracks the run of failed triggers each instance is in; a sink batch ends it, a source-only trigger does not', () => {
+    const v = { queryVersion: 2 };
+    const fail = (s: number, i: string) => row(s, i, { ...v, tasks: ['src.t.0'], error: 'boom' });
+    const sourceOnly = (s: number, i: string) => row(s, i, { ...v, tasks: ['src.t.0'], sinkBatches: 0 });
+    const good = (s: number, i: string) =>
+      row(s, i, { ...v, tasks: ['shuffle.0'], sinkBatches: 1, writtenOutputRows: 5 });
+    const target = { version: 2, checkpointEpoch: 0 };
+    const f = versionFigures(
+      [fail(1, 'q-0'), sourceOnly(2, 'q-0'), fail(3, 'q-0'), fail(4, 'q-1'), good(5, 'q-1')],
+      target,
+    );
+    expect([f.failingInARow, f.failingInstance, f.failedTriggers]).toEqual([2, 'q-0', 3]);
+    // The failing instance's own last error, not the version's last one (q-1's here).
+    const other = row(9, 'q-1', { ...v, tasks: [], error: 'another error' });
+    const mixed = versionFigures([fail(1, 'q-0'), fail(2, 'q-0'), other], target);
+    expect([mixed.failingInstance, mixed.failingError, mixed.lastTriggerError]).toEqual([
+      'q-0',
+      'boom',
+      'another error',
+    ]);
+    expect(versionFigures([fail(1, 'q-0'), good(2, 'q-0')], target).failingInARow).toBe(0);
+    // A database outage the engine waits out neither extends nor ends the run.
+    const outage = row(6, 'q-0', { ...v, tasks: [], error: 'connect ECONNREFUSED', waitedOut: true });
+    const withOutage = versionFigures([fail(1, 'q-0'), outage, outage, fail(7, 'q-0')], target);
+    expect([withOutage.failingInARow, withOutage.failedTriggers]).toEqual([2, 4]);
   });
 
   it("carries what a continuing lineage's start found in the old backlog, rows without an origin included", () => {

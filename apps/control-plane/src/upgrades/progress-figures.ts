@@ -20,6 +20,9 @@ interface Payload {
     invalidRows?: number;
     ackedCommands?: string[];
     tasks?: string[];
+    sinkBatches?: number;
+    writtenOutputRows?: number;
+    deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
@@ -28,6 +31,7 @@ interface Payload {
       backlog?: { rows?: number; withoutOrigin?: number; partlyAggregatedRecords?: number };
     };
     error?: string;
+    waitedOut?: boolean;
   };
 }
 
@@ -46,16 +50,32 @@ function caughtUp(p: Payload): boolean {
 }
 
 export interface VersionFigures {
-  /** Triggers that committed at least one task's batch, plus idle reports of a caught-up source. */
+  /**
+   * Triggers that committed a batch to the sink with at least one row written (or none refused),
+   * plus idle reports of a caught-up source. A stateful plan's source tasks commit to the
+   * repartition topic even when the sink refuses everything, so they alone are no batch.
+   */
   batches: number;
+  /** Instances with a trigger that committed (to the sink or not) or an idle report. */
   instances: string[];
   invalidRows: number;
   inputRows: number;
+  /** Output rows the sink committed, and output rows sent to dead letters instead. */
+  writtenOutputRows: number;
+  deadLetteredOutputRows: number;
   firstBatchAt: Date | null;
   lastBatchAt: Date | null;
   /** Triggers that failed (retried by the engine; their rows are read again): not batches. */
   failedTriggers: number;
   lastTriggerError: string | null;
+  /**
+   * The longest run of failed triggers an instance is in now (its batches end a run; triggers
+   * that committed no sink batch neither end nor extend it), and that instance.
+   */
+  failingInARow: number;
+  failingInstance: string | null;
+  /** The last error of that instance (`lastTriggerError` may be another instance's). */
+  failingError: string | null;
   /**
    * What a continuing lineage's start found in the old shuffle backlog (its events all carry it;
    * null without a backlog or before the new version reported).
@@ -70,13 +90,20 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     instances: [],
     invalidRows: 0,
     inputRows: 0,
+    writtenOutputRows: 0,
+    deadLetteredOutputRows: 0,
     firstBatchAt: null,
     lastBatchAt: null,
     failedTriggers: 0,
     lastTriggerError: null,
+    failingInARow: 0,
+    failingInstance: null,
+    failingError: null,
     oldBacklog: null,
   };
   const instances = new Set<string>();
+  const inARow = new Map<string, number>();
+  const lastError = new Map<string, string>();
   for (const row of rows) {
     if (!isFrom(row, target)) continue;
     const p = payloadOf(row);
@@ -87,23 +114,48 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
         withoutOrigin: backlog.withoutOrigin ?? 0,
         partlyAggregatedRecords: backlog.partlyAggregatedRecords ?? 0,
       };
+    const instance = instanceOf(row);
     if (p.sluice?.error !== undefined) {
       out.failedTriggers++;
       out.lastTriggerError = p.sluice.error;
+      lastError.set(instance, p.sluice.error);
+      // A database outage the engine waits out is not the version's failure (the old one would
+      // wait too): left to the window, as the engine leaves it out of its own count.
+      if (!p.sluice.waitedOut) inARow.set(instance, (inARow.get(instance) ?? 0) + 1);
       continue;
     }
     out.invalidRows += p.sluice?.invalidRows ?? 0;
     out.inputRows += p.numInputRows ?? 0;
+    const written = p.sluice?.writtenOutputRows ?? 0;
+    const deadLettered = p.sluice?.deadLetteredOutputRows ?? 0;
+    out.writtenOutputRows += written;
+    out.deadLetteredOutputRows += deadLettered;
     const ran = (p.sluice?.tasks?.length ?? 0) > 0;
-    if (!ran && !caughtUp(p)) continue;
+    // Engines from before `sinkBatches` count every task that committed, as the gate used to.
+    const sinkBatch =
+      p.sluice?.sinkBatches === undefined
+        ? ran
+        : p.sluice.sinkBatches > 0 && (written > 0 || deadLettered === 0);
+    const idle = !ran && caughtUp(p);
+    // Every instance shows it works by a trigger that committed, not necessarily to the sink: in
+    // a stateful plan an instance may own no shuffle partition with rows (a global aggregation
+    // writes from one). Whether the version writes its sink is the batches' count.
+    if (ran || idle) instances.add(instance);
+    if (!sinkBatch && !idle) continue;
     out.batches++;
-    instances.add(instanceOf(row));
+    inARow.set(instance, 0);
     if (ran) {
       out.firstBatchAt ??= row.timestamp;
       out.lastBatchAt = row.timestamp;
     }
   }
   out.instances = [...instances].sort();
+  for (const [instance, n] of [...inARow].sort(([a], [b]) => a.localeCompare(b)))
+    if (n > out.failingInARow) {
+      out.failingInARow = n;
+      out.failingInstance = instance;
+      out.failingError = lastError.get(instance) ?? null;
+    }
   return out;
 }
 

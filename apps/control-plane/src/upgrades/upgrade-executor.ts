@@ -33,7 +33,7 @@ import {
   type VersionOnCheckpoint,
 } from '../runtime/checkpoint-lineage';
 import { lastGood, markGood } from '../operations/good-versions';
-import { invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
+import { FAILED_TRIGGERS_IN_A_ROW, invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
 import {
   acknowledgements,
   pausedBacklogs,
@@ -264,7 +264,12 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       const windowMs = p.healthGate.windowSeconds * 1000;
       const before = versionFigures(await this.events(queryId, new Date(Date.now() - windowMs)), p.from);
       figures.invalidRateBefore = invalidRate(before.invalidRows, before.inputRows);
+      figures.invalidRowsBefore = before.invalidRows;
       figures.inputRowsBefore = before.inputRows;
+      const outputBefore = before.writtenOutputRows + before.deadLetteredOutputRows;
+      figures.deadLetterRateBefore = invalidRate(before.deadLetteredOutputRows, outputBefore);
+      figures.deadLetteredOutputRowsBefore = before.deadLetteredOutputRows;
+      figures.outputRowsBefore = outputBefore;
       await ctx.step(DRAIN, 'running', 15, undefined, figures);
     }
     if (
@@ -366,8 +371,12 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     const openedAt = await this.stepStart(ctx, GATE);
     const since = await this.stepStart(ctx, START);
     const stored = (await this.stepState(ctx, GATE))?.figures ?? {};
-    const invalidRateBefore = ((await this.stepState(ctx, DRAIN))?.figures?.invalidRateBefore ?? null) as
-      number | null;
+    // Measured by the drain step before anything changed (null in an operation from before a figure).
+    const beforeFigures = (await this.stepState(ctx, DRAIN))?.figures ?? {};
+    const figureBefore = (name: string): number | null =>
+      typeof beforeFigures[name] === 'number' ? beforeFigures[name] : null;
+    const invalidRateBefore = figureBefore('invalidRateBefore');
+    const deadLetterRateBefore = figureBefore('deadLetterRateBefore');
     const lagSecondsAtStart =
       'lagSecondsAtStart' in stored
         ? (stored.lagSecondsAtStart as number | null)
@@ -380,6 +389,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       const lagSecondsNow = await this.maxLagSeconds(queryId);
       const elapsedMs = Date.now() - openedAt;
       const after = invalidRate(f.invalidRows, f.inputRows);
+      const outputRows = f.writtenOutputRows + f.deadLetteredOutputRows;
       const figures = {
         batches: f.batches,
         requiredBatches: s.batches,
@@ -389,11 +399,23 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
         elapsedSeconds: round(elapsedMs / 1000),
         crashes: crash ? 1 : 0,
         failedTriggers: f.failedTriggers,
+        failingInARow: f.failingInARow,
+        failingInstance: f.failingInstance,
+        failingError: f.failingError,
+        maxFailingInARow: FAILED_TRIGGERS_IN_A_ROW,
         lastTriggerError: f.lastTriggerError,
-        inputRows: f.inputRows,
-        invalidRows: f.invalidRows,
+        invalidRowsBefore: figureBefore('invalidRowsBefore'),
+        inputRowsBefore: figureBefore('inputRowsBefore'),
         invalidRateBefore: round(invalidRateBefore, 6),
+        invalidRows: f.invalidRows,
+        inputRows: f.inputRows,
         invalidRateAfter: round(after, 6),
+        deadLetteredOutputRowsBefore: figureBefore('deadLetteredOutputRowsBefore'),
+        outputRowsBefore: figureBefore('outputRowsBefore'),
+        deadLetterRateBefore: round(deadLetterRateBefore, 6),
+        deadLetteredOutputRows: f.deadLetteredOutputRows,
+        outputRows,
+        deadLetterRateAfter: round(invalidRate(f.deadLetteredOutputRows, outputRows), 6),
         maxInvalidRateIncrease: s.maxInvalidRateIncrease,
         lagSecondsAtStart: round(lagSecondsAtStart),
         lagSecondsNow: round(lagSecondsNow),
@@ -421,9 +443,15 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
           crashes: crash ? 1 : 0,
           lastCrash: crash,
           lastTriggerError: f.lastTriggerError,
+          failingInARow: f.failingInARow,
+          failingInstance: f.failingInstance,
+          failingError: f.failingError,
           invalidRateBefore,
           invalidRows: f.invalidRows,
           inputRows: f.inputRows,
+          deadLetterRateBefore,
+          writtenOutputRows: f.writtenOutputRows,
+          deadLetteredOutputRows: f.deadLetteredOutputRows,
           lagSecondsAtStart,
           lagSecondsNow,
         },

@@ -18,6 +18,8 @@ export const REDIS_INDEXES = {
   kubernetesUpgrade: 5,
   /** apps/control-plane/test/modules-and-tables.int.ts. */
   modulesAndTables: 6,
+  /** apps/control-plane/test/upgrade-gate.int.ts. */
+  upgradeGate: 7,
   /** bench/recovery. */
   benchRecovery: 9,
   /** apps/control-plane/test/actionable-conditions.int.ts. */

@@ -673,6 +673,7 @@ export class QueryRunner {
       if (isDatabaseUnavailable(e)) {
         // Waited out, not counted: the outage is not this batch's fault, and the batch re-runs
         // from its write-ahead log entry once the database answers.
+        stats.waitedOut = true;
         this.retryAfterMs = this.outage.fail(Date.now());
         this.opts.log(
           'warn',
@@ -896,6 +897,8 @@ export class QueryRunner {
     const stats: TriggerStats = {
       ...emptyTriggerStats(),
       error: message.slice(0, 500),
+      // Waiting at start is no failed trigger (a sink refused outright ends in the engine's exit).
+      waitedOut: true,
       sinkError: message.slice(0, MAX_SINK_ERROR),
     };
     await this.report(stats, Date.now(), { triggerExecution: 0 }).catch((e: Error) =>
@@ -985,9 +988,13 @@ export class QueryRunner {
         invalidRows: stats.invalidRows,
         ackedCommands: this.acked.splice(0),
         tasks: stats.tasks,
+        sinkBatches: stats.sinkBatches,
+        writtenOutputRows: stats.writtenOutputRows,
+        deadLetteredOutputRows: stats.deadLetteredOutputRows,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
         ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
+        ...(stats.waitedOut ? { waitedOut: true } : {}),
         ...(stats.sinkError !== undefined ? { sinkError: stats.sinkError } : {}),
         ...(this.staticTable ? { staticTables: [this.staticTable.cache.status()] } : {}),
         ...(this.sourcesPaused

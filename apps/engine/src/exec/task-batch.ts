@@ -27,9 +27,20 @@ export interface TriggerStats {
   state: StateTrigger | undefined;
   batchIds: number[];
   tasks: string[];
+  /**
+   * Tasks whose batch committed to the query's sink (not to the repartition topic): what an
+   * upgrade's health gate counts as a batch, since a stateful plan's source tasks commit even
+   * when its sink refuses everything.
+   */
+  sinkBatches: number;
+  /** Output rows the sink committed, and those sent to dead letters instead (row checks or the sink). */
+  writtenOutputRows: number;
+  deadLetteredOutputRows: number;
   ran: boolean;
   /** Why the trigger failed, when it did (reported in progress). */
   error?: string;
+  /** The failure is waited out (a database unreachable), not counted toward the 5 in a row. */
+  waitedOut?: boolean;
   /** Why the sink refused, when a failed trigger found it refusing (reported in progress). */
   sinkError?: string;
 }
@@ -42,6 +53,9 @@ export const emptyTriggerStats = (): TriggerStats => ({
   state: undefined,
   batchIds: [],
   tasks: [],
+  sinkBatches: 0,
+  writtenOutputRows: 0,
+  deadLetteredOutputRows: 0,
   ran: false,
 });
 
@@ -117,11 +131,13 @@ export async function runTaskBatch(
   const dlq = ctx.dlqTopic;
   const dlqMax = maxRecordBytes(ctx.topicLimit(dlq));
   let maxEventTimeMs: number | null = null;
+  let staged = 0;
   const toSink = (
     rows: Array<Record<string, unknown>>,
     deadLetter: (i: number, reason: string) => Message,
   ) => {
     stats.numOutputRows += rows.length;
+    staged += rows.length;
     ctx.sink.stage(rows, output, deadLetter);
   };
   if (rt.stage === 'source') {
@@ -181,6 +197,8 @@ export async function runTaskBatch(
       else rows.push(row);
     }
     stats.invalidRows += dead.length;
+    // Output rows (a group's row) refused before the sink; failed input records are not output.
+    stats.deadLetteredOutputRows += dead.length - res.failedRecords.length;
     output.kafka.push({ topic: dlq, messages: dead });
     toSink(rows, (i, reason) =>
       outputRowDeadLetter(ctx.queryId, batch, toJsonRow(rows[i]!, ctx.columns), reason, dlqMax),
@@ -192,8 +210,11 @@ export async function runTaskBatch(
   add('addBatch', Date.now() - t);
   t = Date.now();
   const committed = await rt.committer.commit(entry, output);
+  // The sink's own output (not the repartition topic of a stateful plan's source stage).
+  const writesSink = rt.stage !== 'source' || ctx.repartitionTopic === undefined;
   if (committed.refusedRows > 0) {
     stats.invalidRows += committed.refusedRows;
+    stats.deadLetteredOutputRows += committed.refusedRows;
     ctx.log(
       'warn',
       `task ${rt.task} batch ${entry.batchId}: the sink refused ${committed.refusedRows} row(s) for their data; sent to ${dlq}`,
@@ -241,6 +262,10 @@ export async function runTaskBatch(
   stats.ran = true;
   stats.batchIds.push(entry.batchId);
   stats.tasks.push(rt.task);
+  if (writesSink) {
+    stats.sinkBatches++;
+    stats.writtenOutputRows += staged - committed.refusedRows;
+  }
   if (entry.batchId % 10 === 0 && entry.batchId >= 100)
     await ctx.checkpoint.purgeBatches(rt.task, entry.batchId - 99);
 }

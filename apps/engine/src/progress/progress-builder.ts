@@ -54,6 +54,11 @@ export interface TriggerReport {
     invalidRows: number;
     ackedCommands: string[];
     tasks: string[];
+    /** Of `tasks`, those that committed a batch to the sink (task-batch.ts). */
+    sinkBatches?: number;
+    /** Output rows the sink committed, and those sent to dead letters instead. */
+    writtenOutputRows?: number;
+    deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
@@ -66,6 +71,8 @@ export interface TriggerReport {
       backlog?: { rows: number; withoutOrigin: number; partlyAggregatedRecords: number };
     };
     error?: string;
+    /** With `error`: a database unreachable, waited out by the engine rather than counted. */
+    waitedOut?: boolean;
     sinkError?: string;
     /** The tables of stream–static joins as cached (source/static-table.ts). */
     staticTables?: Array<{ table: string; rows: number; loadedAt: string | null; error?: string }>;
