@@ -39,6 +39,7 @@ import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting
 import { buildProgress } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
+import { GroupMemberFile } from '../source/group-member-file';
 import type { OutputColumn } from '../sinks/format-row';
 import { BatchAlreadyCommittedError } from '../sinks/postgres-table';
 import { createSink } from '../sinks/create-sink';
@@ -341,8 +342,11 @@ export class QueryRunner {
       this.fatal = err;
       this.stop(`consumer crashed: ${err.message}`);
     };
+    const memberFile = (groupId: string) =>
+      new GroupMemberFile(this.opts.workDir, groupId, (m) => this.opts.log('warn', m));
     this.sourceReader = new GroupReader(kafka, {
       groupId: this.sourceGroup,
+      memberFile: memberFile(this.sourceGroup),
       topics: [...this.sourceByTopic.keys()],
       onFatal,
       onRebalance: (a, g, m) => this.onRebalance('source', a.length, g, m),
@@ -350,6 +354,7 @@ export class QueryRunner {
     if (this.stateful) {
       this.shuffleReader = new GroupReader(kafka, {
         groupId: this.shuffleGroup,
+        memberFile: memberFile(this.shuffleGroup),
         topics: [repartitionTopic(this.scope)],
         onFatal,
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),

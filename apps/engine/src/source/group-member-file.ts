@@ -1,0 +1,106 @@
+// The consumer-group member id an engine instance last joined under, kept in the instance's work
+// dir so that its replacement after a crash can rejoin as that member. kafkajs has no static
+// membership (group.instance.id): a SIGKILLed member stays in the group until the coordinator
+// expires its session (10 s), and a new member's join waits for that expiry. A JoinGroup under a
+// member id the coordinator still knows is that member rejoining, so it completes at once (an id
+// it no longer knows gets UNKNOWN_MEMBER_ID, and kafkajs retries with a fresh id).
+// Taking over a *live* member's id would make two processes one member, so an id is taken over
+// only from a process that ran on this host and is gone (a standby shares the work dir with its
+// still-running predecessor; another host cannot tell whether the writer lives).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+interface Entry {
+  memberId: string;
+  pid: number;
+  host: string;
+}
+
+/** Whether process `pid` runs on this host (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseEntry(text: string): Entry | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const { memberId, pid, host } = v as Record<string, unknown>;
+  if (typeof memberId !== 'string' || memberId === '' || memberId.length > 1000) return null;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return null;
+  if (typeof host !== 'string') return null;
+  return { memberId, pid, host };
+}
+
+export class GroupMemberFile {
+  private readonly file: string;
+  private saved: string | null = null;
+
+  constructor(
+    workDir: string,
+    groupId: string,
+    private readonly warn: (msg: string) => void,
+    private readonly alive: (pid: number) => boolean = processAlive,
+  ) {
+    this.file = path.join(workDir, 'group-members', `${groupId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+  }
+
+  private read(): Entry | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`cannot read ${this.file}: ${String(e)}`);
+      return null;
+    }
+    const entry = parseEntry(text);
+    if (!entry) this.warn(`ignoring ${this.file}: not a member id record`);
+    return entry;
+  }
+
+  /** The member id of a predecessor that is gone, to rejoin as; undefined when there is none. */
+  predecessor(): string | undefined {
+    const entry = this.read();
+    if (!entry || entry.host !== os.hostname()) return undefined;
+    // Our own pid in the file is a predecessor whose pid was reused (a container restart).
+    if (entry.pid !== process.pid && this.alive(entry.pid)) return undefined;
+    return entry.memberId;
+  }
+
+  /** Records the id this process joined under (after every join; atomic, best effort). */
+  save(memberId: string): void {
+    if (memberId === this.saved) return;
+    const entry: Entry = { memberId, pid: process.pid, host: os.hostname() };
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      fs.writeFileSync(tmp, JSON.stringify(entry));
+      fs.renameSync(tmp, this.file);
+      this.saved = memberId;
+    } catch (e) {
+      this.warn(`cannot record the group member id in ${this.file}: ${String(e)}`);
+    }
+  }
+
+  /** After leaving the group: the id is gone, unless another process has recorded its own since. */
+  clear(): void {
+    const entry = this.read();
+    if (!entry || entry.pid !== process.pid || entry.memberId !== this.saved) return;
+    try {
+      fs.rmSync(this.file, { force: true });
+    } catch (e) {
+      this.warn(`cannot remove ${this.file}: ${String(e)}`);
+    }
+    this.saved = null;
+  }
+}
