@@ -190,7 +190,10 @@ describe('GroupReader', () => {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'it-reader-takeover-'));
     cleanup.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
     const warnings: string[] = [];
-    const memberFile = () => new GroupMemberFile(workDir, groupId, (m) => warnings.push(m));
+    const memberFile = () =>
+      new GroupMemberFile(workDir, groupId, (level, m) => {
+        if (level === 'warn') warnings.push(m);
+      });
     // Written by this process: its pid reads as reused, i.e. the writer is gone.
     memberFile().save(predecessor);
     const reader = await startReader(topic, groupId, undefined, memberFile());

@@ -353,7 +353,7 @@ export class QueryRunner {
       this.stop(`consumer crashed: ${err.message}`);
     };
     const memberFile = (groupId: string) =>
-      new GroupMemberFile(this.opts.workDir, groupId, (m) => this.opts.log('warn', m));
+      new GroupMemberFile(this.opts.workDir, groupId, (level, m) => this.opts.log(level, m));
     this.sourceReader = new GroupReader(kafka, {
       groupId: this.sourceGroup,
       memberFile: memberFile(this.sourceGroup),

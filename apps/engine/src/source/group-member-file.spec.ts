@@ -6,7 +6,8 @@ import { GroupMemberFile, processAlive } from './group-member-file';
 
 let dir: string;
 let warnings: string[];
-const warn = (m: string) => warnings.push(m);
+let infos: string[];
+const log = (level: 'info' | 'warn', m: string) => (level === 'warn' ? warnings : infos).push(m);
 const OTHER_PID = 2 ** 22 + 1; // above the largest pid_max Linux allows: its writer is gone
 const entryFile = (groupId: string) => path.join(dir, 'group-members', `${groupId}.json`);
 const writeEntry = (groupId: string, entry: unknown) => {
@@ -17,27 +18,29 @@ const writeEntry = (groupId: string, entry: unknown) => {
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-member-file-'));
   warnings = [];
+  infos = [];
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('GroupMemberFile', () => {
   it('has no predecessor in a fresh work dir', () => {
-    expect(new GroupMemberFile(dir, 'g', warn).predecessor()).toBeUndefined();
+    expect(new GroupMemberFile(dir, 'g', log).predecessor()).toBeUndefined();
     expect(warnings).toEqual([]);
   });
 
   it("offers the id of a process that is gone, and this process's own id after a pid reuse", () => {
     writeEntry('g', { memberId: 'm-dead', pid: OTHER_PID, host: os.hostname() });
-    expect(new GroupMemberFile(dir, 'g', warn).predecessor()).toBe('m-dead');
+    expect(new GroupMemberFile(dir, 'g', log).predecessor()).toBe('m-dead');
+    expect(infos).toEqual([`group g: joining as m-dead, the member of process ${OTHER_PID}, gone`]);
     writeEntry('g', { memberId: 'm-reused', pid: process.pid, host: os.hostname() });
-    expect(new GroupMemberFile(dir, 'g', warn).predecessor()).toBe('m-reused');
+    expect(new GroupMemberFile(dir, 'g', log).predecessor()).toBe('m-reused');
   });
 
   it('never offers the id of a live process (a standby beside its predecessor) or of another host', () => {
     writeEntry('g', { memberId: 'm-live', pid: OTHER_PID, host: os.hostname() });
-    expect(new GroupMemberFile(dir, 'g', warn, () => true).predecessor()).toBeUndefined();
+    expect(new GroupMemberFile(dir, 'g', log, () => true).predecessor()).toBeUndefined();
     writeEntry('g', { memberId: 'm-far', pid: OTHER_PID, host: `${os.hostname()}-elsewhere` });
-    expect(new GroupMemberFile(dir, 'g', warn, () => false).predecessor()).toBeUndefined();
+    expect(new GroupMemberFile(dir, 'g', log, () => false).predecessor()).toBeUndefined();
   });
 
   it('ignores a malformed record with a warning', () => {
@@ -48,33 +51,33 @@ describe('GroupMemberFile', () => {
       { memberId: 'm', pid: -1 },
     ]) {
       writeEntry('g', bad);
-      expect(new GroupMemberFile(dir, 'g', warn).predecessor()).toBeUndefined();
+      expect(new GroupMemberFile(dir, 'g', log).predecessor()).toBeUndefined();
     }
     expect(warnings).toHaveLength(4);
     expect(warnings[0]).toMatch(/not a member id record/);
   });
 
   it('records the id it joined under, one file per group, and removes only its own record', () => {
-    const a = new GroupMemberFile(dir, 'sluice-q/source', warn);
+    const a = new GroupMemberFile(dir, 'sluice-q/source', log);
     a.save('m-1');
-    const b = new GroupMemberFile(dir, 'sluice-q/shuffle', warn);
+    const b = new GroupMemberFile(dir, 'sluice-q/shuffle', log);
     b.save('m-2');
     // This process wrote both: each reads as the predecessor of a process reusing its pid.
-    expect(new GroupMemberFile(dir, 'sluice-q/source', warn).predecessor()).toBe('m-1');
-    expect(new GroupMemberFile(dir, 'sluice-q/shuffle', warn).predecessor()).toBe('m-2');
+    expect(new GroupMemberFile(dir, 'sluice-q/source', log).predecessor()).toBe('m-1');
+    expect(new GroupMemberFile(dir, 'sluice-q/shuffle', log).predecessor()).toBe('m-2');
     a.clear();
-    expect(new GroupMemberFile(dir, 'sluice-q/source', warn).predecessor()).toBeUndefined();
+    expect(new GroupMemberFile(dir, 'sluice-q/source', log).predecessor()).toBeUndefined();
     // Another process (a standby sharing the work dir) recorded its id since: b leaves it.
     writeEntry('sluice-q_shuffle', { memberId: 'm-standby', pid: OTHER_PID, host: os.hostname() });
     b.clear();
-    expect(new GroupMemberFile(dir, 'sluice-q/shuffle', warn, () => false).predecessor()).toBe('m-standby');
+    expect(new GroupMemberFile(dir, 'sluice-q/shuffle', log, () => false).predecessor()).toBe('m-standby');
     expect(warnings).toEqual([]);
   });
 
   it('warns instead of failing when the work dir cannot be written', () => {
     const file = path.join(dir, 'not-a-dir');
     fs.writeFileSync(file, '');
-    new GroupMemberFile(file, 'g', warn).save('m-1');
+    new GroupMemberFile(file, 'g', log).save('m-1');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/cannot record the group member id/);
   });

@@ -42,14 +42,16 @@ function parseEntry(text: string): Entry | null {
   return { memberId, pid, host };
 }
 
+export type GroupMemberLog = (level: 'info' | 'warn', msg: string) => void;
+
 export class GroupMemberFile {
   private readonly file: string;
   private saved: string | null = null;
 
   constructor(
     workDir: string,
-    groupId: string,
-    private readonly warn: (msg: string) => void,
+    private readonly groupId: string,
+    private readonly log: GroupMemberLog,
     private readonly alive: (pid: number) => boolean = processAlive,
   ) {
     this.file = path.join(workDir, 'group-members', `${groupId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
@@ -60,11 +62,12 @@ export class GroupMemberFile {
     try {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`cannot read ${this.file}: ${String(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log('warn', `cannot read ${this.file}: ${String(e)}`);
       return null;
     }
     const entry = parseEntry(text);
-    if (!entry) this.warn(`ignoring ${this.file}: not a member id record`);
+    if (!entry) this.log('warn', `ignoring ${this.file}: not a member id record`);
     return entry;
   }
 
@@ -74,6 +77,11 @@ export class GroupMemberFile {
     if (!entry || entry.host !== os.hostname()) return undefined;
     // Our own pid in the file is a predecessor whose pid was reused (a container restart).
     if (entry.pid !== process.pid && this.alive(entry.pid)) return undefined;
+    // Whether the coordinator still knows it shows in how long the join takes (kafkajs logs a retry).
+    this.log(
+      'info',
+      `group ${this.groupId}: joining as ${entry.memberId}, the member of process ${entry.pid}, gone`,
+    );
     return entry.memberId;
   }
 
@@ -88,7 +96,7 @@ export class GroupMemberFile {
       fs.renameSync(tmp, this.file);
       this.saved = memberId;
     } catch (e) {
-      this.warn(`cannot record the group member id in ${this.file}: ${String(e)}`);
+      this.log('warn', `cannot record the group member id in ${this.file}: ${String(e)}`);
     }
   }
 
@@ -99,7 +107,7 @@ export class GroupMemberFile {
     try {
       fs.rmSync(this.file, { force: true });
     } catch (e) {
-      this.warn(`cannot remove ${this.file}: ${String(e)}`);
+      this.log('warn', `cannot remove ${this.file}: ${String(e)}`);
     }
     this.saved = null;
   }
