@@ -15,6 +15,8 @@ import { GroupReader, PartitionRevokedError } from '../src/source/group-reader';
 let kafka: Kafka;
 let admin: Admin;
 const cleanup: Array<() => Promise<void>> = [];
+/** The readers' session timeout (GroupReader's default). */
+const SESSION_MS = 10_000;
 
 beforeAll(async () => {
   kafka = createKafka({
@@ -197,16 +199,16 @@ describe('GroupReader', () => {
     // Written by this process: its pid reads as reused, i.e. the writer is gone.
     memberFile().save(predecessor);
     const reader = await startReader(topic, groupId, undefined, memberFile());
-    expect(memberFile().predecessor()).toBe(predecessor); // joined as the dead member
+    expect(memberFile().predecessor(SESSION_MS)).toBe(predecessor); // joined as the dead member
     expect(reader.assignment().map((tp) => tp.partition)).toEqual([0, 1]);
     await reader.stop();
     // It left the group: a successor has no member to take over.
-    expect(memberFile().predecessor()).toBeUndefined();
+    expect(memberFile().predecessor(SESSION_MS)).toBeUndefined();
 
     // An id the coordinator does not know (it left): a new member id, and the partitions.
     memberFile().save(predecessor);
     const next = await startReader(topic, groupId, undefined, memberFile());
-    const joinedAs = memberFile().predecessor();
+    const joinedAs = memberFile().predecessor(SESSION_MS);
     expect(joinedAs).toBeDefined();
     expect(joinedAs).not.toBe(predecessor);
     expect(next.assignment().map((tp) => tp.partition)).toEqual([0, 1]);

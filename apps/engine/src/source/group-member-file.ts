@@ -6,7 +6,9 @@
 // it no longer knows gets UNKNOWN_MEMBER_ID, and kafkajs retries with a fresh id).
 // Taking over a *live* member's id would make two processes one member, so an id is taken over
 // only from a process that ran on this host and is gone (a standby shares the work dir with its
-// still-running predecessor; another host cannot tell whether the writer lives).
+// still-running predecessor; another host cannot tell whether the writer lives). The record is
+// touched at every heartbeat, so its age tells whether the coordinator can still know the member:
+// an older one is not tried (it would only cost a refused JoinGroup, logged as an error).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,10 +73,20 @@ export class GroupMemberFile {
     return entry;
   }
 
-  /** The member id of a predecessor that is gone, to rejoin as; undefined when there is none. */
-  predecessor(): string | undefined {
+  /**
+   * The member id of a predecessor that is gone and whose session (`sessionTimeoutMs`) may still
+   * run, to rejoin as; undefined when there is none.
+   */
+  predecessor(sessionTimeoutMs: number): string | undefined {
     const entry = this.read();
     if (!entry || entry.host !== os.hostname()) return undefined;
+    let heartbeatAt: number;
+    try {
+      heartbeatAt = fs.statSync(this.file).mtimeMs;
+    } catch {
+      return undefined;
+    }
+    if (Date.now() - heartbeatAt > sessionTimeoutMs) return undefined;
     // Our own pid in the file is a predecessor whose pid was reused (a container restart).
     if (entry.pid !== process.pid && this.alive(entry.pid)) return undefined;
     // Whether the coordinator still knows it shows in how long the join takes (kafkajs logs a retry).
@@ -97,6 +109,17 @@ export class GroupMemberFile {
       this.saved = memberId;
     } catch (e) {
       this.log('warn', `cannot record the group member id in ${this.file}: ${String(e)}`);
+    }
+  }
+
+  /** After each heartbeat: the member was alive then (best effort; a failure only costs a takeover). */
+  touch(): void {
+    if (this.saved === null) return;
+    try {
+      const now = new Date();
+      fs.utimesSync(this.file, now, now);
+    } catch {
+      // Gone or unwritable: save() said so when it wrote the record, and the next join rewrites it.
     }
   }
 

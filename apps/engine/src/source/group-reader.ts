@@ -106,9 +106,10 @@ export class GroupReader {
     private readonly opts: GroupReaderOptions,
   ) {
     this.cap = opts.maxBufferedRecords ?? 50_000;
+    const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+      sessionTimeout,
       heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 100,
       // kafkajs decodes a whole fetch response on this thread and heartbeats only between
@@ -120,7 +121,7 @@ export class GroupReader {
       readUncommitted: false,
       // A crashed predecessor's id (patches/kafkajs+2.2.4.patch): its join does not wait for the
       // coordinator to expire the dead member's session (group-member-file.ts).
-      memberId: opts.memberFile?.predecessor(),
+      memberId: opts.memberFile?.predecessor(sessionTimeout),
       // Sticky first: a join or a leave moves only the partitions balance needs, so the batches
       // of the others run on (sticky-assignment.ts). Round robin stays for mixed-version groups.
       partitionAssigners: [
@@ -142,6 +143,10 @@ export class GroupReader {
       const buf = this.buffers.get(tpKey(topic, partition));
       if (buf && Number(firstOffset) >= buf.position) this.advance(buf, Number(lastOffset) + 1);
     });
+    if (opts.memberFile) {
+      const file = opts.memberFile;
+      this.consumer.on(this.consumer.events.HEARTBEAT, () => file.touch());
+    }
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (!e.payload.restart) opts.onFatal?.(e.payload.error);
     });
