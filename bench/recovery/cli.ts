@@ -7,12 +7,13 @@
 // Per engine command: a control plane (child process; database `sluice_bench_recovery` and Redis
 // index 9 of its own), then `--cycles` times: a windowed count per user into PostgreSQL (one
 // instance, 3 partitions, records produced all along) is created; its engine commits; it is
-// SIGKILLed; it commits again; the query is deleted. A fresh query per cycle keeps the crash
-// backoff at its first step (1 s) in every cycle instead of doubling.
+// SIGKILLed; it commits again; the query is deleted. A fresh query per cycle makes every kill its
+// instance's first crash (restarted with no backoff) instead of a backoff doubling per cycle.
 // Phases (ms): start: created → spawned (pid file written) → first committed batch;
 // recovery: SIGKILL → noticed (the API shows the instance not RUNNING; polled every 50 ms) →
-// spawned (a new pid file; includes the 1 s crash backoff) → committing again (the first batch
-// the new process committed: a progress event's trigger start plus its duration).
+// spawned (a new pid file; a first crash has no backoff, and when the poll sees the crash only
+// after the spawn, noticed = spawned) → committing again (the first batch the new process
+// committed: a progress event's trigger start plus its duration).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -226,11 +227,14 @@ async function runEngine(
         120_000,
       );
       const committing = await firstCommitAfter(respawned.at);
+      // A first crash restarts at once: the poll may see the new instance STARTING after its
+      // spawn, and the spawn proves the crash was noticed by then.
+      const noticed = Math.min(noticedAt, respawned.at);
       const cycle: Cycle = {
         createdToSpawnedMs: Math.round(first.at - created),
         spawnedToFirstCommitMs: Math.round(firstCommit - first.at),
-        killedToNoticedMs: noticedAt - killedAt,
-        noticedToSpawnedMs: Math.round(respawned.at - noticedAt),
+        killedToNoticedMs: Math.round(noticed - killedAt),
+        noticedToSpawnedMs: Math.round(respawned.at - noticed),
         spawnedToCommittingMs: Math.round(committing - respawned.at),
         killedToCommittingMs: Math.round(committing - killedAt),
       };

@@ -1,14 +1,22 @@
 // GroupReader against the real broker: exact ranges, ranges ending in transaction markers,
-// re-reading an earlier range (replay), and ownership following Kafka's group assignment.
+// re-reading an earlier range (replay), ownership following Kafka's group assignment, and a
+// replacement taking over a SIGKILLed member.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, offsetBounds, parseBrokers } from '@sluice/kafka';
+import { GroupMemberFile } from '../src/source/group-member-file';
 import { GroupReader, PartitionRevokedError } from '../src/source/group-reader';
 
 let kafka: Kafka;
 let admin: Admin;
 const cleanup: Array<() => Promise<void>> = [];
+/** The readers' session timeout (GroupReader's default). */
+const SESSION_MS = 10_000;
 
 beforeAll(async () => {
   kafka = createKafka({
@@ -23,8 +31,13 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-async function startReader(topic: string, groupId: string, onRebalance?: () => void): Promise<GroupReader> {
-  const reader = new GroupReader(kafka, { groupId, topics: [topic], onRebalance });
+async function startReader(
+  topic: string,
+  groupId: string,
+  onRebalance?: () => void,
+  memberFile?: GroupMemberFile,
+): Promise<GroupReader> {
+  const reader = new GroupReader(kafka, { groupId, topics: [topic], onRebalance, memberFile });
   cleanup.push(() => reader.stop());
   await reader.start();
   await reader.waitForAssignment();
@@ -137,5 +150,68 @@ describe('GroupReader', () => {
     expect(a.assignment()).toHaveLength(2);
     const revoked = b.assignment()[0]!;
     await expect(a.read(topic, revoked.partition, 0, 1)).rejects.toThrow(PartitionRevokedError);
+  });
+
+  it("rejoins as a SIGKILLed predecessor's member (its id in the work dir), and as a new member when the id is unknown", async () => {
+    const topic = `it-reader-takeover-${randomUUID()}`;
+    const groupId = `it-reader-takeover-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
+    // The predecessor: a plain kafkajs member in its own process, whose session (30 s) outlives
+    // the SIGKILL, as an engine's does.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { Kafka, logLevel } = require('kafkajs');
+        const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'it-predecessor', logLevel: logLevel.NOTHING });
+        const c = kafka.consumer({ groupId: process.argv[1], sessionTimeout: 30000, heartbeatInterval: 1000 });
+        c.on(c.events.GROUP_JOIN, (e) => console.log('joined ' + e.payload.memberId));
+        c.connect().then(() => c.subscribe({ topic: process.argv[2] })).then(() => c.run({ eachMessage: async () => {} }));`,
+        groupId,
+        topic,
+      ],
+      { cwd: path.resolve(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    cleanup.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    const predecessor = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /joined (\S+)\n/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`predecessor exited (${code}) before joining`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'it-reader-takeover-'));
+    cleanup.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+    const warnings: string[] = [];
+    const memberFile = () =>
+      new GroupMemberFile(workDir, groupId, (level, m) => {
+        if (level === 'warn') warnings.push(m);
+      });
+    // Written by this process: its pid reads as reused, i.e. the writer is gone.
+    memberFile().save(predecessor);
+    const reader = await startReader(topic, groupId, undefined, memberFile());
+    expect(memberFile().predecessor(SESSION_MS)).toBe(predecessor); // joined as the dead member
+    expect(reader.assignment().map((tp) => tp.partition)).toEqual([0, 1]);
+    await reader.stop();
+    // It left the group: a successor has no member to take over.
+    expect(memberFile().predecessor(SESSION_MS)).toBeUndefined();
+
+    // An id the coordinator does not know (it left): a new member id, and the partitions.
+    memberFile().save(predecessor);
+    const next = await startReader(topic, groupId, undefined, memberFile());
+    const joinedAs = memberFile().predecessor(SESSION_MS);
+    expect(joinedAs).toBeDefined();
+    expect(joinedAs).not.toBe(predecessor);
+    expect(next.assignment().map((tp) => tp.partition)).toEqual([0, 1]);
+    expect(warnings).toEqual([]);
   });
 });

@@ -116,7 +116,7 @@ describe('decideReconcile', () => {
   });
 
   it('restarts a crashed instance after an exponential backoff', () => {
-    expect([1, 2, 3, 4, 10].map((r) => backoffMs(r, O))).toEqual([1000, 2000, 4000, 8000, 60000]);
+    expect([0, 1, 2, 3, 4, 10].map((r) => backoffMs(r, O))).toEqual([0, 1000, 2000, 4000, 8000, 60000]);
     const crashed = inst(0, { status: 'CRASHED', restarts: 3, crashedAt: ago(1000) });
     const waiting = decideReconcile(query({ desiredInstances: 1 }), [crashed], [ago(1000)], now);
     expect(waiting.actions).toEqual([]);
@@ -128,6 +128,12 @@ describe('decideReconcile', () => {
       now,
     );
     expect(later.actions).toEqual([{ type: 'start', name: 'q-0', ordinal: 0, version: 1 }]);
+  });
+
+  it('restarts an instance at once after its first crash', () => {
+    const crashed = inst(0, { status: 'CRASHED', restarts: 0, crashedAt: ago(10) });
+    const d = decideReconcile(query({ desiredInstances: 1 }), [crashed], [ago(10)], now);
+    expect(d.actions).toEqual([{ type: 'start', name: 'q-0', ordinal: 0, version: 1 }]);
   });
 
   it('marks the query FAILED after 5 crashes in 10 minutes and stops restarting', () => {

@@ -97,8 +97,15 @@ function crashReason(i: ObservedInstance): string {
     : 'exited (no error line in its log)';
 }
 
+/**
+ * How long a crashed instance waits before its restart: not at all after its first crash (nothing
+ * says a second start will fail too, and every second counts towards recovery; kubelet restarts a
+ * first crash at once too), then base, 2 × base, … up to the maximum. Together with the crash-loop
+ * limit that bounds what a crashing engine costs.
+ */
 export function backoffMs(restarts: number, o: ReconcileOptions): number {
-  return Math.min(o.backoffBaseMs * 2 ** Math.max(restarts - 1, 0), o.backoffMaxMs);
+  if (restarts <= 0) return 0;
+  return Math.min(o.backoffBaseMs * 2 ** (restarts - 1), o.backoffMaxMs);
 }
 
 export function decideReconcile(

@@ -39,6 +39,7 @@ import { parseStartingOffsets, resolveStartingOffset } from '../offsets/starting
 import { buildProgress } from '../progress/progress-builder';
 import { ControlListener } from '../control/control-listener';
 import { GroupReader, PartitionRevokedError } from '../source/group-reader';
+import { GroupMemberFile } from '../source/group-member-file';
 import type { OutputColumn } from '../sinks/format-row';
 import { BatchAlreadyCommittedError } from '../sinks/postgres-table';
 import { createSink } from '../sinks/create-sink';
@@ -238,6 +239,12 @@ export class QueryRunner {
       // Per checkpoint lineage: another epoch is another checkpoint, hence other state.
       path.join(this.opts.workDir, `epoch-${this.opts.checkpointEpoch ?? 0}`),
     );
+    // Connecting has no effect the checkpoint checks below could regret: it overlaps them (a start
+    // is a chain of round trips; issue 20 §5).
+    this.admin = kafka.admin();
+    const adminConnected = this.admin.connect();
+    // Awaited below; a failure before then must not surface as an unhandled rejection.
+    adminConnected.catch(() => undefined);
     const n = this.spec.options.numShufflePartitions;
     const waitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryWhileUnavailable(work, {
@@ -274,8 +281,7 @@ export class QueryRunner {
           `version ${this.opts.queryVersion} is not compatible with the checkpoint (written by version ${previous}): ${verdict.reasons.join('; ')}`,
         );
     }
-    this.admin = kafka.admin();
-    await this.admin.connect();
+    await adminConnected;
     const topics = [
       { topic: PROGRESS_TOPIC, numPartitions: 3 },
       { topic: CONTROL_TOPIC, numPartitions: 1 },
@@ -293,18 +299,23 @@ export class QueryRunner {
     });
     topics.push(...this.sink.topics);
     await ensureTopics(this.admin, topics);
-    this.topicLimits = await readMaxMessageBytes(
-      this.admin,
-      topics.filter((t) => t.topic !== PROGRESS_TOPIC && t.topic !== CONTROL_TOPIC).map((t) => t.topic),
-    );
+    // Connected before the sink is prepared, so that a sink that refuses shows in progress (and
+    // from there in the query's conditions) rather than only in this log. The three are
+    // independent round trips: side by side.
+    this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const [limits, existing] = await Promise.all([
+      readMaxMessageBytes(
+        this.admin,
+        topics.filter((t) => t.topic !== PROGRESS_TOPIC && t.topic !== CONTROL_TOPIC).map((t) => t.topic),
+      ),
+      this.admin.listTopics(),
+      this.progressProducer.connect(),
+    ]);
+    this.topicLimits = limits;
     for (const topic of this.sourceByTopic.keys()) {
-      if (!(await this.admin.listTopics()).includes(topic))
+      if (!existing.includes(topic))
         this.opts.log('warn', `source topic ${topic} does not exist yet; waiting for it`);
     }
-    // Connected before the sink is prepared, so that a sink that refuses shows in progress (and
-    // from there in the query's conditions) rather than only in this log.
-    this.progressProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await this.progressProducer.connect();
     const sinkWaitFor = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryWhileUnavailable(work, {
         what,
@@ -341,8 +352,11 @@ export class QueryRunner {
       this.fatal = err;
       this.stop(`consumer crashed: ${err.message}`);
     };
+    const memberFile = (groupId: string) =>
+      new GroupMemberFile(this.opts.workDir, groupId, (level, m) => this.opts.log(level, m));
     this.sourceReader = new GroupReader(kafka, {
       groupId: this.sourceGroup,
+      memberFile: memberFile(this.sourceGroup),
       topics: [...this.sourceByTopic.keys()],
       onFatal,
       onRebalance: (a, g, m) => this.onRebalance('source', a.length, g, m),
@@ -350,6 +364,7 @@ export class QueryRunner {
     if (this.stateful) {
       this.shuffleReader = new GroupReader(kafka, {
         groupId: this.shuffleGroup,
+        memberFile: memberFile(this.shuffleGroup),
         topics: [repartitionTopic(this.scope)],
         onFatal,
         onRebalance: (a, g, m) => this.onRebalance('shuffle', a.length, g, m),

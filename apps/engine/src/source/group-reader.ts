@@ -5,6 +5,7 @@
 // partition fails the pending read. Offsets are managed by the engine (autoCommit off); the
 // consumer group only decides ownership.
 import { PartitionAssigners, type Batch, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+import type { GroupMemberFile } from './group-member-file';
 import { stickyAssigner } from './sticky-assigner';
 
 export interface SourceRecord {
@@ -39,6 +40,8 @@ export interface GroupReaderOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   maxWaitTimeMs?: number;
+  /** Where this instance records its member id, so that a replacement after a crash rejoins as it. */
+  memberFile?: GroupMemberFile;
   onRebalance?: (
     assignment: TopicPartition[],
     generation: number,
@@ -103,9 +106,10 @@ export class GroupReader {
     private readonly opts: GroupReaderOptions,
   ) {
     this.cap = opts.maxBufferedRecords ?? 50_000;
+    const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+      sessionTimeout,
       heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 100,
       // kafkajs decodes a whole fetch response on this thread and heartbeats only between
@@ -115,6 +119,9 @@ export class GroupReader {
       maxBytes: FETCH_MAX_BYTES,
       maxBytesPerPartition: FETCH_MAX_PARTITION_BYTES,
       readUncommitted: false,
+      // A crashed predecessor's id (patches/kafkajs+2.2.4.patch): its join does not wait for the
+      // coordinator to expire the dead member's session (group-member-file.ts).
+      memberId: opts.memberFile?.predecessor(sessionTimeout),
       // Sticky first: a join or a leave moves only the partitions balance needs, so the batches
       // of the others run on (sticky-assignment.ts). Round robin stays for mixed-version groups.
       partitionAssigners: [
@@ -125,6 +132,7 @@ export class GroupReader {
     this.joined = new Promise((resolve) => (this.markJoined = resolve));
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assignedAs = e.payload.memberId;
+      opts.memberFile?.save(e.payload.memberId);
       this.onJoin(e.payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.START_BATCH_PROCESS, (e) => {
@@ -135,6 +143,10 @@ export class GroupReader {
       const buf = this.buffers.get(tpKey(topic, partition));
       if (buf && Number(firstOffset) >= buf.position) this.advance(buf, Number(lastOffset) + 1);
     });
+    if (opts.memberFile) {
+      const file = opts.memberFile;
+      this.consumer.on(this.consumer.events.HEARTBEAT, () => file.touch());
+    }
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (!e.payload.restart) opts.onFatal?.(e.payload.error);
     });
@@ -280,5 +292,7 @@ export class GroupReader {
     for (const buf of this.buffers.values()) buf.waiter?.reject(new Error('reader stopped'));
     this.buffers.clear();
     await this.consumer.disconnect();
+    // disconnect left the group: a successor has no member to take over.
+    this.opts.memberFile?.clear();
   }
 }
