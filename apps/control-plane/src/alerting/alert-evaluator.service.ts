@@ -183,8 +183,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       const phasesMs: Record<string, number> = {};
       const { changedQueries, ...result } = await this.evaluate(nowMs, phasesMs);
       const t = performance.now();
-      const routed = await this.router.route(nowMs, changedQueries);
+      const routePhases: Record<string, number> = {};
+      const routed = await this.router.route(nowMs, changedQueries, routePhases);
       phasesMs.route = Math.round(performance.now() - t);
+      for (const [k, v] of Object.entries(routePhases)) phasesMs[`route.${k}`] = v;
       const out = { ...result, routedGroups: routed.groups, phasesMs };
       this.logger.debug(`alert evaluation: ${JSON.stringify(out)}`);
       return out;
@@ -208,6 +210,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
+    // The read's own steps (versions, details, alert rows, lag), beside the phases.
+    let r = t;
+    const readLap = (name: string) => {
+      const n = performance.now();
+      phasesMs[`read.${name}`] = Math.round(n - r);
+      r = n;
+    };
     const cluster = clusterName(this.config);
     const [rules, live, alertVersions] = await Promise.all([
       this.repo.rules(cluster),
@@ -216,6 +225,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     ]);
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
+    readLap('versions');
     const { queries: scoped, alerts: alertRows, foreign } = clusterScope(cluster, live, alertVersions);
     // A new thread (or a new leadership) continues from the histories the last leader saved, and
     // gets everything (its copies start empty); so does a thread after a failed hand-over (it may
@@ -227,13 +237,16 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       this.repo.queryDetails(this.queryMirror.missingDetails(scoped)),
       needsStored ? this.repo.storedHistories([...foreign.ids]) : undefined,
     ]);
+    readLap('details');
     this.queryMirror.addDetails(details, scoped);
     const queryDiff = this.queryMirror.diff(scoped);
     const diff = this.mirror.diff(alertRows);
     const alertUpserts = await this.repo.alertRows(diff.changed.map((a) => a.id));
+    readLap('alertRows');
     const running = scoped.filter((q) => q.desiredState === 'RUNNING');
     const lagDiff = this.lagMirror.diff(await this.lag.lagOf(running.map((q) => q.id)));
     const rulesJson = JSON.stringify(rules);
+    readLap('lag');
     lap('read');
 
     const packed = packLags(lagDiff.fresh);
