@@ -37,7 +37,11 @@ import { AlertMetrics } from '../metrics/alert-metrics';
 import { clusterScope } from './cluster-scope';
 import { emptyWrites, type AlertWrites } from './alert-writes';
 import { AlertMirror } from './alert-mirror';
-import { AlertEvaluationRepository, type QueryVersionRow } from './alert-evaluation.repository';
+import {
+  AlertEvaluationRepository,
+  type AlertVersionRow,
+  type QueryVersionRow,
+} from './alert-evaluation.repository';
 import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
@@ -46,6 +50,7 @@ import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
 import { QueryMirror } from './query-mirror';
+import { VersionBuckets } from './version-buckets';
 
 const INTERVAL_NAME = 'alert-evaluation';
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
@@ -89,6 +94,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly queryMirror = new QueryMirror();
   private readonly lagMirror = new LagMirror();
   private sentRules: string | undefined;
+  // The version rows as last read, by bucket: a tick reads only the buckets that changed.
+  private readonly queryBuckets = new VersionBuckets<QueryVersionRow>();
+  private readonly alertBuckets = new VersionBuckets<AlertVersionRow>();
   private readonly gaugeValues = new Map<string, QueryGauges>();
   /** False until a hand-over since the last reset succeeded: the next one is then a full one. */
   private inSync = false;
@@ -169,6 +177,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.mirror.reset();
     this.queryMirror.reset();
     this.lagMirror.reset();
+    this.queryBuckets.reset();
+    this.alertBuckets.reset();
     this.sentRules = undefined;
     this.gaugeValues.clear();
     this.inSync = false;
@@ -218,10 +228,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       r = n;
     };
     const cluster = clusterName(this.config);
+    // Version rows of the buckets that changed since the last read, the rest as held (version-buckets.ts).
     const [rules, live, alertVersions] = await Promise.all([
       this.repo.rules(cluster),
-      this.repo.queryVersions(),
-      this.repo.alertVersions(cluster),
+      this.repo.queryVersionBuckets(this.queryBuckets.known()).then((b) => this.queryBuckets.apply(b)),
+      this.repo
+        .alertVersionBuckets(cluster, this.alertBuckets.known())
+        .then((b) => this.alertBuckets.apply(b)),
     ]);
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
