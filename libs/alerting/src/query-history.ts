@@ -150,12 +150,14 @@ export class QueryHistory {
   observe(nowMs: number, lastProgressAtMs: number | null, partitions: readonly PartitionObservation[]): void {
     const progressed =
       lastProgressAtMs !== null && (this.lastProgressMs === null || lastProgressAtMs > this.lastProgressMs);
-    const seen = new Set<string>();
+    // Partitions that went are looked for only when the set may have changed (one was new, or the
+    // counts differ): a Set of 16 keys per query per tick otherwise, for nothing.
+    let added = false;
     for (const p of partitions) {
       const key = `${p.topic}\u0000${p.partition}`;
-      seen.add(key);
       let h = this.partitions.get(key);
       if (!h) {
+        added = true;
         h = {
           topic: p.topic,
           partition: p.partition,
@@ -179,7 +181,10 @@ export class QueryHistory {
       }
       h.lastOffset = p.committedOffset;
     }
-    for (const key of this.partitions.keys()) if (!seen.has(key)) this.partitions.delete(key);
+    if (added || this.partitions.size !== partitions.length) {
+      const seen = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+      for (const key of this.partitions.keys()) if (!seen.has(key)) this.partitions.delete(key);
+    }
     if (lastProgressAtMs !== null) this.lastProgressMs = lastProgressAtMs;
     this.sample(nowMs, partitions);
   }
