@@ -1,6 +1,6 @@
 // The evaluator's copy of a table's version rows (alert-evaluation.repository.ts), kept up to date
 // without reading every row each tick. The rows fall into VERSION_BUCKETS buckets by their id; one
-// statement returns every bucket's digest (md5 over its rows' JSON) and the rows only of the buckets
+// statement returns every bucket's digest (its row count and the sum of its rows' 64-bit hashes) and the rows only of the buckets
 // whose digest differs from the one held here, in one snapshot. When few rows changed (alerts, most
 // ticks) a tick transfers and decodes a few buckets instead of every row; when every row changed
 // (queries whose progress moves every batch) it reads them all, as before, in one round trip.
