@@ -19,7 +19,8 @@
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
-//                         worker thread, with its own compute.* phases), writes, gauges, route)
+//                         worker thread, with its own compute.* phases), writes, gauges, route),
+//                         with the read's and the router's own steps (read.*, route.*)
 //   routedGroupsP50/Max   notification groups the router decided per evaluation
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).

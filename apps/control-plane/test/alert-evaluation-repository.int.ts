@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEvaluationRepository } from '../src/alerting/alert-evaluation.repository';
 import { loadAppConfig } from '../src/config/app-config';
 import { PrismaRepository } from '../src/repositories/prisma.repository';
+import { VersionBuckets, type BucketRead } from '../src/alerting/version-buckets';
 
 const url = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
 const run = randomUUID().slice(0, 8);
@@ -92,6 +93,30 @@ describe('AlertEvaluationRepository', () => {
     expect(await repo.queryDetails([])).toEqual([]);
   });
 
+  it('reads version rows by bucket: the same rows as a full read, only the buckets whose digest moved', async () => {
+    const buckets = new VersionBuckets<{ id: string; lastProgressAtMs: number | null; bucket: number }>();
+    const first = buckets.apply(await repo.queryVersionBuckets(buckets.known()));
+    const mine = first.find((q) => q.id === queryId)!;
+    expect(mine).toMatchObject((await repo.queryVersions()).find((q) => q.id === queryId)!);
+    // Asked again with the digests it holds, a bucket's rows come only where the digest differs
+    // (other suites share this database, so some buckets may have moved meanwhile).
+    const known = new Map((JSON.parse(buckets.known()) as Array<[number, string]>).map(([b, d]) => [b, d]));
+    const again: BucketRead[] = await repo.queryVersionBuckets(buckets.known());
+    for (const b of again) expect(b.rows === null).toBe(known.get(b.bucket) === b.digest);
+    // A write moves its bucket's digest: the next read sends that bucket with the new version.
+    buckets.apply(again);
+    await db.query(`UPDATE "Query" SET "lastProgressAt" = '2026-12-02T13:00:00Z' WHERE id = $1`, [queryId]);
+    const read = await repo.queryVersionBuckets(buckets.known());
+    expect(read.find((b) => b.bucket === mine.bucket)!.rows).not.toBeNull();
+    const moved = buckets.apply(read).find((q) => q.id === queryId)!;
+    expect(moved.lastProgressAtMs).toBe(Date.parse('2026-12-02T13:00:00Z'));
+    // A deleted (soft-deleted) query is gone from the next read.
+    await db.query(`UPDATE "Query" SET "deletedAt" = now() WHERE id = $1`, [queryId]);
+    const gone = buckets.apply(await repo.queryVersionBuckets(buckets.known()));
+    expect(gone.find((q) => q.id === queryId)).toBeUndefined();
+    await db.query(`UPDATE "Query" SET "deletedAt" = NULL WHERE id = $1`, [queryId]);
+  });
+
   it('writes an alert, reads its version and whole row, and moves the version on an acknowledgement', async () => {
     const alertId = randomUUID();
     await repo.applyWrites({
@@ -129,6 +154,10 @@ describe('AlertEvaluationRepository', () => {
     const versionOf = async () => (await repo.alertVersions(cluster)).find((a) => a.id === alertId)!;
     const v1 = await versionOf();
     expect(v1).toMatchObject({ ruleId: ruleIds[0], queryId, inScope: true });
+    // By bucket, the same row (with the same scope).
+    const alertBuckets = new VersionBuckets<{ id: string; inScope: boolean }>();
+    const byBucket = alertBuckets.apply(await repo.alertVersionBuckets(cluster, alertBuckets.known()));
+    expect(byBucket.find((a) => a.id === alertId)).toMatchObject(v1);
     // For another cluster's evaluation the same row is out of scope (its rule is this cluster's).
     expect((await repo.alertVersions('elsewhere')).find((a) => a.id === alertId)!.inScope).toBe(false);
     expect(await repo.alertRows([alertId])).toEqual([

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryHistory } from '@sluice/alerting';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import type { Producer } from 'kafkajs';
 import { cleanUp } from './support/cleanup';
@@ -437,21 +438,19 @@ describe('alerting on the real stack', () => {
   it("a new leader continues the stored history (Burrow's windows, SLO samples) instead of starting empty", async () => {
     const { Pool } = await import('pg');
     const pool = new Pool({ connectionString: process.env.DATABASE_URL });
-    type State = {
-      partitions: Array<{
-        topic: string;
-        partition: number;
-        commits: Array<{ offset: number; timestampMs: number }>;
-      }>;
-      samples: Array<{ timestampMs: number }>;
-    };
-    const stored = async () =>
-      (
-        await pool.query<{ state: State; savedAt: Date }>(
+    // The stored state read back as a new leader reads it (whatever form it is stored in).
+    const options = { windowSize: 1000, sampleRetentionMs: 24 * 3600_000, objectives: [] };
+    const stored = async () => {
+      const row = (
+        await pool.query<{ state: unknown; savedAt: Date }>(
           `SELECT state, "savedAt" FROM "AlertQueryHistory" WHERE "queryId" = $1`,
           [queryId],
         )
       ).rows[0];
+      if (!row) return undefined;
+      const h = QueryHistory.fromState(options, row.state);
+      return { savedAt: row.savedAt, state: { partitions: h.commitWindows(), samples: h.lagSamples() } };
+    };
     try {
       // The leader saves every few evaluations (1 s here).
       const before = await eventually(

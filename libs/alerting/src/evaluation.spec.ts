@@ -155,6 +155,49 @@ describe('evaluateRule', () => {
     expect(QueryHistory.fromState(options, null).lagSamples()).toEqual([]);
   });
 
+  it('QueryHistory: a state stored in the first form (objects per commit and sample) still loads', () => {
+    const options = { windowSize: 2, sampleRetentionMs: 3600 * S, objectives: [60] };
+    const v1 = {
+      v: 1,
+      lastProgressMs: T0,
+      partitions: [
+        {
+          topic: 't',
+          partition: 3,
+          commits: [
+            { offset: 10, lag: 5, timestampMs: T0 - 20 * S },
+            { offset: 20, lag: 4, timestampMs: T0 - 10 * S },
+            { offset: 30, lag: 3, timestampMs: T0 },
+          ],
+          lastOffset: 30,
+          ends: [33],
+          endOffset: 33,
+        },
+      ],
+      samples: [{ timestampMs: T0, lagSeconds: 2 }],
+    };
+    const restored = QueryHistory.fromState(options, JSON.parse(JSON.stringify(v1)));
+    // The window keeps its last `windowSize` commits, as a state written now would.
+    expect(restored.commitWindows()).toEqual([
+      {
+        topic: 't',
+        partition: 3,
+        commits: [
+          { offset: 20, lag: 4, timestampMs: T0 - 10 * S },
+          { offset: 30, lag: 3, timestampMs: T0 },
+        ],
+        logEndOffset: 33,
+        recentLogEndOffsets: [33],
+      },
+    ]);
+    expect(restored.lagSamples()).toEqual([{ timestampMs: T0, lagSeconds: 2 }]);
+    // Saved again, it is written in the current form and reads back the same.
+    const again = QueryHistory.fromState(options, JSON.parse(JSON.stringify(restored.toState())));
+    expect(restored.toState().v).toBe(2);
+    expect(again.commitWindows()).toEqual(restored.commitWindows());
+    expect(again.lagSamples()).toEqual(restored.lagSamples());
+  });
+
   it('consumerStatus: progress events without offset movement while lag grows is STALL', () => {
     const history = new QueryHistory({ windowSize: 5, sampleRetentionMs: 3600 * S, objectives: [60] });
     for (let i = 0; i < 5; i++) {

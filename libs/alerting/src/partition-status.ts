@@ -73,8 +73,12 @@ export function partitionStatus(
   // Burrow's stored lag is clamped at zero (broker offsets are fetched on their own interval, so
   // the raw difference can be negative); clamp here too so callers can pass raw differences.
   // Copied only when a lag is negative: this runs for every partition of every query per evaluation.
-  const last = input.commits.slice(-windowSize);
-  const window = last.some((c) => c.lag < 0) ? last.map((c) => ({ ...c, lag: Math.max(0, c.lag) })) : last;
+  // The history keeps exactly the rules' largest window, so most calls need no slice at all.
+  const commits = input.commits;
+  const last = commits.length > windowSize ? commits.slice(-windowSize) : commits;
+  let negative = false;
+  for (let i = 0; i < last.length; i++) if (last[i]!.lag < 0) negative = true;
+  const window = negative ? last.map((c) => ({ ...c, lag: Math.max(0, c.lag) })) : last;
   const complete = window.length / windowSize;
   const { topic, partition } = input;
 

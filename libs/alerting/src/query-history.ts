@@ -47,14 +47,34 @@ interface PartitionHistory {
   endOffset: number;
 }
 
-/** What a QueryHistory knows, as JSON: the leader stores it so that a new leader continues from it
- * instead of starting Burrow's windows and the SLO samples from nothing. */
+/**
+ * What a QueryHistory knows, as JSON: the leader stores it so that a new leader continues from it
+ * instead of starting Burrow's windows and the SLO samples from nothing. Version 2 keeps numbers in
+ * flat arrays instead of one object per commit and per sample: the leader serialises a sixth of its
+ * histories every evaluation (at 1,000 queries × 16 partitions ~2.3 MB of JSON a tick as objects,
+ * ~1 MB as arrays), so the keys were most of the text the thread built and PostgreSQL parsed.
+ */
 export interface HistoryState {
+  readonly v: 2;
+  readonly lastProgressMs: number | null;
+  /** [topic, partition, lastOffset, endOffset, recent log-end offsets, commits as offset, lag,
+   * timestampMs triples] per partition. */
+  readonly partitions: ReadonlyArray<
+    readonly [string, number, number | null, number, readonly number[], readonly number[]]
+  >;
+  /** timestampMs, lagSeconds pairs. */
+  readonly samples: readonly number[];
+}
+
+/** The first stored form (one object per commit and per sample): still read, no longer written. */
+interface HistoryStateV1 {
   readonly v: 1;
   readonly lastProgressMs: number | null;
   readonly partitions: readonly PartitionHistory[];
   readonly samples: readonly LagSample[];
 }
+
+const isNumber = (x: unknown): x is number => typeof x === 'number';
 
 export class QueryHistory {
   private readonly partitions = new Map<string, PartitionHistory>();
@@ -64,32 +84,62 @@ export class QueryHistory {
   constructor(private options: HistoryOptions) {}
 
   toState(): HistoryState {
-    return {
-      v: 1,
-      lastProgressMs: this.lastProgressMs,
-      partitions: [...this.partitions.values()],
-      samples: this.samples,
-    };
+    const partitions: Array<[string, number, number | null, number, number[], number[]]> = [];
+    for (const p of this.partitions.values()) {
+      const commits: number[] = [];
+      for (const c of p.commits) commits.push(c.offset, c.lag, c.timestampMs);
+      partitions.push([p.topic, p.partition, p.lastOffset, p.endOffset, p.ends, commits]);
+    }
+    const samples: number[] = [];
+    for (const s of this.samples) samples.push(s.timestampMs, s.lagSeconds);
+    return { v: 2, lastProgressMs: this.lastProgressMs, partitions, samples };
   }
 
-  /** A history continued from a stored state; a state this version cannot read starts empty. */
+  /** A history continued from a stored state (version 1 or 2); a state this version cannot read
+   * starts empty. */
   static fromState(options: HistoryOptions, state: unknown): QueryHistory {
     const h = new QueryHistory(options);
-    const s = state as Partial<HistoryState> | null;
-    if (!s || s.v !== 1 || !Array.isArray(s.partitions) || !Array.isArray(s.samples)) return h;
-    h.lastProgressMs = typeof s.lastProgressMs === 'number' ? s.lastProgressMs : null;
+    const s = state as Partial<HistoryState> | Partial<HistoryStateV1> | null;
+    if (!s || !Array.isArray(s.partitions) || !Array.isArray(s.samples)) return h;
+    if (s.v === 1) h.restoreV1(s as HistoryStateV1);
+    else if (s.v === 2) h.restoreV2(s as HistoryState);
+    return h;
+  }
+
+  private restoreV1(s: HistoryStateV1): void {
+    this.lastProgressMs = typeof s.lastProgressMs === 'number' ? s.lastProgressMs : null;
     for (const p of s.partitions) {
-      h.partitions.set(`${p.topic}\u0000${p.partition}`, {
+      this.partitions.set(`${p.topic}\u0000${p.partition}`, {
         topic: p.topic,
         partition: p.partition,
-        commits: p.commits.slice(-options.windowSize),
+        commits: p.commits.slice(-this.options.windowSize),
         lastOffset: p.lastOffset,
         ends: [...p.ends],
         endOffset: p.endOffset,
       });
     }
-    h.samples = [...s.samples];
-    return h;
+    this.samples = [...s.samples];
+  }
+
+  private restoreV2(s: HistoryState): void {
+    this.lastProgressMs = typeof s.lastProgressMs === 'number' ? s.lastProgressMs : null;
+    for (const [topic, partition, lastOffset, endOffset, ends, flat] of s.partitions) {
+      const commits: OffsetCommit[] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3)
+        commits.push({ offset: flat[i]!, lag: flat[i + 1]!, timestampMs: flat[i + 2]! });
+      this.partitions.set(`${topic}\u0000${partition}`, {
+        topic,
+        partition,
+        commits: commits.slice(-this.options.windowSize),
+        lastOffset: isNumber(lastOffset) ? lastOffset : null,
+        ends: ends.filter(isNumber),
+        endOffset,
+      });
+    }
+    const samples: LagSample[] = [];
+    for (let i = 0; i + 1 < s.samples.length; i += 2)
+      samples.push({ timestampMs: s.samples[i]!, lagSeconds: s.samples[i + 1]! });
+    this.samples = samples;
   }
 
   /** Rules changed: new bounds apply from the next observation. */
@@ -100,12 +150,14 @@ export class QueryHistory {
   observe(nowMs: number, lastProgressAtMs: number | null, partitions: readonly PartitionObservation[]): void {
     const progressed =
       lastProgressAtMs !== null && (this.lastProgressMs === null || lastProgressAtMs > this.lastProgressMs);
-    const seen = new Set<string>();
+    // Partitions that went are looked for only when the set may have changed (one was new, or the
+    // counts differ): a Set of 16 keys per query per tick otherwise, for nothing.
+    let added = false;
     for (const p of partitions) {
       const key = `${p.topic}\u0000${p.partition}`;
-      seen.add(key);
       let h = this.partitions.get(key);
       if (!h) {
+        added = true;
         h = {
           topic: p.topic,
           partition: p.partition,
@@ -129,7 +181,10 @@ export class QueryHistory {
       }
       h.lastOffset = p.committedOffset;
     }
-    for (const key of this.partitions.keys()) if (!seen.has(key)) this.partitions.delete(key);
+    if (added || this.partitions.size !== partitions.length) {
+      const seen = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+      for (const key of this.partitions.keys()) if (!seen.has(key)) this.partitions.delete(key);
+    }
     if (lastProgressAtMs !== null) this.lastProgressMs = lastProgressAtMs;
     this.sample(nowMs, partitions);
   }

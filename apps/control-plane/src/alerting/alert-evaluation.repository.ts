@@ -8,6 +8,7 @@ import { PrismaRepository } from '../repositories/prisma.repository';
 import { writeStatements, type AlertWrites } from './alert-writes';
 import type { AlertVersion } from './alert-mirror';
 import { HISTORY_CHUNK, type AlertInput, type RuleInput } from './evaluation-messages';
+import { VERSION_BUCKETS, type BucketRead } from './version-buckets';
 
 /**
  * One live query as a tick reads it: what the main thread needs of every query (ownership, the
@@ -65,6 +66,26 @@ const ALERT_VERSIONS_SQL = `
     concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
   FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
 
+/**
+ * `versionsSql`'s rows by bucket (version-buckets.ts), in one statement and so one snapshot: every
+ * bucket's digest and, for the buckets whose digest is not the one in `knownParam` (JSON [[bucket,
+ * digest], …]), the rows as a JSON array. Buckets with no rows are not returned. The digest is the
+ * row count and the sum of the rows' 64-bit hashes (hashtextextended of the row's text): it needs
+ * no sort and no text of the whole bucket, which made an md5 over each bucket's JSON cost the
+ * database more than reading every row (bench/alerts/read-profile.ts).
+ */
+const bucketedSql = (versionsSql: string, knownParam: string) => `
+  WITH v0 AS (${versionsSql}),
+  v AS MATERIALIZED (
+    SELECT v0.*, get_byte(uuid_send(v0.id::uuid), 15) % ${VERSION_BUCKETS} AS bucket FROM v0),
+  d AS (SELECT bucket, count(*) || ':' || sum(hashtextextended(v::text, 0)) AS digest FROM v GROUP BY bucket),
+  k AS (SELECT (e->>0)::int AS bucket, e->>1 AS digest FROM jsonb_array_elements(${knownParam}::jsonb) e),
+  c AS (SELECT d.bucket, d.digest, k.digest IS DISTINCT FROM d.digest AS changed
+        FROM d LEFT JOIN k ON k.bucket = d.bucket)
+  SELECT c.bucket, c.digest, json_agg(v) FILTER (WHERE v.id IS NOT NULL)::text AS rows
+  FROM c LEFT JOIN v ON c.changed AND v.bucket = c.bucket
+  GROUP BY c.bucket, c.digest`;
+
 /** The columns of the thread's alert rows, times in epoch ms. */
 const ALERT_ROWS_SQL = `
   SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
@@ -98,6 +119,19 @@ export class AlertEvaluationRepository {
   /** Every live (not deleted) query of every cluster, as version rows. */
   queryVersions(): Promise<QueryVersionRow[]> {
     return this.prisma.$queryRawUnsafe<QueryVersionRow[]>(QUERY_VERSIONS_SQL);
+  }
+
+  /**
+   * The live queries' version rows by bucket: rows only of the buckets whose digest is not among
+   * `known` (VersionBuckets.known()); the others are as the caller holds them.
+   */
+  queryVersionBuckets(known: string): Promise<BucketRead[]> {
+    return this.prisma.$queryRawUnsafe<BucketRead[]>(bucketedSql(QUERY_VERSIONS_SQL, '$1'), known);
+  }
+
+  /** The Alert rows' versions by bucket, as `queryVersionBuckets` (`inScope` for `cluster`). */
+  alertVersionBuckets(cluster: string, known: string): Promise<BucketRead[]> {
+    return this.prisma.$queryRawUnsafe<BucketRead[]>(bucketedSql(ALERT_VERSIONS_SQL, '$2'), cluster, known);
   }
 
   /** Conditions and crash times of these queries (those whose detail hash changed). */

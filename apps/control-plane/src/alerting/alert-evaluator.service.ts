@@ -37,7 +37,11 @@ import { AlertMetrics } from '../metrics/alert-metrics';
 import { clusterScope } from './cluster-scope';
 import { emptyWrites, type AlertWrites } from './alert-writes';
 import { AlertMirror } from './alert-mirror';
-import { AlertEvaluationRepository, type QueryVersionRow } from './alert-evaluation.repository';
+import {
+  AlertEvaluationRepository,
+  type AlertVersionRow,
+  type QueryVersionRow,
+} from './alert-evaluation.repository';
 import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
@@ -46,6 +50,7 @@ import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
 import { QueryMirror } from './query-mirror';
+import { VersionBuckets } from './version-buckets';
 
 const INTERVAL_NAME = 'alert-evaluation';
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
@@ -89,6 +94,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly queryMirror = new QueryMirror();
   private readonly lagMirror = new LagMirror();
   private sentRules: string | undefined;
+  // The version rows as last read, by bucket: a tick reads only the buckets that changed.
+  private readonly queryBuckets = new VersionBuckets<QueryVersionRow>();
+  private readonly alertBuckets = new VersionBuckets<AlertVersionRow>();
   private readonly gaugeValues = new Map<string, QueryGauges>();
   /** False until a hand-over since the last reset succeeded: the next one is then a full one. */
   private inSync = false;
@@ -169,6 +177,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.mirror.reset();
     this.queryMirror.reset();
     this.lagMirror.reset();
+    this.queryBuckets.reset();
+    this.alertBuckets.reset();
     this.sentRules = undefined;
     this.gaugeValues.clear();
     this.inSync = false;
@@ -183,8 +193,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       const phasesMs: Record<string, number> = {};
       const { changedQueries, ...result } = await this.evaluate(nowMs, phasesMs);
       const t = performance.now();
-      const routed = await this.router.route(nowMs, changedQueries);
+      const routePhases: Record<string, number> = {};
+      const routed = await this.router.route(nowMs, changedQueries, routePhases);
       phasesMs.route = Math.round(performance.now() - t);
+      for (const [k, v] of Object.entries(routePhases)) phasesMs[`route.${k}`] = v;
       const out = { ...result, routedGroups: routed.groups, phasesMs };
       this.logger.debug(`alert evaluation: ${JSON.stringify(out)}`);
       return out;
@@ -208,14 +220,25 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       t = n;
     };
     const slicer = new Slicer();
+    // The read's own steps (versions, details, alert rows, lag), beside the phases.
+    let r = t;
+    const readLap = (name: string) => {
+      const n = performance.now();
+      phasesMs[`read.${name}`] = Math.round(n - r);
+      r = n;
+    };
     const cluster = clusterName(this.config);
+    // Version rows of the buckets that changed since the last read, the rest as held (version-buckets.ts).
     const [rules, live, alertVersions] = await Promise.all([
       this.repo.rules(cluster),
-      this.repo.queryVersions(),
-      this.repo.alertVersions(cluster),
+      this.repo.queryVersionBuckets(this.queryBuckets.known()).then((b) => this.queryBuckets.apply(b)),
+      this.repo
+        .alertVersionBuckets(cluster, this.alertBuckets.known())
+        .then((b) => this.alertBuckets.apply(b)),
     ]);
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
+    readLap('versions');
     const { queries: scoped, alerts: alertRows, foreign } = clusterScope(cluster, live, alertVersions);
     // A new thread (or a new leadership) continues from the histories the last leader saved, and
     // gets everything (its copies start empty); so does a thread after a failed hand-over (it may
@@ -227,13 +250,16 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       this.repo.queryDetails(this.queryMirror.missingDetails(scoped)),
       needsStored ? this.repo.storedHistories([...foreign.ids]) : undefined,
     ]);
+    readLap('details');
     this.queryMirror.addDetails(details, scoped);
     const queryDiff = this.queryMirror.diff(scoped);
     const diff = this.mirror.diff(alertRows);
     const alertUpserts = await this.repo.alertRows(diff.changed.map((a) => a.id));
+    readLap('alertRows');
     const running = scoped.filter((q) => q.desiredState === 'RUNNING');
     const lagDiff = this.lagMirror.diff(await this.lag.lagOf(running.map((q) => q.id)));
     const rulesJson = JSON.stringify(rules);
+    readLap('lag');
     lap('read');
 
     const packed = packLags(lagDiff.fresh);

@@ -193,6 +193,7 @@ export class EvaluationCore {
     lap('gauges');
     const out: EvaluationOutput = { evaluations, transitions, writes, alertsAfter, gauges, phasesMs };
     if (input.saveHistories > 0) out.histories = this.takeDirty(input.saveHistories);
+    lap('histories');
     return out;
   }
 

@@ -10,6 +10,7 @@
 // clusters' leaders on one database with the same receivers would otherwise both decide, and both
 // send, the same notification. Groups of a query no cluster has adopted yet wait for its owner.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   compileMatchers,
@@ -76,11 +77,15 @@ export class NotificationRouter {
    * timers came due since the last pass, or every group when the receivers or silences changed
    * or the chain of passes broke (routing-scope.ts says why that is the same decision).
    */
-  async route(nowMs: number, changedQueries: ReadonlySet<string>): Promise<{ sent: number; groups: number }> {
+  async route(
+    nowMs: number,
+    changedQueries: ReadonlySet<string>,
+    phasesMs: Record<string, number> = {},
+  ): Promise<{ sent: number; groups: number }> {
     // Without a signing key nothing could be sent (see signing-key.ts): leave the groups alone.
     if (!signingKey(this.config)) return { sent: 0, groups: 0 };
     try {
-      return await this.pass(nowMs, changedQueries);
+      return await this.pass(nowMs, changedQueries, phasesMs);
     } catch (e) {
       // Part of the scope may be undecided: the next pass decides everything.
       this.chain.reset();
@@ -91,7 +96,15 @@ export class NotificationRouter {
   private async pass(
     nowMs: number,
     changedQueries: ReadonlySet<string>,
+    phasesMs: Record<string, number>,
   ): Promise<{ sent: number; groups: number }> {
+    // Where a pass spends its time (bench:alerts reports it beside the evaluation's phases).
+    let t = performance.now();
+    const lap = (name: string) => {
+      const n = performance.now();
+      phasesMs[name] = Math.round(n - t);
+      t = n;
+    };
     const now = new Date(nowMs);
     const cluster = clusterName(this.config);
     // Every read in one round of parallel statements: on a loaded database each sequential round
@@ -103,6 +116,7 @@ export class NotificationRouter {
       // Deferred deliveries whose next round is due (requeueStale puts them back).
       this.repo.dueDeferred(cluster, now),
     ]);
+    lap('read');
     const signature = routingSignature(receivers, silences);
     if (receivers.length === 0) {
       this.chain.passed(nowMs, signature);
@@ -116,6 +130,7 @@ export class NotificationRouter {
       !scope.all && scope.queries.size === 0
         ? []
         : await this.repo.routedAlerts(cluster, scope.all ? 'all' : [...scope.queries]);
+    lap('alerts');
     const silenced = silences.map((s) => compileMatchers(s.matchers as unknown as LabelMatcher[]));
     const audible = alerts.filter((a) => !silenced.some((m) => m(a.labels)));
     const stateOf = new Map(groups.map((g) => [`${g.receiverId}/${g.groupKey}`, g]));
@@ -137,8 +152,11 @@ export class NotificationRouter {
         plans.push(this.decide(receiver, query, list, stateOf.get(`${receiver.id}/${query}`), nowMs));
       }
     }
+    lap('decide');
     const sent = await this.apply(plans);
+    lap('apply');
     await this.requeueStale(cluster, nowMs, due);
+    lap('requeue');
     this.chain.passed(nowMs, signature);
     return { sent, groups: plans.length };
   }
