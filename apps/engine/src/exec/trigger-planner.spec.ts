@@ -168,6 +168,17 @@ describe('planTrigger', () => {
       partial.set('t:3', null);
       expect(read(planTrigger(input({ ...common, tasks: instance(0, 1), committed: partial })))).toBe(499);
       expect(read(planTrigger(input({ ...common, tasks: instance(0, 1) })))).toBe(499);
+      // An empty partition never committed is 0 behind, whatever the starting offsets.
+      const empty = new Map(
+        [...topic.get('t')!].map(([p, b]) => [p, p === 3 ? { earliest: 5, latest: 5 } : b]),
+      );
+      expect(
+        read(
+          planTrigger(
+            input({ ...common, bounds: new Map([['t', empty]]), tasks: instance(0, 1), committed: partial }),
+          ),
+        ),
+      ).toBe(988); // share floor(1000 × 9,100 / 9,200) = 989, read 978 + 10
     });
 
     it('counts its own partitions from where their next batch starts, not from the stale commit', () => {

@@ -88,8 +88,8 @@ function entryOf(
  * count from where their next batch starts (fresh); the others from the group's committed offsets,
  * which may be up to a cache period old. Committed offsets only grow, so a stale one overstates
  * another instance's backlog: each instance's share comes out at most its true proportion, and the
- * shares still sum to at most the cap. Total unknown when another instance's partition has no
- * committed offset yet (its backlog depends on starting offsets this instance does not resolve).
+ * shares still sum to at most the cap. Total unknown when another instance's non-empty partition has
+ * no committed offset yet (its backlog depends on starting offsets this instance does not resolve).
  */
 export function sourceBacklog(
   positions: readonly PartitionPosition[],
@@ -107,7 +107,9 @@ export function sourceBacklog(
       const key = `${topic}:${partition}`;
       if (mine.has(key)) continue;
       const offset = committed.get(key);
-      if (offset == null) return { owned, total: undefined };
+      // Never committed: an empty log is 0 behind wherever the query starts; otherwise unknown.
+      if (offset == null && b.latest > b.earliest) return { owned, total: undefined };
+      if (offset == null) continue;
       total += Math.max(0, b.latest - Math.max(offset, b.earliest));
     }
   }
