@@ -4,6 +4,7 @@ export * from './types';
 export { PidRateEstimator, type PidRateEstimatorOptions } from './pid-rate-estimator';
 export { CapacityModel, sustainableRate, type CapacityEstimate } from './capacity-model';
 export { RestartCost } from './restart-cost';
+export { instanceReadShare, type ReadShareInput } from './read-share';
 export { aggregateProgress, type InstanceBatch } from './aggregate-progress';
 export { demandOutlook, peakDemand, type DemandOutlook } from './demand-outlook';
 export { alignedInstanceCounts, busiestShare, effectiveInstances, isAligned } from './partition-alignment';

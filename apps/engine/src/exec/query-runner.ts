@@ -14,7 +14,7 @@ import {
   engineGroupId,
   repartitionTopic,
 } from '@sluice/contracts';
-import { ensureTopics, offsetBounds } from '@sluice/kafka';
+import { committedGroupOffsets, ensureTopics, offsetBounds } from '@sluice/kafka';
 import {
   comparePlans,
   instantiate,
@@ -61,6 +61,7 @@ import {
   type TriggerStats,
 } from './task-batch';
 import { KafkaSource } from '../source/kafka-source';
+import { CommittedOffsetsCache } from '../source/committed-offsets-cache';
 import { openStateStoreProvider, type StateStoreProvider } from '../state/state-store-provider';
 import { postgresStaticTable, type StaticTableCache } from '../source/static-table';
 import { createPool } from '../pg/create-pool';
@@ -180,6 +181,8 @@ export class QueryRunner {
   private readonly throughput = new ThroughputMeter();
   /** The static side of a stream–static join (undefined: the plan has none). */
   private staticTable: { cache: StaticTableCache; close(): Promise<void> } | undefined;
+  /** The source group's committed offsets, for sharing the rate limit by backlog (set once started). */
+  private committed: CommittedOffsetsCache | undefined;
 
   constructor(private readonly opts: RunOptions) {
     this.spec = opts.compiled.spec;
@@ -375,6 +378,18 @@ export class QueryRunner {
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
     this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    const trigger = this.spec.trigger;
+    this.committed = new CommittedOffsetsCache(
+      async () => {
+        const offsets = await committedGroupOffsets(this.admin, this.sourceGroup, [
+          ...this.sourceByTopic.keys(),
+        ]);
+        return new Map([...offsets].map(([key, c]) => [key, c.offset]));
+      },
+      // About one trigger (at least a second, for triggers that run back to back).
+      Math.max(1000, 'processingTimeMs' in trigger ? trigger.processingTimeMs : 0),
+      (m) => this.opts.log('warn', m),
+    );
     this.staticTable = this.openStaticTable();
     this.batch = {
       queryId,
@@ -646,8 +661,12 @@ export class QueryRunner {
       let t = Date.now();
       await this.syncTasks();
       const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
-      for (const topic of new Set([...this.tasks.values()].map((r) => r.topic)))
+      // Every source topic, owned or not: the rate limit's share is over the whole query's partitions.
+      for (const topic of new Set(
+        [...this.tasks.values()].map((r) => r.topic).concat([...this.sourceByTopic.keys()]),
+      ))
         bounds.set(topic, await this.source.bounds(topic));
+      const committed = this.rateLimit == null ? undefined : await this.committed?.get(Date.now());
       durations.latestOffset = Date.now() - t;
       if (this.staticTable) {
         t = Date.now();
@@ -655,7 +674,7 @@ export class QueryRunner {
         durations.staticTableRefresh = Date.now() - t;
       }
       t = Date.now();
-      const plans = this.planTasks(bounds, startMs);
+      const plans = this.planTasks(bounds, committed, startMs);
       durations.queryPlanning = Date.now() - t;
       // Tasks are independent (own range, producer, marker, state): run them concurrently so a
       // trigger costs one transaction round-trip, not one per owned partition.
@@ -808,6 +827,7 @@ export class QueryRunner {
   /** Plans (or re-plans) every task's next batch (trigger-planner.planTrigger). */
   private planTasks(
     bounds: Map<string, Map<number, { earliest: number; latest: number }>>,
+    committed: ReadonlyMap<string, number | null> | undefined,
     nowMs: number,
   ): Array<[TaskRuntime, OffsetLogEntry]> {
     const plan = planTrigger({
@@ -819,6 +839,8 @@ export class QueryRunner {
         (n, topic) => n + (bounds.get(topic)?.size ?? 0),
         0,
       ),
+      sourceTopics: [...this.sourceByTopic.keys()],
+      committed,
       minOffsetsPerTrigger: this.spec.options.minOffsetsPerTrigger ?? null,
       maxTriggerDelayMs: this.spec.options.maxTriggerDelayMs ?? 15 * 60_000,
       failOnDataLoss: this.spec.options.failOnDataLoss,

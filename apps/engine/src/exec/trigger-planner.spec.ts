@@ -142,6 +142,52 @@ describe('planTrigger', () => {
     ]);
   });
 
+  describe('rate limit shared across instances by backlog', () => {
+    // Topic t: 4 partitions; partition 0 is hot (9,000 behind), the others 100 each. Instance A
+    // owns 0 and 1, instance B owns 2 and 3; the group committed every partition at 0.
+    const topic = bounds('t', [0, 9000], [0, 100], [0, 100], [0, 100]);
+    const committed = new Map([0, 1, 2, 3].map((p) => [`t:${p}`, 0] as [string, number]));
+    const instance = (...partitions: number[]) =>
+      partitions.map((p) =>
+        task({ task: `src.t.${p}`, stage: 'source', topic: 't', partition: p, nextStart: 0 }),
+      );
+    const read = (plan: ReturnType<typeof planTrigger>) =>
+      plan.runs.reduce((n, r) => n + r.entry.range.end - r.entry.range.start, 0);
+    const common = { bounds: topic, rateLimit: 1000, totalSourcePartitions: 4, sourceTopics: ['t'] };
+
+    it('gives the instance owning the hot partition its backlog share; together at most the cap', () => {
+      const a = read(planTrigger(input({ ...common, tasks: instance(0, 1), committed })));
+      const b = read(planTrigger(input({ ...common, tasks: instance(2, 3), committed })));
+      expect(a).toBe(977); // share floor(1000 × 9,100 / 9,300) = 978, prorated within A: 967 + 10
+      expect(b).toBe(20);
+      expect(a + b).toBeLessThanOrEqual(1000);
+    });
+
+    it("falls back to the even share when another instance's partition has no committed offset", () => {
+      const partial = new Map<string, number | null>(committed);
+      partial.set('t:3', null);
+      expect(read(planTrigger(input({ ...common, tasks: instance(0, 1), committed: partial })))).toBe(499);
+      expect(read(planTrigger(input({ ...common, tasks: instance(0, 1) })))).toBe(499);
+      // An empty partition never committed is 0 behind, whatever the starting offsets.
+      const empty = new Map(
+        [...topic.get('t')!].map(([p, b]) => [p, p === 3 ? { earliest: 5, latest: 5 } : b]),
+      );
+      expect(
+        read(
+          planTrigger(
+            input({ ...common, bounds: new Map([['t', empty]]), tasks: instance(0, 1), committed: partial }),
+          ),
+        ),
+      ).toBe(988); // share floor(1000 × 9,100 / 9,200) = 989, read 978 + 10
+    });
+
+    it('counts its own partitions from where their next batch starts, not from the stale commit', () => {
+      // A already read 8,000 of partition 0: its backlog is 1,100 of 1,300: share 846, read 769 + 76.
+      const ahead = instance(0, 1).map((t) => (t.partition === 0 ? { ...t, nextStart: 8000 } : t));
+      expect(read(planTrigger(input({ ...common, tasks: ahead, committed })))).toBe(845);
+    });
+  });
+
   it('skips offsets that are gone when failOnDataLoss is false, and reports them', () => {
     const plan = planTrigger(
       input({

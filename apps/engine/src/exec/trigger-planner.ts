@@ -3,13 +3,9 @@
 // drops, and which batch each owned task runs now (a replay first; else a new range from the
 // offsets, the rate limit and the watermark). Nothing here reads a clock, a broker or a file.
 import type { ControlCommand } from '@sluice/contracts';
+import { instanceReadShare } from '@sluice/scaling';
 import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
-import {
-  instanceShare,
-  planBatch,
-  type DataLossEvent,
-  type PartitionPosition,
-} from '../offsets/offset-planner';
+import { planBatch, type DataLossEvent, type PartitionPosition } from '../offsets/offset-planner';
 import type { Stage } from './task-runtime';
 
 export interface Bounds {
@@ -37,8 +33,16 @@ export interface TriggerPlanInput {
   bounds: ReadonlyMap<string, ReadonlyMap<number, Bounds>>;
   sourcesPaused: boolean;
   rateLimit: number | null;
-  /** Partitions of all source topics (the rate limit is shared across instances by this). */
+  /** Partitions of all source topics (the even share of the rate limit, when backlogs are unknown). */
   totalSourcePartitions: number;
+  /** The source topics (whose partitions in `bounds` make up the query's backlog). */
+  sourceTopics?: readonly string[];
+  /**
+   * The source group's committed offsets, keyed `topic:partition` (null: never committed), read
+   * up to about a trigger ago; undefined = unknown. With them the rate limit is shared across
+   * instances by backlog (sourceBacklog), else by partition count.
+   */
+  committed?: ReadonlyMap<string, number | null>;
   minOffsetsPerTrigger: number | null;
   maxTriggerDelayMs: number;
   failOnDataLoss: boolean;
@@ -79,6 +83,39 @@ function entryOf(
   };
 }
 
+/**
+ * Records behind on this instance's source partitions and on all of the query's. Owned partitions
+ * count from where their next batch starts (fresh); the others from the group's committed offsets,
+ * which may be up to a cache period old. Committed offsets only grow, so a stale one overstates
+ * another instance's backlog: each instance's share comes out at most its true proportion, and the
+ * shares still sum to at most the cap. Total unknown when another instance's non-empty partition has
+ * no committed offset yet (its backlog depends on starting offsets this instance does not resolve).
+ */
+export function sourceBacklog(
+  positions: readonly PartitionPosition[],
+  input: Pick<TriggerPlanInput, 'bounds' | 'sourceTopics' | 'committed'>,
+): { owned: number; total: number | undefined } {
+  const owned = positions.reduce((n, p) => n + Math.max(0, p.latest - p.start), 0);
+  const { committed, sourceTopics } = input;
+  if (!committed || !sourceTopics) return { owned, total: undefined };
+  const mine = new Set(positions.map((p) => `${p.topic}:${p.partition}`));
+  let total = owned;
+  for (const topic of sourceTopics) {
+    const partitions = input.bounds.get(topic);
+    if (!partitions) return { owned, total: undefined };
+    for (const [partition, b] of partitions) {
+      const key = `${topic}:${partition}`;
+      if (mine.has(key)) continue;
+      const offset = committed.get(key);
+      // Never committed: an empty log is 0 behind wherever the query starts; otherwise unknown.
+      if (offset == null && b.latest > b.earliest) return { owned, total: undefined };
+      if (offset == null) continue;
+      total += Math.max(0, b.latest - Math.max(offset, b.earliest));
+    }
+  }
+  return { owned, total };
+}
+
 /** Plans (or re-plans) every task's next batch. Only tasks with work are returned. */
 export function planTrigger(input: TriggerPlanInput): TriggerPlan {
   const runs: TriggerPlan['runs'] = [];
@@ -116,10 +153,17 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
   let lastTriggerMs = input.lastTriggerMs;
   let dataLoss: DataLossEvent[] = [];
   if (positions.length > 0) {
+    const backlog = input.rateLimit == null ? undefined : sourceBacklog(positions, input);
     const plan = planBatch({
       positions,
       limits: {
-        maxOffsetsPerTrigger: instanceShare(input.rateLimit, positions.length, input.totalSourcePartitions),
+        maxOffsetsPerTrigger: instanceReadShare({
+          limit: input.rateLimit,
+          ownedPartitions: positions.length,
+          totalPartitions: input.totalSourcePartitions,
+          ownedBacklog: backlog?.owned,
+          totalBacklog: backlog?.total,
+        }),
         minOffsetsPerTrigger: input.minOffsetsPerTrigger,
         maxTriggerDelayMs: input.maxTriggerDelayMs,
       },

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   DataLossError,
-  instanceShare,
   offsetsBehindLatest,
   planBatch,
   prorate,
@@ -51,13 +50,6 @@ describe('maxOffsetsPerTrigger', () => {
       lastTriggerMs: 0,
     });
     expect(ends(plan)).toEqual([500, 7]);
-  });
-
-  it('shares a query-level limit between instances by owned partitions', () => {
-    expect(instanceShare(1000, 2, 8)).toBe(250);
-    expect(instanceShare(1000, 8, 8)).toBe(1000);
-    expect(instanceShare(1, 1, 8)).toBe(1);
-    expect(instanceShare(null, 1, 8)).toBeNull();
   });
 });
 

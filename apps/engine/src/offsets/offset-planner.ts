@@ -131,16 +131,6 @@ export function planBatch(input: PlanInput): BatchPlan {
   return { kind: 'run', ranges, dataLoss, triggeredAtMs: input.nowMs };
 }
 
-/**
- * An instance owns `owned` of the source's `total` partitions; the query-level limit is shared
- * in that proportion so N instances together read what one instance would (never below 1).
- */
-export function instanceShare(limit: number | null | undefined, owned: number, total: number): number | null {
-  if (limit == null) return null;
-  if (total <= 0 || owned >= total) return limit;
-  return Math.max(1, Math.ceil((limit * owned) / total));
-}
-
 /** Kafka source metrics as Spark reports them: offsets behind latest per partition. */
 export function offsetsBehindLatest(
   ends: PlannedRange[],

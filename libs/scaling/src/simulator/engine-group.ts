@@ -6,6 +6,7 @@
 // instance stops consuming for the rebalance pause.
 import type { KafkaTopic } from './kafka-topic';
 import { jitterFactor, type Random } from './prng';
+import { instanceReadShare } from '../read-share';
 
 export interface EngineSpec {
   capacity: number;
@@ -187,11 +188,18 @@ export class EngineGroup {
     let available = 0;
     for (const p of instance.partitions) available += this.topic.available(p);
     if (available <= 0) return;
-    // The rate limit is split by partition count, then prorated over partitions by their lag,
-    // like maxOffsetsPerTrigger.
-    const share = instance.partitions.length / this.topic.partitions;
+    // The rate limit is split across instances as the engine splits it (read-share.ts: by this
+    // instance's backlog over the topic's, which the simulator knows exactly where the engine
+    // reads other instances' committed offsets up to a trigger old), then prorated over
+    // partitions by their lag, like maxOffsetsPerTrigger.
     const cap = Number.isFinite(rateLimit)
-      ? Math.max(1, Math.floor(rateLimit * share * triggerSeconds))
+      ? (instanceReadShare({
+          limit: rateLimit * triggerSeconds,
+          ownedPartitions: instance.partitions.length,
+          totalPartitions: this.topic.partitions,
+          ownedBacklog: available,
+          totalBacklog: this.topic.lagRecords(),
+        }) ?? available)
       : available;
     const take = Math.min(cap, available);
     const counts = instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available));

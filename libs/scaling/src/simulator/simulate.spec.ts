@@ -64,6 +64,29 @@ describe('simulator', () => {
     },
   );
 
+  it('splits a tight query-wide cap by backlog, so the instance with the hot partition keeps up', () => {
+    // 12 partitions, one 6× hotter, 1500/s in: the hot partition's instance (3 of 12 partitions)
+    // needs about 700/s, its even share of a 2000/s cap is 500/s, its backlog share is enough.
+    const hot = fixtureProfile({
+      name: 'test-hot',
+      durationSeconds: 1800,
+      input: [{ at: 0, rate: 1500 }],
+      noise: { seed: 3, capacityJitter: 0 },
+      model: { hotPartitions: { count: 1, factor: 6, moveEverySeconds: 100_000 } },
+    });
+    class FourCapped implements ScalingPolicy {
+      readonly name = 'four-capped';
+      decide(): ScalingDecision {
+        return { instances: 4, rateLimit: 2000, reason: 'fixed', inputs: {} };
+      }
+    }
+    const result = simulate(hot, new FourCapped(), { pid: 'policy' });
+    expect(result.summary.lostRecords).toBe(0);
+    // Only the start (instances come up after 30 s) is behind the objective.
+    expect(result.summary.sloViolationSeconds).toBeLessThan(60);
+    expect(result.backlogRecords).toBeLessThan(2000 * hot.triggerSeconds);
+  });
+
   it('conserves records when rebalances abandon batches all the time', () => {
     const result = simulate(profile, new Flapper(), { pid: false });
     expect(result.abandonedRecords).toBeGreaterThan(0);
