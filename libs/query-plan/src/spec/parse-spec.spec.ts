@@ -122,7 +122,9 @@ sources:
     kafka: { topic: t, startingOffsets: { t: { "0": 23, "1": -2 } } }
     schema: { a: string }
 ${VALID_TAIL}`);
-    expect(result.ok && result.spec.sources['s']?.kafka.startingOffsets).toEqual({ t: { '0': 23, '1': -2 } });
+    expect(result.ok && result.spec.sources['s']?.kafka?.startingOffsets).toEqual({
+      t: { '0': 23, '1': -2 },
+    });
   });
 
   it('requires exactly one sink', () => {
