@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dlqTopic } from '@sluice/contracts';
 import { FileBlobStore } from '../src/checkpoint/file-blob-store';
@@ -13,7 +14,13 @@ import { EngineSuite, eventually, readAll, tempDir, writeSpec } from './support/
 
 const root = tempDir('file-source-root');
 const suite = new EngineSuite('file-source-int', { SLUICE_FILE_SINK_ROOT: root });
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+const tables: string[] = [];
+afterAll(async () => {
+  fs.rmSync(root, { recursive: true, force: true });
+  for (const t of tables) await pool.query(`DROP TABLE IF EXISTS ${t}`);
+  await pool.end();
+});
 
 async function sinkRows(relative: string): Promise<Array<{ id: number; file: string }>> {
   const dir = path.join(root, relative);
@@ -100,5 +107,61 @@ trigger: { processingTime: 500 milliseconds }
     expect(dead[0]).toEqual(
       expect.objectContaining({ key: 'b.jsonl:21', value: '{"id": "not a number", "file": "b"}' }),
     );
+  }, 400_000);
+
+  it('aggregates CSV files into PostgreSQL exactly once across a SIGKILL (stateful plan)', async () => {
+    const queryId = `it-filesrc-agg-${randomUUID()}`;
+    const input = `in/${randomUUID()}`;
+    const table = `it_filesrc_${randomUUID().slice(0, 8)}`;
+    tables.push(table);
+    const inDir = path.join(root, input);
+    const FILES = 20;
+    const LINES = 30;
+    const csv = (f: number) => Array.from({ length: LINES }, (_, i) => `u${i % 5},${f * LINES + i}`);
+    for (let f = 0; f < 4; f++) drop(inDir, `p${String(f).padStart(2, '0')}.csv`, csv(f));
+    const dir = tempDir('file-source-agg');
+    const spec = writeSpec(
+      dir,
+      `name: it-file-source-agg
+sources:
+  events:
+    file: { path: ${input}, format: csv, maxFilesPerTrigger: 2 }
+    schema: { user_id: string, v: long }
+sql: SELECT user_id, count(*) AS n, sum(v) AS total FROM events GROUP BY user_id
+sink:
+  postgres: { table: ${table}, key: [user_id] }
+outputMode: update
+trigger: { processingTime: 500 milliseconds }
+options: { numShufflePartitions: 2 }
+`,
+    );
+    const counts = async (): Promise<Map<string, { n: number; total: number }>> => {
+      const exists = await pool.query(`SELECT to_regclass($1) AS t`, [table]);
+      if (!exists.rows[0]?.t) return new Map();
+      const rows = await pool.query<{ user_id: string; n: string; total: string }>(
+        `SELECT user_id, n, total FROM ${table}`,
+      );
+      return new Map(rows.rows.map((r) => [r.user_id, { n: Number(r.n), total: Number(r.total) }]));
+    };
+    const counted = async () => [...(await counts()).values()].reduce((a, c) => a + c.n, 0);
+    const checkpoint = path.join(dir, 'checkpoint');
+    const first = suite.launch({ spec, checkpoint, queryId, instance: 'a' });
+    await eventually(async () => (await counted()) === 4 * LINES, 120_000, 'the first four files counted');
+    for (let f = 4; f < FILES; f++) drop(inDir, `p${String(f).padStart(2, '0')}.csv`, csv(f));
+    await eventually(async () => (await counted()) > 4 * LINES, 120_000, 'some of the later files counted');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    suite.launch({ spec, checkpoint, queryId, instance: 'a' });
+    await eventually(async () => (await counted()) >= FILES * LINES, 180_000, 'every file counted');
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = Array.from({ length: FILES * LINES }, (_, k) => k);
+    const expected = new Map(
+      ['u0', 'u1', 'u2', 'u3', 'u4'].map((u, i) => {
+        const vs = all.filter((k) => (k % LINES) % 5 === i);
+        return [u, { n: vs.length, total: vs.reduce((a, b) => a + b, 0) }];
+      }),
+    );
+    expect(await counts()).toEqual(expected);
   }, 400_000);
 });
