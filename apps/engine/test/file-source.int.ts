@@ -151,6 +151,7 @@ options: { numShufflePartitions: 2 }
     await eventually(async () => (await counted()) > 4 * LINES, 120_000, 'some of the later files counted');
     first.child.kill('SIGKILL');
     await first.exited;
+    expect(await counted()).toBeLessThan(FILES * LINES);
 
     suite.launch({ spec, checkpoint, queryId, instance: 'a' });
     await eventually(async () => (await counted()) >= FILES * LINES, 180_000, 'every file counted');
