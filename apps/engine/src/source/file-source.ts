@@ -6,6 +6,7 @@
 // Offsets of a file task count files: range [start, end) is the start-th to (end-1)-th file the
 // source took, and the offset log entry names them (OffsetLogEntry.files).
 import { createHash } from 'node:crypto';
+import { fileSourceTopicPrefix } from '@sluice/contracts';
 import type { FileSourceSpec } from '@sluice/query-plan';
 import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { Bounds } from '../exec/trigger-planner';
@@ -18,7 +19,7 @@ import type { Source } from './source';
 
 /** The one-partition topic that gives a file source's task its owner (named after the path). */
 export function fileSourceTopic(scope: string, path: string): string {
-  return `sluice.${scope}.files.${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+  return `${fileSourceTopicPrefix(scope)}${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
 }
 
 export class FileSources implements Source {
