@@ -1004,9 +1004,11 @@ export class QueryRunner {
       }
     }
     for (const topic of stats.sources.keys()) {
-      if (this.fileSpecs.has(topic)) {
+      const file = this.fileSpecs.get(topic);
+      if (file) {
         // A file task's latest is what it took: files not yet listed have no offset.
         const s = stats.sources.get(topic)!;
+        s.description = `FileStreamSource[${file.path}]`;
         for (const p of Object.keys(s.end)) s.latest[p] = s.end[p]!;
         continue;
       }
