@@ -1,8 +1,8 @@
 // Deleting a query removes what Sluice created for it in Kafka: its dead-letter and repartition
-// topics (they were left behind, one pair per deleted query).
+// topics (they were left behind, one pair per deleted query) and its file sources' ownership topics.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dlqTopic, repartitionTopic } from '@sluice/contracts';
+import { dlqTopic, fileSourceTopicPrefix, repartitionTopic } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventsSpec, eventually, forgetTestQueries, startTestApp, type TestApp } from './support/test-app';
 
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('query delete', () => {
-  it("deletes the query's .dlq and .repartition topics", async () => {
+  it("deletes the query's .dlq, .repartition and .files.* topics", async () => {
     const created = await t.call<{ id: string }>(
       'POST',
       '/api/v1/queries?deploy=false',
@@ -38,6 +38,7 @@ describe('query delete', () => {
       await ensureTopics(admin, [
         { topic: dlqTopic(id), numPartitions: 1 },
         { topic: repartitionTopic(id), numPartitions: 2 },
+        { topic: `${fileSourceTopicPrefix(id)}0123456789abcdef`, numPartitions: 1 },
       ]);
       const del = await t.call<{ id: string }>('DELETE', `/api/v1/queries/${id}`);
       expect(del.status).toBe(202);
@@ -57,12 +58,16 @@ describe('query delete', () => {
       expect(op.steps.find((s) => s.name === 'delete query')?.message).toContain(dlqTopic(id));
       const left = await eventually(
         () => admin.listTopics(),
-        (topics) => !topics.includes(dlqTopic(id)) && !topics.includes(repartitionTopic(id)),
+        (topics) =>
+          !topics.includes(dlqTopic(id)) &&
+          !topics.includes(repartitionTopic(id)) &&
+          !topics.some((topic) => topic.startsWith(fileSourceTopicPrefix(id))),
         30_000,
         'topics gone',
       );
       expect(left).not.toContain(dlqTopic(id));
       expect(left).not.toContain(repartitionTopic(id));
+      expect(left.filter((topic) => topic.startsWith(fileSourceTopicPrefix(id)))).toEqual([]);
     } finally {
       await admin.disconnect();
     }

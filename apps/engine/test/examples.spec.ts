@@ -3,7 +3,7 @@
 // watermark checks, deduplication across a restart, complete mode, a stream–static join, a stream–stream join
 // across a restart, session windows (append with merging across a restart, update),
 // dropDuplicatesWithinWatermark across a restart, a stateful function with eventTime timeouts across a
-// restart. Each runs in-process through
+// restart, a file source of CSV lines across a restart. Each runs in-process through
 // the command (the CLI process itself is covered by query-test-cli.spec.ts).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,7 @@ describe('engine examples', () => {
         'session-window-update',
         'dedup-within-watermark',
         'stateful-sessionize',
+        'file-source-csv',
       ]),
     );
   });

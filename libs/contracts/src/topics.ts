@@ -15,6 +15,14 @@ export function repartitionTopic(queryId: string): string {
   return `sluice.${queryId}.repartition`;
 }
 
+/**
+ * Prefix of the one-partition topics that give a lineage's file sources their owner (the engine
+ * appends a hash of the source's path; they hold no records). Deleted with the query.
+ */
+export function fileSourceTopicPrefix(scope: string): string {
+  return `sluice.${scope}.files.`;
+}
+
 /** The consumer group formed by all engine instances of one query. */
 export function engineGroupId(queryId: string): string {
   return `sluice-${queryId}`;

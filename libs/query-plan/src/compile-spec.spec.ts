@@ -81,7 +81,7 @@ sources: { s: { kafka: { topic: t }, schema: { a: string } } }
 sql: SELECT a FROM s
 sink: { kafka: { topic: out } }
 `);
-    expect(spec.sources['s']?.kafka.startingOffsets).toBe('latest');
+    expect(spec.sources['s']?.kafka?.startingOffsets).toBe('latest');
     expect(spec.sources['s']?.format).toBe('json');
     expect(spec.outputMode).toBe('append');
     expect(spec.trigger).toEqual({ processingTimeMs: 0 });

@@ -8,6 +8,7 @@ export type {
   Row,
   SinkSpec,
   FileSinkFormat,
+  FileSourceSpec,
   SourceSpec,
   SpecError,
   StartingOffsets,
@@ -15,6 +16,7 @@ export type {
   TableSpec,
   TriggerSpec,
 } from './types';
+export { sourceStream } from './types';
 export { compileSpec, type CompileResult } from './compile-spec';
 export { formatErrors } from './format-errors';
 export * as limits from './limits';

@@ -22,11 +22,37 @@ export const COLUMN_TYPES: readonly ColumnType[] = [
 
 export type StartingOffsets = 'earliest' | 'latest' | Record<string, Record<string, number>>;
 
-export interface SourceSpec {
-  kafka: { topic: string; startingOffsets: StartingOffsets };
+/**
+ * A directory of JSON-lines or CSV files (Spark's file source): `path` is relative to the engine's
+ * file root (SLUICE_FILE_SINK_ROOT, shared with file sinks), never absolute. Each new file is read
+ * once and whole; at most `maxFilesPerTrigger` files per batch (unset: every new file).
+ */
+export interface FileSourceSpec {
+  path: string;
+  format: 'jsonl' | 'csv';
+  maxFilesPerTrigger?: number;
+}
+
+interface SourceColumns {
+  /** How one record (a Kafka value, a line of a file) decodes; a file source's follows file.format. */
   format: 'json' | 'csv' | 'raw';
   schema: Record<string, ColumnType>;
   watermark?: { column: string; delayMs: number };
+}
+
+/** A stream source: exactly one of a Kafka topic or a directory of files. */
+export type SourceSpec = SourceColumns &
+  (
+    | { kafka: { topic: string; startingOffsets: StartingOffsets }; file?: undefined }
+    | { file: FileSourceSpec; kafka?: undefined }
+  );
+
+/**
+ * What a source reads, as one string: the Kafka topic, or `file:<path>` for a file source (the
+ * plan's sourceTopics and a stream–stream join's sides are keyed by it).
+ */
+export function sourceStream(source: SourceSpec): string {
+  return source.kafka ? source.kafka.topic : `file:${source.file.path}`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // Every step is idempotent (desired state is already recorded; reconcile is level-triggered), so
 // a job re-run after a control-plane crash or a Redis outage simply continues.
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { checkpointScope, dlqTopic, repartitionTopic } from '@sluice/contracts';
+import { checkpointScope, dlqTopic, fileSourceTopicPrefix, repartitionTopic } from '@sluice/contracts';
 import type { Operation, Prisma } from '../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
@@ -205,12 +205,15 @@ export class OperationRunner {
         await this.runtime.remove(queryId, doomed.name);
         // The query's internal topics go with it (dead letters included: they belong to the
         // query, and a later query never has the same id), the repartition topic of every
-        // checkpoint lineage too. Re-running this step is a no-op.
+        // checkpoint lineage too, and the file sources' ownership topics (named after a hash of
+        // the path, hence found by prefix). Re-running this step is a no-op.
         const { checkpoints } = doomed;
         const epochs = [0, ...checkpointRecords(checkpoints).map((c) => c.epoch)];
+        const scopes = epochs.map((e) => checkpointScope(queryId, e));
         const deleted = await this.kafka.deleteTopicsIfPresent([
           dlqTopic(queryId),
-          ...epochs.map((e) => repartitionTopic(checkpointScope(queryId, e))),
+          ...scopes.map((s) => repartitionTopic(s)),
+          ...(await this.kafka.topicsWithPrefix(scopes.map((s) => fileSourceTopicPrefix(s)))),
         ]);
         if (deleted.length > 0)
           await this.step(op, 'delete query', 'running', 95, `deleted topics ${deleted.join(', ')}`);

@@ -52,6 +52,12 @@ export class KafkaAdminRepository implements OnModuleDestroy {
     return present;
   }
 
+  /** Existing topics whose names start with one of `prefixes`. */
+  async topicsWithPrefix(prefixes: string[]): Promise<string[]> {
+    const admin = await this.connected();
+    return (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.admin.disconnect();
   }

@@ -30,4 +30,26 @@ describe('file sinks and the runtime', () => {
     expect(check('{ file: { path: out } }', 'local')).toBeUndefined();
     expect(check('{ kafka: { topic: out } }', 'kubernetes')).toBeUndefined();
   });
+
+  it('refuse a file source on Kubernetes at sources.<name>.file, and accept it locally', () => {
+    const spec = `name: q
+sources:
+  s:
+    file: { path: in, format: jsonl }
+    schema: { a: string }
+sql: SELECT a FROM s
+sink: { kafka: { topic: out } }
+outputMode: append
+`;
+    const compiled = compileSpec(spec);
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+    expect(fileSinkRuntimeError(compiled.spec, spec, 'kubernetes')).toEqual(
+      expect.objectContaining({
+        path: 'sources.s.file',
+        line: 4,
+        message: expect.stringContaining('file sources run only under the local runtime'),
+      }),
+    );
+    expect(fileSinkRuntimeError(compiled.spec, spec, 'local')).toBeUndefined();
+  });
 });

@@ -40,16 +40,26 @@ const CONTROL_PLANE_TABLES = new Set(
 );
 
 /**
- * A file sink under the Kubernetes runtime, as a positioned spec error: engine pods share no folder
- * with each other or with readers, so its output would scatter over pod-local disks that vanish
- * with the pods.
+ * A file sink or file source under the Kubernetes runtime, as a positioned spec error: engine pods
+ * share no folder with each other or with readers and writers, so a sink's output would scatter
+ * over pod-local disks that vanish with the pods, and a source's directory would be a different,
+ * empty one in each pod (the instance owning the source could change to a pod that never saw a
+ * file).
  */
 export function fileSinkRuntimeError(
   spec: QuerySpec,
   specText: string,
   runtime: AppConfig['SLUICE_RUNTIME'],
 ) {
-  if (!('file' in spec.sink) || runtime !== 'kubernetes') return undefined;
+  if (runtime !== 'kubernetes') return undefined;
+  for (const [name, source] of Object.entries(spec.sources))
+    if (source.file)
+      return specErrorAt(
+        specText,
+        ['sources', name, 'file'],
+        'file sources run only under the local runtime (SLUICE_RUNTIME=local): engine pods share no folder to read from; use a kafka source',
+      );
+  if (!('file' in spec.sink)) return undefined;
   return specErrorAt(
     specText,
     ['sink', 'file'],
@@ -159,8 +169,8 @@ export class SinkConnectionsService {
 
   /**
    * Refuses (422, positioned like a compiler error) a spec whose PostgreSQL sink names an unknown
-   * connection, or a schema-qualified table that its connection does not allow, or a file sink on
-   * the Kubernetes runtime.
+   * connection, or a schema-qualified table that its connection does not allow, or a file sink or
+   * file source on the Kubernetes runtime.
    */
   async checkSpec(spec: QuerySpec, specText: string): Promise<void> {
     const fileError = fileSinkRuntimeError(spec, specText, this.config.SLUICE_RUNTIME);

@@ -2,7 +2,7 @@
 //   metadata                                   query id, created, plan hash, numShufflePartitions
 //   start-offsets                              a continuing lineage's first offsets (fixed once)
 //   plan/<version>.json                        compiled plan + state schemas (upgrade checks)
-//   tasks/<task>/offsets/<batchId>             write-ahead log: planned range + watermark
+//   tasks/<task>/offsets/<batchId>             write-ahead log: planned range + watermark (+ files)
 //   tasks/<task>/commits/<batchId>             the batch is done (sink committed)
 //   tasks/<task>/state/<operator>/<v>.delta|.snapshot
 // A task is one source partition (stateless stage) or one shuffle partition (stateful stage), so
@@ -89,6 +89,26 @@ const offsetLogSchema = z.object({
   watermarkMs: z.number().int(),
   batchTimestampMs: z.number().int(),
   planVersion: z.number().int().nonnegative(),
+  /**
+   * A file source's batch (the offset log stands for Spark's source log): the files it takes, in
+   * order (range = their positions in the source's sequence of taken files), and the source's
+   * cursor after them (source/file-selection.ts). A re-run reads exactly these files.
+   */
+  files: z
+    .object({
+      taken: z.array(
+        z.object({
+          name: z.string().min(1),
+          size: z.number().int().nonnegative(),
+          mtimeMs: z.number(),
+        }),
+      ),
+      cursor: z.object({
+        horizonMs: z.number(),
+        seen: z.array(z.tuple([z.string().min(1), z.number()])),
+      }),
+    })
+    .optional(),
 });
 export type OffsetLogEntry = z.infer<typeof offsetLogSchema>;
 

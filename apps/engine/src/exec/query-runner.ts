@@ -23,6 +23,7 @@ import {
   type QueryExecutor,
   type QuerySpec,
   type SourceSpec,
+  type FileSourceSpec,
 } from '@sluice/query-plan';
 import type { CheckpointStore, OffsetLogEntry, StartOffsets } from '../checkpoint/checkpoint-store';
 import { CheckpointCorruptError } from '../checkpoint/checksum-frame';
@@ -66,6 +67,9 @@ import { openStateStoreProvider, type StateStoreProvider } from '../state/state-
 import { postgresStaticTable, type StaticTableCache } from '../source/static-table';
 import { createPool } from '../pg/create-pool';
 import type { Source } from '../source/source';
+import { FileChangedError } from '../source/file-reader';
+import { FileSources, fileSourceTopic } from '../source/file-source';
+import { EMPTY_CURSOR, fileBatchOf, type FileCursor, type FileRef } from '../source/file-selection';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import {
   BATCH_TIME_BUDGET_MS,
@@ -121,7 +125,7 @@ export interface RunOptions {
 }
 
 /** Errors that must stop the engine (exit 1) instead of being retried. */
-const FATAL = [DataLossError, CheckpointCorruptError];
+const FATAL = [DataLossError, CheckpointCorruptError, FileChangedError];
 const MAX_SHUFFLE_RECORDS_PER_BATCH = 200_000;
 const IDLE_PROGRESS_INTERVAL_MS = 10_000;
 /** Longest sink error reported in progress (the control plane shows it in a condition). */
@@ -136,6 +140,10 @@ export class QueryRunner {
   private readonly runId = randomUUID();
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly sourceByTopic = new Map<string, SourceSpec>();
+  /** File sources by the topic that gives their task an owner (source/file-source.ts). */
+  private readonly fileSpecs = new Map<string, FileSourceSpec>();
+  /** Set when the query has file sources: reads their directories, Kafka for the rest. */
+  private fileSources: FileSources | undefined;
   private readonly columns: OutputColumn[];
   /** Name of this checkpoint lineage (checkpointScope). */
   private readonly scope: string;
@@ -194,7 +202,14 @@ export class QueryRunner {
     this.columns = this.executor.output;
     this.rateLimit = opts.rateLimit ?? this.spec.options.maxOffsetsPerTrigger ?? null;
     this.scope = checkpointScope(opts.queryId, opts.checkpointEpoch ?? 0);
-    for (const s of Object.values(this.spec.sources)) this.sourceByTopic.set(s.kafka.topic, s);
+    for (const s of Object.values(this.spec.sources)) {
+      if (s.kafka) this.sourceByTopic.set(s.kafka.topic, s);
+      else {
+        const topic = fileSourceTopic(this.scope, s.file.path);
+        this.sourceByTopic.set(topic, s);
+        this.fileSpecs.set(topic, s.file);
+      }
+    }
   }
 
   private get sourceGroup(): string {
@@ -291,6 +306,19 @@ export class QueryRunner {
       { topic: dlqTopic(queryId), numPartitions: 1 },
     ];
     if (this.stateful) topics.push({ topic: repartitionTopic(this.scope), numPartitions: n });
+    if (this.fileSpecs.size > 0) {
+      if (!this.opts.fileSinkRoot)
+        throw new Error(
+          'the spec has a file source: set SLUICE_FILE_SINK_ROOT for the engine (the folder its path is relative to, shared with file sinks; the control plane passes its own setting)',
+        );
+      // A new lineage's file task starts with no cursor: it would read every file again.
+      if (this.opts.continueFrom)
+        throw new Error(
+          'a query with a file source cannot continue from another checkpoint (its files would be read again); upgrade it in place',
+        );
+      // One partition each: the file task's owner is whoever the group gives partition 0.
+      for (const topic of this.fileSpecs.keys()) topics.push({ topic, numPartitions: 1 });
+    }
     this.sink = createSink({
       spec: this.spec.sink,
       columns: this.columns,
@@ -377,7 +405,18 @@ export class QueryRunner {
     // Side by side: each is a round of Kafka's group protocol, and a replacement instance (an
     // upgrade) is not processing until all three have joined.
     await Promise.all([this.control.start(), this.sourceReader.start(), this.shuffleReader?.start()]);
-    this.source = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    const kafkaSource = new KafkaSource(this.admin, this.sourceReader, this.shuffleReader);
+    this.fileSources =
+      this.fileSpecs.size > 0
+        ? new FileSources(
+            kafkaSource,
+            this.fileSpecs,
+            this.opts.fileSinkRoot!,
+            this.spec.options.failOnDataLoss,
+            (m) => this.opts.log('warn', m),
+          )
+        : undefined;
+    this.source = this.fileSources ?? kafkaSource;
     const trigger = this.spec.trigger;
     this.committed = new CommittedOffsetsCache(
       async () => {
@@ -667,6 +706,7 @@ export class QueryRunner {
       ))
         bounds.set(topic, await this.source.bounds(topic));
       const committed = this.rateLimit == null ? undefined : await this.committed?.get(Date.now());
+      const fileNext = await this.nextFiles(bounds);
       durations.latestOffset = Date.now() - t;
       if (this.staticTable) {
         t = Date.now();
@@ -674,7 +714,15 @@ export class QueryRunner {
         durations.staticTableRefresh = Date.now() - t;
       }
       t = Date.now();
-      const plans = this.planTasks(bounds, committed, startMs);
+      const plans = this.planTasks(bounds, committed, startMs).map(
+        ([rt, entry]): [TaskRuntime, OffsetLogEntry] => {
+          // A new batch of a file task names the files it takes (a replay already does).
+          const next = fileNext.get(rt.task);
+          return next && entry !== rt.replay
+            ? [rt, { ...entry, files: fileBatchOf(entry.range, next.files, next.cursor) }]
+            : [rt, entry];
+        },
+      );
       durations.queryPlanning = Date.now() - t;
       // Tasks are independent (own range, producer, marker, state): run them concurrently so a
       // trigger costs one transaction round-trip, not one per owned partition.
@@ -867,11 +915,34 @@ export class QueryRunner {
     return plan.runs.map(({ task, entry }) => [this.tasks.get(task)!, entry]);
   }
 
+  /**
+   * File tasks: the files each could take now (file-source.ts), set as its bounds (one offset a
+   * file, from where the task stands), for planTrigger to cut by the rate limit like any range.
+   */
+  private async nextFiles(
+    bounds: Map<string, Map<number, { earliest: number; latest: number }>>,
+  ): Promise<Map<string, { files: FileRef[]; cursor: FileCursor }>> {
+    const out = new Map<string, { files: FileRef[]; cursor: FileCursor }>();
+    const files = this.fileSources;
+    if (!files) return out;
+    for (const rt of this.tasks.values()) {
+      if (rt.stage !== 'source' || !files.isFileTopic(rt.topic) || rt.replay) continue;
+      const cursor = rt.lastPlanned?.files?.cursor ?? EMPTY_CURSOR;
+      const next = await files.nextFiles(rt.topic, cursor);
+      const start = rt.nextStart ?? 0;
+      bounds.set(rt.topic, new Map([[rt.partition, { earliest: 0, latest: start + next.length }]]));
+      out.set(rt.task, { files: next, cursor });
+    }
+    return out;
+  }
+
   /** Where a source partition with no checkpoint history starts. */
   private firstOffset(topic: string, partition: number, b: { earliest: number; latest: number }): number {
+    // A file source starts with the first file it takes (Spark reads a directory's existing files).
+    if (this.fileSpecs.has(topic)) return 0;
     // Continuing: where the old checkpoint stopped; a partition it never read from its start.
     if (this.continueOffsets) return this.continueOffsets.get(partitionKey(topic, partition)) ?? b.earliest;
-    const configured = this.opts.startingOffsets ?? this.sourceByTopic.get(topic)?.kafka.startingOffsets;
+    const configured = this.opts.startingOffsets ?? this.sourceByTopic.get(topic)?.kafka?.startingOffsets;
     return resolveStartingOffset(parseStartingOffsets(configured), topic, partition, b.earliest, b.latest);
   }
 
@@ -975,6 +1046,14 @@ export class QueryRunner {
       }
     }
     for (const topic of stats.sources.keys()) {
+      const file = this.fileSpecs.get(topic);
+      if (file) {
+        // A file task's latest is what it took: files not yet listed have no offset.
+        const s = stats.sources.get(topic)!;
+        s.description = `FileStreamSource[${file.path}]`;
+        for (const p of Object.keys(s.end)) s.latest[p] = s.end[p]!;
+        continue;
+      }
       // Progress then reports the end offsets as latest (no lag figure this batch) rather than failing
       // the batch, which is committed already; the next batch asks the broker again.
       const b = await offsetBounds(this.admin, topic).catch(() => undefined);

@@ -6,6 +6,7 @@
 import type { Message } from 'kafkajs';
 import {
   decodeRecord,
+  sourceStream,
   type QueryExecutor,
   type Row,
   type SourceSpec,
@@ -126,6 +127,10 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
 
   for (const record of args.records) {
     try {
+      if (record.refused) {
+        dead(record, record.refused);
+        continue;
+      }
       const invalidText = invalidTextReason(record.value);
       if (invalidText) {
         dead(record, invalidText);
@@ -139,7 +144,7 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
       if (executor.streamJoin) {
         // Stream–stream join: WHERE applies to joined rows (stage 2); here only routing by key.
         const join = executor.streamJoin;
-        const side = join.sideOf(args.source.kafka.topic);
+        const side = join.sideOf(sourceStream(args.source));
         const row = join.prepare(side, decoded.row);
         const t = join.eventTimeMs(side, row);
         if (t !== undefined) out.eventTimes.push(t);

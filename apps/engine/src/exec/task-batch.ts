@@ -118,7 +118,14 @@ export async function runTaskBatch(
   t = Date.now();
   const read =
     entry.range.end > entry.range.start
-      ? await ctx.source.read(rt.stage, rt.topic, rt.partition, entry.range.start, entry.range.end)
+      ? await ctx.source.read(
+          rt.stage,
+          rt.topic,
+          rt.partition,
+          entry.range.start,
+          entry.range.end,
+          entry.files,
+        )
       : [];
   // Below the old lineage's end a continuing lineage reads only the old shuffle backlog's
   // records again; the rest were the old version's (deterministic: the replay set is fixed).
@@ -255,6 +262,7 @@ export async function runTaskBatch(
   }
   add('commitOffsets', Date.now() - t);
   rt.replay = undefined;
+  rt.lastPlanned = entry;
   rt.nextStart = entry.range.end;
   rt.nextBatchId = entry.batchId + 1;
   rt.lastBatchWatermarkMs = entry.watermarkMs;

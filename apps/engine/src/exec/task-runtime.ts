@@ -20,6 +20,8 @@ export interface TaskRuntime {
   nextStart: number | undefined;
   /** A planned batch whose output is not visible yet: it is re-run before anything new. */
   replay: OffsetLogEntry | undefined;
+  /** The newest planned batch (a file source's cursor rides in it: file-selection.ts). */
+  lastPlanned: OffsetLogEntry | undefined;
   state: StateStore | undefined;
   watermark: WatermarkTracker | undefined;
   /** Watermark the last batch ran with; a higher one makes a no-data batch worthwhile. */
@@ -116,6 +118,7 @@ export async function recoverTask(args: {
     nextBatchId: lastCommitted + 1,
     nextStart,
     replay,
+    lastPlanned: wal,
     state,
     watermark,
     lastBatchWatermarkMs: wal?.watermarkMs ?? 0,

@@ -97,4 +97,19 @@ describe('buildProgress', () => {
     expect(p.eventTime).toBeUndefined();
     expect(p.stateOperators).toEqual([{ operatorName: 'dedupe', ...state }]);
   });
+
+  it('describes a file source as Spark does, its offsets counting files', () => {
+    const source = {
+      topic: 'sluice.q.files.0123',
+      start: { '0': 2 },
+      end: { '0': 3 },
+      latest: { '0': 3 },
+      numInputRows: 4,
+    };
+    const p = buildProgress(report({ sources: [{ ...source, description: 'FileStreamSource[in/clicks]' }] }));
+    expect(p.sources[0]).toMatchObject({
+      description: 'FileStreamSource[in/clicks]',
+      endOffset: { 'sluice.q.files.0123': { '0': 3 } },
+    });
+  });
 });

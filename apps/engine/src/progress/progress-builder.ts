@@ -11,6 +11,8 @@ import {
 
 export interface SourceTrigger {
   topic: string;
+  /** As Spark's `sources[].description`; KafkaV2[Subscribe[topic]] when absent. */
+  description?: string;
   /** partition → offset, for the partitions this instance read in the trigger. */
   start: Record<string, number>;
   end: Record<string, number>;
@@ -133,7 +135,7 @@ export function buildProgress(r: TriggerReport): StreamingQueryProgress {
     stateOperators,
     sources: r.sources.map((s) =>
       withoutUndefined({
-        description: `KafkaV2[Subscribe[${s.topic}]]`,
+        description: s.description ?? `KafkaV2[Subscribe[${s.topic}]]`,
         startOffset: { [s.topic]: s.start },
         endOffset: { [s.topic]: s.end },
         latestOffset: { [s.topic]: s.latest },

@@ -189,10 +189,12 @@ export async function runQueryTest(args: {
   const source = sources[0]![1];
   const statefulFunction = await loadStatefulFunction(compiled.plan, args.specFile, spec.stateful?.source);
   const executor = instantiate(compiled.plan, statefulFunction ? { statefulFunction } : {});
+  // A file source's lines are records of an in-memory topic of its own (task ids allow no `/`).
+  const memoryTopic = (name: string, s: SourceSpec): string => s.kafka?.topic ?? `files.${name}`;
   // Which topic an input record goes to: its `# source`, or the spec's only source.
   const topicOf = (name: string | undefined, line: number): string => {
     if (name === undefined) {
-      if (sources.length === 1) return source.kafka.topic;
+      if (sources.length === 1) return memoryTopic(sources[0]![0], source);
       throw new Error(
         `input line ${line}: the spec has ${sources.length} sources (${sources.map(([n]) => n).join(', ')}); name one with "# source <name>" above the records`,
       );
@@ -200,13 +202,13 @@ export async function runQueryTest(args: {
     const s = spec.sources[name];
     if (!s)
       throw new Error(`input line ${line}: unknown source "${name}" (${sources.map(([n]) => n).join(', ')})`);
-    return s.kafka.topic;
+    return memoryTopic(name, s);
   };
   const stateful = executor.kind !== 'stateless';
   const n = spec.options.numShufflePartitions;
 
   const broker = new MemoryBroker();
-  const topics = sources.map(([, s]) => s.kafka.topic);
+  const topics = sources.map(([name, s]) => memoryTopic(name, s));
   for (const topic of topics) broker.createTopic(topic, 1);
   broker.createTopic(DLQ_TOPIC, 1);
   if (stateful) broker.createTopic(REPARTITION_TOPIC, n);
@@ -228,7 +230,7 @@ export async function runQueryTest(args: {
     executor,
     outputMode: spec.outputMode,
     numShufflePartitions: n,
-    sourceByTopic: new Map<string, SourceSpec>(sources.map(([, s]) => [s.kafka.topic, s])),
+    sourceByTopic: new Map<string, SourceSpec>(sources.map(([name, s]) => [memoryTopic(name, s), s])),
     columns: executor.output,
     guard: sink.guard,
     dlqTopic: DLQ_TOPIC,

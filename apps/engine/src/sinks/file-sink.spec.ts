@@ -129,8 +129,8 @@ describe('file sink', () => {
   });
 
   it('never resolves a directory outside its root', async () => {
-    await expect(resolveSinkDirectory(root, '../escape')).rejects.toThrow(/leaves the file-sink root/);
-    await expect(resolveSinkDirectory(root, '/etc')).rejects.toThrow(/leaves the file-sink root/);
+    await expect(resolveSinkDirectory(root, '../escape')).rejects.toThrow(/leaves the file root/);
+    await expect(resolveSinkDirectory(root, '/etc')).rejects.toThrow(/leaves the file root/);
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-outside-'));
     fs.symlinkSync(outside, path.join(root, 'link'));
     await expect(resolveSinkDirectory(root, 'link/x')).rejects.toThrow(/outside/);

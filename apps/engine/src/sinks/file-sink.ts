@@ -9,10 +9,9 @@
 // past its session timeout) from rewriting a file the new owner committed: it writes the same rows
 // under the same name (re-runs of a batch are deterministic), so readers see the same content.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { FileSinkFormat, Row } from '@sluice/query-plan';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
+import { confinedDirectory } from '../files/confined-directory';
 import { encodeRows, FILE_EXTENSIONS } from './file-formats';
 import { FileSinkLog } from './file-sink-log';
 import type { OutputColumn } from './format-row';
@@ -24,22 +23,9 @@ import {
   type TaskBatchOutput,
 } from './sink';
 
-/**
- * The sink's directory: `relative` under `root`, refusing anything that resolves outside it — a
- * `..`, an absolute path, or a symbolic link inside the root pointing elsewhere (checked on the real
- * path once the directory exists). The spec's pattern already refuses the first two; this is the
- * engine's own guard, since an engine runs whatever spec it is given.
- */
+/** The sink's directory under the file root, created if missing (files/confined-directory.ts). */
 export async function resolveSinkDirectory(root: string, relative: string): Promise<string> {
-  const realRoot = await fs.realpath(root);
-  const dir = path.resolve(realRoot, relative);
-  const inside = (p: string) => p === realRoot || p.startsWith(realRoot + path.sep);
-  if (path.isAbsolute(relative) || !inside(dir))
-    throw new Error(`file sink path "${relative}" leaves the file-sink root ${realRoot}`);
-  await fs.mkdir(dir, { recursive: true });
-  const real = await fs.realpath(dir);
-  if (!inside(real)) throw new Error(`file sink path "${relative}" resolves to ${real}, outside ${realRoot}`);
-  return real;
+  return (await confinedDirectory(root, relative, 'file sink', true))!;
 }
 
 export class FileSink implements Sink {

@@ -16,6 +16,8 @@ export interface SourceRecord {
   value: Buffer | null;
   timestampMs: number;
   headers: Record<string, string>;
+  /** Why the source already refuses this record (a file source's over-long line): a dead letter. */
+  refused?: string;
 }
 
 export interface TopicPartition {

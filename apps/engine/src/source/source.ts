@@ -1,6 +1,7 @@
 // Where a query's input comes from, per stage: the partitions this instance owns, their bounds
 // and exact ranges [start, end). The engine reads Kafka (kafka-source.ts: the group protocol
-// decides ownership); the query test harness reads an in-memory log with the same contract.
+// decides ownership) and directories (file-source.ts); the query test harness reads an in-memory log with the same contract.
+import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { Bounds } from '../exec/trigger-planner';
 import type { Stage } from '../exec/task-runtime';
 import type { SourceRecord, TopicPartition } from './group-reader';
@@ -10,8 +11,18 @@ export interface Source {
   assignment(stage: Stage): TopicPartition[];
   /** Earliest and latest offset of every partition of a topic. */
   bounds(topic: string): Promise<Map<number, Bounds>>;
-  /** Exactly the records of [start, end) (transaction markers and aborted records skipped). */
-  read(stage: Stage, topic: string, partition: number, start: number, end: number): Promise<SourceRecord[]>;
+  /**
+   * Exactly the records of [start, end) (transaction markers and aborted records skipped); a file
+   * source's batch is its `files` (the offset log entry's, file-source.ts).
+   */
+  read(
+    stage: Stage,
+    topic: string,
+    partition: number,
+    start: number,
+    end: number,
+    files?: OffsetLogEntry['files'],
+  ): Promise<SourceRecord[]>;
   /**
    * Records the position a stage-1 task reached, for consumer lag when the batch marker lives
    * elsewhere (not part of exactly-once).

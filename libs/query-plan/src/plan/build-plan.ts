@@ -1,5 +1,5 @@
 // Assembles the operator chain of a compiled query and hashes every operator.
-import type { ColumnType, OutputMode, SourceSpec } from '../types';
+import { sourceStream, type ColumnType, type OutputMode, type SourceSpec } from '../types';
 import type { AggregateCall, Expr } from './expr';
 import { displayAggregate } from './expr-display';
 import { outputType } from './expr-types';
@@ -69,8 +69,8 @@ export function buildPlan(input: PlanInput): LogicalPlan {
     outputMode: input.outputMode,
     numShufflePartitions: input.numShufflePartitions,
     sourceTopics: input.streamJoin
-      ? [source.kafka.topic, input.streamJoin.rightSource.kafka.topic]
-      : [source.kafka.topic],
+      ? [sourceStream(source), sourceStream(input.streamJoin.rightSource)]
+      : [sourceStream(source)],
     operators,
     output:
       input.stateful?.output ?? input.columns.map((c) => ({ name: c.name, type: outputType(c.expr.type) })),
@@ -82,7 +82,7 @@ function scanOperator(name: string, source: SourceSpec): ScanOperator {
     id: 'scan',
     op: 'scan',
     source: name,
-    topic: source.kafka.topic,
+    topic: sourceStream(source),
     format: source.format,
     schema: Object.entries(source.schema).map(([column, type]) => ({ name: column, type })),
   };

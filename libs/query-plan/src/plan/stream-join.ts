@@ -3,7 +3,7 @@
 // watermark, and ON bounds the right event time on both sides relative to the left one
 // (b.ts BETWEEN a.ts AND a.ts + INTERVAL '1 hour', or >= / <= pairs), so that each side's rows
 // can be evicted once the watermark passes them. A query without them is refused at validate.
-import type { SourceSpec } from '../types';
+import { sourceStream, type SourceSpec } from '../types';
 import type { ExprBuilder } from '../sql/expr-builder';
 import { nodeOffset } from '../sql/sql-ast';
 import type { Expr } from './expr';
@@ -27,10 +27,10 @@ export function compileStreamJoin(
     return undefined;
   };
   const onOffset = nodeOffset(side.on) ?? side.offset;
-  if (left.source.kafka.topic === side.source.kafka.topic)
+  if (sourceStream(left.source) === sourceStream(side.source))
     fail(
       side.offset,
-      `both sides of the join read topic "${side.source.kafka.topic}": a stream–stream join reads two different topics`,
+      `both sides of the join read "${sourceStream(side.source)}": a stream–stream join reads two different streams`,
     );
   const missing = [left, { name: side.name, source: side.source }].filter((s) => !s.source.watermark);
   if (missing.length > 0)

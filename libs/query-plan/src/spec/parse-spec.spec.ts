@@ -122,7 +122,9 @@ sources:
     kafka: { topic: t, startingOffsets: { t: { "0": 23, "1": -2 } } }
     schema: { a: string }
 ${VALID_TAIL}`);
-    expect(result.ok && result.spec.sources['s']?.kafka.startingOffsets).toEqual({ t: { '0': 23, '1': -2 } });
+    expect(result.ok && result.spec.sources['s']?.kafka?.startingOffsets).toEqual({
+      t: { '0': 23, '1': -2 },
+    });
   });
 
   it('requires exactly one sink', () => {
@@ -165,5 +167,71 @@ outputMode: ${mode}
     ]);
     const ok = compileSpec(spec('out/clicks-v1.2'));
     expect(ok.ok && ok.spec.sink).toEqual({ file: { path: 'out/clicks-v1.2', format: 'jsonl' } });
+  });
+
+  it('reads a file source: a path inside the file root, jsonl or csv, an optional file cap', () => {
+    const spec = (file: string, extra = '') => `name: q
+sources:
+  s:
+    file: ${file}
+    schema: { a: string }${extra}
+${VALID_TAIL}`;
+    const ok = compileSpec(spec('{ path: in/clicks, format: csv, maxFilesPerTrigger: 3 }'));
+    expect(ok.ok && ok.spec.sources['s']).toEqual({
+      file: { path: 'in/clicks', format: 'csv', maxFilesPerTrigger: 3 },
+      format: 'csv',
+      schema: { a: 'string' },
+    });
+    const jsonl = compileSpec(spec('{ path: in, format: jsonl }'));
+    expect(jsonl.ok && jsonl.spec.sources['s']?.format).toBe('json');
+    for (const bad of ['../etc', '/etc', 'a/../../b', '.hidden'])
+      expect(errorsOf(spec(`{ path: ${JSON.stringify(bad)}, format: jsonl }`))).toEqual([
+        expect.objectContaining({
+          path: 'sources.s.file.path',
+          line: 4,
+          message: expect.stringContaining('expected a relative path'),
+        }),
+      ]);
+    expect(errorsOf(spec('{ path: in, format: parquet }'))).toEqual([
+      expect.objectContaining({ path: 'sources.s.file.format', line: 4, column: 31 }),
+    ]);
+    expect(errorsOf(spec('{ path: in, format: jsonl, maxFilesPerTrigger: 0 }'))).toEqual([
+      expect.objectContaining({
+        path: 'sources.s.file.maxFilesPerTrigger',
+        line: 4,
+        message: 'maxFilesPerTrigger is at least 1',
+      }),
+    ]);
+    expect(errorsOf(spec('{ path: in, format: jsonl }', '\n    format: csv'))).toEqual([
+      expect.objectContaining({
+        path: 'sources.s.format',
+        line: 6,
+        message: 'a file source takes its format from file.format (jsonl or csv); remove format',
+      }),
+    ]);
+  });
+
+  it('requires exactly one of kafka or file in a source', () => {
+    const errors = errorsOf(`name: q
+sources:
+  s:
+    kafka: { topic: t }
+    file: { path: in, format: jsonl }
+    schema: { a: string }
+${VALID_TAIL}`);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        path: 'sources.s',
+        line: 4,
+        message: 'a source is exactly one of kafka or file (got both)',
+      }),
+    ]);
+    expect(
+      errorsOf(`name: q
+sources: { s: { schema: { a: string } } }
+${VALID_TAIL}`),
+    ).toEqual([
+      expect.objectContaining({ path: 'sources.s', message: 'a source is exactly one of kafka or file' }),
+    ]);
   });
 });

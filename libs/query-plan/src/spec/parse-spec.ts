@@ -101,8 +101,8 @@ function checkSpec(spec: QuerySpec): Array<{ path: PathSegment[]; message: strin
           message: `the watermark column must be a timestamp, "${source.watermark.column}" is ${type}`,
         });
     }
-    const offsets = source.kafka.startingOffsets;
-    if (typeof offsets === 'object') {
+    const offsets = source.kafka?.startingOffsets;
+    if (source.kafka && typeof offsets === 'object') {
       for (const topic of Object.keys(offsets)) {
         if (topic !== source.kafka.topic)
           problems.push({

@@ -90,16 +90,58 @@ const startingOffsets = z.unknown().transform((value, ctx): StartingOffsets => {
   return offsets;
 });
 
+/**
+ * A file sink's or file source's directory, relative to the file root the engine is given: at most 8 segments of
+ * letters, digits, `.`, `_`, `-`, none of them `.` or `..`, so a query can never write outside that
+ * root (an absolute path or a `..` would let any operator overwrite files of the host).
+ */
+const fileSinkPath = z
+  .string()
+  .max(200, 'a file sink path has at most 200 characters')
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*){0,7}$/,
+    'expected a relative path (at most 8 segments of letters, digits, ., _ and -, each starting with a letter, digit or _; no leading /, no ..)',
+  );
+
+/**
+ * A file source: a directory relative to the engine's file root (the file sink's pattern, so it
+ * can never name anything outside that root), its line format and an optional cap on files per
+ * batch (Spark's maxFilesPerTrigger).
+ */
+const fileSource = z.strictObject({
+  path: fileSinkPath,
+  format: z.enum(['jsonl', 'csv']),
+  maxFilesPerTrigger: z
+    .number()
+    .int('maxFilesPerTrigger is a whole number')
+    .min(1, 'maxFilesPerTrigger is at least 1')
+    .max(100_000, 'maxFilesPerTrigger is at most 100000')
+    .optional(),
+});
+
 const sourceSchema = z
   .strictObject({
-    kafka: z.strictObject({ topic: topicName, startingOffsets: startingOffsets.optional() }),
-    format: z.enum(['json', 'csv', 'raw']).default('json'),
+    kafka: z.strictObject({ topic: topicName, startingOffsets: startingOffsets.optional() }).optional(),
+    file: fileSource.optional(),
+    format: z.enum(['json', 'csv', 'raw']).optional(),
     schema: z.record(columnName, columnType).optional(),
     watermark: z
       .strictObject({ column: columnName, delay: duration.optional(), delayMs: millis.optional() })
       .optional(),
   })
   .superRefine((source, ctx) => {
+    if ((source.kafka === undefined) === (source.file === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: `a source is exactly one of kafka or file${source.kafka ? ' (got both)' : ''}`,
+      });
+    // One place says how a file's lines decode: file.format.
+    if (source.file && source.format !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['format'],
+        message: 'a file source takes its format from file.format (jsonl or csv); remove format',
+      });
     if (
       source.watermark &&
       (source.watermark.delay === undefined) === (source.watermark.delayMs === undefined)
@@ -112,11 +154,25 @@ const sourceSchema = z
     }
   })
   .transform((source): SourceSpec => {
-    const spec: SourceSpec = {
-      kafka: { topic: source.kafka.topic, startingOffsets: source.kafka.startingOffsets ?? 'latest' },
-      format: source.format,
-      schema: source.schema ?? (source.format === 'raw' ? { value: 'string' } : {}),
+    const format = source.file
+      ? source.file.format === 'jsonl'
+        ? 'json'
+        : 'csv'
+      : (source.format ?? 'json');
+    const columns = {
+      format,
+      schema: source.schema ?? (format === 'raw' ? { value: 'string' as const } : {}),
     };
+    // Neither (already an issue above) reads as an empty topic name, never a crash.
+    const spec: SourceSpec = source.file
+      ? { file: { ...source.file }, ...columns }
+      : {
+          kafka: {
+            topic: source.kafka?.topic ?? '',
+            startingOffsets: source.kafka?.startingOffsets ?? 'latest',
+          },
+          ...columns,
+        };
     if (source.watermark)
       spec.watermark = {
         column: source.watermark.column,
@@ -145,19 +201,6 @@ const sinkTableName = z
       return schema === undefined || !isReservedSinkSchema(schema);
     },
     `a sink table cannot live in a reserved schema (${RESERVED_SINK_SCHEMAS.join(', ')}, pg_*)`,
-  );
-
-/**
- * A file sink's directory, relative to the file-sink root the engine is given: at most 8 segments of
- * letters, digits, `.`, `_`, `-`, none of them `.` or `..`, so a query can never write outside that
- * root (an absolute path or a `..` would let any operator overwrite files of the host).
- */
-const fileSinkPath = z
-  .string()
-  .max(200, 'a file sink path has at most 200 characters')
-  .regex(
-    /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*){0,7}$/,
-    'expected a relative path (at most 8 segments of letters, digits, ., _ and -, each starting with a letter, digit or _; no leading /, no ..)',
   );
 
 const sinkSchema = z

@@ -104,6 +104,27 @@ describe('sources', () => {
     });
   });
 
+  it('Kafka source to file source and back: incompatible (the checkpoint holds the old kind of offsets)', () => {
+    const toFile = (t: string) =>
+      t
+        .replace(/kafka: \{ topic: clicks[^}]*\}/, 'file: { path: in/clicks, format: jsonl }')
+        .replace(/\n\s*format: json\b/, '');
+    expectOne(upgrade({ sql: STATELESS }, toFile), 'source.type', {
+      severity: 'incompatible',
+      path: 'sources.clicks',
+      before: 'kafka',
+      after: 'file',
+    });
+    const file = toFile(querySpec({ sql: STATELESS }));
+    expectOne(report(file, querySpec({ sql: STATELESS })), 'source.type', { before: 'file', after: 'kafka' });
+    // Another directory is other files: incompatible as another topic is.
+    expect(report(file, file.replace('in/clicks', 'in/other')).compatible).toBe(false);
+    // A different cap on files per batch changes nothing already read.
+    expect(
+      report(file, file.replace('format: jsonl', 'format: jsonl, maxFilesPerTrigger: 2')).compatible,
+    ).toBe(true);
+  });
+
   it('subscribed topic: incompatible', () => {
     const r = upgrade({ sql: STATELESS }, (t) => t.replace('topic: clicks', 'topic: clicks-v2'));
     expectOne(r, 'source.topic', {

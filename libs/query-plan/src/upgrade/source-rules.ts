@@ -147,8 +147,8 @@ function schemaChanges({ before, after }: UpgradePair, path: string): UpgradeCha
 
 function readOptionChanges(oldSource: SourceSpec, newSource: SourceSpec, path: string): UpgradeChange[] {
   if (!('kafka' in oldSource) || !('kafka' in newSource)) return [];
-  const was = JSON.stringify(oldSource.kafka.startingOffsets);
-  const now = JSON.stringify(newSource.kafka.startingOffsets);
+  const was = JSON.stringify(oldSource.kafka?.startingOffsets);
+  const now = JSON.stringify(newSource.kafka?.startingOffsets);
   if (was === now) return [];
   // Spark: startingOffsets only applies when a query starts for the first time.
   return [
