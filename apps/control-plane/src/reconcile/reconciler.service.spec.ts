@@ -95,20 +95,31 @@ describe('ReconcilerService.reconcile', () => {
     h.clock.advance(1000);
     const crashedAt = h.clock.now();
     h.runtime.exit('orders-1', 1, crashedAt, 'boom');
-    const seen = await h.reconciler.reconcile(h.query.id);
     const row = async () => (await h.instances.listForQuery(h.query.id)).find((r) => r.name === 'orders-1');
-    // First the crash is recorded and the restart waits out its backoff (1 s after a first crash).
-    expect(await row()).toMatchObject({ status: 'CRASHED', exitCode: 1, restarts: 0 });
-    expect(seen?.requeueAfterMs).toBe(1000);
+    // A first crash restarts at once (reconcile-decision.backoffMs), in the pass that sees it.
+    await h.reconciler.reconcile(h.query.id);
+    expect(await row()).toMatchObject({ status: 'STARTING', restarts: 1 });
     const stored = await h.queries.find(h.query.id);
     expect(stored?.crashTimes).toEqual([crashedAt.toISOString()]);
-    expect(JSON.stringify(stored?.conditions)).toContain('orders-1 crashed: boom');
+    expect(h.runtime.calls.filter((c) => c === 'start orders-1')).toHaveLength(2);
+
+    // A second crash is recorded and its restart waits out the backoff (1 s after the first restart).
+    h.clock.advance(5000);
+    await h.reconciler.reconcile(h.query.id);
+    const secondAt = h.clock.now();
+    h.runtime.exit('orders-1', 1, secondAt, 'boom again');
+    const seen = await h.reconciler.reconcile(h.query.id);
+    expect(await row()).toMatchObject({ status: 'CRASHED', exitCode: 1, restarts: 1 });
+    expect(seen?.requeueAfterMs).toBe(1000);
+    const after = await h.queries.find(h.query.id);
+    expect(after?.crashTimes).toEqual([crashedAt.toISOString(), secondAt.toISOString()]);
+    expect(JSON.stringify(after?.conditions)).toContain('orders-1 crashed: boom again');
 
     h.clock.advance(1000);
     await h.reconciler.reconcile(h.query.id);
     h.reconciler.onModuleDestroy();
-    expect(await row()).toMatchObject({ status: 'STARTING', restarts: 1 });
-    expect(h.runtime.calls.filter((c) => c === 'start orders-1')).toHaveLength(2);
+    expect(await row()).toMatchObject({ status: 'STARTING', restarts: 2 });
+    expect(h.runtime.calls.filter((c) => c === 'start orders-1')).toHaveLength(3);
   });
 
   it('does not write a status computed from a desired state a mutation has since changed', async () => {
