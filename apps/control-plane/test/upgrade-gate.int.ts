@@ -13,8 +13,15 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
-import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import {
+  isolatedStack,
+  operationOutcome,
+  type IsolatedStack,
+  type Operation as Op,
+  type OperationStep as Step,
+} from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
+import { ClickProducer, expectedWindows, firstIds, totalClicks, windowRows } from './support/click-windows';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-gate-${suffix}`;
@@ -23,23 +30,9 @@ const tables = {
   uuid: `upg_gate_uuid_${suffix}`,
   generated: `upg_gate_gen_${suffix}`,
 };
-const BASE = Date.UTC(2026, 0, 1);
 const kafka = createKafka({
   brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
   clientId: 'it-upgrade-gate',
-});
-
-interface Click {
-  id: number;
-  user_id: string;
-  amount: number;
-  ts: string;
-}
-const click = (id: number): Click => ({
-  id,
-  user_id: `u${id % 7}`,
-  amount: id % 100,
-  ts: new Date(BASE + id * 50).toISOString(),
 });
 
 const header = [
@@ -84,89 +77,26 @@ let stack: IsolatedStack;
 const sharedEnv = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL };
 let sinkDb: Pool;
 let queryId: string;
-let produced = 0;
 
-interface Step {
-  name: string;
-  state: string;
-  message?: string;
-  figures?: Record<string, unknown>;
-}
-interface Op {
-  id: string;
-  state: string;
-  error: string | null;
-  steps: Step[];
-}
 interface QueryView {
   phase: string;
   desired: { version: number; checkpointEpoch: number; instances: number };
   observed: { lastGoodVersion: number | null };
 }
 
-/** Produces `n` more records, about `perSecond` a second. */
-async function produce(n: number, perSecond: number): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const chunk = Math.max(1, Math.round(perSecond / 5));
-  for (let sent = 0; sent < n; sent += chunk) {
-    const ids = Array.from({ length: Math.min(chunk, n - sent) }, (_, i) => produced + i);
-    await producer.send({
-      topic,
-      messages: ids.map((id) => ({ key: click(id).user_id, value: JSON.stringify(click(id)) })),
-    });
-    produced += ids.length;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await producer.disconnect();
-}
-
-/** Count and sum per (minute, user), recomputed from records 0 … n-1. */
-function expected(n: number): Map<string, { clicks: number; amount: number }> {
-  const out = new Map<string, { clicks: number; amount: number }>();
-  for (let id = 0; id < n; id++) {
-    const c = click(id);
-    const ms = Date.parse(c.ts);
-    const key = `${new Date(ms - (ms % 60_000)).toISOString()}|${c.user_id}`;
-    const e = out.get(key) ?? { clicks: 0, amount: 0 };
-    e.clicks++;
-    e.amount += c.amount;
-    out.set(key, e);
-  }
-  return out;
-}
-
-async function sinkRows(table: string): Promise<Map<string, { clicks: number; amount: number }>> {
-  const r = await sinkDb
-    .query<{ window_start: Date; user_id: string; clicks: string; amount: string }>(`SELECT * FROM ${table}`)
-    .catch(() => ({ rows: [] }));
-  return new Map(
-    r.rows.map((row) => [
-      `${row.window_start.toISOString()}|${row.user_id}`,
-      { clicks: Number(row.clicks), amount: Number(row.amount) },
-    ]),
-  );
-}
-
-const total = (rows: Map<string, { clicks: number }>) => [...rows.values()].reduce((n, r) => n + r.clicks, 0);
+const feed = new ClickProducer(kafka, topic);
+const sinkRows = (table: string) => windowRows(sinkDb, table);
 
 const rowCount = (table: string) =>
   sinkDb.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then((r) => Number(r.rows[0]!.n));
 
-async function finished(op: { id: string }): Promise<Op> {
-  return eventually(
-    () => t.call<Op>('GET', `/api/v1/operations/${op.id}`).then((r) => r.body),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    240_000,
-    `operation ${op.id}`,
-  );
-}
+const finished = (op: { id: string }) => operationOutcome(t, op.id);
 
 const query = () => t.call<QueryView>('GET', `/api/v1/queries/${queryId}`).then((r) => r.body);
 
 /** Upgrades to `version` on a new checkpoint while records arrive; expects the automatic rollback. */
 async function failingUpgrade(version: number): Promise<{ op: Op; gate: Step }> {
-  const producing = produce(8000, 500);
+  const producing = feed.produce(8000, 500);
   await new Promise((r) => setTimeout(r, 2000));
   const upgrade = await t.call<Op>('POST', `/api/v1/queries/${queryId}/upgrade`, {
     version,
@@ -188,11 +118,11 @@ async function failingUpgrade(version: number): Promise<{ op: Op; gate: Step }> 
   // Version 1's checkpoint reads on from where it stopped: every record counted in its table, once.
   const rows = await eventually(
     () => sinkRows(tables.good),
-    (r) => total(r) >= produced,
+    (r) => totalClicks(r) >= feed.produced,
     120_000,
     'every record counted by the last good version',
   );
-  expect(rows).toEqual(expected(produced));
+  expect(rows).toEqual(expectedWindows(firstIds(feed.produced), 60_000));
   return { op, gate: op.steps.find((s) => s.name === 'health gate')! };
 }
 
@@ -228,7 +158,7 @@ beforeAll(async () => {
     );
     expect(v.body.compatibility.compatible).toBe(false);
   }
-  await produce(1500, 500);
+  await feed.produce(1500, 500);
 }, 300_000);
 
 afterAll(async () => {

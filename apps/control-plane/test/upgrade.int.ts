@@ -24,8 +24,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGroupId } from '@sluice/contracts';
 import { committedGroupOffsets, createKafka, endOffsets, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
-import { isolatedStack, type IsolatedStack } from './upgrade-support';
+import { isolatedStack, operationOutcome, type IsolatedStack, type Operation as Op } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
+import {
+  click,
+  ClickProducer,
+  expectedWindows,
+  totalClicks,
+  windowRows,
+  type Click,
+} from './support/click-windows';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-${suffix}`;
@@ -43,21 +51,7 @@ const tables = {
 };
 const backlogTopic = `it-upgrade-backlog-${suffix}`;
 const slidingTopic = `it-upgrade-sliding-${suffix}`;
-const BASE = Date.UTC(2026, 0, 1);
 const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-upgrade' });
-
-interface Click {
-  id: number;
-  user_id: string;
-  amount: number;
-  ts: string;
-}
-const click = (id: number): Click => ({
-  id,
-  user_id: `u${id % 7}`,
-  amount: id % 100,
-  ts: new Date(BASE + id * 50).toISOString(),
-});
 
 function spec(o: { table: string; where: string; window: string }): string {
   return [
@@ -85,84 +79,18 @@ let stack: IsolatedStack;
 const sharedEnv = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL };
 let sinkDb: Pool;
 let queryId: string;
-let produced = 0;
 
-interface Step {
-  name: string;
-  state: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  figures?: Record<string, unknown>;
-}
-interface Op {
-  id: string;
-  type: string;
-  state: string;
-  error: string | null;
-  steps: Step[];
-}
 interface QueryView {
   phase: string;
   desired: { version: number; checkpointEpoch: number; instances: number };
   observed: { lastGoodVersion: number | null; previousGoodVersion: number | null };
 }
 
-/** Produces `n` more records, about `perSecond` a second, keyed by user (so spread over partitions). */
-async function produce(n: number, perSecond: number): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const chunk = Math.max(1, Math.round(perSecond / 5));
-  for (let sent = 0; sent < n; sent += chunk) {
-    const ids = Array.from({ length: Math.min(chunk, n - sent) }, (_, i) => produced + i);
-    await producer.send({
-      topic,
-      messages: ids.map((id) => ({ key: click(id).user_id, value: JSON.stringify(click(id)) })),
-    });
-    produced += ids.length;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await producer.disconnect();
-}
-
-/**
- * Count and sum per (window start, user), recomputed from the records: tumbling windows of
- * `windowMs`, or sliding ones every `slideMs` (each record in every window [start, start + size)
- * holding its time, starts at multiples of the slide).
- */
-function expected(
-  ids: number[],
-  windowMs: number,
-  slideMs = windowMs,
-): Map<string, { clicks: number; amount: number }> {
-  const out = new Map<string, { clicks: number; amount: number }>();
-  for (const id of ids) {
-    const c = click(id);
-    const ms = Date.parse(c.ts);
-    for (let start = ms - (ms % slideMs); start > ms - windowMs; start -= slideMs) {
-      const key = `${new Date(start).toISOString()}|${c.user_id}`;
-      const e = out.get(key) ?? { clicks: 0, amount: 0 };
-      e.clicks++;
-      e.amount += c.amount;
-      out.set(key, e);
-    }
-  }
-  return out;
-}
-
-async function sinkRows(table: string): Promise<Map<string, { clicks: number; amount: number }>> {
-  const r = await sinkDb
-    .query<{ window_start: Date; user_id: string; clicks: string; amount: string }>(`SELECT * FROM ${table}`)
-    .catch(() => ({ rows: [] }));
-  return new Map(
-    r.rows.map((row) => [
-      `${row.window_start.toISOString()}|${row.user_id}`,
-      { clicks: Number(row.clicks), amount: Number(row.amount) },
-    ]),
-  );
-}
-
-const total = (rows: Map<string, { clicks: number }>) => [...rows.values()].reduce((n, r) => n + r.clicks, 0);
+const feed = new ClickProducer(kafka, topic);
+const produce = (n: number, perSecond: number) => feed.produce(n, perSecond);
+const sinkRows = (table: string) => windowRows(sinkDb, table);
+const expected = expectedWindows;
+const total = totalClicks;
 
 async function settle(table: string, clicks: number, what: string) {
   return eventually(
@@ -173,14 +101,7 @@ async function settle(table: string, clicks: number, what: string) {
   );
 }
 
-async function finished(op: { id: string }): Promise<Op> {
-  return eventually(
-    () => t.call<Op>('GET', `/api/v1/operations/${op.id}`).then((r) => r.body),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    240_000,
-    `operation ${op.id}`,
-  );
-}
+const finished = (op: { id: string }) => operationOutcome(t, op.id);
 
 const query = () => t.call<QueryView>('GET', `/api/v1/queries/${queryId}`).then((r) => r.body);
 
@@ -275,7 +196,7 @@ async function readTopic(): Promise<Array<{ id: number; partition: number; offse
   });
   await eventually(
     async () => out.length,
-    (n) => n >= produced,
+    (n) => n >= feed.produced,
     60_000,
     'the whole topic read back',
   );
@@ -400,8 +321,8 @@ describe('upgrades on the real stack', () => {
     expect(q2.observed.lastGoodVersion).toBe(2);
 
     await producing;
-    const rows = await settle(tables.main, produced, 'every record counted');
-    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    const rows = await settle(tables.main, feed.produced, 'every record counted');
+    expect(rows).toEqual(expected([...Array(feed.produced).keys()], 60_000));
     // The audit log has the request.
     const audit = await t.call<Array<{ action: string }>>('GET', `/api/v1/audit?target=query/${queryId}`);
     expect(audit.body.map((a) => a.action)).toContain('query.upgrade');
@@ -478,13 +399,13 @@ describe('upgrades on the real stack', () => {
     expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0 } });
     expect(q.observed.lastGoodVersion).toBe(2);
     await producing;
-    const rows = await settle(tables.main, produced, 'every record counted after the rollback');
-    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    const rows = await settle(tables.main, feed.produced, 'every record counted after the rollback');
+    expect(rows).toEqual(expected([...Array(feed.produced).keys()], 60_000));
     expect(total(await sinkRows(tables.bad))).toBe(0);
   }, 300_000);
 
   it('upgrades to the incompatible version on a new checkpoint continuing from the old offsets: nothing lost, nothing twice', async () => {
-    const before = produced;
+    const before = feed.produced;
     const producing = produce(2000, 300);
     await new Promise((r) => setTimeout(r, 1500));
     // Forced, as the CLI's --force sends it: a new checkpoint needs no force and ignores it.
@@ -514,7 +435,7 @@ describe('upgrades on the real stack', () => {
     const oldIds = records.filter((r) => r.offset < split.get(r.partition)!).map((r) => r.id);
     const newIds = records.filter((r) => r.offset >= split.get(r.partition)!).map((r) => r.id);
     expect(oldIds.length).toBeGreaterThanOrEqual(before);
-    expect(oldIds.length + newIds.length).toBe(produced);
+    expect(oldIds.length + newIds.length).toBe(feed.produced);
     const next = await settle(tables.next, newIds.length, 'the new version counted what it read');
     expect(next).toEqual(expected(newIds, 120_000));
     expect(await sinkRows(tables.main)).toEqual(expected(oldIds, 60_000));
@@ -530,8 +451,8 @@ describe('upgrades on the real stack', () => {
     expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0 } });
     expect(q.observed).toMatchObject({ lastGoodVersion: 2, previousGoodVersion: 3 });
     // Version 2's checkpoint continues: every record ends up counted in its table, once.
-    const rows = await settle(tables.main, produced, 'the old checkpoint caught up');
-    expect(rows).toEqual(expected([...Array(produced).keys()], 60_000));
+    const rows = await settle(tables.main, feed.produced, 'the old checkpoint caught up');
+    expect(rows).toEqual(expected([...Array(feed.produced).keys()], 60_000));
     // A body the API does not know is refused before anything happens.
     const none = await t.call<{ code: string }>('POST', `/api/v1/queries/${queryId}/rollback`, {
       force: 'yes',
@@ -557,8 +478,8 @@ describe('upgrades on the real stack', () => {
     const op = await finished(upgrade.body);
     expect(op.state, op.error ?? '').toBe('SUCCEEDED');
     expect((await query()).desired).toMatchObject({ version: 5, checkpointEpoch: 2 });
-    const rows = await settle(tables.full, produced, 'the whole topic counted again');
-    expect(rows).toEqual(expected([...Array(produced).keys()], 120_000));
+    const rows = await settle(tables.full, feed.produced, 'the whole topic counted again');
+    expect(rows).toEqual(expected([...Array(feed.produced).keys()], 120_000));
   }, 300_000);
 });
 

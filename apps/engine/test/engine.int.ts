@@ -7,16 +7,11 @@ import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CONTROL_TOPIC,
-  PROGRESS_TOPIC,
-  dlqTopic,
-  parseStreamingQueryProgress,
-  type StreamingQueryProgress,
-} from '@sluice/contracts';
+import { CONTROL_TOPIC, dlqTopic } from '@sluice/contracts';
 import { ensureTopics } from '@sluice/kafka';
 import {
   eventually,
+  progressOf,
   readAll,
   runEngineCli,
   startEngine,
@@ -52,24 +47,6 @@ function launch(o: Parameters<typeof startEngine>[0]): EngineProcess {
   const e = startEngine(o);
   engines.push(e);
   return e;
-}
-
-/** Collects progress events of one query from `sluice.progress`. */
-async function progressOf(
-  queryId: string,
-): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
-  await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-  const events: StreamingQueryProgress[] = [];
-  const consumer = kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId)
-        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
-    },
-  });
-  return { events, stop: () => consumer.disconnect() };
 }
 
 const click = (id: number, users = 10) => ({
@@ -131,7 +108,7 @@ trigger: { processingTime: 200 milliseconds }
 `,
       ),
     );
-    const progress = await progressOf(queryId);
+    const progress = await progressOf(kafka, admin, queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     const rows = (await readAll(kafka, output, 100)).map(
       (r) => JSON.parse(r.value) as { id: number; user_upper: string; double_bytes: number },
@@ -336,7 +313,7 @@ options: { maxOffsetsPerTrigger: 100 }
       ),
     );
     const checkpoint = path.join(dir, 'checkpoint');
-    const progress = await progressOf(queryId);
+    const progress = await progressOf(kafka, admin, queryId);
     // A steady trickle of input for the whole scenario, so every membership change happens
     // while data flows.
     let produced = 0;
@@ -399,7 +376,7 @@ options: { maxOffsetsPerTrigger: 1000 }
 `,
       ),
     );
-    const progress = await progressOf(queryId);
+    const progress = await progressOf(kafka, admin, queryId);
     const engine = launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     await eventually(async () => progress.events.length > 0, 60_000, 'first progress');
     const commandId = randomUUID();
@@ -467,7 +444,7 @@ options: { numShufflePartitions: 1 }
     const at = (s: number) => ({
       value: JSON.stringify({ user_id: 'u', ts: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString() }),
     });
-    const progress = await progressOf(queryId);
+    const progress = await progressOf(kafka, admin, queryId);
     const engine = launch({ spec, checkpoint: process.env.DATABASE_URL!, queryId, instance: 'a' });
     const phase = async (messages: Array<{ value: string }>) => {
       const before = progress.events.reduce((n, e) => n + e.numInputRows, 0);

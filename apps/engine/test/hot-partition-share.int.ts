@@ -5,14 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  engineGroupId,
-  parseStreamingQueryProgress,
-  PROGRESS_TOPIC,
-  type StreamingQueryProgress,
-} from '@sluice/contracts';
+import { engineGroupId, type StreamingQueryProgress } from '@sluice/contracts';
 import { ensureTopics, offsetBounds } from '@sluice/kafka';
-import { EngineSuite, eventually, readAll, tempDir, writeSpec } from './support/engine-harness';
+import { EngineSuite, eventually, progressOf, readAll, tempDir, writeSpec } from './support/engine-harness';
 
 const suite = new EngineSuite('hot-partition-int');
 const PARTITIONS = 4;
@@ -22,23 +17,6 @@ const EVEN_SHARE = (RATE_LIMIT * 2) / PARTITIONS;
 const HOT = 3000;
 const COLD = 100;
 const WARM_UP = 10;
-
-async function progressOf(
-  queryId: string,
-): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
-  await ensureTopics(suite.admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
-  const events: StreamingQueryProgress[] = [];
-  const consumer = suite.kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId)
-        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
-    },
-  });
-  return { events, stop: () => consumer.disconnect() };
-}
 
 /** The source partitions an instance reported owning in a progress event. */
 const owned = (e: StreamingQueryProgress, topic: string): string[] =>
@@ -81,7 +59,7 @@ options: { maxOffsetsPerTrigger: ${RATE_LIMIT} }
 `,
     );
     const checkpoint = path.join(dir, 'checkpoint');
-    const progress = await progressOf(queryId);
+    const progress = await progressOf(suite.kafka, suite.admin, queryId);
     const a = suite.launch({ spec, checkpoint, queryId, instance: 'a' });
     const b = suite.launch({ spec, checkpoint, queryId, instance: 'b' });
     // A warm-up on every partition: each gets a committed group offset, and the group settles on

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
 import { ensureTopics } from '@sluice/kafka';
 import { compileSpec, instantiate, type TableSpec } from '@sluice/query-plan';
 import { postgresTableReader, StaticTableCache } from '../src/source/static-table';
 import {
   EngineSuite,
   eventually,
+  progressOf,
   readAll,
   tempDir,
   writeSpec,
@@ -155,26 +155,15 @@ describe('engine: stream–static join', () => {
     const input = `it-orders-${randomUUID()}`;
     const output = `it-orders-out-${randomUUID()}`;
     const queryId = `it-sj-${randomUUID()}`;
-    await ensureTopics(suite.admin, [
-      { topic: input, numPartitions: 2 },
-      { topic: PROGRESS_TOPIC, numPartitions: 3 },
-    ]);
+    await ensureTopics(suite.admin, [{ topic: input, numPartitions: 2 }]);
     const send = (ids: number[], customer: (id: number) => number) =>
       suite.producer.send({
         topic: input,
         messages: ids.map((id) => ({ value: JSON.stringify({ order_id: id, customer_id: customer(id) }) })),
       });
     await send([1, 2, 3, 4], (id) => id); // 4 has no customer
-    const events: StreamingQueryProgress[] = [];
-    const consumer = suite.kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() === queryId)
-          events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
-      },
-    });
+    const progress = await progressOf(suite.kafka, suite.admin, queryId);
+    const events = progress.events;
     const dir = tempDir('static-join');
     const spec = writeSpec(
       dir,
@@ -245,7 +234,7 @@ trigger: { processingTime: 200 milliseconds }
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- engine output ---\n${engine?.output().slice(-3000)}`);
     } finally {
-      await consumer.disconnect();
+      await progress.stop();
     }
   });
 });

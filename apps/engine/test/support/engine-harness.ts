@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
-import { createKafka, parseBrokers } from '@sluice/kafka';
+import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'apps/engine/src/cli.ts');
@@ -135,6 +136,26 @@ export class EngineSuite {
     this.engines.push(e);
     return e;
   }
+}
+
+/** Collects one query's progress events from `sluice.progress` (from its beginning) until stopped. */
+export async function progressOf(
+  kafka: Kafka,
+  admin: Admin,
+  queryId: string,
+): Promise<{ events: StreamingQueryProgress[]; stop: () => Promise<void> }> {
+  await ensureTopics(admin, [{ topic: PROGRESS_TOPIC, numPartitions: 3 }]);
+  const events: StreamingQueryProgress[] = [];
+  const consumer = kafka.consumer({ groupId: `it-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === queryId)
+        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
 }
 
 export async function eventually<T>(
