@@ -87,6 +87,26 @@ describe('ReconcilerService.reconcile', () => {
     expect(h.queries.statusWrites).toHaveLength(statusWrites);
   });
 
+  it('adopts a running instance that has no row (its start was not recorded), which then settles', async () => {
+    const h = harness();
+    await h.reconciler.reconcile(h.query.id);
+    h.clock.advance(5000);
+    await h.reconciler.reconcile(h.query.id);
+    // As if a control plane had died between runtime.start and recordStarting.
+    await h.instances.forget(h.query.id, 'orders-1');
+    const before = h.runtime.calls.length;
+
+    await h.reconciler.reconcile(h.query.id);
+    const row = async () => (await h.instances.listForQuery(h.query.id)).find((r) => r.name === 'orders-1');
+    expect(await row()).toMatchObject({ status: 'STARTING' });
+    expect(h.runtime.calls.slice(before)).toEqual([]); // adopted, not started again
+
+    h.clock.advance(5000);
+    const settled = await h.reconciler.reconcile(h.query.id);
+    expect(await row()).toMatchObject({ status: 'RUNNING' });
+    expect(settled).toMatchObject({ phase: 'RUNNING', running: 2, target: 2 });
+  });
+
   it('restarts a crashed instance and counts the restart and the crash time', async () => {
     const h = harness();
     await h.reconciler.reconcile(h.query.id);

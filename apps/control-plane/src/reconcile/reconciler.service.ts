@@ -324,6 +324,18 @@ export class ReconcilerService {
         ? now.getTime() - row.startedAt.getTime() >= this.config.SLUICE_INSTANCE_SETTLE_MS
         : false;
       const shown: InstanceStatus = status === 'RUNNING' && !settled ? 'STARTING' : status;
+      // Up, yet no row: a control plane died between starting it and recording it, or a pass forgot
+      // a drained pod's row before its StatefulSet recreated it. Without a row it would read
+      // STARTING for ever (nothing settles it, and a live instance gets no start), and an upgrade
+      // waiting for it would time out: adopt it, settling from now.
+      if (!row && status === 'RUNNING') {
+        this.logger.warn(`adopting ${ri.name} of ${q.name}: running (${ri.ref}) with no instance row`);
+        await this.instances.recordStarting(queryId, ri.name, {
+          runtime: this.runtime.kind,
+          at: now,
+          restarts: 0,
+        });
+      }
       observed.push({
         name: ri.name,
         ordinal,
