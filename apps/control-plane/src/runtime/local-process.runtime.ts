@@ -22,6 +22,7 @@ import {
   type InstanceLaunch,
   type RuntimeDriver,
   type RuntimeInstance,
+  type StandbyState,
 } from './runtime-driver';
 
 interface InstanceFiles {
@@ -298,10 +299,12 @@ export class LocalProcessRuntime implements RuntimeDriver {
     return !s.promoted && s.child.exitCode === null && s.child.signalCode === null;
   }
 
-  async standbyReady(queryId: string, name: string): Promise<boolean> {
+  async standbyState(queryId: string, name: string): Promise<StandbyState> {
     const s = this.standbys.get(`${queryId}/${name}`);
-    if (!s || !this.waiting(s)) return false;
-    return readTail(this.standbyFile(this.files(queryId, name), 'log')).includes(STANDBY_READY_LINE);
+    if (!s || !this.waiting(s)) return 'gone';
+    return readTail(this.standbyFile(this.files(queryId, name), 'log')).includes(STANDBY_READY_LINE)
+      ? 'ready'
+      : 'preparing';
   }
 
   private standbyFile(f: InstanceFiles, kind: 'pid' | 'log' | 'spec'): string {

@@ -323,7 +323,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     if (record) await this.recordCheckpoint(queryId, record);
     const names = await this.reconciler.prestart(queryId, p.to);
     figures.prestarted = names.length;
-    if (names.length === 0 || !this.runtime.standbyReady) return;
+    if (names.length === 0 || !this.runtime.standbyState) return;
     await ctx.step(
       stepName,
       'running',
@@ -333,9 +333,11 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     );
     let ready = 0;
     while (Date.now() - started < PRESTART_WAIT_MS) {
-      const states = await Promise.all(names.map((n) => this.runtime.standbyReady!(queryId, n)));
-      ready = states.filter(Boolean).length;
-      if (ready === names.length) break;
+      const states = await Promise.all(names.map((n) => this.runtime.standbyState!(queryId, n)));
+      ready = states.filter((s) => s === 'ready').length;
+      // A standby that exited (its checks refused the version) is not waited for: its start
+      // spawns afresh and reports the same failure there.
+      if (!states.includes('preparing')) break;
       await sleep(POLL_MS);
     }
     figures.prestartReady = ready;
