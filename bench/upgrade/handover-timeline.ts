@@ -1,17 +1,16 @@
 // Where an upgrade's gap goes: per instance, the old run's last commit, stop and exit and the new
 // run's spawn, connect, group assignment, start and first commit, from the engines' own logs
-// (the local runtime keeps the previous run of an instance name as engine.log.1) and their
+// (the current and the previous run of an instance name: test/support/engine-logs.ts) and their
 // progress events. Milestones are milliseconds after the old version's last committed batch
 // (the gap's start), so the phases read left to right.
 import fs from 'node:fs';
 import path from 'node:path';
-
-interface LogLine {
-  time: string;
-  msg: string;
-  uptimeMs?: number;
-  generation?: number;
-}
+import {
+  currentEngineLog,
+  previousEngineLog,
+  readEngineLog,
+  type EngineLogLine,
+} from '../../apps/control-plane/test/support/engine-logs';
 
 /** A progress event as the API returns it (only what the timeline reads). */
 export interface TimelineProgress {
@@ -50,43 +49,14 @@ export interface HandoverTimeline {
   instances: InstanceTimeline[];
 }
 
-function readLog(file: string): LogLine[] {
-  if (!fs.existsSync(file)) return [];
-  const out: LogLine[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // a line cut by a log rotation: not a milestone
-    }
-  }
-  return out;
-}
-
-const first = (lines: LogLine[], test: (l: LogLine) => boolean): number | null => {
+const first = (lines: EngineLogLine[], test: (l: EngineLogLine) => boolean): number | null => {
   const l = lines.find(test);
   return l ? Date.parse(l.time) : null;
 };
-const last = (lines: LogLine[], test: (l: LogLine) => boolean): number | null => {
+const last = (lines: EngineLogLine[], test: (l: EngineLogLine) => boolean): number | null => {
   const l = [...lines].reverse().find(test);
   return l ? Date.parse(l.time) : null;
 };
-
-/**
- * The log of the run before the current one: engine.log.1, or (a new checkpoint stops the query
- * in between, and the runtime archives a forgotten instance's logs) the newest archived log.
- */
-function previousLog(home: string, queryId: string, name: string): string {
-  const rotated = path.join(home, 'instances', queryId, name, 'engine.log.1');
-  if (fs.existsSync(rotated)) return rotated;
-  const archive = path.join(home, 'logs', queryId);
-  const stamp = (f: string) => Number(f.slice(name.length + 1, -'.log'.length));
-  const archived = (fs.existsSync(archive) ? fs.readdirSync(archive) : [])
-    .filter((f) => f.startsWith(`${name}-`) && f.endsWith('.log') && Number.isFinite(stamp(f)))
-    .sort((a, b) => stamp(b) - stamp(a));
-  return archived[0] ? path.join(archive, archived[0]) : rotated;
-}
 
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -113,8 +83,8 @@ export function handoverTimeline(
   const committedAt = (e: TimelineProgress) => Date.parse(e.timestamp) + (e.batchDuration ?? 0);
   const ran = (e: TimelineProgress) => (e.sluice.tasks?.length ?? 0) > 0;
   const absolute = names.map((name) => {
-    const now = readLog(path.join(dir, name, 'engine.log'));
-    const before = readLog(previousLog(home, queryId, name));
+    const now = readEngineLog(currentEngineLog(home, queryId, name));
+    const before = readEngineLog(previousEngineLog(home, queryId, name));
     const mine = events.filter((e) => ran(e) && e.sluice.instance === name);
     const oldCommits = mine.filter((e) => e.sluice.queryVersion === oldVersion).map(committedAt);
     const newEvents = mine

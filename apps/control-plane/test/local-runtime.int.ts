@@ -1,7 +1,9 @@
 // The local process driver's contract with real child processes. The engine CLI is replaced by a
 // tiny Node program with the same lifecycle (runs until SIGTERM, then exits 0; or crashes on its
-// own), because this test is about spawning, draining, adopting, crash detection and the logs
-// that must survive restarts — the engine itself is exercised by its own suites.
+// own; pre-started with --standby, logs that it stands by and waits for SIGUSR2), because this
+// test is about spawning, draining, adopting, crash detection, standbys and the logs that must
+// survive restarts — the engine itself is exercised by its own suites (upgrade.int.ts for its
+// standby).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +27,10 @@ fs.writeFileSync(
    }
    if (process.argv.includes('--chatty')) setInterval(() => console.log(JSON.stringify({ level: 30, msg: 'x'.repeat(1000) })), 5);
    process.on('SIGTERM', () => { console.log('draining'); process.exit(0); });
+   if (process.argv.includes('--standby')) {
+     process.on('SIGUSR2', () => console.log(JSON.stringify({ level: 30, msg: 'engine released' })));
+     console.log(JSON.stringify({ level: 30, msg: 'engine standing by' }));
+   }
    setInterval(() => {}, 1000);`,
 );
 
@@ -52,7 +58,10 @@ async function until(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
 
 afterAll(async () => {
   const r = runtime();
-  for (const i of await r.list('q1')) await r.kill('q1', i.name);
+  for (const q of ['q1', 'q2']) {
+    for (const i of await r.list(q)) await r.kill(q, i.name);
+    await r.cancelPrestart(q);
+  }
   fs.rmSync(home, { recursive: true, force: true });
 });
 
@@ -213,5 +222,91 @@ describe('LocalProcessRuntime', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(fs.statSync(log).size).toBeGreaterThan(before); // the engine writes on into the emptied file
     await r.kill('q1', 'demo-6');
+  });
+});
+
+describe('LocalProcessRuntime: pre-started standbys', () => {
+  const q = 'q2';
+  const old = (name: string): InstanceLaunch => ({ ...launch(name, 1), queryId: q });
+  /** The successor on a new checkpoint lineage, continuing where the old one ended. */
+  const successor = (name: string, epoch: number): InstanceLaunch => ({
+    ...launch(name, 2),
+    queryId: q,
+    checkpointUri: path.join(home, `ckpt.c${epoch}`),
+    checkpointEpoch: epoch,
+    continueFrom: epoch > 0 ? { epoch: 0, checkpointUri: path.join(home, 'ckpt') } : null,
+  });
+  const folder = (name: string) => path.join(home, 'instances', q, name);
+  const standbyPid = (name: string) =>
+    Number(fs.readFileSync(path.join(folder(name), 'standby.pid'), 'utf8'));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** Starts the old instance and pre-starts `next` beside it, waiting until it stands by. */
+  async function besideOld(r: LocalProcessRuntime, name: string, next: InstanceLaunch): Promise<number> {
+    await r.start(old(name));
+    await r.prestart(next);
+    await until(async () => (await r.standbyState(q, name)) === 'ready');
+    return standbyPid(name);
+  }
+  async function drainAndForget(r: LocalProcessRuntime, name: string): Promise<void> {
+    await r.drain(q, name);
+    await until(async () => (await r.list(q)).find((i) => i.name === name)?.state === 'exited');
+    await r.forget(q, name);
+  }
+
+  it("a new checkpoint's standby waits through the forget of its predecessor and is released by the start of its launch", async () => {
+    const r = runtime();
+    const next = successor('demo-10', 1);
+    const pid = await besideOld(r, 'demo-10', next);
+    await drainAndForget(r, 'demo-10');
+    // Only the standby's files are left; the folder lists no instance.
+    expect(fs.readdirSync(folder('demo-10')).sort()).toEqual([
+      'standby.log',
+      'standby.pid',
+      'standby.spec.yaml',
+    ]);
+    expect((await r.list(q)).find((i) => i.name === 'demo-10')).toBeUndefined();
+    expect(await r.standbyState(q, 'demo-10')).toBe('ready');
+    const started = await r.start(next);
+    expect(started).toMatchObject({ ref: `pid:${pid}`, version: 2, checkpointEpoch: 1, state: 'running' });
+    await until(async () => fs.readFileSync(r.logPath(q, 'demo-10'), 'utf8').includes('engine released'));
+    expect(await r.standbyState(q, 'demo-10')).toBe('gone');
+    await r.kill(q, 'demo-10');
+  });
+
+  it("a standby of the same lineage goes with its predecessor's forget (stopped or scaled in, not upgraded)", async () => {
+    const r = runtime();
+    const pid = await besideOld(r, 'demo-11', successor('demo-11', 0));
+    await drainAndForget(r, 'demo-11');
+    await until(async () => !alive(pid));
+    expect(fs.existsSync(folder('demo-11'))).toBe(false);
+  });
+
+  it('cancelPrestart stops standbys never released and leaves nothing of them, nor of a running instance less', async () => {
+    const r = runtime();
+    const forgotten = await besideOld(r, 'demo-12', successor('demo-12', 1));
+    await drainAndForget(r, 'demo-12');
+    const beside = await besideOld(r, 'demo-13', successor('demo-13', 1));
+    await r.cancelPrestart(q);
+    await until(async () => !alive(forgotten) && !alive(beside));
+    // The forgotten instance's folder goes, its standby's log to the archive.
+    await until(async () => !fs.existsSync(folder('demo-12')));
+    expect(
+      fs.readdirSync(path.join(home, 'logs', q)).some((f) => /^demo-12-\d+\.standby\.log$/.test(f)),
+    ).toBe(true);
+    // The instance that still runs keeps its folder and process; only the standby's files go.
+    const running = (await r.list(q)).find((i) => i.name === 'demo-13');
+    expect(running).toMatchObject({ state: 'running', version: 1 });
+    expect(
+      fs.readdirSync(folder('demo-13')).filter((f) => f.startsWith('standby.') && f !== 'standby.log'),
+    ).toEqual([]);
+    expect(await r.standbyState(q, 'demo-13')).toBe('gone');
+    await r.kill(q, 'demo-13');
   });
 });

@@ -34,6 +34,12 @@ import {
   windowRows,
   type Click,
 } from './support/click-windows';
+import {
+  currentEngineLog,
+  previousEngineLog,
+  readEngineLog,
+  type EngineLogLine,
+} from './support/engine-logs';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-${suffix}`;
@@ -122,28 +128,20 @@ async function firstOffsets(version: number, since: string): Promise<Map<number,
   return out;
 }
 
-/** An engine log's lines (JSON, one a line); lines cut by a rotation are skipped. */
-function engineLog(file: string): Array<{ time: string; msg: string }> {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as { time: string; msg: string }];
-      } catch {
-        return [];
-      }
-    });
-}
-
 /**
- * Per instance, across an in-place upgrade with pre-started successors: the successor stood by
- * before its predecessor stopped, was released only after the predecessor had exited, and its
- * first batch started only after the predecessor's last batch had committed (progress events:
- * trigger start and trigger start + duration).
+ * Per instance, across an upgrade with pre-started successors: the successor stood by before its
+ * predecessor stopped, was released only after the predecessor had exited, and its first batch
+ * started only after the predecessor's last batch had committed (progress events: trigger start
+ * and trigger start + duration). On a new checkpoint (`acrossInstances`) every successor waits
+ * for every predecessor: released after the last exit, first batch after the last commit (its
+ * continue point is where the whole old version ended).
  */
-async function expectHandoverOrder(id: string, oldVersion: number, newVersion: number): Promise<void> {
+async function expectHandoverOrder(
+  id: string,
+  oldVersion: number,
+  newVersion: number,
+  { acrossInstances = false } = {},
+): Promise<void> {
   const events = (
     await t.call<
       Array<{
@@ -153,19 +151,16 @@ async function expectHandoverOrder(id: string, oldVersion: number, newVersion: n
       }>
     >('GET', `/api/v1/queries/${id}/progress?limit=1000`)
   ).body.filter((e) => (e.sluice.tasks?.length ?? 0) > 0);
-  const dir = path.join(t.home, 'instances', id);
-  const names = fs.readdirSync(dir).sort();
+  const names = fs.readdirSync(path.join(t.home, 'instances', id)).sort();
   expect(names).toHaveLength(2);
-  for (const name of names) {
-    const now = engineLog(path.join(dir, name, 'engine.log'));
-    const before = engineLog(path.join(dir, name, 'engine.log.1'));
-    const at = (lines: typeof now, msg: string) => {
-      const line = lines.find((l) => l.msg.startsWith(msg));
-      expect(line, `${name}: "${msg}" in its log`).toBeDefined();
-      return Date.parse(line!.time);
-    };
-    expect(at(now, 'engine standing by')).toBeLessThan(at(before, 'stopping:'));
-    expect(at(now, 'engine released')).toBeGreaterThanOrEqual(at(before, 'engine stopped cleanly'));
+  const at = (name: string, lines: EngineLogLine[], msg: string) => {
+    const line = lines.find((l) => l.msg.startsWith(msg));
+    expect(line, `${name}: "${msg}" in its log`).toBeDefined();
+    return Date.parse(line!.time);
+  };
+  const runs = names.map((name) => {
+    const now = readEngineLog(currentEngineLog(t.home, id, name));
+    const before = readEngineLog(previousEngineLog(t.home, id, name));
     const mine = events.filter((e) => e.sluice.instance === name);
     const oldCommits = mine
       .filter((e) => e.sluice.queryVersion === oldVersion)
@@ -175,7 +170,27 @@ async function expectHandoverOrder(id: string, oldVersion: number, newVersion: n
       .map((e) => Date.parse(e.timestamp));
     expect(oldCommits.length, `${name}: batches of version ${oldVersion}`).toBeGreaterThan(0);
     expect(newStarts.length, `${name}: batches of version ${newVersion}`).toBeGreaterThan(0);
-    expect(Math.min(...newStarts)).toBeGreaterThanOrEqual(Math.max(...oldCommits));
+    return {
+      name,
+      standingBy: at(name, now, 'engine standing by'),
+      released: at(name, now, 'engine released'),
+      oldStopping: at(name, before, 'stopping:'),
+      oldExited: at(name, before, 'engine stopped cleanly'),
+      lastOldCommit: Math.max(...oldCommits),
+      firstNewStart: Math.min(...newStarts),
+    };
+  });
+  for (const r of runs) {
+    expect(r.standingBy, `${r.name} stood by before its predecessor stopped`).toBeLessThan(r.oldStopping);
+    for (const p of acrossInstances ? runs : [r]) {
+      expect(r.released, `${r.name} released after ${p.name}'s old run exited`).toBeGreaterThanOrEqual(
+        p.oldExited,
+      );
+      expect(
+        r.firstNewStart,
+        `${r.name}'s first batch after ${p.name}'s last old one`,
+      ).toBeGreaterThanOrEqual(p.lastOldCommit);
+    }
   }
 }
 
@@ -419,9 +434,14 @@ describe('upgrades on the real stack', () => {
     expect(upgrade.body.steps.map((s) => s.name)).toContain('pause sources and flush state');
     const op = await finished(upgrade.body);
     expect(op.state, op.error ?? '').toBe('SUCCEEDED');
+    // Pre-started before the pause (the old version still read its sources while they loaded),
+    // released only once every old instance had exited: the continue point is final only then.
     expect(op.steps.find((s) => s.name === 'pause sources and flush state')?.figures).toMatchObject({
       shuffleBacklog: 0,
+      prestarted: 2,
+      prestartReady: 2,
     });
+    await expectHandoverOrder(queryId, 2, 3, { acrossInstances: true });
     const q = await query();
     expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 3, checkpointEpoch: 1 } });
     expect(q.observed).toMatchObject({ lastGoodVersion: 3, previousGoodVersion: 2 });

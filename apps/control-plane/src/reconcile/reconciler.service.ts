@@ -28,7 +28,7 @@ import {
   type ReconcileDecision,
 } from './reconcile-decision';
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
-import { checkpointLaunch } from '../runtime/checkpoint-lineage';
+import { checkpointLaunch, checkpointRecords, type VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
 import type { CpuLimitReport } from '../runtime/cpu-limit';
 import { SinkConnectionsService, SinkConnectionUnavailable } from '../sinks/sink-connections.service';
 import { LagService } from '../lag/lag.service';
@@ -204,16 +204,24 @@ export class ReconcilerService {
   }
 
   /**
-   * Pre-starts `version` beside every running instance of another version (an in-place upgrade,
-   * before the drain): each successor connects and prepares while its predecessor still works,
-   * and is released by the start that follows the predecessor's exit. The names pre-started;
-   * none when the runtime cannot, or the sink cannot be resolved (the start then reports it).
+   * Pre-starts `target` beside every running instance of another version (an upgrade, before the
+   * drain): each successor connects and prepares while its predecessor still works, and is
+   * released by the start that follows the predecessor's exit. The launch is the one that start
+   * will build once `target` is desired, so a new checkpoint must already be recorded (its record
+   * says where it starts). The names pre-started; none when the runtime cannot, the new
+   * checkpoint is not recorded, or the sink cannot be resolved (the start then reports it).
    */
-  async prestart(queryId: string, versionNumber: number): Promise<string[]> {
+  async prestart(queryId: string, target: VersionOnCheckpoint): Promise<string[]> {
     if (!this.runtime.prestart) return [];
-    const q = await this.queries.findWithInstances(queryId);
-    if (!q || q.deletedAt || q.cluster !== this.cluster) return [];
-    const version = await this.version(queryId, versionNumber);
+    const found = await this.queries.findWithInstances(queryId);
+    if (!found || found.deletedAt || found.cluster !== this.cluster) return [];
+    if (
+      target.checkpointEpoch !== found.checkpointEpoch &&
+      !checkpointRecords(found.checkpoints).some((r) => r.epoch === target.checkpointEpoch)
+    )
+      return [];
+    const q = { ...found, checkpointEpoch: target.checkpointEpoch };
+    const version = await this.version(queryId, target.version);
     if (!version) return [];
     const sink = await this.sinkTarget(version);
     if (sink.error) return [];
@@ -221,7 +229,7 @@ export class ReconcilerService {
     const names: string[] = [];
     for (let ordinal = 0; ordinal < q.desiredInstances; ordinal++) {
       const name = instanceName(q.name, ordinal);
-      if (!running.some((i) => i.name === name && i.state === 'running' && i.version !== versionNumber))
+      if (!running.some((i) => i.name === name && i.state === 'running' && i.version !== target.version))
         continue;
       await this.runtime.prestart(this.launch(q, version, name, ordinal, sink));
       names.push(name);

@@ -22,6 +22,7 @@ import {
   type InstanceLaunch,
   type RuntimeDriver,
   type RuntimeInstance,
+  type StandbyState,
 } from './runtime-driver';
 
 interface InstanceFiles {
@@ -75,7 +76,23 @@ interface Standby {
   child: ChildProcess;
   /** The launch it was started for: only the same launch releases it. */
   launch: string;
+  /** The checkpoint lineage it will run on (a new checkpoint's differs from its predecessor's). */
+  checkpointEpoch: number;
   promoted: boolean;
+}
+
+/** The files of a standby in its instance folder; forget keeps them for a new lineage's standby. */
+const STANDBY_FILES = ['standby.pid', 'standby.log', 'standby.spec.yaml'];
+
+/**
+ * Whether forgetting an exited instance keeps the standby of its name: only one of another
+ * checkpoint lineage (a new-checkpoint upgrade holds the query stopped between the old
+ * instances' exit and the new ones' start, and the reconciler forgets the old ones meanwhile).
+ * A standby of the same lineage was meant to follow that very instance, which is not coming back
+ * (stopped or scaled in): it goes.
+ */
+export function keepsStandbyOnForget(standbyEpoch: number, instanceEpoch: number | undefined): boolean {
+  return standbyEpoch !== (instanceEpoch ?? 0);
 }
 
 /** Archived logs kept per query after its instances are forgotten (oldest removed first). */
@@ -272,15 +289,22 @@ export class LocalProcessRuntime implements RuntimeDriver {
       String(STANDBY_TIMEOUT_SECONDS),
     ]);
     fs.writeFileSync(this.standbyFile(f, 'pid'), String(child.pid));
-    const standby: Standby = { child, launch, promoted: false };
+    const standby: Standby = { child, launch, checkpointEpoch: l.checkpointEpoch ?? 0, promoted: false };
     this.standbys.set(key, standby);
     this.watchExit(child, l, f, () => standby.promoted);
   }
 
-  async standbyReady(queryId: string, name: string): Promise<boolean> {
+  /** Not released and still running. */
+  private waiting(s: Standby): boolean {
+    return !s.promoted && s.child.exitCode === null && s.child.signalCode === null;
+  }
+
+  async standbyState(queryId: string, name: string): Promise<StandbyState> {
     const s = this.standbys.get(`${queryId}/${name}`);
-    if (!s || s.promoted || s.child.exitCode !== null || s.child.signalCode !== null) return false;
-    return readTail(this.standbyFile(this.files(queryId, name), 'log')).includes(STANDBY_READY_LINE);
+    if (!s || !this.waiting(s)) return 'gone';
+    return readTail(this.standbyFile(this.files(queryId, name), 'log')).includes(STANDBY_READY_LINE)
+      ? 'ready'
+      : 'preparing';
   }
 
   private standbyFile(f: InstanceFiles, kind: 'pid' | 'log' | 'spec'): string {
@@ -388,8 +412,12 @@ export class LocalProcessRuntime implements RuntimeDriver {
       if (!isInstance()) {
         // A standby that stopped unreleased: its files go, its log stays for reading.
         const key = `${l.queryId}/${l.instanceName}`;
-        if (this.standbys.get(key)?.child === child) this.standbys.delete(key);
+        const current = this.standbys.get(key);
+        // A newer standby of the name (a pre-start of another launch) owns the files now.
+        if (current && current.child !== child) return;
+        this.standbys.delete(key);
         for (const kind of ['pid', 'spec'] as const) fs.rmSync(this.standbyFile(f, kind), { force: true });
+        this.removeIfNoInstance(l.queryId, l.instanceName);
         return;
       }
       // The group as it is now: a limit set while the instance ran made one after the start.
@@ -474,13 +502,20 @@ export class LocalProcessRuntime implements RuntimeDriver {
 
   async remove(queryId: string): Promise<void> {
     for (const i of await this.list(queryId)) await this.forget(queryId, i.name);
+    // Standbys a forget kept (a new checkpoint's), and folders left with only their files.
+    await this.cancelPrestart(queryId);
   }
 
   async forget(queryId: string, name: string): Promise<void> {
     const f = this.files(queryId, name);
-    if (this.describe(name, f)?.state === 'running')
-      throw new Error(`instance ${name} still runs; drain it first`);
-    this.dropStandby(queryId, name);
+    const instance = this.describe(name, f);
+    if (instance?.state === 'running') throw new Error(`instance ${name} still runs; drain it first`);
+    const standby = this.standbys.get(`${queryId}/${name}`);
+    const keep =
+      standby !== undefined &&
+      this.waiting(standby) &&
+      keepsStandbyOnForget(standby.checkpointEpoch, instance?.checkpointEpoch);
+    if (!keep) this.dropStandby(queryId, name);
     // The exit handler removes the CPU group only when this process spawned the instance (not
     // after a control-plane restart): an adopted instance's empty group goes here.
     const group = this.readCpuLimit(f)?.group;
@@ -493,6 +528,53 @@ export class LocalProcessRuntime implements RuntimeDriver {
       fs.mkdirSync(keep, { recursive: true });
       const stamp = `${name}-${Date.now()}.log`;
       for (const file of logs) fs.renameSync(file, path.join(keep, stamp + file.slice(f.log.length)));
+      this.pruneArchive(keep);
+    }
+    if (!keep) {
+      fs.rmSync(f.dir, { recursive: true, force: true });
+      return;
+    }
+    // Everything of the forgotten instance goes (its work folder included: the standby opens
+    // nothing there before its release); the standby's own files stay for its start.
+    for (const entry of fs.existsSync(f.dir) ? fs.readdirSync(f.dir) : [])
+      if (!STANDBY_FILES.includes(entry))
+        fs.rmSync(path.join(f.dir, entry), { recursive: true, force: true });
+  }
+
+  /**
+   * Stops every standby of the query that was not released (an upgrade that rolls back before its
+   * new version started): ours by their handles, those of an earlier control plane by their pid
+   * files; a folder left with nothing but a standby's files goes (its log to the archive).
+   */
+  async cancelPrestart(queryId: string): Promise<void> {
+    const ours = [...this.standbys.keys()]
+      .filter((key) => key.startsWith(`${queryId}/`))
+      .map((key) => key.slice(queryId.length + 1));
+    // Ours tidy their folders up when they exit (watchExit), with their last log lines.
+    for (const name of ours) this.dropStandby(queryId, name);
+    const dir = path.join(this.opts.home, 'instances', queryId);
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (ours.includes(name)) continue;
+      this.dropStandby(queryId, name);
+      this.removeIfNoInstance(queryId, name);
+    }
+  }
+
+  /**
+   * A folder whose instance was forgotten and whose standby has gone holds only the standby's
+   * log: archived (as forget archives an instance's) and the folder removed. Ours are left while
+   * their process runs: its exit comes back here.
+   */
+  private removeIfNoInstance(queryId: string, name: string): void {
+    const f = this.files(queryId, name);
+    if (!fs.existsSync(f.dir) || fs.existsSync(f.meta)) return;
+    const s = this.standbys.get(`${queryId}/${name}`);
+    if (s && this.waiting(s)) return;
+    const log = this.standbyFile(f, 'log');
+    if (fs.existsSync(log)) {
+      const keep = path.join(this.opts.home, 'logs', queryId);
+      fs.mkdirSync(keep, { recursive: true });
+      fs.renameSync(log, path.join(keep, `${name}-${Date.now()}.standby.log`));
       this.pruneArchive(keep);
     }
     fs.rmSync(f.dir, { recursive: true, force: true });

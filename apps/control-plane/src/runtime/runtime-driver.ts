@@ -71,6 +71,8 @@ export interface RuntimeInstance {
   cpuLimit?: CpuLimitReport | null;
 }
 
+export type StandbyState = 'preparing' | 'ready' | 'gone';
+
 export interface RuntimeDriver {
   readonly kind: 'local' | 'kubernetes';
   start(launch: InstanceLaunch): Promise<RuntimeInstance>;
@@ -95,11 +97,18 @@ export interface RuntimeDriver {
   /**
    * Pre-starts `launch` beside the instance of that name that still runs (an upgrade): the engine
    * connects and prepares, then waits; `start` of the same launch once the old instance has
-   * exited releases it instead of spawning. Drivers without it start from scratch.
+   * exited releases it instead of spawning. A launch on another checkpoint lineage (a new
+   * checkpoint) also waits through the old instance's `forget`. Drivers without it start from
+   * scratch.
    */
   prestart?(launch: InstanceLaunch): Promise<void>;
-  /** True once a pre-started instance is prepared and waiting (false when none runs). */
-  standbyReady?(queryId: string, instanceName: string): Promise<boolean>;
+  /**
+   * A pre-started instance: `ready` once prepared and waiting, `gone` when none waits (never
+   * started, released, or exited: a standby whose checks failed exits at once).
+   */
+  standbyState?(queryId: string, instanceName: string): Promise<StandbyState>;
+  /** Stops every pre-started instance of the query that was not released (an upgrade rolls back). */
+  cancelPrestart?(queryId: string): Promise<void>;
   /** Removes everything the driver created for a deleted query whose instances have stopped. */
   remove(queryId: string, queryName: string): Promise<void>;
 }

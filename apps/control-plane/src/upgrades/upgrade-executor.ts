@@ -34,6 +34,7 @@ import {
 } from '../runtime/checkpoint-lineage';
 import { lastGood, markGood } from '../operations/good-versions';
 import { FAILED_TRIGGERS_IN_A_ROW, invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
+import { newCheckpointRecord, prestartStep } from './prestart-plan';
 import {
   acknowledgements,
   pausedBacklogs,
@@ -123,7 +124,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     if (steps.some((s) => s.name === ROLLBACK_DRAIN)) return this.rollBack(ctx, queryId, p);
     try {
       if (!done(CHECK)) await this.check(ctx, p);
-      if (p.flush && !done(UPGRADE_PAUSE_STEP)) await this.pauseAndFlush(ctx, queryId, p.from);
+      if (p.flush && !done(UPGRADE_PAUSE_STEP)) await this.pauseAndFlush(ctx, queryId, p);
       if (!done(DRAIN)) await this.drainOld(ctx, queryId, p);
       if (!done(START)) await this.startNew(ctx, queryId, p);
       if (!done(GATE)) await this.gate(ctx, queryId, p);
@@ -169,13 +170,10 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
    * upgrade goes on: the new version's engines read the source records of whatever the old
    * shuffle stage never aggregated again (engine continue-offsets.ts), so nothing is lost.
    */
-  private async pauseAndFlush(
-    ctx: OperationContext,
-    queryId: string,
-    from: VersionOnCheckpoint,
-  ): Promise<void> {
+  private async pauseAndFlush(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
+    const { from } = p;
     const step = await this.stepState(ctx, UPGRADE_PAUSE_STEP);
-    const figures = { ...(step?.figures ?? {}) } as { pauseCommand?: string };
+    const figures = { ...(step?.figures ?? {}) } as { pauseCommand?: string } & Record<string, unknown>;
     if (step?.state !== 'running') await ctx.step(UPGRADE_PAUSE_STEP, 'running', 8);
     const startedAt =
       Date.parse((await this.stepState(ctx, UPGRADE_PAUSE_STEP))?.startedAt ?? '') || Date.now();
@@ -186,10 +184,13 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
         'done',
         15,
         'no instance runs: the new version reads the source records of any shuffle backlog again',
-        { instances: 0, flushed: false },
+        { ...figures, instances: 0, flushed: false },
       );
       return;
     }
+    // Before the pause: the new engines load while the old version still reads its sources.
+    if (this.prestartsIn(UPGRADE_PAUSE_STEP, p) && !('prestarted' in figures))
+      await this.prestart(ctx, UPGRADE_PAUSE_STEP, 8, queryId, p, figures);
     figures.pauseCommand ??= await this.control.pauseSources(queryId, true);
     await ctx.step(UPGRADE_PAUSE_STEP, 'running', 8, 'pausing sources', figures);
     const deadline = startedAt + this.config.SLUICE_OPERATION_TIMEOUT_MS;
@@ -272,16 +273,13 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       figures.outputRowsBefore = outputBefore;
       await ctx.step(DRAIN, 'running', 15, undefined, figures);
     }
-    if (
-      p.strategy === 'in-place' &&
-      this.config.SLUICE_UPGRADE_PRESTART === 'on' &&
-      !('prestarted' in figures)
-    )
-      await this.prestart(ctx, queryId, p, figures);
+    if (this.prestartsIn(DRAIN, p) && !('prestarted' in figures))
+      await this.prestart(ctx, DRAIN, 15, queryId, p, figures);
     // In place, the reconciler replaces instance after instance, each successor starting once its
     // predecessor has committed its last batch (both use the same checkpoint, fenced per task).
     // A new checkpoint must not start before every old instance has stopped (its start reads
-    // where the old checkpoint ended), so the query is held stopped in between.
+    // where the old checkpoint ended), so the query is held stopped in between; its pre-started
+    // engines wait through it (the runtime keeps them when it forgets the old instances).
     await this.setDesired(
       queryId,
       p.strategy === 'in-place' ? { state: 'RUNNING', target: p.to } : { state: 'STOPPED' },
@@ -297,43 +295,58 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     );
   }
 
+  /** Whether `step` pre-starts the new version (prestart-plan.ts; the runtime must be able to). */
+  private prestartsIn(step: string, p: UpgradeParams): boolean {
+    return (
+      this.runtime.prestart !== undefined && prestartStep(p, this.config.SLUICE_UPGRADE_PRESTART) === step
+    );
+  }
+
   /**
-   * In place: the new version's instances are spawned before the drain and wait, prepared, for
-   * their predecessors' exit (the runtime releases each at its start), so the hand-over costs a
-   * group join and a batch instead of a process start. Bounded: whatever is not ready by then
-   * starts from scratch as before. A runtime without pre-start skips this.
+   * The new version's instances are spawned before the old ones are touched and wait, prepared,
+   * for their predecessors' exit (the runtime releases each at its start), so the hand-over costs
+   * a release, a group join and a batch instead of a process start. A new checkpoint is recorded
+   * first (its engines' launch names where it starts); its engines read where the old lineage
+   * ended only once released. Bounded: whatever is not ready by then starts from scratch as
+   * before. A runtime without pre-start skips this.
    */
   private async prestart(
     ctx: OperationContext,
+    stepName: string,
+    progress: number,
     queryId: string,
     p: UpgradeParams,
     figures: Record<string, unknown>,
   ): Promise<void> {
     const started = Date.now();
-    const names = await this.reconciler.prestart(queryId, p.to.version);
+    const record = newCheckpointRecord(p, new Date(started));
+    if (record) await this.recordCheckpoint(queryId, record);
+    const names = await this.reconciler.prestart(queryId, p.to);
     figures.prestarted = names.length;
-    if (names.length === 0 || !this.runtime.standbyReady) return;
+    if (names.length === 0 || !this.runtime.standbyState) return;
     await ctx.step(
-      DRAIN,
+      stepName,
       'running',
-      15,
+      progress,
       `pre-starting ${names.length} instance(s) of ${describeTarget(p.to)}`,
       figures,
     );
     let ready = 0;
     while (Date.now() - started < PRESTART_WAIT_MS) {
-      const states = await Promise.all(names.map((n) => this.runtime.standbyReady!(queryId, n)));
-      ready = states.filter(Boolean).length;
-      if (ready === names.length) break;
+      const states = await Promise.all(names.map((n) => this.runtime.standbyState!(queryId, n)));
+      ready = states.filter((s) => s === 'ready').length;
+      // A standby that exited (its checks refused the version) is not waited for: its start
+      // spawns afresh and reports the same failure there.
+      if (!states.includes('preparing')) break;
       await sleep(POLL_MS);
     }
     figures.prestartReady = ready;
     figures.prestartMs = Date.now() - started;
     await ctx.step(
-      DRAIN,
+      stepName,
       'running',
-      15,
-      `${ready}/${names.length} pre-started instance(s) of ${describeTarget(p.to)} ready after ${((Date.now() - started) / 1000).toFixed(1)} s; draining ${describeTarget(p.from)}`,
+      progress,
+      `${ready}/${names.length} pre-started instance(s) of ${describeTarget(p.to)} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`,
       figures,
     );
   }
@@ -342,16 +355,8 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     const step = await this.stepState(ctx, START);
     if (step?.state !== 'running')
       await ctx.step(START, 'running', 40, `starting ${describeTarget(p.to)} on ${p.instances} instance(s)`);
-    const record: CheckpointRecord | undefined =
-      p.strategy === 'new-checkpoint'
-        ? {
-            epoch: p.to.checkpointEpoch,
-            createdAt: new Date().toISOString(),
-            version: p.to.version,
-            startingOffsets: p.startingOffsets ?? 'continue',
-            ...(p.startingOffsets === 'continue' ? { continueFromEpoch: p.from.checkpointEpoch } : {}),
-          }
-        : undefined;
+    // Already recorded when the new version was pre-started (setDesired adds it only once).
+    const record = newCheckpointRecord(p, new Date());
     await this.setDesired(queryId, { state: 'RUNNING', target: p.to, record });
     const since = await this.stepStart(ctx, START);
     await this.waitRunning(
@@ -514,6 +519,9 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     const target = lastGood(q) ?? p.from;
     const failed = (message: string) =>
       new OperationFailed(`${reason}; rollback to ${describeTarget(target)} failed: ${message}`);
+    // A failure before the new version started leaves its pre-started engines unreleased: they
+    // go now (the start of the rollback's instances would stop only those of the same names).
+    await this.runtime.cancelPrestart?.(queryId);
     await this.switchTo(ctx, queryId, target, [ROLLBACK_DRAIN, ROLLBACK_START], [70, 85, 99], failed);
     throw new OperationFailed(`${reason}; rolled back to ${describeTarget(target)}, which is running`);
   }
@@ -600,6 +608,21 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       await this.queries.changeDesired(queryId, data, tx);
     });
     this.reconciler.enqueue(queryId);
+  }
+
+  /** Records a new checkpoint lineage (once) without changing what runs. */
+  private async recordCheckpoint(queryId: string, record: CheckpointRecord): Promise<void> {
+    await this.queries.transaction(async (tx) => {
+      const q = await this.queries.lockForUpdate(queryId, tx);
+      if (!q) throw new Error(`query ${queryId} not found`);
+      const records = checkpointRecords(q.checkpoints);
+      if (records.some((r) => r.epoch === record.epoch)) return;
+      await this.queries.changeDesired(
+        queryId,
+        { checkpoints: [...records, record] as unknown as Prisma.InputJsonValue },
+        tx,
+      );
+    });
   }
 
   /**

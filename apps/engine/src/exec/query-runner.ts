@@ -116,7 +116,8 @@ export interface RunOptions {
   continueFrom?: { epoch: number; store: CheckpointStore };
   /**
    * Pre-started: prepare connects and checks, then waits for this before anything another
-   * instance could see (plan write, continue point, control listener, group joins, task producers).
+   * instance could see (metadata and plan writes, continue point, control listener, group joins,
+   * task producers).
    */
   standby?: Promise<void>;
   /** This instance's local working folder (an `lmdb` state store's files), never in the checkpoint. */
@@ -270,21 +271,21 @@ export class QueryRunner {
         warn: (m) => this.opts.log('warn', m),
         stopped: () => this.stopping,
       });
-    const meta = await waitFor('checkpoint database', () =>
-      checkpoint.initMetadata({
-        queryId,
-        created: new Date().toISOString(),
-        planHash: compiled.planHash,
-        numShufflePartitions: n,
-      }),
-    );
-    if (meta.queryId !== queryId)
-      throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
-    if (meta.numShufflePartitions !== n) {
-      throw new Error(
-        `checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`,
-      );
-    }
+    const metadata = {
+      queryId,
+      created: new Date().toISOString(),
+      planHash: compiled.planHash,
+      numShufflePartitions: n,
+    };
+    const initMetadata = async (): Promise<void> =>
+      this.checkMetadata(await waitFor('checkpoint database', () => checkpoint.initMetadata(metadata)));
+    // A standby writes nothing to its checkpoint before its release: it checks what is there (a
+    // new checkpoint lineage has nothing yet) and creates the metadata once released, so one that
+    // is never released (an upgrade rolled back) leaves no checkpoint behind.
+    if (this.opts.standby) {
+      const existing = await waitFor('checkpoint database', () => checkpoint.readMetadata());
+      if (existing) this.checkMetadata(existing);
+    } else await initMetadata();
     const versions = await waitFor('checkpoint database', () => checkpoint.planVersions());
     const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
     if (previous !== undefined) {
@@ -364,7 +365,10 @@ export class QueryRunner {
     await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
     this.guard = this.sink.guard;
     this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
-    if (this.opts.standby) await this.standBy(this.opts.standby);
+    if (this.opts.standby) {
+      await this.standBy(this.opts.standby);
+      await initMetadata();
+    }
     await waitFor('checkpoint database', () =>
       checkpoint.writePlan(this.opts.queryVersion, { plan: compiled.plan, planHash: compiled.planHash }),
     );
@@ -456,11 +460,25 @@ export class QueryRunner {
     });
   }
 
+  /** The checkpoint must be this query's, with the spec's shuffle partition count. */
+  private checkMetadata(meta: { queryId: string; numShufflePartitions: number }): void {
+    const { checkpoint, queryId } = this.opts;
+    const n = this.spec.options.numShufflePartitions;
+    if (meta.queryId !== queryId)
+      throw new Error(`checkpoint ${checkpoint.location} belongs to query ${meta.queryId}, not ${queryId}`);
+    if (meta.numShufflePartitions !== n)
+      throw new Error(
+        `checkpoint ${checkpoint.location} was created with numShufflePartitions=${meta.numShufflePartitions}; the spec asks for ${n}, which cannot change for an existing checkpoint`,
+      );
+  }
+
   /**
    * A pre-started engine waits here, connected and prepared, until its predecessor has exited:
-   * everything after this point (the plan write, the control listener, the group joins, the
-   * tasks' transactional producers) is what the old instance could see, so none of it may run
-   * before the old instance's last batch is committed.
+   * everything after this point (the checkpoint's metadata and plan writes, the control listener,
+   * the group joins, the tasks' transactional producers) is what the old instance could see, so
+   * none of it may run before the old instance's last batch is committed. A new checkpoint
+   * continuing the old one also reads its continue point only after this: where the old lineage
+   * ended is final once every old instance has exited (a new checkpoint is released only then).
    */
   private async standBy(release: Promise<void>): Promise<void> {
     const since = Date.now();
