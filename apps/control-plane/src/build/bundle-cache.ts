@@ -29,6 +29,8 @@ export interface BundleRequest {
   tsconfig?: string;
   /** Modules left to `require` at run time. */
   external?: string[];
+  /** Whitespace and comments left out (names kept): less for every start to read. */
+  minifyWhitespace?: boolean;
   /** Told before a build starts (it takes from under a second to tens of seconds under load). */
   onBuild?: (file: string) => void;
 }
@@ -138,10 +140,11 @@ export async function bundleOnce(req: BundleRequest): Promise<Bundle> {
     target: `node${process.versions.node.split('.')[0]}`,
     ...(req.tsconfig ? { tsconfig: path.resolve(req.tsconfig) } : {}),
     external: req.external ?? [],
+    ...(req.minifyWhitespace ? { minifyWhitespace: true } : {}),
     write: false,
     metafile: true,
     // No source map: node reads one only with --enable-source-maps, and inline it would more
-    // than double the engine bundle's 6.5 MB that every engine start parses.
+    // than double the engine bundle's 4.7 MB that every engine start reads.
     logLevel: 'silent',
   };
   // A change of esbuild or of the options changes the bundle as much as a source does.

@@ -42,6 +42,9 @@ export async function buildEngineBundle(
     // whose query asks for it. esbuild (which compiles a stateful function's code,
     // exec/stateful-module.ts) is native too, and loaded the same way.
     external: ['pg-native', 'lmdb', 'esbuild'],
+    // 4.7 MB instead of 6.9 MB, and plain ASCII (the comments had the only other characters), which
+    // the launcher decodes faster: 0.26 → 0.21 s of a cached start at load 3 (BENCHMARKS.md).
+    minifyWhitespace: true,
     ...(onBuild ? { onBuild } : {}),
   });
   return bundle.file;

@@ -2,6 +2,7 @@
 // from source then), never handed to V8.
 import { describe, expect, it } from 'vitest';
 import {
+  bundleText,
   codeCacheFile,
   decodeCodeCache,
   encodeCodeCache,
@@ -48,6 +49,11 @@ describe('code cache', () => {
     expect(decodeCodeCache(flipped)).toEqual({ ok: false, reason: 'checksum mismatch' });
     // V8's data with no header of ours (or another program's file of that name).
     expect(decodeCodeCache(Buffer.alloc(4096, 7))).toEqual({ ok: false, reason: 'not a code cache' });
+  });
+
+  it('reads the bundle as UTF-8 would, ASCII or not', () => {
+    for (const text of ['var a = "x";\n', '// — a comment\nvar b = "\u00e9";\n', ''])
+      expect(bundleText(Buffer.from(text, 'utf8'))).toBe(text);
   });
 
   it('saves once, when the launcher offered it; without a launcher nothing happens', () => {

