@@ -83,10 +83,11 @@ function launch(): void {
         // A read-only folder (an image) or a full disk: the next start compiles from source.
       }
     };
-    // `run` saves at its first committed batch; the other commands (and a run stopped before
-    // one) at their exit, with what they compiled by then.
-    offerCodeCacheSave(save);
-    process.once('exit', save);
+    // `run` saves at its first committed batch, and only then: a cache is kept for good once
+    // written, and one from a start that failed early would hold little beyond the top level. The
+    // other commands (validate, test, compat) save at their exit.
+    if (process.argv[3] === 'run') offerCodeCacheSave(save);
+    else process.once('exit', save);
   }
   // The bundle's dynamic imports run here (dynamic-import.ts says why), resolved from beside it.
   offerImporter((specifier) => import(specifier));
