@@ -14,7 +14,9 @@
 // recovery: SIGKILL → noticed (the API shows the instance not RUNNING; polled every 50 ms) →
 // spawned (a new pid file; a first crash has no backoff, and when the poll sees the crash only
 // after the spawn, noticed = spawned) → committing again (the first batch the new process
-// committed: a progress event's trigger start plus its duration).
+// committed: a progress event's trigger start plus its duration). The first start's steps from its
+// log: node's start and the bundle's load (the "engine process up" line's uptime), spawned →
+// connected (spec compiled, checkpoint and Kafka prepared), spawned → started (groups joined).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -76,6 +78,12 @@ interface QueryView {
 interface Cycle {
   createdToSpawnedMs: number;
   spawnedToFirstCommitMs: number;
+  /** The first start from its log: node's start and the bundle's load ("engine process up"). */
+  processUpMs: number;
+  /** Spawned → spec compiled, checkpoint and Kafka prepared ("engine connected; joining groups"). */
+  spawnedToConnectedMs: number;
+  /** Spawned → groups joined, first trigger next ("engine started"). */
+  spawnedToStartedMs: number;
   killedToNoticedMs: number;
   noticedToSpawnedMs: number;
   spawnedToCommittingMs: number;
@@ -83,6 +91,32 @@ interface Cycle {
 }
 
 const committedAt = (e: Progress): number => Date.parse(e.timestamp) + (e.batchDuration ?? 0);
+
+/** The start-up steps of one engine run from its log (pino JSON lines); NaN for a missing step. */
+function startSteps(
+  log: string,
+  spawnedAt: number,
+): Pick<Cycle, 'processUpMs' | 'spawnedToConnectedMs' | 'spawnedToStartedMs'> {
+  const lines = log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { msg?: string; time?: string; uptimeMs?: number };
+      } catch {
+        return {};
+      }
+    });
+  const at = (msg: string): number => {
+    const line = lines.find((l) => l.msg === msg);
+    return line?.time ? Math.round(Date.parse(line.time) - spawnedAt) : Number.NaN;
+  };
+  return {
+    processUpMs: lines.find((l) => l.msg === 'engine process up')?.uptimeMs ?? Number.NaN,
+    spawnedToConnectedMs: at('engine connected; joining groups'),
+    spawnedToStartedMs: at('engine started'),
+  };
+}
 
 function spec(name: string, topic: string, table: string): string {
   return [
@@ -237,9 +271,12 @@ async function runEngine(
       // A first crash restarts at once: the poll may see the new instance STARTING after its
       // spawn, and the spawn proves the crash was noticed by then.
       const noticed = Math.min(noticedAt, respawned.at);
+      // The first run's log, rotated to engine.log.1 by the restart.
+      const firstLog = fs.readFileSync(path.join(instanceDir, 'engine.log.1'), 'utf8');
       const cycle: Cycle = {
         createdToSpawnedMs: Math.round(first.at - created),
         spawnedToFirstCommitMs: Math.round(firstCommit - first.at),
+        ...startSteps(firstLog, first.at),
         killedToNoticedMs: Math.round(noticed - killedAt),
         noticedToSpawnedMs: Math.round(respawned.at - noticed),
         spawnedToCommittingMs: Math.round(committing - respawned.at),
