@@ -144,6 +144,24 @@ describe('engine bundle', () => {
 
     run(); // used as it is: not written again
     expect(fs.statSync(cache).mtimeMs).toBe(mtime);
+    // A stateful function's TypeScript module: esbuild and the compiled file imported, from the cache.
+    const stateful = spawnSync(
+      node!,
+      [
+        launcher!,
+        bundle,
+        'test',
+        '--spec',
+        'spec.yaml',
+        '--input',
+        'input.jsonl',
+        '--expect',
+        'expected.jsonl',
+      ],
+      { cwd: path.join(ROOT, 'apps/engine/examples/stateful-sessionize'), encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(stateful.stdout + stateful.stderr).toContain('PASS spec.yaml');
+    expect(stateful.status).toBe(0);
 
     for (const damaged of [written.subarray(0, written.length >> 1), Buffer.alloc(written.length, 0x5a)]) {
       fs.writeFileSync(cache, damaged);
