@@ -1,9 +1,10 @@
 // `npm run -s bench:recovery -- [--json] [--cycles 3] [--engines tsx,bundle] [--rate 500]
-//   [--trigger-ms 500]`
+//   [--trigger-ms 500]`  (engines: tsx, bundle, bundle-plain; one may repeat, for A/B/A/B runs)
 // Issue 20 §5 on the real stack: how long an engine takes from its start to its first committed
 // batch, and from a SIGKILL to committing again under the local runtime, phase by phase, for each
 // engine command in the same run (tsx: TypeScript compiled at every start; bundle: the esbuild
-// bundle the control plane runs by default, engine-bundle.ts).
+// bundle through its code-cache launcher, as the control plane runs it by default,
+// engine-bundle.ts; bundle-plain: node on the bundle alone, no code cache).
 // Per engine command: a control plane (child process; database `sluice_bench_recovery` and Redis
 // index 9 of its own), then `--cycles` times: a windowed count per user into PostgreSQL (one
 // instance, 3 partitions, records produced all along) is created; its engine commits; it is
@@ -13,7 +14,9 @@
 // recovery: SIGKILL → noticed (the API shows the instance not RUNNING; polled every 50 ms) →
 // spawned (a new pid file; a first crash has no backoff, and when the poll sees the crash only
 // after the spawn, noticed = spawned) → committing again (the first batch the new process
-// committed: a progress event's trigger start plus its duration).
+// committed: a progress event's trigger start plus its duration). The first start's steps from its
+// log: node's start and the bundle's load (the "engine process up" line's uptime), spawned →
+// connected (spec compiled, checkpoint and Kafka prepared), spawned → started (groups joined).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -25,6 +28,7 @@ import { Pool } from 'pg';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import {
   buildEngineBundle,
+  bundledEngineCommand,
   engineBundleDir,
   tsxEngineCommand,
 } from '../../apps/control-plane/src/runtime/engine-bundle';
@@ -51,7 +55,9 @@ const ENGINES = values.engines.split(',');
 if (!Number.isInteger(CYCLES) || CYCLES < 1 || CYCLES > 20) throw new Error('--cycles must be 1..20');
 if (!(RATE > 0 && RATE <= 100_000)) throw new Error('--rate must be in (0, 100000]');
 if (!(TRIGGER_MS >= 100 && TRIGGER_MS <= 60_000)) throw new Error('--trigger-ms must be 100..60000');
-for (const e of ENGINES) if (e !== 'tsx' && e !== 'bundle') throw new Error('--engines: tsx and/or bundle');
+const ENGINE_KINDS = ['tsx', 'bundle', 'bundle-plain'];
+for (const e of ENGINES)
+  if (!ENGINE_KINDS.includes(e)) throw new Error(`--engines: a list of ${ENGINE_KINDS.join(', ')}`);
 const log = (m: string): void => {
   process.stderr.write(`[bench:recovery] ${m}\n`);
 };
@@ -72,6 +78,12 @@ interface QueryView {
 interface Cycle {
   createdToSpawnedMs: number;
   spawnedToFirstCommitMs: number;
+  /** The first start from its log: node's start and the bundle's load ("engine process up"). */
+  processUpMs: number;
+  /** Spawned → spec compiled, checkpoint and Kafka prepared ("engine connected; joining groups"). */
+  spawnedToConnectedMs: number;
+  /** Spawned → groups joined, first trigger next ("engine started"). */
+  spawnedToStartedMs: number;
   killedToNoticedMs: number;
   noticedToSpawnedMs: number;
   spawnedToCommittingMs: number;
@@ -79,6 +91,32 @@ interface Cycle {
 }
 
 const committedAt = (e: Progress): number => Date.parse(e.timestamp) + (e.batchDuration ?? 0);
+
+/** The start-up steps of one engine run from its log (pino JSON lines); NaN for a missing step. */
+function startSteps(
+  log: string,
+  spawnedAt: number,
+): Pick<Cycle, 'processUpMs' | 'spawnedToConnectedMs' | 'spawnedToStartedMs'> {
+  const lines = log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { msg?: string; time?: string; uptimeMs?: number };
+      } catch {
+        return {};
+      }
+    });
+  const at = (msg: string): number => {
+    const line = lines.find((l) => l.msg === msg);
+    return line?.time ? Math.round(Date.parse(line.time) - spawnedAt) : Number.NaN;
+  };
+  return {
+    processUpMs: lines.find((l) => l.msg === 'engine process up')?.uptimeMs ?? Number.NaN,
+    spawnedToConnectedMs: at('engine connected; joining groups'),
+    spawnedToStartedMs: at('engine started'),
+  };
+}
 
 function spec(name: string, topic: string, table: string): string {
   return [
@@ -114,10 +152,13 @@ async function runEngine(
   const tag = randomBytes(3).toString('hex');
   const token = `slc_bench_${randomBytes(16).toString('hex')}`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `bench-recovery-${engine}-`));
+  const onBuild = (f: string): void => log(`building ${f}`);
   const command =
     engine === 'bundle'
-      ? [process.execPath, await buildEngineBundle(ROOT, engineBundleDir(ROOT), (f) => log(`building ${f}`))]
-      : tsxEngineCommand(ROOT);
+      ? await bundledEngineCommand(ROOT, engineBundleDir(ROOT), onBuild)
+      : engine === 'bundle-plain'
+        ? [process.execPath, await buildEngineBundle(ROOT, engineBundleDir(ROOT), onBuild)]
+        : tsxEngineCommand(ROOT);
   const port = Number(values.port);
   const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
@@ -230,9 +271,12 @@ async function runEngine(
       // A first crash restarts at once: the poll may see the new instance STARTING after its
       // spawn, and the spawn proves the crash was noticed by then.
       const noticed = Math.min(noticedAt, respawned.at);
+      // The first run's log, rotated to engine.log.1 by the restart.
+      const firstLog = fs.readFileSync(path.join(instanceDir, 'engine.log.1'), 'utf8');
       const cycle: Cycle = {
         createdToSpawnedMs: Math.round(first.at - created),
         spawnedToFirstCommitMs: Math.round(firstCommit - first.at),
+        ...startSteps(firstLog, first.at),
         killedToNoticedMs: Math.round(noticed - killedAt),
         noticedToSpawnedMs: Math.round(respawned.at - noticed),
         spawnedToCommittingMs: Math.round(committing - respawned.at),
@@ -270,6 +314,7 @@ async function runEngine(
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
   const config = loadStackConfig();
   await stackUp(log, config);
   const env = { ...stackEnv(config) };
@@ -305,7 +350,11 @@ async function main(): Promise<void> {
   })();
   const results: Record<string, { cycles: Cycle[]; median: Cycle }> = {};
   try {
-    for (const engine of ENGINES) {
+    for (const [n, engine] of ENGINES.entries()) {
+      // A repeated engine (A/B/A/B) is reported once per run: `bundle`, `bundle#2`, …
+      const key = ENGINES.slice(0, n).includes(engine)
+        ? `${engine}#${ENGINES.slice(0, n + 1).filter((e) => e === engine).length}`
+        : engine;
       const databaseUrl = (await createThrowawayDatabase(env.DATABASE_URL, DATABASE)).url;
       const redis = new Redis(redisUrl.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
       await redis.connect();
@@ -319,7 +368,7 @@ async function main(): Promise<void> {
         topic,
       );
       const keys = Object.keys(cycles[0]!) as Array<keyof Cycle>;
-      results[engine] = {
+      results[key] = {
         cycles,
         median: Object.fromEntries(keys.map((k) => [k, median(cycles.map((c) => c[k]))])) as unknown as Cycle,
       };
@@ -334,6 +383,7 @@ async function main(): Promise<void> {
       ? Number((results.bundle.median[k] / results.tsx.median[k]).toFixed(2))
       : null;
   const out = {
+    loadAtStart,
     load: os.loadavg().map((l) => Number(l.toFixed(2))),
     cycles: CYCLES,
     rate: RATE,

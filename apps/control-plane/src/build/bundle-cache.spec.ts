@@ -1,5 +1,6 @@
 // A bundle built once per content hash of the files it was made of, again when an imported file
-// changes, refused when its entry does not compile, and written whole by concurrent builders.
+// changes, refused when its entry does not compile, and written whole by concurrent builders; old
+// ones pruned with what was kept beside them.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -36,6 +37,30 @@ describe('bundleOnce', () => {
     expect(changed.built).toBe(true);
     expect(changed.file).not.toBe(first.file);
     expect(answerOf(changed.file)).toBe(100);
+  });
+
+  it('keeps 8 bundles of a name, removing the least recently used with the files kept beside it', async () => {
+    const src = path.join(tmp, 'src-prune');
+    const out = path.join(tmp, 'out-prune');
+    fs.mkdirSync(src);
+    const entry = path.join(src, 'entry.ts');
+    const files: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      fs.writeFileSync(entry, `module.exports = { answer: ${i} };\n`);
+      const { file } = await bundleOnce({ entry, dir: out, name: 'entry' });
+      files.push(file);
+      // A user's file beside the bundle (the engine's V8 code cache); oldest first by mtime.
+      fs.writeFileSync(`${file}.0123456789ab.v8cache`, 'cache');
+      const at = new Date(Date.now() - (10 - i) * 60_000);
+      fs.utimesSync(file, at, at);
+    }
+    const left = fs.readdirSync(out);
+    expect(left).not.toContain(path.basename(files[0]!));
+    expect(left).not.toContain(`${path.basename(files[0]!)}.0123456789ab.v8cache`);
+    for (const file of files.slice(1)) {
+      expect(left).toContain(path.basename(file));
+      expect(left).toContain(`${path.basename(file)}.0123456789ab.v8cache`);
+    }
   });
 
   it('refuses an entry that does not compile (the thread then falls back to the source)', async () => {

@@ -1,12 +1,18 @@
 // The engine bundle built for real with esbuild into a temporary folder: it runs the engine (the
 // query test harness, which needs no broker), carries the kafkajs patch, survives concurrent
-// builders, and a build that cannot run falls back to tsx.
+// builders, runs through its code-cache launcher, and a build that cannot run falls back to tsx.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildEngineBundle, EngineCommand, engineBundleDir, tsxEngineCommand } from './engine-bundle';
+import {
+  buildEngineBundle,
+  bundledEngineCommand,
+  EngineCommand,
+  engineBundleDir,
+  tsxEngineCommand,
+} from './engine-bundle';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const dirs: string[] = [];
@@ -55,8 +61,8 @@ describe('engine bundle', () => {
     // Where the local runtime builds it: lmdb resolves from the repository's node_modules.
     const file = await buildEngineBundle(ROOT, engineBundleDir(ROOT));
     const text = fs.readFileSync(file, 'utf8');
-    // Loaded when a query asks for it (a dynamic import esbuild leaves to node).
-    expect(text).toContain('import("lmdb")');
+    // Loaded when a query asks for it (a dynamic import esbuild leaves to node, launch/dynamic-import.ts).
+    expect(text).toMatch(/dynamicImport\d*\("lmdb"\)/);
     // Not bundled: its loader looks for the prebuilt binary next to its own files.
     expect(text).not.toContain('@lmdb/lmdb-');
     // The window-count example (state across "# restart") with options.stateStore: lmdb.
@@ -81,6 +87,91 @@ describe('engine bundle', () => {
     expect(run.status).toBe(0);
   }, 180_000);
 
+  it('runs the bundle through the launcher: writes the code cache, uses it, and ignores a damaged one', async () => {
+    // A copy of the bundle in a folder of its own, so the caches are this test's, inside the
+    // repository (lmdb resolves from its node_modules, as from the local runtime's bundle).
+    const [node, launcher, shared] = await bundledEngineCommand(ROOT, engineBundleDir(ROOT));
+    const dir = fs.mkdtempSync(path.join(ROOT, '.sluice', 'engine-bundle-test-'));
+    dirs.push(dir);
+    const bundle = path.join(dir, path.basename(shared!));
+    fs.copyFileSync(shared!, bundle);
+    const example = path.join(ROOT, 'apps/engine/examples/window-count');
+    // The lmdb state store: the bundle's dynamic import() must work from the launcher's vm.Script.
+    const spec = fs
+      .readFileSync(path.join(example, 'spec.yaml'), 'utf8')
+      .replace(
+        'options: { numShufflePartitions: 1 }',
+        'options: { numShufflePartitions: 1, stateStore: lmdb }',
+      );
+    expect(spec).toContain('stateStore: lmdb');
+    fs.writeFileSync(path.join(dir, 'spec.yaml'), spec);
+    for (const f of ['input.jsonl', 'expected.jsonl'])
+      fs.copyFileSync(path.join(example, f), path.join(dir, f));
+    const run = () => {
+      const r = spawnSync(
+        node!,
+        [
+          launcher!,
+          bundle,
+          'test',
+          '--spec',
+          'spec.yaml',
+          '--input',
+          'input.jsonl',
+          '--expect',
+          'expected.jsonl',
+        ],
+        { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+      );
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('PASS spec.yaml');
+      expect(out).toContain('restarted from the checkpoint');
+      // Node 20's experimental note about the loader the launcher uses stays out of the log.
+      expect(out).not.toContain('ExperimentalWarning');
+      expect(r.status).toBe(0);
+    };
+    const caches = () => fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+
+    run(); // no cache: compiled from source, the cache written at exit
+    expect(caches()).toEqual([
+      expect.stringMatching(new RegExp(`^${path.basename(bundle)}\\.[0-9a-f]{12}\\.v8cache$`)),
+    ]);
+    const cache = path.join(dir, caches()[0]!);
+    const written = fs.readFileSync(cache);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(cache, old, old);
+    const mtime = fs.statSync(cache).mtimeMs;
+
+    run(); // used as it is: not written again
+    expect(fs.statSync(cache).mtimeMs).toBe(mtime);
+    // A stateful function's TypeScript module: esbuild and the compiled file imported, from the cache.
+    const stateful = spawnSync(
+      node!,
+      [
+        launcher!,
+        bundle,
+        'test',
+        '--spec',
+        'spec.yaml',
+        '--input',
+        'input.jsonl',
+        '--expect',
+        'expected.jsonl',
+      ],
+      { cwd: path.join(ROOT, 'apps/engine/examples/stateful-sessionize'), encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(stateful.stdout + stateful.stderr).toContain('PASS spec.yaml');
+    expect(stateful.status).toBe(0);
+
+    for (const damaged of [written.subarray(0, written.length >> 1), Buffer.alloc(written.length, 0x5a)]) {
+      fs.writeFileSync(cache, damaged);
+      run(); // ignored: compiled from source, and a good cache written in its place
+      expect(fs.readFileSync(cache).length).toBeGreaterThan(damaged.length >> 1);
+      expect(fs.readFileSync(cache).subarray(0, 16).equals(written.subarray(0, 16))).toBe(true);
+    }
+    expect(caches()).toHaveLength(1);
+  }, 180_000);
+
   it('falls back to tsx, logged at warn, when the bundle cannot be built', async () => {
     // A root without esbuild (no node_modules): the build cannot start.
     const root = tempDir();
@@ -96,13 +187,18 @@ describe('engine bundle', () => {
     expect(logs.length).toBe(before);
   });
 
-  it('resolves to node on the bundle, sharing one build between concurrent starts', async () => {
+  it('resolves to node, the launcher and the bundle, sharing one build between concurrent starts', async () => {
     const dir = tempDir();
     const logs: string[] = [];
     const command = new EngineCommand(ROOT, dir, (_level, msg) => logs.push(msg));
     const [a, b] = await Promise.all([command.resolve(), command.resolve()]);
-    expect(a).toEqual([process.execPath, expect.stringMatching(/engine\.[0-9a-f]{16}\.js$/)]);
+    expect(a).toEqual([
+      process.execPath,
+      expect.stringMatching(/engine-launcher\.[0-9a-f]{16}\.js$/),
+      expect.stringMatching(/engine\.[0-9a-f]{16}\.js$/),
+    ]);
     expect(path.dirname(a[1]!)).toBe(dir);
+    expect(path.dirname(a[2]!)).toBe(dir);
     expect(b).toEqual(a);
     expect(logs.filter((m) => m.startsWith('engine bundle: building'))).toHaveLength(1);
   }, 180_000);

@@ -71,6 +71,7 @@ import { FileChangedError } from '../source/file-reader';
 import { FileSources, fileSourceTopic } from '../source/file-source';
 import { EMPTY_CURSOR, fileBatchOf, type FileCursor, type FileRef } from '../source/file-selection';
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
+import { saveCodeCacheIfOffered } from '../launch/code-cache';
 import {
   BATCH_TIME_BUDGET_MS,
   INITIAL_BATCH_RECORDS,
@@ -671,6 +672,8 @@ export class QueryRunner {
       const started = Date.now();
       const stats = await this.trigger();
       if (this.stopping) break;
+      // After the progress is reported, so the write (once per bundle) delays no batch's figures.
+      if (stats.tasks.length > 0) saveCodeCacheIfOffered();
       if ('once' in trigger) return this.stop('trigger once: done');
       if (
         'availableNow' in trigger &&

@@ -17,6 +17,7 @@ import {
   type StatefulFunction,
   type StatefulFunctionOperator,
 } from '@sluice/query-plan';
+import { dynamicImport } from '../launch/dynamic-import';
 
 export async function loadStatefulFunction(
   plan: LogicalPlan,
@@ -59,7 +60,7 @@ async function importFile(
     return importCompiled(source, relative, op, path.dirname(file), 'stateful.module');
   }
   try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    return await dynamicImport(pathToFileURL(file).href);
   } catch (err) {
     throw new Error(`stateful.module "${op.module}" could not be loaded: ${(err as Error).message}`);
   }
@@ -74,7 +75,7 @@ async function importCompiled(
 ): Promise<Record<string, unknown>> {
   // esbuild is required at run time (external in the engine bundle, engine-bundle.ts) and only by
   // a query that needs it.
-  const esbuild = (await import('esbuild')) as unknown as ModuleBundler;
+  const esbuild = await dynamicImport<ModuleBundler>('esbuild');
   const compiled = await compileModuleCode(esbuild, source, relative, op.export, resolveDir);
   if (!compiled.ok)
     throw new Error(`${field} (${op.module}) does not compile: ${compiled.errors.join('; ')}`);
@@ -89,7 +90,7 @@ async function importCompiled(
   await fs.writeFile(temp, compiled.code);
   await fs.rename(temp, file);
   try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    return await dynamicImport(pathToFileURL(file).href);
   } catch (err) {
     throw new Error(`${field} (${op.module}) could not be loaded: ${(err as Error).message}`);
   }

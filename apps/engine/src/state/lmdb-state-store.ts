@@ -18,6 +18,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { CheckpointStore, StateFileRef } from '../checkpoint/checkpoint-store';
+import { dynamicImport } from '../launch/dynamic-import';
 import {
   deltaText,
   readDelta,
@@ -128,7 +129,7 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
   ) {}
 
   async getStore(task: string, operator: string, version: number): Promise<LmdbStateStore> {
-    const { open } = await import('lmdb');
+    const { open } = await dynamicImport<typeof import('lmdb')>('lmdb');
     const envDir = path.join(this.dir, task, operator);
     fs.mkdirSync(envDir, { recursive: true });
     const openEnv = (): RootDatabase =>
