@@ -11,6 +11,7 @@ import {
   eventually,
   forgetTestQueries,
   killTestInstances,
+  operationOutcome,
   startTestApp,
   type TestApp,
 } from './support/test-app';
@@ -226,7 +227,13 @@ describe('sink isolation', () => {
       [id],
     );
     const tokensBefore = await db.query<{ n: string }>('SELECT count(*) AS n FROM "ApiToken"');
-    expect((await t.call('POST', `/api/v1/queries/${id}/deploy`, { version: 2 }, operator)).status).toBe(202);
+    const deploy = await t.call<{ id: string }>(
+      'POST',
+      `/api/v1/queries/${id}/deploy`,
+      { version: 2 },
+      operator,
+    );
+    expect(deploy.status).toBe(202);
 
     // The engine runs and writes its 20 rows — into the sink database's own "ApiToken" table.
     const sinkDb = new Pool({ connectionString: process.env.SLUICE_SINK_DATABASE_URL });
@@ -248,6 +255,9 @@ describe('sink isolation', () => {
     }
     const tokensAfter = await db.query<{ n: string }>('SELECT count(*) AS n FROM "ApiToken"');
     expect(tokensAfter.rows[0]?.n).toBe(tokensBefore.rows[0]?.n);
+    // One operation per query at a time: the rows can land before the deploy has seen its
+    // instance settle, and a stop asked meanwhile is refused (409 OPERATION_IN_PROGRESS).
+    expect((await operationOutcome(t, deploy.body.id)).state).toBe('SUCCEEDED');
     expect((await t.call('POST', `/api/v1/queries/${id}/stop`, undefined, operator)).status).toBe(202);
     await eventually(
       () =>
@@ -266,7 +276,7 @@ describe('sink isolation', () => {
       `INSERT INTO "SinkConnection" (id, name, kind, "urlEnv", "updatedAt") VALUES (gen_random_uuid(), $1, 'postgres', 'SLUICE_SINK_URL_FORGED', now())`,
       [`forged-${suffix}`],
     );
-    const created = await t.call<{ id: string }>(
+    const created = await t.call<{ id: string; operation: { id: string } }>(
       'POST',
       '/api/v1/queries',
       pgSinkSpec(`iso-g-${suffix}`, `{ table: clicks, key: [id], connection: forged-${suffix} }`),
@@ -290,6 +300,10 @@ describe('sink isolation', () => {
     );
     expect(q.instances).toHaveLength(0);
     delete process.env.SLUICE_SINK_URL_FORGED;
+    // The deploy fails on that condition; a stop asked before it ended would be refused (409).
+    const deployed = await operationOutcome(t, created.body.operation.id, 60_000);
+    expect(deployed.state).toBe('FAILED');
+    expect(deployed.error).toContain("control plane's own database");
     expect(
       (await t.call('POST', `/api/v1/queries/${created.body.id}/stop`, undefined, operator)).status,
     ).toBe(202);

@@ -12,14 +12,16 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
 import {
-  isolatedStack,
+  eventually,
+  killTestInstances,
   operationOutcome,
-  type IsolatedStack,
+  startTestApp,
   type Operation as Op,
   type OperationStep as Step,
-} from './upgrade-support';
+  type TestApp,
+} from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
 import { ClickProducer, expectedWindows, firstIds, totalClicks, windowRows } from './support/click-windows';
 

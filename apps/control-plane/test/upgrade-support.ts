@@ -5,7 +5,7 @@
 // whichever control plane leads. Kafka and the sink database are shared (names are unique).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { eventually, ROOT, type TestApp } from './support/test-app';
+import { ROOT } from './support/test-app';
 import { createThrowawayDatabase, emptyRedisDatabase } from './support/throwaway-database';
 
 export interface IsolatedStack {
@@ -42,32 +42,4 @@ export async function isolatedStack(name: string, redisDb: number): Promise<Isol
     },
     drop: db.drop,
   };
-}
-
-/** A step of an operation as the API shows it (GET /api/v1/operations/:id). */
-export interface OperationStep {
-  name: string;
-  state: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  figures?: Record<string, unknown>;
-}
-
-export interface Operation {
-  id: string;
-  type: string;
-  state: string;
-  error: string | null;
-  steps: OperationStep[];
-}
-
-/** The operation once it has SUCCEEDED or FAILED (an upgrade with its gate and rollback takes minutes). */
-export function operationOutcome(t: TestApp, id: string, timeoutMs = 240_000): Promise<Operation> {
-  return eventually(
-    () => t.call<Operation>('GET', `/api/v1/operations/${id}`).then((r) => r.body),
-    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
-    timeoutMs,
-    `operation ${id}`,
-  );
 }

@@ -23,8 +23,15 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGroupId } from '@sluice/contracts';
 import { committedGroupOffsets, createKafka, endOffsets, ensureTopics, parseBrokers } from '@sluice/kafka';
-import { eventually, killTestInstances, startTestApp, type TestApp } from './support/test-app';
-import { isolatedStack, operationOutcome, type IsolatedStack, type Operation as Op } from './upgrade-support';
+import {
+  eventually,
+  killTestInstances,
+  operationOutcome,
+  startTestApp,
+  type Operation as Op,
+  type TestApp,
+} from './support/test-app';
+import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
 import {
   click,

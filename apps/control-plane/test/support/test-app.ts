@@ -136,3 +136,31 @@ export function killTestInstances(home: string): void {
     }
   }
 }
+
+/** A step of an operation as the API shows it (GET /api/v1/operations/:id). */
+export interface OperationStep {
+  name: string;
+  state: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  figures?: Record<string, unknown>;
+}
+
+export interface Operation {
+  id: string;
+  type: string;
+  state: string;
+  error: string | null;
+  steps: OperationStep[];
+}
+
+/** The operation once it has SUCCEEDED or FAILED (an upgrade with its gate and rollback takes minutes). */
+export function operationOutcome(t: TestApp, id: string, timeoutMs = 240_000): Promise<Operation> {
+  return eventually(
+    () => t.call<Operation>('GET', `/api/v1/operations/${id}`).then((r) => r.body),
+    (o) => o.state === 'SUCCEEDED' || o.state === 'FAILED',
+    timeoutMs,
+    `operation ${id}`,
+  );
+}
