@@ -118,6 +118,28 @@ async function waitExit(
   return { code: proc.exitCode, forced };
 }
 
+/**
+ * Waits until the broker serves every partition of `topic` (a leader for each). The engines create
+ * their output topics; a subscribe that races a topic still being created (or a partition still
+ * electing its leader) fails with UNKNOWN_TOPIC_OR_PARTITION, as one CI run's crash test did.
+ */
+async function topicReady(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch((e: Error) => e);
+      if (!(meta instanceof Error) && meta.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline)
+        throw new Error(`output topic ${topic} not served after ${timeoutMs / 1000} s: ${String(meta)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Reads `topic` from the start (read committed) into id → times seen and the last row's value. */
 async function readOnce<V>(
   kafka: Kafka,
@@ -126,6 +148,7 @@ async function readOnce<V>(
   value: (row: Record<string, unknown>) => V,
 ): Promise<{ seen: Map<number, { n: number; value: V }>; consumer: Consumer }> {
   const seen = new Map<number, { n: number; value: V }>();
+  await topicReady(kafka, topic);
   const consumer = kafka.consumer({ groupId, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
