@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { StackConfig } from './config';
 import { PortTakenError, type ComponentState, type StackComponent } from './component';
 import { waitKafkaCoordinators } from './kafka-ready';
-import { commandExists, pidAlive, portOpen, readPid, run, waitFor } from './proc';
+import { commandExists, logTail, pidAlive, portOpen, readPid, run, waitFor } from './proc';
 
 const POM = path.resolve(__dirname, '..', '..', 'tools', 'kafka', 'pom.xml');
 
@@ -158,7 +158,8 @@ export class KafkaComponent implements StackComponent {
     fs.writeFileSync(this.pidFile, `${child.pid}\n`);
     child.unref();
     await waitFor('Kafka', async () => (await this.state()) === 'up', 90_000).catch((e: Error) => {
-      throw new Error(`${e.message}; see ${path.join(this.root, 'kafka.log')}`);
+      const file = path.join(this.root, 'kafka.log');
+      throw new Error(`${e.message}; the end of ${file}:\n${logTail(file)}`);
     });
     log('waiting for the group and transaction coordinators');
     await waitKafkaCoordinators(`${this.config.host}:${this.port}`, 60_000);

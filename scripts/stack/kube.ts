@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { StackConfig } from './config';
 import { PortTakenError, type ComponentState, type StackComponent } from './component';
 import { ensureKubePki, kubePkiPaths, writeKubeconfig, type KubePki } from './kube-pki';
-import { commandExists, pidAlive, portOpen, readPid, waitFor } from './proc';
+import { commandExists, logTail, pidAlive, portOpen, readPid, waitFor } from './proc';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TOOLS_SCRIPT = path.join(ROOT, 'scripts', 'tools', 'kube-tools.sh');
@@ -75,7 +75,7 @@ export class KubeComponent implements StackComponent {
 
   private spawnDaemon(p: Proc, args: string[]): void {
     if (!this.bin) throw new Error('kube: prepare() did not find the tools');
-    const out = fs.openSync(path.join(this.root, 'log', `${p}.log`), 'w');
+    const out = fs.openSync(this.logFile(p), 'w');
     const child = spawn(path.join(this.bin, p), args, {
       detached: true,
       stdio: ['ignore', out, out],
@@ -86,18 +86,53 @@ export class KubeComponent implements StackComponent {
     child.unref();
   }
 
-  private async waitHealthy(p: Proc, url: string, verify: boolean, timeoutMs = 60_000): Promise<void> {
+  private logFile(p: Proc): string {
+    return path.join(this.root, 'log', `${p}.log`);
+  }
+
+  /**
+   * Waits until `ready` holds, failing at once when the daemon exits. Prints progress every 15 s and,
+   * on failure, the end of the daemon's log (CI shows only this command's output).
+   */
+  private async waitDaemon(
+    p: Proc,
+    what: string,
+    ready: () => Promise<boolean>,
+    timeoutMs: number,
+    log: (msg: string) => void,
+  ): Promise<void> {
+    const t0 = Date.now();
+    let reported = t0;
     await waitFor(
-      p,
+      what,
       async () => {
-        if (this.alive(p) === undefined)
-          throw new Error(`${p} exited; see ${path.join(this.root, 'log', `${p}.log`)}`);
-        return (await request(url, this.pki(), verify)).status === 200;
+        if (this.alive(p) === undefined) throw new Error(`${p} exited`);
+        if (Date.now() - reported >= 15_000) {
+          reported = Date.now();
+          log(`still waiting for ${what} (${Math.round((reported - t0) / 1000)} s)`);
+        }
+        return ready();
       },
       timeoutMs,
     ).catch((e: Error) => {
-      throw new Error(`${e.message}; see ${path.join(this.root, 'log', `${p}.log`)}`);
+      throw new Error(`${e.message}; the end of ${this.logFile(p)}:\n${logTail(this.logFile(p))}`);
     });
+  }
+
+  private waitHealthy(
+    p: Proc,
+    url: string,
+    verify: boolean,
+    log: (msg: string) => void,
+    timeoutMs = 60_000,
+  ): Promise<void> {
+    return this.waitDaemon(
+      p,
+      p,
+      async () => (await request(url, this.pki(), verify)).status === 200,
+      timeoutMs,
+      log,
+    );
   }
 
   private pki(): KubePki {
@@ -138,8 +173,13 @@ export class KubeComponent implements StackComponent {
       `--initial-cluster=default=${peerUrl}`,
       '--listen-metrics-urls=',
       '--log-level=warn',
+      // The data is thrown away at every start (above). With fsync a cold WAL took more than 30 s
+      // to open on one CI machine (CI run of 2d83474: "timed out after 30 s waiting for etcd"),
+      // and here single fdatasyncs take over 1 s while tests write; the API server's latency then
+      // follows the disk's.
+      '--unsafe-no-fsync',
     ]);
-    await waitFor('etcd', () => portOpen(k.etcdPort), 30_000);
+    await this.waitDaemon('etcd', 'etcd', () => portOpen(k.etcdPort), 120_000, log);
 
     log('starting kube-apiserver');
     this.spawnDaemon('kube-apiserver', [
@@ -159,7 +199,7 @@ export class KubeComponent implements StackComponent {
       // No real endpoints exist behind the "kubernetes" Service on loopback.
       '--endpoint-reconciler-type=none',
     ]);
-    await this.waitHealthy('kube-apiserver', `${server}/readyz`, true, 90_000);
+    await this.waitHealthy('kube-apiserver', `${server}/readyz`, true, log, 120_000);
 
     log('starting kube-controller-manager, kube-scheduler and kwok');
     this.spawnDaemon('kube-controller-manager', [
@@ -200,8 +240,9 @@ export class KubeComponent implements StackComponent {
       'kube-controller-manager',
       `https://127.0.0.1:${k.controllerManagerPort}/healthz`,
       false,
+      log,
     );
-    await this.waitHealthy('kube-scheduler', `https://127.0.0.1:${k.schedulerPort}/healthz`, false);
+    await this.waitHealthy('kube-scheduler', `https://127.0.0.1:${k.schedulerPort}/healthz`, false, log);
 
     log(`registering the simulated node ${KWOK_NODE}`);
     const capacity = { cpu: '32', memory: '256Gi', pods: '110' };
@@ -217,16 +258,16 @@ export class KubeComponent implements StackComponent {
     });
     if (created.status !== 201)
       throw new Error(`creating node ${KWOK_NODE}: HTTP ${created.status} ${created.text}`);
-    await waitFor(
+    await this.waitDaemon(
+      'kwok',
       `node ${KWOK_NODE} Ready (kwok)`,
       async () => {
-        if (this.alive('kwok') === undefined)
-          throw new Error(`kwok exited; see ${path.join(this.root, 'log', 'kwok.log')}`);
         const r = await httpsJson(server, pki, 'GET', `/api/v1/nodes/${KWOK_NODE}`);
         const node = r.json as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
         return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
       },
       60_000,
+      log,
     );
     // Pods need their namespace's ServiceAccount, which the controller-manager creates.
     await waitFor(

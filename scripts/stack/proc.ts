@@ -1,5 +1,5 @@
 // Small process helpers shared by the component modules: run a command, probe a TCP port,
-// wait for a condition, read a pid file.
+// wait for a condition, read a pid file, quote the end of a log.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -29,6 +29,30 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
   });
+}
+
+/**
+ * The last `lines` lines of a daemon's log, indented, for an error message: CI prints only what the
+ * failing command printed, so a path to a log on a machine that is gone explains nothing.
+ */
+export function logTail(file: string, lines = 20): string {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 16_384);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      text = buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return `  (no log at ${file})`;
+  }
+  const tail = text.trimEnd().split('\n').slice(-lines);
+  return tail.length && tail[0] !== '' ? tail.map((l) => `  | ${l}`).join('\n') : `  (${file} is empty)`;
 }
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
