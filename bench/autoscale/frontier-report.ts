@@ -246,7 +246,8 @@ export function frontierSection(all: readonly StoredFamily[]): string {
     'Flink’s and KEDA’s consumers read) and on (Spark’s PID estimator, `+bp`). keda-lag values are lag thresholds in records',
     'per replica. `sluice` runs as the live scaling loop runs it: only its own read-rate cap applies (the control plane runs',
     'no PID estimator). It is never tuned on these profiles: its verdict uses its default setting (targetUtilization 0.85);',
-    'its own sweep is shown for the frontier only.',
+    'its own sweep is shown for the frontier only. Every simulated engine bounds its batches by the throughput it measured,',
+    'as the engine does (`libs/scaling` `batch-bound.ts`: about one trigger interval of work a batch, shared by its partitions).',
     '',
   ];
   for (const s of all) {

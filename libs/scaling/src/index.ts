@@ -5,6 +5,16 @@ export { PidRateEstimator, type PidRateEstimatorOptions } from './pid-rate-estim
 export { CapacityModel, sustainableRate, type CapacityEstimate } from './capacity-model';
 export { RestartCost } from './restart-cost';
 export { instanceReadShare, type ReadShareInput } from './read-share';
+export {
+  BATCH_TIME_BUDGET_MS,
+  INITIAL_BATCH_RECORDS,
+  MIN_BATCH_RECORDS,
+  ThroughputMeter,
+  batchTimeBudgetMs,
+  recordsPerTask,
+  shareBatchBound,
+  type BoundInput,
+} from './batch-bound';
 export { aggregateProgress, type InstanceBatch } from './aggregate-progress';
 export { demandOutlook, peakDemand, type DemandOutlook } from './demand-outlook';
 export { alignedInstanceCounts, busiestShare, effectiveInstances, isAligned } from './partition-alignment';

@@ -73,12 +73,12 @@ import { EMPTY_CURSOR, fileBatchOf, type FileCursor, type FileRef } from '../sou
 import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
 import { saveCodeCacheIfOffered } from '../launch/code-cache';
 import {
-  BATCH_TIME_BUDGET_MS,
   INITIAL_BATCH_RECORDS,
   MIN_BATCH_RECORDS,
   ThroughputMeter,
+  batchTimeBudgetMs,
   recordsPerTask,
-} from './batch-bound';
+} from '@sluice/scaling';
 import type { ShuffledRow } from './source-stage';
 import {
   flushCommitLog,
@@ -918,7 +918,9 @@ export class QueryRunner {
       maxRecordsPerTask: recordsPerTask({
         recordsPerSecond: this.throughput.recordsPerSecond,
         tasks: this.tasks.size,
-        budgetMs: BATCH_TIME_BUDGET_MS,
+        budgetMs: batchTimeBudgetMs(
+          'processingTimeMs' in this.spec.trigger ? this.spec.trigger.processingTimeMs : 0,
+        ),
         min: MIN_BATCH_RECORDS,
         max: null,
         initial: INITIAL_BATCH_RECORDS,

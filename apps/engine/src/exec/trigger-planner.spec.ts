@@ -121,7 +121,7 @@ describe('planTrigger', () => {
     ]);
   });
 
-  it('bounds each task by maxRecordsPerTask (after the rate limit), source and shuffle alike', () => {
+  it('bounds tasks by maxRecordsPerTask after the rate limit: a shuffle task alone, source tasks as a pool', () => {
     const plan = planTrigger(
       input({
         tasks: [
@@ -137,7 +137,8 @@ describe('planTrigger', () => {
     );
     expect(plan.runs.map((r) => [r.task, r.entry.range.start, r.entry.range.end])).toEqual([
       ['shuffle.0', 10, 110],
-      ['src.t.0', 0, 100],
+      // 2 × 100 shared: src.t.1 needs only 11, src.t.0 (389 of the rate limit) takes the other 189.
+      ['src.t.0', 0, 189],
       ['src.t.1', 0, 11], // its share of the rate limit (400 × 30 / 1030), already below the bound
     ]);
   });

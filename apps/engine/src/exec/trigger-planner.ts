@@ -3,7 +3,7 @@
 // drops, and which batch each owned task runs now (a replay first; else a new range from the
 // offsets, the rate limit and the watermark). Nothing here reads a clock, a broker or a file.
 import type { ControlCommand } from '@sluice/contracts';
-import { instanceReadShare } from '@sluice/scaling';
+import { instanceReadShare, shareBatchBound } from '@sluice/scaling';
 import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import { planBatch, type DataLossEvent, type PartitionPosition } from '../offsets/offset-planner';
 import type { Stage } from './task-runtime';
@@ -50,8 +50,9 @@ export interface TriggerPlanInput {
   firstOffset(topic: string, partition: number, bounds: Bounds): number;
   maxShuffleRecordsPerBatch: number;
   /**
-   * At most this many records per task and trigger (batch-bound.ts: keeps a catch-up trigger short
-   * enough that a rebalance does not keep throwing it away); null = no bound.
+   * At most this many records per task and trigger (libs/scaling batch-bound.ts: keeps a catch-up
+   * trigger short enough that a rebalance does not keep throwing it away); null = no bound. Source
+   * tasks share it as a pool (shareBatchBound); a shuffle task is held to it alone.
    */
   maxRecordsPerTask: number | null;
   queryVersion: number;
@@ -174,11 +175,17 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
     dataLoss = plan.dataLoss;
     if (plan.kind === 'run') {
       lastTriggerMs = input.nowMs;
-      for (const r of plan.ranges) {
+      // Bounded after planBatch (which spreads the rate limit over partitions): either only lowers.
+      // The source tasks share the bound as a pool (a hot partition may use what quiet ones leave).
+      const ranges = plan.ranges.filter((r) => fresh.has(`${r.topic}:${r.partition}`));
+      const sizes = shareBatchBound(
+        ranges.map((r) => Math.max(0, r.end - r.start)),
+        input.maxRecordsPerTask ?? Infinity,
+      );
+      for (const [k, r] of ranges.entries()) {
         const t = fresh.get(`${r.topic}:${r.partition}`);
         if (!t) continue;
-        // Bounded after planBatch (which spreads the rate limit over partitions): either only lowers.
-        const end = Math.min(r.end, r.start + (input.maxRecordsPerTask ?? Infinity));
+        const end = Math.min(r.end, r.start + (sizes[k] as number));
         if (end > r.start) runs.push({ task: t.task, entry: entryOf(t, { ...r, end }, 0, input) });
         else if (r.start !== (nextStarts.get(t.task) ?? t.nextStart)) nextStarts.set(t.task, r.start); // skipped lost offsets
       }

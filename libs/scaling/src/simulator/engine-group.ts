@@ -3,10 +3,20 @@
 // interval, or at once after an overrunning batch) it reads what is available, capped by its share
 // of the rate limit, and commits when the batch ends. A change of membership rebalances the group:
 // in-flight batches are abandoned (their records stay uncommitted and are read again) and every
-// instance stops consuming for the rebalance pause.
+// instance stops consuming for the rebalance pause. Like the engine, an instance bounds each
+// partition's batch by the throughput it has measured itself (batch-bound.ts: about one trigger
+// interval of work, at least 4 s).
 import type { KafkaTopic } from './kafka-topic';
 import { jitterFactor, type Random } from './prng';
 import { instanceReadShare } from '../read-share';
+import {
+  INITIAL_BATCH_RECORDS,
+  MIN_BATCH_RECORDS,
+  ThroughputMeter,
+  batchTimeBudgetMs,
+  recordsPerTask,
+  shareBatchBound,
+} from '../batch-bound';
 
 export interface EngineSpec {
   capacity: number;
@@ -16,6 +26,11 @@ export interface EngineSpec {
   triggerSeconds: number;
   capacityJitter: number;
   instanceSkew: number;
+  /**
+   * Whether each instance bounds its batches as the engine does (batch-bound.ts); default true.
+   * false models an engine that reads the whole backlog (what the simulator did before).
+   */
+  batchBound?: boolean;
   /** Model mismatches no policy is told about (issue 19 §2); all default to the ideal engine. */
   model?: EngineModel;
 }
@@ -60,6 +75,8 @@ interface Instance {
   partitions: number[];
   batch: Batch | undefined;
   nextTriggerAt: number;
+  /** Throughput this instance has measured over its own committed batches (one engine process). */
+  meter: ThroughputMeter;
 }
 
 /** Everything one completed batch reports. */
@@ -124,6 +141,8 @@ export class EngineGroup {
         if (instance.ready) this.rebalanceDue = true;
         instance.ready = false;
         instance.readyAt = readyAt;
+        // A new process: nothing measured yet.
+        instance.meter = new ThroughputMeter();
         instance.nextTriggerAt = readyAt;
       }
       while (this.instances.length < target) this.instances.push(this.newInstance(readyAt, false));
@@ -157,6 +176,8 @@ export class EngineGroup {
       if (!batch || now < batch.endAt) continue;
       batch.partitions.forEach((p, k) => this.topic.commit(p, batch.counts[k] as number));
       instance.batch = undefined;
+      // The engine measures committed batches only (query-runner: rows over the tasks' wall time).
+      instance.meter.observe(batch.rows, batch.duration * 1000);
       this.listener.completed({ instance: instance.id, ...batch });
     }
     if (this.rebalanceDue) {
@@ -202,7 +223,23 @@ export class EngineGroup {
         }) ?? available)
       : available;
     const take = Math.min(cap, available);
-    const counts = instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available));
+    // Then each partition (one engine task) is bounded by the instance's measured throughput, after
+    // the rate limit was spread, as trigger-planner does: either only lowers a batch.
+    const perTask =
+      this.spec.batchBound === false
+        ? Infinity
+        : recordsPerTask({
+            recordsPerSecond: instance.meter.recordsPerSecond,
+            tasks: instance.partitions.length,
+            budgetMs: batchTimeBudgetMs(triggerSeconds * 1000),
+            min: MIN_BATCH_RECORDS,
+            max: null,
+            initial: INITIAL_BATCH_RECORDS,
+          });
+    const counts = shareBatchBound(
+      instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available)),
+      perTask,
+    );
     const rows = counts.reduce((a, b) => a + b, 0);
     if (rows <= 0) return;
     const model = this.spec.model;
@@ -310,6 +347,7 @@ export class EngineGroup {
       partitions: [],
       batch: undefined,
       nextTriggerAt: readyAt,
+      meter: new ThroughputMeter(),
     };
   }
 }

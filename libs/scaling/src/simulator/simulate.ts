@@ -26,6 +26,11 @@ export interface SimulationOptions {
   decisionIntervalSeconds?: number;
   /** History handed to the policy; default 20 min (Flink's window plus margin). */
   windowSeconds?: number;
+  /**
+   * Engines bound each catch-up batch by their measured throughput, as the real engine does
+   * (batch-bound.ts); default true. false: every batch reads all it may (the older model).
+   */
+  batchBound?: boolean;
   /** Record a timeline every this many seconds, for inspection (off when absent). */
   timelineEverySeconds?: number;
 }
@@ -122,6 +127,7 @@ export function simulate(
       triggerSeconds: profile.triggerSeconds,
       capacityJitter: noise.capacityJitter,
       instanceSkew: noise.instanceSkew ?? noise.capacityJitter,
+      batchBound: options.batchBound ?? true,
       ...(profile.model && { model: profile.model }),
     },
     topic,
