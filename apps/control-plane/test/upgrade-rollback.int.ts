@@ -253,6 +253,8 @@ describe('a new-checkpoint upgrade that fails before its standbys are released',
     expect(record?.abandoned).toMatchObject({ reason: expect.stringMatching(/cannot start instances/) });
     expect(op.error).toMatch(/checkpoint c1 forgotten/);
     expect(await topicExists(repartitionTopic(checkpointScope(queryId, 1)))).toBe(false);
+    // The standbys wrote nothing to the checkpoint store (the local runtime's folder for c1).
+    expect(fs.existsSync(path.join(t.home, 'checkpoints', checkpointScope(queryId, 1)))).toBe(false);
     expect(totalClicks(await windowRows(sinkDb, tables.next))).toBe(0);
   }, 420_000);
 });
