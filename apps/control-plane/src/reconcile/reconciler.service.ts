@@ -237,6 +237,17 @@ export class ReconcilerService {
     return names;
   }
 
+  /**
+   * Why the sink (or a join table's) connection of `version` cannot be resolved now, or null: a
+   * start would then start nothing (the SinkReady condition). An upgrade asks before it makes the
+   * version desired, so it can roll back knowing no engine ran on the new checkpoint.
+   */
+  async sinkUnavailable(queryId: string, version: number): Promise<string | null> {
+    const row = await this.version(queryId, version);
+    if (!row) return `the query has no version ${version}`;
+    return (await this.sinkTarget(row)).error ?? null;
+  }
+
   /** Versions are immutable rows, so a pass reads each one from the database once. */
   private async version(queryId: string, version: number): Promise<QueryVersion | undefined> {
     const key = `${queryId}/${version}`;

@@ -15,6 +15,11 @@ export interface CheckpointRecord {
   startingOffsets: StartingOffsetsChoice;
   /** For `continue`: the checkpoint whose committed offsets it starts from. */
   continueFromEpoch?: number;
+  /**
+   * Set when an upgrade rolled back before any engine ran on it (upgrades/unused-lineage.ts): the
+   * record stays so its number is not reused, and nothing may run on it again.
+   */
+  abandoned?: { at: string; reason: string };
 }
 
 export interface VersionOnCheckpoint {

@@ -10,6 +10,7 @@ import type { UpgradeChange } from '@sluice/query-plan';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ControlPublisher } from '../control/control-publisher.service';
+import { KafkaAdminRepository } from '../repositories/kafka-admin.repository';
 import type { Operation, Prisma } from '../generated/prisma/client';
 import { LagService } from '../lag/lag.service';
 import type { OperationContext, OperationExecutor } from '../operations/operation-context';
@@ -32,9 +33,10 @@ import {
   type StartingOffsetsChoice,
   type VersionOnCheckpoint,
 } from '../runtime/checkpoint-lineage';
-import { lastGood, markGood } from '../operations/good-versions';
+import { lastGood, markGood, previousGood } from '../operations/good-versions';
 import { FAILED_TRIGGERS_IN_A_ROW, invalidRate, judgeGate, type HealthGateSettings } from './health-gate';
 import { newCheckpointRecord, prestartStep } from './prestart-plan';
+import { abandonRecord, lineageTopics, unusedLineage } from './unused-lineage';
 import {
   acknowledgements,
   pausedBacklogs,
@@ -70,6 +72,8 @@ class RollbackNeeded extends OperationFailed {
     readonly step: string,
     message: string,
     readonly figures?: Record<string, unknown>,
+    /** Thrown before the new version was made desired: no engine ran on its checkpoint. */
+    readonly beforeSwitch = false,
   ) {
     super(message);
   }
@@ -102,6 +106,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runner: OperationRunner,
+    private readonly kafka: KafkaAdminRepository,
   ) {}
 
   onModuleInit(): void {
@@ -133,7 +138,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       await ctx.step(MARK, 'done', 100, `${describeTarget(p.to)} is the last good version`);
     } catch (e) {
       if (!(e instanceof RollbackNeeded)) throw e;
-      await this.beginRollback(ctx, queryId, e);
+      await this.beginRollback(ctx, queryId, e, unusedLineage(p.from, p.to, e.beforeSwitch));
       await this.rollBack(ctx, queryId, p);
     }
   }
@@ -291,7 +296,8 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       (i) => i.version !== p.to.version,
       [15, 40],
       figures,
-      (message) => new RollbackNeeded(DRAIN, message),
+      // A new checkpoint is made desired only by the start step: a failure here is before it.
+      (message) => new RollbackNeeded(DRAIN, message, undefined, true),
     );
   }
 
@@ -353,8 +359,15 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
 
   private async startNew(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<void> {
     const step = await this.stepState(ctx, START);
-    if (step?.state !== 'running')
+    if (step?.state !== 'running') {
+      // The reconciler would start nothing (SinkReady=False) and the step fail at its first poll;
+      // asked first, the rollback knows nothing ran on the new checkpoint. A resumed step may
+      // have made the version desired already: it does not ask.
+      const unavailable = await this.reconciler.sinkUnavailable(queryId, p.to.version);
+      if (unavailable)
+        throw new RollbackNeeded(START, `cannot start instances: ${unavailable}`, undefined, true);
       await ctx.step(START, 'running', 40, `starting ${describeTarget(p.to)} on ${p.instances} instance(s)`);
+    }
     // Already recorded when the new version was pre-started (setDesired adds it only once).
     const record = newCheckpointRecord(p, new Date());
     await this.setDesired(queryId, { state: 'RUNNING', target: p.to, record });
@@ -483,6 +496,8 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     ctx: OperationContext,
     queryId: string,
     failure: RollbackNeeded,
+    /** A new checkpoint nothing ran on, forgotten once the rollback has run (kept in the step). */
+    forgetCheckpoint: number | null,
   ): Promise<void> {
     const now = new Date().toISOString();
     const steps = stepsOf(await ctx.current()).map((s) =>
@@ -498,7 +513,12 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
         : s,
     );
     steps.push(
-      { name: ROLLBACK_DRAIN, state: 'pending', message: failure.message },
+      {
+        name: ROLLBACK_DRAIN,
+        state: 'pending',
+        message: failure.message,
+        ...(forgetCheckpoint !== null ? { figures: { forgetCheckpoint } } : {}),
+      },
       { name: ROLLBACK_START, state: 'pending' },
     );
     await ctx.setSteps(steps);
@@ -514,7 +534,9 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   /** Back to the last good version on its checkpoint (what ran before, if none was ever good). */
   private async rollBack(ctx: OperationContext, queryId: string, p: UpgradeParams): Promise<never> {
     const steps = stepsOf(await ctx.current());
-    const reason = steps.find((s) => s.name === ROLLBACK_DRAIN)?.message ?? 'upgrade failed';
+    const rollbackDrain = steps.find((s) => s.name === ROLLBACK_DRAIN);
+    const reason = rollbackDrain?.message ?? 'upgrade failed';
+    const forget = rollbackDrain?.figures?.forgetCheckpoint;
     const q = await this.queries.findOrThrow(queryId);
     const target = lastGood(q) ?? p.from;
     const failed = (message: string) =>
@@ -523,7 +545,50 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
     // go now (the start of the rollback's instances would stop only those of the same names).
     await this.runtime.cancelPrestart?.(queryId);
     await this.switchTo(ctx, queryId, target, [ROLLBACK_DRAIN, ROLLBACK_START], [70, 85, 99], failed);
-    throw new OperationFailed(`${reason}; rolled back to ${describeTarget(target)}, which is running`);
+    const forgotten =
+      typeof forget === 'number' && forget !== target.checkpointEpoch
+        ? await this.forgetUnusedLineage(queryId, forget, reason)
+        : '';
+    throw new OperationFailed(
+      `${reason}; rolled back to ${describeTarget(target)}, which is running${forgotten}`,
+    );
+  }
+
+  /**
+   * Forgets checkpoint `epoch`, on which no engine ran (unused-lineage.ts): its record is marked
+   * abandoned and the topics its standbys created are deleted. The sink table they prepared
+   * stays (it may be another version's too). Best effort, after the rollback has run: what it
+   * cannot delete goes with the query. Returns what the operation's outcome says about it.
+   */
+  private async forgetUnusedLineage(queryId: string, epoch: number, reason: string): Promise<string> {
+    try {
+      await this.queries.transaction(async (tx) => {
+        const q = await this.queries.lockForUpdate(queryId, tx);
+        if (!q) throw new Error(`query ${queryId} not found`);
+        const inUse = [
+          q.checkpointEpoch,
+          lastGood(q)?.checkpointEpoch,
+          previousGood(q)?.checkpointEpoch,
+        ].filter((e): e is number => e !== undefined);
+        const records = abandonRecord(checkpointRecords(q.checkpoints), epoch, inUse, new Date(), reason);
+        if (records)
+          await this.queries.changeDesired(
+            queryId,
+            { checkpoints: records as unknown as Prisma.InputJsonValue },
+            tx,
+          );
+      });
+      const topics = lineageTopics(queryId, epoch);
+      const deleted = await this.kafka.deleteTopicsIfPresent([
+        ...topics.names,
+        ...(await this.kafka.topicsWithPrefix(topics.prefixes)),
+      ]);
+      return `; checkpoint c${epoch} forgotten (no engine ran on it; ${deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'no topic to delete'})`;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.logger.warn(`query ${queryId}: could not forget checkpoint c${epoch}: ${message}`);
+      return `; checkpoint c${epoch} could not be forgotten (${message})`;
+    }
   }
 
   private async manualRollback(op: Operation, ctx: OperationContext): Promise<void> {

@@ -20,6 +20,8 @@ export const REDIS_INDEXES = {
   modulesAndTables: 6,
   /** apps/control-plane/test/upgrade-gate.int.ts. */
   upgradeGate: 7,
+  /** apps/control-plane/test/upgrade-rollback.int.ts. */
+  upgradeRollback: 8,
   /** bench/recovery. */
   benchRecovery: 9,
   /** apps/control-plane/test/actionable-conditions.int.ts. */
