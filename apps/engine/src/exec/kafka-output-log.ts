@@ -1,9 +1,21 @@
 // The OutputLog on Kafka: a transactional producer per task (its transactional id belongs to the
 // task, so a new owner fences the old one) and the group offsets read through the admin client.
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer, ProducerConfig } from 'kafkajs';
 import { committedGroupOffsets } from '@sluice/kafka';
 import { chunkBySize, DEFAULT_MAX_MESSAGE_BYTES } from './kafka-limits';
 import { markerMetadata, type OutputLog, type TaskOutputWriter } from './output-log';
+import { retryConcurrentTransactions, TASK_PRODUCER_RETRY } from './transaction-retry';
+
+/** A task's producer: its transactional id belongs to the task (bench:txn builds the same). */
+export function taskProducerConfig(scope: string, task: string): ProducerConfig {
+  return {
+    transactionalId: `sluice-${scope}-${task}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60_000,
+    retry: TASK_PRODUCER_RETRY,
+  };
+}
 
 /**
  * A task's transactional producer, initialised: Kafka's InitProducerId for the task's
@@ -11,12 +23,7 @@ import { markerMetadata, type OutputLog, type TaskOutputWriter } from './output-
  * transaction, so markers and read_committed ends read afterwards are final.
  */
 export async function openTaskProducer(kafka: Kafka, scope: string, task: string): Promise<Producer> {
-  const producer = kafka.producer({
-    transactionalId: `sluice-${scope}-${task}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionTimeout: 60_000,
-  });
+  const producer = kafka.producer(taskProducerConfig(scope, task));
   await producer.connect();
   try {
     const fence = await producer.transaction();
@@ -71,10 +78,14 @@ export class KafkaOutputLog implements OutputLog {
               offset: String(range.end),
               metadata: markerMetadata(batchId),
             };
-            await txn.sendOffsets({
-              consumerGroupId: marker.groupId,
-              topics: [{ topic: range.topic, partitions: [partition] }],
-            });
+            // Without records first, AddOffsetsToTxn is the transaction's first request, and kafkajs
+            // does not retry its CONCURRENT_TRANSACTIONS (transaction-retry.ts).
+            await retryConcurrentTransactions(() =>
+              txn.sendOffsets({
+                consumerGroupId: marker.groupId,
+                topics: [{ topic: range.topic, partitions: [partition] }],
+              }),
+            );
           }
           await txn.commit();
         } catch (err) {
