@@ -157,6 +157,40 @@ describe('evaluateRule', () => {
     expect(QueryHistory.fromState(options, null).lagSamples()).toEqual([]);
   });
 
+  it('QueryHistory: a state stored in the second form (absolute numbers in flat arrays) still loads', () => {
+    const options = { windowSize: 2, sampleRetentionMs: 3600 * S, objectives: [60] };
+    const v2 = {
+      v: 2,
+      lastProgressMs: T0,
+      partitions: [['t', 3, 30, 33, [33], [10, 5, T0 - 20 * S, 20, 4, T0 - 10 * S, 30, 3, T0]]],
+      samples: [T0 - 60 * S, 1, T0, 2],
+    };
+    const restored = QueryHistory.fromState(options, JSON.parse(JSON.stringify(v2)));
+    expect(restored.commitWindows()).toEqual([
+      {
+        topic: 't',
+        partition: 3,
+        commits: [
+          { offset: 20, lag: 4, timestampMs: T0 - 10 * S },
+          { offset: 30, lag: 3, timestampMs: T0 },
+        ],
+        logEndOffset: 33,
+        recentLogEndOffsets: [33],
+      },
+    ]);
+    expect(restored.lagSamples()).toEqual([
+      { timestampMs: T0 - 60 * S, lagSeconds: 1 },
+      { timestampMs: T0, lagSeconds: 2 },
+    ]);
+    // Written again in the current form (times and offsets relative), it reads back the same.
+    const state = restored.toState();
+    expect(state.partitions[0]![5]).toEqual([20, 4, T0 - 10 * S, 10, 3, 10 * S]);
+    expect(state.samples).toEqual([T0 - 60 * S, 1, 60 * S, 2]);
+    const again = QueryHistory.fromState(options, JSON.parse(JSON.stringify(state)));
+    expect(again.commitWindows()).toEqual(restored.commitWindows());
+    expect(again.lagSamples()).toEqual(restored.lagSamples());
+  });
+
   it('QueryHistory: a state stored in the first form (objects per commit and sample) still loads', () => {
     const options = { windowSize: 2, sampleRetentionMs: 3600 * S, objectives: [60] };
     const v1 = {
@@ -195,7 +229,7 @@ describe('evaluateRule', () => {
     expect(restored.lagSamples()).toEqual([{ timestampMs: T0, lagSeconds: 2 }]);
     // Saved again, it is written in the current form and reads back the same.
     const again = QueryHistory.fromState(options, JSON.parse(JSON.stringify(restored.toState())));
-    expect(restored.toState().v).toBe(2);
+    expect(restored.toState().v).toBe(3);
     expect(again.commitWindows()).toEqual(restored.commitWindows());
     expect(again.lagSamples()).toEqual(restored.lagSamples());
   });
