@@ -6,6 +6,8 @@ import {
   defaultRule,
   EMPTY_GROUP,
   evaluateRule,
+  judgeRule,
+  DEFAULT_RULES,
   matchesAll,
   QueryHistory,
   slackPayload,
@@ -155,6 +157,40 @@ describe('evaluateRule', () => {
     expect(QueryHistory.fromState(options, null).lagSamples()).toEqual([]);
   });
 
+  it('QueryHistory: a state stored in the second form (absolute numbers in flat arrays) still loads', () => {
+    const options = { windowSize: 2, sampleRetentionMs: 3600 * S, objectives: [60] };
+    const v2 = {
+      v: 2,
+      lastProgressMs: T0,
+      partitions: [['t', 3, 30, 33, [33], [10, 5, T0 - 20 * S, 20, 4, T0 - 10 * S, 30, 3, T0]]],
+      samples: [T0 - 60 * S, 1, T0, 2],
+    };
+    const restored = QueryHistory.fromState(options, JSON.parse(JSON.stringify(v2)));
+    expect(restored.commitWindows()).toEqual([
+      {
+        topic: 't',
+        partition: 3,
+        commits: [
+          { offset: 20, lag: 4, timestampMs: T0 - 10 * S },
+          { offset: 30, lag: 3, timestampMs: T0 },
+        ],
+        logEndOffset: 33,
+        recentLogEndOffsets: [33],
+      },
+    ]);
+    expect(restored.lagSamples()).toEqual([
+      { timestampMs: T0 - 60 * S, lagSeconds: 1 },
+      { timestampMs: T0, lagSeconds: 2 },
+    ]);
+    // Written again in the current form (times and offsets relative), it reads back the same.
+    const state = restored.toState();
+    expect(state.partitions[0]![5]).toEqual([20, 4, T0 - 10 * S, 10, 3, 10 * S]);
+    expect(state.samples).toEqual([T0 - 60 * S, 1, 60 * S, 2]);
+    const again = QueryHistory.fromState(options, JSON.parse(JSON.stringify(state)));
+    expect(again.commitWindows()).toEqual(restored.commitWindows());
+    expect(again.lagSamples()).toEqual(restored.lagSamples());
+  });
+
   it('QueryHistory: a state stored in the first form (objects per commit and sample) still loads', () => {
     const options = { windowSize: 2, sampleRetentionMs: 3600 * S, objectives: [60] };
     const v1 = {
@@ -193,7 +229,7 @@ describe('evaluateRule', () => {
     expect(restored.lagSamples()).toEqual([{ timestampMs: T0, lagSeconds: 2 }]);
     // Saved again, it is written in the current form and reads back the same.
     const again = QueryHistory.fromState(options, JSON.parse(JSON.stringify(restored.toState())));
-    expect(restored.toState().v).toBe(2);
+    expect(restored.toState().v).toBe(3);
     expect(again.commitWindows()).toEqual(restored.commitWindows());
     expect(again.lagSamples()).toEqual(restored.lagSamples());
   });
@@ -360,5 +396,69 @@ describe('payloads', () => {
     expect(p.alerts[0]!.endsAt).toBe('0001-01-01T00:00:00Z');
     expect(p.alerts[1]!.endsAt).toBe(new Date(T0 + S).toISOString());
     expect(slackPayload(p).text).toBe('[FIRING:1] clicks');
+  });
+});
+
+describe('judgeRule', () => {
+  it('says what evaluateRule says of the condition, for every default rule on varied snapshots', () => {
+    const history = new QueryHistory({
+      windowSize: 10,
+      sampleRetentionMs: 6 * 3600 * S,
+      objectives: [60, 300],
+    });
+    const snaps: QuerySnapshot[] = [snapshot(), snapshot({ phase: 'FAILED', message: 'boom' })];
+    for (let i = 0; i < 40; i++) {
+      const t = T0 + i * 10 * S;
+      const stuck = i > 20 && i < 30;
+      const partitions = [0, 1, 2].map((p) => ({
+        topic: 't',
+        partition: p,
+        committedOffset: stuck ? 2000 : 100 * i,
+        endOffset: 100 * i + (p + 1) * (i % 5) * 50,
+        recordsBehind: (p + 1) * (i % 5) * 50,
+        secondsBehind: i % 9 === 0 ? null : (p + 1) * (i % 5) * 40,
+      }));
+      history.observe(t, stuck ? T0 : t, partitions);
+      snaps.push(
+        snapshot({
+          lastProgressAtMs: stuck ? T0 : t,
+          crashTimesMs: i % 4 === 0 ? [t - 10 * S, t - 20 * S, t - 30 * S] : [],
+          partitions,
+          commits: history.commitWindows().map((w) => ({ ...w, commits: [...w.commits] })),
+          lagSamples: [...history.lagSamples()],
+        }),
+      );
+    }
+    let active = 0;
+    for (const [i, snap] of snaps.entries()) {
+      const nowMs = T0 + i * 10 * S + 5 * S;
+      for (const rule of DEFAULT_RULES) {
+        const full = evaluateRule(rule, snap, nowMs);
+        const verdict = judgeRule(rule, snap, nowMs);
+        expect(verdict).toBe(full.unknown ? 'unknown' : full.active ? 'active' : 'inactive');
+        if (verdict === 'active') active++;
+      }
+    }
+    // The snapshots exercise both outcomes, not only the quiet one.
+    expect(active).toBeGreaterThan(10);
+  });
+
+  it('QueryHistory: partitions observed in another order, or a set that changed, keep their own windows', () => {
+    const history = new QueryHistory({ windowSize: 3, sampleRetentionMs: 3600 * S, objectives: [60] });
+    const obs = (p: number, committed: number) => ({
+      topic: 't',
+      partition: p,
+      committedOffset: committed,
+      endOffset: committed + 5,
+      secondsBehind: 1,
+    });
+    history.observe(T0, T0, [obs(0, 10), obs(1, 100)]);
+    history.observe(T0 + 10 * S, T0 + 10 * S, [obs(1, 110), obs(0, 20)]);
+    history.observe(T0 + 20 * S, T0 + 20 * S, [obs(1, 120), obs(2, 1000)]);
+    const windows = history.commitWindows();
+    expect(windows.map((w) => [w.partition, w.commits.map((c) => c.offset), w.logEndOffset])).toEqual([
+      [1, [100, 110, 120], 125],
+      [2, [1000], 1005],
+    ]);
   });
 });

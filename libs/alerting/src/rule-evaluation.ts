@@ -5,9 +5,9 @@
 // into pending/firing/resolved.
 import { consumerStatus, type ConsumerStatus } from './consumer-status';
 import { DEFAULT_WINDOW_SIZE, type PartitionInput, type WindowOptions } from './partition-status';
-import type { AnyRuleDefinition, HealthCheck, QueryHealthParams } from './rule-definitions';
+import type { AnyRuleDefinition, HealthCheck, QueryHealthParams, RuleDefinition } from './rule-definitions';
 import { promDuration } from './rule-definitions';
-import { sloBurn } from './slo-burn';
+import { burnRateAlertFires, sloBurn, type BurnRateAlert, type BurnRateResult } from './slo-burn';
 import type { LagSample } from './time-above-objective';
 
 export interface PartitionLagSnapshot {
@@ -50,17 +50,62 @@ export interface Evaluation {
 const INACTIVE: Evaluation = { active: false, value: null, figures: {} };
 const UNKNOWN: Evaluation = { active: false, unknown: true, value: null, figures: {} };
 
-export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: number): Evaluation {
+/** Whether a rule's condition holds: `unknown` = no evidence either way (the alert keeps its state). */
+export type Verdict = 'active' | 'inactive' | 'unknown';
+
+/**
+ * The condition alone, without the value and figures the annotations quote: the evaluator asks
+ * this of every rule on every query every tick (16,000 pairs at 1,000 queries) and needs the
+ * figures only when an alert changes state, so building them for every pair (strings, ISO dates,
+ * objects) was most of the rules' allocation. `evaluateRule` is this plus the figures.
+ */
+export function judgeRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: number): Verdict {
   switch (rule.kind) {
     case 'timeLag': {
-      const worst = maxBy(q.partitions, (p) => p.secondsBehind);
-      if (!worst || worst.secondsBehind === null) return total(q) > 0 ? UNKNOWN : INACTIVE;
+      const worst = worstSeconds(q);
+      if (!worst) return total(q) > 0 ? 'unknown' : 'inactive';
+      return verdict(worst.secondsBehind! > rule.params.thresholdSeconds);
+    }
+    case 'recordsLag': {
+      const worst = worstRecords(q);
+      if (!worst) return 'inactive';
+      return verdict(worst.recordsBehind > rule.params.thresholdRecords);
+    }
+    case 'consumerStatus': {
+      if (q.commits.length === 0) return 'inactive';
+      const statuses: readonly string[] = rule.params.statuses;
+      return verdict(statuses.includes(consumerStatusOfRule(q, nowMs, rule.params).status));
+    }
+    case 'sloBurn': {
+      const p = rule.params;
+      return verdict(
+        burnRateAlertFires(
+          q.lagSamples,
+          { maxLagSeconds: p.maxLagSeconds, target: p.target },
+          nowMs,
+          burnAlertOf(rule),
+        ),
+      );
+    }
+    case 'queryHealth':
+      return verdict(healthActive(rule.params, q, nowMs));
+  }
+}
+
+export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: number): Evaluation {
+  const v = judgeRule(rule, q, nowMs);
+  if (v === 'unknown') return UNKNOWN;
+  const active = v === 'active';
+  switch (rule.kind) {
+    case 'timeLag': {
+      const worst = worstSeconds(q);
+      if (!worst) return INACTIVE;
       // Up to the next tenth, not to the nearest: a lag of 15.03 s is above a 15 s threshold, and
       // the figure a firing alert shows must not read 15 (CI caught exactly that).
       // (less a hair: 1.1 * 10 is 11.000000000000002 in floating point, which would show 1.2).
-      const value = Math.ceil(worst.secondsBehind * 10 - 1e-9) / 10;
+      const value = Math.ceil(worst.secondsBehind! * 10 - 1e-9) / 10;
       return {
-        active: worst.secondsBehind > rule.params.thresholdSeconds,
+        active,
         value,
         figures: {
           maxLagSeconds: value,
@@ -71,10 +116,10 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
       };
     }
     case 'recordsLag': {
-      const worst = maxBy(q.partitions, (p) => p.recordsBehind);
+      const worst = worstRecords(q);
       if (!worst) return INACTIVE;
       return {
-        active: worst.recordsBehind > rule.params.thresholdRecords,
+        active,
         value: worst.recordsBehind,
         figures: {
           maxLagRecords: worst.recordsBehind,
@@ -86,14 +131,10 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
     }
     case 'consumerStatus': {
       if (q.commits.length === 0) return INACTIVE;
-      const s = consumerStatusOf(q, nowMs, {
-        windowSize: rule.params.windowSize,
-        minimumComplete: rule.params.minimumComplete,
-      });
+      const s = consumerStatusOfRule(q, nowMs, rule.params);
       const worst = s.partitions.find((p) => p.status === s.status) ?? s.maxLag;
-      const statuses: readonly string[] = rule.params.statuses;
       return {
-        active: statuses.includes(s.status),
+        active,
         value: { OK: 1, WARNING: 2, STOP: 4, STALL: 5, REWIND: 6 }[s.status],
         figures: {
           status: s.status,
@@ -107,18 +148,9 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
     }
     case 'sloBurn': {
       const p = rule.params;
-      const r = sloBurn(q.lagSamples, { maxLagSeconds: p.maxLagSeconds, target: p.target }, nowMs, {
-        alerts: [
-          {
-            name: rule.name,
-            longWindowMs: p.longWindowSeconds * 1000,
-            shortWindowMs: p.shortWindowSeconds * 1000,
-            burnRate: p.burnRate,
-          },
-        ],
-      }).alerts[0]!;
+      const r = sloBurnResult(rule, q, nowMs);
       return {
-        active: r.firing,
+        active,
         value: round(Math.min(r.long.burnRate, r.short.burnRate), 2),
         figures: {
           maxLagSeconds: p.maxLagSeconds,
@@ -133,77 +165,132 @@ export function evaluateRule(rule: AnyRuleDefinition, q: QuerySnapshot, nowMs: n
       };
     }
     case 'queryHealth':
-      return evaluateHealth(rule.params, q, nowMs);
+      return describeHealth(rule.params, q, nowMs, active);
   }
 }
 
-const statusMemo = new WeakMap<QuerySnapshot, Map<string, ConsumerStatus>>();
+type SloBurnRule = RuleDefinition<'sloBurn'>;
+
+const verdict = (active: boolean): Verdict => (active ? 'active' : 'inactive');
+
+/** The partition furthest behind in time (none while no partition has a time estimate). */
+const worstSeconds = (q: QuerySnapshot) => maxBy(q.partitions, (p) => p.secondsBehind);
+const worstRecords = (q: QuerySnapshot) => maxBy(q.partitions, (p) => p.recordsBehind);
+
+function consumerStatusOfRule(
+  q: QuerySnapshot,
+  nowMs: number,
+  p: { windowSize: number; minimumComplete: number },
+): ConsumerStatus {
+  return consumerStatusOf(q, nowMs, { windowSize: p.windowSize, minimumComplete: p.minimumComplete });
+}
+
+function sloBurnResult(rule: SloBurnRule, q: QuerySnapshot, nowMs: number): BurnRateResult {
+  const p = rule.params;
+  return sloBurn(q.lagSamples, { maxLagSeconds: p.maxLagSeconds, target: p.target }, nowMs, {
+    alerts: [burnAlertOf(rule)],
+  }).alerts[0]!;
+}
+
+function burnAlertOf(rule: SloBurnRule): BurnRateAlert {
+  const p = rule.params;
+  return {
+    name: rule.name,
+    longWindowMs: p.longWindowSeconds * 1000,
+    shortWindowMs: p.shortWindowSeconds * 1000,
+    burnRate: p.burnRate,
+  };
+}
+
+interface MemoEntry {
+  readonly nowMs: number;
+  readonly windowSize: number;
+  readonly minimumComplete: number;
+  readonly status: ConsumerStatus;
+}
+
+const statusMemo = new WeakMap<QuerySnapshot, MemoEntry[]>();
 
 /**
  * Burrow's status of a snapshot's commit windows, computed once per (snapshot, instant, window
  * options): the ERROR and WARNING rules and the `sluice_consumer_status` gauge all ask for the same
- * one (16 partitions × 1,000 queries three times per tick otherwise).
+ * one (16 partitions × 1,000 queries three times per tick otherwise). The memo is a short list
+ * scanned by value (one or two entries in practice), not a map keyed by a string built per call.
  */
 export function consumerStatusOf(
   q: QuerySnapshot,
   nowMs: number,
   options: WindowOptions = {},
 ): ConsumerStatus {
-  const key = `${nowMs}/${options.windowSize ?? DEFAULT_WINDOW_SIZE}/${options.minimumComplete ?? 0}`;
+  const windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
+  const minimumComplete = options.minimumComplete ?? 0;
   let memo = statusMemo.get(q);
   if (!memo) {
-    memo = new Map();
+    memo = [];
     statusMemo.set(q, memo);
   }
-  let s = memo.get(key);
-  if (!s) {
-    s = consumerStatus({ partitions: q.commits, nowMs }, options);
-    memo.set(key, s);
-  }
-  return s;
+  for (const e of memo)
+    if (e.nowMs === nowMs && e.windowSize === windowSize && e.minimumComplete === minimumComplete)
+      return e.status;
+  const status = consumerStatus({ partitions: q.commits, nowMs }, options);
+  memo.push({ nowMs, windowSize, minimumComplete, status });
+  return status;
 }
 
-function evaluateHealth(p: QueryHealthParams, q: QuerySnapshot, nowMs: number): Evaluation {
+/** The health checks' conditions (queryHealth rules): phase, crashes and progress. */
+function healthActive(p: QueryHealthParams, q: QuerySnapshot, nowMs: number): boolean {
   const check: HealthCheck = p.check;
   const silenceMs = q.lastProgressAtMs === null ? null : nowMs - q.lastProgressAtMs;
-  const silenceFigures = {
+  switch (check) {
+    case 'failed':
+      return q.phase === 'FAILED';
+    case 'crashLooping':
+      return q.phase !== 'STOPPED' && recentCrashes(p, q, nowMs) >= (p.crashes ?? 3);
+    case 'stalled':
+      // A query that never reported progress is not stalled: it is starting (noProgress covers it).
+      if (q.desiredState !== 'RUNNING' || silenceMs === null) return false;
+      return silenceMs > (p.silenceSeconds ?? 120) * 1000 && total(q) > 0;
+    case 'noProgress':
+      if (q.desiredState !== 'RUNNING' || q.phase === 'STOPPED') return false;
+      // Never reported: measured from nothing we know, so only an existing silence counts.
+      if (silenceMs === null) return false;
+      return silenceMs > (p.silenceSeconds ?? 900) * 1000;
+  }
+}
+
+function recentCrashes(p: QueryHealthParams, q: QuerySnapshot, nowMs: number): number {
+  const windowMs = (p.windowSeconds ?? 600) * 1000;
+  let n = 0;
+  for (const t of q.crashTimesMs) if (nowMs - t <= windowMs) n++;
+  return n;
+}
+
+/** The health checks' value and figures (healthActive decided `active`). */
+function describeHealth(p: QueryHealthParams, q: QuerySnapshot, nowMs: number, active: boolean): Evaluation {
+  const check: HealthCheck = p.check;
+  const silenceMs = q.lastProgressAtMs === null ? null : nowMs - q.lastProgressAtMs;
+  const silenceFigures = () => ({
     silence: silenceMs === null ? 'ever' : promDuration(Math.floor(silenceMs / 1000)),
     lastProgressAt: q.lastProgressAtMs === null ? 'never' : new Date(q.lastProgressAtMs).toISOString(),
     totalLagRecords: total(q),
-  };
+  });
   switch (check) {
     case 'failed':
       return {
-        active: q.phase === 'FAILED',
+        active,
         value: q.phase === 'FAILED' ? 1 : 0,
         figures: { phase: q.phase, message: q.message ?? '' },
       };
     case 'crashLooping': {
-      const windowMs = (p.windowSeconds ?? 600) * 1000;
-      const crashes = q.crashTimesMs.filter((t) => nowMs - t <= windowMs).length;
-      return {
-        active: q.phase !== 'STOPPED' && crashes >= (p.crashes ?? 3),
-        value: crashes,
-        figures: { crashes, window: promDuration(p.windowSeconds ?? 600) },
-      };
+      const crashes = recentCrashes(p, q, nowMs);
+      return { active, value: crashes, figures: { crashes, window: promDuration(p.windowSeconds ?? 600) } };
     }
-    case 'stalled': {
-      // A query that never reported progress is not stalled: it is starting (noProgress covers it).
+    case 'stalled':
       if (q.desiredState !== 'RUNNING' || silenceMs === null) return INACTIVE;
-      const silent = silenceMs > (p.silenceSeconds ?? 120) * 1000;
-      return {
-        active: silent && total(q) > 0,
-        value: Math.floor(silenceMs / 1000),
-        figures: silenceFigures,
-      };
-    }
-    case 'noProgress': {
-      if (q.desiredState !== 'RUNNING' || q.phase === 'STOPPED') return INACTIVE;
-      const limitMs = (p.silenceSeconds ?? 900) * 1000;
-      // Never reported: measured from nothing we know, so only an existing silence counts.
-      if (silenceMs === null) return INACTIVE;
-      return { active: silenceMs > limitMs, value: Math.floor(silenceMs / 1000), figures: silenceFigures };
-    }
+      return { active, value: Math.floor(silenceMs / 1000), figures: silenceFigures() };
+    case 'noProgress':
+      if (q.desiredState !== 'RUNNING' || q.phase === 'STOPPED' || silenceMs === null) return INACTIVE;
+      return { active, value: Math.floor(silenceMs / 1000), figures: silenceFigures() };
   }
 }
 

@@ -2,6 +2,7 @@
 // series sampled every 30 s. Objective: lag ≤ 60 s for 99 % of the time (budget 1 %).
 import { describe, expect, it } from 'vitest';
 import {
+  burnRateAlertFires,
   burnRateFor,
   sloBurn,
   sortSamples,
@@ -206,5 +207,65 @@ describe('sortSamples', () => {
     expect(sorted).not.toBe(shuffled);
     expect(sorted.map((s) => s.timestampMs)).toEqual([1, 2]);
     expect(shuffled.map((s) => s.timestampMs)).toEqual([2, 1]);
+  });
+});
+
+describe('timeAboveObjective over a long history', () => {
+  // The window's first sample is found by binary search: every sample before it must add nothing,
+  // so the result equals a walk over every sample (written out here as the definition).
+  function walked(sorted: readonly LagSample[], max: number, windowMs: number, nowMs: number) {
+    const from = nowMs - windowMs;
+    let coveredMs = 0;
+    let badMs = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const s = sorted[i]!;
+      if (s.timestampMs >= nowMs) break;
+      const next = sorted[i + 1];
+      const until = Math.min(next ? next.timestampMs : nowMs, s.timestampMs + 5 * MIN, nowMs);
+      const overlap = until - Math.max(s.timestampMs, from);
+      if (overlap <= 0) continue;
+      coveredMs += overlap;
+      if (s.lagSeconds > max) badMs += overlap;
+    }
+    return { coveredMs, badMs };
+  }
+
+  it('equals a walk over every sample, with gaps, repeated timestamps and windows on sample times', () => {
+    const samples: LagSample[] = [];
+    let t = NOW - 7 * HOUR;
+    for (let i = 0; t < NOW; i++) {
+      samples.push({ timestampMs: t, lagSeconds: i % 7 < 2 ? 600 : 5 });
+      if (i % 11 === 0) samples.push({ timestampMs: t, lagSeconds: 900 });
+      t += i % 13 === 0 ? 8 * MIN : 40 * SEC;
+    }
+    const windows = [0, 30 * SEC, 5 * MIN, 30 * MIN, HOUR, 6 * HOUR, 8 * HOUR, NOW - samples[3]!.timestampMs];
+    for (const windowMs of windows) {
+      const got = timeAboveObjective(samples, 60, windowMs, NOW);
+      expect({ coveredMs: got.coveredMs, badMs: got.badMs }).toEqual(walked(samples, 60, windowMs, NOW));
+    }
+    expect(timeAboveObjective([], 60, HOUR, NOW)).toMatchObject({ coveredMs: 0, badFraction: 0 });
+    const one = [{ timestampMs: NOW - 2 * HOUR, lagSeconds: 600 }];
+    expect(timeAboveObjective(one, 60, HOUR, NOW).coveredMs).toBe(walked(one, 60, HOUR, NOW).coveredMs);
+  });
+});
+
+describe('burnRateAlertFires', () => {
+  it('says what sloBurn reports as firing, for every workbook alert and series', () => {
+    const shapes = [
+      () => false,
+      (age: number) => age <= 10 * MIN,
+      (age: number) => Math.floor(age / MIN) % 10 === 0,
+      (age: number) => age > 10 * MIN && age <= 12 * MIN,
+      (age: number) => age <= 6 * HOUR,
+    ];
+    for (const bad of shapes) {
+      const samples = series(bad);
+      const full = sloBurn(samples, OBJECTIVE, NOW);
+      for (const alert of WORKBOOK_BURN_RATE_ALERTS)
+        expect(burnRateAlertFires(samples, OBJECTIVE, NOW, alert)).toBe(byName(full, alert.name).firing);
+    }
+    expect(() =>
+      burnRateAlertFires([], { maxLagSeconds: 60, target: 1 }, NOW, WORKBOOK_BURN_RATE_ALERTS[0]!),
+    ).toThrow(RangeError);
   });
 });

@@ -68,10 +68,7 @@ export function sloBurn(
   nowMs: number,
   options: SloBurnOptions = {},
 ): SloBurn {
-  if (!(objective.target > 0 && objective.target < 1)) {
-    throw new RangeError(`objective target must be in (0, 1), got ${objective.target}`);
-  }
-  const budget = 1 - objective.target;
+  const budget = budgetOf(objective);
   const sorted = sortSamples(samples);
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const burn = (windowMs: number): WindowBurn => {
@@ -86,10 +83,43 @@ export function sloBurn(
       threshold: alert.burnRate,
       long,
       short,
-      firing: long.burnRate > alert.burnRate && short.burnRate > alert.burnRate,
+      firing: fires(long.burnRate, short.burnRate, alert),
     };
   });
   return { alerts, firing: alerts.filter((a) => a.firing).map((a) => a.name) };
+}
+
+/**
+ * Whether one burn-rate alert fires, as `sloBurn` reports it, without the windows' figures: the
+ * evaluator asks this of every SLO rule of every query every tick and needs the figures only when
+ * an alert changes state. The short window is measured only when the long one burns.
+ */
+export function burnRateAlertFires(
+  samples: readonly LagSample[],
+  objective: LagObjective,
+  nowMs: number,
+  alert: BurnRateAlert,
+  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
+): boolean {
+  const budget = budgetOf(objective);
+  const sorted = sortSamples(samples);
+  const rate = (windowMs: number) =>
+    timeAboveObjective(sorted, objective.maxLagSeconds, windowMs, nowMs, staleAfterMs).badFraction / budget;
+  const long = rate(alert.longWindowMs);
+  return long > alert.burnRate && fires(long, rate(alert.shortWindowMs), alert);
+}
+
+/** The workbook's `>` on both windows: the long one gives significance, the short one a quick stop. */
+function fires(longBurnRate: number, shortBurnRate: number, alert: BurnRateAlert): boolean {
+  return longBurnRate > alert.burnRate && shortBurnRate > alert.burnRate;
+}
+
+/** The error budget (1 - target); a target outside (0, 1) is refused. */
+function budgetOf(objective: LagObjective): number {
+  if (!(objective.target > 0 && objective.target < 1)) {
+    throw new RangeError(`objective target must be in (0, 1), got ${objective.target}`);
+  }
+  return 1 - objective.target;
 }
 
 /** The workbook's derivation of a threshold: the burn rate that spends `budgetShare` of the

@@ -45,7 +45,7 @@ export function timeAboveObjective(
   const from = nowMs - windowMs;
   let coveredMs = 0;
   let badMs = 0;
-  for (let i = 0; i < sorted.length; i++) {
+  for (let i = firstHolding(sorted, from); i < sorted.length; i++) {
     const sample = sorted[i]!;
     if (sample.timestampMs >= nowMs) break;
     const next = sorted[i + 1];
@@ -56,4 +56,21 @@ export function timeAboveObjective(
     if (sample.lagSeconds > maxLagSeconds) badMs += overlap;
   }
   return { windowMs, coveredMs, badMs, badFraction: coveredMs > 0 ? badMs / coveredMs : 0 };
+}
+
+/**
+ * The first sample that can hold into a window starting at `from`: every earlier one is followed
+ * by a sample at or before `from`, so it ends before the window does. The history keeps 6 hours of
+ * samples for the slow SLO window while the short windows span 5 and 30 minutes, and every SLO
+ * rule of every query asks every tick: a binary search instead of walking the hours before.
+ */
+function firstHolding(sorted: readonly LagSample[], from: number): number {
+  let lo = 0;
+  let hi = Math.max(0, sorted.length - 1);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid + 1]!.timestampMs > from) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

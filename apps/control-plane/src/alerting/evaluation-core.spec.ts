@@ -15,7 +15,7 @@ import type {
   StoredHistory,
 } from './evaluation-messages';
 import { EvaluationThread } from './evaluation-thread';
-import { packLags, unpackLags } from './packed-lags';
+import { packLags, unpackLags, unpackLagsInto, type QueryLag } from './packed-lags';
 
 /** The worker's bundle, kept between runs (build/bundle-cache.ts rebuilds it when a source changed). */
 const BUNDLE_DIR = path.join(os.tmpdir(), 'sluice-worker-bundles');
@@ -115,6 +115,39 @@ describe('packed lag readings', () => {
       expect(back.get(id)!.readAtMs).toBe(l.readAtMs);
       expect(back.get(id)!.partitions).toEqual(l.partitions);
     }
+  });
+});
+
+describe('unpackLagsInto', () => {
+  it('updates the readings it holds: same partitions, a different set, and queries not in the pack', () => {
+    const into = new Map<string, QueryLag>();
+    unpackLagsInto(
+      packLags(
+        new Map([
+          ['a', reading(T0, 12.5)],
+          ['b', reading(T0, 3)],
+        ]),
+      ),
+      into,
+    );
+    const wider: LagReading = {
+      readAtMs: T0 + 10,
+      partitions: [
+        ...reading(T0 + 10, 1).partitions,
+        { ...reading(T0 + 10, 1).partitions[0]!, partition: 7 },
+      ],
+    };
+    const next = new Map([
+      ['a', reading(T0 + 10, null, null)],
+      ['c', wider],
+    ]);
+    unpackLagsInto(packLags(new Map([...next, ['b', wider]])), into);
+    expect(into.get('a')).toEqual(next.get('a'));
+    expect(into.get('b')).toEqual(wider);
+    expect(into.get('c')).toEqual(wider);
+    unpackLagsInto(packLags(new Map([['c', reading(T0 + 20, 9)]])), into);
+    expect(into.get('c')).toEqual(reading(T0 + 20, 9));
+    expect(into.get('a')).toEqual(next.get('a'));
   });
 });
 

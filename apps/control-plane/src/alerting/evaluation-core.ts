@@ -10,6 +10,7 @@ import {
   consumerStatusOf,
   DEFAULT_WINDOW_SIZE,
   evaluateRule,
+  judgeRule,
   INACTIVE,
   QueryHistory,
   renderTemplate,
@@ -18,10 +19,11 @@ import {
   type AnyRuleDefinition,
   type Figures,
   type HistoryOptions,
+  type PartitionEvaluation,
   type QuerySnapshot,
 } from '@sluice/alerting';
 import { emptyWrites, type AlertWrites } from './alert-writes';
-import { unpackLags, type PartitionReading } from './packed-lags';
+import { unpackLagsInto, type QueryLag } from './packed-lags';
 import { definitionOf } from './rule-row';
 import {
   HISTORY_CHUNK,
@@ -55,9 +57,9 @@ export class EvaluationCore {
   private rules: RuleInput[] = [];
   private readonly queries = new Map<string, QueryInput>();
   private readonly alertRows = new Map<string, AlertInput>();
-  private readonly lags = new Map<string, { readAtMs: number; partitions: PartitionReading[] }>();
+  private readonly lags = new Map<string, QueryLag>();
   /** The gauge values last reported per query (only changes are reported). */
-  private readonly reported = new Map<string, string>();
+  private readonly reported = new Map<string, ReportedGauges>();
 
   evaluate(input: EvaluationInput): EvaluationOutput {
     const { nowMs } = input;
@@ -126,12 +128,16 @@ export class EvaluationCore {
         // No lag reading this tick: no evidence either way, the alert keeps its state.
         if (lagKind && !lagKnown && q.desiredState === 'RUNNING') continue;
         evaluations++;
-        const ev = evaluateRule(def, snap, nowMs);
-        if (ev.unknown) continue;
-        const active = ev.active && (q.desiredState === 'RUNNING' || rule.kind === 'queryHealth');
+        const verdict = judgeRule(def, snap, nowMs);
+        if (verdict === 'unknown') continue;
+        const active = verdict === 'active' && (q.desiredState === 'RUNNING' || rule.kind === 'queryHealth');
+        // Inactive and still not active: step() would say `none` (most of the 16,000 pairs a tick).
+        if (!active && !existing) continue;
         const r = step(stateOf(existing), active, nowMs, lifecycle);
         if (r.transition === 'none') continue;
         transitions++;
+        // The value and figures the annotations quote, only for what changed state.
+        const ev = evaluateRule(def, snap, nowMs);
         persist(
           input.dashboardUrl,
           writes,
@@ -182,11 +188,11 @@ export class EvaluationCore {
 
     const gauges: QueryGauges[] = [];
     for (const { snap } of snapshots) {
-      const g = queryGauges(snap, nowMs);
-      const key = `${g.recentCrashes}|${g.consumerStatus}`;
-      if (this.reported.get(g.queryId) === key) continue;
-      this.reported.set(g.queryId, key);
-      gauges.push(g);
+      const now = gaugeInputs(snap, nowMs);
+      const last = this.reported.get(snap.queryId);
+      if (last && sameGauges(last, now)) continue;
+      this.reported.set(snap.queryId, now);
+      gauges.push(queryGauges(snap.queryId, now));
     }
     const alertsAfter: string[] = [];
     for (const a of after.values()) alertsAfter.push(a.state, a.rule, a.query);
@@ -216,7 +222,7 @@ export class EvaluationCore {
     for (const id of input.alerts.removed) this.alertRows.delete(id);
     for (const a of input.alerts.upserts) this.alertRows.set(a.id, a);
     for (const id of input.lagsGone) this.lags.delete(id);
-    for (const [id, l] of unpackLags(input.lags)) this.lags.set(id, l);
+    unpackLagsInto(input.lags, this.lags);
   }
 
   /** A new leader continues the histories the previous one saved (its own observations win). */
@@ -253,11 +259,7 @@ export class EvaluationCore {
     return out;
   }
 
-  private snapshot(
-    q: QueryInput,
-    lag: { readAtMs: number; partitions: PartitionReading[] } | undefined,
-    options: HistoryOptions,
-  ): Snapshot {
+  private snapshot(q: QueryInput, lag: QueryLag | undefined, options: HistoryOptions): Snapshot {
     let history = this.histories.get(q.id);
     if (!history) {
       history = new QueryHistory(options);
@@ -299,17 +301,42 @@ function crashTimesOf(crashTimes: unknown): number[] {
   return (crashTimes as string[]).map((t) => Date.parse(t)).filter(Number.isFinite);
 }
 
-function queryGauges(snap: QuerySnapshot, nowMs: number): QueryGauges {
+/** What a query's gauges are made of: compared with the last report before any string is built. */
+interface ReportedGauges {
+  readonly recentCrashes: number;
+  /** Burrow's per-partition statuses over the default window; null without commit windows. */
+  readonly partitions: readonly PartitionEvaluation[] | null;
+}
+
+function gaugeInputs(snap: QuerySnapshot, nowMs: number): ReportedGauges {
   let recentCrashes = 0;
   for (const t of snap.crashTimesMs) if (nowMs - t <= RECENT_CRASHES_MS) recentCrashes++;
-  const queryId = snap.queryId;
-  if (snap.commits.length === 0) return { queryId, recentCrashes, consumerStatus: null };
+  if (snap.commits.length === 0) return { recentCrashes, partitions: null };
   // Burrow's status over its default window (10 commits, as the default rules use): the same
   // computation the rules made, memoised per snapshot.
-  const status = consumerStatusOf(snap, nowMs, { windowSize: DEFAULT_WINDOW_SIZE });
+  return {
+    recentCrashes,
+    partitions: consumerStatusOf(snap, nowMs, { windowSize: DEFAULT_WINDOW_SIZE }).partitions,
+  };
+}
+
+function sameGauges(a: ReportedGauges, b: ReportedGauges): boolean {
+  if (a.recentCrashes !== b.recentCrashes) return false;
+  if (a.partitions === null || b.partitions === null) return a.partitions === b.partitions;
+  if (a.partitions.length !== b.partitions.length) return false;
+  for (let i = 0; i < a.partitions.length; i++) {
+    const x = a.partitions[i]!;
+    const y = b.partitions[i]!;
+    if (x.status !== y.status || x.partition !== y.partition || x.topic !== y.topic) return false;
+  }
+  return true;
+}
+
+function queryGauges(queryId: string, g: ReportedGauges): QueryGauges {
+  if (g.partitions === null) return { queryId, recentCrashes: g.recentCrashes, consumerStatus: null };
   let signature = '';
-  for (const p of status.partitions) signature += `${p.topic}/${p.partition}=${p.status};`;
-  return { queryId, recentCrashes, consumerStatus: signature };
+  for (const p of g.partitions) signature += `${p.topic}/${p.partition}=${p.status};`;
+  return { queryId, recentCrashes: g.recentCrashes, consumerStatus: signature };
 }
 
 function persist(

@@ -46,26 +46,64 @@ export function packLags(lags: ReadonlyMap<string, LagReading>): PackedLags {
   return { queryIds, readAtMs, start, rows, topics };
 }
 
+/** One query's last reading as the evaluation's thread keeps it. */
+export interface QueryLag {
+  readAtMs: number;
+  partitions: PartitionReading[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The packed readings as one object per partition (the history and the rules read the same). */
-export function unpackLags(l: PackedLags): Map<string, { readAtMs: number; partitions: PartitionReading[] }> {
-  const out = new Map<string, { readAtMs: number; partitions: PartitionReading[] }>();
+export function unpackLags(l: PackedLags): Map<string, QueryLag> {
+  const out = new Map<string, QueryLag>();
+  unpackLagsInto(l, out);
+  return out;
+}
+
+/**
+ * The packed readings written into `into` (query id → its last reading). A query's partition
+ * objects are reused when it has as many partitions as before: the thread gets a reading for
+ * every query every lag poll (16,000 partitions at 1,000 × 16), and building them anew each tick
+ * was a good part of what its garbage collector had to do. Nothing keeps a reading's objects
+ * beyond the evaluation that uses them (the history copies the numbers it keeps).
+ */
+export function unpackLagsInto(l: PackedLags, into: Map<string, QueryLag>): void {
   const rows = l.rows;
   for (let i = 0; i < l.queryIds.length; i++) {
-    const partitions: PartitionReading[] = [];
-    for (let r = l.start[i]!; r < l.start[i + 1]!; r++) {
-      const o = r * PACKED_FIELDS;
+    const id = l.queryIds[i]!;
+    const from = l.start[i]!;
+    const count = l.start[i + 1]! - from;
+    const previous = into.get(id);
+    const reuse = previous !== undefined && previous.partitions.length === count;
+    const partitions: PartitionReading[] = reuse ? previous.partitions : new Array<PartitionReading>(count);
+    for (let k = 0; k < count; k++) {
+      const o = (from + k) * PACKED_FIELDS;
       const committed = rows[o + 2]!;
       const seconds = rows[o + 5]!;
-      partitions.push({
-        topic: l.topics[rows[o]!]!,
-        partition: rows[o + 1]!,
-        committedOffset: Number.isNaN(committed) ? null : committed,
-        endOffset: rows[o + 3]!,
-        recordsBehind: rows[o + 4]!,
-        secondsBehind: Number.isNaN(seconds) ? null : seconds,
-      });
+      const topic = l.topics[rows[o]!]!;
+      const committedOffset = Number.isNaN(committed) ? null : committed;
+      const secondsBehind = Number.isNaN(seconds) ? null : seconds;
+      if (!reuse) {
+        partitions[k] = {
+          topic,
+          partition: rows[o + 1]!,
+          committedOffset,
+          endOffset: rows[o + 3]!,
+          recordsBehind: rows[o + 4]!,
+          secondsBehind,
+        };
+        continue;
+      }
+      const p = partitions[k] as Mutable<PartitionReading>;
+      p.topic = topic;
+      p.partition = rows[o + 1]!;
+      p.committedOffset = committedOffset;
+      p.endOffset = rows[o + 3]!;
+      p.recordsBehind = rows[o + 4]!;
+      p.secondsBehind = secondsBehind;
     }
-    out.set(l.queryIds[i]!, { readAtMs: l.readAtMs[i]!, partitions });
+    if (reuse) previous.readAtMs = l.readAtMs[i]!;
+    else into.set(id, { readAtMs: l.readAtMs[i]!, partitions });
   }
-  return out;
 }
