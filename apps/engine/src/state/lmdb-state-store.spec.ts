@@ -260,6 +260,76 @@ describe('the LMDB copy is a cache of the checkpoint', () => {
     expect(contents(at3)).toEqual({ ...(await expected(2)), theirs: true });
   });
 
+  it('commits a large batch in several transactions, dropping mapped pages between them', async () => {
+    const p = new LmdbStateStoreProvider(
+      checkpoint,
+      path.join(workDir(), 'state'),
+      { snapshotEvery: 3, retainVersions: 100 },
+      { mappedBudgetBytes: 0, writeTxnEntries: 4 },
+    );
+    providers.push(p);
+    const store = (await open(p, -1)) as LmdbStateStore;
+    await commitUpTo(store, 0, 6);
+    expect(contents(store)).toEqual(await expected(6));
+    await store.close();
+    // The cache holds version 6 whole.
+    const reopened = (await open(provider('lmdb'), 6)) as LmdbStateStore;
+    expect(reopened.opened).toBe('cached');
+    expect(contents(reopened)).toEqual(await expected(6));
+  });
+
+  it('crash between the transactions of a commit: caught up through the same delta, else rebuilt', async () => {
+    // No snapshots: the rewritten delta 5 below must be the checkpoint's only version 5.
+    const lmdb = () => provider('lmdb', { snapshotEvery: 100, retainVersions: 100 });
+    const store = await open(lmdb(), -1);
+    await commitUpTo(store, 0, 4);
+    await store.close();
+    const { open: openLmdb } = await import('lmdb');
+    const envDir = path.join(workDir(), 'state/shuffle.0/agg');
+    // What the meta record said at 4, to fake the state a crash in commit(5) leaves behind.
+    const readMeta = async () => {
+      const env = openLmdb({ path: envDir, maxDbs: 2, mapSize: 64 * 1024 ** 3 });
+      const m = env.openDB<Record<string, unknown>, string>('meta', { encoding: 'json' }).get('meta')!;
+      await env.close();
+      return m;
+    };
+    const at4 = await readMeta();
+    const s4 = (await open(lmdb(), 4)) as LmdbStateStore;
+    applyBatch(s4, 5);
+    await s4.commit(5);
+    await s4.close();
+    const at5 = await readMeta();
+    const crash = async () => {
+      // Version 4 plus part of delta 5: one of its keys still at its value of 4.
+      const env = openLmdb({ path: envDir, maxDbs: 2, mapSize: 64 * 1024 ** 3 });
+      const db = env.openDB<unknown, string>('state', {});
+      db.removeSync('w35');
+      env
+        .openDB<Record<string, unknown>, string>('meta', { encoding: 'json' })
+        .putSync('meta', { ...at4, applying: { version: 5, crc: (at5.lastFile as { crc: number }).crc } });
+      await env.close();
+    };
+    await crash();
+    const caughtUp = (await open(lmdb(), 5)) as LmdbStateStore;
+    expect(caughtUp.opened).toBe('caught-up');
+    expect(contents(caughtUp)).toEqual(await expected(5));
+    await caughtUp.close();
+    // The batch not committed (version 4 asked for): part of delta 5 is in the cache, so rebuilt.
+    await crash();
+    const before = (await open(lmdb(), 4)) as LmdbStateStore;
+    expect(before.opened).toBe('restored');
+    expect(contents(before)).toEqual(await expected(4));
+    await before.close();
+    // Another owner rewrote delta 5 differently: the partial one in the cache is not it.
+    await crash();
+    const other = await open(provider('memory'), 4);
+    other.put('theirs', true);
+    await other.commit(5);
+    const rerun = (await open(lmdb(), 5)) as LmdbStateStore;
+    expect(rerun.opened).toBe('restored');
+    expect(contents(rerun)).toEqual({ ...(await expected(4)), theirs: true });
+  });
+
   it('a restore that fails half-way leaves a cache that is never used', async () => {
     const { store } = await lmdbAt(-1);
     await commitUpTo(store, 0, 5);
