@@ -5,6 +5,7 @@
 // The checkpoint is the truth and the LMDB copy a cache of one committed version:
 //   commit(v)  1. the batch's delta → checkpoint (`<v>.delta`, as the in-memory provider)
 //              2. one LMDB write transaction: the changes + meta {version: v, lastFile}
+//                 (a large batch: several, all but the last with meta.applying, see CacheMeta)
 //   open(v)    the cache is used when it holds exactly v, or an older version the checkpoint's
 //              deltas lead from to v; anything else (newer, another checkpoint, a reboot, a
 //              crash mid-restore, a delta another owner replaced) is rebuilt from the checkpoint.
@@ -17,8 +18,9 @@
 //
 // Memory: every page LMDB reads stays mapped, and counts in the process's RSS, until the map
 // goes. The store closes and reopens its environment (dropMappedPagesIfOverBudget) whenever the
-// process's file-backed RSS is over a budget: after a commit, between the chunks of a full scan,
-// and every READS_PER_BUDGET_CHECK point reads of a batch.
+// process's file-backed RSS is over a budget: after a commit and between its write transactions
+// (a large commit is several, see WRITE_TXN_ENTRIES), between the chunks of a full scan, and
+// every READS_PER_BUDGET_CHECK point reads of a batch.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
