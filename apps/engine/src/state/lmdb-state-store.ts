@@ -62,11 +62,12 @@ const MAPPED_BUDGET_BYTES = 192 * 1024 ** 2;
 const SCAN_CHUNK_ENTRIES = 10_000;
 /**
  * Changes per write transaction of a commit. A transaction keeps a heap copy of every page it
- * changes (LMDB without WRITEMAP) and maps every page it reads; a batch of 100,000 scattered
- * changes in one transaction held ~100 MB of each at 10 M keys. Between two transactions the
- * mapped pages can be dropped (CacheMeta.applying keeps a crash in between recoverable).
+ * changes (LMDB without WRITEMAP) and maps every page it reads: at 10 M keys, 100,000 scattered
+ * changes in one transaction mapped ~100 MB more than the budget, 10,000 still ~90 MB (fault-
+ * around maps neighbours too). Between two transactions the mapped pages can be dropped
+ * (CacheMeta.applying keeps a crash in between recoverable).
  */
-const WRITE_TXN_ENTRIES = 10_000;
+const WRITE_TXN_ENTRIES = 2_500;
 /**
  * Point reads (get, has, the open batch's existence checks) between two looks at the budget: a
  * read can map up to 64 KB (the kernel's fault-around), so 500 reads overshoot by 32 MB at most;
