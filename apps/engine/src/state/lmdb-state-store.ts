@@ -5,7 +5,6 @@
 // The checkpoint is the truth and the LMDB copy a cache of one committed version:
 //   commit(v)  1. the batch's delta → checkpoint (`<v>.delta`, as the in-memory provider)
 //              2. one LMDB write transaction: the changes + meta {version: v, lastFile}
-//                 (a large batch: several, all but the last with meta.applying, see CacheMeta)
 //   open(v)    the cache is used when it holds exactly v, or an older version the checkpoint's
 //              deltas lead from to v; anything else (newer, another checkpoint, a reboot, a
 //              crash mid-restore, a delta another owner replaced) is rebuilt from the checkpoint.
@@ -18,9 +17,8 @@
 //
 // Memory: every page LMDB reads stays mapped, and counts in the process's RSS, until the map
 // goes. The store closes and reopens its environment (dropMappedPagesIfOverBudget) whenever the
-// process's file-backed RSS is over a budget: after a commit and between its write transactions
-// (a large commit is several, see WRITE_TXN_ENTRIES), between the chunks of a full scan, and
-// every READS_PER_BUDGET_CHECK point reads of a batch.
+// process's file-backed RSS is over a budget: after a commit, between the chunks of a full scan,
+// and every READS_PER_BUDGET_CHECK point reads of a batch.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,22 +54,19 @@ const RESTORE_TXN_ENTRIES = 50_000;
 /** Largest LMDB file (sparse; only what is written takes disk): room for far more than 10 M keys. */
 const MAP_SIZE_BYTES = 64 * 1024 ** 3;
 
-/** File-backed RSS of the process above which a store drops its mapped pages (see the top). */
-const MAPPED_BUDGET_BYTES = 192 * 1024 ** 2;
+/**
+ * File-backed RSS of the process above which a store drops its mapped pages (see the top). It
+ * counts the process's other mapped files too (node, libraries: ~45 MB). A commit's write
+ * transaction maps the pages it changes on top of it (~190 MB for 100,000 scattered changes at
+ * 10 M keys), so the budget is what there is to lower.
+ */
+const MAPPED_BUDGET_BYTES = 128 * 1024 ** 2;
 /** Entries per chunk of a full scan (about 1 MB of LMDB pages at the benchmark's entry size). */
 const SCAN_CHUNK_ENTRIES = 10_000;
 /**
- * Changes per write transaction of a commit. A transaction keeps a heap copy of every page it
- * changes (LMDB without WRITEMAP) and maps every page it reads: at 10 M keys, 100,000 scattered
- * changes in one transaction mapped ~100 MB more than the budget, 10,000 still ~90 MB (fault-
- * around maps neighbours too). Between two transactions the mapped pages can be dropped
- * (CacheMeta.applying keeps a crash in between recoverable).
- */
-const WRITE_TXN_ENTRIES = 2_500;
-/**
  * Point reads (get, has, the open batch's existence checks) between two looks at the budget: a
- * read can map up to 64 KB (the kernel's fault-around), so 500 reads overshoot by 32 MB at most;
- * a look costs a read of /proc/self/status (tens of microseconds).
+ * read maps ~9 KB on average at 10 M keys (up to 64 KB: the kernel's fault-around), so 500 reads
+ * overshoot by a few MB; a look reads /proc/self/status (~25 µs).
  */
 const READS_PER_BUDGET_CHECK = 500;
 
@@ -81,14 +76,11 @@ export interface LmdbMemoryTuning {
   mappedBudgetBytes: number;
   /** Entries per chunk of a full scan (snapshot, entries()). */
   scanChunkEntries: number;
-  /** Changes per write transaction of a commit. */
-  writeTxnEntries: number;
 }
 
 const DEFAULT_TUNING: LmdbMemoryTuning = {
   mappedBudgetBytes: MAPPED_BUDGET_BYTES,
   scanChunkEntries: SCAN_CHUNK_ENTRIES,
-  writeTxnEntries: WRITE_TXN_ENTRIES,
 };
 
 /** The process's file-backed resident bytes (RssFile; mapped LMDB pages are most of it), or 0. */
@@ -110,13 +102,6 @@ interface CacheMeta {
   version: number | null;
   /** The newest checkpoint file the cache is known to match (its delta text's CRC-32). */
   lastFile: { version: number; kind: 'delta'; crc: number } | { version: number; kind: 'snapshot' } | null;
-  /**
-   * A large commit under way in several write transactions: the cache holds `version` plus part
-   * of this delta. A delta is absolute (values put, keys removed), so applying all of it again
-   * gives its version: the cache is caught up from `version` when that same delta (CRC) is in
-   * the checkpoint and the version asked for includes it, and rebuilt otherwise.
-   */
-  applying?: { version: number; crc: number };
 }
 
 function bootId(): string {
@@ -172,11 +157,9 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
     tuning: Partial<LmdbMemoryTuning> = {},
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
-    for (const name of ['scanChunkEntries', 'writeTxnEntries'] as const) {
-      const n = this.tuning[name];
-      if (!Number.isInteger(n) || n < 1)
-        throw new Error(`lmdb state: ${name} must be a positive integer, not ${n}`);
-    }
+    const chunk = this.tuning.scanChunkEntries;
+    if (!Number.isInteger(chunk) || chunk < 1)
+      throw new Error(`lmdb state: scanChunkEntries must be a positive integer, not ${chunk}`);
   }
 
   private readonly tuning: LmdbMemoryTuning;
@@ -291,12 +274,7 @@ export class LmdbStateStore implements StateStore {
       cached.version <= version &&
       cached.checkpoint === checkpoint.location &&
       cached.bootId === bootId() &&
-      (await matchesCheckpoint(checkpoint, task, operator, files, cached)) &&
-      // A commit cut short: usable only to be caught up through that same delta.
-      (!cached.applying ||
-        (cached.applying.version <= version &&
-          (await deltaCrc(checkpoint, task, operator, files, cached.applying.version)) ===
-            cached.applying.crc));
+      (await matchesCheckpoint(checkpoint, task, operator, files, cached));
     if (usable && cached.version !== null) {
       // The deltas after the cache's newest file: none (exact) or the ones it missed.
       const missed = files.filter(
@@ -317,10 +295,10 @@ export class LmdbStateStore implements StateStore {
             db.putSync(s, encodeValue(k, s, v));
           }
           for (const k of delta.removes) db.removeSync(storageKey(k));
-          meta.putSync('meta', { ...cacheOf(cached), version: ref.version, lastFile });
+          meta.putSync('meta', { ...cached, version: ref.version, lastFile });
         });
       }
-      meta.putSync('meta', { ...cacheOf(cached), version, lastFile });
+      meta.putSync('meta', { ...cached, version, lastFile });
       return make(lastFile, 'caught-up');
     }
 
@@ -487,7 +465,8 @@ export class LmdbStateStore implements StateStore {
       this.deltasSinceSnapshot++;
       lastFile = { version, kind: 'delta', crc: textCrc(text) };
     }
-    // 2. The cache, with its version. Snapshots under way keep their version's values first.
+    // 2. The cache, in one transaction with its version. Snapshots under way keep the values of
+    // their version first.
     const { db, meta } = this;
     for (const scan of this.scans) {
       for (const key of this.pending.keys()) {
@@ -497,36 +476,19 @@ export class LmdbStateStore implements StateStore {
       this.maxHeldBeforeImages = Math.max(this.maxHeldBeforeImages, scan.heldKeys);
     }
     const cachedMeta = meta.get('meta');
-    const cache = { checkpoint: this.checkpoint.location, bootId: cachedMeta?.bootId ?? bootId() };
-    // One transaction, or several for a large batch (see WRITE_TXN_ENTRIES): all but the last
-    // leave the cache at the previous version with this delta being applied.
-    const perTxn = this.tuning.writeTxnEntries;
-    const txns = Math.max(1, Math.ceil(this.pending.size / perTxn));
-    const applying: CacheMeta =
-      lastFile?.kind === 'delta' && lastFile.version === version
-        ? {
-            ...cache,
-            version: this.committedVersion,
-            lastFile: this.lastFile,
-            applying: { version, crc: lastFile.crc },
-          }
-        : { ...cache, version: null, lastFile: null };
-    const changes = this.pending.entries();
-    for (let t = 1; t <= txns; t++) {
-      const { db, meta } = this;
-      db.transactionSync(() => {
-        for (let n = 0; n < perTxn; n++) {
-          const next = changes.next();
-          if (next.done) break;
-          const [key, value] = next.value;
-          const s = storageKey(key);
-          if (value === ABSENT) db.removeSync(s);
-          else db.putSync(s, encodeValue(key, s, value));
-        }
-        meta.putSync('meta', t === txns ? { ...cache, version, lastFile } : applying);
+    db.transactionSync(() => {
+      for (const [key, value] of this.pending) {
+        const s = storageKey(key);
+        if (value === ABSENT) db.removeSync(s);
+        else db.putSync(s, encodeValue(key, s, value));
+      }
+      meta.putSync('meta', {
+        checkpoint: this.checkpoint.location,
+        bootId: cachedMeta?.bootId ?? bootId(),
+        version,
+        lastFile,
       });
-      if (t < txns) this.dropMappedPagesIfOverBudget();
-    }
+    });
     this.lastFile = lastFile;
     this.committedCount += this.sizeChange;
     this.pending.clear();
@@ -649,31 +611,15 @@ async function matchesCheckpoint(
   if (files.some((f) => f.kind === 'delta' && f.version > after && f.version <= version)) return false;
   if (!last) return files.every((f) => f.version > version);
   if (last.kind === 'snapshot') return files.some((f) => f.kind === 'snapshot' && f.version === last.version);
-  return (await deltaCrc(checkpoint, task, operator, files, last.version)) === last.crc;
-}
-
-/** The CRC-32 of delta `version`'s text as the store computes it, or null if it is not there. */
-async function deltaCrc(
-  checkpoint: CheckpointStore,
-  task: string,
-  operator: string,
-  files: StateFileRef[],
-  version: number,
-): Promise<number | null> {
-  if (!files.some((f) => f.kind === 'delta' && f.version === version)) return null;
+  if (!files.some((f) => f.kind === 'delta' && f.version === last.version)) return false;
   try {
-    const delta = await readDelta(checkpoint, task, operator, version);
+    const delta = await readDelta(checkpoint, task, operator, last.version);
     const text = deltaText(
       delta.puts.map((p) => JSON.stringify(p)),
       delta.removes.map((k) => JSON.stringify(k)),
     );
-    return textCrc(text);
+    return textCrc(text) === last.crc;
   } catch {
-    return null;
+    return false;
   }
-}
-
-/** A meta record's identity of the cache, without the version it holds. */
-function cacheOf(meta: CacheMeta): Pick<CacheMeta, 'checkpoint' | 'bootId'> {
-  return { checkpoint: meta.checkpoint, bootId: meta.bootId };
 }
