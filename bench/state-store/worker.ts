@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CheckpointStore } from '../../apps/engine/src/checkpoint/checkpoint-store';
 import { FileBlobStore } from '../../apps/engine/src/checkpoint/file-blob-store';
+import { LmdbStateStore } from '../../apps/engine/src/state/lmdb-state-store';
 import {
   openStateStoreProvider,
   type StateStoreKind,
@@ -99,6 +100,8 @@ async function main(): Promise<void> {
     deltaBytes += m.deltaBytes;
   }
   const loadMs = performance.now() - started;
+  // The peak of the batches alone; the snapshot of everything follows.
+  const peakRssBeforeSnapshotMb = status().peakRssMb;
   const snapStarted = performance.now();
   await store.flushMaintenance();
   const snapshotMs = performance.now() - snapStarted;
@@ -116,6 +119,11 @@ async function main(): Promise<void> {
     snapshotMs,
     snapshotBytes: fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : 0,
     localBytes: fs.existsSync(work) ? dirBytes(work) : 0,
+    // lmdb only: how often the mapped pages were dropped, and the snapshot's copy-on-write peak.
+    ...(store instanceof LmdbStateStore
+      ? { remaps: store.remaps, heldBeforeImages: store.maxHeldBeforeImages }
+      : {}),
+    peakRssBeforeSnapshotMb,
     ...status(),
   };
   await provider.close();

@@ -191,12 +191,13 @@ describe('the LMDB copy is a cache of the checkpoint', () => {
   });
 
   it('drops its mapped pages (closes and reopens LMDB) over the RSS budget without losing anything', async () => {
-    // A budget of 0: every commit with no snapshot under way reopens the environment.
+    // A budget of 0: every commit, every chunk of a scan (entries, snapshots) and every few point
+    // reads reopen the environment.
     const p = new LmdbStateStoreProvider(
       checkpoint,
       path.join(workDir(), 'state'),
       { snapshotEvery: 3, retainVersions: 100 },
-      0,
+      { mappedBudgetBytes: 0, scanChunkEntries: 5 },
     );
     providers.push(p);
     const store = (await open(p, -1)) as LmdbStateStore;
@@ -287,6 +288,41 @@ describe('the LMDB copy is a cache of the checkpoint', () => {
 });
 
 describe('streamed snapshots', () => {
+  it('a snapshot read in chunks while later commits land is the state at its version', async () => {
+    // A budget of 0 (the environment reopened between chunks), and enough entries that the
+    // snapshot is written in several pieces, so the commits that follow usually land mid-scan
+    // (event-loop order decides; lmdb-version-scan.spec.ts interleaves deterministically).
+    const p = new LmdbStateStoreProvider(
+      checkpoint,
+      path.join(workDir(), 'state'),
+      { snapshotEvery: 2, retainVersions: 100 },
+      { mappedBudgetBytes: 0, scanChunkEntries: 1000 },
+    );
+    providers.push(p);
+    const store = (await open(p, -1)) as LmdbStateStore;
+    const key = (i: number) => `k${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 20000; i += 2) store.put(key(i), { n: i });
+    await store.commit(0);
+    for (let i = 0; i < 20000; i += 10) store.put(key(i), { n: i, v: 1 });
+    await store.commit(1); // the snapshot of 1 is written from here on, in the background
+    const atOne = contents(store);
+    for (let v = 2; v <= 5; v++) {
+      // Changes all over the key range: updates, removals, inserts.
+      for (let i = v; i < 20000; i += 7) {
+        if (i % 3 === 0) store.remove(key(i));
+        else store.put(key(i), { n: i, v });
+      }
+      await store.commit(v);
+    }
+    await store.flushMaintenance();
+    expect(readdirSync(stateDir())).toContain('1.snapshot');
+    // The snapshot alone (a fresh memory provider at 1 reads only it) is version 1 exactly.
+    const fromSnapshot = contents(await open(provider('memory'), 1));
+    expect(Object.keys(fromSnapshot)).toHaveLength(10000);
+    expect(fromSnapshot).toEqual(atOne);
+    expect(store.remaps).toBeGreaterThan(10);
+  }, 30_000);
+
   it('writes one entry per line, readable by both providers; a one-line snapshot is still read', async () => {
     const store = await open(provider('lmdb', { snapshotEvery: 1, retainVersions: 100 }), -1);
     store.put('a', 1);

@@ -9,14 +9,22 @@
 //              deltas lead from to v; anything else (newer, another checkpoint, a reboot, a
 //              crash mid-restore, a delta another owner replaced) is rebuilt from the checkpoint.
 // A crash between 1 and 2 leaves the cache at v-1 and the delta in the checkpoint: both readings
-// of the commit log (v or v-1 committed) restore the right version. Snapshots are written from an
-// LMDB read transaction taken right after commit(v) (MVCC: later commits do not disturb it),
-// streamed, so a snapshot of 10 million keys never holds them in memory.
+// of the commit log (v or v-1 committed) restore the right version. The snapshot of v is written
+// in the background, streamed, from a chunked scan of version v (lmdb-version-scan.ts): commits
+// after v keep the before-images of the keys the scan has not reached, so the snapshot is exactly
+// v, and between chunks the store may drop its mapped pages, so neither the heap nor the mapped
+// file grows with the state (10 million keys are never in memory, nor all mapped at once).
+//
+// Memory: every page LMDB reads stays mapped, and counts in the process's RSS, until the map
+// goes. The store closes and reopens its environment (dropMappedPagesIfOverBudget) whenever the
+// process's file-backed RSS is over a budget: after a commit, between the chunks of a full scan,
+// and every READS_PER_BUDGET_CHECK point reads of a batch.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { crc32 } from 'node:zlib';
-import type { Database, RootDatabase, Transaction } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { CheckpointStore, StateFileRef } from '../checkpoint/checkpoint-store';
 import { dynamicImport } from '../launch/dynamic-import';
 import {
@@ -28,6 +36,7 @@ import {
   type JsonValue,
 } from './state-files';
 import type { StateStoreProvider } from './state-store-provider';
+import { chunkedEntries, VersionScan, type ChunkSource, type RawEntry } from './lmdb-version-scan';
 import {
   addSnapshot,
   cleanObsolete,
@@ -47,11 +56,52 @@ const RESTORE_TXN_ENTRIES = 50_000;
 const MAP_SIZE_BYTES = 64 * 1024 ** 3;
 
 /**
- * File-backed RSS of the process above which a store drops its mapped pages after a commit
- * (dropMappedPagesIfOverBudget). It bounds what accumulates across batches, not what one batch or
- * a snapshot's full scan maps (BENCHMARKS.md, "State store": the 10 M-key goal is not met yet).
+ * File-backed RSS of the process above which a store drops its mapped pages (see the top). It
+ * counts the process's other mapped files too (node, libraries: ~45 MB). A commit's write
+ * transaction maps the pages it changes on top of it (~190 MB for 100,000 scattered changes at
+ * 10 M keys), so the budget is what there is to lower.
  */
-const MAPPED_BUDGET_BYTES = 192 * 1024 ** 2;
+const MAPPED_BUDGET_BYTES = 128 * 1024 ** 2;
+/** Entries per chunk of a full scan (about 1 MB of LMDB pages at the benchmark's entry size). */
+const SCAN_CHUNK_ENTRIES = 10_000;
+/**
+ * Point reads (get, has, the open batch's existence checks) between two looks at the budget: a
+ * read maps ~9 KB on average at 10 M keys (up to 64 KB: the kernel's fault-around), so 500 reads
+ * overshoot by a few MB; a look reads /proc/self/status (~25 µs).
+ */
+const READS_PER_BUDGET_CHECK = 500;
+
+/**
+ * V8 lets the old generation grow to up to 4× what survived the last full collection before the
+ * next one (measured: ~225 MB of heap for ~55 MB live at 10 M keys, as each 100,000-operation
+ * batch promotes its open changes and dies at commit), and that garbage is most of the process's
+ * anonymous RSS. A process that runs the lmdb provider is one that asked for a bounded RSS, so it
+ * collects at 30 % growth instead: more frequent full collections, on a heap that stays small.
+ * Process-wide (V8 has one policy per process) and read at every collection, so it takes effect
+ * when set after start-up.
+ */
+const HEAP_GROWING_PERCENT = 30;
+let heapGrowthBounded = false;
+
+/** Applies HEAP_GROWING_PERCENT once per process (see there). */
+function boundHeapGrowth(): void {
+  if (heapGrowthBounded) return;
+  heapGrowthBounded = true;
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
+/** How a store bounds its mapped memory (tests shrink both to exercise the paths). */
+export interface LmdbMemoryTuning {
+  /** File-backed RSS of the process above which the store drops its mapped pages. */
+  mappedBudgetBytes: number;
+  /** Entries per chunk of a full scan (snapshot, entries()). */
+  scanChunkEntries: number;
+}
+
+const DEFAULT_TUNING: LmdbMemoryTuning = {
+  mappedBudgetBytes: MAPPED_BUDGET_BYTES,
+  scanChunkEntries: SCAN_CHUNK_ENTRIES,
+};
 
 /** The process's file-backed resident bytes (RssFile; mapped LMDB pages are most of it), or 0. */
 function mappedFileBytes(): number {
@@ -124,9 +174,16 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
     /** Local working folder of this engine instance's state (never inside the checkpoint). */
     readonly dir: string,
     private readonly opts: StateStoreOptions = DEFAULT_STATE_OPTIONS,
-    /** File-backed RSS above which a store drops its mapped pages after a commit. */
-    private readonly mappedBudgetBytes = MAPPED_BUDGET_BYTES,
-  ) {}
+    tuning: Partial<LmdbMemoryTuning> = {},
+  ) {
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
+    boundHeapGrowth();
+    const chunk = this.tuning.scanChunkEntries;
+    if (!Number.isInteger(chunk) || chunk < 1)
+      throw new Error(`lmdb state: scanChunkEntries must be a positive integer, not ${chunk}`);
+  }
+
+  private readonly tuning: LmdbMemoryTuning;
 
   async getStore(task: string, operator: string, version: number): Promise<LmdbStateStore> {
     const { open } = await dynamicImport<typeof import('lmdb')>('lmdb');
@@ -138,7 +195,7 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
     try {
       const store = await LmdbStateStore.load(env, this.checkpoint, task, operator, version, this.opts);
       store.reopenEnv = openEnv;
-      store.mappedBudgetBytes = this.mappedBudgetBytes;
+      store.tuning = this.tuning;
       this.open.add(store);
       store.onClose = () => this.open.delete(store);
       return store;
@@ -164,13 +221,17 @@ export class LmdbStateStore implements StateStore {
   private maintenanceChain: Promise<void> = Promise.resolve();
   private maintenanceError: Error | undefined;
   private closed = false;
-  private maintaining = false;
+  /** Snapshots not finished yet: each keeps its version against later commits. */
+  private readonly scans = new Set<VersionScan>();
+  private readsSinceBudgetCheck = 0;
   onClose: (() => void) | undefined;
   /** Opens this store's environment again (set by the provider; used to drop mapped pages). */
   reopenEnv: (() => RootDatabase) | undefined;
-  mappedBudgetBytes = MAPPED_BUDGET_BYTES;
+  tuning: LmdbMemoryTuning = DEFAULT_TUNING;
   /** How many times the mapped pages were dropped (tests, the benchmark). */
   remaps = 0;
+  /** The most before-images a snapshot held at once (tests, the benchmark). */
+  maxHeldBeforeImages = 0;
 
   private constructor(
     private env: RootDatabase,
@@ -322,6 +383,7 @@ export class LmdbStateStore implements StateStore {
   get(key: string): JsonValue | undefined {
     const p = this.pending.get(key);
     if (p !== undefined) return p === ABSENT ? undefined : p;
+    this.countRead();
     const s = storageKey(key);
     const raw = this.db.get(s);
     return raw === undefined ? undefined : decodeEntry(s, raw)[1];
@@ -330,15 +392,43 @@ export class LmdbStateStore implements StateStore {
   has(key: string): boolean {
     const p = this.pending.get(key);
     if (p !== undefined) return p !== ABSENT;
+    this.countRead();
     return this.db.doesExist(storageKey(key));
   }
 
+  /**
+   * The committed entries (in chunks, dropping mapped pages between them as needed) overlaid
+   * with the open batch. A live view: meant to be read between commits, as the stages do.
+   */
   *entries(): IterableIterator<[string, JsonValue]> {
-    for (const { key, value } of this.db.getRange({ snapshot: true })) {
-      const entry = decodeEntry(key as string, value);
+    for (const { key, value } of chunkedEntries(this.chunkSource(), this.tuning.scanChunkEntries)) {
+      const entry = decodeEntry(key, value);
       if (!this.pending.has(entry[0])) yield entry;
     }
     for (const [k, v] of this.pending) if (v !== ABSENT) yield [k, v];
+  }
+
+  private chunkSource(): ChunkSource {
+    return {
+      readChunk: (after, limit) => {
+        // Read whole before anything is yielded: the chunk's read transaction ends here.
+        const range = this.db.getRange({
+          ...(after === null ? {} : { start: after, exclusiveStart: true }),
+          limit,
+        });
+        const chunk: RawEntry[] = [];
+        for (const { key, value } of range) chunk.push({ key: key as string, value });
+        return chunk;
+      },
+      betweenChunks: () => this.dropMappedPagesIfOverBudget(),
+    };
+  }
+
+  /** Point reads map pages too: a batch of random reads over a large state can map all of it. */
+  private countRead(): void {
+    if (++this.readsSinceBudgetCheck < READS_PER_BUDGET_CHECK) return;
+    this.readsSinceBudgetCheck = 0;
+    this.dropMappedPagesIfOverBudget();
   }
 
   private touch(key: string): boolean {
@@ -347,6 +437,7 @@ export class LmdbStateStore implements StateStore {
     if (p !== undefined) return p !== ABSENT;
     let was = this.existed.get(key);
     if (was === undefined) {
+      this.countRead();
       was = this.db.doesExist(storageKey(key));
       this.existed.set(key, was);
     }
@@ -395,8 +486,16 @@ export class LmdbStateStore implements StateStore {
       this.deltasSinceSnapshot++;
       lastFile = { version, kind: 'delta', crc: textCrc(text) };
     }
-    // 2. The cache, in one transaction with its version.
+    // 2. The cache, in one transaction with its version. Snapshots under way keep the values of
+    // their version first.
     const { db, meta } = this;
+    for (const scan of this.scans) {
+      for (const key of this.pending.keys()) {
+        const s = storageKey(key);
+        scan.beforeWrite(s, () => db.get(s));
+      }
+      this.maxHeldBeforeImages = Math.max(this.maxHeldBeforeImages, scan.heldKeys);
+    }
     const cachedMeta = meta.get('meta');
     db.transactionSync(() => {
       for (const [key, value] of this.pending) {
@@ -427,25 +526,34 @@ export class LmdbStateStore implements StateStore {
     };
     if (this.deltasSinceSnapshot >= this.opts.snapshotEvery) {
       this.deltasSinceSnapshot = 0;
-      // Taken now, before any later commit: the snapshot reads exactly version `version`.
-      const txn = db.useReadTransaction();
-      this.scheduleMaintenance(version, txn);
-    } else await this.dropMappedPagesIfOverBudget();
+      // Registered now, before any later commit: the snapshot reads exactly version `version`.
+      const scan = new VersionScan();
+      this.scans.add(scan);
+      this.scheduleMaintenance(version, scan);
+    }
+    this.dropMappedPagesIfOverBudget();
     return this.lastMetrics;
   }
 
   /**
-   * Every page LMDB reads stays mapped, and counts in the process's RSS, until the map goes: with
-   * reads spread over a large state that is the whole file. When the process's file-backed RSS
-   * is over MAPPED_BUDGET_BYTES after a commit (nothing open: no batch, no snapshot reading),
-   * the environment is closed and opened again — a few milliseconds; the pages stay in the page
-   * cache, so the next reads are minor faults, not disk reads.
+   * When the process's file-backed RSS is over the budget, closes the environment and opens it
+   * again — a few milliseconds; the pages stay in the page cache, so the next reads are minor
+   * faults, not disk reads. Called only where no LMDB read or transaction is open (between
+   * commits, between a scan's chunks, between point reads), and synchronous, so no read of the
+   * running batch can meet a closed environment.
    */
-  private async dropMappedPagesIfOverBudget(): Promise<void> {
-    if (!this.reopenEnv || this.maintaining || this.closed) return;
-    if (mappedFileBytes() <= this.mappedBudgetBytes) return;
+  private dropMappedPagesIfOverBudget(): void {
+    if (!this.reopenEnv || this.closed) return;
+    if (mappedFileBytes() <= this.tuning.mappedBudgetBytes) return;
+    const env = this.env;
+    void env.close();
+    // lmdb-js closes at once unless asynchronous writes are pending; this store writes only
+    // synchronously, so anything else is a bug to report, not to paper over.
+    if ((env as unknown as { status?: string }).status !== 'closed')
+      throw new Error(
+        `state ${this.task}/${this.operator}: the LMDB environment did not close at once (asynchronous writes pending?)`,
+      );
     this.remaps++;
-    await this.env.close();
     this.env = this.reopenEnv();
     this.db = this.env.openDB<unknown, string>('state', {});
     this.meta = this.env.openDB<CacheMeta, string>('meta', { encoding: 'json' });
@@ -461,30 +569,28 @@ export class LmdbStateStore implements StateStore {
     return { ...this.lastMetrics, numRowsTotal: this.size };
   }
 
-  private scheduleMaintenance(version: number, txn: Transaction): void {
+  private scheduleMaintenance(version: number, scan: VersionScan): void {
     // As the in-memory provider: a failed snapshot costs only restore time; the error is kept
     // for flushMaintenance to report.
-    this.maintaining = true;
     this.maintenanceChain = this.maintenanceChain
-      .then(() => this.snapshotAndClean(version, txn))
+      .then(() => this.snapshotAndClean(version, scan))
       .catch((e: Error) => {
         this.maintenanceError = e;
       })
       .finally(() => {
-        txn.done();
-        this.maintaining = false;
+        this.scans.delete(scan);
       });
   }
 
-  /** Writes `<version>.snapshot` from the read transaction `txn` (at `version`), streamed; cleans up. */
-  private async snapshotAndClean(version: number, txn: Transaction): Promise<void> {
+  /** Writes `<version>.snapshot` from `scan` (registered at `version`), streamed; cleans up. */
+  private async snapshotAndClean(version: number, scan: VersionScan): Promise<void> {
     const files = await this.checkpoint.listState(this.task, this.operator);
     const plan = restorePlan(files, version);
     if (plan[0]?.kind !== 'snapshot' || plan[0].version !== version) {
-      const db = this.db;
+      const source = this.chunkSource();
+      const chunkEntries = this.tuning.scanChunkEntries;
       function* atVersion(): Generator<[string, JsonValue]> {
-        for (const { key, value } of db.getRange({ transaction: txn }))
-          yield decodeEntry(key as string, value);
+        for (const { key, value } of scan.entries(source, chunkEntries)) yield decodeEntry(key, value);
       }
       await writeSnapshot(this.checkpoint, this.task, this.operator, version, atVersion());
       addSnapshot(files, version);
