@@ -23,7 +23,15 @@ import {
 } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
-import { ClickProducer, expectedWindows, firstIds, totalClicks, windowRows } from './support/click-windows';
+import {
+  CLICK_QUERY_FOOTER,
+  clickSourceLines,
+  ClickProducer,
+  expectedWindows,
+  firstIds,
+  totalClicks,
+  windowRows,
+} from './support/click-windows';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-gate-${suffix}`;
@@ -37,21 +45,8 @@ const kafka = createKafka({
   clientId: 'it-upgrade-gate',
 });
 
-const header = [
-  `name: upgrade-gate-${suffix}`,
-  'sources:',
-  '  clicks:',
-  `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-  '    format: json',
-  '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
-  'sql: |',
-];
-const footer = [
-  'outputMode: update',
-  'trigger: { processingTime: 500 milliseconds }',
-  'options: { numShufflePartitions: 4 }',
-  '',
-];
+const header = clickSourceLines(`upgrade-gate-${suffix}`, topic);
+const footer = CLICK_QUERY_FOOTER;
 
 /** The good version: a count per user and minute. */
 const perUser = [

@@ -26,7 +26,14 @@ import {
 } from './support/test-app';
 import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
-import { ClickProducer, expectedWindows, firstIds, totalClicks, windowRows } from './support/click-windows';
+import {
+  clickWindowSpec,
+  ClickProducer,
+  expectedWindows,
+  firstIds,
+  totalClicks,
+  windowRows,
+} from './support/click-windows';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `it-upgrade-rollback-${suffix}`;
@@ -41,24 +48,8 @@ const kafka = createKafka({
   clientId: 'it-upgrade-rollback',
 });
 
-const spec = (table: string, conn?: string) =>
-  [
-    `name: upgrade-rollback-${suffix}`,
-    'sources:',
-    '  clicks:',
-    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-    '    format: json',
-    '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
-    'sql: |',
-    '  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(amount) AS amount',
-    `  FROM clicks GROUP BY window(ts, '1 minute'), user_id`,
-    'sink:',
-    `  postgres: { table: ${table}, key: [window_start, user_id]${conn ? `, connection: ${conn}` : ''} }`,
-    'outputMode: update',
-    'trigger: { processingTime: 500 milliseconds }',
-    'options: { numShufflePartitions: 4 }',
-    '',
-  ].join('\n');
+const spec = (table: string, connection?: string) =>
+  clickWindowSpec({ name: `upgrade-rollback-${suffix}`, topic, table, connection });
 
 let t: TestApp;
 let stack: IsolatedStack;

@@ -35,6 +35,7 @@ import { isolatedStack, type IsolatedStack } from './upgrade-support';
 import { REDIS_INDEXES } from './support/redis-indexes';
 import {
   click,
+  clickWindowSpec,
   ClickProducer,
   expectedWindows,
   totalClicks,
@@ -66,26 +67,8 @@ const backlogTopic = `it-upgrade-backlog-${suffix}`;
 const slidingTopic = `it-upgrade-sliding-${suffix}`;
 const kafka = createKafka({ brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''), clientId: 'it-upgrade' });
 
-function spec(o: { table: string; where: string; window: string }): string {
-  return [
-    `name: upgrade-${suffix}`,
-    'sources:',
-    '  clicks:',
-    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
-    '    format: json',
-    '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
-    'sql: |',
-    '  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(amount) AS amount',
-    `  FROM clicks WHERE ${o.where}`,
-    `  GROUP BY window(ts, '${o.window}'), user_id`,
-    'sink:',
-    `  postgres: { table: ${o.table}, key: [window_start, user_id] }`,
-    'outputMode: update',
-    'trigger: { processingTime: 500 milliseconds }',
-    'options: { numShufflePartitions: 4 }',
-    '',
-  ].join('\n');
-}
+const spec = (o: { table: string; where: string; window: string }): string =>
+  clickWindowSpec({ name: `upgrade-${suffix}`, topic, ...o });
 
 let t: TestApp;
 let stack: IsolatedStack;

@@ -91,3 +91,47 @@ export async function windowRows(db: Pool, table: string): Promise<WindowCounts>
 /** Clicks counted over every window (a record in two sliding windows counts twice). */
 export const totalClicks = (rows: WindowCounts): number =>
   [...rows.values()].reduce((n, r) => n + r.clicks, 0);
+
+/** The clicks topic as a query's source: the YAML lines from `name:` to `sql: |`. */
+export function clickSourceLines(name: string, topic: string): string[] {
+  return [
+    `name: ${name}`,
+    'sources:',
+    '  clicks:',
+    `    kafka: { topic: ${topic}, startingOffsets: earliest }`,
+    '    format: json',
+    '    schema: { id: long, user_id: string, amount: long, ts: timestamp }',
+    'sql: |',
+  ];
+}
+
+/** What follows a windowed query's sink: update mode, a 500 ms trigger, 4 shuffle partitions. */
+export const CLICK_QUERY_FOOTER = [
+  'outputMode: update',
+  'trigger: { processingTime: 500 milliseconds }',
+  'options: { numShufflePartitions: 4 }',
+  '',
+];
+
+/**
+ * The upgrade suites' query: clicks and their amount per user and `window` (default a minute),
+ * keyed by (window_start, user_id), into a PostgreSQL `table` (through `connection` if given).
+ */
+export function clickWindowSpec(o: {
+  name: string;
+  topic: string;
+  table: string;
+  where?: string;
+  window?: string;
+  connection?: string;
+}): string {
+  return [
+    ...clickSourceLines(o.name, o.topic),
+    '  SELECT window.start AS window_start, user_id, count(*) AS clicks, sum(amount) AS amount',
+    `  FROM clicks${o.where ? ` WHERE ${o.where}` : ''}`,
+    `  GROUP BY window(ts, '${o.window ?? '1 minute'}'), user_id`,
+    'sink:',
+    `  postgres: { table: ${o.table}, key: [window_start, user_id]${o.connection ? `, connection: ${o.connection}` : ''} }`,
+    ...CLICK_QUERY_FOOTER,
+  ].join('\n');
+}
