@@ -22,7 +22,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { crc32 } from 'node:zlib';
 import type { Database, RootDatabase } from 'lmdb';
 import type { CheckpointStore, StateFileRef } from '../checkpoint/checkpoint-store';
@@ -70,25 +69,6 @@ const SCAN_CHUNK_ENTRIES = 10_000;
  * overshoot by a few MB; a look reads /proc/self/status (~25 µs).
  */
 const READS_PER_BUDGET_CHECK = 500;
-
-/**
- * V8 lets the old generation grow to up to 4× what survived the last full collection before the
- * next one (measured: ~225 MB of heap for ~55 MB live at 10 M keys, as each 100,000-operation
- * batch promotes its open changes and dies at commit), and that garbage is most of the process's
- * anonymous RSS. A process that runs the lmdb provider is one that asked for a bounded RSS, so it
- * collects at 30 % growth instead: more frequent full collections, on a heap that stays small.
- * Process-wide (V8 has one policy per process) and read at every collection, so it takes effect
- * when set after start-up.
- */
-const HEAP_GROWING_PERCENT = 30;
-let heapGrowthBounded = false;
-
-/** Applies HEAP_GROWING_PERCENT once per process (see there). */
-function boundHeapGrowth(): void {
-  if (heapGrowthBounded) return;
-  heapGrowthBounded = true;
-  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
 
 /** How a store bounds its mapped memory (tests shrink both to exercise the paths). */
 export interface LmdbMemoryTuning {
@@ -177,7 +157,6 @@ export class LmdbStateStoreProvider implements StateStoreProvider {
     tuning: Partial<LmdbMemoryTuning> = {},
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
-    boundHeapGrowth();
     const chunk = this.tuning.scanChunkEntries;
     if (!Number.isInteger(chunk) || chunk < 1)
       throw new Error(`lmdb state: scanChunkEntries must be a positive integer, not ${chunk}`);
