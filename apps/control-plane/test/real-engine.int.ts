@@ -48,9 +48,11 @@ describe('control plane with the real engine', () => {
             lastProgress: { numInputRows: number; sluice?: { instance: string } } | null;
           }>('GET', `/api/v1/queries/${id}`)
           .then((r) => r.body),
-      (q) => q.lastProgress !== null,
+      // Progress can reach the API before the deploy settles (engines start in about a second):
+      // wait for both (CI run 16 read DEPLOYING with progress).
+      (q) => q.lastProgress !== null && q.phase === 'RUNNING',
       90_000,
-      'engine progress in the API',
+      'engine progress in the API while RUNNING',
     );
     expect(withProgress.phase).toBe('RUNNING');
     expect(withProgress.lastProgress?.sluice?.instance).toBe(`real-${suffix}-0`);
