@@ -182,8 +182,11 @@ describe('the health gate of a new-checkpoint upgrade whose sink cannot take its
     expect(f.outputRowsBefore as number).toBeGreaterThan(0);
     expect(f.invalidRows as number).toBeGreaterThan(0);
     expect(f.inputRows as number).toBeGreaterThan(0);
-    // Dead letters are no batches: a gate counting them would have passed.
-    expect(f.batches).toBe(0);
+    // Dead letters are no batches: a gate counting them would have passed. (An idle report of a
+    // caught-up instance, or a sink batch whose windows output nothing yet, may still count: CI
+    // run 16 saw one.)
+    expect(f.refusedBatches as number).toBeGreaterThan(0);
+    expect(f.batches as number).toBeLessThan(f.requiredBatches as number);
     expect(await rowCount(tables.uuid)).toBe(0);
   }, 600_000);
 

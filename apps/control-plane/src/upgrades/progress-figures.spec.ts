@@ -43,6 +43,7 @@ describe('versionFigures', () => {
     ];
     expect(versionFigures(rows, { version: 2, checkpointEpoch: 0 })).toEqual({
       batches: 3,
+      refusedBatches: 0,
       instances: ['q-0', 'q-1'],
       invalidRows: 3,
       inputRows: 100,
@@ -78,6 +79,7 @@ describe('versionFigures', () => {
     const f = versionFigures(rows, { version: 2, checkpointEpoch: 0 });
     expect(f).toMatchObject({
       batches: 1,
+      refusedBatches: 1,
       // Both committed a trigger: they run (whether they write the sink is the batches' count).
       instances: ['q-0', 'q-1'],
       writtenOutputRows: 40,

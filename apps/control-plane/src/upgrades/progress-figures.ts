@@ -56,6 +56,11 @@ export interface VersionFigures {
    * repartition topic even when the sink refuses everything, so they alone are no batch.
    */
   batches: number;
+  /**
+   * Sink batches whose every output row went to dead letters: the sink refused the version's
+   * rows, so they are no batches (kept apart so the gate's figures show why they were not counted).
+   */
+  refusedBatches: number;
   /** Instances with a trigger that committed (to the sink or not) or an idle report. */
   instances: string[];
   invalidRows: number;
@@ -87,6 +92,7 @@ export interface VersionFigures {
 export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint): VersionFigures {
   const out: VersionFigures = {
     batches: 0,
+    refusedBatches: 0,
     instances: [],
     invalidRows: 0,
     inputRows: 0,
@@ -141,6 +147,7 @@ export function versionFigures(rows: ProgressRow[], target: VersionOnCheckpoint)
     // a stateful plan an instance may own no shuffle partition with rows (a global aggregation
     // writes from one). Whether the version writes its sink is the batches' count.
     if (ran || idle) instances.add(instance);
+    if ((p.sluice?.sinkBatches ?? 0) > 0 && written === 0 && deadLettered > 0) out.refusedBatches++;
     if (!sinkBatch && !idle) continue;
     out.batches++;
     inARow.set(instance, 0);

@@ -410,6 +410,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
       const outputRows = f.writtenOutputRows + f.deadLetteredOutputRows;
       const figures = {
         batches: f.batches,
+        refusedBatches: f.refusedBatches,
         requiredBatches: s.batches,
         instances: p.instances,
         instancesReporting: f.instances.length,
