@@ -130,6 +130,9 @@ export interface RunOptions {
 const FATAL = [DataLossError, CheckpointCorruptError, FileChangedError];
 const MAX_SHUFFLE_RECORDS_PER_BATCH = 200_000;
 const IDLE_PROGRESS_INTERVAL_MS = 10_000;
+/** The trigger interval at most while sources are paused, for the first seconds of a pause. */
+const PAUSED_TRIGGER_MS = 250;
+const PAUSED_FAST_TRIGGERS_MS = 30_000;
 /** Longest sink error reported in progress (the control plane shows it in a condition). */
 const MAX_SINK_ERROR = 500;
 /** A sink check after a failed trigger gives up after this long (a hung sink counts as refusing). */
@@ -157,6 +160,8 @@ export class QueryRunner {
   private continued: { fromEpoch: number; backlog?: NonNullable<StartOffsets['backlog']> } | undefined;
   /** A `pauseSources` command holds the source stage (the shuffle stage keeps running). */
   private sourcesPaused = false;
+  /** When the sources were last paused (a pause shortens the trigger interval for a while). */
+  private pausedAtMs = 0;
   private admin!: Admin;
   private progressProducer!: Producer;
   private sourceReader!: GroupReader;
@@ -667,7 +672,7 @@ export class QueryRunner {
 
   private async loop(): Promise<void> {
     const trigger = this.spec.trigger;
-    const intervalMs = 'processingTimeMs' in trigger ? trigger.processingTimeMs : 0;
+    const triggerMs = 'processingTimeMs' in trigger ? trigger.processingTimeMs : 0;
     while (!this.stopping) {
       const started = Date.now();
       const stats = await this.trigger();
@@ -683,6 +688,15 @@ export class QueryRunner {
       ) {
         return this.stop('trigger availableNow: no more data');
       }
+      // Sources paused (an upgrade flushing the shuffle stage): nothing new is read, so the
+      // interval buys no batching, and the control plane waits for a trigger of every instance
+      // that started after the last one paused: at the query's interval that is up to one
+      // interval of output gap (bench:upgrade 12-03 09:52: 1.16 s from the pause to the drain).
+      // Bounded in time, so a query left paused does not report 4 times a second for ever.
+      const intervalMs =
+        this.sourcesPaused && Date.now() - this.pausedAtMs < PAUSED_FAST_TRIGGERS_MS
+          ? Math.min(triggerMs, PAUSED_TRIGGER_MS)
+          : triggerMs;
       const wait = Math.max(
         intervalMs - (Date.now() - started),
         stats.ran ? 0 : Math.max(intervalMs, 200) - (Date.now() - started),
@@ -706,6 +720,7 @@ export class QueryRunner {
       this.control.take(),
     );
     this.rateLimit = out.rateLimit;
+    if (out.sourcesPaused && !this.sourcesPaused) this.pausedAtMs = Date.now();
     this.sourcesPaused = out.sourcesPaused;
     for (const n of out.notes) this.opts.log('info', n.msg, { commandId: n.commandId });
     this.acked.push(...out.acked);
@@ -1180,22 +1195,31 @@ export class QueryRunner {
 
   private async shutdown(): Promise<void> {
     this.opts.log('info', `stopping: ${this.stopReason}`);
-    // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
-    // checkpoint already holds everything a restart needs (nothing here writes state).
-    const quietly = (what: string) => (e: Error) => this.opts.log('warn', `shutdown: ${what}: ${e.message}`);
+    const began = performance.now();
+    // Each step's time goes into the last log line: a drained instance's successor waits for this
+    // process's exit (an upgrade's gap, a scale-in's pause), so where the time goes is worth a line.
+    const took: string[] = [];
+    const timed = async (what: string, step: () => Promise<unknown>): Promise<void> => {
+      const t0 = performance.now();
+      // Shutdown: every step runs even if an earlier one failed; what failed is logged, and the
+      // checkpoint already holds everything a restart needs (nothing here writes state).
+      await step().catch((e: Error) => this.opts.log('warn', `shutdown: ${what}: ${e.message}`));
+      took.push(`${what} ${Math.round(performance.now() - t0)}`);
+    };
     // Side by side: nothing runs any more, and the successor of a drained instance (an upgrade,
     // a scale-in) starts only once this process has exited, so every second here is output gap.
     await Promise.all([
-      this.sourceReader?.stop().catch(quietly('source reader')),
-      this.shuffleReader?.stop().catch(quietly('shuffle reader')),
-      ...[...this.tasks.values()].map((rt) => this.dropTask(rt, 'shutdown')),
-      this.control?.stop(),
-      this.progressProducer?.disconnect().catch(quietly('progress producer')),
+      timed('source reader', async () => this.sourceReader?.stop()),
+      timed('shuffle reader', async () => this.shuffleReader?.stop()),
+      timed('tasks', () => Promise.all([...this.tasks.values()].map((rt) => this.dropTask(rt, 'shutdown')))),
+      timed('control', async () => this.control?.stop()),
+      timed('progress producer', async () => this.progressProducer?.disconnect()),
     ]);
-    await this.admin?.disconnect().catch(quietly('Kafka admin'));
-    await this.sink?.close().catch(quietly('sink'));
-    await this.stateStores?.close().catch(quietly('state stores'));
-    await this.staticTable?.close().catch(quietly('static table'));
-    await this.opts.checkpoint.close().catch(quietly('checkpoint'));
+    await timed('Kafka admin', async () => this.admin?.disconnect());
+    await timed('sink', async () => this.sink?.close());
+    await timed('state stores', async () => this.stateStores?.close());
+    await timed('static table', async () => this.staticTable?.close());
+    await timed('checkpoint', () => this.opts.checkpoint.close());
+    this.opts.log('info', `shut down in ${Math.round(performance.now() - began)} ms (${took.join(', ')} ms)`);
   }
 }
