@@ -103,6 +103,8 @@ const round = (n: number | null, digits = 1): number | null =>
 @Injectable()
 export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
   private readonly logger = new Logger(UpgradeExecutor.name);
+  /** Drain waits to cut short, per query, when one of its instances exits. */
+  private readonly exitWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly queries: QueryRepository,
@@ -119,6 +121,29 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
 
   onModuleInit(): void {
     this.runner.register(['upgrade', 'rollback'], this);
+    this.runtime.onExit?.((queryId) => {
+      for (const wake of this.exitWaiters.get(queryId) ?? []) wake();
+    });
+  }
+
+  /**
+   * Sleeps `ms`, or less when an instance of the query exits first: the successors of drained
+   * instances wait for that exit, so a drain that notices it a poll late is that much more gap.
+   * Runtimes that cannot report exits (and adopted processes) are still found by the next look.
+   */
+  private untilExit(queryId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.exitWaiters.get(queryId) ?? new Set<() => void>();
+      this.exitWaiters.set(queryId, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.exitWaiters.delete(queryId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
   }
 
   async execute(op: Operation, ctx: OperationContext): Promise<void> {
@@ -753,7 +778,7 @@ export class UpgradeExecutor implements OperationExecutor, OnModuleInit {
         Math.round(from + ((to - from) * (total - remaining.length)) / total),
         `waiting for ${remaining.map((r) => r.name).join(', ')} to finish its batch and exit`,
       );
-      await sleep(POLL_MS);
+      await this.untilExit(queryId, POLL_MS);
     }
     const drainMs = Date.now() - startedAt;
     await ctx.step(
