@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { engineNodeFlags } from '@sluice/query-plan';
+import { withEngineNodeFlags } from '../../apps/control-plane/src/runtime/engine-node-flags';
 
 const { values } = parseArgs({
   options: {
@@ -27,9 +29,18 @@ const log = (m: string): void => {
 
 type Result = Record<string, number | string>;
 
-function worker(args: string[]): Promise<Result> {
+/**
+ * A worker process for `provider`, started with the node flags an engine running that provider
+ * gets (engineNodeFlags: lmdb bounds V8's heap growth), so its RSS is an engine's.
+ */
+async function worker(provider: string, args: string[]): Promise<Result> {
+  const [node, ...nodeArgs] = await withEngineNodeFlags(
+    [process.execPath, '--import', 'tsx', WORKER],
+    engineNodeFlags({ options: { stateStore: provider } }),
+  );
+  log(`worker: ${[...nodeArgs.slice(0, -1), path.basename(WORKER)].join(' ')}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+    const child = spawn(node!, [...nodeArgs, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -53,7 +64,7 @@ async function run(
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-state-work-'));
   log(`${label}: ${provider} ${phase} of ${keys} keys…`);
   try {
-    const r = await worker([
+    const r = await worker(provider, [
       '--phase',
       phase,
       '--provider',

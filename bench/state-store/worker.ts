@@ -37,7 +37,7 @@ const BASE = Date.UTC(2026, 0, 1);
 /** Key i: a 1-minute window (of 1440 in a day) and a user, as the windowed operator keys state. */
 const keyOf = (i: number): string => `${BASE + (i % 1440) * 60_000}|user-${i}`;
 
-function status(): Record<string, number> {
+function status(): Record<string, number | string> {
   const text = fs.readFileSync('/proc/self/status', 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return {
@@ -45,6 +45,8 @@ function status(): Record<string, number> {
     rssMb: kb('VmRSS') / 1024,
     rssAnonMb: kb('RssAnon') / 1024,
     rssFileMb: kb('RssFile') / 1024,
+    // The node flags this process ran with (cli.ts gives lmdb workers an engine's).
+    nodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--import').join(' '),
   };
 }
 

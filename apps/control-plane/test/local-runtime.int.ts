@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LMDB_ENGINE_NODE_FLAGS } from '@sluice/query-plan';
 import { LocalProcessRuntime } from '../src/runtime/local-process.runtime';
 import type { InstanceLaunch } from '../src/runtime/runtime-driver';
 
@@ -16,7 +17,7 @@ const script = path.join(home, 'fake-engine.js');
 fs.writeFileSync(
   script,
   `const crash = process.argv.includes('--crash-now');
-   console.log(JSON.stringify({ args: process.argv.slice(2) }));
+   console.log(JSON.stringify({ args: process.argv.slice(2), execArgv: process.execArgv }));
    if (crash) process.exit(3);
    if (process.argv.includes('--fail-with')) {
      // Like the engine: JSON log lines, then its fatal error line on stderr, exit 1.
@@ -58,7 +59,7 @@ async function until(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
 
 afterAll(async () => {
   const r = runtime();
-  for (const q of ['q1', 'q2']) {
+  for (const q of ['q1', 'q2', 'q3']) {
     for (const i of await r.list(q)) await r.kill(q, i.name);
     await r.cancelPrestart(q);
   }
@@ -94,6 +95,38 @@ describe('LocalProcessRuntime', () => {
       '1',
     ]);
     expect((await r.list('q1')).map((i) => [i.name, i.state])).toEqual([['demo-0', 'running']]);
+  });
+
+  it("gives an lmdb query's engine (and its standby) the lmdb node flags on node's command line, a memory query's none", async () => {
+    const r = runtime();
+    const withStore = (name: string, stateStore: string): InstanceLaunch => ({
+      ...launch(name),
+      queryId: 'q3',
+      specText: `name: demo\noptions: { numShufflePartitions: 1, stateStore: ${stateStore} }\n`,
+    });
+    /** The first line the fake engine logged: its arguments and node's own flags. */
+    const started = async (log: string): Promise<{ args: string[]; execArgv: string[] }> => {
+      await until(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('execArgv'));
+      return JSON.parse(fs.readFileSync(log, 'utf8').split('\n')[0]!) as {
+        args: string[];
+        execArgv: string[];
+      };
+    };
+    expect(LMDB_ENGINE_NODE_FLAGS.length).toBeGreaterThan(0);
+    await r.start(withStore('demo-0', 'lmdb'));
+    const lmdb = await started(r.logPath('q3', 'demo-0'));
+    expect(lmdb.execArgv).toEqual([...LMDB_ENGINE_NODE_FLAGS]);
+    expect(lmdb.args[0]).toBe('run'); // node's flags, not the engine's arguments
+    await r.start(withStore('demo-1', 'memory'));
+    expect((await started(r.logPath('q3', 'demo-1'))).execArgv).toEqual([]);
+    await r.start(withStore('demo-2', 'memory'));
+    // A standby is spawned by the same command.
+    await r.prestart({ ...withStore('demo-2', 'lmdb'), version: 2 });
+    const standby = await started(path.join(home, 'instances', 'q3', 'demo-2', 'standby.log'));
+    expect(standby.execArgv).toEqual([...LMDB_ENGINE_NODE_FLAGS]);
+    expect(standby.args).toContain('--standby');
+    await r.cancelPrestart('q3');
+    for (const name of ['demo-0', 'demo-1', 'demo-2']) await r.kill('q3', name);
   });
 
   it('a fresh driver (control plane restarted) adopts the running process instead of starting another', async () => {

@@ -42,6 +42,7 @@ export type {
   WindowSpec,
 } from './plan/logical-plan';
 export { parseDuration } from './spec/duration';
+export { engineNodeFlags, engineNodeFlagsOfText, LMDB_ENGINE_NODE_FLAGS } from './spec/engine-node-flags';
 export { DEFAULT_TRIGGER_INTERVAL_MS, sourceTopics, triggerIntervalMs } from './spec/stored-spec-fields';
 export { querySpecSchema } from './spec/spec-schema';
 export {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { engineNodeFlagsOfText, LMDB_ENGINE_NODE_FLAGS } from '@sluice/query-plan';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   buildEngineBundle,
@@ -13,6 +14,7 @@ import {
   engineBundleDir,
   tsxEngineCommand,
 } from './engine-bundle';
+import { withEngineNodeFlags } from './engine-node-flags';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const dirs: string[] = [];
@@ -171,6 +173,75 @@ describe('engine bundle', () => {
     }
     expect(caches()).toHaveLength(1);
   }, 180_000);
+
+  it('gives an lmdb engine its node flags on the command line: a code cache of its own, used at the next start, not rewritten', async () => {
+    // As the local runtime starts an lmdb query's engine (local-process.runtime.ts commandFor).
+    // The flags bound V8's heap growth; set at run time instead, they changed V8's flag hash
+    // after the cache was checked, so it was rejected and rewritten at every start (3e72248).
+    const [node, launcher, shared] = await bundledEngineCommand(ROOT, engineBundleDir(ROOT));
+    const dir = fs.mkdtempSync(path.join(ROOT, '.sluice', 'engine-bundle-test-'));
+    dirs.push(dir);
+    const bundle = path.join(dir, path.basename(shared!));
+    fs.copyFileSync(shared!, bundle);
+    const example = path.join(ROOT, 'apps/engine/examples/window-count');
+    const spec = fs
+      .readFileSync(path.join(example, 'spec.yaml'), 'utf8')
+      .replace(
+        'options: { numShufflePartitions: 1 }',
+        'options: { numShufflePartitions: 1, stateStore: lmdb }',
+      );
+    fs.writeFileSync(path.join(dir, 'spec.yaml'), spec);
+    for (const f of ['input.jsonl', 'expected.jsonl'])
+      fs.copyFileSync(path.join(example, f), path.join(dir, f));
+    const flags = engineNodeFlagsOfText(spec);
+    expect(flags).toEqual(LMDB_ENGINE_NODE_FLAGS);
+    const flagged = await withEngineNodeFlags([node!, launcher!, bundle], flags);
+    expect(flagged).toEqual([node, ...LMDB_ENGINE_NODE_FLAGS, launcher, bundle]);
+    const run = (command: string[]) => {
+      const [program, ...args] = command;
+      const r = spawnSync(
+        program!,
+        [...args, 'test', '--spec', 'spec.yaml', '--input', 'input.jsonl', '--expect', 'expected.jsonl'],
+        { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+      );
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('PASS spec.yaml');
+      expect(out).toContain('restarted from the checkpoint');
+      expect(r.status).toBe(0);
+    };
+    const caches = () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.v8cache'))
+        .sort();
+    const age = (file: string): number => {
+      const old = new Date(Date.now() - 60_000);
+      fs.utimesSync(file, old, old);
+      return fs.statSync(file).mtimeMs;
+    };
+
+    run(flagged); // no cache for these flags: compiled from source, the cache written at exit
+    expect(caches()).toHaveLength(1);
+    const cache = path.join(dir, caches()[0]!);
+    const mtime = age(cache);
+    run(flagged); // the same flags: used as it is (V8 accepted it), not written again
+    expect(caches()).toEqual([path.basename(cache)]);
+    expect(fs.statSync(cache).mtimeMs).toBe(mtime);
+
+    // Without the flags (a memory engine, or a node that refused them): a cache of its own
+    // beside it, and neither start disturbs the other's.
+    run([node!, launcher!, bundle]);
+    expect(caches()).toHaveLength(2);
+    const plain = path.join(
+      dir,
+      caches().find((f) => f !== path.basename(cache))!,
+    );
+    const plainMtime = age(plain);
+    run(flagged);
+    run([node!, launcher!, bundle]);
+    expect(fs.statSync(cache).mtimeMs).toBe(mtime);
+    expect(fs.statSync(plain).mtimeMs).toBe(plainMtime);
+  }, 240_000);
 
   it('falls back to tsx, logged at warn, when the bundle cannot be built', async () => {
     // A root without esbuild (no node_modules): the build cannot start.

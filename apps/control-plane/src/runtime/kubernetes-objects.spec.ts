@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { LMDB_ENGINE_NODE_FLAGS } from '@sluice/query-plan';
 import {
   ANNOTATION_TEMPLATE_HASH,
+  ENGINE_NODE_FLAGS_ENV,
   objectName,
   podName,
   renderQueryObjects,
@@ -139,6 +141,15 @@ describe('renderQueryObjects', () => {
     for (const [k, v] of Object.entries(service.spec?.selector ?? {})) {
       expect(statefulSet.spec?.template.metadata?.labels?.[k]).toBe(v);
     }
+  });
+
+  it("gives an lmdb query's pods the lmdb node flags for the entrypoint's node command line, others none", () => {
+    const env = (specText: string) =>
+      renderQueryObjects({ ...base, specText }).statefulSet.spec?.template.spec?.containers[0]?.env ?? [];
+    const lmdb = env('name: clicks-per-user\noptions: { stateStore: lmdb }\n');
+    expect(lmdb.find((e) => e.name === ENGINE_NODE_FLAGS_ENV)?.value).toBe(LMDB_ENGINE_NODE_FLAGS.join(' '));
+    for (const other of ['name: clicks-per-user\noptions: { stateStore: memory }\n', base.specText])
+      expect(env(other).some((e) => e.name === ENGINE_NODE_FLAGS_ENV)).toBe(false);
   });
 
   it('omits the database secret when none is configured', () => {

@@ -4,6 +4,7 @@
 // one Sluice instance `<query>-<ordinal>` and the driver can drain or kill exactly that one.
 // Partitions are still assigned by Kafka (the pods of one query form one consumer group).
 import { createHash } from 'node:crypto';
+import { engineNodeFlagsOfText } from '@sluice/query-plan';
 import type {
   V1ConfigMap,
   V1PodTemplateSpec,
@@ -63,6 +64,11 @@ export const ANNOTATION_TEMPLATE_HASH = 'sluice.dev/template-hash';
 export const ENGINE_CONTAINER = 'engine';
 /** Set by the StatefulSet controller on every pod it creates (Kubernetes ≥ 1.28): the pod's ordinal. */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
+/**
+ * The engine's node flags for its spec (@sluice/query-plan engineNodeFlags), which the image's
+ * entrypoint puts on node's command line (docker/sluice-entrypoint.sh): pods get `args` only.
+ */
+export const ENGINE_NODE_FLAGS_ENV = 'SLUICE_ENGINE_NODE_FLAGS';
 /** Time the engine gets after SIGTERM to finish and commit its batch. */
 export const TERMINATION_GRACE_SECONDS = 60;
 
@@ -142,6 +148,7 @@ function podTemplate(
   name: string,
   common: Record<string, string>,
 ): V1PodTemplateSpec {
+  const nodeFlags = engineNodeFlagsOfText(r.specText);
   return {
     metadata: {
       labels: { ...common, [LABEL_VERSION]: String(r.version) },
@@ -187,6 +194,7 @@ function podTemplate(
               name: 'POD_INDEX',
               valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } },
             },
+            ...(nodeFlags.length > 0 ? [{ name: ENGINE_NODE_FLAGS_ENV, value: nodeFlags.join(' ') }] : []),
             ...(r.databaseSecretName
               ? [
                   {

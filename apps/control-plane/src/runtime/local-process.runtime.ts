@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { engineNodeFlagsOfText } from '@sluice/query-plan';
 import {
   applyCpuLimit,
   checkCpuLimit,
@@ -17,6 +18,7 @@ import {
 import { crashReasonFromLog } from './crash-reason';
 import { capLog, ENGINE_LOG_FILES, ENGINE_LOG_MAX_BYTES, logFiles, readTail, rotateLog } from './engine-log';
 import { engineEnvironment } from './engine-env';
+import { withEngineNodeFlags } from './engine-node-flags';
 import {
   checkpointLineageArgs,
   type InstanceLaunch,
@@ -211,10 +213,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
   async start(l: InstanceLaunch): Promise<RuntimeInstance> {
     // Resolved first (a bundle build takes seconds): the state files below are written and the
     // process spawned with no wait between, so nobody lists a half-started instance as exited.
-    const command =
-      typeof this.opts.engineCommand === 'function'
-        ? await this.opts.engineCommand()
-        : this.opts.engineCommand;
+    const command = await this.commandFor(l);
     const f = this.files(l.queryId, l.instanceName);
     const existing = this.describe(l.instanceName, f);
     if (existing?.state === 'running') return existing;
@@ -266,10 +265,7 @@ export class LocalProcessRuntime implements RuntimeDriver {
    * has exited (the reconciler starts a successor only then). A standby of another launch goes.
    */
   async prestart(l: InstanceLaunch): Promise<void> {
-    const command =
-      typeof this.opts.engineCommand === 'function'
-        ? await this.opts.engineCommand()
-        : this.opts.engineCommand;
+    const command = await this.commandFor(l);
     const key = `${l.queryId}/${l.instanceName}`;
     const launch = JSON.stringify(l);
     const current = this.standbys.get(key);
@@ -350,6 +346,18 @@ export class LocalProcessRuntime implements RuntimeDriver {
       if (Number.isInteger(pid) && pid > 0 && alive(pid)) process.kill(pid, 'SIGTERM');
     }
     for (const kind of ['pid', 'spec'] as const) fs.rmSync(this.standbyFile(f, kind), { force: true });
+  }
+
+  /**
+   * The command that runs `l`'s engine: the engine command as it resolves now, with the node flags
+   * of its spec right after node (an lmdb query's bound on V8's heap growth, engine-node-flags.ts).
+   */
+  private async commandFor(l: InstanceLaunch): Promise<string[]> {
+    const command =
+      typeof this.opts.engineCommand === 'function'
+        ? await this.opts.engineCommand()
+        : this.opts.engineCommand;
+    return withEngineNodeFlags(command, engineNodeFlagsOfText(l.specText));
   }
 
   private spawnEngine(

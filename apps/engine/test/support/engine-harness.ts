@@ -9,6 +9,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
 import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { engineNodeFlagsOfText } from '@sluice/query-plan';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'apps/engine/src/cli.ts');
@@ -33,9 +34,13 @@ export interface EngineProcess {
   exited: Promise<number | null>;
 }
 
-export function runEngineCli(args: string[], env: Record<string, string> = {}): EngineProcess {
+export function runEngineCli(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeFlags: readonly string[] = [],
+): EngineProcess {
   // `--import tsx` (not the tsx CLI wrapper): the child *is* the engine, so SIGKILL kills it.
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
     // Engine-level tests write PostgreSQL sinks into the test database they read back from; the
     // engine only ever uses the sink URL it is given (the control plane resolves connections).
@@ -84,6 +89,9 @@ export function startEngine(o: {
       ...(o.workDir ? ['--work-dir', o.workDir] : []),
     ],
     o.env,
+    // As the runtimes start it: an lmdb query's engine bounds V8's heap growth (this node knows
+    // the flag; the runtimes probe theirs).
+    engineNodeFlagsOfText(fs.readFileSync(o.spec, 'utf8')),
   );
 }
 
