@@ -3,13 +3,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { inlineStatefulModule } from '../src/stateful-module-file';
 
 let dir: string;
 const spec = (module: string, extra = '') =>
   `name: q # comment kept\nsql: SELECT a FROM s\nstateful:\n  module: ${module}\n  export: f\n${extra}`;
+
+// The function under test imports the plan compiler on first use (the SQL parser: seconds on a
+// loaded box, over the 5 s test timeout in a full unit run at load 9); loaded here instead.
+beforeAll(() => import('@sluice/query-plan'), 60_000);
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cli-module-'));
