@@ -14,9 +14,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Fixes to dependencies that upstream has not released (patches/, applied with patch-package):
-# kafkajs 2.2.4 lets aborted transactions through to read_committed consumers when several
-# transactional producers write one partition (see patches/kafkajs+2.2.4.patch).
+# Fixes to dependencies that upstream has not released (patches/, applied with patch-package, in
+# the order of their sequence numbers): kafkajs 2.2.4 lets aborted transactions through to
+# read_committed consumers when several transactional producers write one partition (001), and
+# looks up the transaction and group coordinators before every transactional request (002).
+# A new fix goes into a new sequence number: patch-package then applies it on top of an
+# install that has the earlier ones (an edited, already applied patch needs a reinstall).
 patch_stamp=node_modules/.sluice-patches.sha256
 patch_want=$( (cat package-lock.json; cat patches/*.patch) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$patch_stamp" ] || [ "$(cat "$patch_stamp")" != "$patch_want" ]; then

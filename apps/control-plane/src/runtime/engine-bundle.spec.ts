@@ -42,8 +42,9 @@ describe('engine bundle', () => {
     expect(left).toContain(path.basename(file));
     expect(left.find((f) => f !== path.basename(file))).toMatch(/^engine\.[0-9a-f]{12}\.inputs\.json$/);
     const text = fs.readFileSync(file, 'utf8');
-    // patches/kafkajs+2.2.4.patch: aborted transactions sorted by first offset (bundled from the
-    // patched node_modules, so a bundle built before `patch-package` would miss it).
+    // patches/kafkajs+2.2.4+001+read-committed-and-member-id.patch: aborted transactions sorted by
+    // first offset (bundled from the patched node_modules, so a bundle built before
+    // `patch-package` would miss it).
     expect(text).toContain('Long.fromValue(b.firstOffset)');
     const example = path.join(ROOT, 'apps/engine/examples/window-count');
     const run = spawnSync(

@@ -121,8 +121,9 @@ export class GroupReader {
       maxBytes: FETCH_MAX_BYTES,
       maxBytesPerPartition: FETCH_MAX_PARTITION_BYTES,
       readUncommitted: false,
-      // A crashed predecessor's id (patches/kafkajs+2.2.4.patch): its join does not wait for the
-      // coordinator to expire the dead member's session (group-member-file.ts).
+      // A crashed predecessor's id (patches/kafkajs+2.2.4+001+read-committed-and-member-id.patch):
+      // its join does not wait for the coordinator to expire the dead member's session
+      // (group-member-file.ts).
       memberId: opts.memberFile?.predecessor(sessionTimeout),
       // Sticky first: a join or a leave moves only the partitions balance needs, so the batches
       // of the others run on (sticky-assignment.ts). Round robin stays for mixed-version groups.

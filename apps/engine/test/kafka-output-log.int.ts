@@ -1,0 +1,136 @@
+// KafkaOutputLog against the real broker: a task's transactions, request by request. kafkajs is
+// patched (patches/kafkajs+2.2.4+002+coordinator-cache.patch) to keep the transaction and group
+// coordinators per producer, as Kafka's Java client does, instead of sending FindCoordinator
+// before every AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn (issue 20 §5:
+// 4 of a batch transaction's 9 round trips). The requests are observed through kafkajs's own
+// instrumentation events of the real producer; the outcome through the broker.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka, Producer, ProducerConfig } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { committedGroupOffsets, createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { KafkaOutputLog } from '../src/exec/kafka-output-log';
+import { markerMetadata } from '../src/exec/output-log';
+
+let kafka: Kafka;
+let admin: Admin;
+
+beforeAll(async () => {
+  kafka = createKafka({
+    brokers: parseBrokers(process.env.KAFKA_BROKERS ?? ''),
+    clientId: 'engine-kafka-output-log-int',
+  });
+  admin = kafka.admin();
+  await admin.connect();
+});
+afterAll(async () => {
+  await admin.disconnect();
+});
+
+/**
+ * The real client, with every producer it makes reporting its requests (kafkajs's REQUEST event:
+ * one per round trip, named by API) into `requests`.
+ */
+function observedKafka(requests: string[]): Kafka {
+  const observed = Object.create(kafka) as Kafka;
+  observed.producer = (config?: ProducerConfig): Producer => {
+    const producer = kafka.producer(config);
+    producer.on(producer.events.REQUEST, (e) => requests.push(e.payload.apiName));
+    return producer;
+  };
+  return observed;
+}
+
+/** kafkajs's apiName of FindCoordinator (its protocol/requests name). */
+const FIND_COORDINATOR = 'GroupCoordinator';
+
+const count = (requests: string[], api: string): number => requests.filter((r) => r === api).length;
+
+describe('KafkaOutputLog', () => {
+  it('looks the coordinators up once per task producer, not before every transactional request, and commits every batch exactly once', async () => {
+    const run = randomUUID();
+    const input = `it-outlog-in-${run}`;
+    const output = `it-outlog-out-${run}`;
+    const groupId = `it-outlog-${run}`;
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 3 },
+    ]);
+    const requests: string[] = [];
+    const log = new KafkaOutputLog(observedKafka(requests), admin, `it-outlog-${run}`, new Map());
+    const writer = await log.open('src.in.0');
+    const BATCHES = 4;
+    const ROWS = 30;
+    const perBatch: string[][] = [];
+    try {
+      for (let batchId = 0; batchId < BATCHES; batchId++) {
+        const before = requests.length;
+        await writer.transaction(
+          [
+            {
+              topic: output,
+              messages: Array.from({ length: ROWS }, (_, i) => ({
+                partition: i % 3,
+                value: `${batchId}:${i}`,
+              })),
+            },
+          ],
+          {
+            groupId,
+            entry: {
+              batchId,
+              range: { topic: input, partition: 0, start: batchId * 10, end: (batchId + 1) * 10 },
+              watermarkMs: 0,
+              batchTimestampMs: Date.now(),
+              planVersion: 0,
+            },
+          },
+        );
+        perBatch.push(requests.slice(before));
+      }
+    } finally {
+      await writer.close();
+    }
+
+    // The first batch looks up the group coordinator (TxnOffsetCommit's); the transaction
+    // coordinator was found when the producer was initialised (open). Later batches ask no more.
+    expect(perBatch.map((r) => count(r, FIND_COORDINATOR))).toEqual([1, 0, 0, 0]);
+    // Each batch still makes every transactional request (AddPartitionsToTxn may be sent again
+    // after CONCURRENT_TRANSACTIONS: the previous batch's commit markers are written after EndTxn).
+    for (const r of perBatch) {
+      expect(count(r, 'AddPartitionsToTxn')).toBeGreaterThanOrEqual(1);
+      expect(count(r, 'AddOffsetsToTxn')).toBeGreaterThanOrEqual(1);
+      expect(count(r, 'TxnOffsetCommit')).toBe(1);
+      expect(count(r, 'EndTxn')).toBe(1);
+    }
+
+    // Exactly once: every batch's records are committed, once, and the marker names the last batch.
+    const offsets = await admin.fetchTopicOffsets(output);
+    // Each partition holds 4 × 10 records and one commit marker per transaction.
+    expect(offsets.map((o) => Number(o.high)).reduce((a, b) => a + b, 0)).toBe(BATCHES * (ROWS + 3));
+    const committed = await committedGroupOffsets(admin, groupId, [input]);
+    expect(committed.get(`${input}:0`)).toEqual({
+      offset: BATCHES * 10,
+      metadata: markerMetadata(BATCHES - 1),
+    });
+    const values: string[] = [];
+    const consumer = kafka.consumer({ groupId: `it-outlog-read-${run}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: output, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            eachMessage: async ({ message }) => {
+              values.push(String(message.value));
+              if (values.length === BATCHES * ROWS) resolve();
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+      await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+    }
+    expect(new Set(values).size).toBe(BATCHES * ROWS);
+  });
+});
