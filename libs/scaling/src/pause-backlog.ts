@@ -43,8 +43,8 @@ export function pauseBacklog(input: PauseBacklogInput): PauseBacklog | undefined
   for (let i = 1; i < samples.length; i++) {
     const prev = samples[i - 1] as ProgressSample;
     const next = samples[i] as ProgressSample;
-    // The gap must start after the action: a change before it was not this action's doing.
-    if (prev.timeMs < sinceMs) continue;
+    // A membership that began consuming before the action was not this action's doing.
+    if (next.timeMs - next.batchDurationMs < sinceMs) continue;
     const gap = membershipPauseSeconds(prev, next);
     if (gap === undefined) continue;
     // Without the change the next batch would have started at the next trigger anyway: what

@@ -45,6 +45,12 @@ export interface SluiceOptions {
   rebalancePauseSecondsPrior?: number;
   /** Lag objective when the input does not carry one (s). */
   defaultSloSeconds?: number;
+  /**
+   * 1 (default): the backlog its own rebalance pauses left is a bounded catch-up; 0: it reads as
+   * missing capacity, as sluice did before issue 19 (kept to show the difference). A number, as
+   * every option that arrives in SLUICE_SCALING_POLICY_SETTINGS.
+   */
+  discountPauseBacklog?: number;
 }
 
 /** Excess lag is drained within this many objective periods; faster buys instances given back soon. */
@@ -115,11 +121,14 @@ export class SluicePolicy implements ScalingPolicy {
       startupSecondsPrior: 60,
       rebalancePauseSecondsPrior: 15,
       defaultSloSeconds: 60,
+      discountPauseBacklog: 1,
       ...options,
     };
     if (!(this.o.targetUtilization > 0 && this.o.targetUtilization < this.o.scaleUpUtilization)) {
       throw new RangeError('targetUtilization must be > 0 and below scaleUpUtilization');
     }
+    if (this.o.discountPauseBacklog !== 0 && this.o.discountPauseBacklog !== 1)
+      throw new RangeError(`discountPauseBacklog must be 0 or 1, got ${this.o.discountPauseBacklog}`);
     this.restart = new RestartCost(this.o.startupSecondsPrior, this.o.rebalancePauseSecondsPrior);
   }
 
@@ -143,7 +152,7 @@ export class SluicePolicy implements ScalingPolicy {
     const demand = demandOutlook(input);
     const slo = input.sloMaxLagSeconds ?? this.o.defaultSloSeconds;
     const pauses =
-      this.lastAction && lag && demand
+      this.o.discountPauseBacklog === 1 && this.lastAction && lag && demand
         ? pauseBacklog({ samples: input.samples, sinceMs: this.lastAction.timeMs, lag, demand: demand.now })
         : undefined;
     this.model ??= new CapacityModel(limits.partitions);
