@@ -57,6 +57,25 @@ describe('CapacityModel', () => {
     expect(sustainableRate(estimate, 16, 48, 10, 1)).toBeLessThan(sustainableRate(flat, 16, 48, 10, 1));
   });
 
+  it('does not fit batches its caller marks as draining a rebalance backlog', () => {
+    const steady = steadySamples(0, 600, { rate: 3000, instances: 4, capacity: 1000 });
+    // After a rebalance every instance drains its own backlog under the batch bound: long batches
+    // of many rows that would read as a large fixed overhead.
+    const draining = steadySamples(600, 700, { rate: 12_000, instances: 4, capacity: 1500 });
+    const clean = new CapacityModel(48);
+    clean.observe(steady);
+    const skipping = new CapacityModel(48);
+    skipping.observe(steady);
+    skipping.observe(draining, { catchingUp: true });
+    expect(skipping.estimate()).toEqual(clean.estimate());
+    const fitting = new CapacityModel(48);
+    fitting.observe([...steady, ...draining]);
+    expect(fitting.estimate()).not.toEqual(clean.estimate());
+    // Marked seen: offered again unmarked, they are still not fitted.
+    skipping.observe(draining);
+    expect(skipping.estimate()).toEqual(clean.estimate());
+  });
+
   it('assumes no fall from one instance count, nor from catch-up batches longer than the trigger', () => {
     const model = new CapacityModel(48);
     model.observe([

@@ -56,10 +56,18 @@ export class CapacityModel {
     private readonly minPoints = 6,
   ) {}
 
-  observe(samples: readonly ProgressSample[]): void {
+  /**
+   * `catchingUp`: the caller knows these batches drain a backlog its own rescale's rebalance
+   * pauses left. They are marked seen but not fitted: each instance then reads what its batch bound
+   * allows from its own backlog, so every instance is busy, where in steady state the busiest
+   * instance's partition share paces the group; mixed into the fit they look like a large fixed
+   * overhead and a small per-row cost, and the model reads the group as too small.
+   */
+  observe(samples: readonly ProgressSample[], options: { catchingUp?: boolean } = {}): void {
     for (const s of samples) {
       if (s.timeMs <= this.lastSeenMs) continue;
       this.lastSeenMs = s.timeMs;
+      if (options.catchingUp) continue;
       if (s.numInputRows <= 0 || s.batchDurationMs <= 0) continue;
       const instances = Math.max(1, s.instances ?? 1);
       const x = (s.numInputRows * busiestShare(this.partitions, instances)) / this.partitions;

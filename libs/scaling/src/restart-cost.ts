@@ -37,15 +37,8 @@ export class RestartCost {
     for (const sample of samples) {
       const prev = this.previous;
       if (prev && sample.timeMs <= prev.timeMs) continue;
-      if (
-        prev &&
-        sample.instances !== undefined &&
-        prev.instances !== undefined &&
-        sample.instances !== prev.instances
-      ) {
-        const gapMs = sample.timeMs - sample.batchDurationMs - prev.timeMs;
-        if (gapMs >= 0) this.pauseSeconds = blend(this.pauseSeconds, gapMs / 1000);
-      }
+      const gap = prev && membershipPauseSeconds(prev, sample);
+      if (gap !== undefined) this.pauseSeconds = blend(this.pauseSeconds, gap);
       this.previous = sample;
     }
   }
@@ -55,6 +48,18 @@ export class RestartCost {
     if (this.pendingSinceMs === undefined) return 0;
     return Math.max(0, this.startupSeconds - (nowMs - this.pendingSinceMs) / 1000);
   }
+}
+
+/**
+ * Seconds nothing was consumed between two consecutive samples when the membership changed between
+ * them: from the last batch of the old membership ending to the first batch of the new one
+ * starting (the rebalance pause plus any batch it abandoned); undefined when it did not change.
+ */
+export function membershipPauseSeconds(prev: ProgressSample, next: ProgressSample): number | undefined {
+  if (next.instances === undefined || prev.instances === undefined || next.instances === prev.instances)
+    return undefined;
+  const gapMs = next.timeMs - next.batchDurationMs - prev.timeMs;
+  return gapMs >= 0 ? gapMs / 1000 : undefined;
 }
 
 function blend(old: number, observed: number): number {

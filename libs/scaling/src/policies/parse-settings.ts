@@ -51,6 +51,7 @@ const OPTIONS = {
     startupSecondsPrior: true,
     rebalancePauseSecondsPrior: true,
     defaultSloSeconds: true,
+    discountPauseBacklog: true,
   } satisfies OptionNames<SluiceOptions>,
 } satisfies Record<keyof Required<PolicySettings>, Record<string, true>>;
 

@@ -162,7 +162,49 @@ describe('sluice policy', () => {
     expect(held.reason).toMatch(/fell short/);
   });
 
+  it('discounts the lag its own rescale pauses left while the spare capacity drains it in time', () => {
+    const now = 1200;
+    const before = [
+      ...steadySamples(now - 900, now - 600, { rate: 6000, instances: 8 }),
+      ...steadySamples(now - 600, now, { rate: 3000, instances: 4 }),
+    ];
+    const step = (s: number) => (s > now - 15 ? 4000 : 3000);
+    const later = now + 120;
+    // Two minutes after 4 -> 6, at 4000/s, the lag stands at 39 s: with the 6 instances' first
+    // batch starting 40 s after the last 4-instance one (a stop-the-world rebalance) and without.
+    const decideLater = (pauseSeconds: number) => {
+      const policy = new SluicePolicy();
+      const up = policy.decide(
+        input({ nowMs: now * 1000, currentInstances: 4, samples: before, lag: lagFollowing(0, now, step) }),
+      );
+      expect(up.instances).toBe(6);
+      const after = steadySamples(now + pauseSeconds, later, { rate: 4000, instances: 6 });
+      return policy.decide(
+        input({
+          nowMs: later * 1000,
+          currentInstances: 6,
+          samples: [...before, ...after],
+          lag: lagFollowing(later - 1200, later, step, 39),
+          sloMaxLagSeconds: SLO,
+        }),
+      );
+    };
+    const paused = decideLater(40);
+    // 6 instances sustain ~5600/s: 1600/s spare drains the 39 s x 4000/s the pause explains in ~100 s.
+    expect(paused.inputs.pauseBacklogDrains).toBe(true);
+    expect(paused.inputs.pauseBacklogRecords).toBe(156_000);
+    // The lag expected when capacity could arrive leaves the pause's share out (only the next
+    // restart's pause is priced)...
+    expect(paused.inputs.lagOnArrival).toBe(paused.inputs.pauseSeconds);
+    // ...while a lag no pause explains is counted in full.
+    const unexplained = decideLater(0);
+    expect(unexplained.inputs.pauseBacklogRecords).toBeUndefined();
+    expect(unexplained.inputs.lagOnArrival).toBeCloseTo(39 + Number(unexplained.inputs.pauseSeconds), 0);
+    expect(paused.instances).toBe(6);
+  });
+
   it('rejects a target utilisation at or above the scale-up threshold', () => {
     expect(() => new SluicePolicy({ targetUtilization: 0.95, scaleUpUtilization: 0.9 })).toThrow(RangeError);
+    expect(() => new SluicePolicy({ discountPauseBacklog: 0.5 })).toThrow(/discountPauseBacklog/);
   });
 });

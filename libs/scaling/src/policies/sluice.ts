@@ -11,11 +11,16 @@
 //   the last one, a scale-down happens only when the saving outweighs the pause and the pause
 //   cannot breach the lag objective;
 // - hysteresis by direction: no reversal within the oscillation window unless demand really moved;
+// - the lag its own rescale's rebalance pauses left behind is a known catch-up, drained by the
+//   spare capacity, not missing capacity (pause-backlog.ts): it only counts when it would not
+//   drain within the catch-up horizon, and the batches that drain it do not feed the capacity
+//   model (they measure the batch bound, not what the group sustains);
 // - while new instances start it caps the read rate at what the ready ones sustain, so batches
 //   stay short and the rebalance abandons little work.
 import { CapacityModel, sustainableRate } from '../capacity-model';
 import { demandOutlook, peakDemand, type DemandOutlook } from '../demand-outlook';
 import { alignedInstanceCounts } from '../partition-alignment';
+import { pauseBacklog, pauseDrain, type PauseBacklog } from '../pause-backlog';
 import { RestartCost } from '../restart-cost';
 import type { DecisionInputs, LagSample, ScalingDecision, ScalingInput, ScalingPolicy } from '../types';
 import { assertValidLimits, upperBound } from './limits';
@@ -40,6 +45,12 @@ export interface SluiceOptions {
   rebalancePauseSecondsPrior?: number;
   /** Lag objective when the input does not carry one (s). */
   defaultSloSeconds?: number;
+  /**
+   * 1 (default): the backlog its own rebalance pauses left is a bounded catch-up; 0: it reads as
+   * missing capacity, as sluice did before issue 19 (kept to show the difference). A number, as
+   * every option that arrives in SLUICE_SCALING_POLICY_SETTINGS.
+   */
+  discountPauseBacklog?: number;
 }
 
 /** Excess lag is drained within this many objective periods; faster buys instances given back soon. */
@@ -78,6 +89,8 @@ interface Situation {
   triggerSeconds: number;
   demand: DemandOutlook;
   lag: LagSample;
+  /** Backlog the rebalance pauses since the last action left, if any. */
+  pauses: PauseBacklog | undefined;
   /** Records/s that `n` instances sustain when batches take `busy` of the trigger interval. */
   rateAt: (n: number, busy: number) => number;
   /** Smallest aligned count sustaining `rate` at `busy` (the largest allowed if none does). */
@@ -108,11 +121,14 @@ export class SluicePolicy implements ScalingPolicy {
       startupSecondsPrior: 60,
       rebalancePauseSecondsPrior: 15,
       defaultSloSeconds: 60,
+      discountPauseBacklog: 1,
       ...options,
     };
     if (!(this.o.targetUtilization > 0 && this.o.targetUtilization < this.o.scaleUpUtilization)) {
       throw new RangeError('targetUtilization must be > 0 and below scaleUpUtilization');
     }
+    if (this.o.discountPauseBacklog !== 0 && this.o.discountPauseBacklog !== 1)
+      throw new RangeError(`discountPauseBacklog must be 0 or 1, got ${this.o.discountPauseBacklog}`);
     this.restart = new RestartCost(this.o.startupSecondsPrior, this.o.rebalancePauseSecondsPrior);
   }
 
@@ -131,12 +147,27 @@ export class SluicePolicy implements ScalingPolicy {
 
   private assess(input: ScalingInput, current: number, ready: number): Situation | undefined {
     const { limits } = input;
-    this.model ??= new CapacityModel(limits.partitions);
-    this.model.observe(input.samples);
-    const estimate = this.model.estimate();
     const lag = input.lag[input.lag.length - 1];
     const triggerSeconds = (input.samples[input.samples.length - 1]?.triggerMs ?? 0) / 1000;
     const demand = demandOutlook(input);
+    const slo = input.sloMaxLagSeconds ?? this.o.defaultSloSeconds;
+    const pauses =
+      this.o.discountPauseBacklog === 1 && this.lastAction && lag && demand
+        ? pauseBacklog({ samples: input.samples, sinceMs: this.lastAction.timeMs, lag, demand: demand.now })
+        : undefined;
+    this.model ??= new CapacityModel(limits.partitions);
+    // Capacity is measured outside the pauses of its own rescale: while the group drains a backlog
+    // that those pauses explain (beyond them no more than the usual in-flight lag), batches say
+    // what the batch bound and each instance's backlog allowed, not what the group sustains.
+    const catchingUp =
+      pauses !== undefined &&
+      lag !== undefined &&
+      demand !== undefined &&
+      input.nowMs - pauses.resumedMs <= CATCH_UP_SLO_PERIODS * slo * 1000 &&
+      lag.seconds > CATCH_UP_CAP_TRIGGERS * triggerSeconds &&
+      pauses.unexplainedRecords <= demand.now * CATCH_UP_CAP_TRIGGERS * triggerSeconds;
+    this.model.observe(input.samples, { catchingUp });
+    const estimate = this.model.estimate();
     if (!estimate || !lag || triggerSeconds <= 0 || !demand) return undefined;
 
     const rateAt = (n: number, busy: number) =>
@@ -162,10 +193,11 @@ export class SluicePolicy implements ScalingPolicy {
       input,
       current,
       ready,
-      slo: input.sloMaxLagSeconds ?? this.o.defaultSloSeconds,
+      slo,
       triggerSeconds,
       demand,
       lag,
+      pauses,
       rateAt,
       smallestFitting,
       inputs,
@@ -194,7 +226,10 @@ export class SluicePolicy implements ScalingPolicy {
     const readyRate = s.rateAt(s.ready, 1);
     const untilArrival = s.ready < s.current ? this.restart.remainingStartup(s.input.nowMs) : startupSeconds;
     const growth = Math.max(0, 1 - readyRate / Math.max(s.demand.now, 1));
-    const lagOnArrival = s.lag.seconds + growth * untilArrival + pauseSeconds;
+    // Lag the policy's own rebalance pauses left is not missing capacity while the spare capacity
+    // drains it in time; the rest of the lag is judged as before.
+    const lagSeconds = this.lagBeyondPauses(s, readyRate);
+    const lagOnArrival = lagSeconds + growth * untilArrival + pauseSeconds;
     const excess = Math.max(0, lagOnArrival - 2 * s.triggerSeconds);
     const catchUpDemand = level * (1 + excess / (CATCH_UP_SLO_PERIODS * s.slo));
     // Size for the target utilisation, unless the aligned count that merely stays below the
@@ -214,7 +249,7 @@ export class SluicePolicy implements ScalingPolicy {
     const lagGrowing = s.demand.now > readyRate;
     const needed =
       triggerDemand > s.rateAt(s.current, this.o.scaleUpUtilization) ||
-      (s.lag.seconds > s.slo / 2 && lagGrowing) ||
+      (lagSeconds > s.slo / 2 && lagGrowing) ||
       lagOnArrival > s.slo;
     if (!needed || target <= s.current) return undefined;
     this.downSinceMs = undefined;
@@ -223,6 +258,23 @@ export class SluicePolicy implements ScalingPolicy {
       return this.hold(s, 'scale-up held: would reverse the last action');
     }
     return this.act(s, target, level, s.rateLimit, 'demand above capacity');
+  }
+
+  /** The lag without what the pauses since the last action explain, if that drains in time. */
+  private lagBeyondPauses(s: Situation, readyRate: number): number {
+    if (!s.pauses) return s.lag.seconds;
+    const drain = pauseDrain(s.pauses, {
+      nowMs: s.input.nowMs,
+      demand: s.demand.now,
+      readyRate,
+      horizonSeconds: CATCH_UP_SLO_PERIODS * s.slo,
+    });
+    Object.assign(s.inputs, {
+      pauseBacklogRecords: Math.round(s.pauses.records),
+      pauseDrainSeconds: Number.isFinite(drain.drainSeconds) ? round(drain.drainSeconds) : null,
+      pauseBacklogDrains: drain.drains,
+    });
+    return drain.drains ? s.lag.seconds - s.pauses.lagSeconds : s.lag.seconds;
   }
 
   private considerDown(s: Situation): ScalingDecision {
