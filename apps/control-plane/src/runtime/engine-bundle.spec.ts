@@ -27,6 +27,37 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * A copy of the bundle in a folder of its own (so the code caches are the test's, inside the
+ * repository: lmdb resolves from its node_modules, as from the local runtime's bundle), with the
+ * window-count example on the lmdb state store.
+ */
+async function lmdbExampleCopy(): Promise<{
+  node: string;
+  launcher: string;
+  bundle: string;
+  dir: string;
+  spec: string;
+}> {
+  const [node, launcher, shared] = await bundledEngineCommand(ROOT, engineBundleDir(ROOT));
+  const dir = fs.mkdtempSync(path.join(ROOT, '.sluice', 'engine-bundle-test-'));
+  dirs.push(dir);
+  const bundle = path.join(dir, path.basename(shared!));
+  fs.copyFileSync(shared!, bundle);
+  const example = path.join(ROOT, 'apps/engine/examples/window-count');
+  const spec = fs
+    .readFileSync(path.join(example, 'spec.yaml'), 'utf8')
+    .replace(
+      'options: { numShufflePartitions: 1 }',
+      'options: { numShufflePartitions: 1, stateStore: lmdb }',
+    );
+  expect(spec).toContain('stateStore: lmdb');
+  fs.writeFileSync(path.join(dir, 'spec.yaml'), spec);
+  for (const f of ['input.jsonl', 'expected.jsonl'])
+    fs.copyFileSync(path.join(example, f), path.join(dir, f));
+  return { node: node!, launcher: launcher!, bundle, dir, spec };
+}
+
 describe('engine bundle', () => {
   it('is built once per content hash by concurrent builders, whole, and runs the engine', async () => {
     const dir = tempDir();
@@ -93,23 +124,8 @@ describe('engine bundle', () => {
   it('runs the bundle through the launcher: writes the code cache, uses it, and ignores a damaged one', async () => {
     // A copy of the bundle in a folder of its own, so the caches are this test's, inside the
     // repository (lmdb resolves from its node_modules, as from the local runtime's bundle).
-    const [node, launcher, shared] = await bundledEngineCommand(ROOT, engineBundleDir(ROOT));
-    const dir = fs.mkdtempSync(path.join(ROOT, '.sluice', 'engine-bundle-test-'));
-    dirs.push(dir);
-    const bundle = path.join(dir, path.basename(shared!));
-    fs.copyFileSync(shared!, bundle);
-    const example = path.join(ROOT, 'apps/engine/examples/window-count');
     // The lmdb state store: the bundle's dynamic import() must work from the launcher's vm.Script.
-    const spec = fs
-      .readFileSync(path.join(example, 'spec.yaml'), 'utf8')
-      .replace(
-        'options: { numShufflePartitions: 1 }',
-        'options: { numShufflePartitions: 1, stateStore: lmdb }',
-      );
-    expect(spec).toContain('stateStore: lmdb');
-    fs.writeFileSync(path.join(dir, 'spec.yaml'), spec);
-    for (const f of ['input.jsonl', 'expected.jsonl'])
-      fs.copyFileSync(path.join(example, f), path.join(dir, f));
+    const { node, launcher, bundle, dir } = await lmdbExampleCopy();
     const run = () => {
       const r = spawnSync(
         node!,
@@ -179,21 +195,7 @@ describe('engine bundle', () => {
     // As the local runtime starts an lmdb query's engine (local-process.runtime.ts commandFor).
     // The flags bound V8's heap growth; set at run time instead, they changed V8's flag hash
     // after the cache was checked, so it was rejected and rewritten at every start (3e72248).
-    const [node, launcher, shared] = await bundledEngineCommand(ROOT, engineBundleDir(ROOT));
-    const dir = fs.mkdtempSync(path.join(ROOT, '.sluice', 'engine-bundle-test-'));
-    dirs.push(dir);
-    const bundle = path.join(dir, path.basename(shared!));
-    fs.copyFileSync(shared!, bundle);
-    const example = path.join(ROOT, 'apps/engine/examples/window-count');
-    const spec = fs
-      .readFileSync(path.join(example, 'spec.yaml'), 'utf8')
-      .replace(
-        'options: { numShufflePartitions: 1 }',
-        'options: { numShufflePartitions: 1, stateStore: lmdb }',
-      );
-    fs.writeFileSync(path.join(dir, 'spec.yaml'), spec);
-    for (const f of ['input.jsonl', 'expected.jsonl'])
-      fs.copyFileSync(path.join(example, f), path.join(dir, f));
+    const { node, launcher, bundle, dir, spec } = await lmdbExampleCopy();
     const flags = engineNodeFlagsOfText(spec);
     expect(flags).toEqual(LMDB_ENGINE_NODE_FLAGS);
     const flagged = await withEngineNodeFlags([node!, launcher!, bundle], flags);
