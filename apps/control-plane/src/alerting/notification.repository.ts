@@ -96,6 +96,18 @@ const STALE_QUEUED_SQL = `
     AND (d."createdAt" < $2::timestamp(3) OR d.id::text IN (SELECT jsonb_array_elements_text($3::jsonb)))
   LIMIT 200`;
 
+/**
+ * The pass's new deliveries ($1: JSON array of NewDelivery, payloads included; $2 the creation
+ * time, as Prisma's `@default(now())` would have set it). Raw and set-based like the other writes
+ * of a pass: Prisma's typed createMany walked every payload's JSON tree on the API's event loop
+ * (one synchronous task of ~40 ms for a pass that sent a few dozen notifications, on an idle box;
+ * BENCHMARKS.md, bench:alerts main-thread profile), where this is one JSON.stringify.
+ */
+const INSERT_DELIVERIES_SQL = `
+  INSERT INTO "NotificationDelivery" (id, "receiverId", "groupKey", payload, "createdAt")
+  SELECT id, "receiverId", "groupKey", payload, $2::timestamp(3)
+  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, "receiverId" uuid, "groupKey" text, payload jsonb)`;
+
 @Injectable()
 export class RoutingRepository {
   constructor(private readonly prisma: PrismaRepository) {}
@@ -157,7 +169,13 @@ export class RoutingRepository {
         ),
       );
     if (w.deliveries.length > 0)
-      writes.push(this.prisma.notificationDelivery.createMany({ data: w.deliveries }));
+      writes.push(
+        this.prisma.$executeRawUnsafe(
+          INSERT_DELIVERIES_SQL,
+          JSON.stringify(w.deliveries),
+          new Date().toISOString(),
+        ),
+      );
     if (writes.length > 0) await this.prisma.$transaction(writes);
   }
 
