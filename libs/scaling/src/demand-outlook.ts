@@ -10,6 +10,8 @@ export interface DemandOutlook {
   minute: number;
   /** Trusted upward trend (records/s per s); 0 unless the recent past is a ramp. */
   trend: number;
+  /** Trusted downward trend (records/s per s, as a positive number); 0 unless demand is descending. */
+  fall: number;
 }
 
 const TICK_SPAN_MS = 15_000;
@@ -20,12 +22,19 @@ export const SLICE_MS = 30_000;
 const TREND_SIGNIFICANCE = 0.05;
 /** ...and be this many standard errors above zero. */
 const TREND_T_STAT = 3;
+/**
+ * ...and the slower half must move at least this share of the faster one's pace: a step with
+ * noise in the other half passes the tests above now and then, a ramp or a descent does not
+ * change pace fivefold within six minutes.
+ */
+const HALVES_AGREEMENT = 0.2;
 
 export function demandOutlook(input: ScalingInput): DemandOutlook | undefined {
   const now = produceRate(input.samples, input.lag, input.nowMs, TICK_SPAN_MS);
   const minute = produceRate(input.samples, input.lag, input.nowMs, MINUTE_MS);
   if (now === undefined || minute === undefined) return undefined;
-  return { now, minute, trend: rampTrend(input) };
+  const points = trendPoints(input);
+  return { now, minute, trend: trustedSlope(points, 1), fall: trustedSlope(points, -1) };
 }
 
 /** Highest 30 s produce rate within the last `spanMs`, and the last minute's. */
@@ -34,25 +43,32 @@ export function peakDemand(input: ScalingInput, spanMs: number, minute: number):
   return Math.max(minute, ...slices.map((p) => p.rate));
 }
 
+function trendPoints(input: ScalingInput): { x: number; y: number }[] {
+  return produceRateSeries(input.samples, input.lag, input.nowMs, TREND_SPAN_MS, SLICE_MS).map((p) => ({
+    x: p.timeMs / 1000,
+    y: p.rate,
+  }));
+}
+
 /**
- * The older and the newer half of the last six minutes must both rise, the whole fit must be well
- * clear of noise, and the rise must be a noticeable share of demand. A step rises in one half
- * only: it is a new level, not a trend to extrapolate.
+ * The trend in `direction` (1 up, -1 down) as a positive slope, or 0. The older and the newer half
+ * of the last six minutes must both move that way, the whole fit must be well clear of noise, and
+ * the move must be a noticeable share of demand. A step moves in one half only: it is a new level,
+ * not a trend to extrapolate. Downwards this is what lets a scale-down stop carrying a peak that a
+ * steady descent has left behind.
  */
-function rampTrend(input: ScalingInput): number {
-  const points = produceRateSeries(input.samples, input.lag, input.nowMs, TREND_SPAN_MS, SLICE_MS).map(
-    (p) => ({
-      x: p.timeMs / 1000,
-      y: p.rate,
-    }),
-  );
+export function trustedSlope(points: readonly { x: number; y: number }[], direction: 1 | -1): number {
   if (points.length < 6) return 0;
   const half = Math.floor(points.length / 2);
-  const rise = Math.min(slope(points.slice(0, half)), slope(points.slice(half)));
+  const older = direction * slope(points.slice(0, half));
+  const newer = direction * slope(points.slice(half));
+  const move = Math.min(older, newer);
   const whole = linearFit(points);
-  const level = points[points.length - 1]?.y ?? 0;
+  // The share is of the higher end of the window (the newer end of a rise, the older of a fall).
+  const level = Math.max(points[0]?.y ?? 0, points[points.length - 1]?.y ?? 0);
   const significant =
-    whole.slope > TREND_T_STAT * whole.slopeError &&
-    rise * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level;
-  return rise > 0 && significant ? Math.min(rise, whole.slope) : 0;
+    direction * whole.slope > TREND_T_STAT * whole.slopeError &&
+    move * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level &&
+    move >= HALVES_AGREEMENT * Math.max(older, newer);
+  return move > 0 && significant ? Math.min(move, direction * whole.slope) : 0;
 }

@@ -180,6 +180,7 @@ export class SluicePolicy implements ScalingPolicy {
       demandNow: round(demand.now),
       demand: round(demand.minute),
       trend: round(demand.trend, 3),
+      fall: round(demand.fall, 3),
       perInstanceRate: round(estimate.perInstanceRate),
       scalingExponent: round(estimate.scalingExponent ?? 0, 3),
       overheadSeconds: round(estimate.overheadSeconds, 3),
@@ -285,7 +286,11 @@ export class SluicePolicy implements ScalingPolicy {
       0,
       ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS).map((l) => l.seconds),
     );
-    const peak = peakDemand(s.input, this.o.peakWindowSeconds * 1000, s.demand.minute);
+    // The recent peak guards against a dip that comes back; on a trusted descent (six minutes
+    // falling, both halves) the peak is behind, and only the last minute's is still to carry.
+    const falling = s.demand.fall > 0;
+    const peakWindowMs = falling ? MINUTE_MS : this.o.peakWindowSeconds * 1000;
+    const peak = peakDemand(s.input, peakWindowMs, s.demand.minute);
     const target = s.smallestFitting(peak, this.o.targetUtilization);
     Object.assign(s.inputs, { peakDemand: round(peak), downTarget: target });
     if (target >= s.current || s.demand.trend > 0 || recentLag > s.slo / 2) {
@@ -310,7 +315,8 @@ export class SluicePolicy implements ScalingPolicy {
       return this.hold(s, 'scale-down not worth its restart');
     }
     this.downSinceMs ??= nowMs;
-    if (nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000)
+    // The hold asks a dip to last before it is believed; a trusted descent has lasted six minutes.
+    if (!falling && nowMs - this.downSinceMs < this.o.downHoldSeconds * 1000)
       return this.hold(s, 'scale-down pending hold time');
     if (this.reversalBlocked(nowMs, -1, s.demand.minute))
       return this.hold(s, 'scale-down held: would reverse the last action');
