@@ -78,6 +78,26 @@ describe('sluice policy', () => {
     expect([4, 5]).toContain(down.instances);
   });
 
+  it('on a trusted descent scales down at once, for the last minute and not the five-minute peak', () => {
+    const now = 1200;
+    // 9000/s falling 5/s for the last ten minutes: 6000/s now, about 7500/s five minutes ago.
+    const descent = (s: number) => (s <= now - 600 ? 9000 : 9000 - 5 * (s - (now - 600)));
+    const decide = (rateAt: (s: number) => number) => {
+      const { samples, lag } = history(now, rateAt, 16);
+      return new SluicePolicy({ downHoldSeconds: 120 }).decide(
+        input({ nowMs: now * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
+      );
+    };
+    const down = decide(descent);
+    expect(down.reason).toMatch(/demand well below capacity/);
+    expect(down.inputs['fall']).toBeGreaterThan(4);
+    // 8 instances (6 partitions each) carry about 8 * 1000 * (8.5 - 0.5) / 10 = 6400/s at the
+    // target utilisation: enough for the last minute, not for the five-minute peak.
+    expect(down.instances).toBe(8);
+    // The same level without a descent behind it waits out the hold first.
+    expect(decide(() => 6000).reason).toMatch(/hold/);
+  });
+
   it('does not reverse its last action within the guard window while demand is unchanged', () => {
     const policy = new SluicePolicy({ downHoldSeconds: 0 });
     const now = 1200;
