@@ -98,6 +98,20 @@ describe('sluice policy', () => {
     expect(decide(() => 6000).reason).toMatch(/hold/);
   });
 
+  it('on a trusted descent sizes a scale-down as a scale-up: the merely sufficient count when much cheaper', () => {
+    const now = 1200;
+    // 2/s down to 2450/s now: the last minute peaks near 2540/s. 3 instances (16 partitions each)
+    // carry 3 * 1000 * (9.2 - 0.5) / 10 = 2610/s below the scale-up threshold, 2400/s at the
+    // target utilisation; 4, the count that carries it there, costs a third more.
+    const descent = (s: number) => (s <= now - 1000 ? 4450 : 4450 - 2 * (s - (now - 1000)));
+    const { samples, lag } = history(now, descent, 16);
+    const down = new SluicePolicy().decide(
+      input({ nowMs: now * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
+    );
+    expect(down.inputs['fall']).toBeGreaterThan(1.5);
+    expect(down.instances).toBe(3);
+  });
+
   it('does not reverse its last action within the guard window while demand is unchanged', () => {
     const policy = new SluicePolicy({ downHoldSeconds: 0 });
     const now = 1200;

@@ -236,10 +236,7 @@ export class SluicePolicy implements ScalingPolicy {
     // Size for the target utilisation, unless the aligned count that merely stays below the
     // scale-up threshold is much cheaper: a 50 % jump in cost for a few points of headroom is not
     // worth it (if demand keeps rising, the next scale-up is sized again).
-    const comfortable = s.smallestFitting(leadDemand, this.o.targetUtilization);
-    const sufficient = s.smallestFitting(leadDemand, this.o.scaleUpUtilization);
-    const sized = comfortable > HEADROOM_COST_LIMIT * sufficient ? sufficient : comfortable;
-    const target = Math.max(sized, s.smallestFitting(catchUpDemand, 1));
+    const target = Math.max(this.sizeFor(s, leadDemand), s.smallestFitting(catchUpDemand, 1));
     Object.assign(s.inputs, {
       triggerDemand: round(triggerDemand),
       leadDemand: round(leadDemand),
@@ -259,6 +256,17 @@ export class SluicePolicy implements ScalingPolicy {
       return this.hold(s, 'scale-up held: would reverse the last action');
     }
     return this.act(s, target, level, s.rateLimit, 'demand above capacity');
+  }
+
+  /**
+   * The count sized for `rate`: the target utilisation, unless the aligned count that merely stays
+   * below the scale-up threshold is much cheaper. A scale-down on a descent sizes alike, so it does
+   * not keep capacity a scale-up to the same demand would not have bought.
+   */
+  private sizeFor(s: Situation, rate: number): number {
+    const comfortable = s.smallestFitting(rate, this.o.targetUtilization);
+    const sufficient = s.smallestFitting(rate, this.o.scaleUpUtilization);
+    return comfortable > HEADROOM_COST_LIMIT * sufficient ? sufficient : comfortable;
   }
 
   /** The lag without what the pauses since the last action explain, if that drains in time. */
@@ -291,7 +299,11 @@ export class SluicePolicy implements ScalingPolicy {
     const falling = s.demand.fall > 0;
     const peakWindowMs = falling ? MINUTE_MS : this.o.peakWindowSeconds * 1000;
     const peak = peakDemand(s.input, peakWindowMs, s.demand.minute);
-    const target = s.smallestFitting(peak, this.o.targetUtilization);
+    // On a descent, sized as a scale-up is (the merely sufficient count when the comfortable one
+    // costs much more): demand moves away from the scale-up threshold. At a steady level that count
+    // sits just below it, and noise or what the model learns there pushes it back up (tried:
+    // plateau-step-down 3 → 4 within 15 minutes in 3 of 10 seeds).
+    const target = falling ? this.sizeFor(s, peak) : s.smallestFitting(peak, this.o.targetUtilization);
     Object.assign(s.inputs, { peakDemand: round(peak), downTarget: target });
     if (target >= s.current || s.demand.trend > 0 || recentLag > s.slo / 2) {
       this.downSinceMs = undefined;
