@@ -116,7 +116,11 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     const origin: NonNullable<ShuffledRow['o']> = groups
       ? [record.topic, record.partition, record.offset, groups.n, groups.h]
       : [record.topic, record.partition, record.offset];
-    const messages = bodies.map((b) => shuffleMessage({ ...b, o: origin }, args.numShufflePartitions));
+    // The bodies are this record's own (built just above): set the origin in place, no copy.
+    const messages = bodies.map((b) => {
+      b.o = origin;
+      return shuffleMessage(b, args.numShufflePartitions);
+    });
     for (const m of messages) {
       const tooLarge =
         args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
