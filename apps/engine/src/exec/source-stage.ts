@@ -36,6 +36,7 @@ export interface ShuffledRow {
   k: string;
   v: Row;
   e?: number;
+  /** The filtered row; of an aggregation, only the columns stage 2 reads (executor.shuffleRow). */
   r: Row;
   /**
    * Origin [topic, partition, offset] of the source record: a new checkpoint continuing this one
@@ -194,10 +195,12 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         const bodies: ShuffledRow[] = [];
         let refused: string | undefined;
         for (const row of rows) {
+          // The columns stage 2 reads, once for all of the row's groups (sliding windows).
+          const r = executor.shuffleRow(row);
           for (const g of executor.groups(row)) {
             refused = groupReason(g.key, g.values);
             if (refused) break;
-            const body: ShuffledRow = { k: g.key, v: g.values, r: row };
+            const body: ShuffledRow = { k: g.key, v: g.values, r };
             if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
             bodies.push(body);
           }
