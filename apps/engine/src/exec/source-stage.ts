@@ -36,6 +36,7 @@ export interface ShuffledRow {
   k: string;
   v: Row;
   e?: number;
+  /** The filtered row; of an aggregation, only the columns stage 2 reads (executor.shuffleRow). */
   r: Row;
   /**
    * Origin [topic, partition, offset] of the source record: a new checkpoint continuing this one
@@ -116,7 +117,11 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     const origin: NonNullable<ShuffledRow['o']> = groups
       ? [record.topic, record.partition, record.offset, groups.n, groups.h]
       : [record.topic, record.partition, record.offset];
-    const messages = bodies.map((b) => shuffleMessage({ ...b, o: origin }, args.numShufflePartitions));
+    // The bodies are this record's own (built just above): set the origin in place, no copy.
+    const messages = bodies.map((b) => {
+      b.o = origin;
+      return shuffleMessage(b, args.numShufflePartitions);
+    });
     for (const m of messages) {
       const tooLarge =
         args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
@@ -190,10 +195,12 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         const bodies: ShuffledRow[] = [];
         let refused: string | undefined;
         for (const row of rows) {
+          // The columns stage 2 reads, once for all of the row's groups (sliding windows).
+          const r = executor.shuffleRow(row);
           for (const g of executor.groups(row)) {
             refused = groupReason(g.key, g.values);
             if (refused) break;
-            const body: ShuffledRow = { k: g.key, v: g.values, r: row };
+            const body: ShuffledRow = { k: g.key, v: g.values, r };
             if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
             bodies.push(body);
           }

@@ -20,6 +20,7 @@ import { windowsFor } from './windows';
 import { staticJoin, type StaticJoin } from './static-join';
 import type { StaticJoinOperator, StreamJoinOperator } from '../plan/join-operators';
 import { streamJoin, type StreamJoin } from './stream-join';
+import { stateColumns } from '../upgrade/plan-columns';
 
 export interface GroupAssignment {
   /** Stable string identifying the group (window start + key values). */
@@ -38,6 +39,12 @@ export interface QueryExecutor {
   groups(row: Row): GroupAssignment[];
   /** The group values of a `key` from groups(): lets state keep only the key, not the values too. */
   groupValues(key: string): Row;
+  /**
+   * Aggregations: the part of a filtered row the shuffle stage reads (aggregate inputs, keys,
+   * window/session and watermark columns: upgrade/plan-columns stateColumns), so that the
+   * repartition topic does not carry the others. Every other kind: the row itself.
+   */
+  shuffleRow(row: Row): Row;
   initBuffer(): unknown;
   update(buffer: unknown, row: Row): unknown;
   finalize(values: Row, buffer: unknown): Row;
@@ -100,6 +107,9 @@ export function instantiate(
   };
   const aggregation = aggregateOp ? aggregationParts(aggregateOp, plan, watermarkColumn) : undefined;
   const dedupeKeys = dedupeOp?.keys.map((k) => compileExpr(k.expr));
+  // Only aggregations: a dedupe's stage 2 projects the whole row, a join or stateful function
+  // reads every column (their rows travel whole).
+  const shuffleColumns = plan.kind === 'aggregate' && aggregateOp ? [...stateColumns(plan)] : undefined;
 
   return {
     ...(joinOp ? { staticJoin: staticJoin(joinOp) } : {}),
@@ -110,6 +120,12 @@ export function instantiate(
     project: (row) => (plan.kind === 'aggregate' ? misuse('project') : evaluateColumns(row)),
     groups: (row) => (aggregation ? aggregation.groups(row) : misuse('groups')),
     groupValues: (key) => (aggregation ? aggregation.valuesOf(key) : misuse('groupValues')),
+    shuffleRow: (row) => {
+      if (!shuffleColumns) return row;
+      const out: Row = {};
+      for (const name of shuffleColumns) if (name in row) out[name] = row[name];
+      return out;
+    },
     initBuffer: () => (aggregation ? aggregation.aggregator.init() : misuse('initBuffer')),
     update: (buffer, row) =>
       aggregation ? aggregation.aggregator.update(buffer as AggregationBuffer, row) : misuse('update'),

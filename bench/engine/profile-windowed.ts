@@ -1,0 +1,169 @@
+// `npx tsx bench/engine/profile-windowed.ts [--records N] [--prof-dir DIR]` — bench:engine's (c)
+// windowed count alone, its engine under `node --cpu-prof`: where a windowed record's time goes
+// (issue 20 §5). Prints the engine's progress phases (medians) and the profile's path.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
+import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
+import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Where a sample's time goes: the nearest frame on its stack naming one of these (the engine's
+ * own functions and kafkajs's; the bundle keeps function names). Frames cut off by an async
+ * boundary (kafkajs encoding each record in a promise callback) land in "other".
+ */
+const CATEGORIES: Array<[string, string[]]> = [
+  ['GC', ['(garbage collector)']],
+  ['idle', ['(idle)']],
+  ['input JSON parse', ['decodeRecord']],
+  ['shuffle row serialisation', ['shuffleMessage']],
+  ['group assignment', ['groups', 'groupReason']],
+  ['source stage, other', ['runSourceStage', 'runSourceStageInSlices']],
+  ['state store commit', ['commit']],
+  ['shuffle stage (parse + state update)', ['runShuffleStage']],
+  ['sink formatting', ['toSink', 'stage']],
+  ['kafkajs produce', ['createProducerRequests', 'sendMessages', 'produce', 'encode', 'send', 'sendRequest']],
+  [
+    'kafkajs fetch decode',
+    ['decodeMessages', 'decodeRecords', 'decode', 'fetch', 'readArray', 'decodePartition'],
+  ],
+  ['kafkajs consumer loop', ['onBatch', 'handleBatch', 'processEachBatch', 'eachBatch']],
+  ['checkpoint files', ['writeOffsets', 'writeCommit', 'putIfAbsent', 'fsyncDir']],
+  ['module load', ['Module._load', 'wrapSafe']],
+];
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Milliseconds per category of a .cpuprofile (V8's format). */
+function breakdown(file: string): Record<string, number> {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const category = new Map<string, string>();
+  for (const [name, fns] of CATEGORIES) for (const f of fns) category.set(f, name);
+  const out: Record<string, number> = {};
+  p.samples.forEach((id, i) => {
+    let cur: number | undefined = id;
+    let name = 'other';
+    while (cur !== undefined) {
+      const hit = category.get(byId.get(cur)!.callFrame.functionName);
+      if (hit) {
+        name = hit;
+        break;
+      }
+      cur = parent.get(cur);
+    }
+    out[name] = (out[name] ?? 0) + (p.timeDeltas[i] ?? 0) / 1000;
+  });
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Math.round(v)]),
+  );
+}
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '100000' }, 'prof-dir': { type: 'string' } },
+});
+const N = Number(values.records);
+if (!Number.isInteger(N) || N < 1000) {
+  process.stderr.write('profile-windowed: --records must be an integer ≥ 1000\n');
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const env = stackEnv(loadStackConfig());
+  const brokers = env.KAFKA_BROKERS;
+  const kafka = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-profile' });
+  const input = `bench-profile-in-${randomUUID()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
+  await admin.disconnect();
+  // The same input as bench:engine's.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const base = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < N; i += 2000) {
+    const messages = [];
+    for (let j = i; j < Math.min(N, i + 2000); j++)
+      messages.push({
+        value: JSON.stringify({
+          id: j,
+          user_id: `user-${j % 5000}`,
+          url: j % 3 === 0 ? '/product/1' : '/home',
+          bytes: j % 1000,
+          ts: new Date(base + j * 10).toISOString(),
+        }),
+      });
+    await producer.send({ topic: input, messages });
+  }
+  await producer.disconnect();
+  const bundle = await buildEngineBundle(ROOT, engineBundleDir(ROOT));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-profile-windowed-'));
+  const profDir = values['prof-dir'] ?? path.join(dir, 'profile');
+  fs.mkdirSync(profDir, { recursive: true });
+  const before = new Set(fs.readdirSync(profDir));
+  const queryId = `bench-${randomUUID()}`;
+  const spec = path.join(dir, 'spec.yaml');
+  fs.writeFileSync(
+    spec,
+    `name: bench-windowed\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: { maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }\n`,
+  );
+  const events: StreamingQueryProgress[] = [];
+  const consumer = kafka.consumer({ groupId: `bench-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === queryId)
+        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const args = ['--cpu-prof', `--cpu-prof-dir=${profDir}`, bundle, 'run', '--spec', spec];
+  const child = spawn(
+    process.execPath,
+    [...args, '--checkpoint', path.join(dir, 'ckpt'), '--query-id', queryId, '--brokers', brokers],
+    {
+      cwd: ROOT,
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise((r) => setTimeout(r, 1500));
+  await consumer.disconnect();
+  if (code !== 0) throw new Error(`engine exited with ${code}`);
+  const withData = events.filter((e) => e.numInputRows > 0);
+  const rows = withData.reduce((n, e) => n + e.numInputRows, 0);
+  const last = withData.at(-1);
+  const ms = last
+    ? Date.parse(last.timestamp) + (last.batchDuration ?? 0) - Date.parse(withData[0]!.timestamp)
+    : 0;
+  const phases = [...new Set(withData.flatMap((e) => Object.keys(e.durationMs ?? {})))];
+  const sum = Object.fromEntries(
+    phases.map((k) => [k, withData.reduce((n, e) => n + (e.durationMs?.[k] ?? 0), 0)]),
+  );
+  const profile = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  const cpuMs = profile ? breakdown(path.join(profDir, profile)) : {};
+  process.stdout.write(
+    `${JSON.stringify({ cpuMs, rows, batches: withData.length, rowsPerSecond: Math.round((rows * 1000) / ms), phaseTotalsMs: sum, events: withData.map((e) => ({ rows: e.numInputRows, sources: e.sources.map((x) => [x.description, x.numInputRows]), ms: e.durationMs })), profile: profile && path.join(profDir, profile) }, null, 1)}\n`,
+  );
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`profile-windowed failed: ${e.message}\n`);
+  process.exit(1);
+});
