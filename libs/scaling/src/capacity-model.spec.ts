@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CapacityModel, sustainableRate } from './capacity-model';
 import { steadySamples } from './test-support/inputs';
+import type { ProgressSample } from './types';
 
 describe('CapacityModel', () => {
   it('needs a few batches before estimating', () => {
@@ -86,5 +87,25 @@ describe('CapacityModel', () => {
     const estimate = model.estimate();
     expect(estimate?.scalingExponent).toBeUndefined();
     expect(estimate?.perInstanceRateAt).toBeUndefined();
+  });
+
+  it('fits the fixed batch cost on the rows the slowest instance read itself, not on an even share', () => {
+    // 48 partitions, 6 of them hot at 2x (54 units of load): at 16 instances the busiest holds one
+    // hot and two cold partitions (4 units), at 24 two hot ones (4 units): its rows barely fall
+    // while the even share falls by a third. Engine: 0.5 s per batch + rows / 800.
+    const hot = (fromS: number, toS: number, rate: number, instances: number): ProgressSample[] =>
+      steadySamples(fromS, toS, { rate, instances }).map((s) => {
+        const own = (s.numInputRows * 4) / 54;
+        return { ...s, slowestBatchRows: own, batchDurationMs: Math.round((0.5 + own / 800) * 1000) };
+      });
+    const samples = [...hot(0, 600, 5000, 16), ...hot(600, 900, 7000, 24), ...hot(900, 1200, 3000, 24)];
+    const model = new CapacityModel(48);
+    model.observe(samples);
+    expect(model.estimate()?.overheadSeconds).toBeCloseTo(0.5, 2);
+    // The same batches without the instance's own rows (an engine that reports only totals): the
+    // even share reads the durations as a fixed cost more than twice the engine's.
+    const evenShare = new CapacityModel(48);
+    evenShare.observe(samples.map(({ slowestBatchRows: _own, ...rest }) => rest));
+    expect(evenShare.estimate()?.overheadSeconds).toBeGreaterThan(1);
   });
 });

@@ -1,5 +1,6 @@
-// Online model of how fast one instance processes: batch duration = overhead + rows / rate, fitted
-// by least squares on the busiest instance's share of every aggregated batch. The aggregated
+// Online model of how fast one instance processes: batch duration = overhead + rows / rate. The rate
+// is fitted on the busiest instance's even share of every aggregated batch, the overhead on the rows
+// the slowest instance reported itself (see fitOverhead). The aggregated
 // duration is the slowest instance's, so the fitted rate already includes skew and jitter: it is
 // the rate the query can rely on, not the average instance's.
 //
@@ -27,8 +28,11 @@ export interface CapacityEstimate {
 }
 
 interface Point {
+  /** The busiest instance's even share of the batch's rows: the rate fitted on it includes skew. */
   x: number;
   y: number;
+  /** Rows the slowest instance read itself, when reported; what its fixed cost is fitted on. */
+  own: number;
 }
 
 /** Loaded batches kept per instance count (the last ones; older skew may have moved on). */
@@ -71,7 +75,8 @@ export class CapacityModel {
       if (s.numInputRows <= 0 || s.batchDurationMs <= 0) continue;
       const instances = Math.max(1, s.instances ?? 1);
       const x = (s.numInputRows * busiestShare(this.partitions, instances)) / this.partitions;
-      this.points.push({ x, y: s.batchDurationMs / 1000 });
+      const own = s.slowestBatchRows !== undefined && s.slowestBatchRows > 0 ? s.slowestBatchRows : x;
+      this.points.push({ x, y: s.batchDurationMs / 1000, own });
       // Right after a membership change batches mix the old and new assignment, and catch-up
       // batches longer than the trigger carry what the size does to the cost: neither says what
       // this count sustains in steady state.
@@ -91,15 +96,8 @@ export class CapacityModel {
 
   estimate(): CapacityEstimate | undefined {
     if (this.points.length < this.minPoints) return undefined;
-    const { n, mx, my, sxx, sxy } = moments(this.points);
-    // The overhead is only identifiable when batch sizes vary (catch-up, rate changes); otherwise
-    // keep the last identified value (initially 0, which underestimates the rate: the safe side).
-    const spread = Math.sqrt(sxx / n) / Math.max(mx, 1e-9);
-    if (spread >= 0.15 && sxx > 0) {
-      const slope = sxy / sxx;
-      const intercept = my - slope * mx;
-      if (slope > 0 && intercept >= 0) this.overhead = intercept;
-    }
+    const { n, mx, my } = moments(this.points);
+    this.fitOverhead();
     const perRow = (my - this.overhead) / Math.max(mx, 1e-9);
     if (!(perRow > 0)) return undefined;
     const estimate: CapacityEstimate = {
@@ -108,6 +106,26 @@ export class CapacityModel {
       observations: n,
     };
     return { ...estimate, ...this.byInstanceCount() };
+  }
+
+  /**
+   * The fixed cost of a batch is the intercept of its duration against the rows of the instance
+   * that took it. The overhead is only identifiable when batch sizes vary (catch-up, rate changes);
+   * otherwise the last identified value is kept (initially 0, which underestimates the rate: the
+   * safe side). Fitted on the even share instead, it is wrong whenever the busiest instance's real
+   * share does not follow the even share: with hot partitions, going 16 -> 24 instances on 48
+   * partitions cuts the even share by a third while the instance holding two hot partitions reads
+   * as much as before, so the same durations over smaller shares read as a fixed cost of ~6 s
+   * (engine: 0.5 s) and the group as far too small (slow-ramp, seeds 4 and 7).
+   */
+  private fitOverhead(): void {
+    const own = this.points.map((p) => ({ x: p.own, y: p.y }));
+    const { n, mx, my, sxx, sxy } = moments(own);
+    const spread = Math.sqrt(sxx / n) / Math.max(mx, 1e-9);
+    if (!(spread >= 0.15 && sxx > 0)) return;
+    const slope = sxy / sxx;
+    const intercept = my - slope * mx;
+    if (slope > 0 && intercept >= 0) this.overhead = intercept;
   }
 
   /** Per-count rates of loaded batches and the power law across them (needs two counts). */
