@@ -98,14 +98,20 @@ describe('CapacityModel', () => {
         const own = (s.numInputRows * 4) / 54;
         return { ...s, slowestBatchRows: own, batchDurationMs: Math.round((0.5 + own / 800) * 1000) };
       });
-    const samples = [...hot(0, 600, 5000, 16), ...hot(600, 900, 7000, 24), ...hot(900, 1200, 3000, 24)];
     const model = new CapacityModel(48);
-    model.observe(samples);
-    expect(model.estimate()?.overheadSeconds).toBeCloseTo(0.5, 2);
-    // The same batches without the instance's own rows (an engine that reports only totals): the
-    // even share reads the durations as a fixed cost more than twice the engine's.
-    const evenShare = new CapacityModel(48);
-    evenShare.observe(samples.map(({ slowestBatchRows: _own, ...rest }) => rest));
-    expect(evenShare.estimate()?.overheadSeconds).toBeGreaterThan(1);
+    model.observe([...hot(0, 600, 5000, 16), ...hot(600, 900, 7000, 24), ...hot(900, 1200, 3000, 24)]);
+    const own = model.estimate('own');
+    expect(own?.overheadSeconds).toBeCloseTo(0.5, 2);
+    expect(own?.perInstanceRate).toBeCloseTo(800, 0);
+    // On the even share the same batches read as a fixed cost more than twice the engine's.
+    expect(model.estimate()?.overheadSeconds).toBeGreaterThan(1);
+  });
+
+  it('sizes with the busiest share it is given instead of the even share', () => {
+    const estimate = { perInstanceRate: 1000, overheadSeconds: 0.5, observations: 10 };
+    // 24 instances on 48 partitions: the even share is 2/48; two hot partitions on one instance
+    // make it 0.1 of the input.
+    expect(sustainableRate(estimate, 24, 48, 10, 1)).toBeCloseTo(950 * 24);
+    expect(sustainableRate(estimate, 24, 48, 10, 1, () => 0.1)).toBeCloseTo(9500);
   });
 });

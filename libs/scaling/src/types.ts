@@ -40,6 +40,8 @@ export interface LagSample {
   seconds: number;
   /** Sum of log-end offsets, when known: its slope is the true produce rate. */
   endOffsets?: number;
+  /** Log-end offset of every partition, when known: their slopes say which partitions are hot. */
+  partitionEndOffsets?: readonly number[];
 }
 
 export interface ScalingLimits {
