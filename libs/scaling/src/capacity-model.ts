@@ -1,8 +1,9 @@
-// Online model of how fast one instance processes: batch duration = overhead + rows / rate. The rate
-// is fitted on the busiest instance's even share of every aggregated batch, the overhead on the rows
-// the slowest instance reported itself (see fitOverhead). The aggregated
-// duration is the slowest instance's, so the fitted rate already includes skew and jitter: it is
-// the rate the query can rely on, not the average instance's.
+// Online model of how fast one instance processes: batch duration = overhead + rows / rate, fitted
+// by least squares on one of two rows bases (see estimate). On the busiest instance's even share of
+// every aggregated batch: the aggregated duration is the slowest instance's, so the fitted rate
+// includes skew and jitter, the rate the query can rely on, not the average instance's. On the rows
+// the slowest instance reported itself: the engine's own rate, for a caller that prices the skew
+// from the partitions' rates (partition-load.ts).
 //
 // That rate is not the same at every instance count: coordination makes instances slower as the
 // group grows, and a hot partition weighs more on an instance the fewer partitions it shares with

@@ -7,6 +7,9 @@
 //   capacity to add;
 // - only partition-aligned counts (the busiest instance's partition count drops), since any other
 //   count pays for an instance that does not raise throughput;
+// - hot partitions seen in the per-partition produce rates are assumed to meet on one instance
+//   (they move, and Kafka's assignment does not know them), so a count is sized for its busiest
+//   instance holding as many of them as it owns (partition-load.ts);
 // - the restart (start-up, rebalance pause, both measured) is priced: a scale-up is sized to be
 //   the last one, a scale-down happens only when the saving outweighs the pause and the pause
 //   cannot breach the lag objective;
