@@ -18,6 +18,8 @@ describe('aggregateProgress', () => {
       processedRowsPerSecond: 1000 + 1200,
       batchDurationMs: 5000,
       numInputRows: 10_000,
+      // The slowest batch's own rows (instance b's), not an even share of the 10,000.
+      slowestBatchRows: 6000,
       triggerMs: 10_000,
       instances: 2,
       busyMs: 9000,

@@ -40,12 +40,14 @@ export function aggregateProgress(batches: readonly InstanceBatch[], triggerMs: 
     }
     const rows = withRows.reduce((n, b) => n + b.numInputRows, 0);
     const busyMs = withRows.reduce((n, b) => n + b.batchDurationMs, 0);
+    const slowest = withRows.reduce((a, b) => (b.batchDurationMs > a.batchDurationMs ? b : a));
     samples.push({
       timeMs: Math.max(...withRows.map((b) => b.startMs + b.batchDurationMs)),
       inputRowsPerSecond: (rows * 1000) / triggerMs,
       processedRowsPerSecond: withRows.reduce((n, b) => n + (b.numInputRows * 1000) / b.batchDurationMs, 0),
-      batchDurationMs: Math.max(...withRows.map((b) => b.batchDurationMs)),
+      batchDurationMs: slowest.batchDurationMs,
       numInputRows: rows,
+      slowestBatchRows: slowest.numInputRows,
       triggerMs,
       instances: new Set(list.map((b) => b.instance)).size,
       busyMs,

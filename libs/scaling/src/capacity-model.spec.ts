@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CapacityModel, sustainableRate } from './capacity-model';
 import { steadySamples } from './test-support/inputs';
+import type { ProgressSample } from './types';
 
 describe('CapacityModel', () => {
   it('needs a few batches before estimating', () => {
@@ -86,5 +87,31 @@ describe('CapacityModel', () => {
     const estimate = model.estimate();
     expect(estimate?.scalingExponent).toBeUndefined();
     expect(estimate?.perInstanceRateAt).toBeUndefined();
+  });
+
+  it('fits the fixed batch cost on the rows the slowest instance read itself, not on an even share', () => {
+    // 48 partitions, 6 of them hot at 2x (54 units of load): at 16 instances the busiest holds one
+    // hot and two cold partitions (4 units), at 24 two hot ones (4 units): its rows barely fall
+    // while the even share falls by a third. Engine: 0.5 s per batch + rows / 800.
+    const hot = (fromS: number, toS: number, rate: number, instances: number): ProgressSample[] =>
+      steadySamples(fromS, toS, { rate, instances }).map((s) => {
+        const own = (s.numInputRows * 4) / 54;
+        return { ...s, slowestBatchRows: own, batchDurationMs: Math.round((0.5 + own / 800) * 1000) };
+      });
+    const model = new CapacityModel(48);
+    model.observe([...hot(0, 600, 5000, 16), ...hot(600, 900, 7000, 24), ...hot(900, 1200, 3000, 24)]);
+    const own = model.estimate('own');
+    expect(own?.overheadSeconds).toBeCloseTo(0.5, 2);
+    expect(own?.perInstanceRate).toBeCloseTo(800, 0);
+    // On the even share the same batches read as a fixed cost more than twice the engine's.
+    expect(model.estimate()?.overheadSeconds).toBeGreaterThan(1);
+  });
+
+  it('sizes with the busiest share it is given instead of the even share', () => {
+    const estimate = { perInstanceRate: 1000, overheadSeconds: 0.5, observations: 10 };
+    // 24 instances on 48 partitions: the even share is 2/48; two hot partitions on one instance
+    // make it 0.1 of the input.
+    expect(sustainableRate(estimate, 24, 48, 10, 1)).toBeCloseTo(950 * 24);
+    expect(sustainableRate(estimate, 24, 48, 10, 1, () => 0.1)).toBeCloseTo(9500);
   });
 });

@@ -1,7 +1,9 @@
 // Online model of how fast one instance processes: batch duration = overhead + rows / rate, fitted
-// by least squares on the busiest instance's share of every aggregated batch. The aggregated
-// duration is the slowest instance's, so the fitted rate already includes skew and jitter: it is
-// the rate the query can rely on, not the average instance's.
+// by least squares on one of two rows bases (see estimate). On the busiest instance's even share of
+// every aggregated batch: the aggregated duration is the slowest instance's, so the fitted rate
+// includes skew and jitter, the rate the query can rely on, not the average instance's. On the rows
+// the slowest instance reported itself: the engine's own rate, for a caller that prices the skew
+// from the partitions' rates (partition-load.ts).
 //
 // That rate is not the same at every instance count: coordination makes instances slower as the
 // group grows, and a hot partition weighs more on an instance the fewer partitions it shares with
@@ -27,8 +29,11 @@ export interface CapacityEstimate {
 }
 
 interface Point {
+  /** The busiest instance's even share of the batch's rows: the rate fitted on it includes skew. */
   x: number;
   y: number;
+  /** Rows the slowest instance read itself, when reported; what its fixed cost is fitted on. */
+  own: number;
 }
 
 /** Loaded batches kept per instance count (the last ones; older skew may have moved on). */
@@ -44,9 +49,10 @@ const MAX_EXPONENT = 1;
 
 export class CapacityModel {
   private points: Point[] = [];
-  private readonly byCount = new Map<number, { x: number; y: number; trigger: number }[]>();
+  private readonly byCount = new Map<number, { x: number; own: number; y: number; trigger: number }[]>();
   private lastSeenMs = Number.NEGATIVE_INFINITY;
-  private overhead = 0;
+  /** Last identified fixed cost per rows basis (see estimate). */
+  private readonly overhead = { even: 0, own: 0 };
   private lastInstances = 0;
   private sinceChange = 0;
 
@@ -71,7 +77,8 @@ export class CapacityModel {
       if (s.numInputRows <= 0 || s.batchDurationMs <= 0) continue;
       const instances = Math.max(1, s.instances ?? 1);
       const x = (s.numInputRows * busiestShare(this.partitions, instances)) / this.partitions;
-      this.points.push({ x, y: s.batchDurationMs / 1000 });
+      const own = s.slowestBatchRows !== undefined && s.slowestBatchRows > 0 ? s.slowestBatchRows : x;
+      this.points.push({ x, y: s.batchDurationMs / 1000, own });
       // Right after a membership change batches mix the old and new assignment, and catch-up
       // batches longer than the trigger carry what the size does to the cost: neither says what
       // this count sustains in steady state.
@@ -81,7 +88,7 @@ export class CapacityModel {
       const trigger = s.triggerMs / 1000;
       if (this.sinceChange >= SETTLE_BATCHES && y <= STEADY_BATCH_SHARE * trigger) {
         const kept = this.byCount.get(instances) ?? [];
-        kept.push({ x, y, trigger });
+        kept.push({ x, own, y, trigger });
         if (kept.length > POINTS_PER_COUNT) kept.shift();
         this.byCount.set(instances, kept);
       }
@@ -89,35 +96,60 @@ export class CapacityModel {
     if (this.points.length > this.maxPoints) this.points = this.points.slice(-this.maxPoints);
   }
 
-  estimate(): CapacityEstimate | undefined {
+  /**
+   * `rowsBasis`: 'even' (default) fits the rate on the busiest instance's even share, so skew is
+   * in the rate; 'own' on the rows the slowest instance reported itself, the engine's own rate,
+   * for a caller that prices the skew itself (sustainableRate's `busiestShare`).
+   */
+  estimate(rowsBasis: 'even' | 'own' = 'even'): CapacityEstimate | undefined {
     if (this.points.length < this.minPoints) return undefined;
-    const { n, mx, my, sxx, sxy } = moments(this.points);
-    // The overhead is only identifiable when batch sizes vary (catch-up, rate changes); otherwise
-    // keep the last identified value (initially 0, which underestimates the rate: the safe side).
+    const basis = (p: { x: number; own: number }) => (rowsBasis === 'own' ? p.own : p.x);
+    const { n, mx, my } = moments(this.points.map((p) => ({ x: basis(p), y: p.y })));
+    const overhead = this.fitOverhead(rowsBasis, basis);
+    const perRow = (my - overhead) / Math.max(mx, 1e-9);
+    if (!(perRow > 0)) return undefined;
+    const estimate: CapacityEstimate = {
+      perInstanceRate: 1 / perRow,
+      overheadSeconds: overhead,
+      observations: n,
+    };
+    return { ...estimate, ...this.byInstanceCount(basis, overhead) };
+  }
+
+  /**
+   * The fixed cost of a batch: the intercept of its duration against the rows basis the rate is
+   * fitted on, so the two describe the same line. It is only identifiable when batch sizes vary
+   * (catch-up, rate changes); otherwise the last identified value is kept (initially 0, which
+   * underestimates the rate: the safe side). On the even share it is wrong whenever the busiest
+   * instance's real share does not follow the even share: with hot partitions, going 16 -> 24
+   * instances on 48 partitions cuts the even share by a third while the instance holding two hot
+   * partitions reads as much as before, so the same durations over smaller shares read as a fixed
+   * cost of ~6 s (engine: 0.5 s; slow-ramp, seeds 4 and 7). On the rows the slowest instance
+   * reported itself it is the engine's.
+   */
+  private fitOverhead(rowsBasis: 'even' | 'own', basis: (p: Point) => number): number {
+    const points = this.points.map((p) => ({ x: basis(p), y: p.y }));
+    const { n, mx, my, sxx, sxy } = moments(points);
     const spread = Math.sqrt(sxx / n) / Math.max(mx, 1e-9);
     if (spread >= 0.15 && sxx > 0) {
       const slope = sxy / sxx;
       const intercept = my - slope * mx;
-      if (slope > 0 && intercept >= 0) this.overhead = intercept;
+      if (slope > 0 && intercept >= 0) this.overhead[rowsBasis] = intercept;
     }
-    const perRow = (my - this.overhead) / Math.max(mx, 1e-9);
-    if (!(perRow > 0)) return undefined;
-    const estimate: CapacityEstimate = {
-      perInstanceRate: 1 / perRow,
-      overheadSeconds: this.overhead,
-      observations: n,
-    };
-    return { ...estimate, ...this.byInstanceCount() };
+    return this.overhead[rowsBasis];
   }
 
   /** Per-count rates of loaded batches and the power law across them (needs two counts). */
-  private byInstanceCount(): Pick<CapacityEstimate, 'scalingExponent' | 'perInstanceRateAt'> {
+  private byInstanceCount(
+    basis: (p: { x: number; own: number }) => number,
+    overhead: number,
+  ): Pick<CapacityEstimate, 'scalingExponent' | 'perInstanceRateAt'> {
     const observed: { n: number; rate: number; weight: number }[] = [];
     for (const [count, kept] of this.byCount) {
-      const loaded = kept.filter((p) => p.y - this.overhead >= LOADED_SHARE * p.trigger);
+      const loaded = kept.filter((p) => p.y - overhead >= LOADED_SHARE * p.trigger);
       if (loaded.length < this.minPoints) continue;
-      const rows = loaded.reduce((a, p) => a + p.x, 0);
-      const busy = loaded.reduce((a, p) => a + (p.y - this.overhead), 0);
+      const rows = loaded.reduce((a, p) => a + basis(p), 0);
+      const busy = loaded.reduce((a, p) => a + (p.y - overhead), 0);
       observed.push({ n: count, rate: rows / busy, weight: loaded.length });
     }
     if (observed.length < 2) return {};
@@ -142,7 +174,8 @@ export class CapacityModel {
 /**
  * Query-wide rate (records/s) that `instances` sustain when every batch takes `busyFraction` of
  * the trigger interval: (busyFraction * T - overhead) rows-time per interval, paced by the busiest
- * instance.
+ * instance. Its share of the input is the even share unless `busiestShare` says otherwise (then
+ * the estimate's rate must be the engine's own, `estimate('own')`).
  */
 export function sustainableRate(
   estimate: CapacityEstimate,
@@ -150,9 +183,11 @@ export function sustainableRate(
   partitions: number,
   triggerSeconds: number,
   busyFraction: number,
+  busiestShare?: (instances: number) => number,
 ): number {
   const rate = estimate.perInstanceRateAt?.(Math.max(1, instances)) ?? estimate.perInstanceRate;
   const perInstance =
     (rate * Math.max(0, busyFraction * triggerSeconds - estimate.overheadSeconds)) / triggerSeconds;
+  if (busiestShare && instances > 0) return perInstance / busiestShare(instances);
   return perInstance * effectiveInstances(partitions, instances);
 }

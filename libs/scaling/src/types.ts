@@ -16,6 +16,11 @@ export interface ProgressSample {
   batchDurationMs: number;
   /** Rows processed by the interval's batches, all instances together. */
   numInputRows: number;
+  /**
+   * Rows of the interval's slowest batch: what the instance that paced the interval read itself
+   * (each engine reports its own batches). With hot partitions it is not the even share.
+   */
+  slowestBatchRows?: number;
   /** Trigger interval the engines run with (ms). */
   triggerMs: number;
   /** Engine instances that were consuming when the interval's batches ran. */
@@ -35,6 +40,8 @@ export interface LagSample {
   seconds: number;
   /** Sum of log-end offsets, when known: its slope is the true produce rate. */
   endOffsets?: number;
+  /** Log-end offset of every partition, when known: their slopes say which partitions are hot. */
+  partitionEndOffsets?: readonly number[];
 }
 
 export interface ScalingLimits {

@@ -38,6 +38,10 @@ export function lagSample(partitions: readonly PartitionLag[], timeMs: number): 
     records: partitions.reduce((n, p) => n + p.recordsBehind, 0),
     seconds: partitions.reduce((s, p) => Math.max(s, p.secondsBehind ?? 0), 0),
     endOffsets: partitions.reduce((n, p) => n + p.endOffset, 0),
+    // In a fixed partition order, so that successive polls' offsets line up partition by partition.
+    partitionEndOffsets: [...partitions]
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+      .map((p) => p.endOffset),
   };
 }
 

@@ -37,6 +37,37 @@ describe('sluice policy', () => {
     expect(d.rateLimit).toBeUndefined();
   });
 
+  it('sizes for hot partitions pairing up on one instance when it sees per-partition offsets', () => {
+    // 4 of 48 partitions produce 6x the others: 4 instances owning 12 partitions each carry 3000/s
+    // while the hot ones are spread (what the batches show), not once they meet on one instance.
+    const now = 1200;
+    const { samples, lag } = history(now, () => 3000, 4);
+    const weights = Array.from({ length: 48 }, (_, p) => (p % 12 === 0 ? 6 : 1));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const withOwnRows = samples.map((sample) => ({
+      ...sample,
+      slowestBatchRows: (sample.numInputRows * Math.ceil(48 / (sample.instances ?? 1))) / 48,
+    }));
+    const withPartitions = lag.map((l) => ({
+      ...l,
+      partitionEndOffsets: weights.map((w) => ((l.endOffsets ?? 0) * w) / total),
+    }));
+    const decide = (lagSamples: typeof lag) =>
+      new SluicePolicy().decide(
+        input({
+          nowMs: now * 1000,
+          currentInstances: 4,
+          samples: withOwnRows,
+          lag: lagSamples,
+          sloMaxLagSeconds: SLO,
+        }),
+      );
+    expect(decide(lag).instances).toBe(4);
+    const up = decide(withPartitions);
+    expect(up.instances).toBeGreaterThan(4);
+    expect(up.reason).toMatch(/demand above capacity/);
+  });
+
   it('answers a step with one partition-aligned action and caps reads while instances start', () => {
     const policy = new SluicePolicy();
     const now = 1200;

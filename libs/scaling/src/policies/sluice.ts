@@ -7,6 +7,9 @@
 //   capacity to add;
 // - only partition-aligned counts (the busiest instance's partition count drops), since any other
 //   count pays for an instance that does not raise throughput;
+// - hot partitions seen in the per-partition produce rates are assumed to meet on one instance
+//   (they move, and Kafka's assignment does not know them), so a count is sized for its busiest
+//   instance holding as many of them as it owns (partition-load.ts);
 // - the restart (start-up, rebalance pause, both measured) is priced: a scale-up is sized to be
 //   the last one, a scale-down happens only when the saving outweighs the pause and the pause
 //   cannot breach the lag objective;
@@ -18,6 +21,7 @@
 // - while new instances start it caps the read rate at what the ready ones sustain, so batches
 //   stay short and the rebalance abandons little work.
 import { CapacityModel, sustainableRate } from '../capacity-model';
+import { hotShares, partitionShares, worstBusiestShare } from '../partition-load';
 import { demandOutlook, peakDemand, type DemandOutlook } from '../demand-outlook';
 import { alignedInstanceCounts } from '../partition-alignment';
 import { pauseBacklog, pauseDrain, type PauseBacklog } from '../pause-backlog';
@@ -64,6 +68,8 @@ const DOWN_SAVING_FACTOR = 2;
 /** Above this share of the objective with the lag growing, scale up even against the guard. */
 const EMERGENCY_LAG_SHARE = 0.75;
 const MINUTE_MS = 60_000;
+/** Produce history the partitions' shares are measured over (hot partitions move in minutes). */
+const PARTITION_SHARE_WINDOW_MS = 2 * MINUTE_MS;
 /** How long a count seen falling short of a demand is not scaled back to for that demand. */
 const INSUFFICIENT_MEMORY_MS = 30 * MINUTE_MS;
 /** A lag above this many trigger intervals is a backlog: batches are capped while it drains. */
@@ -167,11 +173,20 @@ export class SluicePolicy implements ScalingPolicy {
       lag.seconds > CATCH_UP_CAP_TRIGGERS * triggerSeconds &&
       pauses.unexplainedRecords <= demand.now * CATCH_UP_CAP_TRIGGERS * triggerSeconds;
     this.model.observe(input.samples, { catchingUp });
-    const estimate = this.model.estimate();
+    // With per-partition offsets and each instance's own rows, the skew is priced from the
+    // partitions' rates (the worst pairing of today's hot partitions) and the rate is the engine's
+    // own; otherwise the rate fitted on the even share carries whatever skew the batches showed.
+    const measured =
+      input.samples[input.samples.length - 1]?.slowestBatchRows !== undefined
+        ? partitionShares(input.lag, PARTITION_SHARE_WINDOW_MS)
+        : undefined;
+    const shares = measured && hotShares(measured).length > 0 ? measured : undefined;
+    const estimate = this.model.estimate(shares ? 'own' : 'even');
     if (!estimate || !lag || triggerSeconds <= 0 || !demand) return undefined;
+    const busiest = shares ? (n: number) => worstBusiestShare(shares, n) : undefined;
 
     const rateAt = (n: number, busy: number) =>
-      sustainableRate(estimate, n, limits.partitions, triggerSeconds, busy);
+      sustainableRate(estimate, n, limits.partitions, triggerSeconds, busy, busiest);
     const candidates = alignedInstanceCounts(limits.partitions, limits.minInstances, upperBound(limits));
     const smallestFitting = (rate: number, busy: number) =>
       candidates.find((n) => rateAt(n, busy) >= rate) ?? candidates[candidates.length - 1] ?? current;

@@ -9,6 +9,8 @@ interface Interval {
   rows: number;
   busySeconds: number;
   maxDuration: number;
+  /** Rows of the batch that took `maxDuration`. */
+  slowestRows: number;
   lastEnd: number;
   schedulingDelay: number;
   processedRate: number;
@@ -34,7 +36,10 @@ export class ProgressAggregator implements BatchListener {
     interval.rows += batch.rows;
     this.processedRows += batch.rows;
     interval.busySeconds += batch.duration;
-    interval.maxDuration = Math.max(interval.maxDuration, batch.duration);
+    if (batch.duration > interval.maxDuration) {
+      interval.maxDuration = batch.duration;
+      interval.slowestRows = batch.rows;
+    }
     interval.lastEnd = Math.max(interval.lastEnd, batch.endAt);
     interval.schedulingDelay = Math.max(interval.schedulingDelay, batch.startAt - batch.scheduledAt);
     interval.processedRate += batch.rows / batch.duration;
@@ -60,6 +65,7 @@ export class ProgressAggregator implements BatchListener {
         processedRowsPerSecond: interval.processedRate,
         batchDurationMs: Math.round(interval.maxDuration * 1000),
         numInputRows: interval.rows,
+        slowestBatchRows: interval.slowestRows,
         triggerMs: Math.round(T * 1000),
         instances: interval.consumers,
         busyMs: Math.round(interval.busySeconds * 1000),
@@ -78,6 +84,7 @@ export class ProgressAggregator implements BatchListener {
         rows: 0,
         busySeconds: 0,
         maxDuration: 0,
+        slowestRows: 0,
         lastEnd: 0,
         schedulingDelay: 0,
         processedRate: 0,

@@ -212,6 +212,7 @@ export function simulate(
         records: topic.lagRecords(),
         seconds: lagSeconds,
         endOffsets: topic.producedTotal,
+        partitionEndOffsets: Array.from(topic.produced),
       });
 
       if (second % decisionEvery === 0) {
