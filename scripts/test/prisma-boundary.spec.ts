@@ -13,9 +13,6 @@ const SRC = path.join(ROOT, 'apps', 'control-plane', 'src');
 
 /** Known exceptions, each with its reason (paths relative to apps/control-plane/src). */
 const ALLOWED: Record<string, string> = {
-  // Builds the evaluator's set-based statements for the repository that runs them in its
-  // transaction; it imports no client (the evaluation thread loads this module).
-  'alerting/alert-writes.ts': 'statement builder of the evaluator repository',
   // /readyz pings the client itself, as it pings Redis and Kafka through their adapters.
   'health/dependency.health.ts': 'readiness ping of the database client',
   // The offline CLI (`npm run cli -- token create`) opens its own client: no Nest app, no DI.

@@ -3,6 +3,8 @@
 // each, no JSON decoded), and the full columns only of the rows whose version changed since the
 // last tick (alert-mirror.ts, query-mirror.ts): at 1,000 queries the evaluator's main thread then
 // decodes a handful of rows a tick, not every query's and every alert's JSON.
+// Every statement runs through `pg` directly (PrismaRepository.sql, sql-pool.ts): they run on the
+// API's event loop every tick, and Prisma's client runtime was their largest cost there.
 import { Injectable } from '@nestjs/common';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { writeStatements, type AlertWrites } from './alert-writes';
@@ -113,12 +115,12 @@ export class AlertEvaluationRepository {
 
   /** The enabled rules the evaluating cluster evaluates: its own and those with no cluster. */
   rules(cluster: string): Promise<RuleInput[]> {
-    return this.prisma.$queryRawUnsafe<RuleInput[]>(RULE_ROWS_SQL, cluster);
+    return this.prisma.sql.rows<RuleInput>(RULE_ROWS_SQL, [cluster]);
   }
 
   /** Every live (not deleted) query of every cluster, as version rows. */
   queryVersions(): Promise<QueryVersionRow[]> {
-    return this.prisma.$queryRawUnsafe<QueryVersionRow[]>(QUERY_VERSIONS_SQL);
+    return this.prisma.sql.rows<QueryVersionRow>(QUERY_VERSIONS_SQL);
   }
 
   /**
@@ -126,29 +128,29 @@ export class AlertEvaluationRepository {
    * `known` (VersionBuckets.known()); the others are as the caller holds them.
    */
   queryVersionBuckets(known: string): Promise<BucketRead[]> {
-    return this.prisma.$queryRawUnsafe<BucketRead[]>(bucketedSql(QUERY_VERSIONS_SQL, '$1'), known);
+    return this.prisma.sql.rows<BucketRead>(bucketedSql(QUERY_VERSIONS_SQL, '$1'), [known]);
   }
 
   /** The Alert rows' versions by bucket, as `queryVersionBuckets` (`inScope` for `cluster`). */
   alertVersionBuckets(cluster: string, known: string): Promise<BucketRead[]> {
-    return this.prisma.$queryRawUnsafe<BucketRead[]>(bucketedSql(ALERT_VERSIONS_SQL, '$2'), cluster, known);
+    return this.prisma.sql.rows<BucketRead>(bucketedSql(ALERT_VERSIONS_SQL, '$2'), [cluster, known]);
   }
 
   /** Conditions and crash times of these queries (those whose detail hash changed). */
   async queryDetails(ids: readonly string[]): Promise<QueryDetail[]> {
     if (ids.length === 0) return [];
-    return this.prisma.$queryRawUnsafe<QueryDetail[]>(QUERY_DETAILS_SQL, ids);
+    return this.prisma.sql.rows<QueryDetail>(QUERY_DETAILS_SQL, [ids]);
   }
 
   /** Every Alert row's version; `inScope` says whether `cluster`'s evaluation owns its rule. */
   alertVersions(cluster: string): Promise<AlertVersionRow[]> {
-    return this.prisma.$queryRawUnsafe<AlertVersionRow[]>(ALERT_VERSIONS_SQL, cluster);
+    return this.prisma.sql.rows<AlertVersionRow>(ALERT_VERSIONS_SQL, [cluster]);
   }
 
   /** The thread's columns of these alerts (those whose version changed); gone ones are left out. */
   async alertRows(ids: readonly string[]): Promise<AlertInput[]> {
     if (ids.length === 0) return [];
-    return this.prisma.$queryRawUnsafe<AlertInput[]>(ALERT_ROWS_SQL, ids);
+    return this.prisma.sql.rows<AlertInput>(ALERT_ROWS_SQL, [ids]);
   }
 
   /**
@@ -157,12 +159,12 @@ export class AlertEvaluationRepository {
    * at most: the thread parses them, this thread only passes the text on.
    */
   async storedHistories(exceptIds: readonly string[]): Promise<string[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Array<{ chunk: string }>>(
+    const rows = await this.prisma.sql.rows<{ chunk: string }>(
       `SELECT json_agg(json_build_object('queryId', h."queryId", 'state', h.state))::text AS chunk
        FROM (SELECT "queryId", state, (row_number() OVER (ORDER BY "queryId") - 1) / ${HISTORY_CHUNK} AS n
              FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))) h
        GROUP BY h.n`,
-      exceptIds,
+      [exceptIds],
     );
     return rows.map((r) => r.chunk);
   }
@@ -172,20 +174,18 @@ export class AlertEvaluationRepository {
    * this thread never builds or stringifies ~1,000 histories' objects).
    */
   async saveHistories(chunk: string, savedAt: Date): Promise<void> {
-    await this.prisma.$executeRawUnsafe(SAVE_HISTORIES_SQL, chunk, savedAt.toISOString());
+    await this.prisma.sql.execute(SAVE_HISTORIES_SQL, [chunk, savedAt.toISOString()]);
   }
 
   /** Drops the saved histories of queries not among `liveIds` (deleted ones). */
   async dropHistoriesExcept(liveIds: readonly string[]): Promise<void> {
-    await this.prisma.$executeRawUnsafe(
-      `DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`,
+    await this.prisma.sql.execute(`DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`, [
       liveIds,
-    );
+    ]);
   }
 
   /** One transaction: alert rows, their transitions and deletions (alert-writes.ts). */
   async applyWrites(w: AlertWrites): Promise<void> {
-    const statements = writeStatements(this.prisma, w);
-    if (statements.length > 0) await this.prisma.$transaction(statements);
+    await this.prisma.sql.transaction(writeStatements(w));
   }
 }

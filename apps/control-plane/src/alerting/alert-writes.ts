@@ -4,15 +4,10 @@
 // parameter (jsonb_to_recordset), so the statement text never changes and 1,000 changed alerts
 // cost four round trips; Prisma's per-row upserts (compiled one by one) took 15 s for 1,000 alerts
 // at 1,000 queries × 16 partitions (BENCHMARKS.md, issue 15 profile).
-// Only statements are built here; the repository that owns the evaluator's writes runs them in its
-// transaction. This module is also loaded by the evaluation thread (emptyWrites, the types), so it
-// imports no database client: `SqlStatements` is the one method of the client it needs, by shape.
-import type { Prisma } from '../generated/prisma/client';
-
-/** What building the statements needs of the database client (PrismaRepository fits). */
-export interface SqlStatements {
-  $executeRawUnsafe(query: string, ...values: unknown[]): Prisma.PrismaPromise<number>;
-}
+// Only statements are built here (text and parameters); the repository that owns the evaluator's
+// writes runs them in its transaction. This module is also loaded by the evaluation thread
+// (emptyWrites, the types), so it imports no database client.
+import type { SqlStatement } from '../repositories/sql-pool';
 
 export interface AlertUpsert {
   id: string;
@@ -50,26 +45,23 @@ export interface AlertWrites {
 
 export const emptyWrites = (): AlertWrites => ({ upserts: [], transitions: [], deletes: [] });
 
-export function writeStatements(prisma: SqlStatements, w: AlertWrites): Prisma.PrismaPromise<unknown>[] {
-  const out: Prisma.PrismaPromise<unknown>[] = [];
+export function writeStatements(w: AlertWrites): SqlStatement[] {
+  const out: SqlStatement[] = [];
   if (w.transitions.length > 0) {
-    out.push(
-      prisma.$executeRawUnsafe(
-        `INSERT INTO "AlertTransition" ("alertId", "ruleName", "queryName", "from", "to", "value", "figures", "at")
+    out.push({
+      text: `INSERT INTO "AlertTransition" ("alertId", "ruleName", "queryName", "from", "to", "value", "figures", "at")
          SELECT "alertId", "ruleName", "queryName", "from", "to", "value", COALESCE("figures", '{}'::jsonb), "at"
          FROM jsonb_to_recordset($1::jsonb) AS x("alertId" uuid, "ruleName" text, "queryName" text,
            "from" text, "to" text, "value" float8, "figures" jsonb, "at" timestamp(3))`,
-        JSON.stringify(w.transitions),
-      ),
-    );
+      values: [JSON.stringify(w.transitions)],
+    });
   }
   if (w.deletes.length > 0) {
-    out.push(prisma.$executeRawUnsafe(`DELETE FROM "Alert" WHERE id = ANY($1::uuid[])`, w.deletes));
+    out.push({ text: `DELETE FROM "Alert" WHERE id = ANY($1::uuid[])`, values: [w.deletes] });
   }
   if (w.upserts.length > 0) {
-    out.push(
-      prisma.$executeRawUnsafe(
-        `INSERT INTO "Alert" ("id", "ruleId", "queryId", "queryName", "state", "activeAt", "firedAt",
+    out.push({
+      text: `INSERT INTO "Alert" ("id", "ruleId", "queryId", "queryName", "state", "activeAt", "firedAt",
            "resolvedAt", "value", "figures", "labels", "annotations", "updatedAt")
          SELECT "id", "ruleId", "queryId", "queryName", "state", "activeAt", "firedAt", "resolvedAt",
            "value", COALESCE("figures", '{}'::jsonb), "labels", "annotations", now()
@@ -82,19 +74,18 @@ export function writeStatements(prisma: SqlStatements, w: AlertWrites): Prisma.P
            "resolvedAt" = EXCLUDED."resolvedAt", "value" = EXCLUDED."value",
            "figures" = EXCLUDED."figures", "labels" = EXCLUDED."labels",
            "annotations" = EXCLUDED."annotations", "updatedAt" = now()`,
-        JSON.stringify(w.upserts.map(({ newEpisode: _n, ...row }) => row)),
-      ),
-    );
+      // The rows as they are: jsonb_to_recordset reads only the columns it names (newEpisode is
+      // ignored), so no copy of every row without it is built first.
+      values: [JSON.stringify(w.upserts)],
+    });
     const reset = w.upserts.filter((u) => u.newEpisode).map((u) => u.id);
     if (reset.length > 0) {
       // A new episode is not acknowledged by the acknowledgement of the previous one.
-      out.push(
-        prisma.$executeRawUnsafe(
-          `UPDATE "Alert" SET "acknowledgedAt" = NULL, "acknowledgedBy" = NULL, "ackComment" = NULL
+      out.push({
+        text: `UPDATE "Alert" SET "acknowledgedAt" = NULL, "acknowledgedBy" = NULL, "ackComment" = NULL
            WHERE id = ANY($1::uuid[]) AND "acknowledgedAt" IS NOT NULL`,
-          reset,
-        ),
-      );
+        values: [reset],
+      });
     }
   }
   return out;

@@ -3,10 +3,15 @@
 // and its decisions written as one transaction; the delivery processor's delivery row and its
 // outcome. The set-based statements stay here (jsonb_to_recordset: one statement text whatever the
 // row count; one transaction per group made routing the longest phase of an evaluation on a
-// loaded database, BENCHMARKS.md).
+// loaded database, BENCHMARKS.md). Every statement runs through `pg` directly
+// (PrismaRepository.sql, sql-pool.ts): a routing pass and each delivery run on the API's event loop,
+// where Prisma's client runtime (typing each row and parameter, walking JSON trees) was the largest
+// cost of an evaluation. Whole rows are read as the table's columns (`SELECT t.*`), which are the
+// model's fields, timestamps as UTC Dates: the same objects Prisma's typed reads returned.
 import { Injectable } from '@nestjs/common';
 import type { Alert, NotificationDelivery, Prisma, Receiver, Silence } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
+import type { SqlStatement } from '../repositories/sql-pool';
 
 /** What grouping, matching and decideFlush need of an alert (the full row only if it is sent). */
 export interface RoutedAlert {
@@ -108,37 +113,53 @@ const INSERT_DELIVERIES_SQL = `
   SELECT id, "receiverId", "groupKey", payload, $2::timestamp(3)
   FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, "receiverId" uuid, "groupKey" text, payload jsonb)`;
 
+/** The pass's dropped groups ($1: JSON array of {receiverId, groupKey}). */
+const DROP_GROUPS_SQL = `
+  DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
+    SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`;
+
+/** The pass's changed group states ($1: JSON array of GroupStateWrite). */
+const UPSERT_GROUPS_SQL = `
+  INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
+  SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
+  FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
+    "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
+  ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
+    "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`;
+
 @Injectable()
 export class RoutingRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
   async enabledReceivers(): Promise<Receiver[]> {
-    return this.prisma.receiver.findMany({ where: { enabled: true } });
+    return this.prisma.sql.rows<Receiver>(`SELECT r.* FROM "Receiver" r WHERE r.enabled`);
   }
 
   /** Silences in force at `now` (started, not ended, not expired by hand). */
   async activeSilences(now: Date): Promise<Silence[]> {
-    return this.prisma.silence.findMany({
-      where: { startsAt: { lte: now }, endsAt: { gt: now }, expiredAt: null },
-    });
+    return this.prisma.sql.rows<Silence>(
+      `SELECT s.* FROM "Silence" s
+       WHERE s."startsAt" <= $1::timestamp(3) AND s."endsAt" > $1::timestamp(3) AND s."expiredAt" IS NULL`,
+      [now.toISOString()],
+    );
   }
 
   /** Every notification group of `cluster`'s queries with its timers. */
   async groups(cluster: string): Promise<GroupRow[]> {
-    return this.prisma.$queryRawUnsafe<GroupRow[]>(GROUP_ROWS_SQL, cluster);
+    return this.prisma.sql.rows<GroupRow>(GROUP_ROWS_SQL, [cluster]);
   }
 
   /** Firing/resolved alerts of `cluster`'s queries: all of them, or of `queries` only. */
   async routedAlerts(cluster: string, queries: readonly string[] | 'all'): Promise<RoutedAlert[]> {
     return queries === 'all'
-      ? this.prisma.$queryRawUnsafe<RoutedAlert[]>(routedAlertsSql(false), cluster)
-      : this.prisma.$queryRawUnsafe<RoutedAlert[]>(routedAlertsSql(true), cluster, JSON.stringify(queries));
+      ? this.prisma.sql.rows<RoutedAlert>(routedAlertsSql(false), [cluster])
+      : this.prisma.sql.rows<RoutedAlert>(routedAlertsSql(true), [cluster, JSON.stringify(queries)]);
   }
 
   /** The full rows (annotations, times) of the alerts a send carries. */
   async alertsByIds(ids: readonly string[]): Promise<Alert[]> {
     if (ids.length === 0) return [];
-    return this.prisma.alert.findMany({ where: { id: { in: [...ids] } } });
+    return this.prisma.sql.rows<Alert>(`SELECT a.* FROM "Alert" a WHERE a.id = ANY($1::uuid[])`, [ids]);
   }
 
   /**
@@ -147,59 +168,38 @@ export class RoutingRepository {
    * are written together).
    */
   async applyDecisions(w: RoutingWrites): Promise<void> {
-    const writes: Prisma.PrismaPromise<unknown>[] = [];
-    if (w.drops.length > 0)
-      writes.push(
-        this.prisma.$executeRawUnsafe(
-          `DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
-             SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`,
-          JSON.stringify(w.drops),
-        ),
-      );
-    if (w.states.length > 0)
-      writes.push(
-        this.prisma.$executeRawUnsafe(
-          `INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
-           SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
-           FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
-             "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
-           ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
-             "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`,
-          JSON.stringify(w.states),
-        ),
-      );
+    const writes: SqlStatement[] = [];
+    if (w.drops.length > 0) writes.push({ text: DROP_GROUPS_SQL, values: [JSON.stringify(w.drops)] });
+    if (w.states.length > 0) writes.push({ text: UPSERT_GROUPS_SQL, values: [JSON.stringify(w.states)] });
     if (w.deliveries.length > 0)
-      writes.push(
-        this.prisma.$executeRawUnsafe(
-          INSERT_DELIVERIES_SQL,
-          JSON.stringify(w.deliveries),
-          new Date().toISOString(),
-        ),
-      );
-    if (writes.length > 0) await this.prisma.$transaction(writes);
+      writes.push({
+        text: INSERT_DELIVERIES_SQL,
+        values: [JSON.stringify(w.deliveries), new Date().toISOString()],
+      });
+    await this.prisma.sql.transaction(writes);
   }
 
   /** Deliveries of `cluster`'s groups (and test notifications) whose deferral ended by `now`. */
   async dueDeferred(cluster: string, now: Date): Promise<Array<{ id: string }>> {
-    return this.prisma.$queryRawUnsafe<Array<{ id: string }>>(DUE_DEFERRED_SQL, cluster, now.toISOString());
+    return this.prisma.sql.rows<{ id: string }>(DUE_DEFERRED_SQL, [cluster, now.toISOString()]);
   }
 
   /** A deferred delivery back to `queued` (one replica wins the status change; else a no-op). */
   async requeueDeferred(id: string): Promise<void> {
-    await this.prisma.notificationDelivery.updateMany({
-      where: { id, status: 'deferred' },
-      data: { status: 'queued', nextAttemptAt: null },
-    });
+    await this.prisma.sql.execute(
+      `UPDATE "NotificationDelivery" SET status = 'queued', "nextAttemptAt" = NULL
+       WHERE id = $1::uuid AND status = 'deferred'`,
+      [id],
+    );
   }
 
   /** Deliveries of `cluster`'s groups (and test ones) `queued` since before `createdBefore`, or among `ids`. */
   async staleQueued(cluster: string, createdBefore: Date, ids: readonly string[]): Promise<QueuedDelivery[]> {
-    return this.prisma.$queryRawUnsafe<QueuedDelivery[]>(
-      STALE_QUEUED_SQL,
+    return this.prisma.sql.rows<QueuedDelivery>(STALE_QUEUED_SQL, [
       cluster,
       createdBefore.toISOString(),
       JSON.stringify(ids),
-    );
+    ]);
   }
 }
 
@@ -211,23 +211,57 @@ export interface FailedAttempt {
   nextAttemptAt: Date | null;
 }
 
+const MARK_DELIVERED_SQL = `
+  UPDATE "NotificationDelivery"
+  SET status = 'delivered', attempts = $2, "httpStatus" = $3, "deliveredAt" = $4::timestamp(3), "lastError" = NULL
+  WHERE id = $1::uuid`;
+const MARK_FAILED_ATTEMPT_SQL = `
+  UPDATE "NotificationDelivery"
+  SET status = $2, attempts = $3, "lastError" = $4, "nextAttemptAt" = $5::timestamp(3)
+  WHERE id = $1::uuid`;
+
 @Injectable()
 export class DeliveryRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
   /** The delivery with its receiver (null when it is gone). */
   async findWithReceiver(id: string): Promise<(NotificationDelivery & { receiver: Receiver }) | null> {
-    return this.prisma.notificationDelivery.findUnique({ where: { id }, include: { receiver: true } });
+    const [delivery] = await this.prisma.sql.rows<NotificationDelivery>(
+      `SELECT d.* FROM "NotificationDelivery" d WHERE d.id = $1::uuid`,
+      [id],
+    );
+    if (!delivery) return null;
+    const [receiver] = await this.prisma.sql.rows<Receiver>(
+      `SELECT r.* FROM "Receiver" r WHERE r.id = $1::uuid`,
+      [delivery.receiverId],
+    );
+    // The receiver's deletion cascades to its deliveries: between the two reads, the delivery went too.
+    return receiver ? { ...delivery, receiver } : null;
   }
 
   async markDelivered(id: string, attempts: number, httpStatus: number, at: Date): Promise<void> {
-    await this.prisma.notificationDelivery.update({
-      where: { id },
-      data: { status: 'delivered', attempts, httpStatus, deliveredAt: at, lastError: null },
-    });
+    this.found(
+      id,
+      await this.prisma.sql.execute(MARK_DELIVERED_SQL, [id, attempts, httpStatus, at.toISOString()]),
+    );
   }
 
   async markFailedAttempt(id: string, outcome: FailedAttempt): Promise<void> {
-    await this.prisma.notificationDelivery.update({ where: { id }, data: outcome });
+    const { status, attempts, lastError, nextAttemptAt } = outcome;
+    this.found(
+      id,
+      await this.prisma.sql.execute(MARK_FAILED_ATTEMPT_SQL, [
+        id,
+        status,
+        attempts,
+        lastError,
+        nextAttemptAt?.toISOString() ?? null,
+      ]),
+    );
+  }
+
+  /** A delivery that is gone is an error, as it was for Prisma's update (the job fails). */
+  private found(id: string, updated: number): void {
+    if (updated === 0) throw new Error(`notification delivery ${id} not found`);
   }
 }
