@@ -18,12 +18,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
+import { PROGRESS_TOPIC, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { collectProgress } from './progress-collector';
 import { runSparkPeer, type SparkPeerResult } from './spark-peer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -167,17 +168,8 @@ async function engineRun(
     spec,
     `name: ${name}\nsources:\n${source('clicks', input)}${extra.sources ?? ''}${extra.tables ?? ''}sql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: ${extra.sources ? 'append' : 'update'}\ntrigger: ${trigger}\noptions: ${options}\n`,
   );
-  const events: StreamingQueryProgress[] = [];
-  const consumer = kafka.consumer({ groupId: `bench-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId)
-        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
-    },
-  });
-  await new Promise((r) => setTimeout(r, 2000));
+  const progress = await collectProgress(kafka, queryId);
+  const events = progress.events;
   const child = spawn(
     process.execPath,
     [
@@ -203,8 +195,7 @@ async function engineRun(
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`engine exited with ${code}`);
-  await new Promise((r) => setTimeout(r, 1500));
-  await consumer.disconnect();
+  await progress.stop();
   const withData = events.filter((e) => e.numInputRows > 0);
   const rows = withData.reduce((n, e) => n + e.numInputRows, 0);
   if (rows < records) throw new Error(`engine progress reports ${rows} of ${records} rows`);

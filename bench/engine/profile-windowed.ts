@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROGRESS_TOPIC, parseStreamingQueryProgress, type StreamingQueryProgress } from '@sluice/contracts';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+import { collectProgress } from './progress-collector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -121,17 +121,8 @@ async function main(): Promise<void> {
     spec,
     `name: bench-windowed\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: { maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }\n`,
   );
-  const events: StreamingQueryProgress[] = [];
-  const consumer = kafka.consumer({ groupId: `bench-progress-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: PROGRESS_TOPIC, fromBeginning: false });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.key?.toString() === queryId)
-        events.push(parseStreamingQueryProgress(JSON.parse(message.value!.toString())));
-    },
-  });
-  await new Promise((r) => setTimeout(r, 2000));
+  const progress = await collectProgress(kafka, queryId);
+  const events = progress.events;
   const args = ['--cpu-prof', `--cpu-prof-dir=${profDir}`, bundle, 'run', '--spec', spec];
   const child = spawn(
     process.execPath,
@@ -143,8 +134,7 @@ async function main(): Promise<void> {
     },
   );
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  await new Promise((r) => setTimeout(r, 1500));
-  await consumer.disconnect();
+  await progress.stop();
   if (code !== 0) throw new Error(`engine exited with ${code}`);
   const withData = events.filter((e) => e.numInputRows > 0);
   const rows = withData.reduce((n, e) => n + e.numInputRows, 0);
