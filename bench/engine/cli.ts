@@ -24,6 +24,7 @@ import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 import { runSparkPeer, type SparkPeerResult } from './spark-peer';
 
@@ -51,28 +52,6 @@ const PARTITIONS = 4;
 const log = (m: string): void => {
   if (!values.json) process.stderr.write(`[bench:engine] ${m}\n`);
 };
-
-async function produceInput(kafka: Kafka, topic: string, records = N): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const base = Date.UTC(2026, 0, 1);
-  for (let i = 0; i < records; i += 2000) {
-    const messages = [];
-    for (let j = i; j < Math.min(records, i + 2000); j++) {
-      messages.push({
-        value: JSON.stringify({
-          id: j,
-          user_id: `user-${j % 5000}`,
-          url: j % 3 === 0 ? '/product/1' : '/home',
-          bytes: j % 1000,
-          ts: new Date(base + j * 10).toISOString(),
-        }),
-      });
-    }
-    await producer.send({ topic, messages });
-  }
-  await producer.disconnect();
-}
 
 /** (a) consume every record and produce it unchanged to another topic; records/s. */
 async function rawPipe(kafka: Kafka, input: string): Promise<number> {
@@ -287,8 +266,8 @@ async function main(): Promise<void> {
   ]);
   await admin.disconnect();
   log(`producing ${N} records`);
-  await produceInput(kafka, input);
-  if (latencyInput !== input) await produceInput(kafka, latencyInput, latencyRecords);
+  await produceClicks(kafka, input, N);
+  if (latencyInput !== input) await produceClicks(kafka, latencyInput, latencyRecords);
   // The engine as the control plane runs it: the esbuild bundle (engine-bundle.ts), not tsx.
   const engine = [await buildEngineBundle(ROOT, engineBundleDir(ROOT), (f) => log(`building ${f}`))];
   log('(a) raw consume→produce pipe');
@@ -349,7 +328,7 @@ async function main(): Promise<void> {
   await admin2.connect();
   await ensureTopics(admin2, [{ topic: views, numPartitions: PARTITIONS }]);
   await admin2.disconnect();
-  await produceInput(kafka, views);
+  await produceClicks(kafka, views, N);
   const streamJoin = await engineRun(
     kafka,
     env.KAFKA_BROKERS,

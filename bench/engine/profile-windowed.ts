@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -91,25 +92,7 @@ async function main(): Promise<void> {
   await admin.connect();
   await ensureTopics(admin, [{ topic: input, numPartitions: 4 }]);
   await admin.disconnect();
-  // The same input as bench:engine's.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const base = Date.UTC(2026, 0, 1);
-  for (let i = 0; i < N; i += 2000) {
-    const messages = [];
-    for (let j = i; j < Math.min(N, i + 2000); j++)
-      messages.push({
-        value: JSON.stringify({
-          id: j,
-          user_id: `user-${j % 5000}`,
-          url: j % 3 === 0 ? '/product/1' : '/home',
-          bytes: j % 1000,
-          ts: new Date(base + j * 10).toISOString(),
-        }),
-      });
-    await producer.send({ topic: input, messages });
-  }
-  await producer.disconnect();
+  await produceClicks(kafka, input, N);
   const bundle = await buildEngineBundle(ROOT, engineBundleDir(ROOT));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-profile-windowed-'));
   const profDir = values['prof-dir'] ?? path.join(dir, 'profile');
