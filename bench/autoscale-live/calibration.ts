@@ -16,6 +16,8 @@
 //     of one trigger's input fits the trigger; that is the capacity.
 // The batch rates seen during step 2 are kept for the report (median), to show the gap.
 
+import { fitBatchCost, type BatchCostFit } from './batch-cost';
+
 export interface CalibrationIo {
   /** Starts producing `records` records into the calibration query's source topic. */
   produce(records: number): Promise<{ produced: () => number; stop: () => Promise<void> }>;
@@ -24,7 +26,21 @@ export interface CalibrationIo {
   /** Sets the calibration query's maxOffsetsPerTrigger (null: none) and waits until it applies. */
   setRateLimit(records: number | null): Promise<void>;
   /** The calibration query's newest batch progress, or null. */
-  progress(): Promise<{ batchId?: number; numInputRows?: number; processedRowsPerSecond?: number } | null>;
+  progress(): Promise<{
+    batchId?: number;
+    numInputRows?: number;
+    processedRowsPerSecond?: number;
+    /** The batch's wall time, ms. */
+    batchDuration?: number;
+  } | null>;
+}
+
+/** A batch the calibration saw: its id, rows, rate and (when reported) duration. */
+interface SeenBatch {
+  batchId: number;
+  rows: number;
+  rate: number;
+  durationMs?: number;
 }
 
 export interface Calibration {
@@ -41,6 +57,12 @@ export interface Calibration {
   sustainedCapacity: number;
   /** Each trigger-sized round: its rate limit (records per batch) and the records/s drained. */
   triggerRounds: { rateLimit: number; records: number; drainSeconds: number; rate: number }[];
+  /**
+   * Fixed cost and per-record rate fitted on every batch after the warm-up (the catch-up batches
+   * of the sustained drain and the small ones of the trigger rounds); null when the sizes did
+   * not vary enough to separate them (batch-cost.ts).
+   */
+  batchCost: BatchCostFit | null;
 }
 
 export const WARMUP_RECORDS = 5_000;
@@ -79,7 +101,7 @@ export function median(xs: number[]): number | null {
 async function drain(
   io: CalibrationIo,
   records: number,
-  onBatch: (b: { batchId: number; rows: number; rate: number }) => void,
+  onBatch: (b: SeenBatch) => void,
   log: (m: string) => void,
 ): Promise<number> {
   const start = Date.now();
@@ -89,7 +111,12 @@ async function drain(
     for (;;) {
       const [behind, p] = await Promise.all([io.lag(), io.progress()]);
       if (p?.batchId !== undefined && (p.numInputRows ?? 0) > 0)
-        onBatch({ batchId: p.batchId, rows: p.numInputRows ?? 0, rate: p.processedRowsPerSecond ?? 0 });
+        onBatch({
+          batchId: p.batchId,
+          rows: p.numInputRows ?? 0,
+          rate: p.processedRowsPerSecond ?? 0,
+          ...(p.batchDuration !== undefined ? { durationMs: p.batchDuration } : {}),
+        });
       if (gen.produced() >= records && behind === 0) return (Date.now() - start) / 1000;
       if (Date.now() - start > DRAIN_TIMEOUT_MS)
         throw new Error(
@@ -122,6 +149,7 @@ async function atTrigger(
   estimate: number,
   triggerSeconds: number,
   log: (m: string) => void,
+  onBatch: (b: SeenBatch) => void,
 ): Promise<Calibration['triggerRounds']> {
   const rounds: Calibration['triggerRounds'] = [];
   let c = estimate;
@@ -130,7 +158,7 @@ async function atTrigger(
       const rateLimit = Math.max(1, Math.round(c * triggerSeconds));
       const records = Math.min(MAX_RECORDS, Math.max(MIN_RECORDS, Math.round(c * TRIGGER_ROUND_SECONDS)));
       await io.setRateLimit(rateLimit);
-      const drainSeconds = await drain(io, records, () => undefined, log);
+      const drainSeconds = await drain(io, records, onBatch, log);
       const rate = records / drainSeconds;
       rounds.push({ rateLimit, records, drainSeconds, rate });
       log(
@@ -158,7 +186,12 @@ export async function calibrateCapacity(
   // least half the target (at most MAX_ROUNDS drains), and the last drain is the measurement.
   let records = sustainedRecords(rough);
   let drainSeconds = 0;
-  const batches = new Map<number, { rows: number; rate: number }>();
+  const batches = new Map<number, SeenBatch>();
+  // Every batch after the warm-up, by id (the poll sees a batch several times): the fit's points.
+  const fitted = new Map<number, SeenBatch>();
+  const seen = (b: SeenBatch): void => {
+    if (b.batchId > lastWarmupBatch) fitted.set(b.batchId, b);
+  };
   for (let round = 1; ; round++) {
     log(`sustained backlog ${records} records (round ${round})`);
     batches.clear();
@@ -167,6 +200,7 @@ export async function calibrateCapacity(
       records,
       (b) => {
         if (b.batchId > lastWarmupBatch) batches.set(b.batchId, b);
+        seen(b);
       },
       log,
     );
@@ -183,8 +217,19 @@ export async function calibrateCapacity(
       `(median batch rate ${medianBatchRate === null ? '–' : Math.round(medianBatchRate)} rows/s over ${batches.size} batches)`,
   );
   const triggerRounds =
-    triggerSeconds === undefined ? [] : await atTrigger(io, sustainedCapacity, triggerSeconds, log);
+    triggerSeconds === undefined ? [] : await atTrigger(io, sustainedCapacity, triggerSeconds, log, seen);
   const capacity = triggerRounds.at(-1)?.rate ?? sustainedCapacity;
+  const batchCost = fitBatchCost(
+    [...fitted.values()].flatMap((b) =>
+      b.durationMs !== undefined ? [{ rows: b.rows, durationMs: b.durationMs }] : [],
+    ),
+  );
+  if (batchCost)
+    log(
+      `batch cost over ${batchCost.batches} batches of ${batchCost.minRows}–${batchCost.maxRows} rows: ` +
+        `${batchCost.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(batchCost.recordsPerSecond)}/s`,
+    );
+  else log(`batch cost: not identifiable from ${fitted.size} batches (sizes too alike or too few)`);
   return {
     capacity,
     sustainedCapacity,
@@ -195,5 +240,6 @@ export async function calibrateCapacity(
     drainSeconds,
     medianBatchRate,
     batches: batches.size,
+    batchCost,
   };
 }

@@ -49,10 +49,19 @@ describe('live vs simulator comparison', () => {
         drained: true,
         live: summary({ sloViolationSeconds: 120, actionsToConverge: 2 }),
         sim: summary({ sloViolationSeconds: 12, actionsToConverge: null }),
+        batchCost: {
+          overheadSeconds: 0.25,
+          recordsPerSecond: 1750,
+          batches: 40,
+          minRows: 300,
+          maxRows: 9000,
+        },
+        simFitted: summary({ sloViolationSeconds: 90, actionsToConverge: 2 }),
       },
     ]);
-    expect(text).toContain('| sloViolationSeconds | 12 | 120 | 108 |');
-    expect(text).toContain('| actionsToConverge | – | 2 | – |');
+    expect(text).toContain('| sloViolationSeconds | 12 | 90 | 120 | 108 | 30 |');
+    expect(text).toContain('| actionsToConverge | – | 2 | 2 | – | 0 |');
     expect(text).toContain('1100 records/s');
+    expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
   });
 });

@@ -5,6 +5,7 @@
 // the same number of instances for the same demand; the gap column is live − sim.
 import path from 'node:path';
 import type { PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
+import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
 import { markdownTable } from './report';
 import { loadProfile, runOne } from './run-matrix';
@@ -28,6 +29,10 @@ export interface LiveComparison {
   drained: boolean;
   live: SimulationSummary;
   sim: SimulationSummary;
+  /** The calibration's fitted batch cost (live seconds, live records/s), or null. */
+  batchCost: BatchCostFit | null;
+  /** The simulation with that batch cost in place of the profile's instance (null without a fit). */
+  simFitted: SimulationSummary | null;
 }
 
 const METRICS = [
@@ -71,7 +76,16 @@ export async function compareLive(
       },
       (m) => log(`  ${m}`),
     );
-    const sim = runOne(simulatedCounterpart(profile, live), o.policy, true);
+    const counterpart = simulatedCounterpart(profile, live);
+    const sim = runOne(counterpart, o.policy, true);
+    const batchCost = live.calibration?.batchCost ?? null;
+    const simFitted = batchCost
+      ? runOne(
+          profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup }),
+          o.policy,
+          true,
+        )
+      : null;
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -87,6 +101,8 @@ export async function compareLive(
       drained: live.drained,
       live: live.summary,
       sim,
+      batchCost,
+      simFitted,
     });
   }
   return out;
@@ -100,19 +116,24 @@ function cell(v: unknown): string {
 export function comparisonTables(rows: LiveComparison[]): string {
   return rows
     .map((r) => {
+      const gap = (s: unknown, l: unknown) =>
+        typeof s === 'number' && typeof l === 'number' ? +(l - s).toFixed(2) : '–';
       const table = markdownTable(
-        [r.profile, 'sim', 'live', 'gap (live − sim)'],
+        [r.profile, 'sim', 'sim (fitted batch cost)', 'live', 'gap (live − sim)', 'gap (live − fitted)'],
         METRICS.map((m) => {
           const s = r.sim[m];
+          const f = r.simFitted?.[m];
           const l = r.live[m];
-          const gap = typeof s === 'number' && typeof l === 'number' ? +(l - s).toFixed(2) : '–';
-          return [m, cell(s), cell(l), cell(gap)];
+          return [m, cell(s), cell(f), cell(l), cell(gap(s, l)), cell(gap(f, l))];
         }),
       );
+      const fit = r.batchCost
+        ? `fitted live batch cost ${r.batchCost.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.batchCost.recordsPerSecond)}/s over ${r.batchCost.batches} batches of ${r.batchCost.minRows}–${r.batchCost.maxRows} rows`
+        : 'batch cost not identifiable from the calibration (no fitted simulation)';
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
         '',
         table,
       ].join('\n');
