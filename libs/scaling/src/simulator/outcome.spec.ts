@@ -80,6 +80,13 @@ describe('reversal counter (the frontier definition)', () => {
     expect(countReversals([action(0, 4, 8, 5000), action(800, 8, 4, 5000)], rates)).toBe(0);
   });
 
+  it('counts actions timed in fractions of a second (live runs) like whole seconds', () => {
+    expect(countReversals([action(1800.4, 2, 4, 700), action(1979.7, 4, 1, 700)], flat(2400, 700))).toBe(1);
+    const rates = flat(2400, 700);
+    rates[1900] = 2800;
+    expect(countReversals([action(1800.4, 2, 4, 700), action(1979.7, 4, 1, 700)], rates)).toBe(0);
+  });
+
   it('does not count after 15 minutes', () => {
     expect(countReversals([action(0, 4, 8, 5000), action(901, 8, 4, 5000)], flat(2000, 5000))).toBe(0);
   });

@@ -89,9 +89,12 @@ export function countReversals(
       const b = actions[j] as ScaleAction;
       if (b.timeSeconds - a.timeSeconds > REVERSAL_WINDOW_SECONDS) break;
       if (Math.sign(b.to - b.from) !== -Math.sign(a.to - a.from)) continue;
-      const base = Math.max(inputRateBySecond[a.timeSeconds] ?? 0, 1e-9);
+      // Live runs time actions in fractions of a second: the series is indexed by whole seconds
+      // (a fractional index read nothing, so live reversals were never counted).
+      const first = Math.floor(a.timeSeconds);
+      const base = Math.max(inputRateBySecond[first] ?? 0, 1e-9);
       let steady = true;
-      for (let s = a.timeSeconds; s <= b.timeSeconds && s < inputRateBySecond.length; s++) {
+      for (let s = first; s <= b.timeSeconds && s < inputRateBySecond.length; s++) {
         if (Math.abs((inputRateBySecond[s] ?? 0) - base) / base >= OSCILLATION_RATE_CHANGE) {
           steady = false;
           break;
