@@ -22,6 +22,36 @@ describe('CapacityModel', () => {
     expect(estimate?.overheadSeconds).toBeCloseTo(0.4, 2);
   });
 
+  it('never fits a fixed cost above the shortest batch it saw', () => {
+    // One instance; the line through these points crosses 0 rows at 0.80 s, above the 0.5 s
+    // batch: the fixed cost is that batch's 0.5 s, and the per-row cost what is left of the mean.
+    const batches: Array<[number, number]> = [
+      [1000, 0.5],
+      [1200, 2.6],
+      [3000, 2.7],
+      [3200, 2.8],
+      [3100, 2.75],
+      [2900, 2.65],
+    ];
+    const model = new CapacityModel(4);
+    model.observe(
+      batches.map(([rows, seconds], i) => ({
+        timeMs: (i + 1) * 10_000,
+        inputRowsPerSecond: rows / 10,
+        processedRowsPerSecond: rows / seconds,
+        batchDurationMs: seconds * 1000,
+        numInputRows: rows,
+        triggerMs: 10_000,
+        instances: 1,
+      })),
+    );
+    const estimate = model.estimate();
+    expect(estimate?.overheadSeconds).toBe(0.5);
+    const meanRows = 14_400 / 6;
+    const meanSeconds = 14 / 6;
+    expect(estimate?.perInstanceRate).toBeCloseTo(meanRows / (meanSeconds - 0.5), 6);
+  });
+
   it('without variation assumes no overhead, which errs on the slow side', () => {
     const model = new CapacityModel(48);
     model.observe(steadySamples(0, 300, { rate: 3000, instances: 4, capacity: 1000, overheadSeconds: 0.5 }));

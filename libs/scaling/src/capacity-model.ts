@@ -133,7 +133,11 @@ export class CapacityModel {
     const spread = Math.sqrt(sxx / n) / Math.max(mx, 1e-9);
     if (spread >= 0.15 && sxx > 0) {
       const slope = sxy / sxx;
-      const intercept = my - slope * mx;
+      // No batch costs less than the fixed cost, so the shortest batch seen bounds it. A few
+      // noisy batches (a start's slow first ones) can put the intercept at or above the mean
+      // duration, which leaves almost nothing per row: live, that read as 672,779 rows/s an
+      // instance (BENCHMARKS.md, a fitted batch cost beside the calibrated simulation).
+      const intercept = Math.min(my - slope * mx, Math.min(...points.map((p) => p.y)));
       if (slope > 0 && intercept >= 0) this.overhead[rowsBasis] = intercept;
     }
     return this.overhead[rowsBasis];
