@@ -204,6 +204,9 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       startupSecondsPrior: scaled(60),
       rebalancePauseSecondsPrior: scaled(15),
       defaultSloSeconds: sloLive,
+      // Its built-in spans too (demand minute, trend, slices …): before, the live policy looked at
+      // ten times the stretch of the profile the simulated one did, so it never saw a ramp.
+      timeScale: 1 / speedup,
     },
   };
   const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { trustedSlope } from './demand-outlook';
+import { demandOutlook, trustedSlope } from './demand-outlook';
+import { input, lagFollowing } from './test-support/inputs';
 
 /** Twelve 30 s slices (six minutes), as the trend test sees them. */
 function slices(rateAt: (i: number) => number): { x: number; y: number }[] {
@@ -55,5 +56,30 @@ describe('trustedSlope', () => {
       ),
     ).toBe(0);
     expect(trustedSlope(slices((i) => 9000 - 90 * i).slice(0, 5), -1)).toBe(0);
+  });
+});
+
+describe('demandOutlook in compressed time', () => {
+  // A ramp of 10 records/s per second over 400 s, and the same ramp played ten times faster
+  // (the live bench's speedup): each profile second lasts 100 ms and carries the same records.
+  const ramp = lagFollowing(0, 400, (s) => 1000 + 10 * s);
+  const real = input({ nowMs: 400_000, currentInstances: 2, lag: ramp });
+  const fast = input({
+    nowMs: 40_000,
+    currentInstances: 2,
+    lag: ramp.map((l) => ({ ...l, timeMs: l.timeMs / 10 })),
+  });
+
+  it('sees the same ramp when its spans are scaled like the clock', () => {
+    const a = demandOutlook(real);
+    const b = demandOutlook(fast, 0.1);
+    expect(a?.trend).toBeGreaterThan(8);
+    // Rates are per live second (×10) and the slope per live second again (×100).
+    expect(b?.now).toBeCloseTo((a?.now ?? 0) * 10, -1);
+    expect(b?.trend).toBeCloseTo((a?.trend ?? 0) * 100, -1);
+  });
+
+  it('sees no ramp through unscaled spans, which cover ten times the profile', () => {
+    expect(demandOutlook(fast)?.trend).toBe(0);
   });
 });

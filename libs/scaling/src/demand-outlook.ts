@@ -29,22 +29,40 @@ const TREND_T_STAT = 3;
  */
 const HALVES_AGREEMENT = 0.2;
 
-export function demandOutlook(input: ScalingInput): DemandOutlook | undefined {
-  const now = produceRate(input.samples, input.lag, input.nowMs, TICK_SPAN_MS);
-  const minute = produceRate(input.samples, input.lag, input.nowMs, MINUTE_MS);
+/**
+ * `timeScale` multiplies every span here (1 in production). A replay in compressed time (the live
+ * bench plays a profile `speedup` times faster) passes 1 / speedup, so the outlook covers the same
+ * stretch of the profile as it does in the simulator.
+ */
+export function demandOutlook(input: ScalingInput, timeScale = 1): DemandOutlook | undefined {
+  const now = produceRate(input.samples, input.lag, input.nowMs, TICK_SPAN_MS * timeScale);
+  const minute = produceRate(input.samples, input.lag, input.nowMs, MINUTE_MS * timeScale);
   if (now === undefined || minute === undefined) return undefined;
-  const points = trendPoints(input);
-  return { now, minute, trend: trustedSlope(points, 1), fall: trustedSlope(points, -1) };
+  const points = trendPoints(input, timeScale);
+  const spanSeconds = (TREND_SPAN_MS * timeScale) / 1000;
+  return {
+    now,
+    minute,
+    trend: trustedSlope(points, 1, spanSeconds),
+    fall: trustedSlope(points, -1, spanSeconds),
+  };
 }
 
-/** Highest 30 s produce rate within the last `spanMs`, and the last minute's. */
-export function peakDemand(input: ScalingInput, spanMs: number, minute: number): number {
-  const slices = produceRateSeries(input.samples, input.lag, input.nowMs, spanMs, SLICE_MS);
+/** Highest 30 s produce rate within the last `spanMs`, and the last minute's (`timeScale`: as above). */
+export function peakDemand(input: ScalingInput, spanMs: number, minute: number, timeScale = 1): number {
+  const slices = produceRateSeries(input.samples, input.lag, input.nowMs, spanMs, SLICE_MS * timeScale);
   return Math.max(minute, ...slices.map((p) => p.rate));
 }
 
-function trendPoints(input: ScalingInput): { x: number; y: number }[] {
-  return produceRateSeries(input.samples, input.lag, input.nowMs, TREND_SPAN_MS, SLICE_MS).map((p) => ({
+function trendPoints(input: ScalingInput, timeScale: number): { x: number; y: number }[] {
+  const series = produceRateSeries(
+    input.samples,
+    input.lag,
+    input.nowMs,
+    TREND_SPAN_MS * timeScale,
+    SLICE_MS * timeScale,
+  );
+  return series.map((p) => ({
     x: p.timeMs / 1000,
     y: p.rate,
   }));
@@ -57,7 +75,11 @@ function trendPoints(input: ScalingInput): { x: number; y: number }[] {
  * not a trend to extrapolate. Downwards this is what lets a scale-down stop carrying a peak that a
  * steady descent has left behind.
  */
-export function trustedSlope(points: readonly { x: number; y: number }[], direction: 1 | -1): number {
+export function trustedSlope(
+  points: readonly { x: number; y: number }[],
+  direction: 1 | -1,
+  spanSeconds = TREND_SPAN_MS / 1000,
+): number {
   if (points.length < 6) return 0;
   const half = Math.floor(points.length / 2);
   const older = direction * slope(points.slice(0, half));
@@ -68,7 +90,7 @@ export function trustedSlope(points: readonly { x: number; y: number }[], direct
   const level = Math.max(points[0]?.y ?? 0, points[points.length - 1]?.y ?? 0);
   const significant =
     direction * whole.slope > TREND_T_STAT * whole.slopeError &&
-    move * (TREND_SPAN_MS / 1000) >= TREND_SIGNIFICANCE * level &&
+    move * spanSeconds >= TREND_SIGNIFICANCE * level &&
     move >= HALVES_AGREEMENT * Math.max(older, newer);
   return move > 0 && significant ? Math.min(move, direction * whole.slope) : 0;
 }

@@ -52,6 +52,7 @@ const OPTIONS = {
     rebalancePauseSecondsPrior: true,
     defaultSloSeconds: true,
     discountPauseBacklog: true,
+    timeScale: true,
   } satisfies OptionNames<SluiceOptions>,
 } satisfies Record<keyof Required<PolicySettings>, Record<string, true>>;
 

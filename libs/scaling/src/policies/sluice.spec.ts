@@ -273,3 +273,11 @@ describe('sluice policy', () => {
     expect(() => new SluicePolicy({ discountPauseBacklog: 0.5 })).toThrow(/discountPauseBacklog/);
   });
 });
+
+describe('SluicePolicy timeScale', () => {
+  it('takes a scale in (0, 1] and refuses others by name', () => {
+    expect(() => new SluicePolicy({ timeScale: 0.1 })).not.toThrow();
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(() => new SluicePolicy({ timeScale: bad })).toThrow(/timeScale must be > 0 and <= 1/);
+  });
+});

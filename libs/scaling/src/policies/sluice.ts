@@ -55,6 +55,13 @@ export interface SluiceOptions {
    * every option that arrives in SLUICE_SCALING_POLICY_SETTINGS.
    */
   discountPauseBacklog?: number;
+  /**
+   * Multiplies the spans built into the policy (the demand outlook's tick, minute, trend and
+   * slices, the partition-share window, the memory of counts that fell short): 1 in production. A
+   * replay in compressed time sets 1 / speedup so the policy looks at the same stretch of the
+   * profile as in the simulator; the options above given in seconds are the caller's to scale.
+   */
+  timeScale?: number;
 }
 
 /** Excess lag is drained within this many objective periods; faster buys instances given back soon. */
@@ -128,8 +135,11 @@ export class SluicePolicy implements ScalingPolicy {
       rebalancePauseSecondsPrior: 15,
       defaultSloSeconds: 60,
       discountPauseBacklog: 1,
+      timeScale: 1,
       ...options,
     };
+    if (!(this.o.timeScale > 0 && this.o.timeScale <= 1))
+      throw new RangeError(`timeScale must be > 0 and <= 1, got ${this.o.timeScale}`);
     if (!(this.o.targetUtilization > 0 && this.o.targetUtilization < this.o.scaleUpUtilization)) {
       throw new RangeError('targetUtilization must be > 0 and below scaleUpUtilization');
     }
@@ -155,7 +165,7 @@ export class SluicePolicy implements ScalingPolicy {
     const { limits } = input;
     const lag = input.lag[input.lag.length - 1];
     const triggerSeconds = (input.samples[input.samples.length - 1]?.triggerMs ?? 0) / 1000;
-    const demand = demandOutlook(input);
+    const demand = demandOutlook(input, this.o.timeScale);
     const slo = input.sloMaxLagSeconds ?? this.o.defaultSloSeconds;
     const pauses =
       this.o.discountPauseBacklog === 1 && this.lastAction && lag && demand
@@ -178,7 +188,7 @@ export class SluicePolicy implements ScalingPolicy {
     // own; otherwise the rate fitted on the even share carries whatever skew the batches showed.
     const measured =
       input.samples[input.samples.length - 1]?.slowestBatchRows !== undefined
-        ? partitionShares(input.lag, PARTITION_SHARE_WINDOW_MS)
+        ? partitionShares(input.lag, PARTITION_SHARE_WINDOW_MS * this.o.timeScale)
         : undefined;
     const shares = measured && hotShares(measured).length > 0 ? measured : undefined;
     const estimate = this.model.estimate(shares ? 'own' : 'even');
@@ -307,13 +317,13 @@ export class SluicePolicy implements ScalingPolicy {
     // sample happened to fall.
     const recentLag = Math.max(
       0,
-      ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS).map((l) => l.seconds),
+      ...s.input.lag.filter((l) => l.timeMs >= nowMs - MINUTE_MS * this.o.timeScale).map((l) => l.seconds),
     );
     // The recent peak guards against a dip that comes back; on a trusted descent (six minutes
     // falling, both halves) the peak is behind, and only the last minute's is still to carry.
     const falling = s.demand.fall > 0;
-    const peakWindowMs = falling ? MINUTE_MS : this.o.peakWindowSeconds * 1000;
-    const peak = peakDemand(s.input, peakWindowMs, s.demand.minute);
+    const peakWindowMs = falling ? MINUTE_MS * this.o.timeScale : this.o.peakWindowSeconds * 1000;
+    const peak = peakDemand(s.input, peakWindowMs, s.demand.minute, this.o.timeScale);
     // On a descent, sized as a scale-up is (the merely sufficient count when the comfortable one
     // costs much more): demand moves away from the scale-up threshold. At a steady level that count
     // sits just below it, and noise or what the model learns there pushes it back up (tried:
@@ -380,7 +390,7 @@ export class SluicePolicy implements ScalingPolicy {
   private knownInsufficient(nowMs: number, target: number, demand: number): boolean {
     const seen = this.insufficient;
     if (!seen || target > seen.instances) return false;
-    if (nowMs - seen.timeMs > INSUFFICIENT_MEMORY_MS) return false;
+    if (nowMs - seen.timeMs > INSUFFICIENT_MEMORY_MS * this.o.timeScale) return false;
     return demand >= (1 - this.o.reversalRateChange) * seen.demand;
   }
 
