@@ -55,7 +55,8 @@ export interface ScalingLimits {
  * How the consumer group places partitions on its members, when the control plane knows it:
  * 'range' places them by index (each member one block of consecutive partitions; Kafka's
  * RangeAssignor, the default of eager groups); 'other' (sticky, round-robin over member ids) depends
- * on history or member ids the policy does not see.
+ * on history or member ids the policy does not see. The live engines use a sticky assignor
+ * (apps/engine sticky-assigner.ts), so the live loop leaves it unset.
  */
 export type PartitionAssignor = 'range' | 'other';
 
