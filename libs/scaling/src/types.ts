@@ -51,6 +51,15 @@ export interface ScalingLimits {
   partitions: number;
 }
 
+/**
+ * How the consumer group places partitions on its members, when the control plane knows it:
+ * 'range' places them by index (each member one block of consecutive partitions; Kafka's
+ * RangeAssignor, the default of eager groups); 'other' (sticky, round-robin over member ids) depends
+ * on history or member ids the policy does not see. The live engines use a sticky assignor
+ * (apps/engine sticky-assigner.ts), so the live loop leaves it unset.
+ */
+export type PartitionAssignor = 'range' | 'other';
+
 export interface ScalingInput {
   nowMs: number;
   /** Aggregated progress, oldest first; the window length is the control loop's choice. */
@@ -64,6 +73,8 @@ export interface ScalingInput {
   limits: ScalingLimits;
   /** Lag objective the query should stay under, when the user set one (s). */
   sloMaxLagSeconds?: number;
+  /** The group's partition assignor, when known (a consumer setting of the query's engines). */
+  assignor?: PartitionAssignor;
 }
 
 export type DecisionInputs = Record<string, number | string | boolean | null>;

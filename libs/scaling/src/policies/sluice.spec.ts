@@ -68,6 +68,39 @@ describe('sluice policy', () => {
     expect(up.reason).toMatch(/demand above capacity/);
   });
 
+  it('prices hot partitions where a range assignor puts them, when the group uses one', () => {
+    // As above, but the group places partitions by index: hot partitions 0, 12, 24, 36 sit one in
+    // each of the 4 blocks of 12, so 4 instances carry 3000/s as they are; hot partitions 0-3 share
+    // the first block and do not.
+    const now = 1200;
+    const { samples, lag } = history(now, () => 3000, 4);
+    const withOwnRows = samples.map((sample) => ({
+      ...sample,
+      slowestBatchRows: (sample.numInputRows * Math.ceil(48 / (sample.instances ?? 1))) / 48,
+    }));
+    const decide = (hot: (p: number) => boolean) => {
+      const weights = Array.from({ length: 48 }, (_, p) => (hot(p) ? 6 : 1));
+      const total = weights.reduce((a, b) => a + b, 0);
+      return new SluicePolicy().decide(
+        input({
+          nowMs: now * 1000,
+          currentInstances: 4,
+          samples: withOwnRows,
+          lag: lag.map((l) => ({
+            ...l,
+            partitionEndOffsets: weights.map((w) => ((l.endOffsets ?? 0) * w) / total),
+          })),
+          sloMaxLagSeconds: SLO,
+          assignor: 'range',
+        }),
+      );
+    };
+    expect(decide((p) => p % 12 === 0).instances).toBe(4);
+    const up = decide((p) => p < 4);
+    expect(up.instances).toBeGreaterThan(4);
+    expect(up.reason).toMatch(/demand above capacity/);
+  });
+
   it('answers a step with one partition-aligned action and caps reads while instances start', () => {
     const policy = new SluicePolicy();
     const now = 1200;

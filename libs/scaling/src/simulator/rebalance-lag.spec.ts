@@ -31,16 +31,19 @@ describe('sluice on a slow ramp with eager rebalances', () => {
     // reading the lag its own joins left as missing capacity (and, fitted on the even share, the
     // long batches as a fixed cost). The profile has 6 hot partitions at 2x that move: 24
     // instances carry about 8,400/s when two of them share an instance (4 of 54 units of load on
-    // one instance at 775 rows/s), and sluice now sizes for that pairing from the partitions' own
-    // produce rates, with or without the rule.
+    // one instance at 775 rows/s). The eager group places partitions by index, so sluice prices
+    // the hot partitions where they sit at each count (partition-load.ts rangeBusiestShare): on
+    // this seed they never pair at 24 and 48 comes at ~11,100/s (at ~8,400/s when the worst pairing
+    // was assumed).
     for (const discountPauseBacklog of [0, 1] as const) {
       const result = run(discountPauseBacklog);
       expect(inputRateWhenFirstAt(result, 24)).toBeGreaterThan(5500);
-      expect(inputRateWhenFirstAt(result, 48)).toBeGreaterThan(7500);
+      expect(inputRateWhenFirstAt(result, 48)).toBeGreaterThan(discountPauseBacklog ? 10_000 : 7500);
       // The objective still holds (≤ 1 % of the 8 h) and nothing is lost.
       expect(result.summary.sloViolationSeconds).toBeLessThanOrEqual(0.01 * profile.durationSeconds);
       expect(result.summary.lostRecords).toBe(0);
       expect(result.summary.reversals).toBe(0);
     }
-  });
+    // Two 8-hour simulations: beyond vitest's 5 s default on a loaded shared box.
+  }, 120_000);
 });

@@ -227,6 +227,9 @@ export function simulate(
           readyInstances: group.readyCount,
           limits,
           sloMaxLagSeconds: profile.slo.maxLagSeconds,
+          // The simulated eager group places partitions by index (engine-group.ts assign); the
+          // cooperative one is sticky: its placement depends on history.
+          assignor: (profile.model?.rebalance ?? 'eager') === 'eager' ? 'range' : 'other',
         });
         policyRate =
           decision.rateLimit === undefined
