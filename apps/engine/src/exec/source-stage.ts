@@ -15,7 +15,14 @@ import {
 import { groupsHash, type PartialReplay } from '../offsets/continue-offsets';
 import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage } from './dead-letter';
-import { invalidTextReason, oversizeRecordReason, type RowGuard } from './record-guards';
+import { invalidTextReason, oversizeBytesReason, oversizeRecordReason, type RowGuard } from './record-guards';
+import {
+  packBatchRecords,
+  rowMessage,
+  singleRowBatchBytes,
+  type PendingShuffledRow,
+  type RepartitionFormat,
+} from './shuffle-codec';
 import { shufflePartition } from './shuffle-partition';
 
 export interface SourceStageResult {
@@ -23,7 +30,7 @@ export interface SourceStageResult {
   rows: Row[];
   /** The source record of each of `rows` (same index), for dead letters the sink causes later. */
   origins: SourceRecord[];
-  /** Keyed rows for the repartition topic (stateful plans). */
+  /** Records for the repartition topic (stateful plans), in the checkpoint's format. */
   shuffled: Message[];
   deadLetters: Message[];
   numInputRows: number;
@@ -62,8 +69,11 @@ export interface SourceStageArgs {
    * so a group the sink could never store is refused with its first record.
    */
   guard?: RowGuard;
-  /** Stateful plans: the repartition topic and its max.message.bytes. */
-  repartition?: { topic: string; maxMessageBytes: number };
+  /**
+   * Stateful plans: the repartition topic, its max.message.bytes, and the record form the
+   * checkpoint writes (shuffle-codec.ts; absent: one record per row, as before batching).
+   */
+  repartition?: { topic: string; maxMessageBytes: number; format?: RepartitionFormat };
   /** Largest dead letter the DLQ topic takes (kafka-limits.maxRecordBytes). */
   dlqMaxRecordBytes: number;
   /**
@@ -80,16 +90,36 @@ function joinedRows(executor: QueryExecutor, row: Row, table: StaticTableIndex |
   return executor.staticJoin && table ? executor.staticJoin.join(row, table) : [row];
 }
 
+/** A stage result whose batch-form rows are not packed into records yet (`pending`). */
+interface UnpackedResult extends SourceStageResult {
+  pending: PendingShuffledRow[];
+}
+
 export function runSourceStage(args: SourceStageArgs): SourceStageResult {
+  return packed(runSourceStageUnpacked(args), args);
+}
+
+/** Packs the pending batch-form rows into the result's repartition records. */
+function packed(res: UnpackedResult, args: SourceStageArgs): SourceStageResult {
+  const { pending, ...out } = res;
+  if (pending.length > 0 && args.repartition)
+    for (const m of packBatchRecords(pending, args.repartition.maxMessageBytes)) out.shuffled.push(m);
+  return out;
+}
+
+function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
   const { executor, guard } = args;
+  const repartition = args.repartition;
+  const batchForm = repartition?.format === 'batch';
   // The whole batch fails (and is retried), never its records: joined with nothing, an inner
   // join would silently drop them all.
   if (executor.staticJoin && !args.staticTable)
     throw new Error(`the plan joins table "${executor.staticJoin.table}" but it is not loaded`);
-  const out: SourceStageResult = {
+  const out: UnpackedResult = {
     rows: [],
     origins: [],
     shuffled: [],
+    pending: [],
     deadLetters: [],
     numInputRows: args.records.length,
     invalidRows: 0,
@@ -118,13 +148,26 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
       ? [record.topic, record.partition, record.offset, groups.n, groups.h]
       : [record.topic, record.partition, record.offset];
     // The bodies are this record's own (built just above): set the origin in place, no copy.
-    const messages = bodies.map((b) => {
+    const rows: PendingShuffledRow[] = bodies.map((b) => {
       b.o = origin;
-      return shuffleMessage(b, args.numShufflePartitions);
+      return { partition: shufflePartition(b.k, args.numShufflePartitions), json: JSON.stringify(b) };
     });
+    if (batchForm) {
+      // Each row must fit a record of its own: batches are split between rows, never inside one.
+      for (const r of rows) {
+        const tooLarge = oversizeBytesReason(
+          singleRowBatchBytes(r),
+          repartition.topic,
+          repartition.maxMessageBytes,
+        );
+        if (tooLarge) return dead(record, tooLarge);
+      }
+      for (const r of rows) out.pending.push(r);
+      return;
+    }
+    const messages = rows.map((r, i) => rowMessage(bodies[i]!, r.json, r.partition));
     for (const m of messages) {
-      const tooLarge =
-        args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
+      const tooLarge = repartition && oversizeRecordReason(m, repartition.topic, repartition.maxMessageBytes);
       if (tooLarge) return dead(record, tooLarge);
     }
     out.shuffled.push(...messages);
@@ -225,10 +268,6 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
   return out;
 }
 
-function shuffleMessage(body: ShuffledRow, partitions: number): Message {
-  return { key: body.k, value: JSON.stringify(body), partition: shufflePartition(body.k, partitions) };
-}
-
 /** Records the source stage handles between two turns of the event loop. */
 export const SOURCE_STAGE_SLICE = 1000;
 
@@ -245,10 +284,12 @@ export async function runSourceStageInSlices(
   pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
 ): Promise<SourceStageResult> {
   if (args.records.length <= slice) return runSourceStage(args);
-  const out: SourceStageResult = {
+  // The slices' batch-form rows are packed once, at the end: records as full as one call's.
+  const out: UnpackedResult = {
     rows: [],
     origins: [],
     shuffled: [],
+    pending: [],
     deadLetters: [],
     numInputRows: 0,
     invalidRows: 0,
@@ -256,14 +297,15 @@ export async function runSourceStageInSlices(
   };
   for (let i = 0; i < args.records.length; i += slice) {
     if (i > 0) await pause();
-    const part = runSourceStage({ ...args, records: args.records.slice(i, i + slice) });
+    const part = runSourceStageUnpacked({ ...args, records: args.records.slice(i, i + slice) });
     for (const r of part.rows) out.rows.push(r);
     for (const o of part.origins) out.origins.push(o);
     for (const m of part.shuffled) out.shuffled.push(m);
+    for (const p of part.pending) out.pending.push(p);
     for (const d of part.deadLetters) out.deadLetters.push(d);
     for (const e of part.eventTimes) out.eventTimes.push(e);
     out.numInputRows += part.numInputRows;
     out.invalidRows += part.invalidRows;
   }
-  return out;
+  return packed(out, args);
 }
