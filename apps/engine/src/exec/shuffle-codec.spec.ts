@@ -17,6 +17,7 @@ import {
   BATCH_MARKER,
   decodeShuffledRecord,
   packBatchRecords,
+  pendingRow,
   repartitionFormatOf,
   type RepartitionFormat,
 } from './shuffle-codec';
@@ -141,8 +142,8 @@ describe('repartition record forms', () => {
   });
 
   it('a row larger than a quarter of the limit travels in a record of its own', () => {
-    const small = { partition: 1, json: '{"k":"a","v":{},"r":{}}' };
-    const big = { partition: 1, json: JSON.stringify({ k: 'b', v: {}, r: { s: 'y'.repeat(5000) } }) };
+    const small = pendingRow(1, '{"k":"a","v":{},"r":{}}');
+    const big = pendingRow(1, JSON.stringify({ k: 'b', v: {}, r: { s: 'y'.repeat(5000) } }));
     const records = packBatchRecords([small, big, small], 8192);
     expect(records.map((m) => decodeShuffledRecord(asRecords([m])[0]!).map((r) => r.k))).toEqual([
       ['a'],
@@ -228,7 +229,7 @@ outputMode: update
     });
     const records = asRecords(
       packBatchRecords(
-        rows.map((r) => ({ partition: 0, json: JSON.stringify(r) })),
+        rows.map((r) => pendingRow(0, JSON.stringify(r))),
         1_048_588,
       ),
     );

@@ -34,10 +34,16 @@ const BATCH_PREFIX = String.fromCharCode(BATCH_MARKER);
 /** Per-record framing as messageBytes counts it (kafka-limits.ts), for sizes summed by hand. */
 const emptyRecordBytes = messageBytes({ key: null, value: null });
 
-/** A row bound for the repartition topic: its shuffle partition and its JSON text. */
+/** A row bound for the repartition topic: its shuffle partition, its JSON text and its size. */
 export interface PendingShuffledRow {
   partition: number;
   json: string;
+  /** UTF-8 bytes of `json` (counted once: both the size check and the packing need it). */
+  bytes: number;
+}
+
+export function pendingRow(partition: number, json: string): PendingShuffledRow {
+  return { partition, json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
 /** The row as a record of the `rows` form. */
@@ -51,7 +57,7 @@ export function rowMessage(row: ShuffledRow, json: string, partition: number): M
  */
 export function singleRowBatchBytes(row: PendingShuffledRow): number {
   // marker + '[' + row + ']'
-  return emptyRecordBytes + String(row.partition).length + Buffer.byteLength(row.json, 'utf8') + 3;
+  return emptyRecordBytes + String(row.partition).length + row.bytes + 3;
 }
 
 /**
@@ -87,7 +93,7 @@ export function packBatchRecords(
     };
     for (const r of list) {
       // Each row adds its text and one separator (',' or the closing ']').
-      const n = Buffer.byteLength(r.json, 'utf8') + 1;
+      const n = r.bytes + 1;
       if (parts.length > 0 && size + n > target) flush();
       parts.push(r.json);
       size += n;

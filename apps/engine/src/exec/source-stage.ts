@@ -18,6 +18,7 @@ import { deadLetterMessage } from './dead-letter';
 import { invalidTextReason, oversizeBytesReason, oversizeRecordReason, type RowGuard } from './record-guards';
 import {
   packBatchRecords,
+  pendingRow,
   rowMessage,
   singleRowBatchBytes,
   type PendingShuffledRow,
@@ -150,7 +151,7 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
     // The bodies are this record's own (built just above): set the origin in place, no copy.
     const rows: PendingShuffledRow[] = bodies.map((b) => {
       b.o = origin;
-      return { partition: shufflePartition(b.k, args.numShufflePartitions), json: JSON.stringify(b) };
+      return pendingRow(shufflePartition(b.k, args.numShufflePartitions), JSON.stringify(b));
     });
     if (batchForm) {
       // Each row must fit a record of its own: batches are split between rows, never inside one.
