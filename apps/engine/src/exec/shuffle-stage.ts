@@ -81,7 +81,12 @@ export function runShuffleStage(args: ShuffleStageInput): ShuffleStageResult {
         const entry: AggregateEntry =
           stored !== undefined
             ? fromStored(executor, body.k, stored)
-            : { v: body.v, b: executor.initBuffer(), ...(body.e !== undefined ? { e: body.e } : {}) };
+            : {
+                // Batch-form rows leave the values to the key (ShuffledRow.v).
+                v: body.v ?? executor.groupValues(body.k),
+                b: executor.initBuffer(),
+                ...(body.e !== undefined ? { e: body.e } : {}),
+              };
         entry.b = executor.update(entry.b, body.r);
         state.put(body.k, toStored(entry));
         updated.set(body.k, entry);

@@ -42,7 +42,12 @@ export interface SourceStageResult {
 /** What travels through the repartition topic: the group (key + values) and the filtered row. */
 export interface ShuffledRow {
   k: string;
-  v: Row;
+  /**
+   * An aggregation's group values. Absent from batch-form rows (shuffle-codec.ts): stage 2
+   * recovers them from `k` (executor.groupValues), as it does for stored groups, so they do not
+   * travel twice; one-row records keep them (engines before batching read them).
+   */
+  v?: Row;
   e?: number;
   /** The filtered row; of an aggregation, only the columns stage 2 reads (executor.shuffleRow). */
   r: Row;
@@ -200,7 +205,11 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
         const key = join.key(side, row);
         // A NULL key matches nothing: only a left outer join's left rows still need the state.
         if (key !== undefined || (side === 'l' && join.outer))
-          shuffle(record, [{ k: key ?? join.nullKey, v: {}, r: row, s: side }]);
+          shuffle(record, [
+            batchForm
+              ? { k: key ?? join.nullKey, r: row, s: side }
+              : { k: key ?? join.nullKey, v: {}, r: row, s: side },
+          ]);
         continue;
       }
       const t = executor.eventTimeMs(decoded.row);
@@ -223,7 +232,10 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
         // Keyed by the projected row's key columns; stage 2 projects the row again.
         shuffle(
           record,
-          rows.map((row) => ({ k: executor.statefulKey(executor.project(row)), v: {}, r: row })),
+          rows.map((row) => {
+            const k = executor.statefulKey(executor.project(row));
+            return batchForm ? { k, r: row } : { k, v: {}, r: row };
+          }),
         );
       } else if (executor.kind === 'dedupe') {
         const refused = rows.map((r) => guard?.(executor.project(r))).find((r) => r !== undefined);
@@ -233,10 +245,16 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
         }
         shuffle(
           record,
-          rows.map((row) => ({ k: executor.dedupeKey(row), v: {}, r: row })),
+          rows.map((row) =>
+            batchForm
+              ? { k: executor.dedupeKey(row), r: row }
+              : { k: executor.dedupeKey(row), v: {}, r: row },
+          ),
         );
       } else {
         const bodies: ShuffledRow[] = [];
+        // Each body's group values (groupsHash needs them; batch-form bodies do not carry them).
+        const values: Row[] = [];
         let refused: string | undefined;
         for (const row of rows) {
           // The columns stage 2 reads, once for all of the row's groups (sliding windows).
@@ -244,7 +262,8 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
           for (const g of executor.groups(row)) {
             refused = groupReason(g.key, g.values);
             if (refused) break;
-            const body: ShuffledRow = { k: g.key, v: g.values, r };
+            const body: ShuffledRow = batchForm ? { k: g.key, r } : { k: g.key, v: g.values, r };
+            values.push(g.values);
             if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
             bodies.push(body);
           }
@@ -255,7 +274,7 @@ function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
         else if (bodies.length < 2) shuffle(record, bodies);
         else {
           // Count and hash describe all the record's groups, also when a replay keeps only some.
-          const groups = { n: bodies.length, h: groupsHash(bodies.map((b) => b.v)) };
+          const groups = { n: bodies.length, h: groupsHash(values) };
           const partial = args.partialReplay?.(record);
           const keep = partial && partial.h === groups.h ? new Set(partial.keys) : undefined;
           shuffle(record, keep ? bodies.filter((b) => keep.has(b.k)) : bodies, groups);
