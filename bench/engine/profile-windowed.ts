@@ -24,11 +24,11 @@ const CATEGORIES: Array<[string, string[]]> = [
   ['GC', ['(garbage collector)']],
   ['idle', ['(idle)']],
   ['input JSON parse', ['decodeRecord']],
-  ['shuffle row serialisation', ['shuffleMessage']],
+  ['shuffle row serialisation', ['packBatchRecords', 'rowMessage', 'singleRowBatchBytes']],
   ['group assignment', ['groups', 'groupReason']],
   ['source stage, other', ['runSourceStage', 'runSourceStageInSlices']],
   ['state store commit', ['commit']],
-  ['shuffle stage (parse + state update)', ['runShuffleStage']],
+  ['shuffle stage (parse + state update)', ['runShuffleStage', 'decodeShuffledRecord']],
   ['sink formatting', ['toSink', 'stage']],
   ['kafkajs produce', ['createProducerRequests', 'sendMessages', 'produce', 'encode', 'send', 'sendRequest']],
   [

@@ -7,8 +7,10 @@ import path from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_TOPIC, dlqTopic } from '@sluice/contracts';
+import { CONTROL_TOPIC, dlqTopic, repartitionTopic } from '@sluice/contracts';
 import { ensureTopics } from '@sluice/kafka';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store';
+import { FileBlobStore } from '../src/checkpoint/file-blob-store';
 import {
   eventually,
   progressOf,
@@ -477,6 +479,60 @@ options: { numShufflePartitions: 1 }
     await progress.stop();
     engine.child.kill('SIGTERM');
     expect(await engine.exited).toBe(0);
+  }, 150_000);
+
+  it('writes batch repartition records on a new checkpoint, one-row records on one created before batching', async () => {
+    const input = `it-in-${randomUUID()}`;
+    await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
+    await produceClicks(input, 0, 100);
+    /** Runs a windowed count to the end of the input; returns its repartition records. */
+    const run = async (legacyCheckpoint: boolean) => {
+      const queryId = `it-${randomUUID()}`;
+      const dir = tempDir('repartition-format');
+      const checkpointDir = path.join(dir, 'checkpoint');
+      if (legacyCheckpoint) {
+        // The metadata an engine before batching wrote: no repartitionFormat.
+        fs.mkdirSync(checkpointDir, { recursive: true });
+        await new CheckpointStore(new FileBlobStore(checkpointDir), checkpointDir).initMetadata({
+          queryId,
+          created: new Date().toISOString(),
+          planHash: 'before-batching',
+          numShufflePartitions: 2,
+        });
+      }
+      const spec = writeSpec(
+        dir,
+        clickSpec(
+          'it-repartition-format',
+          input,
+          `sql: SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id
+sink:
+  console: {}
+outputMode: complete
+trigger: { availableNow: true }
+options: { numShufflePartitions: 2 }
+`,
+        ),
+      );
+      const engine = launch({ spec, checkpoint: checkpointDir, queryId, instance: 'a' });
+      expect(await engine.exited).toBe(0);
+      return readAll(kafka, repartitionTopic(queryId), legacyCheckpoint ? 100 : 1);
+    };
+    const rowsOf = (value: string): Array<{ k: string; o: unknown[] }> =>
+      value.startsWith('\u0000') ? JSON.parse(value.slice(1)) : [JSON.parse(value)];
+
+    const batched = await run(false);
+    expect(batched.every((r) => r.value.startsWith('\u0000') && r.key === String(r.partition))).toBe(true);
+    expect(batched.flatMap((r) => rowsOf(r.value))).toHaveLength(100);
+    expect(batched.length).toBeLessThan(100);
+
+    const legacy = await run(true);
+    expect(legacy).toHaveLength(100);
+    expect(legacy.every((r) => r.value.startsWith('{'))).toBe(true);
+    // Same rows either way, each with its origin.
+    const origins = (records: typeof legacy) =>
+      records.flatMap((r) => rowsOf(r.value).map((row) => JSON.stringify(row.o))).sort();
+    expect(origins(batched)).toEqual(origins(legacy));
   }, 150_000);
 
   it('complete mode writes every group every batch to the console sink', async () => {

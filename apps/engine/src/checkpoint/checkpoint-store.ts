@@ -34,6 +34,12 @@ const metadataSchema = z.object({
   created: z.string(),
   planHash: z.string(),
   numShufflePartitions: z.number().int().positive(),
+  /**
+   * How this checkpoint's source stage writes the repartition topic (exec/shuffle-codec.ts),
+   * fixed when the checkpoint is created so that every engine on it writes one form. Absent in
+   * checkpoints created before batching: one record per row ('rows'), which they keep.
+   */
+  repartitionFormat: z.enum(['rows', 'batch']).optional(),
 });
 export type QueryMetadata = z.infer<typeof metadataSchema>;
 

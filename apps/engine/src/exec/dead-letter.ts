@@ -19,6 +19,11 @@ export interface DeadLetter {
   source: { topic: string; partition: number; offset: number; timestamp: string } | null;
   /** Output rows: the task and batch that produced the row. */
   batch?: { task: string; batchId: number };
+  /**
+   * A row stage 2 could not fold: the source record the row came from (`source` is then the
+   * repartition record and `value` the row alone). Absent for rows written without an origin.
+   */
+  origin?: { topic: string; partition: number; offset: number };
   key: string | null;
   keyEncoding?: 'base64';
   /**
@@ -125,6 +130,7 @@ export function deadLetterMessage(
   reason: string,
   maxRecordBytes: number,
   stage: 'input' | 'output' = 'input',
+  origin?: DeadLetter['origin'],
 ): Message {
   return build({
     base: {
@@ -136,6 +142,7 @@ export function deadLetterMessage(
         offset: record.offset,
         timestamp: new Date(record.timestampMs).toISOString(),
       },
+      ...(origin ? { origin } : {}),
     },
     reason,
     key: record.key ? payloadOf(record.key) : null,

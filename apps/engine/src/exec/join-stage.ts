@@ -8,7 +8,7 @@ import type { QueryExecutor, Row, SourceSpec } from '@sluice/query-plan';
 import type { WatermarkSpec } from '../offsets/watermark-tracker';
 import type { JsonValue } from '../state/state-store';
 import type { ShuffleStageInput, ShuffleStageResult } from './shuffle-result';
-import type { ShuffledRow } from './source-stage';
+import { decodeShuffledRecord } from './shuffle-codec';
 
 /** State key of the sides' highest event times ({l, r}); not a row key ("l:…"/"r:…"). */
 export const JOIN_WATERMARK_KEY = '\u0000watermark';
@@ -23,16 +23,15 @@ export function runJoinStage(args: Omit<ShuffleStageInput, 'outputMode'>): JoinS
   const join = executor.streamJoin;
   if (!join) throw new Error('runJoinStage needs a stream–stream join plan');
   const started = Date.now();
-  const inputs = args.records.map((record) => {
-    const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow;
-    return { side: body.s ?? 'l', row: body.r };
-  });
+  const inputs: Array<{ side: 'l' | 'r'; row: Row }> = [];
+  for (const record of args.records)
+    for (const body of decodeShuffledRecord(record)) inputs.push({ side: body.s ?? 'l', row: body.r });
   const res = join.processBatch(state, inputs, args.watermarkEnabled ? args.watermarkMs : 0);
   const result: JoinStageResult = {
     rows: [],
     failedRecords: [],
     failedGroups: [],
-    numInputRows: args.records.length,
+    numInputRows: inputs.length,
     numRowsDroppedByWatermark: res.numRowsDroppedByWatermark,
     maxEventTimeMs: undefined,
     updateTimeMs: Date.now() - started,

@@ -79,7 +79,12 @@ import {
   batchTimeBudgetMs,
   recordsPerTask,
 } from '@sluice/scaling';
-import type { ShuffledRow } from './source-stage';
+import {
+  decodeShuffledRecord,
+  NEW_CHECKPOINT_REPARTITION_FORMAT,
+  repartitionFormatOf,
+  type RepartitionFormat,
+} from './shuffle-codec';
 import {
   flushCommitLog,
   recoverTask,
@@ -142,6 +147,8 @@ export class QueryRunner {
   private readonly spec: QuerySpec;
   private readonly executor: QueryExecutor;
   private readonly stateful: boolean;
+  /** How the source stage writes the repartition topic: the checkpoint's metadata says. */
+  private repartitionFormat: RepartitionFormat = 'rows';
   private readonly runId = randomUUID();
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly sourceByTopic = new Map<string, SourceSpec>();
@@ -282,9 +289,14 @@ export class QueryRunner {
       created: new Date().toISOString(),
       planHash: compiled.planHash,
       numShufflePartitions: n,
+      repartitionFormat: NEW_CHECKPOINT_REPARTITION_FORMAT,
     };
-    const initMetadata = async (): Promise<void> =>
-      this.checkMetadata(await waitFor('checkpoint database', () => checkpoint.initMetadata(metadata)));
+    const initMetadata = async (): Promise<void> => {
+      const stored = await waitFor('checkpoint database', () => checkpoint.initMetadata(metadata));
+      this.checkMetadata(stored);
+      // The checkpoint's form, not this engine's default: one created before batching keeps rows.
+      this.repartitionFormat = repartitionFormatOf(stored);
+    };
     // A standby writes nothing to its checkpoint before its release: it checks what is there (a
     // new checkpoint lineage has nothing yet) and creates the metadata once released, so one that
     // is never released (an upgrade rolled back) leaves no checkpoint behind.
@@ -453,6 +465,7 @@ export class QueryRunner {
       guard: this.guard,
       dlqTopic: dlqTopic(queryId),
       repartitionTopic: this.stateful ? repartitionTopic(this.scope) : undefined,
+      repartitionFormat: this.repartitionFormat,
       topicLimit: (topic) => this.topicLimit(topic),
       log: (level, msg) => this.opts.log(level, msg),
       sourceReplay: (topic, partition) => this.replay.get(partitionKey(topic, partition)),
@@ -628,15 +641,21 @@ export class QueryRunner {
       await reader.waitForAssignment();
       for (const r of ranges) {
         for (const record of await reader.read(topic, r.partition, r.start, r.end)) {
-          out.rows++;
-          const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow | null;
-          const o = body?.o;
-          if (Array.isArray(o) && (o.length === 3 || o.length === 5)) {
-            const origin: RowOrigin = { topic: String(o[0]), partition: Number(o[1]), offset: Number(o[2]) };
-            // A record of several groups: which of them this row is (continue-offsets.withBacklog).
-            if (o.length === 5) origin.groups = { n: Number(o[3]), h: String(o[4]), key: String(body?.k) };
-            out.origins.push(origin);
-          } else out.withoutOrigin++;
+          // Either record form (one row, or a batch of rows: shuffle-codec.ts).
+          for (const body of decodeShuffledRecord(record)) {
+            out.rows++;
+            const o = body.o;
+            if (Array.isArray(o) && (o.length === 3 || o.length === 5)) {
+              const origin: RowOrigin = {
+                topic: String(o[0]),
+                partition: Number(o[1]),
+                offset: Number(o[2]),
+              };
+              // A record of several groups: which of them this row is (continue-offsets.withBacklog).
+              if (o.length === 5) origin.groups = { n: Number(o[3]), h: String(o[4]), key: String(body.k) };
+              out.origins.push(origin);
+            } else out.withoutOrigin++;
+          }
         }
       }
     } finally {

@@ -123,8 +123,16 @@ export function oversizeRecordReason(
   topic: string,
   topicMaxMessageBytes: number,
 ): string | undefined {
+  return oversizeBytesReason(messageBytes(m), topic, topicMaxMessageBytes);
+}
+
+/** Why a record of `n` bytes (messageBytes) cannot go to `topic`, if it cannot. */
+export function oversizeBytesReason(
+  n: number,
+  topic: string,
+  topicMaxMessageBytes: number,
+): string | undefined {
   const max = maxRecordBytes(topicMaxMessageBytes);
-  const n = messageBytes(m);
   return n > max
     ? `record is ${n} bytes in ${topic}, which takes at most ${max} bytes per record (max.message.bytes ${topicMaxMessageBytes})`
     : undefined;

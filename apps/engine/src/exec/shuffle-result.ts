@@ -17,10 +17,14 @@ export interface ShuffleStageInput {
 
 export interface ShuffleStageResult {
   rows: Row[];
-  /** Repartition records this stage could not fold (an aggregate failed on the row). */
-  failedRecords: Array<{ record: SourceRecord; reason: string }>;
+  /**
+   * Rows this stage could not fold (an aggregate failed on the row), each a dead letter of its
+   * own: a batch record's other rows carry on (shuffle-codec.ts failedRow).
+   */
+  failedRecords: FailedRow[];
   /** Groups whose output row could not be computed (the group values stand in for the row). */
   failedGroups: Array<{ row: Row; reason: string }>;
+  /** Shuffled rows read (a batch record holds several). */
   numInputRows: number;
   numRowsDroppedByWatermark: number;
   maxEventTimeMs: number | undefined;
@@ -28,7 +32,15 @@ export interface ShuffleStageResult {
   removalTimeMs: number;
 }
 
-/** A result with nothing produced yet, for a batch of `numInputRows` repartition records. */
+/** One row stage 2 could not fold: `record` shows the row alone (shuffle-codec.ts failedRow). */
+export interface FailedRow {
+  record: SourceRecord;
+  reason: string;
+  /** The row's source record, when the row carries it (ShuffledRow `o`). */
+  origin?: { topic: string; partition: number; offset: number };
+}
+
+/** A result with nothing produced yet, for a batch of `numInputRows` shuffled rows. */
 export function emptyShuffleResult(numInputRows: number): ShuffleStageResult {
   return {
     rows: [],

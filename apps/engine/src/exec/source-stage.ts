@@ -15,7 +15,15 @@ import {
 import { groupsHash, type PartialReplay } from '../offsets/continue-offsets';
 import type { SourceRecord } from '../source/group-reader';
 import { deadLetterMessage } from './dead-letter';
-import { invalidTextReason, oversizeRecordReason, type RowGuard } from './record-guards';
+import { invalidTextReason, oversizeBytesReason, oversizeRecordReason, type RowGuard } from './record-guards';
+import {
+  packBatchRecords,
+  pendingRow,
+  rowMessage,
+  singleRowBatchBytes,
+  type PendingShuffledRow,
+  type RepartitionFormat,
+} from './shuffle-codec';
 import { shufflePartition } from './shuffle-partition';
 
 export interface SourceStageResult {
@@ -23,7 +31,7 @@ export interface SourceStageResult {
   rows: Row[];
   /** The source record of each of `rows` (same index), for dead letters the sink causes later. */
   origins: SourceRecord[];
-  /** Keyed rows for the repartition topic (stateful plans). */
+  /** Records for the repartition topic (stateful plans), in the checkpoint's format. */
   shuffled: Message[];
   deadLetters: Message[];
   numInputRows: number;
@@ -34,7 +42,12 @@ export interface SourceStageResult {
 /** What travels through the repartition topic: the group (key + values) and the filtered row. */
 export interface ShuffledRow {
   k: string;
-  v: Row;
+  /**
+   * An aggregation's group values. Absent from batch-form rows (shuffle-codec.ts): stage 2
+   * recovers them from `k` (executor.groupValues), as it does for stored groups, so they do not
+   * travel twice; one-row records keep them (engines before batching read them).
+   */
+  v?: Row;
   e?: number;
   /** The filtered row; of an aggregation, only the columns stage 2 reads (executor.shuffleRow). */
   r: Row;
@@ -62,8 +75,11 @@ export interface SourceStageArgs {
    * so a group the sink could never store is refused with its first record.
    */
   guard?: RowGuard;
-  /** Stateful plans: the repartition topic and its max.message.bytes. */
-  repartition?: { topic: string; maxMessageBytes: number };
+  /**
+   * Stateful plans: the repartition topic, its max.message.bytes, and the record form the
+   * checkpoint writes (shuffle-codec.ts; absent: one record per row, as before batching).
+   */
+  repartition?: { topic: string; maxMessageBytes: number; format?: RepartitionFormat };
   /** Largest dead letter the DLQ topic takes (kafka-limits.maxRecordBytes). */
   dlqMaxRecordBytes: number;
   /**
@@ -80,16 +96,36 @@ function joinedRows(executor: QueryExecutor, row: Row, table: StaticTableIndex |
   return executor.staticJoin && table ? executor.staticJoin.join(row, table) : [row];
 }
 
+/** A stage result whose batch-form rows are not packed into records yet (`pending`). */
+interface UnpackedResult extends SourceStageResult {
+  pending: PendingShuffledRow[];
+}
+
 export function runSourceStage(args: SourceStageArgs): SourceStageResult {
+  return packed(runSourceStageUnpacked(args), args);
+}
+
+/** Packs the pending batch-form rows into the result's repartition records. */
+function packed(res: UnpackedResult, args: SourceStageArgs): SourceStageResult {
+  const { pending, ...out } = res;
+  if (pending.length > 0 && args.repartition)
+    for (const m of packBatchRecords(pending, args.repartition.maxMessageBytes)) out.shuffled.push(m);
+  return out;
+}
+
+function runSourceStageUnpacked(args: SourceStageArgs): UnpackedResult {
   const { executor, guard } = args;
+  const repartition = args.repartition;
+  const batchForm = repartition?.format === 'batch';
   // The whole batch fails (and is retried), never its records: joined with nothing, an inner
   // join would silently drop them all.
   if (executor.staticJoin && !args.staticTable)
     throw new Error(`the plan joins table "${executor.staticJoin.table}" but it is not loaded`);
-  const out: SourceStageResult = {
+  const out: UnpackedResult = {
     rows: [],
     origins: [],
     shuffled: [],
+    pending: [],
     deadLetters: [],
     numInputRows: args.records.length,
     invalidRows: 0,
@@ -118,13 +154,26 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
       ? [record.topic, record.partition, record.offset, groups.n, groups.h]
       : [record.topic, record.partition, record.offset];
     // The bodies are this record's own (built just above): set the origin in place, no copy.
-    const messages = bodies.map((b) => {
+    const rows: PendingShuffledRow[] = bodies.map((b) => {
       b.o = origin;
-      return shuffleMessage(b, args.numShufflePartitions);
+      return pendingRow(shufflePartition(b.k, args.numShufflePartitions), JSON.stringify(b));
     });
+    if (batchForm) {
+      // Each row must fit a record of its own: batches are split between rows, never inside one.
+      for (const r of rows) {
+        const tooLarge = oversizeBytesReason(
+          singleRowBatchBytes(r),
+          repartition.topic,
+          repartition.maxMessageBytes,
+        );
+        if (tooLarge) return dead(record, tooLarge);
+      }
+      for (const r of rows) out.pending.push(r);
+      return;
+    }
+    const messages = rows.map((r, i) => rowMessage(bodies[i]!, r.json, r.partition));
     for (const m of messages) {
-      const tooLarge =
-        args.repartition && oversizeRecordReason(m, args.repartition.topic, args.repartition.maxMessageBytes);
+      const tooLarge = repartition && oversizeRecordReason(m, repartition.topic, repartition.maxMessageBytes);
       if (tooLarge) return dead(record, tooLarge);
     }
     out.shuffled.push(...messages);
@@ -156,7 +205,11 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         const key = join.key(side, row);
         // A NULL key matches nothing: only a left outer join's left rows still need the state.
         if (key !== undefined || (side === 'l' && join.outer))
-          shuffle(record, [{ k: key ?? join.nullKey, v: {}, r: row, s: side }]);
+          shuffle(record, [
+            batchForm
+              ? { k: key ?? join.nullKey, r: row, s: side }
+              : { k: key ?? join.nullKey, v: {}, r: row, s: side },
+          ]);
         continue;
       }
       const t = executor.eventTimeMs(decoded.row);
@@ -179,7 +232,10 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         // Keyed by the projected row's key columns; stage 2 projects the row again.
         shuffle(
           record,
-          rows.map((row) => ({ k: executor.statefulKey(executor.project(row)), v: {}, r: row })),
+          rows.map((row) => {
+            const k = executor.statefulKey(executor.project(row));
+            return batchForm ? { k, r: row } : { k, v: {}, r: row };
+          }),
         );
       } else if (executor.kind === 'dedupe') {
         const refused = rows.map((r) => guard?.(executor.project(r))).find((r) => r !== undefined);
@@ -189,10 +245,16 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         }
         shuffle(
           record,
-          rows.map((row) => ({ k: executor.dedupeKey(row), v: {}, r: row })),
+          rows.map((row) =>
+            batchForm
+              ? { k: executor.dedupeKey(row), r: row }
+              : { k: executor.dedupeKey(row), v: {}, r: row },
+          ),
         );
       } else {
         const bodies: ShuffledRow[] = [];
+        // Each body's group values (groupsHash needs them; batch-form bodies do not carry them).
+        const values: Row[] = [];
         let refused: string | undefined;
         for (const row of rows) {
           // The columns stage 2 reads, once for all of the row's groups (sliding windows).
@@ -200,7 +262,8 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
           for (const g of executor.groups(row)) {
             refused = groupReason(g.key, g.values);
             if (refused) break;
-            const body: ShuffledRow = { k: g.key, v: g.values, r };
+            const body: ShuffledRow = batchForm ? { k: g.key, r } : { k: g.key, v: g.values, r };
+            values.push(g.values);
             if (g.expiresAtMs !== undefined) body.e = g.expiresAtMs;
             bodies.push(body);
           }
@@ -211,7 +274,7 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
         else if (bodies.length < 2) shuffle(record, bodies);
         else {
           // Count and hash describe all the record's groups, also when a replay keeps only some.
-          const groups = { n: bodies.length, h: groupsHash(bodies.map((b) => b.v)) };
+          const groups = { n: bodies.length, h: groupsHash(values) };
           const partial = args.partialReplay?.(record);
           const keep = partial && partial.h === groups.h ? new Set(partial.keys) : undefined;
           shuffle(record, keep ? bodies.filter((b) => keep.has(b.k)) : bodies, groups);
@@ -223,10 +286,6 @@ export function runSourceStage(args: SourceStageArgs): SourceStageResult {
     }
   }
   return out;
-}
-
-function shuffleMessage(body: ShuffledRow, partitions: number): Message {
-  return { key: body.k, value: JSON.stringify(body), partition: shufflePartition(body.k, partitions) };
 }
 
 /** Records the source stage handles between two turns of the event loop. */
@@ -245,10 +304,12 @@ export async function runSourceStageInSlices(
   pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
 ): Promise<SourceStageResult> {
   if (args.records.length <= slice) return runSourceStage(args);
-  const out: SourceStageResult = {
+  // The slices' batch-form rows are packed once, at the end: records as full as one call's.
+  const out: UnpackedResult = {
     rows: [],
     origins: [],
     shuffled: [],
+    pending: [],
     deadLetters: [],
     numInputRows: 0,
     invalidRows: 0,
@@ -256,14 +317,15 @@ export async function runSourceStageInSlices(
   };
   for (let i = 0; i < args.records.length; i += slice) {
     if (i > 0) await pause();
-    const part = runSourceStage({ ...args, records: args.records.slice(i, i + slice) });
+    const part = runSourceStageUnpacked({ ...args, records: args.records.slice(i, i + slice) });
     for (const r of part.rows) out.rows.push(r);
     for (const o of part.origins) out.origins.push(o);
     for (const m of part.shuffled) out.shuffled.push(m);
+    for (const p of part.pending) out.pending.push(p);
     for (const d of part.deadLetters) out.deadLetters.push(d);
     for (const e of part.eventTimes) out.eventTimes.push(e);
     out.numInputRows += part.numInputRows;
     out.invalidRows += part.invalidRows;
   }
-  return out;
+  return packed(out, args);
 }

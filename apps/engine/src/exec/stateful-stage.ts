@@ -9,6 +9,7 @@ import { createGroupState, type Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue } from '../state/state-store';
 import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
+import { decodeShuffledRecord, failedRow } from './shuffle-codec';
 import type { ShuffledRow } from './source-stage';
 
 interface StoredState {
@@ -27,24 +28,27 @@ export function runStatefulStage(
   const nowMs = args.nowMs ?? Date.now();
   const output = executor.output.map((c) => c.name);
   const stateFields = operator.stateSchema.value.map((v) => v.name);
-  const result = emptyShuffleResult(args.records.length);
+  const result = emptyShuffleResult(0);
   const started = Date.now();
-  const groups = new Map<string, { rows: Row[]; records: SourceRecord[] }>();
+  // Each key's rows, and where each came from (its dead letter if the call fails).
+  const groups = new Map<string, { rows: Row[]; from: Array<[SourceRecord, ShuffledRow]> }>();
   for (const record of args.records) {
-    const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as ShuffledRow;
-    const t = executor.eventTimeMs(body.r);
-    if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
-    if (watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs) {
-      result.numRowsDroppedByWatermark++;
-      continue;
-    }
-    try {
-      const group = groups.get(body.k) ?? { rows: [], records: [] };
-      group.rows.push(executor.project(body.r));
-      group.records.push(record);
-      groups.set(body.k, group);
-    } catch (err) {
-      result.failedRecords.push({ record, reason: `evaluation failed: ${(err as Error).message}` });
+    for (const body of decodeShuffledRecord(record)) {
+      result.numInputRows++;
+      const t = executor.eventTimeMs(body.r);
+      if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
+      if (watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs) {
+        result.numRowsDroppedByWatermark++;
+        continue;
+      }
+      try {
+        const group = groups.get(body.k) ?? { rows: [], from: [] };
+        group.rows.push(executor.project(body.r));
+        group.from.push([record, body]);
+        groups.set(body.k, group);
+      } catch (err) {
+        result.failedRecords.push(failedRow(record, body, `evaluation failed: ${(err as Error).message}`));
+      }
     }
   }
 
@@ -86,7 +90,8 @@ export function runStatefulStage(
 
   for (const [key, group] of groups) {
     const failure = call(key, group.rows, false);
-    if (failure) for (const record of group.records) result.failedRecords.push({ record, reason: failure });
+    if (failure)
+      for (const [record, body] of group.from) result.failedRecords.push(failedRow(record, body, failure));
   }
   result.updateTimeMs = Date.now() - started;
 

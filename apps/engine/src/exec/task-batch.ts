@@ -14,6 +14,7 @@ import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
 import { runJoinStage } from './join-stage';
+import type { RepartitionFormat } from './shuffle-codec';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
@@ -74,6 +75,8 @@ export interface BatchContext {
   dlqTopic: string;
   /** The repartition topic of a stateful plan (undefined = stateless). */
   repartitionTopic: string | undefined;
+  /** How the source stage writes it: the checkpoint's metadata decides (shuffle-codec.ts). */
+  repartitionFormat: RepartitionFormat;
   topicLimit(topic: string): number;
   log(level: 'warn', msg: string): void;
   /** Source records a continuing lineage reads again below the old end (continue-offsets.ts). */
@@ -158,7 +161,7 @@ export async function runTaskBatch(
       records,
       guard: ctx.guard,
       repartition: repartition
-        ? { topic: repartition, maxMessageBytes: ctx.topicLimit(repartition) }
+        ? { topic: repartition, maxMessageBytes: ctx.topicLimit(repartition), format: ctx.repartitionFormat }
         : undefined,
       dlqMaxRecordBytes: dlqMax,
       partialReplay: replay?.partial ? (r) => partialReplay(replay, r.offset) : undefined,
@@ -193,7 +196,9 @@ export async function runTaskBatch(
     // known now. A refused row is a dead letter carrying the row itself.
     const batch = { task: rt.task, batchId: entry.batchId };
     const dead: Message[] = [
-      ...res.failedRecords.map((f) => deadLetterMessage(ctx.queryId, f.record, f.reason, dlqMax)),
+      ...res.failedRecords.map((f) =>
+        deadLetterMessage(ctx.queryId, f.record, f.reason, dlqMax, 'input', f.origin),
+      ),
       ...res.failedGroups.map((f) => outputRowDeadLetter(ctx.queryId, batch, f.row, f.reason, dlqMax)),
     ];
     const rows: Array<Record<string, unknown>> = [];

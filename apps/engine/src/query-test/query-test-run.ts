@@ -15,6 +15,7 @@ import {
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { FileBlobStore } from '../checkpoint/file-blob-store';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../exec/kafka-limits';
+import { NEW_CHECKPOINT_REPARTITION_FORMAT, repartitionFormatOf } from '../exec/shuffle-codec';
 import { emptyTriggerStats, runTaskBatch, type BatchContext } from '../exec/task-batch';
 import { TaskCommitter } from '../exec/task-committer';
 import {
@@ -215,11 +216,12 @@ export async function runQueryTest(args: {
   const sink = new MemorySink(executor.output);
   const staticTable = staticTableOf(compiled, executor, args.tables, args.progress);
   const checkpoint = new CheckpointStore(new FileBlobStore(args.checkpointDir), args.checkpointDir);
-  await checkpoint.initMetadata({
+  const metadata = await checkpoint.initMetadata({
     queryId: QUERY_ID,
     created: new Date().toISOString(),
     planHash: compiled.planHash,
     numShufflePartitions: n,
+    repartitionFormat: NEW_CHECKPOINT_REPARTITION_FORMAT,
   });
   await checkpoint.writePlan(1, { plan: compiled.plan, planHash: compiled.planHash });
   const ctx: BatchContext = {
@@ -235,6 +237,7 @@ export async function runQueryTest(args: {
     guard: sink.guard,
     dlqTopic: DLQ_TOPIC,
     repartitionTopic: stateful ? REPARTITION_TOPIC : undefined,
+    repartitionFormat: repartitionFormatOf(metadata),
     topicLimit: () => DEFAULT_MAX_MESSAGE_BYTES,
     log: (_level, msg) => args.progress(`warning: ${msg}`),
     ...(staticTable ? { staticTable: () => staticTable.index } : {}),
