@@ -22,6 +22,7 @@
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
 //                         worker thread, with its own compute.* phases), writes, gauges, route),
 //                         with the read's and the router's own steps (read.*, route.*)
+//   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on)
 //   routedGroupsP50/Max   notification groups the router decided per evaluation
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
@@ -292,6 +293,17 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     // Time per phase of an evaluation, median and p99 (where a slow pass spends it).
     phasesMsP50: phasePercentile(evals, 50),
     phasesMsP99: phasePercentile(evals, 99),
+    // The two slowest evaluations whole (the p99 of 22 is the worst one): what they waited on.
+    slowestEvaluations: evals
+      .slice(2)
+      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+      .slice(0, 2)
+      .map((e) => ({
+        ms: round(e.endMs - e.startMs),
+        cpuMs: round(e.cpuMs),
+        mainThreadCpuMs: e.mainThreadCpuMs,
+        phasesMs: e.phasesMs,
+      })),
     // Notification groups the router decided per evaluation (every group, or the changed and due).
     routedGroupsP50: pct(
       evals.slice(2).map((e) => e.routedGroups),
