@@ -104,10 +104,10 @@ class InMemoryRouting implements Port<RoutingRepository> {
   }
 }
 
-class RecordingQueue implements Pick<DeliveryQueue, 'enqueue'> {
+class RecordingQueue implements Pick<DeliveryQueue, 'enqueueAll'> {
   readonly jobs: Array<{ id: string; round: number }> = [];
-  async enqueue(deliveryId: string, round = 0): Promise<boolean> {
-    this.jobs.push({ id: deliveryId, round });
+  async enqueueAll(items: ReadonlyArray<{ deliveryId: string; round?: number }>): Promise<boolean> {
+    for (const { deliveryId, round = 0 } of items) this.jobs.push({ id: deliveryId, round });
     return true;
   }
 }

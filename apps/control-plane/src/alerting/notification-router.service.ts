@@ -62,7 +62,7 @@ export class NotificationRouter {
 
   constructor(
     @Inject(RoutingRepository) private readonly repo: Port<RoutingRepository>,
-    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueue'>,
+    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueueAll'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -229,8 +229,8 @@ export class NotificationRouter {
       });
     }
     await this.repo.applyDecisions({ drops, states, deliveries });
-    // A delivery Redis refused stays `queued` and is enqueued again by requeueStale.
-    for (const d of deliveries) await this.queue.enqueue(d.id);
+    // Deliveries Redis refused stay `queued` and are enqueued again by requeueStale.
+    await this.queue.enqueueAll(deliveries.map((d) => ({ deliveryId: d.id })));
     return deliveries.length;
   }
 
@@ -273,12 +273,8 @@ export class NotificationRouter {
       new Date(nowMs - REQUEUE_AFTER_MS),
       due.map((d) => d.id),
     );
-    for (const d of stale) {
-      // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
-      if (!(await this.queue.enqueue(d.id, d.attempts))) {
-        this.logger.debug('alert queue unavailable; requeue retried next tick');
-        return;
-      }
-    }
+    // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
+    if (!(await this.queue.enqueueAll(stale.map((d) => ({ deliveryId: d.id, round: d.attempts })))))
+      this.logger.debug('alert queue unavailable; requeue retried next tick');
   }
 }
