@@ -3,7 +3,7 @@
 // service and API clients are elsewhere; run inside the bench's process, their CPU (parsing each
 // webhook body, undici's client side of every probe) was charged to the control plane's event loop,
 // the very loop whose latency the bench measures (BENCHMARKS.md, "Alert evaluation", 2026-12-03
-// 16:00).
+// 15:59).
 //
 // Times cross the process boundary as epoch milliseconds (`performance.timeOrigin +
 // performance.now()`, or Date.now() where ms is enough): one clock, the system's, for the spikes'

@@ -81,7 +81,7 @@ const ACK_RESET = `,\n    ${['acknowledgedAt', 'acknowledgedBy', 'ackComment'].m
  * One tick's writes as ONE statement of data-modifying CTEs ($1 transitions JSON, $2 deleted ids,
  * $3 upserts JSON): every statement is a socket write and a round trip on the API's event loop,
  * and BEGIN, three or four statements and COMMIT were six of them (BENCHMARKS.md, 2026-12-03
- * 16:00). One statement is atomic as the transaction was. Its parts touch disjoint rows (an alert
+ * 15:59). One statement is atomic as the transaction was. Its parts touch disjoint rows (an alert
  * is upserted or deleted in a tick, never both; new episodes and the others are split), so that
  * they share one snapshot changes nothing; AlertTransition has no foreign key to Alert.
  */

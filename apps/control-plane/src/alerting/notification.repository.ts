@@ -112,7 +112,7 @@ export interface PassReads {
 /**
  * A pass's four reads ($1 the cluster, $2 now) as ONE statement, each as a JSON array (one
  * snapshot, one socket write and round trip on the API's event loop instead of four: BENCHMARKS.md,
- * 2026-12-03 16:00): the enabled receivers, the silences in force (started, not ended, not expired
+ * 2026-12-03 15:59): the enabled receivers, the silences in force (started, not ended, not expired
  * by hand), GROUP_ROWS_SQL and DUE_DEFERRED_SQL. Whole rows as `SELECT t.*` read them; their
  * timestamps come back as JSON text and are made UTC Dates in `passReads`.
  */

@@ -42,7 +42,7 @@ export class DeliveryQueue {
    * Several deliveries in one Redis round trip (BullMQ's addBulk: one pipeline of the same add
    * script, each job deduplicated by its id as `add` is). A routing pass that sends a burst of
    * notifications waited for one round trip per delivery on the API's event loop, and on a loaded
-   * box each wake-up after a reply waits for a core (BENCHMARKS.md, 2026-12-03 16:00: the slowest
+   * box each wake-up after a reply waits for a core (BENCHMARKS.md, 2026-12-03 15:59: the slowest
    * evaluations' `route.apply`). False when Redis did not take them: the rows stay `queued` and the
    * evaluator's sweep retries, as for one.
    */
