@@ -23,10 +23,12 @@ import { LeadershipModule } from '../../apps/control-plane/src/leadership/leader
 import { loggerOptions } from '../../apps/control-plane/src/logging/logger.options';
 import { MetricsModule } from '../../apps/control-plane/src/metrics/metrics.module';
 import { RepositoriesModule } from '../../apps/control-plane/src/repositories/repositories.module';
+import { epochMs } from './outside-process';
 
 export interface BenchApp {
   base: string;
   evaluations: Array<{
+    /** Epoch ms (outside-process.ts: one clock with the prober's and the receiver's process). */
     startMs: number;
     endMs: number;
     phasesMs: Readonly<Record<string, number>>;
@@ -128,7 +130,7 @@ export async function startBenchApp(o: {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   evaluator.tick = async (nowMs?: number) => {
-    const startMs = performance.now();
+    const startMs = epochMs();
     const cpu = process.cpuUsage();
     const mainCpu = mainThreadCpuMs();
     loopDelay.reset();
@@ -141,7 +143,7 @@ export async function startBenchApp(o: {
     if (r)
       evaluations.push({
         startMs,
-        endMs: performance.now(),
+        endMs: epochMs(),
         phasesMs: r.phasesMs,
         transitions: r.transitions,
         routedGroups: r.routedGroups,

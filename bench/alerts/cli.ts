@@ -13,7 +13,8 @@
 //   mainThreadCpuMsP50/P99 the same for the main thread alone (the API's event loop; 10 ms ticks)
 //   loopDelayMaxMsP50/P99 longest event-loop delay of the main thread during an evaluation
 //   loadAverageStart/End  os.loadavg() (1, 5, 15 min): the box is shared, figures depend on it
-//   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs
+//   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs (the
+//                         prober and the receiver run in a child process: outside-process.ts)
 //   apiP99DuringMs        the same while an evaluation runs
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
@@ -21,16 +22,17 @@
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
 //                         worker thread, with its own compute.* phases), writes, gauges, route),
 //                         with the read's and the router's own steps (read.*, route.*)
+//   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on)
 //   routedGroupsP50/Max   notification groups the router decided per evaluation
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
-import http from 'node:http';
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import type { FromChild, ToChild } from './outside-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -128,19 +130,25 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   await db.end();
 
   const spikes = new Map<string, Spike>();
-  // Receiver on loopback.
-  const received: Array<{ atMs: number; query: string; status: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const j = JSON.parse(body) as { status: string; groupLabels: { query: string } };
-      received.push({ atMs: Date.now(), query: j.groupLabels.query, status: j.status });
-      res.writeHead(200).end();
-    });
+  // The receiver and the API prober run in a child process (outside-process.ts says why).
+  const outside = fork(path.join(__dirname, 'outside-process.ts'), [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const receiverPort = (server.address() as { port: number }).port;
+  const fromOutside = <T extends FromChild['type']>(type: T) =>
+    new Promise<Extract<FromChild, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: FromChild) => {
+        if (m.type !== type) return;
+        outside.off('message', onMessage);
+        outside.off('exit', onExit);
+        resolve(m as Extract<FromChild, { type: T }>);
+      };
+      const onExit = (code: number | null) =>
+        reject(new Error(`bench receiver/prober process exited (${code})`));
+      outside.on('message', onMessage);
+      outside.once('exit', onExit);
+    });
+  const toOutside = (m: ToChild) => outside.send(m);
+  const receiverPort = (await fromOutside('receiver')).port;
 
   const app = await startBenchApp({
     databaseUrl,
@@ -193,33 +201,18 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     `bench:alerts ${QUERIES} queries × ${PARTITIONS} partitions, evaluation every ${INTERVAL_MS} ms, ${SECONDS} s`,
   );
 
-  // API probes every 25 ms for the whole run, classified by overlap with an evaluation.
-  const probes: Array<{ startMs: number; endMs: number }> = [];
-  let probing = true;
-  let probeErrors = 0;
-  const prober = (async () => {
-    while (probing) {
-      const startMs = performance.now();
-      try {
-        await call('GET', '/api/v1/alerts?state=firing&limit=50');
-        probes.push({ startMs, endMs: performance.now() });
-      } catch {
-        probeErrors++;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
+  // API probes every 25 ms for the whole run (from the child process), classified by overlap with
+  // an evaluation.
+  toOutside({ type: 'probe', base: app.base, token });
   const endAt = t0 + SECONDS * 1000;
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, 1000));
-    log(
-      `  t+${Math.round((Date.now() - t0) / 1000)} s: ${app.evaluations.length} evaluations, ${received.length} notifications`,
-    );
+    log(`  t+${Math.round((Date.now() - t0) / 1000)} s: ${app.evaluations.length} evaluations`);
   }
-  probing = false;
-  await prober;
+  const outcome = fromOutside('result');
+  toOutside({ type: 'stop' });
+  const { probes, received, probeErrors, receiverErrors } = await outcome;
   await app.close();
-  server.close();
 
   const evals = app.evaluations;
   const during = (p: { startMs: number; endMs: number }) =>
@@ -300,6 +293,17 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     // Time per phase of an evaluation, median and p99 (where a slow pass spends it).
     phasesMsP50: phasePercentile(evals, 50),
     phasesMsP99: phasePercentile(evals, 99),
+    // The two slowest evaluations whole (the p99 of 22 is the worst one): what they waited on.
+    slowestEvaluations: evals
+      .slice(2)
+      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+      .slice(0, 2)
+      .map((e) => ({
+        ms: round(e.endMs - e.startMs),
+        cpuMs: round(e.cpuMs),
+        mainThreadCpuMs: e.mainThreadCpuMs,
+        phasesMs: e.phasesMs,
+      })),
     // Notification groups the router decided per evaluation (every group, or the changed and due).
     routedGroupsP50: pct(
       evals.slice(2).map((e) => e.routedGroups),
@@ -312,6 +316,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
     probeErrors,
+    receiverErrors,
     cpus: os.cpus().length,
     date: new Date().toISOString().slice(0, 10),
   };

@@ -183,6 +183,73 @@ describe('AlertEvaluationRepository', () => {
     await db.query(`DELETE FROM "AlertTransition" WHERE "alertId" = $1`, [alertId]);
   });
 
+  it('clears an acknowledgement when a new episode starts, keeps it while the episode continues, in one write with a transition and a deletion', async () => {
+    const alertId = randomUUID();
+    const goneId = randomUUID();
+    const upsert = (state: string, newEpisode: boolean) => ({
+      id: alertId,
+      ruleId: ruleIds[0]!,
+      queryId,
+      queryName: `eval-repo-q-${run}`,
+      state,
+      activeAt: '2026-12-02T12:00:00.000Z',
+      firedAt: state === 'firing' ? '2026-12-02T12:01:00.000Z' : null,
+      resolvedAt: null,
+      value: 90,
+      figures: {},
+      labels: { alertname: `EvalRepoMine-${run}` },
+      annotations: {},
+      newEpisode,
+    });
+    const transition = (id: string, from: string, to: string) => ({
+      alertId: id,
+      ruleName: `EvalRepoMine-${run}`,
+      queryName: `eval-repo-q-${run}`,
+      from,
+      to,
+      value: 90,
+      figures: null,
+      at: '2026-12-02T12:00:00.000Z',
+    });
+    const ack = () =>
+      db.query(
+        `UPDATE "Alert" SET "acknowledgedAt" = now(), "acknowledgedBy" = 'op', "ackComment" = 'seen' WHERE id = $1`,
+        [alertId],
+      );
+    const ackOf = async () =>
+      (
+        await db.query<{ acknowledgedBy: string | null; ackComment: string | null; at: boolean }>(
+          `SELECT "acknowledgedBy", "ackComment", "acknowledgedAt" IS NOT NULL AS at FROM "Alert" WHERE id = $1`,
+          [alertId],
+        )
+      ).rows[0];
+    await repo.applyWrites({ upserts: [upsert('pending', true)], transitions: [], deletes: [] });
+    await ack();
+    // pending → firing continues the episode: the acknowledgement stays (and the deletion of
+    // another alert and a transition go in the same write).
+    await repo.applyWrites({
+      upserts: [upsert('firing', false)],
+      transitions: [transition(alertId, 'pending', 'firing'), transition(goneId, 'firing', 'inactive')],
+      deletes: [goneId],
+    });
+    expect(await ackOf()).toEqual({ acknowledgedBy: 'op', ackComment: 'seen', at: true });
+    expect((await repo.alertRows([alertId]))[0]!.state).toBe('firing');
+    // A new episode (firing again straight from resolved): the acknowledgement goes.
+    await repo.applyWrites({ upserts: [upsert('firing', true)], transitions: [], deletes: [] });
+    expect(await ackOf()).toEqual({ acknowledgedBy: null, ackComment: null, at: false });
+    const transitions = await db.query<{ alertId: string; to: string; figures: unknown }>(
+      `SELECT "alertId"::text AS "alertId", "to", figures FROM "AlertTransition"
+       WHERE "alertId" = ANY($1::uuid[]) ORDER BY "to"`,
+      [[alertId, goneId]],
+    );
+    expect(transitions.rows).toEqual([
+      { alertId, to: 'firing', figures: {} },
+      { alertId: goneId, to: 'inactive', figures: {} },
+    ]);
+    await repo.applyWrites({ upserts: [], transitions: [], deletes: [alertId] });
+    await db.query(`DELETE FROM "AlertTransition" WHERE "alertId" = ANY($1::uuid[])`, [[alertId, goneId]]);
+  });
+
   it('saves histories from JSON chunks and reads them back as chunks, leaving out the excepted', async () => {
     const chunk = JSON.stringify([
       { queryId, state: { v: 1, samples: [1] } },

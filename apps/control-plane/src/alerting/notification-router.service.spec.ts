@@ -10,6 +10,7 @@ import { FakeClock, type Port } from '../../test/support/fakes';
 import { NotificationRouter } from './notification-router.service';
 import type {
   GroupRow,
+  PassReads,
   QueuedDelivery,
   RoutedAlert,
   RoutingRepository,
@@ -41,14 +42,15 @@ class InMemoryRouting implements Port<RoutingRepository> {
   /** `createdAt` of the deliveries a pass writes (the fake database's clock). */
   now = new Date(T0);
 
-  async enabledReceivers(): Promise<Receiver[]> {
-    return this.receivers.filter((r) => r.enabled);
-  }
-  async activeSilences(now: Date): Promise<Silence[]> {
-    return this.silences.filter((s) => s.startsAt <= now && s.endsAt > now && s.expiredAt === null);
-  }
-  async groups(): Promise<GroupRow[]> {
-    return [...this.groupRows.values()];
+  async passReads(_cluster: string, now: Date): Promise<PassReads> {
+    return {
+      receivers: this.receivers.filter((r) => r.enabled),
+      silences: this.silences.filter((s) => s.startsAt <= now && s.endsAt > now && s.expiredAt === null),
+      groups: [...this.groupRows.values()],
+      due: [...this.deliveries.values()]
+        .filter((d) => d.status === 'deferred' && d.nextAttemptAt !== null && d.nextAttemptAt <= now)
+        .map((d) => ({ id: d.id })),
+    };
   }
   async routedAlerts(_cluster: string, queries: readonly string[] | 'all'): Promise<RoutedAlert[]> {
     return this.alerts
@@ -85,14 +87,11 @@ class InMemoryRouting implements Port<RoutingRepository> {
         nextAttemptAt: null,
       });
   }
-  async dueDeferred(_cluster: string, now: Date): Promise<Array<{ id: string }>> {
-    return [...this.deliveries.values()]
-      .filter((d) => d.status === 'deferred' && d.nextAttemptAt !== null && d.nextAttemptAt <= now)
-      .map((d) => ({ id: d.id }));
-  }
-  async requeueDeferred(id: string): Promise<void> {
-    const d = this.deliveries.get(id);
-    if (d?.status === 'deferred') Object.assign(d, { status: 'queued', nextAttemptAt: null });
+  async requeueDeferred(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const d = this.deliveries.get(id);
+      if (d?.status === 'deferred') Object.assign(d, { status: 'queued', nextAttemptAt: null });
+    }
   }
   async staleQueued(
     _cluster: string,
@@ -105,10 +104,10 @@ class InMemoryRouting implements Port<RoutingRepository> {
   }
 }
 
-class RecordingQueue implements Pick<DeliveryQueue, 'enqueue'> {
+class RecordingQueue implements Pick<DeliveryQueue, 'enqueueAll'> {
   readonly jobs: Array<{ id: string; round: number }> = [];
-  async enqueue(deliveryId: string, round = 0): Promise<boolean> {
-    this.jobs.push({ id: deliveryId, round });
+  async enqueueAll(items: ReadonlyArray<{ deliveryId: string; round?: number }>): Promise<boolean> {
+    for (const { deliveryId, round = 0 } of items) this.jobs.push({ id: deliveryId, round });
     return true;
   }
 }

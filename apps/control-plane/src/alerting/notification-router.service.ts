@@ -62,7 +62,7 @@ export class NotificationRouter {
 
   constructor(
     @Inject(RoutingRepository) private readonly repo: Port<RoutingRepository>,
-    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueue'>,
+    @Inject(DeliveryQueue) private readonly queue: Pick<DeliveryQueue, 'enqueueAll'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -107,15 +107,11 @@ export class NotificationRouter {
     };
     const now = new Date(nowMs);
     const cluster = clusterName(this.config);
-    // Every read in one round of parallel statements: on a loaded database each sequential round
-    // trip showed in the evaluation's time (BENCHMARKS.md, bench:alerts phases).
-    const [receivers, silences, groups, due] = await Promise.all([
-      this.repo.enabledReceivers(),
-      this.repo.activeSilences(now),
-      this.repo.groups(cluster),
-      // Deferred deliveries whose next round is due (requeueStale puts them back).
-      this.repo.dueDeferred(cluster, now),
-    ]);
+    // Every read in one statement: on a loaded database each sequential round trip showed in the
+    // evaluation's time, and each statement is a socket write on the API's event loop
+    // (BENCHMARKS.md, bench:alerts phases and main-thread profile). `due`: deferred deliveries whose
+    // next round is due (requeueStale puts them back).
+    const { receivers, silences, groups, due } = await this.repo.passReads(cluster, now);
     lap('read');
     const signature = routingSignature(receivers, silences);
     if (receivers.length === 0) {
@@ -192,7 +188,7 @@ export class NotificationRouter {
   }
 
   /**
-   * The pass's decisions as one transaction — dropped groups in one DELETE, changed group states
+   * The pass's decisions as one statement — dropped groups in one DELETE, changed group states
    * in one INSERT … ON CONFLICT, the deliveries in one INSERT — then each delivery enqueued. One
    * transaction per group (up to three round trips each) made routing the longest phase of an
    * evaluation on a loaded database (BENCHMARKS.md). A group's state and its delivery row are
@@ -233,8 +229,8 @@ export class NotificationRouter {
       });
     }
     await this.repo.applyDecisions({ drops, states, deliveries });
-    // A delivery Redis refused stays `queued` and is enqueued again by requeueStale.
-    for (const d of deliveries) await this.queue.enqueue(d.id);
+    // Deliveries Redis refused stay `queued` and are enqueued again by requeueStale.
+    await this.queue.enqueueAll(deliveries.map((d) => ({ deliveryId: d.id })));
     return deliveries.length;
   }
 
@@ -271,18 +267,14 @@ export class NotificationRouter {
     nowMs: number,
     due: ReadonlyArray<{ id: string }>,
   ): Promise<void> {
-    for (const d of due) await this.repo.requeueDeferred(d.id);
+    await this.repo.requeueDeferred(due.map((d) => d.id));
     const stale = await this.repo.staleQueued(
       cluster,
       new Date(nowMs - REQUEUE_AFTER_MS),
       due.map((d) => d.id),
     );
-    for (const d of stale) {
-      // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
-      if (!(await this.queue.enqueue(d.id, d.attempts))) {
-        this.logger.debug('alert queue unavailable; requeue retried next tick');
-        return;
-      }
-    }
+    // A delivery's round is its number of attempts so far: the same job id on every re-enqueue.
+    if (!(await this.queue.enqueueAll(stale.map((d) => ({ deliveryId: d.id, round: d.attempts })))))
+      this.logger.debug('alert queue unavailable; requeue retried next tick');
   }
 }

@@ -11,7 +11,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Alert, NotificationDelivery, Prisma, Receiver, Silence } from '../generated/prisma/client';
 import { PrismaRepository } from '../repositories/prisma.repository';
-import type { SqlStatement } from '../repositories/sql-pool';
 
 /** What grouping, matching and decideFlush need of an alert (the full row only if it is sent). */
 export interface RoutedAlert {
@@ -91,7 +90,7 @@ const GROUP_ROWS_SQL = `
  * one database a deferred test notification may arrive once per cluster — never not at all).
  */
 const DUE_DEFERRED_SQL = `
-  SELECT d.id::text AS id FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
+  SELECT d.id::text AS id, d."nextAttemptAt" FROM "NotificationDelivery" d LEFT JOIN "Query" q ON q.name = d."groupKey"
   WHERE (q.cluster = $1 OR d.test) AND d.status = 'deferred' AND d."nextAttemptAt" <= $2::timestamp(3)
   ORDER BY d."nextAttemptAt" LIMIT 100`;
 /** Deliveries of this cluster's groups ($1) and test notifications still queued since before $2, or among $3 (JSON). */
@@ -101,52 +100,89 @@ const STALE_QUEUED_SQL = `
     AND (d."createdAt" < $2::timestamp(3) OR d.id::text IN (SELECT jsonb_array_elements_text($3::jsonb)))
   LIMIT 200`;
 
+/** What a routing pass reads before it decides (PASS_READS_SQL). */
+export interface PassReads {
+  receivers: Receiver[];
+  silences: Silence[];
+  groups: GroupRow[];
+  /** Deferred deliveries whose next round is due, oldest first. */
+  due: Array<{ id: string }>;
+}
+
 /**
- * The pass's new deliveries ($1: JSON array of NewDelivery, payloads included; $2 the creation
- * time, as Prisma's `@default(now())` would have set it). Raw and set-based like the other writes
- * of a pass: Prisma's typed createMany walked every payload's JSON tree on the API's event loop
- * (one synchronous task of ~40 ms for a pass that sent a few dozen notifications, on an idle box;
- * BENCHMARKS.md, bench:alerts main-thread profile), where this is one JSON.stringify.
+ * A pass's four reads ($1 the cluster, $2 now) as ONE statement, each as a JSON array (one
+ * snapshot, one socket write and round trip on the API's event loop instead of four: BENCHMARKS.md,
+ * 2026-12-03 15:59): the enabled receivers, the silences in force (started, not ended, not expired
+ * by hand), GROUP_ROWS_SQL and DUE_DEFERRED_SQL. Whole rows as `SELECT t.*` read them; their
+ * timestamps come back as JSON text and are made UTC Dates in `passReads`.
  */
-const INSERT_DELIVERIES_SQL = `
+const PASS_READS_SQL = `
+  SELECT
+    (SELECT coalesce(json_agg(r), '[]') FROM "Receiver" r WHERE r.enabled) AS receivers,
+    (SELECT coalesce(json_agg(s), '[]') FROM "Silence" s
+     WHERE s."startsAt" <= $2::timestamp(3) AND s."endsAt" > $2::timestamp(3) AND s."expiredAt" IS NULL) AS silences,
+    (SELECT coalesce(json_agg(g), '[]') FROM (${GROUP_ROWS_SQL}) g) AS groups,
+    (SELECT coalesce(json_agg(json_build_object('id', d.id) ORDER BY d."nextAttemptAt"), '[]')
+     FROM (${DUE_DEFERRED_SQL}) d) AS due`;
+
+/** A timestamp(3) as JSON text (no zone: Prisma stores UTC) → the Date Prisma's read returns. */
+const utcDate = (v: string | null): Date | null => (v === null ? null : new Date(`${v}Z`));
+
+/** The row with its `fields` (timestamps read as JSON text) made Dates. */
+function withDates<T>(row: Record<string, unknown>, fields: readonly string[]): T {
+  const out = { ...row };
+  for (const f of fields) out[f] = utcDate(row[f] as string | null);
+  return out as T;
+}
+
+const RECEIVER_DATES = ['createdAt', 'updatedAt'] as const;
+const SILENCE_DATES = ['startsAt', 'endsAt', 'createdAt', 'expiredAt'] as const;
+
+/**
+ * A pass's decisions as ONE statement of data-modifying CTEs: the dropped groups ($1: JSON array of
+ * {receiverId, groupKey}) deleted, the changed group states ($2: JSON array of GroupStateWrite)
+ * upserted, the new deliveries ($3: JSON array of NewDelivery, payloads included; $4 the creation
+ * time, as Prisma's `@default(now())` would have set it) inserted. One statement is atomic as the
+ * transaction of three was (a group's state and its delivery row are still written together), and
+ * costs one round trip instead of five (BEGIN … COMMIT). The dropped and the changed groups are
+ * disjoint (one decision per group), so that the parts share one snapshot changes nothing.
+ * Raw and set-based: Prisma's typed createMany walked every payload's JSON tree on the API's event
+ * loop (one synchronous task of ~40 ms for a pass that sent a few dozen notifications, on an idle
+ * box; BENCHMARKS.md, bench:alerts main-thread profile), where this is one JSON.stringify.
+ */
+const DECISIONS_SQL = `
+  WITH dropped AS (
+    DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
+      SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))),
+  states AS (
+    INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
+    SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
+    FROM jsonb_to_recordset($2::jsonb) AS x("receiverId" uuid, "groupKey" text,
+      "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
+    ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
+      "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash")
   INSERT INTO "NotificationDelivery" (id, "receiverId", "groupKey", payload, "createdAt")
-  SELECT id, "receiverId", "groupKey", payload, $2::timestamp(3)
-  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, "receiverId" uuid, "groupKey" text, payload jsonb)`;
-
-/** The pass's dropped groups ($1: JSON array of {receiverId, groupKey}). */
-const DROP_GROUPS_SQL = `
-  DELETE FROM "NotificationGroup" WHERE ("receiverId", "groupKey") IN (
-    SELECT "receiverId", "groupKey" FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text))`;
-
-/** The pass's changed group states ($1: JSON array of GroupStateWrite). */
-const UPSERT_GROUPS_SQL = `
-  INSERT INTO "NotificationGroup" ("receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash")
-  SELECT "receiverId", "groupKey", "firstSeenAt", "lastSentAt", "lastHash"
-  FROM jsonb_to_recordset($1::jsonb) AS x("receiverId" uuid, "groupKey" text,
-    "firstSeenAt" timestamp(3), "lastSentAt" timestamp(3), "lastHash" text)
-  ON CONFLICT ("receiverId", "groupKey") DO UPDATE SET "firstSeenAt" = EXCLUDED."firstSeenAt",
-    "lastSentAt" = EXCLUDED."lastSentAt", "lastHash" = EXCLUDED."lastHash"`;
+  SELECT id, "receiverId", "groupKey", payload, $4::timestamp(3)
+  FROM jsonb_to_recordset($3::jsonb) AS x(id uuid, "receiverId" uuid, "groupKey" text, payload jsonb)`;
 
 @Injectable()
 export class RoutingRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
-  async enabledReceivers(): Promise<Receiver[]> {
-    return this.prisma.sql.rows<Receiver>(`SELECT r.* FROM "Receiver" r WHERE r.enabled`);
-  }
-
-  /** Silences in force at `now` (started, not ended, not expired by hand). */
-  async activeSilences(now: Date): Promise<Silence[]> {
-    return this.prisma.sql.rows<Silence>(
-      `SELECT s.* FROM "Silence" s
-       WHERE s."startsAt" <= $1::timestamp(3) AND s."endsAt" > $1::timestamp(3) AND s."expiredAt" IS NULL`,
-      [now.toISOString()],
-    );
-  }
-
-  /** Every notification group of `cluster`'s queries with its timers. */
-  async groups(cluster: string): Promise<GroupRow[]> {
-    return this.prisma.sql.rows<GroupRow>(GROUP_ROWS_SQL, [cluster]);
+  /** Everything a pass reads before it decides, in one statement (PASS_READS_SQL). */
+  async passReads(cluster: string, now: Date): Promise<PassReads> {
+    const [row] = await this.prisma.sql.rows<{
+      receivers: Array<Record<string, unknown>>;
+      silences: Array<Record<string, unknown>>;
+      groups: GroupRow[];
+      due: Array<{ id: string }>;
+    }>(PASS_READS_SQL, [cluster, now.toISOString()]);
+    return {
+      receivers: row!.receivers.map((r) => withDates<Receiver>(r, RECEIVER_DATES)),
+      silences: row!.silences.map((x) => withDates<Silence>(x, SILENCE_DATES)),
+      groups: row!.groups,
+      due: row!.due,
+    };
   }
 
   /** Firing/resolved alerts of `cluster`'s queries: all of them, or of `queries` only. */
@@ -162,34 +198,25 @@ export class RoutingRepository {
     return this.prisma.sql.rows<Alert>(`SELECT a.* FROM "Alert" a WHERE a.id = ANY($1::uuid[])`, [ids]);
   }
 
-  /**
-   * A pass's decisions as one transaction: dropped groups in one DELETE, changed group states in
-   * one INSERT … ON CONFLICT, the deliveries in one INSERT (a group's state and its delivery row
-   * are written together).
-   */
+  /** A pass's decisions in one statement (DECISIONS_SQL); nothing to write sends nothing. */
   async applyDecisions(w: RoutingWrites): Promise<void> {
-    const writes: SqlStatement[] = [];
-    if (w.drops.length > 0) writes.push({ text: DROP_GROUPS_SQL, values: [JSON.stringify(w.drops)] });
-    if (w.states.length > 0) writes.push({ text: UPSERT_GROUPS_SQL, values: [JSON.stringify(w.states)] });
-    if (w.deliveries.length > 0)
-      writes.push({
-        text: INSERT_DELIVERIES_SQL,
-        values: [JSON.stringify(w.deliveries), new Date().toISOString()],
-      });
-    await this.prisma.sql.transaction(writes);
+    if (w.drops.length === 0 && w.states.length === 0 && w.deliveries.length === 0) return;
+    await this.prisma.sql.execute(DECISIONS_SQL, [
+      JSON.stringify(w.drops),
+      JSON.stringify(w.states),
+      JSON.stringify(w.deliveries),
+      new Date().toISOString(),
+    ]);
   }
 
-  /** Deliveries of `cluster`'s groups (and test notifications) whose deferral ended by `now`. */
-  async dueDeferred(cluster: string, now: Date): Promise<Array<{ id: string }>> {
-    return this.prisma.sql.rows<{ id: string }>(DUE_DEFERRED_SQL, [cluster, now.toISOString()]);
-  }
-
-  /** A deferred delivery back to `queued` (one replica wins the status change; else a no-op). */
-  async requeueDeferred(id: string): Promise<void> {
+  /** Deferred deliveries back to `queued`, in one statement (one replica wins each status change;
+   * a delivery no longer deferred is left alone). */
+  async requeueDeferred(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     await this.prisma.sql.execute(
       `UPDATE "NotificationDelivery" SET status = 'queued', "nextAttemptAt" = NULL
-       WHERE id = $1::uuid AND status = 'deferred'`,
-      [id],
+       WHERE id = ANY($1::uuid[]) AND status = 'deferred'`,
+      [ids],
     );
   }
 
@@ -224,19 +251,17 @@ const MARK_FAILED_ATTEMPT_SQL = `
 export class DeliveryRepository {
   constructor(private readonly prisma: PrismaRepository) {}
 
-  /** The delivery with its receiver (null when it is gone). */
+  /**
+   * The delivery with its receiver (null when either is gone: the receiver's deletion cascades to
+   * its deliveries), in one statement: each statement is a round trip on the API's event loop.
+   */
   async findWithReceiver(id: string): Promise<(NotificationDelivery & { receiver: Receiver }) | null> {
-    const [delivery] = await this.prisma.sql.rows<NotificationDelivery>(
-      `SELECT d.* FROM "NotificationDelivery" d WHERE d.id = $1::uuid`,
+    const [row] = await this.prisma.sql.rows<NotificationDelivery & { receiver: Record<string, unknown> }>(
+      `SELECT d.*, to_json(r) AS receiver
+       FROM "NotificationDelivery" d JOIN "Receiver" r ON r.id = d."receiverId" WHERE d.id = $1::uuid`,
       [id],
     );
-    if (!delivery) return null;
-    const [receiver] = await this.prisma.sql.rows<Receiver>(
-      `SELECT r.* FROM "Receiver" r WHERE r.id = $1::uuid`,
-      [delivery.receiverId],
-    );
-    // The receiver's deletion cascades to its deliveries: between the two reads, the delivery went too.
-    return receiver ? { ...delivery, receiver } : null;
+    return row ? { ...row, receiver: withDates<Receiver>(row.receiver, RECEIVER_DATES) } : null;
   }
 
   async markDelivered(id: string, attempts: number, httpStatus: number, at: Date): Promise<void> {

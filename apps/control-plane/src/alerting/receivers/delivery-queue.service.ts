@@ -35,21 +35,37 @@ export class DeliveryQueue {
    * keeps the failed job of the previous round under the delivery's id and would drop the add.
    */
   async enqueue(deliveryId: string, round = 0): Promise<boolean> {
+    return this.enqueueAll([{ deliveryId, round }]);
+  }
+
+  /**
+   * Several deliveries in one Redis round trip (BullMQ's addBulk: one pipeline of the same add
+   * script, each job deduplicated by its id as `add` is). A routing pass that sends a burst of
+   * notifications waited for one round trip per delivery on the API's event loop, and on a loaded
+   * box each wake-up after a reply waits for a core (BENCHMARKS.md, 2026-12-03 15:59: the slowest
+   * evaluations' `route.apply`). False when Redis did not take them: the rows stay `queued` and the
+   * evaluator's sweep retries, as for one.
+   */
+  async enqueueAll(items: ReadonlyArray<{ deliveryId: string; round?: number }>): Promise<boolean> {
+    if (items.length === 0) return true;
     try {
-      await this.queue.add(
-        'deliver',
-        { deliveryId },
-        {
-          jobId: deliveryJobId(deliveryId, round),
-          attempts: this.config.SLUICE_ALERT_DELIVERY_ATTEMPTS,
-          backoff: { type: 'exponential', delay: this.config.SLUICE_ALERT_RETRY_BASE_MS },
-          removeOnComplete: 1000,
-          removeOnFail: 1000,
-        },
+      await this.queue.addBulk(
+        items.map(({ deliveryId, round = 0 }) => ({
+          name: 'deliver',
+          data: { deliveryId },
+          opts: {
+            jobId: deliveryJobId(deliveryId, round),
+            attempts: this.config.SLUICE_ALERT_DELIVERY_ATTEMPTS,
+            backoff: { type: 'exponential', delay: this.config.SLUICE_ALERT_RETRY_BASE_MS },
+            removeOnComplete: 1000,
+            removeOnFail: 1000,
+          },
+        })),
       );
       return true;
     } catch (e) {
-      this.logger.warn(`enqueue delivery ${deliveryId} failed: ${(e as Error).message}`);
+      const ids = items.map((i) => i.deliveryId).join(', ');
+      this.logger.warn(`enqueue deliveries ${ids} failed: ${(e as Error).message}`);
       return false;
     }
   }
