@@ -15,43 +15,33 @@ import {
 } from '@sluice/query-plan';
 import type { JsonValue, StateStore } from '../state/state-store';
 import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
-import { decodeShuffledRecord, failedRow } from './shuffle-codec';
+import { forEachAdmittedRow, isBehindWatermark } from './admitted-rows';
+import { failedRow } from './shuffle-codec';
 
 export function runSessionStage(args: ShuffleStageInput): ShuffleStageResult {
   const { executor, state, watermarkMs, watermarkEnabled } = args;
   const gapMs = executor.session!.gapMs;
   const result = emptyShuffleResult(0);
-  const late = (t: number | undefined): boolean =>
-    watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs;
   // The batch's working copy of every key it touches, written back once at the end.
   const touched = new Map<string, Session[]>();
   const started = Date.now();
-  for (const record of args.records) {
-    for (const body of decodeShuffledRecord(record)) {
-      result.numInputRows++;
-      const t = executor.eventTimeMs(body.r);
-      if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
-      if (late(t)) {
+  forEachAdmittedRow(args, result, (record, body) => {
+    try {
+      const time = executor.sessionTimeMs(body.r);
+      if (time === undefined) return; // NULL session column: dropped, as in Spark
+      if (isBehindWatermark(args, time)) {
+        // The session column is not the watermark column: a row behind the watermark still
+        // cannot open a session that would be evicted before it could change.
         result.numRowsDroppedByWatermark++;
-        continue;
+        return;
       }
-      try {
-        const time = executor.sessionTimeMs(body.r);
-        if (time === undefined) continue; // NULL session column: dropped, as in Spark
-        if (late(time)) {
-          // The session column is not the watermark column: a row behind the watermark still
-          // cannot open a session that would be evicted before it could change.
-          result.numRowsDroppedByWatermark++;
-          continue;
-        }
-        const sessions = touched.get(body.k) ?? load(state, body.k);
-        const rowBuffer = executor.update(executor.initBuffer(), body.r);
-        touched.set(body.k, addToSessions(sessions, time, gapMs, rowBuffer, executor.mergeBuffers));
-      } catch (err) {
-        result.failedRecords.push(failedRow(record, body, `aggregation failed: ${(err as Error).message}`));
-      }
+      const sessions = touched.get(body.k) ?? load(state, body.k);
+      const rowBuffer = executor.update(executor.initBuffer(), body.r);
+      touched.set(body.k, addToSessions(sessions, time, gapMs, rowBuffer, executor.mergeBuffers));
+    } catch (err) {
+      result.failedRecords.push(failedRow(record, body, `aggregation failed: ${(err as Error).message}`));
     }
-  }
+  });
   for (const [key, sessions] of touched) state.put(key, stored(sessions));
   result.updateTimeMs = Date.now() - started;
 

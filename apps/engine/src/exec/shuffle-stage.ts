@@ -6,7 +6,8 @@ import type { QueryExecutor, Row } from '@sluice/query-plan';
 import type { JsonValue } from '../state/state-store';
 import { runSessionStage } from './session-stage';
 import { runStatefulStage } from './stateful-stage';
-import { decodeShuffledRecord, failedRow } from './shuffle-codec';
+import { forEachAdmittedRow } from './admitted-rows';
+import { failedRow } from './shuffle-codec';
 import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
 
 interface AggregateEntry {
@@ -55,46 +56,37 @@ export function runShuffleStage(args: ShuffleStageInput): ShuffleStageResult {
   // Captured before eviction: a group updated and evicted in the same batch is still emitted.
   const updated = new Map<string, AggregateEntry>();
   const started = Date.now();
-  for (const record of args.records) {
-    for (const body of decodeShuffledRecord(record)) {
-      result.numInputRows++;
-      const t = executor.eventTimeMs(body.r);
-      if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
-      if (watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs) {
-        result.numRowsDroppedByWatermark++;
-        continue;
+  forEachAdmittedRow(args, result, (record, body, t) => {
+    // State changes only after the row was evaluated, so a row that fails leaves no trace but
+    // its dead letter.
+    try {
+      if (executor.kind === 'dedupe') {
+        if (state.has(body.k)) return;
+        const row = executor.project(body.r);
+        const expiresAt = executor.dedupeExpiresAtMs(body.r);
+        const entry: DedupeEntry =
+          expiresAt === undefined ? { t: t ?? null } : { t: t ?? null, x: expiresAt };
+        state.put(body.k, entry as unknown as JsonValue);
+        result.rows.push(row);
+        return;
       }
-      // State changes only after the row was evaluated, so a row that fails leaves no trace but
-      // its dead letter.
-      try {
-        if (executor.kind === 'dedupe') {
-          if (state.has(body.k)) continue;
-          const row = executor.project(body.r);
-          const expiresAt = executor.dedupeExpiresAtMs(body.r);
-          const entry: DedupeEntry =
-            expiresAt === undefined ? { t: t ?? null } : { t: t ?? null, x: expiresAt };
-          state.put(body.k, entry as unknown as JsonValue);
-          result.rows.push(row);
-          continue;
-        }
-        const stored = state.get(body.k);
-        const entry: AggregateEntry =
-          stored !== undefined
-            ? fromStored(executor, body.k, stored)
-            : {
-                // Batch-form rows leave the values to the key (ShuffledRow.v).
-                v: body.v ?? executor.groupValues(body.k),
-                b: executor.initBuffer(),
-                ...(body.e !== undefined ? { e: body.e } : {}),
-              };
-        entry.b = executor.update(entry.b, body.r);
-        state.put(body.k, toStored(entry));
-        updated.set(body.k, entry);
-      } catch (err) {
-        result.failedRecords.push(failedRow(record, body, `aggregation failed: ${(err as Error).message}`));
-      }
+      const stored = state.get(body.k);
+      const entry: AggregateEntry =
+        stored !== undefined
+          ? fromStored(executor, body.k, stored)
+          : {
+              // Batch-form rows leave the values to the key (ShuffledRow.v).
+              v: body.v ?? executor.groupValues(body.k),
+              b: executor.initBuffer(),
+              ...(body.e !== undefined ? { e: body.e } : {}),
+            };
+      entry.b = executor.update(entry.b, body.r);
+      state.put(body.k, toStored(entry));
+      updated.set(body.k, entry);
+    } catch (err) {
+      result.failedRecords.push(failedRow(record, body, `aggregation failed: ${(err as Error).message}`));
     }
-  }
+  });
   result.updateTimeMs = Date.now() - started;
 
   const removalStarted = Date.now();

@@ -9,7 +9,8 @@ import { createGroupState, type Row } from '@sluice/query-plan';
 import type { SourceRecord } from '../source/group-reader';
 import type { JsonValue } from '../state/state-store';
 import { emptyShuffleResult, type ShuffleStageInput, type ShuffleStageResult } from './shuffle-result';
-import { decodeShuffledRecord, failedRow } from './shuffle-codec';
+import { forEachAdmittedRow } from './admitted-rows';
+import { failedRow } from './shuffle-codec';
 import type { ShuffledRow } from './source-stage';
 
 interface StoredState {
@@ -32,25 +33,16 @@ export function runStatefulStage(
   const started = Date.now();
   // Each key's rows, and where each came from (its dead letter if the call fails).
   const groups = new Map<string, { rows: Row[]; from: Array<[SourceRecord, ShuffledRow]> }>();
-  for (const record of args.records) {
-    for (const body of decodeShuffledRecord(record)) {
-      result.numInputRows++;
-      const t = executor.eventTimeMs(body.r);
-      if (t !== undefined) result.maxEventTimeMs = Math.max(result.maxEventTimeMs ?? t, t);
-      if (watermarkEnabled && watermarkMs > 0 && t !== undefined && t < watermarkMs) {
-        result.numRowsDroppedByWatermark++;
-        continue;
-      }
-      try {
-        const group = groups.get(body.k) ?? { rows: [], from: [] };
-        group.rows.push(executor.project(body.r));
-        group.from.push([record, body]);
-        groups.set(body.k, group);
-      } catch (err) {
-        result.failedRecords.push(failedRow(record, body, `evaluation failed: ${(err as Error).message}`));
-      }
+  forEachAdmittedRow(args, result, (record, body) => {
+    try {
+      const group = groups.get(body.k) ?? { rows: [], from: [] };
+      group.rows.push(executor.project(body.r));
+      group.from.push([record, body]);
+      groups.set(body.k, group);
+    } catch (err) {
+      result.failedRecords.push(failedRow(record, body, `evaluation failed: ${(err as Error).message}`));
     }
-  }
+  });
 
   const call = (key: string, rows: Row[], hasTimedOut: boolean): string | undefined => {
     const stored = state.get(key) as unknown as StoredState | undefined;
