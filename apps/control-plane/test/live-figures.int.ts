@@ -14,6 +14,7 @@ import {
   eventually,
   forgetTestQueries,
   killTestInstances,
+  operationOutcome,
   STAND_IN_ENGINE,
   startTestApp,
   type TestApp,
@@ -97,13 +98,16 @@ beforeAll(async () => {
     [`live-b-${suffix}`, false],
     [`live-c-${suffix}`, false],
   ] as const) {
-    const r = await t.call<{ id: string }>(
+    const r = await t.call<{ id: string; operation?: { id: string } }>(
       'POST',
       `/api/v1/queries?deploy=${deploy}`,
       eventsSpec(name, topic, `it-live-out-${suffix}`),
     );
     expect(r.status).toBe(201);
     ids.push(r.body.id);
+    // The deploy runs as an operation: until it has succeeded the instance may not read RUNNING
+    // yet, while the lag and the alert (which need no instance) already show.
+    if (deploy) expect((await operationOutcome(t, r.body.operation!.id, 60_000)).state).toBe('SUCCEEDED');
   }
 }, 120_000);
 
