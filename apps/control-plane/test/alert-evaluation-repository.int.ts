@@ -261,5 +261,13 @@ describe('AlertEvaluationRepository', () => {
     );
     expect(read.find((h) => h.queryId === queryId)?.state).toEqual({ v: 1, samples: [1] });
     expect(read.some((h) => h.queryId === otherQueryId)).toBe(false);
+    // A later save replaces the row (the column is `json`: the text comes back as saved).
+    await repo.saveHistories(JSON.stringify([{ queryId, state: { v: 3, samples: [1, 2.5] } }]), new Date());
+    const again = (await repo.storedHistories([otherQueryId])).flatMap(
+      (c) => JSON.parse(c) as Array<{ queryId: string; state: unknown }>,
+    );
+    expect(again.filter((h) => h.queryId === queryId).map((h) => h.state)).toEqual([
+      { v: 3, samples: [1, 2.5] },
+    ]);
   });
 });
