@@ -22,7 +22,8 @@
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
 //                         worker thread, with its own compute.* phases), writes, gauges, route),
 //                         with the read's and the router's own steps (read.*, route.*)
-//   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on)
+//   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on),
+//                         when they ran and the webhooks received in the interval before each
 //   routedGroupsP50/Max   notification groups the router decided per evaluation
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
@@ -300,6 +301,12 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       .slice(0, 2)
       .map((e) => ({
         ms: round(e.endMs - e.startMs),
+        // When it ran and how many webhooks the receiver got in the interval before it: whether a
+        // slow pass follows a burst of deliveries (the delivery worker shares the API's loop).
+        atSeconds: round((e.startMs - t0) / 1000),
+        webhooksInIntervalBefore: received.filter(
+          (r) => r.atMs <= e.startMs && r.atMs > e.startMs - INTERVAL_MS,
+        ).length,
         cpuMs: round(e.cpuMs),
         mainThreadCpuMs: e.mainThreadCpuMs,
         phasesMs: e.phasesMs,
