@@ -131,11 +131,19 @@ describe('sluice against a real control plane', () => {
     // Not a terminal: one plain line per step, ending with the operation's success.
     expect(r.stderr).toMatch(/^deploy [0-9a-f]{8}: start instances: done$/m);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^deploy [0-9a-f]{8}: succeeded$/);
-    const got = await sluice(['queries', 'get', name, '-o', 'json'], env);
-    expect(got.code).toBe(0);
-    const q = JSON.parse(got.stdout) as QueryJson;
-    expect(q.name).toBe(name);
-    expect(q.phase).toBe('RUNNING');
+    // The operation succeeded only once the reconciler saw the query RUNNING. A read right after
+    // can still find DEPLOYING: CI once did (a fresh engine that dies is restarted at once, and the
+    // query reads DEPLOYING until it runs again), so the read is repeated, and what the first one
+    // saw is printed with its conditions to tell the cause next time.
+    const read = async () => {
+      const got = await sluice(['queries', 'get', name, '-o', 'json'], env);
+      expect(got.code).toBe(0);
+      return JSON.parse(got.stdout) as QueryJson & { conditions?: unknown };
+    };
+    const first = await read();
+    expect(first.name).toBe(name);
+    if (first.phase !== 'RUNNING') console.warn(`after deploy --wait: ${JSON.stringify(first)}`);
+    await expect.poll(async () => (await read()).phase, { timeout: 30_000, interval: 500 }).toBe('RUNNING');
   });
 
   it('login on a terminal reads the token with echo off; context use switches which token is sent', async () => {
