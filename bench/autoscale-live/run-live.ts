@@ -33,6 +33,7 @@ import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 import { calibrateCapacity, type Calibration } from './calibration';
+import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -66,6 +67,8 @@ export interface LiveResult {
   calibration: Calibration | null;
   /** How each instance's CPU limit was applied (the instance view), or null without a limit. */
   cpuLimitApplied: unknown;
+  /** Each scale-out's time until its instances all read rows (startup.ts), in profile seconds. */
+  scaleOutsOnline: ScaleOutOnline[];
   loadBefore: string;
   loadAfter: string;
 }
@@ -119,6 +122,12 @@ interface Lag {
   totalRecordsBehind: number;
   maxSecondsBehind: number | null;
 }
+interface ProgressView {
+  timestamp: string;
+  batchId: number;
+  numInputRows: number;
+  sluice?: { instance?: string };
+}
 interface ScalingEventView {
   at: string;
   fromInstances: number;
@@ -135,6 +144,33 @@ interface Sample {
   lagSeconds: number;
   lagRecords: number;
   batchDurationMs: number | null;
+}
+
+/** The query's batches from `sinceMs` on (every instance), oldest first, paged through the API. */
+async function batchesSince(
+  call: <T>(method: string, url: string) => Promise<{ status: number; body: T }>,
+  qid: string,
+  sinceMs: number,
+): Promise<LiveBatch[]> {
+  const seen = new Map<string, LiveBatch>();
+  // `since` is exclusive: step back 1 ms each page and drop the repeats (instance and batch id).
+  let cursor = sinceMs - 1;
+  for (let page = 0; page < 200; page++) {
+    const r = await call<ProgressView[]>(
+      'GET',
+      `/api/v1/queries/${qid}/progress?since=${new Date(cursor).toISOString()}&limit=1000`,
+    );
+    if (r.status !== 200) throw new Error(`progress → ${r.status}`);
+    for (const e of r.body) {
+      const instance = e.sluice?.instance ?? '?';
+      const at = Date.parse(e.timestamp);
+      seen.set(`${instance}/${e.batchId}`, { liveMs: at - sinceMs, instance, rows: e.numInputRows });
+    }
+    const last = r.body.length ? Date.parse(r.body[r.body.length - 1]!.timestamp) : cursor;
+    if (r.body.length < 1000 || last - 1 <= cursor) break;
+    cursor = last - 1;
+  }
+  return [...seen.values()];
 }
 
 /** Records a read_committed consumer sees in `topic`, once it has been quiet for 5 s. */
@@ -433,10 +469,15 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       }
       return last;
     };
-    const actions: ScaleAction[] = events
+    const acted = events
       .filter((e) => e.acted && e.inputs?.scaled === true)
-      .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0 }))
-      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs)
+      .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0, from: e.fromInstances, to: e.toInstances }))
+      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs);
+    const online = scaleOutsOnline(acted, await batchesSince(call, qid, t0), speedup);
+    log(
+      `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}`).join(', ') || 'none'}`,
+    );
+    const actions: ScaleAction[] = acted
       .sort((a, b) => a.liveMs - b.liveMs)
       .map((e) => {
         // Produce rate over the 60 profile seconds before the action, in profile records/s.
@@ -509,6 +550,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       measuredCapacity,
       calibration,
       cpuLimitApplied,
+      scaleOutsOnline: online,
       loadBefore,
       loadAfter: loadAverage(),
     };

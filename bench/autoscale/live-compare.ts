@@ -7,6 +7,11 @@ import path from 'node:path';
 import type { PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
 import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
+import {
+  medianOnlineSeconds,
+  profileWithOnlineSeconds,
+  type ScaleOutOnline,
+} from '../autoscale-live/startup';
 import { markdownTable } from './report';
 import { loadProfile, runOne } from './run-matrix';
 
@@ -33,6 +38,15 @@ export interface LiveComparison {
   batchCost: BatchCostFit | null;
   /** The simulation with that batch cost in place of the profile's instance (null without a fit). */
   simFitted: SimulationSummary | null;
+  /** Each live scale-out's time until its instances all read rows, profile seconds (startup.ts). */
+  scaleOutsOnline: ScaleOutOnline[];
+  /** Their median (null: none came online), what `simOnline` charges a new instance. */
+  onlineSeconds: number | null;
+  /**
+   * The fitted simulation (the plain one without a fit) whose new instances take the live run's
+   * median time to read: start-up under the CPU quota is measured, not the profile's figure.
+   */
+  simOnline: SimulationSummary | null;
 }
 
 const METRICS = [
@@ -86,6 +100,14 @@ export async function compareLive(
           true,
         )
       : null;
+    const onlineSeconds = medianOnlineSeconds(live.scaleOutsOnline);
+    const calibrated = batchCost
+      ? profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup })
+      : counterpart;
+    const simOnline =
+      onlineSeconds === null
+        ? null
+        : runOne(profileWithOnlineSeconds(calibrated, onlineSeconds), o.policy, true);
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -103,6 +125,9 @@ export async function compareLive(
       sim,
       batchCost,
       simFitted,
+      scaleOutsOnline: live.scaleOutsOnline,
+      onlineSeconds,
+      simOnline,
     });
   }
   return out;
@@ -119,21 +144,36 @@ export function comparisonTables(rows: LiveComparison[]): string {
       const gap = (s: unknown, l: unknown) =>
         typeof s === 'number' && typeof l === 'number' ? +(l - s).toFixed(2) : '–';
       const table = markdownTable(
-        [r.profile, 'sim', 'sim (fitted batch cost)', 'live', 'gap (live − sim)', 'gap (live − fitted)'],
+        [
+          r.profile,
+          'sim',
+          'sim (fitted batch cost)',
+          'sim (+ live start-up)',
+          'live',
+          'gap (live − sim)',
+          'gap (live − fitted)',
+          'gap (live − + start-up)',
+        ],
         METRICS.map((m) => {
           const s = r.sim[m];
           const f = r.simFitted?.[m];
+          const u = r.simOnline?.[m];
           const l = r.live[m];
-          return [m, cell(s), cell(f), cell(l), cell(gap(s, l)), cell(gap(f, l))];
+          return [m, cell(s), cell(f), cell(u), cell(l), cell(gap(s, l)), cell(gap(f, l)), cell(gap(u, l))];
         }),
       );
       const fit = r.batchCost
         ? `fitted live batch cost ${r.batchCost.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.batchCost.recordsPerSecond)}/s over ${r.batchCost.batches} batches of ${r.batchCost.minRows}–${r.batchCost.maxRows} rows`
         : 'batch cost not identifiable from the calibration (no fitted simulation)';
+      const online = `scale-outs online after (profile s): ${
+        r.scaleOutsOnline
+          .map((x) => `${Math.round(x.timeSeconds)} s ${x.from}→${x.to}: ${x.onlineSeconds ?? 'never'}`)
+          .join(', ') || 'none'
+      }; median ${r.onlineSeconds ?? '–'} s (the simulation's start-up is that minus its rebalance pause)`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}`,
         '',
         table,
       ].join('\n');

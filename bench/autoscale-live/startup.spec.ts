@@ -1,0 +1,45 @@
+// A live scale-out's time to capacity and the profile a simulation runs it on.
+import { describe, expect, it } from 'vitest';
+import { LIVE_PROFILES } from '../autoscale/live-compare';
+import { loadProfile } from '../autoscale/run-matrix';
+import { medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from './startup';
+
+describe('live scale-out time to capacity', () => {
+  it('counts a scale-out online once as many distinct instances as it asked for read rows after it', () => {
+    const batches = [
+      { liveMs: 900, instance: 'q-0', rows: 10 },
+      { liveMs: 1_100, instance: 'q-0', rows: 10 },
+      { liveMs: 1_500, instance: 'q-1', rows: 0 }, // an empty batch is not capacity
+      { liveMs: 4_000, instance: 'q-1', rows: 5 },
+      { liveMs: 9_000, instance: 'q-2', rows: 3 },
+      { liveMs: 12_000, instance: 'q-3', rows: 8 },
+    ];
+    const online = scaleOutsOnline(
+      [
+        { liveMs: 1_000, from: 1, to: 2 },
+        { liveMs: 5_000, from: 2, to: 4 },
+        { liveMs: 6_000, from: 4, to: 2 }, // scale-in: not a start-up
+        { liveMs: 13_000, from: 2, to: 3 },
+      ],
+      batches.reverse(),
+      10,
+    );
+    expect(online).toEqual([
+      { timeSeconds: 10, from: 1, to: 2, onlineSeconds: 30 },
+      // Only q-2 and q-3 read after 5 s: two instances of four, never online in the run.
+      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null },
+      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null },
+    ]);
+    expect(medianOnlineSeconds(online)).toBe(30);
+    expect(medianOnlineSeconds([])).toBeNull();
+  });
+
+  it('gives the simulator the start-up left after its rebalance pause, never negative', () => {
+    const p = loadProfile(LIVE_PROFILES[0]!);
+    const pause = p.instance.rebalancePauseSeconds;
+    expect(profileWithOnlineSeconds(p, pause + 120).instance.startupSeconds).toBe(120);
+    expect(profileWithOnlineSeconds(p, pause / 2).instance.startupSeconds).toBe(0);
+    expect(profileWithOnlineSeconds(p, 200).instance.capacity).toBe(p.instance.capacity);
+    expect(() => profileWithOnlineSeconds(p, Number.NaN)).toThrow(/onlineSeconds/);
+  });
+});

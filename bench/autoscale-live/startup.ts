@@ -1,0 +1,84 @@
+// How long a live scale-out takes to add capacity, measured from the engines' own batches, and the
+// profile whose simulated instance starts that slowly.
+//
+// Why: the calibration measures an engine's throughput only, so the calibrated simulation kept the
+// profile's start-up (e.g. 45 s) while an engine under a 0.1-CPU quota needs far longer to start,
+// join the group and read its first batch — and at speedup 10 each live second is ten profile
+// seconds. A scale-out counts as online when as many distinct instances as it asked for have each
+// committed a non-empty batch after the decision: that is start-up plus the group's rebalance, the
+// two costs the simulator charges before a new instance reads (engine-group.ts: `startupSeconds`,
+// then every member pauses `rebalancePauseSeconds`).
+import type { Profile } from '@sluice/scaling';
+import { median } from './calibration';
+
+export interface LiveScaleOut {
+  /** Live ms since the load started. */
+  liveMs: number;
+  from: number;
+  to: number;
+}
+
+export interface LiveBatch {
+  /** Live ms since the load started (the batch's trigger time). */
+  liveMs: number;
+  instance: string;
+  rows: number;
+}
+
+export interface ScaleOutOnline {
+  /** Profile seconds of the decision. */
+  timeSeconds: number;
+  from: number;
+  to: number;
+  /** Profile seconds from the decision until `to` instances had each read rows; null: never in the run. */
+  onlineSeconds: number | null;
+}
+
+/** Each scale-out's time to capacity, in profile seconds (live × speedup). `batches` in any order. */
+export function scaleOutsOnline(
+  actions: readonly LiveScaleOut[],
+  batches: readonly LiveBatch[],
+  speedup: number,
+): ScaleOutOnline[] {
+  const sorted = [...batches].sort((a, b) => a.liveMs - b.liveMs);
+  return actions
+    .filter((a) => a.to > a.from)
+    .map((a) => {
+      const seen = new Set<string>();
+      let onlineMs: number | null = null;
+      for (const b of sorted) {
+        if (b.liveMs < a.liveMs || b.rows <= 0) continue;
+        seen.add(b.instance);
+        if (seen.size >= a.to) {
+          onlineMs = b.liveMs - a.liveMs;
+          break;
+        }
+      }
+      return {
+        timeSeconds: (a.liveMs / 1000) * speedup,
+        from: a.from,
+        to: a.to,
+        onlineSeconds: onlineMs === null ? null : +((onlineMs / 1000) * speedup).toFixed(1),
+      };
+    });
+}
+
+/** The median of the scale-outs that came online, or null when none did. */
+export function medianOnlineSeconds(online: readonly ScaleOutOnline[]): number | null {
+  return median(online.map((o) => o.onlineSeconds).filter((s): s is number => s !== null));
+}
+
+/**
+ * The profile whose new instances take `onlineSeconds` to read: the simulator charges the start-up
+ * and then the rebalance pause, so the start-up is what is left after the pause (never negative).
+ */
+export function profileWithOnlineSeconds(profile: Profile, onlineSeconds: number): Profile {
+  if (!(onlineSeconds >= 0)) throw new Error('onlineSeconds must be ≥ 0');
+  return {
+    ...profile,
+    instance: {
+      ...profile.instance,
+      startupSeconds: Math.max(0, onlineSeconds - profile.instance.rebalancePauseSeconds),
+    },
+  };
+}
