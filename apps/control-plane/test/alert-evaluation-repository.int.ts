@@ -270,4 +270,20 @@ describe('AlertEvaluationRepository', () => {
       { v: 3, samples: [1, 2.5] },
     ]);
   });
+
+  it('analyses the tables it is asked to (the evaluation does so after a bulk change)', async () => {
+    const lastAnalyze = async () =>
+      (
+        await db.query<{ relname: string; n: string }>(
+          `SELECT relname, analyze_count::text AS n FROM pg_stat_user_tables WHERE relname IN ('Alert', 'Query')`,
+        )
+      ).rows.reduce<Record<string, number>>((m, r) => ({ ...m, [r.relname]: Number(r.n) }), {});
+    const before = await lastAnalyze();
+    await repo.analyze(['Alert', 'Query']);
+    const after = await lastAnalyze();
+    // analyze_count counts manual ANALYZEs only (autovacuum's are autoanalyze_count).
+    expect(after.Alert).toBeGreaterThanOrEqual((before.Alert ?? 0) + 1);
+    expect(after.Query).toBeGreaterThanOrEqual((before.Query ?? 0) + 1);
+    await repo.analyze([]); // nothing asked, nothing sent
+  });
 });

@@ -9,6 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaRepository } from '../repositories/prisma.repository';
 import { writeStatements, type AlertWrites } from './alert-writes';
 import type { AlertVersion } from './alert-mirror';
+import type { AnalyzedTable } from './planner-statistics';
 import { HISTORY_CHUNK, type AlertInput, type RuleInput } from './evaluation-messages';
 import { VERSION_BUCKETS, type BucketRead } from './version-buckets';
 
@@ -183,6 +184,13 @@ export class AlertEvaluationRepository {
     await this.prisma.sql.execute(`DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`, [
       liveIds,
     ]);
+  }
+
+  /** Fresh planner statistics for `tables` (planner-statistics.ts says when and why). */
+  async analyze(tables: readonly AnalyzedTable[]): Promise<void> {
+    if (tables.length === 0) return;
+    // Identifiers from a closed set (AnalyzedTable), never from input.
+    await this.prisma.sql.execute(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`);
   }
 
   /** One transaction: alert rows, their transitions and deletions (alert-writes.ts). */

@@ -49,6 +49,7 @@ import { LagMirror } from './lag-mirror';
 import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
+import { PlannerStatistics } from './planner-statistics';
 import { QueryMirror } from './query-mirror';
 import { VersionBuckets } from './version-buckets';
 
@@ -98,6 +99,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly queryBuckets = new VersionBuckets<QueryVersionRow>();
   private readonly alertBuckets = new VersionBuckets<AlertVersionRow>();
   private readonly gaugeValues = new Map<string, QueryGauges>();
+  private readonly statistics = new PlannerStatistics();
   /** False until a hand-over since the last reset succeeded: the next one is then a full one. */
   private inSync = false;
   private readonly gauges: {
@@ -181,6 +183,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.alertBuckets.reset();
     this.sentRules = undefined;
     this.gaugeValues.clear();
+    this.statistics.reset();
     this.inSync = false;
   }
 
@@ -301,6 +304,18 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
     await this.write(out.writes);
     lap('writes');
+    // Before the router reads: its plan depends on them (planner-statistics.ts).
+    const stale = this.statistics.stale({
+      queries: scoped.length,
+      alertsBefore: alertRows.length,
+      alertsWritten: out.writes.upserts.length + out.writes.deletes.length,
+    });
+    if (stale.length > 0) {
+      await this.repo
+        .analyze(stale)
+        .catch((e: Error) => this.logger.warn(`ANALYZE ${stale.join(', ')} failed: ${e.message}`));
+      lap('analyze');
+    }
     await this.updateGauges(scoped, out, slicer);
     lap('gauges');
     this.sinceSave++;
