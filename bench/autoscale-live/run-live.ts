@@ -472,25 +472,24 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     const acted = events
       .filter((e) => e.acted && e.inputs?.scaled === true)
       .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0, from: e.fromInstances, to: e.toInstances }))
-      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs);
+      .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs)
+      .sort((a, b) => a.liveMs - b.liveMs);
     const online = scaleOutsOnline(acted, await batchesSince(call, qid, t0), speedup);
     log(
       `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}`).join(', ') || 'none'}`,
     );
-    const actions: ScaleAction[] = acted
-      .sort((a, b) => a.liveMs - b.liveMs)
-      .map((e) => {
-        // Produce rate over the 60 profile seconds before the action, in profile records/s.
-        const backMs = Math.max(0, e.liveMs - (60 * 1000) / speedup);
-        const span = Math.max(1, ((e.liveMs - backMs) / 1000) * speedup);
-        return {
-          timeSeconds: (e.liveMs / 1000) * speedup,
-          from: e.fromInstances,
-          to: e.toInstances,
-          reason: e.reason,
-          inputRate: (producedAt(e.liveMs) - producedAt(backMs)) / span / rateScale,
-        };
-      });
+    const actions: ScaleAction[] = acted.map((e) => {
+      // Produce rate over the 60 profile seconds before the action, in profile records/s.
+      const backMs = Math.max(0, e.liveMs - (60 * 1000) / speedup);
+      const span = Math.max(1, ((e.liveMs - backMs) / 1000) * speedup);
+      return {
+        timeSeconds: (e.liveMs / 1000) * speedup,
+        from: e.fromInstances,
+        to: e.toInstances,
+        reason: e.reason,
+        inputRate: (producedAt(e.liveMs) - producedAt(backMs)) / span / rateScale,
+      };
+    });
 
     // Each 1 s live sample stands for `speedup` profile seconds.
     const lagBySecond = new Float64Array(Math.ceil(profile.durationSeconds) + 1);
