@@ -126,7 +126,7 @@ interface ProgressView {
   timestamp: string;
   batchId: number;
   numInputRows: number;
-  sluice?: { instance?: string };
+  sluice?: { instance?: string; rateLimit?: number | null };
 }
 interface ScalingEventView {
   at: string;
@@ -164,7 +164,12 @@ async function batchesSince(
     for (const e of r.body) {
       const instance = e.sluice?.instance ?? '?';
       const at = Date.parse(e.timestamp);
-      seen.set(`${instance}/${e.batchId}`, { liveMs: at - sinceMs, instance, rows: e.numInputRows });
+      seen.set(`${instance}/${e.batchId}`, {
+        liveMs: at - sinceMs,
+        instance,
+        rows: e.numInputRows,
+        rateLimit: e.sluice?.rateLimit ?? null,
+      });
     }
     const last = r.body.length ? Date.parse(r.body[r.body.length - 1]!.timestamp) : cursor;
     if (r.body.length < 1000 || last - 1 <= cursor) break;
@@ -476,7 +481,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       .sort((a, b) => a.liveMs - b.liveMs);
     const online = scaleOutsOnline(acted, await batchesSince(call, qid, t0), speedup);
     log(
-      `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}`).join(', ') || 'none'}`,
+      `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}${x.after ? ` (then ${x.after.rowsPerLiveSecond} rows/s live, ${Math.round(x.after.rateLimitedShare * 100)} % of batches rate-limited)` : ''}`).join(', ') || 'none'}`,
     );
     const actions: ScaleAction[] = acted.map((e) => {
       // Produce rate over the 60 profile seconds before the action, in profile records/s.

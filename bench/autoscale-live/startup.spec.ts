@@ -7,12 +7,12 @@ import { medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from '
 describe('live scale-out time to capacity', () => {
   it('counts a scale-out online once as many distinct instances as it asked for read rows after it', () => {
     const batches = [
-      { liveMs: 900, instance: 'q-0', rows: 10 },
-      { liveMs: 1_100, instance: 'q-0', rows: 10 },
-      { liveMs: 1_500, instance: 'q-1', rows: 0 }, // an empty batch is not capacity
-      { liveMs: 4_000, instance: 'q-1', rows: 5 },
-      { liveMs: 9_000, instance: 'q-2', rows: 3 },
-      { liveMs: 12_000, instance: 'q-3', rows: 8 },
+      { liveMs: 900, instance: 'q-0', rows: 10, rateLimit: null },
+      { liveMs: 1_100, instance: 'q-0', rows: 10, rateLimit: null },
+      { liveMs: 1_500, instance: 'q-1', rows: 0, rateLimit: null }, // an empty batch is not capacity
+      { liveMs: 4_000, instance: 'q-1', rows: 5, rateLimit: 900 },
+      { liveMs: 9_000, instance: 'q-2', rows: 3, rateLimit: null },
+      { liveMs: 12_000, instance: 'q-3', rows: 8, rateLimit: 500 },
     ];
     const online = scaleOutsOnline(
       [
@@ -25,10 +25,17 @@ describe('live scale-out time to capacity', () => {
       10,
     );
     expect(online).toEqual([
-      { timeSeconds: 10, from: 1, to: 2, onlineSeconds: 30 },
+      // Online at 4 s; the next 300 profile s = 30 live s hold 5 + 3 + 8 rows, 2 of 3 batches limited.
+      {
+        timeSeconds: 10,
+        from: 1,
+        to: 2,
+        onlineSeconds: 30,
+        after: { rowsPerLiveSecond: Math.round(16 / 30), rateLimitedShare: 0.67 },
+      },
       // Only q-2 and q-3 read after 5 s: two instances of four, never online in the run.
-      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null },
-      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null },
+      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null, after: null },
+      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null, after: null },
     ]);
     expect(medianOnlineSeconds(online)).toBe(30);
     expect(medianOnlineSeconds([])).toBeNull();

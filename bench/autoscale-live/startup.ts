@@ -23,6 +23,8 @@ export interface LiveBatch {
   liveMs: number;
   instance: string;
   rows: number;
+  /** The rate limit (records/s) the instance ran this batch under; null: none. */
+  rateLimit: number | null;
 }
 
 export interface ScaleOutOnline {
@@ -32,7 +34,16 @@ export interface ScaleOutOnline {
   to: number;
   /** Profile seconds from the decision until `to` instances had each read rows; null: never in the run. */
   onlineSeconds: number | null;
+  /**
+   * What the group did in the AFTER_ONLINE_SECONDS (profile) once online: rows read per live second
+   * (every instance; compare with `to` × the calibrated capacity) and the share of its non-empty
+   * batches that ran under a rate limit (backpressure). Null when never online.
+   */
+  after: { rowsPerLiveSecond: number; rateLimitedShare: number } | null;
 }
+
+/** The span after a scale-out came online over which the group's reading rate is taken. */
+export const AFTER_ONLINE_SECONDS = 300;
 
 /** Each scale-out's time to capacity, in profile seconds (live × speedup). `batches` in any order. */
 export function scaleOutsOnline(
@@ -59,8 +70,33 @@ export function scaleOutsOnline(
         from: a.from,
         to: a.to,
         onlineSeconds: onlineMs === null ? null : +((onlineMs / 1000) * speedup).toFixed(1),
+        after:
+          onlineMs === null
+            ? null
+            : groupAfter(sorted, a.liveMs + onlineMs, (AFTER_ONLINE_SECONDS / speedup) * 1000),
       };
     });
+}
+
+/** Rows per live second and the rate-limited share of the batches in [fromMs, fromMs + spanMs). */
+function groupAfter(
+  sorted: readonly LiveBatch[],
+  fromMs: number,
+  spanMs: number,
+): { rowsPerLiveSecond: number; rateLimitedShare: number } {
+  let rows = 0;
+  let batches = 0;
+  let limited = 0;
+  for (const b of sorted) {
+    if (b.liveMs < fromMs || b.liveMs >= fromMs + spanMs || b.rows <= 0) continue;
+    rows += b.rows;
+    batches++;
+    if (b.rateLimit !== null) limited++;
+  }
+  return {
+    rowsPerLiveSecond: Math.round(rows / (spanMs / 1000)),
+    rateLimitedShare: batches === 0 ? 0 : +(limited / batches).toFixed(2),
+  };
 }
 
 /** The median of the scale-outs that came online, or null when none did. */

@@ -167,7 +167,13 @@ export function comparisonTables(rows: LiveComparison[]): string {
         : 'batch cost not identifiable from the calibration (no fitted simulation)';
       const online = `scale-outs online after (profile s): ${
         r.scaleOutsOnline
-          .map((x) => `${Math.round(x.timeSeconds)} s ${x.from}→${x.to}: ${x.onlineSeconds ?? 'never'}`)
+          .map(
+            (x) =>
+              `${Math.round(x.timeSeconds)} s ${x.from}→${x.to}: ${x.onlineSeconds ?? 'never'}` +
+              (x.after && r.measuredCapacity !== null
+                ? ` (then ${x.after.rowsPerLiveSecond} rows/s live against ${x.to} × ${Math.round(r.measuredCapacity)} calibrated, ${Math.round(x.after.rateLimitedShare * 100)} % of batches rate-limited)`
+                : ''),
+          )
           .join(', ') || 'none'
       }; median ${r.onlineSeconds ?? '–'} s (the simulation's start-up is that minus its rebalance pause)`;
       const capacity =
