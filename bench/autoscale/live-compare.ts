@@ -93,17 +93,13 @@ export async function compareLive(
     const counterpart = simulatedCounterpart(profile, live);
     const sim = runOne(counterpart, o.policy, true);
     const batchCost = live.calibration?.batchCost ?? null;
-    const simFitted = batchCost
-      ? runOne(
-          profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup }),
-          o.policy,
-          true,
-        )
-      : null;
-    const onlineSeconds = medianOnlineSeconds(live.scaleOutsOnline);
+    // The fitted profile (the plain counterpart without a fit): simFitted runs it, simOnline too
+    // with the live start-up.
     const calibrated = batchCost
       ? profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup })
       : counterpart;
+    const simFitted = batchCost ? runOne(calibrated, o.policy, true) : null;
+    const onlineSeconds = medianOnlineSeconds(live.scaleOutsOnline);
     const simOnline =
       onlineSeconds === null
         ? null
