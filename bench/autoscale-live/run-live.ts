@@ -125,6 +125,7 @@ interface Lag {
 interface ProgressView {
   timestamp: string;
   batchId: number;
+  batchDuration?: number;
   numInputRows: number;
   sluice?: { instance?: string; rateLimit?: number | null };
 }
@@ -166,6 +167,7 @@ async function batchesSince(
       const at = Date.parse(e.timestamp);
       seen.set(`${instance}/${e.batchId}`, {
         liveMs: at - sinceMs,
+        durationMs: e.batchDuration ?? 0,
         instance,
         rows: e.numInputRows,
         rateLimit: e.sluice?.rateLimit ?? null,
@@ -481,7 +483,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       .sort((a, b) => a.liveMs - b.liveMs);
     const online = scaleOutsOnline(acted, await batchesSince(call, qid, t0), speedup);
     log(
-      `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}${x.after ? ` (then ${x.after.rowsPerLiveSecond} rows/s live, ${Math.round(x.after.rateLimitedShare * 100)} % of batches rate-limited)` : ''}`).join(', ') || 'none'}`,
+      `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}${x.after ? ` (then ${x.after.rowsPerLiveSecond} rows/s live, ${Math.round(x.after.rateLimitedShare * 100)} % of batches with a rate limit set)` : ''}`).join(', ') || 'none'}`,
     );
     const actions: ScaleAction[] = acted.map((e) => {
       // Produce rate over the 60 profile seconds before the action, in profile records/s.

@@ -5,14 +5,15 @@ import { loadProfile } from '../autoscale/run-matrix';
 import { medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from './startup';
 
 describe('live scale-out time to capacity', () => {
-  it('counts a scale-out online once as many distinct instances as it asked for read rows after it', () => {
+  it('counts a scale-out online once as many distinct instances as it asked for committed rows after it', () => {
     const batches = [
-      { liveMs: 900, instance: 'q-0', rows: 10, rateLimit: null },
-      { liveMs: 1_100, instance: 'q-0', rows: 10, rateLimit: null },
-      { liveMs: 1_500, instance: 'q-1', rows: 0, rateLimit: null }, // an empty batch is not capacity
-      { liveMs: 4_000, instance: 'q-1', rows: 5, rateLimit: 900 },
-      { liveMs: 9_000, instance: 'q-2', rows: 3, rateLimit: null },
-      { liveMs: 12_000, instance: 'q-3', rows: 8, rateLimit: 500 },
+      { liveMs: 900, durationMs: 100, instance: 'q-0', rows: 10, rateLimit: null }, // started before
+      { liveMs: 1_100, durationMs: 200, instance: 'q-0', rows: 10, rateLimit: null },
+      { liveMs: 1_500, durationMs: 100, instance: 'q-1', rows: 0, rateLimit: null }, // empty: not capacity
+      // q-1's first batch with rows starts at 2 s and commits at 4 s: online then, not at its start.
+      { liveMs: 2_000, durationMs: 2_000, instance: 'q-1', rows: 5, rateLimit: 900 },
+      { liveMs: 9_000, durationMs: 500, instance: 'q-2', rows: 3, rateLimit: null },
+      { liveMs: 12_000, durationMs: 500, instance: 'q-3', rows: 8, rateLimit: 500 },
     ];
     const online = scaleOutsOnline(
       [
@@ -25,17 +26,22 @@ describe('live scale-out time to capacity', () => {
       10,
     );
     expect(online).toEqual([
-      // Online at 4 s; the next 300 profile s = 30 live s hold 5 + 3 + 8 rows, 2 of 3 batches limited.
+      // Online at 4 s; the next 300 profile s = 30 live s start q-2's 3 and q-3's 8 rows (q-1's
+      // batch started before the window), 1 of 2 batches limited.
       {
         timeSeconds: 10,
         from: 1,
         to: 2,
         onlineSeconds: 30,
-        after: { rowsPerLiveSecond: Math.round(16 / 30), rateLimitedShare: 0.67 },
+        after: { rowsPerLiveSecond: Math.round(11 / 30), rateLimitedShare: 0.5 },
+        // q-1 had only an empty batch before the decision: new; its first rows took 2 live s.
+        firstBatchSeconds: 20,
       },
       // Only q-2 and q-3 read after 5 s: two instances of four, never online in the run.
-      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null, after: null },
-      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null, after: null },
+      // q-2 and q-3 are new to it: the longer of their first batches, 0.5 live s.
+      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null, after: null, firstBatchSeconds: 5 },
+      // Every instance had read before 13 s, and none read after it.
+      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null, after: null, firstBatchSeconds: null },
     ]);
     expect(medianOnlineSeconds(online)).toBe(30);
     expect(medianOnlineSeconds([])).toBeNull();

@@ -21,6 +21,8 @@ export interface LiveScaleOut {
 export interface LiveBatch {
   /** Live ms since the load started (the batch's trigger time). */
   liveMs: number;
+  /** How long the batch ran (its progress event's batchDuration): it committed at liveMs + this. */
+  durationMs: number;
   instance: string;
   rows: number;
   /** The rate limit (records/s) the instance ran this batch under; null: none. */
@@ -32,7 +34,10 @@ export interface ScaleOutOnline {
   timeSeconds: number;
   from: number;
   to: number;
-  /** Profile seconds from the decision until `to` instances had each read rows; null: never in the run. */
+  /**
+   * Profile seconds from the decision until `to` instances had each committed a batch with rows
+   * (started after the decision); null: never in the run.
+   */
   onlineSeconds: number | null;
   /**
    * What the group did in the AFTER_ONLINE_SECONDS (profile) once online: rows read per live second
@@ -40,6 +45,11 @@ export interface ScaleOutOnline {
    * batches that ran under a rate limit (backpressure). Null when never online.
    */
   after: { rowsPerLiveSecond: number; rateLimitedShare: number } | null;
+  /**
+   * The longest first batch with rows (profile s) among the instances with no batch before the
+   * decision (the new ones): a cold engine's warm-up. Null when none read in the run.
+   */
+  firstBatchSeconds: number | null;
 }
 
 /** The span after a scale-out came online over which the group's reading rate is taken. */
@@ -52,19 +62,27 @@ export function scaleOutsOnline(
   speedup: number,
 ): ScaleOutOnline[] {
   const sorted = [...batches].sort((a, b) => a.liveMs - b.liveMs);
+  // Capacity arrives when a batch commits, not when it starts: a cold engine under a small CPU
+  // quota ran its first batch for 9–11 live seconds (about 100 profile seconds at speedup 10).
+  const byCommit = [...batches].sort((a, b) => a.liveMs + a.durationMs - (b.liveMs + b.durationMs));
   return actions
     .filter((a) => a.to > a.from)
     .map((a) => {
       const seen = new Set<string>();
       let onlineMs: number | null = null;
-      for (const b of sorted) {
+      for (const b of byCommit) {
         if (b.liveMs < a.liveMs || b.rows <= 0) continue;
         seen.add(b.instance);
         if (seen.size >= a.to) {
-          onlineMs = b.liveMs - a.liveMs;
+          onlineMs = b.liveMs + b.durationMs - a.liveMs;
           break;
         }
       }
+      const before = new Set(sorted.filter((b) => b.liveMs < a.liveMs).map((b) => b.instance));
+      const firstOfNew = new Map<string, number>();
+      for (const b of sorted)
+        if (b.liveMs >= a.liveMs && b.rows > 0 && !before.has(b.instance) && !firstOfNew.has(b.instance))
+          firstOfNew.set(b.instance, b.durationMs);
       return {
         timeSeconds: (a.liveMs / 1000) * speedup,
         from: a.from,
@@ -74,6 +92,8 @@ export function scaleOutsOnline(
           onlineMs === null
             ? null
             : groupAfter(sorted, a.liveMs + onlineMs, (AFTER_ONLINE_SECONDS / speedup) * 1000),
+        firstBatchSeconds:
+          firstOfNew.size === 0 ? null : +((Math.max(...firstOfNew.values()) / 1000) * speedup).toFixed(1),
       };
     });
 }

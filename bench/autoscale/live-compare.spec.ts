@@ -64,8 +64,9 @@ describe('live vs simulator comparison', () => {
             to: 2,
             onlineSeconds: 150,
             after: { rowsPerLiveSecond: 1800, rateLimitedShare: 0.25 },
+            firstBatchSeconds: 60,
           },
-          { timeSeconds: 615, from: 2, to: 4, onlineSeconds: null, after: null },
+          { timeSeconds: 615, from: 2, to: 4, onlineSeconds: null, after: null, firstBatchSeconds: null },
         ],
         onlineSeconds: 150,
         simOnline: summary({ sloViolationSeconds: 130, actionsToConverge: 3 }),
@@ -74,7 +75,7 @@ describe('live vs simulator comparison', () => {
     expect(text).toContain('| sloViolationSeconds | 12 | 90 | 130 | 120 | 108 | 30 | -10 |');
     expect(text).toContain('| actionsToConverge | – | 2 | 3 | 2 | – | 0 | -1 |');
     expect(text).toContain(
-      '145 s 1→2: 150 (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches rate-limited), 615 s 2→4: never; median 150 s',
+      "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s",
     );
     expect(text).toContain('1100 records/s');
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');

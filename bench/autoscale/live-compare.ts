@@ -166,8 +166,11 @@ export function comparisonTables(rows: LiveComparison[]): string {
           .map(
             (x) =>
               `${Math.round(x.timeSeconds)} s ${x.from}→${x.to}: ${x.onlineSeconds ?? 'never'}` +
+              (x.firstBatchSeconds !== null
+                ? ` (new instances' first batch up to ${x.firstBatchSeconds} s)`
+                : '') +
               (x.after && r.measuredCapacity !== null
-                ? ` (then ${x.after.rowsPerLiveSecond} rows/s live against ${x.to} × ${Math.round(r.measuredCapacity)} calibrated, ${Math.round(x.after.rateLimitedShare * 100)} % of batches rate-limited)`
+                ? ` (then ${x.after.rowsPerLiveSecond} rows/s live against ${x.to} × ${Math.round(r.measuredCapacity)} calibrated, ${Math.round(x.after.rateLimitedShare * 100)} % of batches with a rate limit set)`
                 : ''),
           )
           .join(', ') || 'none'
