@@ -25,6 +25,9 @@
 //   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on),
 //                         when they ran and the webhooks received in the interval before each
 //   routedGroupsP50/Max   notification groups the router decided per evaluation
+//   firingByRule          transitions to firing per rule over the run (from the database): only
+//                         BenchTimeLag should fire (the long spikes); any default rule firing on
+//                         this profile (lag 0.5–9.5 s, offsets advancing) is noise
 //
 // Runs with `node -r @swc-node/register` (Nest needs decorator metadata, which tsx does not emit).
 import { fork, spawnSync } from 'node:child_process';
@@ -104,6 +107,21 @@ async function main(): Promise<void> {
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
+  }
+}
+
+/** Transitions to firing per rule name over the run. */
+async function firingTransitionsByRule(databaseUrl: string): Promise<Record<string, number>> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const r = await db.query<{ rule: string; n: number }>(
+      `SELECT "ruleName" AS rule, count(*)::int AS n FROM "AlertTransition" WHERE "to" = 'firing'
+       GROUP BY "ruleName" ORDER BY "ruleName"`,
+    );
+    return Object.fromEntries(r.rows.map((x) => [x.rule, x.n]));
+  } finally {
+    await db.end();
   }
 }
 
@@ -214,6 +232,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   toOutside({ type: 'stop' });
   const { probes, received, probeErrors, receiverErrors } = await outcome;
   await app.close();
+  const firingByRule = await firingTransitionsByRule(databaseUrl);
 
   const evals = app.evaluations;
   const during = (p: { startMs: number; endMs: number }) =>
@@ -318,6 +337,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     ),
     routedGroupsMax: Math.max(0, ...evals.slice(2).map((e) => e.routedGroups)),
     transitionsFirstEvaluation: evals[0]?.transitions,
+    firingByRule,
     // The first evaluation includes starting the worker thread (from its bundle when run from source).
     firstEvaluationMs: evals[0] ? round(evals[0].endMs - evals[0].startMs) : null,
     probesIdle: probes.filter((p) => !during(p)).length,

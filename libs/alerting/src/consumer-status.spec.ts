@@ -349,6 +349,19 @@ describe('partitionStatus: Burrow window (storage `intervals`, evaluator `minimu
     expect(r.complete).toBeCloseTo(0.3);
   });
 
+  it('one commit is not judged (Burrow would say STOP): a new query with a backlog is OK until its second', () => {
+    const h = commits([[500, 30]]);
+    const one = partitionStatus(partition(h, 530), lastAt(h) + 10_000);
+    expect(one).toMatchObject({ status: 'OK', currentLag: 30 });
+    expect(offsetsStopped(h, lastAt(h) + 10_000)).toBe(true); // what Burrow's rule alone says
+    // The second commit, unmoved, with the lag still there: judged, and stalled.
+    const two = commits([
+      [500, 30],
+      [500, 40],
+    ]);
+    expect(partitionStatus(partition(two, 540), lastAt(two)).status).toBe('STALL');
+  });
+
   it('no commits at all: OK, nothing known, complete 0', () => {
     const r = partitionStatus(partition([], 1000), T0);
     expect(r).toMatchObject({ status: 'OK', currentLag: null, complete: 0, start: null, end: null });

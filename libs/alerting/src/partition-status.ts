@@ -27,6 +27,17 @@ export const STATUS_SEVERITY: Readonly<Record<PartitionStatus, number>> = {
  * interval. */
 export const DEFAULT_WINDOW_SIZE = 10;
 
+/**
+ * Commits a window needs before any rule judges it. A deliberate departure from Burrow, which
+ * evaluates a single commit: every rule but the first compares consecutive commits (REWIND, STALL,
+ * WARNING) or measures the window's span (STOP), and one commit has neither, so each is vacuously
+ * true — Burrow reports a consumer that has committed once with lag as STOP (now - last > 0 ms).
+ * Here the history starts at the first evaluation that sees a query, so every newly deployed query
+ * with a backlog paged as STOP on its first evaluation. A consumer that stops after one commit is
+ * still caught: its lag keeps growing (timeLag) and queryHealth reports it stalled.
+ */
+export const MIN_COMMITS_TO_JUDGE = 2;
+
 export interface PartitionInput {
   readonly topic: string;
   readonly partition: number;
@@ -91,7 +102,7 @@ export function partitionStatus(
   const currentLag = Math.max(0, input.logEndOffset - end.offset);
   // One object literal, no spreads: this runs for 16,000 partitions per evaluation at scale.
   const status =
-    complete < minimumComplete
+    complete < minimumComplete || window.length < MIN_COMMITS_TO_JUDGE
       ? 'OK'
       : applyRules(window, currentLag, nowMs, input.recentLogEndOffsets ?? []);
   return { topic, partition, complete, status, currentLag, start, end };

@@ -170,9 +170,9 @@ describe('EvaluationCore', () => {
     expect(first.writes.transitions[0]).toMatchObject({ from: 'inactive', to: 'pending' });
     expect(first.alertsAfter).toEqual(['pending', 'TimeLagHigh', 'orders']);
     // One crash in the last 10 minutes (the hour-old one and the unreadable one do not count);
-    // one commit with lag behind it is a window whose offset never moved: Burrow's STALL.
+    // one commit with lag behind it is not judged yet (MIN_COMMITS_TO_JUDGE; Burrow would say STOP).
     expect(first.gauges).toEqual([
-      { queryId: query.id, recentCrashes: 1, consumerStatus: 'orders.in/0=STALL;orders.in/1=STALL;' },
+      { queryId: query.id, recentCrashes: 1, consumerStatus: 'orders.in/0=OK;orders.in/1=OK;' },
     ]);
 
     const stillPending = core.evaluate(input(T0 + 10_000, reading(T0 + 10_000, 90), applied(first)).input);
@@ -256,19 +256,23 @@ describe('EvaluationCore', () => {
     const core = new EvaluationCore();
     const first = core.evaluate(input(T0, reading(T0, 90)).input);
     expect(first.gauges).toHaveLength(1);
-    // Nothing sent: the core still evaluates the query on its last reading; of the gauges it
-    // reports only what changed (no commit for 10 s: Burrow's STOP), then nothing.
+    // A second reading 10 s later, offsets moved and lag smaller: two commits, judged, still OK.
     const none = { upserts: [], removed: [] };
-    const quiet = {
+    const moved = {
       nowMs: T0 + 10_000,
       full: false,
       queries: none,
       alerts: { upserts: applied(first), removed: [] },
-      lags: packLags(new Map()),
+      lags: packLags(new Map([[query.id, reading(T0 + 10_000, 80, 200)]])),
       lagsGone: [],
       dashboardUrl: 'http://dash.example',
       saveHistories: 1000,
     };
+    expect(core.evaluate(moved).gauges).toEqual([]);
+    // Nothing sent: the core still evaluates the query on its last reading; of the gauges it
+    // reports only what changed (no commit for 15 s after a window spanning 10 s: Burrow's STOP),
+    // then nothing.
+    const quiet = { ...moved, nowMs: T0 + 25_000, alerts: none, lags: packLags(new Map()) };
     const kept = core.evaluate(quiet);
     expect(kept.evaluations).toBe(1);
     expect(kept.gauges).toEqual([
