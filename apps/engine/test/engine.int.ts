@@ -140,6 +140,13 @@ trigger: { processingTime: 200 milliseconds }
       [...Object.keys(withData.durationMs ?? {})].sort(),
     );
     expect(withData.sources[0]?.metrics?.maxOffsetsBehindLatest).toMatch(/^\d+$/);
+    // The engine's work between two triggers: unknown before the first, measured on every later one.
+    expect(events[0]?.sluice?.outsideTriggerMs).toBeUndefined();
+    expect(events.length).toBeGreaterThan(1);
+    for (const e of events.slice(1)) expect(Number.isInteger(e.sluice?.outsideTriggerMs)).toBe(true);
+    expect(Math.min(...events.slice(1).map((e) => e.sluice?.outsideTriggerMs ?? -1))).toBeGreaterThanOrEqual(
+      0,
+    );
     await progress.stop();
 
     engine.child.kill('SIGTERM');

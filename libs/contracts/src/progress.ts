@@ -64,6 +64,13 @@ const sluiceSchema = z.looseObject({
   deadLetteredOutputRows: count.optional(),
   /** The checkpoint lineage the instance runs on (0 = the query's first checkpoint). */
   checkpointEpoch: z.number().int().nonnegative().optional(),
+  /**
+   * Wall time the instance spent between its previous trigger's execution and this trigger's start
+   * on its own work (the previous progress report, the loop), the wait for the interval left out:
+   * part of what a round costs that Spark's `triggerExecution` does not hold. Absent on the first
+   * trigger and from older engines.
+   */
+  outsideTriggerMs: count.optional(),
   /** True while a `pauseSources` command holds the source stage. */
   sourcesPaused: z.boolean().optional(),
   /** Stateful plans: repartitioned rows the instance's shuffle tasks have not consumed yet. */

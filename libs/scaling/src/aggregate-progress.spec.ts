@@ -27,6 +27,24 @@ describe('aggregateProgress', () => {
     expect(samples[1]?.instances).toBe(1);
   });
 
+  it("adds the engine's work outside its triggers to what a round costs", () => {
+    const [sample] = aggregateProgress(
+      [
+        { startMs: 0, instance: 'a', numInputRows: 900, batchDurationMs: 800, outsideMs: 100 },
+        { startMs: 10, instance: 'b', numInputRows: 1000, batchDurationMs: 850 },
+      ],
+      1000,
+    );
+    // a's round is 900 ms (the slowest), b reported no outside time (an older engine): 850 ms.
+    expect(sample).toMatchObject({
+      timeMs: 860,
+      batchDurationMs: 900,
+      slowestBatchRows: 900,
+      busyMs: 1750,
+      processedRowsPerSecond: 1000 + (1000 * 1000) / 850,
+    });
+  });
+
   it('keeps idle intervals as zero-row samples (they are completed batches) and rejects a bad trigger', () => {
     expect(
       aggregateProgress([{ startMs: 0, instance: 'a', numInputRows: 0, batchDurationMs: 10 }], 1000),

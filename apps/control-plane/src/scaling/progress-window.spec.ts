@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lagSample } from './progress-window';
+import { lagSample, progressSamples } from './progress-window';
 
 describe('lagSample', () => {
   it('keeps every partition end offset in topic and partition order, whatever order the poll had', () => {
@@ -19,5 +19,24 @@ describe('lagSample', () => {
       endOffsets: 70,
       partitionEndOffsets: [10, 20, 40],
     });
+  });
+});
+
+describe('progressSamples', () => {
+  it("adds an engine's reported outsideTriggerMs to its batch; a bad or missing one adds nothing", () => {
+    const row = (instance: string, batchDurationMs: number, sluice: unknown) => ({
+      timestamp: new Date(5_000),
+      instance,
+      runId: 'r',
+      numInputRows: 100n,
+      batchDurationMs,
+      payload: { sluice },
+    });
+    const [sample] = progressSamples(
+      [row('a', 400, { outsideTriggerMs: 120 }), row('b', 450, { outsideTriggerMs: -3 }), row('c', 300, {})],
+      1000,
+    );
+    expect(sample?.busyMs).toBe(520 + 450 + 300);
+    expect(sample?.batchDurationMs).toBe(520);
   });
 });

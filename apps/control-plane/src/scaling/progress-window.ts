@@ -19,6 +19,13 @@ function durationOf(row: StoredBatch): number {
   return typeof d === 'number' && Number.isFinite(d) ? d : 0;
 }
 
+/** The engine's work outside its trigger executions, when its progress reports it. */
+function outsideOf(row: StoredBatch): number | undefined {
+  const p = row.payload as { sluice?: { outsideTriggerMs?: unknown } } | null;
+  const ms = p?.sluice?.outsideTriggerMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 /** One aggregated sample per trigger interval, all instances' batches folded together. */
 export function progressSamples(rows: readonly StoredBatch[], triggerMs: number): ProgressSample[] {
   const batches: InstanceBatch[] = rows.map((r) => ({
@@ -27,6 +34,7 @@ export function progressSamples(rows: readonly StoredBatch[], triggerMs: number)
     instance: r.instance ?? r.runId,
     numInputRows: Number(r.numInputRows),
     batchDurationMs: durationOf(r),
+    outsideMs: outsideOf(r),
   }));
   return aggregateProgress(batches, triggerMs > 0 ? triggerMs : 1000);
 }

@@ -62,6 +62,8 @@ export interface TriggerReport {
     writtenOutputRows?: number;
     deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
+    /** The engine's work between the previous trigger's execution and this trigger (query-runner.ts). */
+    outsideTriggerMs?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
     /**
