@@ -769,6 +769,26 @@ describe('dashboard', () => {
       await error.getByRole('link', { name: 'All queries' }).click();
       await p.waitForURL(`${faulty.base}/queries`);
       await p.locator(`tr[data-query="${name}"]`).waitFor();
+
+      // An action the API refuses (409: another operation runs) keeps its dialog open with the
+      // API's message, and the page stays where it is (a refused Delete used to close the dialog).
+      proxy.answer = (method, url) =>
+        method === 'DELETE' && url === queryPath
+          ? {
+              status: 409,
+              body: { code: 'OPERATION_IN_PROGRESS', message: 'injected: an operation is in progress' },
+            }
+          : null;
+      await p.goto(`${faulty.base}/queries/${queryId}`);
+      await p.getByRole('button', { name: 'Delete', exact: true }).click();
+      const dialog = p.getByRole('alertdialog');
+      await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+      const refused = dialog.getByRole('alert');
+      await refused.waitFor({ timeout: 30_000 });
+      expect(await refused.textContent()).toContain('injected: an operation is in progress');
+      expect(p.url()).toBe(`${faulty.base}/queries/${queryId}`);
+      await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await dialog.waitFor({ state: 'detached' });
     } finally {
       await ctx.close();
       await faulty.stop();
@@ -791,6 +811,17 @@ describe('dashboard', () => {
     expect(await page.locator('[data-testid="instances-table"] tr[data-status="RUNNING"]').count()).toBe(0);
     await confirm('Start');
     await expect.poll(() => phase.textContent(), { timeout: 120_000, interval: 500 }).toBe('RUNNING');
+    // The phase shows RUNNING before the start operation has finished (it waits for every instance
+    // to be ready); a Delete before that is refused with 409 (a CI run of 2026-12-04 under load).
+    const active = async () =>
+      (
+        (await (
+          await fetch(`${cp.base}/api/v1/queries/${queryId}/operations`, {
+            headers: { Authorization: `Bearer ${cp.tokens.admin}` },
+          })
+        ).json()) as { state: string }[]
+      ).filter((o) => o.state === 'QUEUED' || o.state === 'RUNNING').length;
+    await expect.poll(active, { timeout: 120_000, interval: 500 }).toBe(0);
     await confirm('Delete');
     await page.waitForURL(`${dash.base}/queries`);
     await expect

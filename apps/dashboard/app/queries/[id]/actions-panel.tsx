@@ -4,7 +4,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
-import { api, ApiCallError } from '@/lib/client-api';
+import { api } from '@/lib/client-api';
 import { roleAtLeast, type Role } from '@/lib/session-codec';
 import { CpuLimitControl } from './cpu-limit-control';
 import type { QueryDetailData } from './types';
@@ -28,14 +28,14 @@ export function ActionsPanel({
   if (!roleAtLeast(role, 'operator')) return null;
 
   const base = `/api/cp/queries/${q.id}`;
+  // Every action runs from a confirmation dialog: a failure is rethrown so the dialog stays open
+  // with the API's message (a refused Delete used to close it and leave the page where it was,
+  // its reason only in the status line below).
   const run = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      setMessage({ ok: true, text: `${what}: requested` });
-      onChanged();
-    } catch (e) {
-      setMessage({ ok: false, text: `${what} failed: ${e instanceof ApiCallError ? e.message : String(e)}` });
-    }
+    setMessage(null);
+    await fn();
+    setMessage({ ok: true, text: `${what}: requested` });
+    onChanged();
   };
   const n = Number(instances);
   const instancesValid = Number.isInteger(n) && n >= 1 && n <= MAX_INSTANCES_INPUT;
