@@ -12,7 +12,10 @@ export interface ProgressSample {
   inputRowsPerSecond: number;
   /** Sum over instances of rows / busy time: what the query processes while busy. */
   processedRowsPerSecond: number;
-  /** Duration of the slowest batch of the interval (ms); it bounds how fresh the output is. */
+  /**
+   * Duration of the slowest batch of the interval (ms); it bounds how fresh the output is. Live,
+   * with the engine's reported work outside its triggers added (aggregate-progress.ts).
+   */
   batchDurationMs: number;
   /** Rows processed by the interval's batches, all instances together. */
   numInputRows: number;
@@ -25,7 +28,7 @@ export interface ProgressSample {
   triggerMs: number;
   /** Engine instances that were consuming when the interval's batches ran. */
   instances?: number;
-  /** Total busy time of all instances' batches in the interval (ms). */
+  /** Total busy time of all instances' batches in the interval (ms), outside work included. */
   busyMs?: number;
   /** Largest delay between a batch's trigger time and its actual start (ms). */
   schedulingDelayMs?: number;
