@@ -1,6 +1,7 @@
 // Entry point of the alert evaluation's worker thread (see evaluation-thread.ts for why a
 // thread): one EvaluationCore per evaluator, which keeps its per-query histories between
-// evaluations.
+// evaluations. It runs at the process's priority: lowered like ingest's (threads/thread-priority.ts),
+// the API's tail during evaluations was no better in an A/B of bench:alerts (BENCHMARKS.md).
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { EvaluationCore } from './evaluation-core';

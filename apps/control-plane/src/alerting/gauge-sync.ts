@@ -1,8 +1,9 @@
 // Sets a gauge's label sets from a full pass without resetting it. Label sets come in groups (a
 // query's phases, a query's partitions) with a signature of their values: a group whose signature
 // did not change since the last pass costs one map lookup, a changed group sets only what differs,
-// and groups or label sets that disappeared are removed. The evaluator refreshes ~25,000 label
-// sets per tick at 1,000 queries × 16 partitions; setting every one (after a reset()) was a large
+// and groups or label sets that disappeared are removed. The evaluator refreshed ~25,000 label
+// sets per tick at 1,000 queries × 16 partitions (the per-partition consumer status, 16,000 of
+// them, is now expanded at scrape time instead: metrics/consumer-status-metric.ts); setting every one (after a reset()) was a large
 // part of its profile, and a reset also let a scrape in between see an empty gauge.
 //
 // The groups and their entries are updated in place and marked with the pass that saw them (no

@@ -5,13 +5,15 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { METRIC } from '@sluice/alerting';
+import { ConsumerStatusMetric } from './consumer-status-metric';
 import { MetricsRegistry } from './metrics.registry';
 
 @Injectable()
 export class AlertMetrics {
   readonly alerts: Gauge<'state' | 'rule' | 'query'>;
   readonly notifications: Counter<'receiver' | 'outcome'>;
-  readonly consumerStatus: Gauge<'query' | 'topic' | 'partition'>;
+  /** Set per evaluation as whole signatures, expanded when scraped (consumer-status-metric.ts). */
+  readonly consumerStatus: ConsumerStatusMetric;
   readonly queryPhase: Gauge<'query' | 'phase'>;
   readonly recentCrashes: Gauge<'query'>;
   readonly lastProgress: Gauge<'query'>;
@@ -31,10 +33,9 @@ export class AlertMetrics {
       labelNames: ['receiver', 'outcome'],
       registers,
     });
-    this.consumerStatus = new Gauge({
+    this.consumerStatus = new ConsumerStatusMetric({
       name: METRIC.consumerStatus,
       help: "Burrow's status of the query's consumer per partition: 1 OK, 2 WARNING, 4 STOP, 5 STALL, 6 REWIND",
-      labelNames: ['query', 'topic', 'partition'],
       registers,
     });
     this.queryPhase = new Gauge({

@@ -1,0 +1,66 @@
+import { Gauge, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ConsumerStatusMetric, expand } from './consumer-status-metric';
+
+const NAME = 'sluice_consumer_status';
+const HELP = 'status per partition';
+
+function metric(): { registry: Registry; m: ConsumerStatusMetric } {
+  const registry = new Registry();
+  return { registry, m: new ConsumerStatusMetric({ name: NAME, help: HELP, registers: [registry] }) };
+}
+
+describe('ConsumerStatusMetric', () => {
+  it('exposes the same text as a Gauge set series by series', async () => {
+    const { registry, m } = metric();
+    m.replace(new Map([['orders', 'orders.in/0=OK;orders.in/1=STALL;']]));
+    const plain = new Registry();
+    const g = new Gauge({
+      name: NAME,
+      help: HELP,
+      labelNames: ['query', 'topic', 'partition'],
+      registers: [plain],
+    });
+    g.set({ query: 'orders', topic: 'orders.in', partition: '0' }, 1);
+    g.set({ query: 'orders', topic: 'orders.in', partition: '1' }, 5);
+    expect(await registry.metrics()).toBe(await plain.metrics());
+    expect(await registry.metrics()).toContain(
+      'sluice_consumer_status{query="orders",topic="orders.in",partition="1"} 5',
+    );
+  });
+
+  it('follows each evaluation: a changed status, a query gone, a new one; reset empties it', async () => {
+    const { registry, m } = metric();
+    m.replace(
+      new Map([
+        ['a', 't/0=OK;'],
+        ['b', 't/0=OK;t/1=OK;'],
+      ]),
+    );
+    await registry.metrics(); // expanded and cached
+    m.replace(
+      new Map([
+        ['a', 't/0=STOP;'],
+        ['c', 'u/3=REWIND;'],
+      ]),
+    );
+    const text = await registry.metrics();
+    expect(text).toContain('sluice_consumer_status{query="a",topic="t",partition="0"} 4');
+    expect(text).not.toContain('query="b"');
+    expect(text).toContain('sluice_consumer_status{query="c",topic="u",partition="3"} 6');
+    expect((await m.get()).values).toHaveLength(2);
+    m.reset();
+    expect((await m.get()).values).toEqual([]);
+  });
+
+  it('expands a signature into one series per partition and skips what it cannot read', () => {
+    expect(expand('q', 'a.b-c_d/12=WARNING;x/0=OK;')).toEqual([
+      { value: 2, labels: { query: 'q', topic: 'a.b-c_d', partition: '12' } },
+      { value: 1, labels: { query: 'q', topic: 'x', partition: '0' } },
+    ]);
+    expect(expand('q', '')).toEqual([]);
+    expect(expand('q', 'no-separators;t/1=UNKNOWN;t/2=OK')).toEqual([
+      { value: 1, labels: { query: 'q', topic: 't', partition: '2' } },
+    ]);
+  });
+});
