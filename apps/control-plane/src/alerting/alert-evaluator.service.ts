@@ -18,7 +18,7 @@
 // rows, the ids that went and the lag readings it has not seen (alert-mirror.ts, query-mirror.ts,
 // lag-mirror.ts), gets back only the gauges that changed, writes in a few set-based statements
 // (alert-writes.ts) and sets the gauges only where a value changed (gauge-sync.ts; the per-partition
-// consumer status is expanded only when scraped, metrics/consumer-status-metric.ts), giving the
+// consumer status as plain values, without prom-client's hashing: metrics/consumer-status-metric.ts), giving the
 // event loop a turn every SLICE_MS; the lag is the lag poll's.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -385,7 +385,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     slicer: Slicer,
   ): Promise<void> {
     const g = this.gauges;
-    const statuses = new Map<string, string>();
+    // Per partition: series rebuilt only for queries whose statuses changed (consumer-status-metric.ts).
+    const statuses = this.metrics.consumerStatus;
     for (let i = 0; i < queries.length; i++) {
       if (slicer.due()) await slicer.yield();
       const q = queries[i]!;
@@ -400,10 +401,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       if (!values) continue;
       const { recentCrashes, consumerStatus } = values;
       g.recentCrashes.set(q.name, { query: q.name }, recentCrashes);
-      if (consumerStatus !== null) statuses.set(q.name, consumerStatus);
+      if (consumerStatus !== null) statuses.record(q.name, consumerStatus);
     }
-    // Per partition, expanded when scraped: a map of 1,000 shared strings instead of 16,000 series.
-    this.metrics.consumerStatus.replace(statuses);
+    statuses.commit();
     const a = out.alertsAfter;
     for (let i = 0; i < a.length; i += 3) {
       const [state, rule, query] = [a[i]!, a[i + 1]!, a[i + 2]!];

@@ -3,7 +3,7 @@
 // did not change since the last pass costs one map lookup, a changed group sets only what differs,
 // and groups or label sets that disappeared are removed. The evaluator refreshed ~25,000 label
 // sets per tick at 1,000 queries × 16 partitions (the per-partition consumer status, 16,000 of
-// them, is now expanded at scrape time instead: metrics/consumer-status-metric.ts); setting every one (after a reset()) was a large
+// them, now has a cheaper metric of its own: metrics/consumer-status-metric.ts); setting every one (after a reset()) was a large
 // part of its profile, and a reset also let a scrape in between see an empty gauge.
 //
 // The groups and their entries are updated in place and marked with the pass that saw them (no

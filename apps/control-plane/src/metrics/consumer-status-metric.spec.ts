@@ -13,7 +13,8 @@ function metric(): { registry: Registry; m: ConsumerStatusMetric } {
 describe('ConsumerStatusMetric', () => {
   it('exposes the same text as a Gauge set series by series', async () => {
     const { registry, m } = metric();
-    m.replace(new Map([['orders', 'orders.in/0=OK;orders.in/1=STALL;']]));
+    m.record('orders', 'orders.in/0=OK;orders.in/1=STALL;');
+    m.commit();
     const plain = new Registry();
     const g = new Gauge({
       name: NAME,
@@ -29,25 +30,24 @@ describe('ConsumerStatusMetric', () => {
     );
   });
 
-  it('follows each evaluation: a changed status, a query gone, a new one; reset empties it', async () => {
+  it('follows each pass: a changed status, a query not recorded, a new one; reset empties it', async () => {
     const { registry, m } = metric();
-    m.replace(
-      new Map([
-        ['a', 't/0=OK;'],
-        ['b', 't/0=OK;t/1=OK;'],
-      ]),
-    );
-    await registry.metrics(); // expanded and cached
-    m.replace(
-      new Map([
-        ['a', 't/0=STOP;'],
-        ['c', 'u/3=REWIND;'],
-      ]),
-    );
+    m.record('a', 't/0=OK;');
+    m.record('b', 't/0=OK;t/1=OK;');
+    m.commit();
+    expect((await m.get()).values).toHaveLength(3);
+    m.record('a', 't/0=STOP;');
+    m.record('c', 'u/3=REWIND;');
+    m.commit();
     const text = await registry.metrics();
     expect(text).toContain('sluice_consumer_status{query="a",topic="t",partition="0"} 4');
     expect(text).not.toContain('query="b"');
     expect(text).toContain('sluice_consumer_status{query="c",topic="u",partition="3"} 6');
+    expect((await m.get()).values).toHaveLength(2);
+    // Recorded with an unchanged signature: kept.
+    m.record('a', 't/0=STOP;');
+    m.record('c', 'u/3=REWIND;');
+    m.commit();
     expect((await m.get()).values).toHaveLength(2);
     m.reset();
     expect((await m.get()).values).toEqual([]);

@@ -1,11 +1,11 @@
-// `sluice_consumer_status{query,topic,partition}`, built when scraped. At 1,000 queries × 16
-// partitions it is 16,000 series; setting them through prom-client's Gauge (label hashing per
-// series) cost the evaluation that first saw every query's commit windows 30–95 ms of the API's
-// event loop (bench:alerts, BENCHMARKS.md), and again whenever many statuses flip at once. The
-// evaluator hands over each query's statuses as the compact signature its thread computed
-// (`topic/partition=STATUS;…`, one string per query, unchanged strings shared) and a scrape expands
-// them — the work prom-client would do at scrape time anyway (one value object per series), cached
-// per query until its signature changes.
+// `sluice_consumer_status{query,topic,partition}` without prom-client's per-series bookkeeping.
+// At 1,000 queries × 16 partitions it is 16,000 series; setting them through a Gauge (a label
+// hash per series) cost the evaluation that first saw every query's commit windows 30–95 ms of the
+// API's event loop (bench:alerts, BENCHMARKS.md), and again whenever many statuses flip at once.
+// The evaluator records each query's statuses as the compact signature its thread computed
+// (`topic/partition=STATUS;…`); a query whose signature changed has its series rebuilt as plain
+// value objects (no hashing), in the evaluator's sliced loop, and a scrape only concatenates
+// them — formatting the text, the same work for a Gauge, stays the scrape's.
 import { Gauge, type GaugeConfiguration } from 'prom-client';
 import { CONSUMER_STATUS_VALUE, type PartitionStatus } from '@sluice/alerting';
 
@@ -13,43 +13,38 @@ export type ConsumerStatusLabel = 'query' | 'topic' | 'partition';
 type Value = { value: number; labels: Partial<Record<ConsumerStatusLabel, string>> };
 
 export class ConsumerStatusMetric extends Gauge<ConsumerStatusLabel> {
-  /** query name → signature of its partitions' statuses (what the last evaluation reported) */
-  private signatures: ReadonlyMap<string, string> = new Map();
-  /** query name → its series, expanded from `signature` by an earlier scrape */
-  private expanded = new Map<string, { signature: string; values: Value[] }>();
+  /** query name → its signature, its series, and the last pass that recorded it */
+  private queries = new Map<string, { signature: string; values: Value[]; pass: number }>();
+  private pass = 0;
 
   constructor(configuration: Omit<GaugeConfiguration<ConsumerStatusLabel>, 'labelNames' | 'collect'>) {
     super({ ...configuration, labelNames: ['query', 'topic', 'partition'] });
   }
 
-  /**
-   * Every query's statuses as of one evaluation (query name → signature); a query left out has no
-   * series. The map is kept as given: the caller must not change it afterwards.
-   */
-  replace(signatures: ReadonlyMap<string, string>): void {
-    this.signatures = signatures;
+  /** A query's statuses in the pass under way; its series are rebuilt only if they changed. */
+  record(query: string, signature: string): void {
+    const q = this.queries.get(query);
+    if (q && q.signature === signature) q.pass = this.pass;
+    else this.queries.set(query, { signature, values: expand(query, signature), pass: this.pass });
+  }
+
+  /** Ends a pass: the queries it did not record have no series any more. */
+  commit(): void {
+    for (const [query, q] of this.queries) if (q.pass !== this.pass) this.queries.delete(query);
+    this.pass++;
   }
 
   override async get(): ReturnType<Gauge<ConsumerStatusLabel>['get']> {
     const base = await super.get();
-    const values: Value[] = [];
-    for (const [query, signature] of this.signatures) {
-      let e = this.expanded.get(query);
-      if (!e || e.signature !== signature) {
-        e = { signature, values: expand(query, signature) };
-        this.expanded.set(query, e);
-      }
-      for (const v of e.values) values.push(v);
-    }
-    for (const query of this.expanded.keys()) if (!this.signatures.has(query)) this.expanded.delete(query);
-    return { ...base, values: [...base.values, ...values] };
+    const values = [...base.values];
+    for (const q of this.queries.values()) for (const v of q.values) values.push(v);
+    return { ...base, values };
   }
 
   // Also called by prom-client's constructor, before this class's fields exist: assigns, never reads.
   override reset(): void {
     super.reset();
-    this.signatures = new Map();
-    this.expanded = new Map();
+    this.queries = new Map();
   }
 }
 
