@@ -17,9 +17,10 @@
 // the full rows only of what changed (alert-evaluation.repository.ts), sends the thread only those
 // rows, the ids that went and the lag readings it has not seen (alert-mirror.ts, query-mirror.ts,
 // lag-mirror.ts), gets back only the gauges that changed, writes in a few set-based statements
-// (alert-writes.ts) and sets the gauges only where a value changed (gauge-sync.ts; the per-partition
-// consumer status as plain values, without prom-client's hashing: metrics/consumer-status-metric.ts), giving the
-// event loop a turn every SLICE_MS; the lag is the lag poll's.
+// (alert-writes.ts) and sets the gauges only where a value changed (gauge-sync.ts; the
+// per-partition consumer status as plain values, without prom-client's label hashing:
+// metrics/consumer-status-metric.ts), giving the event loop a turn every SLICE_MS; the lag is the
+// lag poll's.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {

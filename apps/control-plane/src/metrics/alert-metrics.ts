@@ -12,7 +12,7 @@ import { MetricsRegistry } from './metrics.registry';
 export class AlertMetrics {
   readonly alerts: Gauge<'state' | 'rule' | 'query'>;
   readonly notifications: Counter<'receiver' | 'outcome'>;
-  /** Set per evaluation as whole signatures, expanded when scraped (consumer-status-metric.ts). */
+  /** Recorded per evaluation as one signature per query, without label hashing (consumer-status-metric.ts). */
   readonly consumerStatus: ConsumerStatusMetric;
   readonly queryPhase: Gauge<'query' | 'phase'>;
   readonly recentCrashes: Gauge<'query'>;
