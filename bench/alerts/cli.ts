@@ -16,6 +16,13 @@
 //   apiP99IdleMs          GET /api/v1/alerts?state=firing p99 while no evaluation runs (the
 //                         prober and the receiver run in a child process: outside-process.ts)
 //   apiP99DuringMs        the same while an evaluation runs
+//   apiP99DuringWarmMs    the same, the first two evaluations left out (as the evaluation figures)
+//   apiP99PlaceboMs       the control for apiP99DuringWarmMs (probe-windows.ts): the p99 of the
+//                         probes in the warm evaluations' windows moved by ¼, ½ and ¾ of the
+//                         interval, where no evaluation runs; the same statistic over as few
+//                         probes, so "during" minus its median is what the evaluations add
+//   probesPlacebo         how many probes each placebo set has (probesDuringWarm: the real one)
+//   slowestProbesDuringWarm the five slowest warm "during" probes and their evaluation's start
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
@@ -37,6 +44,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
+import { placeboProbes, probesIn } from './probe-windows';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -255,6 +263,8 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   });
   // The first evaluations fill the in-memory windows (and the first includes connection set-up).
   const warm = evals.slice(2).map((e) => e.endMs - e.startMs);
+  const duringWarm = probesIn(probes, evals.slice(2));
+  const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
   const result = {
     queries: QUERIES,
     partitionsPerQuery: PARTITIONS,
@@ -262,6 +272,8 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     evaluationMsP99: round(pct(warm, 99)),
     apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
     apiP99DuringMs: round(pct(lat(probes.filter(during)), 99)),
+    apiP99DuringWarmMs: round(pct(lat(duringWarm), 99)),
+    apiP99PlaceboMs: placebos.map((ps) => round(pct(lat(ps), 99))),
     detectionDelaySeconds: round(Math.max(...delays)),
     missed,
     falseAlerts,
@@ -342,6 +354,18 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     firstEvaluationMs: evals[0] ? round(evals[0].endMs - evals[0].startMs) : null,
     probesIdle: probes.filter((p) => !during(p)).length,
     probesDuring: probes.filter(during).length,
+    probesDuringWarm: duringWarm.length,
+    // The five slowest of them, with the start of the evaluation each overlapped (s into the run).
+    slowestProbesDuringWarm: [...duringWarm]
+      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+      .slice(0, 5)
+      .map((p) => ({
+        ms: round(p.endMs - p.startMs),
+        evaluationAtSeconds: round(
+          ((evals.find((e) => p.startMs < e.endMs && p.endMs > e.startMs)?.startMs ?? NaN) - t0) / 1000,
+        ),
+      })),
+    probesPlacebo: placebos.map((ps) => ps.length),
     probeErrors,
     receiverErrors,
     cpus: os.cpus().length,

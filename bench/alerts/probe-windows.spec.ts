@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { placeboProbes, probesIn } from './probe-windows';
+
+// Probes every 25 ms from 0 to 1,000 ms, each 5 ms long; p.startMs identifies a probe.
+const probes = Array.from({ length: 40 }, (_, i) => ({ startMs: i * 25, endMs: i * 25 + 5 }));
+const starts = (ps: ReadonlyArray<{ startMs: number }>) => ps.map((p) => p.startMs);
+
+describe('probe windows', () => {
+  it('takes the probes that overlap a window, edges exclusive', () => {
+    const windows = [
+      { startMs: 100, endMs: 150 },
+      { startMs: 505, endMs: 506 },
+    ];
+    // 100 and 125 start inside; 150 starts at the window's end (not in); 500 ends at 505 (not in).
+    expect(starts(probesIn(probes, windows))).toEqual([100, 125]);
+    expect(starts(probesIn(probes, [{ startMs: 99, endMs: 101 }]))).toEqual([100]);
+  });
+
+  it('moves the windows and leaves out probes that touch a real one', () => {
+    const windows = [
+      { startMs: 100, endMs: 150 },
+      { startMs: 300, endMs: 340 },
+    ];
+    expect(starts(placeboProbes(probes, windows, 500))).toEqual([600, 625, 800, 825]);
+    // Moved onto the second real window: the overlap with it is left out, the rest kept.
+    expect(starts(placeboProbes(probes, windows, 200))).toEqual([500, 525]);
+    // Moved by less than a window's length: only what lies past the real window remains.
+    expect(starts(placeboProbes(probes, windows, 30))).toEqual([150, 175, 350]);
+  });
+});

@@ -1,0 +1,37 @@
+// Which API probes count as "during an evaluation", and a control for them.
+//
+// The bench's "during" set is small: an evaluation lasts 0.1–0.2 s, the prober answers ~35 probes
+// a second, so 24 evaluations give 50–90 probes, and the p99 of fewer than 100 values is their
+// maximum. The "idle" set has thousands, so its p99 is a true 99th percentile. Comparing the two
+// compares a maximum with a percentile: a garbage collection that lands in any one evaluation
+// window lifts "during" whatever the evaluation itself costs.
+//
+// The control (a placebo): the same windows moved by a fraction of the interval, where no
+// evaluation runs. Probes in them are the same in number and in time structure (a few in a row,
+// once an interval), so their p99 is the same statistic over the same kind of sample, and what
+// "during" adds above it is what the evaluations add.
+
+export interface Span {
+  startMs: number;
+  endMs: number;
+}
+
+const overlaps = (p: Span, w: Span): boolean => p.startMs < w.endMs && p.endMs > w.startMs;
+
+/** Probes that overlap one of `windows`. */
+export function probesIn<P extends Span>(probes: readonly P[], windows: readonly Span[]): P[] {
+  return probes.filter((p) => windows.some((w) => overlaps(p, w)));
+}
+
+/**
+ * Probes in `windows` moved by `shiftMs`, leaving out any probe that overlaps a real window (an
+ * evaluation that ran long, or the next one).
+ */
+export function placeboProbes<P extends Span>(
+  probes: readonly P[],
+  windows: readonly Span[],
+  shiftMs: number,
+): P[] {
+  const moved = windows.map((w) => ({ startMs: w.startMs + shiftMs, endMs: w.endMs + shiftMs }));
+  return probesIn(probes, moved).filter((p) => !windows.some((w) => overlaps(p, w)));
+}
