@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SimulationSummary } from '@sluice/scaling';
 import type { LiveResult } from '../autoscale-live/run-live';
-import { comparisonTables, LIVE_PROFILES, simulatedCounterpart } from './live-compare';
+import { comparisonTables, LIVE_PROFILES, simulatedCounterpart, violationsAgree } from './live-compare';
 import { loadProfile } from './run-matrix';
 
 const summary = (over: Partial<SimulationSummary>): SimulationSummary => ({
@@ -70,6 +70,7 @@ describe('live vs simulator comparison', () => {
         ],
         onlineSeconds: 150,
         simOnline: summary({ sloViolationSeconds: 130, actionsToConverge: 3 }),
+        target: { vsSim: false, vsFitted: true },
       },
     ]);
     expect(text).toContain('| sloViolationSeconds | 12 | 90 | 130 | 120 | 108 | 30 | -10 |');
@@ -78,6 +79,29 @@ describe('live vs simulator comparison', () => {
       "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s",
     );
     expect(text).toContain('1100 records/s');
+    expect(text).toContain(
+      'live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes',
+    );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
+  });
+
+  it('reads the live target both ways, with one live sample as the resolution', () => {
+    // Live 0 against 44 simulated: live is no worse than 2× the simulation, but not within a factor
+    // of 2 both ways (the reading two sessions got wrong).
+    expect(violationsAgree(0, 44, 10)).toBe(false);
+    expect(violationsAgree(44, 0, 10)).toBe(false);
+    expect(violationsAgree(0, 0, 10)).toBe(true);
+    // Within one live sample (10 profile s at 10×): not resolvable, so agreeing.
+    expect(violationsAgree(0, 1, 10)).toBe(true);
+    expect(violationsAgree(10, 0, 10)).toBe(true);
+    expect(violationsAgree(11, 0, 10)).toBe(false);
+    expect(violationsAgree(0, 10.5, 10)).toBe(false);
+    // A factor of 2 either way, inclusive; beyond it not.
+    expect(violationsAgree(180, 90, 10)).toBe(true);
+    expect(violationsAgree(90, 180, 10)).toBe(true);
+    expect(violationsAgree(190, 44, 10)).toBe(false);
+    expect(violationsAgree(30, 44, 10)).toBe(true);
+    // At 1× a sample is one second.
+    expect(violationsAgree(0, 2, 1)).toBe(false);
   });
 });
