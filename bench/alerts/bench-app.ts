@@ -129,12 +129,12 @@ export async function startBenchApp(o: {
   const tick = evaluator.tick.bind(evaluator);
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  evaluator.tick = async (nowMs?: number) => {
+  evaluator.tick = async (nowMs?: number, slotMs?: number) => {
     const startMs = epochMs();
     const cpu = process.cpuUsage();
     const mainCpu = mainThreadCpuMs();
     loopDelay.reset();
-    const r = await tick(nowMs);
+    const r = await tick(nowMs, slotMs);
     // CPU of this process while the pass ran (every thread: the evaluation's worker thread, the
     // pass's reads and writes, the API requests served meanwhile): less sensitive to the shared
     // box's load than the wall-clock duration.

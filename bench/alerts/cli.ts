@@ -26,6 +26,8 @@
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
+//   detectionStepsSlowest the three slowest detections split: spike start → pending transition,
+//                         pending → firing, firing → webhook received
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
 //                         worker thread, with its own compute.* phases), writes, gauges, route),
 //                         with the read's and the router's own steps (read.*, route.*)
@@ -115,6 +117,33 @@ async function main(): Promise<void> {
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
+  }
+}
+
+/** Epoch ms of each query's first transition to `pending` and to `firing` of one rule. */
+async function firstTransitions(
+  databaseUrl: string,
+  rule: string,
+): Promise<Map<string, { pendingMs?: number; firingMs?: number }>> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const r = await db.query<{ query: string; to: string; ms: string }>(
+      `SELECT "queryName" AS query, "to", (extract(epoch FROM min("at")) * 1000)::bigint::text AS ms
+       FROM "AlertTransition" WHERE "ruleName" = $1 AND "to" IN ('pending', 'firing')
+       GROUP BY "queryName", "to"`,
+      [rule],
+    );
+    const out = new Map<string, { pendingMs?: number; firingMs?: number }>();
+    for (const row of r.rows) {
+      const e = out.get(row.query) ?? {};
+      if (row.to === 'pending') e.pendingMs = Number(row.ms);
+      else e.firingMs = Number(row.ms);
+      out.set(row.query, e);
+    }
+    return out;
+  } finally {
+    await db.end();
   }
 }
 
@@ -241,6 +270,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const { probes, received, probeErrors, receiverErrors } = await outcome;
   await app.close();
   const firingByRule = await firingTransitionsByRule(databaseUrl);
+  const benchTransitions = await firstTransitions(databaseUrl, 'BenchTimeLag');
 
   const evals = app.evaluations;
   const during = (p: { startMs: number; endMs: number }) =>
@@ -251,12 +281,24 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   let missed = 0;
   let falseAlerts = 0;
   const delays: number[] = [];
+  // Where each detected spike's delay went: start → pending, pending → firing, firing → webhook.
+  const steps: Array<{ totalS: number; toPendingS: number; toFiringS: number; toWebhookS: number }> = [];
   ids.forEach((id, i) => {
     const s = spikes.get(id);
     const notifiedAt = byQuery.get(names[i]!);
     if (s?.long) {
       if (notifiedAt === undefined) missed++;
-      else delays.push((notifiedAt - s.startMs) / 1000);
+      else {
+        delays.push((notifiedAt - s.startMs) / 1000);
+        const t = benchTransitions.get(names[i]!);
+        if (t?.pendingMs !== undefined && t.firingMs !== undefined)
+          steps.push({
+            totalS: round((notifiedAt - s.startMs) / 1000),
+            toPendingS: round((t.pendingMs - s.startMs) / 1000),
+            toFiringS: round((t.firingMs - t.pendingMs) / 1000),
+            toWebhookS: round((notifiedAt - t.firingMs) / 1000),
+          });
+      }
     } else if (notifiedAt !== undefined) {
       falseAlerts++;
     }
@@ -322,6 +364,8 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     shortSpikes: [...spikes.values()].filter((s) => !s.long).length,
     detectionDelayP50Seconds: round(pct(delays, 50)),
     detectionTargetSeconds: FOR_S + (2 * INTERVAL_MS) / 1000,
+    // The three slowest detections by step (transition times are the database's, at the write).
+    detectionStepsSlowest: steps.sort((a, b) => b.totalS - a.totalS).slice(0, 3),
     // Time per phase of an evaluation, median and p99 (where a slow pass spends it).
     phasesMsP50: phasePercentile(evals, 50),
     phasesMsP99: phasePercentile(evals, 99),

@@ -267,6 +267,10 @@ describe('alerting on the real stack', () => {
       'timeLag firing',
     );
     expect(Date.parse(firing[0]!.firedAt!) - Date.parse(firing[0]!.activeAt)).toBeGreaterThanOrEqual(3000);
+    // Evaluations are stamped with their slot of the 1 s interval (evaluation-slots.ts), so `for`
+    // is measured in whole intervals.
+    expect(Date.parse(firing[0]!.activeAt) % 1000).toBe(0);
+    expect(Date.parse(firing[0]!.firedAt!) % 1000).toBe(0);
     expect(Number(firing[0]!.figures.maxLagSeconds)).toBeGreaterThan(15);
     expect(firing[0]!.annotations.summary).toMatch(new RegExp(`^${queryName} is [0-9.]+ s behind$`));
     expect(firing[0]!.annotations.dashboard).toBe(`http://127.0.0.1:4401/queries/${queryName}`);

@@ -44,6 +44,7 @@ import {
   type QueryVersionRow,
 } from './alert-evaluation.repository';
 import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
+import { nextSlot, slotRun } from './evaluation-slots';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { LagMirror } from './lag-mirror';
@@ -54,7 +55,7 @@ import { PlannerStatistics } from './planner-statistics';
 import { QueryMirror } from './query-mirror';
 import { VersionBuckets } from './version-buckets';
 
-const INTERVAL_NAME = 'alert-evaluation';
+const TIMER_NAME = 'alert-evaluation';
 const PHASES = ['PENDING', 'DEPLOYING', 'RUNNING', 'STOPPED', 'DEGRADED', 'FAILED'];
 /** The API shares this event loop: the pass never holds it longer than this before giving way. */
 const SLICE_MS = 4;
@@ -111,6 +112,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   };
   private inFlight: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  /** The last evaluation slot whose timer fired (evaluation-slots.ts); undefined before the first. */
+  private lastSlotMs: number | undefined;
+  private stopped = false;
   /** Whether this process evaluated since it last was (or became) a follower. */
   private evaluated = false;
   /** Evaluations since the saved histories of deleted queries were last dropped. */
@@ -144,18 +148,35 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => {
+    this.scheduleSlot();
+  }
+
+  /**
+   * Evaluations run at the start of each slot of the interval (evaluation-slots.ts says why), one
+   * timer at a time: a timer per slot, not a `setInterval`, whose ticks drift from the grid.
+   */
+  private scheduleSlot(): void {
+    if (this.stopped) return;
+    const intervalMs = this.config.SLUICE_ALERT_EVAL_INTERVAL_MS;
+    const now = Date.now();
+    const slot = nextSlot(this.lastSlotMs, now, intervalMs);
+    const timer = setTimeout(() => {
+      this.scheduler.deleteTimeout(TIMER_NAME);
+      this.lastSlotMs = slotRun(slot, Date.now(), intervalMs);
       // A pass still under way is what onModuleDestroy waits for: never replace it.
-      if (this.ticking) return;
-      if (this.leadership.isLeader) this.inFlight = this.tick();
-      else if (this.evaluated) this.inFlight = this.forget();
-    }, this.config.SLUICE_ALERT_EVAL_INTERVAL_MS);
+      if (!this.ticking) {
+        if (this.leadership.isLeader) this.inFlight = this.tick(Date.now(), this.lastSlotMs);
+        else if (this.evaluated) this.inFlight = this.forget();
+      }
+      this.scheduleSlot();
+    }, slot - now);
     timer.unref();
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+    this.scheduler.addTimeout(TIMER_NAME, timer);
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    this.stopped = true;
+    if (this.scheduler.doesExist('timeout', TIMER_NAME)) this.scheduler.deleteTimeout(TIMER_NAME);
     await this.inFlight;
     await this.saving;
     await this.thread.close();
@@ -187,14 +208,18 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.inSync = false;
   }
 
-  /** One evaluation of every rule on every query; a pass still under way makes this a no-op. */
-  async tick(nowMs = Date.now()): Promise<TickResult | undefined> {
+  /**
+   * One evaluation of every rule on every query; a pass still under way makes this a no-op.
+   * `slotMs` is the time the alerts' lifecycle (`for`, activeAt, firedAt, resolvedAt) is measured
+   * in: the evaluation's slot when the timer runs it, `nowMs` when called directly.
+   */
+  async tick(nowMs = Date.now(), slotMs = nowMs): Promise<TickResult | undefined> {
     if (this.ticking) return undefined;
     this.ticking = true;
     const end = this.metrics.evaluationSeconds.startTimer();
     try {
       const phasesMs: Record<string, number> = {};
-      const { changedQueries, ...result } = await this.evaluate(nowMs, phasesMs);
+      const { changedQueries, ...result } = await this.evaluate(nowMs, slotMs, phasesMs);
       const t = performance.now();
       const routePhases: Record<string, number> = {};
       const routed = await this.router.route(nowMs, changedQueries, routePhases);
@@ -214,6 +239,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async evaluate(
     nowMs: number,
+    slotMs: number,
     phasesMs: Record<string, number>,
   ): Promise<Omit<TickResult, 'phasesMs' | 'routedGroups'> & { changedQueries: Set<string> }> {
     let t = performance.now();
@@ -270,6 +296,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const saveHistories = this.saving ? 0 : Math.ceil(scoped.length / HISTORY_SAVE_EVERY);
     const input = {
       nowMs,
+      lifecycleMs: slotMs,
       full,
       ...(full || rulesJson !== this.sentRules ? { rules } : {}),
       queries: { upserts: queryDiff.upserts, removed: queryDiff.removed },

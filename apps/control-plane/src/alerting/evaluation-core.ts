@@ -63,6 +63,7 @@ export class EvaluationCore {
 
   evaluate(input: EvaluationInput): EvaluationOutput {
     const { nowMs } = input;
+    const lifecycleMs = input.lifecycleMs ?? nowMs;
     const phasesMs: Record<string, number> = {};
     let t = performance.now();
     const lap = (name: string) => {
@@ -133,7 +134,7 @@ export class EvaluationCore {
         const active = verdict === 'active' && (q.desiredState === 'RUNNING' || rule.kind === 'queryHealth');
         // Inactive and still not active: step() would say `none` (most of the 16,000 pairs a tick).
         if (!active && !existing) continue;
-        const r = step(stateOf(existing), active, nowMs, lifecycle);
+        const r = step(stateOf(existing), active, lifecycleMs, lifecycle);
         if (r.transition === 'none') continue;
         transitions++;
         // The value and figures the annotations quote, only for what changed state.
@@ -159,7 +160,7 @@ export class EvaluationCore {
     for (const a of alerts) {
       if (seen.has(a)) continue;
       const rule = ruleById.get(a.ruleId);
-      const r = step(stateOf(a), false, nowMs, { name: rule?.name ?? '', forMs: 0 });
+      const r = step(stateOf(a), false, lifecycleMs, { name: rule?.name ?? '', forMs: 0 });
       if (r.transition === 'none') continue;
       transitions++;
       if (!rule) {

@@ -68,6 +68,11 @@ export interface RowDelta<T> {
 export interface EvaluationInput {
   nowMs: number;
   /**
+   * The time alerts' lifecycle is measured in (`for`, activeAt, firedAt, resolvedAt): the
+   * evaluation's slot (evaluation-slots.ts); `nowMs` when absent. Rules judge at `nowMs`.
+   */
+  lifecycleMs?: number;
+  /**
    * The thread drops its copies (rules, queries, alerts, lag readings, the gauges it reported) and
    * takes this input as the whole state: the first evaluation of a thread or of a leadership.
    */
