@@ -47,36 +47,72 @@ export interface BenchApp {
 /** Synthetic lag: P partitions, seconds from the profile, records and offsets consistent with it. */
 class SyntheticLag extends LagSource {
   private readonly offsets = new Map<string, number>();
+  /** With a poll: each query's reading as of the last poll (as LagService keeps them). */
+  private readonly polled = new Map<string, LagReading>();
+  private known: readonly string[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly partitions: number,
     private readonly lagSeconds: (queryId: string, nowMs: number) => number,
+    /**
+     * 0: the lag is read at the evaluation (the figure is the evaluator's alone). Otherwise the
+     * readings come from a poll every `pollMs`, as in a deployment, where the evaluator takes
+     * LagService's last poll (lag-source.ts): a crossing is seen up to a poll later. The poll
+     * reads one query after another with a turn of the event loop between every 25 (LagService
+     * awaits each query's Kafka calls); Kafka's own cost is not emulated.
+     */
+    private readonly pollMs: number,
   ) {
     super();
+    if (pollMs > 0) {
+      this.timer = setInterval(() => void this.poll(), pollMs);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private read(id: string, now: number): LagReading {
+    const seconds = this.lagSeconds(id, now);
+    // Committed offsets advance ~100 records/s per partition; lag in records follows the seconds.
+    const base = this.offsets.get(id) ?? 0;
+    const committed = base + 1000;
+    this.offsets.set(id, committed);
+    const list: PartitionLag[] = [];
+    for (let p = 0; p < this.partitions; p++) {
+      const behind = Math.round(seconds * 100) + ((p * 13 + Math.floor(now / 1000)) % 7);
+      list.push({
+        topic: 'bench',
+        partition: p,
+        committedOffset: committed,
+        endOffset: committed + behind,
+        recordsBehind: behind,
+        secondsBehind: seconds,
+      });
+    }
+    return { partitions: list, readAtMs: now };
+  }
+
+  private async poll(): Promise<void> {
+    const ids = this.known;
+    for (let i = 0; i < ids.length; i++) {
+      if (i % 25 === 0) await new Promise((r) => setImmediate(r));
+      this.polled.set(ids[i]!, this.read(ids[i]!, Date.now()));
+    }
   }
 
   lagOf(queryIds: readonly string[]): Promise<Map<string, LagReading>> {
     const now = Date.now();
     const out = new Map<string, LagReading>();
+    if (this.pollMs > 0) this.known = queryIds;
     for (const id of queryIds) {
-      const seconds = this.lagSeconds(id, now);
-      // Committed offsets advance ~100 records/s per partition; lag in records follows the seconds.
-      const base = this.offsets.get(id) ?? 0;
-      const committed = base + 1000;
-      this.offsets.set(id, committed);
-      const list: PartitionLag[] = [];
-      for (let p = 0; p < this.partitions; p++) {
-        const behind = Math.round(seconds * 100) + ((p * 13 + Math.floor(now / 1000)) % 7);
-        list.push({
-          topic: 'bench',
-          partition: p,
-          committedOffset: committed,
-          endOffset: committed + behind,
-          recordsBehind: behind,
-          secondsBehind: seconds,
-        });
-      }
-      out.set(id, { partitions: list, readAtMs: now });
+      const polled = this.polled.get(id);
+      // As KafkaLagSource: a poll's reading while at most three polls old, else a read now.
+      if (polled && now - polled.readAtMs <= 3 * this.pollMs) out.set(id, polled);
+      else out.set(id, this.read(id, now));
     }
     return Promise.resolve(out);
   }
@@ -90,6 +126,8 @@ export async function startBenchApp(o: {
   intervalMs: number;
   partitions: number;
   lagSeconds: (queryId: string, nowMs: number) => number;
+  /** SyntheticLag's poll (0: read at the evaluation). */
+  lagPollMs: number;
 }): Promise<BenchApp> {
   const config: AppConfig = loadAppConfig({
     ...process.env,
@@ -116,9 +154,10 @@ export async function startBenchApp(o: {
   })
   class BenchModule {}
 
+  const lag = new SyntheticLag(o.partitions, o.lagSeconds, o.lagPollMs);
   const moduleRef = await Test.createTestingModule({ imports: [BenchModule] })
     .overrideProvider(LagSource)
-    .useValue(new SyntheticLag(o.partitions, o.lagSeconds))
+    .useValue(lag)
     // LagService polls Kafka for every running query on its own: nothing here reads it.
     .overrideProvider(LagService)
     .useValue({})
@@ -157,7 +196,14 @@ export async function startBenchApp(o: {
   // Longer than any pause of the event loop, so a probe never reuses a socket the server just closed.
   (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-  return { base, evaluations, close: () => app.close() };
+  return {
+    base,
+    evaluations,
+    close: () => {
+      lag.stop();
+      return app.close();
+    },
+  };
 }
 
 /** utime + stime of the calling thread (Linux; clock ticks of 10 ms), null elsewhere. */

@@ -1,9 +1,13 @@
-// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --json]`
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --json]`
 //
 // The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
 // database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
 // synthetic LagSource (so the figure is the evaluator's, not Kafka's), every default rule plus a
 // bench timeLag rule (threshold 60 s, for 30 s), a real HTTP receiver on loopback.
+//
+// `--lag-poll-ms N` (default 0: lag read at each evaluation) serves the lag from a poll every N ms
+// instead, as a deployment's LagService does (bench-app.ts SyntheticLag): detection then includes
+// the poll's staleness.
 //
 // The lag profile: a small baseline; 5 % of the queries get one long spike (120 s behind for
 // 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
@@ -55,6 +59,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '16' },
     'interval-ms': { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '240' },
+    'lag-poll-ms': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -62,6 +67,7 @@ const QUERIES = int(values.queries, 1, 20_000, '--queries');
 const PARTITIONS = int(values.partitions, 1, 256, '--partitions');
 const INTERVAL_MS = int(values['interval-ms'], 200, 60_000, '--interval-ms');
 const SECONDS = int(values.seconds, 60, 3600, '--seconds');
+const LAG_POLL_MS = int(values['lag-poll-ms'], 0, 60_000, '--lag-poll-ms');
 const THRESHOLD_S = 60;
 const FOR_S = 30;
 const LONG_SPIKE_MS = 70_000;
@@ -210,6 +216,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     databaseUrl,
     intervalMs: INTERVAL_MS,
     partitions: PARTITIONS,
+    lagPollMs: LAG_POLL_MS,
     lagSeconds: (queryId, nowMs) => {
       const s = spikes.get(queryId);
       if (s && nowMs >= s.startMs && nowMs < s.endMs) return SPIKE_LAG_S;
@@ -310,6 +317,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const result = {
     queries: QUERIES,
     partitionsPerQuery: PARTITIONS,
+    lagPollMs: LAG_POLL_MS,
     evaluationMsP50: round(pct(warm, 50)),
     evaluationMsP99: round(pct(warm, 99)),
     apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
