@@ -17,13 +17,14 @@ import { LagSource } from '../../apps/control-plane/src/alerting/lag-source';
 import { AuthModule } from '../../apps/control-plane/src/auth/auth.module';
 import { loadAppConfig, type AppConfig } from '../../apps/control-plane/src/config/app-config';
 import { HttpErrorFilter } from '../../apps/control-plane/src/errors/http-error.filter';
-import type { LagReading, PartitionLag } from '../../apps/control-plane/src/lag/lag.service';
+import type { LagReading } from '../../apps/control-plane/src/lag/lag.service';
 import { LagService } from '../../apps/control-plane/src/lag/lag.service';
 import { LeadershipModule } from '../../apps/control-plane/src/leadership/leadership.module';
 import { loggerOptions } from '../../apps/control-plane/src/logging/logger.options';
 import { MetricsModule } from '../../apps/control-plane/src/metrics/metrics.module';
 import { RepositoriesModule } from '../../apps/control-plane/src/repositories/repositories.module';
 import { epochMs } from './outside-process';
+import { syntheticPartitions } from './synthetic-partitions';
 
 export interface BenchApp {
   base: string;
@@ -77,23 +78,13 @@ class SyntheticLag extends LagSource {
 
   private read(id: string, now: number): LagReading {
     const seconds = this.lagSeconds(id, now);
-    // Committed offsets advance ~100 records/s per partition; lag in records follows the seconds.
-    const base = this.offsets.get(id) ?? 0;
-    const committed = base + 1000;
+    // Committed offsets advance 1,000 a read; lag in records follows the seconds.
+    const committed = (this.offsets.get(id) ?? 0) + 1000;
     this.offsets.set(id, committed);
-    const list: PartitionLag[] = [];
-    for (let p = 0; p < this.partitions; p++) {
-      const behind = Math.round(seconds * 100) + ((p * 13 + Math.floor(now / 1000)) % 7);
-      list.push({
-        topic: 'bench',
-        partition: p,
-        committedOffset: committed,
-        endOffset: committed + behind,
-        recordsBehind: behind,
-        secondsBehind: seconds,
-      });
-    }
-    return { partitions: list, readAtMs: now };
+    return {
+      partitions: syntheticPartitions(this.partitions, committed, seconds, Math.floor(now / 1000)),
+      readAtMs: now,
+    };
   }
 
   private async poll(): Promise<void> {

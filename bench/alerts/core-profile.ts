@@ -14,6 +14,7 @@ import type {
   RuleInput,
 } from '../../apps/control-plane/src/alerting/evaluation-messages';
 import { packLags } from '../../apps/control-plane/src/alerting/packed-lags';
+import { syntheticPartitions } from './synthetic-partitions';
 
 const [queries = 1000, partitions = 16, ticks = 30] = process.argv.slice(2).map(Number);
 const INTERVAL_MS = 10_000;
@@ -57,17 +58,7 @@ for (let tick = 0; tick < ticks; tick++) {
     const seconds = i % 20 === 0 && tick > 5 && tick < 13 ? 120 : 1;
     lags.set(q.id, {
       readAtMs: now,
-      partitions: Array.from({ length: partitions }, (_, p) => {
-        const behind = Math.round(seconds * 100) + ((p * 13 + tick * 10) % 7);
-        return {
-          topic: 'bench',
-          partition: p,
-          committedOffset: committed,
-          endOffset: committed + behind,
-          recordsBehind: behind,
-          secondsBehind: seconds,
-        };
-      }),
+      partitions: syntheticPartitions(partitions, committed, seconds, tick * 10),
     });
   }
   const started = performance.now();
