@@ -26,7 +26,8 @@
 //                         interval, where no evaluation runs; the same statistic over as few
 //                         probes, so "during" minus its median is what the evaluations add
 //   probesPlacebo         how many probes each placebo set has (probesDuringWarm: the real one)
-//   slowestProbesDuringWarm the five slowest warm "during" probes and their evaluation's start
+//   slowestProbesDuringWarm the five slowest warm "during" probes, their evaluation's start and
+//                         the evaluation's phases each overlapped (probe-windows.ts)
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
 //                         webhook's arrival; target ≤ for + 2 × interval
 //   missed / falseAlerts  long spikes never notified / notifications of queries without one
@@ -50,7 +51,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
-import { placeboProbes, probesIn } from './probe-windows';
+import { phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -411,12 +412,14 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     slowestProbesDuringWarm: [...duringWarm]
       .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
       .slice(0, 5)
-      .map((p) => ({
-        ms: round(p.endMs - p.startMs),
-        evaluationAtSeconds: round(
-          ((evals.find((e) => p.startMs < e.endMs && p.endMs > e.startMs)?.startMs ?? NaN) - t0) / 1000,
-        ),
-      })),
+      .map((p) => {
+        const e = evals.find((x) => p.startMs < x.endMs && p.endMs > x.startMs);
+        return {
+          ms: round(p.endMs - p.startMs),
+          evaluationAtSeconds: round(((e?.startMs ?? NaN) - t0) / 1000),
+          phases: e ? phasesOverlapped(p, e) : [],
+        };
+      }),
     probesPlacebo: placebos.map((ps) => ps.length),
     probeErrors,
     receiverErrors,

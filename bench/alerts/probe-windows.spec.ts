@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeboProbes, probesIn } from './probe-windows';
+import { phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
 
 // Probes every 25 ms from 0 to 1,000 ms, each 5 ms long; p.startMs identifies a probe.
 const probes = Array.from({ length: 40 }, (_, i) => ({ startMs: i * 25, endMs: i * 25 + 5 }));
@@ -26,5 +26,24 @@ describe('probe windows', () => {
     expect(starts(placeboProbes(probes, windows, 200))).toEqual([500, 525]);
     // Moved by less than a window's length: only what lies past the real window remains.
     expect(starts(placeboProbes(probes, windows, 30))).toEqual([150, 175, 350]);
+  });
+
+  it('names the evaluation phases a probe overlapped', () => {
+    const evaluation = {
+      startMs: 1000,
+      endMs: 1100,
+      // read 1000–1020, prepare 1020–1021, compute 1021–1071, writes 1071–1081, gauges 1081–1083,
+      // route 1083–1100; analyze did not run (absent), read.* steps are not top-level phases.
+      phasesMs: { 'read.versions': 8, read: 20, prepare: 1, compute: 50, writes: 10, gauges: 2, route: 17 },
+    };
+    expect(phasesOverlapped({ startMs: 1030, endMs: 1040 }, evaluation)).toEqual(['compute']);
+    expect(phasesOverlapped({ startMs: 1015, endMs: 1075 }, evaluation)).toEqual([
+      'read',
+      'prepare',
+      'compute',
+      'writes',
+    ]);
+    expect(phasesOverlapped({ startMs: 990, endMs: 1005 }, evaluation)).toEqual(['before', 'read']);
+    expect(phasesOverlapped({ startMs: 1095, endMs: 1130 }, evaluation)).toEqual(['route', 'after']);
   });
 });

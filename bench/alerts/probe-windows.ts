@@ -35,3 +35,37 @@ export function placeboProbes<P extends Span>(
   const moved = windows.map((w) => ({ startMs: w.startMs + shiftMs, endMs: w.endMs + shiftMs }));
   return probesIn(probes, moved).filter((p) => !windows.some((w) => overlaps(p, w)));
 }
+
+/** An evaluation's top-level phases, in the order the evaluator runs them (alert-evaluator.service.ts). */
+export const EVALUATION_PHASES = [
+  'read',
+  'prepare',
+  'compute',
+  'writes',
+  'analyze',
+  'gauges',
+  'route',
+] as const;
+
+/**
+ * The phases of `evaluation` a probe overlapped, laid end to end from its start (the evaluator's
+ * phases are sequential; their rounded durations put each boundary within a millisecond or so).
+ * Time after the last phase is "after"; a probe that began before the evaluation, "before".
+ */
+export function phasesOverlapped(
+  probe: Span,
+  evaluation: Span & { phasesMs: Readonly<Record<string, number>> },
+): string[] {
+  const out: string[] = [];
+  if (probe.startMs < evaluation.startMs) out.push('before');
+  let t = evaluation.startMs;
+  for (const name of EVALUATION_PHASES) {
+    const ms = evaluation.phasesMs[name];
+    if (ms === undefined) continue;
+    const phase = { startMs: t, endMs: t + ms };
+    if (ms > 0 ? overlaps(probe, phase) : probe.startMs <= t && probe.endMs >= t) out.push(name);
+    t += ms;
+  }
+  if (probe.endMs > t && probe.endMs > evaluation.startMs) out.push('after');
+  return out;
+}

@@ -8,7 +8,8 @@
 //      and a 1-minute time range, exactly-once Kafka sink (input rows = both topics);
 //  (f) Sluice session windows per user (gap 30 s, update mode: merging sessions in the state
 //      store, eviction by the 10 s watermark), exactly-once Kafka sink;
-//  plus batch p50 latency for 1k-row batches at trigger 0 and state memory per key.
+//  plus batch p50 latency for 1k-row batches at trigger 0 (from the 4-partition input, and from a
+//  1-partition topic: one transaction per trigger instead of four) and state memory per key.
 // With `--peer spark` the same input and queries also run on Apache Spark Structured Streaming
 // (spark-peer.ts) and the result gains Sluice ÷ Spark ratios and each side's peak RSS.
 import { spawn } from 'node:child_process';
@@ -260,14 +261,18 @@ async function main(): Promise<void> {
   await admin.connect();
   // Without a peer the latency run reads the main input (one topic: kafkajs refuses a repeated one).
   const inputs = [...new Set([input, latencyInput])];
+  const onePartitionInput = `bench-engine-latency-1p-in-${randomUUID()}`;
+  const onePartitionRecords = Math.min(N, LATENCY_RECORDS_WITH_PEER);
   await ensureTopics(admin, [
     ...inputs.map((topic) => ({ topic, numPartitions: PARTITIONS })),
+    { topic: onePartitionInput, numPartitions: 1 },
     { topic: PROGRESS_TOPIC, numPartitions: 3 },
   ]);
   await admin.disconnect();
   log(`producing ${N} records`);
   await produceClicks(kafka, input, N);
   if (latencyInput !== input) await produceClicks(kafka, latencyInput, latencyRecords);
+  await produceClicks(kafka, onePartitionInput, onePartitionRecords);
   // The engine as the control plane runs it: the esbuild bundle (engine-bundle.ts), not tsx.
   const engine = [await buildEngineBundle(ROOT, engineBundleDir(ROOT), (f) => log(`building ${f}`))];
   log('(a) raw consume→produce pipe');
@@ -364,6 +369,20 @@ async function main(): Promise<void> {
     engine,
     latencyRecords,
   );
+  // The same 1k-row batches from one partition: one task, so one Kafka transaction per trigger
+  // where the run above has one per source partition. What the difference costs (issue 20 §5).
+  log('batch latency: 1k-row batches at trigger 0, one partition');
+  const latencyOnePartition = await engineRun(
+    kafka,
+    env.KAFKA_BROKERS,
+    onePartitionInput,
+    'bench-latency-1p',
+    `SELECT id, user_id FROM clicks WHERE bytes > 100`,
+    '{ maxOffsetsPerTrigger: 1000 }',
+    '{ availableNow: true }',
+    engine,
+    onePartitionRecords,
+  );
   const spark = values.peer
     ? await runSparkPeer({
         root: ROOT,
@@ -395,6 +414,9 @@ async function main(): Promise<void> {
     sessionVsRaw: +(sessions.rowsPerSecond / raw).toFixed(3),
     batchP50MsAt1kRows: latency.batchP50Ms,
     phaseP50MsAt1kRows: latency.phaseP50Ms,
+    /** The same from a 1-partition topic: one task and one transaction per trigger (not a target). */
+    batchP50MsAt1kRowsOnePartition: latencyOnePartition.batchP50Ms,
+    phaseP50MsAt1kRowsOnePartition: latencyOnePartition.phaseP50Ms,
     stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),
     targets: {
       statelessVsRawAtLeast0_6: stateless.rowsPerSecond / raw >= 0.6,
