@@ -357,32 +357,25 @@ async function main(): Promise<void> {
     '{ availableNow: true }',
     engine,
   );
+  // 1k-row batches at trigger 0: from the input's partitions, then the same from one partition
+  // (one task, so one Kafka transaction per trigger instead of one per source partition: what
+  // the difference costs, issue 20 §5).
+  const latencyRun = (topic: string, name: string, records: number): Promise<EngineRun> =>
+    engineRun(
+      kafka,
+      env.KAFKA_BROKERS,
+      topic,
+      name,
+      `SELECT id, user_id FROM clicks WHERE bytes > 100`,
+      '{ maxOffsetsPerTrigger: 1000 }',
+      '{ availableNow: true }',
+      engine,
+      records,
+    );
   log('batch latency: 1k-row batches at trigger 0');
-  const latency = await engineRun(
-    kafka,
-    env.KAFKA_BROKERS,
-    latencyInput,
-    'bench-latency',
-    `SELECT id, user_id FROM clicks WHERE bytes > 100`,
-    '{ maxOffsetsPerTrigger: 1000 }',
-    '{ availableNow: true }',
-    engine,
-    latencyRecords,
-  );
-  // The same 1k-row batches from one partition: one task, so one Kafka transaction per trigger
-  // where the run above has one per source partition. What the difference costs (issue 20 §5).
+  const latency = await latencyRun(latencyInput, 'bench-latency', latencyRecords);
   log('batch latency: 1k-row batches at trigger 0, one partition');
-  const latencyOnePartition = await engineRun(
-    kafka,
-    env.KAFKA_BROKERS,
-    onePartitionInput,
-    'bench-latency-1p',
-    `SELECT id, user_id FROM clicks WHERE bytes > 100`,
-    '{ maxOffsetsPerTrigger: 1000 }',
-    '{ availableNow: true }',
-    engine,
-    onePartitionRecords,
-  );
+  const latencyOnePartition = await latencyRun(onePartitionInput, 'bench-latency-1p', onePartitionRecords);
   const spark = values.peer
     ? await runSparkPeer({
         root: ROOT,
