@@ -395,6 +395,9 @@ async function main(): Promise<void> {
     rawPipeRowsPerSecond: Math.round(raw),
     statelessRowsPerSecond: Math.round(stateless.rowsPerSecond),
     windowedRowsPerSecond: Math.round(windowed.rowsPerSecond),
+    /** Without each run's first batch, as the peer comparison counts them (engine changes compare on these). */
+    statelessWarmRowsPerSecond: roundOrNull(stateless.warmRowsPerSecond),
+    windowedWarmRowsPerSecond: roundOrNull(windowed.warmRowsPerSecond),
     statelessVsRaw: +(stateless.rowsPerSecond / raw).toFixed(3),
     windowedVsRaw: +(windowed.rowsPerSecond / raw).toFixed(3),
     staticJoinRowsPerSecond: Math.round(staticJoin.rowsPerSecond),
@@ -420,6 +423,10 @@ async function main(): Promise<void> {
     ...(spark ? { peer: peerComparison(spark, stateless, windowed, latency) } : {}),
   };
   process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
+}
+
+function roundOrNull(n: number | undefined): number | null {
+  return n === undefined ? null : Math.round(n);
 }
 
 main().catch((e: Error) => {

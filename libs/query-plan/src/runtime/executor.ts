@@ -197,15 +197,13 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
         },
       ];
     }
-    if (!window) return [withExpiry({ key: JSON.stringify(keyValues), values }, expiresAtMs)];
+    if (!window) return [groupAssignment(JSON.stringify(keyValues), values, expiresAtMs)];
     const time = row[window.column];
     if (typeof time !== 'number') return []; // Spark drops rows whose window column is NULL
     return windowsFor(time, window.sizeMs, window.slideMs).map(({ start, end }) =>
-      withExpiry(
-        {
-          key: JSON.stringify([start, ...keyValues]),
-          values: { 'window.start': start, 'window.end': end, ...values },
-        },
+      groupAssignment(
+        JSON.stringify([start, ...keyValues]),
+        { 'window.start': start, 'window.end': end, ...values },
         windowExpires ? end : expiresAtMs,
       ),
     );
@@ -227,8 +225,10 @@ function aggregationParts(op: AggregateOperator, plan: LogicalPlan, watermarkCol
   return { groups, aggregator, valuesOf };
 }
 
-function withExpiry(group: GroupAssignment, expiresAtMs: number | undefined): GroupAssignment {
-  return expiresAtMs === undefined ? group : { ...group, expiresAtMs };
+// Built in one literal (this runs once per aggregated row): a group without expiry has no
+// `expiresAtMs` key at all, as the state and the shuffle expect.
+function groupAssignment(key: string, values: Row, expiresAtMs: number | undefined): GroupAssignment {
+  return expiresAtMs === undefined ? { key, values } : { key, values, expiresAtMs };
 }
 
 /** The topics of a stream–stream join's sides: the plan's first and second scans. */

@@ -1,0 +1,154 @@
+// patches/kafkajs+2.2.4+005 (a produced record's encoding: CRC-32C eight bytes at a time, the
+// record's fields named instead of the message spread, one shared empty header list): the bytes
+// must be exactly what the protocol defines. The references here are the CRC's definition (one
+// bit at a time from the Castagnoli polynomial) and the record layout of Kafka's protocol guide,
+// built with BigInt varints, not kafkajs's code.
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+const requireKafkajs = createRequire(__filename);
+const crc32C = requireKafkajs('kafkajs/src/protocol/recordBatch/crc32C') as (b: Buffer) => number;
+const Record = requireKafkajs('kafkajs/src/protocol/recordBatch/record/v0') as (r: {
+  offsetDelta?: number;
+  timestampDelta?: number;
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, string | string[]>;
+}) => { buffer: Buffer };
+const { RecordBatch } = requireKafkajs('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (args: { records: unknown[]; firstTimestamp: number; maxTimestamp: number }) => Promise<{
+    buffer: Buffer;
+  }>;
+};
+interface DecoderInstance {
+  readInt64(): unknown;
+}
+const Decoder = requireKafkajs('kafkajs/src/protocol/decoder') as new (b: Buffer) => DecoderInstance;
+const decodeRecordBatch = requireKafkajs('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+  d: DecoderInstance,
+) => Promise<{
+  records: Array<{
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Record<string, Buffer | Buffer[]>;
+    offset: string;
+    timestamp: string;
+  }>;
+}>;
+
+/** CRC-32C by its definition: reflected, polynomial 0x82f63b78, one bit at a time. */
+function crc32cBitwise(buf: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function leb128(u: bigint): Buffer {
+  const bytes: number[] = [];
+  while (u >= 0x80n) {
+    bytes.push(Number(u & 0x7fn) | 0x80);
+    u >>= 7n;
+  }
+  bytes.push(Number(u));
+  return Buffer.from(bytes);
+}
+const varint = (v: number): Buffer => leb128(BigInt.asUintN(64, (BigInt(v) << 1n) ^ (BigInt(v) >> 63n)));
+const varBytes = (b: Buffer | null): Buffer =>
+  b === null ? varint(-1) : Buffer.concat([varint(b.length), b]);
+
+/** A record as the protocol lays it out (Length, Attributes, TimestampDelta, OffsetDelta, Key, Value, Headers). */
+function recordBytes(
+  ts: number,
+  offset: number,
+  key: Buffer | null,
+  value: Buffer,
+  headers: Array<[string, string]>,
+): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([0]),
+    varint(ts),
+    varint(offset),
+    varBytes(key),
+    varBytes(value),
+    varint(headers.length),
+    ...headers.map(([k, v]) => Buffer.concat([varBytes(Buffer.from(k)), varBytes(Buffer.from(v))])),
+  ]);
+  return Buffer.concat([varint(body.length), body]);
+}
+
+describe('kafkajs CRC-32C (patch 005)', () => {
+  it('gives the check value of CRC-32C and the bitwise definition on every length and alignment', () => {
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(crc32C(Buffer.alloc(0))).toBe(0);
+    const data = randomBytes(3000);
+    for (let n = 0; n < 300; n++) {
+      // Lengths around every multiple of 8, and views that start at odd offsets of a larger buffer.
+      const view = data.subarray(n % 7, (n % 7) + n * 9);
+      expect(crc32C(view)).toBe(crc32cBitwise(view));
+    }
+  });
+});
+
+describe('kafkajs Record (patch 005)', () => {
+  it('encodes a record without headers exactly as the protocol lays it out, headers absent or empty alike', () => {
+    const key = Buffer.from('user-7');
+    const value = Buffer.from('{"clicks":3}');
+    const expected = recordBytes(1234, 5, key, value, []);
+    expect(Record({ offsetDelta: 5, timestampDelta: 1234, key, value }).buffer).toEqual(expected);
+    expect(Record({ offsetDelta: 5, timestampDelta: 1234, key, value, headers: {} }).buffer).toEqual(
+      expected,
+    );
+    expect(Record({ value: Buffer.from('x') }).buffer).toEqual(recordBytes(0, 0, null, Buffer.from('x'), []));
+  });
+
+  it('encodes headers, repeated ones in their order', () => {
+    const value = Buffer.from('v');
+    expect(
+      Record({ offsetDelta: 1, timestampDelta: 0, key: null, value, headers: { a: '1', b: ['x', 'y'] } })
+        .buffer,
+    ).toEqual(
+      recordBytes(0, 1, null, value, [
+        ['a', '1'],
+        ['b', 'x'],
+        ['b', 'y'],
+      ]),
+    );
+  });
+
+  it('makes a batch whose CRC covers its body and whose records decode to what was given', async () => {
+    const records = [
+      Record({
+        offsetDelta: 0,
+        timestampDelta: 0,
+        key: Buffer.from('k0'),
+        value: Buffer.from('a'.repeat(500)),
+      }),
+      Record({
+        offsetDelta: 1,
+        timestampDelta: 7,
+        key: null,
+        value: Buffer.from('b'),
+        headers: { h: ['1', '2'] },
+      }),
+    ];
+    const { buffer } = await RecordBatch({
+      records,
+      firstTimestamp: 1_700_000_000_000,
+      maxTimestamp: 1_700_000_000_007,
+    });
+    // FirstOffset int64, Length int32, PartitionLeaderEpoch int32, Magic int8, CRC uint32, then the body.
+    expect(buffer.readUInt32BE(17)).toBe(crc32cBitwise(buffer.subarray(21)));
+    const decoded = await decodeRecordBatch(new Decoder(buffer));
+    expect(
+      decoded.records.map((r) => [r.key?.toString() ?? null, r.value?.toString(), r.offset, r.timestamp]),
+    ).toEqual([
+      ['k0', 'a'.repeat(500), '0', '1700000000000'],
+      [null, 'b', '1', '1700000000007'],
+    ]);
+    expect((decoded.records[1]!.headers.h as Buffer[]).map(String)).toEqual(['1', '2']);
+  });
+});
