@@ -1,8 +1,10 @@
 // patches/kafkajs+2.2.4+005 (a produced record's encoding: CRC-32C eight bytes at a time, the
-// record's fields named instead of the message spread, one shared empty header list): the bytes
-// must be exactly what the protocol defines. The references here are the CRC's definition (one
-// bit at a time from the Castagnoli polynomial) and the record layout of Kafka's protocol guide,
-// built with BigInt varints, not kafkajs's code.
+// record's fields named instead of the message spread, one shared empty header list) and 006 (a
+// consumed record's offset and timestamp summed as numbers when exact, small varlongs read
+// without BigInt-backed Longs): the bytes and the decoded fields must be exactly what the
+// protocol defines. The references here are the CRC's definition (one bit at a time from the
+// Castagnoli polynomial), the record layout of Kafka's protocol guide built with BigInt varints,
+// and BigInt sums, not kafkajs's code.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -17,13 +19,26 @@ const Record = requireKafkajs('kafkajs/src/protocol/recordBatch/record/v0') as (
   headers?: Record<string, string | string[]>;
 }) => { buffer: Buffer };
 const { RecordBatch } = requireKafkajs('kafkajs/src/protocol/recordBatch/v0') as {
-  RecordBatch: (args: { records: unknown[]; firstTimestamp: number; maxTimestamp: number }) => Promise<{
+  RecordBatch: (args: {
+    records: unknown[];
+    firstTimestamp: number | string;
+    maxTimestamp: number | string;
+    firstOffset?: unknown;
+  }) => Promise<{
     buffer: Buffer;
   }>;
 };
 interface DecoderInstance {
-  readInt64(): unknown;
+  offset: number;
+  readSmallVarLong(): number | undefined;
+  readVarLong(): { toString(): string };
 }
+interface EncoderInstance {
+  writeVarLong(v: unknown): EncoderInstance;
+  buffer: Buffer;
+}
+const Encoder = requireKafkajs('kafkajs/src/protocol/encoder') as new () => EncoderInstance;
+const Long = requireKafkajs('kafkajs/src/utils/long') as { fromString(s: string): unknown };
 const Decoder = requireKafkajs('kafkajs/src/protocol/decoder') as new (b: Buffer) => DecoderInstance;
 const decodeRecordBatch = requireKafkajs('kafkajs/src/protocol/recordBatch/v0/decoder') as (
   d: DecoderInstance,
@@ -150,5 +165,58 @@ describe('kafkajs Record (patch 005)', () => {
       [null, 'b', '1', '1700000000007'],
     ]);
     expect((decoded.records[1]!.headers.h as Buffer[]).map(String)).toEqual(['1', '2']);
+  });
+});
+
+describe('kafkajs record decoding (patch 006)', () => {
+  it('reads varlongs of up to 7 bytes as numbers, and leaves longer ones unread for readVarLong', () => {
+    for (const v of [
+      0n,
+      1n,
+      -1n,
+      63n,
+      -64n,
+      1_700_000_000_000n,
+      -(2n ** 40n),
+      2n ** 48n - 1n,
+      -(2n ** 48n),
+    ]) {
+      const decoder = new Decoder(new Encoder().writeVarLong(Long.fromString(String(v))).buffer);
+      expect(decoder.readSmallVarLong()).toBe(Number(v));
+    }
+    for (const v of [2n ** 48n, -(2n ** 48n) - 1n, 2n ** 62n, -(2n ** 63n)]) {
+      const decoder = new Decoder(new Encoder().writeVarLong(Long.fromString(String(v))).buffer);
+      expect(decoder.readSmallVarLong()).toBeUndefined();
+      expect(decoder.offset).toBe(0);
+      expect(decoder.readVarLong().toString()).toBe(String(v));
+    }
+  });
+
+  it('gives every record the offset and timestamp of BigInt sums, exact sums and past 2^53 alike', async () => {
+    const cases: Array<{ firstOffset: bigint; firstTimestamp: bigint; deltas: bigint[] }> = [
+      { firstOffset: 0n, firstTimestamp: 1_700_000_000_000n, deltas: [0n, 5n, 250n, -3n] },
+      { firstOffset: 123_456_789_012n, firstTimestamp: -1n, deltas: [0n, 1n] },
+      // Offsets past 2^53 and a timestamp delta of 8 bytes: the BigInt path, as released.
+      { firstOffset: 2n ** 53n - 2n, firstTimestamp: 2n ** 53n - 1n, deltas: [0n, 1n, 2n ** 50n] },
+    ];
+    for (const c of cases) {
+      const records = c.deltas.map((d, i) =>
+        Record({
+          offsetDelta: i,
+          timestampDelta: Long.fromString(String(d)) as number,
+          value: Buffer.from(String(i)),
+        }),
+      );
+      const { buffer } = await RecordBatch({
+        records,
+        firstOffset: Long.fromString(String(c.firstOffset)),
+        firstTimestamp: String(c.firstTimestamp),
+        maxTimestamp: String(c.firstTimestamp),
+      });
+      const decoded = await decodeRecordBatch(new Decoder(buffer));
+      expect(decoded.records.map((r) => [r.offset, r.timestamp, String(r.value)])).toEqual(
+        c.deltas.map((d, i) => [String(c.firstOffset + BigInt(i)), String(c.firstTimestamp + d), String(i)]),
+      );
+    }
   });
 });
