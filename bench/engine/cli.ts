@@ -25,6 +25,7 @@ import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 import { runSparkPeer, type SparkPeerResult } from './spark-peer';
@@ -294,8 +295,8 @@ async function main(): Promise<void> {
     env.KAFKA_BROKERS,
     input,
     'bench-windowed',
-    `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`,
-    '{ maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }',
+    WINDOWED_QUERY.sql,
+    WINDOWED_QUERY.options,
     '{ availableNow: true }',
     engine,
   );
@@ -366,8 +367,8 @@ async function main(): Promise<void> {
       env.KAFKA_BROKERS,
       topic,
       name,
-      `SELECT id, user_id FROM clicks WHERE bytes > 100`,
-      '{ maxOffsetsPerTrigger: 1000 }',
+      LATENCY_QUERY.sql,
+      LATENCY_QUERY.options,
       '{ availableNow: true }',
       engine,
       records,

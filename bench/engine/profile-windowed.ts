@@ -1,6 +1,7 @@
-// `npx tsx bench/engine/profile-windowed.ts [--records N] [--prof-dir DIR]` — bench:engine's (c)
-// windowed count alone, its engine under `node --cpu-prof`: where a windowed record's time goes
-// (issue 20 §5). Prints the engine's progress phases (medians) and the profile's path.
+// `npx tsx bench/engine/profile-windowed.ts [--records N] [--prof-dir DIR] [--query windowed|latency]`
+// — bench:engine's (c) windowed count alone (or, with `--query latency`, its 1k-row latency query),
+// its engine under `node --cpu-prof`: where a record's or a trigger's time goes (issue 20 §5).
+// Prints the engine's progress phases (totals) and the profile's path.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
+import { LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 
@@ -75,8 +77,23 @@ function breakdown(file: string): Record<string, number> {
   );
 }
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '100000' }, 'prof-dir': { type: 'string' } },
+  options: {
+    records: { type: 'string', default: '100000' },
+    'prof-dir': { type: 'string' },
+    query: { type: 'string', default: 'windowed' },
+  },
 });
+/** The queries of bench:engine (cli.ts) this can profile. */
+const QUERIES: Record<string, { sql: string; options: string }> = {
+  windowed: WINDOWED_QUERY,
+  latency: LATENCY_QUERY,
+};
+const query =
+  QUERIES[values.query] ??
+  (() => {
+    process.stderr.write(`profile-windowed: --query must be one of ${Object.keys(QUERIES).join(', ')}\n`);
+    return process.exit(1);
+  })();
 const N = Number(values.records);
 if (!Number.isInteger(N) || N < 1000) {
   process.stderr.write('profile-windowed: --records must be an integer ≥ 1000\n');
@@ -102,7 +119,7 @@ async function main(): Promise<void> {
   const spec = path.join(dir, 'spec.yaml');
   fs.writeFileSync(
     spec,
-    `name: bench-windowed\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: { maxOffsetsPerTrigger: 50000, numShufflePartitions: 4 }\n`,
+    `name: bench-${values.query}\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  ${query.sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: ${query.options}\n`,
   );
   const progress = await collectProgress(kafka, queryId);
   const events = progress.events;
