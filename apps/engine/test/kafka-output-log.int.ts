@@ -40,6 +40,47 @@ function observedKafka(requests: string[]): Kafka {
   return observed;
 }
 
+/** The first `count` records of `topic` as a read_committed consumer of a new group reads them. */
+async function readRecords(topic: string, count: number, groupId: string): Promise<ReadRecord[]> {
+  const records: ReadRecord[] = [];
+  const consumer = kafka.consumer({ groupId });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            records.push({
+              partition,
+              key: message.key?.toString() ?? null,
+              value: String(message.value),
+              headers: Object.fromEntries(
+                Object.entries(message.headers ?? {}).map(([k, v]) => [
+                  k,
+                  Array.isArray(v) ? v.map(String) : String(v),
+                ]),
+              ),
+              timestamp: message.timestamp,
+            });
+            if (records.length === count) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+interface ReadRecord {
+  partition: number;
+  key: string | null;
+  value: string;
+  headers: Record<string, string | string[]>;
+  timestamp: string;
+}
+
 /** kafkajs's apiName of FindCoordinator (its protocol/requests name). */
 const FIND_COORDINATOR = 'GroupCoordinator';
 
@@ -112,23 +153,10 @@ describe('KafkaOutputLog', () => {
       offset: BATCHES * 10,
       metadata: markerMetadata(BATCHES - 1),
     });
-    const values: string[] = [];
-    const consumer = kafka.consumer({ groupId: `it-outlog-read-${run}` });
-    await consumer.connect();
+    let values: string[];
     try {
-      await consumer.subscribe({ topic: output, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ message }) => {
-              values.push(String(message.value));
-              if (values.length === BATCHES * ROWS) resolve();
-            },
-          })
-          .catch(reject);
-      });
+      values = (await readRecords(output, BATCHES * ROWS, `it-outlog-read-${run}`)).map((r) => r.value);
     } finally {
-      await consumer.disconnect();
       await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
     }
     expect(new Set(values).size).toBe(BATCHES * ROWS);
@@ -156,41 +184,10 @@ describe('KafkaOutputLog', () => {
     } finally {
       await writer.close();
     }
-    const got: Array<{
-      partition: number;
-      key: string | null;
-      value: string;
-      headers: Record<string, string | string[]>;
-      timestamp: string;
-    }> = [];
-    const consumer = kafka.consumer({ groupId: `it-outlog-shapes-read-${run}`, readUncommitted: false });
-    await consumer.connect();
+    let got: ReadRecord[];
     try {
-      await consumer.subscribe({ topic: output, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachMessage: async ({ partition, message }) => {
-              const headers = Object.fromEntries(
-                Object.entries(message.headers ?? {}).map(([k, v]) => [
-                  k,
-                  Array.isArray(v) ? v.map(String) : String(v),
-                ]),
-              );
-              got.push({
-                partition,
-                key: message.key?.toString() ?? null,
-                value: String(message.value),
-                headers,
-                timestamp: message.timestamp,
-              });
-              if (got.length === sent.length) resolve();
-            },
-          })
-          .catch(reject);
-      });
+      got = await readRecords(output, sent.length, `it-outlog-shapes-read-${run}`);
     } finally {
-      await consumer.disconnect();
       await admin.deleteTopics({ topics: [output] }).catch(() => undefined);
     }
     // A partition keeps the order of its records; the sort (stable) only puts partition 0 first.

@@ -4,6 +4,7 @@
 // the varint encoding itself (zigzag + LEB128, computed with BigInt), not kafkajs's code.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { leb128, zigzag32, zigzag64 } from '../../test/support/protocol-varints';
 
 interface EncoderInstance {
   writeVarInt(v: number): EncoderInstance;
@@ -30,18 +31,6 @@ const Long = requireKafkajs('kafkajs/src/utils/long') as { fromString(s: string)
 const groupMessagesPerPartition = requireKafkajs(
   'kafkajs/src/producer/groupMessagesPerPartition',
 ) as GroupMessages;
-
-function leb128(u: bigint): Buffer {
-  const bytes: number[] = [];
-  while (u >= 0x80n) {
-    bytes.push(Number(u & 0x7fn) | 0x80);
-    u >>= 7n;
-  }
-  bytes.push(Number(u));
-  return Buffer.from(bytes);
-}
-const zigzag64 = (v: bigint): bigint => BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
-const zigzag32 = (v: number): bigint => BigInt.asUintN(32, BigInt((v << 1) ^ (v >> 31)));
 
 const INT32_EDGES = [0, 1, -1, 63, -64, 64, -65, 127, 128, 8191, 8192, -8193, 2 ** 20, -(2 ** 20)];
 const INT32_VALUES = [

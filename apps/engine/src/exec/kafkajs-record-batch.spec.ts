@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { leb128, zigzag64 } from '../../test/support/protocol-varints';
 
 const requireKafkajs = createRequire(__filename);
 const crc32C = requireKafkajs('kafkajs/src/protocol/recordBatch/crc32C') as (b: Buffer) => number;
@@ -62,16 +63,7 @@ function crc32cBitwise(buf: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function leb128(u: bigint): Buffer {
-  const bytes: number[] = [];
-  while (u >= 0x80n) {
-    bytes.push(Number(u & 0x7fn) | 0x80);
-    u >>= 7n;
-  }
-  bytes.push(Number(u));
-  return Buffer.from(bytes);
-}
-const varint = (v: number): Buffer => leb128(BigInt.asUintN(64, (BigInt(v) << 1n) ^ (BigInt(v) >> 63n)));
+const varint = (v: number): Buffer => leb128(zigzag64(BigInt(v)));
 const varBytes = (b: Buffer | null): Buffer =>
   b === null ? varint(-1) : Buffer.concat([varint(b.length), b]);
 
