@@ -175,6 +175,9 @@ async function engineRun(
   const sampler = setInterval(() => (peakRssKiB = Math.max(peakRssKiB, vmHwmKiB(child.pid))), 200);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sampler);
+  // The spec and checkpoint (tens of MB for 200,000 records) are of no use after the run; a run
+  // that failed keeps them for a look.
+  if (code === 0) fs.rmSync(dir, { recursive: true, force: true });
   if (code !== 0) throw new Error(`engine exited with ${code}`);
   await progress.stop();
   const withData = events.filter((e) => e.numInputRows > 0);
