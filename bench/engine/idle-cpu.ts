@@ -22,9 +22,18 @@ const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '30' }, query: { type: 'string', default: 'latency' } },
 });
 const SECONDS = Number(values.seconds);
-const query = { latency: LATENCY_QUERY, windowed: WINDOWED_QUERY }[values.query ?? ''];
-if (!Number.isInteger(SECONDS) || SECONDS < 1 || SECONDS > 3600 || !query) {
-  process.stderr.write('idle-cpu: --seconds must be an integer in 1..3600, --query latency or windowed\n');
+const QUERIES: Record<string, { sql: string; options: string }> = {
+  latency: LATENCY_QUERY,
+  windowed: WINDOWED_QUERY,
+};
+const query =
+  QUERIES[values.query] ??
+  (() => {
+    process.stderr.write('idle-cpu: --query must be latency or windowed\n');
+    return process.exit(1);
+  })();
+if (!Number.isInteger(SECONDS) || SECONDS < 1 || SECONDS > 3600) {
+  process.stderr.write('idle-cpu: --seconds must be an integer in 1..3600\n');
   process.exit(1);
 }
 
