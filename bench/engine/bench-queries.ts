@@ -12,3 +12,22 @@ export const LATENCY_QUERY = {
   sql: 'SELECT id, user_id FROM clicks WHERE bytes > 100',
   options: '{ maxOffsetsPerTrigger: 1000 }',
 };
+
+/** The queries the single-query tools (profile-windowed.ts, idle-cpu.ts) take by name. */
+export const NAMED_QUERIES: Readonly<Record<string, { sql: string; options: string }>> = {
+  windowed: WINDOWED_QUERY,
+  latency: LATENCY_QUERY,
+};
+
+/** A query of NAMED_QUERIES, or a usage message on stderr and exit 1 (`tool` names the caller). */
+export function namedQueryOrExit(tool: string, name: string | undefined): { sql: string; options: string } {
+  const query = name === undefined ? undefined : NAMED_QUERIES[name];
+  if (query) return query;
+  process.stderr.write(`${tool}: --query must be one of ${Object.keys(NAMED_QUERIES).join(', ')}\n`);
+  return process.exit(1);
+}
+
+/** The arguments after `node <engine entry…>` that run a spec as bench:engine runs it. */
+export function engineRunArgs(spec: string, checkpoint: string, queryId: string, brokers: string): string[] {
+  return ['run', '--spec', spec, '--checkpoint', checkpoint, '--query-id', queryId, '--brokers', brokers];
+}

@@ -25,7 +25,7 @@ import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
-import { LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
+import { engineRunArgs, LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 import { runSparkPeer, type SparkPeerResult } from './spark-peer';
@@ -153,18 +153,7 @@ async function engineRun(
   const events = progress.events;
   const child = spawn(
     process.execPath,
-    [
-      ...engine,
-      'run',
-      '--spec',
-      spec,
-      '--checkpoint',
-      path.join(dir, 'ckpt'),
-      '--query-id',
-      queryId,
-      '--brokers',
-      brokers,
-    ],
+    [...engine, ...engineRunArgs(spec, path.join(dir, 'ckpt'), queryId, brokers)],
     {
       cwd: ROOT,
       env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...extra.env },

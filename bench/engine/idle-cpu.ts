@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
-import { LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
+import { engineRunArgs, namedQueryOrExit } from './bench-queries';
 import { collectProgress } from './progress-collector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -22,16 +22,7 @@ const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '30' }, query: { type: 'string', default: 'latency' } },
 });
 const SECONDS = Number(values.seconds);
-const QUERIES: Record<string, { sql: string; options: string }> = {
-  latency: LATENCY_QUERY,
-  windowed: WINDOWED_QUERY,
-};
-const query =
-  QUERIES[values.query] ??
-  (() => {
-    process.stderr.write('idle-cpu: --query must be latency or windowed\n');
-    return process.exit(1);
-  })();
+const query = namedQueryOrExit('idle-cpu', values.query);
 if (!Number.isInteger(SECONDS) || SECONDS < 1 || SECONDS > 3600) {
   process.stderr.write('idle-cpu: --seconds must be an integer in 1..3600\n');
   process.exit(1);
@@ -63,18 +54,7 @@ async function main(): Promise<void> {
   const progress = await collectProgress(kafka, queryId);
   const child = spawn(
     process.execPath,
-    [
-      bundle,
-      'run',
-      '--spec',
-      spec,
-      '--checkpoint',
-      path.join(dir, 'ckpt'),
-      '--query-id',
-      queryId,
-      '--brokers',
-      env.KAFKA_BROKERS,
-    ],
+    [bundle, ...engineRunArgs(spec, path.join(dir, 'ckpt'), queryId, env.KAFKA_BROKERS)],
     {
       cwd: ROOT,
       env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
-import { LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
+import { engineRunArgs, namedQueryOrExit } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 
@@ -83,17 +83,7 @@ const { values } = parseArgs({
     query: { type: 'string', default: 'windowed' },
   },
 });
-/** The queries of bench:engine (cli.ts) this can profile. */
-const QUERIES: Record<string, { sql: string; options: string }> = {
-  windowed: WINDOWED_QUERY,
-  latency: LATENCY_QUERY,
-};
-const query =
-  QUERIES[values.query] ??
-  (() => {
-    process.stderr.write(`profile-windowed: --query must be one of ${Object.keys(QUERIES).join(', ')}\n`);
-    return process.exit(1);
-  })();
+const query = namedQueryOrExit('profile-windowed', values.query);
 const N = Number(values.records);
 if (!Number.isInteger(N) || N < 1000) {
   process.stderr.write('profile-windowed: --records must be an integer ≥ 1000\n');
@@ -123,10 +113,14 @@ async function main(): Promise<void> {
   );
   const progress = await collectProgress(kafka, queryId);
   const events = progress.events;
-  const args = ['--cpu-prof', `--cpu-prof-dir=${profDir}`, bundle, 'run', '--spec', spec];
   const child = spawn(
     process.execPath,
-    [...args, '--checkpoint', path.join(dir, 'ckpt'), '--query-id', queryId, '--brokers', brokers],
+    [
+      '--cpu-prof',
+      `--cpu-prof-dir=${profDir}`,
+      bundle,
+      ...engineRunArgs(spec, path.join(dir, 'ckpt'), queryId, brokers),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
