@@ -1,6 +1,11 @@
 // The SQL and options of bench:engine's queries that other bench tools run alone too
 // (profile-windowed.ts): one definition, so a profile is of the query the bench measures.
 
+/** A source of the bench's click records (click-input.ts) in a spec's `sources:` block. */
+export function clicksSource(name: string, topic: string): string {
+  return `  ${name}:\n    kafka: { topic: ${topic}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\n`;
+}
+
 /** (c) the 1-minute windowed count by key (repartition + state store). */
 export const WINDOWED_QUERY = {
   sql: `SELECT window.start AS window_start, user_id, count(*) AS clicks FROM clicks GROUP BY window(ts, '1 minute'), user_id`,

@@ -25,7 +25,7 @@ import { Pool } from 'pg';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
-import { engineRunArgs, LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
+import { clicksSource, engineRunArgs, LATENCY_QUERY, WINDOWED_QUERY } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 import { runSparkPeer, type SparkPeerResult } from './spark-peer';
@@ -125,10 +125,6 @@ interface EngineRun {
   stateRowsAtEnd: number | undefined;
 }
 
-const CLICKS = '{ id: long, user_id: string, url: string, bytes: long, ts: timestamp }';
-const source = (name: string, topic: string): string =>
-  `  ${name}:\n    kafka: { topic: ${topic}, startingOffsets: earliest }\n    format: json\n    schema: ${CLICKS}\n    watermark: { column: ts, delay: 10 seconds }\n`;
-
 async function engineRun(
   kafka: Kafka,
   brokers: string,
@@ -147,7 +143,7 @@ async function engineRun(
   const spec = path.join(dir, 'spec.yaml');
   fs.writeFileSync(
     spec,
-    `name: ${name}\nsources:\n${source('clicks', input)}${extra.sources ?? ''}${extra.tables ?? ''}sql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: ${extra.sources ? 'append' : 'update'}\ntrigger: ${trigger}\noptions: ${options}\n`,
+    `name: ${name}\nsources:\n${clicksSource('clicks', input)}${extra.sources ?? ''}${extra.tables ?? ''}sql: |\n  ${sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: ${extra.sources ? 'append' : 'update'}\ntrigger: ${trigger}\noptions: ${options}\n`,
   );
   const progress = await collectProgress(kafka, queryId);
   const events = progress.events;
@@ -337,7 +333,7 @@ async function main(): Promise<void> {
     '{ availableNow: true }',
     engine,
     2 * N,
-    { sources: source('views', views) },
+    { sources: clicksSource('views', views) },
   );
   log('(f) session windows per user');
   const sessions = await engineRun(

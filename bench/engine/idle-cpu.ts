@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
-import { engineRunArgs, namedQueryOrExit } from './bench-queries';
+import { clicksSource, engineRunArgs, namedQueryOrExit } from './bench-queries';
 import { collectProgress } from './progress-collector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const spec = path.join(dir, 'spec.yaml');
   fs.writeFileSync(
     spec,
-    `name: bench-idle\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  ${query.sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { processingTime: 1 second }\noptions: ${query.options}\n`,
+    `name: bench-idle\nsources:\n${clicksSource('clicks', input)}sql: |\n  ${query.sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { processingTime: 1 second }\noptions: ${query.options}\n`,
   );
   const progress = await collectProgress(kafka, queryId);
   const child = spawn(

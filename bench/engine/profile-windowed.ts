@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { buildEngineBundle, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
-import { engineRunArgs, namedQueryOrExit } from './bench-queries';
+import { clicksSource, engineRunArgs, namedQueryOrExit } from './bench-queries';
 import { produceClicks } from './click-input';
 import { collectProgress } from './progress-collector';
 
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const spec = path.join(dir, 'spec.yaml');
   fs.writeFileSync(
     spec,
-    `name: bench-${values.query}\nsources:\n  clicks:\n    kafka: { topic: ${input}, startingOffsets: earliest }\n    format: json\n    schema: { id: long, user_id: string, url: string, bytes: long, ts: timestamp }\n    watermark: { column: ts, delay: 10 seconds }\nsql: |\n  ${query.sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: ${query.options}\n`,
+    `name: bench-${values.query}\nsources:\n${clicksSource('clicks', input)}sql: |\n  ${query.sql}\nsink:\n  kafka: { topic: bench-out-${queryId} }\noutputMode: update\ntrigger: { availableNow: true }\noptions: ${query.options}\n`,
   );
   const progress = await collectProgress(kafka, queryId);
   const events = progress.events;
