@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, endOffsets, ensureTopics, parseBrokers } from '../src';
+import { createKafka, endOffsets, ensureTopics, offsetBounds, parseBrokers } from '../src';
 
 const brokers = parseBrokers(process.env.KAFKA_BROKERS ?? '127.0.0.1:59092');
 let kafka: Kafka;
@@ -63,6 +63,48 @@ describe('kafkajs against the Kafka 4 broker', () => {
       [1, 2n],
       [2, 0n],
     ]);
+  });
+
+  it('lists both ends of a topic from cached metadata with an admin metadataMaxAge (kafkajs patch 008)', async () => {
+    const topic = `it-bounds-${randomUUID()}`;
+    const apis = (admin: ReturnType<Kafka['admin']>) => {
+      const seen: string[] = [];
+      admin.on(admin.events.REQUEST, (e) => seen.push(e.payload.apiName));
+      return seen;
+    };
+    const cached = kafka.admin({ metadataMaxAge: 60_000 });
+    const fresh = kafka.admin();
+    for (const a of [cached, fresh]) {
+      await a.connect();
+      cleanup.push(() => a.disconnect());
+    }
+    await ensureTopics(cached, [{ topic, numPartitions: 2 }]);
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    await producer.send({ topic, messages: [{ value: 'a', partition: 1 }] });
+
+    expect(await offsetBounds(cached, topic)).toEqual(
+      new Map([
+        [0, { earliest: 0, latest: 0 }],
+        [1, { earliest: 0, latest: 1 }],
+      ]),
+    );
+    const cachedApis = apis(cached);
+    const freshApis = apis(fresh);
+    for (let i = 0; i < 3; i++) {
+      await offsetBounds(cached, topic);
+      await offsetBounds(fresh, topic);
+    }
+    // Cached: two ListOffsets a call (latest and earliest), no Metadata round trip.
+    expect(cachedApis).toEqual(Array(6).fill('ListOffsets'));
+    // kafkajs's default admin (metadataMaxAge 0) asks for metadata before every listing.
+    expect(freshApis.filter((a) => a === 'Metadata')).toHaveLength(3);
+    expect(freshApis.filter((a) => a === 'ListOffsets')).toHaveLength(6);
+    // A topic the cached admin has not listed yet is looked up, not missed.
+    const other = `it-bounds-${randomUUID()}`;
+    await ensureTopics(fresh, [{ topic: other, numPartitions: 1 }]);
+    expect(await offsetBounds(cached, other)).toEqual(new Map([[0, { earliest: 0, latest: 0 }]]));
   });
 
   it('commits a transaction with sendOffsets; read_committed consumers never see aborted records', async () => {

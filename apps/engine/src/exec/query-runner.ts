@@ -142,6 +142,14 @@ const PAUSED_FAST_TRIGGERS_MS = 30_000;
 const MAX_SINK_ERROR = 500;
 /** A sink check after a failed trigger gives up after this long (a hung sink counts as refusing). */
 const SINK_PROBE_TIMEOUT_MS = 5000;
+/**
+ * How old the admin's partition metadata may be when a trigger lists a topic's offsets. kafkajs's
+ * admin refreshes it on every call by default: a Metadata round trip before every trigger's
+ * ListOffsets (issue 20 §5). A moved leader or a lost connection still refreshes it at once
+ * (kafkajs patch 008); only a partition added to a source topic waits up to this long, and the
+ * consumer group sees such a partition later than that anyway (kafkajs's metadataMaxAge, 5 min).
+ */
+const ADMIN_METADATA_MAX_AGE_MS = 5000;
 
 export class QueryRunner {
   private readonly spec: QuerySpec;
@@ -282,7 +290,7 @@ export class QueryRunner {
     );
     // Connecting has no effect the checkpoint checks below could regret: it overlaps them (a start
     // is a chain of round trips; issue 20 §5).
-    this.admin = kafka.admin();
+    this.admin = kafka.admin({ metadataMaxAge: ADMIN_METADATA_MAX_AGE_MS });
     const adminConnected = this.admin.connect();
     // Awaited below; a failure before then must not surface as an unhandled rejection.
     adminConnected.catch(() => undefined);
