@@ -56,7 +56,7 @@ export class KafkaOutputLog implements OutputLog {
     const producer = await openTaskProducer(this.kafka, this.scope, task);
     const limits = this.maxMessageBytes;
     return {
-      async transaction(batches, marker) {
+      async transaction(batches, marker, beforeCommit) {
         const txn = await producer.transaction();
         try {
           for (const batch of batches) {
@@ -87,6 +87,7 @@ export class KafkaOutputLog implements OutputLog {
               }),
             );
           }
+          if (beforeCommit) await beforeCommit();
           await txn.commit();
         } catch (err) {
           // The commit's own error is the one to report; an abort that fails leaves the transaction

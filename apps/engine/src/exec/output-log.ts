@@ -23,8 +23,14 @@ export interface TaskOutputWriter {
   /**
    * Commits `batches` atomically; with `marker`, the group offset `marker.entry.range.end` of the
    * entry's partition (metadata = markerMetadata(batchId)) commits in the same transaction.
+   * `beforeCommit` is awaited once everything is sent and before the commit: an error from it
+   * aborts the transaction, so nothing becomes visible before what it waits for.
    */
-  transaction(batches: OutputBatches, marker?: { groupId: string; entry: OffsetLogEntry }): Promise<void>;
+  transaction(
+    batches: OutputBatches,
+    marker?: { groupId: string; entry: OffsetLogEntry },
+    beforeCommit?: () => Promise<void>,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

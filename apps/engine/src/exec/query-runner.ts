@@ -57,6 +57,7 @@ import { joinWatermarkSources } from './join-stage';
 import {
   emptyStateTrigger,
   emptyTriggerStats,
+  PlanTakenError,
   runTaskBatch,
   type BatchContext,
   type TriggerStats,
@@ -1044,7 +1045,7 @@ export class QueryRunner {
         await this.dropTask(rt, 'revoked during batch');
         return;
       }
-      if (err instanceof BatchAlreadyCommittedError) {
+      if (err instanceof BatchAlreadyCommittedError || err instanceof PlanTakenError) {
         // Another owner got there first (we lost the partition and have not heard yet): nothing
         // of ours landed. Recover from the marker on the next trigger if we still own the task.
         await this.dropTask(rt, err.message);

@@ -46,6 +46,17 @@ export interface TriggerStats {
   sinkError?: string;
 }
 
+/**
+ * Another owner wrote this batch's offset-log entry first (the task moved and this owner has not
+ * heard yet): this attempt's output was not committed, and the task is recovered from the log.
+ */
+export class PlanTakenError extends Error {
+  constructor(task: string, batchId: number) {
+    super(`task ${task} batch ${batchId}: another owner planned this batch first`);
+    this.name = 'PlanTakenError';
+  }
+}
+
 export const emptyTriggerStats = (): TriggerStats => ({
   sources: new Map(),
   eventTimes: [],
@@ -115,9 +126,27 @@ export async function runTaskBatch(
     durations[k] = Math.max(durations[k] ?? 0, ms);
   };
   let t = Date.now();
-  // Create-exclusive: if another owner already planned this batch, its plan wins.
-  const entry = await ctx.checkpoint.writeOffsets(rt.task, planned);
-  add('walCommit', Date.now() - t);
+  // A new plan of a source task whose marker is a Kafka transaction: nothing it does is visible
+  // before the transaction commits, so its offset-log (WAL) write runs beside the read, the stage
+  // and the transaction's requests, and only the commit waits for it (issue 20 §5). A replay
+  // (its plan read from the log) and every other task write first, as Spark's offset log does.
+  const overlap = planned !== rt.replay && rt.stage === 'source' && rt.committer.marker === 'kafka-group';
+  let entry = planned;
+  let planWritten: Promise<void> | undefined;
+  if (overlap) {
+    const walStart = t;
+    planWritten = ctx.checkpoint.writeOffsets(rt.task, planned).then((stored) => {
+      add('walCommit', Date.now() - walStart);
+      // Create-exclusive: another owner planned this batch first; its plan wins, this output is void.
+      if (stored !== planned) throw new PlanTakenError(rt.task, planned.batchId);
+    });
+    // Awaited by the commit; a batch that fails before it leaves the write to finish on its own.
+    planWritten.catch(() => undefined);
+  } else {
+    // Create-exclusive: if another owner already planned this batch, its plan wins.
+    entry = await ctx.checkpoint.writeOffsets(rt.task, planned);
+    add('walCommit', Date.now() - t);
+  }
   t = Date.now();
   const read =
     entry.range.end > entry.range.start
@@ -221,7 +250,7 @@ export async function runTaskBatch(
   }
   add('addBatch', Date.now() - t);
   t = Date.now();
-  const committed = await rt.committer.commit(entry, output);
+  const committed = await rt.committer.commit(entry, output, planWritten);
   // The sink's own output (not the repartition topic of a stateful plan's source stage).
   const writesSink = rt.stage !== 'source' || ctx.repartitionTopic === undefined;
   if (committed.refusedRows > 0) {

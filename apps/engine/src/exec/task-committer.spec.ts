@@ -100,4 +100,71 @@ describe('TaskCommitter', () => {
     await checkpoint.writeCommit('src.in.5', { batchId: 0, maxEventTimeMs: null, committedAt: 'now' });
     expect(await c.isCommitted(entry(0, 0, 1))).toBe(true);
   });
+
+  describe('with the offset-log write still under way (planWritten)', () => {
+    /** A promise the test settles. */
+    function pending() {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    }
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+
+    it('kafka-group: the transaction waits for it before committing; records and marker then land', async () => {
+      const b = broker();
+      const sink = new KafkaSink('out', ['user_id'], columns);
+      const c = new TaskCommitter(b, 'src.in.6', sink, 'g', checkpoint);
+      await c.open();
+      const output = emptyOutput();
+      sink.stage([{ user_id: 'u4', ts: 0 }], output);
+      const plan = pending();
+      let done = false;
+      const committing = c.commit(entry(0, 0, 1), output, plan.promise).then(() => (done = true));
+      await settle();
+      expect(done).toBe(false);
+      expect(b.records('out')).toEqual([]);
+      expect(await b.groupMarker('g', 'in', 0)).toBeUndefined();
+      plan.resolve();
+      await committing;
+      expect(b.records('out')).toHaveLength(1);
+      expect(markerBatch(await b.groupMarker('g', 'in', 0))).toBe(0);
+    });
+
+    it('kafka-group: a failed write (or a plan another owner wrote first) aborts; nothing lands', async () => {
+      const b = broker();
+      const c = new TaskCommitter(b, 'shuffle.2', kafkaGroupTarget, 'g', checkpoint);
+      await c.open();
+      const output = emptyOutput();
+      output.kafka.push({ topic: 'dlq', messages: [{ value: 'x' }] });
+      const plan = pending();
+      const committing = c.commit(entry(0, 0, 1), output, plan.promise);
+      plan.reject(new Error('plan taken'));
+      await expect(committing).rejects.toThrow('plan taken');
+      expect(b.records('dlq')).toEqual([]);
+      expect(await b.groupMarker('g', 'in', 0)).toBeUndefined();
+    });
+
+    it('any other target: nothing is written before it resolves', async () => {
+      const b = broker();
+      const sink = new MemorySink(columns);
+      const c = new TaskCommitter(b, 'shuffle.3', sink, 'g', checkpoint);
+      await c.open();
+      const output = emptyOutput();
+      sink.stage([{ user_id: 'u5', ts: 0 }], output);
+      output.kafka.push({ topic: 'dlq', messages: [{ value: 'dead' }] });
+      const plan = pending();
+      const committing = c.commit(entry(0, 0, 1), output, plan.promise);
+      await settle();
+      expect(sink.take()).toEqual([]);
+      expect(b.records('dlq')).toEqual([]);
+      plan.resolve();
+      await committing;
+      expect(sink.take()).toEqual([{ user_id: 'u5', ts: '1970-01-01T00:00:00.000Z' }]);
+      expect(b.records('dlq')).toHaveLength(1);
+    });
+  });
 });

@@ -43,18 +43,31 @@ export class TaskCommitter {
 
   /**
    * Makes the batch's output visible with its marker. Returns how many sink rows were refused
-   * for their data and became dead letters instead.
+   * for their data and became dead letters instead. With `planWritten` (the batch's offset-log
+   * write, still under way) nothing becomes visible before it resolves: a kafka-group target's
+   * transactions send their records and marker meanwhile and wait for it only before they commit;
+   * any other target waits for it first.
    */
-  commit(entry: OffsetLogEntry, output: TaskBatchOutput): Promise<{ refusedRows: number }> {
+  async commit(
+    entry: OffsetLogEntry,
+    output: TaskBatchOutput,
+    planWritten?: Promise<void>,
+  ): Promise<{ refusedRows: number }> {
     const writer = this.writer;
     if (!writer) throw new Error(`task ${this.task}: committer not opened`);
-    return this.target.commit({
+    const inTransaction = planWritten !== undefined && this.target.marker === 'kafka-group';
+    if (planWritten && !inTransaction) await planWritten;
+    const beforeCommit = inTransaction ? () => planWritten : undefined;
+    const result = await this.target.commit({
       task: this.task,
       entry,
       output,
       sendKafka: (batches, withMarker) =>
-        writer.transaction(batches, withMarker ? { groupId: this.groupId, entry } : undefined),
+        writer.transaction(batches, withMarker ? { groupId: this.groupId, entry } : undefined, beforeCommit),
     });
+    // A target that sent nothing has not waited yet: its batch counts only once its plan is durable.
+    if (planWritten) await planWritten;
+    return result;
   }
 
   async close(): Promise<void> {

@@ -69,9 +69,16 @@ export class MemoryBroker implements OutputLog {
     const epoch = (this.writerEpochs.get(task) ?? 0) + 1;
     this.writerEpochs.set(task, epoch);
     return {
-      transaction: async (batches, marker) => {
-        if (this.writerEpochs.get(task) !== epoch)
-          throw new Error(`task ${task}: writer fenced by a newer owner`);
+      transaction: async (batches, marker, beforeCommit) => {
+        const fenced = () => {
+          if (this.writerEpochs.get(task) !== epoch)
+            throw new Error(`task ${task}: writer fenced by a newer owner`);
+        };
+        fenced();
+        if (beforeCommit) {
+          await beforeCommit();
+          fenced();
+        }
         this.commit(batches, marker);
       },
       close: async () => undefined,

@@ -1,0 +1,114 @@
+// One task's batch on the in-memory broker (the OutputLog and Source of `engine test`): a new plan
+// of a source task whose marker is a Kafka transaction writes its offset-log entry beside the
+// batch, and its output commits only with that entry durable and its own; a plan another owner
+// wrote first voids this attempt (PlanTakenError), and nothing of it lands.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileSpec, instantiate } from '@sluice/query-plan';
+import { CheckpointStore, type OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { FileBlobStore } from '../checkpoint/file-blob-store';
+import { MemoryBroker, MemorySource } from '../query-test/memory-broker';
+import { KafkaSink } from '../sinks/kafka-sink';
+import { openStateStoreProvider } from '../state/state-store-provider';
+import { markerBatch } from './output-log';
+import { NEW_CHECKPOINT_REPARTITION_FORMAT } from './shuffle-codec';
+import { emptyTriggerStats, PlanTakenError, runTaskBatch, type BatchContext } from './task-batch';
+import { TaskCommitter } from './task-committer';
+import { recoverTask } from './task-runtime';
+
+const SPEC = `name: t
+sources:
+  clicks:
+    kafka: { topic: in }
+    format: json
+    schema: { user_id: string, bytes: long }
+sql: SELECT user_id, bytes FROM clicks WHERE bytes > 1
+sink:
+  kafka: { topic: out }
+`;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function setup() {
+  const compiled = compileSpec(SPEC, 't.yaml');
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+  const executor = instantiate(compiled.plan);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-task-batch-'));
+  dirs.push(dir);
+  const checkpoint = new CheckpointStore(new FileBlobStore(dir), dir);
+  const broker = new MemoryBroker();
+  for (const t of ['in', 'out', 'dlq']) broker.createTopic(t, 1);
+  for (const bytes of [1, 5, 9])
+    broker.append('in', 0, Buffer.from(JSON.stringify({ user_id: 'u', bytes })), null);
+  const sink = new KafkaSink('out', undefined, executor.output);
+  const ctx: BatchContext = {
+    queryId: 'q',
+    checkpoint,
+    source: new MemorySource(broker, ['in'], undefined),
+    sink,
+    executor,
+    outputMode: 'append',
+    numShufflePartitions: 1,
+    sourceByTopic: new Map([['in', compiled.spec.sources.clicks!]]),
+    columns: executor.output,
+    guard: sink.guard,
+    dlqTopic: 'dlq',
+    repartitionTopic: undefined,
+    repartitionFormat: NEW_CHECKPOINT_REPARTITION_FORMAT,
+    topicLimit: () => 1_000_000,
+    log: () => undefined,
+  };
+  const committer = new TaskCommitter(broker, 'src.in.0', sink, 'g', checkpoint);
+  const rt = await recoverTask({
+    checkpoint,
+    committer,
+    stage: 'source',
+    topic: 'in',
+    partition: 0,
+    stateOperator: undefined,
+    stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work')),
+    watermarkDelayMs: undefined,
+  });
+  const plan = (end: number): OffsetLogEntry => ({
+    batchId: 0,
+    range: { topic: 'in', partition: 0, start: 0, end },
+    watermarkMs: 0,
+    batchTimestampMs: 0,
+    planVersion: 1,
+  });
+  return { ctx, rt, broker, checkpoint, plan };
+}
+
+describe('runTaskBatch, a source task with a kafka-group marker', () => {
+  it('commits the output and the marker with the plan in the offset log', async () => {
+    const { ctx, rt, broker, checkpoint, plan } = await setup();
+    const durations: Record<string, number> = {};
+    await runTaskBatch(ctx, rt, plan(3), emptyTriggerStats(), durations);
+    expect(broker.records('out').map((r) => JSON.parse(r.value!.toString()))).toEqual([
+      { user_id: 'u', bytes: 5 },
+      { user_id: 'u', bytes: 9 },
+    ]);
+    expect(markerBatch(await broker.groupMarker('g', 'in', 0))).toBe(0);
+    expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual(plan(3));
+    expect(durations.walCommit).toBeGreaterThanOrEqual(0);
+    expect(rt.nextBatchId).toBe(1);
+  });
+
+  it('voids the attempt when another owner wrote a different plan for the batch first', async () => {
+    const { ctx, rt, broker, checkpoint, plan } = await setup();
+    await checkpoint.writeOffsets('src.in.0', plan(2));
+    await expect(runTaskBatch(ctx, rt, plan(3), emptyTriggerStats(), {})).rejects.toBeInstanceOf(
+      PlanTakenError,
+    );
+    expect(broker.records('out')).toEqual([]);
+    expect(await broker.groupMarker('g', 'in', 0)).toBeUndefined();
+    // The stored plan stands: recovery replays it.
+    expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual(plan(2));
+    expect(rt.nextBatchId).toBe(0);
+  });
+});
