@@ -11,6 +11,8 @@ export interface SparkQueryFigures {
   coldWallSeconds: number;
   batches: number;
   batchP50Ms: number | null;
+  /** The same over the warm run's first batches (`firstBatches`: the sample of latency runs before 2026-12-05). */
+  batchP50MsFirst30: number | null;
 }
 
 export interface SparkPeerResult {
@@ -26,6 +28,8 @@ export interface SparkPeerInput {
   records: number;
   latencyInput: string;
   latencyRecords: number;
+  /** How many of the warm latency run's first batches `batchP50MsFirst30` covers. */
+  firstBatches: number;
   outputPrefix: string;
   log: (m: string) => void;
 }
@@ -60,6 +64,8 @@ export async function runSparkPeer(input: SparkPeerInput): Promise<SparkPeerResu
       input.latencyInput,
       '--latency-records',
       String(input.latencyRecords),
+      '--first-batches',
+      String(input.firstBatches),
       '--jars',
       jars,
       '--work-dir',

@@ -129,6 +129,7 @@ def main():
     parser.add_argument("--latency-input", required=True)
     parser.add_argument("--records", type=int, required=True)
     parser.add_argument("--latency-records", type=int, required=True)
+    parser.add_argument("--first-batches", type=int, required=True)
     parser.add_argument("--jars", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--output-prefix", required=True)
@@ -163,12 +164,15 @@ def main():
                 print(f"spark {kind}: progress reports {r['rows']} of {records} rows", file=sys.stderr)
                 sys.exit(2)
         durations = sorted(b["durationMs"] for b in warm["batches"])
+        first = [b["durationMs"] for b in warm["batches"][: args.first_batches]]
         result["runs"][kind] = {
             "coldRowsPerSecond": rate(cold["batches"], skip_first=False),
             "warmRowsPerSecond": rate(warm["batches"], skip_first=True),
             "coldWallSeconds": cold["wallSeconds"],
             "batches": len(warm["batches"]),
             "batchP50Ms": statistics.median(durations) if durations else None,
+            # The sample of the latency runs before 2026-12-05 (bench/engine/cli.ts FIRST_BATCHES).
+            "batchP50MsFirst30": statistics.median(first) if first else None,
         }
     result["peakRssKiB"] = {
         "jvm": vm_hwm_kib(jvm_pid),
