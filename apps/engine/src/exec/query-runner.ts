@@ -71,7 +71,7 @@ import type { Source } from '../source/source';
 import { FileChangedError } from '../source/file-reader';
 import { FileSources, fileSourceTopic } from '../source/file-source';
 import { EMPTY_CURSOR, fileBatchOf, type FileCursor, type FileRef } from '../source/file-selection';
-import { applyCommands, diffAssignment, planTrigger } from './trigger-planner';
+import { applyCommands, diffAssignment, planTrigger, type Bounds } from './trigger-planner';
 import { saveCodeCacheIfOffered } from '../launch/code-cache';
 import {
   INITIAL_BATCH_RECORDS,
@@ -781,12 +781,13 @@ export class QueryRunner {
     try {
       let t = Date.now();
       await this.syncTasks();
-      const bounds = new Map<string, Map<number, { earliest: number; latest: number }>>();
+      const bounds = new Map<string, Map<number, Bounds>>();
       // Every source topic, owned or not: the rate limit's share is over the whole query's partitions.
       for (const topic of new Set(
         [...this.tasks.values()].map((r) => r.topic).concat([...this.sourceByTopic.keys()]),
       ))
         bounds.set(topic, await this.source.bounds(topic));
+      stats.listed = bounds;
       const committed = this.rateLimit == null ? undefined : await this.committed?.get(Date.now());
       const fileNext = await this.nextFiles(bounds);
       durations.latestOffset = Date.now() - t;
@@ -1139,9 +1140,11 @@ export class QueryRunner {
         for (const p of Object.keys(s.end)) s.latest[p] = s.end[p]!;
         continue;
       }
-      // Progress then reports the end offsets as latest (no lag figure this batch) rather than failing
-      // the batch, which is committed already; the next batch asks the broker again.
-      const b = await offsetBounds(this.admin, topic).catch(() => undefined);
+      // The trigger's own listing (Spark's semantics, task-batch.ts `listed`); a report without
+      // one (a trigger that failed before listing, a refusal at start) asks the broker. If that
+      // fails too, progress reports the end offsets as latest (no lag figure this batch) rather
+      // than failing the batch, which is committed already; the next batch asks again.
+      const b = stats.listed?.get(topic) ?? (await offsetBounds(this.admin, topic).catch(() => undefined));
       const s = stats.sources.get(topic)!;
       for (const p of Object.keys(s.end)) s.latest[p] = b?.get(Number(p))?.latest ?? s.end[p]!;
     }

@@ -18,6 +18,7 @@ import type { RepartitionFormat } from './shuffle-codec';
 import { runShuffleStage } from './shuffle-stage';
 import { runSourceStageInSlices } from './source-stage';
 import type { TaskRuntime } from './task-runtime';
+import type { Bounds } from './trigger-planner';
 
 /** What one trigger did, across its tasks (progress-builder turns it into the progress event). */
 export interface TriggerStats {
@@ -38,6 +39,12 @@ export interface TriggerStats {
   writtenOutputRows: number;
   deadLetteredOutputRows: number;
   ran: boolean;
+  /**
+   * Each source topic's offsets as this trigger listed them to plan its batches: what its progress
+   * reports as `latestOffset`, as Spark's Kafka source reports the answer of the trigger's own
+   * `latestOffset` call (KafkaMicroBatchStream.reportLatestOffset) rather than listing again.
+   */
+  listed?: Map<string, Map<number, Bounds>>;
   /** Why the trigger failed, when it did (reported in progress). */
   error?: string;
   /** The failure is waited out (a database unreachable), not counted toward the 5 in a row. */
