@@ -70,14 +70,14 @@ export class MemoryBroker implements OutputLog {
     this.writerEpochs.set(task, epoch);
     return {
       transaction: async (batches, marker, beforeCommit) => {
-        const fenced = () => {
+        const assertNotFenced = () => {
           if (this.writerEpochs.get(task) !== epoch)
             throw new Error(`task ${task}: writer fenced by a newer owner`);
         };
-        fenced();
+        assertNotFenced();
         if (beforeCommit) {
           await beforeCommit();
-          fenced();
+          assertNotFenced();
         }
         this.commit(batches, marker);
       },
