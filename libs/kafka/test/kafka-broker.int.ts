@@ -18,6 +18,26 @@ afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
 });
 
+/** An admin client connected for one test, disconnected after the file. */
+async function connectedAdmin() {
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanup.push(() => admin.disconnect());
+  return admin;
+}
+
+/** A transactional producer as the engine's task producers are configured, for one test. */
+async function transactionalProducer(prefix: string) {
+  const producer = kafka.producer({
+    transactionalId: `${prefix}-${randomUUID()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  cleanup.push(() => producer.disconnect());
+  return producer;
+}
+
 async function collect(
   consumer: Consumer,
   until: (seen: EachMessagePayload[]) => boolean,
@@ -41,9 +61,7 @@ async function collect(
 
 describe('kafkajs against the Kafka 4 broker', () => {
   it('creates topics idempotently and reports end offsets', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     const topic = `it-admin-${randomUUID()}`;
     expect(await ensureTopics(admin, [{ topic, numPartitions: 3 }])).toEqual([topic]);
     expect(await ensureTopics(admin, [{ topic, numPartitions: 3 }])).toEqual([]);
@@ -110,9 +128,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
   });
 
   it('commits a transaction with sendOffsets; read_committed consumers never see aborted records', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     const input = `it-tx-in-${randomUUID()}`;
     const output = `it-tx-out-${randomUUID()}`;
     const group = `it-tx-group-${randomUUID()}`;
@@ -121,13 +137,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
       { topic: output, numPartitions: 1 },
     ]);
 
-    const producer = kafka.producer({
-      transactionalId: `it-tx-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await transactionalProducer('it-tx');
 
     const committed = await producer.transaction();
     await committed.send({
@@ -164,9 +174,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
 
   it('fences a zombie producer that shares the transactional id', async () => {
     const topic = `it-fence-${randomUUID()}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
     const txId = `it-fence-${randomUUID()}`;
     const zombie = kafka.producer({ transactionalId: txId, idempotent: true, maxInFlightRequests: 1 });
@@ -195,9 +203,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
   });
 
   it("fences a transaction's offsets by the consumer group's generation and member id (KIP-447, kafkajs patch 009)", async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     const input = `it-kip447-in-${randomUUID()}`;
     const output = `it-kip447-out-${randomUUID()}`;
     const group = `it-kip447-group-${randomUUID()}`;
@@ -217,13 +223,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
     const { generationId, memberId } = await joined;
     expect(generationId).toBeGreaterThan(0);
 
-    const producer = kafka.producer({
-      transactionalId: `it-kip447-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await transactionalProducer('it-kip447');
     const offsetsAt = (offset: string) => [{ topic: input, partitions: [{ partition: 0, offset }] }];
     // The coordinator refuses a transaction's first request while it still writes the last
     // one's markers (the engine waits that out: transaction-retry.ts).
@@ -298,19 +298,11 @@ describe('kafkajs against the Kafka 4 broker', () => {
   });
 
   it('reads offsets an open transaction holds only once it ends, with requireStable (KIP-447, kafkajs patch 009)', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     const input = `it-stable-in-${randomUUID()}`;
     const group = `it-stable-group-${randomUUID()}`;
     await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
-    const producer = kafka.producer({
-      transactionalId: `it-stable-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await transactionalProducer('it-stable');
     const offsetsOf = async (requireStable: boolean) =>
       (await admin.fetchOffsets({ groupId: group, topics: [input], requireStable }))[0]!.partitions
         .map((p) => `${p.partition}:${p.offset}`)
@@ -335,9 +327,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
   });
 
   it('splits partitions across a consumer group and rebalances when a member leaves', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await connectedAdmin();
     const topic = `it-group-${randomUUID()}`;
     const groupId = `it-group-${randomUUID()}`;
     await ensureTopics(admin, [{ topic, numPartitions: 4 }]);
