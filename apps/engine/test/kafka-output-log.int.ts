@@ -197,4 +197,122 @@ describe('KafkaOutputLog', () => {
     );
     expect(got.find((m) => m.key === 'k2')?.timestamp).toBe('1700000000123');
   });
+
+  it("commits a trigger's batches of several tasks in one transaction; a withdrawn task adds nothing", async () => {
+    const run = randomUUID();
+    const input = `it-outlog-shared-in-${run}`;
+    const output = `it-outlog-shared-out-${run}`;
+    const groupId = `it-outlog-shared-${run}`;
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 4 },
+      { topic: output, numPartitions: 2 },
+    ]);
+    const requests: string[] = [];
+    const log = new KafkaOutputLog(observedKafka(requests), admin, `it-outlog-shared-${run}`, new Map());
+    const tasks = [0, 1, 2, 3].map((p) => `src.${input}.${p}`);
+    try {
+      const { txn } = (await log.beginTrigger(tasks))!;
+      // The requests of the trigger's commit (not of opening the instance producer).
+      requests.length = 0;
+      const committed = Promise.all(
+        [0, 1, 2].map((p) =>
+          txn.transaction(tasks[p]!, [{ topic: output, messages: rows(p, 5) }], {
+            groupId,
+            entry: entryOf(input, p, 7, 100 * p, 100 * p + 5),
+          }),
+        ),
+      );
+      // The fourth task failed before its commit: the others do not wait for it.
+      txn.withdraw(tasks[3]!);
+      await committed;
+      // One transaction for the trigger: one TxnOffsetCommit (one group), one EndTxn.
+      expect(count(requests, 'TxnOffsetCommit')).toBe(1);
+      expect(count(requests, 'EndTxn')).toBe(1);
+      const markers = await committedGroupOffsets(admin, groupId, [input]);
+      for (const p of [0, 1, 2])
+        expect(markers.get(`${input}:${p}`)).toEqual({ offset: 100 * p + 5, metadata: markerMetadata(7) });
+      expect(markers.get(`${input}:3`)).toEqual({ offset: null, metadata: null });
+      const values = (await readRecords(output, 15, `it-outlog-shared-read-${run}`)).map((r) => r.value);
+      expect(values.sort()).toEqual([0, 1, 2].flatMap((p) => rows(p, 5).map((m) => m.value)).sort());
+    } finally {
+      await log.closeShared();
+      await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+    }
+  });
+
+  it("a next owner's fence of the writer named in the offset log aborts that writer's open trigger transaction; the instance commits again under a new writer", async () => {
+    const run = randomUUID();
+    const input = `it-outlog-fence-in-${run}`;
+    const output = `it-outlog-fence-out-${run}`;
+    const groupId = `it-outlog-fence-${run}`;
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 2 },
+    ]);
+    const scope = `it-outlog-fence-${run}`;
+    const zombie = new KafkaOutputLog(kafka, admin, scope, new Map());
+    const owner = new KafkaOutputLog(kafka, admin, scope, new Map());
+    const task = `src.${input}.0`;
+    try {
+      // The zombie's batch 0 has sent its records and marker and waits (its offset-log write, say).
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let sent!: () => void;
+      const allSent = new Promise<void>((r) => (sent = r));
+      const first = (await zombie.beginTrigger([task]))!;
+      const zombieCommit = first.txn.transaction(
+        task,
+        [{ topic: output, messages: rows(0, 3) }],
+        { groupId, entry: entryOf(input, 0, 0, 0, 3) },
+        async () => {
+          sent();
+          await held;
+        },
+      );
+      zombieCommit.catch(() => undefined);
+      await allSent;
+      // The next owner reads the batch's writer from the offset log and fences it.
+      await owner.fenceWriter(first.writer);
+      release();
+      await expect(zombieCommit).rejects.toThrow();
+      // Nothing of the zombie's batch is visible: no marker, no committed record.
+      expect((await committedGroupOffsets(admin, groupId, [input])).get(`${input}:0`)).toEqual({
+        offset: null,
+        metadata: null,
+      });
+      // The instance's next trigger opens a producer under a new id (the fenced one is never
+      // initialised again: an entry naming it may be read and fenced by anyone) and commits.
+      const second = (await zombie.beginTrigger([task]))!;
+      expect(second.writer).not.toBe(first.writer);
+      await second.txn.transaction(task, [{ topic: output, messages: rows(1, 2) }], {
+        groupId,
+        entry: entryOf(input, 0, 0, 0, 2),
+      });
+      expect((await committedGroupOffsets(admin, groupId, [input])).get(`${input}:0`)).toEqual({
+        offset: 2,
+        metadata: markerMetadata(0),
+      });
+      const values = (await readRecords(output, 2, `it-outlog-fence-read-${run}`)).map((r) => r.value);
+      expect(values.sort()).toEqual(rows(1, 2).map((m) => m.value));
+    } finally {
+      await zombie.closeShared();
+      await owner.closeShared();
+      await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+    }
+  });
 });
+
+/** `n` records of task `task`, alternating over two output partitions. */
+function rows(task: number, n: number): Array<{ partition: number; value: string }> {
+  return Array.from({ length: n }, (_, i) => ({ partition: i % 2, value: `t${task}:${i}` }));
+}
+
+function entryOf(topic: string, partition: number, batchId: number, start: number, end: number) {
+  return {
+    batchId,
+    range: { topic, partition, start, end },
+    watermarkMs: 0,
+    batchTimestampMs: Date.now(),
+    planVersion: 0,
+  };
+}

@@ -96,6 +96,12 @@ const offsetLogSchema = z.object({
   batchTimestampMs: z.number().int(),
   planVersion: z.number().int().nonnegative(),
   /**
+   * The transactional id of the instance producer whose trigger transaction commits this batch
+   * (kafka-output-log.ts); absent when the task's own producer does (a replay, or a batch of an
+   * engine before 2026-12-05). A next owner fences it before reading the batch's marker.
+   */
+  writer: z.string().min(1).max(249).optional(),
+  /**
    * A file source's batch (the offset log stands for Spark's source log): the files it takes, in
    * order (range = their positions in the source's sequence of taken files), and the source's
    * cursor after them (source/file-selection.ts). A re-run reads exactly these files.

@@ -34,6 +34,22 @@ export interface TaskOutputWriter {
   close(): Promise<void>;
 }
 
+/**
+ * The trigger's shared transaction (kafka-output-log.ts): every task expected in it commits its
+ * batch through `transaction` or gives it up with `withdraw`; the records and markers of all of
+ * them commit in one Kafka transaction, or none does.
+ */
+export interface TriggerTransaction {
+  /** As TaskOutputWriter.transaction, for `task`; settles when the trigger's transaction does. */
+  transaction(
+    task: string,
+    batches: OutputBatches,
+    marker: { groupId: string; entry: OffsetLogEntry },
+    beforeCommit?: () => Promise<void>,
+  ): Promise<void>;
+  withdraw(task: string): void;
+}
+
 export interface OutputLog {
   /**
    * Takes ownership of a task's writer: opening fences any previous owner and aborts its open
@@ -42,4 +58,9 @@ export interface OutputLog {
   open(task: string): Promise<TaskOutputWriter>;
   /** The metadata of the group's committed offset for a partition (the kafka-group marker). */
   groupMarker(groupId: string, topic: string, partition: number): Promise<string | undefined>;
+  /**
+   * Completes every transaction of the writer named in an offset-log entry (`writer`) that is not
+   * this log's own: a batch planned by another instance's shared producer may still be open there.
+   */
+  fenceWriter?(writer: string): Promise<void>;
 }

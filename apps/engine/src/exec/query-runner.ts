@@ -58,7 +58,9 @@ import {
   emptyStateTrigger,
   emptyTriggerStats,
   PlanTakenError,
+  joinsTriggerTransaction,
   runTaskBatch,
+  type SharedCommit,
   type BatchContext,
   type TriggerStats,
 } from './task-batch';
@@ -573,7 +575,13 @@ export class QueryRunner {
       // producers completes any transaction a killed instance left open, so the markers and the
       // repartition topic's end read below are final.
       const oldTasks = await waitFor('checkpoint database', () => from.store.tasks());
-      await fenceTasks(this.opts.kafka, oldScope, oldTasks);
+      // And the instance producers of its trigger transactions, as each task's last entry names them.
+      const oldWriters = await waitFor('checkpoint database', async () =>
+        (await Promise.all(oldTasks.map(async (t) => (await from.store.latest(t)).offsets?.writer))).filter(
+          (w): w is string => w !== undefined,
+        ),
+      );
+      await fenceTasks(this.opts.kafka, oldScope, oldTasks, oldWriters);
       const point = await waitFor('checkpoint database', () => continuePoint(from.store, visible));
       const backlog = oldTasks.some((t) => t.startsWith('shuffle.'))
         ? await this.readShuffleBacklog(oldScope, point.shuffle)
@@ -807,11 +815,15 @@ export class QueryRunner {
         },
       );
       durations.queryPlanning = Date.now() - t;
-      // Tasks are independent (own range, producer, marker, state): run them concurrently so a
-      // trigger costs one transaction round-trip, not one per owned partition.
+      // Tasks are independent (own range, marker, state) and run concurrently; the new batches of
+      // kafka-group tasks commit together in one transaction (kafka-output-log.ts), so a trigger
+      // costs one transaction, not one per owned partition.
       t = Date.now();
+      const shared = await this.outputLog.beginTrigger(
+        plans.filter(([rt, entry]) => joinsTriggerTransaction(rt, entry)).map(([rt]) => rt.task),
+      );
       const results = await Promise.allSettled(
-        plans.map(([task, entry]) => this.runTask(task, entry, stats, durations)),
+        plans.map(([task, entry]) => this.runTask(task, entry, stats, durations, shared)),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -1037,10 +1049,13 @@ export class QueryRunner {
     planned: OffsetLogEntry,
     stats: TriggerStats,
     durations: Record<string, number>,
+    shared: SharedCommit | undefined,
   ): Promise<void> {
     try {
-      await runTaskBatch(this.batch, rt, planned, stats, durations);
+      await runTaskBatch(this.batch, rt, planned, stats, durations, shared);
     } catch (err) {
+      // Before anything awaits: the trigger's transaction no longer waits for this batch.
+      shared?.txn.withdraw(rt.task);
       rt.watermark?.discardBatch();
       if (err instanceof PartitionRevokedError) {
         await this.dropTask(rt, 'revoked during batch');
@@ -1056,6 +1071,9 @@ export class QueryRunner {
       // marker on the next trigger (or by the next owner), re-running this batch if needed.
       await this.dropTask(rt, `batch ${planned.batchId} failed: ${(err as Error).message}`);
       throw err;
+    } finally {
+      // A batch that ended without committing must not hold the others' transaction (no-op otherwise).
+      shared?.txn.withdraw(rt.task);
     }
   }
 
@@ -1265,6 +1283,7 @@ export class QueryRunner {
       timed('tasks', () => Promise.all([...this.tasks.values()].map((rt) => this.dropTask(rt, 'shutdown')))),
       timed('control', async () => this.control?.stop()),
       timed('progress producer', async () => this.progressProducer?.disconnect()),
+      timed('trigger producer', async () => this.outputLog?.closeShared()),
     ]);
     await timed('Kafka admin', async () => this.admin?.disconnect());
     await timed('sink', async () => this.sink?.close());

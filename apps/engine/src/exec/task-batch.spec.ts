@@ -1,7 +1,8 @@
 // One task's batch on the in-memory broker (the OutputLog and Source of `engine test`): a new plan
 // of a source task whose marker is a Kafka transaction writes its offset-log entry beside the
 // batch, and its output commits only with that entry durable and its own; a plan another owner
-// wrote first voids this attempt (PlanTakenError), and nothing of it lands.
+// wrote first voids this attempt (PlanTakenError), and nothing of it lands. In a trigger's shared
+// transaction a new plan names its writer and commits there; a replay stays on the task's producer.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +13,12 @@ import { FileBlobStore } from '../checkpoint/file-blob-store';
 import { MemoryBroker, MemorySource } from '../query-test/memory-broker';
 import { KafkaSink } from '../sinks/kafka-sink';
 import { openStateStoreProvider } from '../state/state-store-provider';
-import { markerBatch } from './output-log';
+import { markerBatch, type OutputBatches } from './output-log';
 import { NEW_CHECKPOINT_REPARTITION_FORMAT } from './shuffle-codec';
 import { emptyTriggerStats, PlanTakenError, runTaskBatch, type BatchContext } from './task-batch';
 import { TaskCommitter } from './task-committer';
 import { recoverTask } from './task-runtime';
+import { TriggerRendezvous } from './trigger-rendezvous';
 
 const SPEC = `name: t
 sources:
@@ -81,7 +83,44 @@ async function setup() {
     batchTimestampMs: 0,
     planVersion: 1,
   });
-  return { ctx, rt, broker, checkpoint, plan };
+  return { ctx, rt, broker, checkpoint, plan, committer, dir };
+}
+
+/**
+ * A trigger's shared transaction on the in-memory broker for `tasks`, recording which tasks took
+ * part (each part commits on the instance writer `w-1`, in the order they came).
+ */
+async function sharedOn(broker: MemoryBroker, tasks: string[]) {
+  const writer = await broker.open('w-1');
+  const joined: string[] = [];
+  type Part = {
+    task: string;
+    batches: OutputBatches;
+    marker: { groupId: string; entry: OffsetLogEntry };
+    beforeCommit?: () => Promise<void>;
+  };
+  const rendezvous = new TriggerRendezvous<Part>(tasks, async (parts) => {
+    for (const p of parts) {
+      joined.push(p.task);
+      await writer.transaction(p.batches, p.marker, p.beforeCommit);
+    }
+  });
+  return {
+    joined,
+    shared: {
+      writer: 'w-1',
+      txn: {
+        transaction: (
+          task: string,
+          batches: OutputBatches,
+          marker: Part['marker'],
+          beforeCommit?: () => Promise<void>,
+        ) =>
+          rendezvous.contribute(task, { task, batches, marker, ...(beforeCommit ? { beforeCommit } : {}) }),
+        withdraw: (task: string) => rendezvous.withdraw(task),
+      },
+    },
+  };
 }
 
 describe('runTaskBatch, a source task with a kafka-group marker', () => {
@@ -110,5 +149,39 @@ describe('runTaskBatch, a source task with a kafka-group marker', () => {
     // The stored plan stands: recovery replays it.
     expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual(plan(2));
     expect(rt.nextBatchId).toBe(0);
+  });
+});
+
+describe("runTaskBatch in a trigger's shared transaction", () => {
+  it('a new plan names the instance writer in the offset log and commits in the shared transaction', async () => {
+    const { ctx, rt, broker, checkpoint, plan } = await setup();
+    const { joined, shared } = await sharedOn(broker, ['src.in.0']);
+    await runTaskBatch(ctx, rt, plan(3), emptyTriggerStats(), {}, shared);
+    expect(joined).toEqual(['src.in.0']);
+    expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual({ ...plan(3), writer: 'w-1' });
+    expect(broker.records('out')).toHaveLength(2);
+    expect(markerBatch(await broker.groupMarker('g', 'in', 0))).toBe(0);
+  });
+
+  it("a replay (someone else's plan) commits on the task's own producer and names no writer", async () => {
+    const { ctx, broker, checkpoint, plan, committer, dir } = await setup();
+    await checkpoint.writeOffsets('src.in.0', plan(3));
+    const rt = await recoverTask({
+      checkpoint,
+      committer,
+      stage: 'source',
+      topic: 'in',
+      partition: 0,
+      stateOperator: undefined,
+      stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work2')),
+      watermarkDelayMs: undefined,
+    });
+    expect(rt.replay).toEqual(plan(3));
+    const { joined, shared } = await sharedOn(broker, []);
+    await runTaskBatch(ctx, rt, rt.replay!, emptyTriggerStats(), {}, shared);
+    expect(joined).toEqual([]);
+    expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual(plan(3));
+    expect(broker.records('out')).toHaveLength(2);
+    expect(markerBatch(await broker.groupMarker('g', 'in', 0))).toBe(0);
   });
 });

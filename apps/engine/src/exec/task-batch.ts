@@ -11,6 +11,7 @@ import { toJsonRow, type OutputColumn } from '../sinks/format-row';
 import { emptyOutput, type Sink } from '../sinks/sink';
 import type { Source } from '../source/source';
 import { deadLetterMessage, outputRowDeadLetter } from './dead-letter';
+import type { TriggerTransaction } from './output-log';
 import { maxRecordBytes } from './kafka-limits';
 import type { RowGuard } from './record-guards';
 import { runJoinStage } from './join-stage';
@@ -118,26 +119,46 @@ export function emptyStateTrigger(numShufflePartitions: number): StateTrigger {
   };
 }
 
+/** The trigger's shared transaction and the transactional id its batches name as `writer`. */
+export interface SharedCommit {
+  txn: TriggerTransaction;
+  writer: string;
+}
+
+/**
+ * Does this batch commit in the trigger's shared transaction? A new plan of a kafka-group task
+ * does; a replay (planned by someone else, whose writer recovery fenced) commits on the task's
+ * own producer, and other targets have markers of their own.
+ */
+export const joinsTriggerTransaction = (rt: TaskRuntime, planned: OffsetLogEntry): boolean =>
+  planned !== rt.replay && rt.committer.marker === 'kafka-group';
+
 /**
  * Runs `planned` for `rt` and advances the task on success. `durations` collects phase times
- * (the slowest task's, as a Spark stage's).
+ * (the slowest task's, as a Spark stage's). With `shared`, a batch that joinsTriggerTransaction
+ * names its writer in the offset log and commits in that transaction; the caller withdraws the
+ * task from it if this throws.
  */
 export async function runTaskBatch(
   ctx: BatchContext,
   rt: TaskRuntime,
-  planned: OffsetLogEntry,
+  plannedBatch: OffsetLogEntry,
   stats: TriggerStats,
   durations: Record<string, number>,
+  shared?: SharedCommit,
 ): Promise<void> {
   const add = (k: string, ms: number): void => {
     durations[k] = Math.max(durations[k] ?? 0, ms);
   };
+  const inShared = shared && joinsTriggerTransaction(rt, plannedBatch) ? shared : undefined;
+  const planned = inShared ? { ...plannedBatch, writer: inShared.writer } : plannedBatch;
   let t = Date.now();
   // A new plan of a source task whose marker is a Kafka transaction: nothing it does is visible
   // before the transaction commits, so its offset-log (WAL) write runs beside the read, the stage
   // and the transaction's requests, and only the commit waits for it (issue 20 §5). A replay
   // (its plan read from the log) and every other task write first, as Spark's offset log does.
-  const overlap = planned !== rt.replay && rt.stage === 'source' && rt.committer.marker === 'kafka-group';
+  const overlap =
+    plannedBatch !== rt.replay && rt.stage === 'source' && rt.committer.marker === 'kafka-group';
   let entry = planned;
   let planWritten: Promise<void> | undefined;
   if (overlap) {
@@ -153,6 +174,9 @@ export async function runTaskBatch(
     // Create-exclusive: if another owner already planned this batch, its plan wins.
     entry = await ctx.checkpoint.writeOffsets(rt.task, planned);
     add('walCommit', Date.now() - t);
+    // In a shared transaction only a batch this writer planned may commit: the other owner's plan
+    // may be committing in its own instance's transaction, which only recovery's fence settles.
+    if (inShared && entry !== planned) throw new PlanTakenError(rt.task, planned.batchId);
   }
   t = Date.now();
   const read =
@@ -257,7 +281,7 @@ export async function runTaskBatch(
   }
   add('addBatch', Date.now() - t);
   t = Date.now();
-  const committed = await rt.committer.commit(entry, output, planWritten);
+  const committed = await rt.committer.commit(entry, output, planWritten, inShared?.txn);
   // The sink's own output (not the repartition topic of a stateful plan's source stage).
   const writesSink = rt.stage !== 'source' || ctx.repartitionTopic === undefined;
   if (committed.refusedRows > 0) {

@@ -4,7 +4,7 @@
 // any previous owner when the task is taken over.
 import type { CheckpointStore, OffsetLogEntry } from '../checkpoint/checkpoint-store';
 import type { BatchTarget, MarkerKind, TaskBatchOutput } from '../sinks/sink';
-import { markerBatch, type OutputLog, type TaskOutputWriter } from './output-log';
+import { markerBatch, type OutputLog, type TaskOutputWriter, type TriggerTransaction } from './output-log';
 
 export class TaskCommitter {
   private writer: TaskOutputWriter | undefined;
@@ -30,6 +30,15 @@ export class TaskCommitter {
     this.writer = await this.log.open(this.task);
   }
 
+  /**
+   * Completes any transaction of the writer that planned `entry` (its offset-log `writer`), so the
+   * marker read next is final even when that batch was to commit in another instance's trigger
+   * transaction (the task's own producer, fenced by open(), covers the rest).
+   */
+  async fenceWriterOf(entry: OffsetLogEntry): Promise<void> {
+    if (entry.writer) await this.log.fenceWriter?.(entry.writer);
+  }
+
   /** Has `entry` (a planned batch) already been made visible? */
   isCommitted(entry: OffsetLogEntry): Promise<boolean> {
     return this.target.isCommitted({
@@ -46,12 +55,14 @@ export class TaskCommitter {
    * for their data and became dead letters instead. With `planWritten` (the batch's offset-log
    * write, still under way) nothing becomes visible before it resolves: a kafka-group target's
    * transactions send their records and marker meanwhile and wait for it only before they commit;
-   * any other target waits for it first.
+   * any other target waits for it first. With `shared`, the batch's marker transaction is the
+   * trigger's shared one (kafka-output-log.ts) instead of the task's own.
    */
   async commit(
     entry: OffsetLogEntry,
     output: TaskBatchOutput,
     planWritten?: Promise<void>,
+    shared?: TriggerTransaction,
   ): Promise<{ refusedRows: number }> {
     const writer = this.writer;
     if (!writer) throw new Error(`task ${this.task}: committer not opened`);
@@ -63,7 +74,13 @@ export class TaskCommitter {
       entry,
       output,
       sendKafka: (batches, withMarker) =>
-        writer.transaction(batches, withMarker ? { groupId: this.groupId, entry } : undefined, beforeCommit),
+        shared && withMarker
+          ? shared.transaction(this.task, batches, { groupId: this.groupId, entry }, beforeCommit)
+          : writer.transaction(
+              batches,
+              withMarker ? { groupId: this.groupId, entry } : undefined,
+              beforeCommit,
+            ),
     });
     // A target that sent nothing has not waited yet: its batch counts only once its plan is durable.
     if (planWritten) await planWritten;

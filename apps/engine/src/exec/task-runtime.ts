@@ -67,6 +67,10 @@ export async function recoverTask(args: {
   let nextStart: number | undefined;
   let replay: OffsetLogEntry | undefined;
   if (wal) {
+    // The newest batch may have been planned for another instance's trigger transaction, which
+    // only fencing that writer completes; its older batches are settled (a batch is planned only
+    // once the previous one is visible).
+    await committer.fenceWriterOf(wal);
     if (await committer.isCommitted(wal)) {
       lastCommitted = wal.batchId;
       nextStart = wal.range.end;
