@@ -184,4 +184,33 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
     expect(broker.records('out')).toHaveLength(2);
     expect(markerBatch(await broker.groupMarker('g', 'in', 0))).toBe(0);
   });
+
+  it("recovery fences the writer the newest offset-log entry names: that writer's open transaction cannot commit, and the batch is replayed", async () => {
+    const { broker, checkpoint, plan, committer, dir } = await setup();
+    // Another instance's trigger transaction holds batch 0 open (sent, not yet committed).
+    await checkpoint.writeOffsets('src.in.0', { ...plan(3), writer: 'w-other' });
+    const other = await broker.open('w-other');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const zombie = other.transaction(
+      [{ topic: 'out', messages: [{ value: 'zombie' }] }],
+      { groupId: 'g', entry: { ...plan(3), writer: 'w-other' } },
+      () => held,
+    );
+    const rt = await recoverTask({
+      checkpoint,
+      committer,
+      stage: 'source',
+      topic: 'in',
+      partition: 0,
+      stateOperator: undefined,
+      stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work3')),
+      watermarkDelayMs: undefined,
+    });
+    expect(rt.replay?.batchId).toBe(0);
+    release();
+    await expect(zombie).rejects.toThrow('fenced');
+    expect(broker.records('out')).toEqual([]);
+    expect(await broker.groupMarker('g', 'in', 0)).toBeUndefined();
+  });
 });

@@ -85,6 +85,11 @@ export class MemoryBroker implements OutputLog {
     };
   }
 
+  /** As a new writer of that id would (InitProducerId): its older writers are fenced. */
+  async fenceWriter(writer: string): Promise<void> {
+    this.writerEpochs.set(writer, (this.writerEpochs.get(writer) ?? 0) + 1);
+  }
+
   /** All of a transaction or nothing: everything is checked before anything is appended. */
   private commit(batches: OutputBatches, marker?: { groupId: string; entry: OffsetLogEntry }): void {
     const targets = batches.flatMap((b) =>
