@@ -426,6 +426,12 @@ async function main(): Promise<void> {
     batchP50MsAt1kRowsOnePartition: latencyOnePartition.batchP50Ms,
     phaseP50MsAt1kRowsOnePartition: latencyOnePartition.phaseP50Ms,
     stateBytesPerKey: windowed.bytesPerKey === undefined ? null : Math.round(windowed.bytesPerKey),
+    /** Each run's engine process at its peak (VmHWM). */
+    enginePeakRssMiB: {
+      stateless: Math.round(stateless.peakRssKiB / 1024),
+      windowed: Math.round(windowed.peakRssKiB / 1024),
+      latency: Math.round(latency.peakRssKiB / 1024),
+    },
     targets: {
       statelessVsRawAtLeast0_6: stateless.rowsPerSecond / raw >= 0.6,
       windowedVsRawAtLeast0_4: windowed.rowsPerSecond / raw >= 0.4,

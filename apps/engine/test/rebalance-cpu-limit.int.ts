@@ -153,8 +153,12 @@ describe('rebalancing under CPU limits', () => {
     // Work thrown away by rebalances: before the fix the whole backlog was one batch that each
     // join discarded (660,137 and 869,468 records re-run for 240,000 in two runs, 17 and 12
     // assignments); with bounded batches and sticky assignment a join discards at most the
-    // batches of the few partitions it moves (4,544 records re-run, 10 assignments).
+    // batches of the few partitions it moves (4,544 records re-run, 10 assignments). Since one
+    // transaction carries a trigger's batches, a new owner's fence aborts the old owner's whole
+    // trigger: each of the three joins can cost every current member one trigger (at most 1 + 2 + 3
+    // triggers), 20,182–45,240 records re-run in four runs (0 and 12,066 with a transaction per
+    // task). The bound keeps twice that room and still fails the livelock by a factor of five.
     const thrownAway = engines.reduce((n, e) => n + reRunRecords(e.proc.output()), 0);
-    expect(thrownAway).toBeLessThan(RECORDS / 4);
+    expect(thrownAway).toBeLessThan(RECORDS / 2);
   }, 1_500_000);
 });
