@@ -66,16 +66,19 @@ async function setup() {
     log: () => undefined,
   };
   const committer = new TaskCommitter(broker, 'src.in.0', sink, 'g', checkpoint);
-  const rt = await recoverTask({
-    checkpoint,
-    committer,
-    stage: 'source',
-    topic: 'in',
-    partition: 0,
-    stateOperator: undefined,
-    stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work')),
-    watermarkDelayMs: undefined,
-  });
+  /** Recovers the one task afresh (a new process's view of the checkpoint and the broker). */
+  const recover = async (work: string) =>
+    await recoverTask({
+      checkpoint,
+      committer,
+      stage: 'source',
+      topic: 'in',
+      partition: 0,
+      stateOperator: undefined,
+      stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, work)),
+      watermarkDelayMs: undefined,
+    });
+  const rt = await recover('work');
   const plan = (end: number): OffsetLogEntry => ({
     batchId: 0,
     range: { topic: 'in', partition: 0, start: 0, end },
@@ -83,7 +86,7 @@ async function setup() {
     batchTimestampMs: 0,
     planVersion: 1,
   });
-  return { ctx, rt, broker, checkpoint, plan, committer, dir };
+  return { ctx, rt, broker, checkpoint, plan, recover };
 }
 
 /**
@@ -164,18 +167,9 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
   });
 
   it("a replay (someone else's plan) commits on the task's own producer and names no writer", async () => {
-    const { ctx, broker, checkpoint, plan, committer, dir } = await setup();
+    const { ctx, broker, checkpoint, plan, recover } = await setup();
     await checkpoint.writeOffsets('src.in.0', plan(3));
-    const rt = await recoverTask({
-      checkpoint,
-      committer,
-      stage: 'source',
-      topic: 'in',
-      partition: 0,
-      stateOperator: undefined,
-      stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work2')),
-      watermarkDelayMs: undefined,
-    });
+    const rt = await recover('work2');
     expect(rt.replay).toEqual(plan(3));
     const { joined, shared } = await sharedOn(broker, []);
     await runTaskBatch(ctx, rt, rt.replay!, emptyTriggerStats(), {}, shared);
@@ -186,7 +180,7 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
   });
 
   it("recovery fences the writer the newest offset-log entry names: that writer's open transaction cannot commit, and the batch is replayed", async () => {
-    const { broker, checkpoint, plan, committer, dir } = await setup();
+    const { broker, checkpoint, plan, recover } = await setup();
     // Another instance's trigger transaction holds batch 0 open (sent, not yet committed).
     await checkpoint.writeOffsets('src.in.0', { ...plan(3), writer: 'w-other' });
     const other = await broker.open('w-other');
@@ -197,16 +191,7 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
       { groupId: 'g', entry: { ...plan(3), writer: 'w-other' } },
       () => held,
     );
-    const rt = await recoverTask({
-      checkpoint,
-      committer,
-      stage: 'source',
-      topic: 'in',
-      partition: 0,
-      stateOperator: undefined,
-      stateStores: await openStateStoreProvider('memory', checkpoint, path.join(dir, 'work3')),
-      watermarkDelayMs: undefined,
-    });
+    const rt = await recover('work3');
     expect(rt.replay?.batchId).toBe(0);
     release();
     await expect(zombie).rejects.toThrow('fenced');
