@@ -166,6 +166,19 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
     expect(markerBatch(await broker.groupMarker('g', 'in', 0))).toBe(0);
   });
 
+  it('a batch another owner planned first is never committed in the shared transaction (what lets a recovery leave a committed writer alone)', async () => {
+    const { ctx, rt, broker, checkpoint, plan } = await setup();
+    // The next owner recovered the task and planned batch 0 before this (old) owner did.
+    await checkpoint.writeOffsets('src.in.0', { ...plan(2), writer: 'w-next' });
+    const { shared } = await sharedOn(broker, ['src.in.0']);
+    await expect(runTaskBatch(ctx, rt, plan(3), emptyTriggerStats(), {}, shared)).rejects.toBeInstanceOf(
+      PlanTakenError,
+    );
+    expect(broker.records('out')).toEqual([]);
+    expect(await broker.groupMarker('g', 'in', 0)).toBeUndefined();
+    expect(await checkpoint.readOffsets('src.in.0', 0)).toEqual({ ...plan(2), writer: 'w-next' });
+  });
+
   it("a replay (someone else's plan) commits on the task's own producer and names no writer", async () => {
     const { ctx, broker, checkpoint, plan, recover } = await setup();
     await checkpoint.writeOffsets('src.in.0', plan(3));
@@ -197,5 +210,28 @@ describe("runTaskBatch in a trigger's shared transaction", () => {
     await expect(zombie).rejects.toThrow('fenced');
     expect(broker.records('out')).toEqual([]);
     expect(await broker.groupMarker('g', 'in', 0)).toBeUndefined();
+  });
+
+  it("recovery leaves alone the writer of a newest batch already committed: that writer's next transaction (other partitions' batches) still commits", async () => {
+    const { broker, checkpoint, plan, recover } = await setup();
+    // The old owner committed batch 0 in its trigger transaction, then lost the partition in a
+    // rebalance; its next trigger (the partitions it kept) is still open.
+    const entry = { ...plan(3), writer: 'w-old' };
+    await checkpoint.writeOffsets('src.in.0', entry);
+    const old = await broker.open('w-old');
+    await old.transaction([{ topic: 'out', messages: [{ value: 'batch 0' }] }], { groupId: 'g', entry });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const next = old.transaction(
+      [{ topic: 'out', messages: [{ value: 'kept partition' }] }],
+      undefined,
+      () => held,
+    );
+    const rt = await recover('work4');
+    expect(rt.replay).toBeUndefined();
+    expect(rt.nextBatchId).toBe(1);
+    release();
+    await next;
+    expect(broker.records('out').map((r) => r.value?.toString())).toEqual(['batch 0', 'kept partition']);
   });
 });

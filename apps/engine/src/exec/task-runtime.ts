@@ -69,9 +69,18 @@ export async function recoverTask(args: {
   if (wal) {
     // The newest batch may have been planned for another instance's trigger transaction, which
     // only fencing that writer completes; its older batches are settled (a batch is planned only
-    // once the previous one is visible).
-    await committer.fenceWriterOf(wal);
-    if (await committer.isCommitted(wal)) {
+    // once the previous one is visible). Once that batch is committed, its writer holds nothing of
+    // this task's: a later batch of the task is planned create-exclusive in the offset log, and a
+    // trigger transaction never commits a plan that is not its own (task-batch.ts), so the writer
+    // is left alone. Fencing it would abort whatever else its current trigger carries, which at a
+    // rebalance is the old owner's batches of the partitions it keeps.
+    let committed = await committer.isCommitted(wal);
+    if (!committed && wal.writer) {
+      await committer.fenceWriterOf(wal);
+      // It may have committed between the read and the fence.
+      committed = await committer.isCommitted(wal);
+    }
+    if (committed) {
       lastCommitted = wal.batchId;
       nextStart = wal.range.end;
       if (!commit || commit.batchId < wal.batchId) {
