@@ -83,6 +83,39 @@ describe('planTrigger', () => {
     expect(plan.runs).toEqual([{ task: 'src.t.0', entry: replay }]);
   });
 
+  it("counts a replay's records against the rate limit: new ranges beside it get what is left", () => {
+    const replay = (end: number): OffsetLogEntry => ({
+      batchId: 4,
+      range: { topic: 't', partition: 0, start: 0, end },
+      watermarkMs: 0,
+      batchTimestampMs: 1,
+      planVersion: 3,
+    });
+    const tasks = (end: number) => [
+      task({ task: 'src.t.0', stage: 'source', topic: 't', partition: 0, nextStart: 0, replay: replay(end) }),
+      task({ task: 'src.t.1', stage: 'source', topic: 't', partition: 1, nextStart: 0, nextBatchId: 9 }),
+    ];
+    const b = bounds('t', [0, 500], [0, 500]);
+    const some = planTrigger(
+      input({ tasks: tasks(150), bounds: b, rateLimit: 200, totalSourcePartitions: 2 }),
+    );
+    expect(some.runs.map((r) => [r.task, r.entry.range.end - r.entry.range.start])).toEqual([
+      ['src.t.0', 150],
+      ['src.t.1', 50],
+    ]);
+    // A replay planned under an earlier, larger share leaves nothing: it runs alone.
+    const none = planTrigger(
+      input({ tasks: tasks(200), bounds: b, rateLimit: 150, totalSourcePartitions: 2 }),
+    );
+    expect(none.runs.map((r) => r.task)).toEqual(['src.t.0']);
+    // Without a rate limit a replay takes nothing from the others.
+    const free = planTrigger(input({ tasks: tasks(200), bounds: b, totalSourcePartitions: 2 }));
+    expect(free.runs.map((r) => [r.task, r.entry.range.end - r.entry.range.start])).toEqual([
+      ['src.t.0', 200],
+      ['src.t.1', 500],
+    ]);
+  });
+
   it('applies the rate limit, and plans nothing new for a paused source stage', () => {
     const t = task({
       task: 'src.t.0',

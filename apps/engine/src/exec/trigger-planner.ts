@@ -123,9 +123,25 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
   const nextStarts = new Map<string, number>();
   const positions: PartitionPosition[] = [];
   const fresh = new Map<string, PlannerTask>();
+  // Source records the replays read: they count against this trigger's rate limit, and their
+  // partitions (from where the replay starts) toward this instance's share of it.
+  let replayed = 0;
+  const replaying: PartitionPosition[] = [];
   for (const t of input.tasks) {
     if (t.replay) {
       runs.push({ task: t.task, entry: t.replay });
+      const b = input.bounds.get(t.topic)?.get(t.partition);
+      if (t.stage === 'source' && b) {
+        const { start, end } = t.replay.range;
+        replayed += Math.max(0, end - start);
+        replaying.push({
+          topic: t.topic,
+          partition: t.partition,
+          start,
+          earliest: b.earliest,
+          latest: b.latest,
+        });
+      }
       continue;
     }
     const b = input.bounds.get(t.topic)?.get(t.partition);
@@ -153,18 +169,27 @@ export function planTrigger(input: TriggerPlanInput): TriggerPlan {
   }
   let lastTriggerMs = input.lastTriggerMs;
   let dataLoss: DataLossEvent[] = [];
-  if (positions.length > 0) {
-    const backlog = input.rateLimit == null ? undefined : sourceBacklog(positions, input);
-    const plan = planBatch({
-      positions,
-      limits: {
-        maxOffsetsPerTrigger: instanceReadShare({
+  const owned = [...positions, ...replaying];
+  const backlog = positions.length > 0 && input.rateLimit != null ? sourceBacklog(owned, input) : undefined;
+  const share =
+    positions.length > 0
+      ? instanceReadShare({
           limit: input.rateLimit,
-          ownedPartitions: positions.length,
+          ownedPartitions: owned.length,
           totalPartitions: input.totalSourcePartitions,
           ownedBacklog: backlog?.owned,
           totalBacklog: backlog?.total,
-        }),
+        })
+      : null;
+  // New ranges get what the replays leave of the share: a trigger that replays a batch planned
+  // under the cap and plans others beside it still reads at most the cap (Spark replays a batch
+  // alone, so its triggers never sum the two). Nothing left: only the replays run this trigger.
+  const left = share == null ? null : share - replayed;
+  if (positions.length > 0 && (left == null || left > 0)) {
+    const plan = planBatch({
+      positions,
+      limits: {
+        maxOffsetsPerTrigger: left,
         minOffsetsPerTrigger: input.minOffsetsPerTrigger,
         maxTriggerDelayMs: input.maxTriggerDelayMs,
       },
