@@ -85,6 +85,11 @@ interface ReadRecord {
 const FIND_COORDINATOR = 'GroupCoordinator';
 
 const count = (requests: string[], api: string): number => requests.filter((r) => r === api).length;
+/**
+ * Markers read as a recovery reads them once it has fenced: a committed transaction's offsets are
+ * readable only a moment after its EndTxn is answered, and requireStable waits for them.
+ */
+const STABLE = { requireStable: true };
 
 describe('KafkaOutputLog', () => {
   it('looks the coordinators up once per task producer, not before every transactional request, and commits every batch exactly once', async () => {
@@ -148,7 +153,7 @@ describe('KafkaOutputLog', () => {
     const offsets = await admin.fetchTopicOffsets(output);
     // Each partition holds 4 × 10 records and one commit marker per transaction.
     expect(offsets.map((o) => Number(o.high)).reduce((a, b) => a + b, 0)).toBe(BATCHES * (ROWS + 3));
-    const committed = await committedGroupOffsets(admin, groupId, [input]);
+    const committed = await committedGroupOffsets(admin, groupId, [input], STABLE);
     expect(committed.get(`${input}:0`)).toEqual({
       offset: BATCHES * 10,
       metadata: markerMetadata(BATCHES - 1),
@@ -228,7 +233,7 @@ describe('KafkaOutputLog', () => {
       // One transaction for the trigger: one TxnOffsetCommit (one group), one EndTxn.
       expect(count(requests, 'TxnOffsetCommit')).toBe(1);
       expect(count(requests, 'EndTxn')).toBe(1);
-      const markers = await committedGroupOffsets(admin, groupId, [input]);
+      const markers = await committedGroupOffsets(admin, groupId, [input], STABLE);
       for (const p of [0, 1, 2])
         expect(markers.get(`${input}:${p}`)).toEqual({ offset: 100 * p + 5, metadata: markerMetadata(7) });
       expect(markers.get(`${input}:3`)).toEqual({ offset: null, metadata: null });
@@ -276,7 +281,7 @@ describe('KafkaOutputLog', () => {
       release();
       await expect(zombieCommit).rejects.toThrow();
       // Nothing of the zombie's batch is visible: no marker, no committed record.
-      expect((await committedGroupOffsets(admin, groupId, [input])).get(`${input}:0`)).toEqual({
+      expect((await committedGroupOffsets(admin, groupId, [input], STABLE)).get(`${input}:0`)).toEqual({
         offset: null,
         metadata: null,
       });
@@ -288,7 +293,7 @@ describe('KafkaOutputLog', () => {
         groupId,
         entry: entryOf(input, 0, 0, 0, 2),
       });
-      expect((await committedGroupOffsets(admin, groupId, [input])).get(`${input}:0`)).toEqual({
+      expect((await committedGroupOffsets(admin, groupId, [input], STABLE)).get(`${input}:0`)).toEqual({
         offset: 2,
         metadata: markerMetadata(0),
       });

@@ -34,15 +34,24 @@ export interface CommittedOffset {
   metadata: string | null;
 }
 
-/** A consumer group's committed offsets, keyed `topic:partition`. */
+/**
+ * A consumer group's committed offsets, keyed `topic:partition`. Offsets a transaction commits
+ * become readable only some time after its EndTxn is answered (the coordinator writes its markers
+ * after that); `requireStable` (KIP-447, kafkajs patch 009) waits until no open or completing
+ * transaction holds a partition's offsets, so the answer is final. Only wait where the writers
+ * that could hold them are known to end soon (fenced, or committing): an abandoned transaction
+ * holds them until it times out.
+ */
 export async function committedGroupOffsets(
   admin: Admin,
   groupId: string,
   topics: string[],
+  opts: { requireStable?: boolean } = {},
 ): Promise<Map<string, CommittedOffset>> {
   const result = new Map<string, CommittedOffset>();
   if (topics.length === 0) return result;
-  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
+  const requireStable = opts.requireStable ?? false;
+  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics, requireStable })) {
     for (const p of partitions) {
       const offset = Number(p.offset);
       result.set(`${topic}:${p.partition}`, {

@@ -191,6 +191,8 @@ export class KafkaOutputLog implements OutputLog {
   async closeShared(): Promise<void> {
     const shared = this.shared;
     this.shared = undefined;
+    // Every trigger has committed or aborted by now: nothing to lose, nothing to retry (the id is
+    // never used again; a next owner fences it by the offset log's entries).
     await shared?.producer.disconnect().catch(() => undefined);
   }
 
@@ -216,6 +218,8 @@ export class KafkaOutputLog implements OutputLog {
       await Promise.all(parts.map((p) => p.beforeCommit?.()));
       await txn.commit();
     } catch (err) {
+      // The commit's own error is the one to report; an abort that fails leaves the transaction to
+      // time out on the broker, and a next owner's fence of this writer ends it sooner.
       await txn.abort().catch(() => undefined);
       // A fenced producer (another owner took a task and fenced this writer) cannot commit again,
       // and must not be opened again under its id (see `shared`): the next trigger takes a new one.
@@ -277,8 +281,13 @@ export class KafkaOutputLog implements OutputLog {
     };
   }
 
-  async groupMarker(groupId: string, topic: string, partition: number): Promise<string | undefined> {
-    const offsets = await committedGroupOffsets(this.admin, groupId, [topic]);
+  async groupMarker(
+    groupId: string,
+    topic: string,
+    partition: number,
+    stable = false,
+  ): Promise<string | undefined> {
+    const offsets = await committedGroupOffsets(this.admin, groupId, [topic], { requireStable: stable });
     return offsets.get(`${topic}:${partition}`)?.metadata ?? undefined;
   }
 }

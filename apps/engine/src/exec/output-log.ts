@@ -56,8 +56,17 @@ export interface OutputLog {
    * transaction, so a marker read afterwards is final.
    */
   open(task: string): Promise<TaskOutputWriter>;
-  /** The metadata of the group's committed offset for a partition (the kafka-group marker). */
-  groupMarker(groupId: string, topic: string, partition: number): Promise<string | undefined>;
+  /**
+   * The metadata of the group's committed offset for a partition (the kafka-group marker). With
+   * `stable`, waits out a transaction that holds the partition's offsets (still open or writing its
+   * markers): call it so only once the writers that could hold them are fenced.
+   */
+  groupMarker(
+    groupId: string,
+    topic: string,
+    partition: number,
+    stable?: boolean,
+  ): Promise<string | undefined>;
   /**
    * Completes every transaction of the writer named in an offset-log entry (`writer`) that is not
    * this log's own: a batch planned by another instance's shared producer may still be open there.

@@ -560,7 +560,8 @@ export class QueryRunner {
       const groupId = task.startsWith('src.')
         ? engineGroupId(oldScope)
         : `${engineGroupId(oldScope)}-shuffle`;
-      const meta = await this.outputLog.groupMarker(groupId, wal.range.topic, wal.range.partition);
+      // Stable: every old producer is fenced by now, so no transaction holds the offsets for long.
+      const meta = await this.outputLog.groupMarker(groupId, wal.range.topic, wal.range.partition, true);
       if ((markerBatch(meta) ?? -1) >= wal.batchId) return true;
       if (!this.sink.committedBatchOf) return false;
       // Unreadable marker = not visible: the batch is replayed, which the sink's idempotence absorbs.

@@ -39,13 +39,18 @@ export class TaskCommitter {
     if (entry.writer) await this.log.fenceWriter?.(entry.writer);
   }
 
-  /** Has `entry` (a planned batch) already been made visible? */
-  isCommitted(entry: OffsetLogEntry): Promise<boolean> {
+  /**
+   * Has `entry` (a planned batch) already been made visible? A yes is final; a no is final only
+   * `stable` (once the writers that could still commit it are fenced: OutputLog.groupMarker).
+   */
+  isCommitted(entry: OffsetLogEntry, stable = false): Promise<boolean> {
     return this.target.isCommitted({
       task: this.task,
       entry,
       groupMarkerBatch: async () =>
-        markerBatch(await this.log.groupMarker(this.groupId, entry.range.topic, entry.range.partition)),
+        markerBatch(
+          await this.log.groupMarker(this.groupId, entry.range.topic, entry.range.partition, stable),
+        ),
       inCommitLog: async () => (await this.checkpoint.readCommit(this.task, entry.batchId)) !== undefined,
     });
   }

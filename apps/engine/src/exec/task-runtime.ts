@@ -75,10 +75,12 @@ export async function recoverTask(args: {
     // is left alone. Fencing it would abort whatever else its current trigger carries, which at a
     // rebalance is the old owner's batches of the partitions it keeps.
     let committed = await committer.isCommitted(wal);
-    if (!committed && wal.writer) {
+    if (!committed) {
       await committer.fenceWriterOf(wal);
-      // It may have committed between the read and the fence.
-      committed = await committer.isCommitted(wal);
+      // Asked again once every writer that could commit it is fenced (open() fenced the task's
+      // own producer): it may have committed between the read and the fence, and a transaction's
+      // offsets are readable only a moment after it ended, so this read waits for them (stable).
+      committed = await committer.isCommitted(wal, true);
     }
     if (committed) {
       lastCommitted = wal.batchId;
