@@ -157,7 +157,7 @@ describe('rebalancing under CPU limits', () => {
     // transaction carries a trigger's batches, a new owner's fence aborts the old owner's whole
     // trigger: each of the three joins can cost every current member one trigger (at most 1 + 2 + 3
     // triggers), 20,182–45,240 records re-run in four runs (0 and 12,066 with a transaction per
-    // task); 23,112, 0 and 0 since a recovery fences only a writer whose batch is not committed
+    // task); 23,112, 0, 0 and 23,216 since a recovery fences only a writer whose batch is not committed
     // (the old owner's trigger still holds the moved partition's batch when it is). The bound keeps
     // twice the worst and still fails the livelock by a factor of five.
     const thrownAway = engines.reduce((n, e) => n + reRunRecords(e.proc.output()), 0);
