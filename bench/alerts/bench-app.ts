@@ -3,7 +3,7 @@
 // evaluation's start and end recorded. Same modules, guards and body parsing as the real app.
 import 'reflect-metadata';
 import fs from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -23,6 +23,7 @@ import { LeadershipModule } from '../../apps/control-plane/src/leadership/leader
 import { loggerOptions } from '../../apps/control-plane/src/logging/logger.options';
 import { MetricsModule } from '../../apps/control-plane/src/metrics/metrics.module';
 import { RepositoriesModule } from '../../apps/control-plane/src/repositories/repositories.module';
+import { AllocationSampler } from './allocation-sampler';
 import { epochMs } from './outside-process';
 import { syntheticPartitions } from './synthetic-partitions';
 
@@ -42,7 +43,36 @@ export interface BenchApp {
     /** Longest delay of the main event loop during the evaluation. */
     loopDelayMaxMs: number;
   }>;
+  /** The main thread's garbage collections (epoch ms, as the probes): which slow probes one paused. */
+  gcPauses: GcPause[];
   close(): Promise<void>;
+}
+
+export interface GcPause {
+  startMs: number;
+  endMs: number;
+  /** scavenge, mark-compact, incremental or weak callbacks (V8's kind of collection). */
+  kind: string;
+}
+
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
+};
+
+/** Records the main thread's GC pauses (a worker thread's collections are its own isolate's). */
+function observeGc(into: GcPause[]): PerformanceObserver {
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? -1;
+      const startMs = performance.timeOrigin + e.startTime;
+      into.push({ startMs, endMs: startMs + e.duration, kind: GC_KINDS[kind] ?? String(kind) });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return observer;
 }
 
 /** Synthetic lag: P partitions, seconds from the profile, records and offsets consistent with it. */
@@ -157,6 +187,10 @@ export async function startBenchApp(o: {
   const evaluations: BenchApp['evaluations'] = [];
   const evaluator = app.get(AlertEvaluator);
   const tick = evaluator.tick.bind(evaluator);
+  // BENCH_ALLOC_PROFILE=<file>: the main thread's allocations during the warm evaluations, by function.
+  const allocations = process.env.BENCH_ALLOC_PROFILE
+    ? new AllocationSampler(process.env.BENCH_ALLOC_PROFILE)
+    : undefined;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   evaluator.tick = async (nowMs?: number, slotMs?: number) => {
@@ -164,7 +198,10 @@ export async function startBenchApp(o: {
     const cpu = process.cpuUsage();
     const mainCpu = mainThreadCpuMs();
     loopDelay.reset();
+    const profiled = allocations && evaluations.length >= 4;
+    if (profiled) await allocations.start();
     const r = await tick(nowMs, slotMs);
+    if (profiled) await allocations.stop();
     // CPU of this process while the pass ran (every thread: the evaluation's worker thread, the
     // pass's reads and writes, the API requests served meanwhile): less sensitive to the shared
     // box's load than the wall-clock duration.
@@ -183,6 +220,8 @@ export async function startBenchApp(o: {
       });
     return r;
   };
+  const gcPauses: GcPause[] = [];
+  const gcObserver = observeGc(gcPauses);
   await app.listen(0, '127.0.0.1');
   // Longer than any pause of the event loop, so a probe never reuses a socket the server just closed.
   (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
@@ -190,7 +229,9 @@ export async function startBenchApp(o: {
   return {
     base,
     evaluations,
+    gcPauses,
     close: () => {
+      gcObserver.disconnect();
       lag.stop();
       return app.close();
     },

@@ -1,9 +1,12 @@
-// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --json]`
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 0 --json]`
 //
 // The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
 // database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
 // synthetic LagSource (so the figure is the evaluator's, not Kafka's), every default rule plus a
 // bench timeLag rule (threshold 60 s, for 30 s), a real HTTP receiver on loopback.
+//
+// `--progress-ms N` (default 0: no query's lastProgressAt moves) moves every query's lastProgressAt
+// every N ms, as running engines' progress does: every query's version row then changes each tick.
 //
 // `--lag-poll-ms N` (default 0: lag read at each evaluation) serves the lag from a poll every N ms
 // instead, as a deployment's LagService does (bench-app.ts SyntheticLag): detection then includes
@@ -51,7 +54,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
-import { phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
+import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -61,6 +64,7 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '240' },
     'lag-poll-ms': { type: 'string', default: '0' },
+    'progress-ms': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -69,6 +73,7 @@ const PARTITIONS = int(values.partitions, 1, 256, '--partitions');
 const INTERVAL_MS = int(values['interval-ms'], 200, 60_000, '--interval-ms');
 const SECONDS = int(values.seconds, 60, 3600, '--seconds');
 const LAG_POLL_MS = int(values['lag-poll-ms'], 0, 60_000, '--lag-poll-ms');
+const PROGRESS_MS = int(values['progress-ms'], 0, 60_000, '--progress-ms');
 const THRESHOLD_S = 60;
 const FOR_S = 30;
 const LONG_SPIKE_MS = 70_000;
@@ -152,6 +157,25 @@ async function firstTransitions(
   } finally {
     await db.end();
   }
+}
+
+/** Moves every query's lastProgressAt every `everyMs` (one statement, as progress-writer.ts's). */
+async function progressMover(databaseUrl: string, everyMs: number): Promise<{ stop(): Promise<void> }> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = db
+      .query(`UPDATE "Query" SET "lastProgressAt" = now() WHERE "deletedAt" IS NULL`)
+      .catch((e: Error) => console.error(`bench progress update failed: ${e.message}`));
+  }, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      await db.end();
+    },
+  };
 }
 
 /** Transitions to firing per rule name over the run. */
@@ -265,6 +289,10 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     `bench:alerts ${QUERIES} queries × ${PARTITIONS} partitions, evaluation every ${INTERVAL_MS} ms, ${SECONDS} s`,
   );
 
+  // With --progress-ms: every running query's lastProgressAt moves, as the progress writer moves it
+  // with every batch of a running engine (progress-writer.ts); each query's version row then
+  // changes every tick, which a deployment with engines running sees and the default run does not.
+  const progress = PROGRESS_MS > 0 ? await progressMover(databaseUrl, PROGRESS_MS) : undefined;
   // API probes every 25 ms for the whole run (from the child process), classified by overlap with
   // an evaluation.
   toOutside({ type: 'probe', base: app.base, token });
@@ -276,6 +304,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const outcome = fromOutside('result');
   toOutside({ type: 'stop' });
   const { probes, received, probeErrors, receiverErrors } = await outcome;
+  await progress?.stop();
   await app.close();
   const firingByRule = await firingTransitionsByRule(databaseUrl);
   const benchTransitions = await firstTransitions(databaseUrl, 'BenchTimeLag');
@@ -319,6 +348,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     queries: QUERIES,
     partitionsPerQuery: PARTITIONS,
     lagPollMs: LAG_POLL_MS,
+    progressMs: PROGRESS_MS,
     evaluationMsP50: round(pct(warm, 50)),
     evaluationMsP99: round(pct(warm, 99)),
     apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
@@ -418,9 +448,28 @@ async function run(databaseUrl: string, token: string): Promise<void> {
           ms: round(p.endMs - p.startMs),
           evaluationAtSeconds: round(((e?.startMs ?? NaN) - t0) / 1000),
           phases: e ? phasesOverlapped(p, e) : [],
+          // The main thread's GC pauses inside the probe: how much of its wait was a collection.
+          gcMs: round(pausedMsIn(p, app.gcPauses)),
+          gcKinds: [...new Set(app.gcPauses.filter((g) => pausedMsIn(p, [g]) > 0).map((g) => g.kind))],
         };
       }),
     probesPlacebo: placebos.map((ps) => ps.length),
+    // The main thread's GC pause time per second of window: in the warm evaluations, in the
+    // placebo windows (¼, ½, ¾ of the interval later), and over the whole run.
+    gcMsPerSecond: {
+      during: round(gcShare(evals.slice(2), app.gcPauses)),
+      placebo: [0.25, 0.5, 0.75].map((f) =>
+        round(
+          gcShare(
+            evals
+              .slice(2)
+              .map((e) => ({ startMs: e.startMs + f * INTERVAL_MS, endMs: e.endMs + f * INTERVAL_MS })),
+            app.gcPauses,
+          ),
+        ),
+      ),
+      run: round(gcShare([{ startMs: t0, endMs: t0 + SECONDS * 1000 }], app.gcPauses)),
+    },
     probeErrors,
     receiverErrors,
     cpus: os.cpus().length,
@@ -428,6 +477,16 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   };
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
   fs.writeFileSync(path.join(os.tmpdir(), 'sluice-bench-alerts.json'), JSON.stringify(result));
+}
+
+/** GC pause ms per second of the given windows. */
+function gcShare(
+  windows: ReadonlyArray<{ startMs: number; endMs: number }>,
+  pauses: ReadonlyArray<{ startMs: number; endMs: number }>,
+): number {
+  const total = windows.reduce((s, w) => s + (w.endMs - w.startMs), 0);
+  const paused = windows.reduce((s, w) => s + pausedMsIn(w, pauses), 0);
+  return total > 0 ? (paused / total) * 1000 : 0;
 }
 
 function phasePercentile(

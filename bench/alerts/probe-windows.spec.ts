@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
+import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
 
 // Probes every 25 ms from 0 to 1,000 ms, each 5 ms long; p.startMs identifies a probe.
 const probes = Array.from({ length: 40 }, (_, i) => ({ startMs: i * 25, endMs: i * 25 + 5 }));
@@ -45,5 +45,16 @@ describe('probe windows', () => {
     ]);
     expect(phasesOverlapped({ startMs: 990, endMs: 1005 }, evaluation)).toEqual(['before', 'read']);
     expect(phasesOverlapped({ startMs: 1095, endMs: 1130 }, evaluation)).toEqual(['route', 'after']);
+  });
+
+  it('counts only the part of each pause inside the span', () => {
+    const pauses = [
+      { startMs: 90, endMs: 110 }, // 10 ms inside
+      { startMs: 120, endMs: 125 }, // wholly inside
+      { startMs: 195, endMs: 230 }, // 5 ms inside
+      { startMs: 300, endMs: 310 }, // outside
+    ];
+    expect(pausedMsIn({ startMs: 100, endMs: 200 }, pauses)).toBe(20);
+    expect(pausedMsIn({ startMs: 400, endMs: 500 }, pauses)).toBe(0);
   });
 });

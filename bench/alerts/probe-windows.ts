@@ -69,3 +69,11 @@ export function phasesOverlapped(
   if (probe.endMs > t && probe.endMs > evaluation.startMs) out.push('after');
   return out;
 }
+
+/** Milliseconds of `pauses` (the main thread's garbage collections) inside `span`. */
+export function pausedMsIn(span: Span, pauses: readonly Span[]): number {
+  let ms = 0;
+  for (const p of pauses)
+    ms += Math.max(0, Math.min(span.endMs, p.endMs) - Math.max(span.startMs, p.startMs));
+  return ms;
+}
