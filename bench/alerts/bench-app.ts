@@ -23,6 +23,8 @@ import { LeadershipModule } from '../../apps/control-plane/src/leadership/leader
 import { loggerOptions } from '../../apps/control-plane/src/logging/logger.options';
 import { MetricsModule } from '../../apps/control-plane/src/metrics/metrics.module';
 import { RepositoriesModule } from '../../apps/control-plane/src/repositories/repositories.module';
+import type { Pool, PoolClient } from 'pg';
+import { PrismaRepository } from '../../apps/control-plane/src/repositories/prisma.repository';
 import { AllocationSampler } from './allocation-sampler';
 import { epochMs } from './outside-process';
 import { syntheticPartitions } from './synthetic-partitions';
@@ -45,7 +47,16 @@ export interface BenchApp {
   }>;
   /** The main thread's garbage collections (epoch ms, as the probes): which slow probes one paused. */
   gcPauses: GcPause[];
+  /** Waits of ≥ 1 ms for a connection of the process's one PostgreSQL pool (sql-pool.ts). */
+  poolWaits: PoolWait[];
   close(): Promise<void>;
+}
+
+export interface PoolWait {
+  startMs: number;
+  endMs: number;
+  /** Not a wait: the pool opened a new connection then. */
+  opened?: boolean;
 }
 
 export interface GcPause {
@@ -220,6 +231,7 @@ export async function startBenchApp(o: {
       });
     return r;
   };
+  const poolWaits = recordPoolWaits((app.get(PrismaRepository) as unknown as { pool: Pool }).pool);
   const gcPauses: GcPause[] = [];
   const gcObserver = observeGc(gcPauses);
   await app.listen(0, '127.0.0.1');
@@ -230,12 +242,42 @@ export async function startBenchApp(o: {
     base,
     evaluations,
     gcPauses,
+    poolWaits,
     close: () => {
       gcObserver.disconnect();
       lag.stop();
       return app.close();
     },
   };
+}
+
+/**
+ * Records how long each checkout of `pool` waited for a connection (pool.query checks out with a
+ * callback, a transaction with the promise form): the API's requests, the evaluator, the router
+ * and the delivery worker share the pool's connections.
+ */
+function recordPoolWaits(pool: Pool): PoolWait[] {
+  const waits: PoolWait[] = [];
+  const connect = pool.connect.bind(pool) as (cb?: (...a: unknown[]) => void) => Promise<PoolClient> | void;
+  const note = (startMs: number) => {
+    const endMs = epochMs();
+    if (endMs - startMs >= 1) waits.push({ startMs, endMs });
+  };
+  (pool as unknown as { connect: typeof connect }).connect = (cb?: (...a: unknown[]) => void) => {
+    const startMs = epochMs();
+    if (cb)
+      return connect((...a: unknown[]) => {
+        note(startMs);
+        cb(...a);
+      });
+    return (connect() as Promise<PoolClient>).then((c) => {
+      note(startMs);
+      return c;
+    });
+  };
+  // A new connection (a PostgreSQL backend started for it) marked as a wait of 0 ms with `opened`.
+  pool.on('connect', () => waits.push({ startMs: epochMs(), endMs: epochMs(), opened: true }));
+  return waits;
 }
 
 /** utime + stime of the calling thread (Linux; clock ticks of 10 ms), null elsewhere. */

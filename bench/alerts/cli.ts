@@ -344,6 +344,10 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const warm = evals.slice(2).map((e) => e.endMs - e.startMs);
   const duringWarm = probesIn(probes, evals.slice(2));
   const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
+  const waits = app.poolWaits.filter((w) => !w.opened);
+  const opened = app.poolWaits.filter((w) => w.opened);
+  const inWarm = (w: { startMs: number; endMs: number }) =>
+    evals.slice(2).some((e) => w.startMs <= e.endMs && w.endMs >= e.startMs);
   const result = {
     queries: QUERIES,
     partitionsPerQuery: PARTITIONS,
@@ -451,9 +455,29 @@ async function run(databaseUrl: string, token: string): Promise<void> {
           // The main thread's GC pauses inside the probe: how much of its wait was a collection.
           gcMs: round(pausedMsIn(p, app.gcPauses)),
           gcKinds: [...new Set(app.gcPauses.filter((g) => pausedMsIn(p, [g]) > 0).map((g) => g.kind))],
+          // The longest wait for a pool connection that started inside the probe (its own query's,
+          // or another's beside it: a checkout is not tied to a request).
+          poolWaitMs: round(
+            Math.max(
+              0,
+              ...waits
+                .filter((w) => w.startMs >= p.startMs && w.startMs < p.endMs)
+                .map((w) => w.endMs - w.startMs),
+            ),
+          ),
         };
       }),
     probesPlacebo: placebos.map((ps) => ps.length),
+    // Checkouts of the PostgreSQL pool that waited ≥ 1 ms for a connection, in the warm evaluations'
+    // windows and in the whole run, and the longest.
+    poolWaits: {
+      during: waits.filter((w) => inWarm(w)).length,
+      run: waits.length,
+      maxMs: round(Math.max(0, ...waits.map((w) => w.endMs - w.startMs))),
+      // Connections the pool opened (each a new PostgreSQL backend): in the warm evaluations, in the run.
+      openedDuring: opened.filter((w) => inWarm(w)).length,
+      openedRun: opened.length,
+    },
     // The main thread's GC pause time per second of window: in the warm evaluations, in the
     // placebo windows (¼, ½, ¾ of the interval later), and over the whole run.
     gcMsPerSecond: {

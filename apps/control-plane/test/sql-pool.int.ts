@@ -59,4 +59,28 @@ describe('PrismaRepository.sql', () => {
     await prisma.sql.transaction([insert(silenceIds[1]!), insert(silenceIds[2]!)]);
     expect(await prisma.silence.count({ where: { id: { in: silenceIds.slice(1) } } })).toBe(2);
   });
+
+  it('an idle connection killed by the server is dropped, not an uncaught error; the next statement reconnects', async () => {
+    // Only `sql` has used this pool: Prisma, whose driver adapter listens for the pool's errors once
+    // it connects, has not, so the pool's own listener is all there is (sql-pool.ts).
+    const fresh = new PrismaRepository(loadAppConfig({ ...process.env, DATABASE_URL: url }));
+    try {
+      const pid = (await fresh.sql.rows<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+      const uncaught: Error[] = [];
+      const onUncaught = (e: Error) => uncaught.push(e);
+      process.on('uncaughtException', onUncaught);
+      try {
+        // The connection is idle in the pool now; the server ends it.
+        await prisma.sql.rows('SELECT pg_terminate_backend($1::int)', [pid]);
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
+      expect(uncaught).toEqual([]);
+      const [again] = await fresh.sql.rows<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(again!.pid).not.toBe(pid);
+    } finally {
+      await fresh.$disconnect();
+    }
+  });
 });

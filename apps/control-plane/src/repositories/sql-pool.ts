@@ -35,7 +35,14 @@ const UTC_TYPES: CustomTypesConfig = {
 
 /** The process's PostgreSQL pool (the Prisma client is given it: see prisma.repository.ts). */
 export function newPool(databaseUrl: string): Pool {
-  return new Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 3000, types: UTC_TYPES });
+  const pool = new Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 3000, types: UTC_TYPES });
+  // An idle connection the server ends (a restart, pg_terminate_backend, idle_session_timeout)
+  // emits 'error' on the pool, and an 'error' nobody listens for is thrown: the whole control plane
+  // would exit. Prisma's driver adapter listens only between its connect and its disconnect, and
+  // `sql` uses the pool outside that span too. The pool has already dropped the connection; the
+  // next statement opens another, and a statement that fails says so to its caller.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 export class SqlPool {
