@@ -1,12 +1,14 @@
-// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 0 --json]`
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 1000 --json]`
 //
 // The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
 // database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
 // synthetic LagSource (so the figure is the evaluator's, not Kafka's), every default rule plus a
 // bench timeLag rule (threshold 60 s, for 30 s), a real HTTP receiver on loopback.
 //
-// `--progress-ms N` (default 0: no query's lastProgressAt moves) moves every query's lastProgressAt
-// every N ms, as running engines' progress does: every query's version row then changes each tick.
+// `--progress-ms N` (default 1000; 0: no query's lastProgressAt moves, as before 2026-12-05) moves
+// every query's lastProgressAt every N ms, as running engines' progress does (the progress writer
+// stamps it with every ingested batch): every query's version row then changes each tick, and the
+// evaluator reads and hands over every query, as in a deployment with engines running.
 //
 // `--lag-poll-ms N` (default 0: lag read at each evaluation) serves the lag from a poll every N ms
 // instead, as a deployment's LagService does (bench-app.ts SyntheticLag): detection then includes
@@ -64,7 +66,7 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '240' },
     'lag-poll-ms': { type: 'string', default: '0' },
-    'progress-ms': { type: 'string', default: '0' },
+    'progress-ms': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
 });
