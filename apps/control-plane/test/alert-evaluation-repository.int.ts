@@ -63,20 +63,17 @@ describe('AlertEvaluationRepository', () => {
     expect(mine).toMatchObject({ kind: 'timeLag', params: { thresholdSeconds: 60 }, forSeconds: 30 });
   });
 
-  it('moves a query version with progress and its detail hash only with conditions or crashes', async () => {
+  it('reads progress apart from the version, and moves the detail hash only with conditions or crashes', async () => {
     const versionOf = async () => (await repo.queryVersions()).find((q) => q.id === queryId)!;
+    const stampOf = async () => (await repo.progressStamps()).find((p) => p.id === queryId);
     const before = await versionOf();
-    expect(before).toMatchObject({
-      cluster,
-      phase: 'RUNNING',
-      desiredState: 'RUNNING',
-      lastProgressAtMs: null,
-    });
-    // A progress write (raw SQL, as the progress writer does it) moves lastProgressAt only.
+    expect(before).toMatchObject({ cluster, phase: 'RUNNING', desiredState: 'RUNNING' });
+    expect(await stampOf()).toBeUndefined();
+    // A progress write (raw SQL, as the progress writer does it) moves lastProgressAt only: the
+    // version row stays as it was, the stamp is read on its own.
     await db.query(`UPDATE "Query" SET "lastProgressAt" = '2026-12-02T12:00:00Z' WHERE id = $1`, [queryId]);
-    const progressed = await versionOf();
-    expect(progressed.lastProgressAtMs).toBe(Date.parse('2026-12-02T12:00:00Z'));
-    expect(progressed.detail).toBe(before.detail);
+    expect(await versionOf()).toEqual(before);
+    expect(await stampOf()).toEqual({ id: queryId, atMs: Date.parse('2026-12-02T12:00:00Z') });
     // A new condition moves the hash; the detail read by id comes with the same hash.
     await db.query(`UPDATE "Query" SET conditions = '[{"type":"Ready","message":"exit 1"}]' WHERE id = $1`, [
       queryId,
@@ -94,7 +91,7 @@ describe('AlertEvaluationRepository', () => {
   });
 
   it('reads version rows by bucket: the same rows as a full read, only the buckets whose digest moved', async () => {
-    const buckets = new VersionBuckets<{ id: string; lastProgressAtMs: number | null; bucket: number }>();
+    const buckets = new VersionBuckets<{ id: string; phase: string; bucket: number }>();
     const first = buckets.apply(await repo.queryVersionBuckets(buckets.known()));
     const mine = first.find((q) => q.id === queryId)!;
     expect(mine).toMatchObject((await repo.queryVersions()).find((q) => q.id === queryId)!);
@@ -105,11 +102,16 @@ describe('AlertEvaluationRepository', () => {
     for (const b of again) expect(b.rows === null).toBe(known.get(b.bucket) === b.digest);
     // A write moves its bucket's digest: the next read sends that bucket with the new version.
     buckets.apply(again);
-    await db.query(`UPDATE "Query" SET "lastProgressAt" = '2026-12-02T13:00:00Z' WHERE id = $1`, [queryId]);
+    await db.query(`UPDATE "Query" SET phase = 'DEGRADED' WHERE id = $1`, [queryId]);
     const read = await repo.queryVersionBuckets(buckets.known());
     expect(read.find((b) => b.bucket === mine.bucket)!.rows).not.toBeNull();
     const moved = buckets.apply(read).find((q) => q.id === queryId)!;
-    expect(moved.lastProgressAtMs).toBe(Date.parse('2026-12-02T13:00:00Z'));
+    expect(moved.phase).toBe('DEGRADED');
+    // Progress is not in the version rows: after a progress write the row reads the same.
+    await db.query(`UPDATE "Query" SET "lastProgressAt" = '2026-12-02T13:00:00Z' WHERE id = $1`, [queryId]);
+    const afterProgress = buckets.apply(await repo.queryVersionBuckets(buckets.known()));
+    expect(afterProgress.find((q) => q.id === queryId)).toEqual(moved);
+    await db.query(`UPDATE "Query" SET phase = 'RUNNING' WHERE id = $1`, [queryId]);
     // A deleted (soft-deleted) query is gone from the next read.
     await db.query(`UPDATE "Query" SET "deletedAt" = now() WHERE id = $1`, [queryId]);
     const gone = buckets.apply(await repo.queryVersionBuckets(buckets.known()));

@@ -16,7 +16,9 @@ import { VERSION_BUCKETS, type BucketRead } from './version-buckets';
 /**
  * One live query as a tick reads it: what the main thread needs of every query (ownership, the
  * gauges) and `detail`, a hash of the columns only the thread needs (conditions, crash times),
- * fetched again only when it changes.
+ * fetched again only when it changes. Its last progress is not in it (PROGRESS_SQL): with engines
+ * running it moves with every batch, and in the version row it changed every query's row every
+ * tick, so every bucket was read, decoded and handed over again (bench:alerts --progress-ms).
  */
 export interface QueryVersionRow {
   id: string;
@@ -24,8 +26,13 @@ export interface QueryVersionRow {
   name: string;
   phase: string;
   desiredState: string;
-  lastProgressAtMs: number | null;
   detail: string;
+}
+
+/** A live query's last progress (lastProgressAt), epoch ms: read apart from its version row. */
+export interface ProgressStamp {
+  id: string;
+  atMs: number;
 }
 
 /** The columns of a query the thread needs beyond its version row, with their hash. */
@@ -48,9 +55,13 @@ const DETAIL_HASH = `md5(q.conditions::text || '|' || q."crashTimes"::text)`;
 const QUERY_VERSIONS_SQL = `
   SELECT q.id::text AS id, q.cluster, q.name, q.phase::text AS phase,
     q."desiredState"::text AS "desiredState",
-    (extract(epoch FROM q."lastProgressAt") * 1000)::float8 AS "lastProgressAtMs",
     ${DETAIL_HASH} AS detail
   FROM "Query" q WHERE q."deletedAt" IS NULL`;
+
+/** Every live query's last progress, of those that have one (all clusters, as above). */
+const PROGRESS_SQL = `
+  SELECT q.id::text AS id, (extract(epoch FROM q."lastProgressAt") * 1000)::float8 AS "atMs"
+  FROM "Query" q WHERE q."deletedAt" IS NULL AND q."lastProgressAt" IS NOT NULL`;
 
 const QUERY_DETAILS_SQL = `
   SELECT q.id::text AS id, ${DETAIL_HASH} AS detail, q.conditions, q."crashTimes"
@@ -136,6 +147,11 @@ export class AlertEvaluationRepository {
   /** The Alert rows' versions by bucket, as `queryVersionBuckets` (`inScope` for `cluster`). */
   alertVersionBuckets(cluster: string, known: string): Promise<BucketRead[]> {
     return this.prisma.sql.rows<BucketRead>(bucketedSql(ALERT_VERSIONS_SQL, '$2'), [cluster, known]);
+  }
+
+  /** Every live query's last progress (those with none are left out). */
+  progressStamps(): Promise<ProgressStamp[]> {
+    return this.prisma.sql.rows<ProgressStamp>(PROGRESS_SQL);
   }
 
   /** Conditions and crash times of these queries (those whose detail hash changed). */

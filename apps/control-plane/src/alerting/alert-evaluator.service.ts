@@ -52,6 +52,7 @@ import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
 import { PlannerStatistics } from './planner-statistics';
+import { ProgressMirror } from './progress-mirror';
 import { QueryMirror } from './query-mirror';
 import { VersionBuckets } from './version-buckets';
 
@@ -96,6 +97,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly mirror = new AlertMirror();
   private readonly queryMirror = new QueryMirror();
   private readonly lagMirror = new LagMirror();
+  private readonly progressMirror = new ProgressMirror();
   private sentRules: string | undefined;
   // The version rows as last read, by bucket: a tick reads only the buckets that changed.
   private readonly queryBuckets = new VersionBuckets<QueryVersionRow>();
@@ -200,6 +202,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.mirror.reset();
     this.queryMirror.reset();
     this.lagMirror.reset();
+    this.progressMirror.reset();
     this.queryBuckets.reset();
     this.alertBuckets.reset();
     this.sentRules = undefined;
@@ -258,13 +261,16 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     };
     const cluster = clusterName(this.config);
     // Version rows of the buckets that changed since the last read, the rest as held (version-buckets.ts).
-    const [rules, live, alertVersions] = await Promise.all([
+    const [rules, live, alertVersions, progressRows] = await Promise.all([
       this.repo.rules(cluster),
       this.repo.queryVersionBuckets(this.queryBuckets.known()).then((b) => this.queryBuckets.apply(b)),
       this.repo
         .alertVersionBuckets(cluster, this.alertBuckets.known())
         .then((b) => this.alertBuckets.apply(b)),
+      this.repo.progressStamps(),
     ]);
+    const progress = new Map<string, number>();
+    for (const p of progressRows) progress.set(p.id, p.atMs);
     // Only this cluster's queries and the alerts on them: another cluster's leader evaluates its own
     // (a rule with no cluster included), so neither reads nor writes the other's.
     readLap('versions');
@@ -281,7 +287,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     ]);
     readLap('details');
     this.queryMirror.addDetails(details, scoped);
-    const queryDiff = this.queryMirror.diff(scoped);
+    const queryDiff = this.queryMirror.diff(scoped, progress);
+    const progressDiff = this.progressMirror.diff(scoped, progress);
     const diff = this.mirror.diff(alertRows);
     const alertUpserts = await this.repo.alertRows(diff.changed.map((a) => a.id));
     readLap('alertRows');
@@ -304,11 +311,17 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       alerts: { upserts: alertUpserts, removed: diff.removed },
       lags: packed,
       lagsGone: lagDiff.gone,
+      ...(progressDiff.packed.ids.length > 0 ? { progress: progressDiff.packed } : {}),
       dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
       ...(stored ? { stored } : {}),
       saveHistories,
     };
-    const transfer = [packed.readAtMs.buffer, packed.start.buffer, packed.rows.buffer] as ArrayBuffer[];
+    const transfer = [
+      packed.readAtMs.buffer,
+      packed.start.buffer,
+      packed.rows.buffer,
+      ...(input.progress ? [input.progress.atMs.buffer] : []),
+    ] as ArrayBuffer[];
     lap('prepare');
     let out: EvaluationOutput;
     try {
@@ -321,6 +334,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     diff.commit();
     queryDiff.commit();
     lagDiff.commit();
+    progressDiff.commit();
     this.sentRules = rulesJson;
     this.inSync = true;
     for (const id of queryDiff.removed) this.gaugeValues.delete(id);
@@ -343,7 +357,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
         .catch((e: Error) => this.logger.warn(`ANALYZE ${stale.join(', ')} failed: ${e.message}`));
       lap('analyze');
     }
-    await this.updateGauges(scoped, out, slicer);
+    await this.updateGauges(scoped, progress, out, slicer);
     lap('gauges');
     this.sinceSave++;
     if (!this.saving) {
@@ -409,6 +423,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async updateGauges(
     queries: readonly QueryVersionRow[],
+    progress: ReadonlyMap<string, number>,
     out: EvaluationOutput,
     slicer: Slicer,
   ): Promise<void> {
@@ -421,8 +436,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       g.queryPhase.group(q.name, q.phase, () =>
         PHASES.map((phase) => [phase, { query: q.name, phase }, q.phase === phase ? 1 : 0]),
       );
-      if (q.lastProgressAtMs !== null)
-        g.lastProgress.set(q.name, { query: q.name }, q.lastProgressAtMs / 1000);
+      const progressedAtMs = progress.get(q.id);
+      if (progressedAtMs !== undefined) g.lastProgress.set(q.name, { query: q.name }, progressedAtMs / 1000);
       // The thread reports a query's values when they change; one it has not evaluated yet (its
       // detail could not be read this tick) has none.
       const values = this.gaugeValues.get(q.id);

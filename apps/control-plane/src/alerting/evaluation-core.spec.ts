@@ -298,6 +298,35 @@ describe('EvaluationCore', () => {
     expect(commitCounts(histories(back)[0]!.state)).toEqual([1, 1]);
   });
 
+  it("takes a query's last progress from the packed stamps, after the query rows", () => {
+    const noProgress: RuleInput = {
+      ...rule,
+      id: '00000000-0000-4000-8000-000000000002',
+      name: 'NoProgress',
+      kind: 'queryHealth',
+      params: { check: 'noProgress', silenceSeconds: 900 },
+      forSeconds: 0,
+    };
+    const core = new EvaluationCore();
+    const silent = T0 + 1000_000;
+    const first = core.evaluate({ ...input(silent, undefined).input, rules: [noProgress] });
+    expect(first.alertsAfter).toEqual(['firing', 'NoProgress', 'orders']);
+    // The query's row is not sent again; only its new stamp is.
+    const none = { upserts: [], removed: [] };
+    const progressed = core.evaluate({
+      nowMs: silent + 10_000,
+      full: false,
+      queries: none,
+      alerts: { upserts: applied(first), removed: [] },
+      lags: packLags(new Map()),
+      lagsGone: [],
+      progress: { ids: [query.id], atMs: Float64Array.from([silent + 5_000]) },
+      dashboardUrl: 'http://dash.example',
+      saveHistories: 0,
+    });
+    expect(progressed.writes.transitions.map((t) => [t.from, t.to])).toEqual([['firing', 'resolved']]);
+  });
+
   it('returns at most the histories asked for, the longest unsaved first', () => {
     const core = new EvaluationCore();
     const ids = ['b1', 'b2', 'b3'].map((k) => `00000000-0000-4000-8000-0000000000${k}`);

@@ -220,6 +220,13 @@ export class EvaluationCore {
       this.reported.delete(id);
     }
     for (const q of input.queries.upserts) this.queries.set(q.id, q);
+    const progress = input.progress;
+    if (progress) {
+      for (let i = 0; i < progress.ids.length; i++) {
+        const q = this.queries.get(progress.ids[i]!);
+        if (q) q.lastProgressAtMs = progress.atMs[i]!;
+      }
+    }
     for (const id of input.alerts.removed) this.alertRows.delete(id);
     for (const a of input.alerts.upserts) this.alertRows.set(a.id, a);
     for (const id of input.lagsGone) this.lags.delete(id);

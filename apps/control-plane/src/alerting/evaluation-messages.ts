@@ -49,6 +49,12 @@ export interface PackedLags {
 }
 export const PACKED_FIELDS = 6;
 
+/** Last progress (epoch ms) of the queries whose stamp moved: `atMs[i]` is `ids[i]`'s. */
+export interface PackedProgress {
+  ids: string[];
+  atMs: Float64Array;
+}
+
 export interface StoredHistory {
   queryId: string;
   state: unknown;
@@ -86,6 +92,11 @@ export interface EvaluationInput {
   lags: PackedLags;
   /** Queries whose reading the thread must drop (no reading any more: their lag is unknown). */
   lagsGone: string[];
+  /**
+   * Last progress of the queries whose stamp moved (progress-mirror.ts), applied after
+   * `queries.upserts`. Absent: none moved.
+   */
+  progress?: PackedProgress;
   /** SLUICE_DASHBOARD_URL without its trailing slash (the annotations link to the query). */
   dashboardUrl: string;
   /**

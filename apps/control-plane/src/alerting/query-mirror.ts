@@ -2,9 +2,10 @@
 // does for alerts. A tick reads every live query as a short version row (the columns the main
 // thread needs anyway, plus a hash of the conditions and crash times); the conditions and crash
 // times themselves are read again only for the queries whose hash changed, and the thread gets only
-// the queries whose row changed and the ids that went (it keeps the others). `lastProgressAt` is in
-// the version: with engines running it moves with every batch, so in production most running
-// queries are sent every tick, as small rows; their lag readings are the larger part (lag-mirror.ts).
+// the queries whose row changed and the ids that went (it keeps the others). `lastProgressAt` is not
+// in the version: with engines running it moves with every batch, so every query would be re-read
+// and handed over every tick; it travels on its own, as numbers (progress-mirror.ts). A query handed
+// over carries its last progress as read this tick.
 import type { QueryDetail, QueryVersionRow } from './alert-evaluation.repository';
 import type { QueryInput } from './evaluation-messages';
 
@@ -17,8 +18,8 @@ export interface QueryDiff {
   commit(): void;
 }
 
-const versionOf = (q: QueryVersionRow): string =>
-  `${q.name}\u0000${q.phase}\u0000${q.desiredState}\u0000${q.lastProgressAtMs}\u0000${q.detail}`;
+const versionOf = (q: QueryVersionRow, detail: string): string =>
+  `${q.name}\u0000${q.phase}\u0000${q.desiredState}\u0000${detail}`;
 
 export class QueryMirror {
   private known: Map<string, string> | undefined;
@@ -51,9 +52,10 @@ export class QueryMirror {
    * read after the version row may be newer than it (the reconciler wrote a crash in between): it
    * is used as it is, under its own hash. A query whose detail could not be read at all (deleted
    * in between) stays as the thread has it: it goes once its version row does, never because of
-   * a race (a query dropped for one tick resolves its alerts and fires them again).
+   * a race (a query dropped for one tick resolves its alerts and fires them again). `progress`:
+   * each query's last progress as read this tick (epoch ms; none: never progressed).
    */
-  diff(rows: readonly QueryVersionRow[]): QueryDiff {
+  diff(rows: readonly QueryVersionRow[], progress: ReadonlyMap<string, number>): QueryDiff {
     const before = this.known;
     const next = new Map<string, string>();
     const upserts: QueryInput[] = [];
@@ -64,7 +66,7 @@ export class QueryMirror {
         if (held !== undefined) next.set(q.id, held);
         continue;
       }
-      const version = versionOf({ ...q, detail: d.detail });
+      const version = versionOf(q, d.detail);
       next.set(q.id, version);
       if (before?.get(q.id) === version) continue;
       upserts.push({
@@ -72,7 +74,7 @@ export class QueryMirror {
         name: q.name,
         phase: q.phase,
         desiredState: q.desiredState,
-        lastProgressAtMs: q.lastProgressAtMs,
+        lastProgressAtMs: progress.get(q.id) ?? null,
         conditions: d.conditions,
         crashTimes: d.crashTimes,
       });
