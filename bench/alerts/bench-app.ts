@@ -47,7 +47,7 @@ export interface BenchApp {
   }>;
   /** The main thread's garbage collections (epoch ms, as the probes): which slow probes one paused. */
   gcPauses: GcPause[];
-  /** Waits of ≥ 1 ms for a connection of the process's one PostgreSQL pool (sql-pool.ts). */
+  /** Waits of ≥ 1 ms for a connection of the API's PostgreSQL pool (Prisma's: prisma.repository.ts). */
   poolWaits: PoolWait[];
   close(): Promise<void>;
 }
@@ -253,8 +253,9 @@ export async function startBenchApp(o: {
 
 /**
  * Records how long each checkout of `pool` waited for a connection (pool.query checks out with a
- * callback, a transaction with the promise form): the API's requests, the evaluator, the router
- * and the delivery worker share the pool's connections.
+ * callback, a transaction with the promise form), event-loop delay included. Until 2026-12-05 the
+ * API's requests, the evaluator, the router and the delivery worker shared this pool; since then
+ * the alerting's statements have a pool of their own and this one serves Prisma.
  */
 function recordPoolWaits(pool: Pool): PoolWait[] {
   const waits: PoolWait[] = [];

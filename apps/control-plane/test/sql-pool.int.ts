@@ -61,8 +61,8 @@ describe('PrismaRepository.sql', () => {
   });
 
   it('an idle connection killed by the server is dropped, not an uncaught error; the next statement reconnects', async () => {
-    // Only `sql` has used this pool: Prisma, whose driver adapter listens for the pool's errors once
-    // it connects, has not, so the pool's own listener is all there is (sql-pool.ts).
+    // `sql`'s pool: Prisma's driver adapter never listens on it, so the pool's own listener is all
+    // there is (sql-pool.ts).
     const fresh = new PrismaRepository(loadAppConfig({ ...process.env, DATABASE_URL: url }));
     try {
       const pid = (await fresh.sql.rows<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
@@ -79,6 +79,25 @@ describe('PrismaRepository.sql', () => {
       expect(uncaught).toEqual([]);
       const [again] = await fresh.sql.rows<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       expect(again!.pid).not.toBe(pid);
+    } finally {
+      await fresh.$disconnect();
+    }
+  });
+
+  it("a Prisma read is answered while every one of `sql`'s connections is busy (a pool of its own)", async () => {
+    const fresh = new PrismaRepository(loadAppConfig({ ...process.env, DATABASE_URL: url }));
+    try {
+      const order: string[] = [];
+      // More statements than `sql`'s pool has connections (pg's default, 10), each holding one.
+      const busy = Array.from({ length: 12 }, () =>
+        fresh.sql.rows('SELECT pg_sleep(1.5)').then(() => order.push('sql')),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      await fresh.silence.count().then(() => order.push('prisma'));
+      await Promise.all(busy);
+      // On one shared pool the read would have queued behind the sleeping statements.
+      expect(order[0]).toBe('prisma');
+      expect(order.filter((o) => o === 'sql')).toHaveLength(12);
     } finally {
       await fresh.$disconnect();
     }

@@ -1,5 +1,5 @@
 // The Prisma client, connected through the pg driver adapter (Prisma 7 runs no query engine binary),
-// on a pool it shares with `sql` (statements through `pg` directly, sql-pool.ts).
+// and `sql` (statements through `pg` directly, sql-pool.ts) on a pool of its own.
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
@@ -9,24 +9,29 @@ import { newPool, SqlPool } from './sql-pool';
 
 @Injectable()
 export class PrismaRepository extends PrismaClient implements OnModuleDestroy {
-  /** The same pool without Prisma's client runtime, for the hot statements (sql-pool.ts says why). */
+  /**
+   * Statements without Prisma's client runtime (sql-pool.ts says why): the alert evaluator's, the
+   * notification router's and the delivery worker's, i.e. the leader's background work. They run on
+   * a pool of their own (a bulkhead): on the shared pool a pass's statements, its history save and
+   * eight deliveries at once took the connections API requests were waiting for (bench:alerts,
+   * `poolWaitMs` of the slowest probes, BENCHMARKS.md).
+   */
   readonly sql: SqlPool;
   private readonly pool: Pool;
+  private readonly sqlPool: Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const pool = newPool(config.DATABASE_URL);
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
-    this.sql = new SqlPool(pool);
+    this.sqlPool = newPool(config.DATABASE_URL);
+    this.sql = new SqlPool(this.sqlPool);
   }
 
-  /**
-   * Prisma leaves a pool it was given open, and `sql` may have used it while Prisma never
-   * connected: the pool is ended here, once.
-   */
+  /** Prisma leaves a pool it was given open: both pools are ended here, once. */
   override async $disconnect(): Promise<void> {
     await super.$disconnect();
-    if (!this.pool.ended) await this.pool.end();
+    for (const p of [this.pool, this.sqlPool]) if (!p.ended) await p.end();
   }
 
   async ping(): Promise<void> {

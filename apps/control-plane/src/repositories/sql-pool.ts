@@ -1,5 +1,5 @@
-// Statements through `pg` directly, on the pool the Prisma client's driver adapter uses (one pool,
-// one connection limit for the process). Prisma's raw path does synchronous work on the API's event
+// Statements through `pg` directly, on a pool of their own beside the one the Prisma client's driver
+// adapter uses (prisma.repository.ts says why). Prisma's raw path does synchronous work on the API's event
 // loop for every statement (it serialises each parameter, types each column and maps every row
 // through its own format); for a 300 kB JSON parameter that was 4–9 ms of CPU against ~1 ms for
 // `pg` itself, and Prisma's client runtime was the largest item the alert evaluation added to the
@@ -33,13 +33,13 @@ const UTC_TYPES: CustomTypesConfig = {
       : pgTypes.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
 };
 
-/** The process's PostgreSQL pool (the Prisma client is given it: see prisma.repository.ts). */
+/** A PostgreSQL pool of this process (prisma.repository.ts makes two: Prisma's and `sql`'s). */
 export function newPool(databaseUrl: string): Pool {
   const pool = new Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 3000, types: UTC_TYPES });
   // An idle connection the server ends (a restart, pg_terminate_backend, idle_session_timeout)
   // emits 'error' on the pool, and an 'error' nobody listens for is thrown: the whole control plane
-  // would exit. Prisma's driver adapter listens only between its connect and its disconnect, and
-  // `sql` uses the pool outside that span too. The pool has already dropped the connection; the
+  // would exit. Prisma's driver adapter listens on its pool only between its connect and its
+  // disconnect, and never on `sql`'s. The pool has already dropped the connection; the
   // next statement opens another, and a statement that fails says so to its caller.
   pool.on('error', () => undefined);
   return pool;
