@@ -56,7 +56,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
-import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
+import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -485,14 +485,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     gcMsPerSecond: {
       during: round(gcShare(evals.slice(2), app.gcPauses)),
       placebo: [0.25, 0.5, 0.75].map((f) =>
-        round(
-          gcShare(
-            evals
-              .slice(2)
-              .map((e) => ({ startMs: e.startMs + f * INTERVAL_MS, endMs: e.endMs + f * INTERVAL_MS })),
-            app.gcPauses,
-          ),
-        ),
+        round(gcShare(shifted(evals.slice(2), f * INTERVAL_MS), app.gcPauses)),
       ),
       run: round(gcShare([{ startMs: t0, endMs: t0 + SECONDS * 1000 }], app.gcPauses)),
     },

@@ -23,6 +23,11 @@ export function probesIn<P extends Span>(probes: readonly P[], windows: readonly
   return probes.filter((p) => windows.some((w) => overlaps(p, w)));
 }
 
+/** The windows moved by `shiftMs` (the placebo's: no evaluation runs there). */
+export function shifted(windows: readonly Span[], shiftMs: number): Span[] {
+  return windows.map((w) => ({ startMs: w.startMs + shiftMs, endMs: w.endMs + shiftMs }));
+}
+
 /**
  * Probes in `windows` moved by `shiftMs`, leaving out any probe that overlaps a real window (an
  * evaluation that ran long, or the next one).
@@ -32,8 +37,7 @@ export function placeboProbes<P extends Span>(
   windows: readonly Span[],
   shiftMs: number,
 ): P[] {
-  const moved = windows.map((w) => ({ startMs: w.startMs + shiftMs, endMs: w.endMs + shiftMs }));
-  return probesIn(probes, moved).filter((p) => !windows.some((w) => overlaps(p, w)));
+  return probesIn(probes, shifted(windows, shiftMs)).filter((p) => !windows.some((w) => overlaps(p, w)));
 }
 
 /** An evaluation's top-level phases, in the order the evaluator runs them (alert-evaluator.service.ts). */
