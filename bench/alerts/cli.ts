@@ -1,4 +1,4 @@
-// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 1000 --json]`
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 1000 --api-replica --json]`
 //
 // The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
 // database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
@@ -13,6 +13,10 @@
 // `--lag-poll-ms N` (default 0: lag read at each evaluation) serves the lag from a poll every N ms
 // instead, as a deployment's LagService does (bench-app.ts SyntheticLag): detection then includes
 // the poll's staleness.
+//
+// `--api-replica` probes the API of a control plane of its own instead of the evaluating process's
+// (api-replica.ts): a control that leaves the box's CPUs and PostgreSQL shared and nothing else.
+// The GC and pool-wait figures stay the evaluating process's.
 //
 // The lag profile: a small baseline; 5 % of the queries get one long spike (120 s behind for
 // 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
@@ -56,6 +60,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
+import { startApiReplica } from './api-replica';
 import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -67,6 +72,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '240' },
     'lag-poll-ms': { type: 'string', default: '0' },
     'progress-ms': { type: 'string', default: '1000' },
+    'api-replica': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -276,6 +282,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     groupIntervalSeconds: 1,
     repeatIntervalSeconds: 86400,
   });
+  const replica = values['api-replica'] ? await startApiReplica(ROOT, databaseUrl) : undefined;
   // Spike schedule from now on (the app is up), deterministic per query index.
   const t0 = Date.now();
   const loadStart = os.loadavg().map(round);
@@ -297,7 +304,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const progress = PROGRESS_MS > 0 ? await progressMover(databaseUrl, PROGRESS_MS) : undefined;
   // API probes every 25 ms for the whole run (from the child process), classified by overlap with
   // an evaluation.
-  toOutside({ type: 'probe', base: app.base, token });
+  toOutside({ type: 'probe', base: replica?.base ?? app.base, token });
   const endAt = t0 + SECONDS * 1000;
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -307,6 +314,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   toOutside({ type: 'stop' });
   const { probes, received, probeErrors, receiverErrors } = await outcome;
   await progress?.stop();
+  await replica?.stop();
   await app.close();
   const firingByRule = await firingTransitionsByRule(databaseUrl);
   const benchTransitions = await firstTransitions(databaseUrl, 'BenchTimeLag');
@@ -355,6 +363,8 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     partitionsPerQuery: PARTITIONS,
     lagPollMs: LAG_POLL_MS,
     progressMs: PROGRESS_MS,
+    // Where the probes went: the evaluating process, or a control plane of its own (--api-replica).
+    apiServedBy: replica ? 'replica' : 'evaluating process',
     evaluationMsP50: round(pct(warm, 50)),
     evaluationMsP99: round(pct(warm, 99)),
     apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
