@@ -49,6 +49,8 @@ export interface BenchApp {
   gcPauses: GcPause[];
   /** Waits of ≥ 1 ms for a connection of the API's PostgreSQL pool (Prisma's: prisma.repository.ts). */
   poolWaits: PoolWait[];
+  /** Epoch ms of each connection the alerting's own pool (PrismaRepository.sql) opened. */
+  sqlPoolOpened: number[];
   close(): Promise<void>;
 }
 
@@ -231,7 +233,10 @@ export async function startBenchApp(o: {
       });
     return r;
   };
-  const poolWaits = recordPoolWaits((app.get(PrismaRepository) as unknown as { pool: Pool }).pool);
+  const repository = app.get(PrismaRepository) as unknown as { pool: Pool; sqlPool: Pool };
+  const poolWaits = recordPoolWaits(repository.pool);
+  const sqlPoolOpened: number[] = [];
+  repository.sqlPool.on('connect', () => sqlPoolOpened.push(epochMs()));
   const gcPauses: GcPause[] = [];
   const gcObserver = observeGc(gcPauses);
   await app.listen(0, '127.0.0.1');
@@ -243,6 +248,7 @@ export async function startBenchApp(o: {
     evaluations,
     gcPauses,
     poolWaits,
+    sqlPoolOpened,
     close: () => {
       gcObserver.disconnect();
       lag.stop();

@@ -489,6 +489,9 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       // Connections the pool opened (each a new PostgreSQL backend): in the warm evaluations, in the run.
       openedDuring: opened.filter((w) => inWarm(w)).length,
       openedRun: opened.length,
+      // The same for the alerting's own pool (each a PostgreSQL backend started during the pass).
+      sqlOpenedDuring: app.sqlPoolOpened.filter((ms) => inWarm({ startMs: ms, endMs: ms })).length,
+      sqlOpenedRun: app.sqlPoolOpened.length,
     },
     // The main thread's GC pause time per second of window: in the warm evaluations, in the
     // placebo windows (¼, ½, ¾ of the interval later), and over the whole run.
