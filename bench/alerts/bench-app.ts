@@ -49,8 +49,8 @@ export interface BenchApp {
   gcPauses: GcPause[];
   /** Waits of ≥ 1 ms for a connection of the API's PostgreSQL pool (Prisma's: prisma.repository.ts). */
   poolWaits: PoolWait[];
-  /** Epoch ms of each connection the alerting's own pool (PrismaRepository.sql) opened. */
-  sqlPoolOpened: number[];
+  /** The same for the alerting's own pool (PrismaRepository.sql). */
+  sqlPoolWaits: PoolWait[];
   close(): Promise<void>;
 }
 
@@ -235,8 +235,7 @@ export async function startBenchApp(o: {
   };
   const repository = app.get(PrismaRepository) as unknown as { pool: Pool; sqlPool: Pool };
   const poolWaits = recordPoolWaits(repository.pool);
-  const sqlPoolOpened: number[] = [];
-  repository.sqlPool.on('connect', () => sqlPoolOpened.push(epochMs()));
+  const sqlPoolWaits = recordPoolWaits(repository.sqlPool);
   const gcPauses: GcPause[] = [];
   const gcObserver = observeGc(gcPauses);
   await app.listen(0, '127.0.0.1');
@@ -248,7 +247,7 @@ export async function startBenchApp(o: {
     evaluations,
     gcPauses,
     poolWaits,
-    sqlPoolOpened,
+    sqlPoolWaits,
     close: () => {
       gcObserver.disconnect();
       lag.stop();

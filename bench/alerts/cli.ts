@@ -282,7 +282,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     groupIntervalSeconds: 1,
     repeatIntervalSeconds: 86400,
   });
-  const replica = values['api-replica'] ? await startApiReplica(ROOT, databaseUrl) : undefined;
+  const replica = values['api-replica'] ? await startApiReplica(databaseUrl) : undefined;
   // Spike schedule from now on (the app is up), deterministic per query index.
   const t0 = Date.now();
   const loadStart = os.loadavg().map(round);
@@ -356,6 +356,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
   const waits = app.poolWaits.filter((w) => !w.opened);
   const opened = app.poolWaits.filter((w) => w.opened);
+  const sqlOpened = app.sqlPoolWaits.filter((w) => w.opened);
   const inWarm = (w: { startMs: number; endMs: number }) =>
     evals.slice(2).some((e) => w.startMs <= e.endMs && w.endMs >= e.startMs);
   const result = {
@@ -489,9 +490,9 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       // Connections the pool opened (each a new PostgreSQL backend): in the warm evaluations, in the run.
       openedDuring: opened.filter((w) => inWarm(w)).length,
       openedRun: opened.length,
-      // The same for the alerting's own pool (each a PostgreSQL backend started during the pass).
-      sqlOpenedDuring: app.sqlPoolOpened.filter((ms) => inWarm({ startMs: ms, endMs: ms })).length,
-      sqlOpenedRun: app.sqlPoolOpened.length,
+      // The same for the alerting's own pool (PrismaRepository.sql).
+      sqlOpenedDuring: sqlOpened.filter((w) => inWarm(w)).length,
+      sqlOpenedRun: sqlOpened.length,
     },
     // The main thread's GC pause time per second of window: in the warm evaluations, in the
     // placebo windows (¼, ½, ¾ of the interval later), and over the whole run.
