@@ -30,6 +30,10 @@
 //                         prober and the receiver run in a child process: outside-process.ts)
 //   apiP99DuringMs        the same while an evaluation runs
 //   apiP99DuringWarmMs    the same, the first two evaluations left out (as the evaluation figures)
+//   apiP99IdleBounds / apiP99DuringWarmBounds the p99 with its 95 % interval (quantile-bounds.ts):
+//                         n probes, lower, upper (null: too few probes to bound it from above;
+//                         a 240 s run has ~75 "during" probes, `--seconds 1800` ~600)
+//   apiDuringWarmMs       p50 / p90 / p95 of the warm "during" probes
 //   apiP99PlaceboMs       the control for apiP99DuringWarmMs (probe-windows.ts): the p99 of the
 //                         probes in the warm evaluations' windows moved by ¼, ½ and ¾ of the
 //                         interval, where no evaluation runs; the same statistic over as few
@@ -62,6 +66,7 @@ import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
 import { startApiReplica } from './api-replica';
 import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
+import { quantileBounds } from './quantile-bounds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -99,6 +104,12 @@ const pct = (xs: readonly number[], p: number): number => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 const round = (x: number): number => Math.round(x * 10) / 10;
+const roundOrNull = (x: number | null): number | null => (x === null ? null : round(x));
+/** A p99 with its 95 % interval, rounded for the output. */
+const boundsOf = (xs: readonly number[]) => {
+  const b = quantileBounds(xs, 99);
+  return { n: b.n, p99: round(b.value), lower: roundOrNull(b.lower), upper: roundOrNull(b.upper) };
+};
 const log = (m: string) => {
   if (!values.json) console.error(m);
 };
@@ -372,6 +383,15 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     apiP99DuringMs: round(pct(lat(probes.filter(during)), 99)),
     apiP99DuringWarmMs: round(pct(lat(duringWarm), 99)),
     apiP99PlaceboMs: placebos.map((ps) => round(pct(lat(ps), 99))),
+    // How much one run's p99 can say (quantile-bounds.ts): its 95 % interval from the order
+    // statistics; `upper` null when too few probes bound it from above (the p99 is their maximum).
+    apiP99IdleBounds: boundsOf(lat(probes.filter((p) => !during(p)))),
+    apiP99DuringWarmBounds: boundsOf(lat(duringWarm)),
+    apiDuringWarmMs: {
+      p50: round(pct(lat(duringWarm), 50)),
+      p90: round(pct(lat(duringWarm), 90)),
+      p95: round(pct(lat(duringWarm), 95)),
+    },
     detectionDelaySeconds: round(Math.max(...delays)),
     missed,
     falseAlerts,
