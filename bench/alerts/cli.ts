@@ -66,7 +66,7 @@ import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
 import { startApiReplica } from './api-replica';
 import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
-import { quantileBounds } from './quantile-bounds';
+import { quantileBounds, sortedQuantile } from './quantile-bounds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({
@@ -99,10 +99,11 @@ function int(v: string | undefined, min: number, max: number, name: string): num
     throw new Error(`${name} must be an integer in ${min}..${max}`);
   return n;
 }
-const pct = (xs: readonly number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
+const pct = (xs: readonly number[], p: number): number =>
+  sortedQuantile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 const round = (x: number): number => Math.round(x * 10) / 10;
 const roundOrNull = (x: number | null): number | null => (x === null ? null : round(x));
 /** A p99 with its 95 % interval, rounded for the output. */

@@ -12,11 +12,17 @@
 export interface QuantileBounds {
   /** How many values the estimate rests on. */
   n: number;
-  /** The sample quantile (the value at rank ceil(p·n), as the bench's `pct`). */
+  /** The sample quantile (`sortedQuantile`, as the bench's `pct`). */
   value: number;
   /** Lower and upper bounds of the interval; `upper` null when no rank is high enough. */
   lower: number | null;
   upper: number | null;
+}
+
+/** The `p`-th percentile (0–100) of values sorted ascending: the value at rank ceil(p·n). */
+export function sortedQuantile(sorted: readonly number[], p: number): number {
+  const n = sorted.length;
+  return n === 0 ? NaN : sorted[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)]!;
 }
 
 /** P(B ≤ k) for k = 0..n, B ~ Binomial(n, p): the pmf by its ratio recurrence in log space (p near 1). */
@@ -43,7 +49,7 @@ export function quantileBounds(xs: readonly number[], p: number, confidence = 0.
   if (n === 0) return { n, value: NaN, lower: null, upper: null };
   const q = p / 100;
   const tail = (1 - confidence) / 2;
-  const value = sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]!;
+  const value = sortedQuantile(sorted, p);
   // The CDF over k = 0..n once: cdf[k] = P(B ≤ k).
   const cdf = binomialCdfs(n, q);
   let r = 0;
