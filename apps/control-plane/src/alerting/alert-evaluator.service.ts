@@ -47,6 +47,7 @@ import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { nextSlot, slotRun } from './evaluation-slots';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
+import { idleCollectionDelayMs } from './idle-collection';
 import { LagMirror } from './lag-mirror';
 import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
@@ -315,6 +316,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       dashboardUrl: this.config.SLUICE_DASHBOARD_URL.replace(/\/$/, ''),
       ...(stored ? { stored } : {}),
       saveHistories,
+      collectAfterMs: idleCollectionDelayMs(this.config.SLUICE_ALERT_EVAL_INTERVAL_MS),
     };
     const transfer = [
       packed.readAtMs.buffer,

@@ -110,6 +110,11 @@ export interface EvaluationInput {
    * same small amount each tick instead of every history at once every minute.
    */
   saveHistories: number;
+  /**
+   * Collect the thread's garbage this many ms after answering, unless another evaluation comes
+   * first (idle-collection.ts); absent or 0: V8 decides when, i.e. inside evaluations.
+   */
+  collectAfterMs?: number;
 }
 
 export interface QueryGauges {
