@@ -47,7 +47,9 @@
 //   detectionStepsSlowest the three slowest detections split: spike start → pending transition,
 //                         pending → firing, firing → webhook received
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
-//                         worker thread, with its own compute.* phases), writes, gauges, route),
+//                         worker thread, with its own compute.* phases: compute.gc its collections
+//                         inside the evaluation, compute.lastIdleCollection the full collection it
+//                         ran between the last two, outside any evaluation), writes, gauges, route),
 //                         with the read's and the router's own steps (read.*, route.*)
 //   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on),
 //                         when they ran and the webhooks received in the interval before each
