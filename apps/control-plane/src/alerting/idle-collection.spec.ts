@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { CollectionLog, fullCollection, IdleCollection } from './idle-collection';
+import { CollectionLog, fullCollection, IdleCollection, idleCollectionDelayMs } from './idle-collection';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -21,6 +21,15 @@ describe('fullCollection', () => {
     fullCollection();
     const { runInNewContext } = await import('node:vm');
     expect(runInNewContext('typeof gc')).toBe('undefined');
+  });
+});
+
+describe('idleCollectionDelayMs', () => {
+  it("3 s after an evaluation, before V8's memory reducer (8 s), at most half the interval", () => {
+    expect(idleCollectionDelayMs(10_000)).toBe(3000);
+    expect(idleCollectionDelayMs(600_000)).toBe(3000);
+    expect(idleCollectionDelayMs(1000)).toBe(500);
+    expect(idleCollectionDelayMs(201)).toBe(101);
   });
 });
 
