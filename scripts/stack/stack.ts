@@ -8,6 +8,7 @@ import { KafkaComponent } from './kafka';
 import { KubeComponent } from './kube';
 import { PostgresComponent } from './postgres';
 import { RedisComponent } from './redis';
+import { reservePorts, stackPorts } from './reserved-ports';
 import { ensureSinkDatabase } from './sink-database';
 
 export function components(config: StackConfig = loadStackConfig()): StackComponent[] {
@@ -42,6 +43,8 @@ export async function stackUp(
     aptInstall(missing, missing.join(', '));
   }
   for (const c of all) c.prepare((m) => log(`${c.name}: ${m}`));
+  // Before anything connects: no outgoing connection may then take a port a component listens on.
+  reservePorts(stackPorts(config), log);
   // Start one after another: each start is a few seconds and sequential output is readable.
   for (const c of all) {
     if ((await c.state()) === 'up') {
