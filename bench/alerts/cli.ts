@@ -39,6 +39,9 @@
 //                         interval, where no evaluation runs; the same statistic over as few
 //                         probes, so "during" minus its median is what the evaluations add
 //   probesPlacebo         how many probes each placebo set has (probesDuringWarm: the real one)
+//   apiP99PreSlotMs       the p99 of the probes in the warm evaluations' windows moved back by
+//                         the lead of the main thread's pre-slot collection (pre-slot-collection.ts):
+//                         where that pause went, counted among the idle probes (probesPreSlot: how many)
 //   slowestProbesDuringWarm the five slowest warm "during" probes, their evaluation's start and
 //                         the evaluation's phases each overlapped (probe-windows.ts)
 //   detectionDelaySeconds worst time from a long spike's start (threshold crossed) to the
@@ -67,6 +70,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
 import { startApiReplica } from './api-replica';
+import { PRE_SLOT_COLLECTION_LEAD_MS } from '../../apps/control-plane/src/alerting/pre-slot-collection';
 import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
 import { quantileBounds, sortedQuantile } from './quantile-bounds';
 
@@ -368,6 +372,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const warm = evals.slice(2).map((e) => e.endMs - e.startMs);
   const duringWarm = probesIn(probes, evals.slice(2));
   const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
+  const preSlot = placeboProbes(probes, evals.slice(2), -PRE_SLOT_COLLECTION_LEAD_MS);
   const waits = app.poolWaits.filter((w) => !w.opened);
   const opened = app.poolWaits.filter((w) => w.opened);
   const sqlOpened = app.sqlPoolWaits.filter((w) => w.opened);
@@ -386,6 +391,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     apiP99DuringMs: round(pct(lat(probes.filter(during)), 99)),
     apiP99DuringWarmMs: round(pct(lat(duringWarm), 99)),
     apiP99PlaceboMs: placebos.map((ps) => round(pct(lat(ps), 99))),
+    apiP99PreSlotMs: round(pct(lat(preSlot), 99)),
     // How much one run's p99 can say (quantile-bounds.ts): its 95 % interval from the order
     // statistics; `upper` null when too few probes bound it from above (the p99 is their maximum).
     apiP99IdleBounds: boundsOf(lat(probes.filter((p) => !during(p)))),
@@ -504,6 +510,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
         };
       }),
     probesPlacebo: placebos.map((ps) => ps.length),
+    probesPreSlot: preSlot.length,
     // Checkouts of the PostgreSQL pool that waited ≥ 1 ms for a connection, in the warm evaluations'
     // windows and in the whole run, and the longest.
     poolWaits: {
@@ -518,12 +525,13 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       sqlOpenedRun: sqlOpened.length,
     },
     // The main thread's GC pause time per second of window: in the warm evaluations, in the
-    // placebo windows (¼, ½, ¾ of the interval later), and over the whole run.
+    // placebo windows (¼, ½, ¾ of the interval later), in the pre-slot windows, and over the run.
     gcMsPerSecond: {
       during: round(gcShare(evals.slice(2), app.gcPauses)),
       placebo: [0.25, 0.5, 0.75].map((f) =>
         round(gcShare(shifted(evals.slice(2), f * INTERVAL_MS), app.gcPauses)),
       ),
+      preSlot: round(gcShare(shifted(evals.slice(2), -PRE_SLOT_COLLECTION_LEAD_MS), app.gcPauses)),
       run: round(gcShare([{ startMs: t0, endMs: t0 + SECONDS * 1000 }], app.gcPauses)),
     },
     probeErrors,

@@ -20,7 +20,8 @@
 // (alert-writes.ts) and sets the gauges only where a value changed (gauge-sync.ts; the
 // per-partition consumer status as plain values, without prom-client's label hashing:
 // metrics/consumer-status-metric.ts), giving the event loop a turn every SLICE_MS; the lag is the
-// lag poll's.
+// lag poll's. The main thread's young generation is emptied just before each slot
+// (pre-slot-collection.ts), so the evaluation's garbage is not collected inside it.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -45,6 +46,7 @@ import {
 } from './alert-evaluation.repository';
 import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { nextSlot, slotRun } from './evaluation-slots';
+import { PreSlotCollection } from './pre-slot-collection';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { idleCollectionDelayMs } from './idle-collection';
@@ -105,6 +107,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly alertBuckets = new VersionBuckets<AlertVersionRow>();
   private readonly gaugeValues = new Map<string, QueryGauges>();
   private readonly statistics = new PlannerStatistics();
+  /** The main thread's young generation emptied before each slot this process evaluates. */
+  private readonly preSlot = new PreSlotCollection();
   /** False until a hand-over since the last reset succeeded: the next one is then a full one. */
   private inSync = false;
   private readonly gauges: {
@@ -175,10 +179,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     }, slot - now);
     timer.unref();
     this.scheduler.addTimeout(TIMER_NAME, timer);
+    this.preSlot.scheduleBefore(slot, () => this.leadership.isLeader && !this.ticking);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.preSlot.cancel();
     if (this.scheduler.doesExist('timeout', TIMER_NAME)) this.scheduler.deleteTimeout(TIMER_NAME);
     await this.inFlight;
     await this.saving;
@@ -370,6 +376,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     phasesMs.lastHistorySave = this.lastSaveMs;
+    phasesMs.lastPreSlotCollection = this.preSlot.lastMs;
     // The groups to route: those whose alerts changed since the last read or in this pass.
     const changedQueries = diff.queries;
     for (const tr of out.writes.transitions) changedQueries.add(tr.queryName);

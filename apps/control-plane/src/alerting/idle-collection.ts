@@ -32,9 +32,22 @@ export function idleCollectionDelayMs(intervalMs: number): number {
 
 /** V8's full collection of this thread's heap (synchronous). */
 export function fullCollection(): () => void {
+  const gc = exposedGc();
+  return () => gc();
+}
+
+/** V8's young-generation collection (a scavenge) of this thread's heap (synchronous). */
+export function minorCollection(): () => void {
+  const gc = exposedGc();
+  return () => gc({ type: 'minor' });
+}
+
+type Gc = (options?: { type: 'minor' | 'major' }) => void;
+
+function exposedGc(): Gc {
   v8.setFlagsFromString('--expose-gc');
   try {
-    return vm.runInNewContext('gc') as () => void;
+    return vm.runInNewContext('gc') as Gc;
   } finally {
     v8.setFlagsFromString('--no-expose-gc');
   }
