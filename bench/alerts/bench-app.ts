@@ -51,6 +51,12 @@ export interface BenchApp {
   poolWaits: PoolWait[];
   /** The same for the alerting's own pool (PrismaRepository.sql). */
   sqlPoolWaits: PoolWait[];
+  /**
+   * Every request as the server saw it: from its headers parsed on the main thread to its
+   * response handed to the socket (epoch ms). A probe minus its request is the time outside the
+   * server's handling: the prober's process, loopback, and waiting for the main thread.
+   */
+  served: Array<{ startMs: number; endMs: number }>;
   close(): Promise<void>;
 }
 
@@ -238,6 +244,11 @@ export async function startBenchApp(o: {
   const sqlPoolWaits = recordPoolWaits(repository.sqlPool);
   const gcPauses: GcPause[] = [];
   const gcObserver = observeGc(gcPauses);
+  const served: BenchApp['served'] = [];
+  app.getHttpServer().on('request', (_req: unknown, res: NodeJS.EventEmitter) => {
+    const startMs = epochMs();
+    res.once('finish', () => served.push({ startMs, endMs: epochMs() }));
+  });
   await app.listen(0, '127.0.0.1');
   // Longer than any pause of the event loop, so a probe never reuses a socket the server just closed.
   (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
@@ -248,6 +259,7 @@ export async function startBenchApp(o: {
     gcPauses,
     poolWaits,
     sqlPoolWaits,
+    served,
     close: () => {
       gcObserver.disconnect();
       lag.stop();

@@ -39,6 +39,10 @@
 //                         interval, where no evaluation runs; the same statistic over as few
 //                         probes, so "during" minus its median is what the evaluations add
 //   probesPlacebo         how many probes each placebo set has (probesDuringWarm: the real one)
+//   apiAllMs              p99 and p99.9 of every probe of the run, during an evaluation or not
+//   apiServerMs           the server's handling of the probes alone (request parsed → response
+//                         written, on the main thread): idle p99, warm "during" p50 / p90 / p99;
+//                         each slowest probe's `server` is [before, handling, after] in ms
 //   apiP99PreSlotMs       the p99 of the probes in the warm evaluations' windows moved back by
 //                         the lead of the main thread's pre-slot collection (pre-slot-collection.ts):
 //                         where that pause went, counted among the idle probes (probesPreSlot: how many)
@@ -52,7 +56,8 @@
 //   phasesMsP50/P99       median / p99 ms per phase of an evaluation (read, prepare, compute (the
 //                         worker thread, with its own compute.* phases: compute.gc its collections
 //                         inside the evaluation, compute.lastIdleCollection the full collection it
-//                         ran between the last two, outside any evaluation), writes, gauges, route),
+//                         ran between the last two, outside any evaluation), writes, gauges, route;
+//                         lastPreSlotCollection the main thread's scavenge before the last slot),
 //                         with the read's and the router's own steps (read.*, route.*)
 //   slowestEvaluations    the two slowest evaluations' duration, CPU and phases (what p99 waits on),
 //                         when they ran and the webhooks received in the interval before each
@@ -71,7 +76,14 @@ import { Client } from 'pg';
 import type { FromChild, ToChild } from './outside-process';
 import { startApiReplica } from './api-replica';
 import { PRE_SLOT_COLLECTION_LEAD_MS } from '../../apps/control-plane/src/alerting/pre-slot-collection';
-import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, shifted } from './probe-windows';
+import {
+  pausedMsIn,
+  phasesOverlapped,
+  placeboProbes,
+  probesIn,
+  servedWithin,
+  shifted,
+} from './probe-windows';
 import { quantileBounds, sortedQuantile } from './quantile-bounds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -373,7 +385,42 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const duringWarm = probesIn(probes, evals.slice(2));
   const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
   const preSlot = placeboProbes(probes, evals.slice(2), -PRE_SLOT_COLLECTION_LEAD_MS);
+  const served = [...app.served].sort((a, b) => a.startMs - b.startMs);
+  // The server's share of probes: from the request's headers parsed to its response written.
+  const serverLat = (ps: typeof probes) =>
+    ps.flatMap((p) => {
+      const s = servedWithin(p, served);
+      return s ? [s.endMs - s.startMs] : [];
+    });
   const waits = app.poolWaits.filter((w) => !w.opened);
+  const slowest = (ps: typeof probes, n: number) =>
+    [...ps].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs)).slice(0, n);
+  // A slow probe: what it overlapped (the evaluation's phases), what held it (GC, a pool wait), and
+  // how its time splits around the server's handling.
+  const explainProbe = (p: (typeof probes)[number]) => {
+    const e = evals.find((x) => p.startMs < x.endMs && p.endMs > x.startMs);
+    const s = servedWithin(p, served);
+    return {
+      ms: round(p.endMs - p.startMs),
+      // Before the server parsed it (prober, loopback, a busy main thread), its handling, after.
+      server: s ? [round(s.startMs - p.startMs), round(s.endMs - s.startMs), round(p.endMs - s.endMs)] : null,
+      evaluationAtSeconds: round(((e?.startMs ?? NaN) - t0) / 1000),
+      phases: e ? phasesOverlapped(p, e) : [],
+      // The main thread's GC pauses inside the probe: how much of its wait was a collection.
+      gcMs: round(pausedMsIn(p, app.gcPauses)),
+      gcKinds: [...new Set(app.gcPauses.filter((g) => pausedMsIn(p, [g]) > 0).map((g) => g.kind))],
+      // The longest wait for a pool connection that started inside the probe (its own query's,
+      // or another's beside it: a checkout is not tied to a request).
+      poolWaitMs: round(
+        Math.max(
+          0,
+          ...waits
+            .filter((w) => w.startMs >= p.startMs && w.startMs < p.endMs)
+            .map((w) => w.endMs - w.startMs),
+        ),
+      ),
+    };
+  };
   const opened = app.poolWaits.filter((w) => w.opened);
   const sqlOpened = app.sqlPoolWaits.filter((w) => w.opened);
   const inWarm = (w: { startMs: number; endMs: number }) =>
@@ -392,6 +439,17 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     apiP99DuringWarmMs: round(pct(lat(duringWarm), 99)),
     apiP99PlaceboMs: placebos.map((ps) => round(pct(lat(ps), 99))),
     apiP99PreSlotMs: round(pct(lat(preSlot), 99)),
+    // Every probe of the run, wherever it fell: a pause moved from one window to another shows here.
+    apiAllMs: { n: probes.length, p99: round(pct(lat(probes), 99)), p999: round(pct(lat(probes), 99.9)) },
+    // The same probes, the server's handling alone (null with --api-replica: it served them).
+    apiServerMs: served.length
+      ? {
+          idleP99: round(pct(serverLat(probes.filter((p) => !during(p))), 99)),
+          duringWarmP50: round(pct(serverLat(duringWarm), 50)),
+          duringWarmP90: round(pct(serverLat(duringWarm), 90)),
+          duringWarmP99: round(pct(serverLat(duringWarm), 99)),
+        }
+      : null,
     // How much one run's p99 can say (quantile-bounds.ts): its 95 % interval from the order
     // statistics; `upper` null when too few probes bound it from above (the p99 is their maximum).
     apiP99IdleBounds: boundsOf(lat(probes.filter((p) => !during(p)))),
@@ -485,30 +543,9 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     probesDuring: probes.filter(during).length,
     probesDuringWarm: duringWarm.length,
     // The five slowest of them, with the start of the evaluation each overlapped (s into the run).
-    slowestProbesDuringWarm: [...duringWarm]
-      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
-      .slice(0, 5)
-      .map((p) => {
-        const e = evals.find((x) => p.startMs < x.endMs && p.endMs > x.startMs);
-        return {
-          ms: round(p.endMs - p.startMs),
-          evaluationAtSeconds: round(((e?.startMs ?? NaN) - t0) / 1000),
-          phases: e ? phasesOverlapped(p, e) : [],
-          // The main thread's GC pauses inside the probe: how much of its wait was a collection.
-          gcMs: round(pausedMsIn(p, app.gcPauses)),
-          gcKinds: [...new Set(app.gcPauses.filter((g) => pausedMsIn(p, [g]) > 0).map((g) => g.kind))],
-          // The longest wait for a pool connection that started inside the probe (its own query's,
-          // or another's beside it: a checkout is not tied to a request).
-          poolWaitMs: round(
-            Math.max(
-              0,
-              ...waits
-                .filter((w) => w.startMs >= p.startMs && w.startMs < p.endMs)
-                .map((w) => w.endMs - w.startMs),
-            ),
-          ),
-        };
-      }),
+    slowestProbesDuringWarm: slowest(duringWarm, 5).map(explainProbe),
+    // The same for the probes around the main thread's pre-slot collection.
+    slowestProbesPreSlot: slowest(preSlot, 3).map(explainProbe),
     probesPlacebo: placebos.map((ps) => ps.length),
     probesPreSlot: preSlot.length,
     // Checkouts of the PostgreSQL pool that waited ≥ 1 ms for a connection, in the warm evaluations'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn } from './probe-windows';
+import { pausedMsIn, phasesOverlapped, placeboProbes, probesIn, servedWithin } from './probe-windows';
 
 // Probes every 25 ms from 0 to 1,000 ms, each 5 ms long; p.startMs identifies a probe.
 const probes = Array.from({ length: 40 }, (_, i) => ({ startMs: i * 25, endMs: i * 25 + 5 }));
@@ -56,5 +56,20 @@ describe('probe windows', () => {
     ];
     expect(pausedMsIn({ startMs: 100, endMs: 200 }, pauses)).toBe(20);
     expect(pausedMsIn({ startMs: 400, endMs: 500 }, pauses)).toBe(0);
+  });
+
+  it("finds the server's handling inside a probe, and none outside it", () => {
+    const served = [
+      { startMs: 1, endMs: 3 },
+      { startMs: 12, endMs: 15 },
+      { startMs: 21, endMs: 40 },
+    ];
+    expect(servedWithin({ startMs: 10, endMs: 18 }, served)).toEqual({ startMs: 12, endMs: 15 });
+    expect(servedWithin({ startMs: 0, endMs: 5 }, served)).toEqual({ startMs: 1, endMs: 3 });
+    // Began inside the probe but ended after it (not this probe's request), or none began in it.
+    expect(servedWithin({ startMs: 20, endMs: 30 }, served)).toBeUndefined();
+    expect(servedWithin({ startMs: 4, endMs: 11 }, served)).toBeUndefined();
+    expect(servedWithin({ startMs: 50, endMs: 60 }, served)).toBeUndefined();
+    expect(servedWithin({ startMs: 0, endMs: 5 }, [])).toBeUndefined();
   });
 });

@@ -81,3 +81,20 @@ export function pausedMsIn(span: Span, pauses: readonly Span[]): number {
     ms += Math.max(0, Math.min(span.endMs, p.endMs) - Math.max(span.startMs, p.startMs));
   return ms;
 }
+
+/**
+ * The server's handling of `probe`: the first request span (`served`, sorted by start) that began
+ * and ended inside it, or undefined (the probes went to another process, or it failed). Probes are
+ * sent one after another, so at most one request of the prober's is inside each.
+ */
+export function servedWithin(probe: Span, served: readonly Span[]): Span | undefined {
+  let lo = 0;
+  let hi = served.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (served[mid]!.startMs < probe.startMs) lo = mid + 1;
+    else hi = mid;
+  }
+  const s = served[lo];
+  return s && s.startMs <= probe.endMs && s.endMs <= probe.endMs ? s : undefined;
+}
