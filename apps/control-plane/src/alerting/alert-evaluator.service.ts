@@ -46,7 +46,6 @@ import {
 } from './alert-evaluation.repository';
 import type { EvaluationOutput, QueryGauges } from './evaluation-messages';
 import { nextSlot, slotRun } from './evaluation-slots';
-import { PreSlotCollection } from './pre-slot-collection';
 import { EvaluationThread } from './evaluation-thread';
 import { GaugeSync } from './gauge-sync';
 import { idleCollectionDelayMs } from './idle-collection';
@@ -55,6 +54,7 @@ import { LagSource } from './lag-source';
 import { NotificationRouter } from './notification-router.service';
 import { packLags } from './packed-lags';
 import { PlannerStatistics } from './planner-statistics';
+import { PreSlotCollection } from './pre-slot-collection';
 import { ProgressMirror } from './progress-mirror';
 import { QueryMirror } from './query-mirror';
 import { VersionBuckets } from './version-buckets';
