@@ -84,8 +84,9 @@ export function pausedMsIn(span: Span, pauses: readonly Span[]): number {
 
 /**
  * The server's handling of `probe`: the first request span (`served`, sorted by start) that began
- * and ended inside it, or undefined (the probes went to another process, or it failed). Probes are
- * sent one after another, so at most one request of the prober's is inside each.
+ * and ended inside it, or undefined (the probes went to another process, the request failed, or its
+ * end was noted after the probe's: a pause of the main thread between writing the response and
+ * the `finish` event). Probes are sent one after another, so at most one request is inside each.
  */
 export function servedWithin(probe: Span, served: readonly Span[]): Span | undefined {
   let lo = 0;
