@@ -125,6 +125,11 @@ async function firstOffsets(version: number, since: string): Promise<Map<number,
  * and trigger start + duration). On a new checkpoint (`acrossInstances`) every successor waits
  * for every predecessor: released after the last exit, first batch after the last commit (its
  * continue point is where the whole old version ended).
+ *
+ * Called after the feed has ended: a successor released late may find its partitions read to the
+ * end by the one released first (it owned them all until the other joined), and a caught-up
+ * instance reports idle triggers, no batch (CI 12-06 01:31: "batches of version 2: expected 0").
+ * So a second of records follows the upgrade, and every successor's first batch is waited for.
  */
 async function expectHandoverOrder(
   id: string,
@@ -132,17 +137,27 @@ async function expectHandoverOrder(
   newVersion: number,
   { acrossInstances = false } = {},
 ): Promise<void> {
-  const events = (
-    await t.call<
-      Array<{
-        timestamp: string;
-        batchDuration?: number;
-        sluice: { queryVersion: number; instance: string; tasks?: string[] };
-      }>
-    >('GET', `/api/v1/queries/${id}/progress?limit=1000`)
-  ).body.filter((e) => (e.sluice.tasks?.length ?? 0) > 0);
   const names = fs.readdirSync(path.join(t.home, 'instances', id)).sort();
   expect(names).toHaveLength(2);
+  await produce(300, 300);
+  const events = await eventually(
+    async () =>
+      (
+        await t.call<
+          Array<{
+            timestamp: string;
+            batchDuration?: number;
+            sluice: { queryVersion: number; instance: string; tasks?: string[] };
+          }>
+        >('GET', `/api/v1/queries/${id}/progress?limit=1000`)
+      ).body.filter((e) => (e.sluice.tasks?.length ?? 0) > 0),
+    (events) =>
+      names.every((name) =>
+        events.some((e) => e.sluice.instance === name && e.sluice.queryVersion === newVersion),
+      ),
+    60_000,
+    `a batch of version ${newVersion} from every instance`,
+  );
   const at = (name: string, lines: EngineLogLine[], msg: string) => {
     const line = lines.find((l) => l.msg.startsWith(msg));
     expect(line, `${name}: "${msg}" in its log`).toBeDefined();
@@ -311,6 +326,7 @@ describe('upgrades on the real stack', () => {
     // The new version was pre-started beside the old one (local runtime) and released per
     // instance only after its predecessor had committed its last batch and exited.
     expect(drain.figures).toMatchObject({ prestarted: 2, prestartReady: 2 });
+    await producing;
     await expectHandoverOrder(queryId, 1, 2);
     const gate = op.steps.find((s) => s.name === 'health gate')!;
     expect(gate.message).toMatch(/^passed: /);
@@ -325,7 +341,6 @@ describe('upgrades on the real stack', () => {
     expect(q2).toMatchObject({ phase: 'RUNNING', desired: { version: 2, checkpointEpoch: 0, instances: 2 } });
     expect(q2.observed.lastGoodVersion).toBe(2);
 
-    await producing;
     const rows = await settle(tables.main, feed.produced, 'every record counted');
     expect(rows).toEqual(expected([...Array(feed.produced).keys()], 60_000));
     // The audit log has the request.
@@ -431,11 +446,11 @@ describe('upgrades on the real stack', () => {
       prestarted: 2,
       prestartReady: 2,
     });
+    await producing;
     await expectHandoverOrder(queryId, 2, 3, { acrossInstances: true });
     const q = await query();
     expect(q).toMatchObject({ phase: 'RUNNING', desired: { version: 3, checkpointEpoch: 1 } });
     expect(q.observed).toMatchObject({ lastGoodVersion: 3, previousGoodVersion: 2 });
-    await producing;
 
     // Records below the new version's first offsets were the old version's, the rest are the new one's.
     const started = op.steps.find((s) => s.name === 'start new version')!.startedAt!;

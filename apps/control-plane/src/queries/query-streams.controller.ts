@@ -3,13 +3,14 @@ import {
   Controller,
   Get,
   NotFoundException,
+  type OnModuleDestroy,
   Param,
   ParseUUIDPipe,
   Sse,
   type MessageEvent,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { RequireRole } from '../auth/auth.decorators';
 import { lagTotals } from '../lag/lag-totals';
 import { LagService } from '../lag/lag.service';
@@ -31,7 +32,10 @@ const uuid = new ParseUUIDPipe({
 @ApiTags('queries')
 @ApiBearerAuth()
 @Controller('api/v1/queries')
-export class QueryStreamsController {
+export class QueryStreamsController implements OnModuleDestroy {
+  /** Every open event stream, so a shutdown can end them. */
+  private readonly streams = new Set<Subscriber<MessageEvent>>();
+
   constructor(
     private readonly queries: QueriesService,
     private readonly lag: LagService,
@@ -91,6 +95,7 @@ export class QueryStreamsController {
     // Transitions from now on: the newest id at subscription is the starting point.
     const newest = await this.transitions.newestId(query.name);
     return new Observable<MessageEvent>((sub) => {
+      this.streams.add(sub);
       const feed = new QueryEventFeed(id, query.name, newest, this.queryRows, this.transitions);
       const offProgress = this.progress.subscribe(id, (p) =>
         sub.next({ type: 'progress', data: p as object }),
@@ -116,10 +121,21 @@ export class QueryStreamsController {
         );
       }, 1000);
       return () => {
+        this.streams.delete(sub);
         offProgress();
         offOps();
         clearInterval(poll);
       };
     });
+  }
+
+  /**
+   * Ends every open stream when the application closes. The HTTP server's close waits for every
+   * response to end, and an event stream never ends by itself: one open dashboard used to hold a
+   * SIGTERM until main.ts's 30-s deadline exited 1. Ended, a client reconnects (EventSource does
+   * so by itself), to another replica or to this one restarted.
+   */
+  onModuleDestroy(): void {
+    for (const sub of [...this.streams]) sub.complete();
   }
 }
