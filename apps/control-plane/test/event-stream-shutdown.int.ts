@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   eventsSpec,
-  eventually,
   forgetTestQueries,
   killTestInstances,
+  operationOutcome,
   STAND_IN_ENGINE,
   startTestApp,
   type TestApp,
@@ -34,12 +34,7 @@ describe('event streams at shutdown', () => {
       eventsSpec(`sse-${suffix}`, `it-src-${suffix}`, `it-out-${suffix}`),
     );
     expect(created.status).toBe(201);
-    await eventually(
-      () => app.call<{ state: string }>('GET', `/api/v1/operations/${created.body.operation.id}`),
-      (r) => r.body.state === 'SUCCEEDED' || r.body.state === 'FAILED',
-      90_000,
-      'the deploy operation',
-    );
+    await operationOutcome(app, created.body.operation.id, 90_000);
     const sse = await fetch(`${app.base}/api/v1/queries/${created.body.id}/events`, {
       headers: { Authorization: `Bearer ${app.token}` },
     });
