@@ -31,7 +31,14 @@ import { syntheticPartitions } from './synthetic-partitions';
 
 export interface BenchApp {
   base: string;
+  /** The shares the evaluator uses (as many as asked unless the interval is too short for them). */
+  shares: number;
+  /** Between two passes (the interval divided by the shares). */
+  passSpacingMs: number;
+  /** Evaluation passes, one per share of the queries (evaluation-shares.ts). */
   evaluations: Array<{
+    /** The share the pass evaluated. */
+    share: number;
     /** Epoch ms (outside-process.ts: one clock with the prober's and the receiver's process). */
     startMs: number;
     endMs: number;
@@ -164,6 +171,8 @@ export const BENCH_CLUSTER = `bench-alerts-${process.pid}`;
 export async function startBenchApp(o: {
   databaseUrl: string;
   intervalMs: number;
+  /** SLUICE_ALERT_EVAL_SHARES. */
+  shares: number;
   partitions: number;
   lagSeconds: (queryId: string, nowMs: number) => number;
   /** SyntheticLag's poll (0: read at the evaluation). */
@@ -175,6 +184,7 @@ export async function startBenchApp(o: {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     SLUICE_CLUSTER_NAME: BENCH_CLUSTER,
     SLUICE_ALERT_EVAL_INTERVAL_MS: String(o.intervalMs),
+    SLUICE_ALERT_EVAL_SHARES: String(o.shares),
     SLUICE_ALERT_SIGNING_KEY: 'bench-alerts-signing-key-0123456789abcdef',
     SLUICE_ALERT_RECEIVER_HOSTS: '127.0.0.1',
   });
@@ -212,14 +222,14 @@ export async function startBenchApp(o: {
     : undefined;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  evaluator.tick = async (nowMs?: number, slotMs?: number) => {
+  evaluator.tick = async (nowMs?: number, slotMs?: number, share?: number) => {
     const startMs = epochMs();
     const cpu = process.cpuUsage();
     const mainCpu = mainThreadCpuMs();
     loopDelay.reset();
     const profiled = allocations && evaluations.length >= 4;
     if (profiled) await allocations.start();
-    const r = await tick(nowMs, slotMs);
+    const r = await tick(nowMs, slotMs, share);
     if (profiled) await allocations.stop();
     // CPU of this process while the pass ran (every thread: the evaluation's worker thread, the
     // pass's reads and writes, the API requests served meanwhile): less sensitive to the shared
@@ -228,6 +238,7 @@ export async function startBenchApp(o: {
     const mainAfter = mainThreadCpuMs();
     if (r)
       evaluations.push({
+        share: r.share,
         startMs,
         endMs: epochMs(),
         phasesMs: r.phasesMs,
@@ -255,6 +266,8 @@ export async function startBenchApp(o: {
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   return {
     base,
+    shares: evaluator.shareCount,
+    passSpacingMs: evaluator.passSpacingMs,
     evaluations,
     gcPauses,
     poolWaits,

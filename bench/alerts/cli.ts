@@ -1,4 +1,4 @@
-// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --seconds 240 --lag-poll-ms 0 --progress-ms 1000 --api-replica --json]`
+// `npm run -s bench:alerts [-- --queries 1000 --partitions 16 --interval-ms 10000 --shares 8 --seconds 240 --lag-poll-ms 0 --progress-ms 1000 --api-replica --json]`
 //
 // The built-in alert evaluator at scale, on the real PostgreSQL and Redis, in a throwaway
 // database (created, migrated and dropped here): N queries × P partitions whose lag comes from a
@@ -9,6 +9,10 @@
 // every query's lastProgressAt every N ms, as running engines' progress does (the progress writer
 // stamps it with every ingested batch): every query's version row then changes each tick, and the
 // evaluator reads and hands over every query, as in a deployment with engines running.
+//
+// `--shares N` (default 8, the control plane's default): SLUICE_ALERT_EVAL_SHARES, the passes an
+// interval is divided into (evaluation-shares.ts); `--shares 1` evaluates every query in one pass,
+// as before 2026-12-06. The figures below are per pass unless they say "interval".
 //
 // `--lag-poll-ms N` (default 0: lag read at each evaluation) serves the lag from a poll every N ms
 // instead, as a deployment's LagService does (bench-app.ts SyntheticLag): detection then includes
@@ -21,7 +25,10 @@
 // The lag profile: a small baseline; 5 % of the queries get one long spike (120 s behind for
 // 70 s, longer than `for` + 2 intervals: must fire), 5 % one short spike (15 s, shorter than
 // `for` - an interval: must not fire). Figures:
-//   evaluationMsP50/P99   duration of one evaluation of every rule on every query (+ routing)
+//   evaluationMsP50/P99   duration of one pass: every rule on one share's queries (+ routing)
+//   evaluationIntervalMsP50/P99 the passes of one interval added up: every rule on every query
+//   evaluationIntervalCpuMsP50/P99 their CPU (all threads) added up
+//   shares / passSpacingMs the shares used and the time between two passes
 //   evaluationCpuMsP50/P99 CPU time of this process (all threads) during one evaluation
 //   mainThreadCpuMsP50/P99 the same for the main thread alone (the API's event loop; 10 ms ticks)
 //   loopDelayMaxMsP50/P99 longest event-loop delay of the main thread during an evaluation
@@ -36,7 +43,7 @@
 //   apiDuringWarmMs       p50 / p90 / p95 of the warm "during" probes
 //   apiP99PlaceboMs       the control for apiP99DuringWarmMs (probe-windows.ts): the p99 of the
 //                         probes in the warm evaluations' windows moved by ¼, ½ and ¾ of the
-//                         interval, where no evaluation runs; the same statistic over as few
+//                         pass spacing, where no evaluation runs; the same statistic over as few
 //                         probes, so "during" minus its median is what the evaluations add
 //   probesPlacebo         how many probes each placebo set has (probesDuringWarm: the real one)
 //   apiAllMs              p99 and p99.9 of every probe of the run, during an evaluation or not
@@ -92,6 +99,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '1000' },
     partitions: { type: 'string', default: '16' },
     'interval-ms': { type: 'string', default: '10000' },
+    shares: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '240' },
     'lag-poll-ms': { type: 'string', default: '0' },
     'progress-ms': { type: 'string', default: '1000' },
@@ -102,6 +110,7 @@ const { values } = parseArgs({
 const QUERIES = int(values.queries, 1, 20_000, '--queries');
 const PARTITIONS = int(values.partitions, 1, 256, '--partitions');
 const INTERVAL_MS = int(values['interval-ms'], 200, 60_000, '--interval-ms');
+const SHARES = int(values.shares, 1, 64, '--shares');
 const SECONDS = int(values.seconds, 60, 3600, '--seconds');
 const LAG_POLL_MS = int(values['lag-poll-ms'], 0, 60_000, '--lag-poll-ms');
 const PROGRESS_MS = int(values['progress-ms'], 0, 60_000, '--progress-ms');
@@ -278,6 +287,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const app = await startBenchApp({
     databaseUrl,
     intervalMs: INTERVAL_MS,
+    shares: SHARES,
     partitions: PARTITIONS,
     lagPollMs: LAG_POLL_MS,
     lagSeconds: (queryId, nowMs) => {
@@ -325,7 +335,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     spikes.set(id, { startMs, endMs: startMs + (long ? LONG_SPIKE_MS : SHORT_SPIKE_MS), long });
   });
   log(
-    `bench:alerts ${QUERIES} queries × ${PARTITIONS} partitions, evaluation every ${INTERVAL_MS} ms, ${SECONDS} s`,
+    `bench:alerts ${QUERIES} queries × ${PARTITIONS} partitions, evaluation every ${INTERVAL_MS} ms in ${app.shares} passes, ${SECONDS} s`,
   );
 
   // With --progress-ms: every running query's lastProgressAt moves, as the progress writer moves it
@@ -380,11 +390,22 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       falseAlerts++;
     }
   });
-  // The first evaluations fill the in-memory windows (and the first includes connection set-up).
-  const warm = evals.slice(2).map((e) => e.endMs - e.startMs);
-  const duringWarm = probesIn(probes, evals.slice(2));
-  const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, evals.slice(2), f * INTERVAL_MS));
-  const preSlot = placeboProbes(probes, evals.slice(2), -PRE_SLOT_COLLECTION_LEAD_MS);
+  // The first two intervals' passes fill the in-memory windows (and the first includes connection set-up).
+  const warmEvals = evals.slice(2 * app.shares);
+  const warm = warmEvals.map((e) => e.endMs - e.startMs);
+  // Every query once: the passes of one interval (share 0's slot is a multiple of the interval,
+  // the others follow it), only intervals whose every share ran.
+  const rounds = new Map<number, typeof warmEvals>();
+  for (const e of warmEvals) {
+    const k = Math.floor(e.startMs / INTERVAL_MS);
+    rounds.set(k, [...(rounds.get(k) ?? []), e]);
+  }
+  const wholeRounds = [...rounds.values()].filter((r) => new Set(r.map((e) => e.share)).size === app.shares);
+  const roundMs = wholeRounds.map((r) => r.reduce((sum, e) => sum + e.endMs - e.startMs, 0));
+  const roundCpuMs = wholeRounds.map((r) => r.reduce((sum, e) => sum + e.cpuMs, 0));
+  const duringWarm = probesIn(probes, warmEvals);
+  const placebos = [0.25, 0.5, 0.75].map((f) => placeboProbes(probes, warmEvals, f * app.passSpacingMs));
+  const preSlot = placeboProbes(probes, warmEvals, -PRE_SLOT_COLLECTION_LEAD_MS);
   const served = [...app.served].sort((a, b) => a.startMs - b.startMs);
   // The server's share of probes: from the request's headers parsed to its response written.
   const serverLat = (ps: typeof probes) =>
@@ -424,7 +445,7 @@ async function run(databaseUrl: string, token: string): Promise<void> {
   const opened = app.poolWaits.filter((w) => w.opened);
   const sqlOpened = app.sqlPoolWaits.filter((w) => w.opened);
   const inWarm = (w: { startMs: number; endMs: number }) =>
-    evals.slice(2).some((e) => w.startMs <= e.endMs && w.endMs >= e.startMs);
+    warmEvals.some((e) => w.startMs <= e.endMs && w.endMs >= e.startMs);
   const result = {
     queries: QUERIES,
     partitionsPerQuery: PARTITIONS,
@@ -432,8 +453,15 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     progressMs: PROGRESS_MS,
     // Where the probes went: the evaluating process, or a control plane of its own (--api-replica).
     apiServedBy: replica ? 'replica' : 'evaluating process',
+    shares: app.shares,
+    passSpacingMs: app.passSpacingMs,
     evaluationMsP50: round(pct(warm, 50)),
     evaluationMsP99: round(pct(warm, 99)),
+    evaluationIntervalMsP50: round(pct(roundMs, 50)),
+    evaluationIntervalMsP99: round(pct(roundMs, 99)),
+    evaluationIntervalCpuMsP50: round(pct(roundCpuMs, 50)),
+    evaluationIntervalCpuMsP99: round(pct(roundCpuMs, 99)),
+    wholeIntervals: wholeRounds.length,
     apiP99IdleMs: round(pct(lat(probes.filter((p) => !during(p))), 99)),
     apiP99DuringMs: round(pct(lat(probes.filter(during)), 99)),
     apiP99DuringWarmMs: round(pct(lat(duringWarm), 99)),
@@ -465,39 +493,39 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     evaluations: evals.length,
     evaluationCpuMsP50: round(
       pct(
-        evals.slice(2).map((e) => e.cpuMs),
+        warmEvals.map((e) => e.cpuMs),
         50,
       ),
     ),
     evaluationCpuMsP99: round(
       pct(
-        evals.slice(2).map((e) => e.cpuMs),
+        warmEvals.map((e) => e.cpuMs),
         99,
       ),
     ),
     // The main thread alone (its event loop serves the API): null where /proc/thread-self is not.
     mainThreadCpuMsP50: round(
       pct(
-        evals.slice(2).flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
+        warmEvals.flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
         50,
       ),
     ),
     mainThreadCpuMsP99: round(
       pct(
-        evals.slice(2).flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
+        warmEvals.flatMap((e) => (e.mainThreadCpuMs === null ? [] : [e.mainThreadCpuMs])),
         99,
       ),
     ),
     // Longest event-loop delay of the main thread during an evaluation (what a request waits at worst).
     loopDelayMaxMsP50: round(
       pct(
-        evals.slice(2).map((e) => e.loopDelayMaxMs),
+        warmEvals.map((e) => e.loopDelayMaxMs),
         50,
       ),
     ),
     loopDelayMaxMsP99: round(
       pct(
-        evals.slice(2).map((e) => e.loopDelayMaxMs),
+        warmEvals.map((e) => e.loopDelayMaxMs),
         99,
       ),
     ),
@@ -510,9 +538,9 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     // The three slowest detections by step (transition times are the database's, at the write).
     detectionStepsSlowest: steps.sort((a, b) => b.totalS - a.totalS).slice(0, 3),
     // Time per phase of an evaluation, median and p99 (where a slow pass spends it).
-    phasesMsP50: phasePercentile(evals, 50),
-    phasesMsP99: phasePercentile(evals, 99),
-    // The two slowest evaluations whole (the p99 of 22 is the worst one): what they waited on.
+    phasesMsP50: phasePercentile(warmEvals, 50),
+    phasesMsP99: phasePercentile(warmEvals, 99),
+    // The two slowest passes whole: what they waited on.
     slowestEvaluations: evals
       .slice(2)
       .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
@@ -531,11 +559,12 @@ async function run(databaseUrl: string, token: string): Promise<void> {
       })),
     // Notification groups the router decided per evaluation (every group, or the changed and due).
     routedGroupsP50: pct(
-      evals.slice(2).map((e) => e.routedGroups),
+      warmEvals.map((e) => e.routedGroups),
       50,
     ),
-    routedGroupsMax: Math.max(0, ...evals.slice(2).map((e) => e.routedGroups)),
-    transitionsFirstEvaluation: evals[0]?.transitions,
+    routedGroupsMax: Math.max(0, ...warmEvals.map((e) => e.routedGroups)),
+    // Transitions of the first interval's passes (every query's first evaluation).
+    transitionsFirstEvaluation: evals.slice(0, app.shares).reduce((sum, e) => sum + e.transitions, 0),
     firingByRule,
     // The first evaluation includes starting the worker thread (from its bundle when run from source).
     firstEvaluationMs: evals[0] ? round(evals[0].endMs - evals[0].startMs) : null,
@@ -564,11 +593,11 @@ async function run(databaseUrl: string, token: string): Promise<void> {
     // The main thread's GC pause time per second of window: in the warm evaluations, in the
     // placebo windows (¼, ½, ¾ of the interval later), in the pre-slot windows, and over the run.
     gcMsPerSecond: {
-      during: round(gcShare(evals.slice(2), app.gcPauses)),
+      during: round(gcShare(warmEvals, app.gcPauses)),
       placebo: [0.25, 0.5, 0.75].map((f) =>
-        round(gcShare(shifted(evals.slice(2), f * INTERVAL_MS), app.gcPauses)),
+        round(gcShare(shifted(warmEvals, f * app.passSpacingMs), app.gcPauses)),
       ),
-      preSlot: round(gcShare(shifted(evals.slice(2), -PRE_SLOT_COLLECTION_LEAD_MS), app.gcPauses)),
+      preSlot: round(gcShare(shifted(warmEvals, -PRE_SLOT_COLLECTION_LEAD_MS), app.gcPauses)),
       run: round(gcShare([{ startMs: t0, endMs: t0 + SECONDS * 1000 }], app.gcPauses)),
     },
     probeErrors,
@@ -590,11 +619,11 @@ function gcShare(
   return total > 0 ? (paused / total) * 1000 : 0;
 }
 
+/** Each phase's percentile over the warm passes. */
 function phasePercentile(
-  evals: ReadonlyArray<{ phasesMs: Readonly<Record<string, number>> }>,
+  warm: ReadonlyArray<{ phasesMs: Readonly<Record<string, number>> }>,
   p: number,
 ): Record<string, number> {
-  const warm = evals.slice(2);
   return Object.fromEntries(
     [...new Set(warm.flatMap((e) => Object.keys(e.phasesMs)))].map((k) => [
       k,

@@ -118,12 +118,13 @@ for (const s of long.slice(0, 20)) {
   console.log(`  ${ms(s.endUs - s.startUs).padStart(4)} ms at ${at} s: ${parts.join(', ')}`);
 }
 
-// Evaluations: the first sample of each run of AlertEvaluator.evaluate, 5 s apart at least.
+// Evaluation passes: the first sample of each run of EvaluationShare.evaluate, 200 ms apart at
+// least (passes are MIN_PASS_SPACING_MS or more apart: evaluation-shares.ts).
 const starts: number[] = [];
 for (let i = 0; i < profile.samples.length; i++) {
   const s = stackOf(profile.samples[i]!);
-  if (!s.some((f) => f.functionName === 'evaluate' && f.url.includes('alert-evaluator'))) continue;
-  if (starts.length === 0 || times[i]! - starts[starts.length - 1]! > 5e6) starts.push(times[i]!);
+  if (!s.some((f) => f.functionName === 'evaluate' && f.url.includes('evaluation-share'))) continue;
+  if (starts.length === 0 || times[i]! - starts[starts.length - 1]! > 2e5) starts.push(times[i]!);
 }
 const warm = starts.slice(2);
 if (warm.length === 0) {

@@ -9,6 +9,7 @@ import { AlertEvaluationRepository } from '../src/alerting/alert-evaluation.repo
 import { loadAppConfig } from '../src/config/app-config';
 import { PrismaRepository } from '../src/repositories/prisma.repository';
 import { VersionBuckets, type BucketRead } from '../src/alerting/version-buckets';
+import { shareOfId } from '../src/alerting/evaluation-shares';
 
 const url = process.env.DATABASE_URL ?? 'postgresql://sluice@127.0.0.1:55432/sluice';
 const run = randomUUID().slice(0, 8);
@@ -271,6 +272,41 @@ describe('AlertEvaluationRepository', () => {
     expect(again.filter((h) => h.queryId === queryId).map((h) => h.state)).toEqual([
       { v: 3, samples: [1, 2.5] },
     ]);
+  });
+
+  it("reads one share of the rows: each row in its id's share", async () => {
+    const COUNT = 8;
+    const shares = Array.from({ length: COUNT }, (_, index) => ({ index, count: COUNT }));
+    const mine = shareOfId(queryId, COUNT);
+    for (const share of shares) {
+      const ids = (await repo.queryVersions(share)).map((q) => q.id);
+      expect(ids.includes(queryId)).toBe(share.index === mine);
+      expect(ids.includes(otherQueryId)).toBe(share.index === shareOfId(otherQueryId, COUNT));
+      // Every row read is of the share asked for.
+      for (const id of ids) expect(shareOfId(id, COUNT)).toBe(share.index);
+    }
+    await db.query(`UPDATE "Query" SET "lastProgressAt" = now() WHERE id = $1`, [queryId]);
+    for (const share of shares) {
+      const stamped = (await repo.progressStamps(share)).map((p) => p.id);
+      expect(stamped.includes(queryId)).toBe(share.index === mine);
+    }
+    // Saved histories by share. Only live queries' rows are used here: another test's evaluator
+    // drops the histories of queries no longer live, at any time.
+    await repo.saveHistories(
+      JSON.stringify([
+        { queryId, state: { v: 1 } },
+        { queryId: otherQueryId, state: { v: 1 } },
+      ]),
+      new Date(),
+    );
+    for (const share of shares) {
+      const saved = (await repo.storedHistories([], share)).flatMap((c) =>
+        (JSON.parse(c) as Array<{ queryId: string }>).map((h) => h.queryId),
+      );
+      expect(saved.includes(queryId)).toBe(share.index === mine);
+      expect(saved.includes(otherQueryId)).toBe(share.index === shareOfId(otherQueryId, COUNT));
+      for (const id of saved) expect(shareOfId(id, COUNT)).toBe(share.index);
+    }
   });
 
   it('analyses the tables it is asked to (the evaluation does so after a bulk change)', async () => {

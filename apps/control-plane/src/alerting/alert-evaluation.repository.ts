@@ -11,12 +11,13 @@ import { writeStatements, type AlertWrites } from './alert-writes';
 import type { AlertVersion } from './alert-mirror';
 import type { AnalyzedTable } from './planner-statistics';
 import { HISTORY_CHUNK, type AlertInput, type RuleInput } from './evaluation-messages';
+import { shareFilterSql, type Share } from './evaluation-shares';
 import { VERSION_BUCKETS, type BucketRead } from './version-buckets';
 
 /**
  * One live query as a tick reads it: what the main thread needs of every query (ownership, the
  * gauges) and `detail`, a hash of the columns only the thread needs (conditions, crash times),
- * fetched again only when it changes. Its last progress is not in it (PROGRESS_SQL): with engines
+ * fetched again only when it changes. Its last progress is not in it (progressSql): with engines
  * running it moves with every batch, and in the version row it changed every query's row every
  * tick, so every bucket was read, decoded and handed over again (bench:alerts --progress-ms).
  */
@@ -43,42 +44,48 @@ export interface QueryDetail {
   crashTimes: unknown;
 }
 
-/** One Alert row's version (see ALERT_VERSIONS_SQL), with what the cluster scope needs. */
+/** One Alert row's version (see alertVersionsSql), with what the cluster scope needs. */
 export interface AlertVersionRow extends AlertVersion {
   ruleId: string;
   queryId: string;
 }
 
+/** Every query in one share: what a caller without shares reads. */
+const WHOLE: Share = { index: 0, count: 1 };
+
 const DETAIL_HASH = `md5(q.conditions::text || '|' || q."crashTimes"::text)`;
 
-/** Every live query ($1 unused: all clusters, the scope is split in cluster-scope.ts). */
-const QUERY_VERSIONS_SQL = `
+/** Every live query of a share (all clusters: the scope is split in cluster-scope.ts). */
+const queryVersionsSql = (share: Share) => `
   SELECT q.id::text AS id, q.cluster, q.name, q.phase::text AS phase,
     q."desiredState"::text AS "desiredState",
     ${DETAIL_HASH} AS detail
-  FROM "Query" q WHERE q."deletedAt" IS NULL`;
+  FROM "Query" q WHERE q."deletedAt" IS NULL AND ${shareFilterSql('q.id', share)}`;
 
-/** Every live query's last progress, of those that have one (all clusters, as above). */
-const PROGRESS_SQL = `
+/** Every live query's last progress, of those of a share that have one (all clusters, as above). */
+const progressSql = (share: Share) => `
   SELECT q.id::text AS id, (extract(epoch FROM q."lastProgressAt") * 1000)::float8 AS "atMs"
-  FROM "Query" q WHERE q."deletedAt" IS NULL AND q."lastProgressAt" IS NOT NULL`;
+  FROM "Query" q
+  WHERE q."deletedAt" IS NULL AND q."lastProgressAt" IS NOT NULL AND ${shareFilterSql('q.id', share)}`;
 
 const QUERY_DETAILS_SQL = `
   SELECT q.id::text AS id, ${DETAIL_HASH} AS detail, q.conditions, q."crashTimes"
   FROM "Query" q WHERE q.id = ANY($1::uuid[])`;
 
 /**
- * Every Alert row's version. Every write of a row sets updatedAt (the evaluator's upsert, an
+ * The version of every Alert row on a query of a share (a query's alerts are evaluated with it).
+ * Every write of a row sets updatedAt (the evaluator's upsert, an
  * acknowledgement through Prisma), so updatedAt with state and acknowledgedAt is the row's version.
  * Rows of another cluster's rules are read too (flagged out of scope, $1 the cluster): the router
  * routes only this cluster's queries' groups (notification-router.service.ts), so another
  * cluster's changes it leaves alone.
  */
-const ALERT_VERSIONS_SQL = `
+const alertVersionsSql = (share: Share) => `
   SELECT a.id::text AS id, a."ruleId"::text AS "ruleId", a."queryId"::text AS "queryId",
     a."queryName", (r.cluster IS NULL OR r.cluster = $1) AS "inScope",
     concat_ws('|', a.state, a."updatedAt"::text, a."acknowledgedAt"::text) AS version
-  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"`;
+  FROM "Alert" a JOIN "AlertRule" r ON r.id = a."ruleId"
+  WHERE ${shareFilterSql('a."queryId"', share)}`;
 
 /**
  * `versionsSql`'s rows by bucket (version-buckets.ts), in one statement and so one snapshot: every
@@ -131,27 +138,27 @@ export class AlertEvaluationRepository {
     return this.prisma.sql.rows<RuleInput>(RULE_ROWS_SQL, [cluster]);
   }
 
-  /** Every live (not deleted) query of every cluster, as version rows. */
-  queryVersions(): Promise<QueryVersionRow[]> {
-    return this.prisma.sql.rows<QueryVersionRow>(QUERY_VERSIONS_SQL);
+  /** Every live (not deleted) query of every cluster in `share`, as version rows. */
+  queryVersions(share: Share = WHOLE): Promise<QueryVersionRow[]> {
+    return this.prisma.sql.rows<QueryVersionRow>(queryVersionsSql(share));
   }
 
   /**
    * The live queries' version rows by bucket: rows only of the buckets whose digest is not among
    * `known` (VersionBuckets.known()); the others are as the caller holds them.
    */
-  queryVersionBuckets(known: string): Promise<BucketRead[]> {
-    return this.prisma.sql.rows<BucketRead>(bucketedSql(QUERY_VERSIONS_SQL, '$1'), [known]);
+  queryVersionBuckets(known: string, share: Share = WHOLE): Promise<BucketRead[]> {
+    return this.prisma.sql.rows<BucketRead>(bucketedSql(queryVersionsSql(share), '$1'), [known]);
   }
 
   /** The Alert rows' versions by bucket, as `queryVersionBuckets` (`inScope` for `cluster`). */
-  alertVersionBuckets(cluster: string, known: string): Promise<BucketRead[]> {
-    return this.prisma.sql.rows<BucketRead>(bucketedSql(ALERT_VERSIONS_SQL, '$2'), [cluster, known]);
+  alertVersionBuckets(cluster: string, known: string, share: Share = WHOLE): Promise<BucketRead[]> {
+    return this.prisma.sql.rows<BucketRead>(bucketedSql(alertVersionsSql(share), '$2'), [cluster, known]);
   }
 
-  /** Every live query's last progress (those with none are left out). */
-  progressStamps(): Promise<ProgressStamp[]> {
-    return this.prisma.sql.rows<ProgressStamp>(PROGRESS_SQL);
+  /** Every live query's last progress, in `share` (those with none are left out). */
+  progressStamps(share: Share = WHOLE): Promise<ProgressStamp[]> {
+    return this.prisma.sql.rows<ProgressStamp>(progressSql(share));
   }
 
   /** Conditions and crash times of these queries (those whose detail hash changed). */
@@ -160,9 +167,9 @@ export class AlertEvaluationRepository {
     return this.prisma.sql.rows<QueryDetail>(QUERY_DETAILS_SQL, [ids]);
   }
 
-  /** Every Alert row's version; `inScope` says whether `cluster`'s evaluation owns its rule. */
-  alertVersions(cluster: string): Promise<AlertVersionRow[]> {
-    return this.prisma.sql.rows<AlertVersionRow>(ALERT_VERSIONS_SQL, [cluster]);
+  /** Every Alert row's version in `share`; `inScope` says whether `cluster`'s evaluation owns its rule. */
+  alertVersions(cluster: string, share: Share = WHOLE): Promise<AlertVersionRow[]> {
+    return this.prisma.sql.rows<AlertVersionRow>(alertVersionsSql(share), [cluster]);
   }
 
   /** The thread's columns of these alerts (those whose version changed); gone ones are left out. */
@@ -173,14 +180,15 @@ export class AlertEvaluationRepository {
 
   /**
    * The histories the last leader saved (a new leader continues from them), except those of the
-   * queries in `exceptIds` (another cluster's), as JSON arrays of StoredHistory of HISTORY_CHUNK
+   * queries in `exceptIds` (another cluster's) and of queries outside `share`, as JSON arrays of StoredHistory of HISTORY_CHUNK
    * at most: the thread parses them, this thread only passes the text on.
    */
-  async storedHistories(exceptIds: readonly string[]): Promise<string[]> {
+  async storedHistories(exceptIds: readonly string[], share: Share = WHOLE): Promise<string[]> {
     const rows = await this.prisma.sql.rows<{ chunk: string }>(
       `SELECT json_agg(json_build_object('queryId', h."queryId", 'state', h.state))::text AS chunk
        FROM (SELECT "queryId", state, (row_number() OVER (ORDER BY "queryId") - 1) / ${HISTORY_CHUNK} AS n
-             FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))) h
+             FROM "AlertQueryHistory"
+             WHERE NOT ("queryId" = ANY($1::uuid[])) AND ${shareFilterSql('"queryId"', share)}) h
        GROUP BY h.n`,
       [exceptIds],
     );
@@ -195,11 +203,13 @@ export class AlertEvaluationRepository {
     await this.prisma.sql.execute(SAVE_HISTORIES_SQL, [chunk, savedAt.toISOString()]);
   }
 
-  /** Drops the saved histories of queries not among `liveIds` (deleted ones). */
-  async dropHistoriesExcept(liveIds: readonly string[]): Promise<void> {
-    await this.prisma.sql.execute(`DELETE FROM "AlertQueryHistory" WHERE NOT ("queryId" = ANY($1::uuid[]))`, [
-      liveIds,
-    ]);
+  /** Drops the saved histories of queries in `share` not among `liveIds` (deleted ones). */
+  async dropHistoriesExcept(liveIds: readonly string[], share: Share = WHOLE): Promise<void> {
+    await this.prisma.sql.execute(
+      `DELETE FROM "AlertQueryHistory"
+       WHERE NOT ("queryId" = ANY($1::uuid[])) AND ${shareFilterSql('"queryId"', share)}`,
+      [liveIds],
+    );
   }
 
   /** Fresh planner statistics for `tables` (planner-statistics.ts says when and why). */

@@ -4,9 +4,9 @@
 // and leaves the loop to the API (the same reasoning as progress ingest's thread).
 //
 // One thread per process, started on the first evaluation (a follower never starts one) and
-// started again after a failure; each evaluator owns a core of its own in it (tests run several
-// control planes in one process). The thread is never ended while the process runs: it is
-// unref'd, and closing an evaluator drops its core. Ending a thread while another one was loading
+// started again after a failure; each evaluation share owns a core of its own in it (tests run
+// several control planes in one process). The thread is never ended while the process runs: it is
+// unref'd, and closing an evaluator drops its shares' cores. Ending a thread while another one was loading
 // its TypeScript (@swc-node/register's native binding) crashed the whole process (reproduced in a
 // Vitest fork: close one thread while a second starts), and a leader change in one process does
 // exactly that (a bundled worker loads no TypeScript, but the source fallback still does). A new

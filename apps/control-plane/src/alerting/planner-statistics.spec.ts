@@ -27,4 +27,13 @@ describe('planner statistics after bulk changes', () => {
     const small = new PlannerStatistics();
     expect(small.stale({ queries: 20, alertsBefore: 0, alertsWritten: 40 })).toEqual([]);
   });
+
+  it('judges one share of the tables against that share of the floor', () => {
+    // One of 8 shares of 1,000 queries: a mass incident in it is 125 rows, not 1,000.
+    const s = new PlannerStatistics(8);
+    expect(s.stale({ queries: 125, alertsBefore: 0, alertsWritten: 125 })).toEqual(['Alert', 'Query']);
+    expect(s.stale({ queries: 125, alertsBefore: 125, alertsWritten: 5 })).toEqual([]);
+    expect(isBulkChange(0, Math.ceil(BULK_MIN_ROWS / 8), 8)).toBe(true);
+    expect(isBulkChange(0, Math.ceil(BULK_MIN_ROWS / 8) - 1, 8)).toBe(false);
+  });
 });

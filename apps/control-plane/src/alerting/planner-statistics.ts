@@ -15,9 +15,15 @@ export const BULK_MIN_ROWS = 100;
 /** …and so is one smaller than this share of the rows the table had. */
 export const BULK_SHARE = 0.5;
 
-/** Whether `changed` rows against `rowsBefore` is a bulk change (see above). */
-export function isBulkChange(rowsBefore: number, changed: number): boolean {
-  return changed >= BULK_MIN_ROWS && changed >= BULK_SHARE * rowsBefore;
+/**
+ * Whether `changed` rows against `rowsBefore` is a bulk change (see above). `shares`: the rows
+ * seen are one of that many shares of the table (evaluation-shares.ts), so the floor is that
+ * share of BULK_MIN_ROWS: a mass change is then seen by every share's pass, and the table is
+ * analysed up to once per share over an interval (each ~10 ms of the database's time at 1,000
+ * queries), only while a bulk change lasts.
+ */
+export function isBulkChange(rowsBefore: number, changed: number, shares = 1): boolean {
+  return changed >= Math.ceil(BULK_MIN_ROWS / shares) && changed >= BULK_SHARE * rowsBefore;
 }
 
 export type AnalyzedTable = 'Alert' | 'Query';
@@ -31,11 +37,15 @@ export type AnalyzedTable = 'Alert' | 'Query';
 export class PlannerStatistics {
   private queriesSeen = 0;
 
+  /** `shares`: what a tick sees is one of that many shares of the tables (see isBulkChange). */
+  constructor(private readonly shares = 1) {}
+
   /** The tables to analyse after this tick's writes. */
   stale(tick: { queries: number; alertsBefore: number; alertsWritten: number }): AnalyzedTable[] {
     const out: AnalyzedTable[] = [];
-    if (isBulkChange(tick.alertsBefore, tick.alertsWritten)) out.push('Alert');
-    if (isBulkChange(this.queriesSeen, Math.abs(tick.queries - this.queriesSeen))) out.push('Query');
+    if (isBulkChange(tick.alertsBefore, tick.alertsWritten, this.shares)) out.push('Alert');
+    if (isBulkChange(this.queriesSeen, Math.abs(tick.queries - this.queriesSeen), this.shares))
+      out.push('Query');
     this.queriesSeen = tick.queries;
     return out;
   }

@@ -157,6 +157,19 @@ export const appConfigSchema = z
     /** Built-in alerting (ARCHITECTURE.md, "Alerting"): how often the leader evaluates the rules. */
     SLUICE_ALERT_EVAL_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
     /**
+     * Shares of the queries the interval is divided into, one pass each, spread evenly over it
+     * (alerting/evaluation-shares.ts): 1, 2, 4, 8, 16, 32 or 64. Fewer are used when a pass would
+     * come less than 250 ms after the last, or the interval does not divide into whole ms.
+     */
+    SLUICE_ALERT_EVAL_SHARES: z.coerce
+      .number()
+      .int()
+      // The divisors of the evaluator's 64 version buckets (evaluation-shares.spec.ts checks it).
+      .refine((n) => n >= 1 && n <= 64 && (n & (n - 1)) === 0, {
+        message: 'must be 1, 2, 4, 8, 16, 32 or 64',
+      })
+      .default(8),
+    /**
      * Key receivers' HMAC-SHA256 signing secrets are derived from (each receiver's secret is
      * HMAC(key, receiver id and version), shown once when the receiver is created). At least 32
      * characters. Without it, receivers cannot be created and this process sends no notification.

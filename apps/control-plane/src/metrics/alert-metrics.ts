@@ -58,7 +58,7 @@ export class AlertMetrics {
     });
     this.evaluationSeconds = new Histogram({
       name: 'sluice_alert_evaluation_duration_seconds',
-      help: 'Duration of one evaluation of every alert rule over every query',
+      help: 'Duration of one evaluation pass: every alert rule over one share of the queries (SLUICE_ALERT_EVAL_SHARES)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
       registers,
     });

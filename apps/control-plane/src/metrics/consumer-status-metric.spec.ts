@@ -53,6 +53,20 @@ describe('ConsumerStatusMetric', () => {
     expect((await m.get()).values).toEqual([]);
   });
 
+  it("ends only its own scope with a pass: each evaluation share keeps the others' series", async () => {
+    const { m } = metric();
+    m.record('a', 't/0=OK;', 0);
+    m.record('b', 't/0=STALL;', 1);
+    m.commit(0);
+    m.commit(1);
+    expect((await m.get()).values).toHaveLength(2);
+    // Share 0's next pass does not see b (share 1's): b stays; a, not recorded, goes.
+    m.commit(0);
+    expect((await m.get()).values.map((v) => v.labels.query)).toEqual(['b']);
+    m.commit(1);
+    expect((await m.get()).values).toEqual([]);
+  });
+
   it('expands a signature into one series per partition and skips what it cannot read', () => {
     expect(expand('q', 'a.b-c_d/12=WARNING;x/0=OK;')).toEqual([
       { value: 2, labels: { query: 'q', topic: 'a.b-c_d', partition: '12' } },

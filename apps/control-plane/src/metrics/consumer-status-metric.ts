@@ -13,25 +13,32 @@ export type ConsumerStatusLabel = 'query' | 'topic' | 'partition';
 type Value = { value: number; labels: Partial<Record<ConsumerStatusLabel, string>> };
 
 export class ConsumerStatusMetric extends Gauge<ConsumerStatusLabel> {
-  /** query name → its signature, its series, and the last pass that recorded it */
-  private queries = new Map<string, { signature: string; values: Value[]; pass: number }>();
-  private pass = 0;
+  /** query name → its signature, its series, its scope and the last pass of that scope that recorded it */
+  private queries = new Map<string, { signature: string; values: Value[]; scope: number; pass: number }>();
+  /**
+   * The pass under way in each scope. A scope is one share of the evaluation (evaluation-shares.ts):
+   * each share's passes record only its own queries, so a pass ends only its own scope's series.
+   */
+  private passes = new Map<number, number>();
 
   constructor(configuration: Omit<GaugeConfiguration<ConsumerStatusLabel>, 'labelNames' | 'collect'>) {
     super({ ...configuration, labelNames: ['query', 'topic', 'partition'] });
   }
 
-  /** A query's statuses in the pass under way; its series are rebuilt only if they changed. */
-  record(query: string, signature: string): void {
+  /** A query's statuses in `scope`'s pass under way; its series are rebuilt only if they changed. */
+  record(query: string, signature: string, scope = 0): void {
+    const pass = this.passes.get(scope) ?? 0;
     const q = this.queries.get(query);
-    if (q && q.signature === signature) q.pass = this.pass;
-    else this.queries.set(query, { signature, values: expand(query, signature), pass: this.pass });
+    if (q && q.signature === signature && q.scope === scope) q.pass = pass;
+    else this.queries.set(query, { signature, values: expand(query, signature), scope, pass });
   }
 
-  /** Ends a pass: the queries it did not record have no series any more. */
-  commit(): void {
-    for (const [query, q] of this.queries) if (q.pass !== this.pass) this.queries.delete(query);
-    this.pass++;
+  /** Ends `scope`'s pass: the queries of that scope it did not record have no series any more. */
+  commit(scope = 0): void {
+    const pass = this.passes.get(scope) ?? 0;
+    for (const [query, q] of this.queries)
+      if (q.scope === scope && q.pass !== pass) this.queries.delete(query);
+    this.passes.set(scope, pass + 1);
   }
 
   override async get(): ReturnType<Gauge<ConsumerStatusLabel>['get']> {
@@ -45,6 +52,7 @@ export class ConsumerStatusMetric extends Gauge<ConsumerStatusLabel> {
   override reset(): void {
     super.reset();
     this.queries = new Map();
+    this.passes = new Map();
   }
 }
 
