@@ -267,10 +267,13 @@ describe('alerting on the real stack', () => {
       'timeLag firing',
     );
     expect(Date.parse(firing[0]!.firedAt!) - Date.parse(firing[0]!.activeAt)).toBeGreaterThanOrEqual(3000);
-    // Evaluations are stamped with their slot of the 1 s interval (evaluation-slots.ts), so `for`
-    // is measured in whole intervals.
-    expect(Date.parse(firing[0]!.activeAt) % 1000).toBe(0);
-    expect(Date.parse(firing[0]!.firedAt!) % 1000).toBe(0);
+    // Evaluations are stamped with their slot (evaluation-slots.ts): the query's share's offset in
+    // the 1 s interval (4 shares, 250 ms apart: evaluation-shares.ts), so `for` is measured in
+    // whole intervals.
+    const activeAt = Date.parse(firing[0]!.activeAt);
+    const firedAt = Date.parse(firing[0]!.firedAt!);
+    expect(activeAt % 250).toBe(0);
+    expect((firedAt - activeAt) % 1000).toBe(0);
     expect(Number(firing[0]!.figures.maxLagSeconds)).toBeGreaterThan(15);
     expect(firing[0]!.annotations.summary).toMatch(new RegExp(`^${queryName} is [0-9.]+ s behind$`));
     expect(firing[0]!.annotations.dashboard).toBe(`http://127.0.0.1:4401/queries/${queryName}`);
