@@ -2,10 +2,10 @@
 // over the interval, as Prometheus spreads its rule groups (rules/group.go: each group is
 // evaluated at its own offset within the interval, from a hash of the group). Each query is still
 // evaluated once every interval, at slots whole intervals apart (evaluation-slots.ts), but the API
-// shares its event loop and the database with a tenth of the work at a time instead of all of it
+// shares its event loop and the database with an eighth of the work at a time instead of all of it
 // at once: at 1,000 queries × 16 partitions every 10 s, the API's p99 during an evaluation rose
-// +17 to +21 ms above idle with one pass, +2.5 to +5.2 ms with a tenth of it every tenth of the
-// interval (bench:alerts, BENCHMARKS.md, 2026-12-06).
+// +17 to +21 ms above idle with one pass, +2.9 and +4.2 ms in eight (bench:alerts, 600 and 1,800 s;
+// BENCHMARKS.md, 2026-12-06).
 //
 // A query's share is fixed by its id (the last byte of its v4 uuid, random), so a query never
 // moves between shares and each share's pipeline keeps its own copies (evaluation-share.ts). Shares
