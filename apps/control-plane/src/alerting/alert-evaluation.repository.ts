@@ -74,8 +74,8 @@ const QUERY_DETAILS_SQL = `
 
 /**
  * The version of every Alert row on a query of a share (a query's alerts are evaluated with it).
- * Every write of a row sets updatedAt (the evaluator's upsert, an
- * acknowledgement through Prisma), so updatedAt with state and acknowledgedAt is the row's version.
+ * Every write of a row sets updatedAt (the evaluator's upsert, an acknowledgement through Prisma),
+ * so updatedAt with state and acknowledgedAt is the row's version.
  * Rows of another cluster's rules are read too (flagged out of scope, $1 the cluster): the router
  * routes only this cluster's queries' groups (notification-router.service.ts), so another
  * cluster's changes it leaves alone.
@@ -167,7 +167,7 @@ export class AlertEvaluationRepository {
     return this.prisma.sql.rows<QueryDetail>(QUERY_DETAILS_SQL, [ids]);
   }
 
-  /** Every Alert row's version in `share`; `inScope` says whether `cluster`'s evaluation owns its rule. */
+  /** Every Alert row's version in `share`; `inScope`: whether `cluster`'s evaluation owns its rule. */
   alertVersions(cluster: string, share: Share = WHOLE): Promise<AlertVersionRow[]> {
     return this.prisma.sql.rows<AlertVersionRow>(alertVersionsSql(share), [cluster]);
   }
@@ -179,9 +179,9 @@ export class AlertEvaluationRepository {
   }
 
   /**
-   * The histories the last leader saved (a new leader continues from them), except those of the
-   * queries in `exceptIds` (another cluster's) and of queries outside `share`, as JSON arrays of StoredHistory of HISTORY_CHUNK
-   * at most: the thread parses them, this thread only passes the text on.
+   * The histories the last leader saved (a new leader continues from them) of the queries in
+   * `share`, except those in `exceptIds` (another cluster's), as JSON arrays of StoredHistory of
+   * HISTORY_CHUNK at most: the thread parses them, this thread only passes the text on.
    */
   async storedHistories(exceptIds: readonly string[], share: Share = WHOLE): Promise<string[]> {
     const rows = await this.prisma.sql.rows<{ chunk: string }>(

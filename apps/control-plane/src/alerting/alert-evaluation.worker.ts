@@ -1,8 +1,9 @@
 // Entry point of the alert evaluation's worker thread (see evaluation-thread.ts for why a
 // thread): one EvaluationCore per evaluation share (evaluation-share.ts), which keeps its
-// per-query histories between evaluations. It runs at the process's priority: lowered like ingest's (threads/thread-priority.ts),
-// the API's tail during evaluations was no better in an A/B of bench:alerts (BENCHMARKS.md).
-// Its garbage is collected between evaluations, when the caller asks (idle-collection.ts says why).
+// per-query histories between evaluations. It runs at the process's priority: lowered like
+// ingest's (threads/thread-priority.ts), the API's tail during evaluations was no better in an A/B
+// of bench:alerts (BENCHMARKS.md). Its garbage is collected between evaluations, when the caller
+// asks (idle-collection.ts says why): once an interval, after the last share's pass.
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { EvaluationCore } from './evaluation-core';
