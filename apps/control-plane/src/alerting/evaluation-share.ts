@@ -132,11 +132,6 @@ export class EvaluationShare {
     this.statistics = new PlannerStatistics(share.count);
   }
 
-  /** The histories' save under way, if any (closing waits for it). */
-  get savingDone(): Promise<void> {
-    return this.saving ?? Promise.resolve();
-  }
-
   /** A follower drops what it observed and the gauges only the leader keeps. */
   async forget(): Promise<void> {
     await this.saving;
