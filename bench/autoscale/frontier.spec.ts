@@ -123,6 +123,24 @@ describe('frontier arithmetic', () => {
     expect(alone.met).toBe(true);
   });
 
+  it('reads the clairvoyant reference beside the cost line, never as the baseline to beat', () => {
+    const verdict = judgeProfile(
+      run(
+        { ds2: [point(0.5, 0, 1000)], clairvoyant: [point(0.9, 0, 900), point(1, 50, 700)] },
+        { v: 0, inst: 840 },
+      ),
+      'new',
+    );
+    // The clairvoyant is cheaper than ds2, yet the target is still 0.85 of ds2's cost.
+    expect(verdict.bestBaseline).toEqual({ policy: 'ds2', cost: 1000 });
+    expect(verdict.costLine).toBeCloseTo(850, 10);
+    expect(verdict.clairvoyantCost).toBe(900);
+    expect(verdict.met).toBe(true);
+    expect(
+      judgeProfile(run({ ds2: [point(0.5, 0, 1000)] }, { v: 0, inst: 1 }), 'new').clairvoyantCost,
+    ).toBeNull();
+  });
+
   it('merges a parallel run: policies from every chunk, the default from the one that ran it', () => {
     const a = run({ ds2: [point(0.5, 0, 1000)] }, { v: Number.NaN, inst: Number.NaN });
     const b = run({ sluice: [point(0.85, 0, 500)] }, { v: 3, inst: 480 });

@@ -28,7 +28,15 @@ export const KNOBS: Record<string, Knob> = {
   // A decade of lag per replica: 5 % to 50 % of what one instance processes in one objective period.
   'keda-lag': { name: 'lagThreshold', values: () => [0.05, 0.1, 0.17, 0.3, 0.5] },
   sluice: { name: 'targetUtilization', values: () => [0.6, 0.7, 0.8, 0.85, 0.9] },
+  // A reference, not a baseline (clairvoyant.ts): the busy fraction its foresight sizes for.
+  clairvoyant: { name: 'busyFraction', values: () => [0.8, 0.85, 0.9, 0.95, 1] },
 };
+
+/**
+ * Swept beside the policies but never a baseline: what sizing with foresight of the rate costs,
+ * so a cost target can be read against it (ProfileVerdict.clairvoyantCost).
+ */
+export const REFERENCE_POLICIES: readonly string[] = ['clairvoyant'];
 
 export interface FrontierPoint {
   value: number;
@@ -244,6 +252,10 @@ export interface ProfileVerdict {
   violationsMet: boolean;
   bestBaseline: { policy: string; cost: number } | null;
   costRatio: number | null;
+  /** The most instance·s the cost target allows (COST_TARGET_RATIO × the best baseline's cost). */
+  costLine: number | null;
+  /** The clairvoyant reference's costToMeetSlo, when it was swept and met the SLO. */
+  clairvoyantCost: number | null;
   costMet: boolean;
   converge: number | null;
   convergeMet: boolean;
@@ -258,7 +270,9 @@ export function judgeProfile(run: FrontierRun, family: string): ProfileVerdict {
   const f = run.frontier;
   const d = f.sluiceDefault;
   const baselines = Object.entries(f.policies)
-    .filter(([name, p]) => name !== 'sluice' && p.costToMeetSlo !== null)
+    .filter(
+      ([name, p]) => name !== 'sluice' && !REFERENCE_POLICIES.includes(name) && p.costToMeetSlo !== null,
+    )
     .map(([policy, p]) => ({ policy, cost: p.costToMeetSlo as number }))
     .sort((a, b) => a.cost - b.cost);
   const best = baselines[0] ?? null;
@@ -272,6 +286,8 @@ export function judgeProfile(run: FrontierRun, family: string): ProfileVerdict {
     violationsMet,
     bestBaseline: best,
     costRatio,
+    costLine: best ? COST_TARGET_RATIO * best.cost : null,
+    clairvoyantCost: f.policies.clairvoyant?.costToMeetSlo ?? null,
     costMet,
     converge: d.actionsToConverge,
     convergeMet,

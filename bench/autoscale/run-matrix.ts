@@ -10,6 +10,7 @@ import {
   type ScalingPolicy,
   type SimulationSummary,
 } from '@sluice/scaling';
+import { ClairvoyantPolicy } from './clairvoyant';
 
 export const PROFILE_DIR = path.resolve(__dirname, '..', 'profiles');
 /** The shipped profiles, in the order the report lists them. */
@@ -37,6 +38,7 @@ export function loadShippedProfiles(): Profile[] {
  * `knob` overrides the policy's main knob (see KNOBS) for frontier sweeps.
  */
 export function benchPolicy(name: string, profile: Profile, knob?: number): ScalingPolicy {
+  if (name === 'clairvoyant') return new ClairvoyantPolicy(profile, knob ?? CLAIRVOYANT_DEFAULT_BUSY);
   const slo = profile.slo.maxLagSeconds;
   const sparkUp = knob ?? SPARK_DEFAULT_UP;
   return policyByName(name, {
@@ -58,6 +60,8 @@ export function benchPolicy(name: string, profile: Profile, knob?: number): Scal
   });
 }
 
+/** The clairvoyant reference's busy fraction outside a sweep (clairvoyant.ts). */
+const CLAIRVOYANT_DEFAULT_BUSY = 0.9;
 /** Spark's defaults; a swept scalingUpRatio scales scalingDownRatio by the same factor. */
 const SPARK_DEFAULT_UP = 0.9;
 const SPARK_DEFAULT_DOWN = 0.3;
