@@ -34,6 +34,7 @@ import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 import { calibrateCapacity, type Calibration } from './calibration';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
+import { formatSpans, violationSpans, type ViolationSpan } from './violation-spans';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -69,6 +70,8 @@ export interface LiveResult {
   cpuLimitApplied: unknown;
   /** Each scale-out's time until its instances all read rows (startup.ts), in profile seconds. */
   scaleOutsOnline: ScaleOutOnline[];
+  /** Where the lag was over the objective, in profile seconds. */
+  violations: ViolationSpan[];
   loadBefore: string;
   loadAfter: string;
 }
@@ -515,6 +518,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       if (s.lagSeconds > sloLive) sloViolationSeconds += dt;
       prevMs = s.liveMs;
     }
+    const violations = violationSpans(samples, sloLive, speedup);
+    log(`over the lag objective (profile s): ${formatSpans(violations)}`);
     const maxBatchMs = Math.max(0, ...samples.map((s) => s.batchDurationMs ?? 0));
     const summary: SimulationSummary = {
       policy,
@@ -557,6 +562,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       calibration,
       cpuLimitApplied,
       scaleOutsOnline: online,
+      violations,
       loadBefore,
       loadAfter: loadAverage(),
     };

@@ -68,6 +68,15 @@ describe('live vs simulator comparison', () => {
           },
           { timeSeconds: 615, from: 2, to: 4, onlineSeconds: null, after: null, firstBatchSeconds: null },
         ],
+        violations: [
+          {
+            fromSeconds: 620,
+            toSeconds: 700,
+            maxLagSeconds: 84,
+            startInstances: { desired: 4, running: 2 },
+            endInstances: { desired: 4, running: 4 },
+          },
+        ],
         onlineSeconds: 150,
         simOnline: summary({ sloViolationSeconds: 130, actionsToConverge: 3 }),
         target: { vsSim: false, vsFitted: true },
@@ -79,6 +88,9 @@ describe('live vs simulator comparison', () => {
       "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s",
     );
     expect(text).toContain('1100 records/s');
+    expect(text).toContain(
+      'live over the objective: 620–700 s (max lag 84 s, instances desired/running 4/2 → 4/4)',
+    );
     expect(text).toContain(
       'live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes',
     );

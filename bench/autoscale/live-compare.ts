@@ -12,6 +12,7 @@ import {
   profileWithOnlineSeconds,
   type ScaleOutOnline,
 } from '../autoscale-live/startup';
+import { formatSpans, type ViolationSpan } from '../autoscale-live/violation-spans';
 import { markdownTable } from './report';
 import { loadProfile, runOne } from './run-matrix';
 
@@ -40,6 +41,8 @@ export interface LiveComparison {
   simFitted: SimulationSummary | null;
   /** Each live scale-out's time until its instances all read rows, profile seconds (startup.ts). */
   scaleOutsOnline: ScaleOutOnline[];
+  /** Where the live lag was over the objective (profile seconds). */
+  violations: ViolationSpan[];
   /** Their median (null: none came online), what `simOnline` charges a new instance. */
   onlineSeconds: number | null;
   /**
@@ -142,6 +145,7 @@ export async function compareLive(
       batchCost,
       simFitted,
       scaleOutsOnline: live.scaleOutsOnline,
+      violations: live.violations,
       onlineSeconds,
       simOnline,
       target: {
@@ -207,7 +211,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${target}`,
         '',
         table,
       ].join('\n');
