@@ -126,7 +126,10 @@ describe('frontier arithmetic', () => {
   it('reads the clairvoyant reference beside the cost line, never as the baseline to beat', () => {
     const verdict = judgeProfile(
       run(
-        { ds2: [point(0.5, 0, 1000)], clairvoyant: [point(0.9, 0, 900), point(1, 50, 700)] },
+        {
+          ds2: [point(0.5, 0, 1000)],
+          clairvoyant: [point(0.85, 0, 950), point(0.9, 0, 900), point(1, 50, 700)],
+        },
         { v: 0, inst: 840 },
       ),
       'new',
@@ -135,6 +138,8 @@ describe('frontier arithmetic', () => {
     expect(verdict.bestBaseline).toEqual({ policy: 'ds2', cost: 1000 });
     expect(verdict.costLine).toBeCloseTo(850, 10);
     expect(verdict.clairvoyantCost).toBe(900);
+    // Its point at sluice's own target utilisation, for the comparison at equal headroom.
+    expect(verdict.clairvoyantAtTarget?.instanceSeconds).toBe(950);
     expect(verdict.met).toBe(true);
     expect(
       judgeProfile(run({ ds2: [point(0.5, 0, 1000)] }, { v: 0, inst: 1 }), 'new').clairvoyantCost,
@@ -156,6 +161,8 @@ describe('frontier arithmetic', () => {
     expect(sweepValues('ds2', profile, false)).toEqual([0.5, 0.6, 0.7, 0.8, 0.9]);
     expect(sweepValues('ds2', profile, true)).toEqual([0.5, 0.7, 0.9]);
     expect(() => sweepValues('nope', profile, true)).toThrow(/no knob/);
+    // The reference is swept whole, sluice's default target among its points.
+    expect(sweepValues('clairvoyant', profile, true)).toEqual([0.8, 0.85, 0.9, 0.95, 1]);
     expect(withSeed(profile, 2).noise.seed).toBe(2003);
   });
 });

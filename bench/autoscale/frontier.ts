@@ -1,7 +1,7 @@
 // The cost-to-meet-the-SLO frontier: each policy's main knob swept, every point the median over
 // seeds, and the least instance-seconds at which a policy keeps the lag objective. A policy is
 // then compared by what it costs to be good enough, not at one hand-picked setting.
-import type { Profile, SimulationSummary } from '@sluice/scaling';
+import { SLUICE_TARGET_UTILIZATION, type Profile, type SimulationSummary } from '@sluice/scaling';
 import { benchPolicy, runBaseline } from './run-matrix';
 import { simulate } from '@sluice/scaling';
 
@@ -28,8 +28,9 @@ export const KNOBS: Record<string, Knob> = {
   // A decade of lag per replica: 5 % to 50 % of what one instance processes in one objective period.
   'keda-lag': { name: 'lagThreshold', values: () => [0.05, 0.1, 0.17, 0.3, 0.5] },
   sluice: { name: 'targetUtilization', values: () => [0.6, 0.7, 0.8, 0.85, 0.9] },
-  // A reference, not a baseline (clairvoyant.ts): the busy fraction its foresight sizes for.
-  clairvoyant: { name: 'busyFraction', values: () => [0.8, 0.85, 0.9, 0.95, 1] },
+  // A reference, not a baseline (clairvoyant.ts): the busy fraction its foresight sizes for, one
+  // of them sluice's own target, so the two can be set side by side at equal headroom.
+  clairvoyant: { name: 'busyFraction', values: () => [0.8, SLUICE_TARGET_UTILIZATION, 0.9, 0.95, 1] },
 };
 
 /**
@@ -131,7 +132,9 @@ export function sweepValues(policy: string, profile: Profile, coarse: boolean): 
   const knob = KNOBS[policy];
   if (!knob) throw new Error(`no knob defined for policy "${policy}"`);
   const values = knob.values(profile);
-  return coarse
+  // A reference is always swept whole: its points are what the verdicts read (sluice's target
+  // among them), and it is as cheap as one more policy.
+  return coarse && !REFERENCE_POLICIES.includes(policy)
     ? [values[0], values[Math.floor(values.length / 2)], values[values.length - 1]].map(Number)
     : values;
 }
@@ -256,6 +259,8 @@ export interface ProfileVerdict {
   costLine: number | null;
   /** The clairvoyant reference's costToMeetSlo, when it was swept and met the SLO. */
   clairvoyantCost: number | null;
+  /** Its point at sluice's default target utilisation: sizing with foresight at equal headroom. */
+  clairvoyantAtTarget: FrontierPoint | null;
   costMet: boolean;
   converge: number | null;
   convergeMet: boolean;
@@ -288,6 +293,8 @@ export function judgeProfile(run: FrontierRun, family: string): ProfileVerdict {
     costRatio,
     costLine: best ? COST_TARGET_RATIO * best.cost : null,
     clairvoyantCost: f.policies.clairvoyant?.costToMeetSlo ?? null,
+    clairvoyantAtTarget:
+      f.policies.clairvoyant?.points.find((p) => p.value === SLUICE_TARGET_UTILIZATION) ?? null,
     costMet,
     converge: d.actionsToConverge,
     convergeMet,

@@ -35,7 +35,7 @@ export {
 } from './policies/spark-ratio';
 export { Ds2Policy, alignToPartitions, type Ds2Options } from './policies/ds2';
 export { KedaLagPolicy, type KedaLagOptions } from './policies/keda-lag';
-export { SluicePolicy, type SluiceOptions } from './policies/sluice';
+export { SLUICE_TARGET_UTILIZATION, SluicePolicy, type SluiceOptions } from './policies/sluice';
 export {
   POLICY_NAMES,
   isPolicyName,

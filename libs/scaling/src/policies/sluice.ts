@@ -65,6 +65,8 @@ export interface SluiceOptions {
   timeScale?: number;
 }
 
+/** Busy fraction of the trigger a group is sized for by default (the frontier's verdicts read it). */
+export const SLUICE_TARGET_UTILIZATION = 0.85;
 /** Excess lag is drained within this many objective periods; faster buys instances given back soon. */
 const CATCH_UP_SLO_PERIODS = 5;
 /** Extra cost accepted for target (rather than merely sufficient) headroom. */
@@ -125,7 +127,7 @@ export class SluicePolicy implements ScalingPolicy {
 
   constructor(options: SluiceOptions = {}) {
     this.o = {
-      targetUtilization: 0.85,
+      targetUtilization: SLUICE_TARGET_UTILIZATION,
       scaleUpUtilization: 0.92,
       lookaheadSeconds: 180,
       peakWindowSeconds: 300,
