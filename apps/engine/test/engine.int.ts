@@ -412,7 +412,15 @@ options: { maxOffsetsPerTrigger: 1000 }
     for (const e of limited) {
       expect(Number.isInteger(e.sluice?.outsideTriggerMs)).toBe(true);
       expect(e.sluice?.outsideTriggerMs).toBeGreaterThanOrEqual(0);
+      // The round since the previous trigger's execution: its wall time holds this trigger's
+      // execution and the work outside it; its CPU is the process's, measured, never negative.
+      expect(Number.isInteger(e.sluice?.roundCpuMs)).toBe(true);
+      expect(e.sluice?.roundCpuMs).toBeGreaterThanOrEqual(0);
+      expect(e.sluice?.roundWallMs).toBeGreaterThanOrEqual(
+        (e.durationMs?.triggerExecution ?? 0) + (e.sluice?.outsideTriggerMs ?? 0),
+      );
     }
+    expect(progress.events[0]?.sluice?.roundCpuMs).toBeUndefined();
 
     await producer.send({
       topic: CONTROL_TOPIC,

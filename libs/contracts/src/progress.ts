@@ -71,6 +71,15 @@ const sluiceSchema = z.looseObject({
    * trigger and from older engines.
    */
   outsideTriggerMs: count.optional(),
+  /**
+   * The round since the previous trigger's execution ended, to this one's end (the wait
+   * included): the process's CPU time over it (every thread: the Kafka client's fetching, the
+   * reports, the batch) and its wall time. Under a CPU limit the CPU over the limit is how long the
+   * round's work keeps the quota busy, which the wall-clock durations do not show. Absent on the
+   * first trigger and from older engines.
+   */
+  roundCpuMs: count.optional(),
+  roundWallMs: count.optional(),
   /** True while a `pauseSources` command holds the source stage. */
   sourcesPaused: z.boolean().optional(),
   /** Stateful plans: repartitioned rows the instance's shuffle tasks have not consumed yet. */

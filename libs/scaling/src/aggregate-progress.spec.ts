@@ -45,6 +45,28 @@ describe('aggregateProgress', () => {
     });
   });
 
+  it('under a CPU limit, a round costs at least its CPU over the limit, at most its wall time', () => {
+    const a = {
+      startMs: 0,
+      instance: 'a',
+      numInputRows: 1600,
+      batchDurationMs: 100,
+      outsideMs: 40,
+      roundCpuMs: 51,
+      roundWallMs: 1000,
+    };
+    // 51 ms of CPU at 0.1 CPU keeps the quota busy 510 ms of the round, where the batch took 140.
+    expect(aggregateProgress([a], 1000, 0.1)[0]?.batchDurationMs).toBe(510);
+    // Without a limit, or from an engine that does not report its round, the wall time stands.
+    expect(aggregateProgress([a], 1000)[0]?.batchDurationMs).toBe(140);
+    const older = { ...a, roundCpuMs: undefined, roundWallMs: undefined };
+    expect(aggregateProgress([older], 1000, 0.1)[0]?.batchDurationMs).toBe(140);
+    // A limit not enforced (more CPU than it allows) costs the whole round, no more.
+    expect(aggregateProgress([{ ...a, roundCpuMs: 300 }], 1000, 0.1)[0]?.batchDurationMs).toBe(1000);
+    // A round whose batch outlasts its CPU's share keeps the batch's cost.
+    expect(aggregateProgress([{ ...a, roundCpuMs: 5 }], 1000, 0.1)[0]?.batchDurationMs).toBe(140);
+  });
+
   it('keeps idle intervals as zero-row samples (they are completed batches) and rejects a bad trigger', () => {
     expect(
       aggregateProgress([{ startMs: 0, instance: 'a', numInputRows: 0, batchDurationMs: 10 }], 1000),

@@ -16,13 +16,42 @@ export interface InstanceBatch {
    * CPU; the live capacity estimate ran 1.32x the calibrated one, BENCHMARKS.md 2026-12-04).
    */
   outsideMs?: number;
+  /**
+   * The instance's CPU time and wall time over the round this batch ends (since its previous
+   * trigger's execution ended; Sluice's `roundCpuMs` and `roundWallMs`), when reported.
+   */
+  roundCpuMs?: number;
+  roundWallMs?: number;
 }
 
-/** What one round of an instance costs: its batch plus the work it did outside the trigger. */
-const roundMs = (b: InstanceBatch): number => b.batchDurationMs + (b.outsideMs ?? 0);
+/**
+ * What one round of an instance costs: its batch plus the work it did outside the trigger; under
+ * a CPU limit, at least the time its round's CPU keeps the quota busy (CPU ÷ limit, at most the
+ * round's wall time). Work off the trigger's path (the Kafka client fetching and decoding, the
+ * reports) spends the quota too: at 0.1 CPU an engine whose batches took 58–90 % of the wall time
+ * used 80–95 % of its quota, and the live loop, reading wall time alone, held 2 instances at a
+ * demand they could not carry (BENCHMARKS.md, 2026-12-06).
+ */
+function roundCost(cpuLimitCores: number | undefined): (b: InstanceBatch) => number {
+  return (b) => {
+    const wall = b.batchDurationMs + (b.outsideMs ?? 0);
+    if (!(cpuLimitCores !== undefined && cpuLimitCores > 0)) return wall;
+    if (b.roundCpuMs === undefined || b.roundWallMs === undefined) return wall;
+    return Math.max(wall, Math.min(b.roundWallMs, b.roundCpuMs / cpuLimitCores));
+  };
+}
 
-export function aggregateProgress(batches: readonly InstanceBatch[], triggerMs: number): ProgressSample[] {
+/**
+ * `cpuLimitCores`: the instances' CPU limit, when the query has one; their rounds then cost at
+ * least what their CPU takes of it.
+ */
+export function aggregateProgress(
+  batches: readonly InstanceBatch[],
+  triggerMs: number,
+  cpuLimitCores?: number,
+): ProgressSample[] {
   if (!(triggerMs > 0)) throw new RangeError(`triggerMs must be > 0, got ${triggerMs}`);
+  const roundMs = roundCost(cpuLimitCores);
   const buckets = new Map<number, InstanceBatch[]>();
   for (const b of batches) {
     const key = Math.floor(b.startMs / triggerMs);

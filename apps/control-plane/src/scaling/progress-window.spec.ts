@@ -39,4 +39,24 @@ describe('progressSamples', () => {
     expect(sample?.busyMs).toBe(520 + 450 + 300);
     expect(sample?.batchDurationMs).toBe(520);
   });
+
+  it("charges a round its CPU over the query's CPU limit when the engine reports the round", () => {
+    const row = (instance: string, sluice: unknown) => ({
+      timestamp: new Date(5_000),
+      instance,
+      runId: 'r',
+      numInputRows: 100n,
+      batchDurationMs: 200,
+      payload: { sluice },
+    });
+    const rows = [
+      row('a', { roundCpuMs: 60, roundWallMs: 1000 }),
+      row('b', { roundCpuMs: 'x', roundWallMs: 1000 }),
+      row('c', { roundCpuMs: 30 }),
+    ];
+    // a: 60 ms of CPU at 0.1 CPU is 600 ms of the quota; b and c report no usable round.
+    expect(progressSamples(rows, 1000, 0.1)[0]?.busyMs).toBe(600 + 200 + 200);
+    // No limit on the query: wall time only.
+    expect(progressSamples(rows, 1000, null)[0]?.busyMs).toBe(600);
+  });
 });

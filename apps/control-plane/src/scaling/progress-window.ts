@@ -26,8 +26,24 @@ function outsideOf(row: StoredBatch): number | undefined {
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-/** One aggregated sample per trigger interval, all instances' batches folded together. */
-export function progressSamples(rows: readonly StoredBatch[], triggerMs: number): ProgressSample[] {
+/** The round's CPU and wall time (ms), when the engine reports both. */
+function roundOf(row: StoredBatch): { roundCpuMs: number; roundWallMs: number } | undefined {
+  const p = row.payload as { sluice?: { roundCpuMs?: unknown; roundWallMs?: unknown } } | null;
+  const cpu = p?.sluice?.roundCpuMs;
+  const wall = p?.sluice?.roundWallMs;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return ok(cpu) && ok(wall) ? { roundCpuMs: cpu, roundWallMs: wall } : undefined;
+}
+
+/**
+ * One aggregated sample per trigger interval, all instances' batches folded together.
+ * `cpuLimitCores`: the query's per-instance CPU limit, if any (see aggregateProgress).
+ */
+export function progressSamples(
+  rows: readonly StoredBatch[],
+  triggerMs: number,
+  cpuLimitCores?: number | null,
+): ProgressSample[] {
   const batches: InstanceBatch[] = rows.map((r) => ({
     startMs: r.timestamp.getTime(),
     // Engines tag their progress with the instance name; a run id tells instances apart otherwise.
@@ -35,8 +51,9 @@ export function progressSamples(rows: readonly StoredBatch[], triggerMs: number)
     numInputRows: Number(r.numInputRows),
     batchDurationMs: durationOf(r),
     outsideMs: outsideOf(r),
+    ...roundOf(r),
   }));
-  return aggregateProgress(batches, triggerMs > 0 ? triggerMs : 1000);
+  return aggregateProgress(batches, triggerMs > 0 ? triggerMs : 1000, cpuLimitCores ?? undefined);
 }
 
 /** Sums a lag poll over partitions into one sample (seconds = the partition furthest behind). */

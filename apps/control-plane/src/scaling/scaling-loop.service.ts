@@ -156,7 +156,8 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const lag = this.recordLag(q.id, lagSample(partitionLag, nowMs), nowMs);
     const since = new Date(nowMs - this.config.SLUICE_SCALING_WINDOW_MS);
     const rows = await this.progress.batchesSince(q.id, since, MAX_PROGRESS_ROWS);
-    const samples = progressSamples(rows, triggerMs);
+    // Under a CPU limit a round costs at least what its CPU takes of the limit (aggregate-progress.ts).
+    const samples = progressSamples(rows, triggerMs, q.cpuLimit);
     const ready = await this.instances.countRunning(q.id);
 
     const limits = {

@@ -209,6 +209,16 @@ export class QueryRunner {
    * the batch (aggregate-progress.ts); at 0.1 CPU it was ~0.1 s of a 1 s trigger.
    */
   private outsideTriggerMs: number | undefined;
+  /**
+   * The process's CPU time (every thread) and the wall time from the previous trigger's execution
+   * end to this one's: a whole round, the wait included. Work off the trigger's path (the Kafka
+   * client fetching and decoding the next records, heartbeats, reports) spends the same CPU quota
+   * as the batch: at 0.1 CPU an engine used 51 % of its quota while its batches and reports took
+   * 14 % of the wall time (BENCHMARKS.md, 2026-12-06), so a wall-clock busy time alone showed the
+   * autoscaler capacity the quota did not have.
+   */
+  private round: { cpuMs: number; wallMs: number } | undefined;
+  private lastExecutionEndCpuUs: number | undefined;
   private lastTriggerMs = 0;
   private lastBatchId = 0;
   private consecutiveFailures = 0;
@@ -871,7 +881,18 @@ export class QueryRunner {
       }
     }
     durations.triggerExecution = Date.now() - startMs;
-    this.lastExecutionEndMs = startMs + durations.triggerExecution;
+    const endMs = startMs + durations.triggerExecution;
+    const cpu = process.cpuUsage();
+    const cpuUs = cpu.user + cpu.system;
+    this.round =
+      this.lastExecutionEndMs === undefined || this.lastExecutionEndCpuUs === undefined
+        ? undefined
+        : {
+            cpuMs: Math.max(0, Math.round((cpuUs - this.lastExecutionEndCpuUs) / 1000)),
+            wallMs: Math.max(0, endMs - this.lastExecutionEndMs),
+          };
+    this.lastExecutionEndMs = endMs;
+    this.lastExecutionEndCpuUs = cpuUs;
     await this.report(stats, startMs, durations);
     return stats;
   }
@@ -1216,6 +1237,7 @@ export class QueryRunner {
         deadLetteredOutputRows: stats.deadLetteredOutputRows,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
         ...(this.outsideTriggerMs !== undefined ? { outsideTriggerMs: this.outsideTriggerMs } : {}),
+        ...(this.round ? { roundCpuMs: this.round.cpuMs, roundWallMs: this.round.wallMs } : {}),
         ...(this.continued ? { continued: this.continued } : {}),
         ...(stats.error !== undefined ? { error: stats.error } : {}),
         ...(stats.waitedOut ? { waitedOut: true } : {}),

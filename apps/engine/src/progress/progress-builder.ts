@@ -64,6 +64,9 @@ export interface TriggerReport {
     checkpointEpoch?: number;
     /** The engine's work between the previous trigger's execution and this trigger (query-runner.ts). */
     outsideTriggerMs?: number;
+    /** CPU and wall time of the round since the previous trigger's execution ended (query-runner.ts). */
+    roundCpuMs?: number;
+    roundWallMs?: number;
     sourcesPaused?: boolean;
     shuffleBacklog?: number;
     /**
