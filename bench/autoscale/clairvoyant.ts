@@ -16,6 +16,7 @@ import {
   type ScalingDecision,
   type ScalingInput,
   type ScalingPolicy,
+  worstBusiestShare,
 } from '@sluice/scaling';
 
 /** Scans of the rate ahead are this fine (s). */
@@ -78,12 +79,18 @@ export function groupRate(profile: Profile, n: number, busy: number): number {
   const work = room ** (1 / (model?.batchCostExponent ?? 1));
   const speed = profile.instance.capacity * Math.max(1, n) ** -(model?.sublinearExponent ?? 0);
   const perInstance = work * speed;
+  // The partitions' shares of the input, hottest first, priced as sluice prices a placement it
+  // does not know (`libs/scaling` `partition-load.ts`).
   const P = profile.partitions;
-  const owned = Math.ceil(P / n);
   const hot = model?.hotPartitions;
   const hotCount = hot ? Math.min(hot.count, P) : 0;
-  const factor = hot?.factor ?? 1;
-  const hotOwned = Math.min(hotCount, owned);
-  const share = (hotOwned * factor + (owned - hotOwned)) / (hotCount * factor + (P - hotCount));
-  return perInstance / share;
+  const weights = Array.from({ length: P }, (_, i) => (i < hotCount ? (hot?.factor ?? 1) : 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return (
+    perInstance /
+    worstBusiestShare(
+      weights.map((w) => w / total),
+      n,
+    )
+  );
 }

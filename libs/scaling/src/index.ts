@@ -18,6 +18,7 @@ export {
 export { aggregateProgress, type InstanceBatch } from './aggregate-progress';
 export { demandOutlook, peakDemand, type DemandOutlook } from './demand-outlook';
 export { alignedInstanceCounts, busiestShare, effectiveInstances, isAligned } from './partition-alignment';
+export { worstBusiestShare } from './partition-load';
 export {
   lagAt,
   linearFit,
