@@ -629,7 +629,8 @@ options: { numShufflePartitions: 2 }
       const row = JSON.parse(l) as { user_id: string; clicks: number };
       last.set(row.user_id, row.clicks);
     }
-    expect(last.size).toBe(10);
+    // The engine's log names what it ran when the rows are missing (group assignments, triggers).
+    expect(last.size, engine.output().slice(-4000)).toBe(10);
     expect([...last.values()].every((n) => n === 10)).toBe(true);
   }, 120_000);
 

@@ -11,9 +11,10 @@
 // marker. A replay (a batch planned by someone else, re-run at recovery) commits on the task's
 // own producer, which recovery opens, so it is fenced as before.
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Message, Producer, ProducerConfig } from 'kafkajs';
+import type { Admin, Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
 import { committedGroupOffsets } from '@sluice/kafka';
 import type { OffsetLogEntry } from '../checkpoint/checkpoint-store';
+import { CommittedWrites } from './committed-writes';
 import { chunkBySize, DEFAULT_MAX_MESSAGE_BYTES } from './kafka-limits';
 import {
   markerMetadata,
@@ -148,6 +149,8 @@ export class KafkaOutputLog implements OutputLog {
   private shared: { writer: string; producer: Producer } | undefined;
   /** Fences under way, so tasks recovered side by side fence a writer once. */
   private readonly fencing = new Map<string, Promise<void>>();
+  /** What committed transactions wrote (an availableNow run waits until it is visible). */
+  readonly written = new CommittedWrites();
 
   constructor(
     private readonly kafka: Kafka,
@@ -206,17 +209,19 @@ export class KafkaOutputLog implements OutputLog {
     parts: SharedPart[],
   ): Promise<void> {
     const txn = await shared.producer.transaction();
+    const sent: RecordMetadata[] = [];
     try {
       for (const [topic, messages] of recordsByTopic(parts))
         for (const chunk of chunkBySize(
           messages,
           this.maxMessageBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES,
         ))
-          await txn.send({ topic, messages: chunk });
+          sent.push(...(await txn.send({ topic, messages: chunk })));
       for (const [consumerGroupId, topics] of markersByGroup(parts))
         await retryConcurrentTransactions(() => txn.sendOffsets({ consumerGroupId, topics }));
       await Promise.all(parts.map((p) => p.beforeCommit?.()));
       await txn.commit();
+      this.written.note(sent);
     } catch (err) {
       // The commit's own error is the one to report; an abort that fails leaves the transaction to
       // time out on the broker, and a next owner's fence of this writer ends it sooner.
@@ -232,9 +237,11 @@ export class KafkaOutputLog implements OutputLog {
   async open(task: string): Promise<TaskOutputWriter> {
     const producer = await openTaskProducer(this.kafka, this.scope, task);
     const limits = this.maxMessageBytes;
+    const written = this.written;
     return {
       async transaction(batches, marker, beforeCommit) {
         const txn = await producer.transaction();
+        const sent: RecordMetadata[] = [];
         try {
           for (const batch of batches) {
             if (batch.messages.length === 0) continue;
@@ -244,7 +251,7 @@ export class KafkaOutputLog implements OutputLog {
               batch.messages,
               limits.get(batch.topic) ?? DEFAULT_MAX_MESSAGE_BYTES,
             )) {
-              await txn.send({ topic: batch.topic, messages });
+              sent.push(...(await txn.send({ topic: batch.topic, messages })));
             }
           }
           if (marker) {
@@ -266,6 +273,7 @@ export class KafkaOutputLog implements OutputLog {
           }
           if (beforeCommit) await beforeCommit();
           await txn.commit();
+          written.note(sent);
         } catch (err) {
           // The commit's own error is the one to report; an abort that fails leaves the transaction
           // to time out on the broker, and the next batch's producer fences it anyway.
