@@ -77,6 +77,7 @@ describe('live vs simulator comparison', () => {
             endInstances: { desired: 4, running: 4 },
           },
         ],
+        warmup: { liveMs: 15_400, lagSeconds: 0.31 },
         onlineSeconds: 150,
         simOnline: summary({ sloViolationSeconds: 130, actionsToConverge: 3 }),
         target: { vsSim: false, vsFitted: true },
@@ -88,6 +89,7 @@ describe('live vs simulator comparison', () => {
       "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s",
     );
     expect(text).toContain('1100 records/s');
+    expect(text).toContain('first instance warmed 15.4 s live before the profile (lag then 0.31 s live)');
     expect(text).toContain(
       'live over the objective: 620–700 s (max lag 84 s, instances desired/running 4/2 → 4/4)',
     );

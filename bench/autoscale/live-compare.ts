@@ -43,6 +43,8 @@ export interface LiveComparison {
   scaleOutsOnline: ScaleOutOnline[];
   /** Where the live lag was over the objective (profile seconds). */
   violations: ViolationSpan[];
+  /** The first instance's warm-up before the profile's clock (run-live.ts WARMUP_MS). */
+  warmup: LiveResult['warmup'];
   /** Their median (null: none came online), what `simOnline` charges a new instance. */
   onlineSeconds: number | null;
   /**
@@ -146,6 +148,7 @@ export async function compareLive(
       simFitted,
       scaleOutsOnline: live.scaleOutsOnline,
       violations: live.violations,
+      warmup: live.warmup,
       onlineSeconds,
       simOnline,
       target: {
@@ -210,8 +213,11 @@ export function comparisonTables(rows: LiveComparison[]): string {
       const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
+      const warm = r.warmup
+        ? `first instance warmed ${(r.warmup.liveMs / 1000).toFixed(1)} s live before the profile (lag then ${r.warmup.lagSeconds.toFixed(2)} s live)`
+        : 'no warm-up';
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${fit}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${target}`,
         '',
         table,
       ].join('\n');
