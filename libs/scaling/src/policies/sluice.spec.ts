@@ -227,6 +227,27 @@ describe('sluice policy', () => {
     expect(drained.rateLimit).toBeUndefined();
   });
 
+  it('never caps a draining backlog below twice the input rate, however low the model rates the group', () => {
+    const policy = new SluicePolicy();
+    const now = 1200;
+    // The model learned 4 instances at 3000/s (about 3800/s sustained); 9000/s arrive now.
+    const samples = steadySamples(now - 900, now, { rate: 3000, instances: 4 });
+    const d = policy.decide(
+      input({
+        nowMs: now * 1000,
+        currentInstances: 4,
+        samples,
+        lag: lagFollowing(now - 1200, now, (t) => (t > now - 120 ? 9000 : 3000), 40),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    const demandNow = d.inputs.demandNow as number;
+    expect(demandNow).toBeGreaterThan(8000);
+    // Twice the model's rate for 4 (the cap before) would be about 7,600: below what arrives.
+    expect(2 * (d.inputs.readyRate as number)).toBeLessThan(demandNow);
+    expect(d.rateLimit).toBeGreaterThanOrEqual(2 * demandNow - 1);
+  });
+
   it('does not scale back to a count that fell short of the same demand, whatever the model says', () => {
     const options = { downHoldSeconds: 0, reversalGuardSeconds: 0 };
     const samplesAt = (s: number, instances: number) => [

@@ -89,6 +89,15 @@ const CATCH_UP_CAP_TRIGGERS = 2;
  * instance, so a hot partition (more than its instance's even share) would starve under a tight one.
  */
 const CATCH_UP_CAP_HEADROOM = 2;
+/**
+ * ...and never below this multiple of the input rate. The model's figure for a count it has not
+ * yet seen under load is an extrapolation, and an underrated group capped at twice it reads no
+ * faster than the input arrives, so the backlog never falls: live (0.1 CPU, 2026-12-06) a group
+ * just grown 2 -> 4 was read as 9,024/s (the rate at 2, an exponent of 1 fitted on counts 1 and
+ * 2), capped at 18,049 against 19,400/s arriving, and the lag rose for 30 live seconds until the
+ * model had learned at 4 (25,932/s).
+ */
+const CATCH_UP_CAP_DEMAND_HEADROOM = 2;
 
 interface LastAction {
   timeMs: number;
@@ -246,7 +255,7 @@ export class SluicePolicy implements ScalingPolicy {
         ready < current
           ? Math.max(1, readyRate)
           : lag.seconds > CATCH_UP_CAP_TRIGGERS * triggerSeconds
-            ? Math.max(1, CATCH_UP_CAP_HEADROOM * readyRate)
+            ? Math.max(1, CATCH_UP_CAP_HEADROOM * readyRate, CATCH_UP_CAP_DEMAND_HEADROOM * demand.now)
             : undefined,
     };
   }
