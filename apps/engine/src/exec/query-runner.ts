@@ -719,10 +719,10 @@ export class QueryRunner {
 
   /**
    * Whether the source and (stateful plans) shuffle groups have each given this member an
-   * assignment, an empty one included. The two groups join independently: a trigger before the
-   * shuffle group's first assignment runs only source tasks, and an availableNow query that
-   * stopped on the next, empty trigger would never aggregate what they repartitioned (engine.int
-   * complete mode, 1 in ~9 runs on a fresh stack).
+   * assignment, an empty one included. Starting the readers normally waits for both joins, but a
+   * join that fails is retried by kafkajs in the background after start-up returns; until the
+   * shuffle group answers, triggers run only source tasks, and an availableNow query that stopped
+   * on an empty one would never aggregate what they repartitioned.
    */
   private everyGroupJoined(): boolean {
     return this.sourceReader.generation > 0 && (this.shuffleReader?.generation ?? 1) > 0;
