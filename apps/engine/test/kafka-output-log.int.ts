@@ -6,7 +6,7 @@
 // instrumentation events of the real producer; the outcome through the broker.
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer, ProducerConfig } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { committedGroupOffsets, createKafka, ensureTopics, parseBrokers } from '@sluice/kafka';
 import { KafkaOutputLog } from '../src/exec/kafka-output-log';
 import { markerMetadata } from '../src/exec/output-log';
@@ -241,6 +241,83 @@ describe('KafkaOutputLog', () => {
       expect(values.sort()).toEqual([0, 1, 2].flatMap((p) => rows(p, 5).map((m) => m.value)).sort());
     } finally {
       await log.closeShared();
+      await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+    }
+  });
+
+  it('opens the instance producer ahead of the first trigger, which takes it; an early open that failed is replaced, an unused one closed', async () => {
+    const run = randomUUID();
+    const input = `it-outlog-early-in-${run}`;
+    const output = `it-outlog-early-out-${run}`;
+    const groupId = `it-outlog-early-${run}`;
+    await ensureTopics(admin, [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 2 },
+    ]);
+    const task = `src.${input}.0`;
+    const commitOne = async (log: KafkaOutputLog, batchId: number): Promise<void> => {
+      const { txn } = (await log.beginTrigger([task]))!;
+      await txn.transaction(task, [{ topic: output, messages: rows(batchId, 2) }], {
+        groupId,
+        entry: entryOf(input, 0, batchId, 2 * batchId, 2 * batchId + 2),
+      });
+    };
+    const lazyRequests: string[] = [];
+    const lazy = new KafkaOutputLog(observedKafka(lazyRequests), admin, `it-outlog-lazy-${run}`, new Map());
+    const requests: string[] = [];
+    const early = new KafkaOutputLog(observedKafka(requests), admin, `it-outlog-early-${run}`, new Map());
+    // A client whose first producer cannot connect (a broker that refused it, say).
+    const failing = observedKafka([]);
+    let refused = 0;
+    const producerOf = failing.producer.bind(failing);
+    failing.producer = (config?: ProducerConfig): Producer => {
+      const producer = producerOf(config);
+      if (refused++ === 0) producer.connect = () => Promise.reject(new Error('refused for the test'));
+      return producer;
+    };
+    const replaced = new KafkaOutputLog(failing, admin, `it-outlog-early-r-${run}`, new Map());
+    const disconnected: string[] = [];
+    const unusedKafka = Object.create(kafka) as Kafka;
+    unusedKafka.producer = (config?: ProducerConfig): Producer => {
+      const producer = kafka.producer(config);
+      producer.on(producer.events.DISCONNECT, () => disconnected.push(config?.transactionalId ?? ''));
+      return producer;
+    };
+    const unused = new KafkaOutputLog(unusedKafka, admin, `it-outlog-early-u-${run}`, new Map());
+    try {
+      // Without an early open, the first trigger initialises its producer itself.
+      await commitOne(lazy, 0);
+      const initsOfAnOpen = count(lazyRequests, 'InitProducerId');
+      expect(initsOfAnOpen).toBeGreaterThanOrEqual(1);
+
+      early.openEarly();
+      // The producer is initialised with no trigger asking for it ...
+      await vi.waitFor(() => expect(count(requests, 'InitProducerId')).toBe(initsOfAnOpen), {
+        timeout: 20_000,
+      });
+      const beforeTrigger = requests.length;
+      // ... and the trigger commits in it without initialising another.
+      await commitOne(early, 1);
+      expect(requests.slice(beforeTrigger)).not.toContain('InitProducerId');
+      expect(requests.slice(beforeTrigger)).toContain('EndTxn');
+
+      replaced.openEarly();
+      await commitOne(replaced, 2);
+      expect(refused).toBe(2);
+
+      unused.openEarly();
+      await unused.closeShared();
+      expect(disconnected).toHaveLength(1);
+      expect(disconnected[0]).toMatch(new RegExp(`^sluice-it-outlog-early-u-${run}-w-`));
+
+      expect((await committedGroupOffsets(admin, groupId, [input], STABLE)).get(`${input}:0`)).toEqual({
+        offset: 6,
+        metadata: markerMetadata(2),
+      });
+      const values = (await readRecords(output, 6, `it-outlog-early-read-${run}`)).map((r) => r.value);
+      expect(values.sort()).toEqual([0, 1, 2].flatMap((b) => rows(b, 2).map((m) => m.value)).sort());
+    } finally {
+      await Promise.all([lazy, early, replaced, unused].map((l) => l.closeShared()));
       await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
     }
   });

@@ -147,6 +147,8 @@ export class KafkaOutputLog implements OutputLog {
    * slot that Kubernetes does not keep).
    */
   private shared: { writer: string; producer: Producer } | undefined;
+  /** The instance producer opened ahead of the first trigger (`openEarly`), until a trigger takes it. */
+  private early: Promise<{ writer: string; producer: Producer }> | undefined;
   /** Fences under way, so tasks recovered side by side fence a writer once. */
   private readonly fencing = new Map<string, Promise<void>>();
   /** What committed transactions wrote (an availableNow run waits until it is visible). */
@@ -168,7 +170,7 @@ export class KafkaOutputLog implements OutputLog {
    */
   async beginTrigger(tasks: string[]): Promise<{ txn: TriggerTransaction; writer: string } | undefined> {
     if (tasks.length === 0) return undefined;
-    const shared = (this.shared ??= await this.openShared());
+    const shared = (this.shared ??= await this.takeEarly());
     const rendezvous = new TriggerRendezvous<SharedPart>(tasks, (parts) => this.commitShared(shared, parts));
     return {
       writer: shared.writer,
@@ -190,8 +192,35 @@ export class KafkaOutputLog implements OutputLog {
     await fence;
   }
 
+  /**
+   * Opens the instance producer now, without waiting, so that the first trigger with rows finds it
+   * open. Why: the open is a chain of round trips (connect, the transaction coordinator, InitProducerId,
+   * an empty transaction) that the first trigger otherwise pays inside its batch; under a small CPU
+   * quota a new instance's first batch ran 1.8–4.75 s live, and a scale-out counts for nothing until
+   * that batch commits. Started while the groups join, it costs the join nothing. The id is named by
+   * no offset-log entry until a trigger takes the producer, so an instance that never runs a batch
+   * leaves nothing to fence.
+   */
+  openEarly(): void {
+    if (this.shared || this.early) return;
+    this.early = this.openShared();
+    // Taken by the first trigger, which opens another when this one failed (takeEarly).
+    this.early.catch(() => undefined);
+  }
+
+  /** The producer `openEarly` opened, or a new one when it did not (or failed to). */
+  private async takeEarly(): Promise<{ writer: string; producer: Producer }> {
+    const early = this.early;
+    this.early = undefined;
+    return (await early?.catch(() => undefined)) ?? (await this.openShared());
+  }
+
   /** Closes the instance producer (at shutdown: no trigger runs). */
   async closeShared(): Promise<void> {
+    const early = this.early;
+    this.early = undefined;
+    const opened = await early?.catch(() => undefined);
+    await opened?.producer.disconnect().catch(() => undefined);
     const shared = this.shared;
     this.shared = undefined;
     // Every trigger has committed or aborted by now: nothing to lose, nothing to retry (the id is

@@ -414,6 +414,10 @@ export class QueryRunner {
     await this.sink.prepare({ maxMessageBytes: (topic) => this.topicLimit(topic), waitFor: sinkWaitFor });
     this.guard = this.sink.guard;
     this.outputLog = new KafkaOutputLog(kafka, this.admin, this.scope, this.topicLimits);
+    // Batches that commit in the trigger's transaction (a Kafka sink's, a stateful query's source
+    // stage) find its producer open: it opens while the groups join (and a standby waits) instead
+    // of inside the first batch.
+    if (this.stateful || this.sink.marker === 'kafka-group') this.outputLog.openEarly();
     if (this.opts.standby) {
       await this.standBy(this.opts.standby);
       await initMetadata();
