@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { LIVE_PROFILES } from '../autoscale/live-compare';
 import { loadProfile } from '../autoscale/run-matrix';
-import { medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from './startup';
+import { coldFirstBatch, medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from './startup';
 
 describe('live scale-out time to capacity', () => {
   it('counts a scale-out online once as many distinct instances as it asked for committed rows after it', () => {
@@ -34,14 +34,35 @@ describe('live scale-out time to capacity', () => {
         to: 2,
         onlineSeconds: 30,
         after: { rowsPerLiveSecond: Math.round(11 / 30), rateLimitedShare: 0.5 },
-        // q-1 had only an empty batch before the decision: new; its first rows took 2 live s.
+        // q-1 had only an empty batch before the decision: new; its first rows took 2 live s. The
+        // later q-2 and q-3 are not this scale-out's (it added one instance).
         firstBatchSeconds: 20,
+        firstBatches: [{ rows: 5, durationMs: 2_000 }],
       },
       // Only q-2 and q-3 read after 5 s: two instances of four, never online in the run.
       // q-2 and q-3 are new to it: the longer of their first batches, 0.5 live s.
-      { timeSeconds: 50, from: 2, to: 4, onlineSeconds: null, after: null, firstBatchSeconds: 5 },
+      {
+        timeSeconds: 50,
+        from: 2,
+        to: 4,
+        onlineSeconds: null,
+        after: null,
+        firstBatchSeconds: 5,
+        firstBatches: [
+          { rows: 3, durationMs: 500 },
+          { rows: 8, durationMs: 500 },
+        ],
+      },
       // Every instance had read before 13 s, and none read after it.
-      { timeSeconds: 130, from: 2, to: 3, onlineSeconds: null, after: null, firstBatchSeconds: null },
+      {
+        timeSeconds: 130,
+        from: 2,
+        to: 3,
+        onlineSeconds: null,
+        after: null,
+        firstBatchSeconds: null,
+        firstBatches: [],
+      },
     ]);
     expect(medianOnlineSeconds(online)).toBe(30);
     expect(medianOnlineSeconds([])).toBeNull();
@@ -54,5 +75,45 @@ describe('live scale-out time to capacity', () => {
     expect(profileWithOnlineSeconds(p, pause / 2).instance.startupSeconds).toBe(0);
     expect(profileWithOnlineSeconds(p, 200).instance.capacity).toBe(p.instance.capacity);
     expect(() => profileWithOnlineSeconds(p, Number.NaN)).toThrow(/onlineSeconds/);
+    // With the first batch measured: start-up before it, its extra a cold first batch.
+    const cold = profileWithOnlineSeconds(p, pause + 120, { seconds: 40, extraSeconds: 25 });
+    expect(cold.instance.startupSeconds).toBe(80);
+    expect(cold.model?.coldFirstBatchSeconds).toBe(25);
+    expect(
+      profileWithOnlineSeconds(p, pause + 20, { seconds: 40, extraSeconds: 25 }).instance.startupSeconds,
+    ).toBe(0);
+  });
+
+  it("reads the new instances' first batches against the fitted line: median duration and median extra, never negative", () => {
+    const fit = { overheadSeconds: 0.2, recordsPerSecond: 10_000, batches: 9, minRows: 100, maxRows: 40_000 };
+    const at = (firstBatches: Array<{ rows: number; durationMs: number }>) => ({
+      timeSeconds: 0,
+      from: 1,
+      to: 2,
+      onlineSeconds: 60,
+      after: null,
+      firstBatchSeconds: null,
+      firstBatches,
+    });
+    // Live 3.2 s for 10,000 rows: the line says 1.2 s, 2 s over; 1.0 s for 8,000: the line's 1.0 s.
+    const cold = coldFirstBatch(
+      [
+        at([
+          { rows: 10_000, durationMs: 3_200 },
+          { rows: 8_000, durationMs: 1_000 },
+        ]),
+        at([{ rows: 20_000, durationMs: 4_700 }]),
+      ],
+      fit,
+      10,
+    );
+    // Durations 10, 32, 47 profile s; extras 0, 20, 25.
+    expect(cold).toEqual({ seconds: 32, extraSeconds: 20 });
+    // Faster than the line: no negative extra.
+    expect(coldFirstBatch([at([{ rows: 10_000, durationMs: 500 }])], fit, 10)).toEqual({
+      seconds: 5,
+      extraSeconds: 0,
+    });
+    expect(coldFirstBatch([at([])], fit, 10)).toBeNull();
   });
 });

@@ -9,6 +9,7 @@
 // two costs the simulator charges before a new instance reads (engine-group.ts: `startupSeconds`,
 // then every member pauses `rebalancePauseSeconds`).
 import type { Profile } from '@sluice/scaling';
+import type { BatchCostFit } from './batch-cost';
 import { median } from './calibration';
 
 export interface LiveScaleOut {
@@ -50,6 +51,8 @@ export interface ScaleOutOnline {
    * decision (the new ones): a cold engine's warm-up. Null when none read in the run.
    */
   firstBatchSeconds: number | null;
+  /** Those first batches (live rows and ms), one per new instance: what `coldFirstBatch` reads. */
+  firstBatches: Array<{ rows: number; durationMs: number }>;
 }
 
 /** The span after a scale-out came online over which the group's reading rate is taken. */
@@ -79,10 +82,15 @@ export function scaleOutsOnline(
         }
       }
       const before = new Set(sorted.filter((b) => b.liveMs < a.liveMs).map((b) => b.instance));
-      const firstOfNew = new Map<string, number>();
-      for (const b of sorted)
+      const firstOfNew = new Map<string, { rows: number; durationMs: number }>();
+      // The instances this scale-out added: the first to − from that read after it (a later
+      // scale-out's instances are its own).
+      for (const b of sorted) {
+        if (firstOfNew.size >= a.to - a.from) break;
         if (b.liveMs >= a.liveMs && b.rows > 0 && !before.has(b.instance) && !firstOfNew.has(b.instance))
-          firstOfNew.set(b.instance, b.durationMs);
+          firstOfNew.set(b.instance, { rows: b.rows, durationMs: b.durationMs });
+      }
+      const firstMs = [...firstOfNew.values()].map((f) => f.durationMs);
       return {
         timeSeconds: (a.liveMs / 1000) * speedup,
         from: a.from,
@@ -93,7 +101,8 @@ export function scaleOutsOnline(
             ? null
             : groupAfter(sorted, a.liveMs + onlineMs, (AFTER_ONLINE_SECONDS / speedup) * 1000),
         firstBatchSeconds:
-          firstOfNew.size === 0 ? null : +((Math.max(...firstOfNew.values()) / 1000) * speedup).toFixed(1),
+          firstMs.length === 0 ? null : +((Math.max(...firstMs) / 1000) * speedup).toFixed(1),
+        firstBatches: [...firstOfNew.values()],
       };
     });
 }
@@ -124,17 +133,60 @@ export function medianOnlineSeconds(online: readonly ScaleOutOnline[]): number |
   return median(online.map((o) => o.onlineSeconds).filter((s): s is number => s !== null));
 }
 
+/** A new instance's first batch, from the live scale-outs (profile seconds). */
+export interface ColdFirstBatch {
+  /** The median duration of the new instances' first batches with rows. */
+  seconds: number;
+  /**
+   * The median of what each ran over the calibration's fitted line for its rows (never below 0):
+   * the cold engine's own cost, which the simulator adds to a new process's first batch.
+   */
+  extraSeconds: number;
+}
+
 /**
- * The profile whose new instances take `onlineSeconds` to read: the simulator charges the start-up
- * and then the rebalance pause, so the start-up is what is left after the pause (never negative).
+ * How the new instances' first batches ran against the fitted batch cost; null when none ran.
+ * Why: a scale-out is online when those batches commit, and a cold engine under a CPU quota ran
+ * them 2–3× slower than later batches of their size while the partitions they took waited. Priced
+ * as start-up instead, the simulation kept those partitions read by the old instances meanwhile.
  */
-export function profileWithOnlineSeconds(profile: Profile, onlineSeconds: number): Profile {
+export function coldFirstBatch(
+  online: readonly ScaleOutOnline[],
+  fit: BatchCostFit,
+  speedup: number,
+): ColdFirstBatch | null {
+  const first = online.flatMap((o) => o.firstBatches);
+  if (first.length === 0) return null;
+  const seconds = median(first.map((f) => (f.durationMs / 1000) * speedup))!;
+  const extra = median(
+    first.map((f) =>
+      Math.max(0, (f.durationMs / 1000 - fit.overheadSeconds - f.rows / fit.recordsPerSecond) * speedup),
+    ),
+  )!;
+  return { seconds: +seconds.toFixed(1), extraSeconds: +extra.toFixed(1) };
+}
+
+/**
+ * The profile whose new instances take `onlineSeconds` to read. The simulator charges the start-up,
+ * then the rebalance pause, then the first batch, so the start-up is what is left after the pause
+ * and, with `cold`, after the median first batch, whose extra over the fitted line becomes the
+ * model's cold first batch (never negative).
+ */
+export function profileWithOnlineSeconds(
+  profile: Profile,
+  onlineSeconds: number,
+  cold?: ColdFirstBatch | null,
+): Profile {
   if (!(onlineSeconds >= 0)) throw new Error('onlineSeconds must be ≥ 0');
   return {
     ...profile,
     instance: {
       ...profile.instance,
-      startupSeconds: Math.max(0, onlineSeconds - profile.instance.rebalancePauseSeconds),
+      startupSeconds: Math.max(
+        0,
+        onlineSeconds - profile.instance.rebalancePauseSeconds - (cold?.seconds ?? 0),
+      ),
     },
+    ...(cold && { model: { ...profile.model, coldFirstBatchSeconds: cold.extraSeconds } }),
   };
 }

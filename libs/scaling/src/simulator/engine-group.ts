@@ -50,6 +50,13 @@ export interface EngineModel {
   batchCostExponent?: number;
   /** Start-up time is log-normal around `startupSeconds` with this sigma (0 = fixed). */
   startupSigma?: number;
+  /**
+   * Extra seconds of a new process's first batch (default 0): a cold engine (JIT, first requests)
+   * runs its first batch slower while the partitions it took wait. Live under a 0.1-CPU quota a new
+   * instance's first batch ran 3.0–4.3 live s where later ones of its size ran 1.1–2.0 s.
+   * Instances present at the start are warm.
+   */
+  coldFirstBatchSeconds?: number;
 }
 
 /** Default pause of a cooperative rebalance: one extra join round, about 1-2 s in Kafka. */
@@ -71,6 +78,8 @@ interface Instance {
   id: number;
   readyAt: number;
   ready: boolean;
+  /** A process that has committed no batch yet (EngineModel.coldFirstBatchSeconds). */
+  cold: boolean;
   speedFactor: number;
   partitions: number[];
   batch: Batch | undefined;
@@ -140,6 +149,7 @@ export class EngineGroup {
         this.abandon(instance);
         if (instance.ready) this.rebalanceDue = true;
         instance.ready = false;
+        instance.cold = true;
         instance.readyAt = readyAt;
         // A new process: nothing measured yet.
         instance.meter = new ThroughputMeter();
@@ -176,6 +186,7 @@ export class EngineGroup {
       if (!batch || now < batch.endAt) continue;
       batch.partitions.forEach((p, k) => this.topic.commit(p, batch.counts[k] as number));
       instance.batch = undefined;
+      instance.cold = false;
       // The engine measures committed batches only (query-runner: rows over the tasks' wall time).
       instance.meter.observe(batch.rows, batch.duration * 1000);
       this.listener.completed({ instance: instance.id, ...batch });
@@ -252,7 +263,9 @@ export class EngineGroup {
     const work = rows / (speed * triggerSeconds);
     const exponent = model?.batchCostExponent ?? 1;
     const duration =
-      this.spec.batchOverheadSeconds + (exponent === 1 ? rows / speed : triggerSeconds * work ** exponent);
+      this.spec.batchOverheadSeconds +
+      (exponent === 1 ? rows / speed : triggerSeconds * work ** exponent) +
+      (instance.cold ? (model?.coldFirstBatchSeconds ?? 0) : 0);
     const bucket = Math.floor(now / triggerSeconds + 1e-9);
     const partitions = [...instance.partitions];
     instance.batch = {
@@ -343,6 +356,8 @@ export class EngineGroup {
       id: this.nextId++,
       readyAt,
       ready,
+      // Ready at creation: one of the instances the run starts with, warm as a simulated t = 0 is.
+      cold: !ready,
       speedFactor: jitterFactor(this.random, this.spec.instanceSkew),
       partitions: [],
       batch: undefined,

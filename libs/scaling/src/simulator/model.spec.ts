@@ -133,6 +133,36 @@ describe('simulator model mismatches', () => {
     expect(fixed.readyCount).toBe(9);
   });
 
+  it("a cold first batch: a new process's first batch runs longer; the instances present at the start and later batches do not", () => {
+    const batches = (cold: number | undefined) => {
+      const { topic, g, listener } = group(
+        cold === undefined ? undefined : { coldFirstBatchSeconds: cold },
+        1,
+      );
+      g.scaleTo(2, 0);
+      for (let t = 0; t < 300; t += 0.5) {
+        topic.produce(120, 0.5);
+        g.step(t, Infinity);
+      }
+      return listener.completedBatches.filter((b) => b.rows > 0);
+    };
+    const warm = batches(undefined);
+    const cold = batches(20);
+    // Same engine otherwise: the instance the group started with runs the same first batch.
+    const first = (list: CompletedBatch[], instance: number) => list.find((b) => b.instance === instance)!;
+    expect(first(cold, 0).duration).toBeCloseTo(first(warm, 0).duration, 9);
+    // The new instance (id 1, ready at the 30 s start-up): its first batch carries the 20 s.
+    const newWarm = first(warm, 1);
+    const newCold = first(cold, 1);
+    expect(newCold.startAt).toBe(newWarm.startAt);
+    expect(newCold.duration - (0.5 + newCold.rows / 100)).toBeCloseTo(20, 9);
+    expect(newWarm.duration - (0.5 + newWarm.rows / 100)).toBeCloseTo(0, 9);
+    // Its later batches are warm again.
+    for (const b of cold.filter((x) => x.instance === 1).slice(1))
+      expect(b.duration - (0.5 + b.rows / 100)).toBeCloseTo(0, 9);
+    expect(cold.filter((x) => x.instance === 1).length).toBeGreaterThan(3);
+  });
+
   it('hot partitions move on their own seed: traffic is the same whatever the policy does', () => {
     const p = withModel({ hotPartitions: { count: 2, factor: 4, moveEverySeconds: 120 } });
     const a = run(p, new Fixed(3));
