@@ -81,6 +81,22 @@ interface ReadRecord {
   timestamp: string;
 }
 
+/** A test's own input and output (2 partitions) topics, created, and its consumer group. */
+async function testTopics(name: string, inputPartitions: number) {
+  const run = randomUUID();
+  const t = {
+    run,
+    input: `it-outlog-${name}-in-${run}`,
+    output: `it-outlog-${name}-out-${run}`,
+    groupId: `it-outlog-${name}-${run}`,
+  };
+  await ensureTopics(admin, [
+    { topic: t.input, numPartitions: inputPartitions },
+    { topic: t.output, numPartitions: 2 },
+  ]);
+  return t;
+}
+
 /** kafkajs's apiName of FindCoordinator (its protocol/requests name). */
 const FIND_COORDINATOR = 'GroupCoordinator';
 
@@ -204,14 +220,7 @@ describe('KafkaOutputLog', () => {
   });
 
   it("commits a trigger's batches of several tasks in one transaction; a withdrawn task adds nothing", async () => {
-    const run = randomUUID();
-    const input = `it-outlog-shared-in-${run}`;
-    const output = `it-outlog-shared-out-${run}`;
-    const groupId = `it-outlog-shared-${run}`;
-    await ensureTopics(admin, [
-      { topic: input, numPartitions: 4 },
-      { topic: output, numPartitions: 2 },
-    ]);
+    const { run, input, output, groupId } = await testTopics('shared', 4);
     const requests: string[] = [];
     const log = new KafkaOutputLog(observedKafka(requests), admin, `it-outlog-shared-${run}`, new Map());
     const tasks = [0, 1, 2, 3].map((p) => `src.${input}.${p}`);
@@ -246,14 +255,7 @@ describe('KafkaOutputLog', () => {
   });
 
   it('opens the instance producer ahead of the first trigger, which takes it; an early open that failed is replaced, an unused one closed', async () => {
-    const run = randomUUID();
-    const input = `it-outlog-early-in-${run}`;
-    const output = `it-outlog-early-out-${run}`;
-    const groupId = `it-outlog-early-${run}`;
-    await ensureTopics(admin, [
-      { topic: input, numPartitions: 1 },
-      { topic: output, numPartitions: 2 },
-    ]);
+    const { run, input, output, groupId } = await testTopics('early', 1);
     const task = `src.${input}.0`;
     const commitOne = async (log: KafkaOutputLog, batchId: number): Promise<void> => {
       const { txn } = (await log.beginTrigger([task]))!;
@@ -323,14 +325,7 @@ describe('KafkaOutputLog', () => {
   });
 
   it("a next owner's fence of the writer named in the offset log aborts that writer's open trigger transaction; the instance commits again under a new writer", async () => {
-    const run = randomUUID();
-    const input = `it-outlog-fence-in-${run}`;
-    const output = `it-outlog-fence-out-${run}`;
-    const groupId = `it-outlog-fence-${run}`;
-    await ensureTopics(admin, [
-      { topic: input, numPartitions: 1 },
-      { topic: output, numPartitions: 2 },
-    ]);
+    const { run, input, output, groupId } = await testTopics('fence', 1);
     const scope = `it-outlog-fence-${run}`;
     const zombie = new KafkaOutputLog(kafka, admin, scope, new Map());
     const owner = new KafkaOutputLog(kafka, admin, scope, new Map());
