@@ -153,6 +153,8 @@ export const appConfigSchema = z
     /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
     SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
     SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    /** How soon a scale-up may follow a scale-up (bounded by the cooldown; scale-action.ts). */
+    SLUICE_SCALING_UP_AFTER_UP_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
     SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
     /** Built-in alerting (ARCHITECTURE.md, "Alerting"): how often the leader evaluates the rules. */
     SLUICE_ALERT_EVAL_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),

@@ -28,14 +28,15 @@ export class ScalingEventRepository {
     await this.prisma.scalingEvent.create({ data: { ...decision, inputs: jsonSafe(decision.inputs) } });
   }
 
-  /** When the loop last changed this query's instance count after `since`; null if it did not. */
-  async lastScaledAt(queryId: string, since: Date): Promise<Date | null> {
+  /** When and which way the loop last changed this query's instance count after `since`; null if it did not. */
+  async lastScale(queryId: string, since: Date): Promise<{ at: Date; direction: 'up' | 'down' } | null> {
     const previous = await this.prisma.scalingEvent.findFirst({
       where: { queryId, acted: true, at: { gt: since }, inputs: { path: ['scaled'], equals: true } },
       orderBy: { at: 'desc' },
-      select: { at: true },
+      select: { at: true, direction: true },
     });
-    return previous?.at ?? null;
+    // A scaled event changed the count: 'up' or 'down', never 'none'.
+    return previous ? { at: previous.at, direction: previous.direction === 'down' ? 'down' : 'up' } : null;
   }
 
   /** The query's newest `limit` decisions, newest first (GET /scaling/events). */

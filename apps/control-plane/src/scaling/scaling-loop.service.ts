@@ -83,7 +83,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'countRunning'>,
     @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'batchesSince'>,
     @Inject(ScalingEventRepository)
-    private readonly events: Pick<ScalingEventRepository, 'record' | 'lastScaledAt' | 'deleteBefore'>,
+    private readonly events: Pick<ScalingEventRepository, 'record' | 'lastScale' | 'deleteBefore'>,
     @Inject(LagService) private readonly lag: Pick<LagService, 'lagOf'>,
     @Inject(QueriesService) private readonly queries: Pick<QueriesService, 'scale' | 'maxInstances'>,
     @Inject(OperationRepository) private readonly operations: Pick<OperationRepository, 'findActiveForQuery'>,
@@ -187,7 +187,8 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       triggerMs,
       nowMs,
       cooldownMs: this.config.SLUICE_SCALING_COOLDOWN_MS,
-      lastScaledAtMs: moving ? await this.lastScaledAtMs(q.id, nowMs) : null,
+      upAfterUpMs: this.config.SLUICE_SCALING_UP_AFTER_UP_MS,
+      lastScale: moving ? await this.lastScale(q.id, nowMs) : null,
       activeOperation: moving ? await this.operations.findActiveForQuery(q.id) : null,
       operatorRateLimit: q.rateLimit,
       sentRateLimit: this.sentRateLimit.get(q.id),
@@ -257,12 +258,15 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     return { direction, fromInstances: current, toInstances: target, acted, reason };
   }
 
-  /** When the loop last changed this query's instance count, within the cooldown window. */
-  private async lastScaledAtMs(queryId: string, nowMs: number): Promise<number | null> {
+  /** When and which way the loop last changed this query's instance count, within the cooldown window. */
+  private async lastScale(
+    queryId: string,
+    nowMs: number,
+  ): Promise<{ atMs: number; direction: 'up' | 'down' } | null> {
     const cooldown = this.config.SLUICE_SCALING_COOLDOWN_MS;
     if (cooldown <= 0) return null;
-    const previous = await this.events.lastScaledAt(queryId, new Date(nowMs - cooldown));
-    return previous?.getTime() ?? null;
+    const previous = await this.events.lastScale(queryId, new Date(nowMs - cooldown));
+    return previous ? { atMs: previous.at.getTime(), direction: previous.direction } : null;
   }
 
   /** Policies keep state (capacity model, hysteresis), so each query keeps its instance. */

@@ -386,11 +386,12 @@ export class InMemoryScalingEventRepository implements Port<ScalingEventReposito
   async record(decision: ScalingDecisionRecord): Promise<void> {
     this.events.push(decision);
   }
-  async lastScaledAt(queryId: string, since: Date): Promise<Date | null> {
+  async lastScale(queryId: string, since: Date): Promise<{ at: Date; direction: 'up' | 'down' } | null> {
     const scaled = this.events.filter(
       (e) => e.queryId === queryId && e.acted && e.inputs.scaled === true && e.at > since,
     );
-    return scaled.at(-1)?.at ?? null;
+    const last = scaled.at(-1);
+    return last ? { at: last.at, direction: last.direction === 'down' ? 'down' : 'up' } : null;
   }
   async newest(queryId: string, limit: number): Promise<ScalingEvent[]> {
     return this.events
