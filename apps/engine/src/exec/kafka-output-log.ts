@@ -195,11 +195,11 @@ export class KafkaOutputLog implements OutputLog {
   /**
    * Opens the instance producer now, without waiting, so that the first trigger with rows finds it
    * open. Why: the open is a chain of round trips (connect, the transaction coordinator, InitProducerId,
-   * an empty transaction) that the first trigger otherwise pays inside its batch; under a small CPU
-   * quota a new instance's first batch ran 1.8–4.75 s live, and a scale-out counts for nothing until
-   * that batch commits. Started while the groups join, it costs the join nothing. The id is named by
-   * no offset-log entry until a trigger takes the producer, so an instance that never runs a batch
-   * leaves nothing to fence.
+   * an empty transaction) that the first trigger otherwise pays inside its batch, and a new or
+   * replacement instance adds nothing until that batch commits. Started while the groups join, it
+   * costs the join nothing. (Under a 0.1-CPU quota it was not what made a cold first batch slow:
+   * BENCHMARKS.md, 2026-12-06 15:38.) The id is named by no offset-log entry until a trigger takes
+   * the producer, so an instance that never runs a batch leaves nothing to fence.
    */
   openEarly(): void {
     if (this.shared || this.early) return;

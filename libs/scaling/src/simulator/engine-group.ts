@@ -53,7 +53,7 @@ export interface EngineModel {
   /**
    * Extra seconds of a new process's first batch (default 0): a cold engine (JIT, first requests)
    * runs its first batch slower while the partitions it took wait. Live under a 0.1-CPU quota a new
-   * instance's first batch ran 3.0–4.3 live s where later ones of its size ran 1.1–2.0 s.
+   * instance's first batch ran 2.1–4.9 live s where later ones of its size ran 1.1–2.3 s.
    * Instances present at the start are warm.
    */
   coldFirstBatchSeconds?: number;
