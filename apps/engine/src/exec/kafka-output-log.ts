@@ -212,6 +212,8 @@ export class KafkaOutputLog implements OutputLog {
   private async takeEarly(): Promise<{ writer: string; producer: Producer }> {
     const early = this.early;
     this.early = undefined;
+    // A failed early open is dropped, not reported: the trigger opens another here, and that
+    // open's error (the same cause, if it persists) is the one the trigger reports.
     return (await early?.catch(() => undefined)) ?? (await this.openShared());
   }
 
@@ -219,6 +221,8 @@ export class KafkaOutputLog implements OutputLog {
   async closeShared(): Promise<void> {
     const early = this.early;
     this.early = undefined;
+    // At shutdown: an early open that failed left nothing to close, and a producer no trigger took
+    // has no transaction; a disconnect that fails leaves nothing to retry (its id is never used).
     const opened = await early?.catch(() => undefined);
     await opened?.producer.disconnect().catch(() => undefined);
     const shared = this.shared;
