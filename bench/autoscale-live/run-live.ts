@@ -9,7 +9,8 @@
 //  - rates are the profile's times the rate scale. With a CPU limit and no rate scale given, one
 //    limited engine's capacity is measured first (records ÷ drain time of a sustained backlog
 //    drained by one instance of a separate query, after a warm-up: calibration.ts), and the scale maps the profile's instance capacity onto it, so the live run needs as
-//    many instances as the simulated one;
+//    many instances as the simulated one; that query is then scaled 1 → 2 a few times to measure a
+//    scale-out's cost before the run (scale-out-calibration.ts);
 //  - lostRecords = produced − records in the sink topic, after the generator stopped and the lag
 //    drained (the SQL is a projection, one output row per input row; negative = duplicates).
 import { spawn } from 'node:child_process';
@@ -34,6 +35,7 @@ import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
 import { calibrateCapacity, type Calibration } from './calibration';
+import { calibrateScaleOut, type ScaleOutCalibration } from './scale-out-calibration';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 import { formatSpans, violationSpans, type ViolationSpan } from './violation-spans';
 
@@ -71,6 +73,8 @@ export interface LiveResult {
   cpuLimitApplied: unknown;
   /** Each scale-out's time until its instances all read rows (startup.ts), in profile seconds. */
   scaleOutsOnline: ScaleOutOnline[];
+  /** The calibration query's 1 → 2 trials before the run (scale-out-calibration.ts); null: none. */
+  scaleOutCalibration: ScaleOutCalibration | null;
   /** Where the lag was over the objective, in profile seconds. */
   violations: ViolationSpan[];
   /** The first instance's warm-up before the profile's clock started (live ms, lag at its end). */
@@ -258,6 +262,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
   let calibration: Calibration | null = null;
   let cpuLimitApplied: unknown = null;
   let warmup: Warmup | null = null;
+  let scaleOutCalibration: ScaleOutCalibration | null = null;
   const partitions = o.partitions ?? profile.partitions;
   const maxInstances = Math.min(
     o.maxInstances ?? DEFAULT_MAX_INSTANCES,
@@ -342,6 +347,17 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     }
     if (!ready) throw new Error('control plane not ready within 120 s');
 
+    /** Until the operation succeeded; throws when it failed or outlasted `timeoutMs`. */
+    const operationDone = async (opId: string, timeoutMs: number): Promise<void> => {
+      for (const until = Date.now() + timeoutMs; Date.now() < until;) {
+        const s = await call<{ state: string; type?: string }>('GET', `/api/v1/operations/${opId}`);
+        if (s.body.state === 'SUCCEEDED') return;
+        if (s.body.state === 'FAILED') throw new Error(`operation ${s.body.type ?? opId} failed`);
+        await sleep(250);
+      }
+      throw new Error(`operation ${opId} not done within ${timeoutMs / 1000} s`);
+    };
+
     const tag = randomBytes(3).toString('hex');
     await admin.connect();
     /** A projection query on fresh topics, with the run's scaling settings and CPU limit. */
@@ -402,7 +418,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     if (o.cpuLimit !== undefined && o.rateScale === undefined) {
       // One limited engine drains a sustained backlog; records ÷ drain time is the live instance
       // capacity (calibration.ts says why not the batches' own rates).
-      const c = await startQuery(`${tag}-calib`, 'observe', 1);
+      // Observed, never scaled by the loop; 2 instances at most for the scale-out trials.
+      const c = await startQuery(`${tag}-calib`, 'observe', 2);
       calibrationId = c.qid;
       const cal = await calibrateCapacity(
         {
@@ -424,13 +441,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
               JSON.stringify({ maxOffsetsPerTrigger: records }),
             );
             if (op.status >= 300) throw new Error(`rate limit → ${op.status} ${JSON.stringify(op.body)}`);
-            for (const until = Date.now() + 60_000; Date.now() < until;) {
-              const s = await call<{ state: string }>('GET', `/api/v1/operations/${op.body.id}`);
-              if (s.body.state === 'SUCCEEDED') return;
-              if (s.body.state === 'FAILED') throw new Error(`rate limit operation failed`);
-              await sleep(250);
-            }
-            throw new Error('rate limit not applied within 60 s');
+            await operationDone(op.body.id, 60_000);
           },
           progress: async () => (await c.detail()).lastProgress,
         },
@@ -444,6 +455,36 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
         `one limited engine drained ${Math.round(measuredCapacity)} records/s with trigger-sized batches ` +
           `(${Math.round(cal.sustainedCapacity)}/s catch-up); rates × ${rateScale.toFixed(3)} ` +
           `(profile instance capacity ${profile.instance.capacity}/s)`,
+      );
+      let lastOp: string | null = null;
+      scaleOutCalibration = await calibrateScaleOut(
+        {
+          startLoad: async (rate) => {
+            const gen = await startGenerator({ brokers, topic: c.source, partitions, rate });
+            return { stop: () => gen.stop() };
+          },
+          scale: async (instances) => {
+            const op = await call<{ id: string }>(
+              'POST',
+              `/api/v1/queries/${c.qid}/scale`,
+              JSON.stringify({ instances }),
+            );
+            if (op.status !== 202) throw new Error(`scale → ${op.status} ${JSON.stringify(op.body)}`);
+            lastOp = op.body.id;
+          },
+          waitInstances: async (instances, timeoutMs) => {
+            const start = Date.now();
+            if (lastOp !== null) await operationDone(lastOp, timeoutMs);
+            while ((await c.detail()).instances.filter((i) => i.status === 'RUNNING').length !== instances) {
+              if (Date.now() - start > timeoutMs)
+                throw new Error(`calibration query: not ${instances} running within ${timeoutMs / 1000} s`);
+              await sleep(250);
+            }
+          },
+          batchesSince: (sinceMs) => batchesSince(call, c.qid, sinceMs),
+        },
+        { capacity: measuredCapacity, speedup },
+        (m) => log(`calibration (scale-out): ${m}`),
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);
     }
@@ -613,6 +654,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       calibration,
       cpuLimitApplied,
       scaleOutsOnline: online,
+      scaleOutCalibration,
       violations,
       warmup,
       loadBefore,

@@ -90,11 +90,20 @@ describe('live vs simulator comparison', () => {
         onlineSeconds: 150,
         coldFirstBatch: { seconds: 60, extraSeconds: 52.4 },
         simOnline: summary({ sloViolationSeconds: 130, actionsToConverge: 3 }),
-        target: { vsSim: false, vsFitted: true, vsOnline: true },
+        calibratedScaleOut: {
+          onlineSeconds: 62.5,
+          coldFirstBatch: { seconds: 31, extraSeconds: 24.2 },
+          trials: 3,
+        },
+        simPredicted: summary({ sloViolationSeconds: 50, actionsToConverge: 2 }),
+        target: { vsSim: false, vsFitted: true, vsPredicted: false, vsOnline: true },
       },
     ]);
-    expect(text).toContain('| sloViolationSeconds | 12 | 90 | 130 | 120 | 108 | 30 | -10 |');
-    expect(text).toContain('| actionsToConverge | – | 2 | 3 | 2 | – | 0 | -1 |');
+    expect(text).toContain('| sloViolationSeconds | 12 | 90 | 50 | 130 | 120 | 108 | 30 | 70 | -10 |');
+    expect(text).toContain('| actionsToConverge | – | 2 | 2 | 3 | 2 | – | 0 | 0 | -1 |');
+    expect(text).toContain(
+      "calibration's scale-outs online after a median 62.5 s over 3 trials (first batch 31 s, 24.2 s over the fitted line)",
+    );
     expect(text).toContain(
       "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s (the simulation's start-up is that minus its rebalance pause and the new instances' median first batch, 60 s, of which 52.4 s over the fitted line it adds to a new instance's first batch)",
     );
@@ -104,7 +113,7 @@ describe('live vs simulator comparison', () => {
       'live over the objective: 620–700 s (max lag 84 s, instances desired/running 4/2 → 4/4)',
     );
     expect(text).toContain(
-      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes; of the one with the run's own start-up (an explanation, not a prediction) yes",
+      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO; of the one with the run's own start-up (an explanation, not a prediction) yes",
     );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
   });

@@ -1,0 +1,108 @@
+// A live scale-out's cost, measured before the profile runs: the calibration query (one CPU-limited
+// engine, warm from the capacity drains) is scaled 1 → 2 under a steady load, and the time until
+// both instances read, with the new one's first batch, is taken the way startup.ts reads the live
+// run's own scale-outs. Then back to 1; TRIALS times.
+//
+// Why: the calibrated simulations kept the profile's start-up (45 s) while a new engine under a
+// 0.1-CPU quota came online after 37–82 profile seconds, with a first batch 2–5× the fitted line
+// (BENCHMARKS 2026-12-06). Measured in the run itself, that start-up explained some runs, but as an
+// explanation: its inputs came from the run it was compared with. Measured here, before the run,
+// the simulation that uses it is a prediction.
+import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
+
+export interface ScaleOutIo {
+  /** Produces into the calibration query's source at `rate` records/s until stopped. */
+  startLoad(rate: number): Promise<{ stop(): Promise<void> }>;
+  /** Asks for `instances` and waits until the operation is accepted (not until they run). */
+  scale(instances: number): Promise<void>;
+  /** Until exactly `instances` instances run and no operation is active. */
+  waitInstances(instances: number, timeoutMs: number): Promise<void>;
+  /** The query's batches that started at or after `sinceMs` (epoch ms), liveMs relative to it. */
+  batchesSince(sinceMs: number): Promise<LiveBatch[]>;
+}
+
+export interface ScaleOutCalibration {
+  /** Records/s of the steady load the trials ran under (LOAD_SHARE of the measured capacity). */
+  rate: number;
+  /** One per trial, in profile seconds like the live run's (startup.ts); onlineSeconds null: timed out. */
+  trials: ScaleOutOnline[];
+}
+
+/** Trials at most; each costs ~20 live seconds. */
+export const TRIALS = 3;
+/**
+ * The load as a share of one engine's capacity: the live profiles start at 0.7 of an instance
+ * (step-short, ramp-short), so the old instance is as busy as before the profile's first scale-out.
+ */
+export const LOAD_SHARE = 0.7;
+/** Live ms one instance reads the load before a trial's scale-out, and after its scale-in. */
+export const SETTLE_MS = 8_000;
+/**
+ * How far back before the decision the batches are read, so the old instance is known as old. Less
+ * than SETTLE_MS: an instance stopped by the last scale-in may come back under the same name, and
+ * its batches must be out of the window.
+ */
+export const LOOKBACK_MS = 5_000;
+/** A scale-out not online after this is recorded as never (onlineSeconds null). */
+export const ONLINE_TIMEOUT_MS = 120_000;
+const POLL_MS = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One trial's reading: the 1 → 2 decision at `decisionLiveMs` among `batches` (liveMs from the
+ * window's start), in profile seconds. Null until both instances have read.
+ */
+export function trialOnline(
+  batches: readonly LiveBatch[],
+  decisionLiveMs: number,
+  speedup: number,
+): ScaleOutOnline | null {
+  const [online] = scaleOutsOnline([{ liveMs: decisionLiveMs, from: 1, to: 2 }], batches, speedup);
+  return online && online.onlineSeconds !== null ? online : null;
+}
+
+export async function calibrateScaleOut(
+  io: ScaleOutIo,
+  o: { capacity: number; speedup: number; trials?: number },
+  log: (m: string) => void,
+): Promise<ScaleOutCalibration> {
+  const rate = Math.max(1, Math.round(o.capacity * LOAD_SHARE));
+  const trials: ScaleOutOnline[] = [];
+  const load = await io.startLoad(rate);
+  try {
+    for (let k = 1; k <= (o.trials ?? TRIALS); k++) {
+      await sleep(SETTLE_MS);
+      const decidedAt = Date.now();
+      const windowStart = decidedAt - LOOKBACK_MS;
+      await io.scale(2);
+      let result: ScaleOutOnline | null = null;
+      while (result === null && Date.now() - decidedAt < ONLINE_TIMEOUT_MS) {
+        await sleep(POLL_MS);
+        result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup);
+      }
+      const reading: ScaleOutOnline = result ?? {
+        timeSeconds: (LOOKBACK_MS / 1000) * o.speedup,
+        from: 1,
+        to: 2,
+        onlineSeconds: null,
+        after: null,
+        firstBatchSeconds: null,
+        firstBatches: [],
+      };
+      trials.push(reading);
+      log(
+        `scale-out ${k}: 1 → 2 at ${rate} records/s online after ${reading.onlineSeconds ?? 'never'} profile s` +
+          (reading.firstBatches[0]
+            ? `, the new instance's first batch ${reading.firstBatches[0].rows} rows in ${reading.firstBatches[0].durationMs} ms live`
+            : ''),
+      );
+      await io.waitInstances(2, ONLINE_TIMEOUT_MS);
+      await io.scale(1);
+      await io.waitInstances(1, ONLINE_TIMEOUT_MS);
+    }
+  } finally {
+    await load.stop();
+  }
+  return { rate, trials };
+}
