@@ -421,6 +421,9 @@ options: { maxOffsetsPerTrigger: 1000 }
       );
     }
     expect(progress.events[0]?.sluice?.roundCpuMs).toBeUndefined();
+    // Each report counts the process's batches with rows so far: one more per batch with rows.
+    const withRows = progress.events.filter((e) => e.numInputRows > 0);
+    expect(withRows.map((e) => e.sluice?.processRowBatches)).toEqual(withRows.map((_, k) => k + 1));
 
     await producer.send({
       topic: CONTROL_TOPIC,

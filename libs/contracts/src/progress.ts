@@ -65,6 +65,13 @@ const sluiceSchema = z.looseObject({
   /** The checkpoint lineage the instance runs on (0 = the query's first checkpoint). */
   checkpointEpoch: z.number().int().nonnegative().optional(),
   /**
+   * Reports with rows this engine process has published, this one included (1: its first). A new
+   * process's first batches run cold (code not yet compiled, first fetches): 2–6× the warm cost
+   * of their rows under a 0.1-CPU quota (BENCHMARKS.md, 2026-12-06), so the control plane's
+   * capacity model leaves them out. Absent from older engines.
+   */
+  processRowBatches: count.optional(),
+  /**
    * Wall time the instance spent between its previous trigger's execution and this trigger's start
    * on its own work (the previous progress report, the loop), the wait for the interval left out:
    * part of what a round costs that Spark's `triggerExecution` does not hold. Absent on the first

@@ -27,6 +27,24 @@ describe('aggregateProgress', () => {
     expect(samples[1]?.instances).toBe(1);
   });
 
+  it("keeps the fewest batches with rows of the interval's processes, ignoring batches without rows", () => {
+    const [sample] = aggregateProgress(
+      [
+        { startMs: 10_000, instance: 'a', numInputRows: 400, batchDurationMs: 400, processRowBatches: 30 },
+        { startMs: 10_010, instance: 'b', numInputRows: 90, batchDurationMs: 900, processRowBatches: 1 },
+        // An empty batch of a process that has read nothing yet: not a cold batch of rows.
+        { startMs: 10_020, instance: 'c', numInputRows: 0, batchDurationMs: 50, processRowBatches: 0 },
+      ],
+      10_000,
+    );
+    expect(sample?.minProcessRowBatches).toBe(1);
+    const [unreported] = aggregateProgress(
+      [{ startMs: 10_000, instance: 'a', numInputRows: 400, batchDurationMs: 400 }],
+      10_000,
+    );
+    expect(unreported).not.toHaveProperty('minProcessRowBatches');
+  });
+
   it("adds the engine's work outside its triggers to what a round costs", () => {
     const [sample] = aggregateProgress(
       [

@@ -22,6 +22,8 @@ export interface InstanceBatch {
    */
   roundCpuMs?: number;
   roundWallMs?: number;
+  /** Reports with rows the instance's process has published, this one included (1: its first). */
+  processRowBatches?: number;
 }
 
 /**
@@ -80,6 +82,9 @@ export function aggregateProgress(
     const rows = withRows.reduce((n, b) => n + b.numInputRows, 0);
     const busyMs = withRows.reduce((n, b) => n + roundMs(b), 0);
     const slowest = withRows.reduce((a, b) => (roundMs(b) > roundMs(a) ? b : a));
+    const ordinals = withRows.flatMap((b) =>
+      b.processRowBatches === undefined ? [] : [b.processRowBatches],
+    );
     samples.push({
       timeMs: Math.max(...withRows.map((b) => b.startMs + b.batchDurationMs)),
       inputRowsPerSecond: (rows * 1000) / triggerMs,
@@ -90,6 +95,7 @@ export function aggregateProgress(
       triggerMs,
       instances: new Set(list.map((b) => b.instance)).size,
       busyMs,
+      ...(ordinals.length > 0 ? { minProcessRowBatches: Math.min(...ordinals) } : {}),
     });
   }
   return samples.sort((a, b) => a.timeMs - b.timeMs);

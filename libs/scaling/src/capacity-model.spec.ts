@@ -107,6 +107,30 @@ describe('CapacityModel', () => {
     expect(skipping.estimate()).toEqual(clean.estimate());
   });
 
+  it("does not fit an interval holding a process's first batches: they run cold", () => {
+    const steady = steadySamples(0, 600, { rate: 3000, instances: 4, capacity: 1000 }).map((s) => ({
+      ...s,
+      minProcessRowBatches: 50,
+    }));
+    // A new process's first three batches: few rows, long (the live 671 rows in 1,195 ms).
+    const cold = [1, 2, 3].map((k) => ({
+      ...steady[0]!,
+      timeMs: 600_000 + k * 10_000,
+      numInputRows: 700,
+      inputRowsPerSecond: 70,
+      batchDurationMs: 9_000,
+      minProcessRowBatches: k,
+    }));
+    const clean = new CapacityModel(48);
+    clean.observe(steady);
+    const model = new CapacityModel(48);
+    model.observe([...steady, ...cold]);
+    expect(model.estimate()).toEqual(clean.estimate());
+    // Its fourth is warm and fitted like any other.
+    model.observe([{ ...cold[2]!, timeMs: 640_000, minProcessRowBatches: 4 }]);
+    expect(model.estimate()).not.toEqual(clean.estimate());
+  });
+
   it('assumes no fall from one instance count, nor from catch-up batches longer than the trigger', () => {
     const model = new CapacityModel(48);
     model.observe([

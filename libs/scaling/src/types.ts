@@ -32,6 +32,11 @@ export interface ProgressSample {
   busyMs?: number;
   /** Largest delay between a batch's trigger time and its actual start (ms). */
   schedulingDelayMs?: number;
+  /**
+   * The fewest batches with rows any process behind the interval's batches had run, these
+   * included (1: one of them is a new process's first). Absent when no batch reports it.
+   */
+  minProcessRowBatches?: number;
 }
 
 /** Consumer lag of the query's group, measured at one instant. */

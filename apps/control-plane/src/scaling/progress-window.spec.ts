@@ -40,6 +40,30 @@ describe('progressSamples', () => {
     expect(sample?.batchDurationMs).toBe(520);
   });
 
+  it("keeps the youngest engine process's count of batches with rows; a bad one counts as unreported", () => {
+    const row = (instance: string, timestampMs: number, sluice: unknown) => ({
+      timestamp: new Date(timestampMs),
+      instance,
+      runId: instance,
+      numInputRows: 100n,
+      batchDurationMs: 300,
+      payload: { sluice },
+    });
+    const [withNew, old, bad] = progressSamples(
+      [
+        row('a', 5_000, { processRowBatches: 41 }),
+        row('b', 5_100, { processRowBatches: 2 }),
+        row('a', 6_000, { processRowBatches: 42 }),
+        row('a', 7_000, { processRowBatches: 0 }),
+        row('b', 7_100, { processRowBatches: 'three' }),
+      ],
+      1000,
+    );
+    expect(withNew?.minProcessRowBatches).toBe(2);
+    expect(old?.minProcessRowBatches).toBe(42);
+    expect(bad?.minProcessRowBatches).toBeUndefined();
+  });
+
   it("charges a round its CPU over the query's CPU limit when the engine reports the round", () => {
     const row = (instance: string, sluice: unknown) => ({
       timestamp: new Date(5_000),

@@ -35,6 +35,13 @@ function roundOf(row: StoredBatch): { roundCpuMs: number; roundWallMs: number } 
   return ok(cpu) && ok(wall) ? { roundCpuMs: cpu, roundWallMs: wall } : undefined;
 }
 
+/** How many reports with rows the batch's engine process had published, this one included. */
+function processRowBatchesOf(row: StoredBatch): number | undefined {
+  const p = row.payload as { sluice?: { processRowBatches?: unknown } } | null;
+  const n = p?.sluice?.processRowBatches;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 /**
  * One aggregated sample per trigger interval, all instances' batches folded together.
  * `cpuLimitCores`: the query's per-instance CPU limit, if any (see aggregateProgress).
@@ -51,6 +58,7 @@ export function progressSamples(
     numInputRows: Number(r.numInputRows),
     batchDurationMs: durationOf(r),
     outsideMs: outsideOf(r),
+    processRowBatches: processRowBatchesOf(r),
     ...roundOf(r),
   }));
   return aggregateProgress(batches, triggerMs > 0 ? triggerMs : 1000, cpuLimitCores ?? undefined);

@@ -219,6 +219,11 @@ export class QueryRunner {
    * autoscaler capacity the quota did not have.
    */
   private round: { cpuMs: number; wallMs: number } | undefined;
+  /**
+   * Reports with rows this process has published, the current one included: a new process's first
+   * batches run cold (JIT, first fetches) and a capacity model must not read them as its rate.
+   */
+  private rowBatches = 0;
   private lastExecutionEndCpuUs: number | undefined;
   private lastTriggerMs = 0;
   private lastBatchId = 0;
@@ -1230,6 +1235,7 @@ export class QueryRunner {
       .map((t) => t.watermark?.watermarkMs)
       .filter((w): w is number => w !== undefined && w > 0);
     if (stats.batchIds.length > 0) this.lastBatchId = Math.max(...stats.batchIds);
+    if ([...stats.sources.values()].some((s) => s.numInputRows > 0)) this.rowBatches++;
     const progress = buildProgress({
       queryId: this.opts.queryId,
       runId: this.runId,
@@ -1266,6 +1272,7 @@ export class QueryRunner {
         writtenOutputRows: stats.writtenOutputRows,
         deadLetteredOutputRows: stats.deadLetteredOutputRows,
         checkpointEpoch: this.opts.checkpointEpoch ?? 0,
+        processRowBatches: this.rowBatches,
         ...(this.outsideTriggerMs !== undefined ? { outsideTriggerMs: this.outsideTriggerMs } : {}),
         ...(this.round ? { roundCpuMs: this.round.cpuMs, roundWallMs: this.round.wallMs } : {}),
         ...(this.continued ? { continued: this.continued } : {}),

@@ -62,6 +62,8 @@ export interface TriggerReport {
     writtenOutputRows?: number;
     deadLetteredOutputRows?: number;
     checkpointEpoch?: number;
+    /** Reports with rows this engine process has published, this one included (contracts' progress.ts). */
+    processRowBatches?: number;
     /** The engine's work between the previous trigger's execution and this trigger (query-runner.ts). */
     outsideTriggerMs?: number;
     /** CPU and wall time of the round since the previous trigger's execution ended (query-runner.ts). */

@@ -72,6 +72,8 @@ interface Batch {
   counts: number[];
   rows: number;
   duration: number;
+  /** The process's batches with rows once this one commits; undefined: not known (Instance). */
+  processRowBatches: number | undefined;
 }
 
 interface Instance {
@@ -80,6 +82,11 @@ interface Instance {
   ready: boolean;
   /** A process that has committed no batch yet (EngineModel.coldFirstBatchSeconds). */
   cold: boolean;
+  /**
+   * Batches with rows the process has committed, as engines report it (`processRowBatches`);
+   * undefined for the instances the run starts with, processes that ran before t = 0.
+   */
+  rowBatches: number | undefined;
   speedFactor: number;
   partitions: number[];
   batch: Batch | undefined;
@@ -99,6 +106,7 @@ export interface CompletedBatch {
   duration: number;
   /** Instances consuming when the batch started. */
   consumers: number;
+  processRowBatches: number | undefined;
 }
 
 export interface BatchListener {
@@ -187,6 +195,7 @@ export class EngineGroup {
       batch.partitions.forEach((p, k) => this.topic.commit(p, batch.counts[k] as number));
       instance.batch = undefined;
       instance.cold = false;
+      if (instance.rowBatches !== undefined) instance.rowBatches++;
       // The engine measures committed batches only (query-runner: rows over the tasks' wall time).
       instance.meter.observe(batch.rows, batch.duration * 1000);
       this.listener.completed({ instance: instance.id, ...batch });
@@ -278,6 +287,7 @@ export class EngineGroup {
       counts,
       rows,
       duration,
+      processRowBatches: instance.rowBatches === undefined ? undefined : instance.rowBatches + 1,
     };
     this.listener.started(bucket);
   }
@@ -358,6 +368,7 @@ export class EngineGroup {
       ready,
       // Ready at creation: one of the instances the run starts with, warm as a simulated t = 0 is.
       cold: !ready,
+      rowBatches: ready ? undefined : 0,
       speedFactor: jitterFactor(this.random, this.spec.instanceSkew),
       partitions: [],
       batch: undefined,

@@ -161,6 +161,12 @@ describe('simulator model mismatches', () => {
     for (const b of cold.filter((x) => x.instance === 1).slice(1))
       expect(b.duration - (0.5 + b.rows / 100)).toBeCloseTo(0, 9);
     expect(cold.filter((x) => x.instance === 1).length).toBeGreaterThan(3);
+    // As engines report it: the new process counts its batches with rows from 1; the one the run
+    // started with ran before t = 0 and reports no count.
+    const counts = (instance: number) =>
+      cold.filter((x) => x.instance === instance).map((b) => b.processRowBatches);
+    expect(counts(1).slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(new Set(counts(0))).toEqual(new Set([undefined]));
   });
 
   it('hot partitions move on their own seed: traffic is the same whatever the policy does', () => {

@@ -15,6 +15,8 @@ interface Interval {
   schedulingDelay: number;
   processedRate: number;
   consumers: number;
+  /** The fewest batches with rows of a process behind the interval's batches (engines' report). */
+  minProcessRowBatches: number | undefined;
 }
 
 export class ProgressAggregator implements BatchListener {
@@ -44,6 +46,11 @@ export class ProgressAggregator implements BatchListener {
     interval.schedulingDelay = Math.max(interval.schedulingDelay, batch.startAt - batch.scheduledAt);
     interval.processedRate += batch.rows / batch.duration;
     interval.consumers = Math.max(interval.consumers, batch.consumers);
+    if (batch.processRowBatches !== undefined)
+      interval.minProcessRowBatches = Math.min(
+        interval.minProcessRowBatches ?? Number.POSITIVE_INFINITY,
+        batch.processRowBatches,
+      );
     this.maxBatchDurationSeconds = Math.max(this.maxBatchDurationSeconds, batch.duration);
   }
 
@@ -70,6 +77,9 @@ export class ProgressAggregator implements BatchListener {
         instances: interval.consumers,
         busyMs: Math.round(interval.busySeconds * 1000),
         schedulingDelayMs: Math.round(interval.schedulingDelay * 1000),
+        ...(interval.minProcessRowBatches !== undefined && {
+          minProcessRowBatches: interval.minProcessRowBatches,
+        }),
       });
     }
     return out.sort((a, b) => a.timeMs - b.timeMs);
@@ -89,6 +99,7 @@ export class ProgressAggregator implements BatchListener {
         schedulingDelay: 0,
         processedRate: 0,
         consumers: 0,
+        minProcessRowBatches: undefined,
       };
       this.open.set(bucket, interval);
     }
