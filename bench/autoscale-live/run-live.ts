@@ -4,7 +4,7 @@
 // in time. Returns the simulator's summary keys, with times converted back to profile seconds
 // (live seconds × speedup).
 //  - profile times divide by the speedup; so do the trigger, the loop's interval, cooldown (and
-//    the shorter wait of a scale-up after a scale-up) and window, and the sluice policy's time
+//    the shorter wait before a scale-up) and window, and the sluice policy's time
 //    settings;
 //  - rates are the profile's times the rate scale. With a CPU limit and no rate scale given, one
 //    limited engine's capacity is measured first (records ÷ drain time of a sustained backlog
@@ -310,7 +310,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       SLUICE_SCALING_INTERVAL_MS: String(Math.max(200, Math.round(10_000 / speedup))),
       SLUICE_SCALING_COOLDOWN_MS: String(Math.round(60_000 / speedup)),
-      SLUICE_SCALING_UP_AFTER_UP_MS: String(Math.round(15_000 / speedup)),
+      SLUICE_SCALING_UP_HOLD_MS: String(Math.round(15_000 / speedup)),
       SLUICE_SCALING_WINDOW_MS: String(Math.max(10_000, Math.round(600_000 / speedup))),
       SLUICE_SCALING_POLICY_SETTINGS: JSON.stringify(policySettings),
     },

@@ -2,7 +2,7 @@
 // seeds, and the least instance-seconds at which a policy keeps the lag objective. A policy is
 // then compared by what it costs to be good enough, not at one hand-picked setting.
 import { SLUICE_TARGET_UTILIZATION, type Profile, type SimulationSummary } from '@sluice/scaling';
-import { benchPolicy, runBaseline } from './run-matrix';
+import { benchPolicy, runBaseline, simulationFor } from './run-matrix';
 import { simulate } from '@sluice/scaling';
 
 /** Violation seconds allowed: 1 % of the profile's duration. */
@@ -181,12 +181,20 @@ export function runFrontier(profile: Profile, options: FrontierOptions): Frontie
       // seeds; the better one. Off is Spark's default and how Flink's and KEDA's consumers read (as
       // fast as they process); on can only help a baseline that benefits from it.
       const off = seeded.map((p) => {
-        const r = simulate(p, benchPolicy(policy, p, value), { pid: false, ...tickOption }).summary;
+        const r = simulate(p, benchPolicy(policy, p, value), {
+          pid: false,
+          ...tickOption,
+          ...simulationFor(policy),
+        }).summary;
         tick();
         return r;
       });
       const on = seeded.map((p) => {
-        const r = simulate(p, benchPolicy(policy, p, value), { pid: true, ...tickOption }).summary;
+        const r = simulate(p, benchPolicy(policy, p, value), {
+          pid: true,
+          ...tickOption,
+          ...simulationFor(policy),
+        }).summary;
         tick();
         return r;
       });

@@ -5,9 +5,11 @@ import {
   parseProfile,
   policyByName,
   POLICY_NAMES,
+  SCALE_GATE_DEFAULTS,
   simulate,
   type Profile,
   type ScalingPolicy,
+  type SimulationOptions,
   type SimulationSummary,
 } from '@sluice/scaling';
 import { ClairvoyantPolicy } from './clairvoyant';
@@ -60,6 +62,15 @@ export function benchPolicy(name: string, profile: Profile, knob?: number): Scal
   });
 }
 
+/**
+ * What the simulator adds for a policy: Sluice's own runs under its control plane's hold between
+ * scale actions (the live loop's defaults); a baseline stands for its own system, whose timing is
+ * in its policy (ds2's 60 s evaluation and stabilisation, the HPA's windows, Spark's timeouts).
+ */
+export function simulationFor(name: string): Pick<SimulationOptions, 'gate'> {
+  return name === 'sluice' ? { gate: SCALE_GATE_DEFAULTS } : {};
+}
+
 /** The clairvoyant reference's busy fraction outside a sweep (clairvoyant.ts). */
 const CLAIRVOYANT_DEFAULT_BUSY = 0.9;
 /** Spark's defaults; a swept scalingUpRatio scales scalingDownRatio by the same factor. */
@@ -86,11 +97,23 @@ export function runBaseline(
   // sluice as the live loop runs it: its own read-rate cap, no separate PID estimator.
   if (policy === 'sluice')
     return {
-      summary: simulate(profile, benchPolicy(policy, profile, knob), { pid: 'policy', ...tick }).summary,
+      summary: simulate(profile, benchPolicy(policy, profile, knob), {
+        pid: 'policy',
+        ...tick,
+        ...simulationFor(policy),
+      }).summary,
       backpressure: true,
     };
-  const off = simulate(profile, benchPolicy(policy, profile, knob), { pid: false, ...tick }).summary;
-  const on = simulate(profile, benchPolicy(policy, profile, knob), { pid: true, ...tick }).summary;
+  const off = simulate(profile, benchPolicy(policy, profile, knob), {
+    pid: false,
+    ...tick,
+    ...simulationFor(policy),
+  }).summary;
+  const on = simulate(profile, benchPolicy(policy, profile, knob), {
+    pid: true,
+    ...tick,
+    ...simulationFor(policy),
+  }).summary;
   const better =
     on.sloViolationSeconds < off.sloViolationSeconds ||
     (on.sloViolationSeconds === off.sloViolationSeconds && on.instanceSeconds < off.instanceSeconds);
@@ -98,7 +121,7 @@ export function runBaseline(
 }
 
 export function runOne(profile: Profile, policy: string, pid: boolean): SimulationSummary {
-  return simulate(profile, benchPolicy(policy, profile), { pid }).summary;
+  return simulate(profile, benchPolicy(policy, profile), { pid, ...simulationFor(policy) }).summary;
 }
 
 export interface Matrix {

@@ -50,6 +50,8 @@ export {
   decideScaleAction,
   directionOf,
   offsetsPerTrigger,
+  SCALE_GATE_DEFAULTS,
+  scaleHoldMs,
   wantsToScale,
   type ScaleActionInput,
   type ScaleActionPlan,

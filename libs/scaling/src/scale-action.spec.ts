@@ -10,7 +10,7 @@ const base: ScaleActionInput = {
   triggerMs: 1000,
   nowMs: 1_000_000,
   cooldownMs: 60_000,
-  upAfterUpMs: 15_000,
+  upHoldMs: 15_000,
   lastScale: null,
   activeOperation: null,
   operatorRateLimit: null,
@@ -47,30 +47,30 @@ describe('decideScaleAction', () => {
 
   it('holds a scale action back during the cooldown, and acts once it has passed', () => {
     const ago = (ms: number, direction: 'up' | 'down') => ({ atMs: base.nowMs - ms, direction });
-    const held = decide({ lastScale: ago(30_000, 'down') });
+    const down = { currentInstances: 3, decision: { instances: 2 } };
+    const held = decide({ ...down, lastScale: ago(30_000, 'down') });
     expect(held.scale).toBe(false);
-    expect(held.notes).toEqual(['cooldown: last scale action 30 s ago (< 60 s)']);
-    expect(decide({ lastScale: ago(60_000, 'down') }).scale).toBe(true);
-    expect(decide({ lastScale: ago(1, 'down'), cooldownMs: 0 }).scale).toBe(true);
+    expect(held.notes).toEqual(['cooldown: last scale action (down) 30 s ago (< 60 s)']);
+    expect(decide({ ...down, lastScale: ago(60_000, 'down') }).scale).toBe(true);
+    expect(decide({ ...down, lastScale: ago(1, 'down'), cooldownMs: 0 }).scale).toBe(true);
   });
 
-  it('lets a scale-up follow a scale-up after the shorter wait; every other pair waits the cooldown', () => {
+  it('lets a scale-up follow any scale action after the shorter wait; a scale-down waits the cooldown', () => {
     const ago = (ms: number, direction: 'up' | 'down') => ({ atMs: base.nowMs - ms, direction });
     // Up after up: held for 15 s, not 60.
     const soon = decide({ lastScale: ago(10_000, 'up') });
     expect(soon.scale).toBe(false);
-    expect(soon.notes).toEqual([
-      'cooldown: last scale action 10 s ago (< 15 s, a scale-up after a scale-up)',
-    ]);
+    expect(soon.notes).toEqual(['cooldown: last scale action (up) 10 s ago (< 15 s before a scale-up)']);
     expect(decide({ lastScale: ago(15_000, 'up') }).scale).toBe(true);
+    // Up after down (the load came back): 15 s too, as the HPA does not damp a scale-up.
+    expect(decide({ lastScale: ago(10_000, 'down') }).scale).toBe(false);
+    expect(decide({ lastScale: ago(15_000, 'down') }).scale).toBe(true);
     // Down after up (a reversal) and down after down: the whole cooldown.
     const down = { currentInstances: 3, decision: { instances: 2 } };
     expect(decide({ ...down, lastScale: ago(30_000, 'up') }).scale).toBe(false);
     expect(decide({ ...down, lastScale: ago(30_000, 'down') }).scale).toBe(false);
     expect(decide({ ...down, lastScale: ago(60_000, 'up') }).scale).toBe(true);
-    // Up after down: the whole cooldown too.
-    expect(decide({ lastScale: ago(30_000, 'down') }).scale).toBe(false);
-    // A cooldown shorter than the up-after-up wait bounds it.
+    // A cooldown shorter than the scale-up wait bounds it.
     expect(decide({ lastScale: ago(3_000, 'up'), cooldownMs: 2_000 }).scale).toBe(true);
   });
 

@@ -21,14 +21,18 @@ export interface ScaleActionInput {
   nowMs: number;
   cooldownMs: number;
   /**
-   * How soon a scale-up may follow a scale-up (the shorter of this and the cooldown). Why apart:
-   * the input rate a scale-up answers is not changed by the instances still starting, and a first
-   * decision taken on a sample that straddled a step asks for too few (live: 1 → 2 on 11,898/s
-   * one second before the sample read 18,758/s); held for the whole cooldown, the rest came 50
-   * profile seconds later. Kubernetes' HPA has no scale-up stabilisation and allows a scale-up
-   * every 15 s by default (pkg/apis/autoscaling/v2/defaults.go, scaleUp policies' periodSeconds).
+   * How soon a scale-up may follow any scale action (the shorter of this and the cooldown); a
+   * scale-down waits the whole cooldown. As Kubernetes' HPA by default: no stabilisation for a
+   * scale-up and one scale-up every 15 s, while scale-downs are damped
+   * (pkg/apis/autoscaling/v2/defaults.go). Why: the input a scale-up answers is not changed by
+   * instances still starting. Live, a first decision taken on a sample that straddled a step asked
+   * for too few (1 → 2 on 11,898/s one second before the sample read 18,758/s) and, held for the
+   * whole cooldown, the rest came 50 profile seconds later; simulated, a burst returning within a
+   * minute of a scale-down was held the same way (bursty: 71 → 287.5 violation seconds at the
+   * median of 10 seeds when an up after a down waited the cooldown; BENCHMARKS.md 2026-12-06).
+   * Flapping is the policy's own guard's to prevent and a scale-down's cooldown.
    */
-  upAfterUpMs: number;
+  upHoldMs: number;
   /** The loop's last change of this query's instance count, if any within the cooldown. */
   lastScale: { atMs: number; direction: ScaleDirection } | null;
   /** An operation of the query that is queued or running (a scale would be refused with 409). */
@@ -50,6 +54,20 @@ export interface ScaleActionPlan {
   sendRateLimit: { value: number | null } | null;
   /** Why the result differs from the policy's decision, in words for the scaling event. */
   notes: string[];
+}
+
+/**
+ * The control plane's defaults (SLUICE_SCALING_COOLDOWN_MS, SLUICE_SCALING_UP_HOLD_MS): the
+ * live loop's and the simulated Sluice's, one source for both.
+ */
+export const SCALE_GATE_DEFAULTS = { cooldownMs: 60_000, upHoldMs: 15_000 } as const;
+
+/** How long after the last scale action a change in `direction` is held back (ms). */
+export function scaleHoldMs(
+  direction: ScaleDirection,
+  gate: { cooldownMs: number; upHoldMs: number },
+): number {
+  return direction === 'up' ? Math.min(gate.cooldownMs, gate.upHoldMs) : gate.cooldownMs;
 }
 
 export function directionOf(from: number, to: number): ScaleDirection {
@@ -80,14 +98,11 @@ export function decideScaleAction(input: ScaleActionInput): ScaleActionPlan {
   if (wantsToScale(input.mode, current, target)) {
     const last = input.lastScale;
     const sinceLast = last === null ? Infinity : input.nowMs - last.atMs;
-    const hold =
-      direction === 'up' && last?.direction === 'up'
-        ? Math.min(input.cooldownMs, input.upAfterUpMs)
-        : input.cooldownMs;
+    const hold = last === null ? 0 : scaleHoldMs(direction, input);
     if (hold > 0 && sinceLast < hold)
       notes.push(
-        `cooldown: last scale action ${Math.round(sinceLast / 1000)} s ago (< ${hold / 1000} s${
-          hold < input.cooldownMs ? ', a scale-up after a scale-up' : ''
+        `cooldown: last scale action (${last?.direction}) ${Math.round(sinceLast / 1000)} s ago (< ${hold / 1000} s${
+          hold < input.cooldownMs ? ' before a scale-up' : ''
         })`,
       );
     else if (input.activeOperation)

@@ -1,6 +1,6 @@
 // The control plane's environment, validated once at boot into a typed object. Defaults match the
 // local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
-import { parsePolicySettings } from '@sluice/scaling';
+import { parsePolicySettings, SCALE_GATE_DEFAULTS } from '@sluice/scaling';
 import { z } from 'zod';
 import { sameDatabase } from './postgres-url';
 import { secretsKeyBytes } from '../secrets/secret-box';
@@ -152,9 +152,19 @@ export const appConfigSchema = z
     SLUICE_PROGRESS_TRIM_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
     /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
     SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
-    SLUICE_SCALING_COOLDOWN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    SLUICE_SCALING_COOLDOWN_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(86_400_000)
+      .default(SCALE_GATE_DEFAULTS.cooldownMs),
     /** How soon a scale-up may follow a scale-up (bounded by the cooldown; scale-action.ts). */
-    SLUICE_SCALING_UP_AFTER_UP_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+    SLUICE_SCALING_UP_HOLD_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(86_400_000)
+      .default(SCALE_GATE_DEFAULTS.upHoldMs),
     SLUICE_SCALING_WINDOW_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
     /** Built-in alerting (ARCHITECTURE.md, "Alerting"): how often the leader evaluates the rules. */
     SLUICE_ALERT_EVAL_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),

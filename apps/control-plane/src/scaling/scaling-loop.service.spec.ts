@@ -42,7 +42,7 @@ function harness(opts: {
   decisions: ScalingDecision[];
   partitions?: number;
   cooldownMs?: number;
-  upAfterUpMs?: number;
+  upHoldMs?: number;
 }) {
   const clock = new FakeClock();
   const instances = new InMemoryInstanceRepository(clock);
@@ -67,7 +67,7 @@ function harness(opts: {
   lag.partitions.set(query.id, partitions(opts.partitions ?? 4));
   const config = loadAppConfig({
     SLUICE_SCALING_COOLDOWN_MS: String(opts.cooldownMs ?? 60_000),
-    ...(opts.upAfterUpMs !== undefined && { SLUICE_SCALING_UP_AFTER_UP_MS: String(opts.upAfterUpMs) }),
+    ...(opts.upHoldMs !== undefined && { SLUICE_SCALING_UP_HOLD_MS: String(opts.upHoldMs) }),
     SLUICE_CLUSTER_NAME: FAKE_CLUSTER,
   });
   const loop = new ScalingLoopService(
@@ -101,30 +101,35 @@ function harness(opts: {
 }
 
 describe('ScalingLoopService.evaluate', () => {
-  it('lets a scale-up follow a scale-up after the shorter wait, and holds a reversal for the cooldown', async () => {
+  it('lets a scale-up follow any scale action after the shorter wait, and holds a scale-down for the cooldown', async () => {
     const h = harness({
       decisions: [
         { instances: 2, reason: 'more', inputs: {} },
         { instances: 4, reason: 'more still', inputs: {} },
         { instances: 4, reason: 'more still', inputs: {} },
         { instances: 1, reason: 'less', inputs: {} },
+        { instances: 1, reason: 'less', inputs: {} },
+        { instances: 3, reason: 'back up', inputs: {} },
+        { instances: 3, reason: 'back up', inputs: {} },
       ],
       partitions: 4,
       cooldownMs: 60_000,
-      upAfterUpMs: 15_000,
+      upHoldMs: 15_000,
     });
     expect(await h.tick()).toMatchObject({ fromInstances: 1, toInstances: 2, acted: true });
     const held = await h.tick(10_000);
     expect(held).toMatchObject({ fromInstances: 2, toInstances: 4, acted: false });
-    expect(held?.reason).toMatch(
-      /cooldown: last scale action 10 s ago \(< 15 s, a scale-up after a scale-up\)/,
-    );
+    expect(held?.reason).toMatch(/cooldown: last scale action \(up\) 10 s ago \(< 15 s before a scale-up\)/);
     expect(await h.tick(10_000)).toMatchObject({ fromInstances: 2, toInstances: 4, acted: true });
-    // 4 → 1 twenty seconds after the scale-up: a reversal waits the whole cooldown.
+    // 4 → 1 twenty seconds after the scale-up: a scale-down waits the whole cooldown.
     const reversal = await h.tick(20_000);
     expect(reversal).toMatchObject({ direction: 'down', acted: false });
-    expect(reversal?.reason).toMatch(/cooldown: last scale action 20 s ago \(< 60 s\)/);
-    expect(h.scaler.requests.map((r) => r.instances)).toEqual([2, 4]);
+    expect(reversal?.reason).toMatch(/cooldown: last scale action \(up\) 20 s ago \(< 60 s\)/);
+    expect(await h.tick(40_000)).toMatchObject({ fromInstances: 4, toInstances: 1, acted: true });
+    // The load comes back 10 s later: held 15 s, not the cooldown, then up.
+    expect(await h.tick(10_000)).toMatchObject({ direction: 'up', acted: false });
+    expect(await h.tick(5_000)).toMatchObject({ fromInstances: 1, toInstances: 3, acted: true });
+    expect(h.scaler.requests.map((r) => r.instances)).toEqual([2, 4, 1, 3]);
   });
 
   it('clamps to the partitions, scales once per cooldown and records every decision', async () => {

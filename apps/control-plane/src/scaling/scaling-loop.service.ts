@@ -187,7 +187,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       triggerMs,
       nowMs,
       cooldownMs: this.config.SLUICE_SCALING_COOLDOWN_MS,
-      upAfterUpMs: this.config.SLUICE_SCALING_UP_AFTER_UP_MS,
+      upHoldMs: this.config.SLUICE_SCALING_UP_HOLD_MS,
       lastScale: moving ? await this.lastScale(q.id, nowMs) : null,
       activeOperation: moving ? await this.operations.findActiveForQuery(q.id) : null,
       operatorRateLimit: q.rateLimit,

@@ -131,3 +131,47 @@ describe('simulator', () => {
     expect(run(false, true)).toBeLessThanOrEqual(profile.triggerSeconds + 1);
   });
 });
+
+describe("Sluice's control-plane hold in the simulation", () => {
+  /** Up at 15 s, up again at 30 s, down at 45 s, up again at 60 s: what each gets to do. */
+  class Scripted implements ScalingPolicy {
+    readonly name = 'scripted';
+    decide(input: ScalingInput): ScalingDecision {
+      const s = input.nowMs / 1000;
+      const instances = s < 15 ? 1 : s < 30 ? 2 : s < 45 ? 4 : s < 60 ? 2 : 5;
+      return { instances, reason: 'script', inputs: {} };
+    }
+  }
+  const short: Profile = {
+    ...profile,
+    durationSeconds: 240,
+    instance: { ...profile.instance, initialInstances: 1 },
+  };
+  const moves = (r: ReturnType<typeof simulate>) => r.actions.map((a) => [a.timeSeconds, a.from, a.to]);
+
+  it('without a gate every decision acts at once', () => {
+    expect(moves(simulate(short, new Scripted()))).toEqual([
+      [15, 1, 2],
+      [30, 2, 4],
+      [45, 4, 2],
+      [60, 2, 5],
+    ]);
+  });
+
+  it('with the gate a scale-up may follow any action after 15 s, a scale-down waits the cooldown', () => {
+    const gated = simulate(short, new Scripted(), { gate: { cooldownMs: 60_000, upHoldMs: 15_000 } });
+    // 4 → 2 at 45 s is held (a scale-down 15 s after a scale-up); at 60 s the policy wants 5, 30 s
+    // after the last action: allowed.
+    expect(moves(gated)).toEqual([
+      [15, 1, 2],
+      [30, 2, 4],
+      [60, 4, 5],
+    ]);
+    // With the scale-up wait as long as the cooldown, the second scale-up waits too (until 75 s).
+    const slow = simulate(short, new Scripted(), { gate: { cooldownMs: 60_000, upHoldMs: 60_000 } });
+    expect(moves(slow)).toEqual([
+      [15, 1, 2],
+      [75, 2, 5],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@ import { PidRateEstimator } from '../pid-rate-estimator';
 import type { LagSample, ProgressSample, ScalingPolicy } from '../types';
 import { effectiveInstances } from '../partition-alignment';
 import { clampInstances } from '../policies/limits';
+import { directionOf, scaleHoldMs } from '../scale-action';
 import { EngineGroup } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
 import { countActionsToConverge, countOscillations, countReversals, type ScaleAction } from './outcome';
@@ -33,6 +34,11 @@ export interface SimulationOptions {
   batchBound?: boolean;
   /** Record a timeline every this many seconds, for inspection (off when absent). */
   timelineEverySeconds?: number;
+  /**
+   * The Sluice control plane's hold between scale actions (scale-action.ts), for a policy Sluice's
+   * loop runs; absent: none (a baseline stands for its own system, whose timing its policy holds).
+   */
+  gate?: { cooldownMs: number; upHoldMs: number };
 }
 
 /** The benchmark's JSON line. */
@@ -167,6 +173,7 @@ export function simulate(
   let maxLagSeconds = 0;
   let sampleStart = 0;
   let lagStart = 0;
+  let lastScale: { atMs: number } | undefined;
 
   topic.recordSecond(0);
   lag.push({ timeMs: 0, records: 0, seconds: 0, endOffsets: 0 });
@@ -236,7 +243,12 @@ export function simulate(
             ? undefined
             : { rate: decision.rateLimit, consumers: Math.max(1, group.readyCount) };
         const next = clampInstances(decision.instances, limits);
-        if (next !== target) {
+        const held =
+          options.gate !== undefined &&
+          lastScale !== undefined &&
+          nowMs - lastScale.atMs < scaleHoldMs(directionOf(target, next), options.gate);
+        if (next !== target && !held) {
+          lastScale = { atMs: nowMs };
           const back = Math.max(0, second - 60);
           const inputRate =
             (topic.producedTotal - (producedBySecond[back] ?? 0)) / Math.max(1, second - back);
