@@ -463,6 +463,18 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
             const gen = await startGenerator({ brokers, topic: c.source, partitions, rate });
             return { stop: () => gen.stop() };
           },
+          produceBurst: async (records) => {
+            const gen = await startGenerator({
+              brokers,
+              topic: c.source,
+              partitions,
+              rate: 1_000_000,
+              limit: records,
+            });
+            for (const until = Date.now() + 60_000; gen.produced < records && Date.now() < until;)
+              await sleep(50);
+            await gen.stop();
+          },
           scale: async (instances) => {
             const op = await call<{ id: string }>(
               'POST',
@@ -483,7 +495,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
           },
           batchesSince: (sinceMs) => batchesSince(call, c.qid, sinceMs),
         },
-        { capacity: measuredCapacity, speedup },
+        { capacity: measuredCapacity, speedup, partitions },
         (m) => log(`calibration (scale-out): ${m}`),
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);

@@ -1,18 +1,21 @@
 // A live scale-out's cost, measured before the profile runs: the calibration query (one CPU-limited
-// engine, warm from the capacity drains) is scaled 1 → 2 under a steady load, and the time until
-// both instances read, with the new one's first batch, is taken the way startup.ts reads the live
-// run's own scale-outs. Then back to 1; TRIALS times.
+// engine, warm from the capacity drains) is scaled 1 → 2 under a steady load and a backlog produced
+// with the decision, and the time until both instances read, with the new one's first batch, is
+// taken the way startup.ts reads the live run's own scale-outs. Then back to 1; TRIALS times.
 //
 // Why: the calibrated simulations kept the profile's start-up (45 s) while a new engine under a
 // 0.1-CPU quota came online after 37–82 profile seconds, with a first batch 2–5× the fitted line
 // (BENCHMARKS 2026-12-06). Measured in the run itself, that start-up explained some runs, but as an
 // explanation: its inputs came from the run it was compared with. Measured here, before the run,
 // the simulation that uses it is a prediction.
+import { INITIAL_BATCH_RECORDS } from '@sluice/scaling';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 
 export interface ScaleOutIo {
   /** Produces into the calibration query's source at `rate` records/s until stopped. */
   startLoad(rate: number): Promise<{ stop(): Promise<void> }>;
+  /** Produces `records` into the source as fast as it can; resolves once they are produced. */
+  produceBurst(records: number): Promise<void>;
   /** Asks for `instances` and waits until the operation is accepted (not until they run). */
   scale(instances: number): Promise<void>;
   /** Until exactly `instances` instances run and no operation is active. */
@@ -24,6 +27,8 @@ export interface ScaleOutIo {
 export interface ScaleOutCalibration {
   /** Records/s of the steady load the trials ran under (LOAD_SHARE of the measured capacity). */
   rate: number;
+  /** Records produced at once with each decision: the backlog a scale-out meets. */
+  burstRecords: number;
   /** One per trial, in profile seconds like the live run's (startup.ts); onlineSeconds null: timed out. */
   trials: ScaleOutOnline[];
 }
@@ -35,6 +40,16 @@ export const TRIALS = 3;
  * (step-short, ramp-short), so the old instance is as busy as before the profile's first scale-out.
  */
 export const LOAD_SHARE = 0.7;
+/**
+ * A scale-out is decided because the group fell behind, so each trial's decision comes with a
+ * backlog: this many records a partition, produced at once. Without it the new instance's first
+ * batch held what arrived while it joined (2,000–2,800 rows, 1.6–2.4 s live) where the live step's
+ * new instances met a backlog and read their first batch's bound (3,300–5,000 rows, 4.3–5.5 s),
+ * and the calibrated scale-out came online after 47 profile s against the step's 78–92
+ * (BENCHMARKS.md, 2026-12-06 evening). The batch bound of a process that has measured nothing is
+ * INITIAL_BATCH_RECORDS a task, so this fills every new instance's first batch.
+ */
+export const BURST_RECORDS_PER_PARTITION = INITIAL_BATCH_RECORDS;
 /** Live ms one instance reads the load before a trial's scale-out, and after its scale-in. */
 export const SETTLE_MS = 8_000;
 /**
@@ -64,10 +79,11 @@ export function trialOnline(
 
 export async function calibrateScaleOut(
   io: ScaleOutIo,
-  o: { capacity: number; speedup: number; trials?: number },
+  o: { capacity: number; speedup: number; partitions: number; trials?: number },
   log: (m: string) => void,
 ): Promise<ScaleOutCalibration> {
   const rate = Math.max(1, Math.round(o.capacity * LOAD_SHARE));
+  const burstRecords = BURST_RECORDS_PER_PARTITION * o.partitions;
   const trials: ScaleOutOnline[] = [];
   const load = await io.startLoad(rate);
   try {
@@ -75,7 +91,9 @@ export async function calibrateScaleOut(
       await sleep(SETTLE_MS);
       const decidedAt = Date.now();
       const windowStart = decidedAt - LOOKBACK_MS;
+      const burst = io.produceBurst(burstRecords);
       await io.scale(2);
+      await burst;
       let result: ScaleOutOnline | null = null;
       while (result === null && Date.now() - decidedAt < ONLINE_TIMEOUT_MS) {
         await sleep(POLL_MS);
@@ -92,7 +110,7 @@ export async function calibrateScaleOut(
       };
       trials.push(reading);
       log(
-        `scale-out ${k}: 1 → 2 at ${rate} records/s online after ${reading.onlineSeconds ?? 'never'} profile s` +
+        `scale-out ${k}: 1 → 2 at ${rate} records/s and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
           (reading.firstBatches[0]
             ? `, the new instance's first batch ${reading.firstBatches[0].rows} rows in ${reading.firstBatches[0].durationMs} ms live`
             : ''),
@@ -104,5 +122,5 @@ export async function calibrateScaleOut(
   } finally {
     await load.stop();
   }
-  return { rate, trials };
+  return { rate, burstRecords, trials };
 }
