@@ -421,16 +421,13 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       // Observed, never scaled by the loop; 2 instances at most for the scale-out trials.
       const c = await startQuery(`${tag}-calib`, 'observe', 2);
       calibrationId = c.qid;
+      /** Produces `records` into the calibration query's source as fast as the generator goes. */
+      const atOnce = (records: number) =>
+        startGenerator({ brokers, topic: c.source, partitions, rate: 1_000_000, limit: records });
       const cal = await calibrateCapacity(
         {
           produce: async (records) => {
-            const gen = await startGenerator({
-              brokers,
-              topic: c.source,
-              partitions,
-              rate: 1_000_000,
-              limit: records,
-            });
+            const gen = await atOnce(records);
             return { produced: () => gen.produced, stop: () => gen.stop() };
           },
           lag: async () => (await c.lagOf()).totalRecordsBehind,
@@ -464,13 +461,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
             return { stop: () => gen.stop() };
           },
           produceBurst: async (records) => {
-            const gen = await startGenerator({
-              brokers,
-              topic: c.source,
-              partitions,
-              rate: 1_000_000,
-              limit: records,
-            });
+            const gen = await atOnce(records);
             for (const until = Date.now() + 60_000; gen.produced < records && Date.now() < until;)
               await sleep(50);
             await gen.stop();

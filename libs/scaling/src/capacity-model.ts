@@ -48,8 +48,9 @@ const STEADY_BATCH_SHARE = 1.1;
  * An interval with a process's first batches (this many with rows, from its start) is not fitted:
  * it runs cold. Live under a 0.1-CPU quota a new engine's first 2–4 batches ran 2–6× the warm
  * line of their rows (1,195 ms for 671 rows against 165 ms; 4,084 ms for 5,000 against 416 ms),
- * the later ones on it (BENCHMARKS.md, 2026-12-06); fitted, they raised the fixed cost from the
- * calibrated 0.13 s to 0.47 s and a 0.7-utilised instance read as 0.88, which scaled it out. Flink's
+ * the later ones on it (BENCHMARKS.md, 2026-12-06). With them in its window the model fitted a
+ * fixed cost of 0.47 s (the calibration's: 0.13 s) and read a 0.7-utilised instance as 0.88,
+ * which scaled it out. Flink's
  * autoscaler likewise collects no metrics in its stabilisation interval after a job (re)starts
  * (flink-autoscaler ScalingMetricCollector, `job.autoscaler.stabilization.interval`).
  */

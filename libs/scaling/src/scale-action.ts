@@ -30,7 +30,7 @@ export interface ScaleActionInput {
    * whole cooldown, the rest came 50 profile seconds later; simulated, a burst returning within a
    * minute of a scale-down was held the same way (bursty: 71 → 287.5 violation seconds at the
    * median of 10 seeds when an up after a down waited the cooldown; BENCHMARKS.md 2026-12-06).
-   * Flapping is the policy's own guard's to prevent and a scale-down's cooldown.
+   * Flapping is left to the policy's own reversal guard and to the scale-down's cooldown.
    */
   upHoldMs: number;
   /** The loop's last change of this query's instance count, if any within the cooldown. */
