@@ -171,7 +171,7 @@ interface ProgressView {
   batchId: number;
   batchDuration?: number;
   numInputRows: number;
-  sluice?: { instance?: string; rateLimit?: number | null };
+  sluice?: { instance?: string; rateLimit?: number | null; processRowBatches?: number };
 }
 interface ScalingEventView {
   at: string;
@@ -215,6 +215,7 @@ async function batchesSince(
         instance,
         rows: e.numInputRows,
         rateLimit: e.sluice?.rateLimit ?? null,
+        processRowBatches: e.sluice?.processRowBatches ?? null,
       });
     }
     const last = r.body.length ? Date.parse(r.body[r.body.length - 1]!.timestamp) : cursor;

@@ -68,6 +68,76 @@ describe('live scale-out time to capacity', () => {
     expect(medianOnlineSeconds([])).toBeNull();
   });
 
+  it('credits each scale-out with the ordinals it added, whatever order they start in', () => {
+    const b = (liveMs: number, instance: string, durationMs: number, processRowBatches: number) => ({
+      liveMs,
+      durationMs,
+      instance,
+      rows: 100 * processRowBatches,
+      rateLimit: null,
+      processRowBatches,
+    });
+    const online = scaleOutsOnline(
+      [
+        { liveMs: 1_000, from: 1, to: 2 },
+        // Decided before q-1 read: q-2 and q-3 are its own, and q-2 reads first of the three.
+        { liveMs: 2_000, from: 2, to: 4 },
+      ],
+      [
+        b(0, 'q-0', 500, 7),
+        b(3_000, 'q-0', 500, 8),
+        b(4_000, 'q-2', 3_000, 1),
+        b(5_000, 'q-3', 4_000, 1),
+        b(6_000, 'q-1', 2_000, 1),
+      ],
+      10,
+    );
+    // 1 → 2: q-0 committed at 3.5 s, q-1 at 8 s; its first batch is q-1's, not q-2's.
+    expect(online[0]).toMatchObject({ onlineSeconds: 70, firstBatches: [{ rows: 100, durationMs: 2_000 }] });
+    // 2 → 4: the last of q-0…q-3 committed at 9 s (q-3).
+    expect(online[1]).toMatchObject({
+      onlineSeconds: 70,
+      firstBatchSeconds: 40,
+      firstBatches: [
+        { rows: 100, durationMs: 3_000 },
+        { rows: 100, durationMs: 4_000 },
+      ],
+    });
+  });
+
+  it('takes an ordinal a scale-in stopped and a scale-out brought back from its new process on', () => {
+    const online = scaleOutsOnline(
+      [
+        { liveMs: 0, from: 2, to: 1 },
+        { liveMs: 1_000, from: 1, to: 2 },
+      ],
+      [
+        { liveMs: 500, durationMs: 300, instance: 'q-0', rows: 50, rateLimit: null, processRowBatches: 40 },
+        { liveMs: 900, durationMs: 300, instance: 'q-1', rows: 50, rateLimit: null, processRowBatches: 30 },
+        // The old q-1, still draining, commits one more batch after the decision.
+        { liveMs: 1_100, durationMs: 400, instance: 'q-1', rows: 60, rateLimit: null, processRowBatches: 31 },
+        { liveMs: 1_200, durationMs: 300, instance: 'q-0', rows: 50, rateLimit: null, processRowBatches: 41 },
+        {
+          liveMs: 4_000,
+          durationMs: 2_500,
+          instance: 'q-1',
+          rows: 900,
+          rateLimit: null,
+          processRowBatches: 1,
+        },
+        { liveMs: 7_000, durationMs: 300, instance: 'q-1', rows: 40, rateLimit: null, processRowBatches: 2 },
+      ],
+      10,
+    );
+    // Online when the new q-1's first batch committed (6.5 s), not the old one's (1.5 s).
+    expect(online).toHaveLength(1);
+    expect(online[0]).toMatchObject({
+      onlineSeconds: 55,
+      firstBatchSeconds: 25,
+      firstBatches: [{ rows: 900, durationMs: 2_500 }],
+    });
+  });
+
   it('gives the simulator the start-up left after its rebalance pause, never negative', () => {
     const p = loadProfile(LIVE_PROFILES[0]!);
     const pause = p.instance.rebalancePauseSeconds;

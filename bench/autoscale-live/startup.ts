@@ -8,7 +8,14 @@
 // committed a non-empty batch after the decision: that is start-up plus the group's rebalance, the
 // two costs the simulator charges before a new instance reads (engine-group.ts: `startupSeconds`,
 // then every member pauses `rebalancePauseSeconds`).
+//
+// Which instances a scale-out added is read from their names: the control plane runs a query's
+// instances as ordinals 0…n−1 (`<query>-<ordinal>`, reconcile-decision.ts), so from → to adds
+// ordinals from…to−1, whatever order they start in. Taking "the first new names to read" instead
+// credited a 1 → 2's instance to a 2 → 4 decided before it read, and took an ordinal that a
+// scale-in had stopped and a scale-out brought back for an old instance.
 import type { Profile } from '@sluice/scaling';
+import { parseInstanceName } from '../../apps/control-plane/src/reconcile/reconcile-decision';
 import type { BatchCostFit } from './batch-cost';
 import { median } from './calibration';
 
@@ -28,6 +35,11 @@ export interface LiveBatch {
   rows: number;
   /** The rate limit (records/s) the instance ran this batch under; null: none. */
   rateLimit: number | null;
+  /**
+   * The engine process's count of its batches with rows, this one included (`sluice.
+   * processRowBatches`): 1 is a new process's first. Null or absent: not reported.
+   */
+  processRowBatches?: number | null;
 }
 
 export interface ScaleOutOnline {
@@ -36,8 +48,9 @@ export interface ScaleOutOnline {
   from: number;
   to: number;
   /**
-   * Profile seconds from the decision until `to` instances had each committed a batch with rows
-   * (started after the decision); null: never in the run.
+   * Profile seconds from the decision until each of the instances 0…to−1 had committed a batch
+   * with rows (started after the decision; the added ones from their new process); null: never in
+   * the run.
    */
   onlineSeconds: number | null;
   /**
@@ -47,11 +60,11 @@ export interface ScaleOutOnline {
    */
   after: { rowsPerLiveSecond: number; rateLimitedShare: number } | null;
   /**
-   * The longest first batch with rows (profile s) among the instances with no batch before the
-   * decision (the new ones): a cold engine's warm-up. Null when none read in the run.
+   * The longest first batch with rows (profile s) among the instances the scale-out added
+   * (ordinals from…to−1): a cold engine's warm-up. Null when none read in the run.
    */
   firstBatchSeconds: number | null;
-  /** Those first batches (live rows and ms), one per new instance: what `coldFirstBatch` reads. */
+  /** Those first batches (live rows and ms), one per added instance: what `coldFirstBatch` reads. */
   firstBatches: Array<{ rows: number; durationMs: number }>;
 }
 
@@ -65,32 +78,32 @@ export function scaleOutsOnline(
   speedup: number,
 ): ScaleOutOnline[] {
   const sorted = [...batches].sort((a, b) => a.liveMs - b.liveMs);
-  // Capacity arrives when a batch commits, not when it starts: a cold engine under a small CPU
-  // quota ran its first batch for 9–11 live seconds (about 100 profile seconds at speedup 10).
-  const byCommit = [...batches].sort((a, b) => a.liveMs + a.durationMs - (b.liveMs + b.durationMs));
   return actions
     .filter((a) => a.to > a.from)
     .map((a) => {
-      const seen = new Set<string>();
-      let onlineMs: number | null = null;
-      for (const b of byCommit) {
-        if (b.liveMs < a.liveMs || b.rows <= 0) continue;
-        seen.add(b.instance);
-        if (seen.size >= a.to) {
-          onlineMs = b.liveMs + b.durationMs - a.liveMs;
-          break;
-        }
-      }
-      const before = new Set(sorted.filter((b) => b.liveMs < a.liveMs).map((b) => b.instance));
-      const firstOfNew = new Map<string, { rows: number; durationMs: number }>();
-      // The instances this scale-out added: the first to − from that read after it (a later
-      // scale-out's instances are its own).
+      // Per ordinal below `to`: its batches with rows from the decision on, oldest first; for an
+      // added one, from its new process's first batch (a process a scale-in was still draining
+      // under that name may commit after the decision).
+      const read = new Map<number, LiveBatch[]>();
       for (const b of sorted) {
-        if (firstOfNew.size >= a.to - a.from) break;
-        if (b.liveMs >= a.liveMs && b.rows > 0 && !before.has(b.instance) && !firstOfNew.has(b.instance))
-          firstOfNew.set(b.instance, { rows: b.rows, durationMs: b.durationMs });
+        const ordinal = parseInstanceName(b.instance)?.ordinal;
+        if (ordinal === undefined || ordinal >= a.to || b.liveMs < a.liveMs || b.rows <= 0) continue;
+        const own = read.get(ordinal) ?? [];
+        if (ordinal >= a.from && b.processRowBatches === 1) own.length = 0;
+        own.push(b);
+        read.set(ordinal, own);
       }
-      const firstMs = [...firstOfNew.values()].map((f) => f.durationMs);
+      // Capacity arrives when a batch commits, not when it starts: a cold engine under a small CPU
+      // quota ran its first batch for 9–11 live seconds (about 100 profile seconds at speedup 10).
+      const committed = (b: LiveBatch) => b.liveMs + b.durationMs;
+      let onlineMs: number | null = null;
+      if (read.size === a.to)
+        onlineMs = Math.max(...[...read.values()].map((own) => Math.min(...own.map(committed)))) - a.liveMs;
+      const firstOfNew = [...read.entries()]
+        .filter(([ordinal]) => ordinal >= a.from)
+        .sort(([x], [y]) => x - y)
+        .map(([, own]) => ({ rows: own[0]!.rows, durationMs: own[0]!.durationMs }));
+      const firstMs = firstOfNew.map((f) => f.durationMs);
       return {
         timeSeconds: (a.liveMs / 1000) * speedup,
         from: a.from,
@@ -102,7 +115,7 @@ export function scaleOutsOnline(
             : groupAfter(sorted, a.liveMs + onlineMs, (AFTER_ONLINE_SECONDS / speedup) * 1000),
         firstBatchSeconds:
           firstMs.length === 0 ? null : +((Math.max(...firstMs) / 1000) * speedup).toFixed(1),
-        firstBatches: [...firstOfNew.values()],
+        firstBatches: firstOfNew,
       };
     });
 }

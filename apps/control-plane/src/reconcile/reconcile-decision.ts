@@ -87,6 +87,12 @@ export interface ReconcileDecision {
 
 export const instanceName = (query: string, ordinal: number) => `${query}-${ordinal}`;
 
+/** The query name and ordinal an `instanceName` was made of; null when `name` is not one. */
+export function parseInstanceName(name: string): { query: string; ordinal: number } | null {
+  const m = /^(.+)-(\d+)$/.exec(name);
+  return m?.[1] && m[2] ? { query: m[1], ordinal: Number(m[2]) } : null;
+}
+
 const LIVE: ReadonlySet<InstanceStatus> = new Set(['STARTING', 'RUNNING', 'DRAINING']);
 
 /** An instance's crash in words: its last error line, else its exit code. */

@@ -11,6 +11,7 @@ import type {
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import { parseInstanceName } from '../reconcile/reconcile-decision';
 import type { CpuLimitReport } from './cpu-limit';
 import { bounded, crashReasonFromLog } from './crash-reason';
 import {
@@ -94,9 +95,9 @@ const FAILED_WAITING = new Set([
 ]);
 
 function parseInstance(instanceName: string): { queryName: string; ordinal: number } {
-  const m = /^(.+)-(\d+)$/.exec(instanceName);
-  if (!m?.[1] || !m[2]) throw new Error(`not an instance name: ${instanceName}`);
-  return { queryName: m[1], ordinal: Number(m[2]) };
+  const parsed = parseInstanceName(instanceName);
+  if (!parsed) throw new Error(`not an instance name: ${instanceName}`);
+  return { queryName: parsed.query, ordinal: parsed.ordinal };
 }
 
 const podOrdinal = (pod: V1Pod): number => Number(/-(\d+)$/.exec(pod.metadata?.name ?? '')?.[1] ?? NaN);

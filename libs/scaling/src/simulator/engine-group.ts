@@ -80,11 +80,10 @@ interface Instance {
   id: number;
   readyAt: number;
   ready: boolean;
-  /** A process that has committed no batch yet (EngineModel.coldFirstBatchSeconds). */
-  cold: boolean;
   /**
    * Batches with rows the process has committed, as engines report it (`processRowBatches`);
-   * undefined for the instances the run starts with, processes that ran before t = 0.
+   * undefined for the instances the run starts with, processes that ran before t = 0. A process at
+   * 0 is cold (EngineModel.coldFirstBatchSeconds); every simulated batch has rows.
    */
   rowBatches: number | undefined;
   speedFactor: number;
@@ -157,7 +156,7 @@ export class EngineGroup {
         this.abandon(instance);
         if (instance.ready) this.rebalanceDue = true;
         instance.ready = false;
-        instance.cold = true;
+        instance.rowBatches = 0;
         instance.readyAt = readyAt;
         // A new process: nothing measured yet.
         instance.meter = new ThroughputMeter();
@@ -194,7 +193,6 @@ export class EngineGroup {
       if (!batch || now < batch.endAt) continue;
       batch.partitions.forEach((p, k) => this.topic.commit(p, batch.counts[k] as number));
       instance.batch = undefined;
-      instance.cold = false;
       if (instance.rowBatches !== undefined) instance.rowBatches++;
       // The engine measures committed batches only (query-runner: rows over the tasks' wall time).
       instance.meter.observe(batch.rows, batch.duration * 1000);
@@ -274,7 +272,7 @@ export class EngineGroup {
     const duration =
       this.spec.batchOverheadSeconds +
       (exponent === 1 ? rows / speed : triggerSeconds * work ** exponent) +
-      (instance.cold ? (model?.coldFirstBatchSeconds ?? 0) : 0);
+      (instance.rowBatches === 0 ? (model?.coldFirstBatchSeconds ?? 0) : 0);
     const bucket = Math.floor(now / triggerSeconds + 1e-9);
     const partitions = [...instance.partitions];
     instance.batch = {
@@ -367,7 +365,6 @@ export class EngineGroup {
       readyAt,
       ready,
       // Ready at creation: one of the instances the run starts with, warm as a simulated t = 0 is.
-      cold: !ready,
       rowBatches: ready ? undefined : 0,
       speedFactor: jitterFactor(this.random, this.spec.instanceSkew),
       partitions: [],

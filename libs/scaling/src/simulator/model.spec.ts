@@ -169,6 +169,22 @@ describe('simulator model mismatches', () => {
     expect(new Set(counts(0))).toEqual(new Set([undefined]));
   });
 
+  it('a full restart (Flink) makes every instance a new process: each counts from 1 and its first batch is cold', () => {
+    const { topic, g, listener } = group({ coldFirstBatchSeconds: 20 }, 1);
+    g.scaleTo(2, 0, true);
+    for (let t = 0; t < 300; t += 0.5) {
+      topic.produce(120, 0.5);
+      g.step(t, Infinity);
+    }
+    const batches = listener.completedBatches.filter((b) => b.rows > 0);
+    for (const instance of [0, 1]) {
+      const own = batches.filter((b) => b.instance === instance);
+      expect(own.slice(0, 3).map((b) => b.processRowBatches)).toEqual([1, 2, 3]);
+      expect(own[0]!.duration - (0.5 + own[0]!.rows / 100)).toBeCloseTo(20, 9);
+      expect(own[1]!.duration - (0.5 + own[1]!.rows / 100)).toBeCloseTo(0, 9);
+    }
+  });
+
   it('hot partitions move on their own seed: traffic is the same whatever the policy does', () => {
     const p = withModel({ hotPartitions: { count: 2, factor: 4, moveEverySeconds: 120 } });
     const a = run(p, new Fixed(3));
