@@ -27,7 +27,7 @@ describe('aggregateProgress', () => {
     expect(samples[1]?.instances).toBe(1);
   });
 
-  it("keeps the fewest batches with rows of the interval's processes, ignoring batches without rows", () => {
+  it("keeps the fewest batches with rows of the interval's processes and counts the first ones, ignoring batches without rows", () => {
     const [sample] = aggregateProgress(
       [
         { startMs: 10_000, instance: 'a', numInputRows: 400, batchDurationMs: 400, processRowBatches: 30 },
@@ -38,11 +38,22 @@ describe('aggregateProgress', () => {
       10_000,
     );
     expect(sample?.minProcessRowBatches).toBe(1);
+    expect(sample?.firstBatches).toBe(1);
+    const [two] = aggregateProgress(
+      [
+        { startMs: 0, instance: 'a', numInputRows: 5, batchDurationMs: 400, processRowBatches: 1 },
+        { startMs: 10, instance: 'b', numInputRows: 9, batchDurationMs: 900, processRowBatches: 1 },
+        { startMs: 20, instance: 'c', numInputRows: 9, batchDurationMs: 900, processRowBatches: 2 },
+      ],
+      10_000,
+    );
+    expect(two?.firstBatches).toBe(2);
     const [unreported] = aggregateProgress(
       [{ startMs: 10_000, instance: 'a', numInputRows: 400, batchDurationMs: 400 }],
       10_000,
     );
     expect(unreported).not.toHaveProperty('minProcessRowBatches');
+    expect(unreported).not.toHaveProperty('firstBatches');
   });
 
   it("adds the engine's work outside its triggers to what a round costs", () => {

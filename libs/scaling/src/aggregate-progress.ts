@@ -95,7 +95,10 @@ export function aggregateProgress(
       triggerMs,
       instances: new Set(list.map((b) => b.instance)).size,
       busyMs,
-      ...(ordinals.length > 0 ? { minProcessRowBatches: Math.min(...ordinals) } : {}),
+      ...(ordinals.length > 0 && {
+        minProcessRowBatches: Math.min(...ordinals),
+        firstBatches: ordinals.filter((n) => n === 1).length,
+      }),
     });
   }
   return samples.sort((a, b) => a.timeMs - b.timeMs);

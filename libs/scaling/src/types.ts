@@ -37,6 +37,11 @@ export interface ProgressSample {
    * included (1: one of them is a new process's first). Absent when no batch reports it.
    */
   minProcessRowBatches?: number;
+  /**
+   * How many of the interval's batches were their process's first with rows (a count of 1): new
+   * processes starting to read. Absent when no batch reports the count.
+   */
+  firstBatches?: number;
 }
 
 /** Consumer lag of the query's group, measured at one instant. */

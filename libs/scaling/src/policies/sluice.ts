@@ -235,6 +235,7 @@ export class SluicePolicy implements ScalingPolicy {
       lagRecords: lag.records,
       startupSeconds: round(this.restart.startupSeconds),
       pauseSeconds: round(this.restart.pauseSeconds, 1),
+      onlineSeconds: this.restart.onlineSeconds === undefined ? null : round(this.restart.onlineSeconds),
     };
     return {
       input,
@@ -261,17 +262,17 @@ export class SluicePolicy implements ScalingPolicy {
   }
 
   private considerUp(s: Situation): ScalingDecision | undefined {
-    const { startupSeconds, pauseSeconds } = this.restart;
+    const { arrivalSeconds, pauseSeconds } = this.restart;
     const level = Math.max(s.demand.now, s.demand.minute);
     // Act on the demand expected once new instances could be up; size for a while beyond that so
     // a ramp does not need an action every restart time.
-    const triggerDemand = level + s.demand.trend * (startupSeconds + pauseSeconds);
+    const triggerDemand = level + s.demand.trend * (arrivalSeconds + pauseSeconds);
     const leadDemand = triggerDemand + s.demand.trend * this.o.lookaheadSeconds;
     // Lag expected when new capacity would arrive: it grows while demand exceeds what is ready
-    // (until instances already starting are up, or a full start-up for new ones), then every
+    // (until instances already starting read, or a whole arrival time for new ones), then every
     // instance pauses for the rebalance.
     const readyRate = s.rateAt(s.ready, 1);
-    const untilArrival = s.ready < s.current ? this.restart.remainingStartup(s.input.nowMs) : startupSeconds;
+    const untilArrival = s.ready < s.current ? this.restart.remainingArrival(s.input.nowMs) : arrivalSeconds;
     const growth = Math.max(0, 1 - readyRate / Math.max(s.demand.now, 1));
     // Lag the policy's own rebalance pauses left is not missing capacity while the spare capacity
     // drains it in time; the rest of the lag is judged as before.

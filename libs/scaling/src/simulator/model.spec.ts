@@ -185,6 +185,24 @@ describe('simulator model mismatches', () => {
     }
   });
 
+  it("a scale-out's new processes show in the control loop's samples as first batches, once each", () => {
+    const seen = new Map<number, ScalingInput['samples'][number]>();
+    class Watching extends Fixed {
+      override decide(input: ScalingInput): ScalingDecision {
+        for (const sample of input.samples) seen.set(sample.timeMs, sample);
+        return super.decide(input);
+      }
+    }
+    conserved(run(withModel({}), new Watching(1, 3, 300_000)));
+    const samples = [...seen.values()];
+    // The instance the run starts with reports no count; the two new ones one first batch each.
+    expect(samples.filter((x) => x.timeMs < 300_000).every((x) => x.firstBatches === undefined)).toBe(true);
+    expect(samples.reduce((n, x) => n + (x.firstBatches ?? 0), 0)).toBe(2);
+    expect(samples.some((x) => x.minProcessRowBatches !== undefined && x.minProcessRowBatches > 1)).toBe(
+      true,
+    );
+  });
+
   it('hot partitions move on their own seed: traffic is the same whatever the policy does', () => {
     const p = withModel({ hotPartitions: { count: 2, factor: 4, moveEverySeconds: 120 } });
     const a = run(p, new Fixed(3));

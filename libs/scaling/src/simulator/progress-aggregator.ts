@@ -17,6 +17,8 @@ interface Interval {
   consumers: number;
   /** The fewest batches with rows of a process behind the interval's batches (engines' report). */
   minProcessRowBatches: number | undefined;
+  /** Batches that were their process's first with rows (a count of 1). */
+  firstBatches: number;
 }
 
 export class ProgressAggregator implements BatchListener {
@@ -51,6 +53,7 @@ export class ProgressAggregator implements BatchListener {
         interval.minProcessRowBatches ?? Number.POSITIVE_INFINITY,
         batch.processRowBatches,
       );
+    if (batch.processRowBatches === 1) interval.firstBatches++;
     this.maxBatchDurationSeconds = Math.max(this.maxBatchDurationSeconds, batch.duration);
   }
 
@@ -79,6 +82,7 @@ export class ProgressAggregator implements BatchListener {
         schedulingDelayMs: Math.round(interval.schedulingDelay * 1000),
         ...(interval.minProcessRowBatches !== undefined && {
           minProcessRowBatches: interval.minProcessRowBatches,
+          firstBatches: interval.firstBatches,
         }),
       });
     }
@@ -100,6 +104,7 @@ export class ProgressAggregator implements BatchListener {
         processedRate: 0,
         consumers: 0,
         minProcessRowBatches: undefined,
+        firstBatches: 0,
       };
       this.open.set(bucket, interval);
     }
