@@ -10,12 +10,12 @@
 // then every member pauses `rebalancePauseSeconds`).
 //
 // Which instances a scale-out added is read from their names: the control plane runs a query's
-// instances as ordinals 0…n−1 (`<query>-<ordinal>`, reconcile-decision.ts), so from → to adds
+// instances as ordinals 0…n−1 (`<query>-<ordinal>`, runtime/instance-name.ts), so from → to adds
 // ordinals from…to−1, whatever order they start in. Taking "the first new names to read" instead
 // credited a 1 → 2's instance to a 2 → 4 decided before it read, and took an ordinal that a
 // scale-in had stopped and a scale-out brought back for an old instance.
 import type { Profile } from '@sluice/scaling';
-import { parseInstanceName } from '../../apps/control-plane/src/reconcile/reconcile-decision';
+import { parseInstanceName } from '../../apps/control-plane/src/runtime/instance-name';
 import type { BatchCostFit } from './batch-cost';
 import { median } from './calibration';
 

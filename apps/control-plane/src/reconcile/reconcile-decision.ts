@@ -2,6 +2,7 @@
 // the runtime observes and the crash history, say which idempotent actions bring the world closer
 // and what the status should read. Level-triggered: it never looks at *what changed*, only at
 // desired vs observed, so running it twice in a row is harmless.
+import { instanceName } from '../runtime/instance-name';
 
 export type InstanceStatus = 'STARTING' | 'RUNNING' | 'DRAINING' | 'EXITED' | 'CRASHED';
 
@@ -83,14 +84,6 @@ export interface ReconcileDecision {
   requeueAfterMs: number | null;
   /** True when this pass decides the query has crash-looped. */
   markFailed: boolean;
-}
-
-export const instanceName = (query: string, ordinal: number) => `${query}-${ordinal}`;
-
-/** The query name and ordinal an `instanceName` was made of; null when `name` is not one. */
-export function parseInstanceName(name: string): { query: string; ordinal: number } | null {
-  const m = /^(.+)-(\d+)$/.exec(name);
-  return m?.[1] && m[2] ? { query: m[1], ordinal: Number(m[2]) } : null;
 }
 
 const LIVE: ReadonlySet<InstanceStatus> = new Set(['STARTING', 'RUNNING', 'DRAINING']);

@@ -21,12 +21,12 @@ import { asStoredConditions, mergeConditions } from './conditions';
 import {
   decideReconcile,
   DEFAULT_RECONCILE_OPTIONS,
-  instanceName,
   type Condition,
   type InstanceStatus,
   type ObservedInstance,
   type ReconcileDecision,
 } from './reconcile-decision';
+import { instanceName } from '../runtime/instance-name';
 import { triggerIntervalMs, type QuerySpec } from '@sluice/query-plan';
 import { checkpointLaunch, checkpointRecords, type VersionOnCheckpoint } from '../runtime/checkpoint-lineage';
 import type { CpuLimitReport } from '../runtime/cpu-limit';

@@ -11,9 +11,9 @@ import type {
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { parseInstanceName } from '../reconcile/reconcile-decision';
 import type { CpuLimitReport } from './cpu-limit';
 import { bounded, crashReasonFromLog } from './crash-reason';
+import { parseInstanceName } from './instance-name';
 import {
   ANNOTATION_QUERY_NAME,
   ANNOTATION_TEMPLATE_HASH,
