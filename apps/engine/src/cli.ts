@@ -26,11 +26,13 @@ ${TEST_USAGE}
   run --spec FILE --checkpoint URI --query-id ID --brokers HOST:PORT[,...]
       [--instance-id ID] [--query-version N] [--rate-limit N] [--checkpoint-epoch N]
       [--starting-offsets earliest|latest | --continue-from-epoch N [--continue-from URI]]
-      [--work-dir DIR]
+      [--work-dir DIR] [--warm-up-records N]
       run a query (checkpoint URI: a directory, file://… or postgresql://…); a later checkpoint
       epoch is a fresh checkpoint beside the old ones (new-checkpoint upgrades), starting where
       --continue-from-epoch committed, or at --starting-offsets; --work-dir holds local files
-      (an lmdb state store), default <tmpdir>/sluice-engine/<query-id>/<instance-id>`;
+      (an lmdb state store), default <tmpdir>/sluice-engine/<query-id>/<instance-id>;
+      --warm-up-records runs N synthetic records through the batch path in memory before
+      joining (default 5000, 0 = none; env SLUICE_WARMUP_RECORDS)`;
 
 // Structured JSON logs (pino) on stdout; the runtime driver captures them per instance.
 const logger = pino({ base: { service: 'sluice-engine' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -147,6 +149,7 @@ async function run(argv: string[]): Promise<number> {
     startingOffsets: flags['starting-offsets'],
     continueFrom,
     workDir: flags['work-dir'],
+    warmupRecords: flags['warm-up-records'],
     // Only the sink connection the control plane resolved; never a DATABASE_URL that happens to be
     // in the environment (that was how a sink could reach the control plane's own tables).
     sinkPostgresUrl: process.env.SLUICE_SINK_POSTGRES_URL,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_WARMUP_RECORDS, MAX_WARMUP_RECORDS } from './exec/batch-path-warmup';
 
 const runFlagsSchema = z.object({
   spec: z.string().min(1, '--spec FILE is required'),
@@ -34,6 +35,13 @@ const runFlagsSchema = z.object({
    * checkpoint, rebuilt from it when missing). Default `<tmpdir>/sluice-engine/<query>/<instance>`.
    */
   'work-dir': z.string().min(1),
+  /** Synthetic records the batch path runs before the groups are joined (exec/batch-path-warmup.ts). */
+  'warm-up-records': z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WARMUP_RECORDS, `must be at most ${MAX_WARMUP_RECORDS}`)
+    .default(DEFAULT_WARMUP_RECORDS),
 });
 
 /** An id as one folder name (no separators, never `.` or `..`). */
@@ -58,6 +66,7 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
       'continue-from': { type: 'string' },
       standby: { type: 'string' },
       'work-dir': { type: 'string' },
+      'warm-up-records': { type: 'string' },
     },
     strict: true,
   });
@@ -67,6 +76,7 @@ export function parseRunFlags(argv: string[], env: NodeJS.ProcessEnv): RunFlags 
     'instance-id': values['instance-id'] ?? `${values['query-id'] ?? 'query'}-0`,
     'query-version': values['query-version'] ?? env.SLUICE_QUERY_VERSION ?? '1',
     'rate-limit': values['rate-limit'] ?? env.SLUICE_RATE_LIMIT,
+    'warm-up-records': values['warm-up-records'] ?? env.SLUICE_WARMUP_RECORDS,
     'work-dir': path.resolve(
       values['work-dir'] ??
         path.join(

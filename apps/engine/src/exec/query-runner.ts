@@ -49,7 +49,8 @@ import { kafkaGroupTarget, type Sink } from '../sinks/sink';
 import { writesVisible } from './committed-writes';
 import { isDatabaseUnavailable } from '../pg/pg-errors';
 import { OutageBackoff, retryWhileUnavailable, StoppedWhileWaitingError } from './database-outage';
-import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './kafka-limits';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxRecordBytes, readMaxMessageBytes } from './kafka-limits';
+import { DEFAULT_WARMUP_RECORDS, warmBatchPath } from './batch-path-warmup';
 import type { RowGuard } from './record-guards';
 import { fenceTasks, KafkaOutputLog } from './kafka-output-log';
 import { markerBatch } from './output-log';
@@ -132,6 +133,11 @@ export interface RunOptions {
   standby?: Promise<void>;
   /** This instance's local working folder (an `lmdb` state store's files), never in the checkpoint. */
   workDir: string;
+  /**
+   * Synthetic records run through the batch path before the groups are joined (batch-path-warmup.ts;
+   * 0 = none). Default DEFAULT_WARMUP_RECORDS.
+   */
+  warmupRecords?: number;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -339,6 +345,8 @@ export class QueryRunner {
     if (this.opts.standby) {
       const existing = await waitFor('checkpoint database', () => checkpoint.readMetadata());
       if (existing) this.checkMetadata(existing);
+      // What the batch-path warm-up encodes; initMetadata sets it again once released.
+      this.repartitionFormat = existing ? repartitionFormatOf(existing) : NEW_CHECKPOINT_REPARTITION_FORMAT;
     } else await initMetadata();
     const versions = await waitFor('checkpoint database', () => checkpoint.planVersions());
     const previous = versions.filter((v) => v !== this.opts.queryVersion).at(-1);
@@ -423,6 +431,8 @@ export class QueryRunner {
     // stage) find its producer open: it opens while the groups join (and a standby waits) instead
     // of inside the first batch.
     if (this.stateful || this.sink.marker === 'kafka-group') this.outputLog.openEarly();
+    // Before a standby's wait: an upgrade's successor warms while its predecessor still runs.
+    await this.warmBatchPath();
     if (this.opts.standby) {
       await this.standBy(this.opts.standby);
       await initMetadata();
@@ -520,6 +530,46 @@ export class QueryRunner {
   }
 
   /** The checkpoint must be this query's, with the spec's shuffle partition count. */
+  /**
+   * The batch path warmed on synthetic records of each Kafka source, before any partition is
+   * this instance's (batch-path-warmup.ts says why). Logged with its figures; a failure is
+   * logged and ignored: the warm-up is an optimisation, and the real batch reports real errors.
+   */
+  private async warmBatchPath(): Promise<void> {
+    const kafkaSources = [...this.sourceByTopic].filter(([topic]) => !this.fileSpecs.has(topic));
+    const total = this.opts.warmupRecords ?? DEFAULT_WARMUP_RECORDS;
+    for (const [topic, source] of kafkaSources) {
+      try {
+        const repartition = this.stateful ? repartitionTopic(this.scope) : undefined;
+        const res = await warmBatchPath({
+          queryId: this.opts.queryId,
+          source,
+          topic,
+          executor: this.executor,
+          sink: this.sink,
+          guard: this.guard,
+          numShufflePartitions: this.spec.options.numShufflePartitions,
+          ...(repartition
+            ? {
+                repartition: {
+                  topic: repartition,
+                  maxMessageBytes: this.topicLimit(repartition),
+                  format: this.repartitionFormat,
+                },
+              }
+            : {}),
+          dlqMaxRecordBytes: maxRecordBytes(this.topicLimit(dlqTopic(this.opts.queryId))),
+          records: Math.ceil(total / kafkaSources.length),
+          stopped: () => this.stopping,
+        });
+        if (res.skipped) this.opts.log('info', `batch path not warmed: ${res.skipped}`, { topic });
+        else this.opts.log('info', 'batch path warmed', { topic, ...res });
+      } catch (e) {
+        this.opts.log('warn', `batch path warm-up failed (ignored): ${(e as Error).message}`, { topic });
+      }
+    }
+  }
+
   private checkMetadata(meta: { queryId: string; numShufflePartitions: number }): void {
     const { checkpoint, queryId } = this.opts;
     const n = this.spec.options.numShufflePartitions;

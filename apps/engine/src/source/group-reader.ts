@@ -75,7 +75,8 @@ export const FETCH_MAX_PARTITION_BYTES = 512 * 1024;
 
 export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-function toRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
+/** A fetched message as a source record (exported for the batch-path warm-up, which decodes its own). */
+export function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
@@ -221,7 +222,7 @@ export class GroupReader {
       return;
     }
     for (const m of batch.messages) {
-      if (Number(m.offset) >= buf.position) buf.records.push(toRecord(batch.topic, batch.partition, m));
+      if (Number(m.offset) >= buf.position) buf.records.push(toSourceRecord(batch.topic, batch.partition, m));
     }
     resolveOffset(batch.lastOffset());
     if (batch.firstOffset() !== null) this.advance(buf, Number(batch.lastOffset()) + 1);
