@@ -224,7 +224,9 @@ async function runOnce(
   }
   try {
     const withRows = () => progress.get(queryId)!.filter((p) => p.numInputRows > 0);
-    while (withRows().length < BATCHES) {
+    // Until BATCHES batches, or the whole backlog read (an unlimited engine reads it in two).
+    const read = () => withRows().reduce((n, p) => n + p.numInputRows, 0);
+    while (withRows().length < BATCHES && read() < BACKLOG) {
       if (Date.now() - started > RUN_TIMEOUT_MS)
         throw new Error(
           `${queryId}: ${withRows().length} batches in ${RUN_TIMEOUT_MS} ms\n${errors.slice(-2000)}`,
