@@ -14,7 +14,6 @@
 // What it does not warm: a stateful plan's second stage (its state store), a stream–static join
 // (its table is not loaded yet), the PostgreSQL and file sinks' writes, and the transaction's
 // requests.
-import { createRequire } from 'node:module';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { ColumnType, QueryExecutor, SourceSpec } from '@sluice/query-plan';
 import type { Sink } from '../sinks/sink';
@@ -31,20 +30,22 @@ export const MAX_WARMUP_RECORDS = 100_000;
 /** Records per round: as a batch is split into fetches of many record batches. */
 const ROUND_RECORDS = 500;
 
-// kafkajs's own encoder and decoder modules (the same instances its producer and consumer use:
-// the engine bundle holds one copy of each file), as the patch specs load them.
-const requireKafkajs = createRequire(__filename);
+// kafkajs's own encoder and decoder modules, by plain `require`: the engine bundle then holds one
+// copy of each file, the one its producer and consumer run, so warming these warms theirs. (A
+// createRequire would load node_modules' copy beside the bundle's, warming nothing the engine
+// runs, and fail where the bundle has no node_modules.) kafkajs ships no types for these files.
+/* eslint-disable @typescript-eslint/no-require-imports */
 interface EncoderLike {
   buffer: Buffer;
 }
-const Record = requireKafkajs('kafkajs/src/protocol/recordBatch/record/v0') as (r: {
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: {
   offsetDelta: number;
   timestampDelta: number;
   key: Buffer | string | null;
   value: Buffer | string | null;
   headers: Record<string, string>;
 }) => unknown;
-const { RecordBatch } = requireKafkajs('kafkajs/src/protocol/recordBatch/v0') as {
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
   RecordBatch: (args: {
     records: unknown[];
     firstTimestamp: number;
@@ -52,15 +53,16 @@ const { RecordBatch } = requireKafkajs('kafkajs/src/protocol/recordBatch/v0') as
     lastOffsetDelta: number;
   }) => Promise<EncoderLike>;
 };
-const Decoder = requireKafkajs('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
-const decodeMessages = requireKafkajs('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as (
+const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
+const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as (
   decoder: unknown,
 ) => Promise<KafkaMessage[]>;
-const produceV3 = requireKafkajs('kafkajs/src/protocol/requests/produce/v3/request') as (args: {
+const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as (args: {
   acks: number;
   timeout: number;
   topicData: Array<{ topic: string; partitions: Array<{ partition: number; messages: Message[] }> }>;
 }) => { encode(): Promise<EncoderLike> };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const FIXED_EPOCH_MS = Date.UTC(2026, 0, 1);
 
