@@ -38,6 +38,7 @@ import { calibrateCapacity, type Calibration } from './calibration';
 import { calibrateScaleOut, type ScaleOutCalibration } from './scale-out-calibration';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 import { formatSpans, violationSpans, type ViolationSpan } from './violation-spans';
+import { liveQuerySpec } from './live-query';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -369,20 +370,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
         { topic: source, numPartitions: partitions },
         { topic: sink, numPartitions: 1 },
       ]);
-      const spec = [
-        `name: bench-autoscale-live-${name}`,
-        'sources:',
-        '  clicks:',
-        `    kafka: { topic: ${source}, startingOffsets: earliest }`,
-        '    format: json',
-        '    schema: { user_id: string, url: string, ts: timestamp, bytes: long }',
-        'sql: SELECT user_id, bytes FROM clicks',
-        'sink:',
-        `  kafka: { topic: ${sink} }`,
-        'outputMode: append',
-        `trigger: { processingTime: ${triggerMs} milliseconds }`,
-        '',
-      ].join('\n');
+      const spec = liveQuerySpec({ name: `bench-autoscale-live-${name}`, source, sink, triggerMs });
       const created = await call<{ id: string }>('POST', '/api/v1/queries', spec, 'application/yaml');
       if (created.status !== 201)
         throw new Error(`create query → ${created.status} ${JSON.stringify(created.body)}`);

@@ -4,7 +4,7 @@
 // applies it (cpu-limit.ts): each run is a new query on one 4-partition source topic holding a
 // 40,000-record backlog of the live autoscaling bench's records, read from the earliest offset,
 // so its first batch is the 5,000 records a process that has measured nothing reads
-// (INITIAL_BATCH_RECORDS). Runs alternate without and with the warm-up (`--pairs` of each), so a
+// (INITIAL_BATCH_RECORDS). The query is the live bench's (autoscale-live/live-query.ts). Runs alternate without and with the warm-up (`--pairs` of each), so a
 // drift of the box falls on both arms. Reported per run from the engine's own progress events
 // (sluice.progress): the first batch's duration and its parts, the start to the first batch, and
 // the warm-up's own time from the engine log; medians per arm, and their ratio. Uses the running
@@ -21,6 +21,7 @@ import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { bundledEngineCommand, engineBundleDir } from '../../apps/control-plane/src/runtime/engine-bundle';
 import { applyCpuLimit, checkCpuLimit, removeCpuGroup } from '../../apps/control-plane/src/runtime/cpu-limit';
 import { DEFAULT_WARMUP_RECORDS, MAX_WARMUP_RECORDS } from '../../apps/engine/src/exec/batch-path-warmup';
+import { liveQuerySpec } from '../autoscale-live/live-query';
 
 const { values } = parseArgs({
   options: {
@@ -174,23 +175,7 @@ async function runOnce(
   await ensureTopics(admin, [{ topic: sink, numPartitions: 1 }]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cold-batch-'));
   const spec = path.join(dir, 'spec.yaml');
-  fs.writeFileSync(
-    spec,
-    [
-      `name: ${queryId}`,
-      'sources:',
-      '  clicks:',
-      `    kafka: { topic: ${source}, startingOffsets: earliest }`,
-      '    format: json',
-      '    schema: { user_id: string, url: string, ts: timestamp, bytes: long }',
-      'sql: SELECT user_id, bytes FROM clicks',
-      'sink:',
-      `  kafka: { topic: ${sink} }`,
-      'outputMode: append',
-      'trigger: { processingTime: 1000 milliseconds }',
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(spec, liveQuerySpec({ name: queryId, source, sink, triggerMs: 1000 }));
   progress.set(queryId, []);
   const [node, ...rest] = command;
   const started = Date.now();
