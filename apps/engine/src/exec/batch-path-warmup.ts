@@ -4,12 +4,11 @@
 // produce request's record encoding. Nothing is read, written or committed, and the results are
 // dropped.
 //
-// Why: a new process runs its first batch with V8 still interpreting that path. Under a 0.1-CPU
-// limit a new instance's first 5,000 rows took 4.8–5.5 s where the same engine's later batches
-// ran 19,000 rows in 1.8 s (BENCHMARKS.md, "A warmed batch path"), and during a scale-out the
-// partitions the rebalance moved to it wait for that batch while their lag grows. Run here, the
-// same cost is paid before the instance takes any partition, where the scaling loop's measured
-// lead (RestartCost.onlineSeconds) already counts it.
+// Why: a new process runs its first batch with V8 still interpreting that path, and during a
+// scale-out the partitions the rebalance moved to it wait for that batch while their lag grows.
+// Under a 0.1-CPU limit a first batch of 5,000 rows took 5.0 s cold and 2.5 s after this warm-up
+// (BENCHMARKS.md, "A new engine's first batch"). Run here, the cost is paid before the instance
+// takes any partition, where the scaling loop's measured lead (RestartCost.onlineSeconds) counts it.
 //
 // What it does not warm: a stateful plan's second stage (its state store), a stream–static join
 // (its table is not loaded yet), the PostgreSQL and file sinks' writes, and the transaction's
