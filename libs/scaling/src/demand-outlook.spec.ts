@@ -83,3 +83,26 @@ describe('demandOutlook in compressed time', () => {
     expect(demandOutlook(fast)?.trend).toBe(0);
   });
 });
+
+describe('demandOutlook within the last tick', () => {
+  // 3000/s until 8 s before the decision, 9000/s since: the tick (15 s) reads a blend.
+  const lag = lagFollowing(0, 600, (s) => (s > 592 ? 9000 : 3000));
+
+  it('reads the tick, the tick before it and the last third of the tick from reads a second apart', () => {
+    const d = demandOutlook(input({ nowMs: 600_000, currentInstances: 2, lag }));
+    expect(d?.now).toBeCloseTo((7 * 3000 + 8 * 9000) / 15, 6);
+    expect(d?.previousTick).toBe(3000);
+    expect(d?.recent).toBe(9000);
+  });
+
+  it('has no last third when the only reads are a tick apart, and no tick before when the window is one tick long', () => {
+    const onTicks = lag.filter((l) => l.timeMs % 15_000 === 0);
+    const d = demandOutlook(input({ nowMs: 600_000, currentInstances: 2, lag: onTicks }));
+    expect(d?.recent).toBeUndefined();
+    expect(d?.previousTick).toBe(3000);
+    const short = demandOutlook(
+      input({ nowMs: 600_000, currentInstances: 2, lag: lag.filter((l) => l.timeMs >= 590_000) }),
+    );
+    expect(short?.previousTick).toBeUndefined();
+  });
+});

@@ -1,11 +1,22 @@
 // What the query will have to carry: the produce rate now, over the last minute, its recent peak,
 // and an upward trend that is only believed when it looks like a ramp.
-import type { ScalingInput } from './types';
+import type { LagSample, ScalingInput } from './types';
 import { linearFit, produceRate, produceRateSeries, slope } from './window-stats';
 
 export interface DemandOutlook {
   /** Produce rate over the last control tick (records/s): reacts to a step within one tick. */
   now: number;
+  /**
+   * Produce rate over the tick span before that one, or undefined when the window does not reach
+   * back so far: with `now`, it tells a rise that arrived within the last tick.
+   */
+  previousTick: number | undefined;
+  /**
+   * Produce rate over about the last third of the tick (from the read nearest a third of a tick
+   * back, between a sixth and a half), or undefined when no read falls there: how the tick ended,
+   * where lag reads come more often than decisions.
+   */
+  recent: number | undefined;
   /** Produce rate over the last minute: steadier, for everything but reacting. */
   minute: number;
   /** Trusted upward trend (records/s per s); 0 unless the recent past is a ramp. */
@@ -14,7 +25,8 @@ export interface DemandOutlook {
   fall: number;
 }
 
-const TICK_SPAN_MS = 15_000;
+/** The span `now` is measured over: the control loop's default interval (one tick). */
+export const TICK_SPAN_MS = 15_000;
 const MINUTE_MS = 60_000;
 const TREND_SPAN_MS = 360_000;
 export const SLICE_MS = 30_000;
@@ -38,14 +50,37 @@ export function demandOutlook(input: ScalingInput, timeScale = 1): DemandOutlook
   const now = produceRate(input.samples, input.lag, input.nowMs, TICK_SPAN_MS * timeScale);
   const minute = produceRate(input.samples, input.lag, input.nowMs, MINUTE_MS * timeScale);
   if (now === undefined || minute === undefined) return undefined;
+  const tickMs = TICK_SPAN_MS * timeScale;
+  const reachesBack = (input.lag[0]?.timeMs ?? Infinity) <= input.nowMs - 2 * tickMs;
+  const previousTick = reachesBack
+    ? produceRate(input.samples, input.lag, input.nowMs - tickMs, tickMs)
+    : undefined;
   const points = trendPoints(input, timeScale);
   const spanSeconds = (TREND_SPAN_MS * timeScale) / 1000;
   return {
     now,
+    previousTick,
+    recent: recentRate(input, tickMs),
     minute,
     trend: trustedSlope(points, 1, spanSeconds),
     fall: trustedSlope(points, -1, spanSeconds),
   };
+}
+
+/** See DemandOutlook.recent. End offsets only: consumed rows cannot be split within a tick. */
+function recentRate(input: ScalingInput, tickMs: number): number | undefined {
+  const end = input.lag[input.lag.length - 1];
+  if (!end || end.endOffsets === undefined) return undefined;
+  let start: LagSample | undefined;
+  for (let i = input.lag.length - 2; i >= 0; i--) {
+    const l = input.lag[i]!;
+    const back = end.timeMs - l.timeMs;
+    if (back > tickMs / 2) break;
+    if (back < tickMs / 6 || l.endOffsets === undefined) continue;
+    if (!start || Math.abs(back - tickMs / 3) < Math.abs(end.timeMs - start.timeMs - tickMs / 3)) start = l;
+  }
+  if (!start || start.endOffsets === undefined) return undefined;
+  return (end.endOffsets - start.endOffsets) / ((end.timeMs - start.timeMs) / 1000);
 }
 
 /** Highest 30 s produce rate within the last `spanMs`, and the last minute's (`timeScale`: as above). */

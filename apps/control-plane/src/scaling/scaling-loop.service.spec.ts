@@ -97,7 +97,7 @@ function harness(opts: {
     const q = queries.queries.get(query.id);
     if (q) queries.queries.set(query.id, { ...q, ...fields });
   };
-  return { tick, loop, events, scaler, control, operations, seen, query, setQuery, lag, metrics };
+  return { tick, loop, events, scaler, control, operations, seen, query, setQuery, lag, metrics, clock };
 }
 
 describe('ScalingLoopService.evaluate', () => {
@@ -232,5 +232,37 @@ describe('ScalingLoopService.evaluate', () => {
     expect(h.events.events.map((e) => e.reason)).toEqual(['steady', 'steady']);
     const counted = await h.metrics.registry.getSingleMetric('sluice_scaling_decisions_total')?.get();
     expect(counted?.values.find((v) => v.labels.direction === 'none')?.value).toBe(3);
+  });
+});
+
+describe('ScalingLoopService.sampleLag', () => {
+  it('adds lag reads between ticks to the history the next decision reads, in time order', async () => {
+    const h = harness({ decisions: [{ instances: 1, reason: 'hold', inputs: {} }], partitions: 2 });
+    const at = (endOffset: number) => partitions(2).map((p) => ({ ...p, endOffset }));
+    await h.tick();
+    // A query no tick has seen yet is not read between ticks.
+    const read: string[] = [];
+    const lagOf = h.lag.lagOf.bind(h.lag);
+    h.lag.lagOf = (id) => {
+      read.push(id);
+      return lagOf(id);
+    };
+    h.lag.partitions.set('never-ticked', at(1));
+    for (const [end, advanceMs] of [
+      [200, 5_000],
+      [400, 3_000],
+    ] as const) {
+      h.lag.partitions.set(h.query.id, at(end));
+      h.clock.advance(advanceMs);
+      await h.loop.sampleLag();
+    }
+    h.lag.partitions.set(h.query.id, at(900));
+    await h.tick(2_000);
+    const lag = h.seen[1]?.lag ?? [];
+    expect(lag.map((l) => l.endOffsets)).toEqual([200, 400, 800, 1800]);
+    const times = lag.map((l) => l.timeMs);
+    expect(times.map((t) => t - times[0]!)).toEqual([0, 5_000, 8_000, 10_000]);
+    expect(read.filter((id) => id === 'never-ticked')).toEqual([]);
+    expect(read.filter((id) => id === h.query.id).length).toBe(3);
   });
 });

@@ -46,6 +46,15 @@ import type { Actor } from '../audit/actor';
 /** The live loop acts as itself in the audit log (no token). */
 export const SCALING_ACTOR: Actor = { id: 'system/scaling-loop', name: 'scaling-loop' };
 const INTERVAL_NAME = 'scaling-loop';
+const LAG_SAMPLE_NAME = 'scaling-lag-sample';
+/**
+ * Lag reads per decision interval: the tick's own and the rest between ticks. With one read a tick
+ * a rise that arrived within the tick reads as a blend of the old and the new level, and the policy
+ * cannot tell a step that filled the tick from one that arrived at its end (live, a 1 -> 2 on the
+ * blend and a 2 -> 4 a tick later, two rebalances; BENCHMARKS.md, "A rise seen within the tick").
+ * The simulator gives policies a read a second.
+ */
+export const LAG_READS_PER_TICK = 3;
 /** Upper bound of progress rows read per query and tick (newest first). */
 const MAX_PROGRESS_ROWS = 5000;
 /** Decisions older than this are trimmed (once an hour). */
@@ -103,19 +112,49 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
       warn: (m) => this.logger.warn(m),
       scheduler,
     });
+    this.sampler = new LeaderTick({
+      name: LAG_SAMPLE_NAME,
+      everyMs: Math.max(100, Math.round(config.SLUICE_SCALING_INTERVAL_MS / LAG_READS_PER_TICK)),
+      leadership,
+      work: () => this.sampleLag(),
+      warn: (m) => this.logger.warn(m),
+      scheduler,
+    });
   }
 
   /** Every SLUICE_SCALING_INTERVAL_MS, on the leader only: two replicas would each act on the same
    * rate step. */
   private readonly ticker: LeaderTick;
+  /** The lag reads between ticks (LAG_READS_PER_TICK). */
+  private readonly sampler: LeaderTick;
 
   onApplicationBootstrap(): void {
     this.ticker.start();
+    this.sampler.start();
   }
 
   async onModuleDestroy(): Promise<void> {
     // A pass that is under way finishes before the database connections close.
-    await this.ticker.stop();
+    await Promise.all([this.ticker.stop(), this.sampler.stop()]);
+  }
+
+  /**
+   * Reads the lag of the queries the loop decides for, between its ticks, into the history the
+   * next decision reads. Only queries a tick already saw: a new query's first read is its tick's.
+   * A read that a tick overtook is dropped (the history stays in time order).
+   */
+  async sampleLag(): Promise<void> {
+    if (this.ticking) return;
+    for (const id of [...this.lagHistory.keys()]) {
+      const nowMs = this.clock.now().getTime();
+      try {
+        const partitionLag = await this.lag.lagOf(id);
+        if (partitionCount(partitionLag) > 0 && this.lagHistory.has(id))
+          this.recordLag(id, lagSample(partitionLag, nowMs), nowMs);
+      } catch (e) {
+        this.logger.warn(`lag read for scaling failed (the next read retries): ${(e as Error).message}`);
+      }
+    }
   }
 
   /** One pass over every running query; a pass still under way makes the next tick a no-op. */
@@ -281,7 +320,8 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   private recordLag(queryId: string, sample: LagSample, nowMs: number): LagSample[] {
     const since = nowMs - this.config.SLUICE_SCALING_WINDOW_MS;
     const history = (this.lagHistory.get(queryId) ?? []).filter((s) => s.timeMs >= since);
-    history.push(sample);
+    const last = history[history.length - 1];
+    if (!last || last.timeMs < sample.timeMs) history.push(sample);
     this.lagHistory.set(queryId, history);
     return history;
   }

@@ -101,7 +101,7 @@ describe('sluice policy', () => {
     expect(up.reason).toMatch(/demand above capacity/);
   });
 
-  it('answers a step with one partition-aligned action and caps reads while instances start', () => {
+  it('answers a step that filled the last tick with one partition-aligned action and caps reads while instances start', () => {
     const policy = new SluicePolicy();
     const now = 1200;
     const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
@@ -128,58 +128,93 @@ describe('sluice policy', () => {
     expect(waiting.rateLimit).toBeLessThan(4000);
   });
 
-  it('scales down only after demand stayed low for the hold time, in one step to an aligned count', () => {
-    const policy = new SluicePolicy({ downHoldSeconds: 120 });
-    const decideAt = (s: number) => {
-      const { samples, lag } = history(s, () => 3000, 16);
-      return policy.decide(
-        input({ nowMs: s * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
-      );
-    };
-    expect(decideAt(1200).instances).toBe(16);
-    expect(decideAt(1260).reason).toMatch(/hold/);
-    const down = decideAt(1320);
-    expect([4, 5]).toContain(down.instances);
-  });
-
-  it('on a trusted descent scales down at once, for the last minute and not the five-minute peak', () => {
+  it('waits one tick for a step that arrived late in the tick, then sizes for all of it', () => {
     const now = 1200;
-    // 9000/s falling 5/s for the last ten minutes: 6000/s now, about 7500/s five minutes ago.
-    const descent = (s: number) => (s <= now - 600 ? 9000 : 9000 - 5 * (s - (now - 600)));
-    const decide = (rateAt: (s: number) => number) => {
-      const { samples, lag } = history(now, rateAt, 16);
-      return new SluicePolicy({ downHoldSeconds: 120 }).decide(
-        input({ nowMs: now * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
-      );
-    };
-    const down = decide(descent);
-    expect(down.reason).toMatch(/demand well below capacity/);
-    expect(down.inputs['fall']).toBeGreaterThan(4);
-    // 8 instances (6 partitions each) carry about 8 * 1000 * (8.5 - 0.5) / 10 = 6400/s at the
-    // target utilisation: enough for the last minute, not for the five-minute peak.
-    expect(down.instances).toBe(8);
-    // The same level without a descent behind it waits out the hold first.
-    expect(decide(() => 6000).reason).toMatch(/hold/);
-  });
-
-  it('on a trusted descent sizes a scale-down as a scale-up: the merely sufficient count when much cheaper', () => {
-    const now = 1200;
-    // 2/s down to 2450/s now: the last minute peaks near 2540/s. 3 instances (16 partitions each)
-    // carry 3 * 1000 * (9.2 - 0.5) / 10 = 2610/s below the scale-up threshold, 2400/s at the
-    // target utilisation; 4, the count that carries it there, costs a third more.
-    const descent = (s: number) => (s <= now - 1000 ? 4450 : 4450 - 2 * (s - (now - 1000)));
-    const { samples, lag } = history(now, descent, 16);
-    const down = new SluicePolicy().decide(
-      input({ nowMs: now * 1000, currentInstances: 16, samples, lag, sloMaxLagSeconds: SLO }),
+    // The step came 3 s before the decision: the tick reads 4200/s, its last third 6600/s.
+    const rate = (s: number) => (s > now - 3 ? 9000 : 3000);
+    const policy = new SluicePolicy();
+    const first = policy.decide(
+      input({ nowMs: now * 1000, currentInstances: 4, ...history(now, rate, 4), sloMaxLagSeconds: SLO }),
     );
-    expect(down.inputs['fall']).toBeGreaterThan(1.5);
-    expect(down.instances).toBe(3);
+    expect(first.instances).toBe(4);
+    expect(first.reason).toMatch(/held one tick: demand rose within the last tick/);
+    expect(first.inputs.demandRecent).toBe(6600);
+    const up = policy.decide(
+      input({
+        nowMs: (now + 15) * 1000,
+        currentInstances: 4,
+        ...history(now + 15, rate, 4),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect([12, 16]).toContain(up.instances);
+    // Sized on the tick it waited out, the count would have been a blend's, short of the step.
+    expect(first.inputs.upTarget).toBeLessThan(up.instances);
+    // A decision interval shorter than the tick (the loop's 10 s default) still has 2 s of the old
+    // level in the tick; the level after waiting is the tick's last third.
+    const sooner = new SluicePolicy();
+    sooner.decide(
+      input({ nowMs: now * 1000, currentInstances: 4, ...history(now, rate, 4), sloMaxLagSeconds: SLO }),
+    );
+    const next = sooner.decide(
+      input({
+        nowMs: (now + 10) * 1000,
+        currentInstances: 4,
+        ...history(now + 10, rate, 4),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect(next.inputs.demandNow).toBe((2 * 3000 + 13 * 9000) / 15);
+    expect(next.inputs.triggerDemand).toBeGreaterThanOrEqual(9000);
+    expect([12, 16]).toContain(next.instances);
+  });
+
+  it('with one lag read a tick, waits once for a tick that rose well above the one before', () => {
+    const now = 1200;
+    const onTicks = (lag: ReturnType<typeof history>['lag']) => lag.filter((l) => l.timeMs % 15_000 === 0);
+    // The rise keeps arriving: every tick reads well above the one before (3000 -> 6000 -> 12000).
+    const rate = (s: number) => (s > now ? 12000 : s > now - 15 ? 6000 : 3000);
+    const at = (t: number) => {
+      const h = history(t, rate, 4);
+      return {
+        nowMs: t * 1000,
+        currentInstances: 4,
+        samples: h.samples,
+        lag: onTicks(h.lag),
+        sloMaxLagSeconds: SLO,
+      };
+    };
+    const policy = new SluicePolicy();
+    const first = policy.decide(input(at(now)));
+    expect(first.instances).toBe(4);
+    expect(first.reason).toMatch(/held one tick/);
+    expect(first.inputs.demandRecent).toBeUndefined();
+    const second = policy.decide(input(at(now + 15)));
+    expect(second.instances).toBeGreaterThan(4);
+    expect(second.reason).toMatch(/demand above capacity/);
+  });
+
+  it('does not wait for a rise when the lag nears the objective and grows', () => {
+    const now = 1200;
+    const rate = (s: number) => (s > now - 3 ? 9000 : 3000);
+    const { samples } = history(now, rate, 4);
+    const urgent = new SluicePolicy().decide(
+      input({
+        nowMs: now * 1000,
+        currentInstances: 4,
+        samples,
+        lag: lagFollowing(now - 1200, now, rate, 50),
+        sloMaxLagSeconds: SLO,
+      }),
+    );
+    expect(urgent.instances).toBeGreaterThan(4);
+    expect(urgent.reason).toMatch(/demand above capacity/);
   });
 
   it('does not reverse its last action within the guard window while demand is unchanged', () => {
     const policy = new SluicePolicy({ downHoldSeconds: 0 });
     const now = 1200;
-    const { samples, lag } = history(now, (s) => (s > now - 15 ? 9000 : 3000), 4);
+    const { samples, lag } = history(now, (s) => (s > now - 30 ? 9000 : 3000), 4);
     const up = policy.decide(
       input({ nowMs: now * 1000, currentInstances: 4, samples, lag, sloMaxLagSeconds: SLO }),
     );
@@ -287,7 +322,7 @@ describe('sluice policy', () => {
       ...steadySamples(now - 900, now - 600, { rate: 6000, instances: 8 }),
       ...steadySamples(now - 600, now, { rate: 3000, instances: 4 }),
     ];
-    const step = (s: number) => (s > now - 15 ? 4000 : 3000);
+    const step = (s: number) => (s > now - 30 ? 4000 : 3000);
     const later = now + 120;
     // Two minutes after 4 -> 6, at 4000/s, the lag stands at 39 s: with the 6 instances' first
     // batch starting 40 s after the last 4-instance one (a stop-the-world rebalance) and without.
