@@ -132,38 +132,24 @@ describe('sluice policy', () => {
     const now = 1200;
     // The step came 3 s before the decision: the tick reads 4200/s, its last third 6600/s.
     const rate = (s: number) => (s > now - 3 ? 9000 : 3000);
+    const decideAt = (policy: SluicePolicy, t: number) =>
+      policy.decide(
+        input({ nowMs: t * 1000, currentInstances: 4, ...history(t, rate, 4), sloMaxLagSeconds: SLO }),
+      );
     const policy = new SluicePolicy();
-    const first = policy.decide(
-      input({ nowMs: now * 1000, currentInstances: 4, ...history(now, rate, 4), sloMaxLagSeconds: SLO }),
-    );
+    const first = decideAt(policy, now);
     expect(first.instances).toBe(4);
     expect(first.reason).toMatch(/held one tick: demand rose within the last tick/);
     expect(first.inputs.demandRecent).toBe(6600);
-    const up = policy.decide(
-      input({
-        nowMs: (now + 15) * 1000,
-        currentInstances: 4,
-        ...history(now + 15, rate, 4),
-        sloMaxLagSeconds: SLO,
-      }),
-    );
+    const up = decideAt(policy, now + 15);
     expect([12, 16]).toContain(up.instances);
     // Sized on the tick it waited out, the count would have been a blend's, short of the step.
     expect(first.inputs.upTarget).toBeLessThan(up.instances);
     // A decision interval shorter than the tick (the loop's 10 s default) still has 2 s of the old
     // level in the tick; the level after waiting is the tick's last third.
     const sooner = new SluicePolicy();
-    sooner.decide(
-      input({ nowMs: now * 1000, currentInstances: 4, ...history(now, rate, 4), sloMaxLagSeconds: SLO }),
-    );
-    const next = sooner.decide(
-      input({
-        nowMs: (now + 10) * 1000,
-        currentInstances: 4,
-        ...history(now + 10, rate, 4),
-        sloMaxLagSeconds: SLO,
-      }),
-    );
+    decideAt(sooner, now);
+    const next = decideAt(sooner, now + 10);
     expect(next.inputs.demandNow).toBe((2 * 3000 + 13 * 9000) / 15);
     expect(next.inputs.triggerDemand).toBeGreaterThanOrEqual(9000);
     expect([12, 16]).toContain(next.instances);
