@@ -25,7 +25,10 @@ export interface DemandOutlook {
   fall: number;
 }
 
-/** The span `now` is measured over: the control loop's default interval (one tick). */
+/**
+ * The span `now` is measured over: one control tick (the simulator decides every 15 s; the live
+ * loop by default every 10 s).
+ */
 export const TICK_SPAN_MS = 15_000;
 const MINUTE_MS = 60_000;
 const TREND_SPAN_MS = 360_000;
