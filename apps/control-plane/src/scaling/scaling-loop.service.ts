@@ -141,7 +141,10 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   /**
    * Reads the lag of the queries the loop decides for, between its ticks, into the history the
    * next decision reads. Only queries a tick already saw: a new query's first read is its tick's.
-   * A read that a tick overtook is dropped (the history stays in time order).
+   * A read that a tick overtook is dropped (the history stays in time order). Not the lag
+   * poller's readings (`LagService.recentLag`): it polls every 5 s whatever the interval, so at
+   * the default 10 s interval it gives one read a tick at a random point, and none within a
+   * compressed replay's tick.
    */
   async sampleLag(): Promise<void> {
     if (this.ticking) return;
