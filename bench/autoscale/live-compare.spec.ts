@@ -97,6 +97,13 @@ describe('live vs simulator comparison', () => {
         },
         simPredicted: summary({ sloViolationSeconds: 50, actionsToConverge: 2 }),
         target: { vsSim: false, vsFitted: true, vsPredicted: false, vsOnline: true },
+        phases: {
+          tickSeconds: 10,
+          sim: [8, 40],
+          simFitted: [60, 110],
+          simOnline: null,
+          simPredicted: [0, 55],
+        },
       },
     ]);
     expect(text).toContain('| sloViolationSeconds | 12 | 90 | 50 | 130 | 120 | 108 | 30 | 70 | -10 |');
@@ -116,6 +123,9 @@ describe('live vs simulator comparison', () => {
       "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO; of the one with the run's own start-up (an explanation, not a prediction) yes",
     );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
+    expect(text).toContain(
+      'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55;',
+    );
   });
 
   it('reads the live target both ways, with one live sample as the resolution', () => {

@@ -16,7 +16,8 @@ import {
 } from '../autoscale-live/startup';
 import { formatSpans, type ViolationSpan } from '../autoscale-live/violation-spans';
 import { markdownTable } from './report';
-import { loadProfile, runOne } from './run-matrix';
+import { simulateAsLive, LIVE_TICK_SECONDS, type PhasedSimulation } from './live-phases';
+import { loadProfile } from './run-matrix';
 
 export const LIVE_PROFILES = ['step-short.json', 'ramp-short.json'].map((f) =>
   path.resolve(__dirname, '..', 'profiles', 'live', f),
@@ -72,6 +73,18 @@ export interface LiveComparison {
    * batch are measured in the run it is compared with, so it says how much of the gap they explain.
    */
   target: { vsSim: boolean; vsFitted: boolean | null; vsPredicted: boolean | null; vsOnline: boolean | null };
+  /**
+   * Every simulation above is the middle of one run per phase of the loop's ticks (live-phases.ts,
+   * since 2026-12-07 08:30 UTC; before, one run with 15 s ticks at the profile seed's phase and the
+   * simulated Spark PID on): its ticks and the least and most violation seconds over the phases.
+   */
+  phases: {
+    tickSeconds: number;
+    sim: [number, number];
+    simFitted: [number, number] | null;
+    simOnline: [number, number] | null;
+    simPredicted: [number, number] | null;
+  };
 }
 
 /**
@@ -130,20 +143,20 @@ export async function compareLive(
       (m) => log(`  ${m}`),
     );
     const counterpart = simulatedCounterpart(profile, live);
-    const sim = runOne(counterpart, o.policy, true);
+    const sim = simulateAsLive(counterpart, o.policy);
     const batchCost = live.calibration?.batchCost ?? null;
     // The fitted profile (the plain counterpart without a fit): simFitted runs it, simOnline too
     // with the live start-up.
     const calibrated = batchCost
       ? profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup })
       : counterpart;
-    const simFitted = batchCost ? runOne(calibrated, o.policy, true) : null;
+    const simFitted = batchCost ? simulateAsLive(calibrated, o.policy) : null;
     const onlineSeconds = medianOnlineSeconds(live.scaleOutsOnline);
     const cold = batchCost ? coldFirstBatch(live.scaleOutsOnline, batchCost, o.speedup) : null;
     const simOnline =
       onlineSeconds === null
         ? null
-        : runOne(profileWithOnlineSeconds(calibrated, onlineSeconds, cold), o.policy, true);
+        : simulateAsLive(profileWithOnlineSeconds(calibrated, onlineSeconds, cold), o.policy);
     const trials = live.scaleOutCalibration?.trials ?? [];
     const calOnline = medianOnlineSeconds(trials);
     const calibratedScaleOut =
@@ -157,17 +170,19 @@ export async function compareLive(
     const simPredicted =
       calibratedScaleOut === null
         ? null
-        : runOne(
+        : simulateAsLive(
             profileWithOnlineSeconds(
               calibrated,
               calibratedScaleOut.onlineSeconds,
               calibratedScaleOut.coldFirstBatch,
             ),
             o.policy,
-            true,
           );
-    const agrees = (s: SimulationSummary | null) =>
-      s === null ? null : violationsAgree(live.summary.sloViolationSeconds, s.sloViolationSeconds, o.speedup);
+    const agrees = (s: PhasedSimulation | null) =>
+      s === null
+        ? null
+        : violationsAgree(live.summary.sloViolationSeconds, s.summary.sloViolationSeconds, o.speedup);
+    const range = (s: PhasedSimulation | null) => s?.violationRange ?? null;
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -182,22 +197,29 @@ export async function compareLive(
       sinkRecords: live.sinkRecords,
       drained: live.drained,
       live: live.summary,
-      sim,
+      sim: sim.summary,
       batchCost,
-      simFitted,
+      simFitted: simFitted?.summary ?? null,
       scaleOutsOnline: live.scaleOutsOnline,
       violations: live.violations,
       warmup: live.warmup,
       onlineSeconds,
       coldFirstBatch: cold,
-      simOnline,
+      simOnline: simOnline?.summary ?? null,
       calibratedScaleOut,
-      simPredicted,
+      simPredicted: simPredicted?.summary ?? null,
       target: {
-        vsSim: violationsAgree(live.summary.sloViolationSeconds, sim.sloViolationSeconds, o.speedup),
+        vsSim: violationsAgree(live.summary.sloViolationSeconds, sim.summary.sloViolationSeconds, o.speedup),
         vsFitted: agrees(simFitted),
         vsPredicted: agrees(simPredicted),
         vsOnline: agrees(simOnline),
+      },
+      phases: {
+        tickSeconds: LIVE_TICK_SECONDS,
+        sim: sim.violationRange,
+        simFitted: range(simFitted),
+        simOnline: range(simOnline),
+        simPredicted: range(simPredicted),
       },
     });
   }
@@ -276,6 +298,15 @@ export function comparisonTables(rows: LiveComparison[]): string {
           }`
         : 'no calibrated scale-out';
       const agree = (b: boolean | null) => (b === null ? '–' : b ? 'yes' : 'NO');
+      const spread = (name: string, v: [number, number] | null) => (v ? `${name} ${v[0]}–${v[1]}` : null);
+      const phases = `simulated with ticks every ${r.phases.tickSeconds} s, each figure the middle of one run per phase; violation seconds over the phases: ${[
+        spread('sim', r.phases.sim),
+        spread('fitted', r.phases.simFitted),
+        spread('+ calibrated', r.phases.simPredicted),
+        spread('+ live start-up', r.phases.simOnline),
+      ]
+        .filter((x) => x !== null)
+        .join(', ')}`;
       const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
@@ -283,7 +314,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         ? `first instance warmed ${(r.warmup.liveMs / 1000).toFixed(1)} s live before the profile (lag then ${r.warmup.lagSeconds.toFixed(2)} s live)`
         : 'no warm-up';
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${phases}; ${target}`,
         '',
         table,
       ].join('\n');

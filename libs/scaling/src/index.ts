@@ -51,6 +51,7 @@ export {
   directionOf,
   offsetsPerTrigger,
   SCALE_GATE_DEFAULTS,
+  SCALING_INTERVAL_DEFAULT_MS,
   scaleHoldMs,
   wantsToScale,
   type ScaleActionInput,

@@ -62,6 +62,12 @@ export interface ScaleActionPlan {
  */
 export const SCALE_GATE_DEFAULTS = { cooldownMs: 60_000, upHoldMs: 15_000 } as const;
 
+/**
+ * The control plane's default tick (SLUICE_SCALING_INTERVAL_MS): the live bench runs its loop at
+ * this divided by the speedup and simulates its prediction with ticks this far apart.
+ */
+export const SCALING_INTERVAL_DEFAULT_MS = 10_000;
+
 /** How long after the last scale action a change in `direction` is held back (ms). */
 export function scaleHoldMs(
   direction: ScaleDirection,

@@ -1,6 +1,6 @@
 // The control plane's environment, validated once at boot into a typed object. Defaults match the
 // local stack (npm run stack:up) so `npm run control-plane` works on a developer machine as is.
-import { parsePolicySettings, SCALE_GATE_DEFAULTS } from '@sluice/scaling';
+import { parsePolicySettings, SCALE_GATE_DEFAULTS, SCALING_INTERVAL_DEFAULT_MS } from '@sluice/scaling';
 import { z } from 'zod';
 import { sameDatabase } from './postgres-url';
 import { secretsKeyBytes } from '../secrets/secret-box';
@@ -151,7 +151,12 @@ export const appConfigSchema = z
     SLUICE_PROGRESS_RETENTION: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
     SLUICE_PROGRESS_TRIM_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
     /** Live scaling loop: tick period, minimum gap between two scale actions of one query, history read per tick. */
-    SLUICE_SCALING_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
+    SLUICE_SCALING_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(200)
+      .max(600_000)
+      .default(SCALING_INTERVAL_DEFAULT_MS),
     SLUICE_SCALING_COOLDOWN_MS: z.coerce
       .number()
       .int()

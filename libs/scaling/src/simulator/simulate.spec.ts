@@ -148,9 +148,12 @@ describe("Sluice's control-plane hold in the simulation", () => {
     instance: { ...profile.instance, initialInstances: 1 },
   };
   const moves = (r: ReturnType<typeof simulate>) => r.actions.map((a) => [a.timeSeconds, a.from, a.to]);
+  // The script is written for ticks at 15, 30, 45 … s.
+  const simulateAligned = (gate?: { cooldownMs: number; upHoldMs: number }) =>
+    simulate(short, new Scripted(), { decisionPhaseSeconds: 0, ...(gate && { gate }) });
 
   it('without a gate every decision acts at once', () => {
-    expect(moves(simulate(short, new Scripted()))).toEqual([
+    expect(moves(simulateAligned())).toEqual([
       [15, 1, 2],
       [30, 2, 4],
       [45, 4, 2],
@@ -159,7 +162,7 @@ describe("Sluice's control-plane hold in the simulation", () => {
   });
 
   it('with the gate a scale-up may follow any action after 15 s, a scale-down waits the cooldown', () => {
-    const gated = simulate(short, new Scripted(), { gate: { cooldownMs: 60_000, upHoldMs: 15_000 } });
+    const gated = simulateAligned({ cooldownMs: 60_000, upHoldMs: 15_000 });
     // 4 → 2 at 45 s is held (a scale-down 15 s after a scale-up); at 60 s the policy wants 5, 30 s
     // after the last action: allowed.
     expect(moves(gated)).toEqual([
@@ -168,10 +171,53 @@ describe("Sluice's control-plane hold in the simulation", () => {
       [60, 4, 5],
     ]);
     // With the scale-up wait as long as the cooldown, the second scale-up waits too (until 75 s).
-    const slow = simulate(short, new Scripted(), { gate: { cooldownMs: 60_000, upHoldMs: 60_000 } });
+    const slow = simulateAligned({ cooldownMs: 60_000, upHoldMs: 60_000 });
     expect(moves(slow)).toEqual([
       [15, 1, 2],
       [75, 2, 5],
     ]);
+  });
+});
+
+describe('where the decision ticks fall', () => {
+  /** Records when it was asked and never scales. */
+  class Recorder implements ScalingPolicy {
+    readonly name = 'recorder';
+    readonly askedAt: number[] = [];
+    decide(input: ScalingInput): ScalingDecision {
+      this.askedAt.push(input.nowMs / 1000);
+      return { instances: input.currentInstances, reason: 'record', inputs: {} };
+    }
+  }
+  const asked = (p: Profile, options: Parameters<typeof simulate>[2] = {}) => {
+    const recorder = new Recorder();
+    const result = simulate(p, recorder, options);
+    return { at: recorder.askedAt, produced: result.producedRecords };
+  };
+
+  it('asks at the phase plus whole intervals; the seed draws the phase and leaves the traffic alone', () => {
+    const at4 = asked(profile, { decisionPhaseSeconds: 4 });
+    expect(at4.at.slice(0, 3)).toEqual([4, 19, 34]);
+    expect(at4.at.every((s) => (s - 4) % 15 === 0)).toBe(true);
+    const phases = new Set<number>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const seeded = { ...profile, noise: { ...profile.noise, seed } };
+      const drawn = asked(seeded);
+      const phase = drawn.at[0] as number;
+      expect(phase).toBeGreaterThanOrEqual(1);
+      expect(phase).toBeLessThanOrEqual(15);
+      // Same seed, same phase; a fixed phase only moves the ticks, not what producers wrote.
+      expect(asked(seeded).at).toEqual(drawn.at);
+      expect(asked(seeded, { decisionPhaseSeconds: (phase + 7) % 15 }).produced).toBe(drawn.produced);
+      phases.add(phase % 15);
+    }
+    expect(phases.size).toBeGreaterThan(4);
+  });
+
+  it('rejects a phase outside [0, interval) or between seconds, naming it', () => {
+    for (const bad of [-1, 15, 2.5])
+      expect(() => simulate(profile, new Recorder(), { decisionPhaseSeconds: bad })).toThrow(
+        /decisionPhaseSeconds/,
+      );
   });
 });

@@ -25,6 +25,15 @@ export interface SimulationOptions {
   tickSeconds?: number;
   /** How often the policy is asked (the HPA's sync period); default 15 s. */
   decisionIntervalSeconds?: number;
+  /**
+   * Where in the profile the decision ticks fall: the policy is asked at the seconds s with
+   * (s − phase) a multiple of the interval. Default: drawn from the profile's seed (its own stream,
+   * so traffic is unchanged), a whole second in [0, interval). A real loop's ticks start when its
+   * process did, not when the traffic changes; with the phase fixed at 0 every shipped step began
+   * one second after a tick, so every policy's next tick saw the whole step, and none paid for a
+   * tick that straddles one.
+   */
+  decisionPhaseSeconds?: number;
   /** History handed to the policy; default 20 min (Flink's window plus margin). */
   windowSeconds?: number;
   /**
@@ -90,6 +99,13 @@ export function simulate(
   const capsApplied = pidMode !== false;
   const dt = options.tickSeconds ?? 0.1;
   const decisionEvery = options.decisionIntervalSeconds ?? 15;
+  const decisionPhase =
+    options.decisionPhaseSeconds ??
+    Math.floor(seededRandom(profile.noise.seed ^ 0x7f4a7c15)() * decisionEvery);
+  if (!Number.isInteger(decisionPhase) || decisionPhase < 0 || decisionPhase >= decisionEvery)
+    throw new RangeError(
+      `decisionPhaseSeconds must be a whole second in [0, ${decisionEvery}), got ${decisionPhase}`,
+    );
   const windowSeconds = options.windowSeconds ?? 1200;
   const { instance, noise } = profile;
   const limits = {
@@ -222,7 +238,7 @@ export function simulate(
         partitionEndOffsets: Array.from(topic.produced),
       });
 
-      if (second % decisionEvery === 0) {
+      if ((second - decisionPhase) % decisionEvery === 0) {
         const nowMs = second * 1000;
         while ((samples[sampleStart]?.timeMs ?? Infinity) < nowMs - windowSeconds * 1000) sampleStart++;
         while ((lag[lagStart]?.timeMs ?? Infinity) < nowMs - windowSeconds * 1000) lagStart++;

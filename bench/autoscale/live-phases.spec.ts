@@ -1,0 +1,52 @@
+// The live comparison's simulation over every phase of the loop's ticks (live-phases.ts).
+import { describe, expect, it } from 'vitest';
+import { fixtureProfile, type SimulationSummary } from '@sluice/scaling';
+import { LIVE_TICK_SECONDS, middleOverPhases, simulateAsLive } from './live-phases';
+
+const summary = (sloViolationSeconds: number): SimulationSummary => ({
+  policy: 'sluice',
+  profile: 'p',
+  sloViolationSeconds,
+  instanceSeconds: sloViolationSeconds * 10,
+  scaleActions: 1,
+  oscillations: 0,
+  reversals: 0,
+  actionsToConverge: 1,
+  maxLagSeconds: 0,
+  maxBatchDurationSeconds: 0,
+  lostRecords: 0,
+});
+
+describe('the live comparison over the phases of the loop', () => {
+  it('takes a real run from the middle and reports the range', () => {
+    const middle = middleOverPhases([40, 0, 34, 15, 14].map(summary));
+    expect(middle.summary.sloViolationSeconds).toBe(15);
+    expect(middle.summary.instanceSeconds).toBe(150); // the whole run, not a mix of runs
+    expect(middle.violationRange).toEqual([0, 40]);
+    // Two in the middle: the upper one.
+    expect(middleOverPhases([10, 30, 20, 0].map(summary)).summary.sloViolationSeconds).toBe(20);
+    expect(() => middleOverPhases([])).toThrow(RangeError);
+  });
+
+  it('a step costs some phases more than others, and the middle lies within them', () => {
+    const step = fixtureProfile({
+      name: 'phase-step',
+      durationSeconds: 900,
+      input: [
+        { at: 0, rate: 1500 },
+        { at: 300, rate: 1500 },
+        { at: 301, rate: 6000 },
+        { at: 900, rate: 6000 },
+      ],
+      noise: { seed: 3, capacityJitter: 0.05 },
+    });
+    const phased = simulateAsLive(step, 'sluice');
+    const [least, most] = phased.violationRange;
+    expect(LIVE_TICK_SECONDS).toBe(10);
+    expect(most).toBeGreaterThan(least);
+    expect(phased.summary.scaleActions).toBeGreaterThan(0);
+    expect(phased.summary.lostRecords).toBe(0);
+    expect(least).toBeLessThanOrEqual(phased.summary.sloViolationSeconds);
+    expect(phased.summary.sloViolationSeconds).toBeLessThanOrEqual(most);
+  });
+});

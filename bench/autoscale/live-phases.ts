@@ -1,0 +1,51 @@
+// The simulation a live run is set beside, run as the live loop runs: ticks at the control plane's
+// default interval, every policy behind the control plane's scale gate, only the policy's own read
+// cap (the control plane runs no PID estimator; scale-action.ts sends the policy's rateLimit), and
+// every phase of the ticks against the profile. Where a tick falls is not known before the run
+// (the loop's ticks start when the control plane did), and on a step it moves the violation
+// seconds by a factor of several (run L's calibrated step: 0 to 34 over the ten phases), so the
+// prediction is the middle run over all phases and the report gives their range.
+import {
+  SCALE_GATE_DEFAULTS,
+  SCALING_INTERVAL_DEFAULT_MS,
+  simulate,
+  type Profile,
+  type SimulationSummary,
+} from '@sluice/scaling';
+import { benchPolicy } from './run-matrix';
+
+export interface PhasedSimulation {
+  /** The run ranked in the middle of all phases by violation seconds (the upper one of two). */
+  summary: SimulationSummary;
+  /** Least and most violation seconds over the phases. */
+  violationRange: [number, number];
+}
+
+/** Ticks this many profile seconds apart, as the live bench runs the loop (run-live.ts). */
+export const LIVE_TICK_SECONDS = SCALING_INTERVAL_DEFAULT_MS / 1000;
+
+export function simulateAsLive(profile: Profile, policy: string): PhasedSimulation {
+  const runs = Array.from(
+    { length: LIVE_TICK_SECONDS },
+    (_, phase) =>
+      simulate(profile, benchPolicy(policy, profile), {
+        pid: 'policy',
+        decisionIntervalSeconds: LIVE_TICK_SECONDS,
+        decisionPhaseSeconds: phase,
+        gate: SCALE_GATE_DEFAULTS,
+      }).summary,
+  );
+  return middleOverPhases(runs);
+}
+
+export function middleOverPhases(runs: readonly SimulationSummary[]): PhasedSimulation {
+  if (runs.length === 0) throw new RangeError('no runs to take the middle of');
+  const sorted = [...runs].sort((a, b) => a.sloViolationSeconds - b.sloViolationSeconds);
+  return {
+    summary: sorted[Math.floor(sorted.length / 2)] as SimulationSummary,
+    violationRange: [
+      (sorted[0] as SimulationSummary).sloViolationSeconds,
+      (sorted[sorted.length - 1] as SimulationSummary).sloViolationSeconds,
+    ],
+  };
+}
