@@ -263,6 +263,8 @@ export function frontierSection(all: readonly StoredFamily[]): string {
     'verdicts set its cost beside the cost line the target draws (a line below it asks sluice to beat sizing with perfect',
     `foresight of the rate), and its point at sluice’s own target utilisation (${SLUICE_TARGET_UTILIZATION}) beside sluice: equal headroom, so`,
     'the ratio is what not knowing the future (and the noise the reference ignores) costs sluice.',
+    'Every policy is asked every 15 s, its ticks at a phase drawn from each seed (`simulate` `decisionPhaseSeconds`), so the',
+    'seeds spread them over the interval; until 2026-12-07 every tick fell on a multiple of 15 s.',
     '',
   ];
   for (const s of all) {

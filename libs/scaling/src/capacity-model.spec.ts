@@ -82,6 +82,7 @@ describe('CapacityModel', () => {
     const at = (n: number) => estimate?.perInstanceRateAt?.(n) ?? Number.NaN;
     expect(at(8)).toBeLessThan(at(4));
     expect(at(16)).toBeLessThan(at(8));
+    expect(estimate?.measuredCounts).toEqual([4, 8]);
     // The sustainable rate at 16 prices the fall in: below what 16 instances at the 8-instance rate give.
     const flat = { perInstanceRate: at(8), overheadSeconds: estimate?.overheadSeconds ?? 0, observations: 1 };
     if (!estimate) throw new Error('no estimate');
@@ -141,6 +142,8 @@ describe('CapacityModel', () => {
     const estimate = model.estimate();
     expect(estimate?.scalingExponent).toBeUndefined();
     expect(estimate?.perInstanceRateAt).toBeUndefined();
+    // 4 is measured; 8, seen only draining, is not.
+    expect(estimate?.measuredCounts).toEqual([4]);
   });
 
   it('fits the fixed batch cost on the rows the slowest instance read itself, not on an even share', () => {

@@ -26,6 +26,8 @@ export interface CapacityEstimate {
   scalingExponent?: number;
   /** Per-instance rate at `n` instances; `perInstanceRate` for every n when absent. */
   perInstanceRateAt?: (instances: number) => number;
+  /** Instance counts with enough loaded steady batches of their own; the rest are extrapolated. */
+  measuredCounts?: readonly number[];
 }
 
 interface Point {
@@ -159,7 +161,7 @@ export class CapacityModel {
   private byInstanceCount(
     basis: (p: { x: number; own: number }) => number,
     overhead: number,
-  ): Pick<CapacityEstimate, 'scalingExponent' | 'perInstanceRateAt'> {
+  ): Pick<CapacityEstimate, 'scalingExponent' | 'perInstanceRateAt' | 'measuredCounts'> {
     const observed: { n: number; rate: number; weight: number }[] = [];
     for (const [count, kept] of this.byCount) {
       const loaded = kept.filter((p) => p.y - overhead >= LOADED_SHARE * p.trigger);
@@ -168,7 +170,8 @@ export class CapacityModel {
       const busy = loaded.reduce((a, p) => a + (p.y - overhead), 0);
       observed.push({ n: count, rate: rows / busy, weight: loaded.length });
     }
-    if (observed.length < 2) return {};
+    const measuredCounts = observed.map((o) => o.n);
+    if (observed.length < 2) return { measuredCounts };
     const points = observed.map((o) => ({ x: Math.log(o.n), y: Math.log(o.rate), w: o.weight }));
     const w = points.reduce((a, p) => a + p.w, 0);
     const mx = points.reduce((a, p) => a + p.w * p.x, 0) / w;
@@ -183,7 +186,7 @@ export class CapacityModel {
         if (Math.abs(Math.log(o.n / instances)) < Math.abs(Math.log(anchor.n / instances))) anchor = o;
       return anchor.rate * (instances / anchor.n) ** -exponent;
     };
-    return { scalingExponent: exponent, perInstanceRateAt };
+    return { scalingExponent: exponent, perInstanceRateAt, measuredCounts };
   }
 }
 

@@ -287,11 +287,12 @@ describe('sluice policy', () => {
       }),
     );
     expect(up.instances).toBeGreaterThan(4);
-    // Ten minutes later the lag is back to normal at the same demand: the model alone would go back to 4.
+    // Ten minutes later the lag is back to normal at the same demand: the model alone, which has
+    // measured 4 at this demand, would go back to 4.
     const calm = {
       nowMs: 1_800_000,
       currentInstances: up.instances,
-      samples: samplesAt(1800, up.instances),
+      samples: [...samplesAt(1200, 4), ...steadySamples(1200, 1800, { rate: 3000, instances: up.instances })],
       lag: lagFollowing(600, 1800, () => 3000, 10),
       sloMaxLagSeconds: SLO,
     };
@@ -300,6 +301,33 @@ describe('sluice policy', () => {
     const held = policy.decide(input(calm));
     expect(held.instances).toBe(up.instances);
     expect(held.reason).toMatch(/fell short/);
+  });
+
+  it('at a steady level scales down to a count it has not measured only with a margin', () => {
+    const options = { downHoldSeconds: 0, reversalGuardSeconds: 0 };
+    const decideAfter = (earlier: ReturnType<typeof steadySamples>) =>
+      new SluicePolicy(options).decide(
+        input({
+          nowMs: 1_200_000,
+          currentInstances: 6,
+          samples: [...earlier, ...steadySamples(600, 1200, { rate: 3000, instances: 6 })],
+          lag: lagFollowing(0, 1200, () => 3000),
+          sloMaxLagSeconds: SLO,
+        }),
+      );
+    // 4 instances of 1000/s (0.5 s a batch of 10 s) carry 3000/s at a 0.8 busy fraction by the
+    // model: under the 0.85 target, above it less the 10 % margin (5, with 10 of the 48
+    // partitions on its busiest instance, is at 0.675). Extrapolated from 6 and 8, it goes to 5;
+    // measured at 4 (same traffic, same rate), to 4.
+    const extrapolated = decideAfter(steadySamples(0, 600, { rate: 6000, instances: 8 }));
+    expect(extrapolated.instances).toBe(5);
+    expect(extrapolated.reason).toMatch(/well below capacity: 6 -> 5/);
+    const measured = decideAfter([
+      ...steadySamples(0, 300, { rate: 6000, instances: 8 }),
+      ...steadySamples(300, 600, { rate: 3000, instances: 4 }),
+    ]);
+    expect(measured.instances).toBe(4);
+    expect(measured.reason).toMatch(/well below capacity: 6 -> 4/);
   });
 
   it('discounts the lag its own rescale pauses left while the spare capacity drains it in time', () => {
