@@ -2,20 +2,14 @@
 // engine equations, and its foresight scales a group before a step rather than after it
 // (vitest project bench-unit).
 import { describe, expect, it } from 'vitest';
-import { fixtureProfile, simulate, type Profile } from '@sluice/scaling';
+import { simulate, stepFixture, type Profile } from '@sluice/scaling';
 import { ClairvoyantPolicy, groupRate } from './clairvoyant';
 
-const base = fixtureProfile({
-  name: 'c',
-  durationSeconds: 1800,
-  input: [
-    { at: 0, rate: 2000 },
-    { at: 900, rate: 2000 },
-    { at: 901, rate: 8000 },
-    { at: 1800, rate: 8000 },
-  ],
-  noise: { seed: 5, capacityJitter: 0 },
-});
+const base = stepFixture(
+  'c',
+  { from: 2000, to: 8000, atSeconds: 900, durationSeconds: 1800 },
+  { seed: 5, capacityJitter: 0 },
+);
 
 const withModel = (model: Profile['model']): Profile => ({ ...base, ...(model && { model }) });
 

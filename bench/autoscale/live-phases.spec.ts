@@ -1,6 +1,6 @@
 // The live comparison's simulation over every phase of the loop's ticks (live-phases.ts).
 import { describe, expect, it } from 'vitest';
-import { fixtureProfile, type SimulationSummary } from '@sluice/scaling';
+import { stepFixture, type SimulationSummary } from '@sluice/scaling';
 import { LIVE_TICK_SECONDS, middleOverPhases, simulateAsLive } from './live-phases';
 
 const summary = (sloViolationSeconds: number): SimulationSummary => ({
@@ -29,17 +29,11 @@ describe('the live comparison over the phases of the loop', () => {
   });
 
   it('a step costs some phases more than others, and the middle lies within them', () => {
-    const step = fixtureProfile({
-      name: 'phase-step',
-      durationSeconds: 900,
-      input: [
-        { at: 0, rate: 1500 },
-        { at: 300, rate: 1500 },
-        { at: 301, rate: 6000 },
-        { at: 900, rate: 6000 },
-      ],
-      noise: { seed: 3, capacityJitter: 0.05 },
-    });
+    const step = stepFixture(
+      'phase-step',
+      { from: 1500, to: 6000, atSeconds: 300, durationSeconds: 900 },
+      { seed: 3, capacityJitter: 0.05 },
+    );
     const phased = simulateAsLive(step, 'sluice');
     const [least, most] = phased.violationRange;
     expect(LIVE_TICK_SECONDS).toBe(10);

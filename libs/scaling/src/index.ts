@@ -71,7 +71,7 @@ export {
   type RatePoint,
 } from './simulator/profile';
 // The tests' base profile (the simulator's and the frontier's in bench/).
-export { fixtureProfile } from './simulator/profile-fixture';
+export { fixtureProfile, stepFixture } from './simulator/profile-fixture';
 export {
   simulate,
   type SimulationOptions,

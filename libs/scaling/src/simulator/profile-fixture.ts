@@ -24,3 +24,22 @@ export function fixtureProfile(fields: {
     ...fields,
   });
 }
+
+/** The fixture with one step: `from` records/s until `atSeconds`, `to` from a second later. */
+export function stepFixture(
+  name: string,
+  step: { from: number; to: number; atSeconds: number; durationSeconds: number },
+  noise: { seed: number; capacityJitter: number },
+): Profile {
+  return fixtureProfile({
+    name,
+    durationSeconds: step.durationSeconds,
+    input: [
+      { at: 0, rate: step.from },
+      { at: step.atSeconds, rate: step.from },
+      { at: step.atSeconds + 1, rate: step.to },
+      { at: step.durationSeconds, rate: step.to },
+    ],
+    noise,
+  });
+}
