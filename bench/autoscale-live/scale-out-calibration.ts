@@ -1,7 +1,8 @@
 // A live scale-out's cost, measured before the profile runs: the calibration query (one CPU-limited
-// engine, warm from the capacity drains) is scaled 1 → 2 under a steady load and a backlog produced
-// with the decision, and the time until both instances read, with the new one's first batch, is
-// taken the way startup.ts reads the live run's own scale-outs. Then back to 1; TRIALS times.
+// engine, warm from the capacity drains) is scaled 1 → 2 under a steady load, a backlog produced
+// with the decision and more load than one engine carries until the new one reads, and the time
+// until both instances read, with the new one's first batch, is taken the way startup.ts reads the
+// live run's own scale-outs. Then back to 1; TRIALS times.
 //
 // Why: the calibrated simulations kept the profile's start-up (45 s) while a new engine under a
 // 0.1-CPU quota came online after 37–82 profile seconds, with a first batch 2–5× the fitted line
@@ -50,6 +51,15 @@ export const LOAD_SHARE = 0.7;
  * INITIAL_BATCH_RECORDS a task, so this fills every new instance's first batch.
  */
 export const BURST_RECORDS_PER_PARTITION = INITIAL_BATCH_RECORDS;
+/**
+ * From the decision until the new instance has read, the load runs at this share of one engine's
+ * capacity, so the group stays behind while the new instance starts, as it does after a live
+ * step. With the burst alone the old instance had drained it seconds before the new one joined:
+ * the trials' new instances read first batches of 1,155–2,955 rows in 0.3–1.1 s live, where the
+ * live steps' read 5,000–7,699 rows in 1.4–2.5 s (runs M and N, 2026-12-07), and the trials
+ * priced a step's scale-out low.
+ */
+export const OVERLOAD_SHARE = 1.5;
 /** Live ms one instance reads the load before a trial's scale-out, and after its scale-in. */
 export const SETTLE_MS = 8_000;
 /**
@@ -89,15 +99,22 @@ export async function calibrateScaleOut(
   try {
     for (let k = 1; k <= (o.trials ?? TRIALS); k++) {
       await sleep(SETTLE_MS);
+      // Started before the decision (a generator takes a moment to connect), which a decision
+      // follows anyway: the group fell behind first.
+      const overload = await io.startLoad(Math.round(o.capacity * (OVERLOAD_SHARE - LOAD_SHARE)));
       const decidedAt = Date.now();
       const windowStart = decidedAt - LOOKBACK_MS;
-      const burst = io.produceBurst(burstRecords);
-      await io.scale(2);
-      await burst;
       let result: ScaleOutOnline | null = null;
-      while (result === null && Date.now() - decidedAt < ONLINE_TIMEOUT_MS) {
-        await sleep(POLL_MS);
-        result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup);
+      try {
+        const burst = io.produceBurst(burstRecords);
+        await io.scale(2);
+        await burst;
+        while (result === null && Date.now() - decidedAt < ONLINE_TIMEOUT_MS) {
+          await sleep(POLL_MS);
+          result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup);
+        }
+      } finally {
+        await overload.stop();
       }
       const reading: ScaleOutOnline = result ?? {
         timeSeconds: (LOOKBACK_MS / 1000) * o.speedup,
@@ -110,7 +127,7 @@ export async function calibrateScaleOut(
       };
       trials.push(reading);
       log(
-        `scale-out ${k}: 1 → 2 at ${rate} records/s and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
+        `scale-out ${k}: 1 → 2 at ${rate} records/s (${Math.round(o.capacity * OVERLOAD_SHARE)} until online) and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
           (reading.firstBatches[0]
             ? `, the new instance's first batch ${reading.firstBatches[0].rows} rows in ${reading.firstBatches[0].durationMs} ms live`
             : ''),
