@@ -75,8 +75,9 @@ export interface LiveComparison {
   target: { vsSim: boolean; vsFitted: boolean | null; vsPredicted: boolean | null; vsOnline: boolean | null };
   /**
    * Every simulation above is the middle of one run per phase of the loop's ticks (live-phases.ts,
-   * since 2026-12-07 08:30 UTC; before, one run with 15 s ticks at the profile seed's phase and the
-   * simulated Spark PID on): its ticks and the least and most violation seconds over the phases.
+   * since live run M of 2026-12-07; before, one run with 15 s ticks at the profile seed's phase
+   * and the simulated Spark PID on): its ticks and the least and most violation seconds over the
+   * phases.
    */
   phases: {
     tickSeconds: number;
