@@ -1,25 +1,12 @@
 // The pure parts of `bench:autoscale -- --live`: the simulated counterpart of a live run (the live
 // run's partitions and instance range, nothing else changed) and the side-by-side table.
 import { describe, expect, it } from 'vitest';
-import type { SimulationSummary } from '@sluice/scaling';
 import type { LiveResult } from '../autoscale-live/run-live';
 import { comparisonTables, LIVE_PROFILES, simulatedCounterpart, violationsAgree } from './live-compare';
 import { loadProfile } from './run-matrix';
+import { summaryWith } from './summary-fixture';
 
-const summary = (over: Partial<SimulationSummary>): SimulationSummary => ({
-  policy: 'sluice',
-  profile: 'step-short',
-  sloViolationSeconds: 0,
-  instanceSeconds: 0,
-  scaleActions: 0,
-  oscillations: 0,
-  reversals: 0,
-  actionsToConverge: null,
-  maxLagSeconds: 0,
-  maxBatchDurationSeconds: 0,
-  lostRecords: 0,
-  ...over,
-});
+const summary = summaryWith;
 
 describe('live vs simulator comparison', () => {
   it('simulates the profile with the live run’s partitions and instance range only', () => {

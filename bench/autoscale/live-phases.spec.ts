@@ -1,21 +1,17 @@
 // The live comparison's simulation over every phase of the loop's ticks (live-phases.ts).
 import { describe, expect, it } from 'vitest';
-import { stepFixture, type SimulationSummary } from '@sluice/scaling';
+import { stepFixture } from '@sluice/scaling';
 import { LIVE_TICK_SECONDS, middleOverPhases, simulateAsLive } from './live-phases';
+import { summaryWith } from './summary-fixture';
 
-const summary = (sloViolationSeconds: number): SimulationSummary => ({
-  policy: 'sluice',
-  profile: 'p',
-  sloViolationSeconds,
-  instanceSeconds: sloViolationSeconds * 10,
-  scaleActions: 1,
-  oscillations: 0,
-  reversals: 0,
-  actionsToConverge: 1,
-  maxLagSeconds: 0,
-  maxBatchDurationSeconds: 0,
-  lostRecords: 0,
-});
+/** A run with its violation seconds, and instance·s tied to them to tell whole runs apart. */
+const summary = (sloViolationSeconds: number) =>
+  summaryWith({
+    sloViolationSeconds,
+    instanceSeconds: sloViolationSeconds * 10,
+    scaleActions: 1,
+    actionsToConverge: 1,
+  });
 
 describe('the live comparison over the phases of the loop', () => {
   it('takes a real run from the middle and reports the range', () => {
