@@ -39,6 +39,7 @@ import { calibrateCapacity, type Calibration } from './calibration';
 import { calibrateScaleOut, type ScaleOutCalibration } from './scale-out-calibration';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 import { formatSpans, violationSpans, type ViolationSpan } from './violation-spans';
+import { tickPhase, type TickPhase } from './tick-phase';
 import { liveQuerySpec } from './live-query';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -81,6 +82,12 @@ export interface LiveResult {
   violations: ViolationSpan[];
   /** The first instance's warm-up before the profile's clock started (live ms, lag at its end). */
   warmup: Warmup | null;
+  /** The engines' processing-time trigger, live ms (the profile's ÷ speedup, at least 100). */
+  triggerMs: number;
+  /** Where the scaling loop's ticks fell against the profile's clock (tick-phase.ts); null: none seen. */
+  tickPhase: TickPhase | null;
+  /** The loop's scale actions within the profile (profile seconds, input rate in profile units). */
+  actions: ScaleAction[];
   loadBefore: string;
   loadAfter: string;
 }
@@ -301,6 +308,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       timeScale: 1 / speedup,
     },
   };
+  // The control plane's default interval on the profile's clock (10 profile s), bounded below.
+  const loopIntervalMs = Math.max(200, Math.round(SCALING_INTERVAL_DEFAULT_MS / speedup));
   const cp = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/control-plane/src/main.ts'], {
     cwd: ROOT,
     env: {
@@ -311,7 +320,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       LOG_LEVEL: 'warn',
       SLUICE_HOME: home,
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      SLUICE_SCALING_INTERVAL_MS: String(Math.max(200, Math.round(SCALING_INTERVAL_DEFAULT_MS / speedup))),
+      SLUICE_SCALING_INTERVAL_MS: String(loopIntervalMs),
       SLUICE_SCALING_COOLDOWN_MS: String(Math.round(60_000 / speedup)),
       SLUICE_SCALING_UP_HOLD_MS: String(Math.round(15_000 / speedup)),
       SLUICE_SCALING_WINDOW_MS: String(Math.max(10_000, Math.round(600_000 / speedup))),
@@ -564,6 +573,17 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       }
       return last;
     };
+    const ticks = tickPhase(
+      events
+        .map((e) => Date.parse(e.at) - t0)
+        .filter((ms) => ms >= 0 && ms <= liveDurationMs)
+        .map((ms) => (ms / 1000) * speedup),
+      (loopIntervalMs / 1000) * speedup,
+    );
+    if (ticks)
+      log(
+        `the loop's ticks fell ${ticks.seconds} profile s after each multiple of ${(loopIntervalMs / 1000) * speedup} s (± ${ticks.spreadSeconds} s over ${ticks.ticks} ticks)`,
+      );
     const acted = events
       .filter((e) => e.acted && e.inputs?.scaled === true)
       .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0, from: e.fromInstances, to: e.toInstances }))
@@ -650,6 +670,9 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       scaleOutCalibration,
       violations,
       warmup,
+      triggerMs,
+      tickPhase: ticks,
+      actions,
       loadBefore,
       loadAfter: loadAverage(),
     };

@@ -2,7 +2,13 @@
 // run's partitions and instance range, nothing else changed) and the side-by-side table.
 import { describe, expect, it } from 'vitest';
 import type { LiveResult } from '../autoscale-live/run-live';
-import { comparisonTables, LIVE_PROFILES, simulatedCounterpart, violationsAgree } from './live-compare';
+import {
+  comparisonTables,
+  figuresAtPhase,
+  LIVE_PROFILES,
+  simulatedCounterpart,
+  violationsAgree,
+} from './live-compare';
 import { loadProfile } from './run-matrix';
 import { summaryWith } from './summary-fixture';
 
@@ -91,6 +97,18 @@ describe('live vs simulator comparison', () => {
           simOnline: null,
           simPredicted: [0, 55],
         },
+        batchBound: { budgetSeconds: 40, initialRecords: 6387.8, minRecords: 638.8 },
+        atLivePhase: {
+          liveSeconds: 8.41,
+          spreadSeconds: 0.27,
+          simulatedPhase: 8,
+          liveActionSeconds: [618.4, 1919.2],
+          sim: { sloViolationSeconds: 20, maxLagSeconds: 64, actionSeconds: [618, 1678] },
+          simFitted: null,
+          simPredicted: { sloViolationSeconds: 31, maxLagSeconds: 66.1, actionSeconds: [618, 1678] },
+          simOnline: { sloViolationSeconds: 62, maxLagSeconds: 71.9, actionSeconds: [] },
+          vsPredicted: false,
+        },
       },
     ]);
     expect(text).toContain('| sloViolationSeconds | 12 | 90 | 50 | 130 | 120 | 108 | 30 | 70 | -10 |');
@@ -109,10 +127,35 @@ describe('live vs simulator comparison', () => {
     expect(text).toContain(
       "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO; of the one with the run's own start-up (an explanation, not a prediction) yes",
     );
+    expect(text).toContain(
+      'simulated engines bound their batches as the live ones: 40 profile s of budget, 6388 records before a measurement, 639 at least (profile units)',
+    );
+    expect(text).toContain(
+      "the loop's ticks fell 8.41 s after each multiple of 10 s (± 0.27 s); the live loop scaled at 618.4, 1919.2; the runs at phase 8: sim 20 violation s, max lag 64 s, scaled at 618, 1678; + calibrated 31 violation s, max lag 66.1 s, scaled at 618, 1678; + live start-up 62 violation s, max lag 71.9 s, scaled at never; live violation seconds within 2× of the calibrated one at that phase NO",
+    );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
     expect(text).toContain(
       'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55;',
     );
+  });
+
+  it('takes the figures of the run at the live phase, none without that simulation', () => {
+    const run = (v: number, at: number[]) => ({
+      summary: summary({ sloViolationSeconds: v, maxLagSeconds: 50 + v }),
+      actionSeconds: at,
+    });
+    const phased = {
+      summary: summary({ sloViolationSeconds: 5 }),
+      violationRange: [0, 9] as [number, number],
+      byPhase: [run(0, [610]), run(5, [611, 900]), run(9, [612])],
+    };
+    expect(figuresAtPhase(phased, 1)).toEqual({
+      sloViolationSeconds: 5,
+      maxLagSeconds: 55,
+      actionSeconds: [611, 900],
+    });
+    expect(figuresAtPhase(null, 1)).toBeNull();
+    expect(figuresAtPhase(phased, 7)).toBeNull();
   });
 
   it('reads the live target both ways, with one live sample as the resolution', () => {

@@ -4,7 +4,7 @@
 // maps the profile's instance capacity onto one limited engine's measured capacity, so both need
 // the same number of instances for the same demand; the gap column is live − sim.
 import path from 'node:path';
-import type { PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
+import type { BatchBoundUnits, PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
 import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
 import {
@@ -16,7 +16,8 @@ import {
 } from '../autoscale-live/startup';
 import { formatSpans, type ViolationSpan } from '../autoscale-live/violation-spans';
 import { markdownTable } from './report';
-import { simulateAsLive, LIVE_TICK_SECONDS, type PhasedSimulation } from './live-phases';
+import { liveBatchBound, simulateAsLive, LIVE_TICK_SECONDS, type PhasedSimulation } from './live-phases';
+import { nearestWholePhase } from '../autoscale-live/tick-phase';
 import { loadProfile } from './run-matrix';
 
 export const LIVE_PROFILES = ['step-short.json', 'ramp-short.json'].map((f) =>
@@ -74,6 +75,13 @@ export interface LiveComparison {
    */
   target: { vsSim: boolean; vsFitted: boolean | null; vsPredicted: boolean | null; vsOnline: boolean | null };
   /**
+   * The live engines' batch bound in profile units, which every simulation above applies (since
+   * 2026-12-07 12:00 UTC; before, the bound of engines on the profile's own clock: a 10 s budget
+   * where live engines had 4 live s = 40 profile s, and the simulated steps' longest batches came
+   * out 10–13 profile s against 22–37 live in runs K–O).
+   */
+  batchBound: BatchBoundUnits;
+  /**
    * Every simulation above is the middle of one run per phase of the loop's ticks (live-phases.ts,
    * since live run M of 2026-12-07; before, one run with 15 s ticks at the profile seed's phase
    * and the simulated Spark PID on): its ticks and the least and most violation seconds over the
@@ -85,6 +93,42 @@ export interface LiveComparison {
     simFitted: [number, number] | null;
     simOnline: [number, number] | null;
     simPredicted: [number, number] | null;
+  };
+  /**
+   * Each simulation's run at the phase the live loop's ticks actually had (run-live.ts
+   * `tickPhase`, nearest whole second), and the live target read against the predicted one there.
+   * The phase is measured in the run, but it is set by when the profile's clock started against
+   * the control plane's timer, not by the engines: the runs at every phase are fixed before the
+   * run, and the phase picks one (since 2026-12-07 12:00 UTC). null: no ticks seen.
+   */
+  atLivePhase: {
+    liveSeconds: number;
+    spreadSeconds: number;
+    simulatedPhase: number;
+    liveActionSeconds: number[];
+    sim: PhaseFigures;
+    simFitted: PhaseFigures | null;
+    simPredicted: PhaseFigures | null;
+    simOnline: PhaseFigures | null;
+    vsPredicted: boolean | null;
+  } | null;
+}
+
+/** What the report shows of one simulation at one phase. */
+export interface PhaseFigures {
+  sloViolationSeconds: number;
+  maxLagSeconds: number;
+  actionSeconds: number[];
+}
+
+/** A phased simulation's run at `phase` (whole profile seconds), or null without that simulation. */
+export function figuresAtPhase(s: PhasedSimulation | null, phase: number): PhaseFigures | null {
+  const run = s?.byPhase[phase];
+  if (!run) return null;
+  return {
+    sloViolationSeconds: run.summary.sloViolationSeconds,
+    maxLagSeconds: run.summary.maxLagSeconds,
+    actionSeconds: run.actionSeconds,
   };
 }
 
@@ -144,20 +188,25 @@ export async function compareLive(
       (m) => log(`  ${m}`),
     );
     const counterpart = simulatedCounterpart(profile, live);
-    const sim = simulateAsLive(counterpart, o.policy);
+    const bound = liveBatchBound({
+      rateScale: live.rateScale,
+      speedup: o.speedup,
+      triggerMs: live.triggerMs,
+    });
+    const sim = simulateAsLive(counterpart, o.policy, bound);
     const batchCost = live.calibration?.batchCost ?? null;
     // The fitted profile (the plain counterpart without a fit): simFitted runs it, simOnline too
     // with the live start-up.
     const calibrated = batchCost
       ? profileWithBatchCost(counterpart, batchCost, { rateScale: live.rateScale, speedup: o.speedup })
       : counterpart;
-    const simFitted = batchCost ? simulateAsLive(calibrated, o.policy) : null;
+    const simFitted = batchCost ? simulateAsLive(calibrated, o.policy, bound) : null;
     const onlineSeconds = medianOnlineSeconds(live.scaleOutsOnline);
     const cold = batchCost ? coldFirstBatch(live.scaleOutsOnline, batchCost, o.speedup) : null;
     const simOnline =
       onlineSeconds === null
         ? null
-        : simulateAsLive(profileWithOnlineSeconds(calibrated, onlineSeconds, cold), o.policy);
+        : simulateAsLive(profileWithOnlineSeconds(calibrated, onlineSeconds, cold), o.policy, bound);
     const trials = live.scaleOutCalibration?.trials ?? [];
     const calOnline = medianOnlineSeconds(trials);
     const calibratedScaleOut =
@@ -178,12 +227,16 @@ export async function compareLive(
               calibratedScaleOut.coldFirstBatch,
             ),
             o.policy,
+            bound,
           );
     const agrees = (s: PhasedSimulation | null) =>
       s === null
         ? null
         : violationsAgree(live.summary.sloViolationSeconds, s.summary.sloViolationSeconds, o.speedup);
     const range = (s: PhasedSimulation | null) => s?.violationRange ?? null;
+    const ticks = live.tickPhase;
+    const phase = ticks ? nearestWholePhase(ticks.seconds, LIVE_TICK_SECONDS) : null;
+    const predictedAtPhase = phase === null ? null : figuresAtPhase(simPredicted, phase);
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -215,6 +268,7 @@ export async function compareLive(
         vsPredicted: agrees(simPredicted),
         vsOnline: agrees(simOnline),
       },
+      batchBound: bound,
       phases: {
         tickSeconds: LIVE_TICK_SECONDS,
         sim: sim.violationRange,
@@ -222,6 +276,27 @@ export async function compareLive(
         simOnline: range(simOnline),
         simPredicted: range(simPredicted),
       },
+      atLivePhase:
+        ticks === null || phase === null
+          ? null
+          : {
+              liveSeconds: ticks.seconds,
+              spreadSeconds: ticks.spreadSeconds,
+              simulatedPhase: phase,
+              liveActionSeconds: live.actions.map((a) => +a.timeSeconds.toFixed(1)),
+              sim: figuresAtPhase(sim, phase) as PhaseFigures,
+              simFitted: figuresAtPhase(simFitted, phase),
+              simPredicted: predictedAtPhase,
+              simOnline: figuresAtPhase(simOnline, phase),
+              vsPredicted:
+                predictedAtPhase === null
+                  ? null
+                  : violationsAgree(
+                      live.summary.sloViolationSeconds,
+                      predictedAtPhase.sloViolationSeconds,
+                      o.speedup,
+                    ),
+            },
     });
   }
   return out;
@@ -300,6 +375,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         : 'no calibrated scale-out';
       const agree = (b: boolean | null) => (b === null ? '–' : b ? 'yes' : 'NO');
       const spread = (name: string, v: [number, number] | null) => (v ? `${name} ${v[0]}–${v[1]}` : null);
+      const bound = `simulated engines bound their batches as the live ones: ${r.batchBound.budgetSeconds} profile s of budget, ${Math.round(r.batchBound.initialRecords)} records before a measurement, ${Math.round(r.batchBound.minRecords)} at least (profile units)`;
       const phases = `simulated with ticks every ${r.phases.tickSeconds} s, each figure the middle of one run per phase; violation seconds over the phases: ${[
         spread('sim', r.phases.sim),
         spread('fitted', r.phases.simFitted),
@@ -308,6 +384,23 @@ export function comparisonTables(rows: LiveComparison[]): string {
       ]
         .filter((x) => x !== null)
         .join(', ')}`;
+      const a = r.atLivePhase;
+      const atPhase = (name: string, f: PhaseFigures | null) =>
+        f
+          ? `${name} ${f.sloViolationSeconds} violation s, max lag ${f.maxLagSeconds} s, scaled at ${f.actionSeconds.join(', ') || 'never'}`
+          : null;
+      const livePhase = a
+        ? `the loop's ticks fell ${a.liveSeconds} s after each multiple of ${r.phases.tickSeconds} s (± ${a.spreadSeconds} s); the live loop scaled at ${a.liveActionSeconds.join(', ') || 'never'}; the runs at phase ${a.simulatedPhase}: ${[
+            atPhase('sim', a.sim),
+            atPhase('fitted', a.simFitted),
+            atPhase('+ calibrated', a.simPredicted),
+            atPhase('+ live start-up', a.simOnline),
+          ]
+            .filter((x) => x !== null)
+            .join(
+              '; ',
+            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}`
+        : "the loop's ticks were not seen";
       const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
@@ -315,7 +408,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         ? `first instance warmed ${(r.warmup.liveMs / 1000).toFixed(1)} s live before the profile (lag then ${r.warmup.lagSeconds.toFixed(2)} s live)`
         : 'no warm-up';
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${phases}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${bound}; ${phases}; ${livePhase}; ${target}`,
         '',
         table,
       ].join('\n');

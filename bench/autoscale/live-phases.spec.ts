@@ -1,7 +1,7 @@
 // The live comparison's simulation over every phase of the loop's ticks (live-phases.ts).
 import { describe, expect, it } from 'vitest';
-import { stepFixture } from '@sluice/scaling';
-import { LIVE_TICK_SECONDS, middleOverPhases, simulateAsLive } from './live-phases';
+import { INITIAL_BATCH_RECORDS, MIN_BATCH_RECORDS, stepFixture } from '@sluice/scaling';
+import { liveBatchBound, LIVE_TICK_SECONDS, middleOverPhases, simulateAsLive } from './live-phases';
 import { summaryWith } from './summary-fixture';
 
 /** A run with its violation seconds, and instance·s tied to them to tell whole runs apart. */
@@ -38,5 +38,40 @@ describe('the live comparison over the phases of the loop', () => {
     expect(phased.summary.lostRecords).toBe(0);
     expect(least).toBeLessThanOrEqual(phased.summary.sloViolationSeconds);
     expect(phased.summary.sloViolationSeconds).toBeLessThanOrEqual(most);
+    // Every phase's run is kept, each acting on its own ticks, and the middle is one of them.
+    expect(phased.byPhase).toHaveLength(LIVE_TICK_SECONDS);
+    expect(phased.byPhase.map((r) => r.summary)).toContain(phased.summary);
+    phased.byPhase.forEach((run, phase) => {
+      expect(run.actionSeconds.length).toBeGreaterThan(0);
+      for (const t of run.actionSeconds) expect(t % LIVE_TICK_SECONDS).toBe(phase);
+    });
+  });
+
+  it("converts the live engines' batch bound into profile units", () => {
+    // Run O: 10x, rates x 7.83, a 1 s live trigger. The budget is the engine's 4 s, live.
+    const bound = liveBatchBound({ rateScale: 7.83, speedup: 10, triggerMs: 1000 });
+    expect(bound.budgetSeconds).toBe(40);
+    expect(bound.initialRecords).toBeCloseTo((INITIAL_BATCH_RECORDS * 10) / 7.83, 6);
+    expect(bound.minRecords).toBeCloseTo((MIN_BATCH_RECORDS * 10) / 7.83, 6);
+    // A trigger longer than the 4 s budget is the budget, as batchTimeBudgetMs has it.
+    expect(liveBatchBound({ rateScale: 1, speedup: 2, triggerMs: 5000 }).budgetSeconds).toBe(10);
+    expect(() => liveBatchBound({ rateScale: 0, speedup: 10, triggerMs: 1000 })).toThrow(RangeError);
+    expect(() => liveBatchBound({ rateScale: 1, speedup: 10, triggerMs: 0 })).toThrow(RangeError);
+  });
+
+  it("with the live engines' bound a step's catch-up batches run longer, as they did live", () => {
+    const step = stepFixture(
+      'bound-step',
+      { from: 1500, to: 6000, atSeconds: 300, durationSeconds: 900 },
+      { seed: 3, capacityJitter: 0.05 },
+    );
+    const own = simulateAsLive(step, 'sluice');
+    const live = simulateAsLive(
+      step,
+      'sluice',
+      liveBatchBound({ rateScale: 1, speedup: 10, triggerMs: 1000 }),
+    );
+    expect(live.summary.maxBatchDurationSeconds).toBeGreaterThan(own.summary.maxBatchDurationSeconds);
+    expect(live.summary.lostRecords).toBe(0);
   });
 });

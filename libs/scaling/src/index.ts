@@ -79,6 +79,7 @@ export {
   type SimulationSummary,
   type TimelinePoint,
 } from './simulator/simulate';
+export type { BatchBoundUnits } from './simulator/engine-group';
 export {
   countActionsToConverge,
   countOscillations,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { INITIAL_BATCH_RECORDS, batchTimeBudgetMs } from '../batch-bound';
 import type { ScalingDecision, ScalingPolicy } from '../types';
-import { EngineGroup, type BatchListener, type CompletedBatch } from './engine-group';
+import { EngineGroup, type BatchBoundUnits, type BatchListener, type CompletedBatch } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
 import { seededRandom } from './prng';
 import { fixtureProfile } from './profile-fixture';
@@ -21,7 +21,7 @@ class Recorder implements BatchListener {
 }
 
 /** One instance of 1,000 records/s on 4 partitions (one 3× hot), 60,000 records behind at t = 0. */
-function catchUp(batchBound: boolean, seconds: number) {
+function catchUp(batchBound: boolean | BatchBoundUnits, seconds: number) {
   const topic = new KafkaTopic([3, 1, 1, 1], seconds);
   topic.produce(60_000, 1);
   const recorder = new Recorder();
@@ -63,6 +63,19 @@ describe('catch-up batch bound in the simulator', () => {
     expect(bounded.backlog).toBe(0);
     const done = bounded.batches.at(-1) as CompletedBatch;
     expect(done.endAt).toBeLessThan(60 * 1.25);
+  });
+
+  it("bounds as engines on another clock and scale do when given their bound's units", () => {
+    // A live replay at 10x: the engine's 4 s budget is 40 profile s, and its counts are live
+    // records (here one live record stands for 0.5 profile records).
+    const units: BatchBoundUnits = { budgetSeconds: 40, initialRecords: 2500, minRecords: 250 };
+    const live = catchUp(units, 200);
+    expect(live.batches[0]?.rows).toBeLessThanOrEqual(2500);
+    // Batches now run up to the longer budget: longer than the profile clock's one trigger.
+    const longest = Math.max(...live.batches.map((b) => b.duration));
+    expect(longest).toBeGreaterThan(batchTimeBudgetMs(TRIGGER_SECONDS * 1000) / 1000 + OVERHEAD_SECONDS);
+    for (const b of live.batches) expect(b.duration).toBeLessThanOrEqual(40 + OVERHEAD_SECONDS);
+    expect(live.backlog).toBe(0);
   });
 
   it('keeps every record and drains a backlog a larger group takes over', () => {

@@ -28,11 +28,30 @@ export interface EngineSpec {
   instanceSkew: number;
   /**
    * Whether each instance bounds its batches as the engine does (batch-bound.ts); default true.
-   * false models an engine that reads the whole backlog (what the simulator did before).
+   * false models an engine that reads the whole backlog (what the simulator did before). Units:
+   * the engine's bound on another clock and scale (BatchBoundUnits).
    */
-  batchBound?: boolean;
+  batchBound?: boolean | BatchBoundUnits;
   /** Model mismatches no policy is told about (issue 19 §2); all default to the ideal engine. */
   model?: EngineModel;
+}
+
+/**
+ * The engine's batch bound (batch-bound.ts) in a profile's units when the engines that run it do
+ * not: a live replay plays profile seconds on a clock `speedup` times faster and at `rateScale`
+ * times the rates, while the engine's time budget is live milliseconds and its record counts are
+ * live records. Read in profile units, a 10× replay's engine has 4 live s = 40 profile s of budget
+ * against its 1 live s trigger, where an engine on the profile's own clock has one 10 s trigger:
+ * a new instance whose cold first batch measured low throughput reads four times as much per
+ * trigger live as the same instance simulated on the profile's clock.
+ */
+export interface BatchBoundUnits {
+  /** The catch-up budget of one trigger, profile seconds. */
+  budgetSeconds: number;
+  /** Records of a whole trigger before anything was measured, profile records. */
+  initialRecords: number;
+  /** Least records per task, and the least a trigger must read to be measured, profile records. */
+  minRecords: number;
 }
 
 export interface EngineModel {
@@ -159,7 +178,7 @@ export class EngineGroup {
         instance.rowBatches = 0;
         instance.readyAt = readyAt;
         // A new process: nothing measured yet.
-        instance.meter = new ThroughputMeter();
+        instance.meter = this.newMeter();
         instance.nextTriggerAt = readyAt;
       }
       while (this.instances.length < target) this.instances.push(this.newInstance(readyAt, false));
@@ -243,16 +262,18 @@ export class EngineGroup {
     const take = Math.min(cap, available);
     // Then each partition (one engine task) is bounded by the instance's measured throughput, after
     // the rate limit was spread, as trigger-planner does: either only lowers a batch.
+    const bound = this.spec.batchBound;
+    const units = typeof bound === 'object' ? bound : undefined;
     const perTask =
-      this.spec.batchBound === false
+      bound === false
         ? Infinity
         : recordsPerTask({
             recordsPerSecond: instance.meter.recordsPerSecond,
             tasks: instance.partitions.length,
-            budgetMs: batchTimeBudgetMs(triggerSeconds * 1000),
-            min: MIN_BATCH_RECORDS,
+            budgetMs: units ? units.budgetSeconds * 1000 : batchTimeBudgetMs(triggerSeconds * 1000),
+            min: units?.minRecords ?? MIN_BATCH_RECORDS,
             max: null,
-            initial: INITIAL_BATCH_RECORDS,
+            initial: units?.initialRecords ?? INITIAL_BATCH_RECORDS,
           });
     const counts = shareBatchBound(
       instance.partitions.map((p) => Math.floor((this.topic.available(p) * take) / available)),
@@ -336,6 +357,12 @@ export class EngineGroup {
     }
   }
 
+  /** A process's throughput meter, measuring triggers of at least the bound's least records. */
+  private newMeter(): ThroughputMeter {
+    const bound = this.spec.batchBound;
+    return new ThroughputMeter(typeof bound === 'object' ? bound.minRecords : MIN_BATCH_RECORDS);
+  }
+
   /** Start-up time of one instance: fixed, or log-normal around it with the model's sigma. */
   private drawStartup(): number {
     const sigma = this.spec.model?.startupSigma ?? 0;
@@ -370,7 +397,7 @@ export class EngineGroup {
       partitions: [],
       batch: undefined,
       nextTriggerAt: readyAt,
-      meter: new ThroughputMeter(),
+      meter: this.newMeter(),
     };
   }
 }

@@ -6,7 +6,7 @@ import type { LagSample, ProgressSample, ScalingPolicy } from '../types';
 import { effectiveInstances } from '../partition-alignment';
 import { clampInstances } from '../policies/limits';
 import { directionOf, scaleHoldMs } from '../scale-action';
-import { EngineGroup } from './engine-group';
+import { EngineGroup, type BatchBoundUnits } from './engine-group';
 import { KafkaTopic } from './kafka-topic';
 import { countActionsToConverge, countOscillations, countReversals, type ScaleAction } from './outcome';
 import { nominalRateAt, stepTime, type Profile } from './profile';
@@ -39,8 +39,9 @@ export interface SimulationOptions {
   /**
    * Engines bound each catch-up batch by their measured throughput, as the real engine does
    * (batch-bound.ts); default true. false: every batch reads all it may (the older model).
+   * BatchBoundUnits: the bound of engines that run the profile on another clock and scale.
    */
-  batchBound?: boolean;
+  batchBound?: boolean | BatchBoundUnits;
   /** Record a timeline every this many seconds, for inspection (off when absent). */
   timelineEverySeconds?: number;
   /**
