@@ -20,6 +20,11 @@ describe('the live loop tick phase', () => {
     expect(phase?.spreadSeconds).toBeCloseTo(0.1, 5);
   });
 
+  it('reports the phase to the hundredth, without float noise, and 0 for a mean just under the interval', () => {
+    expect(tickPhase([4.86, 14.86, 24.86], 10)?.seconds).toBe(4.86);
+    expect(tickPhase([9.999, 19.999], 10)?.seconds).toBe(0);
+  });
+
   it('has no phase without ticks and refuses a tick interval that is not positive', () => {
     expect(tickPhase([], 10)).toBeNull();
     expect(tickPhase([Number.NaN], 10)).toBeNull();

@@ -32,7 +32,14 @@ export function tickPhase(times: readonly number[], tickSeconds: number): TickPh
   const mean = mod((Math.atan2(y, x) / (2 * Math.PI)) * tickSeconds, tickSeconds);
   let spread = 0;
   for (const t of finite) spread = Math.max(spread, circularDistance(t, mean, tickSeconds));
-  return { seconds: mod(round2(mean), tickSeconds), spreadSeconds: round2(spread), ticks: finite.length };
+  // Rounded after the modulo (a mean of 9.999 is 0, not 10), and not reduced again after rounding,
+  // which would bring back float noise (4.86 % 10 + 10 is 14.86, and 14.86 % 10 is 4.8599…).
+  const seconds = round2(mean);
+  return {
+    seconds: seconds >= tickSeconds ? 0 : seconds,
+    spreadSeconds: round2(spread),
+    ticks: finite.length,
+  };
 }
 
 /** The whole-second phase a simulation ticks at that is nearest to a live phase (0 past the last). */
