@@ -13,6 +13,13 @@ const summary = (sloViolationSeconds: number) =>
     actionsToConverge: 1,
   });
 
+/** A step a single instance cannot carry: the policy scales out once it sees it. */
+const step = stepFixture(
+  'phase-step',
+  { from: 1500, to: 6000, atSeconds: 300, durationSeconds: 900 },
+  { seed: 3, capacityJitter: 0.05 },
+);
+
 describe('the live comparison over the phases of the loop', () => {
   it('takes a real run from the middle and reports the range', () => {
     const middle = middleOverPhases([40, 0, 34, 15, 14].map(summary));
@@ -25,11 +32,6 @@ describe('the live comparison over the phases of the loop', () => {
   });
 
   it('a step costs some phases more than others, and the middle lies within them', () => {
-    const step = stepFixture(
-      'phase-step',
-      { from: 1500, to: 6000, atSeconds: 300, durationSeconds: 900 },
-      { seed: 3, capacityJitter: 0.05 },
-    );
     const phased = simulateAsLive(step, 'sluice');
     const [least, most] = phased.violationRange;
     expect(LIVE_TICK_SECONDS).toBe(10);
@@ -60,11 +62,6 @@ describe('the live comparison over the phases of the loop', () => {
   });
 
   it("with the live engines' bound a step's catch-up batches run longer, as they did live", () => {
-    const step = stepFixture(
-      'bound-step',
-      { from: 1500, to: 6000, atSeconds: 300, durationSeconds: 900 },
-      { seed: 3, capacityJitter: 0.05 },
-    );
     const own = simulateAsLive(step, 'sluice');
     const live = simulateAsLive(
       step,
