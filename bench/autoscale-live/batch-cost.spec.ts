@@ -1,6 +1,6 @@
 // The live engine's batch cost line and the profile a simulation runs it on.
 import { describe, expect, it } from 'vitest';
-import { fitBatchCost, profileWithBatchCost, type ObservedBatch } from './batch-cost';
+import { fitBatchCost, profileWithBatchCost, triggerRoundsLine, type ObservedBatch } from './batch-cost';
 import { LIVE_PROFILES } from '../autoscale/live-compare';
 import { loadProfile } from '../autoscale/run-matrix';
 
@@ -76,5 +76,28 @@ describe('profileWithBatchCost', () => {
         },
       ),
     ).toThrow(/rateScale/);
+  });
+});
+
+describe('triggerRoundsLine', () => {
+  const fit = { overheadSeconds: 0.014, recordsPerSecond: 12262, batches: 106, minRows: 44, maxRows: 73868 };
+
+  it('makes a trigger-sized batch fill the trigger at the fitted per-record rate', () => {
+    // Run Q's calibration (2026-12-07): trigger rounds 6,620/s, line 0.014 s + rows ÷ 12,262/s.
+    const line = triggerRoundsLine(fit, 6620, 1);
+    expect(line.recordsPerSecond).toBe(12262);
+    expect(line.overheadSeconds).toBeCloseTo(1 - 6620 / 12262, 9);
+    expect(line.overheadSeconds + 6620 / line.recordsPerSecond).toBeCloseTo(1, 9);
+    expect({ ...line, overheadSeconds: 0 }).toEqual({ ...fit, overheadSeconds: 0 });
+  });
+
+  it('keeps the fitted overhead when the trigger rounds ran at least at the line', () => {
+    expect(triggerRoundsLine(fit, 12262, 1).overheadSeconds).toBe(0.014);
+    expect(triggerRoundsLine(fit, 20000, 1).overheadSeconds).toBe(0.014);
+  });
+
+  it('refuses a capacity or trigger that is not positive', () => {
+    expect(() => triggerRoundsLine(fit, 0, 1)).toThrow(/triggerSizedCapacity/);
+    expect(() => triggerRoundsLine(fit, 6620, Number.NaN)).toThrow(/triggerSeconds/);
   });
 });

@@ -9,8 +9,9 @@
 //  - rates are the profile's times the rate scale. With a CPU limit and no rate scale given, one
 //    limited engine's capacity is measured first (records ÷ drain time of a sustained backlog
 //    drained by one instance of a separate query, after a warm-up: calibration.ts), and the scale maps the profile's instance capacity onto it, so the live run needs as
-//    many instances as the simulated one; that query is then scaled 1 → 2 a few times to measure a
-//    scale-out's cost before the run (scale-out-calibration.ts);
+//    many instances as the simulated one; that query is then scaled 1 → 2 and 1 → the most
+//    instances a few times each to measure a scale-out's cost before the run
+//    (scale-out-calibration.ts);
 //  - lostRecords = produced − records in the sink topic, after the generator stopped and the lag
 //    drained (the SQL is a projection, one output row per input row; negative = duplicates).
 import { spawn } from 'node:child_process';
@@ -76,7 +77,7 @@ export interface LiveResult {
   cpuLimitApplied: unknown;
   /** Each scale-out's time until its instances all read rows (startup.ts), in profile seconds. */
   scaleOutsOnline: ScaleOutOnline[];
-  /** The calibration query's 1 → 2 trials before the run (scale-out-calibration.ts); null: none. */
+  /** The calibration query's 1 → 2 and 1 → max trials before the run (scale-out-calibration.ts); null: none. */
   scaleOutCalibration: ScaleOutCalibration | null;
   /** Where the lag was over the objective, in profile seconds. */
   violations: ViolationSpan[];
@@ -88,6 +89,12 @@ export interface LiveResult {
   tickPhase: TickPhase | null;
   /** The loop's scale actions within the profile (profile seconds, input rate in profile units). */
   actions: ScaleAction[];
+  /**
+   * The run's raw record, kept so that a model can be judged against it after the stack is gone
+   * (the query, and with it its progress events, is deleted at the end): every batch from the
+   * profile's start (live ms) and the bench's one-a-second samples.
+   */
+  trace: { batches: LiveBatch[]; samples: LiveSample[] };
   loadBefore: string;
   loadAfter: string;
 }
@@ -180,7 +187,13 @@ interface ProgressView {
   batchId: number;
   batchDuration?: number;
   numInputRows: number;
-  sluice?: { instance?: string; rateLimit?: number | null; processRowBatches?: number };
+  sluice?: {
+    instance?: string;
+    rateLimit?: number | null;
+    processRowBatches?: number;
+    roundCpuMs?: number;
+    roundWallMs?: number;
+  };
 }
 interface ScalingEventView {
   at: string;
@@ -190,7 +203,8 @@ interface ScalingEventView {
   inputs: { scaled?: boolean } | null;
   acted: boolean;
 }
-interface Sample {
+/** One live second of the run as the bench sampled it (the control plane's view). */
+export interface LiveSample {
   liveMs: number;
   produced: number;
   desired: number;
@@ -225,6 +239,8 @@ async function batchesSince(
         rows: e.numInputRows,
         rateLimit: e.sluice?.rateLimit ?? null,
         processRowBatches: e.sluice?.processRowBatches ?? null,
+        roundCpuMs: e.sluice?.roundCpuMs ?? null,
+        roundWallMs: e.sluice?.roundWallMs ?? null,
       });
     }
     const last = r.body.length ? Date.parse(r.body[r.body.length - 1]!.timestamp) : cursor;
@@ -417,8 +433,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     if (o.cpuLimit !== undefined && o.rateScale === undefined) {
       // One limited engine drains a sustained backlog; records ÷ drain time is the live instance
       // capacity (calibration.ts says why not the batches' own rates).
-      // Observed, never scaled by the loop; 2 instances at most for the scale-out trials.
-      const c = await startQuery(`${tag}-calib`, 'observe', 2);
+      // Observed, never scaled by the loop; as many instances as the run for the scale-out trials.
+      const c = await startQuery(`${tag}-calib`, 'observe', maxInstances);
       calibrationId = c.qid;
       /** Produces `records` into the calibration query's source as fast as the generator goes. */
       const atOnce = (records: number) =>
@@ -485,7 +501,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
           },
           batchesSince: (sinceMs) => batchesSince(call, c.qid, sinceMs),
         },
-        { capacity: measuredCapacity, speedup, partitions },
+        { capacity: measuredCapacity, speedup, partitions, maxInstances },
         (m) => log(`calibration (scale-out): ${m}`),
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);
@@ -505,7 +521,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
     // The profile's clock: the first rate holds until the warm-up is over.
     let t0 = Number.POSITIVE_INFINITY;
     const pacer = setInterval(() => gen.setRate(rateAt(Math.max(0, Date.now() - t0))), 100);
-    const samples: Sample[] = [];
+    const samples: LiveSample[] = [];
     let producedAtStart = 0;
     try {
       warmup = await warmUp(lagOf, sloLive, log);
@@ -521,7 +537,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       for (let k = 1; Date.now() - t0 < liveDurationMs; k++) {
         await sleep(Math.max(0, t0 + k * 1000 - Date.now()));
         const [d, l] = await Promise.all([detail(), lagOf()]);
-        const s: Sample = {
+        const s: LiveSample = {
           liveMs: Date.now() - t0,
           produced: gen.produced,
           desired: d.desired.instances,
@@ -589,7 +605,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       .map((e) => ({ ...e, liveMs: Date.parse(e.at) - t0, from: e.fromInstances, to: e.toInstances }))
       .filter((e) => e.liveMs >= 0 && e.liveMs <= liveDurationMs)
       .sort((a, b) => a.liveMs - b.liveMs);
-    const online = scaleOutsOnline(acted, await batchesSince(call, qid, t0), speedup);
+    const runBatches = await batchesSince(call, qid, t0);
+    const online = scaleOutsOnline(acted, runBatches, speedup);
     log(
       `scale-outs online after (profile s): ${online.map((x) => `${Math.round(x.timeSeconds)}s:${x.from}→${x.to} ${x.onlineSeconds ?? 'never'}${x.after ? ` (then ${x.after.rowsPerLiveSecond} rows/s live, ${Math.round(x.after.rateLimitedShare * 100)} % of batches with a rate limit set)` : ''}`).join(', ') || 'none'}`,
     );
@@ -673,6 +690,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       triggerMs,
       tickPhase: ticks,
       actions,
+      trace: { batches: runBatches.sort((a, b) => a.liveMs - b.liveMs), samples },
       loadBefore,
       loadAfter: loadAverage(),
     };

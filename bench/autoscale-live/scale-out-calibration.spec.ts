@@ -1,6 +1,6 @@
-// Reading one calibration trial (a 1 → 2 scale-out of the calibration query) from its batches.
+// The calibration's trials: their sizes, and reading one (a scale-out of the calibration query) from its batches.
 import { describe, expect, it } from 'vitest';
-import { trialOnline } from './scale-out-calibration';
+import { trialOnline, trialTargets } from './scale-out-calibration';
 
 describe('a calibration scale-out trial', () => {
   const old = (liveMs: number) => ({
@@ -31,5 +31,29 @@ describe('a calibration scale-out trial', () => {
     expect(t?.onlineSeconds).toBe(82);
     expect(t?.firstBatches).toEqual([{ rows: 2_100, durationMs: 3_200 }]);
     expect(t?.firstBatchSeconds).toBe(32);
+  });
+
+  it('is online only when every instance of a 1 → 4 has committed a batch with rows', () => {
+    const batch = (instance: string, liveMs: number, durationMs = 2_000) => ({
+      liveMs,
+      durationMs,
+      instance,
+      rows: 5_000,
+      rateLimit: null,
+    });
+    const batches = [old(4_000), batch('calib-1', 9_000), batch('calib-3', 10_000), old(10_500)];
+    expect(trialOnline(batches, 5_000, 10, 4)).toBeNull();
+    // The last new instance commits at 14 s: 9 live s after the decision, 90 profile s.
+    const t = trialOnline([...batches, batch('calib-2', 12_000)], 5_000, 10, 4);
+    expect(t).toMatchObject({ from: 1, to: 4, onlineSeconds: 90, firstBatchSeconds: 20 });
+    expect(t?.firstBatches).toHaveLength(3);
+  });
+});
+
+describe('the calibration trial sizes', () => {
+  it('alternates 1 → 2 with 1 → the most instances, three of each, and only 1 → 2 when two is the most', () => {
+    expect(trialTargets(4)).toEqual([2, 4, 2, 4, 2, 4]);
+    expect(trialTargets(3, 2)).toEqual([2, 3, 2, 3]);
+    expect(trialTargets(2)).toEqual([2, 2, 2]);
   });
 });

@@ -2,7 +2,10 @@
 // engine, warm from the capacity drains) is scaled 1 → 2 under a steady load, a backlog produced
 // with the decision and more load than one engine carries until the new one reads, and the time
 // until both instances read, with the new one's first batch, is taken the way startup.ts reads the
-// live run's own scale-outs. Then back to 1; TRIALS times.
+// live run's own scale-outs. Then back to 1; TRIALS times. With room for more than two instances,
+// as many trials scale 1 → the most instances, alternating with the 1 → 2s: a step's scale-out
+// adds three instances at once, and it came online 25–40 profile s after the 1 → 2 trials in four
+// of seven runs (K–Q, 2026-12-07), when the calibration knew only what one instance costs.
 //
 // Why: the calibrated simulations kept the profile's start-up (45 s) while a new engine under a
 // 0.1-CPU quota came online after 37–82 profile seconds, with a first batch 2–5× the fitted line
@@ -30,12 +33,21 @@ export interface ScaleOutCalibration {
   rate: number;
   /** Records produced at once with each decision: the backlog a scale-out meets. */
   burstRecords: number;
-  /** One per trial, in profile seconds like the live run's (startup.ts); onlineSeconds null: timed out. */
+  /**
+   * One per trial, in profile seconds like the live run's (startup.ts); onlineSeconds null: timed
+   * out. Each from 1, to 2 or to the most instances (TRIAL_TARGETS).
+   */
   trials: ScaleOutOnline[];
 }
 
-/** Trials at most; each costs ~20 live seconds. */
+/** Trials of each size; each costs ~20–30 live seconds. */
 export const TRIALS = 3;
+
+/** The instance count of each trial in order: 2, and (when more fit) the most, alternating. */
+export function trialTargets(maxInstances: number, trials = TRIALS): number[] {
+  const sizes = maxInstances > 2 ? [2, maxInstances] : [2];
+  return Array.from({ length: trials }, () => sizes).flat();
+}
 /**
  * The load as a share of one engine's capacity: the live profiles start at 0.7 of an instance
  * (step-short, ramp-short), so the old instance is as busy as before the profile's first scale-out.
@@ -75,21 +87,22 @@ const POLL_MS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * One trial's reading: the 1 → 2 decision at `decisionLiveMs` among `batches` (liveMs from the
- * window's start), in profile seconds. Null until both instances have read.
+ * One trial's reading: the 1 → `to` decision at `decisionLiveMs` among `batches` (liveMs from the
+ * window's start), in profile seconds. Null until every instance has read.
  */
 export function trialOnline(
   batches: readonly LiveBatch[],
   decisionLiveMs: number,
   speedup: number,
+  to = 2,
 ): ScaleOutOnline | null {
-  const [online] = scaleOutsOnline([{ liveMs: decisionLiveMs, from: 1, to: 2 }], batches, speedup);
+  const [online] = scaleOutsOnline([{ liveMs: decisionLiveMs, from: 1, to }], batches, speedup);
   return online && online.onlineSeconds !== null ? online : null;
 }
 
 export async function calibrateScaleOut(
   io: ScaleOutIo,
-  o: { capacity: number; speedup: number; partitions: number; trials?: number },
+  o: { capacity: number; speedup: number; partitions: number; maxInstances: number; trials?: number },
   log: (m: string) => void,
 ): Promise<ScaleOutCalibration> {
   const rate = Math.max(1, Math.round(o.capacity * LOAD_SHARE));
@@ -97,7 +110,7 @@ export async function calibrateScaleOut(
   const trials: ScaleOutOnline[] = [];
   const load = await io.startLoad(rate);
   try {
-    for (let k = 1; k <= (o.trials ?? TRIALS); k++) {
+    for (const [i, to] of trialTargets(o.maxInstances, o.trials).entries()) {
       await sleep(SETTLE_MS);
       // Started before the decision (a generator takes a moment to connect), which a decision
       // follows anyway: the group fell behind first.
@@ -107,11 +120,11 @@ export async function calibrateScaleOut(
       let result: ScaleOutOnline | null = null;
       try {
         const burst = io.produceBurst(burstRecords);
-        await io.scale(2);
+        await io.scale(to);
         await burst;
         while (result === null && Date.now() - decidedAt < ONLINE_TIMEOUT_MS) {
           await sleep(POLL_MS);
-          result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup);
+          result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup, to);
         }
       } finally {
         await overload.stop();
@@ -119,7 +132,7 @@ export async function calibrateScaleOut(
       const reading: ScaleOutOnline = result ?? {
         timeSeconds: (LOOKBACK_MS / 1000) * o.speedup,
         from: 1,
-        to: 2,
+        to,
         onlineSeconds: null,
         after: null,
         firstBatchSeconds: null,
@@ -127,12 +140,12 @@ export async function calibrateScaleOut(
       };
       trials.push(reading);
       log(
-        `scale-out ${k}: 1 → 2 at ${rate} records/s (${Math.round(o.capacity * OVERLOAD_SHARE)} until online) and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
-          (reading.firstBatches[0]
-            ? `, the new instance's first batch ${reading.firstBatches[0].rows} rows in ${reading.firstBatches[0].durationMs} ms live`
+        `scale-out ${i + 1}: 1 → ${to} at ${rate} records/s (${Math.round(o.capacity * OVERLOAD_SHARE)} until online) and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
+          (reading.firstBatches.length > 0
+            ? `, the new instances' first batches ${reading.firstBatches.map((f) => `${f.rows} rows in ${f.durationMs} ms`).join(', ')} live`
             : ''),
       );
-      await io.waitInstances(2, ONLINE_TIMEOUT_MS);
+      await io.waitInstances(to, ONLINE_TIMEOUT_MS);
       await io.scale(1);
       await io.waitInstances(1, ONLINE_TIMEOUT_MS);
     }

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { LIVE_PROFILES } from '../autoscale/live-compare';
 import { loadProfile } from '../autoscale/run-matrix';
-import { coldFirstBatch, medianOnlineSeconds, profileWithOnlineSeconds, scaleOutsOnline } from './startup';
+import {
+  coldFirstBatch,
+  medianOnlineSeconds,
+  profileWithOnlineSeconds,
+  scaleOutsOnline,
+  startupBySize,
+  type ScaleOutOnline,
+} from './startup';
 
 describe('live scale-out time to capacity', () => {
   it('counts a scale-out online once as many distinct instances as it asked for committed rows after it', () => {
@@ -152,6 +159,52 @@ describe('live scale-out time to capacity', () => {
     expect(
       profileWithOnlineSeconds(p, pause + 20, { seconds: 40, extraSeconds: 25 }).instance.startupSeconds,
     ).toBe(0);
+  });
+
+  it('charges the start-up per instance added beyond the first in the model, beside the cold first batch', () => {
+    const p = loadProfile(LIVE_PROFILES[0] ?? '');
+    const both = profileWithOnlineSeconds(p, 200, { seconds: 40, extraSeconds: 25 }, 12.5);
+    expect(both.model).toMatchObject({ coldFirstBatchSeconds: 25, startupPerAddedSeconds: 12.5 });
+    expect(profileWithOnlineSeconds(p, 200, null, 7).model).toMatchObject({ startupPerAddedSeconds: 7 });
+    expect(profileWithOnlineSeconds(p, 200).model?.startupPerAddedSeconds).toBeUndefined();
+  });
+
+  it('reads the trials by instances added: medians per size and the growth per instance beyond the first', () => {
+    const trial = (to: number, onlineSeconds: number | null): ScaleOutOnline => ({
+      timeSeconds: 50,
+      from: 1,
+      to,
+      onlineSeconds,
+      after: null,
+      firstBatchSeconds: null,
+      firstBatches: [],
+    });
+    // 1 → 2 at 60, 70, 80; 1 → 4 at 95, 100, and one that never came online.
+    const b = startupBySize([
+      trial(2, 70),
+      trial(4, 100),
+      trial(2, 60),
+      trial(4, null),
+      trial(2, 80),
+      trial(4, 95),
+    ]);
+    expect(b).toEqual({
+      oneSeconds: 70,
+      sizes: [
+        { added: 1, onlineSeconds: 70, count: 3 },
+        { added: 3, onlineSeconds: 97.5, count: 2 },
+      ],
+      perAddedSeconds: 13.8,
+      measuredPerAddedSeconds: 13.8,
+    });
+    // A larger scale-out that came online sooner: measured, but no speed-up is charged.
+    expect(startupBySize([trial(2, 70), trial(4, 64)])).toMatchObject({
+      perAddedSeconds: 0,
+      measuredPerAddedSeconds: -3,
+    });
+    // One size only: nothing per instance; no one-instance trial online: nothing at all.
+    expect(startupBySize([trial(2, 70)])?.perAddedSeconds).toBe(0);
+    expect(startupBySize([trial(4, 90), trial(2, null)])).toBeNull();
   });
 
   it("reads the new instances' first batches against the fitted line: median duration and median extra, never negative", () => {

@@ -40,6 +40,9 @@ export interface LiveBatch {
    * processRowBatches`): 1 is a new process's first. Null or absent: not reported.
    */
   processRowBatches?: number | null;
+  /** The engine's CPU and wall time of the round this batch ended (`sluice.roundCpuMs`, `roundWallMs`). */
+  roundCpuMs?: number | null;
+  roundWallMs?: number | null;
 }
 
 export interface ScaleOutOnline {
@@ -146,6 +149,45 @@ export function medianOnlineSeconds(online: readonly ScaleOutOnline[]): number |
   return median(online.map((o) => o.onlineSeconds).filter((s): s is number => s !== null));
 }
 
+/** What scale-outs cost by the number of instances they add (profile seconds). */
+export interface StartupBySize {
+  /** The median online time of those that added one instance: the start-up of one. */
+  oneSeconds: number;
+  /** Per number of instances added: the median online time and how many came online. */
+  sizes: Array<{ added: number; onlineSeconds: number; count: number }>;
+  /**
+   * Extra online time per instance added beyond the first, from the one-instance median to the
+   * largest size's; never below 0 (a larger scale-out that came online sooner is noise, not a
+   * speed-up). 0 with one size only.
+   */
+  perAddedSeconds: number;
+  /** The same before the floor at 0. */
+  measuredPerAddedSeconds: number;
+}
+
+/** The scale-outs' cost by size; null when no one-instance scale-out came online. */
+export function startupBySize(online: readonly ScaleOutOnline[]): StartupBySize | null {
+  const byAdded = new Map<number, number[]>();
+  for (const o of online) {
+    if (o.onlineSeconds === null) continue;
+    const added = o.to - o.from;
+    byAdded.set(added, [...(byAdded.get(added) ?? []), o.onlineSeconds]);
+  }
+  const sizes = [...byAdded.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([added, seconds]) => ({ added, onlineSeconds: median(seconds)!, count: seconds.length }));
+  const one = sizes.find((x) => x.added === 1);
+  if (!one) return null;
+  const largest = sizes[sizes.length - 1]!;
+  const measured = largest.added > 1 ? (largest.onlineSeconds - one.onlineSeconds) / (largest.added - 1) : 0;
+  return {
+    oneSeconds: one.onlineSeconds,
+    sizes,
+    perAddedSeconds: +Math.max(0, measured).toFixed(1),
+    measuredPerAddedSeconds: +measured.toFixed(1),
+  };
+}
+
 /** A new instance's first batch, from the live scale-outs (profile seconds). */
 export interface ColdFirstBatch {
   /** The median duration of the new instances' first batches with rows. */
@@ -183,12 +225,14 @@ export function coldFirstBatch(
  * The profile whose new instances take `onlineSeconds` to read. The simulator charges the start-up,
  * then the rebalance pause, then the first batch, so the start-up is what is left after the pause
  * and, with `cold`, after the median first batch, whose extra over the fitted line becomes the
- * model's cold first batch (never negative).
+ * model's cold first batch (never negative). `perAddedSeconds` (StartupBySize) delays each
+ * instance of a larger scale-out by that much per instance added beyond the first.
  */
 export function profileWithOnlineSeconds(
   profile: Profile,
   onlineSeconds: number,
   cold?: ColdFirstBatch | null,
+  perAddedSeconds?: number,
 ): Profile {
   if (!(onlineSeconds >= 0)) throw new Error('onlineSeconds must be ≥ 0');
   return {
@@ -200,6 +244,12 @@ export function profileWithOnlineSeconds(
         onlineSeconds - profile.instance.rebalancePauseSeconds - (cold?.seconds ?? 0),
       ),
     },
-    ...(cold && { model: { ...profile.model, coldFirstBatchSeconds: cold.extraSeconds } }),
+    ...((cold || perAddedSeconds !== undefined) && {
+      model: {
+        ...profile.model,
+        ...(cold && { coldFirstBatchSeconds: cold.extraSeconds }),
+        ...(perAddedSeconds !== undefined && { startupPerAddedSeconds: perAddedSeconds }),
+      },
+    }),
   };
 }

@@ -5,14 +5,16 @@
 // the same number of instances for the same demand; the gap column is live − sim.
 import path from 'node:path';
 import type { BatchBoundUnits, PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
-import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
+import { profileWithBatchCost, triggerRoundsLine, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
 import {
   coldFirstBatch,
   medianOnlineSeconds,
   profileWithOnlineSeconds,
+  startupBySize,
   type ColdFirstBatch,
   type ScaleOutOnline,
+  type StartupBySize,
 } from '../autoscale-live/startup';
 import { formatSpans, type ViolationSpan } from '../autoscale-live/violation-spans';
 import { markdownTable } from './report';
@@ -59,13 +61,35 @@ export interface LiveComparison {
    * (since 2026-12-06 16:00 UTC; with a fit) split into the start-up and a cold first batch.
    */
   simOnline: SimulationSummary | null;
-  /** The calibration's 1 → 2 trials: median online time and first batch (profile s); null: none. */
-  calibratedScaleOut: { onlineSeconds: number; coldFirstBatch: ColdFirstBatch | null; trials: number } | null;
+  /**
+   * The calibration's 1 → 2 trials: median online time and first batch (profile s); null: none.
+   * `bySize`: every trial (1 → 2 and, since 2026-12-07 15:00 UTC, 1 → the most instances) by the
+   * instances it added; null without a 1 → 2 that came online.
+   */
+  calibratedScaleOut: {
+    onlineSeconds: number;
+    coldFirstBatch: ColdFirstBatch | null;
+    trials: number;
+    bySize: StartupBySize | null;
+  } | null;
   /**
    * The fitted simulation (the plain one without a fit) whose new instances start as the
    * calibration's trials did: measured before the run, so a prediction (since 2026-12-06 20:00 UTC).
    */
   simPredicted: SimulationSummary | null;
+  /**
+   * The fitted line with the fixed cost that makes a trigger-sized batch fill the trigger
+   * (batch-cost.ts `triggerRoundsLine`): what a round costs the quota, off the batch too. Null
+   * without a fit or a measured capacity.
+   */
+  triggerRoundsLine: BatchCostFit | null;
+  /**
+   * A second prediction, made before the run like `simPredicted` (since 2026-12-07 15:00 UTC): on
+   * that line, with the 1 → 2 trials' start-up growing by `bySize.perAddedSeconds` for each
+   * instance a scale-out adds beyond the first, and every trial's first batch over that line as
+   * the cold first batch.
+   */
+  simTriggerLine: SimulationSummary | null;
   /**
    * The live target per simulation (violationsAgree): the plain one (one capacity, the trigger
    * rounds' rate) and the fitted one (the calibration's batch-cost line; null without a fit).
@@ -73,7 +97,13 @@ export interface LiveComparison {
    * the calibration's scale-out cost). `vsOnline` is not a prediction: its start-up and first
    * batch are measured in the run it is compared with, so it says how much of the gap they explain.
    */
-  target: { vsSim: boolean; vsFitted: boolean | null; vsPredicted: boolean | null; vsOnline: boolean | null };
+  target: {
+    vsSim: boolean;
+    vsFitted: boolean | null;
+    vsPredicted: boolean | null;
+    vsOnline: boolean | null;
+    vsTriggerLine: boolean | null;
+  };
   /**
    * The live engines' batch bound in profile units, which every simulation above applies (since
    * 2026-12-07 12:00 UTC; before, the bound of engines on the profile's own clock: a 10 s budget
@@ -93,6 +123,7 @@ export interface LiveComparison {
     simFitted: [number, number] | null;
     simOnline: [number, number] | null;
     simPredicted: [number, number] | null;
+    simTriggerLine: [number, number] | null;
   };
   /**
    * Each simulation's run at the phase the live loop's ticks actually had (run-live.ts
@@ -106,12 +137,16 @@ export interface LiveComparison {
     spreadSeconds: number;
     simulatedPhase: number;
     liveActionSeconds: number[];
-    sim: PhaseFigures;
+    sim: PhaseFigures | null;
     simFitted: PhaseFigures | null;
     simPredicted: PhaseFigures | null;
     simOnline: PhaseFigures | null;
+    simTriggerLine: PhaseFigures | null;
     vsPredicted: boolean | null;
+    vsTriggerLine: boolean | null;
   } | null;
+  /** The live run's batches and samples (run-live.ts `trace`), for judging models afterwards. */
+  trace: LiveResult['trace'];
 }
 
 /** What the report shows of one simulation at one phase. */
@@ -208,14 +243,18 @@ export async function compareLive(
         ? null
         : simulateAsLive(profileWithOnlineSeconds(calibrated, onlineSeconds, cold), o.policy, bound);
     const trials = live.scaleOutCalibration?.trials ?? [];
-    const calOnline = medianOnlineSeconds(trials);
+    // simPredicted keeps to the 1 → 2 trials, as before the larger trials were added.
+    const oneTrials = trials.filter((t) => t.to - t.from === 1);
+    const calOnline = medianOnlineSeconds(oneTrials);
+    const bySize = startupBySize(trials);
     const calibratedScaleOut =
       calOnline === null
         ? null
         : {
             onlineSeconds: calOnline,
-            coldFirstBatch: batchCost ? coldFirstBatch(trials, batchCost, o.speedup) : null,
-            trials: trials.length,
+            coldFirstBatch: batchCost ? coldFirstBatch(oneTrials, batchCost, o.speedup) : null,
+            trials: oneTrials.length,
+            bySize,
           };
     const simPredicted =
       calibratedScaleOut === null
@@ -229,6 +268,26 @@ export async function compareLive(
             o.policy,
             bound,
           );
+    const roundsLine =
+      batchCost && live.measuredCapacity !== null
+        ? triggerRoundsLine(batchCost, live.measuredCapacity, live.triggerMs / 1000)
+        : null;
+    const simTriggerLine =
+      roundsLine === null || bySize === null
+        ? null
+        : simulateAsLive(
+            profileWithOnlineSeconds(
+              profileWithBatchCost(counterpart, roundsLine, {
+                rateScale: live.rateScale,
+                speedup: o.speedup,
+              }),
+              bySize.oneSeconds,
+              coldFirstBatch(trials, roundsLine, o.speedup),
+              bySize.perAddedSeconds,
+            ),
+            o.policy,
+            bound,
+          );
     const agrees = (s: PhasedSimulation | null) =>
       s === null
         ? null
@@ -237,6 +296,9 @@ export async function compareLive(
     const ticks = live.tickPhase;
     const phase = ticks ? nearestWholePhase(ticks.seconds, LIVE_TICK_SECONDS) : null;
     const predictedAtPhase = phase === null ? null : figuresAtPhase(simPredicted, phase);
+    const lineAtPhase = phase === null ? null : figuresAtPhase(simTriggerLine, phase);
+    const agreesAt = (f: PhaseFigures | null) =>
+      f === null ? null : violationsAgree(live.summary.sloViolationSeconds, f.sloViolationSeconds, o.speedup);
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -262,11 +324,14 @@ export async function compareLive(
       simOnline: simOnline?.summary ?? null,
       calibratedScaleOut,
       simPredicted: simPredicted?.summary ?? null,
+      triggerRoundsLine: roundsLine,
+      simTriggerLine: simTriggerLine?.summary ?? null,
       target: {
         vsSim: violationsAgree(live.summary.sloViolationSeconds, sim.summary.sloViolationSeconds, o.speedup),
         vsFitted: agrees(simFitted),
         vsPredicted: agrees(simPredicted),
         vsOnline: agrees(simOnline),
+        vsTriggerLine: agrees(simTriggerLine),
       },
       batchBound: bound,
       phases: {
@@ -275,6 +340,7 @@ export async function compareLive(
         simFitted: range(simFitted),
         simOnline: range(simOnline),
         simPredicted: range(simPredicted),
+        simTriggerLine: range(simTriggerLine),
       },
       atLivePhase:
         ticks === null || phase === null
@@ -284,22 +350,27 @@ export async function compareLive(
               spreadSeconds: ticks.spreadSeconds,
               simulatedPhase: phase,
               liveActionSeconds: live.actions.map((a) => +a.timeSeconds.toFixed(1)),
-              sim: figuresAtPhase(sim, phase) as PhaseFigures,
+              sim: figuresAtPhase(sim, phase),
               simFitted: figuresAtPhase(simFitted, phase),
               simPredicted: predictedAtPhase,
               simOnline: figuresAtPhase(simOnline, phase),
-              vsPredicted:
-                predictedAtPhase === null
-                  ? null
-                  : violationsAgree(
-                      live.summary.sloViolationSeconds,
-                      predictedAtPhase.sloViolationSeconds,
-                      o.speedup,
-                    ),
+              simTriggerLine: lineAtPhase,
+              vsPredicted: agreesAt(predictedAtPhase),
+              vsTriggerLine: agreesAt(lineAtPhase),
             },
+      trace: live.trace,
     });
   }
   return out;
+}
+
+/** The trials by instances added, and the start-up per instance added that follows. */
+function bySizeText(b: StartupBySize | null): string {
+  if (b === null || b.sizes.length < 2) return '';
+  const sizes = b.sizes.map((x) => `${x.added} added: ${x.onlineSeconds} s (${x.count})`).join(', ');
+  const floor =
+    b.perAddedSeconds === b.measuredPerAddedSeconds ? '' : ` (measured ${b.measuredPerAddedSeconds} s)`;
+  return `; by instances added ${sizes}, so ${b.perAddedSeconds} s more per instance beyond the first${floor}`;
 }
 
 function cell(v: unknown): string {
@@ -319,17 +390,20 @@ export function comparisonTables(rows: LiveComparison[]): string {
           'sim (fitted batch cost)',
           'sim (+ calibrated start-up)',
           'sim (+ live start-up)',
+          'sim (trigger-rounds line)',
           'live',
           'gap (live − sim)',
           'gap (live − fitted)',
           'gap (live − + calibrated)',
           'gap (live − + live start-up)',
+          'gap (live − trigger-rounds line)',
         ],
         METRICS.map((m) => {
           const s = r.sim[m];
           const f = r.simFitted?.[m];
           const p = r.simPredicted?.[m];
           const u = r.simOnline?.[m];
+          const t = r.simTriggerLine?.[m];
           const l = r.live[m];
           return [
             m,
@@ -337,17 +411,22 @@ export function comparisonTables(rows: LiveComparison[]): string {
             cell(f),
             cell(p),
             cell(u),
+            cell(t),
             cell(l),
             cell(gap(s, l)),
             cell(gap(f, l)),
             cell(gap(p, l)),
             cell(gap(u, l)),
+            cell(gap(t, l)),
           ];
         }),
       );
       const fit = r.batchCost
         ? `fitted live batch cost ${r.batchCost.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.batchCost.recordsPerSecond)}/s over ${r.batchCost.batches} batches of ${r.batchCost.minRows}–${r.batchCost.maxRows} rows`
         : 'batch cost not identifiable from the calibration (no fitted simulation)';
+      const line = r.triggerRoundsLine
+        ? `trigger-rounds line ${r.triggerRoundsLine.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.triggerRoundsLine.recordsPerSecond)}/s (a batch of the trigger-sized capacity fills the trigger)`
+        : 'no trigger-rounds line';
       const online = `scale-outs online after (profile s): ${
         r.scaleOutsOnline
           .map(
@@ -371,7 +450,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
             r.calibratedScaleOut.coldFirstBatch
               ? ` (first batch ${r.calibratedScaleOut.coldFirstBatch.seconds} s, ${r.calibratedScaleOut.coldFirstBatch.extraSeconds} s over the fitted line)`
               : ''
-          }`
+          }${bySizeText(r.calibratedScaleOut.bySize)}`
         : 'no calibrated scale-out';
       const agree = (b: boolean | null) => (b === null ? '–' : b ? 'yes' : 'NO');
       const spread = (name: string, v: [number, number] | null) => (v ? `${name} ${v[0]}–${v[1]}` : null);
@@ -381,6 +460,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         spread('fitted', r.phases.simFitted),
         spread('+ calibrated', r.phases.simPredicted),
         spread('+ live start-up', r.phases.simOnline),
+        spread('trigger-rounds line', r.phases.simTriggerLine),
       ]
         .filter((x) => x !== null)
         .join(', ')}`;
@@ -395,20 +475,21 @@ export function comparisonTables(rows: LiveComparison[]): string {
             atPhase('fitted', a.simFitted),
             atPhase('+ calibrated', a.simPredicted),
             atPhase('+ live start-up', a.simOnline),
+            atPhase('trigger-rounds line', a.simTriggerLine),
           ]
             .filter((x) => x !== null)
             .join(
               '; ',
-            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}`
+            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}, of the trigger-rounds line's ${agree(a.vsTriggerLine)}`
         : "the loop's ticks were not seen";
-      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
+      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}, of the one on the trigger-rounds line ${agree(r.target.vsTriggerLine)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       const warm = r.warmup
         ? `first instance warmed ${(r.warmup.liveMs / 1000).toFixed(1)} s live before the profile (lag then ${r.warmup.lagSeconds.toFixed(2)} s live)`
         : 'no warm-up';
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${bound}; ${phases}; ${livePhase}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${line}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${bound}; ${phases}; ${livePhase}; ${target}`,
         '',
         table,
       ].join('\n');

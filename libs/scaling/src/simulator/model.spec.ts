@@ -136,6 +136,25 @@ describe('simulator model mismatches', () => {
     expect(fixed.readyCount).toBe(9);
   });
 
+  it('start-up per instance added: a larger scale-out starts later; a one-instance one and a full restart do not', () => {
+    const readyAfter = (model: EngineSpec['model'], from: number, to: number, full = false) => {
+      const { g } = group(model, from);
+      g.scaleTo(to, 0, full);
+      for (let t = 0; t <= 120; t += 1) {
+        g.step(t, Infinity);
+        if (g.readyCount === to) return t;
+      }
+      return null;
+    };
+    const model = { startupPerAddedSeconds: 10 };
+    // 30 s of start-up (the group's spec), then 10 s for each instance beyond the first added.
+    expect(readyAfter(model, 1, 2)).toBe(30);
+    expect(readyAfter(model, 1, 4)).toBe(50);
+    expect(readyAfter(model, 2, 4)).toBe(40);
+    expect(readyAfter(undefined, 1, 4)).toBe(30);
+    expect(readyAfter(model, 1, 4, true)).toBe(30);
+  });
+
   it("a cold first batch: a new process's first batch runs longer; the instances present at the start and later batches do not", () => {
     const batches = (cold: number | undefined) => {
       const { topic, g, listener } = group(
@@ -232,6 +251,8 @@ describe('simulator model mismatches', () => {
     expect(() => withModel({ rebalance: 'sticky' })).toThrow(/model.rebalance/);
     expect(() => withModel({ warp: 1 })).toThrow(/model.warp: unknown field/);
     expect(() => withModel({ sublinearExponent: 2 })).toThrow(/sublinearExponent/);
+    expect(() => withModel({ startupPerAddedSeconds: -1 })).toThrow(/model.startupPerAddedSeconds/);
+    expect(() => withModel({ startupPerAddedSeconds: 3601 })).toThrow(/model.startupPerAddedSeconds/);
     expect(() => withModel({ hotPartitions: { count: 0, factor: 2, moveEverySeconds: 60 } })).toThrow(
       /hotPartitions.count/,
     );

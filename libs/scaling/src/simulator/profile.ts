@@ -121,6 +121,7 @@ function parseModel(value: unknown): ModelSpec {
     'batchCostExponent',
     'startupSigma',
     'coldFirstBatchSeconds',
+    'startupPerAddedSeconds',
     'hotPartitions',
   ];
   for (const key of Object.keys(m))
@@ -134,12 +135,15 @@ function parseModel(value: unknown): ModelSpec {
     batchCostExponent: optionalNum(m.batchCostExponent, 'model.batchCostExponent', 1),
     startupSigma: optionalNum(m.startupSigma, 'model.startupSigma', 0),
     coldFirstBatchSeconds: optionalNum(m.coldFirstBatchSeconds, 'model.coldFirstBatchSeconds', 0),
+    startupPerAddedSeconds: optionalNum(m.startupPerAddedSeconds, 'model.startupPerAddedSeconds', 0),
   };
   if ((model.sublinearExponent ?? 0) > 1) throw new Error('model.sublinearExponent must be <= 1');
   if ((model.batchCostExponent ?? 1) > 3) throw new Error('model.batchCostExponent must be <= 3');
   if ((model.startupSigma ?? 0) > 2) throw new Error('model.startupSigma must be <= 2');
   if ((model.coldFirstBatchSeconds ?? 0) > 3600)
     throw new Error('model.coldFirstBatchSeconds must be <= 3600');
+  if ((model.startupPerAddedSeconds ?? 0) > 3600)
+    throw new Error('model.startupPerAddedSeconds must be <= 3600');
   if (m.hotPartitions !== undefined) {
     const h = record(m.hotPartitions, 'model.hotPartitions');
     model.hotPartitions = {
