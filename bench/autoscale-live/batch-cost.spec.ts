@@ -1,6 +1,6 @@
 // The live engine's batch cost line and the profile a simulation runs it on.
 import { describe, expect, it } from 'vitest';
-import { fitBatchCost, profileWithBatchCost, triggerRoundsLine, type ObservedBatch } from './batch-cost';
+import { chargedRounds, fitBatchCost, profileWithBatchCost, type ObservedBatch } from './batch-cost';
 import { LIVE_PROFILES } from '../autoscale/live-compare';
 import { loadProfile } from '../autoscale/run-matrix';
 
@@ -79,25 +79,49 @@ describe('profileWithBatchCost', () => {
   });
 });
 
-describe('triggerRoundsLine', () => {
-  const fit = { overheadSeconds: 0.014, recordsPerSecond: 12262, batches: 106, minRows: 44, maxRows: 73868 };
-
-  it('makes a trigger-sized batch fill the trigger at the fitted per-record rate', () => {
-    // Run Q's calibration (2026-12-07): trigger rounds 6,620/s, line 0.014 s + rows ÷ 12,262/s.
-    const line = triggerRoundsLine(fit, 6620, 1);
-    expect(line.recordsPerSecond).toBe(12262);
-    expect(line.overheadSeconds).toBeCloseTo(1 - 6620 / 12262, 9);
-    expect(line.overheadSeconds + 6620 / line.recordsPerSecond).toBeCloseTo(1, 9);
-    expect({ ...line, overheadSeconds: 0 }).toEqual({ ...fit, overheadSeconds: 0 });
+describe('chargedRounds', () => {
+  const batch = (rows: number, durationMs: number, round: Record<string, number | null> = {}) => ({
+    liveMs: 0,
+    durationMs,
+    instance: 'calib-0',
+    rows,
+    rateLimit: null,
+    ...round,
   });
 
-  it('keeps the fitted overhead when the trigger rounds ran at least at the line', () => {
-    expect(triggerRoundsLine(fit, 12262, 1).overheadSeconds).toBe(0.014);
-    expect(triggerRoundsLine(fit, 20000, 1).overheadSeconds).toBe(0.014);
+  it('charges a round as the live loop does: the batch and its outside work, at least its CPU over the quota', () => {
+    const rounds = chargedRounds(
+      [
+        // 300 ms of batch, 57 ms of CPU in a 1,000 ms round at 0.1 CPU: 570 ms.
+        batch(4_000, 300, { roundCpuMs: 57, roundWallMs: 1_000 }),
+        // The CPU would charge more than the round's wall time: the wall time caps it.
+        batch(9_000, 800, { roundCpuMs: 150, roundWallMs: 1_100 }),
+        // The batch and its outside work over what the CPU takes of the quota.
+        batch(20_000, 2_000, { roundCpuMs: 100, roundWallMs: 2_300, outsideMs: 120 }),
+        // No round reported: the batch's own wall time.
+        batch(1_000, 90),
+      ],
+      0.1,
+    );
+    expect(rounds).toEqual([
+      { rows: 4_000, durationMs: 570 },
+      { rows: 9_000, durationMs: 1_100 },
+      { rows: 20_000, durationMs: 2_120 },
+      { rows: 1_000, durationMs: 90 },
+    ]);
   });
 
-  it('refuses a capacity or trigger that is not positive', () => {
-    expect(() => triggerRoundsLine(fit, 0, 1)).toThrow(/triggerSizedCapacity/);
-    expect(() => triggerRoundsLine(fit, 6620, Number.NaN)).toThrow(/triggerSeconds/);
+  it("leaves out batches without rows and a process's cold first batches, as the loop's model does", () => {
+    const rounds = chargedRounds(
+      [
+        batch(0, 50, { roundCpuMs: 20, roundWallMs: 1_000 }),
+        batch(5_000, 4_000, { processRowBatches: 1 }),
+        batch(5_000, 2_000, { processRowBatches: 3 }),
+        batch(5_000, 400, { processRowBatches: 4 }),
+        batch(5_000, 450, { processRowBatches: null }),
+      ],
+      0.1,
+    );
+    expect(rounds.map((r) => r.durationMs)).toEqual([400, 450]);
   });
 });

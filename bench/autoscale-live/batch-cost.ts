@@ -7,7 +7,8 @@
 // not. The simulator's engine has exactly that shape (`batchOverheadSeconds` + rows ÷ capacity,
 // libs/scaling/src/simulator/engine-group.ts), so a simulation fed the fitted line amortises the
 // way the live engine does, where a single capacity is right at one batch size only.
-import { linearFit, type Profile } from '@sluice/scaling';
+import { COLD_BATCHES, linearFit, roundCost, type Profile } from '@sluice/scaling';
+import type { LiveBatch } from './startup';
 
 export interface ObservedBatch {
   rows: number;
@@ -87,26 +88,34 @@ export function profileWithBatchCost(
 }
 
 /**
- * The fitted line with a fixed cost that makes a batch of one trigger's worth at the trigger-sized
- * capacity fill the trigger: overhead = trigger × (1 − capacity ÷ fitted rate), never below the
- * fitted overhead. The per-record rate stays the fitted one.
+ * The batches as rounds the live scaling loop charges (aggregate-progress.ts `roundCost`): a batch
+ * plus the engine's work outside the trigger, and under a CPU limit at least what the round's CPU
+ * takes of the quota. Batches without rows and a process's first COLD_BATCHES with rows are left
+ * out, as the loop's capacity model leaves them out (capacity-model.ts).
  *
- * Why: the fitted line prices what a batch's own wall time costs, but under a CPU quota the round
- * also spends quota off the batch (the Kafka client's fetches, heartbeats, reports: BENCHMARKS.md,
- * "The quota is spent off the batch too"), which the live scaling loop charges to the round
- * (`roundCpuMs` ÷ cpuLimit, aggregate-progress.ts) and the trigger-sized rounds of the calibration
- * include. With the fitted line alone a simulated engine did 1.74–1.96× the trigger-sized
- * capacity, read ~38 % busy where the live loop read ~70 %, and its policy met a step with 1 → 2
- * where the live one went 1 → 4 (runs K–Q, 2026-12-07). The simulator charges that cost inside
- * the batch, so it is read as busy, as the live loop reads it.
+ * Why: the line fitted on the batches' own wall time prices what a batch costs, but under a CPU
+ * quota a round also spends quota off the batch (the Kafka client's fetches, heartbeats, reports),
+ * and the loop reads that as busy. With the wall-time line a simulated engine read ~38 % busy
+ * where the live loop read ~70 % (runs K–Q, 2026-12-07). A line fitted on the rounds of live run
+ * R, as charged (0.19–0.29 s + rows ÷ 10,000–15,200/s), put the simulated ramp's scale-out 60 s
+ * from live's, with 3,610 instance·s against 3,530; the wall-time line's prediction scaled out
+ * 110 s early. The simulator has one cost per batch, so this line is both what its loop reads and
+ * what its engine spends: at full busy it carries (1 − overhead) × rate a second.
  */
-export function triggerRoundsLine(
-  fit: BatchCostFit,
-  triggerSizedCapacity: number,
-  triggerSeconds: number,
-): BatchCostFit {
-  if (!(triggerSizedCapacity > 0) || !(triggerSeconds > 0))
-    throw new Error('triggerSizedCapacity and triggerSeconds must be positive');
-  const overhead = triggerSeconds * (1 - triggerSizedCapacity / fit.recordsPerSecond);
-  return { ...fit, overheadSeconds: Math.max(fit.overheadSeconds, overhead) };
+export function chargedRounds(batches: readonly LiveBatch[], cpuLimitCores: number): ObservedBatch[] {
+  const cost = roundCost(cpuLimitCores);
+  return batches
+    .filter((b) => b.rows > 0 && !(b.processRowBatches != null && b.processRowBatches <= COLD_BATCHES))
+    .map((b) => ({
+      rows: b.rows,
+      durationMs: cost({
+        startMs: b.liveMs,
+        instance: b.instance,
+        numInputRows: b.rows,
+        batchDurationMs: b.durationMs,
+        ...(b.outsideMs != null && { outsideMs: b.outsideMs }),
+        ...(b.roundCpuMs != null && { roundCpuMs: b.roundCpuMs }),
+        ...(b.roundWallMs != null && { roundWallMs: b.roundWallMs }),
+      }),
+    }));
 }

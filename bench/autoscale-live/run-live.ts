@@ -36,6 +36,7 @@ import {
 import { applyMigrations } from '../../prisma/migrate';
 import { loadStackConfig, stackEnv } from '../../scripts/stack/config';
 import { stackUp } from '../../scripts/stack/stack';
+import { chargedRounds, fitBatchCost, type BatchCostFit } from './batch-cost';
 import { calibrateCapacity, type Calibration } from './calibration';
 import { calibrateScaleOut, type ScaleOutCalibration } from './scale-out-calibration';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
@@ -79,6 +80,12 @@ export interface LiveResult {
   scaleOutsOnline: ScaleOutOnline[];
   /** The calibration query's 1 → 2 and 1 → max trials before the run (scale-out-calibration.ts); null: none. */
   scaleOutCalibration: ScaleOutCalibration | null;
+  /**
+   * A batch-cost line fitted on every round of the calibration query (its drains, trigger rounds,
+   * and the scale-out trials with their steady load) as the live loop charges them
+   * (batch-cost.ts `chargedRounds`); null when not measured or not identifiable.
+   */
+  chargedLine: BatchCostFit | null;
   /** Where the lag was over the objective, in profile seconds. */
   violations: ViolationSpan[];
   /** The first instance's warm-up before the profile's clock started (live ms, lag at its end). */
@@ -92,9 +99,10 @@ export interface LiveResult {
   /**
    * The run's raw record, kept so that a model can be judged against it after the stack is gone
    * (the query, and with it its progress events, is deleted at the end): every batch from the
-   * profile's start (live ms) and the bench's one-a-second samples.
+   * profile's start (live ms) and the bench's one-a-second samples; and the calibration query's
+   * batches (live ms from its start).
    */
-  trace: { batches: LiveBatch[]; samples: LiveSample[] };
+  trace: { batches: LiveBatch[]; samples: LiveSample[]; calibrationBatches: LiveBatch[] };
   loadBefore: string;
   loadAfter: string;
 }
@@ -193,6 +201,7 @@ interface ProgressView {
     processRowBatches?: number;
     roundCpuMs?: number;
     roundWallMs?: number;
+    outsideTriggerMs?: number;
   };
 }
 interface ScalingEventView {
@@ -241,6 +250,7 @@ async function batchesSince(
         processRowBatches: e.sluice?.processRowBatches ?? null,
         roundCpuMs: e.sluice?.roundCpuMs ?? null,
         roundWallMs: e.sluice?.roundWallMs ?? null,
+        outsideMs: e.sluice?.outsideTriggerMs ?? null,
       });
     }
     const last = r.body.length ? Date.parse(r.body[r.body.length - 1]!.timestamp) : cursor;
@@ -289,6 +299,8 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
   let cpuLimitApplied: unknown = null;
   let warmup: Warmup | null = null;
   let scaleOutCalibration: ScaleOutCalibration | null = null;
+  let chargedLine: BatchCostFit | null = null;
+  let calibrationBatches: LiveBatch[] = [];
   const partitions = o.partitions ?? profile.partitions;
   const maxInstances = Math.min(
     o.maxInstances ?? DEFAULT_MAX_INSTANCES,
@@ -436,6 +448,7 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       // Observed, never scaled by the loop; as many instances as the run for the scale-out trials.
       const c = await startQuery(`${tag}-calib`, 'observe', maxInstances);
       calibrationId = c.qid;
+      const calibrationStart = Date.now();
       /** Produces `records` into the calibration query's source as fast as the generator goes. */
       const atOnce = (records: number) =>
         startGenerator({ brokers, topic: c.source, partitions, rate: 1_000_000, limit: records });
@@ -503,6 +516,15 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
         },
         { capacity: measuredCapacity, speedup, partitions, maxInstances },
         (m) => log(`calibration (scale-out): ${m}`),
+      );
+      calibrationBatches = (await batchesSince(call, c.qid, calibrationStart)).sort(
+        (a, b) => a.liveMs - b.liveMs,
+      );
+      chargedLine = fitBatchCost(chargedRounds(calibrationBatches, o.cpuLimit));
+      log(
+        chargedLine
+          ? `calibration: charged line over ${chargedLine.batches} rounds of ${chargedLine.minRows}–${chargedLine.maxRows} rows: ${chargedLine.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(chargedLine.recordsPerSecond)}/s`
+          : 'calibration: no charged line (rounds not identifiable)',
       );
       await call('DELETE', `/api/v1/queries/${c.qid}`);
     }
@@ -685,12 +707,13 @@ export async function runLive(o: LiveOptions, log: (m: string) => void): Promise
       cpuLimitApplied,
       scaleOutsOnline: online,
       scaleOutCalibration,
+      chargedLine,
       violations,
       warmup,
       triggerMs,
       tickPhase: ticks,
       actions,
-      trace: { batches: runBatches.sort((a, b) => a.liveMs - b.liveMs), samples },
+      trace: { batches: runBatches.sort((a, b) => a.liveMs - b.liveMs), samples, calibrationBatches },
       loadBefore,
       loadAfter: loadAverage(),
     };

@@ -43,6 +43,8 @@ export interface LiveBatch {
   /** The engine's CPU and wall time of the round this batch ended (`sluice.roundCpuMs`, `roundWallMs`). */
   roundCpuMs?: number | null;
   roundWallMs?: number | null;
+  /** The engine's work outside its trigger executions before this report (`sluice.outsideTriggerMs`). */
+  outsideMs?: number | null;
 }
 
 export interface ScaleOutOnline {

@@ -98,22 +98,22 @@ describe('live vs simulator comparison', () => {
           },
         },
         simPredicted: summary({ sloViolationSeconds: 50, actionsToConverge: 2 }),
-        triggerRoundsLine: {
+        chargedLine: {
           overheadSeconds: 0.371,
           recordsPerSecond: 1750,
           batches: 40,
           minRows: 300,
           maxRows: 9000,
         },
-        simTriggerLine: summary({ sloViolationSeconds: 100, actionsToConverge: 2 }),
-        target: { vsSim: false, vsFitted: true, vsPredicted: false, vsOnline: true, vsTriggerLine: true },
+        simCharged: summary({ sloViolationSeconds: 100, actionsToConverge: 2 }),
+        target: { vsSim: false, vsFitted: true, vsPredicted: false, vsOnline: true, vsCharged: true },
         phases: {
           tickSeconds: 10,
           sim: [8, 40],
           simFitted: [60, 110],
           simOnline: null,
           simPredicted: [0, 55],
-          simTriggerLine: [90, 140],
+          simCharged: [90, 140],
         },
         batchBound: { budgetSeconds: 40, initialRecords: 6387.8, minRecords: 638.8 },
         atLivePhase: {
@@ -125,11 +125,11 @@ describe('live vs simulator comparison', () => {
           simFitted: null,
           simPredicted: { sloViolationSeconds: 31, maxLagSeconds: 66.1, actionSeconds: [618, 1678] },
           simOnline: { sloViolationSeconds: 62, maxLagSeconds: 71.9, actionSeconds: [] },
-          simTriggerLine: { sloViolationSeconds: 96, maxLagSeconds: 80.5, actionSeconds: [618] },
+          simCharged: { sloViolationSeconds: 96, maxLagSeconds: 80.5, actionSeconds: [618] },
           vsPredicted: false,
-          vsTriggerLine: true,
+          vsCharged: true,
         },
-        trace: { batches: [], samples: [] },
+        trace: { batches: [], samples: [], calibrationBatches: [] },
       },
     ]);
     expect(text).toContain(
@@ -137,7 +137,7 @@ describe('live vs simulator comparison', () => {
     );
     expect(text).toContain('| actionsToConverge | – | 2 | 2 | 3 | 2 | 2 | – | 0 | 0 | -1 | 0 |');
     expect(text).toContain(
-      'trigger-rounds line 0.371 s + rows ÷ 1750/s (a batch of the trigger-sized capacity fills the trigger)',
+      'charged line 0.371 s + rows ÷ 1750/s over 40 calibration rounds as the live loop charges them',
     );
     expect(text).toContain(
       "calibration's scale-outs online after a median 62.5 s over 3 trials (first batch 31 s, 24.2 s over the fitted line); by instances added 1 added: 62.5 s (3), 3 added: 58.1 s (2), so 0 s more per instance beyond the first (measured -2.2 s)",
@@ -151,17 +151,17 @@ describe('live vs simulator comparison', () => {
       'live over the objective: 620–700 s (max lag 84 s, instances desired/running 4/2 → 4/4)',
     );
     expect(text).toContain(
-      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO, of the one on the trigger-rounds line yes; of the one with the run's own start-up (an explanation, not a prediction) yes",
+      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO, of the one on the charged line yes; of the one with the run's own start-up (an explanation, not a prediction) yes",
     );
     expect(text).toContain(
       'simulated engines bound their batches as the live ones: 40 profile s of budget, 6388 records before a measurement, 639 at least (profile units)',
     );
     expect(text).toContain(
-      "the loop's ticks fell 8.41 s after each multiple of 10 s (± 0.27 s); the live loop scaled at 618.4, 1919.2; the runs at phase 8: sim 20 violation s, max lag 64 s, scaled at 618, 1678; + calibrated 31 violation s, max lag 66.1 s, scaled at 618, 1678; + live start-up 62 violation s, max lag 71.9 s, scaled at never; trigger-rounds line 96 violation s, max lag 80.5 s, scaled at 618; live violation seconds within 2× of the calibrated one at that phase NO, of the trigger-rounds line's yes",
+      "the loop's ticks fell 8.41 s after each multiple of 10 s (± 0.27 s); the live loop scaled at 618.4, 1919.2; the runs at phase 8: sim 20 violation s, max lag 64 s, scaled at 618, 1678; + calibrated 31 violation s, max lag 66.1 s, scaled at 618, 1678; + live start-up 62 violation s, max lag 71.9 s, scaled at never; charged line 96 violation s, max lag 80.5 s, scaled at 618; live violation seconds within 2× of the calibrated one at that phase NO, of the charged line's yes",
     );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
     expect(text).toContain(
-      'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55, trigger-rounds line 90–140;',
+      'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55, charged line 90–140;',
     );
   });
 

@@ -5,7 +5,7 @@
 // the same number of instances for the same demand; the gap column is live − sim.
 import path from 'node:path';
 import type { BatchBoundUnits, PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
-import { profileWithBatchCost, triggerRoundsLine, type BatchCostFit } from '../autoscale-live/batch-cost';
+import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
 import {
   coldFirstBatch,
@@ -78,18 +78,18 @@ export interface LiveComparison {
    */
   simPredicted: SimulationSummary | null;
   /**
-   * The fitted line with the fixed cost that makes a trigger-sized batch fill the trigger
-   * (batch-cost.ts `triggerRoundsLine`): what a round costs the quota, off the batch too. Null
-   * without a fit or a measured capacity.
+   * The line fitted on the calibration query's rounds as the live loop charges them (run-live.ts
+   * `chargedLine`, batch-cost.ts `chargedRounds`); null without one.
    */
-  triggerRoundsLine: BatchCostFit | null;
+  chargedLine: BatchCostFit | null;
   /**
-   * A second prediction, made before the run like `simPredicted` (since 2026-12-07 15:00 UTC): on
-   * that line, with the 1 → 2 trials' start-up growing by `bySize.perAddedSeconds` for each
+   * A second prediction, made before the run like `simPredicted` (since 2026-12-07 15:30 UTC): on
+   * the charged line, with the 1 → 2 trials' start-up growing by `bySize.perAddedSeconds` for each
    * instance a scale-out adds beyond the first, and every trial's first batch over that line as
-   * the cold first batch.
+   * the cold first batch. (Live run R, 15:06, had in its place the wall-time line with the fixed
+   * cost that makes a trigger-sized batch fill the trigger: BENCHMARKS.md.)
    */
-  simTriggerLine: SimulationSummary | null;
+  simCharged: SimulationSummary | null;
   /**
    * The live target per simulation (violationsAgree): the plain one (one capacity, the trigger
    * rounds' rate) and the fitted one (the calibration's batch-cost line; null without a fit).
@@ -102,7 +102,7 @@ export interface LiveComparison {
     vsFitted: boolean | null;
     vsPredicted: boolean | null;
     vsOnline: boolean | null;
-    vsTriggerLine: boolean | null;
+    vsCharged: boolean | null;
   };
   /**
    * The live engines' batch bound in profile units, which every simulation above applies (since
@@ -123,7 +123,7 @@ export interface LiveComparison {
     simFitted: [number, number] | null;
     simOnline: [number, number] | null;
     simPredicted: [number, number] | null;
-    simTriggerLine: [number, number] | null;
+    simCharged: [number, number] | null;
   };
   /**
    * Each simulation's run at the phase the live loop's ticks actually had (run-live.ts
@@ -141,9 +141,9 @@ export interface LiveComparison {
     simFitted: PhaseFigures | null;
     simPredicted: PhaseFigures | null;
     simOnline: PhaseFigures | null;
-    simTriggerLine: PhaseFigures | null;
+    simCharged: PhaseFigures | null;
     vsPredicted: boolean | null;
-    vsTriggerLine: boolean | null;
+    vsCharged: boolean | null;
   } | null;
   /** The live run's batches and samples (run-live.ts `trace`), for judging models afterwards. */
   trace: LiveResult['trace'];
@@ -268,21 +268,18 @@ export async function compareLive(
             o.policy,
             bound,
           );
-    const roundsLine =
-      batchCost && live.measuredCapacity !== null
-        ? triggerRoundsLine(batchCost, live.measuredCapacity, live.triggerMs / 1000)
-        : null;
-    const simTriggerLine =
-      roundsLine === null || bySize === null
+    const charged = live.chargedLine;
+    const simCharged =
+      charged === null || bySize === null
         ? null
         : simulateAsLive(
             profileWithOnlineSeconds(
-              profileWithBatchCost(counterpart, roundsLine, {
+              profileWithBatchCost(counterpart, charged, {
                 rateScale: live.rateScale,
                 speedup: o.speedup,
               }),
               bySize.oneSeconds,
-              coldFirstBatch(trials, roundsLine, o.speedup),
+              coldFirstBatch(trials, charged, o.speedup),
               bySize.perAddedSeconds,
             ),
             o.policy,
@@ -296,7 +293,7 @@ export async function compareLive(
     const ticks = live.tickPhase;
     const phase = ticks ? nearestWholePhase(ticks.seconds, LIVE_TICK_SECONDS) : null;
     const predictedAtPhase = phase === null ? null : figuresAtPhase(simPredicted, phase);
-    const lineAtPhase = phase === null ? null : figuresAtPhase(simTriggerLine, phase);
+    const chargedAtPhase = phase === null ? null : figuresAtPhase(simCharged, phase);
     const agreesAt = (f: PhaseFigures | null) =>
       f === null ? null : violationsAgree(live.summary.sloViolationSeconds, f.sloViolationSeconds, o.speedup);
     out.push({
@@ -324,14 +321,14 @@ export async function compareLive(
       simOnline: simOnline?.summary ?? null,
       calibratedScaleOut,
       simPredicted: simPredicted?.summary ?? null,
-      triggerRoundsLine: roundsLine,
-      simTriggerLine: simTriggerLine?.summary ?? null,
+      chargedLine: charged,
+      simCharged: simCharged?.summary ?? null,
       target: {
         vsSim: violationsAgree(live.summary.sloViolationSeconds, sim.summary.sloViolationSeconds, o.speedup),
         vsFitted: agrees(simFitted),
         vsPredicted: agrees(simPredicted),
         vsOnline: agrees(simOnline),
-        vsTriggerLine: agrees(simTriggerLine),
+        vsCharged: agrees(simCharged),
       },
       batchBound: bound,
       phases: {
@@ -340,7 +337,7 @@ export async function compareLive(
         simFitted: range(simFitted),
         simOnline: range(simOnline),
         simPredicted: range(simPredicted),
-        simTriggerLine: range(simTriggerLine),
+        simCharged: range(simCharged),
       },
       atLivePhase:
         ticks === null || phase === null
@@ -354,9 +351,9 @@ export async function compareLive(
               simFitted: figuresAtPhase(simFitted, phase),
               simPredicted: predictedAtPhase,
               simOnline: figuresAtPhase(simOnline, phase),
-              simTriggerLine: lineAtPhase,
+              simCharged: chargedAtPhase,
               vsPredicted: agreesAt(predictedAtPhase),
-              vsTriggerLine: agreesAt(lineAtPhase),
+              vsCharged: agreesAt(chargedAtPhase),
             },
       trace: live.trace,
     });
@@ -390,20 +387,20 @@ export function comparisonTables(rows: LiveComparison[]): string {
           'sim (fitted batch cost)',
           'sim (+ calibrated start-up)',
           'sim (+ live start-up)',
-          'sim (trigger-rounds line)',
+          'sim (charged line)',
           'live',
           'gap (live − sim)',
           'gap (live − fitted)',
           'gap (live − + calibrated)',
           'gap (live − + live start-up)',
-          'gap (live − trigger-rounds line)',
+          'gap (live − charged line)',
         ],
         METRICS.map((m) => {
           const s = r.sim[m];
           const f = r.simFitted?.[m];
           const p = r.simPredicted?.[m];
           const u = r.simOnline?.[m];
-          const t = r.simTriggerLine?.[m];
+          const t = r.simCharged?.[m];
           const l = r.live[m];
           return [
             m,
@@ -424,9 +421,9 @@ export function comparisonTables(rows: LiveComparison[]): string {
       const fit = r.batchCost
         ? `fitted live batch cost ${r.batchCost.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.batchCost.recordsPerSecond)}/s over ${r.batchCost.batches} batches of ${r.batchCost.minRows}–${r.batchCost.maxRows} rows`
         : 'batch cost not identifiable from the calibration (no fitted simulation)';
-      const line = r.triggerRoundsLine
-        ? `trigger-rounds line ${r.triggerRoundsLine.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.triggerRoundsLine.recordsPerSecond)}/s (a batch of the trigger-sized capacity fills the trigger)`
-        : 'no trigger-rounds line';
+      const line = r.chargedLine
+        ? `charged line ${r.chargedLine.overheadSeconds.toFixed(3)} s + rows ÷ ${Math.round(r.chargedLine.recordsPerSecond)}/s over ${r.chargedLine.batches} calibration rounds as the live loop charges them`
+        : 'no charged line';
       const online = `scale-outs online after (profile s): ${
         r.scaleOutsOnline
           .map(
@@ -460,7 +457,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         spread('fitted', r.phases.simFitted),
         spread('+ calibrated', r.phases.simPredicted),
         spread('+ live start-up', r.phases.simOnline),
-        spread('trigger-rounds line', r.phases.simTriggerLine),
+        spread('charged line', r.phases.simCharged),
       ]
         .filter((x) => x !== null)
         .join(', ')}`;
@@ -475,14 +472,14 @@ export function comparisonTables(rows: LiveComparison[]): string {
             atPhase('fitted', a.simFitted),
             atPhase('+ calibrated', a.simPredicted),
             atPhase('+ live start-up', a.simOnline),
-            atPhase('trigger-rounds line', a.simTriggerLine),
+            atPhase('charged line', a.simCharged),
           ]
             .filter((x) => x !== null)
             .join(
               '; ',
-            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}, of the trigger-rounds line's ${agree(a.vsTriggerLine)}`
+            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}, of the charged line's ${agree(a.vsCharged)}`
         : "the loop's ticks were not seen";
-      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}, of the one on the trigger-rounds line ${agree(r.target.vsTriggerLine)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
+      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}, of the one on the charged line ${agree(r.target.vsCharged)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       const warm = r.warmup

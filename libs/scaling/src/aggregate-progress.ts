@@ -34,7 +34,7 @@ export interface InstanceBatch {
  * used 80–95 % of its quota, and the live loop, reading wall time alone, held 2 instances at a
  * demand they could not carry (BENCHMARKS.md, 2026-12-06).
  */
-function roundCost(cpuLimitCores: number | undefined): (b: InstanceBatch) => number {
+export function roundCost(cpuLimitCores: number | undefined): (b: InstanceBatch) => number {
   return (b) => {
     const wall = b.batchDurationMs + (b.outsideMs ?? 0);
     if (!(cpuLimitCores !== undefined && cpuLimitCores > 0)) return wall;

@@ -2,7 +2,7 @@
 // Pure TypeScript without I/O, shared by the control plane's live loop and the benchmarks.
 export * from './types';
 export { PidRateEstimator, type PidRateEstimatorOptions } from './pid-rate-estimator';
-export { CapacityModel, sustainableRate, type CapacityEstimate } from './capacity-model';
+export { CapacityModel, COLD_BATCHES, sustainableRate, type CapacityEstimate } from './capacity-model';
 export { RestartCost } from './restart-cost';
 export { instanceReadShare, type ReadShareInput } from './read-share';
 export {
@@ -15,7 +15,7 @@ export {
   shareBatchBound,
   type BoundInput,
 } from './batch-bound';
-export { aggregateProgress, type InstanceBatch } from './aggregate-progress';
+export { aggregateProgress, roundCost, type InstanceBatch } from './aggregate-progress';
 export { demandOutlook, peakDemand, type DemandOutlook } from './demand-outlook';
 export { alignedInstanceCounts, busiestShare, effectiveInstances, isAligned } from './partition-alignment';
 export { worstBusiestShare } from './partition-load';
