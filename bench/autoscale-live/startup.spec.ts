@@ -6,6 +6,7 @@ import {
   coldFirstBatch,
   medianOnlineSeconds,
   profileWithOnlineSeconds,
+  profileWithStartup,
   scaleOutsOnline,
   startupBySize,
   type ScaleOutOnline,
@@ -161,50 +162,65 @@ describe('live scale-out time to capacity', () => {
     ).toBe(0);
   });
 
-  it('charges the start-up per instance added beyond the first in the model, beside the cold first batch', () => {
+  it('starts new instances as the trials did: the start-up less the rebalance pause, per instance added, the cold extra', () => {
     const p = loadProfile(LIVE_PROFILES[0] ?? '');
-    const both = profileWithOnlineSeconds(p, 200, { seconds: 40, extraSeconds: 25 }, 12.5);
-    expect(both.model).toMatchObject({ coldFirstBatchSeconds: 25, startupPerAddedSeconds: 12.5 });
-    expect(profileWithOnlineSeconds(p, 200, null, 7).model).toMatchObject({ startupPerAddedSeconds: 7 });
-    expect(profileWithOnlineSeconds(p, 200).model?.startupPerAddedSeconds).toBeUndefined();
+    const pause = p.instance.rebalancePauseSeconds;
+    const q = profileWithStartup(p, { oneStartupSeconds: pause + 60, perAddedSeconds: 12.5 }, 25);
+    expect(q.instance.startupSeconds).toBe(60);
+    expect(q.model).toMatchObject({ coldFirstBatchSeconds: 25, startupPerAddedSeconds: 12.5 });
+    expect({ ...q.instance, startupSeconds: 0 }).toEqual({ ...p.instance, startupSeconds: 0 });
+    expect(
+      profileWithStartup(p, { oneStartupSeconds: pause / 2, perAddedSeconds: 0 }, 0).instance.startupSeconds,
+    ).toBe(0);
+    expect(() => profileWithStartup(p, { oneStartupSeconds: 60, perAddedSeconds: -1 }, 0)).toThrow(/≥ 0/);
+    expect(() => profileWithStartup(p, { oneStartupSeconds: Number.NaN, perAddedSeconds: 0 }, 0)).toThrow(
+      /≥ 0/,
+    );
   });
 
-  it('reads the trials by instances added: medians per size and the growth per instance beyond the first', () => {
-    const trial = (to: number, onlineSeconds: number | null): ScaleOutOnline => ({
+  it('reads the trials by instances added: start-up before the first batch per size, and its growth per instance', () => {
+    const trial = (
+      to: number,
+      onlineSeconds: number | null,
+      firstBatchSeconds: number | null,
+    ): ScaleOutOnline => ({
       timeSeconds: 50,
       from: 1,
       to,
       onlineSeconds,
       after: null,
-      firstBatchSeconds: null,
+      firstBatchSeconds,
       firstBatches: [],
     });
-    // 1 → 2 at 60, 70, 80; 1 → 4 at 95, 100, and one that never came online.
-    const b = startupBySize([
-      trial(2, 70),
-      trial(4, 100),
-      trial(2, 60),
-      trial(4, null),
-      trial(2, 80),
-      trial(4, 95),
+    // Run R's step calibration (2026-12-07): the 1 → 2s read larger first batches and came online
+    // later, but started no later.
+    const r = startupBySize([
+      trial(2, 130.5, 48),
+      trial(4, 86.6, 12.7),
+      trial(2, 96.3, 20.5),
+      trial(4, 82, 7.2),
+      trial(2, 108.8, 36.9),
+      trial(4, 69.4, 6.6),
+      trial(4, null, null),
     ]);
-    expect(b).toEqual({
-      oneSeconds: 70,
+    expect(r).toEqual({
       sizes: [
-        { added: 1, onlineSeconds: 70, count: 3 },
-        { added: 3, onlineSeconds: 97.5, count: 2 },
+        { added: 1, onlineSeconds: 108.8, startupSeconds: 75.8, count: 3 },
+        { added: 3, onlineSeconds: 82, startupSeconds: 73.9, count: 3 },
       ],
-      perAddedSeconds: 13.8,
-      measuredPerAddedSeconds: 13.8,
-    });
-    // A larger scale-out that came online sooner: measured, but no speed-up is charged.
-    expect(startupBySize([trial(2, 70), trial(4, 64)])).toMatchObject({
+      oneStartupSeconds: 75.8,
       perAddedSeconds: 0,
-      measuredPerAddedSeconds: -3,
+      measuredPerAddedSeconds: -0.9,
+    });
+    // A larger scale-out that starts later: (100 − 70) ÷ 2 a further instance.
+    expect(startupBySize([trial(2, 80, 10), trial(4, 105, 5)])).toMatchObject({
+      oneStartupSeconds: 70,
+      perAddedSeconds: 15,
+      measuredPerAddedSeconds: 15,
     });
     // One size only: nothing per instance; no one-instance trial online: nothing at all.
-    expect(startupBySize([trial(2, 70)])?.perAddedSeconds).toBe(0);
-    expect(startupBySize([trial(4, 90), trial(2, null)])).toBeNull();
+    expect(startupBySize([trial(2, 70, null)])).toMatchObject({ oneStartupSeconds: 70, perAddedSeconds: 0 });
+    expect(startupBySize([trial(4, 90, 10), trial(2, null, null)])).toBeNull();
   });
 
   it("reads the new instances' first batches against the fitted line: median duration and median extra, never negative", () => {

@@ -151,15 +151,30 @@ export function medianOnlineSeconds(online: readonly ScaleOutOnline[]): number |
   return median(online.map((o) => o.onlineSeconds).filter((s): s is number => s !== null));
 }
 
-/** What scale-outs cost by the number of instances they add (profile seconds). */
+/**
+ * What scale-outs cost by the number of instances they add (profile seconds), split as the
+ * simulator charges it: the start-up before the first batch, then the first batch, which the
+ * simulator sizes and prices itself (its rows from the batch bound and the partitions the instance
+ * took, its cost from the line plus the cold extra).
+ *
+ * Why split: how long a scale-out takes to come online depends on how much each new instance's
+ * first batch reads. In live run R (2026-12-07) the 1 → 2 trials' new instance took two
+ * partitions of the backlog and read first batches of 5,000–12,111 rows in 2.0–4.8 live s, the
+ * 1 → 4 trials' took one each and read 2,155–3,715 rows in 0.5–1.3 s: online after 96–131 against
+ * 69–87 profile s, where the start-ups before those batches were 72–83 against 63–75.
+ */
 export interface StartupBySize {
-  /** The median online time of those that added one instance: the start-up of one. */
-  oneSeconds: number;
-  /** Per number of instances added: the median online time and how many came online. */
-  sizes: Array<{ added: number; onlineSeconds: number; count: number }>;
   /**
-   * Extra online time per instance added beyond the first, from the one-instance median to the
-   * largest size's; never below 0 (a larger scale-out that came online sooner is noise, not a
+   * Per number of instances added: the median time to online, the median start-up before the
+   * first batch (each scale-out's time to online less its longest new first batch) and how many
+   * came online.
+   */
+  sizes: Array<{ added: number; onlineSeconds: number; startupSeconds: number; count: number }>;
+  /** The median start-up before the first batch of the scale-outs that added one instance. */
+  oneStartupSeconds: number;
+  /**
+   * Extra start-up per instance added beyond the first, from the one-instance median to the
+   * largest size's; never below 0 (a larger scale-out that started sooner is noise, not a
    * speed-up). 0 with one size only.
    */
   perAddedSeconds: number;
@@ -169,24 +184,58 @@ export interface StartupBySize {
 
 /** The scale-outs' cost by size; null when no one-instance scale-out came online. */
 export function startupBySize(online: readonly ScaleOutOnline[]): StartupBySize | null {
-  const byAdded = new Map<number, number[]>();
+  const byAdded = new Map<number, Array<{ online: number; startup: number }>>();
   for (const o of online) {
     if (o.onlineSeconds === null) continue;
     const added = o.to - o.from;
-    byAdded.set(added, [...(byAdded.get(added) ?? []), o.onlineSeconds]);
+    const startup = Math.max(0, o.onlineSeconds - (o.firstBatchSeconds ?? 0));
+    byAdded.set(added, [...(byAdded.get(added) ?? []), { online: o.onlineSeconds, startup }]);
   }
   const sizes = [...byAdded.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([added, seconds]) => ({ added, onlineSeconds: median(seconds)!, count: seconds.length }));
+    .map(([added, xs]) => ({
+      added,
+      onlineSeconds: median(xs.map((x) => x.online))!,
+      startupSeconds: +median(xs.map((x) => x.startup))!.toFixed(1),
+      count: xs.length,
+    }));
   const one = sizes.find((x) => x.added === 1);
   if (!one) return null;
   const largest = sizes[sizes.length - 1]!;
-  const measured = largest.added > 1 ? (largest.onlineSeconds - one.onlineSeconds) / (largest.added - 1) : 0;
+  const measured =
+    largest.added > 1 ? (largest.startupSeconds - one.startupSeconds) / (largest.added - 1) : 0;
   return {
-    oneSeconds: one.onlineSeconds,
     sizes,
+    oneStartupSeconds: one.startupSeconds,
     perAddedSeconds: +Math.max(0, measured).toFixed(1),
     measuredPerAddedSeconds: +measured.toFixed(1),
+  };
+}
+
+/**
+ * The profile whose new instances start as the calibration's did (StartupBySize): the start-up
+ * before the first batch less the rebalance pause the simulator charges after it (never
+ * negative), `perAddedSeconds` more for each instance a scale-out adds beyond the first, and
+ * `coldExtraSeconds` on a new process's first batch.
+ */
+export function profileWithStartup(
+  profile: Profile,
+  bySize: Pick<StartupBySize, 'oneStartupSeconds' | 'perAddedSeconds'>,
+  coldExtraSeconds: number,
+): Profile {
+  if (!(bySize.oneStartupSeconds >= 0) || !(bySize.perAddedSeconds >= 0) || !(coldExtraSeconds >= 0))
+    throw new Error('start-up, per-instance start-up and cold extra must be ≥ 0');
+  return {
+    ...profile,
+    instance: {
+      ...profile.instance,
+      startupSeconds: Math.max(0, bySize.oneStartupSeconds - profile.instance.rebalancePauseSeconds),
+    },
+    model: {
+      ...profile.model,
+      coldFirstBatchSeconds: coldExtraSeconds,
+      startupPerAddedSeconds: bySize.perAddedSeconds,
+    },
   };
 }
 
@@ -227,14 +276,12 @@ export function coldFirstBatch(
  * The profile whose new instances take `onlineSeconds` to read. The simulator charges the start-up,
  * then the rebalance pause, then the first batch, so the start-up is what is left after the pause
  * and, with `cold`, after the median first batch, whose extra over the fitted line becomes the
- * model's cold first batch (never negative). `perAddedSeconds` (StartupBySize) delays each
- * instance of a larger scale-out by that much per instance added beyond the first.
+ * model's cold first batch (never negative).
  */
 export function profileWithOnlineSeconds(
   profile: Profile,
   onlineSeconds: number,
   cold?: ColdFirstBatch | null,
-  perAddedSeconds?: number,
 ): Profile {
   if (!(onlineSeconds >= 0)) throw new Error('onlineSeconds must be ≥ 0');
   return {
@@ -246,12 +293,6 @@ export function profileWithOnlineSeconds(
         onlineSeconds - profile.instance.rebalancePauseSeconds - (cold?.seconds ?? 0),
       ),
     },
-    ...((cold || perAddedSeconds !== undefined) && {
-      model: {
-        ...profile.model,
-        ...(cold && { coldFirstBatchSeconds: cold.extraSeconds }),
-        ...(perAddedSeconds !== undefined && { startupPerAddedSeconds: perAddedSeconds }),
-      },
-    }),
+    ...(cold && { model: { ...profile.model, coldFirstBatchSeconds: cold.extraSeconds } }),
   };
 }

@@ -88,15 +88,16 @@ describe('live vs simulator comparison', () => {
           coldFirstBatch: { seconds: 31, extraSeconds: 24.2 },
           trials: 3,
           bySize: {
-            oneSeconds: 62.5,
             sizes: [
-              { added: 1, onlineSeconds: 62.5, count: 3 },
-              { added: 3, onlineSeconds: 58.1, count: 2 },
+              { added: 1, onlineSeconds: 62.5, startupSeconds: 40.1, count: 3 },
+              { added: 3, onlineSeconds: 58.1, startupSeconds: 35.7, count: 2 },
             ],
+            oneStartupSeconds: 40.1,
             perAddedSeconds: 0,
             measuredPerAddedSeconds: -2.2,
           },
         },
+        scaleOutTrials: [],
         simPredicted: summary({ sloViolationSeconds: 50, actionsToConverge: 2 }),
         chargedLine: {
           overheadSeconds: 0.371,
@@ -140,7 +141,7 @@ describe('live vs simulator comparison', () => {
       'charged line 0.371 s + rows ÷ 1750/s over 40 calibration rounds as the live loop charges them',
     );
     expect(text).toContain(
-      "calibration's scale-outs online after a median 62.5 s over 3 trials (first batch 31 s, 24.2 s over the fitted line); by instances added 1 added: 62.5 s (3), 3 added: 58.1 s (2), so 0 s more per instance beyond the first (measured -2.2 s)",
+      "calibration's scale-outs online after a median 62.5 s over 3 trials (first batch 31 s, 24.2 s over the fitted line); all trials by instances added (start-up = online less the longest new first batch): 1 added: online 62.5 s, start-up 40.1 s (3); 3 added: online 58.1 s, start-up 35.7 s (2); 0 s more start-up per instance beyond the first (measured -2.2 s)",
     );
     expect(text).toContain(
       "145 s 1→2: 150 (new instances' first batch up to 60 s) (then 1800 rows/s live against 2 × 1100 calibrated, 25 % of batches with a rate limit set), 615 s 2→4: never; median 150 s (the simulation's start-up is that minus its rebalance pause and the new instances' median first batch, 60 s, of which 52.4 s over the fitted line it adds to a new instance's first batch)",

@@ -11,6 +11,7 @@ import {
   coldFirstBatch,
   medianOnlineSeconds,
   profileWithOnlineSeconds,
+  profileWithStartup,
   startupBySize,
   type ColdFirstBatch,
   type ScaleOutOnline,
@@ -72,6 +73,8 @@ export interface LiveComparison {
     trials: number;
     bySize: StartupBySize | null;
   } | null;
+  /** Every calibration trial as read (scale-out-calibration.ts), 1 → 2 and 1 → the most. */
+  scaleOutTrials: ScaleOutOnline[];
   /**
    * The fitted simulation (the plain one without a fit) whose new instances start as the
    * calibration's trials did: measured before the run, so a prediction (since 2026-12-06 20:00 UTC).
@@ -84,9 +87,10 @@ export interface LiveComparison {
   chargedLine: BatchCostFit | null;
   /**
    * A second prediction, made before the run like `simPredicted` (since 2026-12-07 15:30 UTC): on
-   * the charged line, with the 1 → 2 trials' start-up growing by `bySize.perAddedSeconds` for each
-   * instance a scale-out adds beyond the first, and every trial's first batch over that line as
-   * the cold first batch. (Live run R, 15:06, had in its place the wall-time line with the fixed
+   * the charged line, with the trials' start-up before their first batch (`bySize`: the 1 → 2s',
+   * growing by `perAddedSeconds` for each instance a scale-out adds beyond the first) and every
+   * trial's first batches over that line as the cold first batch; the simulator sizes and prices
+   * the first batch itself. (Live run R, 15:06, had in its place the wall-time line with the fixed
    * cost that makes a trigger-sized batch fill the trigger: BENCHMARKS.md.)
    */
   simCharged: SimulationSummary | null;
@@ -273,14 +277,10 @@ export async function compareLive(
       charged === null || bySize === null
         ? null
         : simulateAsLive(
-            profileWithOnlineSeconds(
-              profileWithBatchCost(counterpart, charged, {
-                rateScale: live.rateScale,
-                speedup: o.speedup,
-              }),
-              bySize.oneSeconds,
-              coldFirstBatch(trials, charged, o.speedup),
-              bySize.perAddedSeconds,
+            profileWithStartup(
+              profileWithBatchCost(counterpart, charged, { rateScale: live.rateScale, speedup: o.speedup }),
+              bySize,
+              coldFirstBatch(trials, charged, o.speedup)?.extraSeconds ?? 0,
             ),
             o.policy,
             bound,
@@ -320,6 +320,7 @@ export async function compareLive(
       coldFirstBatch: cold,
       simOnline: simOnline?.summary ?? null,
       calibratedScaleOut,
+      scaleOutTrials: trials,
       simPredicted: simPredicted?.summary ?? null,
       chargedLine: charged,
       simCharged: simCharged?.summary ?? null,
@@ -363,11 +364,13 @@ export async function compareLive(
 
 /** The trials by instances added, and the start-up per instance added that follows. */
 function bySizeText(b: StartupBySize | null): string {
-  if (b === null || b.sizes.length < 2) return '';
-  const sizes = b.sizes.map((x) => `${x.added} added: ${x.onlineSeconds} s (${x.count})`).join(', ');
+  if (b === null) return '';
+  const sizes = b.sizes
+    .map((x) => `${x.added} added: online ${x.onlineSeconds} s, start-up ${x.startupSeconds} s (${x.count})`)
+    .join('; ');
   const floor =
     b.perAddedSeconds === b.measuredPerAddedSeconds ? '' : ` (measured ${b.measuredPerAddedSeconds} s)`;
-  return `; by instances added ${sizes}, so ${b.perAddedSeconds} s more per instance beyond the first${floor}`;
+  return `; all trials by instances added (start-up = online less the longest new first batch): ${sizes}; ${b.perAddedSeconds} s more start-up per instance beyond the first${floor}`;
 }
 
 function cell(v: unknown): string {
