@@ -285,17 +285,15 @@ export async function compareLive(
             o.policy,
             bound,
           );
-    const agrees = (s: PhasedSimulation | null) =>
-      s === null
-        ? null
-        : violationsAgree(live.summary.sloViolationSeconds, s.summary.sloViolationSeconds, o.speedup);
+    /** The live target against one simulation's figures (its middle run, or its run at a phase). */
+    const agreesWith = (f: { sloViolationSeconds: number } | null) =>
+      f === null ? null : violationsAgree(live.summary.sloViolationSeconds, f.sloViolationSeconds, o.speedup);
+    const agrees = (s: PhasedSimulation | null) => agreesWith(s?.summary ?? null);
     const range = (s: PhasedSimulation | null) => s?.violationRange ?? null;
     const ticks = live.tickPhase;
     const phase = ticks ? nearestWholePhase(ticks.seconds, LIVE_TICK_SECONDS) : null;
     const predictedAtPhase = phase === null ? null : figuresAtPhase(simPredicted, phase);
     const chargedAtPhase = phase === null ? null : figuresAtPhase(simCharged, phase);
-    const agreesAt = (f: PhaseFigures | null) =>
-      f === null ? null : violationsAgree(live.summary.sloViolationSeconds, f.sloViolationSeconds, o.speedup);
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -353,8 +351,8 @@ export async function compareLive(
               simPredicted: predictedAtPhase,
               simOnline: figuresAtPhase(simOnline, phase),
               simCharged: chargedAtPhase,
-              vsPredicted: agreesAt(predictedAtPhase),
-              vsCharged: agreesAt(chargedAtPhase),
+              vsPredicted: agreesWith(predictedAtPhase),
+              vsCharged: agreesWith(chargedAtPhase),
             },
       trace: live.trace,
     });
