@@ -35,7 +35,7 @@ export interface ScaleOutCalibration {
   burstRecords: number;
   /**
    * One per trial, in profile seconds like the live run's (startup.ts); onlineSeconds null: timed
-   * out. Each from 1, to 2 or to the most instances (TRIAL_TARGETS).
+   * out. Each from 1, to 2 or to the most instances (`trialTargets`).
    */
   trials: ScaleOutOnline[];
 }
