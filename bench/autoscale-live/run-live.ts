@@ -230,7 +230,10 @@ async function batchesSince(
   sinceMs: number,
 ): Promise<LiveBatch[]> {
   const seen = new Map<string, LiveBatch>();
-  // `since` is exclusive: step back 1 ms each page and drop the repeats (instance and batch id).
+  // `since` is exclusive: step back 1 ms each page and drop the repeats (instance and trigger
+  // start). Not the batch id: a trigger whose batches all failed reports the last committed id
+  // again, and keyed by it that report replaced the committed batch's (every live step lost the
+  // old owner's batch that ran while the scale-out's new instances started).
   let cursor = sinceMs - 1;
   for (let page = 0; page < 200; page++) {
     const r = await call<ProgressView[]>(
@@ -241,7 +244,7 @@ async function batchesSince(
     for (const e of r.body) {
       const instance = e.sluice?.instance ?? '?';
       const at = Date.parse(e.timestamp);
-      seen.set(`${instance}/${e.batchId}`, {
+      seen.set(`${instance}/${e.timestamp}`, {
         liveMs: at - sinceMs,
         durationMs: e.batchDuration ?? 0,
         instance,

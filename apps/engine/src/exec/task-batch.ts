@@ -229,7 +229,6 @@ export async function runTaskBatch(
     });
     stats.invalidRows += res.invalidRows;
     stats.eventTimes.push(...res.eventTimes);
-    recordSource(stats, entry, records.length);
     output.kafka.push({ topic: dlq, messages: res.deadLetters });
     if (repartition) output.kafka.push({ topic: repartition, messages: res.shuffled });
     else
@@ -335,6 +334,10 @@ export async function runTaskBatch(
   stats.ran = true;
   stats.batchIds.push(entry.batchId);
   stats.tasks.push(rt.task);
+  // Input rows count once committed: a batch that fails is read again by the one that commits
+  // it, so counting its rows in the failed trigger too reported them twice (metrics, the
+  // capacity model, the canary's throughput all sum numInputRows).
+  if (rt.stage === 'source') recordSource(stats, entry, records.length);
   if (writesSink) {
     stats.sinkBatches++;
     stats.writtenOutputRows += staged - committed.refusedRows;
