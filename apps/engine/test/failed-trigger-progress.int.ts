@@ -7,43 +7,18 @@
 // rolled-back transaction does not undo). Real Kafka + PostgreSQL.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '@sluice/kafka';
-import {
-  eventually,
-  progressOf,
-  startEngine,
-  tempDir,
-  testKafka,
-  writeSpec,
-  type EngineProcess,
-} from './support/engine-harness';
+import { EngineSuite, eventually, progressOf, tempDir, writeSpec } from './support/engine-harness';
 
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let pool: Pool;
-let engine: EngineProcess | undefined;
+const suite = new EngineSuite('failed-trigger-int');
+const pool = new Pool({ connectionString: process.env.DATABASE_URL });
 const table = `it_failed_trigger_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-
-beforeAll(async () => {
-  kafka = testKafka('failed-trigger-int');
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  pool = new Pool({ connectionString: process.env.DATABASE_URL });
-});
-
 afterAll(async () => {
-  if (engine?.child.exitCode === null) engine.child.kill('SIGKILL');
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(`DROP FUNCTION IF EXISTS ${table}_refuse_once()`);
   await pool.query(`DROP SEQUENCE IF EXISTS ${table}_attempts`);
-  await producer.disconnect();
-  await admin.disconnect();
   await pool.end();
 });
 
@@ -51,7 +26,7 @@ describe('a trigger with a failed batch', () => {
   it('reports the error and only the committed rows; every record is counted once', async () => {
     const input = `it-failed-trigger-${randomUUID()}`;
     const queryId = `it-${randomUUID()}`;
-    await ensureTopics(admin, [{ topic: input, numPartitions: 2 }]);
+    await ensureTopics(suite.admin, [{ topic: input, numPartitions: 2 }]);
     await pool.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, user_id text)`);
     await pool.query(`CREATE SEQUENCE ${table}_attempts`);
     // Not SQLSTATE class 22/23/54: not a row's data (pg-errors.ts), so the task's batch fails.
@@ -70,14 +45,14 @@ describe('a trigger with a failed batch', () => {
     );
     // Even ids on partition 0, odd ones (id 1 among them) on partition 1: two tasks, one fails.
     const total = 100;
-    await producer.send({
+    await suite.producer.send({
       topic: input,
       messages: Array.from({ length: total }, (_, id) => ({
         partition: id % 2,
         value: JSON.stringify({ id, user_id: `u${id % 7}` }),
       })),
     });
-    const progress = await progressOf(kafka, admin, queryId);
+    const progress = await progressOf(suite.kafka, suite.admin, queryId);
     const dir = tempDir('failed-trigger');
     const spec = writeSpec(
       dir,
@@ -94,7 +69,7 @@ outputMode: append
 trigger: { processingTime: 100 milliseconds }
 `,
     );
-    engine = startEngine({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
+    const engine = suite.launch({ spec, checkpoint: path.join(dir, 'checkpoint'), queryId, instance: 'a' });
     const landed = async () =>
       Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
     await eventually(async () => (await landed()) >= total, 60_000, 'every row in the sink');
