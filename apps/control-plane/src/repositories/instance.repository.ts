@@ -22,11 +22,6 @@ export class InstanceRepository {
     return this.prisma.instance.findMany({ where: { queryId } });
   }
 
-  /** Instances of the query whose engine is up and settled. */
-  async countRunning(queryId: string): Promise<number> {
-    return this.prisma.instance.count({ where: { queryId, status: 'RUNNING' } });
-  }
-
   /** What the runtime showed of an instance this pass. */
   async recordObserved(id: string, observed: ObservedInstanceRow): Promise<void> {
     const { cpuLimit, ...rest } = observed;

@@ -70,10 +70,11 @@ function harness(opts: {
     ...(opts.upHoldMs !== undefined && { SLUICE_SCALING_UP_HOLD_MS: String(opts.upHoldMs) }),
     SLUICE_CLUSTER_NAME: FAKE_CLUSTER,
   });
+  const progress = new InMemoryProgressRepository();
   const loop = new ScalingLoopService(
     queries,
     instances,
-    new InMemoryProgressRepository(),
+    progress,
     events,
     lag,
     scaler,
@@ -97,7 +98,22 @@ function harness(opts: {
     const q = queries.queries.get(query.id);
     if (q) queries.queries.set(query.id, { ...q, ...fields });
   };
-  return { tick, loop, events, scaler, control, operations, seen, query, setQuery, lag, metrics, clock };
+  return {
+    tick,
+    loop,
+    events,
+    scaler,
+    control,
+    operations,
+    seen,
+    query,
+    setQuery,
+    lag,
+    metrics,
+    clock,
+    instances,
+    progress,
+  };
 }
 
 describe('ScalingLoopService.evaluate', () => {
@@ -130,6 +146,44 @@ describe('ScalingLoopService.evaluate', () => {
     expect(await h.tick(10_000)).toMatchObject({ direction: 'up', acted: false });
     expect(await h.tick(5_000)).toMatchObject({ fromInstances: 1, toInstances: 3, acted: true });
     expect(h.scaler.requests.map((r) => r.instances)).toEqual([2, 4, 1, 3]);
+  });
+
+  it('tells the policy ready only the running instances whose current process has reported progress', async () => {
+    const h = harness({ decisions: [{ instances: 2, reason: 'hold', inputs: {} }] });
+    h.setQuery({ desiredInstances: 2 });
+    const start = async (name: string) => {
+      await h.instances.recordStarting(h.query.id, name, {
+        runtime: 'local',
+        at: h.clock.now(),
+        restarts: 0,
+      });
+      const row = (await h.instances.listForQuery(h.query.id)).find((r) => r.name === name)!;
+      await h.instances.recordObserved(row.id, {
+        status: 'RUNNING',
+        exitCode: null,
+        runtimeRef: null,
+        lastSeenAt: h.clock.now(),
+        cpuLimit: null,
+      });
+    };
+    const report = (instance: string) => ({
+      timestamp: h.clock.now(),
+      instance,
+      runId: `run-${instance}`,
+      numInputRows: 100,
+      batchDurationMs: 200,
+      payload: {},
+    });
+    await start('q-0');
+    h.clock.advance(1_000);
+    h.progress.batches.set(h.query.id, [report('q-0')]);
+    await start('q-1');
+    // Both processes are up; only q-0 has read since it started.
+    await h.tick();
+    expect(h.seen[0]?.readyInstances).toBe(1);
+    h.progress.batches.get(h.query.id)!.push(report('q-1'));
+    await h.tick();
+    expect(h.seen[1]?.readyInstances).toBe(2);
   });
 
   it('clamps to the partitions, scales once per cooldown and records every decision', async () => {

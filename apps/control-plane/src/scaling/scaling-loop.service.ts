@@ -38,6 +38,7 @@ import { ProgressRepository } from '../repositories/progress.repository';
 import { QueryRepository } from '../repositories/query.repository';
 import { ScalingEventRepository, type DecisionValue } from '../repositories/scaling-event.repository';
 import { lagSample, partitionCount, progressSamples } from './progress-window';
+import { consumingInstances } from './consuming-instances';
 import { LagService } from '../lag/lag.service';
 import { ScalingMetrics } from './scaling-metrics';
 import { ScalingPolicies } from './scaling-policies';
@@ -89,7 +90,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
   constructor(
     @Inject(QueryRepository)
     private readonly queryRepository: Pick<QueryRepository, 'listWantedRunning' | 'findVersion'>,
-    @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'countRunning'>,
+    @Inject(InstanceRepository) private readonly instances: Pick<InstanceRepository, 'listForQuery'>,
     @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'batchesSince'>,
     @Inject(ScalingEventRepository)
     private readonly events: Pick<ScalingEventRepository, 'record' | 'lastScale' | 'deleteBefore'>,
@@ -200,7 +201,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const rows = await this.progress.batchesSince(q.id, since, MAX_PROGRESS_ROWS);
     // Under a CPU limit a round costs at least what its CPU takes of the limit (aggregate-progress.ts).
     const samples = progressSamples(rows, triggerMs, q.cpuLimit);
-    const ready = await this.instances.countRunning(q.id);
+    const ready = consumingInstances(await this.instances.listForQuery(q.id), rows);
 
     const limits = {
       minInstances: q.minInstances,

@@ -259,9 +259,6 @@ export class InMemoryInstanceRepository implements Port<InstanceRepository> {
   async listForQuery(queryId: string): Promise<Instance[]> {
     return this.rows.filter((r) => r.queryId === queryId).map((r) => ({ ...r }));
   }
-  async countRunning(queryId: string): Promise<number> {
-    return this.rows.filter((r) => r.queryId === queryId && r.status === 'RUNNING').length;
-  }
   async recordObserved(id: string, observed: ObservedInstanceRow): Promise<void> {
     this.writes.push(`observed ${id}`);
     const row = this.rows.find((r) => r.id === id);
