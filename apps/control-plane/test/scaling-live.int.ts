@@ -20,6 +20,7 @@ import {
   startTestApp,
   type TestApp,
 } from './support/test-app';
+import { LagService } from '../src/lag/lag.service';
 
 type Detail = {
   phase: string;
@@ -171,6 +172,20 @@ describe('live scaling loop with CPU-limited real engines', () => {
       `/api/v1/queries/${id}/scaling-events?limit=200`,
     );
     expect(events.body.some((e) => e.direction === 'up' && e.acted)).toBe(true);
+    // The loop's ready instances include the group's Stable members: the real engines' client
+    // ids name their instances, so the group read gives back the running instances' names.
+    await eventually(
+      async () => ({
+        joined: [...((await t.app.get(LagService).joinedInstances({ id, checkpointEpoch: 0 })) ?? [])].sort(),
+        running: (await detail()).instances
+          .filter((i) => i.status === 'RUNNING')
+          .map((i) => i.name)
+          .sort(),
+      }),
+      (g) => g.running.length > 1 && JSON.stringify(g.joined) === JSON.stringify(g.running),
+      60_000,
+      'the Stable group naming every running instance',
+    );
 
     // The lag recovers at the same input rate: within three seconds of input (a trigger's worth
     // is always waiting). The generator cannot

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { checkpointScope } from '@sluice/contracts';
+import { checkpointScope, engineClientId } from '@sluice/contracts';
 import { createKafka, parseBrokers } from '@sluice/kafka';
 import { compileSpec, formatErrors } from '@sluice/query-plan';
 import { loadStatefulFunction } from './exec/stateful-module';
@@ -100,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const kafka = createKafka({
     brokers: parseBrokers(flags.brokers),
-    clientId: `sluice-engine-${flags['instance-id']}`,
+    clientId: engineClientId(flags['instance-id']),
     // Group membership changes (a member expelled, a rebalance) explain stalls and re-run
     // batches; the rest of kafkajs' warnings are retried noise.
     onLog: (level, message, extra) => {

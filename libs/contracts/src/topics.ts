@@ -28,6 +28,23 @@ export function engineGroupId(queryId: string): string {
   return `sluice-${queryId}`;
 }
 
+const ENGINE_CLIENT_PREFIX = 'sluice-engine-';
+
+/**
+ * The Kafka client id of an engine instance: its consumer group members carry it, so the control
+ * plane can tell from the group itself which instances have joined (describeGroups).
+ */
+export function engineClientId(instance: string): string {
+  return `${ENGINE_CLIENT_PREFIX}${instance}`;
+}
+
+/** The instance an engine's Kafka client id names; undefined for any other client. */
+export function instanceOfClientId(clientId: string): string | undefined {
+  return clientId.startsWith(ENGINE_CLIENT_PREFIX) && clientId.length > ENGINE_CLIENT_PREFIX.length
+    ? clientId.slice(ENGINE_CLIENT_PREFIX.length)
+    : undefined;
+}
+
 /**
  * The name a query's checkpoint lineage goes by: its consumer groups, repartition topic,
  * transactional ids, PostgreSQL sink markers and PostgreSQL checkpoint rows are all named after

@@ -15,6 +15,7 @@ import { QueryRepository } from '../repositories/query.repository';
 import { clusterName } from '../leadership/cluster-name';
 import { throttledErrorLog } from '../logging/throttled-error-log';
 import { OffsetTimeTable } from './offset-time-table';
+import { stableMembers } from './group-members';
 // The consumer group the engine instances of a query join: the contract's name, as the engine uses it.
 import { checkpointScope, engineGroupId } from '@sluice/contracts';
 
@@ -47,6 +48,9 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
    * instead of asking Kafka a second time. */
   private readonly lastLag = new Map<string, LagReading>();
   private readonly logPollError = throttledErrorLog((m) => this.logger.warn(`lag poll failed: ${m}`));
+  private readonly logGroupError = throttledErrorLog((m) =>
+    this.logger.warn(`consumer group not described (readiness from progress alone): ${m}`),
+  );
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -123,6 +127,25 @@ export class LagService implements OnApplicationBootstrap, OnModuleDestroy {
   recentLag(queryId: string, nowMs = Date.now()): LagReading | undefined {
     const r = this.lastLag.get(queryId);
     return r && nowMs - r.readAtMs <= 3 * POLL_INTERVAL_MS ? r : undefined;
+  }
+
+  /**
+   * The instances that are members of the query's (source) consumer group while it is Stable;
+   * undefined while it rebalances or when it cannot be read (the caller then has progress alone).
+   */
+  async joinedInstances(q: {
+    id: string;
+    checkpointEpoch: number;
+  }): Promise<ReadonlySet<string> | undefined> {
+    const groupId = engineGroupId(checkpointScope(q.id, q.checkpointEpoch));
+    try {
+      const admin = await this.kafka.connected();
+      const { groups } = await admin.describeGroups([groupId]);
+      return stableMembers(groups.find((g) => g.groupId === groupId));
+    } catch (e) {
+      this.logGroupError(e as Error);
+      return undefined;
+    }
   }
 
   async lagOf(queryId: string): Promise<PartitionLag[]> {

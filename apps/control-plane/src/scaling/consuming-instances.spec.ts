@@ -53,3 +53,29 @@ describe('consumingInstances', () => {
     expect(consumingInstances(instances, [{ instance: null, timestamp: at(10) }])).toBe(2);
   });
 });
+
+describe('consumingInstances with the consumer group', () => {
+  it('counts a RUNNING member of the Stable group before its first report', () => {
+    // q-1 and q-2 have joined (the group is Stable with them) and run their first batch.
+    const instances = [running('q-0', 0), running('q-1', 30), running('q-2', 30)];
+    const reports = [{ instance: 'q-0', timestamp: at(31) }];
+    expect(consumingInstances(instances, reports)).toBe(1);
+    expect(consumingInstances(instances, reports, new Set(['q-0', 'q-1', 'q-2']))).toBe(3);
+  });
+
+  it('counts reporters the group does not name, and no member that is not RUNNING', () => {
+    const instances: InstanceState[] = [
+      running('q-0', 0),
+      running('q-1', 30),
+      { name: 'q-2', status: 'DRAINING', startedAt: at(0) },
+    ];
+    // q-0's member entry is not in the set (another tool's view, a group read between members).
+    const reports = [{ instance: 'q-0', timestamp: at(31) }];
+    expect(consumingInstances(instances, reports, new Set(['q-1', 'q-2']))).toBe(2);
+  });
+
+  it('does not fall back to every RUNNING instance when the group names its members', () => {
+    const instances = [running('q-0', 0), running('q-1', 30)];
+    expect(consumingInstances(instances, [{ instance: null, timestamp: at(31) }], new Set(['q-0']))).toBe(1);
+  });
+});

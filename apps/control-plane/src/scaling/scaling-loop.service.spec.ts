@@ -116,6 +116,31 @@ function harness(opts: {
   };
 }
 
+/** Starts `name` in the harness's instance repository and observes it RUNNING. */
+async function startRunning(h: ReturnType<typeof harness>, name: string): Promise<void> {
+  await h.instances.recordStarting(h.query.id, name, { runtime: 'local', at: h.clock.now(), restarts: 0 });
+  const row = (await h.instances.listForQuery(h.query.id)).find((r) => r.name === name)!;
+  await h.instances.recordObserved(row.id, {
+    status: 'RUNNING',
+    exitCode: null,
+    runtimeRef: null,
+    lastSeenAt: h.clock.now(),
+    cpuLimit: null,
+  });
+}
+
+/** A progress report of `instance` whose trigger starts now. */
+function reportOf(h: ReturnType<typeof harness>, instance: string) {
+  return {
+    timestamp: h.clock.now(),
+    instance,
+    runId: `run-${instance}`,
+    numInputRows: 100,
+    batchDurationMs: 200,
+    payload: {},
+  };
+}
+
 describe('ScalingLoopService.evaluate', () => {
   it('lets a scale-up follow any scale action after the shorter wait, and holds a scale-down for the cooldown', async () => {
     const h = harness({
@@ -151,37 +176,29 @@ describe('ScalingLoopService.evaluate', () => {
   it('tells the policy ready only the running instances whose current process has reported progress', async () => {
     const h = harness({ decisions: [{ instances: 2, reason: 'hold', inputs: {} }] });
     h.setQuery({ desiredInstances: 2 });
-    const start = async (name: string) => {
-      await h.instances.recordStarting(h.query.id, name, {
-        runtime: 'local',
-        at: h.clock.now(),
-        restarts: 0,
-      });
-      const row = (await h.instances.listForQuery(h.query.id)).find((r) => r.name === name)!;
-      await h.instances.recordObserved(row.id, {
-        status: 'RUNNING',
-        exitCode: null,
-        runtimeRef: null,
-        lastSeenAt: h.clock.now(),
-        cpuLimit: null,
-      });
-    };
-    const report = (instance: string) => ({
-      timestamp: h.clock.now(),
-      instance,
-      runId: `run-${instance}`,
-      numInputRows: 100,
-      batchDurationMs: 200,
-      payload: {},
-    });
-    await start('q-0');
+    await startRunning(h, 'q-0');
     h.clock.advance(1_000);
-    h.progress.batches.set(h.query.id, [report('q-0')]);
-    await start('q-1');
+    h.progress.batches.set(h.query.id, [reportOf(h, 'q-0')]);
+    await startRunning(h, 'q-1');
     // Both processes are up; only q-0 has read since it started.
     await h.tick();
     expect(h.seen[0]?.readyInstances).toBe(1);
-    h.progress.batches.get(h.query.id)!.push(report('q-1'));
+    h.progress.batches.get(h.query.id)!.push(reportOf(h, 'q-1'));
+    await h.tick();
+    expect(h.seen[1]?.readyInstances).toBe(2);
+  });
+
+  it('tells the policy ready the running instances the Stable consumer group holds, before they report', async () => {
+    const h = harness({ decisions: [{ instances: 2, reason: 'hold', inputs: {} }] });
+    h.setQuery({ desiredInstances: 2 });
+    await startRunning(h, 'q-0');
+    await startRunning(h, 'q-1');
+    h.clock.advance(1_000);
+    h.progress.batches.set(h.query.id, [reportOf(h, 'q-0')]);
+    await h.tick();
+    expect(h.seen[0]?.readyInstances).toBe(1);
+    // q-1 has joined: the group is Stable with both; q-1's first batch has not ended.
+    h.lag.joined.set(h.query.id, new Set(['q-0', 'q-1']));
     await h.tick();
     expect(h.seen[1]?.readyInstances).toBe(2);
   });

@@ -94,7 +94,7 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(ProgressRepository) private readonly progress: Pick<ProgressRepository, 'batchesSince'>,
     @Inject(ScalingEventRepository)
     private readonly events: Pick<ScalingEventRepository, 'record' | 'lastScale' | 'deleteBefore'>,
-    @Inject(LagService) private readonly lag: Pick<LagService, 'lagOf'>,
+    @Inject(LagService) private readonly lag: Pick<LagService, 'lagOf' | 'joinedInstances'>,
     @Inject(QueriesService) private readonly queries: Pick<QueriesService, 'scale' | 'maxInstances'>,
     @Inject(OperationRepository) private readonly operations: Pick<OperationRepository, 'findActiveForQuery'>,
     @Inject(ControlPublisher) private readonly control: Pick<ControlPublisher, 'setRateLimit'>,
@@ -201,7 +201,11 @@ export class ScalingLoopService implements OnApplicationBootstrap, OnModuleDestr
     const rows = await this.progress.batchesSince(q.id, since, MAX_PROGRESS_ROWS);
     // Under a CPU limit a round costs at least what its CPU takes of the limit (aggregate-progress.ts).
     const samples = progressSamples(rows, triggerMs, q.cpuLimit);
-    const ready = consumingInstances(await this.instances.listForQuery(q.id), rows);
+    const ready = consumingInstances(
+      await this.instances.listForQuery(q.id),
+      rows,
+      await this.lag.joinedInstances(q),
+    );
 
     const limits = {
       minInstances: q.minInstances,

@@ -432,9 +432,17 @@ export class FakeOperations implements Pick<OperationRepository, 'findActiveForQ
 }
 
 /** Consumer lag per query, as a test sets it. */
-export class FakeLag implements Pick<LagService, 'lagOf' | 'recordsBehind' | 'missingSourceTopics'> {
+export class FakeLag implements Pick<
+  LagService,
+  'lagOf' | 'joinedInstances' | 'recordsBehind' | 'missingSourceTopics'
+> {
   readonly partitions = new Map<string, PartitionLag[]>();
   readonly missing = new Map<string, string[]>();
+  /** The Stable group's engine members per query; absent = the group says nothing. */
+  readonly joined = new Map<string, ReadonlySet<string>>();
+  async joinedInstances(q: { id: string }): Promise<ReadonlySet<string> | undefined> {
+    return this.joined.get(q.id);
+  }
   missingSourceTopics(queryId: string): string[] | null {
     return this.missing.get(queryId) ?? null;
   }
