@@ -1,6 +1,6 @@
 // The calibration's trials: their sizes, and reading one (a scale-out of the calibration query) from its batches.
 import { describe, expect, it } from 'vitest';
-import { trialOnline, trialTargets } from './scale-out-calibration';
+import { coldBatchesRun, trialOnline, trialTargets } from './scale-out-calibration';
 
 describe('a calibration scale-out trial', () => {
   const old = (liveMs: number) => ({
@@ -47,6 +47,21 @@ describe('a calibration scale-out trial', () => {
     const t = trialOnline([...batches, batch('calib-2', 12_000)], 5_000, 10, 4);
     expect(t).toMatchObject({ from: 1, to: 4, onlineSeconds: 90, firstBatchSeconds: 20 });
     expect(t?.firstBatches).toHaveLength(3);
+    // Online, but the new instances have run one batch each of their three cold ones.
+    expect(coldBatchesRun(t!)).toBe(false);
+    const more = ['calib-1', 'calib-2', 'calib-3'].flatMap((i) => [
+      batch(i, 15_000, 900),
+      batch(i, 16_000, 800),
+    ]);
+    const all = trialOnline([...batches, batch('calib-2', 12_000), ...more], 5_000, 10, 4);
+    // The same online time; each new instance now has its three cold batches.
+    expect(all).toMatchObject({ onlineSeconds: 90 });
+    expect(all?.coldBatches.map((own) => own.map((b) => b.durationMs))).toEqual([
+      [2_000, 900, 800],
+      [2_000, 900, 800],
+      [2_000, 900, 800],
+    ]);
+    expect(coldBatchesRun(all!)).toBe(true);
   });
 });
 

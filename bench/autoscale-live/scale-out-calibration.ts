@@ -12,7 +12,7 @@
 // (BENCHMARKS 2026-12-06). Measured in the run itself, that start-up explained some runs, but as an
 // explanation: its inputs came from the run it was compared with. Measured here, before the run,
 // the simulation that uses it is a prediction.
-import { INITIAL_BATCH_RECORDS } from '@sluice/scaling';
+import { COLD_BATCHES, INITIAL_BATCH_RECORDS } from '@sluice/scaling';
 import { scaleOutsOnline, type LiveBatch, type ScaleOutOnline } from './startup';
 
 export interface ScaleOutIo {
@@ -82,6 +82,11 @@ export const SETTLE_MS = 8_000;
 export const LOOKBACK_MS = 5_000;
 /** A scale-out not online after this is recorded as never (onlineSeconds null). */
 export const ONLINE_TIMEOUT_MS = 120_000;
+/**
+ * Once online, how long a trial keeps its overload for the new instances to run their cold batches
+ * (COLD_BATCHES each, `coldBatches`): about one a trigger, so a few live seconds.
+ */
+export const COLD_BATCHES_TIMEOUT_MS = 15_000;
 const POLL_MS = 500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,6 +103,14 @@ export function trialOnline(
 ): ScaleOutOnline | null {
   const [online] = scaleOutsOnline([{ liveMs: decisionLiveMs, from: 1, to }], batches, speedup);
   return online && online.onlineSeconds !== null ? online : null;
+}
+
+/** Whether every instance a trial added has run its COLD_BATCHES batches with rows. */
+export function coldBatchesRun(reading: ScaleOutOnline): boolean {
+  return (
+    reading.coldBatches.length === reading.to - reading.from &&
+    reading.coldBatches.every((own) => own.length >= COLD_BATCHES)
+  );
 }
 
 export async function calibrateScaleOut(
@@ -126,6 +139,17 @@ export async function calibrateScaleOut(
           await sleep(POLL_MS);
           result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup, to);
         }
+        // Online is fixed now (the first batches' commits); the later reads only add the new
+        // instances' next batches, still under the overload, as a step's catch-up runs them.
+        const onlineAt = Date.now();
+        while (
+          result !== null &&
+          !coldBatchesRun(result) &&
+          Date.now() - onlineAt < COLD_BATCHES_TIMEOUT_MS
+        ) {
+          await sleep(POLL_MS);
+          result = trialOnline(await io.batchesSince(windowStart), LOOKBACK_MS, o.speedup, to) ?? result;
+        }
       } finally {
         await overload.stop();
       }
@@ -137,12 +161,16 @@ export async function calibrateScaleOut(
         after: null,
         firstBatchSeconds: null,
         firstBatches: [],
+        coldBatches: [],
       };
       trials.push(reading);
       log(
         `scale-out ${i + 1}: 1 → ${to} at ${rate} records/s (${Math.round(o.capacity * OVERLOAD_SHARE)} until online) and ${burstRecords} at once, online after ${reading.onlineSeconds ?? 'never'} profile s` +
           (reading.firstBatches.length > 0
             ? `, the new instances' first batches ${reading.firstBatches.map((f) => `${f.rows} rows in ${f.durationMs} ms`).join(', ')} live`
+            : '') +
+          (reading.coldBatches.length > 0
+            ? `; their cold batches ${reading.coldBatches.map((own) => own.map((b) => `${b.rows}/${b.durationMs}`).join(' ')).join(', ')} (rows/ms)`
             : ''),
       );
       await io.waitInstances(to, ONLINE_TIMEOUT_MS);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LIVE_PROFILES } from '../autoscale/live-compare';
 import { loadProfile } from '../autoscale/run-matrix';
 import {
+  coldBatchesExtra,
   coldFirstBatch,
   medianOnlineSeconds,
   profileWithOnlineSeconds,
@@ -46,6 +47,7 @@ describe('live scale-out time to capacity', () => {
         // later q-2 and q-3 are not this scale-out's (it added one instance).
         firstBatchSeconds: 20,
         firstBatches: [{ rows: 5, durationMs: 2_000 }],
+        coldBatches: [[{ rows: 5, durationMs: 2_000 }]],
       },
       // Only q-2 and q-3 read after 5 s: two instances of four, never online in the run.
       // q-2 and q-3 are new to it: the longer of their first batches, 0.5 live s.
@@ -60,6 +62,7 @@ describe('live scale-out time to capacity', () => {
           { rows: 3, durationMs: 500 },
           { rows: 8, durationMs: 500 },
         ],
+        coldBatches: [[{ rows: 3, durationMs: 500 }], [{ rows: 8, durationMs: 500 }]],
       },
       // Every instance had read before 13 s, and none read after it.
       {
@@ -70,6 +73,7 @@ describe('live scale-out time to capacity', () => {
         after: null,
         firstBatchSeconds: null,
         firstBatches: [],
+        coldBatches: [],
       },
     ]);
     expect(medianOnlineSeconds(online)).toBe(30);
@@ -191,6 +195,7 @@ describe('live scale-out time to capacity', () => {
       after: null,
       firstBatchSeconds,
       firstBatches: [],
+      coldBatches: [],
     });
     // Run R's step calibration (2026-12-07): the 1 → 2s read larger first batches and came online
     // later, but started no later.
@@ -233,6 +238,7 @@ describe('live scale-out time to capacity', () => {
       after: null,
       firstBatchSeconds: null,
       firstBatches,
+      coldBatches: firstBatches.map((b) => [b]),
     });
     // Live 3.2 s for 10,000 rows: the line says 1.2 s, 2 s over; 1.0 s for 8,000: the line's 1.0 s.
     const cold = coldFirstBatch(
@@ -254,5 +260,71 @@ describe('live scale-out time to capacity', () => {
       extraSeconds: 0,
     });
     expect(coldFirstBatch([at([])], fit, 10)).toBeNull();
+  });
+
+  it("sums each new process's cold batches over the line, the median over instances that ran them all", () => {
+    const fit = { overheadSeconds: 0.2, recordsPerSecond: 10_000, batches: 9, minRows: 100, maxRows: 40_000 };
+    // The line: 0.2 s + rows ÷ 10,000/s; profile s = live × 10.
+    const batch = (rows: number, durationMs: number) => ({ rows, durationMs });
+    const trial = (coldBatches: Array<Array<{ rows: number; durationMs: number }>>) => ({
+      timeSeconds: 0,
+      from: 1,
+      to: 1 + coldBatches.length,
+      onlineSeconds: 60,
+      after: null,
+      firstBatchSeconds: null,
+      firstBatches: coldBatches.map((own) => own[0]!),
+      coldBatches,
+    });
+    const extra = coldBatchesExtra(
+      [
+        // 1.2 s over the line, then 0.3 over, then 0.1 under: 1.4 live s, 14 profile s.
+        trial([[batch(10_000, 2_400), batch(5_000, 1_000), batch(5_000, 600)]]),
+        trial([
+          // 0.5 + 0.5 + 0: 10 profile s.
+          [batch(3_000, 1_000), batch(3_000, 1_000), batch(3_000, 500)],
+          // Only two batches: not counted.
+          [batch(3_000, 9_000), batch(3_000, 9_000)],
+          // 2 + 0 + 0: 20.
+          [batch(8_000, 3_000), batch(8_000, 1_000), batch(8_000, 1_000)],
+        ]),
+      ],
+      fit,
+      10,
+    );
+    expect(extra).toBe(14);
+    // Faster than the line overall: 0, not negative; no instance with all its cold batches: null.
+    expect(coldBatchesExtra([trial([[batch(1, 100), batch(1, 100), batch(1, 100)]])], fit, 10)).toBe(0);
+    expect(coldBatchesExtra([trial([[batch(1, 100)]])], fit, 10)).toBeNull();
+  });
+
+  it("keeps a new process's first batches with rows, up to the cold ones, in order", () => {
+    const b = (liveMs: number, rows: number, processRowBatches: number) => ({
+      liveMs,
+      durationMs: 100,
+      instance: 'q-1',
+      rows,
+      rateLimit: null,
+      processRowBatches,
+    });
+    const [online] = scaleOutsOnline(
+      [{ liveMs: 1_000, from: 1, to: 2 }],
+      [
+        { liveMs: 1_500, durationMs: 100, instance: 'q-0', rows: 10, rateLimit: null },
+        b(2_000, 5, 1),
+        b(3_000, 0, 1), // empty: not a batch with rows
+        b(4_000, 6, 2),
+        b(5_000, 7, 3),
+        b(6_000, 8, 4),
+      ],
+      10,
+    );
+    expect(online?.coldBatches).toEqual([
+      [
+        { rows: 5, durationMs: 100 },
+        { rows: 6, durationMs: 100 },
+        { rows: 7, durationMs: 100 },
+      ],
+    ]);
   });
 });

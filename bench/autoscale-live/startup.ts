@@ -14,7 +14,7 @@
 // ordinals from…to−1, whatever order they start in. Taking "the first new names to read" instead
 // credited a 1 → 2's instance to a 2 → 4 decided before it read, and took an ordinal that a
 // scale-in had stopped and a scale-out brought back for an old instance.
-import type { Profile } from '@sluice/scaling';
+import { COLD_BATCHES, type Profile } from '@sluice/scaling';
 import { parseInstanceName } from '../../apps/control-plane/src/runtime/instance-name';
 import type { BatchCostFit } from './batch-cost';
 import { median } from './calibration';
@@ -71,6 +71,11 @@ export interface ScaleOutOnline {
   firstBatchSeconds: number | null;
   /** Those first batches (live rows and ms), one per added instance: what `coldFirstBatch` reads. */
   firstBatches: Array<{ rows: number; durationMs: number }>;
+  /**
+   * Per added instance (in ordinal order), its new process's first batches with rows, up to
+   * COLD_BATCHES (the batches the capacity model leaves out as cold): what `coldBatchesExtra` reads.
+   */
+  coldBatches: Array<Array<{ rows: number; durationMs: number }>>;
 }
 
 /** The span after a scale-out came online over which the group's reading rate is taken. */
@@ -104,10 +109,11 @@ export function scaleOutsOnline(
       let onlineMs: number | null = null;
       if (read.size === a.to)
         onlineMs = Math.max(...[...read.values()].map((own) => Math.min(...own.map(committed)))) - a.liveMs;
-      const firstOfNew = [...read.entries()]
+      const ofNew = [...read.entries()]
         .filter(([ordinal]) => ordinal >= a.from)
         .sort(([x], [y]) => x - y)
-        .map(([, own]) => ({ rows: own[0]!.rows, durationMs: own[0]!.durationMs }));
+        .map(([, own]) => own.map((b) => ({ rows: b.rows, durationMs: b.durationMs })));
+      const firstOfNew = ofNew.map((own) => own[0]!);
       const firstMs = firstOfNew.map((f) => f.durationMs);
       return {
         timeSeconds: (a.liveMs / 1000) * speedup,
@@ -121,6 +127,7 @@ export function scaleOutsOnline(
         firstBatchSeconds:
           firstMs.length === 0 ? null : +((Math.max(...firstMs) / 1000) * speedup).toFixed(1),
         firstBatches: firstOfNew,
+        coldBatches: ofNew.map((own) => own.slice(0, COLD_BATCHES)),
       };
     });
 }
@@ -270,6 +277,36 @@ export function coldFirstBatch(
     ),
   )!;
   return { seconds: +seconds.toFixed(1), extraSeconds: +extra.toFixed(1) };
+}
+
+/**
+ * What a new process's cold batches ran over the line, in profile seconds: for each added instance
+ * that ran all COLD_BATCHES of them, the sum of each batch's time over the line for its rows; the
+ * median of those sums, never below 0. Null when no added instance ran that many.
+ *
+ * Why: a cold engine's batches after its first ran slower too. At the steps of runs U, V and W
+ * (2026-12-07) the new instances' second and third batches ran up to 7 profile s each over the
+ * charged line, where later ones ran below it; the first three together ran 15–29 s over it, where
+ * the trials' first batches alone gave 11–14 s. The simulator charges the sum on the first batch
+ * (`coldFirstBatchSeconds`): the same delay before the instance has read what those batches read,
+ * earlier within it.
+ */
+export function coldBatchesExtra(
+  online: readonly ScaleOutOnline[],
+  fit: BatchCostFit,
+  speedup: number,
+): number | null {
+  const sums = online
+    .flatMap((o) => o.coldBatches)
+    .filter((own) => own.length >= COLD_BATCHES)
+    .map((own) =>
+      own.reduce(
+        (n, b) => n + (b.durationMs / 1000 - fit.overheadSeconds - b.rows / fit.recordsPerSecond) * speedup,
+        0,
+      ),
+    );
+  if (sums.length === 0) return null;
+  return +Math.max(0, median(sums)!).toFixed(1);
 }
 
 /**

@@ -59,6 +59,7 @@ describe('live vs simulator comparison', () => {
             after: { rowsPerLiveSecond: 1800, rateLimitedShare: 0.25 },
             firstBatchSeconds: 60,
             firstBatches: [{ rows: 900, durationMs: 6_000 }],
+            coldBatches: [[{ rows: 900, durationMs: 6_000 }]],
           },
           {
             timeSeconds: 615,
@@ -68,6 +69,7 @@ describe('live vs simulator comparison', () => {
             after: null,
             firstBatchSeconds: null,
             firstBatches: [],
+            coldBatches: [],
           },
         ],
         violations: [
@@ -107,7 +109,16 @@ describe('live vs simulator comparison', () => {
           maxRows: 9000,
         },
         simCharged: summary({ sloViolationSeconds: 100, actionsToConverge: 2 }),
-        target: { vsSim: false, vsFitted: true, vsPredicted: false, vsOnline: true, vsCharged: true },
+        coldBatches: { trials: 61.5, live: null },
+        simChargedCold: summary({ sloViolationSeconds: 140, actionsToConverge: 2 }),
+        target: {
+          vsSim: false,
+          vsFitted: true,
+          vsPredicted: false,
+          vsOnline: true,
+          vsCharged: true,
+          vsChargedCold: true,
+        },
         phases: {
           tickSeconds: 10,
           sim: [8, 40],
@@ -115,6 +126,7 @@ describe('live vs simulator comparison', () => {
           simOnline: null,
           simPredicted: [0, 55],
           simCharged: [90, 140],
+          simChargedCold: [120, 170],
         },
         batchBound: { budgetSeconds: 40, initialRecords: 6387.8, minRecords: 638.8 },
         atLivePhase: {
@@ -127,16 +139,18 @@ describe('live vs simulator comparison', () => {
           simPredicted: { sloViolationSeconds: 31, maxLagSeconds: 66.1, actionSeconds: [618, 1678] },
           simOnline: { sloViolationSeconds: 62, maxLagSeconds: 71.9, actionSeconds: [] },
           simCharged: { sloViolationSeconds: 96, maxLagSeconds: 80.5, actionSeconds: [618] },
+          simChargedCold: { sloViolationSeconds: 250, maxLagSeconds: 99, actionSeconds: [618] },
           vsPredicted: false,
           vsCharged: true,
+          vsChargedCold: false,
         },
         trace: { batches: [], samples: [], calibrationBatches: [] },
       },
     ]);
     expect(text).toContain(
-      '| sloViolationSeconds | 12 | 90 | 50 | 130 | 100 | 120 | 108 | 30 | 70 | -10 | 20 |',
+      '| sloViolationSeconds | 12 | 90 | 50 | 130 | 100 | 140 | 120 | 108 | 30 | 70 | -10 | 20 | -20 |',
     );
-    expect(text).toContain('| actionsToConverge | – | 2 | 2 | 3 | 2 | 2 | – | 0 | 0 | -1 | 0 |');
+    expect(text).toContain('| actionsToConverge | – | 2 | 2 | 3 | 2 | 2 | 2 | – | 0 | 0 | -1 | 0 | 0 |');
     expect(text).toContain(
       'charged line 0.371 s + rows ÷ 1750/s over 40 calibration rounds as the live loop charges them',
     );
@@ -152,17 +166,20 @@ describe('live vs simulator comparison', () => {
       'live over the objective: 620–700 s (max lag 84 s, instances desired/running 4/2 → 4/4)',
     );
     expect(text).toContain(
-      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO, of the one on the charged line yes; of the one with the run's own start-up (an explanation, not a prediction) yes",
+      "live violation seconds within 2× either way (or one live sample, 10 s): of the simulation NO, of the fitted simulation yes, of the one with the calibrated start-up NO, of the one on the charged line yes, of the one with the cold batches yes; of the one with the run's own start-up (an explanation, not a prediction) yes",
     );
     expect(text).toContain(
       'simulated engines bound their batches as the live ones: 40 profile s of budget, 6388 records before a measurement, 639 at least (profile units)',
     );
     expect(text).toContain(
-      "the loop's ticks fell 8.41 s after each multiple of 10 s (± 0.27 s); the live loop scaled at 618.4, 1919.2; the runs at phase 8: sim 20 violation s, max lag 64 s, scaled at 618, 1678; + calibrated 31 violation s, max lag 66.1 s, scaled at 618, 1678; + live start-up 62 violation s, max lag 71.9 s, scaled at never; charged line 96 violation s, max lag 80.5 s, scaled at 618; live violation seconds within 2× of the calibrated one at that phase NO, of the charged line's yes",
+      "the loop's ticks fell 8.41 s after each multiple of 10 s (± 0.27 s); the live loop scaled at 618.4, 1919.2; the runs at phase 8: sim 20 violation s, max lag 64 s, scaled at 618, 1678; + calibrated 31 violation s, max lag 66.1 s, scaled at 618, 1678; + live start-up 62 violation s, max lag 71.9 s, scaled at never; charged line 96 violation s, max lag 80.5 s, scaled at 618; cold batches 250 violation s, max lag 99 s, scaled at 618; live violation seconds within 2× of the calibrated one at that phase NO, of the charged line's yes, of the cold batches' NO",
     );
     expect(text).toContain('0.250 s + rows ÷ 1750/s over 40 batches of 300–9000 rows');
     expect(text).toContain(
-      'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55, charged line 90–140;',
+      'simulated with ticks every 10 s, each figure the middle of one run per phase; violation seconds over the phases: sim 8–40, fitted 60–110, + calibrated 0–55, charged line 90–140, cold batches 120–170;',
+    );
+    expect(text).toContain(
+      "a new process's first 3 batches over the charged line: 61.5 s in the trials, – s in this run",
     );
   });
 

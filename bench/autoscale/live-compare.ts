@@ -4,10 +4,17 @@
 // maps the profile's instance capacity onto one limited engine's measured capacity, so both need
 // the same number of instances for the same demand; the gap column is live − sim.
 import path from 'node:path';
-import type { BatchBoundUnits, PolicyName, Profile, SimulationSummary } from '@sluice/scaling';
+import {
+  COLD_BATCHES,
+  type BatchBoundUnits,
+  type PolicyName,
+  type Profile,
+  type SimulationSummary,
+} from '@sluice/scaling';
 import { profileWithBatchCost, type BatchCostFit } from '../autoscale-live/batch-cost';
 import { runLive, type LiveResult } from '../autoscale-live/run-live';
 import {
+  coldBatchesExtra,
   coldFirstBatch,
   medianOnlineSeconds,
   profileWithOnlineSeconds,
@@ -95,6 +102,18 @@ export interface LiveComparison {
    */
   simCharged: SimulationSummary | null;
   /**
+   * What a new process's first COLD_BATCHES batches ran over the charged line (profile s,
+   * startup.ts `coldBatchesExtra`): in the trials (before the run) and in the run's own scale-outs
+   * (not a prediction); null: no instance ran that many, or no charged line.
+   */
+  coldBatches: { trials: number | null; live: number | null };
+  /**
+   * A third prediction (since 2026-12-07 21:30 UTC, first judged on run Y): `simCharged` with the
+   * trials' cold batches' extra (`coldBatches.trials`) in place of their first batch's; null
+   * without it. Made because the steps of U, V and W ran their second and third batches cold too.
+   */
+  simChargedCold: SimulationSummary | null;
+  /**
    * The live target per simulation (violationsAgree): the plain one (one capacity, the trigger
    * rounds' rate) and the fitted one (the calibration's batch-cost line; null without a fit).
    * Both are calibrated before the live run starts, and so is `vsPredicted` (the fitted one with
@@ -107,6 +126,7 @@ export interface LiveComparison {
     vsPredicted: boolean | null;
     vsOnline: boolean | null;
     vsCharged: boolean | null;
+    vsChargedCold: boolean | null;
   };
   /**
    * The live engines' batch bound in profile units, which every simulation above applies (since
@@ -128,6 +148,7 @@ export interface LiveComparison {
     simOnline: [number, number] | null;
     simPredicted: [number, number] | null;
     simCharged: [number, number] | null;
+    simChargedCold: [number, number] | null;
   };
   /**
    * Each simulation's run at the phase the live loop's ticks actually had (run-live.ts
@@ -146,8 +167,10 @@ export interface LiveComparison {
     simPredicted: PhaseFigures | null;
     simOnline: PhaseFigures | null;
     simCharged: PhaseFigures | null;
+    simChargedCold: PhaseFigures | null;
     vsPredicted: boolean | null;
     vsCharged: boolean | null;
+    vsChargedCold: boolean | null;
   } | null;
   /** The live run's batches and samples (run-live.ts `trace`), for judging models afterwards. */
   trace: LiveResult['trace'];
@@ -285,6 +308,22 @@ export async function compareLive(
             o.policy,
             bound,
           );
+    const coldBatches = {
+      trials: charged === null ? null : coldBatchesExtra(trials, charged, o.speedup),
+      live: charged === null ? null : coldBatchesExtra(live.scaleOutsOnline, charged, o.speedup),
+    };
+    const simChargedCold =
+      charged === null || bySize === null || coldBatches.trials === null
+        ? null
+        : simulateAsLive(
+            profileWithStartup(
+              profileWithBatchCost(counterpart, charged, { rateScale: live.rateScale, speedup: o.speedup }),
+              bySize,
+              coldBatches.trials,
+            ),
+            o.policy,
+            bound,
+          );
     /** The live target against one simulation's figures (its middle run, or its run at a phase). */
     const agreesWith = (f: { sloViolationSeconds: number } | null) =>
       f === null ? null : violationsAgree(live.summary.sloViolationSeconds, f.sloViolationSeconds, o.speedup);
@@ -294,6 +333,7 @@ export async function compareLive(
     const phase = ticks ? nearestWholePhase(ticks.seconds, LIVE_TICK_SECONDS) : null;
     const predictedAtPhase = phase === null ? null : figuresAtPhase(simPredicted, phase);
     const chargedAtPhase = phase === null ? null : figuresAtPhase(simCharged, phase);
+    const chargedColdAtPhase = phase === null ? null : figuresAtPhase(simChargedCold, phase);
     out.push({
       profile: profile.name,
       policy: o.policy,
@@ -322,12 +362,15 @@ export async function compareLive(
       simPredicted: simPredicted?.summary ?? null,
       chargedLine: charged,
       simCharged: simCharged?.summary ?? null,
+      coldBatches,
+      simChargedCold: simChargedCold?.summary ?? null,
       target: {
         vsSim: violationsAgree(live.summary.sloViolationSeconds, sim.summary.sloViolationSeconds, o.speedup),
         vsFitted: agrees(simFitted),
         vsPredicted: agrees(simPredicted),
         vsOnline: agrees(simOnline),
         vsCharged: agrees(simCharged),
+        vsChargedCold: agrees(simChargedCold),
       },
       batchBound: bound,
       phases: {
@@ -337,6 +380,7 @@ export async function compareLive(
         simOnline: range(simOnline),
         simPredicted: range(simPredicted),
         simCharged: range(simCharged),
+        simChargedCold: range(simChargedCold),
       },
       atLivePhase:
         ticks === null || phase === null
@@ -351,8 +395,10 @@ export async function compareLive(
               simPredicted: predictedAtPhase,
               simOnline: figuresAtPhase(simOnline, phase),
               simCharged: chargedAtPhase,
+              simChargedCold: chargedColdAtPhase,
               vsPredicted: agreesWith(predictedAtPhase),
               vsCharged: agreesWith(chargedAtPhase),
+              vsChargedCold: agreesWith(chargedColdAtPhase),
             },
       trace: live.trace,
     });
@@ -389,12 +435,14 @@ export function comparisonTables(rows: LiveComparison[]): string {
           'sim (+ calibrated start-up)',
           'sim (+ live start-up)',
           'sim (charged line)',
+          'sim (charged line, cold batches)',
           'live',
           'gap (live − sim)',
           'gap (live − fitted)',
           'gap (live − + calibrated)',
           'gap (live − + live start-up)',
           'gap (live − charged line)',
+          'gap (live − cold batches)',
         ],
         METRICS.map((m) => {
           const s = r.sim[m];
@@ -402,6 +450,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
           const p = r.simPredicted?.[m];
           const u = r.simOnline?.[m];
           const t = r.simCharged?.[m];
+          const c = r.simChargedCold?.[m];
           const l = r.live[m];
           return [
             m,
@@ -410,12 +459,14 @@ export function comparisonTables(rows: LiveComparison[]): string {
             cell(p),
             cell(u),
             cell(t),
+            cell(c),
             cell(l),
             cell(gap(s, l)),
             cell(gap(f, l)),
             cell(gap(p, l)),
             cell(gap(u, l)),
             cell(gap(t, l)),
+            cell(gap(c, l)),
           ];
         }),
       );
@@ -459,6 +510,7 @@ export function comparisonTables(rows: LiveComparison[]): string {
         spread('+ calibrated', r.phases.simPredicted),
         spread('+ live start-up', r.phases.simOnline),
         spread('charged line', r.phases.simCharged),
+        spread('cold batches', r.phases.simChargedCold),
       ]
         .filter((x) => x !== null)
         .join(', ')}`;
@@ -474,20 +526,22 @@ export function comparisonTables(rows: LiveComparison[]): string {
             atPhase('+ calibrated', a.simPredicted),
             atPhase('+ live start-up', a.simOnline),
             atPhase('charged line', a.simCharged),
+            atPhase('cold batches', a.simChargedCold),
           ]
             .filter((x) => x !== null)
             .join(
               '; ',
-            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}, of the charged line's ${agree(a.vsCharged)}`
+            )}; live violation seconds within 2× of the calibrated one at that phase ${agree(a.vsPredicted)}, of the charged line's ${agree(a.vsCharged)}, of the cold batches' ${agree(a.vsChargedCold)}`
         : "the loop's ticks were not seen";
-      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}, of the one on the charged line ${agree(r.target.vsCharged)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
+      const target = `live violation seconds within 2× either way (or one live sample, ${r.speedup} s): of the simulation ${agree(r.target.vsSim)}, of the fitted simulation ${agree(r.target.vsFitted)}, of the one with the calibrated start-up ${agree(r.target.vsPredicted)}, of the one on the charged line ${agree(r.target.vsCharged)}, of the one with the cold batches ${agree(r.target.vsChargedCold)}; of the one with the run's own start-up (an explanation, not a prediction) ${agree(r.target.vsOnline)}`;
+      const cold = `a new process's first ${COLD_BATCHES} batches over the charged line: ${cell(r.coldBatches.trials)} s in the trials, ${cell(r.coldBatches.live)} s in this run`;
       const capacity =
         r.measuredCapacity === null ? 'not measured' : `${Math.round(r.measuredCapacity)} records/s`;
       const warm = r.warmup
         ? `first instance warmed ${(r.warmup.liveMs / 1000).toFixed(1)} s live before the profile (lag then ${r.warmup.lagSeconds.toFixed(2)} s live)`
         : 'no warm-up';
       return [
-        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${line}; ${calibratedOut}; ${online}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${bound}; ${phases}; ${livePhase}; ${target}`,
+        `${r.profile}: ${r.policy}, ${r.cpuLimit} CPU per engine (${JSON.stringify(r.cpuLimitApplied)}), one limited engine ${capacity} → rates × ${r.rateScale.toFixed(3)}, speedup ${r.speedup}; ${warm}; ${fit}; ${line}; ${calibratedOut}; ${online}; ${cold}; produced ${r.produced}, sink ${r.sinkRecords}${r.drained ? '' : ' (lag not drained in time: lostRecords counts the backlog left)'}; load ${r.loadBefore} → ${r.loadAfter}; live over the objective: ${formatSpans(r.violations)}; ${bound}; ${phases}; ${livePhase}; ${target}`,
         '',
         table,
       ].join('\n');
