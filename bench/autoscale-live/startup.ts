@@ -246,6 +246,15 @@ export function profileWithStartup(
   };
 }
 
+/** How long a live batch ran over the fitted line for its rows, in profile seconds (may be < 0). */
+function overLineSeconds(
+  batch: { rows: number; durationMs: number },
+  fit: BatchCostFit,
+  speedup: number,
+): number {
+  return (batch.durationMs / 1000 - fit.overheadSeconds - batch.rows / fit.recordsPerSecond) * speedup;
+}
+
 /** A new instance's first batch, from the live scale-outs (profile seconds). */
 export interface ColdFirstBatch {
   /** The median duration of the new instances' first batches with rows. */
@@ -271,11 +280,7 @@ export function coldFirstBatch(
   const first = online.flatMap((o) => o.firstBatches);
   if (first.length === 0) return null;
   const seconds = median(first.map((f) => (f.durationMs / 1000) * speedup))!;
-  const extra = median(
-    first.map((f) =>
-      Math.max(0, (f.durationMs / 1000 - fit.overheadSeconds - f.rows / fit.recordsPerSecond) * speedup),
-    ),
-  )!;
+  const extra = median(first.map((f) => Math.max(0, overLineSeconds(f, fit, speedup))))!;
   return { seconds: +seconds.toFixed(1), extraSeconds: +extra.toFixed(1) };
 }
 
@@ -299,12 +304,7 @@ export function coldBatchesExtra(
   const sums = online
     .flatMap((o) => o.coldBatches)
     .filter((own) => own.length >= COLD_BATCHES)
-    .map((own) =>
-      own.reduce(
-        (n, b) => n + (b.durationMs / 1000 - fit.overheadSeconds - b.rows / fit.recordsPerSecond) * speedup,
-        0,
-      ),
-    );
+    .map((own) => own.reduce((n, b) => n + overLineSeconds(b, fit, speedup), 0));
   if (sums.length === 0) return null;
   return +Math.max(0, median(sums)!).toFixed(1);
 }
